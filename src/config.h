@@ -1,0 +1,75 @@
+/*
+ * config.h - the YAML run configuration (libyaml), loaded and validated before any work.
+ *
+ * Every error names file:line:column and the key path, e.g.
+ *   configs/x.yaml:7:12: pipeline[1].sigma: must be >= 0 (got -1)
+ * and returns LAPSE_ECONFIG (exit code 2). Checks that need the input image (dataset exists,
+ * rank, timepoints in range, explicit halo large enough) happen later in the driver, which
+ * reports them through lapse_config_fail() with the positions stored in lapse_config_t.
+ * The schema is documented in docs/config.md.
+ */
+#ifndef LAPSE_CONFIG_H
+#define LAPSE_CONFIG_H
+
+#include "ops.h"
+#include "status.h"
+#include "types.h"
+
+typedef enum { LAPSE_MODE_CREATE, LAPSE_MODE_UPDATE, LAPSE_MODE_OVERWRITE } lapse_mode_t;
+typedef enum { LAPSE_DEV_GPU, LAPSE_DEV_CPU, LAPSE_DEV_ANY } lapse_devkind_t;
+typedef enum { LAPSE_SCHED_STATIC, LAPSE_SCHED_DYNAMIC } lapse_sched_t;
+
+/* Position of a value in the config file (1-based; 0 = not given). */
+typedef struct {
+    int line, column;
+} lapse_mark_t;
+
+typedef struct {
+    char path[4096]; /* config file path as given */
+    char *text;      /* the whole config text (owned) */
+
+    char input_file[4096];
+    char input_dataset[LAPSE_NAME_MAX];
+    lapse_mark_t input_file_mark, input_dataset_mark;
+
+    char timepoints[1024]; /* selection string; "" = all timepoints */
+    lapse_mark_t timepoints_mark;
+
+    int tile_auto;    /* 1: tiles.shape: auto (default) */
+    int64_t tile[3];  /* z, y, x when !tile_auto */
+    int halo_auto;    /* 1: tiles.halo: auto (default) */
+    int64_t halo[3];  /* z, y, x when !halo_auto */
+    lapse_mark_t tile_mark, halo_mark;
+
+    int nsteps;
+    lapse_step_t steps[LAPSE_MAX_STEPS];
+
+    char output_file[4096];
+    char output_dataset[LAPSE_NAME_MAX]; /* default "/result" */
+    lapse_dtype_t output_dtype;          /* default LAPSE_DT_AUTO */
+    lapse_mode_t mode;                   /* default LAPSE_MODE_CREATE */
+    int mode_given;                      /* 1 when output.mode was in the file */
+    lapse_mark_t output_file_mark;
+
+    lapse_devkind_t devices; /* default LAPSE_DEV_GPU */
+    int device_index;        /* devices may be {kind: gpu, index: N}; -1 = by local rank */
+    lapse_sched_t sched;     /* default LAPSE_SCHED_DYNAMIC */
+} lapse_config_t;
+
+/* Parse config text (len bytes) read from path (used in messages). On success fills *cfg and
+ * cfg owns a copy of the text; on failure records the message, returns LAPSE_ECONFIG and leaves
+ * *cfg freed (safe to call lapse_config_free on it). */
+lapse_status_t lapse_config_parse(const char *path, const char *text, size_t len,
+                                  lapse_config_t *cfg);
+
+/* Read path and parse it. A missing or unreadable file is LAPSE_ECONFIG too. */
+lapse_status_t lapse_config_load(const char *path, lapse_config_t *cfg);
+
+/* Release what cfg owns; cfg may be zeroed or already freed. */
+void lapse_config_free(lapse_config_t *cfg);
+
+/* Record "<path>:<line>:<column>: <keypath>: <message>" and return LAPSE_ECONFIG. */
+lapse_status_t lapse_config_fail(const lapse_config_t *cfg, lapse_mark_t at, const char *keypath,
+                                 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * status.h - lapse's one error-handling pattern.
+ *
+ * Every fallible function returns lapse_status_t. On failure it records one human-readable
+ * message with lapse_fail() (what failed and where) and returns the status; callers propagate
+ * the status unchanged (LAPSE_TRY) and only the driver prints the message, prefixed with the
+ * rank and the current task (lapse_err_context). The check macros below evaluate an MPI, HDF5
+ * or OpenCL call once, and on failure record the call text, the library's own error string and
+ * file:line, set the local variable `st` and jump to the local label `cleanup`.
+ *
+ * Exit codes: lapse_exit_code() maps a status to 0 (ok), 2 (usage/config/input: nothing was
+ * written) or 1 (runtime failure).
+ */
+#ifndef LAPSE_STATUS_H
+#define LAPSE_STATUS_H
+
+#include <stddef.h>
+
+#define LAPSE_STATUS_MAP(X)                                                                        \
+    X(LAPSE_OK, 0, "success")                                                                      \
+    X(LAPSE_EUSAGE, 2, "bad usage")                                                                \
+    X(LAPSE_ECONFIG, 2, "bad config")                                                              \
+    X(LAPSE_EINPUT, 2, "bad input")                                                                \
+    X(LAPSE_ENOMEM, 1, "out of memory")                                                            \
+    X(LAPSE_EMPI, 1, "MPI error")                                                                  \
+    X(LAPSE_EH5, 1, "HDF5 error")                                                                  \
+    X(LAPSE_ECL, 1, "OpenCL error")                                                                \
+    X(LAPSE_EIO, 1, "I/O error")                                                                   \
+    X(LAPSE_ERUNTIME, 1, "runtime failure")
+
+typedef enum {
+#define LAPSE_X_ENUM(name, code, text) name,
+    LAPSE_STATUS_MAP(LAPSE_X_ENUM)
+#undef LAPSE_X_ENUM
+        LAPSE_STATUS_COUNT
+} lapse_status_t;
+
+/* Process exit code for a status: 0, 1 or 2 (see the table above). */
+int lapse_exit_code(lapse_status_t st);
+
+/* Short text for a status ("bad config"). Never NULL. */
+const char *lapse_strstatus(lapse_status_t st);
+
+/* Record a failure message (printf format) and return st. The first message recorded since the
+ * last lapse_err_clear() wins, so the innermost cause is kept. Always returns st. */
+lapse_status_t lapse_fail(lapse_status_t st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Like lapse_fail, with the source location appended as " [file:line]". */
+lapse_status_t lapse_fail_at(lapse_status_t st, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The recorded message, or "" when none. The buffer stays valid until the next lapse_fail. */
+const char *lapse_errmsg(void);
+
+/* Forget the recorded message. */
+void lapse_err_clear(void);
+
+/* Set the context printed before messages, e.g. "rank 1, task 17 (t=3, tile 2)". "" clears. */
+void lapse_err_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *lapse_err_get_context(void);
+
+/* Print "lapse: <context>: <message>" to stderr (the driver's job, once per failure). */
+void lapse_err_print(lapse_status_t st);
+
+/* Text of an OpenCL error code ("CL_OUT_OF_RESOURCES"). Never NULL. */
+const char *lapse_cl_strerror(int err);
+
+/* Propagate a lapse_status_t: on failure set st and jump to cleanup. */
+#define LAPSE_TRY(call)                                                                            \
+    do {                                                                                           \
+        lapse_status_t try_st_ = (call);                                                           \
+        if (try_st_ != LAPSE_OK) {                                                                 \
+            st = try_st_;                                                                          \
+            goto cleanup;                                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* Fail with a message: set st and jump to cleanup. */
+#define LAPSE_FAIL(code, ...)                                                                      \
+    do {                                                                                           \
+        st = lapse_fail((code), __VA_ARGS__);                                                      \
+        goto cleanup;                                                                              \
+    } while (0)
+
+/* Allocation check: p must be non-NULL. */
+#define LAPSE_ALLOC(p)                                                                             \
+    do {                                                                                           \
+        if ((p) == NULL) {                                                                         \
+            st = lapse_fail_at(LAPSE_ENOMEM, __FILE__, __LINE__, "out of memory: %s", #p);         \
+            goto cleanup;                                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* OpenCL: call returns cl_int. */
+#define LAPSE_CL(call)                                                                             \
+    do {                                                                                           \
+        int cl_e_ = (call);                                                                        \
+        if (cl_e_ != 0) {                                                                          \
+            st = lapse_fail_at(LAPSE_ECL, __FILE__, __LINE__, "%s failed: %s (%d)", #call,         \
+                               lapse_cl_strerror(cl_e_), cl_e_);                                   \
+            goto cleanup;                                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* OpenCL creators report through an out-parameter: `cl_int e; x = clCreateX(..., &e);
+ * LAPSE_CL(e);` */
+
+/* HDF5: call returns herr_t or hid_t; negative means failure. The HDF5 error stack is
+ * appended to the message (lapse_h5_fail in status.c). */
+lapse_status_t lapse_h5_fail(const char *call, const char *file, int line);
+#define LAPSE_H5(call)                                                                             \
+    do {                                                                                           \
+        if ((long long)(call) < 0) {                                                               \
+            st = lapse_h5_fail(#call, __FILE__, __LINE__);                                         \
+            goto cleanup;                                                                          \
+        }                                                                                          \
+    } while (0)
+/* HDF5: assign a hid_t and check it. */
+#define LAPSE_H5ID(var, call)                                                                      \
+    do {                                                                                           \
+        (var) = (call);                                                                            \
+        if ((var) < 0) {                                                                           \
+            st = lapse_h5_fail(#call, __FILE__, __LINE__);                                         \
+            goto cleanup;                                                                          \
+        }                                                                                          \
+    } while (0)
+
+/* MPI: call returns an MPI error code (communicators use MPI_ERRORS_RETURN). */
+lapse_status_t lapse_mpi_fail(int err, const char *call, const char *file, int line);
+#define LAPSE_MPI(call)                                                                            \
+    do {                                                                                           \
+        int mpi_e_ = (call);                                                                       \
+        if (mpi_e_ != 0) {                                                                         \
+            st = lapse_mpi_fail(mpi_e_, #call, __FILE__, __LINE__);                                \
+            goto cleanup;                                                                          \
+        }                                                                                          \
+    } while (0)
+
+#endif

@@ -1,0 +1,40 @@
+/*
+ * types.c - voxel data type names and sizes.
+ */
+#include "types.h"
+
+#include <string.h>
+
+static const char *const dtype_names[] = {"uint8", "uint16", "float32", "auto"};
+
+size_t lapse_dtype_size(lapse_dtype_t dt)
+{
+    switch (dt) {
+    case LAPSE_DT_U8:
+        return 1;
+    case LAPSE_DT_U16:
+        return 2;
+    case LAPSE_DT_F32:
+        return 4;
+    default:
+        return 0;
+    }
+}
+
+const char *lapse_dtype_name(lapse_dtype_t dt)
+{
+    if ((int)dt < 0 || dt > LAPSE_DT_AUTO)
+        return "?";
+    return dtype_names[dt];
+}
+
+int lapse_dtype_parse(const char *name, lapse_dtype_t *out)
+{
+    for (int i = 0; i <= (int)LAPSE_DT_AUTO; i++) {
+        if (strcmp(name, dtype_names[i]) == 0) {
+            *out = (lapse_dtype_t)i;
+            return 0;
+        }
+    }
+    return -1;
+}

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# deps.sh - install what lapse needs to build and test on Debian 12 / Ubuntu (idempotent).
+# Builds: Open MPI, parallel HDF5, the OpenCL ICD loader + headers, libyaml, Check.
+# Runs tests: PoCL (OpenCL on the CPU), clinfo, hdf5-tools, and Debian's Python 3 with h5py,
+# NumPy and SciPy, used as /usr/bin/python3 (the reference implementations in tests/py).
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config git
+      openmpi-bin libopenmpi-dev
+      libhdf5-openmpi-dev hdf5-tools
+      ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
+      libyaml-dev check
+      python3 python3-numpy python3-h5py python3-scipy)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#pkgs[@]} packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "deps: installing ${missing[*]}"
+$SUDO apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# test.sh - the whole test suite: install dependencies, build into build/, run ctest.
+# Usage: tools/test.sh [ctest args...]   e.g. tools/test.sh -L unit
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+tools/deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$(nproc)"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+cd build && ctest --output-on-failure "$@"
