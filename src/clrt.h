@@ -1,7 +1,7 @@
 /*
  * clrt.h - OpenCL runtime: device discovery and choice, one context and in-order queue per
  * rank, and the programs built once per context from the kernel sources embedded in the binary
- * (kernels/*.cl, see cmake/embed_kernels.cmake). No file is looked up at run time.
+ * (kernels/NAME.cl, see cmake/embed_kernels.cmake). No file is looked up at run time.
  */
 #ifndef LAPSE_CLRT_H
 #define LAPSE_CLRT_H

@@ -24,6 +24,11 @@ typedef struct {
  * dimensions, expected [t,z,y,x] or [t,y,x]", "type int32 is not supported"...). */
 lapse_status_t lapse_h5in_probe(const char *file, const char *dset, lapse_input_info_t *info);
 
+/* Turn off HDF5's automatic error printing for the whole process (lapse reports HDF5 errors
+ * through lapse_h5_fail, which reads the error stack). Idempotent; called by lapse_h5in_probe,
+ * lapse_h5in_open, lapse_h5out_check and lapse_h5out_open, and callable by anyone else. */
+void lapse_h5_init(void);
+
 typedef struct lapse_h5in lapse_h5in_t;
 
 /* Open for reading (after a successful probe). *out set only on success. */

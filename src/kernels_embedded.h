@@ -1,5 +1,5 @@
 /*
- * kernels_embedded.h - the OpenCL C sources of kernels/*.cl, embedded at build time by
+ * kernels_embedded.h - the OpenCL C sources of kernels/NAME.cl, embedded at build time by
  * cmake/embed_kernels.cmake (the generated kernels_embedded.c defines the table).
  */
 #ifndef LAPSE_KERNELS_EMBEDDED_H

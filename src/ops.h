@@ -2,7 +2,7 @@
  * ops.h - the table of pipeline operations, host side: names, parameters, halo (reach) rules
  * and output data types. Pure functions, no OpenCL: used by the config loader to validate a
  * pipeline and by the planner to size halos, tiles and outputs. The device side of each
- * operation lives in ops_cl.c (kernels in kernels/*.cl); the double-precision CPU reference of
+ * operation lives in ops_cl.c (kernels in kernels/NAME.cl); the double-precision CPU reference of
  * each operation lives in tests/ (ops_ref).
  *
  * Conventions for every operation:

@@ -1,0 +1,57 @@
+/*
+ * convert.cl - data type conversion at the two ends of a lapse pipeline: the uploaded input
+ * (uint8 / uint16) widened to float32, and the packing of a result: the core box extracted from
+ * the full float32 buffer and converted to the output dtype. Integer outputs are rounded to
+ * nearest even (rint) and saturated to [0, 255] / [0, 65535]; NaN becomes 0.
+ */
+
+__kernel void lapse_u8_to_f32(__global const uchar *src, __global float *dst, ulong n)
+{
+    const size_t i = get_global_id(0);
+    if (i < n)
+        dst[i] = (float)src[i];
+}
+
+__kernel void lapse_u16_to_f32(__global const ushort *src, __global float *dst, ulong n)
+{
+    const size_t i = get_global_id(0);
+    if (i < n)
+        dst[i] = (float)src[i];
+}
+
+/* Core-box addressing shared by the pack kernels: the source buffer has dims (nz, ny, nx); the
+ * core starts at (oz, oy, ox) and has dims (cz, cy, cx); 3D NDRange over the core, x fastest. */
+#define LAPSE_PACK_SETUP()                                                                         \
+    const int x = (int)get_global_id(0), y = (int)get_global_id(1), z = (int)get_global_id(2);     \
+    if (x >= cx || y >= cy || z >= cz)                                                             \
+        return;                                                                                    \
+    const size_t s = ((size_t)(z + oz) * (size_t)ny + (size_t)(y + oy)) * (size_t)nx +             \
+                     (size_t)(x + ox);                                                             \
+    const size_t d = ((size_t)z * (size_t)cy + (size_t)y) * (size_t)cx + (size_t)x
+
+/* Round to nearest even and saturate to [0, hi]; NaN -> 0. */
+static float lapse_sat(float v, float hi)
+{
+    return isnan(v) ? 0.0f : clamp(rint(v), 0.0f, hi);
+}
+
+__kernel void lapse_pack_f32(__global const float *src, __global float *dst, int nx, int ny,
+                             int ox, int oy, int oz, int cx, int cy, int cz)
+{
+    LAPSE_PACK_SETUP();
+    dst[d] = src[s];
+}
+
+__kernel void lapse_pack_u8(__global const float *src, __global uchar *dst, int nx, int ny,
+                            int ox, int oy, int oz, int cx, int cy, int cz)
+{
+    LAPSE_PACK_SETUP();
+    dst[d] = (uchar)lapse_sat(src[s], 255.0f);
+}
+
+__kernel void lapse_pack_u16(__global const float *src, __global ushort *dst, int nx, int ny,
+                             int ox, int oy, int oz, int cx, int cy, int cz)
+{
+    LAPSE_PACK_SETUP();
+    dst[d] = (ushort)lapse_sat(src[s], 65535.0f);
+}

@@ -1,0 +1,294 @@
+/*
+ * clrt.c - the OpenCL runtime of lapse (see clrt.h): enumerates platforms and devices, chooses
+ * one device per rank (GPU, CPU or any; explicit index, LAPSE_DEVICE or local rank), and opens
+ * it: one context, one in-order queue and one program built once from every embedded kernel
+ * source (kernels/NAME.cl, concatenated in file order) with "-cl-std=CL1.2" only, so that results
+ * are reproducible (no fast-math, no mad contraction).
+ */
+#include "clrt.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernels_embedded.h"
+
+#define LAPSE_CL_MAX_PLATFORMS 16
+#define LAPSE_CL_MAX_DEVICES   64
+#define LAPSE_CL_BUILD_OPTIONS "-cl-std=CL1.2"
+
+/* Every device of the platforms, with its platform; type_mask filters (0 = all). */
+typedef struct {
+    cl_platform_id platform[LAPSE_CL_MAX_DEVICES];
+    cl_device_id device[LAPSE_CL_MAX_DEVICES];
+    int count;
+} dev_list_t;
+
+static lapse_status_t get_platforms(cl_platform_id *ids, cl_uint *n)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = clGetPlatformIDs(LAPSE_CL_MAX_PLATFORMS, ids, n);
+    if (e == CL_PLATFORM_NOT_FOUND_KHR) {
+        *n = 0; /* ICD loader without any platform */
+        return LAPSE_OK;
+    }
+    LAPSE_CL(e);
+    if (*n > LAPSE_CL_MAX_PLATFORMS)
+        *n = LAPSE_CL_MAX_PLATFORMS;
+cleanup:
+    return st;
+}
+
+static lapse_status_t list_devices(cl_device_type type, dev_list_t *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_platform_id plats[LAPSE_CL_MAX_PLATFORMS];
+    cl_uint np = 0;
+    out->count = 0;
+    LAPSE_TRY(get_platforms(plats, &np));
+    for (cl_uint p = 0; p < np; p++) {
+        cl_device_id ids[LAPSE_CL_MAX_DEVICES];
+        cl_uint nd = 0;
+        cl_int e = clGetDeviceIDs(plats[p], type, LAPSE_CL_MAX_DEVICES, ids, &nd);
+        if (e == CL_DEVICE_NOT_FOUND)
+            continue;
+        LAPSE_CL(e);
+        for (cl_uint d = 0; d < nd && d < LAPSE_CL_MAX_DEVICES; d++) {
+            if (out->count == LAPSE_CL_MAX_DEVICES)
+                break;
+            out->platform[out->count] = plats[p];
+            out->device[out->count] = ids[d];
+            out->count++;
+        }
+    }
+cleanup:
+    return st;
+}
+
+static const char *type_name(cl_device_type t)
+{
+    if (t & CL_DEVICE_TYPE_GPU)
+        return "GPU";
+    if (t & CL_DEVICE_TYPE_ACCELERATOR)
+        return "accelerator";
+    if (t & CL_DEVICE_TYPE_CPU)
+        return "CPU";
+    return "other";
+}
+
+lapse_status_t lapse_cl_list(FILE *f)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_platform_id plats[LAPSE_CL_MAX_PLATFORMS];
+    cl_uint np = 0;
+    LAPSE_TRY(get_platforms(plats, &np));
+    if (np == 0)
+        fprintf(f, "no OpenCL platform found (is an ICD installed under /etc/OpenCL/vendors?)\n");
+    for (cl_uint p = 0; p < np; p++) {
+        char pname[256] = "", pver[256] = "";
+        LAPSE_CL(clGetPlatformInfo(plats[p], CL_PLATFORM_NAME, sizeof pname, pname, NULL));
+        LAPSE_CL(clGetPlatformInfo(plats[p], CL_PLATFORM_VERSION, sizeof pver, pver, NULL));
+        fprintf(f, "platform %u: %s (%s)\n", p, pname, pver);
+        cl_device_id ids[LAPSE_CL_MAX_DEVICES];
+        cl_uint nd = 0;
+        cl_int e = clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ALL, LAPSE_CL_MAX_DEVICES, ids, &nd);
+        if (e == CL_DEVICE_NOT_FOUND)
+            nd = 0;
+        else
+            LAPSE_CL(e);
+        for (cl_uint d = 0; d < nd && d < LAPSE_CL_MAX_DEVICES; d++) {
+            char dname[256] = "", dver[256] = "";
+            cl_device_type t = 0;
+            cl_ulong gmem = 0, amax = 0;
+            cl_uint cu = 0;
+            LAPSE_CL(clGetDeviceInfo(ids[d], CL_DEVICE_NAME, sizeof dname, dname, NULL));
+            LAPSE_CL(clGetDeviceInfo(ids[d], CL_DEVICE_VERSION, sizeof dver, dver, NULL));
+            LAPSE_CL(clGetDeviceInfo(ids[d], CL_DEVICE_TYPE, sizeof t, &t, NULL));
+            LAPSE_CL(clGetDeviceInfo(ids[d], CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL));
+            LAPSE_CL(
+                clGetDeviceInfo(ids[d], CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof amax, &amax, NULL));
+            LAPSE_CL(clGetDeviceInfo(ids[d], CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cu, &cu, NULL));
+            fprintf(f,
+                    "  device %u: %s [%s] global memory %.1f GiB, max alloc %.1f GiB, "
+                    "%u compute units, %s\n",
+                    d, dname, type_name(t), (double)gmem / 1073741824.0,
+                    (double)amax / 1073741824.0, cu, dver);
+        }
+    }
+cleanup:
+    return st;
+}
+
+/* "Portable Computing Language: 1 CPU device; NVIDIA CUDA: 1 GPU device" (all devices). */
+static void describe_platforms(char *buf, size_t len)
+{
+    cl_platform_id plats[LAPSE_CL_MAX_PLATFORMS];
+    cl_uint np = 0;
+    buf[0] = '\0';
+    if (clGetPlatformIDs(LAPSE_CL_MAX_PLATFORMS, plats, &np) != CL_SUCCESS || np == 0) {
+        snprintf(buf, len, "no OpenCL platform");
+        return;
+    }
+    for (cl_uint p = 0; p < np && p < LAPSE_CL_MAX_PLATFORMS; p++) {
+        char pname[128] = "?";
+        clGetPlatformInfo(plats[p], CL_PLATFORM_NAME, sizeof pname, pname, NULL);
+        cl_uint ngpu = 0, ncpu = 0, nacc = 0;
+        clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_GPU, 0, NULL, &ngpu);
+        clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_CPU, 0, NULL, &ncpu);
+        clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ACCELERATOR, 0, NULL, &nacc);
+        size_t n = strlen(buf);
+        snprintf(buf + n, len - n, "%s%s: %u GPU, %u CPU, %u accelerator device(s)",
+                 p ? "; " : "", pname, ngpu, ncpu, nacc);
+    }
+}
+
+static lapse_status_t fill_choice(cl_platform_id plat, cl_device_id dev, int index, int count,
+                                  lapse_cl_choice_t *c)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_device_type t = 0;
+    cl_ulong gmem = 0, amax = 0;
+    memset(c, 0, sizeof *c);
+    c->platform = plat;
+    c->device = dev;
+    c->index = index;
+    c->count = count;
+    LAPSE_CL(clGetDeviceInfo(dev, CL_DEVICE_TYPE, sizeof t, &t, NULL));
+    c->is_gpu = (t & (CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR)) != 0;
+    LAPSE_CL(clGetDeviceInfo(dev, CL_DEVICE_NAME, sizeof c->name - 1, c->name, NULL));
+    LAPSE_CL(clGetPlatformInfo(plat, CL_PLATFORM_NAME, sizeof c->platform_name - 1,
+                               c->platform_name, NULL));
+    LAPSE_CL(clGetDeviceInfo(dev, CL_DEVICE_GLOBAL_MEM_SIZE, sizeof gmem, &gmem, NULL));
+    LAPSE_CL(clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof amax, &amax, NULL));
+    c->global_mem = gmem;
+    c->max_alloc = amax;
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_cl_choose(lapse_devkind_t kind, int explicit_index, int local_rank,
+                               lapse_cl_choice_t *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    dev_list_t list;
+    const cl_device_type gpu = CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR;
+    if (kind == LAPSE_DEV_CPU) {
+        LAPSE_TRY(list_devices(CL_DEVICE_TYPE_CPU, &list));
+    } else {
+        LAPSE_TRY(list_devices(gpu, &list));
+        if (list.count == 0 && kind == LAPSE_DEV_ANY)
+            LAPSE_TRY(list_devices(CL_DEVICE_TYPE_CPU, &list));
+    }
+    if (list.count == 0) {
+        char found[1024];
+        describe_platforms(found, sizeof found);
+        if (kind == LAPSE_DEV_CPU)
+            LAPSE_FAIL(LAPSE_ECL, "no OpenCL CPU device found (platforms: %s)", found);
+        LAPSE_FAIL(LAPSE_ECL,
+                   "no OpenCL %s device found (platforms: %s); set devices: cpu or any in the "
+                   "config to use a CPU device",
+                   kind == LAPSE_DEV_ANY ? "GPU or CPU" : "GPU", found);
+    }
+    int index = explicit_index;
+    const char *env = getenv("LAPSE_DEVICE");
+    if (env && env[0]) {
+        char *end = NULL;
+        long v = strtol(env, &end, 10);
+        if (*end != '\0' || v < 0 || v > 1000000)
+            LAPSE_FAIL(LAPSE_EUSAGE, "LAPSE_DEVICE=%s is not a device index (0, 1, ...)", env);
+        index = (int)v;
+    }
+    if (index < 0)
+        index = (local_rank < 0 ? 0 : local_rank) % list.count;
+    if (index >= list.count)
+        LAPSE_FAIL(LAPSE_ECL, "device index %d out of range: %d %s device(s) visible", index,
+                   list.count, kind == LAPSE_DEV_CPU ? "CPU" : "usable");
+    LAPSE_TRY(fill_choice(list.platform[index], list.device[index], index, list.count, out));
+cleanup:
+    return st;
+}
+
+/* Build the one program; on failure record the build log. */
+static lapse_status_t build_program(lapse_cl_t *cl)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    char *log = NULL;
+    int n = lapse_kernel_source_count;
+    if (n <= 0)
+        LAPSE_FAIL(LAPSE_ECL, "no OpenCL kernel source embedded in the binary");
+    const char **srcs = malloc((size_t)n * sizeof *srcs);
+    LAPSE_ALLOC(srcs);
+    for (int i = 0; i < n; i++)
+        srcs[i] = lapse_kernel_sources[i].source;
+    cl->program = clCreateProgramWithSource(cl->ctx, (cl_uint)n, srcs, NULL, &e);
+    free(srcs);
+    LAPSE_CL(e);
+    e = clBuildProgram(cl->program, 1, &cl->dev.device, LAPSE_CL_BUILD_OPTIONS, NULL, NULL);
+    if (e != CL_SUCCESS) {
+        size_t len = 0;
+        clGetProgramBuildInfo(cl->program, cl->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
+        log = calloc(len + 1, 1);
+        LAPSE_ALLOC(log);
+        clGetProgramBuildInfo(cl->program, cl->dev.device, CL_PROGRAM_BUILD_LOG, len, log, NULL);
+        char names[512] = "";
+        for (int i = 0; i < n; i++) {
+            size_t k = strlen(names);
+            snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "",
+                     lapse_kernel_sources[i].name);
+        }
+        LAPSE_FAIL(LAPSE_ECL, "building the OpenCL program (%s) for %s failed: %s\nbuild log:\n%s",
+                   names, cl->dev.name, lapse_cl_strerror(e), log);
+    }
+cleanup:
+    free(log);
+    return st;
+}
+
+lapse_status_t lapse_cl_open(const lapse_cl_choice_t *dev, lapse_cl_t **out)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    lapse_cl_t *cl = calloc(1, sizeof *cl);
+    LAPSE_ALLOC(cl);
+    cl->dev = *dev;
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform,
+                                     0};
+    cl->ctx = clCreateContext(props, 1, &dev->device, NULL, NULL, &e);
+    LAPSE_CL(e);
+    cl->queue = clCreateCommandQueue(cl->ctx, dev->device, 0, &e);
+    LAPSE_CL(e);
+    LAPSE_TRY(build_program(cl));
+    *out = cl;
+    cl = NULL;
+cleanup:
+    lapse_cl_close(cl);
+    return st;
+}
+
+lapse_status_t lapse_cl_kernel(lapse_cl_t *cl, const char *name, cl_kernel *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    cl_kernel k = clCreateKernel(cl->program, name, &e);
+    if (e != CL_SUCCESS)
+        LAPSE_FAIL(LAPSE_ECL, "clCreateKernel(\"%s\") failed: %s (%d)", name, lapse_cl_strerror(e),
+                   e);
+    *out = k;
+cleanup:
+    return st;
+}
+
+void lapse_cl_close(lapse_cl_t *cl)
+{
+    if (cl == NULL)
+        return;
+    if (cl->queue)
+        clFinish(cl->queue);
+    if (cl->program)
+        clReleaseProgram(cl->program);
+    if (cl->queue)
+        clReleaseCommandQueue(cl->queue);
+    if (cl->ctx)
+        clReleaseContext(cl->ctx);
+    free(cl);
+}

@@ -1,0 +1,702 @@
+/*
+ * h5out.c - the parallel HDF5 output file (MPI-IO driver, collective metadata), written by all
+ * ranks: result datasets created up front (chunked, allocated early, fill 0, no filters, so that
+ * independent writes of core boxes are allowed), the /lapse/tasks table (a compound row per task,
+ * appended collectively), one /lapse/runs/<id> group per run, and root attributes.
+ *
+ * Only fixed-length strings are used: parallel HDF5 cannot write variable-length data.
+ * lapse_h5out_check runs serially on one rank before anything is written.
+ */
+#include "h5out.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "h5in.h"
+
+#define TASKS_PATH "/lapse/tasks"
+#define RUNS_PATH  "/lapse/runs"
+#define TASKS_CHUNK 256
+
+struct lapse_h5out {
+    MPI_Comm comm;
+    int rank, size;
+    hid_t file;
+    int nspecs;
+    lapse_dset_spec_t *specs;
+    hid_t *dsets;
+    hid_t tasks;
+    hid_t row_type;
+    hid_t dxpl_ind, dxpl_coll;
+};
+
+/* ------------------------------------------------------------------ types */
+
+static hid_t file_type(lapse_dtype_t dt)
+{
+    switch (dt) {
+    case LAPSE_DT_U8:
+        return H5T_STD_U8LE;
+    case LAPSE_DT_U16:
+        return H5T_STD_U16LE;
+    default:
+        return H5T_IEEE_F32LE;
+    }
+}
+
+static hid_t mem_type(lapse_dtype_t dt)
+{
+    switch (dt) {
+    case LAPSE_DT_U8:
+        return H5T_NATIVE_UINT8;
+    case LAPSE_DT_U16:
+        return H5T_NATIVE_UINT16;
+    default:
+        return H5T_NATIVE_FLOAT;
+    }
+}
+
+/* The dtype of an HDF5 type, or -1 when it is none of ours. */
+static int dtype_of(hid_t type)
+{
+    H5T_class_t cls = H5Tget_class(type);
+    size_t size = H5Tget_size(type);
+    if (cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE && size == 1)
+        return LAPSE_DT_U8;
+    if (cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE && size == 2)
+        return LAPSE_DT_U16;
+    if (cls == H5T_FLOAT && size == 4)
+        return LAPSE_DT_F32;
+    return -1;
+}
+
+/* A fixed-length, NUL-terminated string type of n bytes (n >= 1). */
+static hid_t str_type(size_t n)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return t;
+    if (H5Tset_size(t, n < 1 ? 1 : n) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+/* The compound type of lapse_task_row_t (memory layout; also used in the file). */
+static lapse_status_t make_row_type(hid_t *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t t = H5I_INVALID_HID, a3 = H5I_INVALID_HID, host = H5I_INVALID_HID,
+          dev = H5I_INVALID_HID;
+    hsize_t three = 3;
+
+    LAPSE_H5ID(t, H5Tcreate(H5T_COMPOUND, sizeof(lapse_task_row_t)));
+    LAPSE_H5ID(a3, H5Tarray_create2(H5T_NATIVE_INT64, 1, &three));
+    LAPSE_H5ID(host, str_type(sizeof(((lapse_task_row_t *)0)->host)));
+    LAPSE_H5ID(dev, str_type(sizeof(((lapse_task_row_t *)0)->device)));
+#define F(name, type) LAPSE_H5(H5Tinsert(t, #name, HOFFSET(lapse_task_row_t, name), type))
+    F(run_id, H5T_NATIVE_INT64);
+    F(task_id, H5T_NATIVE_INT64);
+    F(timepoint, H5T_NATIVE_INT64);
+    F(tile, H5T_NATIVE_INT64);
+    F(core_offset, a3);
+    F(core_shape, a3);
+    F(rank, H5T_NATIVE_INT32);
+    F(host, host);
+    F(device, dev);
+    F(t_read, H5T_NATIVE_DOUBLE);
+    F(t_upload, H5T_NATIVE_DOUBLE);
+    F(t_compute, H5T_NATIVE_DOUBLE);
+    F(t_download, H5T_NATIVE_DOUBLE);
+    F(t_write, H5T_NATIVE_DOUBLE);
+    F(t_total, H5T_NATIVE_DOUBLE);
+    F(bytes_in, H5T_NATIVE_INT64);
+    F(bytes_out, H5T_NATIVE_INT64);
+    F(status, H5T_NATIVE_INT32);
+#undef F
+    *out = t;
+    t = H5I_INVALID_HID;
+cleanup:
+    if (dev >= 0)
+        H5Tclose(dev);
+    if (host >= 0)
+        H5Tclose(host);
+    if (a3 >= 0)
+        H5Tclose(a3);
+    if (t >= 0)
+        H5Tclose(t);
+    return st;
+}
+
+/* ------------------------------------------------------------------ attributes */
+
+/* Replace attribute name of obj by a fixed-length string (NULL is written as ""). Collective
+ * in parallel: every rank passes the same value. */
+static lapse_status_t put_str_attr(hid_t obj, const char *name, const char *value)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t type = H5I_INVALID_HID, space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    const char *v = value ? value : "";
+
+    htri_t e = H5Aexists(obj, name);
+    LAPSE_H5(e);
+    if (e > 0)
+        LAPSE_H5(H5Adelete(obj, name));
+    LAPSE_H5ID(type, str_type(strlen(v) + 1));
+    LAPSE_H5ID(space, H5Screate(H5S_SCALAR));
+    LAPSE_H5ID(attr, H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
+    LAPSE_H5(H5Awrite(attr, type, v));
+cleanup:
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    return st;
+}
+
+/* Replace a scalar numeric attribute: ftype in the file, mtype/value in memory. */
+static lapse_status_t put_num_attr(hid_t obj, const char *name, hid_t ftype, hid_t mtype,
+                                   const void *value)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+
+    htri_t e = H5Aexists(obj, name);
+    LAPSE_H5(e);
+    if (e > 0)
+        LAPSE_H5(H5Adelete(obj, name));
+    LAPSE_H5ID(space, H5Screate(H5S_SCALAR));
+    LAPSE_H5ID(attr, H5Acreate2(obj, name, ftype, space, H5P_DEFAULT, H5P_DEFAULT));
+    LAPSE_H5(H5Awrite(attr, mtype, value));
+cleanup:
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* ------------------------------------------------------------------ check */
+
+/* Parent directory of path into dir ("." when none). */
+static void parent_dir(const char *path, char *dir, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, len, ".");
+    else if (slash == path)
+        snprintf(dir, len, "/");
+    else
+        snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
+static void dims_text(int nd, const int64_t *dims, char *buf, size_t len)
+{
+    size_t n = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < nd && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%" PRId64, i ? ", " : "", dims[i]);
+    if (n < len)
+        snprintf(buf + n, len - n, "]");
+}
+
+/* Does open file f hold a dataset matching spec s? LAPSE_EINPUT with a message when not. */
+static lapse_status_t match_spec(hid_t f, const char *file, const lapse_dset_spec_t *s)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t d = H5I_INVALID_HID, space = H5I_INVALID_HID, type = H5I_INVALID_HID;
+    hsize_t hd[H5S_MAX_RANK];
+    int64_t got[H5S_MAX_RANK];
+    char want_txt[128], got_txt[128];
+    const char *hint = "use output.mode: overwrite or another output file";
+
+    H5O_info_t oi;
+    if (H5Oget_info_by_name2(f, s->path, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
+        oi.type != H5O_TYPE_DATASET) {
+        H5Eclear2(H5E_DEFAULT);
+        LAPSE_FAIL(LAPSE_EINPUT, "%s has no dataset %s, which this run writes; %s", file, s->path,
+                   hint);
+    }
+    LAPSE_H5ID(d, H5Dopen2(f, s->path, H5P_DEFAULT));
+    LAPSE_H5ID(space, H5Dget_space(d));
+    LAPSE_H5ID(type, H5Dget_type(d));
+    int nd = H5Sget_simple_extent_ndims(space);
+    LAPSE_H5(nd);
+    LAPSE_H5(H5Sget_simple_extent_dims(space, hd, NULL));
+    for (int i = 0; i < nd; i++)
+        got[i] = (int64_t)hd[i];
+    int dt = dtype_of(type);
+    int same = nd == s->ndims && dt == (int)s->dtype;
+    for (int i = 0; same && i < nd; i++)
+        same = got[i] == s->dims[i];
+    if (!same) {
+        dims_text(s->ndims, s->dims, want_txt, sizeof want_txt);
+        dims_text(nd, got, got_txt, sizeof got_txt);
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s is %s %s, but this run writes %s %s; %s", file,
+                   s->path, got_txt, dt < 0 ? "(unsupported type)" : lapse_dtype_name(dt),
+                   want_txt, lapse_dtype_name(s->dtype), hint);
+    }
+cleanup:
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
+    if (d >= 0)
+        H5Dclose(d);
+    return st;
+}
+
+/* Update mode: file must be an HDF5 lapse output with datasets matching specs. */
+static lapse_status_t check_update(const char *file, const lapse_dset_spec_t *specs, int nspecs)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t f = H5I_INVALID_HID;
+
+    htri_t is = H5Fis_hdf5(file);
+    H5Eclear2(H5E_DEFAULT);
+    if (is <= 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "output %s exists but is not an HDF5 file", file);
+    f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        LAPSE_FAIL(LAPSE_EINPUT, "output %s cannot be opened as HDF5 (truncated or damaged?)",
+                   file);
+    }
+    htri_t e = H5Lexists(f, "/lapse", H5P_DEFAULT);
+    H5Eclear2(H5E_DEFAULT);
+    if (e <= 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "output %s is not a lapse output (no /lapse group)", file);
+    for (int k = 0; k < nspecs; k++)
+        LAPSE_TRY(match_spec(f, file, &specs[k]));
+cleanup:
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    return st;
+}
+
+lapse_status_t lapse_h5out_check(const char *file, lapse_mode_t mode, const lapse_dset_spec_t *specs,
+                                 int nspecs)
+{
+    lapse_status_t st = LAPSE_OK;
+    char dir[4096];
+    struct stat sb;
+
+    lapse_h5_init();
+    if (file == NULL || file[0] == '\0')
+        LAPSE_FAIL(LAPSE_ECONFIG, "no output file given");
+    parent_dir(file, dir, sizeof dir);
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        LAPSE_FAIL(LAPSE_ECONFIG, "output directory %s does not exist", dir);
+    if (access(dir, W_OK) != 0)
+        LAPSE_FAIL(LAPSE_ECONFIG, "output directory %s is not writable: %s", dir, strerror(errno));
+    int exists = stat(file, &sb) == 0;
+    if (exists && S_ISDIR(sb.st_mode))
+        LAPSE_FAIL(LAPSE_ECONFIG, "output %s is a directory", file);
+    switch (mode) {
+    case LAPSE_MODE_CREATE:
+        if (exists)
+            LAPSE_FAIL(LAPSE_ECONFIG, "output %s exists; set output.mode: update or overwrite",
+                       file);
+        break;
+    case LAPSE_MODE_UPDATE:
+        if (!exists)
+            LAPSE_FAIL(LAPSE_ECONFIG,
+                       "output %s does not exist; output.mode: update needs an existing lapse "
+                       "output (use create)",
+                       file);
+        if (access(file, W_OK) != 0)
+            LAPSE_FAIL(LAPSE_ECONFIG, "output %s is not writable: %s", file, strerror(errno));
+        LAPSE_TRY(check_update(file, specs, nspecs));
+        break;
+    case LAPSE_MODE_OVERWRITE:
+        if (exists && access(file, W_OK) != 0)
+            LAPSE_FAIL(LAPSE_ECONFIG, "output %s is not writable: %s", file, strerror(errno));
+        break;
+    default:
+        LAPSE_FAIL(LAPSE_ECONFIG, "unknown output mode %d", (int)mode);
+    }
+cleanup:
+    return st;
+}
+
+/* ------------------------------------------------------------------ open */
+
+/* Create dataset s (intermediate groups too): chunked, early allocation, fill 0, no filters. */
+static lapse_status_t create_dset(hid_t f, const lapse_dset_spec_t *s, hid_t *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
+    hsize_t dims[4], chunk[4];
+    double zero = 0;
+
+    if (s->ndims != 3 && s->ndims != 4)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "dataset %s: %d dimensions (expected 3 or 4)", s->path,
+                   s->ndims);
+    for (int i = 0; i < s->ndims; i++) {
+        dims[i] = (hsize_t)s->dims[i];
+        chunk[i] = (hsize_t)(s->chunk[i] < 1 ? 1 : s->chunk[i]);
+        if (chunk[i] > dims[i] && dims[i] > 0)
+            chunk[i] = dims[i];
+    }
+    LAPSE_H5ID(space, H5Screate_simple(s->ndims, dims, NULL));
+    LAPSE_H5ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+    LAPSE_H5(H5Pset_chunk(dcpl, s->ndims, chunk));
+    LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    LAPSE_H5(H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &zero));
+    LAPSE_H5ID(lcpl, H5Pcreate(H5P_LINK_CREATE));
+    LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
+    LAPSE_H5ID(*out, H5Dcreate2(f, s->path, file_type(s->dtype), space, lcpl, dcpl, H5P_DEFAULT));
+cleanup:
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* Create /lapse/tasks (1-D, unlimited, chunked) with o->row_type. */
+static lapse_status_t create_tasks(lapse_h5out_t *o)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
+    hsize_t dim = 0, maxdim = H5S_UNLIMITED, chunk = TASKS_CHUNK;
+
+    LAPSE_H5ID(space, H5Screate_simple(1, &dim, &maxdim));
+    LAPSE_H5ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+    LAPSE_H5(H5Pset_chunk(dcpl, 1, &chunk));
+    LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    LAPSE_H5ID(lcpl, H5Pcreate(H5P_LINK_CREATE));
+    LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
+    LAPSE_H5ID(o->tasks, H5Dcreate2(o->file, TASKS_PATH, o->row_type, space, lcpl, dcpl,
+                                    H5P_DEFAULT));
+cleanup:
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* Open the file with the MPI-IO driver and collective metadata. */
+static lapse_status_t open_file(lapse_h5out_t *o, const char *file, lapse_mode_t mode)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t fapl = H5I_INVALID_HID;
+
+    LAPSE_H5ID(fapl, H5Pcreate(H5P_FILE_ACCESS));
+    LAPSE_H5(H5Pset_fapl_mpio(fapl, o->comm, MPI_INFO_NULL));
+    LAPSE_H5(H5Pset_all_coll_metadata_ops(fapl, 1));
+    LAPSE_H5(H5Pset_coll_metadata_write(fapl, 1));
+    /* 1.8 format or later: dense attribute storage, so a long config text fits. */
+    LAPSE_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST));
+    if (mode == LAPSE_MODE_UPDATE)
+        LAPSE_H5ID(o->file, H5Fopen(file, H5F_ACC_RDWR, fapl));
+    else
+        LAPSE_H5ID(o->file,
+                   H5Fcreate(file, mode == LAPSE_MODE_CREATE ? H5F_ACC_EXCL : H5F_ACC_TRUNC,
+                             H5P_DEFAULT, fapl));
+cleanup:
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    return st;
+}
+
+/* Create or (update mode) open and match every dataset of o->specs, then /lapse/tasks. */
+static lapse_status_t open_datasets(lapse_h5out_t *o, const char *file, lapse_mode_t mode)
+{
+    lapse_status_t st = LAPSE_OK;
+
+    for (int k = 0; k < o->nspecs; k++) {
+        if (mode == LAPSE_MODE_UPDATE) {
+            LAPSE_TRY(match_spec(o->file, file, &o->specs[k]));
+            LAPSE_H5ID(o->dsets[k], H5Dopen2(o->file, o->specs[k].path, H5P_DEFAULT));
+        } else {
+            LAPSE_TRY(create_dset(o->file, &o->specs[k], &o->dsets[k]));
+        }
+    }
+    htri_t e = H5Lexists(o->file, "/lapse", H5P_DEFAULT);
+    LAPSE_H5(e);
+    if (e > 0) {
+        e = H5Lexists(o->file, TASKS_PATH, H5P_DEFAULT);
+        LAPSE_H5(e);
+    }
+    if (e > 0)
+        LAPSE_H5ID(o->tasks, H5Dopen2(o->file, TASKS_PATH, H5P_DEFAULT));
+    else
+        LAPSE_TRY(create_tasks(o));
+cleanup:
+    return st;
+}
+
+static lapse_status_t put_root_attrs(lapse_h5out_t *o, const lapse_config_t *cfg)
+{
+    lapse_status_t st = LAPSE_OK;
+    LAPSE_TRY(put_str_attr(o->file, "lapse_version", LAPSE_VERSION));
+    LAPSE_TRY(put_str_attr(o->file, "config", cfg ? cfg->text : ""));
+    LAPSE_TRY(put_str_attr(o->file, "input_file", cfg ? cfg->input_file : ""));
+    LAPSE_TRY(put_str_attr(o->file, "input_dataset", cfg ? cfg->input_dataset : ""));
+cleanup:
+    return st;
+}
+
+/* All ranks agree on a status: the worst (largest) one wins; a rank that did not fail itself
+ * records a message naming the failure elsewhere. */
+static lapse_status_t agree(MPI_Comm comm, lapse_status_t mine)
+{
+    int in = (int)mine, out = 0;
+    if (MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
+        return lapse_fail(LAPSE_EMPI, "MPI_Allreduce of the output status failed");
+    if (out != LAPSE_OK && mine == LAPSE_OK)
+        return lapse_fail((lapse_status_t)out, "opening the output failed on another rank");
+    return mine != LAPSE_OK ? mine : (lapse_status_t)out;
+}
+
+lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mode,
+                                const lapse_dset_spec_t *specs, int nspecs,
+                                const lapse_config_t *cfg, lapse_h5out_t **out)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_h5out_t *o = NULL;
+
+    lapse_h5_init();
+    o = calloc(1, sizeof *o);
+    LAPSE_ALLOC(o);
+    o->comm = MPI_COMM_NULL;
+    o->file = o->tasks = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
+    LAPSE_MPI(MPI_Comm_dup(comm, &o->comm));
+    LAPSE_MPI(MPI_Comm_rank(o->comm, &o->rank));
+    LAPSE_MPI(MPI_Comm_size(o->comm, &o->size));
+    o->nspecs = nspecs;
+    o->specs = calloc((size_t)(nspecs > 0 ? nspecs : 1), sizeof *o->specs);
+    LAPSE_ALLOC(o->specs);
+    o->dsets = malloc((size_t)(nspecs > 0 ? nspecs : 1) * sizeof *o->dsets);
+    LAPSE_ALLOC(o->dsets);
+    for (int k = 0; k < nspecs; k++) {
+        o->specs[k] = specs[k];
+        o->dsets[k] = H5I_INVALID_HID;
+    }
+    LAPSE_TRY(make_row_type(&o->row_type));
+    LAPSE_H5ID(o->dxpl_ind, H5Pcreate(H5P_DATASET_XFER));
+    LAPSE_H5(H5Pset_dxpl_mpio(o->dxpl_ind, H5FD_MPIO_INDEPENDENT));
+    LAPSE_H5ID(o->dxpl_coll, H5Pcreate(H5P_DATASET_XFER));
+    LAPSE_H5(H5Pset_dxpl_mpio(o->dxpl_coll, H5FD_MPIO_COLLECTIVE));
+    LAPSE_TRY(open_file(o, file, mode));
+    LAPSE_TRY(open_datasets(o, file, mode));
+    LAPSE_TRY(put_root_attrs(o, cfg));
+    LAPSE_H5(H5Fflush(o->file, H5F_SCOPE_GLOBAL));
+cleanup:
+    st = agree(comm, st);
+    if (st != LAPSE_OK) {
+        lapse_h5out_close(o);
+        return st;
+    }
+    *out = o;
+    return LAPSE_OK;
+}
+
+/* ------------------------------------------------------------------ runs */
+
+static herr_t max_id_cb(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    int64_t *max = data;
+    char *end = NULL;
+    (void)g;
+    (void)info;
+    long long v = strtoll(name, &end, 10);
+    if (end != name && *end == '\0' && v > *max)
+        *max = v;
+    return 0;
+}
+
+lapse_status_t lapse_h5out_next_run_id(lapse_h5out_t *o, int64_t *run_id)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t g = H5I_INVALID_HID;
+    int64_t max = 0;
+
+    htri_t e = H5Lexists(o->file, "/lapse", H5P_DEFAULT);
+    LAPSE_H5(e);
+    if (e > 0) {
+        e = H5Lexists(o->file, RUNS_PATH, H5P_DEFAULT);
+        LAPSE_H5(e);
+    }
+    if (e > 0) {
+        LAPSE_H5ID(g, H5Gopen2(o->file, RUNS_PATH, H5P_DEFAULT));
+        LAPSE_H5(H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, max_id_cb, &max));
+    }
+    *run_id = max + 1;
+cleanup:
+    if (g >= 0)
+        H5Gclose(g);
+    return st;
+}
+
+lapse_status_t lapse_h5out_put_run(lapse_h5out_t *o, const lapse_run_info_t *info)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t g = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
+    char path[64];
+
+    snprintf(path, sizeof path, RUNS_PATH "/%" PRId64, info->run_id);
+    htri_t e = H5Lexists(o->file, RUNS_PATH, H5P_DEFAULT);
+    LAPSE_H5(e);
+    if (e > 0) {
+        e = H5Lexists(o->file, path, H5P_DEFAULT);
+        LAPSE_H5(e);
+    }
+    if (e > 0) {
+        LAPSE_H5ID(g, H5Gopen2(o->file, path, H5P_DEFAULT));
+    } else {
+        LAPSE_H5ID(lcpl, H5Pcreate(H5P_LINK_CREATE));
+        LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
+        LAPSE_H5ID(g, H5Gcreate2(o->file, path, lcpl, H5P_DEFAULT, H5P_DEFAULT));
+    }
+    LAPSE_TRY(put_num_attr(g, "run_id", H5T_STD_I64LE, H5T_NATIVE_INT64, &info->run_id));
+    LAPSE_TRY(put_num_attr(g, "nranks", H5T_STD_I32LE, H5T_NATIVE_INT, &info->nranks));
+    LAPSE_TRY(put_str_attr(g, "start", info->start));
+    LAPSE_TRY(put_str_attr(g, "end", info->end));
+    LAPSE_TRY(put_str_attr(g, "status", info->status));
+    LAPSE_TRY(put_str_attr(g, "timepoints", info->timepoints));
+    LAPSE_TRY(put_str_attr(g, "config", info->config_text));
+    LAPSE_TRY(put_str_attr(g, "config_path", info->config_path));
+    LAPSE_TRY(put_str_attr(g, "input_file", info->input_file));
+    LAPSE_TRY(put_str_attr(g, "input_dataset", info->input_dataset));
+cleanup:
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    if (g >= 0)
+        H5Gclose(g);
+    return st;
+}
+
+/* ------------------------------------------------------------------ data */
+
+lapse_status_t lapse_h5out_write(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
+                                 const void *buf)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    hsize_t start[4], count[4];
+
+    if (k < 0 || k >= o->nspecs)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "output dataset index %d out of range [0, %d)", k, o->nspecs);
+    const lapse_dset_spec_t *s = &o->specs[k];
+    int nd = s->ndims;
+    if (t < 0 || t >= s->dims[0])
+        LAPSE_FAIL(LAPSE_ERUNTIME, "%s: timepoint %" PRId64 " out of range [0, %" PRId64 ")",
+                   s->path, t, s->dims[0]);
+    start[0] = (hsize_t)t;
+    count[0] = 1;
+    for (int a = 4 - nd; a < 3; a++) {
+        int i = a - (4 - nd) + 1;
+        if (core->off[a] < 0 || core->dim[a] < 1 || core->off[a] + core->dim[a] > s->dims[i])
+            LAPSE_FAIL(LAPSE_ERUNTIME, "%s: core box outside the dataset on axis %d", s->path, a);
+        start[i] = (hsize_t)core->off[a];
+        count[i] = (hsize_t)core->dim[a];
+    }
+    if (nd == 3 && core->dim[0] != 1)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "%s: core box of a 3-D dataset must have z extent 1", s->path);
+    LAPSE_H5ID(fspace, H5Dget_space(o->dsets[k]));
+    LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+    LAPSE_H5ID(mspace, H5Screate_simple(nd, count, NULL));
+    LAPSE_H5(H5Dwrite(o->dsets[k], mem_type(s->dtype), mspace, fspace, o->dxpl_ind, buf));
+cleanup:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    return st;
+}
+
+lapse_status_t lapse_h5out_append_rows(lapse_h5out_t *o, const lapse_task_row_t *rows, int64_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    int64_t *counts = NULL;
+    hsize_t old, total = 0, mine = 0, ext;
+    lapse_task_row_t dummy;
+
+    counts = malloc((size_t)o->size * sizeof *counts);
+    LAPSE_ALLOC(counts);
+    LAPSE_MPI(MPI_Allgather(&n, 1, MPI_INT64_T, counts, 1, MPI_INT64_T, o->comm));
+    for (int r = 0; r < o->size; r++) {
+        if (r < o->rank)
+            mine += (hsize_t)counts[r];
+        total += (hsize_t)counts[r];
+    }
+    if (total == 0)
+        goto cleanup;
+    LAPSE_H5ID(fspace, H5Dget_space(o->tasks));
+    LAPSE_H5(H5Sget_simple_extent_dims(fspace, &old, NULL));
+    H5Sclose(fspace);
+    fspace = H5I_INVALID_HID;
+    ext = old + total;
+    LAPSE_H5(H5Dset_extent(o->tasks, &ext));
+    LAPSE_H5ID(fspace, H5Dget_space(o->tasks));
+    hsize_t start = old + mine, count = n > 0 ? (hsize_t)n : 1;
+    LAPSE_H5ID(mspace, H5Screate_simple(1, &count, NULL));
+    if (n > 0) {
+        LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL));
+    } else {
+        LAPSE_H5(H5Sselect_none(fspace));
+        LAPSE_H5(H5Sselect_none(mspace));
+        memset(&dummy, 0, sizeof dummy);
+        rows = &dummy;
+    }
+    LAPSE_H5(H5Dwrite(o->tasks, o->row_type, mspace, fspace, o->dxpl_coll, rows));
+cleanup:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    free(counts);
+    return st;
+}
+
+lapse_status_t lapse_h5out_flush(lapse_h5out_t *o)
+{
+    lapse_status_t st = LAPSE_OK;
+    LAPSE_H5(H5Fflush(o->file, H5F_SCOPE_GLOBAL));
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_h5out_close(lapse_h5out_t *o)
+{
+    lapse_status_t st = LAPSE_OK;
+    if (o == NULL)
+        return LAPSE_OK;
+    for (int k = 0; o->dsets && k < o->nspecs; k++) {
+        if (o->dsets[k] >= 0 && H5Dclose(o->dsets[k]) < 0 && st == LAPSE_OK)
+            st = lapse_h5_fail("H5Dclose(result dataset)", __FILE__, __LINE__);
+    }
+    if (o->tasks >= 0 && H5Dclose(o->tasks) < 0 && st == LAPSE_OK)
+        st = lapse_h5_fail("H5Dclose(" TASKS_PATH ")", __FILE__, __LINE__);
+    if (o->row_type >= 0)
+        H5Tclose(o->row_type);
+    if (o->dxpl_ind >= 0)
+        H5Pclose(o->dxpl_ind);
+    if (o->dxpl_coll >= 0)
+        H5Pclose(o->dxpl_coll);
+    if (o->file >= 0 && H5Fclose(o->file) < 0 && st == LAPSE_OK)
+        st = lapse_h5_fail("H5Fclose(output)", __FILE__, __LINE__);
+    if (o->comm != MPI_COMM_NULL)
+        MPI_Comm_free(&o->comm);
+    free(o->dsets);
+    free(o->specs);
+    free(o);
+    return st;
+}

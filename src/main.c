@@ -1,0 +1,194 @@
+/*
+ * main.c - the `lapse` command line: parses the subcommand and its options and hands over to
+ * run.c (run, plan, devices, under MPI), sample.c and info.c (serial). Exit codes: 0 success,
+ * 1 runtime failure, 2 bad usage, config or input.
+ */
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "info.h"
+#include "run.h"
+#include "sample.h"
+#include "status.h"
+
+static const char usage_text[] =
+    "usage: lapse <command> [options]\n"
+    "\n"
+    "Process microscopy time-lapses (HDF5, [t,z,y,x]) on GPUs over MPI ranks.\n"
+    "\n"
+    "commands:\n"
+    "  run CONFIG [--timepoints SEL] [--dry-run]\n"
+    "        run the pipeline of CONFIG (YAML, see docs/config.md); under mpirun or srun one\n"
+    "        rank per GPU. --timepoints overrides the config's selection (\"0-99:2, 120\");\n"
+    "        on an existing output it rewrites only those timepoints. --dry-run validates\n"
+    "        and prints the plan without writing anything.\n"
+    "  plan CONFIG [--timepoints SEL]\n"
+    "        print the task table, the tile and halo sizes and the device memory per task\n"
+    "  devices [--kind gpu|cpu|any]\n"
+    "        list OpenCL platforms and devices, and the device each local rank would take\n"
+    "  sample OUT.h5 [--timepoints N] [--shape Z,Y,X] [--seed S]\n"
+    "        write a deterministic synthetic nuclei time-lapse (uint16, dataset /raw)\n"
+    "        defaults: --timepoints 10 --shape 32,256,256 --seed 1\n"
+    "  info FILE.h5\n"
+    "        datasets, runs, timepoints done, and timing per phase and per rank\n"
+    "\n"
+    "options: --help, --version\n"
+    "exit codes: 0 success, 1 runtime failure, 2 bad usage, config or input (nothing written)\n";
+
+static int usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "lapse: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\n(see lapse --help)\n");
+    return 2;
+}
+
+/* Parse a non-negative integer that must be the whole string. */
+static int parse_i64(const char *s, long long *v)
+{
+    char *end;
+    if (!s || !*s || *s == '-')
+        return -1;
+    *v = strtoll(s, &end, 10);
+    return *end == '\0' ? 0 : -1;
+}
+
+static int cmd_sample(int argc, char **argv)
+{
+    const char *out = NULL;
+    long long ntp = 10, seed = 1;
+    int64_t shape[3] = {32, 256, 256};
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--timepoints") == 0) {
+            if (parse_i64(v, &ntp) != 0 || ntp < 1)
+                return usage_error("sample: --timepoints needs a positive integer, got '%s'",
+                                   v ? v : "");
+            i++;
+        } else if (strcmp(a, "--seed") == 0) {
+            if (parse_i64(v, &seed) != 0)
+                return usage_error("sample: --seed needs a non-negative integer, got '%s'",
+                                   v ? v : "");
+            i++;
+        } else if (strcmp(a, "--shape") == 0) {
+            long long z, y, x;
+            char tail;
+            if (!v || sscanf(v, "%lld,%lld,%lld%c", &z, &y, &x, &tail) != 3 || z < 1 || y < 1 ||
+                x < 1)
+                return usage_error("sample: --shape needs Z,Y,X positive integers, got '%s'",
+                                   v ? v : "");
+            shape[0] = z;
+            shape[1] = y;
+            shape[2] = x;
+            i++;
+        } else if (a[0] == '-') {
+            return usage_error("sample: unknown option '%s'", a);
+        } else if (!out) {
+            out = a;
+        } else {
+            return usage_error("sample: unexpected argument '%s'", a);
+        }
+    }
+    if (!out)
+        return usage_error("sample: missing output file%s", "");
+    lapse_status_t st = lapse_sample_write(out, ntp, shape, (uint64_t)seed);
+    if (st != LAPSE_OK) {
+        lapse_err_print(st);
+        return lapse_exit_code(st);
+    }
+    printf("lapse: wrote %s:/raw [%lld, %lld, %lld, %lld] uint16 (seed %lld)\n", out, ntp,
+           (long long)shape[0], (long long)shape[1], (long long)shape[2], seed);
+    return 0;
+}
+
+static int cmd_info(int argc, char **argv)
+{
+    if (argc != 1 || argv[0][0] == '-')
+        return usage_error("info: expected one file name%s", "");
+    lapse_status_t st = lapse_info_print(argv[0], stdout);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    return lapse_exit_code(st);
+}
+
+/* run / plan options. */
+static int parse_run(int argc, char **argv, int plan, lapse_run_opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->dry_run = plan;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--timepoints") == 0) {
+            if (i + 1 >= argc)
+                return usage_error("--timepoints needs a selection such as \"0-9, 12\"%s", "");
+            o->timepoints = argv[++i];
+        } else if (strcmp(a, "--dry-run") == 0 && !plan) {
+            o->dry_run = 1;
+        } else if (a[0] == '-' && a[1] != '\0') {
+            return usage_error("unknown option '%s'", a);
+        } else if (!o->config) {
+            o->config = a;
+        } else {
+            return usage_error("unexpected argument '%s'", a);
+        }
+    }
+    if (!o->config)
+        return usage_error("missing CONFIG file%s", "");
+    return 0;
+}
+
+/* Commands that need MPI: initialise, run, finalise. */
+static int with_mpi(int argc, char **argv, const char *cmd, int sub_argc, char **sub_argv)
+{
+    lapse_run_opts_t o;
+    const char *kind = "gpu";
+    int code;
+    if (strcmp(cmd, "devices") == 0) {
+        for (int i = 0; i < sub_argc; i++) {
+            if (strcmp(sub_argv[i], "--kind") == 0 && i + 1 < sub_argc)
+                kind = sub_argv[++i];
+            else
+                return usage_error("devices: unexpected argument '%s'", sub_argv[i]);
+        }
+    } else if ((code = parse_run(sub_argc, sub_argv, strcmp(cmd, "plan") == 0, &o)) != 0) {
+        return code;
+    }
+    int provided;
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+        fprintf(stderr, "lapse: MPI_Init_thread failed\n");
+        return 1;
+    }
+    code = strcmp(cmd, "devices") == 0 ? lapse_cmd_devices(kind) : lapse_cmd_run(&o);
+    MPI_Finalize();
+    return code;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2)
+        return usage_error("missing command%s", "");
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (strcmp(cmd, "--version") == 0) {
+        printf("lapse %s\n", LAPSE_VERSION);
+        return 0;
+    }
+    for (int i = 2; i < argc; i++)
+        if (strcmp(argv[i], "--help") == 0) {
+            fputs(usage_text, stdout);
+            return 0;
+        }
+    if (strcmp(cmd, "run") == 0 || strcmp(cmd, "plan") == 0 || strcmp(cmd, "devices") == 0)
+        return with_mpi(argc, argv, cmd, argc - 2, argv + 2);
+    if (strcmp(cmd, "sample") == 0)
+        return cmd_sample(argc - 2, argv + 2);
+    if (strcmp(cmd, "info") == 0)
+        return cmd_info(argc - 2, argv + 2);
+    return usage_error("unknown command '%s'", cmd);
+}

@@ -1,0 +1,63 @@
+/*
+ * plan.h - partition the selected timepoints of an image into tasks = (timepoint, tile).
+ *
+ * Each tile has a core box (the tiles of a timepoint cover the image exactly once) and a read
+ * box: the core grown by the halo on every side, clipped to the image. With halo >= the
+ * pipeline's reach, every core voxel sees the same data as in an untiled run, so results do
+ * not depend on the tiling. Every rank computes the same plan from the same inputs; tasks are
+ * numbered timepoint-major (all tiles of the first selected timepoint, then the next, ...).
+ */
+#ifndef LAPSE_PLAN_H
+#define LAPSE_PLAN_H
+
+#include "ops.h"
+#include "status.h"
+#include "types.h"
+
+typedef struct {
+    int64_t id;   /* 0 .. ntasks-1 */
+    int64_t t;    /* timepoint index in the input */
+    int64_t tile; /* tile index within the timepoint, 0 .. ntiles-1 */
+    lapse_box_t core;
+    lapse_box_t read; /* contains core; clipped to the image */
+} lapse_task_t;
+
+typedef struct {
+    int64_t shape[3]; /* image z, y, x */
+    int64_t tile[3];  /* core tile extent (the last tile of an axis may be smaller) */
+    int64_t halo[3];
+    int64_t grid[3]; /* tiles per axis */
+    int64_t ntiles;  /* tiles per timepoint */
+    int64_t *tps;    /* selected timepoints, sorted (owned) */
+    int64_t ntps;
+    int64_t ntasks;
+    int64_t max_read_voxels, max_core_voxels; /* over all tasks */
+} lapse_plan_t;
+
+/* Build a plan. tile[] is clipped to the shape; every entry of shape and tile must be >= 1 and
+ * halo >= 0, else LAPSE_ECONFIG. tps (ntps entries, sorted unique) is copied. On failure *plan
+ * is left zeroed. */
+lapse_status_t lapse_plan_make(const int64_t shape[3], const int64_t tile[3],
+                               const int64_t halo[3], const int64_t *tps, int64_t ntps,
+                               lapse_plan_t *plan);
+
+/* Task i (0 <= i < ntasks) of the plan. */
+void lapse_plan_task(const lapse_plan_t *plan, int64_t i, lapse_task_t *task);
+
+/* Release what the plan owns; a zeroed plan is accepted. */
+void lapse_plan_free(lapse_plan_t *plan);
+
+/* Bytes a tile needs on the device (see lapse_pipeline_device_bytes), for the largest task of
+ * a plan with this tile. */
+typedef unsigned long long (*lapse_plan_cost_fn)(const void *ctx, long long read_voxels,
+                                                 long long core_voxels);
+
+/* Choose the largest tile for tiles: auto: start from the whole image and halve the longest
+ * splittable axis until cost(...) <= budget and the float32 work buffer of the read box is
+ * <= max_alloc bytes. keep_z: never split z (z-projection pipelines). LAPSE_ECONFIG when even
+ * a 1-voxel-thick tile does not fit (the message says the budget and what to change). */
+lapse_status_t lapse_plan_auto_tile(const int64_t shape[3], const int64_t halo[3], int keep_z,
+                                    unsigned long long budget, unsigned long long max_alloc,
+                                    lapse_plan_cost_fn cost, const void *ctx, int64_t tile[3]);
+
+#endif

@@ -1,0 +1,64 @@
+/*
+ * progress.c - progress line / log lines of rank 0 (see progress.h).
+ */
+#include "progress.h"
+
+#include <stdlib.h>
+#include <unistd.h>
+
+void lapse_progress_init(lapse_progress_t *p, FILE *f, int64_t total_tasks, double now)
+{
+    const char *iv = getenv("LAPSE_PROGRESS_INTERVAL");
+    p->f = f;
+    p->live = isatty(fileno(f));
+    p->interval = iv ? atof(iv) : 5.0;
+    if (p->interval <= 0)
+        p->interval = 5.0;
+    p->start = now;
+    p->last = now;
+    p->total_tasks = total_tasks;
+    p->printed_live = 0;
+}
+
+static void fmt_duration(double s, char *buf, size_t len)
+{
+    long v = (long)(s + 0.5);
+    snprintf(buf, len, "%ld:%02ld:%02ld", v / 3600, (v / 60) % 60, v % 60);
+}
+
+void lapse_progress_update(lapse_progress_t *p, int64_t done, int64_t voxels, double now,
+                           int force)
+{
+    double due = p->live ? 0.25 : p->interval;
+    if (!force && now - p->last < due)
+        return;
+    p->last = now;
+    double el = now - p->start;
+    double vps = el > 0 ? (double)voxels / el : 0.0;
+    char eta[32] = "?";
+    if (done > 0 && done < p->total_tasks)
+        fmt_duration(el * (double)(p->total_tasks - done) / (double)done, eta, sizeof eta);
+    else if (done >= p->total_tasks)
+        fmt_duration(0, eta, sizeof eta);
+    char elapsed[32];
+    fmt_duration(el, elapsed, sizeof elapsed);
+    double pct = p->total_tasks ? 100.0 * (double)done / (double)p->total_tasks : 100.0;
+    if (p->live) {
+        fprintf(p->f, "\rlapse: %lld/%lld tasks (%5.1f%%), %.3g Mvoxel/s, elapsed %s, ETA %s   ",
+                (long long)done, (long long)p->total_tasks, pct, vps / 1e6, elapsed, eta);
+        p->printed_live = 1;
+    } else {
+        fprintf(p->f, "lapse: progress %lld/%lld tasks (%.1f%%), %.3g Mvoxel/s, elapsed %s, ETA %s\n",
+                (long long)done, (long long)p->total_tasks, pct, vps / 1e6, elapsed, eta);
+    }
+    fflush(p->f);
+}
+
+void lapse_progress_finish(lapse_progress_t *p)
+{
+    if (p->printed_live) {
+        fputc('\n', p->f);
+        fflush(p->f);
+        p->printed_live = 0;
+    }
+}

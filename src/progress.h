@@ -1,0 +1,31 @@
+/*
+ * progress.h - rank 0's progress report: tasks done of total, voxels per second, ETA.
+ * On a terminal a live line (rewritten with \r); otherwise (Slurm output files, pipes) one log
+ * line every interval seconds (LAPSE_PROGRESS_INTERVAL, default 5).
+ */
+#ifndef LAPSE_PROGRESS_H
+#define LAPSE_PROGRESS_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct {
+    FILE *f;
+    int live;        /* 1: f is a terminal */
+    double interval; /* seconds between log lines (non-live) */
+    double start, last;
+    int64_t total_tasks;
+    int printed_live; /* a live line is on screen */
+} lapse_progress_t;
+
+/* Start reporting to f for total_tasks tasks; now is the current time in seconds. */
+void lapse_progress_init(lapse_progress_t *p, FILE *f, int64_t total_tasks, double now);
+
+/* Report done tasks and voxels at time now; prints only when due, or when force is set. */
+void lapse_progress_update(lapse_progress_t *p, int64_t done, int64_t voxels, double now,
+                           int force);
+
+/* End the live line (newline) if one is on screen. */
+void lapse_progress_finish(lapse_progress_t *p);
+
+#endif

@@ -1,0 +1,743 @@
+/*
+ * run.c - the MPI driver of `lapse run` / `lapse plan` / `lapse devices` (phases in run.h).
+ *
+ * Collective phases end with agree(): every rank learns whether any rank failed, so all ranks
+ * leave a phase together and no rank is left waiting in a collective call. Only rank 0 prints
+ * failures of checks it alone made; a rank that fails on its own (device, task) prints its own
+ * message with its rank and task.
+ */
+#include "run.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clrt.h"
+#include "config.h"
+#include "h5in.h"
+#include "h5out.h"
+#include "ops.h"
+#include "pipeline.h"
+#include "plan.h"
+#include "progress.h"
+#include "sched.h"
+#include "tpsel.h"
+
+/* Everything every rank knows about the job after validation. */
+typedef struct {
+    lapse_config_t cfg;
+    lapse_input_info_t in;
+    int64_t *tps;
+    int64_t ntps;
+    int64_t reach[3];
+    int64_t halo[3];
+    int projection; /* index of the z-projecting step, or -1 */
+    lapse_mode_t mode;
+    int nout;
+    lapse_dset_spec_t out[LAPSE_MAX_STEPS + 1];
+    int out_step[LAPSE_MAX_STEPS + 1];
+} job_t;
+
+typedef struct {
+    MPI_Comm world;
+    int rank, nranks, local_rank;
+    char host[64];
+} ranks_t;
+
+/* ------------------------------------------------------------------ helpers */
+
+/* All ranks agree on a status: the largest exit code wins; returns the agreed status (the
+ * local one if this rank failed, else a generic status of that class). */
+static lapse_status_t agree(MPI_Comm comm, lapse_status_t st)
+{
+    int local = (int)st, worst = 0;
+    if (MPI_Allreduce(&local, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
+        return LAPSE_EMPI;
+    if (st != LAPSE_OK)
+        return st;
+    return (lapse_status_t)worst;
+}
+
+static void iso_now(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+}
+
+/* Read a whole file into a NUL-terminated malloc'ed buffer. */
+static lapse_status_t read_file(const char *path, char **text, size_t *len)
+{
+    lapse_status_t st = LAPSE_OK;
+    char *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: cannot open config file: %s", path, strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0)
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: cannot read config file", path);
+    long n = ftell(f);
+    if (n < 0 || n > 16L * 1024 * 1024)
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: config file too large or unreadable", path);
+    rewind(f);
+    buf = malloc((size_t)n + 1);
+    LAPSE_ALLOC(buf);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: short read of config file", path);
+    buf[n] = '\0';
+    *text = buf;
+    *len = (size_t)n;
+    buf = NULL;
+cleanup:
+    free(buf);
+    if (f)
+        fclose(f);
+    return st;
+}
+
+/* Same file? (both exist and have the same device and inode) */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+        return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* ------------------------------------------------------------------ phase 1+2: the job */
+
+/* Every rank: config text from rank 0, parsed locally. */
+static lapse_status_t load_config(const ranks_t *r, const char *path, lapse_config_t *cfg)
+{
+    lapse_status_t st = LAPSE_OK;
+    char *text = NULL;
+    size_t len = 0;
+    long long n = -1;
+    if (r->rank == 0) {
+        st = read_file(path, &text, &len);
+        n = st == LAPSE_OK ? (long long)len : -1;
+    }
+    LAPSE_MPI(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, r->world));
+    if (n < 0) {
+        st = r->rank == 0 ? st : LAPSE_ECONFIG;
+        goto cleanup;
+    }
+    if (r->rank != 0) {
+        text = malloc((size_t)n + 1);
+        LAPSE_ALLOC(text);
+        text[n] = '\0';
+    }
+    if (n > 0)
+        LAPSE_MPI(MPI_Bcast(text, (int)n, MPI_CHAR, 0, r->world));
+    st = lapse_config_parse(path, text, (size_t)n, cfg);
+cleanup:
+    free(text);
+    return st;
+}
+
+/* Output dataset specs (chunks filled in later, from the plan). */
+static void make_specs(job_t *job)
+{
+    const lapse_config_t *cfg = &job->cfg;
+    int nout = lapse_pipeline_noutputs(cfg->steps, cfg->nsteps);
+    for (int k = 0; k < nout; k++) {
+        lapse_dset_spec_t *s = &job->out[k];
+        int step;
+        lapse_dtype_t dt;
+        lapse_pipeline_output_info(cfg->steps, cfg->nsteps, job->in.dtype, cfg->output_dtype, k,
+                                   &step, &dt);
+        memset(s, 0, sizeof *s);
+        snprintf(s->path, sizeof s->path, "%s",
+                 k == nout - 1 ? cfg->output_dataset : cfg->steps[step].save);
+        int flat = job->in.ndims == 3 || (job->projection >= 0 && step >= job->projection);
+        s->ndims = flat ? 3 : 4;
+        s->dims[0] = job->in.ntp;
+        if (flat) {
+            s->dims[1] = job->in.shape[1];
+            s->dims[2] = job->in.shape[2];
+        } else {
+            for (int a = 0; a < 3; a++)
+                s->dims[1 + a] = job->in.shape[a];
+        }
+        s->dtype = dt;
+        job->out_step[k] = step;
+    }
+    job->nout = nout;
+}
+
+/* Rank 0 only: validate the config against the input and the output. */
+static lapse_status_t validate(job_t *job, const char *tp_override, int dry_run)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_config_t *cfg = &job->cfg;
+    char err[512];
+    st = lapse_h5in_probe(cfg->input_file, cfg->input_dataset, &job->in);
+    if (st != LAPSE_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", lapse_errmsg());
+        lapse_err_clear();
+        LAPSE_TRY(lapse_config_fail(cfg, cfg->input_dataset_mark, "input", "%s", msg));
+    }
+    const char *sel = tp_override ? tp_override : cfg->timepoints;
+    if (lapse_tpsel_parse(sel, job->in.ntp, &job->tps, &job->ntps, err, sizeof err) != 0) {
+        if (tp_override)
+            LAPSE_FAIL(LAPSE_EUSAGE, "--timepoints: %s (the input has %lld timepoints)", err,
+                       (long long)job->in.ntp);
+        LAPSE_TRY(lapse_config_fail(cfg, cfg->timepoints_mark, "timepoints",
+                                    "%s (the input has %lld timepoints)", err,
+                                    (long long)job->in.ntp));
+    }
+    if (job->ntps == 0)
+        LAPSE_TRY(lapse_config_fail(cfg, cfg->timepoints_mark, "timepoints",
+                                    "selects no timepoint"));
+    if (!cfg->halo_auto)
+        for (int a = 0; a < 3; a++)
+            if (cfg->halo[a] < job->reach[a] && !(a == 0 && job->projection >= 0))
+                LAPSE_TRY(lapse_config_fail(
+                    cfg, cfg->halo_mark, "tiles.halo",
+                    "halo [%lld, %lld, %lld] is smaller than the pipeline's reach [%lld, %lld, "
+                    "%lld]: tiled results would differ from untiled ones (use halo: auto)",
+                    (long long)cfg->halo[0], (long long)cfg->halo[1], (long long)cfg->halo[2],
+                    (long long)job->reach[0], (long long)job->reach[1],
+                    (long long)job->reach[2]));
+    if (same_file(cfg->input_file, cfg->output_file))
+        LAPSE_TRY(lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
+                                    "the output file is the input file"));
+    make_specs(job);
+    /* --timepoints on an existing output, without an explicit mode, updates it. */
+    job->mode = cfg->mode;
+    if (!cfg->mode_given && tp_override && access(cfg->output_file, F_OK) == 0)
+        job->mode = LAPSE_MODE_UPDATE;
+    if (!dry_run) {
+        st = lapse_h5out_check(cfg->output_file, job->mode, job->out, job->nout);
+        if (st != LAPSE_OK) {
+            char msg[1024];
+            snprintf(msg, sizeof msg, "%s", lapse_errmsg());
+            lapse_err_clear();
+            LAPSE_TRY(lapse_config_fail(cfg, cfg->output_file_mark, "output", "%s", msg));
+        }
+    }
+cleanup:
+    return st;
+}
+
+/* Phases 1 and 2 on every rank: a validated job, identical everywhere. */
+static lapse_status_t prepare(const ranks_t *r, const lapse_run_opts_t *o, job_t *job)
+{
+    lapse_status_t st = LAPSE_OK;
+    memset(job, 0, sizeof *job);
+    st = load_config(r, o->config, &job->cfg);
+    if (agree(r->world, st) != LAPSE_OK)
+        return st != LAPSE_OK ? st : LAPSE_ECONFIG; /* parse is deterministic: all failed */
+    lapse_pipeline_reach(job->cfg.steps, job->cfg.nsteps, job->reach);
+    job->projection = lapse_pipeline_projection(job->cfg.steps, job->cfg.nsteps);
+    if (r->rank == 0)
+        st = validate(job, o->timepoints, o->dry_run);
+    int verdict = (int)st;
+    LAPSE_MPI(MPI_Bcast(&verdict, 1, MPI_INT, 0, r->world));
+    if (verdict != LAPSE_OK) {
+        st = (lapse_status_t)verdict;
+        goto cleanup;
+    }
+    LAPSE_MPI(MPI_Bcast(&job->in, (int)sizeof job->in, MPI_BYTE, 0, r->world));
+    int mode = (int)job->mode;
+    LAPSE_MPI(MPI_Bcast(&mode, 1, MPI_INT, 0, r->world));
+    job->mode = (lapse_mode_t)mode;
+    if (r->rank != 0) {
+        char err[512];
+        const char *sel = o->timepoints ? o->timepoints : job->cfg.timepoints;
+        if (lapse_tpsel_parse(sel, job->in.ntp, &job->tps, &job->ntps, err, sizeof err) != 0)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "timepoints differ between ranks: %s", err);
+        make_specs(job);
+    }
+    for (int a = 0; a < 3; a++)
+        job->halo[a] = job->cfg.halo_auto ? job->reach[a] : job->cfg.halo[a];
+cleanup:
+    return st;
+}
+
+static void job_free(job_t *job)
+{
+    free(job->tps);
+    lapse_config_free(&job->cfg);
+}
+
+/* ------------------------------------------------------------------ phases 3+4: device, plan */
+
+typedef struct {
+    const job_t *job;
+} cost_ctx_t;
+
+static unsigned long long task_cost(const void *ctx, long long read_voxels, long long core_voxels)
+{
+    const job_t *job = ((const cost_ctx_t *)ctx)->job;
+    return lapse_pipeline_device_bytes(job->cfg.steps, job->cfg.nsteps, job->in.dtype,
+                                       job->cfg.output_dtype, read_voxels, core_voxels);
+}
+
+/* Fraction of the smallest device's memory that tiles: auto may use. */
+#define AUTO_TILE_MEM_FRACTION 0.5
+
+static lapse_status_t make_plan(const ranks_t *r, const job_t *job, const lapse_cl_choice_t *dev,
+                                lapse_plan_t *plan)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t tile[3];
+    const lapse_config_t *cfg = &job->cfg;
+    int keep_z = job->projection >= 0;
+    if (cfg->tile_auto) {
+        unsigned long long mine[2] = {dev->global_mem, dev->max_alloc}, least[2];
+        LAPSE_MPI(MPI_Allreduce(mine, least, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, r->world));
+        cost_ctx_t ctx = {job};
+        LAPSE_TRY(lapse_plan_auto_tile(job->in.shape, job->halo, keep_z,
+                                       (unsigned long long)(AUTO_TILE_MEM_FRACTION *
+                                                            (double)least[0]),
+                                       least[1], task_cost, &ctx, tile));
+    } else {
+        for (int a = 0; a < 3; a++)
+            tile[a] = cfg->tile[a];
+    }
+    if (keep_z)
+        tile[0] = job->in.shape[0]; /* a z-projection needs whole z columns in one task */
+    LAPSE_TRY(lapse_plan_make(job->in.shape, tile, job->halo, job->tps, job->ntps, plan));
+cleanup:
+    return st;
+}
+
+static void print_plan(const job_t *job, const lapse_plan_t *p, FILE *f)
+{
+    const lapse_config_t *cfg = &job->cfg;
+    unsigned long long bytes =
+        lapse_pipeline_device_bytes(cfg->steps, cfg->nsteps, job->in.dtype, cfg->output_dtype,
+                                    p->max_read_voxels, p->max_core_voxels);
+    char sel[256];
+    lapse_tpsel_format(p->tps, p->ntps, sel, sizeof sel);
+    fprintf(f, "input      %s:%s  [t=%lld, z=%lld, y=%lld, x=%lld] %s\n", cfg->input_file,
+            cfg->input_dataset, (long long)job->in.ntp, (long long)p->shape[0],
+            (long long)p->shape[1], (long long)p->shape[2], lapse_dtype_name(job->in.dtype));
+    fprintf(f, "timepoints %s (%lld)\n", sel, (long long)p->ntps);
+    fprintf(f, "tile       [%lld, %lld, %lld]%s  grid [%lld, %lld, %lld] = %lld tiles/timepoint\n",
+            (long long)p->tile[0], (long long)p->tile[1], (long long)p->tile[2],
+            cfg->tile_auto ? " (auto)" : "", (long long)p->grid[0], (long long)p->grid[1],
+            (long long)p->grid[2], (long long)p->ntiles);
+    fprintf(f, "halo       [%lld, %lld, %lld]%s  pipeline reach [%lld, %lld, %lld]\n",
+            (long long)p->halo[0], (long long)p->halo[1], (long long)p->halo[2],
+            cfg->halo_auto ? " (auto)" : "", (long long)job->reach[0], (long long)job->reach[1],
+            (long long)job->reach[2]);
+    fprintf(f, "device mem %.1f MiB per task (largest read box %lld voxels, core %lld voxels)\n",
+            (double)bytes / 1048576.0, (long long)p->max_read_voxels,
+            (long long)p->max_core_voxels);
+    fprintf(f, "output     %s (mode %s)\n", cfg->output_file,
+            job->mode == LAPSE_MODE_CREATE   ? "create"
+            : job->mode == LAPSE_MODE_UPDATE ? "update"
+                                             : "overwrite");
+    for (int k = 0; k < job->nout; k++) {
+        const lapse_dset_spec_t *s = &job->out[k];
+        fprintf(f, "  %-20s %s [", s->path, lapse_dtype_name(s->dtype));
+        for (int d = 0; d < s->ndims; d++)
+            fprintf(f, "%s%lld", d ? ", " : "", (long long)s->dims[d]);
+        fprintf(f, "]  from step %d (%s)\n", job->out_step[k],
+                cfg->steps[job->out_step[k]].op->name);
+    }
+    fprintf(f, "tasks      %lld\n", (long long)p->ntasks);
+    fprintf(f, "%8s %6s %6s  %-26s %-26s\n", "task", "t", "tile", "core offset/shape (z,y,x)",
+            "read offset/shape (z,y,x)");
+    const int64_t max_rows = 2000;
+    for (int64_t i = 0; i < p->ntasks && i < max_rows; i++) {
+        lapse_task_t t;
+        lapse_plan_task(p, i, &t);
+        char core[64], rd[64];
+        snprintf(core, sizeof core, "%lld,%lld,%lld/%lld,%lld,%lld", (long long)t.core.off[0],
+                 (long long)t.core.off[1], (long long)t.core.off[2], (long long)t.core.dim[0],
+                 (long long)t.core.dim[1], (long long)t.core.dim[2]);
+        snprintf(rd, sizeof rd, "%lld,%lld,%lld/%lld,%lld,%lld", (long long)t.read.off[0],
+                 (long long)t.read.off[1], (long long)t.read.off[2], (long long)t.read.dim[0],
+                 (long long)t.read.dim[1], (long long)t.read.dim[2]);
+        fprintf(f, "%8lld %6lld %6lld  %-26s %-26s\n", (long long)t.id, (long long)t.t,
+                (long long)t.tile, core, rd);
+    }
+    if (p->ntasks > max_rows)
+        fprintf(f, "... %lld more tasks\n", (long long)(p->ntasks - max_rows));
+}
+
+/* ------------------------------------------------------------------ phase 5: the tasks */
+
+typedef struct {
+    const ranks_t *r;
+    const job_t *job;
+    const lapse_plan_t *plan;
+    const lapse_cl_t *cl;
+    lapse_h5in_t *in;
+    lapse_h5out_t *out;
+    lapse_pipeline_t *pipe;
+    lapse_scheduler_t *sched;
+    int64_t run_id;
+    lapse_task_row_t *rows;
+    int64_t nrows, caprows;
+} worker_t;
+
+/* Run one task: read, pipeline, write; fills row (also on failure). */
+static lapse_status_t run_task(worker_t *w, const lapse_task_t *t, lapse_task_row_t *row)
+{
+    lapse_status_t st = LAPSE_OK;
+    const job_t *job = w->job;
+    double t0 = MPI_Wtime();
+    memset(row, 0, sizeof *row);
+    row->run_id = w->run_id;
+    row->task_id = t->id;
+    row->timepoint = t->t;
+    row->tile = t->tile;
+    for (int a = 0; a < 3; a++) {
+        row->core_offset[a] = t->core.off[a];
+        row->core_shape[a] = t->core.dim[a];
+    }
+    row->rank = w->r->rank;
+    snprintf(row->host, sizeof row->host, "%s", w->r->host);
+    snprintf(row->device, sizeof row->device, "%s", w->cl->dev.name);
+    row->status = 1;
+    lapse_err_context("rank %d, task %lld (t=%lld, tile %lld)", w->r->rank, (long long)t->id,
+                      (long long)t->t, (long long)t->tile);
+
+    LAPSE_TRY(lapse_h5in_read(w->in, t->t, &t->read, lapse_pipeline_input(w->pipe)));
+    double t1 = MPI_Wtime();
+    row->t_read = t1 - t0;
+    row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
+
+    lapse_box_t core_rel = t->core;
+    for (int a = 0; a < 3; a++)
+        core_rel.off[a] = t->core.off[a] - t->read.off[a];
+    lapse_pipe_times_t pt = {0, 0, 0};
+    LAPSE_TRY(lapse_pipeline_run(w->pipe, t->read.dim, &core_rel, &pt));
+    row->t_upload = pt.upload;
+    row->t_compute = pt.compute;
+    row->t_download = pt.download;
+
+    double t2 = MPI_Wtime();
+    for (int k = 0; k < job->nout; k++) {
+        lapse_box_t box = t->core;
+        if (job->out[k].ndims == 3) {
+            box.off[0] = 0;
+            box.dim[0] = 1;
+        }
+        LAPSE_TRY(lapse_h5out_write(w->out, k, t->t, &box, lapse_pipeline_output(w->pipe, k)));
+        row->bytes_out += lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
+    }
+    row->t_write = MPI_Wtime() - t2;
+    row->status = 0;
+cleanup:
+    row->t_total = MPI_Wtime() - t0;
+    return st;
+}
+
+static lapse_status_t push_row(worker_t *w, const lapse_task_row_t *row)
+{
+    if (w->nrows == w->caprows) {
+        int64_t cap = w->caprows ? 2 * w->caprows : 64;
+        lapse_task_row_t *n = realloc(w->rows, (size_t)cap * sizeof *n);
+        if (!n)
+            return lapse_fail(LAPSE_ENOMEM, "out of memory for task rows");
+        w->rows = n;
+        w->caprows = cap;
+    }
+    w->rows[w->nrows++] = *row;
+    return LAPSE_OK;
+}
+
+/* Rank 0: report progress from the shared counters. */
+static void report(worker_t *w, lapse_progress_t *pg, int force)
+{
+    int64_t done = 0, vox = 0, fin = 0;
+    int ab = 0;
+    if (lapse_sched_counts(w->sched, &done, &vox, &fin, &ab) == LAPSE_OK)
+        lapse_progress_update(pg, done, vox, MPI_Wtime(), force);
+}
+
+/* Take and run tasks until none is left; then (rank 0) wait for the others, reporting. */
+static lapse_status_t work(worker_t *w)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_progress_t pg;
+    if (w->r->rank == 0)
+        lapse_progress_init(&pg, stderr, w->plan->ntasks, MPI_Wtime());
+    for (;;) {
+        int64_t i;
+        int have = 0;
+        LAPSE_TRY(lapse_sched_next(w->sched, &i, &have));
+        if (!have)
+            break;
+        lapse_task_t t;
+        lapse_task_row_t row;
+        lapse_plan_task(w->plan, i, &t);
+        lapse_status_t tst = run_task(w, &t, &row);
+        LAPSE_TRY(push_row(w, &row));
+        if (tst != LAPSE_OK) {
+            st = tst;
+            lapse_sched_abort(w->sched);
+            goto cleanup;
+        }
+        LAPSE_TRY(lapse_sched_done(w->sched, lapse_box_voxels(&t.core)));
+        if (w->r->rank == 0)
+            report(w, &pg, 0);
+    }
+cleanup:
+    lapse_err_context("rank %d", w->r->rank);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    lapse_status_t fst = lapse_sched_finish(w->sched);
+    if (st == LAPSE_OK)
+        st = fst;
+    if (w->r->rank == 0) {
+        int64_t done = 0, vox = 0, fin = 0;
+        int ab = 0;
+        while (lapse_sched_counts(w->sched, &done, &vox, &fin, &ab) == LAPSE_OK &&
+               fin < w->r->nranks) {
+            lapse_progress_update(&pg, done, vox, MPI_Wtime(), 0);
+            nanosleep(&(struct timespec){0, 20000000L}, NULL);
+        }
+        lapse_progress_update(&pg, done, vox, MPI_Wtime(), 1);
+        lapse_progress_finish(&pg);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------------ phase 3: device */
+
+static lapse_status_t open_device(const ranks_t *r, const lapse_config_t *cfg, lapse_cl_t **cl)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_cl_choice_t dev;
+    LAPSE_TRY(lapse_cl_choose(cfg->devices, cfg->device_index, r->local_rank, &dev));
+    LAPSE_TRY(lapse_cl_open(&dev, cl));
+    printf("lapse: rank %d on %s (local rank %d) uses OpenCL device %d of %d: %s [%s]\n", r->rank,
+           r->host, r->local_rank, dev.index, dev.count, dev.name, dev.platform_name);
+    fflush(stdout);
+cleanup:
+    return st;
+}
+
+static lapse_status_t init_ranks(ranks_t *r)
+{
+    lapse_status_t st = LAPSE_OK;
+    MPI_Comm node = MPI_COMM_NULL;
+    r->world = MPI_COMM_WORLD;
+    LAPSE_MPI(MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN));
+    LAPSE_MPI(MPI_Comm_rank(r->world, &r->rank));
+    LAPSE_MPI(MPI_Comm_size(r->world, &r->nranks));
+    LAPSE_MPI(MPI_Comm_split_type(r->world, MPI_COMM_TYPE_SHARED, r->rank, MPI_INFO_NULL, &node));
+    LAPSE_MPI(MPI_Comm_rank(node, &r->local_rank));
+    if (gethostname(r->host, sizeof r->host) != 0)
+        snprintf(r->host, sizeof r->host, "unknown");
+    r->host[sizeof r->host - 1] = '\0';
+    lapse_err_context("rank %d", r->rank);
+cleanup:
+    if (node != MPI_COMM_NULL)
+        MPI_Comm_free(&node);
+    return st;
+}
+
+/* ------------------------------------------------------------------ phases 5+6 */
+
+static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t *job,
+                              lapse_cl_t *cl, lapse_plan_t *plan)
+{
+    lapse_status_t st = LAPSE_OK, wst = LAPSE_OK;
+    worker_t w = {.r = r, .job = job, .plan = plan, .cl = cl};
+    lapse_run_info_t info;
+    char sel[1024];
+    const lapse_config_t *cfg = &job->cfg;
+
+    for (int k = 0; k < job->nout; k++) {
+        lapse_dset_spec_t *s = &job->out[k];
+        s->chunk[0] = 1;
+        if (s->ndims == 4)
+            for (int a = 0; a < 3; a++)
+                s->chunk[1 + a] = plan->tile[a];
+        else
+            for (int a = 0; a < 2; a++)
+                s->chunk[1 + a] = plan->tile[1 + a];
+    }
+    st = lapse_h5in_open(cfg->input_file, cfg->input_dataset, &w.in);
+    if (st == LAPSE_OK)
+        st = lapse_pipeline_create(cl, cfg->steps, cfg->nsteps, job->in.dtype, cfg->output_dtype,
+                                   plan->max_read_voxels, plan->max_core_voxels, &w.pipe);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = agree(r->world, st);
+    if (st != LAPSE_OK)
+        goto cleanup;
+
+    LAPSE_TRY(lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out, job->nout, cfg,
+                               &w.out));
+    LAPSE_TRY(lapse_h5out_next_run_id(w.out, &w.run_id));
+    memset(&info, 0, sizeof info);
+    info.run_id = w.run_id;
+    if (r->rank == 0)
+        iso_now(info.start, sizeof info.start);
+    LAPSE_MPI(MPI_Bcast(info.start, sizeof info.start, MPI_CHAR, 0, r->world));
+    lapse_tpsel_format(plan->tps, plan->ntps, sel, sizeof sel);
+    info.config_text = cfg->text;
+    info.config_path = cfg->path;
+    info.input_file = cfg->input_file;
+    info.input_dataset = cfg->input_dataset;
+    info.timepoints = sel;
+    info.nranks = r->nranks;
+    info.status = "running";
+    LAPSE_TRY(lapse_h5out_put_run(w.out, &info));
+    LAPSE_TRY(lapse_h5out_flush(w.out));
+    LAPSE_TRY(lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w.sched));
+    if (r->rank == 0) {
+        printf("lapse: run %lld: %lld tasks (%lld timepoints x %lld tiles) on %d ranks, %s "
+               "scheduling\n",
+               (long long)w.run_id, (long long)plan->ntasks, (long long)plan->ntps,
+               (long long)plan->ntiles, r->nranks,
+               cfg->sched == LAPSE_SCHED_STATIC ? "static" : "dynamic");
+        fflush(stdout);
+    }
+    double start = MPI_Wtime();
+
+    wst = work(&w);
+    st = agree(r->world, wst);
+
+    /* Record what happened, whatever it was: rows of done and failed tasks, the run's end. */
+    lapse_err_context("rank %d", r->rank);
+    lapse_status_t rst = lapse_h5out_append_rows(w.out, w.rows, w.nrows);
+    if (r->rank == 0)
+        iso_now(info.end, sizeof info.end);
+    if (rst == LAPSE_OK)
+        rst = agree(r->world, MPI_Bcast(info.end, sizeof info.end, MPI_CHAR, 0, r->world) ==
+                                      MPI_SUCCESS
+                                  ? LAPSE_OK
+                                  : LAPSE_EMPI);
+    info.status = st == LAPSE_OK ? "done" : "failed";
+    if (rst == LAPSE_OK)
+        rst = lapse_h5out_put_run(w.out, &info);
+    if (st == LAPSE_OK)
+        st = rst;
+    if (st == LAPSE_OK && r->rank == 0) {
+        double el = MPI_Wtime() - start;
+        double vox = (double)plan->ntasks / (double)plan->ntiles * (double)plan->shape[0] *
+                     (double)plan->shape[1] * (double)plan->shape[2];
+        printf("lapse: run %lld done: %lld tasks in %.2f s, %.3g voxels/s; output: %s\n",
+               (long long)w.run_id, (long long)plan->ntasks, el, el > 0 ? vox / el : 0.0,
+               cfg->output_file);
+        fflush(stdout);
+    }
+cleanup:
+    if (w.sched) {
+        lapse_status_t dst = lapse_sched_destroy(w.sched);
+        if (st == LAPSE_OK)
+            st = dst;
+    }
+    if (w.out) {
+        lapse_status_t cst = lapse_h5out_close(w.out);
+        if (st == LAPSE_OK)
+            st = cst;
+    }
+    lapse_pipeline_destroy(w.pipe);
+    lapse_h5in_close(w.in);
+    free(w.rows);
+    if (st != LAPSE_OK && wst == LAPSE_OK && lapse_errmsg()[0])
+        lapse_err_print(st);
+    (void)o;
+    return st;
+}
+
+int lapse_cmd_run(const lapse_run_opts_t *o)
+{
+    lapse_status_t st = LAPSE_OK;
+    ranks_t r;
+    job_t job;
+    lapse_cl_t *cl = NULL;
+    lapse_plan_t plan;
+    memset(&plan, 0, sizeof plan);
+    memset(&job, 0, sizeof job);
+
+    st = init_ranks(&r);
+    if (st != LAPSE_OK) {
+        lapse_err_print(st);
+        return lapse_exit_code(st);
+    }
+    st = prepare(&r, o, &job);
+    if (st != LAPSE_OK) {
+        if (r.rank == 0)
+            lapse_err_print(st);
+        goto cleanup;
+    }
+    st = open_device(&r, &job.cfg, &cl);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    if ((st = agree(r.world, st)) != LAPSE_OK)
+        goto cleanup;
+    st = make_plan(&r, &job, &cl->dev, &plan);
+    if (st != LAPSE_OK && r.rank == 0)
+        lapse_err_print(st);
+    if ((st = agree(r.world, st)) != LAPSE_OK)
+        goto cleanup;
+    if (o->dry_run) {
+        if (r.rank == 0)
+            print_plan(&job, &plan, stdout);
+        goto cleanup;
+    }
+    st = execute(&r, o, &job, cl, &plan);
+cleanup:
+    lapse_plan_free(&plan);
+    lapse_cl_close(cl);
+    job_free(&job);
+    /* Every rank returns the agreed exit code. */
+    int code = lapse_exit_code(st), worst = code;
+    MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return worst;
+}
+
+int lapse_cmd_devices(const char *kind_name)
+{
+    lapse_status_t st = LAPSE_OK;
+    ranks_t r;
+    lapse_devkind_t kind;
+    char line[512] = "";
+    char *all = NULL;
+    if (strcmp(kind_name, "gpu") == 0)
+        kind = LAPSE_DEV_GPU;
+    else if (strcmp(kind_name, "cpu") == 0)
+        kind = LAPSE_DEV_CPU;
+    else if (strcmp(kind_name, "any") == 0)
+        kind = LAPSE_DEV_ANY;
+    else {
+        fprintf(stderr, "lapse devices: --kind must be gpu, cpu or any (got '%s')\n", kind_name);
+        return 2;
+    }
+    LAPSE_TRY(init_ranks(&r));
+    if (r.rank == 0)
+        LAPSE_TRY(lapse_cl_list(stdout));
+    lapse_cl_choice_t dev;
+    lapse_status_t cst = lapse_cl_choose(kind, -1, r.local_rank, &dev);
+    if (cst == LAPSE_OK)
+        snprintf(line, sizeof line, "rank %d on %s (local rank %d) would take %s device %d of %d: %s",
+                 r.rank, r.host, r.local_rank, kind_name, dev.index, dev.count, dev.name);
+    else
+        snprintf(line, sizeof line, "rank %d on %s (local rank %d): %s", r.rank, r.host,
+                 r.local_rank, lapse_errmsg());
+    lapse_err_clear();
+    if (r.rank == 0) {
+        all = malloc((size_t)r.nranks * sizeof line);
+        LAPSE_ALLOC(all);
+    }
+    LAPSE_MPI(MPI_Gather(line, sizeof line, MPI_CHAR, all, sizeof line, MPI_CHAR, 0, r.world));
+    if (r.rank == 0) {
+        printf("\nDevice per rank (devices: %s):\n", kind_name);
+        for (int i = 0; i < r.nranks; i++)
+            printf("  %s\n", all + (size_t)i * sizeof line);
+    }
+    st = agree(r.world, cst);
+cleanup:
+    free(all);
+    if (st != LAPSE_OK && lapse_errmsg()[0])
+        lapse_err_print(st);
+    return lapse_exit_code(st);
+}

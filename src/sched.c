@@ -1,0 +1,134 @@
+/*
+ * sched.c - task hand-out and shared counters in an MPI-3 window on rank 0 (see sched.h).
+ * The window is locked once for the whole run (MPI_Win_lock_all) and every access is an
+ * atomic MPI_Fetch_and_op followed by MPI_Win_flush, so no rank waits for another.
+ */
+#include "sched.h"
+
+#include <stdlib.h>
+
+enum { SLOT_NEXT, SLOT_DONE, SLOT_VOXELS, SLOT_FINISHED, SLOT_ABORT, SLOT_COUNT };
+
+struct lapse_scheduler {
+    MPI_Comm comm;
+    MPI_Win win;
+    int64_t *base;
+    int rank, nranks;
+    lapse_sched_t kind;
+    int64_t ntasks;
+    int64_t static_next; /* static: this rank's next task */
+    int locked;
+};
+
+/* Atomically add v to slot and return the old value. v = 0 with MPI_NO_OP reads. */
+static lapse_status_t slot_op(lapse_scheduler_t *s, int slot, int64_t v, MPI_Op op, int64_t *old)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t res = 0;
+    LAPSE_MPI(MPI_Fetch_and_op(&v, &res, MPI_INT64_T, 0, slot, op, s->win));
+    LAPSE_MPI(MPI_Win_flush(0, s->win));
+    if (old)
+        *old = res;
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t ntasks,
+                                  lapse_scheduler_t **out)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_scheduler_t *s = calloc(1, sizeof *s);
+    LAPSE_ALLOC(s);
+    s->comm = comm;
+    s->kind = kind;
+    s->ntasks = ntasks;
+    s->win = MPI_WIN_NULL;
+    LAPSE_MPI(MPI_Comm_rank(comm, &s->rank));
+    LAPSE_MPI(MPI_Comm_size(comm, &s->nranks));
+    MPI_Aint bytes = s->rank == 0 ? (MPI_Aint)(SLOT_COUNT * sizeof(int64_t)) : 0;
+    LAPSE_MPI(MPI_Win_allocate(bytes, sizeof(int64_t), MPI_INFO_NULL, comm, &s->base, &s->win));
+    if (s->rank == 0)
+        for (int i = 0; i < SLOT_COUNT; i++)
+            s->base[i] = 0;
+    LAPSE_MPI(MPI_Barrier(comm)); /* counters are zero before anyone uses them */
+    LAPSE_MPI(MPI_Win_lock_all(0, s->win));
+    s->locked = 1;
+    s->static_next = s->rank;
+    *out = s;
+    s = NULL;
+cleanup:
+    if (s) {
+        if (s->win != MPI_WIN_NULL)
+            MPI_Win_free(&s->win);
+        free(s);
+    }
+    return st;
+}
+
+lapse_status_t lapse_sched_next(lapse_scheduler_t *s, int64_t *task, int *have)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t aborted = 0, t = 0;
+    *have = 0;
+    LAPSE_TRY(slot_op(s, SLOT_ABORT, 0, MPI_NO_OP, &aborted));
+    if (aborted)
+        goto cleanup;
+    if (s->kind == LAPSE_SCHED_DYNAMIC) {
+        LAPSE_TRY(slot_op(s, SLOT_NEXT, 1, MPI_SUM, &t));
+    } else {
+        t = s->static_next;
+        s->static_next += s->nranks;
+    }
+    if (t < s->ntasks) {
+        *task = t;
+        *have = 1;
+    }
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_sched_done(lapse_scheduler_t *s, int64_t voxels)
+{
+    lapse_status_t st = LAPSE_OK;
+    LAPSE_TRY(slot_op(s, SLOT_DONE, 1, MPI_SUM, NULL));
+    LAPSE_TRY(slot_op(s, SLOT_VOXELS, voxels, MPI_SUM, NULL));
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_sched_abort(lapse_scheduler_t *s)
+{
+    return slot_op(s, SLOT_ABORT, 1, MPI_SUM, NULL);
+}
+
+lapse_status_t lapse_sched_finish(lapse_scheduler_t *s)
+{
+    return slot_op(s, SLOT_FINISHED, 1, MPI_SUM, NULL);
+}
+
+lapse_status_t lapse_sched_counts(lapse_scheduler_t *s, int64_t *done, int64_t *voxels,
+                                  int64_t *finished, int *aborted)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t a = 0;
+    LAPSE_TRY(slot_op(s, SLOT_DONE, 0, MPI_NO_OP, done));
+    LAPSE_TRY(slot_op(s, SLOT_VOXELS, 0, MPI_NO_OP, voxels));
+    LAPSE_TRY(slot_op(s, SLOT_FINISHED, 0, MPI_NO_OP, finished));
+    LAPSE_TRY(slot_op(s, SLOT_ABORT, 0, MPI_NO_OP, &a));
+    *aborted = a != 0;
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_sched_destroy(lapse_scheduler_t *s)
+{
+    lapse_status_t st = LAPSE_OK;
+    if (!s)
+        return LAPSE_OK;
+    if (s->locked)
+        LAPSE_MPI(MPI_Win_unlock_all(s->win));
+    LAPSE_MPI(MPI_Win_free(&s->win));
+cleanup:
+    free(s);
+    return st;
+}
