@@ -27,8 +27,8 @@ static lapse_status_t get_platforms(cl_platform_id *ids, cl_uint *n)
 {
     lapse_status_t st = LAPSE_OK;
     cl_int e = clGetPlatformIDs(LAPSE_CL_MAX_PLATFORMS, ids, n);
-    if (e == CL_PLATFORM_NOT_FOUND_KHR) {
-        *n = 0; /* ICD loader without any platform */
+    if (e == -1001) { /* CL_PLATFORM_NOT_FOUND_KHR */
+        *n = 0;       /* ICD loader without any platform */
         return LAPSE_OK;
     }
     LAPSE_CL(e);
@@ -136,8 +136,8 @@ static void describe_platforms(char *buf, size_t len)
         clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_CPU, 0, NULL, &ncpu);
         clGetDeviceIDs(plats[p], CL_DEVICE_TYPE_ACCELERATOR, 0, NULL, &nacc);
         size_t n = strlen(buf);
-        snprintf(buf + n, len - n, "%s%s: %u GPU, %u CPU, %u accelerator device(s)",
-                 p ? "; " : "", pname, ngpu, ncpu, nacc);
+        snprintf(buf + n, len - n, "%s%s: %u GPU, %u CPU, %u accelerator device(s)", p ? "; " : "",
+                 pname, ngpu, ncpu, nacc);
     }
 }
 
@@ -251,8 +251,7 @@ lapse_status_t lapse_cl_open(const lapse_cl_choice_t *dev, lapse_cl_t **out)
     lapse_cl_t *cl = calloc(1, sizeof *cl);
     LAPSE_ALLOC(cl);
     cl->dev = *dev;
-    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform,
-                                     0};
+    cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
     cl->ctx = clCreateContext(props, 1, &dev->device, NULL, NULL, &e);
     LAPSE_CL(e);
     cl->queue = clCreateCommandQueue(cl->ctx, dev->device, 0, &e);

@@ -159,8 +159,8 @@ static lapse_status_t check_dset(hid_t dset, const char *file, const char *name,
     LAPSE_H5(nd);
     if (nd != 3 && nd != 4)
         LAPSE_FAIL(LAPSE_EINPUT,
-                   "%s: dataset %s has %d dimensions, expected [t,z,y,x] or [t,y,x] (4 or 3)",
-                   file, name, nd);
+                   "%s: dataset %s has %d dimensions, expected [t,z,y,x] or [t,y,x] (4 or 3)", file,
+                   name, nd);
     LAPSE_H5(H5Sget_simple_extent_dims(space, dims, NULL));
     for (int i = 0; i < nd; i++) {
         if (dims[i] == 0)

@@ -20,8 +20,8 @@
 
 #include "h5in.h"
 
-#define TASKS_PATH "/lapse/tasks"
-#define RUNS_PATH  "/lapse/runs"
+#define TASKS_PATH  "/lapse/tasks"
+#define RUNS_PATH   "/lapse/runs"
 #define TASKS_CHUNK 256
 
 struct lapse_h5out {
@@ -93,8 +93,7 @@ static hid_t str_type(size_t n)
 static lapse_status_t make_row_type(hid_t *out)
 {
     lapse_status_t st = LAPSE_OK;
-    hid_t t = H5I_INVALID_HID, a3 = H5I_INVALID_HID, host = H5I_INVALID_HID,
-          dev = H5I_INVALID_HID;
+    hid_t t = H5I_INVALID_HID, a3 = H5I_INVALID_HID, host = H5I_INVALID_HID, dev = H5I_INVALID_HID;
     hsize_t three = 3;
 
     LAPSE_H5ID(t, H5Tcreate(H5T_COMPOUND, sizeof(lapse_task_row_t)));
@@ -241,8 +240,8 @@ static lapse_status_t match_spec(hid_t f, const char *file, const lapse_dset_spe
         dims_text(s->ndims, s->dims, want_txt, sizeof want_txt);
         dims_text(nd, got, got_txt, sizeof got_txt);
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s is %s %s, but this run writes %s %s; %s", file,
-                   s->path, got_txt, dt < 0 ? "(unsupported type)" : lapse_dtype_name(dt),
-                   want_txt, lapse_dtype_name(s->dtype), hint);
+                   s->path, got_txt, dt < 0 ? "(unsupported type)" : lapse_dtype_name(dt), want_txt,
+                   lapse_dtype_name(s->dtype), hint);
     }
 cleanup:
     if (type >= 0)
@@ -283,8 +282,8 @@ cleanup:
     return st;
 }
 
-lapse_status_t lapse_h5out_check(const char *file, lapse_mode_t mode, const lapse_dset_spec_t *specs,
-                                 int nspecs)
+lapse_status_t lapse_h5out_check(const char *file, lapse_mode_t mode,
+                                 const lapse_dset_spec_t *specs, int nspecs)
 {
     lapse_status_t st = LAPSE_OK;
     char dir[4096];
@@ -378,8 +377,8 @@ static lapse_status_t create_tasks(lapse_h5out_t *o)
     LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
     LAPSE_H5ID(lcpl, H5Pcreate(H5P_LINK_CREATE));
     LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
-    LAPSE_H5ID(o->tasks, H5Dcreate2(o->file, TASKS_PATH, o->row_type, space, lcpl, dcpl,
-                                    H5P_DEFAULT));
+    LAPSE_H5ID(o->tasks,
+               H5Dcreate2(o->file, TASKS_PATH, o->row_type, space, lcpl, dcpl, H5P_DEFAULT));
 cleanup:
     if (lcpl >= 0)
         H5Pclose(lcpl);

@@ -9,9 +9,18 @@
 #include <math.h>
 #include <string.h>
 
-#define VEC3F(k, lo, hi, h) {(k), LAPSE_PARAM_VEC3_FLOAT, 1, 0.0, (lo), (hi), (h)}
-#define VEC3I(k, lo, hi, h) {(k), LAPSE_PARAM_VEC3_INT, 1, 0.0, (lo), (hi), (h)}
-#define FLT(k, h)           {(k), LAPSE_PARAM_FLOAT, 1, 0.0, -DBL_MAX, DBL_MAX, (h)}
+#define VEC3F(k, lo, hi, h)                                                                        \
+    {                                                                                              \
+        (k), LAPSE_PARAM_VEC3_FLOAT, 1, 0.0, (lo), (hi), (h)                                       \
+    }
+#define VEC3I(k, lo, hi, h)                                                                        \
+    {                                                                                              \
+        (k), LAPSE_PARAM_VEC3_INT, 1, 0.0, (lo), (hi), (h)                                         \
+    }
+#define FLT(k, h)                                                                                  \
+    {                                                                                              \
+        (k), LAPSE_PARAM_FLOAT, 1, 0.0, -DBL_MAX, DBL_MAX, (h)                                     \
+    }
 
 static const lapse_op_t op_table[LAPSE_OP_COUNT] = {
     [LAPSE_OP_GAUSSIAN_BLUR] = {.id = LAPSE_OP_GAUSSIAN_BLUR,

@@ -29,13 +29,13 @@ enum {
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
-    [K_GAUSS] = "lapse_sep_gauss",    [K_MEAN] = "lapse_sep_mean",
-    [K_MIN] = "lapse_sep_min",        [K_MAX] = "lapse_sep_max",
-    [K_ADD] = "lapse_add_scalar",     [K_MUL] = "lapse_mul_scalar",
-    [K_THRESH] = "lapse_threshold",   [K_SUB] = "lapse_sub",
-    [K_ZMAX] = "lapse_zmax",          [K_U8F] = "lapse_u8_to_f32",
-    [K_U16F] = "lapse_u16_to_f32",    [K_PACK_F32] = "lapse_pack_f32",
-    [K_PACK_U8] = "lapse_pack_u8",    [K_PACK_U16] = "lapse_pack_u16",
+    [K_GAUSS] = "lapse_sep_gauss",  [K_MEAN] = "lapse_sep_mean",
+    [K_MIN] = "lapse_sep_min",      [K_MAX] = "lapse_sep_max",
+    [K_ADD] = "lapse_add_scalar",   [K_MUL] = "lapse_mul_scalar",
+    [K_THRESH] = "lapse_threshold", [K_SUB] = "lapse_sub",
+    [K_ZMAX] = "lapse_zmax",        [K_U8F] = "lapse_u8_to_f32",
+    [K_U16F] = "lapse_u16_to_f32",  [K_PACK_F32] = "lapse_pack_f32",
+    [K_PACK_U8] = "lapse_pack_u8",  [K_PACK_U16] = "lapse_pack_u16",
 };
 
 struct lapse_opcl {
@@ -56,8 +56,8 @@ lapse_status_t lapse_opcl_create(lapse_cl_t *cl, lapse_opcl_t **out)
     k->cl = cl;
     for (int i = 0; i < K_COUNT; i++)
         LAPSE_TRY(lapse_cl_kernel(cl, kernel_names[i], &k->k[i]));
-    LAPSE_CL(clGetDeviceInfo(cl->dev.device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof maxwg, &maxwg,
-                             NULL));
+    LAPSE_CL(
+        clGetDeviceInfo(cl->dev.device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof maxwg, &maxwg, NULL));
     LAPSE_CL(clGetDeviceInfo(cl->dev.device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof maxitems,
                              maxitems, NULL));
     k->use_local = maxwg >= LOCAL_1D && maxitems[0] >= LOCAL_1D && maxitems[1] >= local_3d[1];
@@ -100,8 +100,6 @@ static lapse_status_t launch_1d(lapse_opcl_t *k, int ki, size_t n)
     LAPSE_CL(clEnqueueNDRangeKernel(k->cl->queue, k->k[ki], 1, NULL, &global,
                                     k->use_local ? &local : NULL, 0, NULL, NULL));
 cleanup:
-    if (st != LAPSE_OK)
-        lapse_fail(st, "(kernel %s)", kernel_names[ki]);
     return st;
 }
 
@@ -163,8 +161,8 @@ lapse_status_t lapse_opcl_weights_create(lapse_cl_t *cl, const lapse_step_t *ste
             free(wd);
             wd = NULL;
         }
-    w->buf = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
-                            total * sizeof *host, host, &e);
+    w->buf = clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, total * sizeof *host,
+                            host, &e);
     LAPSE_CL(e);
 cleanup:
     free(wd);
@@ -235,6 +233,8 @@ static lapse_status_t run_separable(lapse_opcl_t *k, int ki, const int r[3], cl_
         if (ra == 0)
             continue;
         int out = pick(in, keep);
+        if (out < 0 || bufs[out] == NULL)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: too few work buffers for a filter pass");
         ARG(kern, 0, bufs[in]);
         ARG(kern, 1, bufs[out]);
         ARG(kern, 2, nx);
@@ -282,6 +282,9 @@ static lapse_status_t run_top_hat(lapse_opcl_t *k, const int r[3], cl_mem bufs[]
     LAPSE_TRY(run_separable(k, K_MIN, r, NULL, NULL, bufs, c, c, dim, &m));
     LAPSE_TRY(run_separable(k, K_MAX, r, NULL, NULL, bufs, m, c, dim, &o));
     int d = pick(c, o);
+    if (d < 0 || bufs[d] == NULL)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: top_hat_box needs %d work buffers",
+                   LAPSE_OPCL_NBUF);
     cl_ulong n = (cl_ulong)(dim[0] * dim[1] * dim[2]);
     ARG(k->k[K_SUB], 0, bufs[c]);
     ARG(k->k[K_SUB], 1, bufs[o]);
@@ -322,17 +325,17 @@ lapse_status_t lapse_opcl_step(lapse_opcl_t *k, const lapse_step_t *steps, int i
         r[a] = (int)s->p[0].v[a];
     switch (s->op->id) {
     case LAPSE_OP_GAUSSIAN_BLUR:
-        LAPSE_TRY(run_separable(k, K_GAUSS, w->r[index], w->buf, w->off[index], bufs, *cur, *cur,
-                                dim, cur));
+        LAPSE_TRY(run_separable(k, K_GAUSS, w->r[index], w->buf, w->off[index], bufs, *cur, -1, dim,
+                                cur));
         break;
     case LAPSE_OP_MEAN_BOX:
-        LAPSE_TRY(run_separable(k, K_MEAN, r, NULL, NULL, bufs, *cur, *cur, dim, cur));
+        LAPSE_TRY(run_separable(k, K_MEAN, r, NULL, NULL, bufs, *cur, -1, dim, cur));
         break;
     case LAPSE_OP_MINIMUM_BOX:
-        LAPSE_TRY(run_separable(k, K_MIN, r, NULL, NULL, bufs, *cur, *cur, dim, cur));
+        LAPSE_TRY(run_separable(k, K_MIN, r, NULL, NULL, bufs, *cur, -1, dim, cur));
         break;
     case LAPSE_OP_MAXIMUM_BOX:
-        LAPSE_TRY(run_separable(k, K_MAX, r, NULL, NULL, bufs, *cur, *cur, dim, cur));
+        LAPSE_TRY(run_separable(k, K_MAX, r, NULL, NULL, bufs, *cur, -1, dim, cur));
         break;
     case LAPSE_OP_TOP_HAT_BOX:
         LAPSE_TRY(run_top_hat(k, r, bufs, cur, dim));
@@ -350,12 +353,10 @@ lapse_status_t lapse_opcl_step(lapse_opcl_t *k, const lapse_step_t *steps, int i
         LAPSE_TRY(run_zmax(k, bufs, cur, dim));
         break;
     default:
-        LAPSE_FAIL(LAPSE_ERUNTIME, "step %d: operation %s has no device implementation",
-                   index + 1, s->op->name);
+        LAPSE_FAIL(LAPSE_ERUNTIME, "step %d: operation %s has no device implementation", index + 1,
+                   s->op->name);
     }
 cleanup:
-    if (st != LAPSE_OK)
-        lapse_fail(st, "step %d (%s) failed", index + 1, s->op->name);
     return st;
 }
 
@@ -365,7 +366,7 @@ lapse_status_t lapse_opcl_pack(lapse_opcl_t *k, lapse_dtype_t dtype, cl_mem src,
     lapse_status_t st = LAPSE_OK;
     int ki = dtype == LAPSE_DT_U8 ? K_PACK_U8 : dtype == LAPSE_DT_U16 ? K_PACK_U16 : K_PACK_F32;
     cl_kernel kern = k->k[ki];
-    cl_int v[8] = {(cl_int)dim[2],      (cl_int)dim[1],      (cl_int)core->off[2],
+    cl_int v[8] = {(cl_int)dim[2],       (cl_int)dim[1],       (cl_int)core->off[2],
                    (cl_int)core->off[1], (cl_int)core->off[0], (cl_int)core->dim[2],
                    (cl_int)core->dim[1], (cl_int)core->dim[0]};
     for (int a = 0; a < 3; a++)

@@ -26,11 +26,10 @@ static int is_digit(char c)
 }
 
 /* Message "<what> in timepoint item "<item>" at position <pos>" into err; returns -1. */
-static int item_error(char *err, size_t errlen, const char *sel, size_t start, const char *fmt,
-                      ...) __attribute__((format(printf, 5, 6)));
+static int item_error(char *err, size_t errlen, const char *sel, size_t start, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
 
-static int item_error(char *err, size_t errlen, const char *sel, size_t start, const char *fmt,
-                      ...)
+static int item_error(char *err, size_t errlen, const char *sel, size_t start, const char *fmt, ...)
 {
     if (err == NULL || errlen == 0)
         return -1;
@@ -142,9 +141,8 @@ static int parse_item(const char *sel, size_t *i, tp_range_t *r, char *err, size
             return item_error(err, errlen, sel, start, "step must be >= 1");
     }
     if (r->a > r->b)
-        return item_error(err, errlen, sel, start,
-                          "start %lld is greater than end %lld", (long long)r->a,
-                          (long long)r->b);
+        return item_error(err, errlen, sel, start, "start %lld is greater than end %lld",
+                          (long long)r->a, (long long)r->b);
     return 0;
 }
 
@@ -331,8 +329,8 @@ void lapse_tpsel_format(const int64_t *tps, int64_t n, char *buf, size_t len)
         if (d == 1 && j > i) {
             rc = put(buf, len, &pos, "%s%lld-%lld", sep, (long long)tps[i], (long long)tps[j]);
         } else if (d > 1 && j - i >= 2) {
-            rc = put(buf, len, &pos, "%s%lld-%lld:%lld", sep, (long long)tps[i],
-                     (long long)tps[j], (long long)d);
+            rc = put(buf, len, &pos, "%s%lld-%lld:%lld", sep, (long long)tps[i], (long long)tps[j],
+                     (long long)d);
         } else {
             j = i;
             rc = put(buf, len, &pos, "%s%lld", sep, (long long)tps[i]);

@@ -9,7 +9,7 @@ pkgs=(build-essential cmake pkg-config git
       libhdf5-openmpi-dev hdf5-tools
       ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
       libyaml-dev check
-      python3 python3-numpy python3-h5py python3-scipy)
+      python3 python3-numpy python3-h5py python3-scipy python3-yaml slurm-wlm munge)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -1,0 +1,560 @@
+/*
+ * info.c - `lapse info FILE.h5`: a summary of a lapse output, read serially with the default
+ * driver: result datasets, runs, which timepoints are done, and per run the seconds spent in
+ * each phase per rank with the resulting voxels per second.
+ *
+ * A timepoint is done when the latest run that touched it has a status-0 row for tiles whose
+ * core boxes add up to the whole image (core boxes of distinct tiles do not overlap).
+ */
+#include "info.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "h5in.h"
+#include "h5out.h"
+#include "tpsel.h"
+
+typedef struct {
+    int64_t id;
+    char start[40], end[40], status[32], timepoints[256];
+    int nranks;
+} run_t;
+
+typedef struct {
+    char path[LAPSE_NAME_MAX];
+    int ndims;
+    int64_t dims[8];
+} dset_t;
+
+typedef struct {
+    dset_t *d;
+    int n, cap;
+} dset_list_t;
+
+/* ------------------------------------------------------------------ reading */
+
+/* Read a scalar string attribute (fixed or variable length) into buf; "" when absent. */
+static void read_str_attr(hid_t obj, const char *name, char *buf, size_t len)
+{
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, m = H5I_INVALID_HID;
+    buf[0] = '\0';
+    if (H5Aexists(obj, name) <= 0)
+        goto done;
+    if ((a = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (t = H5Aget_type(a)) < 0 ||
+        H5Tget_class(t) != H5T_STRING)
+        goto done;
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        if ((m = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(m, H5T_VARIABLE) < 0 ||
+            H5Aread(a, m, &s) < 0)
+            goto done;
+        snprintf(buf, len, "%s", s ? s : "");
+        H5free_memory(s);
+    } else {
+        size_t n = H5Tget_size(t);
+        char *s = calloc(n + 1, 1);
+        if (s && H5Aread(a, t, s) >= 0)
+            snprintf(buf, len, "%s", s);
+        free(s);
+    }
+done:
+    if (m >= 0)
+        H5Tclose(m);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+static herr_t dset_cb(hid_t obj, const char *name, const H5O_info_t *info, void *data)
+{
+    dset_list_t *l = data;
+    if (info->type != H5O_TYPE_DATASET || strncmp(name, "lapse/", 6) == 0)
+        return 0;
+    if (l->n == l->cap) {
+        int cap = l->cap ? 2 * l->cap : 8;
+        dset_t *d = realloc(l->d, (size_t)cap * sizeof *d);
+        if (d == NULL)
+            return -1;
+        l->d = d;
+        l->cap = cap;
+    }
+    dset_t *d = &l->d[l->n];
+    memset(d, 0, sizeof *d);
+    snprintf(d->path, sizeof d->path, "/%s", name);
+    hid_t ds = H5Dopen2(obj, name, H5P_DEFAULT);
+    hid_t sp = ds >= 0 ? H5Dget_space(ds) : H5I_INVALID_HID;
+    hsize_t dims[H5S_MAX_RANK];
+    int nd = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    if (nd >= 0 && nd <= 8 && H5Sget_simple_extent_dims(sp, dims, NULL) >= 0) {
+        d->ndims = nd;
+        for (int i = 0; i < nd; i++)
+            d->dims[i] = (int64_t)dims[i];
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ds >= 0)
+        H5Dclose(ds);
+    l->n++;
+    return 0;
+}
+
+/* Type name of dataset path in numpy style. */
+static void dset_type_name(hid_t f, const char *path, char *buf, size_t len)
+{
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT), t = d >= 0 ? H5Dget_type(d) : H5I_INVALID_HID;
+    snprintf(buf, len, "?");
+    if (t >= 0) {
+        H5T_class_t c = H5Tget_class(t);
+        size_t s = H5Tget_size(t);
+        if (c == H5T_INTEGER)
+            snprintf(buf, len, "%sint%zu", H5Tget_sign(t) == H5T_SGN_NONE ? "u" : "", 8 * s);
+        else if (c == H5T_FLOAT)
+            snprintf(buf, len, "float%zu", 8 * s);
+        H5Tclose(t);
+    }
+    if (d >= 0)
+        H5Dclose(d);
+}
+
+/* The compound type of lapse_task_row_t; fields are matched by name when reading. */
+static hid_t row_type(void)
+{
+    hsize_t three = 3;
+    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(lapse_task_row_t));
+    hid_t a3 = H5Tarray_create2(H5T_NATIVE_INT64, 1, &three);
+    hid_t host = H5Tcopy(H5T_C_S1), dev = H5Tcopy(H5T_C_S1);
+    H5Tset_size(host, sizeof(((lapse_task_row_t *)0)->host));
+    H5Tset_size(dev, sizeof(((lapse_task_row_t *)0)->device));
+#define F(name, type) H5Tinsert(t, #name, HOFFSET(lapse_task_row_t, name), type)
+    F(run_id, H5T_NATIVE_INT64);
+    F(task_id, H5T_NATIVE_INT64);
+    F(timepoint, H5T_NATIVE_INT64);
+    F(tile, H5T_NATIVE_INT64);
+    F(core_offset, a3);
+    F(core_shape, a3);
+    F(rank, H5T_NATIVE_INT32);
+    F(host, host);
+    F(device, dev);
+    F(t_read, H5T_NATIVE_DOUBLE);
+    F(t_upload, H5T_NATIVE_DOUBLE);
+    F(t_compute, H5T_NATIVE_DOUBLE);
+    F(t_download, H5T_NATIVE_DOUBLE);
+    F(t_write, H5T_NATIVE_DOUBLE);
+    F(t_total, H5T_NATIVE_DOUBLE);
+    F(bytes_in, H5T_NATIVE_INT64);
+    F(bytes_out, H5T_NATIVE_INT64);
+    F(status, H5T_NATIVE_INT32);
+#undef F
+    H5Tclose(a3);
+    H5Tclose(host);
+    H5Tclose(dev);
+    return t;
+}
+
+/* Read every row of /lapse/tasks (none when the table is missing). *rows is malloc'ed. */
+static lapse_status_t read_rows(hid_t f, lapse_task_row_t **rows, int64_t *n)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t d = H5I_INVALID_HID, s = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    lapse_task_row_t *r = NULL;
+    hsize_t len = 0;
+
+    *rows = NULL;
+    *n = 0;
+    if (H5Lexists(f, "/lapse/tasks", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return LAPSE_OK;
+    }
+    LAPSE_H5ID(d, H5Dopen2(f, "/lapse/tasks", H5P_DEFAULT));
+    LAPSE_H5ID(s, H5Dget_space(d));
+    LAPSE_H5(H5Sget_simple_extent_dims(s, &len, NULL));
+    r = calloc(len ? len : 1, sizeof *r);
+    LAPSE_ALLOC(r);
+    LAPSE_H5ID(t, row_type());
+    if (len > 0)
+        LAPSE_H5(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, r));
+    *rows = r;
+    *n = (int64_t)len;
+    r = NULL;
+cleanup:
+    free(r);
+    if (t >= 0)
+        H5Tclose(t);
+    if (s >= 0)
+        H5Sclose(s);
+    if (d >= 0)
+        H5Dclose(d);
+    return st;
+}
+
+static herr_t run_cb(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    void **ctx = data;
+    run_t **runs = ctx[0];
+    int *n = ctx[1], *cap = ctx[2];
+    char *end = NULL;
+    (void)info;
+    long long id = strtoll(name, &end, 10);
+    if (end == name || *end != '\0')
+        return 0;
+    if (*n == *cap) {
+        int c = *cap ? 2 * *cap : 8;
+        run_t *r = realloc(*runs, (size_t)c * sizeof *r);
+        if (r == NULL)
+            return -1;
+        *runs = r;
+        *cap = c;
+    }
+    run_t *r = &(*runs)[*n];
+    memset(r, 0, sizeof *r);
+    r->id = id;
+    hid_t rg = H5Gopen2(g, name, H5P_DEFAULT);
+    if (rg >= 0) {
+        read_str_attr(rg, "start", r->start, sizeof r->start);
+        read_str_attr(rg, "end", r->end, sizeof r->end);
+        read_str_attr(rg, "status", r->status, sizeof r->status);
+        read_str_attr(rg, "timepoints", r->timepoints, sizeof r->timepoints);
+        hid_t a = H5Aexists(rg, "nranks") > 0 ? H5Aopen(rg, "nranks", H5P_DEFAULT) : -1;
+        if (a >= 0) {
+            H5Aread(a, H5T_NATIVE_INT, &r->nranks);
+            H5Aclose(a);
+        }
+        H5Gclose(rg);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    (*n)++;
+    return 0;
+}
+
+static int cmp_run(const void *a, const void *b)
+{
+    const run_t *x = a, *y = b;
+    return (x->id > y->id) - (x->id < y->id);
+}
+
+/* ------------------------------------------------------------------ analysis */
+
+/* Seconds since the epoch of an ISO 8601 UTC stamp ("2024-01-02T03:04:05Z", fractions
+ * allowed); -1 when it does not parse. */
+static double iso_seconds(const char *s)
+{
+    int y, mo, d, h, mi;
+    double sec;
+    if (sscanf(s, "%d-%d-%dT%d:%d:%lf", &y, &mo, &d, &h, &mi, &sec) != 6)
+        return -1;
+    /* days from civil (Howard Hinnant's algorithm) */
+    y -= mo <= 2;
+    long era = (y >= 0 ? y : y - 399) / 400;
+    long yoe = y - era * 400;
+    long doy = (153L * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    long days = era * 146097 + doe - 719468;
+    return (double)days * 86400.0 + h * 3600.0 + mi * 60.0 + sec;
+}
+
+static int64_t row_voxels(const lapse_task_row_t *r)
+{
+    return r->core_shape[0] * r->core_shape[1] * r->core_shape[2];
+}
+
+/* Sort order for the done computation: timepoint, run (latest first), tile, done first. */
+static int cmp_row(const void *a, const void *b)
+{
+    const lapse_task_row_t *x = *(const lapse_task_row_t *const *)a;
+    const lapse_task_row_t *y = *(const lapse_task_row_t *const *)b;
+    if (x->timepoint != y->timepoint)
+        return x->timepoint < y->timepoint ? -1 : 1;
+    if (x->run_id != y->run_id)
+        return x->run_id > y->run_id ? -1 : 1;
+    if (x->tile != y->tile)
+        return x->tile < y->tile ? -1 : 1;
+    return (x->status != 0) - (y->status != 0);
+}
+
+/* Timepoints done and timepoints touched but not done (sorted lists, malloc'ed). */
+static lapse_status_t done_timepoints(const lapse_task_row_t *rows, int64_t n, int64_t target,
+                                      int64_t **done, int64_t *ndone, int64_t **part,
+                                      int64_t *npart)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_task_row_t **p = malloc((size_t)(n ? n : 1) * sizeof *p);
+    int64_t *d = malloc((size_t)(n ? n : 1) * sizeof *d);
+    int64_t *q = malloc((size_t)(n ? n : 1) * sizeof *q);
+    int64_t nd = 0, nq = 0;
+
+    LAPSE_ALLOC(p);
+    LAPSE_ALLOC(d);
+    LAPSE_ALLOC(q);
+    for (int64_t i = 0; i < n; i++)
+        p[i] = &rows[i];
+    qsort(p, (size_t)n, sizeof *p, cmp_row);
+    for (int64_t i = 0; i < n;) {
+        int64_t t = p[i]->timepoint, run = p[i]->run_id, vox = 0, last_tile = -1;
+        int first = 1;
+        for (; i < n && p[i]->timepoint == t; i++) {
+            if (p[i]->run_id != run)
+                continue; /* older runs do not count */
+            if (p[i]->status == 0 && (first || p[i]->tile != last_tile))
+                vox += row_voxels(p[i]);
+            if (first || p[i]->tile != last_tile) {
+                last_tile = p[i]->tile;
+                first = 0;
+            }
+        }
+        if (target > 0 && vox >= target)
+            d[nd++] = t;
+        else
+            q[nq++] = t;
+    }
+    *done = d;
+    *ndone = nd;
+    *part = q;
+    *npart = nq;
+    d = q = NULL;
+cleanup:
+    free(q);
+    free(d);
+    free(p);
+    return st;
+}
+
+/* ------------------------------------------------------------------ printing */
+
+static void print_dims(FILE *f, int nd, const int64_t *dims)
+{
+    fputc('[', f);
+    for (int i = 0; i < nd; i++)
+        fprintf(f, "%s%" PRId64, i ? ", " : "", dims[i]);
+    fputc(']', f);
+}
+
+static void print_datasets(FILE *f, hid_t file, const dset_list_t *l)
+{
+    char tname[32];
+    fprintf(f, "datasets:\n");
+    if (l->n == 0)
+        fprintf(f, "  (none)\n");
+    for (int i = 0; i < l->n; i++) {
+        dset_type_name(file, l->d[i].path, tname, sizeof tname);
+        fprintf(f, "  %-24s ", l->d[i].path);
+        print_dims(f, l->d[i].ndims, l->d[i].dims);
+        fprintf(f, " %s\n", tname);
+    }
+}
+
+static void print_runs(FILE *f, const run_t *runs, int n)
+{
+    fprintf(f, "runs:\n");
+    if (n == 0)
+        fprintf(f, "  (none)\n");
+    for (int i = 0; i < n; i++)
+        fprintf(f, "  run %" PRId64 ": %s, start %s, end %s, %d ranks, timepoints %s\n", runs[i].id,
+                runs[i].status[0] ? runs[i].status : "?", runs[i].start[0] ? runs[i].start : "-",
+                runs[i].end[0] ? runs[i].end : "-", runs[i].nranks,
+                runs[i].timepoints[0] ? runs[i].timepoints : "all");
+}
+
+typedef struct {
+    int64_t tasks, failed, voxels;
+    double t[6]; /* read, upload, compute, download, write, total */
+} rank_sum_t;
+
+static void add_row(rank_sum_t *s, const lapse_task_row_t *r)
+{
+    s->tasks++;
+    if (r->status != 0)
+        s->failed++;
+    else
+        s->voxels += row_voxels(r);
+    double t[6] = {r->t_read, r->t_upload, r->t_compute, r->t_download, r->t_write, r->t_total};
+    for (int k = 0; k < 6; k++)
+        s->t[k] += t[k];
+}
+
+static void print_sum(FILE *f, const char *who, const rank_sum_t *s)
+{
+    fprintf(f, "  %6s %7" PRId64 " %6" PRId64, who, s->tasks, s->failed);
+    for (int k = 0; k < 6; k++)
+        fprintf(f, " %9.3f", s->t[k]);
+    if (s->t[5] > 0)
+        fprintf(f, " %11.4g\n", (double)s->voxels / s->t[5]);
+    else
+        fprintf(f, " %11s\n", "-");
+}
+
+/* Per-phase seconds of one run, per rank and summed, and voxels per second. */
+static lapse_status_t print_run_times(FILE *f, const run_t *run, int64_t id,
+                                      const lapse_task_row_t *rows, int64_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    int maxrank = 0;
+    rank_sum_t all, *per = NULL;
+
+    memset(&all, 0, sizeof all);
+    for (int64_t i = 0; i < n; i++)
+        if (rows[i].run_id == id && rows[i].rank > maxrank)
+            maxrank = rows[i].rank;
+    per = calloc((size_t)maxrank + 1, sizeof *per);
+    LAPSE_ALLOC(per);
+    for (int64_t i = 0; i < n; i++) {
+        if (rows[i].run_id != id || rows[i].rank < 0)
+            continue;
+        add_row(&per[rows[i].rank], &rows[i]);
+        add_row(&all, &rows[i]);
+    }
+    fprintf(f, "run %" PRId64 " seconds per phase:\n", id);
+    fprintf(f, "  %6s %7s %6s %9s %9s %9s %9s %9s %9s %11s\n", "rank", "tasks", "failed", "read",
+            "upload", "compute", "download", "write", "total", "voxels/s");
+    for (int r = 0; r <= maxrank; r++) {
+        char who[16];
+        snprintf(who, sizeof who, "%d", r);
+        if (per[r].tasks)
+            print_sum(f, who, &per[r]);
+    }
+    print_sum(f, "all", &all);
+    double wall = -1;
+    if (run != NULL && run->start[0] && run->end[0]) {
+        double a = iso_seconds(run->start), b = iso_seconds(run->end);
+        if (a >= 0 && b >= a)
+            wall = b - a;
+    }
+    fprintf(f, "  core voxels done: %" PRId64, all.voxels);
+    if (all.t[5] > 0)
+        fprintf(f, "; %.4g voxels/s per rank (summed task seconds)", (double)all.voxels / all.t[5]);
+    if (wall > 0)
+        fprintf(f, "; %.4g voxels/s overall (%.1f s wall)", (double)all.voxels / wall, wall);
+    else if (wall == 0)
+        fprintf(f, "; wall time under the 1 s resolution of start/end");
+    fprintf(f, "\n");
+cleanup:
+    free(per);
+    return st;
+}
+
+/* Image voxels per timepoint that the done tiles must cover, from the first result dataset
+ * (its z from the task rows after a z-projection); 0 when unknown. */
+static int64_t target_voxels(const dset_list_t *l, const lapse_task_row_t *rows, int64_t n)
+{
+    if (l->n == 0)
+        return 0;
+    const dset_t *d = &l->d[0];
+    if (d->ndims == 4)
+        return d->dims[1] * d->dims[2] * d->dims[3];
+    if (d->ndims != 3)
+        return 0;
+    int64_t z = 0;
+    for (int64_t i = 0; i < n; i++)
+        if (rows[i].core_offset[0] + rows[i].core_shape[0] > z)
+            z = rows[i].core_offset[0] + rows[i].core_shape[0];
+    return z * d->dims[1] * d->dims[2];
+}
+
+static lapse_status_t print_done(FILE *f, const dset_list_t *l, const lapse_task_row_t *rows,
+                                 int64_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t *done = NULL, *part = NULL, ndone = 0, npart = 0;
+    char buf[4096];
+
+    LAPSE_TRY(done_timepoints(rows, n, target_voxels(l, rows, n), &done, &ndone, &part, &npart));
+    int64_t ntp = l->n > 0 ? l->d[0].dims[0] : -1;
+    lapse_tpsel_format(done, ndone, buf, sizeof buf);
+    fprintf(f, "timepoints done: %s (%" PRId64, ndone ? buf : "none", ndone);
+    if (ntp >= 0)
+        fprintf(f, " of %" PRId64 ")\n", ntp);
+    else
+        fprintf(f, ")\n");
+    if (npart > 0) {
+        lapse_tpsel_format(part, npart, buf, sizeof buf);
+        fprintf(f, "timepoints started but not done: %s\n", buf);
+    }
+cleanup:
+    free(done);
+    free(part);
+    return st;
+}
+
+/* ------------------------------------------------------------------ entry */
+
+/* Open file read-only as a lapse output, or fail with LAPSE_EINPUT. */
+static lapse_status_t open_output(const char *file, hid_t *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    struct stat sb;
+    hid_t f = H5I_INVALID_HID;
+
+    if (stat(file, &sb) != 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file,
+                   errno == ENOENT ? "no such file" : strerror(errno));
+    htri_t is = H5Fis_hdf5(file);
+    H5Eclear2(H5E_DEFAULT);
+    if (is <= 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: not an HDF5 file", file);
+    f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot be opened as HDF5 (truncated or damaged?)", file);
+    }
+    if (H5Lexists(f, "/lapse", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: not a lapse output (no /lapse group)", file);
+    }
+    *out = f;
+    f = H5I_INVALID_HID;
+cleanup:
+    if (f >= 0)
+        H5Fclose(f);
+    return st;
+}
+
+lapse_status_t lapse_info_print(const char *file, FILE *f)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t h = H5I_INVALID_HID, g = H5I_INVALID_HID;
+    dset_list_t dl = {NULL, 0, 0};
+    run_t *runs = NULL;
+    int nruns = 0, cap = 0;
+    lapse_task_row_t *rows = NULL;
+    int64_t nrows = 0;
+    char version[64], in_file[4096], in_dset[LAPSE_NAME_MAX];
+
+    lapse_h5_init();
+    LAPSE_TRY(open_output(file, &h));
+    read_str_attr(h, "lapse_version", version, sizeof version);
+    read_str_attr(h, "input_file", in_file, sizeof in_file);
+    read_str_attr(h, "input_dataset", in_dset, sizeof in_dset);
+    LAPSE_H5(H5Ovisit2(h, H5_INDEX_NAME, H5_ITER_INC, dset_cb, &dl, H5O_INFO_BASIC));
+    if (H5Lexists(h, "/lapse/runs", H5P_DEFAULT) > 0) {
+        void *ctx[3] = {&runs, &nruns, &cap};
+        LAPSE_H5ID(g, H5Gopen2(h, "/lapse/runs", H5P_DEFAULT));
+        LAPSE_H5(H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, run_cb, ctx));
+        qsort(runs, (size_t)nruns, sizeof *runs, cmp_run);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    LAPSE_TRY(read_rows(h, &rows, &nrows));
+
+    fprintf(f, "file: %s\nlapse version: %s\ninput: %s %s\n", file, version[0] ? version : "?",
+            in_file[0] ? in_file : "?", in_dset);
+    print_datasets(f, h, &dl);
+    print_runs(f, runs, nruns);
+    fprintf(f, "tasks: %" PRId64 " rows\n", nrows);
+    LAPSE_TRY(print_done(f, &dl, rows, nrows));
+    for (int i = 0; i < nruns; i++)
+        LAPSE_TRY(print_run_times(f, &runs[i], runs[i].id, rows, nrows));
+cleanup:
+    free(rows);
+    free(runs);
+    free(dl.d);
+    if (g >= 0)
+        H5Gclose(g);
+    if (h >= 0)
+        H5Fclose(h);
+    return st;
+}

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# test_cli.sh - the command line: --help, --version, usage errors, sample, devices, plan, info,
+# run --dry-run. Exit codes: 0 ok, 2 bad usage/config/input; plan and --dry-run write nothing.
+source "$(dirname "$0")/common.sh"
+OUT=$T/out.h5
+
+note "--help and --version"
+run_ok "$T/help.log" "$LAPSE" --help
+for cmd in run plan sample devices info; do
+    grep -q "$cmd" "$T/help.log" || { cat "$T/help.log"; fail "--help does not mention '$cmd'"; }
+done
+run_ok "$T/version.log" "$LAPSE" --version
+version=$(sed -n 's/^project(lapse VERSION \([0-9.]*\).*/\1/p' "$LAPSE_SRC/CMakeLists.txt")
+[ -n "$version" ] || fail "cannot read the project version from CMakeLists.txt"
+grep -qF "$version" "$T/version.log" || fail "--version does not print $version: $(cat "$T/version.log")"
+
+note "usage errors exit 2"
+expect_rc 2 "$T/none.log" "$LAPSE"
+expect_rc 2 "$T/unknown.log" "$LAPSE" frobnicate
+grep -q frobnicate "$T/unknown.log" || fail "unknown command not named in the message"
+expect_rc 2 "$T/runnocfg.log" "$LAPSE" run
+expect_rc 2 "$T/badopt.log" "$LAPSE" run cfg.yaml --no-such-option
+expect_rc 2 "$T/sample_bad.log" "$LAPSE" sample "$T/bad.h5" --shape 4,5
+[ ! -e "$T/bad.h5" ] || fail "sample with a bad --shape wrote a file"
+
+note "sample: shape, dtype, determinism"
+make_sample
+"$LAPSE_PY" - "$IN" "$NT" "$NZ" "$NY" "$NX" <<'PY' || fail "sample wrote the wrong dataset"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    d = f["/raw"]
+    want = tuple(int(v) for v in sys.argv[2:])
+    assert d.dtype == np.uint16 and d.shape == want, (d.dtype, d.shape, want)
+    x = d[()]
+    assert x.min() < x.max(), "constant image"
+    assert any((x[t] != x[0]).any() for t in range(1, x.shape[0])), "timepoints all equal"
+PY
+run_ok "$T/s2.log" "$LAPSE" sample "$T/same.h5" --timepoints "$NT" --shape "$NZ,$NY,$NX" --seed 7
+py h5same.py "$IN" "$T/same.h5" /raw || fail "sample is not deterministic"
+run_ok "$T/s3.log" "$LAPSE" sample "$T/other.h5" --timepoints "$NT" --shape "$NZ,$NY,$NX" --seed 8
+if py h5same.py "$IN" "$T/other.h5" /raw >/dev/null; then fail "seeds 7 and 8 gave the same image"; fi
+sum=$(sha "$IN")
+expect_rc 2 "$T/s4.log" "$LAPSE" sample "$IN" --timepoints 2 --shape 4,5,6
+[ "$(sha "$IN")" = "$sum" ] || fail "sample overwrote an existing file"
+
+need_device
+note "devices"
+run_ok "$T/devices.log" "$LAPSE" devices
+[ -s "$T/devices.log" ] || fail "lapse devices printed nothing"
+
+cat >"$T/cfg.yaml" <<YAML
+input: {file: $IN, dataset: /raw}
+timepoints: "0-2"
+tiles: {shape: [8, 32, 32]}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+output: {file: $OUT, dataset: /result}
+devices: any
+YAML
+ntasks=$((3 * $(ntiles 8 32 32)))
+
+note "plan prints $ntasks tasks and writes nothing"
+run_ok "$T/plan.log" "$LAPSE" plan "$T/cfg.yaml"
+grep -Eq "(^|[^0-9])$ntasks([^0-9]|$)" "$T/plan.log" ||
+    { cat "$T/plan.log"; fail "plan does not mention the $ntasks tasks"; }
+[ ! -e "$OUT" ] || fail "plan created the output"
+
+note "run --dry-run writes nothing"
+run_ok "$T/dry.log" mpirun_lapse 2 run "$T/cfg.yaml" --dry-run
+[ ! -e "$OUT" ] || fail "run --dry-run created the output"
+
+note "info on an output after a run of timepoints 0-2"
+lapse_run 2 "$T/cfg.yaml"
+run_ok "$T/info.log" "$LAPSE" info "$OUT"
+cat "$T/info.log"
+grep -Eq '0 *- *2|0, *1, *2' "$T/info.log" ||
+    fail "info does not show timepoints 0-2 as done"
+grep -q '/result' "$T/info.log" || fail "info does not list /result"
+expect_rc 2 "$T/info_in.log" "$LAPSE" info "$IN"
+expect_rc 2 "$T/info_missing.log" "$LAPSE" info "$T/missing.h5"
+echo "PASS ($TEST_NAME)"

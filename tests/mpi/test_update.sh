@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# test_update.sh - re-running selected timepoints into an existing output (output.mode).
+#
+# 1. A full run (mode create) writes all timepoints; a copy is kept.
+# 2. Re-running the same config (mode create) must refuse (exit 2) and leave the file alone.
+# 3. mode: update with `--timepoints 1`, nothing else changed: every dataset is bit-identical to
+#    the copy, and the task table gains rows of run 2 for timepoint 1 only (run 1's rows stay).
+# 4. mode: update with `timepoints: "2"` in the config: same, run 3, timepoint 2.
+# 5. mode: update, --timepoints 1, a higher threshold: timepoint 1 of /result changes (and
+#    matches the SciPy reference for the new threshold), every other timepoint and the saved
+#    step (not affected by the threshold) stay bit-identical.
+source "$(dirname "$0")/common.sh"
+need_device
+make_sample
+OUT=$T/out.h5
+
+# config NAME MODE THRESHOLD [TIMEPOINTS]
+config() {
+    cat >"$T/$1.yaml" <<YAML
+input: {file: $IN, dataset: /raw}
+timepoints: "${4:-all}"
+tiles: {shape: [8, 32, 32]}
+pipeline:
+  - {op: gaussian_blur, sigma: [1, 1.5, 1.5], save: /blurred}
+  - {op: threshold_fixed, threshold: $3}
+output: {file: $OUT, dataset: /result, mode: $2}
+devices: any
+YAML
+}
+
+# Thresholds at the 50th and 80th percentile of the blurred timepoint 1.
+read -r THR1 THR2 < <("$LAPSE_PY" - "$IN" <<'PY'
+import sys, h5py, numpy as np
+from scipy import ndimage
+b = ndimage.gaussian_filter(h5py.File(sys.argv[1], "r")["/raw"][1].astype(float),
+                            (1, 1.5, 1.5), mode="nearest")
+print("%.3f %.3f" % (np.percentile(b, 50) + 0.0625, np.percentile(b, 80) + 0.0625))
+PY
+) || fail "cannot compute thresholds"
+ALL="0-$((NT - 1))"
+NTILES=$(ntiles 8 32 32)
+
+note "1. full run"
+config full create "$THR1"
+lapse_run 2 "$T/full.yaml"
+cp "$OUT" "$T/copy.h5"
+run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 1 --timepoints "$ALL" --count $((NT * NTILES)) --runs 1
+nonconstant "$OUT" /result
+
+note "2. mode create on an existing output refuses"
+before=$(sha "$OUT")
+expect_rc 2 "$T/create.log" mpirun_lapse 1 run "$T/full.yaml" --timepoints 1
+[ "$(sha "$OUT")" = "$before" ] || fail "mode create changed the existing output"
+
+note "3. mode update, --timepoints 1, nothing changed"
+config upd update "$THR1"
+lapse_run 2 "$T/upd.yaml" --timepoints 1
+py h5same.py "$T/copy.h5" "$OUT" || fail "re-running timepoint 1 unchanged changed the output"
+run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 2 --timepoints 1 --count "$NTILES" --runs 2
+run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 1 --timepoints "$ALL" --count $((NT * NTILES))
+
+note "4. mode update, timepoints: \"2\" in the config"
+config upd_cfg update "$THR1" 2
+lapse_run 1 "$T/upd_cfg.yaml"
+py h5same.py "$T/copy.h5" "$OUT" || fail "re-running timepoint 2 unchanged changed the output"
+run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 3 --timepoints 2 --count "$NTILES" --runs 3
+
+note "5. mode update, --timepoints 1, threshold $THR1 -> $THR2"
+config upd_thr update "$THR2"
+lapse_run 2 "$T/upd_thr.yaml" --timepoints 1
+others=$(
+    "$LAPSE_PY" -c "print(','.join(str(t) for t in range($NT) if t != 1))"
+)
+py h5same.py "$T/copy.h5" "$OUT" --timepoints "$others" ||
+    fail "timepoints other than 1 changed in update mode"
+py h5same.py "$T/copy.h5" "$OUT" /blurred || fail "/blurred changed though its step did not"
+if py h5same.py "$T/copy.h5" "$OUT" /result --timepoints 1 >"$T/same.log"; then
+    fail "timepoint 1 of /result did not change with the new threshold"
+fi
+py reference.py "$T/upd_thr.yaml" --timepoints 1 || fail "updated timepoint 1 is wrong"
+run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 4 --timepoints 1 --count "$NTILES" --runs 4
+echo "PASS ($TEST_NAME)"

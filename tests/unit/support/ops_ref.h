@@ -1,0 +1,32 @@
+/*
+ * ops_ref.h - double-precision CPU references of the pipeline operations, written
+ * independently of the device code, for the unit tests. Volumes are double arrays in C order
+ * (z, y, x). Neighbourhoods clamp to the array edge (nearest), like the device kernels.
+ */
+#ifndef LAPSE_OPS_REF_H
+#define LAPSE_OPS_REF_H
+
+#include <stdint.h>
+
+#include "ops.h"
+#include "types.h"
+
+/* Apply step s to in (dims dim) into out, which must hold dim's voxel count; odim receives the
+ * result's dims (z = 1 after a z-projection). in and out must not overlap. */
+void ops_ref_step(const lapse_step_t *s, const double *in, const int64_t dim[3], double *out,
+                  int64_t odim[3]);
+
+/* Apply steps[0..last] in order to in (dims dim). Returns a malloc'ed result of dims odim
+ * (caller frees), a copy of in when last < 0, or NULL when out of memory. */
+double *ops_ref_chain(const lapse_step_t *steps, int last, const double *in, const int64_t dim[3],
+                      int64_t odim[3]);
+
+/* A float32 result voxel as stored in dtype: float32 rounding, or for integer types NaN -> 0,
+ * round half to even, saturation to [0, 255] / [0, 65535]. */
+double ops_ref_pack(double v, lapse_dtype_t dt);
+
+/* Largest |a - b| over n values divided by the largest |b| (1 when all b are 0); NaN anywhere
+ * in a or b gives +inf. */
+double ops_ref_relerr(const double *a, const double *b, size_t n);
+
+#endif

@@ -1,0 +1,565 @@
+/*
+ * test_config.c - the YAML config loader: the user-facing examples in configs/ parse; a config
+ * with every key set gives exactly the expected struct; defaults are filled in; each invalid
+ * config in tests/unit/configs/bad_*.yaml (and a few built in memory) is refused with
+ * LAPSE_ECONFIG and a message "<file>:<line>:<col>: <keypath>: ..." pointing at the right spot;
+ * hostile inputs (deep nesting, alias bombs, random corruption) are refused without crashing.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "testutil.h"
+
+/* Directory of the source tree (ctest sets LAPSE_SRC and runs from there). */
+static const char *src_dir(void)
+{
+    const char *s = getenv("LAPSE_SRC");
+    return s && s[0] ? s : ".";
+}
+
+static void test_path(char *buf, size_t len, const char *sub, const char *name)
+{
+    snprintf(buf, len, "%s/%s/%s", src_dir(), sub, name);
+}
+
+/* Load a file that must parse. */
+static void load_ok(const char *path, lapse_config_t *cfg)
+{
+    lapse_err_clear();
+    lapse_status_t st = lapse_config_load(path, cfg);
+    ck_assert_msg(st == LAPSE_OK, "%s refused: %s", path, lapse_errmsg());
+    ck_assert_ptr_nonnull(cfg->text);
+}
+
+/* The recorded message must start with "<path>:<line>:<col>: <keypath>: " and contain word. */
+static void check_message(const char *path, int line, int col, const char *keypath,
+                          const char *word)
+{
+    char prefix[1024];
+    if (line > 0)
+        snprintf(prefix, sizeof prefix, "%s:%d:%d: %s: ", path, line, col, keypath);
+    else
+        snprintf(prefix, sizeof prefix, "%s: %s: ", path, keypath);
+    const char *msg = lapse_errmsg();
+    ck_assert_msg(strncmp(msg, prefix, strlen(prefix)) == 0, "message '%s' does not start '%s'",
+                  msg, prefix);
+    ck_assert_msg(strstr(msg + strlen(prefix), word) != NULL, "message '%s' lacks '%s'", msg, word);
+}
+
+/* Parse text (named path) which must fail at line:col with keypath and word. */
+static void parse_bad(const char *path, const char *text, size_t len, int line, int col,
+                      const char *keypath, const char *word)
+{
+    lapse_config_t cfg;
+    lapse_err_clear();
+    lapse_status_t st = lapse_config_parse(path, text, len, &cfg);
+    ck_assert_msg(st == LAPSE_ECONFIG, "%s: status %d (%s), expected LAPSE_ECONFIG", path, (int)st,
+                  lapse_errmsg());
+    ck_assert_ptr_null(cfg.text);
+    check_message(path, line, col, keypath, word);
+    lapse_config_free(&cfg);
+}
+
+/* ------------------------------------------------------------------ valid configs */
+
+START_TEST(test_examples_parse)
+{
+    static const char *const names[] = {"nuclei.yaml", "demo.yaml", "benchmark.yaml",
+                                        "projection.yaml"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[1024];
+        lapse_config_t cfg;
+        test_path(path, sizeof path, "configs", names[i]);
+        load_ok(path, &cfg);
+        ck_assert_int_ge(cfg.nsteps, 1);
+        ck_assert_str_ne(cfg.input_file, "");
+        ck_assert_str_ne(cfg.output_file, "");
+        for (int k = 0; k < cfg.nsteps; k++)
+            ck_assert_ptr_nonnull(cfg.steps[k].op);
+        lapse_config_free(&cfg);
+        lapse_config_free(&cfg); /* freeing twice is safe */
+    }
+}
+END_TEST
+
+static void expect_vec(const double *v, double z, double y, double x)
+{
+    ck_assert_double_eq(v[0], z);
+    ck_assert_double_eq(v[1], y);
+    ck_assert_double_eq(v[2], x);
+}
+
+static void expect_step(const lapse_step_t *s, const char *op, int line, const char *save)
+{
+    ck_assert_ptr_nonnull(s->op);
+    ck_assert_str_eq(s->op->name, op);
+    ck_assert_int_eq(s->line, line);
+    ck_assert_int_eq(s->column, 5);
+    ck_assert_str_eq(s->save, save);
+}
+
+START_TEST(test_every_key)
+{
+    char path[1024];
+    lapse_config_t c;
+    test_path(path, sizeof path, "tests/unit/configs", "good_full.yaml");
+    load_ok(path, &c);
+    ck_assert_str_eq(c.path, path);
+    ck_assert_str_eq(c.input_file, "data/in.h5");
+    ck_assert_str_eq(c.input_dataset, "/images/raw");
+    ck_assert_int_eq(c.input_file_mark.line, 3);
+    ck_assert_int_eq(c.input_file_mark.column, 9);
+    ck_assert_int_eq(c.input_dataset_mark.line, 4);
+    ck_assert_int_eq(c.input_dataset_mark.column, 12);
+    ck_assert_str_eq(c.timepoints, "0-9:3, 12");
+    ck_assert_int_eq(c.timepoints_mark.line, 5);
+    ck_assert_int_eq(c.timepoints_mark.column, 13);
+    ck_assert_int_eq(c.tile_auto, 0);
+    ck_assert_int_eq(c.tile[0], 8);
+    ck_assert_int_eq(c.tile[1], 32);
+    ck_assert_int_eq(c.tile[2], 48);
+    ck_assert_int_eq(c.tile_mark.line, 7);
+    ck_assert_int_eq(c.tile_mark.column, 10);
+    ck_assert_int_eq(c.halo_auto, 0);
+    ck_assert_int_eq(c.halo[0], 1);
+    ck_assert_int_eq(c.halo[1], 2);
+    ck_assert_int_eq(c.halo[2], 3);
+    ck_assert_int_eq(c.halo_mark.line, 8);
+    ck_assert_int_eq(c.halo_mark.column, 9);
+
+    ck_assert_int_eq(c.nsteps, 9);
+    expect_step(&c.steps[0], "gaussian_blur", 10, "/smooth");
+    expect_vec(c.steps[0].p[0].v, 0.5, 1.5, 2.5);
+    expect_step(&c.steps[1], "mean_box", 13, "");
+    expect_vec(c.steps[1].p[0].v, 1, 2, 3);
+    expect_step(&c.steps[2], "minimum_box", 15, "");
+    expect_vec(c.steps[2].p[0].v, 1, 1, 1);
+    expect_step(&c.steps[3], "maximum_box", 17, "");
+    expect_vec(c.steps[3].p[0].v, 0, 1, 1);
+    expect_step(&c.steps[4], "top_hat_box", 19, "/tophat");
+    expect_vec(c.steps[4].p[0].v, 2, 5, 5);
+    expect_step(&c.steps[5], "add_scalar", 22, "");
+    ck_assert_double_eq(c.steps[5].p[0].v[0], -12.5);
+    expect_step(&c.steps[6], "multiply_scalar", 24, "");
+    ck_assert_double_eq_tol(c.steps[6].p[0].v[0], 0.2, 1e-15);
+    expect_step(&c.steps[7], "maximum_z_projection", 26, "");
+    expect_step(&c.steps[8], "threshold_fixed", 27, "");
+    ck_assert_double_eq(c.steps[8].p[0].v[0], 7);
+
+    ck_assert_str_eq(c.output_file, "results/out.h5");
+    ck_assert_int_eq(c.output_file_mark.line, 30);
+    ck_assert_int_eq(c.output_file_mark.column, 9);
+    ck_assert_str_eq(c.output_dataset, "/mask");
+    ck_assert_int_eq(c.output_dtype, LAPSE_DT_U16);
+    ck_assert_int_eq(c.mode, LAPSE_MODE_UPDATE);
+    ck_assert_int_eq(c.mode_given, 1);
+    ck_assert_int_eq(c.devices, LAPSE_DEV_CPU);
+    ck_assert_int_eq(c.device_index, 2);
+    ck_assert_int_eq(c.sched, LAPSE_SCHED_STATIC);
+    /* the config keeps the text it was read from */
+    ck_assert_ptr_nonnull(strstr(c.text, "threshold: 7"));
+    lapse_config_free(&c);
+    ck_assert_ptr_null(c.text);
+}
+END_TEST
+
+START_TEST(test_defaults)
+{
+    char path[1024];
+    lapse_config_t c;
+    test_path(path, sizeof path, "tests/unit/configs", "good_minimal.yaml");
+    load_ok(path, &c);
+    ck_assert_str_eq(c.input_file, "in.h5");
+    ck_assert_str_eq(c.timepoints, "");
+    ck_assert_int_eq(c.timepoints_mark.line, 0);
+    ck_assert_int_eq(c.tile_auto, 1);
+    ck_assert_int_eq(c.halo_auto, 1);
+    ck_assert_int_eq(c.tile_mark.line, 0);
+    ck_assert_int_eq(c.halo_mark.line, 0);
+    ck_assert_int_eq(c.nsteps, 1);
+    ck_assert_str_eq(c.steps[0].op->name, "threshold_fixed");
+    ck_assert_double_eq(c.steps[0].p[0].v[0], 0.0);
+    ck_assert_str_eq(c.output_dataset, "/result");
+    ck_assert_int_eq(c.output_dtype, LAPSE_DT_AUTO);
+    ck_assert_int_eq(c.mode, LAPSE_MODE_CREATE);
+    ck_assert_int_eq(c.mode_given, 0);
+    ck_assert_int_eq(c.devices, LAPSE_DEV_GPU);
+    ck_assert_int_eq(c.device_index, -1);
+    ck_assert_int_eq(c.sched, LAPSE_SCHED_DYNAMIC);
+    lapse_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_anchors_and_scalars)
+{
+    char path[1024];
+    lapse_config_t c;
+    test_path(path, sizeof path, "tests/unit/configs", "good_anchors.yaml");
+    load_ok(path, &c);
+    ck_assert_str_eq(c.timepoints, "5"); /* an integer is a one-item selection */
+    ck_assert_int_eq(c.tile_auto, 1);
+    ck_assert_int_eq(c.halo_auto, 0); /* one integer for all axes */
+    ck_assert_int_eq(c.halo[0], 4);
+    ck_assert_int_eq(c.halo[1], 4);
+    ck_assert_int_eq(c.halo[2], 4);
+    ck_assert_int_eq(c.nsteps, 2);
+    expect_vec(c.steps[0].p[0].v, 1, 2, 3);
+    expect_vec(c.steps[1].p[0].v, 1, 2, 3); /* through the alias */
+    ck_assert_int_eq(c.output_dtype, LAPSE_DT_F32);
+    ck_assert_int_eq(c.mode, LAPSE_MODE_OVERWRITE);
+    ck_assert_int_eq(c.devices, LAPSE_DEV_ANY);
+    ck_assert_int_eq(c.sched, LAPSE_SCHED_DYNAMIC);
+    lapse_config_free(&c);
+}
+END_TEST
+
+/* Parse an in-memory config that must succeed. */
+static void parse_ok(const char *text, lapse_config_t *c)
+{
+    lapse_err_clear();
+    lapse_status_t st = lapse_config_parse("mem.yaml", text, strlen(text), c);
+    ck_assert_msg(st == LAPSE_OK, "refused: %s", lapse_errmsg());
+}
+
+#define HEAD "input: {file: a.h5, dataset: /raw}\noutput: {file: o.h5}\n"
+
+START_TEST(test_small_forms)
+{
+    lapse_config_t c;
+    parse_ok(HEAD "pipeline: [{op: gaussian_blur, sigma: 2}]\ntimepoints: all\n"
+                  "devices: {index: 1}\n",
+             &c);
+    expect_vec(c.steps[0].p[0].v, 2, 2, 2);
+    ck_assert_str_eq(c.timepoints, ""); /* "all" is stored as "" */
+    ck_assert_int_eq(c.devices, LAPSE_DEV_GPU);
+    ck_assert_int_eq(c.device_index, 1);
+    lapse_config_free(&c);
+
+    parse_ok(HEAD "pipeline:\n- op: minimum_box\n  radius: 0\n- op: maximum_z_projection\n"
+                  "tiles: {halo: [0, 0, 0], shape: [1, 1, 1]}\ndevices: cpu\n",
+             &c);
+    expect_vec(c.steps[0].p[0].v, 0, 0, 0);
+    ck_assert_int_eq(c.halo_auto, 0);
+    ck_assert_int_eq(c.halo[1], 0);
+    ck_assert_int_eq(c.tile[2], 1);
+    ck_assert_int_eq(c.devices, LAPSE_DEV_CPU);
+    lapse_config_free(&c);
+
+    /* a quoted word is still a word; a saved step may write beside the output */
+    parse_ok(HEAD "pipeline: [{op: add_scalar, value: -1e3, save: '/a/b'}]\n"
+                  "scheduling: 'static'\n",
+             &c);
+    ck_assert_double_eq(c.steps[0].p[0].v[0], -1000.0);
+    ck_assert_str_eq(c.steps[0].save, "/a/b");
+    ck_assert_int_eq(c.sched, LAPSE_SCHED_STATIC);
+    lapse_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_max_steps)
+{
+    /* LAPSE_MAX_STEPS steps are fine, one more is refused at the pipeline list. */
+    size_t cap = 64 * (LAPSE_MAX_STEPS + 2) + 256;
+    char *text = malloc(cap);
+    ck_assert_ptr_nonnull(text);
+    size_t n = (size_t)snprintf(text, cap, HEAD "pipeline:\n");
+    for (int k = 0; k < LAPSE_MAX_STEPS; k++)
+        n += (size_t)snprintf(text + n, cap - n, "  - {op: add_scalar, value: %d}\n", k);
+    lapse_config_t c;
+    parse_ok(text, &c);
+    ck_assert_int_eq(c.nsteps, LAPSE_MAX_STEPS);
+    ck_assert_double_eq(c.steps[LAPSE_MAX_STEPS - 1].p[0].v[0], LAPSE_MAX_STEPS - 1);
+    lapse_config_free(&c);
+    snprintf(text + n, cap - n, "  - {op: add_scalar, value: 1}\n");
+    /* the pipeline list starts on line 4, column 3 */
+    parse_bad("mem.yaml", text, strlen(text), 4, 3, "pipeline", "too many steps");
+    free(text);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ invalid configs */
+
+typedef struct {
+    const char *file;
+    int line, col;
+    const char *keypath;
+    const char *word;
+} bad_case_t;
+
+static const bad_case_t bad_cases[] = {
+    {"bad_syntax.yaml", 5, 7, "(yaml)", "syntax error"},
+    {"bad_tab.yaml", 3, 1, "(yaml)", "cannot start any token"},
+    {"bad_two_documents.yaml", 6, 1, "(yaml)", "more than one YAML document"},
+    {"bad_empty.yaml", 1, 1, "(top level)", "empty"},
+    {"bad_comments_only.yaml", 1, 1, "(top level)", "empty"},
+    {"bad_toplevel_list.yaml", 1, 1, "(top level)", "expected a mapping"},
+    {"bad_key_not_scalar.yaml", 2, 1, "(top level)", "keys must be plain words"},
+    {"bad_unknown_top.yaml", 4, 1, "outptu", "allowed: input, timepoints, tiles, pipeline"},
+    {"bad_unknown_op.yaml", 5, 9, "pipeline[1].op", "known: gaussian_blur, mean_box"},
+    {"bad_unknown_param.yaml", 5, 5, "pipeline[0].radius", "allowed: op, save, sigma"},
+    {"bad_missing_input_file.yaml", 2, 3, "input.file", "missing required key"},
+    {"bad_missing_pipeline.yaml", 2, 1, "pipeline", "missing required key"},
+    {"bad_missing_op.yaml", 3, 5, "pipeline[0].op", "missing required key"},
+    {"bad_missing_sigma.yaml", 5, 5, "pipeline[1].sigma", "missing required key"},
+    {"bad_output_missing_file.yaml", 5, 3, "output.file", "missing required key"},
+    {"bad_input_scalar.yaml", 1, 8, "input", "expected a mapping"},
+    {"bad_step_scalar.yaml", 3, 5, "pipeline[0]", "expected a mapping"},
+    {"bad_op_empty.yaml", 3, 8, "pipeline[0].op", "empty value"},
+    {"bad_sigma_quoted.yaml", 4, 12, "pipeline[0].sigma", "quoted string"},
+    {"bad_sigma_word.yaml", 4, 16, "pipeline[0].sigma[1]", "expected a number, got 'big'"},
+    {"bad_sigma_length.yaml", 4, 12, "pipeline[0].sigma", "list of 3 values"},
+    {"bad_sigma_mapping.yaml", 5, 7, "pipeline[0].sigma", "got a mapping"},
+    {"bad_sigma_negative.yaml", 6, 16, "pipeline[1].sigma[1]", "must be >= 0"},
+    {"bad_alias_self.yaml", 4, 12, "pipeline[0].sigma[0]", "expected a number, got a list"},
+    {"bad_radius_big.yaml", 4, 13, "pipeline[0].radius", "must be <= 1000"},
+    {"bad_radius_fraction.yaml", 4, 17, "pipeline[0].radius[1]", "must be an integer"},
+    {"bad_radius_overflow.yaml", 4, 13, "pipeline[0].radius", "out of range"},
+    {"bad_threshold_inf.yaml", 4, 16, "pipeline[0].threshold", "finite"},
+    {"bad_value_nan.yaml", 4, 12, "pipeline[0].value", "finite"},
+    {"bad_value_huge.yaml", 4, 12, "pipeline[0].value", "finite"},
+    {"bad_tile_zero.yaml", 3, 11, "tiles.shape[0]", "must be >= 1"},
+    {"bad_tile_scalar.yaml", 3, 10, "tiles.shape", "expected a list [z, y, x]"},
+    {"bad_halo_negative.yaml", 2, 28, "tiles.halo", "must be >= 0"},
+    {"bad_empty_pipeline.yaml", 2, 11, "pipeline", "at least one step"},
+    {"bad_duplicate_key.yaml", 5, 1, "output", "duplicate key"},
+    {"bad_duplicate_param.yaml", 5, 5, "pipeline[0].threshold", "duplicate key"},
+    {"bad_duplicate_save.yaml", 8, 11, "pipeline[1].save", "duplicate save name"},
+    {"bad_save_output.yaml", 5, 11, "pipeline[0].save", "output dataset"},
+    {"bad_save_reserved.yaml", 5, 11, "pipeline[0].save", "reserved"},
+    {"bad_save_relative.yaml", 5, 11, "pipeline[0].save", "absolute"},
+    {"bad_dataset_relative.yaml", 3, 12, "input.dataset", "absolute"},
+    {"bad_dtype.yaml", 6, 10, "output.dtype", "unknown dtype 'int16'"},
+    {"bad_mode.yaml", 6, 9, "output.mode", "unknown mode 'append'"},
+    {"bad_devices.yaml", 5, 10, "devices", "unknown device kind 'tpu'"},
+    {"bad_devices_index.yaml", 7, 10, "devices.index", "must be >= 0"},
+    {"bad_scheduling.yaml", 5, 13, "scheduling", "unknown scheduling 'random'"},
+    {"bad_timepoints.yaml", 2, 13, "timepoints", "\"5-3\" at position 6"},
+    {"bad_timepoints_list.yaml", 2, 13, "timepoints", "got a list"},
+};
+
+#define NBAD ((int)(sizeof bad_cases / sizeof bad_cases[0]))
+
+START_TEST(test_bad_config)
+{
+    const bad_case_t *b = &bad_cases[_i];
+    char path[1024];
+    lapse_config_t cfg;
+    test_path(path, sizeof path, "tests/unit/configs", b->file);
+    lapse_err_clear();
+    lapse_status_t st = lapse_config_load(path, &cfg);
+    ck_assert_msg(st == LAPSE_ECONFIG, "%s: status %d, expected LAPSE_ECONFIG", b->file, (int)st);
+    ck_assert_int_eq(lapse_exit_code(st), 2);
+    ck_assert_ptr_null(cfg.text);
+    check_message(path, b->line, b->col, b->keypath, b->word);
+}
+END_TEST
+
+START_TEST(test_every_bad_file_is_checked)
+{
+    char dir[1024];
+    snprintf(dir, sizeof dir, "%s/tests/unit/configs", src_dir());
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    struct dirent *e;
+    int nfiles = 0;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, "bad_", 4) != 0)
+            continue;
+        int found = 0;
+        for (int i = 0; i < NBAD && !found; i++)
+            found = strcmp(bad_cases[i].file, e->d_name) == 0;
+        ck_assert_msg(found, "%s has no expected error in bad_cases", e->d_name);
+        nfiles++;
+    }
+    closedir(d);
+    ck_assert_int_eq(nfiles, NBAD);
+}
+END_TEST
+
+START_TEST(test_missing_file)
+{
+    char path[1024];
+    lapse_config_t cfg;
+    test_path(path, sizeof path, "tests/unit/configs", "no_such_file.yaml");
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_config_load(path, &cfg), LAPSE_ECONFIG);
+    ck_assert_ptr_null(cfg.text);
+    check_message(path, 0, 0, "(file)", "cannot open");
+}
+END_TEST
+
+START_TEST(test_bad_bytes)
+{
+    /* a NUL byte inside the text, and invalid UTF-8 */
+    static const char nul[] = "input: {file: a.h5, dataset: /raw}\npipe\0line: []\n";
+    parse_bad("mem.yaml", nul, sizeof nul - 1, 2, 5, "(yaml)", "invalid text");
+    static const char utf[] = "input: {file: \xff\xfe, dataset: /raw}\n";
+    parse_bad("mem.yaml", utf, sizeof utf - 1, 1, 15, "(yaml)", "invalid text");
+}
+END_TEST
+
+START_TEST(test_too_large)
+{
+    size_t n = (1u << 20) + 10;
+    char *text = malloc(n);
+    ck_assert_ptr_nonnull(text);
+    memset(text, '#', n);
+    parse_bad("big.yaml", text, n, 0, 0, "(file)", "too large");
+    free(text);
+}
+END_TEST
+
+START_TEST(test_deep_nesting)
+{
+    /* 100000 nested lists under a step parameter: refused, no crash, no recursion blowup */
+    size_t depth = 100000;
+    const char *pre = HEAD "pipeline: [{op: gaussian_blur, sigma: ";
+    size_t n = strlen(pre);
+    char *text = malloc(n + 2 * depth + 16);
+    ck_assert_ptr_nonnull(text);
+    memcpy(text, pre, n);
+    memset(text + n, '[', depth);
+    memset(text + n + depth, ']', depth);
+    strcpy(text + n + 2 * depth, "}]\n");
+    lapse_config_t c;
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_config_parse("deep.yaml", text, strlen(text), &c), LAPSE_ECONFIG);
+    ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "pipeline[0].sigma"));
+    free(text);
+}
+END_TEST
+
+START_TEST(test_alias_bomb)
+{
+    /* "billion laughs": 9 levels of 9 aliases each. The loader shares nodes and the walk only
+     * follows the schema, so this is refused at once. */
+    char text[4096];
+    size_t n = (size_t)snprintf(text, sizeof text, HEAD "a0: &a0 [x, x, x, x, x, x, x, x, x]\n");
+    for (int l = 1; l <= 9; l++) {
+        n += (size_t)snprintf(text + n, sizeof text - n, "a%d: &a%d [", l, l);
+        for (int k = 0; k < 9; k++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s*a%d", k ? ", " : "", l - 1);
+        n += (size_t)snprintf(text + n, sizeof text - n, "]\n");
+    }
+    snprintf(text + n, sizeof text - n, "pipeline: [{op: gaussian_blur, sigma: *a9}]\n");
+    parse_bad("bomb.yaml", text, strlen(text), 3, 1, "a0", "unknown key");
+}
+END_TEST
+
+START_TEST(test_alias_bomb_in_param)
+{
+    char text[4096];
+    size_t n = (size_t)snprintf(text, sizeof text,
+                                HEAD "pipeline:\n  - op: add_scalar\n"
+                                     "    value: &a0 [1, 1, 1, 1, 1, 1, 1]\n");
+    for (int l = 1; l <= 9; l++) {
+        n +=
+            (size_t)snprintf(text + n, sizeof text - n, "  - op: add_scalar\n    value: &a%d [", l);
+        for (int k = 0; k < 9; k++)
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s*a%d", k ? ", " : "", l - 1);
+        n += (size_t)snprintf(text + n, sizeof text - n, "]\n");
+    }
+    /* the first step's value is a list where a number is expected (line 5, column 12) */
+    parse_bad("bomb.yaml", text, strlen(text), 5, 12, "pipeline[0].value", "expected a number");
+}
+END_TEST
+
+START_TEST(test_random_corruption)
+{
+    /* Random byte edits of a full config: every result is either accepted or refused with a
+     * located LAPSE_ECONFIG message; nothing crashes (Check's fork mode reports crashes). */
+    char path[1024];
+    test_path(path, sizeof path, "tests/unit/configs", "good_full.yaml");
+    lapse_config_t base;
+    load_ok(path, &base);
+    size_t len = strlen(base.text);
+    char *text = malloc(len + 1);
+    ck_assert_ptr_nonnull(text);
+    static const char alphabet[] = "[]{}:,-&*!|>'\"#\n \t0123456789.eax%@`?\\";
+    uint64_t seed = 7;
+    int refused = 0;
+    for (int iter = 0; iter < 3000; iter++) {
+        memcpy(text, base.text, len + 1);
+        int edits = 1 + (int)(tu_rand(&seed) % 4);
+        size_t n = len;
+        for (int e = 0; e < edits && n > 0; e++) {
+            size_t at = (size_t)(tu_rand(&seed) % n);
+            switch (tu_rand(&seed) % 3) {
+            case 0: /* replace */
+                text[at] = alphabet[tu_rand(&seed) % (sizeof alphabet - 1)];
+                break;
+            case 1: /* delete */
+                memmove(text + at, text + at + 1, n - at);
+                n--;
+                break;
+            default: /* truncate */
+                n = at + 1;
+                text[n] = '\0';
+                break;
+            }
+        }
+        lapse_config_t c;
+        lapse_err_clear();
+        lapse_status_t st = lapse_config_parse("fuzz.yaml", text, n, &c);
+        ck_assert(st == LAPSE_OK || st == LAPSE_ECONFIG);
+        if (st == LAPSE_ECONFIG) {
+            refused++;
+            ck_assert_msg(strncmp(lapse_errmsg(), "fuzz.yaml:", 10) == 0, "%s", lapse_errmsg());
+        } else {
+            ck_assert_int_ge(c.nsteps, 1);
+        }
+        lapse_config_free(&c);
+    }
+    ck_assert_int_gt(refused, 100);
+    free(text);
+    lapse_config_free(&base);
+}
+END_TEST
+
+START_TEST(test_fail_format)
+{
+    /* lapse_config_fail is also used by the driver for checks made after loading */
+    lapse_config_t c;
+    memset(&c, 0, sizeof c);
+    snprintf(c.path, sizeof c.path, "run.yaml");
+    lapse_err_clear();
+    lapse_mark_t at = {7, 12};
+    ck_assert_int_eq(lapse_config_fail(&c, at, "tiles.halo", "too small (need %d)", 3),
+                     LAPSE_ECONFIG);
+    ck_assert_str_eq(lapse_errmsg(), "run.yaml:7:12: tiles.halo: too small (need 3)");
+}
+END_TEST
+
+int main(void)
+{
+    Suite *s = suite_create("config");
+    TCase *tc = tcase_create("config");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_examples_parse);
+    tcase_add_test(tc, test_every_key);
+    tcase_add_test(tc, test_defaults);
+    tcase_add_test(tc, test_anchors_and_scalars);
+    tcase_add_test(tc, test_small_forms);
+    tcase_add_test(tc, test_max_steps);
+    tcase_add_loop_test(tc, test_bad_config, 0, NBAD);
+    tcase_add_test(tc, test_every_bad_file_is_checked);
+    tcase_add_test(tc, test_missing_file);
+    tcase_add_test(tc, test_bad_bytes);
+    tcase_add_test(tc, test_too_large);
+    tcase_add_test(tc, test_deep_nesting);
+    tcase_add_test(tc, test_alias_bomb);
+    tcase_add_test(tc, test_alias_bomb_in_param);
+    tcase_add_test(tc, test_random_corruption);
+    tcase_add_test(tc, test_fail_format);
+    suite_add_tcase(s, tc);
+    SRunner *sr = srunner_create(s);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

@@ -1,0 +1,278 @@
+/*
+ * test_h5in.c - the input reader: probe messages for every kind of unusable file (missing, not
+ * HDF5, truncated, missing dataset, bad rank, bad type) and box reads compared with values
+ * written here with the serial HDF5 API.
+ */
+#include <check.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "h5in.h"
+#include "testutil.h"
+
+static char dir[512];
+
+static const char *path_in(const char *name)
+{
+    static char p[8][700];
+    static int i = 0;
+    i = (i + 1) % 8;
+    snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
+    return p[i];
+}
+
+/* Value of voxel (t, z, y, x) in the test files. */
+static double val(int64_t t, int64_t z, int64_t y, int64_t x)
+{
+    return (double)((t * 7 + z * 5 + y * 3 + x) % 251);
+}
+
+/* Write dataset name of rank nd with dims and file type ftype, values from val(). */
+static void write_dset(const char *file, const char *name, int nd, const hsize_t *dims, hid_t ftype)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0)
+        f = H5Fcreate(file, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hsize_t n = 1;
+    for (int i = 0; i < nd; i++)
+        n *= dims[i];
+    double *v = malloc(n * sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    hsize_t nz = nd == 4 ? dims[1] : 1, ny = dims[nd - 2], nx = dims[nd - 1];
+    for (hsize_t i = 0; i < n; i++) {
+        hsize_t x = i % nx, y = (i / nx) % ny, z = (i / nx / ny) % nz, t = i / nx / ny / nz;
+        v[i] = nd == 5 ? 1.0 : val((int64_t)t, (int64_t)z, (int64_t)y, (int64_t)x);
+    }
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    H5Pset_create_intermediate_group(lcpl, 1);
+    hid_t s = H5Screate_simple(nd, dims, NULL);
+    hid_t d = H5Dcreate2(f, name, ftype, s, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    ck_assert_int_ge(H5Dwrite(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, v), 0);
+    H5Dclose(d);
+    H5Sclose(s);
+    H5Pclose(lcpl);
+    H5Fclose(f);
+    free(v);
+}
+
+static void setup(void)
+{
+    const char *d = tu_tmpdir();
+    ck_assert_ptr_nonnull(d);
+    snprintf(dir, sizeof dir, "%s", d);
+    lapse_h5_init();
+    lapse_err_clear();
+}
+
+static void teardown(void)
+{
+    char cmd[600];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+}
+
+/* Probe must fail with LAPSE_EINPUT and a message containing every word in words. */
+static void expect_fail(const char *file, const char *dset, const char *const *words)
+{
+    lapse_input_info_t info;
+    lapse_err_clear();
+    lapse_status_t st = lapse_h5in_probe(file, dset, &info);
+    ck_assert_int_eq(st, LAPSE_EINPUT);
+    for (int i = 0; words[i]; i++)
+        ck_assert_msg(strstr(lapse_errmsg(), words[i]) != NULL, "message '%s' lacks '%s'",
+                      lapse_errmsg(), words[i]);
+}
+
+START_TEST(probe_good_4d_uint16)
+{
+    hsize_t dims[4] = {3, 4, 5, 6};
+    const char *f = path_in("a.h5");
+    write_dset(f, "/raw", 4, dims, H5T_STD_U16BE);
+    lapse_input_info_t info;
+    ck_assert_int_eq(lapse_h5in_probe(f, "/raw", &info), LAPSE_OK);
+    ck_assert_int_eq(info.ndims, 4);
+    ck_assert_int_eq(info.ntp, 3);
+    ck_assert_int_eq(info.shape[0], 4);
+    ck_assert_int_eq(info.shape[1], 5);
+    ck_assert_int_eq(info.shape[2], 6);
+    ck_assert_int_eq(info.dtype, LAPSE_DT_U16);
+}
+END_TEST
+
+START_TEST(probe_good_3d_uint8_and_f32)
+{
+    hsize_t dims[3] = {2, 7, 9};
+    const char *f = path_in("b.h5");
+    write_dset(f, "/g/u8", 3, dims, H5T_STD_U8LE);
+    write_dset(f, "/g/f32", 3, dims, H5T_IEEE_F32LE);
+    lapse_input_info_t info;
+    ck_assert_int_eq(lapse_h5in_probe(f, "/g/u8", &info), LAPSE_OK);
+    ck_assert_int_eq(info.ndims, 3);
+    ck_assert_int_eq(info.ntp, 2);
+    ck_assert_int_eq(info.shape[0], 1);
+    ck_assert_int_eq(info.shape[1], 7);
+    ck_assert_int_eq(info.shape[2], 9);
+    ck_assert_int_eq(info.dtype, LAPSE_DT_U8);
+    ck_assert_int_eq(lapse_h5in_probe(f, "g/f32", &info), LAPSE_OK);
+    ck_assert_int_eq(info.dtype, LAPSE_DT_F32);
+}
+END_TEST
+
+START_TEST(probe_missing_file)
+{
+    const char *w[] = {"no such file", NULL};
+    expect_fail(path_in("nope.h5"), "/raw", w);
+}
+END_TEST
+
+START_TEST(probe_text_file)
+{
+    const char *f = path_in("text.h5");
+    FILE *fp = fopen(f, "w");
+    ck_assert_ptr_nonnull(fp);
+    fputs("this is not an HDF5 file\n", fp);
+    fclose(fp);
+    const char *w[] = {"not an HDF5 file", NULL};
+    expect_fail(f, "/raw", w);
+}
+END_TEST
+
+START_TEST(probe_truncated_file)
+{
+    hsize_t dims[4] = {4, 8, 16, 16};
+    const char *f = path_in("full.h5"), *t = path_in("trunc.h5");
+    write_dset(f, "/raw", 4, dims, H5T_STD_U16LE);
+    FILE *in = fopen(f, "rb"), *out = fopen(t, "wb");
+    ck_assert_ptr_nonnull(in);
+    ck_assert_ptr_nonnull(out);
+    fseek(in, 0, SEEK_END);
+    long size = ftell(in);
+    fseek(in, 0, SEEK_SET);
+    char *buf = malloc((size_t)size);
+    ck_assert_ptr_nonnull(buf);
+    ck_assert_int_eq(fread(buf, 1, (size_t)size, in), (size_t)size);
+    fwrite(buf, 1, (size_t)size / 2, out);
+    fclose(in);
+    fclose(out);
+    free(buf);
+    const char *w[] = {"trunc.h5", "truncated", NULL};
+    expect_fail(t, "/raw", w);
+}
+END_TEST
+
+START_TEST(probe_missing_dataset_lists_present)
+{
+    hsize_t dims[3] = {2, 3, 3};
+    const char *f = path_in("c.h5");
+    write_dset(f, "/one", 3, dims, H5T_STD_U8LE);
+    write_dset(f, "/grp/two", 3, dims, H5T_STD_U8LE);
+    const char *w[] = {"/raw", "not found", "/one", "/grp/two", NULL};
+    expect_fail(f, "/raw", w);
+    const char *w2[] = {"/grp/nothing", "not found", NULL};
+    expect_fail(f, "/grp/nothing", w2);
+    const char *w3[] = {"/grp", "group", NULL};
+    expect_fail(f, "/grp", w3);
+}
+END_TEST
+
+START_TEST(probe_wrong_rank)
+{
+    hsize_t dims5[5] = {2, 2, 2, 2, 2}, dims2[2] = {4, 4};
+    const char *f = path_in("d.h5");
+    write_dset(f, "/five", 5, dims5, H5T_STD_U8LE);
+    write_dset(f, "/two", 2, dims2, H5T_STD_U8LE);
+    const char *w[] = {"5 dimensions", NULL};
+    expect_fail(f, "/five", w);
+    const char *w2[] = {"2 dimensions", NULL};
+    expect_fail(f, "/two", w2);
+}
+END_TEST
+
+START_TEST(probe_unsupported_types)
+{
+    hsize_t dims[3] = {2, 3, 3};
+    const char *f = path_in("e.h5");
+    write_dset(f, "/i32", 3, dims, H5T_STD_I32LE);
+    write_dset(f, "/f64", 3, dims, H5T_IEEE_F64LE);
+    write_dset(f, "/i16", 3, dims, H5T_STD_I16LE);
+    const char *w[] = {"int32", "not supported", NULL};
+    expect_fail(f, "/i32", w);
+    const char *w2[] = {"float64", "not supported", NULL};
+    expect_fail(f, "/f64", w2);
+    const char *w3[] = {"int16", NULL};
+    expect_fail(f, "/i16", w3);
+}
+END_TEST
+
+/* Read a box with each dtype and compare voxel by voxel with val(). */
+START_TEST(read_boxes)
+{
+    hsize_t d4[4] = {3, 6, 10, 12}, d3[3] = {3, 10, 12};
+    const char *f = path_in("r.h5");
+    write_dset(f, "/u16", 4, d4, H5T_STD_U16BE);
+    write_dset(f, "/f32", 4, d4, H5T_IEEE_F32LE);
+    write_dset(f, "/u8", 3, d3, H5T_STD_U8LE);
+    const char *names[3] = {"/u16", "/f32", "/u8"};
+    for (int k = 0; k < 3; k++) {
+        lapse_h5in_t *in = NULL;
+        ck_assert_int_eq(lapse_h5in_open(f, names[k], &in), LAPSE_OK);
+        const lapse_input_info_t *info = lapse_h5in_info(in);
+        lapse_box_t box = {{1, 2, 3}, {4, 5, 7}};
+        if (info->ndims == 3)
+            box = (lapse_box_t){{0, 2, 3}, {1, 5, 7}};
+        float buf[4 * 5 * 7];
+        ck_assert_int_eq(lapse_h5in_read(in, 2, &box, buf), LAPSE_OK);
+        for (int64_t z = 0; z < box.dim[0]; z++)
+            for (int64_t y = 0; y < box.dim[1]; y++)
+                for (int64_t x = 0; x < box.dim[2]; x++) {
+                    int64_t i = (z * box.dim[1] + y) * box.dim[2] + x;
+                    double got = info->dtype == LAPSE_DT_U16  ? ((uint16_t *)buf)[i]
+                                 : info->dtype == LAPSE_DT_U8 ? ((uint8_t *)buf)[i]
+                                                              : buf[i];
+                    double want = val(2, info->ndims == 4 ? box.off[0] + z : 0, box.off[1] + y,
+                                      box.off[2] + x);
+                    ck_assert_msg(got == want, "%s at %lld: %g != %g", names[k], (long long)i, got,
+                                  want);
+                }
+        /* Out of range boxes and timepoints are refused, not read. */
+        lapse_box_t bad = box;
+        bad.dim[2] = 100;
+        ck_assert_int_ne(lapse_h5in_read(in, 2, &bad, buf), LAPSE_OK);
+        ck_assert_int_ne(lapse_h5in_read(in, 3, &box, buf), LAPSE_OK);
+        lapse_h5in_close(in);
+    }
+    lapse_h5in_close(NULL);
+}
+END_TEST
+
+static Suite *h5in_suite(void)
+{
+    Suite *s = suite_create("h5in");
+    TCase *tc = tcase_create("probe");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, probe_good_4d_uint16);
+    tcase_add_test(tc, probe_good_3d_uint8_and_f32);
+    tcase_add_test(tc, probe_missing_file);
+    tcase_add_test(tc, probe_text_file);
+    tcase_add_test(tc, probe_truncated_file);
+    tcase_add_test(tc, probe_missing_dataset_lists_present);
+    tcase_add_test(tc, probe_wrong_rank);
+    tcase_add_test(tc, probe_unsupported_types);
+    tcase_add_test(tc, read_boxes);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(h5in_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

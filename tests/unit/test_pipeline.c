@@ -1,0 +1,310 @@
+/*
+ * test_pipeline.c - whole pipelines on the device (pipeline.c): a volume processed tile by tile
+ * (core + halo of lapse_pipeline_reach, read box clipped to the image, core placed relative to
+ * the read box) must assemble to exactly the bytes of the untiled run, for every output (saved
+ * steps and the final result), and the untiled run must match the double-precision chain
+ * reference (support/ops_ref.c). Random inputs use a fresh seed per run (LAPSE_TEST_SEED=n
+ * repeats one).
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clrt.h"
+#include "ops.h"
+#include "ops_ref.h"
+#include "pipeline.h"
+#include "testutil.h"
+
+static uint64_t seed_base;
+
+static lapse_cl_t *open_cl(void)
+{
+    lapse_cl_choice_t c;
+    lapse_cl_t *cl = NULL;
+    ck_assert_msg(lapse_cl_choose(LAPSE_DEV_ANY, -1, 0, &c) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_msg(lapse_cl_open(&c, &cl) == LAPSE_OK, "%s", lapse_errmsg());
+    return cl;
+}
+
+static lapse_step_t make_step(const char *op, double a, double b, double c, const char *save)
+{
+    lapse_step_t s;
+    const lapse_op_t *o = lapse_op_find(op);
+    ck_assert_ptr_nonnull(o);
+    lapse_step_init(&s, o);
+    s.p[0].v[0] = a;
+    s.p[0].v[1] = b;
+    s.p[0].v[2] = c;
+    snprintf(s.save, sizeof s.save, "%s", save);
+    return s;
+}
+
+/* A pipeline run over an image, its outputs assembled into whole-image arrays. */
+typedef struct {
+    int nout;
+    lapse_dtype_t dt[LAPSE_MAX_STEPS + 1];
+    int64_t odim[LAPSE_MAX_STEPS + 1][3];
+    unsigned char *out[LAPSE_MAX_STEPS + 1];
+} result_t;
+
+static void result_free(result_t *r)
+{
+    for (int k = 0; k < r->nout; k++)
+        free(r->out[k]);
+}
+
+/* Run steps over image img (dims dim, dtype in_dt) with tiles of core size tile (clipped to the
+ * image); tile == dim is the untiled run. */
+static void run_tiled(lapse_cl_t *cl, const lapse_step_t *steps, int nsteps, lapse_dtype_t in_dt,
+                      lapse_dtype_t out_dt, const void *img, const int64_t dim[3],
+                      const int64_t tile[3], result_t *res)
+{
+    int64_t reach[3], maxread = 1, maxcore = 1;
+    size_t isz = lapse_dtype_size(in_dt);
+    int proj = lapse_pipeline_projection(steps, nsteps) >= 0;
+    lapse_pipeline_reach(steps, nsteps, reach);
+    for (int a = 0; a < 3; a++) {
+        int64_t rd = tile[a] + 2 * reach[a];
+        maxread *= rd < dim[a] ? rd : dim[a];
+        maxcore *= tile[a];
+    }
+    lapse_pipeline_t *p = NULL;
+    ck_assert_msg(lapse_pipeline_create(cl, steps, nsteps, in_dt, out_dt, maxread, maxcore, &p) ==
+                      LAPSE_OK,
+                  "%s", lapse_errmsg());
+    res->nout = lapse_pipeline_noutputs(steps, nsteps);
+    for (int k = 0; k < res->nout; k++) {
+        int step;
+        lapse_pipeline_output_info(steps, nsteps, in_dt, out_dt, k, &step, &res->dt[k]);
+        res->odim[k][0] = proj && step >= lapse_pipeline_projection(steps, nsteps) ? 1 : dim[0];
+        res->odim[k][1] = dim[1];
+        res->odim[k][2] = dim[2];
+        size_t bytes = (size_t)(res->odim[k][0] * dim[1] * dim[2]) * lapse_dtype_size(res->dt[k]);
+        res->out[k] = malloc(bytes);
+        ck_assert_ptr_nonnull(res->out[k]);
+        memset(res->out[k], 0xA5, bytes); /* poison: every voxel must be written by some tile */
+    }
+    for (int64_t tz = 0; tz < dim[0]; tz += tile[0])
+        for (int64_t ty = 0; ty < dim[1]; ty += tile[1])
+            for (int64_t tx = 0; tx < dim[2]; tx += tile[2]) {
+                const int64_t t0[3] = {tz, ty, tx};
+                lapse_box_t core, read;
+                for (int a = 0; a < 3; a++) {
+                    core.dim[a] = t0[a] + tile[a] < dim[a] ? tile[a] : dim[a] - t0[a];
+                    read.off[a] = t0[a] - reach[a] < 0 ? 0 : t0[a] - reach[a];
+                    int64_t end = t0[a] + core.dim[a] + reach[a];
+                    read.dim[a] = (end > dim[a] ? dim[a] : end) - read.off[a];
+                    core.off[a] = t0[a] - read.off[a];
+                }
+                /* fill the read box */
+                unsigned char *in = lapse_pipeline_input(p);
+                for (int64_t z = 0; z < read.dim[0]; z++)
+                    for (int64_t y = 0; y < read.dim[1]; y++) {
+                        size_t src =
+                            (size_t)(((z + read.off[0]) * dim[1] + y + read.off[1]) * dim[2] +
+                                     read.off[2]);
+                        size_t dst = (size_t)((z * read.dim[1] + y) * read.dim[2]);
+                        memcpy(in + dst * isz, (const unsigned char *)img + src * isz,
+                               (size_t)read.dim[2] * isz);
+                    }
+                ck_assert_msg(lapse_pipeline_run(p, read.dim, &core, NULL) == LAPSE_OK, "%s",
+                              lapse_errmsg());
+                for (int k = 0; k < res->nout; k++) {
+                    size_t osz = lapse_dtype_size(res->dt[k]);
+                    int64_t cz = res->odim[k][0] == 1 ? 1 : core.dim[0];
+                    int64_t oz = res->odim[k][0] == 1 ? 0 : t0[0];
+                    const unsigned char *o = lapse_pipeline_output(p, k);
+                    for (int64_t z = 0; z < cz; z++)
+                        for (int64_t y = 0; y < core.dim[1]; y++) {
+                            size_t src = (size_t)((z * core.dim[1] + y) * core.dim[2]);
+                            size_t dst = (size_t)(((z + oz) * dim[1] + y + t0[1]) * dim[2] + t0[2]);
+                            memcpy(res->out[k] + dst * osz, o + src * osz,
+                                   (size_t)core.dim[2] * osz);
+                        }
+                }
+            }
+    lapse_pipeline_destroy(p);
+}
+
+/* Tiled and untiled runs give the same bytes for every output. */
+static void check_tiled_equals_untiled(const result_t *whole, const result_t *tiled)
+{
+    ck_assert_int_eq(whole->nout, tiled->nout);
+    for (int k = 0; k < whole->nout; k++) {
+        size_t n = (size_t)(whole->odim[k][0] * whole->odim[k][1] * whole->odim[k][2]);
+        size_t bytes = n * lapse_dtype_size(whole->dt[k]);
+        size_t first = bytes;
+        for (size_t i = 0; i < bytes && first == bytes; i++)
+            if (whole->out[k][i] != tiled->out[k][i])
+                first = i;
+        ck_assert_msg(first == bytes, "output %d: tiled differs from untiled at byte %zu of %zu", k,
+                      first, bytes);
+    }
+}
+
+/* Float32 output k against a reference of the same dims. */
+static void check_f32_vs_ref(const result_t *r, int k, const double *ref, double tol, uint64_t seed)
+{
+    ck_assert_int_eq(r->dt[k], LAPSE_DT_F32);
+    size_t n = (size_t)(r->odim[k][0] * r->odim[k][1] * r->odim[k][2]);
+    double *d = malloc(n * sizeof *d);
+    for (size_t i = 0; i < n; i++)
+        d[i] = ((const float *)r->out[k])[i];
+    double err = ops_ref_relerr(d, ref, n);
+    ck_assert_msg(err < tol, "output %d: relative error %g vs reference (seed %llu)", k, err,
+                  (unsigned long long)seed);
+    free(d);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* gaussian_blur -> top_hat_box (saved, float32) -> threshold_fixed on uint16 input: a uint8
+ * mask. */
+START_TEST(test_blur_tophat_threshold)
+{
+    lapse_cl_t *cl = open_cl();
+    const int64_t dim[3] = {9, 37, 41}, tile[3] = {4, 15, 11};
+    size_t n = 9 * 37 * 41;
+    uint64_t seed = seed_base, st = seed;
+    uint16_t *img = malloc(n * sizeof *img);
+    double *imgd = malloc(n * sizeof *imgd);
+    for (size_t i = 0; i < n; i++)
+        imgd[i] = img[i] = (uint16_t)(tu_rand(&st) % 4001);
+    lapse_step_t steps[3] = {make_step("gaussian_blur", 1.0, 1.5, 1.2, ""),
+                             make_step("top_hat_box", 1, 1, 1, "tophat"),
+                             make_step("threshold_fixed", 0, 0, 0, "")};
+    /* threshold halfway between two neighbouring reference values near the 70th percentile */
+    int64_t rdim[3];
+    double *pre = ops_ref_chain(steps, 1, imgd, dim, rdim), *sorted = malloc(n * sizeof *sorted);
+    memcpy(sorted, pre, n * sizeof *sorted);
+    qsort(sorted, n, sizeof *sorted, cmp_double);
+    double t = 0.5 * (sorted[n * 7 / 10] + sorted[n * 7 / 10 + 1]);
+    steps[2].p[0].v[0] = t;
+
+    result_t whole = {0}, tiled = {0};
+    run_tiled(cl, steps, 3, LAPSE_DT_U16, LAPSE_DT_AUTO, img, dim, dim, &whole);
+    run_tiled(cl, steps, 3, LAPSE_DT_U16, LAPSE_DT_AUTO, img, dim, tile, &tiled);
+    check_tiled_equals_untiled(&whole, &tiled);
+
+    /* the mask matches the reference except where the reference is within rounding of t */
+    ck_assert_int_eq(whole.nout, 2);
+    check_f32_vs_ref(&whole, 0, pre, 1e-5, seed);
+    ck_assert_int_eq(whole.dt[1], LAPSE_DT_U8);
+    double scale = fabs(sorted[n - 1]) > fabs(sorted[0]) ? fabs(sorted[n - 1]) : fabs(sorted[0]);
+    size_t ones = 0, bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        int want = pre[i] > t, have = whole.out[1][i];
+        ones += have == 1;
+        if (have != want && fabs(pre[i] - t) > 1e-5 * scale)
+            bad++;
+        ck_assert_msg(have == 0 || have == 1, "mask voxel %zu is %d", i, have);
+    }
+    ck_assert_msg(bad == 0, "%zu mask voxels differ from the reference (seed %llu)", bad,
+                  (unsigned long long)seed);
+    ck_assert_msg(ones > n / 5 && ones < n / 2, "mask has %zu of %zu voxels set", ones, n);
+    free(pre);
+    free(sorted);
+    free(img);
+    free(imgd);
+    result_free(&whole);
+    result_free(&tiled);
+    lapse_cl_close(cl);
+}
+END_TEST
+
+/* gaussian_blur (saved) -> maximum_z_projection -> mean_box on uint8 input, float32 output:
+ * tiles keep whole z columns; the saved output is 3D, the final one a single plane. */
+START_TEST(test_saved_step_and_projection)
+{
+    lapse_cl_t *cl = open_cl();
+    const int64_t dim[3] = {6, 29, 34}, tile[3] = {6, 12, 16};
+    size_t n = 6 * 29 * 34;
+    uint64_t seed = seed_base ^ 0x5bd1e995ULL, st = seed;
+    uint8_t *img = malloc(n);
+    double *imgd = malloc(n * sizeof *imgd);
+    for (size_t i = 0; i < n; i++)
+        imgd[i] = img[i] = (uint8_t)(tu_rand(&st) % 256);
+    lapse_step_t steps[3] = {make_step("gaussian_blur", 0.8, 1.0, 1.3, "blur"),
+                             make_step("maximum_z_projection", 0, 0, 0, ""),
+                             make_step("mean_box", 0, 1, 2, "")};
+    ck_assert_int_eq(lapse_pipeline_noutputs(steps, 3), 2);
+    result_t whole = {0}, tiled = {0};
+    run_tiled(cl, steps, 3, LAPSE_DT_U8, LAPSE_DT_AUTO, img, dim, dim, &whole);
+    run_tiled(cl, steps, 3, LAPSE_DT_U8, LAPSE_DT_AUTO, img, dim, tile, &tiled);
+    check_tiled_equals_untiled(&whole, &tiled);
+
+    int64_t rdim[3];
+    double *blur = ops_ref_chain(steps, 0, imgd, dim, rdim);
+    check_f32_vs_ref(&whole, 0, blur, 1e-5, seed);
+    double *fin = ops_ref_chain(steps, 2, imgd, dim, rdim);
+    ck_assert_int_eq(rdim[0], 1);
+    ck_assert_int_eq(whole.odim[1][0], 1);
+    check_f32_vs_ref(&whole, 1, fin, 1e-5, seed);
+    free(blur);
+    free(fin);
+    free(img);
+    free(imgd);
+    result_free(&whole);
+    result_free(&tiled);
+    lapse_cl_close(cl);
+}
+END_TEST
+
+/* Task geometry outside what the pipeline was created for is refused with a message. */
+START_TEST(test_rejects_oversized_task)
+{
+    lapse_cl_t *cl = open_cl();
+    lapse_step_t steps[1] = {make_step("add_scalar", 1, 0, 0, "")};
+    lapse_pipeline_t *p = NULL;
+    ck_assert_msg(lapse_pipeline_create(cl, steps, 1, LAPSE_DT_F32, LAPSE_DT_AUTO, 100, 50, &p) ==
+                      LAPSE_OK,
+                  "%s", lapse_errmsg());
+    const int64_t big[3] = {1, 10, 11};
+    const lapse_box_t core = {{0, 0, 0}, {1, 5, 5}};
+    lapse_err_clear();
+    ck_assert_int_ne(lapse_pipeline_run(p, big, &core, NULL), LAPSE_OK);
+    ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "exceed"));
+    const int64_t ok[3] = {1, 10, 10};
+    const lapse_box_t outside = {{0, 6, 0}, {1, 5, 5}};
+    lapse_err_clear();
+    ck_assert_int_ne(lapse_pipeline_run(p, ok, &outside, NULL), LAPSE_OK);
+    ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "does not fit"));
+    lapse_pipeline_destroy(p);
+    lapse_cl_close(cl);
+}
+END_TEST
+
+static Suite *pipeline_suite(void)
+{
+    Suite *s = suite_create("pipeline");
+    TCase *tc = tcase_create("device");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_blur_tophat_threshold);
+    tcase_add_test(tc, test_saved_step_and_projection);
+    tcase_add_test(tc, test_rejects_oversized_task);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    const char *env = getenv("LAPSE_TEST_SEED");
+    seed_base = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+    SRunner *sr = srunner_create(pipeline_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (failed)
+        fprintf(stderr, "test_pipeline: LAPSE_TEST_SEED=%llu repeats this run\n",
+                (unsigned long long)seed_base);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
