@@ -329,7 +329,7 @@ cleanup:
 
 /* ------------------------------------------------------------------ open */
 
-/* Create dataset s (intermediate groups too): chunked, early allocation, fill 0, no filters. */
+/* Create dataset s (intermediate groups too): chunked, early allocation, no fill write, no filters. */
 static lapse_status_t create_dset(hid_t f, const lapse_dset_spec_t *s, hid_t *out)
 {
     lapse_status_t st = LAPSE_OK;
@@ -351,6 +351,10 @@ static lapse_status_t create_dset(hid_t f, const lapse_dset_spec_t *s, hid_t *ou
     LAPSE_H5(H5Pset_chunk(dcpl, s->ndims, chunk));
     LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
     LAPSE_H5(H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &zero));
+    /* No fill write at creation (it would cost a full extra pass over the output): space
+     * allocated but never written reads back as zeros on the file systems we know (holes), and
+     * /lapse/tasks says which timepoints hold results. */
+    LAPSE_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
     LAPSE_H5ID(lcpl, H5Pcreate(H5P_LINK_CREATE));
     LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
     LAPSE_H5ID(*out, H5Dcreate2(f, s->path, file_type(s->dtype), space, lcpl, dcpl, H5P_DEFAULT));
