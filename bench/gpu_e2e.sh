@@ -20,14 +20,14 @@ $L devices 2>&1 | tee "$LOG/devices-1.txt"
 mpirun -n 2 $L devices 2>&1 | tee "$LOG/devices-2.txt"
 s0=$(date +%s.%N)
 [ -f "$W/sample.h5" ] || $L sample "$W/sample.h5" --timepoints "$NT" --shape "$SHAPE" --seed 1
-echo "sample: $(echo "$(date +%s.%N) - $s0" | bc) s" | tee "$LOG/sample.txt"
+echo "sample: $(awk -v a="$s0" -v b="$(date +%s.%N)" "BEGIN{print b-a}") s" | tee "$LOG/sample.txt"
 for n in $RANKS; do
   sed -e "s|@INPUT@|$W/sample.h5|" -e "s|@OUTPUT@|$W/out-$n.h5|" bench/e2e.yaml.in >"$W/bench-$n.yaml"
   rm -f "$W/out-$n.h5"
   sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || true
   t0=$(date +%s.%N)
   mpirun -n "$n" --bind-to none $L run "$W/bench-$n.yaml" 2>&1 | tee "$LOG/run-$n.txt"
-  echo "wall: $(echo "$(date +%s.%N) - $t0" | bc) s" | tee -a "$LOG/run-$n.txt"
+  echo "wall: $(awk -v a="$t0" -v b="$(date +%s.%N)" "BEGIN{print b-a}") s" | tee -a "$LOG/run-$n.txt"
   $L info "$W/out-$n.h5" 2>&1 | tee "$LOG/info-$n.txt"
 done
 set -- $RANKS

@@ -55,3 +55,26 @@ __kernel void lapse_pack_u16(__global const float *src, __global ushort *dst, in
     LAPSE_PACK_SETUP();
     dst[d] = (ushort)lapse_sat(src[s], 65535.0f);
 }
+
+/* Vector forms (4 voxels per work-item, tail one by one; NDRange ceil(n / 4)), used unless
+ * LAPSE_KERNELS=simple. The uint8 source is read as uchar4 (4-byte aligned: i is a multiple of
+ * 4), the uint16 one as ushort4 (8-byte aligned). */
+__kernel void lapse_u8_to_f32_4(__global const uchar *src, __global float *dst, ulong n)
+{
+    const size_t g = get_global_id(0), i = g * 4;
+    if (i + 4 <= n)
+        ((__global float4 *)dst)[g] = convert_float4(((__global const uchar4 *)src)[g]);
+    else
+        for (size_t j = i; j < n; j++)
+            dst[j] = (float)src[j];
+}
+
+__kernel void lapse_u16_to_f32_4(__global const ushort *src, __global float *dst, ulong n)
+{
+    const size_t g = get_global_id(0), i = g * 4;
+    if (i + 4 <= n)
+        ((__global float4 *)dst)[g] = convert_float4(((__global const ushort4 *)src)[g]);
+    else
+        for (size_t j = i; j < n; j++)
+            dst[j] = (float)src[j];
+}

@@ -23,6 +23,7 @@
 #define TILE_MAX         1000000   /* per-axis bound on tiles.shape and tiles.halo */
 #define DEVICE_INDEX_MAX 65535
 #define KEYPATH_MAX      128
+#define CONFIG_MAX_DEPTH 32 /* containers nested deeper than this are refused */
 
 /* Walk state: the config being filled and the loaded document. */
 typedef struct {
@@ -404,6 +405,8 @@ static lapse_status_t walk_timepoints(walk_t *w, const yaml_node_t *top)
     if (n->type != YAML_SCALAR_NODE || is_null(n))
         return lapse_config_fail(c, mark_of(n), "timepoints",
                                  "expected a selection like \"0-99:2, 120\", got %s", node_kind(n));
+    if (n->data.scalar.length == 0)
+        return LAPSE_OK; /* timepoints: "" selects every timepoint */
     lapse_status_t st = get_string(w, n, "timepoints", c->timepoints, sizeof c->timepoints);
     if (st != LAPSE_OK)
         return st;
@@ -723,6 +726,42 @@ static lapse_status_t yaml_error(const lapse_config_t *c, const yaml_parser_t *p
     return lapse_config_fail(c, m, "(yaml)", "YAML syntax error: %s", problem);
 }
 
+/* First pass over the events: refuse nesting deeper than CONFIG_MAX_DEPTH before libyaml's
+ * loader (whose cost grows with the square of the depth) sees it; syntax errors are reported
+ * here too. */
+static lapse_status_t check_depth(const lapse_config_t *c, const char *text, size_t len)
+{
+    yaml_parser_t parser;
+    yaml_event_t ev;
+    lapse_status_t st = LAPSE_OK;
+    int depth = 0, done = 0;
+    if (!yaml_parser_initialize(&parser))
+        return lapse_config_fail(c, (lapse_mark_t){0, 0}, "(yaml)",
+                                 "cannot initialise the YAML parser");
+    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    while (!done) {
+        if (!yaml_parser_parse(&parser, &ev)) {
+            st = yaml_error(c, &parser, text, len);
+            break;
+        }
+        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
+            if (++depth > CONFIG_MAX_DEPTH) {
+                lapse_mark_t m = {(int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1};
+                st = lapse_config_fail(c, m, "(yaml)", "nested deeper than %d levels",
+                                       CONFIG_MAX_DEPTH);
+                done = 1;
+            }
+        } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
+            depth--;
+        } else if (ev.type == YAML_STREAM_END_EVENT) {
+            done = 1;
+        }
+        yaml_event_delete(&ev);
+    }
+    yaml_parser_delete(&parser);
+    return st;
+}
+
 /* Load the single document of text into doc; *loaded = 1 when doc must be deleted. */
 static lapse_status_t load_document(const lapse_config_t *c, const char *text, size_t len,
                                     yaml_document_t *doc, int *loaded)
@@ -731,10 +770,13 @@ static lapse_status_t load_document(const lapse_config_t *c, const char *text, s
     yaml_document_t extra;
     yaml_node_t *root2 = NULL;
     lapse_status_t st = LAPSE_OK;
+    int parser_ready = 0;
     *loaded = 0;
+    LAPSE_TRY(check_depth(c, text, len));
     if (!yaml_parser_initialize(&parser))
         return lapse_config_fail(c, (lapse_mark_t){0, 0}, "(yaml)",
                                  "cannot initialise the YAML parser");
+    parser_ready = 1;
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
     if (!yaml_parser_load(&parser, doc)) {
         st = yaml_error(c, &parser, text, len);
@@ -753,7 +795,8 @@ static lapse_status_t load_document(const lapse_config_t *c, const char *text, s
     }
     yaml_document_delete(&extra);
 cleanup:
-    yaml_parser_delete(&parser);
+    if (parser_ready)
+        yaml_parser_delete(&parser);
     return st;
 }
 

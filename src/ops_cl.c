@@ -1,7 +1,10 @@
 /*
  * ops_cl.c - device launchers of the pipeline operations (see ops_cl.h). Neighbourhood filters
  * run as separable passes x, then y, then z, each pass writing a buffer other than its input;
- * voxel-wise steps run in place. Work sizes are rounded up to whole work-groups (the kernels
+ * voxel-wise steps run in place. Two kernel variants: "tiled" (default: filters_tiled.cl, the
+ * vector voxel-wise kernels, small box filters fused into one 3D kernel) and "simple" (one
+ * work-item per voxel and pass; LAPSE_KERNELS=simple at lapse_opcl_create). Both give the same
+ * bits. Work sizes are rounded up to whole work-groups (the kernels
  * ignore the extra work-items) so that odd volume sizes keep efficient work-group shapes.
  */
 #include "ops_cl.h"
@@ -10,7 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Kernel names, in the order of the kernels[] array of lapse_opcl_t. */
+/* Kernel names, in the order of the kernels[] array of lapse_opcl_t. The four filters of each
+ * family (simple, x tile, column) are in the order Gaussian, mean, minimum, maximum, the order of
+ * the LAPSE_F_* kinds of filters_tiled.cl. */
 enum {
     K_GAUSS,
     K_MEAN,
@@ -26,26 +31,74 @@ enum {
     K_PACK_F32,
     K_PACK_U8,
     K_PACK_U16,
+    K_XT_GAUSS, /* filters_tiled.cl and the vector kernels: the "tiled" variant */
+    K_XT_MEAN,
+    K_XT_MIN,
+    K_XT_MAX,
+    K_COL_GAUSS,
+    K_COL_MEAN,
+    K_COL_MIN,
+    K_COL_MAX,
+    K_BOX_MEAN,
+    K_BOX_MIN,
+    K_BOX_MAX,
+    K_ADD4,
+    K_MUL4,
+    K_THRESH4,
+    K_SUB4,
+    K_U8F4,
+    K_U16F4,
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
-    [K_GAUSS] = "lapse_sep_gauss",  [K_MEAN] = "lapse_sep_mean",
-    [K_MIN] = "lapse_sep_min",      [K_MAX] = "lapse_sep_max",
-    [K_ADD] = "lapse_add_scalar",   [K_MUL] = "lapse_mul_scalar",
-    [K_THRESH] = "lapse_threshold", [K_SUB] = "lapse_sub",
-    [K_ZMAX] = "lapse_zmax",        [K_U8F] = "lapse_u8_to_f32",
-    [K_U16F] = "lapse_u16_to_f32",  [K_PACK_F32] = "lapse_pack_f32",
-    [K_PACK_U8] = "lapse_pack_u8",  [K_PACK_U16] = "lapse_pack_u16",
+    [K_GAUSS] = "lapse_sep_gauss",     [K_MEAN] = "lapse_sep_mean",
+    [K_MIN] = "lapse_sep_min",         [K_MAX] = "lapse_sep_max",
+    [K_ADD] = "lapse_add_scalar",      [K_MUL] = "lapse_mul_scalar",
+    [K_THRESH] = "lapse_threshold",    [K_SUB] = "lapse_sub",
+    [K_ZMAX] = "lapse_zmax",           [K_U8F] = "lapse_u8_to_f32",
+    [K_U16F] = "lapse_u16_to_f32",     [K_PACK_F32] = "lapse_pack_f32",
+    [K_PACK_U8] = "lapse_pack_u8",     [K_PACK_U16] = "lapse_pack_u16",
+    [K_XT_GAUSS] = "lapse_xt_gauss",   [K_XT_MEAN] = "lapse_xt_mean",
+    [K_XT_MIN] = "lapse_xt_min",       [K_XT_MAX] = "lapse_xt_max",
+    [K_COL_GAUSS] = "lapse_col_gauss", [K_COL_MEAN] = "lapse_col_mean",
+    [K_COL_MIN] = "lapse_col_min",     [K_COL_MAX] = "lapse_col_max",
+    [K_BOX_MEAN] = "lapse_box3d_mean", [K_BOX_MIN] = "lapse_box3d_min",
+    [K_BOX_MAX] = "lapse_box3d_max",   [K_ADD4] = "lapse_add_scalar4",
+    [K_MUL4] = "lapse_mul_scalar4",    [K_THRESH4] = "lapse_threshold4",
+    [K_SUB4] = "lapse_sub4",           [K_U8F4] = "lapse_u8_to_f32_4",
+    [K_U16F4] = "lapse_u16_to_f32_4",
 };
+
+/* Geometry of filters_tiled.cl (keep in sync with its LAPSE_* defines). */
+#define XT_G     64 /* x tile: work-items per row */
+#define XT_ROWS  4  /* x tile: rows per work-group */
+#define XT_K     4  /* x tile: outputs per work-item */
+#define COL_K    16 /* column pass: outputs per work-item */
+#define BOX_TX   32 /* fused box: tile x */
+#define BOX_TY   8  /* fused box: tile y */
+#define BOX_KZ   32 /* fused box: output planes per work-group */
+#define BOX_RMAX 4  /* fused box: largest radius */
+
+#define PROF_MAX 64 /* events held before they are folded into the running sum */
 
 struct lapse_opcl {
     lapse_cl_t *cl;
     cl_kernel k[K_COUNT];
-    int use_local; /* 1: the device takes our fixed work-group shapes */
+    int use_local;      /* 1: the device takes our fixed work-group shapes */
+    int tiled;          /* 1: filters_tiled.cl and the vector kernels (not LAPSE_KERNELS=simple) */
+    cl_ulong local_mem; /* CL_DEVICE_LOCAL_MEM_SIZE */
+    int prof;           /* 1: record an event per launch (lapse_opcl_profile) */
+    cl_event ev[PROF_MAX];
+    int nev;        /* events held */
+    int nkern;      /* kernels launched since the last take */
+    double prof_ms; /* device time of the events already folded */
 };
 
 #define LOCAL_1D 256
 static const size_t local_3d[3] = {32, 4, 1};
+static const size_t local_col[3] = {32, 8, 1};
+static const size_t local_xt[3] = {XT_G, XT_ROWS, 1};
+static const size_t local_box[3] = {BOX_TX, BOX_TY, 1};
 
 lapse_status_t lapse_opcl_create(lapse_cl_t *cl, lapse_opcl_t **out)
 {
@@ -60,7 +113,9 @@ lapse_status_t lapse_opcl_create(lapse_cl_t *cl, lapse_opcl_t **out)
         clGetDeviceInfo(cl->dev.device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof maxwg, &maxwg, NULL));
     LAPSE_CL(clGetDeviceInfo(cl->dev.device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof maxitems,
                              maxitems, NULL));
-    k->use_local = maxwg >= LOCAL_1D && maxitems[0] >= LOCAL_1D && maxitems[1] >= local_3d[1];
+    LAPSE_CL(clGetDeviceInfo(cl->dev.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof k->local_mem,
+                             &k->local_mem, NULL));
+    k->use_local = maxwg >= LOCAL_1D && maxitems[0] >= LOCAL_1D && maxitems[1] >= local_col[1];
     for (int i = 0; i < K_COUNT && k->use_local; i++) {
         size_t kwg = 0;
         LAPSE_CL(clGetKernelWorkGroupInfo(k->k[i], cl->dev.device, CL_KERNEL_WORK_GROUP_SIZE,
@@ -68,6 +123,9 @@ lapse_status_t lapse_opcl_create(lapse_cl_t *cl, lapse_opcl_t **out)
         if (kwg < LOCAL_1D)
             k->use_local = 0;
     }
+    /* the tiled kernels need their work-group shapes and the fused box its local tiles */
+    const char *env = getenv("LAPSE_KERNELS");
+    k->tiled = k->use_local && k->local_mem >= 16384 && !(env && strcmp(env, "simple") == 0);
     *out = k;
     k = NULL;
 cleanup:
@@ -75,14 +133,57 @@ cleanup:
     return st;
 }
 
+/* Fold the held events' device time into prof_ms and release them (waits for them). */
+static lapse_status_t prof_drain(lapse_opcl_t *k)
+{
+    lapse_status_t st = LAPSE_OK;
+    if (k->nev > 0)
+        LAPSE_CL(clWaitForEvents((cl_uint)k->nev, k->ev));
+    for (int i = 0; i < k->nev; i++) {
+        cl_ulong t0 = 0, t1 = 0;
+        LAPSE_CL(
+            clGetEventProfilingInfo(k->ev[i], CL_PROFILING_COMMAND_START, sizeof t0, &t0, NULL));
+        LAPSE_CL(clGetEventProfilingInfo(k->ev[i], CL_PROFILING_COMMAND_END, sizeof t1, &t1, NULL));
+        k->prof_ms += (double)(t1 - t0) * 1e-6;
+    }
+cleanup:
+    for (int i = 0; i < k->nev; i++)
+        clReleaseEvent(k->ev[i]);
+    k->nev = 0;
+    return st;
+}
+
 void lapse_opcl_destroy(lapse_opcl_t *k)
 {
     if (k == NULL)
         return;
+    prof_drain(k);
     for (int i = 0; i < K_COUNT; i++)
         if (k->k[i])
             clReleaseKernel(k->k[i]);
     free(k);
+}
+
+const char *lapse_opcl_variant(const lapse_opcl_t *k)
+{
+    return k->tiled ? "tiled" : "simple";
+}
+
+void lapse_opcl_profile(lapse_opcl_t *k, int on)
+{
+    k->prof = on != 0;
+}
+
+lapse_status_t lapse_opcl_profile_take(lapse_opcl_t *k, double *ms, int *nkernels)
+{
+    lapse_status_t st = LAPSE_OK;
+    LAPSE_TRY(prof_drain(k));
+    *ms = k->prof_ms;
+    *nkernels = k->nkern;
+cleanup:
+    k->prof_ms = 0.0;
+    k->nkern = 0;
+    return st;
 }
 
 static size_t round_up(size_t n, size_t m)
@@ -90,33 +191,42 @@ static size_t round_up(size_t n, size_t m)
     return (n + m - 1) / m * m;
 }
 
+/* Enqueue kernel ki over global (rounded up to local when local is given); records an event
+ * while profiling. */
+static lapse_status_t enqueue(lapse_opcl_t *k, int ki, cl_uint dims, const size_t *global_in,
+                              const size_t *local)
+{
+    lapse_status_t st = LAPSE_OK;
+    size_t global[3];
+    for (cl_uint a = 0; a < dims; a++) {
+        if (global_in[a] == 0)
+            return LAPSE_OK;
+        global[a] = local ? round_up(global_in[a], local[a]) : global_in[a];
+    }
+    if (k->prof && k->nev == PROF_MAX)
+        LAPSE_TRY(prof_drain(k));
+    LAPSE_CL(clEnqueueNDRangeKernel(k->cl->queue, k->k[ki], dims, NULL, global, local, 0, NULL,
+                                    k->prof ? &k->ev[k->nev] : NULL));
+    if (k->prof) {
+        k->nev++;
+        k->nkern++;
+    }
+cleanup:
+    return st;
+}
+
 /* Enqueue kernel over n work-items (1D). */
 static lapse_status_t launch_1d(lapse_opcl_t *k, int ki, size_t n)
 {
-    lapse_status_t st = LAPSE_OK;
-    size_t local = LOCAL_1D, global = round_up(n, LOCAL_1D);
-    if (n == 0)
-        return LAPSE_OK;
-    LAPSE_CL(clEnqueueNDRangeKernel(k->cl->queue, k->k[ki], 1, NULL, &global,
-                                    k->use_local ? &local : NULL, 0, NULL, NULL));
-cleanup:
-    return st;
+    size_t local = LOCAL_1D;
+    return enqueue(k, ki, 1, &n, k->use_local ? &local : NULL);
 }
 
 /* Enqueue kernel over (nx, ny, nz) work-items, x fastest. */
 static lapse_status_t launch_3d(lapse_opcl_t *k, int ki, size_t nx, size_t ny, size_t nz)
 {
-    lapse_status_t st = LAPSE_OK;
     size_t global[3] = {nx, ny, nz};
-    if (nx == 0 || ny == 0 || nz == 0)
-        return LAPSE_OK;
-    if (k->use_local)
-        for (int a = 0; a < 3; a++)
-            global[a] = round_up(global[a], local_3d[a]);
-    LAPSE_CL(clEnqueueNDRangeKernel(k->cl->queue, k->k[ki], 3, NULL, global,
-                                    k->use_local ? local_3d : NULL, 0, NULL, NULL));
-cleanup:
-    return st;
+    return enqueue(k, ki, 3, global, k->use_local ? local_3d : NULL);
 }
 
 #define ARG(kern, i, v) LAPSE_CL(clSetKernelArg((kern), (i), sizeof(v), &(v)))
@@ -192,6 +302,12 @@ int lapse_opcl_step_buffers(const lapse_step_t *s)
     }
 }
 
+/* Vector kernels run over ceil(n / 4) work-items. */
+static lapse_status_t launch_vec4(lapse_opcl_t *k, int ki, size_t n)
+{
+    return launch_1d(k, ki, (n + 3) / 4);
+}
+
 lapse_status_t lapse_opcl_to_f32(lapse_opcl_t *k, lapse_dtype_t dt, cl_mem src, cl_mem dst,
                                  size_t n)
 {
@@ -201,10 +317,12 @@ lapse_status_t lapse_opcl_to_f32(lapse_opcl_t *k, lapse_dtype_t dt, cl_mem src, 
     if (dt != LAPSE_DT_U8 && dt != LAPSE_DT_U16)
         LAPSE_FAIL(LAPSE_ERUNTIME, "lapse_opcl_to_f32: no conversion from %s",
                    lapse_dtype_name(dt));
+    if (k->tiled)
+        ki = dt == LAPSE_DT_U8 ? K_U8F4 : K_U16F4;
     ARG(k->k[ki], 0, src);
     ARG(k->k[ki], 1, dst);
     ARG(k->k[ki], 2, nn);
-    LAPSE_TRY(launch_1d(k, ki, n));
+    LAPSE_TRY(k->tiled ? launch_vec4(k, ki, n) : launch_1d(k, ki, n));
 cleanup:
     return st;
 }
@@ -218,16 +336,134 @@ static int pick(int a, int b)
     return -1;
 }
 
+/* Simple kernel of one pass (filters.cl): one work-item per voxel. */
+static lapse_status_t pass_simple(lapse_opcl_t *k, int ki, cl_mem src, cl_mem dst, cl_int axis,
+                                  cl_int ra, cl_mem w, cl_int woff, const int64_t dim[3])
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel kern = k->k[ki];
+    cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
+    ARG(kern, 0, src);
+    ARG(kern, 1, dst);
+    ARG(kern, 2, nx);
+    ARG(kern, 3, ny);
+    ARG(kern, 4, nz);
+    ARG(kern, 5, axis);
+    ARG(kern, 6, ra);
+    if (ki == K_GAUSS) {
+        ARG(kern, 7, w);
+        ARG(kern, 8, woff);
+    } else if (ki == K_MEAN) {
+        cl_float scale = (cl_float)(1.0 / (2.0 * ra + 1.0));
+        ARG(kern, 7, scale);
+    }
+    LAPSE_TRY(launch_3d(k, ki, (size_t)nx, (size_t)ny, (size_t)nz));
+cleanup:
+    return st;
+}
+
+/* Tiled kernel of one pass (filters_tiled.cl): the x pass through a local-memory row tile, the
+ * y and z passes with COL_K outputs per work-item. f: filter index (0 Gaussian .. 3 maximum).
+ * Falls back to the simple kernel when the x tile does not fit in local memory. */
+static lapse_status_t pass_tiled(lapse_opcl_t *k, int f, cl_mem src, cl_mem dst, cl_int axis,
+                                 cl_int ra, cl_mem w, cl_int woff, const int64_t dim[3])
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
+    cl_float scale = (cl_float)(1.0 / (2.0 * ra + 1.0));
+    cl_mem wbuf = f == 0 ? w : NULL;
+    size_t tile = XT_ROWS * (XT_G * XT_K + 2 * (size_t)ra) * sizeof(cl_float);
+    if (axis == 0 && tile + 1024 > k->local_mem)
+        return pass_simple(k, K_GAUSS + f, src, dst, axis, ra, w, woff, dim);
+    int ki = (axis == 0 ? K_XT_GAUSS : K_COL_GAUSS) + f;
+    cl_kernel kern = k->k[ki];
+    cl_uint a = 0;
+    ARG(kern, a++, src);
+    ARG(kern, a++, dst);
+    ARG(kern, a++, nx);
+    ARG(kern, a++, ny);
+    ARG(kern, a++, nz);
+    if (axis != 0)
+        ARG(kern, a++, axis);
+    ARG(kern, a++, ra);
+    ARG(kern, a++, wbuf);
+    ARG(kern, a++, woff);
+    ARG(kern, a++, scale);
+    if (axis == 0) {
+        LAPSE_CL(clSetKernelArg(kern, a++, tile, NULL));
+        size_t g[3] = {((size_t)nx + XT_G * XT_K - 1) / (XT_G * XT_K) * XT_G, (size_t)ny,
+                       (size_t)nz};
+        LAPSE_TRY(enqueue(k, ki, 3, g, local_xt));
+    } else {
+        size_t g[3] = {(size_t)nx, (size_t)ny, (size_t)nz};
+        g[axis] = (g[axis] + COL_K - 1) / COL_K;
+        LAPSE_TRY(enqueue(k, ki, 3, g, local_col));
+    }
+cleanup:
+    return st;
+}
+
+/* Whether a box filter of radii r (z, y, x) runs as one fused 3D kernel: tiled variant, a box
+ * filter, some radius > 0 and every radius <= BOX_RMAX. */
+static int box_fused(const lapse_opcl_t *k, int ki, const int r[3])
+{
+    if (!k->tiled || ki == K_GAUSS)
+        return 0;
+    for (int a = 0; a < 3; a++)
+        if (r[a] < 0 || r[a] > BOX_RMAX)
+            return 0;
+    return r[0] > 0 || r[1] > 0 || r[2] > 0;
+}
+
+/* Fused 3D box filter ki (K_MEAN, K_MIN, K_MAX) of radii r (z, y, x): dst = box(src), or, with
+ * orig != NULL, dst = orig - box(src) (top-hat). */
+static lapse_status_t run_box3d(lapse_opcl_t *k, int ki, const int r[3], cl_mem src, cl_mem orig,
+                                cl_mem dst, const int64_t dim[3])
+{
+    lapse_status_t st = LAPSE_OK;
+    int kb = K_BOX_MEAN + (ki - K_MEAN);
+    cl_kernel kern = k->k[kb];
+    cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
+    cl_int rx = r[2], ry = r[1], rz = r[0], sub = orig != NULL;
+    cl_float sx = (cl_float)(1.0 / (2.0 * rx + 1.0)), sy = (cl_float)(1.0 / (2.0 * ry + 1.0)),
+             sz = (cl_float)(1.0 / (2.0 * rz + 1.0));
+    cl_mem o = orig ? orig : src;
+    ARG(kern, 0, src);
+    ARG(kern, 1, o);
+    ARG(kern, 2, dst);
+    ARG(kern, 3, nx);
+    ARG(kern, 4, ny);
+    ARG(kern, 5, nz);
+    ARG(kern, 6, rx);
+    ARG(kern, 7, ry);
+    ARG(kern, 8, rz);
+    ARG(kern, 9, sx);
+    ARG(kern, 10, sy);
+    ARG(kern, 11, sz);
+    ARG(kern, 12, sub);
+    size_t g[3] = {(size_t)nx, (size_t)ny, ((size_t)nz + BOX_KZ - 1) / BOX_KZ}; /* z: groups */
+    LAPSE_TRY(enqueue(k, kb, 3, g, local_box));
+cleanup:
+    return st;
+}
+
 /* One separable filter (kernel ki) over the axes x, y, z with radii r[z, y, x], reading
  * bufs[in] and never writing bufs[in] nor bufs[keep]; *res receives the result's index
- * (== in when every radius is 0). Gaussian weights: w/woff (z, y, x); mean: scales. */
+ * (== in when every radius is 0). Gaussian weights: w/woff (z, y, x); mean: scales. The tiled
+ * variant runs small box filters as one fused kernel. */
 static lapse_status_t run_separable(lapse_opcl_t *k, int ki, const int r[3], cl_mem w,
                                     const int woff[3], cl_mem bufs[], int in, int keep,
                                     const int64_t dim[3], int *res)
 {
     lapse_status_t st = LAPSE_OK;
-    cl_kernel kern = k->k[ki];
-    cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
+    if (box_fused(k, ki, r)) {
+        int out = pick(in, keep);
+        if (out < 0 || bufs[out] == NULL)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: too few work buffers for a box filter");
+        LAPSE_TRY(run_box3d(k, ki, r, bufs[in], NULL, bufs[out], dim));
+        *res = out;
+        goto cleanup;
+    }
     for (cl_int axis = 0; axis < 3; axis++) { /* 0 = x, 1 = y, 2 = z */
         cl_int ra = r[2 - axis];
         if (ra == 0)
@@ -235,22 +471,11 @@ static lapse_status_t run_separable(lapse_opcl_t *k, int ki, const int r[3], cl_
         int out = pick(in, keep);
         if (out < 0 || bufs[out] == NULL)
             LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: too few work buffers for a filter pass");
-        ARG(kern, 0, bufs[in]);
-        ARG(kern, 1, bufs[out]);
-        ARG(kern, 2, nx);
-        ARG(kern, 3, ny);
-        ARG(kern, 4, nz);
-        ARG(kern, 5, axis);
-        ARG(kern, 6, ra);
-        if (ki == K_GAUSS) {
-            cl_int off = woff[2 - axis];
-            ARG(kern, 7, w);
-            ARG(kern, 8, off);
-        } else if (ki == K_MEAN) {
-            cl_float scale = (cl_float)(1.0 / (2.0 * ra + 1.0));
-            ARG(kern, 7, scale);
-        }
-        LAPSE_TRY(launch_3d(k, ki, (size_t)nx, (size_t)ny, (size_t)nz));
+        cl_int off = ki == K_GAUSS ? woff[2 - axis] : 0;
+        if (k->tiled)
+            LAPSE_TRY(pass_tiled(k, ki - K_GAUSS, bufs[in], bufs[out], axis, ra, w, off, dim));
+        else
+            LAPSE_TRY(pass_simple(k, ki, bufs[in], bufs[out], axis, ra, w, off, dim));
         in = out;
     }
     *res = in;
@@ -264,21 +489,35 @@ static lapse_status_t run_pointwise(lapse_opcl_t *k, int ki, cl_mem buf, size_t 
     lapse_status_t st = LAPSE_OK;
     cl_ulong nn = n;
     cl_float fv = (cl_float)v;
+    if (k->tiled)
+        ki = ki == K_ADD ? K_ADD4 : ki == K_MUL ? K_MUL4 : K_THRESH4;
     ARG(k->k[ki], 0, buf);
     ARG(k->k[ki], 1, buf);
     ARG(k->k[ki], 2, nn);
     ARG(k->k[ki], 3, fv);
-    LAPSE_TRY(launch_1d(k, ki, n));
+    LAPSE_TRY(k->tiled ? launch_vec4(k, ki, n) : launch_1d(k, ki, n));
 cleanup:
     return st;
 }
 
-/* White top-hat: bufs[c] - max_box(min_box(bufs[c])), into a third buffer. */
+/* White top-hat: bufs[c] - max_box(min_box(bufs[c])), into a third buffer. The tiled variant
+ * fuses the subtraction into the fused maximum. */
 static lapse_status_t run_top_hat(lapse_opcl_t *k, const int r[3], cl_mem bufs[], int *cur,
                                   const int64_t dim[3])
 {
     lapse_status_t st = LAPSE_OK;
     int c = *cur, m = c, o = c;
+    if (box_fused(k, K_MIN, r)) {
+        m = pick(c, c);
+        int d = pick(c, m);
+        if (m < 0 || d < 0 || bufs[m] == NULL || bufs[d] == NULL)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: top_hat_box needs %d work buffers",
+                       LAPSE_OPCL_NBUF);
+        LAPSE_TRY(run_box3d(k, K_MIN, r, bufs[c], NULL, bufs[m], dim));
+        LAPSE_TRY(run_box3d(k, K_MAX, r, bufs[m], bufs[c], bufs[d], dim));
+        *cur = d;
+        goto cleanup;
+    }
     LAPSE_TRY(run_separable(k, K_MIN, r, NULL, NULL, bufs, c, c, dim, &m));
     LAPSE_TRY(run_separable(k, K_MAX, r, NULL, NULL, bufs, m, c, dim, &o));
     int d = pick(c, o);
@@ -286,11 +525,12 @@ static lapse_status_t run_top_hat(lapse_opcl_t *k, const int r[3], cl_mem bufs[]
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: top_hat_box needs %d work buffers",
                    LAPSE_OPCL_NBUF);
     cl_ulong n = (cl_ulong)(dim[0] * dim[1] * dim[2]);
-    ARG(k->k[K_SUB], 0, bufs[c]);
-    ARG(k->k[K_SUB], 1, bufs[o]);
-    ARG(k->k[K_SUB], 2, bufs[d]);
-    ARG(k->k[K_SUB], 3, n);
-    LAPSE_TRY(launch_1d(k, K_SUB, (size_t)n));
+    int ks = k->tiled ? K_SUB4 : K_SUB;
+    ARG(k->k[ks], 0, bufs[c]);
+    ARG(k->k[ks], 1, bufs[o]);
+    ARG(k->k[ks], 2, bufs[d]);
+    ARG(k->k[ks], 3, n);
+    LAPSE_TRY(k->tiled ? launch_vec4(k, ks, (size_t)n) : launch_1d(k, ks, (size_t)n));
     *cur = d;
 cleanup:
     return st;

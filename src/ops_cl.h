@@ -30,6 +30,19 @@ lapse_status_t lapse_opcl_create(lapse_cl_t *cl, lapse_opcl_t **out);
 /* Release the kernels; NULL is accepted. */
 void lapse_opcl_destroy(lapse_opcl_t *k);
 
+/* Kernel variant in use: "tiled" (GPU-shaped kernels, the default) or "simple" (one work-item
+ * per voxel and pass), chosen at create time: the environment variable LAPSE_KERNELS=simple
+ * selects "simple"; devices without the needed work-group sizes / local memory also get it. Both
+ * variants give bit-identical results. */
+const char *lapse_opcl_variant(const lapse_opcl_t *k);
+
+/* Benchmark support. While on, every kernel k enqueues records an event; the queue must have
+ * been created with CL_QUEUE_PROFILING_ENABLE. lapse_opcl_profile_take waits for the kernels
+ * enqueued since the previous take and returns their summed device time (ms, END - START of each
+ * kernel) and their number. */
+void lapse_opcl_profile(lapse_opcl_t *k, int on);
+lapse_status_t lapse_opcl_profile_take(lapse_opcl_t *k, double *ms, int *nkernels);
+
 /* Compute every Gaussian step's weights in double (lapse_gauss_weights), round them to float and
  * upload them (blocking). w->buf is NULL when there is no Gaussian step. n <= LAPSE_MAX_STEPS. */
 lapse_status_t lapse_opcl_weights_create(lapse_cl_t *cl, const lapse_step_t *steps, int n,

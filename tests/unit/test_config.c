@@ -250,6 +250,11 @@ START_TEST(test_small_forms)
     ck_assert_int_eq(c.devices, LAPSE_DEV_CPU);
     lapse_config_free(&c);
 
+    parse_ok(HEAD "pipeline: [{op: maximum_z_projection}]\ntimepoints: ''\n", &c);
+    ck_assert_str_eq(c.timepoints, "");
+    ck_assert_int_eq(c.timepoints_mark.line, 4);
+    lapse_config_free(&c);
+
     /* a quoted word is still a word; a saved step may write beside the output */
     parse_ok(HEAD "pipeline: [{op: add_scalar, value: -1e3, save: '/a/b'}]\n"
                   "scheduling: 'static'\n",
@@ -279,6 +284,97 @@ START_TEST(test_max_steps)
     /* the pipeline list starts on line 4, column 3 */
     parse_bad("mem.yaml", text, strlen(text), 4, 3, "pipeline", "too many steps");
     free(text);
+}
+END_TEST
+
+/* ------------------------------------------------------------------ ops rules on parsed steps */
+
+START_TEST(test_reach_of_parsed_pipeline)
+{
+    /* good_full.yaml: reaches by the rules of ops.h, worked out by hand:
+     *   gaussian [0.5, 1.5, 2.5] -> int(4s + 0.5) = [2, 6, 10]
+     *   mean [1, 2, 3], minimum [1, 1, 1], maximum [0, 1, 1], top-hat 2*[2, 5, 5] = [4, 10, 10]
+     *   add, multiply, projection (step 7), threshold: 0
+     * z counts up to the projection: 2+1+1+0+4 = 8; y: 6+2+1+1+10 = 20; x: 10+3+1+1+10 = 25 */
+    char path[1024];
+    lapse_config_t c;
+    test_path(path, sizeof path, "tests/unit/configs", "good_full.yaml");
+    load_ok(path, &c);
+    int64_t r[3];
+    lapse_step_reach(&c.steps[0], r);
+    ck_assert_int_eq(r[0], 2);
+    ck_assert_int_eq(r[1], 6);
+    ck_assert_int_eq(r[2], 10);
+    lapse_step_reach(&c.steps[4], r);
+    ck_assert_int_eq(r[0], 4);
+    ck_assert_int_eq(r[2], 10);
+    ck_assert_int_eq(lapse_pipeline_projection(c.steps, c.nsteps), 7);
+    lapse_pipeline_reach(c.steps, c.nsteps, r);
+    ck_assert_int_eq(r[0], 8);
+    ck_assert_int_eq(r[1], 20);
+    ck_assert_int_eq(r[2], 25);
+    /* every step but the last gives float32, the threshold a uint8 mask */
+    for (int k = 0; k < 8; k++)
+        ck_assert_int_eq(lapse_step_dtype(c.steps, k, LAPSE_DT_U16), LAPSE_DT_F32);
+    ck_assert_int_eq(lapse_step_dtype(c.steps, 8, LAPSE_DT_U16), LAPSE_DT_U8);
+    lapse_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_dtype_rules)
+{
+    /* min, top-hat, projection keep the input type; threshold makes uint8 which maximum keeps;
+     * add_scalar gives float32. Reach: projection at step 2, so z counts min (1) + top-hat (2)
+     * only; y and x count min (1) + top-hat (2) + maximum (3) = 6. */
+    lapse_config_t c;
+    parse_ok(HEAD "pipeline:\n- {op: minimum_box, radius: 1}\n- {op: top_hat_box, radius: 1}\n"
+                  "- {op: maximum_z_projection}\n- {op: threshold_fixed, threshold: 3}\n"
+                  "- {op: maximum_box, radius: 3}\n- {op: add_scalar, value: 1}\n",
+             &c);
+    static const lapse_dtype_t want_u16[] = {LAPSE_DT_U16, LAPSE_DT_U16, LAPSE_DT_U16,
+                                             LAPSE_DT_U8,  LAPSE_DT_U8,  LAPSE_DT_F32};
+    static const lapse_dtype_t want_f32[] = {LAPSE_DT_F32, LAPSE_DT_F32, LAPSE_DT_F32,
+                                             LAPSE_DT_U8,  LAPSE_DT_U8,  LAPSE_DT_F32};
+    ck_assert_int_eq(c.nsteps, 6);
+    for (int k = 0; k < 6; k++) {
+        ck_assert_int_eq(lapse_step_dtype(c.steps, k, LAPSE_DT_U16), want_u16[k]);
+        ck_assert_int_eq(lapse_step_dtype(c.steps, k, LAPSE_DT_F32), want_f32[k]);
+    }
+    int64_t r[3];
+    lapse_pipeline_reach(c.steps, c.nsteps, r);
+    ck_assert_int_eq(r[0], 3);
+    ck_assert_int_eq(r[1], 6);
+    ck_assert_int_eq(r[2], 6);
+    lapse_config_free(&c);
+}
+END_TEST
+
+START_TEST(test_gauss_weights)
+{
+    double w[1024];
+    ck_assert_int_eq(lapse_gauss_weights(0.0, w), 0);
+    ck_assert_double_eq(w[0], 1.0);
+    ck_assert_int_eq(lapse_gauss_weights(0.12, w), 0); /* int(0.48 + 0.5) = 0 */
+    ck_assert_int_eq(lapse_gauss_weights(0.125, w), 1);
+    static const double sigmas[] = {0.5, 1.0, 2.0, 2.37, 10.0, 100.0};
+    for (size_t i = 0; i < sizeof sigmas / sizeof sigmas[0]; i++) {
+        double s = sigmas[i];
+        int r = lapse_gauss_weights(s, w);
+        ck_assert_int_eq(r, (int)(4.0 * s + 0.5));
+        double sum = 0.0;
+        for (int k = 0; k <= 2 * r; k++) {
+            sum += w[k];
+            ck_assert_double_eq_tol(w[k], w[2 * r - k], 1e-17); /* symmetric */
+        }
+        ck_assert_double_eq_tol(sum, 1.0, 1e-14);
+        /* neighbours of the centre: ratio exp(-1/(2 s^2)); the edge: exp(-r^2/(2 s^2)) */
+        ck_assert_double_eq_tol(w[r + 1] / w[r], exp(-0.5 / (s * s)), 1e-14);
+        ck_assert_double_eq_tol(w[0] / w[r], exp(-0.5 * r * r / (s * s)), 1e-12);
+    }
+    /* sigma = 1 against scipy.ndimage._filters._gaussian_kernel1d(1, 0, 4) */
+    lapse_gauss_weights(1.0, w);
+    ck_assert_double_eq_tol(w[4], 0.39894346935609776, 1e-15);
+    ck_assert_double_eq_tol(w[0], 0.00013383062461474175, 1e-18);
 }
 END_TEST
 
@@ -416,7 +512,8 @@ END_TEST
 
 START_TEST(test_deep_nesting)
 {
-    /* 100000 nested lists under a step parameter: refused, no crash, no recursion blowup */
+    /* 100000 nested lists under a step parameter: refused at the container that is nested
+     * 33 deep (top mapping, pipeline list, step mapping, then the 30th '['), quickly. */
     size_t depth = 100000;
     const char *pre = HEAD "pipeline: [{op: gaussian_blur, sigma: ";
     size_t n = strlen(pre);
@@ -426,11 +523,17 @@ START_TEST(test_deep_nesting)
     memset(text + n, '[', depth);
     memset(text + n + depth, ']', depth);
     strcpy(text + n + 2 * depth, "}]\n");
-    lapse_config_t c;
-    lapse_err_clear();
-    ck_assert_int_eq(lapse_config_parse("deep.yaml", text, strlen(text), &c), LAPSE_ECONFIG);
-    ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "pipeline[0].sigma"));
+    /* line 3 is "pipeline: [{op: gaussian_blur, sigma: [[[..."; its first '[' of sigma is at
+     * column 39, the 30th at column 68 */
+    parse_bad("deep.yaml", text, strlen(text), 3, 68, "(yaml)", "nested deeper than 32");
     free(text);
+
+    /* block sequences nested on one line: "- - - ... x" */
+    char line[512];
+    for (int i = 0; i < 200; i++)
+        memcpy(line + 2 * i, "- ", 2);
+    strcpy(line + 400, "x\n");
+    parse_bad("deep.yaml", line, strlen(line), 1, 65, "(yaml)", "nested deeper than 32");
 }
 END_TEST
 
@@ -546,6 +649,9 @@ int main(void)
     tcase_add_test(tc, test_anchors_and_scalars);
     tcase_add_test(tc, test_small_forms);
     tcase_add_test(tc, test_max_steps);
+    tcase_add_test(tc, test_reach_of_parsed_pipeline);
+    tcase_add_test(tc, test_dtype_rules);
+    tcase_add_test(tc, test_gauss_weights);
     tcase_add_loop_test(tc, test_bad_config, 0, NBAD);
     tcase_add_test(tc, test_every_bad_file_is_checked);
     tcase_add_test(tc, test_missing_file);
