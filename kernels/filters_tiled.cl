@@ -194,6 +194,18 @@ LAPSE_COLUMN_KERNEL(lapse_col_max, LAPSE_F_MAX)
         }                                                                                          \
     } while (0)
 
+/* Load this work-item's values of input plane zp (clamped) into pre[] (see lapse_box3d). */
+#define LAPSE_BOX_FETCH(zp)                                                                        \
+    do {                                                                                           \
+        __global const float *s_ = src + (size_t)clamp((zp), 0, nz - 1) * plane;                   \
+        for (int j_ = 0; j_ < 4; j_++) { /* constant trip count: unrolled, pre[] in registers */   \
+            const int ty_ = ly + (j_ >> 1) * LAPSE_BTY, tx_ = lx + (j_ & 1) * LAPSE_BTX;           \
+            if (ty_ < th && tx_ < tw)                                                              \
+                pre[j_] = s_[(size_t)clamp(y0 - ry + ty_, 0, ny - 1) * (size_t)nx +                \
+                             (size_t)clamp(x0 - rx + tx_, 0, nx - 1)];                             \
+        }                                                                                          \
+    } while (0)
+
 /* NDRange (nx rounded up to BTX, ny rounded up to BTY, ceil(nz / BKZ)), local (BTX, BTY, 1);
  * rx, ry, rz <= BRMAX. a: (BTY + 2 BRMAX) rows of (BTX + 2 BRMAX) input floats; b: the x pass
  * of those rows. sub != 0: dst = orig - result (top-hat), else dst = result. */
@@ -214,17 +226,24 @@ static inline void lapse_box3d(const int kind, __global const float *restrict sr
     for (int k = 0; k < LAPSE_BW; k++)
         win[k] = 0.0f;
     const int nplanes = LAPSE_BKZ + 2 * rz;
+    /* Each work-item moves up to 2 x 2 tile values (th <= 2 BTY, tw <= 2 BTX as BRMAX <= 4):
+     * pre[] holds the next plane's values, loaded one plane ahead so that the global loads
+     * overlap the x, y and z passes of the current plane. */
+    float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    LAPSE_BOX_FETCH(z0 - rz);
     for (int p = 0; p < nplanes; p++) {
         const int zp = z0 - rz + p; /* input plane (before clamping) */
         if (zp - rz >= nz)          /* every remaining output plane is beyond the volume */
             break;
-        __global const float *s = src + (size_t)clamp(zp, 0, nz - 1) * plane;
-        for (int ty = ly; ty < th; ty += LAPSE_BTY) {
-            __global const float *srow = s + (size_t)clamp(y0 - ry + ty, 0, ny - 1) * (size_t)nx;
-            for (int tx = lx; tx < tw; tx += LAPSE_BTX)
-                a[ty][tx] = srow[clamp(x0 - rx + tx, 0, nx - 1)];
+#pragma unroll
+        for (int j = 0; j < 4; j++) {
+            const int ty = ly + (j >> 1) * LAPSE_BTY, tx = lx + (j & 1) * LAPSE_BTX;
+            if (ty < th && tx < tw)
+                a[ty][tx] = pre[j];
         }
         barrier(CLK_LOCAL_MEM_FENCE);
+        if (p + 1 < nplanes)
+            LAPSE_BOX_FETCH(zp + 1);
         for (int ty = ly; ty < th; ty += LAPSE_BTY) { /* x pass of every row of the tile */
 #define LAPSE_PX(t) a[ty][lx + (t)]
             LAPSE_BOX_FOLD(kind, rx, sx, LAPSE_PX, b[ty][lx]);

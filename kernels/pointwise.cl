@@ -47,6 +47,7 @@ __kernel void lapse_zmax(__global const float *src, __global float *dst, int nx,
         return;
     const size_t plane = (size_t)nx * (size_t)ny, i = (size_t)y * (size_t)nx + (size_t)x;
     float m = src[i];
+#pragma unroll 8 /* several loads in flight per work-item; the fmax order stays z = 0..nz-1 */
     for (int z = 1; z < nz; z++)
         m = fmax(m, src[(size_t)z * plane + i]);
     dst[i] = m;
@@ -59,15 +60,15 @@ __kernel void lapse_zmax(__global const float *src, __global float *dst, int nx,
 #define LAPSE_VEC4_KERNEL(name, EXPR)                                                              \
     __kernel void name(__global const float *src, __global float *dst, ulong n, float v)           \
     {                                                                                              \
-        const size_t g = get_global_id(0), i = g * 4;                                                     \
+        const size_t g = get_global_id(0), i = g * 4;                                              \
         if (i + 4 <= n) {                                                                          \
-            const float4 s = ((__global const float4 *)src)[g];                                \
+            const float4 s = ((__global const float4 *)src)[g];                                    \
             float4 d;                                                                              \
             d.x = EXPR(s.x, v);                                                                    \
             d.y = EXPR(s.y, v);                                                                    \
             d.z = EXPR(s.z, v);                                                                    \
             d.w = EXPR(s.w, v);                                                                    \
-            ((__global float4 *)dst)[g] = d;                                                   \
+            ((__global float4 *)dst)[g] = d;                                                       \
         } else {                                                                                   \
             for (size_t j = i; j < n; j++)                                                         \
                 dst[j] = EXPR(src[j], v);                                                          \

@@ -22,8 +22,8 @@ typedef struct {
     int is_gpu;     /* 1: CL_DEVICE_TYPE_GPU (or accelerator) */
     char name[128]; /* "NVIDIA H100 80GB HBM3" */
     char platform_name[128];
-    unsigned long long global_mem;    /* CL_DEVICE_GLOBAL_MEM_SIZE */
-    unsigned long long max_alloc;     /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    unsigned long long global_mem; /* CL_DEVICE_GLOBAL_MEM_SIZE */
+    unsigned long long max_alloc;  /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
 } lapse_cl_choice_t;
 
 /* Print every platform and device (type, memory, compute units) to f. */

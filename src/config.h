@@ -35,10 +35,10 @@ typedef struct {
     char timepoints[1024]; /* selection string; "" = all timepoints */
     lapse_mark_t timepoints_mark;
 
-    int tile_auto;    /* 1: tiles.shape: auto (default) */
-    int64_t tile[3];  /* z, y, x when !tile_auto */
-    int halo_auto;    /* 1: tiles.halo: auto (default) */
-    int64_t halo[3];  /* z, y, x when !halo_auto */
+    int tile_auto;   /* 1: tiles.shape: auto (default) */
+    int64_t tile[3]; /* z, y, x when !tile_auto */
+    int halo_auto;   /* 1: tiles.halo: auto (default) */
+    int64_t halo[3]; /* z, y, x when !halo_auto */
     lapse_mark_t tile_mark, halo_mark;
 
     int nsteps;

@@ -200,6 +200,7 @@ static lapse_status_t open_input(const char *file, const char *dset, hid_t *file
     lapse_input_info_t tmp;
 
     lapse_h5_init();
+    info->failed_part = 1;
     if (file == NULL || dset == NULL || dset[0] == '\0')
         LAPSE_FAIL(LAPSE_EINPUT, "input file and dataset must be given");
     if (stat(file, &sb) != 0)
@@ -216,6 +217,7 @@ static lapse_status_t open_input(const char *file, const char *dset, hid_t *file
         H5Eclear2(H5E_DEFAULT);
         LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot be opened as HDF5 (truncated or damaged file?)", file);
     }
+    info->failed_part = 2;
     if (!path_exists(f, dset)) {
         dset_list_t l = {"", 0};
         H5Eclear2(H5E_DEFAULT);
@@ -248,6 +250,7 @@ static lapse_status_t open_input(const char *file, const char *dset, hid_t *file
     *file_out = f;
     *dset_out = d;
     *info = tmp;
+    info->failed_part = 0;
     return LAPSE_OK;
 cleanup:
     if (d >= 0)
@@ -262,15 +265,18 @@ lapse_status_t lapse_h5in_probe(const char *file, const char *dset, lapse_input_
 {
     lapse_status_t st = LAPSE_OK;
     hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID;
-    lapse_input_info_t tmp;
+    lapse_input_info_t tmp = {0};
 
     LAPSE_TRY(open_input(file, dset, &f, &d, &tmp));
     LAPSE_H5(H5Dclose(d));
     d = H5I_INVALID_HID;
     LAPSE_H5(H5Fclose(f));
     f = H5I_INVALID_HID;
-    *info = tmp;
 cleanup:
+    if (st == LAPSE_OK)
+        *info = tmp;
+    else
+        info->failed_part = tmp.failed_part;
     if (d >= 0)
         H5Dclose(d);
     if (f >= 0)

@@ -16,6 +16,7 @@ typedef struct {
     int64_t ntp;      /* timepoints */
     int64_t shape[3]; /* z, y, x (z = 1 when ndims == 3) */
     lapse_dtype_t dtype;
+    int failed_part; /* after a failed probe: 1 the file is unusable, 2 the dataset; else 0 */
 } lapse_input_info_t;
 
 /* Check that file is an HDF5 file holding dataset dset of a supported rank and type and fill

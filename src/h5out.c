@@ -329,7 +329,8 @@ cleanup:
 
 /* ------------------------------------------------------------------ open */
 
-/* Create dataset s (intermediate groups too): chunked, early allocation, no fill write, no filters. */
+/* Create dataset s (intermediate groups too): chunked, early allocation, no fill write, no filters.
+ */
 static lapse_status_t create_dset(hid_t f, const lapse_dset_spec_t *s, hid_t *out)
 {
     lapse_status_t st = LAPSE_OK;

@@ -59,8 +59,8 @@ typedef struct lapse_h5out lapse_h5out_t;
  * overwrite"); update: file must exist, be a lapse output and hold datasets matching specs
  * (same dims and dtype); overwrite: parent directory writable. Also checks that the output
  * directory is writable. Returns LAPSE_OK or LAPSE_ECONFIG/LAPSE_EINPUT with a message. */
-lapse_status_t lapse_h5out_check(const char *file, lapse_mode_t mode, const lapse_dset_spec_t *specs,
-                                 int nspecs);
+lapse_status_t lapse_h5out_check(const char *file, lapse_mode_t mode,
+                                 const lapse_dset_spec_t *specs, int nspecs);
 
 /* Collective. Open (update) or create (create, overwrite: truncates) the file with the MPI-IO
  * driver, create or open every dataset in specs (in update mode they must match), create

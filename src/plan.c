@@ -27,9 +27,8 @@ static void grow_clip(const lapse_box_t *core, const int64_t halo[3], const int6
     }
 }
 
-lapse_status_t lapse_plan_make(const int64_t shape[3], const int64_t tile[3],
-                               const int64_t halo[3], const int64_t *tps, int64_t ntps,
-                               lapse_plan_t *plan)
+lapse_status_t lapse_plan_make(const int64_t shape[3], const int64_t tile[3], const int64_t halo[3],
+                               const int64_t *tps, int64_t ntps, lapse_plan_t *plan)
 {
     lapse_status_t st = LAPSE_OK;
     memset(plan, 0, sizeof *plan);

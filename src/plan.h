@@ -37,9 +37,8 @@ typedef struct {
 /* Build a plan. tile[] is clipped to the shape; every entry of shape and tile must be >= 1 and
  * halo >= 0, else LAPSE_ECONFIG. tps (ntps entries, sorted unique) is copied. On failure *plan
  * is left zeroed. */
-lapse_status_t lapse_plan_make(const int64_t shape[3], const int64_t tile[3],
-                               const int64_t halo[3], const int64_t *tps, int64_t ntps,
-                               lapse_plan_t *plan);
+lapse_status_t lapse_plan_make(const int64_t shape[3], const int64_t tile[3], const int64_t halo[3],
+                               const int64_t *tps, int64_t ntps, lapse_plan_t *plan);
 
 /* Task i (0 <= i < ntasks) of the plan. */
 void lapse_plan_task(const lapse_plan_t *plan, int64_t i, lapse_task_t *task);

@@ -26,8 +26,7 @@ static void fmt_duration(double s, char *buf, size_t len)
     snprintf(buf, len, "%ld:%02ld:%02ld", v / 3600, (v / 60) % 60, v % 60);
 }
 
-void lapse_progress_update(lapse_progress_t *p, int64_t done, int64_t voxels, double now,
-                           int force)
+void lapse_progress_update(lapse_progress_t *p, int64_t done, int64_t voxels, double now, int force)
 {
     double due = p->live ? 0.25 : p->interval;
     if (!force && now - p->last < due)
@@ -48,7 +47,8 @@ void lapse_progress_update(lapse_progress_t *p, int64_t done, int64_t voxels, do
                 (long long)done, (long long)p->total_tasks, pct, vps / 1e6, elapsed, eta);
         p->printed_live = 1;
     } else {
-        fprintf(p->f, "lapse: progress %lld/%lld tasks (%.1f%%), %.3g Mvoxel/s, elapsed %s, ETA %s\n",
+        fprintf(p->f,
+                "lapse: progress %lld/%lld tasks (%.1f%%), %.3g Mvoxel/s, elapsed %s, ETA %s\n",
                 (long long)done, (long long)p->total_tasks, pct, vps / 1e6, elapsed, eta);
     }
     fflush(p->f);

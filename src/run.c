@@ -182,7 +182,9 @@ static lapse_status_t validate(job_t *job, const char *tp_override, int dry_run)
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", lapse_errmsg());
         lapse_err_clear();
-        LAPSE_TRY(lapse_config_fail(cfg, cfg->input_dataset_mark, "input", "%s", msg));
+        if (job->in.failed_part == 1)
+            LAPSE_TRY(lapse_config_fail(cfg, cfg->input_file_mark, "input.file", "%s", msg));
+        LAPSE_TRY(lapse_config_fail(cfg, cfg->input_dataset_mark, "input.dataset", "%s", msg));
     }
     const char *sel = tp_override ? tp_override : cfg->timepoints;
     if (lapse_tpsel_parse(sel, job->in.ntp, &job->tps, &job->ntps, err, sizeof err) != 0) {
@@ -194,8 +196,8 @@ static lapse_status_t validate(job_t *job, const char *tp_override, int dry_run)
                                     (long long)job->in.ntp));
     }
     if (job->ntps == 0)
-        LAPSE_TRY(lapse_config_fail(cfg, cfg->timepoints_mark, "timepoints",
-                                    "selects no timepoint"));
+        LAPSE_TRY(
+            lapse_config_fail(cfg, cfg->timepoints_mark, "timepoints", "selects no timepoint"));
     if (!cfg->halo_auto)
         for (int a = 0; a < 3; a++)
             if (cfg->halo[a] < job->reach[a] && !(a == 0 && job->projection >= 0))
@@ -204,8 +206,7 @@ static lapse_status_t validate(job_t *job, const char *tp_override, int dry_run)
                     "halo [%lld, %lld, %lld] is smaller than the pipeline's reach [%lld, %lld, "
                     "%lld]: tiled results would differ from untiled ones (use halo: auto)",
                     (long long)cfg->halo[0], (long long)cfg->halo[1], (long long)cfg->halo[2],
-                    (long long)job->reach[0], (long long)job->reach[1],
-                    (long long)job->reach[2]));
+                    (long long)job->reach[0], (long long)job->reach[1], (long long)job->reach[2]));
     if (same_file(cfg->input_file, cfg->output_file))
         LAPSE_TRY(lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
                                     "the output file is the input file"));
@@ -295,10 +296,10 @@ static lapse_status_t make_plan(const ranks_t *r, const job_t *job, const lapse_
         unsigned long long mine[2] = {dev->global_mem, dev->max_alloc}, least[2];
         LAPSE_MPI(MPI_Allreduce(mine, least, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, r->world));
         cost_ctx_t ctx = {job};
-        LAPSE_TRY(lapse_plan_auto_tile(job->in.shape, job->halo, keep_z,
-                                       (unsigned long long)(AUTO_TILE_MEM_FRACTION *
-                                                            (double)least[0]),
-                                       least[1], task_cost, &ctx, tile));
+        LAPSE_TRY(
+            lapse_plan_auto_tile(job->in.shape, job->halo, keep_z,
+                                 (unsigned long long)(AUTO_TILE_MEM_FRACTION * (double)least[0]),
+                                 least[1], task_cost, &ctx, tile));
     } else {
         for (int a = 0; a < 3; a++)
             tile[a] = cfg->tile[a];
@@ -572,8 +573,8 @@ static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t
     if (st != LAPSE_OK)
         goto cleanup;
 
-    LAPSE_TRY(lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out, job->nout, cfg,
-                               &w.out));
+    LAPSE_TRY(
+        lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out, job->nout, cfg, &w.out));
     LAPSE_TRY(lapse_h5out_next_run_id(w.out, &w.run_id));
     memset(&info, 0, sizeof info);
     info.run_id = w.run_id;
@@ -610,10 +611,10 @@ static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t
     if (r->rank == 0)
         iso_now(info.end, sizeof info.end);
     if (rst == LAPSE_OK)
-        rst = agree(r->world, MPI_Bcast(info.end, sizeof info.end, MPI_CHAR, 0, r->world) ==
-                                      MPI_SUCCESS
-                                  ? LAPSE_OK
-                                  : LAPSE_EMPI);
+        rst = agree(r->world,
+                    MPI_Bcast(info.end, sizeof info.end, MPI_CHAR, 0, r->world) == MPI_SUCCESS
+                        ? LAPSE_OK
+                        : LAPSE_EMPI);
     info.status = st == LAPSE_OK ? "done" : "failed";
     if (rst == LAPSE_OK)
         rst = lapse_h5out_put_run(w.out, &info);
@@ -665,6 +666,7 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
     }
     st = prepare(&r, o, &job);
     if (st != LAPSE_OK) {
+        lapse_err_context("%s", ""); /* config errors carry file:line:column instead */
         if (r.rank == 0)
             lapse_err_print(st);
         goto cleanup;
@@ -718,8 +720,9 @@ int lapse_cmd_devices(const char *kind_name)
     lapse_cl_choice_t dev;
     lapse_status_t cst = lapse_cl_choose(kind, -1, r.local_rank, &dev);
     if (cst == LAPSE_OK)
-        snprintf(line, sizeof line, "rank %d on %s (local rank %d) would take %s device %d of %d: %s",
-                 r.rank, r.host, r.local_rank, kind_name, dev.index, dev.count, dev.name);
+        snprintf(line, sizeof line,
+                 "rank %d on %s (local rank %d) would take %s device %d of %d: %s", r.rank, r.host,
+                 r.local_rank, kind_name, dev.index, dev.count, dev.name);
     else
         snprintf(line, sizeof line, "rank %d on %s (local rank %d): %s", r.rank, r.host,
                  r.local_rank, lapse_errmsg());

@@ -208,6 +208,25 @@ static int expand(const tp_range_t *rs, size_t nr, int64_t **out, int64_t *n, ch
     return 0;
 }
 
+/* The whole range 0..ntp-1 (nothing to do when ntp < 0 or out == NULL). */
+static int expand_all(int64_t ntp, int64_t **out, int64_t *n, char *err, size_t errlen)
+{
+    if (ntp < 0 || out == NULL)
+        return 0;
+    if (ntp == 0) {
+        int64_t *v = malloc(sizeof *v);
+        if (v == NULL) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        *out = v;
+        *n = 0;
+        return 0;
+    }
+    tp_range_t all = {0, ntp - 1, 1};
+    return expand(&all, 1, out, n, err, errlen);
+}
+
 int lapse_tpsel_parse(const char *sel, int64_t ntp, int64_t **out, int64_t *n, char *err,
                       size_t errlen)
 {
@@ -220,22 +239,8 @@ int lapse_tpsel_parse(const char *sel, int64_t ntp, int64_t **out, int64_t *n, c
     if (sel == NULL)
         sel = "";
 
-    if (selects_all(sel)) {
-        if (ntp < 0 || out == NULL)
-            return 0;
-        tp_range_t all = {0, ntp - 1, 1};
-        if (ntp == 0) {
-            int64_t *v = malloc(sizeof *v);
-            if (v == NULL) {
-                snprintf(err, errlen, "out of memory");
-                return -1;
-            }
-            *out = v;
-            *n = 0;
-            return 0;
-        }
-        return expand(&all, 1, out, n, err, errlen);
-    }
+    if (selects_all(sel))
+        return expand_all(ntp, out, n, err, errlen);
 
     /* Every item has at least one digit and items are separated by commas, so there are at
      * most (length + 1) / 2 items. */

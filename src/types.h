@@ -35,6 +35,6 @@ static inline int64_t lapse_box_voxels(const lapse_box_t *b)
 }
 
 #define LAPSE_MAX_STEPS 32
-#define LAPSE_NAME_MAX 256
+#define LAPSE_NAME_MAX  256
 
 #endif

@@ -125,14 +125,12 @@ START_TEST(auto_tile_fits_budget)
     }
     ck_assert_uint_le((unsigned long long)rv * 4ULL, budget);
     /* a whole image that fits is one tile */
-    ck_assert_int_eq(lapse_plan_auto_tile(shape, halo, 0, 1ULL << 40, 1ULL << 40, cost4, NULL,
-                                          tile),
-                     LAPSE_OK);
+    ck_assert_int_eq(
+        lapse_plan_auto_tile(shape, halo, 0, 1ULL << 40, 1ULL << 40, cost4, NULL, tile), LAPSE_OK);
     ck_assert_int_eq(tile[0] * tile[1] * tile[2], shape[0] * shape[1] * shape[2]);
     /* keep_z never splits z */
-    ck_assert_int_eq(lapse_plan_auto_tile(shape, halo, 1, budget * 4, budget * 4, cost4, NULL,
-                                          tile),
-                     LAPSE_OK);
+    ck_assert_int_eq(
+        lapse_plan_auto_tile(shape, halo, 1, budget * 4, budget * 4, cost4, NULL, tile), LAPSE_OK);
     ck_assert_int_eq(tile[0], shape[0]);
     /* impossible budget: a clear config error */
     lapse_err_clear();
