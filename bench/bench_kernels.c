@@ -307,7 +307,7 @@ static lapse_status_t run(const bench_args_t *a)
            (long long)a->dim[2], (double)d.n * 4.0 / 1048576.0, a->reps, a->warmup);
     printf("GB/s: bytes that must move (input read once + output written once) / time; "
            "vs copy: that over the copy's GB/s\n\n");
-    printf("%-28s %-7s %9s %9s %8s %6s %7s %s\n", "operation", "kernels", "median_ms", "min_ms",
+    printf("%-28s %-7s %9s %9s %8s %6s %7s %s\n", "operation", "variant", "median_ms", "min_ms",
            "GB/s", "vscopy", "launches", "same_bits_as_simple");
     printf("csv,device,shape,operation,variant,median_ms,min_ms,gbps,ratio_to_copy,launches,"
            "same_bits\n");

@@ -4,8 +4,8 @@
  * voxel-wise steps run in place. Two kernel variants: "tiled" (default: filters_tiled.cl, the
  * vector voxel-wise kernels, small box filters fused into one 3D kernel) and "simple" (one
  * work-item per voxel and pass; LAPSE_KERNELS=simple at lapse_opcl_create). Both give the same
- * bits. Work sizes are rounded up to whole work-groups (the kernels
- * ignore the extra work-items) so that odd volume sizes keep efficient work-group shapes.
+ * bits. Work sizes are rounded up to whole work-groups (the kernels ignore the extra
+ * work-items) so that odd volume sizes keep efficient work-group shapes.
  */
 #include "ops_cl.h"
 

@@ -9,7 +9,7 @@
  * file:line, set the local variable `st` and jump to the local label `cleanup`.
  *
  * Exit codes: lapse_exit_code() maps a status to 0 (ok), 2 (usage/config/input: nothing was
- * written) or 1 (runtime failure).
+ * written), 1 (runtime failure) or 75 (interrupted by a signal, resumable: EX_TEMPFAIL).
  */
 #ifndef LAPSE_STATUS_H
 #define LAPSE_STATUS_H
@@ -26,7 +26,8 @@
     X(LAPSE_EH5, 1, "HDF5 error")                                                                  \
     X(LAPSE_ECL, 1, "OpenCL error")                                                                \
     X(LAPSE_EIO, 1, "I/O error")                                                                   \
-    X(LAPSE_ERUNTIME, 1, "runtime failure")
+    X(LAPSE_ERUNTIME, 1, "runtime failure")                                                        \
+    X(LAPSE_EINTERRUPTED, 75, "interrupted, resumable")
 
 typedef enum {
 #define LAPSE_X_ENUM(name, code, text) name,
