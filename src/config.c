@@ -81,10 +81,15 @@ static void join_words(const char *const *words, const char *extra, char *buf, s
 /* keypath "parent.key" (or "key" at the top level), bounded. */
 static void key_join(char *buf, const char *parent, const char *key)
 {
-    if (parent[0])
-        snprintf(buf, KEYPATH_MAX, "%s.%.60s", parent, key);
-    else
-        snprintf(buf, KEYPATH_MAX, "%.60s", key);
+    size_t n = strnlen(parent, KEYPATH_MAX - 1);
+    memmove(buf, parent, n);
+    if (n > 0 && n < KEYPATH_MAX - 1)
+        buf[n++] = '.';
+    size_t k = strnlen(key, 60);
+    if (k > KEYPATH_MAX - 1 - n)
+        k = KEYPATH_MAX - 1 - n;
+    memcpy(buf + n, key, k);
+    buf[n + k] = '\0';
 }
 
 /* ------------------------------------------------------------------ node helpers */
