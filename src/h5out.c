@@ -21,6 +21,7 @@
 #include "h5in.h"
 
 #define TASKS_PATH  "/lapse/tasks"
+#define DONE_PATH   "/lapse/done"
 #define RUNS_PATH   "/lapse/runs"
 #define TASKS_CHUNK 256
 
@@ -32,6 +33,7 @@ struct lapse_h5out {
     lapse_dset_spec_t *specs;
     hid_t *dsets;
     hid_t tasks;
+    hid_t done; /* /lapse/done */
     hid_t row_type;
     hid_t dxpl_ind, dxpl_coll;
 };
@@ -302,9 +304,6 @@ lapse_status_t lapse_h5out_check(const char *file, lapse_mode_t mode,
         LAPSE_FAIL(LAPSE_ECONFIG, "output %s is a directory", file);
     switch (mode) {
     case LAPSE_MODE_CREATE:
-        if (exists)
-            LAPSE_FAIL(LAPSE_ECONFIG, "output %s exists; set output.mode: update or overwrite",
-                       file);
         break;
     case LAPSE_MODE_UPDATE:
         if (!exists)
@@ -394,7 +393,7 @@ cleanup:
     return st;
 }
 
-/* Open the file with the MPI-IO driver and collective metadata. */
+/* Open (update) or create (truncating) path with the MPI-IO driver and collective metadata. */
 static lapse_status_t open_file(lapse_h5out_t *o, const char *file, lapse_mode_t mode)
 {
     lapse_status_t st = LAPSE_OK;
@@ -409,9 +408,7 @@ static lapse_status_t open_file(lapse_h5out_t *o, const char *file, lapse_mode_t
     if (mode == LAPSE_MODE_UPDATE)
         LAPSE_H5ID(o->file, H5Fopen(file, H5F_ACC_RDWR, fapl));
     else
-        LAPSE_H5ID(o->file,
-                   H5Fcreate(file, mode == LAPSE_MODE_CREATE ? H5F_ACC_EXCL : H5F_ACC_TRUNC,
-                             H5P_DEFAULT, fapl));
+        LAPSE_H5ID(o->file, H5Fcreate(file, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
 cleanup:
     if (fapl >= 0)
         H5Pclose(fapl);
@@ -441,7 +438,56 @@ static lapse_status_t open_datasets(lapse_h5out_t *o, const char *file, lapse_mo
         LAPSE_H5ID(o->tasks, H5Dopen2(o->file, TASKS_PATH, H5P_DEFAULT));
     else
         LAPSE_TRY(create_tasks(o));
+    if (mode == LAPSE_MODE_UPDATE) {
+        e = H5Lexists(o->file, DONE_PATH, H5P_DEFAULT);
+        LAPSE_H5(e);
+        if (e <= 0)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s has no task state (" DONE_PATH "): not a complete lapse "
+                       "output; use output.mode: overwrite",
+                       file);
+        LAPSE_H5ID(o->done, H5Dopen2(o->file, DONE_PATH, H5P_DEFAULT));
+    }
 cleanup:
+    return st;
+}
+
+/* Create /lapse/done [ntp, ntiles] uint8, contiguous and allocated early (marks are raw-data
+ * writes: no metadata changes during a run), all zero (written by rank 0), with its tile
+ * attribute. Collective. */
+static lapse_status_t create_done(lapse_h5out_t *o, int64_t ntp, const lapse_state_spec_t *state)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, aspace = H5I_INVALID_HID,
+          attr = H5I_INVALID_HID;
+    hsize_t dims[2] = {(hsize_t)ntp, (hsize_t)state->ntiles}, three = 3;
+    unsigned char *zeros = NULL;
+
+    LAPSE_H5ID(space, H5Screate_simple(2, dims, NULL));
+    LAPSE_H5ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+    LAPSE_H5(H5Pset_layout(dcpl, H5D_CONTIGUOUS));
+    LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    LAPSE_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+    LAPSE_H5ID(o->done,
+               H5Dcreate2(o->file, DONE_PATH, H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    LAPSE_H5ID(aspace, H5Screate_simple(1, &three, NULL));
+    LAPSE_H5ID(attr, H5Acreate2(o->done, "tile", H5T_STD_I64LE, aspace, H5P_DEFAULT, H5P_DEFAULT));
+    LAPSE_H5(H5Awrite(attr, H5T_NATIVE_INT64, state->tile));
+    if (o->rank == 0) {
+        zeros = calloc((size_t)(ntp * state->ntiles), 1);
+        LAPSE_ALLOC(zeros);
+        LAPSE_H5(H5Dwrite(o->done, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, o->dxpl_ind, zeros));
+    }
+cleanup:
+    free(zeros);
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (aspace >= 0)
+        H5Sclose(aspace);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
     return st;
 }
 
@@ -468,18 +514,58 @@ static lapse_status_t agree(MPI_Comm comm, lapse_status_t mine)
     return mine != LAPSE_OK ? mine : (lapse_status_t)out;
 }
 
+static lapse_status_t close_handles(lapse_h5out_t *o);
+
+/* Collective. Create the complete file under tmp (datasets, task state, attributes), flush and
+ * close it, then rank 0 renames it to file. */
+static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const char *file,
+                                      const lapse_config_t *cfg, const lapse_state_spec_t *state)
+{
+    lapse_status_t st = LAPSE_OK;
+    int ok = 0, all_ok = 0;
+    st = open_file(o, tmp, LAPSE_MODE_OVERWRITE);
+    if (st == LAPSE_OK)
+        st = open_datasets(o, tmp, LAPSE_MODE_OVERWRITE);
+    if (st == LAPSE_OK)
+        st = create_done(o, o->nspecs > 0 ? o->specs[0].dims[0] : 0, state);
+    lapse_fault_point("create");
+    if (st == LAPSE_OK)
+        st = put_str_attr(o->file, "fingerprint", state->fingerprint);
+    if (st == LAPSE_OK)
+        st = put_root_attrs(o, cfg);
+    if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
+        st = lapse_h5_fail("H5Fflush(new output)", __FILE__, __LINE__);
+    lapse_status_t cst = close_handles(o);
+    if (st == LAPSE_OK)
+        st = cst;
+    ok = st == LAPSE_OK;
+    LAPSE_MPI(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, o->comm));
+    if (!all_ok) {
+        if (st == LAPSE_OK)
+            st = lapse_fail(LAPSE_EH5, "creating the output failed on another rank");
+        goto cleanup;
+    }
+    if (o->rank == 0 && rename(tmp, file) != 0)
+        st = lapse_fail(LAPSE_EIO, "rename(%s, %s) failed: %s", tmp, file, strerror(errno));
+    LAPSE_MPI(MPI_Bcast(&st, 1, MPI_INT, 0, o->comm));
+cleanup:
+    return st;
+}
+
 lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mode,
                                 const lapse_dset_spec_t *specs, int nspecs,
-                                const lapse_config_t *cfg, lapse_h5out_t **out)
+                                const lapse_config_t *cfg, const lapse_state_spec_t *state,
+                                lapse_h5out_t **out)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_h5out_t *o = NULL;
+    char tmp[4200];
 
     lapse_h5_init();
     o = calloc(1, sizeof *o);
     LAPSE_ALLOC(o);
     o->comm = MPI_COMM_NULL;
-    o->file = o->tasks = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
+    o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
     LAPSE_MPI(MPI_Comm_dup(comm, &o->comm));
     LAPSE_MPI(MPI_Comm_rank(o->comm, &o->rank));
     LAPSE_MPI(MPI_Comm_size(o->comm, &o->size));
@@ -497,8 +583,12 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
     LAPSE_H5(H5Pset_dxpl_mpio(o->dxpl_ind, H5FD_MPIO_INDEPENDENT));
     LAPSE_H5ID(o->dxpl_coll, H5Pcreate(H5P_DATASET_XFER));
     LAPSE_H5(H5Pset_dxpl_mpio(o->dxpl_coll, H5FD_MPIO_COLLECTIVE));
-    LAPSE_TRY(open_file(o, file, mode));
-    LAPSE_TRY(open_datasets(o, file, mode));
+    if (mode != LAPSE_MODE_UPDATE) {
+        snprintf(tmp, sizeof tmp, "%s.creating", file);
+        LAPSE_TRY(create_complete(o, tmp, file, cfg, state));
+    }
+    LAPSE_TRY(open_file(o, file, LAPSE_MODE_UPDATE));
+    LAPSE_TRY(open_datasets(o, file, LAPSE_MODE_UPDATE));
     LAPSE_TRY(put_root_attrs(o, cfg));
     LAPSE_H5(H5Fflush(o->file, H5F_SCOPE_GLOBAL));
 cleanup:
@@ -578,6 +668,7 @@ lapse_status_t lapse_h5out_put_run(lapse_h5out_t *o, const lapse_run_info_t *inf
     LAPSE_TRY(put_str_attr(g, "config_path", info->config_path));
     LAPSE_TRY(put_str_attr(g, "input_file", info->input_file));
     LAPSE_TRY(put_str_attr(g, "input_dataset", info->input_dataset));
+    LAPSE_TRY(put_str_attr(g, "fingerprint", info->fingerprint));
 cleanup:
     if (lcpl >= 0)
         H5Pclose(lcpl);
@@ -649,6 +740,7 @@ lapse_status_t lapse_h5out_append_rows(lapse_h5out_t *o, const lapse_task_row_t 
     fspace = H5I_INVALID_HID;
     ext = old + total;
     LAPSE_H5(H5Dset_extent(o->tasks, &ext));
+    lapse_fault_point("tasks");
     LAPSE_H5ID(fspace, H5Dget_space(o->tasks));
     hsize_t start = old + mine, count = n > 0 ? (hsize_t)n : 1;
     LAPSE_H5ID(mspace, H5Screate_simple(1, &count, NULL));
@@ -678,29 +770,204 @@ cleanup:
     return st;
 }
 
+/* Close the file and its datasets (collective), keeping the rest of o. */
+static lapse_status_t close_handles(lapse_h5out_t *o)
+{
+    lapse_status_t st = LAPSE_OK;
+    for (int k = 0; o->dsets && k < o->nspecs; k++) {
+        if (o->dsets[k] >= 0 && H5Dclose(o->dsets[k]) < 0 && st == LAPSE_OK)
+            st = lapse_h5_fail("H5Dclose(result dataset)", __FILE__, __LINE__);
+        o->dsets[k] = H5I_INVALID_HID;
+    }
+    if (o->tasks >= 0 && H5Dclose(o->tasks) < 0 && st == LAPSE_OK)
+        st = lapse_h5_fail("H5Dclose(" TASKS_PATH ")", __FILE__, __LINE__);
+    if (o->done >= 0 && H5Dclose(o->done) < 0 && st == LAPSE_OK)
+        st = lapse_h5_fail("H5Dclose(" DONE_PATH ")", __FILE__, __LINE__);
+    if (o->file >= 0 && H5Fclose(o->file) < 0 && st == LAPSE_OK)
+        st = lapse_h5_fail("H5Fclose(output)", __FILE__, __LINE__);
+    o->tasks = o->done = o->file = H5I_INVALID_HID;
+    return st;
+}
+
 lapse_status_t lapse_h5out_close(lapse_h5out_t *o)
 {
     lapse_status_t st = LAPSE_OK;
     if (o == NULL)
         return LAPSE_OK;
-    for (int k = 0; o->dsets && k < o->nspecs; k++) {
-        if (o->dsets[k] >= 0 && H5Dclose(o->dsets[k]) < 0 && st == LAPSE_OK)
-            st = lapse_h5_fail("H5Dclose(result dataset)", __FILE__, __LINE__);
-    }
-    if (o->tasks >= 0 && H5Dclose(o->tasks) < 0 && st == LAPSE_OK)
-        st = lapse_h5_fail("H5Dclose(" TASKS_PATH ")", __FILE__, __LINE__);
+    st = close_handles(o);
     if (o->row_type >= 0)
         H5Tclose(o->row_type);
     if (o->dxpl_ind >= 0)
         H5Pclose(o->dxpl_ind);
     if (o->dxpl_coll >= 0)
         H5Pclose(o->dxpl_coll);
-    if (o->file >= 0 && H5Fclose(o->file) < 0 && st == LAPSE_OK)
-        st = lapse_h5_fail("H5Fclose(output)", __FILE__, __LINE__);
     if (o->comm != MPI_COMM_NULL)
         MPI_Comm_free(&o->comm);
     free(o->dsets);
     free(o->specs);
     free(o);
     return st;
+}
+
+/* ------------------------------------------------------------------ task state */
+
+lapse_status_t lapse_h5out_mark_done(lapse_h5out_t *o, int64_t t, int64_t tile)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    hsize_t start[2] = {(hsize_t)t, (hsize_t)tile}, count[2] = {1, 1};
+    unsigned char one = 1;
+
+    LAPSE_H5ID(fspace, H5Dget_space(o->done));
+    LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+    LAPSE_H5ID(mspace, H5Screate_simple(2, count, NULL));
+    LAPSE_H5(H5Dwrite(o->done, H5T_NATIVE_UINT8, mspace, fspace, o->dxpl_ind, &one));
+cleanup:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    return st;
+}
+
+lapse_status_t lapse_h5out_reset_done(lapse_h5out_t *o, const int64_t *tps, int64_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    hsize_t dims[2], count[2];
+    unsigned char *zeros = NULL;
+
+    LAPSE_H5ID(fspace, H5Dget_space(o->done));
+    LAPSE_H5(H5Sget_simple_extent_dims(fspace, dims, NULL));
+    if (o->rank == 0 && n > 0) {
+        zeros = calloc((size_t)dims[1], 1);
+        LAPSE_ALLOC(zeros);
+        count[0] = 1;
+        count[1] = dims[1];
+        LAPSE_H5ID(mspace, H5Screate_simple(2, count, NULL));
+        for (int64_t i = 0; i < n; i++) {
+            hsize_t start[2] = {(hsize_t)tps[i], 0};
+            LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+            LAPSE_H5(H5Dwrite(o->done, H5T_NATIVE_UINT8, mspace, fspace, o->dxpl_ind, zeros));
+        }
+    }
+cleanup:
+    free(zeros);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    /* every rank flushes, also when rank 0 failed above: the flush is collective */
+    lapse_status_t fst = lapse_h5out_flush(o);
+    return st != LAPSE_OK ? st : fst;
+}
+
+/* Read string attribute name of obj into buf ("" when missing). */
+static void get_str_attr(hid_t obj, const char *name, char *buf, size_t len)
+{
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    buf[0] = '\0';
+    if (H5Aexists(obj, name) <= 0)
+        goto cleanup;
+    if ((a = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (t = H5Aget_type(a)) < 0)
+        goto cleanup;
+    size_t n = H5Tget_size(t);
+    if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) > 0 || n == 0)
+        goto cleanup;
+    char *tmp = calloc(n + 1, 1);
+    if (!tmp)
+        goto cleanup;
+    if ((mt = str_type(n)) >= 0 && H5Aread(a, mt, tmp) >= 0)
+        snprintf(buf, len, "%s", tmp);
+    free(tmp);
+cleanup:
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+/* Read /lapse/done and its tile attribute into os. Returns 0 when present and sane. */
+static int read_done(hid_t f, lapse_outstate_t *os)
+{
+    hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
+    hsize_t dims[2];
+    int ok = -1;
+    if (H5Lexists(f, "/lapse", H5P_DEFAULT) <= 0 || H5Lexists(f, DONE_PATH, H5P_DEFAULT) <= 0)
+        goto cleanup;
+    if ((d = H5Dopen2(f, DONE_PATH, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0)
+        goto cleanup;
+    if (H5Sget_simple_extent_ndims(sp) != 2 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
+        goto cleanup;
+    if ((a = H5Aopen(d, "tile", H5P_DEFAULT)) < 0 || H5Aread(a, H5T_NATIVE_INT64, os->tile) < 0)
+        goto cleanup;
+    os->ntp = (int64_t)dims[0];
+    os->ntiles = (int64_t)dims[1];
+    os->done = malloc((size_t)(dims[0] * dims[1]) + 1);
+    if (!os->done || H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, os->done) < 0) {
+        free(os->done);
+        os->done = NULL;
+        goto cleanup;
+    }
+    ok = 0;
+cleanup:
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Eclear2(H5E_DEFAULT);
+    return ok;
+}
+
+lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
+{
+    hid_t f = H5I_INVALID_HID, g = H5I_INVALID_HID;
+    struct stat sb;
+
+    memset(os, 0, sizeof *os);
+    lapse_h5_init();
+    if (stat(file, &sb) != 0)
+        return LAPSE_OK;
+    os->exists = 1;
+    if (!S_ISREG(sb.st_mode) || H5Fis_hdf5(file) <= 0)
+        goto cleanup;
+    if ((f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+        goto cleanup;
+    if (read_done(f, os) != 0)
+        goto cleanup;
+    os->is_lapse = 1;
+    get_str_attr(f, "fingerprint", os->fingerprint, sizeof os->fingerprint);
+    if (H5Lexists(f, RUNS_PATH, H5P_DEFAULT) > 0 &&
+        (g = H5Gopen2(f, RUNS_PATH, H5P_DEFAULT)) >= 0) {
+        H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, max_id_cb, &os->last_run);
+        if (os->last_run > 0) {
+            char name[32];
+            snprintf(name, sizeof name, "%" PRId64, os->last_run);
+            hid_t r = H5Gopen2(g, name, H5P_DEFAULT);
+            if (r >= 0) {
+                get_str_attr(r, "status", os->last_status, sizeof os->last_status);
+                get_str_attr(r, "timepoints", os->last_timepoints, sizeof os->last_timepoints);
+                get_str_attr(r, "fingerprint", os->last_fingerprint, sizeof os->last_fingerprint);
+                H5Gclose(r);
+            }
+        }
+    }
+cleanup:
+    if (g >= 0)
+        H5Gclose(g);
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    return LAPSE_OK;
+}
+
+void lapse_outstate_free(lapse_outstate_t *os)
+{
+    free(os->done);
+    os->done = NULL;
 }

@@ -6,9 +6,18 @@
  *                        time axis, chunked [1, tile], created up front; each task writes its
  *                        core hyperslab (independent I/O).
  *   /lapse/tasks         one row per task and run (lapse_task_row_t), extendible compound table.
+ *   /lapse/done          uint8 [t, tiles]: 1 where the task (timepoint, tile) is done, durably:
+ *                        a task's data is written before its mark, and both are raw-data writes
+ *                        (no HDF5 metadata changes after the file is created), so a killed run
+ *                        leaves a readable file in which no mark exists without its data.
+ *                        Attribute tile = the core tile shape [z, y, x] of the plan.
  *   /lapse/runs/<id>     a group per run with attributes: start, end, config, config_path,
- *                        timepoints, nranks, status.
- *   root attributes      lapse_version, config (latest run), input_file, input_dataset.
+ *                        timepoints, nranks, status, fingerprint.
+ *   root attributes      lapse_version, config (latest run), input_file, input_dataset,
+ *                        fingerprint (of the config that created the file, see lapse_fingerprint).
+ *
+ * A new file is created under the name <file>.creating and renamed once all its datasets exist
+ * and are flushed, so a run killed during creation never leaves a half-made file at <file>.
  *
  * All functions marked collective must be called by every rank of the communicator with the
  * same arguments (except rows in lapse_h5out_append_rows).
@@ -40,7 +49,7 @@ typedef struct {
     char device[128];
     double t_read, t_upload, t_compute, t_download, t_write, t_total;
     int64_t bytes_in, bytes_out;
-    int32_t status; /* 0 done, 1 failed */
+    int32_t status; /* 0 done, 1 failed, 2 abandoned (interrupted by a signal) */
 } lapse_task_row_t;
 
 /* Facts about a run, stored in /lapse/runs/<id>. Strings must be identical on all ranks. */
@@ -49,25 +58,63 @@ typedef struct {
     char start[32], end[32]; /* ISO 8601 UTC */
     const char *config_text, *config_path, *input_file, *input_dataset, *timepoints;
     int nranks;
-    const char *status; /* "running", "done", "failed" */
+    const char *status;      /* "running", "done", "failed", "interrupted" */
+    const char *fingerprint; /* of this run's config */
 } lapse_run_info_t;
 
 typedef struct lapse_h5out lapse_h5out_t;
 
-/* Decide, on one rank before any output is touched, whether the output may be opened in mode:
- * create: file must not exist (LAPSE_ECONFIG "output exists; set output.mode: update or
- * overwrite"); update: file must exist, be a lapse output and hold datasets matching specs
- * (same dims and dtype); overwrite: parent directory writable. Also checks that the output
- * directory is writable. Returns LAPSE_OK or LAPSE_ECONFIG/LAPSE_EINPUT with a message. */
+/* The plan facts stored with the task state. */
+typedef struct {
+    int64_t tile[3];      /* core tile shape (z, y, x) */
+    int64_t ntiles;       /* tiles per timepoint */
+    char fingerprint[24]; /* of the result-defining config (hex) */
+} lapse_state_spec_t;
+
+/* What is at an output path before a run (read serially by rank 0). */
+typedef struct {
+    int exists;           /* something is at the path */
+    int is_lapse;         /* a complete lapse output with task state */
+    char fingerprint[24]; /* root attribute */
+    int64_t tile[3], ntiles, ntp;
+    unsigned char *done; /* [ntp * ntiles] marks, malloc'ed; NULL when !is_lapse */
+    int64_t last_run;    /* latest run id, 0 when none */
+    char last_status[32];
+    char last_timepoints[1024];
+    char last_fingerprint[24];
+} lapse_outstate_t;
+
+/* Inspect file: fills *os (zeroed first). A missing file is not an error (exists = 0); a file
+ * that is not HDF5 or not a lapse output gives exists = 1, is_lapse = 0. Errors only for
+ * unexpected HDF5 failures. */
+lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os);
+
+/* Release what *os owns. */
+void lapse_outstate_free(lapse_outstate_t *os);
+
+/* Check, on one rank before any output is touched, that the output may be opened in mode:
+ * always: the output directory exists and is writable; create: nothing more (whether an
+ * existing file may be continued is the caller's decision, see lapse_h5out_inspect); update
+ * (also used to continue a run): the file must exist, be writable, be a lapse output and hold
+ * datasets matching specs (same dims and dtype); overwrite: an existing file must be writable.
+ * Returns LAPSE_OK or LAPSE_ECONFIG/LAPSE_EINPUT with a message. */
 lapse_status_t lapse_h5out_check(const char *file, lapse_mode_t mode,
                                  const lapse_dset_spec_t *specs, int nspecs);
 
-/* Collective. Open (update) or create (create, overwrite: truncates) the file with the MPI-IO
- * driver, create or open every dataset in specs (in update mode they must match), create
- * /lapse/tasks if missing, write the root attributes, flush. *out set only on success. */
+/* Collective. Open (update: the file exists) or create (create, overwrite: via <file>.creating,
+ * renamed when complete) the file with the MPI-IO driver; create or open every dataset in specs
+ * (in update mode they must match), /lapse/tasks and /lapse/done (all marks 0 in a new file);
+ * write the root attributes, flush. *out set only on success. */
 lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mode,
                                 const lapse_dset_spec_t *specs, int nspecs,
-                                const lapse_config_t *cfg, lapse_h5out_t **out);
+                                const lapse_config_t *cfg, const lapse_state_spec_t *state,
+                                lapse_h5out_t **out);
+
+/* Independent. Mark task (t, tile) done. Call only after its data writes returned. */
+lapse_status_t lapse_h5out_mark_done(lapse_h5out_t *o, int64_t t, int64_t tile);
+
+/* Collective. Clear the marks of timepoints tps[0..n) (an update recomputes them), flush. */
+lapse_status_t lapse_h5out_reset_done(lapse_h5out_t *o, const int64_t *tps, int64_t n);
 
 /* Collective. The next run id: 1 + the largest run id in /lapse/runs (1 for a new file). */
 lapse_status_t lapse_h5out_next_run_id(lapse_h5out_t *o, int64_t *run_id);

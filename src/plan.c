@@ -63,15 +63,33 @@ cleanup:
     return st;
 }
 
+lapse_status_t lapse_plan_select(lapse_plan_t *plan, const unsigned char *done)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t n = 0, all = plan->ntps * plan->ntiles;
+    int64_t *todo = malloc((size_t)(all > 0 ? all : 1) * sizeof *todo);
+    LAPSE_ALLOC(todo);
+    for (int64_t k = 0; k < all; k++)
+        if (!done[plan->tps[k / plan->ntiles] * plan->ntiles + k % plan->ntiles])
+            todo[n++] = k;
+    free(plan->todo);
+    plan->todo = todo;
+    plan->ntasks = n;
+cleanup:
+    return st;
+}
+
 void lapse_plan_task(const lapse_plan_t *plan, int64_t i, lapse_task_t *task)
 {
+    if (plan->todo)
+        i = plan->todo[i];
     int64_t tile = i % plan->ntiles;
     int64_t idx[3];
     idx[2] = tile % plan->grid[2];
     idx[1] = (tile / plan->grid[2]) % plan->grid[1];
     idx[0] = tile / (plan->grid[2] * plan->grid[1]);
-    task->id = i;
     task->t = plan->tps[i / plan->ntiles];
+    task->id = task->t * plan->ntiles + tile;
     task->tile = tile;
     for (int a = 0; a < 3; a++) {
         task->core.off[a] = idx[a] * plan->tile[a];
@@ -84,6 +102,7 @@ void lapse_plan_task(const lapse_plan_t *plan, int64_t i, lapse_task_t *task)
 void lapse_plan_free(lapse_plan_t *plan)
 {
     free(plan->tps);
+    free(plan->todo);
     memset(plan, 0, sizeof *plan);
 }
 

@@ -15,7 +15,7 @@
 #include "types.h"
 
 typedef struct {
-    int64_t id;   /* 0 .. ntasks-1 */
+    int64_t id;   /* stable task id: t * ntiles + tile (the same in every run of an output) */
     int64_t t;    /* timepoint index in the input */
     int64_t tile; /* tile index within the timepoint, 0 .. ntiles-1 */
     lapse_box_t core;
@@ -30,7 +30,8 @@ typedef struct {
     int64_t ntiles;  /* tiles per timepoint */
     int64_t *tps;    /* selected timepoints, sorted (owned) */
     int64_t ntps;
-    int64_t ntasks;
+    int64_t ntasks; /* tasks to run: all selected, or the pending ones (lapse_plan_select) */
+    int64_t *todo;  /* NULL: all; else indices (timepoint index * ntiles + tile) of tasks to run */
     int64_t max_read_voxels, max_core_voxels; /* over all tasks */
 } lapse_plan_t;
 
@@ -39,6 +40,10 @@ typedef struct {
  * is left zeroed. */
 lapse_status_t lapse_plan_make(const int64_t shape[3], const int64_t tile[3], const int64_t halo[3],
                                const int64_t *tps, int64_t ntps, lapse_plan_t *plan);
+
+/* Keep only the tasks not yet done: done[t * ntiles + tile] != 0 marks a done task, for the
+ * input's timepoints t (the caller guarantees done covers every selected timepoint). */
+lapse_status_t lapse_plan_select(lapse_plan_t *plan, const unsigned char *done);
 
 /* Task i (0 <= i < ntasks) of the plan. */
 void lapse_plan_task(const lapse_plan_t *plan, int64_t i, lapse_task_t *task);

@@ -9,6 +9,7 @@
 #include "run.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <limits.h>
 #include <mpi.h>
 #include <stdio.h>
@@ -20,14 +21,51 @@
 
 #include "clrt.h"
 #include "config.h"
+#include "fingerprint.h"
 #include "h5in.h"
 #include "h5out.h"
 #include "ops.h"
 #include "pipeline.h"
 #include "plan.h"
 #include "progress.h"
+#include "lock.h"
 #include "sched.h"
 #include "tpsel.h"
+
+/* The first of SIGTERM, SIGUSR2 or SIGINT received (0: none): every rank then finishes or
+ * abandons its current task, records what is done and exits with LAPSE_EINTERRUPTED. */
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    if (!stop_signal)
+        stop_signal = sig;
+}
+
+static lapse_status_t install_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    const int sigs[] = {SIGTERM, SIGUSR2, SIGINT};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+        if (sigaction(sigs[i], &sa, NULL) != 0)
+            return lapse_fail(LAPSE_ERUNTIME, "sigaction(%d) failed: %s", sigs[i], strerror(errno));
+    return LAPSE_OK;
+}
+
+static lapse_status_t interrupted(void)
+{
+    return lapse_fail(LAPSE_EINTERRUPTED,
+                      "stopped by signal %d (%s); run the same command again "
+                      "to continue",
+                      (int)stop_signal,
+                      stop_signal == SIGTERM   ? "SIGTERM"
+                      : stop_signal == SIGUSR2 ? "SIGUSR2"
+                                               : "SIGINT");
+}
 
 /* Everything every rank knows about the job after validation. */
 typedef struct {
@@ -37,8 +75,14 @@ typedef struct {
     int64_t ntps;
     int64_t reach[3];
     int64_t halo[3];
-    int projection; /* index of the z-projecting step, or -1 */
-    lapse_mode_t mode;
+    int projection;       /* index of the z-projecting step, or -1 */
+    lapse_mode_t mode;    /* how the output file is opened */
+    int recompute;        /* 1: run every selected task; 0: only those not done */
+    char fingerprint[24]; /* of this config (fingerprint.h) */
+    int64_t file_tile[3]; /* tile of an existing output ([0,0,0]: a new file) */
+    int64_t file_ntiles;  /* tiles per timepoint of an existing output */
+    unsigned char *done;  /* its task marks [ntp * file_ntiles], or NULL */
+    lapse_lock_t lock;    /* rank 0: the output's writer lock */
     int nout;
     lapse_dset_spec_t out[LAPSE_MAX_STEPS + 1];
     int out_step[LAPSE_MAX_STEPS + 1];
@@ -171,6 +215,85 @@ static void make_specs(job_t *job)
     job->nout = nout;
 }
 
+/* Rank 0: re-report the recorded output problem at output.file's position in the config. */
+static lapse_status_t output_fail(job_t *job)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", lapse_errmsg());
+    lapse_err_clear();
+    return lapse_config_fail(&job->cfg, job->cfg.output_file_mark, "output.file", "%s", msg);
+}
+
+/* Rank 0: what to do with the output. A new file is created; an existing lapse output of the
+ * same config is continued (only tasks not done run; the same command after an interruption
+ * finishes the job); output.mode: update (or --timepoints on an existing output) rewrites the
+ * selected timepoints, unless the last run was the same update and did not finish, which is
+ * then continued; overwrite replaces the file. Anything else is refused before any write. */
+#define OUTPUT_FAIL(...)                                                                           \
+    do {                                                                                           \
+        lapse_fail(LAPSE_ECONFIG, __VA_ARGS__);                                                    \
+        st = output_fail(job);                                                                     \
+        goto cleanup;                                                                              \
+    } while (0)
+
+static lapse_status_t decide_output(job_t *job, int tp_override, int dry_run)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_config_t *cfg = &job->cfg;
+    lapse_outstate_t os;
+    char sel[1024];
+    memset(&os, 0, sizeof os);
+
+    job->lock.fd = -1;
+    st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_CREATE, job->out, job->nout);
+    if (st != LAPSE_OK)
+        return output_fail(job);
+    if (!dry_run && (st = lapse_lock_acquire(cfg->output_file, &job->lock)) != LAPSE_OK)
+        return output_fail(job);
+    LAPSE_TRY(lapse_h5out_inspect(cfg->output_file, &os));
+    lapse_tpsel_format(job->tps, job->ntps, sel, sizeof sel);
+    job->recompute = 1;
+    if (!os.exists || cfg->mode == LAPSE_MODE_OVERWRITE) {
+        if (!os.exists && cfg->mode == LAPSE_MODE_UPDATE)
+            OUTPUT_FAIL("output %s does not exist; output.mode: update needs an "
+                        "existing lapse output (use create)",
+                        cfg->output_file);
+        job->mode = os.exists ? LAPSE_MODE_OVERWRITE : LAPSE_MODE_CREATE;
+        goto cleanup;
+    }
+    if (!os.is_lapse)
+        OUTPUT_FAIL("output %s exists and is not a complete lapse output; set "
+                    "output.mode: overwrite to replace it, or choose another file",
+                    cfg->output_file);
+    int updating = cfg->mode == LAPSE_MODE_UPDATE || (!cfg->mode_given && tp_override);
+    if (!updating && strcmp(os.fingerprint, job->fingerprint) != 0)
+        OUTPUT_FAIL("output %s was made by a different config (input, pipeline or "
+                    "output settings differ); set output.mode: overwrite to replace "
+                    "it, or update to rewrite the selected timepoints with this one",
+                    cfg->output_file);
+    int same_unfinished = strcmp(os.last_status, "done") != 0 &&
+                          strcmp(os.last_timepoints, sel) == 0 &&
+                          strcmp(os.last_fingerprint, job->fingerprint) == 0;
+    job->mode = LAPSE_MODE_UPDATE;
+    job->recompute = updating && !same_unfinished;
+    if (os.ntp != job->in.ntp)
+        OUTPUT_FAIL("output %s has %lld timepoints but the input has %lld; set "
+                    "output.mode: overwrite",
+                    cfg->output_file, (long long)os.ntp, (long long)job->in.ntp);
+    memcpy(job->file_tile, os.tile, sizeof job->file_tile);
+    job->file_ntiles = os.ntiles;
+    job->done = os.done;
+    os.done = NULL;
+    if ((st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_UPDATE, job->out, job->nout)) !=
+        LAPSE_OK)
+        st = output_fail(job);
+cleanup:
+    lapse_outstate_free(&os);
+    if (st != LAPSE_OK)
+        lapse_lock_release(&job->lock);
+    return st;
+}
+
 /* Rank 0 only: validate the config against the input and the output. */
 static lapse_status_t validate(job_t *job, const char *tp_override, int dry_run)
 {
@@ -211,19 +334,8 @@ static lapse_status_t validate(job_t *job, const char *tp_override, int dry_run)
         LAPSE_TRY(lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
                                     "the output file is the input file"));
     make_specs(job);
-    /* --timepoints on an existing output, without an explicit mode, updates it. */
-    job->mode = cfg->mode;
-    if (!cfg->mode_given && tp_override && access(cfg->output_file, F_OK) == 0)
-        job->mode = LAPSE_MODE_UPDATE;
-    if (!dry_run) {
-        st = lapse_h5out_check(cfg->output_file, job->mode, job->out, job->nout);
-        if (st != LAPSE_OK) {
-            char msg[1024];
-            snprintf(msg, sizeof msg, "%s", lapse_errmsg());
-            lapse_err_clear();
-            LAPSE_TRY(lapse_config_fail(cfg, cfg->output_file_mark, "output", "%s", msg));
-        }
-    }
+    lapse_fingerprint(cfg, &job->in, job->fingerprint, sizeof job->fingerprint);
+    LAPSE_TRY(decide_output(job, tp_override != NULL, dry_run));
 cleanup:
     return st;
 }
@@ -233,6 +345,7 @@ static lapse_status_t prepare(const ranks_t *r, const lapse_run_opts_t *o, job_t
 {
     lapse_status_t st = LAPSE_OK;
     memset(job, 0, sizeof *job);
+    job->lock.fd = -1;
     st = load_config(r, o->config, &job->cfg);
     if (agree(r->world, st) != LAPSE_OK)
         return st != LAPSE_OK ? st : LAPSE_ECONFIG; /* parse is deterministic: all failed */
@@ -247,9 +360,23 @@ static lapse_status_t prepare(const ranks_t *r, const lapse_run_opts_t *o, job_t
         goto cleanup;
     }
     LAPSE_MPI(MPI_Bcast(&job->in, (int)sizeof job->in, MPI_BYTE, 0, r->world));
-    int mode = (int)job->mode;
-    LAPSE_MPI(MPI_Bcast(&mode, 1, MPI_INT, 0, r->world));
-    job->mode = (lapse_mode_t)mode;
+    long long facts[6] = {job->mode,         job->recompute,    job->file_tile[0],
+                          job->file_tile[1], job->file_tile[2], job->file_ntiles};
+    LAPSE_MPI(MPI_Bcast(facts, 6, MPI_LONG_LONG, 0, r->world));
+    job->mode = (lapse_mode_t)facts[0];
+    job->recompute = (int)facts[1];
+    for (int a = 0; a < 3; a++)
+        job->file_tile[a] = facts[2 + a];
+    job->file_ntiles = facts[5];
+    LAPSE_MPI(MPI_Bcast(job->fingerprint, sizeof job->fingerprint, MPI_CHAR, 0, r->world));
+    if (job->file_ntiles > 0) {
+        size_t n = (size_t)(job->in.ntp * job->file_ntiles);
+        if (r->rank != 0) {
+            job->done = malloc(n);
+            LAPSE_ALLOC(job->done);
+        }
+        LAPSE_MPI(MPI_Bcast(job->done, (int)n, MPI_UNSIGNED_CHAR, 0, r->world));
+    }
     if (r->rank != 0) {
         char err[512];
         const char *sel = o->timepoints ? o->timepoints : job->cfg.timepoints;
@@ -265,6 +392,8 @@ cleanup:
 
 static void job_free(job_t *job)
 {
+    lapse_lock_release(&job->lock);
+    free(job->done);
     free(job->tps);
     lapse_config_free(&job->cfg);
 }
@@ -292,10 +421,31 @@ static lapse_status_t make_plan(const ranks_t *r, const job_t *job, const lapse_
     int64_t tile[3];
     const lapse_config_t *cfg = &job->cfg;
     int keep_z = job->projection >= 0;
-    if (cfg->tile_auto) {
-        unsigned long long mine[2] = {dev->global_mem, dev->max_alloc}, least[2];
-        LAPSE_MPI(MPI_Allreduce(mine, least, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, r->world));
-        cost_ctx_t ctx = {job};
+    unsigned long long mine[2] = {dev->global_mem, dev->max_alloc}, least[2];
+    const char *cap = getenv("LAPSE_DEVICE_MEM_LIMIT"); /* bytes; for tests and shared GPUs */
+    if (cap && strtoull(cap, NULL, 10) > 0) {
+        unsigned long long c = strtoull(cap, NULL, 10);
+        mine[0] = mine[0] < c ? mine[0] : c;
+        mine[1] = mine[1] < c ? mine[1] : c;
+    }
+    LAPSE_MPI(MPI_Allreduce(mine, least, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, r->world));
+    cost_ctx_t ctx = {job};
+    if (job->file_tile[0] > 0) {
+        /* An existing output keeps its tiling: its task marks are per tile. */
+        int64_t want[3];
+        for (int a = 0; a < 3; a++)
+            want[a] = cfg->tile[a] < job->in.shape[a] ? cfg->tile[a] : job->in.shape[a];
+        int differs = want[1] != job->file_tile[1] || want[2] != job->file_tile[2] ||
+                      (!keep_z && want[0] != job->file_tile[0]);
+        if (!cfg->tile_auto && differs)
+            LAPSE_TRY(lapse_config_fail(
+                cfg, cfg->tile_mark, "tiles.shape",
+                "the output was written with tiles [%lld, %lld, %lld]; use that shape (or tiles: "
+                "auto) to continue it, or output.mode: overwrite",
+                (long long)job->file_tile[0], (long long)job->file_tile[1],
+                (long long)job->file_tile[2]));
+        memcpy(tile, job->file_tile, sizeof tile);
+    } else if (cfg->tile_auto) {
         LAPSE_TRY(
             lapse_plan_auto_tile(job->in.shape, job->halo, keep_z,
                                  (unsigned long long)(AUTO_TILE_MEM_FRACTION * (double)least[0]),
@@ -307,6 +457,18 @@ static lapse_status_t make_plan(const ranks_t *r, const job_t *job, const lapse_
     if (keep_z)
         tile[0] = job->in.shape[0]; /* a z-projection needs whole z columns in one task */
     LAPSE_TRY(lapse_plan_make(job->in.shape, tile, job->halo, job->tps, job->ntps, plan));
+    unsigned long long need = task_cost(&ctx, plan->max_read_voxels, plan->max_core_voxels);
+    if (need > least[0] || (unsigned long long)plan->max_read_voxels * 4ULL > least[1])
+        LAPSE_TRY(lapse_config_fail(
+            cfg, cfg->tile_mark, "tiles.shape",
+            "tiles [%lld, %lld, %lld] need %.1f MiB of device memory per task (largest buffer "
+            "%.1f MiB), but the device has %.1f MiB (largest buffer %.1f MiB): use a smaller "
+            "tiles.shape or tiles: auto",
+            (long long)plan->tile[0], (long long)plan->tile[1], (long long)plan->tile[2],
+            (double)need / 1048576.0, (double)plan->max_read_voxels * 4.0 / 1048576.0,
+            (double)least[0] / 1048576.0, (double)least[1] / 1048576.0));
+    if (job->done && !job->recompute)
+        LAPSE_TRY(lapse_plan_select(plan, job->done));
 cleanup:
     return st;
 }
@@ -409,6 +571,8 @@ static lapse_status_t run_task(worker_t *w, const lapse_task_t *t, lapse_task_ro
     double t1 = MPI_Wtime();
     row->t_read = t1 - t0;
     row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
+    if (stop_signal)
+        LAPSE_TRY(interrupted());
 
     lapse_box_t core_rel = t->core;
     for (int a = 0; a < 3; a++)
@@ -418,6 +582,8 @@ static lapse_status_t run_task(worker_t *w, const lapse_task_t *t, lapse_task_ro
     row->t_upload = pt.upload;
     row->t_compute = pt.compute;
     row->t_download = pt.download;
+    if (stop_signal)
+        LAPSE_TRY(interrupted());
 
     double t2 = MPI_Wtime();
     for (int k = 0; k < job->nout; k++) {
@@ -429,9 +595,16 @@ static lapse_status_t run_task(worker_t *w, const lapse_task_t *t, lapse_task_ro
         LAPSE_TRY(lapse_h5out_write(w->out, k, t->t, &box, lapse_pipeline_output(w->pipe, k)));
         row->bytes_out += lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
     }
+    lapse_fault_point("before-mark");
+    /* The data writes have returned (raw data goes straight to the file), so the mark may
+     * follow: a done mark never exists without its data. */
+    LAPSE_TRY(lapse_h5out_mark_done(w->out, t->t, t->tile));
     row->t_write = MPI_Wtime() - t2;
     row->status = 0;
+    lapse_fault_point("after-task");
 cleanup:
+    if (st == LAPSE_EINTERRUPTED)
+        row->status = 2;
     row->t_total = MPI_Wtime() - t0;
     return st;
 }
@@ -469,6 +642,11 @@ static lapse_status_t work(worker_t *w)
     for (;;) {
         int64_t i;
         int have = 0;
+        if (stop_signal) {
+            st = interrupted();
+            lapse_sched_abort(w->sched);
+            goto cleanup;
+        }
         LAPSE_TRY(lapse_sched_next(w->sched, &i, &have));
         if (!have)
             break;
@@ -488,7 +666,7 @@ static lapse_status_t work(worker_t *w)
     }
 cleanup:
     lapse_err_context("rank %d", w->r->rank);
-    if (st != LAPSE_OK)
+    if (st != LAPSE_OK && (st != LAPSE_EINTERRUPTED || w->r->rank == 0))
         lapse_err_print(st);
     lapse_status_t fst = lapse_sched_finish(w->sched);
     if (st == LAPSE_OK)
@@ -573,8 +751,15 @@ static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t
     if (st != LAPSE_OK)
         goto cleanup;
 
-    LAPSE_TRY(
-        lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out, job->nout, cfg, &w.out));
+    lapse_state_spec_t state;
+    memset(&state, 0, sizeof state);
+    memcpy(state.tile, plan->tile, sizeof state.tile);
+    state.ntiles = plan->ntiles;
+    snprintf(state.fingerprint, sizeof state.fingerprint, "%s", job->fingerprint);
+    LAPSE_TRY(lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out, job->nout, cfg,
+                               &state, &w.out));
+    if (job->mode == LAPSE_MODE_UPDATE && job->recompute)
+        LAPSE_TRY(lapse_h5out_reset_done(w.out, plan->tps, plan->ntps));
     LAPSE_TRY(lapse_h5out_next_run_id(w.out, &w.run_id));
     memset(&info, 0, sizeof info);
     info.run_id = w.run_id;
@@ -589,6 +774,7 @@ static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t
     info.timepoints = sel;
     info.nranks = r->nranks;
     info.status = "running";
+    info.fingerprint = job->fingerprint;
     LAPSE_TRY(lapse_h5out_put_run(w.out, &info));
     LAPSE_TRY(lapse_h5out_flush(w.out));
     LAPSE_TRY(lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w.sched));
@@ -615,15 +801,19 @@ static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t
                     MPI_Bcast(info.end, sizeof info.end, MPI_CHAR, 0, r->world) == MPI_SUCCESS
                         ? LAPSE_OK
                         : LAPSE_EMPI);
-    info.status = st == LAPSE_OK ? "done" : "failed";
+    info.status = st == LAPSE_OK ? "done" : st == LAPSE_EINTERRUPTED ? "interrupted" : "failed";
     if (rst == LAPSE_OK)
         rst = lapse_h5out_put_run(w.out, &info);
     if (st == LAPSE_OK)
         st = rst;
     if (st == LAPSE_OK && r->rank == 0) {
         double el = MPI_Wtime() - start;
-        double vox = (double)plan->ntasks / (double)plan->ntiles * (double)plan->shape[0] *
-                     (double)plan->shape[1] * (double)plan->shape[2];
+        double vox = 0;
+        for (int64_t i = 0; i < plan->ntasks; i++) {
+            lapse_task_t t;
+            lapse_plan_task(plan, i, &t);
+            vox += (double)lapse_box_voxels(&t.core);
+        }
         printf("lapse: run %lld done: %lld tasks in %.2f s, %.3g voxels/s; output: %s\n",
                (long long)w.run_id, (long long)plan->ntasks, el, el > 0 ? vox / el : 0.0,
                cfg->output_file);
@@ -660,6 +850,8 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
     memset(&job, 0, sizeof job);
 
     st = init_ranks(&r);
+    if (st == LAPSE_OK)
+        st = install_signals();
     if (st != LAPSE_OK) {
         lapse_err_print(st);
         return lapse_exit_code(st);
@@ -677,8 +869,11 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
     if ((st = agree(r.world, st)) != LAPSE_OK)
         goto cleanup;
     st = make_plan(&r, &job, &cl->dev, &plan);
-    if (st != LAPSE_OK && r.rank == 0)
+    if (st != LAPSE_OK && r.rank == 0) {
+        if (st == LAPSE_ECONFIG)
+            lapse_err_context("%s", "");
         lapse_err_print(st);
+    }
     if ((st = agree(r.world, st)) != LAPSE_OK)
         goto cleanup;
     if (o->dry_run) {
@@ -686,6 +881,16 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
             print_plan(&job, &plan, stdout);
         goto cleanup;
     }
+    if (plan.ntasks == 0) {
+        if (r.rank == 0)
+            printf("lapse: nothing to do: all %lld selected tasks of %s are done\n",
+                   (long long)(plan.ntps * plan.ntiles), job.cfg.output_file);
+        goto cleanup;
+    }
+    if (!job.recompute && job.done && r.rank == 0)
+        printf("lapse: continuing %s: %lld of %lld selected tasks are done, %lld to run\n",
+               job.cfg.output_file, (long long)(plan.ntps * plan.ntiles - plan.ntasks),
+               (long long)(plan.ntps * plan.ntiles), (long long)plan.ntasks);
     st = execute(&r, o, &job, cl, &plan);
 cleanup:
     lapse_plan_free(&plan);

@@ -6,7 +6,9 @@
 
 #include <hdf5.h>
 #include <mpi.h>
+#include <signal.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -193,4 +195,24 @@ const char *lapse_cl_strerror(int err)
     default:
         return "unknown OpenCL error";
     }
+}
+
+void lapse_fault_point(const char *name)
+{
+    const char *f = getenv("LAPSE_FAULT");
+    if (f == NULL || f[0] == '\0')
+        return;
+    size_t n = strlen(name);
+    if (strncmp(f, name, n) != 0)
+        return;
+    if (f[n] == '@') {
+        const char *r = getenv("OMPI_COMM_WORLD_RANK");
+        if (r == NULL)
+            r = getenv("PMI_RANK");
+        if (r == NULL || strcmp(r, f + n + 1) != 0)
+            return;
+    } else if (f[n] != '\0') {
+        return;
+    }
+    raise(SIGKILL);
 }

@@ -64,6 +64,11 @@ const char *lapse_err_get_context(void);
 /* Print "lapse: <context>: <message>" to stderr (the driver's job, once per failure). */
 void lapse_err_print(lapse_status_t st);
 
+/* Fault injection for the crash tests: when the environment variable LAPSE_FAULT equals name,
+ * or "name@R" where R is this process's MPI rank (OMPI_COMM_WORLD_RANK / PMI_RANK), the
+ * process kills itself with SIGKILL here. Costs one getenv when unset. */
+void lapse_fault_point(const char *name);
+
 /* Text of an OpenCL error code ("CL_OUT_OF_RESOURCES"). Never NULL. */
 const char *lapse_cl_strerror(int err);
 

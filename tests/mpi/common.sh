@@ -80,8 +80,13 @@ py() {
 mpirun_lapse() {
     local n=$1
     shift
+    local fwd=() v
+    # Sanitizer and MPI-IO settings, when set, reach every rank (docs/testing.md).
+    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS OMPI_MCA_io; do
+        [ -z "${!v:-}" ] || fwd+=(-x "$v")
+    done
     "$MPIEXEC" -n "$n" --oversubscribe --bind-to none -x POCL_MAX_PTHREAD_COUNT \
-        -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM "$LAPSE" "$@"
+        -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM "${fwd[@]}" "$LAPSE" "$@"
 }
 
 # lapse_run N CONFIG [ARGS...]: `lapse run CONFIG ARGS` on N ranks; fail (with its log) unless

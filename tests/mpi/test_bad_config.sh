@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test_bad_config.sh - bad configs and inputs are refused before any work: exit 2, a message
 # naming config-file:line:column where a place in the config is at fault, and no output file.
-# Also: mode create on an existing output exits 2 and leaves that file byte-for-byte unchanged;
+# Also: a different config on an existing output exits 2 and leaves that file byte-for-byte
+# unchanged (the same config finds nothing to do);
 # mode update on a missing output exits 2; the exit code survives mpiexec with 2 ranks.
 source "$(dirname "$0")/common.sh"
 make_sample
@@ -164,8 +165,15 @@ need_device
 note "mode create on an existing output"
 lapse_run 1 "$T/good.yaml"
 sum=$(sha "$OUT")
-expect_rc 2 "$T/exists.log" "$LAPSE" run "$T/good.yaml"
-grep -Eiq 'exist' "$T/exists.log" || { cat "$T/exists.log"; fail "message does not say the output exists"; }
+# The same config again: the output is complete, so there is nothing to do (exit 0, unchanged).
+expect_rc 0 "$T/again.log" "$LAPSE" run "$T/good.yaml"
+grep -q 'nothing to do' "$T/again.log" || { cat "$T/again.log"; fail "re-run does not say 'nothing to do'"; }
+[ "$(sha "$OUT")" = "$sum" ] || fail "re-running a complete output modified it"
+# Another config (sigma 2) on that output: refused, unchanged.
+sed 's/sigma: 1}/sigma: 2}/' "$T/good.yaml" >"$T/other.yaml"
+expect_rc 2 "$T/exists.log" "$LAPSE" run "$T/other.yaml"
+grep -Eiq 'different config' "$T/exists.log" || { cat "$T/exists.log"; fail "message does not say the config differs"; }
+grep -Eiq 'overwrite' "$T/exists.log" || { cat "$T/exists.log"; fail "message does not suggest overwrite"; }
 [ "$(sha "$OUT")" = "$sum" ] || fail "mode create modified the existing output"
 echo "not an HDF5 file" >"$OUT"
 expect_rc 2 "$T/exists2.log" "$LAPSE" run "$T/good.yaml"

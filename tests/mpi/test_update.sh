@@ -47,9 +47,10 @@ cp "$OUT" "$T/copy.h5"
 run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 1 --timepoints "$ALL" --count $((NT * NTILES)) --runs 1
 nonconstant "$OUT" /result
 
-note "2. mode create on an existing output refuses"
+note "2. mode create on a complete output of the same config: nothing to do"
 before=$(sha "$OUT")
-expect_rc 2 "$T/create.log" mpirun_lapse 1 run "$T/full.yaml" --timepoints 1
+expect_rc 0 "$T/create.log" mpirun_lapse 1 run "$T/full.yaml" --timepoints 1
+grep -q 'nothing to do' "$T/create.log" || { cat "$T/create.log"; fail "no 'nothing to do' message"; }
 [ "$(sha "$OUT")" = "$before" ] || fail "mode create changed the existing output"
 
 note "3. mode update, --timepoints 1, nothing changed"

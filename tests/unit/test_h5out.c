@@ -137,6 +137,7 @@ static void read_str_attr(hid_t f, const char *obj, const char *name, char *buf,
     H5Aclose(a);
 }
 
+static const lapse_state_spec_t state = {{3, 4, 5}, 4, "0123456789abcdef"};
 static const lapse_box_t box_a = {{0, 0, 0}, {3, 4, 5}};
 static const lapse_box_t box_b = {{0, 4, 5}, {3, 4, 5}};
 
@@ -145,13 +146,15 @@ static void make_file(void)
 {
     lapse_h5out_t *o = NULL;
     ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_CREATE, specs, 2), LAPSE_OK);
-    ck_assert_int_eq(lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_CREATE, specs, 2, &cfg, &o),
-                     LAPSE_OK);
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_CREATE, specs, 2, &cfg, &state, &o),
+        LAPSE_OK);
     int64_t id = 0;
     ck_assert_int_eq(lapse_h5out_next_run_id(o, &id), LAPSE_OK);
     ck_assert_int_eq(id, 1);
     write_box(o, 1, box_a);
     write_box(o, 1, box_b);
+    ck_assert_int_eq(lapse_h5out_mark_done(o, 1, 2), LAPSE_OK);
     lapse_task_row_t rows[2] = {make_row(1, 0, 1, 0, box_a), make_row(1, 1, 1, 3, box_b)};
     ck_assert_int_eq(lapse_h5out_append_rows(o, rows, 2), LAPSE_OK);
     ck_assert_int_eq(lapse_h5out_append_rows(o, NULL, 0), LAPSE_OK);
@@ -164,7 +167,8 @@ static void make_file(void)
                             .input_dataset = "/raw",
                             .timepoints = "1",
                             .nranks = 1,
-                            .status = "done"};
+                            .status = "done",
+                            .fingerprint = "0123456789abcdef"};
     ck_assert_int_eq(lapse_h5out_put_run(o, &run), LAPSE_OK);
     ck_assert_int_eq(lapse_h5out_next_run_id(o, &id), LAPSE_OK);
     ck_assert_int_eq(id, 2);
@@ -274,8 +278,9 @@ START_TEST(update_keeps_untouched_timepoints)
     float *before = read_all_f("/result", &n);
     lapse_h5out_t *o = NULL;
     ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_UPDATE, specs, 2), LAPSE_OK);
-    ck_assert_int_eq(lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_UPDATE, specs, 2, &cfg, &o),
-                     LAPSE_OK);
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_UPDATE, specs, 2, &cfg, &state, &o),
+        LAPSE_OK);
     int64_t id = 0;
     ck_assert_int_eq(lapse_h5out_next_run_id(o, &id), LAPSE_OK);
     ck_assert_int_eq(id, 2);
@@ -318,10 +323,19 @@ START_TEST(check_refuses)
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "nodir"));
 
     make_file();
-    /* Create over an existing file. */
-    lapse_err_clear();
-    ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_CREATE, specs, 2), LAPSE_ECONFIG);
-    ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "exists"));
+    /* An existing lapse output: inspect tells its fingerprint, tiling and task marks. */
+    lapse_outstate_t os;
+    ck_assert_int_eq(lapse_h5out_inspect(file, &os), LAPSE_OK);
+    ck_assert_int_eq(os.exists, 1);
+    ck_assert_int_eq(os.is_lapse, 1);
+    ck_assert_str_eq(os.fingerprint, state.fingerprint);
+    ck_assert_int_eq(os.ntiles, 4);
+    ck_assert_int_eq(os.ntp, 4);
+    ck_assert_int_eq(os.tile[2], 5);
+    for (int i = 0; i < 16; i++)
+        ck_assert_int_eq(os.done[i], i == 1 * 4 + 2 ? 1 : 0);
+    ck_assert_int_eq(os.last_run, 1);
+    lapse_outstate_free(&os);
     ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_OVERWRITE, specs, 2), LAPSE_OK);
     /* Update with a mismatching shape, then dtype, then a missing dataset. */
     lapse_dset_spec_t other[2];
@@ -348,14 +362,15 @@ START_TEST(check_refuses)
     lapse_err_clear();
     ck_assert_int_ne(lapse_h5out_check(plain, LAPSE_MODE_UPDATE, specs, 2), LAPSE_OK);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "not a lapse output"));
+    ck_assert_int_eq(lapse_h5out_inspect(plain, &os), LAPSE_OK);
+    ck_assert_int_eq(os.exists, 1);
+    ck_assert_int_eq(os.is_lapse, 0);
+    lapse_outstate_free(&os);
+    ck_assert_int_eq(lapse_h5out_inspect(bad, &os), LAPSE_OK);
+    ck_assert_int_eq(os.exists, 0);
     /* The real thing is accepted. */
     lapse_err_clear();
     ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_UPDATE, specs, 2), LAPSE_OK);
-    /* Opening in create mode over it fails too (exclusive create), on every rank. */
-    lapse_h5out_t *o = NULL;
-    ck_assert_int_ne(lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_CREATE, specs, 2, &cfg, &o),
-                     LAPSE_OK);
-    ck_assert_ptr_null(o);
 }
 END_TEST
 

@@ -28,7 +28,7 @@ static void check_plan(const int64_t shape[3], const int64_t tile[3], const int6
     for (int64_t i = 0; i < p.ntasks; i++) {
         lapse_task_t t;
         lapse_plan_task(&p, i, &t);
-        ck_assert_int_eq(t.id, i);
+        ck_assert_int_eq(t.id, t.t * p.ntiles + t.tile);
         ck_assert_int_eq(t.t, tps[i / p.ntiles]);
         ck_assert_int_eq(t.tile, i % p.ntiles);
         ck_assert_int_le(lapse_box_voxels(&t.core), p.max_core_voxels);
@@ -70,6 +70,30 @@ START_TEST(cores_cover_once_and_read_boxes_hold_halo)
         }
         check_plan(shape, tile, halo);
     }
+}
+END_TEST
+
+START_TEST(select_keeps_pending_tasks_only)
+{
+    int64_t shape[3] = {4, 10, 10}, tile[3] = {2, 5, 10}, halo[3] = {1, 1, 1}, tps[2] = {1, 3};
+    unsigned char done[5 * 4] = {0}; /* 5 timepoints x 4 tiles */
+    lapse_plan_t p;
+    ck_assert_int_eq(lapse_plan_make(shape, tile, halo, tps, 2, &p), LAPSE_OK);
+    ck_assert_int_eq(p.ntiles, 4);
+    done[1 * 4 + 0] = done[1 * 4 + 2] = 1; /* t=1: tiles 0, 2 done */
+    done[3 * 4 + 3] = 1;                   /* t=3: tile 3 done */
+    done[0 * 4 + 1] = 1;                   /* unselected timepoint: irrelevant */
+    ck_assert_int_eq(lapse_plan_select(&p, done), LAPSE_OK);
+    ck_assert_int_eq(p.ntasks, 5);
+    int64_t want[5][2] = {{1, 1}, {1, 3}, {3, 0}, {3, 1}, {3, 2}};
+    for (int64_t i = 0; i < p.ntasks; i++) {
+        lapse_task_t t;
+        lapse_plan_task(&p, i, &t);
+        ck_assert_int_eq(t.t, want[i][0]);
+        ck_assert_int_eq(t.tile, want[i][1]);
+        ck_assert_int_eq(t.id, t.t * 4 + t.tile);
+    }
+    lapse_plan_free(&p);
 }
 END_TEST
 
@@ -148,6 +172,7 @@ int main(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, cores_cover_once_and_read_boxes_hold_halo);
     tcase_add_test(tc, untiled_plan_reads_whole_image);
+    tcase_add_test(tc, select_keeps_pending_tasks_only);
     tcase_add_test(tc, bad_plan_is_refused);
     tcase_add_test(tc, auto_tile_fits_budget);
     suite_add_tcase(s, tc);

@@ -1,0 +1,43 @@
+/*
+ * fingerprint.c - FNV-1a 64 over a canonical text of the result-defining config (see
+ * fingerprint.h). Numbers are printed with %.17g so equal doubles give equal text.
+ */
+#include "fingerprint.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static uint64_t fnv(uint64_t h, const char *s)
+{
+    for (; *s; s++) {
+        h ^= (unsigned char)*s;
+        h *= 1099511628211ULL;
+    }
+    return h ^ 0xff; /* field separator */
+}
+
+void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, char *out,
+                       size_t len)
+{
+    char buf[512];
+    uint64_t h = 14695981039346656037ULL;
+    h = fnv(h, cfg->input_file);
+    h = fnv(h, cfg->input_dataset);
+    snprintf(buf, sizeof buf, "%d %lld %lld %lld %lld %d", in->ndims, (long long)in->ntp,
+             (long long)in->shape[0], (long long)in->shape[1], (long long)in->shape[2],
+             (int)in->dtype);
+    h = fnv(h, buf);
+    for (int i = 0; i < cfg->nsteps; i++) {
+        const lapse_step_t *s = &cfg->steps[i];
+        h = fnv(h, s->op->name);
+        for (int k = 0; k < s->op->nparams; k++) {
+            snprintf(buf, sizeof buf, "%.17g %.17g %.17g", s->p[k].v[0], s->p[k].v[1],
+                     s->p[k].v[2]);
+            h = fnv(h, buf);
+        }
+        h = fnv(h, s->save);
+    }
+    h = fnv(h, cfg->output_dataset);
+    h = fnv(h, lapse_dtype_name(cfg->output_dtype));
+    snprintf(out, len, "%016llx", (unsigned long long)h);
+}

@@ -1,0 +1,18 @@
+/*
+ * fingerprint.h - a short hash of everything in a config that decides the values of the
+ * results: the input (file, dataset, shape, dtype), every pipeline step (operation, parameters,
+ * save name) and the output datasets and dtype. Not included: timepoints, tiles, devices,
+ * scheduling, mode (results do not depend on them). An output remembers the fingerprint of the
+ * config that made it, so a run can tell whether it may continue that output.
+ */
+#ifndef LAPSE_FINGERPRINT_H
+#define LAPSE_FINGERPRINT_H
+
+#include "config.h"
+#include "h5in.h"
+
+/* Write the fingerprint (16 hex digits, NUL-terminated) into out (>= 17 bytes). */
+void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, char *out,
+                       size_t len);
+
+#endif

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# test_disk_full.sh - the output's file system fills up while lapse writes: the run must fail
+# cleanly and promptly, not hang and not crash.
+#  1. `lapse run` alone (1 rank, MPI singleton), then under mpiexec with 2 ranks: the output
+#     (two float32 datasets of 2.4 MB each) goes to a 1 MiB tmpfs; the run exits 1 within 60 s
+#     (a healthy run takes 2 s) with a message naming the failing call (an HDF5
+#     function such as H5Dwrite, or the file creation) and the rank, and saying why (No space
+#     left on device, or HDF5's error text).
+#  2. The tmpfs is already full before the run: the output file cannot even be written; exit 1
+#     (or 2 when lapse checks free space up front), the same kind of message, no hang.
+# Nothing outside the tmpfs changes (the input and the other files of the work directory).
+# Needs `mount -t tmpfs` (root); skipped with a message where that is impossible.
+source "$(dirname "$0")/common.sh"
+need_device
+W=$T/work
+LOGS=$T/logs
+SMALL=$T/small
+mkdir -p "$W" "$LOGS" "$SMALL"
+trap 'umount "$SMALL" 2>/dev/null; rm -rf "$T"' EXIT
+mount -t tmpfs -o size=1m tmpfs "$SMALL" 2>"$LOGS/mount.log" ||
+    skip "cannot mount a small tmpfs: $(cat "$LOGS/mount.log")"
+make_sample "$W/in.h5"
+cd "$W" || fail "cannot cd to $W"
+
+cat >"$W/full.yaml" <<YAML
+input: {file: in.h5, dataset: /raw}
+tiles: {shape: [8, 32, 32]}
+pipeline:
+  - {op: gaussian_blur, sigma: 1, save: /blurred}
+  - {op: multiply_scalar, value: 2}
+output: {file: $SMALL/out.h5}
+devices: any
+YAML
+
+# listing: every file of the work directory with its checksum.
+listing() { (cd "$W" && find . -type f -exec sha256sum {} + | sort); }
+BEFORE=$(listing)
+
+# full_run NAME NRANKS WANT-RE: `lapse run` (NRANKS 0: without mpiexec) under `timeout 60`;
+# no hang, no crash, the exit code matches WANT-RE, nothing outside $SMALL changed.
+full_run() {
+    local name=$1 n=$2 want=$3 rc=0
+    local launch=()
+    [ "$n" -eq 0 ] || launch=("$MPIEXEC" -n "$n" --oversubscribe --bind-to none
+        -x POCL_MAX_PTHREAD_COUNT -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
+    timeout -k 10 60 "${launch[@]}" "$LAPSE" run "$W/full.yaml" >"$LOGS/$name.log" 2>&1 || rc=$?
+    cat "$LOGS/$name.log"
+    case $rc in
+    124 | 137) fail "$name: lapse hung (killed after 60 s)" ;;
+    esac
+    [ "$rc" -lt 128 ] || fail "$name: lapse crashed (exit $rc, signal $((rc - 128)))"
+    grep -Eq "^($want)\$" <<<"$rc" || fail "$name: exit $rc, expected $want"
+    grep -Eq 'Segmentation fault|Process received signal|core dumped' "$LOGS/$name.log" &&
+        fail "$name: a process crashed (exit code $rc)"
+    [ "$(listing)" = "$BEFORE" ] || fail "$name: files outside the full file system changed"
+    return 0
+}
+
+# says_why NAME: the log names the rank, the failing HDF5 / MPI-IO call, and why.
+says_why() {
+    grep -Eq 'lapse: rank [0-9]+.*(H5[A-Z][A-Za-z_]*|MPI_File_[a-z_]+)' "$LOGS/$1.log" ||
+        fail "$1: no lapse message naming the rank and the failing HDF5/MPI-IO call"
+    grep -Eiq 'no space left on device|ENOSPC|disk (is )?full|file system (is )?full|write failed|can.t write' \
+        "$LOGS/$1.log" || fail "$1: the messages do not say why the write failed"
+}
+
+for n in 0 2; do
+    note "1. disk full while writing, $n rank(s) (0: lapse run without mpiexec)"
+    rm -f "$SMALL"/*
+    full_run "write$n" "$n" 1
+    says_why "write$n"
+done
+
+note "2. the file system is full before the run"
+rm -f "$SMALL"/*
+dd if=/dev/zero of="$SMALL/filler" bs=64k count=100 >/dev/null 2>&1 # fails when full: fine
+[ "$(df --output=avail -k "$SMALL" | tail -n 1 | tr -d ' ')" -le 64 ] ||
+    fail "could not fill $SMALL: $(df -k "$SMALL")"
+full_run create 0 '1|2'
+says_why create
+echo "PASS ($TEST_NAME)"

@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# fuzz.sh - build the libFuzzer harnesses (tests/fuzz, clang + ASan + UBSan) and run each one.
+# Usage: tools/fuzz.sh [SECONDS_PER_FUZZER] [WORKDIR]      (defaults: 30, build-fuzz/work)
+# WORKDIR gets corpus/<fuzzer>/ (seeded from configs/*.yaml, tests/unit/configs/*.yaml,
+# tests/mpi/bad_configs/*.yaml and tests/fuzz/tpsel.seeds; grows between runs), crashes/<fuzzer>-*
+# (inputs that failed) and <fuzzer>.log. Exit status: 0 when no fuzzer found anything, 1 else.
+# Env: LAPSE_FUZZ_BUILD (build dir, default build-fuzz), CC (default clang).
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+secs=${1:-30}
+build=${LAPSE_FUZZ_BUILD:-$top/build-fuzz}
+work=${2:-$build/work}
+cc=${CC:-clang}
+command -v "$cc" >/dev/null || { echo "fuzz: $cc not found (tools/deps.sh installs clang)" >&2; exit 1; }
+
+mkdir -p "$work"
+cmake -S . -B "$build" -DCMAKE_C_COMPILER="$cc" -DLAPSE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 1; }
+cmake --build "$build" -j"$(nproc)" --target fuzz_config fuzz_tpsel
+
+mkdir -p "$work/corpus/fuzz_config" "$work/corpus/fuzz_tpsel" "$work/crashes"
+for f in configs/*.yaml tests/unit/configs/*.yaml tests/mpi/bad_configs/*.yaml; do
+    [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_config/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
+done
+# tpsel inputs: byte 0 = mode (odd: syntax check only), bytes 1-2 = ntp (little endian), text.
+i=0
+while IFS= read -r line; do
+    case $line in '#'*) continue ;; esac
+    i=$((i + 1))
+    printf '\x01\x00\x00%s' "$line" >"$work/corpus/fuzz_tpsel/seed-$i-syntax"
+    printf '\x00\xc8\x00%s' "$line" >"$work/corpus/fuzz_tpsel/seed-$i-ntp200"
+    printf '\x00\x04\x00%s' "$line" >"$work/corpus/fuzz_tpsel/seed-$i-ntp4"
+done <tests/fuzz/tpsel.seeds
+
+fail=0
+for fz in fuzz_config fuzz_tpsel; do
+    opts=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
+          -artifact_prefix="$work/crashes/$fz-")
+    [ "$fz" = fuzz_config ] && opts+=(-dict=tests/fuzz/config.dict -max_len=4096)
+    [ "$fz" = fuzz_tpsel ] && opts+=(-max_len=256)
+    echo "fuzz: $fz for ${secs}s (log $work/$fz.log)"
+    rc=0
+    UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+        "$build/$fz" "${opts[@]}" "$work/corpus/$fz" >"$work/$fz.log" 2>&1 || rc=$?
+    grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^Done [0-9]+ runs' "$work/$fz.log" || true
+    echo "fuzz: $fz corpus now $(find "$work/corpus/$fz" -type f | wc -l) inputs, exit $rc"
+    if [ "$rc" -ne 0 ]; then
+        tail -40 "$work/$fz.log" >&2
+        echo "fuzz: $fz FOUND A PROBLEM (input saved under $work/crashes/)" >&2
+        fail=1
+    fi
+done
+exit $fail
