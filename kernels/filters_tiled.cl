@@ -13,8 +13,14 @@
  *  - small box filters (lapse_box3d_*): all three passes fused; a work-group owns a 32 x 8 (x,
  *    y) column and walks LAPSE_BKZ output planes along z: per input plane it loads the tile and
  *    halo into local memory, runs the x pass and the y pass in local memory and keeps the last
- *    2 rz + 1 y-pass results in registers for the z pass. One read and one write per voxel
- *    (plus halos) instead of three of each. The top-hat's final subtraction can be fused in.
+ *    2 rz + 1 y-pass results in registers for the z pass (LAPSE_BOX_IMPL 0), or, without local
+ *    memory, each work-item computes LAPSE_BYS outputs along y for its x and walks z, reading the
+ *    (LAPSE_BYS + 2 ry) x (2 rx + 1) neighbourhood of each input plane through L1 with many loads
+ *    in flight (LAPSE_BOX_IMPL 1). One DRAM read and one write per voxel (plus halos) instead of
+ *    three of each. The top-hat's final subtraction can be fused in.
+ * Every geometry constant below is a tunable: define it in the program's build options to
+ * override (bench_kernels --defines, bench/tune_box.sh); the host reads the values in use back
+ * through lapse_tiled_geometry, so host and kernels never disagree.
  */
 #pragma OPENCL FP_CONTRACT OFF
 
@@ -24,15 +30,73 @@
 #define LAPSE_F_MIN   2
 #define LAPSE_F_MAX   3
 
-#define LAPSE_XG    64 /* x pass: work-items per row (local size 0) */
-#define LAPSE_XROWS 4  /* x pass: rows per work-group (local size 1) */
-#define LAPSE_XK    4  /* x pass: outputs per work-item, LAPSE_XG apart */
-#define LAPSE_K     16 /* y / z pass: consecutive outputs per work-item along the axis */
-#define LAPSE_BTX   32 /* fused box: work-group tile along x (local size 0) */
-#define LAPSE_BTY   8  /* fused box: work-group tile along y (local size 1) */
-#define LAPSE_BKZ   32 /* fused box: output planes per work-group */
-#define LAPSE_BRMAX 4  /* fused box: largest radius along any axis */
+#ifndef LAPSE_XG
+#define LAPSE_XG 64 /* x pass: work-items per row (local size 0) */
+#endif
+#ifndef LAPSE_XROWS
+#define LAPSE_XROWS 4 /* x pass: rows per work-group (local size 1) */
+#endif
+#ifndef LAPSE_XK
+#define LAPSE_XK 4 /* x pass: outputs per work-item, LAPSE_XG apart */
+#endif
+#ifndef LAPSE_K
+#define LAPSE_K 16 /* y / z pass: consecutive outputs per work-item along the axis */
+#endif
+#ifndef LAPSE_COL_WX
+#define LAPSE_COL_WX 32 /* y / z pass: local size 0 (x) */
+#endif
+#ifndef LAPSE_COL_WY
+#define LAPSE_COL_WY 8 /* y / z pass: local size 1 */
+#endif
+#ifndef LAPSE_COL_U
+#define LAPSE_COL_U 1 /* y / z pass: steps of the fold whose loads are issued together */
+#endif
+#ifndef LAPSE_BOX_IMPL
+#define LAPSE_BOX_IMPL 0 /* fused box: 0 local-memory tile, 1 registers + L1 (no local memory) */
+#endif
+#ifndef LAPSE_BTX
+#define LAPSE_BTX 32 /* fused box: local size 0 (x) */
+#endif
+#ifndef LAPSE_BTY
+#define LAPSE_BTY 8 /* fused box: local size 1 (y) */
+#endif
+#ifndef LAPSE_BKZ
+#define LAPSE_BKZ 32 /* fused box: output planes per work-item (z walk) */
+#endif
+#ifndef LAPSE_BYS
+#define LAPSE_BYS 1 /* fused box, impl 1: outputs per work-item along y */
+#endif
+#ifndef LAPSE_BOX_SPEC
+#define LAPSE_BOX_SPEC 1 /* fused box: 1 adds a code path specialised for radii (1, 1, 1) */
+#endif
+#define LAPSE_BRMAX 4 /* fused box: largest radius along any axis */
 #define LAPSE_BW    (2 * LAPSE_BRMAX + 1)
+#if LAPSE_BOX_IMPL == 0
+#define LAPSE_BYS_USED 1 /* the tile kernel computes one output per work-item and plane */
+#else
+#define LAPSE_BYS_USED LAPSE_BYS
+#endif
+
+/* The geometry in use, for the host (ops_cl.c reads it once): g[0] = number of entries, then
+ * XG, XROWS, XK, K, COL_WX, COL_WY, BTX, BTY, BKZ, BYS (used), BRMAX, BOX_IMPL. */
+__kernel void lapse_tiled_geometry(__global int *g)
+{
+    if (get_global_id(0) != 0)
+        return;
+    g[0] = 13;
+    g[1] = LAPSE_XG;
+    g[2] = LAPSE_XROWS;
+    g[3] = LAPSE_XK;
+    g[4] = LAPSE_K;
+    g[5] = LAPSE_COL_WX;
+    g[6] = LAPSE_COL_WY;
+    g[7] = LAPSE_BTX;
+    g[8] = LAPSE_BTY;
+    g[9] = LAPSE_BKZ;
+    g[10] = LAPSE_BYS_USED;
+    g[11] = LAPSE_BRMAX;
+    g[12] = LAPSE_BOX_IMPL;
+}
 
 /* One step of the fold of filters.cl: acc combined with neighbour v (weight w: Gaussian). */
 static inline float lapse_fold(const int kind, float acc, float v, float w)
@@ -100,7 +164,7 @@ static inline void lapse_xtile(const int kind, __global const float *restrict sr
 }
 
 #define LAPSE_XTILE_KERNEL(name, kind)                                                             \
-    __kernel void name(__global const float *restrict src, __global float *restrict dst, int nx,   \
+    __kernel __attribute__((reqd_work_group_size(LAPSE_XG, LAPSE_XROWS, 1))) void name(__global const float *restrict src, __global float *restrict dst, int nx,   \
                        int ny, int nz, int r, __constant float *w, int woff, float scale,          \
                        __local float *tile)                                                        \
     {                                                                                              \
@@ -150,7 +214,27 @@ static inline void lapse_column(const int kind, __global const float *restrict s
 #pragma unroll
     for (int o = 0; o < LAPSE_K - 1; o++) /* v[o + 1] = src[clamp(c0 - r + o)] */
         v[o + 1] = line[(size_t)clamp(c0 - r + o, 0, n - 1) * stride];
-    for (int i = -r; i <= r; i++) {
+    int i = -r;
+    /* LAPSE_COL_U steps at a time: their loads are issued before the folds that need them (more
+     * loads in flight per work-item); the fold order per output is unchanged */
+    for (; i + LAPSE_COL_U - 1 <= r; i += LAPSE_COL_U) {
+        float nv[LAPSE_COL_U];
+#pragma unroll
+        for (int u = 0; u < LAPSE_COL_U; u++)
+            nv[u] = line[(size_t)clamp(c0 + i + u + LAPSE_K - 1, 0, n - 1) * stride];
+#pragma unroll
+        for (int u = 0; u < LAPSE_COL_U; u++) {
+#pragma unroll
+            for (int o = 0; o < LAPSE_K - 1; o++)
+                v[o] = v[o + 1];
+            v[LAPSE_K - 1] = nv[u];
+            const float wi = kind == LAPSE_F_GAUSS ? w[i + u + r] : 0.0f;
+#pragma unroll
+            for (int o = 0; o < LAPSE_K; o++)
+                acc[o] = lapse_fold(kind, acc[o], v[o], wi);
+        }
+    }
+    for (; i <= r; i++) {
 #pragma unroll
         for (int o = 0; o < LAPSE_K - 1; o++)
             v[o] = v[o + 1];
@@ -167,7 +251,7 @@ static inline void lapse_column(const int kind, __global const float *restrict s
 }
 
 #define LAPSE_COLUMN_KERNEL(name, kind)                                                            \
-    __kernel void name(__global const float *restrict src, __global float *restrict dst, int nx,   \
+    __kernel __attribute__((reqd_work_group_size(LAPSE_COL_WX, LAPSE_COL_WY, 1))) void name(__global const float *restrict src, __global float *restrict dst, int nx,   \
                        int ny, int nz, int axis, int r, __constant float *w, int woff,             \
                        float scale)                                                                \
     {                                                                                              \
@@ -180,26 +264,49 @@ LAPSE_COLUMN_KERNEL(lapse_col_max, LAPSE_F_MAX)
 
 /* ------------------------------------------------------------- fused 3D box (mean, min, max) */
 
-/* Fold of one axis over 2r+1 values p(0..2r) (p(r) is the centre), as one pass of filters.cl;
- * radius 0 leaves the value untouched (the simple path skips such a pass). */
-#define LAPSE_BOX_FOLD(kind, r, scale, P, res)                                                     \
+/* Fold of one axis over the 2r+1 values v[off .. off+2r] (v[off+r] is the centre), as one pass
+ * of filters.cl; radius 0 leaves the centre untouched (the simple path skips such a pass).
+ * cap >= r is a compile-time bound (a literal at the call): the loops are unrolled over it with
+ * predicates, so that v stays in registers whatever the run-time r and off. */
+static inline float lapse_fold_win(const int kind, const float *v, int off, int r, const int cap,
+                                   float scale)
+{
+    float c = v[0];
+#pragma unroll
+    for (int t = 1; t <= 2 * cap; t++)
+        if (t == off + r)
+            c = v[t];
+    if (r == 0)
+        return c;
+    float a = lapse_init(kind, c);
+#pragma unroll
+    for (int t = 0; t <= 2 * cap; t++)
+        if (t >= off && t <= off + 2 * r)
+            a = lapse_fold(kind, a, v[t], 0.0f);
+    return lapse_finish(kind, a, scale);
+}
+
+/* Store one output: dst = res, or dst = orig - res for the top-hat (sub != 0). */
+#define LAPSE_BOX_STORE(idx, res)                                                                  \
     do {                                                                                           \
-        if ((r) == 0) {                                                                            \
-            res = P(0);                                                                            \
-        } else {                                                                                   \
-            float a_ = lapse_init(kind, P(r));                                                     \
-            for (int t_ = 0; t_ <= 2 * (r); t_++)                                                  \
-                a_ = lapse_fold(kind, a_, P(t_), 0.0f);                                            \
-            res = lapse_finish(kind, a_, scale);                                                   \
-        }                                                                                          \
+        const size_t i_ = (idx);                                                                   \
+        dst[i_] = sub ? orig[i_] - (res) : (res);                                                  \
     } while (0)
+
+#if LAPSE_BOX_IMPL == 0
+
+/* Tile values each work-item moves per plane: PX x PY slots (the tile is at most
+ * (BTX + 2 BRMAX) x (BTY + 2 BRMAX)). */
+#define LAPSE_BPX ((LAPSE_BTX + 2 * LAPSE_BRMAX + LAPSE_BTX - 1) / LAPSE_BTX)
+#define LAPSE_BPY ((LAPSE_BTY + 2 * LAPSE_BRMAX + LAPSE_BTY - 1) / LAPSE_BTY)
 
 /* Load this work-item's values of input plane zp (clamped) into pre[] (see lapse_box3d). */
 #define LAPSE_BOX_FETCH(zp)                                                                        \
     do {                                                                                           \
         __global const float *s_ = src + (size_t)clamp((zp), 0, nz - 1) * plane;                   \
-        for (int j_ = 0; j_ < 4; j_++) { /* constant trip count: unrolled, pre[] in registers */   \
-            const int ty_ = ly + (j_ >> 1) * LAPSE_BTY, tx_ = lx + (j_ & 1) * LAPSE_BTX;           \
+        for (int j_ = 0; j_ < LAPSE_BPX * LAPSE_BPY; j_++) { /* constant trip count: unrolled */   \
+            const int ty_ = ly + (j_ / LAPSE_BPX) * LAPSE_BTY;                                     \
+            const int tx_ = lx + (j_ % LAPSE_BPX) * LAPSE_BTX;                                     \
             if (ty_ < th && tx_ < tw)                                                              \
                 pre[j_] = s_[(size_t)clamp(y0 - ry + ty_, 0, ny - 1) * (size_t)nx +                \
                              (size_t)clamp(x0 - rx + tx_, 0, nx - 1)];                             \
@@ -226,18 +333,20 @@ static inline void lapse_box3d(const int kind, __global const float *restrict sr
     for (int k = 0; k < LAPSE_BW; k++)
         win[k] = 0.0f;
     const int nplanes = LAPSE_BKZ + 2 * rz;
-    /* Each work-item moves up to 2 x 2 tile values (th <= 2 BTY, tw <= 2 BTX as BRMAX <= 4):
-     * pre[] holds the next plane's values, loaded one plane ahead so that the global loads
-     * overlap the x, y and z passes of the current plane. */
-    float pre[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    /* pre[] holds the next plane's tile values of this work-item, loaded one plane ahead so that
+     * the global loads overlap the x, y and z passes of the current plane. */
+    float pre[LAPSE_BPX * LAPSE_BPY];
+#pragma unroll
+    for (int j = 0; j < LAPSE_BPX * LAPSE_BPY; j++)
+        pre[j] = 0.0f;
     LAPSE_BOX_FETCH(z0 - rz);
     for (int p = 0; p < nplanes; p++) {
         const int zp = z0 - rz + p; /* input plane (before clamping) */
         if (zp - rz >= nz)          /* every remaining output plane is beyond the volume */
             break;
 #pragma unroll
-        for (int j = 0; j < 4; j++) {
-            const int ty = ly + (j >> 1) * LAPSE_BTY, tx = lx + (j & 1) * LAPSE_BTX;
+        for (int j = 0; j < LAPSE_BPX * LAPSE_BPY; j++) {
+            const int ty = ly + (j / LAPSE_BPX) * LAPSE_BTY, tx = lx + (j % LAPSE_BPX) * LAPSE_BTX;
             if (ty < th && tx < tw)
                 a[ty][tx] = pre[j];
         }
@@ -245,15 +354,18 @@ static inline void lapse_box3d(const int kind, __global const float *restrict sr
         if (p + 1 < nplanes)
             LAPSE_BOX_FETCH(zp + 1);
         for (int ty = ly; ty < th; ty += LAPSE_BTY) { /* x pass of every row of the tile */
-#define LAPSE_PX(t) a[ty][lx + (t)]
-            LAPSE_BOX_FOLD(kind, rx, sx, LAPSE_PX, b[ty][lx]);
-#undef LAPSE_PX
+            float v[LAPSE_BW];
+#pragma unroll
+            for (int t = 0; t < LAPSE_BW; t++)
+                v[t] = t <= 2 * rx ? a[ty][lx + t] : 0.0f;
+            b[ty][lx] = lapse_fold_win(kind, v, 0, rx, LAPSE_BRMAX, sx);
         }
         barrier(CLK_LOCAL_MEM_FENCE);
-        float vy;
-#define LAPSE_PY(t) b[ly + (t)][lx]
-        LAPSE_BOX_FOLD(kind, ry, sy, LAPSE_PY, vy);
-#undef LAPSE_PY
+        float vyw[LAPSE_BW];
+#pragma unroll
+        for (int t = 0; t < LAPSE_BW; t++)
+            vyw[t] = t <= 2 * ry ? b[ly + t][lx] : 0.0f;
+        const float vy = lapse_fold_win(kind, vyw, 0, ry, LAPSE_BRMAX, sy);
 #pragma unroll
         for (int k = 0; k < LAPSE_BW - 1; k++)
             win[k] = win[k + 1];
@@ -261,38 +373,116 @@ static inline void lapse_box3d(const int kind, __global const float *restrict sr
         const int z = zp - rz; /* output plane completed by this input plane */
         if (p < 2 * rz || z >= nz || x >= nx || y >= ny)
             continue;
-        /* z pass over win[BW-1-2rz .. BW-1] (planes z-rz .. z+rz), oldest first; the static
-         * loop with a predicate keeps win in registers */
-        const int k0 = LAPSE_BW - 1 - 2 * rz;
-        float res;
-        if (rz == 0) {
-            res = vy;
-        } else {
-            float cz = 0.0f;
-#pragma unroll
-            for (int k = 0; k < LAPSE_BW; k++)
-                if (k == k0 + rz)
-                    cz = win[k];
-            float acc = lapse_init(kind, cz);
-#pragma unroll
-            for (int k = 0; k < LAPSE_BW; k++)
-                if (k >= k0)
-                    acc = lapse_fold(kind, acc, win[k], 0.0f);
-            res = lapse_finish(kind, acc, sz);
-        }
-        const size_t idx = (size_t)z * plane + (size_t)y * (size_t)nx + (size_t)x;
-        dst[idx] = sub ? orig[idx] - res : res;
+        /* z pass over win[BW-1-2rz .. BW-1] (planes z-rz .. z+rz), oldest first */
+        const float res = lapse_fold_win(kind, win, LAPSE_BW - 1 - 2 * rz, rz, LAPSE_BRMAX, sz);
+        LAPSE_BOX_STORE((size_t)z * plane + (size_t)y * (size_t)nx + (size_t)x, res);
     }
 }
 
+#define LAPSE_BOX_BODY(kind, rx, ry, rz)                                                           \
+    lapse_box3d(kind, src, orig, dst, nx, ny, nz, rx, ry, rz, sx, sy, sz, sub, a, b)
+#define LAPSE_BOX_LOCALS                                                                           \
+    __local float a[LAPSE_BTY + 2 * LAPSE_BRMAX][LAPSE_BTX + 2 * LAPSE_BRMAX];                     \
+    __local float b[LAPSE_BTY + 2 * LAPSE_BRMAX][LAPSE_BTX];
+
+#else /* LAPSE_BOX_IMPL == 1 */
+
+/* No local memory, no barrier. NDRange (nx rounded up to BTX, ceil(ny / BYS) rounded up to BTY,
+ * ceil(nz / BKZ)), local (BTX, BTY, 1). The work-item (x, ys) computes the outputs (x, ys ..
+ * ys+BYS-1) of BKZ planes: per input plane it loads the (BYS + 2 ry) x (2 rx + 1) clamped
+ * neighbourhood (all loads independent: many in flight; the re-reads of neighbours are L1 hits),
+ * runs the x pass of each row and the y pass of each output in registers, and keeps the last
+ * 2 rz + 1 y-pass results per output in registers for the z pass. cx, cy, cz: compile-time
+ * bounds of rx, ry, rz (literals at the call) that size the unrolled loops. */
+static inline void lapse_box_strip(const int kind, __global const float *restrict src,
+                                   __global const float *restrict orig,
+                                   __global float *restrict dst, int nx, int ny, int nz, int rx,
+                                   int ry, int rz, float sx, float sy, float sz, int sub,
+                                   const int cx, const int cy, const int cz)
+{
+    const int x = (int)get_global_id(0), ys = (int)get_global_id(1) * LAPSE_BYS;
+    const int z0 = (int)get_group_id(2) * LAPSE_BKZ;
+    if (x >= nx || ys >= ny)
+        return;
+    const size_t plane = (size_t)nx * (size_t)ny;
+    int xo[LAPSE_BW]; /* clamped x of the neighbours x - rx .. x + rx */
+#pragma unroll
+    for (int t = 0; t <= 2 * cx; t++)
+        xo[t] = clamp(x - rx + t, 0, nx - 1);
+    float win[LAPSE_BYS][LAPSE_BW]; /* per output: y-pass results, the newest in win[o][2cz] */
+#pragma unroll
+    for (int o = 0; o < LAPSE_BYS; o++)
+#pragma unroll
+        for (int k = 0; k < LAPSE_BW; k++)
+            win[o][k] = 0.0f;
+    const int nplanes = LAPSE_BKZ + 2 * rz;
+    for (int p = 0; p < nplanes; p++) {
+        const int zp = z0 - rz + p; /* input plane (before clamping) */
+        if (zp - rz >= nz)          /* every remaining output plane is beyond the volume */
+            break;
+        __global const float *s = src + (size_t)clamp(zp, 0, nz - 1) * plane;
+        float hx[LAPSE_BYS + 2 * LAPSE_BRMAX]; /* x pass of rows ys - ry .. ys + BYS - 1 + ry */
+        float v[LAPSE_BYS + 2 * LAPSE_BRMAX][LAPSE_BW];
+#pragma unroll
+        for (int t = 0; t < LAPSE_BYS + 2 * cy; t++) { /* every load first: all in flight */
+            __global const float *row = s + (size_t)clamp(ys - ry + t, 0, ny - 1) * (size_t)nx;
+#pragma unroll
+            for (int i = 0; i <= 2 * cx; i++)
+                v[t][i] = t < LAPSE_BYS + 2 * ry && i <= 2 * rx ? row[xo[i]] : 0.0f;
+        }
+#pragma unroll
+        for (int t = 0; t < LAPSE_BYS + 2 * cy; t++)
+            hx[t] = lapse_fold_win(kind, v[t], 0, rx, cx, sx);
+        const int z = zp - rz; /* output plane completed by this input plane */
+        const int out = p >= 2 * rz && z < nz;
+#pragma unroll
+        for (int o = 0; o < LAPSE_BYS; o++) {
+            const float vy = lapse_fold_win(kind, hx + o, 0, ry, cy, sy);
+#pragma unroll
+            for (int k = 0; k < 2 * cz; k++)
+                win[o][k] = win[o][k + 1];
+            win[o][2 * cz] = vy;
+            if (out && ys + o < ny) {
+                const float res = lapse_fold_win(kind, win[o], 2 * cz - 2 * rz, rz, cz, sz);
+                LAPSE_BOX_STORE((size_t)z * plane + (size_t)(ys + o) * (size_t)nx + (size_t)x,
+                                res);
+            }
+        }
+    }
+}
+
+#define LAPSE_BOX_BODY(kind, rx, ry, rz, cx, cy, cz)                                               \
+    lapse_box_strip(kind, src, orig, dst, nx, ny, nz, rx, ry, rz, sx, sy, sz, sub, cx, cy, cz)
+#define LAPSE_BOX_LOCALS
+
+#endif /* LAPSE_BOX_IMPL */
+
+/* The fused box kernels. Uniform branches pick a body specialised for radii (1, 1, 1)
+ * (LAPSE_BOX_SPEC) and, in impl 1, a z window of 3 registers when rz <= 1. */
+#if LAPSE_BOX_IMPL == 0
+#define LAPSE_BOX_DISPATCH(kind)                                                                   \
+    if (LAPSE_BOX_SPEC && rx == 1 && ry == 1 && rz == 1)                                           \
+        LAPSE_BOX_BODY(kind, 1, 1, 1);                                                             \
+    else                                                                                           \
+        LAPSE_BOX_BODY(kind, rx, ry, rz)
+#else
+#define LAPSE_BOX_DISPATCH(kind)                                                                   \
+    if (LAPSE_BOX_SPEC && rx == 1 && ry == 1 && rz == 1)                                           \
+        LAPSE_BOX_BODY(kind, 1, 1, 1, 1, 1, 1);                                                    \
+    else if (rz <= 1)                                                                              \
+        LAPSE_BOX_BODY(kind, rx, ry, rz, LAPSE_BRMAX, LAPSE_BRMAX, 1);                             \
+    else                                                                                           \
+        LAPSE_BOX_BODY(kind, rx, ry, rz, LAPSE_BRMAX, LAPSE_BRMAX, LAPSE_BRMAX)
+#endif
+
 #define LAPSE_BOX3D_KERNEL(name, kind)                                                             \
-    __kernel void name(__global const float *restrict src, __global const float *restrict orig,    \
-                       __global float *restrict dst, int nx, int ny, int nz, int rx, int ry,       \
-                       int rz, float sx, float sy, float sz, int sub)                              \
+    __kernel __attribute__((reqd_work_group_size(LAPSE_BTX, LAPSE_BTY, 1))) void name(             \
+        __global const float *restrict src, __global const float *restrict orig,                   \
+        __global float *restrict dst, int nx, int ny, int nz, int rx, int ry, int rz, float sx,    \
+        float sy, float sz, int sub)                                                               \
     {                                                                                              \
-        __local float a[LAPSE_BTY + 2 * LAPSE_BRMAX][LAPSE_BTX + 2 * LAPSE_BRMAX];                 \
-        __local float b[LAPSE_BTY + 2 * LAPSE_BRMAX][LAPSE_BTX];                                   \
-        lapse_box3d(kind, src, orig, dst, nx, ny, nz, rx, ry, rz, sx, sy, sz, sub, a, b);          \
+        LAPSE_BOX_LOCALS                                                                           \
+        LAPSE_BOX_DISPATCH(kind);                                                                  \
     }
 LAPSE_BOX3D_KERNEL(lapse_box3d_mean, LAPSE_F_MEAN)
 LAPSE_BOX3D_KERNEL(lapse_box3d_min, LAPSE_F_MIN)

@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # deps.sh - install what lapse needs to build and test on Debian 12 / Ubuntu (idempotent).
 # Builds: Open MPI, parallel HDF5, the OpenCL ICD loader + headers, libyaml, Check.
-# Runs tests: PoCL (OpenCL on the CPU), clinfo, hdf5-tools, and Debian's Python 3 with h5py,
-# NumPy and SciPy, used as /usr/bin/python3 (the reference implementations in tests/py).
+# Runs tests: PoCL (OpenCL on the CPU), clinfo, hdf5-tools, clang + libclang-rt (tools/fuzz.sh),
+# valgrind (tests/valgrind), and Debian's Python 3 with h5py, NumPy and SciPy, used as
+# /usr/bin/python3 (the reference implementations in tests/py).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git
       openmpi-bin libopenmpi-dev
       libhdf5-openmpi-dev hdf5-tools
       ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
-      libyaml-dev check
+      libyaml-dev check clang libclang-rt-14-dev valgrind
       python3 python3-numpy python3-h5py python3-scipy python3-yaml slurm-wlm munge)
 missing=()
 for p in "${pkgs[@]}"; do

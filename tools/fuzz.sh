@@ -11,7 +11,7 @@ cd "$top"
 secs=${1:-30}
 build=${LAPSE_FUZZ_BUILD:-$top/build-fuzz}
 work=${2:-$build/work}
-cc=${CC:-clang}
+cc=${CC:-$(command -v clang || command -v clang-14 || echo clang)}
 command -v "$cc" >/dev/null || { echo "fuzz: $cc not found (tools/deps.sh installs clang)" >&2; exit 1; }
 
 mkdir -p "$work"

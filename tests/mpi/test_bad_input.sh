@@ -165,7 +165,7 @@ note "5. tiles larger than the device memory (LAPSE_DEVICE_MEM_LIMIT=1 MiB)"
 # The whole 24 x 70 x 90 image as one tile needs several float32 buffers of 605 KB.
 config tile_big in.h5 /raw "" "[$NZ, $NY, $NX]"
 LAPSE_DEVICE_MEM_LIMIT=1048576 refuse tile_big 5:16 tiles.shape '(smaller|tiles: auto|shape: auto)'
-config tile_auto in.h5 /raw "" auto "" "" auto.h5
+config tile_auto in.h5 /raw "" auto "" auto.h5
 rm -f "$W/auto.h5"
 LAPSE_DEVICE_MEM_LIMIT=1048576 run_ok "$LOGS/tile_auto.log" "$LAPSE" run "$W/tile_auto.yaml"
 ntask=$("$LAPSE_PY" -c 'import sys, h5py; print(len(h5py.File(sys.argv[1], "r")["/lapse/tasks"]))' "$W/auto.h5")

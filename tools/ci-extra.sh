@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# ci-extra.sh - the CI checks beyond tools/test.sh (docs/testing.md), run by .ci/run after it:
+#   1. the unit and MPI tests again, built with AddressSanitizer + UndefinedBehaviorSanitizer
+#      (build-asan/, gcc, -DLAPSE_SANITIZE=ON); leak checking on for the serial unit tests,
+#      off where MPI_Init runs (Open MPI's own allocations are not ours to fix);
+#   2. the MPI tests with Open MPI's other MPI-IO component, OMPI_MCA_io=romio321 (tools/test.sh
+#      ran them with ompio), on the build/ that tools/test.sh made;
+#   3. each libFuzzer harness for $LAPSE_FUZZ_SECONDS (default 30) seconds (tools/fuzz.sh).
+# Usage: tools/ci-extra.sh [asan|romio|fuzz ...]   (default: all three). Exit 0 = all passed.
+# Env: LAPSE_ASAN_BUILD (default build-asan), LAPSE_BUILD (default build), LAPSE_FUZZ_BUILD
+# (default build-fuzz), LAPSE_FUZZ_SECONDS.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+steps=("$@")
+[ ${#steps[@]} -gt 0 ] || steps=(asan romio fuzz)
+failed=()
+
+stamp() { echo "=== ci-extra: $* ($(date -u +%T))"; }
+
+# Sanitizer findings are also written to files, so that one made by a command whose failure a
+# test expects (exit code 2 for a bad config, say) still fails the run.
+asan() {
+    local b=${LAPSE_ASAN_BUILD:-$top/build-asan}
+    local logs=$b/sanitizer-logs
+    cmake -S . -B "$b" -DLAPSE_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$b" -j"$(nproc)"
+    rm -rf "$logs" && mkdir -p "$logs"
+    local ubsan="halt_on_error=1:print_stacktrace=1:log_path=$logs/ubsan"
+    local asan="abort_on_error=0:strict_string_checks=1:detect_stack_use_after_return=1"
+    asan+=":log_path=$logs/asan"
+    local rc=0
+    # Serial unit tests: leaks checked (test_h5out calls MPI_Init: checked without leaks below).
+    ASAN_OPTIONS="$asan:detect_leaks=1" UBSAN_OPTIONS="$ubsan" \
+        ctest --test-dir "$b" --output-on-failure -L unit -E 'unit_test_h5out$' || rc=1
+    ASAN_OPTIONS="$asan:detect_leaks=0" UBSAN_OPTIONS="$ubsan" \
+        ctest --test-dir "$b" --output-on-failure -R 'unit_test_h5out$' || rc=1
+    ASAN_OPTIONS="$asan:detect_leaks=0" UBSAN_OPTIONS="$ubsan" \
+        ctest --test-dir "$b" --output-on-failure -L mpi || rc=1
+    if compgen -G "$logs/*" >/dev/null; then
+        echo "ci-extra: sanitizer findings:" >&2
+        for f in "$logs"/*; do
+            echo "--- $f" >&2
+            cat "$f" >&2
+        done
+        rc=1
+    fi
+    return $rc
+}
+
+romio() {
+    local b=${LAPSE_BUILD:-$top/build}
+    cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+    cmake --build "$b" -j"$(nproc)"
+    OMPI_MCA_io=romio321 ctest --test-dir "$b" --output-on-failure -L mpi
+}
+
+fuzz() {
+    tools/fuzz.sh "${LAPSE_FUZZ_SECONDS:-30}"
+}
+
+for s in "${steps[@]}"; do
+    stamp "$s"
+    case $s in
+    asan | romio | fuzz) "$s" || failed+=("$s") ;;
+    *)
+        echo "ci-extra: unknown step $s (asan, romio, fuzz)" >&2
+        exit 2
+        ;;
+    esac
+done
+stamp "done"
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "ci-extra: FAILED: ${failed[*]}" >&2
+    exit 1
+fi
+echo "ci-extra: all passed (${steps[*]})"
