@@ -4,48 +4,62 @@
  * operation is launched through the op launchers of ops_cl.h and timed with OpenCL profiling
  * events (summed kernel time; no host transfer in the timed region), after warm-up runs, for the
  * kernel variants "simple" and "tiled" (LAPSE_KERNELS). A plain clEnqueueCopyBuffer of the volume
- * is the measured bandwidth ceiling. Prints a table and one "csv," line per row; --check (the
+ * is the measured bandwidth ceiling. Prints a table and one "csv," line per row; the check (the
  * default) also compares every tiled result with the simple one bit for bit.
+ * Tuning: each --defines "OPTS" adds a tiled variant whose program is built from the embedded
+ * kernel sources with OPTS appended to the build options (e.g. "-DLAPSE_BOX_IMPL=1
+ * -DLAPSE_BKZ=64", see the tunables of kernels/filters_tiled.cl); every variant is timed and
+ * checked against the simple kernels, whose result is computed once per operation.
  *
  * usage: bench_kernels [--shape Z,Y,X] [--reps N] [--warmup N] [--device-kind gpu|cpu|any]
  *                      [--device I] [--variant both|tiled|simple] [--no-check]
+ *                      [--ops KEY,KEY,...] [--defines OPTS]...
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "clrt.h"
+#include "kernels_embedded.h"
 #include "ops.h"
 #include "ops_cl.h"
 
 /* One benchmarked operation: a pipeline step with up to three parameter values. */
 typedef struct {
+    const char *key; /* short name for --ops */
     const char *label;
     const char *op; /* operation name (ops.h); NULL: the uint16 -> float32 conversion */
     double v[3];
 } bench_op_t;
 
 static const bench_op_t bench_ops[] = {
-    {"gaussian_blur sigma=2", "gaussian_blur", {2, 2, 2}},
-    {"gaussian_blur sigma=[1,2,2]", "gaussian_blur", {1, 2, 2}},
-    {"mean_box r=1", "mean_box", {1, 1, 1}},
-    {"minimum_box r=1", "minimum_box", {1, 1, 1}},
-    {"maximum_box r=1", "maximum_box", {1, 1, 1}},
-    {"minimum_box r=5 (separable)", "minimum_box", {5, 5, 5}},
-    {"top_hat_box r=[1,3,3]", "top_hat_box", {1, 3, 3}},
-    {"add_scalar", "add_scalar", {1.5, 0, 0}},
-    {"threshold_fixed", "threshold_fixed", {500, 0, 0}},
-    {"maximum_z_projection", "maximum_z_projection", {0, 0, 0}},
-    {"u16_to_f32", NULL, {0, 0, 0}},
+    {"gauss2", "gaussian_blur sigma=2", "gaussian_blur", {2, 2, 2}},
+    {"gauss122", "gaussian_blur sigma=[1,2,2]", "gaussian_blur", {1, 2, 2}},
+    {"mean1", "mean_box r=1", "mean_box", {1, 1, 1}},
+    {"min1", "minimum_box r=1", "minimum_box", {1, 1, 1}},
+    {"max1", "maximum_box r=1", "maximum_box", {1, 1, 1}},
+    {"min5", "minimum_box r=5 (separable)", "minimum_box", {5, 5, 5}},
+    {"tophat", "top_hat_box r=[1,3,3]", "top_hat_box", {1, 3, 3}},
+    {"mean2", "mean_box r=[2,1,3]", "mean_box", {2, 1, 3}},
+    {"add", "add_scalar", "add_scalar", {1.5, 0, 0}},
+    {"thresh", "threshold_fixed", "threshold_fixed", {500, 0, 0}},
+    {"zmax", "maximum_z_projection", "maximum_z_projection", {0, 0, 0}},
+    {"u16", "u16_to_f32", NULL, {0, 0, 0}},
 };
 #define NOPS ((int)(sizeof bench_ops / sizeof bench_ops[0]))
+
+#define MAX_DEFINES 64
 
 typedef struct {
     int64_t dim[3]; /* z, y, x */
     int reps, warmup, device, check;
     lapse_devkind_t kind;
     int variants[2]; /* run simple, run tiled */
+    int ops[NOPS];   /* 1: benchmark bench_ops[i] */
+    int ndefines;    /* tiled variants built with extra options (0: the default program) */
+    const char *defines[MAX_DEFINES];
 } bench_args_t;
 
 /* Device state shared by all runs. */
@@ -64,10 +78,39 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* --ops: comma-separated keys of bench_ops; sets ops[] to exactly those. */
+static lapse_status_t parse_ops(const char *v, int ops[NOPS])
+{
+    lapse_status_t st = LAPSE_OK;
+    for (int o = 0; o < NOPS; o++)
+        ops[o] = 0;
+    while (*v) {
+        size_t len = strcspn(v, ",");
+        int found = 0;
+        for (int o = 0; o < NOPS; o++)
+            if (strlen(bench_ops[o].key) == len && strncmp(v, bench_ops[o].key, len) == 0)
+                ops[o] = found = 1;
+        if (!found) {
+            char keys[256] = "";
+            for (int o = 0; o < NOPS; o++) {
+                size_t n = strlen(keys);
+                snprintf(keys + n, sizeof keys - n, "%s%s", o ? "," : "", bench_ops[o].key);
+            }
+            LAPSE_FAIL(LAPSE_EUSAGE, "--ops: unknown operation \"%.*s\" (known: %s)", (int)len, v,
+                       keys);
+        }
+        v += len + (v[len] == ',');
+    }
+cleanup:
+    return st;
+}
+
 static lapse_status_t parse_args(int argc, char **argv, bench_args_t *a)
 {
     lapse_status_t st = LAPSE_OK;
-    *a = (bench_args_t){{256, 1024, 1024}, 20, 3, -1, 1, LAPSE_DEV_ANY, {1, 1}};
+    *a = (bench_args_t){{256, 1024, 1024}, 20, 3, -1, 1, LAPSE_DEV_ANY, {1, 1}, {0}, 0, {NULL}};
+    for (int o = 0; o < NOPS; o++)
+        a->ops[o] = 1;
     for (int i = 1; i < argc; i++) {
         const char *s = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long long z, y, x;
@@ -98,12 +141,18 @@ static lapse_status_t parse_args(int argc, char **argv, bench_args_t *a)
                    (!strcmp(v, "both") || !strcmp(v, "tiled") || !strcmp(v, "simple"))) {
             a->variants[0] = strcmp(v, "tiled") != 0;
             a->variants[1] = strcmp(v, "simple") != 0;
+        } else if (strcmp(s, "--ops") == 0) {
+            LAPSE_TRY(parse_ops(v, a->ops));
+        } else if (strcmp(s, "--defines") == 0 && a->ndefines < MAX_DEFINES &&
+                   strchr(v, ',') == NULL && strchr(v, '"') == NULL) {
+            a->defines[a->ndefines++] = v;
         } else {
             LAPSE_FAIL(LAPSE_EUSAGE,
                        "bad option %s %s\nusage: bench_kernels [--shape Z,Y,X] [--reps N] "
                        "[--warmup N] [--device-kind gpu|cpu|any] [--device I] "
-                       "[--variant both|tiled|simple] [--no-check]",
-                       s, v);
+                       "[--variant both|tiled|simple] [--no-check] [--ops KEY,...] "
+                       "[--defines OPTS]... (OPTS without commas or quotes, at most %d)",
+                       s, v, MAX_DEFINES);
         }
     }
 cleanup:
@@ -199,12 +248,12 @@ cleanup:
     return st;
 }
 
-/* Run one operation reps + warmup times with kernels k; each run starts from the pristine input
- * (the restoring copy is not timed). times: reps device times (ms); *cur, odim: where the last
- * result lies and its dims. */
+/* Run one operation reps + warmup times with kernels k on a volume of dims dim; each run starts
+ * from the pristine input (the restoring copy is not timed). times: reps device times (ms);
+ * *cur, odim: where the last result lies and its dims. */
 static lapse_status_t time_op(bench_dev_t *d, lapse_opcl_t *k, const bench_op_t *b,
-                              const bench_args_t *a, double *times, int *nkern, int *cur,
-                              int64_t odim[3])
+                              const int64_t dim[3], int reps, int warmup, double *times, int *nkern,
+                              int *cur, int64_t odim[3])
 {
     lapse_status_t st = LAPSE_OK;
     lapse_opcl_weights_t w = {0};
@@ -218,10 +267,10 @@ static lapse_status_t time_op(bench_dev_t *d, lapse_opcl_t *k, const bench_op_t 
             step.p[0].v[i] = b->v[i];
         LAPSE_TRY(lapse_opcl_weights_create(d->cl, &step, 1, &w));
     }
-    for (int r = 0; r < a->warmup + a->reps; r++) {
+    for (int r = 0; r < warmup + reps; r++) {
         double ms = 0.0;
         for (int i = 0; i < 3; i++)
-            odim[i] = a->dim[i];
+            odim[i] = dim[i];
         *cur = 0;
         LAPSE_CL(clEnqueueCopyBuffer(d->cl->queue, d->pristine, d->bufs[0], 0, 0,
                                      d->n * sizeof(float), 0, NULL, NULL));
@@ -232,8 +281,8 @@ static lapse_status_t time_op(bench_dev_t *d, lapse_opcl_t *k, const bench_op_t 
             LAPSE_TRY(lapse_opcl_to_f32(k, LAPSE_DT_U16, d->u16, d->bufs[0], d->n));
         LAPSE_TRY(lapse_opcl_profile_take(k, &ms, nkern));
         lapse_opcl_profile(k, 0);
-        if (r >= a->warmup)
-            times[r - a->warmup] = ms;
+        if (r >= warmup)
+            times[r - warmup] = ms;
     }
 cleanup:
     lapse_opcl_weights_release(&w);
@@ -255,7 +304,7 @@ static void print_row(const bench_args_t *a, const char *dev, const char *label,
                       const char *variant, double med, double min, double bytes, double copy_gbps,
                       int nkern, const char *same)
 {
-    double gbps = bytes / (med * 1e6);
+    double gbps = med > 0 ? bytes / (med * 1e6) : 0.0;
     printf("%-28s %-7s %9.3f %9.3f %8.1f %6.2f %7d %s\n", label, variant, med, min, gbps,
            copy_gbps > 0 ? gbps / copy_gbps : 1.0, nkern, same);
     printf("csv,%s,%lldx%lldx%lld,%s,%s,%.4f,%.4f,%.2f,%.4f,%d,%s\n", dev, (long long)a->dim[0],
@@ -263,99 +312,248 @@ static void print_row(const bench_args_t *a, const char *dev, const char *label,
            copy_gbps > 0 ? gbps / copy_gbps : 1.0, nkern, same);
 }
 
+/* Build the embedded kernel sources with "-cl-std=CL1.2 defines" into *prog. A build failure
+ * is reported (with the start of the build log) and leaves *prog NULL with LAPSE_OK: the variant
+ * is skipped. */
+static lapse_status_t build_variant(lapse_cl_t *cl, const char *defines, cl_program *prog)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    char opts[1024], *log = NULL;
+    const char **srcs = malloc((size_t)lapse_kernel_source_count * sizeof *srcs);
+    *prog = NULL;
+    LAPSE_ALLOC(srcs);
+    for (int i = 0; i < lapse_kernel_source_count; i++)
+        srcs[i] = lapse_kernel_sources[i].source;
+    snprintf(opts, sizeof opts, "-cl-std=CL1.2 %s", defines);
+    cl_program p =
+        clCreateProgramWithSource(cl->ctx, (cl_uint)lapse_kernel_source_count, srcs, NULL, &e);
+    LAPSE_CL(e);
+    e = clBuildProgram(p, 1, &cl->dev.device, opts, NULL, NULL);
+    if (e != CL_SUCCESS) {
+        size_t len = 0;
+        clGetProgramBuildInfo(p, cl->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
+        log = calloc(len + 1, 1);
+        if (log)
+            clGetProgramBuildInfo(p, cl->dev.device, CL_PROGRAM_BUILD_LOG, len, log, NULL);
+        fprintf(stderr, "bench_kernels: building with \"%s\" failed: %s\n%.2000s\n", opts,
+                lapse_cl_strerror(e), log ? log : "");
+        clReleaseProgram(p);
+        goto cleanup;
+    }
+    *prog = p;
+cleanup:
+    free(log);
+    free(srcs);
+    return st;
+}
+
+/* Kernels of a tiled variant: the default program (defines NULL) or one built with defines.
+ * With defines, *k stays NULL when the build or the kernels' creation fails (reported, not an
+ * error). */
+static lapse_status_t create_variant(lapse_cl_t *cl, const char *defines, lapse_opcl_t **k)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_program prog = NULL, def = cl->program;
+    *k = NULL;
+    if (setenv("LAPSE_KERNELS", "tiled", 1) != 0)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "setenv LAPSE_KERNELS failed");
+    if (defines) {
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        LAPSE_TRY(build_variant(cl, defines, &prog));
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (prog)
+            fprintf(stderr, "bench_kernels: program with \"%s\" built in %.2f s\n", defines,
+                    (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+        if (prog == NULL)
+            goto cleanup;
+        cl->program = prog; /* lapse_opcl_create takes its kernels from cl->program */
+    }
+    st = lapse_opcl_create(cl, k);
+    if (st != LAPSE_OK && defines) { /* e.g. a geometry the device cannot run: skip it */
+        fprintf(stderr, "bench_kernels: variant \"%s\" skipped: ", defines);
+        lapse_err_print(st);
+        lapse_err_clear();
+        st = LAPSE_OK;
+    }
+cleanup:
+    cl->program = def;
+    if (prog)
+        clReleaseProgram(prog); /* the kernels hold their own references */
+    return st;
+}
+
+/* Compare n floats bit for bit; writes "yes" or "NO(<count> differ)". */
+static void compare(const float *ref, const float *res, size_t n, char *same, size_t len)
+{
+    size_t diff = 0;
+    if (memcmp(ref, res, n * sizeof *ref) != 0)
+        for (size_t i = 0; i < n; i++)
+            diff += memcmp(&ref[i], &res[i], sizeof *ref) != 0;
+    if (diff == 0)
+        snprintf(same, len, "yes");
+    else
+        snprintf(same, len, "NO(%zu differ)", diff);
+}
+
+/* Everything a run holds. */
+typedef struct {
+    lapse_cl_t *cl;
+    bench_dev_t d;
+    lapse_opcl_t *simple;
+    lapse_opcl_t *tiled[MAX_DEFINES];
+    char label[MAX_DEFINES][300]; /* "tiled" or "tiled[-D...]" */
+    int ntiled;
+    double *times;
+    float *ref, *res;
+    double cgbps;
+} bench_run_t;
+
+/* Benchmark operation b with kernels k (reps from a) and print its row; unless k is the simple
+ * variant, compare the result with R->ref (when held). *cur, odim: where the result lies and its
+ * dims (*cur = -1 after a failure). A failing launch is reported in the row (ERR), not fatal. */
+static lapse_status_t bench_one(bench_run_t *R, const bench_args_t *a, const bench_op_t *b,
+                                lapse_opcl_t *k, const char *label, int *cur, int64_t odim[3])
+{
+    lapse_status_t st = LAPSE_OK;
+    int nkern = 0;
+    char same[40] = "-";
+    lapse_status_t ost =
+        time_op(&R->d, k, b, a->dim, a->reps, a->warmup, R->times, &nkern, cur, odim);
+    if (ost != LAPSE_OK) {
+        fprintf(stderr, "bench_kernels: %s with %s: ", b->label, label);
+        lapse_err_print(ost);
+        lapse_err_clear();
+        clFinish(R->cl->queue);
+        print_row(a, R->cl->dev.name, b->label, label, 0.0, 0.0, 1.0, R->cgbps, 0, "ERR");
+        *cur = -1;
+        return LAPSE_OK;
+    }
+    qsort(R->times, (size_t)a->reps, sizeof *R->times, cmp_double);
+    if (R->ref && k != R->simple) {
+        size_t on = (size_t)(odim[0] * odim[1] * odim[2]);
+        LAPSE_CL(clEnqueueReadBuffer(R->cl->queue, R->d.bufs[*cur], CL_TRUE, 0, on * sizeof(float),
+                                     R->res, 0, NULL, NULL));
+        compare(R->ref, R->res, on, same, sizeof same);
+    }
+    print_row(a, R->cl->dev.name, b->label, label, R->times[a->reps / 2], R->times[0],
+              op_bytes(b, a->dim), R->cgbps, nkern, same);
+    fflush(stdout);
+cleanup:
+    return st;
+}
+
+/* The simple kernels' result of b into R->ref (one untimed run, or the timed runs when the
+ * simple variant is benchmarked). */
+static lapse_status_t reference(bench_run_t *R, const bench_args_t *a, const bench_op_t *b)
+{
+    lapse_status_t st = LAPSE_OK;
+    int nkern = 0, cur = 0;
+    int64_t odim[3];
+    if (a->variants[0])
+        LAPSE_TRY(bench_one(R, a, b, R->simple, "simple", &cur, odim));
+    else
+        LAPSE_TRY(time_op(&R->d, R->simple, b, a->dim, 1, 0, R->times, &nkern, &cur, odim));
+    if (cur < 0)
+        LAPSE_FAIL(LAPSE_ECL, "the simple kernels failed on %s: no reference", b->label);
+    if (R->ref == NULL)
+        goto cleanup;
+    LAPSE_CL(clEnqueueReadBuffer(R->cl->queue, R->d.bufs[cur], CL_TRUE, 0,
+                                 (size_t)(odim[0] * odim[1] * odim[2]) * sizeof(float), R->ref, 0,
+                                 NULL, NULL));
+cleanup:
+    return st;
+}
+
 static lapse_status_t run(const bench_args_t *a)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_cl_choice_t choice;
-    lapse_cl_t *cl = NULL;
+    bench_run_t R = {0};
     cl_command_queue own = NULL, orig = NULL;
-    bench_dev_t d = {0};
-    lapse_opcl_t *k[2] = {NULL, NULL};
-    double *times = NULL;
-    float *ref = NULL, *res = NULL;
     cl_int e = CL_SUCCESS;
     LAPSE_TRY(lapse_cl_choose(a->kind, a->device, 0, &choice));
-    LAPSE_TRY(lapse_cl_open(&choice, &cl));
+    LAPSE_TRY(lapse_cl_open(&choice, &R.cl));
+    lapse_cl_t *cl = R.cl;
     /* the launchers enqueue on cl->queue: swap in a profiling queue for the benchmark */
     own = clCreateCommandQueue(cl->ctx, cl->dev.device, CL_QUEUE_PROFILING_ENABLE, &e);
     LAPSE_CL(e);
     orig = cl->queue;
     cl->queue = own;
-    for (int v = 0; v < 2; v++) {
-        if (!a->variants[v])
-            continue;
-        if (setenv("LAPSE_KERNELS", v == 0 ? "simple" : "tiled", 1) != 0)
+    int check = a->check && a->variants[1];
+    if (a->variants[0] || check) {
+        if (setenv("LAPSE_KERNELS", "simple", 1) != 0)
             LAPSE_FAIL(LAPSE_ERUNTIME, "setenv LAPSE_KERNELS failed");
-        LAPSE_TRY(lapse_opcl_create(cl, &k[v]));
+        LAPSE_TRY(lapse_opcl_create(cl, &R.simple));
     }
-    LAPSE_TRY(setup(cl, a, &d));
-    times = calloc((size_t)a->reps, sizeof *times);
-    LAPSE_ALLOC(times);
-    int check = a->check && k[0] && k[1];
+    if (a->variants[1]) {
+        R.ntiled = a->ndefines > 0 ? a->ndefines : 1;
+        for (int v = 0; v < R.ntiled; v++) {
+            const char *defs = a->ndefines > 0 ? a->defines[v] : NULL;
+            LAPSE_TRY(create_variant(cl, defs, &R.tiled[v]));
+            const char *name = R.tiled[v] ? lapse_opcl_variant(R.tiled[v]) : "build_failed";
+            if (defs)
+                snprintf(R.label[v], sizeof R.label[v], "%s[%s]", name, defs);
+            else
+                snprintf(R.label[v], sizeof R.label[v], "%s", name);
+        }
+    }
+    LAPSE_TRY(setup(cl, a, &R.d));
+    R.times = calloc((size_t)a->reps, sizeof *R.times);
+    LAPSE_ALLOC(R.times);
     if (check) {
-        ref = malloc(d.n * sizeof *ref);
-        res = malloc(d.n * sizeof *res);
-        LAPSE_ALLOC(ref);
-        LAPSE_ALLOC(res);
+        R.ref = malloc(R.d.n * sizeof *R.ref);
+        R.res = malloc(R.d.n * sizeof *R.res);
+        LAPSE_ALLOC(R.ref);
+        LAPSE_ALLOC(R.res);
     }
     double cmed = 0, cmin = 0;
-    LAPSE_TRY(time_copy(&d, a, &cmed, &cmin));
-    double cbytes = (double)d.n * 8.0, cgbps = cbytes / (cmed * 1e6);
+    LAPSE_TRY(time_copy(&R.d, a, &cmed, &cmin));
+    double cbytes = (double)R.d.n * 8.0;
+    R.cgbps = cbytes / (cmed * 1e6);
     printf("device: %s (%s), volume %lld x %lld x %lld float32 (%.1f MiB), %d reps after %d "
            "warm-up, median device time\n",
            cl->dev.name, cl->dev.platform_name, (long long)a->dim[0], (long long)a->dim[1],
-           (long long)a->dim[2], (double)d.n * 4.0 / 1048576.0, a->reps, a->warmup);
+           (long long)a->dim[2], (double)R.d.n * 4.0 / 1048576.0, a->reps, a->warmup);
     printf("GB/s: bytes that must move (input read once + output written once) / time; "
            "vs copy: that over the copy's GB/s\n\n");
     printf("%-28s %-7s %9s %9s %8s %6s %7s %s\n", "operation", "variant", "median_ms", "min_ms",
            "GB/s", "vscopy", "launches", "same_bits_as_simple");
     printf("csv,device,shape,operation,variant,median_ms,min_ms,gbps,ratio_to_copy,launches,"
            "same_bits\n");
-    print_row(a, cl->dev.name, "copy (clEnqueueCopyBuffer)", "-", cmed, cmin, cbytes, cgbps, 1,
+    print_row(a, cl->dev.name, "copy (clEnqueueCopyBuffer)", "-", cmed, cmin, cbytes, R.cgbps, 1,
               "-");
     for (int o = 0; o < NOPS; o++) {
-        for (int v = 0; v < 2; v++) {
-            if (k[v] == NULL)
-                continue;
-            int nkern = 0, cur = 0;
+        if (!a->ops[o])
+            continue;
+        if (R.simple)
+            LAPSE_TRY(reference(&R, a, &bench_ops[o]));
+        for (int v = 0; v < R.ntiled; v++) {
+            int cur = 0;
             int64_t odim[3];
-            LAPSE_TRY(time_op(&d, k[v], &bench_ops[o], a, times, &nkern, &cur, odim));
-            qsort(times, (size_t)a->reps, sizeof *times, cmp_double);
-            char same[32] = "-";
-            if (check) {
-                size_t on = (size_t)(odim[0] * odim[1] * odim[2]);
-                LAPSE_CL(clEnqueueReadBuffer(cl->queue, d.bufs[cur], CL_TRUE, 0, on * sizeof(float),
-                                             v == 0 ? ref : res, 0, NULL, NULL));
-                if (v == 1) {
-                    size_t diff = 0;
-                    for (size_t i = 0; i < on; i++)
-                        diff += memcmp(&ref[i], &res[i], sizeof(float)) != 0;
-                    if (diff == 0)
-                        snprintf(same, sizeof same, "yes");
-                    else
-                        snprintf(same, sizeof same, "NO(%zu differ)", diff);
-                }
-            }
-            print_row(a, cl->dev.name, bench_ops[o].label, lapse_opcl_variant(k[v]),
-                      times[a->reps / 2], times[0], op_bytes(&bench_ops[o], a->dim), cgbps, nkern,
-                      same);
-            fflush(stdout);
+            if (R.tiled[v])
+                LAPSE_TRY(bench_one(&R, a, &bench_ops[o], R.tiled[v], R.label[v], &cur, odim));
+            else
+                print_row(a, cl->dev.name, bench_ops[o].label, R.label[v], 0.0, 0.0, 1.0, R.cgbps,
+                          0, "ERR");
         }
     }
 cleanup:
-    free(times);
-    free(ref);
-    free(res);
-    for (int v = 0; v < 2; v++)
-        lapse_opcl_destroy(k[v]);
-    teardown(&d);
-    if (cl && orig) {
+    free(R.times);
+    free(R.ref);
+    free(R.res);
+    lapse_opcl_destroy(R.simple);
+    for (int v = 0; v < R.ntiled; v++)
+        lapse_opcl_destroy(R.tiled[v]);
+    teardown(&R.d);
+    if (R.cl && orig) {
         clFinish(own);
-        cl->queue = orig;
+        R.cl->queue = orig;
     }
     if (own)
         clReleaseCommandQueue(own);
-    lapse_cl_close(cl);
+    lapse_cl_close(R.cl);
     return st;
 }
 

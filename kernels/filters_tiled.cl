@@ -164,9 +164,9 @@ static inline void lapse_xtile(const int kind, __global const float *restrict sr
 }
 
 #define LAPSE_XTILE_KERNEL(name, kind)                                                             \
-    __kernel __attribute__((reqd_work_group_size(LAPSE_XG, LAPSE_XROWS, 1))) void name(__global const float *restrict src, __global float *restrict dst, int nx,   \
-                       int ny, int nz, int r, __constant float *w, int woff, float scale,          \
-                       __local float *tile)                                                        \
+    __kernel __attribute__((reqd_work_group_size(LAPSE_XG, LAPSE_XROWS, 1))) void name(            \
+        __global const float *restrict src, __global float *restrict dst, int nx, int ny, int nz,  \
+        int r, __constant float *w, int woff, float scale, __local float *tile)                    \
     {                                                                                              \
         lapse_xtile(kind, src, dst, nx, ny, nz, r, w, woff, scale, tile);                          \
     }
@@ -251,9 +251,9 @@ static inline void lapse_column(const int kind, __global const float *restrict s
 }
 
 #define LAPSE_COLUMN_KERNEL(name, kind)                                                            \
-    __kernel __attribute__((reqd_work_group_size(LAPSE_COL_WX, LAPSE_COL_WY, 1))) void name(__global const float *restrict src, __global float *restrict dst, int nx,   \
-                       int ny, int nz, int axis, int r, __constant float *w, int woff,             \
-                       float scale)                                                                \
+    __kernel __attribute__((reqd_work_group_size(LAPSE_COL_WX, LAPSE_COL_WY, 1))) void name(       \
+        __global const float *restrict src, __global float *restrict dst, int nx, int ny, int nz,  \
+        int axis, int r, __constant float *w, int woff, float scale)                               \
     {                                                                                              \
         lapse_column(kind, src, dst, nx, ny, nz, axis, r, w, woff, scale);                         \
     }
@@ -268,20 +268,20 @@ LAPSE_COLUMN_KERNEL(lapse_col_max, LAPSE_F_MAX)
  * of filters.cl; radius 0 leaves the centre untouched (the simple path skips such a pass).
  * cap >= r is a compile-time bound (a literal at the call): the loops are unrolled over it with
  * predicates, so that v stays in registers whatever the run-time r and off. */
-static inline float lapse_fold_win(const int kind, const float *v, int off, int r, const int cap,
-                                   float scale)
+static inline __attribute__((always_inline)) float
+lapse_fold_win(const int kind, const float *v, int off, int r, const int cap, float scale)
 {
     float c = v[0];
 #pragma unroll
-    for (int t = 1; t <= 2 * cap; t++)
-        if (t == off + r)
+    for (int t = 1; t < LAPSE_BW; t++) /* constant bounds: always unrolled */
+        if (t <= 2 * cap && t == off + r)
             c = v[t];
     if (r == 0)
         return c;
     float a = lapse_init(kind, c);
 #pragma unroll
-    for (int t = 0; t <= 2 * cap; t++)
-        if (t >= off && t <= off + 2 * r)
+    for (int t = 0; t < LAPSE_BW; t++)
+        if (t <= 2 * cap && t >= off && t <= off + 2 * r)
             a = lapse_fold(kind, a, v[t], 0.0f);
     return lapse_finish(kind, a, scale);
 }
@@ -316,11 +316,11 @@ static inline float lapse_fold_win(const int kind, const float *v, int off, int 
 /* NDRange (nx rounded up to BTX, ny rounded up to BTY, ceil(nz / BKZ)), local (BTX, BTY, 1);
  * rx, ry, rz <= BRMAX. a: (BTY + 2 BRMAX) rows of (BTX + 2 BRMAX) input floats; b: the x pass
  * of those rows. sub != 0: dst = orig - result (top-hat), else dst = result. */
-static inline void lapse_box3d(const int kind, __global const float *restrict src,
-                               __global const float *restrict orig, __global float *restrict dst,
-                               int nx, int ny, int nz, int rx, int ry, int rz, float sx, float sy,
-                               float sz, int sub, __local float (*a)[LAPSE_BTX + 2 * LAPSE_BRMAX],
-                               __local float (*b)[LAPSE_BTX])
+static inline __attribute__((always_inline)) void
+lapse_box3d(const int kind, __global const float *restrict src, __global const float *restrict orig,
+            __global float *restrict dst, int nx, int ny, int nz, int rx, int ry, int rz, float sx,
+            float sy, float sz, int sub, __local float (*a)[LAPSE_BTX + 2 * LAPSE_BRMAX],
+            __local float (*b)[LAPSE_BTX])
 {
     const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
     const int x0 = (int)get_group_id(0) * LAPSE_BTX, y0 = (int)get_group_id(1) * LAPSE_BTY;
@@ -394,11 +394,11 @@ static inline void lapse_box3d(const int kind, __global const float *restrict sr
  * runs the x pass of each row and the y pass of each output in registers, and keeps the last
  * 2 rz + 1 y-pass results per output in registers for the z pass. cx, cy, cz: compile-time
  * bounds of rx, ry, rz (literals at the call) that size the unrolled loops. */
-static inline void lapse_box_strip(const int kind, __global const float *restrict src,
-                                   __global const float *restrict orig,
-                                   __global float *restrict dst, int nx, int ny, int nz, int rx,
-                                   int ry, int rz, float sx, float sy, float sz, int sub,
-                                   const int cx, const int cy, const int cz)
+static inline __attribute__((always_inline)) void
+lapse_box_strip(const int kind, __global const float *restrict src,
+                __global const float *restrict orig, __global float *restrict dst, int nx, int ny,
+                int nz, int rx, int ry, int rz, float sx, float sy, float sz, int sub, const int cx,
+                const int cy, const int cz)
 {
     const int x = (int)get_global_id(0), ys = (int)get_global_id(1) * LAPSE_BYS;
     const int z0 = (int)get_group_id(2) * LAPSE_BKZ;
@@ -407,8 +407,8 @@ static inline void lapse_box_strip(const int kind, __global const float *restric
     const size_t plane = (size_t)nx * (size_t)ny;
     int xo[LAPSE_BW]; /* clamped x of the neighbours x - rx .. x + rx */
 #pragma unroll
-    for (int t = 0; t <= 2 * cx; t++)
-        xo[t] = clamp(x - rx + t, 0, nx - 1);
+    for (int t = 0; t < LAPSE_BW; t++)
+        xo[t] = t <= 2 * cx ? clamp(x - rx + t, 0, nx - 1) : 0;
     float win[LAPSE_BYS][LAPSE_BW]; /* per output: y-pass results, the newest in win[o][2cz] */
 #pragma unroll
     for (int o = 0; o < LAPSE_BYS; o++)
@@ -424,28 +424,34 @@ static inline void lapse_box_strip(const int kind, __global const float *restric
         float hx[LAPSE_BYS + 2 * LAPSE_BRMAX]; /* x pass of rows ys - ry .. ys + BYS - 1 + ry */
         float v[LAPSE_BYS + 2 * LAPSE_BRMAX][LAPSE_BW];
 #pragma unroll
-        for (int t = 0; t < LAPSE_BYS + 2 * cy; t++) { /* every load first: all in flight */
+        for (int t = 0; t < LAPSE_BYS + 2 * LAPSE_BRMAX; t++) { /* every load first */
             __global const float *row = s + (size_t)clamp(ys - ry + t, 0, ny - 1) * (size_t)nx;
 #pragma unroll
-            for (int i = 0; i <= 2 * cx; i++)
-                v[t][i] = t < LAPSE_BYS + 2 * ry && i <= 2 * rx ? row[xo[i]] : 0.0f;
+            for (int i = 0; i < LAPSE_BW; i++)
+                v[t][i] =
+                    t < LAPSE_BYS + 2 * cy && t < LAPSE_BYS + 2 * ry && i <= 2 * cx && i <= 2 * rx
+                        ? row[xo[i]]
+                        : 0.0f;
         }
 #pragma unroll
-        for (int t = 0; t < LAPSE_BYS + 2 * cy; t++)
-            hx[t] = lapse_fold_win(kind, v[t], 0, rx, cx, sx);
+        for (int t = 0; t < LAPSE_BYS + 2 * LAPSE_BRMAX; t++)
+            hx[t] = t < LAPSE_BYS + 2 * cy ? lapse_fold_win(kind, v[t], 0, rx, cx, sx) : 0.0f;
         const int z = zp - rz; /* output plane completed by this input plane */
         const int out = p >= 2 * rz && z < nz;
 #pragma unroll
         for (int o = 0; o < LAPSE_BYS; o++) {
             const float vy = lapse_fold_win(kind, hx + o, 0, ry, cy, sy);
 #pragma unroll
-            for (int k = 0; k < 2 * cz; k++)
-                win[o][k] = win[o][k + 1];
-            win[o][2 * cz] = vy;
+            for (int k = 0; k < LAPSE_BW - 1; k++)
+                if (k < 2 * cz)
+                    win[o][k] = win[o][k + 1];
+#pragma unroll
+            for (int k = 0; k < LAPSE_BW; k++)
+                if (k == 2 * cz)
+                    win[o][k] = vy;
             if (out && ys + o < ny) {
                 const float res = lapse_fold_win(kind, win[o], 2 * cz - 2 * rz, rz, cz, sz);
-                LAPSE_BOX_STORE((size_t)z * plane + (size_t)(ys + o) * (size_t)nx + (size_t)x,
-                                res);
+                LAPSE_BOX_STORE((size_t)z * plane + (size_t)(ys + o) * (size_t)nx + (size_t)x, res);
             }
         }
     }

@@ -310,10 +310,10 @@ static lapse_status_t get_ranged(const walk_t *w, const yaml_node_t *n, const ch
     if (st != LAPSE_OK)
         return st;
     if (v < lo)
-        return lapse_config_fail(w->cfg, mark_of(n), kp, "must be >= %g (got %.40s)", lo,
+        return lapse_config_fail(w->cfg, mark_of(n), kp, "must be >= %.15g (got %.40s)", lo,
                                  scalar(n));
     if (v > hi)
-        return lapse_config_fail(w->cfg, mark_of(n), kp, "must be <= %g (got %.40s)", hi,
+        return lapse_config_fail(w->cfg, mark_of(n), kp, "must be <= %.15g (got %.40s)", hi,
                                  scalar(n));
     *out = v;
     return LAPSE_OK;

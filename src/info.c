@@ -3,14 +3,20 @@
  * driver: result datasets, runs, which timepoints are done, and per run the seconds spent in
  * each phase per rank with the resulting voxels per second.
  *
- * A timepoint is done when the latest run that touched it has a status-0 row for tiles whose
- * core boxes add up to the whole image (core boxes of distinct tiles do not overlap).
+ * Task state: a task (timepoint, tile) is done when /lapse/done marks it; failed when it is not
+ * done and its latest row in /lapse/tasks (highest run id, later rows win within a run) has
+ * status 1; pending otherwise (never run, abandoned by a signal, or a run killed before its
+ * row). Per timepoint the counts are printed as a table, consecutive timepoints with identical
+ * counts merged into ranges. Files without /lapse/done (older outputs) fall back to the rows: a
+ * timepoint is done when the latest run that touched it has status-0 rows for tiles whose core
+ * boxes add up to the whole image.
  */
 #include "info.h"
 
 #include <errno.h>
 #include <hdf5.h>
 #include <inttypes.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -362,17 +368,19 @@ static void print_runs(FILE *f, const run_t *runs, int n)
 }
 
 typedef struct {
-    int64_t tasks, failed, voxels;
+    int64_t tasks, failed, abandoned, voxels;
     double t[6]; /* read, upload, compute, download, write, total */
 } rank_sum_t;
 
 static void add_row(rank_sum_t *s, const lapse_task_row_t *r)
 {
     s->tasks++;
-    if (r->status != 0)
-        s->failed++;
-    else
+    if (r->status == 0)
         s->voxels += row_voxels(r);
+    else if (r->status == 2)
+        s->abandoned++;
+    else
+        s->failed++;
     double t[6] = {r->t_read, r->t_upload, r->t_compute, r->t_download, r->t_write, r->t_total};
     for (int k = 0; k < 6; k++)
         s->t[k] += t[k];
@@ -380,7 +388,7 @@ static void add_row(rank_sum_t *s, const lapse_task_row_t *r)
 
 static void print_sum(FILE *f, const char *who, const rank_sum_t *s)
 {
-    fprintf(f, "  %6s %7" PRId64 " %6" PRId64, who, s->tasks, s->failed);
+    fprintf(f, "  %6s %7" PRId64 " %6" PRId64 " %9" PRId64, who, s->tasks, s->failed, s->abandoned);
     for (int k = 0; k < 6; k++)
         fprintf(f, " %9.3f", s->t[k]);
     if (s->t[5] > 0)
@@ -410,8 +418,8 @@ static lapse_status_t print_run_times(FILE *f, const run_t *run, int64_t id,
         add_row(&all, &rows[i]);
     }
     fprintf(f, "run %" PRId64 " seconds per phase:\n", id);
-    fprintf(f, "  %6s %7s %6s %9s %9s %9s %9s %9s %9s %11s\n", "rank", "tasks", "failed", "read",
-            "upload", "compute", "download", "write", "total", "voxels/s");
+    fprintf(f, "  %6s %7s %6s %9s %9s %9s %9s %9s %9s %9s %11s\n", "rank", "tasks", "failed",
+            "abandoned", "read", "upload", "compute", "download", "write", "total", "voxels/s");
     for (int r = 0; r <= maxrank; r++) {
         char who[16];
         snprintf(who, sizeof who, "%d", r);
@@ -456,8 +464,9 @@ static int64_t target_voxels(const dset_list_t *l, const lapse_task_row_t *rows,
     return z * d->dims[1] * d->dims[2];
 }
 
-static lapse_status_t print_done(FILE *f, const dset_list_t *l, const lapse_task_row_t *rows,
-                                 int64_t n)
+/* Timepoints done by the rows alone (outputs without /lapse/done). */
+static lapse_status_t print_done_by_rows(FILE *f, const dset_list_t *l,
+                                         const lapse_task_row_t *rows, int64_t n)
 {
     lapse_status_t st = LAPSE_OK;
     int64_t *done = NULL, *part = NULL, ndone = 0, npart = 0;
@@ -478,6 +487,167 @@ static lapse_status_t print_done(FILE *f, const dset_list_t *l, const lapse_task
 cleanup:
     free(done);
     free(part);
+    return st;
+}
+
+/* The task state of an output: marks and per-timepoint counts. */
+typedef struct {
+    int64_t ntp, ntiles, tile[3];
+    unsigned char *mark; /* [ntp * ntiles] from /lapse/done */
+    int64_t (*cnt)[3];   /* [ntp] done, pending, failed */
+    int64_t total[3];    /* summed over timepoints */
+} state_t;
+
+/* Read /lapse/done into *s (s->mark stays NULL when the file has none). */
+static lapse_status_t read_marks(hid_t h, state_t *s)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
+    hsize_t dims[2];
+
+    if (H5Lexists(h, "/lapse/done", H5P_DEFAULT) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return LAPSE_OK;
+    }
+    LAPSE_H5ID(d, H5Dopen2(h, "/lapse/done", H5P_DEFAULT));
+    LAPSE_H5ID(sp, H5Dget_space(d));
+    if (H5Sget_simple_extent_ndims(sp) != 2)
+        LAPSE_FAIL(LAPSE_EINPUT, "/lapse/done is not 2-D [timepoints, tiles]");
+    LAPSE_H5(H5Sget_simple_extent_dims(sp, dims, NULL));
+    if (H5Aexists(d, "tile") > 0) {
+        LAPSE_H5ID(a, H5Aopen(d, "tile", H5P_DEFAULT));
+        LAPSE_H5(H5Aread(a, H5T_NATIVE_INT64, s->tile));
+    }
+    H5Eclear2(H5E_DEFAULT);
+    s->ntp = (int64_t)dims[0];
+    s->ntiles = (int64_t)dims[1];
+    s->mark = malloc((size_t)(s->ntp * s->ntiles) + 1);
+    LAPSE_ALLOC(s->mark);
+    if (s->ntp * s->ntiles > 0)
+        LAPSE_H5(H5Dread(d, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, s->mark));
+cleanup:
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    return st;
+}
+
+/* Count done / pending / failed tasks per timepoint from the marks and the latest row of each
+ * task (rows are in append order, so among rows of the same run the later one wins). */
+static lapse_status_t count_tasks(state_t *s, const lapse_task_row_t *rows, int64_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t ntasks = s->ntp * s->ntiles;
+    int64_t *run = malloc((size_t)(ntasks ? ntasks : 1) * sizeof *run);
+    int32_t *status = malloc((size_t)(ntasks ? ntasks : 1) * sizeof *status);
+
+    LAPSE_ALLOC(run);
+    LAPSE_ALLOC(status);
+    s->cnt = calloc((size_t)(s->ntp ? s->ntp : 1), sizeof *s->cnt);
+    LAPSE_ALLOC(s->cnt);
+    for (int64_t i = 0; i < ntasks; i++) {
+        run[i] = INT64_MIN;
+        status[i] = -1;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        const lapse_task_row_t *r = &rows[i];
+        if (r->timepoint < 0 || r->timepoint >= s->ntp || r->tile < 0 || r->tile >= s->ntiles)
+            continue; /* a row of another tiling (an update with a new plan) */
+        int64_t k = r->timepoint * s->ntiles + r->tile;
+        if (r->run_id >= run[k]) {
+            run[k] = r->run_id;
+            status[k] = r->status;
+        }
+    }
+    for (int64_t t = 0; t < s->ntp; t++)
+        for (int64_t j = 0; j < s->ntiles; j++) {
+            int64_t k = t * s->ntiles + j;
+            int c = s->mark[k] ? 0 : status[k] == 1 ? 2 : 1;
+            s->cnt[t][c]++;
+            s->total[c]++;
+        }
+cleanup:
+    free(run);
+    free(status);
+    return st;
+}
+
+/* "5 done, 11 pending, 1 failed" (zero counts left out; "no tasks" when all are zero). */
+static void print_counts(FILE *f, const int64_t c[3])
+{
+    static const char *const what[3] = {"done", "pending", "failed"};
+    int any = 0;
+    for (int k = 0; k < 3; k++)
+        if (c[k] > 0) {
+            fprintf(f, "%s%" PRId64 " %s", any ? ", " : "", c[k], what[k]);
+            any = 1;
+        }
+    if (!any)
+        fprintf(f, "no tasks");
+}
+
+/* Timepoints done (every tile marked) and the per-timepoint table of task counts. */
+static lapse_status_t print_state(FILE *f, const state_t *s)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t *done = malloc((size_t)(s->ntp ? s->ntp : 1) * sizeof *done), ndone = 0;
+    char *buf = malloc(4096);
+
+    LAPSE_ALLOC(done);
+    LAPSE_ALLOC(buf);
+    for (int64_t t = 0; t < s->ntp; t++)
+        if (s->ntiles > 0 && s->cnt[t][0] == s->ntiles)
+            done[ndone++] = t;
+    lapse_tpsel_format(done, ndone, buf, 4096);
+    fprintf(f, "timepoints done: %s (%" PRId64 " of %" PRId64 ")\n", ndone ? buf : "none", ndone,
+            s->ntp);
+    fprintf(f,
+            "tasks per timepoint (%" PRId64 " tiles of [%" PRId64 ", %" PRId64 ", %" PRId64
+            "] each):\n",
+            s->ntiles, s->tile[0], s->tile[1], s->tile[2]);
+    for (int64_t t = 0; t < s->ntp;) {
+        int64_t e = t;
+        while (e + 1 < s->ntp && memcmp(s->cnt[e + 1], s->cnt[t], sizeof s->cnt[t]) == 0)
+            e++;
+        if (e > t)
+            snprintf(buf, 4096, "%" PRId64 "-%" PRId64, t, e);
+        else
+            snprintf(buf, 4096, "%" PRId64, t);
+        fprintf(f, "  %s: ", buf);
+        print_counts(f, s->cnt[t]);
+        fputc('\n', f);
+        t = e + 1;
+    }
+    fprintf(f, "  total: ");
+    print_counts(f, s->total);
+    fprintf(f, " (of %" PRId64 " tasks)\n", s->ntp * s->ntiles);
+cleanup:
+    free(buf);
+    free(done);
+    return st;
+}
+
+/* The task state from /lapse/done and the rows, or the row-based summary without marks. */
+static lapse_status_t print_done(FILE *f, hid_t h, const dset_list_t *l,
+                                 const lapse_task_row_t *rows, int64_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    state_t s;
+
+    memset(&s, 0, sizeof s);
+    LAPSE_TRY(read_marks(h, &s));
+    if (s.mark == NULL) {
+        LAPSE_TRY(print_done_by_rows(f, l, rows, n));
+        goto cleanup;
+    }
+    LAPSE_TRY(count_tasks(&s, rows, n));
+    LAPSE_TRY(print_state(f, &s));
+cleanup:
+    free(s.cnt);
+    free(s.mark);
     return st;
 }
 
@@ -545,7 +715,7 @@ lapse_status_t lapse_info_print(const char *file, FILE *f)
     print_datasets(f, h, &dl);
     print_runs(f, runs, nruns);
     fprintf(f, "tasks: %" PRId64 " rows\n", nrows);
-    LAPSE_TRY(print_done(f, &dl, rows, nrows));
+    LAPSE_TRY(print_done(f, h, &dl, rows, nrows));
     for (int i = 0; i < nruns; i++)
         LAPSE_TRY(print_run_times(f, &runs[i], runs[i].id, rows, nrows));
 cleanup:

@@ -48,6 +48,7 @@ enum {
     K_SUB4,
     K_U8F4,
     K_U16F4,
+    K_GEOM,
     K_COUNT
 };
 static const char *const kernel_names[K_COUNT] = {
@@ -66,18 +67,27 @@ static const char *const kernel_names[K_COUNT] = {
     [K_BOX_MAX] = "lapse_box3d_max",   [K_ADD4] = "lapse_add_scalar4",
     [K_MUL4] = "lapse_mul_scalar4",    [K_THRESH4] = "lapse_threshold4",
     [K_SUB4] = "lapse_sub4",           [K_U8F4] = "lapse_u8_to_f32_4",
-    [K_U16F4] = "lapse_u16_to_f32_4",
+    [K_U16F4] = "lapse_u16_to_f32_4",  [K_GEOM] = "lapse_tiled_geometry",
 };
 
-/* Geometry of filters_tiled.cl (keep in sync with its LAPSE_* defines). */
-#define XT_G     64 /* x tile: work-items per row */
-#define XT_ROWS  4  /* x tile: rows per work-group */
-#define XT_K     4  /* x tile: outputs per work-item */
-#define COL_K    16 /* column pass: outputs per work-item */
-#define BOX_TX   32 /* fused box: tile x */
-#define BOX_TY   8  /* fused box: tile y */
-#define BOX_KZ   32 /* fused box: output planes per work-group */
-#define BOX_RMAX 4  /* fused box: largest radius */
+/* Geometry of filters_tiled.cl, read from the program (lapse_tiled_geometry) at create time:
+ * the kernels' LAPSE_* tunables may be overridden in the build options. */
+enum {
+    G_COUNT,
+    G_XG,    /* x tile: work-items per row */
+    G_XROWS, /* x tile: rows per work-group */
+    G_XK,    /* x tile: outputs per work-item */
+    G_COLK,  /* column pass: outputs per work-item */
+    G_COLWX, /* column pass: local size 0 */
+    G_COLWY, /* column pass: local size 1 */
+    G_BTX,   /* fused box: local size 0 */
+    G_BTY,   /* fused box: local size 1 */
+    G_BKZ,   /* fused box: output planes per work-item */
+    G_BYS,   /* fused box: outputs per work-item along y */
+    G_BRMAX, /* fused box: largest radius */
+    G_IMPL,  /* fused box: formulation */
+    G_N
+};
 
 #define PROF_MAX 64 /* events held before they are folded into the running sum */
 
@@ -87,6 +97,7 @@ struct lapse_opcl {
     int use_local;      /* 1: the device takes our fixed work-group shapes */
     int tiled;          /* 1: filters_tiled.cl and the vector kernels (not LAPSE_KERNELS=simple) */
     cl_ulong local_mem; /* CL_DEVICE_LOCAL_MEM_SIZE */
+    cl_int g[G_N];      /* geometry of the tiled kernels (G_*) */
     int prof;           /* 1: record an event per launch (lapse_opcl_profile) */
     cl_event ev[PROF_MAX];
     int nev;        /* events held */
@@ -96,9 +107,62 @@ struct lapse_opcl {
 
 #define LOCAL_1D 256
 static const size_t local_3d[3] = {32, 4, 1};
-static const size_t local_col[3] = {32, 8, 1};
-static const size_t local_xt[3] = {XT_G, XT_ROWS, 1};
-static const size_t local_box[3] = {BOX_TX, BOX_TY, 1};
+
+/* Whether kernel ki is one of the tiled filters, launched with its own work-group shape. */
+static int is_tiled_filter(int ki)
+{
+    return ki >= K_XT_GAUSS && ki <= K_BOX_MAX;
+}
+
+/* Work-group shape of tiled filter ki (from the geometry). */
+static void tiled_local(const lapse_opcl_t *k, int ki, size_t local[3])
+{
+    int a = ki <= K_XT_MAX ? G_XG : ki <= K_COL_MAX ? G_COLWX : G_BTX;
+    local[0] = (size_t)k->g[a];
+    local[1] = (size_t)k->g[a + 1];
+    local[2] = 1;
+}
+
+/* Read the tiled kernels' geometry from the program (one work-item writes it). */
+static lapse_status_t read_geometry(lapse_opcl_t *k)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    size_t one = 1;
+    cl_mem buf = clCreateBuffer(k->cl->ctx, CL_MEM_WRITE_ONLY, sizeof k->g, NULL, &e);
+    LAPSE_CL(e);
+    LAPSE_CL(clSetKernelArg(k->k[K_GEOM], 0, sizeof buf, &buf));
+    LAPSE_CL(
+        clEnqueueNDRangeKernel(k->cl->queue, k->k[K_GEOM], 1, NULL, &one, NULL, 0, NULL, NULL));
+    LAPSE_CL(clEnqueueReadBuffer(k->cl->queue, buf, CL_TRUE, 0, sizeof k->g, k->g, 0, NULL, NULL));
+    if (k->g[G_COUNT] != G_N)
+        LAPSE_FAIL(LAPSE_ECL, "filters_tiled.cl reports %d geometry values, ops_cl.c expects %d",
+                   (int)k->g[G_COUNT], G_N);
+    for (int i = 1; i < G_N; i++)
+        if (k->g[i] < 0 || k->g[i] > 4096)
+            LAPSE_FAIL(LAPSE_ECL, "filters_tiled.cl geometry value %d is %d", i, (int)k->g[i]);
+cleanup:
+    if (buf)
+        clReleaseMemObject(buf);
+    return st;
+}
+
+/* Whether the device runs every tiled filter with its work-group shape and local tiles. */
+static lapse_status_t tiled_fits(lapse_opcl_t *k, int *fits)
+{
+    lapse_status_t st = LAPSE_OK;
+    *fits = k->local_mem >= 16384;
+    for (int i = K_XT_GAUSS; i <= K_BOX_MAX && *fits; i++) {
+        size_t kwg = 0, l[3];
+        tiled_local(k, i, l);
+        LAPSE_CL(clGetKernelWorkGroupInfo(k->k[i], k->cl->dev.device, CL_KERNEL_WORK_GROUP_SIZE,
+                                          sizeof kwg, &kwg, NULL));
+        if (l[0] * l[1] == 0 || kwg < l[0] * l[1])
+            *fits = 0;
+    }
+cleanup:
+    return st;
+}
 
 lapse_status_t lapse_opcl_create(lapse_cl_t *cl, lapse_opcl_t **out)
 {
@@ -115,9 +179,12 @@ lapse_status_t lapse_opcl_create(lapse_cl_t *cl, lapse_opcl_t **out)
                              maxitems, NULL));
     LAPSE_CL(clGetDeviceInfo(cl->dev.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof k->local_mem,
                              &k->local_mem, NULL));
-    k->use_local = maxwg >= LOCAL_1D && maxitems[0] >= LOCAL_1D && maxitems[1] >= local_col[1];
+    LAPSE_TRY(read_geometry(k));
+    k->use_local = maxwg >= LOCAL_1D && maxitems[0] >= LOCAL_1D && maxitems[1] >= local_3d[1];
     for (int i = 0; i < K_COUNT && k->use_local; i++) {
         size_t kwg = 0;
+        if (is_tiled_filter(i) || i == K_GEOM)
+            continue; /* own shapes: tiled_fits */
         LAPSE_CL(clGetKernelWorkGroupInfo(k->k[i], cl->dev.device, CL_KERNEL_WORK_GROUP_SIZE,
                                           sizeof kwg, &kwg, NULL));
         if (kwg < LOCAL_1D)
@@ -125,7 +192,10 @@ lapse_status_t lapse_opcl_create(lapse_cl_t *cl, lapse_opcl_t **out)
     }
     /* the tiled kernels need their work-group shapes and the fused box its local tiles */
     const char *env = getenv("LAPSE_KERNELS");
-    k->tiled = k->use_local && k->local_mem >= 16384 && !(env && strcmp(env, "simple") == 0);
+    int fits = 0;
+    if (k->use_local)
+        LAPSE_TRY(tiled_fits(k, &fits));
+    k->tiled = fits && !(env && strcmp(env, "simple") == 0);
     *out = k;
     k = NULL;
 cleanup:
@@ -363,7 +433,7 @@ cleanup:
 }
 
 /* Tiled kernel of one pass (filters_tiled.cl): the x pass through a local-memory row tile, the
- * y and z passes with COL_K outputs per work-item. f: filter index (0 Gaussian .. 3 maximum).
+ * y and z passes with G_COLK outputs per work-item. f: filter index (0 Gaussian .. 3 maximum).
  * Falls back to the simple kernel when the x tile does not fit in local memory. */
 static lapse_status_t pass_tiled(lapse_opcl_t *k, int f, cl_mem src, cl_mem dst, cl_int axis,
                                  cl_int ra, cl_mem w, cl_int woff, const int64_t dim[3])
@@ -372,11 +442,13 @@ static lapse_status_t pass_tiled(lapse_opcl_t *k, int f, cl_mem src, cl_mem dst,
     cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
     cl_float scale = (cl_float)(1.0 / (2.0 * ra + 1.0));
     cl_mem wbuf = f == 0 ? w : NULL;
-    size_t tile = XT_ROWS * (XT_G * XT_K + 2 * (size_t)ra) * sizeof(cl_float);
+    const size_t xg = (size_t)k->g[G_XG], xk = (size_t)k->g[G_XK], colk = (size_t)k->g[G_COLK];
+    size_t tile = (size_t)k->g[G_XROWS] * (xg * xk + 2 * (size_t)ra) * sizeof(cl_float), l[3];
     if (axis == 0 && tile + 1024 > k->local_mem)
         return pass_simple(k, K_GAUSS + f, src, dst, axis, ra, w, woff, dim);
     int ki = (axis == 0 ? K_XT_GAUSS : K_COL_GAUSS) + f;
     cl_kernel kern = k->k[ki];
+    tiled_local(k, ki, l);
     cl_uint a = 0;
     ARG(kern, a++, src);
     ARG(kern, a++, dst);
@@ -391,26 +463,25 @@ static lapse_status_t pass_tiled(lapse_opcl_t *k, int f, cl_mem src, cl_mem dst,
     ARG(kern, a++, scale);
     if (axis == 0) {
         LAPSE_CL(clSetKernelArg(kern, a++, tile, NULL));
-        size_t g[3] = {((size_t)nx + XT_G * XT_K - 1) / (XT_G * XT_K) * XT_G, (size_t)ny,
-                       (size_t)nz};
-        LAPSE_TRY(enqueue(k, ki, 3, g, local_xt));
+        size_t g[3] = {((size_t)nx + xg * xk - 1) / (xg * xk) * xg, (size_t)ny, (size_t)nz};
+        LAPSE_TRY(enqueue(k, ki, 3, g, l));
     } else {
         size_t g[3] = {(size_t)nx, (size_t)ny, (size_t)nz};
-        g[axis] = (g[axis] + COL_K - 1) / COL_K;
-        LAPSE_TRY(enqueue(k, ki, 3, g, local_col));
+        g[axis] = (g[axis] + colk - 1) / colk;
+        LAPSE_TRY(enqueue(k, ki, 3, g, l));
     }
 cleanup:
     return st;
 }
 
 /* Whether a box filter of radii r (z, y, x) runs as one fused 3D kernel: tiled variant, a box
- * filter, some radius > 0 and every radius <= BOX_RMAX. */
+ * filter, some radius > 0 and every radius <= the kernels' largest (G_BRMAX). */
 static int box_fused(const lapse_opcl_t *k, int ki, const int r[3])
 {
     if (!k->tiled || ki == K_GAUSS)
         return 0;
     for (int a = 0; a < 3; a++)
-        if (r[a] < 0 || r[a] > BOX_RMAX)
+        if (r[a] < 0 || r[a] > k->g[G_BRMAX])
             return 0;
     return r[0] > 0 || r[1] > 0 || r[2] > 0;
 }
@@ -441,8 +512,10 @@ static lapse_status_t run_box3d(lapse_opcl_t *k, int ki, const int r[3], cl_mem 
     ARG(kern, 10, sy);
     ARG(kern, 11, sz);
     ARG(kern, 12, sub);
-    size_t g[3] = {(size_t)nx, (size_t)ny, ((size_t)nz + BOX_KZ - 1) / BOX_KZ}; /* z: groups */
-    LAPSE_TRY(enqueue(k, kb, 3, g, local_box));
+    const size_t bys = (size_t)k->g[G_BYS], bkz = (size_t)k->g[G_BKZ];
+    size_t l[3], g[3] = {(size_t)nx, ((size_t)ny + bys - 1) / bys, ((size_t)nz + bkz - 1) / bkz};
+    tiled_local(k, kb, l);
+    LAPSE_TRY(enqueue(k, kb, 3, g, l)); /* z: one work-item (and group) per BKZ planes */
 cleanup:
     return st;
 }

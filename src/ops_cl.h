@@ -33,7 +33,9 @@ void lapse_opcl_destroy(lapse_opcl_t *k);
 /* Kernel variant in use: "tiled" (GPU-shaped kernels, the default) or "simple" (one work-item
  * per voxel and pass), chosen at create time: the environment variable LAPSE_KERNELS=simple
  * selects "simple"; devices without the needed work-group sizes / local memory also get it. Both
- * variants give bit-identical results. */
+ * variants give bit-identical results. The tiled kernels' geometry (work-group shapes, outputs
+ * per work-item, fused-box formulation) is that of the LAPSE_* macros the program was built with
+ * (kernels/filters_tiled.cl), read back from the program at create time. */
 const char *lapse_opcl_variant(const lapse_opcl_t *k);
 
 /* Benchmark support. While on, every kernel k enqueues records an event; the queue must have

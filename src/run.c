@@ -312,11 +312,8 @@ static lapse_status_t validate(job_t *job, const char *tp_override, int dry_run)
     const char *sel = tp_override ? tp_override : cfg->timepoints;
     if (lapse_tpsel_parse(sel, job->in.ntp, &job->tps, &job->ntps, err, sizeof err) != 0) {
         if (tp_override)
-            LAPSE_FAIL(LAPSE_EUSAGE, "--timepoints: %s (the input has %lld timepoints)", err,
-                       (long long)job->in.ntp);
-        LAPSE_TRY(lapse_config_fail(cfg, cfg->timepoints_mark, "timepoints",
-                                    "%s (the input has %lld timepoints)", err,
-                                    (long long)job->in.ntp));
+            LAPSE_FAIL(LAPSE_EUSAGE, "--timepoints: %s", err);
+        LAPSE_TRY(lapse_config_fail(cfg, cfg->timepoints_mark, "timepoints", "%s", err));
     }
     if (job->ntps == 0)
         LAPSE_TRY(
@@ -722,6 +719,26 @@ cleanup:
 
 /* ------------------------------------------------------------------ phases 5+6 */
 
+/* Collective. After an HDF5 or I/O failure on any rank (a full disk, a lost file system) the
+ * output's collective HDF5 calls are no longer safe: they can hang or crash when ranks disagree.
+ * Finished tasks are already marked in the file (raw-data writes), so end the job now with exit
+ * code 1, and say how to continue. Returns only when no rank had such a failure. */
+static void abort_on_io_failure(const ranks_t *r, lapse_status_t st, const char *file)
+{
+    int mine = st == LAPSE_EH5 || st == LAPSE_EIO, any = mine;
+    if (MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, r->world) != MPI_SUCCESS)
+        any = 1;
+    if (!any)
+        return;
+    if (r->rank == 0)
+        fprintf(stderr,
+                "lapse: writing %s failed (see above); tasks finished before the failure are "
+                "kept: fix the cause (e.g. free disk space) and run the same command to continue\n",
+                file);
+    fflush(stderr);
+    MPI_Abort(r->world, 1);
+}
+
 static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t *job,
                               lapse_cl_t *cl, lapse_plan_t *plan)
 {
@@ -756,8 +773,12 @@ static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t
     memcpy(state.tile, plan->tile, sizeof state.tile);
     state.ntiles = plan->ntiles;
     snprintf(state.fingerprint, sizeof state.fingerprint, "%s", job->fingerprint);
-    LAPSE_TRY(lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out, job->nout, cfg,
-                               &state, &w.out));
+    st = lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out, job->nout, cfg, &state,
+                          &w.out);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    abort_on_io_failure(r, st, cfg->output_file);
+    LAPSE_TRY(st);
     if (job->mode == LAPSE_MODE_UPDATE && job->recompute)
         LAPSE_TRY(lapse_h5out_reset_done(w.out, plan->tps, plan->ntps));
     LAPSE_TRY(lapse_h5out_next_run_id(w.out, &w.run_id));
@@ -789,11 +810,15 @@ static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t
     double start = MPI_Wtime();
 
     wst = work(&w);
+    abort_on_io_failure(r, wst, cfg->output_file);
     st = agree(r->world, wst);
 
     /* Record what happened, whatever it was: rows of done and failed tasks, the run's end. */
     lapse_err_context("rank %d", r->rank);
     lapse_status_t rst = lapse_h5out_append_rows(w.out, w.rows, w.nrows);
+    if (rst != LAPSE_OK)
+        lapse_err_print(rst);
+    abort_on_io_failure(r, rst, cfg->output_file);
     if (r->rank == 0)
         iso_now(info.end, sizeof info.end);
     if (rst == LAPSE_OK)

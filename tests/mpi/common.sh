@@ -140,3 +140,211 @@ with h5py.File(sys.argv[1], "r") as f:
             sys.exit(1)
 PY
 }
+
+# ---- Kill, signal and resume helpers (test_kill.sh, test_kill_soak.sh, test_signals.sh) ----
+
+# kill_config CFG OUT: a config over $IN (gaussian blur saved as /blurred, then a top-hat into
+# /result; tiles [8, 64, 64]) writing OUT.
+kill_config() {
+    cat >"$1" <<YAML
+input: {file: $IN, dataset: /raw}
+tiles: {shape: [8, 64, 64]}
+pipeline:
+  - {op: gaussian_blur, sigma: 2, save: /blurred}
+  - {op: top_hat_box, radius: [0, 1, 1]}
+output: {file: $2, dataset: /result}
+devices: any
+YAML
+}
+
+# mpirun_argv N: set the array MPIRUN_ARGV to the launcher command of mpirun_lapse for N ranks,
+# so that `"${MPIRUN_ARGV[@]}" "$LAPSE" ... &` makes $! the launcher itself (to signal it).
+mpirun_argv() {
+    local v
+    MPIRUN_ARGV=("$MPIEXEC" -n "$1" --oversubscribe --bind-to none -x POCL_MAX_PTHREAD_COUNT
+        -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
+    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS OMPI_MCA_io; do
+        [ -z "${!v:-}" ] || MPIRUN_ARGV+=(-x "$v")
+    done
+}
+
+# lapse_pids CFG: pids of the lapse processes (ranks, not the launcher) whose command line
+# names CFG (a path under $T, so only this test's processes).
+lapse_pids() {
+    local p comm want
+    want=$(basename "$LAPSE" | cut -c1-15)
+    for p in $(pgrep -f -- "$1"); do
+        comm=$(cat "/proc/$p/comm" 2>/dev/null) || continue
+        [ "$comm" = "$want" ] && echo "$p"
+    done
+    return 0
+}
+
+# wait_gone CFG SECONDS: fail unless no lapse process of CFG is left within SECONDS.
+wait_gone() {
+    local end=$((SECONDS + $2))
+    while [ -n "$(lapse_pids "$1")" ]; do
+        [ $SECONDS -lt $end ] || fail "lapse processes of $1 left behind: $(lapse_pids "$1")"
+        sleep 0.1
+    done
+}
+
+# wait_bg PID SECONDS: wait for background job PID; its exit status goes into WAIT_RC and the
+# time it ended (date +%s.%N) into WAIT_END. Fail (killing it) if it runs longer than SECONDS.
+wait_bg() {
+    local pid=$1 end=$((SECONDS + $2))
+    while kill -0 "$pid" 2>/dev/null; do
+        if [ $SECONDS -ge $end ]; then
+            kill -9 "$pid" 2>/dev/null
+            fail "process $pid still running after $2 s"
+        fi
+        sleep 0.02
+    done
+    WAIT_END=$(date +%s.%N)
+    WAIT_RC=0
+    wait "$pid" || WAIT_RC=$?
+}
+
+# marks FILE: number of done marks in FILE's /lapse/done (-1 when it cannot be read).
+marks() {
+    "$LAPSE_PY" - "$1" <<'PY'
+import sys, h5py
+try:
+    with h5py.File(sys.argv[1], "r") as f:
+        print(int(f["/lapse/done"][()].sum()))
+except Exception:
+    print(-1)
+PY
+}
+
+# wait_marks FILE K PID SECONDS: wait until FILE (being written by the run PID) holds at least K
+# done marks. Returns 0 when it does, 1 when PID ended first or SECONDS passed.
+wait_marks() {
+    "$LAPSE_PY" - "$@" <<'PY'
+import os, sys, time, h5py
+f, k, pid, limit = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+end = time.time() + limit
+while time.time() < end:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        sys.exit(1)
+    try:
+        with h5py.File(f, "r") as h:
+            if int(h["/lapse/done"][()].sum()) >= k:
+                sys.exit(0)
+    except Exception:
+        pass  # not there yet, or caught mid-creation
+    time.sleep(0.05)
+sys.exit(1)
+PY
+}
+
+# run_attr FILE RUN ATTR: attribute ATTR of /lapse/runs/RUN ("-" when missing).
+run_attr() {
+    "$LAPSE_PY" - "$@" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    g = f.get("/lapse/runs/" + sys.argv[2])
+    v = g.attrs.get(sys.argv[3], "-") if g is not None else "-"
+    print(v.decode() if isinstance(v, bytes) else v)
+PY
+}
+
+# rows_of FILE RUN STATUS: number of /lapse/tasks rows of run RUN with status STATUS.
+rows_of() {
+    "$LAPSE_PY" - "$@" <<'PY'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    t = f["/lapse/tasks"][()]
+    print(int(((t["run_id"] == int(sys.argv[2])) & (t["status"] == int(sys.argv[3]))).sum()))
+PY
+}
+
+# resume_ok N CFG OUT REF [PENDING]: the same command again on N ranks must exit 0 and leave OUT
+# bit-identical to REF in every result dataset; with PENDING (the tasks not done before), it
+# must say it continues with exactly that many tasks (or, with 0, that there is nothing to do).
+# Then once more: exit 0, "nothing to do", and the file unchanged byte for byte.
+resume_ok() {
+    local n=$1 cfg=$2 out=$3 ref=$4 pending=${5:-}
+    run_ok "$T/resume.log" mpirun_lapse "$n" run "$cfg"
+    if [ -n "$pending" ]; then
+        if [ "$pending" -eq 0 ]; then
+            grep -q 'nothing to do' "$T/resume.log" ||
+                { cat "$T/resume.log"; fail "resume of a fully marked output did work"; }
+        else
+            grep -q "are done, $pending to run" "$T/resume.log" ||
+                { cat "$T/resume.log"; fail "resume did not continue with the $pending pending tasks"; }
+        fi
+    fi
+    py h5same.py "$ref" "$out" >"$T/same.log" || { cat "$T/same.log"; fail "resumed output differs from the reference"; }
+    local before
+    before=$(sha "$out")
+    run_ok "$T/again.log" mpirun_lapse "$n" run "$cfg"
+    grep -q 'nothing to do' "$T/again.log" || { cat "$T/again.log"; fail "second resume did not say 'nothing to do'"; }
+    [ "$(sha "$out")" = "$before" ] || fail "a resume of a complete output changed the file"
+}
+
+# kill_iteration N CFG OUT REF TOTAL MODE: start `lapse run CFG` (writing OUT, TOTAL tasks) on
+# N ranks in the background, SIGKILL one of its lapse processes chosen at random (MODE marks:
+# once OUT holds a random number of done marks, 1 .. 2/3 of TOTAL; MODE delay: after a random
+# 0.3-3 s from the start, which may fall in start-up or creation), wait for the launcher to
+# end (it aborts the other ranks), check that no rank is left, that OUT is absent or opens as it
+# is with every marked task equal to REF (check_done.py), then resume (resume_ok). Sets
+# KILL_MARKS (marks left by the killed run, 0 without OUT), KILL_FINAL (unmarked tasks whose
+# data was already final: recomputed by the resume), KILL_RAN (tasks the resume ran), KILL_RANK
+# (the victim's rank), KILL_NOFILE (1 when the kill left nothing at OUT) and KILL_MISSED (1 when
+# the run ended before the kill; then only the resume is checked).
+kill_iteration() {
+    local n=$1 cfg=$2 out=$3 ref=$4 total=$5 mode=$6 mp pids victim pending=""
+    rm -f "$out" "$out.creating"
+    KILL_MARKS=0 KILL_FINAL=0 KILL_RAN=$total KILL_RANK=- KILL_MISSED=0 KILL_NOFILE=0
+    mpirun_argv "$n"
+    "${MPIRUN_ARGV[@]}" "$LAPSE" run "$cfg" >"$T/killed.log" 2>&1 &
+    mp=$!
+    if [ "$mode" = marks ]; then
+        local k=$((1 + RANDOM % (total * 2 / 3)))
+        wait_marks "$out" "$k" "$mp" 120 || {
+            wait_bg "$mp" 60
+            cat "$T/killed.log"
+            fail "the run ended (exit $WAIT_RC) before $k of $total tasks were marked done"
+        }
+    else
+        sleep "$((RANDOM % 3)).$((RANDOM % 10))$((RANDOM % 10))"
+        sleep 0.3
+    fi
+    read -r -a pids < <(lapse_pids "$cfg" | tr '\n' ' ')
+    if [ "${#pids[@]}" -eq 0 ]; then
+        wait_bg "$mp" 60
+        [ "$mode" != marks ] || fail "no lapse process of $cfg found to kill"
+        [ "$WAIT_RC" -eq 0 ] || { cat "$T/killed.log"; fail "the run failed (exit $WAIT_RC) before the kill"; }
+        KILL_MISSED=1
+        return 0
+    fi
+    victim=${pids[RANDOM % ${#pids[@]}]}
+    KILL_RANK=$(tr '\0' '\n' <"/proc/$victim/environ" 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
+    kill -9 "$victim" 2>/dev/null || true
+    wait_bg "$mp" 60
+    wait_gone "$cfg" 15
+    if [ "$WAIT_RC" -eq 0 ]; then # the victim had already finished its work
+        KILL_MISSED=1
+        resume_ok "$n" "$cfg" "$out" "$ref" 0
+        KILL_MARKS=$total KILL_RAN=0
+        return 0
+    fi
+    if [ -e "$out" ]; then
+        py check_done.py "$out" "$ref" >"$T/check.log" 2>&1 ||
+            { cat "$T/killed.log" "$T/check.log"; fail "check_done failed after killing rank $KILL_RANK"; }
+        KILL_MARKS=$(sed -n 's/^check_done: \([0-9]*\) of .*/\1/p' "$T/check.log")
+        KILL_FINAL=$(sed -n 's/^check_done: \([0-9]*\) unmarked tasks hold final data/\1/p' "$T/check.log")
+        pending=$((total - KILL_MARKS))
+    else
+        KILL_NOFILE=1
+    fi
+    resume_ok "$n" "$cfg" "$out" "$ref" "$pending"
+    [ ! -e "$out.creating" ] || fail "$out.creating left behind after the resume"
+    KILL_RAN=$(sed -n 's/.*are done, \([0-9]*\) to run.*/\1/p' "$T/resume.log")
+    if [ -z "$KILL_RAN" ]; then
+        if grep -q 'nothing to do' "$T/resume.log"; then KILL_RAN=0; else KILL_RAN=$total; fi
+    fi
+}

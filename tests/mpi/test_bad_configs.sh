@@ -23,7 +23,9 @@ check_one() {
     name=$(basename "$cfg")
     expect=$(sed -n '1s/^# expect: //p' "$cfg")
     at=$(sed -n '2s/^# at: //p' "$cfg")
-    [ -n "$expect" ] && [ -n "$at" ] || fail "$name: header lacks '# expect:' or '# at:' lines"
+    if [ -z "$expect" ] || [ -z "$at" ]; then
+        fail "$name: header lacks '# expect:' or '# at:' lines"
+    fi
     pos=${at%% *}
     key=${at#* }
     case $pos in

@@ -17,8 +17,8 @@ cd "$W" || fail "cannot cd to $W"
 run_ok "$LOGS/sample.log" "$LAPSE" sample "$W/big.h5" --timepoints 12 --shape 32,256,256 --seed 3
 IN_SUM=$(sha "$W/big.h5")
 HOST=$(hostname)
-PIDS=()
-trap 'for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null; done; rm -rf "$T"' EXIT
+# On exit, kill this shell's background runs that are still going (jobs -p: not yet reaped).
+trap 'kill -9 $(jobs -p) 2>/dev/null; rm -rf "$T"' EXIT
 
 # config NAME OUTFILE
 config() {
@@ -54,7 +54,6 @@ note "2. a second run while the first one writes"
 config main out.h5
 "$LAPSE" run "$W/main.yaml" >"$LOGS/a.log" 2>&1 &
 PID_A=$!
-PIDS+=("$PID_A")
 wait_for "$W/out.h5" "$PID_A" 60
 sleep 0.5
 expect_rc 2 "$LOGS/b.log" "$LAPSE" run "$W/main.yaml"
@@ -63,7 +62,8 @@ kill -0 "$PID_A" 2>/dev/null ||
 cat "$LOGS/b.log"
 grep -Eq "another lapse run is writing .*out\.h5" "$LOGS/b.log" ||
     fail "run B: no message 'another lapse run is writing ...out.h5'"
-grep -F "another lapse run" "$LOGS/b.log" | grep -Fq "$HOST" || fail "run B: the message lacks host $HOST"
+grep -F "another lapse run" "$LOGS/b.log" | grep -Fq "$HOST" ||
+    fail "run B: the message lacks host $HOST"
 grep -F "another lapse run" "$LOGS/b.log" | grep -Eq "(^|[^0-9])$PID_A([^0-9]|\$)" ||
     fail "run B: the message lacks run A's pid $PID_A"
 rc=0
@@ -77,7 +77,6 @@ note "3. a run killed with SIGKILL, then the same config again"
 config killed out2.h5
 "$LAPSE" run "$W/killed.yaml" >"$LOGS/c.log" 2>&1 &
 PID_C=$!
-PIDS+=("$PID_C")
 wait_for "$W/out2.h5" "$PID_C" 60
 sleep 2
 kill -0 "$PID_C" 2>/dev/null || fail "run C finished before it could be killed: inconclusive"

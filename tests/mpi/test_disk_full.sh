@@ -7,7 +7,8 @@
 #     function such as H5Dwrite, or the file creation) and the rank, and saying why (No space
 #     left on device, or HDF5's error text).
 #  2. The tmpfs is already full before the run: the output file cannot even be written; exit 1
-#     (or 2 when lapse checks free space up front), the same kind of message, no hang.
+#     (or 2 when lapse checks up front), a message naming the file or the failing call and saying
+#     that the disk is full, no hang.
 # Nothing outside the tmpfs changes (the input and the other files of the work directory).
 # Needs `mount -t tmpfs` (root); skipped with a message where that is impossible.
 source "$(dirname "$0")/common.sh"
@@ -16,7 +17,15 @@ W=$T/work
 LOGS=$T/logs
 SMALL=$T/small
 mkdir -p "$W" "$LOGS" "$SMALL"
-trap 'umount "$SMALL" 2>/dev/null; rm -rf "$T"' EXIT
+# cleanup: unmount the tmpfs (retry, then lazily: a killed run may still hold it open briefly).
+cleanup() {
+    if mountpoint -q "$SMALL"; then
+        umount "$SMALL" 2>/dev/null || { sleep 3; umount "$SMALL" 2>/dev/null; } ||
+            umount -l "$SMALL"
+    fi
+    rm -rf "$T"
+}
+trap cleanup EXIT
 mount -t tmpfs -o size=1m tmpfs "$SMALL" 2>"$LOGS/mount.log" ||
     skip "cannot mount a small tmpfs: $(cat "$LOGS/mount.log")"
 make_sample "$W/in.h5"
@@ -60,7 +69,7 @@ full_run() {
 says_why() {
     grep -Eq 'lapse: rank [0-9]+.*(H5[A-Z][A-Za-z_]*|MPI_File_[a-z_]+)' "$LOGS/$1.log" ||
         fail "$1: no lapse message naming the rank and the failing HDF5/MPI-IO call"
-    grep -Eiq 'no space left on device|ENOSPC|disk (is )?full|file system (is )?full|write failed|can.t write' \
+    grep -Eiq 'no space left|ENOSPC|(disk|file system) (is )?full|write failed|can.t write' \
         "$LOGS/$1.log" || fail "$1: the messages do not say why the write failed"
 }
 
@@ -77,5 +86,9 @@ dd if=/dev/zero of="$SMALL/filler" bs=64k count=100 >/dev/null 2>&1 # fails when
 [ "$(df --output=avail -k "$SMALL" | tail -n 1 | tr -d ' ')" -le 64 ] ||
     fail "could not fill $SMALL: $(df -k "$SMALL")"
 full_run create 0 '1|2'
-says_why create
+# Either an HDF5/MPI-IO call of a rank fails, or lapse says which file it cannot write.
+grep -Eq "lapse: .*(rank [0-9]+.*H5[A-Z]|$SMALL/out\.h5)" "$LOGS/create.log" ||
+    fail "create: no message naming the output file or the failing call and rank"
+grep -Eiq 'no space left|ENOSPC|(disk|file system) (is )?full' "$LOGS/create.log" ||
+    fail "create: the message does not say the disk is full"
 echo "PASS ($TEST_NAME)"

@@ -7,6 +7,9 @@
 #        slurm_local.sh stop DIR    stop the daemons started in DIR (by their pid files).
 # The node "localhost" has all CPUs and 2 fake GPUs (character devices under DIR/dev), ports
 # are random, nothing outside DIR is touched. Needs root (SlurmUser=root), slurm-wlm and munge.
+# Jobs may be requeued (JobRequeue=1); KillWait is 10 s. SLURM_LOCAL_CRED_EXPIRE (seconds,
+# default Slurm's 120) sets AuthInfo cred_expire, which is also how long a requeued job waits
+# before it may start again: tests of requeue set it short.
 # Facts this relies on: /work/shared/notes/slurm-local.md. Exit: 0 ok, 1 failure (logs shown).
 set -u
 
@@ -69,7 +72,7 @@ SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
 CredType=cred/munge
-AuthInfo=socket=$sock
+AuthInfo=socket=$sock,cred_expire=${SLURM_LOCAL_CRED_EXPIRE:-120}
 MailProg=/bin/true
 StateSaveLocation=$R/state
 SlurmdSpoolDir=$R/spool
@@ -86,6 +89,8 @@ SelectTypeParameters=CR_Core
 MpiDefault=pmix
 ReturnToService=2
 MinJobAge=4
+JobRequeue=1
+KillWait=10
 GresTypes=gpu
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=1000 Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES

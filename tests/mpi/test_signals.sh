@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# test_signals.sh - a run stopped by a signal stops promptly, records what it did and is finished
+# by the same command (issue "Never lose a finished result": SIGTERM, SIGUSR2, SIGINT).
+#
+# Each case starts the run in the background, sends the signal once a random number of tasks
+# (1 .. half) are marked done, and checks: the exit status; /lapse/runs/1 has status
+# "interrupted" (not left "running"); the output opens as it is and every marked task equals
+# the reference (check_done.py); run 1's task rows with status 0 (done) are exactly the marked
+# tasks and at most one row per rank says abandoned (2); the same command continues with
+# exactly the unmarked tasks and ends bit-identical to the reference, then has nothing to do.
+# a) singleton `lapse run` + SIGTERM: exit 75 within 2 s of the signal.
+# b) mpirun -n 2 + SIGUSR2 to mpirun (forwarded to the ranks): exit 75 within 2 s.
+# c) mpirun -n 2 + SIGTERM to mpirun: Open MPI forwards it and SIGKILLs the ranks 1 s later, and
+#    mpirun's own exit status is its own (not checked beyond non-zero): the ranks must have
+#    recorded the run within that grace.
+# d) singleton `lapse run` + SIGINT: as a).
+# LAPSE_TEST_SEED makes the random choices repeatable (the seed is printed).
+source "$(dirname "$0")/common.sh"
+need_device
+NT=24
+NZ=16
+NY=128
+NX=128
+make_sample
+TOTAL=$((NT * $(ntiles 8 64 64)))
+SEED=${LAPSE_TEST_SEED:-$$}
+RANDOM=$SEED
+note "seed $SEED; $TOTAL tasks per run"
+
+REF=$T/ref.h5
+kill_config "$T/ref.yaml" "$REF"
+lapse_run 1 "$T/ref.yaml"
+nonconstant "$REF" /result /blurred
+OUT=$T/out.h5
+CFG=$T/run.yaml
+kill_config "$CFG" "$OUT"
+
+# signal_case NAME NRANKS SIGNAL WANT_RC MAX_S: run on NRANKS ranks (0: a singleton without
+# mpirun), send SIGNAL to the launched process, expect exit WANT_RC ("nonzero": any but 0)
+# within MAX_S seconds of the signal, then the checks above.
+signal_case() {
+    local name=$1 n=$2 sig=$3 want=$4 max=$5 pid
+    note "$name"
+    rm -f "$OUT" "$OUT.creating"
+    if [ "$n" -eq 0 ]; then
+        "$LAPSE" run "$CFG" >"$T/sig.log" 2>&1 &
+        pid=$!
+    else
+        mpirun_argv "$n"
+        "${MPIRUN_ARGV[@]}" "$LAPSE" run "$CFG" >"$T/sig.log" 2>&1 &
+        pid=$!
+    fi
+    local k=$((1 + RANDOM % (TOTAL / 2)))
+    wait_marks "$OUT" "$k" "$pid" 120 || {
+        wait_bg "$pid" 60
+        cat "$T/sig.log"
+        fail "$name: the run ended (exit $WAIT_RC) before $k tasks were marked done"
+    }
+    local t0
+    t0=$(date +%s.%N)
+    kill "-$sig" "$pid"
+    wait_bg "$pid" 60
+    wait_gone "$CFG" 10
+    local took
+    took=$(echo "$WAIT_END - $t0" | bc)
+    note "exit $WAIT_RC $took s after $sig (sent at $k+ marks)"
+    if [ "$want" = nonzero ]; then
+        [ "$WAIT_RC" -ne 0 ] || { cat "$T/sig.log"; fail "$name: exit 0 after $sig"; }
+    else
+        [ "$WAIT_RC" -eq "$want" ] || { cat "$T/sig.log"; fail "$name: exit $WAIT_RC, want $want"; }
+    fi
+    [ "$(echo "$took <= $max" | bc)" -eq 1 ] || fail "$name: took $took s to exit after $sig (limit $max s)"
+    local status
+    status=$(run_attr "$OUT" 1 status)
+    [ "$status" = interrupted ] || { cat "$T/sig.log"; fail "$name: run 1 has status '$status', want interrupted"; }
+    run_ok "$T/check.log" py check_done.py "$OUT" "$REF" --max $((TOTAL - 1))
+    local m done2 ab nr=$n
+    m=$(sed -n 's/^check_done: \([0-9]*\) of .*/\1/p' "$T/check.log")
+    done2=$(rows_of "$OUT" 1 0)
+    ab=$(rows_of "$OUT" 1 2)
+    [ "$nr" -gt 0 ] || nr=1
+    note "$m marks, $done2 done rows, $ab abandoned rows"
+    [ "$done2" -eq "$m" ] || fail "$name: run 1 has $done2 done rows but $m tasks are marked done"
+    [ "$ab" -le "$nr" ] || fail "$name: $ab abandoned rows from $nr ranks"
+    [ "$(rows_of "$OUT" 1 1)" -eq 0 ] || fail "$name: run 1 has rows of failed tasks"
+    resume_ok "$((nr))" "$CFG" "$OUT" "$REF" $((TOTAL - m))
+    [ "$(run_attr "$OUT" 2 status)" = done ] || fail "$name: the resume (run 2) is not recorded done"
+}
+
+signal_case "a) singleton + SIGTERM" 0 TERM 75 2
+signal_case "b) mpirun -n 2 + SIGUSR2" 2 USR2 75 2
+signal_case "c) mpirun -n 2 + SIGTERM" 2 TERM nonzero 5
+signal_case "d) singleton + SIGINT" 0 INT 75 2
+note "PASS"

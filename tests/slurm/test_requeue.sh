@@ -1,0 +1,164 @@
+#!/usr/bin/env bash
+# test_requeue.sh - slurm/lapse.sbatch requeues itself at its time limit and finishes the output.
+#
+# On a private single-node Slurm (tests/slurm/slurm_local.sh, requeue delay cred_expire=10 s),
+# submits `sbatch --ntasks=2 slurm/lapse.sbatch cfg.yaml` on ~10 s of work. Instead of waiting
+# for a real time limit (minutes), the test sends what Slurm sends at the limit minus the
+# --signal lead time: `scancel --signal=USR2 --batch JOB` (SIGUSR2 to the batch shell), once the
+# run has started; this keeps the test fast and deterministic. Checks:
+#  - lapse stops with 75, the script requeues the job (its logged decision, SLURM_RESTART_COUNT=1
+#    in the appended log, scontrol's Restarts >= 1), the job then completes with exit 0;
+#    /lapse/runs holds an "interrupted" run, then a "done" one; `lapse info` shows every task
+#    done; the output is bit-identical to a plain 1-rank mpiexec run;
+#  - with MAX_RESTARTS=0 the job is not requeued and fails with 75; running the same command
+#    again continues the output, which then is bit-identical too.
+# Takes ~1.5 min on 2 cores. Skips (77) when Slurm/munge are not installed or not root.
+PATH=$PATH:/usr/sbin:/sbin
+for tool in slurmctld slurmd munged sbatch srun sinfo scontrol scancel; do
+    command -v $tool >/dev/null 2>&1 ||
+        { echo "SKIP (test_requeue): $tool not installed (apt-get install slurm-wlm munge)"; exit 77; }
+done
+[ "$(id -u)" -eq 0 ] || { echo "SKIP (test_requeue): a private Slurm needs root"; exit 77; }
+
+source "$(dirname "$0")/../mpi/common.sh"
+SL=$LAPSE_SRC/tests/slurm/slurm_local.sh
+trap 'bash "$SL" stop "$T/slurm"; rm -rf "$T"' EXIT
+need_device
+# Enough work that the signal (sent 0.5 s after the run starts) lands mid-run: 60 timepoints of
+# 32 x 96 x 96 take ~10 s (8 x 32 x 32 tiles) on 2 PoCL ranks of one thread each.
+NT=60
+NZ=32
+NY=96
+NX=96
+make_sample
+
+export SLURM_LOCAL_CRED_EXPIRE=10
+run_ok "$T/slurm_start.log" bash "$SL" start "$T/slurm"
+source "$T/slurm/env"
+export LAPSE LAPSE_SHOW_BINDING=0 MAX_RESTARTS=3
+
+# config NAME: output $T/NAME.h5.
+config() {
+    cat >"$T/$1.yaml" <<YAML
+input: {file: $IN, dataset: /raw}
+tiles: {shape: [8, 32, 32]}
+pipeline:
+  - {op: gaussian_blur, sigma: [1, 1.5, 1.5], save: /blurred}
+  - {op: top_hat_box, radius: [1, 2, 2]}
+output: {file: $T/$1.h5, dataset: /result}
+devices: any
+YAML
+}
+
+# job_field ID FIELD: FIELD=value from `scontrol show job` ("" when the job is gone).
+job_field() {
+    scontrol show job -o "$1" 2>/dev/null | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+# submit NAME: sbatch the script on $T/NAME.yaml (2 tasks, log $T/NAME.out); sets JOB, LOG.
+submit() {
+    LOG=$T/$1.out
+    JOB=$(cd "$T" && sbatch --parsable --ntasks=2 --cpus-per-task=1 --time=00:05:00 \
+        --output="$LOG" "$LAPSE_SRC/slurm/lapse.sbatch" "$T/$1.yaml") || fail "sbatch failed"
+    JOB=${JOB%%;*}
+    echo "job $JOB"
+}
+
+# warn_when_started: once lapse's first run has started (60 s at most), send what Slurm sends
+# at the time limit minus the --signal lead time: SIGUSR2 to the batch shell.
+warn_when_started() {
+    local n=0
+    until grep -q "^lapse: run 1: " "$LOG" 2>/dev/null; do
+        n=$((n + 1))
+        [ $n -le 300 ] || { cat "$LOG" >&2; scancel "$JOB"; fail "the run did not start in 60 s"; }
+        sleep 0.2
+    done
+    sleep 0.5
+    scancel --signal=USR2 --batch "$JOB" || fail "scancel --signal=USR2 --batch $JOB failed"
+}
+
+# follow: poll the job until it ends (150 s at most); sets state, exitcode and restarts (the
+# largest Restarts seen). A job gone from scontrol leaves the last state seen.
+follow() {
+    local s r
+    state= restarts=0 exitcode=
+    for _ in $(seq 1 300); do
+        s=$(job_field "$JOB" JobState)
+        [ -n "$s" ] || break
+        state=$s
+        r=$(job_field "$JOB" Restarts)
+        [ "${r:-0}" -le "$restarts" ] || restarts=$r
+        exitcode=$(job_field "$JOB" ExitCode)
+        case $state in
+        COMPLETED | FAILED | CANCELLED | TIMEOUT | NODE_FAIL | OUT_OF_MEMORY | BOOT_FAIL | DEADLINE)
+            break ;;
+        esac
+        sleep 0.5
+    done
+    cat "$LOG"
+    echo "job $JOB: state $state, exit code $exitcode, restarts seen $restarts"
+    case $state in
+    PENDING | RUNNING | REQUEUED | COMPLETING | "") scancel "$JOB"; fail "the job did not end in 150 s" ;;
+    esac
+}
+
+# runs_are FILE STATUS...: /lapse/runs of FILE holds exactly these statuses, in run order.
+runs_are() {
+    local f=$1
+    shift
+    "$LAPSE_PY" - "$f" "$@" <<'PY' || fail "$f: /lapse/runs is not: $*"
+import sys, h5py
+def s(v):
+    return v.decode() if isinstance(v, bytes) else str(v)
+with h5py.File(sys.argv[1], "r") as f:
+    runs = sorted(f["/lapse/runs"], key=int)
+    st = [s(f["/lapse/runs"][r].attrs["status"]) for r in runs]
+    print("runs:", list(zip(runs, st)))
+    sys.exit(0 if st == sys.argv[2:] else 1)
+PY
+}
+
+note "sbatch --ntasks=2 slurm/lapse.sbatch, SIGUSR2 to the batch shell once the run started"
+config job
+submit job
+warn_when_started
+follow
+[ "$state" = COMPLETED ] || fail "the job ended $state (exit code $exitcode), not COMPLETED"
+[ "$exitcode" = 0:0 ] || fail "the job's exit code is $exitcode, not 0:0"
+[ "$restarts" -ge 1 ] || fail "scontrol never showed Restarts >= 1"
+
+# The decisions in the (appended) log: interrupted with 75, requeued, restarted, finished.
+grep -q "lapse run exited with 75" "$LOG" || fail "lapse did not exit 75 after SIGUSR2"
+grep -q "requeueing job $JOB" "$LOG" || fail "the script did not requeue the job"
+grep -q "SLURM_RESTART_COUNT=1 " "$LOG" || fail "no restarted job part in the log"
+[ "$(grep -c "lapse run exited with 0" "$LOG")" -ge 1 ] || fail "no job part finished with 0"
+
+note "the output's runs: the first interrupted, then done"
+runs_are "$T/job.h5" interrupted done
+run_ok "$T/info.log" "$LAPSE" info "$T/job.h5"
+cat "$T/info.log"
+total=$((NT * $(ntiles 8 32 32)))
+grep -q "^  total: $total done (of $total tasks)" "$T/info.log" ||
+    fail "lapse info does not show all $total tasks done"
+
+note "MAX_RESTARTS=0: no requeue, the job fails with 75; the same command then continues"
+config limit
+MAX_RESTARTS=0 submit limit
+warn_when_started
+follow
+[ "$state" = FAILED ] && [ "$exitcode" = 75:0 ] ||
+    fail "MAX_RESTARTS=0: the job ended $state with $exitcode, not FAILED with 75:0"
+[ "$restarts" -eq 0 ] || fail "MAX_RESTARTS=0: the job was restarted"
+grep -q "not requeueing" "$LOG" || fail "MAX_RESTARTS=0: no 'not requeueing' decision in the log"
+runs_are "$T/limit.h5" interrupted
+lapse_run 1 "$T/limit.yaml"
+grep -q "^lapse: continuing " "$T/last.log" || { cat "$T/last.log"; fail "the rerun did not continue"; }
+runs_are "$T/limit.h5" interrupted done
+
+note "compare with a plain 1-rank run"
+config plain
+lapse_run 1 "$T/plain.yaml"
+nonconstant "$T/plain.h5" /result /blurred
+py h5same.py "$T/plain.h5" "$T/job.h5" || fail "the requeued Slurm run differs from the 1-rank run"
+py h5same.py "$T/plain.h5" "$T/limit.h5" || fail "the continued run differs from the 1-rank run"
+echo "PASS ($TEST_NAME)"
