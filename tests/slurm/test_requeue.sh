@@ -2,7 +2,7 @@
 # test_requeue.sh - slurm/lapse.sbatch requeues itself at its time limit and finishes the output.
 #
 # On a private single-node Slurm (tests/slurm/slurm_local.sh, requeue delay cred_expire=10 s),
-# submits `sbatch --ntasks=2 slurm/lapse.sbatch cfg.yaml` on ~10 s of work. Instead of waiting
+# submits `sbatch --ntasks=2 slurm/lapse.sbatch cfg.yaml` on ~15 s of work. Instead of waiting
 # for a real time limit (minutes), the test sends what Slurm sends at the limit minus the
 # --signal lead time: `scancel --signal=USR2 --batch JOB` (SIGUSR2 to the batch shell), once the
 # run has started; this keeps the test fast and deterministic. Checks:
@@ -12,7 +12,7 @@
 #    done; the output is bit-identical to a plain 1-rank mpiexec run;
 #  - with MAX_RESTARTS=0 the job is not requeued and fails with 75; running the same command
 #    again continues the output, which then is bit-identical too.
-# Takes ~1.5 min on 2 cores. Skips (77) when Slurm/munge are not installed or not root.
+# Takes ~2 min on 2 cores. Skips (77) when Slurm/munge are not installed or not root.
 PATH=$PATH:/usr/sbin:/sbin
 for tool in slurmctld slurmd munged sbatch srun sinfo scontrol scancel; do
     command -v $tool >/dev/null 2>&1 ||
@@ -24,12 +24,10 @@ source "$(dirname "$0")/../mpi/common.sh"
 SL=$LAPSE_SRC/tests/slurm/slurm_local.sh
 trap 'bash "$SL" stop "$T/slurm"; rm -rf "$T"' EXIT
 need_device
-# Enough work that the signal (sent 0.5 s after the run starts) lands mid-run: 60 timepoints of
-# 32 x 96 x 96 take ~10 s (8 x 32 x 32 tiles) on 2 PoCL ranks of one thread each.
-NT=60
-NZ=32
-NY=96
-NX=96
+# Enough work that the signal (sent 0.5 s after the run starts) lands mid-run: 30 timepoints of
+# 32 x 96 x 96 in 8 x 32 x 32 tiles with wide filters take ~15-20 s on 2 PoCL ranks of one thread.
+# shellcheck disable=SC2034  # NZ, NY, NX are read by common.sh (make_sample, ntiles)
+NT=30 NZ=32 NY=96 NX=96
 make_sample
 
 export SLURM_LOCAL_CRED_EXPIRE=10
@@ -43,8 +41,8 @@ config() {
 input: {file: $IN, dataset: /raw}
 tiles: {shape: [8, 32, 32]}
 pipeline:
-  - {op: gaussian_blur, sigma: [1, 1.5, 1.5], save: /blurred}
-  - {op: top_hat_box, radius: [1, 2, 2]}
+  - {op: gaussian_blur, sigma: [2, 3, 3], save: /blurred}
+  - {op: top_hat_box, radius: [2, 4, 4]}
 output: {file: $T/$1.h5, dataset: /result}
 devices: any
 YAML
@@ -81,7 +79,7 @@ warn_when_started() {
 # largest Restarts seen). A job gone from scontrol leaves the last state seen.
 follow() {
     local s r
-    state= restarts=0 exitcode=
+    state='' restarts=0 exitcode=''
     for _ in $(seq 1 300); do
         s=$(job_field "$JOB" JobState)
         [ -n "$s" ] || break
@@ -123,6 +121,8 @@ config job
 submit job
 warn_when_started
 follow
+grep -q "lapse run exited with 75" "$LOG" ||
+    fail "lapse was not interrupted (did the run end before SIGUSR2? then make the work larger)"
 [ "$state" = COMPLETED ] || fail "the job ended $state (exit code $exitcode), not COMPLETED"
 [ "$exitcode" = 0:0 ] || fail "the job's exit code is $exitcode, not 0:0"
 [ "$restarts" -ge 1 ] || fail "scontrol never showed Restarts >= 1"
@@ -134,7 +134,7 @@ grep -q "SLURM_RESTART_COUNT=1 " "$LOG" || fail "no restarted job part in the lo
 [ "$(grep -c "lapse run exited with 0" "$LOG")" -ge 1 ] || fail "no job part finished with 0"
 
 note "the output's runs: the first interrupted, then done"
-runs_are "$T/job.h5" interrupted done
+runs_are "$T/job.h5" interrupted 'done'
 run_ok "$T/info.log" "$LAPSE" info "$T/job.h5"
 cat "$T/info.log"
 total=$((NT * $(ntiles 8 32 32)))
@@ -146,14 +146,15 @@ config limit
 MAX_RESTARTS=0 submit limit
 warn_when_started
 follow
-[ "$state" = FAILED ] && [ "$exitcode" = 75:0 ] ||
+if [ "$state" != FAILED ] || [ "$exitcode" != 75:0 ]; then
     fail "MAX_RESTARTS=0: the job ended $state with $exitcode, not FAILED with 75:0"
+fi
 [ "$restarts" -eq 0 ] || fail "MAX_RESTARTS=0: the job was restarted"
 grep -q "not requeueing" "$LOG" || fail "MAX_RESTARTS=0: no 'not requeueing' decision in the log"
 runs_are "$T/limit.h5" interrupted
 lapse_run 1 "$T/limit.yaml"
 grep -q "^lapse: continuing " "$T/last.log" || { cat "$T/last.log"; fail "the rerun did not continue"; }
-runs_are "$T/limit.h5" interrupted done
+runs_are "$T/limit.h5" interrupted 'done'
 
 note "compare with a plain 1-rank run"
 config plain
