@@ -29,7 +29,7 @@ run() { # run NAME RANKS TIMEPOINTS
   mpirun -n "$n" --bind-to none $L run "$W/$name.yaml" >"$LOG/$name.log" 2>&1
   local wall; wall=$(awk -v a="$t0" -v b="$(now)" 'BEGIN{printf "%.2f", b-a}')
   $L info "$W/$name.h5" >"$LOG/$name.info"
-  local phases; phases=$(grep -E '^ +all ' "$LOG/$name.info" | awk '{print "read="$4" upload="$5" compute="$6" download="$7" write="$8" total="$9}')
+  local phases; phases=$(grep -E '^ +all ' "$LOG/$name.info" | awk '{print "read="$5" upload="$6" compute="$7" download="$8" write="$9" total="$10}')
   echo "$name ranks=$n timepoints=$tp wall=$wall $phases" | tee -a "$LOG/scaling.txt"
 }
 for n in $RANKS; do run "strong-$n" "$n" "0-$((NT - 1))"; done

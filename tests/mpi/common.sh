@@ -285,10 +285,12 @@ resume_ok() {
     [ "$(sha "$out")" = "$before" ] || fail "a resume of a complete output changed the file"
 }
 
-# kill_iteration N CFG OUT REF TOTAL MODE: start `lapse run CFG` (writing OUT, TOTAL tasks) on
-# N ranks in the background, SIGKILL one of its lapse processes chosen at random (MODE marks:
-# once OUT holds a random number of done marks, 1 .. 2/3 of TOTAL; MODE delay: after a random
-# 0.3-3 s from the start, which may fall in start-up or creation), wait for the launcher to
+# kill_iteration N CFG OUT REF TOTAL MODE [MAXK]: start `lapse run CFG` (writing OUT, TOTAL
+# tasks) on N ranks in the background, SIGKILL one of its lapse processes chosen at random (MODE
+# marks: once OUT holds a random number of done marks, 1 .. MAXK (default TOTAL/2); MODE delay:
+# after a random 0.3-3.3 s from the start, which may fall in start-up or creation; note that
+# Open MPI takes about a second to abort the other ranks, which go on working meanwhile), wait
+# for the launcher to
 # end (it aborts the other ranks), check that no rank is left, that OUT is absent or opens as it
 # is with every marked task equal to REF (check_done.py), then resume (resume_ok). Sets
 # KILL_MARKS (marks left by the killed run, 0 without OUT), KILL_FINAL (unmarked tasks whose
@@ -296,14 +298,14 @@ resume_ok() {
 # (the victim's rank), KILL_NOFILE (1 when the kill left nothing at OUT) and KILL_MISSED (1 when
 # the run ended before the kill; then only the resume is checked).
 kill_iteration() {
-    local n=$1 cfg=$2 out=$3 ref=$4 total=$5 mode=$6 mp pids victim pending=""
+    local n=$1 cfg=$2 out=$3 ref=$4 total=$5 mode=$6 maxk=${7:-$(($5 / 2))} mp pids victim pending=""
     rm -f "$out" "$out.creating"
     KILL_MARKS=0 KILL_FINAL=0 KILL_RAN=$total KILL_RANK=- KILL_MISSED=0 KILL_NOFILE=0
     mpirun_argv "$n"
     "${MPIRUN_ARGV[@]}" "$LAPSE" run "$cfg" >"$T/killed.log" 2>&1 &
     mp=$!
     if [ "$mode" = marks ]; then
-        local k=$((1 + RANDOM % (total * 2 / 3)))
+        local k=$((1 + RANDOM % maxk))
         wait_marks "$out" "$k" "$mp" 120 || {
             wait_bg "$mp" 60
             cat "$T/killed.log"
@@ -322,7 +324,7 @@ kill_iteration() {
         return 0
     fi
     victim=${pids[RANDOM % ${#pids[@]}]}
-    KILL_RANK=$(tr '\0' '\n' <"/proc/$victim/environ" 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
+    KILL_RANK=$({ tr '\0' '\n' <"/proc/$victim/environ"; } 2>/dev/null | sed -n 's/^OMPI_COMM_WORLD_RANK=//p')
     kill -9 "$victim" 2>/dev/null || true
     wait_bg "$mp" 60
     wait_gone "$cfg" 15

@@ -3,8 +3,9 @@
 # (issue "Never lose a finished result").
 #
 # ITER iterations (LAPSE_SOAK_ITER, default 20), each: 2 or 3 ranks at random, SIGKILL of a
-# random lapse process at a random moment (mostly once a random number of tasks are marked,
-# one in four after a random delay from the start, which may hit start-up or file creation).
+# random lapse process at a random moment (mostly once a random number of tasks, up to half,
+# are marked; one in four after a random delay from the start, which may hit start-up or file
+# creation).
 # Each must leave an output that is absent or opens as it is with every marked task equal to
 # the reference (check_done.py), and the same command must finish it bit-identical to the
 # reference, continuing with exactly the unmarked tasks (kill_iteration in common.sh).
@@ -13,7 +14,7 @@
 # end "soak: N iterations, worst recomputed M tasks of T". LAPSE_TEST_SEED repeats a run.
 source "$(dirname "$0")/common.sh"
 need_device
-NT=16
+NT=32
 NZ=16
 NY=128
 NX=128
