@@ -72,12 +72,12 @@ grep -q continuing "$T/resume.log" && fail "continued a half-made file instead o
 [ ! -e "$OUT.creating" ] || fail "$OUT.creating left behind after a complete run"
 
 for f in "2 tasks" "3 tasks@0"; do
-    set -- $f
-    note "2b. LAPSE_FAULT=$2 on $1 ranks"
-    fault_run "$1" "$2"
+    read -r n fault <<<"$f"
+    note "2b. LAPSE_FAULT=$fault on $n ranks"
+    fault_run "$n" "$fault"
     [ -e "$OUT" ] || fail "no output after a kill at the end of the run"
     run_ok "$T/check.log" py check_done.py "$OUT" "$REF" --min "$TOTAL"
-    resume_ok "$1" "$CFG" "$OUT" "$REF" 0
+    resume_ok "$n" "$CFG" "$OUT" "$REF" 0
 done
 
 for n in 2 3; do
