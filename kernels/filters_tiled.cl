@@ -17,7 +17,10 @@
  *    memory, each work-item computes LAPSE_BYS outputs along y for its x and walks z, reading the
  *    (LAPSE_BYS + 2 ry) x (2 rx + 1) neighbourhood of each input plane through L1 with many loads
  *    in flight (LAPSE_BOX_IMPL 1). One DRAM read and one write per voxel (plus halos) instead of
- *    three of each. The top-hat's final subtraction can be fused in.
+ *    three of each. The top-hat's final subtraction can be fused in. The host uses, per call,
+ *    the formulation that measured best on the H100: lapse_box1_mean (impl 1) and lapse_box1_min
+ *    / max (impl 0) for radii (1, 1, 1), lapse_boxg_* (the tile kernel as it was before the
+ *    tunables) for other radii; lapse_box3d_* (the tunable kernel) only with LAPSE_BOX_TUNE=1.
  * Every geometry constant below is a tunable: define it in the program's build options to
  * override (bench_kernels --defines, bench/tune_box.sh); the host reads the values in use back
  * through lapse_tiled_geometry, so host and kernels never disagree.
@@ -352,17 +355,24 @@ lapse_fold_win(const int kind, const float *v, int off, int r, const int cap, fl
  * BRMAX)); at most LAPSE_BPRE. */
 #define LAPSE_BPRE 16
 
-/* Load this work-item's values of input plane zp (clamped) into pre[] (see lapse_box3d). */
+/* Load this work-item's values of input plane zp (clamped) into pre[] (see lapse_box3d): slot j
+ * holds tile column lx + (j % px) tx of row ly + (j / px) ty. */
+static inline __attribute__((always_inline)) void
+lapse_box_fetch(float *pre, __global const float *restrict src, int zp, int nx, int ny, int nz,
+                int rx, int ry, int x0, int y0, int lx, int ly, int tw, int th, const int tx,
+                const int ty, const int px, const int py)
+{
+    __global const float *s = src + (size_t)clamp(zp, 0, nz - 1) * (size_t)nx * (size_t)ny;
+#pragma unroll
+    for (int j = 0; j < LAPSE_BPRE; j++) { /* constant bounds: unrolled, pre[] in registers */
+        const int tyj = ly + (j / px) * ty, txj = lx + (j % px) * tx;
+        if (j < px * py && tyj < th && txj < tw)
+            pre[j] = s[(size_t)clamp(y0 - ry + tyj, 0, ny - 1) * (size_t)nx +
+                       (size_t)clamp(x0 - rx + txj, 0, nx - 1)];
+    }
+}
 #define LAPSE_BOX_FETCH(zp)                                                                        \
-    do {                                                                                           \
-        __global const float *s_ = src + (size_t)clamp((zp), 0, nz - 1) * plane;                   \
-        for (int j_ = 0; j_ < px * py; j_++) { /* constant trip count: unrolled */                 \
-            const int ty_ = ly + (j_ / px) * ty, tx_ = lx + (j_ % px) * tx;                        \
-            if (ty_ < th && tx_ < tw)                                                              \
-                pre[j_] = s_[(size_t)clamp(y0 - ry + ty_, 0, ny - 1) * (size_t)nx +                \
-                             (size_t)clamp(x0 - rx + tx_, 0, nx - 1)];                             \
-        }                                                                                          \
-    } while (0)
+    lapse_box_fetch(pre, src, (zp), nx, ny, nz, rx, ry, x0, y0, lx, ly, tw, th, tx, ty, px, py)
 
 /* NDRange (nx rounded up to tx, ny rounded up to ty, ceil(nz / kz)), local (tx, ty, 1);
  * rx, ry, rz <= BRMAX. a: (ty + 2 BRMAX) rows of (tx + 2 BRMAX) input floats; b: the x pass of
@@ -398,9 +408,9 @@ lapse_box3d(const int kind, __global const float *restrict src, __global const f
         if (zp - rz >= nz)          /* every remaining output plane is beyond the volume */
             break;
 #pragma unroll
-        for (int j = 0; j < px * py; j++) {
+        for (int j = 0; j < LAPSE_BPRE; j++) {
             const int tyj = ly + (j / px) * ty, txj = lx + (j % px) * tx;
-            if (tyj < th && txj < tw)
+            if (j < px * py && tyj < th && txj < tw)
                 a[tyj * ap + txj] = pre[j];
         }
         barrier(CLK_LOCAL_MEM_FENCE);

@@ -42,6 +42,12 @@ enum {
     K_BOX_MEAN,
     K_BOX_MIN,
     K_BOX_MAX,
+    K_BOX1_MEAN, /* default fused box kernels: radii (1, 1, 1) */
+    K_BOX1_MIN,
+    K_BOX1_MAX,
+    K_BOXG_MEAN, /* default fused box kernels: other radii */
+    K_BOXG_MIN,
+    K_BOXG_MAX,
     K_ADD4,
     K_MUL4,
     K_THRESH4,
@@ -64,7 +70,10 @@ static const char *const kernel_names[K_COUNT] = {
     [K_COL_GAUSS] = "lapse_col_gauss", [K_COL_MEAN] = "lapse_col_mean",
     [K_COL_MIN] = "lapse_col_min",     [K_COL_MAX] = "lapse_col_max",
     [K_BOX_MEAN] = "lapse_box3d_mean", [K_BOX_MIN] = "lapse_box3d_min",
-    [K_BOX_MAX] = "lapse_box3d_max",   [K_ADD4] = "lapse_add_scalar4",
+    [K_BOX_MAX] = "lapse_box3d_max",   [K_BOX1_MEAN] = "lapse_box1_mean",
+    [K_BOX1_MIN] = "lapse_box1_min",   [K_BOX1_MAX] = "lapse_box1_max",
+    [K_BOXG_MEAN] = "lapse_boxg_mean", [K_BOXG_MIN] = "lapse_boxg_min",
+    [K_BOXG_MAX] = "lapse_boxg_max",   [K_ADD4] = "lapse_add_scalar4",
     [K_MUL4] = "lapse_mul_scalar4",    [K_THRESH4] = "lapse_threshold4",
     [K_SUB4] = "lapse_sub4",           [K_U8F4] = "lapse_u8_to_f32_4",
     [K_U16F4] = "lapse_u16_to_f32_4",  [K_GEOM] = "lapse_tiled_geometry",
@@ -74,18 +83,29 @@ static const char *const kernel_names[K_COUNT] = {
  * the kernels' LAPSE_* tunables may be overridden in the build options. */
 enum {
     G_COUNT,
-    G_XG,    /* x tile: work-items per row */
-    G_XROWS, /* x tile: rows per work-group */
-    G_XK,    /* x tile: outputs per work-item */
-    G_COLK,  /* column pass: outputs per work-item */
-    G_COLWX, /* column pass: local size 0 */
-    G_COLWY, /* column pass: local size 1 */
-    G_BTX,   /* fused box: local size 0 */
-    G_BTY,   /* fused box: local size 1 */
-    G_BKZ,   /* fused box: output planes per work-item */
-    G_BYS,   /* fused box: outputs per work-item along y */
-    G_BRMAX, /* fused box: largest radius */
-    G_IMPL,  /* fused box: formulation */
+    G_XG,     /* x tile: work-items per row */
+    G_XROWS,  /* x tile: rows per work-group */
+    G_XK,     /* x tile: outputs per work-item */
+    G_COLK,   /* column pass: outputs per work-item */
+    G_COLWX,  /* column pass: local size 0 */
+    G_COLWY,  /* column pass: local size 1 */
+    G_BTX,    /* fused box: local size 0 */
+    G_BTY,    /* fused box: local size 1 */
+    G_BKZ,    /* fused box: output planes per work-item */
+    G_BYS,    /* fused box: outputs per work-item along y */
+    G_BRMAX,  /* fused box: largest radius */
+    G_IMPL,   /* fused box: formulation */
+    G_TUNE,   /* 1: every fused box filter runs lapse_box3d_* (the tunable kernels) */
+    G_B1M_TX, /* lapse_box1_mean: local size 0, 1, outputs along y, planes per work-item */
+    G_B1M_TY,
+    G_B1M_YS,
+    G_B1M_KZ,
+    G_B1X_TX, /* lapse_box1_min / max: local size 0, 1, planes per work-group */
+    G_B1X_TY,
+    G_B1X_KZ,
+    G_BG_TX, /* lapse_boxg_*: local size 0, 1, planes per work-group */
+    G_BG_TY,
+    G_BG_KZ,
     G_N
 };
 
@@ -111,13 +131,18 @@ static const size_t local_3d[3] = {32, 4, 1};
 /* Whether kernel ki is one of the tiled filters, launched with its own work-group shape. */
 static int is_tiled_filter(int ki)
 {
-    return ki >= K_XT_GAUSS && ki <= K_BOX_MAX;
+    return ki >= K_XT_GAUSS && ki <= K_BOXG_MAX;
 }
 
 /* Work-group shape of tiled filter ki (from the geometry). */
 static void tiled_local(const lapse_opcl_t *k, int ki, size_t local[3])
 {
-    int a = ki <= K_XT_MAX ? G_XG : ki <= K_COL_MAX ? G_COLWX : G_BTX;
+    int a = ki <= K_XT_MAX      ? G_XG
+            : ki <= K_COL_MAX   ? G_COLWX
+            : ki <= K_BOX_MAX   ? G_BTX
+            : ki == K_BOX1_MEAN ? G_B1M_TX
+            : ki <= K_BOX1_MAX  ? G_B1X_TX
+                                : G_BG_TX;
     local[0] = (size_t)k->g[a];
     local[1] = (size_t)k->g[a + 1];
     local[2] = 1;
@@ -139,7 +164,7 @@ static lapse_status_t read_geometry(lapse_opcl_t *k)
         LAPSE_FAIL(LAPSE_ECL, "filters_tiled.cl reports %d geometry values, ops_cl.c expects %d",
                    (int)k->g[G_COUNT], G_N);
     for (int i = 1; i < G_N; i++)
-        if (k->g[i] < 0 || k->g[i] > 4096)
+        if (k->g[i] < (i == G_IMPL || i == G_TUNE ? 0 : 1) || k->g[i] > 4096)
             LAPSE_FAIL(LAPSE_ECL, "filters_tiled.cl geometry value %d is %d", i, (int)k->g[i]);
 cleanup:
     if (buf)
@@ -152,7 +177,7 @@ static lapse_status_t tiled_fits(lapse_opcl_t *k, int *fits)
 {
     lapse_status_t st = LAPSE_OK;
     *fits = k->local_mem >= 16384;
-    for (int i = K_XT_GAUSS; i <= K_BOX_MAX && *fits; i++) {
+    for (int i = K_XT_GAUSS; i <= K_BOXG_MAX && *fits; i++) {
         size_t kwg = 0, l[3];
         tiled_local(k, i, l);
         LAPSE_CL(clGetKernelWorkGroupInfo(k->k[i], k->cl->dev.device, CL_KERNEL_WORK_GROUP_SIZE,
@@ -487,12 +512,24 @@ static int box_fused(const lapse_opcl_t *k, int ki, const int r[3])
 }
 
 /* Fused 3D box filter ki (K_MEAN, K_MIN, K_MAX) of radii r (z, y, x): dst = box(src), or, with
- * orig != NULL, dst = orig - box(src) (top-hat). */
+ * orig != NULL, dst = orig - box(src) (top-hat). Kernel: radii (1, 1, 1) lapse_box1_*, other
+ * radii lapse_boxg_* (the formulations that measured best per operation, filters_tiled.cl);
+ * every radius lapse_box3d_* in a program built with LAPSE_BOX_TUNE=1 (the tuning sweep). */
 static lapse_status_t run_box3d(lapse_opcl_t *k, int ki, const int r[3], cl_mem src, cl_mem orig,
                                 cl_mem dst, const int64_t dim[3])
 {
     lapse_status_t st = LAPSE_OK;
-    int kb = K_BOX_MEAN + (ki - K_MEAN);
+    size_t bys = 1, bkz = (size_t)k->g[G_BG_KZ];
+    int kb = K_BOXG_MEAN + (ki - K_MEAN); /* the default for most radii */
+    if (k->g[G_TUNE]) {
+        kb = K_BOX_MEAN + (ki - K_MEAN);
+        bys = (size_t)k->g[G_BYS];
+        bkz = (size_t)k->g[G_BKZ];
+    } else if (r[0] == 1 && r[1] == 1 && r[2] == 1) {
+        kb = K_BOX1_MEAN + (ki - K_MEAN);
+        bys = ki == K_MEAN ? (size_t)k->g[G_B1M_YS] : 1;
+        bkz = (size_t)k->g[ki == K_MEAN ? G_B1M_KZ : G_B1X_KZ];
+    }
     cl_kernel kern = k->k[kb];
     cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
     cl_int rx = r[2], ry = r[1], rz = r[0], sub = orig != NULL;
@@ -512,7 +549,6 @@ static lapse_status_t run_box3d(lapse_opcl_t *k, int ki, const int r[3], cl_mem 
     ARG(kern, 10, sy);
     ARG(kern, 11, sz);
     ARG(kern, 12, sub);
-    const size_t bys = (size_t)k->g[G_BYS], bkz = (size_t)k->g[G_BKZ];
     size_t l[3], g[3] = {(size_t)nx, ((size_t)ny + bys - 1) / bys, ((size_t)nz + bkz - 1) / bkz};
     tiled_local(k, kb, l);
     LAPSE_TRY(enqueue(k, kb, 3, g, l)); /* z: one work-item (and group) per BKZ planes */

@@ -35,9 +35,9 @@ asan() {
     asan+=":log_path=$logs/asan"
     local rc=0 f mpi_units=()
     # Unit tests that call MPI_Init (Open MPI leaks by design) are checked without leak detection.
-    for f in $(grep -l 'MPI_Init' tests/unit/test_*.c); do
+    while IFS= read -r f; do
         mpi_units+=("unit_$(basename "$f" .c)")
-    done
+    done < <(grep -l 'MPI_Init' tests/unit/test_*.c)
     local mpi_re
     mpi_re="^($(IFS='|'; echo "${mpi_units[*]:-none}"))\$"
     ASAN_OPTIONS="$asan:detect_leaks=1" UBSAN_OPTIONS="$ubsan" \

@@ -55,8 +55,7 @@ static void check_success(const lapse_config_t *cfg)
                     (long long)cfg->halo[k]);
     }
     for (int s = 0; s < cfg->nsteps; s++)
-        FUZZ_ASSERT(terminated(cfg->steps[s].save, sizeof cfg->steps[s].save), "steps[%d].save",
-                    s);
+        FUZZ_ASSERT(terminated(cfg->steps[s].save, sizeof cfg->steps[s].save), "steps[%d].save", s);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

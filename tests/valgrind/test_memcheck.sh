@@ -5,7 +5,7 @@
 # memcheck error (invalid access, use of uninitialised values, bad free) and no definite leak.
 # Only third-party internals are suppressed (tests/valgrind.supp). Skipped without valgrind or
 # when lapse was built with a sanitizer (the two cannot run together). About a minute.
-source "$LAPSE_SRC/tests/mpi/common.sh"
+source "$(dirname "$0")/../mpi/common.sh"
 command -v valgrind >/dev/null 2>&1 || skip "valgrind not installed (tools/deps.sh installs it)"
 ldd "$LAPSE" 2>/dev/null | grep -q -E 'lib(a|ub|t)san' && skip "$LAPSE is sanitizer-instrumented"
 need_device
@@ -27,7 +27,7 @@ vg() {
     fi
 }
 
-cd "$T"
+cd "$T" || fail "cannot cd to $T"
 cat >cfg.yaml <<YAML
 input: {file: $T/in.h5, dataset: /raw}
 tiles: {shape: [8, 16, 16], halo: auto}
