@@ -9,7 +9,10 @@
 # are random, nothing outside DIR is touched. Needs root (SlurmUser=root), slurm-wlm and munge.
 # Jobs may be requeued (JobRequeue=1); KillWait is 10 s. SLURM_LOCAL_CRED_EXPIRE (seconds,
 # default Slurm's 120) sets AuthInfo cred_expire, which is also how long a requeued job waits
-# before it may start again: tests of requeue set it short.
+# before it may start again: tests of requeue set it short. SLURM_LOCAL_SCHEDULER_PARAMETERS
+# (default unset: Slurm's defaults) becomes SchedulerParameters; e.g. bf_interval=1 makes the
+# backfill scheduler, which starts a requeued job once it is eligible, look every second instead
+# of every 30 s.
 # Facts this relies on: /work/shared/notes/slurm-local.md. Exit: 0 ok, 1 failure (logs shown).
 set -u
 
@@ -95,6 +98,8 @@ GresTypes=gpu
 NodeName=localhost NodeAddr=127.0.0.1 CPUs=$(nproc) RealMemory=1000 Gres=gpu:2 State=UNKNOWN
 PartitionName=debug Nodes=localhost Default=YES MaxTime=INFINITE State=UP OverSubscribe=YES
 CONF
+    [ -z "${SLURM_LOCAL_SCHEDULER_PARAMETERS:-}" ] ||
+        echo "SchedulerParameters=$SLURM_LOCAL_SCHEDULER_PARAMETERS" >>"$R/etc/slurm.conf"
     cat >"$R/etc/gres.conf" <<CONF
 AutoDetect=off
 NodeName=localhost Name=gpu File=$R/dev/fakegpu[0-1]
