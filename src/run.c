@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -730,11 +731,25 @@ static void abort_on_io_failure(const ranks_t *r, lapse_status_t st, const char 
         any = 1;
     if (!any)
         return;
-    if (r->rank == 0)
+    if (r->rank == 0) {
+        /* MPI-IO often reports a full disk only as "input/output error": say it plainly. */
+        char dir[4096];
+        struct statvfs vfs;
+        snprintf(dir, sizeof dir, "%s", file);
+        char *slash = strrchr(dir, '/');
+        if (slash)
+            *(slash == dir ? slash + 1 : slash) = '\0';
+        else
+            snprintf(dir, sizeof dir, ".");
+        if (statvfs(dir, &vfs) == 0 &&
+            (unsigned long long)vfs.f_bavail * vfs.f_frsize < (1ULL << 20))
+            fprintf(stderr, "lapse: the file system is full: %llu bytes free in %s\n",
+                    (unsigned long long)vfs.f_bavail * vfs.f_frsize, dir);
         fprintf(stderr,
                 "lapse: writing %s failed (see above); tasks finished before the failure are "
                 "kept: fix the cause (e.g. free disk space) and run the same command to continue\n",
                 file);
+    }
     fflush(stderr);
     MPI_Abort(r->world, 1);
 }

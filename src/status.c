@@ -102,24 +102,41 @@ void lapse_err_print(lapse_status_t st)
     fflush(stderr);
 }
 
-/* Walk callback: append the innermost HDF5 error description. */
+/* The HDF5 error stack, summarised: the outermost entry (what the API call was doing) and the
+ * two innermost ones (the cause, e.g. the MPI-IO or system error of a full disk). */
+typedef struct {
+    unsigned count;
+    char outer[256], inner[2][256];
+} h5_stack_t;
+
 static herr_t h5_walk(unsigned n, const H5E_error2_t *e, void *data)
 {
-    char *buf = data;
-    size_t len = strlen(buf);
-    if (n < 3 && len + 4 < 1024)
-        snprintf(buf + len, 1024 - len, "%s%s() %s", len ? "; " : "", e->func_name,
-                 e->desc ? e->desc : "");
+    h5_stack_t *s = data;
+    char line[256];
+    snprintf(line, sizeof line, "%s(): %s", e->func_name ? e->func_name : "?",
+             e->desc ? e->desc : "");
+    if (n == 0)
+        memcpy(s->outer, line, sizeof line);
+    memcpy(s->inner[0], s->inner[1], sizeof line); /* walking downward: last seen is innermost */
+    memcpy(s->inner[1], line, sizeof line);
+    s->count = n + 1;
     return 0;
 }
 
 lapse_status_t lapse_h5_fail(const char *call, const char *file, int line)
 {
+    h5_stack_t s;
     char detail[1024] = "";
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, h5_walk, detail);
+    memset(&s, 0, sizeof s);
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, h5_walk, &s);
     H5Eclear2(H5E_DEFAULT);
-    return lapse_fail_at(LAPSE_EH5, file, line, "%s failed%s%s", call, detail[0] ? ": " : "",
-                         detail);
+    if (s.count == 1)
+        snprintf(detail, sizeof detail, ": %s", s.outer);
+    else if (s.count == 2)
+        snprintf(detail, sizeof detail, ": %s; %s", s.outer, s.inner[1]);
+    else if (s.count > 2)
+        snprintf(detail, sizeof detail, ": %s; ...; %s; %s", s.outer, s.inner[0], s.inner[1]);
+    return lapse_fail_at(LAPSE_EH5, file, line, "%s failed%s", call, detail);
 }
 
 lapse_status_t lapse_mpi_fail(int err, const char *call, const char *file, int line)
