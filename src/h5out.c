@@ -10,6 +10,7 @@
 #include "h5out.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -36,6 +37,8 @@ struct lapse_h5out {
     hid_t done; /* /lapse/done */
     hid_t row_type;
     hid_t dxpl_ind, dxpl_coll;
+    int broken;  /* an HDF5 failure left ranks out of step: do not close collectively */
+    int sync_fd; /* LAPSE_SYNC_MARKS=1: a descriptor of the file for fdatasync, else -1 */
 };
 
 /* ------------------------------------------------------------------ types */
@@ -516,18 +519,34 @@ static lapse_status_t agree(MPI_Comm comm, lapse_status_t mine)
 
 static lapse_status_t close_handles(lapse_h5out_t *o);
 
+/* Collective: agree on a step's status. When any rank failed, the file is marked broken (its
+ * HDF5 handles are abandoned, not closed: a collective close after a failure on some ranks can
+ * hang; the caller ends the job) and every rank returns a failure. */
+static lapse_status_t step_agree(lapse_h5out_t *o, lapse_status_t st)
+{
+    int ok = st == LAPSE_OK, all = 0;
+    if (MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, o->comm) != MPI_SUCCESS) {
+        o->broken = 1;
+        return lapse_fail(LAPSE_EMPI, "MPI_Allreduce of the output status failed");
+    }
+    if (all)
+        return LAPSE_OK;
+    o->broken = 1;
+    return st != LAPSE_OK ? st : lapse_fail(LAPSE_EH5, "writing the output failed on another rank");
+}
+
 /* Collective. Create the complete file under tmp (datasets, task state, attributes), flush and
  * close it, then rank 0 renames it to file. */
 static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const char *file,
                                       const lapse_config_t *cfg, const lapse_state_spec_t *state)
 {
     lapse_status_t st = LAPSE_OK;
-    int ok = 0, all_ok = 0;
-    st = open_file(o, tmp, LAPSE_MODE_OVERWRITE);
+    /* Each step is collective: all ranks agree after it, and stop together. */
+    st = step_agree(o, open_file(o, tmp, LAPSE_MODE_OVERWRITE));
     if (st == LAPSE_OK)
-        st = open_datasets(o, tmp, LAPSE_MODE_OVERWRITE);
+        st = step_agree(o, open_datasets(o, tmp, LAPSE_MODE_OVERWRITE));
     if (st == LAPSE_OK)
-        st = create_done(o, o->nspecs > 0 ? o->specs[0].dims[0] : 0, state);
+        st = step_agree(o, create_done(o, o->nspecs > 0 ? o->specs[0].dims[0] : 0, state));
     lapse_fault_point("create");
     if (st == LAPSE_OK)
         st = put_str_attr(o->file, "fingerprint", state->fingerprint);
@@ -535,21 +554,21 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
         st = put_root_attrs(o, cfg);
     if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
         st = lapse_h5_fail("H5Fflush(new output)", __FILE__, __LINE__);
-    lapse_status_t cst = close_handles(o);
+    if (!o->broken)
+        st = step_agree(o, st);
     if (st == LAPSE_OK)
-        st = cst;
-    ok = st == LAPSE_OK;
-    LAPSE_MPI(MPI_Allreduce(&ok, &all_ok, 1, MPI_INT, MPI_MIN, o->comm));
-    if (!all_ok) {
-        if (st == LAPSE_OK)
-            st = lapse_fail(LAPSE_EH5, "creating the output failed on another rank");
-        goto cleanup;
+        st = step_agree(o, close_handles(o));
+    if (st != LAPSE_OK) {
+        if (o->rank == 0)
+            unlink(tmp); /* a half-made file only takes space (it may fill the disk) */
+        return st;
     }
     if (o->rank == 0 && rename(tmp, file) != 0)
         st = lapse_fail(LAPSE_EIO, "rename(%s, %s) failed: %s", tmp, file, strerror(errno));
-    LAPSE_MPI(MPI_Bcast(&st, 1, MPI_INT, 0, o->comm));
-cleanup:
-    return st;
+    int code = (int)st;
+    if (MPI_Bcast(&code, 1, MPI_INT, 0, o->comm) != MPI_SUCCESS)
+        return lapse_fail(LAPSE_EMPI, "MPI_Bcast of the rename status failed");
+    return (lapse_status_t)code;
 }
 
 lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mode,
@@ -566,6 +585,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
     LAPSE_ALLOC(o);
     o->comm = MPI_COMM_NULL;
     o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
+    o->sync_fd = -1;
     LAPSE_MPI(MPI_Comm_dup(comm, &o->comm));
     LAPSE_MPI(MPI_Comm_rank(o->comm, &o->rank));
     LAPSE_MPI(MPI_Comm_size(o->comm, &o->size));
@@ -587,10 +607,16 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         snprintf(tmp, sizeof tmp, "%s.creating", file);
         LAPSE_TRY(create_complete(o, tmp, file, cfg, state));
     }
-    LAPSE_TRY(open_file(o, file, LAPSE_MODE_UPDATE));
-    LAPSE_TRY(open_datasets(o, file, LAPSE_MODE_UPDATE));
-    LAPSE_TRY(put_root_attrs(o, cfg));
-    LAPSE_H5(H5Fflush(o->file, H5F_SCOPE_GLOBAL));
+    LAPSE_TRY(step_agree(o, open_file(o, file, LAPSE_MODE_UPDATE)));
+    const char *sync = getenv("LAPSE_SYNC_MARKS");
+    if (sync && strcmp(sync, "1") == 0 && (o->sync_fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
+        st = lapse_fail(LAPSE_EIO, "open(%s) for fdatasync failed: %s", file, strerror(errno));
+    LAPSE_TRY(step_agree(o, st));
+    LAPSE_TRY(step_agree(o, open_datasets(o, file, LAPSE_MODE_UPDATE)));
+    st = put_root_attrs(o, cfg);
+    if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
+        st = lapse_h5_fail("H5Fflush(output)", __FILE__, __LINE__);
+    LAPSE_TRY(step_agree(o, st));
 cleanup:
     st = agree(comm, st);
     if (st != LAPSE_OK) {
@@ -669,6 +695,7 @@ lapse_status_t lapse_h5out_put_run(lapse_h5out_t *o, const lapse_run_info_t *inf
     LAPSE_TRY(put_str_attr(g, "input_file", info->input_file));
     LAPSE_TRY(put_str_attr(g, "input_dataset", info->input_dataset));
     LAPSE_TRY(put_str_attr(g, "fingerprint", info->fingerprint));
+    LAPSE_TRY(put_str_attr(g, "timepoints_hash", info->tps_hash));
 cleanup:
     if (lcpl >= 0)
         H5Pclose(lcpl);
@@ -794,13 +821,16 @@ lapse_status_t lapse_h5out_close(lapse_h5out_t *o)
     lapse_status_t st = LAPSE_OK;
     if (o == NULL)
         return LAPSE_OK;
-    st = close_handles(o);
+    if (!o->broken)
+        st = close_handles(o);
     if (o->row_type >= 0)
         H5Tclose(o->row_type);
     if (o->dxpl_ind >= 0)
         H5Pclose(o->dxpl_ind);
     if (o->dxpl_coll >= 0)
         H5Pclose(o->dxpl_coll);
+    if (o->sync_fd >= 0)
+        close(o->sync_fd);
     if (o->comm != MPI_COMM_NULL)
         MPI_Comm_free(&o->comm);
     free(o->dsets);
@@ -817,6 +847,13 @@ lapse_status_t lapse_h5out_mark_done(lapse_h5out_t *o, int64_t t, int64_t tile)
     hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
     hsize_t start[2] = {(hsize_t)t, (hsize_t)tile}, count[2] = {1, 1};
     unsigned char one = 1;
+
+    /* LAPSE_SYNC_MARKS=1: force the task's data to stable storage first, so that even a node
+     * crash or power loss cannot leave a mark without its data (costs a disk flush per task). */
+    if (o->sync_fd >= 0 && fdatasync(o->sync_fd) != 0)
+        LAPSE_FAIL(LAPSE_EIO,
+                   "fdatasync(output) failed before marking task (t=%lld, tile %lld): %s",
+                   (long long)t, (long long)tile, strerror(errno));
 
     LAPSE_H5ID(fspace, H5Dget_space(o->done));
     LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
@@ -857,9 +894,11 @@ cleanup:
         H5Sclose(mspace);
     if (fspace >= 0)
         H5Sclose(fspace);
-    /* every rank flushes, also when rank 0 failed above: the flush is collective */
-    lapse_status_t fst = lapse_h5out_flush(o);
-    return st != LAPSE_OK ? st : fst;
+    /* only rank 0 wrote: agree before the collective flush */
+    st = step_agree(o, st);
+    if (st != LAPSE_OK)
+        return st;
+    return step_agree(o, lapse_h5out_flush(o));
 }
 
 /* Read string attribute name of obj into buf ("" when missing). */
@@ -953,6 +992,7 @@ lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
                 get_str_attr(r, "status", os->last_status, sizeof os->last_status);
                 get_str_attr(r, "timepoints", os->last_timepoints, sizeof os->last_timepoints);
                 get_str_attr(r, "fingerprint", os->last_fingerprint, sizeof os->last_fingerprint);
+                get_str_attr(r, "timepoints_hash", os->last_tps_hash, sizeof os->last_tps_hash);
                 H5Gclose(r);
             }
         }

@@ -60,6 +60,7 @@ typedef struct {
     int nranks;
     const char *status;      /* "running", "done", "failed", "interrupted" */
     const char *fingerprint; /* of this run's config */
+    const char *tps_hash;    /* lapse_tpsel_hash of the selection */
 } lapse_run_info_t;
 
 typedef struct lapse_h5out lapse_h5out_t;
@@ -81,6 +82,7 @@ typedef struct {
     int64_t last_run;    /* latest run id, 0 when none */
     char last_status[32];
     char last_timepoints[1024];
+    char last_tps_hash[24]; /* lapse_tpsel_hash of the latest run's selection */
     char last_fingerprint[24];
 } lapse_outstate_t;
 

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,10 +18,21 @@ lapse_status_t lapse_lock_acquire(const char *output, lapse_lock_t *lock)
     char host[128] = "unknown";
     lock->fd = -1;
     snprintf(lock->path, sizeof lock->path, "%s.lock", output);
-    int fd = open(lock->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    int fd;
+    struct stat held, named;
+again:
+    fd = open(lock->path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0)
         return lapse_fail(LAPSE_EIO, "cannot create the lock marker %s: %s", lock->path,
                           strerror(errno));
+    if (flock(fd, LOCK_EX | LOCK_NB) == 0 &&
+        (fstat(fd, &held) != 0 || stat(lock->path, &named) != 0 || held.st_ino != named.st_ino ||
+         held.st_dev != named.st_dev)) {
+        /* We locked a marker that its holder removed meanwhile (lapse_lock_release): the lock
+         * of that orphaned file protects nothing; take the one now at the path. */
+        close(fd);
+        goto again;
+    }
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
         int err = errno;
         ssize_t n = pread(fd, who, sizeof who - 1, 0);

@@ -1,7 +1,7 @@
 /*
  * main.c - the `lapse` command line: parses the subcommand and its options and hands over to
  * run.c (run, plan, devices, under MPI), sample.c and info.c (serial). Exit codes: 0 success,
- * 1 runtime failure, 2 bad usage, config or input.
+ * 1 runtime failure, 2 bad usage, config or input, 75 interrupted by a signal (resumable).
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -35,7 +35,8 @@ static const char usage_text[] =
     "        datasets, runs, timepoints done, and timing per phase and per rank\n"
     "\n"
     "options: --help, --version\n"
-    "exit codes: 0 success, 1 runtime failure, 2 bad usage, config or input (nothing written)\n";
+    "exit codes: 0 success, 1 runtime failure, 2 bad usage, config or input (nothing written),\n"
+    "            75 interrupted by SIGTERM, SIGUSR2 or SIGINT (run the same command to continue)\n";
 
 static int usage_error(const char *fmt, const char *arg)
 {
@@ -159,6 +160,14 @@ static int with_mpi(int argc, char **argv, const char *cmd, int sub_argc, char *
     int provided;
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "lapse: MPI_Init_thread failed\n");
+        return 1;
+    }
+    if (provided < MPI_THREAD_FUNNELED) { /* OpenCL runtimes start threads of their own */
+        fprintf(stderr,
+                "lapse: the MPI library gives thread level %d, lapse needs "
+                "MPI_THREAD_FUNNELED\n",
+                provided);
+        MPI_Finalize();
         return 1;
     }
     code = strcmp(cmd, "devices") == 0 ? lapse_cmd_devices(kind) : lapse_cmd_run(&o);

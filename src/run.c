@@ -51,9 +51,12 @@ static lapse_status_t install_signals(void)
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_RESTART;
     const int sigs[] = {SIGTERM, SIGUSR2, SIGINT};
-    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++) {
+        /* A second Ctrl-C kills at once (the default action), should the clean stop hang. */
+        sa.sa_flags = SA_RESTART | (sigs[i] == SIGINT ? SA_RESETHAND : 0);
         if (sigaction(sigs[i], &sa, NULL) != 0)
             return lapse_fail(LAPSE_ERUNTIME, "sigaction(%d) failed: %s", sigs[i], strerror(errno));
+    }
     return LAPSE_OK;
 }
 
@@ -97,16 +100,16 @@ typedef struct {
 
 /* ------------------------------------------------------------------ helpers */
 
-/* All ranks agree on a status: the largest exit code wins; returns the agreed status (the
- * local one if this rank failed, else a generic status of that class). */
+/* Collective: all ranks agree on one status, the same everywhere (so that what they write
+ * together, like a run's status, is identical). A failure outranks a bad config, which
+ * outranks an interruption, which outranks success. */
 static lapse_status_t agree(MPI_Comm comm, lapse_status_t st)
 {
-    int local = (int)st, worst = 0;
-    if (MPI_Allreduce(&local, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
+    int sev = st == LAPSE_OK ? 0 : st == LAPSE_EINTERRUPTED ? 1 : lapse_exit_code(st) == 2 ? 2 : 3;
+    int key = sev * 64 + (int)st, worst = key;
+    if (MPI_Allreduce(&key, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
         return LAPSE_EMPI;
-    if (st != LAPSE_OK)
-        return st;
-    return (lapse_status_t)worst;
+    return (lapse_status_t)(worst % 64);
 }
 
 static void iso_now(char *buf, size_t len)
@@ -242,7 +245,7 @@ static lapse_status_t decide_output(job_t *job, int tp_override, int dry_run)
     lapse_status_t st = LAPSE_OK;
     const lapse_config_t *cfg = &job->cfg;
     lapse_outstate_t os;
-    char sel[1024];
+    char sel_hash[24];
     memset(&os, 0, sizeof os);
 
     job->lock.fd = -1;
@@ -252,7 +255,7 @@ static lapse_status_t decide_output(job_t *job, int tp_override, int dry_run)
     if (!dry_run && (st = lapse_lock_acquire(cfg->output_file, &job->lock)) != LAPSE_OK)
         return output_fail(job);
     LAPSE_TRY(lapse_h5out_inspect(cfg->output_file, &os));
-    lapse_tpsel_format(job->tps, job->ntps, sel, sizeof sel);
+    lapse_tpsel_hash(job->tps, job->ntps, sel_hash, sizeof sel_hash);
     job->recompute = 1;
     if (!os.exists || cfg->mode == LAPSE_MODE_OVERWRITE) {
         if (!os.exists && cfg->mode == LAPSE_MODE_UPDATE)
@@ -272,8 +275,13 @@ static lapse_status_t decide_output(job_t *job, int tp_override, int dry_run)
                     "output settings differ); set output.mode: overwrite to replace "
                     "it, or update to rewrite the selected timepoints with this one",
                     cfg->output_file);
-    int same_unfinished = strcmp(os.last_status, "done") != 0 &&
-                          strcmp(os.last_timepoints, sel) == 0 &&
+    int unfinished = os.last_run > 0 && strcmp(os.last_status, "done") != 0;
+    if (!updating && unfinished && strcmp(os.last_fingerprint, job->fingerprint) != 0)
+        OUTPUT_FAIL("the last run on %s (run %lld, %s) used another config and did not finish: "
+                    "run that config again to finish it, or set output.mode: update to "
+                    "recompute the selected timepoints with this one",
+                    cfg->output_file, (long long)os.last_run, os.last_status);
+    int same_unfinished = unfinished && strcmp(os.last_tps_hash, sel_hash) == 0 &&
                           strcmp(os.last_fingerprint, job->fingerprint) == 0;
     job->mode = LAPSE_MODE_UPDATE;
     job->recompute = updating && !same_unfinished;
@@ -373,6 +381,8 @@ static lapse_status_t prepare(const ranks_t *r, const lapse_run_opts_t *o, job_t
             job->done = malloc(n);
             LAPSE_ALLOC(job->done);
         }
+        if (n > (size_t)INT_MAX)
+            LAPSE_FAIL(LAPSE_EINPUT, "too many tasks in the output's task state (%zu)", n);
         LAPSE_MPI(MPI_Bcast(job->done, (int)n, MPI_UNSIGNED_CHAR, 0, r->world));
     }
     if (r->rank != 0) {
@@ -385,6 +395,8 @@ static lapse_status_t prepare(const ranks_t *r, const lapse_run_opts_t *o, job_t
     for (int a = 0; a < 3; a++)
         job->halo[a] = job->cfg.halo_auto ? job->reach[a] : job->cfg.halo[a];
 cleanup:
+    if (verdict == LAPSE_OK) /* a failure after the verdict may be one rank's alone */
+        st = agree(r->world, st);
     return st;
 }
 
@@ -427,6 +439,10 @@ static lapse_status_t make_plan(const ranks_t *r, const job_t *job, const lapse_
         mine[1] = mine[1] < c ? mine[1] : c;
     }
     LAPSE_MPI(MPI_Allreduce(mine, least, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, r->world));
+    /* Output chunks are tiles, and HDF5 chunks must stay under 4 GiB: cap the float32 buffer
+     * of a read box (which holds the core) at that size too. */
+    if (least[1] > (4ULL << 30) - 1)
+        least[1] = (4ULL << 30) - 1;
     cost_ctx_t ctx = {job};
     if (job->file_tile[0] > 0) {
         /* An existing output keeps its tiling: its task marks are per tile. */
@@ -465,6 +481,9 @@ static lapse_status_t make_plan(const ranks_t *r, const job_t *job, const lapse_
             (long long)plan->tile[0], (long long)plan->tile[1], (long long)plan->tile[2],
             (double)need / 1048576.0, (double)plan->max_read_voxels * 4.0 / 1048576.0,
             (double)least[0] / 1048576.0, (double)least[1] / 1048576.0));
+    if (job->file_ntiles > 0 && plan->ntiles != job->file_ntiles)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: its task state has %lld tiles per timepoint, the plan %lld",
+                   cfg->output_file, (long long)job->file_ntiles, (long long)plan->ntiles);
     if (job->done && !job->recompute)
         LAPSE_TRY(lapse_plan_select(plan, job->done));
 cleanup:
@@ -652,7 +671,9 @@ static lapse_status_t work(worker_t *w)
         lapse_task_row_t row;
         lapse_plan_task(w->plan, i, &t);
         lapse_status_t tst = run_task(w, &t, &row);
-        LAPSE_TRY(push_row(w, &row));
+        lapse_status_t pst = push_row(w, &row);
+        if (pst != LAPSE_OK && tst == LAPSE_OK)
+            tst = pst;
         if (tst != LAPSE_OK) {
             st = tst;
             lapse_sched_abort(w->sched);
@@ -760,7 +781,7 @@ static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t
     lapse_status_t st = LAPSE_OK, wst = LAPSE_OK;
     worker_t w = {.r = r, .job = job, .plan = plan, .cl = cl};
     lapse_run_info_t info;
-    char sel[1024];
+    char sel[1024], tps_hash[24];
     const lapse_config_t *cfg = &job->cfg;
 
     for (int k = 0; k < job->nout; k++) {
@@ -788,6 +809,12 @@ static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t
     memcpy(state.tile, plan->tile, sizeof state.tile);
     state.ntiles = plan->ntiles;
     snprintf(state.fingerprint, sizeof state.fingerprint, "%s", job->fingerprint);
+    /* A signal before the output is touched: stop here (an overwrite would replace the file). */
+    if ((st = agree(r->world, stop_signal ? interrupted() : LAPSE_OK)) != LAPSE_OK) {
+        if (r->rank == 0)
+            lapse_err_print(st);
+        goto cleanup;
+    }
     st = lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out, job->nout, cfg, &state,
                           &w.out);
     if (st != LAPSE_OK)
@@ -811,6 +838,8 @@ static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t
     info.nranks = r->nranks;
     info.status = "running";
     info.fingerprint = job->fingerprint;
+    lapse_tpsel_hash(plan->tps, plan->ntps, tps_hash, sizeof tps_hash);
+    info.tps_hash = tps_hash;
     LAPSE_TRY(lapse_h5out_put_run(w.out, &info));
     LAPSE_TRY(lapse_h5out_flush(w.out));
     LAPSE_TRY(lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w.sched));
@@ -937,9 +966,7 @@ cleanup:
     lapse_cl_close(cl);
     job_free(&job);
     /* Every rank returns the agreed exit code. */
-    int code = lapse_exit_code(st), worst = code;
-    MPI_Allreduce(&code, &worst, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
-    return worst;
+    return lapse_exit_code(agree(MPI_COMM_WORLD, st));
 }
 
 int lapse_cmd_devices(const char *kind_name)

@@ -36,7 +36,7 @@ typedef enum {
         LAPSE_STATUS_COUNT
 } lapse_status_t;
 
-/* Process exit code for a status: 0, 1 or 2 (see the table above). */
+/* Process exit code for a status: 0, 1, 2 or 75 (see the table above). */
 int lapse_exit_code(lapse_status_t st);
 
 /* Short text for a status ("bad config"). Never NULL. */

@@ -345,3 +345,16 @@ void lapse_tpsel_format(const int64_t *tps, int64_t n, char *buf, size_t len)
         i = j + 1;
     }
 }
+
+void lapse_tpsel_hash(const int64_t *tps, int64_t n, char *out, size_t len)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t v = (uint64_t)tps[i];
+        for (int b = 0; b < 8; b++) {
+            h ^= (v >> (8 * b)) & 0xff;
+            h *= 1099511628211ULL;
+        }
+    }
+    snprintf(out, len, "%016llx", (unsigned long long)h);
+}

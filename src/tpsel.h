@@ -20,6 +20,10 @@
 int lapse_tpsel_parse(const char *sel, int64_t ntp, int64_t **out, int64_t *n, char *err,
                       size_t errlen);
 
+/* A 16-hex-digit hash of a sorted unique list (identifies a selection of any length; the text
+ * of lapse_tpsel_format is cut at its buffer). */
+void lapse_tpsel_hash(const int64_t *tps, int64_t n, char *out, size_t len);
+
 /* Write a compact selection string for a sorted unique list ("0-4, 7, 9-13"). */
 void lapse_tpsel_format(const int64_t *tps, int64_t n, char *buf, size_t len);
 

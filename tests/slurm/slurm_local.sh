@@ -10,9 +10,9 @@
 # Jobs may be requeued (JobRequeue=1); KillWait is 10 s. SLURM_LOCAL_CRED_EXPIRE (seconds,
 # default Slurm's 120) sets AuthInfo cred_expire, which is also how long a requeued job waits
 # before it may start again: tests of requeue set it short. SLURM_LOCAL_SCHEDULER_PARAMETERS
-# (default unset: Slurm's defaults) becomes SchedulerParameters; e.g. bf_interval=1 makes the
-# backfill scheduler, which starts a requeued job once it is eligible, look every second instead
-# of every 30 s.
+# (default unset: Slurm's defaults) becomes SchedulerParameters; e.g. sched_interval=2,bf_interval=1
+# makes the schedulers look every 1-2 s, so that a requeued job starts ~1 s after cred_expire
+# (with the defaults it waits for the next periodic pass, up to 30 s more).
 # Facts this relies on: /work/shared/notes/slurm-local.md. Exit: 0 ok, 1 failure (logs shown).
 set -u
 
