@@ -96,9 +96,22 @@ signal_case() {
 
 signal_case "a) singleton + SIGTERM" 0 TERM 75 2 $((TOTAL / 2))
 signal_case "b) mpirun -n 2 + SIGUSR2" 2 USR2 75 3 $((TOTAL / 2))
-# mpirun passes SIGTERM on to the ranks only about a second later (they go on meanwhile).
-signal_case "c) mpirun -n 2 + SIGTERM" 2 TERM nonzero 6 $((TOTAL / 4)) ||
+signal_case "d) singleton + SIGINT" 0 INT 75 2 $((TOTAL / 2))
+
+# c) mpirun passes SIGTERM on to the ranks only about a second later (they go on meanwhile),
+# so this case needs a run that cannot finish in that second: 4x the timepoints.
+NT=$((NT * 4))
+IN=$T/long.h5
+make_sample "$IN"
+TOTAL=$((NT * $(ntiles 8 64 64)))
+REF=$T/ref_long.h5
+kill_config "$T/ref_long.yaml" "$REF"
+lapse_run 2 "$T/ref_long.yaml"
+OUT=$T/out_long.h5
+CFG=$T/run_long.yaml
+kill_config "$CFG" "$OUT"
+note "c) uses $TOTAL tasks per run"
+signal_case "c) mpirun -n 2 + SIGTERM" 2 TERM nonzero 6 $((TOTAL / 8)) ||
     signal_case "c) mpirun -n 2 + SIGTERM, at the first mark" 2 TERM nonzero 6 1 ||
     fail "c) the ranks never saw the SIGTERM sent to mpirun before finishing"
-signal_case "d) singleton + SIGINT" 0 INT 75 2 $((TOTAL / 2))
 note "PASS"
