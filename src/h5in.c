@@ -15,6 +15,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "h5util.h"
+
 struct lapse_h5in {
     hid_t file, dset, fspace;
     lapse_input_info_t info;
@@ -68,34 +70,6 @@ static void type_name(hid_t type, char *buf, size_t len)
     default:
         snprintf(buf, len, "unknown");
         return;
-    }
-}
-
-/* Map a file datatype to a supported dtype; -1 when unsupported. */
-static int type_dtype(hid_t type, lapse_dtype_t *dt)
-{
-    H5T_class_t cls = H5Tget_class(type);
-    size_t size = H5Tget_size(type);
-    if (cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE && (size == 1 || size == 2)) {
-        *dt = size == 1 ? LAPSE_DT_U8 : LAPSE_DT_U16;
-        return 0;
-    }
-    if (cls == H5T_FLOAT && size == 4) {
-        *dt = LAPSE_DT_F32;
-        return 0;
-    }
-    return -1;
-}
-
-static hid_t mem_type(lapse_dtype_t dt)
-{
-    switch (dt) {
-    case LAPSE_DT_U8:
-        return H5T_NATIVE_UINT8;
-    case LAPSE_DT_U16:
-        return H5T_NATIVE_UINT16;
-    default:
-        return H5T_NATIVE_FLOAT;
     }
 }
 
@@ -169,7 +143,7 @@ static lapse_status_t check_dset(hid_t dset, const char *file, const char *name,
     }
     LAPSE_H5ID(type, H5Dget_type(dset));
     lapse_dtype_t dt;
-    if (type_dtype(type, &dt) != 0) {
+    if (lapse_h5_dtype(type, &dt) != 0) {
         type_name(type, tname, sizeof tname);
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: dataset %s: type %s is not supported (use uint8, uint16 or float32)", file,
@@ -334,7 +308,8 @@ lapse_status_t lapse_h5in_read(lapse_h5in_t *in, int64_t t, const lapse_box_t *b
     }
     LAPSE_H5(H5Sselect_hyperslab(in->fspace, H5S_SELECT_SET, start, NULL, count, NULL));
     LAPSE_H5ID(mspace, H5Screate_simple(nd, count, NULL));
-    LAPSE_H5(H5Dread(in->dset, mem_type(info->dtype), mspace, in->fspace, H5P_DEFAULT, dst));
+    LAPSE_H5(
+        H5Dread(in->dset, lapse_h5_mem_type(info->dtype), mspace, in->fspace, H5P_DEFAULT, dst));
 cleanup:
     if (mspace >= 0)
         H5Sclose(mspace);

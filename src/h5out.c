@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "h5in.h"
+#include "h5util.h"
 
 #define TASKS_PATH  "/lapse/tasks"
 #define DONE_PATH   "/lapse/done"
@@ -55,90 +56,6 @@ static hid_t file_type(lapse_dtype_t dt)
     }
 }
 
-static hid_t mem_type(lapse_dtype_t dt)
-{
-    switch (dt) {
-    case LAPSE_DT_U8:
-        return H5T_NATIVE_UINT8;
-    case LAPSE_DT_U16:
-        return H5T_NATIVE_UINT16;
-    default:
-        return H5T_NATIVE_FLOAT;
-    }
-}
-
-/* The dtype of an HDF5 type, or -1 when it is none of ours. */
-static int dtype_of(hid_t type)
-{
-    H5T_class_t cls = H5Tget_class(type);
-    size_t size = H5Tget_size(type);
-    if (cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE && size == 1)
-        return LAPSE_DT_U8;
-    if (cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE && size == 2)
-        return LAPSE_DT_U16;
-    if (cls == H5T_FLOAT && size == 4)
-        return LAPSE_DT_F32;
-    return -1;
-}
-
-/* A fixed-length, NUL-terminated string type of n bytes (n >= 1). */
-static hid_t str_type(size_t n)
-{
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0)
-        return t;
-    if (H5Tset_size(t, n < 1 ? 1 : n) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0) {
-        H5Tclose(t);
-        return H5I_INVALID_HID;
-    }
-    return t;
-}
-
-/* The compound type of lapse_task_row_t (memory layout; also used in the file). */
-static lapse_status_t make_row_type(hid_t *out)
-{
-    lapse_status_t st = LAPSE_OK;
-    hid_t t = H5I_INVALID_HID, a3 = H5I_INVALID_HID, host = H5I_INVALID_HID, dev = H5I_INVALID_HID;
-    hsize_t three = 3;
-
-    LAPSE_H5ID(t, H5Tcreate(H5T_COMPOUND, sizeof(lapse_task_row_t)));
-    LAPSE_H5ID(a3, H5Tarray_create2(H5T_NATIVE_INT64, 1, &three));
-    LAPSE_H5ID(host, str_type(sizeof(((lapse_task_row_t *)0)->host)));
-    LAPSE_H5ID(dev, str_type(sizeof(((lapse_task_row_t *)0)->device)));
-#define F(name, type) LAPSE_H5(H5Tinsert(t, #name, HOFFSET(lapse_task_row_t, name), type))
-    F(run_id, H5T_NATIVE_INT64);
-    F(task_id, H5T_NATIVE_INT64);
-    F(timepoint, H5T_NATIVE_INT64);
-    F(tile, H5T_NATIVE_INT64);
-    F(core_offset, a3);
-    F(core_shape, a3);
-    F(rank, H5T_NATIVE_INT32);
-    F(host, host);
-    F(device, dev);
-    F(t_read, H5T_NATIVE_DOUBLE);
-    F(t_upload, H5T_NATIVE_DOUBLE);
-    F(t_compute, H5T_NATIVE_DOUBLE);
-    F(t_download, H5T_NATIVE_DOUBLE);
-    F(t_write, H5T_NATIVE_DOUBLE);
-    F(t_total, H5T_NATIVE_DOUBLE);
-    F(bytes_in, H5T_NATIVE_INT64);
-    F(bytes_out, H5T_NATIVE_INT64);
-    F(status, H5T_NATIVE_INT32);
-#undef F
-    *out = t;
-    t = H5I_INVALID_HID;
-cleanup:
-    if (dev >= 0)
-        H5Tclose(dev);
-    if (host >= 0)
-        H5Tclose(host);
-    if (a3 >= 0)
-        H5Tclose(a3);
-    if (t >= 0)
-        H5Tclose(t);
-    return st;
-}
-
 /* ------------------------------------------------------------------ attributes */
 
 /* Replace attribute name of obj by a fixed-length string (NULL is written as ""). Collective
@@ -153,7 +70,7 @@ static lapse_status_t put_str_attr(hid_t obj, const char *name, const char *valu
     LAPSE_H5(e);
     if (e > 0)
         LAPSE_H5(H5Adelete(obj, name));
-    LAPSE_H5ID(type, str_type(strlen(v) + 1));
+    LAPSE_H5ID(type, lapse_h5_str_type(strlen(v) + 1));
     LAPSE_H5ID(space, H5Screate(H5S_SCALAR));
     LAPSE_H5ID(attr, H5Acreate2(obj, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
     LAPSE_H5(H5Awrite(attr, type, v));
@@ -237,15 +154,16 @@ static lapse_status_t match_spec(hid_t f, const char *file, const lapse_dset_spe
     LAPSE_H5(H5Sget_simple_extent_dims(space, hd, NULL));
     for (int i = 0; i < nd; i++)
         got[i] = (int64_t)hd[i];
-    int dt = dtype_of(type);
-    int same = nd == s->ndims && dt == (int)s->dtype;
+    lapse_dtype_t dt = LAPSE_DT_AUTO;
+    int known = lapse_h5_dtype(type, &dt) == 0;
+    int same = nd == s->ndims && known && dt == s->dtype;
     for (int i = 0; same && i < nd; i++)
         same = got[i] == s->dims[i];
     if (!same) {
         dims_text(s->ndims, s->dims, want_txt, sizeof want_txt);
         dims_text(nd, got, got_txt, sizeof got_txt);
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s is %s %s, but this run writes %s %s; %s", file,
-                   s->path, got_txt, dt < 0 ? "(unsupported type)" : lapse_dtype_name(dt), want_txt,
+                   s->path, got_txt, known ? lapse_dtype_name(dt) : "(unsupported type)", want_txt,
                    lapse_dtype_name(s->dtype), hint);
     }
 cleanup:
@@ -505,9 +423,10 @@ cleanup:
     return st;
 }
 
-/* All ranks agree on a status: the worst (largest) one wins; a rank that did not fail itself
- * records a message naming the failure elsewhere. */
-static lapse_status_t agree(MPI_Comm comm, lapse_status_t mine)
+/* Collective, at the end of lapse_h5out_open: all ranks agree on a status: the worst (largest)
+ * one wins; a rank that did not fail itself records a message naming the failure elsewhere.
+ * (Not run.c's agree, which ranks statuses by severity.) */
+static lapse_status_t open_agree(MPI_Comm comm, lapse_status_t mine)
 {
     int in = (int)mine, out = 0;
     if (MPI_Allreduce(&in, &out, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
@@ -598,7 +517,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         o->specs[k] = specs[k];
         o->dsets[k] = H5I_INVALID_HID;
     }
-    LAPSE_TRY(make_row_type(&o->row_type));
+    LAPSE_TRY(lapse_h5_row_type(&o->row_type));
     LAPSE_H5ID(o->dxpl_ind, H5Pcreate(H5P_DATASET_XFER));
     LAPSE_H5(H5Pset_dxpl_mpio(o->dxpl_ind, H5FD_MPIO_INDEPENDENT));
     LAPSE_H5ID(o->dxpl_coll, H5Pcreate(H5P_DATASET_XFER));
@@ -618,7 +537,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         st = lapse_h5_fail("H5Fflush(output)", __FILE__, __LINE__);
     LAPSE_TRY(step_agree(o, st));
 cleanup:
-    st = agree(comm, st);
+    st = open_agree(comm, st);
     if (st != LAPSE_OK) {
         lapse_h5out_close(o);
         return st;
@@ -734,7 +653,7 @@ lapse_status_t lapse_h5out_write(lapse_h5out_t *o, int k, int64_t t, const lapse
     LAPSE_H5ID(fspace, H5Dget_space(o->dsets[k]));
     LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
     LAPSE_H5ID(mspace, H5Screate_simple(nd, count, NULL));
-    LAPSE_H5(H5Dwrite(o->dsets[k], mem_type(s->dtype), mspace, fspace, o->dxpl_ind, buf));
+    LAPSE_H5(H5Dwrite(o->dsets[k], lapse_h5_mem_type(s->dtype), mspace, fspace, o->dxpl_ind, buf));
 cleanup:
     if (mspace >= 0)
         H5Sclose(mspace);
@@ -901,34 +820,6 @@ cleanup:
     return step_agree(o, lapse_h5out_flush(o));
 }
 
-/* Read string attribute name of obj into buf ("" when missing). */
-static void get_str_attr(hid_t obj, const char *name, char *buf, size_t len)
-{
-    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
-    buf[0] = '\0';
-    if (H5Aexists(obj, name) <= 0)
-        goto cleanup;
-    if ((a = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (t = H5Aget_type(a)) < 0)
-        goto cleanup;
-    size_t n = H5Tget_size(t);
-    if (H5Tget_class(t) != H5T_STRING || H5Tis_variable_str(t) > 0 || n == 0)
-        goto cleanup;
-    char *tmp = calloc(n + 1, 1);
-    if (!tmp)
-        goto cleanup;
-    if ((mt = str_type(n)) >= 0 && H5Aread(a, mt, tmp) >= 0)
-        snprintf(buf, len, "%s", tmp);
-    free(tmp);
-cleanup:
-    if (mt >= 0)
-        H5Tclose(mt);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Eclear2(H5E_DEFAULT);
-}
-
 /* Read /lapse/done and its tile attribute into os. Returns 0 when present and sane. */
 static int read_done(hid_t f, lapse_outstate_t *os)
 {
@@ -980,7 +871,7 @@ lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
     if (read_done(f, os) != 0)
         goto cleanup;
     os->is_lapse = 1;
-    get_str_attr(f, "fingerprint", os->fingerprint, sizeof os->fingerprint);
+    lapse_h5_read_str_attr(f, "fingerprint", os->fingerprint, sizeof os->fingerprint);
     if (H5Lexists(f, RUNS_PATH, H5P_DEFAULT) > 0 &&
         (g = H5Gopen2(f, RUNS_PATH, H5P_DEFAULT)) >= 0) {
         H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, max_id_cb, &os->last_run);
@@ -989,10 +880,13 @@ lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
             snprintf(name, sizeof name, "%" PRId64, os->last_run);
             hid_t r = H5Gopen2(g, name, H5P_DEFAULT);
             if (r >= 0) {
-                get_str_attr(r, "status", os->last_status, sizeof os->last_status);
-                get_str_attr(r, "timepoints", os->last_timepoints, sizeof os->last_timepoints);
-                get_str_attr(r, "fingerprint", os->last_fingerprint, sizeof os->last_fingerprint);
-                get_str_attr(r, "timepoints_hash", os->last_tps_hash, sizeof os->last_tps_hash);
+                lapse_h5_read_str_attr(r, "status", os->last_status, sizeof os->last_status);
+                lapse_h5_read_str_attr(r, "timepoints", os->last_timepoints,
+                                       sizeof os->last_timepoints);
+                lapse_h5_read_str_attr(r, "fingerprint", os->last_fingerprint,
+                                       sizeof os->last_fingerprint);
+                lapse_h5_read_str_attr(r, "timepoints_hash", os->last_tps_hash,
+                                       sizeof os->last_tps_hash);
                 H5Gclose(r);
             }
         }

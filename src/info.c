@@ -23,6 +23,7 @@
 
 #include "h5in.h"
 #include "h5out.h"
+#include "h5util.h"
 #include "tpsel.h"
 
 typedef struct {
@@ -43,40 +44,6 @@ typedef struct {
 } dset_list_t;
 
 /* ------------------------------------------------------------------ reading */
-
-/* Read a scalar string attribute (fixed or variable length) into buf; "" when absent. */
-static void read_str_attr(hid_t obj, const char *name, char *buf, size_t len)
-{
-    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, m = H5I_INVALID_HID;
-    buf[0] = '\0';
-    if (H5Aexists(obj, name) <= 0)
-        goto done;
-    if ((a = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (t = H5Aget_type(a)) < 0 ||
-        H5Tget_class(t) != H5T_STRING)
-        goto done;
-    if (H5Tis_variable_str(t) > 0) {
-        char *s = NULL;
-        if ((m = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(m, H5T_VARIABLE) < 0 ||
-            H5Aread(a, m, &s) < 0)
-            goto done;
-        snprintf(buf, len, "%s", s ? s : "");
-        H5free_memory(s);
-    } else {
-        size_t n = H5Tget_size(t);
-        char *s = calloc(n + 1, 1);
-        if (s && H5Aread(a, t, s) >= 0)
-            snprintf(buf, len, "%s", s);
-        free(s);
-    }
-done:
-    if (m >= 0)
-        H5Tclose(m);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Eclear2(H5E_DEFAULT);
-}
 
 static herr_t dset_cb(hid_t obj, const char *name, const H5O_info_t *info, void *data)
 {
@@ -129,41 +96,6 @@ static void dset_type_name(hid_t f, const char *path, char *buf, size_t len)
         H5Dclose(d);
 }
 
-/* The compound type of lapse_task_row_t; fields are matched by name when reading. */
-static hid_t row_type(void)
-{
-    hsize_t three = 3;
-    hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(lapse_task_row_t));
-    hid_t a3 = H5Tarray_create2(H5T_NATIVE_INT64, 1, &three);
-    hid_t host = H5Tcopy(H5T_C_S1), dev = H5Tcopy(H5T_C_S1);
-    H5Tset_size(host, sizeof(((lapse_task_row_t *)0)->host));
-    H5Tset_size(dev, sizeof(((lapse_task_row_t *)0)->device));
-#define F(name, type) H5Tinsert(t, #name, HOFFSET(lapse_task_row_t, name), type)
-    F(run_id, H5T_NATIVE_INT64);
-    F(task_id, H5T_NATIVE_INT64);
-    F(timepoint, H5T_NATIVE_INT64);
-    F(tile, H5T_NATIVE_INT64);
-    F(core_offset, a3);
-    F(core_shape, a3);
-    F(rank, H5T_NATIVE_INT32);
-    F(host, host);
-    F(device, dev);
-    F(t_read, H5T_NATIVE_DOUBLE);
-    F(t_upload, H5T_NATIVE_DOUBLE);
-    F(t_compute, H5T_NATIVE_DOUBLE);
-    F(t_download, H5T_NATIVE_DOUBLE);
-    F(t_write, H5T_NATIVE_DOUBLE);
-    F(t_total, H5T_NATIVE_DOUBLE);
-    F(bytes_in, H5T_NATIVE_INT64);
-    F(bytes_out, H5T_NATIVE_INT64);
-    F(status, H5T_NATIVE_INT32);
-#undef F
-    H5Tclose(a3);
-    H5Tclose(host);
-    H5Tclose(dev);
-    return t;
-}
-
 /* Read every row of /lapse/tasks (none when the table is missing). *rows is malloc'ed. */
 static lapse_status_t read_rows(hid_t f, lapse_task_row_t **rows, int64_t *n)
 {
@@ -183,7 +115,7 @@ static lapse_status_t read_rows(hid_t f, lapse_task_row_t **rows, int64_t *n)
     LAPSE_H5(H5Sget_simple_extent_dims(s, &len, NULL));
     r = calloc(len ? len : 1, sizeof *r);
     LAPSE_ALLOC(r);
-    LAPSE_H5ID(t, row_type());
+    LAPSE_TRY(lapse_h5_row_type(&t));
     if (len > 0)
         LAPSE_H5(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, r));
     *rows = r;
@@ -223,10 +155,10 @@ static herr_t run_cb(hid_t g, const char *name, const H5L_info_t *info, void *da
     r->id = id;
     hid_t rg = H5Gopen2(g, name, H5P_DEFAULT);
     if (rg >= 0) {
-        read_str_attr(rg, "start", r->start, sizeof r->start);
-        read_str_attr(rg, "end", r->end, sizeof r->end);
-        read_str_attr(rg, "status", r->status, sizeof r->status);
-        read_str_attr(rg, "timepoints", r->timepoints, sizeof r->timepoints);
+        lapse_h5_read_str_attr(rg, "start", r->start, sizeof r->start);
+        lapse_h5_read_str_attr(rg, "end", r->end, sizeof r->end);
+        lapse_h5_read_str_attr(rg, "status", r->status, sizeof r->status);
+        lapse_h5_read_str_attr(rg, "timepoints", r->timepoints, sizeof r->timepoints);
         hid_t a = H5Aexists(rg, "nranks") > 0 ? H5Aopen(rg, "nranks", H5P_DEFAULT) : -1;
         if (a >= 0) {
             H5Aread(a, H5T_NATIVE_INT, &r->nranks);
@@ -697,9 +629,9 @@ lapse_status_t lapse_info_print(const char *file, FILE *f)
 
     lapse_h5_init();
     LAPSE_TRY(open_output(file, &h));
-    read_str_attr(h, "lapse_version", version, sizeof version);
-    read_str_attr(h, "input_file", in_file, sizeof in_file);
-    read_str_attr(h, "input_dataset", in_dset, sizeof in_dset);
+    lapse_h5_read_str_attr(h, "lapse_version", version, sizeof version);
+    lapse_h5_read_str_attr(h, "input_file", in_file, sizeof in_file);
+    lapse_h5_read_str_attr(h, "input_dataset", in_dset, sizeof in_dset);
     LAPSE_H5(H5Ovisit2(h, H5_INDEX_NAME, H5_ITER_INC, dset_cb, &dl, H5O_INFO_BASIC));
     if (H5Lexists(h, "/lapse/runs", H5P_DEFAULT) > 0) {
         void *ctx[3] = {&runs, &nruns, &cap};

@@ -9,8 +9,9 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
+
+#include "types.h"
 
 lapse_status_t lapse_lock_acquire(const char *output, lapse_lock_t *lock)
 {
@@ -48,11 +49,8 @@ again:
     }
     gethostname(host, sizeof host);
     host[sizeof host - 1] = '\0';
-    time_t now = time(NULL);
-    struct tm tmv;
     char stamp[32];
-    gmtime_r(&now, &tmv);
-    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tmv);
+    lapse_iso_now(stamp, sizeof stamp);
     int len =
         snprintf(who, sizeof who, "host %s, pid %ld, since %s\n", host, (long)getpid(), stamp);
     if (ftruncate(fd, 0) != 0 || pwrite(fd, who, (size_t)len, 0) != len) {

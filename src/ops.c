@@ -101,17 +101,6 @@ const lapse_op_t *lapse_op_get(lapse_op_id_t id)
     return &op_table[id];
 }
 
-int lapse_op_param_index(const lapse_op_t *op, const char *key)
-{
-    if (op == NULL || key == NULL)
-        return -1;
-    for (int k = 0; k < op->nparams; k++) {
-        if (strcmp(op->params[k].key, key) == 0)
-            return k;
-    }
-    return -1;
-}
-
 void lapse_step_init(lapse_step_t *s, const lapse_op_t *op)
 {
     memset(s, 0, sizeof *s);

@@ -80,8 +80,6 @@ typedef struct {
 const lapse_op_t *lapse_op_find(const char *name);
 /* Operation by id (id < LAPSE_OP_COUNT). */
 const lapse_op_t *lapse_op_get(lapse_op_id_t id);
-/* Index of parameter key in op's spec, or -1. */
-int lapse_op_param_index(const lapse_op_t *op, const char *key);
 
 /* Fill a step with op and its defaults (save = "", position 0). */
 void lapse_step_init(lapse_step_t *s, const lapse_op_t *op);

@@ -42,7 +42,10 @@ lapse_status_t lapse_plan_make(const int64_t shape[3], const int64_t tile[3], co
                                const int64_t *tps, int64_t ntps, lapse_plan_t *plan);
 
 /* Keep only the tasks not yet done: done[t * ntiles + tile] != 0 marks a done task, for the
- * input's timepoints t (the caller guarantees done covers every selected timepoint). */
+ * input's timepoints t. done must have exactly plan->ntiles columns (the marks of an output
+ * written with the same tiling) and cover every selected timepoint: the caller checks both.
+ * Sets plan->todo and plan->ntasks (possibly 0). On failure (LAPSE_ENOMEM) the plan is
+ * unchanged. */
 lapse_status_t lapse_plan_select(lapse_plan_t *plan, const unsigned char *done);
 
 /* Task i (0 <= i < ntasks) of the plan. */

@@ -112,14 +112,6 @@ static lapse_status_t agree(MPI_Comm comm, lapse_status_t st)
     return (lapse_status_t)(worst % 64);
 }
 
-static void iso_now(char *buf, size_t len)
-{
-    time_t now = time(NULL);
-    struct tm tmv;
-    gmtime_r(&now, &tmv);
-    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tmv);
-}
-
 /* Read a whole file into a NUL-terminated malloc'ed buffer. */
 static lapse_status_t read_file(const char *path, char **text, size_t *len)
 {
@@ -644,8 +636,7 @@ static lapse_status_t push_row(worker_t *w, const lapse_task_row_t *row)
 static void report(worker_t *w, lapse_progress_t *pg, int force)
 {
     int64_t done = 0, vox = 0, fin = 0;
-    int ab = 0;
-    if (lapse_sched_counts(w->sched, &done, &vox, &fin, &ab) == LAPSE_OK)
+    if (lapse_sched_counts(w->sched, &done, &vox, &fin) == LAPSE_OK)
         lapse_progress_update(pg, done, vox, MPI_Wtime(), force);
 }
 
@@ -692,9 +683,7 @@ cleanup:
         st = fst;
     if (w->r->rank == 0) {
         int64_t done = 0, vox = 0, fin = 0;
-        int ab = 0;
-        while (lapse_sched_counts(w->sched, &done, &vox, &fin, &ab) == LAPSE_OK &&
-               fin < w->r->nranks) {
+        while (lapse_sched_counts(w->sched, &done, &vox, &fin) == LAPSE_OK && fin < w->r->nranks) {
             lapse_progress_update(&pg, done, vox, MPI_Wtime(), 0);
             nanosleep(&(struct timespec){0, 20000000L}, NULL);
         }
@@ -775,15 +764,16 @@ static void abort_on_io_failure(const ranks_t *r, lapse_status_t st, const char 
     MPI_Abort(r->world, 1);
 }
 
-static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t *job,
-                              lapse_cl_t *cl, lapse_plan_t *plan)
-{
-    lapse_status_t st = LAPSE_OK, wst = LAPSE_OK;
-    worker_t w = {.r = r, .job = job, .plan = plan, .cl = cl};
+/* The facts of this run written to /lapse/runs/<id>, with the text buffers info points to. */
+typedef struct {
     lapse_run_info_t info;
-    char sel[1024], tps_hash[24];
-    const lapse_config_t *cfg = &job->cfg;
+    char sel[1024];    /* info.timepoints */
+    char tps_hash[24]; /* info.tps_hash */
+} run_record_t;
 
+/* Local. Chunk every output dataset as [1, tile] (z dropped for a 3-D dataset). */
+static void set_chunks(job_t *job, const lapse_plan_t *plan)
+{
     for (int k = 0; k < job->nout; k++) {
         lapse_dset_spec_t *s = &job->out[k];
         s->chunk[0] = 1;
@@ -794,117 +784,197 @@ static lapse_status_t execute(const ranks_t *r, const lapse_run_opts_t *o, job_t
             for (int a = 0; a < 2; a++)
                 s->chunk[1 + a] = plan->tile[1 + a];
     }
-    st = lapse_h5in_open(cfg->input_file, cfg->input_dataset, &w.in);
+}
+
+/* Collective. Open the input (w->in) and build the pipeline on device cl (w->pipe) on every
+ * rank; a rank that fails prints its own message. Returns the status agreed by all ranks; on
+ * failure what was opened stays in *w for close_work. */
+static lapse_status_t open_inputs(worker_t *w, lapse_cl_t *cl)
+{
+    const lapse_config_t *cfg = &w->job->cfg;
+    lapse_status_t st = lapse_h5in_open(cfg->input_file, cfg->input_dataset, &w->in);
     if (st == LAPSE_OK)
-        st = lapse_pipeline_create(cl, cfg->steps, cfg->nsteps, job->in.dtype, cfg->output_dtype,
-                                   plan->max_read_voxels, plan->max_core_voxels, &w.pipe);
+        st = lapse_pipeline_create(cl, cfg->steps, cfg->nsteps, w->job->in.dtype, cfg->output_dtype,
+                                   w->plan->max_read_voxels, w->plan->max_core_voxels, &w->pipe);
     if (st != LAPSE_OK)
         lapse_err_print(st);
-    st = agree(r->world, st);
-    if (st != LAPSE_OK)
-        goto cleanup;
+    return agree(w->r->world, st);
+}
 
+/* Collective. Unless a stop signal arrived (then every rank returns LAPSE_EINTERRUPTED, printed
+ * by rank 0, and the output is not touched), open or create the output (w->out) in job->mode
+ * with the plan's task state. A failure is printed by each rank that has a message; an HDF5 or
+ * I/O failure on any rank ends the job here (abort_on_io_failure). When any rank failed, every
+ * rank returns a failure; w->out is set only on success. */
+static lapse_status_t open_output(worker_t *w)
+{
+    const ranks_t *r = w->r;
+    const job_t *job = w->job;
+    const lapse_config_t *cfg = &job->cfg;
+    lapse_status_t st;
     lapse_state_spec_t state;
+
     memset(&state, 0, sizeof state);
-    memcpy(state.tile, plan->tile, sizeof state.tile);
-    state.ntiles = plan->ntiles;
+    memcpy(state.tile, w->plan->tile, sizeof state.tile);
+    state.ntiles = w->plan->ntiles;
     snprintf(state.fingerprint, sizeof state.fingerprint, "%s", job->fingerprint);
     /* A signal before the output is touched: stop here (an overwrite would replace the file). */
     if ((st = agree(r->world, stop_signal ? interrupted() : LAPSE_OK)) != LAPSE_OK) {
         if (r->rank == 0)
             lapse_err_print(st);
-        goto cleanup;
+        return st;
     }
     st = lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out, job->nout, cfg, &state,
-                          &w.out);
+                          &w->out);
     if (st != LAPSE_OK)
         lapse_err_print(st);
     abort_on_io_failure(r, st, cfg->output_file);
-    LAPSE_TRY(st);
+    return st;
+}
+
+/* Collective, on an open output. Clear the marks of the selected timepoints when an update
+ * recomputes them, take the next run id (w->run_id), record the run as "running" in
+ * /lapse/runs/<id> (start stamp from rank 0) and flush, create the scheduler (w->sched) and
+ * (rank 0) announce the run. rec is filled for finish_run. Returns this rank's first failure
+ * (not agreed between ranks); the caller then goes straight to close_work. */
+static lapse_status_t start_run(worker_t *w, run_record_t *rec)
+{
+    lapse_status_t st = LAPSE_OK;
+    const ranks_t *r = w->r;
+    const job_t *job = w->job;
+    const lapse_plan_t *plan = w->plan;
+    const lapse_config_t *cfg = &job->cfg;
+    lapse_run_info_t *info = &rec->info;
+
     if (job->mode == LAPSE_MODE_UPDATE && job->recompute)
-        LAPSE_TRY(lapse_h5out_reset_done(w.out, plan->tps, plan->ntps));
-    LAPSE_TRY(lapse_h5out_next_run_id(w.out, &w.run_id));
-    memset(&info, 0, sizeof info);
-    info.run_id = w.run_id;
+        LAPSE_TRY(lapse_h5out_reset_done(w->out, plan->tps, plan->ntps));
+    LAPSE_TRY(lapse_h5out_next_run_id(w->out, &w->run_id));
+    memset(info, 0, sizeof *info);
+    info->run_id = w->run_id;
     if (r->rank == 0)
-        iso_now(info.start, sizeof info.start);
-    LAPSE_MPI(MPI_Bcast(info.start, sizeof info.start, MPI_CHAR, 0, r->world));
-    lapse_tpsel_format(plan->tps, plan->ntps, sel, sizeof sel);
-    info.config_text = cfg->text;
-    info.config_path = cfg->path;
-    info.input_file = cfg->input_file;
-    info.input_dataset = cfg->input_dataset;
-    info.timepoints = sel;
-    info.nranks = r->nranks;
-    info.status = "running";
-    info.fingerprint = job->fingerprint;
-    lapse_tpsel_hash(plan->tps, plan->ntps, tps_hash, sizeof tps_hash);
-    info.tps_hash = tps_hash;
-    LAPSE_TRY(lapse_h5out_put_run(w.out, &info));
-    LAPSE_TRY(lapse_h5out_flush(w.out));
-    LAPSE_TRY(lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w.sched));
+        lapse_iso_now(info->start, sizeof info->start);
+    LAPSE_MPI(MPI_Bcast(info->start, sizeof info->start, MPI_CHAR, 0, r->world));
+    lapse_tpsel_format(plan->tps, plan->ntps, rec->sel, sizeof rec->sel);
+    info->config_text = cfg->text;
+    info->config_path = cfg->path;
+    info->input_file = cfg->input_file;
+    info->input_dataset = cfg->input_dataset;
+    info->timepoints = rec->sel;
+    info->nranks = r->nranks;
+    info->status = "running";
+    info->fingerprint = job->fingerprint;
+    lapse_tpsel_hash(plan->tps, plan->ntps, rec->tps_hash, sizeof rec->tps_hash);
+    info->tps_hash = rec->tps_hash;
+    LAPSE_TRY(lapse_h5out_put_run(w->out, info));
+    LAPSE_TRY(lapse_h5out_flush(w->out));
+    LAPSE_TRY(lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w->sched));
     if (r->rank == 0) {
         printf("lapse: run %lld: %lld tasks (%lld timepoints x %lld tiles) on %d ranks, %s "
                "scheduling\n",
-               (long long)w.run_id, (long long)plan->ntasks, (long long)plan->ntps,
+               (long long)w->run_id, (long long)plan->ntasks, (long long)plan->ntps,
                (long long)plan->ntiles, r->nranks,
                cfg->sched == LAPSE_SCHED_STATIC ? "static" : "dynamic");
         fflush(stdout);
     }
-    double start = MPI_Wtime();
+cleanup:
+    return st;
+}
 
-    wst = work(&w);
-    abort_on_io_failure(r, wst, cfg->output_file);
-    st = agree(r->world, wst);
+/* Collective, after work() and agree(): st is the run's agreed status. Record what happened,
+ * whatever it was: append every rank's task rows (done and failed) to /lapse/tasks, then set
+ * the run's end stamp (from rank 0) and its final status ("done", "interrupted", "failed") in
+ * /lapse/runs/<id>. An HDF5 or I/O failure of the append on any rank ends the job
+ * (abort_on_io_failure). Returns st, or when st is LAPSE_OK the first recording failure. */
+static lapse_status_t finish_run(worker_t *w, run_record_t *rec, lapse_status_t st)
+{
+    const ranks_t *r = w->r;
+    const char *file = w->job->cfg.output_file;
+    lapse_run_info_t *info = &rec->info;
 
-    /* Record what happened, whatever it was: rows of done and failed tasks, the run's end. */
     lapse_err_context("rank %d", r->rank);
-    lapse_status_t rst = lapse_h5out_append_rows(w.out, w.rows, w.nrows);
+    lapse_status_t rst = lapse_h5out_append_rows(w->out, w->rows, w->nrows);
     if (rst != LAPSE_OK)
         lapse_err_print(rst);
-    abort_on_io_failure(r, rst, cfg->output_file);
+    abort_on_io_failure(r, rst, file);
     if (r->rank == 0)
-        iso_now(info.end, sizeof info.end);
+        lapse_iso_now(info->end, sizeof info->end);
     if (rst == LAPSE_OK)
         rst = agree(r->world,
-                    MPI_Bcast(info.end, sizeof info.end, MPI_CHAR, 0, r->world) == MPI_SUCCESS
+                    MPI_Bcast(info->end, sizeof info->end, MPI_CHAR, 0, r->world) == MPI_SUCCESS
                         ? LAPSE_OK
                         : LAPSE_EMPI);
-    info.status = st == LAPSE_OK ? "done" : st == LAPSE_EINTERRUPTED ? "interrupted" : "failed";
+    info->status = st == LAPSE_OK ? "done" : st == LAPSE_EINTERRUPTED ? "interrupted" : "failed";
     if (rst == LAPSE_OK)
-        rst = lapse_h5out_put_run(w.out, &info);
-    if (st == LAPSE_OK)
-        st = rst;
-    if (st == LAPSE_OK && r->rank == 0) {
-        double el = MPI_Wtime() - start;
-        double vox = 0;
-        for (int64_t i = 0; i < plan->ntasks; i++) {
-            lapse_task_t t;
-            lapse_plan_task(plan, i, &t);
-            vox += (double)lapse_box_voxels(&t.core);
-        }
-        printf("lapse: run %lld done: %lld tasks in %.2f s, %.3g voxels/s; output: %s\n",
-               (long long)w.run_id, (long long)plan->ntasks, el, el > 0 ? vox / el : 0.0,
-               cfg->output_file);
-        fflush(stdout);
+        rst = lapse_h5out_put_run(w->out, info);
+    return st == LAPSE_OK ? rst : st;
+}
+
+/* Local (rank 0). Print the summary of a successful run that took el seconds. */
+static void print_summary(const worker_t *w, double el)
+{
+    const lapse_plan_t *plan = w->plan;
+    double vox = 0;
+    for (int64_t i = 0; i < plan->ntasks; i++) {
+        lapse_task_t t;
+        lapse_plan_task(plan, i, &t);
+        vox += (double)lapse_box_voxels(&t.core);
     }
-cleanup:
-    if (w.sched) {
-        lapse_status_t dst = lapse_sched_destroy(w.sched);
+    printf("lapse: run %lld done: %lld tasks in %.2f s, %.3g voxels/s; output: %s\n",
+           (long long)w->run_id, (long long)plan->ntasks, el, el > 0 ? vox / el : 0.0,
+           w->job->cfg.output_file);
+    fflush(stdout);
+}
+
+/* Collective where w->sched or w->out is set (their destruction is). Release everything *w
+ * holds; returns st, or when st is LAPSE_OK the first failure of the scheduler or output
+ * close. */
+static lapse_status_t close_work(worker_t *w, lapse_status_t st)
+{
+    if (w->sched) {
+        lapse_status_t dst = lapse_sched_destroy(w->sched);
         if (st == LAPSE_OK)
             st = dst;
     }
-    if (w.out) {
-        lapse_status_t cst = lapse_h5out_close(w.out);
+    if (w->out) {
+        lapse_status_t cst = lapse_h5out_close(w->out);
         if (st == LAPSE_OK)
             st = cst;
     }
-    lapse_pipeline_destroy(w.pipe);
-    lapse_h5in_close(w.in);
-    free(w.rows);
+    lapse_pipeline_destroy(w->pipe);
+    lapse_h5in_close(w->in);
+    free(w->rows);
+    return st;
+}
+
+/* Collective. Phases 5+6 of a run: open the input and the output, record the run, run every
+ * task of the plan (work), record the rows and the outcome, close. Every rank makes the same
+ * collective calls in the same order; an HDF5 or I/O failure on any rank ends the job
+ * (MPI_Abort) at the points marked by abort_on_io_failure. Returns the run's status. */
+static lapse_status_t execute(const ranks_t *r, job_t *job, lapse_cl_t *cl, lapse_plan_t *plan)
+{
+    lapse_status_t st = LAPSE_OK, wst = LAPSE_OK;
+    worker_t w = {.r = r, .job = job, .plan = plan, .cl = cl};
+    run_record_t rec;
+
+    set_chunks(job, plan);
+    if ((st = open_inputs(&w, cl)) != LAPSE_OK)
+        goto cleanup;
+    if ((st = open_output(&w)) != LAPSE_OK)
+        goto cleanup;
+    if ((st = start_run(&w, &rec)) != LAPSE_OK)
+        goto cleanup;
+    double start = MPI_Wtime();
+
+    wst = work(&w);
+    abort_on_io_failure(r, wst, job->cfg.output_file);
+    st = agree(r->world, wst);
+    st = finish_run(&w, &rec, st);
+    if (st == LAPSE_OK && r->rank == 0)
+        print_summary(&w, MPI_Wtime() - start);
+cleanup:
+    st = close_work(&w, st);
     if (st != LAPSE_OK && wst == LAPSE_OK && lapse_errmsg()[0])
         lapse_err_print(st);
-    (void)o;
     return st;
 }
 
@@ -960,7 +1030,7 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
         printf("lapse: continuing %s: %lld of %lld selected tasks are done, %lld to run\n",
                job.cfg.output_file, (long long)(plan.ntps * plan.ntiles - plan.ntasks),
                (long long)(plan.ntps * plan.ntiles), (long long)plan.ntasks);
-    st = execute(&r, o, &job, cl, &plan);
+    st = execute(&r, &job, cl, &plan);
 cleanup:
     lapse_plan_free(&plan);
     lapse_cl_close(cl);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "h5in.h"
+#include "h5util.h"
 
 #define VOXELS_PER_BLOB 48000
 #define SIGMAS          3.0 /* bounding box half-width, in sigmas */
@@ -175,8 +176,7 @@ static lapse_status_t create_file(const char *path, int64_t ntp, const int64_t s
     LAPSE_H5(H5Aclose(attr));
     snprintf(gen, sizeof gen, "lapse sample %s: drifting gaussian nuclei on a gradient, noise",
              LAPSE_VERSION);
-    LAPSE_H5ID(stype, H5Tcopy(H5T_C_S1));
-    LAPSE_H5(H5Tset_size(stype, strlen(gen) + 1));
+    LAPSE_H5ID(stype, lapse_h5_str_type(strlen(gen) + 1));
     LAPSE_H5ID(attr, H5Acreate2(f, "sample_generator", stype, aspace, H5P_DEFAULT, H5P_DEFAULT));
     LAPSE_H5(H5Awrite(attr, stype, gen));
     *file_out = f;

@@ -107,15 +107,12 @@ lapse_status_t lapse_sched_finish(lapse_scheduler_t *s)
 }
 
 lapse_status_t lapse_sched_counts(lapse_scheduler_t *s, int64_t *done, int64_t *voxels,
-                                  int64_t *finished, int *aborted)
+                                  int64_t *finished)
 {
     lapse_status_t st = LAPSE_OK;
-    int64_t a = 0;
     LAPSE_TRY(slot_op(s, SLOT_DONE, 0, MPI_NO_OP, done));
     LAPSE_TRY(slot_op(s, SLOT_VOXELS, 0, MPI_NO_OP, voxels));
     LAPSE_TRY(slot_op(s, SLOT_FINISHED, 0, MPI_NO_OP, finished));
-    LAPSE_TRY(slot_op(s, SLOT_ABORT, 0, MPI_NO_OP, &a));
-    *aborted = a != 0;
 cleanup:
     return st;
 }

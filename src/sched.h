@@ -35,9 +35,10 @@ lapse_status_t lapse_sched_abort(lapse_scheduler_t *s);
 /* This rank takes no more tasks (counted in *finished of lapse_sched_counts). */
 lapse_status_t lapse_sched_finish(lapse_scheduler_t *s);
 
-/* Read the shared counters (any rank). */
+/* Read the shared counters (any rank): tasks done, their core voxels, and ranks that called
+ * lapse_sched_finish. On failure (LAPSE_EMPI) the outputs may be partly set. */
 lapse_status_t lapse_sched_counts(lapse_scheduler_t *s, int64_t *done, int64_t *voxels,
-                                  int64_t *finished, int *aborted);
+                                  int64_t *finished);
 
 /* Collective: free the window; NULL is accepted (then not collective). */
 lapse_status_t lapse_sched_destroy(lapse_scheduler_t *s);

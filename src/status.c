@@ -87,11 +87,6 @@ void lapse_err_context(const char *fmt, ...)
     va_end(ap);
 }
 
-const char *lapse_err_get_context(void)
-{
-    return err_ctx;
-}
-
 void lapse_err_print(lapse_status_t st)
 {
     const char *msg = err_msg[0] ? err_msg : lapse_strstatus(st);

@@ -59,7 +59,6 @@ void lapse_err_clear(void);
 
 /* Set the context printed before messages, e.g. "rank 1, task 17 (t=3, tile 2)". "" clears. */
 void lapse_err_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *lapse_err_get_context(void);
 
 /* Print "lapse: <context>: <message>" to stderr (the driver's job, once per failure). */
 void lapse_err_print(lapse_status_t st);

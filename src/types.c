@@ -1,9 +1,10 @@
 /*
- * types.c - voxel data type names and sizes.
+ * types.c - voxel data type names and sizes; ISO 8601 timestamps.
  */
 #include "types.h"
 
 #include <string.h>
+#include <time.h>
 
 static const char *const dtype_names[] = {"uint8", "uint16", "float32", "auto"};
 
@@ -37,4 +38,12 @@ int lapse_dtype_parse(const char *name, lapse_dtype_t *out)
         }
     }
     return -1;
+}
+
+void lapse_iso_now(char *buf, size_t len)
+{
+    time_t now = time(NULL);
+    struct tm tmv;
+    gmtime_r(&now, &tmv);
+    strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tmv);
 }

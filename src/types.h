@@ -1,5 +1,6 @@
 /*
- * types.h - small value types shared by every module: voxel data types and boxes.
+ * types.h - small value types shared by every module: voxel data types and boxes, and the
+ * ISO 8601 timestamp used in run records and lock markers.
  * All 3-vectors are ordered z, y, x (slowest to fastest), like the HDF5 datasets.
  */
 #ifndef LAPSE_TYPES_H
@@ -21,6 +22,10 @@ size_t lapse_dtype_size(lapse_dtype_t dt);
 const char *lapse_dtype_name(lapse_dtype_t dt);
 /* Parse a name as above; returns 0 on success, -1 if unknown (out unchanged). */
 int lapse_dtype_parse(const char *name, lapse_dtype_t *out);
+
+/* The current time as an ISO 8601 UTC stamp, "2024-01-02T03:04:05Z" (20 characters), into buf
+ * (len >= 21 for the whole stamp; on a shorter buffer buf's content is unspecified). */
+void lapse_iso_now(char *buf, size_t len);
 
 /* An axis-aligned box of voxels: offset and extent per axis (z, y, x). */
 typedef struct {

@@ -1,0 +1,126 @@
+/*
+ * h5util.c - small HDF5 helpers shared by h5in, h5out, info and sample (see h5util.h): dtype
+ * mapping, fixed-length string types, string attributes and the /lapse/tasks row type.
+ */
+#include "h5util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "h5out.h"
+
+hid_t lapse_h5_mem_type(lapse_dtype_t dt)
+{
+    switch (dt) {
+    case LAPSE_DT_U8:
+        return H5T_NATIVE_UINT8;
+    case LAPSE_DT_U16:
+        return H5T_NATIVE_UINT16;
+    default:
+        return H5T_NATIVE_FLOAT;
+    }
+}
+
+int lapse_h5_dtype(hid_t type, lapse_dtype_t *dt)
+{
+    H5T_class_t cls = H5Tget_class(type);
+    size_t size = H5Tget_size(type);
+    if (cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE && (size == 1 || size == 2)) {
+        *dt = size == 1 ? LAPSE_DT_U8 : LAPSE_DT_U16;
+        return 0;
+    }
+    if (cls == H5T_FLOAT && size == 4) {
+        *dt = LAPSE_DT_F32;
+        return 0;
+    }
+    return -1;
+}
+
+hid_t lapse_h5_str_type(size_t n)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0)
+        return t;
+    if (H5Tset_size(t, n < 1 ? 1 : n) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0) {
+        H5Tclose(t);
+        return H5I_INVALID_HID;
+    }
+    return t;
+}
+
+void lapse_h5_read_str_attr(hid_t obj, const char *name, char *buf, size_t len)
+{
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID, m = H5I_INVALID_HID;
+    buf[0] = '\0';
+    if (H5Aexists(obj, name) <= 0)
+        goto done;
+    if ((a = H5Aopen(obj, name, H5P_DEFAULT)) < 0 || (t = H5Aget_type(a)) < 0 ||
+        H5Tget_class(t) != H5T_STRING)
+        goto done;
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        if ((m = H5Tcopy(H5T_C_S1)) < 0 || H5Tset_size(m, H5T_VARIABLE) < 0 ||
+            H5Aread(a, m, &s) < 0)
+            goto done;
+        snprintf(buf, len, "%s", s ? s : "");
+        H5free_memory(s);
+    } else {
+        size_t n = H5Tget_size(t);
+        char *s = calloc(n + 1, 1);
+        if (s && H5Aread(a, t, s) >= 0)
+            snprintf(buf, len, "%s", s);
+        free(s);
+    }
+done:
+    if (m >= 0)
+        H5Tclose(m);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+lapse_status_t lapse_h5_row_type(hid_t *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t t = H5I_INVALID_HID, a3 = H5I_INVALID_HID, host = H5I_INVALID_HID, dev = H5I_INVALID_HID;
+    hsize_t three = 3;
+
+    LAPSE_H5ID(t, H5Tcreate(H5T_COMPOUND, sizeof(lapse_task_row_t)));
+    LAPSE_H5ID(a3, H5Tarray_create2(H5T_NATIVE_INT64, 1, &three));
+    LAPSE_H5ID(host, lapse_h5_str_type(sizeof(((lapse_task_row_t *)0)->host)));
+    LAPSE_H5ID(dev, lapse_h5_str_type(sizeof(((lapse_task_row_t *)0)->device)));
+#define F(name, type) LAPSE_H5(H5Tinsert(t, #name, HOFFSET(lapse_task_row_t, name), type))
+    F(run_id, H5T_NATIVE_INT64);
+    F(task_id, H5T_NATIVE_INT64);
+    F(timepoint, H5T_NATIVE_INT64);
+    F(tile, H5T_NATIVE_INT64);
+    F(core_offset, a3);
+    F(core_shape, a3);
+    F(rank, H5T_NATIVE_INT32);
+    F(host, host);
+    F(device, dev);
+    F(t_read, H5T_NATIVE_DOUBLE);
+    F(t_upload, H5T_NATIVE_DOUBLE);
+    F(t_compute, H5T_NATIVE_DOUBLE);
+    F(t_download, H5T_NATIVE_DOUBLE);
+    F(t_write, H5T_NATIVE_DOUBLE);
+    F(t_total, H5T_NATIVE_DOUBLE);
+    F(bytes_in, H5T_NATIVE_INT64);
+    F(bytes_out, H5T_NATIVE_INT64);
+    F(status, H5T_NATIVE_INT32);
+#undef F
+    *out = t;
+    t = H5I_INVALID_HID;
+cleanup:
+    if (dev >= 0)
+        H5Tclose(dev);
+    if (host >= 0)
+        H5Tclose(host);
+    if (a3 >= 0)
+        H5Tclose(a3);
+    if (t >= 0)
+        H5Tclose(t);
+    return st;
+}

@@ -1,0 +1,43 @@
+/*
+ * h5util.h - small HDF5 helpers shared by h5in, h5out, info and sample: the memory type and
+ * the recognition of lapse's voxel dtypes, fixed-length string types, reading a string
+ * attribute, and the compound type of a /lapse/tasks row.
+ *
+ * These helpers hold no state and make no collective calls of their own (creating a datatype
+ * is local), so any rank may call them at any time.
+ */
+#ifndef LAPSE_H5UTIL_H
+#define LAPSE_H5UTIL_H
+
+#include <hdf5.h>
+#include <stddef.h>
+
+#include "status.h"
+#include "types.h"
+
+/* The native memory type of a concrete dtype: H5T_NATIVE_UINT8 (LAPSE_DT_U8),
+ * H5T_NATIVE_UINT16 (LAPSE_DT_U16), H5T_NATIVE_FLOAT (LAPSE_DT_F32 and anything else). A
+ * predefined type: never close it. */
+hid_t lapse_h5_mem_type(lapse_dtype_t dt);
+
+/* The lapse dtype of an HDF5 datatype: unsigned 8- and 16-bit integers (any byte order) are
+ * LAPSE_DT_U8 / LAPSE_DT_U16, 32-bit floats LAPSE_DT_F32. Returns 0 and sets *dt for those;
+ * returns -1 for any other type, *dt unchanged. */
+int lapse_h5_dtype(hid_t type, lapse_dtype_t *dt);
+
+/* A new fixed-length, NUL-terminated string type of n bytes (n = 0 is taken as 1). The caller
+ * closes it with H5Tclose. Returns a negative id on failure (nothing to close then). */
+hid_t lapse_h5_str_type(size_t n);
+
+/* Read the scalar string attribute name of obj (fixed or variable length) into buf, truncated
+ * to len - 1 characters and NUL-terminated (len >= 1). buf is "" when the attribute is absent,
+ * is not a string or cannot be read: this never fails. Leaves the HDF5 error stack clear. */
+void lapse_h5_read_str_attr(hid_t obj, const char *name, char *buf, size_t len);
+
+/* Create the compound type of a /lapse/tasks row (lapse_task_row_t of h5out.h, memory layout;
+ * also the file type of the table; fields are matched by name when reading). On success *out
+ * is a new type that the caller closes with H5Tclose; on failure LAPSE_EH5 and *out unchanged.
+ */
+lapse_status_t lapse_h5_row_type(hid_t *out);
+
+#endif
