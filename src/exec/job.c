@@ -1,0 +1,337 @@
+/*
+ * job.c - phases 1 and 2 of a run (see job.h): load the config on every rank, validate it on
+ * rank 0 against the input and the output, and share the verdict and the facts found.
+ *
+ * The pipeline is asked about the job in two places only: pipeline_facts (reach, projection)
+ * and make_specs (the output datasets).
+ */
+#include "exec/job.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fingerprint.h"
+#include "pipeline.h"
+#include "tpsel.h"
+
+/* Read a whole file into a NUL-terminated malloc'ed buffer. */
+static lapse_status_t read_file(const char *path, char **text, size_t *len)
+{
+    lapse_status_t st = LAPSE_OK;
+    char *buf = NULL;
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: cannot open config file: %s", path, strerror(errno));
+    if (fseek(f, 0, SEEK_END) != 0)
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: cannot read config file", path);
+    long n = ftell(f);
+    if (n < 0 || n > 16L * 1024 * 1024)
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: config file too large or unreadable", path);
+    rewind(f);
+    buf = malloc((size_t)n + 1);
+    LAPSE_ALLOC(buf);
+    if (fread(buf, 1, (size_t)n, f) != (size_t)n)
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: short read of config file", path);
+    buf[n] = '\0';
+    *text = buf;
+    *len = (size_t)n;
+    buf = NULL;
+cleanup:
+    free(buf);
+    if (f)
+        fclose(f);
+    return st;
+}
+
+/* Same file? (both exist and have the same device and inode) */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+        return 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+/* Every rank: config text from rank 0, parsed locally. */
+static lapse_status_t load_config(const lapse_ranks_t *r, const char *path, lapse_config_t *cfg)
+{
+    lapse_status_t st = LAPSE_OK;
+    char *text = NULL;
+    size_t len = 0;
+    long long n = -1;
+    if (r->rank == 0) {
+        st = read_file(path, &text, &len);
+        n = st == LAPSE_OK ? (long long)len : -1;
+    }
+    LAPSE_MPI(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, r->world));
+    if (n < 0) {
+        st = r->rank == 0 ? st : LAPSE_ECONFIG;
+        goto cleanup;
+    }
+    if (r->rank != 0) {
+        text = malloc((size_t)n + 1);
+        LAPSE_ALLOC(text);
+        text[n] = '\0';
+    }
+    if (n > 0)
+        LAPSE_MPI(MPI_Bcast(text, (int)n, MPI_CHAR, 0, r->world));
+    st = lapse_config_parse(path, text, (size_t)n, cfg);
+cleanup:
+    free(text);
+    return st;
+}
+
+/* Local. What the pipeline needs of the tiling: its reach (the halo that makes tiled results
+ * equal untiled ones) and its z-projecting step (-1: none). */
+static void pipeline_facts(lapse_job_t *job)
+{
+    lapse_pipeline_reach(job->cfg.steps, job->cfg.nsteps, job->reach);
+    job->projection = lapse_pipeline_projection(job->cfg.steps, job->cfg.nsteps);
+}
+
+/* Output dataset specs (chunks filled in later, from the plan). */
+static void make_specs(lapse_job_t *job)
+{
+    const lapse_config_t *cfg = &job->cfg;
+    int nout = lapse_pipeline_noutputs(cfg->steps, cfg->nsteps);
+    for (int k = 0; k < nout; k++) {
+        lapse_dset_spec_t *s = &job->out[k];
+        int step;
+        lapse_dtype_t dt;
+        lapse_pipeline_output_info(cfg->steps, cfg->nsteps, job->in.dtype, cfg->output_dtype, k,
+                                   &step, &dt);
+        memset(s, 0, sizeof *s);
+        snprintf(s->path, sizeof s->path, "%s",
+                 k == nout - 1 ? cfg->output_dataset : cfg->steps[step].save);
+        int flat = job->in.ndims == 3 || (job->projection >= 0 && step >= job->projection);
+        s->ndims = flat ? 3 : 4;
+        s->dims[0] = job->in.ntp;
+        if (flat) {
+            s->dims[1] = job->in.shape[1];
+            s->dims[2] = job->in.shape[2];
+        } else {
+            for (int a = 0; a < 3; a++)
+                s->dims[1 + a] = job->in.shape[a];
+        }
+        s->dtype = dt;
+        job->out_step[k] = step;
+    }
+    job->nout = nout;
+}
+
+/* Rank 0: re-report the recorded output problem at output.file's position in the config. */
+static lapse_status_t output_fail(lapse_job_t *job)
+{
+    char msg[1024];
+    snprintf(msg, sizeof msg, "%s", lapse_errmsg());
+    lapse_err_clear();
+    return lapse_config_fail(&job->cfg, job->cfg.output_file_mark, "output.file", "%s", msg);
+}
+
+/* Rank 0: what to do with the output. A new file is created; an existing lapse output of the
+ * same config is continued (only tasks not done run; the same command after an interruption
+ * finishes the job); output.mode: update (or --timepoints on an existing output) rewrites the
+ * selected timepoints, unless the last run was the same update and did not finish, which is
+ * then continued; overwrite replaces the file. Anything else is refused before any write. */
+#define OUTPUT_FAIL(...)                                                                           \
+    do {                                                                                           \
+        lapse_fail(LAPSE_ECONFIG, __VA_ARGS__);                                                    \
+        st = output_fail(job);                                                                     \
+        goto cleanup;                                                                              \
+    } while (0)
+
+static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_run)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_config_t *cfg = &job->cfg;
+    lapse_outstate_t os;
+    char sel_hash[24];
+    memset(&os, 0, sizeof os);
+
+    job->lock.fd = -1;
+    st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_CREATE, job->out, job->nout);
+    if (st != LAPSE_OK)
+        return output_fail(job);
+    if (!dry_run && (st = lapse_lock_acquire(cfg->output_file, &job->lock)) != LAPSE_OK)
+        return output_fail(job);
+    LAPSE_TRY(lapse_h5out_inspect(cfg->output_file, &os));
+    lapse_tpsel_hash(job->tps, job->ntps, sel_hash, sizeof sel_hash);
+    job->recompute = 1;
+    if (!os.exists || cfg->mode == LAPSE_MODE_OVERWRITE) {
+        if (!os.exists && cfg->mode == LAPSE_MODE_UPDATE)
+            OUTPUT_FAIL("output %s does not exist; output.mode: update needs an "
+                        "existing lapse output (use create)",
+                        cfg->output_file);
+        job->mode = os.exists ? LAPSE_MODE_OVERWRITE : LAPSE_MODE_CREATE;
+        goto cleanup;
+    }
+    if (!os.is_lapse)
+        OUTPUT_FAIL("output %s exists and is not a complete lapse output; set "
+                    "output.mode: overwrite to replace it, or choose another file",
+                    cfg->output_file);
+    int updating = cfg->mode == LAPSE_MODE_UPDATE || (!cfg->mode_given && tp_override);
+    if (!updating && strcmp(os.fingerprint, job->fingerprint) != 0)
+        OUTPUT_FAIL("output %s was made by a different config (input, pipeline or "
+                    "output settings differ); set output.mode: overwrite to replace "
+                    "it, or update to rewrite the selected timepoints with this one",
+                    cfg->output_file);
+    int unfinished = os.last_run > 0 && strcmp(os.last_status, "done") != 0;
+    if (!updating && unfinished && strcmp(os.last_fingerprint, job->fingerprint) != 0)
+        OUTPUT_FAIL("the last run on %s (run %lld, %s) used another config and did not finish: "
+                    "run that config again to finish it, or set output.mode: update to "
+                    "recompute the selected timepoints with this one",
+                    cfg->output_file, (long long)os.last_run, os.last_status);
+    int same_unfinished = unfinished && strcmp(os.last_tps_hash, sel_hash) == 0 &&
+                          strcmp(os.last_fingerprint, job->fingerprint) == 0;
+    job->mode = LAPSE_MODE_UPDATE;
+    job->recompute = updating && !same_unfinished;
+    if (os.ntp != job->in.ntp)
+        OUTPUT_FAIL("output %s has %lld timepoints but the input has %lld; set "
+                    "output.mode: overwrite",
+                    cfg->output_file, (long long)os.ntp, (long long)job->in.ntp);
+    memcpy(job->file_tile, os.tile, sizeof job->file_tile);
+    job->file_ntiles = os.ntiles;
+    job->done = os.done;
+    os.done = NULL;
+    if ((st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_UPDATE, job->out, job->nout)) !=
+        LAPSE_OK)
+        st = output_fail(job);
+cleanup:
+    lapse_outstate_free(&os);
+    if (st != LAPSE_OK)
+        lapse_lock_release(&job->lock);
+    return st;
+}
+
+/* Rank 0 only: validate the config against the input and the output. */
+static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dry_run)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_config_t *cfg = &job->cfg;
+    char err[512];
+    st = lapse_h5in_probe(cfg->input_file, cfg->input_dataset, &job->in);
+    if (st != LAPSE_OK) {
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", lapse_errmsg());
+        lapse_err_clear();
+        if (job->in.failed_part == 1)
+            LAPSE_TRY(lapse_config_fail(cfg, cfg->input_file_mark, "input.file", "%s", msg));
+        LAPSE_TRY(lapse_config_fail(cfg, cfg->input_dataset_mark, "input.dataset", "%s", msg));
+    }
+    const char *sel = tp_override ? tp_override : cfg->timepoints;
+    if (lapse_tpsel_parse(sel, job->in.ntp, &job->tps, &job->ntps, err, sizeof err) != 0) {
+        if (tp_override)
+            LAPSE_FAIL(LAPSE_EUSAGE, "--timepoints: %s", err);
+        LAPSE_TRY(lapse_config_fail(cfg, cfg->timepoints_mark, "timepoints", "%s", err));
+    }
+    if (job->ntps == 0)
+        LAPSE_TRY(
+            lapse_config_fail(cfg, cfg->timepoints_mark, "timepoints", "selects no timepoint"));
+    if (!cfg->halo_auto)
+        for (int a = 0; a < 3; a++)
+            if (cfg->halo[a] < job->reach[a] && !(a == 0 && job->projection >= 0))
+                LAPSE_TRY(lapse_config_fail(
+                    cfg, cfg->halo_mark, "tiles.halo",
+                    "halo [%lld, %lld, %lld] is smaller than the pipeline's reach [%lld, %lld, "
+                    "%lld]: tiled results would differ from untiled ones (use halo: auto)",
+                    (long long)cfg->halo[0], (long long)cfg->halo[1], (long long)cfg->halo[2],
+                    (long long)job->reach[0], (long long)job->reach[1], (long long)job->reach[2]));
+    if (same_file(cfg->input_file, cfg->output_file))
+        LAPSE_TRY(lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
+                                    "the output file is the input file"));
+    make_specs(job);
+    lapse_fingerprint(cfg, &job->in, job->fingerprint, sizeof job->fingerprint);
+    LAPSE_TRY(decide_output(job, tp_override != NULL, dry_run));
+cleanup:
+    return st;
+}
+
+/* Collective: rank 0's validated facts (input, output mode, existing tiling, fingerprint, task
+ * marks) to every rank. Returns LAPSE_EMPI/ENOMEM/EINPUT on this rank's failure (not agreed). */
+static lapse_status_t share_facts(const lapse_ranks_t *r, lapse_job_t *job)
+{
+    lapse_status_t st = LAPSE_OK;
+    LAPSE_MPI(MPI_Bcast(&job->in, (int)sizeof job->in, MPI_BYTE, 0, r->world));
+    long long facts[6] = {job->mode,         job->recompute,    job->file_tile[0],
+                          job->file_tile[1], job->file_tile[2], job->file_ntiles};
+    LAPSE_MPI(MPI_Bcast(facts, 6, MPI_LONG_LONG, 0, r->world));
+    job->mode = (lapse_mode_t)facts[0];
+    job->recompute = (int)facts[1];
+    for (int a = 0; a < 3; a++)
+        job->file_tile[a] = facts[2 + a];
+    job->file_ntiles = facts[5];
+    LAPSE_MPI(MPI_Bcast(job->fingerprint, sizeof job->fingerprint, MPI_CHAR, 0, r->world));
+    if (job->file_ntiles > 0) {
+        size_t n = (size_t)(job->in.ntp * job->file_ntiles);
+        if (r->rank != 0) {
+            job->done = malloc(n);
+            LAPSE_ALLOC(job->done);
+        }
+        if (n > (size_t)INT_MAX)
+            LAPSE_FAIL(LAPSE_EINPUT, "too many tasks in the output's task state (%zu)", n);
+        LAPSE_MPI(MPI_Bcast(job->done, (int)n, MPI_UNSIGNED_CHAR, 0, r->world));
+    }
+cleanup:
+    return st;
+}
+
+/* Phases 1 and 2 on every rank: a validated job, identical everywhere. */
+lapse_status_t lapse_job_prepare(const lapse_ranks_t *r, const lapse_run_opts_t *o,
+                                 lapse_job_t *job)
+{
+    lapse_status_t st = LAPSE_OK;
+    memset(job, 0, sizeof *job);
+    job->lock.fd = -1;
+    st = load_config(r, o->config, &job->cfg);
+    if (lapse_agree(r->world, st) != LAPSE_OK)
+        return st != LAPSE_OK ? st : LAPSE_ECONFIG; /* parse is deterministic: all failed */
+    pipeline_facts(job);
+    if (r->rank == 0)
+        st = validate(job, o->timepoints, o->dry_run);
+    int verdict = (int)st;
+    LAPSE_MPI(MPI_Bcast(&verdict, 1, MPI_INT, 0, r->world));
+    if (verdict != LAPSE_OK) {
+        st = (lapse_status_t)verdict;
+        goto cleanup;
+    }
+    LAPSE_TRY(share_facts(r, job));
+    if (r->rank != 0) {
+        char err[512];
+        const char *sel = o->timepoints ? o->timepoints : job->cfg.timepoints;
+        if (lapse_tpsel_parse(sel, job->in.ntp, &job->tps, &job->ntps, err, sizeof err) != 0)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "timepoints differ between ranks: %s", err);
+        make_specs(job);
+    }
+    for (int a = 0; a < 3; a++)
+        job->halo[a] = job->cfg.halo_auto ? job->reach[a] : job->cfg.halo[a];
+cleanup:
+    if (verdict == LAPSE_OK) /* a failure after the verdict may be one rank's alone */
+        st = lapse_agree(r->world, st);
+    return st;
+}
+
+void lapse_job_free(lapse_job_t *job)
+{
+    lapse_lock_release(&job->lock);
+    free(job->done);
+    free(job->tps);
+    lapse_config_free(&job->cfg);
+}
+
+void lapse_job_set_chunks(lapse_job_t *job, const lapse_plan_t *plan)
+{
+    for (int k = 0; k < job->nout; k++) {
+        lapse_dset_spec_t *s = &job->out[k];
+        s->chunk[0] = 1;
+        if (s->ndims == 4)
+            for (int a = 0; a < 3; a++)
+                s->chunk[1 + a] = plan->tile[a];
+        else
+            for (int a = 0; a < 2; a++)
+                s->chunk[1 + a] = plan->tile[1 + a];
+    }
+}

@@ -1,0 +1,58 @@
+/*
+ * job.h - phases 1 and 2 of a run: the job every rank knows after validation.
+ *
+ * Rank 0 reads the config file and broadcasts its text; every rank parses it. Rank 0 then
+ * validates it against the input (dataset, timepoints, halo) and the output (what to do with
+ * an existing file, lock.h) and broadcasts the verdict and the facts it found, so that every
+ * rank ends with the same lapse_job_t, or with the same failure before anything is written.
+ */
+#ifndef LAPSE_EXEC_JOB_H
+#define LAPSE_EXEC_JOB_H
+
+#include <stdint.h>
+
+#include "config.h"
+#include "exec/ranks.h"
+#include "h5in.h"
+#include "h5out.h"
+#include "lock.h"
+#include "plan.h"
+#include "run.h"
+
+/* Everything every rank knows about the job after validation. */
+typedef struct {
+    lapse_config_t cfg;
+    lapse_input_info_t in;
+    int64_t *tps;
+    int64_t ntps;
+    int64_t reach[3];
+    int64_t halo[3];
+    int projection;       /* index of the z-projecting step, or -1 */
+    lapse_mode_t mode;    /* how the output file is opened */
+    int recompute;        /* 1: run every selected task; 0: only those not done */
+    char fingerprint[24]; /* of this config (fingerprint.h) */
+    int64_t file_tile[3]; /* tile of an existing output ([0,0,0]: a new file) */
+    int64_t file_ntiles;  /* tiles per timepoint of an existing output */
+    unsigned char *done;  /* its task marks [ntp * file_ntiles], or NULL */
+    lapse_lock_t lock;    /* rank 0: the output's writer lock */
+    int nout;
+    lapse_dset_spec_t out[LAPSE_MAX_STEPS + 1];
+    int out_step[LAPSE_MAX_STEPS + 1];
+} lapse_job_t;
+
+/* Collective over r->world: phases 1 and 2. Zeroes *job, then fills it identically on every
+ * rank (rank 0 also holds the output's lock unless o->dry_run). Returns the same status on
+ * every rank: LAPSE_ECONFIG/EINPUT/EUSAGE for a bad config or input (the message is recorded
+ * on rank 0 only, with the config's file:line:column), another failure when any rank failed.
+ * On failure *job may be partly filled: release it with lapse_job_free in every case. */
+lapse_status_t lapse_job_prepare(const lapse_ranks_t *r, const lapse_run_opts_t *o,
+                                 lapse_job_t *job);
+
+/* Local. Chunk every output dataset as [1, tile] (z dropped for a 3-D dataset). */
+void lapse_job_set_chunks(lapse_job_t *job, const lapse_plan_t *plan);
+
+/* Local. Release what *job owns (the lock, the task marks, the timepoints, the config). A
+ * zeroed job is accepted (its lock.fd must be -1 or a held lock). */
+void lapse_job_free(lapse_job_t *job);
+
+#endif

@@ -1,0 +1,79 @@
+/*
+ * report.c - the plan and the run summary as text (see report.h). The task table lists the
+ * core and read boxes of each task; the output datasets name the pipeline step they come from.
+ */
+#include "exec/report.h"
+
+#include "ops.h"
+#include "tpsel.h"
+
+void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const lapse_devmem_t *mem,
+                       FILE *f)
+{
+    const lapse_config_t *cfg = &job->cfg;
+    unsigned long long bytes = lapse_sizing_task_bytes(job, p->max_read_voxels, p->max_core_voxels);
+    char sel[256];
+    lapse_tpsel_format(p->tps, p->ntps, sel, sizeof sel);
+    fprintf(f, "input      %s:%s  [t=%lld, z=%lld, y=%lld, x=%lld] %s\n", cfg->input_file,
+            cfg->input_dataset, (long long)job->in.ntp, (long long)p->shape[0],
+            (long long)p->shape[1], (long long)p->shape[2], lapse_dtype_name(job->in.dtype));
+    fprintf(f, "timepoints %s (%lld)\n", sel, (long long)p->ntps);
+    fprintf(f, "tile       [%lld, %lld, %lld]%s  grid [%lld, %lld, %lld] = %lld tiles/timepoint\n",
+            (long long)p->tile[0], (long long)p->tile[1], (long long)p->tile[2],
+            cfg->tile_auto ? " (auto)" : "", (long long)p->grid[0], (long long)p->grid[1],
+            (long long)p->grid[2], (long long)p->ntiles);
+    fprintf(f, "halo       [%lld, %lld, %lld]%s  pipeline reach [%lld, %lld, %lld]\n",
+            (long long)p->halo[0], (long long)p->halo[1], (long long)p->halo[2],
+            cfg->halo_auto ? " (auto)" : "", (long long)job->reach[0], (long long)job->reach[1],
+            (long long)job->reach[2]);
+    fprintf(f,
+            "device mem %.1f MiB per task (largest read box %lld voxels, core %lld voxels); "
+            "%d rank%s a %.1f MiB device\n",
+            (double)bytes / 1048576.0, (long long)p->max_read_voxels, (long long)p->max_core_voxels,
+            mem->nshare, mem->nshare > 1 ? "s share" : " has", (double)mem->device / 1048576.0);
+    fprintf(f, "output     %s (mode %s)\n", cfg->output_file,
+            job->mode == LAPSE_MODE_CREATE   ? "create"
+            : job->mode == LAPSE_MODE_UPDATE ? "update"
+                                             : "overwrite");
+    for (int k = 0; k < job->nout; k++) {
+        const lapse_dset_spec_t *s = &job->out[k];
+        fprintf(f, "  %-20s %s [", s->path, lapse_dtype_name(s->dtype));
+        for (int d = 0; d < s->ndims; d++)
+            fprintf(f, "%s%lld", d ? ", " : "", (long long)s->dims[d]);
+        fprintf(f, "]  from step %d (%s)\n", job->out_step[k],
+                cfg->steps[job->out_step[k]].op->name);
+    }
+    fprintf(f, "tasks      %lld\n", (long long)p->ntasks);
+    fprintf(f, "%8s %6s %6s  %-26s %-26s\n", "task", "t", "tile", "core offset/shape (z,y,x)",
+            "read offset/shape (z,y,x)");
+    const int64_t max_rows = 2000;
+    for (int64_t i = 0; i < p->ntasks && i < max_rows; i++) {
+        lapse_task_t t;
+        lapse_plan_task(p, i, &t);
+        char core[64], rd[64];
+        snprintf(core, sizeof core, "%lld,%lld,%lld/%lld,%lld,%lld", (long long)t.core.off[0],
+                 (long long)t.core.off[1], (long long)t.core.off[2], (long long)t.core.dim[0],
+                 (long long)t.core.dim[1], (long long)t.core.dim[2]);
+        snprintf(rd, sizeof rd, "%lld,%lld,%lld/%lld,%lld,%lld", (long long)t.read.off[0],
+                 (long long)t.read.off[1], (long long)t.read.off[2], (long long)t.read.dim[0],
+                 (long long)t.read.dim[1], (long long)t.read.dim[2]);
+        fprintf(f, "%8lld %6lld %6lld  %-26s %-26s\n", (long long)t.id, (long long)t.t,
+                (long long)t.tile, core, rd);
+    }
+    if (p->ntasks > max_rows)
+        fprintf(f, "... %lld more tasks\n", (long long)(p->ntasks - max_rows));
+}
+
+void lapse_report_summary(int64_t run_id, const lapse_plan_t *plan, const char *output_file,
+                          double el)
+{
+    double vox = 0;
+    for (int64_t i = 0; i < plan->ntasks; i++) {
+        lapse_task_t t;
+        lapse_plan_task(plan, i, &t);
+        vox += (double)lapse_box_voxels(&t.core);
+    }
+    printf("lapse: run %lld done: %lld tasks in %.2f s, %.3g voxels/s; output: %s\n",
+           (long long)run_id, (long long)plan->ntasks, el, el > 0 ? vox / el : 0.0, output_file);
+    fflush(stdout);
+}

@@ -1,0 +1,70 @@
+/*
+ * sched.h - handing out tasks to ranks, and the shared counters behind progress reports.
+ *
+ * A small MPI-3 window on rank 0 holds: the next task index (dynamic scheduling), tasks done,
+ * voxels done, ranks finished, and an abort flag. How tasks are handed out is one scheduler
+ * kind, a lapse_sched_ops_t descriptor in a registry (sched.c): static is block-cyclic with
+ * block 1 (task i goes to rank i mod nranks, no communication); dynamic lets every rank, rank 0
+ * included, take the next task with an atomic fetch-and-add when it is free. All kinds give
+ * identical output, because a task's result does not depend on which rank computes it. The
+ * lapse_sched_* functions are the facade: they dispatch to the kind's descriptor.
+ */
+#ifndef LAPSE_EXEC_SCHED_H
+#define LAPSE_EXEC_SCHED_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "status.h"
+
+typedef struct lapse_scheduler lapse_scheduler_t;
+
+/* One scheduler kind. A new kind is one more descriptor in the registry of sched.c. */
+typedef struct {
+    const char *name;   /* as in the config's scheduling: key, e.g. "dynamic" */
+    lapse_sched_t kind; /* the config's enum value */
+    /* Collective, once, after the shared counters exist (zeroed, window locked): set up the
+     * kind's own state in s. NULL: nothing to set up. Returns a failure on this rank only. */
+    lapse_status_t (*start)(lapse_scheduler_t *s);
+    /* Local: this rank's next task index into *task; any value >= ntasks means none is left for
+     * this rank. Called only while no abort was seen. */
+    lapse_status_t (*next)(lapse_scheduler_t *s, int64_t *task);
+} lapse_sched_ops_t;
+
+/* The descriptor of a kind, or NULL when none is registered. */
+const lapse_sched_ops_t *lapse_sched_lookup(lapse_sched_t kind);
+
+/* The descriptor named name ("static", "dynamic"), or NULL. */
+const lapse_sched_ops_t *lapse_sched_by_name(const char *name);
+
+/* The name of a kind ("static"), or "unknown". Never NULL. */
+const char *lapse_sched_name(lapse_sched_t kind);
+
+/* Collective: create the scheduler of this kind for ntasks tasks. *out set only on success;
+ * LAPSE_EUSAGE for an unregistered kind (on every rank), LAPSE_EMPI/ENOMEM otherwise. */
+lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t ntasks,
+                                  lapse_scheduler_t **out);
+
+/* Local: this rank's next task: *have = 1 and *task set, or *have = 0 when no task is left for
+ * it or another rank aborted. */
+lapse_status_t lapse_sched_next(lapse_scheduler_t *s, int64_t *task, int *have);
+
+/* Local: count one finished task of voxels core voxels. */
+lapse_status_t lapse_sched_done(lapse_scheduler_t *s, int64_t voxels);
+
+/* Local: ask every rank to stop taking tasks (after a failure). */
+lapse_status_t lapse_sched_abort(lapse_scheduler_t *s);
+
+/* Local: this rank takes no more tasks (counted in *finished of lapse_sched_counts). */
+lapse_status_t lapse_sched_finish(lapse_scheduler_t *s);
+
+/* Local: read the shared counters (any rank): tasks done, their core voxels, and ranks that
+ * called lapse_sched_finish. On failure (LAPSE_EMPI) the outputs may be partly set. */
+lapse_status_t lapse_sched_counts(lapse_scheduler_t *s, int64_t *done, int64_t *voxels,
+                                  int64_t *finished);
+
+/* Collective: free the window; NULL is accepted (then not collective). */
+lapse_status_t lapse_sched_destroy(lapse_scheduler_t *s);
+
+#endif

@@ -1,0 +1,183 @@
+/*
+ * worker.c - phase 5 on one rank (see worker.h): open the input and the pipeline, run tasks
+ * from the scheduler, keep their rows, report progress (rank 0), release it all.
+ *
+ * The pipeline is created in lapse_worker_open, run in run_task and destroyed in
+ * lapse_worker_close; nothing else here touches it.
+ */
+#include "exec/worker.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "progress.h"
+
+/* Run one task: read, pipeline, write; fills row (also on failure). */
+static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_task_row_t *row)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_job_t *job = w->job;
+    double t0 = MPI_Wtime();
+    memset(row, 0, sizeof *row);
+    row->run_id = w->run_id;
+    row->task_id = t->id;
+    row->timepoint = t->t;
+    row->tile = t->tile;
+    for (int a = 0; a < 3; a++) {
+        row->core_offset[a] = t->core.off[a];
+        row->core_shape[a] = t->core.dim[a];
+    }
+    row->rank = w->r->rank;
+    snprintf(row->host, sizeof row->host, "%s", w->r->host);
+    snprintf(row->device, sizeof row->device, "%s", w->cl->dev.name);
+    row->status = 1;
+    lapse_err_context("rank %d, task %lld (t=%lld, tile %lld)", w->r->rank, (long long)t->id,
+                      (long long)t->t, (long long)t->tile);
+
+    LAPSE_TRY(lapse_h5in_read(w->in, t->t, &t->read, lapse_pipeline_input(w->pipe)));
+    double t1 = MPI_Wtime();
+    row->t_read = t1 - t0;
+    row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
+    if (lapse_stop_requested())
+        LAPSE_TRY(lapse_interrupted());
+
+    lapse_box_t core_rel = t->core;
+    for (int a = 0; a < 3; a++)
+        core_rel.off[a] = t->core.off[a] - t->read.off[a];
+    lapse_pipe_times_t pt = {0, 0, 0};
+    LAPSE_TRY(lapse_pipeline_run(w->pipe, t->read.dim, &core_rel, &pt));
+    row->t_upload = pt.upload;
+    row->t_compute = pt.compute;
+    row->t_download = pt.download;
+    if (lapse_stop_requested())
+        LAPSE_TRY(lapse_interrupted());
+
+    double t2 = MPI_Wtime();
+    for (int k = 0; k < job->nout; k++) {
+        lapse_box_t box = t->core;
+        if (job->out[k].ndims == 3) {
+            box.off[0] = 0;
+            box.dim[0] = 1;
+        }
+        LAPSE_TRY(lapse_h5out_write(w->out, k, t->t, &box, lapse_pipeline_output(w->pipe, k)));
+        row->bytes_out += lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
+    }
+    lapse_fault_point("before-mark");
+    /* The data writes have returned (raw data goes straight to the file), so the mark may
+     * follow: a done mark never exists without its data. */
+    LAPSE_TRY(lapse_h5out_mark_done(w->out, t->t, t->tile));
+    row->t_write = MPI_Wtime() - t2;
+    row->status = 0;
+    lapse_fault_point("after-task");
+cleanup:
+    if (st == LAPSE_EINTERRUPTED)
+        row->status = 2;
+    row->t_total = MPI_Wtime() - t0;
+    return st;
+}
+
+static lapse_status_t push_row(lapse_worker_t *w, const lapse_task_row_t *row)
+{
+    if (w->nrows == w->caprows) {
+        int64_t cap = w->caprows ? 2 * w->caprows : 64;
+        lapse_task_row_t *n = realloc(w->rows, (size_t)cap * sizeof *n);
+        if (!n)
+            return lapse_fail(LAPSE_ENOMEM, "out of memory for task rows");
+        w->rows = n;
+        w->caprows = cap;
+    }
+    w->rows[w->nrows++] = *row;
+    return LAPSE_OK;
+}
+
+/* Rank 0: report progress from the shared counters. */
+static void report(lapse_worker_t *w, lapse_progress_t *pg, int force)
+{
+    int64_t done = 0, vox = 0, fin = 0;
+    if (lapse_sched_counts(w->sched, &done, &vox, &fin) == LAPSE_OK)
+        lapse_progress_update(pg, done, vox, MPI_Wtime(), force);
+}
+
+lapse_status_t lapse_worker_work(lapse_worker_t *w)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_progress_t pg;
+    if (w->r->rank == 0)
+        lapse_progress_init(&pg, stderr, w->plan->ntasks, MPI_Wtime());
+    for (;;) {
+        int64_t i;
+        int have = 0;
+        if (lapse_stop_requested()) {
+            st = lapse_interrupted();
+            lapse_sched_abort(w->sched);
+            goto cleanup;
+        }
+        LAPSE_TRY(lapse_sched_next(w->sched, &i, &have));
+        if (!have)
+            break;
+        lapse_task_t t;
+        lapse_task_row_t row;
+        lapse_plan_task(w->plan, i, &t);
+        lapse_status_t tst = run_task(w, &t, &row);
+        lapse_status_t pst = push_row(w, &row);
+        if (pst != LAPSE_OK && tst == LAPSE_OK)
+            tst = pst;
+        if (tst != LAPSE_OK) {
+            st = tst;
+            lapse_sched_abort(w->sched);
+            goto cleanup;
+        }
+        LAPSE_TRY(lapse_sched_done(w->sched, lapse_box_voxels(&t.core)));
+        if (w->r->rank == 0)
+            report(w, &pg, 0);
+    }
+cleanup:
+    lapse_err_context("rank %d", w->r->rank);
+    if (st != LAPSE_OK && (st != LAPSE_EINTERRUPTED || w->r->rank == 0))
+        lapse_err_print(st);
+    lapse_status_t fst = lapse_sched_finish(w->sched);
+    if (st == LAPSE_OK)
+        st = fst;
+    if (w->r->rank == 0) {
+        int64_t done = 0, vox = 0, fin = 0;
+        while (lapse_sched_counts(w->sched, &done, &vox, &fin) == LAPSE_OK && fin < w->r->nranks) {
+            lapse_progress_update(&pg, done, vox, MPI_Wtime(), 0);
+            nanosleep(&(struct timespec){0, 20000000L}, NULL);
+        }
+        lapse_progress_update(&pg, done, vox, MPI_Wtime(), 1);
+        lapse_progress_finish(&pg);
+    }
+    return st;
+}
+
+lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl)
+{
+    const lapse_config_t *cfg = &w->job->cfg;
+    lapse_status_t st = lapse_h5in_open(cfg->input_file, cfg->input_dataset, &w->in);
+    if (st == LAPSE_OK)
+        st = lapse_pipeline_create(cl, cfg->steps, cfg->nsteps, w->job->in.dtype, cfg->output_dtype,
+                                   w->plan->max_read_voxels, w->plan->max_core_voxels, &w->pipe);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    return lapse_agree(w->r->world, st);
+}
+
+lapse_status_t lapse_worker_close(lapse_worker_t *w, lapse_status_t st)
+{
+    if (w->sched) {
+        lapse_status_t dst = lapse_sched_destroy(w->sched);
+        if (st == LAPSE_OK)
+            st = dst;
+    }
+    if (w->out) {
+        lapse_status_t cst = lapse_h5out_close(w->out);
+        if (st == LAPSE_OK)
+            st = cst;
+    }
+    lapse_pipeline_destroy(w->pipe);
+    lapse_h5in_close(w->in);
+    free(w->rows);
+    return st;
+}

@@ -1,0 +1,55 @@
+/*
+ * worker.h - phase 5 of a run on one rank: the input, the pipeline on the device, and the loop
+ * that takes tasks from the scheduler and runs each one (read, pipeline, write, mark done).
+ *
+ * A task's row (timings, bytes, status) is kept for /lapse/tasks, also for a failed or
+ * interrupted task. Rank 0 also reports progress from the scheduler's shared counters. The
+ * output (h5out.h) and the scheduler are opened by the driver (run.c) and only used here.
+ */
+#ifndef LAPSE_EXEC_WORKER_H
+#define LAPSE_EXEC_WORKER_H
+
+#include <stdint.h>
+
+#include "clrt.h"
+#include "exec/job.h"
+#include "exec/ranks.h"
+#include "exec/sched.h"
+#include "h5in.h"
+#include "h5out.h"
+#include "pipeline.h"
+#include "plan.h"
+
+/* What one rank holds while it runs tasks. Zero it, then set r, job, plan and cl. */
+typedef struct {
+    const lapse_ranks_t *r;
+    const lapse_job_t *job;
+    const lapse_plan_t *plan;
+    const lapse_cl_t *cl;
+    lapse_h5in_t *in;         /* lapse_worker_open */
+    lapse_h5out_t *out;       /* set by the driver */
+    lapse_pipeline_t *pipe;   /* lapse_worker_open */
+    lapse_scheduler_t *sched; /* set by the driver */
+    int64_t run_id;           /* set by the driver */
+    lapse_task_row_t *rows;   /* this rank's task rows (owned) */
+    int64_t nrows, caprows;
+} lapse_worker_t;
+
+/* Collective over w->r->world. Open the input (w->in) and build the pipeline for the plan's
+ * largest task on device cl (w->pipe) on every rank; a rank that fails prints its own
+ * message. Returns the status agreed by all ranks; on failure what was opened stays in *w for
+ * lapse_worker_close. */
+lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl);
+
+/* Local loop, collective counters. Take and run tasks until none is left, a task fails or a
+ * stop signal arrives (then the other ranks are told through the scheduler); then (rank 0)
+ * wait for every rank to finish, reporting progress. A failure is printed here by the rank
+ * that saw it (an interruption by rank 0 only). Returns this rank's status (not agreed). */
+lapse_status_t lapse_worker_work(lapse_worker_t *w);
+
+/* Collective where w->sched or w->out is set (their destruction is). Release everything *w
+ * holds; returns st, or when st is LAPSE_OK the first failure of the scheduler or output
+ * close. */
+lapse_status_t lapse_worker_close(lapse_worker_t *w, lapse_status_t st);
+
+#endif
