@@ -7,8 +7,9 @@
  *      and broadcasts the verdict: a bad config or input ends every rank with exit code 2
  *      before anything is written;
  *   3. each rank takes its GPU (node-local rank % visible devices) and builds the kernels;
- *   4. every rank computes the same plan (tiles: auto uses the smallest device memory);
- *   5. the output file is opened collectively, tasks are handed out (sched.h) and each task is
+ *   4. every rank computes the same plan (tiles: auto uses the smallest share of a device's
+ *      memory: ranks of one host on the same device divide it, exec/sizing.h);
+ *   5. the output file is opened collectively, tasks are handed out (exec/sched.h) and each task is
  *      read, run on the device and written; rank 0 reports progress;
  *   6. the task rows are appended to /lapse/tasks and the run's record is closed.
  */
