@@ -3,7 +3,9 @@
 # With LAPSE_DEVICE_MEM_LIMIT capping the device memory (all ranks here share PoCL's one CPU
 # device): `run --dry-run` on 3 ranks plans a tile whose device memory per task, times 3,
 # fits the limit, and says that 3 ranks share the device; on 1 rank it plans a larger tile.
-# A real run on 3 ranks under the limit completes and is bit-identical to the 1-rank run.
+# An explicit whole-image tile (2.1 MiB per task) fits the device for 1 rank but not a third of
+# it: 3 ranks refuse it with exit 2 and a message naming the ranks sharing the device. A real
+# run on 3 ranks under the limit completes and is bit-identical to the 1-rank run.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -11,11 +13,12 @@ make_sample
 LIMIT=4194304 # 4 MiB
 export LAPSE_DEVICE_MEM_LIMIT=$LIMIT
 
-# config NAME: tiles: auto over $IN, a gaussian blur, output $T/NAME.h5.
+# config NAME [SHAPE]: tiles.shape SHAPE (default auto) over $IN, a gaussian blur, output
+# $T/NAME.h5.
 config() {
     cat >"$T/$1.yaml" <<YAML
 input: {file: $IN, dataset: /raw}
-tiles: {shape: auto}
+tiles: {shape: ${2:-auto}}
 pipeline:
   - {op: gaussian_blur, sigma: 1}
 output: {file: $T/$1.h5, dataset: /result}
@@ -55,6 +58,13 @@ awk -v m="$mib3" -v lim="$LIMIT" 'BEGIN { exit !((m + 0.05) * 3 * 1048576 <= lim
     fail "3 ranks x $mib3 MiB per task do not fit the $LIMIT-byte device"
 [ "$read1" -gt "$read3" ] ||
     fail "1 rank planned no larger tile (read box $read1 voxels) than 3 ranks ($read3)"
+
+note "an explicit tile that fits the device but not a third of it"
+config whole "[$NZ, $NY, $NX]"
+run_ok "$T/whole1.log" mpirun_lapse 1 run "$T/whole.yaml" --dry-run
+expect_rc 2 "$T/whole3.log" mpirun_lapse 3 run "$T/whole.yaml" --dry-run
+grep -q 'each of the 3 ranks sharing the device' "$T/whole3.log" ||
+    { cat "$T/whole3.log"; fail "the refusal does not say that 3 ranks share the device"; }
 
 note "real runs: 3 ranks and 1 rank give the same output"
 lapse_run 3 "$T/three.yaml"
