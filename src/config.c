@@ -25,6 +25,9 @@
 #define KEYPATH_MAX      128
 #define CONFIG_MAX_DEPTH 32 /* containers nested deeper than this are refused */
 
+#include "h5in.h"
+#include "ops/graph.h"
+
 /* Walk state: the config being filled and the loaded document. */
 typedef struct {
     lapse_config_t *cfg;
@@ -55,6 +58,26 @@ lapse_status_t lapse_config_fail(const lapse_config_t *cfg, lapse_mark_t at, con
     if (at.line > 0)
         return lapse_fail(LAPSE_ECONFIG, "%s:%d:%d: %s: %s", path, at.line, at.column, key, msg);
     return lapse_fail(LAPSE_ECONFIG, "%s: %s: %s", path, key, msg);
+}
+
+lapse_status_t lapse_config_graph(const lapse_config_t *cfg, const lapse_input_info_t *in,
+                                  struct lapse_graph *g)
+{
+    lapse_graph_t links; /* only links are checked when no input is given */
+    lapse_graph_err_t err;
+    lapse_status_t st;
+    if (in == NULL)
+        st = lapse_graph_link(cfg->steps, cfg->nsteps, &links, &err);
+    else
+        st = lapse_graph_compile(cfg->steps, cfg->nsteps, in->shape, in->dtype, cfg->output_dtype,
+                                 g, &err);
+    if (st == LAPSE_OK)
+        return st;
+    char msg[1024], kp[KEYPATH_MAX];
+    snprintf(msg, sizeof msg, "%s", lapse_errmsg());
+    lapse_err_clear();
+    snprintf(kp, sizeof kp, "pipeline[%d].%s", err.step, err.key ? err.key : "op");
+    return lapse_config_fail(cfg, err.mark, kp, "%s", msg);
 }
 
 static lapse_mark_t mark_of(const yaml_node_t *n)
@@ -471,37 +494,187 @@ static lapse_status_t walk_tiles(walk_t *w, const yaml_node_t *top)
     return st;
 }
 
-/* One pipeline step (a mapping with op, the op's parameters and save). */
-static lapse_status_t walk_step(walk_t *w, const yaml_node_t *n, int k)
+/* The operation named by a step's op: value. */
+static lapse_status_t step_op(walk_t *w, const yaml_node_t *n, const char *kp,
+                              const lapse_op_t **out)
 {
-    static const char *const step_keys[] = {"op", "save", NULL};
-    lapse_config_t *c = w->cfg;
-    lapse_step_t *s = &c->steps[k];
-    char kp[KEYPATH_MAX], pkp[KEYPATH_MAX], opname[64];
-    snprintf(kp, sizeof kp, "pipeline[%d]", k);
-    lapse_status_t st = need_mapping(w, n, kp);
-    if (st != LAPSE_OK)
-        return st;
-
+    char pkp[KEYPATH_MAX], list[1024];
     yaml_node_t *opn = NULL;
-    st = map_need(w, n, kp, "op", "(the operation name, e.g. op: gaussian_blur)", &opn);
+    lapse_status_t st = map_need(w, n, kp, "op", "(the operation name, e.g. op: gaussian_blur)", &opn);
     if (st != LAPSE_OK)
         return st;
     snprintf(pkp, sizeof pkp, "%.40s.op", kp);
     if (opn->type != YAML_SCALAR_NODE || is_null(opn))
-        return lapse_config_fail(c, mark_of(opn), pkp, "expected an operation name, got %s",
+        return lapse_config_fail(w->cfg, mark_of(opn), pkp, "expected an operation name, got %s",
                                  node_kind(opn));
-    const lapse_op_t *op = lapse_op_find(scalar(opn));
-    if (op == NULL) {
-        char list[512];
-        size_t l = 0;
-        list[0] = '\0';
-        for (int i = 0; i < LAPSE_OP_COUNT && l < sizeof list; i++)
-            l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "",
-                                  lapse_op_get((lapse_op_id_t)i)->name);
-        return lapse_config_fail(c, mark_of(opn), pkp, "unknown operation '%.60s'; known: %s",
-                                 scalar(opn), list);
+    *out = lapse_op_find(scalar(opn));
+    if (*out != NULL)
+        return LAPSE_OK;
+    size_t l = 0;
+    list[0] = '\0';
+    for (int i = 0; i < lapse_op_count() && l < sizeof list; i++)
+        l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "",
+                              lapse_op_at(i)->name);
+    return lapse_config_fail(w->cfg, mark_of(opn), pkp,
+                             "unknown operation '%.60s' (lapse ops lists them); known: %s",
+                             scalar(opn), list);
+}
+
+/* A YAML boolean: true/false (also yes/no, on/off). */
+static lapse_status_t get_bool(const walk_t *w, const yaml_node_t *n, const char *kp, double *v)
+{
+    static const char *const words[] = {"false", "true", "no", "yes", "off", "on", NULL};
+    int idx = 0;
+    lapse_status_t st = get_word(w, n, kp, "boolean", words, &idx);
+    if (st == LAPSE_OK)
+        *v = idx % 2;
+    return st;
+}
+
+/* Per-axis booleans: {z: true, x: false} (missing axes false) or [z, y, x]. */
+static lapse_status_t get_bool3(const walk_t *w, const yaml_node_t *n, const char *kp, double v[3])
+{
+    static const char *const axes[] = {"z", "y", "x", NULL};
+    char ekp[KEYPATH_MAX];
+    lapse_status_t st = LAPSE_OK;
+    v[0] = v[1] = v[2] = 0.0;
+    if (n != NULL && n->type == YAML_SEQUENCE_NODE) {
+        yaml_node_item_t *it = n->data.sequence.items.start;
+        if (n->data.sequence.items.top - it != 3)
+            return lapse_config_fail(w->cfg, mark_of(n), kp, "expected [z, y, x] booleans");
+        for (int a = 0; a < 3 && st == LAPSE_OK; a++) {
+            snprintf(ekp, sizeof ekp, "%.100s[%d]", kp, a);
+            st = get_bool(w, node_at(w, it[a]), ekp, &v[a]);
+        }
+        return st;
     }
+    if (n == NULL || n->type != YAML_MAPPING_NODE)
+        return lapse_config_fail(w->cfg, mark_of(n), kp,
+                                 "expected per-axis booleans like {z: true, x: false}, got %s",
+                                 node_kind(n));
+    st = check_keys(w, n, kp, axes, NULL, "per-axis booleans");
+    for (int a = 0; a < 3 && st == LAPSE_OK; a++) {
+        yaml_node_t *e = map_get(w, n, axes[a]);
+        snprintf(ekp, sizeof ekp, "%.100s.%s", kp, axes[a]);
+        if (e != NULL)
+            st = get_bool(w, e, ekp, &v[a]);
+    }
+    return st;
+}
+
+/* A 3x4 matrix: three rows [z, y, x] of four numbers. */
+static lapse_status_t get_matrix(const walk_t *w, const yaml_node_t *n, const char *kp,
+                                 const lapse_param_spec_t *ps, double v[12])
+{
+    char ekp[KEYPATH_MAX];
+    if (n == NULL || n->type != YAML_SEQUENCE_NODE ||
+        n->data.sequence.items.top - n->data.sequence.items.start != 3)
+        return lapse_config_fail(w->cfg, mark_of(n), kp,
+                                 "expected a 3x4 matrix: three rows (z, y, x) of 4 numbers");
+    for (int r = 0; r < 3; r++) {
+        yaml_node_t *row = node_at(w, n->data.sequence.items.start[r]);
+        if (row == NULL || row->type != YAML_SEQUENCE_NODE ||
+            row->data.sequence.items.top - row->data.sequence.items.start != 4)
+            return lapse_config_fail(w->cfg, mark_of(row), kp, "row %d: expected 4 numbers", r);
+        for (int c = 0; c < 4; c++) {
+            snprintf(ekp, sizeof ekp, "%.100s[%d][%d]", kp, r, c);
+            lapse_status_t st = get_ranged(w, node_at(w, row->data.sequence.items.start[c]), ekp,
+                                           0, ps->min, ps->max, &v[4 * r + c]);
+            if (st != LAPSE_OK)
+                return st;
+        }
+    }
+    return LAPSE_OK;
+}
+
+/* One parameter value of a step, by its kind. */
+static lapse_status_t get_param(walk_t *w, const yaml_node_t *v, const char *pkp,
+                                const lapse_param_spec_t *ps, double *out)
+{
+    int idx = 0;
+    lapse_status_t st;
+    switch (ps->kind) {
+    case LAPSE_PARAM_FLOAT:
+    case LAPSE_PARAM_INT:
+        return get_ranged(w, v, pkp, ps->kind == LAPSE_PARAM_INT, ps->min, ps->max, &out[0]);
+    case LAPSE_PARAM_VEC3_FLOAT:
+    case LAPSE_PARAM_VEC3_INT:
+        return get_vec3(w, v, pkp, ps->kind == LAPSE_PARAM_VEC3_INT, ps->min, ps->max, 1, out);
+    case LAPSE_PARAM_ENUM:
+        st = get_word(w, v, pkp, ps->key, ps->choices, &idx);
+        out[0] = idx;
+        return st;
+    case LAPSE_PARAM_BOOL3:
+        return get_bool3(w, v, pkp, out);
+    case LAPSE_PARAM_MATRIX:
+        return get_matrix(w, v, pkp, ps, out);
+    }
+    return lapse_config_fail(w->cfg, mark_of(v), pkp, "unsupported parameter kind");
+}
+
+/* A step name or reference: a letter or _, then letters, digits, _ or -. */
+static lapse_status_t get_step_name(walk_t *w, const yaml_node_t *n, const char *kp, char *buf,
+                                    lapse_mark_t *mark)
+{
+    lapse_status_t st = get_string(w, n, kp, buf, LAPSE_STEP_NAME_MAX);
+    if (st != LAPSE_OK)
+        return st;
+    *mark = mark_of(n);
+    int ok = (buf[0] >= 'a' && buf[0] <= 'z') || (buf[0] >= 'A' && buf[0] <= 'Z') || buf[0] == '_';
+    for (const char *c = buf + 1; *c && ok; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+             *c == '_' || *c == '-';
+    if (!ok)
+        return lapse_config_fail(w->cfg, *mark, kp,
+                                 "'%.60s' is not a step name (a letter or _, then letters, "
+                                 "digits, _ or -)",
+                                 buf);
+    return LAPSE_OK;
+}
+
+/* The graph keys of a step: name, from, with, save. */
+static lapse_status_t step_links(walk_t *w, const yaml_node_t *n, const char *kp, int k,
+                                 lapse_step_t *s)
+{
+    char pkp[KEYPATH_MAX];
+    lapse_status_t st = LAPSE_OK;
+    yaml_node_t *v;
+    struct {
+        const char *key;
+        char *buf;
+        lapse_mark_t *mark;
+    } refs[] = {{"name", s->name, &s->name_mark},
+                {"from", s->from, &s->from_mark},
+                {"with", s->with, &s->with_mark}};
+    for (size_t i = 0; i < sizeof refs / sizeof *refs && st == LAPSE_OK; i++)
+        if ((v = map_get(w, n, refs[i].key)) != NULL) {
+            snprintf(pkp, sizeof pkp, "%.40s.%s", kp, refs[i].key);
+            st = get_step_name(w, v, pkp, refs[i].buf, refs[i].mark);
+        }
+    if (st == LAPSE_OK && (v = map_get(w, n, "save")) != NULL) {
+        snprintf(pkp, sizeof pkp, "%.40s.save", kp);
+        w->save_mark[k] = mark_of(v);
+        st = get_string(w, v, pkp, s->save, sizeof s->save);
+        if (st == LAPSE_OK)
+            st = check_h5path(w, mark_of(v), pkp, s->save);
+    }
+    return st;
+}
+
+/* One pipeline step (a mapping with op, the op's parameters, name, from, with and save). */
+static lapse_status_t walk_step(walk_t *w, const yaml_node_t *n, int k)
+{
+    static const char *const step_keys[] = {"op", "save", "name", "from", "with", NULL};
+    lapse_config_t *c = w->cfg;
+    lapse_step_t *s = &c->steps[k];
+    char kp[KEYPATH_MAX], pkp[KEYPATH_MAX], opname[64];
+    const lapse_op_t *op = NULL;
+    snprintf(kp, sizeof kp, "pipeline[%d]", k);
+    lapse_status_t st = need_mapping(w, n, kp);
+    if (st == LAPSE_OK)
+        st = step_op(w, n, kp, &op);
+    if (st != LAPSE_OK)
+        return st;
     snprintf(opname, sizeof opname, "a %s step", op->name);
     const char *pkeys[LAPSE_OP_MAX_PARAMS + 1] = {NULL};
     for (int p = 0; p < op->nparams; p++)
@@ -524,23 +697,11 @@ static lapse_status_t walk_step(walk_t *w, const yaml_node_t *n, int k)
                                          op->name, ps->key, ps->help);
             continue;
         }
-        if (ps->kind == LAPSE_PARAM_FLOAT)
-            st = get_ranged(w, v, pkp, 0, ps->min, ps->max, &s->p[p].v[0]);
-        else
-            st = get_vec3(w, v, pkp, ps->kind == LAPSE_PARAM_VEC3_INT, ps->min, ps->max, 1,
-                          s->p[p].v);
+        st = get_param(w, v, pkp, ps, s->p[p].v);
         if (st != LAPSE_OK)
             return st;
     }
-    yaml_node_t *sv = map_get(w, n, "save");
-    if (sv != NULL) {
-        snprintf(pkp, sizeof pkp, "%.40s.save", kp);
-        w->save_mark[k] = mark_of(sv);
-        st = get_string(w, sv, pkp, s->save, sizeof s->save);
-        if (st == LAPSE_OK)
-            st = check_h5path(w, mark_of(sv), pkp, s->save);
-    }
-    return st;
+    return step_links(w, n, kp, k, s);
 }
 
 static lapse_status_t walk_pipeline(walk_t *w, const yaml_node_t *top)
@@ -566,7 +727,7 @@ static lapse_status_t walk_pipeline(walk_t *w, const yaml_node_t *top)
             return st;
         c->nsteps = k + 1;
     }
-    return LAPSE_OK;
+    return lapse_config_graph(c, NULL, NULL);
 }
 
 static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)

@@ -11,18 +11,13 @@
 #ifndef LAPSE_CONFIG_H
 #define LAPSE_CONFIG_H
 
-#include "ops.h"
+#include "ops/op.h"
 #include "status.h"
 #include "types.h"
 
 typedef enum { LAPSE_MODE_CREATE, LAPSE_MODE_UPDATE, LAPSE_MODE_OVERWRITE } lapse_mode_t;
 typedef enum { LAPSE_DEV_GPU, LAPSE_DEV_CPU, LAPSE_DEV_ANY } lapse_devkind_t;
 typedef enum { LAPSE_SCHED_STATIC, LAPSE_SCHED_DYNAMIC } lapse_sched_t;
-
-/* Position of a value in the config file (1-based; 0 = not given). */
-typedef struct {
-    int line, column;
-} lapse_mark_t;
 
 typedef struct {
     char path[4096]; /* config file path as given */
@@ -71,5 +66,15 @@ void lapse_config_free(lapse_config_t *cfg);
 /* Record "<path>:<line>:<column>: <keypath>: <message>" and return LAPSE_ECONFIG. */
 lapse_status_t lapse_config_fail(const lapse_config_t *cfg, lapse_mark_t at, const char *keypath,
                                  const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
+struct lapse_graph;
+struct lapse_input_info;
+
+/* Check the pipeline as a graph and report a bad one as a config error at the offending key
+ * (pipeline[k].from, .with, .name or .op). in == NULL: only what needs no input (references,
+ * names, unused results; g untouched, may be NULL); else compile it for the input into *g
+ * (shapes, dtypes, buffers, reach). Returns LAPSE_OK or LAPSE_ECONFIG. */
+lapse_status_t lapse_config_graph(const lapse_config_t *cfg, const struct lapse_input_info *in,
+                                  struct lapse_graph *g);
 
 #endif

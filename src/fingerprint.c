@@ -30,12 +30,27 @@ void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, 
     for (int i = 0; i < cfg->nsteps; i++) {
         const lapse_step_t *s = &cfg->steps[i];
         h = fnv(h, s->op->name);
+        /* the numerics version joins the hash only from version 2 on, so that outputs made
+         * before versions existed (all version 1) keep their fingerprint */
+        if (s->op->version > 1) {
+            snprintf(buf, sizeof buf, "v%d", s->op->version);
+            h = fnv(h, buf);
+        }
         for (int k = 0; k < s->op->nparams; k++) {
-            snprintf(buf, sizeof buf, "%.17g %.17g %.17g", s->p[k].v[0], s->p[k].v[1],
-                     s->p[k].v[2]);
+            const lapse_param_spec_t *ps = &s->op->params[k];
+            int nv = ps->kind == LAPSE_PARAM_MATRIX ? 12 : 3;
+            size_t l = 0;
+            for (int v = 0; v < nv && l < sizeof buf; v++)
+                l += (size_t)snprintf(buf + l, sizeof buf - l, "%s%.17g", v ? " " : "",
+                                      s->p[k].v[v]);
             h = fnv(h, buf);
         }
         h = fnv(h, s->save);
+        /* graph links join the hash only when given, so that chains keep their fingerprint */
+        if (s->name[0] || s->from[0] || s->with[0]) {
+            snprintf(buf, sizeof buf, "name=%s from=%s with=%s", s->name, s->from, s->with);
+            h = fnv(h, buf);
+        }
     }
     h = fnv(h, cfg->output_dataset);
     h = fnv(h, lapse_dtype_name(cfg->output_dtype));

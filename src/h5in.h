@@ -11,7 +11,7 @@
 #include "status.h"
 #include "types.h"
 
-typedef struct {
+typedef struct lapse_input_info {
     int ndims;        /* 3 ([t,y,x]) or 4 ([t,z,y,x]) */
     int64_t ntp;      /* timepoints */
     int64_t shape[3]; /* z, y, x (z = 1 when ndims == 3) */

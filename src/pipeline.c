@@ -1,10 +1,12 @@
 /*
- * pipeline.c - one task's pipeline on the device (see pipeline.h). Create allocates, once: the
- * pinned input staging (CL_MEM_ALLOC_HOST_PTR, mapped for the pipeline's lifetime), the device
- * input buffer in the input dtype (uint8/uint16; float32 input is uploaded straight into the
- * first work buffer), up to three float32 work buffers, the Gaussian weights, and per output a
- * device buffer and a pinned mapped host buffer. Run: upload, widen, steps (ops_cl.c), pack
- * each saved step right after it runs and the final result at the end, download the cores.
+ * pipeline.c - one task's pipeline graph on the device (see pipeline.h). Create allocates, once:
+ * the pinned input staging (CL_MEM_ALLOC_HOST_PTR, mapped for the pipeline's lifetime), the
+ * device input buffer in the input dtype (uint8/uint16; float32 input is uploaded straight into
+ * the input's work buffer), the graph's float32 work buffer slots, each step's device state
+ * (e.g. Gaussian weights), and per output a device buffer and a pinned mapped host buffer. Run:
+ * upload, widen, the steps in order (each op's launcher, src/ops/), pack each output right after
+ * its step, download the cores. A launcher may leave its result in a scratch buffer: the slots'
+ * buffers are then swapped, so slots are roles and buffers move between them.
  */
 #include "pipeline.h"
 
@@ -12,7 +14,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "ops_cl.h"
+#include "device/dev.h"
 
 /* A buffer with pinned host memory, mapped once. */
 typedef struct {
@@ -21,7 +23,6 @@ typedef struct {
 } pinned_t;
 
 typedef struct {
-    int step;         /* step index (-1: the input itself, no step) */
     lapse_dtype_t dt; /* packed dtype */
     cl_mem dev;       /* packed core on the device */
     pinned_t pin;     /* downloaded core */
@@ -30,77 +31,16 @@ typedef struct {
 
 struct lapse_pipeline {
     lapse_cl_t *cl;
-    const lapse_step_t *steps;
-    int nsteps;
-    lapse_dtype_t in_dtype, out_dtype;
+    const lapse_graph_t *g;
     long long max_read, max_core;
-    lapse_opcl_t *ops;
-    lapse_opcl_weights_t w;
+    lapse_dev_t *dev;
+    void *state[LAPSE_MAX_STEPS]; /* per-step device state (op->prepare) */
     pinned_t in;
     cl_mem in_dev; /* NULL for float32 input */
-    cl_mem bufs[LAPSE_OPCL_NBUF];
-    int nout;
+    int nbuf;
+    cl_mem bufs[LAPSE_MAX_STEPS * (LAPSE_GRAPH_SCRATCH + 2) + 2]; /* by slot; permuted by runs */
     output_t out[LAPSE_MAX_STEPS + 1];
 };
-
-int lapse_pipeline_noutputs(const lapse_step_t *steps, int nsteps)
-{
-    int n = 1;
-    for (int i = 0; i < nsteps; i++)
-        if (steps[i].save[0] != '\0')
-            n++;
-    return n;
-}
-
-void lapse_pipeline_output_info(const lapse_step_t *steps, int nsteps, lapse_dtype_t in_dtype,
-                                lapse_dtype_t out_dtype, int k, int *step, lapse_dtype_t *dtype)
-{
-    int seen = 0;
-    for (int i = 0; i < nsteps; i++) {
-        if (steps[i].save[0] == '\0')
-            continue;
-        if (seen++ == k) {
-            *step = i;
-            *dtype = lapse_step_dtype(steps, i, in_dtype);
-            return;
-        }
-    }
-    *step = nsteps - 1;
-    if (out_dtype != LAPSE_DT_AUTO)
-        *dtype = out_dtype;
-    else
-        *dtype = nsteps > 0 ? lapse_step_dtype(steps, nsteps - 1, in_dtype) : in_dtype;
-}
-
-/* Float32 work buffers the steps need (at least 1). */
-static int work_buffers(const lapse_step_t *steps, int nsteps)
-{
-    int n = 1;
-    for (int i = 0; i < nsteps; i++) {
-        int b = lapse_opcl_step_buffers(&steps[i]);
-        if (b > n)
-            n = b;
-    }
-    return n;
-}
-
-unsigned long long lapse_pipeline_device_bytes(const lapse_step_t *steps, int nsteps,
-                                               lapse_dtype_t in_dtype, lapse_dtype_t out_dtype,
-                                               long long read_voxels, long long core_voxels)
-{
-    unsigned long long r = (unsigned long long)read_voxels, c = (unsigned long long)core_voxels;
-    unsigned long long b = (unsigned long long)work_buffers(steps, nsteps) * r * 4ULL;
-    if (in_dtype != LAPSE_DT_F32)
-        b += r * lapse_dtype_size(in_dtype);
-    int nout = lapse_pipeline_noutputs(steps, nsteps);
-    for (int k = 0; k < nout; k++) {
-        int step;
-        lapse_dtype_t dt;
-        lapse_pipeline_output_info(steps, nsteps, in_dtype, out_dtype, k, &step, &dt);
-        b += c * lapse_dtype_size(dt);
-    }
-    return b + 64ULL * 1024ULL; /* Gaussian weights and slack */
-}
 
 /* A device buffer of bytes, checked against the device's largest allocation. */
 static lapse_status_t dev_buffer(lapse_cl_t *cl, size_t bytes, const char *what, cl_mem *out)
@@ -149,46 +89,56 @@ static void pinned_release(lapse_cl_t *cl, pinned_t *p)
     p->host = NULL;
 }
 
-lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_step_t *steps, int nsteps,
-                                     lapse_dtype_t in_dtype, lapse_dtype_t out_dtype,
+/* The device buffers: input, work slots, outputs (device and pinned host). */
+static lapse_status_t alloc_buffers(lapse_pipeline_t *p)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_graph_t *g = p->g;
+    size_t nread = (size_t)p->max_read, ncore = (size_t)p->max_core;
+    size_t insz = lapse_dtype_size(g->in_dtype);
+    LAPSE_TRY(pinned_alloc(p->cl, nread * insz, &p->in));
+    if (g->in_dtype != LAPSE_DT_F32)
+        LAPSE_TRY(dev_buffer(p->cl, nread * insz, "the input buffer", &p->in_dev));
+    if (g->nbuf > (int)(sizeof p->bufs / sizeof *p->bufs))
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: %d work buffers", g->nbuf);
+    p->nbuf = g->nbuf;
+    for (int i = 0; i < p->nbuf; i++)
+        LAPSE_TRY(dev_buffer(p->cl, nread * sizeof(float), "a float32 work buffer", &p->bufs[i]));
+    for (int k = 0; k < g->nout; k++) {
+        output_t *o = &p->out[k];
+        o->dt = g->out[k].dtype;
+        size_t bytes = ncore * lapse_dtype_size(o->dt);
+        LAPSE_TRY(dev_buffer(p->cl, bytes, "an output buffer", &o->dev));
+        LAPSE_TRY(pinned_alloc(p->cl, bytes, &o->pin));
+    }
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
                                      long long max_read_voxels, long long max_core_voxels,
                                      lapse_pipeline_t **out)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_pipeline_t *p = NULL;
-    if (nsteps < 0 || nsteps > LAPSE_MAX_STEPS || max_read_voxels <= 0 || max_core_voxels <= 0 ||
-        max_core_voxels > max_read_voxels || lapse_dtype_size(in_dtype) == 0)
+    if (g == NULL || g->nsteps < 1 || max_read_voxels <= 0 || max_core_voxels <= 0 ||
+        max_core_voxels > max_read_voxels || lapse_dtype_size(g->in_dtype) == 0)
         LAPSE_FAIL(LAPSE_ERUNTIME,
-                   "lapse_pipeline_create: bad arguments (%d steps, %lld read voxels, %lld core "
-                   "voxels, input %s)",
-                   nsteps, max_read_voxels, max_core_voxels, lapse_dtype_name(in_dtype));
+                   "lapse_pipeline_create: bad arguments (%lld read voxels, %lld core voxels)",
+                   max_read_voxels, max_core_voxels);
     p = calloc(1, sizeof *p);
     LAPSE_ALLOC(p);
     p->cl = cl;
-    p->steps = steps;
-    p->nsteps = nsteps;
-    p->in_dtype = in_dtype;
-    p->out_dtype = out_dtype;
+    p->g = g;
     p->max_read = max_read_voxels;
     p->max_core = max_core_voxels;
-    size_t nread = (size_t)max_read_voxels, ncore = (size_t)max_core_voxels;
-    LAPSE_TRY(lapse_opcl_create(cl, &p->ops));
-    LAPSE_TRY(lapse_opcl_weights_create(cl, steps, nsteps, &p->w));
-    LAPSE_TRY(pinned_alloc(cl, nread * lapse_dtype_size(in_dtype), &p->in));
-    if (in_dtype != LAPSE_DT_F32)
-        LAPSE_TRY(
-            dev_buffer(cl, nread * lapse_dtype_size(in_dtype), "the input buffer", &p->in_dev));
-    int nbuf = work_buffers(steps, nsteps);
-    for (int i = 0; i < nbuf; i++)
-        LAPSE_TRY(dev_buffer(cl, nread * sizeof(float), "a float32 work buffer", &p->bufs[i]));
-    p->nout = lapse_pipeline_noutputs(steps, nsteps);
-    for (int k = 0; k < p->nout; k++) {
-        output_t *o = &p->out[k];
-        lapse_pipeline_output_info(steps, nsteps, in_dtype, out_dtype, k, &o->step, &o->dt);
-        size_t bytes = ncore * lapse_dtype_size(o->dt);
-        LAPSE_TRY(dev_buffer(cl, bytes, "an output buffer", &o->dev));
-        LAPSE_TRY(pinned_alloc(cl, bytes, &o->pin));
+    LAPSE_TRY(lapse_dev_create(cl, &p->dev));
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_step_t *s = g->node[k].step;
+        if (s->op->prepare)
+            LAPSE_TRY(s->op->prepare(p->dev, s, &p->state[k]));
     }
+    LAPSE_TRY(alloc_buffers(p));
     *out = p;
     p = NULL;
 cleanup:
@@ -203,9 +153,14 @@ void *lapse_pipeline_input(lapse_pipeline_t *p)
 
 const void *lapse_pipeline_output(lapse_pipeline_t *p, int k)
 {
-    if (k < 0 || k >= p->nout)
+    if (k < 0 || k >= p->g->nout)
         return NULL;
     return p->out[k].pin.host;
+}
+
+struct lapse_dev *lapse_pipeline_dev(lapse_pipeline_t *p)
+{
+    return p->dev;
 }
 
 static double now(void)
@@ -238,9 +193,9 @@ cleanup:
     return st;
 }
 
-/* Pack the result in bufs[cur] (dims dim) into output k's device buffer. After a projection
- * (dim z == 1) the core keeps its y, x and has one plane. */
-static lapse_status_t pack_output(lapse_pipeline_t *p, int k, int cur, const int64_t dim[3],
+/* Pack node k's result (in mem, dims dim) into its output's device buffer. A one-plane result
+ * keeps the core's y, x and has one plane. */
+static lapse_status_t pack_output(lapse_pipeline_t *p, int o, cl_mem mem, const int64_t dim[3],
                                   const lapse_box_t *core)
 {
     lapse_box_t c = *core;
@@ -248,36 +203,68 @@ static lapse_status_t pack_output(lapse_pipeline_t *p, int k, int cur, const int
         c.off[0] = 0;
         c.dim[0] = 1;
     }
-    p->out[k].bytes = (size_t)lapse_box_voxels(&c) * lapse_dtype_size(p->out[k].dt);
-    return lapse_opcl_pack(p->ops, p->out[k].dt, p->bufs[cur], dim, &c, p->out[k].dev);
+    p->out[o].bytes = (size_t)lapse_box_voxels(&c) * lapse_dtype_size(p->out[o].dt);
+    return lapse_dev_pack(p->dev, p->out[o].dt, mem, dim, &c, p->out[o].dev);
+}
+
+/* Enqueue step k with operands of dims dims[][3] (graph order); packs its output if any. */
+static lapse_status_t run_step(lapse_pipeline_t *p, int k, const int64_t read_dim[3],
+                               int64_t dims[][3], const lapse_box_t *core)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_graph_t *g = p->g;
+    const lapse_gnode_t *nd = &g->node[k];
+    const lapse_op_t *op = nd->step->op;
+    lapse_dvol_t in[LAPSE_OP_MAX_INPUTS], out;
+    cl_mem scratch[LAPSE_GRAPH_SCRATCH];
+    int res = 0;
+    for (int i = 0; i < nd->nin; i++) {
+        int j = nd->in[i];
+        in[i].mem = p->bufs[j == LAPSE_GRAPH_INPUT ? g->input_buf : g->node[j].buf];
+        memcpy(in[i].dim, j == LAPSE_GRAPH_INPUT ? read_dim : dims[j], sizeof in[i].dim);
+    }
+    out.mem = p->bufs[nd->buf];
+    memcpy(out.dim, dims[k], sizeof out.dim);
+    for (int i = 0; i < op->nscratch; i++)
+        scratch[i] = p->bufs[nd->scratch[i]];
+    LAPSE_TRY(op->launch(p->dev, nd->step, p->state[k], in, &out, scratch, &res));
+    if (res < 0 || res > op->nscratch)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: %s reported result buffer %d", op->name, res);
+    if (res > 0) { /* the result is in scratch res-1: swap the two slots' buffers */
+        cl_mem t = p->bufs[nd->buf];
+        p->bufs[nd->buf] = p->bufs[nd->scratch[res - 1]];
+        p->bufs[nd->scratch[res - 1]] = t;
+    }
+    if (nd->output >= 0)
+        LAPSE_TRY(pack_output(p, nd->output, p->bufs[nd->buf], dims[k], core));
+cleanup:
+    return st;
 }
 
 lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const int64_t read_dim[3],
                                   const lapse_box_t *core, lapse_pipe_times_t *times)
 {
     lapse_status_t st = LAPSE_OK;
+    const lapse_graph_t *g = p->g;
     cl_command_queue q = p->cl->queue;
-    int64_t dim[3] = {read_dim[0], read_dim[1], read_dim[2]};
-    int cur = 0, k = 0;
+    int64_t dims[LAPSE_MAX_STEPS][3];
     LAPSE_TRY(check_task(p, read_dim, core));
-    size_t n = (size_t)(dim[0] * dim[1] * dim[2]);
+    size_t n = (size_t)(read_dim[0] * read_dim[1] * read_dim[2]);
+    lapse_graph_dims(g, read_dim, dims);
     double t0 = now();
-    cl_mem up = p->in_dtype == LAPSE_DT_F32 ? p->bufs[0] : p->in_dev;
-    LAPSE_CL(clEnqueueWriteBuffer(q, up, CL_FALSE, 0, n * lapse_dtype_size(p->in_dtype), p->in.host,
-                                  0, NULL, NULL));
+    cl_mem in0 = p->bufs[g->input_buf];
+    cl_mem up = g->in_dtype == LAPSE_DT_F32 ? in0 : p->in_dev;
+    LAPSE_CL(clEnqueueWriteBuffer(q, up, CL_FALSE, 0, n * lapse_dtype_size(g->in_dtype),
+                                  p->in.host, 0, NULL, NULL));
     LAPSE_CL(clFinish(q));
     double t1 = now();
-    if (p->in_dtype != LAPSE_DT_F32)
-        LAPSE_TRY(lapse_opcl_to_f32(p->ops, p->in_dtype, p->in_dev, p->bufs[0], n));
-    for (int i = 0; i < p->nsteps; i++) {
-        LAPSE_TRY(lapse_opcl_step(p->ops, p->steps, i, &p->w, p->bufs, &cur, dim));
-        if (p->steps[i].save[0] != '\0')
-            LAPSE_TRY(pack_output(p, k++, cur, dim, core));
-    }
-    LAPSE_TRY(pack_output(p, k, cur, dim, core));
+    if (g->in_dtype != LAPSE_DT_F32)
+        LAPSE_TRY(lapse_dev_to_f32(p->dev, g->in_dtype, p->in_dev, in0, n));
+    for (int k = 0; k < g->nsteps; k++)
+        LAPSE_TRY(run_step(p, k, read_dim, dims, core));
     LAPSE_CL(clFinish(q));
     double t2 = now();
-    for (k = 0; k < p->nout; k++)
+    for (int k = 0; k < g->nout; k++)
         LAPSE_CL(clEnqueueReadBuffer(q, p->out[k].dev, CL_FALSE, 0, p->out[k].bytes,
                                      p->out[k].pin.host, 0, NULL, NULL));
     LAPSE_CL(clFinish(q));
@@ -297,18 +284,20 @@ void lapse_pipeline_destroy(lapse_pipeline_t *p)
         return;
     if (p->cl->queue)
         clFinish(p->cl->queue);
-    for (int k = 0; k < p->nout; k++) {
+    for (int k = 0; k < p->g->nout; k++) {
         pinned_release(p->cl, &p->out[k].pin);
         if (p->out[k].dev)
             clReleaseMemObject(p->out[k].dev);
     }
-    for (int i = 0; i < LAPSE_OPCL_NBUF; i++)
+    for (int i = 0; i < p->nbuf; i++)
         if (p->bufs[i])
             clReleaseMemObject(p->bufs[i]);
     if (p->in_dev)
         clReleaseMemObject(p->in_dev);
     pinned_release(p->cl, &p->in);
-    lapse_opcl_weights_release(&p->w);
-    lapse_opcl_destroy(p->ops);
+    for (int k = 0; k < p->g->nsteps; k++)
+        if (p->state[k] && p->g->node[k].step->op->release)
+            p->g->node[k].step->op->release(p->state[k]);
+    lapse_dev_destroy(p->dev);
     free(p);
 }

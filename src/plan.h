@@ -10,7 +10,7 @@
 #ifndef LAPSE_PLAN_H
 #define LAPSE_PLAN_H
 
-#include "ops.h"
+#include "ops/op.h"
 #include "status.h"
 #include "types.h"
 

@@ -15,7 +15,6 @@
 #include <sys/stat.h>
 
 #include "fingerprint.h"
-#include "pipeline.h"
 #include "tpsel.h"
 
 /* Read a whole file into a NUL-terminated malloc'ed buffer. */
@@ -85,29 +84,33 @@ cleanup:
     return st;
 }
 
-/* Local. What the pipeline needs of the tiling: its reach (the halo that makes tiled results
- * equal untiled ones) and its z-projecting step (-1: none). */
-static void pipeline_facts(lapse_job_t *job)
+/* Local, after the input is known. Compile the pipeline graph for the input (job->graph) and
+ * take what the tiling needs of it: its reach (the halo that makes tiled results equal untiled
+ * ones) and whether it needs whole z columns. A bad graph is a config error (file:line:col). */
+static lapse_status_t pipeline_facts(lapse_job_t *job)
 {
-    lapse_pipeline_reach(job->cfg.steps, job->cfg.nsteps, job->reach);
-    job->projection = lapse_pipeline_projection(job->cfg.steps, job->cfg.nsteps);
+    lapse_status_t st = lapse_config_graph(&job->cfg, &job->in, &job->graph);
+    if (st != LAPSE_OK)
+        return st;
+    memcpy(job->reach, job->graph.reach, sizeof job->reach);
+    job->keep_z = job->graph.keep_z;
+    return LAPSE_OK;
 }
 
 /* Output dataset specs (chunks filled in later, from the plan). */
 static void make_specs(lapse_job_t *job)
 {
     const lapse_config_t *cfg = &job->cfg;
-    int nout = lapse_pipeline_noutputs(cfg->steps, cfg->nsteps);
+    const lapse_graph_t *g = &job->graph;
+    int nout = g->nout;
     for (int k = 0; k < nout; k++) {
         lapse_dset_spec_t *s = &job->out[k];
-        int step;
-        lapse_dtype_t dt;
-        lapse_pipeline_output_info(cfg->steps, cfg->nsteps, job->in.dtype, cfg->output_dtype, k,
-                                   &step, &dt);
+        int step = g->out[k].node;
+        lapse_dtype_t dt = g->out[k].dtype;
         memset(s, 0, sizeof *s);
         snprintf(s->path, sizeof s->path, "%s",
                  k == nout - 1 ? cfg->output_dataset : cfg->steps[step].save);
-        int flat = job->in.ndims == 3 || (job->projection >= 0 && step >= job->projection);
+        int flat = job->in.ndims == 3 || g->out[k].flat;
         s->ndims = flat ? 3 : 4;
         s->dims[0] = job->in.ntp;
         if (flat) {
@@ -222,6 +225,7 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
             LAPSE_TRY(lapse_config_fail(cfg, cfg->input_file_mark, "input.file", "%s", msg));
         LAPSE_TRY(lapse_config_fail(cfg, cfg->input_dataset_mark, "input.dataset", "%s", msg));
     }
+    LAPSE_TRY(pipeline_facts(job));
     const char *sel = tp_override ? tp_override : cfg->timepoints;
     if (lapse_tpsel_parse(sel, job->in.ntp, &job->tps, &job->ntps, err, sizeof err) != 0) {
         if (tp_override)
@@ -233,7 +237,7 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
             lapse_config_fail(cfg, cfg->timepoints_mark, "timepoints", "selects no timepoint"));
     if (!cfg->halo_auto)
         for (int a = 0; a < 3; a++)
-            if (cfg->halo[a] < job->reach[a] && !(a == 0 && job->projection >= 0))
+            if (cfg->halo[a] < job->reach[a] && !(a == 0 && job->keep_z))
                 LAPSE_TRY(lapse_config_fail(
                     cfg, cfg->halo_mark, "tiles.halo",
                     "halo [%lld, %lld, %lld] is smaller than the pipeline's reach [%lld, %lld, "
@@ -289,7 +293,6 @@ lapse_status_t lapse_job_prepare(const lapse_ranks_t *r, const lapse_run_opts_t 
     st = load_config(r, o->config, &job->cfg);
     if (lapse_agree(r->world, st) != LAPSE_OK)
         return st != LAPSE_OK ? st : LAPSE_ECONFIG; /* parse is deterministic: all failed */
-    pipeline_facts(job);
     if (r->rank == 0)
         st = validate(job, o->timepoints, o->dry_run);
     int verdict = (int)st;
@@ -304,6 +307,7 @@ lapse_status_t lapse_job_prepare(const lapse_ranks_t *r, const lapse_run_opts_t 
         const char *sel = o->timepoints ? o->timepoints : job->cfg.timepoints;
         if (lapse_tpsel_parse(sel, job->in.ntp, &job->tps, &job->ntps, err, sizeof err) != 0)
             LAPSE_FAIL(LAPSE_ERUNTIME, "timepoints differ between ranks: %s", err);
+        LAPSE_TRY(pipeline_facts(job));
         make_specs(job);
     }
     for (int a = 0; a < 3; a++)

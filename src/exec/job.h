@@ -16,6 +16,7 @@
 #include "h5in.h"
 #include "h5out.h"
 #include "lock.h"
+#include "ops/graph.h"
 #include "plan.h"
 #include "run.h"
 
@@ -27,7 +28,8 @@ typedef struct {
     int64_t ntps;
     int64_t reach[3];
     int64_t halo[3];
-    int projection;       /* index of the z-projecting step, or -1 */
+    int keep_z;           /* 1: the pipeline needs whole z columns (a projection) */
+    lapse_graph_t graph;  /* the pipeline compiled for the input (its steps: cfg.steps) */
     lapse_mode_t mode;    /* how the output file is opened */
     int recompute;        /* 1: run every selected task; 0: only those not done */
     char fingerprint[24]; /* of this config (fingerprint.h) */

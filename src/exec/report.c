@@ -4,7 +4,7 @@
  */
 #include "exec/report.h"
 
-#include "ops.h"
+#include "ops/op.h"
 #include "tpsel.h"
 
 void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const lapse_devmem_t *mem,

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "pipeline.h"
 
 /* Fraction of a rank's share of the device memory that tiles: auto may use. */
 #define AUTO_TILE_MEM_FRACTION 0.5
@@ -19,8 +18,7 @@
 unsigned long long lapse_sizing_task_bytes(const lapse_job_t *job, long long read_voxels,
                                            long long core_voxels)
 {
-    return lapse_pipeline_device_bytes(job->cfg.steps, job->cfg.nsteps, job->in.dtype,
-                                       job->cfg.output_dtype, read_voxels, core_voxels);
+    return lapse_graph_device_bytes(&job->graph, read_voxels, core_voxels);
 }
 
 static unsigned long long task_cost(const void *ctx, long long read_voxels, long long core_voxels)
@@ -90,7 +88,7 @@ static lapse_status_t choose_tile(const lapse_job_t *job, const lapse_devmem_t *
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_config_t *cfg = &job->cfg;
-    int keep_z = job->projection >= 0;
+    int keep_z = job->keep_z;
     if (job->file_tile[0] > 0) {
         /* An existing output keeps its tiling: its task marks are per tile. */
         int64_t want[3];

@@ -157,8 +157,8 @@ lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl)
     const lapse_config_t *cfg = &w->job->cfg;
     lapse_status_t st = lapse_h5in_open(cfg->input_file, cfg->input_dataset, &w->in);
     if (st == LAPSE_OK)
-        st = lapse_pipeline_create(cl, cfg->steps, cfg->nsteps, w->job->in.dtype, cfg->output_dtype,
-                                   w->plan->max_read_voxels, w->plan->max_core_voxels, &w->pipe);
+        st = lapse_pipeline_create(cl, &w->job->graph, w->plan->max_read_voxels,
+                                   w->plan->max_core_voxels, &w->pipe);
     if (st != LAPSE_OK)
         lapse_err_print(st);
     return lapse_agree(w->r->world, st);

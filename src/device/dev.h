@@ -1,0 +1,83 @@
+/*
+ * dev.h - the device state of one rank's pipeline and the helpers every operation launcher
+ * uses: kernels fetched by file and name (built on first use), work-group shapes, enqueueing
+ * with optional profiling, and the two conversions at the ends of a pipeline (input dtype to
+ * float32, float32 result core to the output dtype). Launchers live with their operations in
+ * src/ops/op_*.c; this module knows no operation.
+ *
+ * Kernel variants: "tiled" (default: the local-memory filters of filters_tiled.cl and the
+ * vector voxel-wise kernels) and "simple" (one work-item per voxel; LAPSE_KERNELS=simple at
+ * lapse_dev_create). Both give the same bits.
+ */
+#ifndef LAPSE_DEV_H
+#define LAPSE_DEV_H
+
+#include "clrt.h"
+#include "ops/op.h"
+#include "status.h"
+#include "types.h"
+
+#define LAPSE_DEV_GEOM_MAX 32 /* geometry values of filters_tiled.cl held for src/ops/sep.c */
+
+struct lapse_dev {
+    lapse_cl_t *cl;
+    int simple;         /* 1: LAPSE_KERNELS=simple */
+    int use_local;      /* 1: the device takes our fixed work-group shapes */
+    cl_ulong local_mem; /* CL_DEVICE_LOCAL_MEM_SIZE */
+    int filters_state;  /* src/ops/sep.c: 0 not yet probed, 1 tiled filters, -1 simple ones */
+    cl_int geom[LAPSE_DEV_GEOM_MAX]; /* src/ops/sep.c: geometry of filters_tiled.cl */
+    struct lapse_dev_prof *prof;     /* profiling state (dev.c) */
+    struct lapse_dev_kcache *kc;     /* kernel cache (dev.c) */
+};
+
+/* Make the device state for an open device. Builds nothing yet: kernel programs are built when
+ * a kernel of their file is first asked for. *out set only on success. */
+lapse_status_t lapse_dev_create(lapse_cl_t *cl, lapse_dev_t **out);
+
+/* Release; NULL is accepted. Waits for profiled events. */
+void lapse_dev_destroy(lapse_dev_t *d);
+
+/* "tiled" or "simple": the variant the filters run (probes the device on first call). */
+const char *lapse_dev_variant(lapse_dev_t *d);
+
+/* Kernel `name` of kernels/`file`, built on first use and cached (owned by d: do not release).
+ * *kwg receives its CL_KERNEL_WORK_GROUP_SIZE when kwg != NULL. */
+lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *name,
+                                cl_kernel *out, size_t *kwg);
+
+/* Set kernel argument i to the bytes of v (macro: checks, jumps to cleanup on failure). */
+#define LAPSE_ARG(kern, i, v) LAPSE_CL(clSetKernelArg((kern), (i), sizeof(v), &(v)))
+
+/* Enqueue kern over global (dims entries; each rounded up to local when local != NULL);
+ * records an event while profiling. A zero global extent enqueues nothing. */
+lapse_status_t lapse_dev_enqueue(lapse_dev_t *d, cl_kernel kern, cl_uint dims,
+                                 const size_t *global, const size_t *local);
+
+/* Enqueue over n work-items (1-D), in work-groups of 256 when the kernel allows it. */
+lapse_status_t lapse_dev_launch_1d(lapse_dev_t *d, cl_kernel kern, size_t n);
+
+/* Enqueue over (nx, ny, nz) work-items, x fastest, in work-groups of 32x4x1 when allowed. */
+lapse_status_t lapse_dev_launch_3d(lapse_dev_t *d, cl_kernel kern, size_t nx, size_t ny,
+                                   size_t nz);
+
+/* Enqueue voxel-wise kernel k (arguments set) over n voxels; vec4: it handles 4 voxels per
+ * work-item (ceil(n / 4) work-items). */
+lapse_status_t lapse_dev_launch_voxels(lapse_dev_t *d, cl_kernel k, size_t n, int vec4);
+
+/* Copy n float32 voxels from src to dst on the device. */
+lapse_status_t lapse_dev_copy(lapse_dev_t *d, cl_mem src, cl_mem dst, size_t n);
+
+/* Widen n voxels of dtype dt (uint8, uint16) in src to float32 in dst. */
+lapse_status_t lapse_dev_to_f32(lapse_dev_t *d, lapse_dtype_t dt, cl_mem src, cl_mem dst, size_t n);
+
+/* Pack the core box (relative to src's dims dim) of float32 src into dst as dtype: float32 as
+ * is, integers rounded half to even and saturated, NaN to 0. */
+lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, cl_mem src,
+                              const int64_t dim[3], const lapse_box_t *core, cl_mem dst);
+
+/* Profiling: when on, every launch records an event; take returns the device milliseconds and
+ * the kernel count since the last take (waits for them) and resets both. */
+void lapse_dev_profile(lapse_dev_t *d, int on);
+lapse_status_t lapse_dev_profile_take(lapse_dev_t *d, double *ms, int *nkernels);
+
+#endif

@@ -1,0 +1,58 @@
+/*
+ * family.h - what the family files (src/ops/op_*.c) share: parameter-spec shorthands and the
+ * includes a descriptor, its launcher and its reference need. Not for use outside src/ops/.
+ */
+#ifndef LAPSE_FAMILY_H
+#define LAPSE_FAMILY_H
+
+#include <float.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/dev.h"
+#include "ops/op.h"
+#include "ops/ref.h"
+
+/* Required parameters: a vector of floats / whole numbers in [lo, hi], a number. */
+#define LAPSE_P_VEC3F(k, lo, hi, h)                                                                \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_VEC3_FLOAT, .required = 1, .min = (lo), .max = (hi),       \
+        .help = (h)                                                                                \
+    }
+#define LAPSE_P_VEC3I(k, lo, hi, h)                                                                \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_VEC3_INT, .required = 1, .min = (lo), .max = (hi),         \
+        .help = (h)                                                                                \
+    }
+#define LAPSE_P_FLOAT(k, h)                                                                        \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_FLOAT, .required = 1, .min = -DBL_MAX, .max = DBL_MAX,     \
+        .help = (h)                                                                                \
+    }
+/* An optional number with a default. */
+#define LAPSE_P_FLOAT_DEF(k, d, h)                                                                 \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_FLOAT, .required = 0, .def = (d), .min = -DBL_MAX,         \
+        .max = DBL_MAX, .help = (h)                                                                \
+    }
+
+/* Voxels of a device volume. */
+static inline size_t lapse_dvol_voxels(const lapse_dvol_t *v)
+{
+    return (size_t)(v->dim[0] * v->dim[1] * v->dim[2]);
+}
+
+/* Radii of parameter 0 as ints (box filters). */
+static inline void lapse_step_radii(const lapse_step_t *s, int r[3])
+{
+    for (int a = 0; a < 3; a++)
+        r[a] = (int)s->p[0].v[a];
+}
+
+/* Launch kernel `base` of images.cl (its vector form unless simple): out = f(in[0], in[1], f1,
+ * f2) over in[0]'s voxels; with one input, in[0] is passed as both operands. */
+lapse_status_t lapse_img_launch(lapse_dev_t *d, const char *base, const lapse_dvol_t *in, int nin,
+                                const lapse_dvol_t *out, double f1, double f2);
+
+#endif

@@ -1,0 +1,177 @@
+/*
+ * op.h - what an operation is: one const descriptor (lapse_op_t) that carries everything about
+ * it - name, help, parameters, numerics version, inputs, footprint and box rule, output shape
+ * and dtype rules, device buffers, kernel file, device launcher and double-precision CPU
+ * reference. Descriptors live by family in src/ops/op_*.c and are listed once in
+ * src/ops/registry.c; nothing outside the registry switches on an operation.
+ *
+ * Conventions for every operation:
+ * - all computation is float32 on the device; a pipeline's input is converted to float32 once;
+ * - at a buffer edge, neighbourhoods clamp to the edge (SciPy's mode='nearest'); the planner
+ *   makes the buffer edge coincide with the image edge wherever a core voxel can see it, so
+ *   tiled == untiled;
+ * - 3-vectors are z, y, x.
+ */
+#ifndef LAPSE_OP_H
+#define LAPSE_OP_H
+
+#define CL_TARGET_OPENCL_VERSION 120
+#include <CL/cl.h>
+
+#include "status.h"
+#include "types.h"
+
+/* Parameter kinds. VEC3 kinds accept a scalar (same on all axes) or [z, y, x]. */
+typedef enum {
+    LAPSE_PARAM_VEC3_FLOAT, /* e.g. sigma: v[0..2] */
+    LAPSE_PARAM_VEC3_INT,   /* e.g. radius: v[0..2], whole numbers */
+    LAPSE_PARAM_FLOAT,      /* e.g. value: v[0] */
+    LAPSE_PARAM_INT,        /* a whole number: v[0] */
+    LAPSE_PARAM_ENUM,       /* one word of choices: v[0] = its index */
+    LAPSE_PARAM_BOOL3,      /* per-axis booleans {z: true, x: false}: v[0..2] in {0, 1} */
+    LAPSE_PARAM_MATRIX      /* a 3x4 matrix, rows z, y, x: v[0..11] row-major */
+} lapse_param_kind_t;
+
+#define LAPSE_PARAM_VALUES 12 /* doubles per parameter value (the matrix is the largest) */
+
+typedef struct {
+    const char *key;            /* YAML key */
+    lapse_param_kind_t kind;    /* see above */
+    int required;               /* 1: must be given */
+    double def;                 /* default (every component) when not required */
+    double min, max;            /* inclusive valid range of each numeric component */
+    const char *help;           /* one line for docs and messages */
+    const char *const *choices; /* ENUM: the words, NULL-terminated */
+} lapse_param_spec_t;
+
+/* How a step's natural output dtype follows from its (first) input's dtype. */
+typedef enum {
+    LAPSE_OUT_SAME, /* as the first input (minimum, maximum, top-hat, projection, mask) */
+    LAPSE_OUT_F32,  /* float32 (gaussian, mean, arithmetic) */
+    LAPSE_OUT_U8    /* 0/1 mask (threshold, binary operations) */
+} lapse_out_rule_t;
+
+/* Which input voxels an output voxel depends on. */
+typedef enum {
+    LAPSE_FP_POINT,      /* the same voxel */
+    LAPSE_FP_LOCAL,      /* a neighbourhood of bounded reach */
+    LAPSE_FP_TRANSFORM,  /* another place (flip, rotate): in_box maps boxes */
+    LAPSE_FP_PROJECTION, /* a whole z column; the plan keeps whole z columns in one task */
+    LAPSE_FP_GLOBAL      /* the whole timepoint: cuts the graph into segments */
+} lapse_footprint_t;
+
+#define LAPSE_OP_MAX_PARAMS 4
+#define LAPSE_OP_MAX_INPUTS 2
+#define LAPSE_STEP_NAME_MAX 64
+
+typedef struct lapse_op lapse_op_t;
+
+/* Position of a value in the config file (1-based; 0 = not given). */
+typedef struct {
+    int line, column;
+} lapse_mark_t;
+
+/* One configured pipeline step. p[k] holds parameter k of the op's spec (see the kinds). */
+typedef struct {
+    const lapse_op_t *op;
+    struct {
+        double v[LAPSE_PARAM_VALUES];
+    } p[LAPSE_OP_MAX_PARAMS];
+    char save[LAPSE_NAME_MAX];       /* dataset path to save this step's result, "" = none */
+    char name[LAPSE_STEP_NAME_MAX];  /* name: of the step, "" = none */
+    char from[LAPSE_STEP_NAME_MAX];  /* from: "" = the previous step (or the input) */
+    char with[LAPSE_STEP_NAME_MAX];  /* with: the second operand, "" = none */
+    int line, column;                /* 1-based position of the step in the config file */
+    lapse_mark_t name_mark, from_mark, with_mark;
+} lapse_step_t;
+
+/* A volume on the host in double precision (CPU references): C order, dims z, y, x. */
+typedef struct {
+    double *v;
+    int64_t dim[3];
+} lapse_refvol_t;
+
+/* A float32 volume on the device: C order, dims z, y, x. */
+typedef struct {
+    cl_mem mem;
+    int64_t dim[3];
+} lapse_dvol_t;
+
+typedef struct lapse_dev lapse_dev_t; /* device state of one rank (src/device/dev.h) */
+
+struct lapse_op {
+    const char *name;    /* config name, e.g. "gaussian_blur" */
+    const char *help;    /* one line */
+    const char *family;  /* the src/ops/op_<family>.c that defines it */
+    const char *convention; /* whose numerics it follows (docs), e.g. "SciPy gaussian_filter" */
+    int version;         /* numerics version: bump when results change (output fingerprint) */
+    int ninputs;         /* 1, or 2: the second operand comes from `with:` */
+    int nparams;
+    lapse_param_spec_t params[LAPSE_OP_MAX_PARAMS];
+    lapse_out_rule_t out_rule;
+    lapse_footprint_t footprint;
+    int inplace;  /* 1: the output may be in[0]'s buffer when in[0] dies at this step */
+    int nscratch; /* float32 scratch buffers of the input's size the launcher needs */
+    const char *kernels; /* kernel file(s) it uses, for docs, e.g. "filters.cl filters_tiled.cl" */
+
+    /* Reach for LAPSE_FP_LOCAL: voxels on each side (z, y, x) an output voxel depends on. NULL
+     * means 0 (pointwise). Used by the default in_box. */
+    void (*reach)(const lapse_step_t *s, int64_t reach[3]);
+    /* The input box (clipped to in_dims) that output box out needs; NULL: out grown by reach,
+     * and for LAPSE_FP_PROJECTION the whole z extent. */
+    void (*in_box)(const lapse_step_t *s, const lapse_box_t *out, const int64_t in_dims[3],
+                   lapse_box_t *in);
+    /* Output dims from the first input's dims; NULL: the same dims. */
+    void (*out_dims)(const lapse_step_t *s, const int64_t in[3], int64_t out[3]);
+
+    /* Optional per-step device state (constants such as Gaussian weights), made once per
+     * pipeline: prepare sets *state (may stay NULL); release frees it (NULL accepted). */
+    lapse_status_t (*prepare)(lapse_dev_t *d, const lapse_step_t *s, void **state);
+    void (*release)(void *state);
+    /* Enqueue the operation: in[0..ninputs-1] (same dims), out (dims from out_dims; out->mem
+     * is in[0].mem when the graph runs it in place, which it does only for inplace ops whose
+     * first input dies here), scratch[0..nscratch-1] (each as large as in[0]). Must not write an
+     * input unless out aliases it. *res: where the result is, 0 = out->mem, i + 1 =
+     * scratch[i] (the executor then swaps the two buffers' roles). Returns a status. */
+    lapse_status_t (*launch)(lapse_dev_t *d, const lapse_step_t *s, void *state,
+                             const lapse_dvol_t *in, const lapse_dvol_t *out,
+                             const cl_mem *scratch, int *res);
+    /* Double-precision CPU reference: in[0..ninputs-1] (same dims) into out, whose v holds
+     * the out_dims voxel count and whose dim the caller set. */
+    void (*reference)(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out);
+};
+
+/* ---------------------------------------------------------------- the registry */
+
+/* Number of registered operations; lapse_op_at(i) for 0 <= i < count, in registry order. */
+int lapse_op_count(void);
+const lapse_op_t *lapse_op_at(int i);
+/* The operation called name, or NULL. */
+const lapse_op_t *lapse_op_find(const char *name);
+
+/* ---------------------------------------------------------------- steps */
+
+/* Fill a step with op and its defaults (names, save empty, position 0). */
+void lapse_step_init(lapse_step_t *s, const lapse_op_t *op);
+
+/* Reach of one step (voxels each side, z, y, x); 0 where the op has no reach rule. */
+void lapse_step_reach(const lapse_step_t *s, int64_t reach[3]);
+
+/* The input box a step needs for output box out, clipped to [0, in_dims) (see lapse_op_t). */
+void lapse_step_in_box(const lapse_step_t *s, const lapse_box_t *out, const int64_t in_dims[3],
+                       lapse_box_t *in);
+
+/* Output dims of a step from its first input's dims. */
+void lapse_step_out_dims(const lapse_step_t *s, const int64_t in[3], int64_t out[3]);
+
+/* Natural dtype of a step's result given its first input's dtype. */
+lapse_dtype_t lapse_step_out_dtype(const lapse_step_t *s, lapse_dtype_t in);
+
+/* Gaussian weights for one axis, SciPy's recipe in double: w[i] = exp(-0.5 (i-r)^2 / s^2)
+ * normalised to sum 1, i = 0..2r, r = int(4 s + 0.5). w must hold 2r+1 entries. sigma == 0
+ * gives r = 0, w = {1}. Returns r. */
+int lapse_gauss_weights(double sigma, double *w);
+/* int(4 sigma + 0.5) (SciPy's truncate = 4.0); 0 for sigma <= 0. */
+int64_t lapse_gauss_radius(double sigma);
+
+#endif

@@ -1,0 +1,121 @@
+/*
+ * op_box.c - the box filter family: mean_box, minimum_box, maximum_box over a (2r+1)^3 box and
+ * the white top_hat_box = x - maximum_box(minimum_box(x)). SciPy's uniform_filter /
+ * minimum_filter / maximum_filter with mode='nearest'; the mean is float32 (clesperanto returns
+ * integer means for integer input). Device: separable passes or the fused kernels of sep.c.
+ */
+#include "ops/family.h"
+#include "ops/sep.h"
+
+static void box_reach(const lapse_step_t *s, int64_t reach[3])
+{
+    for (int a = 0; a < 3; a++)
+        reach[a] = (int64_t)s->p[0].v[a];
+}
+
+static void top_hat_reach(const lapse_step_t *s, int64_t reach[3])
+{
+    for (int a = 0; a < 3; a++)
+        reach[a] = 2 * (int64_t)s->p[0].v[a];
+}
+
+static lapse_status_t box_launch(lapse_dev_t *d, lapse_sep_kind_t kind, const lapse_step_t *s,
+                                 const lapse_dvol_t *in, const lapse_dvol_t *out,
+                                 const cl_mem *scratch, int *res)
+{
+    int r[3];
+    lapse_step_radii(s, r);
+    return lapse_sep_filter(d, kind, r, NULL, in[0].mem, out->mem, scratch[0], in[0].dim, res);
+}
+
+#define BOX_OP(fn, kind, refkind)                                                                  \
+    static lapse_status_t fn##_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,        \
+                                      const lapse_dvol_t *in, const lapse_dvol_t *out,           \
+                                      const cl_mem *scratch, int *res)                                     \
+    {                                                                                              \
+        (void)state;                                                                               \
+        return box_launch(d, kind, s, in, out, scratch, res);                                           \
+    }                                                                                              \
+    static void fn##_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)    \
+    {                                                                                              \
+        lapse_ref_separable(refkind, in[0].v, out->v, in[0].dim, s->p[0].v);                       \
+    }
+BOX_OP(mean, LAPSE_SEP_MEAN, LAPSE_REF_MEAN)
+BOX_OP(minimum, LAPSE_SEP_MIN, LAPSE_REF_MIN)
+BOX_OP(maximum, LAPSE_SEP_MAX, LAPSE_REF_MAX)
+
+static lapse_status_t top_hat_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,
+                                     const lapse_dvol_t *in, const lapse_dvol_t *out,
+                                     const cl_mem *scratch, int *res)
+{
+    int r[3];
+    (void)state;
+    lapse_step_radii(s, r);
+    *res = 0;
+    return lapse_sep_top_hat(d, r, in[0].mem, out->mem, scratch[0], in[0].dim);
+}
+
+static void top_hat_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)
+{
+    size_t n = lapse_ref_voxels(in[0].dim);
+    double *open = malloc((n ? n : 1) * sizeof *open);
+    if (open == NULL)
+        abort();
+    lapse_ref_separable(LAPSE_REF_MIN, in[0].v, open, in[0].dim, s->p[0].v);
+    lapse_ref_separable(LAPSE_REF_MAX, open, out->v, in[0].dim, s->p[0].v);
+    for (size_t i = 0; i < n; i++)
+        out->v[i] = in[0].v[i] - out->v[i];
+    free(open);
+}
+
+#define RADIUS LAPSE_P_VEC3I("radius", 0.0, 1000.0, "box radius in voxels, z y x")
+#define BOX_COMMON                                                                                 \
+    .family = "box", .version = 1, .ninputs = 1, .nparams = 1, .params = {RADIUS},                 \
+    .footprint = LAPSE_FP_LOCAL, .nscratch = 1, .kernels = "filters.cl filters_tiled.cl"
+
+const lapse_op_t lapse_op_mean_box = {
+    .name = "mean_box",
+    .help = "mean over a (2r+1)^3 box",
+    .convention = "SciPy uniform_filter(mode='nearest'), float32 result",
+    BOX_COMMON,
+    .inplace = 1,
+    .out_rule = LAPSE_OUT_F32,
+    .reach = box_reach,
+    .launch = mean_launch,
+    .reference = mean_ref,
+};
+
+const lapse_op_t lapse_op_minimum_box = {
+    .name = "minimum_box",
+    .help = "minimum over a (2r+1)^3 box (grey erosion)",
+    .convention = "SciPy minimum_filter(mode='nearest')",
+    BOX_COMMON,
+    .inplace = 1,
+    .out_rule = LAPSE_OUT_SAME,
+    .reach = box_reach,
+    .launch = minimum_launch,
+    .reference = minimum_ref,
+};
+
+const lapse_op_t lapse_op_maximum_box = {
+    .name = "maximum_box",
+    .help = "maximum over a (2r+1)^3 box (grey dilation)",
+    .convention = "SciPy maximum_filter(mode='nearest')",
+    BOX_COMMON,
+    .inplace = 1,
+    .out_rule = LAPSE_OUT_SAME,
+    .reach = box_reach,
+    .launch = maximum_launch,
+    .reference = maximum_ref,
+};
+
+const lapse_op_t lapse_op_top_hat_box = {
+    .name = "top_hat_box",
+    .help = "white top-hat: x - maximum_box(minimum_box(x))",
+    .convention = "SciPy white_tophat with a box (grey opening subtracted), mode='nearest'",
+    BOX_COMMON,
+    .out_rule = LAPSE_OUT_SAME,
+    .reach = top_hat_reach,
+    .launch = top_hat_launch,
+    .reference = top_hat_ref,
+};
