@@ -20,10 +20,9 @@ typedef struct {
     kind_t kind;
 } field_t;
 
-#define F(member, kind)                                                                            \
-    {                                                                                              \
-#member, offsetof(lapse_task_row_t, member), sizeof(((lapse_task_row_t *)0)->member), kind \
-    }
+/* clang-format off */
+#define F(m, k) {#m, offsetof(lapse_task_row_t, m), sizeof(((lapse_task_row_t *)0)->m), k}
+/* clang-format on */
 /* The fields of a row in file order: one line per member of lapse_task_row_t. */
 static const field_t fields[] = {
     F(run_id, K_I64),        F(task_id, K_I64),      F(timepoint, K_I64), F(tile, K_I64),
