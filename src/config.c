@@ -9,6 +9,7 @@
  */
 #include "config.h"
 
+#include "io/reader.h"
 #include "tpsel.h"
 
 #include <errno.h>
@@ -25,7 +26,7 @@
 #define KEYPATH_MAX      128
 #define CONFIG_MAX_DEPTH 32 /* containers nested deeper than this are refused */
 
-#include "h5in.h"
+#include "io/reader.h"
 #include "ops/graph.h"
 
 /* Walk state: the config being filled and the loaded document. */
@@ -416,8 +417,11 @@ static lapse_status_t walk_input(walk_t *w, const yaml_node_t *top)
         st = map_need(w, in, "input", "dataset", "(the 4-D dataset to read, e.g. /raw)", &d);
     if (st == LAPSE_OK)
         st = get_string(w, d, "input.dataset", c->input_dataset, sizeof c->input_dataset);
-    if (st == LAPSE_OK)
-        st = check_h5path(w, mark_of(d), "input.dataset", c->input_dataset);
+    if (st == LAPSE_OK) {
+        char err[256];
+        if (lapse_reader_check_dataset(c->input_file, c->input_dataset, err, sizeof err) != 0)
+            st = lapse_config_fail(c, mark_of(d), "input.dataset", "%s", err);
+    }
     c->input_file_mark = mark_of(f);
     c->input_dataset_mark = mark_of(d);
     return st;

@@ -9,7 +9,7 @@
 #define LAPSE_FINGERPRINT_H
 
 #include "config.h"
-#include "h5in.h"
+#include "io/reader.h"
 
 /* Write the fingerprint (16 hex digits, NUL-terminated) into out (>= 17 bytes). */
 void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, char *out,

@@ -19,12 +19,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "h5in.h"
 #include "h5util.h"
+#include "io/layout.h"
 
-#define TASKS_PATH  "/lapse/tasks"
-#define DONE_PATH   "/lapse/done"
-#define RUNS_PATH   "/lapse/runs"
+#define TASKS_PATH  LAPSE_LAYOUT_TASKS
+#define DONE_PATH   LAPSE_LAYOUT_DONE
+#define RUNS_PATH   LAPSE_LAYOUT_RUNS
 #define TASKS_CHUNK 256
 
 struct lapse_h5out {
@@ -192,10 +192,11 @@ static lapse_status_t check_update(const char *file, const lapse_dset_spec_t *sp
         LAPSE_FAIL(LAPSE_EINPUT, "output %s cannot be opened as HDF5 (truncated or damaged?)",
                    file);
     }
-    htri_t e = H5Lexists(f, "/lapse", H5P_DEFAULT);
+    htri_t e = H5Lexists(f, LAPSE_LAYOUT_GROUP, H5P_DEFAULT);
     H5Eclear2(H5E_DEFAULT);
     if (e <= 0)
-        LAPSE_FAIL(LAPSE_EINPUT, "output %s is not a lapse output (no /lapse group)", file);
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "output %s is not a lapse output (no " LAPSE_LAYOUT_GROUP " group)", file);
     for (int k = 0; k < nspecs; k++)
         LAPSE_TRY(match_spec(f, file, &specs[k]));
 cleanup:
@@ -349,7 +350,7 @@ static lapse_status_t open_datasets(lapse_h5out_t *o, const char *file, lapse_mo
             LAPSE_TRY(create_dset(o->file, &o->specs[k], &o->dsets[k]));
         }
     }
-    htri_t e = H5Lexists(o->file, "/lapse", H5P_DEFAULT);
+    htri_t e = H5Lexists(o->file, LAPSE_LAYOUT_GROUP, H5P_DEFAULT);
     LAPSE_H5(e);
     if (e > 0) {
         e = H5Lexists(o->file, TASKS_PATH, H5P_DEFAULT);
@@ -392,10 +393,11 @@ static lapse_status_t create_done(lapse_h5out_t *o, int64_t ntp, const lapse_sta
     LAPSE_H5ID(o->done,
                H5Dcreate2(o->file, DONE_PATH, H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
     LAPSE_H5ID(aspace, H5Screate_simple(1, &three, NULL));
-    LAPSE_H5ID(attr, H5Acreate2(o->done, "tile", H5T_STD_I64LE, aspace, H5P_DEFAULT, H5P_DEFAULT));
+    LAPSE_H5ID(attr, H5Acreate2(o->done, LAPSE_LAYOUT_DONE_TILE, H5T_STD_I64LE, aspace, H5P_DEFAULT,
+                                H5P_DEFAULT));
     LAPSE_H5(H5Awrite(attr, H5T_NATIVE_INT64, state->tile));
     if (o->rank == 0) {
-        zeros = calloc((size_t)(ntp * state->ntiles), 1);
+        zeros = calloc((size_t)(ntp * state->ntiles), 1); /* LAPSE_MARK_PENDING */
         LAPSE_ALLOC(zeros);
         LAPSE_H5(H5Dwrite(o->done, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, o->dxpl_ind, zeros));
     }
@@ -415,10 +417,10 @@ cleanup:
 static lapse_status_t put_root_attrs(lapse_h5out_t *o, const lapse_config_t *cfg)
 {
     lapse_status_t st = LAPSE_OK;
-    LAPSE_TRY(put_str_attr(o->file, "lapse_version", LAPSE_VERSION));
-    LAPSE_TRY(put_str_attr(o->file, "config", cfg ? cfg->text : ""));
-    LAPSE_TRY(put_str_attr(o->file, "input_file", cfg ? cfg->input_file : ""));
-    LAPSE_TRY(put_str_attr(o->file, "input_dataset", cfg ? cfg->input_dataset : ""));
+    LAPSE_TRY(put_str_attr(o->file, LAPSE_ATTR_VERSION, LAPSE_VERSION));
+    LAPSE_TRY(put_str_attr(o->file, LAPSE_ATTR_CONFIG, cfg ? cfg->text : ""));
+    LAPSE_TRY(put_str_attr(o->file, LAPSE_ATTR_INPUT_FILE, cfg ? cfg->input_file : ""));
+    LAPSE_TRY(put_str_attr(o->file, LAPSE_ATTR_INPUT_DATASET, cfg ? cfg->input_dataset : ""));
 cleanup:
     return st;
 }
@@ -468,7 +470,7 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
         st = step_agree(o, create_done(o, o->nspecs > 0 ? o->specs[0].dims[0] : 0, state));
     lapse_fault_point("create");
     if (st == LAPSE_OK)
-        st = put_str_attr(o->file, "fingerprint", state->fingerprint);
+        st = put_str_attr(o->file, LAPSE_ATTR_FINGERPRINT, state->fingerprint);
     if (st == LAPSE_OK)
         st = put_root_attrs(o, cfg);
     if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
@@ -517,7 +519,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         o->specs[k] = specs[k];
         o->dsets[k] = H5I_INVALID_HID;
     }
-    LAPSE_TRY(lapse_h5_row_type(&o->row_type));
+    LAPSE_TRY(lapse_layout_row_type(&o->row_type));
     LAPSE_H5ID(o->dxpl_ind, H5Pcreate(H5P_DATASET_XFER));
     LAPSE_H5(H5Pset_dxpl_mpio(o->dxpl_ind, H5FD_MPIO_INDEPENDENT));
     LAPSE_H5ID(o->dxpl_coll, H5Pcreate(H5P_DATASET_XFER));
@@ -550,12 +552,10 @@ cleanup:
 
 static herr_t max_id_cb(hid_t g, const char *name, const H5L_info_t *info, void *data)
 {
-    int64_t *max = data;
-    char *end = NULL;
+    int64_t *max = data, v;
     (void)g;
     (void)info;
-    long long v = strtoll(name, &end, 10);
-    if (end != name && *end == '\0' && v > *max)
+    if (lapse_layout_run_id(name, &v) == 0 && v > *max)
         *max = v;
     return 0;
 }
@@ -566,7 +566,7 @@ lapse_status_t lapse_h5out_next_run_id(lapse_h5out_t *o, int64_t *run_id)
     hid_t g = H5I_INVALID_HID;
     int64_t max = 0;
 
-    htri_t e = H5Lexists(o->file, "/lapse", H5P_DEFAULT);
+    htri_t e = H5Lexists(o->file, LAPSE_LAYOUT_GROUP, H5P_DEFAULT);
     LAPSE_H5(e);
     if (e > 0) {
         e = H5Lexists(o->file, RUNS_PATH, H5P_DEFAULT);
@@ -589,7 +589,7 @@ lapse_status_t lapse_h5out_put_run(lapse_h5out_t *o, const lapse_run_info_t *inf
     hid_t g = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
     char path[64];
 
-    snprintf(path, sizeof path, RUNS_PATH "/%" PRId64, info->run_id);
+    lapse_layout_run_path(info->run_id, path, sizeof path);
     htri_t e = H5Lexists(o->file, RUNS_PATH, H5P_DEFAULT);
     LAPSE_H5(e);
     if (e > 0) {
@@ -603,18 +603,18 @@ lapse_status_t lapse_h5out_put_run(lapse_h5out_t *o, const lapse_run_info_t *inf
         LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
         LAPSE_H5ID(g, H5Gcreate2(o->file, path, lcpl, H5P_DEFAULT, H5P_DEFAULT));
     }
-    LAPSE_TRY(put_num_attr(g, "run_id", H5T_STD_I64LE, H5T_NATIVE_INT64, &info->run_id));
-    LAPSE_TRY(put_num_attr(g, "nranks", H5T_STD_I32LE, H5T_NATIVE_INT, &info->nranks));
-    LAPSE_TRY(put_str_attr(g, "start", info->start));
-    LAPSE_TRY(put_str_attr(g, "end", info->end));
-    LAPSE_TRY(put_str_attr(g, "status", info->status));
-    LAPSE_TRY(put_str_attr(g, "timepoints", info->timepoints));
-    LAPSE_TRY(put_str_attr(g, "config", info->config_text));
-    LAPSE_TRY(put_str_attr(g, "config_path", info->config_path));
-    LAPSE_TRY(put_str_attr(g, "input_file", info->input_file));
-    LAPSE_TRY(put_str_attr(g, "input_dataset", info->input_dataset));
-    LAPSE_TRY(put_str_attr(g, "fingerprint", info->fingerprint));
-    LAPSE_TRY(put_str_attr(g, "timepoints_hash", info->tps_hash));
+    LAPSE_TRY(put_num_attr(g, LAPSE_RUN_ATTR_ID, H5T_STD_I64LE, H5T_NATIVE_INT64, &info->run_id));
+    LAPSE_TRY(put_num_attr(g, LAPSE_RUN_ATTR_NRANKS, H5T_STD_I32LE, H5T_NATIVE_INT, &info->nranks));
+    LAPSE_TRY(put_str_attr(g, LAPSE_RUN_ATTR_START, info->start));
+    LAPSE_TRY(put_str_attr(g, LAPSE_RUN_ATTR_END, info->end));
+    LAPSE_TRY(put_str_attr(g, LAPSE_RUN_ATTR_STATUS, info->status));
+    LAPSE_TRY(put_str_attr(g, LAPSE_RUN_ATTR_TIMEPOINTS, info->timepoints));
+    LAPSE_TRY(put_str_attr(g, LAPSE_RUN_ATTR_CONFIG, info->config_text));
+    LAPSE_TRY(put_str_attr(g, LAPSE_RUN_ATTR_CONFIG_PATH, info->config_path));
+    LAPSE_TRY(put_str_attr(g, LAPSE_ATTR_INPUT_FILE, info->input_file));
+    LAPSE_TRY(put_str_attr(g, LAPSE_ATTR_INPUT_DATASET, info->input_dataset));
+    LAPSE_TRY(put_str_attr(g, LAPSE_ATTR_FINGERPRINT, info->fingerprint));
+    LAPSE_TRY(put_str_attr(g, LAPSE_RUN_ATTR_TPS_HASH, info->tps_hash));
 cleanup:
     if (lcpl >= 0)
         H5Pclose(lcpl);
@@ -765,7 +765,7 @@ lapse_status_t lapse_h5out_mark_done(lapse_h5out_t *o, int64_t t, int64_t tile)
     lapse_status_t st = LAPSE_OK;
     hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
     hsize_t start[2] = {(hsize_t)t, (hsize_t)tile}, count[2] = {1, 1};
-    unsigned char one = 1;
+    unsigned char one = LAPSE_MARK_DONE;
 
     /* LAPSE_SYNC_MARKS=1: force the task's data to stable storage first, so that even a node
      * crash or power loss cannot leave a mark without its data (costs a disk flush per task). */
@@ -796,7 +796,7 @@ lapse_status_t lapse_h5out_reset_done(lapse_h5out_t *o, const int64_t *tps, int6
     LAPSE_H5ID(fspace, H5Dget_space(o->done));
     LAPSE_H5(H5Sget_simple_extent_dims(fspace, dims, NULL));
     if (o->rank == 0 && n > 0) {
-        zeros = calloc((size_t)dims[1], 1);
+        zeros = calloc((size_t)dims[1], 1); /* LAPSE_MARK_PENDING */
         LAPSE_ALLOC(zeros);
         count[0] = 1;
         count[1] = dims[1];
@@ -826,13 +826,15 @@ static int read_done(hid_t f, lapse_outstate_t *os)
     hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
     hsize_t dims[2];
     int ok = -1;
-    if (H5Lexists(f, "/lapse", H5P_DEFAULT) <= 0 || H5Lexists(f, DONE_PATH, H5P_DEFAULT) <= 0)
+    if (H5Lexists(f, LAPSE_LAYOUT_GROUP, H5P_DEFAULT) <= 0 ||
+        H5Lexists(f, DONE_PATH, H5P_DEFAULT) <= 0)
         goto cleanup;
     if ((d = H5Dopen2(f, DONE_PATH, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0)
         goto cleanup;
     if (H5Sget_simple_extent_ndims(sp) != 2 || H5Sget_simple_extent_dims(sp, dims, NULL) < 0)
         goto cleanup;
-    if ((a = H5Aopen(d, "tile", H5P_DEFAULT)) < 0 || H5Aread(a, H5T_NATIVE_INT64, os->tile) < 0)
+    if ((a = H5Aopen(d, LAPSE_LAYOUT_DONE_TILE, H5P_DEFAULT)) < 0 ||
+        H5Aread(a, H5T_NATIVE_INT64, os->tile) < 0)
         goto cleanup;
     os->ntp = (int64_t)dims[0];
     os->ntiles = (int64_t)dims[1];
@@ -871,21 +873,22 @@ lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
     if (read_done(f, os) != 0)
         goto cleanup;
     os->is_lapse = 1;
-    lapse_h5_read_str_attr(f, "fingerprint", os->fingerprint, sizeof os->fingerprint);
+    lapse_h5_read_str_attr(f, LAPSE_ATTR_FINGERPRINT, os->fingerprint, sizeof os->fingerprint);
     if (H5Lexists(f, RUNS_PATH, H5P_DEFAULT) > 0 &&
         (g = H5Gopen2(f, RUNS_PATH, H5P_DEFAULT)) >= 0) {
         H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, max_id_cb, &os->last_run);
         if (os->last_run > 0) {
-            char name[32];
-            snprintf(name, sizeof name, "%" PRId64, os->last_run);
-            hid_t r = H5Gopen2(g, name, H5P_DEFAULT);
+            char path[64];
+            hid_t r =
+                H5Gopen2(f, lapse_layout_run_path(os->last_run, path, sizeof path), H5P_DEFAULT);
             if (r >= 0) {
-                lapse_h5_read_str_attr(r, "status", os->last_status, sizeof os->last_status);
-                lapse_h5_read_str_attr(r, "timepoints", os->last_timepoints,
+                lapse_h5_read_str_attr(r, LAPSE_RUN_ATTR_STATUS, os->last_status,
+                                       sizeof os->last_status);
+                lapse_h5_read_str_attr(r, LAPSE_RUN_ATTR_TIMEPOINTS, os->last_timepoints,
                                        sizeof os->last_timepoints);
-                lapse_h5_read_str_attr(r, "fingerprint", os->last_fingerprint,
+                lapse_h5_read_str_attr(r, LAPSE_ATTR_FINGERPRINT, os->last_fingerprint,
                                        sizeof os->last_fingerprint);
-                lapse_h5_read_str_attr(r, "timepoints_hash", os->last_tps_hash,
+                lapse_h5_read_str_attr(r, LAPSE_RUN_ATTR_TPS_HASH, os->last_tps_hash,
                                        sizeof os->last_tps_hash);
                 H5Gclose(r);
             }

@@ -1,20 +1,19 @@
 /*
  * h5out.h - the one parallel HDF5 output file (MPI-IO driver), written by all ranks.
  *
- * Layout:
- *   /<result datasets>   [t, z, y, x] (or [t, y, x] after a z-projection), the input's full
+ * Layout (names and encodings: io/layout.h, which owns them):
+ *   result datasets      [t, z, y, x] (or [t, y, x] after a z-projection), the input's full
  *                        time axis, chunked [1, tile], created up front; each task writes its
  *                        core hyperslab (independent I/O).
- *   /lapse/tasks         one row per task and run (lapse_task_row_t), extendible compound table.
- *   /lapse/done          uint8 [t, tiles]: 1 where the task (timepoint, tile) is done, durably:
- *                        a task's data is written before its mark, and both are raw-data writes
- *                        (no HDF5 metadata changes after the file is created), so a killed run
- *                        leaves a readable file in which no mark exists without its data.
- *                        Attribute tile = the core tile shape [z, y, x] of the plan.
- *   /lapse/runs/<id>     a group per run with attributes: start, end, config, config_path,
- *                        timepoints, nranks, status, fingerprint.
- *   root attributes      lapse_version, config (latest run), input_file, input_dataset,
- *                        fingerprint (of the config that created the file, see lapse_fingerprint).
+ *   task table           one row per task and run (lapse_task_row_t), extendible compound table.
+ *   done marks           uint8 [t, tiles]: LAPSE_MARK_DONE where the task (timepoint, tile) is
+ *                        done, durably: a task's data is written before its mark, and both are
+ *                        raw-data writes (no HDF5 metadata changes after the file is created), so
+ *                        a killed run leaves a readable file in which no mark exists without its
+ *                        data. Its tile attribute is the core tile shape [z, y, x] of the plan.
+ *   run groups           a group per run with the run record's attributes (lapse_run_info_t).
+ *   root attributes      version, config (latest run), input file and dataset, fingerprint (of
+ *                        the config that created the file, see lapse_fingerprint).
  *
  * A new file is created under the name <file>.creating and renamed once all its datasets exist
  * and are flushed, so a run killed during creation never leaves a half-made file at <file>.
@@ -28,6 +27,7 @@
 #include <mpi.h>
 
 #include "config.h"
+#include "io/layout.h"
 #include "status.h"
 #include "types.h"
 
@@ -40,25 +40,14 @@ typedef struct {
     lapse_dtype_t dtype;
 } lapse_dset_spec_t;
 
-/* One row of /lapse/tasks. */
-typedef struct {
-    int64_t run_id, task_id, timepoint, tile;
-    int64_t core_offset[3], core_shape[3];
-    int32_t rank;
-    char host[64];
-    char device[128];
-    double t_read, t_upload, t_compute, t_download, t_write, t_total;
-    int64_t bytes_in, bytes_out;
-    int32_t status; /* 0 done, 1 failed, 2 abandoned (interrupted by a signal) */
-} lapse_task_row_t;
-
-/* Facts about a run, stored in /lapse/runs/<id>. Strings must be identical on all ranks. */
+/* Facts about a run, stored in its run group (io/layout.h). Strings must be identical on all ranks.
+ */
 typedef struct {
     int64_t run_id;
     char start[32], end[32]; /* ISO 8601 UTC */
     const char *config_text, *config_path, *input_file, *input_dataset, *timepoints;
     int nranks;
-    const char *status;      /* "running", "done", "failed", "interrupted" */
+    const char *status;      /* LAPSE_RUN_RUNNING, _DONE, _FAILED, _INTERRUPTED */
     const char *fingerprint; /* of this run's config */
     const char *tps_hash;    /* lapse_tpsel_hash of the selection */
 } lapse_run_info_t;

@@ -1,13 +1,20 @@
 /*
- * h5util.c - small HDF5 helpers shared by h5in, h5out, info and sample (see h5util.h): dtype
- * mapping, fixed-length string types, string attributes and the /lapse/tasks row type.
+ * h5util.c - small HDF5 helpers shared by io/reader_h5, h5out, io/layout, info and sample (see
+ * h5util.h): error-printing switch, dtype mapping, fixed-length string types, string attributes.
  */
 #include "h5util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "h5out.h"
+void lapse_h5_init(void)
+{
+    static int done = 0;
+    if (!done) {
+        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        done = 1;
+    }
+}
 
 hid_t lapse_h5_mem_type(lapse_dtype_t dt)
 {
@@ -79,48 +86,4 @@ done:
     if (a >= 0)
         H5Aclose(a);
     H5Eclear2(H5E_DEFAULT);
-}
-
-lapse_status_t lapse_h5_row_type(hid_t *out)
-{
-    lapse_status_t st = LAPSE_OK;
-    hid_t t = H5I_INVALID_HID, a3 = H5I_INVALID_HID, host = H5I_INVALID_HID, dev = H5I_INVALID_HID;
-    hsize_t three = 3;
-
-    LAPSE_H5ID(t, H5Tcreate(H5T_COMPOUND, sizeof(lapse_task_row_t)));
-    LAPSE_H5ID(a3, H5Tarray_create2(H5T_NATIVE_INT64, 1, &three));
-    LAPSE_H5ID(host, lapse_h5_str_type(sizeof(((lapse_task_row_t *)0)->host)));
-    LAPSE_H5ID(dev, lapse_h5_str_type(sizeof(((lapse_task_row_t *)0)->device)));
-#define F(name, type) LAPSE_H5(H5Tinsert(t, #name, HOFFSET(lapse_task_row_t, name), type))
-    F(run_id, H5T_NATIVE_INT64);
-    F(task_id, H5T_NATIVE_INT64);
-    F(timepoint, H5T_NATIVE_INT64);
-    F(tile, H5T_NATIVE_INT64);
-    F(core_offset, a3);
-    F(core_shape, a3);
-    F(rank, H5T_NATIVE_INT32);
-    F(host, host);
-    F(device, dev);
-    F(t_read, H5T_NATIVE_DOUBLE);
-    F(t_upload, H5T_NATIVE_DOUBLE);
-    F(t_compute, H5T_NATIVE_DOUBLE);
-    F(t_download, H5T_NATIVE_DOUBLE);
-    F(t_write, H5T_NATIVE_DOUBLE);
-    F(t_total, H5T_NATIVE_DOUBLE);
-    F(bytes_in, H5T_NATIVE_INT64);
-    F(bytes_out, H5T_NATIVE_INT64);
-    F(status, H5T_NATIVE_INT32);
-#undef F
-    *out = t;
-    t = H5I_INVALID_HID;
-cleanup:
-    if (dev >= 0)
-        H5Tclose(dev);
-    if (host >= 0)
-        H5Tclose(host);
-    if (a3 >= 0)
-        H5Tclose(a3);
-    if (t >= 0)
-        H5Tclose(t);
-    return st;
 }

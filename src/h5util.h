@@ -1,7 +1,7 @@
 /*
- * h5util.h - small HDF5 helpers shared by h5in, h5out, info and sample: the memory type and
- * the recognition of lapse's voxel dtypes, fixed-length string types, reading a string
- * attribute, and the compound type of a /lapse/tasks row.
+ * h5util.h - small HDF5 helpers shared by io/reader_h5, h5out, io/layout, info and sample: the
+ * process-wide error-printing switch, the memory type and the recognition of lapse's voxel
+ * dtypes, fixed-length string types and reading a string attribute.
  *
  * These helpers hold no state and make no collective calls of their own (creating a datatype
  * is local), so any rank may call them at any time.
@@ -14,6 +14,11 @@
 
 #include "status.h"
 #include "types.h"
+
+/* Turn off HDF5's automatic error printing for the whole process (lapse reports HDF5 errors
+ * through lapse_h5_fail, which reads the error stack). Idempotent; called by the HDF5 reader,
+ * lapse_h5out_check, lapse_h5out_open and info, and callable by anyone else. */
+void lapse_h5_init(void);
 
 /* The native memory type of a concrete dtype: H5T_NATIVE_UINT8 (LAPSE_DT_U8),
  * H5T_NATIVE_UINT16 (LAPSE_DT_U16), H5T_NATIVE_FLOAT (LAPSE_DT_F32 and anything else). A
@@ -33,11 +38,5 @@ hid_t lapse_h5_str_type(size_t n);
  * to len - 1 characters and NUL-terminated (len >= 1). buf is "" when the attribute is absent,
  * is not a string or cannot be read: this never fails. Leaves the HDF5 error stack clear. */
 void lapse_h5_read_str_attr(hid_t obj, const char *name, char *buf, size_t len);
-
-/* Create the compound type of a /lapse/tasks row (lapse_task_row_t of h5out.h, memory layout;
- * also the file type of the table; fields are matched by name when reading). On success *out
- * is a new type that the caller closes with H5Tclose; on failure LAPSE_EH5 and *out unchanged.
- */
-lapse_status_t lapse_h5_row_type(hid_t *out);
 
 #endif

@@ -21,9 +21,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "h5in.h"
-#include "h5out.h"
 #include "h5util.h"
+#include "io/layout.h"
 #include "tpsel.h"
 
 typedef struct {
@@ -48,7 +47,7 @@ typedef struct {
 static herr_t dset_cb(hid_t obj, const char *name, const H5O_info_t *info, void *data)
 {
     dset_list_t *l = data;
-    if (info->type != H5O_TYPE_DATASET || strncmp(name, "lapse/", 6) == 0)
+    if (info->type != H5O_TYPE_DATASET || lapse_layout_reserved(name))
         return 0;
     if (l->n == l->cap) {
         int cap = l->cap ? 2 * l->cap : 8;
@@ -106,16 +105,17 @@ static lapse_status_t read_rows(hid_t f, lapse_task_row_t **rows, int64_t *n)
 
     *rows = NULL;
     *n = 0;
-    if (H5Lexists(f, "/lapse/tasks", H5P_DEFAULT) <= 0) {
+    if (H5Lexists(f, LAPSE_LAYOUT_GROUP, H5P_DEFAULT) <= 0 ||
+        H5Lexists(f, LAPSE_LAYOUT_TASKS, H5P_DEFAULT) <= 0) {
         H5Eclear2(H5E_DEFAULT);
         return LAPSE_OK;
     }
-    LAPSE_H5ID(d, H5Dopen2(f, "/lapse/tasks", H5P_DEFAULT));
+    LAPSE_H5ID(d, H5Dopen2(f, LAPSE_LAYOUT_TASKS, H5P_DEFAULT));
     LAPSE_H5ID(s, H5Dget_space(d));
     LAPSE_H5(H5Sget_simple_extent_dims(s, &len, NULL));
     r = calloc(len ? len : 1, sizeof *r);
     LAPSE_ALLOC(r);
-    LAPSE_TRY(lapse_h5_row_type(&t));
+    LAPSE_TRY(lapse_layout_row_type(&t));
     if (len > 0)
         LAPSE_H5(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, r));
     *rows = r;
@@ -137,10 +137,9 @@ static herr_t run_cb(hid_t g, const char *name, const H5L_info_t *info, void *da
     void **ctx = data;
     run_t **runs = ctx[0];
     int *n = ctx[1], *cap = ctx[2];
-    char *end = NULL;
+    int64_t id;
     (void)info;
-    long long id = strtoll(name, &end, 10);
-    if (end == name || *end != '\0')
+    if (lapse_layout_run_id(name, &id) != 0)
         return 0;
     if (*n == *cap) {
         int c = *cap ? 2 * *cap : 8;
@@ -155,11 +154,13 @@ static herr_t run_cb(hid_t g, const char *name, const H5L_info_t *info, void *da
     r->id = id;
     hid_t rg = H5Gopen2(g, name, H5P_DEFAULT);
     if (rg >= 0) {
-        lapse_h5_read_str_attr(rg, "start", r->start, sizeof r->start);
-        lapse_h5_read_str_attr(rg, "end", r->end, sizeof r->end);
-        lapse_h5_read_str_attr(rg, "status", r->status, sizeof r->status);
-        lapse_h5_read_str_attr(rg, "timepoints", r->timepoints, sizeof r->timepoints);
-        hid_t a = H5Aexists(rg, "nranks") > 0 ? H5Aopen(rg, "nranks", H5P_DEFAULT) : -1;
+        lapse_h5_read_str_attr(rg, LAPSE_RUN_ATTR_START, r->start, sizeof r->start);
+        lapse_h5_read_str_attr(rg, LAPSE_RUN_ATTR_END, r->end, sizeof r->end);
+        lapse_h5_read_str_attr(rg, LAPSE_RUN_ATTR_STATUS, r->status, sizeof r->status);
+        lapse_h5_read_str_attr(rg, LAPSE_RUN_ATTR_TIMEPOINTS, r->timepoints, sizeof r->timepoints);
+        hid_t a = H5Aexists(rg, LAPSE_RUN_ATTR_NRANKS) > 0
+                      ? H5Aopen(rg, LAPSE_RUN_ATTR_NRANKS, H5P_DEFAULT)
+                      : -1;
         if (a >= 0) {
             H5Aread(a, H5T_NATIVE_INT, &r->nranks);
             H5Aclose(a);
@@ -213,7 +214,7 @@ static int cmp_row(const void *a, const void *b)
         return x->run_id > y->run_id ? -1 : 1;
     if (x->tile != y->tile)
         return x->tile < y->tile ? -1 : 1;
-    return (x->status != 0) - (y->status != 0);
+    return (x->status != LAPSE_ROW_DONE) - (y->status != LAPSE_ROW_DONE);
 }
 
 /* Timepoints done and timepoints touched but not done (sorted lists, malloc'ed). */
@@ -239,7 +240,7 @@ static lapse_status_t done_timepoints(const lapse_task_row_t *rows, int64_t n, i
         for (; i < n && p[i]->timepoint == t; i++) {
             if (p[i]->run_id != run)
                 continue; /* older runs do not count */
-            if (p[i]->status == 0 && (first || p[i]->tile != last_tile))
+            if (p[i]->status == LAPSE_ROW_DONE && (first || p[i]->tile != last_tile))
                 vox += row_voxels(p[i]);
             if (first || p[i]->tile != last_tile) {
                 last_tile = p[i]->tile;
@@ -307,9 +308,9 @@ typedef struct {
 static void add_row(rank_sum_t *s, const lapse_task_row_t *r)
 {
     s->tasks++;
-    if (r->status == 0)
+    if (r->status == LAPSE_ROW_DONE)
         s->voxels += row_voxels(r);
-    else if (r->status == 2)
+    else if (r->status == LAPSE_ROW_ABANDONED)
         s->abandoned++;
     else
         s->failed++;
@@ -437,17 +438,17 @@ static lapse_status_t read_marks(hid_t h, state_t *s)
     hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
     hsize_t dims[2];
 
-    if (H5Lexists(h, "/lapse/done", H5P_DEFAULT) <= 0) {
+    if (H5Lexists(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT) <= 0) {
         H5Eclear2(H5E_DEFAULT);
         return LAPSE_OK;
     }
-    LAPSE_H5ID(d, H5Dopen2(h, "/lapse/done", H5P_DEFAULT));
+    LAPSE_H5ID(d, H5Dopen2(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT));
     LAPSE_H5ID(sp, H5Dget_space(d));
     if (H5Sget_simple_extent_ndims(sp) != 2)
-        LAPSE_FAIL(LAPSE_EINPUT, "/lapse/done is not 2-D [timepoints, tiles]");
+        LAPSE_FAIL(LAPSE_EINPUT, LAPSE_LAYOUT_DONE " is not 2-D [timepoints, tiles]");
     LAPSE_H5(H5Sget_simple_extent_dims(sp, dims, NULL));
-    if (H5Aexists(d, "tile") > 0) {
-        LAPSE_H5ID(a, H5Aopen(d, "tile", H5P_DEFAULT));
+    if (H5Aexists(d, LAPSE_LAYOUT_DONE_TILE) > 0) {
+        LAPSE_H5ID(a, H5Aopen(d, LAPSE_LAYOUT_DONE_TILE, H5P_DEFAULT));
         LAPSE_H5(H5Aread(a, H5T_NATIVE_INT64, s->tile));
     }
     H5Eclear2(H5E_DEFAULT);
@@ -497,7 +498,7 @@ static lapse_status_t count_tasks(state_t *s, const lapse_task_row_t *rows, int6
     for (int64_t t = 0; t < s->ntp; t++)
         for (int64_t j = 0; j < s->ntiles; j++) {
             int64_t k = t * s->ntiles + j;
-            int c = s->mark[k] ? 0 : status[k] == 1 ? 2 : 1;
+            int c = s->mark[k] == LAPSE_MARK_DONE ? 0 : status[k] == LAPSE_ROW_FAILED ? 2 : 1;
             s->cnt[t][c]++;
             s->total[c]++;
         }
@@ -604,9 +605,9 @@ static lapse_status_t open_output(const char *file, hid_t *out)
         H5Eclear2(H5E_DEFAULT);
         LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot be opened as HDF5 (truncated or damaged?)", file);
     }
-    if (H5Lexists(f, "/lapse", H5P_DEFAULT) <= 0) {
+    if (H5Lexists(f, LAPSE_LAYOUT_GROUP, H5P_DEFAULT) <= 0) {
         H5Eclear2(H5E_DEFAULT);
-        LAPSE_FAIL(LAPSE_EINPUT, "%s: not a lapse output (no /lapse group)", file);
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: not a lapse output (no " LAPSE_LAYOUT_GROUP " group)", file);
     }
     *out = f;
     f = H5I_INVALID_HID;
@@ -629,13 +630,13 @@ lapse_status_t lapse_info_print(const char *file, FILE *f)
 
     lapse_h5_init();
     LAPSE_TRY(open_output(file, &h));
-    lapse_h5_read_str_attr(h, "lapse_version", version, sizeof version);
-    lapse_h5_read_str_attr(h, "input_file", in_file, sizeof in_file);
-    lapse_h5_read_str_attr(h, "input_dataset", in_dset, sizeof in_dset);
+    lapse_h5_read_str_attr(h, LAPSE_ATTR_VERSION, version, sizeof version);
+    lapse_h5_read_str_attr(h, LAPSE_ATTR_INPUT_FILE, in_file, sizeof in_file);
+    lapse_h5_read_str_attr(h, LAPSE_ATTR_INPUT_DATASET, in_dset, sizeof in_dset);
     LAPSE_H5(H5Ovisit2(h, H5_INDEX_NAME, H5_ITER_INC, dset_cb, &dl, H5O_INFO_BASIC));
-    if (H5Lexists(h, "/lapse/runs", H5P_DEFAULT) > 0) {
+    if (H5Lexists(h, LAPSE_LAYOUT_RUNS, H5P_DEFAULT) > 0) {
         void *ctx[3] = {&runs, &nruns, &cap};
-        LAPSE_H5ID(g, H5Gopen2(h, "/lapse/runs", H5P_DEFAULT));
+        LAPSE_H5ID(g, H5Gopen2(h, LAPSE_LAYOUT_RUNS, H5P_DEFAULT));
         LAPSE_H5(H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, run_cb, ctx));
         qsort(runs, (size_t)nruns, sizeof *runs, cmp_run);
     }

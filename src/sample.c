@@ -20,7 +20,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "h5in.h"
 #include "h5util.h"
 
 #define VOXELS_PER_BLOB 48000

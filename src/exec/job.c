@@ -216,7 +216,7 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
     lapse_status_t st = LAPSE_OK;
     lapse_config_t *cfg = &job->cfg;
     char err[512];
-    st = lapse_h5in_probe(cfg->input_file, cfg->input_dataset, &job->in);
+    st = lapse_reader_probe(cfg->input_file, cfg->input_dataset, &job->in);
     if (st != LAPSE_OK) {
         char msg[1024];
         snprintf(msg, sizeof msg, "%s", lapse_errmsg());

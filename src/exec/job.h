@@ -13,7 +13,7 @@
 
 #include "config.h"
 #include "exec/ranks.h"
-#include "h5in.h"
+#include "io/reader.h"
 #include "h5out.h"
 #include "lock.h"
 #include "ops/graph.h"

@@ -36,7 +36,7 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     lapse_err_context("rank %d, task %lld (t=%lld, tile %lld)", w->r->rank, (long long)t->id,
                       (long long)t->t, (long long)t->tile);
 
-    LAPSE_TRY(lapse_h5in_read(w->in, t->t, &t->read, lapse_pipeline_input(w->pipe)));
+    LAPSE_TRY(lapse_reader_read(w->in, t->t, &t->read, lapse_pipeline_input(w->pipe)));
     double t1 = MPI_Wtime();
     row->t_read = t1 - t0;
     row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
@@ -155,7 +155,7 @@ cleanup:
 lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl)
 {
     const lapse_config_t *cfg = &w->job->cfg;
-    lapse_status_t st = lapse_h5in_open(cfg->input_file, cfg->input_dataset, &w->in);
+    lapse_status_t st = lapse_reader_open(cfg->input_file, cfg->input_dataset, &w->in);
     if (st == LAPSE_OK)
         st = lapse_pipeline_create(cl, &w->job->graph, w->plan->max_read_voxels,
                                    w->plan->max_core_voxels, &w->pipe);
@@ -177,7 +177,7 @@ lapse_status_t lapse_worker_close(lapse_worker_t *w, lapse_status_t st)
             st = cst;
     }
     lapse_pipeline_destroy(w->pipe);
-    lapse_h5in_close(w->in);
+    lapse_reader_close(w->in);
     free(w->rows);
     return st;
 }

@@ -25,6 +25,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lapse_layout as L  # noqa: E402
 from h5same import data_datasets  # noqa: E402
 
 
@@ -44,7 +45,7 @@ def final_unmarked(fo, fr, paths, done, tile, grid, spatial):
     fill value in REF, where written and unwritten cannot be told apart)."""
     n = 0
     data = {p: (fo[p], fr[p], fr[p].fillvalue) for p in paths}
-    for t, tl in np.argwhere(done == 0):
+    for t, tl in np.argwhere(done != L.MARK_DONE):
         s = core_slices(int(tl), tile, grid, spatial)
         same, informative = True, False
         for a, b, fill in data.values():
@@ -61,13 +62,13 @@ def final_unmarked(fo, fr, paths, done, tile, grid, spatial):
 def check(fo, fr, args):
     """Return the list of problems (empty: all good)."""
     bad = []
-    if "/lapse/done" not in fo:
-        return ["%s has no /lapse/done" % args.out]
-    dset = fo["/lapse/done"]
+    if L.DONE not in fo:
+        return ["%s has no %s" % (args.out, L.DONE)]
+    dset = fo[L.DONE]
     done = dset[()]
-    if "tile" not in dset.attrs:
-        return ["/lapse/done has no tile attribute"]
-    tile = [int(v) for v in dset.attrs["tile"]]
+    if L.DONE_TILE_ATTR not in dset.attrs:
+        return ["%s has no %s attribute" % (L.DONE, L.DONE_TILE_ATTR)]
+    tile = [int(v) for v in dset.attrs[L.DONE_TILE_ATTR]]
     paths = data_datasets(fo)
     if not paths:
         return ["%s holds no result dataset" % args.out]
@@ -84,11 +85,11 @@ def check(fo, fr, args):
     ntiles = grid[0] * grid[1] * grid[2]
     ntp = fo[paths[0]].shape[0]
     if done.ndim != 2 or done.shape[0] != ntp or done.shape[1] != ntiles:
-        return ["/lapse/done has shape %s, expected (%d, %d) for tile %s of %s" %
-                (done.shape, ntp, ntiles, tile, spatial)]
-    if not np.isin(done, (0, 1)).all():
-        bad.append("/lapse/done holds values other than 0 and 1")
-    marked = np.argwhere(done == 1)
+        return ["%s has shape %s, expected (%d, %d) for tile %s of %s" %
+                (L.DONE, done.shape, ntp, ntiles, tile, spatial)]
+    if not np.isin(done, (L.MARK_PENDING, L.MARK_DONE)).all():
+        bad.append("%s holds values other than %d and %d" % (L.DONE, L.MARK_PENDING, L.MARK_DONE))
+    marked = np.argwhere(done == L.MARK_DONE)
     print("check_done: %d of %d tasks marked done" % (len(marked), done.size))
     for p in paths:
         a, b = fo[p], fr[p]

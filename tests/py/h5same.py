@@ -17,6 +17,7 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lapse_layout  # noqa: E402
 import lapsecfg  # noqa: E402
 
 
@@ -25,7 +26,7 @@ def data_datasets(f):
     out = []
 
     def visit(name, obj):
-        if isinstance(obj, h5py.Dataset) and not (name == "lapse" or name.startswith("lapse/")):
+        if isinstance(obj, h5py.Dataset) and not lapse_layout.reserved(name):
             out.append("/" + name)
 
     f.visititems(visit)

@@ -4,7 +4,8 @@
 Usage: tasks.py OUT.h5 [--run-id R] [--count N] [--ranks K] [--min-ranks K]
                 [--timepoints SEL] [--cover DATASET] [--runs N]
 
-Always checks: the table has every field of src/h5out.h's lapse_task_row_t; the rows looked at
+Always checks: the table has every field of lapse_task_row_t (src/io/layout.h; the names come
+from lapse_layout.py, checked against the C schema by the unit_schema test); the rows looked at
 (those of run R, default all) are not empty, have unique task ids per run, status 0 (done),
 non-negative times with t_total >= every phase, and a group /lapse/runs/<id> per run id.
 Options add checks: --count N rows; --ranks K: the ranks seen are exactly 0..K-1;
@@ -22,11 +23,10 @@ import h5py
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lapse_layout as L  # noqa: E402
 import lapsecfg  # noqa: E402
 
-FIELDS = ("run_id", "task_id", "timepoint", "tile", "core_offset", "core_shape", "rank", "host",
-          "device", "t_read", "t_upload", "t_compute", "t_download", "t_write", "t_total",
-          "bytes_in", "bytes_out", "status")
+FIELDS = L.TASK_FIELDS
 PHASES = ("t_read", "t_upload", "t_compute", "t_download", "t_write")
 
 
@@ -70,23 +70,23 @@ def main(argv):
         print("tasks: %s" % e, file=sys.stderr)
         return 2
     with f:
-        if "/lapse/tasks" not in f:
-            print("tasks: %s has no /lapse/tasks" % a.file)
+        if L.TASKS not in f:
+            print("tasks: %s has no %s" % (a.file, L.TASKS))
             return 1
-        table = f["/lapse/tasks"]
+        table = f[L.TASKS]
         names = table.dtype.names or ()
         missing = [n for n in FIELDS if n not in names]
         if missing:
-            print("tasks: /lapse/tasks lacks fields %s (has %s)" % (missing, names))
+            print("tasks: %s lacks fields %s (has %s)" % (L.TASKS, missing, names))
             return 1
         rows = table[()]
         run_ids = sorted(set(int(r) for r in rows["run_id"]))
-        runs = sorted(f["/lapse/runs"].keys()) if "/lapse/runs" in f else []
+        runs = sorted(f[L.RUNS].keys()) if L.RUNS in f else []
         for rid in run_ids:
-            if str(rid) not in runs:
-                fail("no group /lapse/runs/%d for run id %d (groups: %s)" % (rid, rid, runs))
+            if L.run_path(rid) not in f:
+                fail("no group %s for run id %d (groups: %s)" % (L.run_path(rid), rid, runs))
         if a.runs is not None and len(runs) != a.runs:
-            fail("/lapse/runs holds %d runs %s, expected %d" % (len(runs), runs, a.runs))
+            fail("%s holds %d runs %s, expected %d" % (L.RUNS, len(runs), runs, a.runs))
         if a.run_id is not None:
             rows = rows[rows["run_id"] == a.run_id]
         what = "run %s" % a.run_id if a.run_id is not None else "all runs"
@@ -100,8 +100,9 @@ def main(argv):
             ids = rows["task_id"][rows["run_id"] == rid]
             if len(set(int(i) for i in ids)) != len(ids):
                 fail("run %d: duplicate task ids" % rid)
-        if np.any(rows["status"] != 0):
-            fail("%d rows with status != 0" % int(np.count_nonzero(rows["status"] != 0)))
+        if np.any(rows["status"] != L.ROW_DONE):
+            fail("%d rows with status != %d (done)"
+                 % (int(np.count_nonzero(rows["status"] != L.ROW_DONE)), L.ROW_DONE))
         for p in PHASES:
             if np.any(rows[p] < 0) or np.any(rows[p] > rows["t_total"] + 1e-6):
                 fail("%s negative or larger than t_total in some row" % p)

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5in.h"
+#include "h5util.h"
 #include "h5out.h"
 #include "testutil.h"
 

@@ -10,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5in.h"
+#include "h5util.h"
+#include "io/reader.h"
 #include "sample.h"
 #include "testutil.h"
 
@@ -48,7 +49,7 @@ static void teardown(void)
 static uint16_t *read_raw(const char *file)
 {
     lapse_input_info_t info;
-    ck_assert_int_eq(lapse_h5in_probe(file, "/raw", &info), LAPSE_OK);
+    ck_assert_int_eq(lapse_reader_probe(file, "/raw", &info), LAPSE_OK);
     ck_assert_int_eq(info.ndims, 4);
     ck_assert_int_eq(info.ntp, NTP);
     ck_assert_int_eq(info.dtype, LAPSE_DT_U16);

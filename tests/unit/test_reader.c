@@ -1,7 +1,8 @@
 /*
- * test_h5in.c - the input reader: probe messages for every kind of unusable file (missing, not
- * HDF5, truncated, missing dataset, bad rank, bad type) and box reads compared with values
- * written here with the serial HDF5 API.
+ * test_reader.c - the input reader (io/reader.h) and its HDF5 backend: probe messages for every
+ * kind of unusable file (missing, not HDF5, truncated, missing dataset, bad rank, bad type), box
+ * reads compared with values written here with the serial HDF5 API, the choice of backend and
+ * the dataset-name check used by the config.
  */
 #include <check.h>
 #include <hdf5.h>
@@ -9,7 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "h5in.h"
+#include "h5util.h"
+#include "io/reader.h"
 #include "testutil.h"
 
 static char dir[512];
@@ -81,7 +83,7 @@ static void expect_fail(const char *file, const char *dset, const char *const *w
 {
     lapse_input_info_t info;
     lapse_err_clear();
-    lapse_status_t st = lapse_h5in_probe(file, dset, &info);
+    lapse_status_t st = lapse_reader_probe(file, dset, &info);
     ck_assert_int_eq(st, LAPSE_EINPUT);
     for (int i = 0; words[i]; i++)
         ck_assert_msg(strstr(lapse_errmsg(), words[i]) != NULL, "message '%s' lacks '%s'",
@@ -94,7 +96,7 @@ START_TEST(probe_good_4d_uint16)
     const char *f = path_in("a.h5");
     write_dset(f, "/raw", 4, dims, H5T_STD_U16BE);
     lapse_input_info_t info;
-    ck_assert_int_eq(lapse_h5in_probe(f, "/raw", &info), LAPSE_OK);
+    ck_assert_int_eq(lapse_reader_probe(f, "/raw", &info), LAPSE_OK);
     ck_assert_int_eq(info.ndims, 4);
     ck_assert_int_eq(info.ntp, 3);
     ck_assert_int_eq(info.shape[0], 4);
@@ -111,14 +113,14 @@ START_TEST(probe_good_3d_uint8_and_f32)
     write_dset(f, "/g/u8", 3, dims, H5T_STD_U8LE);
     write_dset(f, "/g/f32", 3, dims, H5T_IEEE_F32LE);
     lapse_input_info_t info;
-    ck_assert_int_eq(lapse_h5in_probe(f, "/g/u8", &info), LAPSE_OK);
+    ck_assert_int_eq(lapse_reader_probe(f, "/g/u8", &info), LAPSE_OK);
     ck_assert_int_eq(info.ndims, 3);
     ck_assert_int_eq(info.ntp, 2);
     ck_assert_int_eq(info.shape[0], 1);
     ck_assert_int_eq(info.shape[1], 7);
     ck_assert_int_eq(info.shape[2], 9);
     ck_assert_int_eq(info.dtype, LAPSE_DT_U8);
-    ck_assert_int_eq(lapse_h5in_probe(f, "g/f32", &info), LAPSE_OK);
+    ck_assert_int_eq(lapse_reader_probe(f, "g/f32", &info), LAPSE_OK);
     ck_assert_int_eq(info.dtype, LAPSE_DT_F32);
 }
 END_TEST
@@ -219,14 +221,14 @@ START_TEST(read_boxes)
     write_dset(f, "/u8", 3, d3, H5T_STD_U8LE);
     const char *names[3] = {"/u16", "/f32", "/u8"};
     for (int k = 0; k < 3; k++) {
-        lapse_h5in_t *in = NULL;
-        ck_assert_int_eq(lapse_h5in_open(f, names[k], &in), LAPSE_OK);
-        const lapse_input_info_t *info = lapse_h5in_info(in);
+        lapse_reader_t *in = NULL;
+        ck_assert_int_eq(lapse_reader_open(f, names[k], &in), LAPSE_OK);
+        const lapse_input_info_t *info = lapse_reader_info(in);
         lapse_box_t box = {{1, 2, 3}, {4, 5, 7}};
         if (info->ndims == 3)
             box = (lapse_box_t){{0, 2, 3}, {1, 5, 7}};
         float buf[4 * 5 * 7];
-        ck_assert_int_eq(lapse_h5in_read(in, 2, &box, buf), LAPSE_OK);
+        ck_assert_int_eq(lapse_reader_read(in, 2, &box, buf), LAPSE_OK);
         for (int64_t z = 0; z < box.dim[0]; z++)
             for (int64_t y = 0; y < box.dim[1]; y++)
                 for (int64_t x = 0; x < box.dim[2]; x++) {
@@ -242,17 +244,65 @@ START_TEST(read_boxes)
         /* Out of range boxes and timepoints are refused, not read. */
         lapse_box_t bad = box;
         bad.dim[2] = 100;
-        ck_assert_int_ne(lapse_h5in_read(in, 2, &bad, buf), LAPSE_OK);
-        ck_assert_int_ne(lapse_h5in_read(in, 3, &box, buf), LAPSE_OK);
-        lapse_h5in_close(in);
+        ck_assert_int_ne(lapse_reader_read(in, 2, &bad, buf), LAPSE_OK);
+        ck_assert_int_ne(lapse_reader_read(in, 3, &box, buf), LAPSE_OK);
+        ck_assert_ptr_eq(lapse_reader_backend(in), &lapse_reader_hdf5);
+        lapse_reader_close(in);
     }
-    lapse_h5in_close(NULL);
+    lapse_reader_close(NULL);
 }
 END_TEST
 
-static Suite *h5in_suite(void)
+/* A failed open leaves *out alone; the compatibility names still work. */
+START_TEST(open_failure_leaves_out)
 {
-    Suite *s = suite_create("h5in");
+    lapse_reader_t *in = (lapse_reader_t *)&in;
+    ck_assert_int_eq(lapse_reader_open(path_in("none.h5"), "/raw", &in), LAPSE_EINPUT);
+    ck_assert_ptr_eq(in, (lapse_reader_t *)&in);
+    ck_assert_msg(strstr(lapse_errmsg(), "no such file") != NULL, "%s", lapse_errmsg());
+}
+END_TEST
+
+/* The backend is chosen by suffix, else by content, else the default (HDF5). */
+START_TEST(backend_choice)
+{
+    ck_assert_ptr_eq(lapse_reader_backend_for_name("a/b.H5"), &lapse_reader_hdf5);
+    ck_assert_ptr_eq(lapse_reader_backend_for_name("b.hdf5"), &lapse_reader_hdf5);
+    ck_assert_ptr_eq(lapse_reader_backend_for_name("b.tif"), &lapse_reader_hdf5); /* default */
+    ck_assert_ptr_eq(lapse_reader_backend_for_name(NULL), &lapse_reader_hdf5);
+    ck_assert_str_eq(lapse_reader_hdf5.name, "hdf5");
+    ck_assert_int_eq(lapse_reader_hdf5.thread_safe, 0);
+    /* An HDF5 file without an HDF5 suffix is found by its content. */
+    hsize_t dims[3] = {2, 3, 4};
+    const char *f = path_in("noext.data");
+    write_dset(f, "/raw", 3, dims, H5T_STD_U8LE);
+    ck_assert_int_eq(lapse_reader_hdf5.sniff(f), 1);
+    ck_assert_int_eq(lapse_reader_hdf5.sniff(path_in("absent")), 0);
+    lapse_input_info_t info;
+    ck_assert_int_eq(lapse_reader_probe(f, "/raw", &info), LAPSE_OK);
+    ck_assert_int_eq(info.ntp, 2);
+}
+END_TEST
+
+/* input.dataset syntax for HDF5: absolute, no empty component (config.c reports these). */
+START_TEST(check_dataset)
+{
+    char err[128];
+    ck_assert_int_eq(lapse_reader_check_dataset("in.h5", "/raw", err, sizeof err), 0);
+    ck_assert_int_eq(lapse_reader_check_dataset("in.h5", "/a/b", err, sizeof err), 0);
+    ck_assert_int_eq(lapse_reader_check_dataset("in.h5", "raw", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "must be absolute") && strstr(err, "'raw'"), "%s", err);
+    ck_assert_int_eq(lapse_reader_check_dataset("in.h5", "/", err, sizeof err), -1);
+    ck_assert_int_eq(lapse_reader_check_dataset("in.h5", "/a//b", err, sizeof err), -1);
+    ck_assert_msg(strstr(err, "empty component") != NULL, "%s", err);
+    ck_assert_int_eq(lapse_reader_check_dataset(NULL, "/a/", err, sizeof err), -1);
+    ck_assert_int_eq(lapse_reader_check_dataset("in.h5", NULL, err, sizeof err), -1);
+}
+END_TEST
+
+static Suite *reader_suite(void)
+{
+    Suite *s = suite_create("reader");
     TCase *tc = tcase_create("probe");
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, probe_good_4d_uint16);
@@ -264,13 +314,16 @@ static Suite *h5in_suite(void)
     tcase_add_test(tc, probe_wrong_rank);
     tcase_add_test(tc, probe_unsupported_types);
     tcase_add_test(tc, read_boxes);
+    tcase_add_test(tc, open_failure_leaves_out);
+    tcase_add_test(tc, backend_choice);
+    tcase_add_test(tc, check_dataset);
     suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void)
 {
-    SRunner *sr = srunner_create(h5in_suite());
+    SRunner *sr = srunner_create(reader_suite());
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);

@@ -1,12 +1,13 @@
 /*
- * h5in.c - the input time-lapse: probing an HDF5 file for a usable [t,z,y,x] / [t,y,x] dataset
- * and reading boxes of one timepoint from it.
+ * io/reader_h5.c - the HDF5 input backend: probing a file for a usable [t,z,y,x] / [t,y,x]
+ * dataset and reading boxes of one timepoint from it (see reader.h for the backend contract).
  *
  * Every rank opens the input on its own (default sec2 driver, read-only); reads are independent
  * hyperslab H5Dread calls into the caller's buffer, converted to the native memory type of the
- * dtype. The probe turns every way a file can be unusable into one LAPSE_EINPUT message.
+ * dtype. The probe turns every way a file can be unusable into one LAPSE_EINPUT message. The
+ * dataset-name syntax check is in reader_h5_path.c (no HDF5 calls: the fuzz build links it).
  */
-#include "h5in.h"
+#include "io/reader.h"
 
 #include <errno.h>
 #include <hdf5.h>
@@ -17,19 +18,12 @@
 
 #include "h5util.h"
 
-struct lapse_h5in {
+/* An open input: the handle behind lapse_reader_t. */
+typedef struct {
     hid_t file, dset, fspace;
-    lapse_input_info_t info;
-};
-
-void lapse_h5_init(void)
-{
-    static int done = 0;
-    if (!done) {
-        H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-        done = 1;
-    }
-}
+    int ndims;
+    lapse_dtype_t dtype;
+} h5_input_t;
 
 /* Name of an HDF5 datatype in numpy style ("int32", "float64", "compound"...). */
 static void type_name(hid_t type, char *buf, size_t len)
@@ -235,7 +229,7 @@ cleanup:
     return st;
 }
 
-lapse_status_t lapse_h5in_probe(const char *file, const char *dset, lapse_input_info_t *info)
+static lapse_status_t h5_probe(const char *file, const char *dset, lapse_input_info_t *info)
 {
     lapse_status_t st = LAPSE_OK;
     hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID;
@@ -258,66 +252,9 @@ cleanup:
     return st;
 }
 
-lapse_status_t lapse_h5in_open(const char *file, const char *dset, lapse_h5in_t **out)
+static void h5_close(void *handle)
 {
-    lapse_status_t st = LAPSE_OK;
-    lapse_h5in_t *in = calloc(1, sizeof *in);
-    LAPSE_ALLOC(in);
-    in->file = in->dset = in->fspace = H5I_INVALID_HID;
-    LAPSE_TRY(open_input(file, dset, &in->file, &in->dset, &in->info));
-    LAPSE_H5ID(in->fspace, H5Dget_space(in->dset));
-    *out = in;
-    return LAPSE_OK;
-cleanup:
-    lapse_h5in_close(in);
-    return st;
-}
-
-const lapse_input_info_t *lapse_h5in_info(const lapse_h5in_t *in)
-{
-    return &in->info;
-}
-
-lapse_status_t lapse_h5in_read(lapse_h5in_t *in, int64_t t, const lapse_box_t *box, void *dst)
-{
-    lapse_status_t st = LAPSE_OK;
-    hid_t mspace = H5I_INVALID_HID;
-    const lapse_input_info_t *info = &in->info;
-    hsize_t start[4], count[4];
-    int nd = info->ndims;
-
-    if (t < 0 || t >= info->ntp)
-        LAPSE_FAIL(LAPSE_ERUNTIME, "read of timepoint %lld: out of range [0, %lld)", (long long)t,
-                   (long long)info->ntp);
-    for (int a = 0; a < 3; a++) {
-        if (box->off[a] < 0 || box->dim[a] < 1 || box->off[a] + box->dim[a] > info->shape[a])
-            LAPSE_FAIL(LAPSE_ERUNTIME,
-                       "read box [%lld+%lld, %lld+%lld, %lld+%lld] outside the input "
-                       "[%lld, %lld, %lld]",
-                       (long long)box->off[0], (long long)box->dim[0], (long long)box->off[1],
-                       (long long)box->dim[1], (long long)box->off[2], (long long)box->dim[2],
-                       (long long)info->shape[0], (long long)info->shape[1],
-                       (long long)info->shape[2]);
-    }
-    start[0] = (hsize_t)t;
-    count[0] = 1;
-    for (int a = 4 - nd; a < 3; a++) {
-        int i = a - (4 - nd) + 1;
-        start[i] = (hsize_t)box->off[a];
-        count[i] = (hsize_t)box->dim[a];
-    }
-    LAPSE_H5(H5Sselect_hyperslab(in->fspace, H5S_SELECT_SET, start, NULL, count, NULL));
-    LAPSE_H5ID(mspace, H5Screate_simple(nd, count, NULL));
-    LAPSE_H5(
-        H5Dread(in->dset, lapse_h5_mem_type(info->dtype), mspace, in->fspace, H5P_DEFAULT, dst));
-cleanup:
-    if (mspace >= 0)
-        H5Sclose(mspace);
-    return st;
-}
-
-void lapse_h5in_close(lapse_h5in_t *in)
-{
+    h5_input_t *in = handle;
     if (in == NULL)
         return;
     if (in->fspace >= 0)
@@ -328,3 +265,73 @@ void lapse_h5in_close(lapse_h5in_t *in)
         H5Fclose(in->file);
     free(in);
 }
+
+static lapse_status_t h5_open(const char *file, const char *dset, void **handle,
+                              lapse_input_info_t *info)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_input_info_t tmp = {0};
+    h5_input_t *in = calloc(1, sizeof *in);
+    LAPSE_ALLOC(in);
+    in->file = in->dset = in->fspace = H5I_INVALID_HID;
+    LAPSE_TRY(open_input(file, dset, &in->file, &in->dset, &tmp));
+    LAPSE_H5ID(in->fspace, H5Dget_space(in->dset));
+    in->ndims = tmp.ndims;
+    in->dtype = tmp.dtype;
+    *handle = in;
+    *info = tmp;
+    return LAPSE_OK;
+cleanup:
+    h5_close(in);
+    return st;
+}
+
+static lapse_status_t h5_read(void *handle, int64_t t, const lapse_box_t *box, void *dst)
+{
+    lapse_status_t st = LAPSE_OK;
+    h5_input_t *in = handle;
+    hid_t mspace = H5I_INVALID_HID;
+    hsize_t start[4], count[4];
+    int nd = in->ndims;
+
+    start[0] = (hsize_t)t;
+    count[0] = 1;
+    for (int a = 4 - nd; a < 3; a++) {
+        int i = a - (4 - nd) + 1;
+        start[i] = (hsize_t)box->off[a];
+        count[i] = (hsize_t)box->dim[a];
+    }
+    LAPSE_H5(H5Sselect_hyperslab(in->fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+    LAPSE_H5ID(mspace, H5Screate_simple(nd, count, NULL));
+    LAPSE_H5(H5Dread(in->dset, lapse_h5_mem_type(in->dtype), mspace, in->fspace, H5P_DEFAULT, dst));
+cleanup:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    return st;
+}
+
+/* A regular file with the HDF5 signature. */
+static int h5_sniff(const char *file)
+{
+    struct stat sb;
+    if (stat(file, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return 0;
+    lapse_h5_init();
+    htri_t is = H5Fis_hdf5(file);
+    H5Eclear2(H5E_DEFAULT);
+    return is > 0;
+}
+
+static const char *const h5_suffixes[] = {".h5", ".hdf5", ".he5", NULL};
+
+const lapse_reader_backend_t lapse_reader_hdf5 = {
+    .name = "hdf5",
+    .suffixes = h5_suffixes,
+    .thread_safe = 0, /* HDF5 1.10 as packaged: not built thread-safe */
+    .check_dataset = lapse_reader_h5_check_dataset,
+    .sniff = h5_sniff,
+    .probe = h5_probe,
+    .open = h5_open,
+    .read = h5_read,
+    .close = h5_close,
+};

@@ -1,0 +1,103 @@
+/*
+ * io/layout.h - the schema of a lapse output file, owned here and nowhere else: the paths of
+ * lapse's own group and datasets, the attribute names, the /lapse/tasks row (C struct and HDF5
+ * compound type), the encoding of the done marks and the run record's fields and states.
+ * h5out.c writes this layout and info.c reads it; both spell names only through this header.
+ * tests/py/lapse_layout.py is the Python copy; `lapse info --schema` prints this one as JSON
+ * and the unit_schema test (tests/py/check_schema.py) fails when the two disagree.
+ */
+#ifndef LAPSE_IO_LAYOUT_H
+#define LAPSE_IO_LAYOUT_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "status.h"
+
+/* ---------------------------------------------------------------- paths */
+
+#define LAPSE_LAYOUT_GROUP "/lapse"       /* lapse's own metadata; reserved for results */
+#define LAPSE_LAYOUT_TASKS "/lapse/tasks" /* 1-D extendible table of lapse_task_row_t */
+#define LAPSE_LAYOUT_DONE  "/lapse/done"  /* uint8 [timepoints, tiles] of done marks */
+#define LAPSE_LAYOUT_RUNS  "/lapse/runs"  /* one group per run, named by its decimal run id */
+
+/* 1 when path (absolute, or relative to the root) is LAPSE_LAYOUT_GROUP or inside it. */
+int lapse_layout_reserved(const char *path);
+
+/* Write the path of run run_id's group ("/lapse/runs/7") into buf[len]. Returns buf. */
+char *lapse_layout_run_path(int64_t run_id, char *buf, size_t len);
+
+/* The run id of a member name of LAPSE_LAYOUT_RUNS: 0 and *id set when name is a decimal
+ * integer; -1 (*id unchanged) for any other name, which is not a run group. */
+int lapse_layout_run_id(const char *name, int64_t *id);
+
+/* ---------------------------------------------------------------- done marks */
+
+/* Attribute of LAPSE_LAYOUT_DONE: int64 [3], the core tile shape (z, y, x) of the plan. Tiles
+ * are numbered z-major, then y, then x, over the grid of that shape clipped to the image. */
+#define LAPSE_LAYOUT_DONE_TILE "tile"
+
+/* Values of a mark (file type uint8): a task's mark is written only after its data. */
+enum { LAPSE_MARK_PENDING = 0, LAPSE_MARK_DONE = 1 };
+
+/* ---------------------------------------------------------------- attributes */
+
+/* Root attributes (strings). */
+#define LAPSE_ATTR_VERSION       "lapse_version"
+#define LAPSE_ATTR_CONFIG        "config"        /* text of the latest run's config */
+#define LAPSE_ATTR_INPUT_FILE    "input_file"    /* also a run attribute */
+#define LAPSE_ATTR_INPUT_DATASET "input_dataset" /* also a run attribute */
+#define LAPSE_ATTR_FINGERPRINT   "fingerprint"   /* also a run attribute (that run's config) */
+
+/* Attributes of a run group LAPSE_LAYOUT_RUNS/<id> (strings unless said otherwise). */
+#define LAPSE_RUN_ATTR_ID          "run_id" /* int64 */
+#define LAPSE_RUN_ATTR_NRANKS      "nranks" /* int32 */
+#define LAPSE_RUN_ATTR_START       "start"  /* ISO 8601 UTC */
+#define LAPSE_RUN_ATTR_END         "end"
+#define LAPSE_RUN_ATTR_STATUS      "status" /* one of LAPSE_RUN_* below */
+#define LAPSE_RUN_ATTR_TIMEPOINTS  "timepoints"
+#define LAPSE_RUN_ATTR_CONFIG      LAPSE_ATTR_CONFIG
+#define LAPSE_RUN_ATTR_CONFIG_PATH "config_path"
+#define LAPSE_RUN_ATTR_TPS_HASH    "timepoints_hash"
+
+/* Values of a run's status attribute. */
+#define LAPSE_RUN_RUNNING     "running"
+#define LAPSE_RUN_DONE        "done"
+#define LAPSE_RUN_FAILED      "failed"
+#define LAPSE_RUN_INTERRUPTED "interrupted"
+
+/* ---------------------------------------------------------------- task rows */
+
+/* Values of lapse_task_row_t.status. */
+enum { LAPSE_ROW_DONE = 0, LAPSE_ROW_FAILED = 1, LAPSE_ROW_ABANDONED = 2 };
+
+/* One row of LAPSE_LAYOUT_TASKS; the compound type's field names are the member names. */
+typedef struct {
+    int64_t run_id, task_id, timepoint, tile;
+    int64_t core_offset[3], core_shape[3];
+    int32_t rank;
+    char host[64];
+    char device[128];
+    double t_read, t_upload, t_compute, t_download, t_write, t_total;
+    int64_t bytes_in, bytes_out;
+    int32_t status; /* LAPSE_ROW_DONE, LAPSE_ROW_FAILED or LAPSE_ROW_ABANDONED (a signal) */
+} lapse_task_row_t;
+
+/* Create the compound type of a row (memory layout of lapse_task_row_t; also the file type of
+ * the table; fields are matched by name when reading). On success *out is a new type that the
+ * caller closes with H5Tclose; on failure LAPSE_EH5 and *out unchanged. */
+lapse_status_t lapse_layout_row_type(hid_t *out);
+
+/* Number of fields of a row, and the name of field i (NULL when i is out of range). */
+int lapse_layout_row_nfields(void);
+const char *lapse_layout_row_field(int i);
+
+/* ---------------------------------------------------------------- export */
+
+/* Print the schema above as one JSON object (the keys of tests/py/lapse_layout.py's SCHEMA)
+ * to f: what `lapse info --schema` shows. */
+void lapse_layout_print_schema(FILE *f);
+
+#endif

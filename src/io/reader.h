@@ -1,0 +1,98 @@
+/*
+ * io/reader.h - the input time-lapse, read through a table of backends.
+ *
+ * The input is a [t, z, y, x] or [t, y, x] (then z = 1) image of uint8, uint16 or float32. A
+ * backend (lapse_reader_backend_t) knows one file format: today HDF5 (reader_h5.c). The facade
+ * (reader.c) picks the backend of a file, by its name's suffix first, then by asking each
+ * backend whether it recognises the file, else the default (first) backend, whose probe then
+ * says what is wrong. Adding a format is one descriptor and one line in reader.c's registry.
+ * Each rank opens the input on its own; reads are independent and need no collective calls.
+ */
+#ifndef LAPSE_IO_READER_H
+#define LAPSE_IO_READER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+#include "types.h"
+
+typedef struct lapse_input_info {
+    int ndims;        /* 3 ([t,y,x]) or 4 ([t,z,y,x]) */
+    int64_t ntp;      /* timepoints */
+    int64_t shape[3]; /* z, y, x (z = 1 when ndims == 3) */
+    lapse_dtype_t dtype;
+    int failed_part; /* after a failed probe: 1 the file is unusable, 2 the dataset; else 0 */
+} lapse_input_info_t;
+
+/*
+ * One input format. Every function pointer is set. Contracts:
+ *   check_dataset  syntax of the config's input.dataset for this format, without touching any
+ *                  file: 0 when acceptable; else -1 and a message (no "input.dataset:" prefix,
+ *                  no file:line) in err[errlen]. Records nothing with lapse_fail.
+ *   sniff          1 when file looks like this format (may open and read it), else 0; never
+ *                  fails, leaves no error recorded.
+ *   probe          check that file holds a usable dataset and fill *info; LAPSE_EINPUT with a
+ *                  message saying what is wrong, info->failed_part set (other fields unchanged).
+ *   open           as probe, and keep the input open: *handle and *info set only on success.
+ *   read           box of timepoint t into dst, C order, box->dim voxels of info.dtype. The
+ *                  facade has checked t and box against info.
+ *   close          release a handle from open; NULL is accepted.
+ * thread_safe: 1 when different handles may be used from different threads at once (0 for
+ * HDF5 1.10 without its thread-safe build).
+ */
+typedef struct {
+    const char *name;            /* "hdf5" */
+    const char *const *suffixes; /* file name suffixes claimed (".h5"), NULL-terminated */
+    int thread_safe;
+    int (*check_dataset)(const char *dataset, char *err, size_t errlen);
+    int (*sniff)(const char *file);
+    lapse_status_t (*probe)(const char *file, const char *dataset, lapse_input_info_t *info);
+    lapse_status_t (*open)(const char *file, const char *dataset, void **handle,
+                           lapse_input_info_t *info);
+    lapse_status_t (*read)(void *handle, int64_t t, const lapse_box_t *box, void *dst);
+    void (*close)(void *handle);
+} lapse_reader_backend_t;
+
+/* The HDF5 backend (reader_h5.c). */
+extern const lapse_reader_backend_t lapse_reader_hdf5;
+
+/* The HDF5 backend's check_dataset (reader_h5_path.c, no HDF5 calls): dataset must be an
+ * absolute path ("/raw", "/a/b") without empty components or a trailing slash. */
+int lapse_reader_h5_check_dataset(const char *dataset, char *err, size_t errlen);
+
+/* The backend for file without opening it: the one claiming its suffix (case-insensitive),
+ * else the default backend. file may be NULL (then the default). Never NULL. */
+const lapse_reader_backend_t *lapse_reader_backend_for_name(const char *file);
+
+/* Check the config's dataset name for the backend of file (chosen by lapse_reader_backend_for_name:
+ * no file is opened). 0 when acceptable; else -1 with a message in err[errlen] (errlen >= 1). */
+int lapse_reader_check_dataset(const char *file, const char *dataset, char *err, size_t errlen);
+
+/* Check that file holds a usable dataset and fill *info. Failures are LAPSE_EINPUT with a
+ * message saying what is wrong ("no such file", "not an HDF5 file", "dataset /x not found;
+ * datasets in the file: /a, /b", "has 5 dimensions, expected [t,z,y,x] or [t,y,x]", "type
+ * int32 is not supported"...); then only info->failed_part is set. */
+lapse_status_t lapse_reader_probe(const char *file, const char *dataset, lapse_input_info_t *info);
+
+typedef struct lapse_reader lapse_reader_t;
+
+/* Open file's dataset for reading (after a successful probe; the same checks are made again).
+ * *out is set only on success; the caller closes it with lapse_reader_close. */
+lapse_status_t lapse_reader_open(const char *file, const char *dataset, lapse_reader_t **out);
+
+/* Info of an open input; valid until lapse_reader_close. */
+const lapse_input_info_t *lapse_reader_info(const lapse_reader_t *r);
+
+/* The backend an open input is read with (e.g. to look at its thread_safe flag). */
+const lapse_reader_backend_t *lapse_reader_backend(const lapse_reader_t *r);
+
+/* Read box of timepoint t into dst: C order, box->dim voxels of the input dtype. A timepoint or
+ * box outside the input is LAPSE_ERUNTIME and nothing is read. Not thread-safe unless the
+ * backend's thread_safe flag says so. */
+lapse_status_t lapse_reader_read(lapse_reader_t *r, int64_t t, const lapse_box_t *box, void *dst);
+
+/* Close; NULL is accepted. */
+void lapse_reader_close(lapse_reader_t *r);
+
+#endif
