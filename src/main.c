@@ -12,6 +12,7 @@
 #include "io/layout.h"
 #include "run.h"
 #include "sample.h"
+#include "opsdoc.h"
 #include "status.h"
 
 static const char usage_text[] =
@@ -32,6 +33,9 @@ static const char usage_text[] =
     "  sample OUT.h5 [--timepoints N] [--shape Z,Y,X] [--seed S]\n"
     "        write a deterministic synthetic nuclei time-lapse (uint16, dataset /raw)\n"
     "        defaults: --timepoints 10 --shape 32,256,256 --seed 1\n"
+    "  ops [--markdown]\n"
+    "        list the operations: parameters, inputs, reach and output dtype (--markdown:\n"
+    "        the table of docs/operations.md)\n"
     "  info FILE.h5\n"
     "        datasets, runs, timepoints done, and timing per phase and per rank\n"
     "\n"
@@ -204,5 +208,10 @@ int main(int argc, char **argv)
         return cmd_sample(argc - 2, argv + 2);
     if (strcmp(cmd, "info") == 0)
         return cmd_info(argc - 2, argv + 2);
+    if (strcmp(cmd, "ops") == 0) {
+        if (argc == 2 || (argc == 3 && strcmp(argv[2], "--markdown") == 0))
+            return lapse_ops_print(stdout, argc == 3) == 0 ? 0 : 1;
+        return usage_error("ops: expected no argument or --markdown, got '%s'", argv[2]);
+    }
     return usage_error("unknown command '%s'", cmd);
 }

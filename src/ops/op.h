@@ -113,6 +113,7 @@ struct lapse_op {
     int inplace;  /* 1: the output may be in[0]'s buffer when in[0] dies at this step */
     int nscratch; /* float32 scratch buffers of the input's size the launcher needs */
     const char *kernels; /* kernel file(s) it uses, for docs, e.g. "filters.cl filters_tiled.cl" */
+    const char *reach_doc; /* the reach rule in words, for docs ("radius"); NULL: none (0) */
 
     /* Reach for LAPSE_FP_LOCAL: voxels on each side (z, y, x) an output voxel depends on. NULL
      * means 0 (pointwise). Used by the default in_box. */

@@ -81,6 +81,7 @@ const lapse_op_t lapse_op_mean_box = {
     .inplace = 1,
     .out_rule = LAPSE_OUT_F32,
     .reach = box_reach,
+    .reach_doc = "radius",
     .launch = mean_launch,
     .reference = mean_ref,
 };
@@ -93,6 +94,7 @@ const lapse_op_t lapse_op_minimum_box = {
     .inplace = 1,
     .out_rule = LAPSE_OUT_SAME,
     .reach = box_reach,
+    .reach_doc = "radius",
     .launch = minimum_launch,
     .reference = minimum_ref,
 };
@@ -105,6 +107,7 @@ const lapse_op_t lapse_op_maximum_box = {
     .inplace = 1,
     .out_rule = LAPSE_OUT_SAME,
     .reach = box_reach,
+    .reach_doc = "radius",
     .launch = maximum_launch,
     .reference = maximum_ref,
 };
@@ -116,6 +119,7 @@ const lapse_op_t lapse_op_top_hat_box = {
     BOX_COMMON,
     .out_rule = LAPSE_OUT_SAME,
     .reach = top_hat_reach,
+    .reach_doc = "2 radius",
     .launch = top_hat_launch,
     .reference = top_hat_ref,
 };

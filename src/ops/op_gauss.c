@@ -48,6 +48,7 @@ const lapse_op_t lapse_op_gaussian_blur = {
     .nscratch = 1,
     .kernels = "filters.cl filters_tiled.cl",
     .reach = gauss_reach,
+    .reach_doc = "int(4 sigma + 0.5) per axis",
     .prepare = gauss_prepare,
     .release = lapse_sep_weights_release,
     .launch = gauss_launch,

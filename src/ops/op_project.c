@@ -59,6 +59,7 @@ const lapse_op_t lapse_op_maximum_z_projection = {
     .footprint = LAPSE_FP_PROJECTION,
     .kernels = "pointwise.cl",
     .out_dims = zproj_dims,
+    .reach_doc = "whole z column (one plane out)",
     .launch = zmax_launch,
     .reference = zmax_ref,
 };
