@@ -209,8 +209,13 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "info") == 0)
         return cmd_info(argc - 2, argv + 2);
     if (strcmp(cmd, "ops") == 0) {
-        if (argc == 2 || (argc == 3 && strcmp(argv[2], "--markdown") == 0))
-            return lapse_ops_print(stdout, argc == 3) == 0 ? 0 : 1;
+        lapse_ops_format_t fmt = LAPSE_OPS_PLAIN;
+        if (argc == 3 && strcmp(argv[2], "--markdown") == 0)
+            fmt = LAPSE_OPS_MARKDOWN;
+        else if (argc == 3 && strcmp(argv[2], "--tsv") == 0) /* hidden: for tests/py */
+            fmt = LAPSE_OPS_TSV;
+        if (argc == 2 || (argc == 3 && fmt != LAPSE_OPS_PLAIN))
+            return lapse_ops_print(stdout, fmt) == 0 ? 0 : 1;
         return usage_error("ops: expected no argument or --markdown, got '%s'", argv[2]);
     }
     return usage_error("unknown command '%s'", cmd);

@@ -97,13 +97,25 @@ static void print_row(FILE *f, const lapse_op_t *op)
             dtype_rules[op->out_rule], op->convention, op->version);
 }
 
-int lapse_ops_print(FILE *f, int markdown)
+static void print_tsv(FILE *f, const lapse_op_t *op)
 {
+    static const char *const rule[] = {[LAPSE_OUT_SAME] = "same",
+                                       [LAPSE_OUT_F32] = "float32",
+                                       [LAPSE_OUT_U8] = "uint8"};
+    fprintf(f, "%s\t%d\t%s\t%s\n", op->name, op->ninputs, rule[op->out_rule],
+            footprint_names[op->footprint]);
+}
+
+int lapse_ops_print(FILE *f, lapse_ops_format_t format)
+{
+    int markdown = format == LAPSE_OPS_MARKDOWN;
     if (markdown)
         fputs(md_head, f);
     for (int i = 0; i < lapse_op_count(); i++) {
         if (markdown)
             print_row(f, lapse_op_at(i));
+        else if (format == LAPSE_OPS_TSV)
+            print_tsv(f, lapse_op_at(i));
         else
             print_plain(f, lapse_op_at(i));
     }

@@ -21,6 +21,7 @@ Exit: 0 match, 1 mismatch (with the place and values of the worst voxel), 2 bad 
 
 import argparse
 import os
+import subprocess
 import sys
 
 import h5py
@@ -32,8 +33,16 @@ import lapsecfg  # noqa: E402
 from lapsecfg import UsageError, vec3  # noqa: E402
 
 INT_RANGE = {"uint8": (0, 255), "uint16": (0, 65535)}
-FLOAT_OPS = ("gaussian_blur", "mean_box", "add_scalar", "multiply_scalar")
-SAME_OPS = ("minimum_box", "maximum_box", "top_hat_box", "maximum_z_projection")
+
+
+def dtype_rules():
+    """{op: "same" | "float32" | "uint8"}: the output dtype rules, read from the registry of the
+    lapse binary in $LAPSE (`lapse ops --tsv`), so that they exist in one place only."""
+    exe = os.environ.get("LAPSE")
+    if not exe:
+        raise UsageError("set LAPSE to the lapse binary (the output dtype rules come from it)")
+    text = subprocess.run([exe, "ops", "--tsv"], check=True, capture_output=True, text=True)
+    return {f[0]: f[2] for f in (line.split("\t") for line in text.stdout.splitlines()) if f}
 
 
 def radius_sizes(step, i):
@@ -75,16 +84,14 @@ def apply_step(step, i, a, mag):
 
 
 def natural_dtypes(steps, in_dtype):
-    """dtype: auto of each step's result, following ops.h's rules."""
-    out, cur = [], in_dtype
+    """dtype: auto of each step's result (a chain), by the registry's rules."""
+    out, cur, rules = [], in_dtype, dtype_rules()
     for i, s in enumerate(steps):
         op = s.get("op")
-        if op in FLOAT_OPS:
-            cur = "float32"
-        elif op == "threshold_fixed":
-            cur = "uint8"
-        elif op not in SAME_OPS:
+        if op not in rules:
             raise UsageError("pipeline[%d]: unknown op %r" % (i, op))
+        if rules[op] != "same":
+            cur = rules[op]
         out.append(cur)
     return out
 
