@@ -1,0 +1,268 @@
+/*
+ * test_graph.c - the pipeline graph compiler (src/ops/graph.c), host only: operand links and
+ * their errors, work buffer slots by liveness (no live result is ever overwritten, and chains
+ * keep the buffer counts of the old three-buffer rotation), the reach as the union over paths,
+ * read boxes from the steps' box rules, and the cut into segments at global steps.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/graph.h"
+
+static lapse_step_t step(const char *op, double a, const char *name, const char *from,
+                         const char *with, const char *save)
+{
+    lapse_step_t s;
+    const lapse_op_t *o = lapse_op_find(op);
+    ck_assert_msg(o != NULL, "no op %s", op);
+    lapse_step_init(&s, o);
+    for (int v = 0; v < 3; v++)
+        s.p[0].v[v] = a;
+    snprintf(s.name, sizeof s.name, "%s", name);
+    snprintf(s.from, sizeof s.from, "%s", from);
+    snprintf(s.with, sizeof s.with, "%s", with);
+    snprintf(s.save, sizeof s.save, "%s", save);
+    s.line = 10;
+    s.column = 5;
+    return s;
+}
+
+static const int64_t shape[3] = {40, 50, 60};
+
+static void compile_ok(const lapse_step_t *s, int n, lapse_graph_t *g)
+{
+    lapse_graph_err_t err;
+    lapse_err_clear();
+    ck_assert_msg(lapse_graph_compile(s, n, shape, LAPSE_DT_U16, LAPSE_DT_AUTO, g, &err) ==
+                      LAPSE_OK,
+                  "%s", lapse_errmsg());
+}
+
+static void compile_bad(const lapse_step_t *s, int n, int at, const char *key, const char *word)
+{
+    lapse_graph_t g;
+    lapse_graph_err_t err;
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_graph_compile(s, n, shape, LAPSE_DT_U16, LAPSE_DT_AUTO, &g, &err),
+                     LAPSE_ECONFIG);
+    ck_assert_int_eq(err.step, at);
+    ck_assert_str_eq(err.key, key);
+    ck_assert_msg(strstr(lapse_errmsg(), word), "message '%s' lacks '%s'", lapse_errmsg(), word);
+}
+
+/* Simulate the steps in order and check that no step's output or scratch slot holds a result
+ * still to be read (other than an inplace op's dying first operand), and that every operand
+ * slot holds the operand's result when the step runs. */
+static void check_liveness(const lapse_graph_t *g)
+{
+    int holder[64]; /* slot -> node whose result it holds (-1 input, -2 none) */
+    for (int b = 0; b < 64; b++)
+        holder[b] = -2;
+    ck_assert_int_le(g->nbuf, 64);
+    holder[g->input_buf] = LAPSE_GRAPH_INPUT;
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_gnode_t *nd = &g->node[k];
+        for (int i = 0; i < nd->nin; i++) {
+            int j = nd->in[i];
+            int slot = j == LAPSE_GRAPH_INPUT ? g->input_buf : g->node[j].buf;
+            ck_assert_msg(holder[slot] == j, "step %d: operand %d's slot %d holds %d", k, j, slot,
+                          holder[slot]);
+        }
+        int writes[1 + LAPSE_GRAPH_SCRATCH], nw = 0;
+        writes[nw++] = nd->buf;
+        for (int i = 0; i < nd->step->op->nscratch; i++)
+            writes[nw++] = nd->scratch[i];
+        for (int w = 0; w < nw; w++) {
+            int h = holder[writes[w]];
+            if (h == -2)
+                continue;
+            int last = h == LAPSE_GRAPH_INPUT ? g->input_last : g->node[h].last_use;
+            int inplace = w == 0 && nd->step->op->inplace && h == nd->in[0] && last == k;
+            ck_assert_msg(inplace || last < k,
+                          "step %d writes slot %d holding node %d, still read by step %d", k,
+                          writes[w], h, last);
+            for (int v = w + 1; v < nw; v++)
+                ck_assert_int_ne(writes[w], writes[v]);
+        }
+        for (int w = 1; w < nw; w++)
+            holder[writes[w]] = -2;
+        holder[nd->buf] = k;
+    }
+}
+
+START_TEST(test_chain_buffers)
+{
+    lapse_graph_t g;
+    lapse_step_t s[3];
+    /* the old rotation: a filter needs 2 buffers, a top-hat 3, voxel-wise steps 1 */
+    s[0] = step("gaussian_blur", 1, "", "", "", "");
+    compile_ok(s, 1, &g);
+    ck_assert_int_eq(g.nbuf, 2);
+    check_liveness(&g);
+    s[1] = step("top_hat_box", 2, "", "", "", "/th");
+    s[2] = step("threshold_fixed", 5, "", "", "", "");
+    compile_ok(s, 3, &g);
+    ck_assert_int_eq(g.nbuf, 3);
+    check_liveness(&g);
+    ck_assert_int_eq(g.nout, 2);
+    ck_assert_int_eq(g.out[0].node, 1);
+    ck_assert_int_eq(g.out[0].dtype, LAPSE_DT_F32); /* top-hat of float32 */
+    ck_assert_int_eq(g.out[1].dtype, LAPSE_DT_U8);
+    s[0] = step("add_scalar", 1, "", "", "", "");
+    s[1] = step("multiply_scalar", 2, "", "", "", "");
+    compile_ok(s, 2, &g);
+    ck_assert_int_eq(g.nbuf, 1);
+    s[0] = step("minimum_box", 1, "", "", "", "");
+    s[1] = step("maximum_z_projection", 0, "", "", "", "");
+    compile_ok(s, 2, &g);
+    ck_assert_int_eq(g.nbuf, 2);
+    ck_assert_int_eq(g.out[0].dtype, LAPSE_DT_U16);
+    ck_assert_int_eq(g.out[0].flat, 1);
+    ck_assert_int_eq(g.keep_z, 1);
+}
+END_TEST
+
+START_TEST(test_graph_buffers_and_reach)
+{
+    lapse_graph_t g;
+    lapse_step_t s[6] = {
+        step("gaussian_blur", 1, "g1", "", "", ""),       /* reach 4 */
+        step("gaussian_blur", 2.5, "g2", "input", "", ""), /* reach 10 */
+        step("subtract_images", 0, "dog", "g1", "g2", "/dog"),
+        step("mean_box", 3, "m", "input", "", ""), /* reach 3 */
+        step("mask", 0, "", "dog", "m", ""),
+        step("binary_not", 0, "", "", "", ""),
+    };
+    compile_ok(s, 6, &g);
+    check_liveness(&g);
+    for (int a = 0; a < 3; a++)
+        ck_assert_int_eq(g.reach[a], 10); /* the union of the paths, not the sum (4 + 10) */
+    ck_assert_int_eq(g.node[2].in[0], 0);
+    ck_assert_int_eq(g.node[2].in[1], 1);
+    ck_assert_int_eq(g.node[1].in[0], LAPSE_GRAPH_INPUT);
+    ck_assert_int_eq(g.input_last, 3);
+    ck_assert_int_eq(g.out[0].node, 2);
+    ck_assert_int_eq(g.out[1].dtype, LAPSE_DT_U8);
+    ck_assert_int_le(g.nbuf, 5);
+    /* a chain's reach is the sum */
+    lapse_step_t c[2] = {step("gaussian_blur", 1, "", "", "", ""),
+                         step("top_hat_box", 2, "", "", "", "")};
+    compile_ok(c, 2, &g);
+    ck_assert_int_eq(g.reach[1], 4 + 4);
+    /* after a projection z no longer counts */
+    lapse_step_t p[3] = {step("mean_box", 1, "", "", "", ""),
+                         step("maximum_z_projection", 0, "", "", "", ""),
+                         step("mean_box", 2, "", "", "", "")};
+    compile_ok(p, 3, &g);
+    ck_assert_int_eq(g.reach[0], 1);
+    ck_assert_int_eq(g.reach[1], 3);
+}
+END_TEST
+
+/* The read box from the box rules equals the core grown by the reach and clipped, for local
+ * graphs; a projection reads whole z columns. */
+START_TEST(test_read_box)
+{
+    lapse_graph_t g;
+    lapse_step_t s[3] = {step("gaussian_blur", 1, "g1", "", "", ""),
+                         step("minimum_box", 2, "", "input", "", ""),
+                         step("add_images_weighted", 0, "", "", "g1", "")};
+    compile_ok(s, 3, &g);
+    const lapse_box_t cores[] = {{{0, 0, 0}, {5, 5, 5}},
+                                 {{10, 20, 30}, {7, 3, 9}},
+                                 {{35, 45, 55}, {5, 5, 5}},
+                                 {{0, 0, 0}, {40, 50, 60}}};
+    for (size_t i = 0; i < sizeof cores / sizeof *cores; i++) {
+        lapse_box_t r;
+        lapse_graph_read_box(&g, &cores[i], &r);
+        for (int a = 0; a < 3; a++) {
+            int64_t lo = cores[i].off[a] - 4, hi = cores[i].off[a] + cores[i].dim[a] + 4;
+            lo = lo < 0 ? 0 : lo;
+            hi = hi > shape[a] ? shape[a] : hi;
+            ck_assert_int_eq(r.off[a], lo);
+            ck_assert_int_eq(r.dim[a], hi - lo);
+        }
+    }
+    lapse_step_t p[2] = {step("mean_box", 1, "", "", "", "/m"),
+                         step("maximum_z_projection", 0, "", "", "", "")};
+    compile_ok(p, 2, &g);
+    lapse_box_t r, core = {{0, 10, 10}, {40, 5, 5}};
+    lapse_graph_read_box(&g, &core, &r);
+    ck_assert_int_eq(r.off[0], 0);
+    ck_assert_int_eq(r.dim[0], 40);
+    ck_assert_int_eq(r.off[1], 9);
+    ck_assert_int_eq(r.dim[1], 7);
+}
+END_TEST
+
+START_TEST(test_link_errors)
+{
+    lapse_step_t s[3] = {step("gaussian_blur", 1, "a", "", "", ""),
+                         step("subtract_images", 0, "", "", "", ""), step("add_scalar", 1, "", "", "", "")};
+    compile_bad(s, 2, 1, "op", "combines two images");
+    snprintf(s[1].with, sizeof s[1].with, "zz");
+    compile_bad(s, 2, 1, "with", "no earlier step is named 'zz'");
+    snprintf(s[1].with, sizeof s[1].with, "a");
+    snprintf(s[0].from, sizeof s[0].from, "b");
+    snprintf(s[1].name, sizeof s[1].name, "b");
+    compile_bad(s, 2, 0, "from", "later step");
+    s[0].from[0] = '\0';
+    snprintf(s[2].from, sizeof s[2].from, "input");
+    compile_bad(s, 3, 1, "op", "never used");
+    snprintf(s[1].save, sizeof s[1].save, "/b");
+    lapse_graph_t g;
+    compile_ok(s, 3, &g);
+    check_liveness(&g);
+}
+END_TEST
+
+/* A global operation (none is registered yet: a test descriptor) cuts the graph. */
+static const lapse_op_t fake_global = {.name = "fake_global",
+                                       .help = "test only",
+                                       .version = 1,
+                                       .ninputs = 1,
+                                       .out_rule = LAPSE_OUT_SAME,
+                                       .footprint = LAPSE_FP_GLOBAL};
+
+START_TEST(test_segments)
+{
+    lapse_graph_t g;
+    lapse_step_t s[5] = {step("gaussian_blur", 1, "", "", "", ""),
+                         step("mean_box", 1, "", "", "", ""),
+                         step("mean_box", 1, "", "", "", ""),
+                         step("add_scalar", 1, "", "", "", ""),
+                         step("threshold_fixed", 1, "", "", "", "")};
+    compile_ok(s, 5, &g);
+    ck_assert_int_eq(g.nseg, 1);
+    ck_assert_int_eq(g.seg[0], 0);
+    ck_assert_int_eq(g.seg[1], 5);
+    s[2].op = &fake_global;
+    s[4].op = &fake_global;
+    compile_ok(s, 5, &g);
+    ck_assert_int_eq(g.nseg, 3);
+    ck_assert_int_eq(g.seg[0], 0);
+    ck_assert_int_eq(g.seg[1], 2);
+    ck_assert_int_eq(g.seg[2], 4);
+    ck_assert_int_eq(g.seg[3], 5);
+    ck_assert(lapse_graph_is_global(&g, 2) && !lapse_graph_is_global(&g, 3));
+}
+END_TEST
+
+int main(void)
+{
+    Suite *su = suite_create("graph");
+    TCase *tc = tcase_create("compile");
+    tcase_add_test(tc, test_chain_buffers);
+    tcase_add_test(tc, test_graph_buffers_and_reach);
+    tcase_add_test(tc, test_read_box);
+    tcase_add_test(tc, test_link_errors);
+    tcase_add_test(tc, test_segments);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
