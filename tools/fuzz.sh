@@ -33,11 +33,20 @@ while IFS= read -r line; do
     printf '\x00\x04\x00%s' "$line" >"$work/corpus/fuzz_tpsel/seed-$i-ntp4"
 done <tests/fuzz/tpsel.seeds
 
+# The dictionary: tests/fuzz/config.dict (YAML and schema words) plus every operation name and
+# parameter key of the registry, read from the family files, so a new operation needs no entry.
+dict=$work/config.dict
+{
+    cat tests/fuzz/config.dict
+    grep -ho '\.name = "[a-z0-9_]*"' src/ops/op_*.c | sed 's/.*= //'
+    grep -ho 'LAPSE_P_[A-Z0-9_]*("[a-z0-9_]*"' src/ops/op_*.c | sed 's/.*(//' | sort -u
+} >"$dict"
+
 fail=0
 for fz in fuzz_config fuzz_tpsel; do
     opts=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
           -artifact_prefix="$work/crashes/$fz-")
-    [ "$fz" = fuzz_config ] && opts+=(-dict=tests/fuzz/config.dict -max_len=4096)
+    [ "$fz" = fuzz_config ] && opts+=(-dict="$dict" -max_len=4096)
     [ "$fz" = fuzz_tpsel ] && opts+=(-max_len=256)
     echo "fuzz: $fz for ${secs}s (log $work/$fz.log)"
     rc=0

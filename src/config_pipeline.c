@@ -1,0 +1,270 @@
+/*
+ * config_pipeline.c - the pipeline: section of the config (see config.h): each step's op, its
+ * parameters by kind (number, integer, vector, enum, per-axis booleans, matrix, as the op's
+ * descriptor says), its graph links (name, from, with) and save; then the graph checks
+ * (ops/graph.h), reported at the offending key's file:line:column.
+ */
+#include "config_walk.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "io/reader.h"
+#include "ops/graph.h"
+
+lapse_status_t lapse_config_graph(const lapse_config_t *cfg, const lapse_input_info_t *in,
+                                  struct lapse_graph *g)
+{
+    lapse_graph_t links; /* only links are checked when no input is given */
+    lapse_graph_err_t err;
+    lapse_status_t st;
+    if (in == NULL)
+        st = lapse_graph_link(cfg->steps, cfg->nsteps, &links, &err);
+    else
+        st = lapse_graph_compile(cfg->steps, cfg->nsteps, in->shape, in->dtype, cfg->output_dtype,
+                                 g, &err);
+    if (st == LAPSE_OK)
+        return st;
+    char msg[1024], kp[KEYPATH_MAX];
+    snprintf(msg, sizeof msg, "%s", lapse_errmsg());
+    lapse_err_clear();
+    snprintf(kp, sizeof kp, "pipeline[%d].%s", err.step, err.key ? err.key : "op");
+    return lapse_config_fail(cfg, err.mark, kp, "%s", msg);
+}
+
+/* The operation named by a step's op: value. */
+static lapse_status_t step_op(walk_t *w, const yaml_node_t *n, const char *kp,
+                              const lapse_op_t **out)
+{
+    char pkp[KEYPATH_MAX], list[1024];
+    yaml_node_t *opn = NULL;
+    lapse_status_t st =
+        cfg_map_need(w, n, kp, "op", "(the operation name, e.g. op: gaussian_blur)", &opn);
+    if (st != LAPSE_OK)
+        return st;
+    snprintf(pkp, sizeof pkp, "%.40s.op", kp);
+    if (opn->type != YAML_SCALAR_NODE || cfg_is_null(opn))
+        return lapse_config_fail(w->cfg, cfg_mark_of(opn), pkp,
+                                 "expected an operation name, got %s", cfg_node_kind(opn));
+    *out = lapse_op_find(cfg_scalar(opn));
+    if (*out != NULL)
+        return LAPSE_OK;
+    size_t l = 0;
+    list[0] = '\0';
+    for (int i = 0; i < lapse_op_count() && l < sizeof list; i++)
+        l += (size_t)snprintf(list + l, sizeof list - l, "%s%s", i ? ", " : "",
+                              lapse_op_at(i)->name);
+    return lapse_config_fail(w->cfg, cfg_mark_of(opn), pkp,
+                             "unknown operation '%.60s' (lapse ops lists them); known: %s",
+                             cfg_scalar(opn), list);
+}
+
+/* A YAML boolean: true/false (also yes/no, on/off). */
+static lapse_status_t get_bool(const walk_t *w, const yaml_node_t *n, const char *kp, double *v)
+{
+    static const char *const words[] = {"false", "true", "no", "yes", "off", "on", NULL};
+    int idx = 0;
+    lapse_status_t st = cfg_get_word(w, n, kp, "boolean", words, &idx);
+    if (st == LAPSE_OK)
+        *v = idx % 2;
+    return st;
+}
+
+/* Per-axis booleans: {z: true, x: false} (missing axes false) or [z, y, x]. */
+static lapse_status_t get_bool3(const walk_t *w, const yaml_node_t *n, const char *kp, double v[3])
+{
+    static const char *const axes[] = {"z", "y", "x", NULL};
+    char ekp[KEYPATH_MAX];
+    lapse_status_t st = LAPSE_OK;
+    v[0] = v[1] = v[2] = 0.0;
+    if (n != NULL && n->type == YAML_SEQUENCE_NODE) {
+        yaml_node_item_t *it = n->data.sequence.items.start;
+        if (n->data.sequence.items.top - it != 3)
+            return lapse_config_fail(w->cfg, cfg_mark_of(n), kp, "expected [z, y, x] booleans");
+        for (int a = 0; a < 3 && st == LAPSE_OK; a++) {
+            snprintf(ekp, sizeof ekp, "%.100s[%d]", kp, a);
+            st = get_bool(w, cfg_node_at(w, it[a]), ekp, &v[a]);
+        }
+        return st;
+    }
+    if (n == NULL || n->type != YAML_MAPPING_NODE)
+        return lapse_config_fail(w->cfg, cfg_mark_of(n), kp,
+                                 "expected per-axis booleans like {z: true, x: false}, got %s",
+                                 cfg_node_kind(n));
+    st = cfg_check_keys(w, n, kp, axes, NULL, "per-axis booleans");
+    for (int a = 0; a < 3 && st == LAPSE_OK; a++) {
+        yaml_node_t *e = cfg_map_get(w, n, axes[a]);
+        snprintf(ekp, sizeof ekp, "%.100s.%s", kp, axes[a]);
+        if (e != NULL)
+            st = get_bool(w, e, ekp, &v[a]);
+    }
+    return st;
+}
+
+/* A 3x4 matrix: three rows [z, y, x] of four numbers. */
+static lapse_status_t get_matrix(const walk_t *w, const yaml_node_t *n, const char *kp,
+                                 const lapse_param_spec_t *ps, double v[12])
+{
+    char ekp[KEYPATH_MAX];
+    if (n == NULL || n->type != YAML_SEQUENCE_NODE ||
+        n->data.sequence.items.top - n->data.sequence.items.start != 3)
+        return lapse_config_fail(w->cfg, cfg_mark_of(n), kp,
+                                 "expected a 3x4 matrix: three rows (z, y, x) of 4 numbers");
+    for (int r = 0; r < 3; r++) {
+        yaml_node_t *row = cfg_node_at(w, n->data.sequence.items.start[r]);
+        if (row == NULL || row->type != YAML_SEQUENCE_NODE ||
+            row->data.sequence.items.top - row->data.sequence.items.start != 4)
+            return lapse_config_fail(w->cfg, cfg_mark_of(row), kp, "row %d: expected 4 numbers", r);
+        for (int c = 0; c < 4; c++) {
+            snprintf(ekp, sizeof ekp, "%.100s[%d][%d]", kp, r, c);
+            lapse_status_t st = cfg_get_ranged(w, cfg_node_at(w, row->data.sequence.items.start[c]),
+                                               ekp, 0, ps->min, ps->max, &v[4 * r + c]);
+            if (st != LAPSE_OK)
+                return st;
+        }
+    }
+    return LAPSE_OK;
+}
+
+/* One parameter value of a step, by its kind. */
+static lapse_status_t get_param(walk_t *w, const yaml_node_t *v, const char *pkp,
+                                const lapse_param_spec_t *ps, double *out)
+{
+    int idx = 0;
+    lapse_status_t st;
+    switch (ps->kind) {
+    case LAPSE_PARAM_FLOAT:
+    case LAPSE_PARAM_INT:
+        return cfg_get_ranged(w, v, pkp, ps->kind == LAPSE_PARAM_INT, ps->min, ps->max, &out[0]);
+    case LAPSE_PARAM_VEC3_FLOAT:
+    case LAPSE_PARAM_VEC3_INT:
+        return cfg_get_vec3(w, v, pkp, ps->kind == LAPSE_PARAM_VEC3_INT, ps->min, ps->max, 1, out);
+    case LAPSE_PARAM_ENUM:
+        st = cfg_get_word(w, v, pkp, ps->key, ps->choices, &idx);
+        out[0] = idx;
+        return st;
+    case LAPSE_PARAM_BOOL3:
+        return get_bool3(w, v, pkp, out);
+    case LAPSE_PARAM_MATRIX:
+        return get_matrix(w, v, pkp, ps, out);
+    }
+    return lapse_config_fail(w->cfg, cfg_mark_of(v), pkp, "unsupported parameter kind");
+}
+
+/* A step name or reference: a letter or _, then letters, digits, _ or -. */
+static lapse_status_t get_step_name(walk_t *w, const yaml_node_t *n, const char *kp, char *buf,
+                                    lapse_mark_t *mark)
+{
+    lapse_status_t st = cfg_get_string(w, n, kp, buf, LAPSE_STEP_NAME_MAX);
+    if (st != LAPSE_OK)
+        return st;
+    *mark = cfg_mark_of(n);
+    int ok = (buf[0] >= 'a' && buf[0] <= 'z') || (buf[0] >= 'A' && buf[0] <= 'Z') || buf[0] == '_';
+    for (const char *c = buf + 1; *c && ok; c++)
+        ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+             *c == '_' || *c == '-';
+    if (!ok)
+        return lapse_config_fail(w->cfg, *mark, kp,
+                                 "'%.60s' is not a step name (a letter or _, then letters, "
+                                 "digits, _ or -)",
+                                 buf);
+    return LAPSE_OK;
+}
+
+/* The graph keys of a step: name, from, with, save. */
+static lapse_status_t step_links(walk_t *w, const yaml_node_t *n, const char *kp, int k,
+                                 lapse_step_t *s)
+{
+    char pkp[KEYPATH_MAX];
+    lapse_status_t st = LAPSE_OK;
+    yaml_node_t *v;
+    struct {
+        const char *key;
+        char *buf;
+        lapse_mark_t *mark;
+    } refs[] = {{"name", s->name, &s->name_mark},
+                {"from", s->from, &s->from_mark},
+                {"with", s->with, &s->with_mark}};
+    for (size_t i = 0; i < sizeof refs / sizeof *refs && st == LAPSE_OK; i++)
+        if ((v = cfg_map_get(w, n, refs[i].key)) != NULL) {
+            snprintf(pkp, sizeof pkp, "%.40s.%s", kp, refs[i].key);
+            st = get_step_name(w, v, pkp, refs[i].buf, refs[i].mark);
+        }
+    if (st == LAPSE_OK && (v = cfg_map_get(w, n, "save")) != NULL) {
+        snprintf(pkp, sizeof pkp, "%.40s.save", kp);
+        w->save_mark[k] = cfg_mark_of(v);
+        st = cfg_get_string(w, v, pkp, s->save, sizeof s->save);
+        if (st == LAPSE_OK)
+            st = cfg_check_h5path(w, cfg_mark_of(v), pkp, s->save);
+    }
+    return st;
+}
+
+/* One pipeline step (a mapping with op, the op's parameters, name, from, with and save). */
+static lapse_status_t walk_step(walk_t *w, const yaml_node_t *n, int k)
+{
+    static const char *const step_keys[] = {"op", "save", "name", "from", "with", NULL};
+    lapse_config_t *c = w->cfg;
+    lapse_step_t *s = &c->steps[k];
+    char kp[KEYPATH_MAX], pkp[KEYPATH_MAX], opname[64];
+    const lapse_op_t *op = NULL;
+    snprintf(kp, sizeof kp, "pipeline[%d]", k);
+    lapse_status_t st = cfg_need_mapping(w, n, kp);
+    if (st == LAPSE_OK)
+        st = step_op(w, n, kp, &op);
+    if (st != LAPSE_OK)
+        return st;
+    snprintf(opname, sizeof opname, "a %s step", op->name);
+    const char *pkeys[LAPSE_OP_MAX_PARAMS + 1] = {NULL};
+    for (int p = 0; p < op->nparams; p++)
+        pkeys[p] = op->params[p].key;
+    st = cfg_check_keys(w, n, kp, step_keys, pkeys, opname);
+    if (st != LAPSE_OK)
+        return st;
+
+    lapse_step_init(s, op);
+    lapse_mark_t m = cfg_mark_of(n);
+    s->line = m.line;
+    s->column = m.column;
+    for (int p = 0; p < op->nparams; p++) {
+        const lapse_param_spec_t *ps = &op->params[p];
+        yaml_node_t *v = cfg_map_get(w, n, ps->key);
+        snprintf(pkp, sizeof pkp, "%.40s.%.40s", kp, ps->key);
+        if (v == NULL) {
+            if (ps->required)
+                return lapse_config_fail(c, m, pkp, "missing required key (%s needs %s: %s)",
+                                         op->name, ps->key, ps->help);
+            continue;
+        }
+        st = get_param(w, v, pkp, ps, s->p[p].v);
+        if (st != LAPSE_OK)
+            return st;
+    }
+    return step_links(w, n, kp, k, s);
+}
+
+lapse_status_t cfg_walk_pipeline(walk_t *w, const yaml_node_t *top)
+{
+    lapse_config_t *c = w->cfg;
+    yaml_node_t *p = NULL;
+    lapse_status_t st = cfg_map_need(w, top, "", "pipeline", "(a list of steps)", &p);
+    if (st != LAPSE_OK)
+        return st;
+    if (p->type != YAML_SEQUENCE_NODE)
+        return lapse_config_fail(c, cfg_mark_of(p), "pipeline", "expected a list of steps, got %s",
+                                 cfg_node_kind(p));
+    yaml_node_item_t *it = p->data.sequence.items.start;
+    long cnt = (long)(p->data.sequence.items.top - it);
+    if (cnt == 0)
+        return lapse_config_fail(c, cfg_mark_of(p), "pipeline", "must have at least one step");
+    if (cnt > LAPSE_MAX_STEPS)
+        return lapse_config_fail(c, cfg_mark_of(p), "pipeline", "too many steps (%ld, at most %d)",
+                                 cnt, LAPSE_MAX_STEPS);
+    for (int k = 0; k < (int)cnt; k++) {
+        st = walk_step(w, cfg_node_at(w, it[k]), k);
+        if (st != LAPSE_OK)
+            return st;
+        c->nsteps = k + 1;
+    }
+    return lapse_config_graph(c, NULL, NULL);
+}
