@@ -1,15 +1,24 @@
 /*
  * bench_kernels.c - device-side benchmark of lapse's OpenCL kernels. On one float32 volume
  * (default 256 x 1024 x 1024 = 1 GiB, random values in [1, 1000)) held in device buffers, each
- * operation is launched through the op launchers of ops_cl.h and timed with OpenCL profiling
- * events (summed kernel time; no host transfer in the timed region), after warm-up runs, for the
- * kernel variants "simple" and "tiled" (LAPSE_KERNELS). A plain clEnqueueCopyBuffer of the volume
- * is the measured bandwidth ceiling. Prints a table and one "csv," line per row; the check (the
- * default) also compares every tiled result with the simple one bit for bit.
+ * operation is launched through its descriptor's launcher (op->launch, src/ops/op_*.c) on a
+ * lapse_dev_t (src/device/dev.h) and timed with the device's profiling (lapse_dev_profile: summed
+ * kernel time; no host transfer in the timed region), after warm-up runs, for the kernel variants
+ * "simple" and "tiled": one lapse_dev_t per variant, created with LAPSE_KERNELS set accordingly
+ * (it is read at lapse_dev_create). Each run starts from the pristine input in the input buffer
+ * and runs the step as the executor runs a one-step pipeline: in place (the output in the
+ * input's buffer) when the op allows it (op->inplace), else into a second buffer, with op->nscratch
+ * scratch buffers; the result is read where the launcher says. A plain clEnqueueCopyBuffer of the
+ * volume is the measured bandwidth ceiling. Prints a table and one "csv," line per row; the check
+ * (the default) also compares every tiled result with the simple one bit for bit.
  * Tuning: each --defines "OPTS" adds a tiled variant whose program is built from the embedded
  * kernel sources with OPTS appended to the build options (e.g. "-DLAPSE_BOX_IMPL=1
- * -DLAPSE_BKZ=64", see the tunables of kernels/filters_tiled.cl); every variant is timed and
- * checked against the simple kernels, whose result is computed once per operation.
+ * -DLAPSE_BKZ=64", see the tunables of kernels/filters_tiled.cl); its lapse_dev_t is created on a
+ * copy of the open device (same context and queue) whose program is that build, so its kernels
+ * (fetched on first use) and the tiled geometry it reads back come from it. A variant whose build
+ * fails, or whose tiled filters cannot run (the geometry probe of src/ops/sep.c fails), is
+ * reported and skipped. Every variant is timed and checked against the simple kernels, whose
+ * result is computed once per operation.
  *
  * usage: bench_kernels [--shape Z,Y,X] [--reps N] [--warmup N] [--device-kind gpu|cpu|any]
  *                      [--device I] [--variant both|tiled|simple] [--no-check]
@@ -22,15 +31,16 @@
 #include <time.h>
 
 #include "clrt.h"
+#include "device/dev.h"
 #include "kernels_embedded.h"
-#include "ops.h"
-#include "ops_cl.h"
+#include "ops/graph.h"
+#include "ops/op.h"
 
 /* One benchmarked operation: a pipeline step with up to three parameter values. */
 typedef struct {
     const char *key; /* short name for --ops */
     const char *label;
-    const char *op; /* operation name (ops.h); NULL: the uint16 -> float32 conversion */
+    const char *op; /* operation name (ops/op.h); NULL: the uint16 -> float32 conversion */
     double v[3];
 } bench_op_t;
 
@@ -51,6 +61,7 @@ static const bench_op_t bench_ops[] = {
 #define NOPS ((int)(sizeof bench_ops / sizeof bench_ops[0]))
 
 #define MAX_DEFINES 64
+#define MAX_BUFS    (2 + LAPSE_GRAPH_SCRATCH) /* input, output, scratch */
 
 typedef struct {
     int64_t dim[3]; /* z, y, x */
@@ -65,9 +76,10 @@ typedef struct {
 /* Device state shared by all runs. */
 typedef struct {
     lapse_cl_t *cl;
-    cl_mem pristine; /* the random input, never written after upload */
-    cl_mem u16;      /* the input as uint16 (for u16_to_f32) */
-    cl_mem bufs[LAPSE_OPCL_NBUF];
+    cl_mem pristine;       /* the random input, never written after upload */
+    cl_mem u16;            /* the input as uint16 (for u16_to_f32) */
+    cl_mem bufs[MAX_BUFS]; /* bufs[0]: the input; then the output (unless in place), scratch */
+    int nbufs;
     size_t n;
     double copy_gbps;
 } bench_dev_t;
@@ -168,8 +180,38 @@ static uint64_t rng_next(uint64_t *s)
     return *s * 0x2545F4914F6CDD1DULL;
 }
 
-/* Allocate the device buffers and upload random input (float in [1, 1000), uint16 in
- * [1, 65535]). */
+/* The operation of b (NULL for the conversion); fails for an unknown or two-input one. */
+static lapse_status_t bench_op(const bench_op_t *b, const lapse_op_t **op)
+{
+    lapse_status_t st = LAPSE_OK;
+    *op = NULL;
+    if (b->op == NULL)
+        goto cleanup;
+    *op = lapse_op_find(b->op);
+    if (*op == NULL)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "unknown operation %s", b->op);
+    if ((*op)->ninputs != 1 || (*op)->nscratch > LAPSE_GRAPH_SCRATCH)
+        LAPSE_FAIL(LAPSE_ERUNTIME,
+                   "%s: only one-input operations with at most %d scratch "
+                   "buffers are benchmarked",
+                   b->op, LAPSE_GRAPH_SCRATCH);
+cleanup:
+    return st;
+}
+
+/* Work buffers operation b needs: the input, the output unless in place, its scratch. */
+static int op_nbufs(const bench_op_t *b)
+{
+    const lapse_op_t *op = NULL;
+    if (bench_op(b, &op) != LAPSE_OK) {
+        lapse_err_clear(); /* reported when it runs */
+        return 1;
+    }
+    return op ? 1 + !op->inplace + op->nscratch : 1;
+}
+
+/* Allocate the device buffers (as many as the selected operations need, at least two for the
+ * copy) and upload random input (float in [1, 1000), uint16 in [1, 65535]). */
 static lapse_status_t setup(lapse_cl_t *cl, const bench_args_t *a, bench_dev_t *d)
 {
     lapse_status_t st = LAPSE_OK;
@@ -197,7 +239,11 @@ static lapse_status_t setup(lapse_cl_t *cl, const bench_args_t *a, bench_dev_t *
     d->u16 =
         clCreateBuffer(cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR, d->n * sizeof *u, u, &e);
     LAPSE_CL(e);
-    for (int i = 0; i < LAPSE_OPCL_NBUF; i++) {
+    d->nbufs = 2;
+    for (int o = 0; o < NOPS; o++)
+        if (a->ops[o] && op_nbufs(&bench_ops[o]) > d->nbufs)
+            d->nbufs = op_nbufs(&bench_ops[o]);
+    for (int i = 0; i < d->nbufs; i++) {
         d->bufs[i] = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, d->n * sizeof *f, NULL, &e);
         LAPSE_CL(e);
     }
@@ -214,7 +260,7 @@ static void teardown(bench_dev_t *d)
         clReleaseMemObject(d->pristine);
     if (d->u16)
         clReleaseMemObject(d->u16);
-    for (int i = 0; i < LAPSE_OPCL_NBUF; i++)
+    for (int i = 0; i < d->nbufs; i++)
         if (d->bufs[i])
             clReleaseMemObject(d->bufs[i]);
 }
@@ -248,44 +294,56 @@ cleanup:
     return st;
 }
 
-/* Run one operation reps + warmup times with kernels k on a volume of dims dim; each run starts
- * from the pristine input (the restoring copy is not timed). times: reps device times (ms);
- * *cur, odim: where the last result lies and its dims. */
-static lapse_status_t time_op(bench_dev_t *d, lapse_opcl_t *k, const bench_op_t *b,
+/* Run one operation reps + warmup times on device state dev, on a volume of dims dim; each run
+ * starts from the pristine input in bufs[0] (the restoring copy is not timed). times: reps
+ * device times (ms); *cur, odim: the buffer holding the last result and its dims. */
+static lapse_status_t time_op(bench_dev_t *d, lapse_dev_t *dev, const bench_op_t *b,
                               const int64_t dim[3], int reps, int warmup, double *times, int *nkern,
                               int *cur, int64_t odim[3])
 {
     lapse_status_t st = LAPSE_OK;
-    lapse_opcl_weights_t w = {0};
+    const lapse_op_t *op = NULL;
+    void *state = NULL;
     lapse_step_t step;
-    if (b->op) {
-        const lapse_op_t *op = lapse_op_find(b->op);
-        if (op == NULL)
-            LAPSE_FAIL(LAPSE_ERUNTIME, "unknown operation %s", b->op);
+    LAPSE_TRY(bench_op(b, &op));
+    for (int i = 0; i < 3; i++)
+        odim[i] = dim[i];
+    if (op) {
         lapse_step_init(&step, op);
         for (int i = 0; i < 3; i++)
             step.p[0].v[i] = b->v[i];
-        LAPSE_TRY(lapse_opcl_weights_create(d->cl, &step, 1, &w));
+        lapse_step_out_dims(&step, dim, odim);
+        if (1 + !op->inplace + op->nscratch > d->nbufs)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "%s needs more work buffers than allocated", op->name);
+        if (op->prepare)
+            LAPSE_TRY(op->prepare(dev, &step, &state));
     }
     for (int r = 0; r < warmup + reps; r++) {
         double ms = 0.0;
-        for (int i = 0; i < 3; i++)
-            odim[i] = dim[i];
         *cur = 0;
         LAPSE_CL(clEnqueueCopyBuffer(d->cl->queue, d->pristine, d->bufs[0], 0, 0,
                                      d->n * sizeof(float), 0, NULL, NULL));
-        lapse_opcl_profile(k, 1);
-        if (b->op)
-            LAPSE_TRY(lapse_opcl_step(k, &step, 0, &w, d->bufs, cur, odim));
-        else
-            LAPSE_TRY(lapse_opcl_to_f32(k, LAPSE_DT_U16, d->u16, d->bufs[0], d->n));
-        LAPSE_TRY(lapse_opcl_profile_take(k, &ms, nkern));
-        lapse_opcl_profile(k, 0);
+        lapse_dev_profile(dev, 1);
+        if (op) {
+            int o = op->inplace ? 0 : 1, res = -1;
+            const lapse_dvol_t in = {d->bufs[0], {dim[0], dim[1], dim[2]}};
+            const lapse_dvol_t out = {d->bufs[o], {odim[0], odim[1], odim[2]}};
+            LAPSE_TRY(op->launch(dev, &step, state, &in, &out, &d->bufs[o + 1], &res));
+            if (res < 0 || res > op->nscratch)
+                LAPSE_FAIL(LAPSE_ERUNTIME, "%s reported result buffer %d", op->name, res);
+            *cur = res ? o + res : o;
+        } else {
+            LAPSE_TRY(lapse_dev_to_f32(dev, LAPSE_DT_U16, d->u16, d->bufs[0], d->n));
+        }
+        LAPSE_TRY(lapse_dev_profile_take(dev, &ms, nkern));
+        lapse_dev_profile(dev, 0);
         if (r >= warmup)
             times[r - warmup] = ms;
     }
 cleanup:
-    lapse_opcl_weights_release(&w);
+    lapse_dev_profile(dev, 0);
+    if (state && op->release)
+        op->release(state);
     return st;
 }
 
@@ -348,39 +406,75 @@ cleanup:
     return st;
 }
 
-/* Kernels of a tiled variant: the default program (defines NULL) or one built with defines.
- * With defines, *k stays NULL when the build or the kernels' creation fails (reported, not an
- * error). */
-static lapse_status_t create_variant(lapse_cl_t *cl, const char *defines, lapse_opcl_t **k)
+/* One kernel variant: its device state, and for a --defines variant the copy of the open
+ * device whose program is the variant's build. */
+typedef struct {
+    lapse_dev_t *dev; /* NULL: skipped (build or probe failed) */
+    lapse_cl_t *vcl;  /* --defines: cl with program = the variant's build (owned), else NULL */
+    char label[300];  /* "simple", "tiled" or "tiled[-D...]" */
+} bench_variant_t;
+
+static void variant_release(bench_variant_t *v)
+{
+    lapse_dev_destroy(v->dev); /* releases its kernels first */
+    if (v->vcl) {
+        clReleaseProgram(v->vcl->program);
+        free(v->vcl);
+    }
+    v->dev = NULL;
+    v->vcl = NULL;
+}
+
+/* The device state of a variant: simple (LAPSE_KERNELS=simple), tiled on the default program
+ * (defines NULL), or tiled on a program built with defines. With defines, v->dev stays NULL when
+ * the build fails or the tiled filters cannot run with it (reported, not an error). */
+static lapse_status_t create_variant(lapse_cl_t *cl, int simple, const char *defines,
+                                     bench_variant_t *v)
 {
     lapse_status_t st = LAPSE_OK;
-    cl_program prog = NULL, def = cl->program;
-    *k = NULL;
-    if (setenv("LAPSE_KERNELS", "tiled", 1) != 0)
+    cl_program prog = NULL;
+    lapse_cl_t *use = cl;
+    *v = (bench_variant_t){NULL, NULL, ""};
+    if (setenv("LAPSE_KERNELS", simple ? "simple" : "tiled", 1) != 0)
         LAPSE_FAIL(LAPSE_ERUNTIME, "setenv LAPSE_KERNELS failed");
     if (defines) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         LAPSE_TRY(build_variant(cl, defines, &prog));
         clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (prog)
-            fprintf(stderr, "bench_kernels: program with \"%s\" built in %.2f s\n", defines,
-                    (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-        if (prog == NULL)
+        if (prog == NULL) {
+            snprintf(v->label, sizeof v->label, "build_failed[%s]", defines);
             goto cleanup;
-        cl->program = prog; /* lapse_opcl_create takes its kernels from cl->program */
+        }
+        fprintf(stderr, "bench_kernels: program with \"%s\" built in %.2f s\n", defines,
+                (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
+        v->vcl = malloc(sizeof *v->vcl);
+        LAPSE_ALLOC(v->vcl);
+        *v->vcl = *cl; /* same context and (profiling) queue; lapse_dev_kernel uses ->program */
+        v->vcl->program = prog;
+        prog = NULL;
+        use = v->vcl;
     }
-    st = lapse_opcl_create(cl, k);
-    if (st != LAPSE_OK && defines) { /* e.g. a geometry the device cannot run: skip it */
-        fprintf(stderr, "bench_kernels: variant \"%s\" skipped: ", defines);
-        lapse_err_print(st);
-        lapse_err_clear();
-        st = LAPSE_OK;
+    LAPSE_TRY(lapse_dev_create(use, &v->dev));
+    const char *name = lapse_dev_variant(v->dev); /* probes the tiled filters */
+    if (defines && v->dev->filters_state == 0) {  /* the probe failed: e.g. a bad geometry */
+        fprintf(stderr,
+                "bench_kernels: variant \"%s\" skipped: its tiled filters do not run "
+                "(geometry probe failed)\n",
+                defines);
+        variant_release(v);
+        snprintf(v->label, sizeof v->label, "probe_failed[%s]", defines);
+        goto cleanup;
     }
+    if (defines)
+        snprintf(v->label, sizeof v->label, "%s[%s]", name, defines);
+    else
+        snprintf(v->label, sizeof v->label, "%s", simple ? "simple" : name);
 cleanup:
-    cl->program = def;
     if (prog)
-        clReleaseProgram(prog); /* the kernels hold their own references */
+        clReleaseProgram(prog);
+    if (st != LAPSE_OK)
+        variant_release(v);
     return st;
 }
 
@@ -401,20 +495,20 @@ static void compare(const float *ref, const float *res, size_t n, char *same, si
 typedef struct {
     lapse_cl_t *cl;
     bench_dev_t d;
-    lapse_opcl_t *simple;
-    lapse_opcl_t *tiled[MAX_DEFINES];
-    char label[MAX_DEFINES][300]; /* "tiled" or "tiled[-D...]" */
+    bench_variant_t simple;             /* simple.dev NULL: not needed */
+    bench_variant_t tiled[MAX_DEFINES]; /* default program, or one per --defines */
     int ntiled;
     double *times;
     float *ref, *res;
     double cgbps;
 } bench_run_t;
 
-/* Benchmark operation b with kernels k (reps from a) and print its row; unless k is the simple
- * variant, compare the result with R->ref (when held). *cur, odim: where the result lies and its
- * dims (*cur = -1 after a failure). A failing launch is reported in the row (ERR), not fatal. */
+/* Benchmark operation b on device state k (reps from a) and print its row; unless k is the
+ * simple variant, compare the result with R->ref (when held). *cur, odim: where the result lies and
+ * its dims (*cur = -1 after a failure). A failing launch is reported in the row (ERR), not fatal.
+ */
 static lapse_status_t bench_one(bench_run_t *R, const bench_args_t *a, const bench_op_t *b,
-                                lapse_opcl_t *k, const char *label, int *cur, int64_t odim[3])
+                                lapse_dev_t *k, const char *label, int *cur, int64_t odim[3])
 {
     lapse_status_t st = LAPSE_OK;
     int nkern = 0;
@@ -431,7 +525,7 @@ static lapse_status_t bench_one(bench_run_t *R, const bench_args_t *a, const ben
         return LAPSE_OK;
     }
     qsort(R->times, (size_t)a->reps, sizeof *R->times, cmp_double);
-    if (R->ref && k != R->simple) {
+    if (R->ref && k != R->simple.dev) {
         size_t on = (size_t)(odim[0] * odim[1] * odim[2]);
         LAPSE_CL(clEnqueueReadBuffer(R->cl->queue, R->d.bufs[*cur], CL_TRUE, 0, on * sizeof(float),
                                      R->res, 0, NULL, NULL));
@@ -452,9 +546,9 @@ static lapse_status_t reference(bench_run_t *R, const bench_args_t *a, const ben
     int nkern = 0, cur = 0;
     int64_t odim[3];
     if (a->variants[0])
-        LAPSE_TRY(bench_one(R, a, b, R->simple, "simple", &cur, odim));
+        LAPSE_TRY(bench_one(R, a, b, R->simple.dev, R->simple.label, &cur, odim));
     else
-        LAPSE_TRY(time_op(&R->d, R->simple, b, a->dim, 1, 0, R->times, &nkern, &cur, odim));
+        LAPSE_TRY(time_op(&R->d, R->simple.dev, b, a->dim, 1, 0, R->times, &nkern, &cur, odim));
     if (cur < 0)
         LAPSE_FAIL(LAPSE_ECL, "the simple kernels failed on %s: no reference", b->label);
     if (R->ref == NULL)
@@ -476,28 +570,19 @@ static lapse_status_t run(const bench_args_t *a)
     LAPSE_TRY(lapse_cl_choose(a->kind, a->device, 0, &choice));
     LAPSE_TRY(lapse_cl_open(&choice, &R.cl));
     lapse_cl_t *cl = R.cl;
-    /* the launchers enqueue on cl->queue: swap in a profiling queue for the benchmark */
+    /* the launchers enqueue on cl->queue (dev->cl->queue): swap in a profiling queue for the
+     * benchmark before any variant's device state is made */
     own = clCreateCommandQueue(cl->ctx, cl->dev.device, CL_QUEUE_PROFILING_ENABLE, &e);
     LAPSE_CL(e);
     orig = cl->queue;
     cl->queue = own;
     int check = a->check && a->variants[1];
-    if (a->variants[0] || check) {
-        if (setenv("LAPSE_KERNELS", "simple", 1) != 0)
-            LAPSE_FAIL(LAPSE_ERUNTIME, "setenv LAPSE_KERNELS failed");
-        LAPSE_TRY(lapse_opcl_create(cl, &R.simple));
-    }
+    if (a->variants[0] || check)
+        LAPSE_TRY(create_variant(cl, 1, NULL, &R.simple));
     if (a->variants[1]) {
         R.ntiled = a->ndefines > 0 ? a->ndefines : 1;
-        for (int v = 0; v < R.ntiled; v++) {
-            const char *defs = a->ndefines > 0 ? a->defines[v] : NULL;
-            LAPSE_TRY(create_variant(cl, defs, &R.tiled[v]));
-            const char *name = R.tiled[v] ? lapse_opcl_variant(R.tiled[v]) : "build_failed";
-            if (defs)
-                snprintf(R.label[v], sizeof R.label[v], "%s[%s]", name, defs);
-            else
-                snprintf(R.label[v], sizeof R.label[v], "%s", name);
-        }
+        for (int v = 0; v < R.ntiled; v++)
+            LAPSE_TRY(create_variant(cl, 0, a->ndefines > 0 ? a->defines[v] : NULL, &R.tiled[v]));
     }
     LAPSE_TRY(setup(cl, a, &R.d));
     R.times = calloc((size_t)a->reps, sizeof *R.times);
@@ -527,25 +612,26 @@ static lapse_status_t run(const bench_args_t *a)
     for (int o = 0; o < NOPS; o++) {
         if (!a->ops[o])
             continue;
-        if (R.simple)
+        if (R.simple.dev)
             LAPSE_TRY(reference(&R, a, &bench_ops[o]));
         for (int v = 0; v < R.ntiled; v++) {
             int cur = 0;
             int64_t odim[3];
-            if (R.tiled[v])
-                LAPSE_TRY(bench_one(&R, a, &bench_ops[o], R.tiled[v], R.label[v], &cur, odim));
+            if (R.tiled[v].dev)
+                LAPSE_TRY(
+                    bench_one(&R, a, &bench_ops[o], R.tiled[v].dev, R.tiled[v].label, &cur, odim));
             else
-                print_row(a, cl->dev.name, bench_ops[o].label, R.label[v], 0.0, 0.0, 1.0, R.cgbps,
-                          0, "ERR");
+                print_row(a, cl->dev.name, bench_ops[o].label, R.tiled[v].label, 0.0, 0.0, 1.0,
+                          R.cgbps, 0, "ERR");
         }
     }
 cleanup:
     free(R.times);
     free(R.ref);
     free(R.res);
-    lapse_opcl_destroy(R.simple);
+    variant_release(&R.simple);
     for (int v = 0; v < R.ntiled; v++)
-        lapse_opcl_destroy(R.tiled[v]);
+        variant_release(&R.tiled[v]);
     teardown(&R.d);
     if (R.cl && orig) {
         clFinish(own);

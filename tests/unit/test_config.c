@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "ops/graph.h"
 #include "testutil.h"
 
 /* Directory of the source tree (ctest sets LAPSE_SRC and runs from there). */
@@ -289,9 +290,28 @@ END_TEST
 
 /* ------------------------------------------------------------------ ops rules on parsed steps */
 
+/* The graph of parsed steps for an input of dtype dt and a shape larger than any reach. */
+static void compile_steps(const lapse_config_t *c, lapse_dtype_t dt, lapse_graph_t *g)
+{
+    const int64_t shape[3] = {64, 512, 512};
+    lapse_graph_err_t err;
+    ck_assert_msg(lapse_graph_compile(c->steps, c->nsteps, shape, dt, LAPSE_DT_AUTO, g, &err) ==
+                      LAPSE_OK,
+                  "%s", lapse_errmsg());
+}
+
+/* Index of the first projection step, or -1. */
+static int projection_step(const lapse_config_t *c)
+{
+    for (int k = 0; k < c->nsteps; k++)
+        if (c->steps[k].op->footprint == LAPSE_FP_PROJECTION)
+            return k;
+    return -1;
+}
+
 START_TEST(test_reach_of_parsed_pipeline)
 {
-    /* good_full.yaml: reaches by the rules of ops.h, worked out by hand:
+    /* good_full.yaml: reaches by the rules of the ops (src/ops), worked out by hand:
      *   gaussian [0.5, 1.5, 2.5] -> int(4s + 0.5) = [2, 6, 10]
      *   mean [1, 2, 3], minimum [1, 1, 1], maximum [0, 1, 1], top-hat 2*[2, 5, 5] = [4, 10, 10]
      *   add, multiply, projection (step 7), threshold: 0
@@ -308,15 +328,17 @@ START_TEST(test_reach_of_parsed_pipeline)
     lapse_step_reach(&c.steps[4], r);
     ck_assert_int_eq(r[0], 4);
     ck_assert_int_eq(r[2], 10);
-    ck_assert_int_eq(lapse_pipeline_projection(c.steps, c.nsteps), 7);
-    lapse_pipeline_reach(c.steps, c.nsteps, r);
-    ck_assert_int_eq(r[0], 8);
-    ck_assert_int_eq(r[1], 20);
-    ck_assert_int_eq(r[2], 25);
+    ck_assert_int_eq(projection_step(&c), 7);
+    lapse_graph_t g;
+    compile_steps(&c, LAPSE_DT_U16, &g);
+    ck_assert_int_eq(g.keep_z, 1);
+    ck_assert_int_eq(g.reach[0], 8);
+    ck_assert_int_eq(g.reach[1], 20);
+    ck_assert_int_eq(g.reach[2], 25);
     /* every step but the last gives float32, the threshold a uint8 mask */
     for (int k = 0; k < 8; k++)
-        ck_assert_int_eq(lapse_step_dtype(c.steps, k, LAPSE_DT_U16), LAPSE_DT_F32);
-    ck_assert_int_eq(lapse_step_dtype(c.steps, 8, LAPSE_DT_U16), LAPSE_DT_U8);
+        ck_assert_int_eq(g.node[k].dtype, LAPSE_DT_F32);
+    ck_assert_int_eq(g.node[8].dtype, LAPSE_DT_U8);
     lapse_config_free(&c);
 }
 END_TEST
@@ -336,15 +358,16 @@ START_TEST(test_dtype_rules)
     static const lapse_dtype_t want_f32[] = {LAPSE_DT_F32, LAPSE_DT_F32, LAPSE_DT_F32,
                                              LAPSE_DT_U8,  LAPSE_DT_U8,  LAPSE_DT_F32};
     ck_assert_int_eq(c.nsteps, 6);
+    lapse_graph_t g16, g32;
+    compile_steps(&c, LAPSE_DT_U16, &g16);
+    compile_steps(&c, LAPSE_DT_F32, &g32);
     for (int k = 0; k < 6; k++) {
-        ck_assert_int_eq(lapse_step_dtype(c.steps, k, LAPSE_DT_U16), want_u16[k]);
-        ck_assert_int_eq(lapse_step_dtype(c.steps, k, LAPSE_DT_F32), want_f32[k]);
+        ck_assert_int_eq(g16.node[k].dtype, want_u16[k]);
+        ck_assert_int_eq(g32.node[k].dtype, want_f32[k]);
     }
-    int64_t r[3];
-    lapse_pipeline_reach(c.steps, c.nsteps, r);
-    ck_assert_int_eq(r[0], 3);
-    ck_assert_int_eq(r[1], 6);
-    ck_assert_int_eq(r[2], 6);
+    ck_assert_int_eq(g16.reach[0], 3);
+    ck_assert_int_eq(g16.reach[1], 6);
+    ck_assert_int_eq(g16.reach[2], 6);
     lapse_config_free(&c);
 }
 END_TEST
@@ -397,7 +420,8 @@ static const bad_case_t bad_cases[] = {
     {"bad_key_not_scalar.yaml", 2, 1, "(top level)", "keys must be plain words"},
     {"bad_unknown_top.yaml", 4, 1, "outptu", "allowed: input, timepoints, tiles, pipeline"},
     {"bad_unknown_op.yaml", 5, 9, "pipeline[1].op", "known: gaussian_blur, mean_box"},
-    {"bad_unknown_param.yaml", 5, 5, "pipeline[0].radius", "allowed: op, save, sigma"},
+    {"bad_unknown_param.yaml", 5, 5, "pipeline[0].radius",
+     "allowed: op, save, name, from, with, sigma"},
     {"bad_missing_input_file.yaml", 2, 3, "input.file", "missing required key"},
     {"bad_missing_pipeline.yaml", 2, 1, "pipeline", "missing required key"},
     {"bad_missing_op.yaml", 3, 5, "pipeline[0].op", "missing required key"},

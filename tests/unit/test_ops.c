@@ -1,9 +1,10 @@
 /*
- * test_ops.c - the device operations (ops_cl.c and the kernels, built by clrt.c) against the
- * double-precision CPU references (support/ops_ref.c), on the OpenCL device chosen with
- * LAPSE_DEV_ANY (PoCL's CPU device on machines without a GPU). Inputs are random with a fresh
- * seed per run (printed on failure; LAPSE_TEST_SEED=n repeats a run); device buffers are poisoned
- * with NaN / 0xA5 before each operation so that unwritten voxels are caught.
+ * test_ops.c - the device operations (each descriptor's launcher, src/ops/op_*.c, on a
+ * lapse_dev_t, with the kernels built by clrt.c) against their double-precision CPU references
+ * (op->reference through support/ops_ref.c), on the OpenCL device chosen with LAPSE_DEV_ANY
+ * (PoCL's CPU device on machines without a GPU); the Gaussian also against SciPy. Inputs are
+ * random with a fresh seed per run (printed on failure; LAPSE_TEST_SEED=n repeats a run); device
+ * buffers are poisoned with NaN / 0xA5 before each operation so that unwritten voxels are caught.
  */
 #include <check.h>
 #include <math.h>
@@ -14,8 +15,9 @@
 #include <unistd.h>
 
 #include "clrt.h"
-#include "ops.h"
-#include "ops_cl.h"
+#include "device/dev.h"
+#include "ops/graph.h"
+#include "ops/op.h"
 #include "ops_ref.h"
 #include "pipeline.h"
 #include "testutil.h"
@@ -48,49 +50,84 @@ static lapse_step_t make_step(const char *op, double a, double b, double c)
     return s;
 }
 
-/* Run one step on the device on float input in (dims dim); out receives the result as double,
- * odim its dims. The work buffers (as many as lapse_opcl_step_buffers says) start as NaN. */
+/* A device buffer of n float32 voxels filled with NaN. */
+static cl_mem nan_buffer(lapse_cl_t *cl, size_t n)
+{
+    const cl_float nan = NAN;
+    cl_int e;
+    cl_mem m = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, n * sizeof(float), NULL, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    e = clEnqueueFillBuffer(cl->queue, m, &nan, sizeof nan, 0, n * sizeof(float), 0, NULL, NULL);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    return m;
+}
+
+/* Run one step on the device through its descriptor's launcher on float input in (dims dim);
+ * out receives the result as double, odim its dims. The input, output and op->nscratch scratch
+ * buffers start as NaN (the input then gets in), so unwritten voxels are caught; the result is
+ * read from out or scratch as the launcher reports, and the input must come back unchanged.
+ * Operations that may run in place (op->inplace) run a second time with the output in the
+ * input's buffer and must give the same bits. */
 static void device_step(lapse_cl_t *cl, const lapse_step_t *s, const float *in,
                         const int64_t dim[3], double *out, int64_t odim[3])
 {
+    const lapse_op_t *op = s->op;
     size_t n = (size_t)(dim[0] * dim[1] * dim[2]);
-    lapse_opcl_t *k = NULL;
-    lapse_opcl_weights_t w;
-    cl_mem bufs[LAPSE_OPCL_NBUF];
+    lapse_dev_t *d = NULL;
+    void *state = NULL;
     cl_int e;
-    const cl_float nan = NAN;
-    float *res = malloc(n * sizeof *res);
-    ck_assert_ptr_nonnull(res);
-    ck_assert_msg(lapse_opcl_create(cl, &k) == LAPSE_OK, "%s", lapse_errmsg());
-    ck_assert_msg(lapse_opcl_weights_create(cl, s, 1, &w) == LAPSE_OK, "%s", lapse_errmsg());
-    for (int i = 0; i < LAPSE_OPCL_NBUF; i++) {
-        bufs[i] = NULL; /* only as many buffers as the step claims to need */
-        if (i >= lapse_opcl_step_buffers(s))
-            continue;
-        bufs[i] = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, n * sizeof(float), NULL, &e);
-        ck_assert_int_eq(e, CL_SUCCESS);
-        e = clEnqueueFillBuffer(cl->queue, bufs[i], &nan, sizeof nan, 0, n * sizeof(float), 0, NULL,
-                                NULL);
-        ck_assert_int_eq(e, CL_SUCCESS);
-    }
-    e = clEnqueueWriteBuffer(cl->queue, bufs[0], CL_TRUE, 0, n * sizeof(float), in, 0, NULL, NULL);
-    ck_assert_int_eq(e, CL_SUCCESS);
-    int cur = 0;
-    for (int a = 0; a < 3; a++)
-        odim[a] = dim[a];
-    ck_assert_msg(lapse_opcl_step(k, s, 0, &w, bufs, &cur, odim) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_int_eq(op->ninputs, 1);
+    ck_assert_int_le(op->nscratch, LAPSE_GRAPH_SCRATCH);
+    ck_assert_msg(lapse_dev_create(cl, &d) == LAPSE_OK, "%s", lapse_errmsg());
+    if (op->prepare)
+        ck_assert_msg(op->prepare(d, s, &state) == LAPSE_OK, "%s", lapse_errmsg());
+    lapse_step_out_dims(s, dim, odim);
     size_t on = (size_t)(odim[0] * odim[1] * odim[2]);
-    e = clEnqueueReadBuffer(cl->queue, bufs[cur], CL_TRUE, 0, on * sizeof(float), res, 0, NULL,
-                            NULL);
-    ck_assert_int_eq(e, CL_SUCCESS);
+    ck_assert_uint_le(on, n);
+    float *res = malloc(on * sizeof *res), *first = malloc(on * sizeof *first),
+          *back = malloc(n * sizeof *back);
+    ck_assert(res && first && back);
+    for (int pass = 0; pass < 1 + (op->inplace != 0); pass++) {
+        cl_mem scratch[LAPSE_GRAPH_SCRATCH];
+        lapse_dvol_t vin = {nan_buffer(cl, n), {dim[0], dim[1], dim[2]}};
+        lapse_dvol_t vout = {pass ? vin.mem : nan_buffer(cl, on), {odim[0], odim[1], odim[2]}};
+        for (int i = 0; i < op->nscratch; i++)
+            scratch[i] = nan_buffer(cl, n);
+        e = clEnqueueWriteBuffer(cl->queue, vin.mem, CL_TRUE, 0, n * sizeof(float), in, 0, NULL,
+                                 NULL);
+        ck_assert_int_eq(e, CL_SUCCESS);
+        int where = -1;
+        ck_assert_msg(op->launch(d, s, state, &vin, &vout, scratch, &where) == LAPSE_OK, "%s",
+                      lapse_errmsg());
+        ck_assert_msg(where >= 0 && where <= op->nscratch, "%s: result in buffer %d", op->name,
+                      where);
+        e = clEnqueueReadBuffer(cl->queue, where ? scratch[where - 1] : vout.mem, CL_TRUE, 0,
+                                on * sizeof(float), res, 0, NULL, NULL);
+        ck_assert_int_eq(e, CL_SUCCESS);
+        if (pass == 0) {
+            e = clEnqueueReadBuffer(cl->queue, vin.mem, CL_TRUE, 0, n * sizeof(float), back, 0,
+                                    NULL, NULL);
+            ck_assert_int_eq(e, CL_SUCCESS);
+            ck_assert_msg(memcmp(back, in, n * sizeof *in) == 0, "%s wrote its input", op->name);
+            memcpy(first, res, on * sizeof *res);
+        } else {
+            ck_assert_msg(memcmp(first, res, on * sizeof *res) == 0,
+                          "%s in place differs from out of place", op->name);
+        }
+        clReleaseMemObject(vin.mem);
+        if (vout.mem != vin.mem)
+            clReleaseMemObject(vout.mem);
+        for (int i = 0; i < op->nscratch; i++)
+            clReleaseMemObject(scratch[i]);
+    }
     for (size_t i = 0; i < on; i++)
-        out[i] = res[i];
-    for (int i = 0; i < LAPSE_OPCL_NBUF; i++)
-        if (bufs[i])
-            clReleaseMemObject(bufs[i]);
-    lapse_opcl_weights_release(&w);
-    lapse_opcl_destroy(k);
+        out[i] = first[i];
+    if (op->release)
+        op->release(state);
+    lapse_dev_destroy(d);
     free(res);
+    free(first);
+    free(back);
 }
 
 /* Compare the device result of step s with the reference on a random volume of dims dim.
@@ -265,7 +302,7 @@ END_TEST
 START_TEST(test_pack_saturation_rounding)
 {
     lapse_cl_t *cl = open_cl();
-    lapse_opcl_t *k = NULL;
+    lapse_dev_t *d = NULL;
     const int64_t dim[3] = {4, 6, 9};
     const lapse_box_t core = {{1, 2, 3}, {2, 3, 5}};
     size_t n = 4 * 6 * 9, nc = 2 * 3 * 5;
@@ -280,7 +317,7 @@ START_TEST(test_pack_saturation_rounding)
         size_t c = i % nc, x = c % 5, y = (c / 5) % 3, z = c / 15;
         v[((z + 1) * 6 + (y + 2)) * 9 + (x + 3)] = special[i];
     }
-    ck_assert_msg(lapse_opcl_create(cl, &k) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_msg(lapse_dev_create(cl, &d) == LAPSE_OK, "%s", lapse_errmsg());
     cl_int e;
     cl_mem src = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof v, v, &e);
     ck_assert_int_eq(e, CL_SUCCESS);
@@ -293,7 +330,7 @@ START_TEST(test_pack_saturation_rounding)
         size_t sz = lapse_dtype_size(dts[t]);
         ck_assert_int_eq(clEnqueueFillBuffer(cl->queue, dst, &poison, 1, 0, nc * 4, 0, NULL, NULL),
                          CL_SUCCESS);
-        ck_assert_msg(lapse_opcl_pack(k, dts[t], src, dim, &core, dst) == LAPSE_OK, "%s",
+        ck_assert_msg(lapse_dev_pack(d, dts[t], src, dim, &core, dst) == LAPSE_OK, "%s",
                       lapse_errmsg());
         ck_assert_int_eq(
             clEnqueueReadBuffer(cl->queue, dst, CL_TRUE, 0, nc * sz, got, 0, NULL, NULL),
@@ -311,7 +348,7 @@ START_TEST(test_pack_saturation_rounding)
     }
     clReleaseMemObject(src);
     clReleaseMemObject(dst);
-    lapse_opcl_destroy(k);
+    lapse_dev_destroy(d);
     lapse_cl_close(cl);
 }
 END_TEST
@@ -329,8 +366,14 @@ START_TEST(test_input_dtypes)
     lapse_step_t steps[1] = {make_step("mean_box", 1, 1, 2)};
     for (int t = 0; t < 3; t++) {
         lapse_pipeline_t *p = NULL;
-        ck_assert_msg(lapse_pipeline_create(cl, steps, 1, dts[t], LAPSE_DT_F32, (long long)n,
-                                            (long long)nc, &p) == LAPSE_OK,
+        lapse_graph_t g;
+        lapse_graph_err_t gerr;
+        ck_assert_msg(lapse_graph_compile(steps, 1, dim, dts[t], LAPSE_DT_F32, &g, &gerr) ==
+                          LAPSE_OK,
+                      "%s", lapse_errmsg());
+        ck_assert_int_eq(g.nout, 1);
+        ck_assert_int_eq(g.out[0].dtype, LAPSE_DT_F32);
+        ck_assert_msg(lapse_pipeline_create(cl, &g, (long long)n, (long long)nc, &p) == LAPSE_OK,
                       "%s", lapse_errmsg());
         double *ind = malloc(n * sizeof *ind), *dev = malloc(nc * sizeof *dev);
         for (int run = 0; run < 2; run++) {
@@ -386,13 +429,16 @@ START_TEST(test_integer_outputs)
     const lapse_dtype_t outs[] = {LAPSE_DT_AUTO, LAPSE_DT_U8};
     for (int t = 0; t < 2; t++) {
         lapse_pipeline_t *p = NULL;
-        int step;
-        lapse_dtype_t odt;
-        lapse_pipeline_output_info(steps, 1, LAPSE_DT_U16, outs[t], 0, &step, &odt);
-        ck_assert_int_eq(step, 0);
+        lapse_graph_t g;
+        lapse_graph_err_t gerr;
+        ck_assert_msg(lapse_graph_compile(steps, 1, dim, LAPSE_DT_U16, outs[t], &g, &gerr) ==
+                          LAPSE_OK,
+                      "%s", lapse_errmsg());
+        ck_assert_int_eq(g.nout, 1);
+        ck_assert_int_eq(g.out[0].node, 0);
+        lapse_dtype_t odt = g.out[0].dtype;
         ck_assert_int_eq(odt, t == 0 ? LAPSE_DT_U16 : LAPSE_DT_U8);
-        ck_assert_msg(lapse_pipeline_create(cl, steps, 1, LAPSE_DT_U16, outs[t], (long long)n,
-                                            (long long)nc, &p) == LAPSE_OK,
+        ck_assert_msg(lapse_pipeline_create(cl, &g, (long long)n, (long long)nc, &p) == LAPSE_OK,
                       "%s", lapse_errmsg());
         uint64_t seed = fresh_seed(70 + t), st = seed;
         uint16_t *in = lapse_pipeline_input(p);

@@ -1,7 +1,8 @@
 /*
- * test_pipeline.c - whole pipelines on the device (pipeline.c): a volume processed tile by tile
- * (core + halo of lapse_pipeline_reach, read box clipped to the image, core placed relative to
- * the read box) must assemble to exactly the bytes of the untiled run, for every output (saved
+ * test_pipeline.c - whole pipelines on the device (pipeline.c, running a graph compiled by
+ * ops/graph.c): a volume processed tile by tile (each tile's read box from lapse_graph_read_box of
+ * its core, core placed relative to the read box, whole z columns when the graph keeps z) must
+ * assemble to exactly the bytes of the untiled run, for every output (saved
  * steps and the final result), and the untiled run must match the double-precision chain
  * reference (support/ops_ref.c). Random inputs use a fresh seed per run (LAPSE_TEST_SEED=n
  * repeats one).
@@ -15,7 +16,8 @@
 #include <unistd.h>
 
 #include "clrt.h"
-#include "ops.h"
+#include "ops/graph.h"
+#include "ops/op.h"
 #include "ops_ref.h"
 #include "pipeline.h"
 #include "testutil.h"
@@ -58,30 +60,47 @@ static void result_free(result_t *r)
         free(r->out[k]);
 }
 
-/* Run steps over image img (dims dim, dtype in_dt) with tiles of core size tile (clipped to the
- * image); tile == dim is the untiled run. */
-static void run_tiled(lapse_cl_t *cl, const lapse_step_t *steps, int nsteps, lapse_dtype_t in_dt,
-                      lapse_dtype_t out_dt, const void *img, const int64_t dim[3],
+/* The tiles of an image of dims dim with core size tile (whole z columns when keep_z), in
+ * order: tile i's core box in image coordinates into *core; 0 when there is no tile i. */
+static int tile_core(const int64_t dim[3], const int64_t tile[3], int keep_z, int64_t i,
+                     lapse_box_t *core)
+{
+    int64_t size[3] = {keep_z ? dim[0] : tile[0], tile[1], tile[2]}, nt[3];
+    for (int a = 0; a < 3; a++)
+        nt[a] = (dim[a] + size[a] - 1) / size[a];
+    if (i >= nt[0] * nt[1] * nt[2])
+        return 0;
+    const int64_t t[3] = {i / (nt[1] * nt[2]), (i / nt[2]) % nt[1], i % nt[2]};
+    for (int a = 0; a < 3; a++) {
+        core->off[a] = t[a] * size[a];
+        core->dim[a] = core->off[a] + size[a] < dim[a] ? size[a] : dim[a] - core->off[a];
+    }
+    return 1;
+}
+
+/* Run the compiled graph g (input dims g->in_shape, dtype g->in_dtype) over image img with
+ * tiles of core size tile (clipped to the image; whole z columns when g->keep_z); tile == dim is
+ * the untiled run. Each tile's read box is lapse_graph_read_box of its core. */
+static void run_tiled(lapse_cl_t *cl, const lapse_graph_t *g, const void *img,
                       const int64_t tile[3], result_t *res)
 {
-    int64_t reach[3], maxread = 1, maxcore = 1;
-    size_t isz = lapse_dtype_size(in_dt);
-    int proj = lapse_pipeline_projection(steps, nsteps) >= 0;
-    lapse_pipeline_reach(steps, nsteps, reach);
-    for (int a = 0; a < 3; a++) {
-        int64_t rd = tile[a] + 2 * reach[a];
-        maxread *= rd < dim[a] ? rd : dim[a];
-        maxcore *= tile[a];
+    const int64_t *dim = g->in_shape;
+    long long maxread = 1, maxcore = 1;
+    size_t isz = lapse_dtype_size(g->in_dtype);
+    lapse_box_t core, read;
+    for (int64_t i = 0; tile_core(dim, tile, g->keep_z, i, &core); i++) {
+        lapse_graph_read_box(g, &core, &read);
+        long long r = (long long)lapse_box_voxels(&read), c = (long long)lapse_box_voxels(&core);
+        maxread = r > maxread ? r : maxread;
+        maxcore = c > maxcore ? c : maxcore;
     }
     lapse_pipeline_t *p = NULL;
-    ck_assert_msg(lapse_pipeline_create(cl, steps, nsteps, in_dt, out_dt, maxread, maxcore, &p) ==
-                      LAPSE_OK,
-                  "%s", lapse_errmsg());
-    res->nout = lapse_pipeline_noutputs(steps, nsteps);
+    ck_assert_msg(lapse_pipeline_create(cl, g, maxread, maxcore, &p) == LAPSE_OK, "%s",
+                  lapse_errmsg());
+    res->nout = g->nout;
     for (int k = 0; k < res->nout; k++) {
-        int step;
-        lapse_pipeline_output_info(steps, nsteps, in_dt, out_dt, k, &step, &res->dt[k]);
-        res->odim[k][0] = proj && step >= lapse_pipeline_projection(steps, nsteps) ? 1 : dim[0];
+        res->dt[k] = g->out[k].dtype;
+        res->odim[k][0] = g->out[k].flat ? 1 : dim[0];
         res->odim[k][1] = dim[1];
         res->odim[k][2] = dim[2];
         size_t bytes = (size_t)(res->odim[k][0] * dim[1] * dim[2]) * lapse_dtype_size(res->dt[k]);
@@ -89,46 +108,51 @@ static void run_tiled(lapse_cl_t *cl, const lapse_step_t *steps, int nsteps, lap
         ck_assert_ptr_nonnull(res->out[k]);
         memset(res->out[k], 0xA5, bytes); /* poison: every voxel must be written by some tile */
     }
-    for (int64_t tz = 0; tz < dim[0]; tz += tile[0])
-        for (int64_t ty = 0; ty < dim[1]; ty += tile[1])
-            for (int64_t tx = 0; tx < dim[2]; tx += tile[2]) {
-                const int64_t t0[3] = {tz, ty, tx};
-                lapse_box_t core, read;
-                for (int a = 0; a < 3; a++) {
-                    core.dim[a] = t0[a] + tile[a] < dim[a] ? tile[a] : dim[a] - t0[a];
-                    read.off[a] = t0[a] - reach[a] < 0 ? 0 : t0[a] - reach[a];
-                    int64_t end = t0[a] + core.dim[a] + reach[a];
-                    read.dim[a] = (end > dim[a] ? dim[a] : end) - read.off[a];
-                    core.off[a] = t0[a] - read.off[a];
-                }
-                /* fill the read box */
-                unsigned char *in = lapse_pipeline_input(p);
-                for (int64_t z = 0; z < read.dim[0]; z++)
-                    for (int64_t y = 0; y < read.dim[1]; y++) {
-                        size_t src =
-                            (size_t)(((z + read.off[0]) * dim[1] + y + read.off[1]) * dim[2] +
-                                     read.off[2]);
-                        size_t dst = (size_t)((z * read.dim[1] + y) * read.dim[2]);
-                        memcpy(in + dst * isz, (const unsigned char *)img + src * isz,
-                               (size_t)read.dim[2] * isz);
-                    }
-                ck_assert_msg(lapse_pipeline_run(p, read.dim, &core, NULL) == LAPSE_OK, "%s",
-                              lapse_errmsg());
-                for (int k = 0; k < res->nout; k++) {
-                    size_t osz = lapse_dtype_size(res->dt[k]);
-                    int64_t cz = res->odim[k][0] == 1 ? 1 : core.dim[0];
-                    int64_t oz = res->odim[k][0] == 1 ? 0 : t0[0];
-                    const unsigned char *o = lapse_pipeline_output(p, k);
-                    for (int64_t z = 0; z < cz; z++)
-                        for (int64_t y = 0; y < core.dim[1]; y++) {
-                            size_t src = (size_t)((z * core.dim[1] + y) * core.dim[2]);
-                            size_t dst = (size_t)(((z + oz) * dim[1] + y + t0[1]) * dim[2] + t0[2]);
-                            memcpy(res->out[k] + dst * osz, o + src * osz,
-                                   (size_t)core.dim[2] * osz);
-                        }
-                }
+    for (int64_t i = 0; tile_core(dim, tile, g->keep_z, i, &core); i++) {
+        const int64_t *t0 = core.off;
+        lapse_box_t rel; /* the core relative to the read box */
+        lapse_graph_read_box(g, &core, &read);
+        for (int a = 0; a < 3; a++) {
+            ck_assert(read.off[a] >= 0 && read.off[a] + read.dim[a] <= dim[a]);
+            ck_assert(read.off[a] <= t0[a] && t0[a] + core.dim[a] <= read.off[a] + read.dim[a]);
+            rel.off[a] = t0[a] - read.off[a];
+            rel.dim[a] = core.dim[a];
+        }
+        /* fill the read box */
+        unsigned char *in = lapse_pipeline_input(p);
+        for (int64_t z = 0; z < read.dim[0]; z++)
+            for (int64_t y = 0; y < read.dim[1]; y++) {
+                size_t src =
+                    (size_t)(((z + read.off[0]) * dim[1] + y + read.off[1]) * dim[2] + read.off[2]);
+                size_t dst = (size_t)((z * read.dim[1] + y) * read.dim[2]);
+                memcpy(in + dst * isz, (const unsigned char *)img + src * isz,
+                       (size_t)read.dim[2] * isz);
             }
+        ck_assert_msg(lapse_pipeline_run(p, read.dim, &rel, NULL) == LAPSE_OK, "%s",
+                      lapse_errmsg());
+        for (int k = 0; k < res->nout; k++) {
+            size_t osz = lapse_dtype_size(res->dt[k]);
+            int64_t cz = res->odim[k][0] == 1 ? 1 : core.dim[0];
+            int64_t oz = res->odim[k][0] == 1 ? 0 : t0[0];
+            const unsigned char *o = lapse_pipeline_output(p, k);
+            for (int64_t z = 0; z < cz; z++)
+                for (int64_t y = 0; y < core.dim[1]; y++) {
+                    size_t src = (size_t)((z * core.dim[1] + y) * core.dim[2]);
+                    size_t dst = (size_t)(((z + oz) * dim[1] + y + t0[1]) * dim[2] + t0[2]);
+                    memcpy(res->out[k] + dst * osz, o + src * osz, (size_t)core.dim[2] * osz);
+                }
+        }
+    }
     lapse_pipeline_destroy(p);
+}
+
+/* Compile steps[0..n-1] for an input of dims dim and dtype in_dt into *g (must succeed). */
+static void compile(const lapse_step_t *steps, int n, const int64_t dim[3], lapse_dtype_t in_dt,
+                    lapse_dtype_t out_dt, lapse_graph_t *g)
+{
+    lapse_graph_err_t err;
+    ck_assert_msg(lapse_graph_compile(steps, n, dim, in_dt, out_dt, g, &err) == LAPSE_OK, "%s",
+                  lapse_errmsg());
 }
 
 /* Tiled and untiled runs give the same bytes for every output. */
@@ -190,9 +214,12 @@ START_TEST(test_blur_tophat_threshold)
     double t = 0.5 * (sorted[n * 7 / 10] + sorted[n * 7 / 10 + 1]);
     steps[2].p[0].v[0] = t;
 
+    lapse_graph_t g;
+    compile(steps, 3, dim, LAPSE_DT_U16, LAPSE_DT_AUTO, &g);
+    ck_assert_int_eq(g.keep_z, 0);
     result_t whole = {0}, tiled = {0};
-    run_tiled(cl, steps, 3, LAPSE_DT_U16, LAPSE_DT_AUTO, img, dim, dim, &whole);
-    run_tiled(cl, steps, 3, LAPSE_DT_U16, LAPSE_DT_AUTO, img, dim, tile, &tiled);
+    run_tiled(cl, &g, img, dim, &whole);
+    run_tiled(cl, &g, img, tile, &tiled);
     check_tiled_equals_untiled(&whole, &tiled);
 
     /* the mask matches the reference except where the reference is within rounding of t */
@@ -236,10 +263,13 @@ START_TEST(test_saved_step_and_projection)
     lapse_step_t steps[3] = {make_step("gaussian_blur", 0.8, 1.0, 1.3, "blur"),
                              make_step("maximum_z_projection", 0, 0, 0, ""),
                              make_step("mean_box", 0, 1, 2, "")};
-    ck_assert_int_eq(lapse_pipeline_noutputs(steps, 3), 2);
+    lapse_graph_t g;
+    compile(steps, 3, dim, LAPSE_DT_U8, LAPSE_DT_AUTO, &g);
+    ck_assert_int_eq(g.nout, 2);
+    ck_assert_int_eq(g.keep_z, 1);
     result_t whole = {0}, tiled = {0};
-    run_tiled(cl, steps, 3, LAPSE_DT_U8, LAPSE_DT_AUTO, img, dim, dim, &whole);
-    run_tiled(cl, steps, 3, LAPSE_DT_U8, LAPSE_DT_AUTO, img, dim, tile, &tiled);
+    run_tiled(cl, &g, img, dim, &whole);
+    run_tiled(cl, &g, img, tile, &tiled);
     check_tiled_equals_untiled(&whole, &tiled);
 
     int64_t rdim[3];
@@ -264,10 +294,11 @@ START_TEST(test_rejects_oversized_task)
 {
     lapse_cl_t *cl = open_cl();
     lapse_step_t steps[1] = {make_step("add_scalar", 1, 0, 0, "")};
+    const int64_t shape[3] = {1, 10, 11};
+    lapse_graph_t g;
+    compile(steps, 1, shape, LAPSE_DT_F32, LAPSE_DT_AUTO, &g);
     lapse_pipeline_t *p = NULL;
-    ck_assert_msg(lapse_pipeline_create(cl, steps, 1, LAPSE_DT_F32, LAPSE_DT_AUTO, 100, 50, &p) ==
-                      LAPSE_OK,
-                  "%s", lapse_errmsg());
+    ck_assert_msg(lapse_pipeline_create(cl, &g, 100, 50, &p) == LAPSE_OK, "%s", lapse_errmsg());
     const int64_t big[3] = {1, 10, 11};
     const lapse_box_t core = {{0, 0, 0}, {1, 5, 5}};
     lapse_err_clear();

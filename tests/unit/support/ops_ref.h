@@ -1,23 +1,27 @@
 /*
- * ops_ref.h - double-precision CPU references of the pipeline operations, written
- * independently of the device code, for the unit tests. Volumes are double arrays in C order
- * (z, y, x). Neighbourhoods clamp to the array edge (nearest), like the device kernels.
+ * ops_ref.h - the double-precision CPU references of the pipeline operations, for the unit
+ * tests. The references themselves live with their operations (op->reference, src/ops/ref.c
+ * and the src/ops/op_*.c families) and share no code with the device launchers; these are thin
+ * wrappers that run one step or a linear chain of one-input steps on double arrays in C order
+ * (z, y, x), plus the packing and error helpers the tests compare with.
  */
 #ifndef LAPSE_OPS_REF_H
 #define LAPSE_OPS_REF_H
 
+#include <stddef.h>
 #include <stdint.h>
 
-#include "ops.h"
+#include "ops/op.h"
 #include "types.h"
 
-/* Apply step s to in (dims dim) into out, which must hold dim's voxel count; odim receives the
- * result's dims (z = 1 after a z-projection). in and out must not overlap. */
+/* Apply one-input step s to in (dims dim) into out, which must hold dim's voxel count; odim
+ * receives the result's dims (lapse_step_out_dims: z = 1 after a z-projection). in and out
+ * must not overlap. */
 void ops_ref_step(const lapse_step_t *s, const double *in, const int64_t dim[3], double *out,
                   int64_t odim[3]);
 
-/* Apply steps[0..last] in order to in (dims dim). Returns a malloc'ed result of dims odim
- * (caller frees), a copy of in when last < 0, or NULL when out of memory. */
+/* Apply one-input steps[0..last] in order to in (dims dim). Returns a malloc'ed result of dims
+ * odim (caller frees), a copy of in when last < 0, or NULL when out of memory. */
 double *ops_ref_chain(const lapse_step_t *steps, int last, const double *in, const int64_t dim[3],
                       int64_t odim[3]);
 
