@@ -6,10 +6,11 @@
  * kernel variants "simple" and "tiled" (LAPSE_KERNELS). A plain clEnqueueCopyBuffer of the volume
  * is the measured bandwidth ceiling. Prints a table and one "csv," line per row; the check (the
  * default) also compares every tiled result with the simple one bit for bit.
- * Tuning: each --defines "OPTS" adds a tiled variant whose program is built from the embedded
- * kernel sources with OPTS appended to the build options (e.g. "-DLAPSE_BOX_IMPL=1
- * -DLAPSE_BKZ=64", see the tunables of kernels/filters_tiled.cl); every variant is timed and
- * checked against the simple kernels, whose result is computed once per operation.
+ * Tuning: each --defines "OPTS" adds a tiled variant whose programs are built from the embedded
+ * kernel sources with OPTS appended to the build options (lapse_cl_set_build_options; e.g.
+ * "-DLAPSE_BOX_IMPL=1 -DLAPSE_BKZ=64", see the tunables of kernels/filters_tiled.cl); every
+ * variant is timed and checked against the simple kernels, whose result is computed once per
+ * operation.
  *
  * usage: bench_kernels [--shape Z,Y,X] [--reps N] [--warmup N] [--device-kind gpu|cpu|any]
  *                      [--device I] [--variant both|tiled|simple] [--no-check]
@@ -22,7 +23,6 @@
 #include <time.h>
 
 #include "clrt.h"
-#include "kernels_embedded.h"
 #include "ops.h"
 #include "ops_cl.h"
 
@@ -312,75 +312,33 @@ static void print_row(const bench_args_t *a, const char *dev, const char *label,
            copy_gbps > 0 ? gbps / copy_gbps : 1.0, nkern, same);
 }
 
-/* Build the embedded kernel sources with "-cl-std=CL1.2 defines" into *prog. A build failure
- * is reported (with the start of the build log) and leaves *prog NULL with LAPSE_OK: the variant
- * is skipped. */
-static lapse_status_t build_variant(lapse_cl_t *cl, const char *defines, cl_program *prog)
-{
-    lapse_status_t st = LAPSE_OK;
-    cl_int e = CL_SUCCESS;
-    char opts[1024], *log = NULL;
-    const char **srcs = malloc((size_t)lapse_kernel_source_count * sizeof *srcs);
-    *prog = NULL;
-    LAPSE_ALLOC(srcs);
-    for (int i = 0; i < lapse_kernel_source_count; i++)
-        srcs[i] = lapse_kernel_sources[i].source;
-    snprintf(opts, sizeof opts, "-cl-std=CL1.2 %s", defines);
-    cl_program p =
-        clCreateProgramWithSource(cl->ctx, (cl_uint)lapse_kernel_source_count, srcs, NULL, &e);
-    LAPSE_CL(e);
-    e = clBuildProgram(p, 1, &cl->dev.device, opts, NULL, NULL);
-    if (e != CL_SUCCESS) {
-        size_t len = 0;
-        clGetProgramBuildInfo(p, cl->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
-        log = calloc(len + 1, 1);
-        if (log)
-            clGetProgramBuildInfo(p, cl->dev.device, CL_PROGRAM_BUILD_LOG, len, log, NULL);
-        fprintf(stderr, "bench_kernels: building with \"%s\" failed: %s\n%.2000s\n", opts,
-                lapse_cl_strerror(e), log ? log : "");
-        clReleaseProgram(p);
-        goto cleanup;
-    }
-    *prog = p;
-cleanup:
-    free(log);
-    free(srcs);
-    return st;
-}
-
-/* Kernels of a tiled variant: the default program (defines NULL) or one built with defines.
- * With defines, *k stays NULL when the build or the kernels' creation fails (reported, not an
- * error). */
+/* Kernels of a tiled variant: the default programs (defines NULL) or ones built with defines
+ * appended to the build options (lapse_cl_set_build_options; cl caches the programs per options
+ * and owns the kernels). With defines, *k stays NULL when a build or the kernels' creation fails
+ * (reported with the build log, not an error). */
 static lapse_status_t create_variant(lapse_cl_t *cl, const char *defines, lapse_opcl_t **k)
 {
     lapse_status_t st = LAPSE_OK;
-    cl_program prog = NULL, def = cl->program;
+    struct timespec t0, t1;
     *k = NULL;
     if (setenv("LAPSE_KERNELS", "tiled", 1) != 0)
         LAPSE_FAIL(LAPSE_ERUNTIME, "setenv LAPSE_KERNELS failed");
-    if (defines) {
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        LAPSE_TRY(build_variant(cl, defines, &prog));
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (prog)
-            fprintf(stderr, "bench_kernels: program with \"%s\" built in %.2f s\n", defines,
-                    (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-        if (prog == NULL)
-            goto cleanup;
-        cl->program = prog; /* lapse_opcl_create takes its kernels from cl->program */
-    }
+    LAPSE_TRY(lapse_cl_set_build_options(cl, defines));
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     st = lapse_opcl_create(cl, k);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     if (st != LAPSE_OK && defines) { /* e.g. a geometry the device cannot run: skip it */
         fprintf(stderr, "bench_kernels: variant \"%s\" skipped: ", defines);
         lapse_err_print(st);
         lapse_err_clear();
         st = LAPSE_OK;
+    } else if (st == LAPSE_OK && defines) {
+        fprintf(stderr, "bench_kernels: programs with \"%s\" built in %.2f s\n", defines,
+                (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
     }
 cleanup:
-    cl->program = def;
-    if (prog)
-        clReleaseProgram(prog); /* the kernels hold their own references */
+    if (lapse_cl_set_build_options(cl, NULL) != LAPSE_OK && st == LAPSE_OK)
+        st = LAPSE_ENOMEM;
     return st;
 }
 

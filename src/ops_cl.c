@@ -78,6 +78,26 @@ static const char *const kernel_names[K_COUNT] = {
     [K_SUB4] = "lapse_sub4",           [K_U8F4] = "lapse_u8_to_f32_4",
     [K_U16F4] = "lapse_u16_to_f32_4",  [K_GEOM] = "lapse_tiled_geometry",
 };
+/* The kernel file (kernels/NAME.cl) of each kernel, for lapse_cl_kernel. */
+#define F_FILT  "filters.cl"
+#define F_TILED "filters_tiled.cl"
+#define F_POINT "pointwise.cl"
+#define F_CONV  "convert.cl"
+static const char *const kernel_files[K_COUNT] = {
+    [K_GAUSS] = F_FILT,      [K_MEAN] = F_FILT,       [K_MIN] = F_FILT,
+    [K_MAX] = F_FILT,        [K_ADD] = F_POINT,       [K_MUL] = F_POINT,
+    [K_THRESH] = F_POINT,    [K_SUB] = F_POINT,       [K_ZMAX] = F_POINT,
+    [K_U8F] = F_CONV,        [K_U16F] = F_CONV,       [K_PACK_F32] = F_CONV,
+    [K_PACK_U8] = F_CONV,    [K_PACK_U16] = F_CONV,   [K_XT_GAUSS] = F_TILED,
+    [K_XT_MEAN] = F_TILED,   [K_XT_MIN] = F_TILED,    [K_XT_MAX] = F_TILED,
+    [K_COL_GAUSS] = F_TILED, [K_COL_MEAN] = F_TILED,  [K_COL_MIN] = F_TILED,
+    [K_COL_MAX] = F_TILED,   [K_BOX_MEAN] = F_TILED,  [K_BOX_MIN] = F_TILED,
+    [K_BOX_MAX] = F_TILED,   [K_BOX1_MEAN] = F_TILED, [K_BOX1_MIN] = F_TILED,
+    [K_BOX1_MAX] = F_TILED,  [K_BOXG_MEAN] = F_TILED, [K_BOXG_MIN] = F_TILED,
+    [K_BOXG_MAX] = F_TILED,  [K_ADD4] = F_POINT,      [K_MUL4] = F_POINT,
+    [K_THRESH4] = F_POINT,   [K_SUB4] = F_POINT,      [K_U8F4] = F_CONV,
+    [K_U16F4] = F_CONV,      [K_GEOM] = F_TILED,
+};
 
 /* Geometry of filters_tiled.cl, read from the program (lapse_tiled_geometry) at create time:
  * the kernels' LAPSE_* tunables may be overridden in the build options. */
@@ -197,7 +217,7 @@ lapse_status_t lapse_opcl_create(lapse_cl_t *cl, lapse_opcl_t **out)
     LAPSE_ALLOC(k);
     k->cl = cl;
     for (int i = 0; i < K_COUNT; i++)
-        LAPSE_TRY(lapse_cl_kernel(cl, kernel_names[i], &k->k[i]));
+        LAPSE_TRY(lapse_cl_kernel(cl, kernel_files[i], kernel_names[i], &k->k[i]));
     LAPSE_CL(
         clGetDeviceInfo(cl->dev.device, CL_DEVICE_MAX_WORK_GROUP_SIZE, sizeof maxwg, &maxwg, NULL));
     LAPSE_CL(clGetDeviceInfo(cl->dev.device, CL_DEVICE_MAX_WORK_ITEM_SIZES, sizeof maxitems,
@@ -252,10 +272,7 @@ void lapse_opcl_destroy(lapse_opcl_t *k)
 {
     if (k == NULL)
         return;
-    prof_drain(k);
-    for (int i = 0; i < K_COUNT; i++)
-        if (k->k[i])
-            clReleaseKernel(k->k[i]);
+    prof_drain(k); /* the kernels belong to k->cl (lapse_cl_kernel) */
     free(k);
 }
 
