@@ -8,19 +8,33 @@
 # them: the usual case) and cold (a fresh empty POCL_CACHE_DIR per run and CUDA_CACHE_DISABLE=1:
 # the first run after a kernel source or driver change).
 #
-# usage: bench/startup.sh [BUILD_DIR] [REPS] [DEVICE_KIND]
-#   defaults: build 7 any. BUILD_DIR holds lapse and bench_startup (a build of an older commit
-#   works too: bench_startup.c uses only APIs that predate it). Prints
-#   csv,<what>,<cache>,<median columns...> lines. As root, export OMPI_ALLOW_RUN_AS_ROOT=1
-#   OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; on PoCL set POCL_MAX_PTHREAD_COUNT as the tests do.
+# usage: bench/startup.sh [-n REPS] [-k gpu|cpu|any] BUILD_DIR...
+#   defaults: -n 7 -k any, BUILD_DIR build. Each BUILD_DIR holds lapse and bench_startup (a
+#   build of an older commit works too: bench_startup.c uses only APIs that predate it); with
+#   several, the repetitions alternate between them (a before/after comparison on a busy machine
+#   sees the same load). Prints per build and cache state
+#     csv,startup_ms,<cache>,<build>,<device>,open=..,create=..,total=.. (medians)
+#     csv,run_wall_s,<cache>,<build>,<device>,median=..,min=..
+#   As root, export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1; on PoCL set
+#   POCL_MAX_PTHREAD_COUNT as the tests do.
 set -eu
 
-B=${1:-build}
-N=${2:-7}
-KIND=${3:-any}
+N=7
+KIND=any
+while getopts n:k: o; do
+    case $o in
+    n) N=$OPTARG ;;
+    k) KIND=$OPTARG ;;
+    *) exit 2 ;;
+    esac
+done
+shift $((OPTIND - 1))
+[ $# -gt 0 ] || set -- build
 MPIEXEC=${MPIEXEC:-mpirun}
-for x in lapse bench_startup; do
-    [ -x "$B/$x" ] || { echo "startup.sh: $B/$x is not an executable" >&2; exit 2; }
+for b in "$@"; do
+    for x in lapse bench_startup; do
+        [ -x "$b/$x" ] || { echo "startup.sh: $b/$x is not an executable" >&2; exit 2; }
+    done
 done
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
@@ -40,7 +54,8 @@ with_cache() {
     fi
 }
 
-"$B/lapse" sample "$T/in.h5" --timepoints 2 --shape 8,64,64 --seed 1 >/dev/null
+B1=$1
+"$B1/lapse" sample "$T/in.h5" --timepoints 2 --shape 8,64,64 --seed 1 >/dev/null
 cat >"$T/run.yaml" <<YAML
 input: {file: $T/in.h5, dataset: /raw}
 tiles: {shape: auto, halo: auto}
@@ -51,25 +66,40 @@ output: {file: $T/out.h5, dataset: /result, mode: overwrite}
 devices: $KIND
 YAML
 
-# warm-up (fills the warm caches), untimed
-"$B/bench_startup" --device-kind "$KIND" >/dev/null
-"$MPIEXEC" -n 1 "$B/lapse" run "$T/run.yaml" >/dev/null 2>&1
+# one_rep MODE I BUILD: one timed bench_startup and one timed run of build I into $T/*.I.MODE
+one_rep() {
+    local mode=$1 i=$2 b=$3 t0 t1
+    with_cache "$mode" "$b/bench_startup" --device-kind "$KIND" | grep '^startup,' >>"$T/s.$i.$mode"
+    t0=$(date +%s.%N)
+    with_cache "$mode" "$MPIEXEC" -n 1 "$b/lapse" run "$T/run.yaml" >"$T/run.log" 2>&1 ||
+        { cat "$T/run.log" >&2; exit 1; }
+    t1=$(date +%s.%N)
+    echo "$t0 $t1" | awk '{printf "%.3f\n", $2 - $1}' >>"$T/r.$i.$mode"
+}
 
+i=0
+for b in "$@"; do # warm-up (fills the warm caches), untimed
+    "$b/bench_startup" --device-kind "$KIND" >/dev/null
+    "$MPIEXEC" -n 1 "$b/lapse" run "$T/run.yaml" >/dev/null 2>&1
+done
 for mode in warm cold; do
-    : >"$T/s.csv"
-    : >"$T/r.txt"
     for _ in $(seq "$N"); do
-        with_cache $mode "$B/bench_startup" --device-kind "$KIND" | grep '^startup,' >>"$T/s.csv"
-        t0=$(date +%s.%N)
-        with_cache $mode "$MPIEXEC" -n 1 "$B/lapse" run "$T/run.yaml" >"$T/run.log" 2>&1 ||
-            { cat "$T/run.log" >&2; exit 1; }
-        t1=$(date +%s.%N)
-        echo "$t0 $t1" | awk '{printf "%.3f\n", $2 - $1}' >>"$T/r.txt"
+        i=0
+        for b in "$@"; do
+            one_rep $mode $i "$b"
+            i=$((i + 1))
+        done
     done
-    dev=$(head -1 "$T/s.csv" | cut -d, -f2)
-    printf 'csv,startup_ms,%s,%s,open=%s,create=%s,total=%s\n' "$mode" "$dev" \
-        "$(cut -d, -f3 "$T/s.csv" | median)" "$(cut -d, -f4 "$T/s.csv" | median)" \
-        "$(cut -d, -f5 "$T/s.csv" | median)"
-    printf 'csv,run_wall_s,%s,%s,median=%s,all=%s\n' "$mode" "$dev" "$(median <"$T/r.txt")" \
-        "$(tr '\n' ' ' <"$T/r.txt" | sed 's/ $//')"
+    i=0
+    for b in "$@"; do
+        s=$T/s.$i.$mode
+        r=$T/r.$i.$mode
+        dev=$(head -1 "$s" | cut -d, -f2)
+        printf 'csv,startup_ms,%s,%s,%s,open=%s,create=%s,total=%s\n' "$mode" "$b" "$dev" \
+            "$(cut -d, -f3 "$s" | median)" "$(cut -d, -f4 "$s" | median)" \
+            "$(cut -d, -f5 "$s" | median)"
+        printf 'csv,run_wall_s,%s,%s,%s,median=%s,min=%s\n' "$mode" "$b" "$dev" \
+            "$(median <"$r")" "$(sort -g "$r" | head -1)"
+        i=$((i + 1))
+    done
 done
