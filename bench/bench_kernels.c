@@ -32,7 +32,6 @@
 
 #include "clrt.h"
 #include "device/dev.h"
-#include "kernels_embedded.h"
 #include "ops/graph.h"
 #include "ops/op.h"
 
@@ -370,98 +369,40 @@ static void print_row(const bench_args_t *a, const char *dev, const char *label,
            copy_gbps > 0 ? gbps / copy_gbps : 1.0, nkern, same);
 }
 
-/* Build the embedded kernel sources with "-cl-std=CL1.2 defines" into *prog. A build failure
- * is reported (with the start of the build log) and leaves *prog NULL with LAPSE_OK: the variant
- * is skipped. */
-static lapse_status_t build_variant(lapse_cl_t *cl, const char *defines, cl_program *prog)
-{
-    lapse_status_t st = LAPSE_OK;
-    cl_int e = CL_SUCCESS;
-    char opts[1024], *log = NULL;
-    const char **srcs = malloc((size_t)lapse_kernel_source_count * sizeof *srcs);
-    *prog = NULL;
-    LAPSE_ALLOC(srcs);
-    for (int i = 0; i < lapse_kernel_source_count; i++)
-        srcs[i] = lapse_kernel_sources[i].source;
-    snprintf(opts, sizeof opts, "-cl-std=CL1.2 %s", defines);
-    cl_program p =
-        clCreateProgramWithSource(cl->ctx, (cl_uint)lapse_kernel_source_count, srcs, NULL, &e);
-    LAPSE_CL(e);
-    e = clBuildProgram(p, 1, &cl->dev.device, opts, NULL, NULL);
-    if (e != CL_SUCCESS) {
-        size_t len = 0;
-        clGetProgramBuildInfo(p, cl->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
-        log = calloc(len + 1, 1);
-        if (log)
-            clGetProgramBuildInfo(p, cl->dev.device, CL_PROGRAM_BUILD_LOG, len, log, NULL);
-        fprintf(stderr, "bench_kernels: building with \"%s\" failed: %s\n%.2000s\n", opts,
-                lapse_cl_strerror(e), log ? log : "");
-        clReleaseProgram(p);
-        goto cleanup;
-    }
-    *prog = p;
-cleanup:
-    free(log);
-    free(srcs);
-    return st;
-}
-
-/* One kernel variant: its device state, and for a --defines variant the copy of the open
- * device whose program is the variant's build. */
+/* One kernel variant and its device state. */
 typedef struct {
     lapse_dev_t *dev; /* NULL: skipped (build or probe failed) */
-    lapse_cl_t *vcl;  /* --defines: cl with program = the variant's build (owned), else NULL */
     char label[300];  /* "simple", "tiled" or "tiled[-D...]" */
 } bench_variant_t;
 
 static void variant_release(bench_variant_t *v)
 {
-    lapse_dev_destroy(v->dev); /* releases its kernels first */
-    if (v->vcl) {
-        clReleaseProgram(v->vcl->program);
-        free(v->vcl);
-    }
+    lapse_dev_destroy(v->dev);
     v->dev = NULL;
-    v->vcl = NULL;
 }
 
-/* The device state of a variant: simple (LAPSE_KERNELS=simple), tiled on the default program
- * (defines NULL), or tiled on a program built with defines. With defines, v->dev stays NULL when
- * the build fails or the tiled filters cannot run with it (reported, not an error). */
+/* The device state of a variant: simple (LAPSE_KERNELS=simple), tiled with the default build
+ * options (defines NULL), or tiled with programs built with defines appended to the options
+ * (lapse_cl_set_build_options: the cl caches programs per file and options). The probe of the
+ * tiled filters fetches every tiled kernel while the options are in force, so the variant's
+ * device state holds kernels of its own build. v->dev stays NULL when the build fails or the
+ * tiled filters cannot run with it (reported, not an error). */
 static lapse_status_t create_variant(lapse_cl_t *cl, int simple, const char *defines,
                                      bench_variant_t *v)
 {
     lapse_status_t st = LAPSE_OK;
-    cl_program prog = NULL;
-    lapse_cl_t *use = cl;
-    *v = (bench_variant_t){NULL, NULL, ""};
+    *v = (bench_variant_t){NULL, ""};
     if (setenv("LAPSE_KERNELS", simple ? "simple" : "tiled", 1) != 0)
         LAPSE_FAIL(LAPSE_ERUNTIME, "setenv LAPSE_KERNELS failed");
-    if (defines) {
-        struct timespec t0, t1;
-        clock_gettime(CLOCK_MONOTONIC, &t0);
-        LAPSE_TRY(build_variant(cl, defines, &prog));
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (prog == NULL) {
-            snprintf(v->label, sizeof v->label, "build_failed[%s]", defines);
-            goto cleanup;
-        }
-        fprintf(stderr, "bench_kernels: program with \"%s\" built in %.2f s\n", defines,
-                (double)(t1.tv_sec - t0.tv_sec) + 1e-9 * (double)(t1.tv_nsec - t0.tv_nsec));
-        v->vcl = malloc(sizeof *v->vcl);
-        LAPSE_ALLOC(v->vcl);
-        *v->vcl = *cl; /* same context and (profiling) queue; lapse_dev_kernel uses ->program */
-        v->vcl->program = prog;
-        prog = NULL;
-        use = v->vcl;
-    }
-    LAPSE_TRY(lapse_dev_create(use, &v->dev));
-    const char *name = lapse_dev_variant(v->dev); /* probes the tiled filters */
-    if (defines && v->dev->filters_state == 0) {  /* the probe failed: e.g. a bad geometry */
+    LAPSE_TRY(lapse_cl_set_build_options(cl, defines));
+    LAPSE_TRY(lapse_dev_create(cl, &v->dev));
+    const char *name = lapse_dev_variant(v->dev); /* probes (builds) the tiled filters */
+    if (defines && v->dev->filters_state == 0) {  /* the build or probe failed */
         fprintf(stderr,
-                "bench_kernels: variant \"%s\" skipped: its tiled filters do not run "
-                "(geometry probe failed)\n",
-                defines);
+                "bench_kernels: variant \"%s\" skipped: its tiled filters do not build or run "
+                "(%s)\n",
+                defines, lapse_errmsg());
+        lapse_err_clear();
         variant_release(v);
         snprintf(v->label, sizeof v->label, "probe_failed[%s]", defines);
         goto cleanup;
@@ -471,8 +412,8 @@ static lapse_status_t create_variant(lapse_cl_t *cl, int simple, const char *def
     else
         snprintf(v->label, sizeof v->label, "%s", simple ? "simple" : name);
 cleanup:
-    if (prog)
-        clReleaseProgram(prog);
+    if (lapse_cl_set_build_options(cl, NULL) != LAPSE_OK && st == LAPSE_OK)
+        st = LAPSE_ERUNTIME;
     if (st != LAPSE_OK)
         variant_release(v);
     return st;

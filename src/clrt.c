@@ -1,9 +1,12 @@
 /*
  * clrt.c - the OpenCL runtime of lapse (see clrt.h): enumerates platforms and devices, chooses
  * one device per rank (GPU, CPU or any; explicit index, LAPSE_DEVICE or local rank), and opens
- * it: one context, one in-order queue and one program built once from every embedded kernel
- * source (kernels/NAME.cl, concatenated in file order) with "-cl-std=CL1.2" only, so that results
- * are reproducible (no fast-math, no mad contraction).
+ * it: one context and one in-order queue. Kernels come from one program per embedded kernel file
+ * (kernels/NAME.cl), built the first time one of its kernels is asked for and cached per context
+ * together with its kernels (lapse_cl_kernel). Each source is compiled under its own name
+ * (`#line 1 "kernels/NAME.cl"`), so build logs point at the file and line, with "-cl-std=CL1.2"
+ * only (plus lapse_cl_set_build_options' tunables), so that results are reproducible (no
+ * fast-math, no mad contraction).
  */
 #include "clrt.h"
 
@@ -207,40 +210,197 @@ cleanup:
     return st;
 }
 
-/* Build the one program; on failure record the build log. */
-static lapse_status_t build_program(lapse_cl_t *cl)
+/* One built program: a kernel file under one set of extra build options. */
+typedef struct {
+    char *file;    /* "filters.cl" */
+    char *options; /* extra options it was built with, "" for none */
+    cl_program program;
+} prog_entry_t;
+
+/* One created kernel of a cached program. */
+typedef struct {
+    int prog; /* index into progs */
+    char *name;
+    cl_kernel kernel;
+} kernel_entry_t;
+
+struct lapse_cl_cache {
+    char *options; /* current extra build options, "" for none */
+    prog_entry_t *progs;
+    int nprogs, capprogs;
+    kernel_entry_t *kernels;
+    int nkernels, capkernels;
+};
+
+/* The embedded source of kernels/<file>, or NULL. */
+static const char *embedded_source(const char *file)
+{
+    for (int i = 0; i < lapse_kernel_source_count; i++)
+        if (strcmp(lapse_kernel_sources[i].name, file) == 0)
+            return lapse_kernel_sources[i].source;
+    return NULL;
+}
+
+/* Grow *arr (element size el, *cap elements) to hold n + 1; returns 0 when out of memory. */
+static int reserve(void **arr, int *cap, int n, size_t el)
+{
+    if (n < *cap)
+        return 1;
+    int ncap = *cap ? 2 * *cap : 16;
+    void *p = realloc(*arr, (size_t)ncap * el);
+    if (p == NULL)
+        return 0;
+    *arr = p;
+    *cap = ncap;
+    return 1;
+}
+
+static char *dup_string(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+/* The build log of prog for cl's device, or NULL (caller frees). */
+static char *build_log(const lapse_cl_t *cl, cl_program prog)
+{
+    size_t len = 0;
+    if (clGetProgramBuildInfo(prog, cl->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len) !=
+        CL_SUCCESS)
+        return NULL;
+    char *log = calloc(len + 1, 1);
+    if (log == NULL)
+        return NULL;
+    if (clGetProgramBuildInfo(prog, cl->dev.device, CL_PROGRAM_BUILD_LOG, len, log, NULL))
+        log[0] = '\0';
+    return log;
+}
+
+lapse_status_t lapse_cl_build_source(lapse_cl_t *cl, const char *file, const char *src,
+                                     cl_program *out)
 {
     lapse_status_t st = LAPSE_OK;
     cl_int e = CL_SUCCESS;
-    char *log = NULL;
-    int n = lapse_kernel_source_count;
-    if (n <= 0)
-        LAPSE_FAIL(LAPSE_ECL, "no OpenCL kernel source embedded in the binary");
-    const char **srcs = malloc((size_t)n * sizeof *srcs);
-    LAPSE_ALLOC(srcs);
-    for (int i = 0; i < n; i++)
-        srcs[i] = lapse_kernel_sources[i].source;
-    cl->program = clCreateProgramWithSource(cl->ctx, (cl_uint)n, srcs, NULL, &e);
-    free(srcs);
-    LAPSE_CL(e);
-    e = clBuildProgram(cl->program, 1, &cl->dev.device, LAPSE_CL_BUILD_OPTIONS, NULL, NULL);
+    cl_program prog = NULL;
+    char line[300], *opts = NULL, *log = NULL;
+    const char *extra = cl->cache->options;
+    size_t olen = strlen(LAPSE_CL_BUILD_OPTIONS) + strlen(extra) + 2;
+    /* build logs name kernels/FILE and count lines from its first line */
+    snprintf(line, sizeof line, "#line 1 \"kernels/%s\"\n", file);
+    const char *srcs[2] = {line, src};
+    opts = malloc(olen);
+    LAPSE_ALLOC(opts);
+    snprintf(opts, olen, "%s%s%s", LAPSE_CL_BUILD_OPTIONS, extra[0] ? " " : "", extra);
+    prog = clCreateProgramWithSource(cl->ctx, 2, srcs, NULL, &e);
+    if (e != CL_SUCCESS)
+        LAPSE_FAIL(LAPSE_ECL, "clCreateProgramWithSource(kernels/%s) for %s failed: %s (%d)", file,
+                   cl->dev.name, lapse_cl_strerror(e), e);
+    e = clBuildProgram(prog, 1, &cl->dev.device, opts, NULL, NULL);
     if (e != CL_SUCCESS) {
-        size_t len = 0;
-        clGetProgramBuildInfo(cl->program, cl->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
-        log = calloc(len + 1, 1);
-        LAPSE_ALLOC(log);
-        clGetProgramBuildInfo(cl->program, cl->dev.device, CL_PROGRAM_BUILD_LOG, len, log, NULL);
-        char names[512] = "";
-        for (int i = 0; i < n; i++) {
-            size_t k = strlen(names);
-            snprintf(names + k, sizeof names - k, "%s%s", i ? ", " : "",
-                     lapse_kernel_sources[i].name);
-        }
-        LAPSE_FAIL(LAPSE_ECL, "building the OpenCL program (%s) for %s failed: %s\nbuild log:\n%s",
-                   names, cl->dev.name, lapse_cl_strerror(e), log);
+        log = build_log(cl, prog);
+        LAPSE_FAIL(LAPSE_ECL,
+                   "building the OpenCL program kernels/%s for %s failed: %s (%d), options "
+                   "\"%s\"\nbuild log:\n%s",
+                   file, cl->dev.name, lapse_cl_strerror(e), e, opts, log ? log : "(none)");
     }
+    *out = prog;
+    prog = NULL;
 cleanup:
+    if (prog)
+        clReleaseProgram(prog);
     free(log);
+    free(opts);
+    return st;
+}
+
+/* Index of the cached program of file under the current options, or -1. */
+static int find_program(const lapse_cl_cache_t *c, const char *file)
+{
+    for (int i = 0; i < c->nprogs; i++)
+        if (strcmp(c->progs[i].file, file) == 0 && strcmp(c->progs[i].options, c->options) == 0)
+            return i;
+    return -1;
+}
+
+/* Index of the cached program of file under the current options, built when missing. */
+static lapse_status_t program_index(lapse_cl_t *cl, const char *file, int *index)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_cl_cache_t *c = cl->cache;
+    prog_entry_t pe = {NULL, NULL, NULL};
+    int i = find_program(c, file);
+    if (i >= 0) {
+        *index = i;
+        return LAPSE_OK;
+    }
+    const char *src = embedded_source(file);
+    if (src == NULL)
+        LAPSE_FAIL(LAPSE_ECL, "no OpenCL kernel file kernels/%s is embedded in the binary", file);
+    if (!reserve((void **)&c->progs, &c->capprogs, c->nprogs, sizeof *c->progs))
+        LAPSE_FAIL(LAPSE_ENOMEM, "out of memory: OpenCL program cache");
+    pe.file = dup_string(file);
+    LAPSE_ALLOC(pe.file);
+    pe.options = dup_string(c->options);
+    LAPSE_ALLOC(pe.options);
+    LAPSE_TRY(lapse_cl_build_source(cl, file, src, &pe.program));
+    c->progs[c->nprogs] = pe;
+    *index = c->nprogs++;
+    pe.file = pe.options = NULL;
+cleanup:
+    free(pe.file);
+    free(pe.options);
+    return st;
+}
+
+lapse_status_t lapse_cl_program(lapse_cl_t *cl, const char *file, cl_program *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    int i = -1;
+    LAPSE_TRY(program_index(cl, file, &i));
+    *out = cl->cache->progs[i].program;
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_cl_kernel(lapse_cl_t *cl, const char *file, const char *name, cl_kernel *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_cl_cache_t *c = cl->cache;
+    cl_int e = CL_SUCCESS;
+    kernel_entry_t ke = {-1, NULL, NULL};
+    LAPSE_TRY(program_index(cl, file, &ke.prog));
+    for (int i = 0; i < c->nkernels; i++)
+        if (c->kernels[i].prog == ke.prog && strcmp(c->kernels[i].name, name) == 0) {
+            *out = c->kernels[i].kernel;
+            return LAPSE_OK;
+        }
+    if (!reserve((void **)&c->kernels, &c->capkernels, c->nkernels, sizeof *c->kernels))
+        LAPSE_FAIL(LAPSE_ENOMEM, "out of memory: OpenCL program cache");
+    ke.name = dup_string(name);
+    LAPSE_ALLOC(ke.name);
+    ke.kernel = clCreateKernel(c->progs[ke.prog].program, name, &e);
+    if (e != CL_SUCCESS)
+        LAPSE_FAIL(LAPSE_ECL, "clCreateKernel(\"%s\") of kernels/%s for %s failed: %s (%d)", name,
+                   file, cl->dev.name, lapse_cl_strerror(e), e);
+    c->kernels[c->nkernels++] = ke;
+    *out = ke.kernel;
+    ke.name = NULL;
+cleanup:
+    free(ke.name);
+    return st;
+}
+
+lapse_status_t lapse_cl_set_build_options(lapse_cl_t *cl, const char *extra)
+{
+    lapse_status_t st = LAPSE_OK;
+    char *o = dup_string(extra ? extra : "");
+    LAPSE_ALLOC(o);
+    free(cl->cache->options);
+    cl->cache->options = o;
+cleanup:
     return st;
 }
 
@@ -251,12 +411,15 @@ lapse_status_t lapse_cl_open(const lapse_cl_choice_t *dev, lapse_cl_t **out)
     lapse_cl_t *cl = calloc(1, sizeof *cl);
     LAPSE_ALLOC(cl);
     cl->dev = *dev;
+    cl->cache = calloc(1, sizeof *cl->cache);
+    LAPSE_ALLOC(cl->cache);
+    cl->cache->options = dup_string("");
+    LAPSE_ALLOC(cl->cache->options);
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
     cl->ctx = clCreateContext(props, 1, &dev->device, NULL, NULL, &e);
     LAPSE_CL(e);
     cl->queue = clCreateCommandQueue(cl->ctx, dev->device, 0, &e);
     LAPSE_CL(e);
-    LAPSE_TRY(build_program(cl));
     *out = cl;
     cl = NULL;
 cleanup:
@@ -264,17 +427,24 @@ cleanup:
     return st;
 }
 
-lapse_status_t lapse_cl_kernel(lapse_cl_t *cl, const char *name, cl_kernel *out)
+/* Release every cached kernel, then every program, and the cache itself; NULL is accepted. */
+static void cache_free(lapse_cl_cache_t *c)
 {
-    lapse_status_t st = LAPSE_OK;
-    cl_int e = CL_SUCCESS;
-    cl_kernel k = clCreateKernel(cl->program, name, &e);
-    if (e != CL_SUCCESS)
-        LAPSE_FAIL(LAPSE_ECL, "clCreateKernel(\"%s\") failed: %s (%d)", name, lapse_cl_strerror(e),
-                   e);
-    *out = k;
-cleanup:
-    return st;
+    if (c == NULL)
+        return;
+    for (int i = 0; i < c->nkernels; i++) {
+        clReleaseKernel(c->kernels[i].kernel);
+        free(c->kernels[i].name);
+    }
+    for (int i = 0; i < c->nprogs; i++) {
+        clReleaseProgram(c->progs[i].program);
+        free(c->progs[i].file);
+        free(c->progs[i].options);
+    }
+    free(c->kernels);
+    free(c->progs);
+    free(c->options);
+    free(c);
 }
 
 void lapse_cl_close(lapse_cl_t *cl)
@@ -283,8 +453,7 @@ void lapse_cl_close(lapse_cl_t *cl)
         return;
     if (cl->queue)
         clFinish(cl->queue);
-    if (cl->program)
-        clReleaseProgram(cl->program);
+    cache_free(cl->cache);
     if (cl->queue)
         clReleaseCommandQueue(cl->queue);
     if (cl->ctx)

@@ -1,7 +1,8 @@
 /*
  * clrt.h - OpenCL runtime: device discovery and choice, one context and in-order queue per
- * rank, and the programs built once per context from the kernel sources embedded in the binary
- * (kernels/NAME.cl, see cmake/embed_kernels.cmake). No file is looked up at run time.
+ * rank, and one program per kernel file built on first use per context from the kernel sources
+ * embedded in the binary (kernels/NAME.cl, see cmake/embed_kernels.cmake). No file is looked
+ * up at run time.
  */
 #ifndef LAPSE_CLRT_H
 #define LAPSE_CLRT_H
@@ -37,20 +38,51 @@ lapse_status_t lapse_cl_list(FILE *f);
 lapse_status_t lapse_cl_choose(lapse_devkind_t kind, int explicit_index, int local_rank,
                                lapse_cl_choice_t *out);
 
-/* An open device: context, in-order queue and the built program. */
+/* Programs and kernels built so far for an open device, and the build options (clrt.c). */
+typedef struct lapse_cl_cache lapse_cl_cache_t;
+
+/* An open device: context, in-order queue and the cache of programs and kernels. */
 typedef struct {
     lapse_cl_choice_t dev;
     cl_context ctx;
     cl_command_queue queue;
-    cl_program program; /* all embedded kernels, built once */
+    lapse_cl_cache_t *cache; /* one program per (kernel file, build options), built on first use */
 } lapse_cl_t;
 
-/* Create the context, queue and program for a chosen device. On a build failure the message
- * contains the build log. *out is set only on success. */
+/* Create the context and queue for a chosen device. Nothing is built here: each kernel file's
+ * program is built by the first lapse_cl_kernel / lapse_cl_program that needs it. *out is set
+ * only on success. */
 lapse_status_t lapse_cl_open(const lapse_cl_choice_t *dev, lapse_cl_t **out);
 
-/* Kernel by name from the built program (caller releases with clReleaseKernel). */
-lapse_status_t lapse_cl_kernel(lapse_cl_t *cl, const char *name, cl_kernel *out);
+/* Kernel `name` of the embedded kernel file `file` ("filters.cl"). The file's program is built
+ * on first use (lapse_cl_program) and the kernel created on first use; both are cached in cl by
+ * (file, build options) and (program, name), so later calls return the same cl_kernel. The
+ * kernel is OWNED by cl (released by lapse_cl_close): callers must not release it. Callers
+ * sharing a kernel set its arguments before each launch. Not thread-safe (one thread per cl).
+ * Fails with LAPSE_ECL and a message naming the file, the kernel and the device (with the build
+ * log when the program does not build); *out is set only on success. */
+lapse_status_t lapse_cl_kernel(lapse_cl_t *cl, const char *file, const char *name, cl_kernel *out);
+
+/* The program of the embedded kernel file `file` ("filters.cl") built with the current build
+ * options, built on first use and cached; OWNED by cl (do not release). Fails with LAPSE_ECL
+ * when no such file is embedded or the build fails (message: file, device, options, build
+ * log); a failed build is not cached. *out is set only on success. */
+lapse_status_t lapse_cl_program(lapse_cl_t *cl, const char *file, cl_program *out);
+
+/* Extra build options for the programs built from now on, appended to "-cl-std=CL1.2", e.g.
+ * "-DLAPSE_BKZ=64" (the tunables of kernels/filters_tiled.cl; bench_kernels --defines). NULL or
+ * "" restores the default. Programs already built stay cached under the options they were built
+ * with: lapse_cl_kernel returns the kernels of the programs built with the options current at
+ * the call. Fails only with LAPSE_ENOMEM (options unchanged). */
+lapse_status_t lapse_cl_set_build_options(lapse_cl_t *cl, const char *extra);
+
+/* Internal, for tests: build OpenCL C source `src` as if it were kernels/`file` (the source is
+ * prefixed with `#line 1 "kernels/FILE"`, so build-log lines read kernels/FILE:LINE:COL) with the
+ * current build options. Not cached: on success *out is a new program that the CALLER releases.
+ * On failure LAPSE_ECL with the file, the device, the options and the build log; *out is left
+ * unchanged. */
+lapse_status_t lapse_cl_build_source(lapse_cl_t *cl, const char *file, const char *src,
+                                     cl_program *out);
 
 /* Release everything; NULL is accepted. */
 void lapse_cl_close(lapse_cl_t *cl);

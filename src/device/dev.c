@@ -84,10 +84,7 @@ void lapse_dev_destroy(lapse_dev_t *d)
         return;
     if (d->prof)
         prof_drain(d->prof);
-    if (d->kc)
-        for (int i = 0; i < d->kc->n; i++)
-            clReleaseKernel(d->kc->e[i].k);
-    free(d->kc);
+    free(d->kc); /* the kernels belong to the cl (lapse_cl_kernel) */
     free(d->prof);
     free(d);
 }
@@ -99,7 +96,6 @@ lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *na
     struct lapse_dev_kcache *kc = d->kc;
     cl_kernel k = NULL;
     size_t wg = 0;
-    (void)file;
     for (int i = 0; i < kc->n; i++)
         if (strcmp(kc->e[i].name, name) == 0) {
             *out = kc->e[i].k;
@@ -109,7 +105,7 @@ lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *na
         }
     if (kc->n == KCACHE_MAX || strlen(name) >= sizeof kc->e[0].name)
         LAPSE_FAIL(LAPSE_ERUNTIME, "kernel cache: cannot hold kernel %s of %s", name, file);
-    LAPSE_TRY(lapse_cl_kernel(d->cl, name, &k));
+    LAPSE_TRY(lapse_cl_kernel(d->cl, file, name, &k));
     LAPSE_CL(clGetKernelWorkGroupInfo(k, d->cl->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg,
                                       &wg, NULL));
     snprintf(kc->e[kc->n].name, sizeof kc->e[0].name, "%s", name);
@@ -119,10 +115,7 @@ lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *na
     *out = k;
     if (kwg)
         *kwg = wg;
-    k = NULL;
 cleanup:
-    if (k)
-        clReleaseKernel(k);
     return st;
 }
 

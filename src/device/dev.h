@@ -40,7 +40,8 @@ void lapse_dev_destroy(lapse_dev_t *d);
 /* "tiled" or "simple": the variant the filters run (probes the device on first call). */
 const char *lapse_dev_variant(lapse_dev_t *d);
 
-/* Kernel `name` of kernels/`file`, built on first use and cached (owned by d: do not release).
+/* Kernel `name` of kernels/`file`, its program built on first use (lapse_cl_kernel; owned by
+ * the cl: do not release), cached here with its work-group size.
  * *kwg receives its CL_KERNEL_WORK_GROUP_SIZE when kwg != NULL. */
 lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *name,
                                 cl_kernel *out, size_t *kwg);

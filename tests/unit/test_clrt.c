@@ -1,0 +1,172 @@
+/*
+ * test_clrt.c - the OpenCL runtime's program cache (clrt.c) on the device chosen with
+ * LAPSE_DEV_ANY (PoCL's CPU device on machines without a GPU): every embedded kernel file builds
+ * on its own, its kernels are created once and cached (the same cl_kernel on every call), build
+ * logs name kernels/FILE:LINE, unknown files and kernels fail with a message that names them,
+ * and build options select their own cached programs.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "clrt.h"
+#include "kernels_embedded.h"
+
+static lapse_cl_t *open_cl(void)
+{
+    lapse_cl_choice_t c;
+    lapse_cl_t *cl = NULL;
+    ck_assert_msg(lapse_cl_choose(LAPSE_DEV_ANY, -1, 0, &c) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_msg(lapse_cl_open(&c, &cl) == LAPSE_OK, "%s", lapse_errmsg());
+    return cl;
+}
+
+/* A source whose 3rd line has an error: the build log must point at kernels/broken.cl:3. */
+START_TEST(test_build_log_names_file_and_line)
+{
+    static const char src[] = "/* broken.cl - a kernel with an error on line 3 */\n"
+                              "__kernel void lapse_broken(__global float *p)\n"
+                              "{ p[0] = undeclared_identifier; }\n";
+    lapse_cl_t *cl = open_cl();
+    cl_program prog = (cl_program)&src; /* must stay unchanged on failure */
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_cl_build_source(cl, "broken.cl", src, &prog), LAPSE_ECL);
+    ck_assert_ptr_eq(prog, (cl_program)&src);
+    const char *msg = lapse_errmsg();
+    ck_assert_msg(strstr(msg, "kernels/broken.cl:3") != NULL, "no kernels/broken.cl:3 in: %s", msg);
+    ck_assert_msg(strstr(msg, "build log") != NULL, "%s", msg);
+    ck_assert_msg(strstr(msg, cl->dev.name) != NULL, "device name missing: %s", msg);
+    /* a correct source under a name builds, and the caller owns the program */
+    static const char good[] = "__kernel void lapse_fine(__global float *p) { p[0] = 1.0f; }\n";
+    lapse_err_clear();
+    ck_assert_msg(lapse_cl_build_source(cl, "fine.cl", good, &prog) == LAPSE_OK, "%s",
+                  lapse_errmsg());
+    ck_assert_int_eq(clReleaseProgram(prog), CL_SUCCESS);
+    lapse_cl_close(cl);
+}
+END_TEST
+
+/* Every embedded kernel file builds on its own; each of its kernels is created once. */
+START_TEST(test_each_file_builds_and_caches)
+{
+    lapse_cl_t *cl = open_cl();
+    ck_assert_int_ge(lapse_kernel_source_count, 1);
+    for (int f = 0; f < lapse_kernel_source_count; f++) {
+        const char *file = lapse_kernel_sources[f].name;
+        cl_program p1 = NULL, p2 = NULL;
+        lapse_err_clear();
+        ck_assert_msg(lapse_cl_program(cl, file, &p1) == LAPSE_OK, "%s: %s", file, lapse_errmsg());
+        ck_assert_int_eq(lapse_cl_program(cl, file, &p2), LAPSE_OK);
+        ck_assert_ptr_eq(p1, p2);
+        char names[4096] = "";
+        ck_assert_int_eq(
+            clGetProgramInfo(p1, CL_PROGRAM_KERNEL_NAMES, sizeof names - 1, names, NULL),
+            CL_SUCCESS);
+        int nk = 0;
+        for (char *save = NULL, *n = strtok_r(names, ";", &save); n;
+             n = strtok_r(NULL, ";", &save), nk++) {
+            cl_kernel k1 = NULL, k2 = NULL;
+            cl_program kp = NULL;
+            ck_assert_msg(lapse_cl_kernel(cl, file, n, &k1) == LAPSE_OK, "%s/%s: %s", file, n,
+                          lapse_errmsg());
+            ck_assert_int_eq(lapse_cl_kernel(cl, file, n, &k2), LAPSE_OK);
+            ck_assert_msg(k1 == k2, "%s/%s: a second kernel object", file, n);
+            ck_assert_int_eq(clGetKernelInfo(k1, CL_KERNEL_PROGRAM, sizeof kp, &kp, NULL),
+                             CL_SUCCESS);
+            ck_assert_ptr_eq(kp, p1);
+        }
+        ck_assert_msg(nk > 0, "%s has no kernel", file);
+    }
+    lapse_cl_close(cl); /* releases every cached kernel and program */
+}
+END_TEST
+
+/* Unknown files and kernels fail with LAPSE_ECL, a message naming them, *out unchanged. */
+START_TEST(test_unknown_file_and_kernel)
+{
+    lapse_cl_t *cl = open_cl();
+    cl_kernel k = NULL;
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_cl_kernel(cl, "nope.cl", "lapse_sep_gauss", &k), LAPSE_ECL);
+    ck_assert_ptr_null(k);
+    ck_assert_msg(strstr(lapse_errmsg(), "kernels/nope.cl") != NULL, "%s", lapse_errmsg());
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_cl_kernel(cl, "filters.cl", "lapse_nope", &k), LAPSE_ECL);
+    ck_assert_ptr_null(k);
+    const char *msg = lapse_errmsg();
+    ck_assert_msg(strstr(msg, "lapse_nope") && strstr(msg, "kernels/filters.cl") &&
+                      strstr(msg, cl->dev.name),
+                  "%s", msg);
+    /* the program built for the failed lookup stays usable */
+    lapse_err_clear();
+    ck_assert_msg(lapse_cl_kernel(cl, "filters.cl", "lapse_sep_mean", &k) == LAPSE_OK, "%s",
+                  lapse_errmsg());
+    lapse_cl_close(cl);
+}
+END_TEST
+
+/* The geometry lapse_tiled_geometry reports (g[4] = LAPSE_K). */
+static int geometry_k(lapse_cl_t *cl, cl_kernel k)
+{
+    cl_int e = CL_SUCCESS, g[32] = {0};
+    size_t one = 1;
+    cl_mem buf = clCreateBuffer(cl->ctx, CL_MEM_WRITE_ONLY, sizeof g, NULL, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    ck_assert_int_eq(clSetKernelArg(k, 0, sizeof buf, &buf), CL_SUCCESS);
+    ck_assert_int_eq(clEnqueueNDRangeKernel(cl->queue, k, 1, NULL, &one, NULL, 0, NULL, NULL),
+                     CL_SUCCESS);
+    ck_assert_int_eq(clEnqueueReadBuffer(cl->queue, buf, CL_TRUE, 0, sizeof g, g, 0, NULL, NULL),
+                     CL_SUCCESS);
+    clReleaseMemObject(buf);
+    return g[4];
+}
+
+/* Build options (the tunables) get programs of their own; a bad one reports the kernel file's
+ * own line (the #error of filters_tiled.cl); NULL restores the default programs. */
+START_TEST(test_build_options)
+{
+    lapse_cl_t *cl = open_cl();
+    cl_kernel def = NULL, tuned = NULL, again = NULL;
+    const char *f = "filters_tiled.cl", *n = "lapse_tiled_geometry";
+    ck_assert_msg(lapse_cl_kernel(cl, f, n, &def) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_int_eq(lapse_cl_set_build_options(cl, "-DLAPSE_K=7"), LAPSE_OK);
+    ck_assert_msg(lapse_cl_kernel(cl, f, n, &tuned) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_ptr_ne(def, tuned);
+    ck_assert_int_eq(geometry_k(cl, tuned), 7);
+    ck_assert_int_ne(geometry_k(cl, def), 7);
+    ck_assert_int_eq(lapse_cl_set_build_options(cl, "-DLAPSE_BG_TX=4"), LAPSE_OK);
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_cl_kernel(cl, f, n, &again), LAPSE_ECL);
+    const char *msg = lapse_errmsg();
+    ck_assert_msg(strstr(msg, "kernels/filters_tiled.cl:") && strstr(msg, "-DLAPSE_BG_TX=4") &&
+                      strstr(msg, "fused box geometry out of range"),
+                  "%s", msg);
+    ck_assert_int_eq(lapse_cl_set_build_options(cl, NULL), LAPSE_OK);
+    ck_assert_int_eq(lapse_cl_kernel(cl, f, n, &again), LAPSE_OK);
+    ck_assert_ptr_eq(again, def);
+    lapse_cl_close(cl);
+}
+END_TEST
+
+static Suite *clrt_suite(void)
+{
+    Suite *s = suite_create("clrt");
+    TCase *tc = tcase_create("programs");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_build_log_names_file_and_line);
+    tcase_add_test(tc, test_each_file_builds_and_caches);
+    tcase_add_test(tc, test_unknown_file_and_kernel);
+    tcase_add_test(tc, test_build_options);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    SRunner *sr = srunner_create(clrt_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
