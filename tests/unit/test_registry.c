@@ -1,0 +1,283 @@
+/*
+ * test_registry.c - every registered operation, found by iterating the registry (so a new
+ * operation is covered without touching this file): (1) its device launcher against its
+ * double-precision CPU reference on random data, out of place and, where the op allows it, in
+ * place; (2) tiled == untiled: the operation in a pipeline (two-input operations get a second
+ * image from an earlier step) run over a volume in one task and in small tiles whose read boxes
+ * come from the graph, bit for bit. Parameters are generic per kind (a mid value of the range);
+ * the family tests (test_ops.c) cover the special cases. LAPSE_TEST_SEED=n repeats a run.
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clrt.h"
+#include "device/dev.h"
+#include "ops/graph.h"
+#include "ops_ref.h"
+#include "pipeline.h"
+#include "testutil.h"
+
+static uint64_t seed_base;
+
+static lapse_cl_t *open_cl(void)
+{
+    lapse_cl_choice_t c;
+    lapse_cl_t *cl = NULL;
+    ck_assert_msg(lapse_cl_choose(LAPSE_DEV_ANY, -1, 0, &c) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_msg(lapse_cl_open(&c, &cl) == LAPSE_OK, "%s", lapse_errmsg());
+    return cl;
+}
+
+/* A step of op with generic parameter values of each kind, inside the spec's range. */
+static lapse_step_t generic_step(const lapse_op_t *op)
+{
+    static const double vec[3] = {1.0, 2.0, 1.5}, ivec[3] = {1, 2, 3};
+    lapse_step_t s;
+    lapse_step_init(&s, op);
+    for (int k = 0; k < op->nparams; k++) {
+        const lapse_param_spec_t *p = &op->params[k];
+        double *v = s.p[k].v;
+        for (int a = 0; a < LAPSE_PARAM_VALUES; a++) {
+            double x = p->kind == LAPSE_PARAM_VEC3_FLOAT  ? vec[a % 3]
+                       : p->kind == LAPSE_PARAM_VEC3_INT  ? ivec[a % 3]
+                       : p->kind == LAPSE_PARAM_BOOL3     ? (double)(a % 2 == 0)
+                       : p->kind == LAPSE_PARAM_ENUM      ? 0.0
+                       : p->kind == LAPSE_PARAM_MATRIX    ? (double)(a % 5 == 0)
+                       : p->kind == LAPSE_PARAM_INT       ? 2.0
+                                                          : 37.5 - 40.0 * k;
+            v[a] = x < p->min ? p->min : x > p->max ? p->max : x;
+        }
+    }
+    return s;
+}
+
+/* Random float input with about a third exact zeros (binary operations see both values). */
+static void fill(float *v, size_t n, uint64_t seed)
+{
+    uint64_t st = seed;
+    for (size_t i = 0; i < n; i++) {
+        double u = tu_uniform(&st, -20.0, 100.0);
+        v[i] = u < 20.0 ? 0.0f : (float)u;
+    }
+}
+
+static cl_mem upload(lapse_cl_t *cl, const float *v, size_t n)
+{
+    cl_int e;
+    cl_mem m = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, n * sizeof *v,
+                              (void *)v, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    return m;
+}
+
+/* Launch s on in[0..ninputs-1] (host floats, dims dim) with out in place when inplace; result
+ * (dims odim) into res. */
+static void launch(lapse_cl_t *cl, lapse_dev_t *d, const lapse_step_t *s, void *state,
+                   float *const *in, const int64_t dim[3], const int64_t odim[3], int inplace,
+                   float *res)
+{
+    const lapse_op_t *op = s->op;
+    size_t n = (size_t)(dim[0] * dim[1] * dim[2]), on = (size_t)(odim[0] * odim[1] * odim[2]);
+    lapse_dvol_t vin[LAPSE_OP_MAX_INPUTS], vout;
+    cl_mem scratch[LAPSE_GRAPH_SCRATCH];
+    float *nans = malloc(n * sizeof *nans);
+    for (size_t i = 0; i < n; i++)
+        nans[i] = NAN;
+    for (int i = 0; i < op->ninputs; i++) {
+        vin[i].mem = upload(cl, in[i], n);
+        memcpy(vin[i].dim, dim, sizeof vin[i].dim);
+    }
+    vout.mem = inplace ? vin[0].mem : upload(cl, nans, on);
+    memcpy(vout.dim, odim, sizeof vout.dim);
+    for (int i = 0; i < op->nscratch; i++)
+        scratch[i] = upload(cl, nans, n);
+    int where = -1;
+    ck_assert_msg(op->launch(d, s, state, vin, &vout, scratch, &where) == LAPSE_OK, "%s: %s",
+                  op->name, lapse_errmsg());
+    ck_assert_msg(where >= 0 && where <= op->nscratch, "%s: result in %d", op->name, where);
+    ck_assert_int_eq(clEnqueueReadBuffer(cl->queue, where ? scratch[where - 1] : vout.mem, CL_TRUE,
+                                         0, on * sizeof(float), res, 0, NULL, NULL),
+                     CL_SUCCESS);
+    for (int i = 0; i < op->ninputs; i++)
+        clReleaseMemObject(vin[i].mem);
+    if (!inplace)
+        clReleaseMemObject(vout.mem);
+    for (int i = 0; i < op->nscratch; i++)
+        clReleaseMemObject(scratch[i]);
+    free(nans);
+}
+
+START_TEST(test_every_op_vs_reference)
+{
+    lapse_cl_t *cl = open_cl();
+    lapse_dev_t *d = NULL;
+    ck_assert_msg(lapse_dev_create(cl, &d) == LAPSE_OK, "%s", lapse_errmsg());
+    const int64_t dim[3] = {6, 13, 17};
+    size_t n = 6 * 13 * 17;
+    for (int i = 0; i < lapse_op_count(); i++) {
+        const lapse_op_t *op = lapse_op_at(i);
+        lapse_step_t s = generic_step(op);
+        uint64_t seed = seed_base + 977u * (uint64_t)i;
+        float *in[2] = {malloc(n * sizeof(float)), malloc(n * sizeof(float))};
+        double *ind[2] = {malloc(n * sizeof(double)), malloc(n * sizeof(double))};
+        float *res = malloc(n * sizeof(float)), *res2 = malloc(n * sizeof(float));
+        double *dev = malloc(n * sizeof(double)), *ref = malloc(n * sizeof(double));
+        fill(in[0], n, seed);
+        fill(in[1], n, seed ^ 0x5bd1e995u);
+        for (int k = 0; k < 2; k++)
+            for (size_t j = 0; j < n; j++)
+                ind[k][j] = in[k][j];
+        int64_t odim[3];
+        lapse_step_out_dims(&s, dim, odim);
+        size_t on = (size_t)(odim[0] * odim[1] * odim[2]);
+        void *state = NULL;
+        if (op->prepare)
+            ck_assert_msg(op->prepare(d, &s, &state) == LAPSE_OK, "%s", lapse_errmsg());
+        launch(cl, d, &s, state, in, dim, odim, 0, res);
+        if (op->inplace) {
+            launch(cl, d, &s, state, in, dim, odim, 1, res2);
+            ck_assert_msg(memcmp(res, res2, on * sizeof *res) == 0, "%s: in place differs",
+                          op->name);
+        }
+        if (op->release)
+            op->release(state);
+        lapse_refvol_t rin[2] = {{ind[0], {dim[0], dim[1], dim[2]}},
+                                 {ind[1], {dim[0], dim[1], dim[2]}}};
+        lapse_refvol_t rout = {ref, {odim[0], odim[1], odim[2]}};
+        op->reference(&s, rin, &rout);
+        for (size_t j = 0; j < on; j++)
+            dev[j] = res[j];
+        double tol = op->out_rule == LAPSE_OUT_U8 ? 0.0 : 1e-5;
+        double err = ops_ref_relerr(dev, ref, on);
+        ck_assert_msg(err <= tol, "%s: relative error %g > %g (LAPSE_TEST_SEED=%llu)", op->name,
+                      err, tol, (unsigned long long)seed_base);
+        for (int k = 0; k < 2; k++) {
+            free(in[k]);
+            free(ind[k]);
+        }
+        free(res);
+        free(res2);
+        free(dev);
+        free(ref);
+    }
+    lapse_dev_destroy(d);
+    lapse_cl_close(cl);
+}
+END_TEST
+
+/* Run graph g over img (dims dim, float32) with core tiles of tile; the final output (float32)
+ * assembled into out (the final result's dims). */
+static void run_tiles(lapse_cl_t *cl, const lapse_graph_t *g, const float *img,
+                      const int64_t dim[3], const int64_t tile[3], float *out)
+{
+    int64_t grid[3], t[3];
+    for (int a = 0; a < 3; a++) {
+        t[a] = g->keep_z && a == 0 ? dim[0] : tile[a];
+        grid[a] = (dim[a] + t[a] - 1) / t[a];
+    }
+    lapse_pipeline_t *p = NULL;
+    long long vox = (long long)(dim[0] * dim[1] * dim[2]);
+    ck_assert_msg(lapse_pipeline_create(cl, g, vox, vox, &p) == LAPSE_OK, "%s", lapse_errmsg());
+    const lapse_goutput_t *o = &g->out[g->nout - 1];
+    for (int64_t i = 0; i < grid[0] * grid[1] * grid[2]; i++) {
+        int64_t idx[3] = {i / (grid[1] * grid[2]), (i / grid[2]) % grid[1], i % grid[2]};
+        lapse_box_t core, read;
+        for (int a = 0; a < 3; a++) {
+            core.off[a] = idx[a] * t[a];
+            core.dim[a] = dim[a] - core.off[a] < t[a] ? dim[a] - core.off[a] : t[a];
+        }
+        lapse_graph_read_box(g, &core, &read);
+        float *in = lapse_pipeline_input(p);
+        for (int64_t z = 0; z < read.dim[0]; z++)
+            for (int64_t y = 0; y < read.dim[1]; y++)
+                memcpy(in + (z * read.dim[1] + y) * read.dim[2],
+                       img + ((read.off[0] + z) * dim[1] + read.off[1] + y) * dim[2] + read.off[2],
+                       (size_t)read.dim[2] * sizeof *in);
+        lapse_box_t rel = core;
+        for (int a = 0; a < 3; a++)
+            rel.off[a] -= read.off[a];
+        ck_assert_msg(lapse_pipeline_run(p, read.dim, &rel, NULL) == LAPSE_OK, "%s",
+                      lapse_errmsg());
+        const float *res = lapse_pipeline_output(p, g->nout - 1);
+        int64_t cz = o->flat ? 1 : core.dim[0], z0 = o->flat ? 0 : core.off[0];
+        for (int64_t z = 0; z < cz; z++)
+            for (int64_t y = 0; y < core.dim[1]; y++)
+                memcpy(out + ((z0 + z) * dim[1] + core.off[1] + y) * dim[2] + core.off[2],
+                       res + (z * core.dim[1] + y) * core.dim[2], (size_t)core.dim[2] * sizeof *out);
+    }
+    lapse_pipeline_destroy(p);
+}
+
+START_TEST(test_every_op_tiled_equals_untiled)
+{
+    lapse_cl_t *cl = open_cl();
+    const int64_t dim[3] = {11, 16, 19}, whole[3] = {11, 16, 19}, tile[3] = {4, 7, 6};
+    size_t n = 11 * 16 * 19;
+    float *img = malloc(n * sizeof *img), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    fill(img, n, seed_base);
+    for (int i = 0; i < lapse_op_count(); i++) {
+        const lapse_op_t *op = lapse_op_at(i);
+        /* a blur first, so that the tiles need a halo even for pointwise operations; a second
+         * image (two-input operations) from a top-hat of the input */
+        lapse_step_t s[3];
+        int ns = 0;
+        lapse_step_init(&s[ns++], lapse_op_find("gaussian_blur"));
+        for (int v = 0; v < 3; v++)
+            s[0].p[0].v[v] = 1.0;
+        snprintf(s[0].name, sizeof s[0].name, "blur");
+        if (op->ninputs == 2) {
+            lapse_step_init(&s[ns], lapse_op_find("top_hat_box"));
+            for (int v = 0; v < 3; v++)
+                s[ns].p[0].v[v] = 1.0;
+            snprintf(s[ns].from, sizeof s[ns].from, "input");
+            snprintf(s[ns++].name, sizeof s[0].name, "second");
+        }
+        s[ns] = generic_step(op);
+        snprintf(s[ns].from, sizeof s[ns].from, "blur");
+        if (op->ninputs == 2)
+            snprintf(s[ns].with, sizeof s[ns].with, "second");
+        ns++;
+        lapse_graph_t g;
+        lapse_graph_err_t err;
+        ck_assert_msg(lapse_graph_compile(s, ns, dim, LAPSE_DT_F32, LAPSE_DT_F32, &g, &err) ==
+                          LAPSE_OK,
+                      "%s: %s", op->name, lapse_errmsg());
+        memset(a, 0xA5, n * sizeof *a);
+        memset(b, 0x5A, n * sizeof *b);
+        run_tiles(cl, &g, img, dim, whole, a);
+        run_tiles(cl, &g, img, dim, tile, b);
+        size_t on = g.out[g.nout - 1].flat ? (size_t)(dim[1] * dim[2]) : n;
+        ck_assert_msg(memcmp(a, b, on * sizeof *a) == 0, "%s: tiled differs from untiled",
+                      op->name);
+    }
+    free(img);
+    free(a);
+    free(b);
+    lapse_cl_close(cl);
+}
+END_TEST
+
+int main(void)
+{
+    const char *env = getenv("LAPSE_TEST_SEED");
+    seed_base = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+    Suite *su = suite_create("registry");
+    TCase *tc = tcase_create("every op");
+    tcase_set_timeout(tc, 300);
+    tcase_add_test(tc, test_every_op_vs_reference);
+    tcase_add_test(tc, test_every_op_tiled_equals_untiled);
+    suite_add_tcase(su, tc);
+    SRunner *sr = srunner_create(su);
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (failed)
+        fprintf(stderr, "test_registry: LAPSE_TEST_SEED=%llu repeats this run\n",
+                (unsigned long long)seed_base);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
