@@ -14,6 +14,8 @@
 # Every dataset outside /lapse must be bit-identical (dtype, shape and raw bits); a mismatch is
 # reported per config and dataset with the number of differing voxels and the max abs
 # difference. Skipped (77) when $LAPSE_SRC is not a git checkout or lacks the base commit.
+# LAPSE_BASE_BIN=path compares against a base binary built elsewhere (the GPU machine has no
+# git checkout; bench/gpu_check.sh uses it).
 source "$(dirname "$0")/common.sh"
 
 # The last commit before the operations-core refactor (operation registry, pipelines as
@@ -23,34 +25,42 @@ source "$(dirname "$0")/common.sh"
 BASE_REF_DEFAULT=00471a2
 BASE_REF=${LAPSE_BASE_REF:-$BASE_REF_DEFAULT}
 
-command -v git >/dev/null 2>&1 || skip "git not found: cannot build the base commit $BASE_REF"
-git -C "$LAPSE_SRC" rev-parse --git-dir >/dev/null 2>&1 ||
-    skip "LAPSE_SRC=$LAPSE_SRC is not a git checkout: cannot build the base commit $BASE_REF"
-BASE_COMMIT=$(git -C "$LAPSE_SRC" rev-parse --verify --quiet "$BASE_REF^{commit}") ||
-    skip "base commit $BASE_REF is not in $LAPSE_SRC (shallow clone? git fetch --unshallow)"
-need_device
-
-# ---- The base binary: cached in $CACHE/lapse, valid while $CACHE/commit holds BASE_COMMIT.
-CACHE=${LAPSE_BASE_CACHE:-$LAPSE_SRC/build/base-$BASE_COMMIT}
-BASE=$CACHE/lapse
-if [ -x "$BASE" ] && [ "$(cat "$CACHE/commit" 2>/dev/null)" = "$BASE_COMMIT" ]; then
-    note "base $BASE_REF = $BASE_COMMIT: cached $BASE"
+if [ -n "${LAPSE_BASE_BIN:-}" ]; then
+    # A base binary built elsewhere (e.g. for the GPU machine, which has no git checkout).
+    [ -x "$LAPSE_BASE_BIN" ] || fail "LAPSE_BASE_BIN=$LAPSE_BASE_BIN is not an executable"
+    need_device
+    BASE=$LAPSE_BASE_BIN
+    note "base: $BASE (LAPSE_BASE_BIN)"
 else
-    note "base $BASE_REF = $BASE_COMMIT: building the lapse target into $CACHE"
-    SECONDS=0
-    mkdir -p "$T/base" "$CACHE" || fail "cannot create $T/base or $CACHE"
-    run_ok "$T/archive.log" git -C "$LAPSE_SRC" archive --format=tar -o "$T/base.tar" "$BASE_COMMIT"
-    run_ok "$T/tar.log" tar -xf "$T/base.tar" -C "$T/base"
-    run_ok "$T/cmake.log" cmake -S "$T/base" -B "$T/base/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-        -DLAPSE_SANITIZE=OFF
-    run_ok "$T/build.log" cmake --build "$T/base/build" --target lapse -j2
-    # Binary first, stamp last, each by rename: a concurrent or interrupted build never leaves a
-    # stamp next to a wrong or partial binary.
-    if ! { cp "$T/base/build/lapse" "$CACHE/lapse.$$" && mv -f "$CACHE/lapse.$$" "$BASE" &&
-        echo "$BASE_COMMIT" >"$CACHE/commit.$$" && mv -f "$CACHE/commit.$$" "$CACHE/commit"; }; then
-        fail "cannot store the base binary in $CACHE"
+    command -v git >/dev/null 2>&1 || skip "git not found: cannot build the base commit $BASE_REF"
+    git -C "$LAPSE_SRC" rev-parse --git-dir >/dev/null 2>&1 ||
+        skip "LAPSE_SRC=$LAPSE_SRC is not a git checkout: cannot build the base commit $BASE_REF"
+    BASE_COMMIT=$(git -C "$LAPSE_SRC" rev-parse --verify --quiet "$BASE_REF^{commit}") ||
+        skip "base commit $BASE_REF is not in $LAPSE_SRC (shallow clone? git fetch --unshallow)"
+    need_device
+
+    # ---- The base binary: cached in $CACHE/lapse, valid while $CACHE/commit holds BASE_COMMIT.
+    CACHE=${LAPSE_BASE_CACHE:-$LAPSE_SRC/build/base-$BASE_COMMIT}
+    BASE=$CACHE/lapse
+    if [ -x "$BASE" ] && [ "$(cat "$CACHE/commit" 2>/dev/null)" = "$BASE_COMMIT" ]; then
+        note "base $BASE_REF = $BASE_COMMIT: cached $BASE"
+    else
+        note "base $BASE_REF = $BASE_COMMIT: building the lapse target into $CACHE"
+        SECONDS=0
+        mkdir -p "$T/base" "$CACHE" || fail "cannot create $T/base or $CACHE"
+        run_ok "$T/archive.log" git -C "$LAPSE_SRC" archive --format=tar -o "$T/base.tar" "$BASE_COMMIT"
+        run_ok "$T/tar.log" tar -xf "$T/base.tar" -C "$T/base"
+        run_ok "$T/cmake.log" cmake -S "$T/base" -B "$T/base/build" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+            -DLAPSE_SANITIZE=OFF
+        run_ok "$T/build.log" cmake --build "$T/base/build" --target lapse -j2
+        # Binary first, stamp last, each by rename: a concurrent or interrupted build never leaves a
+        # stamp next to a wrong or partial binary.
+        if ! { cp "$T/base/build/lapse" "$CACHE/lapse.$$" && mv -f "$CACHE/lapse.$$" "$BASE" &&
+            echo "$BASE_COMMIT" >"$CACHE/commit.$$" && mv -f "$CACHE/commit.$$" "$CACHE/commit"; }; then
+            fail "cannot store the base binary in $CACHE"
+        fi
+        note "base built in ${SECONDS}s"
     fi
-    note "base built in ${SECONDS}s"
 fi
 CUR=$LAPSE
 
