@@ -99,9 +99,8 @@ static void print_row(FILE *f, const lapse_op_t *op)
 
 static void print_tsv(FILE *f, const lapse_op_t *op)
 {
-    static const char *const rule[] = {[LAPSE_OUT_SAME] = "same",
-                                       [LAPSE_OUT_F32] = "float32",
-                                       [LAPSE_OUT_U8] = "uint8"};
+    static const char *const rule[] = {
+        [LAPSE_OUT_SAME] = "same", [LAPSE_OUT_F32] = "float32", [LAPSE_OUT_U8] = "uint8"};
     fprintf(f, "%s\t%d\t%s\t%s\n", op->name, op->ninputs, rule[op->out_rule],
             footprint_names[op->footprint]);
 }
@@ -120,6 +119,7 @@ int lapse_ops_print(FILE *f, lapse_ops_format_t format)
             print_plain(f, lapse_op_at(i));
     }
     if (markdown)
-        fprintf(f, "\nKernel files: %s.\n", "kernels/*.cl, one OpenCL program each, built on first use");
+        fprintf(f, "\nKernel files: %s.\n",
+                "kernels/*.cl, one OpenCL program each, built on first use");
     return fflush(f) == 0 && !ferror(f) ? 0 : -1;
 }

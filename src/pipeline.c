@@ -254,8 +254,8 @@ lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const int64_t read_dim[3]
     double t0 = now();
     cl_mem in0 = p->bufs[g->input_buf];
     cl_mem up = g->in_dtype == LAPSE_DT_F32 ? in0 : p->in_dev;
-    LAPSE_CL(clEnqueueWriteBuffer(q, up, CL_FALSE, 0, n * lapse_dtype_size(g->in_dtype),
-                                  p->in.host, 0, NULL, NULL));
+    LAPSE_CL(clEnqueueWriteBuffer(q, up, CL_FALSE, 0, n * lapse_dtype_size(g->in_dtype), p->in.host,
+                                  0, NULL, NULL));
     LAPSE_CL(clFinish(q));
     double t1 = now();
     if (g->in_dtype != LAPSE_DT_F32)

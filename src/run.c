@@ -146,7 +146,7 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     info->input_dataset = cfg->input_dataset;
     info->timepoints = rec->sel;
     info->nranks = r->nranks;
-    info->status = "running";
+    info->status = LAPSE_RUN_RUNNING;
     info->fingerprint = job->fingerprint;
     lapse_tpsel_hash(plan->tps, plan->ntps, rec->tps_hash, sizeof rec->tps_hash);
     info->tps_hash = rec->tps_hash;
@@ -187,7 +187,9 @@ static lapse_status_t finish_run(lapse_worker_t *w, run_record_t *rec, lapse_sta
                                             MPI_SUCCESS
                                         ? LAPSE_OK
                                         : LAPSE_EMPI);
-    info->status = st == LAPSE_OK ? "done" : st == LAPSE_EINTERRUPTED ? "interrupted" : "failed";
+    info->status = st == LAPSE_OK             ? LAPSE_RUN_DONE
+                   : st == LAPSE_EINTERRUPTED ? LAPSE_RUN_INTERRUPTED
+                                              : LAPSE_RUN_FAILED;
     if (rst == LAPSE_OK)
         rst = lapse_h5out_put_run(w->out, info);
     return st == LAPSE_OK ? rst : st;

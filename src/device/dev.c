@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define LOCAL_1D  256
-#define PROF_MAX  64 /* events held before they are folded into the running sum */
+#define LOCAL_1D   256
+#define PROF_MAX   64 /* events held before they are folded into the running sum */
 #define KCACHE_MAX 96
 
 static const size_t local_3d[3] = {32, 4, 1};
@@ -89,8 +89,8 @@ void lapse_dev_destroy(lapse_dev_t *d)
     free(d);
 }
 
-lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *name,
-                                cl_kernel *out, size_t *kwg)
+lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *name, cl_kernel *out,
+                                size_t *kwg)
 {
     lapse_status_t st = LAPSE_OK;
     struct lapse_dev_kcache *kc = d->kc;
@@ -181,8 +181,7 @@ lapse_status_t lapse_dev_launch_1d(lapse_dev_t *d, cl_kernel kern, size_t n)
     return lapse_dev_enqueue(d, kern, 1, &n, takes_local(d, kern, LOCAL_1D) ? &local : NULL);
 }
 
-lapse_status_t lapse_dev_launch_3d(lapse_dev_t *d, cl_kernel kern, size_t nx, size_t ny,
-                                   size_t nz)
+lapse_status_t lapse_dev_launch_3d(lapse_dev_t *d, cl_kernel kern, size_t nx, size_t ny, size_t nz)
 {
     size_t global[3] = {nx, ny, nz};
     return lapse_dev_enqueue(d, kern, 3, global,
@@ -198,8 +197,8 @@ lapse_status_t lapse_dev_copy(lapse_dev_t *d, cl_mem src, cl_mem dst, size_t n)
 {
     lapse_status_t st = LAPSE_OK;
     if (n > 0 && src != dst)
-        LAPSE_CL(clEnqueueCopyBuffer(d->cl->queue, src, dst, 0, 0, n * sizeof(cl_float), 0, NULL,
-                                     NULL));
+        LAPSE_CL(
+            clEnqueueCopyBuffer(d->cl->queue, src, dst, 0, 0, n * sizeof(cl_float), 0, NULL, NULL));
 cleanup:
     return st;
 }
@@ -210,8 +209,7 @@ lapse_status_t lapse_dev_to_f32(lapse_dev_t *d, lapse_dtype_t dt, cl_mem src, cl
     cl_ulong nn = n;
     cl_kernel k = NULL;
     if (dt != LAPSE_DT_U8 && dt != LAPSE_DT_U16)
-        LAPSE_FAIL(LAPSE_ERUNTIME, "lapse_dev_to_f32: no conversion from %s",
-                   lapse_dtype_name(dt));
+        LAPSE_FAIL(LAPSE_ERUNTIME, "lapse_dev_to_f32: no conversion from %s", lapse_dtype_name(dt));
     const char *name = dt == LAPSE_DT_U8 ? (d->simple ? "lapse_u8_to_f32" : "lapse_u8_to_f32_4")
                                          : (d->simple ? "lapse_u16_to_f32" : "lapse_u16_to_f32_4");
     LAPSE_TRY(lapse_dev_kernel(d, "convert.cl", name, &k, NULL));
@@ -223,8 +221,8 @@ cleanup:
     return st;
 }
 
-lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, cl_mem src,
-                              const int64_t dim[3], const lapse_box_t *core, cl_mem dst)
+lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, cl_mem src, const int64_t dim[3],
+                              const lapse_box_t *core, cl_mem dst)
 {
     lapse_status_t st = LAPSE_OK;
     cl_kernel kern = NULL;

@@ -43,23 +43,22 @@ const char *lapse_dev_variant(lapse_dev_t *d);
 /* Kernel `name` of kernels/`file`, its program built on first use (lapse_cl_kernel; owned by
  * the cl: do not release), cached here with its work-group size.
  * *kwg receives its CL_KERNEL_WORK_GROUP_SIZE when kwg != NULL. */
-lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *name,
-                                cl_kernel *out, size_t *kwg);
+lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *name, cl_kernel *out,
+                                size_t *kwg);
 
 /* Set kernel argument i to the bytes of v (macro: checks, jumps to cleanup on failure). */
 #define LAPSE_ARG(kern, i, v) LAPSE_CL(clSetKernelArg((kern), (i), sizeof(v), &(v)))
 
 /* Enqueue kern over global (dims entries; each rounded up to local when local != NULL);
  * records an event while profiling. A zero global extent enqueues nothing. */
-lapse_status_t lapse_dev_enqueue(lapse_dev_t *d, cl_kernel kern, cl_uint dims,
-                                 const size_t *global, const size_t *local);
+lapse_status_t lapse_dev_enqueue(lapse_dev_t *d, cl_kernel kern, cl_uint dims, const size_t *global,
+                                 const size_t *local);
 
 /* Enqueue over n work-items (1-D), in work-groups of 256 when the kernel allows it. */
 lapse_status_t lapse_dev_launch_1d(lapse_dev_t *d, cl_kernel kern, size_t n);
 
 /* Enqueue over (nx, ny, nz) work-items, x fastest, in work-groups of 32x4x1 when allowed. */
-lapse_status_t lapse_dev_launch_3d(lapse_dev_t *d, cl_kernel kern, size_t nx, size_t ny,
-                                   size_t nz);
+lapse_status_t lapse_dev_launch_3d(lapse_dev_t *d, cl_kernel kern, size_t nx, size_t ny, size_t nz);
 
 /* Enqueue voxel-wise kernel k (arguments set) over n voxels; vec4: it handles 4 voxels per
  * work-item (ceil(n / 4) work-items). */
@@ -73,8 +72,8 @@ lapse_status_t lapse_dev_to_f32(lapse_dev_t *d, lapse_dtype_t dt, cl_mem src, cl
 
 /* Pack the core box (relative to src's dims dim) of float32 src into dst as dtype: float32 as
  * is, integers rounded half to even and saturated, NaN to 0. */
-lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, cl_mem src,
-                              const int64_t dim[3], const lapse_box_t *core, cl_mem dst);
+lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, cl_mem src, const int64_t dim[3],
+                              const lapse_box_t *core, cl_mem dst);
 
 /* Profiling: when on, every launch records an event; take returns the device milliseconds and
  * the kernel count since the last take (waits for them) and resets both. */

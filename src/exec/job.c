@@ -182,7 +182,7 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     "output settings differ); set output.mode: overwrite to replace "
                     "it, or update to rewrite the selected timepoints with this one",
                     cfg->output_file);
-    int unfinished = os.last_run > 0 && strcmp(os.last_status, "done") != 0;
+    int unfinished = os.last_run > 0 && strcmp(os.last_status, LAPSE_RUN_DONE) != 0;
     if (!updating && unfinished && strcmp(os.last_fingerprint, job->fingerprint) != 0)
         OUTPUT_FAIL("the last run on %s (run %lld, %s) used another config and did not finish: "
                     "run that config again to finish it, or set output.mode: update to "

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-
 /* Fraction of a rank's share of the device memory that tiles: auto may use. */
 #define AUTO_TILE_MEM_FRACTION 0.5
 

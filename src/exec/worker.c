@@ -32,7 +32,7 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     row->rank = w->r->rank;
     snprintf(row->host, sizeof row->host, "%s", w->r->host);
     snprintf(row->device, sizeof row->device, "%s", w->cl->dev.name);
-    row->status = 1;
+    row->status = LAPSE_ROW_FAILED;
     lapse_err_context("rank %d, task %lld (t=%lld, tile %lld)", w->r->rank, (long long)t->id,
                       (long long)t->t, (long long)t->tile);
 
@@ -69,11 +69,11 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
      * follow: a done mark never exists without its data. */
     LAPSE_TRY(lapse_h5out_mark_done(w->out, t->t, t->tile));
     row->t_write = MPI_Wtime() - t2;
-    row->status = 0;
+    row->status = LAPSE_ROW_DONE;
     lapse_fault_point("after-task");
 cleanup:
     if (st == LAPSE_EINTERRUPTED)
-        row->status = 2;
+        row->status = LAPSE_ROW_ABANDONED;
     row->t_total = MPI_Wtime() - t0;
     return st;
 }

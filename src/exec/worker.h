@@ -26,7 +26,7 @@ typedef struct {
     const lapse_job_t *job;
     const lapse_plan_t *plan;
     const lapse_cl_t *cl;
-    lapse_reader_t *in;        /* lapse_worker_open */
+    lapse_reader_t *in;       /* lapse_worker_open */
     lapse_h5out_t *out;       /* set by the driver */
     lapse_pipeline_t *pipe;   /* lapse_worker_open */
     lapse_scheduler_t *sched; /* set by the driver */

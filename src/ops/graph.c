@@ -33,8 +33,10 @@ static lapse_status_t resolve(const lapse_step_t *steps, int k, const char *key,
         return LAPSE_OK;
     }
     if (s->name[0] && strcmp(ref, s->name) == 0)
-        return graph_fail(err, s, k, key, "'%s' is this step itself: a step cannot read its own "
-                                          "result (a cycle)%s", ref, "");
+        return graph_fail(err, s, k, key,
+                          "'%s' is this step itself: a step cannot read its own "
+                          "result (a cycle)%s",
+                          ref, "");
     for (int j = 0; j < k; j++)
         if (strcmp(steps[j].name, ref) == 0) {
             *node = j;
@@ -82,8 +84,10 @@ static lapse_status_t link_steps(const lapse_step_t *steps, int n, lapse_graph_t
                               "earlier step, or input)%s",
                               s->op->name, "");
         if (nd->nin == 1 && s->with[0])
-            return graph_fail(err, s, k, "with", "%s takes one image; with: is for operations of "
-                                                 "two images%s", s->op->name, "");
+            return graph_fail(err, s, k, "with",
+                              "%s takes one image; with: is for operations of "
+                              "two images%s",
+                              s->op->name, "");
         if (nd->nin == 2)
             LAPSE_TRY(resolve(steps, k, "with", s->with, &nd->in[1], err));
     }
@@ -243,8 +247,7 @@ static void compute_reach(lapse_graph_t *g)
                 int64_t r[3];
                 lapse_step_reach(g->node[k].step, r);
                 for (int a = 0; a < 3; a++)
-                    in_need[a] =
-                        need[k][a] + r[a] > in_need[a] ? need[k][a] + r[a] : in_need[a];
+                    in_need[a] = need[k][a] + r[a] > in_need[a] ? need[k][a] + r[a] : in_need[a];
             }
     memcpy(g->reach, in_need, sizeof in_need);
 }

@@ -26,7 +26,7 @@ typedef struct {
     int last_use;                /* last step that reads it (-1: none; then it is an output) */
     int buf;                     /* work buffer slot of the result */
     int scratch[LAPSE_GRAPH_SCRATCH];
-    int output;                  /* index of its output, or -1 */
+    int output; /* index of its output, or -1 */
 } lapse_gnode_t;
 
 typedef struct {

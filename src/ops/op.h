@@ -77,11 +77,11 @@ typedef struct {
     struct {
         double v[LAPSE_PARAM_VALUES];
     } p[LAPSE_OP_MAX_PARAMS];
-    char save[LAPSE_NAME_MAX];       /* dataset path to save this step's result, "" = none */
-    char name[LAPSE_STEP_NAME_MAX];  /* name: of the step, "" = none */
-    char from[LAPSE_STEP_NAME_MAX];  /* from: "" = the previous step (or the input) */
-    char with[LAPSE_STEP_NAME_MAX];  /* with: the second operand, "" = none */
-    int line, column;                /* 1-based position of the step in the config file */
+    char save[LAPSE_NAME_MAX];      /* dataset path to save this step's result, "" = none */
+    char name[LAPSE_STEP_NAME_MAX]; /* name: of the step, "" = none */
+    char from[LAPSE_STEP_NAME_MAX]; /* from: "" = the previous step (or the input) */
+    char with[LAPSE_STEP_NAME_MAX]; /* with: the second operand, "" = none */
+    int line, column;               /* 1-based position of the step in the config file */
     lapse_mark_t name_mark, from_mark, with_mark;
 } lapse_step_t;
 
@@ -100,18 +100,18 @@ typedef struct {
 typedef struct lapse_dev lapse_dev_t; /* device state of one rank (src/device/dev.h) */
 
 struct lapse_op {
-    const char *name;    /* config name, e.g. "gaussian_blur" */
-    const char *help;    /* one line */
-    const char *family;  /* the src/ops/op_<family>.c that defines it */
+    const char *name;       /* config name, e.g. "gaussian_blur" */
+    const char *help;       /* one line */
+    const char *family;     /* the src/ops/op_<family>.c that defines it */
     const char *convention; /* whose numerics it follows (docs), e.g. "SciPy gaussian_filter" */
-    int version;         /* numerics version: bump when results change (output fingerprint) */
-    int ninputs;         /* 1, or 2: the second operand comes from `with:` */
+    int version;            /* numerics version: bump when results change (output fingerprint) */
+    int ninputs;            /* 1, or 2: the second operand comes from `with:` */
     int nparams;
     lapse_param_spec_t params[LAPSE_OP_MAX_PARAMS];
     lapse_out_rule_t out_rule;
     lapse_footprint_t footprint;
-    int inplace;  /* 1: the output may be in[0]'s buffer when in[0] dies at this step */
-    int nscratch; /* float32 scratch buffers of the input's size the launcher needs */
+    int inplace;         /* 1: the output may be in[0]'s buffer when in[0] dies at this step */
+    int nscratch;        /* float32 scratch buffers of the input's size the launcher needs */
     const char *kernels; /* kernel file(s) it uses, for docs, e.g. "filters.cl filters_tiled.cl" */
     const char *reach_doc; /* the reach rule in words, for docs ("radius"); NULL: none (0) */
 
@@ -135,8 +135,8 @@ struct lapse_op {
      * input unless out aliases it. *res: where the result is, 0 = out->mem, i + 1 =
      * scratch[i] (the executor then swaps the two buffers' roles). Returns a status. */
     lapse_status_t (*launch)(lapse_dev_t *d, const lapse_step_t *s, void *state,
-                             const lapse_dvol_t *in, const lapse_dvol_t *out,
-                             const cl_mem *scratch, int *res);
+                             const lapse_dvol_t *in, const lapse_dvol_t *out, const cl_mem *scratch,
+                             int *res);
     /* Double-precision CPU reference: in[0..ninputs-1] (same dims) into out, whose v holds
      * the out_dims voxel count and whose dim the caller set. */
     void (*reference)(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out);

@@ -6,9 +6,9 @@
 #include "ops/family.h"
 
 #define BIN_OP(fn, kernel, nin, EXPR)                                                              \
-    static lapse_status_t fn##_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,        \
-                                      const lapse_dvol_t *in, const lapse_dvol_t *out,           \
-                                      const cl_mem *scratch, int *res)                                     \
+    static lapse_status_t fn##_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,          \
+                                      const lapse_dvol_t *in, const lapse_dvol_t *out,             \
+                                      const cl_mem *scratch, int *res)                             \
     {                                                                                              \
         (void)s;                                                                                   \
         (void)state;                                                                               \
@@ -16,16 +16,16 @@
         *res = 0;                                                                                  \
         return lapse_img_launch(d, kernel, in, nin, out, 0.0, 0.0);                                \
     }                                                                                              \
-    static void fn##_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)    \
+    static void fn##_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)     \
     {                                                                                              \
         (void)s;                                                                                   \
         for (size_t i = 0, n = lapse_ref_voxels(in[0].dim); i < n; i++) {                          \
-            const int a = in[0].v[i] != 0.0, b = nin > 1 ? in[nin - 1].v[i] != 0.0 : 0;           \
+            const int a = in[0].v[i] != 0.0, b = nin > 1 ? in[nin - 1].v[i] != 0.0 : 0;            \
             (void)b;                                                                               \
             out->v[i] = (EXPR) ? 1.0 : 0.0;                                                        \
         }                                                                                          \
     }
-BIN_OP(and, "lapse_img_and", 2, a && b)
+BIN_OP(and, "lapse_img_and", 2, a &&b)
 BIN_OP(or, "lapse_img_or", 2, a || b)
 BIN_OP(xor, "lapse_img_xor", 2, a != b)
 BIN_OP(not, "lapse_img_not", 1, !a)

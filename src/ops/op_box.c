@@ -29,14 +29,14 @@ static lapse_status_t box_launch(lapse_dev_t *d, lapse_sep_kind_t kind, const la
 }
 
 #define BOX_OP(fn, kind, refkind)                                                                  \
-    static lapse_status_t fn##_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,        \
-                                      const lapse_dvol_t *in, const lapse_dvol_t *out,           \
-                                      const cl_mem *scratch, int *res)                                     \
+    static lapse_status_t fn##_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,          \
+                                      const lapse_dvol_t *in, const lapse_dvol_t *out,             \
+                                      const cl_mem *scratch, int *res)                             \
     {                                                                                              \
         (void)state;                                                                               \
-        return box_launch(d, kind, s, in, out, scratch, res);                                           \
+        return box_launch(d, kind, s, in, out, scratch, res);                                      \
     }                                                                                              \
-    static void fn##_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)    \
+    static void fn##_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)     \
     {                                                                                              \
         lapse_ref_separable(refkind, in[0].v, out->v, in[0].dim, s->p[0].v);                       \
     }

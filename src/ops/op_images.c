@@ -39,8 +39,8 @@ static lapse_status_t sub_launch(lapse_dev_t *d, const lapse_step_t *s, void *st
     (void)state;
     (void)scratch;
     *res = 0;
-    LAPSE_TRY(lapse_dev_kernel(d, "pointwise.cl", d->simple ? "lapse_sub" : "lapse_sub4", &k,
-                               NULL));
+    LAPSE_TRY(
+        lapse_dev_kernel(d, "pointwise.cl", d->simple ? "lapse_sub" : "lapse_sub4", &k, NULL));
     LAPSE_ARG(k, 0, in[0].mem);
     LAPSE_ARG(k, 1, in[1].mem);
     LAPSE_ARG(k, 2, out->mem);
@@ -84,7 +84,7 @@ static lapse_status_t mask_launch(lapse_dev_t *d, const lapse_step_t *s, void *s
 
 /* References: out = EXPR of a = in[0], b = in[1], the step's parameters p0, p1. */
 #define IMG_REF(fn, EXPR)                                                                          \
-    static void fn##_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)    \
+    static void fn##_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)     \
     {                                                                                              \
         const double p0 = s->p[0].v[0], p1 = s->p[1].v[0];                                         \
         (void)p0;                                                                                  \

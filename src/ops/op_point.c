@@ -26,16 +26,16 @@ cleanup:
 }
 
 #define SCALAR_OP(fn, kernel, EXPR)                                                                \
-    static lapse_status_t fn##_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,        \
-                                      const lapse_dvol_t *in, const lapse_dvol_t *out,           \
-                                      const cl_mem *scratch, int *res)                                     \
+    static lapse_status_t fn##_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,          \
+                                      const lapse_dvol_t *in, const lapse_dvol_t *out,             \
+                                      const cl_mem *scratch, int *res)                             \
     {                                                                                              \
         (void)state;                                                                               \
         (void)scratch;                                                                             \
         *res = 0;                                                                                  \
         return scalar_launch(d, kernel, s->p[0].v[0], in, out);                                    \
     }                                                                                              \
-    static void fn##_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)    \
+    static void fn##_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)     \
     {                                                                                              \
         const double v = s->p[0].v[0];                                                             \
         for (size_t i = 0, n = lapse_ref_voxels(in[0].dim); i < n; i++) {                          \
@@ -44,7 +44,7 @@ cleanup:
         }                                                                                          \
     }
 SCALAR_OP(add, "lapse_add_scalar", x + v)
-SCALAR_OP(mul, "lapse_mul_scalar", x * v)
+SCALAR_OP(mul, "lapse_mul_scalar", x *v)
 SCALAR_OP(thresh, "lapse_threshold", x > v ? 1.0 : 0.0)
 
 #define POINT_COMMON                                                                               \

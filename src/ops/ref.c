@@ -13,8 +13,8 @@ static int64_t clampi(int64_t v, int64_t lo, int64_t hi)
 }
 
 /* One 1D pass along axis a (0 = z, 1 = y, 2 = x) with radius r; w: 2r+1 weights (Gaussian). */
-static void pass(lapse_ref_kind_t kind, const double *in, double *out, const int64_t dim[3],
-                 int a, int r, const double *w)
+static void pass(lapse_ref_kind_t kind, const double *in, double *out, const int64_t dim[3], int a,
+                 int r, const double *w)
 {
     const int64_t stride[3] = {dim[1] * dim[2], dim[2], 1};
     for (int64_t z = 0; z < dim[0]; z++)
@@ -41,8 +41,8 @@ static void pass(lapse_ref_kind_t kind, const double *in, double *out, const int
             }
 }
 
-void lapse_ref_separable(lapse_ref_kind_t kind, const double *in, double *out,
-                         const int64_t dim[3], const double par[3])
+void lapse_ref_separable(lapse_ref_kind_t kind, const double *in, double *out, const int64_t dim[3],
+                         const double par[3])
 {
     size_t n = lapse_ref_voxels(dim);
     double *tmp = malloc((n ? n : 1) * sizeof *tmp);

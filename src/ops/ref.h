@@ -13,8 +13,8 @@ typedef enum { LAPSE_REF_GAUSS, LAPSE_REF_MEAN, LAPSE_REF_MIN, LAPSE_REF_MAX } l
 
 /* out = separable filter of in (dims dim): passes along z, y, x; par[a] is sigma (Gaussian,
  * truncate 4) or the radius of axis a. in and out may not overlap. */
-void lapse_ref_separable(lapse_ref_kind_t kind, const double *in, double *out,
-                         const int64_t dim[3], const double par[3]);
+void lapse_ref_separable(lapse_ref_kind_t kind, const double *in, double *out, const int64_t dim[3],
+                         const double par[3]);
 
 /* Voxels of a volume's dims. */
 static inline size_t lapse_ref_voxels(const int64_t dim[3])

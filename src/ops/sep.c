@@ -386,8 +386,8 @@ lapse_status_t lapse_sep_top_hat(lapse_dev_t *d, const int r[3], cl_mem src, cl_
     LAPSE_TRY(passes(d, LAPSE_SEP_MIN, r, NULL, src, scratch, dst, dim, &m));
     LAPSE_TRY(passes(d, LAPSE_SEP_MAX, r, NULL, m, scratch, dst, dim, &o));
     cl_ulong n = (cl_ulong)(dim[0] * dim[1] * dim[2]);
-    LAPSE_TRY(lapse_dev_kernel(d, "pointwise.cl", d->simple ? "lapse_sub" : "lapse_sub4", &ks,
-                               NULL));
+    LAPSE_TRY(
+        lapse_dev_kernel(d, "pointwise.cl", d->simple ? "lapse_sub" : "lapse_sub4", &ks, NULL));
     LAPSE_ARG(ks, 0, src);
     LAPSE_ARG(ks, 1, o);
     LAPSE_ARG(ks, 2, dst);

@@ -128,7 +128,7 @@ START_TEST(test_graph_buffers_and_reach)
 {
     lapse_graph_t g;
     lapse_step_t s[6] = {
-        step("gaussian_blur", 1, "g1", "", "", ""),       /* reach 4 */
+        step("gaussian_blur", 1, "g1", "", "", ""),        /* reach 4 */
         step("gaussian_blur", 2.5, "g2", "input", "", ""), /* reach 10 */
         step("subtract_images", 0, "dog", "g1", "g2", "/dog"),
         step("mean_box", 3, "m", "input", "", ""), /* reach 3 */
@@ -200,7 +200,8 @@ END_TEST
 START_TEST(test_link_errors)
 {
     lapse_step_t s[3] = {step("gaussian_blur", 1, "a", "", "", ""),
-                         step("subtract_images", 0, "", "", "", ""), step("add_scalar", 1, "", "", "", "")};
+                         step("subtract_images", 0, "", "", "", ""),
+                         step("add_scalar", 1, "", "", "", "")};
     compile_bad(s, 2, 1, "op", "combines two images");
     snprintf(s[1].with, sizeof s[1].with, "zz");
     compile_bad(s, 2, 1, "with", "no earlier step is named 'zz'");
@@ -230,8 +231,7 @@ START_TEST(test_segments)
 {
     lapse_graph_t g;
     lapse_step_t s[5] = {step("gaussian_blur", 1, "", "", "", ""),
-                         step("mean_box", 1, "", "", "", ""),
-                         step("mean_box", 1, "", "", "", ""),
+                         step("mean_box", 1, "", "", "", ""), step("mean_box", 1, "", "", "", ""),
                          step("add_scalar", 1, "", "", "", ""),
                          step("threshold_fixed", 1, "", "", "", "")};
     compile_ok(s, 5, &g);

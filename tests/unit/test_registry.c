@@ -43,13 +43,13 @@ static lapse_step_t generic_step(const lapse_op_t *op)
         const lapse_param_spec_t *p = &op->params[k];
         double *v = s.p[k].v;
         for (int a = 0; a < LAPSE_PARAM_VALUES; a++) {
-            double x = p->kind == LAPSE_PARAM_VEC3_FLOAT  ? vec[a % 3]
-                       : p->kind == LAPSE_PARAM_VEC3_INT  ? ivec[a % 3]
-                       : p->kind == LAPSE_PARAM_BOOL3     ? (double)(a % 2 == 0)
-                       : p->kind == LAPSE_PARAM_ENUM      ? 0.0
-                       : p->kind == LAPSE_PARAM_MATRIX    ? (double)(a % 5 == 0)
-                       : p->kind == LAPSE_PARAM_INT       ? 2.0
-                                                          : 37.5 - 40.0 * k;
+            double x = p->kind == LAPSE_PARAM_VEC3_FLOAT ? vec[a % 3]
+                       : p->kind == LAPSE_PARAM_VEC3_INT ? ivec[a % 3]
+                       : p->kind == LAPSE_PARAM_BOOL3    ? (double)(a % 2 == 0)
+                       : p->kind == LAPSE_PARAM_ENUM     ? 0.0
+                       : p->kind == LAPSE_PARAM_MATRIX   ? (double)(a % 5 == 0)
+                       : p->kind == LAPSE_PARAM_INT      ? 2.0
+                                                         : 37.5 - 40.0 * k;
             v[a] = x < p->min ? p->min : x > p->max ? p->max : x;
         }
     }
@@ -208,7 +208,8 @@ static void run_tiles(lapse_cl_t *cl, const lapse_graph_t *g, const float *img,
         for (int64_t z = 0; z < cz; z++)
             for (int64_t y = 0; y < core.dim[1]; y++)
                 memcpy(out + ((z0 + z) * dim[1] + core.off[1] + y) * dim[2] + core.off[2],
-                       res + (z * core.dim[1] + y) * core.dim[2], (size_t)core.dim[2] * sizeof *out);
+                       res + (z * core.dim[1] + y) * core.dim[2],
+                       (size_t)core.dim[2] * sizeof *out);
     }
     lapse_pipeline_destroy(p);
 }
