@@ -42,7 +42,7 @@ lapse_status_t lapse_cl_choose(lapse_devkind_t kind, int explicit_index, int loc
 typedef struct lapse_cl_cache lapse_cl_cache_t;
 
 /* An open device: context, in-order queue and the cache of programs and kernels. */
-typedef struct {
+typedef struct lapse_cl {
     lapse_cl_choice_t dev;
     cl_context ctx;
     cl_command_queue queue;

@@ -11,16 +11,8 @@
 #include <string.h>
 
 #include "clrt.h"
+#include "testutil.h"
 #include "kernels_embedded.h"
-
-static lapse_cl_t *open_cl(void)
-{
-    lapse_cl_choice_t c;
-    lapse_cl_t *cl = NULL;
-    ck_assert_msg(lapse_cl_choose(LAPSE_DEV_ANY, -1, 0, &c) == LAPSE_OK, "%s", lapse_errmsg());
-    ck_assert_msg(lapse_cl_open(&c, &cl) == LAPSE_OK, "%s", lapse_errmsg());
-    return cl;
-}
 
 /* A source whose 3rd line has an error: the build log must point at kernels/broken.cl:3. */
 START_TEST(test_build_log_names_file_and_line)
@@ -28,7 +20,7 @@ START_TEST(test_build_log_names_file_and_line)
     static const char src[] = "/* broken.cl - a kernel with an error on line 3 */\n"
                               "__kernel void lapse_broken(__global float *p)\n"
                               "{ p[0] = undeclared_identifier; }\n";
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     cl_program prog = (cl_program)&src; /* must stay unchanged on failure */
     lapse_err_clear();
     ck_assert_int_eq(lapse_cl_build_source(cl, "broken.cl", src, &prog), LAPSE_ECL);
@@ -50,7 +42,7 @@ END_TEST
 /* Every embedded kernel file builds on its own; each of its kernels is created once. */
 START_TEST(test_each_file_builds_and_caches)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     ck_assert_int_ge(lapse_kernel_source_count, 1);
     for (int f = 0; f < lapse_kernel_source_count; f++) {
         const char *file = lapse_kernel_sources[f].name;
@@ -85,7 +77,7 @@ END_TEST
 /* Unknown files and kernels fail with LAPSE_ECL, a message naming them, *out unchanged. */
 START_TEST(test_unknown_file_and_kernel)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     cl_kernel k = NULL;
     lapse_err_clear();
     ck_assert_int_eq(lapse_cl_kernel(cl, "nope.cl", "lapse_sep_gauss", &k), LAPSE_ECL);
@@ -126,7 +118,7 @@ static int geometry_k(lapse_cl_t *cl, cl_kernel k)
  * own line (the #error of filters_tiled.cl); NULL restores the default programs. */
 START_TEST(test_build_options)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     cl_kernel def = NULL, tuned = NULL, again = NULL;
     const char *f = "filters_tiled.cl", *n = "lapse_tiled_geometry";
     ck_assert_msg(lapse_cl_kernel(cl, f, n, &def) == LAPSE_OK, "%s", lapse_errmsg());

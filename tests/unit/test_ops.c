@@ -29,15 +29,6 @@ static uint64_t fresh_seed(int salt)
     return seed_base + (uint64_t)salt * 0x9e3779b97f4a7c15ULL;
 }
 
-static lapse_cl_t *open_cl(void)
-{
-    lapse_cl_choice_t c;
-    lapse_cl_t *cl = NULL;
-    ck_assert_msg(lapse_cl_choose(LAPSE_DEV_ANY, -1, 0, &c) == LAPSE_OK, "%s", lapse_errmsg());
-    ck_assert_msg(lapse_cl_open(&c, &cl) == LAPSE_OK, "%s", lapse_errmsg());
-    return cl;
-}
-
 static lapse_step_t make_step(const char *op, double a, double b, double c)
 {
     lapse_step_t s;
@@ -165,7 +156,7 @@ static void check_step(lapse_cl_t *cl, const lapse_step_t *s, int64_t nz, int64_
 
 START_TEST(test_gaussian_blur)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     lapse_step_t s = make_step("gaussian_blur", 1.0, 1.5, 2.0); /* anisotropic */
     check_step(cl, &s, 7, 13, 17, 1, 1e-5);
     s = make_step("gaussian_blur", 0.0, 2.5, 0.7); /* radius 0 along z */
@@ -182,7 +173,7 @@ END_TEST
  * through tests/py/scipy_gauss.py with $LAPSE_PY (default /usr/bin/python3). */
 START_TEST(test_gaussian_vs_scipy)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     const int64_t dim[3] = {6, 13, 17};
     size_t n = 6 * 13 * 17;
     lapse_step_t s = make_step("gaussian_blur", 0.9, 1.7, 2.2);
@@ -232,7 +223,7 @@ END_TEST
 
 START_TEST(test_mean_box)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     lapse_step_t s = make_step("mean_box", 1, 2, 3);
     check_step(cl, &s, 7, 13, 17, 5, 1e-5);
     s = make_step("mean_box", 0, 1, 2);
@@ -245,7 +236,7 @@ END_TEST
 
 START_TEST(test_minimum_maximum_box)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     const char *ops[] = {"minimum_box", "maximum_box"};
     for (int i = 0; i < 2; i++) {
         lapse_step_t s = make_step(ops[i], 1, 1, 1);
@@ -261,7 +252,7 @@ END_TEST
 
 START_TEST(test_top_hat_box)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     lapse_step_t s = make_step("top_hat_box", 1, 1, 1);
     check_step(cl, &s, 7, 13, 17, 20, 1e-6);
     s = make_step("top_hat_box", 0, 2, 1);
@@ -274,7 +265,7 @@ END_TEST
 
 START_TEST(test_pointwise)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     lapse_step_t s = make_step("add_scalar", 3.25, 0, 0);
     check_step(cl, &s, 7, 13, 17, 30, 1e-6);
     s = make_step("multiply_scalar", -1.5, 0, 0);
@@ -289,7 +280,7 @@ END_TEST
 
 START_TEST(test_maximum_z_projection)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     lapse_step_t s = make_step("maximum_z_projection", 0, 0, 0);
     check_step(cl, &s, 7, 13, 17, 40, 0.0);
     check_step(cl, &s, 1, 13, 17, 41, 0.0);
@@ -301,7 +292,7 @@ END_TEST
 /* Pack a float buffer's core box to each dtype; the output buffer is poisoned with 0xA5. */
 START_TEST(test_pack_saturation_rounding)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     lapse_dev_t *d = NULL;
     const int64_t dim[3] = {4, 6, 9};
     const lapse_box_t core = {{1, 2, 3}, {2, 3, 5}};
@@ -357,7 +348,7 @@ END_TEST
  * of an interior region, against the reference; run twice so stale outputs would be caught. */
 START_TEST(test_input_dtypes)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     const lapse_dtype_t dts[] = {LAPSE_DT_U8, LAPSE_DT_U16, LAPSE_DT_F32};
     const double hi[] = {255.0, 65535.0, 1000.0};
     const int64_t dim[3] = {6, 11, 14};
@@ -421,7 +412,7 @@ END_TEST
 /* uint16 input, minimum_box (natural dtype uint16) and uint8 output: exact saturation. */
 START_TEST(test_integer_outputs)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     const int64_t dim[3] = {3, 8, 10};
     const lapse_box_t core = {{0, 1, 1}, {3, 6, 8}};
     size_t n = 3 * 8 * 10, nc = 3 * 6 * 8;

@@ -24,15 +24,6 @@
 
 static uint64_t seed_base;
 
-static lapse_cl_t *open_cl(void)
-{
-    lapse_cl_choice_t c;
-    lapse_cl_t *cl = NULL;
-    ck_assert_msg(lapse_cl_choose(LAPSE_DEV_ANY, -1, 0, &c) == LAPSE_OK, "%s", lapse_errmsg());
-    ck_assert_msg(lapse_cl_open(&c, &cl) == LAPSE_OK, "%s", lapse_errmsg());
-    return cl;
-}
-
 static lapse_step_t make_step(const char *op, double a, double b, double c, const char *save)
 {
     lapse_step_t s;
@@ -195,7 +186,7 @@ static int cmp_double(const void *a, const void *b)
  * mask. */
 START_TEST(test_blur_tophat_threshold)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     const int64_t dim[3] = {9, 37, 41}, tile[3] = {4, 15, 11};
     size_t n = 9 * 37 * 41;
     uint64_t seed = seed_base, st = seed;
@@ -252,7 +243,7 @@ END_TEST
  * tiles keep whole z columns; the saved output is 3D, the final one a single plane. */
 START_TEST(test_saved_step_and_projection)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     const int64_t dim[3] = {6, 29, 34}, tile[3] = {6, 12, 16};
     size_t n = 6 * 29 * 34;
     uint64_t seed = seed_base ^ 0x5bd1e995ULL, st = seed;
@@ -292,7 +283,7 @@ END_TEST
 /* Task geometry outside what the pipeline was created for is refused with a message. */
 START_TEST(test_rejects_oversized_task)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     lapse_step_t steps[1] = {make_step("add_scalar", 1, 0, 0, "")};
     const int64_t shape[3] = {1, 10, 11};
     lapse_graph_t g;

@@ -24,15 +24,6 @@
 
 static uint64_t seed_base;
 
-static lapse_cl_t *open_cl(void)
-{
-    lapse_cl_choice_t c;
-    lapse_cl_t *cl = NULL;
-    ck_assert_msg(lapse_cl_choose(LAPSE_DEV_ANY, -1, 0, &c) == LAPSE_OK, "%s", lapse_errmsg());
-    ck_assert_msg(lapse_cl_open(&c, &cl) == LAPSE_OK, "%s", lapse_errmsg());
-    return cl;
-}
-
 /* A step of op with generic parameter values of each kind, inside the spec's range. */
 static lapse_step_t generic_step(const lapse_op_t *op)
 {
@@ -114,7 +105,7 @@ static void launch(lapse_cl_t *cl, lapse_dev_t *d, const lapse_step_t *s, void *
 
 START_TEST(test_every_op_vs_reference)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     lapse_dev_t *d = NULL;
     ck_assert_msg(lapse_dev_create(cl, &d) == LAPSE_OK, "%s", lapse_errmsg());
     const int64_t dim[3] = {6, 13, 17};
@@ -216,7 +207,7 @@ static void run_tiles(lapse_cl_t *cl, const lapse_graph_t *g, const float *img,
 
 START_TEST(test_every_op_tiled_equals_untiled)
 {
-    lapse_cl_t *cl = open_cl();
+    lapse_cl_t *cl = tu_open_cl();
     const int64_t dim[3] = {11, 16, 19}, whole[3] = {11, 16, 19}, tile[3] = {4, 7, 6};
     size_t n = 11 * 16 * 19;
     float *img = malloc(n * sizeof *img), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);

@@ -3,6 +3,10 @@
  */
 #include "testutil.h"
 
+#include <check.h>
+
+#include "clrt.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -34,4 +38,13 @@ const char *tu_tmpdir(void)
     if (mkdtemp(path) == NULL)
         return NULL;
     return path;
+}
+
+struct lapse_cl *tu_open_cl(void)
+{
+    lapse_cl_choice_t c;
+    lapse_cl_t *cl = NULL;
+    ck_assert_msg(lapse_cl_choose(LAPSE_DEV_ANY, -1, 0, &c) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_msg(lapse_cl_open(&c, &cl) == LAPSE_OK, "%s", lapse_errmsg());
+    return cl;
 }

@@ -17,4 +17,9 @@ void tu_fill_f32(float *v, size_t n, uint64_t seed, float lo, float hi);
 /* A fresh temporary directory (mkdtemp) under $TMPDIR or /tmp; the path is static storage. */
 const char *tu_tmpdir(void);
 
+struct lapse_cl;
+/* The OpenCL device of kind any (PoCL's CPU device on machines without a GPU), opened; fails the
+ * current Check test with the message when there is none. Close with lapse_cl_close. */
+struct lapse_cl *tu_open_cl(void);
+
 #endif
