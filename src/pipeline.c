@@ -40,6 +40,8 @@ struct lapse_pipeline {
     int nbuf;
     cl_mem bufs[LAPSE_MAX_STEPS * (LAPSE_GRAPH_SCRATCH + 2) + 2]; /* by slot; permuted by runs */
     output_t out[LAPSE_MAX_STEPS + 1];
+    lapse_segment_hook_t hook; /* between segments, or NULL */
+    void *hook_ctx;
 };
 
 /* A device buffer of bytes, checked against the device's largest allocation. */
@@ -158,6 +160,12 @@ const void *lapse_pipeline_output(lapse_pipeline_t *p, int k)
     return p->out[k].pin.host;
 }
 
+void lapse_pipeline_set_hook(lapse_pipeline_t *p, lapse_segment_hook_t hook, void *ctx)
+{
+    p->hook = hook;
+    p->hook_ctx = ctx;
+}
+
 struct lapse_dev *lapse_pipeline_dev(lapse_pipeline_t *p)
 {
     return p->dev;
@@ -260,8 +268,12 @@ lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const int64_t read_dim[3]
     double t1 = now();
     if (g->in_dtype != LAPSE_DT_F32)
         LAPSE_TRY(lapse_dev_to_f32(p->dev, g->in_dtype, p->in_dev, in0, n));
-    for (int k = 0; k < g->nsteps; k++)
-        LAPSE_TRY(run_step(p, k, read_dim, dims, core));
+    for (int seg = 0; seg < g->nseg; seg++) {
+        if (seg > 0 && p->hook)
+            LAPSE_TRY(p->hook(p->hook_ctx, p, seg - 1));
+        for (int k = g->seg[seg]; k < g->seg[seg + 1]; k++)
+            LAPSE_TRY(run_step(p, k, read_dim, dims, core));
+    }
     LAPSE_CL(clFinish(q));
     double t2 = now();
     for (int k = 0; k < g->nout; k++)

@@ -31,6 +31,15 @@ lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
                                      long long max_read_voxels, long long max_core_voxels,
                                      lapse_pipeline_t **out);
 
+/* Called between two segments of the graph (after the steps of segment seg, before those of
+ * seg + 1; see lapse_graph_segments), with the device work so far enqueued: where a later
+ * issue's per-timepoint reductions (partials of a global step) hook in. A non-OK status stops
+ * the task with it. */
+typedef lapse_status_t (*lapse_segment_hook_t)(void *ctx, lapse_pipeline_t *p, int seg);
+
+/* Install the hook (NULL: none) for every later lapse_pipeline_run. */
+void lapse_pipeline_set_hook(lapse_pipeline_t *p, lapse_segment_hook_t hook, void *ctx);
+
 /* Pinned host memory for the input read box (max_read_voxels voxels of the input dtype). */
 void *lapse_pipeline_input(lapse_pipeline_t *p);
 

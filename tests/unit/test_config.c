@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "fingerprint.h"
 #include "ops/graph.h"
 #include "testutil.h"
 
@@ -103,6 +104,37 @@ static void expect_step(const lapse_step_t *s, const char *op, int line, const c
     ck_assert_int_eq(s->column, 5);
     ck_assert_str_eq(s->save, save);
 }
+
+/* The output fingerprint (which output a run may continue) follows the pipeline: parameters,
+ * graph links and each operation's numerics version; a chain's fingerprint ignores empty links
+ * and version 1, so outputs made before versions and graphs existed are still continued. */
+START_TEST(test_fingerprint)
+{
+    lapse_config_t c;
+    char path[1024], a[24], b[24];
+    const lapse_input_info_t in = {4, 10, {8, 64, 64}, LAPSE_DT_U16, 0};
+    test_path(path, sizeof path, "configs", "nuclei.yaml");
+    load_ok(path, &c);
+    lapse_fingerprint(&c, &in, a, sizeof a);
+    lapse_fingerprint(&c, &in, b, sizeof b);
+    ck_assert_str_eq(a, b);
+    lapse_op_t bumped = *c.steps[0].op; /* the same operation with new numerics */
+    bumped.version = 2;
+    const lapse_op_t *orig = c.steps[0].op;
+    c.steps[0].op = &bumped;
+    lapse_fingerprint(&c, &in, b, sizeof b);
+    ck_assert_str_ne(a, b);
+    c.steps[0].op = orig;
+    snprintf(c.steps[0].name, sizeof c.steps[0].name, "first");
+    lapse_fingerprint(&c, &in, b, sizeof b);
+    ck_assert_str_ne(a, b);
+    c.steps[0].name[0] = '\0';
+    c.steps[0].p[0].v[1] += 0.25;
+    lapse_fingerprint(&c, &in, b, sizeof b);
+    ck_assert_str_ne(a, b);
+    lapse_config_free(&c);
+}
+END_TEST
 
 START_TEST(test_every_key)
 {
@@ -668,6 +700,7 @@ int main(void)
     TCase *tc = tcase_create("config");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_examples_parse);
+    tcase_add_test(tc, test_fingerprint);
     tcase_add_test(tc, test_every_key);
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_anchors_and_scalars);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "clrt.h"
+#include "device/dev.h"
 #include "ops/graph.h"
 #include "ops/op.h"
 #include "ops_ref.h"
@@ -280,6 +281,70 @@ START_TEST(test_saved_step_and_projection)
 }
 END_TEST
 
+/* A global step (none is registered yet: a test descriptor that copies its input) cuts the
+ * graph into segments; the hook runs once between two segments, with the index of the segment
+ * that ended, and the result is the same as without the cut. */
+static lapse_status_t copy_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,
+                                  const lapse_dvol_t *in, const lapse_dvol_t *out,
+                                  const cl_mem *scratch, int *res)
+{
+    (void)s;
+    (void)state;
+    (void)scratch;
+    *res = 0;
+    return lapse_dev_copy(d, in[0].mem, out->mem,
+                          (size_t)(in[0].dim[0] * in[0].dim[1] * in[0].dim[2]));
+}
+
+static const lapse_op_t fake_global = {.name = "fake_global",
+                                       .help = "test only: a copy that cuts the graph",
+                                       .version = 1,
+                                       .ninputs = 1,
+                                       .out_rule = LAPSE_OUT_SAME,
+                                       .footprint = LAPSE_FP_GLOBAL,
+                                       .launch = copy_launch};
+
+static lapse_status_t count_hook(void *ctx, lapse_pipeline_t *p, int seg)
+{
+    int *calls = ctx;
+    (void)p;
+    calls[calls[0] + 1] = seg;
+    calls[0]++;
+    return LAPSE_OK;
+}
+
+START_TEST(test_segments_and_hook)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    const int64_t dim[3] = {4, 9, 11};
+    const lapse_box_t core = {{0, 0, 0}, {4, 9, 11}};
+    size_t n = 4 * 9 * 11;
+    lapse_step_t steps[3] = {make_step("add_scalar", 2, 0, 0, ""),
+                             make_step("add_scalar", 0, 0, 0, ""),
+                             make_step("multiply_scalar", 3, 0, 0, "")};
+    steps[1].op = &fake_global;
+    lapse_graph_t g;
+    compile(steps, 3, dim, LAPSE_DT_F32, LAPSE_DT_F32, &g);
+    ck_assert_int_eq(g.nseg, 2);
+    lapse_pipeline_t *p = NULL;
+    ck_assert_msg(lapse_pipeline_create(cl, &g, (long long)n, (long long)n, &p) == LAPSE_OK, "%s",
+                  lapse_errmsg());
+    int calls[4] = {0, -1, -1, -1};
+    lapse_pipeline_set_hook(p, count_hook, calls);
+    float *in = lapse_pipeline_input(p);
+    for (size_t i = 0; i < n; i++)
+        in[i] = (float)i;
+    ck_assert_msg(lapse_pipeline_run(p, dim, &core, NULL) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_int_eq(calls[0], 1);
+    ck_assert_int_eq(calls[1], 0);
+    const float *out = lapse_pipeline_output(p, 0);
+    for (size_t i = 0; i < n; i++)
+        ck_assert_float_eq(out[i], ((float)i + 2.0f) * 3.0f);
+    lapse_pipeline_destroy(p);
+    lapse_cl_close(cl);
+}
+END_TEST
+
 /* Task geometry outside what the pipeline was created for is refused with a message. */
 START_TEST(test_rejects_oversized_task)
 {
@@ -313,6 +378,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, test_blur_tophat_threshold);
     tcase_add_test(tc, test_saved_step_and_projection);
     tcase_add_test(tc, test_rejects_oversized_task);
+    tcase_add_test(tc, test_segments_and_hook);
     suite_add_tcase(s, tc);
     return s;
 }
