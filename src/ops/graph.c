@@ -23,9 +23,9 @@ static lapse_status_t graph_fail(lapse_graph_err_t *err, const lapse_step_t *s, 
     return lapse_fail(LAPSE_ECONFIG, fmt, a, b);
 }
 
-/* The node a reference names, for step k: LAPSE_GRAPH_INPUT, an earlier step, or an error. */
-static lapse_status_t resolve(const lapse_step_t *steps, int k, const char *key, const char *ref,
-                              int *node, lapse_graph_err_t *err)
+/* The node a reference names, for step k of n: LAPSE_GRAPH_INPUT, an earlier step, or an error. */
+static lapse_status_t resolve(const lapse_step_t *steps, int n, int k, const char *key,
+                              const char *ref, int *node, lapse_graph_err_t *err)
 {
     const lapse_step_t *s = &steps[k];
     if (strcmp(ref, "input") == 0) {
@@ -42,7 +42,7 @@ static lapse_status_t resolve(const lapse_step_t *steps, int k, const char *key,
             *node = j;
             return LAPSE_OK;
         }
-    for (int j = k + 1; j < LAPSE_MAX_STEPS && steps[j].op != NULL; j++)
+    for (int j = k + 1; j < n; j++)
         if (strcmp(steps[j].name, ref) == 0)
             return graph_fail(err, s, k, key,
                               "'%s' is a later step: a step reads only earlier steps or the "
@@ -75,7 +75,7 @@ static lapse_status_t link_steps(const lapse_step_t *steps, int n, lapse_graph_t
                                       s->name, "");
         }
         if (s->from[0])
-            LAPSE_TRY(resolve(steps, k, "from", s->from, &nd->in[0], err));
+            LAPSE_TRY(resolve(steps, n, k, "from", s->from, &nd->in[0], err));
         else
             nd->in[0] = k - 1; /* the previous step; -1 = LAPSE_GRAPH_INPUT for the first */
         if (nd->nin == 2 && s->with[0] == '\0')
@@ -89,7 +89,7 @@ static lapse_status_t link_steps(const lapse_step_t *steps, int n, lapse_graph_t
                               "two images%s",
                               s->op->name, "");
         if (nd->nin == 2)
-            LAPSE_TRY(resolve(steps, k, "with", s->with, &nd->in[1], err));
+            LAPSE_TRY(resolve(steps, n, k, "with", s->with, &nd->in[1], err));
     }
 cleanup:
     return st;
