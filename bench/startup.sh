@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # startup.sh - start-up time of lapse on one OpenCL device, in fresh processes, as medians:
-#  startup: bench_startup (device choice + lapse_cl_open + lapse_opcl_create of every kernel the
-#           pipeline code creates, clFinish): open_ms, create_ms, total_ms;
+#  startup: bench_startup (device choice + lapse_cl_open, then the tiny pipeline below created
+#           and run once, which builds the kernel programs it needs): open_ms, create_ms,
+#           total_ms;
 #  run:     the wall time of a tiny `mpirun -n 1 lapse run` (sample 2 x 8 x 64 x 64 uint16,
 #           gaussian_blur sigma 1 + threshold_fixed, devices: any), process start to exit.
 # Two cache states: warm (the kernel caches of PoCL / the driver as a first, untimed run leaves
