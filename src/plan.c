@@ -79,24 +79,56 @@ cleanup:
     return st;
 }
 
+/* Core box of tile index tile (0 .. ntiles-1). */
+static void tile_core(const lapse_plan_t *plan, int64_t tile, lapse_box_t *core)
+{
+    int64_t idx[3];
+    idx[2] = tile % plan->grid[2];
+    idx[1] = (tile / plan->grid[2]) % plan->grid[1];
+    idx[0] = tile / (plan->grid[2] * plan->grid[1]);
+    for (int a = 0; a < 3; a++) {
+        core->off[a] = idx[a] * plan->tile[a];
+        int64_t rest = plan->shape[a] - core->off[a];
+        core->dim[a] = rest < plan->tile[a] ? rest : plan->tile[a];
+    }
+}
+
+lapse_status_t lapse_plan_set_read_box(lapse_plan_t *plan, lapse_plan_box_fn fn, const void *ctx)
+{
+    int64_t most = 1;
+    for (int64_t t = 0; t < plan->ntiles; t++) {
+        lapse_box_t core, read;
+        tile_core(plan, t, &core);
+        fn(ctx, &core, &read);
+        for (int a = 0; a < 3; a++)
+            if (read.off[a] < 0 || read.off[a] > core.off[a] ||
+                read.off[a] + read.dim[a] < core.off[a] + core.dim[a] ||
+                read.off[a] + read.dim[a] > plan->shape[a])
+                return lapse_fail(LAPSE_ERUNTIME,
+                                  "internal error: tile %lld's read box (axis %d: [%lld, +%lld)) "
+                                  "does not hold its core or leaves the image",
+                                  (long long)t, a, (long long)read.off[a], (long long)read.dim[a]);
+        most = lapse_box_voxels(&read) > most ? lapse_box_voxels(&read) : most;
+    }
+    plan->box_fn = fn;
+    plan->box_ctx = ctx;
+    plan->max_read_voxels = most;
+    return LAPSE_OK;
+}
+
 void lapse_plan_task(const lapse_plan_t *plan, int64_t i, lapse_task_t *task)
 {
     if (plan->todo)
         i = plan->todo[i];
     int64_t tile = i % plan->ntiles;
-    int64_t idx[3];
-    idx[2] = tile % plan->grid[2];
-    idx[1] = (tile / plan->grid[2]) % plan->grid[1];
-    idx[0] = tile / (plan->grid[2] * plan->grid[1]);
     task->t = plan->tps[i / plan->ntiles];
     task->id = task->t * plan->ntiles + tile;
     task->tile = tile;
-    for (int a = 0; a < 3; a++) {
-        task->core.off[a] = idx[a] * plan->tile[a];
-        int64_t rest = plan->shape[a] - task->core.off[a];
-        task->core.dim[a] = rest < plan->tile[a] ? rest : plan->tile[a];
-    }
-    grow_clip(&task->core, plan->halo, plan->shape, &task->read);
+    tile_core(plan, tile, &task->core);
+    if (plan->box_fn)
+        plan->box_fn(plan->box_ctx, &task->core, &task->read);
+    else
+        grow_clip(&task->core, plan->halo, plan->shape, &task->read);
 }
 
 void lapse_plan_free(lapse_plan_t *plan)

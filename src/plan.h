@@ -22,6 +22,10 @@ typedef struct {
     lapse_box_t read; /* contains core; clipped to the image */
 } lapse_task_t;
 
+/* The read box (clipped to the image, containing the core) that a task with core box core
+ * needs: e.g. lapse_graph_read_box of the pipeline's graph. */
+typedef void (*lapse_plan_box_fn)(const void *ctx, const lapse_box_t *core, lapse_box_t *read);
+
 typedef struct {
     int64_t shape[3]; /* image z, y, x */
     int64_t tile[3];  /* core tile extent (the last tile of an axis may be smaller) */
@@ -33,6 +37,8 @@ typedef struct {
     int64_t ntasks; /* tasks to run: all selected, or the pending ones (lapse_plan_select) */
     int64_t *todo;  /* NULL: all; else indices (timepoint index * ntiles + tile) of tasks to run */
     int64_t max_read_voxels, max_core_voxels; /* over all tasks */
+    lapse_plan_box_fn box_fn;                 /* read boxes: NULL = core grown by halo, clipped */
+    const void *box_ctx;
 } lapse_plan_t;
 
 /* Build a plan. tile[] is clipped to the shape; every entry of shape and tile must be >= 1 and
@@ -40,6 +46,12 @@ typedef struct {
  * is left zeroed. */
 lapse_status_t lapse_plan_make(const int64_t shape[3], const int64_t tile[3], const int64_t halo[3],
                                const int64_t *tps, int64_t ntps, lapse_plan_t *plan);
+
+/* Take every task's read box from fn(ctx, core, read) instead of the core grown by the halo,
+ * and recompute max_read_voxels over the tiles (the same for every timepoint). fn's boxes must
+ * contain their cores and lie in the image (checked: LAPSE_ERUNTIME otherwise, plan unchanged).
+ * fn and ctx must outlive the plan. */
+lapse_status_t lapse_plan_set_read_box(lapse_plan_t *plan, lapse_plan_box_fn fn, const void *ctx);
 
 /* Keep only the tasks not yet done: done[t * ntiles + tile] != 0 marks a done task, for the
  * input's timepoints t. done must have exactly plan->ntiles columns (the marks of an output

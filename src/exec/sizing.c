@@ -142,6 +142,12 @@ static lapse_status_t check_fit(const lapse_job_t *job, const lapse_devmem_t *me
         (double)mem->share / 1048576.0, (double)mem->max_alloc / 1048576.0);
 }
 
+/* lapse_plan_box_fn over the job's graph. */
+static void graph_read_box(const void *ctx, const lapse_box_t *core, lapse_box_t *read)
+{
+    lapse_graph_read_box(ctx, core, read);
+}
+
 lapse_status_t lapse_sizing_plan(const lapse_ranks_t *r, const lapse_job_t *job,
                                  const lapse_cl_choice_t *dev, lapse_devmem_t *mem,
                                  lapse_plan_t *plan)
@@ -152,6 +158,9 @@ lapse_status_t lapse_sizing_plan(const lapse_ranks_t *r, const lapse_job_t *job,
     LAPSE_TRY(device_share(r, dev, mem));
     LAPSE_TRY(choose_tile(job, mem, tile));
     LAPSE_TRY(lapse_plan_make(job->in.shape, tile, job->halo, job->tps, job->ntps, plan));
+    if (cfg->halo_auto) /* each task reads what the graph's box rules say (an explicit halo rules)
+                         */
+        LAPSE_TRY(lapse_plan_set_read_box(plan, graph_read_box, &job->graph));
     LAPSE_TRY(check_fit(job, mem, plan));
     if (job->file_ntiles > 0 && plan->ntiles != job->file_ntiles)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: its task state has %lld tiles per timepoint, the plan %lld",

@@ -134,6 +134,57 @@ static unsigned long long cost4(const void *ctx, long long rv, long long cv)
     return (unsigned long long)rv * 4ULL;
 }
 
+/* A box rule other than a symmetric halo (a later flip or transform): read one more plane below
+ * in z and two more columns to the right in x, clipped. */
+static void lopsided(const void *ctx, const lapse_box_t *core, lapse_box_t *read)
+{
+    const int64_t *shape = ctx;
+    *read = *core;
+    if (read->off[0] > 0) {
+        read->off[0]--;
+        read->dim[0]++;
+    }
+    read->dim[2] =
+        core->off[2] + core->dim[2] + 2 > shape[2] ? shape[2] - core->off[2] : core->dim[2] + 2;
+}
+
+static void shrinks(const void *ctx, const lapse_box_t *core, lapse_box_t *read)
+{
+    (void)ctx;
+    *read = *core;
+    read->dim[1]--;
+}
+
+START_TEST(read_boxes_from_a_box_rule)
+{
+    const int64_t shape[3] = {9, 10, 23}, tile[3] = {4, 10, 5}, halo[3] = {0, 0, 0};
+    const int64_t tp = 0;
+    lapse_plan_t p;
+    ck_assert_int_eq(lapse_plan_make(shape, tile, halo, &tp, 1, &p), LAPSE_OK);
+    ck_assert_int_eq(lapse_plan_set_read_box(&p, lopsided, shape), LAPSE_OK);
+    int64_t most = 0;
+    for (int64_t i = 0; i < p.ntasks; i++) {
+        lapse_task_t t;
+        lapse_plan_task(&p, i, &t);
+        int64_t z0 = t.core.off[0] > 0 ? t.core.off[0] - 1 : 0;
+        int64_t x1 = t.core.off[2] + t.core.dim[2] + 2;
+        ck_assert_int_eq(t.read.off[0], z0);
+        ck_assert_int_eq(t.read.off[0] + t.read.dim[0], t.core.off[0] + t.core.dim[0]);
+        ck_assert_int_eq(t.read.off[2], t.core.off[2]);
+        ck_assert_int_eq(t.read.off[2] + t.read.dim[2], x1 < shape[2] ? x1 : shape[2]);
+        most = lapse_box_voxels(&t.read) > most ? lapse_box_voxels(&t.read) : most;
+    }
+    ck_assert_int_eq(p.max_read_voxels, most);
+    ck_assert_int_eq(most, 5 * 10 * 7);
+    /* a rule whose box does not hold the core is refused and leaves the plan as it was */
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_plan_set_read_box(&p, shrinks, NULL), LAPSE_ERUNTIME);
+    ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "does not hold its core"));
+    ck_assert_int_eq(p.max_read_voxels, most);
+    lapse_plan_free(&p);
+}
+END_TEST
+
 START_TEST(auto_tile_fits_budget)
 {
     int64_t shape[3] = {64, 512, 300}, halo[3] = {2, 4, 4}, tile[3];
@@ -175,6 +226,7 @@ int main(void)
     tcase_add_test(tc, select_keeps_pending_tasks_only);
     tcase_add_test(tc, bad_plan_is_refused);
     tcase_add_test(tc, auto_tile_fits_budget);
+    tcase_add_test(tc, read_boxes_from_a_box_rule);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
