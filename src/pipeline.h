@@ -25,7 +25,8 @@ typedef struct {
 } lapse_pipe_times_t;
 
 /* Allocate device buffers, per-step device state and pinned host staging for tasks of at most
- * max_read_voxels read voxels and max_core_voxels core voxels. g (and its steps) must outlive
+ * max_read_voxels read voxels and max_core_voxels core voxels, and run the graph once on one
+ * voxel so that every kernel program it needs is built now, not in the first task. g (and its steps) must outlive
  * the pipeline. *out set only on success. */
 lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
                                      long long max_read_voxels, long long max_core_voxels,
