@@ -246,14 +246,15 @@ static lapse_status_t walk_devices(walk_t *w, const yaml_node_t *top)
 
 static lapse_status_t walk_scheduling(walk_t *w, const yaml_node_t *top)
 {
-    static const char *const scheds[] = {"static", "dynamic", NULL};
+    /* In the order of lapse_sched_t. */
+    static const char *const scheds[] = {"static", "dynamic", "rma", NULL};
     yaml_node_t *s = cfg_map_get(w, top, "scheduling");
     int idx = 0;
     if (s == NULL)
         return LAPSE_OK;
     lapse_status_t st = cfg_get_word(w, s, "scheduling", "scheduling", scheds, &idx);
     if (st == LAPSE_OK)
-        w->cfg->sched = idx == 0 ? LAPSE_SCHED_STATIC : LAPSE_SCHED_DYNAMIC;
+        w->cfg->sched = (lapse_sched_t)idx;
     return st;
 }
 

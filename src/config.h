@@ -17,7 +17,7 @@
 
 typedef enum { LAPSE_MODE_CREATE, LAPSE_MODE_UPDATE, LAPSE_MODE_OVERWRITE } lapse_mode_t;
 typedef enum { LAPSE_DEV_GPU, LAPSE_DEV_CPU, LAPSE_DEV_ANY } lapse_devkind_t;
-typedef enum { LAPSE_SCHED_STATIC, LAPSE_SCHED_DYNAMIC } lapse_sched_t;
+typedef enum { LAPSE_SCHED_STATIC, LAPSE_SCHED_DYNAMIC, LAPSE_SCHED_RMA } lapse_sched_t;
 
 typedef struct {
     char path[4096]; /* config file path as given */

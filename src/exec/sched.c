@@ -1,41 +1,18 @@
 /*
- * sched.c - task hand-out and shared counters in an MPI-3 window on rank 0 (see sched.h).
+ * sched.c - the scheduler kinds and the lapse_sched_* facade (see sched.h).
  *
- * The window is locked once for the whole run (MPI_Win_lock_all) and every access is an
- * atomic MPI_Fetch_and_op followed by MPI_Win_flush, so no rank waits for another. The
- * counters (done, voxels, finished, abort) are common to every kind; what differs is how a
- * rank gets its next task: one descriptor per kind, collected in the registry below.
+ * The counters live on rank 0 and travel by point-to-point messages for every kind
+ * (sched_msg.c); what differs between kinds is how a rank gets its next task: one descriptor
+ * per kind, collected in the registry below. rma's window is checked when it is made: where the
+ * MPI library refuses it (MPI_ERR_WIN from Open MPI's osc/rdma over TCP) every rank falls back
+ * to dynamic together, with a note on rank 0.
  */
-#include "exec/sched.h"
+#include "exec/sched_impl.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-enum { SLOT_NEXT, SLOT_DONE, SLOT_VOXELS, SLOT_FINISHED, SLOT_ABORT, SLOT_COUNT };
-
-struct lapse_scheduler {
-    const lapse_sched_ops_t *ops;
-    MPI_Comm comm;
-    MPI_Win win;
-    int64_t *base;
-    int rank, nranks;
-    int64_t ntasks;
-    int64_t cursor; /* a kind's own position (static: this rank's next task) */
-    int locked;
-};
-
-/* Atomically add v to slot and return the old value. v = 0 with MPI_NO_OP reads. */
-static lapse_status_t slot_op(lapse_scheduler_t *s, int slot, int64_t v, MPI_Op op, int64_t *old)
-{
-    lapse_status_t st = LAPSE_OK;
-    int64_t res = 0;
-    LAPSE_MPI(MPI_Fetch_and_op(&v, &res, MPI_INT64_T, 0, slot, op, s->win));
-    LAPSE_MPI(MPI_Win_flush(0, s->win));
-    if (old)
-        *old = res;
-cleanup:
-    return st;
-}
+#include <time.h>
 
 /* ------------------------------------------------------------------ the kinds */
 
@@ -53,10 +30,24 @@ static lapse_status_t static_next(lapse_scheduler_t *s, int64_t *task)
     return LAPSE_OK;
 }
 
-/* dynamic: the next task from the shared counter, by atomic fetch-and-add. */
+/* dynamic: rank 0 takes from its own cursor and serves the others, who ask one task ahead:
+ * the answer to the next request arrives while this task runs. */
 static lapse_status_t dynamic_next(lapse_scheduler_t *s, int64_t *task)
 {
-    return slot_op(s, SLOT_NEXT, 1, MPI_SUM, task);
+    lapse_status_t st = LAPSE_OK;
+    if (s->rank == 0) {
+        *task = s->cursor < s->ntasks ? s->cursor++ : s->ntasks;
+        return LAPSE_OK;
+    }
+    if (!s->asking)
+        LAPSE_TRY(lapse_sched_ask(s));
+    LAPSE_MPI(MPI_Wait(&s->got_req, MPI_STATUS_IGNORE));
+    s->asking = 0;
+    *task = s->got;
+    if (s->got < s->ntasks)
+        LAPSE_TRY(lapse_sched_ask(s));
+cleanup:
+    return st;
 }
 
 static const lapse_sched_ops_t sched_static = {
@@ -73,8 +64,72 @@ static const lapse_sched_ops_t sched_dynamic = {
     .next = dynamic_next,
 };
 
+/* rma: make the counter window; 0 in *all unless every rank has it (then none keeps one). */
+static lapse_status_t rma_window(lapse_scheduler_t *s, int *all)
+{
+    lapse_status_t st = LAPSE_OK;
+    MPI_Aint bytes = s->rank == 0 ? (MPI_Aint)sizeof(int64_t) : 0;
+    int rc = MPI_Win_allocate(bytes, sizeof(int64_t), MPI_INFO_NULL, s->comm, &s->base, &s->win);
+    int ok = rc == MPI_SUCCESS;
+    LAPSE_MPI(MPI_Allreduce(&ok, all, 1, MPI_INT, MPI_MIN, s->comm));
+    if (!*all && s->rank == 0) {
+        char msg[MPI_MAX_ERROR_STRING] = "another rank failed";
+        int len = 0;
+        if (!ok)
+            MPI_Error_string(rc, msg, &len);
+        printf("lapse: rma scheduling: MPI_Win_allocate failed (%s); using dynamic "
+               "(point-to-point) scheduling instead\n",
+               msg);
+        fflush(stdout);
+    }
+    if (!*all && ok)
+        LAPSE_MPI(MPI_Win_free(&s->win));
+    if (!*all)
+        s->win = MPI_WIN_NULL;
+cleanup:
+    return st;
+}
+
+static lapse_status_t rma_start(lapse_scheduler_t *s)
+{
+    lapse_status_t st = LAPSE_OK;
+    int all = 0;
+    LAPSE_TRY(rma_window(s, &all));
+    if (!all) {
+        s->ops = &sched_dynamic;
+        goto cleanup;
+    }
+    LAPSE_MPI(MPI_Win_set_errhandler(s->win, MPI_ERRORS_RETURN));
+    if (s->rank == 0)
+        s->base[0] = 0;
+    LAPSE_MPI(MPI_Barrier(s->comm)); /* the counter is zero before anyone uses it */
+    LAPSE_MPI(MPI_Win_lock_all(0, s->win));
+    s->locked = 1;
+cleanup:
+    return st;
+}
+
+/* rma: the next task from the counter on rank 0, by atomic fetch-and-add. */
+static lapse_status_t rma_next(lapse_scheduler_t *s, int64_t *task)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t one = 1;
+    LAPSE_MPI(MPI_Fetch_and_op(&one, task, MPI_INT64_T, 0, 0, MPI_SUM, s->win));
+    LAPSE_MPI(MPI_Win_flush(0, s->win));
+cleanup:
+    return st;
+}
+
+static const lapse_sched_ops_t sched_rma = {
+    .name = "rma",
+    .kind = LAPSE_SCHED_RMA,
+    .start = rma_start,
+    .next = rma_next,
+};
+
 /* The registry: every scheduler kind lapse knows. */
-static const lapse_sched_ops_t *const sched_registry[] = {&sched_static, &sched_dynamic};
+static const lapse_sched_ops_t *const sched_registry[] = {&sched_static, &sched_dynamic,
+                                                          &sched_rma};
 
 #define SCHED_NKINDS (sizeof sched_registry / sizeof *sched_registry)
 
@@ -102,6 +157,20 @@ const char *lapse_sched_name(lapse_sched_t kind)
 
 /* ------------------------------------------------------------------ the facade */
 
+/* Free s and what it holds, without communication (after a failed create). */
+static void sched_free(lapse_scheduler_t *s)
+{
+    if (s->locked)
+        MPI_Win_unlock_all(s->win);
+    if (s->win != MPI_WIN_NULL)
+        MPI_Win_free(&s->win);
+    if (s->comm != MPI_COMM_NULL)
+        MPI_Comm_free(&s->comm);
+    free(s->recvd);
+    free(s->abort_reqs);
+    free(s);
+}
+
 lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t ntasks,
                                   lapse_scheduler_t **out)
 {
@@ -112,41 +181,43 @@ lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t nta
     lapse_scheduler_t *s = calloc(1, sizeof *s);
     LAPSE_ALLOC(s);
     s->ops = ops;
-    s->comm = comm;
     s->ntasks = ntasks;
+    s->comm = MPI_COMM_NULL;
     s->win = MPI_WIN_NULL;
-    LAPSE_MPI(MPI_Comm_rank(comm, &s->rank));
-    LAPSE_MPI(MPI_Comm_size(comm, &s->nranks));
-    MPI_Aint bytes = s->rank == 0 ? (MPI_Aint)(SLOT_COUNT * sizeof(int64_t)) : 0;
-    LAPSE_MPI(MPI_Win_allocate(bytes, sizeof(int64_t), MPI_INFO_NULL, comm, &s->base, &s->win));
-    if (s->rank == 0)
-        for (int i = 0; i < SLOT_COUNT; i++)
-            s->base[i] = 0;
-    LAPSE_MPI(MPI_Barrier(comm)); /* counters are zero before anyone uses them */
-    LAPSE_MPI(MPI_Win_lock_all(0, s->win));
-    s->locked = 1;
+    s->up_req = s->got_req = MPI_REQUEST_NULL;
+    LAPSE_MPI(MPI_Comm_dup(comm, &s->comm));
+    LAPSE_MPI(MPI_Comm_set_errhandler(s->comm, MPI_ERRORS_RETURN));
+    LAPSE_MPI(MPI_Comm_rank(s->comm, &s->rank));
+    LAPSE_MPI(MPI_Comm_size(s->comm, &s->nranks));
+    if (s->rank == 0) {
+        s->recvd = calloc((size_t)s->nranks, sizeof *s->recvd);
+        s->abort_reqs = malloc((size_t)s->nranks * sizeof *s->abort_reqs);
+        LAPSE_ALLOC(s->recvd);
+        LAPSE_ALLOC(s->abort_reqs);
+        for (int k = 0; k < s->nranks; k++)
+            s->abort_reqs[k] = MPI_REQUEST_NULL;
+    }
     if (ops->start)
         LAPSE_TRY(ops->start(s));
     *out = s;
     s = NULL;
 cleanup:
-    if (s) {
-        if (s->locked)
-            MPI_Win_unlock_all(s->win);
-        if (s->win != MPI_WIN_NULL)
-            MPI_Win_free(&s->win);
-        free(s);
-    }
+    if (s)
+        sched_free(s);
     return st;
 }
 
 lapse_status_t lapse_sched_next(lapse_scheduler_t *s, int64_t *task, int *have)
 {
     lapse_status_t st = LAPSE_OK;
-    int64_t aborted = 0, t = 0;
+    int64_t t = 0;
+    int aborted = 0;
     *have = 0;
-    LAPSE_TRY(slot_op(s, SLOT_ABORT, 0, MPI_NO_OP, &aborted));
-    if (aborted)
+    if (s->rank == 0)
+        LAPSE_TRY(lapse_sched_serve(s));
+    else
+        LAPSE_TRY(lapse_sched_check_abort(s, &aborted));
+    if (s->aborted || s->quit)
         goto cleanup;
     LAPSE_TRY(s->ops->next(s, &t));
     if (t < s->ntasks) {
@@ -159,30 +230,66 @@ cleanup:
 
 lapse_status_t lapse_sched_done(lapse_scheduler_t *s, int64_t voxels)
 {
-    lapse_status_t st = LAPSE_OK;
-    LAPSE_TRY(slot_op(s, SLOT_DONE, 1, MPI_SUM, NULL));
-    LAPSE_TRY(slot_op(s, SLOT_VOXELS, voxels, MPI_SUM, NULL));
-cleanup:
-    return st;
+    if (s->rank == 0) {
+        s->done++;
+        s->voxels += voxels;
+        return lapse_sched_serve(s);
+    }
+    s->pend_done++;
+    s->pend_voxels += voxels;
+    return lapse_sched_send_up(s, SCHED_OP_REPORT);
 }
 
 lapse_status_t lapse_sched_abort(lapse_scheduler_t *s)
 {
-    return slot_op(s, SLOT_ABORT, 1, MPI_SUM, NULL);
+    if (s->quit)
+        return LAPSE_OK;
+    s->quit = 1;
+    if (s->rank == 0)
+        return lapse_sched_abort_all(s);
+    return lapse_sched_send_up(s, SCHED_OP_ABORT);
 }
 
 lapse_status_t lapse_sched_finish(lapse_scheduler_t *s)
 {
-    return slot_op(s, SLOT_FINISHED, 1, MPI_SUM, NULL);
+    lapse_status_t st = LAPSE_OK;
+    if (s->rank == 0) {
+        s->finished++;
+        return lapse_sched_serve(s);
+    }
+    if (s->asking) /* a task reserved ahead is dropped (only after a stop or an abort) */
+        LAPSE_MPI(MPI_Wait(&s->got_req, MPI_STATUS_IGNORE));
+    s->asking = 0;
+    LAPSE_TRY(lapse_sched_send_up(s, SCHED_OP_FINISH));
+cleanup:
+    return st;
 }
 
 lapse_status_t lapse_sched_counts(lapse_scheduler_t *s, int64_t *done, int64_t *voxels,
                                   int64_t *finished)
 {
+    lapse_status_t st = lapse_sched_serve(s);
+    *done = s->done;
+    *voxels = s->voxels;
+    *finished = s->finished;
+    return st;
+}
+
+lapse_status_t lapse_sched_poll(lapse_scheduler_t *s)
+{
+    return lapse_sched_serve(s);
+}
+
+lapse_status_t lapse_sched_wait(lapse_scheduler_t *s, double seconds)
+{
     lapse_status_t st = LAPSE_OK;
-    LAPSE_TRY(slot_op(s, SLOT_DONE, 0, MPI_NO_OP, done));
-    LAPSE_TRY(slot_op(s, SLOT_VOXELS, 0, MPI_NO_OP, voxels));
-    LAPSE_TRY(slot_op(s, SLOT_FINISHED, 0, MPI_NO_OP, finished));
+    double end = MPI_Wtime() + seconds;
+    do {
+        LAPSE_TRY(lapse_sched_serve(s));
+        if (s->rank != 0 || s->finished >= s->nranks)
+            break;
+        nanosleep(&(struct timespec){0, 100000L}, NULL); /* 0.1 ms: answers stay prompt */
+    } while (MPI_Wtime() < end);
 cleanup:
     return st;
 }
@@ -192,10 +299,14 @@ lapse_status_t lapse_sched_destroy(lapse_scheduler_t *s)
     lapse_status_t st = LAPSE_OK;
     if (!s)
         return LAPSE_OK;
+    LAPSE_TRY(lapse_sched_drain(s));
     if (s->locked)
         LAPSE_MPI(MPI_Win_unlock_all(s->win));
-    LAPSE_MPI(MPI_Win_free(&s->win));
+    s->locked = 0;
+    if (s->win != MPI_WIN_NULL)
+        LAPSE_MPI(MPI_Win_free(&s->win));
+    LAPSE_MPI(MPI_Comm_free(&s->comm));
 cleanup:
-    free(s);
+    sched_free(s);
     return st;
 }

@@ -1,13 +1,19 @@
 /*
- * sched.h - handing out tasks to ranks, and the shared counters behind progress reports.
+ * sched.h - handing out tasks to ranks, and the counters behind progress reports.
  *
- * A small MPI-3 window on rank 0 holds: the next task index (dynamic scheduling), tasks done,
- * voxels done, ranks finished, and an abort flag. How tasks are handed out is one scheduler
- * kind, a lapse_sched_ops_t descriptor in a registry (sched.c): static is block-cyclic with
- * block 1 (task i goes to rank i mod nranks, no communication); dynamic lets every rank, rank 0
- * included, take the next task with an atomic fetch-and-add when it is free. All kinds give
- * identical output, because a task's result does not depend on which rank computes it. The
- * lapse_sched_* functions are the facade: they dispatch to the kind's descriptor.
+ * How tasks are handed out is one scheduler kind, a lapse_sched_ops_t descriptor in a registry
+ * (sched.c): static is block-cyclic with block 1 (task i goes to rank i mod nranks, no
+ * communication); dynamic (the default) lets every rank take the next task when it is free:
+ * rank 0 hands tasks out by point-to-point messages, served whenever it enters the scheduler
+ * (between its own tasks, between a task's phases, while it waits at the end), and every other
+ * rank asks for its next task one task ahead, so rank 0's own work rarely delays anyone; rma
+ * takes the next task with an MPI-3 atomic fetch-and-add on a window on rank 0, and falls back
+ * to dynamic when the MPI library cannot make that window (Open MPI's osc/rdma over TCP).
+ * The counters (tasks done, voxels, ranks finished, abort) travel to rank 0 by point-to-point
+ * messages for every kind (sched_msg.c), so nothing needs one-sided communication and any
+ * network MPI runs on works. All kinds give identical output, because a task's result does not
+ * depend on which rank computes it. The lapse_sched_* functions are the facade: they dispatch
+ * to the kind's descriptor.
  */
 #ifndef LAPSE_EXEC_SCHED_H
 #define LAPSE_EXEC_SCHED_H
@@ -24,8 +30,9 @@ typedef struct lapse_scheduler lapse_scheduler_t;
 typedef struct {
     const char *name;   /* as in the config's scheduling: key, e.g. "dynamic" */
     lapse_sched_t kind; /* the config's enum value */
-    /* Collective, once, after the shared counters exist (zeroed, window locked): set up the
-     * kind's own state in s. NULL: nothing to set up. Returns a failure on this rank only. */
+    /* Collective, once, after the channel to rank 0 exists: set up the kind's own state in s
+     * (it may replace s->ops by a fallback kind's descriptor and start that). NULL: nothing to
+     * set up. Returns a failure on this rank only. */
     lapse_status_t (*start)(lapse_scheduler_t *s);
     /* Local: this rank's next task index into *task; any value >= ntasks means none is left for
      * this rank. Called only while no abort was seen. */
@@ -35,7 +42,7 @@ typedef struct {
 /* The descriptor of a kind, or NULL when none is registered. */
 const lapse_sched_ops_t *lapse_sched_lookup(lapse_sched_t kind);
 
-/* The descriptor named name ("static", "dynamic"), or NULL. */
+/* The descriptor named name ("static", "dynamic", "rma"), or NULL. */
 const lapse_sched_ops_t *lapse_sched_by_name(const char *name);
 
 /* The name of a kind ("static"), or "unknown". Never NULL. */
@@ -46,8 +53,8 @@ const char *lapse_sched_name(lapse_sched_t kind);
 lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t ntasks,
                                   lapse_scheduler_t **out);
 
-/* Local: this rank's next task: *have = 1 and *task set, or *have = 0 when no task is left for
- * it or another rank aborted. */
+/* Local (a dynamic rank other than 0 waits for rank 0's answer): this rank's next task:
+ * *have = 1 and *task set, or *have = 0 when no task is left for it or a rank aborted. */
 lapse_status_t lapse_sched_next(lapse_scheduler_t *s, int64_t *task, int *have);
 
 /* Local: count one finished task of voxels core voxels. */
@@ -59,12 +66,23 @@ lapse_status_t lapse_sched_abort(lapse_scheduler_t *s);
 /* Local: this rank takes no more tasks (counted in *finished of lapse_sched_counts). */
 lapse_status_t lapse_sched_finish(lapse_scheduler_t *s);
 
-/* Local: read the shared counters (any rank): tasks done, their core voxels, and ranks that
- * called lapse_sched_finish. On failure (LAPSE_EMPI) the outputs may be partly set. */
+/* Local: rank 0 serves what has arrived, then reads the counters: tasks done, their core
+ * voxels, and ranks that called lapse_sched_finish. With static scheduling the counts of other
+ * ranks arrive when rank 0 is between tasks (progress is approximate until the end). Other
+ * ranks get zeros. On failure (LAPSE_EMPI) the outputs may be partly set. */
 lapse_status_t lapse_sched_counts(lapse_scheduler_t *s, int64_t *done, int64_t *voxels,
                                   int64_t *finished);
 
-/* Collective: free the window; NULL is accepted (then not collective). */
+/* Local: rank 0 answers the requests that have arrived (call it between long steps of a task);
+ * other ranks let MPI progress their messages. */
+lapse_status_t lapse_sched_poll(lapse_scheduler_t *s);
+
+/* Local: rank 0 serves requests for up to seconds, returning early once every rank has
+ * finished; other ranks just poll. Use instead of sleeping while rank 0 waits. */
+lapse_status_t lapse_sched_wait(lapse_scheduler_t *s, double seconds);
+
+/* Collective: receive every message still on its way, free the window and the communicator;
+ * NULL is accepted (then not collective). */
 lapse_status_t lapse_sched_destroy(lapse_scheduler_t *s);
 
 #endif

@@ -10,7 +10,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "progress.h"
 
@@ -40,6 +39,7 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     double t1 = MPI_Wtime();
     row->t_read = t1 - t0;
     row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
+    LAPSE_TRY(lapse_sched_poll(w->sched)); /* rank 0 answers task requests between steps */
     if (lapse_stop_requested())
         LAPSE_TRY(lapse_interrupted());
 
@@ -51,6 +51,7 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     row->t_upload = pt.upload;
     row->t_compute = pt.compute;
     row->t_download = pt.download;
+    LAPSE_TRY(lapse_sched_poll(w->sched));
     if (lapse_stop_requested())
         LAPSE_TRY(lapse_interrupted());
 
@@ -92,7 +93,7 @@ static lapse_status_t push_row(lapse_worker_t *w, const lapse_task_row_t *row)
     return LAPSE_OK;
 }
 
-/* Rank 0: report progress from the shared counters. */
+/* Rank 0: report progress from the scheduler's counters. */
 static void report(lapse_worker_t *w, lapse_progress_t *pg, int force)
 {
     int64_t done = 0, vox = 0, fin = 0;
@@ -144,7 +145,8 @@ cleanup:
         int64_t done = 0, vox = 0, fin = 0;
         while (lapse_sched_counts(w->sched, &done, &vox, &fin) == LAPSE_OK && fin < w->r->nranks) {
             lapse_progress_update(&pg, done, vox, MPI_Wtime(), 0);
-            nanosleep(&(struct timespec){0, 20000000L}, NULL);
+            if (lapse_sched_wait(w->sched, 0.02) != LAPSE_OK) /* serves the others meanwhile */
+                break;
         }
         lapse_progress_update(&pg, done, vox, MPI_Wtime(), 1);
         lapse_progress_finish(&pg);

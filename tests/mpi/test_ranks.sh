@@ -2,7 +2,7 @@
 # test_ranks.sh - the number of ranks and the scheduling must not change the result.
 #
 # Runs the same tiled pipeline (gaussian with a saved step -> top-hat -> threshold) on 1, 2 and
-# 3 ranks with dynamic scheduling and on 2 and 3 ranks with static scheduling. Every output
+# 3 ranks with dynamic scheduling, on 2 and 3 ranks with static and on 3 with rma. Every output
 # must be bit-identical to the 1-rank run; the task table must hold exactly one row per
 # (timepoint, tile), the rows of a 3-rank run must come from ranks 0, 1 and 2, and the core
 # boxes of each timepoint must cover the image exactly once.
@@ -34,7 +34,7 @@ scheduling: $2
 YAML
 }
 
-for run in 1:dynamic 2:dynamic 3:dynamic 2:static 3:static; do
+for run in 1:dynamic 2:dynamic 3:dynamic 2:static 3:static 3:rma; do
     n=${run%%:*}
     sched=${run#*:}
     name=n${n}_$sched

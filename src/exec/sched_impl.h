@@ -1,0 +1,68 @@
+/*
+ * sched_impl.h - the scheduler's state and the point-to-point channel to rank 0, shared by
+ * sched.c (facade, kinds) and sched_msg.c (the channel). Private to src/exec/sched*.c.
+ *
+ * Every kind keeps its counters (tasks done, voxels, ranks finished, abort) on rank 0 and
+ * reaches it with point-to-point messages on a duplicate of the run's communicator, so no
+ * kind needs a shared window. Rank 0 serves the messages whenever it enters the scheduler
+ * (lapse_sched_next, _done, _poll, _wait, _counts, _destroy): between its own tasks and while
+ * it waits for the others at the end.
+ */
+#ifndef LAPSE_EXEC_SCHED_IMPL_H
+#define LAPSE_EXEC_SCHED_IMPL_H
+
+#include "exec/sched.h"
+
+/* A message to rank 0 (tag SCHED_TAG_UP): {op, tasks done since the last one, their voxels}. */
+enum { SCHED_OP_REPORT, SCHED_OP_NEXT, SCHED_OP_FINISH, SCHED_OP_ABORT };
+enum { SCHED_MSG_LEN = 3 };
+/* Tags on the scheduler's own communicator: to rank 0; a task index from it; an abort notice. */
+enum { SCHED_TAG_UP = 1, SCHED_TAG_TASK = 2, SCHED_TAG_ABORT = 3 };
+
+struct lapse_scheduler {
+    const lapse_sched_ops_t *ops;
+    MPI_Comm comm; /* our duplicate: no message of ours meets anyone else's */
+    int rank, nranks;
+    int64_t ntasks;
+    int64_t cursor; /* static: this rank's next task; dynamic on rank 0: the next to hand out */
+    int aborted;    /* rank 0: an abort was asked for; others: rank 0's notice arrived */
+    int quit;       /* this rank asked for the abort */
+    /* rank 0 only: the counters and the channel's bookkeeping */
+    int64_t done, voxels, finished;
+    int64_t *recvd;          /* messages received from each rank */
+    MPI_Request *abort_reqs; /* abort notices sent to each rank (MPI_REQUEST_NULL: none) */
+    /* other ranks: the one message in flight to rank 0 and what is not sent yet */
+    int64_t up[SCHED_MSG_LEN];
+    MPI_Request up_req;
+    int64_t sent; /* messages sent to rank 0 */
+    int64_t pend_done, pend_voxels;
+    int asking; /* dynamic: a NEXT is out; its answer arrives in got via got_req */
+    int64_t got;
+    MPI_Request got_req;
+    /* rma: the task counter in a window on rank 0 */
+    MPI_Win win;
+    int64_t *base;
+    int locked;
+};
+
+/* Rank 0: handle every message that has arrived (replies to task requests, counts reports,
+ * notes finishes and aborts). Others: let MPI progress the message in flight. */
+lapse_status_t lapse_sched_serve(lapse_scheduler_t *s);
+
+/* Not rank 0: send op with the pending counts. A REPORT is held back (and merged into the
+ * next message) while the previous message is still in flight; other ops wait for it. */
+lapse_status_t lapse_sched_send_up(lapse_scheduler_t *s, int op);
+
+/* Rank 0: note an abort and send a notice to every other rank (once). */
+lapse_status_t lapse_sched_abort_all(lapse_scheduler_t *s);
+
+/* Not rank 0: 1 in *seen when rank 0's abort notice has arrived (received here). */
+lapse_status_t lapse_sched_check_abort(lapse_scheduler_t *s, int *seen);
+
+/* Dynamic, not rank 0: send a NEXT (the answer arrives later into s->got). */
+lapse_status_t lapse_sched_ask(lapse_scheduler_t *s);
+
+/* Collective: receive every message still on its way, complete every request. */
+lapse_status_t lapse_sched_drain(lapse_scheduler_t *s);
+
+#endif

@@ -1,0 +1,179 @@
+/*
+ * sched_msg.c - the scheduler's point-to-point channel to rank 0 (see sched_impl.h).
+ *
+ * Other ranks send small messages to rank 0 (task requests, done counts, finish, abort) and
+ * keep at most one report in flight; rank 0 answers task requests at once and sends an abort
+ * notice to every rank when any rank aborts. Nothing here needs one-sided communication, so it
+ * works on any network MPI runs on (TCP included). Every message sent is received: rank 0
+ * counts what it got from each rank and lapse_sched_drain collects the rest.
+ */
+#include "exec/sched_impl.h"
+
+#include <stdlib.h>
+
+/* Rank 0: the next task for a requester (ntasks when none is left or after an abort). */
+static int64_t hand_out(lapse_scheduler_t *s)
+{
+    if (s->aborted || s->cursor >= s->ntasks)
+        return s->ntasks;
+    return s->cursor++;
+}
+
+/* Rank 0: act on one message from rank src. */
+static lapse_status_t handle(lapse_scheduler_t *s, const int64_t *msg, int src)
+{
+    lapse_status_t st = LAPSE_OK;
+    s->recvd[src]++;
+    s->done += msg[1];
+    s->voxels += msg[2];
+    if (msg[0] == SCHED_OP_NEXT) {
+        int64_t t = hand_out(s);
+        LAPSE_MPI(MPI_Send(&t, 1, MPI_INT64_T, src, SCHED_TAG_TASK, s->comm));
+    } else if (msg[0] == SCHED_OP_FINISH) {
+        s->finished++;
+    } else if (msg[0] == SCHED_OP_ABORT) {
+        LAPSE_TRY(lapse_sched_abort_all(s));
+    }
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_sched_serve(lapse_scheduler_t *s)
+{
+    lapse_status_t st = LAPSE_OK;
+    if (s->rank != 0) {
+        int flag = 0;
+        if (s->up_req != MPI_REQUEST_NULL)
+            LAPSE_MPI(MPI_Test(&s->up_req, &flag, MPI_STATUS_IGNORE));
+        goto cleanup;
+    }
+    for (;;) {
+        int flag = 0;
+        MPI_Status stat;
+        int64_t msg[SCHED_MSG_LEN];
+        LAPSE_MPI(MPI_Iprobe(MPI_ANY_SOURCE, SCHED_TAG_UP, s->comm, &flag, &stat));
+        if (!flag)
+            break;
+        LAPSE_MPI(MPI_Recv(msg, SCHED_MSG_LEN, MPI_INT64_T, stat.MPI_SOURCE, SCHED_TAG_UP, s->comm,
+                           MPI_STATUS_IGNORE));
+        LAPSE_TRY(handle(s, msg, stat.MPI_SOURCE));
+    }
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_sched_send_up(lapse_scheduler_t *s, int op)
+{
+    lapse_status_t st = LAPSE_OK;
+    if (s->up_req != MPI_REQUEST_NULL) {
+        int flag = 0;
+        LAPSE_MPI(MPI_Test(&s->up_req, &flag, MPI_STATUS_IGNORE));
+        if (!flag && op == SCHED_OP_REPORT)
+            goto cleanup; /* merged into the next message */
+        if (!flag)
+            LAPSE_MPI(MPI_Wait(&s->up_req, MPI_STATUS_IGNORE));
+    }
+    s->up[0] = op;
+    s->up[1] = s->pend_done;
+    s->up[2] = s->pend_voxels;
+    s->pend_done = s->pend_voxels = 0;
+    LAPSE_MPI(MPI_Isend(s->up, SCHED_MSG_LEN, MPI_INT64_T, 0, SCHED_TAG_UP, s->comm, &s->up_req));
+    s->sent++;
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_sched_abort_all(lapse_scheduler_t *s)
+{
+    lapse_status_t st = LAPSE_OK;
+    static const int64_t notice = 1;
+    if (s->aborted)
+        return LAPSE_OK;
+    s->aborted = 1;
+    for (int k = 1; k < s->nranks; k++)
+        LAPSE_MPI(
+            MPI_Isend(&notice, 1, MPI_INT64_T, k, SCHED_TAG_ABORT, s->comm, &s->abort_reqs[k]));
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_sched_check_abort(lapse_scheduler_t *s, int *seen)
+{
+    lapse_status_t st = LAPSE_OK;
+    int flag = 0;
+    int64_t notice = 0;
+    if (!s->aborted) {
+        LAPSE_MPI(MPI_Iprobe(0, SCHED_TAG_ABORT, s->comm, &flag, MPI_STATUS_IGNORE));
+        if (flag) {
+            LAPSE_MPI(
+                MPI_Recv(&notice, 1, MPI_INT64_T, 0, SCHED_TAG_ABORT, s->comm, MPI_STATUS_IGNORE));
+            s->aborted = 1;
+        }
+    }
+cleanup:
+    *seen = s->aborted;
+    return st;
+}
+
+lapse_status_t lapse_sched_ask(lapse_scheduler_t *s)
+{
+    lapse_status_t st = LAPSE_OK;
+    LAPSE_MPI(MPI_Irecv(&s->got, 1, MPI_INT64_T, 0, SCHED_TAG_TASK, s->comm, &s->got_req));
+    s->asking = 1;
+    LAPSE_TRY(lapse_sched_send_up(s, SCHED_OP_NEXT));
+cleanup:
+    return st;
+}
+
+/* Rank 0: receive what each rank sent and was not received yet (counts gathered). */
+static lapse_status_t drain_root(lapse_scheduler_t *s, const int64_t *sent)
+{
+    lapse_status_t st = LAPSE_OK;
+    for (int k = 1; k < s->nranks; k++) {
+        while (s->recvd[k] < sent[k]) {
+            int64_t msg[SCHED_MSG_LEN];
+            LAPSE_MPI(MPI_Recv(msg, SCHED_MSG_LEN, MPI_INT64_T, k, SCHED_TAG_UP, s->comm,
+                               MPI_STATUS_IGNORE));
+            LAPSE_TRY(handle(s, msg, k));
+        }
+    }
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_sched_drain(lapse_scheduler_t *s)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t *sent = NULL;
+    int *flags = NULL, flag = 0;
+    if (s->rank == 0) {
+        sent = calloc((size_t)s->nranks, sizeof *sent);
+        flags = calloc((size_t)s->nranks, sizeof *flags);
+        LAPSE_ALLOC(sent);
+        LAPSE_ALLOC(flags);
+    }
+    LAPSE_MPI(MPI_Gather(&s->sent, 1, MPI_INT64_T, sent, 1, MPI_INT64_T, 0, s->comm));
+    if (s->rank == 0) {
+        LAPSE_TRY(drain_root(s, sent)); /* may send abort notices: flags after it */
+        for (int k = 1; k < s->nranks; k++)
+            flags[k] = s->aborted;
+    }
+    LAPSE_MPI(MPI_Scatter(flags, 1, MPI_INT, &flag, 1, MPI_INT, 0, s->comm));
+    if (s->rank != 0) {
+        int64_t notice = 0;
+        if (flag && !s->aborted)
+            LAPSE_MPI(
+                MPI_Recv(&notice, 1, MPI_INT64_T, 0, SCHED_TAG_ABORT, s->comm, MPI_STATUS_IGNORE));
+        LAPSE_MPI(MPI_Wait(&s->up_req, MPI_STATUS_IGNORE));
+        if (s->asking)
+            LAPSE_MPI(MPI_Wait(&s->got_req, MPI_STATUS_IGNORE));
+        s->asking = 0;
+    } else {
+        for (int k = 1; k < s->nranks; k++) /* after the scatter: the notices are received */
+            LAPSE_MPI(MPI_Wait(&s->abort_reqs[k], MPI_STATUS_IGNORE));
+    }
+cleanup:
+    free(sent);
+    free(flags);
+    return st;
+}
