@@ -414,9 +414,11 @@ cleanup:
     return st;
 }
 
-static lapse_status_t put_root_attrs(lapse_h5out_t *o, const lapse_config_t *cfg)
+static lapse_status_t put_root_attrs(lapse_h5out_t *o, const lapse_config_t *cfg,
+                                     const lapse_state_spec_t *state)
 {
     lapse_status_t st = LAPSE_OK;
+    LAPSE_TRY(put_str_attr(o->file, LAPSE_ATTR_INPUT_IDENTITY, state->input_identity));
     LAPSE_TRY(put_str_attr(o->file, LAPSE_ATTR_VERSION, LAPSE_VERSION));
     LAPSE_TRY(put_str_attr(o->file, LAPSE_ATTR_CONFIG, cfg ? cfg->text : ""));
     LAPSE_TRY(put_str_attr(o->file, LAPSE_ATTR_INPUT_FILE, cfg ? cfg->input_file : ""));
@@ -456,6 +458,52 @@ static lapse_status_t step_agree(lapse_h5out_t *o, lapse_status_t st)
     return st != LAPSE_OK ? st : lapse_fail(LAPSE_EH5, "writing the output failed on another rank");
 }
 
+/* Is what is at staging path tmp, if anything, a regular file of ours with one link? */
+static lapse_status_t check_staging(const char *tmp)
+{
+    struct stat sb;
+    if (lstat(tmp, &sb) != 0)
+        return LAPSE_OK;
+    if (S_ISLNK(sb.st_mode))
+        return lapse_fail(LAPSE_ECONFIG,
+                          "the staging file %s is a symbolic link; refusing to follow it (remove "
+                          "it if it is not yours)",
+                          tmp);
+    if (!S_ISREG(sb.st_mode) || sb.st_uid != geteuid() || sb.st_nlink != 1)
+        return lapse_fail(LAPSE_ECONFIG,
+                          "the staging file %s exists and is not a regular file of this user "
+                          "with one link; refusing to use it (remove it if it is not another "
+                          "user's)",
+                          tmp);
+    return LAPSE_OK;
+}
+
+lapse_status_t lapse_h5out_check_staging(const char *file)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.creating", file);
+    return check_staging(tmp);
+}
+
+/* Rank 0, before the collective create: remove a stale staging file left by a killed run (a
+ * regular file of ours, see lapse_h5out_check_staging) and make a new empty one that no link can
+ * redirect (O_CREAT | O_EXCL | O_NOFOLLOW); H5Fcreate then truncates that file. */
+static lapse_status_t make_staging(const char *tmp)
+{
+    lapse_status_t st = check_staging(tmp);
+    if (st != LAPSE_OK)
+        return st;
+    if (unlink(tmp) != 0 && errno != ENOENT)
+        return lapse_fail(LAPSE_EIO, "cannot remove the stale staging file %s: %s", tmp,
+                          strerror(errno));
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return lapse_fail(errno == EEXIST || errno == ELOOP ? LAPSE_ECONFIG : LAPSE_EIO,
+                          "cannot create the staging file %s: %s", tmp, strerror(errno));
+    close(fd);
+    return LAPSE_OK;
+}
+
 /* Collective. Create the complete file under tmp (datasets, task state, attributes), flush and
  * close it, then rank 0 renames it to file. */
 static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const char *file,
@@ -463,6 +511,9 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
 {
     lapse_status_t st = LAPSE_OK;
     /* Each step is collective: all ranks agree after it, and stop together. */
+    st = step_agree(o, o->rank == 0 ? make_staging(tmp) : LAPSE_OK);
+    if (st != LAPSE_OK)
+        return st; /* nothing was made, and what is at tmp is not ours to remove */
     st = step_agree(o, open_file(o, tmp, LAPSE_MODE_OVERWRITE));
     if (st == LAPSE_OK)
         st = step_agree(o, open_datasets(o, tmp, LAPSE_MODE_OVERWRITE));
@@ -472,7 +523,7 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
     if (st == LAPSE_OK)
         st = put_str_attr(o->file, LAPSE_ATTR_FINGERPRINT, state->fingerprint);
     if (st == LAPSE_OK)
-        st = put_root_attrs(o, cfg);
+        st = put_root_attrs(o, cfg, state);
     if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
         st = lapse_h5_fail("H5Fflush(new output)", __FILE__, __LINE__);
     if (!o->broken)
@@ -534,7 +585,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         st = lapse_fail(LAPSE_EIO, "open(%s) for fdatasync failed: %s", file, strerror(errno));
     LAPSE_TRY(step_agree(o, st));
     LAPSE_TRY(step_agree(o, open_datasets(o, file, LAPSE_MODE_UPDATE)));
-    st = put_root_attrs(o, cfg);
+    st = put_root_attrs(o, cfg, state);
     if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
         st = lapse_h5_fail("H5Fflush(output)", __FILE__, __LINE__);
     LAPSE_TRY(step_agree(o, st));
@@ -615,6 +666,10 @@ lapse_status_t lapse_h5out_put_run(lapse_h5out_t *o, const lapse_run_info_t *inf
     LAPSE_TRY(put_str_attr(g, LAPSE_ATTR_INPUT_DATASET, info->input_dataset));
     LAPSE_TRY(put_str_attr(g, LAPSE_ATTR_FINGERPRINT, info->fingerprint));
     LAPSE_TRY(put_str_attr(g, LAPSE_RUN_ATTR_TPS_HASH, info->tps_hash));
+    LAPSE_TRY(put_str_attr(g, LAPSE_ATTR_INPUT_IDENTITY, info->input_identity));
+    LAPSE_TRY(put_str_attr(g, LAPSE_RUN_ATTR_INPUT_END, info->input_identity_end));
+    LAPSE_TRY(put_num_attr(g, LAPSE_RUN_ATTR_INPUT_CHANGED, H5T_STD_I32LE, H5T_NATIVE_INT,
+                           &info->input_changed));
 cleanup:
     if (lcpl >= 0)
         H5Pclose(lcpl);
@@ -874,6 +929,8 @@ lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
         goto cleanup;
     os->is_lapse = 1;
     lapse_h5_read_str_attr(f, LAPSE_ATTR_FINGERPRINT, os->fingerprint, sizeof os->fingerprint);
+    lapse_h5_read_str_attr(f, LAPSE_ATTR_INPUT_IDENTITY, os->input_identity,
+                           sizeof os->input_identity);
     if (H5Lexists(f, RUNS_PATH, H5P_DEFAULT) > 0 &&
         (g = H5Gopen2(f, RUNS_PATH, H5P_DEFAULT)) >= 0) {
         H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, max_id_cb, &os->last_run);

@@ -47,18 +47,22 @@ typedef struct {
     char start[32], end[32]; /* ISO 8601 UTC */
     const char *config_text, *config_path, *input_file, *input_dataset, *timepoints;
     int nranks;
-    const char *status;      /* LAPSE_RUN_RUNNING, _DONE, _FAILED, _INTERRUPTED */
-    const char *fingerprint; /* of this run's config */
-    const char *tps_hash;    /* lapse_tpsel_hash of the selection */
+    const char *status;             /* LAPSE_RUN_RUNNING, _DONE, _FAILED, _INTERRUPTED */
+    const char *fingerprint;        /* of this run's config */
+    const char *tps_hash;           /* lapse_tpsel_hash of the selection */
+    const char *input_identity;     /* at the run's start (io/input_id.h) */
+    const char *input_identity_end; /* at its end; "" or NULL while running */
+    int input_changed;              /* 1: the input changed during the run */
 } lapse_run_info_t;
 
 typedef struct lapse_h5out lapse_h5out_t;
 
 /* The plan facts stored with the task state. */
 typedef struct {
-    int64_t tile[3];      /* core tile shape (z, y, x) */
-    int64_t ntiles;       /* tiles per timepoint */
-    char fingerprint[24]; /* of the result-defining config (hex) */
+    int64_t tile[3];         /* core tile shape (z, y, x) */
+    int64_t ntiles;          /* tiles per timepoint */
+    char fingerprint[24];    /* of the result-defining config (hex) */
+    char input_identity[96]; /* of the input now (root attribute, io/input_id.h) */
 } lapse_state_spec_t;
 
 /* What is at an output path before a run (read serially by rank 0). */
@@ -73,6 +77,7 @@ typedef struct {
     char last_timepoints[1024];
     char last_tps_hash[24]; /* lapse_tpsel_hash of the latest run's selection */
     char last_fingerprint[24];
+    char input_identity[96]; /* root attribute; "" in outputs made before it existed */
 } lapse_outstate_t;
 
 /* Inspect file: fills *os (zeroed first). A missing file is not an error (exists = 0); a file
@@ -82,6 +87,11 @@ lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os);
 
 /* Release what *os owns. */
 void lapse_outstate_free(lapse_outstate_t *os);
+
+/* Serial, one rank: LAPSE_ECONFIG with a message when <file>.creating (the staging file a new
+ * output is made under) exists and is not a regular file of this user with one link (a
+ * symbolic link is never followed); LAPSE_OK when it is absent or a stale one of ours. */
+lapse_status_t lapse_h5out_check_staging(const char *file);
 
 /* Check, on one rank before any output is touched, that the output may be opened in mode:
  * always: the output directory exists and is writable; create: nothing more (whether an

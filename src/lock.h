@@ -1,8 +1,18 @@
 /*
- * lock.h - one writer per output: rank 0 holds an exclusive flock on <output>.lock for the
- * whole run. A second run on the same output is refused with the holder's host, pid and start
- * time. The kernel drops the flock when its process dies, so the marker file a killed run leaves
- * behind does not block the next run (it resumes).
+ * lock.h - one writer per output file: rank 0 holds, for the whole run,
+ *   - an exclusive flock on <output>.lock, where <output> is the output's path with every
+ *     symbolic link resolved (a run through a link and one through the target share a marker);
+ *   - an OFD write lock (fcntl F_OFD_SETLK) on a byte range far beyond the data of the output
+ *     file itself, once that file exists: a lock on the file's identity (device + inode), so a
+ *     run through a hard link is refused too. A second byte, at an offset holding the holder's
+ *     pid, tells a refused run who holds it.
+ * A second run on the same output is refused with the holder's host, pid and start time. The
+ * kernel drops both locks when its process dies, so the marker file a killed run leaves behind
+ * does not block the next run (it resumes).
+ *
+ * The marker is never followed through a symbolic link (O_NOFOLLOW) and must be a regular file
+ * of this user with one link; anything else at its path (a link, a FIFO, another user's file) is
+ * refused, and nothing is written to it.
  */
 #ifndef LAPSE_LOCK_H
 #define LAPSE_LOCK_H
@@ -10,13 +20,23 @@
 #include "status.h"
 
 typedef struct {
-    int fd;
+    int fd;   /* the marker, flock'ed; -1 when not held */
+    int idfd; /* the output file, OFD-locked; -1 when not held */
     char path[4200];
 } lapse_lock_t;
 
 /* Take the lock of output file path. On success *lock holds it; LAPSE_ECONFIG with a message
- * naming the other run when another process holds it; LAPSE_EIO when the marker cannot be made. */
+ * naming the other run when another process holds it (by any name of the file), or when the
+ * marker's path is not a regular file of ours; LAPSE_EIO when the marker cannot be made. */
 lapse_status_t lapse_lock_acquire(const char *output, lapse_lock_t *lock);
+
+/* Take (or move to) the identity lock of file, which now exists (after it was created or
+ * replaced under the lock). Same failures as lapse_lock_acquire. */
+lapse_status_t lapse_lock_identity(lapse_lock_t *lock, const char *file);
+
+/* Write the path of output with symbolic links resolved into buf[len] (an output that does not
+ * exist yet: its directory resolved, plus its name). LAPSE_ECONFIG for a dangling link. */
+lapse_status_t lapse_lock_resolve(const char *output, char *buf, size_t len);
 
 /* Release and remove the marker; a lock that was never taken (fd < 0) is accepted. */
 void lapse_lock_release(lapse_lock_t *lock);

@@ -24,6 +24,7 @@
 #include "exec/sizing.h"
 #include "exec/worker.h"
 #include "h5out.h"
+#include "io/input_id.h"
 #include "tpsel.h"
 
 /* ------------------------------------------------------------------ phase 3: device */
@@ -83,6 +84,7 @@ typedef struct {
     lapse_run_info_t info;
     char sel[1024];    /* info.timepoints */
     char tps_hash[24]; /* info.tps_hash */
+    char id_end[96];   /* info.input_identity_end */
 } run_record_t;
 
 /* Collective. Unless a stop signal arrived (then every rank returns LAPSE_EINTERRUPTED, printed
@@ -102,6 +104,7 @@ static lapse_status_t open_output(lapse_worker_t *w)
     memcpy(state.tile, w->plan->tile, sizeof state.tile);
     state.ntiles = w->plan->ntiles;
     snprintf(state.fingerprint, sizeof state.fingerprint, "%s", job->fingerprint);
+    snprintf(state.input_identity, sizeof state.input_identity, "%s", job->input_identity);
     /* A signal before the output is touched: stop here (an overwrite would replace the file). */
     if ((st = lapse_agree(r->world, lapse_stop_requested() ? lapse_interrupted() : LAPSE_OK)) !=
         LAPSE_OK) {
@@ -150,6 +153,8 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     info->fingerprint = job->fingerprint;
     lapse_tpsel_hash(plan->tps, plan->ntps, rec->tps_hash, sizeof rec->tps_hash);
     info->tps_hash = rec->tps_hash;
+    info->input_identity = job->input_identity;
+    info->input_identity_end = "";
     LAPSE_TRY(lapse_h5out_put_run(w->out, info));
     LAPSE_TRY(lapse_h5out_flush(w->out));
     LAPSE_TRY(lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w->sched));
@@ -162,6 +167,37 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     }
 cleanup:
     return st;
+}
+
+/* Collective, at a run's end: rank 0 takes the input's identity again; when it differs from the
+ * one at the start, the input changed during the run: warn loudly, and mark the run record
+ * (input_changed = 1; rec->info.input_identity_end set on every rank). */
+static lapse_status_t check_input_end(lapse_worker_t *w, run_record_t *rec)
+{
+    const lapse_job_t *job = w->job;
+    const lapse_config_t *cfg = &job->cfg;
+    if (w->r->rank == 0) {
+        if (lapse_input_identity(cfg->input_file, cfg->input_dataset, &job->in, rec->id_end,
+                                 sizeof rec->id_end) != LAPSE_OK) {
+            snprintf(rec->id_end, sizeof rec->id_end, "unreadable: %s", lapse_errmsg());
+            lapse_err_clear();
+        }
+        if (strcmp(rec->id_end, job->input_identity) != 0) {
+            char what[128];
+            lapse_input_identity_diff(job->input_identity, rec->id_end, what, sizeof what);
+            fprintf(stderr,
+                    "lapse: WARNING: the input %s CHANGED DURING THIS RUN (%s): the results in "
+                    "%s may mix old and new input data; run %lld is marked input_changed. "
+                    "Recompute with output.mode: update or overwrite once the input is final.\n",
+                    cfg->input_file, what, cfg->output_file, (long long)w->run_id);
+            fflush(stderr);
+        }
+    }
+    int ok = MPI_Bcast(rec->id_end, sizeof rec->id_end, MPI_CHAR, 0, w->r->world) == MPI_SUCCESS;
+    rec->info.input_identity_end = rec->id_end;
+    rec->info.input_changed = strcmp(rec->id_end, job->input_identity) != 0;
+    return lapse_agree(w->r->world,
+                       ok ? LAPSE_OK : lapse_fail(LAPSE_EMPI, "MPI_Bcast(input identity) failed"));
 }
 
 /* Collective, after lapse_worker_work() and lapse_agree(): st is the run's agreed status. Record
@@ -187,6 +223,8 @@ static lapse_status_t finish_run(lapse_worker_t *w, run_record_t *rec, lapse_sta
                                             MPI_SUCCESS
                                         ? LAPSE_OK
                                         : LAPSE_EMPI);
+    if (rst == LAPSE_OK)
+        rst = check_input_end(w, rec);
     info->status = st == LAPSE_OK             ? LAPSE_RUN_DONE
                    : st == LAPSE_EINTERRUPTED ? LAPSE_RUN_INTERRUPTED
                                               : LAPSE_RUN_FAILED;
@@ -211,6 +249,11 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
         goto cleanup;
     if ((st = open_output(&w)) != LAPSE_OK)
         goto cleanup;
+    if (r->rank == 0 && job->mode != LAPSE_MODE_UPDATE &&
+        lapse_lock_identity(&job->lock, job->cfg.output_file) != LAPSE_OK) {
+        fprintf(stderr, "lapse: warning: %s\n", lapse_errmsg()); /* the path lock still holds */
+        lapse_err_clear();
+    }
     if ((st = start_run(&w, &rec)) != LAPSE_OK)
         goto cleanup;
     double start = MPI_Wtime();

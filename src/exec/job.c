@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "fingerprint.h"
+#include "io/input_id.h"
 #include "tpsel.h"
 
 /* Read a whole file into a NUL-terminated malloc'ed buffer. */
@@ -46,13 +47,24 @@ cleanup:
     return st;
 }
 
-/* Same file? (both exist and have the same device and inode) */
-static int same_file(const char *a, const char *b)
+/* Rank 0: refuse (config error at output.file) an output that the input dataset reads: the
+ * input file itself (by any name), or a file reached through an external link, a virtual
+ * dataset's sources or external storage (io/input_id.h). An output that does not exist yet
+ * cannot be read. */
+static lapse_status_t check_alias(lapse_job_t *job)
 {
-    struct stat sa, sb;
-    if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
-        return 0;
-    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+    const lapse_config_t *cfg = &job->cfg;
+    struct stat out;
+    char why[1024];
+    if (stat(cfg->output_file, &out) != 0 ||
+        !lapse_input_reads_file(cfg->input_file, cfg->input_dataset, &out, why, sizeof why))
+        return LAPSE_OK;
+    if (strcmp(why, "the output file is the input file") == 0)
+        return lapse_config_fail(cfg, cfg->output_file_mark, "output.file", "%s", why);
+    return lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
+                             "the output file %s is read by the input %s:%s: %s; choose another "
+                             "output file",
+                             cfg->output_file, cfg->input_file, cfg->input_dataset, why);
 }
 
 /* Every rank: config text from rank 0, parsed locally. */
@@ -147,6 +159,21 @@ static lapse_status_t output_fail(lapse_job_t *job)
         goto cleanup;                                                                              \
     } while (0)
 
+/* Rank 0: refuse to continue an output onto an input whose identity changed since recorded. */
+static lapse_status_t input_changed(lapse_job_t *job, const char *recorded)
+{
+    const lapse_config_t *cfg = &job->cfg;
+    char what[128];
+    lapse_input_identity_diff(recorded, job->input_identity, what, sizeof what);
+    lapse_fail(LAPSE_ECONFIG,
+               "the input %s changed (%s) since output %s was last written: continuing would "
+               "mix results of the old and the new input; set output.mode: update to recompute "
+               "the selected timepoints from the new input, or overwrite to start over "
+               "(recorded %s, now %s)",
+               cfg->input_file, what, cfg->output_file, recorded, job->input_identity);
+    return output_fail(job);
+}
+
 static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_run)
 {
     lapse_status_t st = LAPSE_OK;
@@ -155,8 +182,10 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     char sel_hash[24];
     memset(&os, 0, sizeof os);
 
-    job->lock.fd = -1;
+    job->lock.fd = job->lock.idfd = -1;
     st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_CREATE, job->out, job->nout);
+    if (st == LAPSE_OK)
+        st = lapse_h5out_check_staging(cfg->output_file);
     if (st != LAPSE_OK)
         return output_fail(job);
     if (!dry_run && (st = lapse_lock_acquire(cfg->output_file, &job->lock)) != LAPSE_OK)
@@ -188,6 +217,8 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     "run that config again to finish it, or set output.mode: update to "
                     "recompute the selected timepoints with this one",
                     cfg->output_file, (long long)os.last_run, os.last_status);
+    if (!updating && os.input_identity[0] && strcmp(os.input_identity, job->input_identity) != 0)
+        LAPSE_TRY(input_changed(job, os.input_identity));
     int same_unfinished = unfinished && strcmp(os.last_tps_hash, sel_hash) == 0 &&
                           strcmp(os.last_fingerprint, job->fingerprint) == 0;
     job->mode = LAPSE_MODE_UPDATE;
@@ -244,9 +275,9 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
                     "%lld]: tiled results would differ from untiled ones (use halo: auto)",
                     (long long)cfg->halo[0], (long long)cfg->halo[1], (long long)cfg->halo[2],
                     (long long)job->reach[0], (long long)job->reach[1], (long long)job->reach[2]));
-    if (same_file(cfg->input_file, cfg->output_file))
-        LAPSE_TRY(lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
-                                    "the output file is the input file"));
+    LAPSE_TRY(check_alias(job));
+    LAPSE_TRY(lapse_input_identity(cfg->input_file, cfg->input_dataset, &job->in,
+                                   job->input_identity, sizeof job->input_identity));
     make_specs(job);
     lapse_fingerprint(cfg, &job->in, job->fingerprint, sizeof job->fingerprint);
     LAPSE_TRY(decide_output(job, tp_override != NULL, dry_run));
@@ -269,6 +300,7 @@ static lapse_status_t share_facts(const lapse_ranks_t *r, lapse_job_t *job)
         job->file_tile[a] = facts[2 + a];
     job->file_ntiles = facts[5];
     LAPSE_MPI(MPI_Bcast(job->fingerprint, sizeof job->fingerprint, MPI_CHAR, 0, r->world));
+    LAPSE_MPI(MPI_Bcast(job->input_identity, sizeof job->input_identity, MPI_CHAR, 0, r->world));
     if (job->file_ntiles > 0) {
         size_t n = (size_t)(job->in.ntp * job->file_ntiles);
         if (r->rank != 0) {
@@ -289,7 +321,7 @@ lapse_status_t lapse_job_prepare(const lapse_ranks_t *r, const lapse_run_opts_t 
 {
     lapse_status_t st = LAPSE_OK;
     memset(job, 0, sizeof *job);
-    job->lock.fd = -1;
+    job->lock.fd = job->lock.idfd = -1;
     st = load_config(r, o->config, &job->cfg);
     if (lapse_agree(r->world, st) != LAPSE_OK)
         return st != LAPSE_OK ? st : LAPSE_ECONFIG; /* parse is deterministic: all failed */

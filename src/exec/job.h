@@ -33,6 +33,7 @@ typedef struct {
     lapse_mode_t mode;    /* how the output file is opened */
     int recompute;        /* 1: run every selected task; 0: only those not done */
     char fingerprint[24]; /* of this config (fingerprint.h) */
+    char input_identity[96]; /* of the input at validation (io/input_id.h) */
     int64_t file_tile[3]; /* tile of an existing output ([0,0,0]: a new file) */
     int64_t file_ntiles;  /* tiles per timepoint of an existing output */
     unsigned char *done;  /* its task marks [ntp * file_ntiles], or NULL */

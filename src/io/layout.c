@@ -116,14 +116,15 @@ static void print_list(FILE *f, const char *key, const char *const *v, int n, co
 
 void lapse_layout_print_schema(FILE *f)
 {
-    static const char *const root_attrs[] = {LAPSE_ATTR_VERSION, LAPSE_ATTR_CONFIG,
-                                             LAPSE_ATTR_INPUT_FILE, LAPSE_ATTR_INPUT_DATASET,
-                                             LAPSE_ATTR_FINGERPRINT};
+    static const char *const root_attrs[] = {LAPSE_ATTR_VERSION,     LAPSE_ATTR_CONFIG,
+                                             LAPSE_ATTR_INPUT_FILE,  LAPSE_ATTR_INPUT_DATASET,
+                                             LAPSE_ATTR_FINGERPRINT, LAPSE_ATTR_INPUT_IDENTITY};
     static const char *const run_attrs[] = {
-        LAPSE_RUN_ATTR_ID,        LAPSE_RUN_ATTR_NRANKS,      LAPSE_RUN_ATTR_START,
-        LAPSE_RUN_ATTR_END,       LAPSE_RUN_ATTR_STATUS,      LAPSE_RUN_ATTR_TIMEPOINTS,
-        LAPSE_RUN_ATTR_CONFIG,    LAPSE_RUN_ATTR_CONFIG_PATH, LAPSE_ATTR_INPUT_FILE,
-        LAPSE_ATTR_INPUT_DATASET, LAPSE_ATTR_FINGERPRINT,     LAPSE_RUN_ATTR_TPS_HASH};
+        LAPSE_RUN_ATTR_ID,         LAPSE_RUN_ATTR_NRANKS,      LAPSE_RUN_ATTR_START,
+        LAPSE_RUN_ATTR_END,        LAPSE_RUN_ATTR_STATUS,      LAPSE_RUN_ATTR_TIMEPOINTS,
+        LAPSE_RUN_ATTR_CONFIG,     LAPSE_RUN_ATTR_CONFIG_PATH, LAPSE_ATTR_INPUT_FILE,
+        LAPSE_ATTR_INPUT_DATASET,  LAPSE_ATTR_FINGERPRINT,     LAPSE_RUN_ATTR_TPS_HASH,
+        LAPSE_ATTR_INPUT_IDENTITY, LAPSE_RUN_ATTR_INPUT_END,   LAPSE_RUN_ATTR_INPUT_CHANGED};
     static const char *const run_status[] = {LAPSE_RUN_RUNNING, LAPSE_RUN_DONE, LAPSE_RUN_FAILED,
                                              LAPSE_RUN_INTERRUPTED};
     const char *names[NFIELDS];

@@ -50,17 +50,22 @@ enum { LAPSE_MARK_PENDING = 0, LAPSE_MARK_DONE = 1 };
 #define LAPSE_ATTR_INPUT_FILE    "input_file"    /* also a run attribute */
 #define LAPSE_ATTR_INPUT_DATASET "input_dataset" /* also a run attribute */
 #define LAPSE_ATTR_FINGERPRINT   "fingerprint"   /* also a run attribute (that run's config) */
+/* The input's identity at the latest run's start (io/input_id.h: "size=N mtime=S.NS sum=HEX");
+ * also a run attribute (at that run's start). Absent in outputs made before it existed. */
+#define LAPSE_ATTR_INPUT_IDENTITY "input_identity"
 
 /* Attributes of a run group LAPSE_LAYOUT_RUNS/<id> (strings unless said otherwise). */
-#define LAPSE_RUN_ATTR_ID          "run_id" /* int64 */
-#define LAPSE_RUN_ATTR_NRANKS      "nranks" /* int32 */
-#define LAPSE_RUN_ATTR_START       "start"  /* ISO 8601 UTC */
-#define LAPSE_RUN_ATTR_END         "end"
-#define LAPSE_RUN_ATTR_STATUS      "status" /* one of LAPSE_RUN_* below */
-#define LAPSE_RUN_ATTR_TIMEPOINTS  "timepoints"
-#define LAPSE_RUN_ATTR_CONFIG      LAPSE_ATTR_CONFIG
-#define LAPSE_RUN_ATTR_CONFIG_PATH "config_path"
-#define LAPSE_RUN_ATTR_TPS_HASH    "timepoints_hash"
+#define LAPSE_RUN_ATTR_ID            "run_id" /* int64 */
+#define LAPSE_RUN_ATTR_NRANKS        "nranks" /* int32 */
+#define LAPSE_RUN_ATTR_START         "start"  /* ISO 8601 UTC */
+#define LAPSE_RUN_ATTR_END           "end"
+#define LAPSE_RUN_ATTR_STATUS        "status" /* one of LAPSE_RUN_* below */
+#define LAPSE_RUN_ATTR_TIMEPOINTS    "timepoints"
+#define LAPSE_RUN_ATTR_CONFIG        LAPSE_ATTR_CONFIG
+#define LAPSE_RUN_ATTR_CONFIG_PATH   "config_path"
+#define LAPSE_RUN_ATTR_TPS_HASH      "timepoints_hash"
+#define LAPSE_RUN_ATTR_INPUT_END     "input_identity_end" /* at the run's end ("" while running) */
+#define LAPSE_RUN_ATTR_INPUT_CHANGED "input_changed"      /* int32: 1 the input changed during it */
 
 /* Values of a run's status attribute. */
 #define LAPSE_RUN_RUNNING     "running"

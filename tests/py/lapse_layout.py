@@ -18,9 +18,11 @@ SCHEMA = {
                     "rank", "host", "device", "t_read", "t_upload", "t_compute", "t_download",
                     "t_write", "t_total", "bytes_in", "bytes_out", "status"],
     "row_status": {"done": 0, "failed": 1, "abandoned": 2},
-    "root_attrs": ["lapse_version", "config", "input_file", "input_dataset", "fingerprint"],
+    "root_attrs": ["lapse_version", "config", "input_file", "input_dataset", "fingerprint",
+                   "input_identity"],
     "run_attrs": ["run_id", "nranks", "start", "end", "status", "timepoints", "config",
-                  "config_path", "input_file", "input_dataset", "fingerprint", "timepoints_hash"],
+                  "config_path", "input_file", "input_dataset", "fingerprint", "timepoints_hash",
+                  "input_identity", "input_identity_end", "input_changed"],
     "run_status": ["running", "done", "failed", "interrupted"],
 }
 

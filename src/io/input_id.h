@@ -1,0 +1,41 @@
+/*
+ * io/input_id.h - which files an input dataset reads, and the input's identity.
+ *
+ * Aliasing: an HDF5 input dataset may read other files than the one named in the config: the
+ * file an external link on its path leads to, the source files of a virtual dataset, the files
+ * of external storage. lapse_input_reads_file finds whether one of them is a given file (by
+ * device + inode), so that a run never writes the file it reads.
+ *
+ * Identity: the input file's size and modification time and a checksum of a few boxes of the
+ * dataset (origin box of the first, middle and last timepoint), as one short text. Recorded
+ * with the output (io/layout.h LAPSE_ATTR_INPUT_IDENTITY); a continuation onto an input whose
+ * identity differs is refused, and a change during a run is detected at its end.
+ */
+#ifndef LAPSE_IO_INPUT_ID_H
+#define LAPSE_IO_INPUT_ID_H
+
+#include <stddef.h>
+#include <sys/stat.h>
+
+#include "io/reader.h"
+#include "status.h"
+
+#define LAPSE_INPUT_ID_LEN 96
+
+/* 1 when dataset of HDF5 file file (already probed) reads the file whose stat is target: the
+ * file itself, the file an external link leads to, a virtual dataset's source file, an external
+ * storage file. Then why[len] says how. 0 otherwise (also when the file cannot be opened: the
+ * probe reports that). Relative names are tried as the library would resolve them and
+ * relative to the working directory. Non-HDF5 inputs: only the file itself. */
+int lapse_input_reads_file(const char *file, const char *dataset, const struct stat *target,
+                           char *why, size_t len);
+
+/* The identity of an input (after a successful probe; in describes it) into out[len] (len >=
+ * LAPSE_INPUT_ID_LEN): "size=N mtime=S.NS sum=HEX". LAPSE_EINPUT when it cannot be read. */
+lapse_status_t lapse_input_identity(const char *file, const char *dataset,
+                                    const lapse_input_info_t *in, char *out, size_t len);
+
+/* Describe what differs between identities a (recorded) and b (now) into buf[len]. */
+void lapse_input_identity_diff(const char *a, const char *b, char *buf, size_t len);
+
+#endif
