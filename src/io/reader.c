@@ -124,7 +124,9 @@ lapse_status_t lapse_reader_read(lapse_reader_t *r, int64_t t, const lapse_box_t
                        (long long)info->shape[0], (long long)info->shape[1],
                        (long long)info->shape[2]);
     }
-    st = r->backend->read(r->handle, t, box, dst);
+    st = lapse_fault_fail("read"); /* the hostile tests: a read failure on one rank */
+    if (st == LAPSE_OK)
+        st = r->backend->read(r->handle, t, box, dst);
     if (st != LAPSE_OK && st != LAPSE_ENOMEM && st != LAPSE_EINTERRUPTED)
         st = lapse_fail_wrap(LAPSE_EREAD,
                              "reading the input %s failed at timepoint %lld, box [%lld+%lld, "
