@@ -278,7 +278,8 @@ static char *build_log(const lapse_cl_t *cl, cl_program prog)
         free(log);
         log = malloc(128);
         if (log != NULL)
-            snprintf(log, 128, "(none: clGetProgramBuildInfo(CL_PROGRAM_BUILD_LOG) failed: %s (%d))",
+            snprintf(log, 128,
+                     "(none: clGetProgramBuildInfo(CL_PROGRAM_BUILD_LOG) failed: %s (%d))",
                      lapse_cl_strerror(e), e);
     }
     return log;

@@ -26,7 +26,7 @@
 #define DEVICE_INDEX_MAX 65535
 #define CONFIG_MAX_DEPTH 32 /* containers nested deeper than this are refused */
 
-static const char *const top_keys[] = {"input",   "timepoints", "tiles",      "pipeline", "output",
+static const char *const top_keys[] = {"input",   "timepoints", "tiles",    "pipeline", "output",
                                        "devices", "scheduling", "on_error", NULL};
 static const char *const input_keys[] = {"file", "dataset", NULL};
 static const char *const tiles_keys[] = {"shape", "halo", NULL};

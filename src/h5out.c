@@ -580,8 +580,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
     o = calloc(1, sizeof *o);
     if (o != NULL) {
         o->comm = MPI_COMM_NULL;
-        o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll =
-            H5I_INVALID_HID;
+        o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
         o->sync_fd = -1;
     }
     st = o != NULL ? open_local(o, specs, nspecs)

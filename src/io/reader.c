@@ -132,8 +132,8 @@ lapse_status_t lapse_reader_read(lapse_reader_t *r, int64_t t, const lapse_box_t
                              "reading the input %s failed at timepoint %lld, box [%lld+%lld, "
                              "%lld+%lld, %lld+%lld] (damaged or unreadable input data?)",
                              r->name, (long long)t, (long long)box->off[0], (long long)box->dim[0],
-                             (long long)box->off[1], (long long)box->dim[1],
-                             (long long)box->off[2], (long long)box->dim[2]);
+                             (long long)box->off[1], (long long)box->dim[1], (long long)box->off[2],
+                             (long long)box->dim[2]);
 cleanup:
     return st;
 }
