@@ -264,18 +264,24 @@ static char *dup_string(const char *s)
     return d;
 }
 
-/* The build log of prog for cl's device, or NULL (caller frees). */
+/* The build log of prog for cl's device, or a sentence saying why there is none (caller
+ * frees; NULL only when out of memory). A failing clGetProgramBuildInfo is named, never taken
+ * for an empty log. */
 static char *build_log(const lapse_cl_t *cl, cl_program prog)
 {
     size_t len = 0;
-    if (clGetProgramBuildInfo(prog, cl->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len) !=
-        CL_SUCCESS)
-        return NULL;
-    char *log = calloc(len + 1, 1);
-    if (log == NULL)
-        return NULL;
-    if (clGetProgramBuildInfo(prog, cl->dev.device, CL_PROGRAM_BUILD_LOG, len, log, NULL))
-        log[0] = '\0';
+    char *log = NULL;
+    cl_int e = clGetProgramBuildInfo(prog, cl->dev.device, CL_PROGRAM_BUILD_LOG, 0, NULL, &len);
+    if (e == CL_SUCCESS && (log = calloc(len + 1, 1)) != NULL)
+        e = clGetProgramBuildInfo(prog, cl->dev.device, CL_PROGRAM_BUILD_LOG, len, log, NULL);
+    if (e != CL_SUCCESS) {
+        free(log);
+        log = malloc(128);
+        if (log != NULL)
+            snprintf(log, 128,
+                     "(none: clGetProgramBuildInfo(CL_PROGRAM_BUILD_LOG) failed: %s (%d))",
+                     lapse_cl_strerror(e), e);
+    }
     return log;
 }
 

@@ -26,8 +26,8 @@
 #define DEVICE_INDEX_MAX 65535
 #define CONFIG_MAX_DEPTH 32 /* containers nested deeper than this are refused */
 
-static const char *const top_keys[] = {"input",  "timepoints", "tiles",      "pipeline",
-                                       "output", "devices",    "scheduling", NULL};
+static const char *const top_keys[] = {"input",   "timepoints", "tiles",    "pipeline", "output",
+                                       "devices", "scheduling", "on_error", NULL};
 static const char *const input_keys[] = {"file", "dataset", NULL};
 static const char *const tiles_keys[] = {"shape", "halo", NULL};
 static const char *const output_keys[] = {"file", "dataset", "dtype", "mode", NULL};
@@ -258,6 +258,20 @@ static lapse_status_t walk_scheduling(walk_t *w, const yaml_node_t *top)
     return st;
 }
 
+static lapse_status_t walk_on_error(walk_t *w, const yaml_node_t *top)
+{
+    /* In the order of lapse_on_error_t. */
+    static const char *const actions[] = {"stop", "skip", NULL};
+    yaml_node_t *e = cfg_map_get(w, top, "on_error");
+    int idx = 0;
+    if (e == NULL)
+        return LAPSE_OK;
+    lapse_status_t st = cfg_get_word(w, e, "on_error", "on_error", actions, &idx);
+    if (st == LAPSE_OK)
+        w->cfg->on_error = (lapse_on_error_t)idx;
+    return st;
+}
+
 /* Checks across sections: save names unique, not the output dataset, not under /lapse. */
 static lapse_status_t check_saves(walk_t *w)
 {
@@ -414,6 +428,7 @@ static lapse_status_t walk_all(walk_t *w)
     LAPSE_TRY(walk_output(w, top));
     LAPSE_TRY(walk_devices(w, top));
     LAPSE_TRY(walk_scheduling(w, top));
+    LAPSE_TRY(walk_on_error(w, top));
     LAPSE_TRY(check_saves(w));
 cleanup:
     return st;
@@ -429,6 +444,7 @@ static void config_defaults(lapse_config_t *cfg)
     cfg->devices = LAPSE_DEV_GPU;
     cfg->device_index = -1;
     cfg->sched = LAPSE_SCHED_DYNAMIC;
+    cfg->on_error = LAPSE_ON_ERROR_STOP;
 }
 
 lapse_status_t lapse_config_parse(const char *path, const char *text, size_t len,

@@ -18,6 +18,9 @@
 typedef enum { LAPSE_MODE_CREATE, LAPSE_MODE_UPDATE, LAPSE_MODE_OVERWRITE } lapse_mode_t;
 typedef enum { LAPSE_DEV_GPU, LAPSE_DEV_CPU, LAPSE_DEV_ANY } lapse_devkind_t;
 typedef enum { LAPSE_SCHED_STATIC, LAPSE_SCHED_DYNAMIC, LAPSE_SCHED_RMA } lapse_sched_t;
+/* on_error: what a run does when a task fails (reading its input or computing it): stop the
+ * run (exit 1), or record the task as failed, run the others and exit 3 (a rerun retries it). */
+typedef enum { LAPSE_ON_ERROR_STOP, LAPSE_ON_ERROR_SKIP } lapse_on_error_t;
 
 typedef struct {
     char path[4096]; /* config file path as given */
@@ -46,9 +49,10 @@ typedef struct {
     int mode_given;                      /* 1 when output.mode was in the file */
     lapse_mark_t output_file_mark;
 
-    lapse_devkind_t devices; /* default LAPSE_DEV_GPU */
-    int device_index;        /* devices may be {kind: gpu, index: N}; -1 = by local rank */
-    lapse_sched_t sched;     /* default LAPSE_SCHED_DYNAMIC */
+    lapse_devkind_t devices;   /* default LAPSE_DEV_GPU */
+    int device_index;          /* devices may be {kind: gpu, index: N}; -1 = by local rank */
+    lapse_sched_t sched;       /* default LAPSE_SCHED_DYNAMIC */
+    lapse_on_error_t on_error; /* default LAPSE_ON_ERROR_STOP (not in the fingerprint) */
 } lapse_config_t;
 
 /* Parse config text (len bytes) read from path (used in messages). On success fills *cfg and

@@ -543,6 +543,30 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
     return (lapse_status_t)code;
 }
 
+/* Local: the parts of lapse_h5out_open that need no other rank: the dataset specs, the row
+ * type and the transfer property lists of o (zeroed, handles invalid). */
+static lapse_status_t open_local(lapse_h5out_t *o, const lapse_dset_spec_t *specs, int nspecs)
+{
+    lapse_status_t st = LAPSE_OK;
+    o->nspecs = nspecs;
+    o->specs = calloc((size_t)(nspecs > 0 ? nspecs : 1), sizeof *o->specs);
+    LAPSE_ALLOC(o->specs);
+    o->dsets = malloc((size_t)(nspecs > 0 ? nspecs : 1) * sizeof *o->dsets);
+    LAPSE_ALLOC(o->dsets);
+    for (int k = 0; k < nspecs; k++) {
+        o->specs[k] = specs[k];
+        o->dsets[k] = H5I_INVALID_HID;
+    }
+    LAPSE_TRY(lapse_fault_fail("h5out-open"));
+    LAPSE_TRY(lapse_layout_row_type(&o->row_type));
+    LAPSE_H5ID(o->dxpl_ind, H5Pcreate(H5P_DATASET_XFER));
+    LAPSE_H5(H5Pset_dxpl_mpio(o->dxpl_ind, H5FD_MPIO_INDEPENDENT));
+    LAPSE_H5ID(o->dxpl_coll, H5Pcreate(H5P_DATASET_XFER));
+    LAPSE_H5(H5Pset_dxpl_mpio(o->dxpl_coll, H5FD_MPIO_COLLECTIVE));
+cleanup:
+    return st;
+}
+
 lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mode,
                                 const lapse_dset_spec_t *specs, int nspecs,
                                 const lapse_config_t *cfg, const lapse_state_spec_t *state,
@@ -554,27 +578,22 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
 
     lapse_h5_init();
     o = calloc(1, sizeof *o);
-    LAPSE_ALLOC(o);
-    o->comm = MPI_COMM_NULL;
-    o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
-    o->sync_fd = -1;
+    if (o != NULL) {
+        o->comm = MPI_COMM_NULL;
+        o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
+        o->sync_fd = -1;
+    }
+    st = o != NULL ? open_local(o, specs, nspecs)
+                   : lapse_fail_at(LAPSE_ENOMEM, __FILE__, __LINE__, "out of memory: output");
+    /* Agree on the local part before the first collective call (a rank that failed alone would
+     * otherwise leave the others waiting in MPI_Comm_dup or H5Fcreate). */
+    if ((st = open_agree(comm, st)) != LAPSE_OK) {
+        lapse_h5out_close(o);
+        return st;
+    }
     LAPSE_MPI(MPI_Comm_dup(comm, &o->comm));
     LAPSE_MPI(MPI_Comm_rank(o->comm, &o->rank));
     LAPSE_MPI(MPI_Comm_size(o->comm, &o->size));
-    o->nspecs = nspecs;
-    o->specs = calloc((size_t)(nspecs > 0 ? nspecs : 1), sizeof *o->specs);
-    LAPSE_ALLOC(o->specs);
-    o->dsets = malloc((size_t)(nspecs > 0 ? nspecs : 1) * sizeof *o->dsets);
-    LAPSE_ALLOC(o->dsets);
-    for (int k = 0; k < nspecs; k++) {
-        o->specs[k] = specs[k];
-        o->dsets[k] = H5I_INVALID_HID;
-    }
-    LAPSE_TRY(lapse_layout_row_type(&o->row_type));
-    LAPSE_H5ID(o->dxpl_ind, H5Pcreate(H5P_DATASET_XFER));
-    LAPSE_H5(H5Pset_dxpl_mpio(o->dxpl_ind, H5FD_MPIO_INDEPENDENT));
-    LAPSE_H5ID(o->dxpl_coll, H5Pcreate(H5P_DATASET_XFER));
-    LAPSE_H5(H5Pset_dxpl_mpio(o->dxpl_coll, H5FD_MPIO_COLLECTIVE));
     if (mode != LAPSE_MODE_UPDATE) {
         snprintf(tmp, sizeof tmp, "%s.creating", file);
         LAPSE_TRY(create_complete(o, tmp, file, cfg, state));

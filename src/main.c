@@ -1,7 +1,8 @@
 /*
  * main.c - the `lapse` command line: parses the subcommand and its options and hands over to
  * run.c (run, plan, devices, under MPI), sample.c and info.c (serial). Exit codes: 0 success,
- * 1 runtime failure, 2 bad usage, config or input, 75 interrupted by a signal (resumable).
+ * 1 runtime failure, 2 bad usage, config or input, 3 finished with failed tasks skipped
+ * (on_error: skip), 75 interrupted by a signal (resumable).
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -41,6 +42,7 @@ static const char usage_text[] =
     "\n"
     "options: --help, --version\n"
     "exit codes: 0 success, 1 runtime failure, 2 bad usage, config or input (nothing written),\n"
+    "            3 finished, failed tasks skipped (on_error: skip; rerun to retry them),\n"
     "            75 interrupted by SIGTERM, SIGUSR2 or SIGINT (run the same command to continue)\n";
 
 static int usage_error(const char *fmt, const char *arg)

@@ -120,11 +120,24 @@ static lapse_status_t open_output(lapse_worker_t *w)
     return st;
 }
 
+/* Collective: end one step of start_run with st, this rank's status of it. A rank that failed
+ * prints its message; an HDF5 or I/O failure on any rank ends the job (abort_on_io_failure: the
+ * output's collective calls are no longer safe); else every rank returns the agreed status, so
+ * no rank enters the next collective call alone. */
+static lapse_status_t start_step(lapse_worker_t *w, lapse_status_t st)
+{
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    abort_on_io_failure(w->r, st, w->job->cfg.output_file);
+    return lapse_agree(w->r->world, st);
+}
+
 /* Collective, on an open output. Clear the marks of the selected timepoints when an update
  * recomputes them, take the next run id (w->run_id), record the run as "running" in
  * /lapse/runs/<id> (start stamp from rank 0) and flush, create the scheduler (w->sched) and
- * (rank 0) announce the run. rec is filled for finish_run. Returns this rank's first failure
- * (not agreed between ranks); the caller then goes straight to lapse_worker_close. */
+ * (rank 0) announce the run. rec is filled for finish_run. Every step is agreed (start_step):
+ * returns the same status on every rank, a failure already printed by the ranks that saw it;
+ * the caller then goes straight to lapse_worker_close. */
 static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
 {
     lapse_status_t st = LAPSE_OK;
@@ -135,13 +148,19 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     lapse_run_info_t *info = &rec->info;
 
     if (job->mode == LAPSE_MODE_UPDATE && job->recompute)
-        LAPSE_TRY(lapse_h5out_reset_done(w->out, plan->tps, plan->ntps));
-    LAPSE_TRY(lapse_h5out_next_run_id(w->out, &w->run_id));
+        LAPSE_TRY(start_step(w, lapse_h5out_reset_done(w->out, plan->tps, plan->ntps)));
+    st = lapse_fault_fail("start-run");
+    if (st == LAPSE_OK)
+        st = lapse_h5out_next_run_id(w->out, &w->run_id);
+    LAPSE_TRY(start_step(w, st));
     memset(info, 0, sizeof *info);
     info->run_id = w->run_id;
     if (r->rank == 0)
         lapse_iso_now(info->start, sizeof info->start);
-    LAPSE_MPI(MPI_Bcast(info->start, sizeof info->start, MPI_CHAR, 0, r->world));
+    LAPSE_TRY(start_step(w, MPI_Bcast(info->start, sizeof info->start, MPI_CHAR, 0, r->world) ==
+                                    MPI_SUCCESS
+                                ? LAPSE_OK
+                                : lapse_fail(LAPSE_EMPI, "MPI_Bcast(run start) failed")));
     lapse_tpsel_format(plan->tps, plan->ntps, rec->sel, sizeof rec->sel);
     info->config_text = cfg->text;
     info->config_path = cfg->path;
@@ -155,9 +174,11 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     info->tps_hash = rec->tps_hash;
     info->input_identity = job->input_identity;
     info->input_identity_end = "";
-    LAPSE_TRY(lapse_h5out_put_run(w->out, info));
-    LAPSE_TRY(lapse_h5out_flush(w->out));
-    LAPSE_TRY(lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w->sched));
+    st = lapse_h5out_put_run(w->out, info);
+    if (st == LAPSE_OK)
+        st = lapse_h5out_flush(w->out);
+    LAPSE_TRY(start_step(w, st));
+    LAPSE_TRY(start_step(w, lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w->sched)));
     if (r->rank == 0) {
         printf("lapse: run %lld: %lld tasks (%lld timepoints x %lld tiles) on %d ranks, %s "
                "scheduling\n",
@@ -225,12 +246,30 @@ static lapse_status_t finish_run(lapse_worker_t *w, run_record_t *rec, lapse_sta
                                         : LAPSE_EMPI);
     if (rst == LAPSE_OK)
         rst = check_input_end(w, rec);
+    /* LAPSE_ESKIPPED: the run finished, but with failed tasks: "failed" */
     info->status = st == LAPSE_OK             ? LAPSE_RUN_DONE
                    : st == LAPSE_EINTERRUPTED ? LAPSE_RUN_INTERRUPTED
                                               : LAPSE_RUN_FAILED;
     if (rst == LAPSE_OK)
         rst = lapse_h5out_put_run(w->out, info);
     return st == LAPSE_OK ? rst : st;
+}
+
+/* Collective, when the run's agreed status is LAPSE_ESKIPPED: rank 0 says how many tasks failed
+ * and were skipped (on_error: skip), where they are recorded, and how to retry them. */
+static void report_skipped(const lapse_worker_t *w)
+{
+    long long mine = (long long)w->nfailed, all = mine;
+    if (MPI_Reduce(&mine, &all, 1, MPI_LONG_LONG, MPI_SUM, 0, w->r->world) != MPI_SUCCESS)
+        all = -1;
+    if (w->r->rank != 0)
+        return;
+    fprintf(stderr,
+            "lapse: run %lld finished with %lld failed task(s) skipped (on_error: skip; see "
+            "above and `lapse info %s`); the other tasks are done. Fix the cause and run the "
+            "same command again to retry only the failed tasks (exit code 3)\n",
+            (long long)w->run_id, all, w->job->cfg.output_file);
+    fflush(stderr);
 }
 
 /* Collective. Phases 5+6 of a run: open the input and the output, record the run, run every
@@ -261,6 +300,8 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
     wst = lapse_worker_work(&w);
     abort_on_io_failure(r, wst, job->cfg.output_file);
     st = lapse_agree(r->world, wst);
+    if (st == LAPSE_ESKIPPED)
+        report_skipped(&w);
     st = finish_run(&w, &rec, st);
     if (st == LAPSE_OK && r->rank == 0)
         lapse_report_summary(w.run_id, plan, job->cfg.output_file, MPI_Wtime() - start);

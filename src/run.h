@@ -23,8 +23,8 @@ typedef struct {
 } lapse_run_opts_t;
 
 /* Run (or, with dry_run, plan) a config. Collective over MPI_COMM_WORLD. Returns the process
- * exit code (0, 1, 2 or 75 = interrupted, resumable), the same on every rank; errors are
- * printed by the rank that saw them. */
+ * exit code (0, 1, 2, 3 = failed tasks skipped, or 75 = interrupted, resumable), the same on
+ * every rank; errors are printed by the rank that saw them. */
 int lapse_cmd_run(const lapse_run_opts_t *opts);
 
 /* List OpenCL platforms and devices (rank 0) and the device each rank would take for kind

@@ -69,6 +69,26 @@ lapse_status_t lapse_fail_at(lapse_status_t st, const char *file, int line, cons
     return st;
 }
 
+lapse_status_t lapse_fail_wrap(lapse_status_t st, const char *fmt, ...)
+{
+    char head[1024], old[sizeof err_msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(head, sizeof head, fmt, ap);
+    va_end(ap);
+    snprintf(old, sizeof old, "%s", err_msg);
+    /* head, then ": " and the cause, cut to the buffer (no snprintf: the truncation is wanted) */
+    size_t n = strlen(head);
+    memcpy(err_msg, head, n + 1);
+    if (old[0] && n + 3 < sizeof err_msg) {
+        memcpy(err_msg + n, ": ", 2);
+        size_t m = strlen(old), room = sizeof err_msg - n - 3;
+        memcpy(err_msg + n + 2, old, m < room ? m : room);
+        err_msg[n + 2 + (m < room ? m : room)] = '\0';
+    }
+    return st;
+}
+
 const char *lapse_errmsg(void)
 {
     return err_msg;
@@ -95,6 +115,7 @@ void lapse_err_print(lapse_status_t st)
     else
         fprintf(stderr, "lapse: %s\n", msg);
     fflush(stderr);
+    err_msg[0] = '\0'; /* reported: a later failure records its own message */
 }
 
 /* The HDF5 error stack, summarised: the outermost entry (what the API call was doing) and the
@@ -209,22 +230,34 @@ const char *lapse_cl_strerror(int err)
     }
 }
 
-void lapse_fault_point(const char *name)
+/* 1 when LAPSE_FAULT is prefix+name, or prefix+name@R with R this process's rank. */
+static int fault_matches(const char *prefix, const char *name)
 {
     const char *f = getenv("LAPSE_FAULT");
     if (f == NULL || f[0] == '\0')
-        return;
-    size_t n = strlen(name);
-    if (strncmp(f, name, n) != 0)
-        return;
+        return 0;
+    size_t p = strlen(prefix), n = strlen(name);
+    if (strncmp(f, prefix, p) != 0 || strncmp(f + p, name, n) != 0)
+        return 0;
+    f += p;
     if (f[n] == '@') {
         const char *r = getenv("OMPI_COMM_WORLD_RANK");
         if (r == NULL)
             r = getenv("PMI_RANK");
-        if (r == NULL || strcmp(r, f + n + 1) != 0)
-            return;
-    } else if (f[n] != '\0') {
-        return;
+        return r != NULL && strcmp(r, f + n + 1) == 0;
     }
-    raise(SIGKILL);
+    return f[n] == '\0';
+}
+
+void lapse_fault_point(const char *name)
+{
+    if (fault_matches("", name))
+        raise(SIGKILL);
+}
+
+lapse_status_t lapse_fault_fail(const char *name)
+{
+    if (!fault_matches("fail:", name))
+        return LAPSE_OK;
+    return lapse_fail(LAPSE_ERUNTIME, "injected fault %s (LAPSE_FAULT)", name);
 }

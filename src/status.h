@@ -9,7 +9,13 @@
  * file:line, set the local variable `st` and jump to the local label `cleanup`.
  *
  * Exit codes: lapse_exit_code() maps a status to 0 (ok), 2 (usage/config/input: nothing was
- * written), 1 (runtime failure) or 75 (interrupted by a signal, resumable: EX_TEMPFAIL).
+ * written), 1 (runtime failure), 3 (on_error: skip: the run finished, some tasks failed and are
+ * recorded as failed; a rerun retries them) or 75 (interrupted by a signal, resumable:
+ * EX_TEMPFAIL).
+ *
+ * Messages: printing a message (lapse_err_print) consumes it: the next lapse_fail records its
+ * own. A phase that all ranks agree ended well (lapse_agree) clears the message, and a task
+ * starts with none, so a failure never prints the text of an earlier, ignored one.
  */
 #ifndef LAPSE_STATUS_H
 #define LAPSE_STATUS_H
@@ -26,6 +32,8 @@
     X(LAPSE_EH5, 1, "HDF5 error")                                                                  \
     X(LAPSE_ECL, 1, "OpenCL error")                                                                \
     X(LAPSE_EIO, 1, "I/O error")                                                                   \
+    X(LAPSE_EREAD, 1, "reading the input failed")                                                  \
+    X(LAPSE_ESKIPPED, 3, "finished, some tasks failed (on_error: skip)")                           \
     X(LAPSE_ERUNTIME, 1, "runtime failure")                                                        \
     X(LAPSE_EINTERRUPTED, 75, "interrupted, resumable")
 
@@ -36,14 +44,15 @@ typedef enum {
         LAPSE_STATUS_COUNT
 } lapse_status_t;
 
-/* Process exit code for a status: 0, 1, 2 or 75 (see the table above). */
+/* Process exit code for a status: 0, 1, 2, 3 or 75 (see the table above). */
 int lapse_exit_code(lapse_status_t st);
 
 /* Short text for a status ("bad config"). Never NULL. */
 const char *lapse_strstatus(lapse_status_t st);
 
 /* Record a failure message (printf format) and return st. The first message recorded since the
- * last lapse_err_clear() wins, so the innermost cause is kept. Always returns st. */
+ * last lapse_err_clear() or lapse_err_print() wins, so the innermost cause is kept. Always
+ * returns st. */
 lapse_status_t lapse_fail(lapse_status_t st, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
@@ -54,19 +63,30 @@ lapse_status_t lapse_fail_at(lapse_status_t st, const char *file, int line, cons
 /* The recorded message, or "" when none. The buffer stays valid until the next lapse_fail. */
 const char *lapse_errmsg(void);
 
+/* Record a failure that explains the recorded one: "<fmt>: <recorded message>" (or just fmt's
+ * text when none is recorded). Returns st. */
+lapse_status_t lapse_fail_wrap(lapse_status_t st, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
 /* Forget the recorded message. */
 void lapse_err_clear(void);
 
 /* Set the context printed before messages, e.g. "rank 1, task 17 (t=3, tile 2)". "" clears. */
 void lapse_err_context(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
-/* Print "lapse: <context>: <message>" to stderr (the driver's job, once per failure). */
+/* Print "lapse: <context>: <message>" to stderr (the driver's job, once per failure). The
+ * message is consumed: lapse_errmsg() is "" afterwards and the next lapse_fail records anew. */
 void lapse_err_print(lapse_status_t st);
 
 /* Fault injection for the crash tests: when the environment variable LAPSE_FAULT equals name,
  * or "name@R" where R is this process's MPI rank (OMPI_COMM_WORLD_RANK / PMI_RANK), the
  * process kills itself with SIGKILL here. Costs one getenv when unset. */
 void lapse_fault_point(const char *name);
+
+/* Fault injection of a failure (the hang tests): when LAPSE_FAULT equals "fail:name" or
+ * "fail:name@R" (R as above), record "injected fault name" and return LAPSE_ERUNTIME; else
+ * LAPSE_OK. Costs one getenv when unset. */
+lapse_status_t lapse_fault_fail(const char *name);
 
 /* Text of an OpenCL error code ("CL_OUT_OF_RESOURCES"). Never NULL. */
 const char *lapse_cl_strerror(int err);

@@ -59,10 +59,16 @@ lapse_status_t lapse_interrupted(void)
 
 lapse_status_t lapse_agree(MPI_Comm comm, lapse_status_t st)
 {
-    int sev = st == LAPSE_OK ? 0 : st == LAPSE_EINTERRUPTED ? 1 : lapse_exit_code(st) == 2 ? 2 : 3;
+    int sev = st == LAPSE_OK             ? 0
+              : st == LAPSE_ESKIPPED     ? 1
+              : st == LAPSE_EINTERRUPTED ? 2
+              : lapse_exit_code(st) == 2 ? 3
+                                         : 4;
     int key = sev * 64 + (int)st, worst = key;
     if (MPI_Allreduce(&key, &worst, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
         return LAPSE_EMPI;
+    if (worst == 0)
+        lapse_err_clear(); /* a message left by an ignored failure is stale now */
     return (lapse_status_t)(worst % 64);
 }
 

@@ -26,8 +26,10 @@ typedef struct {
 lapse_status_t lapse_ranks_init(lapse_ranks_t *r);
 
 /* Collective over comm: every rank returns the same status, the worst of all ranks' st. A
- * failure outranks a bad config, which outranks an interruption, which outranks success.
- * Returns LAPSE_EMPI when the reduction itself fails. Records no message. */
+ * failure outranks a bad config, which outranks an interruption, which outranks finished with
+ * skipped tasks (LAPSE_ESKIPPED), which outranks success. Returns LAPSE_EMPI when the reduction
+ * itself fails. Records no message; when all ranks agree on success it clears the recorded one
+ * (left by a failure that was handled: stale, it must not be printed for a later one). */
 lapse_status_t lapse_agree(MPI_Comm comm, lapse_status_t st);
 
 /* Local. Install the handlers of SIGTERM, SIGUSR2 and SIGINT (a second SIGINT kills at once).

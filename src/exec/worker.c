@@ -32,6 +32,7 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     snprintf(row->host, sizeof row->host, "%s", w->r->host);
     snprintf(row->device, sizeof row->device, "%s", w->cl->dev.name);
     row->status = LAPSE_ROW_FAILED;
+    lapse_err_clear(); /* a task starts with no message: a stale one must not be blamed */
     lapse_err_context("rank %d, task %lld (t=%lld, tile %lld)", w->r->rank, (long long)t->id,
                       (long long)t->t, (long long)t->tile);
 
@@ -62,13 +63,22 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
             box.off[0] = 0;
             box.dim[0] = 1;
         }
-        LAPSE_TRY(lapse_h5out_write(w->out, k, t->t, &box, lapse_pipeline_output(w->pipe, k)));
+        st = lapse_h5out_write(w->out, k, t->t, &box, lapse_pipeline_output(w->pipe, k));
+        if (st != LAPSE_OK) {
+            st = lapse_fail_wrap(st, "writing the output %s:%s failed", job->cfg.output_file,
+                                 job->out[k].path);
+            goto cleanup;
+        }
         row->bytes_out += lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
     }
     lapse_fault_point("before-mark");
     /* The data writes have returned (raw data goes straight to the file), so the mark may
      * follow: a done mark never exists without its data. */
-    LAPSE_TRY(lapse_h5out_mark_done(w->out, t->t, t->tile));
+    st = lapse_h5out_mark_done(w->out, t->t, t->tile);
+    if (st != LAPSE_OK) {
+        st = lapse_fail_wrap(st, "writing the done mark to %s failed", job->cfg.output_file);
+        goto cleanup;
+    }
     row->t_write = MPI_Wtime() - t2;
     row->status = LAPSE_ROW_DONE;
     lapse_fault_point("after-task");
@@ -90,6 +100,25 @@ static lapse_status_t push_row(lapse_worker_t *w, const lapse_task_row_t *row)
         w->caprows = cap;
     }
     w->rows[w->nrows++] = *row;
+    return LAPSE_OK;
+}
+
+/* A task failed with tst (its row is kept): print the failure now, while the error context
+ * still names the rank and the task. Returns LAPSE_OK when the run goes on without it
+ * (on_error: skip, and a failure of reading its input or computing it: the output is intact),
+ * else tst. */
+static lapse_status_t task_failed(lapse_worker_t *w, lapse_status_t tst)
+{
+    int skippable = tst == LAPSE_EREAD || tst == LAPSE_ECL || tst == LAPSE_ERUNTIME;
+    if (tst != LAPSE_EINTERRUPTED || w->r->rank == 0)
+        lapse_err_print(tst);
+    lapse_err_context("rank %d", w->r->rank);
+    if (!skippable || w->job->cfg.on_error != LAPSE_ON_ERROR_SKIP)
+        return tst;
+    w->nfailed++;
+    fprintf(stderr, "lapse: rank %d: task skipped (on_error: skip); it is recorded as failed\n",
+            w->r->rank);
+    fflush(stderr);
     return LAPSE_OK;
 }
 
@@ -125,10 +154,10 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
         lapse_status_t pst = push_row(w, &row);
         if (pst != LAPSE_OK && tst == LAPSE_OK)
             tst = pst;
-        if (tst != LAPSE_OK) {
+        if (tst != LAPSE_OK && (st = task_failed(w, tst)) != LAPSE_OK) {
             st = tst;
             lapse_sched_abort(w->sched);
-            goto cleanup;
+            goto printed;
         }
         LAPSE_TRY(lapse_sched_done(w->sched, lapse_box_voxels(&t.core)));
         if (w->r->rank == 0)
@@ -138,9 +167,13 @@ cleanup:
     lapse_err_context("rank %d", w->r->rank);
     if (st != LAPSE_OK && (st != LAPSE_EINTERRUPTED || w->r->rank == 0))
         lapse_err_print(st);
+printed:;
     lapse_status_t fst = lapse_sched_finish(w->sched);
     if (st == LAPSE_OK)
         st = fst;
+    if (st == LAPSE_OK && w->nfailed > 0)
+        st = lapse_fail(LAPSE_ESKIPPED, "%lld task(s) failed on rank %d and were skipped",
+                        (long long)w->nfailed, w->r->rank);
     if (w->r->rank == 0) {
         int64_t done = 0, vox = 0, fin = 0;
         while (lapse_sched_counts(w->sched, &done, &vox, &fin) == LAPSE_OK && fin < w->r->nranks) {

@@ -33,6 +33,7 @@ typedef struct {
     int64_t run_id;           /* set by the driver */
     lapse_task_row_t *rows;   /* this rank's task rows (owned) */
     int64_t nrows, caprows;
+    int64_t nfailed; /* tasks of this rank that failed and were skipped (on_error: skip) */
 } lapse_worker_t;
 
 /* Collective over w->r->world. Open the input (w->in) and build the pipeline for the plan's
@@ -44,7 +45,10 @@ lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl);
 /* Local loop, collective counters. Take and run tasks until none is left, a task fails or a
  * stop signal arrives (then the other ranks are told through the scheduler); then (rank 0)
  * wait for every rank to finish, reporting progress. A failure is printed here by the rank
- * that saw it (an interruption by rank 0 only). Returns this rank's status (not agreed). */
+ * that saw it, naming the rank and the task (an interruption by rank 0 only). With on_error:
+ * skip, a task whose input read or computation failed (LAPSE_EREAD, LAPSE_ECL, LAPSE_ERUNTIME)
+ * is printed, kept as a failed row and counted in w->nfailed, and the loop goes on; the status
+ * is then LAPSE_ESKIPPED. Returns this rank's status (not agreed). */
 lapse_status_t lapse_worker_work(lapse_worker_t *w);
 
 /* Collective where w->sched or w->out is set (their destruction is). Release everything *w

@@ -17,6 +17,7 @@ struct lapse_reader {
     const lapse_reader_backend_t *backend;
     void *handle;
     lapse_input_info_t info;
+    char name[4200]; /* "file:dataset", for messages */
 };
 
 /* The registry. The first backend is the default: used when no other one claims a file. */
@@ -86,6 +87,7 @@ lapse_status_t lapse_reader_open(const char *file, const char *dataset, lapse_re
     lapse_reader_t *r = calloc(1, sizeof *r);
     LAPSE_ALLOC(r);
     r->backend = backend_for_file(file);
+    snprintf(r->name, sizeof r->name, "%s:%s", file, dataset);
     LAPSE_TRY(r->backend->open(file, dataset, &r->handle, &r->info));
     *out = r;
     return LAPSE_OK;
@@ -122,7 +124,16 @@ lapse_status_t lapse_reader_read(lapse_reader_t *r, int64_t t, const lapse_box_t
                        (long long)info->shape[0], (long long)info->shape[1],
                        (long long)info->shape[2]);
     }
-    LAPSE_TRY(r->backend->read(r->handle, t, box, dst));
+    st = lapse_fault_fail("read"); /* the hostile tests: a read failure on one rank */
+    if (st == LAPSE_OK)
+        st = r->backend->read(r->handle, t, box, dst);
+    if (st != LAPSE_OK && st != LAPSE_ENOMEM && st != LAPSE_EINTERRUPTED)
+        st = lapse_fail_wrap(LAPSE_EREAD,
+                             "reading the input %s failed at timepoint %lld, box [%lld+%lld, "
+                             "%lld+%lld, %lld+%lld] (damaged or unreadable input data?)",
+                             r->name, (long long)t, (long long)box->off[0], (long long)box->dim[0],
+                             (long long)box->off[1], (long long)box->dim[1], (long long)box->off[2],
+                             (long long)box->dim[2]);
 cleanup:
     return st;
 }

@@ -88,8 +88,10 @@ const lapse_input_info_t *lapse_reader_info(const lapse_reader_t *r);
 const lapse_reader_backend_t *lapse_reader_backend(const lapse_reader_t *r);
 
 /* Read box of timepoint t into dst: C order, box->dim voxels of the input dtype. A timepoint or
- * box outside the input is LAPSE_ERUNTIME and nothing is read. Not thread-safe unless the
- * backend's thread_safe flag says so. */
+ * box outside the input is LAPSE_ERUNTIME and nothing is read. A failure of the backend's read
+ * (a damaged chunk, an I/O error on the input) is LAPSE_EREAD, its message naming the input,
+ * the timepoint and the box before the backend's cause. Not thread-safe unless the backend's
+ * thread_safe flag says so. */
 lapse_status_t lapse_reader_read(lapse_reader_t *r, int64_t t, const lapse_box_t *box, void *dst);
 
 /* Close; NULL is accepted. */
