@@ -47,9 +47,10 @@
 #define LAPSE_MASK(x, y, f1, f2) ((y) != 0.0f ? (x) : 0.0f)
 /* IEEE division: x / 0 is +-inf, 0 / 0 NaN, as NumPy float32. */
 #define LAPSE_DIVI(x, y, f1, f2) ((x) / (y))
-/* NumPy's float maximum / minimum: (a >= b || isnan(a)) ? a : b, so NaN in either propagates. */
-#define LAPSE_MAXI(x, y, f1, f2) (((x) >= (y) || isnan(x)) ? (x) : (y))
-#define LAPSE_MINI(x, y, f1, f2) (((x) <= (y) || isnan(x)) ? (x) : (y))
+/* NumPy's float maximum / minimum: NaN in either propagates, and of equal values (+0 and -0)
+ * the second is taken, as NumPy's vector loops do: (a > b || isnan(a)) ? a : b. */
+#define LAPSE_MAXI(x, y, f1, f2) (((x) > (y) || isnan(x)) ? (x) : (y))
+#define LAPSE_MINI(x, y, f1, f2) (((x) < (y) || isnan(x)) ? (x) : (y))
 
 LAPSE_IMG_KERNELS(lapse_img_wsum, LAPSE_WSUM)
 LAPSE_IMG_KERNELS(lapse_img_mul, LAPSE_MULI)

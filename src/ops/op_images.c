@@ -3,8 +3,9 @@
  * subtract_images (a - b), add_images_weighted (factor1 a + factor2 b), multiply_images (a b),
  * mask (a where b is non-zero, else 0), divide_images (a / b: inf or NaN where b is 0, as NumPy
  * float32), maximum_images and minimum_images (NumPy's maximum / minimum: NaN in either
- * propagates). float32 on the device (images.cl; subtract_images uses
- * pointwise.cl's lapse_sub, the top-hat's subtraction), NumPy float32 conventions.
+ * propagates; of +0 and -0 the second operand, as NumPy's vector loops). float32 on the device
+ * (images.cl; subtract_images uses pointwise.cl's lapse_sub, the top-hat's subtraction), NumPy
+ * float32 conventions.
  */
 #include "ops/family.h"
 
@@ -117,8 +118,8 @@ IMG_REF(wsum, p0 *a + p1 * b)
 IMG_REF(mul, a *b)
 IMG_REF(mask, b != 0.0 ? a : 0.0)
 IMG_REF(div, a / b)
-IMG_REF(max, (a >= b || isnan(a)) ? a : b)
-IMG_REF(min, (a <= b || isnan(a)) ? a : b)
+IMG_REF(max, (a > b || isnan(a)) ? a : b)
+IMG_REF(min, (a < b || isnan(a)) ? a : b)
 
 #define IMG_COMMON                                                                                 \
     .family = "images", .version = 1, .ninputs = 2, .footprint = LAPSE_FP_POINT, .inplace = 1
@@ -188,7 +189,8 @@ const lapse_op_t lapse_op_maximum_images = {
     .name = "maximum_images",
     .kernels = "images.cl",
     .help = "the larger of x and with (float32; NaN if either is NaN)",
-    .convention = "NumPy float32 maximum(a, b) (NaN propagates; clesperanto's fmax ignores it); "
+    .convention = "NumPy float32 maximum(a, b) (NaN propagates, clesperanto's fmax ignores it; of "
+                  "+0 and -0 the second, as NumPy's vector loops); "
                   "clesperanto maximum_images",
     IMG_COMMON,
     .out_rule = LAPSE_OUT_F32,
@@ -200,7 +202,8 @@ const lapse_op_t lapse_op_minimum_images = {
     .name = "minimum_images",
     .kernels = "images.cl",
     .help = "the smaller of x and with (float32; NaN if either is NaN)",
-    .convention = "NumPy float32 minimum(a, b) (NaN propagates; clesperanto's fmin ignores it); "
+    .convention = "NumPy float32 minimum(a, b) (NaN propagates, clesperanto's fmin ignores it; of "
+                  "+0 and -0 the second, as NumPy's vector loops); "
                   "clesperanto minimum_images",
     IMG_COMMON,
     .out_rule = LAPSE_OUT_F32,
