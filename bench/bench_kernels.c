@@ -8,7 +8,8 @@
  * (it is read at lapse_dev_create). Each run starts from the pristine input in the input buffer
  * and runs the step as the executor runs a one-step pipeline: in place (the output in the
  * input's buffer) when the op allows it (op->inplace), else into a second buffer, with op->nscratch
- * scratch buffers; the result is read where the launcher says. A plain clEnqueueCopyBuffer of the
+ * scratch buffers; the result is read where the launcher says. A two-image operation gets the
+ * pristine input (read only) as its second operand. A plain clEnqueueCopyBuffer of the
  * volume is the measured bandwidth ceiling. Prints a table and one "csv," line per row; the check
  * (the default) also compares every tiled result with the simple one bit for bit.
  * Tuning: each --defines "OPTS" adds a tiled variant whose program is built from the embedded
@@ -35,27 +36,45 @@
 #include "ops/graph.h"
 #include "ops/op.h"
 
-/* One benchmarked operation: a pipeline step with up to three parameter values. */
+/* One benchmarked operation: a pipeline step with up to three values of its first parameter and
+ * one of its second. */
 typedef struct {
     const char *key; /* short name for --ops */
     const char *label;
     const char *op; /* operation name (ops/op.h); NULL: the uint16 -> float32 conversion */
     double v[3];
+    double p1; /* the second parameter (clip's maximum), when the op has one */
 } bench_op_t;
 
 static const bench_op_t bench_ops[] = {
-    {"gauss2", "gaussian_blur sigma=2", "gaussian_blur", {2, 2, 2}},
-    {"gauss122", "gaussian_blur sigma=[1,2,2]", "gaussian_blur", {1, 2, 2}},
-    {"mean1", "mean_box r=1", "mean_box", {1, 1, 1}},
-    {"min1", "minimum_box r=1", "minimum_box", {1, 1, 1}},
-    {"max1", "maximum_box r=1", "maximum_box", {1, 1, 1}},
-    {"min5", "minimum_box r=5 (separable)", "minimum_box", {5, 5, 5}},
-    {"tophat", "top_hat_box r=[1,3,3]", "top_hat_box", {1, 3, 3}},
-    {"mean2", "mean_box r=[2,1,3]", "mean_box", {2, 1, 3}},
-    {"add", "add_scalar", "add_scalar", {1.5, 0, 0}},
-    {"thresh", "threshold_fixed", "threshold_fixed", {500, 0, 0}},
-    {"zmax", "maximum_z_projection", "maximum_z_projection", {0, 0, 0}},
-    {"u16", "u16_to_f32", NULL, {0, 0, 0}},
+    {"gauss2", "gaussian_blur sigma=2", "gaussian_blur", {2, 2, 2}, 0},
+    {"gauss122", "gaussian_blur sigma=[1,2,2]", "gaussian_blur", {1, 2, 2}, 0},
+    {"mean1", "mean_box r=1", "mean_box", {1, 1, 1}, 0},
+    {"min1", "minimum_box r=1", "minimum_box", {1, 1, 1}, 0},
+    {"max1", "maximum_box r=1", "maximum_box", {1, 1, 1}, 0},
+    {"min5", "minimum_box r=5 (separable)", "minimum_box", {5, 5, 5}, 0},
+    {"tophat", "top_hat_box r=[1,3,3]", "top_hat_box", {1, 3, 3}, 0},
+    {"mean2", "mean_box r=[2,1,3]", "mean_box", {2, 1, 3}, 0},
+    {"add", "add_scalar", "add_scalar", {1.5, 0, 0}, 0},
+    {"thresh", "threshold_fixed", "threshold_fixed", {500, 0, 0}, 0},
+    {"zmax", "maximum_z_projection", "maximum_z_projection", {0, 0, 0}, 0},
+    {"sub", "subtract_scalar", "subtract_scalar", {1.5, 0, 0}, 0},
+    {"abs", "absolute", "absolute", {0, 0, 0}, 0},
+    {"pow", "power exponent=1.5", "power", {1.5, 0, 0}, 0},
+    {"sqrt", "sqrt", "sqrt", {0, 0, 0}, 0},
+    {"clip", "clip [100, 900]", "clip", {100, 0, 0}, 900},
+    {"gt", "greater_constant", "greater_constant", {500, 0, 0}, 0},
+    {"lt", "smaller_constant", "smaller_constant", {500, 0, 0}, 0},
+    {"eq", "equal_constant", "equal_constant", {500, 0, 0}, 0},
+    {"div", "divide_images", "divide_images", {0, 0, 0}, 0},
+    {"maxi", "maximum_images", "maximum_images", {0, 0, 0}, 0},
+    {"mini", "minimum_images", "minimum_images", {0, 0, 0}, 0},
+    {"zmin", "minimum_z_projection", "minimum_z_projection", {0, 0, 0}, 0},
+    {"zsum", "sum_z_projection", "sum_z_projection", {0, 0, 0}, 0},
+    {"zmean", "mean_z_projection", "mean_z_projection", {0, 0, 0}, 0},
+    {"zstd", "stddev_z_projection", "standard_deviation_z_projection", {0, 0, 0}, 0},
+    {"zargmax", "argmax_z_projection", "argmax_z_projection", {0, 0, 0}, 0},
+    {"u16", "u16_to_f32", NULL, {0, 0, 0}, 0},
 };
 #define NOPS ((int)(sizeof bench_ops / sizeof bench_ops[0]))
 
@@ -189,11 +208,10 @@ static lapse_status_t bench_op(const bench_op_t *b, const lapse_op_t **op)
     *op = lapse_op_find(b->op);
     if (*op == NULL)
         LAPSE_FAIL(LAPSE_ERUNTIME, "unknown operation %s", b->op);
-    if ((*op)->ninputs != 1 || (*op)->nscratch > LAPSE_GRAPH_SCRATCH)
+    if ((*op)->nscratch > LAPSE_GRAPH_SCRATCH)
         LAPSE_FAIL(LAPSE_ERUNTIME,
-                   "%s: only one-input operations with at most %d scratch "
-                   "buffers are benchmarked",
-                   b->op, LAPSE_GRAPH_SCRATCH);
+                   "%s: only operations with at most %d scratch buffers are benchmarked", b->op,
+                   LAPSE_GRAPH_SCRATCH);
 cleanup:
     return st;
 }
@@ -311,6 +329,8 @@ static lapse_status_t time_op(bench_dev_t *d, lapse_dev_t *dev, const bench_op_t
         lapse_step_init(&step, op);
         for (int i = 0; i < 3; i++)
             step.p[0].v[i] = b->v[i];
+        if (op->nparams > 1)
+            step.p[1].v[0] = b->p1;
         lapse_step_out_dims(&step, dim, odim);
         if (1 + !op->inplace + op->nscratch > d->nbufs)
             LAPSE_FAIL(LAPSE_ERUNTIME, "%s needs more work buffers than allocated", op->name);
@@ -325,9 +345,10 @@ static lapse_status_t time_op(bench_dev_t *d, lapse_dev_t *dev, const bench_op_t
         lapse_dev_profile(dev, 1);
         if (op) {
             int o = op->inplace ? 0 : 1, res = -1;
-            const lapse_dvol_t in = {d->bufs[0], {dim[0], dim[1], dim[2]}};
+            const lapse_dvol_t in[2] = {{d->bufs[0], {dim[0], dim[1], dim[2]}},
+                                        {d->pristine, {dim[0], dim[1], dim[2]}}};
             const lapse_dvol_t out = {d->bufs[o], {odim[0], odim[1], odim[2]}};
-            LAPSE_TRY(op->launch(dev, &step, state, &in, &out, &d->bufs[o + 1], &res));
+            LAPSE_TRY(op->launch(dev, &step, state, in, &out, &d->bufs[o + 1], &res));
             if (res < 0 || res > op->nscratch)
                 LAPSE_FAIL(LAPSE_ERUNTIME, "%s reported result buffer %d", op->name, res);
             *cur = res ? o + res : o;
@@ -346,15 +367,16 @@ cleanup:
     return st;
 }
 
-/* Bytes an operation must move at least: its input read once and its output written once. */
+/* Bytes an operation must move at least: its inputs read once and its output written once. */
 static double op_bytes(const bench_op_t *b, const int64_t dim[3])
 {
     double n = (double)(dim[0] * dim[1] * dim[2]), plane = (double)(dim[1] * dim[2]);
-    if (b->op == NULL)
+    const lapse_op_t *op = b->op ? lapse_op_find(b->op) : NULL;
+    if (op == NULL)
         return n * 6.0; /* uint16 in, float out */
-    if (strcmp(b->op, "maximum_z_projection") == 0)
+    if (op->footprint == LAPSE_FP_PROJECTION)
         return n * 4.0 + plane * 4.0;
-    return n * 8.0;
+    return n * 4.0 * (double)op->ninputs + n * 4.0;
 }
 
 static void print_row(const bench_args_t *a, const char *dev, const char *label,

@@ -1,6 +1,7 @@
 /*
  * images.cl - voxel-wise operations of two images (and binary_not) of lapse, on float32 buffers
- * of n voxels: arithmetic (add_images_weighted, multiply_images), binary logic on 0/non-0
+ * of n voxels: arithmetic (add_images_weighted, multiply_images, divide_images; maximum_images
+ * and minimum_images with NumPy's NaN-propagating maximum / minimum), binary logic on 0/non-0
  * (binary_and / or / xor / not, giving 0/1) and mask. subtract_images uses lapse_sub of
  * pointwise.cl. Two forms of each: one voxel per work-item (the "simple" variant) and 4 voxels
  * per work-item with 16-byte loads (default; NDRange ceil(n / 4), the last work-item finishes the
@@ -44,6 +45,12 @@
 #define LAPSE_XOR(x, y, f1, f2)  ((((x) != 0.0f) != ((y) != 0.0f)) ? 1.0f : 0.0f)
 #define LAPSE_NOT(x, y, f1, f2)  ((x) == 0.0f ? 1.0f : 0.0f)
 #define LAPSE_MASK(x, y, f1, f2) ((y) != 0.0f ? (x) : 0.0f)
+/* IEEE division: x / 0 is +-inf, 0 / 0 NaN, as NumPy float32. */
+#define LAPSE_DIVI(x, y, f1, f2) ((x) / (y))
+/* NumPy's float maximum / minimum: NaN in either propagates, and of equal values (+0 and -0)
+ * the second is taken, as NumPy's vector loops do: (a > b || isnan(a)) ? a : b. */
+#define LAPSE_MAXI(x, y, f1, f2) (((x) > (y) || isnan(x)) ? (x) : (y))
+#define LAPSE_MINI(x, y, f1, f2) (((x) < (y) || isnan(x)) ? (x) : (y))
 
 LAPSE_IMG_KERNELS(lapse_img_wsum, LAPSE_WSUM)
 LAPSE_IMG_KERNELS(lapse_img_mul, LAPSE_MULI)
@@ -52,3 +59,6 @@ LAPSE_IMG_KERNELS(lapse_img_or, LAPSE_OR)
 LAPSE_IMG_KERNELS(lapse_img_xor, LAPSE_XOR)
 LAPSE_IMG_KERNELS(lapse_img_not, LAPSE_NOT)
 LAPSE_IMG_KERNELS(lapse_img_mask, LAPSE_MASK)
+LAPSE_IMG_KERNELS(lapse_img_div, LAPSE_DIVI)
+LAPSE_IMG_KERNELS(lapse_img_max, LAPSE_MAXI)
+LAPSE_IMG_KERNELS(lapse_img_min, LAPSE_MINI)

@@ -55,4 +55,9 @@ static inline void lapse_step_radii(const lapse_step_t *s, int r[3])
 lapse_status_t lapse_img_launch(lapse_dev_t *d, const char *base, const lapse_dvol_t *in, int nin,
                                 const lapse_dvol_t *out, double f1, double f2);
 
+/* Launch kernel `base` of math.cl (its vector form unless simple): out = f(in[0], p, q) over
+ * in[0]'s voxels, p and q rounded to float32 (op_math.c, op_compare.c). */
+lapse_status_t lapse_math_launch(lapse_dev_t *d, const char *base, const lapse_dvol_t *in,
+                                 const lapse_dvol_t *out, double p, double q);
+
 #endif

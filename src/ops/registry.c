@@ -18,11 +18,27 @@
     X(top_hat_box)                                                                                 \
     X(add_scalar)                                                                                  \
     X(multiply_scalar)                                                                             \
+    X(subtract_scalar)                                                                             \
+    X(absolute)                                                                                    \
+    X(power)                                                                                       \
+    X(sqrt)                                                                                        \
+    X(clip)                                                                                        \
     X(threshold_fixed)                                                                             \
+    X(greater_constant)                                                                            \
+    X(smaller_constant)                                                                            \
+    X(equal_constant)                                                                              \
     X(maximum_z_projection)                                                                        \
+    X(minimum_z_projection)                                                                        \
+    X(sum_z_projection)                                                                            \
+    X(mean_z_projection)                                                                           \
+    X(standard_deviation_z_projection)                                                             \
+    X(argmax_z_projection)                                                                         \
     X(subtract_images)                                                                             \
     X(add_images_weighted)                                                                         \
     X(multiply_images)                                                                             \
+    X(divide_images)                                                                               \
+    X(maximum_images)                                                                              \
+    X(minimum_images)                                                                              \
     X(mask)                                                                                        \
     X(binary_and)                                                                                  \
     X(binary_or)                                                                                   \

@@ -1,16 +1,25 @@
 #!/usr/bin/env python3
 """graph_ref.py - check lapse's graph test outputs against NumPy / SciPy (tests/mpi/test_graph.sh).
 
-usage: graph_ref.py IN.h5 OUT.h5 CASE
+usage: graph_ref.py IN.h5 OUT.h5 CASE [DATASET]
 
 CASE names a pipeline of test_graph.sh; the expected datasets are computed here from /raw of
-IN.h5 for every timepoint and compared with OUT.h5:
+IN.h5 (or DATASET) for every timepoint and compared with OUT.h5:
   dog     /result = gaussian(sigma 1) - gaussian(sigma 2.5) of the input (float64 SciPy,
           mode nearest, truncate 4): relative error <= 1e-5 of the range; /g1 likewise
   logic   /m1 = x > 500, /m2 = x > 1500 (uint8), /result = mask(x, m1 xor m2) (uint16): exact,
           plus /both = m1 and m2, /either = m1 or m2, /neither = not either: exact
   arith   /result = float32: 0.5 * x + (-2) * (3 x) computed in float32 like NumPy, and
           /prod = x * (3 x) in float32: bit for bit
+The cases of test_ops_numpy.sh (issue 11's pointwise, comparison and projection operations; the
+input x is [z, y, x] or [y, x] per timepoint, float32 f = x as the pipeline sees it):
+  math    subtract_scalar, absolute, sqrt (NaN below 0), clip (NaN kept; minimum > maximum gives
+          maximum): bit for bit; power: 1e-5 relative of the range (OpenCL pow is not powf)
+  compare greater / smaller / equal_constant, also on NaN (false): exact uint8
+  images2 divide_images (inf and NaN where the divisor is 0), maximum / minimum_images (NaN
+          propagates): bit for bit
+  project min / sum / mean / std(ddof 0) / argmax along z in float32 like NumPy: bit for bit
+NaN and inf must be at the same places; float results are compared bit for bit elsewhere.
 Exit 0 when everything matches, 1 with a message otherwise.
 """
 import sys
@@ -47,13 +56,66 @@ def expected(case, x):
             "/result": (np.float32(0.5) * f + np.float32(-2) * three, 0),
             "/prod": (f * three, 0),
         }
+    return expected_issue11(case, x, f)
+
+
+def expected_issue11(case, x, f):
+    """The pipelines of test_ops_numpy.sh (see the module docstring)."""
+    f32 = np.float32
+    with np.errstate(all="ignore"):
+        s = f - f32(200)
+        r = np.sqrt(s)
+        if case == "math":
+            return {
+                "/sub": (s, 0),
+                "/abs": (np.abs(s), 0),
+                "/sqrt": (r, 0),
+                "/pow2": (np.power(s.astype(np.float64), 2.0), 1e-5),
+                "/powh": (np.power(f.astype(np.float64), -0.5), 1e-5),
+                "/clip": (np.clip(f, f32(150), f32(400)), 0),
+                "/clipnan": (np.clip(r, f32(2), f32(5)), 0),
+                "/clipinv": (np.clip(f, f32(400), f32(150)), 0),
+                "/result": (f - f32(0.1), 0),
+            }
+        if case == "compare":
+            return {
+                "/gt": ((f > f32(250)).astype(np.uint8), 0),
+                "/lt": ((f < f32(190.5)).astype(np.uint8), 0),
+                "/eq": ((f == f32(200)).astype(np.uint8), 0),
+                "/gtnan": ((r > f32(-1)).astype(np.uint8), 0),
+                "/ltnan": ((r < f32(1e9)).astype(np.uint8), 0),
+                "/result": ((r == f32(0)).astype(np.uint8), 0),
+            }
+        if case == "images2":
+            n = s * f32(-1.5)
+            return {
+                "/div": (f / s, 0),
+                "/div0": (s / s, 0),
+                "/max": (np.maximum(s, n), 0),
+                "/min": (np.minimum(s, n), 0),
+                "/maxnan": (np.maximum(r, n), 0),
+                "/result": (np.minimum(n, r), 0),
+            }
+        if case == "project":
+            x3 = x if x.ndim == 3 else x[None]
+            f3 = x3.astype(np.float32)
+            g3 = f3 * f32(0.37)
+            return {
+                "/min": (x3.min(axis=0), 0),
+                "/sum": (f3.sum(axis=0), 0),
+                "/mean": (f3.mean(axis=0), 0),
+                "/std": (f3.std(axis=0), 0),
+                "/meanf": (g3.mean(axis=0), 0),
+                "/stdf": (g3.std(axis=0), 0),
+                "/result": (f3.argmax(axis=0).astype(np.float32), 0),
+            }
     raise SystemExit("graph_ref.py: unknown case %r" % case)
 
 
 def main():
-    if len(sys.argv) != 4:
+    if len(sys.argv) not in (4, 5):
         raise SystemExit(__doc__)
-    raw = h5py.File(sys.argv[1], "r")["/raw"]
+    raw = h5py.File(sys.argv[1], "r")[sys.argv[4] if len(sys.argv) == 5 else "/raw"]
     out = h5py.File(sys.argv[2], "r")
     bad = 0
     for t in range(raw.shape[0]):
@@ -65,14 +127,21 @@ def main():
                                                                   want.shape, want_dt))
                 bad += 1
                 continue
+            if have.dtype.kind == "f":  # NaN and inf at the same places, the rest compared
+                odd = ~np.isfinite(have) | ~np.isfinite(want)
+                if not np.array_equal(have[odd], want[odd].astype(have.dtype), equal_nan=True):
+                    print("%s t=%d: NaN / inf at other places" % (path, t))
+                    bad += 1
+                    continue
+                have, want = have[~odd], want[~odd]
             if tol == 0:
                 diff = np.count_nonzero(have.view(np.uint8) != want.view(np.uint8))
                 if diff:
                     print("%s t=%d: %d bytes differ" % (path, t, diff))
                     bad += 1
             else:
-                scale = max(float(np.abs(want).max()), 1.0)
-                err = float(np.abs(have.astype(np.float64) - want).max()) / scale
+                scale = max(float(np.abs(want).max(initial=0.0)), 1.0)
+                err = float(np.abs(have.astype(np.float64) - want).max(initial=0.0)) / scale
                 if not err <= tol:
                     print("%s t=%d: relative error %g > %g" % (path, t, err, tol))
                     bad += 1

@@ -71,8 +71,8 @@ static void parse_bad(const char *path, const char *text, size_t len, int line, 
 
 START_TEST(test_examples_parse)
 {
-    static const char *const names[] = {"nuclei.yaml", "demo.yaml", "benchmark.yaml",
-                                        "projection.yaml", "dog.yaml"};
+    static const char *const names[] = {"nuclei.yaml",     "demo.yaml", "benchmark.yaml",
+                                        "projection.yaml", "dog.yaml",  "zstats.yaml"};
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         char path[1024];
         lapse_config_t cfg;

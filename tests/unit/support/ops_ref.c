@@ -57,8 +57,12 @@ double ops_ref_relerr(const double *a, const double *b, size_t n)
 {
     double num = 0.0, den = 0.0;
     for (size_t i = 0; i < n; i++) {
-        if (isnan(a[i]) || isnan(b[i]))
-            return INFINITY;
+        /* NaN and +-inf (division by zero, sqrt of a negative) must match exactly */
+        if (isnan(a[i]) || isnan(b[i]) || isinf(a[i]) || isinf(b[i])) {
+            if (!(isnan(a[i]) && isnan(b[i])) && a[i] != b[i])
+                return INFINITY;
+            continue;
+        }
         double d = fabs(a[i] - b[i]);
         num = d > num ? d : num;
         den = fabs(b[i]) > den ? fabs(b[i]) : den;

@@ -29,8 +29,9 @@ double *ops_ref_chain(const lapse_step_t *steps, int last, const double *in, con
  * round half to even, saturation to [0, 255] / [0, 65535]. */
 double ops_ref_pack(double v, lapse_dtype_t dt);
 
-/* Largest |a - b| over n values divided by the largest |b| (1 when all b are 0); NaN anywhere
- * in a or b gives +inf. */
+/* Largest |a - b| over the finite values of n divided by the largest finite |b| (the absolute
+ * error when all are 0). NaN and +-inf must be at the same places in a and b (NaN against NaN,
+ * an inf against the same inf); any mismatch there gives +inf. */
 double ops_ref_relerr(const double *a, const double *b, size_t n);
 
 #endif

@@ -1,0 +1,79 @@
+/*
+ * project.cl - z projections of lapse besides the maximum (pointwise.cl's lapse_zmax): minimum,
+ * sum, mean, standard deviation and argmax over z. src dims (nz, ny, nx), dst dims (1, ny, nx);
+ * 2D NDRange (x, y), one work-item per column, z visited in order 0..nz-1. The sums are NumPy's
+ * float32 reductions along axis 0 operation for operation: acc = v[0], then acc += v[z] in z order
+ * (NumPy sums along an outer axis sequentially, not pairwise); mean = sum / nz; the standard
+ * deviation is NumPy's two-pass std (ddof 0): m = mean, acc = sum of (v[z] - m)^2 in z order,
+ * sqrt(acc / nz). FP_CONTRACT is off, so each step rounds as NumPy's does.
+ */
+#pragma OPENCL FP_CONTRACT OFF
+
+#define LAPSE_COLUMN                                                                               \
+    const int x = (int)get_global_id(0), y = (int)get_global_id(1);                                \
+    if (x >= nx || y >= ny)                                                                        \
+        return;                                                                                    \
+    const size_t plane = (size_t)nx * (size_t)ny, i = (size_t)y * (size_t)nx + (size_t)x
+
+/* Minimum over z with fmin: NaN is ignored unless the whole column is NaN (as lapse_zmax). */
+__kernel void lapse_zmin(__global const float *src, __global float *dst, int nx, int ny, int nz)
+{
+    LAPSE_COLUMN;
+    float m = src[i];
+    for (int z = 1; z < nz; z++)
+        m = fmin(m, src[(size_t)z * plane + i]);
+    dst[i] = m;
+}
+
+/* Sum over z in z order. */
+__kernel void lapse_zsum(__global const float *src, __global float *dst, int nx, int ny, int nz)
+{
+    LAPSE_COLUMN;
+    float acc = src[i];
+    for (int z = 1; z < nz; z++)
+        acc += src[(size_t)z * plane + i];
+    dst[i] = acc;
+}
+
+/* Mean over z: the sum in z order divided by nz. */
+__kernel void lapse_zmean(__global const float *src, __global float *dst, int nx, int ny, int nz)
+{
+    LAPSE_COLUMN;
+    float acc = src[i];
+    for (int z = 1; z < nz; z++)
+        acc += src[(size_t)z * plane + i];
+    dst[i] = acc / (float)nz;
+}
+
+/* Population standard deviation over z, two passes over the column (see above). */
+__kernel void lapse_zstd(__global const float *src, __global float *dst, int nx, int ny, int nz)
+{
+    LAPSE_COLUMN;
+    float acc = src[i];
+    for (int z = 1; z < nz; z++)
+        acc += src[(size_t)z * plane + i];
+    const float m = acc / (float)nz;
+    float d = src[i] - m;
+    acc = d * d;
+    for (int z = 1; z < nz; z++) {
+        d = src[(size_t)z * plane + i] - m;
+        acc += d * d;
+    }
+    dst[i] = sqrt(acc / (float)nz);
+}
+
+/* Index of the maximum over z as a float: the first maximum; the first NaN wins (NumPy argmax). */
+__kernel void lapse_zargmax(__global const float *src, __global float *dst, int nx, int ny, int nz)
+{
+    LAPSE_COLUMN;
+    float m = src[i];
+    int k = 0;
+    for (int z = 1; z < nz && !isnan(m); z++) {
+        const float v = src[(size_t)z * plane + i];
+        if (v > m || isnan(v)) {
+            m = v;
+            k = z;
+        }
+    }
+    dst[i] = (float)k;
+}

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# test_ops_numpy.sh - issue 11's pointwise, comparison and projection operations end to end
+# against NumPy, on [t, z, y, x] and on [t, y, x] data.
+#
+# Four graphs (tests/py/graph_ref.py has their NumPy expressions): math (subtract_scalar,
+# absolute, sqrt of negatives, power, clip with NaN and with minimum > maximum), compare
+# (greater / smaller / equal_constant, also on NaN), images2 (divide_images by zero,
+# maximum / minimum_images with NaN) and project (minimum, sum, mean, standard deviation and
+# argmax along z). Each runs untiled on 1 rank and with small ragged tiles on 2 ranks, on the
+# standard 4-D image and on its plane z = 5 as a 3-D [t, y, x] dataset; every dataset must be
+# bit-identical between the two runs and match NumPy (bit for bit, except power: 1e-5).
+source "$(dirname "$0")/common.sh"
+need_device
+make_sample
+# The 2-D time-lapse: plane z = 5 of /raw as /raw2d [t, y, x].
+"$LAPSE_PY" -c "import h5py, sys
+with h5py.File(sys.argv[1], 'a') as f:
+    f['/raw2d'] = f['/raw'][:, 5]" "$IN" || fail "cannot write /raw2d"
+
+# config NAME DATASET TILES PIPELINE
+config() {
+    cat >"$T/$1.yaml" <<YAML
+input: {file: $IN, dataset: $2}
+tiles: {shape: $3, halo: auto}
+pipeline:
+$4
+output: {file: $T/$1.h5, dataset: /result}
+devices: any
+YAML
+}
+
+MATH='  - {op: subtract_scalar, value: 200, name: s, save: /sub}
+  - {op: absolute, from: s, save: /abs}
+  - {op: sqrt, from: s, name: r, save: /sqrt}
+  - {op: power, from: s, exponent: 2, save: /pow2}
+  - {op: power, from: input, exponent: -0.5, save: /powh}
+  - {op: clip, from: input, minimum: 150, maximum: 400, save: /clip}
+  - {op: clip, from: r, minimum: 2, maximum: 5, save: /clipnan}
+  - {op: clip, from: input, minimum: 400, maximum: 150, save: /clipinv}
+  - {op: subtract_scalar, from: input, value: 0.1}'
+COMPARE='  - {op: greater_constant, constant: 250, save: /gt}
+  - {op: smaller_constant, from: input, constant: 190.5, save: /lt}
+  - {op: equal_constant, from: input, constant: 200, save: /eq}
+  - {op: subtract_scalar, from: input, value: 200, name: s}
+  - {op: sqrt, from: s, name: r}
+  - {op: greater_constant, from: r, constant: -1, save: /gtnan}
+  - {op: smaller_constant, from: r, constant: 1e9, save: /ltnan}
+  - {op: equal_constant, from: r, constant: 0}'
+IMAGES2='  - {op: subtract_scalar, value: 200, name: s}
+  - {op: multiply_scalar, from: s, value: -1.5, name: n}
+  - {op: divide_images, from: input, with: s, save: /div}
+  - {op: divide_images, from: s, with: s, save: /div0}
+  - {op: maximum_images, from: s, with: n, save: /max}
+  - {op: minimum_images, from: s, with: n, save: /min}
+  - {op: sqrt, from: s, name: r}
+  - {op: maximum_images, from: r, with: n, save: /maxnan}
+  - {op: minimum_images, from: n, with: r}'
+PROJECT='  - {op: minimum_z_projection, save: /min}
+  - {op: sum_z_projection, from: input, save: /sum}
+  - {op: mean_z_projection, from: input, save: /mean}
+  - {op: standard_deviation_z_projection, from: input, save: /std}
+  - {op: multiply_scalar, from: input, value: 0.37, name: f}
+  - {op: mean_z_projection, from: f, save: /meanf}
+  - {op: standard_deviation_z_projection, from: f, save: /stdf}
+  - {op: argmax_z_projection, from: input}'
+
+for data in 3d 2d; do
+    if [ $data = 3d ]; then
+        dset=/raw whole="[$NZ, $NY, $NX]" tiles="[7, 32, 41]"
+    else
+        dset=/raw2d whole="[1, $NY, $NX]" tiles="[1, 32, 41]"
+    fi
+    for case in math compare images2 project; do
+        case $case in
+        math) steps=$MATH ;;
+        compare) steps=$COMPARE ;;
+        images2) steps=$IMAGES2 ;;
+        project) steps=$PROJECT ;;
+        esac
+        c=${case}_$data
+        config "${c}_whole" "$dset" "$whole" "$steps"
+        config "${c}_tiled" "$dset" "$tiles" "$steps"
+        note "$c: untiled on 1 rank, tiles $tiles on 2 ranks"
+        lapse_run 1 "$T/${c}_whole.yaml"
+        lapse_run 2 "$T/${c}_tiled.yaml"
+        py h5same.py "$T/${c}_whole.h5" "$T/${c}_tiled.h5" || fail "$c: tiled differs from untiled"
+        [ "$case.$data" = project.2d ] || nonconstant "$T/${c}_whole.h5" /result
+        run_ok "$T/ref.log" py graph_ref.py "$IN" "$T/${c}_whole.h5" "$case" "$dset"
+        cat "$T/ref.log"
+    done
+done
+echo "PASS ($TEST_NAME)"
