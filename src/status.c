@@ -4,6 +4,7 @@
  */
 #include "status.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <mpi.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static char err_msg[4096];
 static char err_ctx[512];
@@ -217,13 +219,24 @@ void lapse_fault_point(const char *name)
     size_t n = strlen(name);
     if (strncmp(f, name, n) != 0)
         return;
+    const char *delay = strchr(f + n, '~');
     if (f[n] == '@') {
         const char *r = getenv("OMPI_COMM_WORLD_RANK");
         if (r == NULL)
             r = getenv("PMI_RANK");
-        if (r == NULL || strcmp(r, f + n + 1) != 0)
+        size_t len = delay ? (size_t)(delay - (f + n + 1)) : strlen(f + n + 1);
+        if (r == NULL || strlen(r) != len || strncmp(r, f + n + 1, len) != 0)
             return;
-    } else if (f[n] != '\0') {
+    } else if (f[n] != '\0' && f[n] != '~') {
+        return;
+    }
+    if (delay) {
+        double s = strtod(delay + 1, NULL);
+        if (s > 0) {
+            struct timespec ts = {(time_t)s, (long)((s - (double)(time_t)s) * 1e9)};
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+                ; /* like a long clFinish: a signal does not cut it short */
+        }
         return;
     }
     raise(SIGKILL);

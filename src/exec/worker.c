@@ -47,6 +47,7 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     for (int a = 0; a < 3; a++)
         core_rel.off[a] = t->core.off[a] - t->read.off[a];
     lapse_pipe_times_t pt = {0, 0, 0};
+    lapse_fault_point("compute"); /* "compute~S": a slow compute step, for measurements */
     LAPSE_TRY(lapse_pipeline_run(w->pipe, t->read.dim, &core_rel, &pt));
     row->t_upload = pt.upload;
     row->t_compute = pt.compute;

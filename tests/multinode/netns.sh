@@ -76,7 +76,7 @@ cluster_argv() {
         --mca btl tcp,self,vader --mca btl_tcp_if_include "$NET.0/24" --host "$hosts" -n "$total"
         --bind-to none -x POCL_MAX_PTHREAD_COUNT -x OMPI_ALLOW_RUN_AS_ROOT
         -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM "${NS_MCA[@]}")
-    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS OMPI_MCA_io LAPSE_KERNELS; do
+    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS OMPI_MCA_io LAPSE_KERNELS LAPSE_FAULT; do
         [ -z "${!v:-}" ] || MPIRUN_ARGV+=(-x "$v")
     done
 }
