@@ -219,7 +219,10 @@ lapse_status_t lapse_sched_next(lapse_scheduler_t *s, int64_t *task, int *have)
         LAPSE_TRY(lapse_sched_check_abort(s, &aborted));
     if (s->aborted || s->quit)
         goto cleanup;
+    double t0 = MPI_Wtime();
     LAPSE_TRY(s->ops->next(s, &t));
+    s->t_next += MPI_Wtime() - t0;
+    s->n_next++;
     if (t < s->ntasks) {
         *task = t;
         *have = 1;
@@ -299,6 +302,10 @@ lapse_status_t lapse_sched_destroy(lapse_scheduler_t *s)
     lapse_status_t st = LAPSE_OK;
     if (!s)
         return LAPSE_OK;
+    if (getenv("LAPSE_SCHED_STATS"))
+        fprintf(stderr, "lapse: sched: rank %d (%s) waited %.3f s for its next task over %lld "
+                        "hand-outs\n",
+                s->rank, s->ops->name, s->t_next, (long long)s->n_next);
     LAPSE_TRY(lapse_sched_drain(s));
     if (s->locked)
         LAPSE_MPI(MPI_Win_unlock_all(s->win));

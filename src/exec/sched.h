@@ -82,7 +82,8 @@ lapse_status_t lapse_sched_poll(lapse_scheduler_t *s);
 lapse_status_t lapse_sched_wait(lapse_scheduler_t *s, double seconds);
 
 /* Collective: receive every message still on its way, free the window and the communicator;
- * NULL is accepted (then not collective). */
+ * NULL is accepted (then not collective). With LAPSE_SCHED_STATS set in the environment, every
+ * rank first prints to stderr the time it waited in lapse_sched_next for its next task. */
 lapse_status_t lapse_sched_destroy(lapse_scheduler_t *s);
 
 #endif

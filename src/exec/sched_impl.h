@@ -43,6 +43,10 @@ struct lapse_scheduler {
     MPI_Win win;
     int64_t *base;
     int locked;
+    /* time this rank spent getting its next task (ops->next) and how many times: printed at
+     * the end when LAPSE_SCHED_STATS is set (bench/sched_cluster.sh) */
+    double t_next;
+    int64_t n_next;
 };
 
 /* Rank 0: handle every message that has arrived (replies to task requests, counts reports,
