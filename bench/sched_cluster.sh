@@ -12,6 +12,8 @@
 # (LAPSE_SCHED_STATS). Slow-task mode (SLOW=S): rank 0 sleeps S s in the compute step of each
 # of its tasks without entering MPI (LAPSE_FAULT=compute@0~S, status.h), like a rank stuck in a
 # long clFinish or H5Dread; the other ranks' wait then shows whether their hand-out stalls.
+# LAPSE_SCHED_HELPER=0 turns rank 0's server thread off (sched.h lapse_sched_away_begin), to
+# compare.
 set -u
 TEST_NAME=sched_cluster
 source "$(dirname "$0")/../tests/mpi/common.sh"
@@ -55,6 +57,7 @@ YAML
     export LAPSE_SCHED_STATS=1
     [ "$SLOW" = 0 ] || export LAPSE_FAULT="compute@0~$SLOW"
     NS_MCA+=(-x LAPSE_SCHED_STATS)
+    [ -z "${LAPSE_SCHED_HELPER:-}" ] || NS_MCA+=(-x LAPSE_SCHED_HELPER)
     cluster_argv 2,2
     s=$(date +%s.%N)
     "${MPIRUN_ARGV[@]}" "$LAPSE" run "$cfg" >"$T/$sched.log" 2>&1 || { cat "$T/$sched.log"; fail "$sched failed"; }

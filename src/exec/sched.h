@@ -77,6 +77,16 @@ lapse_status_t lapse_sched_counts(lapse_scheduler_t *s, int64_t *done, int64_t *
  * other ranks let MPI progress their messages. */
 lapse_status_t lapse_sched_poll(lapse_scheduler_t *s);
 
+/* Local: the calling rank's main thread is away from MPI for a long step that makes no MPI
+ * call (reading the input, running the pipeline: a long H5Dread or clFinish). On rank 0 with
+ * dynamic or rma scheduling, when MPI gives MPI_THREAD_SERIALIZED and LAPSE_SCHED_HELPER is not
+ * "0", a server thread answers the other ranks' task requests meanwhile (every 0.5 ms), so a
+ * long step of rank 0 does not stall them; it never calls MPI while the main thread may.
+ * Elsewhere a no-op. Every lapse_sched_away_begin is followed by lapse_sched_away_end before
+ * any other call of this API; _end returns a failure of the server thread's answers. */
+void lapse_sched_away_begin(lapse_scheduler_t *s);
+lapse_status_t lapse_sched_away_end(lapse_scheduler_t *s);
+
 /* Local: rank 0 serves requests for up to seconds, returning early once every rank has
  * finished; other ranks just poll. Use instead of sleeping while rank 0 waits. */
 lapse_status_t lapse_sched_wait(lapse_scheduler_t *s, double seconds);
