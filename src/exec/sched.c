@@ -387,8 +387,9 @@ lapse_status_t lapse_sched_destroy(lapse_scheduler_t *s)
     if (!s)
         return LAPSE_OK;
     if (getenv("LAPSE_SCHED_STATS"))
-        fprintf(stderr, "lapse: sched: rank %d (%s%s) waited %.3f s for its next task over %lld "
-                        "hand-outs\n",
+        fprintf(stderr,
+                "lapse: sched: rank %d (%s%s) waited %.3f s for its next task over %lld "
+                "hand-outs\n",
                 s->rank, s->ops->name, s->helper_on ? ", server thread" : "", s->t_next,
                 (long long)s->n_next);
     helper_stop(s);

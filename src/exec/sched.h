@@ -6,7 +6,8 @@
  * communication); dynamic (the default) lets every rank take the next task when it is free:
  * rank 0 hands tasks out by point-to-point messages, served whenever it enters the scheduler
  * (between its own tasks, between a task's phases, while it waits at the end), and every other
- * rank asks for its next task one task ahead, so rank 0's own work rarely delays anyone; rma
+ * rank asks for its next task one task ahead, and while rank 0 reads or computes a server
+ * thread answers for it (lapse_sched_away_begin), so rank 0's own work rarely delays anyone; rma
  * takes the next task with an MPI-3 atomic fetch-and-add on a window on rank 0, and falls back
  * to dynamic when the MPI library cannot make that window (Open MPI's osc/rdma over TCP).
  * The counters (tasks done, voxels, ranks finished, abort) travel to rank 0 by point-to-point
