@@ -169,7 +169,8 @@ static int with_mpi(int argc, char **argv, const char *cmd, int sub_argc, char *
         return code;
     }
     int provided;
-    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_FUNNELED, &provided) != MPI_SUCCESS) {
+    /* SERIALIZED where offered: rank 0's scheduler server thread (exec/sched.h) needs it */
+    if (MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "lapse: MPI_Init_thread failed\n");
         return 1;
     }

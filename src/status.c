@@ -4,6 +4,7 @@
  */
 #include "status.h"
 
+#include <errno.h>
 #include <hdf5.h>
 #include <mpi.h>
 #include <signal.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 static char err_msg[4096];
 static char err_ctx[512];
@@ -230,7 +232,10 @@ const char *lapse_cl_strerror(int err)
     }
 }
 
-/* 1 when LAPSE_FAULT is prefix+name, or prefix+name@R with R this process's rank. */
+/* Whether LAPSE_FAULT = PREFIX NAME [@R] [~S] names this point: prefix and name as given, and R
+ * (when given) this process's rank. With ~S the point sleeps S seconds (like a long clFinish;
+ * a signal does not cut it short) and does not act. Returns 1 when the point must act (kill or
+ * fail), else 0. */
 static int fault_matches(const char *prefix, const char *name)
 {
     const char *f = getenv("LAPSE_FAULT");
@@ -240,13 +245,27 @@ static int fault_matches(const char *prefix, const char *name)
     if (strncmp(f, prefix, p) != 0 || strncmp(f + p, name, n) != 0)
         return 0;
     f += p;
+    const char *delay = strchr(f + n, '~');
     if (f[n] == '@') {
         const char *r = getenv("OMPI_COMM_WORLD_RANK");
         if (r == NULL)
             r = getenv("PMI_RANK");
-        return r != NULL && strcmp(r, f + n + 1) == 0;
+        size_t len = delay ? (size_t)(delay - (f + n + 1)) : strlen(f + n + 1);
+        if (r == NULL || strlen(r) != len || strncmp(r, f + n + 1, len) != 0)
+            return 0;
+    } else if (f[n] != '\0' && f[n] != '~') {
+        return 0;
     }
-    return f[n] == '\0';
+    if (delay) {
+        double sec = strtod(delay + 1, NULL);
+        if (sec > 0) {
+            struct timespec ts = {(time_t)sec, (long)((sec - (double)(time_t)sec) * 1e9)};
+            while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+                ;
+        }
+        return 0;
+    }
+    return 1;
 }
 
 void lapse_fault_point(const char *name)

@@ -80,7 +80,9 @@ void lapse_err_print(lapse_status_t st);
 
 /* Fault injection for the crash tests: when the environment variable LAPSE_FAULT equals name,
  * or "name@R" where R is this process's MPI rank (OMPI_COMM_WORLD_RANK / PMI_RANK), the
- * process kills itself with SIGKILL here. Costs one getenv when unset. */
+ * process kills itself with SIGKILL here. With a suffix "~S" ("name~S", "name@R~S") it sleeps
+ * S seconds here instead, without entering MPI (a slow step, like a long clFinish or H5Dread;
+ * bench/sched_cluster.sh). Costs one getenv when unset. */
 void lapse_fault_point(const char *name);
 
 /* Fault injection of a failure (the hang tests): when LAPSE_FAULT equals "fail:name" or

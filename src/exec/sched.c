@@ -155,11 +155,94 @@ const char *lapse_sched_name(lapse_sched_t kind)
     return ops ? ops->name : "unknown";
 }
 
+/* ------------------------------------------------------------------ rank 0's server thread */
+
+/* Serve while the main thread is away, every 0.5 ms; after a failure, stop serving (the main
+ * thread sees the failure at lapse_sched_away_end). */
+static void *helper_main(void *arg)
+{
+    lapse_scheduler_t *s = arg;
+    pthread_mutex_lock(&s->hm);
+    while (!s->stop) {
+        if (s->away && s->helper_st == LAPSE_OK) {
+            s->helper_st = lapse_sched_serve(s);
+            pthread_mutex_unlock(&s->hm);
+            nanosleep(&(struct timespec){0, 500000L}, NULL);
+            pthread_mutex_lock(&s->hm);
+        } else {
+            pthread_cond_wait(&s->hc, &s->hm);
+        }
+    }
+    pthread_mutex_unlock(&s->hm);
+    return NULL;
+}
+
+/* Rank 0, after the kind started: start the server thread where it can run (see sched.h). */
+static void helper_start(lapse_scheduler_t *s)
+{
+    int level = MPI_THREAD_SINGLE;
+    const char *env = getenv("LAPSE_SCHED_HELPER");
+    if (s->rank != 0 || s->nranks < 2 || s->ops->kind == LAPSE_SCHED_STATIC ||
+        (env && strcmp(env, "0") == 0) || MPI_Query_thread(&level) != MPI_SUCCESS ||
+        level < MPI_THREAD_SERIALIZED)
+        return;
+    if (pthread_mutex_init(&s->hm, NULL) != 0)
+        return;
+    if (pthread_cond_init(&s->hc, NULL) != 0) {
+        pthread_mutex_destroy(&s->hm);
+        return;
+    }
+    if (pthread_create(&s->helper, NULL, helper_main, s) != 0) {
+        pthread_cond_destroy(&s->hc);
+        pthread_mutex_destroy(&s->hm);
+        return;
+    }
+    s->helper_on = 1;
+}
+
+static void helper_stop(lapse_scheduler_t *s)
+{
+    if (!s->helper_on)
+        return;
+    pthread_mutex_lock(&s->hm);
+    s->stop = 1;
+    pthread_cond_signal(&s->hc);
+    pthread_mutex_unlock(&s->hm);
+    pthread_join(s->helper, NULL);
+    pthread_cond_destroy(&s->hc);
+    pthread_mutex_destroy(&s->hm);
+    s->helper_on = 0;
+}
+
+void lapse_sched_away_begin(lapse_scheduler_t *s)
+{
+    if (!s->helper_on)
+        return;
+    pthread_mutex_lock(&s->hm);
+    s->away = 1;
+    pthread_cond_signal(&s->hc);
+    pthread_mutex_unlock(&s->hm);
+}
+
+lapse_status_t lapse_sched_away_end(lapse_scheduler_t *s)
+{
+    lapse_status_t st;
+    if (!s->helper_on)
+        return LAPSE_OK;
+    pthread_mutex_lock(&s->hm); /* waits for an answer in progress: then MPI is ours again */
+    s->away = 0;
+    st = s->helper_st;
+    s->helper_st = LAPSE_OK;
+    pthread_mutex_unlock(&s->hm);
+    return st;
+}
+
 /* ------------------------------------------------------------------ the facade */
 
 /* Free s and what it holds, without communication (after a failed create). */
 static void sched_free(lapse_scheduler_t *s)
 {
+    helper_stop(s);
     if (s->locked)
         MPI_Win_unlock_all(s->win);
     if (s->win != MPI_WIN_NULL)
@@ -199,6 +282,7 @@ lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t nta
     }
     if (ops->start)
         LAPSE_TRY(ops->start(s));
+    helper_start(s);
     *out = s;
     s = NULL;
 cleanup:
@@ -219,7 +303,10 @@ lapse_status_t lapse_sched_next(lapse_scheduler_t *s, int64_t *task, int *have)
         LAPSE_TRY(lapse_sched_check_abort(s, &aborted));
     if (s->aborted || s->quit)
         goto cleanup;
+    double t0 = MPI_Wtime();
     LAPSE_TRY(s->ops->next(s, &t));
+    s->t_next += MPI_Wtime() - t0;
+    s->n_next++;
     if (t < s->ntasks) {
         *task = t;
         *have = 1;
@@ -299,6 +386,13 @@ lapse_status_t lapse_sched_destroy(lapse_scheduler_t *s)
     lapse_status_t st = LAPSE_OK;
     if (!s)
         return LAPSE_OK;
+    if (getenv("LAPSE_SCHED_STATS"))
+        fprintf(stderr,
+                "lapse: sched: rank %d (%s%s) waited %.3f s for its next task over %lld "
+                "hand-outs\n",
+                s->rank, s->ops->name, s->helper_on ? ", server thread" : "", s->t_next,
+                (long long)s->n_next);
+    helper_stop(s);
     LAPSE_TRY(lapse_sched_drain(s));
     if (s->locked)
         LAPSE_MPI(MPI_Win_unlock_all(s->win));

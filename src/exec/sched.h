@@ -6,7 +6,8 @@
  * communication); dynamic (the default) lets every rank take the next task when it is free:
  * rank 0 hands tasks out by point-to-point messages, served whenever it enters the scheduler
  * (between its own tasks, between a task's phases, while it waits at the end), and every other
- * rank asks for its next task one task ahead, so rank 0's own work rarely delays anyone; rma
+ * rank asks for its next task one task ahead, and while rank 0 reads or computes a server
+ * thread answers for it (lapse_sched_away_begin), so rank 0's own work rarely delays anyone; rma
  * takes the next task with an MPI-3 atomic fetch-and-add on a window on rank 0, and falls back
  * to dynamic when the MPI library cannot make that window (Open MPI's osc/rdma over TCP).
  * The counters (tasks done, voxels, ranks finished, abort) travel to rank 0 by point-to-point
@@ -77,12 +78,23 @@ lapse_status_t lapse_sched_counts(lapse_scheduler_t *s, int64_t *done, int64_t *
  * other ranks let MPI progress their messages. */
 lapse_status_t lapse_sched_poll(lapse_scheduler_t *s);
 
+/* Local: the calling rank's main thread is away from MPI for a long step that makes no MPI
+ * call (reading the input, running the pipeline: a long H5Dread or clFinish). On rank 0 with
+ * dynamic or rma scheduling, when MPI gives MPI_THREAD_SERIALIZED and LAPSE_SCHED_HELPER is not
+ * "0", a server thread answers the other ranks' task requests meanwhile (every 0.5 ms), so a
+ * long step of rank 0 does not stall them; it never calls MPI while the main thread may.
+ * Elsewhere a no-op. Every lapse_sched_away_begin is followed by lapse_sched_away_end before
+ * any other call of this API; _end returns a failure of the server thread's answers. */
+void lapse_sched_away_begin(lapse_scheduler_t *s);
+lapse_status_t lapse_sched_away_end(lapse_scheduler_t *s);
+
 /* Local: rank 0 serves requests for up to seconds, returning early once every rank has
  * finished; other ranks just poll. Use instead of sleeping while rank 0 waits. */
 lapse_status_t lapse_sched_wait(lapse_scheduler_t *s, double seconds);
 
 /* Collective: receive every message still on its way, free the window and the communicator;
- * NULL is accepted (then not collective). */
+ * NULL is accepted (then not collective). With LAPSE_SCHED_STATS set in the environment, every
+ * rank first prints to stderr the time it waited in lapse_sched_next for its next task. */
 lapse_status_t lapse_sched_destroy(lapse_scheduler_t *s);
 
 #endif

@@ -13,6 +13,8 @@
 
 #include "exec/sched.h"
 
+#include <pthread.h>
+
 /* A message to rank 0 (tag SCHED_TAG_UP): {op, tasks done since the last one, their voxels}. */
 enum { SCHED_OP_REPORT, SCHED_OP_NEXT, SCHED_OP_FINISH, SCHED_OP_ABORT };
 enum { SCHED_MSG_LEN = 3 };
@@ -43,6 +45,18 @@ struct lapse_scheduler {
     MPI_Win win;
     int64_t *base;
     int locked;
+    /* time this rank spent getting its next task (ops->next) and how many times: printed at
+     * the end when LAPSE_SCHED_STATS is set (bench/sched_cluster.sh) */
+    double t_next;
+    int64_t n_next;
+    /* rank 0's server thread (see lapse_sched_away): answers the others while the main thread
+     * is away from MPI. Under hm: away, stop, helper_st and, while away, the whole state. */
+    int helper_on;
+    pthread_t helper;
+    pthread_mutex_t hm;
+    pthread_cond_t hc;
+    int away, stop;
+    lapse_status_t helper_st;
 };
 
 /* Rank 0: handle every message that has arrived (replies to task requests, counts reports,

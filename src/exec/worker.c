@@ -36,7 +36,13 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     lapse_err_context("rank %d, task %lld (t=%lld, tile %lld)", w->r->rank, (long long)t->id,
                       (long long)t->t, (long long)t->tile);
 
-    LAPSE_TRY(lapse_reader_read(w->in, t->t, &t->read, lapse_pipeline_input(w->pipe)));
+    /* The read and the pipeline make no MPI call: rank 0's server thread (if any) answers the
+     * other ranks meanwhile. Away always ends before anything else can happen. */
+    lapse_sched_away_begin(w->sched);
+    lapse_status_t rst = lapse_reader_read(w->in, t->t, &t->read, lapse_pipeline_input(w->pipe));
+    lapse_status_t ast = lapse_sched_away_end(w->sched);
+    LAPSE_TRY(rst);
+    LAPSE_TRY(ast);
     double t1 = MPI_Wtime();
     row->t_read = t1 - t0;
     row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
@@ -48,7 +54,12 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     for (int a = 0; a < 3; a++)
         core_rel.off[a] = t->core.off[a] - t->read.off[a];
     lapse_pipe_times_t pt = {0, 0, 0};
-    LAPSE_TRY(lapse_pipeline_run(w->pipe, t->read.dim, &core_rel, &pt));
+    lapse_sched_away_begin(w->sched);
+    lapse_fault_point("compute"); /* "compute~S": a slow compute step, for measurements */
+    rst = lapse_pipeline_run(w->pipe, t->read.dim, &core_rel, &pt);
+    ast = lapse_sched_away_end(w->sched);
+    LAPSE_TRY(rst);
+    LAPSE_TRY(ast);
     row->t_upload = pt.upload;
     row->t_compute = pt.compute;
     row->t_download = pt.download;

@@ -53,21 +53,30 @@ netns_up() {
     chmod +x "$AGENT"
 }
 
-# cluster_argv HOSTSPEC: set MPIRUN_ARGV to the launcher for ranks spread over hosts, run from
-# host a; HOSTSPEC is "2,2" (ranks per host a, b, ...). Extra MCA settings: NS_MCA (array).
+# cluster_argv HOSTSPEC [FROM]: set MPIRUN_ARGV to the launcher for ranks spread over hosts, run
+# from host FROM (default a); HOSTSPEC is "2,2" (ranks per host a, b, ...) or, to place rank 0
+# elsewhere, host letters with counts in rank order, e.g. "b:1,a:1". Extra MCA settings: NS_MCA
+# (array).
 cluster_argv() {
-    local spec=$1 hosts="" i=0 c total=0 v
+    local spec=$1 from=${2:-a} hosts="" i=0 c total=0 v letters=abcdefgh pre
     for c in ${spec//,/ }; do
         i=$((i + 1))
-        hosts+="${hosts:+,}$NET.$i:$c"
+        if [ "${c#*:}" != "$c" ]; then # letter:count
+            pre=${letters%%"${c%%:*}"*}
+            hosts+="${hosts:+,}$NET.$((${#pre} + 1)):${c#*:}"
+            c=${c#*:}
+        else
+            hosts+="${hosts:+,}$NET.$i:$c"
+        fi
         total=$((total + c))
     done
-    MPIRUN_ARGV=(ip netns exec "${NS_PREFIX}a" unshare --uts /bin/bash -c 'hostname hosta; exec "$@"' -
+    # shellcheck disable=SC2054  # the commas are inside MCA values (tcp,self,vader)
+    MPIRUN_ARGV=(ip netns exec "$NS_PREFIX$from" unshare --uts /bin/bash -c "hostname host$from; exec \"\$@\"" -
         "$MPIEXEC" --mca plm_rsh_agent "$AGENT" --mca oob_tcp_if_include "$NET.0/24"
         --mca btl tcp,self,vader --mca btl_tcp_if_include "$NET.0/24" --host "$hosts" -n "$total"
         --bind-to none -x POCL_MAX_PTHREAD_COUNT -x OMPI_ALLOW_RUN_AS_ROOT
         -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM "${NS_MCA[@]}")
-    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS OMPI_MCA_io LAPSE_KERNELS; do
+    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS OMPI_MCA_io LAPSE_KERNELS LAPSE_FAULT; do
         [ -z "${!v:-}" ] || MPIRUN_ARGV+=(-x "$v")
     done
 }
