@@ -48,6 +48,7 @@ typedef struct {
 
     lapse_devkind_t devices; /* default LAPSE_DEV_GPU */
     int device_index;        /* devices may be {kind: gpu, index: N}; -1 = by local rank */
+    lapse_mark_t device_index_mark; /* where index was given: checked when the device is chosen */
     lapse_sched_t sched;     /* default LAPSE_SCHED_DYNAMIC */
 } lapse_config_t;
 

@@ -474,13 +474,15 @@ START_TEST(test_device_choice)
                           strstr(lapse_errmsg(), "devices: cpu"),
                       "unhelpful message: %s", lapse_errmsg());
     }
-    /* an index out of range fails, also through LAPSE_DEVICE */
+    /* an index out of range fails: the config's is a config error (run.c reports it at
+     * devices.index), LAPSE_DEVICE's a usage error naming the variable */
     lapse_err_clear();
-    ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 1000, 0, &c), LAPSE_ECL);
+    ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 1000, 0, &c), LAPSE_ECONFIG);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "out of range"));
     setenv("LAPSE_DEVICE", "999", 1);
     lapse_err_clear();
-    ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 0, 0, &c), LAPSE_ECL);
+    ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 0, 0, &c), LAPSE_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "LAPSE_DEVICE=999"));
     setenv("LAPSE_DEVICE", "0", 1);
     ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 1000, 0, &c), LAPSE_OK);
     ck_assert_int_eq(c.index, 0);
