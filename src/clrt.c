@@ -202,8 +202,13 @@ lapse_status_t lapse_cl_choose(lapse_devkind_t kind, int explicit_index, int loc
     }
     if (index < 0)
         index = (local_rank < 0 ? 0 : local_rank) % list.count;
+    if (index >= list.count && env && env[0])
+        LAPSE_FAIL(LAPSE_EUSAGE,
+                   "LAPSE_DEVICE=%s: expected a device index below %d (%s device(s) "
+                   "visible)",
+                   env, list.count, kind == LAPSE_DEV_CPU ? "CPU" : "usable");
     if (index >= list.count)
-        LAPSE_FAIL(LAPSE_ECL, "device index %d out of range: %d %s device(s) visible", index,
+        LAPSE_FAIL(LAPSE_ECONFIG, "device index %d out of range: %d %s device(s) visible", index,
                    list.count, kind == LAPSE_DEV_CPU ? "CPU" : "usable");
     LAPSE_TRY(fill_choice(list.platform[index], list.device[index], index, list.count, out));
 cleanup:

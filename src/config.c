@@ -240,6 +240,7 @@ static lapse_status_t walk_devices(walk_t *w, const yaml_node_t *top)
         if (st != LAPSE_OK)
             return st;
         c->device_index = (int)v;
+        c->device_index_mark = cfg_mark_of(i);
     }
     return LAPSE_OK;
 }
@@ -272,7 +273,47 @@ static lapse_status_t walk_on_error(walk_t *w, const yaml_node_t *top)
     return st;
 }
 
-/* Checks across sections: save names unique, not the output dataset, not under /lapse. */
+/* 1 when dataset path a or b lies under the other (one would have to be a group and a
+ * dataset at once). */
+static int nested(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > lb)
+        return strncmp(a, b, lb) == 0 && a[lb] == '/';
+    return la < lb && strncmp(b, a, la) == 0 && b[la] == '/';
+}
+
+/* The save of step k against the output dataset and the earlier saves: not the same path,
+ * neither under the other. */
+static lapse_status_t check_save_clash(walk_t *w, int k, const char *kp)
+{
+    lapse_config_t *c = w->cfg;
+    const char *s = c->steps[k].save;
+    if (strcmp(s, c->output_dataset) == 0)
+        return lapse_config_fail(c, w->save_mark[k], kp,
+                                 "'%.60s' is the output dataset (output.dataset); "
+                                 "choose another name",
+                                 s);
+    if (nested(s, c->output_dataset))
+        return lapse_config_fail(c, w->save_mark[k], kp,
+                                 "'%.60s' and the output dataset '%.60s' (output.dataset) nest: "
+                                 "a dataset cannot hold another",
+                                 s, c->output_dataset);
+    for (int j = 0; j < k; j++) {
+        if (strcmp(s, c->steps[j].save) == 0)
+            return lapse_config_fail(c, w->save_mark[k], kp,
+                                     "duplicate save name '%.60s' (also pipeline[%d].save)", s, j);
+        if (c->steps[j].save[0] != '\0' && nested(s, c->steps[j].save))
+            return lapse_config_fail(c, w->save_mark[k], kp,
+                                     "'%.60s' and '%.60s' (pipeline[%d].save) nest: a dataset "
+                                     "cannot hold another",
+                                     s, c->steps[j].save, j);
+    }
+    return LAPSE_OK;
+}
+
+/* Checks across sections: save names unique, not the output dataset, not nested, not under
+ * /lapse. */
 static lapse_status_t check_saves(walk_t *w)
 {
     lapse_config_t *c = w->cfg;
@@ -285,17 +326,9 @@ static lapse_status_t check_saves(walk_t *w)
         if (under_lapse(s))
             return lapse_config_fail(c, w->save_mark[k], kp,
                                      "/lapse is reserved for run metadata (got '%.60s')", s);
-        if (strcmp(s, c->output_dataset) == 0)
-            return lapse_config_fail(c, w->save_mark[k], kp,
-                                     "'%.60s' is the output dataset (output.dataset); "
-                                     "choose another name",
-                                     s);
-        for (int j = 0; j < k; j++) {
-            if (strcmp(s, c->steps[j].save) == 0)
-                return lapse_config_fail(c, w->save_mark[k], kp,
-                                         "duplicate save name '%.60s' (also pipeline[%d].save)", s,
-                                         j);
-        }
+        lapse_status_t st = check_save_clash(w, k, kp);
+        if (st != LAPSE_OK)
+            return st;
     }
     return LAPSE_OK;
 }
@@ -334,36 +367,126 @@ static lapse_status_t yaml_error(const lapse_config_t *c, const yaml_parser_t *p
     return lapse_config_fail(c, m, "(yaml)", "YAML syntax error: %s", problem);
 }
 
+/* Where the event pass is: one frame per open container (the key whose value is being read, or
+ * the index in a list), so that problems found on events name their key path. */
+typedef struct {
+    int is_map, expect_key, index;
+    char key[48];
+} ev_frame_t;
+typedef struct {
+    ev_frame_t f[CONFIG_MAX_DEPTH + 1];
+    int depth;
+} ev_path_t;
+
+/* A node starts (scalar, alias or container): advance the enclosing container's position. */
+static void ev_path_node(ev_path_t *p, const yaml_event_t *ev)
+{
+    if (p->depth == 0)
+        return;
+    ev_frame_t *f = &p->f[p->depth - 1];
+    if (!f->is_map) {
+        f->index++;
+        return;
+    }
+    if (f->expect_key)
+        snprintf(f->key, sizeof f->key, "%.47s",
+                 ev->type == YAML_SCALAR_EVENT ? (const char *)ev->data.scalar.value : "?");
+    f->expect_key = !f->expect_key;
+}
+
+/* The key path of the node that just started: "pipeline[0].op". */
+static void ev_path_format(const ev_path_t *p, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < p->depth && n < len; i++) {
+        if (p->f[i].is_map)
+            n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "." : "", p->f[i].key);
+        else
+            n += (size_t)snprintf(buf + n, len - n, "[%d]", p->f[i].index);
+    }
+}
+
+/* A tag on a node (!!str, !custom) or a NUL byte in a scalar: refused, since the walk would
+ * read the text as if the tag were not there and C strings end at the NUL. */
+static lapse_status_t check_node_event(const lapse_config_t *c, const ev_path_t *p,
+                                       const yaml_event_t *ev)
+{
+    const yaml_char_t *tag = ev->type == YAML_SCALAR_EVENT           ? ev->data.scalar.tag
+                             : ev->type == YAML_SEQUENCE_START_EVENT ? ev->data.sequence_start.tag
+                             : ev->type == YAML_MAPPING_START_EVENT  ? ev->data.mapping_start.tag
+                                                                     : NULL;
+    int nul = ev->type == YAML_SCALAR_EVENT &&
+              strlen((const char *)ev->data.scalar.value) != ev->data.scalar.length;
+    if (tag == NULL && !nul)
+        return LAPSE_OK;
+    char kp[KEYPATH_MAX];
+    lapse_mark_t m = {(int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1};
+    ev_path_format(p, kp, sizeof kp);
+    if (nul)
+        return lapse_config_fail(c, m, kp, "must not contain NUL characters");
+    const char *t = (const char *)tag, *core = "tag:yaml.org,2002:";
+    int short_form = strncmp(t, core, strlen(core)) == 0;
+    return lapse_config_fail(c, m, kp,
+                             "YAML tags are not supported (got '%s%.40s'); write the value "
+                             "without a tag",
+                             short_form ? "!!" : "", short_form ? t + strlen(core) : t);
+}
+
+/* One event of the first pass: track the key path and the depth, check tags and NULs. */
+static lapse_status_t check_event(const lapse_config_t *c, ev_path_t *p, const yaml_event_t *ev)
+{
+    lapse_mark_t m = {(int)ev->start_mark.line + 1, (int)ev->start_mark.column + 1};
+    switch (ev->type) {
+    case YAML_SCALAR_EVENT:
+    case YAML_ALIAS_EVENT:
+        ev_path_node(p, ev);
+        return check_node_event(c, p, ev);
+    case YAML_SEQUENCE_START_EVENT:
+    case YAML_MAPPING_START_EVENT:
+        ev_path_node(p, ev);
+        if (check_node_event(c, p, ev) != LAPSE_OK)
+            return LAPSE_ECONFIG;
+        if (p->depth >= CONFIG_MAX_DEPTH)
+            return lapse_config_fail(c, m, "(yaml)", "nested deeper than %d levels",
+                                     CONFIG_MAX_DEPTH);
+        p->depth++;
+        p->f[p->depth - 1].is_map = ev->type == YAML_MAPPING_START_EVENT;
+        p->f[p->depth - 1].expect_key = 1;
+        p->f[p->depth - 1].index = -1;
+        p->f[p->depth - 1].key[0] = '\0';
+        return LAPSE_OK;
+    case YAML_SEQUENCE_END_EVENT:
+    case YAML_MAPPING_END_EVENT:
+        p->depth--;
+        return LAPSE_OK;
+    default:
+        return LAPSE_OK;
+    }
+}
+
 /* First pass over the events: refuse nesting deeper than CONFIG_MAX_DEPTH before libyaml's
- * loader (whose cost grows with the square of the depth) sees it; syntax errors are reported
- * here too. */
-static lapse_status_t check_depth(const lapse_config_t *c, const char *text, size_t len)
+ * loader (whose cost grows with the square of the depth) sees it, and tags and NUL bytes (which
+ * the document API hides); syntax errors are reported here too. */
+static lapse_status_t check_events(const lapse_config_t *c, const char *text, size_t len)
 {
     yaml_parser_t parser;
     yaml_event_t ev;
     lapse_status_t st = LAPSE_OK;
-    int depth = 0, done = 0;
+    ev_path_t path;
+    int done = 0;
+    memset(&path, 0, sizeof path);
     if (!yaml_parser_initialize(&parser))
         return lapse_config_fail(c, (lapse_mark_t){0, 0}, "(yaml)",
                                  "cannot initialise the YAML parser");
     yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
-    while (!done) {
+    while (!done && st == LAPSE_OK) {
         if (!yaml_parser_parse(&parser, &ev)) {
             st = yaml_error(c, &parser, text, len);
             break;
         }
-        if (ev.type == YAML_SEQUENCE_START_EVENT || ev.type == YAML_MAPPING_START_EVENT) {
-            if (++depth > CONFIG_MAX_DEPTH) {
-                lapse_mark_t m = {(int)ev.start_mark.line + 1, (int)ev.start_mark.column + 1};
-                st = lapse_config_fail(c, m, "(yaml)", "nested deeper than %d levels",
-                                       CONFIG_MAX_DEPTH);
-                done = 1;
-            }
-        } else if (ev.type == YAML_SEQUENCE_END_EVENT || ev.type == YAML_MAPPING_END_EVENT) {
-            depth--;
-        } else if (ev.type == YAML_STREAM_END_EVENT) {
-            done = 1;
-        }
+        st = check_event(c, &path, &ev);
+        done = ev.type == YAML_STREAM_END_EVENT;
         yaml_event_delete(&ev);
     }
     yaml_parser_delete(&parser);
@@ -380,7 +503,7 @@ static lapse_status_t load_document(const lapse_config_t *c, const char *text, s
     lapse_status_t st = LAPSE_OK;
     int parser_ready = 0;
     *loaded = 0;
-    LAPSE_TRY(check_depth(c, text, len));
+    LAPSE_TRY(check_events(c, text, len));
     if (!yaml_parser_initialize(&parser))
         return lapse_config_fail(c, (lapse_mark_t){0, 0}, "(yaml)",
                                  "cannot initialise the YAML parser");

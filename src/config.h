@@ -49,10 +49,11 @@ typedef struct {
     int mode_given;                      /* 1 when output.mode was in the file */
     lapse_mark_t output_file_mark;
 
-    lapse_devkind_t devices;   /* default LAPSE_DEV_GPU */
-    int device_index;          /* devices may be {kind: gpu, index: N}; -1 = by local rank */
-    lapse_sched_t sched;       /* default LAPSE_SCHED_DYNAMIC */
-    lapse_on_error_t on_error; /* default LAPSE_ON_ERROR_STOP (not in the fingerprint) */
+    lapse_devkind_t devices;        /* default LAPSE_DEV_GPU */
+    int device_index;               /* devices may be {kind: gpu, index: N}; -1 = by local rank */
+    lapse_mark_t device_index_mark; /* where index was given: checked when the device is chosen */
+    lapse_sched_t sched;            /* default LAPSE_SCHED_DYNAMIC */
+    lapse_on_error_t on_error;      /* default LAPSE_ON_ERROR_STOP (not in the fingerprint) */
 } lapse_config_t;
 
 /* Parse config text (len bytes) read from path (used in messages). On success fills *cfg and

@@ -6,6 +6,7 @@
  */
 #include "config_walk.h"
 
+#include <float.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -46,6 +47,8 @@ static lapse_status_t step_op(walk_t *w, const yaml_node_t *n, const char *kp,
     if (opn->type != YAML_SCALAR_NODE || cfg_is_null(opn))
         return lapse_config_fail(w->cfg, cfg_mark_of(opn), pkp,
                                  "expected an operation name, got %s", cfg_node_kind(opn));
+    if (strlen(cfg_scalar(opn)) != opn->data.scalar.length)
+        return lapse_config_fail(w->cfg, cfg_mark_of(opn), pkp, "must not contain NUL characters");
     *out = lapse_op_find(cfg_scalar(opn));
     if (*out != NULL)
         return LAPSE_OK;
@@ -126,12 +129,27 @@ static lapse_status_t get_matrix(const walk_t *w, const yaml_node_t *n, const ch
     return LAPSE_OK;
 }
 
+/* The range of a parameter as the device sees it: float parameters (numbers, vectors, matrices)
+ * reach the kernels as float32, so values beyond FLT_MAX (which would become inf) are refused
+ * here, by kind, whatever the descriptor's own bounds. */
+static lapse_param_spec_t device_range(const lapse_param_spec_t *ps)
+{
+    lapse_param_spec_t r = *ps;
+    if (ps->kind == LAPSE_PARAM_FLOAT || ps->kind == LAPSE_PARAM_VEC3_FLOAT ||
+        ps->kind == LAPSE_PARAM_MATRIX) {
+        r.min = r.min > -FLT_MAX ? r.min : -FLT_MAX;
+        r.max = r.max < FLT_MAX ? r.max : FLT_MAX;
+    }
+    return r;
+}
+
 /* One parameter value of a step, by its kind. */
 static lapse_status_t get_param(walk_t *w, const yaml_node_t *v, const char *pkp,
-                                const lapse_param_spec_t *ps, double *out)
+                                const lapse_param_spec_t *spec, double *out)
 {
     int idx = 0;
     lapse_status_t st;
+    const lapse_param_spec_t range = device_range(spec), *ps = &range;
     switch (ps->kind) {
     case LAPSE_PARAM_FLOAT:
     case LAPSE_PARAM_INT:

@@ -5,6 +5,7 @@
 #include "config_walk.h"
 
 #include <errno.h>
+#include <float.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -195,6 +196,8 @@ lapse_status_t cfg_get_word(const walk_t *w, const yaml_node_t *n, const char *k
     if (n == NULL || n->type != YAML_SCALAR_NODE || cfg_is_null(n))
         return lapse_config_fail(w->cfg, cfg_mark_of(n), kp, "expected one of %s, got %s", list,
                                  cfg_node_kind(n));
+    if (strlen(cfg_scalar(n)) != n->data.scalar.length)
+        return lapse_config_fail(w->cfg, cfg_mark_of(n), kp, "must not contain NUL characters");
     for (int i = 0; words[i] != NULL; i++) {
         if (strcmp(words[i], cfg_scalar(n)) == 0) {
             *idx = i;
@@ -268,6 +271,12 @@ lapse_status_t cfg_get_ranged(const walk_t *w, const yaml_node_t *n, const char 
     lapse_status_t st = cfg_get_number(w, n, kp, integer, &v);
     if (st != LAPSE_OK)
         return st;
+    if (v < lo || v > hi) {
+        if (fabs(v) > FLT_MAX && (lo == -FLT_MAX || hi == FLT_MAX))
+            return lapse_config_fail(w->cfg, cfg_mark_of(n), kp,
+                                     "%.40s does not fit in float32 (magnitude at most %.9g)",
+                                     cfg_scalar(n), (double)FLT_MAX);
+    }
     if (v < lo)
         return lapse_config_fail(w->cfg, cfg_mark_of(n), kp, "must be >= %.15g (got %.40s)", lo,
                                  cfg_scalar(n));
@@ -314,7 +323,7 @@ lapse_status_t cfg_get_vec3(const walk_t *w, const yaml_node_t *n, const char *k
     return st;
 }
 
-/* An HDF5 dataset path: absolute, no empty components, no trailing slash. */
+/* An HDF5 dataset path: absolute, no empty, '.' or '..' components, no trailing slash. */
 lapse_status_t cfg_check_h5path(const walk_t *w, lapse_mark_t at, const char *kp, const char *p)
 {
     size_t l = strlen(p);
@@ -324,5 +333,11 @@ lapse_status_t cfg_check_h5path(const walk_t *w, lapse_mark_t at, const char *kp
     if (strstr(p, "//") != NULL || p[l - 1] == '/')
         return lapse_config_fail(w->cfg, at, kp,
                                  "dataset path has an empty component (got '%.60s')", p);
+    for (const char *c = p; c != NULL; c = strchr(c + 1, '/')) {
+        size_t n = strcspn(c + 1, "/");
+        if ((n == 1 && c[1] == '.') || (n == 2 && c[1] == '.' && c[2] == '.'))
+            return lapse_config_fail(w->cfg, at, kp,
+                                     "dataset path has a '.' or '..' component (got '%.60s')", p);
+    }
     return LAPSE_OK;
 }

@@ -78,7 +78,7 @@ lapse_status_t cfg_get_ranged(const walk_t *w, const yaml_node_t *n, const char 
 lapse_status_t cfg_get_vec3(const walk_t *w, const yaml_node_t *n, const char *kp, int integer,
                             double lo, double hi, int allow_scalar, double v[3]);
 
-/* An HDF5 dataset path: absolute, no empty components, no trailing slash. */
+/* An HDF5 dataset path: absolute, no empty, '.' or '..' components, no trailing slash. */
 lapse_status_t cfg_check_h5path(const walk_t *w, lapse_mark_t at, const char *kp, const char *p);
 
 /* The pipeline: section (config_pipeline.c): every step, then the graph's input-independent

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "h5util.h"
 #include "io/layout.h"
@@ -596,6 +597,10 @@ static lapse_status_t open_output(const char *file, hid_t *out)
     if (stat(file, &sb) != 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file,
                    errno == ENOENT ? "no such file" : strerror(errno));
+    if (!S_ISREG(sb.st_mode)) /* a FIFO or device would block or mislead H5Fis_hdf5 */
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: not a regular file", file);
+    if (access(file, R_OK) != 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot be read: %s", file, strerror(errno));
     htri_t is = H5Fis_hdf5(file);
     H5Eclear2(H5E_DEFAULT);
     if (is <= 0)

@@ -137,6 +137,10 @@ static int parse_run(int argc, char **argv, int plan, lapse_run_opts_t *o)
             if (i + 1 >= argc)
                 return usage_error("--timepoints needs a selection such as \"0-9, 12\"%s", "");
             o->timepoints = argv[++i];
+        } else if (strncmp(a, "--timepoints=", 13) == 0) {
+            if (a[13] == '\0')
+                return usage_error("--timepoints needs a selection such as \"0-9, 12\"%s", "");
+            o->timepoints = a + 13;
         } else if (strcmp(a, "--dry-run") == 0 && !plan) {
             o->dry_run = 1;
         } else if (a[0] == '-' && a[1] != '\0') {

@@ -17,6 +17,7 @@
 #include <sys/statvfs.h>
 
 #include "clrt.h"
+#include "env.h"
 #include "exec/job.h"
 #include "exec/ranks.h"
 #include "exec/report.h"
@@ -34,7 +35,15 @@ static lapse_status_t open_device(const lapse_ranks_t *r, const lapse_config_t *
 {
     lapse_status_t st = LAPSE_OK;
     lapse_cl_choice_t dev;
-    LAPSE_TRY(lapse_cl_choose(cfg->devices, cfg->device_index, r->local_rank, &dev));
+    st = lapse_cl_choose(cfg->devices, cfg->device_index, r->local_rank, &dev);
+    if (st == LAPSE_ECONFIG) { /* the config's devices.index names no device */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", lapse_errmsg());
+        lapse_err_clear();
+        st = lapse_config_fail(cfg, cfg->device_index_mark, "devices.index", "%s", msg);
+    }
+    if (st != LAPSE_OK)
+        goto cleanup;
     LAPSE_TRY(lapse_cl_open(&dev, cl));
     printf("lapse: rank %d on %s (local rank %d) uses OpenCL device %d of %d: %s [%s]\n", r->rank,
            r->host, r->local_rank, dev.index, dev.count, dev.name, dev.platform_name);
@@ -325,6 +334,12 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
     memset(&job, 0, sizeof job);
 
     st = lapse_ranks_init(&r);
+    if (st == LAPSE_OK && (st = lapse_env_check()) != LAPSE_OK) {
+        lapse_err_context("%s", "");
+        if (r.rank == 0) /* every rank sees the same environment under mpirun */
+            lapse_err_print(st);
+        return lapse_exit_code(st);
+    }
     if (st == LAPSE_OK)
         st = lapse_signals_install();
     if (st != LAPSE_OK) {
@@ -339,7 +354,9 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
         goto cleanup;
     }
     st = open_device(&r, &job.cfg, &cl);
-    if (st != LAPSE_OK)
+    if (st == LAPSE_ECONFIG)
+        lapse_err_context("%s", ""); /* devices.index: file:line:column instead */
+    if (st != LAPSE_OK && (st != LAPSE_ECONFIG || r.rank == 0))
         lapse_err_print(st);
     if ((st = lapse_agree(r.world, st)) != LAPSE_OK)
         goto cleanup;

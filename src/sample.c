@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <hdf5.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -243,6 +244,25 @@ cleanup:
     return st;
 }
 
+/* The temporary file being written, removed by on_signal when SIGINT / SIGTERM / SIGHUP ends the
+ * process first (unlink is async-signal-safe). */
+static char sample_tmp[4200];
+
+static void on_signal(int sig)
+{
+    unlink(sample_tmp);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+/* Install (on = 1) or remove (on = 0) on_signal for the signals that end a `lapse sample`. */
+static void tmp_guard(int on)
+{
+    static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+    for (size_t i = 0; i < sizeof sigs / sizeof *sigs; i++)
+        signal(sigs[i], on ? on_signal : SIG_DFL);
+}
+
 lapse_status_t lapse_sample_write(const char *path, int64_t ntp, const int64_t shape[3],
                                   uint64_t seed)
 {
@@ -276,6 +296,8 @@ lapse_status_t lapse_sample_write(const char *path, int64_t ntp, const int64_t s
     make_blobs(blobs, nblobs, shape, seed);
 
     made = 1;
+    snprintf(sample_tmp, sizeof sample_tmp, "%s", tmp);
+    tmp_guard(1);
     LAPSE_TRY(create_file(tmp, ntp, shape, seed, nblobs, &f, &d));
     int64_t slab = shape[0] < 32 ? shape[0] : 32;
     LAPSE_TRY(write_all(d, ntp, shape, seed, blobs, nblobs, slab));
@@ -293,6 +315,7 @@ cleanup:
         H5Fclose(f);
     if (made)
         unlink(tmp);
+    tmp_guard(0);
     free(blobs);
     return st;
 }

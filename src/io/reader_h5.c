@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "h5util.h"
 
@@ -157,6 +158,38 @@ cleanup:
     return st;
 }
 
+/* Every filter of dataset d (compression, shuffle, checksums...) can be decoded by this HDF5
+ * (built in, or a plugin found on HDF5_PLUGIN_PATH): else LAPSE_EINPUT naming the filter, rather
+ * than a deep HDF5 trace at the first read. */
+static lapse_status_t check_filters(hid_t d, const char *file, const char *dset)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t dcpl = H5I_INVALID_HID;
+    LAPSE_H5ID(dcpl, H5Dget_create_plist(d));
+    int n = H5Pget_nfilters(dcpl);
+    LAPSE_H5(n);
+    for (int i = 0; i < n; i++) {
+        unsigned flags = 0, conf = 0;
+        size_t ncd = 0;
+        char name[128] = "";
+        H5Z_filter_t id =
+            H5Pget_filter2(dcpl, (unsigned)i, &flags, &ncd, NULL, sizeof name, name, &conf);
+        LAPSE_H5(id);
+        htri_t avail = H5Zfilter_avail(id);
+        H5Eclear2(H5E_DEFAULT);
+        if (avail <= 0)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: dataset %s uses HDF5 filter %d (%s), which is not available here: "
+                       "install its plugin and set HDF5_PLUGIN_PATH, or rewrite the input "
+                       "without it (e.g. h5repack -f NONE)",
+                       file, dset, (int)id, name[0] ? name : "unnamed");
+    }
+cleanup:
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return st;
+}
+
 /* Open file read-only and dataset dset, with every failure turned into a LAPSE_EINPUT message.
  * On success *file_out and *dset_out are open and *info is filled. */
 static lapse_status_t open_input(const char *file, const char *dset, hid_t *file_out,
@@ -176,6 +209,8 @@ static lapse_status_t open_input(const char *file, const char *dset, hid_t *file
                    errno == ENOENT ? "no such file" : strerror(errno));
     if (!S_ISREG(sb.st_mode))
         LAPSE_FAIL(LAPSE_EINPUT, "%s: not a regular file", file);
+    if (access(file, R_OK) != 0) /* else H5Fis_hdf5 says "not an HDF5 file" */
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot be read: %s", file, strerror(errno));
     htri_t is = H5Fis_hdf5(file);
     H5Eclear2(H5E_DEFAULT);
     if (is <= 0)
@@ -210,6 +245,8 @@ static lapse_status_t open_input(const char *file, const char *dset, hid_t *file
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s cannot be opened (damaged file?)", file, dset);
     }
     st = check_dset(d, file, dset, &tmp);
+    if (st == LAPSE_OK)
+        st = check_filters(d, file, dset);
     if (st == LAPSE_EH5) {
         lapse_err_clear();
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s cannot be read (damaged file?)", file, dset);

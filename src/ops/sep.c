@@ -2,8 +2,10 @@
  * sep.c - separable and fused box filters on the device (see sep.h). The tiled variant runs
  * the x pass through a local-memory row tile and the y / z passes with several outputs per
  * work-item (filters_tiled.cl); small box filters run as one fused 3-D kernel. The simple
- * variant (filters.cl) runs one work-item per voxel and pass. The geometry of the tiled kernels
- * is read back from the program (lapse_tiled_geometry), since build options may override it.
+ * variant (filters.cl) runs one work-item per voxel and pass. Minimum / maximum passes of large
+ * radii run as van Herk / Gil-Werman passes (filters_vhgw.cl) in both variants. The geometry of
+ * the tiled kernels is read back from the program (lapse_tiled_geometry), since build options
+ * may override it.
  */
 #include "ops/sep.h"
 
@@ -11,6 +13,11 @@
 #include <string.h>
 
 #define TILED "filters_tiled.cl"
+
+/* Minimum / maximum passes of at least this radius run as van Herk / Gil-Werman passes
+ * (filters_vhgw.cl), whose cost does not grow with the radius; below it the direct passes are
+ * faster (measured on PoCL, docs/benchmarks.md). */
+#define VHGW_MIN_RADIUS 6
 
 /* Geometry values of filters_tiled.cl, in the order lapse_tiled_geometry writes them. */
 enum {
@@ -320,6 +327,31 @@ cleanup:
     return st;
 }
 
+/* Minimum / maximum pass of radius ra along axis in time independent of ra (filters_vhgw.cl,
+ * van Herk / Gil-Werman): one work-item per segment of 2ra+1 outputs of a line. src != dst. */
+static lapse_status_t pass_vhgw(lapse_dev_t *d, lapse_sep_kind_t kind, cl_mem src, cl_mem dst,
+                                cl_int axis, cl_int ra, const int64_t dim[3])
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel kern;
+    cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
+    size_t g[3] = {(size_t)nx, (size_t)ny, (size_t)nz};
+    g[axis] = (g[axis] + 2 * (size_t)ra) / (2 * (size_t)ra + 1); /* segments per line */
+    LAPSE_TRY(lapse_dev_kernel(d, "filters_vhgw.cl",
+                               kind == LAPSE_SEP_MIN ? "lapse_vhgw_min" : "lapse_vhgw_max", &kern,
+                               NULL));
+    LAPSE_ARG(kern, 0, src);
+    LAPSE_ARG(kern, 1, dst);
+    LAPSE_ARG(kern, 2, nx);
+    LAPSE_ARG(kern, 3, ny);
+    LAPSE_ARG(kern, 4, nz);
+    LAPSE_ARG(kern, 5, axis);
+    LAPSE_ARG(kern, 6, ra);
+    LAPSE_TRY(lapse_dev_launch_3d(d, kern, g[0], g[1], g[2]));
+cleanup:
+    return st;
+}
+
 /* The separable passes x, y, z (radius 0 skipped) from src; each pass writes whichever of a, b
  * is not its source (the first writes a). *res: where the result is (src when every radius is
  * 0). */
@@ -337,7 +369,9 @@ static lapse_status_t passes(lapse_dev_t *d, lapse_sep_kind_t kind, const int r[
         cl_mem out = src == a ? b : a;
         cl_mem wb = kind == LAPSE_SEP_GAUSS ? w->buf : NULL;
         cl_int off = kind == LAPSE_SEP_GAUSS ? w->off[2 - axis] : 0;
-        if (t)
+        if ((kind == LAPSE_SEP_MIN || kind == LAPSE_SEP_MAX) && ra >= VHGW_MIN_RADIUS)
+            LAPSE_TRY(pass_vhgw(d, kind, src, out, axis, ra, dim));
+        else if (t)
             LAPSE_TRY(pass_tiled(d, kind, src, out, axis, ra, wb, off, dim));
         else
             LAPSE_TRY(pass_simple(d, kind, src, out, axis, ra, wb, off, dim));

@@ -250,6 +250,25 @@ START_TEST(test_minimum_maximum_box)
 }
 END_TEST
 
+/* Radii from VHGW_MIN_RADIUS (sep.c) up run as van Herk / Gil-Werman passes: several segments
+ * per line, partial last segments, radii beyond the extent, radius 0 mixed in. Exact. */
+START_TEST(test_minimum_maximum_box_large)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    const char *ops[] = {"minimum_box", "maximum_box"};
+    const double r[][3] = {{9, 10, 12}, {0, 8, 20}, {6, 0, 9}, {1000, 1000, 1000}, {2, 9, 1}};
+    const int64_t dim[][3] = {{7, 13, 40}, {5, 30, 101}, {40, 6, 61}, {3, 4, 5}, {6, 57, 11}};
+    for (int i = 0; i < 2; i++)
+        for (int k = 0; k < 5; k++) {
+            lapse_step_t s = make_step(ops[i], r[k][0], r[k][1], r[k][2]);
+            check_step(cl, &s, dim[k][0], dim[k][1], dim[k][2], 30 + 5 * i + k, 0.0);
+        }
+    lapse_step_t s = make_step("top_hat_box", 1000, 9, 12);
+    check_step(cl, &s, 8, 32, 32, 40, 1e-6);
+    lapse_cl_close(cl);
+}
+END_TEST
+
 START_TEST(test_top_hat_box)
 {
     lapse_cl_t *cl = tu_open_cl();
@@ -474,13 +493,15 @@ START_TEST(test_device_choice)
                           strstr(lapse_errmsg(), "devices: cpu"),
                       "unhelpful message: %s", lapse_errmsg());
     }
-    /* an index out of range fails, also through LAPSE_DEVICE */
+    /* an index out of range fails: the config's is a config error (run.c reports it at
+     * devices.index), LAPSE_DEVICE's a usage error naming the variable */
     lapse_err_clear();
-    ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 1000, 0, &c), LAPSE_ECL);
+    ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 1000, 0, &c), LAPSE_ECONFIG);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "out of range"));
     setenv("LAPSE_DEVICE", "999", 1);
     lapse_err_clear();
-    ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 0, 0, &c), LAPSE_ECL);
+    ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 0, 0, &c), LAPSE_EUSAGE);
+    ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "LAPSE_DEVICE=999"));
     setenv("LAPSE_DEVICE", "0", 1);
     ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 1000, 0, &c), LAPSE_OK);
     ck_assert_int_eq(c.index, 0);
@@ -504,6 +525,7 @@ static Suite *ops_suite(void)
     tcase_add_test(tc, test_mean_box);
     tcase_add_test(tc, test_minimum_maximum_box);
     tcase_add_test(tc, test_top_hat_box);
+    tcase_add_test(tc, test_minimum_maximum_box_large);
     tcase_add_test(tc, test_pointwise);
     tcase_add_test(tc, test_maximum_z_projection);
     tcase_add_test(tc, test_pack_saturation_rounding);

@@ -1,0 +1,60 @@
+/*
+ * env.c - checks the LAPSE_* environment variables (see env.h).
+ */
+#include "env.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { ENV_INDEX, ENV_SECONDS, ENV_BYTES, ENV_KERNELS, ENV_BOOL01 } env_kind_t;
+
+static const struct {
+    const char *name;
+    env_kind_t kind;
+    const char *want;
+} env_vars[] = {
+    {"LAPSE_DEVICE", ENV_INDEX, "a device index (0, 1, ...)"},
+    {"LAPSE_PROGRESS_INTERVAL", ENV_SECONDS, "a number of seconds > 0"},
+    {"LAPSE_DEVICE_MEM_LIMIT", ENV_BYTES, "a number of bytes > 0"},
+    {"LAPSE_KERNELS", ENV_KERNELS, "simple or default"},
+    {"LAPSE_SYNC_MARKS", ENV_BOOL01, "0 or 1"},
+};
+
+/* 1 when s (non-empty) is well formed for kind. */
+static int env_ok(env_kind_t kind, const char *s)
+{
+    char *end = NULL;
+    errno = 0;
+    switch (kind) {
+    case ENV_INDEX: {
+        long v = strtol(s, &end, 10);
+        return s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0 && v <= 1000000;
+    }
+    case ENV_SECONDS: {
+        double v = strtod(s, &end);
+        return *end == '\0' && errno == 0 && isfinite(v) && v > 0.0;
+    }
+    case ENV_BYTES: {
+        unsigned long long v = strtoull(s, &end, 10);
+        return s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0 && v > 0;
+    }
+    case ENV_KERNELS:
+        return strcmp(s, "simple") == 0 || strcmp(s, "default") == 0;
+    case ENV_BOOL01:
+        return strcmp(s, "0") == 0 || strcmp(s, "1") == 0;
+    }
+    return 0;
+}
+
+lapse_status_t lapse_env_check(void)
+{
+    for (size_t i = 0; i < sizeof env_vars / sizeof *env_vars; i++) {
+        const char *v = getenv(env_vars[i].name);
+        if (v != NULL && v[0] != '\0' && !env_ok(env_vars[i].kind, v))
+            return lapse_fail(LAPSE_EUSAGE, "%s=%.60s: expected %s", env_vars[i].name, v,
+                              env_vars[i].want);
+    }
+    return LAPSE_OK;
+}

@@ -1,0 +1,21 @@
+/*
+ * env.h - the LAPSE_* environment variables lapse reads, checked once at the start of a run or
+ * plan: a set but malformed value is a usage error (exit 2) naming the variable, never silently
+ * ignored. An empty value counts as unset.
+ *
+ *   LAPSE_DEVICE             device index: an integer >= 0 (src/clrt.c)
+ *   LAPSE_PROGRESS_INTERVAL  seconds between progress lines: a finite number > 0 (progress.c)
+ *   LAPSE_DEVICE_MEM_LIMIT   device bytes a run may plan with: an integer > 0 (exec/sizing.c)
+ *   LAPSE_KERNELS            "simple" or "default" (device/dev.c)
+ *   LAPSE_SYNC_MARKS         "0" or "1" (h5out.c)
+ */
+#ifndef LAPSE_ENV_H
+#define LAPSE_ENV_H
+
+#include "status.h"
+
+/* LAPSE_OK when every variable above is unset, empty or well formed; otherwise LAPSE_EUSAGE
+ * with "LAPSE_X=value: expected ..." recorded. Reads the environment only. */
+lapse_status_t lapse_env_check(void);
+
+#endif
