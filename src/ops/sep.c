@@ -16,8 +16,9 @@
 
 /* Minimum / maximum passes of at least this radius run as van Herk / Gil-Werman passes
  * (filters_vhgw.cl), whose cost does not grow with the radius; below it the direct passes are
- * faster (measured on PoCL, docs/benchmarks.md). */
-#define VHGW_MIN_RADIUS 6
+ * faster (on PoCL from 6 on, on the H200 tiled passes up to 32 at least: docs/benchmarks.md). */
+#define VHGW_MIN_RADIUS_CPU 6  /* PoCL: measured crossover (docs/benchmarks.md) */
+#define VHGW_MIN_RADIUS_GPU 64 /* H200: the tiled direct passes win up to r = 32 at least */
 
 /* Geometry values of filters_tiled.cl, in the order lapse_tiled_geometry writes them. */
 enum {
@@ -369,7 +370,8 @@ static lapse_status_t passes(lapse_dev_t *d, lapse_sep_kind_t kind, const int r[
         cl_mem out = src == a ? b : a;
         cl_mem wb = kind == LAPSE_SEP_GAUSS ? w->buf : NULL;
         cl_int off = kind == LAPSE_SEP_GAUSS ? w->off[2 - axis] : 0;
-        if ((kind == LAPSE_SEP_MIN || kind == LAPSE_SEP_MAX) && ra >= VHGW_MIN_RADIUS)
+        if ((kind == LAPSE_SEP_MIN || kind == LAPSE_SEP_MAX) &&
+            ra >= (d->cl->dev.is_gpu ? VHGW_MIN_RADIUS_GPU : VHGW_MIN_RADIUS_CPU))
             LAPSE_TRY(pass_vhgw(d, kind, src, out, axis, ra, dim));
         else if (t)
             LAPSE_TRY(pass_tiled(d, kind, src, out, axis, ra, wb, off, dim));
