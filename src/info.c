@@ -303,15 +303,18 @@ static void print_runs(FILE *f, const run_t *runs, int n)
 
 typedef struct {
     int64_t tasks, failed, abandoned, voxels;
+    int64_t nonfinite, nonfinite_tasks; /* NaN/Inf input voxels of done tasks, and those tasks */
     double t[6]; /* read, upload, compute, download, write, total */
 } rank_sum_t;
 
 static void add_row(rank_sum_t *s, const lapse_task_row_t *r)
 {
     s->tasks++;
-    if (r->status == LAPSE_ROW_DONE)
+    if (r->status == LAPSE_ROW_DONE) {
         s->voxels += row_voxels(r);
-    else if (r->status == LAPSE_ROW_ABANDONED)
+        s->nonfinite += r->nonfinite;
+        s->nonfinite_tasks += r->nonfinite > 0;
+    } else if (r->status == LAPSE_ROW_ABANDONED)
         s->abandoned++;
     else
         s->failed++;
@@ -375,6 +378,9 @@ static lapse_status_t print_run_times(FILE *f, const run_t *run, int64_t id,
     else if (wall == 0)
         fprintf(f, "; wall time under the 1 s resolution of start/end");
     fprintf(f, "\n");
+    if (all.nonfinite > 0)
+        fprintf(f, "  nonfinite input voxels (NaN or Inf): %" PRId64 " in %" PRId64 " tasks\n",
+                all.nonfinite, all.nonfinite_tasks);
 cleanup:
     free(per);
     return st;

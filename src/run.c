@@ -281,6 +281,27 @@ static void report_skipped(const lapse_worker_t *w)
     fflush(stderr);
 }
 
+/* Collective, after finish_run: when some of this run's tasks (done ones only, so that a
+ * retried task is not counted twice) read NaN or Inf voxels in their core boxes of a float32
+ * input, rank 0 warns how many, in how many tasks (also recorded per task, `lapse info`). */
+static void report_nonfinite(const lapse_worker_t *w)
+{
+    long long mine[2] = {0, 0}, all[2] = {0, 0};
+    for (int64_t i = 0; i < w->nrows; i++)
+        if (w->rows[i].status == LAPSE_ROW_DONE && w->rows[i].nonfinite > 0) {
+            mine[0] += (long long)w->rows[i].nonfinite;
+            mine[1]++;
+        }
+    if (MPI_Reduce(mine, all, 2, MPI_LONG_LONG, MPI_SUM, 0, w->r->world) != MPI_SUCCESS ||
+        w->r->rank != 0 || all[0] == 0)
+        return;
+    fprintf(stderr,
+            "lapse: WARNING: %lld voxels of the input were NaN or Inf in %lld tasks (see `lapse "
+            "info %s`); the results there follow IEEE arithmetic\n",
+            all[0], all[1], w->job->cfg.output_file);
+    fflush(stderr);
+}
+
 /* Collective. Phases 5+6 of a run: open the input and the output, record the run, run every
  * task of the plan (work), record the rows and the outcome, close. Every rank makes the same
  * collective calls in the same order; an HDF5 or I/O failure on any rank ends the job
@@ -312,6 +333,7 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
     if (st == LAPSE_ESKIPPED)
         report_skipped(&w);
     st = finish_run(&w, &rec, st);
+    report_nonfinite(&w);
     if (st == LAPSE_OK && r->rank == 0)
         lapse_report_summary(w.run_id, plan, job->cfg.output_file, MPI_Wtime() - start);
 cleanup:

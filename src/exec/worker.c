@@ -13,6 +13,24 @@
 
 #include "progress.h"
 
+/* The NaN and Inf voxels of the core box core (relative to the read box of dims read_dim) in the
+ * float32 read box v: one pass over the core, no allocation. A float is not finite exactly when
+ * its exponent bits are all ones; testing the bits holds under any floating-point flags. */
+static int64_t count_nonfinite(const float *v, const int64_t read_dim[3], const lapse_box_t *core)
+{
+    int64_t n = 0;
+    for (int64_t z = core->off[0]; z < core->off[0] + core->dim[0]; z++)
+        for (int64_t y = core->off[1]; y < core->off[1] + core->dim[1]; y++) {
+            const float *row = v + (z * read_dim[1] + y) * read_dim[2] + core->off[2];
+            for (int64_t x = 0; x < core->dim[2]; x++) {
+                uint32_t b;
+                memcpy(&b, &row[x], sizeof b);
+                n += (b & 0x7f800000u) == 0x7f800000u;
+            }
+        }
+    return n;
+}
+
 /* Run one task: read, pipeline, write; fills row (also on failure). */
 static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_task_row_t *row)
 {
@@ -46,13 +64,15 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     double t1 = MPI_Wtime();
     row->t_read = t1 - t0;
     row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
+    lapse_box_t core_rel = t->core;
+    for (int a = 0; a < 3; a++)
+        core_rel.off[a] = t->core.off[a] - t->read.off[a];
+    if (job->in.dtype == LAPSE_DT_F32) /* integer input cannot hold NaN or Inf */
+        row->nonfinite = count_nonfinite(lapse_pipeline_input(w->pipe), t->read.dim, &core_rel);
     LAPSE_TRY(lapse_sched_poll(w->sched)); /* rank 0 answers task requests between steps */
     if (lapse_stop_requested())
         LAPSE_TRY(lapse_interrupted());
 
-    lapse_box_t core_rel = t->core;
-    for (int a = 0; a < 3; a++)
-        core_rel.off[a] = t->core.off[a] - t->read.off[a];
     lapse_pipe_times_t pt = {0, 0, 0};
     lapse_sched_away_begin(w->sched);
     lapse_fault_point("compute"); /* "compute~S": a slow compute step, for measurements */

@@ -16,7 +16,7 @@ SCHEMA = {
     "mark": {"pending": 0, "done": 1},
     "task_fields": ["run_id", "task_id", "timepoint", "tile", "core_offset", "core_shape",
                     "rank", "host", "device", "t_read", "t_upload", "t_compute", "t_download",
-                    "t_write", "t_total", "bytes_in", "bytes_out", "status"],
+                    "t_write", "t_total", "bytes_in", "bytes_out", "status", "nonfinite"],
     "row_status": {"done": 0, "failed": 1, "abandoned": 2},
     "root_attrs": ["lapse_version", "config", "input_file", "input_dataset", "fingerprint",
                    "input_identity"],
