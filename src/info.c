@@ -304,7 +304,7 @@ static void print_runs(FILE *f, const run_t *runs, int n)
 typedef struct {
     int64_t tasks, failed, abandoned, voxels;
     int64_t nonfinite, nonfinite_tasks; /* NaN/Inf input voxels of done tasks, and those tasks */
-    double t[6]; /* read, upload, compute, download, write, total */
+    double t[6];                        /* read, upload, compute, download, write, total */
 } rank_sum_t;
 
 static void add_row(rank_sum_t *s, const lapse_task_row_t *r)
