@@ -294,11 +294,15 @@ static void print_runs(FILE *f, const run_t *runs, int n)
     fprintf(f, "runs:\n");
     if (n == 0)
         fprintf(f, "  (none)\n");
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         fprintf(f, "  run %" PRId64 ": %s, start %s, end %s, %d ranks, timepoints %s\n", runs[i].id,
                 runs[i].status[0] ? runs[i].status : "?", runs[i].start[0] ? runs[i].start : "-",
                 runs[i].end[0] ? runs[i].end : "-", runs[i].nranks,
                 runs[i].timepoints[0] ? runs[i].timepoints : "all");
+        /* The latest run stopped by a signal: what mpirun's own exit code (1) does not say. */
+        if (i == n - 1 && strcmp(runs[i].status, LAPSE_RUN_INTERRUPTED) == 0)
+            fprintf(f, "    interrupted, resumable: run the same command again\n");
+    }
 }
 
 typedef struct {

@@ -411,7 +411,15 @@ cleanup:
     lapse_cl_close(cl);
     lapse_job_free(&job);
     /* Every rank returns the agreed exit code. */
-    return lapse_exit_code(lapse_agree(MPI_COMM_WORLD, st));
+    st = lapse_agree(MPI_COMM_WORLD, st);
+    /* The last line rank 0 prints after a clean stop: Open MPI's mpirun exits 1 after SIGINT or
+     * SIGTERM whatever the ranks return (no option passes 75 through; README, exit codes). */
+    if (st == LAPSE_EINTERRUPTED && r.rank == 0) {
+        fprintf(stderr, "lapse: interrupted, resumable: run the same command again (exit code "
+                        "75; Open MPI's mpirun reports 1 after SIGINT or SIGTERM)\n");
+        fflush(stderr);
+    }
+    return lapse_exit_code(st);
 }
 
 int lapse_cmd_devices(const char *kind_name)

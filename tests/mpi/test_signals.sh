@@ -12,8 +12,11 @@
 # b) mpirun -n 2 + SIGUSR2 to mpirun (forwarded to the ranks): exit 75 within 3 s (mpirun
 #    itself takes about a second to wind down after the ranks exit).
 # c) mpirun -n 2 + SIGTERM to mpirun: Open MPI forwards it and SIGKILLs the ranks 1 s later, and
-#    mpirun's own exit status is its own (not checked beyond non-zero): the ranks must have
-#    recorded the run within that grace.
+#    mpirun's own exit status is its own (1; not checked beyond non-zero: Open MPI 4.1 has no
+#    option passing 75 through, ess_base_forward_signals refuses SIGTERM and SIGINT): the ranks
+#    must have recorded the run within that grace.
+# Every case: rank 0's last line says "interrupted, resumable: run the same command again", and
+# so does `lapse info` under the run (issue 8 item 8).
 # d) singleton `lapse run` + SIGINT: as a).
 # LAPSE_TEST_SEED makes the random choices repeatable (the seed is printed).
 source "$(dirname "$0")/common.sh"
@@ -80,6 +83,12 @@ signal_case() {
         return 1
     fi
     [ "$status" = interrupted ] || { cat "$T/sig.log"; fail "$name: run 1 has status '$status', want interrupted"; }
+    # The last line lapse prints (rank 0) says what mpirun's exit code may not (issue 8 item 8).
+    grep '^lapse:' "$T/sig.log" | tail -n 1 | grep -q 'interrupted, resumable: run the same command again' ||
+        { cat "$T/sig.log"; fail "$name: the last lapse line is not 'interrupted, resumable: ...'"; }
+    run_ok "$T/info.log" "$LAPSE" info "$OUT"
+    grep -q '^    interrupted, resumable: run the same command again' "$T/info.log" ||
+        { cat "$T/info.log"; fail "$name: lapse info does not say the run is resumable"; }
     run_ok "$T/check.log" py check_done.py "$OUT" "$REF" --max $((TOTAL - 1))
     local m done2 ab nr=$n
     m=$(sed -n 's/^check_done: \([0-9]*\) of .*/\1/p' "$T/check.log")
