@@ -77,6 +77,10 @@ static const bench_op_t bench_ops[] = {
     {"zmean", "mean_z_projection", "mean_z_projection", {0, 0, 0}, 0},
     {"zstd", "stddev_z_projection", "standard_deviation_z_projection", {0, 0, 0}, 0},
     {"zargmax", "argmax_z_projection", "argmax_z_projection", {0, 0, 0}, 0},
+    {"erode1", "erode_box r=1", "erode_box", {1, 1, 1}, 0},
+    {"dilate1", "dilate_box r=1", "dilate_box", {1, 1, 1}, 0},
+    {"open1", "opening_box r=1", "opening_box", {1, 1, 1}, 0},
+    {"close133", "closing_box r=[1,3,3]", "closing_box", {1, 3, 3}, 0},
     {"u16", "u16_to_f32", NULL, {0, 0, 0}, 0},
 };
 #define NOPS ((int)(sizeof bench_ops / sizeof bench_ops[0]))

@@ -43,7 +43,11 @@
     X(binary_and)                                                                                  \
     X(binary_or)                                                                                   \
     X(binary_xor)                                                                                  \
-    X(binary_not)
+    X(binary_not)                                                                                  \
+    X(erode_box)                                                                                   \
+    X(dilate_box)                                                                                  \
+    X(opening_box)                                                                                 \
+    X(closing_box)
 
 #define DECLARE(n) extern const lapse_op_t lapse_op_##n;
 LAPSE_OPS(DECLARE)

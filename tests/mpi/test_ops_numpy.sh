@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# test_ops_numpy.sh - issue 11's pointwise, comparison and projection operations end to end
-# against NumPy, on [t, z, y, x] and on [t, y, x] data.
+# test_ops_numpy.sh - issue 11's pointwise, comparison, projection and morphology operations end
+# to end against NumPy / SciPy, on [t, z, y, x] and on [t, y, x] data.
 #
-# Four graphs (tests/py/graph_ref.py has their NumPy expressions): math (subtract_scalar,
+# Five graphs (tests/py/graph_ref.py has their NumPy expressions): math (subtract_scalar,
 # absolute, sqrt of negatives, power, clip with NaN and with minimum > maximum), compare
 # (greater / smaller / equal_constant, also on NaN), images2 (divide_images by zero,
-# maximum / minimum_images with NaN) and project (minimum, sum, mean, standard deviation and
-# argmax along z). Each runs untiled on 1 rank and with small ragged tiles on 2 ranks, on the
-# standard 4-D image and on its plane z = 5 as a 3-D [t, y, x] dataset; every dataset must be
-# bit-identical between the two runs and match NumPy (bit for bit, except power: 1e-5).
+# maximum / minimum_images with NaN), project (minimum, sum, mean, standard deviation and
+# argmax along z) and morph (erode / dilate / opening / closing_box against SciPy's binary
+# morphology with the clamp-to-edge border). Each runs untiled on 1 rank and with small ragged
+# tiles on 2 ranks, on the standard 4-D image and on its plane z = 5 as a 3-D [t, y, x] dataset;
+# every dataset must be bit-identical between the two runs and match NumPy (bit for bit, except
+# power: 1e-5).
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -63,6 +65,16 @@ PROJECT='  - {op: minimum_z_projection, save: /min}
   - {op: mean_z_projection, from: f, save: /meanf}
   - {op: standard_deviation_z_projection, from: f, save: /stdf}
   - {op: argmax_z_projection, from: input}'
+MORPH='  - {op: subtract_scalar, value: 200, name: s}
+  - {op: clip, from: s, minimum: 0, maximum: 5, name: c}
+  - {op: greater_constant, from: input, constant: 230, name: m}
+  - {op: erode_box, from: c, radius: 1, save: /ero}
+  - {op: dilate_box, from: m, radius: [1, 2, 1], save: /dil}
+  - {op: opening_box, from: m, radius: 1, save: /open}
+  - {op: closing_box, from: m, radius: [1, 1, 2], save: /close}
+  - {op: opening_box, from: m, radius: 0, save: /open0}
+  - {op: opening_box, from: m, radius: [2, 1, 1], save: /grey}
+  - {op: closing_box, from: c, radius: [2, 1, 1]}'
 
 for data in 3d 2d; do
     if [ $data = 3d ]; then
@@ -70,12 +82,13 @@ for data in 3d 2d; do
     else
         dset=/raw2d whole="[1, $NY, $NX]" tiles="[1, 32, 41]"
     fi
-    for case in math compare images2 project; do
+    for case in math compare images2 project morph; do
         case $case in
         math) steps=$MATH ;;
         compare) steps=$COMPARE ;;
         images2) steps=$IMAGES2 ;;
         project) steps=$PROJECT ;;
+        morph) steps=$MORPH ;;
         esac
         c=${case}_$data
         config "${c}_whole" "$dset" "$whole" "$steps"

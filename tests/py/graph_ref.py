@@ -19,6 +19,11 @@ input x is [z, y, x] or [y, x] per timepoint, float32 f = x as the pipeline sees
   images2 divide_images (inf and NaN where the divisor is 0), maximum / minimum_images (NaN
           propagates): bit for bit
   project min / sum / mean / std(ddof 0) / argmax along z in float32 like NumPy: bit for bit
+  morph   erode / dilate / opening / closing_box of c = clip(x - 200, 0, 5) and of m = x > 230
+          (foreground: non-zero; radius 0 gives m), and opening r=[2,1,1] against SciPy's
+          grey_opening(mode='nearest') of the 0/1 image: SciPy binary_erosion(border_value=1) and
+          binary_dilation(border_value=0) with a box, composed for opening / closing (= grey
+          morphology of the 0/1 image with mode='nearest'): exact uint8
 NaN and inf must be at the same places; float results are compared bit for bit elsewhere.
 Exit 0 when everything matches, 1 with a message otherwise.
 """
@@ -109,7 +114,40 @@ def expected_issue11(case, x, f):
                 "/stdf": (g3.std(axis=0), 0),
                 "/result": (f3.argmax(axis=0).astype(np.float32), 0),
             }
+        if case == "morph":
+            return expected_morph(x, f)
     raise SystemExit("graph_ref.py: unknown case %r" % case)
+
+
+def box(r, ndim):
+    """The (2r+1) box of radius r = [z, y, x] on ndim axes (the last ndim of z, y, x)."""
+    return np.ones([2 * k + 1 for k in r[3 - ndim:]], dtype=bool)
+
+
+def erode(b, r):
+    return ndimage.binary_erosion(b != 0, box(r, b.ndim), border_value=1)
+
+
+def dilate(b, r):
+    return ndimage.binary_dilation(b != 0, box(r, b.ndim), border_value=0)
+
+
+def expected_morph(x, f):
+    """The morph pipeline of test_ops_numpy.sh: binary morphology, clamp to edge."""
+    f32 = np.float32
+    c = np.clip(f - f32(200), f32(0), f32(5))  # 0 and values 1..5: binarized first
+    m = f > f32(230)
+    u8 = lambda b: (b.astype(np.uint8), 0)  # noqa: E731
+    return {
+        "/ero": u8(erode(c, [1, 1, 1])),
+        "/dil": u8(dilate(m, [1, 2, 1])),
+        "/open": u8(dilate(erode(m, [1, 1, 1]), [1, 1, 1])),
+        "/close": u8(erode(dilate(m, [1, 1, 2]), [1, 1, 2])),
+        "/open0": u8(m),
+        "/grey": u8(ndimage.grey_opening(m.astype(np.uint8), size=box([2, 1, 1], m.ndim).shape,
+                                         mode="nearest") != 0),
+        "/result": u8(erode(dilate(c, [2, 1, 1]), [2, 1, 1])),
+    }
 
 
 def main():
