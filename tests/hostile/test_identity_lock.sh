@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_identity_lock.sh - issue 8 item 2: the lock is on the output file's identity. While run A
-# continues out.h5 (5-10 s), run B on the same file through a hard link and run C through a
-# symbolic link are refused (exit 2, "another lapse run is writing", A's pid); A then finishes
+# continues out.h5 (slowed to about 15 s), run B on the same file through a hard link and run C
+# through a symbolic link are refused (exit 2, "another lapse run is writing", A's pid); A then finishes
 # and its output equals an uninterrupted reference.
 source "$(dirname "$0")/common.sh"
 cd "$T" || fail "cd $T"
@@ -17,7 +17,9 @@ ln out.h5 hard.h5
 ln -s out.h5 soft.h5
 
 note "1. B (hard link) and C (symbolic link) while A continues out.h5"
-"$LAPSE" run a.yaml >a.log 2>&1 &
+# A sleeps 20 ms per task (a LAPSE_FAULT delay: no effect on its data; ~700 tasks), so it still
+# holds its lock when B and C run, however loaded the machine is.
+LAPSE_FAULT="compute~0.02" "$LAPSE" run a.yaml >a.log 2>&1 &
 PID_A=$!
 for ((i = 0; i < 300; i++)); do
     grep -q "lapse: run" a.log 2>/dev/null && break
