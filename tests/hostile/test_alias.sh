@@ -22,6 +22,18 @@ layout = h5py.VirtualLayout(shape=shape, dtype=dtype)
 layout[:] = h5py.VirtualSource("victim.h5", "/raw", shape=shape)
 with h5py.File("vds.h5", "w", libver="latest") as f:
     f.create_virtual_dataset("/raw", layout)
+def vds(name, src, dset="/raw"):
+    lay = h5py.VirtualLayout(shape=shape, dtype=dtype)
+    lay[:] = h5py.VirtualSource(src, dset, shape=shape)
+    with h5py.File(name, "w", libver="latest") as f:
+        f.create_virtual_dataset("/raw", lay)
+vds("vds2.h5", "vds.h5")            # a VDS whose source is a VDS onto victim.h5
+vds("vds_el.h5", "elink.h5")        # a VDS whose source is reached through an external link
+with h5py.File("elink_vds.h5", "w") as f:
+    f["/raw"] = h5py.ExternalLink("vds.h5", "/raw")
+import os
+os.makedirs("sub", exist_ok=True)   # source names relative to the VDS file's directory
+vds("sub/vds_rel.h5", "../vds.h5")
 data.tofile("victim.bin")
 with h5py.File("ext.h5", "w") as f:
     f.create_dataset("/raw", shape=shape, dtype=dtype,
@@ -48,9 +60,18 @@ case_ 4 elink_grp.h5 /g/raw victim.h5 "external link /g/raw -> victim.h5"
 case_ 5 vds.h5 /raw victim.h5 "virtual dataset with a source in it"
 case_ 6 ext.h5 /raw victim.bin "external storage"
 case_ 7 elink.h5 /raw soft.h5 "external link"
+case_ 9 vds2.h5 /raw victim.h5 "virtual dataset with a source in it"
+case_ 10 elink_vds.h5 /raw victim.h5 "virtual dataset with a source in it"
+case_ 11 vds_el.h5 /raw victim.h5 "external link /raw -> victim.h5"
+case_ 12 sub/vds_rel.h5 /raw soft.h5 "virtual dataset with a source in it"
 
 note "8. an external link to an unrelated file is fine"
 cp "$IN" other.h5
 hcfg c8.yaml elink.h5 other.h5 overwrite /raw
 run_ok l8.log "$LAPSE" run c8.yaml
+
+note "13. a chain of virtual datasets onto an unrelated file is fine"
+cp "$IN" other2.h5
+hcfg c13.yaml vds2.h5 other2.h5 overwrite /raw
+run_ok l13.log "$LAPSE" run c13.yaml
 echo "PASS $TEST_NAME"
