@@ -24,6 +24,8 @@
     X(sqrt)                                                                                        \
     X(clip)                                                                                        \
     X(threshold_fixed)                                                                             \
+    X(threshold_otsu)                                                                              \
+    X(threshold_mean)                                                                              \
     X(greater_constant)                                                                            \
     X(smaller_constant)                                                                            \
     X(equal_constant)                                                                              \

@@ -1,0 +1,415 @@
+/*
+ * phases.c - per-timepoint reductions of global steps over tiles and ranks (see phases.h).
+ *
+ * Results are kept per (timepoint, step) as blobs on every rank. A round computes one pass of
+ * one global step: the ranks deal the tiles of the active timepoints round-robin, run the
+ * pipeline of each up to the step (lapse_pipeline_run ends there: the callback sets *stop) and
+ * keep its partial; then all partials go to every rank (MPI_Allgatherv of records
+ * [index, size, bytes]) and each rank reduces every timepoint in tile order.
+ */
+#include "exec/phases.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ops/global.h"
+
+enum { MODE_WHOLE, MODE_PARTIAL, MODE_FINAL };
+
+struct lapse_phases {
+    lapse_worker_t *w;
+    const lapse_graph_t *g;
+    lapse_plan_t full; /* the plan's geometry with every task (todo NULL; tps borrowed) */
+    int64_t ntps, ntiles;
+    lapse_blob_t *res; /* [ntps * nsteps]: the result of global step k for timepoint index i */
+    int mode;
+    int target, pass;   /* MODE_PARTIAL: the step and pass being computed */
+    lapse_blob_t *prev; /* [ntps]: the previous pass's result of the target step */
+    lapse_blob_t part;  /* the partial of the task just run */
+    int64_t cur_tpi;    /* timepoint index of the current task */
+    lapse_task_t cur;
+};
+
+int lapse_phases_needed(const lapse_job_t *job)
+{
+    for (int k = 0; k < job->graph.nsteps; k++)
+        if (job->graph.node[k].step->op->global)
+            return 1;
+    return 0;
+}
+
+/* Index of timepoint t in the plan's sorted selection (-1 when absent). */
+static int64_t tp_index(const lapse_plan_t *plan, int64_t t)
+{
+    int64_t a = 0, b = plan->ntps;
+    while (a < b) {
+        int64_t m = a + (b - a) / 2;
+        if (plan->tps[m] < t)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a < plan->ntps && plan->tps[a] == t ? a : -1;
+}
+
+void lapse_phases_task(lapse_phases_t *ph, const lapse_task_t *t)
+{
+    ph->cur = *t;
+    ph->cur_tpi = tp_index(&ph->full, t->t);
+}
+
+/* The tile of the current task for global step k's operand: its whole-image dims and the
+ * core (a one-plane operand, after a projection, keeps plane 0). */
+static void current_tile(const lapse_phases_t *ph, int k, const lapse_box_t *core_rel,
+                         lapse_gtile_t *tile)
+{
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    const int64_t *dims =
+        nd->in[0] == LAPSE_GRAPH_INPUT ? ph->g->in_shape : ph->g->node[nd->in[0]].dims;
+    memset(tile, 0, sizeof *tile);
+    tile->core = ph->cur.core;
+    tile->core_rel = *core_rel;
+    for (int a = 0; a < 3; a++)
+        tile->img[a] = dims[a];
+    if (dims[0] == 1) {
+        tile->core.off[0] = tile->core_rel.off[0] = 0;
+        tile->core.dim[0] = tile->core_rel.dim[0] = 1;
+    }
+}
+
+/* The pipeline's callback at global step k (lapse_global_fn). */
+static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_dvol_t *in,
+                            const lapse_dvol_t *out, cl_mem mat, cl_mem work,
+                            const lapse_box_t *core, int *stop)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_phases_t *ph = ctx;
+    const lapse_step_t *s = ph->g->node[k].step;
+    const lapse_global_t *gl = s->op->global;
+    lapse_dev_t *d = lapse_pipeline_dev(p);
+    if (ph->cur_tpi < 0)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: global step %s of an unplanned timepoint",
+                   s->op->name);
+    lapse_blob_t *res = &ph->res[ph->cur_tpi * ph->g->nsteps + k];
+    if (ph->mode == MODE_WHOLE) {
+        lapse_blob_free(res);
+        return lapse_global_whole(d, s, in, out, mat, work, res);
+    }
+    if (ph->mode == MODE_PARTIAL && k == ph->target) {
+        lapse_gtile_t tile;
+        current_tile(ph, k, core, &tile);
+        lapse_blob_free(&ph->part);
+        LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, &tile, in,
+                              mat, work, &ph->part));
+        *stop = 1;
+        goto cleanup;
+    }
+    if (res->data == NULL)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no result of global step %s for t=%lld",
+                   s->op->name, (long long)ph->cur.t);
+    LAPSE_TRY(gl->apply(d, s, res, in, mat, out));
+cleanup:
+    return st;
+}
+
+/* ---------------------------------------------------------------- exchange */
+
+typedef struct {
+    int64_t index, size;
+} rec_head_t;
+
+static size_t pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* Collective: every rank's records (index j, blob) to every rank: all[j] receives a copy of the
+ * blob of index j (0 <= j < nall). mine[0..nmine) with indices idx[]. */
+static lapse_status_t exchange(MPI_Comm comm, int nranks, const int64_t *idx,
+                               const lapse_blob_t *mine, int64_t nmine, lapse_blob_t *all,
+                               int64_t nall)
+{
+    lapse_status_t st = LAPSE_OK;
+    char *sbuf = NULL, *rbuf = NULL;
+    long long *sizes = NULL;
+    int *counts = NULL, *displs = NULL;
+    size_t bytes = 0;
+    for (int64_t i = 0; i < nmine; i++)
+        bytes += sizeof(rec_head_t) + pad8(mine[i].size);
+    sbuf = malloc(bytes ? bytes : 1);
+    LAPSE_ALLOC(sbuf);
+    size_t o = 0;
+    for (int64_t i = 0; i < nmine; i++) {
+        rec_head_t h = {idx[i], (int64_t)mine[i].size};
+        memcpy(sbuf + o, &h, sizeof h);
+        o += sizeof h;
+        if (mine[i].size)
+            memcpy(sbuf + o, mine[i].data, mine[i].size);
+        o += pad8(mine[i].size);
+    }
+    sizes = malloc((size_t)nranks * sizeof *sizes);
+    counts = malloc((size_t)nranks * sizeof *counts);
+    displs = malloc((size_t)nranks * sizeof *displs);
+    LAPSE_ALLOC(sizes);
+    LAPSE_ALLOC(counts);
+    LAPSE_ALLOC(displs);
+    long long my = (long long)bytes, total = 0;
+    LAPSE_MPI(MPI_Allgather(&my, 1, MPI_LONG_LONG, sizes, 1, MPI_LONG_LONG, comm));
+    for (int r = 0; r < nranks; r++) {
+        if (total + sizes[r] > INT_MAX)
+            LAPSE_FAIL(LAPSE_ENOMEM,
+                       "the partial results of one round of a global step exceed 2 GiB: use "
+                       "larger tiles or fewer timepoints per run");
+        counts[r] = (int)sizes[r];
+        displs[r] = (int)total;
+        total += sizes[r];
+    }
+    rbuf = malloc(total ? (size_t)total : 1);
+    LAPSE_ALLOC(rbuf);
+    LAPSE_MPI(MPI_Allgatherv(sbuf, (int)bytes, MPI_BYTE, rbuf, counts, displs, MPI_BYTE, comm));
+    for (size_t at = 0; at < (size_t)total;) {
+        rec_head_t h;
+        memcpy(&h, rbuf + at, sizeof h);
+        at += sizeof h;
+        if (h.index < 0 || h.index >= nall || h.size < 0 || at + (size_t)h.size > (size_t)total)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: a bad partial-result record");
+        lapse_blob_free(&all[h.index]);
+        all[h.index].data = malloc(h.size ? (size_t)h.size : 1);
+        LAPSE_ALLOC(all[h.index].data);
+        all[h.index].size = (size_t)h.size;
+        memcpy(all[h.index].data, rbuf + at, (size_t)h.size);
+        at += pad8((size_t)h.size);
+    }
+cleanup:
+    free(sbuf);
+    free(rbuf);
+    free(sizes);
+    free(counts);
+    free(displs);
+    return st;
+}
+
+/* ---------------------------------------------------------------- rounds */
+
+typedef struct {
+    int64_t *tpi; /* active timepoint indices (with a pending task), ascending */
+    int64_t n;
+} active_t;
+
+static lapse_status_t find_active(const lapse_plan_t *plan, active_t *a)
+{
+    lapse_status_t st = LAPSE_OK;
+    a->n = 0;
+    a->tpi = malloc((size_t)(plan->ntps ? plan->ntps : 1) * sizeof *a->tpi);
+    LAPSE_ALLOC(a->tpi);
+    for (int64_t i = 0; i < plan->ntasks; i++) {
+        int64_t tpi = plan->todo ? plan->todo[i] / plan->ntiles : i / plan->ntiles;
+        if (a->n == 0 || a->tpi[a->n - 1] != tpi)
+            a->tpi[a->n++] = tpi;
+    }
+cleanup:
+    return st;
+}
+
+/* Run this rank's share of the tiles of the active timepoints up to step k, pass pass; keep the
+ * partials in mine[] with their indices (active position * ntiles + tile). */
+static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *idx,
+                                lapse_blob_t *mine, int64_t *nmine)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    int64_t n = a->n * ph->ntiles;
+    *nmine = 0;
+    for (int64_t j = w->r->rank; j < n; j += w->r->nranks) {
+        lapse_task_t t;
+        lapse_plan_task(&ph->full, a->tpi[j / ph->ntiles] * ph->ntiles + j % ph->ntiles, &t);
+        lapse_err_context("rank %d, global step %d (%s) pass %d, task %lld (t=%lld, tile %lld)",
+                          w->r->rank, ph->target + 1, ph->g->node[ph->target].step->op->name,
+                          ph->pass, (long long)t.id, (long long)t.t, (long long)t.tile);
+        if (lapse_stop_requested())
+            LAPSE_TRY(lapse_interrupted());
+        lapse_phases_task(ph, &t);
+        LAPSE_TRY(lapse_reader_read(w->in, t.t, &t.read, lapse_pipeline_input(w->pipe)));
+        lapse_box_t rel = t.core;
+        for (int ax = 0; ax < 3; ax++)
+            rel.off[ax] -= t.read.off[ax];
+        LAPSE_TRY(lapse_pipeline_run(w->pipe, t.read.dim, &rel, NULL));
+        if (!lapse_pipeline_stopped(w->pipe))
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
+                       ph->target + 1);
+        idx[*nmine] = j;
+        mine[*nmine] = ph->part;
+        ph->part.data = NULL;
+        ph->part.size = 0;
+        (*nmine)++;
+    }
+cleanup:
+    return st;
+}
+
+/* Reduce every active timepoint's partials all[] (active position * ntiles + tile) of step k,
+ * pass pass: into prev[] (more passes follow) or the results. */
+static lapse_status_t reduce_all(lapse_phases_t *ph, const active_t *a, lapse_blob_t *all)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_step_t *s = ph->g->node[ph->target].step;
+    const lapse_global_t *gl = s->op->global;
+    int last = ph->pass == gl->npass - 1;
+    lapse_gtile_t *tiles = calloc((size_t)ph->ntiles, sizeof *tiles);
+    LAPSE_ALLOC(tiles);
+    for (int64_t i = 0; i < a->n; i++) {
+        int64_t tpi = a->tpi[i];
+        for (int64_t tl = 0; tl < ph->ntiles; tl++) {
+            lapse_task_t t;
+            lapse_plan_task(&ph->full, tpi * ph->ntiles + tl, &t);
+            ph->cur = t;
+            lapse_box_t rel = t.core;
+            for (int ax = 0; ax < 3; ax++)
+                rel.off[ax] -= t.read.off[ax];
+            current_tile(ph, ph->target, &rel, &tiles[tl]);
+            if (all[i * ph->ntiles + tl].data == NULL)
+                LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: tile %lld of t=%lld has no partial",
+                           (long long)tl, (long long)t.t);
+        }
+        lapse_blob_t out = {NULL, 0};
+        LAPSE_TRY(gl->reduce(s, ph->pass, ph->pass ? &ph->prev[tpi] : NULL, tiles,
+                             &all[i * ph->ntiles], ph->ntiles, &out));
+        lapse_blob_t *dst = last ? &ph->res[tpi * ph->g->nsteps + ph->target] : &ph->prev[tpi];
+        if (last)
+            lapse_blob_free(&ph->prev[tpi]);
+        lapse_blob_free(dst);
+        *dst = out;
+    }
+cleanup:
+    free(tiles);
+    return st;
+}
+
+/* Collective: one round (step ph->target, pass ph->pass). *idle: seconds this rank waited for
+ * the others at its end. */
+static lapse_status_t round_run(lapse_phases_t *ph, const active_t *a, double *idle)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    int64_t n = a->n * ph->ntiles, share = n / w->r->nranks + 1, nmine = 0;
+    int64_t *idx = malloc((size_t)share * sizeof *idx);
+    lapse_blob_t *mine = calloc((size_t)share, sizeof *mine);
+    lapse_blob_t *all = calloc((size_t)(n ? n : 1), sizeof *all);
+    lapse_status_t lst = LAPSE_OK;
+    if (!idx || !mine || !all)
+        lst =
+            lapse_fail(LAPSE_ENOMEM, "out of memory for the partials of %lld tiles", (long long)n);
+    if (lst == LAPSE_OK)
+        lst = run_share(ph, a, idx, mine, &nmine);
+    if (lst != LAPSE_OK && (lst != LAPSE_EINTERRUPTED || w->r->rank == 0))
+        lapse_err_print(lst);
+    lapse_err_context("rank %d", w->r->rank);
+    double t0 = MPI_Wtime();
+    LAPSE_TRY(lapse_agree(w->r->world, lst));
+    *idle += MPI_Wtime() - t0;
+    st = exchange(w->r->world, w->r->nranks, idx, mine, nmine, all, n);
+    if (st == LAPSE_OK)
+        st = reduce_all(ph, a, all);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = lapse_agree(w->r->world, st);
+cleanup:
+    for (int64_t i = 0; i < nmine; i++)
+        lapse_blob_free(&mine[i]);
+    for (int64_t i = 0; all && i < n; i++)
+        lapse_blob_free(&all[i]);
+    free(idx);
+    free(mine);
+    free(all);
+    return st;
+}
+
+static lapse_status_t prologue(lapse_phases_t *ph)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    active_t a = {NULL, 0};
+    int rounds = 0;
+    double t0 = MPI_Wtime(), idle = 0;
+    lapse_status_t lst = find_active(w->plan, &a);
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(w->r->world, lst));
+    ph->mode = MODE_PARTIAL;
+    for (int k = 0; k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        if (gl == NULL)
+            continue;
+        ph->target = k;
+        for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
+            LAPSE_TRY(round_run(ph, &a, &idle));
+    }
+    ph->mode = MODE_FINAL;
+    double all = 0;
+    if (MPI_Reduce(&idle, &all, 1, MPI_DOUBLE, MPI_SUM, 0, w->r->world) == MPI_SUCCESS &&
+        w->r->rank == 0) {
+        printf("lapse: global steps: %d rounds over %lld timepoints x %lld tiles in %.2f s "
+               "(ranks idle at round ends: %.3f s on average)\n",
+               rounds, (long long)a.n, (long long)ph->ntiles, MPI_Wtime() - t0, all / w->r->nranks);
+        fflush(stdout);
+    }
+cleanup:
+    free(a.tpi);
+    return st;
+}
+
+lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_phases_t *ph = NULL;
+    *out = NULL;
+    if (!lapse_phases_needed(w->job))
+        return LAPSE_OK;
+    lapse_status_t lst = LAPSE_OK;
+    ph = calloc(1, sizeof *ph);
+    if (ph) {
+        ph->w = w;
+        ph->g = &w->job->graph;
+        ph->full = *w->plan;
+        ph->full.todo = NULL;
+        ph->full.ntasks = w->plan->ntps * w->plan->ntiles;
+        ph->ntps = w->plan->ntps;
+        ph->ntiles = w->plan->ntiles;
+        ph->cur_tpi = -1;
+        ph->res = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->res);
+        ph->prev = calloc((size_t)(ph->ntps + 1), sizeof *ph->prev);
+    }
+    if (!ph || !ph->res || !ph->prev)
+        lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(w->r->world, lst));
+    lapse_pipeline_set_global(w->pipe, gstep, ph);
+    if (ph->ntiles == 1)
+        ph->mode = MODE_WHOLE;
+    else
+        LAPSE_TRY(prologue(ph));
+    *out = ph;
+    ph = NULL;
+cleanup:
+    if (ph && w->pipe)
+        lapse_pipeline_set_global(w->pipe, NULL, NULL);
+    lapse_phases_free(ph);
+    return st;
+}
+
+void lapse_phases_free(lapse_phases_t *ph)
+{
+    if (ph == NULL)
+        return;
+    for (int64_t i = 0; ph->res && i < ph->ntps * ph->g->nsteps; i++)
+        lapse_blob_free(&ph->res[i]);
+    for (int64_t i = 0; ph->prev && i < ph->ntps; i++)
+        lapse_blob_free(&ph->prev[i]);
+    lapse_blob_free(&ph->part);
+    free(ph->res);
+    free(ph->prev);
+    free(ph);
+}
