@@ -239,6 +239,7 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
         if (!lapse_pipeline_stopped(w->pipe))
             LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
                        ph->target + 1);
+        lapse_fault_point("phase"); /* the crash tests: a kill during a reduction round */
         idx[*nmine] = j;
         mine[*nmine] = ph->part;
         ph->part.data = NULL;
