@@ -51,6 +51,10 @@ static hid_t file_type(lapse_dtype_t dt)
         return H5T_STD_U8LE;
     case LAPSE_DT_U16:
         return H5T_STD_U16LE;
+    case LAPSE_DT_U32:
+        return H5T_STD_U32LE;
+    case LAPSE_DT_U64:
+        return H5T_STD_U64LE;
     default:
         return H5T_IEEE_F32LE;
     }

@@ -48,7 +48,8 @@ typedef struct {
 typedef enum {
     LAPSE_OUT_SAME, /* as the first input (minimum, maximum, top-hat, projection, mask) */
     LAPSE_OUT_F32,  /* float32 (gaussian, mean, arithmetic) */
-    LAPSE_OUT_U8    /* 0/1 mask (threshold, binary operations) */
+    LAPSE_OUT_U8,   /* 0/1 mask (threshold, binary operations) */
+    LAPSE_OUT_U32   /* labels (connected components) */
 } lapse_out_rule_t;
 
 /* Which input voxels an output voxel depends on. */

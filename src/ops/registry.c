@@ -136,6 +136,8 @@ lapse_dtype_t lapse_step_out_dtype(const lapse_step_t *s, lapse_dtype_t in)
         return LAPSE_DT_F32;
     case LAPSE_OUT_U8:
         return LAPSE_DT_U8;
+    case LAPSE_OUT_U32:
+        return LAPSE_DT_U32;
     case LAPSE_OUT_SAME:
         break;
     }
