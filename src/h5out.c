@@ -703,13 +703,13 @@ cleanup:
 
 /* ------------------------------------------------------------------ data */
 
-lapse_status_t lapse_h5out_write(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
-                                 const void *buf)
+/* Select the box core of timepoint t of dataset k in a new file space (*fspace) and make the
+ * matching memory space (*mspace). */
+static lapse_status_t select_box(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
+                                 hid_t *fspace, hid_t *mspace)
 {
     lapse_status_t st = LAPSE_OK;
-    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
     hsize_t start[4], count[4];
-
     if (k < 0 || k >= o->nspecs)
         LAPSE_FAIL(LAPSE_ERUNTIME, "output dataset index %d out of range [0, %d)", k, o->nspecs);
     const lapse_dset_spec_t *s = &o->specs[k];
@@ -728,10 +728,37 @@ lapse_status_t lapse_h5out_write(lapse_h5out_t *o, int k, int64_t t, const lapse
     }
     if (nd == 3 && core->dim[0] != 1)
         LAPSE_FAIL(LAPSE_ERUNTIME, "%s: core box of a 3-D dataset must have z extent 1", s->path);
-    LAPSE_H5ID(fspace, H5Dget_space(o->dsets[k]));
-    LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
-    LAPSE_H5ID(mspace, H5Screate_simple(nd, count, NULL));
-    LAPSE_H5(H5Dwrite(o->dsets[k], lapse_h5_mem_type(s->dtype), mspace, fspace, o->dxpl_ind, buf));
+    LAPSE_H5ID(*fspace, H5Dget_space(o->dsets[k]));
+    LAPSE_H5(H5Sselect_hyperslab(*fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+    LAPSE_H5ID(*mspace, H5Screate_simple(nd, count, NULL));
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_h5out_write(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
+                                 const void *buf)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    LAPSE_TRY(select_box(o, k, t, core, &fspace, &mspace));
+    LAPSE_H5(H5Dwrite(o->dsets[k], lapse_h5_mem_type(o->specs[k].dtype), mspace, fspace,
+                      o->dxpl_ind, buf));
+cleanup:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    return st;
+}
+
+lapse_status_t lapse_h5out_read(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *box,
+                                void *buf)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    LAPSE_TRY(select_box(o, k, t, box, &fspace, &mspace));
+    LAPSE_H5(H5Dread(o->dsets[k], lapse_h5_mem_type(o->specs[k].dtype), mspace, fspace, o->dxpl_ind,
+                     buf));
 cleanup:
     if (mspace >= 0)
         H5Sclose(mspace);

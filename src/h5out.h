@@ -132,6 +132,12 @@ lapse_status_t lapse_h5out_put_run(lapse_h5out_t *o, const lapse_run_info_t *inf
 lapse_status_t lapse_h5out_write(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
                                  const void *buf);
 
+/* Independent. Read box of timepoint t of dataset k into buf (box->dim voxels of its dtype, C
+ * order; z ignored for a 3-D dataset as in lapse_h5out_write). Data other ranks wrote is seen
+ * once they flushed (lapse_h5out_flush, collective). */
+lapse_status_t lapse_h5out_read(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *box,
+                                void *buf);
+
 /* Collective. Append this rank's n rows (n may differ between ranks, also 0) to /lapse/tasks;
  * the rows of rank 0 come first, then rank 1, ... */
 lapse_status_t lapse_h5out_append_rows(lapse_h5out_t *o, const lapse_task_row_t *rows, int64_t n);

@@ -121,8 +121,8 @@ static lapse_status_t open_output(lapse_worker_t *w)
             lapse_err_print(st);
         return st;
     }
-    st = lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out, job->nout, cfg, &state,
-                          &w->out);
+    st = lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out,
+                          job->nout + job->nscratch, cfg, &state, &w->out);
     if (st != LAPSE_OK)
         lapse_err_print(st);
     abort_on_io_failure(r, st, cfg->output_file);

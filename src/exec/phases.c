@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "device/dev.h"
 #include "ops/global.h"
 
 enum { MODE_WHOLE, MODE_PARTIAL, MODE_FINAL };
@@ -30,6 +31,8 @@ struct lapse_phases {
     lapse_blob_t part;  /* the partial of the task just run */
     int64_t cur_tpi;    /* timepoint index of the current task */
     lapse_task_t cur;
+    int scratch[LAPSE_MAX_STEPS]; /* output dataset index of step k's tile data, or -1 */
+    void *mat_host;               /* host copy of tile data: the largest read box x 8 bytes */
 };
 
 int lapse_phases_needed(const lapse_job_t *job)
@@ -79,6 +82,63 @@ static void current_tile(const lapse_phases_t *ph, int k, const lapse_box_t *cor
     }
 }
 
+/* The current task's box of tile data for step k: its core (pass 0 writes it) or its read box
+ * (later phases read it); one plane for a one-plane operand. */
+static void mat_box(const lapse_phases_t *ph, int k, int core, lapse_box_t *box)
+{
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    const int64_t *dims =
+        nd->in[0] == LAPSE_GRAPH_INPUT ? ph->g->in_shape : ph->g->node[nd->in[0]].dims;
+    *box = core ? ph->cur.core : ph->cur.read;
+    if (dims[0] == 1) {
+        box->off[0] = 0;
+        box->dim[0] = 1;
+    }
+}
+
+/* Pass 0 of a step with tile data: store the core's tile data (mat, on the device) in the
+ * output's scratch dataset. */
+static lapse_status_t mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_global_t *gl = ph->g->node[k].step->op->global;
+    lapse_box_t box;
+    mat_box(ph, k, 1, &box);
+    size_t bytes = (size_t)lapse_box_voxels(&box) * gl->mat_bytes;
+    LAPSE_CL(
+        clEnqueueReadBuffer(d->cl->queue, mat, CL_TRUE, 0, bytes, ph->mat_host, 0, NULL, NULL));
+    st = lapse_h5out_write(ph->w->out, ph->scratch[k], ph->cur.t, &box, ph->mat_host);
+    if (st != LAPSE_OK)
+        st = lapse_fail_wrap(st, "writing the tile data of step %d to %s failed", k + 1,
+                             ph->w->job->cfg.output_file);
+cleanup:
+    return st;
+}
+
+/* Later phases: load the read box's tile data of step k from the scratch dataset into mat,
+ * which must match the operand's buffer (n voxels). */
+static lapse_status_t mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat, size_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_global_t *gl = ph->g->node[k].step->op->global;
+    lapse_box_t box;
+    mat_box(ph, k, 0, &box);
+    if ((size_t)lapse_box_voxels(&box) != n)
+        LAPSE_FAIL(LAPSE_ERUNTIME,
+                   "internal error: step %d reads %lld voxels of tile data for a buffer of %zu",
+                   k + 1, (long long)lapse_box_voxels(&box), n);
+    st = lapse_h5out_read(ph->w->out, ph->scratch[k], ph->cur.t, &box, ph->mat_host);
+    if (st != LAPSE_OK) {
+        st = lapse_fail_wrap(st, "reading the tile data of step %d from %s failed", k + 1,
+                             ph->w->job->cfg.output_file);
+        goto cleanup;
+    }
+    LAPSE_CL(clEnqueueWriteBuffer(d->cl->queue, mat, CL_TRUE, 0, n * gl->mat_bytes, ph->mat_host, 0,
+                                  NULL, NULL));
+cleanup:
+    return st;
+}
+
 /* The pipeline's callback at global step k (lapse_global_fn). */
 static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_dvol_t *in,
                             const lapse_dvol_t *out, cl_mem mat, cl_mem work,
@@ -103,12 +163,16 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
         lapse_blob_free(&ph->part);
         LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, &tile, in,
                               mat, work, &ph->part));
+        if (gl->mat_bytes && ph->pass == 0)
+            LAPSE_TRY(mat_store(ph, d, k, mat));
         *stop = 1;
         goto cleanup;
     }
     if (res->data == NULL)
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no result of global step %s for t=%lld",
                    s->op->name, (long long)ph->cur.t);
+    if (gl->mat_bytes)
+        LAPSE_TRY(mat_load(ph, d, k, mat, (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
     LAPSE_TRY(gl->apply(d, s, res, in, mat, out));
 cleanup:
     return st;
@@ -346,6 +410,12 @@ static lapse_status_t prologue(lapse_phases_t *ph)
         ph->target = k;
         for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
             LAPSE_TRY(round_run(ph, &a, &idle));
+        if (gl->mat_bytes) { /* the tile data must be seen by every rank from here on */
+            lapse_status_t fst = lapse_h5out_flush(w->out);
+            if (fst != LAPSE_OK)
+                lapse_err_print(fst);
+            LAPSE_TRY(lapse_agree(w->r->world, fst));
+        }
     }
     ph->mode = MODE_FINAL;
     double all = 0;
@@ -379,10 +449,17 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->ntps = w->plan->ntps;
         ph->ntiles = w->plan->ntiles;
         ph->cur_tpi = -1;
+        for (int k = 0; k < LAPSE_MAX_STEPS; k++)
+            ph->scratch[k] = -1;
+        for (int i = 0; i < w->job->nscratch; i++)
+            ph->scratch[w->job->scratch_step[i]] = w->job->nout + i;
+        if (w->job->nscratch > 0 && w->plan->ntiles > 1)
+            ph->mat_host = malloc((size_t)w->plan->max_read_voxels * 8);
         ph->res = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->res);
         ph->prev = calloc((size_t)(ph->ntps + 1), sizeof *ph->prev);
     }
-    if (!ph || !ph->res || !ph->prev)
+    if (!ph || !ph->res || !ph->prev ||
+        (w->job->nscratch > 0 && w->plan->ntiles > 1 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst != LAPSE_OK)
         lapse_err_print(lst);
@@ -412,5 +489,6 @@ void lapse_phases_free(lapse_phases_t *ph)
     lapse_blob_free(&ph->part);
     free(ph->res);
     free(ph->prev);
+    free(ph->mat_host);
     free(ph);
 }
