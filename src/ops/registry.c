@@ -26,6 +26,7 @@
     X(threshold_fixed)                                                                             \
     X(threshold_otsu)                                                                              \
     X(threshold_mean)                                                                              \
+    X(connected_components_labeling)                                                               \
     X(greater_constant)                                                                            \
     X(smaller_constant)                                                                            \
     X(equal_constant)                                                                              \
