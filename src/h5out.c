@@ -813,6 +813,15 @@ cleanup:
     return st;
 }
 
+void lapse_h5out_handles(const lapse_h5out_t *o, hid_t *file, hid_t *dxpl_coll, MPI_Comm *comm,
+                         int *rank)
+{
+    *file = o->file;
+    *dxpl_coll = o->dxpl_coll;
+    *comm = o->comm;
+    *rank = o->rank;
+}
+
 lapse_status_t lapse_h5out_flush(lapse_h5out_t *o)
 {
     lapse_status_t st = LAPSE_OK;

@@ -24,6 +24,7 @@
 #ifndef LAPSE_H5OUT_H
 #define LAPSE_H5OUT_H
 
+#include <hdf5.h>
 #include <mpi.h>
 
 #include "config.h"
@@ -141,6 +142,10 @@ lapse_status_t lapse_h5out_read(lapse_h5out_t *o, int k, int64_t t, const lapse_
 /* Collective. Append this rank's n rows (n may differ between ranks, also 0) to /lapse/tasks;
  * the rows of rank 0 come first, then rank 1, ... */
 lapse_status_t lapse_h5out_append_rows(lapse_h5out_t *o, const lapse_task_row_t *rows, int64_t n);
+
+/* The open file, its communicator and its collective transfer list (for io/table.c). */
+void lapse_h5out_handles(const lapse_h5out_t *o, hid_t *file, hid_t *dxpl_coll, MPI_Comm *comm,
+                         int *rank);
 
 /* Collective. Flush the whole file to disk. */
 lapse_status_t lapse_h5out_flush(lapse_h5out_t *o);

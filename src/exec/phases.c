@@ -10,11 +10,13 @@
 #include "exec/phases.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "device/dev.h"
+#include "io/table.h"
 #include "ops/global.h"
 
 enum { MODE_WHOLE, MODE_PARTIAL, MODE_FINAL };
@@ -391,6 +393,97 @@ cleanup:
     return st;
 }
 
+/* ---------------------------------------------------------------- tables */
+
+static const lapse_col_t summary_cols[] = {
+    {"timepoint", 0}, {"label_count", 0}, {"foreground_voxels", 0}, {"threshold", 1}};
+static const lapse_table_desc_t summary_desc = {4, summary_cols};
+
+/* The per-timepoint value of the first global step that records one (a threshold), NaN when
+ * none ran. */
+static double threshold_of(const lapse_phases_t *ph, int64_t tpi)
+{
+    for (int k = 0; k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        const lapse_blob_t *r = &ph->res[tpi * ph->g->nsteps + k];
+        if (gl && gl->summary && r->data)
+            return gl->summary(ph->g->node[k].step, r);
+    }
+    return NAN;
+}
+
+/* Collective: write the table of measuring step k (/<name>) and its summary (/<name>_summary)
+ * for the active timepoints, replacing their earlier rows. */
+static lapse_status_t write_table(lapse_phases_t *ph, const active_t *a, int k)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_step_t *s = ph->g->node[k].step;
+    const lapse_table_desc_t *desc = s->op->global->table;
+    size_t rb = (size_t)desc->ncols * 8;
+    int64_t nrows = 0, *tps = NULL;
+    char *rows = NULL, path[LAPSE_STEP_NAME_MAX + 16];
+    int64_t(*sum)[4] = NULL;
+    lapse_status_t lst = LAPSE_OK;
+    for (int64_t i = 0; i < a->n; i++) {
+        const lapse_blob_t *r = &ph->res[a->tpi[i] * ph->g->nsteps + k];
+        int64_t n = 0;
+        if (r->data)
+            memcpy(&n, r->data, sizeof n);
+        nrows += n;
+    }
+    rows = malloc((size_t)(nrows + 1) * rb);
+    tps = malloc((size_t)(a->n + 1) * sizeof *tps);
+    sum = malloc((size_t)(a->n + 1) * sizeof *sum);
+    if (!rows || !tps || !sum)
+        lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the %lld rows of table /%s",
+                         (long long)nrows, s->name);
+    int64_t at = 0;
+    for (int64_t i = 0; lst == LAPSE_OK && i < a->n; i++) {
+        int64_t t = ph->full.tps[a->tpi[i]], n = 0, fg = 0;
+        const lapse_blob_t *r = &ph->res[a->tpi[i] * ph->g->nsteps + k];
+        if (r->data)
+            memcpy(&n, r->data, sizeof n);
+        if (r->data == NULL || r->size != sizeof n + (size_t)n * rb) {
+            lst = lapse_fail(LAPSE_ERUNTIME, "internal error: table /%s of t=%lld", s->name,
+                             (long long)t);
+            break;
+        }
+        memcpy(rows + (size_t)at * rb, (const char *)r->data + sizeof n, (size_t)n * rb);
+        for (int64_t j = 0; j < n; j++) {
+            int64_t area;
+            memcpy(rows + (size_t)(at + j) * rb, &t, sizeof t);
+            memcpy(&area, rows + (size_t)(at + j) * rb + 2 * 8, sizeof area);
+            fg += area;
+        }
+        at += n;
+        tps[i] = t;
+        double thr = threshold_of(ph, a->tpi[i]);
+        sum[i][0] = t;
+        sum[i][1] = n;
+        sum[i][2] = fg;
+        memcpy(&sum[i][3], &thr, sizeof thr);
+    }
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(ph->w->r->world, lst));
+    snprintf(path, sizeof path, "/%s", s->name);
+    st = lapse_table_put(ph->w->out, path, desc, tps, a->n, rows, nrows);
+    if (st == LAPSE_OK) {
+        snprintf(path, sizeof path, "/%s_summary", s->name);
+        st = lapse_table_put(ph->w->out, path, &summary_desc, tps, a->n, sum, a->n);
+    }
+    if (st == LAPSE_OK)
+        st = lapse_h5out_flush(ph->w->out);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = lapse_agree(ph->w->r->world, st);
+cleanup:
+    free(rows);
+    free(tps);
+    free(sum);
+    return st;
+}
+
 static lapse_status_t prologue(lapse_phases_t *ph)
 {
     lapse_status_t st = LAPSE_OK;
@@ -416,6 +509,11 @@ static lapse_status_t prologue(lapse_phases_t *ph)
                 lapse_err_print(fst);
             LAPSE_TRY(lapse_agree(w->r->world, fst));
         }
+    }
+    for (int k = 0; k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        if (gl && gl->table)
+            LAPSE_TRY(write_table(ph, &a, k));
     }
     ph->mode = MODE_FINAL;
     double all = 0;
@@ -465,7 +563,10 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         lapse_err_print(lst);
     LAPSE_TRY(lapse_agree(w->r->world, lst));
     lapse_pipeline_set_global(w->pipe, gstep, ph);
-    if (ph->ntiles == 1)
+    int tables = 0;
+    for (int k = 0; k < ph->g->nsteps; k++)
+        tables |= ph->g->node[k].step->op->global && ph->g->node[k].step->op->global->table;
+    if (ph->ntiles == 1 && !tables) /* a table is written before the tasks: prologue */
         ph->mode = MODE_WHOLE;
     else
         LAPSE_TRY(prologue(ph));

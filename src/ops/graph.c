@@ -136,8 +136,20 @@ static lapse_status_t check_uses(lapse_graph_t *g, lapse_graph_err_t *err)
             else
                 g->node[j].last_use = k;
         }
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_gnode_t *nd = &g->node[k];
+        const lapse_global_t *gl = nd->step->op->global;
+        if (gl && gl->table && nd->step->name[0] == '\0')
+            return graph_fail(err, nd->step, k, "op",
+                              "a %s step needs a name: its table is written to the dataset "
+                              "/<name> (e.g. name: nuclei)%s",
+                              nd->step->op->name, "");
+    }
     for (int k = 0; k < g->nsteps - 1; k++) {
         const lapse_gnode_t *nd = &g->node[k];
+        const lapse_global_t *gl = nd->step->op->global;
+        if (gl && gl->table) /* its table is its result */
+            continue;
         if (nd->last_use < 0 && nd->step->save[0] == '\0')
             return graph_fail(err, nd->step, k, "op",
                               "the result of this %s step is never used: save it (save: /path), "
