@@ -484,6 +484,24 @@ cleanup:
     return st;
 }
 
+/* Timepoints per wave: the partials of one round of a wave (held on every rank, and sent in
+ * one MPI_Allgatherv) stay within LAPSE_PHASE_MEM bytes (default 512 MiB), estimating a
+ * tile's partial as its six faces of 8-byte values (labels) plus 64 KiB. */
+static int64_t wave_size(const lapse_phases_t *ph)
+{
+    const lapse_plan_t *p = &ph->full;
+    double budget = 512.0 * 1048576.0;
+    const char *env = getenv("LAPSE_PHASE_MEM");
+    if (env && atof(env) > 0)
+        budget = atof(env);
+    double faces = 2.0 * 8.0 *
+                   ((double)p->tile[1] * p->tile[2] + (double)p->tile[0] * p->tile[2] +
+                    (double)p->tile[0] * p->tile[1]);
+    double per_tp = (faces + 65536.0) * (double)ph->ntiles;
+    int64_t w = (int64_t)(budget / per_tp);
+    return w < 1 ? 1 : w;
+}
+
 static lapse_status_t prologue(lapse_phases_t *ph)
 {
     lapse_status_t st = LAPSE_OK;
@@ -496,18 +514,22 @@ static lapse_status_t prologue(lapse_phases_t *ph)
         lapse_err_print(lst);
     LAPSE_TRY(lapse_agree(w->r->world, lst));
     ph->mode = MODE_PARTIAL;
-    for (int k = 0; k < ph->g->nsteps; k++) {
-        const lapse_global_t *gl = ph->g->node[k].step->op->global;
-        if (gl == NULL)
-            continue;
-        ph->target = k;
-        for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
-            LAPSE_TRY(round_run(ph, &a, &idle));
-        if (gl->mat_bytes) { /* the tile data must be seen by every rank from here on */
-            lapse_status_t fst = lapse_h5out_flush(w->out);
-            if (fst != LAPSE_OK)
-                lapse_err_print(fst);
-            LAPSE_TRY(lapse_agree(w->r->world, fst));
+    int64_t wave = wave_size(ph), nwaves = 0;
+    for (int64_t w0 = 0; w0 < a.n; w0 += wave, nwaves++) {
+        active_t sub = {a.tpi + w0, a.n - w0 < wave ? a.n - w0 : wave};
+        for (int k = 0; k < ph->g->nsteps; k++) {
+            const lapse_global_t *gl = ph->g->node[k].step->op->global;
+            if (gl == NULL)
+                continue;
+            ph->target = k;
+            for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
+                LAPSE_TRY(round_run(ph, &sub, &idle));
+            if (gl->mat_bytes) { /* the tile data must be seen by every rank from here on */
+                lapse_status_t fst = lapse_h5out_flush(w->out);
+                if (fst != LAPSE_OK)
+                    lapse_err_print(fst);
+                LAPSE_TRY(lapse_agree(w->r->world, fst));
+            }
         }
     }
     for (int k = 0; k < ph->g->nsteps; k++) {
@@ -519,9 +541,11 @@ static lapse_status_t prologue(lapse_phases_t *ph)
     double all = 0;
     if (MPI_Reduce(&idle, &all, 1, MPI_DOUBLE, MPI_SUM, 0, w->r->world) == MPI_SUCCESS &&
         w->r->rank == 0) {
-        printf("lapse: global steps: %d rounds over %lld timepoints x %lld tiles in %.2f s "
-               "(ranks idle at round ends: %.3f s on average)\n",
-               rounds, (long long)a.n, (long long)ph->ntiles, MPI_Wtime() - t0, all / w->r->nranks);
+        printf("lapse: global steps: %d rounds over %lld timepoints x %lld tiles (%lld waves of "
+               "at most %lld timepoints) in %.2f s (ranks idle at round ends: %.3f s on "
+               "average)\n",
+               rounds, (long long)a.n, (long long)ph->ntiles, (long long)nwaves, (long long)wave,
+               MPI_Wtime() - t0, all / w->r->nranks);
         fflush(stdout);
     }
 cleanup:
