@@ -3,7 +3,8 @@
 # the input reads" must hold for the file HDF5 actually opens, not for the name as stored.
 #  - virtual dataset source names are printf-style patterns (H5Pset_virtual): "%b" is the block
 #    number of an unlimited mapping (one source file per block), "%%" a literal "%";
-#  - VDS source files are searched for as H5F_prefix_open_file does (HDF5_VDS_PREFIX first);
+#  - VDS source and external link files are searched for as H5F_prefix_open_file does
+#    (HDF5_VDS_PREFIX / HDF5_EXT_PREFIX first);
 #  - external storage files are relative to HDF5_EXTFILE_PREFIX / the efile prefix ("${ORIGIN}" =
 #    the HDF5 file's directory), else to the working directory, never to the file's directory;
 #  - a VDS source "." is the VDS's own file (walked on to what its source dataset reads).
@@ -56,6 +57,8 @@ with h5py.File("plus2.h5", "w") as f:
     f["/raw"] = data + 2
 with h5py.File("sub/ext.h5", "w") as f:
     f.create_dataset("/raw", shape=shape, dtype=dtype, external=[("data.bin", 0, data.nbytes)])
+with h5py.File("vp/elink.h5", "w") as f:   # with HDF5_EXT_PREFIX=store: store/victim.h5
+    f["/raw"] = h5py.ExternalLink("victim.h5", "/raw")
 with h5py.File("dot.h5", "w", libver="latest") as f: # a VDS onto "." (its own file), whose
     f.create_dataset("/inner", shape=shape, dtype=dtype,  # source has external storage
                      external=[("data.bin", 0, data.nbytes)])
@@ -107,23 +110,25 @@ case_ 8 HDF5_EXTFILE_PREFIX='${ORIGIN}/../store2' sub/ext.h5 soft.bin "external 
 case_ 9 HDF5_EXTFILE_PREFIX="$T/store2" sub/ext.h5 sub/../store2/data.bin "external storage is in it"
 reads - dot.h5 victim.h5
 case_ 10 - dot.h5 soft_cwd.bin "external storage is in it \(data\.bin as data\.bin\)"
+reads HDF5_EXT_PREFIX="$T/store" vp/elink.h5 store/victim.h5
+case_ 11 HDF5_EXT_PREFIX="$T/store" vp/elink.h5 vp/../store/victim.h5 "external link /raw -> victim\.h5"
 
-note "11. sub/data.bin is not read by sub/ext.h5 (HDF5 reads ./data.bin): it may be the output"
+note "12. sub/data.bin is not read by sub/ext.h5 (HDF5 reads ./data.bin): it may be the output"
 DB=$(sha data.bin)
-hcfg c11.yaml sub/ext.h5 sub/data.bin overwrite
-run_ok l11.log "$LAPSE" run c11.yaml
-same_sha data.bin "$DB" 11
-"$LAPSE_PY" -c 'import h5py; h5py.File("sub/data.bin", "r")["/result"]' ||
-    fail "11: sub/data.bin is not the output"
-
-note "12. the printf-style VDS as an input: same result as the plain input"
-hcfg c12.yaml pf.h5 out12.h5
-hcfg r12.yaml victim.h5 ref12.h5
+hcfg c12.yaml sub/ext.h5 sub/data.bin overwrite
 run_ok l12.log "$LAPSE" run c12.yaml
-run_ok r12.log "$LAPSE" run r12.yaml
-"$LAPSE_PY" - <<'PY' || fail "12: the VDS input gave another result"
+same_sha data.bin "$DB" 12
+"$LAPSE_PY" -c 'import h5py; h5py.File("sub/data.bin", "r")["/result"]' ||
+    fail "12: sub/data.bin is not the output"
+
+note "13. the printf-style VDS as an input: same result as the plain input"
+hcfg c13.yaml pf.h5 out13.h5
+hcfg r13.yaml victim.h5 ref13.h5
+run_ok l13.log "$LAPSE" run c13.yaml
+run_ok r13.log "$LAPSE" run r13.yaml
+"$LAPSE_PY" - <<'PY' || fail "13: the VDS input gave another result"
 import h5py, numpy as np
-with h5py.File("out12.h5", "r") as o, h5py.File("ref12.h5", "r") as r:
+with h5py.File("out13.h5", "r") as o, h5py.File("ref13.h5", "r") as r:
     assert np.array_equal(o["/result"][()], r["/result"][()])
 PY
 echo "PASS $TEST_NAME"
