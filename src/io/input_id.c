@@ -125,6 +125,23 @@ typedef struct {
     const char *host; /* the file holding the link or the virtual dataset, as it was opened */
 } search_t;
 
+/* Does HDF5 file path hold an object at dataset (links followed)? */
+static int holds(const char *path, const char *dataset)
+{
+    int yes = 0;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0) {
+        H5E_BEGIN_TRY
+        {
+            yes = H5Oexists_by_name(f, dataset, H5P_DEFAULT) > 0;
+        }
+        H5E_END_TRY;
+        H5Fclose(f);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return yes;
+}
+
 /* One candidate file of resolve at path: -1 when nothing is there or it is not an HDF5 file
  * (HDF5 tries the next), else resolve's result for it. */
 static int try_candidate(walk_t *w, const char *path, const char *dataset, int walk_depth,
@@ -141,18 +158,8 @@ static int try_candidate(walk_t *w, const char *path, const char *dataset, int w
         H5Eclear2(H5E_DEFAULT);
         return -1;
     }
-    if (found) {
-        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-        if (f >= 0) {
-            H5E_BEGIN_TRY
-            {
-                *found = H5Oexists_by_name(f, dataset, H5P_DEFAULT) > 0;
-            }
-            H5E_END_TRY;
-            H5Fclose(f);
-        }
-        H5Eclear2(H5E_DEFAULT);
-    }
+    if (found)
+        *found = holds(path, dataset);
     return walk_depth >= 0 ? walk(w, path, dataset, walk_depth) : 0;
 }
 
@@ -279,7 +286,7 @@ static int vds_mapping_reads(walk_t *w, hid_t d, hid_t dcpl, size_t i, const cha
                      fpat);
         int found = 0;
         if (strcmp(fname, ".") == 0) { /* the virtual dataset's own file */
-            found = 1;
+            found = holds(host, dname);
             if (walk(w, host, dname, depth + 1))
                 return 1;
         } else if (resolve(w, s, fname, dname, depth + 1, &found, what)) {
@@ -304,7 +311,8 @@ static int storage_reads(walk_t *w, hid_t d, const char *host, int depth)
         goto cleanup;
     size_t nv = 0;
     if (H5Pget_layout(dcpl) == H5D_VIRTUAL && H5Pget_virtual_count(dcpl, &nv) >= 0) {
-        if (H5Pget_virtual_prefix(dapl, prop, sizeof prop) < 0)
+        prop[0] = '\0'; /* a prefix that was never set is not written */
+        if (H5Pget_virtual_prefix(dapl, prop, sizeof prop) <= 0)
             prop[0] = '\0';
         build_prefix("HDF5_VDS_PREFIX", prop, host, prefix, sizeof prefix);
         const search_t s = {.env = "HDF5_VDS_PREFIX", .prop = prefix, .host = host};
@@ -315,7 +323,8 @@ static int storage_reads(walk_t *w, hid_t d, const char *host, int depth)
      * being HDF5_EXTFILE_PREFIX or the efile prefix; none: relative to the working directory */
     int ne = H5Pget_external_count(dcpl);
     if (ne > 0) {
-        if (H5Pget_efile_prefix(dapl, prop, sizeof prop) < 0)
+        prop[0] = '\0';
+        if (H5Pget_efile_prefix(dapl, prop, sizeof prop) <= 0)
             prop[0] = '\0';
         build_prefix("HDF5_EXTFILE_PREFIX", prop, host, prefix, sizeof prefix);
     }
