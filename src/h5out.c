@@ -21,6 +21,7 @@
 
 #include "h5util.h"
 #include "io/layout.h"
+#include "lock.h"
 
 #define TASKS_PATH  LAPSE_LAYOUT_TASKS
 #define DONE_PATH   LAPSE_LAYOUT_DONE
@@ -40,6 +41,8 @@ struct lapse_h5out {
     hid_t dxpl_ind, dxpl_coll;
     int broken;  /* an HDF5 failure left ranks out of step: do not close collectively */
     int sync_fd; /* LAPSE_SYNC_MARKS=1: a descriptor of the file for fdatasync, else -1 */
+    int id_fd;   /* rank 0, a file made by this open: its identity-locked descriptor, until
+                    taken (lapse_h5out_take_lock); else -1 */
 };
 
 /* ------------------------------------------------------------------ types */
@@ -490,9 +493,11 @@ lapse_status_t lapse_h5out_check_staging(const char *file)
 }
 
 /* Rank 0, before the collective create: remove a stale staging file left by a killed run (a
- * regular file of ours, see lapse_h5out_check_staging) and make a new empty one that no link can
- * redirect (O_CREAT | O_EXCL | O_NOFOLLOW); H5Fcreate then truncates that file. */
-static lapse_status_t make_staging(const char *tmp)
+ * regular file of ours, see lapse_h5out_check_staging), make a new empty one that no link can
+ * redirect (O_CREAT | O_EXCL | O_NOFOLLOW) and take its identity lock (lock.h) before anything is
+ * written to it: *fd (the locked descriptor) is set only on success. H5Fcreate then truncates
+ * that file; the lock follows it through the rename into place. */
+static lapse_status_t make_staging(const char *tmp, int *fd)
 {
     lapse_status_t st = check_staging(tmp);
     if (st != LAPSE_OK)
@@ -500,11 +505,15 @@ static lapse_status_t make_staging(const char *tmp)
     if (unlink(tmp) != 0 && errno != ENOENT)
         return lapse_fail(LAPSE_EIO, "cannot remove the stale staging file %s: %s", tmp,
                           strerror(errno));
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
-    if (fd < 0)
+    int nfd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+    if (nfd < 0)
         return lapse_fail(errno == EEXIST || errno == ELOOP ? LAPSE_ECONFIG : LAPSE_EIO,
                           "cannot create the staging file %s: %s", tmp, strerror(errno));
-    close(fd);
+    if ((st = lapse_lock_identity_fd(nfd, tmp)) != LAPSE_OK) {
+        close(nfd); /* someone linked the new file already and holds its lock: leave it */
+        return st;
+    }
+    *fd = nfd;
     return LAPSE_OK;
 }
 
@@ -515,7 +524,8 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
 {
     lapse_status_t st = LAPSE_OK;
     /* Each step is collective: all ranks agree after it, and stop together. */
-    st = step_agree(o, o->rank == 0 ? make_staging(tmp) : LAPSE_OK);
+    int fd = -1; /* rank 0: the staging file, identity-locked */
+    st = step_agree(o, o->rank == 0 ? make_staging(tmp, &fd) : LAPSE_OK);
     if (st != LAPSE_OK)
         return st; /* nothing was made, and what is at tmp is not ours to remove */
     st = step_agree(o, open_file(o, tmp, LAPSE_MODE_OVERWRITE));
@@ -535,12 +545,21 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
     if (st == LAPSE_OK)
         st = step_agree(o, close_handles(o));
     if (st != LAPSE_OK) {
-        if (o->rank == 0)
+        if (o->rank == 0) {
             unlink(tmp); /* a half-made file only takes space (it may fill the disk) */
+            close(fd);
+        }
         return st;
     }
-    if (o->rank == 0 && rename(tmp, file) != 0)
-        st = lapse_fail(LAPSE_EIO, "rename(%s, %s) failed: %s", tmp, file, strerror(errno));
+    if (o->rank == 0) {
+        lapse_fault_point("rename"); /* "rename~S": the hostile tests' window before the rename */
+        if (rename(tmp, file) != 0) {
+            st = lapse_fail(LAPSE_EIO, "rename(%s, %s) failed: %s", tmp, file, strerror(errno));
+            close(fd);
+        } else {
+            o->id_fd = fd; /* still locked: no instant without the lock on the new file */
+        }
+    }
     int code = (int)st;
     if (MPI_Bcast(&code, 1, MPI_INT, 0, o->comm) != MPI_SUCCESS)
         return lapse_fail(LAPSE_EMPI, "MPI_Bcast of the rename status failed");
@@ -585,7 +604,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
     if (o != NULL) {
         o->comm = MPI_COMM_NULL;
         o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
-        o->sync_fd = -1;
+        o->sync_fd = o->id_fd = -1;
     }
     st = o != NULL ? open_local(o, specs, nspecs)
                    : lapse_fail_at(LAPSE_ENOMEM, __FILE__, __LINE__, "out of memory: output");
@@ -864,12 +883,21 @@ lapse_status_t lapse_h5out_close(lapse_h5out_t *o)
         H5Pclose(o->dxpl_coll);
     if (o->sync_fd >= 0)
         close(o->sync_fd);
+    if (o->id_fd >= 0)
+        close(o->id_fd);
     if (o->comm != MPI_COMM_NULL)
         MPI_Comm_free(&o->comm);
     free(o->dsets);
     free(o->specs);
     free(o);
     return st;
+}
+
+int lapse_h5out_take_lock(lapse_h5out_t *o)
+{
+    int fd = o->id_fd;
+    o->id_fd = -1;
+    return fd;
 }
 
 /* ------------------------------------------------------------------ task state */
