@@ -379,5 +379,14 @@ unsigned long long lapse_graph_device_bytes(const lapse_graph_t *g, long long re
         b += r * lapse_dtype_size(g->in_dtype);
     for (int k = 0; k < g->nout; k++)
         b += c * lapse_dtype_size(g->out[k].dtype);
-    return b + 64ULL * 1024ULL; /* Gaussian weights and slack */
+    unsigned long long work = 0; /* global steps: tile data over the read box, one work buffer */
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_global_t *gl = g->node[k].step->op->global;
+        if (gl == NULL)
+            continue;
+        b += r * gl->mat_bytes;
+        if (c * gl->work_bytes > work)
+            work = c * gl->work_bytes;
+    }
+    return b + work + 64ULL * 1024ULL; /* Gaussian weights and slack */
 }
