@@ -182,8 +182,6 @@ static void box2_reach(const lapse_step_t *s, int64_t reach[3])
 
 /* ---------------------------------------------------------------- descriptors */
 
-#define SIGMA(k, h) LAPSE_P_VEC3F(k, 0.0, 100.0, h)
-
 const lapse_op_t lapse_op_difference_of_gaussian = {
     .name = "difference_of_gaussian",
     .help = "gaussian_blur(sigma1) - gaussian_blur(sigma2) (float32)",
@@ -194,8 +192,10 @@ const lapse_op_t lapse_op_difference_of_gaussian = {
     .version = 1,
     .ninputs = 1,
     .nparams = 2,
-    .params = {SIGMA("sigma1", "standard deviation of the first (subtracted from) Gaussian, z y x"),
-               SIGMA("sigma2", "standard deviation of the second (subtracted) Gaussian, z y x")},
+    .params = {LAPSE_P_VEC3F("sigma1", 0.0, 100.0,
+                             "standard deviation of the first (subtracted from) Gaussian, z y x"),
+               LAPSE_P_VEC3F("sigma2", 0.0, 100.0,
+                             "standard deviation of the second (subtracted) Gaussian, z y x")},
     .out_rule = LAPSE_OUT_F32,
     .footprint = LAPSE_FP_LOCAL,
     .inplace = 0,
@@ -218,7 +218,8 @@ const lapse_op_t lapse_op_subtract_gaussian_background = {
     .version = 1,
     .ninputs = 1,
     .nparams = 1,
-    .params = {SIGMA("sigma", "standard deviation of the background's Gaussian, z y x")},
+    .params = {LAPSE_P_VEC3F("sigma", 0.0, 100.0,
+                             "standard deviation of the background's Gaussian, z y x")},
     .out_rule = LAPSE_OUT_F32,
     .footprint = LAPSE_FP_LOCAL,
     .inplace = 0,

@@ -113,8 +113,11 @@ def gauss(a, s):
 
 
 def apply(op, a, p0=(0, 0, 0), p1=(0, 0, 0)):
-    """The SciPy reference of step op on float64 [z, y, x] array a (see the module doc)."""
+    """The SciPy reference of step op on float64 [z, y, x] array a (see the module doc); a 2-D
+    [y, x] array is taken as one plane."""
     a = np.asarray(a, dtype=np.float64)
+    if a.ndim == 2:
+        return apply(op, a[None], p0, p1)[0]
     if op in WINDOW or op in STENCIL:
         b, r = squeeze(a, list(p0))
         out = window(op, b, r) if op in WINDOW else stencil(op, b)
