@@ -119,21 +119,131 @@ static void lapse_drop_extremes(float *set, int *m)
  * centre): the value of rank (n - 1) / 2 in sorted order, exact. Forgetful selection: the first
  * (n + 3) / 2 values are loaded and the smallest and largest dropped (neither can be the
  * median); then each further value is added and again both extremes are dropped; the one value
- * left is the median. n <= LAPSE_MEDIAN_MAX (checked by the host through the radius limits).
- * With a NaN in the window the result is one of the window's values, unspecified. */
-__kernel void lapse_win_median(LAPSE_WIN_ARGS)
+ * left is the median. The working set is a private array of SET values: n <= 2 SET - 3 (the
+ * host picks the kernel by the window's size: lapse_win_median_125 up to 125 values,
+ * lapse_win_median up to LAPSE_MEDIAN_MAX). With a NaN in the window the result is one of the
+ * window's values, unspecified. */
+#define LAPSE_WIN_MEDIAN_KERNEL(name, SET)                                                         \
+    __kernel void name(LAPSE_WIN_ARGS)                                                             \
+    {                                                                                              \
+        LAPSE_WIN_SETUP();                                                                         \
+        int n = 0;                                                                                 \
+        LAPSE_WIN_FOR(n++);                                                                        \
+        const int load = (n + 3) / 2;                                                              \
+        float set[SET];                                                                            \
+        int m = 0, seen = 0;                                                                       \
+        LAPSE_WIN_FOR({                                                                            \
+            set[m++] = v;                                                                          \
+            seen++;                                                                                \
+            if (seen >= load)                                                                      \
+                lapse_drop_extremes(set, &m);                                                      \
+        });                                                                                        \
+        dst[idx] = set[0];                                                                         \
+    }
+LAPSE_WIN_MEDIAN_KERNEL(lapse_win_median, LAPSE_MEDIAN_SET)
+LAPSE_WIN_MEDIAN_KERNEL(lapse_win_median_125, 64)
+
+/* ---------------------------------------------------------------- small medians in registers */
+
+/* The windows of radius 1: the 3x3x3 box (27 values), the 3x3 box in y, x (9), the 3-D cross
+ * (7: the sphere of radius 1) and the 2-D one (5). The host picks these for effective radii
+ * (1, 1, 1) and (0, 1, 1). Same forgetful selection as lapse_win_median, on a private array
+ * whose indices are all compile-time constants (loops unrolled), so that it lives in registers;
+ * compare-exchanges with fmin / fmax. The median is the same value as lapse_win_median's (with a
+ * NaN in the window also one of the window's values, unspecified). */
+#define LAPSE_CSWAP(a, b)                                                                          \
+    do {                                                                                           \
+        const float lo_ = fmin(a, b);                                                              \
+        b = fmax(a, b);                                                                            \
+        a = lo_;                                                                                   \
+    } while (0)
+
+/* Median of v[0..n-1] (n odd; a compile-time constant at every call of this always-inlined
+ * function, so that the loops unroll and v[] stays in registers): round r keeps the set
+ * v[r..L-1], L = (n + 3) / 2; from round 1 on the next value enters at v[L-1] (where the last
+ * maximum was dropped); the minimum is swapped to v[r] and the maximum to v[L-1]; after the last
+ * round the median is v[L-2]. */
+static inline __attribute__((always_inline)) float lapse_median_fixed(float *v, const int n)
 {
-    LAPSE_WIN_SETUP();
-    int n = 0;
-    LAPSE_WIN_FOR(n++);
-    const int load = (n + 3) / 2;
-    float set[LAPSE_MEDIAN_SET];
-    int m = 0, seen = 0;
-    LAPSE_WIN_FOR({
-        set[m++] = v;
-        seen++;
-        if (seen >= load)
-            lapse_drop_extremes(set, &m);
-    });
-    dst[idx] = set[0];
+    const int L = (n + 3) / 2;
+#pragma unroll
+    for (int r = 0; r < (n - 1) / 2; r++) {
+        if (r > 0)
+            v[L - 1] = v[L + r - 1];
+#pragma unroll
+        for (int i = r + 1; i < L; i++)
+            LAPSE_CSWAP(v[r], v[i]);
+#pragma unroll
+        for (int i = r + 1; i < L - 1; i++)
+            LAPSE_CSWAP(v[i], v[L - 1]);
+    }
+    return v[L - 2];
+}
+
+#define LAPSE_FIXED_SETUP()                                                                        \
+    const int x = (int)get_global_id(0), y = (int)get_global_id(1), z = (int)get_global_id(2);     \
+    if (x >= nx || y >= ny || z >= nz)                                                             \
+        return;                                                                                    \
+    const size_t idx = ((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx + (size_t)x;              \
+    const int xm = max(x - 1, 0), xp = min(x + 1, nx - 1);                                         \
+    const size_t r0 = ((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx
+
+/* Row of (z + dz, y + dy), clamped. */
+#define LAPSE_ROW(dz, dy)                                                                          \
+    (((size_t)clamp(z + (dz), 0, nz - 1) * (size_t)ny + (size_t)clamp(y + (dy), 0, ny - 1)) *      \
+     (size_t)nx)
+
+__kernel void lapse_win_median_box27(__global const float *src, __global float *dst, int nx,
+                                     int ny, int nz)
+{
+    LAPSE_FIXED_SETUP();
+    (void)r0;
+    float v[27];
+#pragma unroll
+    for (int dz = -1; dz <= 1; dz++)
+#pragma unroll
+        for (int dy = -1; dy <= 1; dy++) {
+            const size_t row = LAPSE_ROW(dz, dy);
+            const int k = ((dz + 1) * 3 + (dy + 1)) * 3;
+            v[k] = src[row + (size_t)xm];
+            v[k + 1] = src[row + (size_t)x];
+            v[k + 2] = src[row + (size_t)xp];
+        }
+    dst[idx] = lapse_median_fixed(v, 27);
+}
+
+__kernel void lapse_win_median_box9(__global const float *src, __global float *dst, int nx, int ny,
+                                    int nz)
+{
+    LAPSE_FIXED_SETUP();
+    (void)r0;
+    float v[9];
+#pragma unroll
+    for (int dy = -1; dy <= 1; dy++) {
+        const size_t row = LAPSE_ROW(0, dy);
+        v[(dy + 1) * 3] = src[row + (size_t)xm];
+        v[(dy + 1) * 3 + 1] = src[row + (size_t)x];
+        v[(dy + 1) * 3 + 2] = src[row + (size_t)xp];
+    }
+    dst[idx] = lapse_median_fixed(v, 9);
+}
+
+__kernel void lapse_win_median_cross7(__global const float *src, __global float *dst, int nx,
+                                      int ny, int nz)
+{
+    LAPSE_FIXED_SETUP();
+    float v[7] = {src[LAPSE_ROW(-1, 0) + (size_t)x], src[LAPSE_ROW(0, -1) + (size_t)x],
+                  src[r0 + (size_t)xm],              src[idx],
+                  src[r0 + (size_t)xp],              src[LAPSE_ROW(0, 1) + (size_t)x],
+                  src[LAPSE_ROW(1, 0) + (size_t)x]};
+    dst[idx] = lapse_median_fixed(v, 7);
+}
+
+__kernel void lapse_win_median_cross5(__global const float *src, __global float *dst, int nx,
+                                      int ny, int nz)
+{
+    LAPSE_FIXED_SETUP();
+    float v[5] = {src[LAPSE_ROW(0, -1) + (size_t)x], src[r0 + (size_t)xm], src[idx],
+                  src[r0 + (size_t)xp], src[LAPSE_ROW(0, 1) + (size_t)x]};
+    dst[idx] = lapse_median_fixed(v, 5);
 }

@@ -60,6 +60,7 @@ typedef struct {
     cl_mem rows;
     int r[3];
     int64_t count; /* voxels in the window (no axis dropped) */
+    int sphere;    /* 1: ellipsoid, 0: box */
 } win_state_t;
 
 static void win_release(void *p)
@@ -81,6 +82,7 @@ static lapse_status_t win_prepare_shape(lapse_dev_t *d, const lapse_step_t *s, i
     win_state_t *w = calloc(1, sizeof *w);
     LAPSE_ALLOC(w);
     lapse_step_radii(s, w->r);
+    w->sphere = sphere;
     size_t nrows = (2 * (size_t)w->r[0] + 1) * (2 * (size_t)w->r[1] + 1);
     host = malloc(nrows * sizeof *host);
     LAPSE_ALLOC(host);
@@ -234,20 +236,48 @@ WIN_LAUNCHER(std_launch)
     return var_run(d, state, in, out, 1);
 }
 
+/* The kernel of window.cl that runs the median of w on a buffer of dims dim: the register
+ * kernels for the effective radii (axes of extent 1 dropped) (1, 1, 1) and (0, 1, 1), else NULL:
+ * a generic one (its working set sized by the window: up to 125 values, or up to 729). */
+static const char *median_fixed(const win_state_t *w, const int64_t dim[3])
+{
+    int e[3];
+    for (int a = 0; a < 3; a++)
+        e[a] = dim[a] > 1 ? w->r[a] : 0;
+    if (e[1] != 1 || e[2] != 1 || e[0] > 1)
+        return NULL;
+    if (e[0] == 1)
+        return w->sphere ? "lapse_win_median_cross7" : "lapse_win_median_box27";
+    return w->sphere ? "lapse_win_median_cross5" : "lapse_win_median_box9";
+}
+
 WIN_LAUNCHER(median_launch)
 {
     lapse_status_t st = LAPSE_OK;
     cl_kernel k;
     const win_state_t *w = state;
+    const char *fixed = median_fixed(w, in[0].dim);
     (void)s;
     (void)scratch;
     *res = 0;
+    if (fixed) {
+        cl_int nx = (cl_int)in[0].dim[2], ny = (cl_int)in[0].dim[1], nz = (cl_int)in[0].dim[0];
+        LAPSE_TRY(lapse_dev_kernel(d, "window.cl", fixed, &k, NULL));
+        LAPSE_ARG(k, 0, in[0].mem);
+        LAPSE_ARG(k, 1, out->mem);
+        LAPSE_ARG(k, 2, nx);
+        LAPSE_ARG(k, 3, ny);
+        LAPSE_ARG(k, 4, nz);
+        LAPSE_TRY(win_launch3d(d, k, in[0].dim));
+        goto cleanup;
+    }
     if (w->count > MEDIAN_MAX_WINDOW) /* the parameter ranges prevent this */
         LAPSE_FAIL(LAPSE_ERUNTIME,
                    "median window of radii [%d, %d, %d] holds %lld values, more "
                    "than %d",
                    w->r[0], w->r[1], w->r[2], (long long)w->count, MEDIAN_MAX_WINDOW);
-    LAPSE_TRY(win_kernel(d, "lapse_win_median", state, in[0].mem, out->mem, in[0].dim, &k));
+    LAPSE_TRY(win_kernel(d, w->count <= 125 ? "lapse_win_median_125" : "lapse_win_median", state,
+                         in[0].mem, out->mem, in[0].dim, &k));
     LAPSE_TRY(win_launch3d(d, k, in[0].dim));
 cleanup:
     return st;

@@ -108,10 +108,13 @@ static const scipy_case_t cases[] = {
     {"median_box", {0, 1, 3}, {0}, {5, 9, 17}, 0},
     {"median_box", {4, 4, 4}, {0}, {9, 10, 11}, 0}, /* the largest window: 729 values */
     {"median_box", {2, 1, 1}, {0}, {1, 14, 19}, 0}, /* 2-D data with a z radius */
+    {"median_box", {0, 1, 1}, {0}, {6, 13, 11}, 0}, /* the 3x3 register kernel on 3-D data */
+    {"median_box", {1, 1, 1}, {0}, {5, 1, 16}, 0},  /* y of extent 1: the generic kernel */
     {"median_sphere", {1, 1, 1}, {0}, {7, 12, 15}, 0},
     {"median_sphere", {1, 2, 3}, {0}, {6, 11, 13}, 0},
     {"median_sphere", {5, 5, 5}, {0}, {11, 12, 12}, 0}, /* the largest: 515 values */
     {"median_sphere", {3, 2, 2}, {0}, {1, 14, 19}, 0},
+    {"median_sphere", {1, 1, 1}, {0}, {1, 14, 19}, 0}, /* the 2-D cross */
     {"mean_sphere", {1, 1, 1}, {0}, {7, 12, 15}, F32},
     {"mean_sphere", {2, 3, 1}, {0}, {8, 11, 13}, F32},
     {"mean_sphere", {2, 2, 2}, {0}, {1, 14, 19}, F32},
