@@ -24,15 +24,21 @@
 
 /* Sobel gradient magnitude sqrt(gx^2 + gy^2 + gz^2): g along an axis is the correlation with
  * [-1, 0, 1] along it and the smoothing [1, 2, 1] along each other axis of the stencil (SciPy's
- * sobel per axis), accumulated over the window in the order dz, dy, dx (zero weights skipped). */
-__kernel void lapse_sobel(__global const float *src, __global float *dst, int nx, int ny, int nz)
+ * sobel per axis), accumulated over the window in the order dz, dy, dx (zero weights skipped).
+ * az, ay, ax: whether each axis is part of the stencil; compile-time constants at the calls
+ * below (the common cases), so that the loops unroll. */
+static inline __attribute__((always_inline)) float
+lapse_sobel_at(__global const float *src, int nx, int ny, int nz, int x, int y, int z,
+               const int az, const int ay, const int ax)
 {
-    LAPSE_ST_SETUP();
     float gx = 0.0f, gy = 0.0f, gz = 0.0f;
+#pragma unroll
     for (int dz = -az; dz <= az; dz++) {
         const int wz = az ? 2 - abs(dz) : 1; /* smoothing weight along z */
+#pragma unroll
         for (int dy = -ay; dy <= ay; dy++) {
             const int wy = ay ? 2 - abs(dy) : 1;
+#pragma unroll
             for (int dx = -ax; dx <= ax; dx++) {
                 const int wx = ax ? 2 - abs(dx) : 1;
                 const float v = LAPSE_ST_AT(dz, dy, dx);
@@ -45,23 +51,49 @@ __kernel void lapse_sobel(__global const float *src, __global float *dst, int nx
             }
         }
     }
-    dst[idx] = sqrt(gx * gx + gy * gy + gz * gz);
+    return sqrt(gx * gx + gy * gy + gz * gz);
+}
+
+__kernel void lapse_sobel(__global const float *src, __global float *dst, int nx, int ny, int nz)
+{
+    LAPSE_ST_SETUP();
+    if (az && ay && ax) /* uniform branches: 3-D and 2-D data run unrolled bodies */
+        dst[idx] = lapse_sobel_at(src, nx, ny, nz, x, y, z, 1, 1, 1);
+    else if (!az && ay && ax)
+        dst[idx] = lapse_sobel_at(src, nx, ny, nz, x, y, z, 0, 1, 1);
+    else
+        dst[idx] = lapse_sobel_at(src, nx, ny, nz, x, y, z, az, ay, ax);
 }
 
 /* Box Laplacian: the sum over the 3^k - 1 neighbours of the box (k = axes of the stencil) of
- * (neighbour - centre), in the order dz, dy, dx. */
+ * (neighbour - centre), in the order dz, dy, dx (axis flags as for the Sobel). */
+static inline __attribute__((always_inline)) float
+lapse_laplace_box_at(__global const float *src, int nx, int ny, int nz, int x, int y, int z,
+                     const int az, const int ay, const int ax, const float c)
+{
+    float s = 0.0f;
+#pragma unroll
+    for (int dz = -az; dz <= az; dz++)
+#pragma unroll
+        for (int dy = -ay; dy <= ay; dy++)
+#pragma unroll
+            for (int dx = -ax; dx <= ax; dx++)
+                if (dz != 0 || dy != 0 || dx != 0)
+                    s += LAPSE_ST_AT(dz, dy, dx) - c;
+    return s;
+}
+
 __kernel void lapse_laplace_box(__global const float *src, __global float *dst, int nx, int ny,
                                 int nz)
 {
     LAPSE_ST_SETUP();
     const float c = src[idx];
-    float s = 0.0f;
-    for (int dz = -az; dz <= az; dz++)
-        for (int dy = -ay; dy <= ay; dy++)
-            for (int dx = -ax; dx <= ax; dx++)
-                if (dz != 0 || dy != 0 || dx != 0)
-                    s += LAPSE_ST_AT(dz, dy, dx) - c;
-    dst[idx] = s;
+    if (az && ay && ax)
+        dst[idx] = lapse_laplace_box_at(src, nx, ny, nz, x, y, z, 1, 1, 1, c);
+    else if (!az && ay && ax)
+        dst[idx] = lapse_laplace_box_at(src, nx, ny, nz, x, y, z, 0, 1, 1, c);
+    else
+        dst[idx] = lapse_laplace_box_at(src, nx, ny, nz, x, y, z, az, ay, ax, c);
 }
 
 /* Diamond Laplacian: the sum over the axes of the stencil, z, y, x, of the second difference
