@@ -16,6 +16,23 @@
     X(minimum_box)                                                                                 \
     X(maximum_box)                                                                                 \
     X(top_hat_box)                                                                                 \
+    X(bottom_hat_box)                                                                              \
+    X(difference_of_gaussian)                                                                      \
+    X(subtract_gaussian_background)                                                                \
+    X(median_box)                                                                                  \
+    X(median_sphere)                                                                               \
+    X(mean_sphere)                                                                                 \
+    X(minimum_sphere)                                                                              \
+    X(maximum_sphere)                                                                              \
+    X(top_hat_sphere)                                                                              \
+    X(variance_box)                                                                                \
+    X(standard_deviation_box)                                                                      \
+    X(sobel)                                                                                       \
+    X(laplace_box)                                                                                 \
+    X(laplace_diamond)                                                                             \
+    X(gradient_x)                                                                                  \
+    X(gradient_y)                                                                                  \
+    X(gradient_z)                                                                                  \
     X(add_scalar)                                                                                  \
     X(multiply_scalar)                                                                             \
     X(subtract_scalar)                                                                             \
@@ -50,7 +67,9 @@
     X(erode_box)                                                                                   \
     X(dilate_box)                                                                                  \
     X(opening_box)                                                                                 \
-    X(closing_box)
+    X(closing_box)                                                                                 \
+    X(erode_sphere)                                                                                \
+    X(dilate_sphere)
 
 #define DECLARE(n) extern const lapse_op_t lapse_op_##n;
 LAPSE_OPS(DECLARE)
