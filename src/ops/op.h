@@ -131,8 +131,8 @@ typedef struct {
                         * order) and that apply later reads instead, over any box (e.g.
                         * provisional labels) */
     size_t work_bytes; /* device scratch per core voxel that partial may use */
-    /* Partial of pass `pass` of the tile: in is the operand over the task's buffer (core inside
-     * at tile->core_rel); prev the result of pass - 1 (NULL for pass 0); mat (pass 0, when
+    /* Partial of pass `pass` of the tile: in[0..ninputs) are the operands over the task's
+     * buffers (core inside at tile->core_rel); prev the result of pass - 1 (NULL for pass 0); mat (pass 0, when
      * mat_bytes) receives the tile data; work has work_bytes per core voxel. *part receives a
      * malloc'ed blob (may be empty). */
     lapse_status_t (*partial)(lapse_dev_t *d, const lapse_step_t *s, int pass,
@@ -143,14 +143,31 @@ typedef struct {
     lapse_status_t (*reduce)(const lapse_step_t *s, int pass, const lapse_blob_t *prev,
                              const lapse_gtile_t *tiles, const lapse_blob_t *parts, int64_t ntiles,
                              lapse_blob_t *res);
-    /* Map every voxel of out (dims out->dim) with res, the last pass's result: from in (the
-     * operand, same dims) when mat_bytes == 0, else from mat (mat_bytes per voxel, same dims). */
+    /* Map every voxel of out (dims out->dim) with res, the last pass's result: from in[] (the
+     * operands, same dims) when mat_bytes == 0, else from mat (mat_bytes per voxel, same
+     * dims). */
     lapse_status_t (*apply)(lapse_dev_t *d, const lapse_step_t *s, const lapse_blob_t *res,
                             const lapse_dvol_t *in, cl_mem mat, const lapse_dvol_t *out);
     /* The value recorded per timepoint in the summary table (e.g. the threshold), from res;
      * NULL: none. */
     double (*summary)(const lapse_step_t *s, const lapse_blob_t *res);
+    /* Steps that measure (measure_labels): the columns of the table their last pass's result
+     * holds, NULL otherwise. Such a result is: int64 nrows, then nrows rows of ncols 8-byte
+     * values (int64 or double by column), column 0 being the timepoint (the executor fills
+     * it). The table is written to the output as dataset /<step name> (exec/phases.c). */
+    const struct lapse_table_desc *table;
 } lapse_global_t;
+
+/* A table column: its name (pandas/napari style) and kind. */
+typedef struct {
+    const char *name;
+    int is_double; /* 0: int64, 1: double */
+} lapse_col_t;
+
+typedef struct lapse_table_desc {
+    int ncols;
+    const lapse_col_t *cols; /* cols[0] is {"timepoint", 0} */
+} lapse_table_desc_t;
 
 void lapse_blob_free(lapse_blob_t *b);
 
