@@ -10,9 +10,10 @@
  * A voxel's label is its value truncated to a whole number; values below 1 (and NaN) are
  * background; values above 2^24 give LAPSE_BIG_LABEL (the host refuses them).
  *
- * Work: the accumulating kernels give each work-item a run of LAPSE_SEG voxels along x of one
- * core row and flush a label's sums with atomics only where the label changes, so the atomics
- * scale with the runs of labels along x, not with the voxels.
+ * Work: the accumulating kernels stage a chunk of a core row in local memory (coalesced reads),
+ * give each work-item LAPSE_SEG consecutive voxels of it and flush a label's sums with atomics
+ * only where the label changes, so the atomics scale with the runs of labels along x, not with
+ * the voxels.
  *
  * Core geometry (as kernels/reduce.cl): the buffers have dims (bz, by, bx); the core starts at
  * (oz, oy, ox) in them and has dims (cz, cy, cx): int4 b, o, c (x, y, z); p is the core's
@@ -26,7 +27,7 @@
 #pragma OPENCL FP_CONTRACT OFF
 
 #define LAPSE_MG        256 /* work-group size of lapse_measure_scan */
-#define LAPSE_SEG       32  /* voxels along x per work-item of the accumulating kernels */
+#define LAPSE_SEG       16  /* voxels along x per work-item of the accumulating kernels */
 #define LAPSE_BIG_LABEL 0xFFFFFFFFu
 
 /* The label of a voxel value (see the file comment). */
@@ -106,35 +107,36 @@ static inline void atom_add128(volatile __global ulong *plo, volatile __global u
 
 /* Scan of the core: res[0] = max(res[0], the largest label), res[1] = max(res[1], the bits of
  * the largest finite |intensity| of a foreground voxel) (atomic; the host zeroes both first),
- * nfg[0] += the foreground voxels. Work-groups of LAPSE_MG, any number (grid-stride loop). */
+ * nfg[0] += the foreground voxels. Work-groups of LAPSE_MG, any number: group g reads the core
+ * rows g, g + groups, ... (coalesced along x). */
 __kernel __attribute__((reqd_work_group_size(LAPSE_MG, 1, 1))) void
 lapse_measure_scan(__global const float *lab, __global const float *img, int4 b, int4 o, int4 c,
                    __global uint *res, __global ulong *nfg)
 {
     __local uint ll[LAPSE_MG], la[LAPSE_MG];
     __local ulong ln[LAPSE_MG];
-    const ulong n = (ulong)c.x * (ulong)c.y * (ulong)c.z;
-    const size_t l = get_local_id(0);
+    const ulong rows = (ulong)c.y * (ulong)c.z;
+    const int l = (int)get_local_id(0);
     uint lmax = 0, amax = 0;
     ulong cnt = 0;
-    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
-        const int x = (int)(i % (ulong)c.x), y = (int)((i / (ulong)c.x) % (ulong)c.y);
-        const int z = (int)(i / ((ulong)c.x * (ulong)c.y));
-        const size_t at = buf_at(x, y, z, b, o);
-        const uint lb = label_of(lab[at]);
-        if (lb == 0)
-            continue;
-        lmax = max(lmax, lb);
-        cnt++;
-        const float v = fabs(img[at]);
-        if (isfinite(v))
-            amax = max(amax, as_uint(v)); /* non-negative floats order as their bits */
+    for (ulong r = get_group_id(0); r < rows; r += get_num_groups(0)) {
+        const size_t row = buf_at(0, (int)(r % (ulong)c.y), (int)(r / (ulong)c.y), b, o);
+        for (int x = l; x < c.x; x += LAPSE_MG) {
+            const uint lb = label_of(lab[row + (size_t)x]);
+            if (lb == 0)
+                continue;
+            lmax = max(lmax, lb);
+            cnt++;
+            const float v = fabs(img[row + (size_t)x]);
+            if (isfinite(v))
+                amax = max(amax, as_uint(v)); /* non-negative floats order as their bits */
+        }
     }
     ll[l] = lmax;
     la[l] = amax;
     ln[l] = cnt;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (size_t s = LAPSE_MG / 2; s > 0; s >>= 1) {
+    for (int s = LAPSE_MG / 2; s > 0; s >>= 1) {
         if (l < s) {
             ll[l] = max(ll[l], ll[l + s]);
             la[l] = max(la[l], la[l + s]);
@@ -198,36 +200,55 @@ static inline void flush_run(__global ulong *acc, __global uint *ext, ulong m1, 
         atomic_or(&ext[EXT_FL * m1 + lb], fl);
 }
 
+/* Index in the local staging arrays of chunk position k: one pad word per 32, so that the
+ * work-items of a warp, each reading its own LAPSE_SEG consecutive words, hit distinct banks. */
+#define PAD(k) ((k) + ((k) >> 5))
+
+/* Stage the work-group's chunk of core row `row` (x from x0, chunk = local size * LAPSE_SEG
+ * voxels, clipped to cx) of labels and intensities into local memory, coalesced. */
+static inline void stage(__global const float *lab, __global const float *img, size_t row, int x0,
+                         int cx, __local float *ll, __local float *li)
+{
+    const int wg = (int)get_local_size(0), chunk = wg * LAPSE_SEG;
+    for (int k = (int)get_local_id(0); k < chunk && x0 + k < cx; k += wg) {
+        ll[PAD(k)] = lab[row + (size_t)(x0 + k)];
+        li[PAD(k)] = img[row + (size_t)(x0 + k)];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+}
+
 /* Accumulate every foreground core voxel into its label's fields (see above; the host
  * initialises them). Intensities count as rint(v * 2^shift) (fix128); non-finite ones only set
  * a flag (infinities still take part in the minimum and maximum). p: the core's position in the
- * timepoint. One work-item per LAPSE_SEG voxels of a row: ceil(cx / LAPSE_SEG) * cy * cz
- * work-items (more are ignored). Labels >= m1 are ignored (the host sized m1 from the scan). */
+ * timepoint. NDRange (wg * ceil(cx / (wg * LAPSE_SEG)), cy * cz) in work-groups of (wg, 1): a
+ * work-group stages a chunk of wg * LAPSE_SEG voxels of one row (ll, li: PAD(wg * LAPSE_SEG)
+ * floats each), then each work-item walks its LAPSE_SEG voxels. Labels >= m1 are ignored (the
+ * host sized m1 from the scan). */
 __kernel void lapse_measure_accum(__global const float *lab, __global const float *img, int4 b,
                                   int4 o, int4 c, int4 p, int shift, __global ulong *acc,
-                                  __global uint *ext, ulong m1)
+                                  __global uint *ext, ulong m1, __local float *ll,
+                                  __local float *li)
 {
-    const size_t nseg = ((size_t)c.x + LAPSE_SEG - 1) / LAPSE_SEG;
-    const size_t i = get_global_id(0);
-    if (i >= nseg * (size_t)c.y * (size_t)c.z)
-        return;
-    const int seg = (int)(i % nseg), y = (int)((i / nseg) % (size_t)c.y);
-    const int z = (int)(i / (nseg * (size_t)c.y));
-    const int xs = seg * LAPSE_SEG, xe = min(xs + LAPSE_SEG, c.x);
+    const int wg = (int)get_local_size(0), t = (int)get_local_id(0);
+    const int x0 = (int)get_group_id(0) * wg * LAPSE_SEG;
+    const size_t r = get_global_id(1);
+    const int y = (int)(r % (size_t)c.y), z = (int)(r / (size_t)c.y);
+    stage(lab, img, buf_at(0, y, z, b, o), x0, c.x, ll, li);
+    const int ks = t * LAPSE_SEG, ke = min(ks + LAPSE_SEG, c.x - x0);
     const uint gz = (uint)(p.z + z), gy = (uint)(p.y + y);
-    const size_t row = buf_at(0, y, z, b, o);
-    uint cur = 0, x0 = 0, x1 = 0, fl = 0;
+    uint cur = 0, xa = 0, xb = 0, fl = 0;
     ulong n = 0, sx = 0, lo = 0, hi = 0;
     float mn = INFINITY, mx = -INFINITY;
-    for (int x = xs; x < xe; x++) {
-        uint lb = label_of(lab[row + (size_t)x]);
+    for (int k = ks; k < ke; k++) {
+        uint lb = label_of(ll[PAD(k)]);
         if ((ulong)lb >= m1)
             lb = 0;
+        const uint gx = (uint)(p.x + x0 + k);
         if (lb != cur) {
             if (cur)
-                flush_run(acc, ext, m1, cur, n, gz, gy, x0, x1, sx, lo, hi, mn, mx, fl);
+                flush_run(acc, ext, m1, cur, n, gz, gy, xa, xb, sx, lo, hi, mn, mx, fl);
             cur = lb;
-            x0 = (uint)(p.x + x);
+            xa = gx;
             n = sx = lo = hi = 0;
             fl = 0;
             mn = INFINITY;
@@ -235,10 +256,10 @@ __kernel void lapse_measure_accum(__global const float *lab, __global const floa
         }
         if (lb == 0)
             continue;
-        const float v = img[row + (size_t)x];
-        x1 = (uint)(p.x + x);
+        const float v = li[PAD(k)];
+        xb = gx;
         n++;
-        sx += x1;
+        sx += gx;
         if (isfinite(v)) {
             ulong tl, th;
             fix128((double)v, shift, &tl, &th);
@@ -251,29 +272,28 @@ __kernel void lapse_measure_accum(__global const float *lab, __global const floa
         }
     }
     if (cur)
-        flush_run(acc, ext, m1, cur, n, gz, gy, x0, x1, sx, lo, hi, mn, mx, fl);
+        flush_run(acc, ext, m1, cur, n, gz, gy, xa, xb, sx, lo, hi, mn, mx, fl);
 }
 
 /* Sums of squared deviations: for every foreground core voxel with a finite intensity v,
  * rint((v - mean[label])^2 * 2^shift) (the square in double) added to the label's 128-bit
- * integer (q[label], q[m1 + label]; the host zeroes q). Work-items as lapse_measure_accum. */
+ * integer (q[label], q[m1 + label]; the host zeroes q). NDRange and staging as
+ * lapse_measure_accum. */
 __kernel void lapse_measure_sq(__global const float *lab, __global const float *img, int4 b,
                                int4 o, int4 c, int shift, __global const double *mean,
-                               __global ulong *q, ulong m1)
+                               __global ulong *q, ulong m1, __local float *ll, __local float *li)
 {
-    const size_t nseg = ((size_t)c.x + LAPSE_SEG - 1) / LAPSE_SEG;
-    const size_t i = get_global_id(0);
-    if (i >= nseg * (size_t)c.y * (size_t)c.z)
-        return;
-    const int seg = (int)(i % nseg), y = (int)((i / nseg) % (size_t)c.y);
-    const int z = (int)(i / (nseg * (size_t)c.y));
-    const int xs = seg * LAPSE_SEG, xe = min(xs + LAPSE_SEG, c.x);
-    const size_t row = buf_at(0, y, z, b, o);
+    const int wg = (int)get_local_size(0), t = (int)get_local_id(0);
+    const int x0 = (int)get_group_id(0) * wg * LAPSE_SEG;
+    const size_t r = get_global_id(1);
+    const int y = (int)(r % (size_t)c.y), z = (int)(r / (size_t)c.y);
+    stage(lab, img, buf_at(0, y, z, b, o), x0, c.x, ll, li);
+    const int ks = t * LAPSE_SEG, ke = min(ks + LAPSE_SEG, c.x - x0);
     uint cur = 0;
     double m = 0.0;
     ulong lo = 0, hi = 0;
-    for (int x = xs; x < xe; x++) {
-        uint lb = label_of(lab[row + (size_t)x]);
+    for (int k = ks; k < ke; k++) {
+        uint lb = label_of(ll[PAD(k)]);
         if ((ulong)lb >= m1)
             lb = 0;
         if (lb != cur) {
@@ -286,7 +306,7 @@ __kernel void lapse_measure_sq(__global const float *lab, __global const float *
         }
         if (lb == 0)
             continue;
-        const float v = img[row + (size_t)x];
+        const float v = li[PAD(k)];
         if (!isfinite(v))
             continue;
         const double d = (double)v - m;

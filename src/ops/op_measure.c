@@ -26,6 +26,7 @@
 #define SCAN_GROUPS 1024     /* at most, of lapse_measure_scan */
 #define SCAN_WG     256      /* LAPSE_MG of measure.cl */
 #define FIX_BITS    125      /* every 128-bit sum stays below 2^FIX_BITS */
+#define SEG         16       /* LAPSE_SEG of measure.cl */
 
 /* Non-finite intensity flags of a label (kernels/measure.cl). */
 #define FL_NAN  1u
@@ -194,11 +195,29 @@ cleanup:
     return st;
 }
 
-/* Work-items of the run kernels: one per 32 voxels (LAPSE_SEG) of a core row. */
-static size_t run_items(const lapse_gtile_t *t)
+/* Launch run kernel k (arguments up to first_local - 1 set) over tile t's core: work-groups of
+ * wg work-items (a power of two, 32..64, or what the kernel allows) each staging a chunk of
+ * wg * SEG voxels of a row in local memory (arguments first_local, first_local + 1), a grid of
+ * (chunks per row, rows). */
+static lapse_status_t launch_runs(lapse_dev_t *d, cl_kernel k, size_t kwg, cl_uint first_local,
+                                  const lapse_gtile_t *t)
 {
+    lapse_status_t st = LAPSE_OK;
     const lapse_box_t *c = &t->core_rel;
-    return (size_t)((c->dim[2] + 31) / 32 * c->dim[1] * c->dim[0]);
+    size_t need = (size_t)(c->dim[2] + SEG - 1) / SEG, wg = 32;
+    while (wg < need && wg < 64)
+        wg *= 2;
+    while (wg > kwg && wg > 1)
+        wg /= 2;
+    const size_t chunk = wg * SEG, bytes = (chunk + chunk / 32) * sizeof(cl_float);
+    LAPSE_CL(clSetKernelArg(k, first_local, bytes, NULL));
+    LAPSE_CL(clSetKernelArg(k, first_local + 1, bytes, NULL));
+    size_t global[2] = {wg * (((size_t)c->dim[2] + chunk - 1) / chunk),
+                        (size_t)(c->dim[1] * c->dim[0])},
+           local[2] = {wg, 1};
+    LAPSE_TRY(lapse_dev_enqueue(d, k, 2, global, local));
+cleanup:
+    return st;
 }
 
 static cl_mem new_buffer(lapse_dev_t *d, size_t bytes, cl_int *e)
@@ -292,7 +311,8 @@ static lapse_status_t accum_partial(lapse_dev_t *d, const scale_t *sc, const lap
     LAPSE_TRY(fill_u32(d, ext, 3 * m1, 3 * m1, 0));       /* maxima */
     LAPSE_TRY(fill_u32(d, ext, 6 * m1, m1, 0xFFFFFFFFu)); /* intensity minimum key */
     LAPSE_TRY(fill_u32(d, ext, 7 * m1, 2 * m1, 0));       /* maximum key, flags */
-    LAPSE_TRY(lapse_dev_kernel(d, "measure.cl", "lapse_measure_accum", &k, NULL));
+    size_t kwg = 0;
+    LAPSE_TRY(lapse_dev_kernel(d, "measure.cl", "lapse_measure_accum", &k, &kwg));
     LAPSE_TRY(core_args(k, in, t));
     cl_int4 p = {{(cl_int)t->core.off[2], (cl_int)t->core.off[1], (cl_int)t->core.off[0], 0}};
     cl_int shift = sc->s1;
@@ -302,7 +322,7 @@ static lapse_status_t accum_partial(lapse_dev_t *d, const scale_t *sc, const lap
     LAPSE_ARG(k, 7, acc);
     LAPSE_ARG(k, 8, ext);
     LAPSE_ARG(k, 9, cm1);
-    LAPSE_TRY(lapse_dev_launch_1d(d, k, run_items(t)));
+    LAPSE_TRY(launch_runs(d, k, kwg, 10, t));
     ha = malloc(6 * m1 * sizeof *ha);
     he = malloc(9 * m1 * sizeof *he);
     LAPSE_ALLOC(ha);
@@ -376,7 +396,8 @@ static lapse_status_t sq_partial(lapse_dev_t *d, const lapse_blob_t *prev, const
     const cl_ulong zero = 0;
     LAPSE_CL(clEnqueueFillBuffer(d->cl->queue, q, &zero, sizeof zero, 0, 2 * m1 * sizeof zero, 0,
                                  NULL, NULL));
-    LAPSE_TRY(lapse_dev_kernel(d, "measure.cl", "lapse_measure_sq", &k, NULL));
+    size_t kwg = 0;
+    LAPSE_TRY(lapse_dev_kernel(d, "measure.cl", "lapse_measure_sq", &k, &kwg));
     LAPSE_TRY(core_args(k, in, t));
     cl_int shift = h.s2;
     cl_ulong cm1 = m1;
@@ -384,7 +405,7 @@ static lapse_status_t sq_partial(lapse_dev_t *d, const lapse_blob_t *prev, const
     LAPSE_ARG(k, 6, mean);
     LAPSE_ARG(k, 7, q);
     LAPSE_ARG(k, 8, cm1);
-    LAPSE_TRY(lapse_dev_launch_1d(d, k, run_items(t)));
+    LAPSE_TRY(launch_runs(d, k, kwg, 9, t));
     hq = malloc(2 * m1 * sizeof *hq);
     LAPSE_ALLOC(hq);
     LAPSE_CL(

@@ -4,12 +4,12 @@
  * through lapse_global_whole against a double-precision CPU reference written here (area,
  * centroid, bounding box, intensity sum / mean / min / max / population standard deviation, to
  * 1e-9 relative; integer sums exactly) on random label images: a few blobs, many labels, labels
- * with gaps (3, 17, 40000), fractional and negative label values, an all-background image, a
- * 2-D (z = 1) image, uint16-like and floating intensities, a large mean with a tiny spread;
- * non-finite intensities against NumPy's rules; a label above 2^24 refused; (2) tiled: the
- * same images cut into odd tiles whose buffers hold the core plus a halo, every pass's partials
- * reduced in tile order (and in a shuffled order) -> the very bytes of the whole-timepoint
- * table. Random inputs use a fresh seed per run (LAPSE_TEST_SEED=n repeats a run).
+ * with gaps (3, 17, 40000), rows of several work-group chunks, fractional and negative label
+ * values, an all-background image, a 2-D (z = 1) image, uint16-like and floating intensities, a
+ * large mean with a tiny spread; non-finite intensities against NumPy's rules; a label above 2^24
+ * refused; (2) tiled: the same images cut into odd tiles whose buffers hold the core plus a halo,
+ * every pass's partials reduced in tile order (and in a shuffled order) -> the very bytes of the
+ * whole-timepoint table. Random inputs use a fresh seed per run (LAPSE_TEST_SEED=n repeats a run).
  */
 #include <check.h>
 #include <math.h>
@@ -419,6 +419,33 @@ START_TEST(test_many_labels)
 }
 END_TEST
 
+/* Rows longer than a work-group's chunk (1024 voxels): several chunks per row. */
+START_TEST(test_wide_rows)
+{
+    const int64_t dim[3] = {2, 3, 2600};
+    size_t n = vox(dim);
+    uint64_t st = seed_base + 29;
+    float *lab = malloc(n * sizeof *lab), *img = malloc(n * sizeof *img);
+    for (size_t i = 0; i < n;) {
+        size_t len = 1 + tu_rand(&st) % 700;
+        float l = (tu_rand(&st) % 3) ? (float)(1 + tu_rand(&st) % 6) : 0.0f;
+        for (size_t j = 0; j < len && i < n; j++)
+            lab[i++] = l;
+    }
+    intensities(img, n, 1, &st);
+    check_all("wide rows", lab, img, dim, 0, st);
+    const int64_t tile[3] = {1, 2, 1100};
+    lapse_blob_t w = {NULL, 0}, t = {NULL, 0};
+    run_whole(lab, img, dim, &w);
+    run_tiled(lab, img, dim, tile, 3, 0, &t);
+    ck_assert(t.size == w.size && memcmp(t.data, w.data, t.size) == 0);
+    lapse_blob_free(&w);
+    lapse_blob_free(&t);
+    free(lab);
+    free(img);
+}
+END_TEST
+
 START_TEST(test_gaps_and_odd_values)
 {
     const int64_t dim[3] = {10, 17, 23};
@@ -535,6 +562,7 @@ static Suite *measure_suite(void)
     tcase_add_test(tc, test_descriptor);
     tcase_add_test(tc, test_few_labels);
     tcase_add_test(tc, test_many_labels);
+    tcase_add_test(tc, test_wide_rows);
     tcase_add_test(tc, test_gaps_and_odd_values);
     tcase_add_test(tc, test_background_and_planes);
     tcase_add_test(tc, test_non_finite);
