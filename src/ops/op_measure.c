@@ -243,7 +243,9 @@ static lapse_status_t scan_partial(lapse_dev_t *d, const lapse_dvol_t *in, const
     LAPSE_TRY(core_args(k, in, t));
     LAPSE_ARG(k, 5, res);
     LAPSE_ARG(k, 6, nfg);
-    size_t vox = (size_t)lapse_box_voxels(&t->core_rel), ng = (vox + SCAN_WG - 1) / SCAN_WG;
+    /* a work-group per core row, at most SCAN_GROUPS */
+    size_t vox = (size_t)lapse_box_voxels(&t->core_rel),
+           ng = (size_t)(t->core_rel.dim[0] * t->core_rel.dim[1]);
     ng = ng < 1 ? 1 : ng > SCAN_GROUPS ? SCAN_GROUPS : ng;
     size_t global = ng * SCAN_WG, local = SCAN_WG;
     if (vox > 0)
