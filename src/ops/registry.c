@@ -44,6 +44,7 @@
     X(threshold_otsu)                                                                              \
     X(threshold_mean)                                                                              \
     X(connected_components_labeling)                                                               \
+    X(measure_labels)                                                                              \
     X(greater_constant)                                                                            \
     X(smaller_constant)                                                                            \
     X(equal_constant)                                                                              \
