@@ -140,11 +140,12 @@ const lapse_op_t lapse_op_detect_maxima_box = {
             "(2r+1)^3 box, else 0 (uint8); radius 0: of the image itself",
     .family = "seeds",
     .convention =
-        "clesperanto detect_maxima_box (CLIc 2024): the box mean of radius r (float32 passes x, "
-        "y, z, clamped at the edge; an axis with r = 0 or extent 1 is skipped), then 1 where "
-        "the mean is greater than every neighbour (dz, dy, dx in -1..1) inside the image: a "
-        "plateau (an equal neighbour) gives no maximum, a NaN neighbour is ignored, a NaN "
-        "voxel is a maximum; the mean is x * (float)(1/(2r+1)) where clesperanto divides",
+        "clesperanto detect_maxima_box (CLIc 2024): the box mean of radius r (float32 "
+        "passes x, y, z, clamped at the edge; an axis with r = 0 or extent 1 is "
+        "skipped), then 1 where the mean is greater than each of its neighbours (dz, "
+        "dy, dx in -1..1) inside the image: a plateau (an equal neighbour) gives no "
+        "maximum; a NaN neighbour is ignored, a NaN voxel is a maximum. The mean is "
+        "the sum times float32(1/(2r+1)); clesperanto divides by 2r+1 (the last bit may differ)",
     .version = 1,
     .ninputs = 1,
     .nparams = 1,
