@@ -191,6 +191,10 @@ cleanup:
     return st;
 }
 
+/* Partial (lapse_global_t): the labels of the core of tile t, sorted by label, with their first
+ * voxels as timepoint raster indices. Fails with LAPSE_EUSAGE when a core value exceeds 2^24
+ * (the message names the step), LAPSE_ERUNTIME for a core of 2^32 - 1 voxels or more; *part is
+ * set only on success. */
 static lapse_status_t rl_partial(lapse_dev_t *d, const lapse_step_t *s, int pass,
                                  const lapse_blob_t *prev, const lapse_gtile_t *t,
                                  const lapse_dvol_t *in, cl_mem mat, cl_mem work,
@@ -265,6 +269,9 @@ static int cmp_first(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+/* Reduce (lapse_global_t): merge the tiles' labels, keep those the step keeps, number them in
+ * order of first voxel; *res (malloc'ed) is the result blob above. The same bytes for any order
+ * of the parts. */
 static lapse_status_t rl_reduce(const lapse_step_t *s, int pass, const lapse_blob_t *prev,
                                 const lapse_gtile_t *tiles, const lapse_blob_t *parts,
                                 int64_t ntiles, lapse_blob_t *res)
@@ -329,6 +336,7 @@ cleanup:
 
 /* ---------------------------------------------------------------- apply */
 
+/* Apply (lapse_global_t): out = the map of in[0]'s labels (out may be in[0]'s buffer). */
 static lapse_status_t rl_apply(lapse_dev_t *d, const lapse_step_t *s, const lapse_blob_t *res,
                                const lapse_dvol_t *in, cl_mem mat, const lapse_dvol_t *out)
 {
