@@ -45,6 +45,11 @@
     X(threshold_mean)                                                                              \
     X(connected_components_labeling)                                                               \
     X(measure_labels)                                                                              \
+    X(exclude_labels_on_edges)                                                                     \
+    X(exclude_labels_outside_size_range)                                                           \
+    X(relabel_sequential)                                                                          \
+    X(detect_maxima_box)                                                                           \
+    X(dilate_labels)                                                                               \
     X(greater_constant)                                                                            \
     X(smaller_constant)                                                                            \
     X(equal_constant)                                                                              \
