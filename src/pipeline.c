@@ -46,7 +46,7 @@ struct lapse_pipeline {
     lapse_global_fn gfn; /* global steps, or NULL: whole timepoint */
     void *gfn_ctx;
     cl_mem gmat[LAPSE_MAX_STEPS]; /* per global step with mat_bytes: read-box voxels */
-    cl_mem gwork;                 /* the largest work_bytes per core voxel */
+    cl_mem gwork;                 /* the largest work_bytes per read-box voxel */
     int stopped;                  /* the last run ended at a global step */
 };
 
@@ -120,8 +120,8 @@ static lapse_status_t alloc_buffers(lapse_pipeline_t *p)
         if (gl->mat_bytes)
             LAPSE_TRY(
                 dev_buffer(p->cl, nread * gl->mat_bytes, "a global step's tile data", &p->gmat[k]));
-        if (gl->work_bytes * ncore > work)
-            work = gl->work_bytes * ncore;
+        if (gl->work_bytes * nread > work)
+            work = gl->work_bytes * nread;
     }
     if (work)
         LAPSE_TRY(dev_buffer(p->cl, work, "a global step's work buffer", &p->gwork));

@@ -43,7 +43,7 @@ void lapse_pipeline_set_hook(lapse_pipeline_t *p, lapse_segment_hook_t hook, voi
 /* Runs global step k (an op with global hooks, op.h) inside lapse_pipeline_run: in is its
  * operand and out its result over the task's buffers (dims of the read box), core the core box
  * relative to them; mat (the op's mat_bytes per read-box voxel, or NULL) and work (work_bytes
- * per core voxel, or NULL) are the pipeline's buffers for it. Setting *stop ends the run after
+ * per read-box voxel, or NULL) are the pipeline's buffers for it. Setting *stop ends the run after
  * this step (no later step runs, no output is downloaded): a phase that only needs a partial.
  * Without one installed, global steps run on the task's buffer as a whole timepoint
  * (lapse_global_whole). */

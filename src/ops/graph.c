@@ -385,8 +385,8 @@ unsigned long long lapse_graph_device_bytes(const lapse_graph_t *g, long long re
         if (gl == NULL)
             continue;
         b += r * gl->mat_bytes;
-        if (c * gl->work_bytes > work)
-            work = c * gl->work_bytes;
+        if (r * gl->work_bytes > work)
+            work = r * gl->work_bytes;
     }
     return b + work + 64ULL * 1024ULL; /* Gaussian weights and slack */
 }

@@ -78,8 +78,8 @@ void lapse_graph_read_box(const lapse_graph_t *g, const lapse_box_t *core, lapse
 /* The dims every node's result has for a read box of dims read (z, y, x), into dims[node][3]. */
 void lapse_graph_dims(const lapse_graph_t *g, const int64_t read[3], int64_t dims[][3]);
 
-/* Device bytes of a task: the input staging (non-float input), the work buffers and global
- * steps' tile data for read_voxels, plus the packed outputs and the largest global work buffer
+/* Device bytes of a task: the input staging (non-float input), the work buffers, global
+ * steps' tile data and the largest global work buffer for read_voxels, plus the packed outputs
  * for core_voxels. */
 unsigned long long lapse_graph_device_bytes(const lapse_graph_t *g, long long read_voxels,
                                             long long core_voxels);

@@ -130,11 +130,19 @@ typedef struct {
                         * voxel of the tile data that pass 0 writes into mat (core voxels, C
                         * order) and that apply later reads instead, over any box (e.g.
                         * provisional labels) */
-    size_t work_bytes; /* device scratch per core voxel that partial may use */
+    size_t work_bytes; /* device scratch per buffer (read-box) voxel that partial may use */
+    /* Iterative steps (masked_voronoi_labeling): 1 = the passes repeat until done(res) says
+     * the timepoint converged (npass is then 1, for a whole timepoint, which iterates inside
+     * its one pass); pass p >= 1 finds in mat the tile data pass p - 1 left over the whole
+     * task buffer (mat covers the buffer, not the core: its core is what a pass stores) and
+     * leaves the next state there. The apply reads the last pass's tile data. */
+    int iterate;
+    int (*done)(const lapse_blob_t *res);
     /* Partial of pass `pass` of the tile: in[0..ninputs) are the operands over the task's
-     * buffers (core inside at tile->core_rel); prev the result of pass - 1 (NULL for pass 0); mat (pass 0, when
-     * mat_bytes) receives the tile data; work has work_bytes per core voxel. *part receives a
-     * malloc'ed blob (may be empty). */
+     * buffers (core inside at tile->core_rel); prev the result of pass - 1 (NULL for pass 0);
+     * mat (pass 0, when mat_bytes) receives the tile data (the core's voxels in C order; the
+     * whole buffer for iterative steps); work has work_bytes per buffer voxel. *part receives
+     * a malloc'ed blob (may be empty). */
     lapse_status_t (*partial)(lapse_dev_t *d, const lapse_step_t *s, int pass,
                               const lapse_blob_t *prev, const lapse_gtile_t *tile,
                               const lapse_dvol_t *in, cl_mem mat, cl_mem work, lapse_blob_t *part);
