@@ -352,9 +352,11 @@ static lapse_status_t time_op(bench_dev_t *d, lapse_dev_t *dev, const bench_op_t
         lapse_dev_profile(dev, 1);
         if (op) {
             int o = op->inplace ? 0 : 1, res = -1;
-            const lapse_dvol_t in[2] = {{d->bufs[0], {dim[0], dim[1], dim[2]}},
-                                        {d->pristine, {dim[0], dim[1], dim[2]}}};
-            const lapse_dvol_t out = {d->bufs[o], {odim[0], odim[1], odim[2]}};
+            const lapse_dvol_t in[2] = {
+                {d->bufs[0], {dim[0], dim[1], dim[2]}, {0, 0, 0}, {0, 0, 0}},
+                {d->pristine, {dim[0], dim[1], dim[2]}, {0, 0, 0}, {0, 0, 0}}};
+            const lapse_dvol_t out = {
+                d->bufs[o], {odim[0], odim[1], odim[2]}, {0, 0, 0}, {0, 0, 0}};
             LAPSE_TRY(op->launch(dev, &step, state, in, &out, &d->bufs[o + 1], &res));
             if (res < 0 || res > op->nscratch)
                 LAPSE_FAIL(LAPSE_ERUNTIME, "%s reported result buffer %d", op->name, res);
