@@ -47,7 +47,13 @@
     X(erode_box)                                                                                   \
     X(dilate_box)                                                                                  \
     X(opening_box)                                                                                 \
-    X(closing_box)
+    X(closing_box)                                                                                 \
+    X(flip)                                                                                        \
+    X(crop)                                                                                        \
+    X(downsample_bin)                                                                              \
+    X(resample)                                                                                    \
+    X(rotate)                                                                                      \
+    X(affine_transform)
 
 #define DECLARE(n) extern const lapse_op_t lapse_op_##n;
 LAPSE_OPS(DECLARE)
