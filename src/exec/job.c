@@ -122,7 +122,8 @@ static void make_specs(lapse_job_t *job)
         memset(s, 0, sizeof *s);
         snprintf(s->path, sizeof s->path, "%s",
                  k == nout - 1 ? cfg->output_dataset : cfg->steps[step].save);
-        int flat = job->in.ndims == 3 || g->out[k].flat;
+        int flat = g->out[k].flat; /* one plane: [t, y, x] (always, for a [t, y, x] input,
+                                      unless a resampling adds planes) */
         const int64_t *d = g->node[step].dims; /* the result's shape (graph.c: out_shape) */
         s->ndims = flat ? 3 : 4;
         s->dims[0] = job->in.ntp;
