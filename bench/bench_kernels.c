@@ -81,6 +81,10 @@ static const bench_op_t bench_ops[] = {
     {"dilate1", "dilate_box r=1", "dilate_box", {1, 1, 1}, 0},
     {"open1", "opening_box r=1", "opening_box", {1, 1, 1}, 0},
     {"close133", "closing_box r=[1,3,3]", "closing_box", {1, 3, 3}, 0},
+    {"flip", "flip z, y, x", "flip", {1, 1, 1}, 0},
+    {"roty30", "rotate angle_y=30 linear", "rotate", {0, 0, 0}, 30},
+    {"bin2", "downsample_bin 2", "downsample_bin", {2, 2, 2}, 0},
+    {"resample05", "resample 0.5 linear", "resample", {0.5, 0.5, 0.5}, 0},
     {"u16", "u16_to_f32", NULL, {0, 0, 0}, 0},
 };
 #define NOPS ((int)(sizeof bench_ops / sizeof bench_ops[0]))
