@@ -186,7 +186,7 @@ const lapse_op_t lapse_op_flip = {
     .out_rule = LAPSE_OUT_SAME,
     .footprint = LAPSE_FP_TRANSFORM,
     .kernels = "geometry.cl",
-    .reach_doc = "box rule: the mirrored box",
+    .reach_doc = "the mirrored box",
     .in_box = flip_in_box,
     .launch = flip_launch,
     .reference = flip_ref,
@@ -202,12 +202,12 @@ const lapse_op_t lapse_op_crop = {
     .version = 1,
     .ninputs = 1,
     .nparams = 2,
-    .params = {LAPSE_P_VEC3I_DEF("start", 0, 0, 2147483647, "first voxel of the box, [z, y, x]"),
-               LAPSE_P_VEC3I("size", 1, 2147483647, "voxels of the box per axis, [z, y, x]")},
+    .params = {LAPSE_P_VEC3I_DEF("start", 0, 0, 1000000000, "first voxel of the box, [z, y, x]"),
+               LAPSE_P_VEC3I("size", 1, 1000000000, "voxels of the box per axis, [z, y, x]")},
     .out_rule = LAPSE_OUT_SAME,
     .footprint = LAPSE_FP_TRANSFORM,
     .kernels = "geometry.cl",
-    .reach_doc = "box rule: the box shifted by start",
+    .reach_doc = "the box shifted by start",
     .in_box = crop_in_box,
     .out_dims = crop_dims,
     .launch = crop_launch,
@@ -300,7 +300,7 @@ const lapse_op_t lapse_op_downsample_bin = {
     .out_rule = LAPSE_OUT_F32,
     .footprint = LAPSE_FP_TRANSFORM,
     .kernels = "geometry.cl",
-    .reach_doc = "box rule: the box times factor",
+    .reach_doc = "the box times factor",
     .in_box = bin_in_box,
     .out_dims = bin_dims,
     .launch = bin_launch,
@@ -574,7 +574,7 @@ SAMPLER_OP(resample, resample_make)
 const lapse_op_t lapse_op_rotate = {
     .name = "rotate",
     .help = "rotate about the image centre by angles in degrees (same shape; 0 outside)",
-    .convention = "SciPy rotate(reshape=False, mode='constant', cval=0, order=1 | 0) about the "
+    .convention = "SciPy rotate(reshape=False, mode='constant', cval=0, order=1 or 0) about the "
                   "centre (n - 1) / 2, composed: angle_x in the (z, y) plane (axes=(0, 1)), then "
                   "angle_y in (z, x) (axes=(0, 2)), then angle_z in (y, x) (axes=(1, 2)), one "
                   "interpolation of the composed map (affine_transform with Mx My Mz); positions "
@@ -586,7 +586,7 @@ const lapse_op_t lapse_op_rotate = {
                LAPSE_P_FLOAT_DEF("angle_z", 0, "degrees about the z axis (the (y, x) plane)"),
                LAPSE_P_ENUM("interpolation", interp_words,
                             "linear (order 1) or nearest (order 0)")},
-    .reach_doc = "box rule: the rotated box",
+    .reach_doc = "the rotated box",
     .in_box = rotate_in_box,
     .launch = rotate_launch,
     .reference = rotate_ref,
@@ -594,8 +594,8 @@ const lapse_op_t lapse_op_rotate = {
 
 const lapse_op_t lapse_op_affine_transform = {
     .name = "affine_transform",
-    .help = "sample the input at matrix x (output index; same shape; 0 outside)",
-    .convention = "SciPy affine_transform(a, matrix, order=1 | 0, mode='constant', cval=0) with a "
+    .help = "sample the input where a 3x4 matrix maps each output index (same shape; 0 outside)",
+    .convention = "SciPy affine_transform(a, matrix, order=1 or 0, mode='constant', cval=0) with a "
                   "3x4 matrix (rows z, y, x; the last column the offset) that maps an output "
                   "voxel's index to the input position it samples; float32 positions",
     SAMPLER_COMMON,
@@ -604,7 +604,7 @@ const lapse_op_t lapse_op_affine_transform = {
                               "3x4, output index (z, y, x, 1) to input position (z, y, x)"),
                LAPSE_P_ENUM("interpolation", interp_words,
                             "linear (order 1) or nearest (order 0)")},
-    .reach_doc = "box rule: the mapped box",
+    .reach_doc = "the mapped box",
     .in_box = affine_in_box,
     .launch = affine_launch,
     .reference = affine_ref,
@@ -613,7 +613,7 @@ const lapse_op_t lapse_op_affine_transform = {
 const lapse_op_t lapse_op_resample = {
     .name = "resample",
     .help = "scale by factors per axis, e.g. to isotropic voxels (output round(n * scale))",
-    .convention = "SciPy zoom(a, scale, order=1 | 0, mode='nearest', grid_mode=True): output "
+    .convention = "SciPy zoom(a, scale, order=1 or 0, mode='nearest', grid_mode=True): output "
                   "shape round(n * scale) (half to even, as Python), voxel edges aligned: the "
                   "output voxel o samples (o + 0.5) * n_in / n_out - 0.5, clamped to the image; "
                   "float32 positions",
@@ -623,7 +623,7 @@ const lapse_op_t lapse_op_resample = {
                              "factor per axis, [z, y, x] (2: twice the voxels)"),
                LAPSE_P_ENUM("interpolation", interp_words,
                             "linear (order 1) or nearest (order 0)")},
-    .reach_doc = "box rule: the scaled box",
+    .reach_doc = "the scaled box",
     .in_box = resample_in_box,
     .out_dims = resample_dims,
     .launch = resample_launch,
