@@ -108,3 +108,30 @@ __kernel void lapse_geom_affine(__global const float *src, __global float *dst, 
                                 geom_at(src, sdim, sorg, x1, y1, z1), tx);
     dst[di] = geom_lerp(geom_lerp(c00, c01, ty), geom_lerp(c10, c11, ty), tz);
 }
+
+/* Radial reslice: dst[a, z, r] = input plane z at (y, x) = (cy + cos(a) r, cx + sin(a) r), cs[a]
+ * = (cos, sin) of angle a (float32, from the host's double), positions fma(cos, r, cy) and
+ * fma(sin, r, cx); bilinear in the plane (x, then y), 0 where a position leaves the plane
+ * (mode 'constant'). */
+__kernel void lapse_geom_radial(__global const float *src, __global float *dst, int4 sdim,
+                                int4 sorg, int4 simg, int4 ddim, int4 dorg,
+                                __global const float2 *cs, float cy, float cx)
+{
+    LAPSE_GEOM_VOXEL;
+    const float2 t = cs[gz];
+    const float fr = (float)gx;
+    const float py = fma(t.x, fr, cy), px = fma(t.y, fr, cx);
+    if (!(py >= 0.0f && py <= (float)(simg.y - 1) && px >= 0.0f && px <= (float)(simg.x - 1))) {
+        dst[di] = 0.0f;
+        return;
+    }
+    const float fly = floor(py), flx = floor(px);
+    const float ty = py - fly, tx = px - flx;
+    const int y0 = (int)fly, x0 = (int)flx;
+    const int y1 = min(y0 + 1, simg.y - 1), x1 = min(x0 + 1, simg.x - 1);
+    const float c0 = geom_lerp(geom_at(src, sdim, sorg, x0, y0, gy),
+                               geom_at(src, sdim, sorg, x1, y0, gy), tx);
+    const float c1 = geom_lerp(geom_at(src, sdim, sorg, x0, y1, gy),
+                               geom_at(src, sdim, sorg, x1, y1, gy), tx);
+    dst[di] = geom_lerp(c0, c1, ty);
+}

@@ -44,6 +44,21 @@
         .key = (k), .kind = LAPSE_PARAM_VEC3_INT, .required = 0, .def = (d), .min = (lo),          \
         .max = (hi), .help = (h)                                                                   \
     }
+#define LAPSE_P_FLOAT_RANGE(k, d, lo, hi, h)                                                       \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_FLOAT, .required = 0, .def = (d), .min = (lo),             \
+        .max = (hi), .help = (h)                                                                   \
+    }
+#define LAPSE_P_INT_DEF(k, d, lo, hi, h)                                                           \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_INT, .required = 0, .def = (d), .min = (lo), .max = (hi),  \
+        .help = (h)                                                                                \
+    }
+#define LAPSE_P_VEC3F_DEF(k, d, lo, hi, h)                                                         \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_VEC3_FLOAT, .required = 0, .def = (d), .min = (lo),        \
+        .max = (hi), .help = (h)                                                                   \
+    }
 #define LAPSE_P_BOOL3(k, h)                                                                        \
     {                                                                                              \
         .key = (k), .kind = LAPSE_PARAM_BOOL3, .required = 1, .min = 0, .max = 1, .help = (h)      \

@@ -629,3 +629,210 @@ const lapse_op_t lapse_op_resample = {
     .launch = resample_launch,
     .reference = resample_ref,
 };
+
+/* ---------------------------------------------------------------- radial_reslice */
+
+/* The angles of a step: p[0] angle_step (degrees), p[1] angles (0: round(360 / step)). */
+static int64_t radial_angles(const lapse_step_t *s)
+{
+    int64_t n = (int64_t)s->p[1].v[0];
+    return n > 0 ? n : (int64_t)nearbyint(360.0 / s->p[0].v[0]);
+}
+
+/* The centre (y, x) in an image of dims n: p[2] [z, y, x] (z unused), a negative component the
+ * image's centre (n - 1) / 2; rounded to float32 as the kernel gets it. */
+static void radial_centre(const lapse_step_t *s, const int64_t n[3], float c[2])
+{
+    for (int a = 0; a < 2; a++) {
+        double v = s->p[2].v[1 + a];
+        c[a] = (float)(v < 0.0 ? 0.5 * (double)(n[1 + a] - 1) : v);
+    }
+}
+
+/* The ray length: p[3], or 0: one voxel past the farthest image corner's distance. */
+static int64_t radial_radius(const lapse_step_t *s, const int64_t n[3])
+{
+    int64_t r = (int64_t)s->p[3].v[0];
+    if (r > 0)
+        return r;
+    float c[2];
+    radial_centre(s, n, c);
+    double dy = fmax(c[0], (double)(n[1] - 1) - c[0]), dx = fmax(c[1], (double)(n[2] - 1) - c[1]);
+    return (int64_t)floor(sqrt(dy * dy + dx * dx)) + 1;
+}
+
+/* cos and sin of angle a (float32), as the kernel's table holds them. */
+static void radial_cs(const lapse_step_t *s, int64_t a, float *c, float *sn)
+{
+    double cd, sd;
+    cos_sin_deg((double)a * s->p[0].v[0], &cd, &sd);
+    *c = (float)cd;
+    *sn = (float)sd;
+}
+
+/* Output [angles, z, radius] of an input [z, y, x]. */
+static void radial_dims(const lapse_step_t *s, const int64_t in[3], int64_t out[3])
+{
+    out[0] = radial_angles(s);
+    out[1] = in[0];
+    out[2] = radial_radius(s, in);
+}
+
+/* Planes of the output's y range; in y, x the extremes over the box's angles of both ends of
+ * its radius range (positions are linear in r), with a margin. */
+static void radial_in_box(const lapse_step_t *s, const lapse_box_t *out, const int64_t n[3],
+                          lapse_box_t *in)
+{
+    int64_t lo[3] = {out->off[1], 0, 0}, hi[3] = {out->off[1] + out->dim[1], 0, 0};
+    float c[2];
+    radial_centre(s, n, c);
+    double mn[2] = {HUGE_VAL, HUGE_VAL}, mx[2] = {-HUGE_VAL, -HUGE_VAL};
+    for (int64_t a = out->off[0]; a < out->off[0] + out->dim[0]; a++) {
+        float t[2];
+        radial_cs(s, a, &t[0], &t[1]);
+        for (int e = 0; e < 2; e++) {
+            double r = (double)(e ? out->off[2] + out->dim[2] - 1 : out->off[2]);
+            for (int k = 0; k < 2; k++) {
+                double p = (double)c[k] + (double)t[k] * r;
+                mn[k] = p < mn[k] ? p : mn[k];
+                mx[k] = p > mx[k] ? p : mx[k];
+            }
+        }
+    }
+    for (int k = 0; k < 2; k++) {
+        double tol = 1e-5 * (fabs((double)c[k]) + (double)(out->off[2] + out->dim[2])) + 1e-3;
+        double top = (double)(n[1 + k] - 1);
+        double a = fmin(fmax(mn[k] - tol, -2.0), top + 2.0),
+               b = fmin(fmax(mx[k] + tol, -2.0), top + 2.0);
+        lo[1 + k] = (int64_t)floor(a);
+        hi[1 + k] = (int64_t)floor(b) + 2;
+    }
+    clip_box(lo, hi, n, in);
+}
+
+/* The (cos, sin) table of the step's angles on the device: the step's state. */
+static lapse_status_t radial_prepare(lapse_dev_t *d, const lapse_step_t *s, void **state)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t n = radial_angles(s);
+    cl_int e = CL_SUCCESS;
+    cl_float2 *t = malloc((size_t)n * sizeof *t);
+    LAPSE_ALLOC(t);
+    for (int64_t a = 0; a < n; a++)
+        radial_cs(s, a, &t[a].s[0], &t[a].s[1]);
+    cl_mem m = clCreateBuffer(d->cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                              (size_t)n * sizeof *t, t, &e);
+    LAPSE_CL(e);
+    *state = m;
+cleanup:
+    free(t);
+    return st;
+}
+
+static void radial_release(void *state)
+{
+    if (state)
+        clReleaseMemObject((cl_mem)state);
+}
+
+static lapse_status_t radial_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,
+                                    const lapse_dvol_t *in, const lapse_dvol_t *out,
+                                    const cl_mem *scratch, int *res)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel k;
+    int64_t n[3];
+    float c[2];
+    cl_mem table = state;
+    (void)scratch;
+    *res = 0;
+    vol_img(&in[0], n);
+    radial_centre(s, n, c);
+    cl_int4 sdim = int4_of(in[0].dim), sorg = org_of(&in[0]), simg = int4_of(n),
+            ddim = int4_of(out->dim), dorg = org_of(out);
+    cl_float cy = c[0], cx = c[1];
+    LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl", "lapse_geom_radial", &k, NULL));
+    LAPSE_ARG(k, 0, in[0].mem);
+    LAPSE_ARG(k, 1, out->mem);
+    LAPSE_ARG(k, 2, sdim);
+    LAPSE_ARG(k, 3, sorg);
+    LAPSE_ARG(k, 4, simg);
+    LAPSE_ARG(k, 5, ddim);
+    LAPSE_ARG(k, 6, dorg);
+    LAPSE_ARG(k, 7, table);
+    LAPSE_ARG(k, 8, cy);
+    LAPSE_ARG(k, 9, cx);
+    LAPSE_TRY(
+        lapse_dev_launch_3d(d, k, (size_t)out->dim[2], (size_t)out->dim[1], (size_t)out->dim[0]));
+cleanup:
+    return st;
+}
+
+/* The reference: positions as the kernel computes them (float32, fmaf), values in double. */
+static void radial_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)
+{
+    const int64_t *n = in[0].dim, *o = out->dim;
+    float c[2];
+    radial_centre(s, n, c);
+    for (int64_t a = 0; a < o[0]; a++) {
+        float t[2];
+        radial_cs(s, a, &t[0], &t[1]);
+        for (int64_t z = 0; z < o[1]; z++)
+            for (int64_t r = 0; r < o[2]; r++) {
+                double *dst = &out->v[(a * o[1] + z) * o[2] + r];
+                float p[2];
+                int inside = 1;
+                for (int k = 0; k < 2; k++) {
+                    p[k] = fmaf(t[k], (float)r, c[k]);
+                    inside = inside && p[k] >= 0.0f && p[k] <= (float)(n[1 + k] - 1);
+                }
+                if (!inside) {
+                    *dst = 0.0;
+                    continue;
+                }
+                int64_t i0[2], i1[2];
+                double w[2];
+                for (int k = 0; k < 2; k++) {
+                    float fl = floorf(p[k]);
+                    i0[k] = (int64_t)fl;
+                    w[k] = (double)(p[k] - fl);
+                    i1[k] = i0[k] + 1 < n[1 + k] ? i0[k] + 1 : n[1 + k] - 1;
+                }
+                const double *pl = in[0].v + z * n[1] * n[2];
+                double a00 = pl[i0[0] * n[2] + i0[1]], a01 = pl[i0[0] * n[2] + i1[1]];
+                double a10 = pl[i1[0] * n[2] + i0[1]], a11 = pl[i1[0] * n[2] + i1[1]];
+                double c0 = a00 + w[1] * (a01 - a00), c1 = a10 + w[1] * (a11 - a10);
+                *dst = c0 + w[0] * (c1 - c0);
+            }
+    }
+}
+
+const lapse_op_t lapse_op_radial_reslice = {
+    .name = "radial_reslice",
+    .help = "planes through a z-parallel axis at angle steps: output [angles, z, radius]",
+    .convention = "CLIJ2 resliceRadial (ImageJ Radial Reslice), with SciPy's sampling: output "
+                  "[a, z, r] samples input plane z at (y, x) = centre + r (cos, sin)(a "
+                  "angle_step degrees), bilinear (map_coordinates order=1), 0 outside the plane "
+                  "(mode 'constant'; CLIJ blends with 0 across the edge); float32 positions",
+    .family = "geometry",
+    .version = 1,
+    .ninputs = 1,
+    .nparams = 4,
+    .params = {LAPSE_P_FLOAT_RANGE("angle_step", 1, 0.001, 360, "degrees between two planes"),
+               LAPSE_P_INT_DEF("angles", 0, 0, 1000000,
+                               "number of planes (0: round(360 / angle_step))"),
+               LAPSE_P_VEC3F_DEF("center", -1, -1, 1e9,
+                                 "[z, y, x] of the axis (z unused; negative: the image centre)"),
+               LAPSE_P_INT_DEF("radius", 0, 0, 1000000,
+                               "voxels along each ray (0: past the farthest corner)")},
+    .out_rule = LAPSE_OUT_SAME,
+    .footprint = LAPSE_FP_TRANSFORM,
+    .kernels = "geometry.cl",
+    .reach_doc = "the planes and the annulus its angles and radii sweep",
+    .in_box = radial_in_box,
+    .out_dims = radial_dims,
+    .prepare = radial_prepare,
+    .release = radial_release,
+    .launch = radial_launch,
+    .reference = radial_ref,
+};

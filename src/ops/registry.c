@@ -53,7 +53,8 @@
     X(downsample_bin)                                                                              \
     X(resample)                                                                                    \
     X(rotate)                                                                                      \
-    X(affine_transform)
+    X(affine_transform)                                                                            \
+    X(radial_reslice)
 
 #define DECLARE(n) extern const lapse_op_t lapse_op_##n;
 LAPSE_OPS(DECLARE)

@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
 # test_geometry.sh - issue 11's geometric operations end to end against SciPy / NumPy, on
-# [t, z, y, x] and on [t, y, x] data: flip, crop, downsample_bin, resample, rotate and
-# affine_transform.
+# [t, z, y, x] and on [t, y, x] data: flip, crop, downsample_bin, resample, rotate,
+# affine_transform and radial_reslice.
 #
-# Four graphs (tests/py/graph_ref.py has their SciPy expressions): geom (rotations linear and
+# Five graphs (tests/py/graph_ref.py has their SciPy expressions): geom (rotations linear and
 # nearest, a 90 degree one, flips, the input minus its mirror image - two operands from
 # different geometric steps -, affine transforms, a rotated blur), crop (then a blur inside the
-# crop), bin (block means with partial blocks: the output shape changes) and resample (zoom up in
-# z, down in y and x, linear and nearest). Each runs untiled on 1 rank and with small tiles on 2
-# ranks - for the rotations, tiles whose read boxes lie far from their cores -; every dataset must
-# be bit-identical between the two runs and match SciPy (graph_ref.py: copies and nearest sampling
-# exact, linear sampling within 1e-4 of the range). The task table's cores must cover the
-# output's shape (not the input's) exactly once. Last, a rotation over 144 tiles with static
-# scheduling on 2 ranks equals the untiled result bit for bit.
+# crop), bin (block means with partial blocks: the output shape changes), resample (zoom up in
+# z, down in y and x, linear and nearest) and radial (radial_reslice: [angles, z, radius]).
+# Each runs untiled on 1 rank and with small tiles on 2 ranks - for the rotations, tiles whose
+# read boxes lie far from their cores -; every dataset must be bit-identical between the two
+# runs and match SciPy (graph_ref.py: copies and nearest sampling exact, linear sampling within
+# 1e-4 of the range). The task table's cores must cover the output's shape (not the input's)
+# exactly once. Last, a rotation over 144 tiles with static scheduling on 2 ranks equals the
+# untiled result bit for bit.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -46,6 +47,7 @@ GEOM="  - {op: rotate, angle_x: 7, angle_y: -4, angle_z: 33, save: /rot}
 CROP='  - {op: crop, start: [0, 10, 20], size: [15, 50, 100], save: /crop}
   - {op: gaussian_blur, sigma: 1.5}'
 BIN='  - {op: downsample_bin, factor: [2, 3, 4]}'
+RADIAL='  - {op: radial_reslice, angle_step: 3}'
 RESAMPLE3='  - {op: resample, scale: [2, 0.5, 0.75], save: /lin}
   - {op: resample, from: input, scale: [2, 0.5, 0.75], interpolation: nearest}'
 RESAMPLE2='  - {op: resample, scale: [1, 0.5, 0.75], save: /lin}
@@ -58,6 +60,7 @@ shape_of() {
     crop) echo "15 50 70" ;;
     bin) echo "12 24 23" ;;
     resample) echo "48 35 68" ;;
+    radial) echo "120 24 57" ;;
     esac
 }
 
@@ -67,12 +70,13 @@ for data in 3d 2d; do
     else
         dset=/raw2d whole="[1, $NY, $NX]" tiles="[1, 13, 17]"
     fi
-    for case in geom crop bin resample; do
+    for case in geom crop bin resample radial; do
         case $case in
         geom) steps=$GEOM ;;
         crop) steps=$CROP ;;
         bin) steps=$BIN ;;
         resample) if [ $data = 3d ]; then steps=$RESAMPLE3; else steps=$RESAMPLE2; fi ;;
+        radial) steps=$RADIAL ;;
         esac
         c=${case}_$data
         config "${c}_whole" "$dset" "[1000, 1000, 1000]" "$steps"
@@ -83,9 +87,11 @@ for data in 3d 2d; do
         py h5same.py "$T/${c}_whole.h5" "$T/${c}_tiled.h5" || fail "$c: tiled differs from untiled"
         nonconstant "$T/${c}_whole.h5" /result
         read -r oz oy ox <<<"$(shape_of $case)"
-        [ $data = 2d ] && oz=1
         tz=5
-        [ $data = 2d ] && tz=1
+        if [ $data = 2d ]; then # one plane; a radial reslice's planes are its angles
+            if [ $case = radial ]; then oy=1; else oz=1; fi
+            tz=1
+        fi
         [ "$oz" -lt "$tz" ] && tz=$oz
         n=$(($(ceil_div "$oz" $tz) * $(ceil_div "$oy" 13) * $(ceil_div "$ox" 17)))
         run_ok "$T/tasks.log" py tasks.py "$T/${c}_tiled.h5" --count $((NT * n)) --cover /result \

@@ -33,6 +33,8 @@ The geometry cases of test_geometry.sh (issue 11's geometric operations; same pi
           1e-5
   bin     downsample_bin (block means, a partial block averages its own voxels): 1e-5
   resample  resample (SciPy zoom, grid_mode=True, mode 'nearest', order 1 and 0): 1e-4 / exact
+  radial  radial_reslice (angle step 3 about the plane centre: map_coordinates of each plane,
+          order 1, mode 'constant'): 1e-4
 lapse computes sampling positions in float32 (docs/operations.md) and SciPy in double: voxels
 whose two positions (lapse's recomputed here in float32) fall on different sides of the image
 edge, or for order 0 of a voxel boundary, legitimately differ; they are left out and counted
@@ -131,7 +133,7 @@ def expected_issue11(case, x, f):
             }
         if case == "morph":
             return expected_morph(x, f)
-    if case in ("geom", "crop", "bin", "resample"):
+    if case in ("geom", "crop", "bin", "resample", "radial"):
         return expected_geometry(case, x)
     raise SystemExit("graph_ref.py: unknown case %r" % case)
 
@@ -222,6 +224,28 @@ def binned(x3, f):
     return s.sum(axis=(1, 3, 5)) / c.sum(axis=(1, 3, 5))
 
 
+def resliced(x3, step):
+    """Radial reslice about the plane's centre, angles a * step degrees for a < round(360 /
+    step), radii up to one past the farthest corner: map_coordinates(order=1, mode='constant')
+    of each plane, and the voxels to compare."""
+    n = x3.shape
+    c = (np.array(n[1:], dtype=np.float64) - 1) / 2
+    radius = int(np.floor(np.hypot(*np.maximum(c, np.array(n[1:]) - 1 - c)))) + 1
+    ang = np.arange(int(round(360 / step))) * step
+    cs = np.stack([special.cosdg(ang), special.sindg(ang)])  # (2, angles)
+    r = np.arange(radius, dtype=np.float64)
+    p64 = c[:, None, None] + cs[:, :, None] * r[None, None, :]  # (2, angles, radius)
+    p32 = f32(f32(cs)[:, :, None] * r[None, None, :] + f32(c)[:, None, None])
+    want = np.stack([ndimage.map_coordinates(x3[z].astype(np.float64), p64, order=1,
+                                             mode="constant", cval=0.0)
+                     for z in range(n[0])], axis=1)  # (angles, z, radius)
+    bad = np.zeros(p64.shape[1:], dtype=bool)
+    for k in range(2):
+        top = n[1 + k] - 1
+        bad |= ((p32[k] >= 0) & (p32[k] <= top)) != ((p64[k] >= 0) & (p64[k] <= top))
+    return want, np.broadcast_to(~bad[:, None, :], want.shape)
+
+
 def expected_geometry(case, x):
     """The geometry pipelines of test_geometry.sh: {path: (want, tol, dtype, compared voxels)}."""
     flat = x.ndim == 2
@@ -257,6 +281,9 @@ def expected_geometry(case, x):
                                                truncate=4.0), 1e-5, f32)
     elif case == "bin":
         put("/result", binned(x3, [2, 3, 4]), 1e-5, f32)
+    elif case == "radial":
+        want, mask = resliced(x3, 3.0)
+        out["/result"] = (want, 1e-4, u16, mask)  # [angles, z, radius] also for 2-D input
     elif case == "resample":
         scale = [1 if flat else 2, 0.5, 0.75]
         put("/lin", zoomed(x3, scale, 1), 1e-4, u16)

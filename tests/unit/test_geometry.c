@@ -1,6 +1,6 @@
 /*
  * test_geometry.c - the geometric operations (src/ops/op_geometry.c: flip, crop,
- * downsample_bin, resample, rotate, affine_transform) through the whole tiled path: each graph
+ * downsample_bin, resample, rotate, affine_transform, radial_reslice) through the whole tiled path: each graph
  * is compiled, planned as the planner does (tiles over the outputs' shape, read boxes from the
  * box rules, buffers as large as the largest node box) and run on the device, untiled and in
  * small tiles; tiled must equal untiled bit for bit, and the untiled result must match the
@@ -296,6 +296,15 @@ START_TEST(test_single_steps)
     c[n] = c[n - 1];
     c[n].s.p[1].v[0] = 1;
     c[n].exact = 1, c[n++].what = "affine nearest";
+    c[n].s = gstep("radial_reslice", "", "", ""); /* 360 planes about the centre */
+    c[n].exact = 0, c[n++].what = "radial_reslice defaults";
+    c[n].s = gstep("radial_reslice", "", "", "");
+    c[n].s.p[0].v[0] = 7.5;
+    c[n].s.p[1].v[0] = 20;
+    set3(&c[n].s, 2, 0, 10.5, 8);
+    c[n].s.p[3].v[0] = 15;
+    c[n].exact = 0, c[n++].what = "radial_reslice off centre";
+    ck_assert_int_le(n, (int)(sizeof c / sizeof *c));
     for (int i = 0; i < n; i++)
         check_graph(cl, &c[i].s, 1, dim3, tiles3, 3, c[i].exact, c[i].what,
                     seed_base + 31u * (uint64_t)i);

@@ -273,6 +273,15 @@ START_TEST(test_geometry)
     ck_assert_int_eq(g.node[1].window, 0);
     ck_assert_int_eq(g.transform, 0);
     ck_assert(memcmp(g.out_shape, shape, sizeof shape) == 0);
+    /* a radial reslice: [angles, z, radius], the radius one past the farthest corner */
+    s[0] = step("radial_reslice", 0, "", "", "", "");
+    s[0].p[0].v[0] = 2;
+    for (int a = 0; a < 3; a++)
+        s[0].p[2].v[a] = -1;
+    compile_ok(s, 1, &g);
+    ck_assert_int_eq(g.out_shape[0], 180);
+    ck_assert_int_eq(g.out_shape[1], 40);
+    ck_assert_int_eq(g.out_shape[2], 39); /* floor(hypot(24.5, 29.5)) + 1 */
     /* a rotation followed by a projection: one flat output, whole z columns */
     s[0] = step("rotate", 10, "", "", "", "");
     s[1] = step("maximum_z_projection", 0, "", "", "", "");
