@@ -1,15 +1,15 @@
 /*
  * test_geometry.c - the geometric operations (src/ops/op_geometry.c: flip, crop,
- * downsample_bin, resample, rotate, affine_transform, radial_reslice) through the whole tiled path: each graph
- * is compiled, planned as the planner does (tiles over the outputs' shape, read boxes from the
- * box rules, buffers as large as the largest node box) and run on the device, untiled and in
- * small tiles; tiled must equal untiled bit for bit, and the untiled result must match the
- * double-precision CPU references (op->reference) run over whole images: exactly for copies and
- * nearest sampling (the reference computes the same float32 positions), within 1e-5 of the
- * largest value for linear sampling and block means. Also: rotations that move data across
- * many tiles, graphs that combine results of different geometric steps (windowed operands),
- * 2-D images, and the executor's refusal of a read box that lacks what a geometric step needs.
- * LAPSE_TEST_SEED=n repeats a run.
+ * downsample_bin, resample, rotate, affine_transform, radial_reslice) through the whole tiled
+ * path: each graph is compiled, planned as the planner does (tiles over the outputs' shape, read
+ * boxes from the box rules, buffers as large as the largest node box) and run on the device,
+ * untiled and in small tiles; tiled must equal untiled bit for bit, and the untiled result must
+ * match the double-precision CPU references (op->reference) run over whole images: exactly for
+ * copies and nearest sampling (the reference computes the same float32 positions), within 1e-5
+ * of the largest value for linear sampling and block means. Also: rotations that move data
+ * across many tiles, graphs that combine results of different geometric steps (windowed
+ * operands), 2-D images, and the executor's refusal of a read box that lacks what a geometric
+ * step needs. LAPSE_TEST_SEED=n repeats a run.
  */
 #include <check.h>
 #include <math.h>
