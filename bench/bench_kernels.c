@@ -43,7 +43,8 @@ typedef struct {
     const char *label;
     const char *op; /* operation name (ops/op.h); NULL: the uint16 -> float32 conversion */
     double v[3];
-    double p1; /* the second parameter (clip's maximum), when the op has one */
+    double p1; /* the second parameter (clip's maximum, every component of difference_of_gaussian's
+                  sigma2), when the op has one */
 } bench_op_t;
 
 static const bench_op_t bench_ops[] = {
@@ -81,6 +82,27 @@ static const bench_op_t bench_ops[] = {
     {"dilate1", "dilate_box r=1", "dilate_box", {1, 1, 1}, 0},
     {"open1", "opening_box r=1", "opening_box", {1, 1, 1}, 0},
     {"close133", "closing_box r=[1,3,3]", "closing_box", {1, 3, 3}, 0},
+    {"median1", "median_box r=1", "median_box", {1, 1, 1}, 0},
+    {"median122", "median_box r=[1,2,2]", "median_box", {1, 2, 2}, 0},
+    {"medsph1", "median_sphere r=1", "median_sphere", {1, 1, 1}, 0},
+    {"medsph122", "median_sphere r=[1,2,2]", "median_sphere", {1, 2, 2}, 0},
+    {"meansph2", "mean_sphere r=2", "mean_sphere", {2, 2, 2}, 0},
+    {"minsph1", "minimum_sphere r=1", "minimum_sphere", {1, 1, 1}, 0},
+    {"maxsph2", "maximum_sphere r=2", "maximum_sphere", {2, 2, 2}, 0},
+    {"thsph", "top_hat_sphere r=[1,3,3]", "top_hat_sphere", {1, 3, 3}, 0},
+    {"bothat", "bottom_hat_box r=[1,3,3]", "bottom_hat_box", {1, 3, 3}, 0},
+    {"var1", "variance_box r=1", "variance_box", {1, 1, 1}, 0},
+    {"std1", "standard_deviation_box r=1", "standard_deviation_box", {1, 1, 1}, 0},
+    {"sobel", "sobel", "sobel", {0, 0, 0}, 0},
+    {"lapbox", "laplace_box", "laplace_box", {0, 0, 0}, 0},
+    {"lapdia", "laplace_diamond", "laplace_diamond", {0, 0, 0}, 0},
+    {"gradx", "gradient_x", "gradient_x", {0, 0, 0}, 0},
+    {"grady", "gradient_y", "gradient_y", {0, 0, 0}, 0},
+    {"gradz", "gradient_z", "gradient_z", {0, 0, 0}, 0},
+    {"dog", "difference_of_gaussian 1, 2", "difference_of_gaussian", {1, 1, 1}, 2},
+    {"sgb", "subtract_gaussian_bg sigma=2", "subtract_gaussian_background", {2, 2, 2}, 0},
+    {"erodesph1", "erode_sphere r=1", "erode_sphere", {1, 1, 1}, 0},
+    {"dilatesph1", "dilate_sphere r=1", "dilate_sphere", {1, 1, 1}, 0},
     {"flip", "flip z, y, x", "flip", {1, 1, 1}, 0},
     {"roty30", "rotate angle_y=30 linear", "rotate", {0, 0, 0}, 30},
     {"bin2", "downsample_bin 2", "downsample_bin", {2, 2, 2}, 0},
@@ -132,7 +154,7 @@ static lapse_status_t parse_ops(const char *v, int ops[NOPS])
             if (strlen(bench_ops[o].key) == len && strncmp(v, bench_ops[o].key, len) == 0)
                 ops[o] = found = 1;
         if (!found) {
-            char keys[256] = "";
+            char keys[1024] = "";
             for (int o = 0; o < NOPS; o++) {
                 size_t n = strlen(keys);
                 snprintf(keys + n, sizeof keys - n, "%s%s", o ? "," : "", bench_ops[o].key);
@@ -341,7 +363,8 @@ static lapse_status_t time_op(bench_dev_t *d, lapse_dev_t *dev, const bench_op_t
         for (int i = 0; i < 3; i++)
             step.p[0].v[i] = b->v[i];
         if (op->nparams > 1)
-            step.p[1].v[0] = b->p1;
+            for (int i = 0; i < 3; i++) /* numbers use v[0] only */
+                step.p[1].v[i] = b->p1;
         lapse_step_out_dims(&step, dim, odim);
         if (1 + !op->inplace + op->nscratch > d->nbufs)
             LAPSE_FAIL(LAPSE_ERUNTIME, "%s needs more work buffers than allocated", op->name);

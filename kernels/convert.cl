@@ -56,6 +56,14 @@ __kernel void lapse_pack_u16(__global const float *src, __global ushort *dst, in
     dst[d] = (ushort)lapse_sat(src[s], 65535.0f);
 }
 
+/* Labels: float32 holds whole numbers exactly up to 2^24 (the label count is checked). */
+__kernel void lapse_pack_u32(__global const float *src, __global uint *dst, int nx, int ny,
+                             int ox, int oy, int oz, int cx, int cy, int cz)
+{
+    LAPSE_PACK_SETUP();
+    dst[d] = (uint)lapse_sat(src[s], 4294967040.0f);
+}
+
 /* Vector forms (4 voxels per work-item, tail one by one; NDRange ceil(n / 4)), used unless
  * LAPSE_KERNELS=simple. The uint8 source is read as uchar4 (4-byte aligned: i is a multiple of
  * 4), the uint16 one as ushort4 (8-byte aligned). */

@@ -24,6 +24,7 @@
 #ifndef LAPSE_H5OUT_H
 #define LAPSE_H5OUT_H
 
+#include <hdf5.h>
 #include <mpi.h>
 
 #include "config.h"
@@ -105,7 +106,9 @@ lapse_status_t lapse_h5out_check(const char *file, lapse_mode_t mode,
 /* Collective. Open (update: the file exists) or create (create, overwrite: via <file>.creating,
  * renamed when complete) the file with the MPI-IO driver; create or open every dataset in specs
  * (in update mode they must match), /lapse/tasks and /lapse/done (all marks 0 in a new file);
- * write the root attributes, flush. *out set only on success. */
+ * write the root attributes, flush. A file made here is identity-locked (lock.h) by rank 0 from
+ * the moment <file>.creating exists, before anything is written to it: lapse_h5out_take_lock
+ * hands that lock on. *out set only on success. */
 lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mode,
                                 const lapse_dset_spec_t *specs, int nspecs,
                                 const lapse_config_t *cfg, const lapse_state_spec_t *state,
@@ -132,14 +135,30 @@ lapse_status_t lapse_h5out_put_run(lapse_h5out_t *o, const lapse_run_info_t *inf
 lapse_status_t lapse_h5out_write(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
                                  const void *buf);
 
+/* Independent. Read box of timepoint t of dataset k into buf (box->dim voxels of its dtype, C
+ * order; z ignored for a 3-D dataset as in lapse_h5out_write). Data other ranks wrote is seen
+ * once they flushed (lapse_h5out_flush, collective). */
+lapse_status_t lapse_h5out_read(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *box,
+                                void *buf);
+
 /* Collective. Append this rank's n rows (n may differ between ranks, also 0) to /lapse/tasks;
  * the rows of rank 0 come first, then rank 1, ... */
 lapse_status_t lapse_h5out_append_rows(lapse_h5out_t *o, const lapse_task_row_t *rows, int64_t n);
+
+/* The open file, its communicator and its collective transfer list (for io/table.c). */
+void lapse_h5out_handles(const lapse_h5out_t *o, hid_t *file, hid_t *dxpl_coll, MPI_Comm *comm,
+                         int *rank);
 
 /* Collective. Flush the whole file to disk. */
 lapse_status_t lapse_h5out_flush(lapse_h5out_t *o);
 
 /* Collective. Close; NULL is accepted (then it does nothing and is not collective). */
 lapse_status_t lapse_h5out_close(lapse_h5out_t *o);
+
+/* Rank 0, after lapse_h5out_open made a new file (create, overwrite): the descriptor of that
+ * file holding its identity lock (lock.h), taken on <file>.creating before anything was written
+ * and kept through the rename; the caller owns it from now on (lapse_lock_adopt). -1 when the
+ * open made no file (update), on other ranks, and on a second call. */
+int lapse_h5out_take_lock(lapse_h5out_t *o);
 
 #endif

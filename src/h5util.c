@@ -23,6 +23,10 @@ hid_t lapse_h5_mem_type(lapse_dtype_t dt)
         return H5T_NATIVE_UINT8;
     case LAPSE_DT_U16:
         return H5T_NATIVE_UINT16;
+    case LAPSE_DT_U32:
+        return H5T_NATIVE_UINT32;
+    case LAPSE_DT_U64:
+        return H5T_NATIVE_UINT64;
     default:
         return H5T_NATIVE_FLOAT;
     }
@@ -32,8 +36,9 @@ int lapse_h5_dtype(hid_t type, lapse_dtype_t *dt)
 {
     H5T_class_t cls = H5Tget_class(type);
     size_t size = H5Tget_size(type);
-    if (cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE && (size == 1 || size == 2)) {
-        *dt = size == 1 ? LAPSE_DT_U8 : LAPSE_DT_U16;
+    if (cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE &&
+        (size == 1 || size == 2 || size == 4 || size == 8)) {
+        *dt = size == 1 ? LAPSE_DT_U8 : size == 2 ? LAPSE_DT_U16 : size == 4 ? LAPSE_DT_U32 : LAPSE_DT_U64;
         return 0;
     }
     if (cls == H5T_FLOAT && size == 4) {

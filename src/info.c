@@ -90,6 +90,8 @@ static void dset_type_name(hid_t f, const char *path, char *buf, size_t len)
             snprintf(buf, len, "%sint%zu", H5Tget_sign(t) == H5T_SGN_NONE ? "u" : "", 8 * s);
         else if (c == H5T_FLOAT)
             snprintf(buf, len, "float%zu", 8 * s);
+        else if (c == H5T_COMPOUND)
+            snprintf(buf, len, "table of %d columns", H5Tget_nmembers(t));
         H5Tclose(t);
     }
     if (d >= 0)
@@ -287,6 +289,56 @@ static void print_datasets(FILE *f, hid_t file, const dset_list_t *l)
         print_dims(f, l->d[i].ndims, l->d[i].dims);
         fprintf(f, " %s\n", tname);
     }
+}
+
+/* The per-timepoint summary tables (/<name>_summary, io/table.h): one line per timepoint with
+ * its label count, foreground voxels and threshold. */
+static lapse_status_t print_summaries(FILE *f, hid_t file, const dset_list_t *l)
+{
+    lapse_status_t st = LAPSE_OK;
+    typedef struct {
+        int64_t t, count, fg;
+        double thr;
+    } srow_t;
+    hid_t d = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    srow_t *r = NULL;
+    for (int i = 0; i < l->n; i++) {
+        size_t n = strlen(l->d[i].path);
+        if (n < 9 || strcmp(l->d[i].path + n - 8, "_summary") != 0 || l->d[i].ndims != 1)
+            continue;
+        LAPSE_H5ID(d, H5Dopen2(file, l->d[i].path, H5P_DEFAULT));
+        LAPSE_H5ID(mt, H5Tcreate(H5T_COMPOUND, sizeof(srow_t)));
+        LAPSE_H5(H5Tinsert(mt, "timepoint", offsetof(srow_t, t), H5T_NATIVE_INT64));
+        LAPSE_H5(H5Tinsert(mt, "label_count", offsetof(srow_t, count), H5T_NATIVE_INT64));
+        LAPSE_H5(H5Tinsert(mt, "foreground_voxels", offsetof(srow_t, fg), H5T_NATIVE_INT64));
+        LAPSE_H5(H5Tinsert(mt, "threshold", offsetof(srow_t, thr), H5T_NATIVE_DOUBLE));
+        int64_t nr = l->d[i].dims[0];
+        r = malloc((size_t)(nr + 1) * sizeof *r);
+        LAPSE_ALLOC(r);
+        if (nr > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, r) < 0) {
+            H5Eclear2(H5E_DEFAULT); /* not one of ours: say so and go on */
+            fprintf(f, "%s: not a lapse summary table\n", l->d[i].path);
+        } else {
+            fprintf(f, "labels per timepoint (%s):\n  %9s %9s %14s %12s\n", l->d[i].path,
+                    "timepoint", "labels", "foreground", "threshold");
+            for (int64_t j = 0; j < nr; j++)
+                fprintf(f, "  %9" PRId64 " %9" PRId64 " %14" PRId64 " %12.6g\n", r[j].t, r[j].count,
+                        r[j].fg, r[j].thr);
+        }
+        free(r);
+        r = NULL;
+        H5Tclose(mt);
+        mt = H5I_INVALID_HID;
+        H5Dclose(d);
+        d = H5I_INVALID_HID;
+    }
+cleanup:
+    free(r);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (d >= 0)
+        H5Dclose(d);
+    return st;
 }
 
 static void print_runs(FILE *f, const run_t *runs, int n)
@@ -661,6 +713,7 @@ lapse_status_t lapse_info_print(const char *file, FILE *f)
     fprintf(f, "file: %s\nlapse version: %s\ninput: %s %s\n", file, version[0] ? version : "?",
             in_file[0] ? in_file : "?", in_dset);
     print_datasets(f, h, &dl);
+    LAPSE_TRY(print_summaries(f, h, &dl));
     print_runs(f, runs, nruns);
     fprintf(f, "tasks: %" PRId64 " rows\n", nrows);
     LAPSE_TRY(print_done(f, h, &dl, rows, nrows));

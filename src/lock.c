@@ -157,18 +157,12 @@ static int ofd_lock(int fd, short type, off_t start, off_t len, int cmd, struct 
     return fcntl(fd, cmd, fl);
 }
 
-lapse_status_t lapse_lock_identity(lapse_lock_t *lock, const char *file)
+lapse_status_t lapse_lock_identity_fd(int fd, const char *name)
 {
     struct flock fl;
     struct stat sb;
-    int fd = open(file, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        int err = fd < 0 ? errno : 0;
-        if (fd >= 0)
-            close(fd);
-        return lapse_fail(LAPSE_ECONFIG, "output %s cannot be locked: %s", file,
-                          err ? strerror(err) : "not a regular file");
-    }
+    if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return lapse_fail(LAPSE_ECONFIG, "output %s cannot be locked: not a regular file", name);
     if (ofd_lock(fd, F_WRLCK, ID_BYTE, 1, F_OFD_SETLK, &fl) != 0) {
         int err = errno;
         char who[128] = "";
@@ -176,15 +170,34 @@ lapse_status_t lapse_lock_identity(lapse_lock_t *lock, const char *file)
             ofd_lock(fd, F_WRLCK, ID_PID, ID_NPIDS, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK)
             snprintf(who, sizeof who, "pid %lld, through another name of the file",
                      (long long)(fl.l_start - ID_PID));
-        close(fd);
         if (err == EAGAIN || err == EACCES)
-            return refuse_busy(file, who[0] ? who : "through another name of the file");
-        return lapse_fail(LAPSE_EIO, "fcntl(F_OFD_SETLK, %s) failed: %s", file, strerror(err));
+            return refuse_busy(name, who[0] ? who : "through another name of the file");
+        return lapse_fail(LAPSE_EIO, "fcntl(F_OFD_SETLK, %s) failed: %s", name, strerror(err));
     }
     ofd_lock(fd, F_WRLCK, ID_PID + (off_t)getpid(), 1, F_OFD_SETLK, &fl); /* best effort */
+    return LAPSE_OK;
+}
+
+void lapse_lock_adopt(lapse_lock_t *lock, int fd)
+{
+    if (fd < 0)
+        return;
     if (lock->idfd >= 0)
         close(lock->idfd);
     lock->idfd = fd;
+}
+
+lapse_status_t lapse_lock_identity(lapse_lock_t *lock, const char *file)
+{
+    int fd = open(file, O_RDWR | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return lapse_fail(LAPSE_ECONFIG, "output %s cannot be locked: %s", file, strerror(errno));
+    lapse_status_t st = lapse_lock_identity_fd(fd, file);
+    if (st != LAPSE_OK) {
+        close(fd);
+        return st;
+    }
+    lapse_lock_adopt(lock, fd);
     return LAPSE_OK;
 }
 

@@ -3,12 +3,15 @@
  *   - an exclusive flock on <output>.lock, where <output> is the output's path with every
  *     symbolic link resolved (a run through a link and one through the target share a marker);
  *   - an OFD write lock (fcntl F_OFD_SETLK) on a byte range far beyond the data of the output
- *     file itself, once that file exists: a lock on the file's identity (device + inode), so a
- *     run through a hard link is refused too. A second byte, at an offset holding the holder's
- *     pid, tells a refused run who holds it.
- * A second run on the same output is refused with the holder's host, pid and start time. The
- * kernel drops both locks when its process dies, so the marker file a killed run leaves behind
- * does not block the next run (it resumes).
+ *     file itself: a lock on the file's identity (device + inode), so a run through a hard link
+ *     is refused too. An existing output is locked when the lock is acquired; a new one (also
+ *     the new file of an overwrite) is locked on its staging file <output>.creating as soon as
+ *     that is made, before anything is written to it, and the lock follows it through its rename
+ *     into place (h5out.c hands it over: lapse_lock_identity_fd, lapse_lock_adopt). A second byte,
+ * at an offset holding the holder's pid, tells a refused run who holds it. A second run on the same
+ * output is refused with the holder's host, pid and start time. The kernel drops both locks when
+ * its process dies, so the marker file a killed run leaves behind does not block the next run (it
+ * resumes).
  *
  * The marker is never followed through a symbolic link (O_NOFOLLOW) and must be a regular file
  * of this user with one link; anything else at its path (a link, a FIFO, another user's file) is
@@ -30,9 +33,23 @@ typedef struct {
  * marker's path is not a regular file of ours; LAPSE_EIO when the marker cannot be made. */
 lapse_status_t lapse_lock_acquire(const char *output, lapse_lock_t *lock);
 
-/* Take (or move to) the identity lock of file, which now exists (after it was created or
- * replaced under the lock). Same failures as lapse_lock_acquire. */
+/* Take (or move to) the identity lock of file, which now exists (opened here by name, never
+ * through a symbolic link). Same failures as lapse_lock_acquire; *lock is unchanged on failure. */
 lapse_status_t lapse_lock_identity(lapse_lock_t *lock, const char *file);
+
+/* Take the identity lock on the open descriptor fd (opened for writing) of a regular file that
+ * name names (for messages). The lock belongs to fd's open file description: it follows the
+ * file through renames and lasts until fd is closed. Hand fd to lapse_lock_adopt to keep it for
+ * the run: do not lock the same file again through another descriptor in this process (OFD locks
+ * of two open file descriptions conflict, even in one process). LAPSE_ECONFIG naming the holder
+ * when another process holds it, LAPSE_EIO when the lock call fails otherwise; fd stays open
+ * either way (the caller closes it). */
+lapse_status_t lapse_lock_identity_fd(int fd, const char *name);
+
+/* Make fd (identity-locked by lapse_lock_identity_fd) the identity lock of *lock, which owns it
+ * from now on; the previous one (e.g. on a file that fd's file replaced) is released. fd < 0:
+ * nothing changes. */
+void lapse_lock_adopt(lapse_lock_t *lock, int fd);
 
 /* Write the path of output with symbolic links resolved into buf[len] (an output that does not
  * exist yet: its directory resolved, plus its name). LAPSE_ECONFIG for a dangling link. */

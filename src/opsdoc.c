@@ -30,6 +30,7 @@ static const char *const dtype_rules[] = {
     [LAPSE_OUT_SAME] = "as input",
     [LAPSE_OUT_F32] = "float32",
     [LAPSE_OUT_U8] = "uint8 (0/1)",
+    [LAPSE_OUT_U32] = "uint32 (labels)",
 };
 
 /* One parameter in words: "sigma: number or [z, y, x] in [0, 100], required". */
@@ -112,7 +113,7 @@ static void print_row(FILE *f, const lapse_op_t *op)
 static void print_tsv(FILE *f, const lapse_op_t *op)
 {
     static const char *const rule[] = {
-        [LAPSE_OUT_SAME] = "same", [LAPSE_OUT_F32] = "float32", [LAPSE_OUT_U8] = "uint8"};
+        [LAPSE_OUT_SAME] = "same", [LAPSE_OUT_F32] = "float32", [LAPSE_OUT_U8] = "uint8", [LAPSE_OUT_U32] = "uint32"};
     fprintf(f, "%s\t%d\t%s\t%s\n", op->name, op->ninputs, rule[op->out_rule],
             footprint_names[op->footprint]);
 }

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "device/dev.h"
+#include "ops/global.h"
 
 /* A buffer with pinned host memory, mapped once. */
 typedef struct {
@@ -42,6 +43,11 @@ struct lapse_pipeline {
     output_t out[LAPSE_MAX_STEPS + 1];
     lapse_segment_hook_t hook; /* between segments, or NULL */
     void *hook_ctx;
+    lapse_global_fn gfn; /* global steps, or NULL: whole timepoint */
+    void *gfn_ctx;
+    cl_mem gmat[LAPSE_MAX_STEPS]; /* per global step with mat_bytes: read-box voxels */
+    cl_mem gwork;                 /* the largest work_bytes per core voxel */
+    int stopped;                  /* the last run ended at a global step */
 };
 
 /* A device buffer of bytes, checked against the device's largest allocation. */
@@ -106,6 +112,19 @@ static lapse_status_t alloc_buffers(lapse_pipeline_t *p)
     p->nbuf = g->nbuf;
     for (int i = 0; i < p->nbuf; i++)
         LAPSE_TRY(dev_buffer(p->cl, nread * sizeof(float), "a float32 work buffer", &p->bufs[i]));
+    size_t work = 0;
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_global_t *gl = g->node[k].step->op->global;
+        if (gl == NULL)
+            continue;
+        if (gl->mat_bytes)
+            LAPSE_TRY(
+                dev_buffer(p->cl, nread * gl->mat_bytes, "a global step's tile data", &p->gmat[k]));
+        if (gl->work_bytes * ncore > work)
+            work = gl->work_bytes * ncore;
+    }
+    if (work)
+        LAPSE_TRY(dev_buffer(p->cl, work, "a global step's work buffer", &p->gwork));
     for (int k = 0; k < g->nout; k++) {
         output_t *o = &p->out[k];
         o->dt = g->out[k].dtype;
@@ -183,6 +202,17 @@ void lapse_pipeline_set_hook(lapse_pipeline_t *p, lapse_segment_hook_t hook, voi
 {
     p->hook = hook;
     p->hook_ctx = ctx;
+}
+
+int lapse_pipeline_stopped(const lapse_pipeline_t *p)
+{
+    return p->stopped;
+}
+
+void lapse_pipeline_set_global(lapse_pipeline_t *p, lapse_global_fn fn, void *ctx)
+{
+    p->gfn = fn;
+    p->gfn_ctx = ctx;
 }
 
 struct lapse_dev *lapse_pipeline_dev(lapse_pipeline_t *p)
@@ -306,9 +336,10 @@ static lapse_dvol_t dvol(cl_mem mem, const lapse_box_t *b, const int64_t img[3])
 }
 
 /* Enqueue step k, its operands over their boxes (box[], the input's read); packs its output
- * if any. A windowed step first copies the common box of its operands where they differ. */
+ * if any. A windowed step first copies the common box of its operands where they differ. A
+ * global step gets the core relative to its operand's box; it may set *stop. */
 static lapse_status_t run_step(lapse_pipeline_t *p, int k, const lapse_box_t *read,
-                               const lapse_box_t *box, const lapse_box_t *core)
+                               const lapse_box_t *box, const lapse_box_t *core, int *stop)
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_graph_t *g = p->g;
@@ -332,7 +363,15 @@ static lapse_status_t run_step(lapse_pipeline_t *p, int k, const lapse_box_t *re
     out = dvol(p->bufs[nd->buf], &box[k], nd->dims);
     for (int i = 0; i < op->nscratch; i++)
         scratch[i] = p->bufs[nd->scratch[i]];
-    LAPSE_TRY(op->launch(p->dev, nd->step, p->state[k], in, &out, scratch, &res));
+    if (op->global && p->gfn) {
+        lapse_box_t rel = *core; /* graph.c: no geometric step shares a graph with a global one */
+        for (int a = 0; a < 3; a++)
+            rel.off[a] -= in[0].org[a];
+        LAPSE_TRY(p->gfn(p->gfn_ctx, p, k, in, &out, p->gmat[k], p->gwork, &rel, stop));
+    } else if (op->global)
+        LAPSE_TRY(lapse_global_whole(p->dev, nd->step, in, &out, p->gmat[k], p->gwork, NULL));
+    else
+        LAPSE_TRY(op->launch(p->dev, nd->step, p->state[k], in, &out, scratch, &res));
     if (res < 0 || res > op->nscratch)
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: %s reported result buffer %d", op->name, res);
     if (res > 0) { /* the result is in scratch res-1: swap the two slots' buffers */
@@ -352,6 +391,8 @@ static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
                                 lapse_pipe_times_t *times)
 {
     lapse_status_t st = LAPSE_OK;
+    int stop = 0;
+    p->stopped = 0;
     const lapse_graph_t *g = p->g;
     cl_command_queue q = p->cl->queue;
     size_t n = (size_t)lapse_box_voxels(read);
@@ -367,12 +408,13 @@ static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
     for (int seg = 0; seg < g->nseg; seg++) {
         if (seg > 0 && p->hook)
             LAPSE_TRY(p->hook(p->hook_ctx, p, seg - 1));
-        for (int k = g->seg[seg]; k < g->seg[seg + 1]; k++)
-            LAPSE_TRY(run_step(p, k, read, box, core));
+        for (int k = g->seg[seg]; k < g->seg[seg + 1] && !stop; k++)
+            LAPSE_TRY(run_step(p, k, read, box, core, &stop));
     }
     LAPSE_CL(clFinish(q));
     double t2 = now();
-    for (int k = 0; k < g->nout; k++)
+    p->stopped = stop;
+    for (int k = 0; k < g->nout && !stop; k++)
         LAPSE_CL(clEnqueueReadBuffer(q, p->out[k].dev, CL_FALSE, 0, p->out[k].bytes,
                                      p->out[k].pin.host, 0, NULL, NULL));
     LAPSE_CL(clFinish(q));
@@ -412,6 +454,11 @@ void lapse_pipeline_destroy(lapse_pipeline_t *p)
     for (int i = 0; i < p->nbuf; i++)
         if (p->bufs[i])
             clReleaseMemObject(p->bufs[i]);
+    for (int k = 0; k < p->g->nsteps; k++)
+        if (p->gmat[k])
+            clReleaseMemObject(p->gmat[k]);
+    if (p->gwork)
+        clReleaseMemObject(p->gwork);
     if (p->in_dev)
         clReleaseMemObject(p->in_dev);
     pinned_release(p->cl, &p->in);

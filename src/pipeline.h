@@ -34,13 +34,27 @@ lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
                                      lapse_pipeline_t **out);
 
 /* Called between two segments of the graph (after the steps of segment seg, before those of
- * seg + 1; see lapse_graph_segments), with the device work so far enqueued: where a later
- * issue's per-timepoint reductions (partials of a global step) hook in. A non-OK status stops
- * the task with it. */
+ * seg + 1; see lapse_graph_segments), with the device work so far enqueued. A non-OK status
+ * stops the task with it. */
 typedef lapse_status_t (*lapse_segment_hook_t)(void *ctx, lapse_pipeline_t *p, int seg);
 
 /* Install the hook (NULL: none) for every later lapse_pipeline_run. */
 void lapse_pipeline_set_hook(lapse_pipeline_t *p, lapse_segment_hook_t hook, void *ctx);
+
+/* Runs global step k (an op with global hooks, op.h) inside lapse_pipeline_run: in is its
+ * operand and out its result over the task's buffers (dims of the read box), core the core box
+ * relative to them; mat (the op's mat_bytes per read-box voxel, or NULL) and work (work_bytes
+ * per core voxel, or NULL) are the pipeline's buffers for it. Setting *stop ends the run after
+ * this step (no later step runs, no output is downloaded): a phase that only needs a partial.
+ * Without one installed, global steps run on the task's buffer as a whole timepoint
+ * (lapse_global_whole). */
+typedef lapse_status_t (*lapse_global_fn)(void *ctx, lapse_pipeline_t *p, int k,
+                                          const lapse_dvol_t *in, const lapse_dvol_t *out,
+                                          cl_mem mat, cl_mem work, const lapse_box_t *core,
+                                          int *stop);
+
+/* Install fn (NULL: the whole-timepoint default) for every later lapse_pipeline_run. */
+void lapse_pipeline_set_global(lapse_pipeline_t *p, lapse_global_fn fn, void *ctx);
 
 /* Pinned host memory for the input read box (max_read_voxels voxels of the input dtype). */
 void *lapse_pipeline_input(lapse_pipeline_t *p);
@@ -50,9 +64,14 @@ void *lapse_pipeline_input(lapse_pipeline_t *p);
  * Every node's box comes from lapse_graph_node_boxes. On return output k holds the core of
  * result k, C order, shape core->dim (z = 1 for a one-plane result). Returns LAPSE_ERUNTIME,
  * without running anything, when the boxes do not fit the images or the sizes the pipeline was
- * made for, or when read lacks what a geometric step's box rule needs. times may be NULL. */
+ * made for, or when read lacks what a geometric step's box rule needs. times may be NULL. When
+ * a global step ended the run early (lapse_global_fn sets *stop), lapse_pipeline_stopped() says
+ * so and the outputs are not downloaded. */
 lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const lapse_box_t *read,
                                   const lapse_box_t *core, lapse_pipe_times_t *times);
+
+/* 1 when the last lapse_pipeline_run was ended early by a global step, else 0. */
+int lapse_pipeline_stopped(const lapse_pipeline_t *p);
 
 /* Pinned host memory holding output k after lapse_pipeline_run (NULL for a bad k). */
 const void *lapse_pipeline_output(lapse_pipeline_t *p, int k);

@@ -121,8 +121,8 @@ static lapse_status_t open_output(lapse_worker_t *w)
             lapse_err_print(st);
         return st;
     }
-    st = lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out, job->nout, cfg, &state,
-                          &w->out);
+    st = lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out,
+                          job->nout + job->nscratch, cfg, &state, &w->out);
     if (st != LAPSE_OK)
         lapse_err_print(st);
     abort_on_io_failure(r, st, cfg->output_file);
@@ -318,11 +318,10 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
         goto cleanup;
     if ((st = open_output(&w)) != LAPSE_OK)
         goto cleanup;
-    if (r->rank == 0 && job->mode != LAPSE_MODE_UPDATE &&
-        lapse_lock_identity(&job->lock, job->cfg.output_file) != LAPSE_OK) {
-        fprintf(stderr, "lapse: warning: %s\n", lapse_errmsg()); /* the path lock still holds */
-        lapse_err_clear();
-    }
+    /* A new file was identity-locked on rank 0 since its staging file was made (h5out.c): keep
+     * that lock (taking it again through another descriptor would conflict with it). */
+    if (r->rank == 0)
+        lapse_lock_adopt(&job->lock, lapse_h5out_take_lock(w.out));
     if ((st = start_run(&w, &rec)) != LAPSE_OK)
         goto cleanup;
     double start = MPI_Wtime();

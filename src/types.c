@@ -6,7 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const dtype_names[] = {"uint8", "uint16", "float32", "auto"};
+static const char *const dtype_names[] = {"uint8", "uint16", "float32", "auto", "uint32", "uint64"};
+#define NDTYPES ((int)(sizeof dtype_names / sizeof *dtype_names))
 
 size_t lapse_dtype_size(lapse_dtype_t dt)
 {
@@ -16,7 +17,10 @@ size_t lapse_dtype_size(lapse_dtype_t dt)
     case LAPSE_DT_U16:
         return 2;
     case LAPSE_DT_F32:
+    case LAPSE_DT_U32:
         return 4;
+    case LAPSE_DT_U64:
+        return 8;
     default:
         return 0;
     }
@@ -24,14 +28,14 @@ size_t lapse_dtype_size(lapse_dtype_t dt)
 
 const char *lapse_dtype_name(lapse_dtype_t dt)
 {
-    if ((int)dt < 0 || dt > LAPSE_DT_AUTO)
+    if ((int)dt < 0 || (int)dt >= NDTYPES)
         return "?";
     return dtype_names[dt];
 }
 
 int lapse_dtype_parse(const char *name, lapse_dtype_t *out)
 {
-    for (int i = 0; i <= (int)LAPSE_DT_AUTO; i++) {
+    for (int i = 0; i < NDTYPES; i++) {
         if (strcmp(name, dtype_names[i]) == 0) {
             *out = (lapse_dtype_t)i;
             return 0;

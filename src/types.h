@@ -13,12 +13,14 @@ typedef enum {
     LAPSE_DT_U8 = 0,
     LAPSE_DT_U16 = 1,
     LAPSE_DT_F32 = 2,
-    LAPSE_DT_AUTO = 3 /* only in output.dtype: the pipeline's natural type */
+    LAPSE_DT_AUTO = 3, /* only in output.dtype: the pipeline's natural type */
+    LAPSE_DT_U32 = 4,  /* labels */
+    LAPSE_DT_U64 = 5   /* provisional labels between phases (exec/phases.c), never an output */
 } lapse_dtype_t;
 
-/* Bytes per voxel of a concrete dtype (1, 2, 4); 0 for LAPSE_DT_AUTO. */
+/* Bytes per voxel of a concrete dtype (1, 2, 4, 8); 0 for LAPSE_DT_AUTO. */
 size_t lapse_dtype_size(lapse_dtype_t dt);
-/* "uint8", "uint16", "float32", "auto". */
+/* "uint8", "uint16", "float32", "auto", "uint32", "uint64". */
 const char *lapse_dtype_name(lapse_dtype_t dt);
 /* Parse a name as above; returns 0 on success, -1 if unknown (out unchanged). */
 int lapse_dtype_parse(const char *name, lapse_dtype_t *out);

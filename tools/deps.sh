@@ -2,7 +2,7 @@
 # deps.sh - install what lapse needs to build and test on Debian 12 / Ubuntu (idempotent).
 # Builds: Open MPI, parallel HDF5, the OpenCL ICD loader + headers, libyaml, Check.
 # Runs tests: PoCL (OpenCL on the CPU), clinfo, hdf5-tools, clang + libclang-rt (tools/fuzz.sh),
-# valgrind (tests/valgrind), and Debian's Python 3 with h5py, NumPy and SciPy, used as
+# valgrind (tests/valgrind), and Debian's Python 3 with h5py, NumPy, SciPy and scikit-image, used as
 # /usr/bin/python3 (the reference implementations in tests/py).
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config git
@@ -10,7 +10,7 @@ pkgs=(build-essential cmake pkg-config git
       libhdf5-openmpi-dev hdf5-tools
       ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
       libyaml-dev check clang libclang-rt-14-dev valgrind
-      python3 python3-numpy python3-h5py python3-scipy python3-yaml slurm-wlm munge)
+      python3 python3-numpy python3-h5py python3-scipy python3-skimage python3-yaml slurm-wlm munge)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -138,6 +138,25 @@ static void make_specs(lapse_job_t *job)
         job->out_step[k] = step;
     }
     job->nout = nout;
+    /* Scratch: the tile data (e.g. provisional labels) a global step keeps between phases,
+     * [t, z, y, x] over its operand's dims; written only when timepoints are tiled. */
+    job->nscratch = 0;
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_global_t *gl = g->node[k].step->op->global;
+        if (gl == NULL || gl->mat_bytes == 0)
+            continue;
+        int j = g->node[k].in[0];
+        const int64_t *dims = j == LAPSE_GRAPH_INPUT ? g->in_shape : g->node[j].dims;
+        lapse_dset_spec_t *s = &job->out[nout + job->nscratch];
+        memset(s, 0, sizeof *s);
+        snprintf(s->path, sizeof s->path, "%s/step%d", LAPSE_LAYOUT_SCRATCH, k + 1);
+        s->ndims = 4;
+        s->dims[0] = job->in.ntp;
+        for (int a = 0; a < 3; a++)
+            s->dims[1 + a] = dims[a];
+        s->dtype = gl->mat_bytes == 8 ? LAPSE_DT_U64 : LAPSE_DT_U32;
+        job->scratch_step[job->nscratch++] = k;
+    }
 }
 
 /* Rank 0: re-report the recorded output problem at output.file's position in the config. */
@@ -185,7 +204,8 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     memset(&os, 0, sizeof os);
 
     job->lock.fd = job->lock.idfd = -1;
-    st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_CREATE, job->out, job->nout);
+    st =
+        lapse_h5out_check(cfg->output_file, LAPSE_MODE_CREATE, job->out, job->nout + job->nscratch);
     if (st == LAPSE_OK)
         st = lapse_h5out_check_staging(cfg->output_file);
     if (st != LAPSE_OK)
@@ -233,8 +253,8 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     job->file_ntiles = os.ntiles;
     job->done = os.done;
     os.done = NULL;
-    if ((st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_UPDATE, job->out, job->nout)) !=
-        LAPSE_OK)
+    if ((st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_UPDATE, job->out,
+                                job->nout + job->nscratch)) != LAPSE_OK)
         st = output_fail(job);
 cleanup:
     lapse_outstate_free(&os);
@@ -368,7 +388,7 @@ void lapse_job_free(lapse_job_t *job)
 
 void lapse_job_set_chunks(lapse_job_t *job, const lapse_plan_t *plan)
 {
-    for (int k = 0; k < job->nout; k++) {
+    for (int k = 0; k < job->nout + job->nscratch; k++) {
         lapse_dset_spec_t *s = &job->out[k];
         s->chunk[0] = 1;
         if (s->ndims == 4)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/phases.h"
 #include "progress.h"
 
 /* The NaN and Inf voxels of the core box core (relative to the read box of dims read_dim) in the
@@ -80,6 +81,8 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     lapse_pipe_times_t pt = {0, 0, 0};
     lapse_sched_away_begin(w->sched);
     lapse_fault_point("compute"); /* "compute~S": a slow compute step, for measurements */
+    if (w->phases)
+        lapse_phases_task(w->phases, t);
     rst = lapse_pipeline_run(w->pipe, &t->read, &t->core, &pt);
     ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
@@ -171,6 +174,12 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
     lapse_progress_t pg;
     if (w->r->rank == 0)
         lapse_progress_init(&pg, stderr, w->plan->ntasks, MPI_Wtime());
+    /* Global steps: their per-timepoint results first (collective; printed by the ranks that
+     * failed). */
+    if ((st = lapse_phases_prepare(w, &w->phases)) != LAPSE_OK) {
+        lapse_sched_abort(w->sched);
+        goto printed;
+    }
     for (;;) {
         int64_t i;
         int have = 0;
@@ -247,6 +256,7 @@ lapse_status_t lapse_worker_close(lapse_worker_t *w, lapse_status_t st)
             st = cst;
     }
     lapse_pipeline_destroy(w->pipe);
+    lapse_phases_free(w->phases);
     lapse_reader_close(w->in);
     free(w->rows);
     return st;

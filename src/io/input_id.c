@@ -1,6 +1,7 @@
 /*
  * io/input_id.c - the files an input dataset reads, and the input's identity (see input_id.h).
  */
+#define _GNU_SOURCE /* realpath, strtok_r */
 #include "io/input_id.h"
 
 #include <errno.h>
@@ -12,19 +13,12 @@
 
 #include "h5util.h"
 
-/* Is name (tried as given, then relative to directory dir when relative) the file target? */
-static int names_target(const char *name, const char *dir, const struct stat *target)
+/* Is the file at path (if any) the target? */
+static int is_target(const char *path, const struct stat *target)
 {
-    char path[8400];
     struct stat sb;
-    if (name[0] == '\0')
-        return 0;
-    if (stat(name, &sb) == 0 && sb.st_dev == target->st_dev && sb.st_ino == target->st_ino)
-        return 1;
-    if (name[0] == '/' || dir == NULL)
-        return 0;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    return stat(path, &sb) == 0 && sb.st_dev == target->st_dev && sb.st_ino == target->st_ino;
+    return path[0] != '\0' && stat(path, &sb) == 0 && sb.st_dev == target->st_dev &&
+           sb.st_ino == target->st_ino;
 }
 
 /* Directory part of path into dir[len] ("." when none). */
@@ -35,6 +29,71 @@ static void dir_of(const char *path, char *dir, size_t len)
         snprintf(dir, len, ".");
     else
         snprintf(dir, len, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+}
+
+/* prefix joined to name into out[len] as HDF5 joins them (H5_combine_path, H5F__build_name):
+ * name alone when prefix is empty or name is absolute. 0 when it does not fit. */
+static int join(const char *prefix, const char *name, char *out, size_t len)
+{
+    size_t n = strlen(prefix);
+    int w = prefix[0] == '\0' || name[0] == '/'
+                ? snprintf(out, len, "%s", name)
+                : snprintf(out, len, "%s%s%s", prefix, prefix[n - 1] == '/' ? "" : "/", name);
+    return w >= 0 && (size_t)w < len;
+}
+
+/* A prefix as HDF5 builds it for a dataset in the file named host (H5D__build_file_prefix):
+ * environment variable env when set and not empty, else prop (a property of the dataset's
+ * access list); a leading "${ORIGIN}" is the directory of host; "" or "." is none (names stay
+ * relative to the working directory). Into out[len] ("" for none). */
+static void build_prefix(const char *env, const char *prop, const char *host, char *out, size_t len)
+{
+    static const char origin[] = "${ORIGIN}";
+    char dir[4096];
+    const char *p = getenv(env);
+    if (p == NULL || p[0] == '\0')
+        p = prop;
+    if (p[0] == '\0' || strcmp(p, ".") == 0) {
+        out[0] = '\0';
+    } else if (strncmp(p, origin, sizeof origin - 1) == 0) {
+        dir_of(host, dir, sizeof dir);
+        snprintf(out, len, "%s%s", dir, p + sizeof origin - 1);
+    } else {
+        snprintf(out, len, "%s", p);
+    }
+}
+
+/* A virtual dataset's source file or dataset name for block blockno into out[len], as HDF5
+ * builds it from the name given to H5Pset_virtual (H5D_virtual_parse_source_name,
+ * H5D__virtual_build_source_name): "%b" is the block number (of an unlimited, "printf-style"
+ * mapping), "%%" a single "%". Returns the number of "%b" in pattern, or -1 for a name HDF5
+ * refuses ("%" before anything else) or one that does not fit. */
+static int vds_name(const char *pattern, unsigned long long blockno, char *out, size_t len)
+{
+    size_t n = 0;
+    int subs = 0;
+    for (const char *p = pattern; *p; p++) {
+        char num[24];
+        const char *piece = p;
+        size_t k = 1;
+        if (*p == '%') {
+            if (p[1] == 'b') {
+                snprintf(num, sizeof num, "%llu", blockno);
+                piece = num;
+                k = strlen(num);
+                subs++;
+            } else if (p[1] != '%') {
+                return -1;
+            }
+            p++;
+        }
+        if (n + k >= len)
+            return -1;
+        memcpy(out + n, piece, k);
+        n += k;
+    }
+    out[n] = '\0';
+    return subs;
 }
 
 /* The walk over the files and datasets an input reads: a visited set (device + inode +
@@ -58,30 +117,104 @@ typedef struct {
 
 static int walk(walk_t *w, const char *file, const char *dataset, int depth);
 
-/* Walk name (a linked or source file, as given and relative to directory dir when relative,
- * each that exists) at dataset: 1 when it or what it reads is the target. */
-static int walk_named(walk_t *w, const char *name, const char *dir, const char *dataset, int depth)
+/* How a linked file's name is searched for: an external link's (HDF5_EXT_PREFIX) or a virtual
+ * dataset source's (HDF5_VDS_PREFIX, and prop, the dataset's VDS prefix, see build_prefix). */
+typedef struct {
+    const char *env;  /* the colon-separated search path variable */
+    const char *prop; /* the property prefix, already built; "" for none */
+    const char *host; /* the file holding the link or the virtual dataset, as it was opened */
+} search_t;
+
+/* Does HDF5 file path hold an object at dataset (links followed)? */
+static int holds(const char *path, const char *dataset)
 {
-    char path[8400];
-    struct stat a, b;
-    int have_a = stat(name, &a) == 0;
-    if (have_a && walk(w, name, dataset, depth))
+    int yes = 0;
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0) {
+        H5E_BEGIN_TRY
+        {
+            yes = H5Oexists_by_name(f, dataset, H5P_DEFAULT) > 0;
+        }
+        H5E_END_TRY;
+        H5Fclose(f);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return yes;
+}
+
+/* One candidate file of resolve at path: -1 when nothing is there or it is not an HDF5 file
+ * (HDF5 tries the next), else resolve's result for it. */
+static int try_candidate(walk_t *w, const char *path, const char *dataset, int walk_depth,
+                         int *found, const char *what)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return -1;
+    if (is_target(path, w->target)) {
+        snprintf(w->why, w->len, "%s (%s)", what, path);
         return 1;
-    if (name[0] == '/' || dir == NULL)
-        return 0;
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    if (stat(path, &b) != 0 || (have_a && a.st_dev == b.st_dev && a.st_ino == b.st_ino))
-        return 0;
-    return walk(w, path, dataset, depth);
+    }
+    if (H5Fis_hdf5(path) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return -1;
+    }
+    if (found)
+        *found = holds(path, dataset);
+    return walk_depth >= 0 ? walk(w, path, dataset, walk_depth) : 0;
+}
+
+/* The file HDF5 opens for name (H5F_prefix_open_file): an absolute name as it is (when it
+ * opens), else its last component (for an absolute name) or name itself, tried under each
+ * prefix of s->env, under s->prop, in the directory of s->host, in the working directory, and
+ * in the directory of s->host with its symbolic links resolved; HDF5 opens the first that is an
+ * HDF5 file. Every existing file up to that one is compared with the target (one that is not
+ * HDF5 now could be the output, and is one after an overwrite). Returns 1 when one of them is
+ * the target (why: "what (path)"), else, when walk_depth >= 0, walks the opened file at dataset
+ * (1 when it reads the target), else 0. *found (may be NULL): whether a file was opened and
+ * holds dataset (a printf-style mapping ends at the first block that has none). */
+static int resolve(walk_t *w, const search_t *s, const char *name, const char *dataset,
+                   int walk_depth, int *found, const char *what)
+{
+    char path[8400], dir[4096], real[4096], env[4096];
+    const char *tmp = name;
+    int r;
+    if (found)
+        *found = 0;
+    if (name[0] == '/') {
+        if ((r = try_candidate(w, name, dataset, walk_depth, found, what)) >= 0)
+            return r;
+        tmp = strrchr(name, '/') + 1;
+    }
+    snprintf(env, sizeof env, "%s", getenv(s->env) ? getenv(s->env) : "");
+    for (char *save = NULL, *p = strtok_r(env, ":", &save); p; p = strtok_r(NULL, ":", &save))
+        if (join(p, tmp, path, sizeof path) &&
+            (r = try_candidate(w, path, dataset, walk_depth, found, what)) >= 0)
+            return r;
+    if (s->prop[0] && join(s->prop, tmp, path, sizeof path) &&
+        (r = try_candidate(w, path, dataset, walk_depth, found, what)) >= 0)
+        return r;
+    dir_of(s->host, dir, sizeof dir);
+    if (join(dir, tmp, path, sizeof path) &&
+        (r = try_candidate(w, path, dataset, walk_depth, found, what)) >= 0)
+        return r;
+    if ((r = try_candidate(w, tmp, dataset, walk_depth, found, what)) >= 0)
+        return r;
+    if (realpath(s->host, real) != NULL) {
+        dir_of(real, dir, sizeof dir);
+        if (join(dir, tmp, path, sizeof path) &&
+            (r = try_candidate(w, path, dataset, walk_depth, found, what)) >= 0)
+            return r;
+    }
+    return 0;
 }
 
 /* The external links on dataset's path in f (each prefix /a, /a/b, ...): 1 when one leads to
- * target (its file name relative to the directory of file, or as given), or the object it
- * leads to (with the rest of the path) reads it. */
+ * target (its file searched for as HDF5 does, from file), or the object it leads to (with the
+ * rest of the path) reads it. */
 static int elink_reads(walk_t *w, hid_t f, const char *file, const char *dataset, int depth)
 {
-    char prefix[4096], dir[4096], val[8400], sub[8400];
-    dir_of(file, dir, sizeof dir);
+    char prefix[4096], val[8400], sub[8400], what[8400];
+    const search_t s = {.env = "HDF5_EXT_PREFIX", .prop = "", .host = file};
     /* pass 0: a link on the path (as the library follows them) names the target; pass 1: walk
      * each linked file from the object it leads to */
     for (int pass = 0; pass < 2; pass++)
@@ -95,17 +228,14 @@ static int elink_reads(walk_t *w, hid_t f, const char *file, const char *dataset
                 li.u.val_size <= sizeof val &&
                 H5Lget_val(f, prefix, val, sizeof val, H5P_DEFAULT) >= 0 &&
                 H5Lunpack_elink_val(val, li.u.val_size, &flags, &efile, &eobj) >= 0) {
-                if (pass == 0 && names_target(efile, dir, w->target)) {
-                    snprintf(w->why, w->len,
-                             "the input dataset's path reaches it through the external link %s "
-                             "-> %s:%s",
-                             prefix, efile, eobj);
-                    return 1;
-                }
                 /* the object the link leads to, and the rest of the path below it */
                 snprintf(sub, sizeof sub, "%s%s%s", eobj[0] == '/' ? "" : "/",
                          strcmp(eobj, "/") == 0 && p ? "" : eobj, p ? p : "");
-                if (pass == 1 && walk_named(w, efile, dir, sub, depth + 1))
+                snprintf(what, sizeof what,
+                         "the input dataset's path reaches it through the external link %s -> "
+                         "%s:%s",
+                         prefix, efile, eobj);
+                if (resolve(w, &s, efile, sub, pass == 0 ? -1 : depth + 1, NULL, what))
                     return 1;
             }
             if (p == NULL)
@@ -114,42 +244,106 @@ static int elink_reads(walk_t *w, hid_t f, const char *file, const char *dataset
     return 0;
 }
 
-/* Virtual dataset sources (walked in turn) and external storage files of dataset d (in HDF5
- * file fname). */
-static int storage_reads(walk_t *w, hid_t d, const char *fname, int depth)
+/* Mapping i of the virtual dataset d (dcpl, in the file named host): 1 when a source file it
+ * reads is the target or reads it. A printf-style mapping ("%b" in a name) reads one source per
+ * block, 0, 1, ..., up to the printf gap (the dataset's access list) past the last block found,
+ * as HDF5 sizes it (H5D__virtual_set_extent_unlim). */
+static int vds_mapping_reads(walk_t *w, hid_t d, hid_t dcpl, size_t i, const char *host,
+                             const search_t *s, int depth)
 {
-    char dir[4096], name[4096], dset[4096];
-    int hit = 0;
-    hid_t dcpl = H5Dget_create_plist(d);
-    if (dcpl < 0)
+    char fpat[4096], dpat[4096], fname[4096], dname[4096], what[16800];
+    hsize_t gap = 0;
+    if (H5Pget_virtual_filename(dcpl, i, fpat, sizeof fpat) <= 0 ||
+        H5Pget_virtual_dsetname(dcpl, i, dpat, sizeof dpat) <= 0)
         return 0;
-    dir_of(fname, dir, sizeof dir);
-    size_t nv = 0;
-    if (H5Pget_layout(dcpl) == H5D_VIRTUAL && H5Pget_virtual_count(dcpl, &nv) >= 0)
-        for (size_t i = 0; i < nv && !hit; i++) {
-            if (H5Pget_virtual_filename(dcpl, i, name, sizeof name) <= 0)
-                continue;
-            const char *src = strcmp(name, ".") == 0 ? fname : name;
-            if (names_target(src, dir, w->target)) {
-                hit = 1;
-                snprintf(w->why, w->len, "the input is a virtual dataset with a source in it (%s)",
-                         name);
-            } else if (H5Pget_virtual_dsetname(dcpl, i, dset, sizeof dset) > 0 &&
-                       walk_named(w, src, dir, dset, depth + 1)) {
-                hit = 1;
-            }
+    int nf = vds_name(fpat, 0, fname, sizeof fname), nd = vds_name(dpat, 0, dname, sizeof dname);
+    if (nf < 0 || nd < 0)
+        return 0; /* HDF5 cannot open the dataset: it reads nothing */
+    int printf_style = nf > 0 || nd > 0;
+    if (printf_style) {
+        hid_t dapl = H5Dget_access_plist(d);
+        if (dapl < 0 || H5Pget_virtual_printf_gap(dapl, &gap) < 0)
+            gap = 0;
+        if (dapl >= 0)
+            H5Pclose(dapl);
+    }
+    unsigned long long first_missing = 0;
+    for (unsigned long long b = 0; b <= gap + first_missing; b++) {
+        if (b >= WALK_VISITS) {
+            snprintf(w->why, w->len,
+                     "the input's virtual dataset has too many source blocks to check (%s)", fpat);
+            return 1;
         }
+        vds_name(fpat, b, fname, sizeof fname);
+        vds_name(dpat, b, dname, sizeof dname);
+        if (printf_style)
+            snprintf(what, sizeof what,
+                     "the input is a virtual dataset with a source in it: block %llu of %s:%s, "
+                     "%s:%s",
+                     b, fpat, dpat, fname, dname);
+        else
+            snprintf(what, sizeof what, "the input is a virtual dataset with a source in it: %s",
+                     fpat);
+        int found = 0;
+        if (strcmp(fname, ".") == 0) { /* the virtual dataset's own file */
+            found = holds(host, dname);
+            if (walk(w, host, dname, depth + 1))
+                return 1;
+        } else if (resolve(w, s, fname, dname, depth + 1, &found, what)) {
+            return 1;
+        }
+        if (!printf_style)
+            break;
+        if (found)
+            first_missing = b + 1;
+    }
+    return 0;
+}
+
+/* Virtual dataset sources (walked in turn) and external storage files of dataset d (in HDF5
+ * file host, named as the library opened it). */
+static int storage_reads(walk_t *w, hid_t d, const char *host, int depth)
+{
+    char name[4096], path[8400], prop[4096], prefix[8400];
+    int hit = 0;
+    hid_t dcpl = H5Dget_create_plist(d), dapl = H5Dget_access_plist(d);
+    if (dcpl < 0 || dapl < 0)
+        goto cleanup;
+    size_t nv = 0;
+    if (H5Pget_layout(dcpl) == H5D_VIRTUAL && H5Pget_virtual_count(dcpl, &nv) >= 0) {
+        prop[0] = '\0'; /* a prefix that was never set is not written */
+        if (H5Pget_virtual_prefix(dapl, prop, sizeof prop) <= 0)
+            prop[0] = '\0';
+        build_prefix("HDF5_VDS_PREFIX", prop, host, prefix, sizeof prefix);
+        const search_t s = {.env = "HDF5_VDS_PREFIX", .prop = prefix, .host = host};
+        for (size_t i = 0; i < nv && !hit; i++)
+            hit = vds_mapping_reads(w, d, dcpl, i, host, &s, depth);
+    }
+    /* external storage: each file is the prefix joined to its name (H5D__efl_read), the prefix
+     * being HDF5_EXTFILE_PREFIX or the efile prefix; none: relative to the working directory */
     int ne = H5Pget_external_count(dcpl);
+    if (ne > 0) {
+        prop[0] = '\0';
+        if (H5Pget_efile_prefix(dapl, prop, sizeof prop) <= 0)
+            prop[0] = '\0';
+        build_prefix("HDF5_EXTFILE_PREFIX", prop, host, prefix, sizeof prefix);
+    }
     for (int i = 0; i < ne && !hit; i++) {
         off_t off;
         hsize_t size;
         if (H5Pget_external(dcpl, (unsigned)i, sizeof name, name, &off, &size) >= 0 &&
-            names_target(name, dir, w->target)) {
+            join(prefix, name, path, sizeof path) && is_target(path, w->target)) {
             hit = 1;
-            snprintf(w->why, w->len, "the input dataset's external storage is in it (%s)", name);
+            snprintf(w->why, w->len, "the input dataset's external storage is in it (%s as %s)",
+                     name, path);
         }
     }
-    H5Pclose(dcpl);
+cleanup:
+    if (dapl >= 0)
+        H5Pclose(dapl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    H5Eclear2(H5E_DEFAULT);
     return hit;
 }
 
@@ -160,7 +354,7 @@ static int walk(walk_t *w, const char *file, const char *dataset, int depth)
     char fname[4096];
     struct stat sb;
     hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID, fid = H5I_INVALID_HID;
-    int hit = names_target(file, NULL, w->target);
+    int hit = is_target(file, w->target);
     if (hit) {
         if (depth == 0)
             snprintf(w->why, w->len, "the output file is the input file");
@@ -203,7 +397,7 @@ static int walk(walk_t *w, const char *file, const char *dataset, int depth)
         goto cleanup;
     /* the file the dataset is in, as the library resolved the links to it */
     if ((fid = H5Iget_file_id(d)) >= 0 && H5Fget_name(fid, fname, sizeof fname) > 0) {
-        if ((hit = names_target(fname, NULL, w->target)) != 0)
+        if ((hit = is_target(fname, w->target)) != 0)
             snprintf(w->why, w->len, "the input dataset is in it (reached as %s)", fname);
         else
             hit = storage_reads(w, d, fname, depth);

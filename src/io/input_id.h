@@ -24,9 +24,14 @@
 
 /* 1 when dataset of HDF5 file file (already probed) reads the file whose stat is target: the
  * file itself, the file an external link leads to, a virtual dataset's source file, an external
- * storage file. Then why[len] says how. 0 otherwise (also when the file cannot be opened: the
- * probe reports that). Relative names are tried as the library would resolve them and
- * relative to the working directory. Non-HDF5 inputs: only the file itself. */
+ * storage file, and on through what those read (up to 8 levels, 1024 files; beyond, 1). Then
+ * why[len] says how. 0 otherwise (also when the file cannot be opened: the probe reports that).
+ * Names are resolved as HDF5 resolves them: virtual dataset source names expanded ("%b" = the
+ * block number of a printf-style mapping, "%%", "." = the same file), linked and source files
+ * searched for as H5F_prefix_open_file does (HDF5_EXT_PREFIX / HDF5_VDS_PREFIX, the VDS prefix,
+ * the referring file's directory, the working directory), external storage joined to its
+ * prefix (HDF5_EXTFILE_PREFIX, "${ORIGIN}"; none: the working directory). Non-HDF5 inputs:
+ * only the file itself. */
 int lapse_input_reads_file(const char *file, const char *dataset, const struct stat *target,
                            char *why, size_t len);
 

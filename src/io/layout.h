@@ -20,6 +20,7 @@
 
 #define LAPSE_LAYOUT_GROUP "/lapse"       /* lapse's own metadata; reserved for results */
 #define LAPSE_LAYOUT_TASKS "/lapse/tasks" /* 1-D extendible table of lapse_task_row_t */
+#define LAPSE_LAYOUT_SCRATCH "/lapse/scratch" /* tile data of global steps between phases */
 #define LAPSE_LAYOUT_DONE  "/lapse/done"  /* uint8 [timepoints, tiles] of done marks */
 #define LAPSE_LAYOUT_RUNS  "/lapse/runs"  /* one group per run, named by its decimal run id */
 

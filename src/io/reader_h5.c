@@ -138,7 +138,7 @@ static lapse_status_t check_dset(hid_t dset, const char *file, const char *name,
     }
     LAPSE_H5ID(type, H5Dget_type(dset));
     lapse_dtype_t dt;
-    if (lapse_h5_dtype(type, &dt) != 0) {
+    if (lapse_h5_dtype(type, &dt) != 0 || lapse_dtype_size(dt) == 8 || dt == LAPSE_DT_U32) {
         type_name(type, tname, sizeof tname);
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: dataset %s: type %s is not supported (use uint8, uint16 or float32)", file,

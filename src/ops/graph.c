@@ -147,8 +147,20 @@ static lapse_status_t check_uses(lapse_graph_t *g, lapse_graph_err_t *err)
             else
                 g->node[j].last_use = k;
         }
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_gnode_t *nd = &g->node[k];
+        const lapse_global_t *gl = nd->step->op->global;
+        if (gl && gl->table && nd->step->name[0] == '\0')
+            return graph_fail(err, nd->step, k, "op",
+                              "a %s step needs a name: its table is written to the dataset "
+                              "/<name> (e.g. name: nuclei)%s",
+                              nd->step->op->name, "");
+    }
     for (int k = 0; k < g->nsteps - 1; k++) {
         const lapse_gnode_t *nd = &g->node[k];
+        const lapse_global_t *gl = nd->step->op->global;
+        if (gl && gl->table) /* its table is its result */
+            continue;
         if (nd->last_use < 0 && nd->step->save[0] == '\0')
             return graph_fail(err, nd->step, k, "op",
                               "the result of this %s step is never used: save it (save: /path), "
@@ -216,6 +228,27 @@ static lapse_status_t out_shape(lapse_graph_t *g, lapse_graph_err_t *err)
         if (g->out[o].flat && g->out_shape[0] > 1)
             g->keep_z = 1;
     return LAPSE_OK;
+}
+
+/* A global step's per-timepoint reduction runs over the tiles of the input's image
+ * (src/exec/phases.c), which a geometric step's image does not share: refuse the mix, at the
+ * first geometric step. */
+static lapse_status_t no_global_with_geometry(const lapse_graph_t *g, lapse_graph_err_t *err)
+{
+    int glob = -1, geom = -1;
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_op_t *op = g->node[k].step->op;
+        if ((op->global || op->footprint == LAPSE_FP_GLOBAL) && glob < 0)
+            glob = k;
+        if (op->footprint == LAPSE_FP_TRANSFORM && geom < 0)
+            geom = k;
+    }
+    if (glob < 0 || geom < 0)
+        return LAPSE_OK;
+    return graph_fail(err, g->node[geom].step, geom, "op",
+                      "a geometric step (%s) cannot share a pipeline with a global step (%s) "
+                      "yet: run them as two runs, the second reading the first's output",
+                      g->node[geom].step->op->name, g->node[glob].step->op->name);
 }
 
 /* Which steps are geometric (g->transform) and which two-input steps combine operands that
@@ -373,6 +406,7 @@ lapse_status_t lapse_graph_compile(const lapse_step_t *steps, int n, const int64
     LAPSE_TRY(shape_steps(g, err));
     outputs(g, out_dtype);
     frames(g);
+    LAPSE_TRY(no_global_with_geometry(g, err));
     assign_buffers(g);
     compute_reach(g);
     LAPSE_TRY(out_shape(g, err));
@@ -499,5 +533,14 @@ unsigned long long lapse_graph_device_bytes(const lapse_graph_t *g, long long re
         b += r * lapse_dtype_size(g->in_dtype);
     for (int k = 0; k < g->nout; k++)
         b += c * lapse_dtype_size(g->out[k].dtype);
-    return b + 64ULL * 1024ULL; /* Gaussian weights and slack */
+    unsigned long long work = 0; /* global steps: tile data over the read box, one work buffer */
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_global_t *gl = g->node[k].step->op->global;
+        if (gl == NULL)
+            continue;
+        b += r * gl->mat_bytes;
+        if (c * gl->work_bytes > work)
+            work = c * gl->work_bytes;
+    }
+    return b + work + 64ULL * 1024ULL; /* Gaussian weights and slack */
 }

@@ -99,8 +99,9 @@ int64_t lapse_graph_node_boxes(const lapse_graph_t *g, const lapse_box_t *read,
  * (graphs without geometric steps). */
 void lapse_graph_dims(const lapse_graph_t *g, const int64_t read[3], int64_t dims[][3]);
 
-/* Device bytes of a task: the input staging (non-float input) and the work buffers for
- * read_voxels, plus the packed outputs for core_voxels. */
+/* Device bytes of a task: the input staging (non-float input), the work buffers and global
+ * steps' tile data for read_voxels, plus the packed outputs and the largest global work buffer
+ * for core_voxels. */
 unsigned long long lapse_graph_device_bytes(const lapse_graph_t *g, long long read_voxels,
                                             long long core_voxels);
 

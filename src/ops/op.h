@@ -48,7 +48,8 @@ typedef struct {
 typedef enum {
     LAPSE_OUT_SAME, /* as the first input (minimum, maximum, top-hat, projection, mask) */
     LAPSE_OUT_F32,  /* float32 (gaussian, mean, arithmetic) */
-    LAPSE_OUT_U8    /* 0/1 mask (threshold, binary operations) */
+    LAPSE_OUT_U8,   /* 0/1 mask (threshold, binary operations) */
+    LAPSE_OUT_U32   /* labels (connected components) */
 } lapse_out_rule_t;
 
 /* Which input voxels an output voxel depends on. */
@@ -105,6 +106,77 @@ typedef struct {
 
 typedef struct lapse_dev lapse_dev_t; /* device state of one rank (src/device/dev.h) */
 
+/* ---------------------------------------------------------------- global operations */
+
+/* A block of host bytes owned by whoever holds it (free with lapse_blob_free). */
+typedef struct {
+    void *data;
+    size_t size;
+} lapse_blob_t;
+
+/* Where one tile of a timepoint lies, for the hooks of a global operation. */
+typedef struct {
+    int64_t img[3];       /* the timepoint's dims (z, y, x) */
+    lapse_box_t core;     /* the tile's core box in the timepoint */
+    lapse_box_t core_rel; /* the same box relative to the device buffers of this task */
+} lapse_gtile_t;
+
+#define LAPSE_GLOBAL_MAX_PASS 4
+
+/* The per-timepoint hooks of a global operation (footprint LAPSE_FP_GLOBAL). A global step's
+ * result depends on the whole timepoint: every tile computes a small partial result from its
+ * core (partial), the partials of all tiles of a timepoint are combined on the host in tile
+ * order (reduce), npass times (each pass may use the previous pass's result), and then every
+ * voxel is mapped (apply) with the last result. Reduce must not depend on how the timepoint was
+ * cut into tiles (tiled == untiled, bit for bit). Executed by src/ops/global.c (a timepoint in
+ * one task, all on the device) and src/exec/phases.c (tiles over ranks). */
+typedef struct {
+    int npass;         /* 1 .. LAPSE_GLOBAL_MAX_PASS */
+    size_t mat_bytes;  /* 0: apply reads the operand (recomputed in later phases); else bytes per
+                        * voxel of the tile data that pass 0 writes into mat (core voxels, C
+                        * order) and that apply later reads instead, over any box (e.g.
+                        * provisional labels) */
+    size_t work_bytes; /* device scratch per core voxel that partial may use */
+    /* Partial of pass `pass` of the tile: in[0..ninputs) are the operands over the task's
+     * buffers (core inside at tile->core_rel); prev the result of pass - 1 (NULL for pass 0); mat (pass 0, when
+     * mat_bytes) receives the tile data; work has work_bytes per core voxel. *part receives a
+     * malloc'ed blob (may be empty). */
+    lapse_status_t (*partial)(lapse_dev_t *d, const lapse_step_t *s, int pass,
+                              const lapse_blob_t *prev, const lapse_gtile_t *tile,
+                              const lapse_dvol_t *in, cl_mem mat, cl_mem work, lapse_blob_t *part);
+    /* Combine the partials parts[0..ntiles) of one timepoint's tiles (tile order) into *res
+     * (malloc'ed). prev: the result of pass - 1 or NULL. Deterministic. */
+    lapse_status_t (*reduce)(const lapse_step_t *s, int pass, const lapse_blob_t *prev,
+                             const lapse_gtile_t *tiles, const lapse_blob_t *parts, int64_t ntiles,
+                             lapse_blob_t *res);
+    /* Map every voxel of out (dims out->dim) with res, the last pass's result: from in[] (the
+     * operands, same dims) when mat_bytes == 0, else from mat (mat_bytes per voxel, same
+     * dims). */
+    lapse_status_t (*apply)(lapse_dev_t *d, const lapse_step_t *s, const lapse_blob_t *res,
+                            const lapse_dvol_t *in, cl_mem mat, const lapse_dvol_t *out);
+    /* The value recorded per timepoint in the summary table (e.g. the threshold), from res;
+     * NULL: none. */
+    double (*summary)(const lapse_step_t *s, const lapse_blob_t *res);
+    /* Steps that measure (measure_labels): the columns of the table their last pass's result
+     * holds, NULL otherwise. Such a result is: int64 nrows, then nrows rows of ncols 8-byte
+     * values (int64 or double by column), column 0 being the timepoint (the executor fills
+     * it). The table is written to the output as dataset /<step name> (exec/phases.c). */
+    const struct lapse_table_desc *table;
+} lapse_global_t;
+
+/* A table column: its name (pandas/napari style) and kind. */
+typedef struct {
+    const char *name;
+    int is_double; /* 0: int64, 1: double */
+} lapse_col_t;
+
+typedef struct lapse_table_desc {
+    int ncols;
+    const lapse_col_t *cols; /* cols[0] is {"timepoint", 0} */
+} lapse_table_desc_t;
+
+void lapse_blob_free(lapse_blob_t *b);
+
 struct lapse_op {
     const char *name;       /* config name, e.g. "gaussian_blur" */
     const char *help;       /* one line */
@@ -149,6 +221,9 @@ struct lapse_op {
     /* Double-precision CPU reference: in[0..ninputs-1] (same dims) into out, whose v holds
      * the out_dims voxel count and whose dim the caller set. */
     void (*reference)(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out);
+    /* Global operations only (footprint LAPSE_FP_GLOBAL): the per-timepoint hooks; launch is
+     * then unused. */
+    const lapse_global_t *global;
 };
 
 /* ---------------------------------------------------------------- the registry */

@@ -16,6 +16,23 @@
     X(minimum_box)                                                                                 \
     X(maximum_box)                                                                                 \
     X(top_hat_box)                                                                                 \
+    X(bottom_hat_box)                                                                              \
+    X(difference_of_gaussian)                                                                      \
+    X(subtract_gaussian_background)                                                                \
+    X(median_box)                                                                                  \
+    X(median_sphere)                                                                               \
+    X(mean_sphere)                                                                                 \
+    X(minimum_sphere)                                                                              \
+    X(maximum_sphere)                                                                              \
+    X(top_hat_sphere)                                                                              \
+    X(variance_box)                                                                                \
+    X(standard_deviation_box)                                                                      \
+    X(sobel)                                                                                       \
+    X(laplace_box)                                                                                 \
+    X(laplace_diamond)                                                                             \
+    X(gradient_x)                                                                                  \
+    X(gradient_y)                                                                                  \
+    X(gradient_z)                                                                                  \
     X(add_scalar)                                                                                  \
     X(multiply_scalar)                                                                             \
     X(subtract_scalar)                                                                             \
@@ -24,6 +41,10 @@
     X(sqrt)                                                                                        \
     X(clip)                                                                                        \
     X(threshold_fixed)                                                                             \
+    X(threshold_otsu)                                                                              \
+    X(threshold_mean)                                                                              \
+    X(connected_components_labeling)                                                               \
+    X(measure_labels)                                                                              \
     X(greater_constant)                                                                            \
     X(smaller_constant)                                                                            \
     X(equal_constant)                                                                              \
@@ -48,6 +69,8 @@
     X(dilate_box)                                                                                  \
     X(opening_box)                                                                                 \
     X(closing_box)                                                                                 \
+    X(erode_sphere)                                                                                \
+    X(dilate_sphere)                                                                               \
     X(flip)                                                                                        \
     X(crop)                                                                                        \
     X(downsample_bin)                                                                              \
@@ -141,6 +164,8 @@ lapse_dtype_t lapse_step_out_dtype(const lapse_step_t *s, lapse_dtype_t in)
         return LAPSE_DT_F32;
     case LAPSE_OUT_U8:
         return LAPSE_DT_U8;
+    case LAPSE_OUT_U32:
+        return LAPSE_DT_U32;
     case LAPSE_OUT_SAME:
         break;
     }

@@ -41,14 +41,25 @@ edge, or for order 0 of a voxel boundary, legitimately differ; they are left out
 (at most 1% of a result).
 Integer results (a rotation of the uint16 input keeps uint16) are compared after the float
 tolerance plus 0.5 for lapse's rounding.
+The cases of test_filters_numpy.sh (issue 11's filters, FILTER_CASES below; SciPy through
+tests/py/filters_ref.py):
+  window  median_box / median_sphere, minimum / maximum / top_hat_sphere and erode / dilate_sphere
+          (of x > 230): exact; mean_sphere, variance_box, standard_deviation_box: 1e-5
+  stencil bottom_hat_box: exact; difference_of_gaussian, subtract_gaussian_background, sobel,
+          laplace_box / diamond, gradient_x / y / z: 1e-5 relative of the range
 NaN and inf must be at the same places; float results are compared bit for bit elsewhere.
 Exit 0 when everything matches, 1 with a message otherwise.
 """
 import sys
 
+import os
+
 import h5py
 import numpy as np
 from scipy import ndimage, special
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import filters_ref  # noqa: E402
 
 
 def gauss(a, s):
@@ -135,6 +146,8 @@ def expected_issue11(case, x, f):
             return expected_morph(x, f)
     if case in ("geom", "crop", "bin", "resample", "radial"):
         return expected_geometry(case, x)
+    if case in FILTER_CASES:
+        return expected_filters(case, x, f)
     raise SystemExit("graph_ref.py: unknown case %r" % case)
 
 
@@ -320,6 +333,54 @@ def expected_morph(x, f):
                                          mode="nearest") != 0),
         "/result": u8(erode(dilate(c, [2, 1, 1]), [2, 1, 1])),
     }
+
+
+# The graphs of test_filters_numpy.sh (issue 11's filters): dataset -> (op, p0, p1, source, tol);
+# source "input" is the image, "mask" its x > 230 as 0/1; tol 0 is bit for bit (the dtype is the
+# step's natural one: "as input" for medians, minima, maxima and top-hats), else relative.
+FILTER_CASES = {
+    "window": {
+        "/median_box": ("median_box", [1, 1, 1], None, "input", 0),
+        "/median_sphere": ("median_sphere", [1, 2, 2], None, "input", 0),
+        "/mean_sphere": ("mean_sphere", [1, 2, 2], None, "input", 1e-5),
+        "/minimum_sphere": ("minimum_sphere", [2, 2, 2], None, "input", 0),
+        "/maximum_sphere": ("maximum_sphere", [2, 1, 1], None, "input", 0),
+        "/top_hat_sphere": ("top_hat_sphere", [1, 2, 2], None, "input", 0),
+        "/variance_box": ("variance_box", [1, 2, 1], None, "input", 1e-5),
+        "/std_box": ("standard_deviation_box", [1, 1, 1], None, "input", 1e-5),
+        "/erode": ("erode_sphere", [1, 1, 1], None, "mask", 0),
+        "/result": ("dilate_sphere", [1, 2, 2], None, "mask", 0),
+    },
+    "stencil": {
+        "/bottom_hat_box": ("bottom_hat_box", [1, 3, 3], None, "input", 0),
+        "/dog": ("difference_of_gaussian", [1, 1, 1], [1.5, 3, 3], "input", 1e-5),
+        "/sgb": ("subtract_gaussian_background", [2, 4, 4], None, "input", 1e-5),
+        "/sobel": ("sobel", None, None, "input", 1e-5),
+        "/laplace_box": ("laplace_box", None, None, "input", 1e-5),
+        "/laplace_diamond": ("laplace_diamond", None, None, "input", 1e-5),
+        "/gx": ("gradient_x", None, None, "input", 1e-5),
+        "/gy": ("gradient_y", None, None, "input", 1e-5),
+        "/result": ("gradient_z", None, None, "input", 1e-5),
+    },
+}
+SAME_DTYPE = {"median_box", "median_sphere", "minimum_sphere", "maximum_sphere", "top_hat_sphere",
+              "bottom_hat_box"}
+
+
+def expected_filters(case, x, f):
+    """The window and stencil graphs of test_filters_numpy.sh: SciPy through filters_ref.py on
+    the float64 image (z, y, x, or y, x for 2-D data)."""
+    out = {}
+    mask = (f > np.float32(230)).astype(np.float64)
+    for path, (op, p0, p1, source, tol) in FILTER_CASES[case].items():
+        a = mask if source == "mask" else x.astype(np.float64)
+        want = filters_ref.apply(op, a, p0 or [0, 0, 0], p1 or [0, 0, 0])
+        if op in ("erode_sphere", "dilate_sphere"):
+            want = want.astype(np.uint8)
+        elif op in SAME_DTYPE:
+            want = want.astype(x.dtype)  # exact: integer inputs give integer results
+        out[path] = (want, tol)
+    return out
 
 
 def check_geometry(path, t, have, want, tol, dtype, mask):

@@ -32,6 +32,7 @@ import numpy as np
 from scipy import ndimage
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import filters_ref  # noqa: E402
 import lapsecfg  # noqa: E402
 from lapsecfg import UsageError, vec3  # noqa: E402
 
@@ -53,6 +54,17 @@ def radius_sizes(step, i):
     if any(int(v) != v or v < 0 for v in r):
         raise UsageError("pipeline[%d].radius must be non-negative integers" % i)
     return [2 * int(v) + 1 for v in r]
+
+
+def filter_params(step, i):
+    """(p0, p1) of a filters_ref operation: radius (whole numbers), sigma or sigma1, and sigma2."""
+    if "radius" in step:
+        return [(k - 1) // 2 for k in radius_sizes(step, i)], [0, 0, 0]
+    p0 = step.get("sigma", step.get("sigma1"))
+    p0 = [0, 0, 0] if p0 is None else [float(v) for v in vec3(p0, "pipeline[%d].sigma" % i)]
+    p1 = step.get("sigma2")
+    p1 = [0, 0, 0] if p1 is None else [float(v) for v in vec3(p1, "pipeline[%d].sigma2" % i)]
+    return p0, p1
 
 
 def apply_step(step, i, a, mag):
@@ -83,6 +95,8 @@ def apply_step(step, i, a, mag):
         return (a > thr).astype(np.float64), 1.0
     if op == "maximum_z_projection":
         return a.max(axis=0, keepdims=True), mag
+    if op in filters_ref.OPS:  # issue 11's filters (tests/py/filters_ref.py)
+        return filters_ref.apply(op, a, *filter_params(step, i)), mag
     if op == "flip":
         axes = step.get("axes")
         if isinstance(axes, dict):

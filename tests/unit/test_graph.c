@@ -282,6 +282,10 @@ START_TEST(test_geometry)
     ck_assert_int_eq(g.out_shape[0], 180);
     ck_assert_int_eq(g.out_shape[1], 40);
     ck_assert_int_eq(g.out_shape[2], 39); /* floor(hypot(24.5, 29.5)) + 1 */
+    /* global steps reduce over the input's tiles: not with a geometric step */
+    s[0] = step("threshold_otsu", 0, "", "", "", "");
+    s[1] = step("flip", 1, "", "", "", "");
+    compile_bad(s, 2, 1, "op", "cannot share a pipeline with a global step (threshold_otsu)");
     /* a rotation followed by a projection: one flat output, whole z columns */
     s[0] = step("rotate", 10, "", "", "", "");
     s[1] = step("maximum_z_projection", 0, "", "", "", "");

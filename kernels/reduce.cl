@@ -1,0 +1,109 @@
+/*
+ * reduce.cl - partial results of global operations over the core box of a tile (src/ops/
+ * op_threshold.c): minimum and maximum, a 256-bin histogram with NumPy's bin rule, and exact
+ * fixed-point sums. Every kernel walks the core voxels with a grid-stride loop in work-groups
+ * of LAPSE_RG (a power of two) and writes one value per work-group (the host finishes), or
+ * adds into global bins with atomics; results do not depend on the order of the work-items.
+ *
+ * Core geometry: the buffer has dims (bz, by, bx); the core starts at (oz, oy, ox) in it and
+ * has dims (cz, cy, cx). The kernels take them as int4 b (x = bx, y = by, z = bz), o and c.
+ */
+#pragma OPENCL FP_CONTRACT OFF
+
+#define LAPSE_RG 256
+
+/* Buffer index of core voxel i. */
+static inline size_t core_at(ulong i, int4 b, int4 o, int4 c)
+{
+    const ulong cx = (ulong)c.x, cy = (ulong)c.y;
+    const ulong x = i % cx, y = (i / cx) % cy, z = i / (cx * cy);
+    return (((size_t)o.z + z) * (size_t)b.y + (size_t)o.y + y) * (size_t)b.x + (size_t)o.x + x;
+}
+
+/* Per work-group minimum and maximum of the core (NaN ignored; +inf/-inf when a group saw no
+ * number): mn[group], mx[group]. */
+__kernel __attribute__((reqd_work_group_size(LAPSE_RG, 1, 1))) void
+lapse_minmax(__global const float *src, int4 b, int4 o, int4 c, __global float *mn,
+             __global float *mx)
+{
+    __local float lmn[LAPSE_RG], lmx[LAPSE_RG];
+    const ulong n = (ulong)c.x * (ulong)c.y * (ulong)c.z;
+    const size_t l = get_local_id(0);
+    float a = INFINITY, z = -INFINITY;
+    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
+        const float v = src[core_at(i, b, o, c)];
+        a = fmin(a, v);
+        z = fmax(z, v);
+    }
+    lmn[l] = a;
+    lmx[l] = z;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (size_t s = LAPSE_RG / 2; s > 0; s >>= 1) {
+        if (l < s) {
+            lmn[l] = fmin(lmn[l], lmn[l + s]);
+            lmx[l] = fmax(lmx[l], lmx[l + s]);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0) {
+        mn[get_group_id(0)] = lmn[0];
+        mx[get_group_id(0)] = lmx[0];
+    }
+}
+
+/* 256-bin histogram of the core into bins (added with atomics; zero them first), NumPy's rule
+ * for uniform bins with float32 edges e[0..256]: a first guess from (v - e0) * norm, then moved
+ * by one where v < e[i] or v >= e[i + 1] (the last bin includes its right edge). Values outside
+ * [e0, e256] and NaN are not counted. */
+__kernel __attribute__((reqd_work_group_size(LAPSE_RG, 1, 1))) void
+lapse_hist256(__global const float *src, int4 b, int4 o, int4 c, __constant float *e, float norm,
+              __global uint *bins)
+{
+    __local uint h[256];
+    const ulong n = (ulong)c.x * (ulong)c.y * (ulong)c.z;
+    const size_t l = get_local_id(0);
+    h[l] = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const float e0 = e[0], e256 = e[256];
+    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
+        const float v = src[core_at(i, b, o, c)];
+        if (!(v >= e0 && v <= e256))
+            continue;
+        int k = (int)((v - e0) * norm);
+        k = k < 0 ? 0 : k > 255 ? 255 : k;
+        if (v < e[k])
+            k--;
+        else if (k < 255 && v >= e[k + 1])
+            k++;
+        atomic_inc(&h[k]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (h[l])
+        atomic_add(&bins[l], h[l]);
+}
+
+/* Per work-group exact sum of the core's voxels as integers: each voxel v counts as
+ * rint(v * 2^shift) (round half to even; the caller chose shift so that no term and no sum
+ * overflows 63 bits). NaN counts 0. sums[group]. */
+__kernel __attribute__((reqd_work_group_size(LAPSE_RG, 1, 1))) void
+lapse_fixsum(__global const float *src, int4 b, int4 o, int4 c, int shift, __global long *sums)
+{
+    __local long ls[LAPSE_RG];
+    const ulong n = (ulong)c.x * (ulong)c.y * (ulong)c.z;
+    const size_t l = get_local_id(0);
+    long acc = 0;
+    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
+        const float v = src[core_at(i, b, o, c)];
+        if (!isnan(v))
+            acc += convert_long_rte(ldexp(v, shift));
+    }
+    ls[l] = acc;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (size_t s = LAPSE_RG / 2; s > 0; s >>= 1) {
+        if (l < s)
+            ls[l] += ls[l + s];
+        barrier(CLK_LOCAL_MEM_FENCE);
+    }
+    if (l == 0)
+        sums[get_group_id(0)] = ls[0];
+}

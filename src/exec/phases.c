@@ -1,0 +1,616 @@
+/*
+ * phases.c - per-timepoint reductions of global steps over tiles and ranks (see phases.h).
+ *
+ * Results are kept per (timepoint, step) as blobs on every rank. A round computes one pass of
+ * one global step: the ranks deal the tiles of the active timepoints round-robin, run the
+ * pipeline of each up to the step (lapse_pipeline_run ends there: the callback sets *stop) and
+ * keep its partial; then all partials go to every rank (MPI_Allgatherv of records
+ * [index, size, bytes]) and each rank reduces every timepoint in tile order.
+ */
+#include "exec/phases.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device/dev.h"
+#include "io/table.h"
+#include "ops/global.h"
+
+enum { MODE_WHOLE, MODE_PARTIAL, MODE_FINAL };
+
+struct lapse_phases {
+    lapse_worker_t *w;
+    const lapse_graph_t *g;
+    lapse_plan_t full; /* the plan's geometry with every task (todo NULL; tps borrowed) */
+    int64_t ntps, ntiles;
+    lapse_blob_t *res; /* [ntps * nsteps]: the result of global step k for timepoint index i */
+    int mode;
+    int target, pass;   /* MODE_PARTIAL: the step and pass being computed */
+    lapse_blob_t *prev; /* [ntps]: the previous pass's result of the target step */
+    lapse_blob_t part;  /* the partial of the task just run */
+    int64_t cur_tpi;    /* timepoint index of the current task */
+    lapse_task_t cur;
+    int scratch[LAPSE_MAX_STEPS]; /* output dataset index of step k's tile data, or -1 */
+    void *mat_host;               /* host copy of tile data: the largest read box x 8 bytes */
+};
+
+int lapse_phases_needed(const lapse_job_t *job)
+{
+    for (int k = 0; k < job->graph.nsteps; k++)
+        if (job->graph.node[k].step->op->global)
+            return 1;
+    return 0;
+}
+
+/* Index of timepoint t in the plan's sorted selection (-1 when absent). */
+static int64_t tp_index(const lapse_plan_t *plan, int64_t t)
+{
+    int64_t a = 0, b = plan->ntps;
+    while (a < b) {
+        int64_t m = a + (b - a) / 2;
+        if (plan->tps[m] < t)
+            a = m + 1;
+        else
+            b = m;
+    }
+    return a < plan->ntps && plan->tps[a] == t ? a : -1;
+}
+
+void lapse_phases_task(lapse_phases_t *ph, const lapse_task_t *t)
+{
+    ph->cur = *t;
+    ph->cur_tpi = tp_index(&ph->full, t->t);
+}
+
+/* The tile of the current task for global step k's operand: its whole-image dims and the
+ * core (a one-plane operand, after a projection, keeps plane 0). */
+static void current_tile(const lapse_phases_t *ph, int k, const lapse_box_t *core_rel,
+                         lapse_gtile_t *tile)
+{
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    const int64_t *dims =
+        nd->in[0] == LAPSE_GRAPH_INPUT ? ph->g->in_shape : ph->g->node[nd->in[0]].dims;
+    memset(tile, 0, sizeof *tile);
+    tile->core = ph->cur.core;
+    tile->core_rel = *core_rel;
+    for (int a = 0; a < 3; a++)
+        tile->img[a] = dims[a];
+    if (dims[0] == 1) {
+        tile->core.off[0] = tile->core_rel.off[0] = 0;
+        tile->core.dim[0] = tile->core_rel.dim[0] = 1;
+    }
+}
+
+/* The current task's box of tile data for step k: its core (pass 0 writes it) or its read box
+ * (later phases read it); one plane for a one-plane operand. */
+static void mat_box(const lapse_phases_t *ph, int k, int core, lapse_box_t *box)
+{
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    const int64_t *dims =
+        nd->in[0] == LAPSE_GRAPH_INPUT ? ph->g->in_shape : ph->g->node[nd->in[0]].dims;
+    *box = core ? ph->cur.core : ph->cur.read;
+    if (dims[0] == 1) {
+        box->off[0] = 0;
+        box->dim[0] = 1;
+    }
+}
+
+/* Pass 0 of a step with tile data: store the core's tile data (mat, on the device) in the
+ * output's scratch dataset. */
+static lapse_status_t mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_global_t *gl = ph->g->node[k].step->op->global;
+    lapse_box_t box;
+    mat_box(ph, k, 1, &box);
+    size_t bytes = (size_t)lapse_box_voxels(&box) * gl->mat_bytes;
+    LAPSE_CL(
+        clEnqueueReadBuffer(d->cl->queue, mat, CL_TRUE, 0, bytes, ph->mat_host, 0, NULL, NULL));
+    st = lapse_h5out_write(ph->w->out, ph->scratch[k], ph->cur.t, &box, ph->mat_host);
+    if (st != LAPSE_OK)
+        st = lapse_fail_wrap(st, "writing the tile data of step %d to %s failed", k + 1,
+                             ph->w->job->cfg.output_file);
+cleanup:
+    return st;
+}
+
+/* Later phases: load the read box's tile data of step k from the scratch dataset into mat,
+ * which must match the operand's buffer (n voxels). */
+static lapse_status_t mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat, size_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_global_t *gl = ph->g->node[k].step->op->global;
+    lapse_box_t box;
+    mat_box(ph, k, 0, &box);
+    if ((size_t)lapse_box_voxels(&box) != n)
+        LAPSE_FAIL(LAPSE_ERUNTIME,
+                   "internal error: step %d reads %lld voxels of tile data for a buffer of %zu",
+                   k + 1, (long long)lapse_box_voxels(&box), n);
+    st = lapse_h5out_read(ph->w->out, ph->scratch[k], ph->cur.t, &box, ph->mat_host);
+    if (st != LAPSE_OK) {
+        st = lapse_fail_wrap(st, "reading the tile data of step %d from %s failed", k + 1,
+                             ph->w->job->cfg.output_file);
+        goto cleanup;
+    }
+    LAPSE_CL(clEnqueueWriteBuffer(d->cl->queue, mat, CL_TRUE, 0, n * gl->mat_bytes, ph->mat_host, 0,
+                                  NULL, NULL));
+cleanup:
+    return st;
+}
+
+/* The pipeline's callback at global step k (lapse_global_fn). */
+static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_dvol_t *in,
+                            const lapse_dvol_t *out, cl_mem mat, cl_mem work,
+                            const lapse_box_t *core, int *stop)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_phases_t *ph = ctx;
+    const lapse_step_t *s = ph->g->node[k].step;
+    const lapse_global_t *gl = s->op->global;
+    lapse_dev_t *d = lapse_pipeline_dev(p);
+    if (ph->cur_tpi < 0)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: global step %s of an unplanned timepoint",
+                   s->op->name);
+    lapse_blob_t *res = &ph->res[ph->cur_tpi * ph->g->nsteps + k];
+    if (ph->mode == MODE_WHOLE) {
+        lapse_blob_free(res);
+        return lapse_global_whole(d, s, in, out, mat, work, res);
+    }
+    if (ph->mode == MODE_PARTIAL && k == ph->target) {
+        lapse_gtile_t tile;
+        current_tile(ph, k, core, &tile);
+        lapse_blob_free(&ph->part);
+        LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, &tile, in,
+                              mat, work, &ph->part));
+        if (gl->mat_bytes && ph->pass == 0)
+            LAPSE_TRY(mat_store(ph, d, k, mat));
+        *stop = 1;
+        goto cleanup;
+    }
+    if (res->data == NULL)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no result of global step %s for t=%lld",
+                   s->op->name, (long long)ph->cur.t);
+    if (gl->mat_bytes)
+        LAPSE_TRY(mat_load(ph, d, k, mat, (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
+    LAPSE_TRY(gl->apply(d, s, res, in, mat, out));
+cleanup:
+    return st;
+}
+
+/* ---------------------------------------------------------------- exchange */
+
+typedef struct {
+    int64_t index, size;
+} rec_head_t;
+
+static size_t pad8(size_t n)
+{
+    return (n + 7) & ~(size_t)7;
+}
+
+/* Collective: every rank's records (index j, blob) to every rank: all[j] receives a copy of the
+ * blob of index j (0 <= j < nall). mine[0..nmine) with indices idx[]. */
+static lapse_status_t exchange(MPI_Comm comm, int nranks, const int64_t *idx,
+                               const lapse_blob_t *mine, int64_t nmine, lapse_blob_t *all,
+                               int64_t nall)
+{
+    lapse_status_t st = LAPSE_OK;
+    char *sbuf = NULL, *rbuf = NULL;
+    long long *sizes = NULL;
+    int *counts = NULL, *displs = NULL;
+    size_t bytes = 0;
+    for (int64_t i = 0; i < nmine; i++)
+        bytes += sizeof(rec_head_t) + pad8(mine[i].size);
+    sbuf = malloc(bytes ? bytes : 1);
+    LAPSE_ALLOC(sbuf);
+    size_t o = 0;
+    for (int64_t i = 0; i < nmine; i++) {
+        rec_head_t h = {idx[i], (int64_t)mine[i].size};
+        memcpy(sbuf + o, &h, sizeof h);
+        o += sizeof h;
+        if (mine[i].size)
+            memcpy(sbuf + o, mine[i].data, mine[i].size);
+        o += pad8(mine[i].size);
+    }
+    sizes = malloc((size_t)nranks * sizeof *sizes);
+    counts = malloc((size_t)nranks * sizeof *counts);
+    displs = malloc((size_t)nranks * sizeof *displs);
+    LAPSE_ALLOC(sizes);
+    LAPSE_ALLOC(counts);
+    LAPSE_ALLOC(displs);
+    long long my = (long long)bytes, total = 0;
+    LAPSE_MPI(MPI_Allgather(&my, 1, MPI_LONG_LONG, sizes, 1, MPI_LONG_LONG, comm));
+    for (int r = 0; r < nranks; r++) {
+        if (total + sizes[r] > INT_MAX)
+            LAPSE_FAIL(LAPSE_ENOMEM,
+                       "the partial results of one round of a global step exceed 2 GiB: use "
+                       "larger tiles or fewer timepoints per run");
+        counts[r] = (int)sizes[r];
+        displs[r] = (int)total;
+        total += sizes[r];
+    }
+    rbuf = malloc(total ? (size_t)total : 1);
+    LAPSE_ALLOC(rbuf);
+    LAPSE_MPI(MPI_Allgatherv(sbuf, (int)bytes, MPI_BYTE, rbuf, counts, displs, MPI_BYTE, comm));
+    for (size_t at = 0; at < (size_t)total;) {
+        rec_head_t h;
+        memcpy(&h, rbuf + at, sizeof h);
+        at += sizeof h;
+        if (h.index < 0 || h.index >= nall || h.size < 0 || at + (size_t)h.size > (size_t)total)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: a bad partial-result record");
+        lapse_blob_free(&all[h.index]);
+        all[h.index].data = malloc(h.size ? (size_t)h.size : 1);
+        LAPSE_ALLOC(all[h.index].data);
+        all[h.index].size = (size_t)h.size;
+        memcpy(all[h.index].data, rbuf + at, (size_t)h.size);
+        at += pad8((size_t)h.size);
+    }
+cleanup:
+    free(sbuf);
+    free(rbuf);
+    free(sizes);
+    free(counts);
+    free(displs);
+    return st;
+}
+
+/* ---------------------------------------------------------------- rounds */
+
+typedef struct {
+    int64_t *tpi; /* active timepoint indices (with a pending task), ascending */
+    int64_t n;
+} active_t;
+
+static lapse_status_t find_active(const lapse_plan_t *plan, active_t *a)
+{
+    lapse_status_t st = LAPSE_OK;
+    a->n = 0;
+    a->tpi = malloc((size_t)(plan->ntps ? plan->ntps : 1) * sizeof *a->tpi);
+    LAPSE_ALLOC(a->tpi);
+    for (int64_t i = 0; i < plan->ntasks; i++) {
+        int64_t tpi = plan->todo ? plan->todo[i] / plan->ntiles : i / plan->ntiles;
+        if (a->n == 0 || a->tpi[a->n - 1] != tpi)
+            a->tpi[a->n++] = tpi;
+    }
+cleanup:
+    return st;
+}
+
+/* Run this rank's share of the tiles of the active timepoints up to step k, pass pass; keep the
+ * partials in mine[] with their indices (active position * ntiles + tile). */
+static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *idx,
+                                lapse_blob_t *mine, int64_t *nmine)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    int64_t n = a->n * ph->ntiles;
+    *nmine = 0;
+    for (int64_t j = w->r->rank; j < n; j += w->r->nranks) {
+        lapse_task_t t;
+        lapse_plan_task(&ph->full, a->tpi[j / ph->ntiles] * ph->ntiles + j % ph->ntiles, &t);
+        lapse_err_context("rank %d, global step %d (%s) pass %d, task %lld (t=%lld, tile %lld)",
+                          w->r->rank, ph->target + 1, ph->g->node[ph->target].step->op->name,
+                          ph->pass, (long long)t.id, (long long)t.t, (long long)t.tile);
+        if (lapse_stop_requested())
+            LAPSE_TRY(lapse_interrupted());
+        lapse_phases_task(ph, &t);
+        LAPSE_TRY(lapse_reader_read(w->in, t.t, &t.read, lapse_pipeline_input(w->pipe)));
+        LAPSE_TRY(lapse_pipeline_run(w->pipe, &t.read, &t.core, NULL));
+        if (!lapse_pipeline_stopped(w->pipe))
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
+                       ph->target + 1);
+        lapse_fault_point("phase"); /* the crash tests: a kill during a reduction round */
+        idx[*nmine] = j;
+        mine[*nmine] = ph->part;
+        ph->part.data = NULL;
+        ph->part.size = 0;
+        (*nmine)++;
+    }
+cleanup:
+    return st;
+}
+
+/* Reduce every active timepoint's partials all[] (active position * ntiles + tile) of step k,
+ * pass pass: into prev[] (more passes follow) or the results. */
+static lapse_status_t reduce_all(lapse_phases_t *ph, const active_t *a, lapse_blob_t *all)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_step_t *s = ph->g->node[ph->target].step;
+    const lapse_global_t *gl = s->op->global;
+    int last = ph->pass == gl->npass - 1;
+    lapse_gtile_t *tiles = calloc((size_t)ph->ntiles, sizeof *tiles);
+    LAPSE_ALLOC(tiles);
+    for (int64_t i = 0; i < a->n; i++) {
+        int64_t tpi = a->tpi[i];
+        for (int64_t tl = 0; tl < ph->ntiles; tl++) {
+            lapse_task_t t;
+            lapse_plan_task(&ph->full, tpi * ph->ntiles + tl, &t);
+            ph->cur = t;
+            lapse_box_t rel = t.core;
+            for (int ax = 0; ax < 3; ax++)
+                rel.off[ax] -= t.read.off[ax];
+            current_tile(ph, ph->target, &rel, &tiles[tl]);
+            if (all[i * ph->ntiles + tl].data == NULL)
+                LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: tile %lld of t=%lld has no partial",
+                           (long long)tl, (long long)t.t);
+        }
+        lapse_blob_t out = {NULL, 0};
+        LAPSE_TRY(gl->reduce(s, ph->pass, ph->pass ? &ph->prev[tpi] : NULL, tiles,
+                             &all[i * ph->ntiles], ph->ntiles, &out));
+        lapse_blob_t *dst = last ? &ph->res[tpi * ph->g->nsteps + ph->target] : &ph->prev[tpi];
+        if (last)
+            lapse_blob_free(&ph->prev[tpi]);
+        lapse_blob_free(dst);
+        *dst = out;
+    }
+cleanup:
+    free(tiles);
+    return st;
+}
+
+/* Collective: one round (step ph->target, pass ph->pass). *idle: seconds this rank waited for
+ * the others at its end. */
+static lapse_status_t round_run(lapse_phases_t *ph, const active_t *a, double *idle)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    int64_t n = a->n * ph->ntiles, share = n / w->r->nranks + 1, nmine = 0;
+    int64_t *idx = malloc((size_t)share * sizeof *idx);
+    lapse_blob_t *mine = calloc((size_t)share, sizeof *mine);
+    lapse_blob_t *all = calloc((size_t)(n ? n : 1), sizeof *all);
+    lapse_status_t lst = LAPSE_OK;
+    if (!idx || !mine || !all)
+        lst =
+            lapse_fail(LAPSE_ENOMEM, "out of memory for the partials of %lld tiles", (long long)n);
+    if (lst == LAPSE_OK)
+        lst = run_share(ph, a, idx, mine, &nmine);
+    if (lst != LAPSE_OK && (lst != LAPSE_EINTERRUPTED || w->r->rank == 0))
+        lapse_err_print(lst);
+    lapse_err_context("rank %d", w->r->rank);
+    double t0 = MPI_Wtime();
+    LAPSE_TRY(lapse_agree(w->r->world, lst));
+    *idle += MPI_Wtime() - t0;
+    st = exchange(w->r->world, w->r->nranks, idx, mine, nmine, all, n);
+    if (st == LAPSE_OK)
+        st = reduce_all(ph, a, all);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = lapse_agree(w->r->world, st);
+cleanup:
+    for (int64_t i = 0; i < nmine; i++)
+        lapse_blob_free(&mine[i]);
+    for (int64_t i = 0; all && i < n; i++)
+        lapse_blob_free(&all[i]);
+    free(idx);
+    free(mine);
+    free(all);
+    return st;
+}
+
+/* ---------------------------------------------------------------- tables */
+
+static const lapse_col_t summary_cols[] = {
+    {"timepoint", 0}, {"label_count", 0}, {"foreground_voxels", 0}, {"threshold", 1}};
+static const lapse_table_desc_t summary_desc = {4, summary_cols};
+
+/* The per-timepoint value of the first global step that records one (a threshold), NaN when
+ * none ran. */
+static double threshold_of(const lapse_phases_t *ph, int64_t tpi)
+{
+    for (int k = 0; k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        const lapse_blob_t *r = &ph->res[tpi * ph->g->nsteps + k];
+        if (gl && gl->summary && r->data)
+            return gl->summary(ph->g->node[k].step, r);
+    }
+    return NAN;
+}
+
+/* Collective: write the table of measuring step k (/<name>) and its summary (/<name>_summary)
+ * for the active timepoints, replacing their earlier rows. */
+static lapse_status_t write_table(lapse_phases_t *ph, const active_t *a, int k)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_step_t *s = ph->g->node[k].step;
+    const lapse_table_desc_t *desc = s->op->global->table;
+    size_t rb = (size_t)desc->ncols * 8;
+    int64_t nrows = 0, *tps = NULL;
+    char *rows = NULL, path[LAPSE_STEP_NAME_MAX + 16];
+    int64_t(*sum)[4] = NULL;
+    lapse_status_t lst = LAPSE_OK;
+    for (int64_t i = 0; i < a->n; i++) {
+        const lapse_blob_t *r = &ph->res[a->tpi[i] * ph->g->nsteps + k];
+        int64_t n = 0;
+        if (r->data)
+            memcpy(&n, r->data, sizeof n);
+        nrows += n;
+    }
+    rows = malloc((size_t)(nrows + 1) * rb);
+    tps = malloc((size_t)(a->n + 1) * sizeof *tps);
+    sum = malloc((size_t)(a->n + 1) * sizeof *sum);
+    if (!rows || !tps || !sum)
+        lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the %lld rows of table /%s",
+                         (long long)nrows, s->name);
+    int64_t at = 0;
+    for (int64_t i = 0; lst == LAPSE_OK && i < a->n; i++) {
+        int64_t t = ph->full.tps[a->tpi[i]], n = 0, fg = 0;
+        const lapse_blob_t *r = &ph->res[a->tpi[i] * ph->g->nsteps + k];
+        if (r->data)
+            memcpy(&n, r->data, sizeof n);
+        if (r->data == NULL || r->size != sizeof n + (size_t)n * rb) {
+            lst = lapse_fail(LAPSE_ERUNTIME, "internal error: table /%s of t=%lld", s->name,
+                             (long long)t);
+            break;
+        }
+        memcpy(rows + (size_t)at * rb, (const char *)r->data + sizeof n, (size_t)n * rb);
+        for (int64_t j = 0; j < n; j++) {
+            int64_t area;
+            memcpy(rows + (size_t)(at + j) * rb, &t, sizeof t);
+            memcpy(&area, rows + (size_t)(at + j) * rb + 2 * 8, sizeof area);
+            fg += area;
+        }
+        at += n;
+        tps[i] = t;
+        double thr = threshold_of(ph, a->tpi[i]);
+        sum[i][0] = t;
+        sum[i][1] = n;
+        sum[i][2] = fg;
+        memcpy(&sum[i][3], &thr, sizeof thr);
+    }
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(ph->w->r->world, lst));
+    snprintf(path, sizeof path, "/%s", s->name);
+    st = lapse_table_put(ph->w->out, path, desc, tps, a->n, rows, nrows);
+    if (st == LAPSE_OK) {
+        snprintf(path, sizeof path, "/%s_summary", s->name);
+        st = lapse_table_put(ph->w->out, path, &summary_desc, tps, a->n, sum, a->n);
+    }
+    if (st == LAPSE_OK)
+        st = lapse_h5out_flush(ph->w->out);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = lapse_agree(ph->w->r->world, st);
+cleanup:
+    free(rows);
+    free(tps);
+    free(sum);
+    return st;
+}
+
+/* Timepoints per wave: the partials of one round of a wave (held on every rank, and sent in
+ * one MPI_Allgatherv) stay within LAPSE_PHASE_MEM bytes (default 512 MiB), estimating a
+ * tile's partial as its six faces of 8-byte values (labels) plus 64 KiB. */
+static int64_t wave_size(const lapse_phases_t *ph)
+{
+    const lapse_plan_t *p = &ph->full;
+    double budget = 512.0 * 1048576.0;
+    const char *env = getenv("LAPSE_PHASE_MEM");
+    if (env && atof(env) > 0)
+        budget = atof(env);
+    double faces = 2.0 * 8.0 *
+                   ((double)p->tile[1] * p->tile[2] + (double)p->tile[0] * p->tile[2] +
+                    (double)p->tile[0] * p->tile[1]);
+    double per_tp = (faces + 65536.0) * (double)ph->ntiles;
+    int64_t w = (int64_t)(budget / per_tp);
+    return w < 1 ? 1 : w;
+}
+
+static lapse_status_t prologue(lapse_phases_t *ph)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    active_t a = {NULL, 0};
+    int rounds = 0;
+    double t0 = MPI_Wtime(), idle = 0;
+    lapse_status_t lst = find_active(w->plan, &a);
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(w->r->world, lst));
+    ph->mode = MODE_PARTIAL;
+    int64_t wave = wave_size(ph), nwaves = 0;
+    for (int64_t w0 = 0; w0 < a.n; w0 += wave, nwaves++) {
+        active_t sub = {a.tpi + w0, a.n - w0 < wave ? a.n - w0 : wave};
+        for (int k = 0; k < ph->g->nsteps; k++) {
+            const lapse_global_t *gl = ph->g->node[k].step->op->global;
+            if (gl == NULL)
+                continue;
+            ph->target = k;
+            for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
+                LAPSE_TRY(round_run(ph, &sub, &idle));
+            if (gl->mat_bytes) { /* the tile data must be seen by every rank from here on */
+                lapse_status_t fst = lapse_h5out_flush(w->out);
+                if (fst != LAPSE_OK)
+                    lapse_err_print(fst);
+                LAPSE_TRY(lapse_agree(w->r->world, fst));
+            }
+        }
+    }
+    for (int k = 0; k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        if (gl && gl->table)
+            LAPSE_TRY(write_table(ph, &a, k));
+    }
+    ph->mode = MODE_FINAL;
+    double all = 0;
+    if (MPI_Reduce(&idle, &all, 1, MPI_DOUBLE, MPI_SUM, 0, w->r->world) == MPI_SUCCESS &&
+        w->r->rank == 0) {
+        printf("lapse: global steps: %d rounds over %lld timepoints x %lld tiles (%lld waves of "
+               "at most %lld timepoints) in %.2f s (ranks idle at round ends: %.3f s on "
+               "average)\n",
+               rounds, (long long)a.n, (long long)ph->ntiles, (long long)nwaves, (long long)wave,
+               MPI_Wtime() - t0, all / w->r->nranks);
+        fflush(stdout);
+    }
+cleanup:
+    free(a.tpi);
+    return st;
+}
+
+lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_phases_t *ph = NULL;
+    *out = NULL;
+    if (!lapse_phases_needed(w->job))
+        return LAPSE_OK;
+    lapse_status_t lst = LAPSE_OK;
+    ph = calloc(1, sizeof *ph);
+    if (ph) {
+        ph->w = w;
+        ph->g = &w->job->graph;
+        ph->full = *w->plan;
+        ph->full.todo = NULL;
+        ph->full.ntasks = w->plan->ntps * w->plan->ntiles;
+        ph->ntps = w->plan->ntps;
+        ph->ntiles = w->plan->ntiles;
+        ph->cur_tpi = -1;
+        for (int k = 0; k < LAPSE_MAX_STEPS; k++)
+            ph->scratch[k] = -1;
+        for (int i = 0; i < w->job->nscratch; i++)
+            ph->scratch[w->job->scratch_step[i]] = w->job->nout + i;
+        if (w->job->nscratch > 0 && w->plan->ntiles > 1)
+            ph->mat_host = malloc((size_t)w->plan->max_read_voxels * 8);
+        ph->res = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->res);
+        ph->prev = calloc((size_t)(ph->ntps + 1), sizeof *ph->prev);
+    }
+    if (!ph || !ph->res || !ph->prev ||
+        (w->job->nscratch > 0 && w->plan->ntiles > 1 && !ph->mat_host))
+        lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(w->r->world, lst));
+    lapse_pipeline_set_global(w->pipe, gstep, ph);
+    int tables = 0;
+    for (int k = 0; k < ph->g->nsteps; k++)
+        tables |= ph->g->node[k].step->op->global && ph->g->node[k].step->op->global->table;
+    if (ph->ntiles == 1 && !tables) /* a table is written before the tasks: prologue */
+        ph->mode = MODE_WHOLE;
+    else
+        LAPSE_TRY(prologue(ph));
+    *out = ph;
+    ph = NULL;
+cleanup:
+    if (ph && w->pipe)
+        lapse_pipeline_set_global(w->pipe, NULL, NULL);
+    lapse_phases_free(ph);
+    return st;
+}
+
+void lapse_phases_free(lapse_phases_t *ph)
+{
+    if (ph == NULL)
+        return;
+    for (int64_t i = 0; ph->res && i < ph->ntps * ph->g->nsteps; i++)
+        lapse_blob_free(&ph->res[i]);
+    for (int64_t i = 0; ph->prev && i < ph->ntps; i++)
+        lapse_blob_free(&ph->prev[i]);
+    lapse_blob_free(&ph->part);
+    free(ph->res);
+    free(ph->prev);
+    free(ph->mat_host);
+    free(ph);
+}

@@ -1,0 +1,38 @@
+/*
+ * phases.h - per-timepoint reductions of global steps (op.h, lapse_global_t) when the plan cuts
+ * a timepoint into several tiles.
+ *
+ * Before the tasks run, one round per pass of every global step (in graph order): each tile of
+ * every timepoint that has a pending task runs the pipeline up to the global step (earlier
+ * global steps applied with their known results) and computes its partial on the device; the
+ * partials of all ranks are exchanged (MPI_Allgatherv) and every rank reduces each timepoint's
+ * partials in tile order, so every rank holds the same result. Tiles are dealt to ranks
+ * round-robin; a round ends for all ranks together (the idle time at its end is measured).
+ * Then the ordinary tasks run, and each applies its timepoint's results at the global steps.
+ * When a timepoint is one task (one tile), nothing is exchanged: the task runs its global
+ * steps whole on the device (ops/global.h), and the results are only recorded.
+ */
+#ifndef LAPSE_EXEC_PHASES_H
+#define LAPSE_EXEC_PHASES_H
+
+#include "exec/worker.h"
+
+typedef struct lapse_phases lapse_phases_t;
+
+/* 1 when the job's graph has a global step. */
+int lapse_phases_needed(const lapse_job_t *job);
+
+/* Collective over w->r->world. When the graph has global steps: compute the results of every
+ * global step for every timepoint of the plan that has a pending task (several tiles), and
+ * install the pipeline's global callback (w->pipe) that the tasks use; *out (owned by the
+ * caller, lapse_phases_free) holds them. A rank that fails prints its message; every rank
+ * returns the agreed status. */
+lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out);
+
+/* Tell the callback which task the next lapse_pipeline_run is for. */
+void lapse_phases_task(lapse_phases_t *ph, const lapse_task_t *t);
+
+/* Release; NULL is accepted. */
+void lapse_phases_free(lapse_phases_t *ph);
+
+#endif

@@ -1,0 +1,189 @@
+/*
+ * table.c - per-timepoint tables in the output file (see table.h). Rank 0 reads the old rows,
+ * merges and sorts; every rank sizes the dataset (collective); rank 0 writes all rows in one
+ * collective write in which the others select nothing.
+ */
+#include "io/table.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "h5util.h"
+
+#define TABLE_CHUNK 1024
+
+/* The file type of desc's rows: members at 8-byte offsets. */
+static hid_t row_type(const lapse_table_desc_t *desc)
+{
+    hid_t t = H5Tcreate(H5T_COMPOUND, (size_t)desc->ncols * 8);
+    if (t < 0)
+        return t;
+    for (int c = 0; c < desc->ncols; c++)
+        if (H5Tinsert(t, desc->cols[c].name, (size_t)c * 8,
+                      desc->cols[c].is_double ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64) < 0) {
+            H5Tclose(t);
+            return H5I_INVALID_HID;
+        }
+    return t;
+}
+
+static int ncols_cmp; /* columns of the rows qsort compares (set before each sort) */
+
+/* Order rows by timepoint (column 0), then column 1 (int64: the label). */
+static int row_cmp(const void *a, const void *b)
+{
+    int64_t x[2], y[2];
+    memcpy(x, a, sizeof x);
+    memcpy(y, b, sizeof y);
+    if (x[0] != y[0])
+        return x[0] < y[0] ? -1 : 1;
+    if (ncols_cmp > 1 && x[1] != y[1])
+        return x[1] < y[1] ? -1 : 1;
+    return 0;
+}
+
+static int in_list(int64_t t, const int64_t *tps, int64_t n)
+{
+    for (int64_t i = 0; i < n; i++)
+        if (tps[i] == t)
+            return 1;
+    return 0;
+}
+
+/* Rank 0: the merged rows: the old ones of dset (n0) outside tps, then rows; sorted. */
+static lapse_status_t merge(hid_t dset, hid_t type, const lapse_table_desc_t *desc,
+                            const int64_t *tps, int64_t ntps, const void *rows, int64_t nrows,
+                            char **out, int64_t *nout)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t space = H5I_INVALID_HID;
+    hsize_t n0 = 0;
+    size_t rb = (size_t)desc->ncols * 8;
+    char *buf = NULL;
+    if (dset >= 0) {
+        LAPSE_H5ID(space, H5Dget_space(dset));
+        LAPSE_H5(H5Sget_simple_extent_dims(space, &n0, NULL));
+    }
+    buf = malloc(((size_t)n0 + (size_t)nrows + 1) * rb);
+    LAPSE_ALLOC(buf);
+    if (n0 > 0)
+        LAPSE_H5(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+    int64_t keep = 0;
+    for (hsize_t i = 0; i < n0; i++) {
+        int64_t t;
+        memcpy(&t, buf + i * rb, sizeof t);
+        if (!in_list(t, tps, ntps))
+            memmove(buf + (size_t)keep++ * rb, buf + i * rb, rb);
+    }
+    if (nrows > 0)
+        memcpy(buf + (size_t)keep * rb, rows, (size_t)nrows * rb);
+    ncols_cmp = desc->ncols;
+    qsort(buf, (size_t)(keep + nrows), rb, row_cmp);
+    *out = buf;
+    *nout = keep + nrows;
+    buf = NULL;
+cleanup:
+    if (space >= 0)
+        H5Sclose(space);
+    free(buf);
+    return st;
+}
+
+/* Open the table (checking its columns) or create it empty. */
+static lapse_status_t open_table(hid_t file, const char *path, hid_t type,
+                                 const lapse_table_desc_t *desc, hid_t *dset)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, lcpl = H5I_INVALID_HID,
+          ft = H5I_INVALID_HID;
+    htri_t e = H5Lexists(file, path, H5P_DEFAULT);
+    LAPSE_H5(e);
+    if (e > 0) {
+        LAPSE_H5ID(*dset, H5Dopen2(file, path, H5P_DEFAULT));
+        LAPSE_H5ID(ft, H5Dget_type(*dset));
+        int nm = H5Tget_class(ft) == H5T_COMPOUND ? H5Tget_nmembers(ft) : -1;
+        int ok = nm == desc->ncols;
+        for (int c = 0; ok && c < nm; c++) {
+            char *name = H5Tget_member_name(ft, (unsigned)c);
+            ok = name && strcmp(name, desc->cols[c].name) == 0;
+            H5free_memory(name);
+        }
+        if (!ok)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s exists in the output but is not a table with the columns of this "
+                       "step (%s, ...): rename the step or remove the dataset",
+                       path, desc->cols[1].name);
+        goto cleanup;
+    }
+    hsize_t dim = 0, maxdim = H5S_UNLIMITED, chunk = TABLE_CHUNK;
+    LAPSE_H5ID(space, H5Screate_simple(1, &dim, &maxdim));
+    LAPSE_H5ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+    LAPSE_H5(H5Pset_chunk(dcpl, 1, &chunk));
+    LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    LAPSE_H5ID(lcpl, H5Pcreate(H5P_LINK_CREATE));
+    LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
+    LAPSE_H5ID(*dset, H5Dcreate2(file, path, type, space, lcpl, dcpl, H5P_DEFAULT));
+cleanup:
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* Agree on st over comm (the worst status). */
+static lapse_status_t agree(MPI_Comm comm, lapse_status_t st)
+{
+    int mine = (int)st, all = 0;
+    if (MPI_Allreduce(&mine, &all, 1, MPI_INT, MPI_MAX, comm) != MPI_SUCCESS)
+        return LAPSE_EMPI;
+    return (lapse_status_t)all;
+}
+
+lapse_status_t lapse_table_put(lapse_h5out_t *o, const char *path, const lapse_table_desc_t *desc,
+                               const int64_t *tps, int64_t ntps, const void *rows, int64_t nrows)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t file, dxpl, type = H5I_INVALID_HID, dset = H5I_INVALID_HID;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    MPI_Comm comm;
+    int rank;
+    char *all = NULL;
+    int64_t total = 0;
+    lapse_h5out_handles(o, &file, &dxpl, &comm, &rank);
+    LAPSE_H5ID(type, row_type(desc));
+    st = open_table(file, path, type, desc, &dset);
+    if (st == LAPSE_OK && rank == 0)
+        st = merge(dset, type, desc, tps, ntps, rows, nrows, &all, &total);
+    if ((st = agree(comm, st)) != LAPSE_OK)
+        goto cleanup;
+    LAPSE_MPI(MPI_Bcast(&total, 1, MPI_INT64_T, 0, comm));
+    hsize_t ext = (hsize_t)total, count = total > 0 ? (hsize_t)total : 1, start = 0;
+    LAPSE_H5(H5Dset_extent(dset, &ext));
+    if (total == 0)
+        goto cleanup;
+    LAPSE_H5ID(fspace, H5Dget_space(dset));
+    LAPSE_H5ID(mspace, H5Screate_simple(1, &count, NULL));
+    if (rank == 0) {
+        LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL));
+    } else {
+        LAPSE_H5(H5Sselect_none(fspace));
+        LAPSE_H5(H5Sselect_none(mspace));
+    }
+    LAPSE_H5(H5Dwrite(dset, type, mspace, fspace, dxpl, rank == 0 ? (void *)all : (void *)&total));
+cleanup:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    if (dset >= 0)
+        H5Dclose(dset);
+    if (type >= 0)
+        H5Tclose(type);
+    free(all);
+    return st;
+}

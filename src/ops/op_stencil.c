@@ -1,0 +1,263 @@
+/*
+ * op_stencil.c - the stencil family: fixed 3x3x3 derivative filters, one kernel each
+ * (kernels/stencil.cl): sobel (gradient magnitude), laplace_box, laplace_diamond and the central
+ * differences gradient_x, gradient_y, gradient_z. Float32 results. An axis along which the image
+ * has extent 1 (z of [t, y, x] data) is not part of the stencil, as in clesperanto, so 2-D data
+ * gets the 2-D filter (SciPy's filter of the 2-D array). The CPU references below compute in
+ * double from the definitions, independently of the kernels.
+ */
+#include "ops/family.h"
+
+/* ---------------------------------------------------------------- launchers */
+
+static lapse_status_t stencil_run(lapse_dev_t *d, const char *name, const lapse_dvol_t *in,
+                                  const lapse_dvol_t *out, int axis)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel k;
+    cl_int nx = (cl_int)in[0].dim[2], ny = (cl_int)in[0].dim[1], nz = (cl_int)in[0].dim[0];
+    cl_int ax = axis;
+    LAPSE_TRY(lapse_dev_kernel(d, "stencil.cl", name, &k, NULL));
+    LAPSE_ARG(k, 0, in[0].mem);
+    LAPSE_ARG(k, 1, out->mem);
+    LAPSE_ARG(k, 2, nx);
+    LAPSE_ARG(k, 3, ny);
+    LAPSE_ARG(k, 4, nz);
+    if (axis >= 0)
+        LAPSE_ARG(k, 5, ax);
+    LAPSE_TRY(lapse_dev_launch_3d(d, k, (size_t)nx, (size_t)ny, (size_t)nz));
+cleanup:
+    return st;
+}
+
+/* kernel name, axis argument (-1: none; 0 = x, 1 = y, 2 = z) */
+#define STENCIL_OP(fn, kname, axis)                                                                \
+    static lapse_status_t fn##_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,          \
+                                      const lapse_dvol_t *in, const lapse_dvol_t *out,             \
+                                      const cl_mem *scratch, int *res)                             \
+    {                                                                                              \
+        (void)s;                                                                                   \
+        (void)state;                                                                               \
+        (void)scratch;                                                                             \
+        *res = 0;                                                                                  \
+        return stencil_run(d, kname, in, out, axis);                                               \
+    }
+STENCIL_OP(sobel, "lapse_sobel", -1)
+STENCIL_OP(laplace_box, "lapse_laplace_box", -1)
+STENCIL_OP(laplace_diamond, "lapse_laplace_diamond", -1)
+STENCIL_OP(gradient_x, "lapse_gradient", 0)
+STENCIL_OP(gradient_y, "lapse_gradient", 1)
+STENCIL_OP(gradient_z, "lapse_gradient", 2)
+
+/* ---------------------------------------------------------------- references */
+
+/* Value of in (dims dim) at p + d, clamped to the volume. */
+static double at(const double *in, const int64_t dim[3], const int64_t p[3], const int d[3])
+{
+    int64_t q[3];
+    for (int a = 0; a < 3; a++) {
+        q[a] = p[a] + d[a];
+        q[a] = q[a] < 0 ? 0 : q[a] >= dim[a] ? dim[a] - 1 : q[a];
+    }
+    return in[(q[0] * dim[1] + q[1]) * dim[2] + q[2]];
+}
+
+typedef enum { S_SOBEL, S_LAPLACE_BOX, S_LAPLACE_DIAMOND } stencil_kind_t;
+
+/* One output voxel at p of kind k; r[a] = 1 for the axes of the stencil (extent > 1), else 0. */
+static double stencil_voxel(stencil_kind_t k, const double *in, const int64_t dim[3],
+                            const int64_t p[3], const int r[3])
+{
+    const int zero[3] = {0, 0, 0};
+    double c = at(in, dim, p, zero), g[3] = {0.0, 0.0, 0.0}, s = 0.0;
+    if (k == S_LAPLACE_DIAMOND) {
+        for (int a = 0; a < 3; a++)
+            if (r[a]) {
+                int m[3] = {0, 0, 0}, n[3] = {0, 0, 0};
+                m[a] = -1;
+                n[a] = 1;
+                s += at(in, dim, p, m) - 2.0 * c + at(in, dim, p, n);
+            }
+        return s;
+    }
+    int d[3];
+    for (d[0] = -r[0]; d[0] <= r[0]; d[0]++)
+        for (d[1] = -r[1]; d[1] <= r[1]; d[1]++)
+            for (d[2] = -r[2]; d[2] <= r[2]; d[2]++) {
+                double v = at(in, dim, p, d);
+                if (k == S_LAPLACE_BOX) {
+                    s += v - c;
+                    continue;
+                }
+                /* Sobel: derivative [-1, 0, 1] along a, smoothing [1, 2, 1] along the others */
+                for (int a = 0; a < 3; a++) {
+                    if (!r[a])
+                        continue;
+                    double w = d[a];
+                    for (int b = 0; b < 3; b++)
+                        if (b != a && r[b])
+                            w *= 2 - abs(d[b]);
+                    g[a] += w * v;
+                }
+            }
+    if (k == S_LAPLACE_BOX)
+        return s;
+    return sqrt(g[0] * g[0] + g[1] * g[1] + g[2] * g[2]);
+}
+
+static void stencil_ref(stencil_kind_t k, const lapse_refvol_t *in, lapse_refvol_t *out)
+{
+    const int64_t *dim = in[0].dim;
+    int r[3];
+    for (int a = 0; a < 3; a++)
+        r[a] = dim[a] > 1;
+    int64_t p[3];
+    for (p[0] = 0; p[0] < dim[0]; p[0]++)
+        for (p[1] = 0; p[1] < dim[1]; p[1]++)
+            for (p[2] = 0; p[2] < dim[2]; p[2]++)
+                out->v[(p[0] * dim[1] + p[1]) * dim[2] + p[2]] =
+                    stencil_voxel(k, in[0].v, dim, p, r);
+}
+
+static void sobel_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)
+{
+    (void)s;
+    stencil_ref(S_SOBEL, in, out);
+}
+
+static void laplace_box_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)
+{
+    (void)s;
+    stencil_ref(S_LAPLACE_BOX, in, out);
+}
+
+static void laplace_diamond_ref(const lapse_step_t *s, const lapse_refvol_t *in,
+                                lapse_refvol_t *out)
+{
+    (void)s;
+    stencil_ref(S_LAPLACE_DIAMOND, in, out);
+}
+
+/* Central difference along axis a (0 = z, 1 = y, 2 = x). */
+static void gradient_ref(int a, const lapse_refvol_t *in, lapse_refvol_t *out)
+{
+    const int64_t *dim = in[0].dim;
+    int m[3] = {0, 0, 0}, n[3] = {0, 0, 0};
+    m[a] = -1;
+    n[a] = 1;
+    int64_t p[3];
+    for (p[0] = 0; p[0] < dim[0]; p[0]++)
+        for (p[1] = 0; p[1] < dim[1]; p[1]++)
+            for (p[2] = 0; p[2] < dim[2]; p[2]++)
+                out->v[(p[0] * dim[1] + p[1]) * dim[2] + p[2]] =
+                    at(in[0].v, dim, p, n) - at(in[0].v, dim, p, m);
+}
+
+#define GRADIENT_REF(fn, a)                                                                        \
+    static void fn##_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)     \
+    {                                                                                              \
+        (void)s;                                                                                   \
+        gradient_ref(a, in, out);                                                                  \
+    }
+GRADIENT_REF(gradient_z, 0)
+GRADIENT_REF(gradient_y, 1)
+GRADIENT_REF(gradient_x, 2)
+
+/* ---------------------------------------------------------------- descriptors */
+
+static void reach1(const lapse_step_t *s, int64_t reach[3])
+{
+    (void)s;
+    reach[0] = reach[1] = reach[2] = 1;
+}
+
+#define AXIS_REACH(fn, a)                                                                          \
+    static void fn(const lapse_step_t *s, int64_t reach[3])                                        \
+    {                                                                                              \
+        (void)s;                                                                                   \
+        reach[0] = reach[1] = reach[2] = 0;                                                        \
+        reach[a] = 1;                                                                              \
+    }
+AXIS_REACH(reach_z, 0)
+AXIS_REACH(reach_y, 1)
+AXIS_REACH(reach_x, 2)
+
+#define STENCIL_COMMON                                                                             \
+    .family = "stencil", .version = 1, .ninputs = 1, .nparams = 0, .footprint = LAPSE_FP_LOCAL,    \
+    .inplace = 0, .nscratch = 0, .out_rule = LAPSE_OUT_F32, .kernels = "stencil.cl"
+
+const lapse_op_t lapse_op_sobel = {
+    .name = "sobel",
+    .help = "Sobel gradient magnitude sqrt(sum over axes of sobel(x, axis)^2) (float32)",
+    .convention = "clesperanto sobel (the magnitude; SciPy's sobel is one axis): "
+                  "sqrt(sum over the axes of SciPy sobel(x, axis, mode='nearest')^2); axes of "
+                  "extent 1 are not part of the stencil (2-D data: the 3x3 Sobel)",
+    STENCIL_COMMON,
+    .reach = reach1,
+    .reach_doc = "1",
+    .launch = sobel_launch,
+    .reference = sobel_ref,
+};
+
+const lapse_op_t lapse_op_laplace_box = {
+    .name = "laplace_box",
+    .help = "box Laplacian: sum over the 26 (2-D: 8) neighbours of (neighbour - x) (float32)",
+    .convention = "SciPy correlate(x, K, mode='nearest'), K = 1 on the 3x3x3 box and 1 - 3^k at "
+                  "the centre (k axes); = -clesperanto laplace_box (centre 3^k - 1, neighbours "
+                  "-1): the sign of SciPy's laplace, shared with laplace_diamond; axes of extent "
+                  "1 are not part of the stencil, as clesperanto",
+    STENCIL_COMMON,
+    .reach = reach1,
+    .reach_doc = "1",
+    .launch = laplace_box_launch,
+    .reference = laplace_box_ref,
+};
+
+const lapse_op_t lapse_op_laplace_diamond = {
+    .name = "laplace_diamond",
+    .help = "diamond Laplacian: sum over the axes of the second difference (float32)",
+    .convention = "SciPy laplace(mode='nearest') (sum of [1, -2, 1] along each axis); = "
+                  "-clesperanto laplace_diamond (centre 2k, neighbours -1), whose sign is "
+                  "opposite; an axis of extent 1 adds 0",
+    STENCIL_COMMON,
+    .reach = reach1,
+    .reach_doc = "1",
+    .launch = laplace_diamond_launch,
+    .reference = laplace_diamond_ref,
+};
+
+const lapse_op_t lapse_op_gradient_x = {
+    .name = "gradient_x",
+    .help = "central difference along x: x[i+1] - x[i-1] (float32)",
+    .convention = "SciPy correlate1d(x, [-1, 0, 1], axis=x, mode='nearest'), as CLIJ's "
+                  "gradient_x_3d_x kernel (pyclesperanto_prototype); CLIc's gradient_x has the "
+                  "opposite sign (x[i-1] - x[i+1]), NumPy's gradient halves it and is one-sided "
+                  "at the edge; a derivative that is positive where x grows, like sobel's",
+    STENCIL_COMMON,
+    .reach = reach_x,
+    .reach_doc = "1 along x only",
+    .launch = gradient_x_launch,
+    .reference = gradient_x_ref,
+};
+
+const lapse_op_t lapse_op_gradient_y = {
+    .name = "gradient_y",
+    .help = "central difference along y: y[i+1] - y[i-1] (float32)",
+    .convention = "SciPy correlate1d(x, [-1, 0, 1], axis=y, mode='nearest'); sign as gradient_x",
+    STENCIL_COMMON,
+    .reach = reach_y,
+    .reach_doc = "1 along y only",
+    .launch = gradient_y_launch,
+    .reference = gradient_y_ref,
+};
+
+const lapse_op_t lapse_op_gradient_z = {
+    .name = "gradient_z",
+    .help = "central difference along z: z[i+1] - z[i-1] (float32; 0 on 2-D data)",
+    .convention = "SciPy correlate1d(x, [-1, 0, 1], axis=z, mode='nearest'); sign as gradient_x",
+    STENCIL_COMMON,
+    .reach = reach_z,
+    .reach_doc = "1 along z only",
+    .launch = gradient_z_launch,
+    .reference = gradient_z_ref,
+};

@@ -1,0 +1,581 @@
+/*
+ * op_window.c - the window family: filters that visit every voxel's whole window (box or
+ * ellipsoid) on the device, kernels/window.cl: median_box, median_sphere, mean_sphere,
+ * minimum_sphere, maximum_sphere, variance_box, standard_deviation_box, top_hat_sphere,
+ * erode_sphere, dilate_sphere.
+ *
+ * The sphere footprint of radii (rz, ry, rx) is the ellipsoid sum over the axes with r > 0 of
+ * (d / r)^2 <= 1 (d = 0 on axes with r = 0), decided exactly in integers. This is the rule of
+ * clesperanto's *_sphere kernels (which evaluate it in float32: the footprints are the same for
+ * every radius 0..16 on each axis, checked) and of skimage.morphology.ball / disk for equal
+ * radii. An axis along which the image has extent 1 (z of [t, y, x] data) is dropped, so a z
+ * radius on 2-D data changes nothing, as in clesperanto (SciPy with mode='nearest' would repeat
+ * the plane and weight it for the mean, variance and median; for boxes, minima and maxima the
+ * two agree). The CPU references here visit the window with their own inclusion test and
+ * compute in double.
+ */
+#include "ops/family.h"
+
+/* Largest median window: must match LAPSE_MEDIAN_MAX of kernels/window.cl. The radius limits of
+ * median_box (4: 9^3 = 729 values) and median_sphere (5: 515 values) keep every window below. */
+#define MEDIAN_MAX_WINDOW   729
+#define MEDIAN_BOX_MAX_R    4
+#define MEDIAN_SPHERE_MAX_R 5
+#define SPHERE_MAX_R        50 /* the other sphere filters: cost grows as r^3 per voxel */
+#define VAR_MAX_R           50 /* variance_box: two direct passes over the window */
+
+/* ---------------------------------------------------------------- footprints */
+
+/* Whether offset d[z, y, x] lies in the ellipsoid of radii r (exact: cross-multiplied in 64-bit
+ * integers; radii <= 1000 keep every product below 2^63). */
+static int in_ellipsoid(const int r[3], const int d[3])
+{
+    int64_t p = 1, sum = 0;
+    for (int a = 0; a < 3; a++) {
+        if (r[a] == 0 && d[a] != 0)
+            return 0;
+        if (r[a] > 0)
+            p *= (int64_t)r[a] * r[a];
+    }
+    for (int a = 0; a < 3; a++)
+        if (r[a] > 0)
+            sum += (int64_t)d[a] * d[a] * (p / ((int64_t)r[a] * r[a]));
+    return sum <= p;
+}
+
+/* Half-width along x of row (dz, dy) of the window of radii r: rx for a box; for an ellipsoid
+ * the largest |dx| <= rx inside it, -1 when none is. */
+static int row_halfwidth(const int r[3], int sphere, int dz, int dy)
+{
+    if (!sphere)
+        return r[2];
+    int w = r[2];
+    while (w >= 0 && !in_ellipsoid(r, (const int[3]){dz, dy, w}))
+        w--;
+    return w;
+}
+
+/* Device state of a window step: the row table of kernels/window.cl. */
+typedef struct {
+    cl_mem rows;
+    int r[3];
+    int64_t count; /* voxels in the window (no axis dropped) */
+    int sphere;    /* 1: ellipsoid, 0: box */
+} win_state_t;
+
+static void win_release(void *p)
+{
+    win_state_t *w = p;
+    if (w == NULL)
+        return;
+    if (w->rows)
+        clReleaseMemObject(w->rows);
+    free(w);
+}
+
+static lapse_status_t win_prepare_shape(lapse_dev_t *d, const lapse_step_t *s, int sphere,
+                                        void **state)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    cl_int *host = NULL;
+    win_state_t *w = calloc(1, sizeof *w);
+    LAPSE_ALLOC(w);
+    lapse_step_radii(s, w->r);
+    w->sphere = sphere;
+    size_t nrows = (2 * (size_t)w->r[0] + 1) * (2 * (size_t)w->r[1] + 1);
+    host = malloc(nrows * sizeof *host);
+    LAPSE_ALLOC(host);
+    for (int dz = -w->r[0]; dz <= w->r[0]; dz++)
+        for (int dy = -w->r[1]; dy <= w->r[1]; dy++) {
+            int hw = row_halfwidth(w->r, sphere, dz, dy);
+            host[(size_t)(dz + w->r[0]) * (2 * (size_t)w->r[1] + 1) + (size_t)(dy + w->r[1])] = hw;
+            w->count += hw >= 0 ? 2 * (int64_t)hw + 1 : 0;
+        }
+    w->rows = clCreateBuffer(d->cl->ctx, CL_MEM_READ_ONLY | CL_MEM_COPY_HOST_PTR,
+                             nrows * sizeof *host, host, &e);
+    LAPSE_CL(e);
+    *state = w;
+    w = NULL;
+cleanup:
+    win_release(w);
+    free(host);
+    return st;
+}
+
+static lapse_status_t box_prepare(lapse_dev_t *d, const lapse_step_t *s, void **state)
+{
+    return win_prepare_shape(d, s, 0, state);
+}
+
+static lapse_status_t sphere_prepare(lapse_dev_t *d, const lapse_step_t *s, void **state)
+{
+    return win_prepare_shape(d, s, 1, state);
+}
+
+/* ---------------------------------------------------------------- launchers */
+
+/* Kernel `name` of window.cl with its common arguments (src, dst, dims, radii, rows) set; the
+ * kernel's own arguments follow from index 9. */
+static lapse_status_t win_kernel(lapse_dev_t *d, const char *name, const win_state_t *w, cl_mem src,
+                                 cl_mem dst, const int64_t dim[3], cl_kernel *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel k;
+    cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
+    cl_int rz = w->r[0], ry = w->r[1], rx = w->r[2];
+    LAPSE_TRY(lapse_dev_kernel(d, "window.cl", name, &k, NULL));
+    LAPSE_ARG(k, 0, src);
+    LAPSE_ARG(k, 1, dst);
+    LAPSE_ARG(k, 2, nx);
+    LAPSE_ARG(k, 3, ny);
+    LAPSE_ARG(k, 4, nz);
+    LAPSE_ARG(k, 5, rz);
+    LAPSE_ARG(k, 6, ry);
+    LAPSE_ARG(k, 7, rx);
+    LAPSE_ARG(k, 8, w->rows);
+    *out = k;
+cleanup:
+    return st;
+}
+
+static lapse_status_t win_launch3d(lapse_dev_t *d, cl_kernel k, const int64_t dim[3])
+{
+    return lapse_dev_launch_3d(d, k, (size_t)dim[2], (size_t)dim[1], (size_t)dim[0]);
+}
+
+/* dst = minimum / maximum of src (of src != 0 when binarize) over the window; with orig,
+ * dst = orig - that. */
+static lapse_status_t minmax_run(lapse_dev_t *d, const win_state_t *w, cl_mem src, cl_mem orig,
+                                 cl_mem dst, const int64_t dim[3], int is_max, int binarize)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel k;
+    cl_int mx = is_max, bin = binarize, sub = orig != NULL;
+    cl_mem o = orig ? orig : src;
+    LAPSE_TRY(win_kernel(d, "lapse_win_minmax", w, src, dst, dim, &k));
+    LAPSE_ARG(k, 9, o);
+    LAPSE_ARG(k, 10, mx);
+    LAPSE_ARG(k, 11, bin);
+    LAPSE_ARG(k, 12, sub);
+    LAPSE_TRY(win_launch3d(d, k, dim));
+cleanup:
+    return st;
+}
+
+#define WIN_LAUNCHER(fn)                                                                           \
+    static lapse_status_t fn(lapse_dev_t *d, const lapse_step_t *s, void *state,                   \
+                             const lapse_dvol_t *in, const lapse_dvol_t *out,                      \
+                             const cl_mem *scratch, int *res)
+
+#define MINMAX_OP(fn, is_max, binarize)                                                            \
+    WIN_LAUNCHER(fn)                                                                               \
+    {                                                                                              \
+        (void)s;                                                                                   \
+        (void)scratch;                                                                             \
+        *res = 0;                                                                                  \
+        return minmax_run(d, state, in[0].mem, NULL, out->mem, in[0].dim, is_max, binarize);       \
+    }
+MINMAX_OP(min_sphere_launch, 0, 0)
+MINMAX_OP(max_sphere_launch, 1, 0)
+MINMAX_OP(erode_sphere_launch, 0, 1)
+MINMAX_OP(dilate_sphere_launch, 1, 1)
+
+/* x - maximum_sphere(minimum_sphere(x)): the minimum into scratch[0], then the maximum with the
+ * subtraction fused. */
+WIN_LAUNCHER(top_hat_sphere_launch)
+{
+    lapse_status_t st = LAPSE_OK;
+    (void)s;
+    *res = 0;
+    LAPSE_TRY(minmax_run(d, state, in[0].mem, NULL, scratch[0], in[0].dim, 0, 0));
+    LAPSE_TRY(minmax_run(d, state, scratch[0], in[0].mem, out->mem, in[0].dim, 1, 0));
+cleanup:
+    return st;
+}
+
+WIN_LAUNCHER(mean_sphere_launch)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel k;
+    (void)s;
+    (void)scratch;
+    *res = 0;
+    LAPSE_TRY(win_kernel(d, "lapse_win_mean", state, in[0].mem, out->mem, in[0].dim, &k));
+    LAPSE_TRY(win_launch3d(d, k, in[0].dim));
+cleanup:
+    return st;
+}
+
+static lapse_status_t var_run(lapse_dev_t *d, const win_state_t *w, const lapse_dvol_t *in,
+                              const lapse_dvol_t *out, int take_sqrt)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel k;
+    cl_int sq = take_sqrt;
+    LAPSE_TRY(win_kernel(d, "lapse_win_var", w, in[0].mem, out->mem, in[0].dim, &k));
+    LAPSE_ARG(k, 9, sq);
+    LAPSE_TRY(win_launch3d(d, k, in[0].dim));
+cleanup:
+    return st;
+}
+
+WIN_LAUNCHER(variance_launch)
+{
+    (void)s;
+    (void)scratch;
+    *res = 0;
+    return var_run(d, state, in, out, 0);
+}
+
+WIN_LAUNCHER(std_launch)
+{
+    (void)s;
+    (void)scratch;
+    *res = 0;
+    return var_run(d, state, in, out, 1);
+}
+
+/* The kernel of window.cl that runs the median of w on a buffer of dims dim: the register
+ * kernels for the effective radii (axes of extent 1 dropped) (1, 1, 1) and (0, 1, 1), else NULL:
+ * a generic one (its working set sized by the window: up to 125 values, or up to 729). */
+static const char *median_fixed(const win_state_t *w, const int64_t dim[3])
+{
+    int e[3];
+    for (int a = 0; a < 3; a++)
+        e[a] = dim[a] > 1 ? w->r[a] : 0;
+    if (e[1] != 1 || e[2] != 1 || e[0] > 1)
+        return NULL;
+    if (e[0] == 1)
+        return w->sphere ? "lapse_win_median_cross7" : "lapse_win_median_box27";
+    return w->sphere ? "lapse_win_median_cross5" : "lapse_win_median_box9";
+}
+
+WIN_LAUNCHER(median_launch)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel k;
+    const win_state_t *w = state;
+    const char *fixed = median_fixed(w, in[0].dim);
+    (void)s;
+    (void)scratch;
+    *res = 0;
+    if (fixed) {
+        cl_int nx = (cl_int)in[0].dim[2], ny = (cl_int)in[0].dim[1], nz = (cl_int)in[0].dim[0];
+        LAPSE_TRY(lapse_dev_kernel(d, "window.cl", fixed, &k, NULL));
+        LAPSE_ARG(k, 0, in[0].mem);
+        LAPSE_ARG(k, 1, out->mem);
+        LAPSE_ARG(k, 2, nx);
+        LAPSE_ARG(k, 3, ny);
+        LAPSE_ARG(k, 4, nz);
+        LAPSE_TRY(win_launch3d(d, k, in[0].dim));
+        goto cleanup;
+    }
+    if (w->count > MEDIAN_MAX_WINDOW) /* the parameter ranges prevent this */
+        LAPSE_FAIL(LAPSE_ERUNTIME,
+                   "median window of radii [%d, %d, %d] holds %lld values, more "
+                   "than %d",
+                   w->r[0], w->r[1], w->r[2], (long long)w->count, MEDIAN_MAX_WINDOW);
+    LAPSE_TRY(win_kernel(d, w->count <= 125 ? "lapse_win_median_125" : "lapse_win_median", state,
+                         in[0].mem, out->mem, in[0].dim, &k));
+    LAPSE_TRY(win_launch3d(d, k, in[0].dim));
+cleanup:
+    return st;
+}
+
+/* ---------------------------------------------------------------- references */
+
+typedef enum { R_MIN, R_MAX, R_MEAN, R_VAR, R_STD, R_MEDIAN } ref_kind_t;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int64_t clampi(int64_t v, int64_t hi)
+{
+    return v < 0 ? 0 : v > hi ? hi : v;
+}
+
+/* One statistic of the n window values v (v may be reordered). */
+static double window_stat(ref_kind_t kind, double *v, size_t n)
+{
+    double acc = 0.0;
+    switch (kind) {
+    case R_MIN:
+    case R_MAX:
+        acc = v[0];
+        for (size_t i = 1; i < n; i++)
+            acc = kind == R_MIN ? fmin(acc, v[i]) : fmax(acc, v[i]);
+        return acc;
+    case R_MEAN:
+        for (size_t i = 0; i < n; i++)
+            acc += v[i];
+        return acc / (double)n;
+    case R_VAR:
+    case R_STD: {
+        double mean = 0.0;
+        for (size_t i = 0; i < n; i++)
+            mean += v[i];
+        mean /= (double)n;
+        for (size_t i = 0; i < n; i++)
+            acc += (v[i] - mean) * (v[i] - mean);
+        acc /= (double)n;
+        return kind == R_STD ? sqrt(acc) : acc;
+    }
+    case R_MEDIAN:
+        qsort(v, n, sizeof *v, cmp_double);
+        return v[n / 2];
+    }
+    return NAN;
+}
+
+/* out = statistic of in over the window of radii r (box, or ellipsoid when sphere) at every
+ * voxel, neighbours clamped to the edge, axes of extent 1 dropped; binarize: of in != 0. */
+static void window_ref(ref_kind_t kind, const int r0[3], int sphere, int binarize, const double *in,
+                       double *out, const int64_t dim[3])
+{
+    int r[3];
+    for (int a = 0; a < 3; a++)
+        r[a] = dim[a] > 1 ? r0[a] : 0;
+    size_t cap = (2 * (size_t)r[0] + 1) * (2 * (size_t)r[1] + 1) * (2 * (size_t)r[2] + 1);
+    double *v = malloc(cap * sizeof *v);
+    if (v == NULL)
+        abort(); /* references run in tests only */
+    for (int64_t z = 0; z < dim[0]; z++)
+        for (int64_t y = 0; y < dim[1]; y++)
+            for (int64_t x = 0; x < dim[2]; x++) {
+                size_t n = 0;
+                for (int dz = -r[0]; dz <= r[0]; dz++)
+                    for (int dy = -r[1]; dy <= r[1]; dy++)
+                        for (int dx = -r[2]; dx <= r[2]; dx++) {
+                            if (sphere && !in_ellipsoid(r, (const int[3]){dz, dy, dx}))
+                                continue;
+                            double val = in[(clampi(z + dz, dim[0] - 1) * dim[1] +
+                                             clampi(y + dy, dim[1] - 1)) *
+                                                dim[2] +
+                                            clampi(x + dx, dim[2] - 1)];
+                            v[n++] = binarize ? (val != 0.0 ? 1.0 : 0.0) : val;
+                        }
+                out[(z * dim[1] + y) * dim[2] + x] = window_stat(kind, v, n);
+            }
+    free(v);
+}
+
+#define WIN_REF(fn, kind, sphere, binarize)                                                        \
+    static void fn(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)           \
+    {                                                                                              \
+        int r[3];                                                                                  \
+        lapse_step_radii(s, r);                                                                    \
+        window_ref(kind, r, sphere, binarize, in[0].v, out->v, in[0].dim);                         \
+    }
+WIN_REF(median_box_ref, R_MEDIAN, 0, 0)
+WIN_REF(median_sphere_ref, R_MEDIAN, 1, 0)
+WIN_REF(mean_sphere_ref, R_MEAN, 1, 0)
+WIN_REF(min_sphere_ref, R_MIN, 1, 0)
+WIN_REF(max_sphere_ref, R_MAX, 1, 0)
+WIN_REF(variance_ref, R_VAR, 0, 0)
+WIN_REF(std_ref, R_STD, 0, 0)
+WIN_REF(erode_sphere_ref, R_MIN, 1, 1)
+WIN_REF(dilate_sphere_ref, R_MAX, 1, 1)
+
+static void top_hat_sphere_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)
+{
+    int r[3];
+    size_t n = lapse_ref_voxels(in[0].dim);
+    double *open = malloc((n ? n : 1) * sizeof *open);
+    if (open == NULL)
+        abort();
+    lapse_step_radii(s, r);
+    window_ref(R_MIN, r, 1, 0, in[0].v, open, in[0].dim);
+    window_ref(R_MAX, r, 1, 0, open, out->v, in[0].dim);
+    for (size_t i = 0; i < n; i++)
+        out->v[i] = in[0].v[i] - out->v[i];
+    free(open);
+}
+
+/* ---------------------------------------------------------------- descriptors */
+
+static void win_reach(const lapse_step_t *s, int64_t reach[3])
+{
+    for (int a = 0; a < 3; a++)
+        reach[a] = (int64_t)s->p[0].v[a];
+}
+
+static void win2_reach(const lapse_step_t *s, int64_t reach[3])
+{
+    for (int a = 0; a < 3; a++)
+        reach[a] = 2 * (int64_t)s->p[0].v[a];
+}
+
+#define SPHERE_NOTE                                                                                \
+    "; ellipsoid sum (d/r)^2 <= 1 decided exactly (clesperanto's sphere rule, = "                  \
+    "skimage ball/disk for equal radii); an axis of extent 1 (z of 2-D data) is dropped, as "      \
+    "clesperanto"
+#define WIN_COMMON                                                                                 \
+    .family = "window", .version = 1, .ninputs = 1, .nparams = 1, .footprint = LAPSE_FP_LOCAL,     \
+    .inplace = 0, .kernels = "window.cl", .release = win_release
+#define RADIUS(max, h) LAPSE_P_VEC3I("radius", 0.0, (max), h)
+
+const lapse_op_t lapse_op_median_box = {
+    .name = "median_box",
+    .help = "median over a (2r+1)^3 box (radius <= 4 per axis: at most 729 values)",
+    .convention = "SciPy median_filter(size=2r+1, mode='nearest'), exact; an axis of extent 1 is "
+                  "dropped (the same result); NaN in the window gives one of its values, "
+                  "unspecified",
+    WIN_COMMON,
+    .params = {RADIUS(MEDIAN_BOX_MAX_R, "box radius in voxels, z y x, at most 4")},
+    .out_rule = LAPSE_OUT_SAME,
+    .nscratch = 0,
+    .reach = win_reach,
+    .reach_doc = "radius",
+    .prepare = box_prepare,
+    .launch = median_launch,
+    .reference = median_box_ref,
+};
+
+const lapse_op_t lapse_op_median_sphere = {
+    .name = "median_sphere",
+    .help = "median over an ellipsoid of radii r (radius <= 5 per axis: at most 515 values)",
+    .convention = "SciPy median_filter(footprint=ellipsoid, mode='nearest'), exact" SPHERE_NOTE,
+    WIN_COMMON,
+    .params = {RADIUS(MEDIAN_SPHERE_MAX_R, "ellipsoid radius in voxels, z y x, at most 5")},
+    .out_rule = LAPSE_OUT_SAME,
+    .nscratch = 0,
+    .reach = win_reach,
+    .reach_doc = "radius",
+    .prepare = sphere_prepare,
+    .launch = median_launch,
+    .reference = median_sphere_ref,
+};
+
+const lapse_op_t lapse_op_mean_sphere = {
+    .name = "mean_sphere",
+    .help = "mean over an ellipsoid of radii r (float32)",
+    .convention = "SciPy correlate(footprint / count, mode='nearest'); float32 sum in window "
+                  "order, divided by the count" SPHERE_NOTE,
+    WIN_COMMON,
+    .params = {RADIUS(SPHERE_MAX_R, "ellipsoid radius in voxels, z y x")},
+    .out_rule = LAPSE_OUT_F32,
+    .nscratch = 0,
+    .reach = win_reach,
+    .reach_doc = "radius",
+    .prepare = sphere_prepare,
+    .launch = mean_sphere_launch,
+    .reference = mean_sphere_ref,
+};
+
+const lapse_op_t lapse_op_minimum_sphere = {
+    .name = "minimum_sphere",
+    .help = "minimum over an ellipsoid of radii r (grey erosion)",
+    .convention = "SciPy minimum_filter(footprint=ellipsoid, mode='nearest')" SPHERE_NOTE,
+    WIN_COMMON,
+    .params = {RADIUS(SPHERE_MAX_R, "ellipsoid radius in voxels, z y x")},
+    .out_rule = LAPSE_OUT_SAME,
+    .nscratch = 0,
+    .reach = win_reach,
+    .reach_doc = "radius",
+    .prepare = sphere_prepare,
+    .launch = min_sphere_launch,
+    .reference = min_sphere_ref,
+};
+
+const lapse_op_t lapse_op_maximum_sphere = {
+    .name = "maximum_sphere",
+    .help = "maximum over an ellipsoid of radii r (grey dilation)",
+    .convention = "SciPy maximum_filter(footprint=ellipsoid, mode='nearest')" SPHERE_NOTE,
+    WIN_COMMON,
+    .params = {RADIUS(SPHERE_MAX_R, "ellipsoid radius in voxels, z y x")},
+    .out_rule = LAPSE_OUT_SAME,
+    .nscratch = 0,
+    .reach = win_reach,
+    .reach_doc = "radius",
+    .prepare = sphere_prepare,
+    .launch = max_sphere_launch,
+    .reference = max_sphere_ref,
+};
+
+const lapse_op_t lapse_op_variance_box = {
+    .name = "variance_box",
+    .help = "population variance over a (2r+1)^3 box (float32)",
+    .convention =
+        "SciPy uniform_filter(x^2) - uniform_filter(x)^2 (mode='nearest'), computed in "
+        "two passes over the window (mean, then mean squared deviation: no cancellation); "
+        "clesperanto variance_box",
+    WIN_COMMON,
+    .params = {RADIUS(VAR_MAX_R, "box radius in voxels, z y x")},
+    .out_rule = LAPSE_OUT_F32,
+    .nscratch = 0,
+    .reach = win_reach,
+    .reach_doc = "radius",
+    .prepare = box_prepare,
+    .launch = variance_launch,
+    .reference = variance_ref,
+};
+
+const lapse_op_t lapse_op_standard_deviation_box = {
+    .name = "standard_deviation_box",
+    .help = "population standard deviation over a (2r+1)^3 box (float32)",
+    .convention = "sqrt of variance_box (SciPy uniform filters, mode='nearest'; two passes); "
+                  "clesperanto standard_deviation_box",
+    WIN_COMMON,
+    .params = {RADIUS(VAR_MAX_R, "box radius in voxels, z y x")},
+    .out_rule = LAPSE_OUT_F32,
+    .nscratch = 0,
+    .reach = win_reach,
+    .reach_doc = "radius",
+    .prepare = box_prepare,
+    .launch = std_launch,
+    .reference = std_ref,
+};
+
+const lapse_op_t lapse_op_top_hat_sphere = {
+    .name = "top_hat_sphere",
+    .help = "white top-hat: x - maximum_sphere(minimum_sphere(x))",
+    .convention = "SciPy white_tophat(footprint=ellipsoid, mode='nearest'); clesperanto "
+                  "top_hat_sphere" SPHERE_NOTE,
+    WIN_COMMON,
+    .params = {RADIUS(SPHERE_MAX_R, "ellipsoid radius in voxels, z y x")},
+    .out_rule = LAPSE_OUT_SAME,
+    .nscratch = 1,
+    .reach = win2_reach,
+    .reach_doc = "2 radius",
+    .prepare = sphere_prepare,
+    .launch = top_hat_sphere_launch,
+    .reference = top_hat_sphere_ref,
+};
+
+const lapse_op_t lapse_op_erode_sphere = {
+    .name = "erode_sphere",
+    .help = "binary erosion of x != 0 by an ellipsoid of radii r (uint8 0/1)",
+    .convention = "SciPy binary_erosion(x != 0, ellipsoid, border_value=1) = grey_erosion of the "
+                  "0/1 image with mode='nearest'; radius 1 is clesperanto erode_sphere (the 6- or "
+                  "4-neighbourhood)" SPHERE_NOTE,
+    WIN_COMMON,
+    .params = {RADIUS(SPHERE_MAX_R, "ellipsoid radius in voxels, z y x")},
+    .out_rule = LAPSE_OUT_U8,
+    .nscratch = 0,
+    .reach = win_reach,
+    .reach_doc = "radius",
+    .prepare = sphere_prepare,
+    .launch = erode_sphere_launch,
+    .reference = erode_sphere_ref,
+};
+
+const lapse_op_t lapse_op_dilate_sphere = {
+    .name = "dilate_sphere",
+    .help = "binary dilation of x != 0 by an ellipsoid of radii r (uint8 0/1)",
+    .convention = "SciPy binary_dilation(x != 0, ellipsoid, border_value=0) = grey_dilation of the "
+                  "0/1 image with mode='nearest'; radius 1 is clesperanto dilate_sphere (the 6- or "
+                  "4-neighbourhood)" SPHERE_NOTE,
+    WIN_COMMON,
+    .params = {RADIUS(SPHERE_MAX_R, "ellipsoid radius in voxels, z y x")},
+    .out_rule = LAPSE_OUT_U8,
+    .nscratch = 0,
+    .reach = win_reach,
+    .reach_doc = "radius",
+    .prepare = sphere_prepare,
+    .launch = dilate_sphere_launch,
+    .reference = dilate_sphere_ref,
+};

@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# test_segment_resume.sh - issue 9's promises of resume and update for pipelines with global
+# steps (tiled, 2 and 3 ranks): a SIGKILL during a reduction round (LAPSE_FAULT=phase) and a
+# SIGKILL after a rank's first task (LAPSE_FAULT=after-task) are continued by the same command
+# to an output bit-identical to an uninterrupted run (images, tables and their summary, no
+# duplicate rows), and updating one timepoint (--timepoints) of a complete output recomputes
+# it and leaves every dataset and table bit-identical (the timepoint's rows replaced, not
+# added).
+source "$(dirname "$0")/common.sh"
+need_device
+make_sample
+
+# config FILE OUT
+config() {
+    cat >"$1" <<YAML
+input: {file: $IN, dataset: /raw}
+tiles: {shape: [9, 31, 37], halo: auto}
+pipeline:
+  - {op: gaussian_blur, sigma: 1, name: b}
+  - {op: threshold_otsu, name: m, save: /mask}
+  - {op: connected_components_labeling, name: l}
+  - {op: measure_labels, from: l, with: b, name: nuclei}
+output: {file: $2, dataset: /labels}
+devices: any
+YAML
+}
+CFG=$T/run.yaml OUT=$T/out.h5 REF=$T/ref.h5
+config "$T/ref.yaml" "$REF"
+config "$CFG" "$OUT"
+lapse_run 2 "$T/ref.yaml"
+nonconstant "$REF" /labels
+# rows FILE TABLE: number of rows of a table
+rows() { "$LAPSE_PY" -c "import h5py,sys; print(len(h5py.File(sys.argv[1])[sys.argv[2]]))" "$1" "$2"; }
+NROWS=$(rows "$REF" /nuclei)
+[ "$NROWS" -gt 0 ] || fail "the reference has no table rows"
+[ "$(rows "$REF" /nuclei_summary)" -eq "$NT" ] || fail "the summary has no row per timepoint"
+
+# fault_run N FAULT: the run on N ranks with LAPSE_FAULT=FAULT; it must die.
+fault_run() {
+    rm -f "$OUT" "$OUT.creating"
+    mpirun_argv "$1"
+    local rc=0
+    LAPSE_FAULT=$2 "${MPIRUN_ARGV[@]}" -x LAPSE_FAULT "$LAPSE" run "$CFG" >"$T/fault.log" 2>&1 ||
+        rc=$?
+    [ "$rc" -ne 0 ] || { cat "$T/fault.log"; fail "LAPSE_FAULT=$2: the run did not die"; }
+    wait_gone "$CFG" 15
+}
+
+for f in "2 phase@1" "3 phase@0" "2 after-task@1" "3 after-task@2"; do
+    read -r n fault <<<"$f"
+    note "LAPSE_FAULT=$fault on $n ranks, then the same command"
+    fault_run "$n" "$fault"
+    [ -e "$OUT" ] || fail "no output after the kill"
+    m=$(marks "$OUT")
+    case $fault in phase*) [ "$m" -eq 0 ] || fail "tasks were marked done during the reductions ($m)" ;; esac
+    resume_ok "$n" "$CFG" "$OUT" "$REF"
+    [ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "$fault: the resumed table has duplicate or missing rows"
+done
+
+note "update of timepoint 2 on 3 ranks"
+before=$(marks "$OUT")
+run_ok "$T/update.log" mpirun_lapse 3 run "$CFG" --timepoints 2
+grep -q "global steps" "$T/update.log" || { cat "$T/update.log"; fail "the update ran no reductions"; }
+py h5same.py "$REF" "$OUT" || fail "the updated output differs from the reference"
+[ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "the update duplicated or lost table rows"
+[ "$(marks "$OUT")" -eq "$before" ] || fail "the update left timepoints unmarked"
+note "a timepoint larger than the device (LAPSE_DEVICE_MEM_LIMIT=1 MiB, tiles: auto) and waves"
+note "of one timepoint (LAPSE_PHASE_MEM=1 KiB) on 2 ranks"
+sed -e 's/shape: \[9, 31, 37\]/shape: auto/' -e "s|$OUT|$T/small.h5|" "$CFG" >"$T/small.yaml"
+LAPSE_DEVICE_MEM_LIMIT=1048576 LAPSE_PHASE_MEM=1024 run_ok "$T/small.log" mpirun_lapse 2 run \
+    "$T/small.yaml"
+grep -q "waves of at most 1 timepoints" "$T/small.log" || { cat "$T/small.log"; fail "no waves of one timepoint"; }
+grep -Eq "x [0-9]{2,} tiles" "$T/small.log" || { cat "$T/small.log"; fail "the timepoint was not cut into tiles"; }
+py h5same.py "$REF" "$T/small.h5" || fail "the small-memory run differs"
+echo "PASS ($TEST_NAME)"
