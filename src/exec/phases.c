@@ -572,13 +572,12 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
             ph->scratch[k] = -1;
         for (int i = 0; i < w->job->nscratch; i++)
             ph->scratch[w->job->scratch_step[i]] = w->job->nout + i;
-        if (w->job->nscratch > 0 && w->plan->ntiles > 1)
+        if (w->job->nscratch > 0)
             ph->mat_host = malloc((size_t)w->plan->max_read_voxels * 8);
         ph->res = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->res);
         ph->prev = calloc((size_t)(ph->ntps + 1), sizeof *ph->prev);
     }
-    if (!ph || !ph->res || !ph->prev ||
-        (w->job->nscratch > 0 && w->plan->ntiles > 1 && !ph->mat_host))
+    if (!ph || !ph->res || !ph->prev || (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst != LAPSE_OK)
         lapse_err_print(lst);

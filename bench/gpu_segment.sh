@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# gpu_segment.sh - issues 9 and 11 on the lent GPU machine in one device call (docs/benchmarks.md),
+# from the repository root with the staged libraries (.gpu/, docs/gpu.md), Release binaries in
+# $BIN (default gpu-bin: lapse, bench_kernels, bench_segment and the unit tests test_ccl,
+# test_measure, test_registry), the peers' scripts in $PEER (default .peer: a copy of
+# ../shared/bench) and pyclesperanto's wheels in .whl. Steps, logged under $OUT:
+#   1. the device-vs-reference unit tests on the GPU (labelling races, measurement atomics);
+#   2. a nuclei sample of 2 timepoints of 128x1024x1024 (`lapse sample`);
+#   3. bench_segment (Otsu, labels, measurements on one timepoint held whole);
+#   4. the peers on the same volume and the 1 GiB volume (peer_ops.py: CuPy, clesperanto
+#      OpenCL and CUDA), unless PEERS=0;
+#   5. bench_kernels for every operation (tiled variant) on the 1 GiB volume;
+#   6. the segmentation pipeline end to end: untiled on 1 rank, 8 tiles on 2 ranks (one GPU
+#      each when there are two), bit-identical outputs, and the run times.
+set -uo pipefail
+BIN=${BIN:-gpu-bin}
+PEER=${PEER:-.peer}
+LOG=${OUT:-bench-out}
+W=${WORK:-/tmp/lapse-seg}
+mkdir -p "$LOG" "$W"
+source .gpu/env.sh
+step() { echo "=== $* ($(date -u +%T))"; }
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$LOG/gpu.txt" 2>&1
+cat "$LOG/gpu.txt"
+step unit tests on the GPU
+for t in test_ccl test_measure test_registry; do
+    (cd "$W" && CK_FORK=no "$OLDPWD/$BIN/$t") >"$LOG/$t.txt" 2>&1
+    echo "$t rc=$? $(tail -1 "$LOG/$t.txt")"
+done
+step sample
+[ -f "$W/nuc.h5" ] || "$BIN/lapse" sample "$W/nuc.h5" --timepoints 2 --shape 128,1024,1024 --seed 1 \
+    >"$LOG/sample.txt" 2>&1
+step bench_segment
+"$BIN/bench_segment" "$W/nuc.h5" --device-kind gpu --reps 9 2>&1 | tee "$LOG/segment.txt"
+if [ "${PEERS:-1}" = 1 ]; then
+    step peers
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl >/dev/null 2>&1
+    export PYTHONPATH=/tmp/site
+    REAL=$W/nuc.h5 timeout 420 python3 "$PEER/peer_ops.py" ${PEER_LIBS:-cupy opencl cuda} \
+        >"$LOG/peers.txt" 2>&1
+    echo "peers rc=$?"
+fi
+step bench_kernels
+timeout 300 "$BIN/bench_kernels" --shape 256,1024,1024 --device-kind gpu --variant tiled --no-check \
+    >"$LOG/kernels.txt" 2>&1
+echo "bench_kernels rc=$?"
+step e2e segmentation
+for spec in "1 [128, 1024, 1024]" "2 [64, 512, 512]"; do
+    n=${spec%% *}
+    tiles=${spec#* }
+    cat >"$W/seg-$n.yaml" <<YAML
+input: {file: $W/nuc.h5, dataset: /raw}
+tiles: {shape: $tiles}
+pipeline:
+  - {op: gaussian_blur, sigma: 2, name: b}
+  - {op: threshold_otsu, name: m}
+  - {op: connected_components_labeling, name: l}
+  - {op: measure_labels, from: l, with: input, name: nuclei}
+output: {file: $W/seg-$n.h5, dataset: /labels, mode: overwrite}
+devices: gpu
+YAML
+    mpirun -n "$n" --bind-to none "$BIN/lapse" run "$W/seg-$n.yaml" >"$LOG/seg-$n.txt" 2>&1
+    echo "seg $n rc=$? $(grep -E 'global steps|done:' "$LOG/seg-$n.txt" | tr '\n' ' ')"
+done
+python3 - "$W/seg-1.h5" "$W/seg-2.h5" <<'PY' 2>&1 | tee "$LOG/seg-same.txt"
+import sys, h5py, numpy as np
+a, b = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])
+for k in ("/labels", "/nuclei", "/nuclei_summary"):
+    print(k, "identical" if a[k][()].tobytes() == b[k][()].tobytes() else "DIFFERENT", a[k].shape)
+print("labels per timepoint", list(a["/nuclei_summary"]["label_count"]))
+PY
+step finished
