@@ -103,6 +103,10 @@ static const bench_op_t bench_ops[] = {
     {"sgb", "subtract_gaussian_bg sigma=2", "subtract_gaussian_background", {2, 2, 2}, 0},
     {"erodesph1", "erode_sphere r=1", "erode_sphere", {1, 1, 1}, 0},
     {"dilatesph1", "dilate_sphere r=1", "dilate_sphere", {1, 1, 1}, 0},
+    {"flip", "flip z, y, x", "flip", {1, 1, 1}, 0},
+    {"roty30", "rotate angle_y=30 linear", "rotate", {0, 0, 0}, 30},
+    {"bin2", "downsample_bin 2", "downsample_bin", {2, 2, 2}, 0},
+    {"resample05", "resample 0.5 linear", "resample", {0.5, 0.5, 0.5}, 0},
     {"u16", "u16_to_f32", NULL, {0, 0, 0}, 0},
 };
 #define NOPS ((int)(sizeof bench_ops / sizeof bench_ops[0]))
@@ -375,9 +379,11 @@ static lapse_status_t time_op(bench_dev_t *d, lapse_dev_t *dev, const bench_op_t
         lapse_dev_profile(dev, 1);
         if (op) {
             int o = op->inplace ? 0 : 1, res = -1;
-            const lapse_dvol_t in[2] = {{d->bufs[0], {dim[0], dim[1], dim[2]}},
-                                        {d->pristine, {dim[0], dim[1], dim[2]}}};
-            const lapse_dvol_t out = {d->bufs[o], {odim[0], odim[1], odim[2]}};
+            const lapse_dvol_t in[2] = {
+                {d->bufs[0], {dim[0], dim[1], dim[2]}, {0, 0, 0}, {0, 0, 0}},
+                {d->pristine, {dim[0], dim[1], dim[2]}, {0, 0, 0}, {0, 0, 0}}};
+            const lapse_dvol_t out = {
+                d->bufs[o], {odim[0], odim[1], odim[2]}, {0, 0, 0}, {0, 0, 0}};
             LAPSE_TRY(op->launch(dev, &step, state, in, &out, &d->bufs[o + 1], &res));
             if (res < 0 || res > op->nscratch)
                 LAPSE_FAIL(LAPSE_ERUNTIME, "%s reported result buffer %d", op->name, res);

@@ -49,7 +49,8 @@ static lapse_status_t run(lapse_devkind_t kind)
     double t1 = now_ms();
     LAPSE_TRY(lapse_pipeline_create(cl, &g, 8 * 64 * 64, 8 * 64 * 64, &p));
     memset(lapse_pipeline_input(p), 0, 8 * 64 * 64 * sizeof(uint16_t));
-    LAPSE_TRY(lapse_pipeline_run(p, dim, &core, NULL));
+    const lapse_box_t read = {{0, 0, 0}, {dim[0], dim[1], dim[2]}};
+    LAPSE_TRY(lapse_pipeline_run(p, &read, &core, NULL));
     double t2 = now_ms();
     printf("startup,%s,%.1f,%.1f,%.1f\n", c.name, t1 - t0, t2 - t1, t2 - t0);
 cleanup:

@@ -39,13 +39,15 @@ static void param_text(const lapse_param_spec_t *p, char *buf, size_t len)
     size_t l = (size_t)snprintf(buf, len, "%s: %s", p->key, kind_names[p->kind]);
     if (p->kind == LAPSE_PARAM_ENUM && p->choices)
         for (int i = 0; p->choices[i] && l < len; i++)
-            l += (size_t)snprintf(buf + l, len - l, "%s%s", i ? " | " : " ", p->choices[i]);
+            l += (size_t)snprintf(buf + l, len - l, "%s%s", i ? ", " : " ", p->choices[i]);
     if (l < len && p->min > -DBL_MAX && p->max < DBL_MAX && p->kind != LAPSE_PARAM_ENUM &&
         p->kind != LAPSE_PARAM_BOOL3)
         l += (size_t)snprintf(buf + l, len - l, " in [%g, %g]", p->min, p->max);
     if (l < len) {
         if (p->required)
             snprintf(buf + l, len - l, ", required");
+        else if (p->kind == LAPSE_PARAM_ENUM && p->choices)
+            snprintf(buf + l, len - l, ", default %s", p->choices[(int)p->def]);
         else
             snprintf(buf + l, len - l, ", default %g", p->def);
     }
@@ -66,8 +68,9 @@ static void print_plain(FILE *f, const lapse_op_t *op)
         param_text(&op->params[k], p, sizeof p);
         fprintf(f, "    %s\n", p);
     }
-    fprintf(f, "    %s, reach %s; output %s; numerics v%d; %s\n", footprint_names[op->footprint],
-            reach_text(op), dtype_rules[op->out_rule], op->version, op->convention);
+    fprintf(f, "    %s, %s %s; output %s; numerics v%d; %s\n", footprint_names[op->footprint],
+            op->footprint == LAPSE_FP_TRANSFORM ? "box rule:" : "reach", reach_text(op),
+            dtype_rules[op->out_rule], op->version, op->convention);
 }
 
 static const char md_head[] =
@@ -80,6 +83,15 @@ static const char md_head[] =
     "the second with `with: NAME`\n(docs/config.md). *Reach* is how far (voxels each side) an "
     "output voxel looks: it sets the halo\nthat makes tiled results equal untiled ones. "
     "*Output* is the natural dtype (`output.dtype: auto`).\n"
+    "\n"
+    "Geometric operations (footprint *transform*) have a box rule instead of a reach: each "
+    "task reads the\ninput box its output box maps to, wherever it lies (`tiles.halo: auto`). "
+    "Their sampling positions\nare computed in float32 from each voxel's global index "
+    "(`fma` per axis), the same in every tiling;\nSciPy computes them in double, so "
+    "linear results differ from SciPy's by about 1e-7 of the\nposition times the local "
+    "gradient, and nearest or edge voxels only where the two positions fall on\ndifferent "
+    "sides of a voxel boundary or the image edge. An operation that changes the shape changes "
+    "the\nshape the tiles cover: every saved result must have the final result's shape.\n"
     "\n"
     "| operation | images | parameters | footprint, reach | output | convention | v |\n"
     "|---|---|---|---|---|---|---|\n";

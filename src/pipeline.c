@@ -136,15 +136,22 @@ cleanup:
     return st;
 }
 
-/* Run every step once on a one-voxel task (zeros): builds the kernel programs and creates the
- * kernels the graph uses (each on first use, clrt.c), so that this start-up cost is paid here
- * and not inside the first task's compute time. */
+static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
+                                const lapse_box_t *core, const lapse_box_t *box,
+                                lapse_pipe_times_t *times);
+
+/* Run every step once on a one-voxel task (zeros; every node's box the voxel at the origin):
+ * builds the kernel programs and creates the kernels the graph uses (each on first use,
+ * clrt.c), so that this start-up cost is paid here and not inside the first task's compute
+ * time. */
 static lapse_status_t warm_up(lapse_pipeline_t *p)
 {
-    static const int64_t one[3] = {1, 1, 1};
-    static const lapse_box_t core = {{0, 0, 0}, {1, 1, 1}};
+    static const lapse_box_t one = {{0, 0, 0}, {1, 1, 1}};
+    lapse_box_t box[LAPSE_MAX_STEPS];
+    for (int k = 0; k < p->g->nsteps; k++)
+        box[k] = one;
     memset(p->in.host, 0, lapse_dtype_size(p->g->in_dtype));
-    return lapse_pipeline_run(p, one, &core, NULL);
+    return run_boxes(p, &one, &one, box, NULL);
 }
 
 lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
@@ -154,7 +161,7 @@ lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
     lapse_status_t st = LAPSE_OK;
     lapse_pipeline_t *p = NULL;
     if (g == NULL || g->nsteps < 1 || max_read_voxels <= 0 || max_core_voxels <= 0 ||
-        max_core_voxels > max_read_voxels || lapse_dtype_size(g->in_dtype) == 0)
+        lapse_dtype_size(g->in_dtype) == 0)
         LAPSE_FAIL(LAPSE_ERUNTIME,
                    "lapse_pipeline_create: bad arguments (%lld read voxels, %lld core voxels)",
                    max_read_voxels, max_core_voxels);
@@ -220,46 +227,119 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Check the task's geometry against the sizes the pipeline was created for. */
-static lapse_status_t check_task(const lapse_pipeline_t *p, const int64_t read_dim[3],
-                                 const lapse_box_t *core)
+/* Check the task's geometry: read in the input image, core in the output image, every box
+ * within the sizes the pipeline was created for, each output's core inside its node's box, and
+ * each geometric step's operand box holding what its box rule says it reads. */
+static lapse_status_t check_task(const lapse_pipeline_t *p, const lapse_box_t *read,
+                                 const lapse_box_t *core, const lapse_box_t *box, int64_t most)
 {
     lapse_status_t st = LAPSE_OK;
-    for (int a = 0; a < 3; a++)
-        if (read_dim[a] <= 0 || core->dim[a] <= 0 || core->off[a] < 0 ||
-            core->off[a] + core->dim[a] > read_dim[a] || read_dim[a] > INT32_MAX)
+    const lapse_graph_t *g = p->g;
+    for (int a = 0; a < 3; a++) {
+        if (read->dim[a] <= 0 || read->off[a] < 0 || read->off[a] + read->dim[a] > g->in_shape[a] ||
+            read->dim[a] > INT32_MAX)
             LAPSE_FAIL(LAPSE_ERUNTIME,
-                       "pipeline task: core box axis %d [%lld, +%lld) does not fit the read box "
+                       "pipeline task: read box axis %d [%lld, +%lld) does not fit the input "
                        "(extent %lld)",
-                       a, (long long)core->off[a], (long long)core->dim[a], (long long)read_dim[a]);
-    if (read_dim[0] * read_dim[1] * read_dim[2] > p->max_read ||
-        lapse_box_voxels(core) > p->max_core)
+                       a, (long long)read->off[a], (long long)read->dim[a],
+                       (long long)g->in_shape[a]);
+        if (core->dim[a] <= 0 || core->off[a] < 0 || core->off[a] + core->dim[a] > g->out_shape[a])
+            LAPSE_FAIL(LAPSE_ERUNTIME,
+                       "pipeline task: core box axis %d [%lld, +%lld) does not fit the output "
+                       "(extent %lld)",
+                       a, (long long)core->off[a], (long long)core->dim[a],
+                       (long long)g->out_shape[a]);
+    }
+    if (most > p->max_read || lapse_box_voxels(core) > p->max_core)
         LAPSE_FAIL(LAPSE_ERUNTIME,
-                   "pipeline task: %lld read / %lld core voxels exceed the %lld / %lld the "
+                   "pipeline task: %lld buffer / %lld core voxels exceed the %lld / %lld the "
                    "pipeline was created for",
-                   (long long)(read_dim[0] * read_dim[1] * read_dim[2]),
-                   (long long)lapse_box_voxels(core), p->max_read, p->max_core);
+                   (long long)most, (long long)lapse_box_voxels(core), p->max_read, p->max_core);
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_gnode_t *nd = &g->node[k];
+        const lapse_box_t *b = &box[k];
+        for (int a = 0; a < 3 && nd->output >= 0; a++) {
+            int64_t lo = nd->dims[0] == 1 && a == 0 ? 0 : core->off[a];
+            int64_t hi = nd->dims[0] == 1 && a == 0 ? 1 : core->off[a] + core->dim[a];
+            if (lo < b->off[a] || hi > b->off[a] + b->dim[a])
+                LAPSE_FAIL(LAPSE_ERUNTIME,
+                           "pipeline task: the core does not fit step %d's box (axis %d: "
+                           "[%lld, %lld) outside [%lld, +%lld)): the read box is too small",
+                           k, a, (long long)lo, (long long)hi, (long long)b->off[a],
+                           (long long)b->dim[a]);
+        }
+        if (nd->step->op->footprint != LAPSE_FP_TRANSFORM)
+            continue;
+        int j = nd->in[0];
+        const lapse_box_t *have = j == LAPSE_GRAPH_INPUT ? read : &box[j];
+        lapse_box_t need;
+        lapse_step_in_box(nd->step, b, j == LAPSE_GRAPH_INPUT ? g->in_shape : g->node[j].dims,
+                          &need);
+        for (int a = 0; a < 3; a++)
+            if (need.off[a] < have->off[a] ||
+                need.off[a] + need.dim[a] > have->off[a] + have->dim[a])
+                LAPSE_FAIL(LAPSE_ERUNTIME,
+                           "pipeline task: step %d (%s) needs [%lld, +%lld) of its input on axis "
+                           "%d but the task holds [%lld, +%lld): the read box is too small",
+                           k, nd->step->op->name, (long long)need.off[a], (long long)need.dim[a], a,
+                           (long long)have->off[a], (long long)have->dim[a]);
+    }
 cleanup:
     return st;
 }
 
-/* Pack node k's result (in mem, dims dim) into its output's device buffer. A one-plane result
- * keeps the core's y, x and has one plane. */
-static lapse_status_t pack_output(lapse_pipeline_t *p, int o, cl_mem mem, const int64_t dim[3],
+/* Pack node k's result (in mem, over box b) into its output's device buffer: the core, or for
+ * a one-plane result the core's y, x on its one plane. */
+static lapse_status_t pack_output(lapse_pipeline_t *p, int o, cl_mem mem, const lapse_box_t *b,
                                   const lapse_box_t *core)
 {
     lapse_box_t c = *core;
-    if (dim[0] == 1) {
+    if (b->dim[0] == 1 && p->g->node[p->g->out[o].node].dims[0] == 1) {
         c.off[0] = 0;
         c.dim[0] = 1;
     }
+    for (int a = 0; a < 3; a++)
+        c.off[a] -= b->off[a];
     p->out[o].bytes = (size_t)lapse_box_voxels(&c) * lapse_dtype_size(p->out[o].dt);
-    return lapse_dev_pack(p->dev, p->out[o].dt, mem, dim, &c, p->out[o].dev);
+    return lapse_dev_pack(p->dev, p->out[o].dt, mem, b->dim, &c, p->out[o].dev);
 }
 
-/* Enqueue step k with operands of dims dims[][3] (graph order); packs its output if any. */
-static lapse_status_t run_step(lapse_pipeline_t *p, int k, const int64_t read_dim[3],
-                               int64_t dims[][3], const lapse_box_t *core, int *stop)
+/* Copy the part w of float32 volume src (over box b) into dst, packed as w's dims. */
+static lapse_status_t copy_window(lapse_pipeline_t *p, cl_mem src, const lapse_box_t *b,
+                                  const lapse_box_t *w, cl_mem dst)
+{
+    lapse_status_t st = LAPSE_OK;
+    const size_t fs = sizeof(float);
+    size_t so[3] = {(size_t)(w->off[2] - b->off[2]) * fs, (size_t)(w->off[1] - b->off[1]),
+                    (size_t)(w->off[0] - b->off[0])};
+    size_t doff[3] = {0, 0, 0};
+    size_t region[3] = {(size_t)w->dim[2] * fs, (size_t)w->dim[1], (size_t)w->dim[0]};
+    LAPSE_CL(clEnqueueCopyBufferRect(p->cl->queue, src, dst, so, doff, region,
+                                     (size_t)b->dim[2] * fs, (size_t)(b->dim[1] * b->dim[2]) * fs,
+                                     (size_t)w->dim[2] * fs, (size_t)(w->dim[1] * w->dim[2]) * fs,
+                                     0, NULL, NULL));
+cleanup:
+    return st;
+}
+
+/* A device volume over box b of an image of dims img. */
+static lapse_dvol_t dvol(cl_mem mem, const lapse_box_t *b, const int64_t img[3])
+{
+    lapse_dvol_t v;
+    v.mem = mem;
+    for (int a = 0; a < 3; a++) {
+        v.dim[a] = b->dim[a];
+        v.org[a] = b->off[a];
+        v.img[a] = img[a];
+    }
+    return v;
+}
+
+/* Enqueue step k, its operands over their boxes (box[], the input's read); packs its output
+ * if any. A windowed step first copies the common box of its operands where they differ. A
+ * global step gets the core relative to its operand's box; it may set *stop. */
+static lapse_status_t run_step(lapse_pipeline_t *p, int k, const lapse_box_t *read,
+                               const lapse_box_t *box, const lapse_box_t *core, int *stop)
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_graph_t *g = p->g;
@@ -270,16 +350,25 @@ static lapse_status_t run_step(lapse_pipeline_t *p, int k, const int64_t read_di
     int res = 0;
     for (int i = 0; i < nd->nin; i++) {
         int j = nd->in[i];
-        in[i].mem = p->bufs[j == LAPSE_GRAPH_INPUT ? g->input_buf : g->node[j].buf];
-        memcpy(in[i].dim, j == LAPSE_GRAPH_INPUT ? read_dim : dims[j], sizeof in[i].dim);
+        const lapse_box_t *b = j == LAPSE_GRAPH_INPUT ? read : &box[j];
+        cl_mem mem = p->bufs[j == LAPSE_GRAPH_INPUT ? g->input_buf : g->node[j].buf];
+        const int64_t *img = j == LAPSE_GRAPH_INPUT ? g->in_shape : g->node[j].dims;
+        if (nd->window && memcmp(b, &box[k], sizeof *b) != 0) {
+            LAPSE_TRY(copy_window(p, mem, b, &box[k], p->bufs[nd->win[i]]));
+            mem = p->bufs[nd->win[i]];
+            b = &box[k];
+        }
+        in[i] = dvol(mem, b, img);
     }
-    out.mem = p->bufs[nd->buf];
-    memcpy(out.dim, dims[k], sizeof out.dim);
+    out = dvol(p->bufs[nd->buf], &box[k], nd->dims);
     for (int i = 0; i < op->nscratch; i++)
         scratch[i] = p->bufs[nd->scratch[i]];
-    if (op->global && p->gfn)
-        LAPSE_TRY(p->gfn(p->gfn_ctx, p, k, in, &out, p->gmat[k], p->gwork, core, stop));
-    else if (op->global)
+    if (op->global && p->gfn) {
+        lapse_box_t rel = *core; /* graph.c: no geometric step shares a graph with a global one */
+        for (int a = 0; a < 3; a++)
+            rel.off[a] -= in[0].org[a];
+        LAPSE_TRY(p->gfn(p->gfn_ctx, p, k, in, &out, p->gmat[k], p->gwork, &rel, stop));
+    } else if (op->global)
         LAPSE_TRY(lapse_global_whole(p->dev, nd->step, in, &out, p->gmat[k], p->gwork, NULL));
     else
         LAPSE_TRY(op->launch(p->dev, nd->step, p->state[k], in, &out, scratch, &res));
@@ -291,23 +380,22 @@ static lapse_status_t run_step(lapse_pipeline_t *p, int k, const int64_t read_di
         p->bufs[nd->scratch[res - 1]] = t;
     }
     if (nd->output >= 0)
-        LAPSE_TRY(pack_output(p, nd->output, p->bufs[nd->buf], dims[k], core));
+        LAPSE_TRY(pack_output(p, nd->output, p->bufs[nd->buf], &box[k], core));
 cleanup:
     return st;
 }
 
-lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const int64_t read_dim[3],
-                                  const lapse_box_t *core, lapse_pipe_times_t *times)
+/* Run the task whose node boxes are box[] (checked by the caller). */
+static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
+                                const lapse_box_t *core, const lapse_box_t *box,
+                                lapse_pipe_times_t *times)
 {
     lapse_status_t st = LAPSE_OK;
     int stop = 0;
     p->stopped = 0;
     const lapse_graph_t *g = p->g;
     cl_command_queue q = p->cl->queue;
-    int64_t dims[LAPSE_MAX_STEPS][3];
-    LAPSE_TRY(check_task(p, read_dim, core));
-    size_t n = (size_t)(read_dim[0] * read_dim[1] * read_dim[2]);
-    lapse_graph_dims(g, read_dim, dims);
+    size_t n = (size_t)lapse_box_voxels(read);
     double t0 = now();
     cl_mem in0 = p->bufs[g->input_buf];
     cl_mem up = g->in_dtype == LAPSE_DT_F32 ? in0 : p->in_dev;
@@ -321,7 +409,7 @@ lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const int64_t read_dim[3]
         if (seg > 0 && p->hook)
             LAPSE_TRY(p->hook(p->hook_ctx, p, seg - 1));
         for (int k = g->seg[seg]; k < g->seg[seg + 1] && !stop; k++)
-            LAPSE_TRY(run_step(p, k, read_dim, dims, core, &stop));
+            LAPSE_TRY(run_step(p, k, read, box, core, &stop));
     }
     LAPSE_CL(clFinish(q));
     double t2 = now();
@@ -336,6 +424,18 @@ lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const int64_t read_dim[3]
         times->compute = t2 - t1;
         times->download = t3 - t2;
     }
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const lapse_box_t *read,
+                                  const lapse_box_t *core, lapse_pipe_times_t *times)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_box_t box[LAPSE_MAX_STEPS];
+    int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
+    LAPSE_TRY(check_task(p, read, core, box, most));
+    LAPSE_TRY(run_boxes(p, read, core, box, times));
 cleanup:
     return st;
 }

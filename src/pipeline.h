@@ -25,9 +25,10 @@ typedef struct {
 } lapse_pipe_times_t;
 
 /* Allocate device buffers, per-step device state and pinned host staging for tasks of at most
- * max_read_voxels read voxels and max_core_voxels core voxels, and run the graph once on one
- * voxel so that every kernel program it needs is built now, not in the first task. g (and its
- * steps) must outlive the pipeline. *out set only on success. */
+ * max_read_voxels voxels in any work buffer (the read box, or a larger box of a geometric
+ * step's result: lapse_graph_node_boxes) and max_core_voxels core voxels, and run the graph once
+ * on one voxel so that every kernel program it needs is built now, not in the first task. g (and
+ * its steps) must outlive the pipeline. *out set only on success. */
 lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
                                      long long max_read_voxels, long long max_core_voxels,
                                      lapse_pipeline_t **out);
@@ -58,12 +59,15 @@ void lapse_pipeline_set_global(lapse_pipeline_t *p, lapse_global_fn fn, void *ct
 /* Pinned host memory for the input read box (max_read_voxels voxels of the input dtype). */
 void *lapse_pipeline_input(lapse_pipeline_t *p);
 
-/* Run one task. read_dim: the read box extent (z, y, x), whose voxels are in
- * lapse_pipeline_input() in C order; core: the core box relative to the read box. On return
- * output k holds the core of result k, C order, shape core->dim (z = 1 for a one-plane result).
- * times may be NULL. When a global step ended the run early (lapse_global_fn sets *stop),
- * lapse_pipeline_stopped() says so and the outputs are not downloaded. */
-lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const int64_t read_dim[3],
+/* Run one task. read: the read box in the input image (g->in_shape), whose voxels are in
+ * lapse_pipeline_input() in C order; core: the core box in the output image (g->out_shape).
+ * Every node's box comes from lapse_graph_node_boxes. On return output k holds the core of
+ * result k, C order, shape core->dim (z = 1 for a one-plane result). Returns LAPSE_ERUNTIME,
+ * without running anything, when the boxes do not fit the images or the sizes the pipeline was
+ * made for, or when read lacks what a geometric step's box rule needs. times may be NULL. When
+ * a global step ended the run early (lapse_global_fn sets *stop), lapse_pipeline_stopped() says
+ * so and the outputs are not downloaded. */
+lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const lapse_box_t *read,
                                   const lapse_box_t *core, lapse_pipe_times_t *times);
 
 /* 1 when the last lapse_pipeline_run was ended early by a global step, else 0. */

@@ -36,6 +36,7 @@ lapse_status_t lapse_plan_make(const int64_t shape[3], const int64_t tile[3], co
         if (shape[a] < 1 || tile[a] < 1 || halo[a] < 0)
             LAPSE_FAIL(LAPSE_ECONFIG, "invalid plan: shape, tile must be >= 1 and halo >= 0");
         plan->shape[a] = shape[a];
+        plan->in_shape[a] = shape[a];
         plan->tile[a] = tile[a] < shape[a] ? tile[a] : shape[a];
         plan->halo[a] = halo[a];
         plan->grid[a] = ceil_div(shape[a], plan->tile[a]);
@@ -79,37 +80,49 @@ cleanup:
     return st;
 }
 
-/* Core box of tile index tile (0 .. ntiles-1). */
-static void tile_core(const lapse_plan_t *plan, int64_t tile, lapse_box_t *core)
+/* Core box of tile index tile of a grid of tiles tile over shape. */
+static void grid_core(const int64_t shape[3], const int64_t tilesz[3], const int64_t grid[3],
+                      int64_t tile, lapse_box_t *core)
 {
     int64_t idx[3];
-    idx[2] = tile % plan->grid[2];
-    idx[1] = (tile / plan->grid[2]) % plan->grid[1];
-    idx[0] = tile / (plan->grid[2] * plan->grid[1]);
+    idx[2] = tile % grid[2];
+    idx[1] = (tile / grid[2]) % grid[1];
+    idx[0] = tile / (grid[2] * grid[1]);
     for (int a = 0; a < 3; a++) {
-        core->off[a] = idx[a] * plan->tile[a];
-        int64_t rest = plan->shape[a] - core->off[a];
-        core->dim[a] = rest < plan->tile[a] ? rest : plan->tile[a];
+        core->off[a] = idx[a] * tilesz[a];
+        int64_t rest = shape[a] - core->off[a];
+        core->dim[a] = rest < tilesz[a] ? rest : tilesz[a];
     }
 }
 
-lapse_status_t lapse_plan_set_read_box(lapse_plan_t *plan, lapse_plan_box_fn fn, const void *ctx)
+/* Core box of tile index tile (0 .. ntiles-1). */
+static void tile_core(const lapse_plan_t *plan, int64_t tile, lapse_box_t *core)
+{
+    grid_core(plan->shape, plan->tile, plan->grid, tile, core);
+}
+
+lapse_status_t lapse_plan_set_read_box(lapse_plan_t *plan, const int64_t in_shape[3],
+                                       lapse_plan_box_fn fn, const void *ctx)
 {
     int64_t most = 1;
+    int holds = in_shape == NULL;
+    const int64_t *img = in_shape ? in_shape : plan->shape;
     for (int64_t t = 0; t < plan->ntiles; t++) {
         lapse_box_t core, read;
         tile_core(plan, t, &core);
-        fn(ctx, &core, &read);
+        int64_t buf = fn(ctx, &core, &read);
         for (int a = 0; a < 3; a++)
-            if (read.off[a] < 0 || read.off[a] > core.off[a] ||
-                read.off[a] + read.dim[a] < core.off[a] + core.dim[a] ||
-                read.off[a] + read.dim[a] > plan->shape[a])
+            if (read.off[a] < 0 || read.dim[a] < 1 || read.off[a] + read.dim[a] > img[a] ||
+                (holds && (read.off[a] > core.off[a] ||
+                           read.off[a] + read.dim[a] < core.off[a] + core.dim[a])))
                 return lapse_fail(LAPSE_ERUNTIME,
                                   "internal error: tile %lld's read box (axis %d: [%lld, +%lld)) "
                                   "does not hold its core or leaves the image",
                                   (long long)t, a, (long long)read.off[a], (long long)read.dim[a]);
-        most = lapse_box_voxels(&read) > most ? lapse_box_voxels(&read) : most;
+        buf = buf > lapse_box_voxels(&read) ? buf : lapse_box_voxels(&read);
+        most = buf > most ? buf : most;
     }
+    memcpy(plan->in_shape, img, sizeof plan->in_shape);
     plan->box_fn = fn;
     plan->box_ctx = ctx;
     plan->max_read_voxels = most;
@@ -138,9 +151,11 @@ void lapse_plan_free(lapse_plan_t *plan)
     memset(plan, 0, sizeof *plan);
 }
 
-/* Voxels of the largest read box and core for a tile. */
+/* Voxels of the largest read box (or with box, the largest buffer it reports over the grid)
+ * and core for a tile. */
 static void tile_voxels(const int64_t shape[3], const int64_t halo[3], const int64_t tile[3],
-                        long long *read, long long *core)
+                        lapse_plan_box_fn box, const void *box_ctx, long long *read,
+                        long long *core)
 {
     *read = 1;
     *core = 1;
@@ -149,16 +164,29 @@ static void tile_voxels(const int64_t shape[3], const int64_t halo[3], const int
         *read *= r < shape[a] ? r : shape[a];
         *core *= tile[a];
     }
+    if (box == NULL)
+        return;
+    int64_t grid[3];
+    for (int a = 0; a < 3; a++)
+        grid[a] = ceil_div(shape[a], tile[a]);
+    *read = 1;
+    for (int64_t t = 0; t < grid[0] * grid[1] * grid[2]; t++) {
+        lapse_box_t c, r;
+        grid_core(shape, tile, grid, t, &c);
+        int64_t v = box(box_ctx, &c, &r);
+        *read = v > *read ? (long long)v : *read;
+    }
 }
 
 lapse_status_t lapse_plan_auto_tile(const int64_t shape[3], const int64_t halo[3], int keep_z,
                                     unsigned long long budget, unsigned long long max_alloc,
-                                    lapse_plan_cost_fn cost, const void *ctx, int64_t tile[3])
+                                    lapse_plan_cost_fn cost, const void *ctx, lapse_plan_box_fn box,
+                                    const void *box_ctx, int64_t tile[3])
 {
     int64_t t[3] = {shape[0], shape[1], shape[2]};
     for (;;) {
         long long rv, cv;
-        tile_voxels(shape, halo, t, &rv, &cv);
+        tile_voxels(shape, halo, t, box, box_ctx, &rv, &cv);
         if (cost(ctx, rv, cv) <= budget && (unsigned long long)rv * 4ULL <= max_alloc) {
             memcpy(tile, t, sizeof t);
             return LAPSE_OK;

@@ -122,15 +122,17 @@ static void make_specs(lapse_job_t *job)
         memset(s, 0, sizeof *s);
         snprintf(s->path, sizeof s->path, "%s",
                  k == nout - 1 ? cfg->output_dataset : cfg->steps[step].save);
-        int flat = job->in.ndims == 3 || g->out[k].flat;
+        int flat = g->out[k].flat; /* one plane: [t, y, x] (always, for a [t, y, x] input,
+                                      unless a resampling adds planes) */
+        const int64_t *d = g->node[step].dims; /* the result's shape (graph.c: out_shape) */
         s->ndims = flat ? 3 : 4;
         s->dims[0] = job->in.ntp;
         if (flat) {
-            s->dims[1] = job->in.shape[1];
-            s->dims[2] = job->in.shape[2];
+            s->dims[1] = d[1];
+            s->dims[2] = d[2];
         } else {
             for (int a = 0; a < 3; a++)
-                s->dims[1 + a] = job->in.shape[a];
+                s->dims[1 + a] = d[a];
         }
         s->dtype = dt;
         job->out_step[k] = step;
@@ -286,6 +288,12 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
     if (job->ntps == 0)
         LAPSE_TRY(
             lapse_config_fail(cfg, cfg->timepoints_mark, "timepoints", "selects no timepoint"));
+    if (!cfg->halo_auto && job->graph.transform)
+        LAPSE_TRY(lapse_config_fail(
+            cfg, cfg->halo_mark, "tiles.halo",
+            "the pipeline has a geometric step (a flip, crop, rotation, transform or resampling): "
+            "each tile reads the input box that its steps' box rules name, which no fixed halo "
+            "describes; use halo: auto"));
     if (!cfg->halo_auto)
         for (int a = 0; a < 3; a++)
             if (cfg->halo[a] < job->reach[a] && !(a == 0 && job->keep_z))

@@ -298,10 +298,7 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
             LAPSE_TRY(lapse_interrupted());
         lapse_phases_task(ph, &t);
         LAPSE_TRY(lapse_reader_read(w->in, t.t, &t.read, lapse_pipeline_input(w->pipe)));
-        lapse_box_t rel = t.core;
-        for (int ax = 0; ax < 3; ax++)
-            rel.off[ax] -= t.read.off[ax];
-        LAPSE_TRY(lapse_pipeline_run(w->pipe, t.read.dim, &rel, NULL));
+        LAPSE_TRY(lapse_pipeline_run(w->pipe, &t.read, &t.core, NULL));
         if (!lapse_pipeline_stopped(w->pipe))
             LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
                        ph->target + 1);

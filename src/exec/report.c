@@ -15,13 +15,19 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
     char sel[256];
     lapse_tpsel_format(p->tps, p->ntps, sel, sizeof sel);
     fprintf(f, "input      %s:%s  [t=%lld, z=%lld, y=%lld, x=%lld] %s\n", cfg->input_file,
-            cfg->input_dataset, (long long)job->in.ntp, (long long)p->shape[0],
-            (long long)p->shape[1], (long long)p->shape[2], lapse_dtype_name(job->in.dtype));
+            cfg->input_dataset, (long long)job->in.ntp, (long long)job->in.shape[0],
+            (long long)job->in.shape[1], (long long)job->in.shape[2],
+            lapse_dtype_name(job->in.dtype));
     fprintf(f, "timepoints %s (%lld)\n", sel, (long long)p->ntps);
     fprintf(f, "tile       [%lld, %lld, %lld]%s  grid [%lld, %lld, %lld] = %lld tiles/timepoint\n",
             (long long)p->tile[0], (long long)p->tile[1], (long long)p->tile[2],
             cfg->tile_auto ? " (auto)" : "", (long long)p->grid[0], (long long)p->grid[1],
             (long long)p->grid[2], (long long)p->ntiles);
+    if (job->graph.transform)
+        fprintf(f,
+                "geometry   tiles cover the result [%lld, %lld, %lld]; each reads the input box "
+                "its geometric steps map it to\n",
+                (long long)p->shape[0], (long long)p->shape[1], (long long)p->shape[2]);
     fprintf(f, "halo       [%lld, %lld, %lld]%s  pipeline reach [%lld, %lld, %lld]\n",
             (long long)p->halo[0], (long long)p->halo[1], (long long)p->halo[2],
             cfg->halo_auto ? " (auto)" : "", (long long)job->reach[0], (long long)job->reach[1],

@@ -80,6 +80,8 @@ cleanup:
     return st;
 }
 
+static int64_t graph_read_box(const void *ctx, const lapse_box_t *core, lapse_box_t *read);
+
 /* Local: the tile before clipping: an existing output's, tiles: auto's, or the configured one.
  * LAPSE_ECONFIG when an explicit tile differs from an existing output's or auto finds none. */
 static lapse_status_t choose_tile(const lapse_job_t *job, const lapse_devmem_t *mem,
@@ -88,11 +90,12 @@ static lapse_status_t choose_tile(const lapse_job_t *job, const lapse_devmem_t *
     lapse_status_t st = LAPSE_OK;
     const lapse_config_t *cfg = &job->cfg;
     int keep_z = job->keep_z;
+    const int64_t *shape = job->graph.out_shape; /* the tiles cover the outputs */
     if (job->file_tile[0] > 0) {
         /* An existing output keeps its tiling: its task marks are per tile. */
         int64_t want[3];
         for (int a = 0; a < 3; a++)
-            want[a] = cfg->tile[a] < job->in.shape[a] ? cfg->tile[a] : job->in.shape[a];
+            want[a] = cfg->tile[a] < shape[a] ? cfg->tile[a] : shape[a];
         int differs = want[1] != job->file_tile[1] || want[2] != job->file_tile[2] ||
                       (!keep_z && want[0] != job->file_tile[0]);
         if (!cfg->tile_auto && differs)
@@ -104,16 +107,18 @@ static lapse_status_t choose_tile(const lapse_job_t *job, const lapse_devmem_t *
                 (long long)job->file_tile[2]));
         memcpy(tile, job->file_tile, 3 * sizeof *tile);
     } else if (cfg->tile_auto) {
-        LAPSE_TRY(
-            lapse_plan_auto_tile(job->in.shape, job->halo, keep_z,
-                                 (unsigned long long)(AUTO_TILE_MEM_FRACTION * (double)mem->share),
-                                 mem->max_alloc, task_cost, job, tile));
+        /* geometric steps: the buffers come from the box rules, not from a halo */
+        int tf = job->graph.transform;
+        LAPSE_TRY(lapse_plan_auto_tile(
+            shape, job->halo, keep_z,
+            (unsigned long long)(AUTO_TILE_MEM_FRACTION * (double)mem->share), mem->max_alloc,
+            task_cost, job, tf ? graph_read_box : NULL, tf ? &job->graph : NULL, tile));
     } else {
         for (int a = 0; a < 3; a++)
             tile[a] = cfg->tile[a];
     }
     if (keep_z)
-        tile[0] = job->in.shape[0]; /* a z-projection needs whole z columns in one task */
+        tile[0] = shape[0]; /* a z-projection needs whole z columns in one task */
 cleanup:
     return st;
 }
@@ -142,10 +147,13 @@ static lapse_status_t check_fit(const lapse_job_t *job, const lapse_devmem_t *me
         (double)mem->share / 1048576.0, (double)mem->max_alloc / 1048576.0);
 }
 
-/* lapse_plan_box_fn over the job's graph. */
-static void graph_read_box(const void *ctx, const lapse_box_t *core, lapse_box_t *read)
+/* lapse_plan_box_fn over the job's graph: the read box from the box rules, and the largest
+ * buffer of the task (a geometric step's result may be larger than the read box). */
+static int64_t graph_read_box(const void *ctx, const lapse_box_t *core, lapse_box_t *read)
 {
+    lapse_box_t box[LAPSE_MAX_STEPS];
     lapse_graph_read_box(ctx, core, read);
+    return lapse_graph_node_boxes(ctx, read, core, box);
 }
 
 lapse_status_t lapse_sizing_plan(const lapse_ranks_t *r, const lapse_job_t *job,
@@ -157,10 +165,12 @@ lapse_status_t lapse_sizing_plan(const lapse_ranks_t *r, const lapse_job_t *job,
     int64_t tile[3];
     LAPSE_TRY(device_share(r, dev, mem));
     LAPSE_TRY(choose_tile(job, mem, tile));
-    LAPSE_TRY(lapse_plan_make(job->in.shape, tile, job->halo, job->tps, job->ntps, plan));
-    if (cfg->halo_auto) /* each task reads what the graph's box rules say (an explicit halo rules)
-                         */
-        LAPSE_TRY(lapse_plan_set_read_box(plan, graph_read_box, &job->graph));
+    LAPSE_TRY(lapse_plan_make(job->graph.out_shape, tile, job->halo, job->tps, job->ntps, plan));
+    /* each task reads what the graph's box rules say (an explicit halo rules otherwise; a graph
+     * with geometric steps has halo: auto, job.c) */
+    if (cfg->halo_auto)
+        LAPSE_TRY(lapse_plan_set_read_box(plan, job->graph.transform ? job->graph.in_shape : NULL,
+                                          graph_read_box, &job->graph));
     LAPSE_TRY(check_fit(job, mem, plan));
     if (job->file_ntiles > 0 && plan->ntiles != job->file_ntiles)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: its task state has %lld tiles per timepoint, the plan %lld",

@@ -65,9 +65,13 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     double t1 = MPI_Wtime();
     row->t_read = t1 - t0;
     row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
+    /* the input voxels of the core; with geometric steps the core is in another image: all
+     * the voxels read (neighbouring tasks may then count a voxel each) */
     lapse_box_t core_rel = t->core;
     for (int a = 0; a < 3; a++)
         core_rel.off[a] = t->core.off[a] - t->read.off[a];
+    if (job->graph.transform)
+        core_rel = (lapse_box_t){{0, 0, 0}, {t->read.dim[0], t->read.dim[1], t->read.dim[2]}};
     if (job->in.dtype == LAPSE_DT_F32) /* integer input cannot hold NaN or Inf */
         row->nonfinite = count_nonfinite(lapse_pipeline_input(w->pipe), t->read.dim, &core_rel);
     LAPSE_TRY(lapse_sched_poll(w->sched)); /* rank 0 answers task requests between steps */
@@ -79,7 +83,7 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     lapse_fault_point("compute"); /* "compute~S": a slow compute step, for measurements */
     if (w->phases)
         lapse_phases_task(w->phases, t);
-    rst = lapse_pipeline_run(w->pipe, t->read.dim, &core_rel, &pt);
+    rst = lapse_pipeline_run(w->pipe, &t->read, &t->core, &pt);
     ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);

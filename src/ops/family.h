@@ -37,6 +37,43 @@
         .max = DBL_MAX, .help = (h)                                                                \
     }
 
+/* Optional whole numbers per axis with a default; per-axis booleans and a 3x4 matrix
+ * (required); one word of choices (optional, default the first). */
+#define LAPSE_P_VEC3I_DEF(k, d, lo, hi, h)                                                         \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_VEC3_INT, .required = 0, .def = (d), .min = (lo),          \
+        .max = (hi), .help = (h)                                                                   \
+    }
+#define LAPSE_P_FLOAT_RANGE(k, d, lo, hi, h)                                                       \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_FLOAT, .required = 0, .def = (d), .min = (lo),             \
+        .max = (hi), .help = (h)                                                                   \
+    }
+#define LAPSE_P_INT_DEF(k, d, lo, hi, h)                                                           \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_INT, .required = 0, .def = (d), .min = (lo), .max = (hi),  \
+        .help = (h)                                                                                \
+    }
+#define LAPSE_P_VEC3F_DEF(k, d, lo, hi, h)                                                         \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_VEC3_FLOAT, .required = 0, .def = (d), .min = (lo),        \
+        .max = (hi), .help = (h)                                                                   \
+    }
+#define LAPSE_P_BOOL3(k, h)                                                                        \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_BOOL3, .required = 1, .min = 0, .max = 1, .help = (h)      \
+    }
+#define LAPSE_P_MATRIX(k, lo, hi, h)                                                               \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_MATRIX, .required = 1, .min = (lo), .max = (hi),           \
+        .help = (h)                                                                                \
+    }
+#define LAPSE_P_ENUM(k, words, h)                                                                  \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_ENUM, .required = 0, .def = 0, .min = 0, .max = 0,         \
+        .help = (h), .choices = (words)                                                            \
+    }
+
 /* Voxels of a device volume. */
 static inline size_t lapse_dvol_voxels(const lapse_dvol_t *v)
 {

@@ -115,6 +115,17 @@ static lapse_status_t shape_steps(lapse_graph_t *g, lapse_graph_err_t *err)
                               a, b);
         }
         lapse_step_out_dims(nd->step, d[0], nd->dims);
+        if (nd->dims[0] < 1 || nd->dims[1] < 1 || nd->dims[2] < 1) {
+            char a[96], b[96];
+            snprintf(a, sizeof a, "[%lld, %lld, %lld]", (long long)d[0][0], (long long)d[0][1],
+                     (long long)d[0][2]);
+            snprintf(b, sizeof b, "[%lld, %lld, %lld]", (long long)nd->dims[0],
+                     (long long)nd->dims[1], (long long)nd->dims[2]);
+            return graph_fail(err, nd->step, k, "op",
+                              "the result of this step would be empty: its input has shape %s "
+                              "(z, y, x) and its result %s (check the box, factors or scale)",
+                              a, b);
+        }
         lapse_dtype_t in_dt =
             nd->in[0] == LAPSE_GRAPH_INPUT ? g->in_dtype : g->node[nd->in[0]].dtype;
         nd->dtype = lapse_step_out_dtype(nd->step, in_dt);
@@ -179,6 +190,89 @@ static void outputs(lapse_graph_t *g, lapse_dtype_t out_dtype)
         g->out[o].flat = g->node[g->out[o].node].dims[0] == 1;
 }
 
+/* The shape the tiles cover (g->out_shape, see graph.h): every output must have the final
+ * result's y, x, and the non-flat ones the same z. A one-plane output of an image of more
+ * planes makes the core hold whole z columns (keep_z). */
+static lapse_status_t out_shape(lapse_graph_t *g, lapse_graph_err_t *err)
+{
+    const int64_t *fin = g->node[g->out[g->nout - 1].node].dims;
+    int deep = -1; /* the first output with more than one plane */
+    for (int o = 0; o < g->nout; o++) {
+        const lapse_gnode_t *nd = &g->node[g->out[o].node];
+        const int64_t *d = nd->dims;
+        int bad = d[1] != fin[1] || d[2] != fin[2];
+        if (!g->out[o].flat && deep >= 0 && d[0] != g->node[g->out[deep].node].dims[0])
+            bad = 1;
+        if (bad) {
+            char a[96], b[96];
+            snprintf(a, sizeof a, "[%lld, %lld, %lld]", (long long)d[0], (long long)d[1],
+                     (long long)d[2]);
+            snprintf(b, sizeof b, "[%lld, %lld, %lld]", (long long)fin[0], (long long)fin[1],
+                     (long long)fin[2]);
+            return graph_fail(err, nd->step, g->out[o].node, "op",
+                              "this saved result has shape %s (z, y, x) but the final result "
+                              "%s: the outputs of one run share one tile grid, so every saved "
+                              "result must have the final result's shape (or be one plane of "
+                              "it); save it from a separate run",
+                              a, b);
+        }
+        if (!g->out[o].flat && deep < 0)
+            deep = o;
+    }
+    g->out_shape[0] = deep >= 0   ? g->node[g->out[deep].node].dims[0]
+                      : g->keep_z ? g->in_shape[0]
+                                  : 1;
+    g->out_shape[1] = fin[1];
+    g->out_shape[2] = fin[2];
+    for (int o = 0; o < g->nout; o++)
+        if (g->out[o].flat && g->out_shape[0] > 1)
+            g->keep_z = 1;
+    return LAPSE_OK;
+}
+
+/* A global step's per-timepoint reduction runs over the tiles of the input's image
+ * (src/exec/phases.c), which a geometric step's image does not share: refuse the mix, at the
+ * first geometric step. */
+static lapse_status_t no_global_with_geometry(const lapse_graph_t *g, lapse_graph_err_t *err)
+{
+    int glob = -1, geom = -1;
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_op_t *op = g->node[k].step->op;
+        if ((op->global || op->footprint == LAPSE_FP_GLOBAL) && glob < 0)
+            glob = k;
+        if (op->footprint == LAPSE_FP_TRANSFORM && geom < 0)
+            geom = k;
+    }
+    if (glob < 0 || geom < 0)
+        return LAPSE_OK;
+    return graph_fail(err, g->node[geom].step, geom, "op",
+                      "a geometric step (%s) cannot share a pipeline with a global step (%s) "
+                      "yet: run them as two runs, the second reading the first's output",
+                      g->node[geom].step->op->name, g->node[glob].step->op->name);
+}
+
+/* Which steps are geometric (g->transform) and which two-input steps combine operands that
+ * came through different geometric steps (window): a frame is the lineage of a result's box in
+ * a task; a geometric step, or a windowed one, starts a new frame. */
+static void frames(lapse_graph_t *g)
+{
+    int fr[LAPSE_MAX_STEPS];
+    g->transform = 0;
+    for (int k = 0; k < g->nsteps; k++) {
+        lapse_gnode_t *nd = &g->node[k];
+        int f[LAPSE_OP_MAX_INPUTS] = {0, 0};
+        for (int i = 0; i < nd->nin; i++)
+            f[i] = nd->in[i] == LAPSE_GRAPH_INPUT ? 0 : fr[nd->in[i]];
+        nd->window = nd->nin == 2 && f[0] != f[1];
+        nd->win[0] = nd->win[1] = -1;
+        fr[k] = f[0];
+        if (nd->step->op->footprint == LAPSE_FP_TRANSFORM || nd->window)
+            fr[k] = k + 1;
+        if (nd->step->op->footprint == LAPSE_FP_TRANSFORM)
+            g->transform = 1;
+    }
+}
+
 /* A free slot other than the ones in avoid[0..navoid-1] (a new one when none is free). */
 static int take_slot(int *busy, int *nbuf, const int *avoid, int navoid)
 {
@@ -200,7 +294,7 @@ static int take_slot(int *busy, int *nbuf, const int *avoid, int navoid)
  * writes over its first operand when that operand dies at this step. */
 static void assign_buffers(lapse_graph_t *g)
 {
-    int busy[LAPSE_MAX_STEPS * (LAPSE_GRAPH_SCRATCH + 2) + 2] = {0};
+    int busy[LAPSE_MAX_STEPS * (LAPSE_GRAPH_SCRATCH + 4) + 2] = {0};
     g->nbuf = 0;
     g->input_buf = take_slot(busy, &g->nbuf, NULL, 0);
     for (int k = 0; k < g->nsteps; k++) {
@@ -211,17 +305,24 @@ static void assign_buffers(lapse_graph_t *g)
             ins[nins++] = j == LAPSE_GRAPH_INPUT ? g->input_buf : g->node[j].buf;
             dies[i] = (j == LAPSE_GRAPH_INPUT ? g->input_last : g->node[j].last_use) == k;
         }
-        if (nd->step->op->inplace && dies[0] && (nd->nin == 1 || ins[1] != ins[0] || dies[1]))
+        if (nd->step->op->inplace && !nd->window && dies[0] &&
+            (nd->nin == 1 || ins[1] != ins[0] || dies[1]))
             nd->buf = ins[0];
         else
             nd->buf = take_slot(busy, &g->nbuf, ins, nins);
         ins[nins++] = nd->buf;
+        for (int i = 0; i < nd->nin && nd->window; i++) {
+            nd->win[i] = take_slot(busy, &g->nbuf, ins, nins);
+            ins[nins++] = nd->win[i];
+        }
         for (int i = 0; i < nd->step->op->nscratch && i < LAPSE_GRAPH_SCRATCH; i++) {
             nd->scratch[i] = take_slot(busy, &g->nbuf, ins, nins);
             ins[nins++] = nd->scratch[i];
         }
         for (int i = 0; i < nd->step->op->nscratch && i < LAPSE_GRAPH_SCRATCH; i++)
             busy[nd->scratch[i]] = 0;
+        for (int i = 0; i < nd->nin && nd->window; i++)
+            busy[nd->win[i]] = 0;
         for (int i = 0; i < nd->nin; i++)
             if (dies[i] && ins[i] != nd->buf)
                 busy[ins[i]] = 0;
@@ -304,8 +405,11 @@ lapse_status_t lapse_graph_compile(const lapse_step_t *steps, int n, const int64
     g->in_dtype = in_dtype;
     LAPSE_TRY(shape_steps(g, err));
     outputs(g, out_dtype);
+    frames(g);
+    LAPSE_TRY(no_global_with_geometry(g, err));
     assign_buffers(g);
     compute_reach(g);
+    LAPSE_TRY(out_shape(g, err));
     lapse_graph_segments(g);
 cleanup:
     return st;
@@ -331,27 +435,44 @@ static void box_union(lapse_box_t *dst, const lapse_box_t *b)
     }
 }
 
-void lapse_graph_read_box(const lapse_graph_t *g, const lapse_box_t *core, lapse_box_t *read)
+/* dst = the common part of dst and b (empty boxes keep dim 0). */
+static void box_intersect(lapse_box_t *dst, const lapse_box_t *b)
+{
+    for (int a = 0; a < 3; a++) {
+        int64_t lo = b->off[a] > dst->off[a] ? b->off[a] : dst->off[a];
+        int64_t hi = b->off[a] + b->dim[a], h2 = dst->off[a] + dst->dim[a];
+        hi = hi < h2 ? hi : h2;
+        dst->off[a] = lo;
+        dst->dim[a] = hi > lo ? hi - lo : 0;
+    }
+}
+
+/* From the outputs back to the input: want[k] = the box of node k's result that the cores of
+ * the outputs need (its own core if it is an output, one plane for a flat one, united with the
+ * input boxes its readers need of it); *read = the input box. Every node is an output or read
+ * by a later step (lapse_graph_link), so every want[k] is set. */
+static void backward(const lapse_graph_t *g, const lapse_box_t *core, lapse_box_t want[],
+                     lapse_box_t *read)
 {
     lapse_box_t need[LAPSE_MAX_STEPS];
     int have[LAPSE_MAX_STEPS] = {0}, have_in = 0;
     for (int k = g->nsteps - 1; k >= 0; k--) {
         const lapse_gnode_t *nd = &g->node[k];
         lapse_box_t box = *core;
-        if (nd->output >= 0 || have[k]) {
-            if (nd->output >= 0) {
-                if (nd->dims[0] == 1) { /* one plane: the core's plane */
-                    box.off[0] = 0;
-                    box.dim[0] = 1;
-                }
-                if (have[k]) /* and what its readers need */
-                    box_union(&box, &need[k]);
-            } else {
-                box = need[k];
+        if (nd->output >= 0) {
+            if (nd->dims[0] == 1) { /* one plane: the core's plane */
+                box.off[0] = 0;
+                box.dim[0] = 1;
             }
+            if (have[k]) /* and what its readers need */
+                box_union(&box, &need[k]);
+        } else if (have[k]) {
+            box = need[k];
         } else {
+            want[k] = box; /* unreachable for a linked graph */
             continue;
         }
+        want[k] = box;
         for (int i = 0; i < nd->nin; i++) {
             int j = nd->in[i];
             const int64_t *dims = j == LAPSE_GRAPH_INPUT ? g->in_shape : g->node[j].dims;
@@ -368,6 +489,39 @@ void lapse_graph_read_box(const lapse_graph_t *g, const lapse_box_t *core, lapse
     }
     if (!have_in)
         *read = *core;
+}
+
+void lapse_graph_read_box(const lapse_graph_t *g, const lapse_box_t *core, lapse_box_t *read)
+{
+    lapse_box_t want[LAPSE_MAX_STEPS];
+    backward(g, core, want, read);
+}
+
+int64_t lapse_graph_node_boxes(const lapse_graph_t *g, const lapse_box_t *read,
+                               const lapse_box_t *core, lapse_box_t box[])
+{
+    lapse_box_t want[LAPSE_MAX_STEPS], r;
+    int64_t most = lapse_box_voxels(read);
+    if (g->transform)
+        backward(g, core, want, &r);
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_gnode_t *nd = &g->node[k];
+        if (nd->step->op->footprint == LAPSE_FP_TRANSFORM) {
+            box[k] = want[k];
+        } else {
+            lapse_box_t src = nd->in[0] == LAPSE_GRAPH_INPUT ? *read : box[nd->in[0]];
+            if (nd->nin == 2)
+                box_intersect(&src, nd->in[1] == LAPSE_GRAPH_INPUT ? read : &box[nd->in[1]]);
+            int64_t d[3];
+            lapse_step_out_dims(nd->step, src.dim, d);
+            for (int a = 0; a < 3; a++) { /* an axis the op changes (a projection) starts at 0 */
+                box[k].off[a] = d[a] == src.dim[a] ? src.off[a] : 0;
+                box[k].dim[a] = d[a];
+            }
+        }
+        most = lapse_box_voxels(&box[k]) > most ? lapse_box_voxels(&box[k]) : most;
+    }
+    return most;
 }
 
 unsigned long long lapse_graph_device_bytes(const lapse_graph_t *g, long long read_voxels,

@@ -27,6 +27,11 @@ typedef struct {
     int buf;                     /* work buffer slot of the result */
     int scratch[LAPSE_GRAPH_SCRATCH];
     int output; /* index of its output, or -1 */
+    /* 1: a two-input step whose operands reach it through different geometric steps, so that
+     * their boxes in a task differ: the executor first copies the common box of each operand
+     * whose box is larger into slot win[i]. */
+    int window;
+    int win[LAPSE_OP_MAX_INPUTS];
 } lapse_gnode_t;
 
 typedef struct {
@@ -46,8 +51,14 @@ typedef struct lapse_graph {
     int nout;
     lapse_goutput_t out[LAPSE_MAX_STEPS + 1]; /* saved steps in order, the final result last */
     int64_t reach[3]; /* voxels each side an output voxel depends on (the halo: auto) */
-    int keep_z;       /* 1: some step needs whole z columns (a projection) */
-    int nseg;         /* segments: steps [seg[i], seg[i+1]) run without a global step inside */
+    int keep_z;       /* 1: a task's core must hold whole z columns (a projection, or a
+                         one-plane output of an image with more planes) */
+    int transform;    /* 1: some step is geometric (LAPSE_FP_TRANSFORM) */
+    /* The image the tiles cover: the outputs' shape (z, y, x). Every output has it, except that
+     * a one-plane (flat) output has z = 1; when all outputs are flat, z is the input's when
+     * keep_z (a projection: whole columns), else 1. Without geometric steps it is in_shape. */
+    int64_t out_shape[3];
+    int nseg; /* segments: steps [seg[i], seg[i+1]) run without a global step inside */
     int seg[LAPSE_MAX_STEPS + 1];
 } lapse_graph_t;
 
@@ -70,12 +81,22 @@ lapse_status_t lapse_graph_compile(const lapse_step_t *steps, int n, const int64
                                    lapse_dtype_t in_dtype, lapse_dtype_t out_dtype,
                                    lapse_graph_t *g, lapse_graph_err_t *err);
 
-/* The read box (clipped to the image) a task with core box core needs so that every output
- * voxel of the core equals the untiled result: the union of the steps' input boxes along every
- * path from the outputs back to the input. */
+/* The read box (clipped to the input image) a task with core box core (in out_shape) needs so
+ * that every output voxel of the core equals the untiled result: the union of the steps' input
+ * boxes along every path from the outputs back to the input. */
 void lapse_graph_read_box(const lapse_graph_t *g, const lapse_box_t *core, lapse_box_t *read);
 
-/* The dims every node's result has for a read box of dims read (z, y, x), into dims[node][3]. */
+/* The box of its own image that every node's result covers in a task whose input buffer holds
+ * read (the input's image) and whose outputs take core (out_shape), into box[node]; returns the
+ * voxels of the largest of read and the boxes (the work buffer the task needs). A step that is
+ * not geometric computes its result over its first operand's box (a projection: one plane),
+ * or over the common box of its two operands; a geometric step over the part of its result
+ * that later steps and the outputs need (its want box, from the box rules). */
+int64_t lapse_graph_node_boxes(const lapse_graph_t *g, const lapse_box_t *read,
+                               const lapse_box_t *core, lapse_box_t box[]);
+
+/* The dims every node's result has for a read box of dims read (z, y, x), into dims[node][3]
+ * (graphs without geometric steps). */
 void lapse_graph_dims(const lapse_graph_t *g, const int64_t read[3], int64_t dims[][3]);
 
 /* Device bytes of a task: the input staging (non-float input), the work buffers, global

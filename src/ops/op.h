@@ -92,10 +92,16 @@ typedef struct {
     int64_t dim[3];
 } lapse_refvol_t;
 
-/* A float32 volume on the device: C order, dims z, y, x. */
+/* A float32 volume on the device: C order, dims z, y, x. A task's volume is a box of a whole
+ * image: org is the box's offset in that image and img the image's dims (the image of this
+ * step's operand or result: a geometric step's result has its own). Only geometric operations
+ * (LAPSE_FP_TRANSFORM) read org and img, to compute each voxel's source from its global index;
+ * img = {0, 0, 0} means the volume is the whole image (org 0, img = dim). */
 typedef struct {
     cl_mem mem;
     int64_t dim[3];
+    int64_t org[3];
+    int64_t img[3];
 } lapse_dvol_t;
 
 typedef struct lapse_dev lapse_dev_t; /* device state of one rank (src/device/dev.h) */
@@ -199,7 +205,9 @@ struct lapse_op {
      * means 0 (pointwise). Used by the default in_box. */
     void (*reach)(const lapse_step_t *s, int64_t reach[3]);
     /* The input box (clipped to in_dims) that output box out needs; NULL: out grown by reach,
-     * and for LAPSE_FP_PROJECTION the whole z extent. */
+     * and for LAPSE_FP_PROJECTION the whole z extent. out is in the result's image (dims
+     * out_dims(in_dims)) and in in the input's; a geometric op returns a non-empty box even
+     * when out samples nothing inside the input. */
     void (*in_box)(const lapse_step_t *s, const lapse_box_t *out, const int64_t in_dims[3],
                    lapse_box_t *in);
     /* Output dims from the first input's dims; NULL: the same dims. */
@@ -209,7 +217,8 @@ struct lapse_op {
      * pipeline: prepare sets *state (may stay NULL); release frees it (NULL accepted). */
     lapse_status_t (*prepare)(lapse_dev_t *d, const lapse_step_t *s, void **state);
     void (*release)(void *state);
-    /* Enqueue the operation: in[0..ninputs-1] (same dims), out (dims from out_dims; out->mem
+    /* Enqueue the operation: in[0..ninputs-1] (same dims), out (dims from out_dims, or for a
+     * geometric op the box of its result the task needs, with org and img set; out->mem
      * is in[0].mem when the graph runs it in place, which it does only for inplace ops whose
      * first input dies here), scratch[0..nscratch-1] (each as large as in[0]). Must not write an
      * input unless out aliases it. *res: where the result is, 0 = out->mem, i + 1 =

@@ -75,7 +75,14 @@
     X(opening_box)                                                                                 \
     X(closing_box)                                                                                 \
     X(erode_sphere)                                                                                \
-    X(dilate_sphere)
+    X(dilate_sphere)                                                                               \
+    X(flip)                                                                                        \
+    X(crop)                                                                                        \
+    X(downsample_bin)                                                                              \
+    X(resample)                                                                                    \
+    X(rotate)                                                                                      \
+    X(affine_transform)                                                                            \
+    X(radial_reslice)
 
 #define DECLARE(n) extern const lapse_op_t lapse_op_##n;
 LAPSE_OPS(DECLARE)

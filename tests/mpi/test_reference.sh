@@ -81,4 +81,10 @@ check projection 2 "[8, 32, 32]" "0-3" auto \
 check projection_raw 1 "[8, 32, 32]" "0-3" auto \
 '  - {op: maximum_z_projection}'
 
+check geometry_chain 2 "[5, 16, 16]" "0-3" auto \
+'  - {op: gaussian_blur, sigma: 1}
+  - {op: flip, axes: [true, false, true]}
+  - {op: crop, start: [2, 5, 7], size: [20, 60, 100]}
+  - {op: downsample_bin, factor: [2, 2, 3]}'
+
 echo "PASS ($TEST_NAME)"

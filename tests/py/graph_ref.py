@@ -24,6 +24,23 @@ input x is [z, y, x] or [y, x] per timepoint, float32 f = x as the pipeline sees
           grey_opening(mode='nearest') of the 0/1 image: SciPy binary_erosion(border_value=1) and
           binary_dilation(border_value=0) with a box, composed for opening / closing (= grey
           morphology of the 0/1 image with mode='nearest'): exact uint8
+The geometry cases of test_geometry.sh (issue 11's geometric operations; same pipelines on
+[z, y, x] and on [y, x] data, x the raw uint16 values):
+  geom    rotate (SciPy affine_transform of the composed rotation, mode 'constant', order 1 or
+          0), flip (np.flip), input minus its mirror, affine_transform (3x4 matrix), a rotated
+          blur: copies and nearest sampling exact, linear sampling within 1e-4 of the range
+  crop    crop (slicing, clipped) then gaussian_blur (mode 'nearest' inside the crop): exact /
+          1e-5
+  bin     downsample_bin (block means, a partial block averages its own voxels): 1e-5
+  resample  resample (SciPy zoom, grid_mode=True, mode 'nearest', order 1 and 0): 1e-4 / exact
+  radial  radial_reslice (angle step 3 about the plane centre: map_coordinates of each plane,
+          order 1, mode 'constant'): 1e-4
+lapse computes sampling positions in float32 (docs/operations.md) and SciPy in double: voxels
+whose two positions (lapse's recomputed here in float32) fall on different sides of the image
+edge, or for order 0 of a voxel boundary, legitimately differ; they are left out and counted
+(at most 1% of a result).
+Integer results (a rotation of the uint16 input keeps uint16) are compared after the float
+tolerance plus 0.5 for lapse's rounding.
 The cases of test_filters_numpy.sh (issue 11's filters, FILTER_CASES below; SciPy through
 tests/py/filters_ref.py):
   window  median_box / median_sphere, minimum / maximum / top_hat_sphere and erode / dilate_sphere
@@ -39,7 +56,7 @@ import os
 
 import h5py
 import numpy as np
-from scipy import ndimage
+from scipy import ndimage, special
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import filters_ref  # noqa: E402
@@ -127,9 +144,164 @@ def expected_issue11(case, x, f):
             }
         if case == "morph":
             return expected_morph(x, f)
+    if case in ("geom", "crop", "bin", "resample", "radial"):
+        return expected_geometry(case, x)
     if case in FILTER_CASES:
         return expected_filters(case, x, f)
     raise SystemExit("graph_ref.py: unknown case %r" % case)
+
+
+# ---------------------------------------------------------------- geometry
+
+AFFINE = np.array([[0.9317, 0.0713, 0, 1.4031], [0.1109, 1.1287, -0.2113, -3.0917], [0, 0.3121, 0.8273, 4.3079]])
+
+
+def rotation(ax, ay, az):
+    """lapse rotate's matrix: Mx My Mz, each SciPy rotate's [[c, s], [-s, c]] on its plane."""
+    m = np.eye(3)
+    for deg, (p, q) in ((ax, (0, 1)), (ay, (0, 2)), (az, (1, 2))):
+        r = np.eye(3)
+        c, s = special.cosdg(deg), special.sindg(deg)
+        r[p, p], r[p, q], r[q, p], r[q, q] = c, s, -s, c
+        m = m @ r
+    return m
+
+
+def f32(a):
+    """Rounded to float32, held as float64."""
+    return np.asarray(a, dtype=np.float64).astype(np.float32).astype(np.float64)
+
+
+def positions(shape_out, mat, off, single):
+    """Input position of every output voxel, (3,) + shape_out: mat @ index + off in double, or
+    (single) as lapse computes it: the float32 matrix, fma(m0, z, fma(m1, y, fma(m2, x, m3)))
+    rounded to float32 at each fma (a float32 product is exact in double)."""
+    idx = np.indices(shape_out, dtype=np.float64)
+    mat, off = np.asarray(mat, dtype=np.float64), np.asarray(off, dtype=np.float64)
+    if not single:
+        return np.einsum("ab,b...->a...", mat, idx) + off.reshape((3,) + (1,) * len(shape_out))
+    m, o = f32(mat), f32(off)
+    return np.stack([f32(m[a, 0] * idx[0] + f32(m[a, 1] * idx[1] + f32(m[a, 2] * idx[2] + o[a])))
+                     for a in range(3)])
+
+
+def straddles(p32, p64, shape_in, order, clamp):
+    """Voxels whose float32 (lapse) and double (SciPy) positions fall on different sides of a
+    place where the result jumps: the image edge (mode 'constant') or, for order 0, the
+    boundary between two voxels (lapse and SciPy both round halves up)."""
+    bad = np.zeros(p32.shape[1:], dtype=bool)
+    for a in range(3):
+        top = shape_in[a] - 1
+        q32, q64 = p32[a], p64[a]
+        if clamp:
+            q32, q64 = np.clip(q32, 0, top), np.clip(q64, 0, top)
+        else:
+            bad |= ((q32 >= 0) & (q32 <= top)) != ((q64 >= 0) & (q64 <= top))
+        if order == 0:
+            i32 = np.floor(q32) + (q32 - np.floor(q32) >= 0.5)
+            bad |= i32 != np.floor(q64 + 0.5)
+    return bad
+
+
+def sampled(x3, mat, off, order):
+    """SciPy affine_transform (mode 'constant', cval 0) and the voxels to compare."""
+    want = ndimage.affine_transform(x3.astype(np.float64), mat, offset=off, order=order,
+                                    mode="constant", cval=0.0)
+    p64 = positions(x3.shape, mat, off, False)
+    p32 = positions(x3.shape, mat, off, True)
+    return want, ~straddles(p32, p64, x3.shape, order, False)
+
+
+def rotated(x3, ax, ay, az, order):
+    m = rotation(ax, ay, az)
+    c = (np.array(x3.shape, dtype=np.float64) - 1) / 2
+    return sampled(x3, m, c - m @ c, order)
+
+
+def zoomed(x3, scale, order):
+    """SciPy zoom(grid_mode=True, mode='nearest') and the voxels to compare."""
+    want = ndimage.zoom(x3.astype(np.float64), scale, order=order, mode="nearest",
+                        grid_mode=True)
+    r = np.array(x3.shape, dtype=np.float64) / np.array(want.shape)
+    p64 = positions(want.shape, np.diag(r), 0.5 * r - 0.5, False)
+    p32 = positions(want.shape, np.diag(r), 0.5 * r - 0.5, True)
+    return want, ~straddles(p32, p64, x3.shape, order, True)
+
+
+def binned(x3, f):
+    """Block means; a partial last block averages the voxels it has."""
+    out = [-(-n // k) for n, k in zip(x3.shape, f)]
+    pad = [(0, o * k - n) for o, k, n in zip(out, f, x3.shape)]
+    s = np.pad(x3.astype(np.float64), pad).reshape(out[0], f[0], out[1], f[1], out[2], f[2])
+    c = np.pad(np.ones(x3.shape), pad).reshape(s.shape)
+    return s.sum(axis=(1, 3, 5)) / c.sum(axis=(1, 3, 5))
+
+
+def resliced(x3, step):
+    """Radial reslice about the plane's centre, angles a * step degrees for a < round(360 /
+    step), radii up to one past the farthest corner: map_coordinates(order=1, mode='constant')
+    of each plane, and the voxels to compare."""
+    n = x3.shape
+    c = (np.array(n[1:], dtype=np.float64) - 1) / 2
+    radius = int(np.floor(np.hypot(*np.maximum(c, np.array(n[1:]) - 1 - c)))) + 1
+    ang = np.arange(int(round(360 / step))) * step
+    cs = np.stack([special.cosdg(ang), special.sindg(ang)])  # (2, angles)
+    r = np.arange(radius, dtype=np.float64)
+    p64 = c[:, None, None] + cs[:, :, None] * r[None, None, :]  # (2, angles, radius)
+    p32 = f32(f32(cs)[:, :, None] * r[None, None, :] + f32(c)[:, None, None])
+    want = np.stack([ndimage.map_coordinates(x3[z].astype(np.float64), p64, order=1,
+                                             mode="constant", cval=0.0)
+                     for z in range(n[0])], axis=1)  # (angles, z, radius)
+    bad = np.zeros(p64.shape[1:], dtype=bool)
+    for k in range(2):
+        top = n[1 + k] - 1
+        bad |= ((p32[k] >= 0) & (p32[k] <= top)) != ((p64[k] >= 0) & (p64[k] <= top))
+    return want, np.broadcast_to(~bad[:, None, :], want.shape)
+
+
+def expected_geometry(case, x):
+    """The geometry pipelines of test_geometry.sh: {path: (want, tol, dtype, compared voxels)}."""
+    flat = x.ndim == 2
+    x3 = x[None] if flat else x
+    u16 = x.dtype
+    f32 = np.dtype(np.float32)
+    sq = (lambda a: a[0]) if flat else (lambda a: a)  # noqa: E731
+    out = {}
+
+    def put(path, want_mask, tol, dtype):
+        want, mask = want_mask if isinstance(want_mask, tuple) else (want_mask, None)
+        out[path] = (sq(want), tol, dtype, None if mask is None else sq(mask))
+
+    if case == "geom":
+        put("/rot", rotated(x3, 7, -4, 33, 1), 1e-4, u16)
+        put("/rot90", rotated(x3, 0, 0, 90, 0), 0, u16)
+        put("/rotn", rotated(x3, 0, -12, 21, 0), 0, u16)
+        mirror = np.flip(x3, axis=(1, 2))
+        put("/flip", mirror, 0, u16)
+        put("/asym", x3.astype(np.float64) - mirror, 0, f32)
+        put("/aff", sampled(x3, AFFINE[:, :3], AFFINE[:, 3], 1), 1e-4, u16)
+        put("/affn", sampled(x3, AFFINE[:, :3], AFFINE[:, 3], 0), 0, u16)
+        g = ndimage.gaussian_filter(x3.astype(np.float64), 1.0, mode="nearest", truncate=4.0)
+        if flat:  # the blur of one plane: z has one voxel
+            g = ndimage.gaussian_filter(x3.astype(np.float64), [0, 1.0, 1.0], mode="nearest",
+                                        truncate=4.0)
+        put("/result", rotated(g, 0, 0, -50, 1), 1e-4, f32)
+    elif case == "crop":
+        c = x3[0:15, 10:60, 20:120]
+        put("/crop", c, 0, u16)
+        sig = [0 if flat else 1.5, 1.5, 1.5]
+        put("/result", ndimage.gaussian_filter(c.astype(np.float64), sig, mode="nearest",
+                                               truncate=4.0), 1e-5, f32)
+    elif case == "bin":
+        put("/result", binned(x3, [2, 3, 4]), 1e-5, f32)
+    elif case == "radial":
+        want, mask = resliced(x3, 3.0)
+        out["/result"] = (want, 1e-4, u16, mask)  # [angles, z, radius] also for 2-D input
+    elif case == "resample":
+        scale = [1 if flat else 2, 0.5, 0.75]
+        put("/lin", zoomed(x3, scale, 1), 1e-4, u16)
+        put("/result", zoomed(x3, scale, 0), 0, u16)
+    return out
 
 
 def box(r, ndim):
@@ -211,6 +383,42 @@ def expected_filters(case, x, f):
     return out
 
 
+def check_geometry(path, t, have, want, tol, dtype, mask):
+    """One geometry result: dtype and shape, then the compared voxels (mask, None: all) exact
+    (tol 0, after casting the reference to dtype) or within tol of the range (integers: plus
+    0.5 for rounding). Returns the number of problems (printed)."""
+    if have.shape != want.shape or have.dtype != np.dtype(dtype):
+        print("%s t=%d: shape/dtype %s %s, want %s %s" % (path, t, have.shape, have.dtype,
+                                                          want.shape, np.dtype(dtype)))
+        return 1
+    if mask is None:
+        mask = np.ones(want.shape, dtype=bool)
+    skipped = int(mask.size - np.count_nonzero(mask))
+    if skipped > 0.01 * mask.size:
+        print("%s t=%d: %d of %d voxels ambiguous (more than 1%%)" % (path, t, skipped, mask.size))
+        return 1
+    h, w = have[mask].astype(np.float64), want[mask]
+    if skipped:
+        print("%s t=%d: %d voxels where the float32 and double positions straddle a jump left "
+              "out" % (path, t, skipped))
+    if tol == 0:
+        wc = w.astype(dtype).astype(np.float64)
+        diff = int(np.count_nonzero(h != wc))
+        if diff:
+            i = int(np.argmax(h != wc))
+            print("%s t=%d: %d voxels differ (e.g. lapse %r, reference %r)" % (path, t, diff, h[i],
+                                                                                 w[i]))
+            return 1
+        return 0
+    scale = max(float(np.abs(want).max(initial=0.0)), 1.0)
+    slack = 0.5 if np.dtype(dtype).kind in "ui" else 0.0
+    err = float(np.maximum(np.abs(h - w) - slack, 0.0).max(initial=0.0)) / scale
+    if not err <= tol:
+        print("%s t=%d: relative error %g > %g" % (path, t, err, tol))
+        return 1
+    return 0
+
+
 def main():
     if len(sys.argv) not in (4, 5):
         raise SystemExit(__doc__)
@@ -218,8 +426,12 @@ def main():
     out = h5py.File(sys.argv[2], "r")
     bad = 0
     for t in range(raw.shape[0]):
-        for path, (want, tol) in expected(sys.argv[3], raw[t]).items():
+        for path, entry in expected(sys.argv[3], raw[t]).items():
             have = out[path][t]
+            if len(entry) == 4:  # geometry: explicit dtype and the voxels compared
+                bad += check_geometry(path, t, have, *entry)
+                continue
+            want, tol = entry
             want_dt = np.dtype(np.float32) if tol else want.dtype
             if have.shape != want.shape or have.dtype != want_dt:
                 print("%s t=%d: shape/dtype %s %s, want %s %s" % (path, t, have.shape, have.dtype,

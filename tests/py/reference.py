@@ -15,7 +15,10 @@ selected timepoints (--timepoints overrides the config's, like `lapse run --time
   - other integer results: equal to rint(clip(ref)), except where ref lies within
     max(1e-6, 1e-6 * M) of a rounding boundary (x.5) or the clip limits.
 Also checks each dataset's dtype (dtype: auto rules) and shape ([T, z, y, x], or [T, y, x] after
-a maximum_z_projection, with the input's full time axis).
+a maximum_z_projection, with the input's full time axis). Of the geometric operations, flip,
+crop (NumPy slicing) and downsample_bin (block means, a partial block averaging its own voxels)
+are known here; the sampling ones (rotate, resample, ...) are compared by graph_ref.py, which
+accounts for float32 sampling positions.
 Exit: 0 match, 1 mismatch (with the place and values of the worst voxel), 2 bad usage/config.
 """
 
@@ -94,6 +97,22 @@ def apply_step(step, i, a, mag):
         return a.max(axis=0, keepdims=True), mag
     if op in filters_ref.OPS:  # issue 11's filters (tests/py/filters_ref.py)
         return filters_ref.apply(op, a, *filter_params(step, i)), mag
+    if op == "flip":
+        axes = step.get("axes")
+        if isinstance(axes, dict):
+            axes = [bool(axes.get(k, False)) for k in ("z", "y", "x")]
+        return np.flip(a, axis=tuple(k for k in range(3) if axes[k])), mag
+    if op == "crop":
+        start = [int(v) for v in vec3(step.get("start", 0), "pipeline[%d].start" % i)]
+        size = [int(v) for v in vec3(step.get("size"), "pipeline[%d].size" % i)]
+        return a[tuple(slice(b, b + n) for b, n in zip(start, size))], mag
+    if op == "downsample_bin":
+        f = [int(v) for v in vec3(step.get("factor"), "pipeline[%d].factor" % i)]
+        out = [-(-n // k) for n, k in zip(a.shape, f)]
+        pad = [(0, o * k - n) for o, k, n in zip(out, f, a.shape)]
+        blocks = (out[0], f[0], out[1], f[1], out[2], f[2])
+        s = np.pad(a, pad).reshape(blocks).sum(axis=(1, 3, 5))
+        return s / np.pad(np.ones(a.shape), pad).reshape(blocks).sum(axis=(1, 3, 5)), mag
     raise UsageError("pipeline[%d]: unknown op %r" % (i, op))
 
 

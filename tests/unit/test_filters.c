@@ -67,8 +67,8 @@ static void device_run(lapse_cl_t *cl, lapse_dev_t *d, const lapse_step_t *s, co
     cl_mem scratch[LAPSE_GRAPH_SCRATCH];
     if (op->prepare)
         ck_assert_msg(op->prepare(d, s, &state) == LAPSE_OK, "%s", lapse_errmsg());
-    lapse_dvol_t vin = {buffer(cl, n, in), {dim[0], dim[1], dim[2]}};
-    lapse_dvol_t vout = {buffer(cl, n, NULL), {dim[0], dim[1], dim[2]}};
+    lapse_dvol_t vin = {buffer(cl, n, in), {dim[0], dim[1], dim[2]}, {0, 0, 0}, {0, 0, 0}};
+    lapse_dvol_t vout = {buffer(cl, n, NULL), {dim[0], dim[1], dim[2]}, {0, 0, 0}, {0, 0, 0}};
     for (int i = 0; i < op->nscratch; i++)
         scratch[i] = buffer(cl, n, NULL);
     int where = -1;

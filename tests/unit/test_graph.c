@@ -70,16 +70,19 @@ static void check_liveness(const lapse_graph_t *g)
             ck_assert_msg(holder[slot] == j, "step %d: operand %d's slot %d holds %d", k, j, slot,
                           holder[slot]);
         }
-        int writes[1 + LAPSE_GRAPH_SCRATCH], nw = 0;
+        int writes[1 + LAPSE_GRAPH_SCRATCH + LAPSE_OP_MAX_INPUTS], nw = 0;
         writes[nw++] = nd->buf;
         for (int i = 0; i < nd->step->op->nscratch; i++)
             writes[nw++] = nd->scratch[i];
+        for (int i = 0; i < nd->nin && nd->window; i++) /* windowed operands' copies */
+            writes[nw++] = nd->win[i];
         for (int w = 0; w < nw; w++) {
             int h = holder[writes[w]];
             if (h == -2)
                 continue;
             int last = h == LAPSE_GRAPH_INPUT ? g->input_last : g->node[h].last_use;
-            int inplace = w == 0 && nd->step->op->inplace && h == nd->in[0] && last == k;
+            int inplace =
+                w == 0 && nd->step->op->inplace && !nd->window && h == nd->in[0] && last == k;
             ck_assert_msg(inplace || last < k,
                           "step %d writes slot %d holding node %d, still read by step %d", k,
                           writes[w], h, last);
@@ -197,6 +200,102 @@ START_TEST(test_read_box)
 }
 END_TEST
 
+/* Geometric steps: the outputs' shape as the tile grid, shape errors, box rules through a flip,
+ * per-node boxes, and windowed two-input steps. */
+START_TEST(test_geometry)
+{
+    lapse_graph_t g;
+    lapse_step_t s[4];
+    s[0] = step("resample", 0, "", "", "", "");
+    s[0].p[0].v[0] = 1, s[0].p[0].v[1] = 2, s[0].p[0].v[2] = 0.5;
+    compile_ok(s, 1, &g);
+    ck_assert_int_eq(g.transform, 1);
+    ck_assert_int_eq(g.out_shape[0], 40);
+    ck_assert_int_eq(g.out_shape[1], 100);
+    ck_assert_int_eq(g.out_shape[2], 30);
+    /* a crop reaching past the image is clipped; one starting past it is empty: refused */
+    s[0] = step("crop", 0, "", "", "", "");
+    s[0].p[0].v[1] = 45;
+    s[0].p[1].v[0] = 40, s[0].p[1].v[1] = 20, s[0].p[1].v[2] = 60;
+    compile_ok(s, 1, &g);
+    ck_assert_int_eq(g.out_shape[1], 5);
+    s[0].p[0].v[1] = 50;
+    compile_bad(s, 1, 0, "op", "would be empty");
+    /* every output shares the tile grid: a saved step of another shape is refused */
+    s[0] = step("gaussian_blur", 1, "", "", "", "/blur");
+    s[1] = step("downsample_bin", 2, "", "", "", "");
+    compile_bad(s, 2, 0, "op", "saved result has shape [40, 50, 60]");
+    s[1] = step("rotate", 20, "", "", "", ""); /* same shape: fine */
+    compile_ok(s, 2, &g);
+    ck_assert_int_eq(g.nout, 2);
+    ck_assert_int_eq(g.keep_z, 0);
+    /* gaussian(1) -> flip x -> mean_box(1): the core's box grown by 1, mirrored in x, grown by
+     * the blur's reach 4 */
+    s[0] = step("gaussian_blur", 1, "", "", "", "");
+    s[1] = step("flip", 0, "", "", "", "");
+    s[1].p[0].v[2] = 1;
+    s[2] = step("mean_box", 1, "", "", "", "");
+    compile_ok(s, 3, &g);
+    check_liveness(&g);
+    lapse_box_t core = {{10, 20, 30}, {5, 5, 5}}, read, box[LAPSE_MAX_STEPS];
+    lapse_graph_read_box(&g, &core, &read);
+    const int64_t off[3] = {5, 15, 60 - 36 - 4}, dim[3] = {15, 15, 15};
+    for (int a = 0; a < 3; a++) {
+        ck_assert_int_eq(read.off[a], off[a]);
+        ck_assert_int_eq(read.dim[a], dim[a]);
+    }
+    int64_t most = lapse_graph_node_boxes(&g, &read, &core, box);
+    ck_assert_int_eq(most, 15 * 15 * 15);
+    ck_assert(memcmp(&box[0], &read, sizeof read) == 0); /* the blur over the read box */
+    for (int a = 0; a < 3; a++) { /* the flip over what the mean needs, the mean over that */
+        ck_assert_int_eq(box[1].off[a], core.off[a] - 1);
+        ck_assert_int_eq(box[1].dim[a], 7);
+    }
+    ck_assert(memcmp(&box[2], &box[1], sizeof read) == 0);
+    /* the input minus its mirror image: the operands' boxes differ, so the step is windowed */
+    s[0] = step("flip", 0, "m", "", "", "");
+    s[0].p[0].v[2] = 1;
+    s[1] = step("subtract_images", 0, "", "input", "m", "");
+    compile_ok(s, 2, &g);
+    check_liveness(&g);
+    ck_assert_int_eq(g.node[0].window, 0);
+    ck_assert_int_eq(g.node[1].window, 1);
+    ck_assert(g.node[1].win[0] >= 0 && g.node[1].win[1] >= 0 &&
+              g.node[1].win[0] != g.node[1].win[1]);
+    lapse_graph_read_box(&g, &core, &read);
+    lapse_graph_node_boxes(&g, &read, &core, box);
+    ck_assert(memcmp(&box[1], &core, sizeof core) == 0); /* the common box: the core */
+    ck_assert_int_eq(read.off[2], 25);                   /* the core and its mirror */
+    ck_assert_int_eq(read.dim[2], 10);
+    /* same-frame operands are not windowed */
+    s[0] = step("gaussian_blur", 1, "m", "", "", "");
+    compile_ok(s, 2, &g);
+    ck_assert_int_eq(g.node[1].window, 0);
+    ck_assert_int_eq(g.transform, 0);
+    ck_assert(memcmp(g.out_shape, shape, sizeof shape) == 0);
+    /* a radial reslice: [angles, z, radius], the radius one past the farthest corner */
+    s[0] = step("radial_reslice", 0, "", "", "", "");
+    s[0].p[0].v[0] = 2;
+    for (int a = 0; a < 3; a++)
+        s[0].p[2].v[a] = -1;
+    compile_ok(s, 1, &g);
+    ck_assert_int_eq(g.out_shape[0], 180);
+    ck_assert_int_eq(g.out_shape[1], 40);
+    ck_assert_int_eq(g.out_shape[2], 39); /* floor(hypot(24.5, 29.5)) + 1 */
+    /* global steps reduce over the input's tiles: not with a geometric step */
+    s[0] = step("threshold_otsu", 0, "", "", "", "");
+    s[1] = step("flip", 1, "", "", "", "");
+    compile_bad(s, 2, 1, "op", "cannot share a pipeline with a global step (threshold_otsu)");
+    /* a rotation followed by a projection: one flat output, whole z columns */
+    s[0] = step("rotate", 10, "", "", "", "");
+    s[1] = step("maximum_z_projection", 0, "", "", "", "");
+    compile_ok(s, 2, &g);
+    ck_assert_int_eq(g.keep_z, 1);
+    ck_assert_int_eq(g.out_shape[0], 40);
+    ck_assert_int_eq(g.out[0].flat, 1);
+}
+END_TEST
+
 START_TEST(test_link_errors)
 {
     lapse_step_t s[3] = {step("gaussian_blur", 1, "a", "", "", ""),
@@ -258,6 +357,7 @@ int main(void)
     tcase_add_test(tc, test_graph_buffers_and_reach);
     tcase_add_test(tc, test_read_box);
     tcase_add_test(tc, test_link_errors);
+    tcase_add_test(tc, test_geometry);
     tcase_add_test(tc, test_segments);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);

@@ -143,14 +143,14 @@ static int64_t reference(const float *lab, const float *img, const int64_t dim[3
 static void run_whole(const float *lab, const float *img, const int64_t dim[3], lapse_blob_t *res)
 {
     size_t n = vox(dim);
-    lapse_dvol_t in[2] = {{upload(lab, n), {dim[0], dim[1], dim[2]}},
-                          {upload(img, n), {dim[0], dim[1], dim[2]}}};
+    lapse_dvol_t in[2] = {{upload(lab, n), {dim[0], dim[1], dim[2]}, {0, 0, 0}, {0, 0, 0}},
+                          {upload(img, n), {dim[0], dim[1], dim[2]}, {0, 0, 0}, {0, 0, 0}}};
     float *poison = malloc((n ? n : 1) * sizeof *poison),
           *back = malloc((n ? n : 1) * sizeof *back);
     ck_assert(poison && back);
     for (size_t i = 0; i < n; i++)
         poison[i] = -7.5f;
-    lapse_dvol_t out = {upload(poison, n), {dim[0], dim[1], dim[2]}};
+    lapse_dvol_t out = {upload(poison, n), {dim[0], dim[1], dim[2]}, {0, 0, 0}, {0, 0, 0}};
     ck_assert_msg(lapse_global_whole(dev, &step, in, &out, NULL, NULL, res) == LAPSE_OK, "%s",
                   lapse_errmsg());
     if (n) {
@@ -225,8 +225,9 @@ static void run_tiled(const float *lab, const float *img, const int64_t dim[3],
                     memcpy(bl + dst, lab + src, (size_t)rb->dim[2] * sizeof *bl);
                     memcpy(bi + dst, img + src, (size_t)rb->dim[2] * sizeof *bi);
                 }
-            lapse_dvol_t in[2] = {{upload(bl, rn), {rb->dim[0], rb->dim[1], rb->dim[2]}},
-                                  {upload(bi, rn), {rb->dim[0], rb->dim[1], rb->dim[2]}}};
+            lapse_dvol_t in[2] = {
+                {upload(bl, rn), {rb->dim[0], rb->dim[1], rb->dim[2]}, {0, 0, 0}, {0, 0, 0}},
+                {upload(bi, rn), {rb->dim[0], rb->dim[1], rb->dim[2]}, {0, 0, 0}, {0, 0, 0}}};
             ck_assert_msg(g->partial(dev, &step, pass, pass ? &prev : NULL, &tiles[i], in, NULL,
                                      NULL, &parts[k]) == LAPSE_OK,
                           "pass %d tile %lld: %s", pass, (long long)i, lapse_errmsg());
@@ -519,8 +520,9 @@ START_TEST(test_label_too_large)
 {
     const int64_t dim[3] = {1, 2, 3};
     float lab[6] = {1, 2, 16777218.0f, 0, 0, 0}, img[6] = {0};
-    lapse_dvol_t in[2] = {{upload(lab, 6), {1, 2, 3}}, {upload(img, 6), {1, 2, 3}}};
-    lapse_dvol_t out = {upload(img, 6), {1, 2, 3}};
+    lapse_dvol_t in[2] = {{upload(lab, 6), {1, 2, 3}, {0, 0, 0}, {0, 0, 0}},
+                          {upload(img, 6), {1, 2, 3}, {0, 0, 0}, {0, 0, 0}}};
+    lapse_dvol_t out = {upload(img, 6), {1, 2, 3}, {0, 0, 0}, {0, 0, 0}};
     lapse_err_clear();
     ck_assert_int_ne(lapse_global_whole(dev, &step, in, &out, NULL, NULL, NULL), LAPSE_OK);
     ck_assert_msg(strstr(lapse_errmsg(), "2^24") != NULL, "message: %s", lapse_errmsg());

@@ -80,8 +80,9 @@ static void device_step(lapse_cl_t *cl, const lapse_step_t *s, const float *in,
     ck_assert(res && first && back);
     for (int pass = 0; pass < 1 + (op->inplace != 0); pass++) {
         cl_mem scratch[LAPSE_GRAPH_SCRATCH];
-        lapse_dvol_t vin = {nan_buffer(cl, n), {dim[0], dim[1], dim[2]}};
-        lapse_dvol_t vout = {pass ? vin.mem : nan_buffer(cl, on), {odim[0], odim[1], odim[2]}};
+        lapse_dvol_t vin = {nan_buffer(cl, n), {dim[0], dim[1], dim[2]}, {0, 0, 0}, {0, 0, 0}};
+        lapse_dvol_t vout = {
+            pass ? vin.mem : nan_buffer(cl, on), {odim[0], odim[1], odim[2]}, {0, 0, 0}, {0, 0, 0}};
         for (int i = 0; i < op->nscratch; i++)
             scratch[i] = nan_buffer(cl, n);
         e = clEnqueueWriteBuffer(cl->queue, vin.mem, CL_TRUE, 0, n * sizeof(float), in, 0, NULL,
@@ -403,7 +404,9 @@ START_TEST(test_input_dtypes)
             }
             memset((void *)lapse_pipeline_output(p, 0), 0xff, nc * 4);
             lapse_pipe_times_t tm;
-            ck_assert_msg(lapse_pipeline_run(p, dim, &core, &tm) == LAPSE_OK, "%s", lapse_errmsg());
+            const lapse_box_t whole = {{0, 0, 0}, {dim[0], dim[1], dim[2]}};
+            ck_assert_msg(lapse_pipeline_run(p, &whole, &core, &tm) == LAPSE_OK, "%s",
+                          lapse_errmsg());
             ck_assert(tm.upload >= 0 && tm.compute >= 0 && tm.download >= 0);
             int64_t rdim[3];
             double *ref = ops_ref_chain(steps, 0, ind, dim, rdim),
@@ -456,7 +459,8 @@ START_TEST(test_integer_outputs)
         for (size_t i = 0; i < n; i++)
             ind[i] = in[i] = (uint16_t)(tu_rand(&st) % 65536);
         memset((void *)lapse_pipeline_output(p, 0), 0xA5, nc * lapse_dtype_size(odt));
-        ck_assert_msg(lapse_pipeline_run(p, dim, &core, NULL) == LAPSE_OK, "%s", lapse_errmsg());
+        const lapse_box_t whole = {{0, 0, 0}, {dim[0], dim[1], dim[2]}};
+        ck_assert_msg(lapse_pipeline_run(p, &whole, &core, NULL) == LAPSE_OK, "%s", lapse_errmsg());
         int64_t rdim[3];
         double *ref = ops_ref_chain(steps, 0, ind, dim, rdim);
         const void *out = lapse_pipeline_output(p, 0);

@@ -102,13 +102,10 @@ static void run_tiled(lapse_cl_t *cl, const lapse_graph_t *g, const void *img,
     }
     for (int64_t i = 0; tile_core(dim, tile, g->keep_z, i, &core); i++) {
         const int64_t *t0 = core.off;
-        lapse_box_t rel; /* the core relative to the read box */
         lapse_graph_read_box(g, &core, &read);
         for (int a = 0; a < 3; a++) {
             ck_assert(read.off[a] >= 0 && read.off[a] + read.dim[a] <= dim[a]);
             ck_assert(read.off[a] <= t0[a] && t0[a] + core.dim[a] <= read.off[a] + read.dim[a]);
-            rel.off[a] = t0[a] - read.off[a];
-            rel.dim[a] = core.dim[a];
         }
         /* fill the read box */
         unsigned char *in = lapse_pipeline_input(p);
@@ -120,8 +117,7 @@ static void run_tiled(lapse_cl_t *cl, const lapse_graph_t *g, const void *img,
                 memcpy(in + dst * isz, (const unsigned char *)img + src * isz,
                        (size_t)read.dim[2] * isz);
             }
-        ck_assert_msg(lapse_pipeline_run(p, read.dim, &rel, NULL) == LAPSE_OK, "%s",
-                      lapse_errmsg());
+        ck_assert_msg(lapse_pipeline_run(p, &read, &core, NULL) == LAPSE_OK, "%s", lapse_errmsg());
         for (int k = 0; k < res->nout; k++) {
             size_t osz = lapse_dtype_size(res->dt[k]);
             int64_t cz = res->odim[k][0] == 1 ? 1 : core.dim[0];
@@ -334,7 +330,7 @@ START_TEST(test_segments_and_hook)
     float *in = lapse_pipeline_input(p);
     for (size_t i = 0; i < n; i++)
         in[i] = (float)i;
-    ck_assert_msg(lapse_pipeline_run(p, dim, &core, NULL) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_msg(lapse_pipeline_run(p, &core, &core, NULL) == LAPSE_OK, "%s", lapse_errmsg());
     ck_assert_int_eq(calls[0], 1);
     ck_assert_int_eq(calls[1], 0);
     const float *out = lapse_pipeline_output(p, 0);
@@ -355,16 +351,21 @@ START_TEST(test_rejects_oversized_task)
     compile(steps, 1, shape, LAPSE_DT_F32, LAPSE_DT_AUTO, &g);
     lapse_pipeline_t *p = NULL;
     ck_assert_msg(lapse_pipeline_create(cl, &g, 100, 50, &p) == LAPSE_OK, "%s", lapse_errmsg());
-    const int64_t big[3] = {1, 10, 11};
+    const lapse_box_t big = {{0, 0, 0}, {1, 10, 11}};
     const lapse_box_t core = {{0, 0, 0}, {1, 5, 5}};
     lapse_err_clear();
-    ck_assert_int_ne(lapse_pipeline_run(p, big, &core, NULL), LAPSE_OK);
+    ck_assert_int_ne(lapse_pipeline_run(p, &big, &core, NULL), LAPSE_OK);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "exceed"));
-    const int64_t ok[3] = {1, 10, 10};
+    const lapse_box_t ok = {{0, 0, 0}, {1, 10, 10}};
     const lapse_box_t outside = {{0, 6, 0}, {1, 5, 5}};
     lapse_err_clear();
-    ck_assert_int_ne(lapse_pipeline_run(p, ok, &outside, NULL), LAPSE_OK);
+    ck_assert_int_ne(lapse_pipeline_run(p, &ok, &outside, NULL), LAPSE_OK);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "does not fit"));
+    /* a read box that does not hold the core (the core would come from outside it) */
+    const lapse_box_t left = {{0, 0, 0}, {1, 10, 5}}, right = {{0, 0, 6}, {1, 5, 5}};
+    lapse_err_clear();
+    ck_assert_int_ne(lapse_pipeline_run(p, &left, &right, NULL), LAPSE_OK);
+    ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "read box is too small"));
     lapse_pipeline_destroy(p);
     lapse_cl_close(cl);
 }

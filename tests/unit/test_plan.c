@@ -136,7 +136,7 @@ static unsigned long long cost4(const void *ctx, long long rv, long long cv)
 
 /* A box rule other than a symmetric halo (a later flip or transform): read one more plane below
  * in z and two more columns to the right in x, clipped. */
-static void lopsided(const void *ctx, const lapse_box_t *core, lapse_box_t *read)
+static int64_t lopsided(const void *ctx, const lapse_box_t *core, lapse_box_t *read)
 {
     const int64_t *shape = ctx;
     *read = *core;
@@ -146,13 +146,37 @@ static void lopsided(const void *ctx, const lapse_box_t *core, lapse_box_t *read
     }
     read->dim[2] =
         core->off[2] + core->dim[2] + 2 > shape[2] ? shape[2] - core->off[2] : core->dim[2] + 2;
+    return lapse_box_voxels(read);
 }
 
-static void shrinks(const void *ctx, const lapse_box_t *core, lapse_box_t *read)
+static int64_t shrinks(const void *ctx, const lapse_box_t *core, lapse_box_t *read)
 {
     (void)ctx;
     *read = *core;
     read->dim[1]--;
+    return lapse_box_voxels(read);
+}
+
+/* An upsampling by 2 per axis: the read box is the core halved (rounded out), the largest
+ * buffer the core itself. */
+static int64_t upsampled(const void *ctx, const lapse_box_t *core, lapse_box_t *read)
+{
+    (void)ctx;
+    for (int a = 0; a < 3; a++) {
+        read->off[a] = core->off[a] / 2;
+        read->dim[a] = (core->off[a] + core->dim[a] + 1) / 2 - read->off[a];
+    }
+    return lapse_box_voxels(core);
+}
+
+/* A geometric rule (a flip of x in an input of 30 columns, tiles over 23): the read box is
+ * elsewhere than the core, and the task's largest buffer is twice the read box. */
+static int64_t mirrored(const void *ctx, const lapse_box_t *core, lapse_box_t *read)
+{
+    (void)ctx;
+    *read = *core;
+    read->off[2] = 30 - (core->off[2] + core->dim[2]);
+    return 2 * lapse_box_voxels(read);
 }
 
 START_TEST(read_boxes_from_a_box_rule)
@@ -161,7 +185,7 @@ START_TEST(read_boxes_from_a_box_rule)
     const int64_t tp = 0;
     lapse_plan_t p;
     ck_assert_int_eq(lapse_plan_make(shape, tile, halo, &tp, 1, &p), LAPSE_OK);
-    ck_assert_int_eq(lapse_plan_set_read_box(&p, lopsided, shape), LAPSE_OK);
+    ck_assert_int_eq(lapse_plan_set_read_box(&p, NULL, lopsided, shape), LAPSE_OK);
     int64_t most = 0;
     for (int64_t i = 0; i < p.ntasks; i++) {
         lapse_task_t t;
@@ -178,9 +202,21 @@ START_TEST(read_boxes_from_a_box_rule)
     ck_assert_int_eq(most, 5 * 10 * 7);
     /* a rule whose box does not hold the core is refused and leaves the plan as it was */
     lapse_err_clear();
-    ck_assert_int_eq(lapse_plan_set_read_box(&p, shrinks, NULL), LAPSE_ERUNTIME);
+    ck_assert_int_eq(lapse_plan_set_read_box(&p, NULL, shrinks, NULL), LAPSE_ERUNTIME);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "does not hold its core"));
     ck_assert_int_eq(p.max_read_voxels, most);
+    /* geometric steps: boxes in another image need not hold the core, but must lie in it */
+    const int64_t in30[3] = {9, 10, 30}, in20[3] = {9, 10, 20};
+    ck_assert_int_eq(lapse_plan_set_read_box(&p, in30, mirrored, NULL), LAPSE_OK);
+    ck_assert_int_eq(p.max_read_voxels, 2 * 4 * 10 * 5);
+    ck_assert_int_eq(p.in_shape[2], 30);
+    lapse_task_t t;
+    lapse_plan_task(&p, 0, &t);
+    ck_assert_int_eq(t.read.off[2], 25);
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_plan_set_read_box(&p, in20, mirrored, NULL), LAPSE_ERUNTIME);
+    ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "leaves the image"));
+    ck_assert_int_eq(p.in_shape[2], 30);
     lapse_plan_free(&p);
 }
 END_TEST
@@ -189,8 +225,9 @@ START_TEST(auto_tile_fits_budget)
 {
     int64_t shape[3] = {64, 512, 300}, halo[3] = {2, 4, 4}, tile[3];
     unsigned long long budget = 4ULL * 1000 * 1000;
-    ck_assert_int_eq(lapse_plan_auto_tile(shape, halo, 0, budget, budget, cost4, NULL, tile),
-                     LAPSE_OK);
+    ck_assert_int_eq(
+        lapse_plan_auto_tile(shape, halo, 0, budget, budget, cost4, NULL, NULL, NULL, tile),
+        LAPSE_OK);
     long long rv = 1;
     for (int a = 0; a < 3; a++) {
         ck_assert_int_ge(tile[a], 1);
@@ -201,18 +238,38 @@ START_TEST(auto_tile_fits_budget)
     ck_assert_uint_le((unsigned long long)rv * 4ULL, budget);
     /* a whole image that fits is one tile */
     ck_assert_int_eq(
-        lapse_plan_auto_tile(shape, halo, 0, 1ULL << 40, 1ULL << 40, cost4, NULL, tile), LAPSE_OK);
+        lapse_plan_auto_tile(shape, halo, 0, 1ULL << 40, 1ULL << 40, cost4, NULL, NULL, NULL, tile),
+        LAPSE_OK);
     ck_assert_int_eq(tile[0] * tile[1] * tile[2], shape[0] * shape[1] * shape[2]);
     /* keep_z never splits z */
     ck_assert_int_eq(
-        lapse_plan_auto_tile(shape, halo, 1, budget * 4, budget * 4, cost4, NULL, tile), LAPSE_OK);
+        lapse_plan_auto_tile(shape, halo, 1, budget * 4, budget * 4, cost4, NULL, NULL, NULL, tile),
+        LAPSE_OK);
     ck_assert_int_eq(tile[0], shape[0]);
     /* impossible budget: a clear config error */
     lapse_err_clear();
-    ck_assert_int_eq(lapse_plan_auto_tile(shape, halo, 1, 100, 100, cost4, NULL, tile),
+    ck_assert_int_eq(lapse_plan_auto_tile(shape, halo, 1, 100, 100, cost4, NULL, NULL, NULL, tile),
                      LAPSE_ECONFIG);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "no tile fits"));
     lapse_err_clear();
+    /* a box rule (a 2x upsampling: the read box is half the core per axis, the largest buffer
+     * the core) sizes the tile by what it reports, not by the halo */
+    int64_t zero[3] = {0, 0, 0};
+    ck_assert_int_eq(
+        lapse_plan_auto_tile(shape, zero, 0, budget, budget, cost4, NULL, upsampled, NULL, tile),
+        LAPSE_OK);
+    long long most = 0;
+    for (int64_t z = 0; z < shape[0]; z += tile[0])
+        for (int64_t y = 0; y < shape[1]; y += tile[1])
+            for (int64_t x = 0; x < shape[2]; x += tile[2]) {
+                lapse_box_t c = {{z, y, x}, {tile[0], tile[1], tile[2]}}, r;
+                for (int a = 0; a < 3; a++)
+                    c.dim[a] = c.off[a] + tile[a] > shape[a] ? shape[a] - c.off[a] : tile[a];
+                long long v = (long long)upsampled(NULL, &c, &r);
+                most = v > most ? v : most;
+            }
+    ck_assert_uint_le((unsigned long long)most * 4ULL, budget);
+    ck_assert_uint_gt((unsigned long long)most * 4ULL * 2ULL, budget); /* the largest that fits */
 }
 END_TEST
 

@@ -77,9 +77,12 @@ static void launch(lapse_cl_t *cl, lapse_dev_t *d, const lapse_step_t *s, void *
     size_t n = (size_t)(dim[0] * dim[1] * dim[2]), on = (size_t)(odim[0] * odim[1] * odim[2]);
     lapse_dvol_t vin[LAPSE_OP_MAX_INPUTS], vout;
     cl_mem scratch[LAPSE_GRAPH_SCRATCH];
-    float *nans = malloc(n * sizeof *nans);
-    for (size_t i = 0; i < n; i++)
+    size_t m = on > n ? on : n;
+    float *nans = malloc(m * sizeof *nans);
+    for (size_t i = 0; i < m; i++)
         nans[i] = NAN;
+    memset(vin, 0, sizeof vin); /* whole images: org 0, img = dim */
+    memset(&vout, 0, sizeof vout);
     for (int i = 0; i < op->ninputs; i++) {
         vin[i].mem = upload(cl, in[i], n);
         memcpy(vin[i].dim, dim, sizeof vin[i].dim);
@@ -133,18 +136,18 @@ START_TEST(test_every_op_vs_reference)
         const lapse_op_t *op = lapse_op_at(i);
         lapse_step_t s = generic_step(op);
         uint64_t seed = seed_base + 977u * (uint64_t)i;
+        int64_t odim[3];
+        lapse_step_out_dims(&s, dim, odim);
+        size_t on = (size_t)(odim[0] * odim[1] * odim[2]), m = on > n ? on : n;
         float *in[2] = {malloc(n * sizeof(float)), malloc(n * sizeof(float))};
         double *ind[2] = {malloc(n * sizeof(double)), malloc(n * sizeof(double))};
-        float *res = malloc(n * sizeof(float)), *res2 = malloc(n * sizeof(float));
-        double *dev = malloc(n * sizeof(double)), *ref = malloc(n * sizeof(double));
+        float *res = malloc(m * sizeof(float)), *res2 = malloc(m * sizeof(float));
+        double *dev = malloc(m * sizeof(double)), *ref = malloc(m * sizeof(double));
         fill(in[0], n, seed);
         fill(in[1], n, seed ^ 0x5bd1e995u);
         for (int k = 0; k < 2; k++)
             for (size_t j = 0; j < n; j++)
                 ind[k][j] = in[k][j];
-        int64_t odim[3];
-        lapse_step_out_dims(&s, dim, odim);
-        size_t on = (size_t)(odim[0] * odim[1] * odim[2]);
         void *state = NULL;
         if (op->prepare)
             ck_assert_msg(op->prepare(d, &s, &state) == LAPSE_OK, "%s", lapse_errmsg());
@@ -180,27 +183,49 @@ START_TEST(test_every_op_vs_reference)
 }
 END_TEST
 
-/* Run graph g over img (dims dim, float32) with core tiles of tile; the final output (float32)
- * assembled into out (the final result's dims). */
-static void run_tiles(lapse_cl_t *cl, const lapse_graph_t *g, const float *img,
-                      const int64_t dim[3], const int64_t tile[3], float *out)
+/* Core box i of a grid of tiles t over shape, or 0 past the last. */
+static int grid_core(const int64_t shape[3], const int64_t t[3], int64_t i, lapse_box_t *core)
 {
-    int64_t grid[3], t[3];
+    int64_t grid[3];
+    for (int a = 0; a < 3; a++)
+        grid[a] = (shape[a] + t[a] - 1) / t[a];
+    if (i >= grid[0] * grid[1] * grid[2])
+        return 0;
+    int64_t idx[3] = {i / (grid[1] * grid[2]), (i / grid[2]) % grid[1], i % grid[2]};
     for (int a = 0; a < 3; a++) {
-        t[a] = g->keep_z && a == 0 ? dim[0] : tile[a];
-        grid[a] = (dim[a] + t[a] - 1) / t[a];
+        core->off[a] = idx[a] * t[a];
+        core->dim[a] = shape[a] - core->off[a] < t[a] ? shape[a] - core->off[a] : t[a];
+    }
+    return 1;
+}
+
+/* Run graph g over img (g->in_shape, float32) with core tiles of tile (clipped) over the output
+ * image g->out_shape, as the planner does: read boxes from the graph, buffers as large as the
+ * largest node box; the final output (float32) assembled into out (out_shape, or one plane of
+ * it for a flat result). */
+static void run_tiles(lapse_cl_t *cl, const lapse_graph_t *g, const float *img,
+                      const int64_t tile[3], float *out)
+{
+    const int64_t *dim = g->in_shape, *od = g->out_shape;
+    int64_t t[3];
+    for (int a = 0; a < 3; a++) {
+        t[a] = g->keep_z && a == 0 ? od[0] : tile[a];
+        t[a] = t[a] < od[a] ? t[a] : od[a];
+    }
+    lapse_box_t core, read, box[LAPSE_MAX_STEPS];
+    long long most = 1, most_core = 1;
+    for (int64_t i = 0; grid_core(od, t, i, &core); i++) {
+        lapse_graph_read_box(g, &core, &read);
+        long long v = (long long)lapse_graph_node_boxes(g, &read, &core, box);
+        most = v > most ? v : most;
+        v = (long long)lapse_box_voxels(&core);
+        most_core = v > most_core ? v : most_core;
     }
     lapse_pipeline_t *p = NULL;
-    long long vox = (long long)(dim[0] * dim[1] * dim[2]);
-    ck_assert_msg(lapse_pipeline_create(cl, g, vox, vox, &p) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_msg(lapse_pipeline_create(cl, g, most, most_core, &p) == LAPSE_OK, "%s",
+                  lapse_errmsg());
     const lapse_goutput_t *o = &g->out[g->nout - 1];
-    for (int64_t i = 0; i < grid[0] * grid[1] * grid[2]; i++) {
-        int64_t idx[3] = {i / (grid[1] * grid[2]), (i / grid[2]) % grid[1], i % grid[2]};
-        lapse_box_t core, read;
-        for (int a = 0; a < 3; a++) {
-            core.off[a] = idx[a] * t[a];
-            core.dim[a] = dim[a] - core.off[a] < t[a] ? dim[a] - core.off[a] : t[a];
-        }
+    for (int64_t i = 0; grid_core(od, t, i, &core); i++) {
         lapse_graph_read_box(g, &core, &read);
         float *in = lapse_pipeline_input(p);
         for (int64_t z = 0; z < read.dim[0]; z++)
@@ -208,16 +233,12 @@ static void run_tiles(lapse_cl_t *cl, const lapse_graph_t *g, const float *img,
                 memcpy(in + (z * read.dim[1] + y) * read.dim[2],
                        img + ((read.off[0] + z) * dim[1] + read.off[1] + y) * dim[2] + read.off[2],
                        (size_t)read.dim[2] * sizeof *in);
-        lapse_box_t rel = core;
-        for (int a = 0; a < 3; a++)
-            rel.off[a] -= read.off[a];
-        ck_assert_msg(lapse_pipeline_run(p, read.dim, &rel, NULL) == LAPSE_OK, "%s",
-                      lapse_errmsg());
+        ck_assert_msg(lapse_pipeline_run(p, &read, &core, NULL) == LAPSE_OK, "%s", lapse_errmsg());
         const float *res = lapse_pipeline_output(p, g->nout - 1);
         int64_t cz = o->flat ? 1 : core.dim[0], z0 = o->flat ? 0 : core.off[0];
         for (int64_t z = 0; z < cz; z++)
             for (int64_t y = 0; y < core.dim[1]; y++)
-                memcpy(out + ((z0 + z) * dim[1] + core.off[1] + y) * dim[2] + core.off[2],
+                memcpy(out + ((z0 + z) * od[1] + core.off[1] + y) * od[2] + core.off[2],
                        res + (z * core.dim[1] + y) * core.dim[2],
                        (size_t)core.dim[2] * sizeof *out);
     }
@@ -227,9 +248,10 @@ static void run_tiles(lapse_cl_t *cl, const lapse_graph_t *g, const float *img,
 START_TEST(test_every_op_tiled_equals_untiled)
 {
     lapse_cl_t *cl = tu_open_cl();
-    const int64_t dim[3] = {11, 16, 19}, whole[3] = {11, 16, 19}, tile[3] = {4, 7, 6};
+    const int64_t dim[3] = {11, 16, 19}, whole[3] = {1 << 20, 1 << 20, 1 << 20},
+                  tile[3] = {4, 7, 6};
     size_t n = 11 * 16 * 19;
-    float *img = malloc(n * sizeof *img), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    float *img = malloc(n * sizeof *img);
     fill(img, n, seed_base);
     for (int i = 0; i < lapse_op_count(); i++) {
         const lapse_op_t *op = lapse_op_at(i);
@@ -260,17 +282,19 @@ START_TEST(test_every_op_tiled_equals_untiled)
         ck_assert_msg(lapse_graph_compile(s, ns, dim, LAPSE_DT_F32, LAPSE_DT_F32, &g, &err) ==
                           LAPSE_OK,
                       "%s: %s", op->name, lapse_errmsg());
-        memset(a, 0xA5, n * sizeof *a);
-        memset(b, 0x5A, n * sizeof *b);
-        run_tiles(cl, &g, img, dim, whole, a);
-        run_tiles(cl, &g, img, dim, tile, b);
-        size_t on = g.out[g.nout - 1].flat ? (size_t)(dim[1] * dim[2]) : n;
+        const int64_t *od = g.out_shape;
+        size_t on = (size_t)((g.out[g.nout - 1].flat ? 1 : od[0]) * od[1] * od[2]);
+        float *a = malloc(on * sizeof *a), *b = malloc(on * sizeof *b);
+        memset(a, 0xA5, on * sizeof *a);
+        memset(b, 0x5A, on * sizeof *b);
+        run_tiles(cl, &g, img, whole, a);
+        run_tiles(cl, &g, img, tile, b);
         ck_assert_msg(memcmp(a, b, on * sizeof *a) == 0, "%s: tiled differs from untiled",
                       op->name);
+        free(a);
+        free(b);
     }
     free(img);
-    free(a);
-    free(b);
     lapse_cl_close(cl);
 }
 END_TEST

@@ -23,22 +23,23 @@ double *ops_ref_chain(const lapse_step_t *steps, int last, const double *in, con
                       int64_t odim[3])
 {
     size_t n = (size_t)(dim[0] * dim[1] * dim[2]);
-    double *cur = malloc(n * sizeof *cur), *next = malloc(n * sizeof *next);
-    if (cur == NULL || next == NULL) {
-        free(cur);
-        free(next);
+    double *cur = malloc(n * sizeof *cur), *next = NULL;
+    if (cur == NULL)
         return NULL;
-    }
     memcpy(cur, in, n * sizeof *cur);
     memcpy(odim, dim, 3 * sizeof *odim);
     for (int k = 0; k <= last; k++) {
-        int64_t d[3] = {odim[0], odim[1], odim[2]};
+        int64_t d[3] = {odim[0], odim[1], odim[2]}, nd[3];
+        lapse_step_out_dims(&steps[k], d, nd);
+        next = malloc((size_t)(nd[0] * nd[1] * nd[2]) * sizeof *next);
+        if (next == NULL) {
+            free(cur);
+            return NULL;
+        }
         ops_ref_step(&steps[k], cur, d, next, odim);
-        double *t = cur;
+        free(cur);
         cur = next;
-        next = t;
     }
-    free(next);
     return cur;
 }
 

@@ -14,7 +14,7 @@
 #include "ops/op.h"
 #include "types.h"
 
-/* Apply one-input step s to in (dims dim) into out, which must hold dim's voxel count; odim
+/* Apply one-input step s to in (dims dim) into out, which must hold the result's voxel count; odim
  * receives the result's dims (lapse_step_out_dims: z = 1 after a z-projection). in and out
  * must not overlap. */
 void ops_ref_step(const lapse_step_t *s, const double *in, const int64_t dim[3], double *out,

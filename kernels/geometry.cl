@@ -1,0 +1,137 @@
+/*
+ * geometry.cl - the geometric operations of lapse (src/ops/op_geometry.c): flip and crop (an
+ * index map), downsample_bin (block means), and rotate, affine_transform and resample (one
+ * affine sampler, linear or nearest). 3D NDRange (x, y, z) over the task's box of the result.
+ *
+ * Tiling: every kernel computes an output voxel from its GLOBAL index g = dorg + local index in
+ * the result's image, never from offsets accumulated inside the tile, so a voxel gets the same
+ * bits in every tiling. The input box's origin sorg only turns a global input index into a
+ * buffer index (an exact integer subtraction). Vectors are int4 / float4 with x, y, z in
+ * components 0, 1, 2 (s0 x is the fastest axis); dims of the box (sdim, ddim), its origin
+ * (sorg, dorg) and the whole image (simg).
+ *
+ * The sampler's coordinate of axis a is s_a = fma(m_a.x, gz, fma(m_a.y, gy, fma(m_a.z, gx,
+ * m_a.w))) in float32 (fma is correctly rounded, so the CPU reference computes the same bits with
+ * fmaf). FP_CONTRACT is off, so every other step rounds as written.
+ */
+#pragma OPENCL FP_CONTRACT OFF
+
+#define LAPSE_GEOM_VOXEL                                                                           \
+    const int lx = (int)get_global_id(0), ly = (int)get_global_id(1), lz = (int)get_global_id(2); \
+    if (lx >= ddim.x || ly >= ddim.y || lz >= ddim.z)                                              \
+        return;                                                                                    \
+    const size_t di = ((size_t)lz * (size_t)ddim.y + (size_t)ly) * (size_t)ddim.x + (size_t)lx;   \
+    const int gx = dorg.x + lx, gy = dorg.y + ly, gz = dorg.z + lz
+
+/* The buffer voxel of global input index (x, y, z), clamped into the box (a correct plan never
+ * needs the clamp; it keeps a wrong one inside the buffer). */
+static inline float geom_at(__global const float *src, int4 sdim, int4 sorg, int x, int y, int z)
+{
+    x = clamp(x - sorg.x, 0, sdim.x - 1);
+    y = clamp(y - sorg.y, 0, sdim.y - 1);
+    z = clamp(z - sorg.z, 0, sdim.z - 1);
+    return src[((size_t)z * (size_t)sdim.y + (size_t)y) * (size_t)sdim.x + (size_t)x];
+}
+
+/* dst[g] = src[sgn * g + off] per axis (flip: sgn -1, off n - 1; crop: sgn 1, off start). */
+__kernel void lapse_geom_index(__global const float *src, __global float *dst, int4 sdim, int4 sorg,
+                               int4 ddim, int4 dorg, int4 sgn, int4 off)
+{
+    LAPSE_GEOM_VOXEL;
+    dst[di] = geom_at(src, sdim, sorg, sgn.x * gx + off.x, sgn.y * gy + off.y, sgn.z * gz + off.z);
+}
+
+/* dst[g] = mean of the block [g * f, min(g * f + f, simg)) per axis: a float32 sum in z, y, x
+ * order divided by the block's voxel count (a partial last block averages the voxels it has). */
+__kernel void lapse_geom_bin(__global const float *src, __global float *dst, int4 sdim, int4 sorg,
+                             int4 simg, int4 ddim, int4 dorg, int4 f)
+{
+    LAPSE_GEOM_VOXEL;
+    const int x0 = gx * f.x, y0 = gy * f.y, z0 = gz * f.z;
+    const int x1 = min(x0 + f.x, simg.x), y1 = min(y0 + f.y, simg.y), z1 = min(z0 + f.z, simg.z);
+    float acc = 0.0f;
+    for (int z = z0; z < z1; z++)
+        for (int y = y0; y < y1; y++)
+            for (int x = x0; x < x1; x++)
+                acc += geom_at(src, sdim, sorg, x, y, z);
+    dst[di] = acc / (float)((x1 - x0) * (y1 - y0) * (z1 - z0));
+}
+
+/* a + t (b - a) */
+static inline float geom_lerp(float a, float b, float t)
+{
+    return a + t * (b - a);
+}
+
+/* The affine sampler: dst[g] = input at s = M (gz, gy, gx, 1), rows mz, my, mx (coefficients
+ * of z, y, x and the constant in x, y, z, w). clamp_mode 0: SciPy mode 'constant' (cval 0): a
+ * coordinate outside [0, n - 1] on any axis gives 0; 1: mode 'nearest': coordinates clamped to
+ * [0, n - 1]. order 1: trilinear (x, then y, then z); order 0: the nearest voxel, halves up
+ * (SciPy's order 0). */
+__kernel void lapse_geom_affine(__global const float *src, __global float *dst, int4 sdim,
+                                int4 sorg, int4 simg, int4 ddim, int4 dorg, float4 mz, float4 my,
+                                float4 mx, int order, int clamp_mode)
+{
+    LAPSE_GEOM_VOXEL;
+    const float fz = (float)gz, fy = (float)gy, fx = (float)gx;
+    float sz = fma(mz.x, fz, fma(mz.y, fy, fma(mz.z, fx, mz.w)));
+    float sy = fma(my.x, fz, fma(my.y, fy, fma(my.z, fx, my.w)));
+    float sx = fma(mx.x, fz, fma(mx.y, fy, fma(mx.z, fx, mx.w)));
+    const float nz = (float)(simg.z - 1), ny = (float)(simg.y - 1), nx = (float)(simg.x - 1);
+    if (clamp_mode) {
+        sz = fmin(fmax(sz, 0.0f), nz);
+        sy = fmin(fmax(sy, 0.0f), ny);
+        sx = fmin(fmax(sx, 0.0f), nx);
+    } else if (!(sz >= 0.0f && sz <= nz && sy >= 0.0f && sy <= ny && sx >= 0.0f && sx <= nx)) {
+        dst[di] = 0.0f;
+        return;
+    }
+    const float flz = floor(sz), fly = floor(sy), flx = floor(sx);
+    const float tz = sz - flz, ty = sy - fly, tx = sx - flx; /* exact */
+    int z0 = (int)flz, y0 = (int)fly, x0 = (int)flx;
+    if (order == 0) {
+        z0 += tz >= 0.5f;
+        y0 += ty >= 0.5f;
+        x0 += tx >= 0.5f;
+        dst[di] = geom_at(src, sdim, sorg, x0, y0, z0);
+        return;
+    }
+    const int z1 = min(z0 + 1, simg.z - 1), y1 = min(y0 + 1, simg.y - 1),
+              x1 = min(x0 + 1, simg.x - 1);
+    const float c00 = geom_lerp(geom_at(src, sdim, sorg, x0, y0, z0),
+                                geom_at(src, sdim, sorg, x1, y0, z0), tx);
+    const float c01 = geom_lerp(geom_at(src, sdim, sorg, x0, y1, z0),
+                                geom_at(src, sdim, sorg, x1, y1, z0), tx);
+    const float c10 = geom_lerp(geom_at(src, sdim, sorg, x0, y0, z1),
+                                geom_at(src, sdim, sorg, x1, y0, z1), tx);
+    const float c11 = geom_lerp(geom_at(src, sdim, sorg, x0, y1, z1),
+                                geom_at(src, sdim, sorg, x1, y1, z1), tx);
+    dst[di] = geom_lerp(geom_lerp(c00, c01, ty), geom_lerp(c10, c11, ty), tz);
+}
+
+/* Radial reslice: dst[a, z, r] = input plane z at (y, x) = (cy + cos(a) r, cx + sin(a) r), cs[a]
+ * = (cos, sin) of angle a (float32, from the host's double), positions fma(cos, r, cy) and
+ * fma(sin, r, cx); bilinear in the plane (x, then y), 0 where a position leaves the plane
+ * (mode 'constant'). */
+__kernel void lapse_geom_radial(__global const float *src, __global float *dst, int4 sdim,
+                                int4 sorg, int4 simg, int4 ddim, int4 dorg,
+                                __global const float2 *cs, float cy, float cx)
+{
+    LAPSE_GEOM_VOXEL;
+    const float2 t = cs[gz];
+    const float fr = (float)gx;
+    const float py = fma(t.x, fr, cy), px = fma(t.y, fr, cx);
+    if (!(py >= 0.0f && py <= (float)(simg.y - 1) && px >= 0.0f && px <= (float)(simg.x - 1))) {
+        dst[di] = 0.0f;
+        return;
+    }
+    const float fly = floor(py), flx = floor(px);
+    const float ty = py - fly, tx = px - flx;
+    const int y0 = (int)fly, x0 = (int)flx;
+    const int y1 = min(y0 + 1, simg.y - 1), x1 = min(x0 + 1, simg.x - 1);
+    const float c0 = geom_lerp(geom_at(src, sdim, sorg, x0, y0, gy),
+                               geom_at(src, sdim, sorg, x1, y0, gy), tx);
+    const float c1 = geom_lerp(geom_at(src, sdim, sorg, x0, y1, gy),
+                               geom_at(src, sdim, sorg, x1, y1, gy), tx);
+    dst[di] = geom_lerp(c0, c1, ty);
+}

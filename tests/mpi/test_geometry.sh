@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# test_geometry.sh - issue 11's geometric operations end to end against SciPy / NumPy, on
+# [t, z, y, x] and on [t, y, x] data: flip, crop, downsample_bin, resample, rotate,
+# affine_transform and radial_reslice.
+#
+# Five graphs (tests/py/graph_ref.py has their SciPy expressions): geom (rotations linear and
+# nearest, a 90 degree one, flips, the input minus its mirror image - two operands from
+# different geometric steps -, affine transforms, a rotated blur), crop (then a blur inside the
+# crop), bin (block means with partial blocks: the output shape changes), resample (zoom up in
+# z, down in y and x, linear and nearest) and radial (radial_reslice: [angles, z, radius]).
+# Each runs untiled on 1 rank and with small tiles on 2 ranks - for the rotations, tiles whose
+# read boxes lie far from their cores -; every dataset must be bit-identical between the two
+# runs and match SciPy (graph_ref.py: copies and nearest sampling exact, linear sampling within
+# 1e-4 of the range). The task table's cores must cover the output's shape (not the input's)
+# exactly once. Last, a rotation over 144 tiles with static scheduling on 2 ranks equals the
+# untiled result bit for bit.
+source "$(dirname "$0")/common.sh"
+need_device
+make_sample
+"$LAPSE_PY" -c "import h5py, sys
+with h5py.File(sys.argv[1], 'a') as f:
+    f['/raw2d'] = f['/raw'][:, 5]" "$IN" || fail "cannot write /raw2d"
+
+# config NAME DATASET TILES PIPELINE [EXTRA]
+config() {
+    cat >"$T/$1.yaml" <<YAML
+input: {file: $IN, dataset: $2}
+tiles: {shape: $3, halo: auto}
+pipeline:
+$4
+output: {file: $T/$1.h5, dataset: /result}
+devices: any
+${5:-}
+YAML
+}
+
+MATRIX='[[0.9317, 0.0713, 0, 1.4031], [0.1109, 1.1287, -0.2113, -3.0917], [0, 0.3121, 0.8273, 4.3079]]'
+GEOM="  - {op: rotate, angle_x: 7, angle_y: -4, angle_z: 33, save: /rot}
+  - {op: rotate, from: input, angle_z: 90, interpolation: nearest, save: /rot90}
+  - {op: rotate, from: input, angle_y: -12, angle_z: 21, interpolation: nearest, save: /rotn}
+  - {op: flip, from: input, axes: {y: true, x: true}, name: fl, save: /flip}
+  - {op: subtract_images, from: input, with: fl, save: /asym}
+  - {op: affine_transform, from: input, matrix: $MATRIX, save: /aff}
+  - {op: affine_transform, from: input, matrix: $MATRIX, interpolation: nearest, save: /affn}
+  - {op: gaussian_blur, from: input, sigma: 1, name: g}
+  - {op: rotate, from: g, angle_z: -50}"
+CROP='  - {op: crop, start: [0, 10, 20], size: [15, 50, 100], save: /crop}
+  - {op: gaussian_blur, sigma: 1.5}'
+BIN='  - {op: downsample_bin, factor: [2, 3, 4]}'
+RADIAL='  - {op: radial_reslice, angle_step: 3}'
+RESAMPLE3='  - {op: resample, scale: [2, 0.5, 0.75], save: /lin}
+  - {op: resample, from: input, scale: [2, 0.5, 0.75], interpolation: nearest}'
+RESAMPLE2='  - {op: resample, scale: [1, 0.5, 0.75], save: /lin}
+  - {op: resample, from: input, scale: [1, 0.5, 0.75], interpolation: nearest}'
+
+# expected output shape (z, y, x) of each case on 3-D data ([t, y, x] data: z = 1)
+shape_of() {
+    case $1 in
+    geom) echo "$NZ $NY $NX" ;;
+    crop) echo "15 50 70" ;;
+    bin) echo "12 24 23" ;;
+    resample) echo "48 35 68" ;;
+    radial) echo "120 24 57" ;;
+    esac
+}
+
+for data in 3d 2d; do
+    if [ $data = 3d ]; then
+        dset=/raw whole="[$NZ, $NY, $NX]" tiles="[5, 13, 17]"
+    else
+        dset=/raw2d whole="[1, $NY, $NX]" tiles="[1, 13, 17]"
+    fi
+    for case in geom crop bin resample radial; do
+        case $case in
+        geom) steps=$GEOM ;;
+        crop) steps=$CROP ;;
+        bin) steps=$BIN ;;
+        resample) if [ $data = 3d ]; then steps=$RESAMPLE3; else steps=$RESAMPLE2; fi ;;
+        radial) steps=$RADIAL ;;
+        esac
+        c=${case}_$data
+        config "${c}_whole" "$dset" "[1000, 1000, 1000]" "$steps"
+        config "${c}_tiled" "$dset" "$tiles" "$steps"
+        note "$c: untiled on 1 rank, tiles $tiles on 2 ranks"
+        lapse_run 1 "$T/${c}_whole.yaml"
+        lapse_run 2 "$T/${c}_tiled.yaml"
+        py h5same.py "$T/${c}_whole.h5" "$T/${c}_tiled.h5" || fail "$c: tiled differs from untiled"
+        nonconstant "$T/${c}_whole.h5" /result
+        read -r oz oy ox <<<"$(shape_of $case)"
+        tz=5
+        if [ $data = 2d ]; then # one plane; a radial reslice's planes are its angles
+            if [ $case = radial ]; then oy=1; else oz=1; fi
+            tz=1
+        fi
+        [ "$oz" -lt "$tz" ] && tz=$oz
+        n=$(($(ceil_div "$oz" $tz) * $(ceil_div "$oy" 13) * $(ceil_div "$ox" 17)))
+        run_ok "$T/tasks.log" py tasks.py "$T/${c}_tiled.h5" --count $((NT * n)) --cover /result \
+            --timepoints 0-$((NT - 1))
+        run_ok "$T/ref.log" py graph_ref.py "$IN" "$T/${c}_whole.h5" "$case" "$dset"
+        cat "$T/ref.log"
+    done
+done
+
+note "the plan of a resampling names the output's shape and the input boxes"
+run_ok "$T/plan.log" mpirun_lapse 1 plan "$T/resample_3d_tiled.yaml"
+grep -q "geometry   tiles cover the result \[48, 35, 68\]" "$T/plan.log" ||
+    { cat "$T/plan.log" >&2; fail "the plan does not name the output's shape"; }
+
+note "a rotation over 144 tiles, static scheduling on 2 ranks, equals the untiled run"
+ROT='  - {op: rotate, angle_x: 15, angle_y: -10, angle_z: 35}'
+config rot_whole /raw "[1000, 1000, 1000]" "$ROT"
+config rot_many /raw "[8, 12, 15]" "$ROT" "scheduling: static"
+lapse_run 1 "$T/rot_whole.yaml"
+lapse_run 2 "$T/rot_many.yaml"
+run_ok "$T/tasks.log" py tasks.py "$T/rot_many.h5" --count $((NT * 3 * 6 * 6)) --cover /result \
+    --timepoints 0-$((NT - 1))
+py h5same.py "$T/rot_whole.h5" "$T/rot_many.h5" || fail "rotation: 144 tiles differ from untiled"
+nonconstant "$T/rot_whole.h5" /result
+echo "PASS ($TEST_NAME)"
