@@ -71,8 +71,8 @@ static void run_dev(const lapse_step_t *s, const float *img, const int64_t dim[3
     float *poison = malloc(n * sizeof *poison);
     for (size_t i = 0; i < n; i++)
         poison[i] = -12345.0f;
-    lapse_dvol_t in = {upload(img, n), {dim[0], dim[1], dim[2]}};
-    lapse_dvol_t o = {inplace ? in.mem : upload(poison, n), {dim[0], dim[1], dim[2]}};
+    lapse_dvol_t in = {.mem = upload(img, n), .dim = {dim[0], dim[1], dim[2]}};
+    lapse_dvol_t o = {.mem = inplace ? in.mem : upload(poison, n), .dim = {dim[0], dim[1], dim[2]}};
     cl_mem scratch[1] = {upload(poison, n)};
     int where = -1;
     ck_assert_msg(s->op->launch(dev, s, NULL, &in, &o, scratch, &where) == LAPSE_OK, "%s",
