@@ -73,7 +73,7 @@ MATH_OP(subs, "lapse_sub_scalar", x - p)
 
 const lapse_op_t lapse_op_absolute = {
     .name = "absolute",
-    .help = "|x| (float32)",
+    .help = "the absolute value of x (float32)",
     .convention = "NumPy float32 abs (NaN stays NaN); clesperanto absolute",
     MATH_COMMON,
     .nparams = 0,
