@@ -11,12 +11,17 @@
 #pragma OPENCL FP_CONTRACT OFF
 
 #define LAPSE_RG 256
+#define LAPSE_HRUN 16 /* voxels per work-item and run in lapse_hist256 */
 
-/* Buffer index of core voxel i. */
+/* Buffer index of core voxel i. A core of whole planes of the buffer (a timepoint held whole,
+ * or tiles cut along z only) is one contiguous run: no division. */
 static inline size_t core_at(ulong i, int4 b, int4 o, int4 c)
 {
-    const ulong cx = (ulong)c.x, cy = (ulong)c.y;
-    const ulong x = i % cx, y = (i / cx) % cy, z = i / (cx * cy);
+    if (c.x == b.x && c.y == b.y)
+        return (size_t)o.z * (size_t)b.x * (size_t)b.y + (size_t)i;
+    const uint cx = (uint)c.x, cy = (uint)c.y;
+    const ulong plane = (ulong)cx * cy, z = i / plane;
+    const uint r = (uint)(i - z * plane), y = r / cx, x = r - y * cx;
     return (((size_t)o.z + z) * (size_t)b.y + (size_t)o.y + y) * (size_t)b.x + (size_t)o.x + x;
 }
 
@@ -65,17 +70,36 @@ lapse_hist256(__global const float *src, int4 b, int4 o, int4 c, __constant floa
     h[l] = 0;
     barrier(CLK_LOCAL_MEM_FENCE);
     const float e0 = e[0], e256 = e[256];
-    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
-        const float v = src[core_at(i, b, o, c)];
-        if (!(v >= e0 && v <= e256))
-            continue;
-        int k = (int)((v - e0) * norm);
-        k = k < 0 ? 0 : k > 255 ? 255 : k;
-        if (v < e[k])
-            k--;
-        else if (k < 255 && v >= e[k + 1])
-            k++;
-        atomic_inc(&h[k]);
+    /* A work-group takes chunks of LAPSE_HRUN x LAPSE_RG voxels, each work-item every
+     * LAPSE_RG-th voxel of it (coalesced), and adds to a local bin only when its bin changes:
+     * smooth images (a background in one bin) need few atomics. */
+    const ulong chunk = (ulong)LAPSE_HRUN * LAPSE_RG, nchunks = (n + chunk - 1) / chunk;
+    for (ulong ch = get_group_id(0); ch < nchunks; ch += get_num_groups(0)) {
+        int bin = -1;
+        uint cnt = 0;
+        for (int j = 0; j < LAPSE_HRUN; j++) {
+            const ulong i = ch * chunk + (ulong)j * LAPSE_RG + l;
+            if (i >= n)
+                break;
+            const float v = src[core_at(i, b, o, c)];
+            if (!(v >= e0 && v <= e256))
+                continue;
+            int k = (int)((v - e0) * norm);
+            k = k < 0 ? 0 : k > 255 ? 255 : k;
+            if (v < e[k])
+                k--;
+            else if (k < 255 && v >= e[k + 1])
+                k++;
+            if (k != bin) {
+                if (cnt)
+                    atomic_add(&h[bin], cnt);
+                bin = k;
+                cnt = 0;
+            }
+            cnt++;
+        }
+        if (cnt)
+            atomic_add(&h[bin], cnt);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     if (h[l])

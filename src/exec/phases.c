@@ -499,6 +499,66 @@ static int64_t wave_size(const lapse_phases_t *ph)
     return w < 1 ? 1 : w;
 }
 
+/* Collective, timepoints held whole (one tile): each rank runs the whole pipeline of its share
+ * of the active timepoints once (MODE_WHOLE records every global step's result), then the
+ * results that tables need (measurements, and the thresholds of the summaries) go to every
+ * rank. The tasks later run the same pipeline again (same bits). */
+static lapse_status_t capture_whole(lapse_phases_t *ph, const active_t *a)
+{
+    lapse_status_t st = LAPSE_OK, lst = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    int64_t ns = ph->g->nsteps, nall = ph->ntps * ns, nmine = 0;
+    int64_t *idx = malloc((size_t)(nall + 1) * sizeof *idx);
+    lapse_blob_t *mine = calloc((size_t)(nall + 1), sizeof *mine);
+    lapse_blob_t *all = calloc((size_t)(nall + 1), sizeof *all);
+    if (!idx || !mine || !all)
+        lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
+    ph->mode = MODE_WHOLE;
+    for (int64_t j = w->r->rank; lst == LAPSE_OK && j < a->n; j += w->r->nranks) {
+        lapse_task_t t;
+        lapse_plan_task(&ph->full, a->tpi[j] * ph->ntiles, &t);
+        lapse_err_context("rank %d, global steps, task %lld (t=%lld)", w->r->rank, (long long)t.id,
+                          (long long)t.t);
+        if (lapse_stop_requested()) {
+            lst = lapse_interrupted();
+            break;
+        }
+        lapse_phases_task(ph, &t);
+        lst = lapse_reader_read(w->in, t.t, &t.read, lapse_pipeline_input(w->pipe));
+        if (lst == LAPSE_OK)
+            lst = lapse_pipeline_run(w->pipe, &t.read, &t.core, NULL);
+        lapse_fault_point("phase");
+        for (int k = 0; lst == LAPSE_OK && k < ns; k++) {
+            const lapse_global_t *gl = ph->g->node[k].step->op->global;
+            if (gl && (gl->table || gl->summary)) {
+                idx[nmine] = a->tpi[j] * ns + k;
+                mine[nmine++] = ph->res[a->tpi[j] * ns + k];
+            }
+        }
+    }
+    if (lst != LAPSE_OK && (lst != LAPSE_EINTERRUPTED || w->r->rank == 0))
+        lapse_err_print(lst);
+    lapse_err_context("rank %d", w->r->rank);
+    LAPSE_TRY(lapse_agree(w->r->world, lst));
+    st = exchange(w->r->world, w->r->nranks, idx, mine, nmine, all, nall);
+    for (int64_t i = 0; st == LAPSE_OK && i < nall; i++)
+        if (all[i].data) {
+            lapse_blob_free(&ph->res[i]);
+            ph->res[i] = all[i];
+            all[i].data = NULL;
+        }
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = lapse_agree(w->r->world, st);
+cleanup:
+    for (int64_t i = 0; all && i < nall; i++)
+        lapse_blob_free(&all[i]);
+    free(idx);
+    free(mine); /* the blobs stay in ph->res */
+    free(all);
+    return st;
+}
+
 static lapse_status_t prologue(lapse_phases_t *ph)
 {
     lapse_status_t st = LAPSE_OK;
@@ -512,7 +572,13 @@ static lapse_status_t prologue(lapse_phases_t *ph)
     LAPSE_TRY(lapse_agree(w->r->world, lst));
     ph->mode = MODE_PARTIAL;
     int64_t wave = wave_size(ph), nwaves = 0;
-    for (int64_t w0 = 0; w0 < a.n; w0 += wave, nwaves++) {
+    if (ph->ntiles == 1) { /* one round of whole timepoints */
+        LAPSE_TRY(capture_whole(ph, &a));
+        rounds = 1;
+        nwaves = 1;
+        wave = a.n;
+    }
+    for (int64_t w0 = 0; ph->ntiles > 1 && w0 < a.n; w0 += wave, nwaves++) {
         active_t sub = {a.tpi + w0, a.n - w0 < wave ? a.n - w0 : wave};
         for (int k = 0; k < ph->g->nsteps; k++) {
             const lapse_global_t *gl = ph->g->node[k].step->op->global;
@@ -534,7 +600,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
         if (gl && gl->table)
             LAPSE_TRY(write_table(ph, &a, k));
     }
-    ph->mode = MODE_FINAL;
+    ph->mode = ph->ntiles == 1 ? MODE_WHOLE : MODE_FINAL;
     double all = 0;
     if (MPI_Reduce(&idle, &all, 1, MPI_DOUBLE, MPI_SUM, 0, w->r->world) == MPI_SUCCESS &&
         w->r->rank == 0) {

@@ -272,12 +272,13 @@ static lapse_status_t thr_apply(lapse_dev_t *d, const lapse_step_t *s, const lap
     cl_kernel k;
     cl_ulong n = lapse_dvol_voxels(in);
     cl_float t = ((const thr_t *)res->data)->thr;
-    LAPSE_TRY(lapse_dev_kernel(d, "pointwise.cl", "lapse_threshold", &k, NULL));
+    LAPSE_TRY(lapse_dev_kernel(d, "pointwise.cl", d->simple ? "lapse_threshold" : "lapse_threshold4",
+                               &k, NULL));
     LAPSE_ARG(k, 0, in->mem);
     LAPSE_ARG(k, 1, out->mem);
     LAPSE_ARG(k, 2, n);
     LAPSE_ARG(k, 3, t);
-    LAPSE_TRY(lapse_dev_launch_voxels(d, k, (size_t)n, 0));
+    LAPSE_TRY(lapse_dev_launch_voxels(d, k, (size_t)n, !d->simple));
 cleanup:
     return st;
 }

@@ -57,6 +57,17 @@ for f in "2 phase@1" "3 phase@0" "2 after-task@1" "3 after-task@2"; do
     [ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "$fault: the resumed table has duplicate or missing rows"
 done
 
+note "timepoints held whole: LAPSE_FAULT=phase@1 (the one round of whole timepoints) on 2 ranks"
+sed -e "s/shape: \[9, 31, 37\]/shape: [$NZ, $NY, $NX]/" "$CFG" >"$T/whole.yaml"
+CFG_T=$CFG
+CFG=$T/whole.yaml
+fault_run 2 phase@1
+resume_ok 2 "$CFG" "$OUT" "$REF"
+[ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "whole: the resumed table has duplicate or missing rows"
+CFG=$CFG_T
+rm -f "$OUT"
+lapse_run 2 "$CFG"
+
 note "update of timepoint 2 on 3 ranks"
 before=$(marks "$OUT")
 run_ok "$T/update.log" mpirun_lapse 3 run "$CFG" --timepoints 2
