@@ -147,15 +147,18 @@ static void make_specs(lapse_job_t *job)
             continue;
         int j = g->node[k].in[0];
         const int64_t *dims = j == LAPSE_GRAPH_INPUT ? g->in_shape : g->node[j].dims;
-        lapse_dset_spec_t *s = &job->out[nout + job->nscratch];
-        memset(s, 0, sizeof *s);
-        snprintf(s->path, sizeof s->path, "%s/step%d", LAPSE_LAYOUT_SCRATCH, k + 1);
-        s->ndims = 4;
-        s->dims[0] = job->in.ntp;
-        for (int a = 0; a < 3; a++)
-            s->dims[1 + a] = dims[a];
-        s->dtype = gl->mat_bytes == 8 ? LAPSE_DT_U64 : LAPSE_DT_U32;
-        job->scratch_step[job->nscratch++] = k;
+        for (int b = 0; b < (gl->iterate ? 2 : 1); b++) { /* iterative: passes alternate */
+            lapse_dset_spec_t *s = &job->out[nout + job->nscratch];
+            memset(s, 0, sizeof *s);
+            snprintf(s->path, sizeof s->path, "%s/step%d%s", LAPSE_LAYOUT_SCRATCH, k + 1,
+                     gl->iterate ? (b ? "b" : "a") : "");
+            s->ndims = 4;
+            s->dims[0] = job->in.ntp;
+            for (int a = 0; a < 3; a++)
+                s->dims[1 + a] = dims[a];
+            s->dtype = gl->mat_bytes == 8 ? LAPSE_DT_U64 : LAPSE_DT_U32;
+            job->scratch_step[job->nscratch++] = k;
+        }
     }
 }
 

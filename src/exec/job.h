@@ -39,10 +39,10 @@ typedef struct {
     unsigned char *done;  /* its task marks [ntp * file_ntiles], or NULL */
     lapse_lock_t lock;    /* rank 0: the output's writer lock */
     int nout;
-    lapse_dset_spec_t out[2 * LAPSE_MAX_STEPS + 1]; /* the outputs, then the scratch datasets */
+    lapse_dset_spec_t out[3 * LAPSE_MAX_STEPS + 1]; /* the outputs, then the scratch datasets */
     int out_step[LAPSE_MAX_STEPS + 1];
     int nscratch; /* scratch datasets (out[nout + i]): tile data of global steps between phases */
-    int scratch_step[LAPSE_MAX_STEPS]; /* the global step of scratch dataset i */
+    int scratch_step[2 * LAPSE_MAX_STEPS]; /* the global step of scratch dataset i */
 } lapse_job_t;
 
 /* Collective over r->world: phases 1 and 2. Zeroes *job, then fills it identically on every

@@ -33,7 +33,9 @@ struct lapse_phases {
     lapse_blob_t part;  /* the partial of the task just run */
     int64_t cur_tpi;    /* timepoint index of the current task */
     lapse_task_t cur;
-    int scratch[LAPSE_MAX_STEPS]; /* output dataset index of step k's tile data, or -1 */
+    int scratch[LAPSE_MAX_STEPS]; /* output dataset index of step k's tile data, or -1 (an
+                                   * iterative step has two: passes alternate between them) */
+    int *last;                    /* [ntps * nsteps]: an iterative step's last pass */
     void *mat_host;               /* host copy of tile data: the largest read box x 8 bytes */
 };
 
@@ -98,18 +100,38 @@ static void mat_box(const lapse_phases_t *ph, int k, int core, lapse_box_t *box)
     }
 }
 
-/* Pass 0 of a step with tile data: store the core's tile data (mat, on the device) in the
- * output's scratch dataset. */
-static lapse_status_t mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat)
+/* The scratch dataset step k's pass `pass` writes (and pass + 1 reads). */
+static int scratch_of(const lapse_phases_t *ph, int k, int pass)
+{
+    return ph->scratch[k] + (ph->g->node[k].step->op->global->iterate ? pass % 2 : 0);
+}
+
+/* Pass `pass` of a step with tile data: store the core's tile data (mat, on the device: the
+ * core's voxels, or for an iterative step the whole buffer of dims bdim, whose core is at
+ * core_rel) in the output's scratch dataset. */
+static lapse_status_t mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass, cl_mem mat,
+                                const int64_t bdim[3], const lapse_box_t *core_rel)
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_global_t *gl = ph->g->node[k].step->op->global;
     lapse_box_t box;
     mat_box(ph, k, 1, &box);
-    size_t bytes = (size_t)lapse_box_voxels(&box) * gl->mat_bytes;
-    LAPSE_CL(
-        clEnqueueReadBuffer(d->cl->queue, mat, CL_TRUE, 0, bytes, ph->mat_host, 0, NULL, NULL));
-    st = lapse_h5out_write(ph->w->out, ph->scratch[k], ph->cur.t, &box, ph->mat_host);
+    size_t bytes = (size_t)lapse_box_voxels(&box) * gl->mat_bytes, e = gl->mat_bytes;
+    if (gl->iterate) { /* the core out of the buffer */
+        size_t origin[3] = {(size_t)core_rel->off[2] * e, (size_t)core_rel->off[1],
+                            (size_t)core_rel->off[0]};
+        size_t host[3] = {0, 0, 0};
+        size_t region[3] = {(size_t)core_rel->dim[2] * e, (size_t)core_rel->dim[1],
+                            (size_t)core_rel->dim[0]};
+        LAPSE_CL(clEnqueueReadBufferRect(d->cl->queue, mat, CL_TRUE, origin, host, region,
+                                         (size_t)bdim[2] * e, (size_t)(bdim[1] * bdim[2]) * e,
+                                         region[0], region[0] * region[1], ph->mat_host, 0, NULL,
+                                         NULL));
+    } else {
+        LAPSE_CL(
+            clEnqueueReadBuffer(d->cl->queue, mat, CL_TRUE, 0, bytes, ph->mat_host, 0, NULL, NULL));
+    }
+    st = lapse_h5out_write(ph->w->out, scratch_of(ph, k, pass), ph->cur.t, &box, ph->mat_host);
     if (st != LAPSE_OK)
         st = lapse_fail_wrap(st, "writing the tile data of step %d to %s failed", k + 1,
                              ph->w->job->cfg.output_file);
@@ -117,9 +139,10 @@ cleanup:
     return st;
 }
 
-/* Later phases: load the read box's tile data of step k from the scratch dataset into mat,
- * which must match the operand's buffer (n voxels). */
-static lapse_status_t mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat, size_t n)
+/* Later phases: load the read box's tile data of step k that pass `pass` stored from the
+ * scratch dataset into mat, which must match the operand's buffer (n voxels). */
+static lapse_status_t mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass, cl_mem mat,
+                               size_t n)
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_global_t *gl = ph->g->node[k].step->op->global;
@@ -129,7 +152,7 @@ static lapse_status_t mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem
         LAPSE_FAIL(LAPSE_ERUNTIME,
                    "internal error: step %d reads %lld voxels of tile data for a buffer of %zu",
                    k + 1, (long long)lapse_box_voxels(&box), n);
-    st = lapse_h5out_read(ph->w->out, ph->scratch[k], ph->cur.t, &box, ph->mat_host);
+    st = lapse_h5out_read(ph->w->out, scratch_of(ph, k, pass), ph->cur.t, &box, ph->mat_host);
     if (st != LAPSE_OK) {
         st = lapse_fail_wrap(st, "reading the tile data of step %d from %s failed", k + 1,
                              ph->w->job->cfg.output_file);
@@ -163,10 +186,13 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
         lapse_gtile_t tile;
         current_tile(ph, k, core, &tile);
         lapse_blob_free(&ph->part);
+        if (gl->iterate && ph->pass > 0) /* the state the previous pass left */
+            LAPSE_TRY(mat_load(ph, d, k, ph->pass - 1, mat,
+                               (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
         LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, &tile, in,
                               mat, work, &ph->part));
-        if (gl->mat_bytes && ph->pass == 0)
-            LAPSE_TRY(mat_store(ph, d, k, mat));
+        if (gl->mat_bytes && (ph->pass == 0 || gl->iterate))
+            LAPSE_TRY(mat_store(ph, d, k, ph->pass, mat, in->dim, &tile.core_rel));
         *stop = 1;
         goto cleanup;
     }
@@ -174,7 +200,8 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no result of global step %s for t=%lld",
                    s->op->name, (long long)ph->cur.t);
     if (gl->mat_bytes)
-        LAPSE_TRY(mat_load(ph, d, k, mat, (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
+        LAPSE_TRY(mat_load(ph, d, k, gl->iterate ? ph->last[ph->cur_tpi * ph->g->nsteps + k] : 0,
+                           mat, (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
     LAPSE_TRY(gl->apply(d, s, res, in, mat, out));
 cleanup:
     return st;
@@ -320,7 +347,7 @@ static lapse_status_t reduce_all(lapse_phases_t *ph, const active_t *a, lapse_bl
     lapse_status_t st = LAPSE_OK;
     const lapse_step_t *s = ph->g->node[ph->target].step;
     const lapse_global_t *gl = s->op->global;
-    int last = ph->pass == gl->npass - 1;
+    int last = gl->iterate || ph->pass == gl->npass - 1;
     lapse_gtile_t *tiles = calloc((size_t)ph->ntiles, sizeof *tiles);
     LAPSE_ALLOC(tiles);
     for (int64_t i = 0; i < a->n; i++) {
@@ -345,6 +372,8 @@ static lapse_status_t reduce_all(lapse_phases_t *ph, const active_t *a, lapse_bl
             lapse_blob_free(&ph->prev[tpi]);
         lapse_blob_free(dst);
         *dst = out;
+        if (gl->iterate) /* the pass that stored the state the apply reads */
+            ph->last[tpi * ph->g->nsteps + ph->target] = ph->pass;
     }
 cleanup:
     free(tiles);
@@ -499,6 +528,40 @@ static int64_t wave_size(const lapse_phases_t *ph)
     return w < 1 ? 1 : w;
 }
 
+/* Collective: the passes of the iterative step ph->target over the timepoints of a, one
+ * iteration each, until every timepoint converged; a converged timepoint leaves the next
+ * rounds (a further iteration could change it, and clesperanto stops there too). Every pass's
+ * tile data is flushed before the next pass reads it. */
+static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, double *idle,
+                                     int *rounds)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_global_t *gl = ph->g->node[ph->target].step->op->global;
+    active_t cur = {malloc((size_t)(a->n + 1) * sizeof(int64_t)), a->n};
+    lapse_status_t lst = cur.tpi ? LAPSE_OK : lapse_fail(LAPSE_ENOMEM, "out of memory");
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(ph->w->r->world, lst));
+    memcpy(cur.tpi, a->tpi, (size_t)a->n * sizeof(int64_t));
+    for (ph->pass = 0; cur.n > 0; ph->pass++, (*rounds)++) {
+        if (ph->pass > 0) { /* the last pass's tile data must be seen by every rank */
+            lapse_status_t fst = lapse_h5out_flush(ph->w->out);
+            if (fst != LAPSE_OK)
+                lapse_err_print(fst);
+            LAPSE_TRY(lapse_agree(ph->w->r->world, fst));
+        }
+        LAPSE_TRY(round_run(ph, &cur, idle));
+        int64_t keep = 0;
+        for (int64_t i = 0; i < cur.n; i++)
+            if (!gl->done(&ph->res[cur.tpi[i] * ph->g->nsteps + ph->target]))
+                cur.tpi[keep++] = cur.tpi[i];
+        cur.n = keep;
+    }
+cleanup:
+    free(cur.tpi);
+    return st;
+}
+
 /* Collective, timepoints held whole (one tile): each rank runs the whole pipeline of its share
  * of the active timepoints once (MODE_WHOLE records every global step's result), then the
  * results that tables need (measurements, and the thresholds of the summaries) go to every
@@ -585,6 +648,10 @@ static lapse_status_t prologue(lapse_phases_t *ph)
             if (gl == NULL)
                 continue;
             ph->target = k;
+            if (gl->iterate) {
+                LAPSE_TRY(iterate_rounds(ph, &sub, &idle, &rounds));
+                continue;
+            }
             for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
                 LAPSE_TRY(round_run(ph, &sub, &idle));
             if (gl->mat_bytes) { /* the tile data must be seen by every rank from here on */
@@ -637,13 +704,15 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         for (int k = 0; k < LAPSE_MAX_STEPS; k++)
             ph->scratch[k] = -1;
         for (int i = 0; i < w->job->nscratch; i++)
-            ph->scratch[w->job->scratch_step[i]] = w->job->nout + i;
+            if (ph->scratch[w->job->scratch_step[i]] < 0) /* the first of its datasets */
+                ph->scratch[w->job->scratch_step[i]] = w->job->nout + i;
         if (w->job->nscratch > 0)
             ph->mat_host = malloc((size_t)w->plan->max_read_voxels * 8);
         ph->res = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->res);
         ph->prev = calloc((size_t)(ph->ntps + 1), sizeof *ph->prev);
+        ph->last = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->last);
     }
-    if (!ph || !ph->res || !ph->prev || (w->job->nscratch > 0 && !ph->mat_host))
+    if (!ph || !ph->res || !ph->prev || !ph->last || (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst != LAPSE_OK)
         lapse_err_print(lst);
@@ -677,5 +746,6 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->res);
     free(ph->prev);
     free(ph->mat_host);
+    free(ph->last);
     free(ph);
 }
