@@ -218,12 +218,13 @@ static lapse_status_t step_links(walk_t *w, const yaml_node_t *n, const char *kp
     return st;
 }
 
-/* One pipeline step (a mapping with op, the op's parameters, name, from, with and save). */
-static lapse_status_t walk_step(walk_t *w, const yaml_node_t *n, int k)
+/* One pipeline step (a mapping with op, the op's parameters, name, from, with and save): item
+ * k of the list into c->steps[k2] (k2 >= k when compositions before it expanded). */
+static lapse_status_t walk_step(walk_t *w, const yaml_node_t *n, int k, int k2)
 {
     static const char *const step_keys[] = {"op", "save", "name", "from", "with", NULL};
     lapse_config_t *c = w->cfg;
-    lapse_step_t *s = &c->steps[k];
+    lapse_step_t *s = &c->steps[k2];
     char kp[KEYPATH_MAX], pkp[KEYPATH_MAX], opname[64];
     const lapse_op_t *op = NULL;
     snprintf(kp, sizeof kp, "pipeline[%d]", k);
@@ -258,7 +259,42 @@ static lapse_status_t walk_step(walk_t *w, const yaml_node_t *n, int k)
         if (st != LAPSE_OK)
             return st;
     }
-    return step_links(w, n, kp, k, s);
+    return step_links(w, n, kp, k2, s);
+}
+
+/* Replace the composition at c->steps[k2] (item k of the list) by its steps; *n becomes the
+ * number of steps so far. */
+static lapse_status_t expand_step(walk_t *w, const yaml_node_t *node, int k, int k2, int *n)
+{
+    lapse_config_t *c = w->cfg;
+    lapse_step_t s = c->steps[k2];
+    char kp[KEYPATH_MAX], src[LAPSE_STEP_NAME_MAX];
+    lapse_mark_t save_mark = w->save_mark[k2];
+    snprintf(kp, sizeof kp, "pipeline[%d]", k);
+    if (s.from[0])
+        snprintf(src, sizeof src, "%s", s.from);
+    else if (k2 == 0)
+        snprintf(src, sizeof src, "input");
+    else { /* the previous step, named if it has no name */
+        if (c->steps[k2 - 1].name[0] == '\0')
+            snprintf(c->steps[k2 - 1].name, sizeof c->steps[k2 - 1].name, "_%d_src", k);
+        snprintf(src, sizeof src, "%s", c->steps[k2 - 1].name);
+    }
+    int m = s.op->expand(&s, src, k, &c->steps[k2], LAPSE_MAX_STEPS - k2);
+    if (m < 0)
+        return lapse_config_fail(c, cfg_mark_of(node), kp,
+                                 "too many steps: %s expands into several steps and the "
+                                 "pipeline would have more than %d",
+                                 s.op->name, LAPSE_MAX_STEPS);
+    for (int i = 0; i < m; i++) {
+        lapse_step_t *e = &c->steps[k2 + i];
+        e->line = s.line;
+        e->column = s.column;
+        e->name_mark = e->from_mark = e->with_mark = (lapse_mark_t){s.line, s.column};
+        w->save_mark[k2 + i] = save_mark;
+    }
+    *n = k2 + m;
+    return LAPSE_OK;
 }
 
 lapse_status_t cfg_walk_pipeline(walk_t *w, const yaml_node_t *top)
@@ -278,11 +314,20 @@ lapse_status_t cfg_walk_pipeline(walk_t *w, const yaml_node_t *top)
     if (cnt > LAPSE_MAX_STEPS)
         return lapse_config_fail(c, cfg_mark_of(p), "pipeline", "too many steps (%ld, at most %d)",
                                  cnt, LAPSE_MAX_STEPS);
-    for (int k = 0; k < (int)cnt; k++) {
-        st = walk_step(w, cfg_node_at(w, it[k]), k);
+    for (int k = 0, n = 0; k < (int)cnt; k++) {
+        if (n >= LAPSE_MAX_STEPS)
+            return lapse_config_fail(c, cfg_mark_of(p), "pipeline",
+                                     "too many steps after expanding compositions (at most %d)",
+                                     LAPSE_MAX_STEPS);
+        yaml_node_t *node = cfg_node_at(w, it[k]);
+        st = walk_step(w, node, k, n);
+        if (st == LAPSE_OK && c->steps[n].op->expand)
+            st = expand_step(w, node, k, n, &n);
+        else
+            n++;
         if (st != LAPSE_OK)
             return st;
-        c->nsteps = k + 1;
+        c->nsteps = n;
     }
     return lapse_config_graph(c, NULL, NULL);
 }

@@ -232,6 +232,12 @@ struct lapse_op {
     /* Global operations only (footprint LAPSE_FP_GLOBAL): the per-timepoint hooks; launch is
      * then unused. */
     const lapse_global_t *global;
+    /* Compositions (voronoi_otsu_labeling): the config loader replaces the step s by the
+     * steps this writes into out[0..max) (returns their count, or -1 when more than max would
+     * be needed): the first ones read src (a step name or "input"), the last one takes s's
+     * name and save; internal names start with "_<id>_" (id unique per step). Such an
+     * operation has no launcher, reference or global hooks of its own. */
+    int (*expand)(const lapse_step_t *s, const char *src, int id, lapse_step_t *out, int max);
 };
 
 /* ---------------------------------------------------------------- the registry */

@@ -234,3 +234,63 @@ const lapse_op_t lapse_op_masked_voronoi_labeling = {
     .reference = vor_ref,
     .global = &vor_global,
 };
+
+/* ---------------------------------------------------------------- voronoi_otsu_labeling */
+
+/* One expanded step of op `name` reading `from` (and `with`), called _<id>_<tag>. */
+static void make_step(lapse_step_t *e, const char *name, const char *from, const char *with, int id,
+                      const char *tag)
+{
+    lapse_step_init(e, lapse_op_find(name));
+    if (from)
+        snprintf(e->from, sizeof e->from, "%s", from);
+    if (with)
+        snprintf(e->with, sizeof e->with, "%s", with);
+    if (tag)
+        snprintf(e->name, sizeof e->name, "_%d_%s", id, tag);
+}
+
+/* blur (spot_sigma) -> maxima; blur (outline_sigma) -> Otsu mask; maxima in the mask labelled
+ * -> grown in the mask: clesperanto's voronoi_otsu_labeling from lapse's steps. */
+static int vol_expand(const lapse_step_t *s, const char *src, int id, lapse_step_t *out, int max)
+{
+    char n[6][LAPSE_STEP_NAME_MAX];
+    const char *tags[6] = {"spots", "maxima", "outline", "mask", "seedmask", "seeds"};
+    if (max < 7)
+        return -1;
+    for (int i = 0; i < 6; i++)
+        snprintf(n[i], sizeof n[i], "_%d_%s", id, tags[i]);
+    make_step(&out[0], "gaussian_blur", src, NULL, id, tags[0]);
+    memcpy(out[0].p[0].v, s->p[0].v, sizeof out[0].p[0].v);
+    make_step(&out[1], "detect_maxima_box", n[0], NULL, id, tags[1]); /* radius 0: 3x3(x3) */
+    make_step(&out[2], "gaussian_blur", src, NULL, id, tags[2]);
+    memcpy(out[2].p[0].v, s->p[1].v, sizeof out[2].p[0].v);
+    make_step(&out[3], "threshold_otsu", n[2], NULL, id, tags[3]);
+    make_step(&out[4], "binary_and", n[1], n[3], id, tags[4]);
+    make_step(&out[5], "connected_components_labeling", n[4], NULL, id, tags[5]);
+    make_step(&out[6], "masked_voronoi_labeling", n[5], n[3], id, NULL);
+    snprintf(out[6].name, sizeof out[6].name, "%s", s->name);
+    snprintf(out[6].save, sizeof out[6].save, "%s", s->save);
+    return 7;
+}
+
+const lapse_op_t lapse_op_voronoi_otsu_labeling = {
+    .name = "voronoi_otsu_labeling",
+    .help = "label nuclei: Gaussian blur (spot_sigma) and local maxima as seeds, Gaussian blur "
+            "(outline_sigma) and Otsu's threshold of the timepoint as mask, the seeds in the "
+            "mask labelled and grown inside it (uint32 labels); expands into 7 steps",
+    .family = "voronoi",
+    .convention = "clesperanto voronoi_otsu_labeling composed of lapse's gaussian_blur (SciPy's "
+                  "Gaussian), detect_maxima_box (radius 0), threshold_otsu, binary_and, "
+                  "connected_components_labeling (box) and masked_voronoi_labeling",
+    .version = 1,
+    .ninputs = 1,
+    .nparams = 2,
+    .params = {LAPSE_P_VEC3F("spot_sigma", 0, 100, "Gaussian sigma before the maxima (z, y, x)"),
+               LAPSE_P_VEC3F("outline_sigma", 0, 100,
+                             "Gaussian sigma before the threshold (z, y, x)")},
+    .out_rule = LAPSE_OUT_U32,
+    .footprint = LAPSE_FP_GLOBAL,
+    .kernels = "(its steps')",
+    .expand = vol_expand,
+};

@@ -46,6 +46,7 @@
     X(connected_components_labeling)                                                               \
     X(measure_labels)                                                                              \
     X(masked_voronoi_labeling)                                                                     \
+    X(voronoi_otsu_labeling)                                                                       \
     X(exclude_labels_on_edges)                                                                     \
     X(exclude_labels_outside_size_range)                                                           \
     X(relabel_sequential)                                                                          \

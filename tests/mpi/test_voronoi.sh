@@ -64,6 +64,37 @@ if [ -f "$DATA/cancer_cell_migration_crop.tif" ] && "$LAPSE_PY" -c 'import tifff
     run_ok "$T/cle.log" py voronoi_ref.py clesperanto "$T/cancer_whole.h5" \
         "$DATA/cancer_cell_migration_voronoi_otsu_labeling_crop.tif"
     cat "$T/cle.log"
+    note "cancer: voronoi_otsu_labeling (the composition) on tiles [1, 64, 64], 2 ranks"
+    cat >"$T/vol.yaml" <<YAML
+input: {file: $T/cc.h5, dataset: /raw}
+tiles: {shape: [1, 64, 64]}
+pipeline:
+  - {op: voronoi_otsu_labeling, spot_sigma: 5, outline_sigma: 3}
+output: {file: $T/vol.h5, dataset: /labels}
+devices: any
+YAML
+    lapse_run 2 "$T/vol.yaml"
+    py h5same.py "$T/cancer_whole.h5" "$T/vol.h5" /labels || fail "the composition differs"
+
+    note "configs/count_nuclei.yaml on laptrack_nuclei_images.tif, 2 ranks"
+    py tif2h5.py "$DATA/laptrack_nuclei_images.tif" "$T/lap.h5" TYX || fail "cannot convert"
+    sed -e "s|data/nuclei.h5|$T/lap.h5|" -e "s|out/count_nuclei.h5|$T/count.h5|" \
+        "$LAPSE_SRC/configs/count_nuclei.yaml" >"$T/count.yaml"
+    lapse_run 2 "$T/count.yaml"
+    "$LAPSE" info "$T/count.h5" >"$T/info.log" 2>&1 || fail "lapse info failed"
+    sed -n '/labels per timepoint/,/^runs/p' "$T/info.log"
+    "$LAPSE_PY" - "$T/count.h5" "$DATA/laptrack_nuclei_labels.tif" <<'PY' || fail "count_nuclei: the counts do not add up"
+import sys, h5py, numpy as np, tifffile
+f = h5py.File(sys.argv[1], "r")
+lab, summ, tab = f["/labels"][...], f["/nuclei_summary"][...], f["/nuclei"][...]
+ref = tifffile.imread(sys.argv[2])
+for t in range(lab.shape[0]):
+    n = len(np.unique(lab[t])) - 1
+    s = summ[summ["timepoint"] == t]
+    assert len(s) == 1 and s["label_count"][0] == n == (tab["timepoint"] == t).sum(), (t, n, s)
+    assert n > 0
+    print("t=%d: %d nuclei (hand-checked labels: %d)" % (t, n, len(np.unique(ref[t])) - 1))
+PY
 else
     note "no real data: the clesperanto comparison is skipped"
 fi
