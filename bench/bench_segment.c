@@ -3,9 +3,11 @@
  * realistic timepoint held whole on the device (the usual case on a big GPU): threshold_otsu,
  * connected_components_labeling (box) of the Otsu mask, the two together (as clesperanto's
  * connected_components_labeling(threshold_otsu(x)) in ../shared/bench/peer_ops.py label_real),
- * and measure_labels of those labels against the intensities. Each is run through its global
- * hooks exactly as a task runs it (lapse_global_whole: partials, host reduction, apply), timed
- * on the wall clock from a finished queue to a finished queue, median of N after warm-up (the
+ * and measure_labels of those labels against the intensities, and voronoi_otsu_labeling
+ * (spot and outline sigma 2) as a pipeline of its seven steps (lapse_pipeline_run's compute
+ * time: from the uploaded input to the packed labels, on the device). Each is run through its
+ * global hooks exactly as a task runs it (lapse_global_whole: partials, host reduction, apply),
+ * timed on the wall clock from a finished queue to a finished queue, median of N after warm-up (the
  * peers' method). The volume is the first timepoint of /raw of an HDF5 file (`lapse sample
  * --shape 128,1024,1024`), as float32. Prints "lapse OP MS" lines and the label count.
  *
@@ -20,7 +22,9 @@
 #include "clrt.h"
 #include "device/dev.h"
 #include "ops/global.h"
+#include "ops/graph.h"
 #include "ops/op.h"
+#include "pipeline.h"
 
 static double now(void)
 {
@@ -202,6 +206,34 @@ int main(int argc, char **argv)
         c.out.mem = bufs[3];
         LAPSE_TRY(time_step(&c, &meas, reps, &ms));
         printf("lapse measure_real %.3f\n", ms);
+    }
+    {
+        lapse_step_t vol, steps[8];
+        lapse_graph_t g;
+        lapse_graph_err_t gerr;
+        lapse_pipeline_t *p = NULL;
+        double t[64];
+        lapse_step_init(&vol, lapse_op_find("voronoi_otsu_labeling"));
+        for (int a = 0; a < 3; a++)
+            vol.p[0].v[a] = vol.p[1].v[a] = 2.0;
+        int ns = vol.op->expand(&vol, "input", 0, steps, 8);
+        LAPSE_TRY(lapse_graph_compile(steps, ns, dim, LAPSE_DT_F32, LAPSE_DT_AUTO, &g, &gerr));
+        LAPSE_TRY(lapse_pipeline_create(cl, &g, (long long)n, (long long)n, &p));
+        lapse_box_t box = {{0, 0, 0}, {dim[0], dim[1], dim[2]}};
+        for (int r = 0; r <= reps; r++) {
+            lapse_pipe_times_t pt;
+            memcpy(lapse_pipeline_input(p), v, n * sizeof *v);
+            lapse_status_t rst = lapse_pipeline_run(p, &box, &box, &pt);
+            if (rst != LAPSE_OK) {
+                lapse_pipeline_destroy(p);
+                LAPSE_TRY(rst);
+            }
+            if (r > 0)
+                t[r - 1] = pt.compute * 1e3;
+        }
+        lapse_pipeline_destroy(p);
+        qsort(t, (size_t)reps, sizeof *t, cmp_double);
+        printf("lapse vol_real %.3f\n", t[reps / 2]);
     }
 cleanup:
     if (st != LAPSE_OK)

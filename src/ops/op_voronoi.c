@@ -36,10 +36,9 @@ cleanup:
     return st;
 }
 
-/* One iteration (box when it is even) from mat into work, then back into mat; *changed: a core
- * voxel changed. */
+/* One iteration (box when it is even) from src into dst; *changed: a core voxel changed. */
 static lapse_status_t vor_step(lapse_dev_t *d, const lapse_dvol_t *in, const lapse_gtile_t *t,
-                               int iteration, cl_mem mat, cl_mem work, cl_mem flag, int *changed)
+                               int iteration, cl_mem src, cl_mem dst, cl_mem flag, int *changed)
 {
     lapse_status_t st = LAPSE_OK;
     cl_kernel k;
@@ -52,8 +51,8 @@ static lapse_status_t vor_step(lapse_dev_t *d, const lapse_dvol_t *in, const lap
     LAPSE_CL(
         clEnqueueWriteBuffer(d->cl->queue, flag, CL_FALSE, 0, sizeof zero, &zero, 0, NULL, NULL));
     LAPSE_TRY(lapse_dev_kernel(d, "voronoi.cl", "lapse_vor_step", &k, NULL));
-    LAPSE_ARG(k, 0, mat);
-    LAPSE_ARG(k, 1, work);
+    LAPSE_ARG(k, 0, src);
+    LAPSE_ARG(k, 1, dst);
     LAPSE_ARG(k, 2, nx);
     LAPSE_ARG(k, 3, ny);
     LAPSE_ARG(k, 4, nz);
@@ -62,7 +61,6 @@ static lapse_status_t vor_step(lapse_dev_t *d, const lapse_dvol_t *in, const lap
     LAPSE_ARG(k, 7, cd);
     LAPSE_ARG(k, 8, flag);
     LAPSE_TRY(lapse_dev_launch_3d(d, k, (size_t)nx, (size_t)ny, (size_t)nz));
-    LAPSE_TRY(lapse_dev_copy(d, work, mat, lapse_dvol_voxels(in)));
     cl_int f = 0;
     LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, flag, CL_TRUE, 0, sizeof f, &f, 0, NULL, NULL));
     *changed = f != 0;
@@ -93,13 +91,19 @@ static lapse_status_t vor_partial(lapse_dev_t *d, const lapse_step_t *s, int pas
     LAPSE_CL(e);
     if (pass == 0)
         LAPSE_TRY(vor_init(d, in, mat));
-    if (whole(t)) { /* the whole timepoint: iterate here until nothing changes */
+    if (whole(t)) { /* the whole timepoint: iterate here (mat and work in turn) until
+                     * nothing changes; the state ends in mat */
         int it = 0;
-        do
-            LAPSE_TRY(vor_step(d, in, t, it++, mat, work, flag, &changed));
-        while (changed);
+        do {
+            LAPSE_TRY(
+                vor_step(d, in, t, it, it % 2 ? work : mat, it % 2 ? mat : work, flag, &changed));
+            it++;
+        } while (changed);
+        if (it % 2) /* the last state is in work */
+            LAPSE_TRY(lapse_dev_copy(d, work, mat, lapse_dvol_voxels(in)));
     } else {
         LAPSE_TRY(vor_step(d, in, t, pass, mat, work, flag, &changed));
+        LAPSE_TRY(lapse_dev_copy(d, work, mat, lapse_dvol_voxels(in)));
     }
     part->data = calloc(1, sizeof(vor_part_t));
     LAPSE_ALLOC(part->data);
