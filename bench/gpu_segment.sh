@@ -11,7 +11,9 @@
 #      OpenCL and CUDA), unless PEERS=0;
 #   5. bench_kernels for every operation (tiled variant) on the 1 GiB volume;
 #   6. the segmentation pipeline end to end: untiled on 1 rank, 8 tiles on 2 ranks (one GPU
-#      each when there are two), bit-identical outputs, and the run times.
+#      each when there are two), bit-identical outputs, and the run times;
+#   7. voronoi_otsu_labeling + measure_labels over 20 timepoints of 128x1024x1024 on 1 and 2
+#      ranks (E2E20=0 skips it).
 set -uo pipefail
 BIN=${BIN:-gpu-bin}
 PEER=${PEER:-.peer}
@@ -24,7 +26,8 @@ nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$LOG/gpu.
 cat "$LOG/gpu.txt"
 step unit tests on the GPU
 for t in test_ccl test_measure test_registry; do
-    (cd "$W" && CK_FORK=no "$OLDPWD/$BIN/$t") >"$LOG/$t.txt" 2>&1
+    (cd "$W" && LD_LIBRARY_PATH=$OLDPWD/$BIN/lib:$LD_LIBRARY_PATH CK_FORK=no "$OLDPWD/$BIN/$t") \
+        >"$LOG/$t.txt" 2>&1
     echo "$t rc=$? $(tail -1 "$LOG/$t.txt")"
 done
 step sample
@@ -69,4 +72,23 @@ for k in ("/labels", "/nuclei", "/nuclei_summary"):
     print(k, "identical" if a[k][()].tobytes() == b[k][()].tobytes() else "DIFFERENT", a[k].shape)
 print("labels per timepoint", list(a["/nuclei_summary"]["label_count"]))
 PY
+if [ "${E2E20:-1}" = 1 ]; then
+    step "e2e count_nuclei workflow, 20 timepoints"
+    [ -f "$W/nuc20.h5" ] || "$BIN/lapse" sample "$W/nuc20.h5" --timepoints 20 \
+        --shape 128,1024,1024 --seed 2 >"$LOG/sample20.txt" 2>&1
+    for n in 1 2; do
+        cat >"$W/count-$n.yaml" <<YAML
+input: {file: $W/nuc20.h5, dataset: /raw}
+pipeline:
+  - {op: voronoi_otsu_labeling, spot_sigma: 2, outline_sigma: 2, name: labels}
+  - {op: measure_labels, from: labels, with: input, name: nuclei}
+output: {file: $W/count-$n.h5, dataset: /labels, mode: overwrite}
+devices: gpu
+YAML
+        t0=$(date +%s.%N)
+        mpirun -n "$n" --bind-to none "$BIN/lapse" run "$W/count-$n.yaml" >"$LOG/count-$n.txt" 2>&1
+        echo "count $n ranks rc=$? wall $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{print b-a}') s: $(grep -E 'global steps|done:' "$LOG/count-$n.txt" | tr '\n' ' ')"
+        "$BIN/lapse" info "$W/count-$n.h5" >"$LOG/count-info-$n.txt" 2>&1
+    done
+fi
 step finished
