@@ -131,3 +131,47 @@ lapse_fixsum(__global const float *src, int4 b, int4 o, int4 c, int shift, __glo
     if (l == 0)
         sums[get_group_id(0)] = ls[0];
 }
+
+/* Radix selection (threshold_percentile): the sortable key of a float (order of the keys =
+ * order of the numbers; NaN is never keyed). */
+static inline uint sort_key(float v)
+{
+    const uint u = as_uint(v);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+/* Histograms of the 8-bit digit `pass` (0 = the top byte) of the keys of the core's numbers
+ * whose higher digits equal pfx.x (bins[0..255]) and pfx.y (bins[256..511]); pass 0 counts
+ * every number once, in the first histogram. Added with atomics: zero the bins first. */
+__kernel __attribute__((reqd_work_group_size(LAPSE_RG, 1, 1))) void
+lapse_radix_hist(__global const float *src, int4 b, int4 o, int4 c, uint2 pfx, int pass,
+                 __global uint *bins)
+{
+    __local uint h[512];
+    const ulong n = (ulong)c.x * (ulong)c.y * (ulong)c.z;
+    const size_t l = get_local_id(0);
+    h[l] = 0;
+    h[l + 256] = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int shift = 24 - 8 * pass;
+    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
+        const float v = src[core_at(i, b, o, c)];
+        if (isnan(v))
+            continue;
+        const uint key = sort_key(v), digit = (key >> shift) & 255u;
+        if (pass == 0) {
+            atomic_inc(&h[digit]);
+            continue;
+        }
+        const uint top = key >> (shift + 8);
+        if (top == pfx.x)
+            atomic_inc(&h[digit]);
+        if (top == pfx.y)
+            atomic_inc(&h[256 + digit]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (h[l])
+        atomic_add(&bins[l], h[l]);
+    if (h[l + 256])
+        atomic_add(&bins[l + 256], h[l + 256]);
+}

@@ -272,8 +272,8 @@ static lapse_status_t thr_apply(lapse_dev_t *d, const lapse_step_t *s, const lap
     cl_kernel k;
     cl_ulong n = lapse_dvol_voxels(in);
     cl_float t = ((const thr_t *)res->data)->thr;
-    LAPSE_TRY(lapse_dev_kernel(d, "pointwise.cl", d->simple ? "lapse_threshold" : "lapse_threshold4",
-                               &k, NULL));
+    LAPSE_TRY(lapse_dev_kernel(d, "pointwise.cl",
+                               d->simple ? "lapse_threshold" : "lapse_threshold4", &k, NULL));
     LAPSE_ARG(k, 0, in->mem);
     LAPSE_ARG(k, 1, out->mem);
     LAPSE_ARG(k, 2, n);
@@ -486,4 +486,203 @@ const lapse_op_t lapse_op_threshold_mean = {
     .kernels = "reduce.cl pointwise.cl",
     .reference = mean_ref,
     .global = &mean_global,
+};
+
+/* ---------------------------------------------------------------- percentile */
+
+/* The state of the radix selection of the two order statistics NumPy's linear percentile
+ * interpolates between (ranks k and k + 1 of the n numbers, NaN left out). */
+typedef struct {
+    int64_t n;       /* numbers (not NaN) in the timepoint */
+    int64_t rem[2];  /* ranks still to find within the current prefixes */
+    uint32_t pfx[2]; /* the digits found so far of the two keys */
+    double gamma;    /* the interpolation weight */
+} sel_t;
+
+/* NumPy's virtual index q (n - 1) of the linear method, in its operation order. */
+static double virtual_index(int64_t n, double percent)
+{
+    volatile double q = percent / 100.0, a = (double)n * q, b = 1.0 + q * -1.0, c = a + b;
+    return c - 1.0;
+}
+
+static float key_value(uint32_t key)
+{
+    uint32_t u = (key & 0x80000000u) ? (key & 0x7fffffffu) : ~key;
+    float v;
+    memcpy(&v, &u, sizeof v);
+    return v;
+}
+
+static lapse_status_t pct_partial(lapse_dev_t *d, const lapse_step_t *s, int pass,
+                                  const lapse_blob_t *prev, const lapse_gtile_t *t,
+                                  const lapse_dvol_t *in, cl_mem mat, cl_mem work,
+                                  lapse_blob_t *part)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    cl_kernel k;
+    cl_mem bins = NULL;
+    cl_uint h[512];
+    (void)s;
+    (void)mat;
+    (void)work;
+    cl_uint2 pfx = {{0, 0}};
+    if (pass > 0) {
+        const sel_t *sel = prev->data;
+        pfx.s[0] = sel->pfx[0];
+        pfx.s[1] = sel->pfx[1];
+    }
+    cl_int ps = pass;
+    memset(h, 0, sizeof h);
+    bins = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof h, h, &e);
+    LAPSE_CL(e);
+    LAPSE_TRY(lapse_dev_kernel(d, "reduce.cl", "lapse_radix_hist", &k, NULL));
+    LAPSE_TRY(core_args(k, in, t));
+    LAPSE_ARG(k, 4, pfx);
+    LAPSE_ARG(k, 5, ps);
+    LAPSE_ARG(k, 6, bins);
+    size_t n = (size_t)lapse_box_voxels(&t->core_rel), ng = groups_for(n);
+    size_t global = ng * RG, local = RG;
+    LAPSE_TRY(lapse_dev_enqueue(d, k, 1, &global, &local));
+    LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, bins, CL_TRUE, 0, sizeof h, h, 0, NULL, NULL));
+    LAPSE_TRY(blob_new(part, 512 * sizeof(uint64_t)));
+    for (int i = 0; i < 512; i++)
+        ((uint64_t *)part->data)[i] = h[i];
+cleanup:
+    if (bins)
+        clReleaseMemObject(bins);
+    return st;
+}
+
+static lapse_status_t pct_reduce(const lapse_step_t *s, int pass, const lapse_blob_t *prev,
+                                 const lapse_gtile_t *tiles, const lapse_blob_t *parts, int64_t n,
+                                 lapse_blob_t *res)
+{
+    (void)tiles;
+    uint64_t h[512] = {0};
+    for (int64_t i = 0; i < n; i++)
+        for (int j = 0; j < 512; j++)
+            h[j] += ((const uint64_t *)parts[i].data)[j];
+    if (pass == 3) { /* the keys are complete: the threshold */
+        const sel_t *sel = prev->data;
+        lapse_status_t st = blob_new(res, sizeof(thr_t));
+        if (st != LAPSE_OK)
+            return st;
+        thr_t *o = res->data;
+        uint32_t key[2];
+        for (int t = 0; t < 2; t++) { /* the last digit */
+            int64_t r = sel->rem[t], cum = 0;
+            int dgt = 0;
+            for (; dgt < 255 && cum + (int64_t)h[t * 256 + dgt] <= r; dgt++)
+                cum += (int64_t)h[t * 256 + dgt];
+            key[t] = sel->pfx[t] << 8 | (uint32_t)dgt;
+        }
+        if (sel->n == 0) {
+            o->value = NAN;
+            o->thr = NAN;
+            return LAPSE_OK;
+        }
+        float a = key_value(key[0]), b = key_value(key[1]);
+        volatile float dba = b - a; /* NumPy: b - a in float32, the rest in double */
+        double g = sel->gamma;
+        o->value = g >= 0.5 ? (double)b - (double)dba * (1.0 - g) : (double)a + (double)dba * g;
+        float f = (float)o->value; /* x > value exactly when x > the largest float <= value */
+        if ((double)f > o->value)
+            f = nextafterf(f, -INFINITY);
+        o->thr = f;
+        return LAPSE_OK;
+    }
+    lapse_status_t st = blob_new(res, sizeof(sel_t));
+    if (st != LAPSE_OK)
+        return st;
+    sel_t *sel = res->data;
+    if (pass == 0) {
+        int64_t total = 0;
+        for (int j = 0; j < 256; j++)
+            total += (int64_t)h[j];
+        sel->n = total;
+        double vi = virtual_index(total, s->p[0].v[0]);
+        double lo = floor(vi);
+        int64_t ka = (int64_t)lo;
+        ka = ka < 0 ? 0 : ka > total - 1 ? total - 1 : ka;
+        int64_t kb = ka + 1 > total - 1 ? total - 1 : ka + 1;
+        sel->gamma = vi - lo;
+        sel->rem[0] = ka < 0 ? 0 : ka;
+        sel->rem[1] = kb < 0 ? 0 : kb;
+        memcpy(h + 256, h, 256 * sizeof *h); /* both searches start from the same digits */
+    } else {
+        *sel = *(const sel_t *)prev->data;
+    }
+    for (int t = 0; t < 2; t++) {
+        int64_t r = sel->rem[t], cum = 0;
+        int dgt = 0;
+        for (; dgt < 255 && cum + (int64_t)h[t * 256 + dgt] <= r; dgt++)
+            cum += (int64_t)h[t * 256 + dgt];
+        sel->pfx[t] = (pass == 0 ? 0u : sel->pfx[t] << 8) | (uint32_t)dgt;
+        sel->rem[t] = r - cum;
+    }
+    return LAPSE_OK;
+}
+
+/* Reference: NumPy's percentile (linear) over the numbers in double, then the comparison. */
+static int cmp_float(const void *a, const void *b)
+{
+    float x = *(const float *)a, y = *(const float *)b;
+    return (x > y) - (x < y);
+}
+
+static void pct_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)
+{
+    size_t n = lapse_ref_voxels(in[0].dim), m = 0;
+    float *v = malloc((n + 1) * sizeof *v);
+    if (v == NULL)
+        abort();
+    for (size_t i = 0; i < n; i++)
+        if (!isnan(in[0].v[i]))
+            v[m++] = (float)in[0].v[i];
+    qsort(v, m, sizeof *v, cmp_float);
+    double thr = NAN;
+    if (m > 0) {
+        double vi = virtual_index((int64_t)m, s->p[0].v[0]), lo = floor(vi), g = vi - lo;
+        size_t ka = lo < 0 ? 0 : (size_t)lo > m - 1 ? m - 1 : (size_t)lo;
+        size_t kb = ka + 1 > m - 1 ? m - 1 : ka + 1;
+        volatile float dba = v[kb] - v[ka];
+        thr = g >= 0.5 ? (double)v[kb] - (double)dba * (1.0 - g) : (double)v[ka] + (double)dba * g;
+    }
+    for (size_t i = 0; i < n; i++)
+        out->v[i] = (double)(float)in[0].v[i] > thr ? 1.0 : 0.0;
+    free(v);
+}
+
+static const lapse_global_t pct_global = {
+    .npass = 4,
+    .partial = pct_partial,
+    .reduce = pct_reduce,
+    .apply = thr_apply,
+    .summary = thr_summary,
+};
+
+const lapse_op_t lapse_op_threshold_percentile = {
+    .name = "threshold_percentile",
+    .help = "1 where x > the given percentile of the timepoint, else 0 (uint8 mask)",
+    .family = "threshold",
+    .convention = "numpy.percentile (method linear) of the timepoint's numbers, NaN left out "
+                  "(numpy.nanpercentile), found exactly by a radix selection over the tiles; "
+                  "x > it",
+    .version = 1,
+    .ninputs = 1,
+    .nparams = 1,
+    .params = {{.key = "percentile",
+                .kind = LAPSE_PARAM_FLOAT,
+                .required = 1,
+                .min = 0,
+                .max = 100,
+                .help = "0..100"}},
+    .out_rule = LAPSE_OUT_U8,
+    .footprint = LAPSE_FP_GLOBAL,
+    .inplace = 1,
+    .kernels = "reduce.cl pointwise.cl",
+    .reference = pct_ref,
+    .global = &pct_global,
 };

@@ -43,6 +43,7 @@
     X(threshold_fixed)                                                                             \
     X(threshold_otsu)                                                                              \
     X(threshold_mean)                                                                              \
+    X(threshold_percentile)                                                                        \
     X(connected_components_labeling)                                                               \
     X(measure_labels)                                                                              \
     X(masked_voronoi_labeling)                                                                     \

@@ -7,7 +7,8 @@ CASE thresh (tests/mpi/test_segment.sh): /blur (a saved float32 step) and, per t
   /otsu == blur > skimage.filters.threshold_otsu(blur, nbins=256) bit for bit,
   /otsu_in == input > threshold_otsu(input as float32) bit for bit,
   /mean == blur > mean(blur) (the mean in float64), except voxels within 1e-6 (relative) of
-  the mean.
+  the mean; /pct == blur > np.percentile(blur, 83.7) and /pct_in == input > np.percentile(
+  input, 50), compared in float64, bit for bit.
 CASE labels: the mask (the saved step /mask, or else the input dataset) and per timepoint
   /cc_box == scipy.ndimage.label(mask, full connectivity) and /result == label(mask, face
   connectivity), bit for bit (the same numbers: scipy numbers components in raster order of
@@ -45,6 +46,15 @@ def check_thresh(fin, fout, dset):
                 fail("%s has dtype %s, not uint8" % (name, got.dtype))
             if not np.array_equal(got.astype(bool), want):
                 fail("%s t=%d: %d voxels differ from skimage" % (name, t, (got.astype(bool) != want).sum()))
+            if want.all() or not want.any():
+                fail("%s t=%d: a constant mask proves nothing" % (name, t))
+        for name, img, p in (("/pct", b, 83.7), ("/pct_in", raw[t].astype(np.float32), 50.0)):
+            thr = np.percentile(img, p)  # float64, NumPy's linear method
+            want = img.astype(np.float64) > thr
+            got = fout[name][t].astype(bool)
+            if not np.array_equal(got, want):
+                fail("%s t=%d: %d voxels differ from x > np.percentile(x, %g)"
+                     % (name, t, (got != want).sum(), p))
             if want.all() or not want.any():
                 fail("%s t=%d: a constant mask proves nothing" % (name, t))
         m = np.mean(b, dtype=np.float64)
