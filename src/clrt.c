@@ -6,7 +6,9 @@
  * together with its kernels (lapse_cl_kernel). Each source is compiled under its own name
  * (`#line 1 "kernels/NAME.cl"`), so build logs point at the file and line, with "-cl-std=CL1.2"
  * only (plus lapse_cl_set_build_options' tunables), so that results are reproducible (no
- * fast-math, no mad contraction).
+ * fast-math, no mad contraction). A user's kernel (custom_kernel) is one program of its own,
+ * kernels/custom.cl followed by the user's text under the user's file name (lapse_cl_build_user),
+ * built by its step and owned by it, not cached here.
  */
 #include "clrt.h"
 

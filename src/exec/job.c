@@ -269,9 +269,9 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     cfg->output_file);
     int updating = cfg->mode == LAPSE_MODE_UPDATE || (!cfg->mode_given && tp_override);
     if (!updating && strcmp(os.fingerprint, job->fingerprint) != 0)
-        OUTPUT_FAIL("output %s was made by a different config (input, pipeline or "
-                    "output settings differ); set output.mode: overwrite to replace "
-                    "it, or update to rewrite the selected timepoints with this one",
+        OUTPUT_FAIL("output %s was made by a different config (input, pipeline, a custom "
+                    "kernel's file or output settings differ); set output.mode: overwrite to "
+                    "replace it, or update to rewrite the selected timepoints with this one",
                     cfg->output_file);
     int unfinished = os.last_run > 0 && strcmp(os.last_status, LAPSE_RUN_DONE) != 0;
     if (!updating && unfinished && strcmp(os.last_fingerprint, job->fingerprint) != 0)
