@@ -1,7 +1,8 @@
 /*
  * custom.cl - the frame of a user's kernel (custom_kernel, src/ops/op_custom.c; docs/config.md).
- * It is not a program of its own: lapse builds it with the user's file appended (under the
- * user's file name, clrt.c lapse_cl_build_user), and the user's file defines lapse_user.
+ * lapse builds it with the user's file appended (under the user's file name, clrt.c
+ * lapse_cl_build_user, which defines LAPSE_USER_SOURCE), and the user's file defines lapse_user.
+ * Built alone (tests/unit/test_clrt.c builds every kernel file), it defines the identity.
  *
  * The user writes
  *     float lapse_user(const __global float *in, int4 dim, int4 pos, __constant float *p)
@@ -40,3 +41,11 @@ __kernel void lapse_custom(const __global float *in, __global float *out, int4 d
     out[((size_t)z * (size_t)dim.y + (size_t)y) * (size_t)dim.x + (size_t)x] =
         lapse_user(in, dim, (int4)(x, y, z, 0), p);
 }
+
+#ifndef LAPSE_USER_SOURCE
+/* Built without a user's file: the identity, so that the frame is a program of its own. */
+float lapse_user(const __global float *in, int4 dim, int4 pos, __constant float *p)
+{
+    return lapse_at(in, dim, pos.x, pos.y, pos.z);
+}
+#endif

@@ -351,8 +351,9 @@ lapse_status_t lapse_cl_build_user(lapse_cl_t *cl, const char *frame, const char
     size_t len = strlen(name) + 16;
     line = malloc(len);
     LAPSE_ALLOC(line);
-    /* the frame under its own name, then the user's text from its line 1 */
-    snprintf(head, sizeof head, "#line 1 \"kernels/%s\"\n", frame);
+    /* the frame under its own name, told that a user's text follows, then that text from its
+     * line 1 */
+    snprintf(head, sizeof head, "#define LAPSE_USER_SOURCE 1\n#line 1 \"kernels/%s\"\n", frame);
     snprintf(line, len, "\n#line 1 \"%s\"\n", name);
     const char *srcs[4] = {head, fsrc, line, src};
     LAPSE_TRY(build_strings(cl, name, 4, srcs, LAPSE_ECONFIG, out));
