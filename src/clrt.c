@@ -6,7 +6,9 @@
  * together with its kernels (lapse_cl_kernel). Each source is compiled under its own name
  * (`#line 1 "kernels/NAME.cl"`), so build logs point at the file and line, with "-cl-std=CL1.2"
  * only (plus lapse_cl_set_build_options' tunables), so that results are reproducible (no
- * fast-math, no mad contraction).
+ * fast-math, no mad contraction). A user's kernel (custom_kernel) is one program of its own,
+ * kernels/custom.cl followed by the user's text under the user's file name (lapse_cl_build_user),
+ * built by its step and owned by it, not cached here.
  */
 #include "clrt.h"
 
@@ -290,32 +292,32 @@ static char *build_log(const lapse_cl_t *cl, cl_program prog)
     return log;
 }
 
-lapse_status_t lapse_cl_build_source(lapse_cl_t *cl, const char *file, const char *src,
-                                     cl_program *out)
+/* Build the program of the n strings srcs (what: how messages name it) with the current build
+ * options. A program that does not compile (CL_BUILD_PROGRAM_FAILURE) is fail_code, any other
+ * failure LAPSE_ECL; the message names what, the device and the options, with the build log. */
+static lapse_status_t build_strings(lapse_cl_t *cl, const char *what, cl_uint n, const char **srcs,
+                                    lapse_status_t fail_code, cl_program *out)
 {
     lapse_status_t st = LAPSE_OK;
     cl_int e = CL_SUCCESS;
     cl_program prog = NULL;
-    char line[300], *opts = NULL, *log = NULL;
+    char *opts = NULL, *log = NULL;
     const char *extra = cl->cache->options;
     size_t olen = strlen(LAPSE_CL_BUILD_OPTIONS) + strlen(extra) + 2;
-    /* build logs name kernels/FILE and count lines from its first line */
-    snprintf(line, sizeof line, "#line 1 \"kernels/%s\"\n", file);
-    const char *srcs[2] = {line, src};
     opts = malloc(olen);
     LAPSE_ALLOC(opts);
     snprintf(opts, olen, "%s%s%s", LAPSE_CL_BUILD_OPTIONS, extra[0] ? " " : "", extra);
-    prog = clCreateProgramWithSource(cl->ctx, 2, srcs, NULL, &e);
+    prog = clCreateProgramWithSource(cl->ctx, n, srcs, NULL, &e);
     if (e != CL_SUCCESS)
-        LAPSE_FAIL(LAPSE_ECL, "clCreateProgramWithSource(kernels/%s) for %s failed: %s (%d)", file,
+        LAPSE_FAIL(LAPSE_ECL, "clCreateProgramWithSource(%s) for %s failed: %s (%d)", what,
                    cl->dev.name, lapse_cl_strerror(e), e);
     e = clBuildProgram(prog, 1, &cl->dev.device, opts, NULL, NULL);
     if (e != CL_SUCCESS) {
         log = build_log(cl, prog);
-        LAPSE_FAIL(LAPSE_ECL,
-                   "building the OpenCL program kernels/%s for %s failed: %s (%d), options "
+        LAPSE_FAIL(e == CL_BUILD_PROGRAM_FAILURE ? fail_code : LAPSE_ECL,
+                   "building the OpenCL program %s for %s failed: %s (%d), options "
                    "\"%s\"\nbuild log:\n%s",
-                   file, cl->dev.name, lapse_cl_strerror(e), e, opts, log ? log : "(none)");
+                   what, cl->dev.name, lapse_cl_strerror(e), e, opts, log ? log : "(none)");
     }
     *out = prog;
     prog = NULL;
@@ -324,6 +326,39 @@ cleanup:
         clReleaseProgram(prog);
     free(log);
     free(opts);
+    return st;
+}
+
+lapse_status_t lapse_cl_build_source(lapse_cl_t *cl, const char *file, const char *src,
+                                     cl_program *out)
+{
+    char line[300], what[300];
+    /* build logs name kernels/FILE and count lines from its first line */
+    snprintf(line, sizeof line, "#line 1 \"kernels/%s\"\n", file);
+    snprintf(what, sizeof what, "kernels/%s", file);
+    const char *srcs[2] = {line, src};
+    return build_strings(cl, what, 2, srcs, LAPSE_ECL, out);
+}
+
+lapse_status_t lapse_cl_build_user(lapse_cl_t *cl, const char *frame, const char *name,
+                                   const char *src, cl_program *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    char head[300], *line = NULL;
+    const char *fsrc = embedded_source(frame);
+    if (fsrc == NULL)
+        LAPSE_FAIL(LAPSE_ECL, "no OpenCL kernel file kernels/%s is embedded in the binary", frame);
+    size_t len = strlen(name) + 16;
+    line = malloc(len);
+    LAPSE_ALLOC(line);
+    /* the frame under its own name, told that a user's text follows, then that text from its
+     * line 1 */
+    snprintf(head, sizeof head, "#define LAPSE_USER_SOURCE 1\n#line 1 \"kernels/%s\"\n", frame);
+    snprintf(line, len, "\n#line 1 \"%s\"\n", name);
+    const char *srcs[4] = {head, fsrc, line, src};
+    LAPSE_TRY(build_strings(cl, name, 4, srcs, LAPSE_ECONFIG, out));
+cleanup:
+    free(line);
     return st;
 }
 

@@ -86,6 +86,17 @@ lapse_status_t lapse_cl_set_build_options(lapse_cl_t *cl, const char *extra);
 lapse_status_t lapse_cl_build_source(lapse_cl_t *cl, const char *file, const char *src,
                                      cl_program *out);
 
+/* Build a user's OpenCL C source `src` (custom_kernel) behind the embedded kernel file `frame`
+ * ("custom.cl": helpers and the kernel that calls the user's function): LAPSE_USER_SOURCE
+ * defined (the frame then leaves the user's function to src), the frame under
+ * `#line 1 "kernels/FRAME"`, then src under `#line 1 "NAME"`, so that the build log points at
+ * the user's file NAME and its lines. NAME must hold no quote, backslash or newline. Not
+ * cached: on success *out is a new program that the CALLER releases. A source that does not
+ * compile is LAPSE_ECONFIG (the user's error) with the device, the options and the build log
+ * in the message; other failures are LAPSE_ECL. *out is left unchanged on failure. */
+lapse_status_t lapse_cl_build_user(lapse_cl_t *cl, const char *frame, const char *name,
+                                   const char *src, cl_program *out);
+
 /* Release everything; NULL is accepted. */
 void lapse_cl_close(lapse_cl_t *cl);
 

@@ -625,6 +625,8 @@ lapse_status_t lapse_config_load(const char *path, lapse_config_t *cfg)
         goto cleanup;
     }
     LAPSE_TRY(lapse_config_parse(path, buf, n, cfg));
+    if ((st = lapse_config_load_sources(cfg)) != LAPSE_OK)
+        lapse_config_free(cfg);
 cleanup:
     free(buf);
     if (f != NULL)
@@ -638,4 +640,11 @@ void lapse_config_free(lapse_config_t *cfg)
         return;
     free(cfg->text);
     cfg->text = NULL;
+    for (int k = 0; k < LAPSE_MAX_STEPS; k++) { /* a step that failed to parse may hold one */
+        lapse_source_t *src = cfg->steps[k].source;
+        if (src != NULL)
+            free(src->text);
+        free(src);
+        cfg->steps[k].source = NULL;
+    }
 }

@@ -62,8 +62,18 @@ typedef struct {
 lapse_status_t lapse_config_parse(const char *path, const char *text, size_t len,
                                   lapse_config_t *cfg);
 
-/* Read path and parse it. A missing or unreadable file is LAPSE_ECONFIG too. */
+/* Read path and parse it, then read its kernel sources (lapse_config_load_sources). A missing
+ * or unreadable file is LAPSE_ECONFIG too. */
 lapse_status_t lapse_config_load(const char *path, lapse_config_t *cfg);
+
+#define LAPSE_SOURCE_MAX (1 << 20) /* bytes of a custom kernel's source file */
+
+/* Read the file of every step's kernel source (custom_kernel's source:, a path relative to the
+ * config file's directory) that is not read yet: at most LAPSE_SOURCE_MAX bytes of UTF-8 text
+ * without NUL bytes. Parsing names the files but does not read them, so that one rank reads
+ * them and sends the bytes to the others (src/exec/job.c). A missing, unreadable, too large or
+ * non-text file is LAPSE_ECONFIG at the source key's file:line:column. */
+lapse_status_t lapse_config_load_sources(lapse_config_t *cfg);
 
 /* Release what cfg owns; cfg may be zeroed or already freed. */
 void lapse_config_free(lapse_config_t *cfg);

@@ -1,13 +1,16 @@
 /*
  * config_pipeline.c - the pipeline: section of the config (see config.h): each step's op, its
- * parameters by kind (number, integer, vector, enum, per-axis booleans, matrix, as the op's
- * descriptor says), its graph links (name, from, with) and save; then the graph checks
- * (ops/graph.h), reported at the offending key's file:line:column.
+ * parameters by kind (number, integer, vector, enum, per-axis booleans, matrix, list of numbers,
+ * a kernel source file, as the op's descriptor says), its graph links (name, from, with) and
+ * save; then the graph checks (ops/graph.h), reported at the offending key's file:line:column.
+ * A kernel source file is only named here: lapse_config_load_sources reads it.
  */
 #include "config_walk.h"
 
+#include <errno.h>
 #include <float.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "io/reader.h"
@@ -136,11 +139,69 @@ static lapse_param_spec_t device_range(const lapse_param_spec_t *ps)
 {
     lapse_param_spec_t r = *ps;
     if (ps->kind == LAPSE_PARAM_FLOAT || ps->kind == LAPSE_PARAM_VEC3_FLOAT ||
-        ps->kind == LAPSE_PARAM_MATRIX) {
+        ps->kind == LAPSE_PARAM_MATRIX || ps->kind == LAPSE_PARAM_LIST) {
         r.min = r.min > -FLT_MAX ? r.min : -FLT_MAX;
         r.max = r.max < FLT_MAX ? r.max : FLT_MAX;
     }
     return r;
+}
+
+/* A list of at most LAPSE_PARAM_LIST_MAX numbers (one number is a list of one) into v[0..7];
+ * the entries not given stay 0. */
+static lapse_status_t get_list(const walk_t *w, const yaml_node_t *n, const char *kp,
+                               const lapse_param_spec_t *ps, double v[LAPSE_PARAM_LIST_MAX])
+{
+    char ekp[KEYPATH_MAX];
+    for (int i = 0; i < LAPSE_PARAM_LIST_MAX; i++)
+        v[i] = 0.0;
+    if (n != NULL && n->type == YAML_SCALAR_NODE)
+        return cfg_get_ranged(w, n, kp, 0, ps->min, ps->max, &v[0]);
+    if (n == NULL || n->type != YAML_SEQUENCE_NODE)
+        return lapse_config_fail(w->cfg, cfg_mark_of(n), kp,
+                                 "expected a list of up to %d numbers, got %s",
+                                 LAPSE_PARAM_LIST_MAX, cfg_node_kind(n));
+    yaml_node_item_t *it = n->data.sequence.items.start;
+    long cnt = (long)(n->data.sequence.items.top - it);
+    if (cnt > LAPSE_PARAM_LIST_MAX)
+        return lapse_config_fail(w->cfg, cfg_mark_of(n), kp, "too many numbers (%ld, at most %d)",
+                                 cnt, LAPSE_PARAM_LIST_MAX);
+    for (long i = 0; i < cnt; i++) {
+        snprintf(ekp, sizeof ekp, "%.100s[%ld]", kp, i);
+        lapse_status_t st =
+            cfg_get_ranged(w, cfg_node_at(w, it[i]), ekp, 0, ps->min, ps->max, &v[i]);
+        if (st != LAPSE_OK)
+            return st;
+    }
+    return LAPSE_OK;
+}
+
+/* The file named by a LAPSE_PARAM_SOURCE parameter: a path relative to the config file's
+ * directory (or absolute), made into the step's source (its text is read later, by
+ * lapse_config_load_sources). The path goes into a `#line` directive of the OpenCL program, so
+ * quotes, backslashes and control characters are refused. */
+static lapse_status_t get_source(walk_t *w, const yaml_node_t *n, const char *kp, lapse_step_t *s)
+{
+    char name[4096];
+    lapse_status_t st = cfg_get_string(w, n, kp, name, sizeof name);
+    if (st != LAPSE_OK)
+        return st;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        if (*c == '"' || *c == '\\' || *c < 0x20 || *c == 0x7f)
+            return lapse_config_fail(w->cfg, cfg_mark_of(n), kp,
+                                     "the file name must not contain quotes, backslashes or "
+                                     "control characters");
+    s->source = calloc(1, sizeof *s->source);
+    if (s->source == NULL)
+        return lapse_fail(LAPSE_ENOMEM, "out of memory: a kernel source");
+    const char *slash = strrchr(w->cfg->path, '/');
+    int dir = name[0] != '/' && slash != NULL ? (int)(slash - w->cfg->path) + 1 : 0;
+    if ((size_t)snprintf(s->source->path, sizeof s->source->path, "%.*s%s", dir, w->cfg->path,
+                         name) >= sizeof s->source->path)
+        return lapse_config_fail(w->cfg, cfg_mark_of(n), kp, "the path is too long");
+    lapse_mark_t m = cfg_mark_of(n);
+    snprintf(s->source->where, sizeof s->source->where, "%s:%d:%d: %s", w->cfg->path, m.line,
+             m.column, kp);
+    return LAPSE_OK;
 }
 
 /* One parameter value of a step, by its kind. */
@@ -165,6 +226,10 @@ static lapse_status_t get_param(walk_t *w, const yaml_node_t *v, const char *pkp
         return get_bool3(w, v, pkp, out);
     case LAPSE_PARAM_MATRIX:
         return get_matrix(w, v, pkp, ps, out);
+    case LAPSE_PARAM_LIST:
+        return get_list(w, v, pkp, ps, out);
+    case LAPSE_PARAM_SOURCE:
+        break; /* walk_step: get_source */
     }
     return lapse_config_fail(w->cfg, cfg_mark_of(v), pkp, "unsupported parameter kind");
 }
@@ -255,7 +320,10 @@ static lapse_status_t walk_step(walk_t *w, const yaml_node_t *n, int k, int k2)
                                          op->name, ps->key, ps->help);
             continue;
         }
-        st = get_param(w, v, pkp, ps, s->p[p].v);
+        if (ps->kind == LAPSE_PARAM_SOURCE)
+            st = get_source(w, v, pkp, s);
+        else
+            st = get_param(w, v, pkp, ps, s->p[p].v);
         if (st != LAPSE_OK)
             return st;
     }
@@ -330,4 +398,81 @@ lapse_status_t cfg_walk_pipeline(walk_t *w, const yaml_node_t *top)
         c->nsteps = n;
     }
     return lapse_config_graph(c, NULL, NULL);
+}
+
+/* 1 when s[0..n) is well-formed UTF-8 (no overlong forms, surrogates or values past U+10FFFF)
+ * without NUL bytes; else 0 and *bad the offset of the first bad byte. */
+static int utf8_ok(const unsigned char *s, size_t n, size_t *bad)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        size_t k = c < 0x80             ? 0
+                   : (c & 0xe0) == 0xc0 ? 1
+                   : (c & 0xf0) == 0xe0 ? 2
+                   : (c & 0xf8) == 0xf0 ? 3
+                                        : 4;
+        unsigned long cp = k == 0 ? c : k == 1 ? c & 0x1f : k == 2 ? c & 0x0f : c & 0x07;
+        int ok = c != 0 && k < 4 && i + k < n;
+        for (size_t j = 1; ok && j <= k; j++) {
+            ok = (s[i + j] & 0xc0) == 0x80;
+            cp = (cp << 6) | (s[i + j] & 0x3f);
+        }
+        if (ok && k > 0)
+            ok = (k == 1 && cp >= 0x80) ||
+                 (k == 2 && cp >= 0x800 && (cp < 0xd800 || cp > 0xdfff)) ||
+                 (k == 3 && cp >= 0x10000 && cp <= 0x10ffff);
+        if (!ok) {
+            *bad = i;
+            return 0;
+        }
+        i += k + 1;
+    }
+    return 1;
+}
+
+/* Read the file of source src into src->text (at most LAPSE_SOURCE_MAX bytes, UTF-8, no NUL). */
+static lapse_status_t read_source(lapse_source_t *src)
+{
+    lapse_status_t st = LAPSE_OK;
+    char *buf = NULL;
+    size_t n = 0, bad = 0;
+    FILE *f = fopen(src->path, "rb");
+    if (f == NULL)
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: cannot open the kernel file %s: %s", src->where, src->path,
+                   strerror(errno));
+    buf = malloc(LAPSE_SOURCE_MAX + 2);
+    LAPSE_ALLOC(buf);
+    n = fread(buf, 1, LAPSE_SOURCE_MAX + 1, f);
+    if (ferror(f))
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: cannot read the kernel file %s: %s", src->where, src->path,
+                   strerror(errno));
+    if (n > LAPSE_SOURCE_MAX)
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: the kernel file %s is too large (more than %d bytes)",
+                   src->where, src->path, LAPSE_SOURCE_MAX);
+    if (!utf8_ok((const unsigned char *)buf, n, &bad))
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: the kernel file %s is not UTF-8 text: %s at byte %zu",
+                   src->where, src->path, buf[bad] == 0 ? "a NUL byte" : "a bad byte", bad);
+    buf[n] = '\0';
+    src->text = buf;
+    src->len = n;
+    buf = NULL;
+cleanup:
+    free(buf);
+    if (f != NULL)
+        fclose(f);
+    return st;
+}
+
+lapse_status_t lapse_config_load_sources(lapse_config_t *cfg)
+{
+    for (int k = 0; k < cfg->nsteps; k++) {
+        lapse_source_t *src = cfg->steps[k].source;
+        if (src == NULL || src->text != NULL)
+            continue;
+        lapse_status_t st = read_source(src);
+        if (st != LAPSE_OK)
+            return st;
+    }
+    return LAPSE_OK;
 }

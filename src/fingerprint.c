@@ -1,6 +1,7 @@
 /*
  * fingerprint.c - FNV-1a 64 over a canonical text of the result-defining config (see
- * fingerprint.h). Numbers are printed with %.17g so equal doubles give equal text.
+ * fingerprint.h). Numbers are printed with %.17g so equal doubles give equal text; a user's
+ * kernel file (custom_kernel's source) joins by its text, so editing it changes the hash.
  */
 #include "fingerprint.h"
 
@@ -38,7 +39,14 @@ void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, 
         }
         for (int k = 0; k < s->op->nparams; k++) {
             const lapse_param_spec_t *ps = &s->op->params[k];
-            int nv = ps->kind == LAPSE_PARAM_MATRIX ? 12 : 3;
+            if (ps->kind == LAPSE_PARAM_SOURCE) { /* the file's text, not its name */
+                h = fnv(h, "source");
+                h = fnv(h, s->source && s->source->text ? s->source->text : "");
+                continue;
+            }
+            int nv = ps->kind == LAPSE_PARAM_MATRIX ? 12
+                     : ps->kind == LAPSE_PARAM_LIST ? LAPSE_PARAM_LIST_MAX
+                                                    : 3;
             size_t l = 0;
             for (int v = 0; v < nv && l < sizeof buf; v++)
                 l += (size_t)snprintf(buf + l, sizeof buf - l, "%s%.17g", v ? " " : "",

@@ -1,7 +1,7 @@
 /*
  * fingerprint.h - a short hash of everything in a config that decides the values of the
  * results: the input (file, dataset, shape, dtype), every pipeline step (operation, parameters,
- * save name) and the output datasets and dtype. Not included: timepoints, tiles, devices,
+ * a custom kernel's source text, save name) and the output datasets and dtype. Not included: timepoints, tiles, devices,
  * scheduling, mode (results do not depend on them). An output remembers the fingerprint of the
  * config that made it, so a run can tell whether it may continue that output.
  */
@@ -11,7 +11,8 @@
 #include "config.h"
 #include "io/reader.h"
 
-/* Write the fingerprint (16 hex digits, NUL-terminated) into out (>= 17 bytes). */
+/* Write the fingerprint (16 hex digits, NUL-terminated) into out (>= 17 bytes). The sources of
+ * custom kernels must have been read (lapse_config_load_sources). */
 void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, char *out,
                        size_t len);
 

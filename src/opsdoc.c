@@ -18,6 +18,8 @@ static const char *const kind_names[] = {
     [LAPSE_PARAM_ENUM] = "one of",
     [LAPSE_PARAM_BOOL3] = "per-axis booleans {z, y, x}",
     [LAPSE_PARAM_MATRIX] = "3x4 matrix",
+    [LAPSE_PARAM_LIST] = "up to 8 numbers [a, b, ...]",
+    [LAPSE_PARAM_SOURCE] = "OpenCL C file",
 };
 
 static const char *const footprint_names[] = {
@@ -31,6 +33,7 @@ static const char *const dtype_rules[] = {
     [LAPSE_OUT_F32] = "float32",
     [LAPSE_OUT_U8] = "uint8 (0/1)",
     [LAPSE_OUT_U32] = "uint32 (labels)",
+    [LAPSE_OUT_PARAM] = "its dtype parameter",
 };
 
 /* One parameter in words: "sigma: number or [z, y, x] in [0, 100], required". */
@@ -41,7 +44,7 @@ static void param_text(const lapse_param_spec_t *p, char *buf, size_t len)
         for (int i = 0; p->choices[i] && l < len; i++)
             l += (size_t)snprintf(buf + l, len - l, "%s%s", i ? ", " : " ", p->choices[i]);
     if (l < len && p->min > -DBL_MAX && p->max < DBL_MAX && p->kind != LAPSE_PARAM_ENUM &&
-        p->kind != LAPSE_PARAM_BOOL3)
+        p->kind != LAPSE_PARAM_BOOL3 && p->kind != LAPSE_PARAM_SOURCE)
         l += (size_t)snprintf(buf + l, len - l, " in [%g, %g]", p->min, p->max);
     if (l < len) {
         if (p->required)
@@ -112,8 +115,11 @@ static void print_row(FILE *f, const lapse_op_t *op)
 
 static void print_tsv(FILE *f, const lapse_op_t *op)
 {
-    static const char *const rule[] = {
-        [LAPSE_OUT_SAME] = "same", [LAPSE_OUT_F32] = "float32", [LAPSE_OUT_U8] = "uint8", [LAPSE_OUT_U32] = "uint32"};
+    static const char *const rule[] = {[LAPSE_OUT_SAME] = "same",
+                                       [LAPSE_OUT_F32] = "float32",
+                                       [LAPSE_OUT_U8] = "uint8",
+                                       [LAPSE_OUT_U32] = "uint32",
+                                       [LAPSE_OUT_PARAM] = "param"};
     fprintf(f, "%s\t%d\t%s\t%s\n", op->name, op->ninputs, rule[op->out_rule],
             footprint_names[op->footprint]);
 }

@@ -1,6 +1,7 @@
 /*
- * job.c - phases 1 and 2 of a run (see job.h): load the config on every rank, validate it on
- * rank 0 against the input and the output, and share the verdict and the facts found.
+ * job.c - phases 1 and 2 of a run (see job.h): load the config on every rank (the text and the
+ * files of custom kernels from rank 0), validate it on rank 0 against the input and the output,
+ * and share the verdict and the facts found.
  *
  * The pipeline is asked about the job in two places only: pipeline_facts (reach, projection)
  * and make_specs (the output datasets).
@@ -93,6 +94,45 @@ static lapse_status_t load_config(const lapse_ranks_t *r, const char *path, laps
     st = lapse_config_parse(path, text, (size_t)n, cfg);
 cleanup:
     free(text);
+    return st;
+}
+
+/* Every rank, after the config is parsed: rank 0 reads the kernel files of custom_kernel steps
+ * (lapse_config_load_sources) and sends their bytes, so that every rank builds the same text.
+ * A file rank 0 cannot use is its config error (the message recorded there); the others then
+ * return LAPSE_ECONFIG without one. */
+static lapse_status_t share_sources(const lapse_ranks_t *r, lapse_config_t *cfg)
+{
+    lapse_status_t st = LAPSE_OK;
+    int ok = 1;
+    if (r->rank == 0) {
+        st = lapse_config_load_sources(cfg);
+        ok = st == LAPSE_OK;
+    }
+    LAPSE_MPI(MPI_Bcast(&ok, 1, MPI_INT, 0, r->world));
+    if (!ok) {
+        st = r->rank == 0 ? st : LAPSE_ECONFIG;
+        goto cleanup;
+    }
+    for (int k = 0; k < cfg->nsteps; k++) { /* the same steps on every rank: the same parse */
+        lapse_source_t *src = cfg->steps[k].source;
+        if (src == NULL)
+            continue;
+        long long n = r->rank == 0 ? (long long)src->len : 0;
+        LAPSE_MPI(MPI_Bcast(&n, 1, MPI_LONG_LONG, 0, r->world));
+        if (r->rank != 0) {
+            if (n < 0 || n > LAPSE_SOURCE_MAX)
+                LAPSE_FAIL(LAPSE_ERUNTIME, "a kernel source of %lld bytes from rank 0", n);
+            free(src->text);
+            src->text = malloc((size_t)n + 1);
+            LAPSE_ALLOC(src->text);
+            src->text[n] = '\0';
+            src->len = (size_t)n;
+        }
+        if (n > 0)
+            LAPSE_MPI(MPI_Bcast(src->text, (int)n, MPI_CHAR, 0, r->world));
+    }
+cleanup:
     return st;
 }
 
@@ -232,9 +272,9 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     cfg->output_file);
     int updating = cfg->mode == LAPSE_MODE_UPDATE || (!cfg->mode_given && tp_override);
     if (!updating && strcmp(os.fingerprint, job->fingerprint) != 0)
-        OUTPUT_FAIL("output %s was made by a different config (input, pipeline or "
-                    "output settings differ); set output.mode: overwrite to replace "
-                    "it, or update to rewrite the selected timepoints with this one",
+        OUTPUT_FAIL("output %s was made by a different config (input, pipeline, a custom "
+                    "kernel's file or output settings differ); set output.mode: overwrite to "
+                    "replace it, or update to rewrite the selected timepoints with this one",
                     cfg->output_file);
     int unfinished = os.last_run > 0 && strcmp(os.last_status, LAPSE_RUN_DONE) != 0;
     if (!updating && unfinished && strcmp(os.last_fingerprint, job->fingerprint) != 0)
@@ -356,6 +396,9 @@ lapse_status_t lapse_job_prepare(const lapse_ranks_t *r, const lapse_run_opts_t 
     st = load_config(r, o->config, &job->cfg);
     if (lapse_agree(r->world, st) != LAPSE_OK)
         return st != LAPSE_OK ? st : LAPSE_ECONFIG; /* parse is deterministic: all failed */
+    st = share_sources(r, &job->cfg);
+    if (lapse_agree(r->world, st) != LAPSE_OK)
+        return st != LAPSE_OK ? st : LAPSE_ECONFIG;
     if (r->rank == 0)
         st = validate(job, o->timepoints, o->dry_run);
     int verdict = (int)st;

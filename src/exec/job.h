@@ -1,7 +1,8 @@
 /*
  * job.h - phases 1 and 2 of a run: the job every rank knows after validation.
  *
- * Rank 0 reads the config file and broadcasts its text; every rank parses it. Rank 0 then
+ * Rank 0 reads the config file and broadcasts its text; every rank parses it. Rank 0 reads the
+ * kernel files of custom_kernel steps and broadcasts their bytes (the same text on every rank). Rank 0 then
  * validates it against the input (dataset, timepoints, halo) and the output (what to do with
  * an existing file, lock.h) and broadcasts the verdict and the facts it found, so that every
  * rank ends with the same lapse_job_t, or with the same failure before anything is written.

@@ -7,6 +7,7 @@
  */
 #include "exec/worker.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -238,8 +239,19 @@ lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl)
     if (st == LAPSE_OK)
         st = lapse_pipeline_create(cl, &w->job->graph, w->plan->max_read_voxels,
                                    w->plan->max_core_voxels, &w->pipe);
-    if (st != LAPSE_OK)
+    /* A config error here is a custom kernel that does not build: the same message on every
+     * rank of a kind of device, so only the first rank that has it prints it (with the config's
+     * file:line:column and the build log instead of a rank context). */
+    int mine = st == LAPSE_ECONFIG ? w->r->rank : INT_MAX, first = mine;
+    if (MPI_Allreduce(&mine, &first, 1, MPI_INT, MPI_MIN, w->r->world) != MPI_SUCCESS)
+        first = mine;
+    if (st == LAPSE_ECONFIG && first == w->r->rank)
+        lapse_err_context("%s", "");
+    if (st != LAPSE_OK && (st != LAPSE_ECONFIG || first == w->r->rank))
         lapse_err_print(st);
+    else
+        lapse_err_clear(); /* printed by the first rank */
+    lapse_err_context("rank %d", w->r->rank);
     return lapse_agree(w->r->world, st);
 }
 

@@ -74,6 +74,17 @@
         .help = (h), .choices = (words)                                                            \
     }
 
+/* A file of OpenCL C (required; custom_kernel) and a list of up to 8 numbers (optional, 0). */
+#define LAPSE_P_SOURCE(k, h)                                                                       \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_SOURCE, .required = 1, .help = (h)                         \
+    }
+#define LAPSE_P_LIST(k, h)                                                                         \
+    {                                                                                              \
+        .key = (k), .kind = LAPSE_PARAM_LIST, .required = 0, .def = 0.0, .min = -DBL_MAX,          \
+        .max = DBL_MAX, .help = (h)                                                                \
+    }
+
 /* Voxels of a device volume. */
 static inline size_t lapse_dvol_voxels(const lapse_dvol_t *v)
 {

@@ -29,10 +29,13 @@ typedef enum {
     LAPSE_PARAM_INT,        /* a whole number: v[0] */
     LAPSE_PARAM_ENUM,       /* one word of choices: v[0] = its index */
     LAPSE_PARAM_BOOL3,      /* per-axis booleans {z: true, x: false}: v[0..2] in {0, 1} */
-    LAPSE_PARAM_MATRIX      /* a 3x4 matrix, rows z, y, x: v[0..11] row-major */
+    LAPSE_PARAM_MATRIX,     /* a 3x4 matrix, rows z, y, x: v[0..11] row-major */
+    LAPSE_PARAM_LIST,       /* up to LAPSE_PARAM_LIST_MAX numbers: v[0..7], missing ones 0 */
+    LAPSE_PARAM_SOURCE      /* an OpenCL C file (custom_kernel): its text in the step's source */
 } lapse_param_kind_t;
 
-#define LAPSE_PARAM_VALUES 12 /* doubles per parameter value (the matrix is the largest) */
+#define LAPSE_PARAM_VALUES   12 /* doubles per parameter value (the matrix is the largest) */
+#define LAPSE_PARAM_LIST_MAX 8  /* numbers in a LAPSE_PARAM_LIST value */
 
 typedef struct {
     const char *key;            /* YAML key */
@@ -49,7 +52,8 @@ typedef enum {
     LAPSE_OUT_SAME, /* as the first input (minimum, maximum, top-hat, projection, mask) */
     LAPSE_OUT_F32,  /* float32 (gaussian, mean, arithmetic) */
     LAPSE_OUT_U8,   /* 0/1 mask (threshold, binary operations) */
-    LAPSE_OUT_U32   /* labels (connected components) */
+    LAPSE_OUT_U32,  /* labels (connected components) */
+    LAPSE_OUT_PARAM /* chosen per step by a parameter (custom_kernel's dtype): op->out_dtype */
 } lapse_out_rule_t;
 
 /* Which input voxels an output voxel depends on. */
@@ -72,9 +76,21 @@ typedef struct {
     int line, column;
 } lapse_mark_t;
 
+/* The file of a LAPSE_PARAM_SOURCE parameter (custom_kernel's OpenCL C). The config loader
+ * makes it when it parses the step (path, where); the text is read once, by rank 0, at
+ * lapse_config_load_sources, and the same bytes reach every rank (src/exec/job.c). Owned by the
+ * config (lapse_config_free frees it and its text). */
+typedef struct lapse_source {
+    char path[4200];  /* the file as opened: a relative path joined to the config's directory */
+    char where[4400]; /* "<config>:<line>:<column>: pipeline[k].<key>", for messages */
+    char *text;       /* its bytes, NUL-terminated (no NUL inside, UTF-8); NULL until read */
+    size_t len;       /* bytes of text */
+} lapse_source_t;
+
 /* One configured pipeline step. p[k] holds parameter k of the op's spec (see the kinds). */
 typedef struct {
     const lapse_op_t *op;
+    lapse_source_t *source; /* its LAPSE_PARAM_SOURCE parameter's file, or NULL (config-owned) */
     struct {
         double v[LAPSE_PARAM_VALUES];
     } p[LAPSE_OP_MAX_PARAMS];
@@ -195,6 +211,9 @@ struct lapse_op {
     int nparams;
     lapse_param_spec_t params[LAPSE_OP_MAX_PARAMS];
     lapse_out_rule_t out_rule;
+    /* LAPSE_OUT_PARAM only: the step's output dtype from its parameters and its first input's
+     * dtype. */
+    lapse_dtype_t (*out_dtype)(const lapse_step_t *s, lapse_dtype_t in);
     lapse_footprint_t footprint;
     int inplace;         /* 1: the output may be in[0]'s buffer when in[0] dies at this step */
     int nscratch;        /* float32 scratch buffers of the input's size the launcher needs */
@@ -227,7 +246,8 @@ struct lapse_op {
                              const lapse_dvol_t *in, const lapse_dvol_t *out, const cl_mem *scratch,
                              int *res);
     /* Double-precision CPU reference: in[0..ninputs-1] (same dims) into out, whose v holds
-     * the out_dims voxel count and whose dim the caller set. */
+     * the out_dims voxel count and whose dim the caller set. NULL only for custom_kernel (the
+     * user's OpenCL C has none). */
     void (*reference)(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out);
     /* Global operations only (footprint LAPSE_FP_GLOBAL): the per-timepoint hooks; launch is
      * then unused. */

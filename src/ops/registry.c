@@ -85,7 +85,8 @@
     X(resample)                                                                                    \
     X(rotate)                                                                                      \
     X(affine_transform)                                                                            \
-    X(radial_reslice)
+    X(radial_reslice)                                                                              \
+    X(custom_kernel)
 
 #define DECLARE(n) extern const lapse_op_t lapse_op_##n;
 LAPSE_OPS(DECLARE)
@@ -174,6 +175,8 @@ lapse_dtype_t lapse_step_out_dtype(const lapse_step_t *s, lapse_dtype_t in)
         return LAPSE_DT_U8;
     case LAPSE_OUT_U32:
         return LAPSE_DT_U32;
+    case LAPSE_OUT_PARAM:
+        return s->op->out_dtype ? s->op->out_dtype(s, in) : in;
     case LAPSE_OUT_SAME:
         break;
     }

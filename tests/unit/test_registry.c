@@ -5,7 +5,8 @@
  * place; (2) tiled == untiled: the operation in a pipeline (two-input operations get a second
  * image from an earlier step) run over a volume in one task and in small tiles whose read boxes
  * come from the graph, bit for bit. Parameters are generic per kind (a mid value of the range);
- * the family tests (test_ops.c) cover the special cases. LAPSE_TEST_SEED=n repeats a run.
+ * the family tests (test_ops.c) cover the special cases. custom_kernel (a user's OpenCL C file,
+ * no CPU reference) is skipped here and tested in test_custom.c. LAPSE_TEST_SEED=n repeats a run.
  */
 #include <check.h>
 #include <math.h>
@@ -136,6 +137,8 @@ START_TEST(test_every_op_vs_reference)
         const lapse_op_t *op = lapse_op_at(i);
         if (op->expand) /* a composition: its steps are tested, it has no kernel of its own */
             continue;
+        if (strcmp(op->name, "custom_kernel") == 0) /* the user's OpenCL C: no generic source, */
+            continue;                               /* no CPU reference (test_custom.c) */
         lapse_step_t s = generic_step(op);
         uint64_t seed = seed_base + 977u * (uint64_t)i;
         int64_t odim[3];
@@ -258,6 +261,8 @@ START_TEST(test_every_op_tiled_equals_untiled)
     for (int i = 0; i < lapse_op_count(); i++) {
         const lapse_op_t *op = lapse_op_at(i);
         if (op->global || op->expand) /* tiles need the phase engine: tests/mpi/test_segment*.sh */
+            continue;
+        if (strcmp(op->name, "custom_kernel") == 0) /* needs a user's file: test_custom.c */
             continue;
         /* a blur first, so that the tiles need a halo even for pointwise operations; a second
          * image (two-input operations) from a top-hat of the input */
