@@ -43,6 +43,12 @@ if [ "${PEERS:-1}" = 1 ]; then
         >"$LOG/peers.txt" 2>&1
     echo "peers rc=$?"
 fi
+if [ -f "$PEER/cle_cancer.py" ]; then
+    step "clesperanto intermediates on the cancer crop"
+    python3 -m pip install -q --no-index --no-deps --target /tmp/site .whl/*.whl >/dev/null 2>&1
+    PYTHONPATH=/tmp/site timeout 120 python3 "$PEER/cle_cancer.py" >"$LOG/cle_cancer.txt" 2>&1
+    echo "cle_cancer rc=$? $(tail -1 "$LOG/cle_cancer.txt")"
+fi
 step bench_kernels
 timeout 300 "$BIN/bench_kernels" --shape 256,1024,1024 --device-kind gpu --variant tiled --no-check \
     >"$LOG/kernels.txt" 2>&1
