@@ -68,9 +68,18 @@ static lapse_status_t walk_input(walk_t *w, const yaml_node_t *top)
     if (st == LAPSE_OK)
         st = cfg_check_keys(w, in, "input", input_keys, NULL, "input");
     if (st == LAPSE_OK)
-        st = cfg_map_need(w, in, "input", "file", "(the HDF5 file to read)", &f);
+        st = cfg_map_need(w, in, "input", "file", "(the HDF5 or TIFF file to read)", &f);
     if (st == LAPSE_OK)
         st = cfg_get_string(w, f, "input.file", c->input_file, sizeof c->input_file);
+    /* A format without datasets (TIFF, by the file's suffix): input.dataset may be left out and
+     * is not used; it is kept as "" so that giving one or not is the same run. */
+    const lapse_reader_backend_t *b = lapse_reader_backend_for_name(c->input_file);
+    if (st == LAPSE_OK && !b->needs_dataset) {
+        c->input_dataset[0] = '\0';
+        c->input_file_mark = cfg_mark_of(f);
+        c->input_dataset_mark = c->input_file_mark;
+        return LAPSE_OK;
+    }
     if (st == LAPSE_OK)
         st = cfg_map_need(w, in, "input", "dataset", "(the 4-D dataset to read, e.g. /raw)", &d);
     if (st == LAPSE_OK)

@@ -19,7 +19,7 @@
 static const char usage_text[] =
     "usage: lapse <command> [options]\n"
     "\n"
-    "Process microscopy time-lapses (HDF5, [t,z,y,x]) on GPUs over MPI ranks.\n"
+    "Process microscopy time-lapses (HDF5 or TIFF, [t,z,y,x]) on GPUs over MPI ranks.\n"
     "\n"
     "commands:\n"
     "  run CONFIG [--timepoints SEL] [--dry-run]\n"

@@ -14,9 +14,9 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
     unsigned long long bytes = lapse_sizing_task_bytes(job, p->max_read_voxels, p->max_core_voxels);
     char sel[256];
     lapse_tpsel_format(p->tps, p->ntps, sel, sizeof sel);
-    fprintf(f, "input      %s:%s  [t=%lld, z=%lld, y=%lld, x=%lld] %s\n", cfg->input_file,
-            cfg->input_dataset, (long long)job->in.ntp, (long long)job->in.shape[0],
-            (long long)job->in.shape[1], (long long)job->in.shape[2],
+    fprintf(f, "input      %s%s%s  [t=%lld, z=%lld, y=%lld, x=%lld] %s\n", cfg->input_file,
+            cfg->input_dataset[0] ? ":" : "", cfg->input_dataset, (long long)job->in.ntp,
+            (long long)job->in.shape[0], (long long)job->in.shape[1], (long long)job->in.shape[2],
             lapse_dtype_name(job->in.dtype));
     fprintf(f, "timepoints %s (%lld)\n", sel, (long long)p->ntps);
     fprintf(f, "tile       [%lld, %lld, %lld]%s  grid [%lld, %lld, %lld] = %lld tiles/timepoint\n",

@@ -23,6 +23,7 @@ struct lapse_reader {
 /* The registry. The first backend is the default: used when no other one claims a file. */
 static const lapse_reader_backend_t *const backends[] = {
     &lapse_reader_hdf5,
+    &lapse_reader_tiff,
 };
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 
@@ -87,7 +88,8 @@ lapse_status_t lapse_reader_open(const char *file, const char *dataset, lapse_re
     lapse_reader_t *r = calloc(1, sizeof *r);
     LAPSE_ALLOC(r);
     r->backend = backend_for_file(file);
-    snprintf(r->name, sizeof r->name, "%s:%s", file, dataset);
+    snprintf(r->name, sizeof r->name, "%s%s%s", file, dataset && dataset[0] ? ":" : "",
+             dataset ? dataset : "");
     LAPSE_TRY(r->backend->open(file, dataset, &r->handle, &r->info));
     *out = r;
     return LAPSE_OK;

@@ -2,7 +2,8 @@
  * io/reader.h - the input time-lapse, read through a table of backends.
  *
  * The input is a [t, z, y, x] or [t, y, x] (then z = 1) image of uint8, uint16 or float32. A
- * backend (lapse_reader_backend_t) knows one file format: today HDF5 (reader_h5.c). The facade
+ * backend (lapse_reader_backend_t) knows one file format: HDF5 (reader_h5.c) and TIFF
+ * (reader_tiff.c: classic, BigTIFF, ImageJ hyperstacks, OME-TIFF, multi-page). The facade
  * (reader.c) picks the backend of a file, by its name's suffix first, then by asking each
  * backend whether it recognises the file, else the default (first) backend, whose probe then
  * says what is wrong. Adding a format is one descriptor and one line in reader.c's registry.
@@ -38,12 +39,15 @@ typedef struct lapse_input_info {
  *   read           box of timepoint t into dst, C order, box->dim voxels of info.dtype. The
  *                  facade has checked t and box against info.
  *   close          release a handle from open; NULL is accepted.
+ * needs_dataset: 1 when the format holds named datasets and input.dataset must be given (HDF5);
+ * 0 when the file is one image and input.dataset may be left out (TIFF: then it is "").
  * thread_safe: 1 when different handles may be used from different threads at once (0 for
  * HDF5 1.10 without its thread-safe build).
  */
 typedef struct {
     const char *name;            /* "hdf5" */
     const char *const *suffixes; /* file name suffixes claimed (".h5"), NULL-terminated */
+    int needs_dataset;
     int thread_safe;
     int (*check_dataset)(const char *dataset, char *err, size_t errlen);
     int (*sniff)(const char *file);
@@ -56,6 +60,9 @@ typedef struct {
 
 /* The HDF5 backend (reader_h5.c). */
 extern const lapse_reader_backend_t lapse_reader_hdf5;
+
+/* The TIFF backend (reader_tiff.c). */
+extern const lapse_reader_backend_t lapse_reader_tiff;
 
 /* The HDF5 backend's check_dataset (reader_h5_path.c, no HDF5 calls): dataset must be an
  * absolute path ("/raw", "/a/b") without empty components or a trailing slash. */

@@ -364,6 +364,7 @@ static const char *const h5_suffixes[] = {".h5", ".hdf5", ".he5", NULL};
 const lapse_reader_backend_t lapse_reader_hdf5 = {
     .name = "hdf5",
     .suffixes = h5_suffixes,
+    .needs_dataset = 1,
     .thread_safe = 0, /* HDF5 1.10 as packaged: not built thread-safe */
     .check_dataset = lapse_reader_h5_check_dataset,
     .sniff = h5_sniff,

@@ -299,6 +299,33 @@ START_TEST(test_small_forms)
 }
 END_TEST
 
+/* A TIFF input (by suffix) needs no input.dataset; one given is not used (kept as ""), so that
+ * both forms are the same run (the same fingerprint). An HDF5 input still needs it. */
+START_TEST(test_tiff_input_dataset)
+{
+    lapse_config_t a, b;
+    char fa[64], fb[64];
+    const lapse_input_info_t in = {4, 3, {4, 37, 45}, LAPSE_DT_U16, 0};
+    parse_ok("input: {file: movie.TIF}\noutput: {file: o.h5}\npipeline: [{op: gaussian_blur, "
+             "sigma: 1}]\n",
+             &a);
+    ck_assert_str_eq(a.input_file, "movie.TIF");
+    ck_assert_str_eq(a.input_dataset, "");
+    parse_ok("input: {file: movie.TIF, dataset: /raw}\noutput: {file: o.h5}\npipeline: "
+             "[{op: gaussian_blur, sigma: 1}]\n",
+             &b);
+    ck_assert_str_eq(b.input_dataset, "");
+    lapse_fingerprint(&a, &in, fa, sizeof fa);
+    lapse_fingerprint(&b, &in, fb, sizeof fb);
+    ck_assert_str_eq(fa, fb);
+    lapse_config_free(&a);
+    lapse_config_free(&b);
+    const char *h5 = "input: {file: in.h5}\noutput: {file: o.h5}\npipeline: [{op: "
+                     "gaussian_blur, sigma: 1}]\n";
+    parse_bad("h5.yaml", h5, strlen(h5), 1, 8, "input.dataset", "missing required key");
+}
+END_TEST
+
 START_TEST(test_max_steps)
 {
     /* LAPSE_MAX_STEPS steps are fine, one more is refused at the pipeline list. */
@@ -705,6 +732,7 @@ int main(void)
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_anchors_and_scalars);
     tcase_add_test(tc, test_small_forms);
+    tcase_add_test(tc, test_tiff_input_dataset);
     tcase_add_test(tc, test_max_steps);
     tcase_add_test(tc, test_reach_of_parsed_pipeline);
     tcase_add_test(tc, test_dtype_rules);

@@ -268,7 +268,8 @@ START_TEST(backend_choice)
 {
     ck_assert_ptr_eq(lapse_reader_backend_for_name("a/b.H5"), &lapse_reader_hdf5);
     ck_assert_ptr_eq(lapse_reader_backend_for_name("b.hdf5"), &lapse_reader_hdf5);
-    ck_assert_ptr_eq(lapse_reader_backend_for_name("b.tif"), &lapse_reader_hdf5); /* default */
+    ck_assert_ptr_eq(lapse_reader_backend_for_name("b.tif"), &lapse_reader_tiff);
+    ck_assert_ptr_eq(lapse_reader_backend_for_name("b.raw"), &lapse_reader_hdf5); /* default */
     ck_assert_ptr_eq(lapse_reader_backend_for_name(NULL), &lapse_reader_hdf5);
     ck_assert_str_eq(lapse_reader_hdf5.name, "hdf5");
     ck_assert_int_eq(lapse_reader_hdf5.thread_safe, 0);

@@ -1,0 +1,537 @@
+/*
+ * io/reader_tiff.c - the TIFF input backend (libtiff): classic TIFF and BigTIFF, ImageJ
+ * hyperstacks, OME-TIFF and plain multi-page files, read plane by plane (see reader.h for the
+ * backend contract).
+ *
+ * The axes come from the first page's ImageDescription: ImageJ ("images=", "channels=",
+ * "slices=", "frames="; planes in c, z, t order), OME-XML (SizeT/SizeZ/SizeC and DimensionOrder
+ * of the first Pixels element, found by a plain attribute scan), else every page is one z plane
+ * of a single timepoint. Data with frames only is [t, y, x]; everything else [t, z, y, x]. The
+ * open scans every page once (same size and sample type, a codec this libtiff decodes) and keeps
+ * each page's IFD offset, so a read jumps straight to the planes of its box and decodes only the
+ * strips or tiles it touches, cropping y/x on the host. input.dataset is not used. libtiff's
+ * errors go to a handler per open file (TIFFOpenExt), so different handles may be used from
+ * different threads.
+ */
+#include "io/reader.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <tiffio.h>
+#include <unistd.h>
+
+/* An open input: the handle behind lapse_reader_t. */
+typedef struct {
+    TIFF *tif;
+    char file[4096];
+    char err[512]; /* libtiff's last error on this handle ("" when none) */
+    uint64_t *ifd; /* IFD offset of every page */
+    int64_t npages;
+    int64_t stride_t; /* page index of (t, z, c = 0): t * stride_t + z * stride_z */
+    int64_t stride_z;
+    int64_t ny, nx;
+    size_t esize;
+    unsigned char *buf; /* one decoded strip or tile */
+    size_t buflen;
+} tiff_input_t;
+
+/* The axes found in a file. */
+typedef struct {
+    int64_t t, z, c;                /* sizes */
+    int64_t stride_t, stride_z;     /* page index strides */
+    int ndims;                      /* 3 ([t,y,x]) or 4 */
+    int64_t declared_y, declared_x; /* OME SizeY/SizeX, else 0 */
+    const char *kind;               /* "ImageJ hyperstack", "OME-TIFF", "multi-page TIFF" */
+} tiff_axes_t;
+
+static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+    tiff_input_t *in = user;
+    (void)tif;
+    (void)module;
+    if (in != NULL && in->err[0] == '\0') /* the first error is the cause */
+        vsnprintf(in->err, sizeof in->err, fmt, ap);
+    return 1; /* handled: libtiff's global handler (stderr) is not called */
+}
+
+static int on_warning(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
+{
+    (void)tif, (void)user, (void)module, (void)fmt, (void)ap;
+    return 1; /* unknown private tags and the like: not the user's concern */
+}
+
+/* Value of integer key ("frames=") at the start of a line of an ImageJ description; dflt when
+ * absent; -1 when present but not a positive number. */
+static int64_t ij_value(const char *desc, const char *key, int64_t dflt)
+{
+    size_t k = strlen(key);
+    for (const char *p = desc; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, k) == 0) {
+            char *end;
+            long long v = strtoll(p + k, &end, 10);
+            return v > 0 && (*end == '\n' || *end == '\0' || *end == '\r') ? v : -1;
+        }
+    }
+    return dflt;
+}
+
+/* Value of attribute name (e.g. "SizeT") in the XML tag starting at tag (up to its '>') into
+ * out[len]. 0 when found. */
+static int xml_attr(const char *tag, const char *name, char *out, size_t len)
+{
+    const char *end = strchr(tag, '>');
+    size_t n = strlen(name);
+    for (const char *p = tag; (p = strstr(p, name)) != NULL && (end == NULL || p < end); p += n) {
+        const char *q = p + n;
+        if ((p[-1] != ' ' && p[-1] != '\n' && p[-1] != '\t' && p[-1] != '\r') || q[0] != '=' ||
+            (q[1] != '"' && q[1] != '\''))
+            continue;
+        const char *v = q + 2, *e = strchr(v, q[1]);
+        if (e == NULL || (size_t)(e - v) >= len)
+            return -1;
+        memcpy(out, v, (size_t)(e - v));
+        out[e - v] = '\0';
+        return 0;
+    }
+    return -1;
+}
+
+/* The first Pixels element of an OME-XML text (with or without a namespace prefix), or NULL. */
+static const char *ome_pixels(const char *xml)
+{
+    for (const char *p = xml; (p = strstr(p, "Pixels")) != NULL; p += 6)
+        if ((p[-1] == '<' || p[-1] == ':') && (p[6] == ' ' || p[6] == '\n' || p[6] == '\t'))
+            return p;
+    return NULL;
+}
+
+/* Positive integer attribute name of tag into *v (1 when absent and optional). */
+static lapse_status_t ome_size(const char *file, const char *tag, const char *name, int optional,
+                               int64_t *v)
+{
+    lapse_status_t st = LAPSE_OK;
+    char buf[32];
+    char *end;
+    if (xml_attr(tag, name, buf, sizeof buf) != 0) {
+        if (!optional)
+            LAPSE_FAIL(LAPSE_EINPUT, "%s: the OME-XML Pixels element has no %s", file, name);
+        *v = 1;
+        return LAPSE_OK;
+    }
+    long long x = strtoll(buf, &end, 10);
+    if (x < 1 || *end != '\0')
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: the OME-XML says %s=\"%s\", not a positive number", file,
+                   name, buf);
+    *v = x;
+cleanup:
+    return st;
+}
+
+/* Axes of an OME-TIFF from the ImageDescription xml. */
+static lapse_status_t ome_axes(const char *file, const char *xml, tiff_axes_t *ax)
+{
+    lapse_status_t st = LAPSE_OK;
+    char order[16];
+    int64_t sy = 0, sx = 0;
+    const char *px = ome_pixels(xml);
+    if (px == NULL)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: the OME-XML in the ImageDescription has no Pixels element",
+                   file);
+    LAPSE_TRY(ome_size(file, px, "SizeT", 1, &ax->t));
+    LAPSE_TRY(ome_size(file, px, "SizeZ", 1, &ax->z));
+    LAPSE_TRY(ome_size(file, px, "SizeC", 1, &ax->c));
+    LAPSE_TRY(ome_size(file, px, "SizeY", 0, &sy));
+    LAPSE_TRY(ome_size(file, px, "SizeX", 0, &sx));
+    if (xml_attr(px, "DimensionOrder", order, sizeof order) != 0)
+        snprintf(order, sizeof order, "XYZCT"); /* the schema's default */
+    if (strlen(order) != 5 || strncmp(order, "XY", 2) != 0 || !strchr(order + 2, 'Z') ||
+        !strchr(order + 2, 'C') || !strchr(order + 2, 'T'))
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: the OME-XML DimensionOrder \"%s\" is not one of XY + ZCT",
+                   file, order);
+    int64_t stride = 1;
+    for (int i = 2; i < 5; i++) {
+        int64_t size = order[i] == 'Z' ? ax->z : order[i] == 'C' ? ax->c : ax->t;
+        if (order[i] == 'Z')
+            ax->stride_z = stride;
+        else if (order[i] == 'T')
+            ax->stride_t = stride;
+        stride *= size;
+    }
+    ax->declared_y = sy;
+    ax->declared_x = sx;
+    ax->kind = "OME-TIFF";
+cleanup:
+    return st;
+}
+
+/* Axes of an ImageJ hyperstack (planes in c, z, t order) from its description. */
+static lapse_status_t imagej_axes(const char *file, const char *desc, int64_t npages,
+                                  tiff_axes_t *ax)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t images = ij_value(desc, "images=", npages);
+    ax->c = ij_value(desc, "channels=", 1);
+    ax->z = ij_value(desc, "slices=", 1);
+    ax->t = ij_value(desc, "frames=", 1);
+    if (images < 0 || ax->c < 0 || ax->z < 0 || ax->t < 0)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the ImageJ description has an images=, channels=, slices= or frames= "
+                   "that is not a positive number",
+                   file);
+    if (ax->c * ax->z * ax->t == 1 && images > 1)
+        ax->z = images; /* a plain ImageJ stack: its images are slices */
+    if (ax->c * ax->z * ax->t != images)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the ImageJ description says images=%lld, but channels x slices x frames "
+                   "= %lld x %lld x %lld",
+                   file, (long long)images, (long long)ax->c, (long long)ax->z, (long long)ax->t);
+    ax->stride_z = ax->c;
+    ax->stride_t = ax->c * ax->z;
+    ax->kind = "ImageJ hyperstack";
+cleanup:
+    return st;
+}
+
+/* The axes of the file from its first page's description (desc may be NULL). */
+static lapse_status_t find_axes(const char *file, const char *desc, int64_t npages, tiff_axes_t *ax)
+{
+    lapse_status_t st = LAPSE_OK;
+    memset(ax, 0, sizeof *ax);
+    if (desc != NULL && strncmp(desc, "ImageJ=", 7) == 0) {
+        LAPSE_TRY(imagej_axes(file, desc, npages, ax));
+    } else if (desc != NULL && strstr(desc, "<OME") != NULL) {
+        LAPSE_TRY(ome_axes(file, desc, ax));
+    } else {
+        ax->t = ax->c = 1;
+        ax->z = npages;
+        ax->stride_z = 1;
+        ax->stride_t = npages;
+        ax->kind = "multi-page TIFF";
+    }
+    if (ax->c > 1)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the %s has %lld channels: a channel axis is not supported yet; split the "
+                   "channels into files of their own (e.g. Fiji: Image > Color > Split Channels)",
+                   file, ax->kind, (long long)ax->c);
+    if (ax->t * ax->z * ax->c != npages)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the %s describes %lld planes (t=%lld, z=%lld, c=%lld) but the file has "
+                   "%lld pages",
+                   file, ax->kind, (long long)(ax->t * ax->z * ax->c), (long long)ax->t,
+                   (long long)ax->z, (long long)ax->c, (long long)npages);
+    ax->ndims = ax->t > 1 && ax->z == 1 ? 3 : 4;
+cleanup:
+    return st;
+}
+
+/* The dtype of the current page, or LAPSE_EINPUT naming its sample type. Also checks one sample
+ * per pixel and a codec this libtiff decodes. */
+static lapse_status_t page_type(tiff_input_t *in, int64_t page, lapse_dtype_t *dt)
+{
+    lapse_status_t st = LAPSE_OK;
+    uint16_t bps = 1, fmt = SAMPLEFORMAT_UINT, spp = 1, comp = COMPRESSION_NONE;
+    TIFFGetFieldDefaulted(in->tif, TIFFTAG_BITSPERSAMPLE, &bps);
+    TIFFGetFieldDefaulted(in->tif, TIFFTAG_SAMPLEFORMAT, &fmt);
+    TIFFGetFieldDefaulted(in->tif, TIFFTAG_SAMPLESPERPIXEL, &spp);
+    TIFFGetFieldDefaulted(in->tif, TIFFTAG_COMPRESSION, &comp);
+    if (spp != 1)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: page %lld has %u samples per pixel (RGB or interleaved channels): only "
+                   "one is supported",
+                   in->file, (long long)page, (unsigned)spp);
+    if (!TIFFIsCODECConfigured(comp)) {
+        const TIFFCodec *c = TIFFFindCODEC(comp);
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: page %lld is compressed with codec %u (%s), which this libtiff cannot "
+                   "decode; rewrite the file uncompressed or with LZW/Deflate",
+                   in->file, (long long)page, (unsigned)comp, c ? c->name : "unknown");
+    }
+    if (fmt == SAMPLEFORMAT_UINT && bps == 8)
+        *dt = LAPSE_DT_U8;
+    else if (fmt == SAMPLEFORMAT_UINT && bps == 16)
+        *dt = LAPSE_DT_U16;
+    else if (fmt == SAMPLEFORMAT_IEEEFP && bps == 32)
+        *dt = LAPSE_DT_F32;
+    else
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: type %s%u is not supported (use uint8, uint16 or float32)",
+                   in->file,
+                   fmt == SAMPLEFORMAT_UINT     ? "uint"
+                   : fmt == SAMPLEFORMAT_INT    ? "int"
+                   : fmt == SAMPLEFORMAT_IEEEFP ? "float"
+                                                : "complex or untyped ",
+                   (unsigned)bps);
+cleanup:
+    return st;
+}
+
+/* Walk every page of the open file: record its IFD offset, check its size and type against
+ * the first page's. Fills in->ifd, in->npages, in->ny, in->nx, *dt and *desc (the first page's
+ * ImageDescription copied, NULL when none; the caller frees it). */
+static lapse_status_t scan_pages(tiff_input_t *in, lapse_dtype_t *dt, char **desc)
+{
+    lapse_status_t st = LAPSE_OK;
+    size_t cap = 0;
+    *desc = NULL;
+    do {
+        uint32_t w = 0, h = 0;
+        lapse_dtype_t pdt;
+        int64_t p = in->npages;
+        if ((size_t)p == cap) {
+            cap = cap ? 2 * cap : 64;
+            uint64_t *n = realloc(in->ifd, cap * sizeof *n);
+            LAPSE_ALLOC(n);
+            in->ifd = n;
+        }
+        in->ifd[p] = TIFFCurrentDirOffset(in->tif);
+        if (!TIFFGetField(in->tif, TIFFTAG_IMAGEWIDTH, &w) ||
+            !TIFFGetField(in->tif, TIFFTAG_IMAGELENGTH, &h) || w == 0 || h == 0)
+            LAPSE_FAIL(LAPSE_EINPUT, "%s: page %lld has no image size (damaged file?)", in->file,
+                       (long long)p);
+        LAPSE_TRY(page_type(in, p, &pdt));
+        if (p == 0) {
+            char *d = NULL;
+            in->ny = h;
+            in->nx = w;
+            *dt = pdt;
+            if (TIFFGetField(in->tif, TIFFTAG_IMAGEDESCRIPTION, &d) && d != NULL) {
+                *desc = strdup(d);
+                LAPSE_ALLOC(*desc);
+            }
+        } else if (h != in->ny || w != in->nx || pdt != *dt) {
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: page %lld is %ux%u %s, page 0 %lldx%lld %s: every page must have the "
+                       "same size and type",
+                       in->file, (long long)p, (unsigned)w, (unsigned)h, lapse_dtype_name(pdt),
+                       (long long)in->nx, (long long)in->ny, lapse_dtype_name(*dt));
+        }
+        in->npages++;
+    } while (TIFFReadDirectory(in->tif));
+    if (in->err[0] != '\0')
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: page %lld cannot be read: %s (truncated or damaged file?)",
+                   in->file, (long long)in->npages, in->err);
+cleanup:
+    if (st != LAPSE_OK) {
+        free(*desc);
+        *desc = NULL;
+    }
+    return st;
+}
+
+static void tiff_close(void *handle)
+{
+    tiff_input_t *in = handle;
+    if (in == NULL)
+        return;
+    if (in->tif != NULL)
+        TIFFClose(in->tif);
+    free(in->ifd);
+    free(in->buf);
+    free(in);
+}
+
+static lapse_status_t tiff_open(const char *file, const char *dataset, void **handle,
+                                lapse_input_info_t *info)
+{
+    lapse_status_t st = LAPSE_OK;
+    struct stat sb;
+    tiff_axes_t ax;
+    lapse_dtype_t dt = LAPSE_DT_U8;
+    char *desc = NULL;
+    TIFFOpenOptions *opts = NULL;
+    tiff_input_t *in = NULL;
+    (void)dataset; /* a TIFF has no datasets: input.dataset is not used */
+
+    info->failed_part = 1;
+    if (file == NULL)
+        LAPSE_FAIL(LAPSE_EINPUT, "input file must be given");
+    if (stat(file, &sb) != 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file,
+                   errno == ENOENT ? "no such file" : strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: not a regular file", file);
+    if (access(file, R_OK) != 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot be read: %s", file, strerror(errno));
+    in = calloc(1, sizeof *in);
+    LAPSE_ALLOC(in);
+    snprintf(in->file, sizeof in->file, "%s", file);
+    opts = TIFFOpenOptionsAlloc();
+    LAPSE_ALLOC(opts);
+    TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, in);
+    TIFFOpenOptionsSetWarningHandlerExtR(opts, on_warning, in);
+    in->tif = TIFFOpenExt(file, "rm", opts); /* m: read(), not a memory map */
+    if (in->tif == NULL)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: not a readable TIFF file%s%s", file, in->err[0] ? ": " : "",
+                   in->err);
+    LAPSE_TRY(scan_pages(in, &dt, &desc));
+    LAPSE_TRY(find_axes(file, desc, in->npages, &ax));
+    if ((ax.declared_y && ax.declared_y != in->ny) || (ax.declared_x && ax.declared_x != in->nx))
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: the OME-XML says %lldx%lld pixels, the pages are %lldx%lld",
+                   file, (long long)ax.declared_x, (long long)ax.declared_y, (long long)in->nx,
+                   (long long)in->ny);
+    in->stride_t = ax.stride_t;
+    in->stride_z = ax.stride_z;
+    in->esize = lapse_dtype_size(dt);
+    info->ndims = ax.ndims;
+    info->ntp = ax.t;
+    info->shape[0] = ax.z;
+    info->shape[1] = in->ny;
+    info->shape[2] = in->nx;
+    info->dtype = dt;
+    info->failed_part = 0;
+    *handle = in;
+    in = NULL;
+cleanup:
+    TIFFOpenOptionsFree(opts);
+    free(desc);
+    tiff_close(in);
+    return st;
+}
+
+static lapse_status_t tiff_probe(const char *file, const char *dataset, lapse_input_info_t *info)
+{
+    void *h = NULL;
+    lapse_input_info_t tmp = {0};
+    lapse_status_t st = tiff_open(file, dataset, &h, &tmp);
+    if (st == LAPSE_OK)
+        *info = tmp;
+    else
+        info->failed_part = tmp.failed_part;
+    tiff_close(h);
+    return st;
+}
+
+/* A buffer of at least n bytes in in->buf. */
+static lapse_status_t need_buf(tiff_input_t *in, size_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    if (n > in->buflen) {
+        unsigned char *b = realloc(in->buf, n);
+        LAPSE_ALLOC(b);
+        in->buf = b;
+        in->buflen = n;
+    }
+cleanup:
+    return st;
+}
+
+/* Rows [y0, y1) and columns [x0, x1) of the current page into dst (rows of x1 - x0 voxels), from
+ * the tiles they touch. */
+static lapse_status_t read_tiles(tiff_input_t *in, int64_t y0, int64_t y1, int64_t x0, int64_t x1,
+                                 unsigned char *dst)
+{
+    lapse_status_t st = LAPSE_OK;
+    uint32_t tw = 0, th = 0;
+    size_t es = in->esize, dx = (size_t)(x1 - x0);
+    TIFFGetField(in->tif, TIFFTAG_TILEWIDTH, &tw);
+    TIFFGetField(in->tif, TIFFTAG_TILELENGTH, &th);
+    tmsize_t ts = TIFFTileSize(in->tif);
+    if (tw == 0 || th == 0 || ts <= 0)
+        LAPSE_FAIL(LAPSE_EREAD, "%s: bad tile layout", in->file);
+    LAPSE_TRY(need_buf(in, (size_t)ts));
+    for (int64_t ty = y0 / th * th; ty < y1; ty += th)
+        for (int64_t tx = x0 / tw * tw; tx < x1; tx += tw) {
+            uint32_t tile = TIFFComputeTile(in->tif, (uint32_t)tx, (uint32_t)ty, 0, 0);
+            if (TIFFReadEncodedTile(in->tif, tile, in->buf, ts) < 0)
+                LAPSE_FAIL(LAPSE_EREAD, "%s: tile %u: %s", in->file, (unsigned)tile, in->err);
+            int64_t ya = ty > y0 ? ty : y0, yb = ty + th < y1 ? ty + th : y1;
+            int64_t xa = tx > x0 ? tx : x0, xb = tx + tw < x1 ? tx + tw : x1;
+            for (int64_t y = ya; y < yb; y++)
+                memcpy(dst + ((size_t)(y - y0) * dx + (size_t)(xa - x0)) * es,
+                       in->buf + ((size_t)(y - ty) * tw + (size_t)(xa - tx)) * es,
+                       (size_t)(xb - xa) * es);
+        }
+cleanup:
+    return st;
+}
+
+/* As read_tiles, from the strips of the current page. */
+static lapse_status_t read_strips(tiff_input_t *in, int64_t y0, int64_t y1, int64_t x0, int64_t x1,
+                                  unsigned char *dst)
+{
+    lapse_status_t st = LAPSE_OK;
+    uint32_t rps = 0;
+    size_t es = in->esize, dx = (size_t)(x1 - x0), row = (size_t)in->nx * es;
+    TIFFGetFieldDefaulted(in->tif, TIFFTAG_ROWSPERSTRIP, &rps);
+    if (rps == 0 || rps > in->ny)
+        rps = (uint32_t)in->ny;
+    tmsize_t ss = TIFFStripSize(in->tif);
+    if (ss <= 0)
+        LAPSE_FAIL(LAPSE_EREAD, "%s: bad strip layout", in->file);
+    LAPSE_TRY(need_buf(in, (size_t)ss));
+    for (int64_t sy = y0 / rps * rps; sy < y1; sy += rps) {
+        uint32_t strip = TIFFComputeStrip(in->tif, (uint32_t)sy, 0);
+        int64_t rows = sy + rps < in->ny ? rps : in->ny - sy;
+        tmsize_t got = TIFFReadEncodedStrip(in->tif, strip, in->buf, ss);
+        if (got < 0 || (size_t)got < (size_t)rows * row)
+            LAPSE_FAIL(LAPSE_EREAD, "%s: strip %u: %s", in->file, (unsigned)strip,
+                       in->err[0] ? in->err : "short strip");
+        int64_t ya = sy > y0 ? sy : y0, yb = sy + rows < y1 ? sy + rows : y1;
+        for (int64_t y = ya; y < yb; y++)
+            memcpy(dst + (size_t)(y - y0) * dx * es, in->buf + (size_t)(y - sy) * row + x0 * es,
+                   dx * es);
+    }
+cleanup:
+    return st;
+}
+
+static lapse_status_t tiff_read(void *handle, int64_t t, const lapse_box_t *box, void *dst)
+{
+    lapse_status_t st = LAPSE_OK;
+    tiff_input_t *in = handle;
+    size_t plane = (size_t)box->dim[1] * (size_t)box->dim[2] * in->esize;
+    int64_t y0 = box->off[1], y1 = y0 + box->dim[1], x0 = box->off[2], x1 = x0 + box->dim[2];
+    for (int64_t z = 0; z < box->dim[0]; z++) {
+        int64_t page = t * in->stride_t + (box->off[0] + z) * in->stride_z;
+        unsigned char *out = (unsigned char *)dst + (size_t)z * plane;
+        in->err[0] = '\0';
+        if (!TIFFSetSubDirectory(in->tif, in->ifd[page]))
+            LAPSE_FAIL(LAPSE_EREAD, "%s: page %lld: %s", in->file, (long long)page, in->err);
+        if (TIFFIsTiled(in->tif))
+            LAPSE_TRY(read_tiles(in, y0, y1, x0, x1, out));
+        else
+            LAPSE_TRY(read_strips(in, y0, y1, x0, x1, out));
+    }
+cleanup:
+    return st;
+}
+
+/* The classic ("II*\0", "MM\0*") or BigTIFF ("II+\0", "MM\0+") signature. */
+static int tiff_sniff(const char *file)
+{
+    unsigned char m[4];
+    FILE *f = fopen(file, "rb");
+    if (f == NULL)
+        return 0;
+    size_t n = fread(m, 1, 4, f);
+    fclose(f);
+    if (n != 4)
+        return 0;
+    return (m[0] == 'I' && m[1] == 'I' && (m[2] == 42 || m[2] == 43) && m[3] == 0) ||
+           (m[0] == 'M' && m[1] == 'M' && m[2] == 0 && (m[3] == 42 || m[3] == 43));
+}
+
+/* Any dataset name is accepted: a TIFF has none, input.dataset is not used. */
+static int tiff_check_dataset(const char *dataset, char *err, size_t errlen)
+{
+    (void)dataset, (void)err, (void)errlen;
+    return 0;
+}
+
+static const char *const tiff_suffixes[] = {".tif", ".tiff", ".btf", ".tf8", NULL};
+
+const lapse_reader_backend_t lapse_reader_tiff = {
+    .name = "tiff",
+    .suffixes = tiff_suffixes,
+    .needs_dataset = 0,
+    .thread_safe = 1, /* one TIFF* per handle, errors to the handle's own handler */
+    .check_dataset = tiff_check_dataset,
+    .sniff = tiff_sniff,
+    .probe = tiff_probe,
+    .open = tiff_open,
+    .read = tiff_read,
+    .close = tiff_close,
+};

@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# test_tiff.sh - TIFF input end to end (io/reader_tiff.c): the real files of ../shared/data read
+# directly as TIFF through a gaussian_blur pipeline give outputs bit-identical to the same data
+# converted to HDF5 (tests/py/tif2h5.py), and tiled on 2 ranks equal untiled on 1. The files:
+# laptrack_nuclei_images (plain multi-page, read as one z-stack; also rewritten by tifffile as an
+# ImageJ TYX hyperstack and as an OME-TIFF TYX: 6 timepoints), xyz_8bit__nuclei_autothresh
+# (ImageJ ZYX uint8), tribolium_sonneberg_crop (ImageJ ZYX uint16; also rewritten as a tiled,
+# zlib-compressed BigTIFF). Then the refusals before anything is written: a channel axis
+# (xyzc_16bit__dna_conf_wf), and an output file that is the input TIFF. The data directory:
+# $LAPSE_DATA, else ../shared/data next to the repository, else /work/shared/data; skipped
+# when none exists.
+source "$(dirname "$0")/common.sh"
+need_device
+"$LAPSE_PY" -c 'import tifffile' 2>/dev/null || fail "$LAPSE_PY lacks tifffile (tools/deps.sh)"
+DATA=${LAPSE_DATA:-}
+for d in "$DATA" "$LAPSE_SRC/../shared/data" /work/shared/data; do
+    [ -n "$d" ] && [ -f "$d/laptrack_nuclei_images.tif" ] && DATA=$d && break
+done
+[ -f "$DATA/laptrack_nuclei_images.tif" ] || skip "no real data (set LAPSE_DATA)"
+
+# config NAME INPUT TILES [OUTFILE]: $T/NAME.yaml, a gaussian blur of INPUT into $T/NAME.h5.
+# A TIFF input has no input.dataset; an HDF5 one reads /raw.
+config() {
+    local ds=""
+    case $2 in *.h5) ds=", dataset: /raw" ;; esac
+    cat >"$T/$1.yaml" <<YAML
+input: {file: $2$ds}
+tiles: {shape: $3, halo: auto}
+pipeline:
+  - {op: gaussian_blur, sigma: 1.5}
+output: {file: ${4:-$T/$1.h5}}
+devices: any
+YAML
+}
+
+# Rewrites of the real data by tifffile: ImageJ TYX, OME-TIFF TYX, tiled zlib BigTIFF.
+"$LAPSE_PY" - "$DATA" "$T" <<'PY' || fail "cannot write the TIFF variants"
+import sys, tifffile
+data, t = sys.argv[1], sys.argv[2]
+a = tifffile.imread(data + "/laptrack_nuclei_images.tif")
+tifffile.imwrite(t + "/lap_ij.tif", a, imagej=True, metadata={"axes": "TYX"})
+tifffile.imwrite(t + "/lap.ome.tif", a, ome=True, metadata={"axes": "TYX"})
+b = tifffile.imread(data + "/tribolium_sonneberg_crop.tif")
+tifffile.imwrite(t + "/trib_big.tif", b, bigtiff=True, tile=(32, 48), compression="zlib",
+                 photometric="minisblack", metadata=None)
+PY
+
+# check NAME TIFF AXES WHOLE TILES [H5SRC]: TIFF untiled on 1 rank, tiled on 2 ranks, and the
+# HDF5 conversion (of H5SRC, default TIFF) as AXES untiled on 1 rank: all bit-identical.
+check() {
+    local name=$1 tif=$2 axes=$3 whole=$4 tiles=$5 src=${6:-$2}
+    py tif2h5.py "$src" "$T/$name.in.h5" "$axes" || fail "cannot convert $src"
+    config "${name}_tif1" "$tif" "$whole"
+    config "${name}_tif2" "$tif" "$tiles"
+    config "${name}_h5" "$T/$name.in.h5" "$whole"
+    note "$name: $tif untiled on 1 rank, tiles $tiles on 2 ranks, vs HDF5 ($axes)"
+    lapse_run 1 "$T/${name}_tif1.yaml"
+    lapse_run 2 "$T/${name}_tif2.yaml"
+    lapse_run 1 "$T/${name}_h5.yaml"
+    py h5same.py "$T/${name}_tif1.h5" "$T/${name}_h5.h5" || fail "$name: TIFF input differs from HDF5"
+    py h5same.py "$T/${name}_tif1.h5" "$T/${name}_tif2.h5" || fail "$name: tiled differs from untiled"
+    "$LAPSE_PY" - "$T/${name}_tif1.h5" "$T/$name.in.h5" <<'PY' || fail "$name: output shape"
+import sys, h5py
+with h5py.File(sys.argv[1]) as o, h5py.File(sys.argv[2]) as i:
+    assert o["/result"].shape == i["/raw"].shape, (o["/result"].shape, i["/raw"].shape)
+    assert o["/result"][...].std() > 0, "constant output"
+PY
+}
+
+check lap_pages "$DATA/laptrack_nuclei_images.tif" ZYX "[6, 200, 200]" "[3, 61, 47]"
+check lap_ij "$T/lap_ij.tif" TYX "[1, 200, 200]" "[1, 61, 47]"
+check lap_ome "$T/lap.ome.tif" TYX "[1, 200, 200]" "[1, 70, 90]"
+check xyz8 "$DATA/xyz_8bit__nuclei_autothresh.tif" ZYX "[37, 118, 132]" "[11, 50, 41]"
+check trib "$DATA/tribolium_sonneberg_crop.tif" ZYX "[75, 133, 133]" "[20, 64, 50]"
+check trib_big "$T/trib_big.tif" ZYX "[75, 133, 133]" "[20, 64, 50]" "$DATA/tribolium_sonneberg_crop.tif"
+
+# Refusals: exit 2, the file and the reason, nothing written.
+if [ -f "$DATA/xyzc_16bit__dna_conf_wf.tif" ]; then
+    config chan "$DATA/xyzc_16bit__dna_conf_wf.tif" "[8, 64, 64]"
+    expect_rc 2 "$T/chan.log" "$LAPSE" run "$T/chan.yaml"
+    grep -q "xyzc_16bit__dna_conf_wf.tif: .*2 channels: a channel axis is not supported yet" \
+        "$T/chan.log" || { cat "$T/chan.log"; fail "channel axis: no clear message"; }
+    [ ! -e "$T/chan.h5" ] || fail "channel axis: an output was written"
+fi
+cp "$T/lap_ij.tif" "$T/self.tif"
+before=$(sha "$T/self.tif")
+config self "$T/self.tif" "[1, 200, 200]" "$T/self.tif"
+expect_rc 2 "$T/self.log" "$LAPSE" run "$T/self.yaml"
+grep -q "output.file: the output file is the input file" "$T/self.log" ||
+    { cat "$T/self.log"; fail "output = input TIFF: no clear message"; }
+[ "$(sha "$T/self.tif")" = "$before" ] || fail "output = input TIFF: the input changed"
+echo "PASS ($TEST_NAME)"

@@ -1,0 +1,84 @@
+#!/usr/bin/python3
+"""tiff_fixtures.py - small TIFF files for the TIFF reader's unit test (tests/unit/test_reader_tiff.c).
+
+Usage: tiff_fixtures.py DIR
+
+Written with tifffile, values from the same formula as the C test:
+    v(t, z, y, x) = (t*7 + z*5 + y*3 + x) % 251   (float32 files: v / 4 + 0.25)
+Good files:
+    plain.tif      multi-page, ZYX uint16 (4, 37, 45), 5 rows per strip   -> [1, 4, 37, 45]
+    ij_tzyx.tif    ImageJ hyperstack TZYX uint16 (3, 4, 37, 45)           -> [3, 4, 37, 45]
+    ij_tyx.tif     ImageJ TYX uint8 (5, 37, 45), frames only              -> [5, 37, 45]
+    big.tif        BigTIFF, tiled 16x16, zlib, ZYX float32 (3, 37, 45)    -> [1, 3, 37, 45]
+    ome_tzyx.ome.tif  OME-TIFF TZYX uint16 (2, 3, 37, 45) (XYCZT)         -> [2, 3, 37, 45]
+    ome_ztyx.ome.tif  OME-TIFF ZTYX uint8 (3, 2, 37, 45) (XYCTZ)          -> [2, 3, 37, 45]
+    bigendian.tif  multi-page big-endian ZYX uint16 (2, 37, 45)           -> [1, 2, 37, 45]
+    tiff_named.dat plain.tif's bytes under a name no backend claims
+Bad files (the probe must refuse them, saying why):
+    channels.tif   ImageJ TZCYX with 2 channels
+    int16.tif      int16 pages
+    rgb.tif        3 samples per pixel
+    mismatch.tif   ImageJ description frames=3 slices=2 over 4 pages
+    ome_mismatch.ome.tif  OME-XML SizeZ=3 over 2 pages
+    codec.tif      Compression tag set to 65000 (no such codec)
+    mixed.tif      pages of different sizes
+    truncated.tif  plain.tif cut in half
+    text.tif       a text file
+"""
+import os
+import sys
+
+import numpy as np
+import tifffile
+
+
+def vals(t, z, y, x):
+    """v over the grid [t, z, y, x] (as int64)."""
+    T, Z, Y, X = np.meshgrid(np.arange(t), np.arange(z), np.arange(y), np.arange(x), indexing="ij")
+    return (T * 7 + Z * 5 + Y * 3 + X) % 251
+
+
+def main():
+    d = sys.argv[1]
+    p = lambda n: os.path.join(d, n)  # noqa: E731
+    v = vals(3, 4, 37, 45)
+    tifffile.imwrite(p("plain.tif"), v[0].astype(np.uint16), rowsperstrip=5, metadata=None, photometric="minisblack")
+    tifffile.imwrite(p("ij_tzyx.tif"), v.astype(np.uint16), imagej=True, metadata={"axes": "TZYX"})
+    v5 = vals(5, 1, 37, 45)[:, 0]
+    tifffile.imwrite(p("ij_tyx.tif"), v5.astype(np.uint8), imagej=True, metadata={"axes": "TYX"})
+    f = (vals(1, 3, 37, 45)[0] / 4 + 0.25).astype(np.float32)
+    tifffile.imwrite(p("big.tif"), f, bigtiff=True, tile=(16, 16), compression="zlib", metadata=None, photometric="minisblack")
+    o = vals(2, 3, 37, 45)
+    tifffile.imwrite(p("ome_tzyx.ome.tif"), o.astype(np.uint16), ome=True, metadata={"axes": "TZYX"})
+    tifffile.imwrite(p("ome_ztyx.ome.tif"), o.transpose(1, 0, 2, 3).astype(np.uint8), ome=True,
+                     metadata={"axes": "ZTYX"})
+    tifffile.imwrite(p("bigendian.tif"), v[0, :2].astype(">u2"), byteorder=">", metadata=None, photometric="minisblack")
+    with open(p("plain.tif"), "rb") as src, open(p("tiff_named.dat"), "wb") as dst:
+        dst.write(src.read())
+
+    c = np.stack([v[:2], v[:2]], axis=2).astype(np.uint16)  # T Z C Y X
+    tifffile.imwrite(p("channels.tif"), c, imagej=True, metadata={"axes": "TZCYX"})
+    tifffile.imwrite(p("int16.tif"), v[0].astype(np.int16), metadata=None, photometric="minisblack")
+    tifffile.imwrite(p("rgb.tif"), np.zeros((37, 45, 3), np.uint8), photometric="rgb",
+                     metadata=None)
+    tifffile.imwrite(p("mismatch.tif"), v[0].astype(np.uint16), metadata=None, photometric="minisblack",
+                     description="ImageJ=1.11a\nimages=6\nslices=2\nframes=3\n")
+    tifffile.imwrite(p("ome_mismatch.ome.tif"), o[0, :2].astype(np.uint16), metadata=None, photometric="minisblack",
+                     description='<?xml version="1.0"?><OME><Image ID="Image:0"><Pixels '
+                                 'DimensionOrder="XYZCT" Type="uint16" SizeX="45" SizeY="37" '
+                                 'SizeC="1" SizeZ="3" SizeT="1"/></Image></OME>')
+    tifffile.imwrite(p("codec.tif"), v[0].astype(np.uint16), metadata=None, photometric="minisblack")
+    with tifffile.TiffFile(p("codec.tif"), mode="r+b") as t:
+        t.pages[0].tags["Compression"].overwrite(65000)
+    with tifffile.TiffWriter(p("mixed.tif")) as w:
+        w.write(v[0, 0].astype(np.uint16), metadata=None)
+        w.write(v[0, 1, :20].astype(np.uint16), metadata=None)
+    data = open(p("plain.tif"), "rb").read()
+    with open(p("truncated.tif"), "wb") as out:
+        out.write(data[: len(data) // 2])
+    with open(p("text.tif"), "w") as out:
+        out.write("not a TIFF\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,215 @@
+/*
+ * test_reader_tiff.c - the TIFF input backend (io/reader_tiff.c): files written by Python
+ * tifffile (tests/py/tiff_fixtures.py: multi-page strips, ImageJ TZYX and TYX hyperstacks, a
+ * tiled zlib BigTIFF, OME-TIFF in two dimension orders, big-endian, a TIFF under another
+ * suffix) probed for their axes and read box by box against the fixtures' value formula; and
+ * the unusable ones (channels, int16, RGB, plane counts that do not match the axes, an unknown
+ * codec, mixed page sizes, truncated, not a TIFF) refused with LAPSE_EINPUT saying why.
+ */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/reader.h"
+#include "testutil.h"
+
+static char dir[512];
+
+static const char *path_in(const char *name)
+{
+    static char p[8][700];
+    static int i = 0;
+    i = (i + 1) % 8;
+    snprintf(p[i], sizeof p[i], "%s/%s", dir, name);
+    return p[i];
+}
+
+/* The fixtures' value of voxel (t, z, y, x) (tiff_fixtures.py's v). */
+static double val(int64_t t, int64_t z, int64_t y, int64_t x)
+{
+    return (double)((t * 7 + z * 5 + y * 3 + x) % 251);
+}
+
+/* Probe file and check its axes, dtype and number of dimensions. */
+static void expect_info(const char *name, const char *dset, int ndims, int64_t ntp, int64_t z,
+                        lapse_dtype_t dt)
+{
+    lapse_input_info_t info;
+    lapse_err_clear();
+    lapse_status_t st = lapse_reader_probe(path_in(name), dset, &info);
+    ck_assert_msg(st == LAPSE_OK, "%s: %s", name, lapse_errmsg());
+    ck_assert_int_eq(info.ndims, ndims);
+    ck_assert_int_eq(info.ntp, ntp);
+    ck_assert_int_eq(info.shape[0], z);
+    ck_assert_int_eq(info.shape[1], 37);
+    ck_assert_int_eq(info.shape[2], 45);
+    ck_assert_int_eq(info.dtype, dt);
+    ck_assert_int_eq(info.failed_part, 0);
+}
+
+/* Read every timepoint of name in a few boxes (whole, inner odd, one voxel, crossing strips and
+ * tiles) and compare with val (float32 files: val / 4 + 0.25). */
+static void expect_values(const char *name)
+{
+    lapse_reader_t *r = NULL;
+    lapse_err_clear();
+    ck_assert_msg(lapse_reader_open(path_in(name), "", &r) == LAPSE_OK, "%s: %s", name,
+                  lapse_errmsg());
+    const lapse_input_info_t *in = lapse_reader_info(r);
+    const lapse_box_t boxes[] = {
+        {{0, 0, 0}, {in->shape[0], in->shape[1], in->shape[2]}},
+        {{in->shape[0] > 1 ? 1 : 0, 3, 7}, {in->shape[0] > 1 ? in->shape[0] - 1 : 1, 19, 21}},
+        {{in->shape[0] - 1, 36, 44}, {1, 1, 1}},
+        {{0, 14, 15}, {1, 5, 2}},
+    };
+    size_t es = lapse_dtype_size(in->dtype);
+    void *buf = malloc((size_t)in->shape[0] * 37 * 45 * es);
+    ck_assert_ptr_nonnull(buf);
+    for (int64_t t = 0; t < in->ntp; t++)
+        for (size_t b = 0; b < sizeof boxes / sizeof boxes[0]; b++) {
+            const lapse_box_t *bx = &boxes[b];
+            ck_assert_msg(lapse_reader_read(r, t, bx, buf) == LAPSE_OK, "%s: %s", name,
+                          lapse_errmsg());
+            size_t i = 0;
+            for (int64_t z = bx->off[0]; z < bx->off[0] + bx->dim[0]; z++)
+                for (int64_t y = bx->off[1]; y < bx->off[1] + bx->dim[1]; y++)
+                    for (int64_t x = bx->off[2]; x < bx->off[2] + bx->dim[2]; x++, i++) {
+                        double want = val(t, z, y, x), got;
+                        if (in->dtype == LAPSE_DT_U8)
+                            got = ((unsigned char *)buf)[i];
+                        else if (in->dtype == LAPSE_DT_U16)
+                            got = ((uint16_t *)buf)[i];
+                        else
+                            got = ((float *)buf)[i], want = (double)(float)(want / 4 + 0.25);
+                        ck_assert_msg(got == want, "%s t=%lld (%lld,%lld,%lld): %g, want %g", name,
+                                      (long long)t, (long long)z, (long long)y, (long long)x, got,
+                                      want);
+                    }
+        }
+    free(buf);
+    lapse_reader_close(r);
+}
+
+/* Probe must fail with LAPSE_EINPUT, failed_part 1, and a message with every word in words. */
+static void expect_fail(const char *name, const char *const *words)
+{
+    lapse_input_info_t info = {0};
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_reader_probe(path_in(name), "", &info), LAPSE_EINPUT);
+    ck_assert_int_eq(info.failed_part, 1);
+    ck_assert_msg(strstr(lapse_errmsg(), name) != NULL, "'%s' lacks the file", lapse_errmsg());
+    for (int i = 0; words[i]; i++)
+        ck_assert_msg(strstr(lapse_errmsg(), words[i]) != NULL, "message '%s' lacks '%s'",
+                      lapse_errmsg(), words[i]);
+    lapse_reader_t *r = (lapse_reader_t *)&info;
+    ck_assert_int_eq(lapse_reader_open(path_in(name), "", &r), LAPSE_EINPUT);
+    ck_assert_ptr_eq(r, (lapse_reader_t *)&info); /* untouched on failure */
+}
+
+START_TEST(multipage_strips)
+{
+    expect_info("plain.tif", "", 4, 1, 4, LAPSE_DT_U16);
+    expect_values("plain.tif");
+    expect_info("bigendian.tif", "", 4, 1, 2, LAPSE_DT_U16);
+    expect_values("bigendian.tif");
+}
+END_TEST
+
+START_TEST(imagej)
+{
+    expect_info("ij_tzyx.tif", "", 4, 3, 4, LAPSE_DT_U16);
+    expect_values("ij_tzyx.tif");
+    expect_info("ij_tyx.tif", "", 3, 5, 1, LAPSE_DT_U8);
+    expect_values("ij_tyx.tif");
+}
+END_TEST
+
+START_TEST(bigtiff_tiled_zlib_float)
+{
+    expect_info("big.tif", "", 4, 1, 3, LAPSE_DT_F32);
+    expect_values("big.tif");
+}
+END_TEST
+
+START_TEST(ome)
+{
+    expect_info("ome_tzyx.ome.tif", "", 4, 2, 3, LAPSE_DT_U16);
+    expect_values("ome_tzyx.ome.tif");
+    expect_info("ome_ztyx.ome.tif", "", 4, 2, 3, LAPSE_DT_U8); /* XYCTZ: t before z */
+    expect_values("ome_ztyx.ome.tif");
+}
+END_TEST
+
+/* By suffix (any case) without opening; by signature when the suffix says nothing; a dataset
+ * name is accepted and not used. */
+START_TEST(backend_choice)
+{
+    char err[64];
+    ck_assert_ptr_eq(lapse_reader_backend_for_name("a/b.TIF"), &lapse_reader_tiff);
+    ck_assert_ptr_eq(lapse_reader_backend_for_name("b.ome.tiff"), &lapse_reader_tiff);
+    ck_assert_ptr_eq(lapse_reader_backend_for_name("b.btf"), &lapse_reader_tiff);
+    ck_assert_int_eq(lapse_reader_tiff.needs_dataset, 0);
+    ck_assert_int_eq(lapse_reader_hdf5.needs_dataset, 1);
+    ck_assert_int_eq(lapse_reader_check_dataset("b.tif", "anything", err, sizeof err), 0);
+    ck_assert_int_eq(lapse_reader_tiff.sniff(path_in("tiff_named.dat")), 1);
+    ck_assert_int_eq(lapse_reader_tiff.sniff(path_in("big.tif")), 1);
+    ck_assert_int_eq(lapse_reader_tiff.sniff(path_in("text.tif")), 0);
+    ck_assert_int_eq(lapse_reader_tiff.sniff(path_in("absent")), 0);
+    expect_info("tiff_named.dat", "/raw", 4, 1, 4, LAPSE_DT_U16);
+    expect_values("tiff_named.dat");
+}
+END_TEST
+
+START_TEST(refused)
+{
+    expect_fail("channels.tif", (const char *[]){"2 channels", "not supported yet", NULL});
+    expect_fail("int16.tif", (const char *[]){"int16 is not supported", NULL});
+    expect_fail("rgb.tif", (const char *[]){"3 samples per pixel", NULL});
+    expect_fail("mismatch.tif", (const char *[]){"ImageJ", "describes 6 planes", "4 pages", NULL});
+    expect_fail("ome_mismatch.ome.tif",
+                (const char *[]){"OME-TIFF", "describes 3 planes", "2 pages", NULL});
+    expect_fail("codec.tif", (const char *[]){"codec 65000", "cannot decode", NULL});
+    expect_fail("mixed.tif", (const char *[]){"page 1", "same size", NULL});
+    expect_fail("truncated.tif", (const char *[]){"cannot be read", NULL});
+    expect_fail("text.tif", (const char *[]){"not a readable TIFF", NULL});
+    expect_fail("absent.tif", (const char *[]){"no such file", NULL});
+}
+END_TEST
+
+static Suite *tiff_suite(void)
+{
+    Suite *s = suite_create("reader_tiff");
+    TCase *tc = tcase_create("tiff");
+    tcase_add_test(tc, multipage_strips);
+    tcase_add_test(tc, imagej);
+    tcase_add_test(tc, bigtiff_tiled_zlib_float);
+    tcase_add_test(tc, ome);
+    tcase_add_test(tc, backend_choice);
+    tcase_add_test(tc, refused);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    const char *d = tu_tmpdir(), *py = getenv("LAPSE_PY"), *src = getenv("LAPSE_SRC");
+    char cmd[2048];
+    if (d == NULL)
+        return EXIT_FAILURE;
+    snprintf(dir, sizeof dir, "%s", d);
+    snprintf(cmd, sizeof cmd, "'%s' '%s/tests/py/tiff_fixtures.py' '%s'",
+             py ? py : "/usr/bin/python3", src ? src : ".", dir);
+    if (system(cmd) != 0) {
+        fprintf(stderr, "cannot write the fixtures: %s\n", cmd);
+        return EXIT_FAILURE;
+    }
+    SRunner *sr = srunner_create(tiff_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "cannot remove %s\n", dir);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
