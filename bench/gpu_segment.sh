@@ -21,13 +21,15 @@ LOG=${OUT:-bench-out}
 W=${WORK:-/tmp/lapse-seg}
 mkdir -p "$LOG" "$W"
 source .gpu/env.sh
+# Libraries the GPU machine lacks (libtiff and its codecs, Check's libsubunit), copied into
+# $BIN/lib from the development machine.
+export LD_LIBRARY_PATH=$PWD/$BIN/lib:$LD_LIBRARY_PATH
 step() { echo "=== $* ($(date -u +%T))"; }
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$LOG/gpu.txt" 2>&1
 cat "$LOG/gpu.txt"
 step unit tests on the GPU
 for t in test_ccl test_measure test_registry; do
-    (cd "$W" && LD_LIBRARY_PATH=$OLDPWD/$BIN/lib:$LD_LIBRARY_PATH CK_FORK=no "$OLDPWD/$BIN/$t") \
-        >"$LOG/$t.txt" 2>&1
+    (cd "$W" && CK_FORK=no "$OLDPWD/$BIN/$t") >"$LOG/$t.txt" 2>&1
     echo "$t rc=$? $(tail -1 "$LOG/$t.txt")"
 done
 step sample
