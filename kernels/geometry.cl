@@ -41,6 +41,41 @@ __kernel void lapse_geom_index(__global const float *src, __global float *dst, i
     dst[di] = geom_at(src, sdim, sorg, sgn.x * gx + off.x, sgn.y * gy + off.y, sgn.z * gz + off.z);
 }
 
+/* The tiled variant of lapse_geom_index (same values: a copy through the same clamped map). A
+ * one-voxel work-item keeps one 4-byte load in flight, too few to cover DRAM latency (a GPU
+ * needs ~16-32 KB in flight per SM); here each work-item copies LAPSE_GX_K voxels of one output
+ * row, LAPSE_GX_W apart, all loads issued before the stores: work-items g, g + 1 of a warp read
+ * and write consecutive voxels (coalesced lines, reversed order for a flipped x), the row
+ * offsets are computed once per row and the in-row indices are 32-bit. Any work-group shape.
+ * NDRange (ceil(ddim.x / (W K)) W, ddim.y, ddim.z). */
+#define LAPSE_GX_W 32 /* outputs of a work-item lie W apart: a warp covers W consecutive x */
+#define LAPSE_GX_K 8  /* outputs per work-item (loads in flight) */
+__kernel void lapse_geom_index_t(__global const float *restrict src, __global float *restrict dst,
+                                 int4 sdim, int4 sorg, int4 ddim, int4 dorg, int4 sgn, int4 off)
+{
+    const int g0 = (int)get_global_id(0), ly = (int)get_global_id(1), lz = (int)get_global_id(2);
+    if (ly >= ddim.y || lz >= ddim.z)
+        return;
+    const int lx0 = (g0 / LAPSE_GX_W) * (LAPSE_GX_W * LAPSE_GX_K) + g0 % LAPSE_GX_W;
+    const int iy = clamp(sgn.y * (dorg.y + ly) + off.y - sorg.y, 0, sdim.y - 1);
+    const int iz = clamp(sgn.z * (dorg.z + lz) + off.z - sorg.z, 0, sdim.z - 1);
+    __global const float *srow = src + ((size_t)iz * (size_t)sdim.y + (size_t)iy) * (size_t)sdim.x;
+    __global float *drow = dst + ((size_t)lz * (size_t)ddim.y + (size_t)ly) * (size_t)ddim.x;
+    const int xa = sgn.x * dorg.x + off.x - sorg.x; /* input x of output x lx: sgn.x lx + xa */
+    float v[LAPSE_GX_K];
+#pragma unroll
+    for (int k = 0; k < LAPSE_GX_K; k++) {
+        const int lx = lx0 + k * LAPSE_GX_W;
+        v[k] = lx < ddim.x ? srow[clamp(sgn.x * lx + xa, 0, sdim.x - 1)] : 0.0f;
+    }
+#pragma unroll
+    for (int k = 0; k < LAPSE_GX_K; k++) {
+        const int lx = lx0 + k * LAPSE_GX_W;
+        if (lx < ddim.x)
+            drow[lx] = v[k];
+    }
+}
+
 /* dst[g] = mean of the block [g * f, min(g * f + f, simg)) per axis: a float32 sum in z, y, x
  * order divided by the block's voxel count (a partial last block averages the voxels it has). */
 __kernel void lapse_geom_bin(__global const float *src, __global float *dst, int4 sdim, int4 sorg,

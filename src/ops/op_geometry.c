@@ -21,6 +21,11 @@ static const char *const interp_words[] = {"linear", "nearest", NULL};
 
 #define GEOM_PI 3.14159265358979323846
 
+/* lapse_geom_index_t (geometry.cl, the tiled variant): outputs per work-item (GEOM_X_K) along x,
+ * GEOM_X_W apart; must equal LAPSE_GX_K, LAPSE_GX_W there. */
+#define GEOM_X_W 32
+#define GEOM_X_K 8
+
 /* The dims of the whole image a volume is a box of (v->img, or v->dim when img is unset). */
 static void vol_img(const lapse_dvol_t *v, int64_t img[3])
 {
@@ -106,7 +111,8 @@ static lapse_status_t index_launch(lapse_dev_t *d, const index_map_t *m, const l
     cl_kernel k;
     cl_int4 sdim = int4_of(in[0].dim), sorg = org_of(&in[0]), ddim = int4_of(out->dim),
             dorg = org_of(out), sgn = int4_of(m->sgn), off = int4_of(m->off);
-    LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl", "lapse_geom_index", &k, NULL));
+    LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl",
+                               d->simple ? "lapse_geom_index" : "lapse_geom_index_t", &k, NULL));
     LAPSE_ARG(k, 0, in[0].mem);
     LAPSE_ARG(k, 1, out->mem);
     LAPSE_ARG(k, 2, sdim);
@@ -115,8 +121,10 @@ static lapse_status_t index_launch(lapse_dev_t *d, const index_map_t *m, const l
     LAPSE_ARG(k, 5, dorg);
     LAPSE_ARG(k, 6, sgn);
     LAPSE_ARG(k, 7, off);
-    LAPSE_TRY(
-        lapse_dev_launch_3d(d, k, (size_t)out->dim[2], (size_t)out->dim[1], (size_t)out->dim[0]));
+    size_t nx = (size_t)out->dim[2];
+    if (!d->simple) /* GEOM_X_W work-items per GEOM_X_W * GEOM_X_K outputs of a row */
+        nx = (nx + GEOM_X_W * GEOM_X_K - 1) / (GEOM_X_W * GEOM_X_K) * GEOM_X_W;
+    LAPSE_TRY(lapse_dev_launch_3d(d, k, nx, (size_t)out->dim[1], (size_t)out->dim[0]));
 cleanup:
     return st;
 }
