@@ -19,6 +19,7 @@ static const struct {
     {"LAPSE_PROGRESS_INTERVAL", ENV_SECONDS, "a number of seconds > 0"},
     {"LAPSE_DEVICE_MEM_LIMIT", ENV_BYTES, "a number of bytes > 0"},
     {"LAPSE_PHASE_MEM", ENV_BYTES, "a number of bytes > 0"},
+    {"LAPSE_PHASE_CACHE", ENV_BYTES, "a number of bytes > 0"},
     {"LAPSE_KERNELS", ENV_KERNELS, "simple or default"},
     {"LAPSE_SYNC_MARKS", ENV_BOOL01, "0 or 1"},
 };

@@ -11,6 +11,7 @@
 
 #include <limits.h>
 #include <math.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,9 @@ struct lapse_phases {
     int scratch[LAPSE_MAX_STEPS]; /* output dataset index of step k's tile data, or -1 (an
                                    * iterative step has two: passes alternate between them) */
     int *last;                    /* [ntps * nsteps]: an iterative step's last pass */
-    void *mat_host;               /* host copy of tile data: the largest read box x 8 bytes */
+    void **cache; /* [ntps * ntiles]: a task's input read box kept between rounds, or NULL */
+    size_t cached, cache_max; /* bytes kept, and at most (LAPSE_PHASE_CACHE, default 1/4 of RAM) */
+    void *mat_host;           /* host copy of tile data: the largest read box x 8 bytes */
 };
 
 int lapse_phases_needed(const lapse_job_t *job)
@@ -306,6 +309,39 @@ cleanup:
     return st;
 }
 
+/* The input read box of task t into the pipeline's staging: from the rounds' cache when an
+ * earlier round kept it, else from the input (then kept while the cache has room: every
+ * round of a wave reads the same boxes). */
+static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_task_t *t)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    void *dst = lapse_pipeline_input(w->pipe);
+    size_t bytes = (size_t)lapse_box_voxels(&t->read) * lapse_dtype_size(w->job->in.dtype);
+    void **slot = &ph->cache[tpi * ph->ntiles + t->tile];
+    if (*slot) {
+        memcpy(dst, *slot, bytes);
+        goto cleanup;
+    }
+    LAPSE_TRY(lapse_reader_read(w->in, t->t, &t->read, dst));
+    if (ph->cached + bytes <= ph->cache_max && (*slot = malloc(bytes)) != NULL) {
+        memcpy(*slot, dst, bytes);
+        ph->cached += bytes;
+    }
+cleanup:
+    return st;
+}
+
+/* Forget the cached input boxes (at the end of a wave). */
+static void cache_clear(lapse_phases_t *ph)
+{
+    for (int64_t i = 0; ph->cache && i < ph->ntps * ph->ntiles; i++) {
+        free(ph->cache[i]);
+        ph->cache[i] = NULL;
+    }
+    ph->cached = 0;
+}
+
 /* Run this rank's share of the tiles of the active timepoints up to step k, pass pass; keep the
  * partials in mine[] with their indices (active position * ntiles + tile). */
 static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *idx,
@@ -324,7 +360,7 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
         if (lapse_stop_requested())
             LAPSE_TRY(lapse_interrupted());
         lapse_phases_task(ph, &t);
-        LAPSE_TRY(lapse_reader_read(w->in, t.t, &t.read, lapse_pipeline_input(w->pipe)));
+        LAPSE_TRY(read_input(ph, a->tpi[j / ph->ntiles], &t));
         LAPSE_TRY(lapse_pipeline_run(w->pipe, &t.read, &t.core, NULL));
         if (!lapse_pipeline_stopped(w->pipe))
             LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
@@ -661,6 +697,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
                 LAPSE_TRY(lapse_agree(w->r->world, fst));
             }
         }
+        cache_clear(ph);
     }
     for (int k = 0; k < ph->g->nsteps; k++) {
         const lapse_global_t *gl = ph->g->node[k].step->op->global;
@@ -681,6 +718,20 @@ static lapse_status_t prologue(lapse_phases_t *ph)
 cleanup:
     free(a.tpi);
     return st;
+}
+
+/* Bytes of input boxes a rank keeps between rounds: LAPSE_PHASE_CACHE, else 1/32 of
+ * the host's memory (every rank of a host keeps its own cache: a quarter of the memory shared
+ * by up to 8 ranks). */
+static size_t cache_budget(void)
+{
+    const char *env = getenv("LAPSE_PHASE_CACHE");
+    if (env && *env)
+        return (size_t)atof(env);
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    if (pages <= 0 || size <= 0)
+        return 0;
+    return (size_t)pages * (size_t)size / 32;
 }
 
 lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
@@ -711,8 +762,11 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->res = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->res);
         ph->prev = calloc((size_t)(ph->ntps + 1), sizeof *ph->prev);
         ph->last = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->last);
+        ph->cache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->cache);
+        ph->cache_max = cache_budget();
     }
-    if (!ph || !ph->res || !ph->prev || !ph->last || (w->job->nscratch > 0 && !ph->mat_host))
+    if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache ||
+        (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst != LAPSE_OK)
         lapse_err_print(lst);
@@ -747,5 +801,7 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->prev);
     free(ph->mat_host);
     free(ph->last);
+    cache_clear(ph);
+    free(ph->cache);
     free(ph);
 }

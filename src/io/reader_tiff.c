@@ -278,7 +278,7 @@ static lapse_status_t scan_pages(tiff_input_t *in, lapse_dtype_t *dt, char **des
     *desc = NULL;
     do {
         uint32_t w = 0, h = 0;
-        lapse_dtype_t pdt;
+        lapse_dtype_t pdt = LAPSE_DT_AUTO;
         int64_t p = in->npages;
         if ((size_t)p == cap) {
             cap = cap ? 2 * cap : 64;

@@ -377,7 +377,7 @@ static lapse_status_t sq_partial(lapse_dev_t *d, const lapse_blob_t *prev, const
     double *hm = NULL;
     uint64_t *hq = NULL;
     head_t h;
-    int64_t nrows, nsq = 0;
+    int64_t nrows = 0, nsq = 0;
     LAPSE_TRY(blob_count(prev, offsetof(head_t, nrows), sizeof(head_t), sizeof(rec_t), &nrows));
     memcpy(&h, prev->data, sizeof h);
     if (h.maxlabel == 0 || nrows == 0) {
@@ -538,7 +538,7 @@ static lapse_status_t accum_reduce(const lapse_blob_t *prev, const lapse_blob_t 
         slot[l] = -1;
     /* the labels present in any tile, then their rows in label order */
     for (int64_t i = 0; i < ntiles; i++) {
-        int64_t n;
+        int64_t n = 0;
         LAPSE_TRY(blob_count(&parts[i], 0, sizeof(int64_t), sizeof(rec_t), &n));
         const rec_t *r = (const rec_t *)(const void *)((const char *)parts[i].data + sizeof n);
         for (int64_t j = 0; j < n; j++) {
@@ -598,7 +598,7 @@ static lapse_status_t sq_reduce(const lapse_blob_t *prev, const lapse_blob_t *pa
 {
     lapse_status_t st = LAPSE_OK;
     head_t h;
-    int64_t nrows;
+    int64_t nrows = 0;
     uint64_t *qlo = NULL;
     int64_t *qhi = NULL;
     LAPSE_TRY(blob_count(prev, offsetof(head_t, nrows), sizeof(head_t), sizeof(rec_t), &nrows));
@@ -609,7 +609,7 @@ static lapse_status_t sq_reduce(const lapse_blob_t *prev, const lapse_blob_t *pa
     LAPSE_ALLOC(qlo);
     LAPSE_ALLOC(qhi);
     for (int64_t i = 0; i < ntiles; i++) {
-        int64_t n;
+        int64_t n = 0;
         LAPSE_TRY(blob_count(&parts[i], 0, sizeof(int64_t), sizeof(sq_t), &n));
         const sq_t *s = (const sq_t *)(const void *)((const char *)parts[i].data + sizeof n);
         for (int64_t j = 0, at = 0; j < n; j++) { /* both sorted by label */
