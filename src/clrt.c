@@ -439,6 +439,24 @@ cleanup:
     return st;
 }
 
+lapse_status_t lapse_cl_kernel_with(lapse_cl_t *cl, const char *file, const char *defines,
+                                    const char *name, cl_kernel *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_cl_cache_t *c = cl->cache;
+    char *saved = c->options, *both = NULL;
+    size_t len = strlen(saved) + strlen(defines) + 2;
+    both = malloc(len);
+    LAPSE_ALLOC(both);
+    snprintf(both, len, "%s%s%s", saved, saved[0] && defines[0] ? " " : "", defines);
+    c->options = both; /* the program is cached under the combined options */
+    st = lapse_cl_kernel(cl, file, name, out);
+    c->options = saved;
+cleanup:
+    free(both);
+    return st;
+}
+
 lapse_status_t lapse_cl_set_build_options(lapse_cl_t *cl, const char *extra)
 {
     lapse_status_t st = LAPSE_OK;

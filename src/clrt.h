@@ -71,6 +71,14 @@ lapse_status_t lapse_cl_kernel(lapse_cl_t *cl, const char *file, const char *nam
  * log); a failed build is not cached. *out is set only on success. */
 lapse_status_t lapse_cl_program(lapse_cl_t *cl, const char *file, cl_program *out);
 
+/* As lapse_cl_kernel, for the program of `file` built with `defines` (e.g. "-DLAPSE_MM_RX=3")
+ * appended to the current build options: one program per (file, options, defines), built on
+ * first use and cached like the others. Callers give kernels of different defines different
+ * names (the kernel source names them from its defines). Same contract and errors as
+ * lapse_cl_kernel; the current build options are unchanged on return. */
+lapse_status_t lapse_cl_kernel_with(lapse_cl_t *cl, const char *file, const char *defines,
+                                    const char *name, cl_kernel *out);
+
 /* Extra build options for the programs built from now on, appended to "-cl-std=CL1.2", e.g.
  * "-DLAPSE_BKZ=64" (the tunables of kernels/filters_tiled.cl; bench_kernels --defines). NULL or
  * "" restores the default. Programs already built stay cached under the options they were built

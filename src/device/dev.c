@@ -10,7 +10,7 @@
 
 #define LOCAL_1D   256
 #define PROF_MAX   64 /* events held before they are folded into the running sum */
-#define KCACHE_MAX 96
+#define KCACHE_MAX 192
 
 static const size_t local_3d[3] = {32, 4, 1};
 
@@ -92,6 +92,12 @@ void lapse_dev_destroy(lapse_dev_t *d)
 lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *name, cl_kernel *out,
                                 size_t *kwg)
 {
+    return lapse_dev_kernel_with(d, file, NULL, name, out, kwg);
+}
+
+lapse_status_t lapse_dev_kernel_with(lapse_dev_t *d, const char *file, const char *defines,
+                                     const char *name, cl_kernel *out, size_t *kwg)
+{
     lapse_status_t st = LAPSE_OK;
     struct lapse_dev_kcache *kc = d->kc;
     cl_kernel k = NULL;
@@ -105,7 +111,10 @@ lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *na
         }
     if (kc->n == KCACHE_MAX || strlen(name) >= sizeof kc->e[0].name)
         LAPSE_FAIL(LAPSE_ERUNTIME, "kernel cache: cannot hold kernel %s of %s", name, file);
-    LAPSE_TRY(lapse_cl_kernel(d->cl, file, name, &k));
+    if (defines)
+        LAPSE_TRY(lapse_cl_kernel_with(d->cl, file, defines, name, &k));
+    else
+        LAPSE_TRY(lapse_cl_kernel(d->cl, file, name, &k));
     LAPSE_CL(clGetKernelWorkGroupInfo(k, d->cl->dev.device, CL_KERNEL_WORK_GROUP_SIZE, sizeof wg,
                                       &wg, NULL));
     snprintf(kc->e[kc->n].name, sizeof kc->e[0].name, "%s", name);

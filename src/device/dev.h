@@ -46,6 +46,12 @@ const char *lapse_dev_variant(lapse_dev_t *d);
 lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *name, cl_kernel *out,
                                 size_t *kwg);
 
+/* As lapse_dev_kernel, for the program of `file` built with the extra `defines` (NULL: none;
+ * lapse_cl_kernel_with). The cache is keyed by name: kernels of different defines must have
+ * different names. */
+lapse_status_t lapse_dev_kernel_with(lapse_dev_t *d, const char *file, const char *defines,
+                                     const char *name, cl_kernel *out, size_t *kwg);
+
 /* Set kernel argument i to the bytes of v (macro: checks, jumps to cleanup on failure). */
 #define LAPSE_ARG(kern, i, v) LAPSE_CL(clSetKernelArg((kern), (i), sizeof(v), &(v)))
 

@@ -2,9 +2,11 @@
  * op_box.c - the box filter family: mean_box, minimum_box, maximum_box over a (2r+1)^3 box and
  * the white top_hat_box = x - maximum_box(minimum_box(x)). SciPy's uniform_filter /
  * minimum_filter / maximum_filter with mode='nearest'; the mean is float32 (clesperanto returns
- * integer means for integer input). Device: separable passes or the fused kernels of sep.c.
+ * integer means for integer input). Device: separable passes or the fused kernels of sep.c;
+ * the top-hat in one kernel (minmax.h) in the tiled variant where it can.
  */
 #include "ops/family.h"
+#include "ops/minmax.h"
 #include "ops/sep.h"
 
 static void box_reach(const lapse_step_t *s, int64_t reach[3])
@@ -50,9 +52,16 @@ static lapse_status_t top_hat_launch(lapse_dev_t *d, const lapse_step_t *s, void
 {
     int r[3];
     (void)state;
+    lapse_status_t st = LAPSE_OK;
+    const lapse_mm_t f = {LAPSE_SEP_MIN, 1, 0, 1}; /* src - maximum(minimum(src)) */
+    int ran = 0;
     lapse_step_radii(s, r);
     *res = 0;
-    return lapse_sep_top_hat(d, r, in[0].mem, out->mem, scratch[0], in[0].dim);
+    LAPSE_TRY(lapse_mm_run(d, &f, r, in[0].mem, out->mem, in[0].dim, &ran));
+    if (!ran)
+        LAPSE_TRY(lapse_sep_top_hat(d, r, in[0].mem, out->mem, scratch[0], in[0].dim));
+cleanup:
+    return st;
 }
 
 static void top_hat_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)
@@ -71,13 +80,14 @@ static void top_hat_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_r
 #define RADIUS LAPSE_P_VEC3I("radius", 0.0, 1000.0, "box radius in voxels, z y x")
 #define BOX_COMMON                                                                                 \
     .family = "box", .version = 1, .ninputs = 1, .nparams = 1, .params = {RADIUS},                 \
-    .footprint = LAPSE_FP_LOCAL, .nscratch = 1, .kernels = "filters.cl filters_tiled.cl"
+    .footprint = LAPSE_FP_LOCAL, .nscratch = 1
 
 const lapse_op_t lapse_op_mean_box = {
     .name = "mean_box",
     .help = "mean over a (2r+1)^3 box",
     .convention = "SciPy uniform_filter(mode='nearest'), float32 result",
     BOX_COMMON,
+    .kernels = "filters.cl filters_tiled.cl",
     .inplace = 1,
     .out_rule = LAPSE_OUT_F32,
     .reach = box_reach,
@@ -91,6 +101,7 @@ const lapse_op_t lapse_op_minimum_box = {
     .help = "minimum over a (2r+1)^3 box (grey erosion)",
     .convention = "SciPy minimum_filter(mode='nearest')",
     BOX_COMMON,
+    .kernels = "filters.cl filters_tiled.cl",
     .inplace = 1,
     .out_rule = LAPSE_OUT_SAME,
     .reach = box_reach,
@@ -104,6 +115,7 @@ const lapse_op_t lapse_op_maximum_box = {
     .help = "maximum over a (2r+1)^3 box (grey dilation)",
     .convention = "SciPy maximum_filter(mode='nearest')",
     BOX_COMMON,
+    .kernels = "filters.cl filters_tiled.cl",
     .inplace = 1,
     .out_rule = LAPSE_OUT_SAME,
     .reach = box_reach,
@@ -117,6 +129,7 @@ const lapse_op_t lapse_op_top_hat_box = {
     .help = "white top-hat: x - maximum_box(minimum_box(x))",
     .convention = "SciPy white_tophat with a box (grey opening subtracted), mode='nearest'",
     BOX_COMMON,
+    .kernels = "filters.cl filters_tiled.cl minmax_fused.cl",
     .out_rule = LAPSE_OUT_SAME,
     .reach = top_hat_reach,
     .reach_doc = "2 radius",

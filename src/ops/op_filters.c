@@ -7,6 +7,7 @@
  * so that no extra buffer is needed. References in double from the shared separable passes.
  */
 #include "ops/family.h"
+#include "ops/minmax.h"
 #include "ops/sep.h"
 
 /* dst = a - b over n voxels (dst may be a or b). */
@@ -147,9 +148,14 @@ static lapse_status_t bottom_hat_launch(lapse_dev_t *d, const lapse_step_t *s, v
                                         const cl_mem *scratch, int *res)
 {
     lapse_status_t st = LAPSE_OK;
-    int r[3], w1 = 0, w2 = 0;
+    const lapse_mm_t f = {LAPSE_SEP_MAX, 1, 0, 2}; /* minimum(maximum(src)) - src */
+    int r[3], w1 = 0, w2 = 0, ran = 0;
     (void)state;
     lapse_step_radii(s, r);
+    *res = 0;
+    LAPSE_TRY(lapse_mm_run(d, &f, r, in[0].mem, out->mem, in[0].dim, &ran));
+    if (ran)
+        goto cleanup;
     LAPSE_TRY(lapse_sep_filter(d, LAPSE_SEP_MAX, r, NULL, in[0].mem, out->mem, scratch[0],
                                in[0].dim, &w1));
     cl_mem a = w1 ? scratch[0] : out->mem, other = w1 ? out->mem : scratch[0];
@@ -247,7 +253,7 @@ const lapse_op_t lapse_op_bottom_hat_box = {
     .footprint = LAPSE_FP_LOCAL,
     .inplace = 0,
     .nscratch = 1,
-    .kernels = "filters.cl filters_tiled.cl filters_vhgw.cl pointwise.cl",
+    .kernels = "filters.cl filters_tiled.cl filters_vhgw.cl pointwise.cl minmax_fused.cl",
     .reach = box2_reach,
     .reach_doc = "2 radius",
     .launch = bottom_hat_launch,

@@ -10,6 +10,7 @@
  * mode='nearest' of the 0/1 image are equal).
  */
 #include "ops/family.h"
+#include "ops/minmax.h"
 #include "ops/sep.h"
 
 static void morph_reach(const lapse_step_t *s, int64_t reach[3])
@@ -25,15 +26,25 @@ static void morph2_reach(const lapse_step_t *s, int64_t reach[3])
 }
 
 /* out = (in[0] != 0), then the separable passes kinds[0..nk-1] (each a minimum or maximum over
- * the box); the data moves between out->mem and scratch[0] (src == dst calls of sep.c). */
+ * the box); the data moves between out->mem and scratch[0] (src == dst calls of sep.c). The
+ * tiled variant runs it all as one kernel where it can (minmax.h), into out or, in place, into
+ * scratch[0]. */
 static lapse_status_t morph_launch(lapse_dev_t *d, const lapse_step_t *s,
                                    const lapse_sep_kind_t *kinds, int nk, const lapse_dvol_t *in,
                                    const lapse_dvol_t *out, const cl_mem *scratch, int *res)
 {
     lapse_status_t st = LAPSE_OK;
-    int r[3];
+    int r[3], ran = 0;
     cl_mem cur = out->mem, other = scratch[0];
     lapse_step_radii(s, r);
+    /* the tiled variant: binarization, one or both filters in one kernel, out of place */
+    const lapse_mm_t f = {kinds[0], nk == 2, 1, 0};
+    cl_mem dst = in[0].mem == out->mem ? scratch[0] : out->mem;
+    LAPSE_TRY(lapse_mm_run(d, &f, r, in[0].mem, dst, in[0].dim, &ran));
+    if (ran) {
+        *res = dst == out->mem ? 0 : 1;
+        goto cleanup;
+    }
     /* x || x: 1 where x is non-zero (NaN too), else 0; in place when out aliases in[0]. */
     LAPSE_TRY(lapse_img_launch(d, "lapse_img_or", in, 1, out, 0.0, 0.0));
     for (int k = 0; k < nk; k++) {
@@ -98,7 +109,7 @@ MORPH_REF(closing, 2, LAPSE_REF_MAX, LAPSE_REF_MIN)
 #define MORPH_COMMON                                                                               \
     .family = "morph", .version = 1, .ninputs = 1, .nparams = 1, .params = {RADIUS},               \
     .footprint = LAPSE_FP_LOCAL, .inplace = 1, .nscratch = 1, .out_rule = LAPSE_OUT_U8,            \
-    .kernels = "images.cl filters.cl filters_tiled.cl filters_vhgw.cl"
+    .kernels = "images.cl filters.cl filters_tiled.cl filters_vhgw.cl minmax_fused.cl"
 
 const lapse_op_t lapse_op_erode_box = {
     .name = "erode_box",

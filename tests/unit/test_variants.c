@@ -1,0 +1,228 @@
+/*
+ * test_variants.c - the tiled variant's own kernels (the default: fused minimum / maximum
+ * chains of minmax_fused.cl, flip and crop's coalesced copy, and the others docs/kernels.md
+ * lists) against the simple variant's plain kernels (LAPSE_KERNELS=simple), bit for bit: each
+ * case runs an operation's launcher on both device states, out of place and, where the
+ * operation allows it, in place, on shapes that cut the kernels' work-groups unevenly (several
+ * groups along each axis, extents below and just above a group, x not a multiple of 4, 2-D
+ * data), with radii from 0 to the fused kernels' largest, and inputs that hold the values where
+ * an order of operations could show: +0 and -0, NaN, +-inf and long runs of equal values. Random
+ * inputs with a fresh seed per run (LAPSE_TEST_SEED=n repeats a run).
+ */
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clrt.h"
+#include "device/dev.h"
+#include "ops/graph.h"
+#include "ops/op.h"
+#include "testutil.h"
+
+static uint64_t seed_base;
+
+/* Random input: values in [-20, 100) quantized to steps of 4 (ties), with about 8 % +0, 4 % -0,
+ * 2 % NaN and 2 % each of +inf and -inf. */
+static void fill_special(float *v, size_t n, uint64_t seed)
+{
+    uint64_t st = seed;
+    for (size_t i = 0; i < n; i++) {
+        double u = tu_uniform(&st, 0.0, 1.0);
+        v[i] = u < 0.08   ? 0.0f
+               : u < 0.12 ? -0.0f
+               : u < 0.14 ? NAN
+               : u < 0.16 ? INFINITY
+               : u < 0.18 ? -INFINITY
+                          : (float)(4.0 * floor(tu_uniform(&st, -5.0, 25.0)));
+    }
+}
+
+/* A device state of the given variant (LAPSE_KERNELS is read when it is made). */
+static lapse_dev_t *make_dev(lapse_cl_t *cl, int simple)
+{
+    lapse_dev_t *d = NULL;
+    ck_assert_int_eq(setenv("LAPSE_KERNELS", simple ? "simple" : "tiled", 1), 0);
+    ck_assert_msg(lapse_dev_create(cl, &d) == LAPSE_OK, "%s", lapse_errmsg());
+    unsetenv("LAPSE_KERNELS");
+    return d;
+}
+
+static cl_mem buffer(lapse_cl_t *cl, size_t n, const float *init)
+{
+    const cl_float nan = NAN;
+    cl_int e;
+    cl_mem m = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, n * sizeof(float), NULL, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    if (init)
+        e = clEnqueueWriteBuffer(cl->queue, m, CL_TRUE, 0, n * sizeof(float), init, 0, NULL, NULL);
+    else
+        e = clEnqueueFillBuffer(cl->queue, m, &nan, sizeof nan, 0, n * sizeof(float), 0, NULL,
+                                NULL);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    return m;
+}
+
+/* Run step s on device state d over in (dims dim, whole image), in place or not; the result
+ * (dims odim) into res. Buffers start as NaN. */
+static void run_on(lapse_cl_t *cl, lapse_dev_t *d, const lapse_step_t *s, const float *in,
+                   const int64_t dim[3], const int64_t odim[3], int inplace, float *res)
+{
+    const lapse_op_t *op = s->op;
+    size_t n = (size_t)(dim[0] * dim[1] * dim[2]), on = (size_t)(odim[0] * odim[1] * odim[2]);
+    size_t m = on > n ? on : n;
+    void *state = NULL;
+    cl_mem scratch[LAPSE_GRAPH_SCRATCH];
+    if (op->prepare)
+        ck_assert_msg(op->prepare(d, s, &state) == LAPSE_OK, "%s", lapse_errmsg());
+    lapse_dvol_t vin = {buffer(cl, n, in), {dim[0], dim[1], dim[2]}, {0, 0, 0}, {0, 0, 0}};
+    lapse_dvol_t vout = {inplace ? vin.mem : buffer(cl, on, NULL),
+                         {odim[0], odim[1], odim[2]},
+                         {0, 0, 0},
+                         {0, 0, 0}};
+    for (int i = 0; i < op->nscratch; i++)
+        scratch[i] = buffer(cl, m, NULL);
+    int where = -1;
+    ck_assert_msg(op->launch(d, s, state, &vin, &vout, scratch, &where) == LAPSE_OK, "%s",
+                  lapse_errmsg());
+    ck_assert_msg(where >= 0 && where <= op->nscratch, "%s: result in buffer %d", op->name, where);
+    cl_int e = clEnqueueReadBuffer(cl->queue, where ? scratch[where - 1] : vout.mem, CL_TRUE, 0,
+                                   on * sizeof(float), res, 0, NULL, NULL);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    clReleaseMemObject(vin.mem);
+    if (!inplace)
+        clReleaseMemObject(vout.mem);
+    for (int i = 0; i < op->nscratch; i++)
+        clReleaseMemObject(scratch[i]);
+    if (op->release)
+        op->release(state);
+}
+
+/* Operation name with parameter 0 = (a, b, c) and parameter 1's values = p1 (when it has one). */
+static lapse_step_t step_of(const char *name, double a, double b, double c, double p1)
+{
+    lapse_step_t s;
+    const lapse_op_t *o = lapse_op_find(name);
+    ck_assert_msg(o != NULL, "no operation %s", name);
+    lapse_step_init(&s, o);
+    s.p[0].v[0] = a;
+    s.p[0].v[1] = b;
+    s.p[0].v[2] = c;
+    if (o->nparams > 1)
+        for (int i = 0; i < 3; i++)
+            s.p[1].v[i] = p1;
+    return s;
+}
+
+/* The tiled variant's result of s equals the simple variant's bit for bit on a random volume
+ * of dims (nz, ny, nx), out of place and (where allowed) in place. */
+static void check_same(lapse_cl_t *cl, lapse_dev_t *simple, lapse_dev_t *tiled,
+                       const lapse_step_t *s, int64_t nz, int64_t ny, int64_t nx, int salt)
+{
+    const int64_t dim[3] = {nz, ny, nx};
+    int64_t odim[3];
+    lapse_step_out_dims(s, dim, odim);
+    size_t n = (size_t)(nz * ny * nx), on = (size_t)(odim[0] * odim[1] * odim[2]);
+    uint64_t seed = seed_base + (uint64_t)salt * 0x9e3779b97f4a7c15ULL;
+    float *in = malloc(n * sizeof *in), *a = malloc(on * sizeof *a), *b = malloc(on * sizeof *b);
+    ck_assert(in && a && b);
+    fill_special(in, n, seed);
+    run_on(cl, simple, s, in, dim, odim, 0, a);
+    for (int inplace = 0; inplace <= (s->op->inplace != 0); inplace++) {
+        run_on(cl, tiled, s, in, dim, odim, inplace, b);
+        size_t i = 0;
+        while (i < on && memcmp(&a[i], &b[i], sizeof a[i]) == 0)
+            i++;
+        ck_assert_msg(i == on,
+                      "%s (%g, %g, %g)%s on %lldx%lldx%lld: voxel %zu is %a (tiled) vs %a "
+                      "(simple) (seed %llu)",
+                      s->op->name, s->p[0].v[0], s->p[0].v[1], s->p[0].v[2],
+                      inplace ? " in place" : "", (long long)nz, (long long)ny, (long long)nx, i,
+                      i < on ? (double)b[i] : 0.0, i < on ? (double)a[i] : 0.0,
+                      (unsigned long long)seed);
+    }
+    free(in);
+    free(a);
+    free(b);
+}
+
+/* Shapes: several work-groups along every axis with partial last ones, x not a multiple of 4,
+ * x a multiple of 4 (16-byte stores), one voxel along an axis, 2-D. */
+static const int64_t shapes[][3] = {{40, 37, 131}, {9, 20, 68}, {1, 19, 23}, {3, 1, 5}, {2, 70, 1}};
+#define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
+
+/* The fused minimum / maximum chains (minmax_fused.cl) for radii 0 .. LAPSE_MM_RMAX. */
+START_TEST(test_minmax_fused)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *simple = make_dev(cl, 1), *tiled = make_dev(cl, 0);
+    ck_assert_str_eq(lapse_dev_variant(simple), "simple");
+    static const char *const ops[] = {"top_hat_box", "bottom_hat_box", "opening_box",
+                                      "closing_box", "erode_box",      "dilate_box"};
+    static const double radii[][3] = {{1, 3, 3}, {1, 1, 1}, {0, 2, 1}, {2, 0, 3},
+                                      {4, 4, 4}, {3, 1, 0}, {1, 2, 3}};
+    int salt = 0;
+    for (int o = 0; o < 6; o++)
+        for (int r = 0; r < 7; r++) {
+            if (o >= 2 && r >= 3 && r != 4) /* the binary ones: fewer radii */
+                continue;
+            lapse_step_t s = step_of(ops[o], radii[r][0], radii[r][1], radii[r][2], 0.0);
+            for (int k = 0; k < NSHAPES; k++)
+                if ((r + k) % 2 == 0 || k < 2)
+                    check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2],
+                               ++salt);
+        }
+    lapse_dev_destroy(simple);
+    lapse_dev_destroy(tiled);
+    lapse_cl_close(cl);
+}
+END_TEST
+
+/* flip and crop: the tiled copy kernel (8 voxels per work-item along x). */
+START_TEST(test_flip_crop)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *simple = make_dev(cl, 1), *tiled = make_dev(cl, 0);
+    static const double axes[][3] = {{1, 1, 1}, {0, 0, 1}, {1, 0, 0}, {0, 1, 0}};
+    int salt = 100;
+    for (int a = 0; a < 4; a++) {
+        lapse_step_t s = step_of("flip", axes[a][0], axes[a][1], axes[a][2], 0.0);
+        for (int k = 0; k < NSHAPES; k++)
+            check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2], ++salt);
+    }
+    lapse_step_t s = step_of("crop", 1, 2, 3, 0.0);
+    s.p[1].v[0] = 5, s.p[1].v[1] = 30, s.p[1].v[2] = 300; /* reaching past x: clipped */
+    check_same(cl, simple, tiled, &s, 9, 40, 131, ++salt);
+    lapse_dev_destroy(simple);
+    lapse_dev_destroy(tiled);
+    lapse_cl_close(cl);
+}
+END_TEST
+
+static Suite *variants_suite(void)
+{
+    Suite *s = suite_create("variants");
+    TCase *tc = tcase_create("tiled_vs_simple");
+    tcase_set_timeout(tc, 600);
+    tcase_add_test(tc, test_minmax_fused);
+    tcase_add_test(tc, test_flip_crop);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int main(void)
+{
+    const char *env = getenv("LAPSE_TEST_SEED");
+    seed_base = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
+    SRunner *sr = srunner_create(variants_suite());
+    srunner_run_all(sr, CK_NORMAL);
+    int failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (failed)
+        fprintf(stderr, "test_variants: LAPSE_TEST_SEED=%llu repeats this run\n",
+                (unsigned long long)seed_base);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
