@@ -100,3 +100,5 @@ YAML
     done
 fi
 step finished
+# One archive of every log, so that all of them come back from a device call.
+tar -czf "$LOG/logs.tgz" -C "$LOG" --exclude logs.tgz --exclude '*.h5' . 2>/dev/null
