@@ -6,6 +6,11 @@
  * not part of the stencil (its reach is 1 on every axis, so a buffer has extent 1 only where the
  * image has: the rule does not depend on the tiling). One work-item per voxel, x fastest; every
  * voxel's arithmetic is in a fixed order, so tiled == untiled bit for bit.
+ *
+ * The tiled variant's kernels (*_t, at the end) read each input voxel once through local memory
+ * into registers and run the same arithmetic in the same order (the *_v functions below, on the
+ * 3 x 3 x 3 neighbourhood v[27]), so they give the same bits (NaN payloads aside: see
+ * docs/kernels.md).
  */
 #pragma OPENCL FP_CONTRACT OFF
 
@@ -124,4 +129,244 @@ __kernel void lapse_gradient(__global const float *src, __global float *dst, int
     (void)ax;
     const int ox = axis == 0, oy = axis == 1, oz = axis == 2;
     dst[idx] = LAPSE_ST_AT(oz, oy, ox) - LAPSE_ST_AT(-oz, -oy, -ox);
+}
+
+/* ------------------------------------------------------------------------------ tiled variant */
+
+/* Index of neighbour (dz, dy, dx) in v[27]. */
+#define LAPSE_ST_I(dz, dy, dx) (((dz) + 1) * 9 + ((dy) + 1) * 3 + (dx) + 1)
+
+/* The tiled variant's arithmetic of lapse_sobel_at, lapse_laplace_box_at and
+ * lapse_laplace_diamond on the neighbourhood v[27] (index (dz + 1) 9 + (dy + 1) 3 + dx + 1;
+ * neighbours of axes outside the stencil are not read): the same operations in the same order.
+ * The loops have literal bounds (unrolled before inlining) and skip what is not in the stencil. */
+static inline __attribute__((always_inline)) float lapse_sobel_v(const float *v, const int az,
+                                                                 const int ay, const int ax)
+{
+    float gx = 0.0f, gy = 0.0f, gz = 0.0f;
+#pragma unroll
+    for (int dz = -1; dz <= 1; dz++) {
+        const int wz = az ? 2 - abs(dz) : 1; /* smoothing weight along z */
+#pragma unroll
+        for (int dy = -1; dy <= 1; dy++) {
+            const int wy = ay ? 2 - abs(dy) : 1;
+#pragma unroll
+            for (int dx = -1; dx <= 1; dx++) {
+                const int wx = ax ? 2 - abs(dx) : 1;
+                if ((dz != 0 && !az) || (dy != 0 && !ay) || (dx != 0 && !ax))
+                    continue; /* not in the stencil */
+                const float s = v[LAPSE_ST_I(dz, dy, dx)];
+                if (dx != 0)
+                    gx += (float)(dx * wy * wz) * s;
+                if (dy != 0)
+                    gy += (float)(wx * dy * wz) * s;
+                if (dz != 0)
+                    gz += (float)(wx * wy * dz) * s;
+            }
+        }
+    }
+    return sqrt(gx * gx + gy * gy + gz * gz);
+}
+
+static inline __attribute__((always_inline)) float
+lapse_laplace_box_v(const float *v, const int az, const int ay, const int ax)
+{
+    const float c = v[LAPSE_ST_I(0, 0, 0)];
+    float s = 0.0f;
+#pragma unroll
+    for (int dz = -1; dz <= 1; dz++)
+#pragma unroll
+        for (int dy = -1; dy <= 1; dy++)
+#pragma unroll
+            for (int dx = -1; dx <= 1; dx++)
+                if ((dz == 0 || az) && (dy == 0 || ay) && (dx == 0 || ax) &&
+                    (dz != 0 || dy != 0 || dx != 0))
+                    s += v[LAPSE_ST_I(dz, dy, dx)] - c;
+    return s;
+}
+
+static inline __attribute__((always_inline)) float
+lapse_laplace_diamond_v(const float *v, const int az, const int ay, const int ax)
+{
+    const float c2 = 2.0f * v[LAPSE_ST_I(0, 0, 0)];
+    float s = 0.0f;
+    if (az)
+        s += (v[LAPSE_ST_I(-1, 0, 0)] + v[LAPSE_ST_I(1, 0, 0)]) - c2;
+    if (ay)
+        s += (v[LAPSE_ST_I(0, -1, 0)] + v[LAPSE_ST_I(0, 1, 0)]) - c2;
+    if (ax)
+        s += (v[LAPSE_ST_I(0, 0, -1)] + v[LAPSE_ST_I(0, 0, 1)]) - c2;
+    return s;
+}
+
+/* Stencil kind k (0 Sobel, 1 box Laplacian, 2 diamond Laplacian) of v. */
+static inline __attribute__((always_inline)) float lapse_st_eval(const int k, const float *v,
+                                                                 const int az, const int ay,
+                                                                 const int ax)
+{
+    return k == 0   ? lapse_sobel_v(v, az, ay, ax)
+           : k == 1 ? lapse_laplace_box_v(v, az, ay, ax)
+                    : lapse_laplace_diamond_v(v, az, ay, ax);
+}
+
+/* A work-group of LAPSE_SW_NT work-items owns a column of TX x TY outputs and walks LAPSE_SW_KZ
+ * output planes along z. Per input plane the clamped (TY + 2) x (TX + 2) tile goes to local
+ * memory once (double buffered: one barrier per plane; the global loads run two planes ahead,
+ * so that every work-item keeps about 2 x 5 loads in flight); each work-item reads the 3 x (RY +
+ * 2) values of its column x and rows from it into a register ring of the last three planes and
+ * evaluates its RY outputs of the plane behind. The central differences run 8 outputs per
+ * work-item, 32 apart along x (coalesced, 16 loads in flight; the neighbours' re-reads hit L1 /
+ * L2). The tiled stencils need x and y in the stencil (nx, ny > 1: the host checks). */
+#define LAPSE_SW_TX 64 /* outputs per work-group along x = work-items per row */
+#define LAPSE_SW_RY 4  /* outputs per work-item along y */
+#define LAPSE_SW_WY 4  /* rows of work-items */
+#define LAPSE_SW_KZ 32 /* output planes per work-group */
+#define LAPSE_SW_TY (LAPSE_SW_RY * LAPSE_SW_WY)
+#define LAPSE_SW_NT (LAPSE_SW_TX * LAPSE_SW_WY)
+#define LAPSE_SW_W  (LAPSE_SW_TX + 2) /* tile row (local memory pitch) */
+#define LAPSE_SW_H  (LAPSE_SW_TY + 2)
+#define LAPSE_SW_NL ((LAPSE_SW_W * LAPSE_SW_H + LAPSE_SW_NT - 1) / LAPSE_SW_NT)
+
+/* This work-item's tile values of plane zc into pre (plane offsets goff, -1 for none). */
+static inline __attribute__((always_inline)) void
+lapse_sw_fetch(float *pre, const int *goff, __global const float *restrict src, int zc,
+               size_t plane)
+{
+    __global const float *s = src + (size_t)zc * plane;
+#pragma unroll
+    for (int j = 0; j < LAPSE_SW_NL; j++)
+        if (goff[j] >= 0)
+            pre[j] = s[goff[j]];
+}
+
+/* One step of the walk of lapse_sw_walk: plane p0 + s (its values in pre) into the tile buffer
+ * t, the fetch of plane p0 + s + 2 into pre, the ring w advanced, and once it holds three
+ * planes (az = 1; one for az = 0) this work-item's outputs of plane p0 + s - az. */
+static inline __attribute__((always_inline)) void
+lapse_sw_step(__global const float *restrict src, __global float *restrict dst, int nx, int ny,
+              int nz, const int kind, const int az, int s, int nsteps, int p0, int x0, int y0,
+              int z0, int lx, int ly, size_t plane, const int *goff, float *pre, __local float *t,
+              float (*w)[LAPSE_SW_RY + 2][3])
+{
+    const int p = p0 + s, x = x0 + lx;
+    const int live = s < nsteps && p - az < nz; /* uniform */
+    if (live) {
+#pragma unroll
+        for (int j = 0; j < LAPSE_SW_NL; j++)
+            if (goff[j] >= 0)
+                t[(int)get_local_id(0) + LAPSE_SW_NT * j] = pre[j];
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (live && s + 2 < nsteps)
+        lapse_sw_fetch(pre, goff, src, clamp(p + 2, 0, nz - 1), plane);
+    if (live) {
+#pragma unroll
+        for (int r = 0; r < LAPSE_SW_RY + 2; r++)
+#pragma unroll
+            for (int c = 0; c < 3; c++) {
+                w[0][r][c] = w[1][r][c];
+                w[1][r][c] = w[2][r][c];
+                w[2][r][c] = t[(ly * LAPSE_SW_RY + r) * LAPSE_SW_W + lx + c];
+            }
+    }
+    const int z = p - az;
+    if (live && s >= 2 * az && z >= z0 && z < nz && x < nx) {
+#pragma unroll
+        for (int j = 0; j < LAPSE_SW_RY; j++) {
+            const int y = y0 + ly * LAPSE_SW_RY + j;
+            float v[27];
+#pragma unroll
+            for (int dz = -1; dz <= 1; dz++)
+#pragma unroll
+                for (int dy = -1; dy <= 1; dy++)
+#pragma unroll
+                    for (int dx = -1; dx <= 1; dx++)
+                        v[LAPSE_ST_I(dz, dy, dx)] =
+                            dz == 0 || az ? w[dz + 2 - az][j + dy + 1][dx + 1] : 0.0f;
+            if (y < ny)
+                dst[(size_t)z * plane + (size_t)y * (size_t)nx + (size_t)x] =
+                    lapse_st_eval(kind, v, az, 1, 1);
+        }
+    }
+}
+
+/* The walk of one work-group for stencil kind with the z axis in the stencil (az = 1) or not
+ * (az = 0: nz == 1); kind and az are literals at the calls. NDRange (ceil(nx / TX) NT,
+ * ceil(ny / TY), ceil(nz / KZ)), local (NT, 1, 1). */
+static inline __attribute__((always_inline)) void
+lapse_sw_walk(__global const float *restrict src, __global float *restrict dst, int nx, int ny,
+              int nz, const int kind, const int az, __local float *t0, __local float *t1)
+{
+    const int tid = (int)get_local_id(0), lx = tid % LAPSE_SW_TX, ly = tid / LAPSE_SW_TX;
+    const int x0 = (int)get_group_id(0) * LAPSE_SW_TX, y0 = (int)get_group_id(1) * LAPSE_SW_TY;
+    const int z0 = (int)get_group_id(2) * LAPSE_SW_KZ;
+    const size_t plane = (size_t)nx * (size_t)ny;
+    int goff[LAPSE_SW_NL];
+#pragma unroll
+    for (int j = 0; j < LAPSE_SW_NL; j++) {
+        const int e = tid + LAPSE_SW_NT * j, r = e / LAPSE_SW_W, c = e % LAPSE_SW_W;
+        goff[j] = e < LAPSE_SW_W * LAPSE_SW_H
+                      ? clamp(y0 - 1 + r, 0, ny - 1) * nx + clamp(x0 - 1 + c, 0, nx - 1)
+                      : -1;
+    }
+    float pre0[LAPSE_SW_NL], pre1[LAPSE_SW_NL];
+    float w[3][LAPSE_SW_RY + 2][3]; /* this work-item's column of the last three planes */
+    const int nsteps = LAPSE_SW_KZ + 2 * az, p0 = z0 - az;
+    lapse_sw_fetch(pre0, goff, src, clamp(p0, 0, nz - 1), plane);
+    lapse_sw_fetch(pre1, goff, src, clamp(p0 + 1, 0, nz - 1), plane);
+    for (int s = 0; s < nsteps; s += 2) { /* two steps per trip: the buffers are literals */
+        lapse_sw_step(src, dst, nx, ny, nz, kind, az, s, nsteps, p0, x0, y0, z0, lx, ly, plane,
+                      goff, pre0, t0, w);
+        lapse_sw_step(src, dst, nx, ny, nz, kind, az, s + 1, nsteps, p0, x0, y0, z0, lx, ly, plane,
+                      goff, pre1, t1, w);
+    }
+}
+
+#define LAPSE_SW_KERNEL(name, kind)                                                                \
+    __kernel __attribute__((reqd_work_group_size(LAPSE_SW_NT, 1, 1))) void name(                   \
+        __global const float *restrict src, __global float *restrict dst, int nx, int ny, int nz)  \
+    {                                                                                              \
+        __local float t0[LAPSE_SW_W * LAPSE_SW_H], t1[LAPSE_SW_W * LAPSE_SW_H];                    \
+        if (nz > 1) /* uniform */                                                                  \
+            lapse_sw_walk(src, dst, nx, ny, nz, kind, 1, t0, t1);                                  \
+        else                                                                                       \
+            lapse_sw_walk(src, dst, nx, ny, nz, kind, 0, t0, t1);                                  \
+    }
+LAPSE_SW_KERNEL(lapse_sobel_t, 0)
+LAPSE_SW_KERNEL(lapse_laplace_box_t, 1)
+LAPSE_SW_KERNEL(lapse_laplace_diamond_t, 2)
+
+/* Central difference along axis (0 = x, 1 = y, 2 = z), tiled: 8 outputs per work-item, 32
+ * apart along x, the loads of all of them issued before the stores; the same clamped
+ * neighbours and subtraction as lapse_gradient. NDRange (ceil(nx / 256) 32, ny, nz). */
+#define LAPSE_GR_W 32
+#define LAPSE_GR_K 8
+__kernel void lapse_gradient_t(__global const float *restrict src, __global float *restrict dst,
+                               int nx, int ny, int nz, int axis)
+{
+    const int g0 = (int)get_global_id(0), y = (int)get_global_id(1), z = (int)get_global_id(2);
+    if (y >= ny || z >= nz)
+        return;
+    const int x0 = (g0 / LAPSE_GR_W) * (LAPSE_GR_W * LAPSE_GR_K) + g0 % LAPSE_GR_W;
+    const int ox = axis == 0, oy = axis == 1, oz = axis == 2;
+    const size_t rowp =
+        ((size_t)clamp(z + oz, 0, nz - 1) * (size_t)ny + (size_t)clamp(y + oy, 0, ny - 1)) *
+        (size_t)nx;
+    const size_t rowm =
+        ((size_t)clamp(z - oz, 0, nz - 1) * (size_t)ny + (size_t)clamp(y - oy, 0, ny - 1)) *
+        (size_t)nx;
+    const size_t row = ((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx;
+    float a[LAPSE_GR_K], b[LAPSE_GR_K];
+#pragma unroll
+    for (int k = 0; k < LAPSE_GR_K; k++) {
+        const int x = x0 + k * LAPSE_GR_W;
+        a[k] = x < nx ? src[rowp + (size_t)clamp(x + ox, 0, nx - 1)] : 0.0f;
+        b[k] = x < nx ? src[rowm + (size_t)clamp(x - ox, 0, nx - 1)] : 0.0f;
+    }
+#pragma unroll
+    for (int k = 0; k < LAPSE_GR_K; k++) {
+        const int x = x0 + k * LAPSE_GR_W;
+        if (x < nx)
+            dst[row + (size_t)x] = a[k] - b[k];
+    }
 }

@@ -4,20 +4,47 @@
  * differences gradient_x, gradient_y, gradient_z. Float32 results. An axis along which the image
  * has extent 1 (z of [t, y, x] data) is not part of the stencil, as in clesperanto, so 2-D data
  * gets the 2-D filter (SciPy's filter of the 2-D array). The CPU references below compute in
- * double from the definitions, independently of the kernels.
+ * double from the definitions, independently of the kernels. The tiled variant runs the same
+ * arithmetic on values read once through local memory (stencil.cl, *_t).
  */
 #include "ops/family.h"
 
+#include <stdio.h>
+
 /* ---------------------------------------------------------------- launchers */
 
+/* The tiled variant's stencil walk (stencil.cl, lapse_*_t): work-group size, outputs per
+ * work-group along x and y, output planes per work-group; must equal LAPSE_SW_NT, LAPSE_SW_TX,
+ * LAPSE_SW_TY, LAPSE_SW_KZ there. The central differences: LAPSE_GR_W x LAPSE_GR_K outputs of a
+ * row per LAPSE_GR_W work-items. */
+#define SW_NT 256
+#define SW_TX 64
+#define SW_TY 16
+#define SW_KZ 32
+#define GR_W  32
+#define GR_K  8
+
+/* Run stencil kernel `name` (axis: the central difference's axis, -1 for none): the tiled
+ * variant's kernel name_t where it applies (x and y in the stencil, planes of fewer than 2^31
+ * voxels, the device takes the work-group), else the simple one. */
 static lapse_status_t stencil_run(lapse_dev_t *d, const char *name, const lapse_dvol_t *in,
                                   const lapse_dvol_t *out, int axis)
 {
     lapse_status_t st = LAPSE_OK;
     cl_kernel k;
+    char tname[64];
+    size_t kwg = 0;
     cl_int nx = (cl_int)in[0].dim[2], ny = (cl_int)in[0].dim[1], nz = (cl_int)in[0].dim[0];
     cl_int ax = axis;
-    LAPSE_TRY(lapse_dev_kernel(d, "stencil.cl", name, &k, NULL));
+    int tiled = !d->simple && (axis >= 0 || (d->use_local && nx > 1 && ny > 1 &&
+                                             in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31)));
+    if (tiled) {
+        snprintf(tname, sizeof tname, "%s_t", name);
+        LAPSE_TRY(lapse_dev_kernel(d, "stencil.cl", tname, &k, &kwg));
+        tiled = axis >= 0 || kwg >= SW_NT;
+    }
+    if (!tiled)
+        LAPSE_TRY(lapse_dev_kernel(d, "stencil.cl", name, &k, NULL));
     LAPSE_ARG(k, 0, in[0].mem);
     LAPSE_ARG(k, 1, out->mem);
     LAPSE_ARG(k, 2, nx);
@@ -25,7 +52,17 @@ static lapse_status_t stencil_run(lapse_dev_t *d, const char *name, const lapse_
     LAPSE_ARG(k, 4, nz);
     if (axis >= 0)
         LAPSE_ARG(k, 5, ax);
-    LAPSE_TRY(lapse_dev_launch_3d(d, k, (size_t)nx, (size_t)ny, (size_t)nz));
+    if (tiled && axis >= 0) {
+        size_t gx = ((size_t)nx + GR_W * GR_K - 1) / (GR_W * GR_K) * GR_W;
+        LAPSE_TRY(lapse_dev_launch_3d(d, k, gx, (size_t)ny, (size_t)nz));
+    } else if (tiled) {
+        size_t l[3] = {SW_NT, 1, 1};
+        size_t g[3] = {((size_t)nx + SW_TX - 1) / SW_TX * SW_NT, ((size_t)ny + SW_TY - 1) / SW_TY,
+                       ((size_t)nz + SW_KZ - 1) / SW_KZ};
+        LAPSE_TRY(lapse_dev_enqueue(d, k, 3, g, l));
+    } else {
+        LAPSE_TRY(lapse_dev_launch_3d(d, k, (size_t)nx, (size_t)ny, (size_t)nz));
+    }
 cleanup:
     return st;
 }
