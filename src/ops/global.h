@@ -24,5 +24,7 @@ void lapse_gtile_whole(const int64_t dim[3], lapse_gtile_t *t);
  * from lo to hi (lo < hi) and its scale; the threshold (a bin centre) from the counts. */
 void lapse_otsu_edges(float lo, float hi, float e[257], float *norm);
 float lapse_otsu_from_hist(const uint64_t *count, const float e[257]);
+/* The same with clesperanto's bin centres lo + i (hi - lo) / 255 (bins: clesperanto). */
+float lapse_otsu_cle_from_hist(const uint64_t *count, float lo, float hi);
 
 #endif

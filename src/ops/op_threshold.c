@@ -140,13 +140,10 @@ void lapse_otsu_edges(float lo, float hi, float e[257], float *norm)
 
 /* Otsu's threshold from 256 counts and the edges, skimage 0.19's recipe in double: the
  * between-class variance for every cut, the first maximum, the centre of its bin in float32. */
-float lapse_otsu_from_hist(const uint64_t *count, const float e[257])
+/* The index of Otsu's cut among 256 bins of the given centres (skimage's recipe in double). */
+static int otsu_index(const uint64_t *count, const double c[256])
 {
-    double w1[256], w2[256], m1[256], m2[256], c[256];
-    for (int i = 0; i < 256; i++) {
-        volatile float sum = e[i] + e[i + 1];
-        c[i] = (float)(sum / 2.0f);
-    }
+    double w1[256], w2[256], m1[256], m2[256];
     double cw = 0, cm = 0;
     for (int i = 0; i < 256; i++) {
         cw += (double)count[i];
@@ -172,13 +169,81 @@ float lapse_otsu_from_hist(const uint64_t *count, const float e[257])
             best = i;
         }
     }
-    return (float)c[best];
+    return best;
+}
+
+float lapse_otsu_from_hist(const uint64_t *count, const float e[257])
+{
+    double c[256];
+    for (int i = 0; i < 256; i++) {
+        volatile float sum = e[i] + e[i + 1];
+        c[i] = (float)(sum / 2.0f);
+    }
+    return (float)c[otsu_index(count, c)];
+}
+
+/* clesperanto's bins: centre i at lo + i (hi - lo) / 255, the difference in float32, the rest in
+ * double (CLIc's threshold_otsu); the threshold is the centre rounded to float32. */
+static double cle_range(float lo, float hi)
+{
+    volatile float r = hi - lo;
+    return (double)r;
+}
+
+float lapse_otsu_cle_from_hist(const uint64_t *count, float lo, float hi)
+{
+    double c[256], range = cle_range(lo, hi);
+    for (int i = 0; i < 256; i++)
+        c[i] = ((double)i * range) / 255.0 + (double)lo;
+    return (float)c[otsu_index(count, c)];
+}
+
+/* The bin of v under clesperanto's rule (hist_cle.cl). */
+static int cle_bin(float v, float lo, double range)
+{
+    int k = (int)floor(((double)v - (double)lo) / range * 255.0 + 0.5);
+    return k < 0 ? 0 : k > 255 ? 255 : k;
 }
 
 typedef struct {
     float thr;    /* voxels > thr become 1 */
     double value; /* the threshold as recorded (summary) */
 } thr_t;
+
+/* The histogram with clesperanto's bins (hist_cle.cl). */
+static lapse_status_t hist_partial_cle(lapse_dev_t *d, const range_t *r, const lapse_dvol_t *in,
+                                       const lapse_gtile_t *t, lapse_blob_t *part)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    cl_kernel k;
+    cl_mem bins = NULL;
+    cl_uint h[256];
+    LAPSE_TRY(blob_new(part, 256 * sizeof(uint64_t)));
+    if (!(r->lo < r->hi))
+        goto cleanup;
+    cl_float lo = r->lo, hi = r->hi;
+    cl_double range = cle_range(r->lo, r->hi);
+    memset(h, 0, sizeof h);
+    bins = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE | CL_MEM_COPY_HOST_PTR, sizeof h, h, &e);
+    LAPSE_CL(e);
+    LAPSE_TRY(lapse_dev_kernel(d, "hist_cle.cl", "lapse_hist256_cle", &k, NULL));
+    LAPSE_TRY(core_args(k, in, t));
+    LAPSE_ARG(k, 4, lo);
+    LAPSE_ARG(k, 5, hi);
+    LAPSE_ARG(k, 6, range);
+    LAPSE_ARG(k, 7, bins);
+    size_t n = (size_t)lapse_box_voxels(&t->core_rel), ng = groups_for(n);
+    size_t global = ng * RG, local = RG;
+    LAPSE_TRY(lapse_dev_enqueue(d, k, 1, &global, &local));
+    LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, bins, CL_TRUE, 0, sizeof h, h, 0, NULL, NULL));
+    for (int i = 0; i < 256; i++)
+        ((uint64_t *)part->data)[i] = h[i];
+cleanup:
+    if (bins)
+        clReleaseMemObject(bins);
+    return st;
+}
 
 static lapse_status_t hist_partial(lapse_dev_t *d, const range_t *r, const lapse_dvol_t *in,
                                    const lapse_gtile_t *t, lapse_blob_t *part)
@@ -223,11 +288,12 @@ static lapse_status_t otsu_partial(lapse_dev_t *d, const lapse_step_t *s, int pa
                                    const lapse_dvol_t *in, cl_mem mat, cl_mem work,
                                    lapse_blob_t *part)
 {
-    (void)s;
     (void)mat;
     (void)work;
     if (pass == 0)
         return range_partial(d, in, t, part);
+    if (s->p[0].v[0] == 1) /* bins: clesperanto */
+        return hist_partial_cle(d, prev->data, in, t, part);
     return hist_partial(d, prev->data, in, t, part);
 }
 
@@ -235,7 +301,6 @@ static lapse_status_t otsu_reduce(const lapse_step_t *s, int pass, const lapse_b
                                   const lapse_gtile_t *tiles, const lapse_blob_t *parts, int64_t n,
                                   lapse_blob_t *res)
 {
-    (void)s;
     (void)tiles;
     if (pass == 0)
         return range_reduce(parts, n, res);
@@ -257,7 +322,8 @@ static lapse_status_t otsu_reduce(const lapse_step_t *s, int pass, const lapse_b
     }
     float e[257], norm;
     lapse_otsu_edges(r->lo, r->hi, e, &norm);
-    o->thr = lapse_otsu_from_hist(count, e);
+    o->thr = s->p[0].v[0] == 1 ? lapse_otsu_cle_from_hist(count, r->lo, r->hi)
+                               : lapse_otsu_from_hist(count, e);
     o->value = o->thr;
     return LAPSE_OK;
 }
@@ -293,7 +359,6 @@ static double thr_summary(const lapse_step_t *s, const lapse_blob_t *res)
  * the threshold are float32 as NumPy has them). */
 static void otsu_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)
 {
-    (void)s;
     size_t n = lapse_ref_voxels(in[0].dim);
     float lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < n; i++) {
@@ -310,6 +375,10 @@ static void otsu_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refv
             float v = (float)in[0].v[i];
             if (!(v >= lo && v <= hi))
                 continue;
+            if (s->p[0].v[0] == 1) { /* clesperanto's bins */
+                count[cle_bin(v, lo, cle_range(lo, hi))]++;
+                continue;
+            }
             /* the bin by the edges alone: the last edge <= v (the last bin includes hi) */
             int a = 0, b = 256;
             while (b - a > 1) {
@@ -321,11 +390,14 @@ static void otsu_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refv
             }
             count[a > 255 ? 255 : a]++;
         }
-        thr = lapse_otsu_from_hist(count, e);
+        thr = s->p[0].v[0] == 1 ? lapse_otsu_cle_from_hist(count, lo, hi)
+                                : lapse_otsu_from_hist(count, e);
     }
     for (size_t i = 0; i < n; i++)
         out->v[i] = (float)in[0].v[i] > thr ? 1.0 : 0.0;
 }
+
+static const char *const bins_words[] = {"skimage", "clesperanto", NULL};
 
 static const lapse_global_t otsu_global = {
     .npass = 2,
@@ -341,15 +413,25 @@ const lapse_op_t lapse_op_threshold_otsu = {
             "maximum), else 0 (uint8 mask)",
     .family = "threshold",
     .convention = "skimage.filters.threshold_otsu(nbins=256) on the float32 image (NumPy's "
-                  "bin edges, the bin centre as threshold), as clesperanto bins it; on integer "
-                  "input skimage bins per integer value instead",
+                  "bin edges, the bin centre as threshold; on integer input skimage bins per "
+                  "integer value instead); bins: clesperanto gives clesperanto's "
+                  "threshold_otsu (a voxel v in bin round((v - min) / (max - min) * 255))",
     .version = 1,
     .ninputs = 1,
-    .nparams = 0,
+    .nparams = 1,
+    .params = {{.key = "bins",
+                .kind = LAPSE_PARAM_ENUM,
+                .required = 0,
+                .def = 0,
+                .min = 0,
+                .max = 1,
+                .help = "skimage (NumPy's 256 bins, the default) or clesperanto (256 bins "
+                        "centred on min + i (max - min) / 255)",
+                .choices = bins_words}},
     .out_rule = LAPSE_OUT_U8,
     .footprint = LAPSE_FP_GLOBAL,
     .inplace = 1,
-    .kernels = "reduce.cl pointwise.cl",
+    .kernels = "reduce.cl hist_cle.cl pointwise.cl",
     .reference = otsu_ref,
     .global = &otsu_global,
 };

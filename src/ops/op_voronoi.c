@@ -270,6 +270,7 @@ static int vol_expand(const lapse_step_t *s, const char *src, int id, lapse_step
     make_step(&out[2], "gaussian_blur", src, NULL, id, tags[2]);
     memcpy(out[2].p[0].v, s->p[1].v, sizeof out[2].p[0].v);
     make_step(&out[3], "threshold_otsu", n[2], NULL, id, tags[3]);
+    out[3].p[0].v[0] = 1; /* bins: clesperanto, as clesperanto's voronoi_otsu_labeling */
     make_step(&out[4], "binary_and", n[1], n[3], id, tags[4]);
     make_step(&out[5], "connected_components_labeling", n[4], NULL, id, tags[5]);
     make_step(&out[6], "masked_voronoi_labeling", n[5], n[3], id, NULL);
@@ -285,7 +286,8 @@ const lapse_op_t lapse_op_voronoi_otsu_labeling = {
             "mask labelled and grown inside it (uint32 labels); expands into 7 steps",
     .family = "voronoi",
     .convention = "clesperanto voronoi_otsu_labeling composed of lapse's gaussian_blur (SciPy's "
-                  "Gaussian), detect_maxima_box (radius 0), threshold_otsu, binary_and, "
+                  "Gaussian), detect_maxima_box (radius 0), threshold_otsu (bins: "
+                  "clesperanto), binary_and, "
                   "connected_components_labeling (box) and masked_voronoi_labeling",
     .version = 1,
     .ninputs = 1,

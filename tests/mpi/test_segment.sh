@@ -32,6 +32,7 @@ YAML
 THRESH='  - {op: gaussian_blur, sigma: 1.5, name: b, save: /blur}
   - {op: threshold_otsu, save: /otsu}
   - {op: threshold_otsu, from: input, name: oi, save: /otsu_in}
+  - {op: threshold_otsu, from: b, bins: clesperanto, save: /otsu_cle}
   - {op: threshold_mean, from: b, name: mn, save: /mean}
   - {op: threshold_percentile, from: b, percentile: 83.7, save: /pct}
   - {op: threshold_percentile, from: input, percentile: 50, save: /pct_in}

@@ -57,6 +57,20 @@ def check_thresh(fin, fout, dset):
                      % (name, t, (got != want).sum(), p))
             if want.all() or not want.any():
                 fail("%s t=%d: a constant mask proves nothing" % (name, t))
+        # bins: clesperanto (CLIc's threshold_otsu): bin round((v - min) / (max - min) * 255),
+        # centres min + i (max - min) / 255, skimage's variance, x > centre as float32
+        mn, mx = b.min(), b.max()
+        rng = float(np.float32(mx - mn))
+        idx = np.clip(np.floor((b.astype(np.float64) - float(mn)) / rng * 255 + 0.5), 0, 255)
+        cnt = np.bincount(idx.astype(np.int64).ravel(), minlength=256).astype(np.float64)
+        ctr = np.arange(256, dtype=np.float64) * rng / 255 + float(mn)
+        w1, w2 = np.cumsum(cnt), np.cumsum(cnt[::-1])[::-1]
+        m1 = np.cumsum(cnt * ctr) / w1
+        m2 = (np.cumsum((cnt * ctr)[::-1]) / w2[::-1])[::-1]
+        thr = np.float32(ctr[np.argmax(w1[:-1] * w2[1:] * (m1[:-1] - m2[1:]) ** 2)])
+        got = fout["/otsu_cle"][t].astype(bool)
+        if not np.array_equal(got, b > thr):
+            fail("/otsu_cle t=%d: %d voxels differ from clesperanto's rule" % (t, (got != (b > thr)).sum()))
         m = np.mean(b, dtype=np.float64)
         want = b > m
         got = fout["/mean"][t].astype(bool)

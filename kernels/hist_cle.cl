@@ -1,0 +1,46 @@
+/*
+ * hist_cle.cl - the 256-bin histogram of threshold_otsu with clesperanto's bins (src/ops/
+ * op_threshold.c, bins: clesperanto): a number v in [lo, hi] falls in bin
+ * floor((v - lo) / (hi - lo) * 255 + 0.5), computed in double (correctly rounded on every
+ * device), so the first and the last bin are half as wide as the others. Core geometry as in
+ * reduce.cl. Needs cl_khr_fp64.
+ */
+#pragma OPENCL FP_CONTRACT OFF
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+
+#define LAPSE_RG 256
+
+static inline size_t core_at(ulong i, int4 b, int4 o, int4 c)
+{
+    if (c.x == b.x && c.y == b.y)
+        return (size_t)o.z * (size_t)b.x * (size_t)b.y + (size_t)i;
+    const uint cx = (uint)c.x, cy = (uint)c.y;
+    const ulong plane = (ulong)cx * cy, z = i / plane;
+    const uint r = (uint)(i - z * plane), y = r / cx, x = r - y * cx;
+    return (((size_t)o.z + z) * (size_t)b.y + (size_t)o.y + y) * (size_t)b.x + (size_t)o.x + x;
+}
+
+/* bins[0..255] += the core's counts (atomics: zero them first); NaN and numbers outside
+ * [lo, lo + range] are not counted. */
+__kernel __attribute__((reqd_work_group_size(LAPSE_RG, 1, 1))) void
+lapse_hist256_cle(__global const float *src, int4 b, int4 o, int4 c, float lo, float hi,
+                  double range, __global uint *bins)
+{
+    __local uint h[256];
+    const ulong n = (ulong)c.x * (ulong)c.y * (ulong)c.z;
+    const size_t l = get_local_id(0);
+    h[l] = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
+        const float v = src[core_at(i, b, o, c)];
+        if (!(v >= lo && v <= hi))
+            continue;
+        const double q = (double)v - (double)lo;
+        int k = (int)floor(q / range * 255.0 + 0.5);
+        k = k < 0 ? 0 : k > 255 ? 255 : k;
+        atomic_inc(&h[k]);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (h[l])
+        atomic_add(&bins[l], h[l]);
+}
