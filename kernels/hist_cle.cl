@@ -9,6 +9,7 @@
 #pragma OPENCL EXTENSION cl_khr_fp64 : enable
 
 #define LAPSE_RG 256
+#define LAPSE_HRUN 16
 
 static inline size_t core_at(ulong i, int4 b, int4 o, int4 c)
 {
@@ -31,14 +32,32 @@ lapse_hist256_cle(__global const float *src, int4 b, int4 o, int4 c, float lo, f
     const size_t l = get_local_id(0);
     h[l] = 0;
     barrier(CLK_LOCAL_MEM_FENCE);
-    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
-        const float v = src[core_at(i, b, o, c)];
-        if (!(v >= lo && v <= hi))
-            continue;
-        const double q = (double)v - (double)lo;
-        int k = (int)floor(q / range * 255.0 + 0.5);
-        k = k < 0 ? 0 : k > 255 ? 255 : k;
-        atomic_inc(&h[k]);
+    /* Chunks of LAPSE_HRUN x LAPSE_RG voxels per work-group, each work-item every LAPSE_RG-th
+     * voxel of it (coalesced); a work-item adds to a local bin only when its bin changes. */
+    const ulong chunk = (ulong)LAPSE_HRUN * LAPSE_RG, nchunks = (n + chunk - 1) / chunk;
+    for (ulong ch = get_group_id(0); ch < nchunks; ch += get_num_groups(0)) {
+        int bin = -1;
+        uint cnt = 0;
+        for (int j = 0; j < LAPSE_HRUN; j++) {
+            const ulong i = ch * chunk + (ulong)j * LAPSE_RG + l;
+            if (i >= n)
+                break;
+            const float v = src[core_at(i, b, o, c)];
+            if (!(v >= lo && v <= hi))
+                continue;
+            const double q = (double)v - (double)lo;
+            int k = (int)floor(q / range * 255.0 + 0.5);
+            k = k < 0 ? 0 : k > 255 ? 255 : k;
+            if (k != bin) {
+                if (cnt)
+                    atomic_add(&h[bin], cnt);
+                bin = k;
+                cnt = 0;
+            }
+            cnt++;
+        }
+        if (cnt)
+            atomic_add(&h[bin], cnt);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
     if (h[l])

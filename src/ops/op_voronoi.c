@@ -36,7 +36,8 @@ cleanup:
     return st;
 }
 
-/* One iteration (box when it is even) from src into dst; *changed: a core voxel changed. */
+/* One iteration (box when it is even) from src into dst, the flag cleared first; when changed is
+ * not NULL the flag is read back: *changed = a core voxel changed. */
 static lapse_status_t vor_step(lapse_dev_t *d, const lapse_dvol_t *in, const lapse_gtile_t *t,
                                int iteration, cl_mem src, cl_mem dst, cl_mem flag, int *changed)
 {
@@ -61,9 +62,11 @@ static lapse_status_t vor_step(lapse_dev_t *d, const lapse_dvol_t *in, const lap
     LAPSE_ARG(k, 7, cd);
     LAPSE_ARG(k, 8, flag);
     LAPSE_TRY(lapse_dev_launch_3d(d, k, (size_t)nx, (size_t)ny, (size_t)nz));
-    cl_int f = 0;
-    LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, flag, CL_TRUE, 0, sizeof f, &f, 0, NULL, NULL));
-    *changed = f != 0;
+    if (changed) {
+        cl_int f = 0;
+        LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, flag, CL_TRUE, 0, sizeof f, &f, 0, NULL, NULL));
+        *changed = f != 0;
+    }
 cleanup:
     return st;
 }
@@ -83,24 +86,32 @@ static lapse_status_t vor_partial(lapse_dev_t *d, const lapse_step_t *s, int pas
 {
     lapse_status_t st = LAPSE_OK;
     cl_int e = CL_SUCCESS;
-    cl_mem flag = NULL;
+    cl_mem flag = NULL, flag2 = NULL;
     (void)s;
     (void)prev;
     int changed = 0;
     flag = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, sizeof(cl_int), NULL, &e);
     LAPSE_CL(e);
+    flag2 = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, sizeof(cl_int), NULL, &e);
+    LAPSE_CL(e);
     if (pass == 0)
         LAPSE_TRY(vor_init(d, in, mat));
-    if (whole(t)) { /* the whole timepoint: iterate here (mat and work in turn) until
-                     * nothing changes; the state ends in mat */
-        int it = 0;
+    if (whole(t)) { /* the whole timepoint: iterate here until nothing changes, in (box,
+                     * diamond) pairs from mat to work and back, both flags read after the pair:
+                     * a box step that changes nothing is a fixed point (no background voxel has
+                     * a labelled box neighbour, so no diamond one either), and a pair whose
+                     * diamond step changes nothing ends where clesperanto stops; the state ends
+                     * in mat */
+        int box_changed = 1;
         do {
-            LAPSE_TRY(
-                vor_step(d, in, t, it, it % 2 ? work : mat, it % 2 ? mat : work, flag, &changed));
-            it++;
-        } while (changed);
-        if (it % 2) /* the last state is in work */
-            LAPSE_TRY(lapse_dev_copy(d, work, mat, lapse_dvol_voxels(in)));
+            LAPSE_TRY(vor_step(d, in, t, 0, mat, work, flag, NULL));
+            LAPSE_TRY(vor_step(d, in, t, 1, work, mat, flag2, &changed));
+            cl_int f = 0;
+            LAPSE_CL(
+                clEnqueueReadBuffer(d->cl->queue, flag, CL_TRUE, 0, sizeof f, &f, 0, NULL, NULL));
+            box_changed = f != 0;
+        } while (box_changed && changed);
+        changed = 0;
     } else {
         LAPSE_TRY(vor_step(d, in, t, pass, mat, work, flag, &changed));
         LAPSE_TRY(lapse_dev_copy(d, work, mat, lapse_dvol_voxels(in)));
@@ -112,6 +123,8 @@ static lapse_status_t vor_partial(lapse_dev_t *d, const lapse_step_t *s, int pas
 cleanup:
     if (flag)
         clReleaseMemObject(flag);
+    if (flag2)
+        clReleaseMemObject(flag2);
     return st;
 }
 
