@@ -50,7 +50,7 @@ static lapse_status_t vor_step(lapse_dev_t *d, const lapse_dvol_t *in, const lap
     cl_int4 cd = {
         {(cl_int)t->core_rel.dim[2], (cl_int)t->core_rel.dim[1], (cl_int)t->core_rel.dim[0], 0}};
     LAPSE_CL(
-        clEnqueueWriteBuffer(d->cl->queue, flag, CL_FALSE, 0, sizeof zero, &zero, 0, NULL, NULL));
+        clEnqueueWriteBuffer(d->cl->queue, flag, CL_TRUE, 0, sizeof zero, &zero, 0, NULL, NULL));
     LAPSE_TRY(lapse_dev_kernel(d, "voronoi.cl", "lapse_vor_step", &k, NULL));
     LAPSE_ARG(k, 0, src);
     LAPSE_ARG(k, 1, dst);
