@@ -226,6 +226,42 @@ START_TEST(test_stencils)
 }
 END_TEST
 
+/* The window filters with radii <= 4 (window_tiled.cl, one program per window and statistic):
+ * boxes and ellipsoids, radius 0 on an axis, an axis of extent 1 dropped, medians on the
+ * compare-exchange path and, where a NaN or -0 is in the window, on the simple kernel's one. */
+START_TEST(test_windows)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *simple = make_dev(cl, 1), *tiled = make_dev(cl, 0);
+    static const char *const ops[] = {"median_box",
+                                      "median_sphere",
+                                      "mean_sphere",
+                                      "minimum_sphere",
+                                      "maximum_sphere",
+                                      "variance_box",
+                                      "standard_deviation_box",
+                                      "top_hat_sphere",
+                                      "erode_sphere",
+                                      "dilate_sphere"};
+    static const double radii[][3] = {{1, 1, 1}, {1, 2, 2}, {0, 1, 1},
+                                      {2, 0, 1}, {2, 2, 2}, {3, 4, 2}};
+    int salt = 300;
+    for (int o = 0; o < 10; o++)
+        for (int r = 0; r < 6; r++) {
+            if (r == 5 && o == 0) /* 315 values: the simple kernel in both variants */
+                continue;
+            lapse_step_t s = step_of(ops[o], radii[r][0], radii[r][1], radii[r][2], 0.0);
+            for (int k = 0; k < NSHAPES; k++)
+                if (k == (r + o) % NSHAPES || (k == 1 && r < 2))
+                    check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2],
+                               ++salt);
+        }
+    lapse_dev_destroy(simple);
+    lapse_dev_destroy(tiled);
+    lapse_cl_close(cl);
+}
+END_TEST
+
 static Suite *variants_suite(void)
 {
     Suite *s = suite_create("variants");
@@ -234,6 +270,7 @@ static Suite *variants_suite(void)
     tcase_add_test(tc, test_minmax_fused);
     tcase_add_test(tc, test_flip_crop);
     tcase_add_test(tc, test_stencils);
+    tcase_add_test(tc, test_windows);
     suite_add_tcase(s, tc);
     return s;
 }
