@@ -184,7 +184,8 @@ START_TEST(test_minmax_fused)
 }
 END_TEST
 
-/* flip and crop: the tiled copy kernel (8 voxels per work-item along x). */
+/* flip and crop: the tiled copy kernel (8 voxels per work-item along x); rotate and resample:
+ * the tiled affine sampler. */
 START_TEST(test_flip_crop)
 {
     lapse_cl_t *cl = tu_open_cl();
@@ -199,6 +200,19 @@ START_TEST(test_flip_crop)
     lapse_step_t s = step_of("crop", 1, 2, 3, 0.0);
     s.p[1].v[0] = 5, s.p[1].v[1] = 30, s.p[1].v[2] = 300; /* reaching past x: clipped */
     check_same(cl, simple, tiled, &s, 9, 40, 131, ++salt);
+    /* the affine sampler (rotate: constant mode; resample: clamped), linear and nearest */
+    static const double rot[][3] = {{0, 30, 0}, {17, -40, 95}, {0, 0, 45}};
+    for (int a = 0; a < 3; a++)
+        for (int nearest = 0; nearest <= 1; nearest++) {
+            s = step_of("rotate", 0, 0, 0, 0.0);
+            s.p[0].v[0] = rot[a][0], s.p[1].v[0] = rot[a][1], s.p[2].v[0] = rot[a][2];
+            s.p[3].v[0] = nearest;
+            check_same(cl, simple, tiled, &s, shapes[a][0], shapes[a][1], shapes[a][2], ++salt);
+        }
+    s = step_of("resample", 0.5, 1.7, 0.75, 0.0);
+    check_same(cl, simple, tiled, &s, 9, 20, 131, ++salt);
+    s.p[1].v[0] = 1; /* nearest */
+    check_same(cl, simple, tiled, &s, 9, 20, 131, ++salt);
     lapse_dev_destroy(simple);
     lapse_dev_destroy(tiled);
     lapse_cl_close(cl);
