@@ -199,7 +199,7 @@ static lapse_status_t wt_run(lapse_dev_t *d, const win_state_t *w, wt_kind_t kin
              "-DLAPSE_WT_EX=%d -DLAPSE_WT_SPHERE=%d -DLAPSE_WT_N=%lld -DLAPSE_WT_MFIX=%d",
              name, (int)kind, binarize != 0, w->r[0], w->r[1], w->r[2], e[0], e[1], e[2], w->sphere,
              (long long)n, mfix);
-    LAPSE_TRY(lapse_dev_kernel_with(d, "window_tiled.cl", defs, name, &k, &kwg));
+    LAPSE_TRY(lapse_dev_kernel_heavy(d, "window_tiled.cl", defs, name, &k, &kwg));
     if (kwg < WT_NT)
         goto cleanup;
     cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0], sub = orig != NULL;
