@@ -48,6 +48,9 @@ struct lapse_pipeline {
     cl_mem gmat[LAPSE_MAX_STEPS]; /* per global step with mat_bytes: read-box voxels */
     cl_mem gwork;                 /* the largest work_bytes per read-box voxel */
     int stopped;                  /* the last run ended at a global step */
+    int profile;                  /* LAPSE_PROFILE=1: each step timed to a finished queue */
+    double prof_s[LAPSE_MAX_STEPS]; /* seconds per step over all runs (profile) */
+    long prof_n[LAPSE_MAX_STEPS];   /* runs per step (profile) */
 };
 
 /* A device buffer of bytes, checked against the device's largest allocation. */
@@ -171,6 +174,7 @@ lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
     p->g = g;
     p->max_read = max_read_voxels;
     p->max_core = max_core_voxels;
+    p->profile = getenv("LAPSE_PROFILE") != NULL && strcmp(getenv("LAPSE_PROFILE"), "1") == 0;
     LAPSE_TRY(lapse_dev_create(cl, &p->dev));
     for (int k = 0; k < g->nsteps; k++) {
         const lapse_step_t *s = g->node[k].step;
@@ -408,8 +412,15 @@ static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
     for (int seg = 0; seg < g->nseg; seg++) {
         if (seg > 0 && p->hook)
             LAPSE_TRY(p->hook(p->hook_ctx, p, seg - 1));
-        for (int k = g->seg[seg]; k < g->seg[seg + 1] && !stop; k++)
+        for (int k = g->seg[seg]; k < g->seg[seg + 1] && !stop; k++) {
+            double ts = p->profile ? now() : 0.0;
             LAPSE_TRY(run_step(p, k, read, box, core, &stop));
+            if (p->profile) { /* the step's own time: the queue drained before and after */
+                LAPSE_CL(clFinish(q));
+                p->prof_s[k] += now() - ts;
+                p->prof_n[k]++;
+            }
+        }
     }
     LAPSE_CL(clFinish(q));
     double t2 = now();
@@ -438,6 +449,19 @@ lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const lapse_box_t *read,
     LAPSE_TRY(run_boxes(p, read, core, box, times));
 cleanup:
     return st;
+}
+
+void lapse_pipeline_profile(const lapse_pipeline_t *p, FILE *f, const char *prefix)
+{
+    if (p == NULL || !p->profile)
+        return;
+    for (int k = 0; k < p->g->nsteps; k++) {
+        const lapse_step_t *s = p->g->node[k].step;
+        if (p->prof_n[k] > 0)
+            fprintf(f, "%sstep %d %s (%s): %ld runs, %.3f s, %.3f ms per run\n", prefix, k,
+                    s->name[0] ? s->name : "-", s->op->name, p->prof_n[k], p->prof_s[k],
+                    1e3 * p->prof_s[k] / (double)p->prof_n[k]);
+    }
 }
 
 void lapse_pipeline_destroy(lapse_pipeline_t *p)

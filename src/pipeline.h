@@ -12,6 +12,8 @@
 #ifndef LAPSE_PIPELINE_H
 #define LAPSE_PIPELINE_H
 
+#include <stdio.h>
+
 #include "clrt.h"
 #include "ops/graph.h"
 #include "status.h"
@@ -78,6 +80,12 @@ const void *lapse_pipeline_output(lapse_pipeline_t *p, int k);
 
 /* The device state (kernels, profiling) the pipeline runs on. */
 struct lapse_dev *lapse_pipeline_dev(lapse_pipeline_t *p);
+
+/* With LAPSE_PROFILE=1 in the environment at lapse_pipeline_create, every step of every run is
+ * timed from a drained queue to a drained queue (which serialises the steps): print one line
+ * per step (runs, seconds, milliseconds per run) to f, each line starting with prefix. Prints
+ * nothing without LAPSE_PROFILE=1; p may be NULL. */
+void lapse_pipeline_profile(const lapse_pipeline_t *p, FILE *f, const char *prefix);
 
 /* Release device and host memory; NULL is accepted. */
 void lapse_pipeline_destroy(lapse_pipeline_t *p);
