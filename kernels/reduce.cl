@@ -11,7 +11,8 @@
 #pragma OPENCL FP_CONTRACT OFF
 
 #define LAPSE_RG 256
-#define LAPSE_HRUN 16 /* voxels per work-item and run in lapse_hist256 */
+#define LAPSE_HRUN 16   /* voxels per work-item and run in lapse_hist256 */
+#define LAPSE_HCOPIES 8 /* local copies of lapse_hist256's bins, 257 apart (banks) */
 
 /* Buffer index of core voxel i. A core of whole planes of the buffer (a timepoint held whole,
  * or tiles cut along z only) is one contiguous run: no division. */
@@ -64,11 +65,15 @@ __kernel __attribute__((reqd_work_group_size(LAPSE_RG, 1, 1))) void
 lapse_hist256(__global const float *src, int4 b, int4 o, int4 c, __constant float *e, float norm,
               __global uint *bins)
 {
-    __local uint h[256];
+    /* LAPSE_HCOPIES copies of the bins, work-item l adding to copy l % LAPSE_HCOPIES: the lanes
+     * of a warp that hit one bin (a background) spread over copies in different banks */
+    __local uint hs[LAPSE_HCOPIES * 257];
     const ulong n = (ulong)c.x * (ulong)c.y * (ulong)c.z;
     const size_t l = get_local_id(0);
-    h[l] = 0;
+    for (size_t q = l; q < LAPSE_HCOPIES * 257; q += LAPSE_RG)
+        hs[q] = 0;
     barrier(CLK_LOCAL_MEM_FENCE);
+    __local uint *h = hs + (l % LAPSE_HCOPIES) * 257;
     const float e0 = e[0], e256 = e[256];
     /* A work-group takes chunks of LAPSE_HRUN x LAPSE_RG voxels, each work-item every
      * LAPSE_RG-th voxel of it (coalesced), and adds to a local bin only when its bin changes:
@@ -102,8 +107,11 @@ lapse_hist256(__global const float *src, int4 b, int4 o, int4 c, __constant floa
             atomic_add(&h[bin], cnt);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (h[l])
-        atomic_add(&bins[l], h[l]);
+    uint sum = 0;
+    for (int q = 0; q < LAPSE_HCOPIES; q++)
+        sum += hs[q * 257 + l];
+    if (sum)
+        atomic_add(&bins[l], sum);
 }
 
 /* Per work-group exact sum of the core's voxels as integers: each voxel v counts as
