@@ -45,10 +45,10 @@ struct lapse_pipeline {
     void *hook_ctx;
     lapse_global_fn gfn; /* global steps, or NULL: whole timepoint */
     void *gfn_ctx;
-    cl_mem gmat[LAPSE_MAX_STEPS]; /* per global step with mat_bytes: read-box voxels */
-    cl_mem gwork;                 /* the largest work_bytes per read-box voxel */
-    int stopped;                  /* the last run ended at a global step */
-    int profile;                  /* LAPSE_PROFILE=1: each step timed to a finished queue */
+    cl_mem gmat[LAPSE_MAX_STEPS];   /* per global step with mat_bytes: read-box voxels */
+    cl_mem gwork;                   /* the largest work_bytes per read-box voxel */
+    int stopped;                    /* the last run ended at a global step */
+    int profile;                    /* LAPSE_PROFILE=1: each step timed to a finished queue */
     double prof_s[LAPSE_MAX_STEPS]; /* seconds per step over all runs (profile) */
     long prof_n[LAPSE_MAX_STEPS];   /* runs per step (profile) */
 };
@@ -141,7 +141,7 @@ cleanup:
 
 static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
                                 const lapse_box_t *core, const lapse_box_t *box,
-                                lapse_pipe_times_t *times);
+                                lapse_pipe_times_t *times, cl_mem from, cl_mem *keep);
 
 /* Run every step once on a one-voxel task (zeros; every node's box the voxel at the origin):
  * builds the kernel programs and creates the kernels the graph uses (each on first use,
@@ -154,7 +154,7 @@ static lapse_status_t warm_up(lapse_pipeline_t *p)
     for (int k = 0; k < p->g->nsteps; k++)
         box[k] = one;
     memset(p->in.host, 0, lapse_dtype_size(p->g->in_dtype));
-    return run_boxes(p, &one, &one, box, NULL);
+    return run_boxes(p, &one, &one, box, NULL, NULL, NULL);
 }
 
 lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
@@ -392,7 +392,7 @@ cleanup:
 /* Run the task whose node boxes are box[] (checked by the caller). */
 static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
                                 const lapse_box_t *core, const lapse_box_t *box,
-                                lapse_pipe_times_t *times)
+                                lapse_pipe_times_t *times, cl_mem from, cl_mem *keep)
 {
     lapse_status_t st = LAPSE_OK;
     int stop = 0;
@@ -403,8 +403,22 @@ static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
     double t0 = now();
     cl_mem in0 = p->bufs[g->input_buf];
     cl_mem up = g->in_dtype == LAPSE_DT_F32 ? in0 : p->in_dev;
-    LAPSE_CL(clEnqueueWriteBuffer(q, up, CL_FALSE, 0, n * lapse_dtype_size(g->in_dtype), p->in.host,
-                                  0, NULL, NULL));
+    size_t in_bytes = n * lapse_dtype_size(g->in_dtype);
+    if (from)
+        LAPSE_CL(clEnqueueCopyBuffer(q, from, up, 0, 0, in_bytes, 0, NULL, NULL));
+    else
+        LAPSE_CL(clEnqueueWriteBuffer(q, up, CL_FALSE, 0, in_bytes, p->in.host, 0, NULL, NULL));
+    if (keep) { /* a device copy of the input as uploaded, before any step can overwrite it */
+        cl_int e = CL_SUCCESS;
+        *keep = clCreateBuffer(p->cl->ctx, CL_MEM_READ_WRITE, in_bytes, NULL, &e);
+        LAPSE_CL(e);
+        e = clEnqueueCopyBuffer(q, up, *keep, 0, 0, in_bytes, 0, NULL, NULL);
+        if (e != CL_SUCCESS) {
+            clReleaseMemObject(*keep);
+            *keep = NULL;
+            LAPSE_CL(e);
+        }
+    }
     LAPSE_CL(clFinish(q));
     double t1 = now();
     if (g->in_dtype != LAPSE_DT_F32)
@@ -446,7 +460,21 @@ lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const lapse_box_t *read,
     lapse_box_t box[LAPSE_MAX_STEPS];
     int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
     LAPSE_TRY(check_task(p, read, core, box, most));
-    LAPSE_TRY(run_boxes(p, read, core, box, times));
+    LAPSE_TRY(run_boxes(p, read, core, box, times, NULL, NULL));
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_pipeline_run_dev(lapse_pipeline_t *p, const lapse_box_t *read,
+                                      const lapse_box_t *core, cl_mem from, cl_mem *keep)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_box_t box[LAPSE_MAX_STEPS];
+    if (keep)
+        *keep = NULL;
+    int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
+    LAPSE_TRY(check_task(p, read, core, box, most));
+    LAPSE_TRY(run_boxes(p, read, core, box, NULL, from, from ? NULL : keep));
 cleanup:
     return st;
 }

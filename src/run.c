@@ -307,10 +307,10 @@ static void report_nonfinite(const lapse_worker_t *w)
  * collective calls in the same order; an HDF5 or I/O failure on any rank ends the job
  * (MPI_Abort) at the points marked by abort_on_io_failure. Returns the run's status. */
 static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl_t *cl,
-                              lapse_plan_t *plan)
+                              lapse_plan_t *plan, unsigned long long dev_share)
 {
     lapse_status_t st = LAPSE_OK, wst = LAPSE_OK;
-    lapse_worker_t w = {.r = r, .job = job, .plan = plan, .cl = cl};
+    lapse_worker_t w = {.r = r, .job = job, .plan = plan, .cl = cl, .dev_share = dev_share};
     run_record_t rec;
 
     lapse_job_set_chunks(job, plan);
@@ -404,7 +404,7 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
         printf("lapse: continuing %s: %lld of %lld selected tasks are done, %lld to run\n",
                job.cfg.output_file, (long long)(plan.ntps * plan.ntiles - plan.ntasks),
                (long long)(plan.ntps * plan.ntiles), (long long)plan.ntasks);
-    st = execute(&r, &job, cl, &plan);
+    st = execute(&r, &job, cl, &plan, mem.share);
 cleanup:
     lapse_plan_free(&plan);
     lapse_cl_close(cl);

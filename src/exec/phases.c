@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "device/dev.h"
+#include "exec/sizing.h"
 #include "io/table.h"
 #include "ops/global.h"
 
@@ -40,6 +41,9 @@ struct lapse_phases {
     void **cache; /* [ntps * ntiles]: a task's input read box kept between rounds, or NULL */
     size_t cached, cache_max; /* bytes kept, and at most (LAPSE_PHASE_CACHE, default 1/4 of RAM) */
     void *mat_host;           /* host copy of tile data: the largest read box x 8 bytes */
+    cl_mem *dcache; /* [ntps * ntiles]: a task's input read box kept on the device, or NULL */
+    size_t dcached, dcache_max; /* device bytes kept, and at most (the rank's device share
+                                 * less a task's bytes, halved) */
 };
 
 int lapse_phases_needed(const lapse_job_t *job)
@@ -167,6 +171,19 @@ cleanup:
     return st;
 }
 
+/* Whether global step gl's tile data is recomputed rather than stored (op.h, mat_local): its
+ * result out is needed over the core only (core: relative to the operand in). */
+static int recomputed(const lapse_global_t *gl, const lapse_dvol_t *in, const lapse_dvol_t *out,
+                      const lapse_box_t *core)
+{
+    if (!gl->mat_bytes || !gl->mat_local || gl->iterate)
+        return 0;
+    for (int a = 0; a < 3; a++)
+        if (out->dim[a] != core->dim[a] || out->org[a] != in->org[a] + core->off[a])
+            return 0;
+    return 1;
+}
+
 /* The pipeline's callback at global step k (lapse_global_fn). */
 static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_dvol_t *in,
                             const lapse_dvol_t *out, cl_mem mat, cl_mem work,
@@ -185,6 +202,7 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
         lapse_blob_free(res);
         return lapse_global_whole(d, s, in, out, mat, work, res);
     }
+    const int local = recomputed(gl, in, out, core);
     if (ph->mode == MODE_PARTIAL && k == ph->target) {
         lapse_gtile_t tile;
         current_tile(ph, k, core, &tile);
@@ -194,7 +212,7 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
                                (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
         LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, &tile, in,
                               mat, work, &ph->part));
-        if (gl->mat_bytes && (ph->pass == 0 || gl->iterate))
+        if (gl->mat_bytes && (ph->pass == 0 || gl->iterate) && !local)
             LAPSE_TRY(mat_store(ph, d, k, ph->pass, mat, in->dim, &tile.core_rel));
         *stop = 1;
         goto cleanup;
@@ -202,7 +220,14 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
     if (res->data == NULL)
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no result of global step %s for t=%lld",
                    s->op->name, (long long)ph->cur.t);
-    if (gl->mat_bytes)
+    if (local) { /* the tile data again, from the operand */
+        lapse_gtile_t tile;
+        lapse_blob_t tmp = {NULL, 0};
+        current_tile(ph, k, core, &tile);
+        st = gl->partial(d, s, 0, NULL, &tile, in, mat, work, &tmp);
+        lapse_blob_free(&tmp);
+        LAPSE_TRY(st);
+    } else if (gl->mat_bytes)
         LAPSE_TRY(mat_load(ph, d, k, gl->iterate ? ph->last[ph->cur_tpi * ph->g->nsteps + k] : 0,
                            mat, (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
     LAPSE_TRY(gl->apply(d, s, res, in, mat, out));
@@ -310,9 +335,9 @@ cleanup:
 }
 
 /* The input read box of task t into the pipeline's staging: from the rounds' cache when an
- * earlier round kept it, else from the input (then kept while the cache has room: every
- * round of a wave reads the same boxes). */
-static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_task_t *t)
+ * earlier round kept it, else from the input (then kept while the cache has room, unless
+ * host is 0: every round of a wave reads the same boxes). */
+static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_task_t *t, int host)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_worker_t *w = ph->w;
@@ -324,10 +349,30 @@ static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_ta
         goto cleanup;
     }
     LAPSE_TRY(lapse_reader_read(w->in, t->t, &t->read, dst));
-    if (ph->cached + bytes <= ph->cache_max && (*slot = malloc(bytes)) != NULL) {
+    if (host && ph->cached + bytes <= ph->cache_max && (*slot = malloc(bytes)) != NULL) {
         memcpy(*slot, dst, bytes);
         ph->cached += bytes;
     }
+cleanup:
+    return st;
+}
+
+/* Run the pipeline of task t (timepoint index tpi) in a round: its input from the device cache
+ * when an earlier round kept it there, else read (read_input) and uploaded, and then kept on
+ * the device while the device cache has room (else on the host). */
+static lapse_status_t run_round_task(lapse_phases_t *ph, int64_t tpi, const lapse_task_t *t)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    cl_mem *dslot = &ph->dcache[tpi * ph->ntiles + t->tile];
+    size_t bytes = (size_t)lapse_box_voxels(&t->read) * lapse_dtype_size(w->job->in.dtype);
+    if (*dslot)
+        return lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, *dslot, NULL);
+    int dev = ph->dcached + bytes <= ph->dcache_max;
+    LAPSE_TRY(read_input(ph, tpi, t, !dev));
+    LAPSE_TRY(lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, dev ? dslot : NULL));
+    if (*dslot)
+        ph->dcached += bytes;
 cleanup:
     return st;
 }
@@ -339,7 +384,13 @@ static void cache_clear(lapse_phases_t *ph)
         free(ph->cache[i]);
         ph->cache[i] = NULL;
     }
+    for (int64_t i = 0; ph->dcache && i < ph->ntps * ph->ntiles; i++)
+        if (ph->dcache[i]) {
+            clReleaseMemObject(ph->dcache[i]);
+            ph->dcache[i] = NULL;
+        }
     ph->cached = 0;
+    ph->dcached = 0;
 }
 
 /* Run this rank's share of the tiles of the active timepoints up to step k, pass pass; keep the
@@ -360,8 +411,7 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
         if (lapse_stop_requested())
             LAPSE_TRY(lapse_interrupted());
         lapse_phases_task(ph, &t);
-        LAPSE_TRY(read_input(ph, a->tpi[j / ph->ntiles], &t));
-        LAPSE_TRY(lapse_pipeline_run(w->pipe, &t.read, &t.core, NULL));
+        LAPSE_TRY(run_round_task(ph, a->tpi[j / ph->ntiles], &t));
         if (!lapse_pipeline_stopped(w->pipe))
             LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
                        ph->target + 1);
@@ -764,8 +814,12 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->last = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->last);
         ph->cache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->cache);
         ph->cache_max = cache_budget();
+        ph->dcache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->dcache);
+        unsigned long long task =
+            lapse_sizing_task_bytes(w->job, w->plan->max_read_voxels, w->plan->max_core_voxels);
+        ph->dcache_max = w->dev_share > task ? (size_t)((w->dev_share - task) / 2) : 0;
     }
-    if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache ||
+    if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache || !ph->dcache ||
         (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst != LAPSE_OK)
@@ -803,5 +857,6 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->last);
     cache_clear(ph);
     free(ph->cache);
+    free(ph->dcache);
     free(ph);
 }

@@ -358,6 +358,7 @@ static const lapse_global_t cc_global = {
     .npass = 1,
     .mat_bytes = sizeof(uint64_t),
     .work_bytes = sizeof(uint32_t),
+    .mat_local = 1, /* a tile's ids: the raster ids of first voxels in its own core */
     .partial = cc_partial,
     .reduce = cc_reduce,
     .apply = cc_apply,

@@ -113,8 +113,8 @@ static lapse_status_t grow_whole(lapse_dev_t *d, const lapse_dvol_t *in, cl_mem 
         for (int h = 0; h < 2; h++, j++) { /* box (from mat), then diamond (back into mat) */
             cl_int box = h == 0;
             cl_mem fl = h == 0 ? flag : flag2;
-            LAPSE_CL(clEnqueueWriteBuffer(d->cl->queue, fl, CL_TRUE, 0, sizeof zero, &zero, 0,
-                                          NULL, NULL));
+            LAPSE_CL(clEnqueueWriteBuffer(d->cl->queue, fl, CL_TRUE, 0, sizeof zero, &zero, 0, NULL,
+                                          NULL));
             cl_mem src = h == 0 ? mat : work, dst = h == 0 ? work : mat;
             cl_mem c1 = chg[(j + 2) % 3], c2 = chg[(j + 1) % 3], co = chg[j % 3];
             LAPSE_ARG(k, 0, src);
@@ -126,8 +126,8 @@ static lapse_status_t grow_whole(lapse_dev_t *d, const lapse_dvol_t *in, cl_mem 
             LAPSE_ARG(k, 9, fl);
             LAPSE_TRY(lapse_dev_enqueue(d, k, 3, global, local));
         }
-        LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, flag, CL_TRUE, 0, sizeof f[0], &f[0], 0, NULL,
-                                     NULL));
+        LAPSE_CL(
+            clEnqueueReadBuffer(d->cl->queue, flag, CL_TRUE, 0, sizeof f[0], &f[0], 0, NULL, NULL));
         LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, flag2, CL_TRUE, 0, sizeof f[1], &f[1], 0, NULL,
                                      NULL));
         if (!f[0] || !f[1])
