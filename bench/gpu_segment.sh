@@ -80,7 +80,8 @@ pipeline:
 output: {file: $W/seg-$n.h5, dataset: /labels, mode: overwrite}
 devices: gpu
 YAML
-    mpirun -n "$n" --bind-to none "$BIN/lapse" run "$W/seg-$n.yaml" >"$LOG/seg-$n.txt" 2>&1
+    LAPSE_PROFILE=${E2E_PROFILE:-0} mpirun -n "$n" --bind-to none -x LAPSE_PROFILE "$BIN/lapse" run \
+        "$W/seg-$n.yaml" >"$LOG/seg-$n.txt" 2>&1
     echo "seg $n rc=$? $(grep -E 'global steps|done:' "$LOG/seg-$n.txt" | tr '\n' ' ')"
 done
 [ "${E2E:-1}" = 1 ] && python3 - "$W/seg-1.h5" "$W/seg-2.h5" <<'PY' 2>&1 | tee "$LOG/seg-same.txt"

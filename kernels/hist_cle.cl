@@ -41,16 +41,19 @@ lapse_hist256_cle(__global const float *src, int4 b, int4 o, int4 c, float lo, f
      * voxel of it (coalesced); a work-item adds to a local bin only when its bin changes. */
     const ulong chunk = (ulong)LAPSE_HRUN * LAPSE_RG, nchunks = (n + chunk - 1) / chunk;
     for (ulong ch = get_group_id(0); ch < nchunks; ch += get_num_groups(0)) {
-        int bin = -1;
-        uint cnt = 0;
+        float v[LAPSE_HRUN]; /* all loads issued first */
+#pragma unroll
         for (int j = 0; j < LAPSE_HRUN; j++) {
             const ulong i = ch * chunk + (ulong)j * LAPSE_RG + l;
-            if (i >= n)
-                break;
-            const float v = src[core_at(i, b, o, c)];
-            if (!(v >= lo && v <= hi))
+            v[j] = i < n ? src[core_at(i, b, o, c)] : NAN;
+        }
+        int bin = -1;
+        uint cnt = 0;
+#pragma unroll
+        for (int j = 0; j < LAPSE_HRUN; j++) {
+            if (!(v[j] >= lo && v[j] <= hi))
                 continue;
-            const double q = (double)v - (double)lo;
+            const double q = (double)v[j] - (double)lo;
             int k = (int)floor(q / range * 255.0 + 0.5);
             k = k < 0 ? 0 : k > 255 ? 255 : k;
             if (k != bin) {

@@ -65,8 +65,8 @@ __kernel void lapse_vor_step(__global const float *src, __global float *dst, int
  * written). That is exact: the iteration before last used the same neighbourhood (box and
  * diamond alternate) on the same values there, so no voxel of the block can change now, and
  * dst, written two iterations ago, already holds its values. The first two iterations of a
- * growth pass chg1 = chg2 = all ones. chgo[g] = whether block g changed now; flag[0] = 1 when
- * any voxel changed. */
+ * growth pass chg1 = chg2 = all ones. chgo[g] = whether block g changed now; flag[box ? 0 : 1]
+ * = 1 when any voxel changed. */
 __kernel __attribute__((reqd_work_group_size(LAPSE_VB_X, LAPSE_VB_Y, LAPSE_VB_Z))) void
 lapse_vor_step_blocks(__global const float *src, __global float *dst, int nx, int ny, int nz,
                       int box, __global const uchar *chg1, __global const uchar *chg2,
@@ -129,7 +129,7 @@ lapse_vor_step_blocks(__global const float *src, __global float *dst, int nx, in
     if (l == 0) {
         chgo[g] = (uchar)(changed != 0);
         if (changed)
-            flag[0] = 1;
+            flag[box ? 0 : 1] = 1;
     }
 }
 

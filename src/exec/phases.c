@@ -44,6 +44,8 @@ struct lapse_phases {
     cl_mem *dcache; /* [ntps * ntiles]: a task's input read box kept on the device, or NULL */
     size_t dcached, dcache_max; /* device bytes kept, and at most (the rank's device share
                                  * less a task's bytes, halved) */
+    int profile;                /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
+    double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
 };
 
 int lapse_phases_needed(const lapse_job_t *job)
@@ -366,11 +368,18 @@ static lapse_status_t run_round_task(lapse_phases_t *ph, int64_t tpi, const laps
     lapse_worker_t *w = ph->w;
     cl_mem *dslot = &ph->dcache[tpi * ph->ntiles + t->tile];
     size_t bytes = (size_t)lapse_box_voxels(&t->read) * lapse_dtype_size(w->job->in.dtype);
-    if (*dslot)
-        return lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, *dslot, NULL);
+    double t0 = MPI_Wtime(), t1 = t0;
+    if (*dslot) {
+        st = lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, *dslot, NULL);
+        ph->t_run += MPI_Wtime() - t0;
+        return st;
+    }
     int dev = ph->dcached + bytes <= ph->dcache_max;
     LAPSE_TRY(read_input(ph, tpi, t, !dev));
+    t1 = MPI_Wtime();
+    ph->t_input += t1 - t0;
     LAPSE_TRY(lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, dev ? dslot : NULL));
+    ph->t_run += MPI_Wtime() - t1;
     if (*dslot)
         ph->dcached += bytes;
 cleanup:
@@ -487,10 +496,15 @@ static lapse_status_t round_run(lapse_phases_t *ph, const active_t *a, double *i
     lapse_err_context("rank %d", w->r->rank);
     double t0 = MPI_Wtime();
     LAPSE_TRY(lapse_agree(w->r->world, lst));
-    *idle += MPI_Wtime() - t0;
+    double t1 = MPI_Wtime();
+    *idle += t1 - t0;
+    ph->t_wait += t1 - t0;
     st = exchange(w->r->world, w->r->nranks, idx, mine, nmine, all, n);
+    double t2 = MPI_Wtime();
+    ph->t_exchange += t2 - t1;
     if (st == LAPSE_OK)
         st = reduce_all(ph, a, all);
+    ph->t_reduce += MPI_Wtime() - t2;
     if (st != LAPSE_OK)
         lapse_err_print(st);
     st = lapse_agree(w->r->world, st);
@@ -765,6 +779,11 @@ static lapse_status_t prologue(lapse_phases_t *ph)
                MPI_Wtime() - t0, all / w->r->nranks);
         fflush(stdout);
     }
+    if (ph->profile)
+        fprintf(stderr,
+                "lapse: rank %d profile: global-step rounds: input %.3f s, pipeline %.3f s, "
+                "waiting %.3f s, exchange %.3f s, reductions %.3f s\n",
+                w->r->rank, ph->t_input, ph->t_run, ph->t_wait, ph->t_exchange, ph->t_reduce);
 cleanup:
     free(a.tpi);
     return st;
@@ -802,6 +821,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->ntps = w->plan->ntps;
         ph->ntiles = w->plan->ntiles;
         ph->cur_tpi = -1;
+        ph->profile = getenv("LAPSE_PROFILE") && strcmp(getenv("LAPSE_PROFILE"), "1") == 0;
         for (int k = 0; k < LAPSE_MAX_STEPS; k++)
             ph->scratch[k] = -1;
         for (int i = 0; i < w->job->nscratch; i++)

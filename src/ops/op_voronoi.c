@@ -82,9 +82,9 @@ cleanup:
  * mat to work and back, both iterations' flags read after the pair: a box iteration that changes
  * nothing is a fixed point (no background voxel has a labelled box neighbour, so no diamond one
  * either), and a pair whose diamond iteration changes nothing ends where clesperanto stops. The
- * state ends in mat; *iterations = the iterations run. flag and flag2: one cl_int each. */
+ * state ends in mat; *iterations = the iterations run. flag: two cl_int. */
 static lapse_status_t grow_whole(lapse_dev_t *d, const lapse_dvol_t *in, cl_mem mat, cl_mem work,
-                                 cl_mem flag, cl_mem flag2, int *iterations)
+                                 cl_mem flag, int *iterations)
 {
     lapse_status_t st = LAPSE_OK;
     cl_int e = CL_SUCCESS;
@@ -95,7 +95,6 @@ static lapse_status_t grow_whole(lapse_dev_t *d, const lapse_dvol_t *in, cl_mem 
                  gz = ((size_t)nz + VB_Z - 1) / VB_Z, nblocks = gx * gy * gz;
     const size_t global[3] = {gx * VB_X, gy * VB_Y, gz * VB_Z}, local[3] = {VB_X, VB_Y, VB_Z};
     const cl_uchar one = 1;
-    const cl_int zero = 0;
     for (int i = 0; i < 3; i++) {
         chg[i] = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, nblocks, NULL, &e);
         LAPSE_CL(e);
@@ -109,12 +108,13 @@ static lapse_status_t grow_whole(lapse_dev_t *d, const lapse_dvol_t *in, cl_mem 
     LAPSE_ARG(k, 4, nz);
     int j = 0;
     for (;;) {
+        const cl_int zeros[2] = {0, 0};
         cl_int f[2] = {0, 0};
+        /* flag[0]: the box iteration changed something, flag[1]: the diamond one */
+        LAPSE_CL(clEnqueueFillBuffer(d->cl->queue, flag, zeros, sizeof zeros, 0, sizeof zeros, 0,
+                                     NULL, NULL));
         for (int h = 0; h < 2; h++, j++) { /* box (from mat), then diamond (back into mat) */
             cl_int box = h == 0;
-            cl_mem fl = h == 0 ? flag : flag2;
-            LAPSE_CL(clEnqueueWriteBuffer(d->cl->queue, fl, CL_TRUE, 0, sizeof zero, &zero, 0, NULL,
-                                          NULL));
             cl_mem src = h == 0 ? mat : work, dst = h == 0 ? work : mat;
             cl_mem c1 = chg[(j + 2) % 3], c2 = chg[(j + 1) % 3], co = chg[j % 3];
             LAPSE_ARG(k, 0, src);
@@ -123,13 +123,10 @@ static lapse_status_t grow_whole(lapse_dev_t *d, const lapse_dvol_t *in, cl_mem 
             LAPSE_ARG(k, 6, c1);
             LAPSE_ARG(k, 7, c2);
             LAPSE_ARG(k, 8, co);
-            LAPSE_ARG(k, 9, fl);
+            LAPSE_ARG(k, 9, flag);
             LAPSE_TRY(lapse_dev_enqueue(d, k, 3, global, local));
         }
-        LAPSE_CL(
-            clEnqueueReadBuffer(d->cl->queue, flag, CL_TRUE, 0, sizeof f[0], &f[0], 0, NULL, NULL));
-        LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, flag2, CL_TRUE, 0, sizeof f[1], &f[1], 0, NULL,
-                                     NULL));
+        LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, flag, CL_TRUE, 0, sizeof f, f, 0, NULL, NULL));
         if (!f[0] || !f[1])
             break;
     }
@@ -162,12 +159,12 @@ static lapse_status_t vor_partial(lapse_dev_t *d, const lapse_step_t *s, int pas
     int changed = 0, iterations = 0;
     flag = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, sizeof(cl_int), NULL, &e);
     LAPSE_CL(e);
-    flag2 = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, sizeof(cl_int), NULL, &e);
+    flag2 = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, 2 * sizeof(cl_int), NULL, &e);
     LAPSE_CL(e);
     if (pass == 0)
         LAPSE_TRY(vor_init(d, in, mat));
     if (whole(t)) { /* the whole timepoint: iterate here until nothing changes (grow_whole) */
-        LAPSE_TRY(grow_whole(d, in, mat, work, flag, flag2, &iterations));
+        LAPSE_TRY(grow_whole(d, in, mat, work, flag2, &iterations));
         if (getenv("LAPSE_PROFILE") && strcmp(getenv("LAPSE_PROFILE"), "1") == 0)
             fprintf(stderr, "lapse: masked_voronoi_labeling: %d iterations\n", iterations);
         changed = 0;
