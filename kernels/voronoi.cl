@@ -133,6 +133,41 @@ lapse_vor_step_blocks(__global const float *src, __global float *dst, int nx, in
     }
 }
 
+/* The start of a growth held whole (lapse_vor_step_blocks' blocks): a = b = labels inside the
+ * mask, labels - 1 outside (as lapse_vor_init), and c1[g] = c2[g] = whether block g holds a
+ * voxel > 0 (a value that can spread). Passed as the flags of the two iterations before the
+ * first, they let the first two iterations skip the blocks with nothing to spread nearby: a
+ * voxel changes in the first iteration only next to such a voxel, and in the second only next
+ * to one or to a voxel changed in the first. Both buffers hold the start, so a block skipped
+ * there already holds its state in either. */
+__kernel __attribute__((reqd_work_group_size(LAPSE_VB_X, LAPSE_VB_Y, LAPSE_VB_Z))) void
+lapse_vor_init_blocks(__global const float *lab, __global const float *mask, __global float *a,
+                      __global float *b, int nx, int ny, int nz, __global uchar *c1,
+                      __global uchar *c2)
+{
+    __local int any;
+    const int l = (int)(get_local_id(0) + LAPSE_VB_X * (get_local_id(1) + LAPSE_VB_Y * get_local_id(2)));
+    if (l == 0)
+        any = 0;
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int x = (int)get_global_id(0), y = (int)get_global_id(1), z = (int)get_global_id(2);
+    if (x < nx && y < ny && z < nz) {
+        const size_t i = ((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx + (size_t)x;
+        const float v = lab[i] + (mask[i] != 0.0f ? 0.0f : -1.0f);
+        a[i] = v;
+        b[i] = v;
+        if (v > 0.0f)
+            any = 1;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (l == 0) {
+        const size_t g = ((size_t)get_group_id(2) * get_num_groups(1) + get_group_id(1)) *
+                             get_num_groups(0) + get_group_id(0);
+        c1[g] = (uchar)any;
+        c2[g] = (uchar)any;
+    }
+}
+
 /* dst = src where the mask is set, else 0 (n voxels). */
 __kernel void lapse_vor_mask(__global const float *src, __global const float *mask,
                              __global float *dst, ulong n)

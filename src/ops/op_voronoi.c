@@ -77,12 +77,14 @@ cleanup:
 #define VB_Y 4
 #define VB_Z 2
 
-/* Grow the whole timepoint in mat (the state after vor_init) until nothing changes, with
+/* Grow the whole timepoint from the seed labels in[0] inside the mask in[1] into mat, with
  * lapse_vor_step_blocks (blocks that cannot change are skipped), in (box, diamond) pairs from
  * mat to work and back, both iterations' flags read after the pair: a box iteration that changes
  * nothing is a fixed point (no background voxel has a labelled box neighbour, so no diamond one
  * either), and a pair whose diamond iteration changes nothing ends where clesperanto stops. The
- * state ends in mat; *iterations = the iterations run. flag: two cl_int. */
+ * state ends in mat; *iterations = the iterations run. flag: two cl_int. The start goes into both
+ * mat and work (lapse_vor_init_blocks), which also flags the blocks with something to spread as
+ * the changes of the two iterations before the first. */
 static lapse_status_t grow_whole(lapse_dev_t *d, const lapse_dvol_t *in, cl_mem mat, cl_mem work,
                                  cl_mem flag, int *iterations)
 {
@@ -94,14 +96,21 @@ static lapse_status_t grow_whole(lapse_dev_t *d, const lapse_dvol_t *in, cl_mem 
     const size_t gx = ((size_t)nx + VB_X - 1) / VB_X, gy = ((size_t)ny + VB_Y - 1) / VB_Y,
                  gz = ((size_t)nz + VB_Z - 1) / VB_Z, nblocks = gx * gy * gz;
     const size_t global[3] = {gx * VB_X, gy * VB_Y, gz * VB_Z}, local[3] = {VB_X, VB_Y, VB_Z};
-    const cl_uchar one = 1;
     for (int i = 0; i < 3; i++) {
         chg[i] = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, nblocks, NULL, &e);
         LAPSE_CL(e);
     }
-    /* the first two iterations see every block as changed before them */
-    LAPSE_CL(clEnqueueFillBuffer(d->cl->queue, chg[1], &one, 1, 0, nblocks, 0, NULL, NULL));
-    LAPSE_CL(clEnqueueFillBuffer(d->cl->queue, chg[2], &one, 1, 0, nblocks, 0, NULL, NULL));
+    LAPSE_TRY(lapse_dev_kernel(d, "voronoi.cl", "lapse_vor_init_blocks", &k, NULL));
+    LAPSE_ARG(k, 0, in[0].mem);
+    LAPSE_ARG(k, 1, in[1].mem);
+    LAPSE_ARG(k, 2, mat);
+    LAPSE_ARG(k, 3, work);
+    LAPSE_ARG(k, 4, nx);
+    LAPSE_ARG(k, 5, ny);
+    LAPSE_ARG(k, 6, nz);
+    LAPSE_ARG(k, 7, chg[1]);
+    LAPSE_ARG(k, 8, chg[2]);
+    LAPSE_TRY(lapse_dev_enqueue(d, k, 3, global, local));
     LAPSE_TRY(lapse_dev_kernel(d, "voronoi.cl", "lapse_vor_step_blocks", &k, NULL));
     LAPSE_ARG(k, 2, nx);
     LAPSE_ARG(k, 3, ny);
@@ -161,7 +170,7 @@ static lapse_status_t vor_partial(lapse_dev_t *d, const lapse_step_t *s, int pas
     LAPSE_CL(e);
     flag2 = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, 2 * sizeof(cl_int), NULL, &e);
     LAPSE_CL(e);
-    if (pass == 0)
+    if (pass == 0 && !whole(t))
         LAPSE_TRY(vor_init(d, in, mat));
     if (whole(t)) { /* the whole timepoint: iterate here until nothing changes (grow_whole) */
         LAPSE_TRY(grow_whole(d, in, mat, work, flag2, &iterations));
