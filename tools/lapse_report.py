@@ -137,15 +137,19 @@ def plot_gantt(ax, lanes, attrs):
         if bad.any():
             ax.barh(np.full(bad.sum(), r), g["t_total"][bad], left=starts[bad], height=h,
                     fill=False, edgecolor="red", hatch="//", linewidth=1)
+            ax.plot(starts[bad], np.full(bad.sum(), r), "|", color="red", markersize=24)
         if len(g) <= 300:  # task borders, while they can still be told apart
             ax.vlines(starts[1:], r - h / 2, r + h / 2, colors="white", linewidth=0.5)
     span = max(float((s + g["t_total"]).max()) for s, g in lanes.values())
     ax.set_xlim(0, span * 1.01 if span > 0 else 1)
     ax.set_yticks(sorted(lanes))
-    ax.set_yticklabels(["rank %d" % r for r in sorted(lanes)])
+    def lane_name(r):
+        nbad = int((lanes[r][1]["status"] != 0).sum())
+        return "rank %d" % r + ("\n%d failed" % nbad if nbad else "")
+    ax.set_yticklabels([lane_name(r) for r in sorted(lanes)])
     ax.invert_yaxis()
     ax.set_xlabel("task time on the rank (s; tasks end to end, waits between them not recorded)")
-    ax.set_title("tasks per rank and their phases (hatched red: failed or abandoned)", loc="left")
+    ax.set_title("tasks per rank and their phases (red, hatched: failed or abandoned)", loc="left")
     from matplotlib.patches import Patch
     ax.legend(handles=[Patch(color=COLORS[p], label=p) for p in PHASES + ("other",)], ncol=6,
               loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
