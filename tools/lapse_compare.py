@@ -363,7 +363,12 @@ def plot(res, pts, what, prefix, names):
         ax.legend(loc="upper left")
     ax.set_xlabel("A: " + names[0])
     ax.set_ylabel("B: " + names[1])
-    ax.set_title("%s: r = %.4g, n = %d" % (what, s["r"], s["n"]), fontsize="medium")
+    title = "%s: r = %.4g, n = %d" % (what, s["r"], s["n"])
+    if res["mode"] == "labels":
+        o = res["overall"]
+        title += "\nIoU >= %g: F1 %.3f, precision %.3f, recall %.3f, mean IoU %.3f" % (
+            res["iou_threshold"], o["f1"], o["precision"], o["recall"], o["mean_iou"])
+    ax.set_title(title, fontsize="medium")
     if len(np.unique(t)) > 1:
         fig.colorbar(sc, ax=ax, label="timepoint")
     out.append(prefix + "_scatter.png")
@@ -372,8 +377,9 @@ def plot(res, pts, what, prefix, names):
 
     fig, ax = plt.subplots(figsize=(7.5, 5.5), dpi=100, layout="constrained")
     sc = ax.scatter((x + y) / 2, y - x, **kw)
-    for v, style, lab in ((s["bias"], "-", "bias %.4g"), (s["loa_high"], "--", "+1.96 SD %.4g"),
-                          (s["loa_low"], "--", "-1.96 SD %.4g")):
+    for v, style, lab in ((s["bias"], "-", "bias %.4g"),
+                          (s["loa_high"], "--", "bias + 1.96 SD = %.4g"),
+                          (s["loa_low"], "--", "bias - 1.96 SD = %.4g")):
         if math.isfinite(v):
             ax.axhline(v, color="#e15759", linestyle=style, linewidth=1.2)
             ax.annotate(lab % v, (1.0, v), xycoords=("axes fraction", "data"),
@@ -418,6 +424,12 @@ def print_text(res, a, b):
                                             s["loa_high"], s["r"]))
     for p in res.get("plots", []):
         print("wrote %s" % p)
+
+
+def short(spec):
+    """spec with the file's directory left out: "dir/out.h5:/labels" -> "out.h5:/labels"."""
+    i = spec.rfind(":/")
+    return os.path.basename(spec[:i]) + spec[i:] if i > 0 else os.path.basename(spec)
 
 
 def jsonable(v):
@@ -465,7 +477,7 @@ def main(argv):
     res.update(a=o.a, b=o.b, difference="B - A")
     if not o.no_plots:
         try:
-            res["plots"] = plot(res, pts, what, o.prefix, (o.a, o.b))
+            res["plots"] = plot(res, pts, what, o.prefix, (short(o.a), short(o.b)))
         except OSError as e:
             fail("cannot write the plots %s_*.png: %s" % (o.prefix, e))
     if o.json:
