@@ -207,8 +207,12 @@ def match_labels(a, b, thr):
     pairs = []
     if both.any():
         pa, pb = a[both].astype(np.int64), b[both].astype(np.int64)
-        key = np.stack([pa, pb], axis=1)
-        uniq, inter = np.unique(key, axis=0, return_counts=True)
+        base = int(ib[-1]) + 1
+        if int(ia[-1]) < (2 ** 62) // base:  # one int64 key per voxel: a fast 1-D unique
+            key, inter = np.unique(pa * base + pb, return_counts=True)
+            uniq = np.stack([key // base, key % base], axis=1)
+        else:
+            uniq, inter = np.unique(np.stack([pa, pb], axis=1), axis=0, return_counts=True)
         aa = na[np.searchsorted(ia, uniq[:, 0])]
         ab = nb[np.searchsorted(ib, uniq[:, 1])]
         iou = inter / (aa + ab - inter)

@@ -121,32 +121,36 @@ def timeline(rows):
     return lanes
 
 
+def lane_name(g, r):
+    """Tick label of rank r's lane: the rank, and its failed or abandoned tasks."""
+    nbad = int((g["status"] != 0).sum())
+    return "rank %d" % r + ("\n%d failed" % nbad if nbad else "")
+
+
 def plot_gantt(ax, lanes, attrs):
+    """One lane per rank; each phase of all its tasks is one broken_barh collection (fast for
+    thousands of tasks)."""
     import numpy as np
     h = 0.8
     for r, (starts, g) in lanes.items():
         left = starts.copy()
-        for p in PHASES:
-            d = g["t_" + p]
-            ax.barh(np.full(len(g), r), d, left=left, height=h, color=COLORS[p], linewidth=0)
+        for p in PHASES + ("other",):
+            d = g["t_" + p] if p != "other" else np.maximum(g["t_total"] - (left - starts), 0)
+            ax.broken_barh(list(zip(left, d)), (r - h / 2, h), facecolors=COLORS[p],
+                           linewidth=0)
             left = left + d
-        other = np.maximum(g["t_total"] - (left - starts), 0)
-        ax.barh(np.full(len(g), r), other, left=left, height=h, color=COLORS["other"],
-                linewidth=0)
         bad = g["status"] != 0
         if bad.any():
-            ax.barh(np.full(bad.sum(), r), g["t_total"][bad], left=starts[bad], height=h,
-                    fill=False, edgecolor="red", hatch="//", linewidth=1)
+            ax.broken_barh(list(zip(starts[bad], g["t_total"][bad])), (r - h / 2, h),
+                           facecolors="none", edgecolors="red", hatch="//", linewidth=1)
             ax.plot(starts[bad], np.full(bad.sum(), r), "|", color="red", markersize=24)
         if len(g) <= 300:  # task borders, while they can still be told apart
             ax.vlines(starts[1:], r - h / 2, r + h / 2, colors="white", linewidth=0.5)
     span = max(float((s + g["t_total"]).max()) for s, g in lanes.values())
     ax.set_xlim(0, span * 1.01 if span > 0 else 1)
+    ax.set_ylim(min(lanes) - 0.6, max(lanes) + 0.6)
     ax.set_yticks(sorted(lanes))
-    def lane_name(r):
-        nbad = int((lanes[r][1]["status"] != 0).sum())
-        return "rank %d" % r + ("\n%d failed" % nbad if nbad else "")
-    ax.set_yticklabels([lane_name(r) for r in sorted(lanes)])
+    ax.set_yticklabels([lane_name(lanes[r][1], r) for r in sorted(lanes)])
     ax.invert_yaxis()
     ax.set_xlabel("task time on the rank (s; tasks end to end, waits between them not recorded)")
     ax.set_title("tasks per rank and their phases (red, hatched: failed or abandoned)", loc="left")
