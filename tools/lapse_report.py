@@ -127,7 +127,7 @@ def lane_name(g, r):
     return "rank %d" % r + ("\n%d failed" % nbad if nbad else "")
 
 
-def plot_gantt(ax, lanes, attrs):
+def plot_gantt(ax, lanes):
     """One lane per rank; each phase of all its tasks is one broken_barh collection (fast for
     thousands of tasks)."""
     import numpy as np
@@ -243,7 +243,7 @@ def main(argv):
     fig = plt.figure(figsize=(15, 9.5), dpi=100, layout="constrained")
     gs = fig.add_gridspec(2, 3, height_ratios=[1.1, 1])
     lanes = timeline(rows)
-    plot_gantt(fig.add_subplot(gs[0, :]), lanes, attrs)
+    plot_gantt(fig.add_subplot(gs[0, :]), lanes)
     plot_throughput(fig.add_subplot(gs[1, 0]), lanes)
     plot_phases(fig.add_subplot(gs[1, 1]), sums)
     plot_summaries(fig.add_subplot(gs[1, 2]), summaries)
