@@ -44,7 +44,9 @@ struct lapse_phases {
     cl_mem *dcache; /* [ntps * ntiles]: a task's input read box kept on the device, or NULL */
     size_t dcached, dcache_max; /* device bytes kept, and at most (the rank's device share
                                  * less a task's bytes, halved) */
-    int profile;                /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
+    cl_mem relay; /* recomputed tile data laid out as the read box (recomputed()), or NULL */
+    size_t relay_bytes;
+    int profile; /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
 };
 
@@ -173,17 +175,55 @@ cleanup:
     return st;
 }
 
-/* Whether global step gl's tile data is recomputed rather than stored (op.h, mat_local): its
- * result out is needed over the core only (core: relative to the operand in). */
-static int recomputed(const lapse_global_t *gl, const lapse_dvol_t *in, const lapse_dvol_t *out,
-                      const lapse_box_t *core)
+/* Whether global step k's tile data is recomputed rather than stored (op.h, mat_local): no
+ * later step needs its result beyond the core (graph.h, need). */
+static int recomputed(const lapse_graph_t *g, int k)
 {
+    const lapse_global_t *gl = g->node[k].step->op->global;
     if (!gl->mat_bytes || !gl->mat_local || gl->iterate)
         return 0;
     for (int a = 0; a < 3; a++)
-        if (out->dim[a] != core->dim[a] || out->org[a] != in->org[a] + core->off[a])
+        if (g->node[k].need[a] != 0)
             return 0;
     return 1;
+}
+
+/* Recompute global step k's tile data (pass 0's partial, into mat: the core's voxels in C order)
+ * and lay it out as the read box in ph->relay (the halo zero: no later step reads it there), as
+ * mat_load would have from the scratch area. core: relative to the operand in. */
+static lapse_status_t recompute(lapse_phases_t *ph, lapse_dev_t *d, int k, const lapse_dvol_t *in,
+                                cl_mem mat, cl_mem work, const lapse_box_t *core)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_step_t *s = ph->g->node[k].step;
+    const lapse_global_t *gl = s->op->global;
+    lapse_gtile_t tile;
+    lapse_blob_t tmp = {NULL, 0};
+    cl_int e = CL_SUCCESS;
+    const size_t eb = gl->mat_bytes, bytes = (size_t)(in->dim[0] * in->dim[1] * in->dim[2]) * eb;
+    const cl_uchar zero = 0;
+    current_tile(ph, k, core, &tile);
+    st = gl->partial(d, s, 0, NULL, &tile, in, mat, work, &tmp);
+    lapse_blob_free(&tmp);
+    LAPSE_TRY(st);
+    if (ph->relay_bytes < bytes) {
+        if (ph->relay)
+            clReleaseMemObject(ph->relay);
+        ph->relay_bytes = 0;
+        ph->relay = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, bytes, NULL, &e);
+        LAPSE_CL(e);
+        ph->relay_bytes = bytes;
+    }
+    LAPSE_CL(clEnqueueFillBuffer(d->cl->queue, ph->relay, &zero, 1, 0, bytes, 0, NULL, NULL));
+    const lapse_box_t *c = &tile.core_rel;
+    size_t so[3] = {0, 0, 0};
+    size_t dor[3] = {(size_t)c->off[2] * eb, (size_t)c->off[1], (size_t)c->off[0]};
+    size_t region[3] = {(size_t)c->dim[2] * eb, (size_t)c->dim[1], (size_t)c->dim[0]};
+    LAPSE_CL(clEnqueueCopyBufferRect(d->cl->queue, mat, ph->relay, so, dor, region, region[0],
+                                     region[0] * region[1], (size_t)in->dim[2] * eb,
+                                     (size_t)(in->dim[1] * in->dim[2]) * eb, 0, NULL, NULL));
+cleanup:
+    return st;
 }
 
 /* The pipeline's callback at global step k (lapse_global_fn). */
@@ -204,7 +244,7 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
         lapse_blob_free(res);
         return lapse_global_whole(d, s, in, out, mat, work, res);
     }
-    const int local = recomputed(gl, in, out, core);
+    const int local = recomputed(ph->g, k);
     if (ph->mode == MODE_PARTIAL && k == ph->target) {
         lapse_gtile_t tile;
         current_tile(ph, k, core, &tile);
@@ -223,12 +263,8 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no result of global step %s for t=%lld",
                    s->op->name, (long long)ph->cur.t);
     if (local) { /* the tile data again, from the operand */
-        lapse_gtile_t tile;
-        lapse_blob_t tmp = {NULL, 0};
-        current_tile(ph, k, core, &tile);
-        st = gl->partial(d, s, 0, NULL, &tile, in, mat, work, &tmp);
-        lapse_blob_free(&tmp);
-        LAPSE_TRY(st);
+        LAPSE_TRY(recompute(ph, d, k, in, mat, work, core));
+        mat = ph->relay;
     } else if (gl->mat_bytes)
         LAPSE_TRY(mat_load(ph, d, k, gl->iterate ? ph->last[ph->cur_tpi * ph->g->nsteps + k] : 0,
                            mat, (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
@@ -876,6 +912,8 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->mat_host);
     free(ph->last);
     cache_clear(ph);
+    if (ph->relay)
+        clReleaseMemObject(ph->relay);
     free(ph->cache);
     free(ph->dcache);
     free(ph);
