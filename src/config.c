@@ -74,7 +74,14 @@ static lapse_status_t walk_input(walk_t *w, const yaml_node_t *top)
     /* A format without datasets (TIFF, by the file's suffix): input.dataset may be left out and
      * is not used; it is kept as "" so that giving one or not is the same run. */
     const lapse_reader_backend_t *b = lapse_reader_backend_for_name(c->input_file);
-    if (st == LAPSE_OK && !b->needs_dataset) {
+    /* A format where it is optional (Zarr: a path inside the store): used when given. */
+    if (st == LAPSE_OK && b->dataset_optional && cfg_map_get(w, in, "dataset") == NULL) {
+        c->input_dataset[0] = '\0';
+        c->input_file_mark = cfg_mark_of(f);
+        c->input_dataset_mark = c->input_file_mark;
+        return LAPSE_OK;
+    }
+    if (st == LAPSE_OK && !b->needs_dataset && !b->dataset_optional) {
         c->input_dataset[0] = '\0';
         c->input_file_mark = cfg_mark_of(f);
         c->input_dataset_mark = c->input_file_mark;
