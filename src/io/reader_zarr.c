@@ -366,20 +366,25 @@ cleanup:
 
 /* ------------------------------------------------------------------ OME-NGFF */
 
-/* Micrometres per unit of an NGFF space unit; 0 when unknown. */
-static double unit_um(const char *u)
+/* The length of an NGFF space unit in micrometres as num / den (den 0: unknown unit), so that
+ * a scale in nanometres is divided by 1000 (correctly rounded), not multiplied by 0.001. */
+static void unit_um(const char *u, double *num, double *den)
 {
     static const struct {
         const char *name;
-        double um;
-    } units[] = {{"micrometer", 1},   {"micron", 1},     {"um", 1},           {"\xc2\xb5m", 1},
-                 {"nanometer", 1e-3}, {"nm", 1e-3},      {"millimeter", 1e3}, {"mm", 1e3},
-                 {"centimeter", 1e4}, {"meter", 1e6},    {"angstrom", 1e-4},  {"picometer", 1e-6},
-                 {"decimeter", 1e5},  {"kilometer", 1e9}};
+        double num, den;
+    } units[] = {{"micrometer", 1, 1},  {"micron", 1, 1},       {"um", 1, 1},
+                 {"\xc2\xb5m", 1, 1},   {"nanometer", 1, 1e3},  {"nm", 1, 1e3},
+                 {"picometer", 1, 1e6}, {"angstrom", 1, 1e4},   {"millimeter", 1e3, 1},
+                 {"mm", 1e3, 1},        {"centimeter", 1e4, 1}, {"decimeter", 1e5, 1},
+                 {"meter", 1e6, 1},     {"kilometer", 1e9, 1}};
+    *num = 1;
+    *den = 0;
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (strcmp(u, units[i].name) == 0)
-            return units[i].um;
-    return 0;
+        if (strcmp(u, units[i].name) == 0) {
+            *num = units[i].num;
+            *den = units[i].den;
+        }
 }
 
 /* The role of an axis from its name ("t", "c", "z", "y", "x"), or -1. */
@@ -425,7 +430,8 @@ static lapse_status_t ome_axes(zarr_input_t *in, const char *file, const lapse_j
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_json_t *axes = lapse_json_get(ms, "axes");
-    double um[ZARR_MAX_DIMS] = {0}, scale[ZARR_MAX_DIMS], global[ZARR_MAX_DIMS];
+    double num[ZARR_MAX_DIMS] = {0}, den[ZARR_MAX_DIMS] = {0}, scale[ZARR_MAX_DIMS],
+           global[ZARR_MAX_DIMS];
     int last = -1;
     for (int r = 0; r < AX_N; r++)
         in->axis[r] = -1;
@@ -452,7 +458,7 @@ static lapse_status_t ome_axes(zarr_input_t *in, const char *file, const lapse_j
         last = r;
         in->axis[r] = i;
         if (unit != NULL && unit->type == LAPSE_JSON_STRING && r >= AX_Z)
-            um[i] = unit_um(unit->string);
+            unit_um(unit->string, &num[i], &den[i]);
     }
     if (in->axis[AX_Y] < 0 || in->axis[AX_X] < 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: the axes must include y and x", file);
@@ -461,11 +467,11 @@ static lapse_status_t ome_axes(zarr_input_t *in, const char *file, const lapse_j
     if (rs < 0 || rg < 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: a \"scale\" transformation must list %d positive numbers",
                    file, nd);
-    if (rs == 0 && um[in->axis[AX_Y]] > 0 && um[in->axis[AX_X]] > 0) {
+    if (rs == 0 && den[in->axis[AX_Y]] > 0 && den[in->axis[AX_X]] > 0) {
         for (int r = AX_Z; r <= AX_X; r++) {
             int i = in->axis[r];
-            if (i >= 0)
-                vox[r - AX_Z] = scale[i] * (rg == 0 ? global[i] : 1) * um[i];
+            if (i >= 0 && den[i] > 0) /* z of an unknown unit: left 0 (1) */
+                vox[r - AX_Z] = scale[i] * (rg == 0 ? global[i] : 1) * num[i] / den[i];
         }
     }
 cleanup:
