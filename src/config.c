@@ -70,7 +70,8 @@ static lapse_status_t walk_input(walk_t *w, const yaml_node_t *top)
     if (st == LAPSE_OK)
         st = cfg_check_keys(w, in, "input", input_keys, NULL, "input");
     if (st == LAPSE_OK)
-        st = cfg_map_need(w, in, "input", "file", "(the HDF5 or TIFF file or Zarr store to read)", &f);
+        st = cfg_map_need(w, in, "input", "file", "(the HDF5 or TIFF file or Zarr store to read)",
+                          &f);
     if (st == LAPSE_OK)
         st = cfg_get_string(w, f, "input.file", c->input_file, sizeof c->input_file);
     /* input.voxel_size: [z, y, x] micrometres (or one number), overriding the input's own. */

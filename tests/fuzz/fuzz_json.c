@@ -64,8 +64,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_ASSERT(rc == 0 || rc == -1, "returned %d", rc);
     if (rc != 0) {
         FUZZ_ASSERT(v == sentinel, "output changed on failure");
-        FUZZ_ASSERT(strncmp(err, "line ", 5) == 0 || strstr(err, "bytes") != NULL,
-                    "message \"%s\"", err);
+        FUZZ_ASSERT(strncmp(err, "line ", 5) == 0 || strstr(err, "bytes") != NULL, "message \"%s\"",
+                    err);
         return 0;
     }
     FUZZ_ASSERT(v != sentinel && v != NULL, "no tree");
