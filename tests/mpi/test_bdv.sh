@@ -6,7 +6,8 @@
 # projection as two setups, tiled on 2 ranks; an OME-Zarr input (the voxel size from its
 # metadata, in micrometres); input.voxel_size overriding both. Then the files survive a
 # continued run, an update and an overwrite (rewritten, still valid, no temporary file left);
-# an OUT.xml lapse did not write is left alone with a warning and the run still succeeds.
+# an OUT.xml lapse did not write, or a symbolic link at OUT.bdv.h5, is left alone with a warning
+# and the run still succeeds.
 source "$(dirname "$0")/common.sh"
 need_device
 "$LAPSE_PY" -c 'import zarr, numcodecs' 2>/dev/null || fail "$LAPSE_PY lacks zarr (tools/deps.sh)"
@@ -75,4 +76,14 @@ lapse_run 1 "$T/foreign.yaml"
 grep -q "warning: no BigDataViewer XML for $T/foreign.h5: .*foreign.xml.* not written by lapse" \
     "$T/last.log" || { cat "$T/last.log"; fail "foreign XML: no warning"; }
 [ "$(cat "$T/foreign.xml")" = '<my-own-notes/>' ] || fail "foreign XML was overwritten"
+mkdir "$T/elsewhere"
+echo 'not yours' >"$T/elsewhere/target"
+ln -s "$T/elsewhere/target" "$T/linked.bdv.h5"
+config linked "$IN"
+lapse_run 1 "$T/linked.yaml"
+grep -q "warning: no BigDataViewer XML for $T/linked.h5: .*not written by lapse" "$T/last.log" ||
+    { cat "$T/last.log"; fail "symbolic link at OUT.bdv.h5: no warning"; }
+[ "$(cat "$T/elsewhere/target")" = 'not yours' ] && [ -L "$T/linked.bdv.h5" ] ||
+    fail "the symbolic link at OUT.bdv.h5 was followed or replaced"
+[ ! -e "$T/linked.xml" ] || fail "an XML naming a foreign OUT.bdv.h5 was written"
 echo "PASS ($TEST_NAME)"
