@@ -25,6 +25,7 @@
 #include "exec/sizing.h"
 #include "exec/worker.h"
 #include "h5out.h"
+#include "io/bdv_xml.h"
 #include "io/input_id.h"
 #include "tpsel.h"
 
@@ -114,6 +115,8 @@ static lapse_status_t open_output(lapse_worker_t *w)
     state.ntiles = w->plan->ntiles;
     snprintf(state.fingerprint, sizeof state.fingerprint, "%s", job->fingerprint);
     snprintf(state.input_identity, sizeof state.input_identity, "%s", job->input_identity);
+    const char *unit = "";
+    lapse_voxel_size(cfg, &job->in, state.element_size_um, &unit);
     /* A signal before the output is touched: stop here (an overwrite would replace the file). */
     if ((st = lapse_agree(r->world, lapse_stop_requested() ? lapse_interrupted() : LAPSE_OK)) !=
         LAPSE_OK) {
@@ -126,6 +129,16 @@ static lapse_status_t open_output(lapse_worker_t *w)
     if (st != LAPSE_OK)
         lapse_err_print(st);
     abort_on_io_failure(r, st, cfg->output_file);
+    /* The BigDataViewer view of the output (io/bdv_xml.h): a convenience beside the results, so
+     * a failure to write it is a warning, never the run's failure. */
+    if (st == LAPSE_OK && r->rank == 0 &&
+        lapse_bdv_write(cfg->output_file, job->out, job->nout, state.element_size_um, unit) !=
+            LAPSE_OK) {
+        fprintf(stderr, "lapse: warning: no BigDataViewer XML for %s: %s\n", cfg->output_file,
+                lapse_errmsg());
+        fflush(stderr);
+        lapse_err_clear();
+    }
     return st;
 }
 
