@@ -23,6 +23,16 @@
 
 enum { MODE_WHOLE, MODE_PARTIAL, MODE_FINAL };
 
+/* A task's operands of a multi-pass global step, copied on the device after its pass 0. */
+typedef struct {
+    int used;
+    lapse_dvol_t in[LAPSE_OP_MAX_INPUTS];
+    int nin;
+    lapse_gtile_t tile;
+    cl_mem mat, work; /* the pipeline's buffers of the step (not owned) */
+    size_t bytes;
+} opcache_t;
+
 struct lapse_phases {
     lapse_worker_t *w;
     const lapse_graph_t *g;
@@ -44,7 +54,9 @@ struct lapse_phases {
     cl_mem *dcache; /* [ntps * ntiles]: a task's input read box kept on the device, or NULL */
     size_t dcached, dcache_max; /* device bytes kept, and at most (the rank's device share
                                  * less a task's bytes, halved) */
-    cl_mem relay; /* recomputed tile data laid out as the read box (recomputed()), or NULL */
+    opcache_t *ocache; /* [ntps * ntiles]: the target step's operands kept after its pass 0, so
+                        * that its later passes skip the pipeline (opcache_keep) */
+    cl_mem relay;      /* recomputed tile data laid out as the read box (recomputed()), or NULL */
     size_t relay_bytes;
     int profile; /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
@@ -175,6 +187,56 @@ cleanup:
     return st;
 }
 
+/* Keep device copies of the current task's operands in[] of global step k (and its tile and the
+ * pipeline's mat and work buffers) for the step's later passes, while the device cache has
+ * room; else nothing (the later passes run the pipeline again). */
+static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t *in,
+                                   const lapse_gtile_t *tile, cl_mem mat, cl_mem work)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    opcache_t *c = &ph->ocache[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+    cl_int e = CL_SUCCESS;
+    cl_command_queue q = ph->w->cl->queue;
+    size_t bytes = 0;
+    for (int i = 0; i < nd->nin; i++)
+        bytes += (size_t)(in[i].dim[0] * in[i].dim[1] * in[i].dim[2]) * sizeof(cl_float);
+    if (c->used || ph->dcached + bytes > ph->dcache_max)
+        return LAPSE_OK;
+    memset(c, 0, sizeof *c);
+    c->used = 1;
+    c->nin = nd->nin;
+    c->tile = *tile;
+    c->mat = mat;
+    c->work = work;
+    c->bytes = bytes;
+    ph->dcached += bytes;
+    for (int i = 0; i < nd->nin; i++) {
+        size_t b = (size_t)(in[i].dim[0] * in[i].dim[1] * in[i].dim[2]) * sizeof(cl_float);
+        c->in[i] = in[i];
+        c->in[i].mem = clCreateBuffer(ph->w->cl->ctx, CL_MEM_READ_WRITE, b, NULL, &e);
+        LAPSE_CL(e);
+        LAPSE_CL(clEnqueueCopyBuffer(q, in[i].mem, c->in[i].mem, 0, 0, b, 0, NULL, NULL));
+    }
+cleanup:
+    return st;
+}
+
+/* Release the kept operands (at the end of a step's passes). */
+static void opcache_clear(lapse_phases_t *ph)
+{
+    for (int64_t i = 0; ph->ocache && i < ph->ntps * ph->ntiles; i++) {
+        opcache_t *c = &ph->ocache[i];
+        if (!c->used)
+            continue;
+        for (int j = 0; j < c->nin; j++)
+            if (c->in[j].mem)
+                clReleaseMemObject(c->in[j].mem);
+        ph->dcached -= c->bytes;
+        memset(c, 0, sizeof *c);
+    }
+}
+
 /* Whether global step k's tile data is recomputed rather than stored (op.h, mat_local): no
  * later step needs its result beyond the core (graph.h, need). */
 static int recomputed(const lapse_graph_t *g, int k)
@@ -256,6 +318,8 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
                               mat, work, &ph->part));
         if (gl->mat_bytes && (ph->pass == 0 || gl->iterate) && !local)
             LAPSE_TRY(mat_store(ph, d, k, ph->pass, mat, in->dim, &tile.core_rel));
+        if (ph->pass == 0 && gl->npass > 1 && !gl->mat_bytes && !gl->iterate)
+            LAPSE_TRY(opcache_keep(ph, k, in, &tile, mat, work));
         *stop = 1;
         goto cleanup;
     }
@@ -456,10 +520,21 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
         if (lapse_stop_requested())
             LAPSE_TRY(lapse_interrupted());
         lapse_phases_task(ph, &t);
-        LAPSE_TRY(run_round_task(ph, a->tpi[j / ph->ntiles], &t));
-        if (!lapse_pipeline_stopped(w->pipe))
-            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
-                       ph->target + 1);
+        const opcache_t *c = &ph->ocache[ph->cur_tpi * ph->ntiles + t.tile];
+        if (ph->pass > 0 && c->used) { /* the operands kept after pass 0: no pipeline */
+            const lapse_step_t *s = ph->g->node[ph->target].step;
+            double t0 = MPI_Wtime();
+            lapse_blob_free(&ph->part);
+            LAPSE_TRY(s->op->global->partial(lapse_pipeline_dev(w->pipe), s, ph->pass,
+                                             &ph->prev[ph->cur_tpi], &c->tile, c->in, c->mat,
+                                             c->work, &ph->part));
+            ph->t_run += MPI_Wtime() - t0;
+        } else {
+            LAPSE_TRY(run_round_task(ph, a->tpi[j / ph->ntiles], &t));
+            if (!lapse_pipeline_stopped(w->pipe))
+                LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
+                           ph->target + 1);
+        }
         lapse_fault_point("phase"); /* the crash tests: a kill during a reduction round */
         idx[*nmine] = j;
         mine[*nmine] = ph->part;
@@ -790,6 +865,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
             }
             for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
                 LAPSE_TRY(round_run(ph, &sub, &idle));
+            opcache_clear(ph);
             if (gl->mat_bytes) { /* the tile data must be seen by every rank from here on */
                 lapse_status_t fst = lapse_h5out_flush(w->out);
                 if (fst != LAPSE_OK)
@@ -871,11 +947,12 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->cache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->cache);
         ph->cache_max = cache_budget();
         ph->dcache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->dcache);
+        ph->ocache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ocache);
         unsigned long long task =
             lapse_sizing_task_bytes(w->job, w->plan->max_read_voxels, w->plan->max_core_voxels);
         ph->dcache_max = w->dev_share > task ? (size_t)((w->dev_share - task) / 2) : 0;
     }
-    if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache || !ph->dcache ||
+    if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache || !ph->dcache || !ph->ocache ||
         (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst != LAPSE_OK)
@@ -911,10 +988,12 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->prev);
     free(ph->mat_host);
     free(ph->last);
+    opcache_clear(ph);
     cache_clear(ph);
     if (ph->relay)
         clReleaseMemObject(ph->relay);
     free(ph->cache);
     free(ph->dcache);
+    free(ph->ocache);
     free(ph);
 }
