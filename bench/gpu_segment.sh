@@ -66,9 +66,12 @@ if [ "${KERNELS:-1}" = 1 ]; then
         --no-check >"$LOG/kernels.txt" 2>&1
     echo "bench_kernels rc=$?"
 fi
-[ "${E2E:-1}" = 1 ] && step e2e segmentation && for spec in "1 [128, 1024, 1024]" "2 [64, 512, 512]"; do
+[ "${E2E:-1}" = 1 ] && step e2e segmentation && for spec in "1 dynamic [128, 1024, 1024]" \
+    "2 dynamic [64, 512, 512]" "2s static [64, 512, 512]"; do
     n=${spec%% *}
-    tiles=${spec#* }
+    rest=${spec#* }
+    sched=${rest%% *}
+    tiles=${rest#* }
     cat >"$W/seg-$n.yaml" <<YAML
 input: {file: $W/nuc.h5, dataset: /raw}
 tiles: {shape: $tiles}
@@ -78,17 +81,20 @@ pipeline:
   - {op: connected_components_labeling, name: l}
   - {op: measure_labels, from: l, with: input, name: nuclei}
 output: {file: $W/seg-$n.h5, dataset: /labels, mode: overwrite}
+scheduling: $sched
 devices: gpu
 YAML
-    LAPSE_PROFILE=${E2E_PROFILE:-0} mpirun -n "$n" --bind-to none -x LAPSE_PROFILE "$BIN/lapse" run \
+    LAPSE_PROFILE=${E2E_PROFILE:-0} mpirun -n "${n%s}" --bind-to none -x LAPSE_PROFILE "$BIN/lapse" run \
         "$W/seg-$n.yaml" >"$LOG/seg-$n.txt" 2>&1
     echo "seg $n rc=$? $(grep -E 'global steps|done:' "$LOG/seg-$n.txt" | tr '\n' ' ')"
 done
-[ "${E2E:-1}" = 1 ] && python3 - "$W/seg-1.h5" "$W/seg-2.h5" <<'PY' 2>&1 | tee "$LOG/seg-same.txt"
+[ "${E2E:-1}" = 1 ] && python3 - "$W/seg-1.h5" "$W/seg-2.h5" "$W/seg-2s.h5" <<'PY' 2>&1 | tee "$LOG/seg-same.txt"
 import sys, h5py, numpy as np
-a, b = h5py.File(sys.argv[1]), h5py.File(sys.argv[2])
-for k in ("/labels", "/nuclei", "/nuclei_summary"):
-    print(k, "identical" if a[k][()].tobytes() == b[k][()].tobytes() else "DIFFERENT", a[k].shape)
+a = h5py.File(sys.argv[1])
+for other in sys.argv[2:]:
+    b = h5py.File(other)
+    for k in ("/labels", "/nuclei", "/nuclei_summary"):
+        print(other, k, "identical" if a[k][()].tobytes() == b[k][()].tobytes() else "DIFFERENT", a[k].shape)
 print("labels per timepoint", list(a["/nuclei_summary"]["label_count"]))
 PY
 if [ "${E2E20:-1}" = 1 ]; then

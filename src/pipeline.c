@@ -466,7 +466,8 @@ cleanup:
 }
 
 lapse_status_t lapse_pipeline_run_dev(lapse_pipeline_t *p, const lapse_box_t *read,
-                                      const lapse_box_t *core, cl_mem from, cl_mem *keep)
+                                      const lapse_box_t *core, lapse_pipe_times_t *times,
+                                      cl_mem from, cl_mem *keep)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_box_t box[LAPSE_MAX_STEPS];
@@ -474,7 +475,7 @@ lapse_status_t lapse_pipeline_run_dev(lapse_pipeline_t *p, const lapse_box_t *re
         *keep = NULL;
     int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
     LAPSE_TRY(check_task(p, read, core, box, most));
-    LAPSE_TRY(run_boxes(p, read, core, box, NULL, from, from ? NULL : keep));
+    LAPSE_TRY(run_boxes(p, read, core, box, times, from, from ? NULL : keep));
 cleanup:
     return st;
 }

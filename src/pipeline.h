@@ -74,11 +74,13 @@ lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const lapse_box_t *read,
 
 /* lapse_pipeline_run with the input on the device: from (not NULL) holds the read box's voxels
  * as a keep of an earlier run of the same read box made them (the input dtype, C order), and
- * is copied on the device instead of uploading lapse_pipeline_input(); else the input is
+ * is copied on the device instead of uploading lapse_pipeline_input() (times->upload is that
+ * copy); else the input is
  * uploaded and, when keep is not NULL, *keep receives a new device buffer with a copy of it
  * (the caller releases it; NULL when from was given). Same errors as lapse_pipeline_run. */
 lapse_status_t lapse_pipeline_run_dev(lapse_pipeline_t *p, const lapse_box_t *read,
-                                      const lapse_box_t *core, cl_mem from, cl_mem *keep);
+                                      const lapse_box_t *core, lapse_pipe_times_t *times,
+                                      cl_mem from, cl_mem *keep);
 
 /* 1 when the last lapse_pipeline_run was ended early by a global step, else 0. */
 int lapse_pipeline_stopped(const lapse_pipeline_t *p);

@@ -470,7 +470,7 @@ static lapse_status_t run_round_task(lapse_phases_t *ph, int64_t tpi, const laps
     size_t bytes = (size_t)lapse_box_voxels(&t->read) * lapse_dtype_size(w->job->in.dtype);
     double t0 = MPI_Wtime(), t1 = t0;
     if (*dslot) {
-        st = lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, *dslot, NULL);
+        st = lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, *dslot, NULL);
         ph->t_run += MPI_Wtime() - t0;
         return st;
     }
@@ -478,7 +478,7 @@ static lapse_status_t run_round_task(lapse_phases_t *ph, int64_t tpi, const laps
     LAPSE_TRY(read_input(ph, tpi, t, !dev));
     t1 = MPI_Wtime();
     ph->t_input += t1 - t0;
-    LAPSE_TRY(lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, dev ? dslot : NULL));
+    LAPSE_TRY(lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, NULL, dev ? dslot : NULL));
     ph->t_run += MPI_Wtime() - t1;
     if (*dslot)
         ph->dcached += bytes;
@@ -486,19 +486,22 @@ cleanup:
     return st;
 }
 
-/* Forget the cached input boxes (at the end of a wave). */
-static void cache_clear(lapse_phases_t *ph)
+/* Forget the input boxes cached on the host, and those on the device when dev is 1 (at the end
+ * of a wave). */
+static void cache_clear(lapse_phases_t *ph, int dev)
 {
     for (int64_t i = 0; ph->cache && i < ph->ntps * ph->ntiles; i++) {
         free(ph->cache[i]);
         ph->cache[i] = NULL;
     }
+    ph->cached = 0;
+    if (!dev)
+        return;
     for (int64_t i = 0; ph->dcache && i < ph->ntps * ph->ntiles; i++)
         if (ph->dcache[i]) {
             clReleaseMemObject(ph->dcache[i]);
             ph->dcache[i] = NULL;
         }
-    ph->cached = 0;
     ph->dcached = 0;
 }
 
@@ -873,7 +876,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
                 LAPSE_TRY(lapse_agree(w->r->world, fst));
             }
         }
-        cache_clear(ph);
+        cache_clear(ph, w0 + wave < a.n); /* the last wave's device copies serve the tasks */
     }
     for (int k = 0; k < ph->g->nsteps; k++) {
         const lapse_global_t *gl = ph->g->node[k].step->op->global;
@@ -975,6 +978,14 @@ cleanup:
     return st;
 }
 
+cl_mem lapse_phases_input(lapse_phases_t *ph, const lapse_task_t *t)
+{
+    int64_t tpi = ph ? tp_index(&ph->full, t->t) : -1;
+    if (tpi < 0 || t->tile < 0 || t->tile >= ph->ntiles)
+        return NULL;
+    return ph->dcache[tpi * ph->ntiles + t->tile];
+}
+
 void lapse_phases_free(lapse_phases_t *ph)
 {
     if (ph == NULL)
@@ -989,7 +1000,7 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->mat_host);
     free(ph->last);
     opcache_clear(ph);
-    cache_clear(ph);
+    cache_clear(ph, 1);
     if (ph->relay)
         clReleaseMemObject(ph->relay);
     free(ph->cache);

@@ -58,14 +58,20 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
 
     /* The read and the pipeline make no MPI call: rank 0's server thread (if any) answers the
      * other ranks meanwhile. Away always ends before anything else can happen. */
+    /* An integer input box the rounds of global steps kept on this device is not read again
+     * (a float one is, to count its non-finite voxels); bytes_in then stays 0. */
+    cl_mem from =
+        w->phases && job->in.dtype != LAPSE_DT_F32 ? lapse_phases_input(w->phases, t) : NULL;
     lapse_sched_away_begin(w->sched);
-    lapse_status_t rst = lapse_reader_read(w->in, t->t, &t->read, lapse_pipeline_input(w->pipe));
+    lapse_status_t rst =
+        from ? LAPSE_OK : lapse_reader_read(w->in, t->t, &t->read, lapse_pipeline_input(w->pipe));
     lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);
     double t1 = MPI_Wtime();
     row->t_read = t1 - t0;
-    row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
+    if (!from)
+        row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
     /* the input voxels of the core; with geometric steps the core is in another image: all
      * the voxels read (neighbouring tasks may then count a voxel each) */
     lapse_box_t core_rel = t->core;
@@ -84,7 +90,7 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     lapse_fault_point("compute"); /* "compute~S": a slow compute step, for measurements */
     if (w->phases)
         lapse_phases_task(w->phases, t);
-    rst = lapse_pipeline_run(w->pipe, &t->read, &t->core, &pt);
+    rst = lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, &pt, from, NULL);
     ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);
