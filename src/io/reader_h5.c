@@ -190,22 +190,6 @@ cleanup:
     return st;
 }
 
-/* H5Dopen2 of dset in f with a chunk cache of READ_CACHE bytes (HDF5's default is 1 MiB): the
- * read boxes of neighbouring tiles share chunks (a file chunked in whole planes puts every tile
- * of a z slab in the same chunks), and a chunk larger than the cache is read again for every
- * box. Falls back to the default cache when the property list cannot be made. */
-#define READ_CACHE (256u << 20)
-static hid_t open_cached(hid_t f, const char *dset)
-{
-    hid_t dapl = H5Pcreate(H5P_DATASET_ACCESS), d;
-    if (dapl >= 0 && H5Pset_chunk_cache(dapl, 12421, READ_CACHE, 0.75) >= 0)
-        d = H5Dopen2(f, dset, dapl);
-    else
-        d = H5Dopen2(f, dset, H5P_DEFAULT);
-    if (dapl >= 0)
-        H5Pclose(dapl);
-    return d;
-}
 /* Open file read-only and dataset dset, with every failure turned into a LAPSE_EINPUT message.
  * On success *file_out and *dset_out are open and *info is filled. */
 static lapse_status_t open_input(const char *file, const char *dset, hid_t *file_out,
@@ -255,7 +239,7 @@ static lapse_status_t open_input(const char *file, const char *dset, hid_t *file
     if (oi.type != H5O_TYPE_DATASET)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: %s is a %s, not a dataset", file, dset,
                    oi.type == H5O_TYPE_GROUP ? "group" : "named datatype");
-    d = open_cached(f, dset);
+    d = H5Dopen2(f, dset, H5P_DEFAULT);
     if (d < 0) {
         H5Eclear2(H5E_DEFAULT);
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s cannot be opened (damaged file?)", file, dset);
