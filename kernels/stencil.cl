@@ -71,21 +71,29 @@ __kernel void lapse_sobel(__global const float *src, __global float *dst, int nx
 }
 
 /* Box Laplacian: the sum over the 3^k - 1 neighbours of the box (k = axes of the stencil) of
- * (neighbour - centre), in the order dz, dy, dx (axis flags as for the Sobel). */
+ * (neighbour - centre), computed as the box sum minus 3^k centres: the rows along x summed
+ * first ((l + c) + r), then the rows of a plane in y order, then the planes in z order (axis
+ * flags as for the Sobel; the tiled variant sums in the same order, so the bits agree and the
+ * rows shared by neighbouring outputs are summed once). */
 static inline __attribute__((always_inline)) float
 lapse_laplace_box_at(__global const float *src, int nx, int ny, int nz, int x, int y, int z,
                      const int az, const int ay, const int ax, const float c)
 {
     float s = 0.0f;
+    int k = 1;
 #pragma unroll
-    for (int dz = -az; dz <= az; dz++)
+    for (int dz = -az; dz <= az; dz++) {
+        float p = 0.0f;
 #pragma unroll
-        for (int dy = -ay; dy <= ay; dy++)
-#pragma unroll
-            for (int dx = -ax; dx <= ax; dx++)
-                if (dz != 0 || dy != 0 || dx != 0)
-                    s += LAPSE_ST_AT(dz, dy, dx) - c;
-    return s;
+        for (int dy = -ay; dy <= ay; dy++) {
+            float r = ax ? (LAPSE_ST_AT(dz, dy, -1) + LAPSE_ST_AT(dz, dy, 0)) + LAPSE_ST_AT(dz, dy, 1)
+                         : LAPSE_ST_AT(dz, dy, 0);
+            p = dy == -ay ? r : p + r;
+        }
+        s = dz == -az ? p : s + p;
+    }
+    k = (az ? 3 : 1) * (ay ? 3 : 1) * (ax ? 3 : 1);
+    return s - (float)k * c;
 }
 
 __kernel void lapse_laplace_box(__global const float *src, __global float *dst, int nx, int ny,
@@ -174,15 +182,23 @@ lapse_laplace_box_v(const float *v, const int az, const int ay, const int ax)
     const float c = v[LAPSE_ST_I(0, 0, 0)];
     float s = 0.0f;
 #pragma unroll
-    for (int dz = -1; dz <= 1; dz++)
+    for (int dz = -1; dz <= 1; dz++) {
+        if (dz != 0 && !az)
+            continue;
+        float p = 0.0f;
 #pragma unroll
-        for (int dy = -1; dy <= 1; dy++)
-#pragma unroll
-            for (int dx = -1; dx <= 1; dx++)
-                if ((dz == 0 || az) && (dy == 0 || ay) && (dx == 0 || ax) &&
-                    (dz != 0 || dy != 0 || dx != 0))
-                    s += v[LAPSE_ST_I(dz, dy, dx)] - c;
-    return s;
+        for (int dy = -1; dy <= 1; dy++) {
+            if (dy != 0 && !ay)
+                continue;
+            float r = ax ? (v[LAPSE_ST_I(dz, dy, -1)] + v[LAPSE_ST_I(dz, dy, 0)]) +
+                               v[LAPSE_ST_I(dz, dy, 1)]
+                         : v[LAPSE_ST_I(dz, dy, 0)];
+            p = dy == -ay ? r : p + r;
+        }
+        s = dz == -az ? p : s + p;
+    }
+    const int k = (az ? 3 : 1) * (ay ? 3 : 1) * (ax ? 3 : 1);
+    return s - (float)k * c;
 }
 
 static inline __attribute__((always_inline)) float

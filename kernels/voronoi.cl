@@ -54,12 +54,22 @@ __kernel void lapse_vor_step(__global const float *src, __global float *dst, int
         flag[0] = 1;
 }
 
-#define LAPSE_VB_X 32 /* the block of lapse_vor_step_blocks: one work-group */
+#define LAPSE_VB_X 32 /* the work-group of lapse_vor_step_blocks */
 #define LAPSE_VB_Y 4
 #define LAPSE_VB_Z 2
+#define LAPSE_VB_RY 2 /* a block is X x (Y RY) x (Z RZ) voxels: each work-item RY x RZ of them */
+#define LAPSE_VB_RZ 2
+
+/* Voxel (x, y, z) of the r-th of a work-item's LAPSE_VB_RY x LAPSE_VB_RZ voxels of its block. */
+#define LAPSE_VB_VOXEL(r)                                                                          \
+    const int x = (int)(get_group_id(0) * LAPSE_VB_X + get_local_id(0));                           \
+    const int y = (int)(get_group_id(1) * LAPSE_VB_Y * LAPSE_VB_RY + get_local_id(1) +               \
+                        LAPSE_VB_Y * ((r) % LAPSE_VB_RY));                                          \
+    const int z = (int)(get_group_id(2) * LAPSE_VB_Z * LAPSE_VB_RZ + get_local_id(2) +               \
+                        LAPSE_VB_Z * ((r) / LAPSE_VB_RY))
 
 /* One growth iteration of a buffer held whole (the rule of lapse_vor_step, same result bits) in
- * blocks of LAPSE_VB_X x Y x Z voxels, one work-group each, that skip what cannot change:
+ * blocks of 32 x 8 x 4 voxels (x, y, z), one work-group each, that skip what cannot change:
  * chg1[g] and chg2[g] say whether block g changed in the previous and the one before it, and a
  * block whose 3 x 3 x 3 neighbourhood of blocks changed in neither is left alone (not even
  * written). That is exact: the iteration before last used the same neighbourhood (box and
@@ -96,8 +106,10 @@ lapse_vor_step_blocks(__global const float *src, __global float *dst, int nx, in
             chgo[g] = 0;
         return;
     }
-    const int x = (int)get_global_id(0), y = (int)get_global_id(1), z = (int)get_global_id(2);
-    if (x < nx && y < ny && z < nz) {
+    for (int r = 0; r < LAPSE_VB_RY * LAPSE_VB_RZ; r++) {
+        LAPSE_VB_VOXEL(r);
+        if (x >= nx || y >= ny || z >= nz)
+            continue;
         const size_t i = ((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx + (size_t)x;
         const float v = src[i];
         float m = v;
@@ -150,8 +162,10 @@ lapse_vor_init_blocks(__global const float *lab, __global const float *mask, __g
     if (l == 0)
         any = 0;
     barrier(CLK_LOCAL_MEM_FENCE);
-    const int x = (int)get_global_id(0), y = (int)get_global_id(1), z = (int)get_global_id(2);
-    if (x < nx && y < ny && z < nz) {
+    for (int r = 0; r < LAPSE_VB_RY * LAPSE_VB_RZ; r++) {
+        LAPSE_VB_VOXEL(r);
+        if (x >= nx || y >= ny || z >= nz)
+            continue;
         const size_t i = ((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx + (size_t)x;
         const float v = lab[i] + (mask[i] != 0.0f ? 0.0f : -1.0f);
         a[i] = v;

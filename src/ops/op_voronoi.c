@@ -73,9 +73,11 @@ cleanup:
     return st;
 }
 
-#define VB_X 32 /* voronoi.cl's LAPSE_VB_X, _Y, _Z */
-#define VB_Y 4
-#define VB_Z 2
+#define VB_X  32 /* voronoi.cl's work-group LAPSE_VB_X, _Y, _Z */
+#define VB_Y  4
+#define VB_Z  2
+#define VB_RY 2 /* and its block: VB_X x (VB_Y VB_RY) x (VB_Z VB_RZ) voxels */
+#define VB_RZ 2
 
 /* Grow the whole timepoint from the seed labels in[0] inside the mask in[1] into mat, with
  * lapse_vor_step_blocks (blocks that cannot change are skipped), in (box, diamond) pairs from
@@ -93,8 +95,9 @@ static lapse_status_t grow_whole(lapse_dev_t *d, const lapse_dvol_t *in, cl_mem 
     cl_mem chg[3] = {NULL, NULL, NULL};
     cl_kernel k;
     const cl_int nx = (cl_int)in->dim[2], ny = (cl_int)in->dim[1], nz = (cl_int)in->dim[0];
-    const size_t gx = ((size_t)nx + VB_X - 1) / VB_X, gy = ((size_t)ny + VB_Y - 1) / VB_Y,
-                 gz = ((size_t)nz + VB_Z - 1) / VB_Z, nblocks = gx * gy * gz;
+    const size_t gx = ((size_t)nx + VB_X - 1) / VB_X,
+                 gy = ((size_t)ny + VB_Y * VB_RY - 1) / (VB_Y * VB_RY),
+                 gz = ((size_t)nz + VB_Z * VB_RZ - 1) / (VB_Z * VB_RZ), nblocks = gx * gy * gz;
     const size_t global[3] = {gx * VB_X, gy * VB_Y, gz * VB_Z}, local[3] = {VB_X, VB_Y, VB_Z};
     for (int i = 0; i < 3; i++) {
         chg[i] = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, nblocks, NULL, &e);
