@@ -29,34 +29,58 @@
 
 /* Sobel gradient magnitude sqrt(gx^2 + gy^2 + gz^2): g along an axis is the correlation with
  * [-1, 0, 1] along it and the smoothing [1, 2, 1] along each other axis of the stencil (SciPy's
- * sobel per axis), accumulated over the window in the order dz, dy, dx (zero weights skipped).
- * az, ay, ax: whether each axis is part of the stencil; compile-time constants at the calls
- * below (the common cases), so that the loops unroll. */
+ * sobel per axis), computed separably: along x each row's difference (r - l) and smoothing
+ * ((l + 2 c) + r), along y each plane's, then along z (axes outside the stencil contribute their
+ * centre only, and no gradient). Both variants evaluate this one body (GET reads neighbour
+ * (dz, dy, dx)), so their bits agree. az, ay, ax: whether each axis is part of the stencil;
+ * compile-time constants at the calls below (the common cases), so that the loops unroll. */
+#define LAPSE_SOBEL_SEP(GET)                                                                       \
+    /* rows along x: the difference d and the smoothing sm; planes along y; then z */          \
+    float gx = 0.0f, gy = 0.0f, gz = 0.0f, px[3], py[3], ps[3];                                  \
+    _Pragma("unroll") for (int dz = -1; dz <= 1; dz++) {                                          \
+        float rd[3], rs[3];                                                                        \
+        if (dz != 0 && !az)                                                                        \
+            continue;                                                                              \
+        _Pragma("unroll") for (int dy = -1; dy <= 1; dy++) {                                      \
+            if (dy != 0 && !ay)                                                                    \
+                continue;                                                                          \
+            const float c0 = GET(dz, dy, 0);                                                       \
+            if (ax) {                                                                              \
+                const float l = GET(dz, dy, -1), r = GET(dz, dy, 1);                               \
+                rd[dy + 1] = r - l;                                                                \
+                rs[dy + 1] = (l + 2.0f * c0) + r;                                                  \
+            } else {                                                                               \
+                rd[dy + 1] = 0.0f;                                                                 \
+                rs[dy + 1] = c0;                                                                   \
+            }                                                                                      \
+        }                                                                                          \
+        if (ay) {                                                                                  \
+            px[dz + 1] = (rd[0] + 2.0f * rd[1]) + rd[2];                                           \
+            py[dz + 1] = rs[2] - rs[0];                                                            \
+            ps[dz + 1] = (rs[0] + 2.0f * rs[1]) + rs[2];                                           \
+        } else {                                                                                   \
+            px[dz + 1] = rd[1];                                                                    \
+            py[dz + 1] = 0.0f;                                                                     \
+            ps[dz + 1] = rs[1];                                                                    \
+        }                                                                                          \
+    }                                                                                              \
+    if (az) {                                                                                      \
+        gx = (px[0] + 2.0f * px[1]) + px[2];                                                       \
+        gy = (py[0] + 2.0f * py[1]) + py[2];                                                       \
+        gz = ps[2] - ps[0];                                                                        \
+    } else {                                                                                       \
+        gx = px[1];                                                                                \
+        gy = py[1];                                                                                \
+    }                                                                                              \
+    return sqrt(gx * gx + gy * gy + gz * gz)
+
+
+#define LAPSE_ST_GET_G(dz, dy, dx) LAPSE_ST_AT(dz, dy, dx)
 static inline __attribute__((always_inline)) float
 lapse_sobel_at(__global const float *src, int nx, int ny, int nz, int x, int y, int z,
                const int az, const int ay, const int ax)
 {
-    float gx = 0.0f, gy = 0.0f, gz = 0.0f;
-#pragma unroll
-    for (int dz = -az; dz <= az; dz++) {
-        const int wz = az ? 2 - abs(dz) : 1; /* smoothing weight along z */
-#pragma unroll
-        for (int dy = -ay; dy <= ay; dy++) {
-            const int wy = ay ? 2 - abs(dy) : 1;
-#pragma unroll
-            for (int dx = -ax; dx <= ax; dx++) {
-                const int wx = ax ? 2 - abs(dx) : 1;
-                const float v = LAPSE_ST_AT(dz, dy, dx);
-                if (dx != 0)
-                    gx += (float)(dx * wy * wz) * v;
-                if (dy != 0)
-                    gy += (float)(wx * dy * wz) * v;
-                if (dz != 0)
-                    gz += (float)(wx * wy * dz) * v;
-            }
-        }
-    }
-    return sqrt(gx * gx + gy * gy + gz * gz);
+    LAPSE_SOBEL_SEP(LAPSE_ST_GET_G);
 }
 
 __kernel void lapse_sobel(__global const float *src, __global float *dst, int nx, int ny, int nz)
@@ -148,32 +172,11 @@ __kernel void lapse_gradient(__global const float *src, __global float *dst, int
  * lapse_laplace_diamond on the neighbourhood v[27] (index (dz + 1) 9 + (dy + 1) 3 + dx + 1;
  * neighbours of axes outside the stencil are not read): the same operations in the same order.
  * The loops have literal bounds (unrolled before inlining) and skip what is not in the stencil. */
+#define LAPSE_ST_GET_V(dz, dy, dx) v[LAPSE_ST_I(dz, dy, dx)]
 static inline __attribute__((always_inline)) float lapse_sobel_v(const float *v, const int az,
                                                                  const int ay, const int ax)
 {
-    float gx = 0.0f, gy = 0.0f, gz = 0.0f;
-#pragma unroll
-    for (int dz = -1; dz <= 1; dz++) {
-        const int wz = az ? 2 - abs(dz) : 1; /* smoothing weight along z */
-#pragma unroll
-        for (int dy = -1; dy <= 1; dy++) {
-            const int wy = ay ? 2 - abs(dy) : 1;
-#pragma unroll
-            for (int dx = -1; dx <= 1; dx++) {
-                const int wx = ax ? 2 - abs(dx) : 1;
-                if ((dz != 0 && !az) || (dy != 0 && !ay) || (dx != 0 && !ax))
-                    continue; /* not in the stencil */
-                const float s = v[LAPSE_ST_I(dz, dy, dx)];
-                if (dx != 0)
-                    gx += (float)(dx * wy * wz) * s;
-                if (dy != 0)
-                    gy += (float)(wx * dy * wz) * s;
-                if (dz != 0)
-                    gz += (float)(wx * wy * dz) * s;
-            }
-        }
-    }
-    return sqrt(gx * gx + gy * gy + gz * gz);
+    LAPSE_SOBEL_SEP(LAPSE_ST_GET_V);
 }
 
 static inline __attribute__((always_inline)) float

@@ -231,7 +231,7 @@ const lapse_op_t lapse_op_sobel = {
                   "sqrt(sum over the axes of SciPy sobel(x, axis, mode='nearest')^2); axes of "
                   "extent 1 are not part of the stencil (2-D data: the 3x3 Sobel)",
     STENCIL_COMMON,
-    .version = 1,
+    .version = 2, /* 2: separable (rows, planes, z) (1: the 27 weighted terms) */
     .reach = reach1,
     .reach_doc = "1",
     .launch = sobel_launch,
