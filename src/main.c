@@ -29,8 +29,12 @@ static const char usage_text[] =
     "        rank per GPU. --timepoints overrides the config's selection (\"0-99:2, 120\");\n"
     "        on an existing output it rewrites only those timepoints. --dry-run validates\n"
     "        and prints the plan without writing anything.\n"
-    "  plan CONFIG [--timepoints SEL]\n"
-    "        print the task table, the tile and halo sizes and the device memory per task\n"
+    "  plan CONFIG [--timepoints SEL] [--probe [--json] [-n N] [--ranks-per-gpu K]]\n"
+    "        print the task table, the tile and halo sizes and the device memory per task;\n"
+    "        --probe runs one task (the middle timepoint's first tile) twice on the device\n"
+    "        and predicts the run on N ranks (default: the MPI size), K per GPU: time per\n"
+    "        phase, total, device memory, the bound (read, write or device) and how many\n"
+    "        ranks per GPU or GPUs would help (docs/tools.md); writes nothing\n"
     "  devices [--kind gpu|cpu|any]\n"
     "        list OpenCL platforms and devices, and the device each local rank would take\n"
     "  sample OUT.h5 [--timepoints N] [--shape Z,Y,X] [--seed S]\n"
@@ -154,6 +158,19 @@ static int parse_run(int argc, char **argv, int plan, lapse_run_opts_t *o)
             o->timepoints = a + 13;
         } else if (strcmp(a, "--dry-run") == 0 && !plan) {
             o->dry_run = 1;
+        } else if (strcmp(a, "--probe") == 0 && plan) {
+            o->probe = 1;
+        } else if (strcmp(a, "--json") == 0 && plan) {
+            o->json = 1;
+        } else if ((strcmp(a, "-n") == 0 || strcmp(a, "--ranks-per-gpu") == 0) && plan) {
+            long long v;
+            if (parse_i64(i + 1 < argc ? argv[i + 1] : NULL, &v) != 0 || v < 1 || v > 1000000)
+                return usage_error("plan: %s needs a positive integer", a);
+            if (a[1] == 'n')
+                o->nranks = (int)v;
+            else
+                o->ranks_per_gpu = (int)v;
+            i++;
         } else if (a[0] == '-' && a[1] != '\0') {
             return usage_error("unknown option '%s'", a);
         } else if (!o->config) {
@@ -164,6 +181,8 @@ static int parse_run(int argc, char **argv, int plan, lapse_run_opts_t *o)
     }
     if (!o->config)
         return usage_error("missing CONFIG file%s", "");
+    if (!o->probe && (o->json || o->nranks || o->ranks_per_gpu))
+        return usage_error("plan: --json, -n and --ranks-per-gpu go with --probe%s", "");
     return 0;
 }
 

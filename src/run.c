@@ -19,6 +19,7 @@
 #include "clrt.h"
 #include "env.h"
 #include "exec/job.h"
+#include "exec/probe.h"
 #include "exec/ranks.h"
 #include "exec/report.h"
 #include "exec/sched.h"
@@ -32,7 +33,7 @@
 /* ------------------------------------------------------------------ phase 3: device */
 
 static lapse_status_t open_device(const lapse_ranks_t *r, const lapse_config_t *cfg,
-                                  lapse_cl_t **cl)
+                                  lapse_cl_t **cl, FILE *say)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_cl_choice_t dev;
@@ -46,9 +47,9 @@ static lapse_status_t open_device(const lapse_ranks_t *r, const lapse_config_t *
     if (st != LAPSE_OK)
         goto cleanup;
     LAPSE_TRY(lapse_cl_open(&dev, cl));
-    printf("lapse: rank %d on %s (local rank %d) uses OpenCL device %d of %d: %s [%s]\n", r->rank,
-           r->host, r->local_rank, dev.index, dev.count, dev.name, dev.platform_name);
-    fflush(stdout);
+    fprintf(say, "lapse: rank %d on %s (local rank %d) uses OpenCL device %d of %d: %s [%s]\n",
+            r->rank, r->host, r->local_rank, dev.index, dev.count, dev.name, dev.platform_name);
+    fflush(say);
 cleanup:
     return st;
 }
@@ -387,7 +388,7 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
             lapse_err_print(st);
         goto cleanup;
     }
-    st = open_device(&r, &job.cfg, &cl);
+    st = open_device(&r, &job.cfg, &cl, o->json ? stderr : stdout); /* --json: stdout is JSON */
     if (st == LAPSE_ECONFIG)
         lapse_err_context("%s", ""); /* devices.index: file:line:column instead */
     if (st != LAPSE_OK && (st != LAPSE_ECONFIG || r.rank == 0))
@@ -402,6 +403,11 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
     }
     if ((st = lapse_agree(r.world, st)) != LAPSE_OK)
         goto cleanup;
+    if (o->probe) {
+        lapse_probe_opts_t po = {o->json, o->nranks, o->ranks_per_gpu};
+        st = lapse_probe_run(&r, &job, cl, &plan, &mem, &po);
+        goto cleanup;
+    }
     if (o->dry_run) {
         if (r.rank == 0)
             lapse_report_plan(&job, &plan, &mem, stdout);

@@ -20,6 +20,10 @@ typedef struct {
     const char *config;     /* config file path */
     const char *timepoints; /* --timepoints override, or NULL */
     int dry_run;            /* 1: validate and print the plan, write nothing */
+    int probe;              /* 1 (plan only): run one task and predict the run (exec/probe.h) */
+    int json;               /* 1 (with probe): the prediction as one JSON object on stdout */
+    int nranks;             /* -n (with probe): ranks of the predicted run; 0: the MPI size */
+    int ranks_per_gpu;      /* --ranks-per-gpu (with probe); 0: as this launch */
 } lapse_run_opts_t;
 
 /* Run (or, with dry_run, plan) a config. Collective over MPI_COMM_WORLD. Returns the process
