@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "h5util.h"
@@ -422,6 +423,9 @@ static void print_text(const lapse_job_t *job, const lapse_plan_t *plan, const l
     fprintf(f, "device mem %.1f MiB per task; %.1f MiB per rank (%d rank%s a %.1f MiB device)\n",
             (double)p->task_bytes / 1048576.0, (double)mem->share / 1048576.0, mem->nshare,
             mem->nshare > 1 ? "s share" : " has", (double)mem->device / 1048576.0);
+    if (plan->ntasks == 0)
+        fprintf(f, "           all selected tasks of %s are done: `lapse run` has nothing to do\n",
+                job->cfg.output_file);
     fprintf(f, "model      %s.\n", model_text);
     fprintf(f, "           ranks %.2f s, storage %.2f s, device %.2f s: limited by %s\n",
             p->t_ranks, p->t_storage, p->t_device, p->limit);
@@ -430,7 +434,8 @@ static void print_text(const lapse_job_t *job, const lapse_plan_t *plan, const l
             fprintf(f,
                     "global     %d global step%s, %d pass%s%s: each pass is a round over every "
                     "tile before the tasks;\n           ESTIMATE passes x (upload + compute) per "
-                    "task: %.2f s\n",
+                    "task: %.2f s (likely high:\n           a round runs only the steps up to its "
+                    "global step, and operands kept on the device are not recomputed)\n",
                     p->global_steps, p->global_steps > 1 ? "s" : "", p->passes,
                     p->passes > 1 ? "es" : "",
                     p->iterative ? " (an iterative step repeats its pass until converged: more)"
@@ -514,6 +519,25 @@ cleanup:
     return st;
 }
 
+/* Collective: wait until every rank has arrived, sleeping between polls (a blocking MPI call
+ * spins a core in most MPI libraries, which would take CPU time from the probe of rank 0). */
+static lapse_status_t quiet_barrier(MPI_Comm comm)
+{
+    lapse_status_t st = LAPSE_OK;
+    MPI_Request req;
+    int done = 0;
+    LAPSE_MPI(MPI_Ibarrier(comm, &req));
+    for (;;) {
+        LAPSE_MPI(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+        if (done)
+            break;
+        struct timespec ts = {0, 2000000}; /* 2 ms */
+        nanosleep(&ts, NULL);
+    }
+cleanup:
+    return st;
+}
+
 lapse_status_t lapse_probe_run(const lapse_ranks_t *r, const lapse_job_t *job, lapse_cl_t *cl,
                                const lapse_plan_t *plan, const lapse_devmem_t *mem,
                                const lapse_probe_opts_t *o)
@@ -529,6 +553,11 @@ lapse_status_t lapse_probe_run(const lapse_ranks_t *r, const lapse_job_t *job, l
             print_text(job, plan, cl, mem, &p);
         else
             lapse_err_print(st);
+    }
+    lapse_status_t bst = quiet_barrier(r->world);
+    if (bst != LAPSE_OK) {
+        lapse_err_print(bst);
+        st = st == LAPSE_OK ? bst : st;
     }
     return lapse_agree(r->world, st);
 }

@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# test_probe.sh - `lapse plan CONFIG --probe [--json]` (src/exec/probe.c): one real task on the
+# device and the prediction of the run. Checks (tests/py/probe_check.py) that the JSON holds every
+# field, that the probe task is the middle timepoint's first tile, that the per-task phases,
+# totals, model limits, rounds and bound follow the stated model from the measured phases, that
+# nothing is written (no output, no BigDataViewer XML, no temporary file left; an existing output
+# keeps its bytes), that bad configs and options exit 2; then runs the real jobs (1 and 2 ranks,
+# a blur + top-hat and a segmentation with global steps) and checks the prediction of the tasks'
+# time is within 0.2x-5x of the "tasks in S s" they report. The factor is generous on purpose:
+# under PoCL on a shared CPU the timings of tasks of a few milliseconds are noisy, and the rounds
+# of global steps are a deliberately rough estimate.
+source "$(dirname "$0")/common.sh"
+need_device
+cd "$T" || fail "cd $T"
+make_sample
+
+# probe_json LOG N ARGS...: `lapse plan ARGS --probe --json` on N ranks, stdout into LOG.json.
+probe_json() {
+    local log=$1 n=$2
+    shift 2
+    local rc=0
+    mpirun_lapse "$n" plan "$@" --probe --json >"$log.json" 2>"$log.err" || rc=$?
+    [ "$rc" -eq 0 ] || { cat "$log.json" "$log.err" >&2; fail "exit $rc from plan $* --probe"; }
+}
+
+# nothing_written DIR NAME: no output NAME.h5, no NAME.xml, no temporary file of the probe.
+nothing_written() {
+    [ ! -e "$1/$2.h5" ] || fail "the probe created $1/$2.h5"
+    [ ! -e "$1/$2.xml" ] || fail "the probe created $1/$2.xml"
+    ! ls -a "$1" | grep -q '^\.lapse-probe-' || fail "a temporary file of the probe was left in $1"
+    ! ls -a "$1" | grep -q "^$2\.h5\.creating" || fail "the probe started creating $2.h5"
+}
+
+# measured LOG: the seconds of "run N done: K tasks in S s" in LOG.
+measured() { sed -n 's/.*done: [0-9]* tasks in \([0-9.]*\) s.*/\1/p' "$1"; }
+
+note "1. blur + top-hat, 1 rank: text report and JSON, nothing written"
+kill_config blur.yaml "$T/blur.h5"
+run_ok text.log "$LAPSE" plan blur.yaml --probe
+cat text.log
+for w in "^probe " "^  cold " "^  warm " "^  per task " "^predicted " "^bound " "^checklist " \
+    "^advice "; do
+    grep -q "$w" text.log || fail "1: the text report lacks '$w'"
+done
+probe_json p1 1 blur.yaml
+cat p1.json
+py probe_check.py p1.json --ntasks $((NT * $(ntiles 8 64 64))) --ntps $NT --ranks 1 --rpg 1 \
+    --tile 8,64,64 || fail "1: the JSON does not follow the model"
+nothing_written "$T" blur
+
+note "2. -n 4 --ranks-per-gpu 2 changes the model, not the measurement"
+probe_json p2 1 blur.yaml -n 4 --ranks-per-gpu 2
+py probe_check.py p2.json --ntasks $((NT * $(ntiles 8 64 64))) --ntps $NT --ranks 4 --rpg 2 \
+    --tile 8,64,64 || fail "2: the JSON does not follow the model"
+nothing_written "$T" blur
+
+note "3. 2 MPI ranks: the MPI size is the rank count"
+probe_json p3 2 blur.yaml
+py probe_check.py p3.json --ntasks $((NT * $(ntiles 8 64 64))) --ntps $NT --ranks 2 \
+    --tile 8,64,64 || fail "3: the JSON does not follow the model"
+nothing_written "$T" blur
+
+note "4. the real runs against the prediction (0.2x-5x)"
+lapse_run 1 blur.yaml
+py probe_check.py p1.json --compare "$(measured "$T/last.log")" || fail "4: 1 rank"
+rm -f blur.h5 blur.xml blur.bdv.h5
+lapse_run 2 blur.yaml
+py probe_check.py p3.json --compare "$(measured "$T/last.log")" || fail "4: 2 ranks"
+
+note "5. an existing output keeps its bytes; a done output has nothing to do"
+before=$(sha blur.h5)
+probe_json p5 1 blur.yaml
+[ "$(sha blur.h5)" = "$before" ] || fail "5: the probe changed blur.h5"
+py probe_check.py p5.json --ntasks 0 --ntps $NT --ranks 1 --tile 8,64,64 || fail "5: done output"
+! ls -a "$T" | grep -q '^\.lapse-probe-' || fail "5: a temporary file was left"
+
+note "6. global steps over several tiles: rounds (an estimate), then the real run"
+mkdir -p seg
+cat >seg.yaml <<YAML
+input: {file: $IN, dataset: /raw}
+tiles: {shape: [12, 40, 48], halo: auto}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+  - {op: threshold_otsu}
+  - {op: connected_components_labeling, name: l, save: /labels}
+output: {file: $T/seg/seg.h5, dataset: /result}
+devices: any
+YAML
+probe_json p6 1 seg.yaml
+py probe_check.py p6.json --ntasks $((NT * $(ntiles 12 40 48))) --ntps $NT --ranks 1 \
+    --tile 12,40,48 --global-steps 2 || fail "6: the JSON does not follow the model"
+nothing_written "$T/seg" seg
+lapse_run 1 seg.yaml
+py probe_check.py p6.json --compare "$(measured "$T/last.log")" || fail "6: segmentation"
+
+note "7. errors exit 2 and write nothing"
+sed "s#$IN#$T/nope.h5#" blur.yaml >bad.yaml
+sed -i "s#$T/blur.h5#$T/bad.h5#" bad.yaml
+expect_rc 2 e1.log "$LAPSE" plan bad.yaml --probe --json
+grep -q "nope.h5: no such file" e1.log || { cat e1.log; fail "7: the missing input not named"; }
+nothing_written "$T" bad
+expect_rc 2 e2.log "$LAPSE" plan blur.yaml --json
+grep -q "go with --probe" e2.log || { cat e2.log; fail "7: --json without --probe accepted"; }
+expect_rc 2 e3.log "$LAPSE" plan blur.yaml --probe -n 0
+expect_rc 2 e4.log "$LAPSE" run blur.yaml --probe
+echo "PASS ($TEST_NAME)"
