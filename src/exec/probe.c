@@ -408,13 +408,13 @@ static void print_text(const lapse_job_t *job, const lapse_plan_t *plan, const l
     text_phase(f, "warm", &p->warm);
     text_phase(f, "per task", q);
     fprintf(f,
-            "  cold: the first run (first use of kernels%s); warm: the second.\n"
+            "  cold: the first run (first use of kernels%s);\n  warm: the second.\n"
             "  per task: the prediction's: the cold read (a long run reads from storage), the "
             "warm\n  device phases and write, scaled to the average task (x%.3f read box, x%.3f "
             "core).\n  The write is timed into a temporary file beside the output (removed), "
             "until\n  HDF5 returns, as `lapse run` times it.\n",
-            p->cache_dropped ? "; input pages dropped from the cache before it" : "", p->f_read,
-            p->f_core);
+            p->cache_dropped ? "; the input's pages dropped from the cache before it" : "",
+            p->f_read, p->f_core);
     fprintf(f,
             "\nrun        %lld tasks (%lld timepoints x %lld tiles) on %d rank%s, %d per GPU "
             "= %d GPU%s\n",
@@ -426,7 +426,10 @@ static void print_text(const lapse_job_t *job, const lapse_plan_t *plan, const l
     if (plan->ntasks == 0)
         fprintf(f, "           all selected tasks of %s are done: `lapse run` has nothing to do\n",
                 job->cfg.output_file);
-    fprintf(f, "model      %s.\n", model_text);
+    fprintf(f, "model      tasks take max(tasks x per-task / ranks, tasks x (read + write),\n"
+               "           tasks x (upload + compute + download) / GPUs): each rank runs its "
+               "tasks one\n           after another; all ranks share the storage bandwidth "
+               "one rank measured;\n           the ranks of one GPU share it\n");
     fprintf(f, "           ranks %.2f s, storage %.2f s, device %.2f s: limited by %s\n",
             p->t_ranks, p->t_storage, p->t_device, p->limit);
     if (p->global_steps > 0) {
