@@ -8,7 +8,7 @@
 #   2. a nuclei sample of 2 timepoints of 128x1024x1024 (`lapse sample`);
 #   3. bench_segment (Otsu, labels, measurements on one timepoint held whole);
 #   4. the peers on the same volume and the 1 GiB volume (peer_ops.py: CuPy, clesperanto
-#      OpenCL and CUDA), unless PEERS=0;
+#      OpenCL and CUDA; then bench/peer_ops_more.py, unless PEERS_MORE=0), unless PEERS=0;
 #   5. bench_kernels for every operation (tiled variant) on the 1 GiB volume;
 #   6. the segmentation pipeline end to end: untiled on 1 rank, 8 tiles on 2 ranks (one GPU
 #      each when there are two), bit-identical outputs, and the run times;
@@ -53,6 +53,11 @@ if [ "${PEERS:-1}" = 1 ]; then
         timeout 420 python3 "$PEER/peer_ops.py" ${PEER_LIBS:-cupy opencl cuda} \
         >"$LOG/peers.txt" 2>&1
     echo "peers rc=$?"
+    if [ "${PEERS_MORE:-1}" = 1 ]; then # the other shared operations (bench/peer_ops_more.py)
+        timeout 400 python3 bench/peer_ops_more.py ${PEER_LIBS:-cupy opencl cuda} \
+            >"$LOG/peers_more.txt" 2>&1
+        echo "peers_more rc=$? $(grep -c ' ERR ' "$LOG/peers_more.txt") ERR lines"
+    fi
 fi
 if [ -f "$PEER/cle_cancer.py" ] && [ "${CANCER:-0}" = 1 ]; then
     step "clesperanto intermediates on the cancer crop"
@@ -122,7 +127,7 @@ fi
 if [ -s "$LOG/kernels.txt" ] && [ -s "$LOG/segment.txt" ] && [ -s "$LOG/peers.txt" ]; then
     step "issue 11 table"
     python3 bench/peer_table.py "$LOG/kernels.txt" "$LOG/segment.txt" "$LOG/peers.txt" \
-        | tee "$LOG/table.md"
+        $( [ -s "$LOG/peers_more.txt" ] && echo "$LOG/peers_more.txt") | tee "$LOG/table.md"
 fi
 step finished
 # One archive of every log, so that all of them come back from a device call.
