@@ -27,7 +27,12 @@ source .gpu/env.sh
 # Libraries the GPU machine lacks (libtiff and its codecs, Check's libsubunit), copied into
 # $BIN/lib from the development machine.
 export LD_LIBRARY_PATH=$PWD/$BIN/lib:$LD_LIBRARY_PATH
-step() { echo "=== $* ($(date -u +%T))"; }
+# step: a heading; the logs so far are packed at every step, so that a call cut short by its
+# time limit still brings them back ($OUT/logs.tgz).
+step() {
+    tar -czf "$LOG/logs.tgz" -C "$LOG" --exclude logs.tgz --exclude '*.h5' . 2>/dev/null
+    echo "=== $* ($(date -u +%T))"
+}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$LOG/gpu.txt" 2>&1
 cat "$LOG/gpu.txt"
 step unit tests on the GPU
