@@ -112,7 +112,8 @@ START_TEST(test_fingerprint)
 {
     lapse_config_t c;
     char path[1024], a[24], b[24];
-    const lapse_input_info_t in = {4, 10, {8, 64, 64}, LAPSE_DT_U16, 0};
+    const lapse_input_info_t in = {
+        .ndims = 4, .ntp = 10, .shape = {8, 64, 64}, .dtype = LAPSE_DT_U16};
     test_path(path, sizeof path, "configs", "nuclei.yaml");
     load_ok(path, &c);
     lapse_fingerprint(&c, &in, a, sizeof a);
@@ -305,7 +306,8 @@ START_TEST(test_tiff_input_dataset)
 {
     lapse_config_t a, b;
     char fa[64], fb[64];
-    const lapse_input_info_t in = {4, 3, {4, 37, 45}, LAPSE_DT_U16, 0};
+    const lapse_input_info_t in = {
+        .ndims = 4, .ntp = 3, .shape = {4, 37, 45}, .dtype = LAPSE_DT_U16};
     parse_ok("input: {file: movie.TIF}\noutput: {file: o.h5}\npipeline: [{op: gaussian_blur, "
              "sigma: 1}]\n",
              &a);
