@@ -26,9 +26,16 @@ typedef struct {
     char path[4096]; /* config file path as given */
     char *text;      /* the whole config text (owned) */
 
+    /* input: (config.c walk_input). input_file is input.file, or input.files's pattern;
+     * input_dataset is input.dataset followed by the selection of input.files, input.format,
+     * input.setup and input.channel in the form io/reader.h describes ("/raw#channel=1"). */
     char input_file[4096];
     char input_dataset[LAPSE_NAME_MAX];
     lapse_mark_t input_file_mark, input_dataset_mark;
+    lapse_mark_t input_sel_mark;   /* input.channel's or input.setup's (a failed_part 3) */
+    char input_sel_key[16];        /* "input.channel" / "input.setup"; "" when neither */
+    double input_voxel_size_um[3]; /* input.voxel_size [z, y, x] micrometres; 0 = not given */
+    lapse_mark_t input_voxel_size_mark;
 
     char timepoints[1024]; /* selection string; "" = all timepoints */
     lapse_mark_t timepoints_mark;

@@ -182,6 +182,8 @@ static lapse_status_t check_dset(hid_t dset, const char *file, const char *name,
                    "%s: dataset %s is [t,c,z,y,x] with %llu channels: choose one with "
                    "input.channel (0 to %llu)",
                    file, name, (unsigned long long)dims[1], (unsigned long long)dims[1] - 1);
+    if (channel >= 0)
+        info->failed_part = 3; /* a failure below is the selection's */
     if (nd != 5 && channel >= 0)
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: input.channel is given, but dataset %s (%d dimensions) has no channel "
@@ -192,6 +194,7 @@ static lapse_status_t check_dset(hid_t dset, const char *file, const char *name,
                    "%s: input.channel %d is out of range: dataset %s has %llu channels (0 to %llu)",
                    file, channel, name, (unsigned long long)dims[1],
                    (unsigned long long)dims[1] - 1);
+    info->failed_part = 0;
     LAPSE_H5ID(type, H5Dget_type(dset));
     lapse_dtype_t dt;
     if (lapse_h5_dtype(type, &dt) != 0 || dt == LAPSE_DT_U64) {
@@ -277,6 +280,8 @@ static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel
     lapse_dtype_t dt;
 
     if (channel >= 0)
+        info->failed_part = 3;
+    if (channel >= 0)
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: input.channel is given, but a BigDataViewer file has no channel axis "
                    "(channels are setups: use input.setup)",
@@ -287,6 +292,7 @@ static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel
                    file);
     snprintf(path, sizeof path, "/s%02d/resolutions", setup);
     if (setup > 99 || !path_exists(f, path)) {
+        info->failed_part = 3;
         while (ns < 100 && (snprintf(path, sizeof path, "/s%02d/resolutions", ns), 1) &&
                path_exists(f, path))
             ns++;
@@ -388,6 +394,8 @@ static lapse_status_t open_input(const char *file, const char *dataset, hid_t *f
             LAPSE_FAIL(LAPSE_EINPUT, "%s: the BigDataViewer data cannot be read (damaged file?)",
                        file);
         }
+        if (st != LAPSE_OK && tmp.failed_part == 3)
+            info->failed_part = 3;
         LAPSE_TRY(st);
         goto done;
     }
@@ -420,6 +428,8 @@ static lapse_status_t open_input(const char *file, const char *dataset, hid_t *f
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s cannot be opened (damaged file?)", file, dset);
     }
     st = check_dset(d, file, dset, sel.channel, &tmp);
+    if (st != LAPSE_OK && tmp.failed_part == 3)
+        info->failed_part = 3;
     if (st == LAPSE_OK)
         st = check_filters(d, file, dset);
     if (st == LAPSE_EH5) {

@@ -474,6 +474,8 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: the %s has %lld channels: choose one with input.channel (0 to %lld)", file,
                    ax.kind, (long long)ax.c, (long long)ax.c - 1);
+    if (sel.channel >= 0)
+        info->failed_part = 3;
     if (sel.channel >= 0 && ax.c == 1)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: input.channel is given, but the %s has no channel axis", file,
                    ax.kind);
@@ -481,6 +483,7 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: input.channel %d is out of range: the %s has %lld channels (0 to %lld)",
                    file, sel.channel, ax.kind, (long long)ax.c, (long long)ax.c - 1);
+    info->failed_part = 1;
     in->stride_t = ax.stride_t;
     in->stride_z = ax.stride_z;
     in->page0 = sel.channel > 0 ? sel.channel * ax.stride_c : 0;
