@@ -164,9 +164,7 @@ static lapse_status_t pick(const char *file, const char *dataset, lapse_input_se
     const lapse_reader_backend_t *b;
     if (lapse_input_sel_parse(dataset, sel, err, sizeof err) != 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file ? file : "input", err);
-    b = sel->files ? &lapse_reader_files
-        : sel->bdv ? &lapse_reader_hdf5
-                   : lapse_reader_backend_for_file(file);
+    b = sel->files ? &lapse_reader_files : lapse_reader_backend_for_file(file);
     if (sel->channel >= 0 && !(b->selects & LAPSE_SELECTS_CHANNEL))
         LAPSE_FAIL(LAPSE_EINPUT, "%s: input.channel is given, but a %s input has no channel axis",
                    file, b->name);

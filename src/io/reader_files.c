@@ -97,7 +97,7 @@ lapse_status_t lapse_reader_files_list(const char *pattern, char ***names, size_
     int globbed = 0;
     if (pattern == NULL || pattern[0] == '\0')
         LAPSE_FAIL(LAPSE_EINPUT, "input.files: no file name pattern given");
-    int rc = glob(pattern, GLOB_ERR, NULL, &g);
+    int rc = glob(pattern, 0, NULL, &g);
     globbed = rc == 0;
     if (rc == GLOB_NOMATCH)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: no file matches the pattern", pattern);
