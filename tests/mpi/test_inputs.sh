@@ -13,7 +13,8 @@
 #   - a BigDataViewer HDF5 file (int16 cells holding uint16 values above 32767, 2 setups),
 #     found by its layout and with input.setup: 1, against the uint16 HDF5.
 # Then the refusals, exit 2 before anything is written, naming the file or the key:
-# a missing timepoint file, a channel out of range (file:line:column input.channel), a channel
+# a missing timepoint file, a timepoint file of another shape, a plane count that does not
+# match the ImageJ axes, a channel out of range (file:line:column input.channel), a channel
 # file without input.channel; and the voxel size in the dry-run plan (ImageJ spacing, HDF5
 # element_size_um, input.voxel_size). Data: $LAPSE_DATA, ../shared/data, /work/shared/data.
 source "$(dirname "$0")/common.sh"
@@ -116,6 +117,14 @@ with h5py.File(p("bdv.h5"), "w") as f:
 raw("bdv0.h5", bdv[:, 0])
 raw("bdv1.h5", bdv[:, 1])
 raw("esz.h5", tr[None].astype(np.uint16), element_size_um=np.array([2.0, 0.5, 0.25]))
+# refused: a description whose plane count does not match the pages; a timepoint file of
+# another shape
+tifffile.imwrite(p("mismatch.tif"), tr[:4].astype(np.uint16), photometric="minisblack",
+                 metadata=None, description="ImageJ=1.11a\nimages=6\nslices=2\nframes=3\n")
+os.makedirs(p("odd"))
+for i in range(3):
+    tifffile.imwrite(p("odd/tp_%d.tif" % i), z8[:, : 118 - (i == 2)], imagej=True,
+                     metadata={"axes": "ZYX"})
 PY
 
 same zcyx "file: $DATA/xyzc_16bit__dna_conf_wf.tif, channel: 1" "$T/c1.h5" "[45, 130, 133]"
@@ -145,6 +154,10 @@ refuse() { # NAME INPUT_YAML WORDS...
     [ ! -e "$T/$name.h5" ] || fail "$name: an output was written"
 }
 refuse gap "files: \"$T/gap/tp_*.tif\"" "input.files" "timepoint number 2 is missing" "tp_1.tif"
+refuse odd "files: \"$T/odd/tp_*.tif\"" "input.files" "odd/tp_2.tif (timepoint 2)" "y=117" \
+    "must match"
+refuse mismatch "file: $T/mismatch.tif" "input.file: " "mismatch.tif: the ImageJ hyperstack" \
+    "describes 6 planes (t=3, z=2, c=1) but the file has 4 pages"
 refuse chan_range "file: $DATA/xyzc_16bit__dna_conf_wf.tif, channel: 2" \
     "$T/chan_range.yaml:1:" "input.channel: " "input.channel 2 is out of range" "2 channels"
 refuse chan_none "file: $DATA/xyzc_16bit__dna_conf_wf.tif" "xyzc_16bit__dna_conf_wf.tif" \
