@@ -84,6 +84,8 @@ static lapse_status_t walk_input_selection(walk_t *w, const yaml_node_t *in, lap
     if ((v = cfg_map_get(w, in, "format")) != NULL) {
         LAPSE_TRY(cfg_get_word(w, v, "input.format", "format", formats, &idx));
         sel->bdv = idx == 1;
+        c->input_sel_mark = cfg_mark_of(v);
+        snprintf(c->input_sel_key, sizeof c->input_sel_key, "input.format");
     }
     if ((v = cfg_map_get(w, in, "setup")) != NULL) {
         LAPSE_TRY(cfg_get_ranged(w, v, "input.setup", 1, 0, 99, &x));

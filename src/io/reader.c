@@ -155,9 +155,9 @@ int lapse_input_sel_format(const lapse_input_sel_t *sel, char *out, size_t len)
 
 /* The backend for file under selection sel (parsed from dataset), and the dataset string to
  * hand it (*bds: dataset itself, or sel->dataset for a backend without selections). A selection
- * the backend does not understand is LAPSE_EINPUT. */
+ * the backend does not understand is LAPSE_EINPUT with *part = 3 (the selection's fault). */
 static lapse_status_t pick(const char *file, const char *dataset, lapse_input_sel_t *sel,
-                           const lapse_reader_backend_t **out, const char **bds)
+                           const lapse_reader_backend_t **out, const char **bds, int *part)
 {
     lapse_status_t st = LAPSE_OK;
     char err[256];
@@ -165,6 +165,9 @@ static lapse_status_t pick(const char *file, const char *dataset, lapse_input_se
     if (lapse_input_sel_parse(dataset, sel, err, sizeof err) != 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file ? file : "input", err);
     b = sel->files ? &lapse_reader_files : lapse_reader_backend_for_file(file);
+    if ((sel->channel >= 0 && !(b->selects & LAPSE_SELECTS_CHANNEL)) ||
+        ((sel->bdv || sel->setup >= 0) && !(b->selects & LAPSE_SELECTS_BDV)))
+        *part = 3;
     if (sel->channel >= 0 && !(b->selects & LAPSE_SELECTS_CHANNEL))
         LAPSE_FAIL(LAPSE_EINPUT, "%s: input.channel is given, but a %s input has no channel axis",
                    file, b->name);
@@ -248,7 +251,7 @@ lapse_status_t lapse_reader_probe(const char *file, const char *dataset, lapse_i
     const lapse_reader_backend_t *b = NULL;
     const char *bds = NULL;
     info->failed_part = 1;
-    LAPSE_TRY(pick(file, dataset, &sel, &b, &bds));
+    LAPSE_TRY(pick(file, dataset, &sel, &b, &bds, &info->failed_part));
     LAPSE_TRY(b->probe(file, bds, info));
     finish_info(b, info);
 cleanup:
@@ -264,7 +267,7 @@ lapse_status_t lapse_reader_open(const char *file, const char *dataset, lapse_re
     LAPSE_ALLOC(r);
     snprintf(r->name, sizeof r->name, "%s%s%s", file, dataset && dataset[0] ? ":" : "",
              dataset ? dataset : "");
-    LAPSE_TRY(pick(file, dataset, &sel, &r->backend, &bds));
+    LAPSE_TRY(pick(file, dataset, &sel, &r->backend, &bds, &r->info.failed_part));
     LAPSE_TRY(r->backend->open(file, bds, &r->handle, &r->info));
     finish_info(r->backend, &r->info);
     r->convert = r->backend != &lapse_reader_files && r->info.file_dtype != r->info.dtype;

@@ -6,7 +6,11 @@
  * The axes come from the first page's ImageDescription: ImageJ ("images=", "channels=",
  * "slices=", "frames="; planes in c, z, t order), OME-XML (SizeT/SizeZ/SizeC and DimensionOrder
  * of the first Pixels element, found by a plain attribute scan), else every page is one z plane
- * of a single timepoint. Data with frames only is [t, y, x]; everything else [t, z, y, x]. The
+ * of a single timepoint. Data with frames only is [t, y, x]; everything else [t, z, y, x]. Data
+ * with channels is read one channel at a time (input.channel, "#channel=N" after the dataset
+ * name; refused without it). Pages of int16, uint32 and float64 are delivered as they are (the
+ * facade converts them). The voxel size comes from the OME PhysicalSize attributes, or the
+ * ImageJ spacing= and unit= with the X/YResolution tags (tiff_voxel_size). The
  * open scans every page once (same size and sample type, a codec this libtiff decodes) and keeps
  * each page's IFD offset, so a read jumps straight to the planes of its box and decodes only the
  * strips or tiles it touches, cropping y/x on the host. input.dataset is not used. libtiff's

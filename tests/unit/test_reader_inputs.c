@@ -222,7 +222,7 @@ START_TEST(bigdataviewer)
     expect_fail(f, "#channel=0", 3, (const char *[]){"input.setup", NULL});
     expect_fail(path_in("d.h5"), "#format=bdv", 2,
                 (const char *[]){"not a BigDataViewer HDF5 file", NULL});
-    expect_fail(path_in("i16.tif"), "#format=bdv", 1, (const char *[]){"BigDataViewer", NULL});
+    expect_fail(path_in("i16.tif"), "#format=bdv", 3, (const char *[]){"BigDataViewer", NULL});
 }
 END_TEST
 
