@@ -445,6 +445,27 @@ int lapse_input_reads_file(const char *file, const char *dataset, const struct s
     if (sel.files)
         return files_read_file(file, target, why, len);
     dataset = sel.dataset;
+    if (dataset[0] == '\0' && is_target(file, target)) {
+        snprintf(why, len, "the output file is the input file");
+        return 1;
+    }
+    if (dataset[0] == '\0') { /* BigDataViewer: every timepoint's level-0 cells of the setup */
+        int hit = 0;
+        lapse_h5_init();
+        for (long long t = 0; !hit && t < 100000; t++) {
+            char path[64];
+            snprintf(path, sizeof path, "/t%05lld/s%02d/0/cells", t,
+                     sel.setup >= 0 ? sel.setup : 0);
+            if (!holds(file, path))
+                break;
+            hit = walk(&w, file, path, 0);
+        }
+        for (size_t i = 0; i < w.nv; i++)
+            free(w.v[i].dataset);
+        free(w.v);
+        H5Eclear2(H5E_DEFAULT);
+        return hit;
+    }
     lapse_h5_init();
     int hit = walk(&w, file, dataset, 0);
     for (size_t i = 0; i < w.nv; i++)

@@ -13,7 +13,8 @@
 #   - a BigDataViewer HDF5 file (int16 cells holding uint16 values above 32767, 2 setups),
 #     found by its layout and with input.setup: 1, against the uint16 HDF5.
 # Then the refusals, exit 2 before anything is written, naming the file or the key:
-# a missing timepoint file, a timepoint file of another shape, a plane count that does not
+# an output that is the file a partitioned BigDataViewer input links to, a missing timepoint
+# file, a timepoint file of another shape, a plane count that does not
 # match the ImageJ axes, a channel out of range (file:line:column input.channel), a channel
 # file without input.channel; and the voxel size in the dry-run plan (ImageJ spacing, HDF5
 # element_size_um, input.voxel_size). Data: $LAPSE_DATA, ../shared/data, /work/shared/data.
@@ -114,6 +115,11 @@ with h5py.File(p("bdv.h5"), "w") as f:
         for s in range(2):
             f.create_dataset("t%05d/s%02d/0/cells" % (k, s), data=bdv[k, s].view(np.int16),
                              chunks=(16, 32, 32))
+# a partitioned BigDataViewer file: the timepoints' setups are external links to another file
+with h5py.File(p("bdv_part.h5"), "w") as f:
+    f["s00/resolutions"] = np.array([[1.0, 1.0, 1.0]])
+    for k in range(3):
+        f["t%05d/s00" % k] = h5py.ExternalLink("bdv.h5", "t%05d/s00" % k)
 raw("bdv0.h5", bdv[:, 0])
 raw("bdv1.h5", bdv[:, 1])
 raw("esz.h5", tr[None].astype(np.uint16), element_size_um=np.array([2.0, 0.5, 0.25]))
@@ -141,6 +147,14 @@ for d in i16 u32 f64; do
 done
 same bdv_auto "file: $T/bdv.h5" "$T/bdv0.h5" "[75, 133, 133]"
 same bdv_setup1 "file: $T/bdv.h5, setup: 1" "$T/bdv1.h5" "[75, 133, 133]" 2
+same bdvp "file: $T/bdv_part.h5" "$T/bdv0.h5" "[75, 133, 133]"
+config bdv_alias "file: $T/bdv_part.h5" "[75, 133, 133]"
+sed -i "s|output: {file: .*}|output: {file: $T/bdv.h5, mode: overwrite}|" "$T/bdv_alias.yaml"
+before=$(sha "$T/bdv.h5")
+expect_rc 2 "$T/bdv_alias.log" mpirun_lapse 1 run "$T/bdv_alias.yaml"
+grep -q "output.file: the output file .*/bdv.h5 is read by the input .*external link" "$T/bdv_alias.log" ||
+    { cat "$T/bdv_alias.log"; fail "bdv_alias: no clear message"; }
+[ "$(sha "$T/bdv.h5")" = "$before" ] || fail "bdv_alias: the input changed"
 
 # Refusals: exit 2, the file or the key named, nothing written.
 refuse() { # NAME INPUT_YAML WORDS...
