@@ -218,7 +218,7 @@ static inline __attribute__((always_inline)) float lapse_st_eval(const int k, co
  * work-item, 32 apart along x (coalesced, 16 loads in flight; the neighbours' re-reads hit L1 /
  * L2). The tiled stencils need x and y in the stencil (nx, ny > 1: the host checks). */
 #define LAPSE_SW_TX 64 /* outputs per work-group along x = work-items per row */
-#define LAPSE_SW_RY 4  /* outputs per work-item along y */
+#define LAPSE_SW_RY 2  /* outputs per work-item along y (registers: 4 took ~160) */
 #define LAPSE_SW_WY 4  /* rows of work-items */
 #define LAPSE_SW_KZ 32 /* output planes per work-group */
 #define LAPSE_SW_TY (LAPSE_SW_RY * LAPSE_SW_WY)

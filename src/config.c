@@ -22,7 +22,9 @@
 #include <yaml.h>
 
 #define CONFIG_MAX_BYTES (1 << 20) /* larger files are refused before parsing */
-#define TILE_MAX         1000000   /* per-axis bound on tiles.shape and tiles.halo */
+#define VOXEL_MIN        1e-9      /* input.voxel_size bounds, micrometres */
+#define VOXEL_MAX        1e9
+#define TILE_MAX         1000000 /* per-axis bound on tiles.shape and tiles.halo */
 #define DEVICE_INDEX_MAX 65535
 #define CONFIG_MAX_DEPTH 32 /* containers nested deeper than this are refused */
 
@@ -100,8 +102,10 @@ static lapse_status_t walk_input_selection(walk_t *w, const yaml_node_t *in, lap
         snprintf(c->input_sel_key, sizeof c->input_sel_key, "input.channel");
     }
     if ((v = cfg_map_get(w, in, "voxel_size")) != NULL) {
-        LAPSE_TRY(cfg_get_vec3(w, v, "input.voxel_size", 0, 1e-9, 1e9, 0, c->input_voxel_size_um));
-        c->input_voxel_size_mark = cfg_mark_of(v);
+        /* [z, y, x] micrometres (or one number), replacing the input's own */
+        LAPSE_TRY(cfg_get_vec3(w, v, "input.voxel_size", 0, VOXEL_MIN, VOXEL_MAX, 1,
+                               c->input_voxel_size));
+        c->input_voxel_size_given = 1;
     }
 cleanup:
     return st;
@@ -136,20 +140,22 @@ static lapse_status_t walk_input(walk_t *w, const yaml_node_t *top)
         sel.files = 1;
     } else {
         LAPSE_TRY(cfg_map_need(w, in, "input", "file",
-                               "(the HDF5 or TIFF file to read; or input.files)", &f));
+                               "(the HDF5 or TIFF file or Zarr store to read; or input.files)",
+                               &f));
         LAPSE_TRY(cfg_get_string(w, f, "input.file", c->input_file, sizeof c->input_file));
     }
     LAPSE_TRY(walk_input_selection(w, in, &sel));
     c->input_file_mark = cfg_mark_of(f);
     c->input_dataset_mark = c->input_file_mark;
     /* A format without datasets (TIFF, by the file's suffix): input.dataset may be left out and
-     * is not used; it is kept as "" so that giving one or not is the same run. */
+     * is not used; it is kept as "" so that giving one or not is the same run. Zarr: used when
+     * given. HDF5: may be left out for a BigDataViewer file (the probe finds its layout). */
     const lapse_reader_backend_t *b = lapse_reader_backend_for_name(c->input_file);
     d = cfg_map_get(w, in, "dataset");
     if (b->needs_dataset && d == NULL && !sel.bdv && sel.setup < 0 && b != &lapse_reader_hdf5)
         LAPSE_TRY(
             cfg_map_need(w, in, "input", "dataset", "(the 4-D dataset to read, e.g. /raw)", &d));
-    if (b->needs_dataset && d != NULL) {
+    if ((b->needs_dataset || b->dataset_optional) && d != NULL) { /* Zarr: optional */
         LAPSE_TRY(cfg_get_string(w, d, "input.dataset", sel.dataset, sizeof sel.dataset));
         c->input_dataset_mark = cfg_mark_of(d);
         if (sel.bdv || sel.setup >= 0)

@@ -328,9 +328,9 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
             LAPSE_TRY(lapse_config_fail(cfg, cfg->input_sel_mark, cfg->input_sel_key, "%s", msg));
         LAPSE_TRY(lapse_config_fail(cfg, cfg->input_dataset_mark, "input.dataset", "%s", msg));
     }
-    if (cfg->input_voxel_size_um[0] > 0) /* input.voxel_size: the config's word is the last */
+    if (cfg->input_voxel_size_given) /* input.voxel_size: the config's word is the last */
         for (int a = 0; a < 3; a++)
-            job->in.voxel_size_um[a] = cfg->input_voxel_size_um[a];
+            job->in.voxel_size_um[a] = cfg->input_voxel_size[a];
     LAPSE_TRY(pipeline_facts(job));
     const char *sel = tp_override ? tp_override : cfg->timepoints;
     if (lapse_tpsel_parse(sel, job->in.ntp, &job->tps, &job->ntps, err, sizeof err) != 0) {

@@ -28,7 +28,7 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
         job->in.voxel_size_um[2] > 0)
         fprintf(f, "voxel      [%g, %g, %g] um (z, y, x; 0 = unknown)%s\n",
                 job->in.voxel_size_um[0], job->in.voxel_size_um[1], job->in.voxel_size_um[2],
-                cfg->input_voxel_size_um[0] > 0 ? " from input.voxel_size" : " from the input");
+                cfg->input_voxel_size_given ? " from input.voxel_size" : " from the input");
     else
         fprintf(f, "voxel      size unknown (set input.voxel_size: [z, y, x] micrometres)\n");
     fprintf(f, "timepoints %s (%lld)\n", sel, (long long)p->ntps);

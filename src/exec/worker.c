@@ -267,6 +267,11 @@ lapse_status_t lapse_worker_close(lapse_worker_t *w, lapse_status_t st)
         if (st == LAPSE_OK)
             st = cst;
     }
+    {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "lapse: rank %d profile: ", w->r->rank);
+        lapse_pipeline_profile(w->pipe, stderr, prefix);
+    }
     lapse_pipeline_destroy(w->pipe);
     lapse_phases_free(w->phases);
     lapse_reader_close(w->in);

@@ -34,7 +34,8 @@ typedef struct {
     lapse_task_row_t *rows;   /* this rank's task rows (owned) */
     int64_t nrows, caprows;
     int64_t nfailed; /* tasks of this rank that failed and were skipped (on_error: skip) */
-    struct lapse_phases *phases; /* results of global steps (exec/phases.h), or NULL */
+    struct lapse_phases *phases;  /* results of global steps (exec/phases.h), or NULL */
+    unsigned long long dev_share; /* device bytes this rank may use (exec/sizing.h share) */
 } lapse_worker_t;
 
 /* Collective over w->r->world. Open the input (w->in) and build the pipeline for the plan's

@@ -4,8 +4,10 @@
  * The input is a [t, z, y, x] or [t, y, x] (then z = 1) image of uint8, uint16 or float32 as
  * the rest of lapse sees it (info.dtype); files of int16, uint32 or float64 (info.file_dtype)
  * are converted to float32 by the facade as they are read (lapse_reader_read). A
- * backend (lapse_reader_backend_t) knows one file format: HDF5 (reader_h5.c) and TIFF
- * (reader_tiff.c: classic, BigTIFF, ImageJ hyperstacks, OME-TIFF, multi-page). The facade
+ * backend (lapse_reader_backend_t) knows one file format: HDF5 (reader_h5.c; also
+ * BigDataViewer HDF5), TIFF (reader_tiff.c: classic, BigTIFF, ImageJ hyperstacks, OME-TIFF,
+ * multi-page) and Zarr v2 / OME-Zarr directory stores (reader_zarr.c); one file per timepoint
+ * is reader_files.c. The facade
  * (reader.c) picks the backend of a file, by its name's suffix first, then by asking each
  * backend whether it recognises the file, else the default (first) backend, whose probe then
  * says what is wrong. Adding a format is one descriptor and one line in reader.c's registry.
@@ -26,12 +28,12 @@ typedef struct lapse_input_info {
     int64_t shape[3];    /* z, y, x (z = 1 when ndims == 3) */
     lapse_dtype_t dtype; /* what reads deliver: uint8, uint16 or float32 */
     int failed_part;     /* after a failed probe: 1 the file is unusable, 2 the dataset; else 0 */
-    /* Set by a successful probe or open (all 0 from a backend that does not know them): */
+    double voxel_size_um[3]; /* z, y, x in micrometres as the input says; 0 when it does not
+                                (the config's input.voxel_size replaces it: exec/job.c) */
+    /* Set by a successful probe or open (0 from a backend that does not know them): */
     lapse_dtype_t file_dtype; /* the type in the file: dtype, or int16 / uint32 / float64 that
                                  the facade converts to float32 (dtype) as it reads */
     int64_t nchannels;        /* channels in the file (the one read: input.channel); 1 = none */
-    double voxel_size_um[3];  /* z, y, x in micrometres from the file's metadata, or the
-                                 config's input.voxel_size; 0 = unknown */
 } lapse_input_info_t;
 
 /*
@@ -80,6 +82,8 @@ int lapse_input_sel_format(const lapse_input_sel_t *sel, char *out, size_t len);
  * selection the backend does not understand ("has no channel axis").
  * needs_dataset: 1 when the format holds named datasets and input.dataset must be given (HDF5);
  * 0 when the file is one image and input.dataset may be left out (TIFF: then it is "").
+ * dataset_optional (with needs_dataset 0): input.dataset may be given and is then used (Zarr:
+ * a path inside the store; "" when left out).
  * thread_safe: 1 when different handles may be used from different threads at once (0 for
  * HDF5 1.10 without its thread-safe build).
  */
@@ -87,6 +91,7 @@ typedef struct {
     const char *name;            /* "hdf5" */
     const char *const *suffixes; /* file name suffixes claimed (".h5"), NULL-terminated */
     int needs_dataset;
+    int dataset_optional;
     int thread_safe;
     int selects; /* LAPSE_SELECTS_* it understands; 0: none */
     int (*check_dataset)(const char *dataset, char *err, size_t errlen);
@@ -103,6 +108,9 @@ extern const lapse_reader_backend_t lapse_reader_hdf5;
 
 /* The TIFF backend (reader_tiff.c). */
 extern const lapse_reader_backend_t lapse_reader_tiff;
+
+/* The Zarr v2 / OME-Zarr backend (reader_zarr.c). */
+extern const lapse_reader_backend_t lapse_reader_zarr;
 
 /* One file per timepoint (reader_files.c): the file name is a glob pattern (input.files), each
  * file a z-stack read through the facade (any format, the same selection). Chosen by the

@@ -19,7 +19,7 @@
  * row per LAPSE_GR_W work-items. */
 #define SW_NT 256
 #define SW_TX 64
-#define SW_TY 16
+#define SW_TY 8
 #define SW_KZ 32
 #define GR_W  32
 #define GR_K  8
@@ -40,7 +40,8 @@ static lapse_status_t stencil_run(lapse_dev_t *d, const char *name, const lapse_
                                              in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31)));
     if (tiled) {
         snprintf(tname, sizeof tname, "%s_t", name);
-        LAPSE_TRY(lapse_dev_kernel(d, "stencil.cl", tname, &k, &kwg));
+        LAPSE_TRY(axis >= 0 ? lapse_dev_kernel(d, "stencil.cl", tname, &k, &kwg)
+                            : lapse_dev_kernel_heavy(d, "stencil.cl", "", tname, &k, &kwg));
         tiled = axis >= 0 || kwg >= SW_NT;
     }
     if (!tiled)
