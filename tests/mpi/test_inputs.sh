@@ -134,6 +134,13 @@ for i in range(3):
 PY
 
 same zcyx "file: $DATA/xyzc_16bit__dna_conf_wf.tif, channel: 1" "$T/c1.h5" "[45, 130, 133]"
+# the voxel size read from the ImageJ description and resolution tags reaches the output
+"$LAPSE_PY" - "$T/zcyx.h5" <<'PY' || fail "zcyx: element_size_um of the output"
+import sys, h5py, numpy as np
+got = h5py.File(sys.argv[1])["/result"].attrs["element_size_um"]
+want = np.array([0.4994126016284111, 1e6 / 1953591, 1e6 / 1953591], np.float32)
+assert np.array_equal(got, want), (got, want)
+PY
 same ij_tzcyx "file: $T/tzcyx.tif, channel: 0" "$T/c0t.h5" "[45, 130, 133]"
 same ome_tczyx "file: $T/tczyx.ome.tif, channel: 0" "$T/c0t.h5" "[45, 130, 133]"
 same h5_tczyx "file: $T/tczyx.h5, dataset: /raw, channel: 1" "$T/c1t.h5" "[45, 130, 133]"
