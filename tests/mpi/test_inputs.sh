@@ -12,11 +12,11 @@
 #     values (exactly representable);
 #   - a BigDataViewer HDF5 file (int16 cells holding uint16 values above 32767, 2 setups),
 #     found by its layout and with input.setup: 1, against the uint16 HDF5.
-# Then the refusals, exit 2 before anything is written, naming the file or the key:
-# an output that is the file a partitioned BigDataViewer input links to, a missing timepoint
-# file, a timepoint file of another shape, a plane count that does not
-# match the ImageJ axes, a channel out of range (file:line:column input.channel), a channel
-# file without input.channel; and the voxel size in the dry-run plan (ImageJ spacing, HDF5
+# Then the refusals, exit 2 before anything is written, naming the file or the key: an output
+# that is the file a partitioned BigDataViewer input links to, a missing timepoint file, a
+# timepoint file of another shape, a plane count that does not match the ImageJ axes, a channel
+# out of range (file:line:column input.channel), a channel file without input.channel. The voxel
+# size in the output (element_size_um) and in the dry-run plan (ImageJ spacing, HDF5
 # element_size_um, input.voxel_size). Data: $LAPSE_DATA, ../shared/data, /work/shared/data.
 source "$(dirname "$0")/common.sh"
 need_device
