@@ -3,8 +3,9 @@
  * tifffile (tests/py/tiff_fixtures.py: multi-page strips, ImageJ TZYX and TYX hyperstacks, a
  * tiled zlib BigTIFF, OME-TIFF in two dimension orders, big-endian, a TIFF under another
  * suffix) probed for their axes and read box by box against the fixtures' value formula; and
- * the unusable ones (channels without input.channel, int8, RGB, plane counts that do not match the axes, an unknown
- * codec, mixed page sizes, truncated, not a TIFF) refused with LAPSE_EINPUT saying why.
+ * the unusable ones (channels without input.channel, int8, RGB, plane counts that do not match the
+ * axes, an unknown codec, mixed page sizes, truncated, not a TIFF) refused with LAPSE_EINPUT saying
+ * why.
  */
 #include <check.h>
 #include <stdio.h>
