@@ -191,7 +191,7 @@ START_TEST(hdf5_channels_and_dtypes)
     expect_fail(f, "/tczyx#channel=5", 3, (const char *[]){"out of range", "3 channels", NULL});
     expect_fail(f, "/i16#channel=0", 3, (const char *[]){"no channel axis", NULL});
     for (g_c = 0; g_c < 3; g_c += 2) {
-        char ds[32];
+        char ds[48];
         snprintf(ds, sizeof ds, "/tczyx#channel=%lld", (long long)g_c);
         lapse_input_info_t in = expect_info(f, ds, 2, LAPSE_DT_U16, LAPSE_DT_U16, 3);
         expect_voxel(&in, 2.0, 0.5, 0.25);
