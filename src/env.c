@@ -22,6 +22,7 @@ static const struct {
     {"LAPSE_PHASE_CACHE", ENV_BYTES, "a number of bytes > 0"},
     {"LAPSE_KERNELS", ENV_KERNELS, "simple or default"},
     {"LAPSE_SYNC_MARKS", ENV_BOOL01, "0 or 1"},
+    {"LAPSE_OVERLAP", ENV_BOOL01, "0 or 1"},
 };
 
 /* 1 when s (non-empty) is well formed for kind. */

@@ -8,6 +8,8 @@
  *   LAPSE_DEVICE_MEM_LIMIT   device bytes a run may plan with: an integer > 0 (exec/sizing.c)
  *   LAPSE_KERNELS            "simple" or "default" (device/dev.c)
  *   LAPSE_SYNC_MARKS         "0" or "1" (h5out.c)
+ *   LAPSE_OVERLAP            "0" or "1": "0" runs each task's read, device work and write one
+ *                            after the other (exec/worker.c); default overlapped
  */
 #ifndef LAPSE_ENV_H
 #define LAPSE_ENV_H

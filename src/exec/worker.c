@@ -33,12 +33,29 @@ static int64_t count_nonfinite(const float *v, const int64_t read_dim[3], const 
     return n;
 }
 
-/* Run one task: read, pipeline, write; fills row (also on failure). */
-static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_task_row_t *row)
+/* One task of the loop: the task, its row, its staging slot and its start. */
+typedef struct {
+    lapse_task_t t;
+    lapse_task_row_t row;
+    int slot;
+    double t0;
+} flight_t;
+
+/* Name the task in later error messages. */
+static void task_context(const lapse_worker_t *w, const lapse_task_t *t)
 {
-    lapse_status_t st = LAPSE_OK;
-    const lapse_job_t *job = w->job;
-    double t0 = MPI_Wtime();
+    lapse_err_context("rank %d, task %lld (t=%lld, tile %lld)", w->r->rank, (long long)t->id,
+                      (long long)t->t, (long long)t->tile);
+}
+
+/* Take task i on staging slot `slot`: fill its row's identity (status failed until it is done). */
+static void task_begin(lapse_worker_t *w, flight_t *f, int64_t i, int slot)
+{
+    const lapse_task_t *t = &f->t;
+    lapse_task_row_t *row = &f->row;
+    lapse_plan_task(w->plan, i, &f->t);
+    f->slot = slot;
+    f->t0 = MPI_Wtime();
     memset(row, 0, sizeof *row);
     row->run_id = w->run_id;
     row->task_id = t->id;
@@ -52,19 +69,29 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     snprintf(row->host, sizeof row->host, "%s", w->r->host);
     snprintf(row->device, sizeof row->device, "%s", w->cl->dev.name);
     row->status = LAPSE_ROW_FAILED;
+    row->t_start = f->t0 - w->t_loop;
     lapse_err_clear(); /* a task starts with no message: a stale one must not be blamed */
-    lapse_err_context("rank %d, task %lld (t=%lld, tile %lld)", w->r->rank, (long long)t->id,
-                      (long long)t->t, (long long)t->tile);
+    task_context(w, t);
+}
 
-    /* The read and the pipeline make no MPI call: rank 0's server thread (if any) answers the
+/* The first half of a task: read its input into its slot (host, HDF5), count the non-finite
+ * voxels, enqueue its device work (not waited for). */
+static lapse_status_t task_start(lapse_worker_t *w, flight_t *f)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_job_t *job = w->job;
+    const lapse_task_t *t = &f->t;
+    lapse_task_row_t *row = &f->row;
+    void *in = lapse_pipeline_input_slot(w->pipe, f->slot);
+
+    /* The read and the enqueue make no MPI call: rank 0's server thread (if any) answers the
      * other ranks meanwhile. Away always ends before anything else can happen. */
     lapse_sched_away_begin(w->sched);
-    lapse_status_t rst = lapse_reader_read(w->in, t->t, &t->read, lapse_pipeline_input(w->pipe));
+    lapse_status_t rst = lapse_reader_read(w->in, t->t, &t->read, in);
     lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);
-    double t1 = MPI_Wtime();
-    row->t_read = t1 - t0;
+    row->t_read = MPI_Wtime() - f->t0;
     row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
     /* the input voxels of the core; with geometric steps the core is in another image: all
      * the voxels read (neighbouring tasks may then count a voxel each) */
@@ -74,26 +101,46 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     if (job->graph.transform)
         core_rel = (lapse_box_t){{0, 0, 0}, {t->read.dim[0], t->read.dim[1], t->read.dim[2]}};
     if (job->in.dtype == LAPSE_DT_F32) /* integer input cannot hold NaN or Inf */
-        row->nonfinite = count_nonfinite(lapse_pipeline_input(w->pipe), t->read.dim, &core_rel);
+        row->nonfinite = count_nonfinite(in, t->read.dim, &core_rel);
     LAPSE_TRY(lapse_sched_poll(w->sched)); /* rank 0 answers task requests between steps */
     if (lapse_stop_requested())
         LAPSE_TRY(lapse_interrupted());
 
-    lapse_pipe_times_t pt = {0, 0, 0};
     lapse_sched_away_begin(w->sched);
     lapse_fault_point("compute"); /* "compute~S": a slow compute step, for measurements */
     if (w->phases)
         lapse_phases_task(w->phases, t);
-    rst = lapse_pipeline_run(w->pipe, &t->read, &t->core, &pt);
+    rst = lapse_pipeline_enqueue(w->pipe, f->slot, &t->read, &t->core);
     ast = lapse_sched_away_end(w->sched);
+    LAPSE_TRY(rst);
+    LAPSE_TRY(ast);
+cleanup:
+    return st;
+}
+
+/* The second half of a task started by task_start: wait for its device work, write each
+ * output's core, then its done mark. */
+static lapse_status_t task_finish(lapse_worker_t *w, flight_t *f)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_job_t *job = w->job;
+    const lapse_task_t *t = &f->t;
+    lapse_task_row_t *row = &f->row;
+    task_context(w, t);
+
+    lapse_pipe_times_t pt = {0, 0, 0, 0};
+    lapse_sched_away_begin(w->sched);
+    lapse_status_t rst = lapse_pipeline_wait(w->pipe, f->slot, &pt);
+    lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);
     row->t_upload = pt.upload;
     row->t_compute = pt.compute;
     row->t_download = pt.download;
+    row->t_wait = pt.wait;
     LAPSE_TRY(lapse_sched_poll(w->sched));
-    if (lapse_stop_requested())
-        LAPSE_TRY(lapse_interrupted());
+    /* no stop check here: a computed task is written and marked even when a stop signal came
+     * (at most one write's time), so an interruption abandons only the task being read */
 
     double t2 = MPI_Wtime();
     for (int k = 0; k < job->nout; k++) {
@@ -102,7 +149,8 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
             box.off[0] = 0;
             box.dim[0] = 1;
         }
-        st = lapse_h5out_write(w->out, k, t->t, &box, lapse_pipeline_output(w->pipe, k));
+        st = lapse_h5out_write(w->out, k, t->t, &box,
+                               lapse_pipeline_output_slot(w->pipe, f->slot, k));
         if (st != LAPSE_OK) {
             st = lapse_fail_wrap(st, "writing the output %s:%s failed", job->cfg.output_file,
                                  job->out[k].path);
@@ -122,10 +170,21 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     row->status = LAPSE_ROW_DONE;
     lapse_fault_point("after-task");
 cleanup:
-    if (st == LAPSE_EINTERRUPTED)
-        row->status = LAPSE_ROW_ABANDONED;
-    row->t_total = MPI_Wtime() - t0;
     return st;
+}
+
+/* Close task f's row after status st (its last phase). */
+static void task_end(flight_t *f, lapse_status_t st)
+{
+    if (st == LAPSE_EINTERRUPTED)
+        f->row.status = LAPSE_ROW_ABANDONED;
+    f->row.t_total = MPI_Wtime() - f->t0;
+}
+
+int lapse_worker_overlap(void)
+{
+    const char *v = getenv("LAPSE_OVERLAP");
+    return v == NULL || strcmp(v, "0") != 0;
 }
 
 static lapse_status_t push_row(lapse_worker_t *w, const lapse_task_row_t *row)
@@ -169,10 +228,59 @@ static void report(lapse_worker_t *w, lapse_progress_t *pg, int force)
         lapse_progress_update(pg, done, vox, MPI_Wtime(), force);
 }
 
+/* A task in flight is given up because of failure why (already printed): wait for its device
+ * work (so its slot is free), keep its row (abandoned for an interruption, else failed). */
+static void abandon(lapse_worker_t *w, flight_t *f, lapse_status_t why)
+{
+    lapse_pipeline_wait(w->pipe, f->slot, NULL); /* a failure here adds nothing to why */
+    f->row.status = why == LAPSE_EINTERRUPTED ? LAPSE_ROW_ABANDONED : LAPSE_ROW_FAILED;
+    f->row.t_total = MPI_Wtime() - f->t0;
+    push_row(w, &f->row);
+}
+
+/* Finish task f (task_finish) and count it; a failure is printed by task_failed. Returns
+ * LAPSE_OK when the loop may go on (also after a skipped task). */
+static lapse_status_t finish(lapse_worker_t *w, flight_t *f, lapse_progress_t *pg)
+{
+    lapse_status_t tst = task_finish(w, f), st = LAPSE_OK;
+    task_end(f, tst);
+    lapse_status_t pst = push_row(w, &f->row);
+    if (pst != LAPSE_OK && tst == LAPSE_OK)
+        tst = pst;
+    if (tst != LAPSE_OK && (st = task_failed(w, tst)) != LAPSE_OK)
+        return st;
+    if ((st = lapse_sched_done(w->sched, lapse_box_voxels(&f->t.core))) != LAPSE_OK) {
+        lapse_err_print(st);
+        return st;
+    }
+    if (w->r->rank == 0)
+        report(w, pg, 0);
+    return LAPSE_OK;
+}
+
+/* The task in flight prev when the loop stops with why (printed): written and marked when the
+ * stop is an interruption (it is computed), else abandoned. */
+static void wind_down(lapse_worker_t *w, flight_t *prev, lapse_status_t why, lapse_progress_t *pg)
+{
+    if (prev == NULL)
+        return;
+    if (why == LAPSE_EINTERRUPTED)
+        finish(w, prev, pg);
+    else
+        abandon(w, prev, why);
+}
+
+/* The task loop. With two staging slots (overlap), task i is read and enqueued while the
+ * device still runs task i - 1; then task i - 1 is waited for and written while the device
+ * runs task i. HDF5 and MPI stay on this thread. With one slot each task is finished before
+ * the next is taken. */
 lapse_status_t lapse_worker_work(lapse_worker_t *w)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_progress_t pg;
+    flight_t fl[LAPSE_PIPE_MAX_SLOTS];
+    flight_t *prev = NULL; /* started, not yet finished */
+    int nslots = lapse_pipeline_slots(w->pipe), next_slot = 0, more = 1;
     if (w->r->rank == 0)
         lapse_progress_init(&pg, stderr, w->plan->ntasks, MPI_Wtime());
     /* Global steps: their per-timepoint results first (collective; printed by the ranks that
@@ -181,32 +289,63 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
         lapse_sched_abort(w->sched);
         goto printed;
     }
+    w->t_loop = MPI_Wtime();
     for (;;) {
-        int64_t i;
-        int have = 0;
-        if (lapse_stop_requested()) {
-            st = lapse_interrupted();
-            lapse_sched_abort(w->sched);
-            goto cleanup;
+        flight_t *cur = NULL;
+        if (more) {
+            int64_t i = 0;
+            int have = 0;
+            if (lapse_stop_requested()) {
+                wind_down(w, prev, LAPSE_EINTERRUPTED, &pg);
+                lapse_err_context("rank %d", w->r->rank);
+                st = lapse_interrupted();
+                lapse_sched_abort(w->sched);
+                goto cleanup;
+            }
+            if ((st = lapse_sched_next(w->sched, &i, &have)) != LAPSE_OK) {
+                if (prev)
+                    abandon(w, prev, st);
+                goto cleanup;
+            }
+            more = have;
+            if (have) {
+                cur = &fl[next_slot];
+                task_begin(w, cur, i, next_slot);
+                next_slot = (next_slot + 1) % nslots;
+                lapse_status_t tst = task_start(w, cur);
+                if (tst != LAPSE_OK) {
+                    task_end(cur, tst);
+                    lapse_status_t pst = push_row(w, &cur->row);
+                    if ((st = task_failed(w, tst)) == LAPSE_OK)
+                        st = pst;
+                    if (st != LAPSE_OK) {
+                        wind_down(w, prev, st, &pg);
+                        lapse_sched_abort(w->sched);
+                        goto printed;
+                    }
+                    st = lapse_sched_done(w->sched, lapse_box_voxels(&cur->t.core)); /* skipped */
+                    cur = NULL;
+                    if (st != LAPSE_OK) {
+                        if (prev)
+                            abandon(w, prev, st);
+                        goto cleanup;
+                    }
+                }
+            }
         }
-        LAPSE_TRY(lapse_sched_next(w->sched, &i, &have));
-        if (!have)
-            break;
-        lapse_task_t t;
-        lapse_task_row_t row;
-        lapse_plan_task(w->plan, i, &t);
-        lapse_status_t tst = run_task(w, &t, &row);
-        lapse_status_t pst = push_row(w, &row);
-        if (pst != LAPSE_OK && tst == LAPSE_OK)
-            tst = pst;
-        if (tst != LAPSE_OK && (st = task_failed(w, tst)) != LAPSE_OK) {
-            st = tst;
+        if (nslots == 1) { /* no overlap: finish the task now */
+            prev = cur;
+            cur = NULL;
+        }
+        if (prev && (st = finish(w, prev, &pg)) != LAPSE_OK) {
+            if (cur)
+                abandon(w, cur, st);
             lapse_sched_abort(w->sched);
             goto printed;
         }
-        LAPSE_TRY(lapse_sched_done(w->sched, lapse_box_voxels(&t.core)));
-        if (w->r->rank == 0)
-            report(w, &pg, 0);
+        prev = cur;
+        if (!more && !prev)
+            break;
     }
 cleanup:
     lapse_err_context("rank %d", w->r->rank);
@@ -239,6 +378,8 @@ lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl)
     if (st == LAPSE_OK)
         st = lapse_pipeline_create(cl, &w->job->graph, w->plan->max_read_voxels,
                                    w->plan->max_core_voxels, &w->pipe);
+    if (st == LAPSE_OK && lapse_worker_overlap())
+        st = lapse_pipeline_set_slots(w->pipe, 2);
     /* A config error here is a custom kernel that does not build: the same message on every
      * rank of a kind of device, so only the first rank that has it prints it (with the config's
      * file:line:column and the build log instead of a rank context). */
