@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "io/h5blosc.h"
+
 void lapse_h5_init(void)
 {
     static int done = 0;
     if (!done) {
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        (void)lapse_h5blosc_register(); /* outputs with blosc compression open everywhere */
         done = 1;
     }
 }
@@ -38,7 +41,10 @@ int lapse_h5_dtype(hid_t type, lapse_dtype_t *dt)
     size_t size = H5Tget_size(type);
     if (cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE &&
         (size == 1 || size == 2 || size == 4 || size == 8)) {
-        *dt = size == 1 ? LAPSE_DT_U8 : size == 2 ? LAPSE_DT_U16 : size == 4 ? LAPSE_DT_U32 : LAPSE_DT_U64;
+        *dt = size == 1   ? LAPSE_DT_U8
+              : size == 2 ? LAPSE_DT_U16
+              : size == 4 ? LAPSE_DT_U32
+                          : LAPSE_DT_U64;
         return 0;
     }
     if (cls == H5T_FLOAT && size == 4) {

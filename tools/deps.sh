@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh - install what lapse needs to build and test on Debian 12 / Ubuntu (idempotent).
-# Builds: Open MPI, parallel HDF5, the OpenCL ICD loader + headers, libyaml, libtiff, Check.
+# Builds: Open MPI, parallel HDF5, the OpenCL ICD loader + headers, libyaml, libtiff, libblosc
+# (the output.compression: blosc filter), Check.
 # Runs tests: PoCL (OpenCL on the CPU), clinfo, hdf5-tools, clang + libclang-rt (tools/fuzz.sh),
 # valgrind (tests/valgrind), and Debian's Python 3 with h5py, NumPy, SciPy and scikit-image, used as
 # /usr/bin/python3 (the reference implementations in tests/py).
@@ -9,7 +10,7 @@ pkgs=(build-essential cmake pkg-config git
       openmpi-bin libopenmpi-dev
       libhdf5-openmpi-dev hdf5-tools
       ocl-icd-opencl-dev opencl-headers ocl-icd-libopencl1 pocl-opencl-icd clinfo
-      libyaml-dev libtiff-dev check clang libclang-rt-14-dev valgrind
+      libyaml-dev libtiff-dev libblosc-dev check clang libclang-rt-14-dev valgrind
       python3 python3-numpy python3-h5py python3-scipy python3-skimage python3-yaml python3-tifffile slurm-wlm munge)
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "exec/phases.h"
 #include "progress.h"
@@ -118,16 +119,12 @@ cleanup:
     return st;
 }
 
-/* The second half of a task started by task_start: wait for its device work, write each
- * output's core, then its done mark. */
-static lapse_status_t task_finish(lapse_worker_t *w, flight_t *f)
+/* Wait for the device work of task f (started by task_start); its times go to its row. */
+static lapse_status_t task_wait(lapse_worker_t *w, flight_t *f)
 {
     lapse_status_t st = LAPSE_OK;
-    const lapse_job_t *job = w->job;
-    const lapse_task_t *t = &f->t;
     lapse_task_row_t *row = &f->row;
-    task_context(w, t);
-
+    task_context(w, &f->t);
     lapse_pipe_times_t pt = {0, 0, 0, 0};
     lapse_sched_away_begin(w->sched);
     lapse_status_t rst = lapse_pipeline_wait(w->pipe, f->slot, &pt);
@@ -141,14 +138,49 @@ static lapse_status_t task_finish(lapse_worker_t *w, flight_t *f)
     LAPSE_TRY(lapse_sched_poll(w->sched));
     /* no stop check here: a computed task is written and marked even when a stop signal came
      * (at most one write's time), so an interruption abandons only the task being read */
+cleanup:
+    return st;
+}
+
+/* The box of output k that task t writes: its core (one plane for a [t, y, x] dataset). */
+static lapse_box_t out_box(const lapse_job_t *job, int k, const lapse_task_t *t)
+{
+    lapse_box_t box = t->core;
+    if (job->out[k].ndims == 3) {
+        box.off[0] = 0;
+        box.dim[0] = 1;
+    }
+    return box;
+}
+
+/* The done mark of task f after its data (the data writes have returned: raw data goes straight
+ * to the file, and a filtered dataset's chunk index was flushed), then its row is done. */
+static lapse_status_t task_mark(lapse_worker_t *w, flight_t *f, double t2)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_fault_point("before-mark");
+    st = lapse_h5out_mark_done(w->out, f->t.t, f->t.tile);
+    if (st != LAPSE_OK)
+        return lapse_fail_wrap(st, "writing the done mark to %s failed", w->job->cfg.output_file);
+    f->row.t_write += MPI_Wtime() - t2;
+    f->row.status = LAPSE_ROW_DONE;
+    lapse_fault_point("after-task");
+    return LAPSE_OK;
+}
+
+/* The second half of a task started by task_start: wait for its device work, write each
+ * output's core (independent writes), then its done mark. */
+static lapse_status_t task_finish(lapse_worker_t *w, flight_t *f)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_job_t *job = w->job;
+    const lapse_task_t *t = &f->t;
+    lapse_task_row_t *row = &f->row;
+    LAPSE_TRY(task_wait(w, f));
 
     double t2 = MPI_Wtime();
     for (int k = 0; k < job->nout; k++) {
-        lapse_box_t box = t->core;
-        if (job->out[k].ndims == 3) {
-            box.off[0] = 0;
-            box.dim[0] = 1;
-        }
+        lapse_box_t box = out_box(job, k, t);
         st = lapse_h5out_write(w->out, k, t->t, &box,
                                lapse_pipeline_output_slot(w->pipe, f->slot, k));
         if (st != LAPSE_OK) {
@@ -158,17 +190,8 @@ static lapse_status_t task_finish(lapse_worker_t *w, flight_t *f)
         }
         row->bytes_out += lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
     }
-    lapse_fault_point("before-mark");
-    /* The data writes have returned (raw data goes straight to the file), so the mark may
-     * follow: a done mark never exists without its data. */
-    st = lapse_h5out_mark_done(w->out, t->t, t->tile);
-    if (st != LAPSE_OK) {
-        st = lapse_fail_wrap(st, "writing the done mark to %s failed", job->cfg.output_file);
-        goto cleanup;
-    }
-    row->t_write = MPI_Wtime() - t2;
-    row->status = LAPSE_ROW_DONE;
-    lapse_fault_point("after-task");
+    /* a done mark never exists without its data */
+    st = task_mark(w, f, t2);
 cleanup:
     return st;
 }
@@ -270,6 +293,158 @@ static void wind_down(lapse_worker_t *w, flight_t *prev, lapse_status_t why, lap
         abandon(w, prev, why);
 }
 
+/* Agree on a round of the lockstep loop: v[0] this rank may go on (no failure, no stop), v[1]
+ * it has a task to write now, v[2] it has work after this round; on return v[0] is the minimum
+ * over the ranks, v[1] and v[2] the maxima. While the reduction runs, rank 0 answers task
+ * requests (a rank waiting for its next task must not wait for rank 0's reduction). */
+static lapse_status_t agree_round(lapse_worker_t *w, int v[3])
+{
+    lapse_status_t st = LAPSE_OK;
+    int in[3] = {v[0], -v[1], -v[2]}, out[3] = {0, 0, 0}, done = 0;
+    MPI_Request rq;
+    LAPSE_MPI(MPI_Iallreduce(in, out, 3, MPI_INT, MPI_MIN, w->r->world, &rq));
+    for (;;) {
+        LAPSE_MPI(MPI_Test(&rq, &done, MPI_STATUS_IGNORE));
+        if (done)
+            break;
+        LAPSE_TRY(lapse_sched_poll(w->sched));
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+    }
+    v[0] = out[0];
+    v[1] = -out[1];
+    v[2] = -out[2];
+cleanup:
+    return st;
+}
+
+/* One collective write round: every output's core of task f (NULL: this rank writes nothing
+ * this round, an empty selection), a flush of the file (the chunk index of a filtered dataset
+ * is metadata: it reaches the file before any mark), then f's done mark. Collective. */
+static lapse_status_t write_round(lapse_worker_t *w, flight_t *f)
+{
+    lapse_status_t st = LAPSE_OK, fst;
+    const lapse_job_t *job = w->job;
+    double t2 = MPI_Wtime();
+    if (f)
+        task_context(w, &f->t);
+    for (int k = 0; k < job->nout; k++) {
+        lapse_box_t box;
+        if (f)
+            box = out_box(job, k, &f->t);
+        int mode = -1;
+        lapse_status_t wst = lapse_h5out_write_coll(
+            w->out, k, f ? f->t.t : 0, f ? &box : NULL,
+            f ? lapse_pipeline_output_slot(w->pipe, f->slot, k) : NULL, &mode);
+        if (wst != LAPSE_OK && st == LAPSE_OK) /* the others still take part in the round */
+            st = lapse_fail_wrap(wst, "writing the output %s:%s failed", job->cfg.output_file,
+                                 job->out[k].path);
+        if (f && wst == LAPSE_OK)
+            f->row.bytes_out +=
+                lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
+    }
+    fst = lapse_h5out_flush(w->out);
+    if (st == LAPSE_OK)
+        st = fst;
+    if (st == LAPSE_OK && f)
+        st = task_mark(w, f, t2);
+    return st;
+}
+
+/* The task loop when the data writes are collective (output.compression, or
+ * LAPSE_H5_WRITE=collective): rounds in lockstep over all ranks. In a round a rank takes, reads
+ * and enqueues its next task (as the overlapped loop), waits for the previous one's device work,
+ * then every rank agrees (agree_round) and takes part in one collective write per output (an
+ * empty selection when it has no task to write), a flush, and marks its task done. A failure
+ * or stop on one rank is seen by all at the next agreement: the tasks in flight are then given
+ * up (abandoned rows) and the loop ends on every rank. */
+static lapse_status_t work_lockstep(lapse_worker_t *w, lapse_progress_t *pg)
+{
+    lapse_status_t st = LAPSE_OK, mine = LAPSE_OK; /* mine: this rank's failure, printed */
+    flight_t fl[LAPSE_PIPE_MAX_SLOTS], *prev = NULL;
+    int nslots = lapse_pipeline_slots(w->pipe), next_slot = 0, more = 1;
+    for (;;) {
+        flight_t *cur = NULL;
+        if (more && mine == LAPSE_OK) {
+            int64_t i = 0;
+            int have = 0;
+            if (lapse_stop_requested()) {
+                lapse_err_context("rank %d", w->r->rank);
+                mine = lapse_interrupted();
+                if (w->r->rank == 0)
+                    lapse_err_print(mine);
+            } else if ((mine = lapse_sched_next(w->sched, &i, &have)) != LAPSE_OK) {
+                lapse_err_print(mine);
+            } else if ((more = have) != 0) {
+                cur = &fl[next_slot];
+                task_begin(w, cur, i, next_slot);
+                next_slot = (next_slot + 1) % nslots;
+                lapse_status_t tst = task_start(w, cur);
+                if (tst != LAPSE_OK) {
+                    task_end(cur, tst);
+                    lapse_status_t pst = push_row(w, &cur->row);
+                    if ((mine = task_failed(w, tst)) == LAPSE_OK)
+                        mine = pst;
+                    if (mine == LAPSE_OK)
+                        mine = lapse_sched_done(w->sched, lapse_box_voxels(&cur->t.core));
+                    cur = NULL;
+                }
+            }
+        }
+        if (nslots == 1) { /* no overlap: this round writes the task just started */
+            prev = cur;
+            cur = NULL;
+        }
+        if (prev && mine == LAPSE_OK) {
+            lapse_status_t tst = task_wait(w, prev);
+            if (tst != LAPSE_OK) {
+                task_end(prev, tst);
+                lapse_status_t pst = push_row(w, &prev->row);
+                if ((mine = task_failed(w, tst)) == LAPSE_OK)
+                    mine = pst;
+                prev = NULL;
+            }
+        }
+        int v[3] = {mine == LAPSE_OK, prev != NULL, more || cur != NULL};
+        if ((st = agree_round(w, v)) != LAPSE_OK) {
+            lapse_err_print(st);
+            break;
+        }
+        if (!v[0]) { /* some rank failed or was stopped: give up what is in flight */
+            if (mine != LAPSE_OK)
+                lapse_sched_abort(w->sched);
+            lapse_status_t why = mine != LAPSE_OK ? mine : LAPSE_EINTERRUPTED;
+            if (prev && prev != cur)
+                abandon(w, prev, why);
+            if (cur)
+                abandon(w, cur, why);
+            st = mine;
+            break;
+        }
+        if (v[1]) {
+            lapse_status_t tst = write_round(w, prev);
+            if (prev) {
+                task_end(prev, tst);
+                lapse_status_t pst = push_row(w, &prev->row);
+                if (tst == LAPSE_OK)
+                    tst = pst;
+                if (tst != LAPSE_OK)
+                    mine = task_failed(w, tst); /* not skippable: stops all next round */
+                else if ((mine = lapse_sched_done(w->sched, lapse_box_voxels(&prev->t.core))) ==
+                             LAPSE_OK &&
+                         w->r->rank == 0)
+                    report(w, pg, 0);
+            }
+        }
+        prev = cur;
+        if (!v[2]) { /* agreed: no rank has work left (a failure of this round is returned) */
+            st = mine;
+            break;
+        }
+    }
+    return st;
+}
+
 /* The task loop. With two staging slots (overlap), task i is read and enqueued while the
  * device still runs task i - 1; then task i - 1 is waited for and written while the device
  * runs task i. HDF5 and MPI stay on this thread. With one slot each task is finished before
@@ -290,6 +465,10 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
         goto printed;
     }
     w->t_loop = MPI_Wtime();
+    if (lapse_h5out_collective(w->out)) {
+        st = work_lockstep(w, &pg);
+        goto printed; /* printed by the ranks that failed */
+    }
     for (;;) {
         flight_t *cur = NULL;
         if (more) {
