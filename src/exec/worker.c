@@ -293,6 +293,33 @@ static void wind_down(lapse_worker_t *w, flight_t *prev, lapse_status_t why, lap
         abandon(w, prev, why);
 }
 
+/* LAPSE_IO_STATS=1: print this rank's summed row times, its loop's wall and the MPI-IO mode of
+ * its latest data write (H5Pget_mpio_actual_io_mode) to stderr, one line (bench/gpu_io.sh). */
+static void io_stats(const lapse_worker_t *w)
+{
+    const char *v = getenv("LAPSE_IO_STATS");
+    if (v == NULL || strcmp(v, "1") != 0)
+        return;
+    double t[6] = {0, 0, 0, 0, 0, 0};
+    for (int64_t i = 0; i < w->nrows; i++) {
+        const lapse_task_row_t *r = &w->rows[i];
+        double x[6] = {r->t_read, r->t_upload, r->t_compute, r->t_download, r->t_write, r->t_wait};
+        for (int k = 0; k < 6; k++)
+            t[k] += x[k];
+    }
+    static const char *const modes[] = {"no-collective", "chunk-independent", "chunk-collective",
+                                        "chunk-mixed", "contiguous-collective"};
+    int m = lapse_h5out_last_io_mode(w->out);
+    const char *mode = m >= 0 && m <= 4 ? modes[m] : "no-write";
+    fprintf(stderr,
+            "lapse: io_stats rank=%d tasks=%lld wall=%.4f read=%.4f upload=%.4f compute=%.4f "
+            "download=%.4f write=%.4f wait=%.4f io_mode=%s writes=%s overlap=%d\n",
+            w->r->rank, (long long)w->nrows, MPI_Wtime() - w->t_loop, t[0], t[1], t[2], t[3], t[4],
+            t[5], mode, lapse_h5out_collective(w->out) ? "collective" : "independent",
+            lapse_pipeline_slots(w->pipe) > 1);
+    fflush(stderr);
+}
+
 /* Agree on a round of the lockstep loop: v[0] this rank may go on (no failure, no stop), v[1]
  * it has a task to write now, v[2] it has work after this round; on return v[0] is the minimum
  * over the ranks, v[1] and v[2] the maxima. While the reduction runs, rank 0 answers task
@@ -343,9 +370,11 @@ static lapse_status_t write_round(lapse_worker_t *w, flight_t *f)
             f->row.bytes_out +=
                 lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
     }
-    fst = lapse_h5out_flush(w->out);
-    if (st == LAPSE_OK)
-        st = fst;
+    if (lapse_h5out_filtered(w->out)) { /* unfiltered data needs no metadata change */
+        fst = lapse_h5out_flush(w->out);
+        if (st == LAPSE_OK)
+            st = fst;
+    }
     if (st == LAPSE_OK && f)
         st = task_mark(w, f, t2);
     return st;
@@ -467,6 +496,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
     w->t_loop = MPI_Wtime();
     if (lapse_h5out_collective(w->out)) {
         st = work_lockstep(w, &pg);
+        io_stats(w);
         goto printed; /* printed by the ranks that failed */
     }
     for (;;) {
@@ -526,6 +556,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
         if (!more && !prev)
             break;
     }
+    io_stats(w);
 cleanup:
     lapse_err_context("rank %d", w->r->rank);
     if (st != LAPSE_OK && (st != LAPSE_EINTERRUPTED || w->r->rank == 0))
