@@ -4,7 +4,8 @@
  * Layout (names and encodings: io/layout.h, which owns them):
  *   result datasets      [t, z, y, x] (or [t, y, x] after a z-projection), the input's full
  *                        time axis, chunked [1, tile], created up front; each task writes its
- *                        core hyperslab (independent I/O).
+ *                        core hyperslab (independent I/O; collective for a filtered dataset,
+ *                        output.compression, whose chunk index is flushed before the marks).
  *   task table           one row per task and run (lapse_task_row_t), extendible compound table.
  *   done marks           uint8 [t, tiles]: LAPSE_MARK_DONE where the task (timepoint, tile) is
  *                        done, durably: a task's data is written before its mark, and both are
