@@ -12,7 +12,9 @@
 #   NT, SHAPE     the sample: NT timepoints of SHAPE uint16 (default 20, 128,1024,1024)
 #   RANKS         rank counts (default "1 2 4"); GPUS: GPU counts (default "1 2", 2 only when
 #                 there are two); one GPU is CUDA_VISIBLE_DEVICES=0 for lapse, floor and peer
-#   PEERS=0       skips the peer loop; SCALE=0 skips the device-bound pipeline
+#   PEERS=0       skips the peer loop; SCALE=0 skips the device-bound pipeline; KNOBS=0 skips
+#                 the write knobs (independent / collective, whole-plane chunks, alignment,
+#                 metadata cache, compression) at the largest rank count
 #   COLD=0        skips the cold runs (they need root: echo 3 > /proc/sys/vm/drop_caches)
 #   EXTRA_ENV     extra environment for lapse (e.g. "LAPSE_H5_WRITE=collective")
 #   DEVICES       the configs' devices: (default gpu; "any" to try the script on PoCL)
@@ -139,6 +141,50 @@ for p in sys.argv[1:]:
         print(p, "identical" if b == ref else "DIFFERENT from " + name)
 PY
 
+if [ "${KNOBS:-1}" = 1 ]; then
+    # The write knobs (docs/io.md) at the largest rank count on all GPUs, warm: the floor with the
+    # same option and lapse with the same environment; lapse's run clock and the floor's loop.
+    g=${GPUS##* }
+    n=${RANKS##* }
+    vis=$([ "$g" = 1 ] && echo 0 || seq -s, 0 $((g - 1)))
+    step "write knobs: $n ranks on $g GPU(s)"
+    cfg "$W/knob-plan.yaml" bench/e2e.yaml.in "$W/knob-plan.h5"
+    rm -f "$W/knob-plan.h5"
+    CUDA_VISIBLE_DEVICES=$vis "${MPI[@]}" -n "$n" "$L" plan "$W/knob-plan.yaml" >"$LOG/knob-plan.txt" 2>&1
+    tile=$(sed -n 's/^tile *\[\([0-9, ]*\)\].*/\1/p' "$LOG/knob-plan.txt" | tr -d ' ')
+    halo=$(sed -n 's/^halo *\[\([0-9, ]*\)\].*/\1/p' "$LOG/knob-plan.txt" | tr -d ' ')
+    IFS=, read -r _ ty tx <<<"$tile"
+    printf "%-34s %9s %9s %s\n" knob floor_s lapse_s io_mode | tee "$LOG/knobs.txt"
+    for knob in "default||" "collective|LAPSE_H5_WRITE=collective|--collective" \
+        "chunk-plane|LAPSE_H5_CHUNK=1,$ty,$tx|--chunk 1,$ty,$tx" \
+        "align-1MiB|LAPSE_H5_ALIGN=1048576|--align 1048576" \
+        "align-4MiB|LAPSE_H5_ALIGN=4194304|--align 4194304" \
+        "mdc-64MiB|LAPSE_H5_MDC=67108864|" "gzip:1|COMP=gzip:1|--gzip 1" \
+        "blosc:lz4|COMP=blosc:lz4|" "blosc:zstd|COMP=blosc:zstd|"; do
+        IFS='|' read -r name envs fopt <<<"$knob"
+        rm -f "$W/knob.h5" "$W/knob-floor.h5"
+        cfg "$W/knob.yaml" bench/e2e.yaml.in "$W/knob.h5"
+        case $envs in COMP=*)
+            sed -i "s|^output: {\(.*\)}|output: {\1, compression: \"${envs#COMP=}\"}|" "$W/knob.yaml"
+            envs="" ;;
+        esac
+        fs=-
+        if [ -n "$fopt" ] || [ "$name" = default ]; then
+            CUDA_VISIBLE_DEVICES=$vis "${MPI[@]}" -n "$n" "$FLOOR" "$W/in.h5" /raw "$W/knob-floor.h5" \
+                --tile "$tile" --halo "$halo" $fopt >"$LOG/knob-floor-$name.txt" 2>&1
+            fs=$(sed -n 's/^io_floor ranks=.* wall=\([0-9.]*\) .*/\1/p' "$LOG/knob-floor-$name.txt")
+        fi
+        env CUDA_VISIBLE_DEVICES=$vis LAPSE_IO_STATS=1 $envs "${MPI[@]}" -n "$n" -x CUDA_VISIBLE_DEVICES \
+            -x LAPSE_IO_STATS $([ -n "$envs" ] && echo "-x ${envs%%=*}") "$L" run "$W/knob.yaml" \
+            >"$LOG/knob-$name.txt" 2>&1
+        ls=$(sed -n 's/.*done: [0-9]* tasks in \([0-9.]*\) s.*/\1/p' "$LOG/knob-$name.txt")
+        mode=$(sed -n 's/.*io_mode=\([a-z-]*\).*/\1/p' "$LOG/knob-$name.txt" | sort -u | tr '\n' ',')
+        [ -f "$W/knob.h5" ] && ls -l "$W/knob.h5" >>"$LOG/knob-$name.txt"
+        printf "%-34s %9s %9s %s\n" "$name" "${fs:--}" "${ls:--}" "${mode%,}" | tee -a "$LOG/knobs.txt"
+    done
+    rm -f "$W/knob.h5" "$W/knob-floor.h5"
+fi
+
 if [ "${SCALE:-1}" = 1 ]; then
     step "device-bound pipeline (bench/scale.yaml.in): 1 rank on 1 GPU, 2 ranks on ${GPUS##* } GPU(s)"
     for spec in "1 1" "${GPUS##* } 2"; do
@@ -165,6 +211,7 @@ fi
 
 step table
 cat "$TABLE"
+[ -f "$LOG/knobs.txt" ] && cat "$LOG/knobs.txt"
 echo "floor_s: the floor's task loop (output created, between barriers); lapse_s: lapse's run"
 echo "clock (the 'done: ... in S s' line: task loop + task table + run record); lapse_loop: the"
 echo "slowest rank's task loop (LAPSE_IO_STATS wall); lapse_wall: mpirun start to exit;"
