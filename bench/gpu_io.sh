@@ -160,7 +160,7 @@ if [ "${KNOBS:-1}" = 1 ]; then
         "align-1MiB|LAPSE_H5_ALIGN=1048576|--align 1048576" \
         "align-4MiB|LAPSE_H5_ALIGN=4194304|--align 4194304" \
         "mdc-64MiB|LAPSE_H5_MDC=67108864|" "gzip:1|COMP=gzip:1|--gzip 1" \
-        "blosc:lz4|COMP=blosc:lz4|" "blosc:zstd|COMP=blosc:zstd|"; do
+        "blosc:lz4|COMP=blosc:lz4|--blosc lz4" "blosc:zstd|COMP=blosc:zstd|--blosc zstd"; do
         IFS='|' read -r name envs fopt <<<"$knob"
         rm -f "$W/knob.h5" "$W/knob-floor.h5"
         cfg "$W/knob.yaml" bench/e2e.yaml.in "$W/knob.h5"

@@ -4,7 +4,8 @@
  * device work, so that lapse's run time can be set against the storage's.
  *
  *   mpirun -n N io_floor IN.h5 DATASET OUT.h5 [--tile Z,Y,X] [--halo Z,Y,X] [--dtype D]
- *          [--collective] [--chunk Z,Y,X] [--align BYTES] [--gzip LEVEL] [--timepoints T]
+ *          [--collective] [--chunk Z,Y,X] [--align BYTES] [--gzip LEVEL] [--blosc lz4|zstd]
+ *          [--timepoints T]
  *
  * Tasks are (timepoint, tile) in lapse's order (tiles z-major over the grid of --tile, default the
  * whole image); rank r takes tasks r, r + N, ... (lapse's static scheduling). A task reads its
@@ -15,7 +16,8 @@
  * tile] or --chunk, allocated at creation, no fill), then a one-byte done mark into /done, as
  * lapse does. --collective: every data write is a collective H5Dwrite in lockstep rounds (an
  * empty selection for a rank without a task), as lapse's LAPSE_H5_WRITE=collective and
- * compressed outputs; --gzip LEVEL adds deflate (then collective, with a flush per round).
+ * compressed outputs; --gzip LEVEL adds deflate, --blosc lz4|zstd lapse's Blosc filter at level 5
+ * (then collective, with a flush per round, as lapse).
  * --align sets H5Pset_alignment(BYTES, BYTES) on the output file.
  *
  * Prints one line per rank ("io_floor rank=R tasks read=S write=S") and on rank 0 the summary:
@@ -30,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "io/h5blosc.h"
 #include "status.h"
 
 typedef struct {
@@ -39,7 +42,7 @@ typedef struct {
 typedef struct {
     const char *in, *dset, *out;
     int64_t tile[3], halo[3], chunk[3];
-    int have_tile, have_chunk, collective, gzip;
+    int have_tile, have_chunk, collective, gzip, blosc; /* blosc: 1 lz4, 2 zstd */
     long long align;
     hid_t otype, omem;
     size_t osize;
@@ -83,6 +86,8 @@ static int parse_args(int argc, char **argv, opts_t *o)
             o->collective = 1;
         else if (strcmp(a, "--gzip") == 0 && v && atoi(v) >= 1 && atoi(v) <= 9)
             o->gzip = atoi(v), o->collective = 1, i++;
+        else if (strcmp(a, "--blosc") == 0 && v && (!strcmp(v, "lz4") || !strcmp(v, "zstd")))
+            o->blosc = strcmp(v, "lz4") == 0 ? 1 : 2, o->collective = 1, i++;
         else if (strcmp(a, "--align") == 0 && v && atoll(v) > 0)
             o->align = atoll(v), i++;
         else if (strcmp(a, "--timepoints") == 0 && v && atoll(v) > 0)
@@ -194,8 +199,11 @@ static lapse_status_t run(const opts_t *o, int rank, int nranks)
     LAPSE_H5ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
     LAPSE_H5(H5Pset_chunk(dcpl, 4, chunk));
     LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
-    if (o->gzip) {
-        LAPSE_H5(H5Pset_deflate(dcpl, (unsigned)o->gzip));
+    if (o->gzip || o->blosc) {
+        if (o->gzip)
+            LAPSE_H5(H5Pset_deflate(dcpl, (unsigned)o->gzip));
+        else
+            LAPSE_TRY(lapse_h5blosc_set(dcpl, o->blosc == 2, 5));
         LAPSE_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC));
     } else
         LAPSE_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
@@ -261,7 +269,7 @@ static lapse_status_t run(const opts_t *o, int rank, int nranks)
             io_mode = (int)m;
         H5Sclose(fs);
         H5Sclose(ms);
-        if (o->gzip)
+        if (o->gzip || o->blosc)
             LAPSE_H5(H5Fflush(fout, H5F_SCOPE_GLOBAL));
         if (have) {
             hsize_t st2[2] = {(hsize_t)t, (hsize_t)(i % ntiles)}, c2[2] = {1, 1};
@@ -324,7 +332,8 @@ int main(int argc, char **argv)
         if (rank == 0)
             fprintf(stderr, "usage: mpirun -n N io_floor IN.h5 DATASET OUT.h5 [--tile Z,Y,X] "
                             "[--halo Z,Y,X] [--dtype uint8|uint16|float32] [--collective] "
-                            "[--chunk Z,Y,X] [--align BYTES] [--gzip LEVEL] [--timepoints T]\n");
+                            "[--chunk Z,Y,X] [--align BYTES] [--gzip LEVEL] [--blosc lz4|zstd] "
+                            "[--timepoints T]\n");
         MPI_Finalize();
         return 2;
     }
