@@ -2,8 +2,9 @@
 # gpu_io.sh - issue 12 on the lent GPU machine in one device call (docs/io.md): the I/O floor
 # (bench/io_floor.c), lapse and the peer loop (../shared/bench/peer_pipeline.py) at 1, 2 and 4
 # ranks on one GPU and on two GPUs, page cache warm, plus one cold run of each (2 ranks, all
-# GPUs); the outputs of every rank and GPU count compared bit for bit; then the device-bound
-# pipeline (bench/scale.yaml.in) on 1 rank / 1 GPU and 2 ranks / 2 GPUs; one table at the end.
+# GPUs); the outputs of every rank and GPU count compared bit for bit; the write knobs (docs/io.md)
+# at the largest rank count; then the device-bound pipeline (bench/scale.yaml.in) on 1 rank /
+# 1 GPU and 2 ranks / 2 GPUs; one table at the end.
 #
 # From the repository root, with the staged libraries (.gpu/env.sh, docs/gpu.md), Release
 # binaries in $BIN (default gpu-bin: lapse, io_floor; libraries the GPU machine lacks in
