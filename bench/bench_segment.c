@@ -105,6 +105,53 @@ cleanup:
     return st;
 }
 
+/* The median over reps runs of each pass's partial (to a finished queue) and of the apply of
+ * global step s, printed as "lapse NAME.passK MS" and "lapse NAME.apply MS": where the time of
+ * a global operation goes. */
+static lapse_status_t time_passes(ctx_t *c, const lapse_step_t *s, int reps, const char *name)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_global_t *g = s->op->global;
+    double t[9][64];
+    lapse_blob_t prev = {NULL, 0}, part = {NULL, 0}, next = {NULL, 0};
+    lapse_gtile_t tile;
+    lapse_gtile_whole(c->in[0].dim, &tile);
+    for (int r = 0; r <= reps; r++) {
+        for (int pass = 0; pass < g->npass && pass < 8; pass++) {
+            LAPSE_CL(clFinish(c->d->cl->queue));
+            double t0 = now();
+            LAPSE_TRY(g->partial(c->d, s, pass, pass ? &prev : NULL, &tile, c->in, c->mat, c->work,
+                                 &part));
+            LAPSE_CL(clFinish(c->d->cl->queue));
+            if (r > 0)
+                t[pass][r - 1] = (now() - t0) * 1e3;
+            LAPSE_TRY(g->reduce(s, pass, pass ? &prev : NULL, &tile, &part, 1, &next));
+            lapse_blob_free(&part);
+            lapse_blob_free(&prev);
+            prev = next;
+            next.data = NULL;
+            next.size = 0;
+        }
+        double t0 = now();
+        LAPSE_TRY(g->apply(c->d, s, &prev, c->in, c->mat, &c->out));
+        LAPSE_CL(clFinish(c->d->cl->queue));
+        if (r > 0)
+            t[8][r - 1] = (now() - t0) * 1e3;
+        lapse_blob_free(&prev);
+    }
+    for (int pass = 0; pass < g->npass && pass < 8; pass++) {
+        qsort(t[pass], (size_t)reps, sizeof(double), cmp_double);
+        printf("lapse %s.pass%d %.3f\n", name, pass, t[pass][reps / 2]);
+    }
+    qsort(t[8], (size_t)reps, sizeof(double), cmp_double);
+    printf("lapse %s.apply %.3f\n", name, t[8][reps / 2]);
+cleanup:
+    lapse_blob_free(&part);
+    lapse_blob_free(&prev);
+    lapse_blob_free(&next);
+    return st;
+}
+
 int main(int argc, char **argv)
 {
     lapse_status_t st = LAPSE_OK;
@@ -162,11 +209,13 @@ int main(int argc, char **argv)
     c.out = (lapse_dvol_t){.mem = bufs[1], .dim = {dim[0], dim[1], dim[2]}};
     LAPSE_TRY(time_step(&c, &otsu, reps, &ms));
     printf("lapse otsu_real %.3f\n", ms);
+    LAPSE_TRY(time_passes(&c, &otsu, reps, "otsu_real"));
     /* labels of the mask: bufs[1] -> bufs[2] */
     c.in[0].mem = bufs[1];
     c.out.mem = bufs[2];
     LAPSE_TRY(time_step(&c, &cc, reps, &ms));
     printf("lapse label_of_mask %.3f\n", ms);
+    LAPSE_TRY(time_passes(&c, &cc, reps, "label_of_mask"));
     /* Otsu then labels, as clesperanto's label_real */
     {
         double t[64];
@@ -206,6 +255,7 @@ int main(int argc, char **argv)
         c.out.mem = bufs[3];
         LAPSE_TRY(time_step(&c, &meas, reps, &ms));
         printf("lapse measure_real %.3f\n", ms);
+        LAPSE_TRY(time_passes(&c, &meas, reps, "measure_real"));
     }
     {
         lapse_step_t vol, steps[8];
@@ -231,6 +281,7 @@ int main(int argc, char **argv)
             if (r > 0)
                 t[r - 1] = pt.compute * 1e3;
         }
+        lapse_pipeline_profile(p, stdout, "lapse vol_real "); /* with LAPSE_PROFILE=1 */
         lapse_pipeline_destroy(p);
         qsort(t, (size_t)reps, sizeof *t, cmp_double);
         printf("lapse vol_real %.3f\n", t[reps / 2]);

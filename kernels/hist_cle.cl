@@ -10,6 +10,7 @@
 
 #define LAPSE_RG 256
 #define LAPSE_HRUN 16
+#define LAPSE_HCOPIES 8 /* local copies of the bins, 257 apart (banks) */
 
 static inline size_t core_at(ulong i, int4 b, int4 o, int4 c)
 {
@@ -27,25 +28,32 @@ __kernel __attribute__((reqd_work_group_size(LAPSE_RG, 1, 1))) void
 lapse_hist256_cle(__global const float *src, int4 b, int4 o, int4 c, float lo, float hi,
                   double range, __global uint *bins)
 {
-    __local uint h[256];
+    /* LAPSE_HCOPIES copies of the bins, work-item l adding to copy l % LAPSE_HCOPIES: the lanes
+     * of a warp that hit one bin (a background) spread over copies in different banks */
+    __local uint hs[LAPSE_HCOPIES * 257];
     const ulong n = (ulong)c.x * (ulong)c.y * (ulong)c.z;
     const size_t l = get_local_id(0);
-    h[l] = 0;
+    for (size_t q = l; q < LAPSE_HCOPIES * 257; q += LAPSE_RG)
+        hs[q] = 0;
     barrier(CLK_LOCAL_MEM_FENCE);
+    __local uint *h = hs + (l % LAPSE_HCOPIES) * 257;
     /* Chunks of LAPSE_HRUN x LAPSE_RG voxels per work-group, each work-item every LAPSE_RG-th
      * voxel of it (coalesced); a work-item adds to a local bin only when its bin changes. */
     const ulong chunk = (ulong)LAPSE_HRUN * LAPSE_RG, nchunks = (n + chunk - 1) / chunk;
     for (ulong ch = get_group_id(0); ch < nchunks; ch += get_num_groups(0)) {
-        int bin = -1;
-        uint cnt = 0;
+        float v[LAPSE_HRUN]; /* all loads issued first */
+#pragma unroll
         for (int j = 0; j < LAPSE_HRUN; j++) {
             const ulong i = ch * chunk + (ulong)j * LAPSE_RG + l;
-            if (i >= n)
-                break;
-            const float v = src[core_at(i, b, o, c)];
-            if (!(v >= lo && v <= hi))
+            v[j] = i < n ? src[core_at(i, b, o, c)] : NAN;
+        }
+        int bin = -1;
+        uint cnt = 0;
+#pragma unroll
+        for (int j = 0; j < LAPSE_HRUN; j++) {
+            if (!(v[j] >= lo && v[j] <= hi))
                 continue;
-            const double q = (double)v - (double)lo;
+            const double q = (double)v[j] - (double)lo;
             int k = (int)floor(q / range * 255.0 + 0.5);
             k = k < 0 ? 0 : k > 255 ? 255 : k;
             if (k != bin) {
@@ -60,6 +68,9 @@ lapse_hist256_cle(__global const float *src, int4 b, int4 o, int4 c, float lo, f
             atomic_add(&h[bin], cnt);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (h[l])
-        atomic_add(&bins[l], h[l]);
+    uint sum = 0;
+    for (int q = 0; q < LAPSE_HCOPIES; q++)
+        sum += hs[q * 257 + l];
+    if (sum)
+        atomic_add(&bins[l], sum);
 }

@@ -211,3 +211,28 @@ __kernel void lapse_ccl_lookup(__global const ulong *ids, __global const ulong *
         atomic_or(missing, 1u);
     }
 }
+
+/* One face of a core of ids (C order over dims cx, cy, cz) into dst, C order over the two other
+ * axes: axis 0 (z) the plane z = side ? cz - 1 : 0, axis 1 (y) the rows y = ..., axis 2 (x) the
+ * columns x = ...; 1-D over the face's voxels, so the face comes back in one contiguous read. */
+__kernel void lapse_ccl_face(__global const ulong *ids, uint cx, uint cy, uint cz, int axis,
+                             int side, __global ulong *dst)
+{
+    const size_t j = get_global_id(0);
+    size_t i;
+    if (axis == 0) {
+        if (j >= (size_t)cx * cy)
+            return;
+        i = (size_t)(side ? cz - 1 : 0) * cx * cy + j;
+    } else if (axis == 1) { /* j = z * cx + x */
+        if (j >= (size_t)cx * cz)
+            return;
+        const size_t z = j / cx, x = j - z * cx;
+        i = (z * cy + (side ? cy - 1 : 0)) * cx + x;
+    } else { /* j = z * cy + y */
+        if (j >= (size_t)cy * cz)
+            return;
+        i = j * cx + (side ? cx - 1 : 0);
+    }
+    dst[j] = ids[i];
+}

@@ -11,7 +11,8 @@
 #pragma OPENCL FP_CONTRACT OFF
 
 #define LAPSE_RG 256
-#define LAPSE_HRUN 16 /* voxels per work-item and run in lapse_hist256 */
+#define LAPSE_HRUN 16   /* voxels per work-item and run in lapse_hist256 */
+#define LAPSE_HCOPIES 8 /* local copies of lapse_hist256's bins, 257 apart (banks) */
 
 /* Buffer index of core voxel i. A core of whole planes of the buffer (a timepoint held whole,
  * or tiles cut along z only) is one contiguous run: no division. */
@@ -35,10 +36,33 @@ lapse_minmax(__global const float *src, int4 b, int4 o, int4 c, __global float *
     const ulong n = (ulong)c.x * (ulong)c.y * (ulong)c.z;
     const size_t l = get_local_id(0);
     float a = INFINITY, z = -INFINITY;
-    for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
-        const float v = src[core_at(i, b, o, c)];
-        a = fmin(a, v);
-        z = fmax(z, v);
+    const ulong gid = get_global_id(0), gs = get_global_size(0);
+    if (c.x == b.x && c.y == b.y) { /* one contiguous run: float4 loads, two in flight */
+        __global const float *p = src + (size_t)o.z * (size_t)b.x * (size_t)b.y;
+        const ulong n4 = n / 4;
+        ulong i = gid;
+        for (; i + gs < n4; i += 2 * gs) {
+            const float4 u = vload4(i, p), w = vload4(i + gs, p);
+            a = fmin(a, fmin(fmin(fmin(u.x, u.y), fmin(u.z, u.w)),
+                             fmin(fmin(w.x, w.y), fmin(w.z, w.w))));
+            z = fmax(z, fmax(fmax(fmax(u.x, u.y), fmax(u.z, u.w)),
+                             fmax(fmax(w.x, w.y), fmax(w.z, w.w))));
+        }
+        if (i < n4) {
+            const float4 u = vload4(i, p);
+            a = fmin(a, fmin(fmin(u.x, u.y), fmin(u.z, u.w)));
+            z = fmax(z, fmax(fmax(u.x, u.y), fmax(u.z, u.w)));
+        }
+        for (ulong j = n4 * 4 + gid; j < n; j += gs) {
+            a = fmin(a, p[j]);
+            z = fmax(z, p[j]);
+        }
+    } else {
+        for (ulong i = gid; i < n; i += gs) {
+            const float v = src[core_at(i, b, o, c)];
+            a = fmin(a, v);
+            z = fmax(z, v);
+        }
     }
     lmn[l] = a;
     lmx[l] = z;
@@ -64,31 +88,43 @@ __kernel __attribute__((reqd_work_group_size(LAPSE_RG, 1, 1))) void
 lapse_hist256(__global const float *src, int4 b, int4 o, int4 c, __constant float *e, float norm,
               __global uint *bins)
 {
-    __local uint h[256];
+    /* LAPSE_HCOPIES copies of the bins, work-item l adding to copy l % LAPSE_HCOPIES: the lanes
+     * of a warp that hit one bin (a background) spread over copies in different banks */
+    __local uint hs[LAPSE_HCOPIES * 257];
     const ulong n = (ulong)c.x * (ulong)c.y * (ulong)c.z;
     const size_t l = get_local_id(0);
-    h[l] = 0;
+    for (size_t q = l; q < LAPSE_HCOPIES * 257; q += LAPSE_RG)
+        hs[q] = 0;
     barrier(CLK_LOCAL_MEM_FENCE);
-    const float e0 = e[0], e256 = e[256];
+    __local float le[257]; /* the edges in local memory: lanes read different ones */
+    for (size_t q = l; q < 257; q += LAPSE_RG)
+        le[q] = e[q];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    __local uint *h = hs + (l % LAPSE_HCOPIES) * 257;
+    const float e0 = le[0], e256 = le[256];
     /* A work-group takes chunks of LAPSE_HRUN x LAPSE_RG voxels, each work-item every
-     * LAPSE_RG-th voxel of it (coalesced), and adds to a local bin only when its bin changes:
-     * smooth images (a background in one bin) need few atomics. */
+     * LAPSE_RG-th voxel of it (coalesced; all LAPSE_HRUN loads issued first), and adds to a
+     * local bin only when its bin changes: smooth images (a background in one bin) need few
+     * atomics. */
     const ulong chunk = (ulong)LAPSE_HRUN * LAPSE_RG, nchunks = (n + chunk - 1) / chunk;
     for (ulong ch = get_group_id(0); ch < nchunks; ch += get_num_groups(0)) {
-        int bin = -1;
-        uint cnt = 0;
+        float v[LAPSE_HRUN];
+#pragma unroll
         for (int j = 0; j < LAPSE_HRUN; j++) {
             const ulong i = ch * chunk + (ulong)j * LAPSE_RG + l;
-            if (i >= n)
-                break;
-            const float v = src[core_at(i, b, o, c)];
-            if (!(v >= e0 && v <= e256))
+            v[j] = i < n ? src[core_at(i, b, o, c)] : NAN;
+        }
+        int bin = -1;
+        uint cnt = 0;
+#pragma unroll
+        for (int j = 0; j < LAPSE_HRUN; j++) {
+            if (!(v[j] >= e0 && v[j] <= e256))
                 continue;
-            int k = (int)((v - e0) * norm);
+            int k = (int)((v[j] - e0) * norm);
             k = k < 0 ? 0 : k > 255 ? 255 : k;
-            if (v < e[k])
+            if (v[j] < le[k])
                 k--;
-            else if (k < 255 && v >= e[k + 1])
+            else if (k < 255 && v[j] >= le[k + 1])
                 k++;
             if (k != bin) {
                 if (cnt)
@@ -102,8 +138,11 @@ lapse_hist256(__global const float *src, int4 b, int4 o, int4 c, __constant floa
             atomic_add(&h[bin], cnt);
     }
     barrier(CLK_LOCAL_MEM_FENCE);
-    if (h[l])
-        atomic_add(&bins[l], h[l]);
+    uint sum = 0;
+    for (int q = 0; q < LAPSE_HCOPIES; q++)
+        sum += hs[q * 257 + l];
+    if (sum)
+        atomic_add(&bins[l], sum);
 }
 
 /* Per work-group exact sum of the core's voxels as integers: each voxel v counts as

@@ -24,25 +24,27 @@ __kernel void lapse_maxima(__global const float *src, __global float *dst, int n
 {
     SEEDS_SETUP();
     const float c = src[idx];
-    int is = 1;
-    for (int dz = -1; dz <= 1 && is; dz++) {
-        if (z + dz < 0 || z + dz >= nz)
-            continue;
-        for (int dy = -1; dy <= 1 && is; dy++) {
-            if (y + dy < 0 || y + dy >= ny)
+    /* m = the largest neighbour (fmax ignores NaN; a neighbour beyond the buffer reads as NaN):
+     * every neighbour is < c exactly when !(m >= c); no early exit, so a warp's lanes stay
+     * together */
+    float m = NAN;
+#pragma unroll
+    for (int dz = -1; dz <= 1; dz++) {
+        const int zz = z + dz;
+        const int okz = zz >= 0 && zz < nz;
+#pragma unroll
+        for (int dy = -1; dy <= 1; dy++) {
+            const int yy = y + dy;
+            if (!okz || yy < 0 || yy >= ny)
                 continue;
-            const size_t row = (size_t)(z + dz) * sz + (size_t)(y + dy) * sy;
-            for (int dx = -1; dx <= 1; dx++) {
-                if (x + dx < 0 || x + dx >= nx || (dz == 0 && dy == 0 && dx == 0))
-                    continue;
-                if (src[row + (size_t)(x + dx)] >= c) {
-                    is = 0;
-                    break;
-                }
-            }
+            const size_t row = (size_t)zz * sz + (size_t)yy * sy;
+            const float l = x > 0 ? src[row + (size_t)(x - 1)] : NAN;
+            const float r = x + 1 < nx ? src[row + (size_t)(x + 1)] : NAN;
+            const float mid = dz == 0 && dy == 0 ? NAN : src[row + (size_t)x];
+            m = fmax(m, fmax(mid, fmax(l, r)));
         }
     }
-    dst[idx] = is ? 1.0f : 0.0f;
+    dst[idx] = !(m >= c) ? 1.0f : 0.0f;
 }
 
 /* One growth step over the box (26 neighbours, 8 in a plane): a voxel that is 0 (or -0) takes the

@@ -29,34 +29,58 @@
 
 /* Sobel gradient magnitude sqrt(gx^2 + gy^2 + gz^2): g along an axis is the correlation with
  * [-1, 0, 1] along it and the smoothing [1, 2, 1] along each other axis of the stencil (SciPy's
- * sobel per axis), accumulated over the window in the order dz, dy, dx (zero weights skipped).
- * az, ay, ax: whether each axis is part of the stencil; compile-time constants at the calls
- * below (the common cases), so that the loops unroll. */
+ * sobel per axis), computed separably: along x each row's difference (r - l) and smoothing
+ * ((l + 2 c) + r), along y each plane's, then along z (axes outside the stencil contribute their
+ * centre only, and no gradient). Both variants evaluate this one body (GET reads neighbour
+ * (dz, dy, dx)), so their bits agree. az, ay, ax: whether each axis is part of the stencil;
+ * compile-time constants at the calls below (the common cases), so that the loops unroll. */
+#define LAPSE_SOBEL_SEP(GET)                                                                       \
+    /* rows along x: the difference d and the smoothing sm; planes along y; then z */          \
+    float gx = 0.0f, gy = 0.0f, gz = 0.0f, px[3], py[3], ps[3];                                  \
+    _Pragma("unroll") for (int dz = -1; dz <= 1; dz++) {                                          \
+        float rd[3], rs[3];                                                                        \
+        if (dz != 0 && !az)                                                                        \
+            continue;                                                                              \
+        _Pragma("unroll") for (int dy = -1; dy <= 1; dy++) {                                      \
+            if (dy != 0 && !ay)                                                                    \
+                continue;                                                                          \
+            const float c0 = GET(dz, dy, 0);                                                       \
+            if (ax) {                                                                              \
+                const float l = GET(dz, dy, -1), r = GET(dz, dy, 1);                               \
+                rd[dy + 1] = r - l;                                                                \
+                rs[dy + 1] = (l + 2.0f * c0) + r;                                                  \
+            } else {                                                                               \
+                rd[dy + 1] = 0.0f;                                                                 \
+                rs[dy + 1] = c0;                                                                   \
+            }                                                                                      \
+        }                                                                                          \
+        if (ay) {                                                                                  \
+            px[dz + 1] = (rd[0] + 2.0f * rd[1]) + rd[2];                                           \
+            py[dz + 1] = rs[2] - rs[0];                                                            \
+            ps[dz + 1] = (rs[0] + 2.0f * rs[1]) + rs[2];                                           \
+        } else {                                                                                   \
+            px[dz + 1] = rd[1];                                                                    \
+            py[dz + 1] = 0.0f;                                                                     \
+            ps[dz + 1] = rs[1];                                                                    \
+        }                                                                                          \
+    }                                                                                              \
+    if (az) {                                                                                      \
+        gx = (px[0] + 2.0f * px[1]) + px[2];                                                       \
+        gy = (py[0] + 2.0f * py[1]) + py[2];                                                       \
+        gz = ps[2] - ps[0];                                                                        \
+    } else {                                                                                       \
+        gx = px[1];                                                                                \
+        gy = py[1];                                                                                \
+    }                                                                                              \
+    return sqrt(gx * gx + gy * gy + gz * gz)
+
+
+#define LAPSE_ST_GET_G(dz, dy, dx) LAPSE_ST_AT(dz, dy, dx)
 static inline __attribute__((always_inline)) float
 lapse_sobel_at(__global const float *src, int nx, int ny, int nz, int x, int y, int z,
                const int az, const int ay, const int ax)
 {
-    float gx = 0.0f, gy = 0.0f, gz = 0.0f;
-#pragma unroll
-    for (int dz = -az; dz <= az; dz++) {
-        const int wz = az ? 2 - abs(dz) : 1; /* smoothing weight along z */
-#pragma unroll
-        for (int dy = -ay; dy <= ay; dy++) {
-            const int wy = ay ? 2 - abs(dy) : 1;
-#pragma unroll
-            for (int dx = -ax; dx <= ax; dx++) {
-                const int wx = ax ? 2 - abs(dx) : 1;
-                const float v = LAPSE_ST_AT(dz, dy, dx);
-                if (dx != 0)
-                    gx += (float)(dx * wy * wz) * v;
-                if (dy != 0)
-                    gy += (float)(wx * dy * wz) * v;
-                if (dz != 0)
-                    gz += (float)(wx * wy * dz) * v;
-            }
-        }
-    }
-    return sqrt(gx * gx + gy * gy + gz * gz);
+    LAPSE_SOBEL_SEP(LAPSE_ST_GET_G);
 }
 
 __kernel void lapse_sobel(__global const float *src, __global float *dst, int nx, int ny, int nz)
@@ -71,21 +95,29 @@ __kernel void lapse_sobel(__global const float *src, __global float *dst, int nx
 }
 
 /* Box Laplacian: the sum over the 3^k - 1 neighbours of the box (k = axes of the stencil) of
- * (neighbour - centre), in the order dz, dy, dx (axis flags as for the Sobel). */
+ * (neighbour - centre), computed as the box sum minus 3^k centres: the rows along x summed
+ * first ((l + c) + r), then the rows of a plane in y order, then the planes in z order (axis
+ * flags as for the Sobel; the tiled variant sums in the same order, so the bits agree and the
+ * rows shared by neighbouring outputs are summed once). */
 static inline __attribute__((always_inline)) float
 lapse_laplace_box_at(__global const float *src, int nx, int ny, int nz, int x, int y, int z,
                      const int az, const int ay, const int ax, const float c)
 {
     float s = 0.0f;
+    int k = 1;
 #pragma unroll
-    for (int dz = -az; dz <= az; dz++)
+    for (int dz = -az; dz <= az; dz++) {
+        float p = 0.0f;
 #pragma unroll
-        for (int dy = -ay; dy <= ay; dy++)
-#pragma unroll
-            for (int dx = -ax; dx <= ax; dx++)
-                if (dz != 0 || dy != 0 || dx != 0)
-                    s += LAPSE_ST_AT(dz, dy, dx) - c;
-    return s;
+        for (int dy = -ay; dy <= ay; dy++) {
+            float r = ax ? (LAPSE_ST_AT(dz, dy, -1) + LAPSE_ST_AT(dz, dy, 0)) + LAPSE_ST_AT(dz, dy, 1)
+                         : LAPSE_ST_AT(dz, dy, 0);
+            p = dy == -ay ? r : p + r;
+        }
+        s = dz == -az ? p : s + p;
+    }
+    k = (az ? 3 : 1) * (ay ? 3 : 1) * (ax ? 3 : 1);
+    return s - (float)k * c;
 }
 
 __kernel void lapse_laplace_box(__global const float *src, __global float *dst, int nx, int ny,
@@ -140,32 +172,11 @@ __kernel void lapse_gradient(__global const float *src, __global float *dst, int
  * lapse_laplace_diamond on the neighbourhood v[27] (index (dz + 1) 9 + (dy + 1) 3 + dx + 1;
  * neighbours of axes outside the stencil are not read): the same operations in the same order.
  * The loops have literal bounds (unrolled before inlining) and skip what is not in the stencil. */
+#define LAPSE_ST_GET_V(dz, dy, dx) v[LAPSE_ST_I(dz, dy, dx)]
 static inline __attribute__((always_inline)) float lapse_sobel_v(const float *v, const int az,
                                                                  const int ay, const int ax)
 {
-    float gx = 0.0f, gy = 0.0f, gz = 0.0f;
-#pragma unroll
-    for (int dz = -1; dz <= 1; dz++) {
-        const int wz = az ? 2 - abs(dz) : 1; /* smoothing weight along z */
-#pragma unroll
-        for (int dy = -1; dy <= 1; dy++) {
-            const int wy = ay ? 2 - abs(dy) : 1;
-#pragma unroll
-            for (int dx = -1; dx <= 1; dx++) {
-                const int wx = ax ? 2 - abs(dx) : 1;
-                if ((dz != 0 && !az) || (dy != 0 && !ay) || (dx != 0 && !ax))
-                    continue; /* not in the stencil */
-                const float s = v[LAPSE_ST_I(dz, dy, dx)];
-                if (dx != 0)
-                    gx += (float)(dx * wy * wz) * s;
-                if (dy != 0)
-                    gy += (float)(wx * dy * wz) * s;
-                if (dz != 0)
-                    gz += (float)(wx * wy * dz) * s;
-            }
-        }
-    }
-    return sqrt(gx * gx + gy * gy + gz * gz);
+    LAPSE_SOBEL_SEP(LAPSE_ST_GET_V);
 }
 
 static inline __attribute__((always_inline)) float
@@ -174,15 +185,23 @@ lapse_laplace_box_v(const float *v, const int az, const int ay, const int ax)
     const float c = v[LAPSE_ST_I(0, 0, 0)];
     float s = 0.0f;
 #pragma unroll
-    for (int dz = -1; dz <= 1; dz++)
+    for (int dz = -1; dz <= 1; dz++) {
+        if (dz != 0 && !az)
+            continue;
+        float p = 0.0f;
 #pragma unroll
-        for (int dy = -1; dy <= 1; dy++)
-#pragma unroll
-            for (int dx = -1; dx <= 1; dx++)
-                if ((dz == 0 || az) && (dy == 0 || ay) && (dx == 0 || ax) &&
-                    (dz != 0 || dy != 0 || dx != 0))
-                    s += v[LAPSE_ST_I(dz, dy, dx)] - c;
-    return s;
+        for (int dy = -1; dy <= 1; dy++) {
+            if (dy != 0 && !ay)
+                continue;
+            float r = ax ? (v[LAPSE_ST_I(dz, dy, -1)] + v[LAPSE_ST_I(dz, dy, 0)]) +
+                               v[LAPSE_ST_I(dz, dy, 1)]
+                         : v[LAPSE_ST_I(dz, dy, 0)];
+            p = dy == -ay ? r : p + r;
+        }
+        s = dz == -az ? p : s + p;
+    }
+    const int k = (az ? 3 : 1) * (ay ? 3 : 1) * (ax ? 3 : 1);
+    return s - (float)k * c;
 }
 
 static inline __attribute__((always_inline)) float
@@ -218,7 +237,7 @@ static inline __attribute__((always_inline)) float lapse_st_eval(const int k, co
  * work-item, 32 apart along x (coalesced, 16 loads in flight; the neighbours' re-reads hit L1 /
  * L2). The tiled stencils need x and y in the stencil (nx, ny > 1: the host checks). */
 #define LAPSE_SW_TX 64 /* outputs per work-group along x = work-items per row */
-#define LAPSE_SW_RY 4  /* outputs per work-item along y */
+#define LAPSE_SW_RY 2  /* outputs per work-item along y (registers: 4 took ~160) */
 #define LAPSE_SW_WY 4  /* rows of work-items */
 #define LAPSE_SW_KZ 32 /* output planes per work-group */
 #define LAPSE_SW_TY (LAPSE_SW_RY * LAPSE_SW_WY)

@@ -22,13 +22,15 @@
 #include <yaml.h>
 
 #define CONFIG_MAX_BYTES (1 << 20) /* larger files are refused before parsing */
-#define TILE_MAX         1000000   /* per-axis bound on tiles.shape and tiles.halo */
+#define VOXEL_MIN        1e-9      /* input.voxel_size bounds, micrometres */
+#define VOXEL_MAX        1e9
+#define TILE_MAX         1000000 /* per-axis bound on tiles.shape and tiles.halo */
 #define DEVICE_INDEX_MAX 65535
 #define CONFIG_MAX_DEPTH 32 /* containers nested deeper than this are refused */
 
 static const char *const top_keys[] = {"input",   "timepoints", "tiles",    "pipeline", "output",
                                        "devices", "scheduling", "on_error", NULL};
-static const char *const input_keys[] = {"file", "dataset", NULL};
+static const char *const input_keys[] = {"file", "dataset", "voxel_size", NULL};
 static const char *const tiles_keys[] = {"shape", "halo", NULL};
 static const char *const output_keys[] = {"file", "dataset", "dtype", "mode", "compression", NULL};
 
@@ -97,13 +99,26 @@ static lapse_status_t walk_input(walk_t *w, const yaml_node_t *top)
     if (st == LAPSE_OK)
         st = cfg_check_keys(w, in, "input", input_keys, NULL, "input");
     if (st == LAPSE_OK)
-        st = cfg_map_need(w, in, "input", "file", "(the HDF5 or TIFF file to read)", &f);
+        st = cfg_map_need(w, in, "input", "file", "(the HDF5 or TIFF file or Zarr store to read)",
+                          &f);
     if (st == LAPSE_OK)
         st = cfg_get_string(w, f, "input.file", c->input_file, sizeof c->input_file);
+    /* input.voxel_size: [z, y, x] micrometres (or one number), overriding the input's own. */
+    yaml_node_t *vs = st == LAPSE_OK ? cfg_map_get(w, in, "voxel_size") : NULL;
+    if (vs != NULL && (st = cfg_get_vec3(w, vs, "input.voxel_size", 0, VOXEL_MIN, VOXEL_MAX, 1,
+                                         c->input_voxel_size)) == LAPSE_OK)
+        c->input_voxel_size_given = 1;
     /* A format without datasets (TIFF, by the file's suffix): input.dataset may be left out and
      * is not used; it is kept as "" so that giving one or not is the same run. */
     const lapse_reader_backend_t *b = lapse_reader_backend_for_name(c->input_file);
-    if (st == LAPSE_OK && !b->needs_dataset) {
+    /* A format where it is optional (Zarr: a path inside the store): used when given. */
+    if (st == LAPSE_OK && b->dataset_optional && cfg_map_get(w, in, "dataset") == NULL) {
+        c->input_dataset[0] = '\0';
+        c->input_file_mark = cfg_mark_of(f);
+        c->input_dataset_mark = c->input_file_mark;
+        return LAPSE_OK;
+    }
+    if (st == LAPSE_OK && !b->needs_dataset && !b->dataset_optional) {
         c->input_dataset[0] = '\0';
         c->input_file_mark = cfg_mark_of(f);
         c->input_dataset_mark = c->input_file_mark;

@@ -42,6 +42,8 @@ typedef struct {
     char input_file[4096];
     char input_dataset[LAPSE_NAME_MAX];
     lapse_mark_t input_file_mark, input_dataset_mark;
+    double input_voxel_size[3]; /* input.voxel_size: z, y, x micrometres, when given */
+    int input_voxel_size_given; /* 1: input.voxel_size was in the file */
 
     char timepoints[1024]; /* selection string; "" = all timepoints */
     lapse_mark_t timepoints_mark;

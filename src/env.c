@@ -37,6 +37,7 @@ static const struct {
     {"LAPSE_H5_CHUNK", ENV_SHAPE3, "a chunk shape z,y,x of integers > 0"},
     {"LAPSE_H5_ALIGN", ENV_BYTES, "a number of bytes > 0"},
     {"LAPSE_H5_MDC", ENV_BYTES, "a number of bytes > 0"},
+    {"LAPSE_PROFILE", ENV_BOOL01, "0 or 1"},
 };
 
 /* 1 when s (non-empty) is well formed for kind. */

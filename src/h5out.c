@@ -485,6 +485,39 @@ cleanup:
     return st;
 }
 
+/* Collective. The voxel size (state->element_size_um, z y x) as the float32 [3] attribute
+ * element_size_um of every result dataset outside /lapse; nothing when it is all 0. */
+static lapse_status_t put_element_size(lapse_h5out_t *o, const lapse_state_spec_t *state)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
+    hsize_t three = 3;
+    const float v[3] = {(float)state->element_size_um[0], (float)state->element_size_um[1],
+                        (float)state->element_size_um[2]};
+    if (v[0] == 0 && v[1] == 0 && v[2] == 0)
+        return LAPSE_OK;
+    LAPSE_H5ID(space, H5Screate_simple(1, &three, NULL));
+    for (int k = 0; k < o->nspecs; k++) {
+        if (strncmp(o->specs[k].path, LAPSE_LAYOUT_GROUP "/", strlen(LAPSE_LAYOUT_GROUP) + 1) == 0)
+            continue;
+        htri_t e = H5Aexists(o->dsets[k], "element_size_um");
+        LAPSE_H5(e);
+        if (e > 0)
+            LAPSE_H5(H5Adelete(o->dsets[k], "element_size_um"));
+        LAPSE_H5ID(attr, H5Acreate2(o->dsets[k], "element_size_um", H5T_IEEE_F32LE, space,
+                                    H5P_DEFAULT, H5P_DEFAULT));
+        LAPSE_H5(H5Awrite(attr, H5T_NATIVE_FLOAT, v));
+        H5Aclose(attr);
+        attr = H5I_INVALID_HID;
+    }
+cleanup:
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
 /* Collective, at the end of lapse_h5out_open: all ranks agree on a status: the worst (largest)
  * one wins; a rank that did not fail itself records a message naming the failure elsewhere.
  * (Not run.c's agree, which ranks statuses by severity.) */
@@ -689,6 +722,8 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
     const char *wm = getenv("LAPSE_H5_WRITE");
     o->coll_write = o->filtered || (wm && strcmp(wm, "collective") == 0);
     st = put_root_attrs(o, cfg, state);
+    if (st == LAPSE_OK)
+        st = put_element_size(o, state);
     if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
         st = lapse_h5_fail("H5Fflush(output)", __FILE__, __LINE__);
     LAPSE_TRY(step_agree(o, st));

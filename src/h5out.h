@@ -15,6 +15,8 @@
  *   run groups           a group per run with the run record's attributes (lapse_run_info_t).
  *   root attributes      version, config (latest run), input file and dataset, fingerprint (of
  *                        the config that created the file, see lapse_fingerprint).
+ *   element_size_um      float32 [3] (z, y, x) on every result dataset: the voxel size, as
+ *                        Fiji's HDF5 plugin and BigDataViewer read it (rewritten by every open).
  *
  * A new file is created under the name <file>.creating and renamed once all its datasets exist
  * and are flushed, so a run killed during creation never leaves a half-made file at <file>.
@@ -67,6 +69,9 @@ typedef struct {
     int64_t ntiles;          /* tiles per timepoint */
     char fingerprint[24];    /* of the result-defining config (hex) */
     char input_identity[96]; /* of the input now (root attribute, io/input_id.h) */
+    /* z, y, x: the element_size_um attribute of every result dataset (outside /lapse); not
+     * written when all 0 */
+    double element_size_um[3];
 } lapse_state_spec_t;
 
 /* What is at an output path before a run (read serially by rank 0). */

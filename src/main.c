@@ -1,6 +1,7 @@
 /*
  * main.c - the `lapse` command line: parses the subcommand and its options and hands over to
- * run.c (run, plan, devices, under MPI), sample.c and info.c (serial). Exit codes: 0 success,
+ * run.c (run, plan, devices, under MPI), sample.c and info.c (serial); report and compare run
+ * the Python tools (tools.c, tools/lapse_*.py). Exit codes: 0 success,
  * 1 runtime failure, 2 bad usage, config or input, 3 finished with failed tasks skipped
  * (on_error: skip), 75 interrupted by a signal (resumable).
  */
@@ -15,6 +16,7 @@
 #include "sample.h"
 #include "opsdoc.h"
 #include "status.h"
+#include "tools.h"
 
 static const char usage_text[] =
     "usage: lapse <command> [options]\n"
@@ -39,6 +41,15 @@ static const char usage_text[] =
     "        the table of docs/operations.md)\n"
     "  info FILE.h5\n"
     "        datasets, runs, timepoints done, and timing per phase and per rank\n"
+    "  report OUT.h5 [-o report.png] [--run ID]\n"
+    "        a PNG of a run (Gantt chart of the tasks per rank and their phases, throughput,\n"
+    "        phase breakdown, counts and thresholds per timepoint) and its numbers as text\n"
+    "  compare A B [--mode voxels|table|labels] [-o PREFIX] [--json]\n"
+    "        Bland-Altman comparison of two images or tables (FILE.h5:/dataset or FILE.tif):\n"
+    "        bias, SD, 95% limits of agreement, correlation per timepoint and overall; label\n"
+    "        images matched by IoU >= 0.5 (F1, mean IoU); PREFIX_scatter.png and\n"
+    "        PREFIX_bland_altman.png. report and compare run Python (docs/tools.md); their\n"
+    "        own --help lists every option\n"
     "\n"
     "options: --help, --version\n"
     "exit codes: 0 success, 1 runtime failure, 2 bad usage, config or input (nothing written),\n"
@@ -203,6 +214,13 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "--version") == 0) {
         printf("lapse %s\n", LAPSE_VERSION);
         return 0;
+    }
+    if (strcmp(cmd, "report") == 0 || strcmp(cmd, "compare") == 0) { /* --help is theirs */
+        lapse_status_t st =
+            lapse_tool_exec(strcmp(cmd, "report") == 0 ? "lapse_report.py" : "lapse_compare.py",
+                            argc - 2, argv + 2);
+        lapse_err_print(st); /* only reached when the tool could not be started */
+        return lapse_exit_code(st);
     }
     for (int i = 2; i < argc; i++)
         if (strcmp(argv[i], "--help") == 0) {

@@ -62,9 +62,12 @@ struct lapse_pipeline {
     void *hook_ctx;
     lapse_global_fn gfn; /* global steps, or NULL: whole timepoint */
     void *gfn_ctx;
-    cl_mem gmat[LAPSE_MAX_STEPS]; /* per global step with mat_bytes: read-box voxels */
-    cl_mem gwork;                 /* the largest work_bytes per read-box voxel */
-    int stopped;                  /* the last run ended at a global step */
+    cl_mem gmat[LAPSE_MAX_STEPS];   /* per global step with mat_bytes: read-box voxels */
+    cl_mem gwork;                   /* the largest work_bytes per read-box voxel */
+    int stopped;                    /* the last run ended at a global step */
+    int profile;                    /* LAPSE_PROFILE=1: each step timed to a finished queue */
+    double prof_s[LAPSE_MAX_STEPS]; /* seconds per step over all runs (profile) */
+    long prof_n[LAPSE_MAX_STEPS];   /* runs per step (profile) */
 };
 
 /* A device buffer of bytes, checked against the device's largest allocation. */
@@ -170,7 +173,8 @@ static void slot_events_release(slot_t *s)
 }
 
 static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_t *read,
-                                    const lapse_box_t *core, const lapse_box_t *box);
+                                    const lapse_box_t *core, const lapse_box_t *box, cl_mem from,
+                                    cl_mem *keep);
 
 /* Run every step once on a one-voxel task (zeros; every node's box the voxel at the origin):
  * builds the kernel programs and creates the kernels the graph uses (each on first use,
@@ -183,7 +187,7 @@ static lapse_status_t warm_up(lapse_pipeline_t *p)
     for (int k = 0; k < p->g->nsteps; k++)
         box[k] = one;
     memset(p->slot[0].in.host, 0, lapse_dtype_size(p->g->in_dtype));
-    lapse_status_t st = enqueue_boxes(p, 0, &one, &one, box);
+    lapse_status_t st = enqueue_boxes(p, 0, &one, &one, box, NULL, NULL);
     if (st == LAPSE_OK)
         st = lapse_pipeline_wait(p, 0, NULL);
     return st;
@@ -206,6 +210,7 @@ lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
     p->g = g;
     p->max_read = max_read_voxels;
     p->max_core = max_core_voxels;
+    p->profile = getenv("LAPSE_PROFILE") != NULL && strcmp(getenv("LAPSE_PROFILE"), "1") == 0;
     LAPSE_TRY(lapse_dev_create(cl, &p->dev));
     for (int k = 0; k < g->nsteps; k++) {
         const lapse_step_t *s = g->node[k].step;
@@ -456,10 +461,13 @@ cleanup:
 }
 
 /* Enqueue the task whose node boxes are box[] (checked by the caller) on slot s: the upload
- * from the slot's input, the steps, the downloads into the slot's outputs; flushed, not waited
- * for. A global step's callback may block on the queue meanwhile (phases.c). */
+ * from the slot's input (or a device copy from `from`, when not NULL), the steps, the downloads
+ * into the slot's outputs; flushed, not waited for. keep (not NULL): *keep receives a new device
+ * copy of the input as uploaded. A global step's callback may block on the queue meanwhile
+ * (phases.c), and so does LAPSE_PROFILE's per-step timing. */
 static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_t *read,
-                                    const lapse_box_t *core, const lapse_box_t *box)
+                                    const lapse_box_t *core, const lapse_box_t *box, cl_mem from,
+                                    cl_mem *keep)
 {
     lapse_status_t st = LAPSE_OK;
     int stop = 0;
@@ -474,16 +482,37 @@ static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_
     sl->t_enq = now();
     cl_mem in0 = p->bufs[g->input_buf];
     cl_mem up = g->in_dtype == LAPSE_DT_F32 ? in0 : p->in_dev;
-    LAPSE_CL(clEnqueueWriteBuffer(q, up, CL_FALSE, 0, n * lapse_dtype_size(g->in_dtype),
-                                  sl->in.host, 0, NULL, &sl->up));
+    size_t in_bytes = n * lapse_dtype_size(g->in_dtype);
+    if (from)
+        LAPSE_CL(clEnqueueCopyBuffer(q, from, up, 0, 0, in_bytes, 0, NULL, &sl->up));
+    else
+        LAPSE_CL(clEnqueueWriteBuffer(q, up, CL_FALSE, 0, in_bytes, sl->in.host, 0, NULL, &sl->up));
     sl->busy = 1; /* from here on the device may read the slot's input */
+    if (keep) {   /* a device copy of the input as uploaded, before any step can overwrite it */
+        cl_int e = CL_SUCCESS;
+        *keep = clCreateBuffer(p->cl->ctx, CL_MEM_READ_WRITE, in_bytes, NULL, &e);
+        LAPSE_CL(e);
+        e = clEnqueueCopyBuffer(q, up, *keep, 0, 0, in_bytes, 0, NULL, NULL);
+        if (e != CL_SUCCESS) {
+            clReleaseMemObject(*keep);
+            *keep = NULL;
+            LAPSE_CL(e);
+        }
+    }
     if (g->in_dtype != LAPSE_DT_F32)
         LAPSE_TRY(lapse_dev_to_f32(p->dev, g->in_dtype, p->in_dev, in0, n));
     for (int seg = 0; seg < g->nseg; seg++) {
         if (seg > 0 && p->hook)
             LAPSE_TRY(p->hook(p->hook_ctx, p, seg - 1));
-        for (int k = g->seg[seg]; k < g->seg[seg + 1] && !stop; k++)
+        for (int k = g->seg[seg]; k < g->seg[seg + 1] && !stop; k++) {
+            double ts = p->profile ? now() : 0.0;
             LAPSE_TRY(run_step(p, k, read, box, core, &stop));
+            if (p->profile) { /* the step's own time: the queue drained before and after */
+                LAPSE_CL(clFinish(q));
+                p->prof_s[k] += now() - ts;
+                p->prof_n[k]++;
+            }
+        }
     }
     LAPSE_CL(clEnqueueMarkerWithWaitList(q, 0, NULL, &sl->comp));
     sl->stopped = stop;
@@ -514,7 +543,7 @@ static double ev_span(cl_event a, cl_profiling_info wa, cl_event b, cl_profiling
 }
 
 lapse_status_t lapse_pipeline_enqueue(lapse_pipeline_t *p, int s, const lapse_box_t *read,
-                                      const lapse_box_t *core)
+                                      const lapse_box_t *core, cl_mem from)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_box_t box[LAPSE_MAX_STEPS];
@@ -522,7 +551,7 @@ lapse_status_t lapse_pipeline_enqueue(lapse_pipeline_t *p, int s, const lapse_bo
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: pipeline slot %d of %d", s, p->nslots);
     int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
     LAPSE_TRY(check_task(p, read, core, box, most));
-    LAPSE_TRY(enqueue_boxes(p, s, read, core, box));
+    LAPSE_TRY(enqueue_boxes(p, s, read, core, box, from, NULL));
 cleanup:
     return st;
 }
@@ -563,10 +592,44 @@ lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const lapse_box_t *read,
                                   const lapse_box_t *core, lapse_pipe_times_t *times)
 {
     lapse_status_t st = LAPSE_OK;
-    LAPSE_TRY(lapse_pipeline_enqueue(p, 0, read, core));
+    LAPSE_TRY(lapse_pipeline_enqueue(p, 0, read, core, NULL));
     LAPSE_TRY(lapse_pipeline_wait(p, 0, times));
 cleanup:
     return st;
+}
+
+lapse_status_t lapse_pipeline_run_dev(lapse_pipeline_t *p, const lapse_box_t *read,
+                                      const lapse_box_t *core, lapse_pipe_times_t *times,
+                                      cl_mem from, cl_mem *keep)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_box_t box[LAPSE_MAX_STEPS];
+    if (keep)
+        *keep = NULL;
+    int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
+    LAPSE_TRY(check_task(p, read, core, box, most));
+    st = enqueue_boxes(p, 0, read, core, box, from, from ? NULL : keep);
+    if (st == LAPSE_OK)
+        st = lapse_pipeline_wait(p, 0, times);
+    if (st != LAPSE_OK && keep && *keep) { /* nothing is kept from a failed run */
+        clReleaseMemObject(*keep);
+        *keep = NULL;
+    }
+cleanup:
+    return st;
+}
+
+void lapse_pipeline_profile(const lapse_pipeline_t *p, FILE *f, const char *prefix)
+{
+    if (p == NULL || !p->profile)
+        return;
+    for (int k = 0; k < p->g->nsteps; k++) {
+        const lapse_step_t *s = p->g->node[k].step;
+        if (p->prof_n[k] > 0)
+            fprintf(f, "%sstep %d %s (%s): %ld runs, %.3f s, %.3f ms per run\n", prefix, k,
+                    s->name[0] ? s->name : "-", s->op->name, p->prof_n[k], p->prof_s[k],
+                    1e3 * p->prof_s[k] / (double)p->prof_n[k]);
+    }
 }
 
 void lapse_pipeline_destroy(lapse_pipeline_t *p)

@@ -12,6 +12,8 @@
 #ifndef LAPSE_PIPELINE_H
 #define LAPSE_PIPELINE_H
 
+#include <stdio.h>
+
 #include "clrt.h"
 #include "ops/graph.h"
 #include "status.h"
@@ -83,13 +85,14 @@ void *lapse_pipeline_input_slot(lapse_pipeline_t *p, int s);
  * the slot's next enqueue. */
 const void *lapse_pipeline_output_slot(lapse_pipeline_t *p, int s, int k);
 
-/* Enqueue one task on slot s (as lapse_pipeline_run: its read box in the slot's input) and
- * flush the queue without waiting: the device runs it while the host does other work. Tasks
+/* Enqueue one task on slot s (as lapse_pipeline_run: its read box in the slot's input, or,
+ * when from is not NULL, copied on the device from `from` as lapse_pipeline_run_dev) and flush
+ * the queue without waiting: the device runs it while the host does other work. Tasks
  * run in the order they are enqueued (one in-order queue). The slot must have no task in
  * flight. A global step's callback runs inside (it may wait on the queue). On failure nothing
  * of the task is left running. */
 lapse_status_t lapse_pipeline_enqueue(lapse_pipeline_t *p, int s, const lapse_box_t *read,
-                                      const lapse_box_t *core);
+                                      const lapse_box_t *core, cl_mem from);
 
 /* Wait for the task in flight on slot s; then its outputs are in the slot's output memory.
  * times (may be NULL): its device seconds (lapse_pipe_times_t). */
@@ -106,6 +109,16 @@ lapse_status_t lapse_pipeline_wait(lapse_pipeline_t *p, int s, lapse_pipe_times_
 lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const lapse_box_t *read,
                                   const lapse_box_t *core, lapse_pipe_times_t *times);
 
+/* lapse_pipeline_run with the input on the device: from (not NULL) holds the read box's voxels
+ * as a keep of an earlier run of the same read box made them (the input dtype, C order), and
+ * is copied on the device instead of uploading lapse_pipeline_input() (times->upload is that
+ * copy); else the input is
+ * uploaded and, when keep is not NULL, *keep receives a new device buffer with a copy of it
+ * (the caller releases it; NULL when from was given). Same errors as lapse_pipeline_run. */
+lapse_status_t lapse_pipeline_run_dev(lapse_pipeline_t *p, const lapse_box_t *read,
+                                      const lapse_box_t *core, lapse_pipe_times_t *times,
+                                      cl_mem from, cl_mem *keep);
+
 /* 1 when the last lapse_pipeline_run was ended early by a global step, else 0. */
 int lapse_pipeline_stopped(const lapse_pipeline_t *p);
 
@@ -114,6 +127,12 @@ const void *lapse_pipeline_output(lapse_pipeline_t *p, int k);
 
 /* The device state (kernels, profiling) the pipeline runs on. */
 struct lapse_dev *lapse_pipeline_dev(lapse_pipeline_t *p);
+
+/* With LAPSE_PROFILE=1 in the environment at lapse_pipeline_create, every step of every run is
+ * timed from a drained queue to a drained queue (which serialises the steps): print one line
+ * per step (runs, seconds, milliseconds per run) to f, each line starting with prefix. Prints
+ * nothing without LAPSE_PROFILE=1; p may be NULL. */
+void lapse_pipeline_profile(const lapse_pipeline_t *p, FILE *f, const char *prefix);
 
 /* Release device and host memory; NULL is accepted. */
 void lapse_pipeline_destroy(lapse_pipeline_t *p);

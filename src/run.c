@@ -25,6 +25,7 @@
 #include "exec/sizing.h"
 #include "exec/worker.h"
 #include "h5out.h"
+#include "io/bdv_xml.h"
 #include "io/input_id.h"
 #include "tpsel.h"
 
@@ -114,6 +115,8 @@ static lapse_status_t open_output(lapse_worker_t *w)
     state.ntiles = w->plan->ntiles;
     snprintf(state.fingerprint, sizeof state.fingerprint, "%s", job->fingerprint);
     snprintf(state.input_identity, sizeof state.input_identity, "%s", job->input_identity);
+    const char *unit = "";
+    lapse_voxel_size(cfg, &job->in, state.element_size_um, &unit);
     /* A signal before the output is touched: stop here (an overwrite would replace the file). */
     if ((st = lapse_agree(r->world, lapse_stop_requested() ? lapse_interrupted() : LAPSE_OK)) !=
         LAPSE_OK) {
@@ -126,6 +129,16 @@ static lapse_status_t open_output(lapse_worker_t *w)
     if (st != LAPSE_OK)
         lapse_err_print(st);
     abort_on_io_failure(r, st, cfg->output_file);
+    /* The BigDataViewer view of the output (io/bdv_xml.h): a convenience beside the results, so
+     * a failure to write it is a warning, never the run's failure. */
+    if (st == LAPSE_OK && r->rank == 0 &&
+        lapse_bdv_write(cfg->output_file, job->out, job->nout, state.element_size_um, unit) !=
+            LAPSE_OK) {
+        fprintf(stderr, "lapse: warning: no BigDataViewer XML for %s: %s\n", cfg->output_file,
+                lapse_errmsg());
+        fflush(stderr);
+        lapse_err_clear();
+    }
     return st;
 }
 
@@ -307,10 +320,10 @@ static void report_nonfinite(const lapse_worker_t *w)
  * collective calls in the same order; an HDF5 or I/O failure on any rank ends the job
  * (MPI_Abort) at the points marked by abort_on_io_failure. Returns the run's status. */
 static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl_t *cl,
-                              lapse_plan_t *plan)
+                              lapse_plan_t *plan, unsigned long long dev_share)
 {
     lapse_status_t st = LAPSE_OK, wst = LAPSE_OK;
-    lapse_worker_t w = {.r = r, .job = job, .plan = plan, .cl = cl};
+    lapse_worker_t w = {.r = r, .job = job, .plan = plan, .cl = cl, .dev_share = dev_share};
     run_record_t rec;
 
     lapse_job_set_chunks(job, plan);
@@ -404,7 +417,7 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
         printf("lapse: continuing %s: %lld of %lld selected tasks are done, %lld to run\n",
                job.cfg.output_file, (long long)(plan.ntps * plan.ntiles - plan.ntasks),
                (long long)(plan.ntps * plan.ntiles), (long long)plan.ntasks);
-    st = execute(&r, &job, cl, &plan);
+    st = execute(&r, &job, cl, &plan, mem.share);
 cleanup:
     lapse_plan_free(&plan);
     lapse_cl_close(cl);

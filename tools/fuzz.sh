@@ -2,7 +2,7 @@
 # fuzz.sh - build the libFuzzer harnesses (tests/fuzz, clang + ASan + UBSan) and run each one.
 # Usage: tools/fuzz.sh [SECONDS_PER_FUZZER] [WORKDIR]      (defaults: 30, build-fuzz/work)
 # WORKDIR gets corpus/<fuzzer>/ (seeded from configs/*.yaml, tests/unit/configs/*.yaml,
-# tests/mpi/bad_configs/*.yaml and tests/fuzz/tpsel.seeds; grows between runs), crashes/<fuzzer>-*
+# tests/mpi/bad_configs/*.yaml, tests/fuzz/tpsel.seeds and tests/fuzz/json.seeds; grows between runs), crashes/<fuzzer>-*
 # (inputs that failed) and <fuzzer>.log. Exit status: 0 when no fuzzer found anything, 1 else.
 # Env: LAPSE_FUZZ_BUILD (build dir, default build-fuzz), CC (default clang).
 set -euo pipefail
@@ -17,9 +17,9 @@ command -v "$cc" >/dev/null || { echo "fuzz: $cc not found (tools/deps.sh instal
 mkdir -p "$work"
 cmake -S . -B "$build" -DCMAKE_C_COMPILER="$cc" -DLAPSE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 1; }
-cmake --build "$build" -j"$(nproc)" --target fuzz_config fuzz_tpsel
+cmake --build "$build" -j"$(nproc)" --target fuzz_config fuzz_tpsel fuzz_json
 
-mkdir -p "$work/corpus/fuzz_config" "$work/corpus/fuzz_tpsel" "$work/crashes"
+mkdir -p "$work/corpus/fuzz_config" "$work/corpus/fuzz_tpsel" "$work/corpus/fuzz_json" "$work/crashes"
 for f in configs/*.yaml tests/unit/configs/*.yaml tests/mpi/bad_configs/*.yaml; do
     [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_config/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
 done
@@ -33,6 +33,14 @@ while IFS= read -r line; do
     printf '\x00\x04\x00%s' "$line" >"$work/corpus/fuzz_tpsel/seed-$i-ntp4"
 done <tests/fuzz/tpsel.seeds
 
+# JSON inputs: the Zarr and OME-Zarr metadata of tests/fuzz/json.seeds, one text per line.
+i=0
+while IFS= read -r line; do
+    case $line in '#'*) continue ;; esac
+    i=$((i + 1))
+    printf '%s' "$line" >"$work/corpus/fuzz_json/seed-$i"
+done <tests/fuzz/json.seeds
+
 # The dictionary: tests/fuzz/config.dict (YAML and schema words) plus every operation name and
 # parameter key of the registry, read from the family files, so a new operation needs no entry.
 dict=$work/config.dict
@@ -43,11 +51,12 @@ dict=$work/config.dict
 } >"$dict"
 
 fail=0
-for fz in fuzz_config fuzz_tpsel; do
+for fz in fuzz_config fuzz_tpsel fuzz_json; do
     opts=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
           -artifact_prefix="$work/crashes/$fz-")
     [ "$fz" = fuzz_config ] && opts+=(-dict="$dict" -max_len=4096)
     [ "$fz" = fuzz_tpsel ] && opts+=(-max_len=256)
+    [ "$fz" = fuzz_json ] && opts+=(-max_len=8192)
     echo "fuzz: $fz for ${secs}s (log $work/$fz.log)"
     rc=0
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

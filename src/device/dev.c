@@ -5,6 +5,7 @@
  */
 #include "device/dev.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,31 @@ struct lapse_dev_kcache {
     } e[KCACHE_MAX];
 };
 
+/* The register cap of the heavy tiled kernels: LAPSE_NV_MAXRREG (0 = none) or 128, on devices
+ * with the cl_nv_compiler_options extension; 0 elsewhere. */
+static lapse_status_t max_registers(lapse_cl_t *cl, int *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    size_t len = 0;
+    char *ext = NULL;
+    *out = 0;
+    LAPSE_CL(clGetDeviceInfo(cl->dev.device, CL_DEVICE_EXTENSIONS, 0, NULL, &len));
+    ext = calloc(len + 1, 1);
+    LAPSE_ALLOC(ext);
+    LAPSE_CL(clGetDeviceInfo(cl->dev.device, CL_DEVICE_EXTENSIONS, len, ext, NULL));
+    if (strstr(ext, "cl_nv_compiler_options") == NULL)
+        goto cleanup;
+    const char *env = getenv("LAPSE_NV_MAXRREG");
+    char *end = NULL;
+    long v = env && env[0] ? strtol(env, &end, 10) : 128;
+    if (env && env[0] && (*end != '\0' || v < 0 || v > 255))
+        LAPSE_FAIL(LAPSE_ERUNTIME, "LAPSE_NV_MAXRREG=\"%s\": expected 0 (no cap) or 1..255", env);
+    *out = (int)v;
+cleanup:
+    free(ext);
+    return st;
+}
+
 lapse_status_t lapse_dev_create(lapse_cl_t *cl, lapse_dev_t **out)
 {
     lapse_status_t st = LAPSE_OK;
@@ -49,6 +75,7 @@ lapse_status_t lapse_dev_create(lapse_cl_t *cl, lapse_dev_t **out)
     LAPSE_CL(clGetDeviceInfo(cl->dev.device, CL_DEVICE_LOCAL_MEM_SIZE, sizeof d->local_mem,
                              &d->local_mem, NULL));
     d->use_local = maxwg >= LOCAL_1D && maxitems[0] >= LOCAL_1D && maxitems[1] >= local_3d[1];
+    LAPSE_TRY(max_registers(cl, &d->maxrreg));
     const char *env = getenv("LAPSE_KERNELS");
     d->simple = env && strcmp(env, "simple") == 0;
     *out = d;
@@ -126,6 +153,17 @@ lapse_status_t lapse_dev_kernel_with(lapse_dev_t *d, const char *file, const cha
         *kwg = wg;
 cleanup:
     return st;
+}
+
+lapse_status_t lapse_dev_kernel_heavy(lapse_dev_t *d, const char *file, const char *defines,
+                                      const char *name, cl_kernel *out, size_t *kwg)
+{
+    char opts[1024];
+    if (d->maxrreg <= 0)
+        return lapse_dev_kernel_with(d, file, defines, name, out, kwg);
+    snprintf(opts, sizeof opts, "%s%s-cl-nv-maxrregcount=%d", defines, defines[0] ? " " : "",
+             d->maxrreg);
+    return lapse_dev_kernel_with(d, file, opts, name, out, kwg);
 }
 
 void lapse_dev_profile(lapse_dev_t *d, int on)

@@ -24,7 +24,8 @@ struct lapse_dev {
     int simple;         /* 1: LAPSE_KERNELS=simple */
     int use_local;      /* 1: the device takes our fixed work-group shapes */
     cl_ulong local_mem; /* CL_DEVICE_LOCAL_MEM_SIZE */
-    int filters_state;  /* src/ops/sep.c: 0 not yet probed, 1 tiled filters, -1 simple ones */
+    int maxrreg; /* register cap of the heavy tiled kernels (cl_nv_compiler_options), 0 none */
+    int filters_state; /* src/ops/sep.c: 0 not yet probed, 1 tiled filters, -1 simple ones */
     cl_int geom[LAPSE_DEV_GEOM_MAX]; /* src/ops/sep.c: geometry of filters_tiled.cl */
     struct lapse_dev_prof *prof;     /* profiling state (dev.c) */
     struct lapse_dev_kcache *kc;     /* kernel cache (dev.c) */
@@ -51,6 +52,14 @@ lapse_status_t lapse_dev_kernel(lapse_dev_t *d, const char *file, const char *na
  * different names. */
 lapse_status_t lapse_dev_kernel_with(lapse_dev_t *d, const char *file, const char *defines,
                                      const char *name, cl_kernel *out, size_t *kwg);
+
+/* As lapse_dev_kernel_with, for the tiled variant's heavy kernels (local-memory walks): on a
+ * device with cl_nv_compiler_options the program is built with -cl-nv-maxrregcount=d->maxrreg
+ * added (LAPSE_NV_MAXRREG, default 128: two work-groups of 256 per SM instead of one; the
+ * compiler otherwise takes up to 255 registers under reqd_work_group_size(256)). defines may be
+ * "" (the file's own program where no cap applies). */
+lapse_status_t lapse_dev_kernel_heavy(lapse_dev_t *d, const char *file, const char *defines,
+                                      const char *name, cl_kernel *out, size_t *kwg);
 
 /* Set kernel argument i to the bytes of v (macro: checks, jumps to cleanup on failure). */
 #define LAPSE_ARG(kern, i, v) LAPSE_CL(clSetKernelArg((kern), (i), sizeof(v), &(v)))

@@ -17,10 +17,21 @@
 #include <string.h>
 
 #include "device/dev.h"
+#include "exec/sizing.h"
 #include "io/table.h"
 #include "ops/global.h"
 
 enum { MODE_WHOLE, MODE_PARTIAL, MODE_FINAL };
+
+/* A task's operands of a multi-pass global step, copied on the device after its pass 0. */
+typedef struct {
+    int used;
+    lapse_dvol_t in[LAPSE_OP_MAX_INPUTS];
+    int nin;
+    lapse_gtile_t tile;
+    cl_mem mat, work; /* the pipeline's buffers of the step (not owned) */
+    size_t bytes;
+} opcache_t;
 
 struct lapse_phases {
     lapse_worker_t *w;
@@ -40,6 +51,15 @@ struct lapse_phases {
     void **cache; /* [ntps * ntiles]: a task's input read box kept between rounds, or NULL */
     size_t cached, cache_max; /* bytes kept, and at most (LAPSE_PHASE_CACHE, default 1/4 of RAM) */
     void *mat_host;           /* host copy of tile data: the largest read box x 8 bytes */
+    cl_mem *dcache; /* [ntps * ntiles]: a task's input read box kept on the device, or NULL */
+    size_t dcached, dcache_max; /* device bytes kept, and at most (the rank's device share
+                                 * less a task's bytes, halved) */
+    opcache_t *ocache; /* [ntps * ntiles]: the target step's operands kept after its pass 0, so
+                        * that its later passes skip the pipeline (opcache_keep) */
+    cl_mem relay;      /* recomputed tile data laid out as the read box (recomputed()), or NULL */
+    size_t relay_bytes;
+    int profile; /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
+    double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
 };
 
 int lapse_phases_needed(const lapse_job_t *job)
@@ -167,6 +187,107 @@ cleanup:
     return st;
 }
 
+/* Keep device copies of the current task's operands in[] of global step k (and its tile and the
+ * pipeline's mat and work buffers) for the step's later passes, while the device cache has
+ * room; else nothing (the later passes run the pipeline again). */
+static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t *in,
+                                   const lapse_gtile_t *tile, cl_mem mat, cl_mem work)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    opcache_t *c = &ph->ocache[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+    cl_int e = CL_SUCCESS;
+    cl_command_queue q = ph->w->cl->queue;
+    size_t bytes = 0;
+    for (int i = 0; i < nd->nin; i++)
+        bytes += (size_t)(in[i].dim[0] * in[i].dim[1] * in[i].dim[2]) * sizeof(cl_float);
+    if (c->used || ph->dcached + bytes > ph->dcache_max)
+        return LAPSE_OK;
+    memset(c, 0, sizeof *c);
+    c->used = 1;
+    c->nin = nd->nin;
+    c->tile = *tile;
+    c->mat = mat;
+    c->work = work;
+    c->bytes = bytes;
+    ph->dcached += bytes;
+    for (int i = 0; i < nd->nin; i++) {
+        size_t b = (size_t)(in[i].dim[0] * in[i].dim[1] * in[i].dim[2]) * sizeof(cl_float);
+        c->in[i] = in[i];
+        c->in[i].mem = clCreateBuffer(ph->w->cl->ctx, CL_MEM_READ_WRITE, b, NULL, &e);
+        LAPSE_CL(e);
+        LAPSE_CL(clEnqueueCopyBuffer(q, in[i].mem, c->in[i].mem, 0, 0, b, 0, NULL, NULL));
+    }
+cleanup:
+    return st;
+}
+
+/* Release the kept operands (at the end of a step's passes). */
+static void opcache_clear(lapse_phases_t *ph)
+{
+    for (int64_t i = 0; ph->ocache && i < ph->ntps * ph->ntiles; i++) {
+        opcache_t *c = &ph->ocache[i];
+        if (!c->used)
+            continue;
+        for (int j = 0; j < c->nin; j++)
+            if (c->in[j].mem)
+                clReleaseMemObject(c->in[j].mem);
+        ph->dcached -= c->bytes;
+        memset(c, 0, sizeof *c);
+    }
+}
+
+/* Whether global step k's tile data is recomputed rather than stored (op.h, mat_local): no
+ * later step needs its result beyond the core (graph.h, need). */
+static int recomputed(const lapse_graph_t *g, int k)
+{
+    const lapse_global_t *gl = g->node[k].step->op->global;
+    if (!gl->mat_bytes || !gl->mat_local || gl->iterate)
+        return 0;
+    for (int a = 0; a < 3; a++)
+        if (g->node[k].need[a] != 0)
+            return 0;
+    return 1;
+}
+
+/* Recompute global step k's tile data (pass 0's partial, into mat: the core's voxels in C order)
+ * and lay it out as the read box in ph->relay (the halo zero: no later step reads it there), as
+ * mat_load would have from the scratch area. core: relative to the operand in. */
+static lapse_status_t recompute(lapse_phases_t *ph, lapse_dev_t *d, int k, const lapse_dvol_t *in,
+                                cl_mem mat, cl_mem work, const lapse_box_t *core)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_step_t *s = ph->g->node[k].step;
+    const lapse_global_t *gl = s->op->global;
+    lapse_gtile_t tile;
+    lapse_blob_t tmp = {NULL, 0};
+    cl_int e = CL_SUCCESS;
+    const size_t eb = gl->mat_bytes, bytes = (size_t)(in->dim[0] * in->dim[1] * in->dim[2]) * eb;
+    const cl_uchar zero = 0;
+    current_tile(ph, k, core, &tile);
+    st = gl->partial(d, s, 0, NULL, &tile, in, mat, work, &tmp);
+    lapse_blob_free(&tmp);
+    LAPSE_TRY(st);
+    if (ph->relay_bytes < bytes) {
+        if (ph->relay)
+            clReleaseMemObject(ph->relay);
+        ph->relay_bytes = 0;
+        ph->relay = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, bytes, NULL, &e);
+        LAPSE_CL(e);
+        ph->relay_bytes = bytes;
+    }
+    LAPSE_CL(clEnqueueFillBuffer(d->cl->queue, ph->relay, &zero, 1, 0, bytes, 0, NULL, NULL));
+    const lapse_box_t *c = &tile.core_rel;
+    size_t so[3] = {0, 0, 0};
+    size_t dor[3] = {(size_t)c->off[2] * eb, (size_t)c->off[1], (size_t)c->off[0]};
+    size_t region[3] = {(size_t)c->dim[2] * eb, (size_t)c->dim[1], (size_t)c->dim[0]};
+    LAPSE_CL(clEnqueueCopyBufferRect(d->cl->queue, mat, ph->relay, so, dor, region, region[0],
+                                     region[0] * region[1], (size_t)in->dim[2] * eb,
+                                     (size_t)(in->dim[1] * in->dim[2]) * eb, 0, NULL, NULL));
+cleanup:
+    return st;
+}
+
 /* The pipeline's callback at global step k (lapse_global_fn). */
 static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_dvol_t *in,
                             const lapse_dvol_t *out, cl_mem mat, cl_mem work,
@@ -185,6 +306,7 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
         lapse_blob_free(res);
         return lapse_global_whole(d, s, in, out, mat, work, res);
     }
+    const int local = recomputed(ph->g, k);
     if (ph->mode == MODE_PARTIAL && k == ph->target) {
         lapse_gtile_t tile;
         current_tile(ph, k, core, &tile);
@@ -194,15 +316,20 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
                                (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
         LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, &tile, in,
                               mat, work, &ph->part));
-        if (gl->mat_bytes && (ph->pass == 0 || gl->iterate))
+        if (gl->mat_bytes && (ph->pass == 0 || gl->iterate) && !local)
             LAPSE_TRY(mat_store(ph, d, k, ph->pass, mat, in->dim, &tile.core_rel));
+        if (ph->pass == 0 && gl->npass > 1 && !gl->mat_bytes && !gl->iterate)
+            LAPSE_TRY(opcache_keep(ph, k, in, &tile, mat, work));
         *stop = 1;
         goto cleanup;
     }
     if (res->data == NULL)
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no result of global step %s for t=%lld",
                    s->op->name, (long long)ph->cur.t);
-    if (gl->mat_bytes)
+    if (local) { /* the tile data again, from the operand */
+        LAPSE_TRY(recompute(ph, d, k, in, mat, work, core));
+        mat = ph->relay;
+    } else if (gl->mat_bytes)
         LAPSE_TRY(mat_load(ph, d, k, gl->iterate ? ph->last[ph->cur_tpi * ph->g->nsteps + k] : 0,
                            mat, (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
     LAPSE_TRY(gl->apply(d, s, res, in, mat, out));
@@ -310,9 +437,9 @@ cleanup:
 }
 
 /* The input read box of task t into the pipeline's staging: from the rounds' cache when an
- * earlier round kept it, else from the input (then kept while the cache has room: every
- * round of a wave reads the same boxes). */
-static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_task_t *t)
+ * earlier round kept it, else from the input (then kept while the cache has room, unless
+ * host is 0: every round of a wave reads the same boxes). */
+static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_task_t *t, int host)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_worker_t *w = ph->w;
@@ -324,7 +451,7 @@ static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_ta
         goto cleanup;
     }
     LAPSE_TRY(lapse_reader_read(w->in, t->t, &t->read, dst));
-    if (ph->cached + bytes <= ph->cache_max && (*slot = malloc(bytes)) != NULL) {
+    if (host && ph->cached + bytes <= ph->cache_max && (*slot = malloc(bytes)) != NULL) {
         memcpy(*slot, dst, bytes);
         ph->cached += bytes;
     }
@@ -332,14 +459,50 @@ cleanup:
     return st;
 }
 
-/* Forget the cached input boxes (at the end of a wave). */
-static void cache_clear(lapse_phases_t *ph)
+/* Run the pipeline of task t (timepoint index tpi) in a round: its input from the device cache
+ * when an earlier round kept it there, else read (read_input) and uploaded, and then kept on
+ * the device while the device cache has room (else on the host). */
+static lapse_status_t run_round_task(lapse_phases_t *ph, int64_t tpi, const lapse_task_t *t)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    cl_mem *dslot = &ph->dcache[tpi * ph->ntiles + t->tile];
+    size_t bytes = (size_t)lapse_box_voxels(&t->read) * lapse_dtype_size(w->job->in.dtype);
+    double t0 = MPI_Wtime(), t1 = t0;
+    if (*dslot) {
+        st = lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, *dslot, NULL);
+        ph->t_run += MPI_Wtime() - t0;
+        return st;
+    }
+    int dev = ph->dcached + bytes <= ph->dcache_max;
+    LAPSE_TRY(read_input(ph, tpi, t, !dev));
+    t1 = MPI_Wtime();
+    ph->t_input += t1 - t0;
+    LAPSE_TRY(lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, NULL, dev ? dslot : NULL));
+    ph->t_run += MPI_Wtime() - t1;
+    if (*dslot)
+        ph->dcached += bytes;
+cleanup:
+    return st;
+}
+
+/* Forget the input boxes cached on the host, and those on the device when dev is 1 (at the end
+ * of a wave). */
+static void cache_clear(lapse_phases_t *ph, int dev)
 {
     for (int64_t i = 0; ph->cache && i < ph->ntps * ph->ntiles; i++) {
         free(ph->cache[i]);
         ph->cache[i] = NULL;
     }
     ph->cached = 0;
+    if (!dev)
+        return;
+    for (int64_t i = 0; ph->dcache && i < ph->ntps * ph->ntiles; i++)
+        if (ph->dcache[i]) {
+            clReleaseMemObject(ph->dcache[i]);
+            ph->dcache[i] = NULL;
+        }
+    ph->dcached = 0;
 }
 
 /* Run this rank's share of the tiles of the active timepoints up to step k, pass pass; keep the
@@ -360,11 +523,21 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
         if (lapse_stop_requested())
             LAPSE_TRY(lapse_interrupted());
         lapse_phases_task(ph, &t);
-        LAPSE_TRY(read_input(ph, a->tpi[j / ph->ntiles], &t));
-        LAPSE_TRY(lapse_pipeline_run(w->pipe, &t.read, &t.core, NULL));
-        if (!lapse_pipeline_stopped(w->pipe))
-            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
-                       ph->target + 1);
+        const opcache_t *c = &ph->ocache[ph->cur_tpi * ph->ntiles + t.tile];
+        if (ph->pass > 0 && c->used) { /* the operands kept after pass 0: no pipeline */
+            const lapse_step_t *s = ph->g->node[ph->target].step;
+            double t0 = MPI_Wtime();
+            lapse_blob_free(&ph->part);
+            LAPSE_TRY(s->op->global->partial(lapse_pipeline_dev(w->pipe), s, ph->pass,
+                                             &ph->prev[ph->cur_tpi], &c->tile, c->in, c->mat,
+                                             c->work, &ph->part));
+            ph->t_run += MPI_Wtime() - t0;
+        } else {
+            LAPSE_TRY(run_round_task(ph, a->tpi[j / ph->ntiles], &t));
+            if (!lapse_pipeline_stopped(w->pipe))
+                LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
+                           ph->target + 1);
+        }
         lapse_fault_point("phase"); /* the crash tests: a kill during a reduction round */
         idx[*nmine] = j;
         mine[*nmine] = ph->part;
@@ -437,10 +610,15 @@ static lapse_status_t round_run(lapse_phases_t *ph, const active_t *a, double *i
     lapse_err_context("rank %d", w->r->rank);
     double t0 = MPI_Wtime();
     LAPSE_TRY(lapse_agree(w->r->world, lst));
-    *idle += MPI_Wtime() - t0;
+    double t1 = MPI_Wtime();
+    *idle += t1 - t0;
+    ph->t_wait += t1 - t0;
     st = exchange(w->r->world, w->r->nranks, idx, mine, nmine, all, n);
+    double t2 = MPI_Wtime();
+    ph->t_exchange += t2 - t1;
     if (st == LAPSE_OK)
         st = reduce_all(ph, a, all);
+    ph->t_reduce += MPI_Wtime() - t2;
     if (st != LAPSE_OK)
         lapse_err_print(st);
     st = lapse_agree(w->r->world, st);
@@ -690,6 +868,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
             }
             for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
                 LAPSE_TRY(round_run(ph, &sub, &idle));
+            opcache_clear(ph);
             if (gl->mat_bytes) { /* the tile data must be seen by every rank from here on */
                 lapse_status_t fst = lapse_h5out_flush(w->out);
                 if (fst != LAPSE_OK)
@@ -697,7 +876,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
                 LAPSE_TRY(lapse_agree(w->r->world, fst));
             }
         }
-        cache_clear(ph);
+        cache_clear(ph, w0 + wave < a.n); /* the last wave's device copies serve the tasks */
     }
     for (int k = 0; k < ph->g->nsteps; k++) {
         const lapse_global_t *gl = ph->g->node[k].step->op->global;
@@ -715,6 +894,11 @@ static lapse_status_t prologue(lapse_phases_t *ph)
                MPI_Wtime() - t0, all / w->r->nranks);
         fflush(stdout);
     }
+    if (ph->profile)
+        fprintf(stderr,
+                "lapse: rank %d profile: global-step rounds: input %.3f s, pipeline %.3f s, "
+                "waiting %.3f s, exchange %.3f s, reductions %.3f s\n",
+                w->r->rank, ph->t_input, ph->t_run, ph->t_wait, ph->t_exchange, ph->t_reduce);
 cleanup:
     free(a.tpi);
     return st;
@@ -752,6 +936,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->ntps = w->plan->ntps;
         ph->ntiles = w->plan->ntiles;
         ph->cur_tpi = -1;
+        ph->profile = getenv("LAPSE_PROFILE") && strcmp(getenv("LAPSE_PROFILE"), "1") == 0;
         for (int k = 0; k < LAPSE_MAX_STEPS; k++)
             ph->scratch[k] = -1;
         for (int i = 0; i < w->job->nscratch; i++)
@@ -764,8 +949,13 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->last = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->last);
         ph->cache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->cache);
         ph->cache_max = cache_budget();
+        ph->dcache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->dcache);
+        ph->ocache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ocache);
+        unsigned long long task =
+            lapse_sizing_task_bytes(w->job, w->plan->max_read_voxels, w->plan->max_core_voxels);
+        ph->dcache_max = w->dev_share > task ? (size_t)((w->dev_share - task) / 2) : 0;
     }
-    if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache ||
+    if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache || !ph->dcache || !ph->ocache ||
         (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst != LAPSE_OK)
@@ -788,6 +978,14 @@ cleanup:
     return st;
 }
 
+cl_mem lapse_phases_input(lapse_phases_t *ph, const lapse_task_t *t)
+{
+    int64_t tpi = ph ? tp_index(&ph->full, t->t) : -1;
+    if (tpi < 0 || t->tile < 0 || t->tile >= ph->ntiles)
+        return NULL;
+    return ph->dcache[tpi * ph->ntiles + t->tile];
+}
+
 void lapse_phases_free(lapse_phases_t *ph)
 {
     if (ph == NULL)
@@ -801,7 +999,12 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->prev);
     free(ph->mat_host);
     free(ph->last);
-    cache_clear(ph);
+    opcache_clear(ph);
+    cache_clear(ph, 1);
+    if (ph->relay)
+        clReleaseMemObject(ph->relay);
     free(ph->cache);
+    free(ph->dcache);
+    free(ph->ocache);
     free(ph);
 }

@@ -35,4 +35,8 @@ void lapse_phases_task(lapse_phases_t *ph, const lapse_task_t *t);
 /* Release; NULL is accepted. */
 void lapse_phases_free(lapse_phases_t *ph);
 
+/* The input read box of task t kept on this rank's device by the rounds (the input dtype, as
+ * lapse_pipeline_run_dev takes it), or NULL: the task may run from it instead of reading. */
+cl_mem lapse_phases_input(lapse_phases_t *ph, const lapse_task_t *t);
+
 #endif

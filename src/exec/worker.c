@@ -87,13 +87,18 @@ static lapse_status_t task_start(lapse_worker_t *w, flight_t *f)
 
     /* The read and the enqueue make no MPI call: rank 0's server thread (if any) answers the
      * other ranks meanwhile. Away always ends before anything else can happen. */
+    /* An integer input box the rounds of global steps kept on this device is not read again
+     * (a float one is, to count its non-finite voxels); bytes_in then stays 0. */
+    cl_mem from =
+        w->phases && job->in.dtype != LAPSE_DT_F32 ? lapse_phases_input(w->phases, t) : NULL;
     lapse_sched_away_begin(w->sched);
-    lapse_status_t rst = lapse_reader_read(w->in, t->t, &t->read, in);
+    lapse_status_t rst = from ? LAPSE_OK : lapse_reader_read(w->in, t->t, &t->read, in);
     lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);
     row->t_read = MPI_Wtime() - f->t0;
-    row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
+    if (!from)
+        row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
     /* the input voxels of the core; with geometric steps the core is in another image: all
      * the voxels read (neighbouring tasks may then count a voxel each) */
     lapse_box_t core_rel = t->core;
@@ -111,7 +116,7 @@ static lapse_status_t task_start(lapse_worker_t *w, flight_t *f)
     lapse_fault_point("compute"); /* "compute~S": a slow compute step, for measurements */
     if (w->phases)
         lapse_phases_task(w->phases, t);
-    rst = lapse_pipeline_enqueue(w->pipe, f->slot, &t->read, &t->core);
+    rst = lapse_pipeline_enqueue(w->pipe, f->slot, &t->read, &t->core, from);
     ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);
@@ -617,6 +622,11 @@ lapse_status_t lapse_worker_close(lapse_worker_t *w, lapse_status_t st)
         lapse_status_t cst = lapse_h5out_close(w->out);
         if (st == LAPSE_OK)
             st = cst;
+    }
+    {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "lapse: rank %d profile: ", w->r->rank);
+        lapse_pipeline_profile(w->pipe, stderr, prefix);
     }
     lapse_pipeline_destroy(w->pipe);
     lapse_phases_free(w->phases);

@@ -41,8 +41,9 @@ typedef struct {
     lapse_task_row_t *rows;   /* this rank's task rows (owned) */
     int64_t nrows, caprows;
     int64_t nfailed; /* tasks of this rank that failed and were skipped (on_error: skip) */
-    struct lapse_phases *phases; /* results of global steps (exec/phases.h), or NULL */
-    double t_loop;               /* MPI_Wtime at the start of the task loop */
+    struct lapse_phases *phases;  /* results of global steps (exec/phases.h), or NULL */
+    unsigned long long dev_share; /* device bytes this rank may use (exec/sizing.h share) */
+    double t_loop;                /* MPI_Wtime at the start of the task loop */
 } lapse_worker_t;
 
 /* 1 unless LAPSE_OVERLAP=0: the task loop overlaps a task's device work with the reading of

@@ -24,6 +24,7 @@ struct lapse_reader {
 static const lapse_reader_backend_t *const backends[] = {
     &lapse_reader_hdf5,
     &lapse_reader_tiff,
+    &lapse_reader_zarr,
 };
 #define NBACKENDS (sizeof backends / sizeof backends[0])
 

@@ -2,8 +2,9 @@
  * io/reader.h - the input time-lapse, read through a table of backends.
  *
  * The input is a [t, z, y, x] or [t, y, x] (then z = 1) image of uint8, uint16 or float32. A
- * backend (lapse_reader_backend_t) knows one file format: HDF5 (reader_h5.c) and TIFF
- * (reader_tiff.c: classic, BigTIFF, ImageJ hyperstacks, OME-TIFF, multi-page). The facade
+ * backend (lapse_reader_backend_t) knows one file format: HDF5 (reader_h5.c), TIFF
+ * (reader_tiff.c: classic, BigTIFF, ImageJ hyperstacks, OME-TIFF, multi-page) and Zarr v2 /
+ * OME-Zarr directory stores (reader_zarr.c). The facade
  * (reader.c) picks the backend of a file, by its name's suffix first, then by asking each
  * backend whether it recognises the file, else the default (first) backend, whose probe then
  * says what is wrong. Adding a format is one descriptor and one line in reader.c's registry.
@@ -24,6 +25,7 @@ typedef struct lapse_input_info {
     int64_t shape[3]; /* z, y, x (z = 1 when ndims == 3) */
     lapse_dtype_t dtype;
     int failed_part; /* after a failed probe: 1 the file is unusable, 2 the dataset; else 0 */
+    double voxel_size_um[3]; /* z, y, x in micrometres as the input says; 0 when it does not */
 } lapse_input_info_t;
 
 /*
@@ -41,6 +43,8 @@ typedef struct lapse_input_info {
  *   close          release a handle from open; NULL is accepted.
  * needs_dataset: 1 when the format holds named datasets and input.dataset must be given (HDF5);
  * 0 when the file is one image and input.dataset may be left out (TIFF: then it is "").
+ * dataset_optional (with needs_dataset 0): input.dataset may be given and is then used (Zarr:
+ * a path inside the store; "" when left out).
  * thread_safe: 1 when different handles may be used from different threads at once (0 for
  * HDF5 1.10 without its thread-safe build).
  */
@@ -48,6 +52,7 @@ typedef struct {
     const char *name;            /* "hdf5" */
     const char *const *suffixes; /* file name suffixes claimed (".h5"), NULL-terminated */
     int needs_dataset;
+    int dataset_optional;
     int thread_safe;
     int (*check_dataset)(const char *dataset, char *err, size_t errlen);
     int (*sniff)(const char *file);
@@ -63,6 +68,9 @@ extern const lapse_reader_backend_t lapse_reader_hdf5;
 
 /* The TIFF backend (reader_tiff.c). */
 extern const lapse_reader_backend_t lapse_reader_tiff;
+
+/* The Zarr v2 / OME-Zarr backend (reader_zarr.c). */
+extern const lapse_reader_backend_t lapse_reader_zarr;
 
 /* The HDF5 backend's check_dataset (reader_h5_path.c, no HDF5 calls): dataset must be an
  * absolute path ("/raw", "/a/b") without empty components or a trailing slash. */

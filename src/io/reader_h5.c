@@ -198,7 +198,7 @@ static lapse_status_t open_input(const char *file, const char *dset, hid_t *file
     lapse_status_t st = LAPSE_OK;
     hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID;
     struct stat sb;
-    lapse_input_info_t tmp;
+    lapse_input_info_t tmp = {0};
 
     lapse_h5_init();
     info->failed_part = 1;

@@ -339,7 +339,7 @@ static void compute_reach(lapse_graph_t *g)
     int64_t need[LAPSE_MAX_STEPS][3], in_need[3] = {0, 0, 0};
     g->keep_z = 0;
     for (int k = g->nsteps - 1; k >= 0; k--) {
-        const lapse_gnode_t *nd = &g->node[k];
+        lapse_gnode_t *nd = &g->node[k];
         int64_t r[3], mine[3] = {0, 0, 0};
         for (int c = k + 1; c < g->nsteps; c++) /* the readers of k are later steps */
             for (int i = 0; i < g->node[c].nin; i++)
@@ -351,6 +351,7 @@ static void compute_reach(lapse_graph_t *g)
                         mine[a] = need[c][a] + r[a] > mine[a] ? need[c][a] + r[a] : mine[a];
                 }
         memcpy(need[k], mine, sizeof mine);
+        memcpy(g->node[k].need, mine, sizeof mine);
         if (nd->step->op->footprint == LAPSE_FP_PROJECTION)
             g->keep_z = 1;
     }

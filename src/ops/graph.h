@@ -32,6 +32,8 @@ typedef struct {
      * whose box is larger into slot win[i]. */
     int window;
     int win[LAPSE_OP_MAX_INPUTS];
+    int64_t need[3]; /* voxels each side of an output core its result is needed (later steps'
+                      * reach along the paths to the outputs; 0: the core only) */
 } lapse_gnode_t;
 
 typedef struct {

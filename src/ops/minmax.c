@@ -78,7 +78,7 @@ lapse_status_t lapse_mm_run(lapse_dev_t *d, const lapse_mm_t *f, const int r[3],
              "-DLAPSE_MM_RY=%d -DLAPSE_MM_RX=%d -DLAPSE_MM_BIN=%d -DLAPSE_MM_TX=%d "
              "-DLAPSE_MM_TY=%d -DLAPSE_MM_KZ=%d -DLAPSE_MM_NT=%d",
              name, ka, kb, r[0], r[1], r[2], f->binarize != 0, g.tx, g.ty, g.kz, g.nt);
-    LAPSE_TRY(lapse_dev_kernel_with(d, MM_FILE, defs, name, &k, &kwg));
+    LAPSE_TRY(lapse_dev_kernel_heavy(d, MM_FILE, defs, name, &k, &kwg));
     if (kwg < (size_t)g.nt)
         goto cleanup;
     cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0], sub = f->sub;

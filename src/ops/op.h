@@ -159,6 +159,11 @@ typedef struct {
      * task buffer (mat covers the buffer, not the core: its core is what a pass stores) and
      * leaves the next state there. The apply reads the last pass's tile data. */
     int iterate;
+    /* 1 when pass 0's tile data over the core is a function of the operand's buffer alone
+     * (not of the other tiles): when no later step needs this step's result outside the core,
+     * later phases then recompute it (partial, pass 0) instead of storing it in the output's
+     * scratch area. Not for iterative steps. */
+    int mat_local;
     int (*done)(const lapse_blob_t *res);
     /* Partial of pass `pass` of the tile: in[0..ninputs) are the operands over the task's
      * buffers (core inside at tile->core_rel); prev the result of pass - 1 (NULL for pass 0);

@@ -25,6 +25,7 @@ static const char *const interp_words[] = {"linear", "nearest", NULL};
  * GEOM_X_W apart; must equal LAPSE_GX_K, LAPSE_GX_W there. */
 #define GEOM_X_W 32
 #define GEOM_X_K 8
+#define GEOM_A_K 4 /* lapse_geom_affine_t: outputs per work-item (LAPSE_GA_K) */
 
 /* The dims of the whole image a volume is a box of (v->img, or v->dim when img is unset). */
 static void vol_img(const lapse_dvol_t *v, int64_t img[3])
@@ -380,7 +381,10 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
         for (int c = 0; c < 4; c++)
             row[a].s[c] = A->m[4 * a + c];
     cl_int order = A->order, clamp = A->clamp;
-    LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl", "lapse_geom_affine", &k, NULL));
+    /* the tiled kernel: 32-bit offsets within a plane of the input box */
+    int tiled = !d->simple && in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31);
+    LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl",
+                               tiled ? "lapse_geom_affine_t" : "lapse_geom_affine", &k, NULL));
     LAPSE_ARG(k, 0, in[0].mem);
     LAPSE_ARG(k, 1, out->mem);
     LAPSE_ARG(k, 2, sdim);
@@ -393,8 +397,10 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
     LAPSE_ARG(k, 9, row[2]);
     LAPSE_ARG(k, 10, order);
     LAPSE_ARG(k, 11, clamp);
-    LAPSE_TRY(
-        lapse_dev_launch_3d(d, k, (size_t)out->dim[2], (size_t)out->dim[1], (size_t)out->dim[0]));
+    size_t nx = (size_t)out->dim[2];
+    if (tiled) /* GEOM_X_W work-items per GEOM_X_W * GEOM_A_K outputs of a row */
+        nx = (nx + GEOM_X_W * GEOM_A_K - 1) / (GEOM_X_W * GEOM_A_K) * GEOM_X_W;
+    LAPSE_TRY(lapse_dev_launch_3d(d, k, nx, (size_t)out->dim[1], (size_t)out->dim[0]));
 cleanup:
     return st;
 }

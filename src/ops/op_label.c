@@ -33,31 +33,29 @@ static int64_t face_voxels(const lapse_box_t *core, int a)
     return lapse_box_voxels(core) / core->dim[a];
 }
 
-/* Read the face (side) of axis a of the core's ids (mat, C order over core dims) into dst. */
+/* Read the face (side) of axis a of the core's ids (mat, C order over core dims c) into dst,
+ * gathered on the device (kernels/labels.cl lapse_ccl_face) into tmp (at least the face's
+ * voxels x 8 bytes) and read back in one piece: a rectangle read of a column face is one DMA
+ * per voxel on some drivers. */
 static lapse_status_t read_face(lapse_dev_t *d, cl_mem mat, const int64_t c[3], int a, int side,
-                                uint64_t *dst)
+                                cl_mem tmp, uint64_t *dst)
 {
     lapse_status_t st = LAPSE_OK;
-    const size_t e = sizeof(uint64_t);
-    size_t origin[3] = {0, 0, 0}, host[3] = {0, 0, 0};
-    size_t region[3] = {(size_t)c[2] * e, (size_t)c[1], (size_t)c[0]};
-    size_t row = (size_t)c[2] * e, slice = (size_t)(c[1] * c[2]) * e;
-    size_t hrow = row, hslice = slice;
-    if (a == 0) { /* a plane (y, x) */
-        origin[2] = side ? (size_t)c[0] - 1 : 0;
-        region[2] = 1;
-    } else if (a == 1) { /* rows (z, x) */
-        origin[1] = side ? (size_t)c[1] - 1 : 0;
-        region[1] = 1;
-        hslice = row;
-    } else { /* columns (z, y) */
-        origin[0] = side ? ((size_t)c[2] - 1) * e : 0;
-        region[0] = e;
-        hrow = e;
-        hslice = (size_t)c[1] * e;
-    }
-    LAPSE_CL(clEnqueueReadBufferRect(d->cl->queue, mat, CL_TRUE, origin, host, region, row, slice,
-                                     hrow, hslice, dst, 0, NULL, NULL));
+    cl_kernel k;
+    cl_uint cx = (cl_uint)c[2], cy = (cl_uint)c[1], cz = (cl_uint)c[0];
+    cl_int axis = a, sd = side;
+    size_t n = (size_t)(c[0] * c[1] * c[2] / c[a]);
+    LAPSE_TRY(lapse_dev_kernel(d, "labels.cl", "lapse_ccl_face", &k, NULL));
+    LAPSE_ARG(k, 0, mat);
+    LAPSE_ARG(k, 1, cx);
+    LAPSE_ARG(k, 2, cy);
+    LAPSE_ARG(k, 3, cz);
+    LAPSE_ARG(k, 4, axis);
+    LAPSE_ARG(k, 5, sd);
+    LAPSE_ARG(k, 6, tmp);
+    LAPSE_TRY(lapse_dev_launch_1d(d, k, n));
+    LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, tmp, CL_TRUE, 0, n * sizeof(uint64_t), dst, 0, NULL,
+                                 NULL));
 cleanup:
     return st;
 }
@@ -69,7 +67,9 @@ static lapse_status_t cc_partial(lapse_dev_t *d, const lapse_step_t *s, int pass
 {
     lapse_status_t st = LAPSE_OK;
     uint64_t *roots = NULL;
-    int64_t nroots = 0;
+    int64_t nroots = 0, most = 0;
+    cl_mem tmp = NULL;
+    cl_int e = CL_SUCCESS;
     (void)pass;
     (void)prev;
     LAPSE_TRY(lapse_ccl_local(d, in->mem, in->dim, &t->core_rel, t->core.off, t->img,
@@ -82,6 +82,14 @@ static lapse_status_t cc_partial(lapse_dev_t *d, const lapse_step_t *s, int pass
     part->data = malloc(bytes);
     LAPSE_ALLOC(part->data);
     part->size = bytes;
+    for (int a = 0; a < 3; a++)
+        if ((has_face(t, a, 0) || has_face(t, a, 1)) && face_voxels(&t->core_rel, a) > most)
+            most = face_voxels(&t->core_rel, a);
+    if (most > 0) {
+        tmp = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, (size_t)most * sizeof(uint64_t), NULL,
+                             &e);
+        LAPSE_CL(e);
+    }
     char *p = part->data;
     memcpy(p, &nroots, sizeof nroots);
     p += sizeof nroots;
@@ -91,11 +99,13 @@ static lapse_status_t cc_partial(lapse_dev_t *d, const lapse_step_t *s, int pass
     for (int a = 0; a < 3; a++)
         for (int side = 0; side < 2; side++)
             if (has_face(t, a, side)) {
-                LAPSE_TRY(read_face(d, mat, t->core_rel.dim, a, side, (uint64_t *)(void *)p));
+                LAPSE_TRY(read_face(d, mat, t->core_rel.dim, a, side, tmp, (uint64_t *)(void *)p));
                 p += (size_t)face_voxels(&t->core_rel, a) * sizeof(uint64_t);
             }
 cleanup:
     free(roots);
+    if (tmp)
+        clReleaseMemObject(tmp);
     return st;
 }
 
@@ -358,6 +368,7 @@ static const lapse_global_t cc_global = {
     .npass = 1,
     .mat_bytes = sizeof(uint64_t),
     .work_bytes = sizeof(uint32_t),
+    .mat_local = 1, /* a tile's ids: the raster ids of first voxels in its own core */
     .partial = cc_partial,
     .reduce = cc_reduce,
     .apply = cc_apply,

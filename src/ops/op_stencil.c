@@ -19,7 +19,7 @@
  * row per LAPSE_GR_W work-items. */
 #define SW_NT 256
 #define SW_TX 64
-#define SW_TY 16
+#define SW_TY 8
 #define SW_KZ 32
 #define GR_W  32
 #define GR_K  8
@@ -40,7 +40,8 @@ static lapse_status_t stencil_run(lapse_dev_t *d, const char *name, const lapse_
                                              in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31)));
     if (tiled) {
         snprintf(tname, sizeof tname, "%s_t", name);
-        LAPSE_TRY(lapse_dev_kernel(d, "stencil.cl", tname, &k, &kwg));
+        LAPSE_TRY(axis >= 0 ? lapse_dev_kernel(d, "stencil.cl", tname, &k, &kwg)
+                            : lapse_dev_kernel_heavy(d, "stencil.cl", "", tname, &k, &kwg));
         tiled = axis >= 0 || kwg >= SW_NT;
     }
     if (!tiled)
@@ -220,8 +221,8 @@ AXIS_REACH(reach_y, 1)
 AXIS_REACH(reach_x, 2)
 
 #define STENCIL_COMMON                                                                             \
-    .family = "stencil", .version = 1, .ninputs = 1, .nparams = 0, .footprint = LAPSE_FP_LOCAL,    \
-    .inplace = 0, .nscratch = 0, .out_rule = LAPSE_OUT_F32, .kernels = "stencil.cl"
+    .family = "stencil", .ninputs = 1, .nparams = 0, .footprint = LAPSE_FP_LOCAL, .inplace = 0,    \
+    .nscratch = 0, .out_rule = LAPSE_OUT_F32, .kernels = "stencil.cl"
 
 const lapse_op_t lapse_op_sobel = {
     .name = "sobel",
@@ -230,6 +231,7 @@ const lapse_op_t lapse_op_sobel = {
                   "sqrt(sum over the axes of SciPy sobel(x, axis, mode='nearest')^2); axes of "
                   "extent 1 are not part of the stencil (2-D data: the 3x3 Sobel)",
     STENCIL_COMMON,
+    .version = 2, /* 2: separable (rows, planes, z) (1: the 27 weighted terms) */
     .reach = reach1,
     .reach_doc = "1",
     .launch = sobel_launch,
@@ -244,6 +246,7 @@ const lapse_op_t lapse_op_laplace_box = {
                   "-1): the sign of SciPy's laplace, shared with laplace_diamond; axes of extent "
                   "1 are not part of the stencil, as clesperanto",
     STENCIL_COMMON,
+    .version = 2, /* 2: the box sum minus 3^k centres (1: the sum of differences) */
     .reach = reach1,
     .reach_doc = "1",
     .launch = laplace_box_launch,
@@ -257,6 +260,7 @@ const lapse_op_t lapse_op_laplace_diamond = {
                   "-clesperanto laplace_diamond (centre 2k, neighbours -1), whose sign is "
                   "opposite; an axis of extent 1 adds 0",
     STENCIL_COMMON,
+    .version = 1,
     .reach = reach1,
     .reach_doc = "1",
     .launch = laplace_diamond_launch,
@@ -271,6 +275,7 @@ const lapse_op_t lapse_op_gradient_x = {
                   "opposite sign (x[i-1] - x[i+1]), NumPy's gradient halves it and is one-sided "
                   "at the edge; a derivative that is positive where x grows, like sobel's",
     STENCIL_COMMON,
+    .version = 1,
     .reach = reach_x,
     .reach_doc = "1 along x only",
     .launch = gradient_x_launch,
@@ -282,6 +287,7 @@ const lapse_op_t lapse_op_gradient_y = {
     .help = "central difference along y: y[i+1] - y[i-1] (float32)",
     .convention = "SciPy correlate1d(x, [-1, 0, 1], axis=y, mode='nearest'); sign as gradient_x",
     STENCIL_COMMON,
+    .version = 1,
     .reach = reach_y,
     .reach_doc = "1 along y only",
     .launch = gradient_y_launch,
@@ -293,6 +299,7 @@ const lapse_op_t lapse_op_gradient_z = {
     .help = "central difference along z: z[i+1] - z[i-1] (float32; 0 on 2-D data)",
     .convention = "SciPy correlate1d(x, [-1, 0, 1], axis=z, mode='nearest'); sign as gradient_x",
     STENCIL_COMMON,
+    .version = 1,
     .reach = reach_z,
     .reach_doc = "1 along z only",
     .launch = gradient_z_launch,

@@ -8,6 +8,8 @@
  * state of its buffer (the core and a one-voxel halo of its neighbours' cores) from the scratch
  * area, so the result is the same bits whatever the tiling.
  */
+#include <stdio.h>
+
 #include "ops/family.h"
 #include "ops/global.h"
 
@@ -71,6 +73,83 @@ cleanup:
     return st;
 }
 
+#define VB_X  32 /* voronoi.cl's work-group LAPSE_VB_X, _Y, _Z */
+#define VB_Y  4
+#define VB_Z  2
+#define VB_RY 2 /* and its block: VB_X x (VB_Y VB_RY) x (VB_Z VB_RZ) voxels */
+#define VB_RZ 2
+
+/* Grow the whole timepoint from the seed labels in[0] inside the mask in[1] into mat, with
+ * lapse_vor_step_blocks (blocks that cannot change are skipped), in (box, diamond) pairs from
+ * mat to work and back, both iterations' flags read after the pair: a box iteration that changes
+ * nothing is a fixed point (no background voxel has a labelled box neighbour, so no diamond one
+ * either), and a pair whose diamond iteration changes nothing ends where clesperanto stops. The
+ * state ends in mat; *iterations = the iterations run. flag: two cl_int. The start goes into both
+ * mat and work (lapse_vor_init_blocks), which also flags the blocks with something to spread as
+ * the changes of the two iterations before the first. */
+static lapse_status_t grow_whole(lapse_dev_t *d, const lapse_dvol_t *in, cl_mem mat, cl_mem work,
+                                 cl_mem flag, int *iterations)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    cl_mem chg[3] = {NULL, NULL, NULL};
+    cl_kernel k;
+    const cl_int nx = (cl_int)in->dim[2], ny = (cl_int)in->dim[1], nz = (cl_int)in->dim[0];
+    const size_t gx = ((size_t)nx + VB_X - 1) / VB_X,
+                 gy = ((size_t)ny + VB_Y * VB_RY - 1) / (VB_Y * VB_RY),
+                 gz = ((size_t)nz + VB_Z * VB_RZ - 1) / (VB_Z * VB_RZ), nblocks = gx * gy * gz;
+    const size_t global[3] = {gx * VB_X, gy * VB_Y, gz * VB_Z}, local[3] = {VB_X, VB_Y, VB_Z};
+    for (int i = 0; i < 3; i++) {
+        chg[i] = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, nblocks, NULL, &e);
+        LAPSE_CL(e);
+    }
+    LAPSE_TRY(lapse_dev_kernel(d, "voronoi.cl", "lapse_vor_init_blocks", &k, NULL));
+    LAPSE_ARG(k, 0, in[0].mem);
+    LAPSE_ARG(k, 1, in[1].mem);
+    LAPSE_ARG(k, 2, mat);
+    LAPSE_ARG(k, 3, work);
+    LAPSE_ARG(k, 4, nx);
+    LAPSE_ARG(k, 5, ny);
+    LAPSE_ARG(k, 6, nz);
+    LAPSE_ARG(k, 7, chg[1]);
+    LAPSE_ARG(k, 8, chg[2]);
+    LAPSE_TRY(lapse_dev_enqueue(d, k, 3, global, local));
+    LAPSE_TRY(lapse_dev_kernel(d, "voronoi.cl", "lapse_vor_step_blocks", &k, NULL));
+    LAPSE_ARG(k, 2, nx);
+    LAPSE_ARG(k, 3, ny);
+    LAPSE_ARG(k, 4, nz);
+    int j = 0;
+    for (;;) {
+        const cl_int zeros[2] = {0, 0};
+        cl_int f[2] = {0, 0};
+        /* flag[0]: the box iteration changed something, flag[1]: the diamond one */
+        LAPSE_CL(clEnqueueFillBuffer(d->cl->queue, flag, zeros, sizeof zeros, 0, sizeof zeros, 0,
+                                     NULL, NULL));
+        for (int h = 0; h < 2; h++, j++) { /* box (from mat), then diamond (back into mat) */
+            cl_int box = h == 0;
+            cl_mem src = h == 0 ? mat : work, dst = h == 0 ? work : mat;
+            cl_mem c1 = chg[(j + 2) % 3], c2 = chg[(j + 1) % 3], co = chg[j % 3];
+            LAPSE_ARG(k, 0, src);
+            LAPSE_ARG(k, 1, dst);
+            LAPSE_ARG(k, 5, box);
+            LAPSE_ARG(k, 6, c1);
+            LAPSE_ARG(k, 7, c2);
+            LAPSE_ARG(k, 8, co);
+            LAPSE_ARG(k, 9, flag);
+            LAPSE_TRY(lapse_dev_enqueue(d, k, 3, global, local));
+        }
+        LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, flag, CL_TRUE, 0, sizeof f, f, 0, NULL, NULL));
+        if (!f[0] || !f[1])
+            break;
+    }
+    *iterations = j;
+cleanup:
+    for (int i = 0; i < 3; i++)
+        if (chg[i])
+            clReleaseMemObject(chg[i]);
+    return st;
+}
+
 static int whole(const lapse_gtile_t *t)
 {
     for (int a = 0; a < 3; a++)
@@ -89,28 +168,17 @@ static lapse_status_t vor_partial(lapse_dev_t *d, const lapse_step_t *s, int pas
     cl_mem flag = NULL, flag2 = NULL;
     (void)s;
     (void)prev;
-    int changed = 0;
+    int changed = 0, iterations = 0;
     flag = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, sizeof(cl_int), NULL, &e);
     LAPSE_CL(e);
-    flag2 = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, sizeof(cl_int), NULL, &e);
+    flag2 = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, 2 * sizeof(cl_int), NULL, &e);
     LAPSE_CL(e);
-    if (pass == 0)
+    if (pass == 0 && !whole(t))
         LAPSE_TRY(vor_init(d, in, mat));
-    if (whole(t)) { /* the whole timepoint: iterate here until nothing changes, in (box,
-                     * diamond) pairs from mat to work and back, both flags read after the pair:
-                     * a box step that changes nothing is a fixed point (no background voxel has
-                     * a labelled box neighbour, so no diamond one either), and a pair whose
-                     * diamond step changes nothing ends where clesperanto stops; the state ends
-                     * in mat */
-        int box_changed = 1;
-        do {
-            LAPSE_TRY(vor_step(d, in, t, 0, mat, work, flag, NULL));
-            LAPSE_TRY(vor_step(d, in, t, 1, work, mat, flag2, &changed));
-            cl_int f = 0;
-            LAPSE_CL(
-                clEnqueueReadBuffer(d->cl->queue, flag, CL_TRUE, 0, sizeof f, &f, 0, NULL, NULL));
-            box_changed = f != 0;
-        } while (box_changed && changed);
+    if (whole(t)) { /* the whole timepoint: iterate here until nothing changes (grow_whole) */
+        LAPSE_TRY(grow_whole(d, in, mat, work, flag2, &iterations));
+        if (getenv("LAPSE_PROFILE") && strcmp(getenv("LAPSE_PROFILE"), "1") == 0)
+            fprintf(stderr, "lapse: masked_voronoi_labeling: %d iterations\n", iterations);
         changed = 0;
     } else {
         LAPSE_TRY(vor_step(d, in, t, pass, mat, work, flag, &changed));

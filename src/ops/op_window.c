@@ -12,7 +12,8 @@
  * radius on 2-D data changes nothing, as in clesperanto (SciPy with mode='nearest' would repeat
  * the plane and weight it for the mean, variance and median; for boxes, minima and maxima the
  * two agree). The CPU references here visit the window with their own inclusion test and
- * compute in double.
+ * compute in double. The tiled variant runs windows with radii <= 4 through
+ * kernels/window_tiled.cl (same arithmetic, values read once through local memory).
  */
 #include "ops/family.h"
 
@@ -144,6 +145,81 @@ static lapse_status_t win_launch3d(lapse_dev_t *d, cl_kernel k, const int64_t di
     return lapse_dev_launch_3d(d, k, (size_t)dim[2], (size_t)dim[1], (size_t)dim[0]);
 }
 
+/* ---------------------------------------------------------------- the tiled variant */
+
+/* Statistics of window_tiled.cl (LAPSE_WT_KIND). */
+typedef enum { WT_MIN, WT_MAX, WT_MEAN, WT_VAR, WT_STD, WT_MEDIAN } wt_kind_t;
+
+#define WT_RMAX 4   /* largest radius the tiled kernels take */
+#define WT_NMAX 81  /* largest median window they take (its network unrolled, in registers) */
+#define WT_NT   256 /* geometry of window_tiled.cl: work-items, outputs along x and y, planes */
+#define WT_TX   64
+#define WT_TY   16
+#define WT_KZ   32
+
+/* Run statistic kind of window w from src (orig: the subtraction's input, or NULL) into dst
+ * with the tiled variant's kernel (window_tiled.cl, one program per window and statistic) when
+ * it applies: the tiled variant, every radius <= WT_RMAX, a median window of <= WT_NMAX values,
+ * its ring of plane tiles in local memory, a plane of < 2^31 voxels, the device takes its
+ * work-group. *ran = 1 when enqueued, else 0 (nothing enqueued). */
+static lapse_status_t wt_run(lapse_dev_t *d, const win_state_t *w, wt_kind_t kind, int binarize,
+                             cl_mem src, cl_mem orig, cl_mem dst, const int64_t dim[3], int *ran)
+{
+    lapse_status_t st = LAPSE_OK;
+    char name[96], defs[600];
+    cl_kernel k;
+    size_t kwg = 0;
+    int e[3];
+    int64_t n = 0;
+    *ran = 0;
+    if (d->simple || !d->use_local || dim[1] * dim[2] >= ((int64_t)1 << 31))
+        return LAPSE_OK;
+    for (int a = 0; a < 3; a++) {
+        if (w->r[a] > WT_RMAX)
+            return LAPSE_OK;
+        e[a] = dim[a] > 1 ? w->r[a] : 0; /* window.cl drops an axis of extent 1 */
+    }
+    for (int dz = -e[0]; dz <= e[0]; dz++)
+        for (int dy = -e[1]; dy <= e[1]; dy++) {
+            int hw = row_halfwidth(w->r, w->sphere, dz, dy);
+            n += hw < 0 ? 0 : 2 * (int64_t)(hw < e[2] ? hw : e[2]) + 1;
+        }
+    if (kind == WT_MEDIAN && n > WT_NMAX)
+        return LAPSE_OK;
+    size_t ring = (2 * (size_t)e[0] + 2) * (WT_TY + 2 * (size_t)e[1]) * (WT_TX + 2 * (size_t)e[2]) *
+                  sizeof(cl_float);
+    if (ring + 1024 > d->local_mem)
+        return LAPSE_OK;
+    int mfix = kind == WT_MEDIAN && e[1] == 1 && e[2] == 1 && e[0] <= 1; /* median_fixed's */
+    snprintf(name, sizeof name, "lapse_wt_k%d_b%d_r%d%d%d_e%d%d%d_s%d", (int)kind, binarize != 0,
+             w->r[0], w->r[1], w->r[2], e[0], e[1], e[2], w->sphere);
+    snprintf(defs, sizeof defs,
+             "-DLAPSE_WT_NAME=%s -DLAPSE_WT_KIND=%d -DLAPSE_WT_BIN=%d -DLAPSE_WT_RZ=%d "
+             "-DLAPSE_WT_RY=%d -DLAPSE_WT_RX=%d -DLAPSE_WT_EZ=%d -DLAPSE_WT_EY=%d "
+             "-DLAPSE_WT_EX=%d -DLAPSE_WT_SPHERE=%d -DLAPSE_WT_N=%lld -DLAPSE_WT_MFIX=%d",
+             name, (int)kind, binarize != 0, w->r[0], w->r[1], w->r[2], e[0], e[1], e[2], w->sphere,
+             (long long)n, mfix);
+    LAPSE_TRY(lapse_dev_kernel_heavy(d, "window_tiled.cl", defs, name, &k, &kwg));
+    if (kwg < WT_NT)
+        goto cleanup;
+    cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0], sub = orig != NULL;
+    cl_mem o = orig ? orig : src;
+    LAPSE_ARG(k, 0, src);
+    LAPSE_ARG(k, 1, o);
+    LAPSE_ARG(k, 2, dst);
+    LAPSE_ARG(k, 3, nx);
+    LAPSE_ARG(k, 4, ny);
+    LAPSE_ARG(k, 5, nz);
+    LAPSE_ARG(k, 6, sub);
+    size_t l[3] = {WT_NT, 1, 1};
+    size_t g[3] = {((size_t)nx + WT_TX - 1) / WT_TX * WT_NT, ((size_t)ny + WT_TY - 1) / WT_TY,
+                   ((size_t)nz + WT_KZ - 1) / WT_KZ};
+    LAPSE_TRY(lapse_dev_enqueue(d, k, 3, g, l));
+    *ran = 1;
+cleanup:
+    return st;
+}
+
 /* dst = minimum / maximum of src (of src != 0 when binarize) over the window; with orig,
  * dst = orig - that. */
 static lapse_status_t minmax_run(lapse_dev_t *d, const win_state_t *w, cl_mem src, cl_mem orig,
@@ -153,6 +229,10 @@ static lapse_status_t minmax_run(lapse_dev_t *d, const win_state_t *w, cl_mem sr
     cl_kernel k;
     cl_int mx = is_max, bin = binarize, sub = orig != NULL;
     cl_mem o = orig ? orig : src;
+    int ran = 0;
+    LAPSE_TRY(wt_run(d, w, is_max ? WT_MAX : WT_MIN, binarize, src, orig, dst, dim, &ran));
+    if (ran)
+        goto cleanup;
     LAPSE_TRY(win_kernel(d, "lapse_win_minmax", w, src, dst, dim, &k));
     LAPSE_ARG(k, 9, o);
     LAPSE_ARG(k, 10, mx);
@@ -198,9 +278,13 @@ WIN_LAUNCHER(mean_sphere_launch)
 {
     lapse_status_t st = LAPSE_OK;
     cl_kernel k;
+    int ran = 0;
     (void)s;
     (void)scratch;
     *res = 0;
+    LAPSE_TRY(wt_run(d, state, WT_MEAN, 0, in[0].mem, NULL, out->mem, in[0].dim, &ran));
+    if (ran)
+        goto cleanup;
     LAPSE_TRY(win_kernel(d, "lapse_win_mean", state, in[0].mem, out->mem, in[0].dim, &k));
     LAPSE_TRY(win_launch3d(d, k, in[0].dim));
 cleanup:
@@ -213,6 +297,11 @@ static lapse_status_t var_run(lapse_dev_t *d, const win_state_t *w, const lapse_
     lapse_status_t st = LAPSE_OK;
     cl_kernel k;
     cl_int sq = take_sqrt;
+    int ran = 0;
+    LAPSE_TRY(
+        wt_run(d, w, take_sqrt ? WT_STD : WT_VAR, 0, in[0].mem, NULL, out->mem, in[0].dim, &ran));
+    if (ran)
+        goto cleanup;
     LAPSE_TRY(win_kernel(d, "lapse_win_var", w, in[0].mem, out->mem, in[0].dim, &k));
     LAPSE_ARG(k, 9, sq);
     LAPSE_TRY(win_launch3d(d, k, in[0].dim));
@@ -257,9 +346,13 @@ WIN_LAUNCHER(median_launch)
     cl_kernel k;
     const win_state_t *w = state;
     const char *fixed = median_fixed(w, in[0].dim);
+    int ran = 0;
     (void)s;
     (void)scratch;
     *res = 0;
+    LAPSE_TRY(wt_run(d, w, WT_MEDIAN, 0, in[0].mem, NULL, out->mem, in[0].dim, &ran));
+    if (ran)
+        goto cleanup;
     if (fixed) {
         cl_int nx = (cl_int)in[0].dim[2], ny = (cl_int)in[0].dim[1], nz = (cl_int)in[0].dim[0];
         LAPSE_TRY(lapse_dev_kernel(d, "window.cl", fixed, &k, NULL));
@@ -415,7 +508,7 @@ static void win2_reach(const lapse_step_t *s, int64_t reach[3])
     "clesperanto"
 #define WIN_COMMON                                                                                 \
     .family = "window", .version = 1, .ninputs = 1, .nparams = 1, .footprint = LAPSE_FP_LOCAL,     \
-    .inplace = 0, .kernels = "window.cl", .release = win_release
+    .inplace = 0, .kernels = "window.cl window_tiled.cl", .release = win_release
 #define RADIUS(max, h) LAPSE_P_VEC3I("radius", 0.0, (max), h)
 
 const lapse_op_t lapse_op_median_box = {

@@ -112,7 +112,7 @@ START_TEST(test_fingerprint)
 {
     lapse_config_t c;
     char path[1024], a[24], b[24];
-    const lapse_input_info_t in = {4, 10, {8, 64, 64}, LAPSE_DT_U16, 0};
+    const lapse_input_info_t in = {4, 10, {8, 64, 64}, LAPSE_DT_U16, 0, {0, 0, 0}};
     test_path(path, sizeof path, "configs", "nuclei.yaml");
     load_ok(path, &c);
     lapse_fingerprint(&c, &in, a, sizeof a);
@@ -305,7 +305,7 @@ START_TEST(test_tiff_input_dataset)
 {
     lapse_config_t a, b;
     char fa[64], fb[64];
-    const lapse_input_info_t in = {4, 3, {4, 37, 45}, LAPSE_DT_U16, 0};
+    const lapse_input_info_t in = {4, 3, {4, 37, 45}, LAPSE_DT_U16, 0, {0, 0, 0}};
     parse_ok("input: {file: movie.TIF}\noutput: {file: o.h5}\npipeline: [{op: gaussian_blur, "
              "sigma: 1}]\n",
              &a);
@@ -323,6 +323,43 @@ START_TEST(test_tiff_input_dataset)
     const char *h5 = "input: {file: in.h5}\noutput: {file: o.h5}\npipeline: [{op: "
                      "gaussian_blur, sigma: 1}]\n";
     parse_bad("h5.yaml", h5, strlen(h5), 1, 8, "input.dataset", "missing required key");
+}
+END_TEST
+
+/* A Zarr store: input.dataset is optional and used when given (a path inside the store);
+ * input.voxel_size: [z, y, x] or one number, positive, never part of the fingerprint. */
+START_TEST(test_zarr_input_and_voxel_size)
+{
+    lapse_config_t a, b;
+    char fa[64], fb[64];
+    const lapse_input_info_t in = {4, 3, {4, 37, 45}, LAPSE_DT_U16, 0, {0, 0, 0}};
+    parse_ok("input: {file: movie.ome.zarr}\noutput: {file: o.h5}\npipeline: [{op: "
+             "gaussian_blur, sigma: 1}]\n",
+             &a);
+    ck_assert_str_eq(a.input_dataset, "");
+    ck_assert_int_eq(a.input_voxel_size_given, 0);
+    parse_ok("input: {file: movie.zarr, dataset: raw/0, voxel_size: [2, 0.5, 0.25]}\noutput: "
+             "{file: o.h5}\npipeline: [{op: gaussian_blur, sigma: 1}]\n",
+             &b);
+    ck_assert_str_eq(b.input_dataset, "raw/0");
+    ck_assert_int_eq(b.input_voxel_size_given, 1);
+    expect_vec(b.input_voxel_size, 2, 0.5, 0.25);
+    lapse_config_free(&b);
+    parse_ok("input: {file: movie.ome.zarr, voxel_size: 0.3}\noutput: {file: o.h5}\npipeline: "
+             "[{op: gaussian_blur, sigma: 1}]\n",
+             &b);
+    expect_vec(b.input_voxel_size, 0.3, 0.3, 0.3);
+    lapse_fingerprint(&a, &in, fa, sizeof fa);
+    lapse_fingerprint(&b, &in, fb, sizeof fb);
+    ck_assert_str_eq(fa, fb);
+    lapse_config_free(&a);
+    lapse_config_free(&b);
+    const char *bad = "input: {file: m.zarr, dataset: ../x}\noutput: {file: o.h5}\npipeline: "
+                      "[{op: gaussian_blur, sigma: 1}]\n";
+    parse_bad("z.yaml", bad, strlen(bad), 1, 32, "input.dataset", "..");
+    const char *neg = "input: {file: a.h5, dataset: /raw, voxel_size: [1, -1, 1]}\noutput: "
+                      "{file: o.h5}\npipeline: [{op: gaussian_blur, sigma: 1}]\n";
+    parse_bad("v.yaml", neg, strlen(neg), 1, 52, "input.voxel_size[1]", ">=");
 }
 END_TEST
 
@@ -747,6 +784,7 @@ int main(void)
     tcase_add_test(tc, test_alias_bomb_in_param);
     tcase_add_test(tc, test_random_corruption);
     tcase_add_test(tc, test_fail_format);
+    tcase_add_test(tc, test_zarr_input_and_voxel_size);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

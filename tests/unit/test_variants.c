@@ -184,7 +184,8 @@ START_TEST(test_minmax_fused)
 }
 END_TEST
 
-/* flip and crop: the tiled copy kernel (8 voxels per work-item along x). */
+/* flip and crop: the tiled copy kernel (8 voxels per work-item along x); rotate and resample:
+ * the tiled affine sampler. */
 START_TEST(test_flip_crop)
 {
     lapse_cl_t *cl = tu_open_cl();
@@ -199,6 +200,19 @@ START_TEST(test_flip_crop)
     lapse_step_t s = step_of("crop", 1, 2, 3, 0.0);
     s.p[1].v[0] = 5, s.p[1].v[1] = 30, s.p[1].v[2] = 300; /* reaching past x: clipped */
     check_same(cl, simple, tiled, &s, 9, 40, 131, ++salt);
+    /* the affine sampler (rotate: constant mode; resample: clamped), linear and nearest */
+    static const double rot[][3] = {{0, 30, 0}, {17, -40, 95}, {0, 0, 45}};
+    for (int a = 0; a < 3; a++)
+        for (int nearest = 0; nearest <= 1; nearest++) {
+            s = step_of("rotate", 0, 0, 0, 0.0);
+            s.p[0].v[0] = rot[a][0], s.p[1].v[0] = rot[a][1], s.p[2].v[0] = rot[a][2];
+            s.p[3].v[0] = nearest;
+            check_same(cl, simple, tiled, &s, shapes[a][0], shapes[a][1], shapes[a][2], ++salt);
+        }
+    s = step_of("resample", 0.5, 1.7, 0.75, 0.0);
+    check_same(cl, simple, tiled, &s, 9, 20, 131, ++salt);
+    s.p[1].v[0] = 1; /* nearest */
+    check_same(cl, simple, tiled, &s, 9, 20, 131, ++salt);
     lapse_dev_destroy(simple);
     lapse_dev_destroy(tiled);
     lapse_cl_close(cl);
@@ -226,6 +240,42 @@ START_TEST(test_stencils)
 }
 END_TEST
 
+/* The window filters with radii <= 4 (window_tiled.cl, one program per window and statistic):
+ * boxes and ellipsoids, radius 0 on an axis, an axis of extent 1 dropped, medians on the
+ * compare-exchange path and, where a NaN or -0 is in the window, on the simple kernel's one. */
+START_TEST(test_windows)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *simple = make_dev(cl, 1), *tiled = make_dev(cl, 0);
+    static const char *const ops[] = {"median_box",
+                                      "median_sphere",
+                                      "mean_sphere",
+                                      "minimum_sphere",
+                                      "maximum_sphere",
+                                      "variance_box",
+                                      "standard_deviation_box",
+                                      "top_hat_sphere",
+                                      "erode_sphere",
+                                      "dilate_sphere"};
+    static const double radii[][3] = {{1, 1, 1}, {1, 2, 2}, {0, 1, 1},
+                                      {2, 0, 1}, {2, 2, 2}, {3, 4, 2}};
+    int salt = 300;
+    for (int o = 0; o < 10; o++)
+        for (int r = 0; r < 6; r++) {
+            if (r == 5 && o == 0) /* 315 values: the simple kernel in both variants */
+                continue;
+            lapse_step_t s = step_of(ops[o], radii[r][0], radii[r][1], radii[r][2], 0.0);
+            for (int k = 0; k < NSHAPES; k++)
+                if (k == (r + o) % NSHAPES || (k == 1 && r < 2))
+                    check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2],
+                               ++salt);
+        }
+    lapse_dev_destroy(simple);
+    lapse_dev_destroy(tiled);
+    lapse_cl_close(cl);
+}
+END_TEST
+
 static Suite *variants_suite(void)
 {
     Suite *s = suite_create("variants");
@@ -234,6 +284,7 @@ static Suite *variants_suite(void)
     tcase_add_test(tc, test_minmax_fused);
     tcase_add_test(tc, test_flip_crop);
     tcase_add_test(tc, test_stencils);
+    tcase_add_test(tc, test_windows);
     suite_add_tcase(s, tc);
     return s;
 }

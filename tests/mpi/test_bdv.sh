@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# test_bdv.sh - the BigDataViewer files beside an HDF5 output (io/bdv_xml.c) and the voxel size
+# on every output dataset, checked by tests/py/check_bdv.py against BigDataViewer's conventions
+# (the XML parsed with xml.etree; every dataset it references opened with h5py and equal to
+# lapse's): an HDF5 input without a voxel size (1 1 1 pixel), a 4-D saved step and a 3-D
+# projection as two setups, tiled on 2 ranks; an OME-Zarr input (the voxel size from its
+# metadata, in micrometres); input.voxel_size overriding both. Then the files survive a
+# continued run, an update and an overwrite (rewritten, still valid, no temporary file left);
+# an OUT.xml lapse did not write, or a symbolic link at OUT.bdv.h5, is left alone with a warning
+# and the run still succeeds.
+source "$(dirname "$0")/common.sh"
+need_device
+"$LAPSE_PY" -c 'import zarr, numcodecs' 2>/dev/null || fail "$LAPSE_PY lacks zarr (tools/deps.sh)"
+make_sample
+
+# config NAME INPUT [EXTRA_INPUT_KEYS] [MODE]
+config() {
+    local ds=""
+    case $2 in *.h5) ds=", dataset: /raw" ;; esac
+    cat >"$T/$1.yaml" <<YAML
+input: {file: $2$ds${3:+, $3}}
+tiles: {shape: [9, 31, 40], halo: auto}
+pipeline:
+  - {op: gaussian_blur, sigma: 1, save: /blurred}
+  - {op: maximum_z_projection}
+output: {file: $T/$1.h5, mode: ${4:-create}}
+devices: any
+YAML
+}
+
+note "HDF5 input, no voxel size: 1 1 1 pixel"
+config plain "$IN"
+lapse_run 2 "$T/plain.yaml"
+py check_bdv.py "$T/plain.h5" 1 1 1 pixel || fail "plain: BDV files"
+
+note "OME-Zarr input: the voxel size of its metadata"
+"$LAPSE_PY" - "$IN" "$T/in.ome.zarr" <<'PY' || fail "cannot write the OME-Zarr input"
+import sys, h5py, numcodecs, zarr
+with h5py.File(sys.argv[1], "r") as f:
+    a = f["/raw"][...]
+root = zarr.open_group(zarr.DirectoryStore(sys.argv[2]), mode="w")
+root.create_dataset("0", data=a, chunks=(1, 8, 32, 32), compressor=numcodecs.Blosc("lz4"))
+axes = [{"name": "t", "type": "time"}] + [
+    {"name": n, "type": "space", "unit": "nanometer"} for n in "zyx"]
+root.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": [
+    {"path": "0", "coordinateTransformations": [{"type": "scale",
+                                                  "scale": [1, 2000, 325, 250]}]}]}]
+PY
+config ome "$T/in.ome.zarr"
+lapse_run 1 "$T/ome.yaml"
+py check_bdv.py "$T/ome.h5" 2 0.325 0.25 µm || fail "ome: BDV files"
+
+note "input.voxel_size overrides the input's"
+config given "$T/in.ome.zarr" "voxel_size: [3, 0.5, 0.5]"
+lapse_run 1 "$T/given.yaml"
+py check_bdv.py "$T/given.h5" 3 0.5 0.5 µm || fail "given: BDV files"
+
+note "a continued run, an update, an overwrite: the files are rewritten and stay valid"
+config resume "$IN" "voxel_size: 2"
+lapse_run 1 "$T/resume.yaml" --timepoints 0-1
+py check_bdv.py "$T/resume.h5" 2 2 2 µm || fail "resume (first part): BDV files"
+lapse_run 2 "$T/resume.yaml"
+grep -q "continuing" "$T/last.log" || fail "the second run did not continue the first"
+py check_bdv.py "$T/resume.h5" 2 2 2 µm || fail "resume: BDV files"
+config resume "$IN" "voxel_size: [1, 0.5, 0.5]" update
+lapse_run 2 "$T/resume.yaml" --timepoints 2
+py check_bdv.py "$T/resume.h5" 1 0.5 0.5 µm || fail "update: BDV files"
+config resume "$IN" "" overwrite
+lapse_run 1 "$T/resume.yaml"
+py check_bdv.py "$T/resume.h5" 1 1 1 pixel || fail "overwrite: BDV files"
+
+note "an OUT.xml that lapse did not write is left alone"
+echo '<my-own-notes/>' >"$T/foreign.xml"
+config foreign "$IN"
+lapse_run 1 "$T/foreign.yaml"
+grep -q "warning: no BigDataViewer XML for $T/foreign.h5: .*foreign.xml.* not written by lapse" \
+    "$T/last.log" || { cat "$T/last.log"; fail "foreign XML: no warning"; }
+[ "$(cat "$T/foreign.xml")" = '<my-own-notes/>' ] || fail "foreign XML was overwritten"
+mkdir "$T/elsewhere"
+echo 'not yours' >"$T/elsewhere/target"
+ln -s "$T/elsewhere/target" "$T/linked.bdv.h5"
+config linked "$IN"
+lapse_run 1 "$T/linked.yaml"
+grep -q "warning: no BigDataViewer XML for $T/linked.h5: .*not written by lapse" "$T/last.log" ||
+    { cat "$T/last.log"; fail "symbolic link at OUT.bdv.h5: no warning"; }
+[ "$(cat "$T/elsewhere/target")" = 'not yours' ] && [ -L "$T/linked.bdv.h5" ] ||
+    fail "the symbolic link at OUT.bdv.h5 was followed or replaced"
+[ ! -e "$T/linked.xml" ] || fail "an XML naming a foreign OUT.bdv.h5 was written"
+echo "PASS ($TEST_NAME)"

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# test_zarr.sh - Zarr input end to end (io/reader_zarr.c): the standard sample written by Python
+# zarr as three stores, an OME-Zarr (NGFF 0.4, blosc-zstd, level 0 of two), a plain array with
+# zlib chunks and "/" chunk keys, and a raw array whose all-zero chunks are not written (read
+# as the fill value), each run through a pipeline with a saved step, untiled on 1 rank and tiled
+# on 2 ranks: every output bit-identical to the same pipeline on the HDF5 input. Then the
+# failures: a malformed .zarray is exit 2 before anything is written, naming the file; a
+# damaged chunk is a runtime failure (exit 1) naming the chunk file.
+source "$(dirname "$0")/common.sh"
+need_device
+"$LAPSE_PY" -c 'import zarr, numcodecs' 2>/dev/null || fail "$LAPSE_PY lacks zarr (tools/deps.sh)"
+make_sample
+
+# The sample with a block of zeros (whole chunks of the raw store, which are then not written),
+# saved back as HDF5 and as the three stores.
+"$LAPSE_PY" - "$IN" "$T" <<'PY' || fail "cannot write the Zarr stores"
+import sys, h5py, numcodecs, zarr, os
+src, t = sys.argv[1], sys.argv[2]
+with h5py.File(src, "r") as f:
+    a = f["/raw"][...]
+a[1, 0:8, 0:16, 0:32] = 0          # whole chunks of raw.zarr: chunks (1, 8, 16, 32)
+with h5py.File(t + "/in0.h5", "w") as f:
+    f["/raw"] = a
+root = zarr.open_group(zarr.DirectoryStore(t + "/ome.ome.zarr"), mode="w")
+root.create_dataset("0", data=a, chunks=(1, 7, 32, 40),
+                    compressor=numcodecs.Blosc("zstd", 3, numcodecs.Blosc.SHUFFLE))
+root.create_dataset("1", data=a[:, :, ::2, ::2], chunks=(1, 7, 32, 40))
+axes = [{"name": "t", "type": "time"}] + [
+    {"name": n, "type": "space", "unit": "micrometer"} for n in "zyx"]
+root.attrs["multiscales"] = [{"version": "0.4", "axes": axes, "datasets": [
+    {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 2.0, 0.5, 0.5]}]},
+    {"path": "1", "coordinateTransformations": [{"type": "scale", "scale": [1, 2.0, 1.0, 1.0]}]}]}]
+z = zarr.open_array(zarr.DirectoryStore(t + "/nested.zarr", dimension_separator="/"), mode="w",
+                    shape=a.shape, chunks=(2, 5, 17, 23), dtype=a.dtype,
+                    compressor=numcodecs.Zlib(level=3))
+z[...] = a
+r = zarr.open_array(zarr.DirectoryStore(t + "/raw.zarr"), mode="w", shape=a.shape,
+                    chunks=(1, 8, 16, 32), dtype=a.dtype, compressor=None, fill_value=0,
+                    write_empty_chunks=False)
+r[...] = a
+assert not os.path.exists(t + "/raw.zarr/1.0.0.0"), "an all-zero chunk was written"
+assert os.path.exists(t + "/raw.zarr/0.0.0.0")
+PY
+
+# config NAME INPUT TILES: a pipeline with a saved step, INPUT into $T/NAME.h5.
+config() {
+    local ds=""
+    case $2 in *.h5) ds=", dataset: /raw" ;; esac
+    cat >"$T/$1.yaml" <<YAML
+input: {file: $2$ds}
+tiles: {shape: $3, halo: auto}
+pipeline:
+  - {op: gaussian_blur, sigma: [1, 1.5, 1.5], save: /blurred}
+  - {op: top_hat_box, radius: [1, 2, 2]}
+output: {file: $T/$1.h5}
+devices: any
+YAML
+}
+
+config ref "$T/in0.h5" "[$NZ, $NY, $NX]"
+lapse_run 1 "$T/ref.yaml"
+nonconstant "$T/ref.h5" /result /blurred
+for store in ome.ome.zarr nested.zarr raw.zarr; do
+    name=${store%%.*}
+    config "${name}1" "$T/$store" "[$NZ, $NY, $NX]"
+    config "${name}2" "$T/$store" "[9, 31, 40]"
+    note "$store: untiled on 1 rank and tiled on 2 ranks vs the HDF5 input"
+    lapse_run 1 "$T/${name}1.yaml"
+    lapse_run 2 "$T/${name}2.yaml"
+    py h5same.py "$T/ref.h5" "$T/${name}1.h5" /result /blurred || fail "$store: differs from HDF5"
+    py h5same.py "$T/ref.h5" "$T/${name}2.h5" /result /blurred || fail "$store: tiled differs"
+done
+
+# A malformed .zarray: exit 2 naming it, nothing written.
+cp -r "$T/raw.zarr" "$T/badmeta.zarr"
+printf '{"zarr_format": 2, "shape": [4, 24, 70, 90],}' >"$T/badmeta.zarr/.zarray"
+config badmeta "$T/badmeta.zarr" "[$NZ, $NY, $NX]"
+expect_rc 2 "$T/badmeta.log" "$LAPSE" run "$T/badmeta.yaml"
+grep -q "badmeta.zarr/.zarray: not valid JSON: line 1, column .*trailing comma" "$T/badmeta.log" ||
+    { cat "$T/badmeta.log"; fail "malformed .zarray: no clear message"; }
+[ ! -e "$T/badmeta.h5" ] || fail "malformed .zarray: an output was written"
+
+# A damaged chunk (cut in half): the run fails (exit 1) naming the chunk file.
+cp -r "$T/raw.zarr" "$T/badchunk.zarr"
+truncate -s 100 "$T/badchunk.zarr/2.1.2.0"
+config badchunk "$T/badchunk.zarr" "[$NZ, $NY, $NX]"
+expect_rc 1 "$T/badchunk.log" mpirun_lapse 2 run "$T/badchunk.yaml"
+grep -q "chunk file $T/badchunk.zarr/2.1.2.0: 100 bytes, an uncompressed chunk has 8192 (too short)" \
+    "$T/badchunk.log" || { cat "$T/badchunk.log"; fail "damaged chunk: no clear message"; }
+echo "PASS ($TEST_NAME)"

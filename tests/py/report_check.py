@@ -1,0 +1,115 @@
+#!/usr/bin/python3
+"""report_check.py - check `lapse report`'s text summary and PNG against the output file.
+
+Usage: report_check.py OUT.h5 REPORT.txt PNG RUN
+
+Reads /lapse/tasks with h5py (not through the tool) and checks, for run RUN, that the "seconds
+per phase" lines of REPORT.txt say per rank and for all ranks the same number of tasks (and of
+failed and abandoned ones), the same core voxels done, and the same summed seconds of each
+phase (to the printed 6 decimals; "other" is total minus the five phases); that every summary
+table /<name>_summary is printed row for row; and that PNG is a PNG (signature, IHDR) of at
+least 1000 x 600 pixels that decodes to a picture with more than a few colours. Exit 1 with the
+differences.
+"""
+import math
+import re
+import struct
+import sys
+
+import h5py
+import numpy as np
+
+PHASES = ("read", "upload", "compute", "download", "write")
+BAD = []
+
+
+def expected(rows):
+    """Per rank (and 'all') the numbers the report must print."""
+    out = {}
+    ranks = sorted(set(int(r) for r in rows["rank"]))
+    for key in [str(r) for r in ranks] + ["all"]:
+        g = rows if key == "all" else rows[rows["rank"] == int(key)]
+        e = {"tasks": len(g), "failed": int((g["status"] == 1).sum()),
+             "abandon": int((g["status"] == 2).sum()),
+             "voxels": int(sum(int(np.prod(r["core_shape"])) for r in g if r["status"] == 0))}
+        for p in PHASES + ("total",):
+            e[p] = math.fsum(float(v) for v in g["t_" + p])
+        e["other"] = e["total"] - sum(e[p] for p in PHASES)
+        out[key] = e
+    return out
+
+
+def parse(text):
+    """The rows of the 'seconds per phase' block: {rank: {column: value}}."""
+    lines = text.splitlines()
+    i = lines.index("seconds per phase:")
+    head = lines[i + 1].split()
+    got = {}
+    for ln in lines[i + 2:]:
+        f = ln.split()
+        if len(f) != len(head) or not (f[0].isdigit() or f[0] == "all"):
+            break
+        got[f[0]] = dict(zip(head[1:], f[1:]))
+    return got
+
+
+def check_png(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        BAD.append("%s: not a PNG" % path)
+        return
+    w, h = struct.unpack(">II", data[16:24])
+    if w < 1000 or h < 600 or w > 6000 or h > 6000:
+        BAD.append("%s: %d x %d pixels" % (path, w, h))
+    import matplotlib.image
+    img = matplotlib.image.imread(path)
+    ncol = len(np.unique(img.reshape(-1, img.shape[-1]), axis=0))
+    if img.shape[:2] != (h, w) or ncol < 16:
+        BAD.append("%s: decodes to %s with %d colours" % (path, img.shape, ncol))
+    print("report_check: %s is a %d x %d PNG, %d bytes, %d colours" % (path, w, h, len(data),
+                                                                        ncol))
+
+
+def main(out, report, png, run):
+    text = open(report).read()
+    with h5py.File(out, "r") as f:
+        rows = f["/lapse/tasks"][()]
+        summaries = {"/" + n: f[n][()] for n in f if n.endswith("_summary")}
+    rows = rows[rows["run_id"] == int(run)]
+    if not re.search(r"^lapse report: .*, run %s \(" % run, text, re.M):
+        BAD.append("the report does not name run %s" % run)
+    want, got = expected(rows), parse(text)
+    if sorted(want) != sorted(got):
+        BAD.append("ranks printed %s, in the table %s" % (sorted(got), sorted(want)))
+    for k, e in want.items():
+        g = got.get(k, {})
+        for c in ("tasks", "failed", "abandon", "voxels"):
+            if g.get(c) is None or int(g[c]) != e[c]:
+                BAD.append("rank %s %s: printed %s, table %d" % (k, c, g.get(c), e[c]))
+        for c in PHASES + ("other", "total"):
+            if g.get(c) is None or abs(float(g[c]) - e[c]) > 0.5e-6 + 1e-12:
+                BAD.append("rank %s %s: printed %s, table %.9f" % (k, c, g.get(c), e[c]))
+    for name, t in summaries.items():
+        m = re.search(r"^per timepoint \(%s\):\n.*\n((?:  .*\n?)*)" % re.escape(name), text,
+                      re.M)
+        lines = m.group(1).splitlines() if m else []
+        if len(lines) != len(t):
+            BAD.append("%s: %d rows printed, %d in the table" % (name, len(lines), len(t)))
+            continue
+        for ln, r in zip(lines, t):
+            f = ln.split()
+            if int(f[0]) != r["timepoint"] or int(f[1]) != r["label_count"] or \
+                    int(f[2]) != r["foreground_voxels"] or \
+                    not np.isclose(float(f[3]), r["threshold"], rtol=1e-5, equal_nan=True):
+                BAD.append("%s: printed %s, table %s" % (name, ln.strip(), r))
+    check_png(png)
+    for b in BAD:
+        print("report_check: " + b)
+    print("report_check: %d ranks, %d task rows of run %s, %d summary tables: %s" % (
+        len(want) - 1, len(rows), run, len(summaries), "FAIL" if BAD else "agree"))
+    return 1 if BAD else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(*sys.argv[1:5]))

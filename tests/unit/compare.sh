@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# compare.sh - `lapse compare` (tools/lapse_compare.py) on synthetic inputs with known
+# differences (tests/py/compare_ref.py make): every number of --json equals an independent NumPy /
+# SciPy computation (compare_ref.py voxels|labels|table) and the differences built in (known);
+# HDF5, TIFF and CSV inputs; PNGs written; exit 2 with a message for a missing file or dataset,
+# a shape mismatch, a table against an image. No OpenCL device needed.
+set -uo pipefail
+: "${LAPSE:?set LAPSE to the lapse binary (ctest does)}"
+LAPSE_SRC=${LAPSE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
+PY=${LAPSE_PY:-/usr/bin/python3}
+REF="$PY $LAPSE_SRC/tests/py/compare_ref.py"
+fail() { echo "FAIL (compare): $*" >&2; exit 1; }
+"$PY" -c 'import h5py, numpy, scipy, tifffile, matplotlib' 2>/dev/null ||
+    { echo "SKIP: $PY lacks h5py/numpy/scipy/tifffile/matplotlib (tools/deps.sh)"; exit 77; }
+T=$(mktemp -d "${TMPDIR:-/tmp}/lapse-compare.XXXXXX") || fail "mktemp"
+trap 'rm -rf "$T"' EXIT
+$REF make "$T" || fail "compare_ref.py make"
+
+# cmp_ok NAME MODE A B [ARGS...]: lapse compare --json into $T/NAME.json, then the reference.
+cmp_ok() {
+    local name=$1 mode=$2 a=$3 b=$4
+    shift 4
+    local rc=0
+    "$LAPSE" compare "$a" "$b" --mode "$mode" --json -o "$T/$name" "$@" >"$T/$name.json" \
+        2>"$T/$name.err" || rc=$?
+    [ "$rc" -eq 0 ] || { cat "$T/$name.err"; fail "$name: lapse compare exited $rc"; }
+    for p in scatter bland_altman; do
+        "$PY" -c 'import sys, matplotlib.image as m; a = m.imread(sys.argv[1]); sys.exit(int(a.shape[0] < 300 or a.std() == 0))' \
+            "$T/${name}_$p.png" || fail "$name: ${name}_$p.png missing, too small or blank"
+    done
+}
+cmp_ok img voxels "$T/img.h5:/a" "$T/img.h5:/b"
+$REF voxels "$T/img.h5:/a" "$T/img.h5:/b" "$T/img.json" || fail "voxels differ from NumPy"
+cmp_ok imgtif voxels "$T/img.h5:/a" "$T/img_b.tif"
+$REF voxels "$T/img.h5:/a" "$T/img_b.tif" "$T/imgtif.json" || fail "voxels (TIFF B) differ"
+cmp_ok lab labels "$T/lab.h5:/a" "$T/lab.h5:/b"
+$REF labels "$T/lab.h5:/a" "$T/lab.h5:/b" "$T/lab.json" || fail "labels differ from SciPy"
+cmp_ok labtif labels "$T/lab.h5:/a" "$T/lab_b.tif" --iou 0.7
+$REF labels "$T/lab.h5:/a" "$T/lab_b.tif" "$T/labtif.json" 0.7 || fail "labels (TIFF, IoU 0.7)"
+cmp_ok tab table "$T/tab.h5:/a" "$T/tab.h5:/b" --column mean
+$REF table "$T/tab.h5:/a" "$T/tab.h5:/b" "$T/tab.json" mean || fail "table differs"
+cmp_ok tabcsv auto "$T/tab.h5:/a" "$T/tab_b.csv"
+$REF table "$T/tab.h5:/a" "$T/tab_b.csv" "$T/tabcsv.json" area || fail "table (CSV) differs"
+cmp_ok sum auto "$T/tab.h5:/sa" "$T/tab.h5:/sb"
+$REF table "$T/tab.h5:/sa" "$T/tab.h5:/sb" "$T/sum.json" label_count || fail "summary differs"
+$REF known "$T" "$T" || fail "the built-in differences are not found"
+
+# The text form carries the same numbers (overall bias of the voxel comparison, 6 digits).
+"$LAPSE" compare "$T/img.h5:/a" "$T/img.h5:/b" --no-plots >"$T/img.txt" || fail "text mode"
+want=$("$PY" -c 'import json,sys; print("%.6g" % json.load(open(sys.argv[1]))["overall"]["bias"])' "$T/img.json")
+grep -Eq "^ +all +11520 +$want " "$T/img.txt" || { cat "$T/img.txt"; fail "text overall line"; }
+
+# Errors: exit 2 and a message naming the problem.
+err() {
+    local want=$1
+    shift
+    local rc=0
+    "$LAPSE" compare "$@" --no-plots >"$T/e.out" 2>"$T/e.err" || rc=$?
+    [ "$rc" -eq 2 ] || { cat "$T/e.out" "$T/e.err"; fail "exit $rc (want 2) for: $*"; }
+    grep -q "$want" "$T/e.err" || { cat "$T/e.err"; fail "no '$want' in the message for: $*"; }
+}
+err "no such file" "$T/nope.h5:/a" "$T/img.h5:/b"
+err "no dataset /c" "$T/img.h5:/a" "$T/img.h5:/c"
+err "name a dataset" "$T/img.h5" "$T/img.h5:/b"
+err "shapes differ" "$T/img.h5:/a" "$T/img.h5:/short"
+err "shapes differ" "$T/img.h5:/a" "$T/lab_b.tif"
+err "needs two images" "$T/img.h5:/a" "$T/tab.h5:/a"
+err "no column" "$T/tab.h5:/a" "$T/tab.h5:/b" --column volume
+err "label images hold integers" "$T/img.h5:/a" "$T/img.h5:/b" --mode labels
+echo "PASS (compare): voxels, labels and tables agree with NumPy/SciPy; errors exit 2"

@@ -1,0 +1,495 @@
+#!/usr/bin/python3
+"""lapse_compare.py - `lapse compare A B`: method comparison of two images or two tables after
+Bland & Altman (Lancet 1986, i:307-310), per timepoint and overall (docs/tools.md).
+
+A and B are `FILE.h5:/dataset` (a lapse output or any HDF5 file), `FILE.tif` (tifffile) or, for
+tables, `FILE.csv` (header row). With d = B - A and m = (A + B) / 2 over the compared pairs:
+bias = mean(d), SD = standard deviation of d (n - 1), limits of agreement = bias -/+ 1.96 SD,
+r = Pearson's correlation of A and B. Modes:
+  voxels  every voxel of A against the same voxel of B (images of the same shape);
+  table   measurement tables (columns timepoint, label, ...) matched by (timepoint, label), one
+          column compared (--column, default area); summary tables (timepoint, label_count, ...)
+          matched by timepoint (default column label_count);
+  labels  two label images (0 = background): per timepoint, pairs of labels with IoU >= 0.5
+          (--iou) are matched one to one, greedily by decreasing IoU; A is the reference:
+          precision = TP / labels of B, recall = TP / labels of A, F1 = 2 TP / (A + B labels),
+          mean IoU of the matched pairs; the Bland-Altman numbers are those of the matched pairs'
+          areas, and of the label counts per timepoint.
+Axes: the first axis of a 3-D or 4-D HDF5 dataset is time (lapse's [t,z,y,x] / [t,y,x]); a TIFF
+has time only when it says so (ImageJ frames, OME SizeT), except a plain multi-page TIFF, whose
+first axis is taken as time when the other input does not settle it. Axes of length 1 other than
+time are dropped before shapes are compared.
+Writes PREFIX_scatter.png and PREFIX_bland_altman.png (-o PREFIX, default "compare"; --no-plots:
+none). Exit codes: 0, 2 (a missing file or dataset, a shape mismatch, bad usage).
+"""
+import argparse
+import json
+import math
+import os
+import sys
+
+import numpy as np
+
+TIFF_SUFFIXES = (".tif", ".tiff", ".btf", ".tf8")
+
+
+def fail(msg):
+    """Print msg as an input or usage error and exit 2."""
+    print("lapse compare: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+# ---------------------------------------------------------------- inputs
+
+class Source:
+    """One input: an image (frames, time sure or guessed) or a table (structured array)."""
+
+    def __init__(self, spec):
+        self.spec = spec
+        self.table = None
+        self.h5 = None  # the open h5py file of an HDF5 image, read a timepoint at a time
+        path, dset = spec, None
+        i = spec.rfind(":/")
+        if i > 0:
+            path, dset = spec[:i], spec[i + 1:]
+        if not os.path.isfile(path):
+            fail("%s: no such file" % path)
+        low = path.lower()
+        if low.endswith(TIFF_SUFFIXES):
+            if dset:
+                fail("%s: a TIFF file has no datasets (give the file alone)" % spec)
+            self._tiff(path)
+        elif low.endswith(".csv"):
+            self._csv(path)
+        else:
+            self._h5(path, dset)
+
+    def _tiff(self, path):
+        import tifffile
+        try:
+            with tifffile.TiffFile(path) as t:
+                s = t.series[0]
+                a, axes = s.asarray(), s.axes
+        except Exception as e:  # tifffile raises many kinds on a damaged file
+            fail("%s: cannot be read as TIFF (%s)" % (path, e))
+        if "C" in axes or "S" in axes:
+            fail("%s: has a channel axis (axes %s): compare one channel, e.g. saved alone"
+                 % (path, axes))
+        if "T" in axes:
+            a = np.moveaxis(a, axes.index("T"), 0)
+            self.time_sure = True
+        elif axes[0] in "QI" and a.ndim >= 3:  # plain multi-page: maybe time, maybe z
+            self.time_sure = False
+        else:
+            a = a[None]
+            self.time_sure = True
+        self.arr = a
+        self.shape = a.shape
+        self.dtype = a.dtype
+
+    def _csv(self, path):
+        try:
+            t = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
+        except Exception as e:
+            fail("%s: cannot be read as a CSV table with a header row (%s)" % (path, e))
+        t = np.atleast_1d(t)
+        for alt in ("t", "frame"):
+            if "timepoint" not in t.dtype.names and alt in t.dtype.names:
+                t.dtype.names = tuple("timepoint" if n == alt else n for n in t.dtype.names)
+        self.table = t
+
+    def _h5(self, path, dset):
+        import h5py
+        try:
+            f = h5py.File(path, "r")
+        except OSError as e:
+            fail("%s: cannot be opened as HDF5 (%s)" % (path, e))
+        if not dset:
+            names = []
+            f.visititems(lambda n, o: names.append("/" + n) if isinstance(o, h5py.Dataset)
+                         and not n.startswith("lapse/") else None)
+            fail("%s: name a dataset as %s:/DATASET (it holds %s)" % (
+                path, path, ", ".join(names[:12]) or "no datasets"))
+        if dset not in f or not isinstance(f[dset], h5py.Dataset):
+            fail("%s: no dataset %s" % (path, dset))
+        d = f[dset]
+        if d.dtype.names:
+            self.table = d[()]
+            f.close()
+            return
+        if d.ndim < 2 or d.ndim > 4:
+            fail("%s:%s: %d-D; images are 2-D to 4-D" % (path, dset, d.ndim))
+        self.h5, self.arr = f, d
+        self.time_sure = d.ndim == 4 or "lapse" in f or d.ndim == 2
+        self.shape = d.shape if d.ndim >= 3 else (1,) + d.shape
+        self.dtype = d.dtype
+
+    def frame(self, t, nt):
+        """Timepoint t of nt as a 1-D array (nt == 1: everything)."""
+        if nt == 1:
+            a = self.arr[()]
+        else:
+            a = self.arr[t]
+        return np.asarray(a).ravel()
+
+
+def squeezed(shape, keep_first):
+    """shape without its axes of length 1 (the first kept when keep_first)."""
+    head = list(shape[:1]) if keep_first else []
+    rest = shape[1:] if keep_first else shape
+    return tuple(head + [n for n in rest if n != 1])
+
+
+def timepoints(a, b):
+    """The number of timepoints of two image sources of matching shape; exits 2 otherwise."""
+    msg = "shapes differ: %s is %s, %s is %s" % (a.spec, list(a.shape), b.spec, list(b.shape))
+    if squeezed(a.shape, False) != squeezed(b.shape, False):
+        fail(msg)
+    nts = [s.shape[0] for s in (a, b) if s.time_sure]
+    if len(set(nts)) > 1:
+        fail(msg + " (different numbers of timepoints)")
+    nt = nts[0] if nts else a.shape[0]
+    for s in (a, b):
+        if s.shape[0] != nt:  # the time axis was taken for z: one timepoint
+            if nt != 1:
+                fail(msg)
+    return nt
+
+
+# ---------------------------------------------------------------- statistics
+
+class Agreement:
+    """Bland-Altman sums of pairs (x = A, y = B, d = y - x), combinable (Chan et al.)."""
+
+    def __init__(self, x=None, y=None):
+        self.n = 0
+        self.m = np.zeros(3)  # means of x, y, d
+        self.c = np.zeros(4)  # centred sums xx, yy, xy, dd
+        if x is not None and len(x):
+            x = np.asarray(x, dtype=np.float64)
+            y = np.asarray(y, dtype=np.float64)
+            d = y - x
+            self.n = len(x)
+            self.m = np.array([x.mean(), y.mean(), d.mean()])
+            cx, cy, cd = x - self.m[0], y - self.m[1], d - self.m[2]
+            self.c = np.array([cx @ cx, cy @ cy, cx @ cy, cd @ cd])
+
+    def add(self, o):
+        """Merge the pairs of o into self."""
+        if o.n == 0:
+            return self
+        n = self.n + o.n
+        dl = o.m - self.m
+        f = self.n * o.n / n
+        self.c = self.c + o.c + f * np.array([dl[0] ** 2, dl[1] ** 2, dl[0] * dl[1], dl[2] ** 2])
+        self.m = self.m + dl * o.n / n
+        self.n = n
+        return self
+
+    def stats(self):
+        """dict: n, mean_a, mean_b, bias, sd, loa_low, loa_high, r (NaN where undefined)."""
+        nan = float("nan")
+        sd = math.sqrt(self.c[3] / (self.n - 1)) if self.n > 1 else nan
+        den = math.sqrt(self.c[0] * self.c[1])
+        r = self.c[2] / den if self.n > 1 and den > 0 else nan
+        bias = float(self.m[2]) if self.n else nan
+        return {"n": int(self.n), "mean_a": float(self.m[0]) if self.n else nan,
+                "mean_b": float(self.m[1]) if self.n else nan, "bias": bias, "sd": sd,
+                "loa_low": bias - 1.96 * sd, "loa_high": bias + 1.96 * sd, "r": float(r)}
+
+
+def match_labels(a, b, thr):
+    """Greedy one-to-one matching of the labels of a and b (1-D int arrays, 0 = background) by
+    decreasing IoU >= thr. Returns (ids of a, ids of b, list of (la, lb, iou, area_a, area_b))."""
+    ia, na = np.unique(a[a > 0], return_counts=True)
+    ib, nb = np.unique(b[b > 0], return_counts=True)
+    both = (a > 0) & (b > 0)
+    pairs = []
+    if both.any():
+        pa, pb = a[both].astype(np.int64), b[both].astype(np.int64)
+        base = int(ib[-1]) + 1
+        if int(ia[-1]) < (2 ** 62) // base:  # one int64 key per voxel: a fast 1-D unique
+            key, inter = np.unique(pa * base + pb, return_counts=True)
+            uniq = np.stack([key // base, key % base], axis=1)
+        else:
+            uniq, inter = np.unique(np.stack([pa, pb], axis=1), axis=0, return_counts=True)
+        aa = na[np.searchsorted(ia, uniq[:, 0])]
+        ab = nb[np.searchsorted(ib, uniq[:, 1])]
+        iou = inter / (aa + ab - inter)
+        ok = iou >= thr
+        order = np.lexsort((uniq[ok, 1], uniq[ok, 0], -iou[ok]))
+        used_a, used_b = set(), set()
+        cand = list(zip(uniq[ok, 0][order], uniq[ok, 1][order], iou[ok][order], aa[ok][order],
+                        ab[ok][order]))
+        for la, lb, v, xa, xb in cand:
+            if la not in used_a and lb not in used_b:
+                used_a.add(la)
+                used_b.add(lb)
+                pairs.append((int(la), int(lb), float(v), int(xa), int(xb)))
+    return ia, ib, pairs
+
+
+def detection(n_a, n_b, pairs):
+    """dict: labels_a, labels_b, matched, precision, recall, f1, mean_iou."""
+    tp = len(pairs)
+    nan = float("nan")
+    return {"labels_a": int(n_a), "labels_b": int(n_b), "matched": tp,
+            "precision": tp / n_b if n_b else nan, "recall": tp / n_a if n_a else nan,
+            "f1": 2.0 * tp / (n_a + n_b) if n_a + n_b else nan,
+            "mean_iou": float(np.mean([p[2] for p in pairs])) if pairs else nan}
+
+
+# ---------------------------------------------------------------- the three modes
+
+PLOT_POINTS = 200000  # voxels drawn at most (a regular subsample); the numbers use all of them
+
+
+def compare_voxels(a, b):
+    nt = timepoints(a, b)
+    per, total = [], Agreement()
+    nvox = int(np.prod(a.shape))
+    stride = max(1, -(-nvox // PLOT_POINTS))
+    xs, ys, ts = [], [], []
+    for t in range(nt):
+        x, y = a.frame(t, nt), b.frame(t, nt)
+        g = Agreement(x, y)
+        total.add(g)
+        per.append(dict(timepoint=t, **g.stats()))
+        xs.append(x[::stride].astype(np.float64))
+        ys.append(y[::stride].astype(np.float64))
+        ts.append(np.full(len(xs[-1]), t))
+    res = {"mode": "voxels", "overall": total.stats(), "timepoints": per}
+    return res, (np.concatenate(xs), np.concatenate(ys), np.concatenate(ts)), "voxel value"
+
+
+def table_keys(ta, tb):
+    for s, t in (("A", ta), ("B", tb)):
+        if "timepoint" not in t.dtype.names:
+            fail("table %s has no timepoint column (columns: %s)" % (s, ", ".join(t.dtype.names)))
+    both = "label" in ta.dtype.names and "label" in tb.dtype.names
+    return ("timepoint", "label") if both else ("timepoint",)
+
+
+def compare_tables(ta, tb, column):
+    keys = table_keys(ta, tb)
+    if column is None:
+        column = "label_count" if keys == ("timepoint",) else "area"
+    ca, _, cb = column.partition(",")
+    cb = cb or ca
+    for s, t, c in (("A", ta, ca), ("B", tb, cb)):
+        if c not in t.dtype.names:
+            fail("table %s has no column %s (columns: %s)" % (s, c, ", ".join(t.dtype.names)))
+    rows = []
+    for s, t, c in (("A", ta, ca), ("B", tb, cb)):
+        m = {}
+        for r in t:
+            k = tuple(int(r[k]) for k in keys)
+            if k in m:
+                fail("table %s: two rows for %s %s" % (s, "/".join(keys), k))
+            m[k] = float(r[c])
+        rows.append(m)
+    common = sorted(set(rows[0]) & set(rows[1]))
+    x = np.array([rows[0][k] for k in common])
+    y = np.array([rows[1][k] for k in common])
+    t = np.array([k[0] for k in common], dtype=np.int64)
+    per = []
+    for tp in np.unique(np.concatenate([[k[0] for k in rows[0]], [k[0] for k in rows[1]]])):
+        sel = t == tp
+        st = Agreement(x[sel], y[sel]).stats()
+        st["only_a"] = sum(1 for k in rows[0] if k[0] == tp and k not in rows[1])
+        st["only_b"] = sum(1 for k in rows[1] if k[0] == tp and k not in rows[0])
+        if keys == ("timepoint",) and sel.any():
+            st["a"], st["b"] = float(x[sel][0]), float(y[sel][0])
+        per.append(dict(timepoint=int(tp), **st))
+    res = {"mode": "table", "match": list(keys), "column": [ca, cb],
+           "overall": dict(Agreement(x, y).stats(), only_a=len(rows[0]) - len(common),
+                           only_b=len(rows[1]) - len(common)),
+           "timepoints": per}
+    return res, (x, y, t), ca if ca == cb else "%s / %s" % (ca, cb)
+
+
+def compare_labels(a, b, thr):
+    nt = timepoints(a, b)
+    for s in (a, b):
+        if s.dtype.kind not in "iu":
+            fail("%s: %s values; label images hold integers" % (s.spec, s.dtype))
+    per, pts = [], []
+    counts = ([], [])
+    for t in range(nt):
+        x, y = a.frame(t, nt), b.frame(t, nt)
+        ia, ib, pairs = match_labels(x, y, thr)
+        st = detection(len(ia), len(ib), pairs)
+        ar = np.array([[p[3], p[4]] for p in pairs], dtype=np.float64).reshape(-1, 2)
+        st["area"] = Agreement(ar[:, 0], ar[:, 1]).stats()
+        per.append(dict(timepoint=t, **st))
+        pts += [(p[3], p[4], t) for p in pairs]
+        counts[0].append(len(ia))
+        counts[1].append(len(ib))
+    tp = sum(p["matched"] for p in per)
+    na, nb = sum(counts[0]), sum(counts[1])
+    overall = detection(na, nb, [])  # pooled over timepoints: matches counted once each
+    ious = [p["mean_iou"] * p["matched"] for p in per if p["matched"]]
+    overall.update(matched=tp, precision=tp / nb if nb else float("nan"),
+                   recall=tp / na if na else float("nan"),
+                   f1=2.0 * tp / (na + nb) if na + nb else float("nan"),
+                   mean_iou=sum(ious) / tp if tp else float("nan"))
+    p = np.array(pts, dtype=np.float64).reshape(-1, 3)
+    overall["area"] = Agreement(p[:, 0], p[:, 1]).stats()
+    overall["count"] = Agreement(counts[0], counts[1]).stats()
+    res = {"mode": "labels", "iou_threshold": thr, "overall": overall, "timepoints": per}
+    return res, (p[:, 0], p[:, 1], p[:, 2].astype(np.int64)), "area of matched labels (voxels)"
+
+
+# ---------------------------------------------------------------- output
+
+def ba_of(res):
+    """The Bland-Altman numbers the plots show."""
+    o = res["overall"]
+    return o["area"] if res["mode"] == "labels" else o
+
+
+def plot(res, pts, what, prefix, names):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    x, y, t = pts
+    mix = np.random.default_rng(0).permutation(len(x))  # no timepoint drawn over the others
+    x, y, t = x[mix], y[mix], t[mix]
+    s = ba_of(res)
+    kw = dict(c=t, cmap="viridis", s=6 if len(x) > 5000 else 18, alpha=0.6, linewidths=0,
+              rasterized=True)
+    out = []
+    fig, ax = plt.subplots(figsize=(6.5, 6), dpi=100, layout="constrained")
+    sc = ax.scatter(x, y, **kw)
+    if len(x):
+        lo, hi = float(min(x.min(), y.min())), float(max(x.max(), y.max()))
+        ax.plot([lo, hi], [lo, hi], "k--", linewidth=1, label="A = B")
+        ax.legend(loc="upper left")
+    ax.set_xlabel("A: " + names[0])
+    ax.set_ylabel("B: " + names[1])
+    title = "%s: r = %.4g, n = %d" % (what, s["r"], s["n"])
+    if res["mode"] == "labels":
+        o = res["overall"]
+        title += "\nIoU >= %g: F1 %.3f, precision %.3f, recall %.3f, mean IoU %.3f" % (
+            res["iou_threshold"], o["f1"], o["precision"], o["recall"], o["mean_iou"])
+    ax.set_title(title, fontsize="medium")
+    if len(np.unique(t)) > 1:
+        fig.colorbar(sc, ax=ax, label="timepoint")
+    out.append(prefix + "_scatter.png")
+    fig.savefig(out[-1])
+    plt.close(fig)
+
+    fig, ax = plt.subplots(figsize=(7.5, 5.5), dpi=100, layout="constrained")
+    sc = ax.scatter((x + y) / 2, y - x, **kw)
+    for v, style, lab in ((s["bias"], "-", "bias %.4g"),
+                          (s["loa_high"], "--", "bias + 1.96 SD = %.4g"),
+                          (s["loa_low"], "--", "bias - 1.96 SD = %.4g")):
+        if math.isfinite(v):
+            ax.axhline(v, color="#e15759", linestyle=style, linewidth=1.2)
+            ax.annotate(lab % v, (1.0, v), xycoords=("axes fraction", "data"),
+                        xytext=(-4, 3), textcoords="offset points", ha="right",
+                        color="#e15759", fontsize="small")
+    ax.axhline(0, color="k", linewidth=0.6)
+    ax.set_xlabel("mean of A and B (%s)" % what)
+    ax.set_ylabel("B - A")
+    ax.set_title("Bland-Altman: bias %.4g, SD %.4g, n = %d" % (s["bias"], s["sd"], s["n"]),
+                 fontsize="medium")
+    if len(np.unique(t)) > 1:
+        fig.colorbar(sc, ax=ax, label="timepoint")
+    out.append(prefix + "_bland_altman.png")
+    fig.savefig(out[-1])
+    plt.close(fig)
+    return out
+
+
+def fmt(v):
+    return "%12.6g" % v if isinstance(v, float) else "%12s" % v
+
+
+def print_text(res, a, b):
+    print("lapse compare (%s): A = %s, B = %s; differences are B - A" % (res["mode"], a, b))
+    if res["mode"] == "labels":
+        cols = ["labels_a", "labels_b", "matched", "precision", "recall", "f1", "mean_iou"]
+        print("matching by IoU >= %g, one to one (A is the reference)" % res["iou_threshold"])
+    else:
+        cols = ["n", "bias", "sd", "loa_low", "loa_high", "r"]
+        if res["mode"] == "table":
+            cols += ["only_a", "only_b"]
+            print("column %s, rows matched by %s" % (" / ".join(res["column"]),
+                                                     " and ".join(res["match"])))
+    print("%9s" % "timepoint" + "".join(" %12s" % c for c in cols))
+    for p in res["timepoints"] + [dict(res["overall"], timepoint="all")]:
+        print("%9s" % p["timepoint"] + "".join(" " + fmt(p[c]) for c in cols))
+    if res["mode"] == "labels":
+        for k, what in (("area", "areas of matched labels"), ("count", "labels per timepoint")):
+            s = res["overall"][k]
+            print("Bland-Altman of the %s: n %d, bias %.6g, SD %.6g, limits of agreement "
+                  "%.6g to %.6g, r %.6g" % (what, s["n"], s["bias"], s["sd"], s["loa_low"],
+                                            s["loa_high"], s["r"]))
+    for p in res.get("plots", []):
+        print("wrote %s" % p)
+
+
+def short(spec):
+    """spec with the file's directory left out: "dir/out.h5:/labels" -> "out.h5:/labels"."""
+    i = spec.rfind(":/")
+    return os.path.basename(spec[:i]) + spec[i:] if i > 0 else os.path.basename(spec)
+
+
+def jsonable(v):
+    """v with NaN and infinities as None (JSON has no NaN)."""
+    if isinstance(v, dict):
+        return {k: jsonable(x) for k, x in v.items()}
+    if isinstance(v, list):
+        return [jsonable(x) for x in v]
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="lapse compare",
+                                 description=__doc__.split("\n\n")[0].split(" - ", 1)[1],
+                                 epilog="details: docs/tools.md")
+    ap.add_argument("a", help="A: FILE.h5:/dataset, FILE.tif or FILE.csv (the reference)")
+    ap.add_argument("b", help="B: the same kinds")
+    ap.add_argument("--mode", choices=("auto", "voxels", "table", "labels"), default="auto",
+                    help="auto: table for two tables, else voxels")
+    ap.add_argument("--column", help="table column to compare, NAME or NAME_A,NAME_B "
+                    "(default: label_count of summary tables, else area)")
+    ap.add_argument("--iou", type=float, default=0.5, help="IoU threshold of a match (labels)")
+    ap.add_argument("-o", dest="prefix", default="compare", help="PREFIX of the PNG files")
+    ap.add_argument("--no-plots", action="store_true", help="write no PNG")
+    ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    o = ap.parse_args(argv)
+    if not 0 < o.iou <= 1:
+        fail("--iou must be in (0, 1], got %g" % o.iou)
+    a, b = Source(o.a), Source(o.b)
+    tables = (a.table is not None) + (b.table is not None)
+    mode = o.mode if o.mode != "auto" else ("table" if tables == 2 else "voxels")
+    if (mode == "table") != (tables == 2) or tables == 1:
+        fail("%s needs %s, got %s and %s" % (
+            mode, "two tables" if mode == "table" else "two images",
+            "a table" if a.table is not None else "an image",
+            "a table" if b.table is not None else "an image"))
+    if mode == "voxels":
+        res, pts, what = compare_voxels(a, b)
+    elif mode == "table":
+        res, pts, what = compare_tables(a.table, b.table, o.column)
+    else:
+        res, pts, what = compare_labels(a, b, o.iou)
+    res.update(a=o.a, b=o.b, difference="B - A")
+    if not o.no_plots:
+        try:
+            res["plots"] = plot(res, pts, what, o.prefix, (short(o.a), short(o.b)))
+        except OSError as e:
+            fail("cannot write the plots %s_*.png: %s" % (o.prefix, e))
+    if o.json:
+        print(json.dumps(jsonable(res), indent=1))
+    else:
+        print_text(res, o.a, o.b)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

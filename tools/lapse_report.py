@@ -1,0 +1,261 @@
+#!/usr/bin/python3
+"""lapse_report.py - `lapse report OUT.h5 [-o report.png] [--run ID]`: one PNG of a run of a
+lapse output, and its numbers as text (docs/tools.md).
+
+The PNG (matplotlib, Agg backend, no display) has four panels: a Gantt chart of the tasks per
+rank with their read / upload / compute / download / write phases (and "other": the rest of the
+task's t_total), the throughput over time (core voxels per second, summed over ranks), the
+phase breakdown (summed seconds per phase and rank) and the counts and thresholds per timepoint
+of the output's summary tables (/<name>_summary), when it has any.
+
+The task table /lapse/tasks (io/layout.h: lapse_task_row_t) records per task the seconds of each
+phase, not when it started: the Gantt chart lays each rank's tasks end to end in the order the
+rank ran them (its rows are appended in that order), so its time axis is the rank's task time;
+waits between tasks and the global steps' rounds are not in it.
+
+Exit codes: 0, 2 (bad usage, a missing file, not a lapse output, no such run).
+"""
+import argparse
+import os
+import sys
+
+PHASES = ("read", "upload", "compute", "download", "write")
+COLORS = {"read": "#4e79a7", "upload": "#f28e2b", "compute": "#59a14f", "download": "#e15759",
+          "write": "#b07aa1", "other": "#bab0ac"}
+STATUS = {0: "done", 1: "failed", 2: "abandoned"}
+
+
+def fail(msg):
+    """Print msg as lapse's usage/input error and exit 2."""
+    print("lapse report: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+def load(path, run):
+    """The rows of run `run` (None: the latest run with rows) of path's /lapse/tasks, the run's
+    attributes and the summary tables {path: structured array}. Exits 2 on a bad file."""
+    import h5py
+    import numpy as np
+    if not os.path.isfile(path):
+        fail("%s: no such file" % path)
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        fail("%s: cannot be opened as HDF5 (%s)" % (path, e))
+    with f:
+        if "lapse" not in f or "tasks" not in f["lapse"]:
+            fail("%s: not a lapse output (no /lapse/tasks)" % path)
+        rows = f["/lapse/tasks"][()]
+        if rows.size == 0:
+            fail("%s: the task table is empty (no run has finished a task)" % path)
+        runs = np.unique(rows["run_id"])
+        if run is None:
+            run = int(runs.max())
+        elif run not in runs:
+            fail("%s: no rows of run %d (runs with rows: %s)" % (path, run,
+                                                               ", ".join(map(str, runs))))
+        attrs = {}
+        g = f.get("/lapse/runs/%d" % run)
+        if g is not None:
+            for k, v in g.attrs.items():
+                attrs[k] = v.decode() if isinstance(v, bytes) else v
+        summaries = {}
+        for name, obj in f.items():
+            if (name.endswith("_summary") and isinstance(obj, h5py.Dataset)
+                    and obj.dtype.names and "timepoint" in obj.dtype.names):
+                summaries["/" + name] = obj[()]
+    return run, rows[rows["run_id"] == run], attrs, summaries
+
+
+def per_rank(rows):
+    """{rank: dict(tasks, done, failed, abandoned, voxels, read.., other, total)} plus 'all'."""
+    import numpy as np
+    out = {}
+    groups = [(int(r), rows[rows["rank"] == r]) for r in np.unique(rows["rank"])]
+    for key, g in groups + [("all", rows)]:
+        s = {"tasks": len(g)}
+        for code, name in STATUS.items():
+            s[name] = int((g["status"] == code).sum())
+        s["voxels"] = int(np.prod(g["core_shape"], axis=1)[g["status"] == 0].sum())
+        for p in PHASES + ("total",):
+            s[p] = float(np.sum(g["t_" + p], dtype=np.float64))
+        s["other"] = s["total"] - sum(s[p] for p in PHASES)
+        out[key] = s
+    return out
+
+
+def print_text(path, run, rows, attrs, summaries, sums, png):
+    cols = PHASES + ("other", "total")
+    print("lapse report: %s, run %d (%s, %s ranks), %d task rows" % (
+        path, run, attrs.get("status", "?"), attrs.get("nranks", "?"), len(rows)))
+    print("seconds per phase:")
+    print("  %6s %6s %6s %6s %9s" % ("rank", "tasks", "failed", "abandon", "voxels")
+          + "".join(" %10s" % c for c in cols))
+    for key, s in sums.items():
+        print("  %6s %6d %6d %6d %9d" % (key, s["tasks"], s["failed"], s["abandoned"],
+                                          s["voxels"]) + "".join(" %10.6f" % s[c] for c in cols))
+    a = sums["all"]
+    if a["total"] > 0:
+        print("  share of task time: " + ", ".join(
+            "%s %.1f%%" % (c, 100.0 * a[c] / a["total"]) for c in cols[:-1]))
+        print("  throughput: %.4g core voxels/s per rank (summed task seconds)"
+              % (a["voxels"] / a["total"]))
+    for name, t in summaries.items():
+        print("per timepoint (%s):" % name)
+        names = [c for c in t.dtype.names if c != "timepoint"]
+        print("  %9s" % "timepoint" + "".join(" %17s" % c for c in names))
+        for r in t:
+            print("  %9d" % r["timepoint"] + "".join(
+                " %17.6g" % r[c] if t.dtype[c].kind == "f" else " %17d" % r[c] for c in names))
+    print("report: %s" % png)
+
+
+def timeline(rows):
+    """Per rank, the (start, phase durations) of its tasks laid end to end in table order."""
+    import numpy as np
+    lanes = {}
+    for r in np.unique(rows["rank"]):
+        g = rows[rows["rank"] == r]
+        starts = np.concatenate([[0.0], np.cumsum(g["t_total"])[:-1]])
+        lanes[int(r)] = (starts, g)
+    return lanes
+
+
+def lane_name(g, r):
+    """Tick label of rank r's lane: the rank, and its failed or abandoned tasks."""
+    nbad = int((g["status"] != 0).sum())
+    return "rank %d" % r + ("\n%d failed" % nbad if nbad else "")
+
+
+def plot_gantt(ax, lanes):
+    """One lane per rank; each phase of all its tasks is one broken_barh collection (fast for
+    thousands of tasks)."""
+    import numpy as np
+    h = 0.8
+    for r, (starts, g) in lanes.items():
+        left = starts.copy()
+        for p in PHASES + ("other",):
+            d = g["t_" + p] if p != "other" else np.maximum(g["t_total"] - (left - starts), 0)
+            ax.broken_barh(list(zip(left, d)), (r - h / 2, h), facecolors=COLORS[p],
+                           linewidth=0)
+            left = left + d
+        bad = g["status"] != 0
+        if bad.any():
+            ax.broken_barh(list(zip(starts[bad], g["t_total"][bad])), (r - h / 2, h),
+                           facecolors="none", edgecolors="red", hatch="//", linewidth=1)
+            ax.plot(starts[bad], np.full(bad.sum(), r), "|", color="red", markersize=24)
+        if len(g) <= 300:  # task borders, while they can still be told apart
+            ax.vlines(starts[1:], r - h / 2, r + h / 2, colors="white", linewidth=0.5)
+    span = max(float((s + g["t_total"]).max()) for s, g in lanes.values())
+    ax.set_xlim(0, span * 1.01 if span > 0 else 1)
+    ax.set_ylim(min(lanes) - 0.6, max(lanes) + 0.6)
+    ax.set_yticks(sorted(lanes))
+    ax.set_yticklabels([lane_name(lanes[r][1], r) for r in sorted(lanes)])
+    ax.invert_yaxis()
+    ax.set_xlabel("task time on the rank (s; tasks end to end, waits between them not recorded)")
+    ax.set_title("tasks per rank and their phases (red, hatched: failed or abandoned)", loc="left")
+    from matplotlib.patches import Patch
+    ax.legend(handles=[Patch(color=COLORS[p], label=p) for p in PHASES + ("other",)], ncol=6,
+              loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize="small", frameon=False)
+
+
+def plot_throughput(ax, lanes):
+    import numpy as np
+    ends, vox = [], []
+    for starts, g in lanes.values():
+        ends.append(starts + g["t_total"])
+        vox.append(np.where(g["status"] == 0, np.prod(g["core_shape"], axis=1), 0))
+    ends, vox = np.concatenate(ends), np.concatenate(vox).astype(np.float64)
+    span = float(ends.max()) if ends.size else 0.0
+    if span <= 0:
+        ax.text(0.5, 0.5, "no task time recorded", ha="center", transform=ax.transAxes)
+        return
+    nb = int(min(40, max(5, len(ends) // 2)))
+    edges = np.linspace(0, span, nb + 1)
+    hist, _ = np.histogram(ends, bins=edges, weights=vox)
+    rate = hist / (edges[1] - edges[0]) / 1e6
+    ax.stairs(rate, edges, fill=True, alpha=0.35, color="#4e79a7")
+    ax.stairs(rate, edges, color="#4e79a7")
+    ax2 = ax.twinx()
+    order = np.argsort(ends)
+    ax2.plot(ends[order], np.cumsum(vox[order]) / 1e6, color="#e15759", label="done (Mvoxel)")
+    ax2.set_ylabel("core voxels done (M)", color="#e15759")
+    ax.set_xlabel("task time (s)")
+    ax.set_ylabel("throughput (Mvoxel/s)")
+    ax.set_title("throughput over time")
+
+
+def plot_phases(ax, sums):
+    import numpy as np
+    keys = list(sums)
+    y = np.arange(len(keys))
+    left = np.zeros(len(keys))
+    for p in PHASES + ("other",):
+        v = np.array([max(sums[k][p], 0.0) for k in keys])
+        ax.barh(y, v, left=left, color=COLORS[p], label=p)
+        left += v
+    ax.set_yticks(y)
+    ax.set_yticklabels(["rank %s" % k if k != "all" else "all ranks" for k in keys])
+    ax.invert_yaxis()
+    ax.set_xlabel("summed seconds")
+    ax.set_title("phase breakdown")
+
+
+def plot_summaries(ax, summaries):
+    if not summaries:
+        ax.text(0.5, 0.5, "no per-timepoint summary table\n(measure steps write /<name>_summary)",
+                ha="center", va="center", transform=ax.transAxes)
+        ax.set_axis_off()
+        return
+    ax2 = None
+    for name, t in summaries.items():
+        if "label_count" in t.dtype.names:
+            ax.plot(t["timepoint"], t["label_count"], "o-", label="labels " + name)
+        if "threshold" in t.dtype.names:
+            ax2 = ax2 or ax.twinx()
+            ax2.plot(t["timepoint"], t["threshold"], "s--", color="#e15759",
+                     label="threshold " + name)
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("timepoint")
+    ax.set_ylabel("labels")
+    if ax2 is not None:
+        ax2.set_ylabel("threshold", color="#e15759")
+    ax.legend(fontsize="small", loc="lower left")
+    ax.set_title("counts and thresholds per timepoint")
+
+
+def main(argv):
+    ap = argparse.ArgumentParser(prog="lapse report", description=__doc__.split("\n\n")[0])
+    ap.add_argument("output", help="a lapse output file (HDF5)")
+    ap.add_argument("-o", dest="png", help="PNG to write (default: OUTPUT without .h5 + "
+                    "_report.png)")
+    ap.add_argument("--run", type=int, help="run id (default: the latest run with task rows)")
+    a = ap.parse_args(argv)
+    png = a.png or os.path.splitext(a.output)[0] + "_report.png"
+    run, rows, attrs, summaries = load(a.output, a.run)
+    sums = per_rank(rows)
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig = plt.figure(figsize=(15, 9.5), dpi=100, layout="constrained")
+    gs = fig.add_gridspec(2, 3, height_ratios=[1.1, 1])
+    lanes = timeline(rows)
+    plot_gantt(fig.add_subplot(gs[0, :]), lanes)
+    plot_throughput(fig.add_subplot(gs[1, 0]), lanes)
+    plot_phases(fig.add_subplot(gs[1, 1]), sums)
+    plot_summaries(fig.add_subplot(gs[1, 2]), summaries)
+    fig.suptitle("lapse report: %s, run %d (%s), %d tasks on %d ranks" % (
+        os.path.basename(a.output), run, attrs.get("status", "?"), len(rows), len(lanes)))
+    try:
+        fig.savefig(png)
+    except OSError as e:
+        fail("cannot write %s: %s" % (png, e))
+    print_text(a.output, run, rows, attrs, summaries, sums, png)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
