@@ -13,9 +13,12 @@
 #   NT, SHAPE     the sample: NT timepoints of SHAPE uint16 (default 20, 128,1024,1024)
 #   RANKS         rank counts (default "1 2 4"); GPUS: GPU counts (default "1 2", 2 only when
 #                 there are two); one GPU is CUDA_VISIBLE_DEVICES=0 for lapse, floor and peer
+#   SCALE_NT      timepoints of the device-bound pipeline's runs (default 10)
 #   PEERS=0       skips the peer loop; SCALE=0 skips the device-bound pipeline; KNOBS=0 skips
 #                 the write knobs (independent / collective, whole-plane chunks, alignment,
 #                 metadata cache, compression) at the largest rank count
+#   KNOB_RANKS    ranks of the knob sweep (default the last of RANKS); TLIM: seconds each program
+#                 may run (default 240). RANKS="" COLD=0 runs only the knobs and the scaling.
 #   COLD=0        skips the cold runs (they need root: echo 3 > /proc/sys/vm/drop_caches)
 #   EXTRA_ENV     extra environment for lapse (e.g. "LAPSE_H5_WRITE=collective")
 #   DEVICES       the configs' devices: (default gpu; "any" to try the script on PoCL)
@@ -34,7 +37,8 @@ mkdir -p "$LOG" "$W"
 export LD_LIBRARY_PATH=$PWD/$BIN/lib:${LD_LIBRARY_PATH:-}
 L=$PWD/$BIN/lapse
 FLOOR=$PWD/$BIN/io_floor
-MPI=(mpirun --bind-to none --oversubscribe)
+# every program under a time limit (TLIM s, default 240), so that a hang cannot eat the call
+MPI=(timeout "${TLIM:-240}" mpirun --bind-to none --oversubscribe)
 [ "$(id -u)" = 0 ] && MPI+=(--allow-run-as-root)
 step() { echo "=== $* ($(date -u +%T))"; }
 now() { date +%s.%N; }
@@ -129,7 +133,7 @@ if [ "${COLD:-1}" = 1 ]; then
 fi
 
 step "outputs bit-identical across rank and GPU counts"
-python3 - "$W"/lapse-g*-n*-*.h5 <<'PY' 2>&1 | tee "$LOG/same.txt"
+ls "$W"/lapse-g*-n*-*.h5 >/dev/null 2>&1 && python3 - "$W"/lapse-g*-n*-*.h5 <<'PY' 2>&1 | tee "$LOG/same.txt"
 import sys, h5py
 ref = None
 for p in sys.argv[1:]:
@@ -146,7 +150,8 @@ if [ "${KNOBS:-1}" = 1 ]; then
     # The write knobs (docs/io.md) at the largest rank count on all GPUs, warm: the floor with the
     # same option and lapse with the same environment; lapse's run clock and the floor's loop.
     g=${GPUS##* }
-    n=${RANKS##* }
+    n=${KNOB_RANKS:-${RANKS##* }}
+    n=${n:-4}
     vis=$([ "$g" = 1 ] && echo 0 || seq -s, 0 $((g - 1)))
     step "write knobs: $n ranks on $g GPU(s)"
     cfg "$W/knob-plan.yaml" bench/e2e.yaml.in "$W/knob-plan.h5"
@@ -194,6 +199,7 @@ if [ "${SCALE:-1}" = 1 ]; then
         vis=$([ "$g" = 1 ] && echo 0 || seq -s, 0 $((g - 1)))
         rm -f "$W/scale-$n.h5"
         cfg "$W/scale-$n.yaml" bench/scale.yaml.in "$W/scale-$n.h5"
+        echo "timepoints: \"0-$((${SCALE_NT:-10} - 1))\"" >>"$W/scale-$n.yaml"
         CUDA_VISIBLE_DEVICES=$vis LAPSE_IO_STATS=1 "${MPI[@]}" -n "$n" -x CUDA_VISIBLE_DEVICES \
             -x LAPSE_IO_STATS "$L" run "$W/scale-$n.yaml" >"$LOG/scale-$n.txt" 2>&1
         echo "scale $n ranks on $g GPU(s): rc=$? $(grep 'done:' "$LOG/scale-$n.txt")"
