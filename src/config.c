@@ -33,7 +33,36 @@ static const char *const top_keys[] = {"input",   "timepoints", "tiles",    "pip
 static const char *const input_keys[] = {"file",  "files",   "dataset",    "format",
                                          "setup", "channel", "voxel_size", NULL};
 static const char *const tiles_keys[] = {"shape", "halo", NULL};
-static const char *const output_keys[] = {"file", "dataset", "dtype", "mode", NULL};
+static const char *const output_keys[] = {"file", "dataset", "dtype", "mode", "compression", NULL};
+
+int lapse_comp_parse(const char *s, lapse_comp_t *comp, int *level)
+{
+    static const struct {
+        const char *name;
+        lapse_comp_t comp;
+        int level;
+    } kinds[] = {{"none", LAPSE_COMP_NONE, 0},
+                 {"gzip", LAPSE_COMP_GZIP, 4},
+                 {"blosc:lz4", LAPSE_COMP_BLOSC_LZ4, 5},
+                 {"blosc:zstd", LAPSE_COMP_BLOSC_ZSTD, 5}};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        size_t n = strlen(kinds[i].name);
+        if (strncmp(s, kinds[i].name, n) != 0)
+            continue;
+        if (s[n] == '\0') {
+            *comp = kinds[i].comp;
+            *level = kinds[i].level;
+            return 0;
+        }
+        if (s[n] == ':' && kinds[i].comp != LAPSE_COMP_NONE && s[n + 1] >= '1' && s[n + 1] <= '9' &&
+            s[n + 2] == '\0') {
+            *comp = kinds[i].comp;
+            *level = s[n + 1] - '0';
+            return 0;
+        }
+    }
+    return -1;
+}
 static const char *const devices_keys[] = {"kind", "index", NULL};
 
 /* ------------------------------------------------------------------ messages */
@@ -282,6 +311,17 @@ static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)
             return st;
         if (lapse_dtype_parse(dtypes[idx], &c->output_dtype) != 0)
             return lapse_config_fail(c, cfg_mark_of(v), "output.dtype", "unsupported dtype");
+    }
+    if ((v = cfg_map_get(w, o, "compression")) != NULL) {
+        char buf[32];
+        st = cfg_get_string(w, v, "output.compression", buf, sizeof buf);
+        if (st != LAPSE_OK)
+            return st;
+        if (lapse_comp_parse(buf, &c->compression, &c->compression_level) != 0)
+            return lapse_config_fail(c, cfg_mark_of(v), "output.compression",
+                                     "expected none, gzip[:LEVEL], blosc:lz4[:LEVEL] or "
+                                     "blosc:zstd[:LEVEL] (LEVEL 1-9), got \"%s\"",
+                                     buf);
     }
     if ((v = cfg_map_get(w, o, "mode")) != NULL) {
         st = cfg_get_word(w, v, "output.mode", "mode", modes, &idx);

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "io/h5blosc.h"
+
 void lapse_h5_init(void)
 {
     static int done = 0;
     if (!done) {
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        (void)lapse_h5blosc_register(); /* outputs with blosc compression open everywhere */
         done = 1;
     }
 }

@@ -175,6 +175,8 @@ static void make_specs(lapse_job_t *job)
                 s->dims[1 + a] = d[a];
         }
         s->dtype = dt;
+        s->comp = cfg->compression;
+        s->level = cfg->compression_level;
         job->out_step[k] = step;
     }
     job->nout = nout;
