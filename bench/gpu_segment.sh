@@ -8,7 +8,7 @@
 #   2. a nuclei sample of 2 timepoints of 128x1024x1024 (`lapse sample`);
 #   3. bench_segment (Otsu, labels, measurements on one timepoint held whole);
 #   4. the peers on the same volume and the 1 GiB volume (peer_ops.py: CuPy, clesperanto
-#      OpenCL and CUDA), unless PEERS=0;
+#      OpenCL and CUDA; then bench/peer_ops_more.py, unless PEERS_MORE=0), unless PEERS=0;
 #   5. bench_kernels for every operation (tiled variant) on the 1 GiB volume;
 #   6. the segmentation pipeline end to end: untiled on 1 rank, 8 tiles on 2 ranks (one GPU
 #      each when there are two), bit-identical outputs, and the run times;
@@ -27,7 +27,12 @@ source .gpu/env.sh
 # Libraries the GPU machine lacks (libtiff and its codecs, Check's libsubunit), copied into
 # $BIN/lib from the development machine.
 export LD_LIBRARY_PATH=$PWD/$BIN/lib:$LD_LIBRARY_PATH
-step() { echo "=== $* ($(date -u +%T))"; }
+# step: a heading; the logs so far are packed at every step, so that a call cut short by its
+# time limit still brings them back ($OUT/logs.tgz).
+step() {
+    tar -czf "$LOG/logs.tgz" -C "$LOG" --exclude logs.tgz --exclude '*.h5' . 2>/dev/null
+    echo "=== $* ($(date -u +%T))"
+}
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$LOG/gpu.txt" 2>&1
 cat "$LOG/gpu.txt"
 step unit tests on the GPU
@@ -53,6 +58,11 @@ if [ "${PEERS:-1}" = 1 ]; then
         timeout 420 python3 "$PEER/peer_ops.py" ${PEER_LIBS:-cupy opencl cuda} \
         >"$LOG/peers.txt" 2>&1
     echo "peers rc=$?"
+    if [ "${PEERS_MORE:-1}" = 1 ]; then # the other shared operations (bench/peer_ops_more.py)
+        timeout 400 python3 bench/peer_ops_more.py ${PEER_LIBS:-cupy opencl cuda} \
+            >"$LOG/peers_more.txt" 2>&1
+        echo "peers_more rc=$? $(grep -c ' ERR ' "$LOG/peers_more.txt") ERR lines"
+    fi
 fi
 if [ -f "$PEER/cle_cancer.py" ] && [ "${CANCER:-0}" = 1 ]; then
     step "clesperanto intermediates on the cancer crop"
@@ -122,7 +132,7 @@ fi
 if [ -s "$LOG/kernels.txt" ] && [ -s "$LOG/segment.txt" ] && [ -s "$LOG/peers.txt" ]; then
     step "issue 11 table"
     python3 bench/peer_table.py "$LOG/kernels.txt" "$LOG/segment.txt" "$LOG/peers.txt" \
-        | tee "$LOG/table.md"
+        $( [ -s "$LOG/peers_more.txt" ] && echo "$LOG/peers_more.txt") | tee "$LOG/table.md"
 fi
 step finished
 # One archive of every log, so that all of them come back from a device call.

@@ -67,10 +67,24 @@ __kernel void lapse_zargmax(__global const float *src, __global float *dst, int 
 {
     LAPSE_COLUMN;
     float m = src[i];
-    int k = 0;
-    for (int z = 1; z < nz && !isnan(m); z++) {
+    int k = 0, z = 1;
+    /* four planes' loads issued together, then compared in z order; once m is NaN nothing
+     * replaces it (the first NaN wins) */
+    for (; z + 3 < nz; z += 4) {
+        float v[4];
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+            v[j] = src[(size_t)(z + j) * plane + i];
+#pragma unroll
+        for (int j = 0; j < 4; j++)
+            if (!isnan(m) && (v[j] > m || isnan(v[j]))) {
+                m = v[j];
+                k = z + j;
+            }
+    }
+    for (; z < nz; z++) {
         const float v = src[(size_t)z * plane + i];
-        if (v > m || isnan(v)) {
+        if (!isnan(m) && (v > m || isnan(v))) {
             m = v;
             k = z;
         }

@@ -482,7 +482,8 @@ lapse_status_t lapse_cl_open(const lapse_cl_choice_t *dev, lapse_cl_t **out)
     cl_context_properties props[] = {CL_CONTEXT_PLATFORM, (cl_context_properties)dev->platform, 0};
     cl->ctx = clCreateContext(props, 1, &dev->device, NULL, NULL, &e);
     LAPSE_CL(e);
-    cl->queue = clCreateCommandQueue(cl->ctx, dev->device, 0, &e);
+    /* profiling on: the task rows time the device work by its events (pipeline.c) */
+    cl->queue = clCreateCommandQueue(cl->ctx, dev->device, CL_QUEUE_PROFILING_ENABLE, &e);
     LAPSE_CL(e);
     *out = cl;
     cl = NULL;

@@ -30,9 +30,39 @@
 
 static const char *const top_keys[] = {"input",   "timepoints", "tiles",    "pipeline", "output",
                                        "devices", "scheduling", "on_error", NULL};
-static const char *const input_keys[] = {"file", "dataset", "voxel_size", NULL};
+static const char *const input_keys[] = {"file",  "files",   "dataset",    "format",
+                                         "setup", "channel", "voxel_size", NULL};
 static const char *const tiles_keys[] = {"shape", "halo", NULL};
-static const char *const output_keys[] = {"file", "dataset", "dtype", "mode", NULL};
+static const char *const output_keys[] = {"file", "dataset", "dtype", "mode", "compression", NULL};
+
+int lapse_comp_parse(const char *s, lapse_comp_t *comp, int *level)
+{
+    static const struct {
+        const char *name;
+        lapse_comp_t comp;
+        int level;
+    } kinds[] = {{"none", LAPSE_COMP_NONE, 0},
+                 {"gzip", LAPSE_COMP_GZIP, 4},
+                 {"blosc:lz4", LAPSE_COMP_BLOSC_LZ4, 5},
+                 {"blosc:zstd", LAPSE_COMP_BLOSC_ZSTD, 5}};
+    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
+        size_t n = strlen(kinds[i].name);
+        if (strncmp(s, kinds[i].name, n) != 0)
+            continue;
+        if (s[n] == '\0') {
+            *comp = kinds[i].comp;
+            *level = kinds[i].level;
+            return 0;
+        }
+        if (s[n] == ':' && kinds[i].comp != LAPSE_COMP_NONE && s[n + 1] >= '1' && s[n + 1] <= '9' &&
+            s[n + 2] == '\0') {
+            *comp = kinds[i].comp;
+            *level = s[n + 1] - '0';
+            return 0;
+        }
+    }
+    return -1;
+}
 static const char *const devices_keys[] = {"kind", "index", NULL};
 
 /* ------------------------------------------------------------------ messages */
@@ -60,52 +90,116 @@ static int under_lapse(const char *p)
 
 /* ------------------------------------------------------------------ sections */
 
+/* input.files: a pattern with a wildcard into c->input_file. */
+static lapse_status_t walk_input_files(walk_t *w, const yaml_node_t *n)
+{
+    lapse_config_t *c = w->cfg;
+    lapse_status_t st = cfg_get_string(w, n, "input.files", c->input_file, sizeof c->input_file);
+    if (st == LAPSE_OK && strpbrk(c->input_file, "*?[") == NULL)
+        st = lapse_config_fail(c, cfg_mark_of(n), "input.files",
+                               "expected a file name pattern with a wildcard, one file per "
+                               "timepoint (e.g. \"tp_*.tif\"), got \"%s\" (one file: input.file)",
+                               c->input_file);
+    return st;
+}
+
+/* input.format, input.setup, input.channel and input.voxel_size into *sel and c. */
+static lapse_status_t walk_input_selection(walk_t *w, const yaml_node_t *in, lapse_input_sel_t *sel)
+{
+    static const char *const formats[] = {"auto", "bdv", NULL};
+    lapse_config_t *c = w->cfg;
+    lapse_status_t st = LAPSE_OK;
+    yaml_node_t *v;
+    double x;
+    int idx = 0;
+    if ((v = cfg_map_get(w, in, "format")) != NULL) {
+        LAPSE_TRY(cfg_get_word(w, v, "input.format", "format", formats, &idx));
+        sel->bdv = idx == 1;
+        c->input_sel_mark = cfg_mark_of(v);
+        snprintf(c->input_sel_key, sizeof c->input_sel_key, "input.format");
+    }
+    if ((v = cfg_map_get(w, in, "setup")) != NULL) {
+        LAPSE_TRY(cfg_get_ranged(w, v, "input.setup", 1, 0, 99, &x));
+        sel->setup = (int)x;
+        c->input_sel_mark = cfg_mark_of(v);
+        snprintf(c->input_sel_key, sizeof c->input_sel_key, "input.setup");
+    }
+    if ((v = cfg_map_get(w, in, "channel")) != NULL) {
+        LAPSE_TRY(cfg_get_ranged(w, v, "input.channel", 1, 0, 1e6, &x));
+        sel->channel = (int)x;
+        c->input_sel_mark = cfg_mark_of(v);
+        snprintf(c->input_sel_key, sizeof c->input_sel_key, "input.channel");
+    }
+    if ((v = cfg_map_get(w, in, "voxel_size")) != NULL) {
+        /* [z, y, x] micrometres (or one number), replacing the input's own */
+        LAPSE_TRY(cfg_get_vec3(w, v, "input.voxel_size", 0, VOXEL_MIN, VOXEL_MAX, 1,
+                               c->input_voxel_size));
+        c->input_voxel_size_given = 1;
+    }
+cleanup:
+    return st;
+}
+
+/* input: {file | files, dataset, format, setup, channel, voxel_size}. The dataset is needed
+ * for a format with datasets (HDF5) unless the input is a BigDataViewer file (input.format: bdv,
+ * input.setup, or found by its layout when the dataset is left out: then the probe says so). */
 static lapse_status_t walk_input(walk_t *w, const yaml_node_t *top)
 {
     lapse_config_t *c = w->cfg;
-    yaml_node_t *in = NULL, *f = NULL, *d = NULL;
+    yaml_node_t *in = NULL, *f = NULL, *fs = NULL, *d = NULL;
+    lapse_input_sel_t sel;
+    char err[256];
     lapse_status_t st = cfg_map_need(w, top, "", "input", "(input: {file, dataset})", &in);
+    memset(&sel, 0, sizeof sel);
+    sel.setup = sel.channel = -1;
     if (st == LAPSE_OK)
         st = cfg_need_mapping(w, in, "input");
     if (st == LAPSE_OK)
         st = cfg_check_keys(w, in, "input", input_keys, NULL, "input");
-    if (st == LAPSE_OK)
-        st = cfg_map_need(w, in, "input", "file", "(the HDF5 or TIFF file or Zarr store to read)",
-                          &f);
-    if (st == LAPSE_OK)
-        st = cfg_get_string(w, f, "input.file", c->input_file, sizeof c->input_file);
-    /* input.voxel_size: [z, y, x] micrometres (or one number), overriding the input's own. */
-    yaml_node_t *vs = st == LAPSE_OK ? cfg_map_get(w, in, "voxel_size") : NULL;
-    if (vs != NULL && (st = cfg_get_vec3(w, vs, "input.voxel_size", 0, VOXEL_MIN, VOXEL_MAX, 1,
-                                         c->input_voxel_size)) == LAPSE_OK)
-        c->input_voxel_size_given = 1;
-    /* A format without datasets (TIFF, by the file's suffix): input.dataset may be left out and
-     * is not used; it is kept as "" so that giving one or not is the same run. */
-    const lapse_reader_backend_t *b = lapse_reader_backend_for_name(c->input_file);
-    /* A format where it is optional (Zarr: a path inside the store): used when given. */
-    if (st == LAPSE_OK && b->dataset_optional && cfg_map_get(w, in, "dataset") == NULL) {
-        c->input_dataset[0] = '\0';
-        c->input_file_mark = cfg_mark_of(f);
-        c->input_dataset_mark = c->input_file_mark;
-        return LAPSE_OK;
+    if (st != LAPSE_OK)
+        return st;
+    fs = cfg_map_get(w, in, "files");
+    if (fs != NULL && cfg_map_get(w, in, "file") != NULL)
+        return lapse_config_fail(c, cfg_mark_of(fs), "input.files",
+                                 "give input.file (one file) or input.files (one file per "
+                                 "timepoint), not both");
+    if (fs != NULL) {
+        LAPSE_TRY(walk_input_files(w, fs));
+        f = fs;
+        sel.files = 1;
+    } else {
+        LAPSE_TRY(cfg_map_need(w, in, "input", "file",
+                               "(the HDF5 or TIFF file or Zarr store to read; or input.files)",
+                               &f));
+        LAPSE_TRY(cfg_get_string(w, f, "input.file", c->input_file, sizeof c->input_file));
     }
-    if (st == LAPSE_OK && !b->needs_dataset && !b->dataset_optional) {
-        c->input_dataset[0] = '\0';
-        c->input_file_mark = cfg_mark_of(f);
-        c->input_dataset_mark = c->input_file_mark;
-        return LAPSE_OK;
-    }
-    if (st == LAPSE_OK)
-        st = cfg_map_need(w, in, "input", "dataset", "(the 4-D dataset to read, e.g. /raw)", &d);
-    if (st == LAPSE_OK)
-        st = cfg_get_string(w, d, "input.dataset", c->input_dataset, sizeof c->input_dataset);
-    if (st == LAPSE_OK) {
-        char err[256];
-        if (lapse_reader_check_dataset(c->input_file, c->input_dataset, err, sizeof err) != 0)
-            st = lapse_config_fail(c, cfg_mark_of(d), "input.dataset", "%s", err);
-    }
+    LAPSE_TRY(walk_input_selection(w, in, &sel));
     c->input_file_mark = cfg_mark_of(f);
-    c->input_dataset_mark = cfg_mark_of(d);
+    c->input_dataset_mark = c->input_file_mark;
+    /* A format without datasets (TIFF, by the file's suffix): input.dataset may be left out and
+     * is not used; it is kept as "" so that giving one or not is the same run. Zarr: used when
+     * given. HDF5: may be left out for a BigDataViewer file (the probe finds its layout). */
+    const lapse_reader_backend_t *b = lapse_reader_backend_for_name(c->input_file);
+    d = cfg_map_get(w, in, "dataset");
+    if (b->needs_dataset && d == NULL && !sel.bdv && sel.setup < 0 && b != &lapse_reader_hdf5)
+        LAPSE_TRY(
+            cfg_map_need(w, in, "input", "dataset", "(the 4-D dataset to read, e.g. /raw)", &d));
+    if ((b->needs_dataset || b->dataset_optional) && d != NULL) { /* Zarr: optional */
+        LAPSE_TRY(cfg_get_string(w, d, "input.dataset", sel.dataset, sizeof sel.dataset));
+        c->input_dataset_mark = cfg_mark_of(d);
+        if (sel.bdv || sel.setup >= 0)
+            return lapse_config_fail(c, cfg_mark_of(d), "input.dataset",
+                                     "a BigDataViewer input (input.format: bdv, input.setup) has "
+                                     "no dataset name: leave input.dataset out");
+        if (strchr(sel.dataset, '#') != NULL)
+            return lapse_config_fail(c, cfg_mark_of(d), "input.dataset",
+                                     "'#' is not allowed in a dataset name");
+        if (lapse_reader_check_dataset(c->input_file, sel.dataset, err, sizeof err) != 0)
+            return lapse_config_fail(c, cfg_mark_of(d), "input.dataset", "%s", err);
+    }
+    if (lapse_input_sel_format(&sel, c->input_dataset, sizeof c->input_dataset) != 0)
+        return lapse_config_fail(c, c->input_dataset_mark, "input.dataset", "too long");
+cleanup:
     return st;
 }
 
@@ -217,6 +311,17 @@ static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)
             return st;
         if (lapse_dtype_parse(dtypes[idx], &c->output_dtype) != 0)
             return lapse_config_fail(c, cfg_mark_of(v), "output.dtype", "unsupported dtype");
+    }
+    if ((v = cfg_map_get(w, o, "compression")) != NULL) {
+        char buf[32];
+        st = cfg_get_string(w, v, "output.compression", buf, sizeof buf);
+        if (st != LAPSE_OK)
+            return st;
+        if (lapse_comp_parse(buf, &c->compression, &c->compression_level) != 0)
+            return lapse_config_fail(c, cfg_mark_of(v), "output.compression",
+                                     "expected none, gzip[:LEVEL], blosc:lz4[:LEVEL] or "
+                                     "blosc:zstd[:LEVEL] (LEVEL 1-9), got \"%s\"",
+                                     buf);
     }
     if ((v = cfg_map_get(w, o, "mode")) != NULL) {
         st = cfg_get_word(w, v, "output.mode", "mode", modes, &idx);

@@ -22,15 +22,34 @@ typedef enum { LAPSE_SCHED_STATIC, LAPSE_SCHED_DYNAMIC, LAPSE_SCHED_RMA } lapse_
  * run (exit 1), or record the task as failed, run the others and exit 3 (a rerun retries it). */
 typedef enum { LAPSE_ON_ERROR_STOP, LAPSE_ON_ERROR_SKIP } lapse_on_error_t;
 
+/* output.compression: the result datasets' HDF5 filter. none; gzip[:LEVEL] (deflate, LEVEL 1-9,
+ * default 4, with byte shuffle for dtypes wider than a byte); blosc:lz4[:LEVEL] and
+ * blosc:zstd[:LEVEL] (filter 32001, LEVEL 1-9, default 5, byte shuffle; h5blosc.h). */
+typedef enum {
+    LAPSE_COMP_NONE,
+    LAPSE_COMP_GZIP,
+    LAPSE_COMP_BLOSC_LZ4,
+    LAPSE_COMP_BLOSC_ZSTD
+} lapse_comp_t;
+
+/* Parse a compression value (as above) into *comp and *level; -1 when malformed. */
+int lapse_comp_parse(const char *s, lapse_comp_t *comp, int *level);
+
 typedef struct {
     char path[4096]; /* config file path as given */
     char *text;      /* the whole config text (owned) */
 
+    /* input: (config.c walk_input). input_file is input.file, or input.files's pattern;
+     * input_dataset is input.dataset followed by the selection of input.files, input.format,
+     * input.setup and input.channel in the form io/reader.h describes ("/raw#channel=1"). */
     char input_file[4096];
     char input_dataset[LAPSE_NAME_MAX];
     lapse_mark_t input_file_mark, input_dataset_mark;
-    double input_voxel_size[3]; /* input.voxel_size: z, y, x micrometres, when given */
-    int input_voxel_size_given; /* 1: input.voxel_size was in the file */
+    lapse_mark_t input_sel_mark; /* of the last of input.format, .setup, .channel given (where
+                                    a probe's failed_part 3 is reported) */
+    char input_sel_key[16];      /* "input.format" / "input.setup" / "input.channel"; "" none */
+    double input_voxel_size[3];  /* input.voxel_size: z, y, x micrometres, when given */
+    int input_voxel_size_given;  /* 1: input.voxel_size was in the file */
 
     char timepoints[1024]; /* selection string; "" = all timepoints */
     lapse_mark_t timepoints_mark;
@@ -50,6 +69,8 @@ typedef struct {
     lapse_mode_t mode;                   /* default LAPSE_MODE_CREATE */
     int mode_given;                      /* 1 when output.mode was in the file */
     lapse_mark_t output_file_mark;
+    lapse_comp_t compression; /* default LAPSE_COMP_NONE (not in the fingerprint) */
+    int compression_level;
 
     lapse_devkind_t devices;        /* default LAPSE_DEV_GPU */
     int device_index;               /* devices may be {kind: gpu, index: N}; -1 = by local rank */

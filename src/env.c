@@ -5,10 +5,19 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { ENV_INDEX, ENV_SECONDS, ENV_BYTES, ENV_KERNELS, ENV_BOOL01 } env_kind_t;
+typedef enum {
+    ENV_INDEX,
+    ENV_SECONDS,
+    ENV_BYTES,
+    ENV_KERNELS,
+    ENV_BOOL01,
+    ENV_WRITE,
+    ENV_SHAPE3
+} env_kind_t;
 
 static const struct {
     const char *name;
@@ -22,6 +31,12 @@ static const struct {
     {"LAPSE_PHASE_CACHE", ENV_BYTES, "a number of bytes > 0"},
     {"LAPSE_KERNELS", ENV_KERNELS, "simple or default"},
     {"LAPSE_SYNC_MARKS", ENV_BOOL01, "0 or 1"},
+    {"LAPSE_OVERLAP", ENV_BOOL01, "0 or 1"},
+    {"LAPSE_IO_STATS", ENV_BOOL01, "0 or 1"},
+    {"LAPSE_H5_WRITE", ENV_WRITE, "independent or collective"},
+    {"LAPSE_H5_CHUNK", ENV_SHAPE3, "a chunk shape z,y,x of integers > 0"},
+    {"LAPSE_H5_ALIGN", ENV_BYTES, "a number of bytes > 0"},
+    {"LAPSE_H5_MDC", ENV_BYTES, "a number of bytes > 0"},
     {"LAPSE_PROFILE", ENV_BOOL01, "0 or 1"},
 };
 
@@ -47,6 +62,13 @@ static int env_ok(env_kind_t kind, const char *s)
         return strcmp(s, "simple") == 0 || strcmp(s, "default") == 0;
     case ENV_BOOL01:
         return strcmp(s, "0") == 0 || strcmp(s, "1") == 0;
+    case ENV_WRITE:
+        return strcmp(s, "independent") == 0 || strcmp(s, "collective") == 0;
+    case ENV_SHAPE3: {
+        long long a = 0, b = 0, c = 0;
+        char tail = 0;
+        return sscanf(s, "%lld,%lld,%lld%c", &a, &b, &c, &tail) == 3 && a > 0 && b > 0 && c > 0;
+    }
     }
     return 0;
 }

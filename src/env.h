@@ -8,6 +8,13 @@
  *   LAPSE_DEVICE_MEM_LIMIT   device bytes a run may plan with: an integer > 0 (exec/sizing.c)
  *   LAPSE_KERNELS            "simple" or "default" (device/dev.c)
  *   LAPSE_SYNC_MARKS         "0" or "1" (h5out.c)
+ *   LAPSE_OVERLAP            "0" or "1": "0" runs each task's read, device work and write one
+ *                            after the other (exec/worker.c); default overlapped
+ *   LAPSE_IO_STATS           "0" or "1": each rank prints its I/O summary line (worker.c)
+ *   LAPSE_H5_WRITE           "independent" (default) or "collective" data writes (h5out.c)
+ *   LAPSE_H5_CHUNK           z,y,x: chunk shape of new result datasets instead of the tile
+ *   LAPSE_H5_ALIGN           bytes: H5Pset_alignment of the output file (threshold = alignment)
+ *   LAPSE_H5_MDC             bytes: the metadata cache's initial size (docs/io.md)
  */
 #ifndef LAPSE_ENV_H
 #define LAPSE_ENV_H

@@ -28,6 +28,13 @@ void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, 
              (long long)in->shape[0], (long long)in->shape[1], (long long)in->shape[2],
              (int)in->dtype);
     h = fnv(h, buf);
+    /* a file type converted on reading (int16, uint32, float64) joins only then, so that the
+     * fingerprints of uint8 / uint16 / float32 inputs stay as they were; the input's selection
+     * (channel, setup, one file per timepoint) is in input_dataset */
+    if (in->file_dtype != in->dtype && lapse_dtype_size(in->file_dtype) > 0) {
+        snprintf(buf, sizeof buf, "file %s", lapse_dtype_name(in->file_dtype));
+        h = fnv(h, buf);
+    }
     for (int i = 0; i < cfg->nsteps; i++) {
         const lapse_step_t *s = &cfg->steps[i];
         h = fnv(h, s->op->name);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "h5util.h"
+#include "io/h5blosc.h"
 #include "io/layout.h"
 #include "lock.h"
 
@@ -39,10 +40,13 @@ struct lapse_h5out {
     hid_t done; /* /lapse/done */
     hid_t row_type;
     hid_t dxpl_ind, dxpl_coll;
-    int broken;  /* an HDF5 failure left ranks out of step: do not close collectively */
-    int sync_fd; /* LAPSE_SYNC_MARKS=1: a descriptor of the file for fdatasync, else -1 */
-    int id_fd;   /* rank 0, a file made by this open: its identity-locked descriptor, until
-                    taken (lapse_h5out_take_lock); else -1 */
+    int broken;     /* an HDF5 failure left ranks out of step: do not close collectively */
+    int sync_fd;    /* LAPSE_SYNC_MARKS=1: a descriptor of the file for fdatasync, else -1 */
+    int id_fd;      /* rank 0, a file made by this open: its identity-locked descriptor, until
+                       taken (lapse_h5out_take_lock); else -1 */
+    int filtered;   /* some dataset has a filter: data writes collective */
+    int coll_write; /* data writes collective (filtered, or LAPSE_H5_WRITE=collective) */
+    int io_mode;    /* H5Pget_mpio_actual_io_mode of the latest data write, -1 none */
 };
 
 /* ------------------------------------------------------------------ types */
@@ -257,8 +261,26 @@ cleanup:
 
 /* ------------------------------------------------------------------ open */
 
-/* Create dataset s (intermediate groups too): chunked, early allocation, no fill write, no filters.
- */
+/* LAPSE_H5_CHUNK=z,y,x: the chunk shape of the result datasets instead of the tile (for
+ * benchmarks; clipped to the dataset); 0 and *chunk unchanged otherwise. */
+static void env_chunk(const lapse_dset_spec_t *s, hsize_t *chunk)
+{
+    const char *v = getenv("LAPSE_H5_CHUNK");
+    long long c[3];
+    if (v == NULL || sscanf(v, "%lld,%lld,%lld", &c[0], &c[1], &c[2]) != 3 || c[0] < 1 ||
+        c[1] < 1 || c[2] < 1 ||
+        strncmp(s->path, LAPSE_LAYOUT_GROUP, strlen(LAPSE_LAYOUT_GROUP)) == 0)
+        return;
+    for (int a = 4 - s->ndims; a < 3; a++) {
+        int i = a - (4 - s->ndims) + 1;
+        chunk[i] = (hsize_t)c[a] < (hsize_t)s->dims[i] ? (hsize_t)c[a] : (hsize_t)s->dims[i];
+    }
+}
+
+/* Create dataset s (intermediate groups too): chunked. Without a filter: early allocation and
+ * no fill write. With a filter (s->comp): the filter (byte shuffle first for dtypes wider than
+ * a byte), early allocation with the fill value written at creation (parallel HDF5 allocates
+ * filtered chunks at creation too; a filter does not allow H5D_FILL_TIME_NEVER). */
 static lapse_status_t create_dset(hid_t f, const lapse_dset_spec_t *s, hid_t *out)
 {
     lapse_status_t st = LAPSE_OK;
@@ -275,15 +297,26 @@ static lapse_status_t create_dset(hid_t f, const lapse_dset_spec_t *s, hid_t *ou
         if (chunk[i] > dims[i] && dims[i] > 0)
             chunk[i] = dims[i];
     }
+    env_chunk(s, chunk);
     LAPSE_H5ID(space, H5Screate_simple(s->ndims, dims, NULL));
     LAPSE_H5ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
     LAPSE_H5(H5Pset_chunk(dcpl, s->ndims, chunk));
     LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
     LAPSE_H5(H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &zero));
-    /* No fill write at creation (it would cost a full extra pass over the output): space
-     * allocated but never written reads back as zeros on the file systems we know (holes), and
-     * /lapse/tasks says which timepoints hold results. */
-    LAPSE_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+    if (s->comp != LAPSE_COMP_NONE) {
+        if (s->comp == LAPSE_COMP_GZIP && lapse_dtype_size(s->dtype) > 1)
+            LAPSE_H5(H5Pset_shuffle(dcpl));
+        if (s->comp == LAPSE_COMP_GZIP)
+            LAPSE_H5(H5Pset_deflate(dcpl, (unsigned)s->level));
+        else /* blosc shuffles inside */
+            LAPSE_TRY(lapse_h5blosc_set(dcpl, s->comp == LAPSE_COMP_BLOSC_ZSTD, s->level));
+        LAPSE_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC));
+    } else {
+        /* No fill write at creation (it would cost a full extra pass over the output): space
+         * allocated but never written reads back as zeros on the file systems we know (holes),
+         * and /lapse/tasks says which timepoints hold results. */
+        LAPSE_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+    }
     LAPSE_H5ID(lcpl, H5Pcreate(H5P_LINK_CREATE));
     LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
     LAPSE_H5ID(*out, H5Dcreate2(f, s->path, file_type(s->dtype), space, lcpl, dcpl, H5P_DEFAULT));
@@ -334,6 +367,24 @@ static lapse_status_t open_file(lapse_h5out_t *o, const char *file, lapse_mode_t
     LAPSE_H5(H5Pset_coll_metadata_write(fapl, 1));
     /* 1.8 format or later: dense attribute storage, so a long config text fits. */
     LAPSE_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST));
+    /* Benchmark knobs (docs/io.md): LAPSE_H5_ALIGN=BYTES aligns every object of at least
+     * BYTES to BYTES (applies to the datasets a run creates); LAPSE_H5_MDC=BYTES sets the
+     * metadata cache's initial and maximum size. */
+    const char *al = getenv("LAPSE_H5_ALIGN"), *mdc = getenv("LAPSE_H5_MDC");
+    if (al && atoll(al) > 0)
+        LAPSE_H5(H5Pset_alignment(fapl, (hsize_t)atoll(al), (hsize_t)atoll(al)));
+    if (mdc && atoll(mdc) > 0) {
+        H5AC_cache_config_t cc;
+        cc.version = H5AC__CURR_CACHE_CONFIG_VERSION;
+        LAPSE_H5(H5Pget_mdc_config(fapl, &cc));
+        cc.set_initial_size = 1;
+        cc.initial_size = (size_t)atoll(mdc);
+        if (cc.max_size < cc.initial_size)
+            cc.max_size = cc.initial_size;
+        if (cc.min_size > cc.initial_size)
+            cc.min_size = cc.initial_size;
+        LAPSE_H5(H5Pset_mdc_config(fapl, &cc));
+    }
     if (mode == LAPSE_MODE_UPDATE)
         LAPSE_H5ID(o->file, H5Fopen(file, H5F_ACC_RDWR, fapl));
     else
@@ -638,6 +689,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         o->comm = MPI_COMM_NULL;
         o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
         o->sync_fd = o->id_fd = -1;
+        o->io_mode = -1;
     }
     st = o != NULL ? open_local(o, specs, nspecs)
                    : lapse_fail_at(LAPSE_ENOMEM, __FILE__, __LINE__, "out of memory: output");
@@ -660,6 +712,15 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         st = lapse_fail(LAPSE_EIO, "open(%s) for fdatasync failed: %s", file, strerror(errno));
     LAPSE_TRY(step_agree(o, st));
     LAPSE_TRY(step_agree(o, open_datasets(o, file, LAPSE_MODE_UPDATE)));
+    for (int k = 0; k < o->nspecs; k++) {
+        hid_t dcpl = H5Dget_create_plist(o->dsets[k]);
+        if (dcpl >= 0) {
+            o->filtered |= H5Pget_nfilters(dcpl) > 0;
+            H5Pclose(dcpl);
+        }
+    }
+    const char *wm = getenv("LAPSE_H5_WRITE");
+    o->coll_write = o->filtered || (wm && strcmp(wm, "collective") == 0);
     st = put_root_attrs(o, cfg, state);
     if (st == LAPSE_OK)
         st = put_element_size(o, state);
@@ -797,12 +858,65 @@ lapse_status_t lapse_h5out_write(lapse_h5out_t *o, int k, int64_t t, const lapse
     LAPSE_TRY(select_box(o, k, t, core, &fspace, &mspace));
     LAPSE_H5(H5Dwrite(o->dsets[k], lapse_h5_mem_type(o->specs[k].dtype), mspace, fspace,
                       o->dxpl_ind, buf));
+    H5D_mpio_actual_io_mode_t m;
+    if (H5Pget_mpio_actual_io_mode(o->dxpl_ind, &m) >= 0)
+        o->io_mode = (int)m;
 cleanup:
     if (mspace >= 0)
         H5Sclose(mspace);
     if (fspace >= 0)
         H5Sclose(fspace);
     return st;
+}
+
+lapse_status_t lapse_h5out_write_coll(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
+                                      const void *buf, int *mode)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    static const unsigned char none = 0;
+    if (core != NULL) {
+        LAPSE_TRY(select_box(o, k, t, core, &fspace, &mspace));
+    } else {
+        hsize_t one = 1;
+        if (k < 0 || k >= o->nspecs)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "output dataset index %d out of range [0, %d)", k,
+                       o->nspecs);
+        LAPSE_H5ID(fspace, H5Dget_space(o->dsets[k]));
+        LAPSE_H5(H5Sselect_none(fspace));
+        LAPSE_H5ID(mspace, H5Screate_simple(1, &one, NULL));
+        LAPSE_H5(H5Sselect_none(mspace));
+        buf = &none;
+    }
+    LAPSE_H5(H5Dwrite(o->dsets[k], lapse_h5_mem_type(o->specs[k].dtype), mspace, fspace,
+                      o->dxpl_coll, buf));
+    H5D_mpio_actual_io_mode_t m;
+    if (H5Pget_mpio_actual_io_mode(o->dxpl_coll, &m) >= 0) {
+        o->io_mode = (int)m;
+        if (mode)
+            *mode = (int)m;
+    }
+cleanup:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    return st;
+}
+
+int lapse_h5out_filtered(const lapse_h5out_t *o)
+{
+    return o->filtered;
+}
+
+int lapse_h5out_collective(const lapse_h5out_t *o)
+{
+    return o->coll_write;
+}
+
+int lapse_h5out_last_io_mode(const lapse_h5out_t *o)
+{
+    return o->io_mode;
 }
 
 lapse_status_t lapse_h5out_read(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *box,

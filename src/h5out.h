@@ -4,7 +4,8 @@
  * Layout (names and encodings: io/layout.h, which owns them):
  *   result datasets      [t, z, y, x] (or [t, y, x] after a z-projection), the input's full
  *                        time axis, chunked [1, tile], created up front; each task writes its
- *                        core hyperslab (independent I/O).
+ *                        core hyperslab (independent I/O; collective for a filtered dataset,
+ *                        output.compression, whose chunk index is flushed before the marks).
  *   task table           one row per task and run (lapse_task_row_t), extendible compound table.
  *   done marks           uint8 [t, tiles]: LAPSE_MARK_DONE where the task (timepoint, tile) is
  *                        done, durably: a task's data is written before its mark, and both are
@@ -41,6 +42,8 @@ typedef struct {
     int64_t dims[4];           /* t, then z, y, x (or y, x) */
     int64_t chunk[4];          /* 1, then the tile (clipped to dims) */
     lapse_dtype_t dtype;
+    lapse_comp_t comp; /* filter of a created dataset (output.compression); scratch: none */
+    int level;         /* its level */
 } lapse_dset_spec_t;
 
 /* Facts about a run, stored in its run group (io/layout.h). Strings must be identical on all ranks.
@@ -165,5 +168,24 @@ lapse_status_t lapse_h5out_close(lapse_h5out_t *o);
  * and kept through the rename; the caller owns it from now on (lapse_lock_adopt). -1 when the
  * open made no file (update), on other ranks, and on a second call. */
 int lapse_h5out_take_lock(lapse_h5out_t *o);
+
+/* Collective. Write the core box of timepoint t of dataset k from buf with one collective
+ * H5Dwrite, as every rank of the communicator must in the same order (filtered datasets are
+ * written only collectively in parallel HDF5): a rank with nothing to write passes core NULL
+ * (an empty selection). When mode is not NULL it receives H5Pget_mpio_actual_io_mode. */
+lapse_status_t lapse_h5out_write_coll(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
+                                      const void *buf, int *mode);
+
+/* Local: 1 when some dataset of o has an HDF5 filter (then its writes must be collective:
+ * lapse_h5out_write_coll), else 0. The same on every rank (the file's own datasets). */
+int lapse_h5out_filtered(const lapse_h5out_t *o);
+
+/* Local: 1 when the data writes are to be collective (filtered datasets, or
+ * LAPSE_H5_WRITE=collective), else 0. */
+int lapse_h5out_collective(const lapse_h5out_t *o);
+
+/* Local: H5Pget_mpio_actual_io_mode of the latest independent data write
+ * (lapse_h5out_write), or -1 when none was made. */
+int lapse_h5out_last_io_mode(const lapse_h5out_t *o);
 
 #endif

@@ -7,11 +7,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "io/h5blosc.h"
+
 void lapse_h5_init(void)
 {
     static int done = 0;
     if (!done) {
         H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+        (void)lapse_h5blosc_register(); /* outputs with blosc compression open everywhere */
         done = 1;
     }
 }
@@ -27,6 +30,10 @@ hid_t lapse_h5_mem_type(lapse_dtype_t dt)
         return H5T_NATIVE_UINT32;
     case LAPSE_DT_U64:
         return H5T_NATIVE_UINT64;
+    case LAPSE_DT_I16:
+        return H5T_NATIVE_INT16;
+    case LAPSE_DT_F64:
+        return H5T_NATIVE_DOUBLE;
     default:
         return H5T_NATIVE_FLOAT;
     }
@@ -38,11 +45,18 @@ int lapse_h5_dtype(hid_t type, lapse_dtype_t *dt)
     size_t size = H5Tget_size(type);
     if (cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_NONE &&
         (size == 1 || size == 2 || size == 4 || size == 8)) {
-        *dt = size == 1 ? LAPSE_DT_U8 : size == 2 ? LAPSE_DT_U16 : size == 4 ? LAPSE_DT_U32 : LAPSE_DT_U64;
+        *dt = size == 1   ? LAPSE_DT_U8
+              : size == 2 ? LAPSE_DT_U16
+              : size == 4 ? LAPSE_DT_U32
+                          : LAPSE_DT_U64;
         return 0;
     }
-    if (cls == H5T_FLOAT && size == 4) {
-        *dt = LAPSE_DT_F32;
+    if (cls == H5T_INTEGER && H5Tget_sign(type) == H5T_SGN_2 && size == 2) {
+        *dt = LAPSE_DT_I16;
+        return 0;
+    }
+    if (cls == H5T_FLOAT && (size == 4 || size == 8)) {
+        *dt = size == 4 ? LAPSE_DT_F32 : LAPSE_DT_F64;
         return 0;
     }
     return -1;

@@ -21,12 +21,14 @@
 void lapse_h5_init(void);
 
 /* The native memory type of a concrete dtype: H5T_NATIVE_UINT8 (LAPSE_DT_U8),
- * H5T_NATIVE_UINT16 (LAPSE_DT_U16), H5T_NATIVE_FLOAT (LAPSE_DT_F32 and anything else). A
+ * H5T_NATIVE_UINT16 (LAPSE_DT_U16), H5T_NATIVE_UINT32/UINT64, H5T_NATIVE_INT16 (LAPSE_DT_I16),
+ * H5T_NATIVE_DOUBLE (LAPSE_DT_F64), H5T_NATIVE_FLOAT (LAPSE_DT_F32 and anything else). A
  * predefined type: never close it. */
 hid_t lapse_h5_mem_type(lapse_dtype_t dt);
 
-/* The lapse dtype of an HDF5 datatype: unsigned 8- and 16-bit integers (any byte order) are
- * LAPSE_DT_U8 / LAPSE_DT_U16, 32-bit floats LAPSE_DT_F32. Returns 0 and sets *dt for those;
+/* The lapse dtype of an HDF5 datatype: unsigned 8-, 16-, 32- and 64-bit integers (any byte
+ * order) are LAPSE_DT_U8 / U16 / U32 / U64, signed 16-bit LAPSE_DT_I16, 32- and 64-bit floats
+ * LAPSE_DT_F32 / LAPSE_DT_F64. Returns 0 and sets *dt for those;
  * returns -1 for any other type, *dt unchanged. */
 int lapse_h5_dtype(hid_t type, lapse_dtype_t *dt);
 

@@ -361,6 +361,9 @@ typedef struct {
     int64_t tasks, failed, abandoned, voxels;
     int64_t nonfinite, nonfinite_tasks; /* NaN/Inf input voxels of done tasks, and those tasks */
     double t[6];                        /* read, upload, compute, download, write, total */
+    double wait;                        /* seconds the host waited for the device */
+    double end;  /* the latest t_start + t_total: the end of the rank's loop */
+    int started; /* some row has t_start > 0 (older outputs have none) */
 } rank_sum_t;
 
 static void add_row(rank_sum_t *s, const lapse_task_row_t *r)
@@ -377,6 +380,26 @@ static void add_row(rank_sum_t *s, const lapse_task_row_t *r)
     double t[6] = {r->t_read, r->t_upload, r->t_compute, r->t_download, r->t_write, r->t_total};
     for (int k = 0; k < 6; k++)
         s->t[k] += t[k];
+    s->wait += r->t_wait;
+    if (r->t_start + r->t_total > s->end)
+        s->end = r->t_start + r->t_total;
+    s->started |= r->t_start > 0;
+}
+
+/* One rank's device seconds (upload + compute + download: the queue's profiling) over its wall
+ * seconds: the end of its task loop (the latest t_start + t_total), or for rows without
+ * t_start (older outputs, whose tasks did not overlap) the summed task seconds. */
+static void print_busy(FILE *f, int rank, const rank_sum_t *s)
+{
+    double dev = s->t[1] + s->t[2] + s->t[3];
+    double wall = s->started || s->tasks == 1 ? s->end : s->t[5];
+    fprintf(f, "  rank %d: %.3f s device / %.3f s wall = ", rank, dev, wall);
+    if (wall > 0)
+        fprintf(f, "%.1f%% busy", 100.0 * dev / wall);
+    else
+        fprintf(f, "- busy");
+    fprintf(f, "; host waited %.3f s for the device%s\n", s->wait,
+            s->started || s->tasks == 1 ? "" : " (wall: summed task seconds)");
 }
 
 static void print_sum(FILE *f, const char *who, const rank_sum_t *s)
@@ -437,6 +460,11 @@ static lapse_status_t print_run_times(FILE *f, const run_t *run, int64_t id,
     if (all.nonfinite > 0)
         fprintf(f, "  nonfinite input voxels (NaN or Inf): %" PRId64 " in %" PRId64 " tasks\n",
                 all.nonfinite, all.nonfinite_tasks);
+    fprintf(f, "run %" PRId64 " device busy (device seconds / wall seconds of the task loop):\n",
+            id);
+    for (int r = 0; r <= maxrank; r++)
+        if (per[r].tasks)
+            print_busy(f, r, &per[r]);
 cleanup:
     free(per);
     return st;

@@ -26,9 +26,25 @@ typedef struct {
 typedef struct {
     lapse_dtype_t dt; /* packed dtype */
     cl_mem dev;       /* packed core on the device */
-    pinned_t pin;     /* downloaded core */
-    size_t bytes;     /* bytes of the last run's core */
+    size_t bytes;     /* bytes of the last enqueued run's core */
 } output_t;
+
+/* One staging slot: the pinned host memory of one task in flight (its read box, its downloaded
+ * cores) and the events that time it. Slots let the host fill slot s + 1 and drain slot s - 1
+ * while the device runs the task of slot s; the device buffers are shared (the in-order queue
+ * runs the tasks one after the other). */
+typedef struct {
+    pinned_t in;
+    pinned_t out[LAPSE_MAX_STEPS + 1];
+    cl_event up;                      /* the upload of the read box */
+    cl_event comp;                    /* marker: the steps are done */
+    cl_event dl[LAPSE_MAX_STEPS + 1]; /* the downloads of the cores */
+    int ndl;
+    cl_event end; /* marker: everything of the task is done */
+    double t_enq; /* host clock when the task was enqueued */
+    int busy;     /* enqueued and not yet waited for */
+    int stopped;  /* the task ended at a global step */
+} slot_t;
 
 struct lapse_pipeline {
     lapse_cl_t *cl;
@@ -36,7 +52,8 @@ struct lapse_pipeline {
     long long max_read, max_core;
     lapse_dev_t *dev;
     void *state[LAPSE_MAX_STEPS]; /* per-step device state (op->prepare) */
-    pinned_t in;
+    slot_t slot[LAPSE_PIPE_MAX_SLOTS];
+    int nslots;
     cl_mem in_dev; /* NULL for float32 input */
     int nbuf;
     cl_mem bufs[LAPSE_MAX_STEPS * (LAPSE_GRAPH_SCRATCH + 2) + 2]; /* by slot; permuted by runs */
@@ -107,7 +124,8 @@ static lapse_status_t alloc_buffers(lapse_pipeline_t *p)
     const lapse_graph_t *g = p->g;
     size_t nread = (size_t)p->max_read, ncore = (size_t)p->max_core;
     size_t insz = lapse_dtype_size(g->in_dtype);
-    LAPSE_TRY(pinned_alloc(p->cl, nread * insz, &p->in));
+    LAPSE_TRY(pinned_alloc(p->cl, nread * insz, &p->slot[0].in));
+    p->nslots = 1;
     if (g->in_dtype != LAPSE_DT_F32)
         LAPSE_TRY(dev_buffer(p->cl, nread * insz, "the input buffer", &p->in_dev));
     if (g->nbuf > (int)(sizeof p->bufs / sizeof *p->bufs))
@@ -133,15 +151,30 @@ static lapse_status_t alloc_buffers(lapse_pipeline_t *p)
         o->dt = g->out[k].dtype;
         size_t bytes = ncore * lapse_dtype_size(o->dt);
         LAPSE_TRY(dev_buffer(p->cl, bytes, "an output buffer", &o->dev));
-        LAPSE_TRY(pinned_alloc(p->cl, bytes, &o->pin));
+        LAPSE_TRY(pinned_alloc(p->cl, bytes, &p->slot[0].out[k]));
     }
 cleanup:
     return st;
 }
 
-static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
-                                const lapse_box_t *core, const lapse_box_t *box,
-                                lapse_pipe_times_t *times, cl_mem from, cl_mem *keep);
+/* Release the events of slot s's last task. */
+static void slot_events_release(slot_t *s)
+{
+    cl_event *ev[] = {&s->up, &s->comp, &s->end};
+    for (size_t i = 0; i < sizeof ev / sizeof *ev; i++)
+        if (*ev[i]) {
+            clReleaseEvent(*ev[i]);
+            *ev[i] = NULL;
+        }
+    for (int i = 0; i < s->ndl; i++)
+        if (s->dl[i])
+            clReleaseEvent(s->dl[i]);
+    s->ndl = 0;
+}
+
+static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_t *read,
+                                    const lapse_box_t *core, const lapse_box_t *box, cl_mem from,
+                                    cl_mem *keep);
 
 /* Run every step once on a one-voxel task (zeros; every node's box the voxel at the origin):
  * builds the kernel programs and creates the kernels the graph uses (each on first use,
@@ -153,8 +186,11 @@ static lapse_status_t warm_up(lapse_pipeline_t *p)
     lapse_box_t box[LAPSE_MAX_STEPS];
     for (int k = 0; k < p->g->nsteps; k++)
         box[k] = one;
-    memset(p->in.host, 0, lapse_dtype_size(p->g->in_dtype));
-    return run_boxes(p, &one, &one, box, NULL, NULL, NULL);
+    memset(p->slot[0].in.host, 0, lapse_dtype_size(p->g->in_dtype));
+    lapse_status_t st = enqueue_boxes(p, 0, &one, &one, box, NULL, NULL);
+    if (st == LAPSE_OK)
+        st = lapse_pipeline_wait(p, 0, NULL);
+    return st;
 }
 
 lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
@@ -190,16 +226,51 @@ cleanup:
     return st;
 }
 
+lapse_status_t lapse_pipeline_set_slots(lapse_pipeline_t *p, int nslots)
+{
+    lapse_status_t st = LAPSE_OK;
+    if (nslots < 1 || nslots > LAPSE_PIPE_MAX_SLOTS)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "lapse_pipeline_set_slots: %d slots (1 to %d)", nslots,
+                   LAPSE_PIPE_MAX_SLOTS);
+    size_t nread = (size_t)p->max_read, ncore = (size_t)p->max_core;
+    for (int s = p->nslots; s < nslots; s++) {
+        LAPSE_TRY(pinned_alloc(p->cl, nread * lapse_dtype_size(p->g->in_dtype), &p->slot[s].in));
+        for (int k = 0; k < p->g->nout; k++)
+            LAPSE_TRY(
+                pinned_alloc(p->cl, ncore * lapse_dtype_size(p->out[k].dt), &p->slot[s].out[k]));
+        p->nslots = s + 1;
+    }
+cleanup:
+    return st;
+}
+
+int lapse_pipeline_slots(const lapse_pipeline_t *p)
+{
+    return p->nslots;
+}
+
+void *lapse_pipeline_input_slot(lapse_pipeline_t *p, int s)
+{
+    if (s < 0 || s >= p->nslots)
+        return NULL;
+    return p->slot[s].in.host;
+}
+
+const void *lapse_pipeline_output_slot(lapse_pipeline_t *p, int s, int k)
+{
+    if (k < 0 || k >= p->g->nout || s < 0 || s >= p->nslots)
+        return NULL;
+    return p->slot[s].out[k].host;
+}
+
 void *lapse_pipeline_input(lapse_pipeline_t *p)
 {
-    return p->in.host;
+    return lapse_pipeline_input_slot(p, 0);
 }
 
 const void *lapse_pipeline_output(lapse_pipeline_t *p, int k)
 {
-    if (k < 0 || k >= p->g->nout)
-        return NULL;
-    return p->out[k].pin.host;
+    return lapse_pipeline_output_slot(p, 0, k);
 }
 
 void lapse_pipeline_set_hook(lapse_pipeline_t *p, lapse_segment_hook_t hook, void *ctx)
@@ -389,26 +460,35 @@ cleanup:
     return st;
 }
 
-/* Run the task whose node boxes are box[] (checked by the caller). */
-static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
-                                const lapse_box_t *core, const lapse_box_t *box,
-                                lapse_pipe_times_t *times, cl_mem from, cl_mem *keep)
+/* Enqueue the task whose node boxes are box[] (checked by the caller) on slot s: the upload
+ * from the slot's input (or a device copy from `from`, when not NULL), the steps, the downloads
+ * into the slot's outputs; flushed, not waited for. keep (not NULL): *keep receives a new device
+ * copy of the input as uploaded. A global step's callback may block on the queue meanwhile
+ * (phases.c), and so does LAPSE_PROFILE's per-step timing. */
+static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_t *read,
+                                    const lapse_box_t *core, const lapse_box_t *box, cl_mem from,
+                                    cl_mem *keep)
 {
     lapse_status_t st = LAPSE_OK;
     int stop = 0;
-    p->stopped = 0;
+    slot_t *sl = &p->slot[s];
     const lapse_graph_t *g = p->g;
     cl_command_queue q = p->cl->queue;
     size_t n = (size_t)lapse_box_voxels(read);
-    double t0 = now();
+    if (sl->busy)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: pipeline slot %d is still in flight", s);
+    slot_events_release(sl);
+    sl->stopped = 0;
+    sl->t_enq = now();
     cl_mem in0 = p->bufs[g->input_buf];
     cl_mem up = g->in_dtype == LAPSE_DT_F32 ? in0 : p->in_dev;
     size_t in_bytes = n * lapse_dtype_size(g->in_dtype);
     if (from)
-        LAPSE_CL(clEnqueueCopyBuffer(q, from, up, 0, 0, in_bytes, 0, NULL, NULL));
+        LAPSE_CL(clEnqueueCopyBuffer(q, from, up, 0, 0, in_bytes, 0, NULL, &sl->up));
     else
-        LAPSE_CL(clEnqueueWriteBuffer(q, up, CL_FALSE, 0, in_bytes, p->in.host, 0, NULL, NULL));
-    if (keep) { /* a device copy of the input as uploaded, before any step can overwrite it */
+        LAPSE_CL(clEnqueueWriteBuffer(q, up, CL_FALSE, 0, in_bytes, sl->in.host, 0, NULL, &sl->up));
+    sl->busy = 1; /* from here on the device may read the slot's input */
+    if (keep) {   /* a device copy of the input as uploaded, before any step can overwrite it */
         cl_int e = CL_SUCCESS;
         *keep = clCreateBuffer(p->cl->ctx, CL_MEM_READ_WRITE, in_bytes, NULL, &e);
         LAPSE_CL(e);
@@ -419,8 +499,6 @@ static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
             LAPSE_CL(e);
         }
     }
-    LAPSE_CL(clFinish(q));
-    double t1 = now();
     if (g->in_dtype != LAPSE_DT_F32)
         LAPSE_TRY(lapse_dev_to_f32(p->dev, g->in_dtype, p->in_dev, in0, n));
     for (int seg = 0; seg < g->nseg; seg++) {
@@ -436,18 +514,75 @@ static lapse_status_t run_boxes(lapse_pipeline_t *p, const lapse_box_t *read,
             }
         }
     }
-    LAPSE_CL(clFinish(q));
-    double t2 = now();
+    LAPSE_CL(clEnqueueMarkerWithWaitList(q, 0, NULL, &sl->comp));
+    sl->stopped = stop;
     p->stopped = stop;
     for (int k = 0; k < g->nout && !stop; k++)
         LAPSE_CL(clEnqueueReadBuffer(q, p->out[k].dev, CL_FALSE, 0, p->out[k].bytes,
-                                     p->out[k].pin.host, 0, NULL, NULL));
-    LAPSE_CL(clFinish(q));
-    double t3 = now();
+                                     sl->out[k].host, 0, NULL, &sl->dl[sl->ndl++]));
+    LAPSE_CL(clEnqueueMarkerWithWaitList(q, 0, NULL, &sl->end));
+    LAPSE_CL(clFlush(q));
+cleanup:
+    if (st != LAPSE_OK && sl->busy) { /* leave nothing running on the slot's memory */
+        clFinish(q);
+        sl->busy = 0;
+    }
+    return st;
+}
+
+/* Seconds from START/END (which) of a to START/END of b by the queue's profiling: -1 when the
+ * profiling is not available. */
+static double ev_span(cl_event a, cl_profiling_info wa, cl_event b, cl_profiling_info wb)
+{
+    cl_ulong ta = 0, tb = 0;
+    if (a == NULL || b == NULL ||
+        clGetEventProfilingInfo(a, wa, sizeof ta, &ta, NULL) != CL_SUCCESS ||
+        clGetEventProfilingInfo(b, wb, sizeof tb, &tb, NULL) != CL_SUCCESS || tb < ta)
+        return -1;
+    return (double)(tb - ta) * 1e-9;
+}
+
+lapse_status_t lapse_pipeline_enqueue(lapse_pipeline_t *p, int s, const lapse_box_t *read,
+                                      const lapse_box_t *core, cl_mem from)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_box_t box[LAPSE_MAX_STEPS];
+    if (s < 0 || s >= p->nslots)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: pipeline slot %d of %d", s, p->nslots);
+    int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
+    LAPSE_TRY(check_task(p, read, core, box, most));
+    LAPSE_TRY(enqueue_boxes(p, s, read, core, box, from, NULL));
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_pipeline_wait(lapse_pipeline_t *p, int s, lapse_pipe_times_t *times)
+{
+    lapse_status_t st = LAPSE_OK;
+    if (s < 0 || s >= p->nslots || !p->slot[s].busy)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: pipeline slot %d has no task in flight", s);
+    slot_t *sl = &p->slot[s];
+    double w0 = now();
+    cl_int e = clWaitForEvents(1, &sl->end);
+    sl->busy = 0;
+    LAPSE_CL(e);
+    double w1 = now();
     if (times) {
-        times->upload = t1 - t0;
-        times->compute = t2 - t1;
-        times->download = t3 - t2;
+        times->wait = w1 - w0;
+        /* device seconds by the queue's profiling: upload, steps (from the end of the upload
+         * to the end of the last step), downloads (from the start of the first) */
+        times->upload =
+            ev_span(sl->up, CL_PROFILING_COMMAND_START, sl->up, CL_PROFILING_COMMAND_END);
+        times->compute =
+            ev_span(sl->up, CL_PROFILING_COMMAND_END, sl->comp, CL_PROFILING_COMMAND_END);
+        times->download = sl->ndl == 0 ? 0
+                                       : ev_span(sl->dl[0], CL_PROFILING_COMMAND_START,
+                                                 sl->dl[sl->ndl - 1], CL_PROFILING_COMMAND_END);
+        if (times->upload < 0 || times->compute < 0 || times->download < 0) {
+            /* no profiling: the host's span from enqueue to completion, as compute */
+            times->upload = times->download = 0;
+            times->compute = w1 - sl->t_enq;
+        }
     }
 cleanup:
     return st;
@@ -457,10 +592,8 @@ lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const lapse_box_t *read,
                                   const lapse_box_t *core, lapse_pipe_times_t *times)
 {
     lapse_status_t st = LAPSE_OK;
-    lapse_box_t box[LAPSE_MAX_STEPS];
-    int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
-    LAPSE_TRY(check_task(p, read, core, box, most));
-    LAPSE_TRY(run_boxes(p, read, core, box, times, NULL, NULL));
+    LAPSE_TRY(lapse_pipeline_enqueue(p, 0, read, core, NULL));
+    LAPSE_TRY(lapse_pipeline_wait(p, 0, times));
 cleanup:
     return st;
 }
@@ -475,7 +608,13 @@ lapse_status_t lapse_pipeline_run_dev(lapse_pipeline_t *p, const lapse_box_t *re
         *keep = NULL;
     int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
     LAPSE_TRY(check_task(p, read, core, box, most));
-    LAPSE_TRY(run_boxes(p, read, core, box, times, from, from ? NULL : keep));
+    st = enqueue_boxes(p, 0, read, core, box, from, from ? NULL : keep);
+    if (st == LAPSE_OK)
+        st = lapse_pipeline_wait(p, 0, times);
+    if (st != LAPSE_OK && keep && *keep) { /* nothing is kept from a failed run */
+        clReleaseMemObject(*keep);
+        *keep = NULL;
+    }
 cleanup:
     return st;
 }
@@ -499,11 +638,15 @@ void lapse_pipeline_destroy(lapse_pipeline_t *p)
         return;
     if (p->cl->queue)
         clFinish(p->cl->queue);
-    for (int k = 0; k < p->g->nout; k++) {
-        pinned_release(p->cl, &p->out[k].pin);
+    for (int s = 0; s < LAPSE_PIPE_MAX_SLOTS; s++) {
+        slot_events_release(&p->slot[s]);
+        for (int k = 0; k < p->g->nout; k++)
+            pinned_release(p->cl, &p->slot[s].out[k]);
+        pinned_release(p->cl, &p->slot[s].in);
+    }
+    for (int k = 0; k < p->g->nout; k++)
         if (p->out[k].dev)
             clReleaseMemObject(p->out[k].dev);
-    }
     for (int i = 0; i < p->nbuf; i++)
         if (p->bufs[i])
             clReleaseMemObject(p->bufs[i]);
@@ -514,7 +657,6 @@ void lapse_pipeline_destroy(lapse_pipeline_t *p)
         clReleaseMemObject(p->gwork);
     if (p->in_dev)
         clReleaseMemObject(p->in_dev);
-    pinned_release(p->cl, &p->in);
     for (int k = 0; k < p->g->nsteps; k++)
         if (p->state[k] && p->g->node[k].step->op->release)
             p->g->node[k].step->op->release(p->state[k]);

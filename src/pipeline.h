@@ -21,10 +21,17 @@
 
 typedef struct lapse_pipeline lapse_pipeline_t;
 
-/* Seconds spent per phase of one lapse_pipeline_run (each phase ends with clFinish). */
+/* Seconds of one task on the device, from the queue's profiling: upload (the read box's
+ * transfer), compute (from the end of the upload to the end of the last step: the widening, the
+ * steps and the packing of the outputs) and download (the cores' transfers); wait: the host's
+ * seconds blocked in lapse_pipeline_wait. Where the device gives no profiling, upload and
+ * download are 0 and compute is the host's span from the enqueue to the completion. */
 typedef struct {
-    double upload, compute, download;
+    double upload, compute, download, wait;
 } lapse_pipe_times_t;
+
+/* The most staging slots a pipeline can have (lapse_pipeline_set_slots). */
+#define LAPSE_PIPE_MAX_SLOTS 3
 
 /* Allocate device buffers, per-step device state and pinned host staging for tasks of at most
  * max_read_voxels voxels in any work buffer (the read box, or a larger box of a geometric
@@ -58,17 +65,47 @@ typedef lapse_status_t (*lapse_global_fn)(void *ctx, lapse_pipeline_t *p, int k,
 /* Install fn (NULL: the whole-timepoint default) for every later lapse_pipeline_run. */
 void lapse_pipeline_set_global(lapse_pipeline_t *p, lapse_global_fn fn, void *ctx);
 
-/* Pinned host memory for the input read box (max_read_voxels voxels of the input dtype). */
+/* Pinned host memory for the input read box (max_read_voxels voxels of the input dtype) of
+ * slot 0. */
 void *lapse_pipeline_input(lapse_pipeline_t *p);
 
-/* Run one task. read: the read box in the input image (g->in_shape), whose voxels are in
- * lapse_pipeline_input() in C order; core: the core box in the output image (g->out_shape).
- * Every node's box comes from lapse_graph_node_boxes. On return output k holds the core of
- * result k, C order, shape core->dim (z = 1 for a one-plane result). Returns LAPSE_ERUNTIME,
- * without running anything, when the boxes do not fit the images or the sizes the pipeline was
- * made for, or when read lacks what a geometric step's box rule needs. times may be NULL. When
- * a global step ended the run early (lapse_global_fn sets *stop), lapse_pipeline_stopped() says
- * so and the outputs are not downloaded. */
+/* Give the pipeline nslots (1 to LAPSE_PIPE_MAX_SLOTS) staging slots: each its own pinned input
+ * and outputs, so that tasks overlap (lapse_pipeline_enqueue / _wait). A new pipeline has one;
+ * existing slots are kept. The device buffers are shared by all slots. */
+lapse_status_t lapse_pipeline_set_slots(lapse_pipeline_t *p, int nslots);
+
+/* The number of staging slots. */
+int lapse_pipeline_slots(const lapse_pipeline_t *p);
+
+/* Pinned input of slot s (NULL for a bad s). The caller may fill it only while the slot has no
+ * task in flight (before lapse_pipeline_enqueue, after lapse_pipeline_wait). */
+void *lapse_pipeline_input_slot(lapse_pipeline_t *p, int s);
+
+/* Pinned output k of slot s (NULL for a bad s or k): valid after lapse_pipeline_wait(s) until
+ * the slot's next enqueue. */
+const void *lapse_pipeline_output_slot(lapse_pipeline_t *p, int s, int k);
+
+/* Enqueue one task on slot s (as lapse_pipeline_run: its read box in the slot's input, or,
+ * when from is not NULL, copied on the device from `from` as lapse_pipeline_run_dev) and flush
+ * the queue without waiting: the device runs it while the host does other work. Tasks
+ * run in the order they are enqueued (one in-order queue). The slot must have no task in
+ * flight. A global step's callback runs inside (it may wait on the queue). On failure nothing
+ * of the task is left running. */
+lapse_status_t lapse_pipeline_enqueue(lapse_pipeline_t *p, int s, const lapse_box_t *read,
+                                      const lapse_box_t *core, cl_mem from);
+
+/* Wait for the task in flight on slot s; then its outputs are in the slot's output memory.
+ * times (may be NULL): its device seconds (lapse_pipe_times_t). */
+lapse_status_t lapse_pipeline_wait(lapse_pipeline_t *p, int s, lapse_pipe_times_t *times);
+
+/* Run one task on slot 0 (enqueue, then wait). read: the read box in the input image (g->in_shape),
+ * whose voxels are in lapse_pipeline_input() in C order; core: the core box in the output image
+ * (g->out_shape). Every node's box comes from lapse_graph_node_boxes. On return output k holds the
+ * core of result k, C order, shape core->dim (z = 1 for a one-plane result). Returns
+ * LAPSE_ERUNTIME, without running anything, when the boxes do not fit the images or the sizes the
+ * pipeline was made for, or when read lacks what a geometric step's box rule needs. times may be
+ * NULL. When a global step ended the run early (lapse_global_fn sets *stop),
+ * lapse_pipeline_stopped() says so and the outputs are not downloaded. */
 lapse_status_t lapse_pipeline_run(lapse_pipeline_t *p, const lapse_box_t *read,
                                   const lapse_box_t *core, lapse_pipe_times_t *times);
 
@@ -85,7 +122,7 @@ lapse_status_t lapse_pipeline_run_dev(lapse_pipeline_t *p, const lapse_box_t *re
 /* 1 when the last lapse_pipeline_run was ended early by a global step, else 0. */
 int lapse_pipeline_stopped(const lapse_pipeline_t *p);
 
-/* Pinned host memory holding output k after lapse_pipeline_run (NULL for a bad k). */
+/* Pinned host memory holding output k of slot 0 after lapse_pipeline_run (NULL for a bad k). */
 const void *lapse_pipeline_output(lapse_pipeline_t *p, int k);
 
 /* The device state (kernels, profiling) the pipeline runs on. */

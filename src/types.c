@@ -6,7 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-static const char *const dtype_names[] = {"uint8", "uint16", "float32", "auto", "uint32", "uint64"};
+static const char *const dtype_names[] = {"uint8",  "uint16", "float32", "auto",
+                                          "uint32", "uint64", "int16",   "float64"};
 #define NDTYPES ((int)(sizeof dtype_names / sizeof *dtype_names))
 
 size_t lapse_dtype_size(lapse_dtype_t dt)
@@ -15,11 +16,13 @@ size_t lapse_dtype_size(lapse_dtype_t dt)
     case LAPSE_DT_U8:
         return 1;
     case LAPSE_DT_U16:
+    case LAPSE_DT_I16:
         return 2;
     case LAPSE_DT_F32:
     case LAPSE_DT_U32:
         return 4;
     case LAPSE_DT_U64:
+    case LAPSE_DT_F64:
         return 8;
     default:
         return 0;

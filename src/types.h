@@ -15,12 +15,14 @@ typedef enum {
     LAPSE_DT_F32 = 2,
     LAPSE_DT_AUTO = 3, /* only in output.dtype: the pipeline's natural type */
     LAPSE_DT_U32 = 4,  /* labels */
-    LAPSE_DT_U64 = 5   /* provisional labels between phases (exec/phases.c), never an output */
+    LAPSE_DT_U64 = 5,  /* provisional labels between phases (exec/phases.c), never an output */
+    LAPSE_DT_I16 = 6,  /* input files only: read as float32 (io/reader.c) */
+    LAPSE_DT_F64 = 7   /* input files only: read as float32 (io/reader.c) */
 } lapse_dtype_t;
 
 /* Bytes per voxel of a concrete dtype (1, 2, 4, 8); 0 for LAPSE_DT_AUTO. */
 size_t lapse_dtype_size(lapse_dtype_t dt);
-/* "uint8", "uint16", "float32", "auto", "uint32", "uint64". */
+/* "uint8", "uint16", "float32", "auto", "uint32", "uint64", "int16", "float64". */
 const char *lapse_dtype_name(lapse_dtype_t dt);
 /* Parse a name as above; returns 0 on success, -1 if unknown (out unchanged). */
 int lapse_dtype_parse(const char *name, lapse_dtype_t *out);

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # deps.sh - install what lapse needs to build and test on Debian 12 / Ubuntu (idempotent).
-# Builds: Open MPI, parallel HDF5, the OpenCL ICD loader + headers, libyaml, libtiff, c-blosc and
-# zlib (Zarr input), Check.
+# Builds: Open MPI, parallel HDF5, the OpenCL ICD loader + headers, libyaml, libtiff, c-blosc (Zarr
+# input, output.compression: blosc) and zlib (Zarr input), Check.
 # Runs tests: PoCL (OpenCL on the CPU), clinfo, hdf5-tools, clang + libclang-rt (tools/fuzz.sh),
 # valgrind (tests/valgrind), and Debian's Python 3 with h5py, NumPy, SciPy, scikit-image and
 # zarr, used as /usr/bin/python3 (the reference implementations in tests/py), and matplotlib for

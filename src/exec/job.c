@@ -175,6 +175,8 @@ static void make_specs(lapse_job_t *job)
                 s->dims[1 + a] = d[a];
         }
         s->dtype = dt;
+        s->comp = cfg->compression;
+        s->level = cfg->compression_level;
         job->out_step[k] = step;
     }
     job->nout = nout;
@@ -318,9 +320,19 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
         snprintf(msg, sizeof msg, "%s", lapse_errmsg());
         lapse_err_clear();
         if (job->in.failed_part == 1)
-            LAPSE_TRY(lapse_config_fail(cfg, cfg->input_file_mark, "input.file", "%s", msg));
+            LAPSE_TRY(lapse_config_fail(cfg, cfg->input_file_mark,
+                                        strchr(cfg->input_dataset, '#') &&
+                                                strstr(cfg->input_dataset, "files")
+                                            ? "input.files"
+                                            : "input.file",
+                                        "%s", msg));
+        if (job->in.failed_part == 3 && cfg->input_sel_key[0])
+            LAPSE_TRY(lapse_config_fail(cfg, cfg->input_sel_mark, cfg->input_sel_key, "%s", msg));
         LAPSE_TRY(lapse_config_fail(cfg, cfg->input_dataset_mark, "input.dataset", "%s", msg));
     }
+    if (cfg->input_voxel_size_given) /* input.voxel_size: the config's word is the last */
+        for (int a = 0; a < 3; a++)
+            job->in.voxel_size_um[a] = cfg->input_voxel_size[a];
     LAPSE_TRY(pipeline_facts(job));
     const char *sel = tp_override ? tp_override : cfg->timepoints;
     if (lapse_tpsel_parse(sel, job->in.ntp, &job->tps, &job->ntps, err, sizeof err) != 0) {

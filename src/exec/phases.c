@@ -54,9 +54,12 @@ struct lapse_phases {
     cl_mem *dcache; /* [ntps * ntiles]: a task's input read box kept on the device, or NULL */
     size_t dcached, dcache_max; /* device bytes kept, and at most (the rank's device share
                                  * less a task's bytes, halved) */
-    opcache_t *ocache; /* [ntps * ntiles]: the target step's operands kept after its pass 0, so
-                        * that its later passes skip the pipeline (opcache_keep) */
-    cl_mem relay;      /* recomputed tile data laid out as the read box (recomputed()), or NULL */
+    opcache_t *ocache;    /* [ntps * ntiles]: the target step's operands kept after its pass 0, so
+                           * that its later passes skip the pipeline (opcache_keep) */
+    int tmem;             /* 1 while an iterative step's tile state is in host memory (tmem_*) */
+    void **tstate;        /* [ntps * ntiles]: this rank's tiles' core state (tmem), or NULL */
+    lapse_blob_t *shells; /* [ntps * ntiles]: every tile's rings for its neighbours (tmem) */
+    cl_mem relay; /* recomputed tile data laid out as the read box (recomputed()), or NULL */
     size_t relay_bytes;
     int profile; /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
@@ -187,6 +190,11 @@ cleanup:
     return st;
 }
 
+static lapse_status_t tmem_store(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat,
+                                 const int64_t bdim[3], const lapse_box_t *core_rel);
+static lapse_status_t tmem_load(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat,
+                                const lapse_dvol_t *in);
+
 /* Keep device copies of the current task's operands in[] of global step k (and its tile and the
  * pipeline's mat and work buffers) for the step's later passes, while the device cache has
  * room; else nothing (the later passes run the pipeline again). */
@@ -311,12 +319,16 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
         lapse_gtile_t tile;
         current_tile(ph, k, core, &tile);
         lapse_blob_free(&ph->part);
-        if (gl->iterate && ph->pass > 0) /* the state the previous pass left */
+        if (gl->iterate && ph->pass > 0 && ph->tmem) /* the state the previous pass left */
+            LAPSE_TRY(tmem_load(ph, d, k, mat, in));
+        else if (gl->iterate && ph->pass > 0)
             LAPSE_TRY(mat_load(ph, d, k, ph->pass - 1, mat,
                                (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
         LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, &tile, in,
                               mat, work, &ph->part));
-        if (gl->mat_bytes && (ph->pass == 0 || gl->iterate) && !local)
+        if (gl->iterate && ph->tmem)
+            LAPSE_TRY(tmem_store(ph, d, k, mat, in->dim, &tile.core_rel));
+        else if (gl->mat_bytes && (ph->pass == 0 || gl->iterate) && !local)
             LAPSE_TRY(mat_store(ph, d, k, ph->pass, mat, in->dim, &tile.core_rel));
         if (ph->pass == 0 && gl->npass > 1 && !gl->mat_bytes && !gl->iterate)
             LAPSE_TRY(opcache_keep(ph, k, in, &tile, mat, work));
@@ -419,6 +431,9 @@ cleanup:
 typedef struct {
     int64_t *tpi; /* active timepoint indices (with a pending task), ascending */
     int64_t n;
+    int64_t *pos; /* NULL, or each one's position in its wave: tile tl of active timepoint i
+                   * then belongs to rank (pos[i] ntiles + tl) mod nranks in every pass, so an
+                   * iterative step's tile state stays where it is while timepoints converge */
 } active_t;
 
 static lapse_status_t find_active(const lapse_plan_t *plan, active_t *a)
@@ -514,7 +529,10 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
     lapse_worker_t *w = ph->w;
     int64_t n = a->n * ph->ntiles;
     *nmine = 0;
-    for (int64_t j = w->r->rank; j < n; j += w->r->nranks) {
+    for (int64_t j = 0; j < n; j++) {
+        int64_t owner = a->pos ? a->pos[j / ph->ntiles] * ph->ntiles + j % ph->ntiles : j;
+        if (owner % w->r->nranks != w->r->rank)
+            continue;
         lapse_task_t t;
         lapse_plan_task(&ph->full, a->tpi[j / ph->ntiles] * ph->ntiles + j % ph->ntiles, &t);
         lapse_err_context("rank %d, global step %d (%s) pass %d, task %lld (t=%lld, tile %lld)",
@@ -595,7 +613,7 @@ static lapse_status_t round_run(lapse_phases_t *ph, const active_t *a, double *i
 {
     lapse_status_t st = LAPSE_OK;
     lapse_worker_t *w = ph->w;
-    int64_t n = a->n * ph->ntiles, share = n / w->r->nranks + 1, nmine = 0;
+    int64_t n = a->n * ph->ntiles, share = n + 1, nmine = 0;
     int64_t *idx = malloc((size_t)share * sizeof *idx);
     lapse_blob_t *mine = calloc((size_t)share, sizeof *mine);
     lapse_blob_t *all = calloc((size_t)(n ? n : 1), sizeof *all);
@@ -742,6 +760,254 @@ static int64_t wave_size(const lapse_phases_t *ph)
     return w < 1 ? 1 : w;
 }
 
+/* ---------------------------------------------------------------- tile state in memory */
+
+/* An iterative step whose result no later step needs beyond the core (graph need 0) keeps its
+ * tile state between passes in host memory when this rank's tiles fit (tmem): each rank keeps
+ * the cores of its own tiles (the ranks keep their tiles in every pass: active_t pos), and
+ * after each pass every tile's ring of width reach around each neighbour's core travels to all
+ * ranks (exchange); a pass then starts from its own core and its neighbours' rings (an
+ * iteration reads no further). When a timepoint converged, its final state goes to the scratch
+ * area once, for the tasks, which may run on any rank. */
+
+typedef struct {
+    int64_t dst;            /* the tile the ring is for */
+    int64_t off[3], dim[3]; /* the box, in timepoint coordinates */
+} ring_head_t;
+
+/* Step k's core box of task t in its operand's image (one plane for a one-plane operand). */
+static void tile_core(const lapse_phases_t *ph, int k, const lapse_task_t *t, lapse_box_t *box)
+{
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    const int64_t *dims =
+        nd->in[0] == LAPSE_GRAPH_INPUT ? ph->g->in_shape : ph->g->node[nd->in[0]].dims;
+    *box = t->core;
+    if (dims[0] == 1) {
+        box->off[0] = 0;
+        box->dim[0] = 1;
+    }
+}
+
+/* The current task's core (core_rel in the buffer of dims bdim) out of mat into its state. */
+static lapse_status_t tmem_store(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat,
+                                 const int64_t bdim[3], const lapse_box_t *core_rel)
+{
+    lapse_status_t st = LAPSE_OK;
+    const size_t e = ph->g->node[k].step->op->global->mat_bytes;
+    void **slot = &ph->tstate[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+    size_t origin[3] = {(size_t)core_rel->off[2] * e, (size_t)core_rel->off[1],
+                        (size_t)core_rel->off[0]};
+    size_t host[3] = {0, 0, 0};
+    size_t region[3] = {(size_t)core_rel->dim[2] * e, (size_t)core_rel->dim[1],
+                        (size_t)core_rel->dim[0]};
+    if (*slot == NULL) {
+        *slot = malloc(region[0] * region[1] * region[2]);
+        LAPSE_ALLOC(*slot);
+    }
+    LAPSE_CL(clEnqueueReadBufferRect(d->cl->queue, mat, CL_TRUE, origin, host, region,
+                                     (size_t)bdim[2] * e, (size_t)(bdim[1] * bdim[2]) * e,
+                                     region[0], region[0] * region[1], *slot, 0, NULL, NULL));
+cleanup:
+    return st;
+}
+
+/* Copy box b (timepoint coordinates) of the C-order array src (box sb) into dst (box db),
+ * e bytes per voxel; b must lie inside both. */
+static void copy_box(char *dst, const lapse_box_t *db, const char *src, const lapse_box_t *sb,
+                     const lapse_box_t *b, size_t e)
+{
+    size_t row = (size_t)b->dim[2] * e;
+    for (int64_t z = 0; z < b->dim[0]; z++)
+        for (int64_t y = 0; y < b->dim[1]; y++) {
+            int64_t gz = b->off[0] + z, gy = b->off[1] + y, gx = b->off[2];
+            size_t di = (size_t)(((gz - db->off[0]) * db->dim[1] + gy - db->off[1]) * db->dim[2] +
+                                 gx - db->off[2]);
+            size_t si = (size_t)(((gz - sb->off[0]) * sb->dim[1] + gy - sb->off[1]) * sb->dim[2] +
+                                 gx - sb->off[2]);
+            memcpy(dst + di * e, src + si * e, row);
+        }
+}
+
+/* The state the last pass left for the current task's buffer (its read box, n voxels): its own
+ * core and its neighbours' rings, the rest zero (no voxel of the core reads it). */
+static lapse_status_t tmem_load(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat,
+                                const lapse_dvol_t *in)
+{
+    lapse_status_t st = LAPSE_OK;
+    const size_t e = ph->g->node[k].step->op->global->mat_bytes;
+    const size_t n = (size_t)(in->dim[0] * in->dim[1] * in->dim[2]);
+    lapse_box_t rbox, core;
+    mat_box(ph, k, 0, &rbox);
+    tile_core(ph, k, &ph->cur, &core);
+    const void *own = ph->tstate[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+    if ((size_t)lapse_box_voxels(&rbox) != n || own == NULL)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no tile state of step %d for tile %lld", k + 1,
+                   (long long)ph->cur.tile);
+    memset(ph->mat_host, 0, n * e);
+    copy_box(ph->mat_host, &rbox, own, &core, &core, e);
+    for (int64_t tl = 0; tl < ph->ntiles; tl++) {
+        const lapse_blob_t *b = &ph->shells[ph->cur_tpi * ph->ntiles + tl];
+        for (size_t at = 0; tl != ph->cur.tile && b->data && at < b->size;) {
+            ring_head_t h;
+            memcpy(&h, (const char *)b->data + at, sizeof h);
+            at += sizeof h;
+            lapse_box_t rb;
+            memcpy(rb.off, h.off, sizeof rb.off);
+            memcpy(rb.dim, h.dim, sizeof rb.dim);
+            size_t bytes = (size_t)lapse_box_voxels(&rb) * e;
+            if (h.dst == ph->cur.tile)
+                copy_box(ph->mat_host, &rbox, (const char *)b->data + at, &rb, &rb, e);
+            at += (bytes + 7) & ~(size_t)7;
+        }
+    }
+    LAPSE_CL(
+        clEnqueueWriteBuffer(d->cl->queue, mat, CL_TRUE, 0, n * e, ph->mat_host, 0, NULL, NULL));
+cleanup:
+    return st;
+}
+
+/* Collective: after a pass of step k over the timepoints of a, every tile's rings for its
+ * neighbours (the part of its core within the step's reach of theirs) to every rank. */
+static lapse_status_t tmem_exchange(lapse_phases_t *ph, int k, const active_t *a)
+{
+    lapse_status_t st = LAPSE_OK, lst = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    const size_t e = ph->g->node[k].step->op->global->mat_bytes;
+    int64_t r[3], n = a->n * ph->ntiles, nmine = 0;
+    lapse_step_reach(ph->g->node[k].step, r);
+    int64_t *idx = malloc((size_t)(n + 1) * sizeof *idx);
+    lapse_blob_t *mine = calloc((size_t)(n + 1), sizeof *mine);
+    if (!idx || !mine)
+        lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the rings of step %d", k + 1);
+    for (int64_t j = 0; lst == LAPSE_OK && j < n; j++) {
+        int64_t i = j / ph->ntiles, tl = j % ph->ntiles, tpi = a->tpi[i];
+        if ((a->pos[i] * ph->ntiles + tl) % w->r->nranks != w->r->rank)
+            continue;
+        const void *own = ph->tstate[tpi * ph->ntiles + tl];
+        lapse_task_t t;
+        lapse_box_t core;
+        lapse_plan_task(&ph->full, tpi * ph->ntiles + tl, &t);
+        tile_core(ph, k, &t, &core);
+        size_t cap = 0, used = 0;
+        char *buf = NULL;
+        for (int64_t u = 0; own && u < ph->ntiles; u++) {
+            lapse_task_t tu;
+            lapse_box_t cu, b;
+            if (u == tl)
+                continue;
+            lapse_plan_task(&ph->full, tpi * ph->ntiles + u, &tu);
+            tile_core(ph, k, &tu, &cu);
+            int empty = 0;
+            for (int ax = 0; ax < 3; ax++) { /* core of tl within reach of u's core */
+                int64_t lo = cu.off[ax] - r[ax], hi = cu.off[ax] + cu.dim[ax] + r[ax];
+                lo = lo > core.off[ax] ? lo : core.off[ax];
+                hi = hi < core.off[ax] + core.dim[ax] ? hi : core.off[ax] + core.dim[ax];
+                b.off[ax] = lo;
+                b.dim[ax] = hi - lo;
+                empty |= hi <= lo;
+            }
+            if (empty)
+                continue;
+            size_t bytes = (size_t)lapse_box_voxels(&b) * e,
+                   need = sizeof(ring_head_t) + ((bytes + 7) & ~(size_t)7);
+            if (used + need > cap) {
+                size_t ncap = (used + need) * 2;
+                char *nb = realloc(buf, ncap);
+                if (nb == NULL) {
+                    lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the rings of step %d", k + 1);
+                    break;
+                }
+                buf = nb;
+                cap = ncap;
+            }
+            ring_head_t h = {u, {b.off[0], b.off[1], b.off[2]}, {b.dim[0], b.dim[1], b.dim[2]}};
+            memcpy(buf + used, &h, sizeof h);
+            memset(buf + used + sizeof h, 0, need - sizeof h);
+            copy_box(buf + used + sizeof h, &b, own, &core, &b, e);
+            used += need;
+        }
+        idx[nmine] = tpi * ph->ntiles + tl;
+        mine[nmine].data = buf;
+        mine[nmine].size = used;
+        nmine++;
+    }
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(w->r->world, lst));
+    st = exchange(w->r->world, w->r->nranks, idx, mine, nmine, ph->shells, ph->ntps * ph->ntiles);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = lapse_agree(w->r->world, st);
+cleanup:
+    for (int64_t i = 0; mine && i < nmine; i++)
+        lapse_blob_free(&mine[i]);
+    free(idx);
+    free(mine);
+    return st;
+}
+
+/* This rank's tiles of timepoint index tpi (wave position pos): their last state into the
+ * scratch dataset of pass `pass` (the tasks' mat_load reads it there). */
+static lapse_status_t tmem_final(lapse_phases_t *ph, int k, int64_t tpi, int64_t pos, int pass)
+{
+    lapse_status_t st = LAPSE_OK;
+    for (int64_t tl = 0; tl < ph->ntiles; tl++) {
+        if ((pos * ph->ntiles + tl) % ph->w->r->nranks != ph->w->r->rank)
+            continue;
+        lapse_task_t t;
+        lapse_box_t core;
+        lapse_plan_task(&ph->full, tpi * ph->ntiles + tl, &t);
+        tile_core(ph, k, &t, &core);
+        void *own = ph->tstate[tpi * ph->ntiles + tl];
+        if (own == NULL)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no state of tile %lld", (long long)tl);
+        st = lapse_h5out_write(ph->w->out, scratch_of(ph, k, pass), t.t, &core, own);
+        if (st != LAPSE_OK) {
+            st = lapse_fail_wrap(st, "writing the tile data of step %d to %s failed", k + 1,
+                                 ph->w->job->cfg.output_file);
+            goto cleanup;
+        }
+    }
+cleanup:
+    return st;
+}
+
+/* Forget the tile states and rings. */
+static void tmem_clear(lapse_phases_t *ph)
+{
+    for (int64_t i = 0; i < ph->ntps * ph->ntiles; i++) {
+        if (ph->tstate) {
+            free(ph->tstate[i]);
+            ph->tstate[i] = NULL;
+        }
+        if (ph->shells)
+            lapse_blob_free(&ph->shells[i]);
+    }
+    ph->tmem = 0;
+}
+
+/* Collective: whether step k's tile state over the timepoints of a stays in host memory: no
+ * later step needs it beyond the core, and this rank's tiles fit the host budget on every
+ * rank. */
+static lapse_status_t tmem_decide(lapse_phases_t *ph, int k, const active_t *a, int *on)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    int ok = nd->need[0] == 0 && nd->need[1] == 0 && nd->need[2] == 0 && ph->tstate && ph->shells &&
+             ph->mat_host;
+    double mine = 0;
+    for (int64_t j = 0; j < a->n * ph->ntiles; j++)
+        if ((a->pos[j / ph->ntiles] * ph->ntiles + j % ph->ntiles) % ph->w->r->nranks ==
+            ph->w->r->rank)
+            mine += (double)ph->full.max_core_voxels * (double)nd->step->op->global->mat_bytes;
+    ok = ok && mine + (double)ph->cached <= (double)ph->cache_max;
+    int all = 0;
+    LAPSE_MPI(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ph->w->r->world));
+    *on = all;
+cleanup:
+    return st;
+}
+
 /* Collective: the passes of the iterative step ph->target over the timepoints of a, one
  * iteration each, until every timepoint converged; a converged timepoint leaves the next
  * rounds (a further iteration could change it, and clesperanto stops there too). Every pass's
@@ -750,15 +1016,26 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
                                      int *rounds)
 {
     lapse_status_t st = LAPSE_OK;
-    const lapse_global_t *gl = ph->g->node[ph->target].step->op->global;
-    active_t cur = {malloc((size_t)(a->n + 1) * sizeof(int64_t)), a->n};
-    lapse_status_t lst = cur.tpi ? LAPSE_OK : lapse_fail(LAPSE_ENOMEM, "out of memory");
+    const int k = ph->target;
+    const lapse_global_t *gl = ph->g->node[k].step->op->global;
+    active_t cur = {malloc((size_t)(a->n + 1) * sizeof(int64_t)), a->n,
+                    malloc((size_t)(a->n + 1) * sizeof(int64_t))};
+    lapse_status_t lst = cur.tpi && cur.pos ? LAPSE_OK : lapse_fail(LAPSE_ENOMEM, "out of memory");
     if (lst != LAPSE_OK)
         lapse_err_print(lst);
     LAPSE_TRY(lapse_agree(ph->w->r->world, lst));
     memcpy(cur.tpi, a->tpi, (size_t)a->n * sizeof(int64_t));
+    for (int64_t i = 0; i < a->n; i++)
+        cur.pos[i] = i;
+    LAPSE_TRY(tmem_decide(ph, k, &cur, &ph->tmem));
+    if (ph->w->r->rank == 0) {
+        printf("lapse: global step %d (%s): tile state between passes %s\n", k + 1,
+               ph->g->node[k].step->op->name,
+               ph->tmem ? "in host memory (rings exchanged)" : "in the output's scratch area");
+        fflush(stdout);
+    }
     for (ph->pass = 0; cur.n > 0; ph->pass++, (*rounds)++) {
-        if (ph->pass > 0) { /* the last pass's tile data must be seen by every rank */
+        if (ph->pass > 0 && !ph->tmem) { /* the last pass's tile data must be seen by all */
             lapse_status_t fst = lapse_h5out_flush(ph->w->out);
             if (fst != LAPSE_OK)
                 lapse_err_print(fst);
@@ -766,13 +1043,31 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
         }
         LAPSE_TRY(round_run(ph, &cur, idle));
         int64_t keep = 0;
-        for (int64_t i = 0; i < cur.n; i++)
-            if (!gl->done(&ph->res[cur.tpi[i] * ph->g->nsteps + ph->target]))
+        lst = LAPSE_OK;
+        for (int64_t i = 0; i < cur.n; i++) {
+            if (!gl->done(&ph->res[cur.tpi[i] * ph->g->nsteps + k])) {
+                cur.pos[keep] = cur.pos[i];
                 cur.tpi[keep++] = cur.tpi[i];
+            } else if (ph->tmem && lst == LAPSE_OK) /* converged: its state for the tasks */
+                lst = tmem_final(ph, k, cur.tpi[i], cur.pos[i], ph->pass);
+        }
+        if (lst != LAPSE_OK)
+            lapse_err_print(lst);
+        LAPSE_TRY(lapse_agree(ph->w->r->world, lst));
         cur.n = keep;
+        if (ph->tmem && cur.n > 0)
+            LAPSE_TRY(tmem_exchange(ph, k, &cur));
+    }
+    if (ph->tmem) { /* the final states must be seen by every rank */
+        lapse_status_t fst = lapse_h5out_flush(ph->w->out);
+        if (fst != LAPSE_OK)
+            lapse_err_print(fst);
+        LAPSE_TRY(lapse_agree(ph->w->r->world, fst));
     }
 cleanup:
+    tmem_clear(ph);
     free(cur.tpi);
+    free(cur.pos);
     return st;
 }
 
@@ -840,7 +1135,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_worker_t *w = ph->w;
-    active_t a = {NULL, 0};
+    active_t a = {NULL, 0, NULL};
     int rounds = 0;
     double t0 = MPI_Wtime(), idle = 0;
     lapse_status_t lst = find_active(w->plan, &a);
@@ -856,7 +1151,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
         wave = a.n;
     }
     for (int64_t w0 = 0; ph->ntiles > 1 && w0 < a.n; w0 += wave, nwaves++) {
-        active_t sub = {a.tpi + w0, a.n - w0 < wave ? a.n - w0 : wave};
+        active_t sub = {a.tpi + w0, a.n - w0 < wave ? a.n - w0 : wave, NULL};
         for (int k = 0; k < ph->g->nsteps; k++) {
             const lapse_global_t *gl = ph->g->node[k].step->op->global;
             if (gl == NULL)
@@ -951,6 +1246,8 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->cache_max = cache_budget();
         ph->dcache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->dcache);
         ph->ocache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ocache);
+        ph->tstate = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tstate);
+        ph->shells = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->shells);
         unsigned long long task =
             lapse_sizing_task_bytes(w->job, w->plan->max_read_voxels, w->plan->max_core_voxels);
         ph->dcache_max = w->dev_share > task ? (size_t)((w->dev_share - task) / 2) : 0;
@@ -1000,6 +1297,9 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->mat_host);
     free(ph->last);
     opcache_clear(ph);
+    tmem_clear(ph);
+    free(ph->tstate);
+    free(ph->shells);
     cache_clear(ph, 1);
     if (ph->relay)
         clReleaseMemObject(ph->relay);

@@ -18,6 +18,19 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
             cfg->input_dataset[0] ? ":" : "", cfg->input_dataset, (long long)job->in.ntp,
             (long long)job->in.shape[0], (long long)job->in.shape[1], (long long)job->in.shape[2],
             lapse_dtype_name(job->in.dtype));
+    if (job->in.file_dtype != job->in.dtype)
+        fprintf(f, "           the file's %s is read as %s\n", lapse_dtype_name(job->in.file_dtype),
+                lapse_dtype_name(job->in.dtype));
+    if (job->in.nchannels > 1)
+        fprintf(f, "           %lld channels in the file, one read (input.channel)\n",
+                (long long)job->in.nchannels);
+    if (job->in.voxel_size_um[0] > 0 || job->in.voxel_size_um[1] > 0 ||
+        job->in.voxel_size_um[2] > 0)
+        fprintf(f, "voxel      [%g, %g, %g] um (z, y, x; 0 = unknown)%s\n",
+                job->in.voxel_size_um[0], job->in.voxel_size_um[1], job->in.voxel_size_um[2],
+                cfg->input_voxel_size_given ? " from input.voxel_size" : " from the input");
+    else
+        fprintf(f, "voxel      size unknown (set input.voxel_size: [z, y, x] micrometres)\n");
     fprintf(f, "timepoints %s (%lld)\n", sel, (long long)p->ntps);
     fprintf(f, "tile       [%lld, %lld, %lld]%s  grid [%lld, %lld, %lld] = %lld tiles/timepoint\n",
             (long long)p->tile[0], (long long)p->tile[1], (long long)p->tile[2],

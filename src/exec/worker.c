@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "exec/phases.h"
 #include "progress.h"
@@ -33,12 +34,29 @@ static int64_t count_nonfinite(const float *v, const int64_t read_dim[3], const 
     return n;
 }
 
-/* Run one task: read, pipeline, write; fills row (also on failure). */
-static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_task_row_t *row)
+/* One task of the loop: the task, its row, its staging slot and its start. */
+typedef struct {
+    lapse_task_t t;
+    lapse_task_row_t row;
+    int slot;
+    double t0;
+} flight_t;
+
+/* Name the task in later error messages. */
+static void task_context(const lapse_worker_t *w, const lapse_task_t *t)
 {
-    lapse_status_t st = LAPSE_OK;
-    const lapse_job_t *job = w->job;
-    double t0 = MPI_Wtime();
+    lapse_err_context("rank %d, task %lld (t=%lld, tile %lld)", w->r->rank, (long long)t->id,
+                      (long long)t->t, (long long)t->tile);
+}
+
+/* Take task i on staging slot `slot`: fill its row's identity (status failed until it is done). */
+static void task_begin(lapse_worker_t *w, flight_t *f, int64_t i, int slot)
+{
+    const lapse_task_t *t = &f->t;
+    lapse_task_row_t *row = &f->row;
+    lapse_plan_task(w->plan, i, &f->t);
+    f->slot = slot;
+    f->t0 = MPI_Wtime();
     memset(row, 0, sizeof *row);
     row->run_id = w->run_id;
     row->task_id = t->id;
@@ -52,24 +70,33 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     snprintf(row->host, sizeof row->host, "%s", w->r->host);
     snprintf(row->device, sizeof row->device, "%s", w->cl->dev.name);
     row->status = LAPSE_ROW_FAILED;
+    row->t_start = f->t0 - w->t_loop;
     lapse_err_clear(); /* a task starts with no message: a stale one must not be blamed */
-    lapse_err_context("rank %d, task %lld (t=%lld, tile %lld)", w->r->rank, (long long)t->id,
-                      (long long)t->t, (long long)t->tile);
+    task_context(w, t);
+}
 
-    /* The read and the pipeline make no MPI call: rank 0's server thread (if any) answers the
+/* The first half of a task: read its input into its slot (host, HDF5), count the non-finite
+ * voxels, enqueue its device work (not waited for). */
+static lapse_status_t task_start(lapse_worker_t *w, flight_t *f)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_job_t *job = w->job;
+    const lapse_task_t *t = &f->t;
+    lapse_task_row_t *row = &f->row;
+    void *in = lapse_pipeline_input_slot(w->pipe, f->slot);
+
+    /* The read and the enqueue make no MPI call: rank 0's server thread (if any) answers the
      * other ranks meanwhile. Away always ends before anything else can happen. */
     /* An integer input box the rounds of global steps kept on this device is not read again
      * (a float one is, to count its non-finite voxels); bytes_in then stays 0. */
     cl_mem from =
         w->phases && job->in.dtype != LAPSE_DT_F32 ? lapse_phases_input(w->phases, t) : NULL;
     lapse_sched_away_begin(w->sched);
-    lapse_status_t rst =
-        from ? LAPSE_OK : lapse_reader_read(w->in, t->t, &t->read, lapse_pipeline_input(w->pipe));
+    lapse_status_t rst = from ? LAPSE_OK : lapse_reader_read(w->in, t->t, &t->read, in);
     lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);
-    double t1 = MPI_Wtime();
-    row->t_read = t1 - t0;
+    row->t_read = MPI_Wtime() - f->t0;
     if (!from)
         row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
     /* the input voxels of the core; with geometric steps the core is in another image: all
@@ -80,35 +107,87 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
     if (job->graph.transform)
         core_rel = (lapse_box_t){{0, 0, 0}, {t->read.dim[0], t->read.dim[1], t->read.dim[2]}};
     if (job->in.dtype == LAPSE_DT_F32) /* integer input cannot hold NaN or Inf */
-        row->nonfinite = count_nonfinite(lapse_pipeline_input(w->pipe), t->read.dim, &core_rel);
+        row->nonfinite = count_nonfinite(in, t->read.dim, &core_rel);
     LAPSE_TRY(lapse_sched_poll(w->sched)); /* rank 0 answers task requests between steps */
     if (lapse_stop_requested())
         LAPSE_TRY(lapse_interrupted());
 
-    lapse_pipe_times_t pt = {0, 0, 0};
     lapse_sched_away_begin(w->sched);
     lapse_fault_point("compute"); /* "compute~S": a slow compute step, for measurements */
     if (w->phases)
         lapse_phases_task(w->phases, t);
-    rst = lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, &pt, from, NULL);
+    rst = lapse_pipeline_enqueue(w->pipe, f->slot, &t->read, &t->core, from);
     ast = lapse_sched_away_end(w->sched);
+    LAPSE_TRY(rst);
+    LAPSE_TRY(ast);
+cleanup:
+    return st;
+}
+
+/* Wait for the device work of task f (started by task_start); its times go to its row. */
+static lapse_status_t task_wait(lapse_worker_t *w, flight_t *f)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_task_row_t *row = &f->row;
+    task_context(w, &f->t);
+    lapse_pipe_times_t pt = {0, 0, 0, 0};
+    lapse_sched_away_begin(w->sched);
+    lapse_status_t rst = lapse_pipeline_wait(w->pipe, f->slot, &pt);
+    lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);
     row->t_upload = pt.upload;
     row->t_compute = pt.compute;
     row->t_download = pt.download;
+    row->t_wait = pt.wait;
     LAPSE_TRY(lapse_sched_poll(w->sched));
-    if (lapse_stop_requested())
-        LAPSE_TRY(lapse_interrupted());
+    /* no stop check here: a computed task is written and marked even when a stop signal came
+     * (at most one write's time), so an interruption abandons only the task being read */
+cleanup:
+    return st;
+}
+
+/* The box of output k that task t writes: its core (one plane for a [t, y, x] dataset). */
+static lapse_box_t out_box(const lapse_job_t *job, int k, const lapse_task_t *t)
+{
+    lapse_box_t box = t->core;
+    if (job->out[k].ndims == 3) {
+        box.off[0] = 0;
+        box.dim[0] = 1;
+    }
+    return box;
+}
+
+/* The done mark of task f after its data (the data writes have returned: raw data goes straight
+ * to the file, and a filtered dataset's chunk index was flushed), then its row is done. */
+static lapse_status_t task_mark(lapse_worker_t *w, flight_t *f, double t2)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_fault_point("before-mark");
+    st = lapse_h5out_mark_done(w->out, f->t.t, f->t.tile);
+    if (st != LAPSE_OK)
+        return lapse_fail_wrap(st, "writing the done mark to %s failed", w->job->cfg.output_file);
+    f->row.t_write += MPI_Wtime() - t2;
+    f->row.status = LAPSE_ROW_DONE;
+    lapse_fault_point("after-task");
+    return LAPSE_OK;
+}
+
+/* The second half of a task started by task_start: wait for its device work, write each
+ * output's core (independent writes), then its done mark. */
+static lapse_status_t task_finish(lapse_worker_t *w, flight_t *f)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_job_t *job = w->job;
+    const lapse_task_t *t = &f->t;
+    lapse_task_row_t *row = &f->row;
+    LAPSE_TRY(task_wait(w, f));
 
     double t2 = MPI_Wtime();
     for (int k = 0; k < job->nout; k++) {
-        lapse_box_t box = t->core;
-        if (job->out[k].ndims == 3) {
-            box.off[0] = 0;
-            box.dim[0] = 1;
-        }
-        st = lapse_h5out_write(w->out, k, t->t, &box, lapse_pipeline_output(w->pipe, k));
+        lapse_box_t box = out_box(job, k, t);
+        st = lapse_h5out_write(w->out, k, t->t, &box,
+                               lapse_pipeline_output_slot(w->pipe, f->slot, k));
         if (st != LAPSE_OK) {
             st = lapse_fail_wrap(st, "writing the output %s:%s failed", job->cfg.output_file,
                                  job->out[k].path);
@@ -116,22 +195,24 @@ static lapse_status_t run_task(lapse_worker_t *w, const lapse_task_t *t, lapse_t
         }
         row->bytes_out += lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
     }
-    lapse_fault_point("before-mark");
-    /* The data writes have returned (raw data goes straight to the file), so the mark may
-     * follow: a done mark never exists without its data. */
-    st = lapse_h5out_mark_done(w->out, t->t, t->tile);
-    if (st != LAPSE_OK) {
-        st = lapse_fail_wrap(st, "writing the done mark to %s failed", job->cfg.output_file);
-        goto cleanup;
-    }
-    row->t_write = MPI_Wtime() - t2;
-    row->status = LAPSE_ROW_DONE;
-    lapse_fault_point("after-task");
+    /* a done mark never exists without its data */
+    st = task_mark(w, f, t2);
 cleanup:
-    if (st == LAPSE_EINTERRUPTED)
-        row->status = LAPSE_ROW_ABANDONED;
-    row->t_total = MPI_Wtime() - t0;
     return st;
+}
+
+/* Close task f's row after status st (its last phase). */
+static void task_end(flight_t *f, lapse_status_t st)
+{
+    if (st == LAPSE_EINTERRUPTED)
+        f->row.status = LAPSE_ROW_ABANDONED;
+    f->row.t_total = MPI_Wtime() - f->t0;
+}
+
+int lapse_worker_overlap(void)
+{
+    const char *v = getenv("LAPSE_OVERLAP");
+    return v == NULL || strcmp(v, "0") != 0;
 }
 
 static lapse_status_t push_row(lapse_worker_t *w, const lapse_task_row_t *row)
@@ -175,10 +256,240 @@ static void report(lapse_worker_t *w, lapse_progress_t *pg, int force)
         lapse_progress_update(pg, done, vox, MPI_Wtime(), force);
 }
 
+/* A task in flight is given up because of failure why (already printed): wait for its device
+ * work (so its slot is free), keep its row (abandoned for an interruption, else failed). */
+static void abandon(lapse_worker_t *w, flight_t *f, lapse_status_t why)
+{
+    lapse_pipeline_wait(w->pipe, f->slot, NULL); /* a failure here adds nothing to why */
+    f->row.status = why == LAPSE_EINTERRUPTED ? LAPSE_ROW_ABANDONED : LAPSE_ROW_FAILED;
+    f->row.t_total = MPI_Wtime() - f->t0;
+    push_row(w, &f->row);
+}
+
+/* Finish task f (task_finish) and count it; a failure is printed by task_failed. Returns
+ * LAPSE_OK when the loop may go on (also after a skipped task). */
+static lapse_status_t finish(lapse_worker_t *w, flight_t *f, lapse_progress_t *pg)
+{
+    lapse_status_t tst = task_finish(w, f), st = LAPSE_OK;
+    task_end(f, tst);
+    lapse_status_t pst = push_row(w, &f->row);
+    if (pst != LAPSE_OK && tst == LAPSE_OK)
+        tst = pst;
+    if (tst != LAPSE_OK && (st = task_failed(w, tst)) != LAPSE_OK)
+        return st;
+    if ((st = lapse_sched_done(w->sched, lapse_box_voxels(&f->t.core))) != LAPSE_OK) {
+        lapse_err_print(st);
+        return st;
+    }
+    if (w->r->rank == 0)
+        report(w, pg, 0);
+    return LAPSE_OK;
+}
+
+/* The task in flight prev when the loop stops with why (printed): written and marked when the
+ * stop is an interruption (it is computed), else abandoned. */
+static void wind_down(lapse_worker_t *w, flight_t *prev, lapse_status_t why, lapse_progress_t *pg)
+{
+    if (prev == NULL)
+        return;
+    if (why == LAPSE_EINTERRUPTED)
+        finish(w, prev, pg);
+    else
+        abandon(w, prev, why);
+}
+
+/* LAPSE_IO_STATS=1: print this rank's summed row times, its loop's wall and the MPI-IO mode of
+ * its latest data write (H5Pget_mpio_actual_io_mode) to stderr, one line (bench/gpu_io.sh). */
+static void io_stats(const lapse_worker_t *w)
+{
+    const char *v = getenv("LAPSE_IO_STATS");
+    if (v == NULL || strcmp(v, "1") != 0)
+        return;
+    double t[6] = {0, 0, 0, 0, 0, 0};
+    for (int64_t i = 0; i < w->nrows; i++) {
+        const lapse_task_row_t *r = &w->rows[i];
+        double x[6] = {r->t_read, r->t_upload, r->t_compute, r->t_download, r->t_write, r->t_wait};
+        for (int k = 0; k < 6; k++)
+            t[k] += x[k];
+    }
+    static const char *const modes[] = {"no-collective", "chunk-independent", "chunk-collective",
+                                        "chunk-mixed", "contiguous-collective"};
+    int m = lapse_h5out_last_io_mode(w->out);
+    const char *mode = m >= 0 && m <= 4 ? modes[m] : "no-write";
+    fprintf(stderr,
+            "lapse: io_stats rank=%d tasks=%lld wall=%.4f read=%.4f upload=%.4f compute=%.4f "
+            "download=%.4f write=%.4f wait=%.4f io_mode=%s writes=%s overlap=%d\n",
+            w->r->rank, (long long)w->nrows, MPI_Wtime() - w->t_loop, t[0], t[1], t[2], t[3], t[4],
+            t[5], mode, lapse_h5out_collective(w->out) ? "collective" : "independent",
+            lapse_pipeline_slots(w->pipe) > 1);
+    fflush(stderr);
+}
+
+/* Agree on a round of the lockstep loop: v[0] this rank may go on (no failure, no stop), v[1]
+ * it has a task to write now, v[2] it has work after this round; on return v[0] is the minimum
+ * over the ranks, v[1] and v[2] the maxima. While the reduction runs, rank 0 answers task
+ * requests (a rank waiting for its next task must not wait for rank 0's reduction). */
+static lapse_status_t agree_round(lapse_worker_t *w, int v[3])
+{
+    lapse_status_t st = LAPSE_OK;
+    int in[3] = {v[0], -v[1], -v[2]}, out[3] = {0, 0, 0}, done = 0;
+    MPI_Request rq;
+    LAPSE_MPI(MPI_Iallreduce(in, out, 3, MPI_INT, MPI_MIN, w->r->world, &rq));
+    for (;;) {
+        LAPSE_MPI(MPI_Test(&rq, &done, MPI_STATUS_IGNORE));
+        if (done)
+            break;
+        LAPSE_TRY(lapse_sched_poll(w->sched));
+        struct timespec ts = {0, 50000};
+        nanosleep(&ts, NULL);
+    }
+    v[0] = out[0];
+    v[1] = -out[1];
+    v[2] = -out[2];
+cleanup:
+    return st;
+}
+
+/* One collective write round: every output's core of task f (NULL: this rank writes nothing
+ * this round, an empty selection), a flush of the file (the chunk index of a filtered dataset
+ * is metadata: it reaches the file before any mark), then f's done mark. Collective. */
+static lapse_status_t write_round(lapse_worker_t *w, flight_t *f)
+{
+    lapse_status_t st = LAPSE_OK, fst;
+    const lapse_job_t *job = w->job;
+    double t2 = MPI_Wtime();
+    if (f)
+        task_context(w, &f->t);
+    for (int k = 0; k < job->nout; k++) {
+        lapse_box_t box;
+        if (f)
+            box = out_box(job, k, &f->t);
+        int mode = -1;
+        lapse_status_t wst = lapse_h5out_write_coll(
+            w->out, k, f ? f->t.t : 0, f ? &box : NULL,
+            f ? lapse_pipeline_output_slot(w->pipe, f->slot, k) : NULL, &mode);
+        if (wst != LAPSE_OK && st == LAPSE_OK) /* the others still take part in the round */
+            st = lapse_fail_wrap(wst, "writing the output %s:%s failed", job->cfg.output_file,
+                                 job->out[k].path);
+        if (f && wst == LAPSE_OK)
+            f->row.bytes_out +=
+                lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
+    }
+    if (lapse_h5out_filtered(w->out)) { /* unfiltered data needs no metadata change */
+        fst = lapse_h5out_flush(w->out);
+        if (st == LAPSE_OK)
+            st = fst;
+    }
+    if (st == LAPSE_OK && f)
+        st = task_mark(w, f, t2);
+    return st;
+}
+
+/* The task loop when the data writes are collective (output.compression, or
+ * LAPSE_H5_WRITE=collective): rounds in lockstep over all ranks. In a round a rank takes, reads
+ * and enqueues its next task (as the overlapped loop), waits for the previous one's device work,
+ * then every rank agrees (agree_round) and takes part in one collective write per output (an
+ * empty selection when it has no task to write), a flush, and marks its task done. A failure
+ * or stop on one rank is seen by all at the next agreement: the tasks in flight are then given
+ * up (abandoned rows) and the loop ends on every rank. */
+static lapse_status_t work_lockstep(lapse_worker_t *w, lapse_progress_t *pg)
+{
+    lapse_status_t st = LAPSE_OK, mine = LAPSE_OK; /* mine: this rank's failure, printed */
+    flight_t fl[LAPSE_PIPE_MAX_SLOTS], *prev = NULL;
+    int nslots = lapse_pipeline_slots(w->pipe), next_slot = 0, more = 1;
+    for (;;) {
+        flight_t *cur = NULL;
+        if (more && mine == LAPSE_OK) {
+            int64_t i = 0;
+            int have = 0;
+            if (lapse_stop_requested()) {
+                lapse_err_context("rank %d", w->r->rank);
+                mine = lapse_interrupted();
+                if (w->r->rank == 0)
+                    lapse_err_print(mine);
+            } else if ((mine = lapse_sched_next(w->sched, &i, &have)) != LAPSE_OK) {
+                lapse_err_print(mine);
+            } else if ((more = have) != 0) {
+                cur = &fl[next_slot];
+                task_begin(w, cur, i, next_slot);
+                next_slot = (next_slot + 1) % nslots;
+                lapse_status_t tst = task_start(w, cur);
+                if (tst != LAPSE_OK) {
+                    task_end(cur, tst);
+                    lapse_status_t pst = push_row(w, &cur->row);
+                    if ((mine = task_failed(w, tst)) == LAPSE_OK)
+                        mine = pst;
+                    if (mine == LAPSE_OK)
+                        mine = lapse_sched_done(w->sched, lapse_box_voxels(&cur->t.core));
+                    cur = NULL;
+                }
+            }
+        }
+        if (nslots == 1) { /* no overlap: this round writes the task just started */
+            prev = cur;
+            cur = NULL;
+        }
+        if (prev && mine == LAPSE_OK) {
+            lapse_status_t tst = task_wait(w, prev);
+            if (tst != LAPSE_OK) {
+                task_end(prev, tst);
+                lapse_status_t pst = push_row(w, &prev->row);
+                if ((mine = task_failed(w, tst)) == LAPSE_OK)
+                    mine = pst;
+                prev = NULL;
+            }
+        }
+        int v[3] = {mine == LAPSE_OK, prev != NULL, more || cur != NULL};
+        if ((st = agree_round(w, v)) != LAPSE_OK) {
+            lapse_err_print(st);
+            break;
+        }
+        if (!v[0]) { /* some rank failed or was stopped: give up what is in flight */
+            if (mine != LAPSE_OK)
+                lapse_sched_abort(w->sched);
+            lapse_status_t why = mine != LAPSE_OK ? mine : LAPSE_EINTERRUPTED;
+            if (prev && prev != cur)
+                abandon(w, prev, why);
+            if (cur)
+                abandon(w, cur, why);
+            st = mine;
+            break;
+        }
+        if (v[1]) {
+            lapse_status_t tst = write_round(w, prev);
+            if (prev) {
+                task_end(prev, tst);
+                lapse_status_t pst = push_row(w, &prev->row);
+                if (tst == LAPSE_OK)
+                    tst = pst;
+                if (tst != LAPSE_OK)
+                    mine = task_failed(w, tst); /* not skippable: stops all next round */
+                else if ((mine = lapse_sched_done(w->sched, lapse_box_voxels(&prev->t.core))) ==
+                             LAPSE_OK &&
+                         w->r->rank == 0)
+                    report(w, pg, 0);
+            }
+        }
+        prev = cur;
+        if (!v[2]) { /* agreed: no rank has work left (a failure of this round is returned) */
+            st = mine;
+            break;
+        }
+    }
+    return st;
+}
+
+/* The task loop. With two staging slots (overlap), task i is read and enqueued while the
+ * device still runs task i - 1; then task i - 1 is waited for and written while the device
+ * runs task i. HDF5 and MPI stay on this thread. With one slot each task is finished before
+ * the next is taken. */
 lapse_status_t lapse_worker_work(lapse_worker_t *w)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_progress_t pg;
+    flight_t fl[LAPSE_PIPE_MAX_SLOTS];
+    flight_t *prev = NULL; /* started, not yet finished */
+    int nslots = lapse_pipeline_slots(w->pipe), next_slot = 0, more = 1;
     if (w->r->rank == 0)
         lapse_progress_init(&pg, stderr, w->plan->ntasks, MPI_Wtime());
     /* Global steps: their per-timepoint results first (collective; printed by the ranks that
@@ -187,33 +498,70 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
         lapse_sched_abort(w->sched);
         goto printed;
     }
+    w->t_loop = MPI_Wtime();
+    if (lapse_h5out_collective(w->out)) {
+        st = work_lockstep(w, &pg);
+        io_stats(w);
+        goto printed; /* printed by the ranks that failed */
+    }
     for (;;) {
-        int64_t i;
-        int have = 0;
-        if (lapse_stop_requested()) {
-            st = lapse_interrupted();
-            lapse_sched_abort(w->sched);
-            goto cleanup;
+        flight_t *cur = NULL;
+        if (more) {
+            int64_t i = 0;
+            int have = 0;
+            if (lapse_stop_requested()) {
+                wind_down(w, prev, LAPSE_EINTERRUPTED, &pg);
+                lapse_err_context("rank %d", w->r->rank);
+                st = lapse_interrupted();
+                lapse_sched_abort(w->sched);
+                goto cleanup;
+            }
+            if ((st = lapse_sched_next(w->sched, &i, &have)) != LAPSE_OK) {
+                if (prev)
+                    abandon(w, prev, st);
+                goto cleanup;
+            }
+            more = have;
+            if (have) {
+                cur = &fl[next_slot];
+                task_begin(w, cur, i, next_slot);
+                next_slot = (next_slot + 1) % nslots;
+                lapse_status_t tst = task_start(w, cur);
+                if (tst != LAPSE_OK) {
+                    task_end(cur, tst);
+                    lapse_status_t pst = push_row(w, &cur->row);
+                    if ((st = task_failed(w, tst)) == LAPSE_OK)
+                        st = pst;
+                    if (st != LAPSE_OK) {
+                        wind_down(w, prev, st, &pg);
+                        lapse_sched_abort(w->sched);
+                        goto printed;
+                    }
+                    st = lapse_sched_done(w->sched, lapse_box_voxels(&cur->t.core)); /* skipped */
+                    cur = NULL;
+                    if (st != LAPSE_OK) {
+                        if (prev)
+                            abandon(w, prev, st);
+                        goto cleanup;
+                    }
+                }
+            }
         }
-        LAPSE_TRY(lapse_sched_next(w->sched, &i, &have));
-        if (!have)
-            break;
-        lapse_task_t t;
-        lapse_task_row_t row;
-        lapse_plan_task(w->plan, i, &t);
-        lapse_status_t tst = run_task(w, &t, &row);
-        lapse_status_t pst = push_row(w, &row);
-        if (pst != LAPSE_OK && tst == LAPSE_OK)
-            tst = pst;
-        if (tst != LAPSE_OK && (st = task_failed(w, tst)) != LAPSE_OK) {
-            st = tst;
+        if (nslots == 1) { /* no overlap: finish the task now */
+            prev = cur;
+            cur = NULL;
+        }
+        if (prev && (st = finish(w, prev, &pg)) != LAPSE_OK) {
+            if (cur)
+                abandon(w, cur, st);
             lapse_sched_abort(w->sched);
             goto printed;
         }
-        LAPSE_TRY(lapse_sched_done(w->sched, lapse_box_voxels(&t.core)));
-        if (w->r->rank == 0)
-            report(w, &pg, 0);
+        prev = cur;
+        if (!more && !prev)
+            break;
     }
+    io_stats(w);
 cleanup:
     lapse_err_context("rank %d", w->r->rank);
     if (st != LAPSE_OK && (st != LAPSE_EINTERRUPTED || w->r->rank == 0))
@@ -245,6 +593,8 @@ lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl)
     if (st == LAPSE_OK)
         st = lapse_pipeline_create(cl, &w->job->graph, w->plan->max_read_voxels,
                                    w->plan->max_core_voxels, &w->pipe);
+    if (st == LAPSE_OK && lapse_worker_overlap())
+        st = lapse_pipeline_set_slots(w->pipe, 2);
     /* A config error here is a custom kernel that does not build: the same message on every
      * rank of a kind of device, so only the first rank that has it prints it (with the config's
      * file:line:column and the build log instead of a rank context). */

@@ -3,8 +3,15 @@
  * that takes tasks from the scheduler and runs each one (read, pipeline, write, mark done).
  *
  * A task's row (timings, bytes, status) is kept for /lapse/tasks, also for a failed or
- * interrupted task. Rank 0 also reports progress from the scheduler's shared counters. The
- * output (h5out.h) and the scheduler are opened by the driver (run.c) and only used here.
+ * interrupted task. With overlap (the default; LAPSE_OVERLAP=0 turns it off) the device runs
+ * task i while the rank reads task i+1 and writes task i-1, so a row's times overlap other
+ * rows': t_read and t_write are the host's seconds in the reader and in the data writes plus
+ * the done mark; t_upload, t_compute and t_download are device seconds from the queue's event
+ * profiling (pipeline.h); t_wait the host's seconds blocked waiting for the task's device work;
+ * t_start the start of its read from the start of the loop, t_total the span from there to its
+ * done mark (it contains other tasks' work). Device busy = sum of the device seconds / wall. Rank 0
+ * also reports progress from the scheduler's shared counters. The output (h5out.h) and the
+ * scheduler are opened by the driver (run.c) and only used here.
  */
 #ifndef LAPSE_EXEC_WORKER_H
 #define LAPSE_EXEC_WORKER_H
@@ -36,7 +43,12 @@ typedef struct {
     int64_t nfailed; /* tasks of this rank that failed and were skipped (on_error: skip) */
     struct lapse_phases *phases;  /* results of global steps (exec/phases.h), or NULL */
     unsigned long long dev_share; /* device bytes this rank may use (exec/sizing.h share) */
+    double t_loop;                /* MPI_Wtime at the start of the task loop */
 } lapse_worker_t;
+
+/* 1 unless LAPSE_OVERLAP=0: the task loop overlaps a task's device work with the reading of
+ * the next task and the writing of the previous one (two staging slots). */
+int lapse_worker_overlap(void);
 
 /* Collective over w->r->world. Open the input (w->in) and build the pipeline for the plan's
  * largest task on device cl (w->pipe) on every rank; a rank that fails prints its own

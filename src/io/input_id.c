@@ -413,10 +413,59 @@ cleanup:
     return hit;
 }
 
+/* One file per timepoint (input.files): 1 when one of the files matching pattern is target. */
+static int files_read_file(const char *pattern, const struct stat *target, char *why, size_t len)
+{
+    char **names = NULL;
+    size_t n = 0;
+    int hit = 0;
+    if (lapse_reader_files_list(pattern, &names, &n) != LAPSE_OK) {
+        lapse_err_clear(); /* the probe reports it */
+        return 0;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (!hit && is_target(names[i], target)) {
+            snprintf(why, len, "it is the input's timepoint file %s", names[i]);
+            hit = 1;
+        }
+        free(names[i]);
+    }
+    free(names);
+    return hit;
+}
+
 int lapse_input_reads_file(const char *file, const char *dataset, const struct stat *target,
                            char *why, size_t len)
 {
     walk_t w = {.target = target, .why = why, .len = len};
+    lapse_input_sel_t sel;
+    char err[256];
+    if (lapse_input_sel_parse(dataset, &sel, err, sizeof err) != 0)
+        return 0; /* the probe reports it */
+    if (sel.files)
+        return files_read_file(file, target, why, len);
+    dataset = sel.dataset;
+    if (dataset[0] == '\0' && is_target(file, target)) {
+        snprintf(why, len, "the output file is the input file");
+        return 1;
+    }
+    if (dataset[0] == '\0') { /* BigDataViewer: every timepoint's level-0 cells of the setup */
+        int hit = 0;
+        lapse_h5_init();
+        for (long long t = 0; !hit && t < 100000; t++) {
+            char path[64];
+            snprintf(path, sizeof path, "/t%05lld/s%02d/0/cells", t,
+                     sel.setup >= 0 ? sel.setup : 0);
+            if (!holds(file, path))
+                break;
+            hit = walk(&w, file, path, 0);
+        }
+        for (size_t i = 0; i < w.nv; i++)
+            free(w.v[i].dataset);
+        free(w.v);
+        H5Eclear2(H5E_DEFAULT);
+        return hit;
+    }
     lapse_h5_init();
     int hit = walk(&w, file, dataset, 0);
     for (size_t i = 0; i < w.nv; i++)
@@ -447,9 +496,33 @@ lapse_status_t lapse_input_identity(const char *file, const char *dataset,
                        {in->shape[0] < 4 ? in->shape[0] : 4, in->shape[1] < 64 ? in->shape[1] : 64,
                         in->shape[2] < 64 ? in->shape[2] : 64}};
     int64_t tps[3] = {0, in->ntp / 2, in->ntp - 1};
+    lapse_input_sel_t sel;
+    char **names = NULL;
+    size_t nnames = 0;
 
-    if (stat(file, &sb) != 0)
+    if (lapse_input_sel_parse(dataset, &sel, out, len) != 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file, out);
+    if (sel.files) { /* every file: total size, latest time, each file's name, size and time */
+        LAPSE_TRY(lapse_reader_files_list(file, &names, &nnames));
+        memset(&sb, 0, sizeof sb);
+        for (size_t i = 0; i < nnames; i++) {
+            struct stat fs;
+            char rec[64];
+            if (stat(names[i], &fs) != 0)
+                LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot stat the input: %s", names[i],
+                           strerror(errno));
+            sb.st_size += fs.st_size;
+            if (fs.st_mtim.tv_sec > sb.st_mtim.tv_sec ||
+                (fs.st_mtim.tv_sec == sb.st_mtim.tv_sec && fs.st_mtim.tv_nsec > sb.st_mtim.tv_nsec))
+                sb.st_mtim = fs.st_mtim;
+            snprintf(rec, sizeof rec, "%lld %lld.%09ld", (long long)fs.st_size,
+                     (long long)fs.st_mtim.tv_sec, (long)fs.st_mtim.tv_nsec);
+            h = fnv_bytes(h, (const unsigned char *)names[i], strlen(names[i]) + 1);
+            h = fnv_bytes(h, (const unsigned char *)rec, strlen(rec) + 1);
+        }
+    } else if (stat(file, &sb) != 0) {
         LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot stat the input: %s", file, strerror(errno));
+    }
     size_t n = (size_t)lapse_box_voxels(&box) * lapse_dtype_size(in->dtype);
     buf = malloc(n > 0 ? n : 1);
     LAPSE_ALLOC(buf);
@@ -463,6 +536,9 @@ lapse_status_t lapse_input_identity(const char *file, const char *dataset,
 cleanup:
     lapse_reader_close(r);
     free(buf);
+    for (size_t i = 0; i < nnames; i++)
+        free(names[i]);
+    free(names);
     return st;
 }
 

@@ -7,7 +7,9 @@
  * device + inode), so that a run never writes the file it reads.
  *
  * Identity: the input file's size and modification time and a checksum of a few boxes of the
- * dataset (origin box of the first, middle and last timepoint), as one short text. Recorded
+ * dataset (origin box of the first, middle and last timepoint), as one short text. With one
+ * file per timepoint (input.files) the size is the files' total, the time the latest, and the
+ * checksum also covers every file's name, size and time, so a change to any file is seen. Recorded
  * with the output (io/layout.h LAPSE_ATTR_INPUT_IDENTITY); a continuation onto an input whose
  * identity differs is refused, and a change during a run is detected at its end.
  */

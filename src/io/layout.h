@@ -18,11 +18,11 @@
 
 /* ---------------------------------------------------------------- paths */
 
-#define LAPSE_LAYOUT_GROUP "/lapse"       /* lapse's own metadata; reserved for results */
-#define LAPSE_LAYOUT_TASKS "/lapse/tasks" /* 1-D extendible table of lapse_task_row_t */
+#define LAPSE_LAYOUT_GROUP   "/lapse"         /* lapse's own metadata; reserved for results */
+#define LAPSE_LAYOUT_TASKS   "/lapse/tasks"   /* 1-D extendible table of lapse_task_row_t */
 #define LAPSE_LAYOUT_SCRATCH "/lapse/scratch" /* tile data of global steps between phases */
-#define LAPSE_LAYOUT_DONE  "/lapse/done"  /* uint8 [timepoints, tiles] of done marks */
-#define LAPSE_LAYOUT_RUNS  "/lapse/runs"  /* one group per run, named by its decimal run id */
+#define LAPSE_LAYOUT_DONE    "/lapse/done"    /* uint8 [timepoints, tiles] of done marks */
+#define LAPSE_LAYOUT_RUNS    "/lapse/runs"    /* one group per run, named by its decimal run id */
 
 /* 1 when path (absolute, or relative to the root) is LAPSE_LAYOUT_GROUP or inside it. */
 int lapse_layout_reserved(const char *path);
@@ -93,6 +93,10 @@ typedef struct {
      * in the tables of outputs made before it existed: read as 0 (rows are calloc'ed and HDF5
      * leaves a member the file lacks untouched). */
     int64_t nonfinite;
+    /* Seconds from the start of the rank's task loop to the start of this task's read, and
+     * the seconds the rank's host waited for this task's device work (exec/worker.c says what
+     * every time means with overlap). Absent in older outputs: read as 0. */
+    double t_start, t_wait;
 } lapse_task_row_t;
 
 /* Create the compound type of a row (memory layout of lapse_task_row_t; also the file type of

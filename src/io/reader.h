@@ -1,10 +1,13 @@
 /*
  * io/reader.h - the input time-lapse, read through a table of backends.
  *
- * The input is a [t, z, y, x] or [t, y, x] (then z = 1) image of uint8, uint16 or float32. A
- * backend (lapse_reader_backend_t) knows one file format: HDF5 (reader_h5.c), TIFF
- * (reader_tiff.c: classic, BigTIFF, ImageJ hyperstacks, OME-TIFF, multi-page) and Zarr v2 /
- * OME-Zarr directory stores (reader_zarr.c). The facade
+ * The input is a [t, z, y, x] or [t, y, x] (then z = 1) image of uint8, uint16 or float32 as
+ * the rest of lapse sees it (info.dtype); files of int16, uint32 or float64 (info.file_dtype)
+ * are converted to float32 by the facade as they are read (lapse_reader_read). A
+ * backend (lapse_reader_backend_t) knows one file format: HDF5 (reader_h5.c; also
+ * BigDataViewer HDF5), TIFF (reader_tiff.c: classic, BigTIFF, ImageJ hyperstacks, OME-TIFF,
+ * multi-page) and Zarr v2 / OME-Zarr directory stores (reader_zarr.c); one file per timepoint
+ * is reader_files.c. The facade
  * (reader.c) picks the backend of a file, by its name's suffix first, then by asking each
  * backend whether it recognises the file, else the default (first) backend, whose probe then
  * says what is wrong. Adding a format is one descriptor and one line in reader.c's registry.
@@ -20,13 +23,46 @@
 #include "types.h"
 
 typedef struct lapse_input_info {
-    int ndims;        /* 3 ([t,y,x]) or 4 ([t,z,y,x]) */
-    int64_t ntp;      /* timepoints */
-    int64_t shape[3]; /* z, y, x (z = 1 when ndims == 3) */
-    lapse_dtype_t dtype;
-    int failed_part; /* after a failed probe: 1 the file is unusable, 2 the dataset; else 0 */
-    double voxel_size_um[3]; /* z, y, x in micrometres as the input says; 0 when it does not */
+    int ndims;           /* 3 ([t,y,x]) or 4 ([t,z,y,x]) */
+    int64_t ntp;         /* timepoints */
+    int64_t shape[3];    /* z, y, x (z = 1 when ndims == 3) */
+    lapse_dtype_t dtype; /* what reads deliver: uint8, uint16 or float32 */
+    int failed_part;     /* after a failed probe: 1 the file is unusable, 2 the dataset; else 0 */
+    double voxel_size_um[3]; /* z, y, x in micrometres as the input says; 0 when it does not
+                                (the config's input.voxel_size replaces it: exec/job.c) */
+    /* Set by a successful probe or open (0 from a backend that does not know them): */
+    lapse_dtype_t file_dtype; /* the type in the file: dtype, or int16 / uint32 / float64 that
+                                 the facade converts to float32 (dtype) as it reads */
+    int64_t nchannels;        /* channels in the file (the one read: input.channel); 1 = none */
 } lapse_input_info_t;
+
+/*
+ * The selection within an input, given in the config (input.files, input.channel, input.setup,
+ * input.format) and carried after the dataset name in the canonical form
+ *     DATASET[#ITEM,ITEM...]    ITEM: files | format=bdv | setup=N | channel=N (in this order)
+ * e.g. "/raw#channel=1", "#files", "#format=bdv,setup=0" (lapse_config_t.input_dataset), so
+ * that every place that names the input (messages, the fingerprint, the output's records, the
+ * workers' opens) carries it. Without a '#' the string is a plain dataset name.
+ */
+typedef struct {
+    char dataset[LAPSE_NAME_MAX]; /* the part before '#' ("" for none) */
+    int files;                    /* 1: the file name is a pattern, one file per timepoint */
+    int bdv;                      /* 1: input.format: bdv (BigDataViewer HDF5) */
+    int setup;                    /* BigDataViewer setup; -1 = not given (0) */
+    int channel;                  /* channel of an input with a channel axis; -1 = not given */
+} lapse_input_sel_t;
+
+/* Split dataset (may be NULL: as "") into *sel. 0 on success; -1 with a message in err[errlen]
+ * for a malformed selection (then *sel is unspecified). */
+int lapse_input_sel_parse(const char *dataset, lapse_input_sel_t *sel, char *err, size_t errlen);
+
+/* The canonical string of sel into out[len] (sel->dataset alone when nothing is selected). 0
+ * on success, -1 when it does not fit. */
+int lapse_input_sel_format(const lapse_input_sel_t *sel, char *out, size_t len);
+
+/* Selections a backend understands (lapse_reader_backend_t.selects). */
+#define LAPSE_SELECTS_CHANNEL 1 /* input.channel */
+#define LAPSE_SELECTS_BDV     2 /* input.format: bdv, input.setup */
 
 /*
  * One input format. Every function pointer is set. Contracts:
@@ -41,6 +77,9 @@ typedef struct lapse_input_info {
  *   read           box of timepoint t into dst, C order, box->dim voxels of info.dtype. The
  *                  facade has checked t and box against info.
  *   close          release a handle from open; NULL is accepted.
+ * The dataset handed to a backend's functions is the full string (with its '#' selection) when
+ * the backend's selects is not 0, else only the part before '#'; the facade refuses a
+ * selection the backend does not understand ("has no channel axis").
  * needs_dataset: 1 when the format holds named datasets and input.dataset must be given (HDF5);
  * 0 when the file is one image and input.dataset may be left out (TIFF: then it is "").
  * dataset_optional (with needs_dataset 0): input.dataset may be given and is then used (Zarr:
@@ -54,6 +93,7 @@ typedef struct {
     int needs_dataset;
     int dataset_optional;
     int thread_safe;
+    int selects; /* LAPSE_SELECTS_* it understands; 0: none */
     int (*check_dataset)(const char *dataset, char *err, size_t errlen);
     int (*sniff)(const char *file);
     lapse_status_t (*probe)(const char *file, const char *dataset, lapse_input_info_t *info);
@@ -71,6 +111,25 @@ extern const lapse_reader_backend_t lapse_reader_tiff;
 
 /* The Zarr v2 / OME-Zarr backend (reader_zarr.c). */
 extern const lapse_reader_backend_t lapse_reader_zarr;
+
+/* One file per timepoint (reader_files.c): the file name is a glob pattern (input.files), each
+ * file a z-stack read through the facade (any format, the same selection). Chosen by the
+ * selection's "files", never by suffix or sniffing. */
+extern const lapse_reader_backend_t lapse_reader_files;
+
+/* The files matching pattern (glob(3)), sorted naturally (tp_2 before tp_10), into *names (n
+ * strings; the caller frees each and the array). Each name's timepoint number (the first digit
+ * run at or after the pattern's first wildcard) must follow the previous one's: else
+ * LAPSE_EINPUT naming the extra, repeated or missing file; no match is LAPSE_EINPUT too. */
+lapse_status_t lapse_reader_files_list(const char *pattern, char ***names, size_t *n);
+
+/* The backend for a single file (not a pattern), as lapse_reader_probe chooses it: by suffix,
+ * else by content, else the default. Never NULL. */
+const lapse_reader_backend_t *lapse_reader_backend_for_file(const char *file);
+
+/* Convert n voxels of file dtype from (int16, uint32 or float64; also uint8, uint16, float32)
+ * at src into float32 at dst. dst may equal src only when from's size is at most 4 bytes. */
+void lapse_reader_to_f32(lapse_dtype_t from, const void *src, float *dst, size_t n);
 
 /* The HDF5 backend's check_dataset (reader_h5_path.c, no HDF5 calls): dataset must be an
  * absolute path ("/raw", "/a/b") without empty components or a trailing slash. */

@@ -6,6 +6,11 @@
  * hyperslab H5Dread calls into the caller's buffer, converted to the native memory type of the
  * dtype. The probe turns every way a file can be unusable into one LAPSE_EINPUT message. The
  * dataset-name syntax check is in reader_h5_path.c (no HDF5 calls: the fuzz build links it).
+ * A [t,c,z,y,x] dataset is read one channel at a time (input.channel). A BigDataViewer file
+ * (/tTTTTT/sSS/L/cells, chosen by input.format: bdv or input.setup, or found when no dataset is
+ * given and the file has /s00/resolutions and /t00000) is read at level 0 of one setup, its
+ * int16 cells taken as the uint16 they store (as BigDataViewer does). The voxel size is the
+ * dataset's element_size_um attribute (z, y, x in micrometres) when it has one.
  */
 #include "io/reader.h"
 
@@ -22,8 +27,13 @@
 /* An open input: the handle behind lapse_reader_t. */
 typedef struct {
     hid_t file, dset, fspace;
-    int ndims;
+    int ndims; /* of the dataset: 3, 4, 5 ([t,c,z,y,x]); 3 for BigDataViewer's [z,y,x] */
     lapse_dtype_t dtype;
+    hid_t memtype;  /* read with (a predefined type) */
+    int channel;    /* of a 5-D dataset */
+    int bdv, setup; /* BigDataViewer: dset is the cells of timepoint cur_t */
+    int64_t cur_t;
+    int64_t shape[3];
 } h5_input_t;
 
 /* Name of an HDF5 datatype in numpy style ("int32", "float64", "compound"...). */
@@ -114,8 +124,38 @@ static int path_exists(hid_t file, const char *path)
     return 1;
 }
 
-/* Check the dataset's rank, extent and type and fill *info. */
-static lapse_status_t check_dset(hid_t dset, const char *file, const char *name,
+/* The dataset's element_size_um attribute (z, y, x; or y, x) into vs (left 0 when absent or
+ * not 2 or 3 positive numbers). Never fails. */
+static void element_size(hid_t dset, int ndims, double vs[3])
+{
+    hid_t a = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    double v[3] = {0, 0, 0};
+    htri_t has = H5Aexists(dset, "element_size_um");
+    if (has > 0 && (a = H5Aopen(dset, "element_size_um", H5P_DEFAULT)) >= 0 &&
+        (sp = H5Aget_space(a)) >= 0) {
+        hssize_t n = H5Sget_simple_extent_npoints(sp);
+        if ((n == 3 || n == 2) && H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0 && v[0] > 0 && v[1] > 0 &&
+            (n == 2 || v[2] > 0)) {
+            if (n == 3) {
+                vs[0] = ndims == 3 ? 0 : v[0];
+                vs[1] = v[1];
+                vs[2] = v[2];
+            } else {
+                vs[1] = v[0];
+                vs[2] = v[1];
+            }
+        }
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+/* Check the dataset's rank, extent and type and fill *info; channel: the selected channel of a
+ * [t,c,z,y,x] dataset (-1: none given). */
+static lapse_status_t check_dset(hid_t dset, const char *file, const char *name, int channel,
                                  lapse_input_info_t *info)
 {
     lapse_status_t st = LAPSE_OK;
@@ -126,30 +166,52 @@ static lapse_status_t check_dset(hid_t dset, const char *file, const char *name,
     LAPSE_H5ID(space, H5Dget_space(dset));
     int nd = H5Sget_simple_extent_ndims(space);
     LAPSE_H5(nd);
-    if (nd != 3 && nd != 4)
+    if (nd != 3 && nd != 4 && nd != 5)
         LAPSE_FAIL(LAPSE_EINPUT,
-                   "%s: dataset %s has %d dimensions, expected [t,z,y,x] or [t,y,x] (4 or 3)", file,
-                   name, nd);
+                   "%s: dataset %s has %d dimensions, expected [t,z,y,x], [t,y,x] or [t,c,z,y,x] "
+                   "(4, 3 or 5)",
+                   file, name, nd);
     LAPSE_H5(H5Sget_simple_extent_dims(space, dims, NULL));
     for (int i = 0; i < nd; i++) {
         if (dims[i] == 0)
             LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s is empty (dimension %d has size 0)", file,
                        name, i);
     }
+    if (nd == 5 && channel < 0)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: dataset %s is [t,c,z,y,x] with %llu channels: choose one with "
+                   "input.channel (0 to %llu)",
+                   file, name, (unsigned long long)dims[1], (unsigned long long)dims[1] - 1);
+    if (channel >= 0)
+        info->failed_part = 3; /* a failure below is the selection's */
+    if (nd != 5 && channel >= 0)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: input.channel is given, but dataset %s (%d dimensions) has no channel "
+                   "axis; a channel axis is [t,c,z,y,x]",
+                   file, name, nd);
+    if (nd == 5 && (hsize_t)channel >= dims[1])
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: input.channel %d is out of range: dataset %s has %llu channels (0 to %llu)",
+                   file, channel, name, (unsigned long long)dims[1],
+                   (unsigned long long)dims[1] - 1);
+    info->failed_part = 0;
     LAPSE_H5ID(type, H5Dget_type(dset));
     lapse_dtype_t dt;
-    if (lapse_h5_dtype(type, &dt) != 0 || lapse_dtype_size(dt) == 8 || dt == LAPSE_DT_U32) {
+    if (lapse_h5_dtype(type, &dt) != 0 || dt == LAPSE_DT_U64) {
         type_name(type, tname, sizeof tname);
         LAPSE_FAIL(LAPSE_EINPUT,
-                   "%s: dataset %s: type %s is not supported (use uint8, uint16 or float32)", file,
-                   name, tname);
+                   "%s: dataset %s: type %s is not supported (use uint8, uint16, int16, uint32, "
+                   "float32 or float64)",
+                   file, name, tname);
     }
-    info->ndims = nd;
+    info->ndims = nd == 5 ? 4 : nd;
     info->ntp = (int64_t)dims[0];
-    info->shape[0] = nd == 4 ? (int64_t)dims[1] : 1;
+    info->shape[0] = nd >= 4 ? (int64_t)dims[nd - 3] : 1;
     info->shape[1] = (int64_t)dims[nd - 2];
     info->shape[2] = (int64_t)dims[nd - 1];
     info->dtype = dt;
+    info->nchannels = nd == 5 ? (int64_t)dims[1] : 1;
+    element_size(dset, info->ndims, info->voxel_size_um);
 cleanup:
     if (type >= 0)
         H5Tclose(type);
@@ -190,20 +252,117 @@ cleanup:
     return st;
 }
 
-/* Open file read-only and dataset dset, with every failure turned into a LAPSE_EINPUT message.
- * On success *file_out and *dset_out are open and *info is filled. */
-static lapse_status_t open_input(const char *file, const char *dset, hid_t *file_out,
-                                 hid_t *dset_out, lapse_input_info_t *info)
+/* 1 when f has the BigDataViewer layout: /s00/resolutions and /t00000. */
+static int is_bdv(hid_t f)
+{
+    int yes = path_exists(f, "/s00/resolutions") && path_exists(f, "/t00000");
+    H5Eclear2(H5E_DEFAULT);
+    return yes;
+}
+
+/* The path of BigDataViewer timepoint t, setup s, level 0 into buf[len]. */
+static void bdv_cells(char *buf, size_t len, int64_t t, int s)
+{
+    snprintf(buf, len, "/t%05lld/s%02d/0/cells", (long long)t, s);
+}
+
+/* Check a BigDataViewer file f: setup sel->setup (0 when not given) exists, timepoints from
+ * t00000 on, level 0 of the first a [z,y,x] dataset of a supported type. Opens the cells of
+ * timepoint 0 into *d and fills *info (dtype uint16 for BDV's int16: the bits are uint16). */
+static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel, hid_t *d,
+                               lapse_input_info_t *info, hid_t *memtype)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t space = H5I_INVALID_HID, type = H5I_INVALID_HID;
+    hsize_t dims[H5S_MAX_RANK];
+    char path[64], tname[32];
+    int ns = 0;
+    lapse_dtype_t dt;
+
+    if (channel >= 0)
+        info->failed_part = 3;
+    if (channel >= 0)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: input.channel is given, but a BigDataViewer file has no channel axis "
+                   "(channels are setups: use input.setup)",
+                   file);
+    if (!is_bdv(f))
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: not a BigDataViewer HDF5 file (no /s00/resolutions and /t00000 groups)",
+                   file);
+    snprintf(path, sizeof path, "/s%02d/resolutions", setup);
+    if (setup > 99 || !path_exists(f, path)) {
+        info->failed_part = 3;
+        while (ns < 100 && (snprintf(path, sizeof path, "/s%02d/resolutions", ns), 1) &&
+               path_exists(f, path))
+            ns++;
+        H5Eclear2(H5E_DEFAULT);
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: input.setup %d is out of range: the file has setups 0 to %d",
+                   file, setup, ns - 1);
+    }
+    info->ntp = 0;
+    for (;;) {
+        snprintf(path, sizeof path, "/t%05lld", (long long)info->ntp);
+        if (info->ntp > 99999 || !path_exists(f, path))
+            break;
+        info->ntp++;
+    }
+    H5Eclear2(H5E_DEFAULT);
+    bdv_cells(path, sizeof path, 0, setup);
+    if (!path_exists(f, path) || (*d = H5Dopen2(f, path, H5P_DEFAULT)) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: BigDataViewer dataset %s not found or unreadable", file,
+                   path);
+    }
+    LAPSE_H5ID(space, H5Dget_space(*d));
+    if (H5Sget_simple_extent_ndims(space) != 3)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: BigDataViewer dataset %s is not [z,y,x]", file, path);
+    LAPSE_H5(H5Sget_simple_extent_dims(space, dims, NULL));
+    LAPSE_H5ID(type, H5Dget_type(*d));
+    if (lapse_h5_dtype(type, &dt) != 0 || dt == LAPSE_DT_U64) {
+        type_name(type, tname, sizeof tname);
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: BigDataViewer dataset %s: type %s is not supported", file,
+                   path, tname);
+    }
+    *memtype = lapse_h5_mem_type(dt);
+    if (dt == LAPSE_DT_I16)
+        dt = LAPSE_DT_U16; /* BigDataViewer stores uint16 as int16: the bits are read as uint16 */
+    for (int a = 0; a < 3; a++)
+        info->shape[a] = (int64_t)dims[a];
+    info->ndims = 4;
+    info->dtype = dt;
+    info->nchannels = 1;
+cleanup:
+    if (type >= 0)
+        H5Tclose(type);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* Open file read-only and the dataset of the selection in dataset (its path, or a
+ * BigDataViewer setup: explicitly or when no path is given and the file has that layout), with
+ * every failure turned into a LAPSE_EINPUT message. On success *file_out and *dset_out (for
+ * BigDataViewer: timepoint 0's cells) are open, *info is filled, *memtype is the type to read
+ * with and *bdv_setup the setup (-1: not BigDataViewer). */
+static lapse_status_t open_input(const char *file, const char *dataset, hid_t *file_out,
+                                 hid_t *dset_out, lapse_input_info_t *info, hid_t *memtype,
+                                 int *bdv_setup)
 {
     lapse_status_t st = LAPSE_OK;
     hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID;
     struct stat sb;
     lapse_input_info_t tmp = {0};
+    lapse_input_sel_t sel;
+    char err[256];
+    const char *dset = sel.dataset;
 
     lapse_h5_init();
     info->failed_part = 1;
-    if (file == NULL || dset == NULL || dset[0] == '\0')
+    if (file == NULL)
         LAPSE_FAIL(LAPSE_EINPUT, "input file and dataset must be given");
+    if (lapse_input_sel_parse(dataset, &sel, err, sizeof err) != 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file, err);
     if (stat(file, &sb) != 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file,
                    errno == ENOENT ? "no such file" : strerror(errno));
@@ -221,12 +380,36 @@ static lapse_status_t open_input(const char *file, const char *dset, hid_t *file
         LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot be opened as HDF5 (truncated or damaged file?)", file);
     }
     info->failed_part = 2;
-    if (!path_exists(f, dset)) {
+    *bdv_setup = -1;
+    if (sel.bdv || sel.setup >= 0 || (dset[0] == '\0' && is_bdv(f))) {
+        if (dset[0] != '\0')
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: input.dataset is given for a BigDataViewer input: leave it out (the "
+                       "setup is input.setup)",
+                       file);
+        *bdv_setup = sel.setup >= 0 ? sel.setup : 0;
+        st = open_bdv(f, file, *bdv_setup, sel.channel, &d, &tmp, memtype);
+        if (st == LAPSE_EH5) {
+            lapse_err_clear();
+            LAPSE_FAIL(LAPSE_EINPUT, "%s: the BigDataViewer data cannot be read (damaged file?)",
+                       file);
+        }
+        if (st != LAPSE_OK && tmp.failed_part == 3)
+            info->failed_part = 3;
+        LAPSE_TRY(st);
+        goto done;
+    }
+    if (dset[0] == '\0' || !path_exists(f, dset)) {
         dset_list_t l = {"", 0};
         H5Eclear2(H5E_DEFAULT);
         if (H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, list_cb, &l, H5O_INFO_BASIC) < 0)
             snprintf(l.list, sizeof l.list, "(cannot list them)");
         H5Eclear2(H5E_DEFAULT);
+        if (dset[0] == '\0')
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: no input.dataset given, and the file is not a BigDataViewer file; "
+                       "datasets in the file: %s",
+                       file, l.n ? l.list : "none");
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s not found; datasets in the file: %s", file, dset,
                    l.n ? l.list : "none");
     }
@@ -244,7 +427,9 @@ static lapse_status_t open_input(const char *file, const char *dset, hid_t *file
         H5Eclear2(H5E_DEFAULT);
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s cannot be opened (damaged file?)", file, dset);
     }
-    st = check_dset(d, file, dset, &tmp);
+    st = check_dset(d, file, dset, sel.channel, &tmp);
+    if (st != LAPSE_OK && tmp.failed_part == 3)
+        info->failed_part = 3;
     if (st == LAPSE_OK)
         st = check_filters(d, file, dset);
     if (st == LAPSE_EH5) {
@@ -252,6 +437,8 @@ static lapse_status_t open_input(const char *file, const char *dset, hid_t *file
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s cannot be read (damaged file?)", file, dset);
     }
     LAPSE_TRY(st);
+    *memtype = lapse_h5_mem_type(tmp.dtype);
+done:
     *file_out = f;
     *dset_out = d;
     *info = tmp;
@@ -269,10 +456,11 @@ cleanup:
 static lapse_status_t h5_probe(const char *file, const char *dset, lapse_input_info_t *info)
 {
     lapse_status_t st = LAPSE_OK;
-    hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    hid_t f = H5I_INVALID_HID, d = H5I_INVALID_HID, mt;
+    int setup;
     lapse_input_info_t tmp = {0};
 
-    LAPSE_TRY(open_input(file, dset, &f, &d, &tmp));
+    LAPSE_TRY(open_input(file, dset, &f, &d, &tmp, &mt, &setup));
     LAPSE_H5(H5Dclose(d));
     d = H5I_INVALID_HID;
     LAPSE_H5(H5Fclose(f));
@@ -308,13 +496,23 @@ static lapse_status_t h5_open(const char *file, const char *dset, void **handle,
 {
     lapse_status_t st = LAPSE_OK;
     lapse_input_info_t tmp = {0};
+    lapse_input_sel_t sel;
+    char err[256];
     h5_input_t *in = calloc(1, sizeof *in);
     LAPSE_ALLOC(in);
     in->file = in->dset = in->fspace = H5I_INVALID_HID;
-    LAPSE_TRY(open_input(file, dset, &in->file, &in->dset, &tmp));
+    LAPSE_TRY(open_input(file, dset, &in->file, &in->dset, &tmp, &in->memtype, &in->setup));
+    if (lapse_input_sel_parse(dset, &sel, err, sizeof err) != 0) /* parsed by open_input */
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file, err);
     LAPSE_H5ID(in->fspace, H5Dget_space(in->dset));
-    in->ndims = tmp.ndims;
+    in->bdv = in->setup >= 0;
+    in->cur_t = 0;
+    in->channel = sel.channel;
+    in->ndims = in->bdv ? 3 : H5Sget_simple_extent_ndims(in->fspace);
+    LAPSE_H5(in->ndims);
     in->dtype = tmp.dtype;
+    for (int a = 0; a < 3; a++)
+        in->shape[a] = tmp.shape[a];
     *handle = in;
     *info = tmp;
     return LAPSE_OK;
@@ -323,24 +521,56 @@ cleanup:
     return st;
 }
 
+/* BigDataViewer: make in->dset timepoint t's cells, of the same extent as timepoint 0's. */
+static lapse_status_t bdv_switch(h5_input_t *in, int64_t t)
+{
+    lapse_status_t st = LAPSE_OK;
+    char path[64];
+    hsize_t dims[3];
+    if (in->cur_t == t)
+        return LAPSE_OK;
+    H5Sclose(in->fspace);
+    H5Dclose(in->dset);
+    in->fspace = in->dset = H5I_INVALID_HID;
+    in->cur_t = -1;
+    bdv_cells(path, sizeof path, t, in->setup);
+    LAPSE_H5ID(in->dset, H5Dopen2(in->file, path, H5P_DEFAULT));
+    LAPSE_H5ID(in->fspace, H5Dget_space(in->dset));
+    if (H5Sget_simple_extent_ndims(in->fspace) != 3 ||
+        H5Sget_simple_extent_dims(in->fspace, dims, NULL) < 0 || (int64_t)dims[0] != in->shape[0] ||
+        (int64_t)dims[1] != in->shape[1] || (int64_t)dims[2] != in->shape[2])
+        LAPSE_FAIL(LAPSE_EREAD, "BigDataViewer dataset %s: its extent differs from timepoint 0's",
+                   path);
+    in->cur_t = t;
+cleanup:
+    return st;
+}
+
 static lapse_status_t h5_read(void *handle, int64_t t, const lapse_box_t *box, void *dst)
 {
     lapse_status_t st = LAPSE_OK;
     h5_input_t *in = handle;
     hid_t mspace = H5I_INVALID_HID;
-    hsize_t start[4], count[4];
-    int nd = in->ndims;
+    hsize_t start[5], count[5];
+    int nd = in->ndims, i = 0;
 
-    start[0] = (hsize_t)t;
-    count[0] = 1;
-    for (int a = 4 - nd; a < 3; a++) {
-        int i = a - (4 - nd) + 1;
+    if (in->bdv) {
+        LAPSE_TRY(bdv_switch(in, t));
+    } else {
+        start[i] = (hsize_t)t; /* [t, (c,) (z,) y, x] */
+        count[i++] = 1;
+        if (nd == 5) {
+            start[i] = (hsize_t)in->channel;
+            count[i++] = 1;
+        }
+    }
+    for (int a = nd == 3 && !in->bdv ? 1 : 0; a < 3; a++, i++) {
         start[i] = (hsize_t)box->off[a];
         count[i] = (hsize_t)box->dim[a];
     }
     LAPSE_H5(H5Sselect_hyperslab(in->fspace, H5S_SELECT_SET, start, NULL, count, NULL));
-    LAPSE_H5ID(mspace, H5Screate_simple(nd, count, NULL));
-    LAPSE_H5(H5Dread(in->dset, lapse_h5_mem_type(in->dtype), mspace, in->fspace, H5P_DEFAULT, dst));
+    LAPSE_H5ID(mspace, H5Screate_simple(i, count, NULL));
+    LAPSE_H5(H5Dread(in->dset, in->memtype, mspace, in->fspace, H5P_DEFAULT, dst));
 cleanup:
     if (mspace >= 0)
         H5Sclose(mspace);
@@ -366,6 +596,7 @@ const lapse_reader_backend_t lapse_reader_hdf5 = {
     .suffixes = h5_suffixes,
     .needs_dataset = 1,
     .thread_safe = 0, /* HDF5 1.10 as packaged: not built thread-safe */
+    .selects = LAPSE_SELECTS_CHANNEL | LAPSE_SELECTS_BDV,
     .check_dataset = lapse_reader_h5_check_dataset,
     .sniff = h5_sniff,
     .probe = h5_probe,

@@ -6,7 +6,11 @@
  * The axes come from the first page's ImageDescription: ImageJ ("images=", "channels=",
  * "slices=", "frames="; planes in c, z, t order), OME-XML (SizeT/SizeZ/SizeC and DimensionOrder
  * of the first Pixels element, found by a plain attribute scan), else every page is one z plane
- * of a single timepoint. Data with frames only is [t, y, x]; everything else [t, z, y, x]. The
+ * of a single timepoint. Data with frames only is [t, y, x]; everything else [t, z, y, x]. Data
+ * with channels is read one channel at a time (input.channel, "#channel=N" after the dataset
+ * name; refused without it). Pages of int16, uint32 and float64 are delivered as they are (the
+ * facade converts them). The voxel size comes from the OME PhysicalSize attributes, or the
+ * ImageJ spacing= and unit= with the X/YResolution tags (tiff_voxel_size). The
  * open scans every page once (same size and sample type, a codec this libtiff decodes) and keeps
  * each page's IFD offset, so a read jumps straight to the planes of its box and decodes only the
  * strips or tiles it touches, cropping y/x on the host. input.dataset is not used. libtiff's
@@ -31,18 +35,22 @@ typedef struct {
     char err[512]; /* libtiff's last error on this handle ("" when none) */
     uint64_t *ifd; /* IFD offset of every page */
     int64_t npages;
-    int64_t stride_t; /* page index of (t, z, c = 0): t * stride_t + z * stride_z */
+    int64_t stride_t; /* page index of (t, z, c): t * stride_t + z * stride_z + c * stride_c */
     int64_t stride_z;
+    int64_t page0; /* channel * stride_c: the page of (0, 0) */
     int64_t ny, nx;
     size_t esize;
+    float xres, yres;   /* page 0's XResolution / YResolution (0: none) */
+    uint16_t resunit;   /* page 0's ResolutionUnit (0: none given) */
     unsigned char *buf; /* one decoded strip or tile */
     size_t buflen;
 } tiff_input_t;
 
 /* The axes found in a file. */
 typedef struct {
-    int64_t t, z, c;                /* sizes */
-    int64_t stride_t, stride_z;     /* page index strides */
+    int64_t t, z, c;            /* sizes */
+    int64_t stride_t, stride_z; /* page index strides */
+    int64_t stride_c;
     int ndims;                      /* 3 ([t,y,x]) or 4 */
     int64_t declared_y, declared_x; /* OME SizeY/SizeX, else 0 */
     const char *kind;               /* "ImageJ hyperstack", "OME-TIFF", "multi-page TIFF" */
@@ -159,6 +167,8 @@ static lapse_status_t ome_axes(const char *file, const char *xml, tiff_axes_t *a
             ax->stride_z = stride;
         else if (order[i] == 'T')
             ax->stride_t = stride;
+        else
+            ax->stride_c = stride;
         stride *= size;
     }
     ax->declared_y = sy;
@@ -189,6 +199,7 @@ static lapse_status_t imagej_axes(const char *file, const char *desc, int64_t np
                    "%s: the ImageJ description says images=%lld, but channels x slices x frames "
                    "= %lld x %lld x %lld",
                    file, (long long)images, (long long)ax->c, (long long)ax->z, (long long)ax->t);
+    ax->stride_c = 1;
     ax->stride_z = ax->c;
     ax->stride_t = ax->c * ax->z;
     ax->kind = "ImageJ hyperstack";
@@ -210,13 +221,9 @@ static lapse_status_t find_axes(const char *file, const char *desc, int64_t npag
         ax->z = npages;
         ax->stride_z = 1;
         ax->stride_t = npages;
+        ax->stride_c = 1;
         ax->kind = "multi-page TIFF";
     }
-    if (ax->c > 1)
-        LAPSE_FAIL(LAPSE_EINPUT,
-                   "%s: the %s has %lld channels: a channel axis is not supported yet; split the "
-                   "channels into files of their own (e.g. Fiji: Image > Color > Split Channels)",
-                   file, ax->kind, (long long)ax->c);
     if (ax->t * ax->z * ax->c != npages)
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: the %s describes %lld planes (t=%lld, z=%lld, c=%lld) but the file has "
@@ -226,6 +233,83 @@ static lapse_status_t find_axes(const char *file, const char *desc, int64_t npag
     ax->ndims = ax->t > 1 && ax->z == 1 ? 3 : 4;
 cleanup:
     return st;
+}
+
+/* Micrometres per unit of a length unit name ("micron", "um", "\u00B5m" as ImageJ writes it,
+ * UTF-8 or Latin-1 "µm", "nm", "mm", "cm", "m"); 0 when not a known length unit. */
+static double um_per_unit(const char *u)
+{
+    static const struct {
+        const char *name;
+        double um;
+    } units[] = {{"micron", 1},    {"microns", 1}, {"um", 1},        {"\\u00B5m", 1},
+                 {"\xc2\xb5m", 1}, {"\xb5m", 1},   {"\xce\xbcm", 1}, {"nm", 1e-3},
+                 {"mm", 1e3},      {"cm", 1e4},    {"m", 1e6}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strcmp(u, units[i].name) == 0)
+            return units[i].um;
+    return 0;
+}
+
+/* Text value of key ("unit=") at the start of a line of an ImageJ description into out[len];
+ * 0 when found. */
+static int ij_text(const char *desc, const char *key, char *out, size_t len)
+{
+    size_t k = strlen(key);
+    for (const char *p = desc; p != NULL && *p; p = strchr(p, '\n'), p = p ? p + 1 : NULL) {
+        if (strncmp(p, key, k) == 0) {
+            size_t n = strcspn(p + k, "\r\n");
+            snprintf(out, len, "%.*s", (int)n, p + k);
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Voxel size (z, y, x micrometres, 0 unknown) of the file into vs: OME PhysicalSizeX/Y/Z (with
+ * their units, micrometres by default); ImageJ "spacing=" (z) and the XResolution /
+ * YResolution tags (pixels per unit, the unit from "unit="); else the resolution tags when
+ * their ResolutionUnit is centimetre (an inch is taken as a print setting, not a size). */
+static void tiff_voxel_size(const tiff_input_t *in, const char *desc, double vs[3])
+{
+    char buf[64], unit[64];
+    vs[0] = vs[1] = vs[2] = 0;
+    if (desc != NULL && strstr(desc, "<OME") != NULL) {
+        const char *px = ome_pixels(desc);
+        static const char *const names[3] = {"PhysicalSizeZ", "PhysicalSizeY", "PhysicalSizeX"};
+        for (int a = 0; px != NULL && a < 3; a++) {
+            char uname[32];
+            double f = 1;
+            snprintf(uname, sizeof uname, "%sUnit", names[a]);
+            if (xml_attr(px, uname, unit, sizeof unit) == 0)
+                f = um_per_unit(unit);
+            if (xml_attr(px, names[a], buf, sizeof buf) == 0) {
+                char *end;
+                double v = strtod(buf, &end);
+                vs[a] = *end == '\0' && v > 0 && f > 0 ? v * f : 0;
+            }
+        }
+        return;
+    }
+    double f = 0;
+    if (desc != NULL && strncmp(desc, "ImageJ=", 7) == 0) {
+        f = ij_text(desc, "unit=", unit, sizeof unit) == 0 ? um_per_unit(unit) : 0;
+        if (f > 0 && ij_text(desc, "spacing=", buf, sizeof buf) == 0) {
+            char *end;
+            double v = strtod(buf, &end);
+            vs[0] = v > 0 && (*end == '\0' || *end == '\r') ? v * f : 0;
+        }
+        if (in->resunit == RESUNIT_CENTIMETER)
+            f = 1e4;
+        else if (in->resunit == RESUNIT_INCH)
+            f = 0;
+    } else if (in->resunit == RESUNIT_CENTIMETER) {
+        f = 1e4;
+    }
+    if (f > 0 && in->yres > 0)
+        vs[1] = f / in->yres;
+    if (f > 0 && in->xres > 0)
+        vs[2] = f / in->xres;
 }
 
 /* The dtype of the current page, or LAPSE_EINPUT naming its sample type. Also checks one sample
@@ -254,10 +338,18 @@ static lapse_status_t page_type(tiff_input_t *in, int64_t page, lapse_dtype_t *d
         *dt = LAPSE_DT_U8;
     else if (fmt == SAMPLEFORMAT_UINT && bps == 16)
         *dt = LAPSE_DT_U16;
+    else if (fmt == SAMPLEFORMAT_UINT && bps == 32)
+        *dt = LAPSE_DT_U32;
+    else if (fmt == SAMPLEFORMAT_INT && bps == 16)
+        *dt = LAPSE_DT_I16;
     else if (fmt == SAMPLEFORMAT_IEEEFP && bps == 32)
         *dt = LAPSE_DT_F32;
+    else if (fmt == SAMPLEFORMAT_IEEEFP && bps == 64)
+        *dt = LAPSE_DT_F64;
     else
-        LAPSE_FAIL(LAPSE_EINPUT, "%s: type %s%u is not supported (use uint8, uint16 or float32)",
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: type %s%u is not supported (use uint8, uint16, int16, uint32, float32 or "
+                   "float64)",
                    in->file,
                    fmt == SAMPLEFORMAT_UINT     ? "uint"
                    : fmt == SAMPLEFORMAT_INT    ? "int"
@@ -297,6 +389,12 @@ static lapse_status_t scan_pages(tiff_input_t *in, lapse_dtype_t *dt, char **des
             in->ny = h;
             in->nx = w;
             *dt = pdt;
+            if (!TIFFGetField(in->tif, TIFFTAG_XRESOLUTION, &in->xres))
+                in->xres = 0;
+            if (!TIFFGetField(in->tif, TIFFTAG_YRESOLUTION, &in->yres))
+                in->yres = 0;
+            if (!TIFFGetField(in->tif, TIFFTAG_RESOLUTIONUNIT, &in->resunit))
+                in->resunit = 0;
             if (TIFFGetField(in->tif, TIFFTAG_IMAGEDESCRIPTION, &d) && d != NULL) {
                 *desc = strdup(d);
                 LAPSE_ALLOC(*desc);
@@ -343,11 +441,15 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
     char *desc = NULL;
     TIFFOpenOptions *opts = NULL;
     tiff_input_t *in = NULL;
-    (void)dataset; /* a TIFF has no datasets: input.dataset is not used */
+    lapse_input_sel_t sel;
+    char err[256];
 
     info->failed_part = 1;
     if (file == NULL)
         LAPSE_FAIL(LAPSE_EINPUT, "input file must be given");
+    /* a TIFF has no datasets: only the selection after '#' is used */
+    if (lapse_input_sel_parse(dataset, &sel, err, sizeof err) != 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file, err);
     if (stat(file, &sb) != 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file,
                    errno == ENOENT ? "no such file" : strerror(errno));
@@ -372,9 +474,28 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
         LAPSE_FAIL(LAPSE_EINPUT, "%s: the OME-XML says %lldx%lld pixels, the pages are %lldx%lld",
                    file, (long long)ax.declared_x, (long long)ax.declared_y, (long long)in->nx,
                    (long long)in->ny);
+    if (ax.c > 1 && sel.channel < 0)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the %s has %lld channels: choose one with input.channel (0 to %lld)", file,
+                   ax.kind, (long long)ax.c, (long long)ax.c - 1);
+    if (sel.channel >= 0)
+        info->failed_part = 3;
+    if (sel.channel >= 0 && ax.c == 1)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: input.channel is given, but the %s has no channel axis", file,
+                   ax.kind);
+    if (sel.channel >= ax.c)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: input.channel %d is out of range: the %s has %lld channels (0 to %lld)",
+                   file, sel.channel, ax.kind, (long long)ax.c, (long long)ax.c - 1);
+    info->failed_part = 1;
     in->stride_t = ax.stride_t;
     in->stride_z = ax.stride_z;
+    in->page0 = sel.channel > 0 ? sel.channel * ax.stride_c : 0;
     in->esize = lapse_dtype_size(dt);
+    info->nchannels = ax.c;
+    tiff_voxel_size(in, desc, info->voxel_size_um);
+    if (ax.ndims == 3)
+        info->voxel_size_um[0] = 0;
     info->ndims = ax.ndims;
     info->ntp = ax.t;
     info->shape[0] = ax.z;
@@ -485,7 +606,7 @@ static lapse_status_t tiff_read(void *handle, int64_t t, const lapse_box_t *box,
     size_t plane = (size_t)box->dim[1] * (size_t)box->dim[2] * in->esize;
     int64_t y0 = box->off[1], y1 = y0 + box->dim[1], x0 = box->off[2], x1 = x0 + box->dim[2];
     for (int64_t z = 0; z < box->dim[0]; z++) {
-        int64_t page = t * in->stride_t + (box->off[0] + z) * in->stride_z;
+        int64_t page = in->page0 + t * in->stride_t + (box->off[0] + z) * in->stride_z;
         unsigned char *out = (unsigned char *)dst + (size_t)z * plane;
         in->err[0] = '\0';
         if (!TIFFSetSubDirectory(in->tif, in->ifd[page]))
@@ -514,7 +635,8 @@ static int tiff_sniff(const char *file)
            (m[0] == 'M' && m[1] == 'M' && m[2] == 0 && (m[3] == 42 || m[3] == 43));
 }
 
-/* Any dataset name is accepted: a TIFF has none, input.dataset is not used. */
+/* Any dataset name is accepted: a TIFF has none, input.dataset is not used (the facade checks
+ * the selection after '#'). */
 static int tiff_check_dataset(const char *dataset, char *err, size_t errlen)
 {
     (void)dataset, (void)err, (void)errlen;
@@ -528,6 +650,7 @@ const lapse_reader_backend_t lapse_reader_tiff = {
     .suffixes = tiff_suffixes,
     .needs_dataset = 0,
     .thread_safe = 1, /* one TIFF* per handle, errors to the handle's own handler */
+    .selects = LAPSE_SELECTS_CHANNEL,
     .check_dataset = tiff_check_dataset,
     .sniff = tiff_sniff,
     .probe = tiff_probe,

@@ -2,7 +2,8 @@
 # test_bad_input.sh - bad inputs and outputs are refused end to end, with exit code 2, a message
 # naming the config position and the problem, and nothing written: an earlier output at the
 # config's output path stays byte-identical and no output appears where none existed.
-#  1. input file missing, empty, not HDF5, truncated; dataset a group, 2-D, 5-D, int32, float64
+#  1. input file missing, empty, not HDF5, truncated; dataset a group, 2-D, 5-D without
+#     input.channel, 6-D, int32, uint64
 #  2. timepoints beyond the input's range (in the config, and with --timepoints)
 #  3. output directory not writable (a read-only tmpfs; skipped with a message when mount
 #     fails) or missing
@@ -85,8 +86,9 @@ import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "w") as f:
     f["r2"] = np.ones((70, 90), np.uint16)
     f["r5"] = np.ones((2, 4, 6, 7, 9), np.uint16)
+    f["r6"] = np.ones((2, 2, 4, 6, 7, 9), np.uint16)
     f["i32"] = np.ones((2, 6, 7, 9), np.int32)
-    f["f64"] = np.ones((2, 6, 7, 9), np.float64)
+    f["u64"] = np.ones((2, 6, 7, 9), np.uint64)
     f.create_group("grp")
 PY
 config in_missing nosuch.h5 /raw
@@ -102,11 +104,13 @@ refuse in_group 3:12 input.dataset '/grp.*not a dataset'
 config in_rank2 odd.h5 /r2
 refuse in_rank2 3:12 input.dataset '/r2.*2 dimensions'
 config in_rank5 odd.h5 /r5
-refuse in_rank5 3:12 input.dataset '/r5.*5 dimensions'
+refuse in_rank5 3:12 input.dataset '/r5.*\[t,c,z,y,x\] with 4 channels: choose one with input.channel'
+config in_rank6 odd.h5 /r6
+refuse in_rank6 3:12 input.dataset '/r6.*6 dimensions'
 config in_int32 odd.h5 /i32
 refuse in_int32 3:12 input.dataset '/i32.*int32.*(not supported|unsupported)'
-config in_float64 odd.h5 /f64
-refuse in_float64 3:12 input.dataset '/f64.*float64.*(not supported|unsupported)'
+config in_uint64 odd.h5 /u64
+refuse in_uint64 3:12 input.dataset '/u64.*uint64.*(not supported|unsupported)'
 
 note "2. timepoints beyond the input's range ($NT timepoints)"
 config tp_range in.h5 /raw "1, 3-5"

@@ -6,7 +6,7 @@
 # ImageJ TYX hyperstack and as an OME-TIFF TYX: 6 timepoints), xyz_8bit__nuclei_autothresh
 # (ImageJ ZYX uint8), tribolium_sonneberg_crop (ImageJ ZYX uint16; also rewritten as a tiled,
 # zlib-compressed BigTIFF). Then the refusals before anything is written: a channel axis
-# (xyzc_16bit__dna_conf_wf), and an output file that is the input TIFF. The data directory:
+# without input.channel (xyzc_16bit__dna_conf_wf; test_inputs.sh reads its channels), and an output file that is the input TIFF. The data directory:
 # $LAPSE_DATA, else ../shared/data next to the repository, else /work/shared/data; skipped
 # when none exists.
 source "$(dirname "$0")/common.sh"
@@ -78,7 +78,7 @@ check trib_big "$T/trib_big.tif" ZYX "[75, 133, 133]" "[20, 64, 50]" "$DATA/trib
 if [ -f "$DATA/xyzc_16bit__dna_conf_wf.tif" ]; then
     config chan "$DATA/xyzc_16bit__dna_conf_wf.tif" "[8, 64, 64]"
     expect_rc 2 "$T/chan.log" "$LAPSE" run "$T/chan.yaml"
-    grep -q "xyzc_16bit__dna_conf_wf.tif: .*2 channels: a channel axis is not supported yet" \
+    grep -q "xyzc_16bit__dna_conf_wf.tif: .*2 channels: choose one with input.channel" \
         "$T/chan.log" || { cat "$T/chan.log"; fail "channel axis: no clear message"; }
     [ ! -e "$T/chan.h5" ] || fail "channel axis: an output was written"
 fi

@@ -2,7 +2,8 @@
 # test_voronoi.sh - issue 10's masked_voronoi_labeling (an iterative global step: one iteration
 # per pass when tiled) in the voronoi-Otsu workflow (blur -> maxima; blur -> Otsu mask; seeds
 # inside the mask labelled; grown inside the mask): untiled on 1 rank, odd tiles on 2 ranks
-# (static) and 3 ranks (dynamic), on [t, z, y, x] and [t, y, x] data, bit-identical, and equal
+# (static; the growth's tile state in host memory, and again with a 1-byte host budget: in the
+# scratch area) and 3 ranks (dynamic), on [t, z, y, x] and [t, y, x] data, bit-identical, and equal
 # to a NumPy / SciPy emulation of clesperanto's growth (tests/py/voronoi_ref.py). On the real
 # cancer_cell_migration crop (../shared/data, spot_sigma 5, outline_sigma 3; skipped without
 # the data), tiles of 32 x 32 and 64 x 64 on 2 and 3 ranks equal the untiled run, and the label
@@ -44,8 +45,15 @@ check() {
     lapse_run 1 "$T/${c}_whole.yaml"
     lapse_run 2 "$T/${c}_t2.yaml"
     grep -q "global steps: [0-9]* rounds" "$T/last.log" || { cat "$T/last.log"; fail "$c: no rounds"; }
+    grep -q "tile state between passes in host memory" "$T/last.log" ||
+        { cat "$T/last.log"; fail "$c: the growth's tile state was not kept in memory"; }
+    note "$c: the same with a host budget too small for it (LAPSE_PHASE_CACHE=1): scratch area"
+    sed "s|${c}_t2.h5|${c}_t2s.h5|" "$T/${c}_t2.yaml" >"$T/${c}_t2s.yaml"
+    LAPSE_PHASE_CACHE=1 lapse_run 2 "$T/${c}_t2s.yaml"
+    grep -q "tile state between passes in the output's scratch area" "$T/last.log" ||
+        { cat "$T/last.log"; fail "$c: a host budget of 1 byte still kept the state in memory"; }
     lapse_run 3 "$T/${c}_t3.yaml"
-    for r in t2 t3; do
+    for r in t2 t2s t3; do
         py h5same.py "$T/${c}_whole.h5" "$T/${c}_$r.h5" || fail "$c: $r differs from untiled"
     done
     run_ok "$T/ref.log" py voronoi_ref.py emulate "$T/${c}_whole.h5"

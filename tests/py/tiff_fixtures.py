@@ -15,8 +15,8 @@ Good files:
     bigendian.tif  multi-page big-endian ZYX uint16 (2, 37, 45)           -> [1, 2, 37, 45]
     tiff_named.dat plain.tif's bytes under a name no backend claims
 Bad files (the probe must refuse them, saying why):
-    channels.tif   ImageJ TZCYX with 2 channels
-    int16.tif      int16 pages
+    channels.tif   ImageJ TZCYX with 2 channels (refused without input.channel)
+    int8.tif       int8 pages
     rgb.tif        3 samples per pixel
     mismatch.tif   ImageJ description frames=3 slices=2 over 4 pages
     ome_mismatch.ome.tif  OME-XML SizeZ=3 over 2 pages
@@ -58,7 +58,7 @@ def main():
 
     c = np.stack([v[:2], v[:2]], axis=2).astype(np.uint16)  # T Z C Y X
     tifffile.imwrite(p("channels.tif"), c, imagej=True, metadata={"axes": "TZCYX"})
-    tifffile.imwrite(p("int16.tif"), v[0].astype(np.int16), metadata=None, photometric="minisblack")
+    tifffile.imwrite(p("int8.tif"), v[0].astype(np.int8), metadata=None, photometric="minisblack")
     tifffile.imwrite(p("rgb.tif"), np.zeros((37, 45, 3), np.uint8), photometric="rgb",
                      metadata=None)
     tifffile.imwrite(p("mismatch.tif"), v[0].astype(np.uint16), metadata=None, photometric="minisblack",

@@ -14,6 +14,7 @@
 
 #include "config.h"
 #include "fingerprint.h"
+#include "io/reader.h"
 #include "ops/graph.h"
 #include "testutil.h"
 
@@ -112,7 +113,8 @@ START_TEST(test_fingerprint)
 {
     lapse_config_t c;
     char path[1024], a[24], b[24];
-    const lapse_input_info_t in = {4, 10, {8, 64, 64}, LAPSE_DT_U16, 0, {0, 0, 0}};
+    const lapse_input_info_t in = {
+        .ndims = 4, .ntp = 10, .shape = {8, 64, 64}, .dtype = LAPSE_DT_U16};
     test_path(path, sizeof path, "configs", "nuclei.yaml");
     load_ok(path, &c);
     lapse_fingerprint(&c, &in, a, sizeof a);
@@ -305,7 +307,8 @@ START_TEST(test_tiff_input_dataset)
 {
     lapse_config_t a, b;
     char fa[64], fb[64];
-    const lapse_input_info_t in = {4, 3, {4, 37, 45}, LAPSE_DT_U16, 0, {0, 0, 0}};
+    const lapse_input_info_t in = {
+        .ndims = 4, .ntp = 3, .shape = {4, 37, 45}, .dtype = LAPSE_DT_U16};
     parse_ok("input: {file: movie.TIF}\noutput: {file: o.h5}\npipeline: [{op: gaussian_blur, "
              "sigma: 1}]\n",
              &a);
@@ -320,9 +323,71 @@ START_TEST(test_tiff_input_dataset)
     ck_assert_str_eq(fa, fb);
     lapse_config_free(&a);
     lapse_config_free(&b);
-    const char *h5 = "input: {file: in.h5}\noutput: {file: o.h5}\npipeline: [{op: "
-                     "gaussian_blur, sigma: 1}]\n";
-    parse_bad("h5.yaml", h5, strlen(h5), 1, 8, "input.dataset", "missing required key");
+    /* an HDF5 file without a dataset: a BigDataViewer file is found by its layout when probed
+     * (else the probe lists the datasets) */
+    parse_ok("input: {file: in.h5}\noutput: {file: o.h5}\npipeline: [{op: gaussian_blur, "
+             "sigma: 1}]\n",
+             &a);
+    ck_assert_str_eq(a.input_dataset, "");
+    lapse_config_free(&a);
+}
+END_TEST
+
+/* The input selection keys: their canonical form after the dataset name, the fingerprint they
+ * change, and their errors at file:line:column with the key path. */
+START_TEST(test_input_selection)
+{
+    static const char tail[] = "output: {file: o.h5}\npipeline: [{op: gaussian_blur, sigma: 1}]\n";
+    const lapse_input_info_t in = {
+        .ndims = 4, .ntp = 3, .shape = {4, 37, 45}, .dtype = LAPSE_DT_U16};
+    lapse_config_t c;
+    char t[1024], f0[64], f1[64];
+    lapse_input_sel_t sel;
+    char err[128];
+
+    snprintf(t, sizeof t, "input: {file: in.h5, dataset: /raw}\n%s", tail);
+    parse_ok(t, &c);
+    ck_assert_str_eq(c.input_dataset, "/raw");
+    lapse_fingerprint(&c, &in, f0, sizeof f0);
+    lapse_config_free(&c);
+    snprintf(t, sizeof t, "input: {file: in.h5, dataset: /raw, channel: 1}\n%s", tail);
+    parse_ok(t, &c);
+    ck_assert_str_eq(c.input_dataset, "/raw#channel=1");
+    ck_assert_str_eq(c.input_sel_key, "input.channel");
+    lapse_fingerprint(&c, &in, f1, sizeof f1);
+    ck_assert_str_ne(f0, f1);
+    lapse_config_free(&c);
+    snprintf(t, sizeof t, "input: {files: \"tp_*.tif\", channel: 0, voxel_size: [2, 0.5, 0.5]}\n%s",
+             tail);
+    parse_ok(t, &c);
+    ck_assert_str_eq(c.input_file, "tp_*.tif");
+    ck_assert_str_eq(c.input_dataset, "#files,channel=0");
+    ck_assert(c.input_voxel_size_given && c.input_voxel_size[0] == 2 &&
+              c.input_voxel_size[2] == 0.5);
+    lapse_config_free(&c);
+    snprintf(t, sizeof t, "input: {file: b.h5, format: bdv, setup: 2}\n%s", tail);
+    parse_ok(t, &c);
+    ck_assert_str_eq(c.input_dataset, "#format=bdv,setup=2");
+    ck_assert_int_eq(lapse_input_sel_parse(c.input_dataset, &sel, err, sizeof err), 0);
+    ck_assert(sel.bdv == 1 && sel.setup == 2 && sel.channel == -1 && sel.files == 0);
+    lapse_config_free(&c);
+    ck_assert_int_eq(lapse_input_sel_parse("/a#channel=x", &sel, err, sizeof err), -1);
+    ck_assert_int_eq(lapse_input_sel_parse("/a#what", &sel, err, sizeof err), -1);
+
+    snprintf(t, sizeof t, "input: {file: a.tif, files: \"b*.tif\"}\n%s", tail);
+    parse_bad("both.yaml", t, strlen(t), 1, 29, "input.files", "not both");
+    snprintf(t, sizeof t, "input: {files: tp.tif}\n%s", tail);
+    parse_bad("nowild.yaml", t, strlen(t), 1, 16, "input.files", "wildcard");
+    snprintf(t, sizeof t, "input: {file: a.tif, channel: -1}\n%s", tail);
+    parse_bad("chan.yaml", t, strlen(t), 1, 31, "input.channel", ">= 0");
+    snprintf(t, sizeof t, "input: {file: a.h5, format: zip}\n%s", tail);
+    parse_bad("fmt.yaml", t, strlen(t), 1, 29, "input.format", "bdv");
+    snprintf(t, sizeof t, "input: {file: a.h5, setup: 1, dataset: /x}\n%s", tail);
+    parse_bad("bdvds.yaml", t, strlen(t), 1, 40, "input.dataset", "BigDataViewer");
+    snprintf(t, sizeof t, "input: {file: a.h5, dataset: \"/x#channel=1\"}\n%s", tail);
+    parse_bad("hash.yaml", t, strlen(t), 1, 30, "input.dataset", "'#'");
+    snprintf(t, sizeof t, "input: {file: a.tif, voxel_size: [1, 0, 1]}\n%s", tail);
+    parse_bad("vs.yaml", t, strlen(t), 1, 38, "input.voxel_size[1]", ">=");
 }
 END_TEST
 
@@ -332,7 +397,8 @@ START_TEST(test_zarr_input_and_voxel_size)
 {
     lapse_config_t a, b;
     char fa[64], fb[64];
-    const lapse_input_info_t in = {4, 3, {4, 37, 45}, LAPSE_DT_U16, 0, {0, 0, 0}};
+    const lapse_input_info_t in = {
+        .ndims = 4, .ntp = 3, .shape = {4, 37, 45}, .dtype = LAPSE_DT_U16};
     parse_ok("input: {file: movie.ome.zarr}\noutput: {file: o.h5}\npipeline: [{op: "
              "gaussian_blur, sigma: 1}]\n",
              &a);
@@ -770,6 +836,7 @@ int main(void)
     tcase_add_test(tc, test_anchors_and_scalars);
     tcase_add_test(tc, test_small_forms);
     tcase_add_test(tc, test_tiff_input_dataset);
+    tcase_add_test(tc, test_input_selection);
     tcase_add_test(tc, test_max_steps);
     tcase_add_test(tc, test_reach_of_parsed_pipeline);
     tcase_add_test(tc, test_dtype_rules);

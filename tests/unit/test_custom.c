@@ -220,7 +220,8 @@ START_TEST(test_fingerprint)
 {
     const char *dir = tu_tmpdir();
     char cpath[1024], p[1024], a[24], b[24];
-    const lapse_input_info_t in = {4, 10, {8, 64, 64}, LAPSE_DT_U16, 0, {0, 0, 0}};
+    const lapse_input_info_t in = {
+        .ndims = 4, .ntp = 10, .shape = {8, 64, 64}, .dtype = LAPSE_DT_U16};
     static const char k1[] = "float lapse_user(const __global float *in, int4 dim, int4 pos, "
                              "__constant float *p) { return p[0]; }\n";
     static const char k2[] = "float lapse_user(const __global float *in, int4 dim, int4 pos, "

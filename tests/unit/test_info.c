@@ -171,6 +171,48 @@ START_TEST(counts_per_timepoint)
 END_TEST
 
 /* Identical counts that are not consecutive stay separate lines; a fresh file is all pending. */
+/* Device busy per rank: device seconds (upload + compute + download) over the end of the
+ * rank's loop (the latest t_start + t_total); rows without t_start: over summed t_total. */
+START_TEST(device_busy)
+{
+    lapse_h5out_t *o = NULL;
+    lapse_task_row_t rows[4];
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_CREATE, &spec, 1, &cfg, &state, &o),
+        LAPSE_OK);
+    /* rank 0: two overlapping tasks, [0.5, 2.5] and [1.5, 4.0]: wall 4 s, device 0.5 + 1.5 */
+    rows[0] = row(1, 0, 0, 0);
+    rows[0].t_start = 0.5;
+    rows[0].t_total = 2.0;
+    rows[0].t_upload = 0.25;
+    rows[0].t_compute = 0.25;
+    rows[0].t_wait = 0.125;
+    rows[1] = row(1, 0, 1, 0);
+    rows[1].t_start = 1.5;
+    rows[1].t_total = 2.5;
+    rows[1].t_compute = 1.0;
+    rows[1].t_download = 0.5;
+    rows[1].t_wait = 0.25;
+    /* rank 1: rows of an older output (no t_start): wall = summed t_total = 2 s, device 1 s */
+    rows[2] = row(1, 0, 2, 0);
+    rows[2].rank = 1;
+    rows[2].t_compute = 0.75;
+    rows[3] = row(1, 0, 3, 0);
+    rows[3].rank = 1;
+    rows[3].t_compute = 0.25;
+    ck_assert_int_eq(lapse_h5out_append_rows(o, rows, 4), LAPSE_OK);
+    put_run(o, 1, "done");
+    ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
+    char *out = info_text();
+    ASSERT_HAS(out, "\nrun 1 device busy (device seconds / wall seconds of the task loop):\n"
+                    "  rank 0: 2.000 s device / 4.000 s wall = 50.0% busy; host waited 0.375 s "
+                    "for the device\n"
+                    "  rank 1: 1.000 s device / 2.000 s wall = 50.0% busy; host waited 0.000 s "
+                    "for the device (wall: summed task seconds)\n");
+    free(out);
+}
+END_TEST
+
 START_TEST(ranges_only_for_consecutive_timepoints)
 {
     lapse_h5out_t *o = NULL;
@@ -222,6 +264,7 @@ static Suite *info_suite(void)
     tcase_add_test(tc, counts_per_timepoint);
     tcase_add_test(tc, ranges_only_for_consecutive_timepoints);
     tcase_add_test(tc, without_marks_uses_rows);
+    tcase_add_test(tc, device_busy);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -184,12 +184,15 @@ END_TEST
 
 START_TEST(probe_wrong_rank)
 {
-    hsize_t dims5[5] = {2, 2, 2, 2, 2}, dims2[2] = {4, 4};
+    hsize_t dims5[5] = {2, 2, 2, 2, 2}, dims6[6] = {2, 2, 2, 2, 2, 2}, dims2[2] = {4, 4};
     const char *f = path_in("d.h5");
     write_dset(f, "/five", 5, dims5, H5T_STD_U8LE);
+    write_dset(f, "/six", 6, dims6, H5T_STD_U8LE);
     write_dset(f, "/two", 2, dims2, H5T_STD_U8LE);
-    const char *w[] = {"5 dimensions", NULL};
-    expect_fail(f, "/five", w);
+    const char *w[] = {"6 dimensions", NULL};
+    expect_fail(f, "/six", w);
+    const char *w5[] = {"[t,c,z,y,x]", "2 channels", "input.channel", NULL};
+    expect_fail(f, "/five", w5); /* a channel axis needs input.channel */
     const char *w2[] = {"2 dimensions", NULL};
     expect_fail(f, "/two", w2);
 }
@@ -200,14 +203,14 @@ START_TEST(probe_unsupported_types)
     hsize_t dims[3] = {2, 3, 3};
     const char *f = path_in("e.h5");
     write_dset(f, "/i32", 3, dims, H5T_STD_I32LE);
-    write_dset(f, "/f64", 3, dims, H5T_IEEE_F64LE);
-    write_dset(f, "/i16", 3, dims, H5T_STD_I16LE);
+    write_dset(f, "/u64", 3, dims, H5T_STD_U64LE);
+    write_dset(f, "/i8", 3, dims, H5T_STD_I8LE);
     const char *w[] = {"int32", "not supported", NULL};
     expect_fail(f, "/i32", w);
-    const char *w2[] = {"float64", "not supported", NULL};
-    expect_fail(f, "/f64", w2);
-    const char *w3[] = {"int16", NULL};
-    expect_fail(f, "/i16", w3);
+    const char *w2[] = {"uint64", "not supported", NULL};
+    expect_fail(f, "/u64", w2);
+    const char *w3[] = {"int8", "not supported", NULL};
+    expect_fail(f, "/i8", w3);
 }
 END_TEST
 

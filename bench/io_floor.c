@@ -1,0 +1,348 @@
+/*
+ * io_floor.c - the I/O floor of a lapse run (issue 12): the same number of MPI processes read the
+ * same input boxes and write the same output bytes through HDF5 as `lapse run` does, with no
+ * device work, so that lapse's run time can be set against the storage's.
+ *
+ *   mpirun -n N io_floor IN.h5 DATASET OUT.h5 [--tile Z,Y,X] [--halo Z,Y,X] [--dtype D]
+ *          [--collective] [--chunk Z,Y,X] [--align BYTES] [--gzip LEVEL] [--blosc lz4|zstd]
+ *          [--timepoints T]
+ *
+ * Tasks are (timepoint, tile) in lapse's order (tiles z-major over the grid of --tile, default the
+ * whole image); rank r takes tasks r, r + N, ... (lapse's static scheduling). A task reads its
+ * read box (the core grown by --halo, clipped; the input opened per rank with HDF5's default
+ * driver, as lapse's reader does) with one H5Dread, turns the core into the output dtype (D:
+ * uint8 (default), uint16 or float32; uint8 is the input > 20, the threshold of bench/e2e.yaml.in),
+ * writes it into the one output file (MPI-IO driver, dataset /result [T, Z, Y, X] chunked [1,
+ * tile] or --chunk, allocated at creation, no fill), then a one-byte done mark into /done, as
+ * lapse does. --collective: every data write is a collective H5Dwrite in lockstep rounds (an
+ * empty selection for a rank without a task), as lapse's LAPSE_H5_WRITE=collective and
+ * compressed outputs; --gzip LEVEL adds deflate, --blosc lz4|zstd lapse's Blosc filter at level 5
+ * (then collective, with a flush per round, as lapse).
+ * --align sets H5Pset_alignment(BYTES, BYTES) on the output file.
+ *
+ * Prints one line per rank ("io_floor rank=R tasks read=S write=S") and on rank 0 the summary:
+ * "io_floor ranks=N tasks=K wall=S create=S read_bytes=B write_bytes=B read_GBps=X
+ *  write_GBps=Y io_mode=M" where wall is the task loop (after the output exists, between
+ * barriers) and io_mode the H5Pget_mpio_actual_io_mode of rank 0's last data write.
+ */
+#include <hdf5.h>
+#include <mpi.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/h5blosc.h"
+#include "status.h"
+
+typedef struct {
+    int64_t off[3], dim[3];
+} box_t;
+
+typedef struct {
+    const char *in, *dset, *out;
+    int64_t tile[3], halo[3], chunk[3];
+    int have_tile, have_chunk, collective, gzip, blosc; /* blosc: 1 lz4, 2 zstd */
+    long long align;
+    hid_t otype, omem;
+    size_t osize;
+    int64_t ntp;
+} opts_t;
+
+static int parse3(const char *s, int64_t v[3])
+{
+    long long a, b, c;
+    if (s == NULL || sscanf(s, "%lld,%lld,%lld", &a, &b, &c) != 3 || a < 0 || b < 0 || c < 0)
+        return -1;
+    v[0] = a;
+    v[1] = b;
+    v[2] = c;
+    return 0;
+}
+
+static int parse_args(int argc, char **argv, opts_t *o)
+{
+    memset(o, 0, sizeof *o);
+    o->otype = H5T_STD_U8LE;
+    o->omem = H5T_NATIVE_UINT8;
+    o->osize = 1;
+    o->ntp = -1;
+    if (argc < 4)
+        return -1;
+    o->in = argv[1];
+    o->dset = argv[2];
+    o->out = argv[3];
+    for (int i = 4; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(a, "--tile") == 0 && parse3(v, o->tile) == 0 && o->tile[0] > 0 &&
+            o->tile[1] > 0 && o->tile[2] > 0)
+            o->have_tile = 1, i++;
+        else if (strcmp(a, "--halo") == 0 && parse3(v, o->halo) == 0)
+            i++;
+        else if (strcmp(a, "--chunk") == 0 && parse3(v, o->chunk) == 0 && o->chunk[0] > 0 &&
+                 o->chunk[1] > 0 && o->chunk[2] > 0)
+            o->have_chunk = 1, i++;
+        else if (strcmp(a, "--collective") == 0)
+            o->collective = 1;
+        else if (strcmp(a, "--gzip") == 0 && v && atoi(v) >= 1 && atoi(v) <= 9)
+            o->gzip = atoi(v), o->collective = 1, i++;
+        else if (strcmp(a, "--blosc") == 0 && v && (!strcmp(v, "lz4") || !strcmp(v, "zstd")))
+            o->blosc = strcmp(v, "lz4") == 0 ? 1 : 2, o->collective = 1, i++;
+        else if (strcmp(a, "--align") == 0 && v && atoll(v) > 0)
+            o->align = atoll(v), i++;
+        else if (strcmp(a, "--timepoints") == 0 && v && atoll(v) > 0)
+            o->ntp = atoll(v), i++;
+        else if (strcmp(a, "--dtype") == 0 && v) {
+            i++;
+            if (strcmp(v, "uint8") == 0)
+                o->otype = H5T_STD_U8LE, o->omem = H5T_NATIVE_UINT8, o->osize = 1;
+            else if (strcmp(v, "uint16") == 0)
+                o->otype = H5T_STD_U16LE, o->omem = H5T_NATIVE_UINT16, o->osize = 2;
+            else if (strcmp(v, "float32") == 0)
+                o->otype = H5T_IEEE_F32LE, o->omem = H5T_NATIVE_FLOAT, o->osize = 4;
+            else
+                return -1;
+        } else
+            return -1;
+    }
+    return 0;
+}
+
+/* The output value of input voxel x (uint16 input) in dtype size osize. */
+static void convert(const uint16_t *in, const int64_t rd[3], const box_t *rel, size_t osize,
+                    void *out)
+{
+    int64_t n = 0;
+    for (int64_t z = rel->off[0]; z < rel->off[0] + rel->dim[0]; z++)
+        for (int64_t y = rel->off[1]; y < rel->off[1] + rel->dim[1]; y++) {
+            const uint16_t *row = in + (z * rd[1] + y) * rd[2] + rel->off[2];
+            for (int64_t x = 0; x < rel->dim[2]; x++, n++) {
+                if (osize == 1)
+                    ((uint8_t *)out)[n] = row[x] > 20;
+                else if (osize == 2)
+                    ((uint16_t *)out)[n] = row[x];
+                else
+                    ((float *)out)[n] = (float)row[x];
+            }
+        }
+}
+
+/* Select box b of timepoint t in a copy of dataset d's file space (*fs) with a matching memory
+ * space (*ms); b NULL: empty selections. */
+static lapse_status_t select4(hid_t d, int64_t t, const box_t *b, hid_t *fs, hid_t *ms)
+{
+    lapse_status_t st = LAPSE_OK;
+    LAPSE_H5ID(*fs, H5Dget_space(d));
+    if (b == NULL) {
+        hsize_t one = 1;
+        LAPSE_H5(H5Sselect_none(*fs));
+        LAPSE_H5ID(*ms, H5Screate_simple(1, &one, NULL));
+        LAPSE_H5(H5Sselect_none(*ms));
+    } else {
+        hsize_t start[4] = {(hsize_t)t, (hsize_t)b->off[0], (hsize_t)b->off[1], (hsize_t)b->off[2]};
+        hsize_t count[4] = {1, (hsize_t)b->dim[0], (hsize_t)b->dim[1], (hsize_t)b->dim[2]};
+        LAPSE_H5(H5Sselect_hyperslab(*fs, H5S_SELECT_SET, start, NULL, count, NULL));
+        LAPSE_H5ID(*ms, H5Screate_simple(4, count, NULL));
+    }
+cleanup:
+    return st;
+}
+
+static lapse_status_t run(const opts_t *o, int rank, int nranks)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t fin = H5I_INVALID_HID, din = H5I_INVALID_HID, fapl = H5I_INVALID_HID,
+          fout = H5I_INVALID_HID, dout = H5I_INVALID_HID, ddone = H5I_INVALID_HID,
+          dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID, xind = H5I_INVALID_HID,
+          xcoll = H5I_INVALID_HID, xdata;
+    uint16_t *in = NULL;
+    void *out = NULL;
+    hsize_t dims[4];
+    LAPSE_H5ID(fin, H5Fopen(o->in, H5F_ACC_RDONLY, H5P_DEFAULT));
+    LAPSE_H5ID(din, H5Dopen2(fin, o->dset, H5P_DEFAULT));
+    hid_t is = H5Dget_space(din);
+    LAPSE_H5(is);
+    if (H5Sget_simple_extent_ndims(is) != 4)
+        LAPSE_FAIL(LAPSE_EUSAGE, "%s:%s is not 4-D [t, z, y, x]", o->in, o->dset);
+    H5Sget_simple_extent_dims(is, dims, NULL);
+    H5Sclose(is);
+    int64_t img[3] = {(int64_t)dims[1], (int64_t)dims[2], (int64_t)dims[3]}, tile[3], ng[3];
+    int64_t ntp = o->ntp > 0 && o->ntp < (int64_t)dims[0] ? o->ntp : (int64_t)dims[0];
+    for (int a = 0; a < 3; a++) {
+        tile[a] = o->have_tile && o->tile[a] < img[a] ? o->tile[a] : img[a];
+        ng[a] = (img[a] + tile[a] - 1) / tile[a];
+    }
+    int64_t ntiles = ng[0] * ng[1] * ng[2], ntasks = ntp * ntiles;
+    size_t maxread = 1;
+    for (int a = 0; a < 3; a++)
+        maxread *= (size_t)(tile[a] + 2 * o->halo[a] < img[a] ? tile[a] + 2 * o->halo[a] : img[a]);
+    in = malloc(maxread * sizeof *in);
+    out = malloc((size_t)(tile[0] * tile[1] * tile[2]) * o->osize);
+    LAPSE_ALLOC(in);
+    LAPSE_ALLOC(out);
+
+    /* the output, as lapse makes it: chunked [1, tile], early allocation, no fill write */
+    double c0 = MPI_Wtime();
+    LAPSE_H5ID(fapl, H5Pcreate(H5P_FILE_ACCESS));
+    LAPSE_H5(H5Pset_fapl_mpio(fapl, MPI_COMM_WORLD, MPI_INFO_NULL));
+    LAPSE_H5(H5Pset_all_coll_metadata_ops(fapl, 1));
+    LAPSE_H5(H5Pset_coll_metadata_write(fapl, 1));
+    LAPSE_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST));
+    if (o->align > 0)
+        LAPSE_H5(H5Pset_alignment(fapl, (hsize_t)o->align, (hsize_t)o->align));
+    LAPSE_H5ID(fout, H5Fcreate(o->out, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+    hsize_t odims[4] = {(hsize_t)dims[0], dims[1], dims[2], dims[3]}, chunk[4] = {1, 1, 1, 1};
+    for (int a = 0; a < 3; a++)
+        chunk[1 + a] =
+            (hsize_t)(o->have_chunk ? (o->chunk[a] < img[a] ? o->chunk[a] : img[a]) : tile[a]);
+    LAPSE_H5ID(space, H5Screate_simple(4, odims, NULL));
+    LAPSE_H5ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+    LAPSE_H5(H5Pset_chunk(dcpl, 4, chunk));
+    LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    if (o->gzip || o->blosc) {
+        if (o->gzip)
+            LAPSE_H5(H5Pset_deflate(dcpl, (unsigned)o->gzip));
+        else
+            LAPSE_TRY(lapse_h5blosc_set(dcpl, o->blosc == 2, 5));
+        LAPSE_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_ALLOC));
+    } else
+        LAPSE_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+    LAPSE_H5ID(dout, H5Dcreate2(fout, "/result", o->otype, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    H5Sclose(space);
+    H5Pclose(dcpl);
+    hsize_t ddims[2] = {(hsize_t)dims[0], (hsize_t)ntiles};
+    LAPSE_H5ID(space, H5Screate_simple(2, ddims, NULL));
+    LAPSE_H5ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+    LAPSE_H5(H5Pset_layout(dcpl, H5D_CONTIGUOUS));
+    LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    LAPSE_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+    LAPSE_H5ID(ddone,
+               H5Dcreate2(fout, "/done", H5T_STD_U8LE, space, H5P_DEFAULT, dcpl, H5P_DEFAULT));
+    LAPSE_H5(H5Fflush(fout, H5F_SCOPE_GLOBAL));
+    LAPSE_H5ID(xind, H5Pcreate(H5P_DATASET_XFER));
+    LAPSE_H5(H5Pset_dxpl_mpio(xind, H5FD_MPIO_INDEPENDENT));
+    LAPSE_H5ID(xcoll, H5Pcreate(H5P_DATASET_XFER));
+    LAPSE_H5(H5Pset_dxpl_mpio(xcoll, H5FD_MPIO_COLLECTIVE));
+    xdata = o->collective ? xcoll : xind;
+    LAPSE_MPI(MPI_Barrier(MPI_COMM_WORLD));
+    double create = MPI_Wtime() - c0;
+
+    double t0 = MPI_Wtime(), tr = 0, tw = 0;
+    int64_t mine = 0, rbytes = 0, wbytes = 0;
+    int io_mode = -1;
+    int64_t rounds = (ntasks + nranks - 1) / nranks;
+    for (int64_t r = 0; r < rounds; r++) {
+        int64_t i = r * nranks + rank;
+        int have = i < ntasks;
+        if (!have && !o->collective)
+            break;
+        box_t core, rd, rel;
+        int64_t t = have ? i / ntiles : 0;
+        hid_t fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
+        if (have) {
+            int64_t k = i % ntiles, g[3] = {k / (ng[1] * ng[2]), (k / ng[2]) % ng[1], k % ng[2]};
+            for (int a = 0; a < 3; a++) {
+                core.off[a] = g[a] * tile[a];
+                core.dim[a] = core.off[a] + tile[a] <= img[a] ? tile[a] : img[a] - core.off[a];
+                rd.off[a] = core.off[a] - o->halo[a] > 0 ? core.off[a] - o->halo[a] : 0;
+                int64_t hi = core.off[a] + core.dim[a] + o->halo[a];
+                rd.dim[a] = (hi < img[a] ? hi : img[a]) - rd.off[a];
+                rel.off[a] = core.off[a] - rd.off[a];
+                rel.dim[a] = core.dim[a];
+            }
+            double a0 = MPI_Wtime();
+            LAPSE_TRY(select4(din, t, &rd, &fs, &ms));
+            LAPSE_H5(H5Dread(din, H5T_NATIVE_UINT16, ms, fs, H5P_DEFAULT, in));
+            H5Sclose(fs);
+            H5Sclose(ms);
+            fs = ms = H5I_INVALID_HID;
+            tr += MPI_Wtime() - a0;
+            rbytes += rd.dim[0] * rd.dim[1] * rd.dim[2] * 2;
+            convert(in, rd.dim, &rel, o->osize, out);
+            mine++;
+        }
+        double b0 = MPI_Wtime();
+        LAPSE_TRY(select4(dout, t, have ? &core : NULL, &fs, &ms));
+        LAPSE_H5(H5Dwrite(dout, o->omem, ms, fs, xdata, out));
+        H5D_mpio_actual_io_mode_t m;
+        if (H5Pget_mpio_actual_io_mode(xdata, &m) >= 0)
+            io_mode = (int)m;
+        H5Sclose(fs);
+        H5Sclose(ms);
+        if (o->gzip || o->blosc)
+            LAPSE_H5(H5Fflush(fout, H5F_SCOPE_GLOBAL));
+        if (have) {
+            hsize_t st2[2] = {(hsize_t)t, (hsize_t)(i % ntiles)}, c2[2] = {1, 1};
+            unsigned char one = 1;
+            LAPSE_H5ID(fs, H5Dget_space(ddone));
+            LAPSE_H5(H5Sselect_hyperslab(fs, H5S_SELECT_SET, st2, NULL, c2, NULL));
+            LAPSE_H5ID(ms, H5Screate_simple(2, c2, NULL));
+            LAPSE_H5(H5Dwrite(ddone, H5T_NATIVE_UINT8, ms, fs, xind, &one));
+            H5Sclose(fs);
+            H5Sclose(ms);
+            wbytes += core.dim[0] * core.dim[1] * core.dim[2] * (int64_t)o->osize;
+        }
+        tw += MPI_Wtime() - b0;
+    }
+    LAPSE_MPI(MPI_Barrier(MPI_COMM_WORLD));
+    double wall = MPI_Wtime() - t0;
+    printf("io_floor rank=%d tasks=%lld read=%.4f write=%.4f\n", rank, (long long)mine, tr, tw);
+    fflush(stdout);
+    int64_t sums[2] = {rbytes, wbytes}, tot[2] = {0, 0};
+    LAPSE_MPI(MPI_Reduce(sums, tot, 2, MPI_INT64_T, MPI_SUM, 0, MPI_COMM_WORLD));
+    static const char *const modes[] = {"no-collective", "chunk-independent", "chunk-collective",
+                                        "chunk-mixed", "contiguous-collective"};
+    if (rank == 0)
+        printf("io_floor ranks=%d tasks=%lld wall=%.4f create=%.4f read_bytes=%lld "
+               "write_bytes=%lld read_GBps=%.3f write_GBps=%.3f io_mode=%s writes=%s\n",
+               nranks, (long long)ntasks, wall, create, (long long)tot[0], (long long)tot[1],
+               (double)tot[0] / wall / 1e9, (double)tot[1] / wall / 1e9,
+               io_mode >= 0 && io_mode <= 4 ? modes[io_mode] : "none",
+               o->collective ? "collective" : "independent");
+cleanup:
+    free(in);
+    free(out);
+    if (xind >= 0)
+        H5Pclose(xind);
+    if (xcoll >= 0)
+        H5Pclose(xcoll);
+    if (ddone >= 0)
+        H5Dclose(ddone);
+    if (dout >= 0)
+        H5Dclose(dout);
+    if (fout >= 0)
+        H5Fclose(fout);
+    if (fapl >= 0)
+        H5Pclose(fapl);
+    if (din >= 0)
+        H5Dclose(din);
+    if (fin >= 0)
+        H5Fclose(fin);
+    return st;
+}
+
+int main(int argc, char **argv)
+{
+    int rank = 0, nranks = 1;
+    opts_t o;
+    MPI_Init(&argc, &argv);
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &nranks);
+    if (parse_args(argc, argv, &o) != 0) {
+        if (rank == 0)
+            fprintf(stderr, "usage: mpirun -n N io_floor IN.h5 DATASET OUT.h5 [--tile Z,Y,X] "
+                            "[--halo Z,Y,X] [--dtype uint8|uint16|float32] [--collective] "
+                            "[--chunk Z,Y,X] [--align BYTES] [--gzip LEVEL] [--blosc lz4|zstd] "
+                            "[--timepoints T]\n");
+        MPI_Finalize();
+        return 2;
+    }
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    lapse_status_t st = run(&o, rank, nranks);
+    if (st != LAPSE_OK) {
+        fprintf(stderr, "io_floor: rank %d: %s\n", rank, lapse_errmsg());
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    MPI_Finalize();
+    return 0;
+}

@@ -1,0 +1,103 @@
+#!/usr/bin/python3
+"""input_fixtures.py - files for the input layouts test (tests/unit/test_reader_inputs.c).
+
+Usage: input_fixtures.py DIR
+
+Written with tifffile, h5py and numpy; values from the same formula as the C test:
+    v(t, c, z, y, x) = (t*7 + c*11 + z*5 + y*3 + x) % 251
+shape z=4, y=37, x=45 unless said otherwise. Good files:
+    ij_zcyx.tif      ImageJ hyperstack ZCYX uint16, 3 channels, t=1 (planes c fastest)
+    ij_tzcyx.tif     ImageJ hyperstack TZCYX uint8, t=2, 2 channels
+    ome_tczyx.ome.tif  OME-TIFF TCZYX uint16 (DimensionOrder XYZCT), t=2, 3 channels,
+                     PhysicalSizeX/Y 0.25 um, PhysicalSizeZ 2 um
+    ij_spacing.tif   ImageJ ZYX uint16, unit=micron, spacing=1.5, resolution 4 px/um (0.25 um)
+    i16.tif          int16 ZYX, v - 100 (negative values)
+    u32.tif          uint32 ZYX, v * 100000 + 7 (beyond 2^24: float32 rounds)
+    f64.tif          float64 ZYX, v / 3 + 1e-12
+    d.h5             /tczyx uint16 [2, 3, 4, 37, 45] with element_size_um [2, 0.5, 0.25];
+                     /i16 /u32 /f64 [2, 4, 37, 45] (formulas as the TIFF ones, c = 0)
+    bdv.h5           BigDataViewer layout: 2 setups, 3 timepoints, /tT/sS/0/cells int16 holding
+                     v * 200 + 5 as uint16 bits (above 32767 for most voxels), levels 0 and 1
+    tp/tp_0.tif ... tp/tp_11.tif   one ZYX uint16 file per timepoint (natural order)
+Bad sets (one directory each):
+    gap/       tp_0, tp_1, tp_3            (tp_2 missing)
+    extra/     tp_0, tp_1, tp_x            (a file without a number)
+    dup/       tp_1, tp_01                 (two files for timepoint 1)
+    shape/     tp_0, tp_1 (y = 36)         (a file of another shape)
+    multi/     tp_0, tp_1 (each 2 timepoints)
+"""
+import os
+import sys
+
+import h5py
+import numpy as np
+import tifffile
+
+
+def vals(t, c, z, y, x):
+    """v over the grid [t, c, z, y, x] (as int64)."""
+    T, C, Z, Y, X = np.meshgrid(np.arange(t), np.arange(c), np.arange(z), np.arange(y),
+                                np.arange(x), indexing="ij")
+    return (T * 7 + C * 11 + Z * 5 + Y * 3 + X) % 251
+
+
+def main():
+    d = sys.argv[1]
+    p = lambda n: os.path.join(d, n)  # noqa: E731
+    v = vals(2, 3, 4, 37, 45)  # T C Z Y X
+
+    tifffile.imwrite(p("ij_zcyx.tif"), v[0].transpose(1, 0, 2, 3).astype(np.uint16), imagej=True,
+                     metadata={"axes": "ZCYX"})
+    tifffile.imwrite(p("ij_tzcyx.tif"), v[:, :2].transpose(0, 2, 1, 3, 4).astype(np.uint8),
+                     imagej=True, metadata={"axes": "TZCYX"})
+    tifffile.imwrite(p("ome_tczyx.ome.tif"), v.astype(np.uint16), ome=True,
+                     metadata={"axes": "TCZYX", "PhysicalSizeX": 0.25, "PhysicalSizeY": 0.25,
+                               "PhysicalSizeZ": 2.0})
+    tifffile.imwrite(p("ij_spacing.tif"), v[0, 0].astype(np.uint16), imagej=True,
+                     resolution=(4.0, 4.0),
+                     metadata={"axes": "ZYX", "unit": "micron", "spacing": 1.5})
+    z = v[0, 0]
+    plain = dict(metadata=None, photometric="minisblack")
+    tifffile.imwrite(p("i16.tif"), (z - 100).astype(np.int16), **plain)
+    tifffile.imwrite(p("u32.tif"), (z * 100000 + 7).astype(np.uint32), **plain)
+    tifffile.imwrite(p("f64.tif"), (z / 3 + 1e-12).astype(np.float64), **plain)
+
+    with h5py.File(p("d.h5"), "w") as f:
+        ds = f.create_dataset("tczyx", data=v.astype(np.uint16))
+        ds.attrs["element_size_um"] = np.array([2.0, 0.5, 0.25])
+        t0 = v[:, 0]
+        f.create_dataset("i16", data=(t0 - 100).astype(np.int16))
+        f.create_dataset("u32", data=(t0 * 100000 + 7).astype(np.uint32))
+        f.create_dataset("f64", data=(t0 / 3 + 1e-12).astype(np.float64))
+
+    bv = vals(3, 2, 4, 37, 45) * 200 + 5  # T S Z Y X, up to 50005: beyond int16
+    with h5py.File(p("bdv.h5"), "w") as f:
+        for s in range(2):
+            f.create_dataset("s%02d/resolutions" % s, data=np.array([[1, 1, 1], [2, 2, 1]], float))
+            f.create_dataset("s%02d/subdivisions" % s, data=np.array([[16, 16, 4], [16, 16, 4]]))
+        for t in range(3):
+            for s in range(2):
+                cells = bv[t, s].astype(np.uint16).view(np.int16)
+                f.create_dataset("t%05d/s%02d/0/cells" % (t, s), data=cells, chunks=(4, 16, 16))
+                f.create_dataset("t%05d/s%02d/1/cells" % (t, s), data=cells[:, ::2, ::2])
+
+    def tp(sub, names, arr=None):
+        os.makedirs(p(sub), exist_ok=True)
+        for i, n in enumerate(names):
+            a = vals(12, 1, 4, 37, 45)[i, 0] if arr is None else arr(i)
+            tifffile.imwrite(os.path.join(p(sub), n), a.astype(np.uint16), **plain)
+
+    tp("tp", ["tp_%d.tif" % i for i in range(12)])
+    tp("gap", ["tp_0.tif", "tp_1.tif", "tp_3.tif"])
+    tp("extra", ["tp_0.tif", "tp_1.tif", "tp_x.tif"])
+    tp("dup", ["tp_1.tif", "tp_01.tif"])
+    tp("shape", ["tp_0.tif", "tp_1.tif"], lambda i: vals(1, 1, 4, 37 - i, 45)[0, 0])
+    os.makedirs(p("multi"), exist_ok=True)
+    for i in range(2):
+        tifffile.imwrite(os.path.join(p("multi"), "tp_%d.tif" % i),
+                         vals(2, 1, 4, 37, 45)[:, 0].astype(np.uint16), imagej=True,
+                         metadata={"axes": "TZYX"})
+
+
+if __name__ == "__main__":
+    main()
