@@ -18,6 +18,7 @@
 
 #include "h5util.h"
 #include "io/reader.h"
+#include "exec/worker.h"
 #include "pipeline.h"
 
 /* Seconds of the phases of one run of the probe task. */
@@ -40,6 +41,8 @@ typedef struct {
     long long bytes_in, bytes_out;
     int cache_dropped;      /* 1: the input's pages were dropped before the cold read */
     int nranks, rpg, ngpus; /* ranks, ranks per GPU and GPUs of the predicted run */
+    int overlap;            /* 1: a rank overlaps its I/O with the device (lapse_worker_overlap) */
+    double rank_task;       /* seconds a rank spends per task in the loop */
     int global_steps, passes, iterative, rounds;
     double rounds_s;                     /* estimate of the rounds of global steps */
     double t_ranks, t_storage, t_device; /* the model's three limits for the tasks */
@@ -186,7 +189,8 @@ static lapse_status_t run_once(const lapse_job_t *job, lapse_reader_t *in, lapse
     double t0 = MPI_Wtime();
     LAPSE_TRY(lapse_reader_read(in, t->t, &t->read, lapse_pipeline_input(pipe)));
     ph->read = MPI_Wtime() - t0;
-    lapse_pipe_times_t pt = {0, 0, 0};
+    lapse_pipe_times_t pt;
+    memset(&pt, 0, sizeof pt);
     LAPSE_TRY(lapse_pipeline_run(pipe, &t->read, &t->core, &pt));
     ph->upload = pt.upload;
     ph->compute = pt.compute;
@@ -231,7 +235,11 @@ static void predict(const lapse_job_t *job, const lapse_plan_t *plan, probe_t *p
     const phase_t *q = &p->per_task;
     double dev = q->upload + q->compute + q->download, sto = q->read + q->write;
     p->ngpus = (p->nranks + p->rpg - 1) / p->rpg;
-    p->t_ranks = n * phase_sum(q) / p->nranks;
+    /* the task loop overlaps a task's read and the previous one's write with the device work
+     * (two staging slots, exec/worker.c), else runs the phases one after another */
+    p->overlap = lapse_worker_overlap();
+    p->rank_task = p->overlap ? (sto > dev ? sto : dev) : phase_sum(q);
+    p->t_ranks = n * p->rank_task / p->nranks;
     p->t_storage = n * sto;
     p->t_device = n * dev / p->ngpus;
 
@@ -272,14 +280,14 @@ static void predict(const lapse_job_t *job, const lapse_plan_t *plan, probe_t *p
 
     /* Advice: ranks per GPU so that one GPU is busy while its ranks read and write
      * (per-task / device time), and GPUs until the shared storage limits (device / storage). */
-    p->adv_rpg = dev > 0 ? (int)ceil(phase_sum(q) / dev - 1e-9) : 1;
+    p->adv_rpg = dev > 0 ? (int)ceil(p->rank_task / dev - 1e-9) : 1;
     p->adv_gpus = sto > 0 ? (int)ceil(dev / sto - 1e-9) : p->ngpus;
     if (p->adv_rpg < 1)
         p->adv_rpg = 1;
     if (p->adv_gpus < 1)
         p->adv_gpus = 1;
     int an = p->adv_rpg * p->adv_gpus;
-    double at = n * phase_sum(q) / an;
+    double at = n * p->rank_task / an;
     if (n * sto > at)
         at = n * sto;
     if (n * dev / p->adv_gpus > at)
@@ -313,11 +321,12 @@ static void json_str(FILE *f, const char *s)
 }
 
 static const char model_text[] =
-    "tasks time = max(tasks x per-task / ranks, tasks x (read + write), tasks x (upload + "
-    "compute + download) / GPUs): each rank runs its tasks one after another; all ranks share "
-    "the storage bandwidth one rank measured; the ranks of one GPU share it. Phases are scaled "
-    "from the probe task to the average task by voxels (read, upload, compute: read box; "
-    "download, write: core)";
+    "tasks time = max(tasks x rank-task / ranks, tasks x (read + write), tasks x (upload + "
+    "compute + download) / GPUs), rank-task = max(read + write, upload + compute + download) "
+    "when a rank overlaps its I/O with the device (LAPSE_OVERLAP, the default), else the sum of "
+    "the phases; all ranks share the storage bandwidth one rank measured; the ranks of one GPU "
+    "share it. Phases are scaled from the probe task to the average task by voxels (read, "
+    "upload, compute: read box; download, write: core)";
 
 static void print_json(const lapse_job_t *job, const lapse_plan_t *plan, const lapse_cl_t *cl,
                        const lapse_devmem_t *mem, const probe_t *p)
@@ -348,10 +357,12 @@ static void print_json(const lapse_job_t *job, const lapse_plan_t *plan, const l
             p->warm.write > 0 ? (double)p->bytes_out / p->warm.write / 1e6 : 0.0);
     fprintf(f,
             "  \"tasks\": %lld, \"timepoints\": %lld, \"tiles_per_timepoint\": %lld,\n"
-            "  \"ranks\": %d, \"ranks_per_gpu\": %d, \"gpus\": %d,\n"
+            "  \"ranks\": %d, \"ranks_per_gpu\": %d, \"gpus\": %d, \"overlap\": %s, "
+            "\"rank_task_s\": %.6g,\n"
             "  \"device_bytes_per_task\": %llu, \"device_bytes_per_rank\": %llu,\n",
             (long long)plan->ntasks, (long long)plan->ntps, (long long)plan->ntiles, p->nranks,
-            p->rpg, p->ngpus, p->task_bytes, mem->share);
+            p->rpg, p->ngpus, p->overlap ? "true" : "false", p->rank_task, p->task_bytes,
+            mem->share);
     fprintf(f,
             "  \"global\": {\"steps\": %d, \"passes\": %d, \"iterative\": %s, \"rounds\": %s, "
             "\"rounds_s\": %.6g, \"estimate\": true},\n",
@@ -426,10 +437,15 @@ static void print_text(const lapse_job_t *job, const lapse_plan_t *plan, const l
     if (plan->ntasks == 0)
         fprintf(f, "           all selected tasks of %s are done: `lapse run` has nothing to do\n",
                 job->cfg.output_file);
-    fprintf(f, "model      tasks take max(tasks x per-task / ranks, tasks x (read + write),\n"
-               "           tasks x (upload + compute + download) / GPUs): each rank runs its "
-               "tasks one\n           after another; all ranks share the storage bandwidth "
-               "one rank measured;\n           the ranks of one GPU share it\n");
+    fprintf(f,
+            "model      tasks take max(tasks x rank-task / ranks, tasks x (read + write),\n"
+            "           tasks x (upload + compute + download) / GPUs); rank-task %.4f s = %s;\n"
+            "           all ranks share the storage bandwidth one rank measured; the ranks of "
+            "one GPU\n           share it\n",
+            p->rank_task,
+            p->overlap ? "max(read + write, upload + compute + download): a rank overlaps its\n"
+                         "           I/O with the device (LAPSE_OVERLAP=0 turns that off)"
+                       : "the sum of the phases (LAPSE_OVERLAP=0: no overlap)");
     fprintf(f, "           ranks %.2f s, storage %.2f s, device %.2f s: limited by %s\n",
             p->t_ranks, p->t_storage, p->t_device, p->limit);
     if (p->global_steps > 0) {

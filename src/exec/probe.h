@@ -10,11 +10,13 @@
  * probes; the other ranks wait.
  *
  * The model (printed with the numbers): the phases of the probe task are scaled to the average
- * pending task (read, upload, compute by read-box voxels; download, write by core voxels). N
- * ranks run tasks one at a time each; they share the storage (its bandwidth is what the one
- * probing rank measured: reads and writes of all ranks queue behind each other), and the ranks
- * of one GPU share it (their uploads, kernels and downloads queue). Tasks then take
- *   max(tasks x per-task / N, tasks x (read + write), tasks x (upload + compute + download) / G)
+ * pending task (read, upload, compute by read-box voxels; download, write by core voxels). Each
+ * of N ranks spends rank-task seconds per task: max(read + write, upload + compute + download)
+ * when its loop overlaps I/O with the device (lapse_worker_overlap), else their sum; the ranks
+ * share the storage (its bandwidth is what the one probing rank measured: reads and writes of
+ * all ranks queue behind each other), and the ranks of one GPU share it (their uploads, kernels
+ * and downloads queue). Tasks then take
+ *   max(tasks x rank-task / N, tasks x (read + write), tasks x (upload + compute + download) / G)
  * for G = ceil(N / ranks per GPU) GPUs, plus the setup (device open and kernel builds, measured)
  * and, for global steps over several tiles, the rounds (an estimate: passes x (upload +
  * compute) per task).

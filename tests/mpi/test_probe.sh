@@ -54,6 +54,11 @@ py probe_check.py p2.json --ntasks $((NT * $(ntiles 8 64 64))) --ntps $NT --rank
     --tile 8,64,64 || fail "2: the JSON does not follow the model"
 nothing_written "$T" blur
 
+note "2b. LAPSE_OVERLAP=0: a rank runs the phases of a task one after another"
+LAPSE_OVERLAP=0 probe_json p2b 1 blur.yaml
+py probe_check.py p2b.json --ntasks $((NT * $(ntiles 8 64 64))) --ntps $NT --ranks 1 --rpg 1 \
+    --tile 8,64,64 --overlap 0 || fail "2b: the JSON does not follow the model"
+
 note "3. 2 MPI ranks: the MPI size is the rank count"
 probe_json p3 2 blur.yaml
 py probe_check.py p3.json --ntasks $((NT * $(ntiles 8 64 64))) --ntps $NT --ranks 2 \

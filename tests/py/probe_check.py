@@ -38,6 +38,7 @@ def main():
     ap.add_argument("--tile")
     ap.add_argument("--global-steps", type=int, default=0)
     ap.add_argument("--compare", type=float)
+    ap.add_argument("--overlap", type=int, choices=[0, 1], default=1)
     a = ap.parse_args()
     with open(a.json) as f:
         d = json.load(f)
@@ -52,7 +53,8 @@ def main():
 
     for k in ["config", "device", "probe_task", "cold", "warm", "per_task", "scale_read",
               "scale_core", "read_MBps", "write_MBps", "tasks", "timepoints",
-              "tiles_per_timepoint", "ranks", "ranks_per_gpu", "gpus", "device_bytes_per_task",
+              "tiles_per_timepoint", "ranks", "ranks_per_gpu", "gpus", "overlap", "rank_task_s",
+              "device_bytes_per_task",
               "device_bytes_per_rank", "global", "model", "predicted_total_s",
               "predicted_tasks_s", "bound", "processing_over_loading", "advice"]:
         check(k in d, "missing field " + k)
@@ -104,7 +106,11 @@ def main():
     dev = q["upload_s"] + q["compute_s"] + q["download_s"]
     sto = q["read_s"] + q["write_s"]
     m = d["model"]
-    close(m["ranks_s"], n * q["total_s"] / ranks, "model.ranks_s = tasks x per-task / ranks")
+    check(d["overlap"] == bool(a.overlap), "overlap %r, expected %d" % (d["overlap"], a.overlap))
+    # a rank overlaps its read and write with the device work (two staging slots) or not
+    rank_task = max(sto, dev) if d["overlap"] else q["total_s"]
+    close(d["rank_task_s"], rank_task, "rank_task_s")
+    close(m["ranks_s"], n * rank_task / ranks, "model.ranks_s = tasks x rank-task / ranks")
     close(m["storage_s"], n * sto, "model.storage_s = tasks x (read + write)")
     close(m["device_s"], n * dev / gpus, "model.device_s = tasks x device / gpus")
     lim = max(m["ranks_s"], m["storage_s"], m["device_s"])
@@ -139,7 +145,7 @@ def main():
     adv = d["advice"]
     check(adv["ranks"] == adv["ranks_per_gpu"] * adv["gpus"], "advice ranks")
     if dev > 0:
-        check(abs(adv["ranks_per_gpu"] - max(1, math.ceil(q["total_s"] / dev))) <= 1,
+        check(abs(adv["ranks_per_gpu"] - max(1, math.ceil(rank_task / dev))) <= 1,
               "advice ranks_per_gpu")
     if sto > 0:
         check(abs(adv["gpus"] - max(1, math.ceil(dev / sto))) <= 1, "advice gpus")
