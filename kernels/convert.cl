@@ -2,7 +2,7 @@
  * convert.cl - data type conversion at the two ends of a lapse pipeline: the uploaded input
  * (uint8 / uint16) widened to float32, and the packing of a result: the core box extracted from
  * the full float32 buffer and converted to the output dtype. Integer outputs are rounded to
- * nearest even (rint) and saturated to [0, 255] / [0, 65535]; NaN becomes 0.
+ * nearest even (rint) and saturated to [0, 255] / [0, 65535] / [-32768, 32767]; NaN becomes 0.
  */
 
 __kernel void lapse_u8_to_f32(__global const uchar *src, __global float *dst, ulong n)
@@ -54,6 +54,15 @@ __kernel void lapse_pack_u16(__global const float *src, __global ushort *dst, in
 {
     LAPSE_PACK_SETUP();
     dst[d] = (ushort)lapse_sat(src[s], 65535.0f);
+}
+
+/* Signed 16-bit (a difference, a Laplacian): rounded, saturated to [-32768, 32767], NaN 0. */
+__kernel void lapse_pack_i16(__global const float *src, __global short *dst, int nx, int ny,
+                             int ox, int oy, int oz, int cx, int cy, int cz)
+{
+    LAPSE_PACK_SETUP();
+    const float v = src[s];
+    dst[d] = (short)(isnan(v) ? 0.0f : clamp(rint(v), -32768.0f, 32767.0f));
 }
 
 /* Labels: float32 holds whole numbers exactly up to 2^24 (the label count is checked). */

@@ -278,7 +278,8 @@ static lapse_status_t walk_tiles(walk_t *w, const yaml_node_t *top)
 static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)
 {
     static const char *const modes[] = {"create", "update", "overwrite", NULL};
-    static const char *const dtypes[] = {"auto", "uint8", "uint16", "float32", "uint32", NULL};
+    static const char *const dtypes[] = {"auto",   "uint8", "uint16", "float32",
+                                         "uint32", "int16", NULL};
     lapse_config_t *c = w->cfg;
     yaml_node_t *o = NULL, *f = NULL, *v = NULL;
     lapse_status_t st = cfg_map_need(w, top, "", "output", "(output: {file, dataset})", &o);

@@ -60,6 +60,8 @@ static hid_t file_type(lapse_dtype_t dt)
         return H5T_STD_U16LE;
     case LAPSE_DT_U32:
         return H5T_STD_U32LE;
+    case LAPSE_DT_I16:
+        return H5T_STD_I16LE;
     case LAPSE_DT_U64:
         return H5T_STD_U64LE;
     default:

@@ -16,7 +16,7 @@ typedef enum {
     LAPSE_DT_AUTO = 3, /* only in output.dtype: the pipeline's natural type */
     LAPSE_DT_U32 = 4,  /* labels */
     LAPSE_DT_U64 = 5,  /* provisional labels between phases (exec/phases.c), never an output */
-    LAPSE_DT_I16 = 6,  /* input files only: read as float32 (io/reader.c) */
+    LAPSE_DT_I16 = 6,  /* input (read as float32, io/reader.c) and output.dtype */
     LAPSE_DT_F64 = 7   /* input files only: read as float32 (io/reader.c) */
 } lapse_dtype_t;
 

@@ -276,8 +276,9 @@ lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, cl_mem src, c
     const char *name = dtype == LAPSE_DT_U8    ? "lapse_pack_u8"
                        : dtype == LAPSE_DT_U16 ? "lapse_pack_u16"
                        : dtype == LAPSE_DT_U32 ? "lapse_pack_u32"
+                       : dtype == LAPSE_DT_I16 ? "lapse_pack_i16"
                                                : "lapse_pack_f32";
-    if (dtype == LAPSE_DT_U64 || dtype == LAPSE_DT_AUTO)
+    if (dtype == LAPSE_DT_U64 || dtype == LAPSE_DT_AUTO || dtype == LAPSE_DT_F64)
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: pack to %s", lapse_dtype_name(dtype));
     cl_int v[8] = {(cl_int)dim[2],       (cl_int)dim[1],       (cl_int)core->off[2],
                    (cl_int)core->off[1], (cl_int)core->off[0], (cl_int)core->dim[2],
