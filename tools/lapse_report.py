@@ -9,9 +9,14 @@ phase breakdown (summed seconds per phase and rank) and the counts and threshold
 of the output's summary tables (/<name>_summary), when it has any.
 
 The task table /lapse/tasks (io/layout.h: lapse_task_row_t) records per task the seconds of each
-phase, not when it started: the Gantt chart lays each rank's tasks end to end in the order the
-rank ran them (its rows are appended in that order), so its time axis is the rank's task time;
-waits between tasks and the global steps' rounds are not in it.
+phase and, in outputs written since the overlapped task loop, t_start: when the task started,
+from the start of the rank's task loop. With t_start the Gantt chart puts every task where it
+ran, alternating between two half-height rows of its rank's lane, so that a task read and
+written while the device runs its neighbour shows as overlapping bars (its phases drawn one after
+the other from its start; the rest of t_total is "other", mostly waiting for the device).
+Without it (older outputs) the chart lays each rank's tasks end to end in the order the rank ran
+them (its rows are appended in that order), so its time axis is the rank's task time; waits
+between tasks and the global steps' rounds are then not in it.
 
 Exit codes: 0, 2 (bad usage, a missing file, not a lapse output, no such run).
 """
@@ -110,13 +115,23 @@ def print_text(path, run, rows, attrs, summaries, sums, png):
     print("report: %s" % png)
 
 
+def recorded_starts(rows):
+    """Whether the rows carry when each task started (t_start, not all zero)."""
+    return "t_start" in rows.dtype.names and bool((rows["t_start"] != 0).any())
+
+
 def timeline(rows):
-    """Per rank, the (start, phase durations) of its tasks laid end to end in table order."""
+    """Per rank, the (start, rows) of its tasks: their recorded starts, else laid end to end in
+    table order."""
     import numpy as np
     lanes = {}
+    real = recorded_starts(rows)
     for r in np.unique(rows["rank"]):
         g = rows[rows["rank"] == r]
-        starts = np.concatenate([[0.0], np.cumsum(g["t_total"])[:-1]])
+        if real:
+            starts = g["t_start"].astype(np.float64)
+        else:
+            starts = np.concatenate([[0.0], np.cumsum(g["t_total"])[:-1]])
         lanes[int(r)] = (starts, g)
     return lanes
 
@@ -132,13 +147,18 @@ def plot_gantt(ax, lanes):
     thousands of tasks)."""
     import numpy as np
     h = 0.8
+    real = any(recorded_starts(g) for _, g in lanes.values())
     for r, (starts, g) in lanes.items():
-        left = starts.copy()
-        for p in PHASES + ("other",):
-            d = g["t_" + p] if p != "other" else np.maximum(g["t_total"] - (left - starts), 0)
-            ax.broken_barh(list(zip(left, d)), (r - h / 2, h), facecolors=COLORS[p],
-                           linewidth=0)
-            left = left + d
+        # with recorded starts, tasks alternate between two half rows (overlap shows)
+        rowsel = [(np.arange(len(g)) % 2 == k, r - h / 2 + k * h / 2, h / 2) for k in (0, 1)] \
+            if real else [(np.ones(len(g), bool), r - h / 2, h)]
+        for sel, y0, hh in rowsel:
+            s0, gs = starts[sel], g[sel]
+            left = s0.copy()
+            for p in PHASES + ("other",):
+                d = gs["t_" + p] if p != "other" else np.maximum(gs["t_total"] - (left - s0), 0)
+                ax.broken_barh(list(zip(left, d)), (y0, hh), facecolors=COLORS[p], linewidth=0)
+                left = left + d
         bad = g["status"] != 0
         if bad.any():
             ax.broken_barh(list(zip(starts[bad], g["t_total"][bad])), (r - h / 2, h),
@@ -152,7 +172,8 @@ def plot_gantt(ax, lanes):
     ax.set_yticks(sorted(lanes))
     ax.set_yticklabels([lane_name(lanes[r][1], r) for r in sorted(lanes)])
     ax.invert_yaxis()
-    ax.set_xlabel("task time on the rank (s; tasks end to end, waits between them not recorded)")
+    ax.set_xlabel("seconds from the start of the rank's task loop" if real else
+                  "task time on the rank (s; tasks end to end, waits between them not recorded)")
     ax.set_title("tasks per rank and their phases (red, hatched: failed or abandoned)", loc="left")
     from matplotlib.patches import Patch
     ax.legend(handles=[Patch(color=COLORS[p], label=p) for p in PHASES + ("other",)], ncol=6,
@@ -180,7 +201,8 @@ def plot_throughput(ax, lanes):
     order = np.argsort(ends)
     ax2.plot(ends[order], np.cumsum(vox[order]) / 1e6, color="#e15759", label="done (Mvoxel)")
     ax2.set_ylabel("core voxels done (M)", color="#e15759")
-    ax.set_xlabel("task time (s)")
+    real = any(recorded_starts(g) for _, g in lanes.values())
+    ax.set_xlabel("seconds from the start of the task loop" if real else "task time (s)")
     ax.set_ylabel("throughput (Mvoxel/s)")
     ax.set_title("throughput over time")
 
