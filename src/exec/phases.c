@@ -54,8 +54,11 @@ struct lapse_phases {
     cl_mem *dcache; /* [ntps * ntiles]: a task's input read box kept on the device, or NULL */
     size_t dcached, dcache_max; /* device bytes kept, and at most (the rank's device share
                                  * less a task's bytes, halved) */
-    opcache_t *ocache;    /* [ntps * ntiles]: the target step's operands kept after its pass 0, so
-                           * that its later passes skip the pipeline (opcache_keep) */
+    opcache_t *ocache; /* [ntps * ntiles]: the target step's operands kept after its pass 0, so
+                        * that its later passes skip the pipeline (opcache_keep) */
+    int tdmem[LAPSE_MAX_STEPS];           /* 1: step k's tile data lives in host memory (tdata) */
+    lapse_blob_t *tdata[LAPSE_MAX_STEPS]; /* [ntps * ntiles]: every tile's core data, shared */
+    lapse_blob_t *tdown;  /* [ntps * ntiles]: this rank's new tile data, until shared */
     int tmem;             /* 1 while an iterative step's tile state is in host memory (tmem_*) */
     void **tstate;        /* [ntps * ntiles]: this rank's tiles' core state (tmem), or NULL */
     lapse_blob_t *shells; /* [ntps * ntiles]: every tile's rings for its neighbours (tmem) */
@@ -132,6 +135,43 @@ static int scratch_of(const lapse_phases_t *ph, int k, int pass)
     return ph->scratch[k] + (ph->g->node[k].step->op->global->iterate ? pass % 2 : 0);
 }
 
+static void tile_core(const lapse_phases_t *ph, int k, const lapse_task_t *t, lapse_box_t *box);
+static void copy_box(char *dst, const lapse_box_t *db, const char *src, const lapse_box_t *sb,
+                     const lapse_box_t *b, size_t e);
+
+/* Tile data in host memory (tdmem): ph->mat_host = box (the current task's read box) of step
+ * k's data, from the cores of the current timepoint's tiles that box overlaps (tdata). */
+static lapse_status_t tdata_box(lapse_phases_t *ph, int k, const lapse_box_t *box)
+{
+    lapse_status_t st = LAPSE_OK;
+    const size_t e = ph->g->node[k].step->op->global->mat_bytes;
+    for (int64_t tl = 0; tl < ph->ntiles; tl++) {
+        lapse_task_t t;
+        lapse_box_t core, b;
+        lapse_plan_task(&ph->full, ph->cur_tpi * ph->ntiles + tl, &t);
+        tile_core(ph, k, &t, &core);
+        int empty = 0;
+        for (int a = 0; a < 3; a++) {
+            int64_t lo = box->off[a] > core.off[a] ? box->off[a] : core.off[a];
+            int64_t hi = box->off[a] + box->dim[a] < core.off[a] + core.dim[a]
+                             ? box->off[a] + box->dim[a]
+                             : core.off[a] + core.dim[a];
+            b.off[a] = lo;
+            b.dim[a] = hi - lo;
+            empty |= hi <= lo;
+        }
+        if (empty)
+            continue;
+        const lapse_blob_t *src = &ph->tdata[k][ph->cur_tpi * ph->ntiles + tl];
+        if (src->data == NULL || src->size != (size_t)lapse_box_voxels(&core) * e)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no tile data of step %d for tile %lld",
+                       k + 1, (long long)tl);
+        copy_box(ph->mat_host, box, src->data, &core, &b, e);
+    }
+cleanup:
+    return st;
+}
+
 /* Pass `pass` of a step with tile data: store the core's tile data (mat, on the device: the
  * core's voxels, or for an iterative step the whole buffer of dims bdim, whose core is at
  * core_rel) in the output's scratch dataset. */
@@ -143,20 +183,30 @@ static lapse_status_t mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, int p
     lapse_box_t box;
     mat_box(ph, k, 1, &box);
     size_t bytes = (size_t)lapse_box_voxels(&box) * gl->mat_bytes, e = gl->mat_bytes;
+    void *host = ph->mat_host;
+    lapse_blob_t *mine = NULL;
+    if (ph->tdmem[k]) { /* into this rank's pending tile data (tdata_share) */
+        mine = &ph->tdown[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+        lapse_blob_free(mine);
+        mine->data = malloc(bytes ? bytes : 1);
+        LAPSE_ALLOC(mine->data);
+        mine->size = bytes;
+        host = mine->data;
+    }
     if (gl->iterate) { /* the core out of the buffer */
         size_t origin[3] = {(size_t)core_rel->off[2] * e, (size_t)core_rel->off[1],
                             (size_t)core_rel->off[0]};
-        size_t host[3] = {0, 0, 0};
+        size_t hostorg[3] = {0, 0, 0};
         size_t region[3] = {(size_t)core_rel->dim[2] * e, (size_t)core_rel->dim[1],
                             (size_t)core_rel->dim[0]};
-        LAPSE_CL(clEnqueueReadBufferRect(d->cl->queue, mat, CL_TRUE, origin, host, region,
+        LAPSE_CL(clEnqueueReadBufferRect(d->cl->queue, mat, CL_TRUE, origin, hostorg, region,
                                          (size_t)bdim[2] * e, (size_t)(bdim[1] * bdim[2]) * e,
-                                         region[0], region[0] * region[1], ph->mat_host, 0, NULL,
-                                         NULL));
+                                         region[0], region[0] * region[1], host, 0, NULL, NULL));
     } else {
-        LAPSE_CL(
-            clEnqueueReadBuffer(d->cl->queue, mat, CL_TRUE, 0, bytes, ph->mat_host, 0, NULL, NULL));
+        LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, mat, CL_TRUE, 0, bytes, host, 0, NULL, NULL));
     }
+    if (mine)
+        goto cleanup;
     st = lapse_h5out_write(ph->w->out, scratch_of(ph, k, pass), ph->cur.t, &box, ph->mat_host);
     if (st != LAPSE_OK)
         st = lapse_fail_wrap(st, "writing the tile data of step %d to %s failed", k + 1,
@@ -178,12 +228,17 @@ static lapse_status_t mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, int pa
         LAPSE_FAIL(LAPSE_ERUNTIME,
                    "internal error: step %d reads %lld voxels of tile data for a buffer of %zu",
                    k + 1, (long long)lapse_box_voxels(&box), n);
+    if (ph->tdmem[k]) { /* the read box from every tile's shared core data */
+        LAPSE_TRY(tdata_box(ph, k, &box));
+        goto upload;
+    }
     st = lapse_h5out_read(ph->w->out, scratch_of(ph, k, pass), ph->cur.t, &box, ph->mat_host);
     if (st != LAPSE_OK) {
         st = lapse_fail_wrap(st, "reading the tile data of step %d from %s failed", k + 1,
                              ph->w->job->cfg.output_file);
         goto cleanup;
     }
+upload:
     LAPSE_CL(clEnqueueWriteBuffer(d->cl->queue, mat, CL_TRUE, 0, n * gl->mat_bytes, ph->mat_host, 0,
                                   NULL, NULL));
 cleanup:
@@ -961,6 +1016,14 @@ static lapse_status_t tmem_final(lapse_phases_t *ph, int k, int64_t tpi, int64_t
         void *own = ph->tstate[tpi * ph->ntiles + tl];
         if (own == NULL)
             LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no state of tile %lld", (long long)tl);
+        if (ph->tdmem[k]) { /* to the shared tile data at the end of the rounds */
+            lapse_blob_t *b = &ph->tdown[tpi * ph->ntiles + tl];
+            lapse_blob_free(b);
+            b->data = own;
+            b->size = (size_t)lapse_box_voxels(&core) * ph->g->node[k].step->op->global->mat_bytes;
+            ph->tstate[tpi * ph->ntiles + tl] = NULL;
+            continue;
+        }
         st = lapse_h5out_write(ph->w->out, scratch_of(ph, k, pass), t.t, &core, own);
         if (st != LAPSE_OK) {
             st = lapse_fail_wrap(st, "writing the tile data of step %d to %s failed", k + 1,
@@ -1008,6 +1071,91 @@ cleanup:
     return st;
 }
 
+/* Collective: this rank's pending tile data of step k (tdown) to every rank's tdata[k] (an
+ * MPI_Allgatherv of the cores: what fits the host budget, tdata_decide). */
+static lapse_status_t tdata_share(lapse_phases_t *ph, int k)
+{
+    lapse_status_t st = LAPSE_OK, lst = LAPSE_OK;
+    int64_t nall = ph->ntps * ph->ntiles, nmine = 0;
+    int64_t *idx = malloc((size_t)(nall + 1) * sizeof *idx);
+    lapse_blob_t *mine = calloc((size_t)(nall + 1), sizeof *mine);
+    if (!idx || !mine)
+        lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the tile data of step %d", k + 1);
+    for (int64_t i = 0; lst == LAPSE_OK && i < nall; i++)
+        if (ph->tdown[i].data) {
+            idx[nmine] = i;
+            mine[nmine++] = ph->tdown[i];
+            ph->tdown[i].data = NULL;
+            ph->tdown[i].size = 0;
+        }
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(ph->w->r->world, lst));
+    st = exchange(ph->w->r->world, ph->w->r->nranks, idx, mine, nmine, ph->tdata[k], nall);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = lapse_agree(ph->w->r->world, st);
+cleanup:
+    for (int64_t i = 0; mine && i < nmine; i++)
+        lapse_blob_free(&mine[i]);
+    free(idx);
+    free(mine);
+    return st;
+}
+
+/* Collective: whether the tile data of every global step with tile data that is not recomputed
+ * stays in host memory for the whole run (tdmem[k]): all active timepoints' tiles of all such
+ * steps fit half of the host budget (LAPSE_PHASE_CACHE) on every rank, and one step's fit in one
+ * MPI_Allgatherv (2 GiB); the host input cache keeps the rest of the budget. Else every such
+ * step uses the output's scratch area. */
+static lapse_status_t tdata_decide(lapse_phases_t *ph, const active_t *a)
+{
+    lapse_status_t st = LAPSE_OK;
+    double total = 0, most = 0;
+    int any = 0;
+    for (int k = 0; k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        if (!gl || !gl->mat_bytes || recomputed(ph->g, k))
+            continue;
+        double b = (double)a->n * (double)ph->ntiles * (double)ph->full.max_core_voxels *
+                   (double)gl->mat_bytes;
+        total += b;
+        most = b > most ? b : most;
+        any = 1;
+    }
+    int ok = any && ph->tdown && ph->mat_host && total <= 0.5 * (double)ph->cache_max &&
+             most < 2147483647.0 * 0.9;
+    int all = 0;
+    LAPSE_MPI(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ph->w->r->world));
+    for (int k = 0; all && k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        if (!gl || !gl->mat_bytes || recomputed(ph->g, k))
+            continue;
+        ph->tdata[k] = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof(lapse_blob_t));
+        ph->tdmem[k] = ph->tdata[k] != NULL;
+    }
+    if (all) /* the input cache keeps the other half */
+        ph->cache_max = ph->cache_max > (size_t)total ? ph->cache_max - (size_t)total : 0;
+    /* a rank that could not allocate leaves tdmem 0: every rank must agree */
+    for (int k = 0; k < ph->g->nsteps; k++) {
+        int mine = ph->tdmem[k], both = 0;
+        LAPSE_MPI(MPI_Allreduce(&mine, &both, 1, MPI_INT, MPI_MIN, ph->w->r->world));
+        ph->tdmem[k] = both;
+    }
+    for (int k = 0; k < ph->g->nsteps && ph->w->r->rank == 0; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        if (gl && gl->mat_bytes)
+            printf("lapse: global step %d (%s): tile data %s\n", k + 1,
+                   ph->g->node[k].step->op->name,
+                   recomputed(ph->g, k) ? "recomputed where needed (nothing kept)"
+                   : ph->tdmem[k]       ? "shared in host memory between phases"
+                                        : "in the output's scratch area");
+    }
+    fflush(stdout);
+cleanup:
+    return st;
+}
+
 /* Collective: the passes of the iterative step ph->target over the timepoints of a, one
  * iteration each, until every timepoint converged; a converged timepoint leaves the next
  * rounds (a further iteration could change it, and clesperanto stops there too). Every pass's
@@ -1035,7 +1183,7 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
         fflush(stdout);
     }
     for (ph->pass = 0; cur.n > 0; ph->pass++, (*rounds)++) {
-        if (ph->pass > 0 && !ph->tmem) { /* the last pass's tile data must be seen by all */
+        if (ph->pass > 0 && !ph->tmem && !ph->tdmem[k]) { /* the last pass's tile data */
             lapse_status_t fst = lapse_h5out_flush(ph->w->out);
             if (fst != LAPSE_OK)
                 lapse_err_print(fst);
@@ -1057,8 +1205,12 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
         cur.n = keep;
         if (ph->tmem && cur.n > 0)
             LAPSE_TRY(tmem_exchange(ph, k, &cur));
+        if (!ph->tmem && ph->tdmem[k]) /* every tile's state of this pass, to all */
+            LAPSE_TRY(tdata_share(ph, k));
     }
-    if (ph->tmem) { /* the final states must be seen by every rank */
+    if (ph->tmem && ph->tdmem[k]) /* the final states, to all */
+        LAPSE_TRY(tdata_share(ph, k));
+    else if (ph->tmem) { /* the final states must be seen by every rank */
         lapse_status_t fst = lapse_h5out_flush(ph->w->out);
         if (fst != LAPSE_OK)
             lapse_err_print(fst);
@@ -1143,6 +1295,8 @@ static lapse_status_t prologue(lapse_phases_t *ph)
         lapse_err_print(lst);
     LAPSE_TRY(lapse_agree(w->r->world, lst));
     ph->mode = MODE_PARTIAL;
+    if (ph->ntiles > 1)
+        LAPSE_TRY(tdata_decide(ph, &a));
     int64_t wave = wave_size(ph), nwaves = 0;
     if (ph->ntiles == 1) { /* one round of whole timepoints */
         LAPSE_TRY(capture_whole(ph, &a));
@@ -1164,7 +1318,9 @@ static lapse_status_t prologue(lapse_phases_t *ph)
             for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
                 LAPSE_TRY(round_run(ph, &sub, &idle));
             opcache_clear(ph);
-            if (gl->mat_bytes) { /* the tile data must be seen by every rank from here on */
+            if (gl->mat_bytes && ph->tdmem[k])
+                LAPSE_TRY(tdata_share(ph, k));
+            else if (gl->mat_bytes) { /* the tile data must be seen by every rank from here on */
                 lapse_status_t fst = lapse_h5out_flush(w->out);
                 if (fst != LAPSE_OK)
                     lapse_err_print(fst);
@@ -1248,6 +1404,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->ocache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ocache);
         ph->tstate = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tstate);
         ph->shells = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->shells);
+        ph->tdown = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tdown);
         unsigned long long task =
             lapse_sizing_task_bytes(w->job, w->plan->max_read_voxels, w->plan->max_core_voxels);
         ph->dcache_max = w->dev_share > task ? (size_t)((w->dev_share - task) / 2) : 0;
@@ -1300,6 +1457,16 @@ void lapse_phases_free(lapse_phases_t *ph)
     tmem_clear(ph);
     free(ph->tstate);
     free(ph->shells);
+    for (int64_t i = 0; i < ph->ntps * ph->ntiles; i++) {
+        if (ph->tdown)
+            lapse_blob_free(&ph->tdown[i]);
+        for (int k = 0; k < ph->g->nsteps; k++)
+            if (ph->tdata[k])
+                lapse_blob_free(&ph->tdata[k][i]);
+    }
+    for (int k = 0; k < ph->g->nsteps; k++)
+        free(ph->tdata[k]);
+    free(ph->tdown);
     cache_clear(ph, 1);
     if (ph->relay)
         clReleaseMemObject(ph->relay);

@@ -60,6 +60,16 @@ check() {
         cat "$T/last.log"
         fail "$c: the tiled run did not report its reduction rounds"
     }
+    if [ "$case" = seeds ]; then # labels read beyond the core (dilate_labels): tile data kept
+        grep -q "connected_components_labeling): tile data shared in host memory" "$T/last.log" ||
+            { cat "$T/last.log"; fail "$c: the labels' tile data was not kept in host memory"; }
+        note "$c: the same with a 1-byte host budget (LAPSE_PHASE_CACHE=1): the scratch area"
+        sed "s|${c}_tiled2.h5|${c}_tiled2s.h5|" "$T/${c}_tiled2.yaml" >"$T/${c}_tiled2s.yaml"
+        LAPSE_PHASE_CACHE=1 lapse_run 2 "$T/${c}_tiled2s.yaml"
+        grep -q "connected_components_labeling): tile data in the output's scratch area" \
+            "$T/last.log" || { cat "$T/last.log"; fail "$c: no scratch area with a 1-byte budget"; }
+        py h5same.py "$T/${c}_whole.h5" "$T/${c}_tiled2s.h5" || fail "$c: tiled2s differs"
+    fi
     lapse_run 3 "$T/${c}_tiled3.yaml"
     for r in tiled2 tiled3; do
         py h5same.py "$T/${c}_whole.h5" "$T/${c}_$r.h5" || fail "$c: $r differs from untiled"
