@@ -75,10 +75,12 @@ grep -q "global steps" "$T/update.log" || { cat "$T/update.log"; fail "the updat
 py h5same.py "$REF" "$OUT" || fail "the updated output differs from the reference"
 [ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "the update duplicated or lost table rows"
 [ "$(marks "$OUT")" -eq "$before" ] || fail "the update left timepoints unmarked"
-note "a timepoint larger than the device (LAPSE_DEVICE_MEM_LIMIT=1 MiB, tiles: auto) and waves"
-note "of one timepoint (LAPSE_PHASE_MEM=1 KiB) on 2 ranks"
+note "a timepoint larger than the device (LAPSE_DEVICE_MEM_LIMIT=1 MiB, tiles: auto), a host budget"
+note "of 1 byte for kept boxes and tile data (LAPSE_PHASE_CACHE=1) and waves of one timepoint"
+note "(LAPSE_PHASE_MEM=1 KiB) on 2 ranks"
 sed -e 's/shape: \[9, 31, 37\]/shape: auto/' -e "s|$OUT|$T/small.h5|" "$CFG" >"$T/small.yaml"
-LAPSE_DEVICE_MEM_LIMIT=1048576 LAPSE_PHASE_MEM=1024 run_ok "$T/small.log" mpirun_lapse 2 run \
+LAPSE_DEVICE_MEM_LIMIT=1048576 LAPSE_PHASE_MEM=1024 LAPSE_PHASE_CACHE=1 run_ok "$T/small.log" \
+    mpirun_lapse 2 run \
     "$T/small.yaml"
 grep -q "waves of at most 1 timepoints" "$T/small.log" || { cat "$T/small.log"; fail "no waves of one timepoint"; }
 grep -Eq "x [0-9]{2,} tiles" "$T/small.log" || { cat "$T/small.log"; fail "the timepoint was not cut into tiles"; }
