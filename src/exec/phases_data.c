@@ -1,0 +1,531 @@
+/*
+ * phases_data.c - where the tile data of global steps lives between phases (see phases_int.h):
+ * recomputed from the operand when no later step needs it beyond the core; else every tile's
+ * core shared in host memory (MPI_Allgatherv) when all of it fits the host budget; the growth's
+ * state kept per rank with one-voxel rings exchanged between passes; else the output's scratch
+ * area (/lapse/scratch/stepK). docs/segmentation.md says when each is used.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec/phases_int.h"
+
+/* The current task's box of tile data for step k: its core (pass 0 writes it) or its read box
+ * (later phases read it); one plane for a one-plane operand. */
+void ph_mat_box(const lapse_phases_t *ph, int k, int core, lapse_box_t *box)
+{
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    const int64_t *dims =
+        nd->in[0] == LAPSE_GRAPH_INPUT ? ph->g->in_shape : ph->g->node[nd->in[0]].dims;
+    *box = core ? ph->cur.core : ph->cur.read;
+    if (dims[0] == 1) {
+        box->off[0] = 0;
+        box->dim[0] = 1;
+    }
+}
+
+/* The scratch dataset step k's pass `pass` writes (and pass + 1 reads). */
+int ph_scratch_of(const lapse_phases_t *ph, int k, int pass)
+{
+    return ph->scratch[k] + (ph->g->node[k].step->op->global->iterate ? pass % 2 : 0);
+}
+
+/* Tile data in host memory (tdmem): ph->mat_host = box (the current task's read box) of step
+ * k's data, from the cores of the current timepoint's tiles that box overlaps (tdata). */
+lapse_status_t ph_tdata_box(lapse_phases_t *ph, int k, const lapse_box_t *box)
+{
+    lapse_status_t st = LAPSE_OK;
+    const size_t e = ph->g->node[k].step->op->global->mat_bytes;
+    for (int64_t tl = 0; tl < ph->ntiles; tl++) {
+        lapse_task_t t;
+        lapse_box_t core, b;
+        lapse_plan_task(&ph->full, ph->cur_tpi * ph->ntiles + tl, &t);
+        ph_tile_core(ph, k, &t, &core);
+        int empty = 0;
+        for (int a = 0; a < 3; a++) {
+            int64_t lo = box->off[a] > core.off[a] ? box->off[a] : core.off[a];
+            int64_t hi = box->off[a] + box->dim[a] < core.off[a] + core.dim[a]
+                             ? box->off[a] + box->dim[a]
+                             : core.off[a] + core.dim[a];
+            b.off[a] = lo;
+            b.dim[a] = hi - lo;
+            empty |= hi <= lo;
+        }
+        if (empty)
+            continue;
+        const lapse_blob_t *src = &ph->tdata[k][ph->cur_tpi * ph->ntiles + tl];
+        if (src->data == NULL || src->size != (size_t)lapse_box_voxels(&core) * e)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no tile data of step %d for tile %lld",
+                       k + 1, (long long)tl);
+        ph_copy_box(ph->mat_host, box, src->data, &core, &b, e);
+    }
+cleanup:
+    return st;
+}
+
+/* Pass `pass` of a step with tile data: store the core's tile data (mat, on the device: the
+ * core's voxels, or for an iterative step the whole buffer of dims bdim, whose core is at
+ * core_rel) in the output's scratch dataset. */
+lapse_status_t ph_mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass, cl_mem mat,
+                            const int64_t bdim[3], const lapse_box_t *core_rel)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_global_t *gl = ph->g->node[k].step->op->global;
+    lapse_box_t box;
+    ph_mat_box(ph, k, 1, &box);
+    size_t bytes = (size_t)lapse_box_voxels(&box) * gl->mat_bytes, e = gl->mat_bytes;
+    void *host = ph->mat_host;
+    lapse_blob_t *mine = NULL;
+    if (ph->tdmem[k]) { /* into this rank's pending tile data (tdata_share) */
+        mine = &ph->tdown[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+        lapse_blob_free(mine);
+        mine->data = malloc(bytes ? bytes : 1);
+        LAPSE_ALLOC(mine->data);
+        mine->size = bytes;
+        host = mine->data;
+    }
+    if (gl->iterate) { /* the core out of the buffer */
+        size_t origin[3] = {(size_t)core_rel->off[2] * e, (size_t)core_rel->off[1],
+                            (size_t)core_rel->off[0]};
+        size_t hostorg[3] = {0, 0, 0};
+        size_t region[3] = {(size_t)core_rel->dim[2] * e, (size_t)core_rel->dim[1],
+                            (size_t)core_rel->dim[0]};
+        LAPSE_CL(clEnqueueReadBufferRect(d->cl->queue, mat, CL_TRUE, origin, hostorg, region,
+                                         (size_t)bdim[2] * e, (size_t)(bdim[1] * bdim[2]) * e,
+                                         region[0], region[0] * region[1], host, 0, NULL, NULL));
+    } else {
+        LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, mat, CL_TRUE, 0, bytes, host, 0, NULL, NULL));
+    }
+    if (mine)
+        goto cleanup;
+    st = lapse_h5out_write(ph->w->out, ph_scratch_of(ph, k, pass), ph->cur.t, &box, ph->mat_host);
+    if (st != LAPSE_OK)
+        st = lapse_fail_wrap(st, "writing the tile data of step %d to %s failed", k + 1,
+                             ph->w->job->cfg.output_file);
+cleanup:
+    return st;
+}
+
+/* Later phases: load the read box's tile data of step k that pass `pass` stored from the
+ * scratch dataset into mat, which must match the operand's buffer (n voxels). */
+lapse_status_t ph_mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass, cl_mem mat,
+                           size_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_global_t *gl = ph->g->node[k].step->op->global;
+    lapse_box_t box;
+    ph_mat_box(ph, k, 0, &box);
+    if ((size_t)lapse_box_voxels(&box) != n)
+        LAPSE_FAIL(LAPSE_ERUNTIME,
+                   "internal error: step %d reads %lld voxels of tile data for a buffer of %zu",
+                   k + 1, (long long)lapse_box_voxels(&box), n);
+    if (ph->tdmem[k]) { /* the read box from every tile's shared core data */
+        LAPSE_TRY(ph_tdata_box(ph, k, &box));
+        goto upload;
+    }
+    st = lapse_h5out_read(ph->w->out, ph_scratch_of(ph, k, pass), ph->cur.t, &box, ph->mat_host);
+    if (st != LAPSE_OK) {
+        st = lapse_fail_wrap(st, "reading the tile data of step %d from %s failed", k + 1,
+                             ph->w->job->cfg.output_file);
+        goto cleanup;
+    }
+upload:
+    LAPSE_CL(clEnqueueWriteBuffer(d->cl->queue, mat, CL_TRUE, 0, n * gl->mat_bytes, ph->mat_host, 0,
+                                  NULL, NULL));
+cleanup:
+    return st;
+}
+
+/* Whether global step k's tile data is recomputed rather than stored (op.h, mat_local): no
+ * later step needs its result beyond the core (graph.h, need). */
+int ph_recomputed(const lapse_graph_t *g, int k)
+{
+    const lapse_global_t *gl = g->node[k].step->op->global;
+    if (!gl->mat_bytes || !gl->mat_local || gl->iterate)
+        return 0;
+    for (int a = 0; a < 3; a++)
+        if (g->node[k].need[a] != 0)
+            return 0;
+    return 1;
+}
+
+/* Recompute global step k's tile data (pass 0's partial, into mat: the core's voxels in C order)
+ * and lay it out as the read box in ph->relay (the halo zero: no later step reads it there), as
+ * mat_load would have from the scratch area. core: relative to the operand in. */
+lapse_status_t ph_recompute(lapse_phases_t *ph, lapse_dev_t *d, int k, const lapse_dvol_t *in,
+                            cl_mem mat, cl_mem work, const lapse_box_t *core)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_step_t *s = ph->g->node[k].step;
+    const lapse_global_t *gl = s->op->global;
+    lapse_gtile_t tile;
+    lapse_blob_t tmp = {NULL, 0};
+    cl_int e = CL_SUCCESS;
+    const size_t eb = gl->mat_bytes, bytes = (size_t)(in->dim[0] * in->dim[1] * in->dim[2]) * eb;
+    const cl_uchar zero = 0;
+    ph_current_tile(ph, k, core, &tile);
+    st = gl->partial(d, s, 0, NULL, &tile, in, mat, work, &tmp);
+    lapse_blob_free(&tmp);
+    LAPSE_TRY(st);
+    if (ph->relay_bytes < bytes) {
+        if (ph->relay)
+            clReleaseMemObject(ph->relay);
+        ph->relay_bytes = 0;
+        ph->relay = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, bytes, NULL, &e);
+        LAPSE_CL(e);
+        ph->relay_bytes = bytes;
+    }
+    LAPSE_CL(clEnqueueFillBuffer(d->cl->queue, ph->relay, &zero, 1, 0, bytes, 0, NULL, NULL));
+    const lapse_box_t *c = &tile.core_rel;
+    size_t so[3] = {0, 0, 0};
+    size_t dor[3] = {(size_t)c->off[2] * eb, (size_t)c->off[1], (size_t)c->off[0]};
+    size_t region[3] = {(size_t)c->dim[2] * eb, (size_t)c->dim[1], (size_t)c->dim[0]};
+    LAPSE_CL(clEnqueueCopyBufferRect(d->cl->queue, mat, ph->relay, so, dor, region, region[0],
+                                     region[0] * region[1], (size_t)in->dim[2] * eb,
+                                     (size_t)(in->dim[1] * in->dim[2]) * eb, 0, NULL, NULL));
+cleanup:
+    return st;
+}
+
+/* ---------------------------------------------------------------- tile state in memory */
+
+/* An iterative step whose result no later step needs beyond the core (graph need 0) keeps its
+ * tile state between passes in host memory when this rank's tiles fit (tmem): each rank keeps
+ * the cores of its own tiles (the ranks keep their tiles in every pass: active_t pos), and
+ * after each pass every tile's ring of width reach around each neighbour's core travels to all
+ * ranks (exchange); a pass then starts from its own core and its neighbours' rings (an
+ * iteration reads no further). When a timepoint converged, its final state goes to the scratch
+ * area once, for the tasks, which may run on any rank. */
+
+typedef struct {
+    int64_t dst;            /* the tile the ring is for */
+    int64_t off[3], dim[3]; /* the box, in timepoint coordinates */
+} ring_head_t;
+
+/* Step k's core box of task t in its operand's image (one plane for a one-plane operand). */
+void ph_tile_core(const lapse_phases_t *ph, int k, const lapse_task_t *t, lapse_box_t *box)
+{
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    const int64_t *dims =
+        nd->in[0] == LAPSE_GRAPH_INPUT ? ph->g->in_shape : ph->g->node[nd->in[0]].dims;
+    *box = t->core;
+    if (dims[0] == 1) {
+        box->off[0] = 0;
+        box->dim[0] = 1;
+    }
+}
+
+/* The current task's core (core_rel in the buffer of dims bdim) out of mat into its state. */
+lapse_status_t ph_tmem_store(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat,
+                             const int64_t bdim[3], const lapse_box_t *core_rel)
+{
+    lapse_status_t st = LAPSE_OK;
+    const size_t e = ph->g->node[k].step->op->global->mat_bytes;
+    void **slot = &ph->tstate[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+    size_t origin[3] = {(size_t)core_rel->off[2] * e, (size_t)core_rel->off[1],
+                        (size_t)core_rel->off[0]};
+    size_t host[3] = {0, 0, 0};
+    size_t region[3] = {(size_t)core_rel->dim[2] * e, (size_t)core_rel->dim[1],
+                        (size_t)core_rel->dim[0]};
+    if (*slot == NULL) {
+        *slot = malloc(region[0] * region[1] * region[2]);
+        LAPSE_ALLOC(*slot);
+    }
+    LAPSE_CL(clEnqueueReadBufferRect(d->cl->queue, mat, CL_TRUE, origin, host, region,
+                                     (size_t)bdim[2] * e, (size_t)(bdim[1] * bdim[2]) * e,
+                                     region[0], region[0] * region[1], *slot, 0, NULL, NULL));
+cleanup:
+    return st;
+}
+
+/* Copy box b (timepoint coordinates) of the C-order array src (box sb) into dst (box db),
+ * e bytes per voxel; b must lie inside both. */
+void ph_copy_box(char *dst, const lapse_box_t *db, const char *src, const lapse_box_t *sb,
+                 const lapse_box_t *b, size_t e)
+{
+    size_t row = (size_t)b->dim[2] * e;
+    for (int64_t z = 0; z < b->dim[0]; z++)
+        for (int64_t y = 0; y < b->dim[1]; y++) {
+            int64_t gz = b->off[0] + z, gy = b->off[1] + y, gx = b->off[2];
+            size_t di = (size_t)(((gz - db->off[0]) * db->dim[1] + gy - db->off[1]) * db->dim[2] +
+                                 gx - db->off[2]);
+            size_t si = (size_t)(((gz - sb->off[0]) * sb->dim[1] + gy - sb->off[1]) * sb->dim[2] +
+                                 gx - sb->off[2]);
+            memcpy(dst + di * e, src + si * e, row);
+        }
+}
+
+/* The state the last pass left for the current task's buffer (its read box, n voxels): its own
+ * core and its neighbours' rings, the rest zero (no voxel of the core reads it). */
+lapse_status_t ph_tmem_load(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat,
+                            const lapse_dvol_t *in)
+{
+    lapse_status_t st = LAPSE_OK;
+    const size_t e = ph->g->node[k].step->op->global->mat_bytes;
+    const size_t n = (size_t)(in->dim[0] * in->dim[1] * in->dim[2]);
+    lapse_box_t rbox, core;
+    ph_mat_box(ph, k, 0, &rbox);
+    ph_tile_core(ph, k, &ph->cur, &core);
+    const void *own = ph->tstate[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+    if ((size_t)lapse_box_voxels(&rbox) != n || own == NULL)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no tile state of step %d for tile %lld", k + 1,
+                   (long long)ph->cur.tile);
+    memset(ph->mat_host, 0, n * e);
+    ph_copy_box(ph->mat_host, &rbox, own, &core, &core, e);
+    for (int64_t tl = 0; tl < ph->ntiles; tl++) {
+        const lapse_blob_t *b = &ph->shells[ph->cur_tpi * ph->ntiles + tl];
+        for (size_t at = 0; tl != ph->cur.tile && b->data && at < b->size;) {
+            ring_head_t h;
+            memcpy(&h, (const char *)b->data + at, sizeof h);
+            at += sizeof h;
+            lapse_box_t rb;
+            memcpy(rb.off, h.off, sizeof rb.off);
+            memcpy(rb.dim, h.dim, sizeof rb.dim);
+            size_t bytes = (size_t)lapse_box_voxels(&rb) * e;
+            if (h.dst == ph->cur.tile)
+                ph_copy_box(ph->mat_host, &rbox, (const char *)b->data + at, &rb, &rb, e);
+            at += (bytes + 7) & ~(size_t)7;
+        }
+    }
+    LAPSE_CL(
+        clEnqueueWriteBuffer(d->cl->queue, mat, CL_TRUE, 0, n * e, ph->mat_host, 0, NULL, NULL));
+cleanup:
+    return st;
+}
+
+/* Collective: after a pass of step k over the timepoints of a, every tile's rings for its
+ * neighbours (the part of its core within the step's reach of theirs) to every rank. */
+lapse_status_t ph_tmem_exchange(lapse_phases_t *ph, int k, const active_t *a)
+{
+    lapse_status_t st = LAPSE_OK, lst = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    const size_t e = ph->g->node[k].step->op->global->mat_bytes;
+    int64_t r[3], n = a->n * ph->ntiles, nmine = 0;
+    lapse_step_reach(ph->g->node[k].step, r);
+    int64_t *idx = malloc((size_t)(n + 1) * sizeof *idx);
+    lapse_blob_t *mine = calloc((size_t)(n + 1), sizeof *mine);
+    if (!idx || !mine)
+        lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the rings of step %d", k + 1);
+    for (int64_t j = 0; lst == LAPSE_OK && j < n; j++) {
+        int64_t i = j / ph->ntiles, tl = j % ph->ntiles, tpi = a->tpi[i];
+        if ((a->pos[i] * ph->ntiles + tl) % w->r->nranks != w->r->rank)
+            continue;
+        const void *own = ph->tstate[tpi * ph->ntiles + tl];
+        lapse_task_t t;
+        lapse_box_t core;
+        lapse_plan_task(&ph->full, tpi * ph->ntiles + tl, &t);
+        ph_tile_core(ph, k, &t, &core);
+        size_t cap = 0, used = 0;
+        char *buf = NULL;
+        for (int64_t u = 0; own && u < ph->ntiles; u++) {
+            lapse_task_t tu;
+            lapse_box_t cu, b;
+            if (u == tl)
+                continue;
+            lapse_plan_task(&ph->full, tpi * ph->ntiles + u, &tu);
+            ph_tile_core(ph, k, &tu, &cu);
+            int empty = 0;
+            for (int ax = 0; ax < 3; ax++) { /* core of tl within reach of u's core */
+                int64_t lo = cu.off[ax] - r[ax], hi = cu.off[ax] + cu.dim[ax] + r[ax];
+                lo = lo > core.off[ax] ? lo : core.off[ax];
+                hi = hi < core.off[ax] + core.dim[ax] ? hi : core.off[ax] + core.dim[ax];
+                b.off[ax] = lo;
+                b.dim[ax] = hi - lo;
+                empty |= hi <= lo;
+            }
+            if (empty)
+                continue;
+            size_t bytes = (size_t)lapse_box_voxels(&b) * e,
+                   need = sizeof(ring_head_t) + ((bytes + 7) & ~(size_t)7);
+            if (used + need > cap) {
+                size_t ncap = (used + need) * 2;
+                char *nb = realloc(buf, ncap);
+                if (nb == NULL) {
+                    lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the rings of step %d", k + 1);
+                    break;
+                }
+                buf = nb;
+                cap = ncap;
+            }
+            ring_head_t h = {u, {b.off[0], b.off[1], b.off[2]}, {b.dim[0], b.dim[1], b.dim[2]}};
+            memcpy(buf + used, &h, sizeof h);
+            memset(buf + used + sizeof h, 0, need - sizeof h);
+            ph_copy_box(buf + used + sizeof h, &b, own, &core, &b, e);
+            used += need;
+        }
+        idx[nmine] = tpi * ph->ntiles + tl;
+        mine[nmine].data = buf;
+        mine[nmine].size = used;
+        nmine++;
+    }
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(w->r->world, lst));
+    st =
+        ph_exchange(w->r->world, w->r->nranks, idx, mine, nmine, ph->shells, ph->ntps * ph->ntiles);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = lapse_agree(w->r->world, st);
+cleanup:
+    for (int64_t i = 0; mine && i < nmine; i++)
+        lapse_blob_free(&mine[i]);
+    free(idx);
+    free(mine);
+    return st;
+}
+
+/* This rank's tiles of timepoint index tpi (wave position pos): their last state into the
+ * scratch dataset of pass `pass` (the tasks' mat_load reads it there). */
+lapse_status_t ph_tmem_final(lapse_phases_t *ph, int k, int64_t tpi, int64_t pos, int pass)
+{
+    lapse_status_t st = LAPSE_OK;
+    for (int64_t tl = 0; tl < ph->ntiles; tl++) {
+        if ((pos * ph->ntiles + tl) % ph->w->r->nranks != ph->w->r->rank)
+            continue;
+        lapse_task_t t;
+        lapse_box_t core;
+        lapse_plan_task(&ph->full, tpi * ph->ntiles + tl, &t);
+        ph_tile_core(ph, k, &t, &core);
+        void *own = ph->tstate[tpi * ph->ntiles + tl];
+        if (own == NULL)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no state of tile %lld", (long long)tl);
+        if (ph->tdmem[k]) { /* to the shared tile data at the end of the rounds */
+            lapse_blob_t *b = &ph->tdown[tpi * ph->ntiles + tl];
+            lapse_blob_free(b);
+            b->data = own;
+            b->size = (size_t)lapse_box_voxels(&core) * ph->g->node[k].step->op->global->mat_bytes;
+            ph->tstate[tpi * ph->ntiles + tl] = NULL;
+            continue;
+        }
+        st = lapse_h5out_write(ph->w->out, ph_scratch_of(ph, k, pass), t.t, &core, own);
+        if (st != LAPSE_OK) {
+            st = lapse_fail_wrap(st, "writing the tile data of step %d to %s failed", k + 1,
+                                 ph->w->job->cfg.output_file);
+            goto cleanup;
+        }
+    }
+cleanup:
+    return st;
+}
+
+/* Forget the tile states and rings. */
+void ph_tmem_clear(lapse_phases_t *ph)
+{
+    for (int64_t i = 0; i < ph->ntps * ph->ntiles; i++) {
+        if (ph->tstate) {
+            free(ph->tstate[i]);
+            ph->tstate[i] = NULL;
+        }
+        if (ph->shells)
+            lapse_blob_free(&ph->shells[i]);
+    }
+    ph->tmem = 0;
+}
+
+/* Collective: whether step k's tile state over the timepoints of a stays in host memory: no
+ * later step needs it beyond the core, and this rank's tiles fit the host budget on every
+ * rank. */
+lapse_status_t ph_tmem_decide(lapse_phases_t *ph, int k, const active_t *a, int *on)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    int ok = nd->need[0] == 0 && nd->need[1] == 0 && nd->need[2] == 0 && ph->tstate && ph->shells &&
+             ph->mat_host;
+    double mine = 0;
+    for (int64_t j = 0; j < a->n * ph->ntiles; j++)
+        if ((a->pos[j / ph->ntiles] * ph->ntiles + j % ph->ntiles) % ph->w->r->nranks ==
+            ph->w->r->rank)
+            mine += (double)ph->full.max_core_voxels * (double)nd->step->op->global->mat_bytes;
+    ok = ok && mine + (double)ph->cached <= (double)ph->cache_max;
+    int all = 0;
+    LAPSE_MPI(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ph->w->r->world));
+    *on = all;
+cleanup:
+    return st;
+}
+
+/* Collective: this rank's pending tile data of step k (tdown) to every rank's tdata[k] (an
+ * MPI_Allgatherv of the cores: what fits the host budget, tdata_decide). */
+lapse_status_t ph_tdata_share(lapse_phases_t *ph, int k)
+{
+    lapse_status_t st = LAPSE_OK, lst = LAPSE_OK;
+    int64_t nall = ph->ntps * ph->ntiles, nmine = 0;
+    int64_t *idx = malloc((size_t)(nall + 1) * sizeof *idx);
+    lapse_blob_t *mine = calloc((size_t)(nall + 1), sizeof *mine);
+    if (!idx || !mine)
+        lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the tile data of step %d", k + 1);
+    for (int64_t i = 0; lst == LAPSE_OK && i < nall; i++)
+        if (ph->tdown[i].data) {
+            idx[nmine] = i;
+            mine[nmine++] = ph->tdown[i];
+            ph->tdown[i].data = NULL;
+            ph->tdown[i].size = 0;
+        }
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(ph->w->r->world, lst));
+    st = ph_exchange(ph->w->r->world, ph->w->r->nranks, idx, mine, nmine, ph->tdata[k], nall);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = lapse_agree(ph->w->r->world, st);
+cleanup:
+    for (int64_t i = 0; mine && i < nmine; i++)
+        lapse_blob_free(&mine[i]);
+    free(idx);
+    free(mine);
+    return st;
+}
+
+/* Collective: whether the tile data of every global step with tile data that is not recomputed
+ * stays in host memory for the whole run (tdmem[k]): all active timepoints' tiles of all such
+ * steps fit half of the host budget (LAPSE_PHASE_CACHE) on every rank, and one step's fit in one
+ * MPI_Allgatherv (2 GiB); the host input cache keeps the rest of the budget. Else every such
+ * step uses the output's scratch area. */
+lapse_status_t ph_tdata_decide(lapse_phases_t *ph, const active_t *a)
+{
+    lapse_status_t st = LAPSE_OK;
+    double total = 0, most = 0;
+    int any = 0;
+    for (int k = 0; k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        if (!gl || !gl->mat_bytes || ph_recomputed(ph->g, k))
+            continue;
+        double b = (double)a->n * (double)ph->ntiles * (double)ph->full.max_core_voxels *
+                   (double)gl->mat_bytes;
+        total += b;
+        most = b > most ? b : most;
+        any = 1;
+    }
+    int ok = any && ph->tdown && ph->mat_host && total <= 0.5 * (double)ph->cache_max &&
+             most < 2147483647.0 * 0.9;
+    int all = 0;
+    LAPSE_MPI(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ph->w->r->world));
+    for (int k = 0; all && k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        if (!gl || !gl->mat_bytes || ph_recomputed(ph->g, k))
+            continue;
+        ph->tdata[k] = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof(lapse_blob_t));
+        ph->tdmem[k] = ph->tdata[k] != NULL;
+    }
+    if (all) /* the input cache keeps the other half */
+        ph->cache_max = ph->cache_max > (size_t)total ? ph->cache_max - (size_t)total : 0;
+    /* a rank that could not allocate leaves tdmem 0: every rank must agree */
+    for (int k = 0; k < ph->g->nsteps; k++) {
+        int mine = ph->tdmem[k], both = 0;
+        LAPSE_MPI(MPI_Allreduce(&mine, &both, 1, MPI_INT, MPI_MIN, ph->w->r->world));
+        ph->tdmem[k] = both;
+    }
+    for (int k = 0; k < ph->g->nsteps && ph->w->r->rank == 0; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        if (gl && gl->mat_bytes)
+            printf("lapse: global step %d (%s): tile data %s\n", k + 1,
+                   ph->g->node[k].step->op->name,
+                   ph_recomputed(ph->g, k) ? "recomputed where needed (nothing kept)"
+                   : ph->tdmem[k]          ? "shared in host memory between phases"
+                                           : "in the output's scratch area");
+    }
+    fflush(stdout);
+cleanup:
+    return st;
+}

@@ -1,0 +1,124 @@
+/*
+ * phases_int.h - the state of the per-timepoint reductions (exec/phases.c) and what its two
+ * files share: phases.c runs the rounds and the exchange; phases_data.c keeps the tile data
+ * between phases (recomputed, in host memory, or in the output's scratch area). Not for use
+ * outside src/exec/phases*.c.
+ */
+#ifndef LAPSE_EXEC_PHASES_INT_H
+#define LAPSE_EXEC_PHASES_INT_H
+
+#include "device/dev.h"
+#include "exec/phases.h"
+#include "ops/global.h"
+
+enum { MODE_WHOLE, MODE_PARTIAL, MODE_FINAL };
+
+/* A task's operands of a multi-pass global step, copied on the device after its pass 0. */
+typedef struct {
+    int used;
+    lapse_dvol_t in[LAPSE_OP_MAX_INPUTS];
+    int nin;
+    lapse_gtile_t tile;
+    cl_mem mat, work; /* the pipeline's buffers of the step (not owned) */
+    size_t bytes;
+} opcache_t;
+
+struct lapse_phases {
+    lapse_worker_t *w;
+    const lapse_graph_t *g;
+    lapse_plan_t full; /* the plan's geometry with every task (todo NULL; tps borrowed) */
+    int64_t ntps, ntiles;
+    lapse_blob_t *res; /* [ntps * nsteps]: the result of global step k for timepoint index i */
+    int mode;
+    int target, pass;   /* MODE_PARTIAL: the step and pass being computed */
+    lapse_blob_t *prev; /* [ntps]: the previous pass's result of the target step */
+    lapse_blob_t part;  /* the partial of the task just run */
+    int64_t cur_tpi;    /* timepoint index of the current task */
+    lapse_task_t cur;
+    int scratch[LAPSE_MAX_STEPS]; /* output dataset index of step k's tile data, or -1 (an
+                                   * iterative step has two: passes alternate between them) */
+    int *last;                    /* [ntps * nsteps]: an iterative step's last pass */
+    void **cache; /* [ntps * ntiles]: a task's input read box kept between rounds, or NULL */
+    size_t cached, cache_max; /* bytes kept, and at most (LAPSE_PHASE_CACHE, default 1/4 of RAM) */
+    void *mat_host;           /* host copy of tile data: the largest read box x 8 bytes */
+    cl_mem *dcache; /* [ntps * ntiles]: a task's input read box kept on the device, or NULL */
+    size_t dcached, dcache_max; /* device bytes kept, and at most (the rank's device share
+                                 * less a task's bytes, halved) */
+    opcache_t *ocache; /* [ntps * ntiles]: the target step's operands kept after its pass 0, so
+                        * that its later passes skip the pipeline (opcache_keep) */
+    int tdmem[LAPSE_MAX_STEPS];           /* 1: step k's tile data lives in host memory (tdata) */
+    lapse_blob_t *tdata[LAPSE_MAX_STEPS]; /* [ntps * ntiles]: every tile's core data, shared */
+    lapse_blob_t *tdown;  /* [ntps * ntiles]: this rank's new tile data, until shared */
+    int tmem;             /* 1 while an iterative step's tile state is in host memory (tmem_*) */
+    void **tstate;        /* [ntps * ntiles]: this rank's tiles' core state (tmem), or NULL */
+    lapse_blob_t *shells; /* [ntps * ntiles]: every tile's rings for its neighbours (tmem) */
+    cl_mem relay; /* recomputed tile data laid out as the read box (recomputed()), or NULL */
+    size_t relay_bytes;
+    int profile; /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
+    double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
+};
+
+typedef struct {
+    int64_t *tpi; /* active timepoint indices (with a pending task), ascending */
+    int64_t n;
+    int64_t *pos; /* NULL, or each one's position in its wave: tile tl of active timepoint i
+                   * then belongs to rank (pos[i] ntiles + tl) mod nranks in every pass, so an
+                   * iterative step's tile state stays where it is while timepoints converge */
+} active_t;
+
+/* ---- shared between phases.c (the rounds) and phases_data.c (where tile data lives) ---- */
+
+/* The current task's box of tile data for step k: its core (core 1) or its read box (core 0);
+ * one plane for a one-plane operand. */
+void ph_mat_box(const lapse_phases_t *ph, int k, int core, lapse_box_t *box);
+/* The scratch dataset step k's pass `pass` writes (and pass + 1 reads). */
+int ph_scratch_of(const lapse_phases_t *ph, int k, int pass);
+/* The current task's tile for global step k's operand (core_rel: relative to the buffer). */
+void ph_current_tile(const lapse_phases_t *ph, int k, const lapse_box_t *core_rel,
+                     lapse_gtile_t *tile);
+/* Step k's core box of task t in its operand's image (one plane for a one-plane operand). */
+void ph_tile_core(const lapse_phases_t *ph, int k, const lapse_task_t *t, lapse_box_t *box);
+/* Copy box b of the C-order array src (box sb) into dst (box db), e bytes per voxel. */
+void ph_copy_box(char *dst, const lapse_box_t *db, const char *src, const lapse_box_t *sb,
+                 const lapse_box_t *b, size_t e);
+/* Collective: every rank's records (index idx[i], blob mine[i]) to all[index] on every rank. */
+lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, const lapse_blob_t *mine,
+                           int64_t nmine, lapse_blob_t *all, int64_t nall);
+
+/* Whether step k's tile data is recomputed (op.h mat_local, graph need 0) rather than kept. */
+int ph_recomputed(const lapse_graph_t *g, int k);
+/* Recompute step k's tile data of the current task into mat and lay it out as the read box in
+ * ph->relay (core relative to the operand in). */
+lapse_status_t ph_recompute(lapse_phases_t *ph, lapse_dev_t *d, int k, const lapse_dvol_t *in,
+                            cl_mem mat, cl_mem work, const lapse_box_t *core);
+/* Store the current task's tile data of step k after pass `pass` (mat: the core's voxels, or
+ * for an iterative step the buffer of dims bdim with the core at core_rel): into this rank's
+ * pending data when tdmem[k], else into the scratch dataset. */
+lapse_status_t ph_mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass, cl_mem mat,
+                            const int64_t bdim[3], const lapse_box_t *core_rel);
+/* Load the current task's read box of step k's tile data (pass `pass`) into mat (n voxels):
+ * from the shared tile data when tdmem[k], else from the scratch dataset. */
+lapse_status_t ph_mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass, cl_mem mat,
+                           size_t n);
+/* ph->mat_host = box of step k's shared tile data (tdmem). */
+lapse_status_t ph_tdata_box(lapse_phases_t *ph, int k, const lapse_box_t *box);
+/* Collective: this rank's pending tile data of step k to every rank's tdata[k]. */
+lapse_status_t ph_tdata_share(lapse_phases_t *ph, int k);
+/* Collective: tdmem[] for the run (the tile data of all active timepoints fits half the host
+ * budget on every rank); prints the choice. */
+lapse_status_t ph_tdata_decide(lapse_phases_t *ph, const active_t *a);
+
+/* The growth's state in host memory between passes (tmem): store the current task's core
+ * state, load its buffer from it and the neighbours' rings, exchange the rings (collective),
+ * hand a converged timepoint's state on (to the shared data or the scratch dataset), forget it
+ * all, and decide (collective) whether it is used for step k over the timepoints of a. */
+lapse_status_t ph_tmem_store(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat,
+                             const int64_t bdim[3], const lapse_box_t *core_rel);
+lapse_status_t ph_tmem_load(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat,
+                            const lapse_dvol_t *in);
+lapse_status_t ph_tmem_exchange(lapse_phases_t *ph, int k, const active_t *a);
+lapse_status_t ph_tmem_final(lapse_phases_t *ph, int k, int64_t tpi, int64_t pos, int pass);
+void ph_tmem_clear(lapse_phases_t *ph);
+lapse_status_t ph_tmem_decide(lapse_phases_t *ph, int k, const active_t *a, int *on);
+
+#endif
