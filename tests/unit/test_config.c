@@ -615,7 +615,7 @@ static const bad_case_t bad_cases[] = {
     {"bad_save_reserved.yaml", 5, 11, "pipeline[0].save", "reserved"},
     {"bad_save_relative.yaml", 5, 11, "pipeline[0].save", "absolute"},
     {"bad_dataset_relative.yaml", 3, 12, "input.dataset", "absolute"},
-    {"bad_dtype.yaml", 6, 10, "output.dtype", "unknown dtype 'int16'"},
+    {"bad_dtype.yaml", 6, 10, "output.dtype", "unknown dtype 'int32'"},
     {"bad_mode.yaml", 6, 9, "output.mode", "unknown mode 'append'"},
     {"bad_devices.yaml", 5, 10, "devices", "unknown device kind 'tpu'"},
     {"bad_devices_index.yaml", 7, 10, "devices.index", "must be >= 0"},
