@@ -9,7 +9,9 @@
 #    zarr_out_check.py reads both arrays with Python zarr, checks NGFF 0.4 (multiscales version,
 #    axes t,z,y,x with types and micrometer units, dataset path "0" exists, scale [1, z, y, x]
 #    from input.voxel_size, length = ndim) and that they equal the reference bit for bit; `lapse
-#    info` reads the output; a second run says "nothing to do".
+#    info` reads the output; a second run says "nothing to do"; an update of one timepoint
+#    (--timepoints 2, one of its chunks removed first) rewrites its chunks only and the store
+#    again equals the reference.
 # 3. Kill: a longer zarr (blosc:zstd) run on 2 ranks, SIGKILL of one rank once some tasks are
 #    marked; every marked task's chunk must already hold the reference data, and the same
 #    command must finish the job with data identical to the reference.
@@ -65,6 +67,15 @@ for comp in none blosc:zstd; do
     grep -q result "$T/info.log" || { cat "$T/info.log"; fail "lapse info does not list /result"; }
     run_ok "$T/again.log" mpirun_lapse 2 run "$T/z.yaml"
     grep -q 'nothing to do' "$T/again.log" || { cat "$T/again.log"; fail "rerun did work"; }
+    # an update of timepoint 2 rewrites its chunks (one removed here) and only those
+    rm "$store/result/0/2.1.1.1"
+    before=$(sha "$store/result/0/1.1.1.1")
+    run_ok "$T/update.log" mpirun_lapse 2 run "$T/z.yaml" --timepoints 2
+    grep -q "$(ntiles 8 32 32) tasks (1 timepoints" "$T/update.log" ||
+        { cat "$T/update.log"; fail "the update did not run the tiles of one timepoint"; }
+    [ "$(sha "$store/result/0/1.1.1.1")" = "$before" ] || fail "the update rewrote timepoint 1"
+    run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred \
+        --voxel "$VOX" --compressor "$want"
 done
 
 note "3. SIGKILL during a zarr run on 2 ranks, then resume"
