@@ -147,9 +147,10 @@ static lapse_status_t open_output(lapse_worker_t *w)
 }
 
 /* Collective, on an open output with output.format: zarr: rank 0 (re)writes the store's
- * metadata (io/zarr_out.h) before any task writes a chunk; every rank returns the outcome (a
- * failure printed by rank 0). */
-static lapse_status_t zarr_meta(lapse_worker_t *w)
+ * metadata (io/zarr_out.h) before any task writes a chunk, first clearing old chunks when the
+ * HDF5 file was just made (fresh, rank 0's word); every rank returns the outcome (a failure
+ * printed by rank 0). */
+static lapse_status_t zarr_meta(lapse_worker_t *w, int fresh)
 {
     const lapse_job_t *job = w->job;
     const lapse_config_t *cfg = &job->cfg;
@@ -160,7 +161,7 @@ static lapse_status_t zarr_meta(lapse_worker_t *w)
         lapse_voxel_size(cfg, &job->in, vox, &unit);
         st = lapse_zarr_create(cfg->output_file, job->out, job->nout, vox,
                                strcmp(unit, "pixel") == 0 ? "" : "micrometer", cfg->compression,
-                               cfg->compression_level);
+                               cfg->compression_level, fresh);
         if (st != LAPSE_OK)
             lapse_err_print(st);
     }
@@ -358,9 +359,13 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
         goto cleanup;
     /* A new file was identity-locked on rank 0 since its staging file was made (h5out.c): keep
      * that lock (taking it again through another descriptor would conflict with it). */
-    if (r->rank == 0)
-        lapse_lock_adopt(&job->lock, lapse_h5out_take_lock(w.out));
-    if (job->cfg.output_format == LAPSE_FMT_ZARR && (st = zarr_meta(&w)) != LAPSE_OK)
+    int made = 0; /* rank 0: the open made a new file (it hands on its lock) */
+    if (r->rank == 0) {
+        int fd = lapse_h5out_take_lock(w.out);
+        made = fd >= 0;
+        lapse_lock_adopt(&job->lock, fd);
+    }
+    if (job->cfg.output_format == LAPSE_FMT_ZARR && (st = zarr_meta(&w, made)) != LAPSE_OK)
         goto cleanup;
     if ((st = start_run(&w, &rec)) != LAPSE_OK)
         goto cleanup;

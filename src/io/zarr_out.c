@@ -6,6 +6,7 @@
 #include "io/zarr_out.h"
 
 #include <blosc.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -175,10 +176,36 @@ static lapse_status_t group_dir(const char *out, const lapse_dset_spec_t *s, cha
     return LAPSE_OK;
 }
 
+/* Remove the chunk files (names of digits and dots) and temporary files (".NAME.tmp.PID") in
+ * directory adir; a missing directory has none. */
+static lapse_status_t clear_chunks(const char *adir)
+{
+    DIR *d = opendir(adir);
+    if (d == NULL)
+        return errno == ENOENT ? LAPSE_OK
+                               : lapse_fail(LAPSE_EIO, "cannot list %s: %s", adir, strerror(errno));
+    lapse_status_t st = LAPSE_OK;
+    struct dirent *e;
+    while (st == LAPSE_OK && (e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        int chunk = nm[0] >= '0' && nm[0] <= '9' && strspn(nm, "0123456789.") == strlen(nm);
+        int tmp = nm[0] == '.' && strstr(nm, ".tmp.") != NULL;
+        if (!chunk && !tmp)
+            continue;
+        char p[ZPATH];
+        if (snprintf(p, sizeof p, "%s/%s", adir, nm) >= (int)sizeof p)
+            st = lapse_fail(LAPSE_EIO, "zarr path too long: %s/%s", adir, nm);
+        else if (unlink(p) != 0 && errno != ENOENT)
+            st = lapse_fail(LAPSE_EIO, "cannot remove the old chunk %s: %s", p, strerror(errno));
+    }
+    closedir(d);
+    return st;
+}
+
 /* Create the image group of s under root (with .zgroup in every group on the way). */
 static lapse_status_t create_one(const char *out, const char *root, const lapse_dset_spec_t *s,
                                  const double vox[3], const char *unit, lapse_comp_t comp,
-                                 int level)
+                                 int level, int fresh)
 {
     lapse_status_t st = LAPSE_OK;
     static const char zgroup[] = "{\n  \"zarr_format\": 2\n}\n";
@@ -199,6 +226,8 @@ static lapse_status_t create_one(const char *out, const char *root, const lapse_
     }
     if (snprintf(adir, sizeof adir, "%s/0", gdir) >= (int)sizeof adir)
         return lapse_fail(LAPSE_EIO, "zarr path too long: %s", gdir);
+    if (fresh)
+        ZTRY(clear_chunks(adir));
     ZTRY(mkdir_p(adir));
     ZTRY(write_text(gdir, ".zgroup", zgroup));
 
@@ -256,7 +285,7 @@ static lapse_status_t create_one(const char *out, const char *root, const lapse_
 
 lapse_status_t lapse_zarr_create(const char *out, const lapse_dset_spec_t *specs, int n,
                                  const double vox[3], const char *unit, lapse_comp_t comp,
-                                 int level)
+                                 int level, int fresh)
 {
     char root[ZPATH];
     const char *cname = blosc_cname(comp);
@@ -268,7 +297,7 @@ lapse_status_t lapse_zarr_create(const char *out, const lapse_dset_spec_t *specs
     ZTRY(mkdir_p(root));
     ZTRY(write_text(root, ".zgroup", "{\n  \"zarr_format\": 2\n}\n"));
     for (int k = 0; k < n; k++)
-        ZTRY(create_one(out, root, &specs[k], vox, unit, comp, level));
+        ZTRY(create_one(out, root, &specs[k], vox, unit, comp, level, fresh));
     return LAPSE_OK;
 }
 

@@ -38,10 +38,13 @@ int lapse_zarr_root(const char *out, char *buf, size_t len);
 /* Serial, one rank. Create (or rewrite, identically for the same job) the store of output file
  * out for the result datasets specs[0..n) (chunks set): directories, .zgroup files, each
  * dataset's .zattrs (vox: z, y, x voxel size; unit "micrometer" when known, NULL or "" when not)
- * and .zarray (compressor from comp/level as above). LAPSE_EIO with a message on failure. */
+ * and .zarray (compressor from comp/level as above). fresh: the HDF5 file was just made (no
+ * task done yet): chunk files (names of digits and dots) and temporary files already in each
+ * array's directory are removed first, so a store left by an earlier output of that name never
+ * shows through. LAPSE_EIO with a message on failure. */
 lapse_status_t lapse_zarr_create(const char *out, const lapse_dset_spec_t *specs, int n,
                                  const double vox[3], const char *unit, lapse_comp_t comp,
-                                 int level);
+                                 int level, int fresh);
 
 /* Independent. Write the chunk holding core box core of timepoint t of dataset s (buf: core->dim
  * voxels of s->dtype in C order; z ignored for a 3-D dataset). The core must start on the chunk

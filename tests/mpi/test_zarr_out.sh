@@ -12,6 +12,8 @@
 #    info` reads the output; a second run says "nothing to do"; an update of one timepoint
 #    (--timepoints 2, one of its chunks removed first) rewrites its chunks only and the store
 #    again equals the reference.
+#    A new output (its HDF5 file removed) over that store, timepoint 0 only: the old chunks are
+#    removed, timepoint 0 equals the reference and the others read as the fill value.
 # 3. Kill: a longer zarr (blosc:zstd) run on 2 ranks, SIGKILL of one rank once some tasks are
 #    marked; every marked task's chunk must already hold the reference data, and the same
 #    command must finish the job with data identical to the reference.
@@ -77,6 +79,23 @@ for comp in none blosc:zstd; do
     run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred \
         --voxel "$VOX" --compressor "$want"
 done
+
+note "2b. a new output over the store of a removed one: the old chunks are gone"
+out=$T/z_none.h5
+rm -f "$out"
+cfg "$T/z.yaml" "$out" "8, 32, 32" ", format: zarr"
+lapse_run 2 "$T/z.yaml" --timepoints 0
+"$LAPSE_PY" - "${out%.h5}.zarr" "$T/ref.h5" <<'PY' || fail "old chunks show through a new output"
+import os, sys, h5py, zarr
+store, ref = sys.argv[1], sys.argv[2]
+with h5py.File(ref, "r") as h:
+    for d in ("result", "blurred"):
+        a = zarr.open_array(os.path.join(store, d, "0"), mode="r")
+        keys = [k for k in os.listdir(os.path.join(store, d, "0")) if not k.startswith(".")]
+        assert all(k.startswith("0.") for k in keys), (d, sorted(keys)[:5])
+        assert a[0].tobytes() == h[d][0].tobytes(), d
+        assert not a[1:].any(), d
+PY
 
 note "3. SIGKILL during a zarr run on 2 ranks, then resume"
 NT=32 NZ=16 NY=128 NX=128 IN=$T/in_kill.h5

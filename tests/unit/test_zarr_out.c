@@ -4,8 +4,8 @@
  * T.Z.Y.X (T.Y.X), the full chunk shape with the core at its origin and the fill value 0
  * around it (raw, and blosc:zstd decompressed with libblosc), compared voxel by voxel with
  * values computed here from the global coordinates; the metadata files (shape, chunks, dtype,
- * compressor, NGFF axes and scale) parsed with io/json.c; no temporary file left behind; a core
- * off the chunk grid refused.
+ * compressor, NGFF axes and scale) parsed with io/json.c; no temporary file left behind; a
+ * fresh store's old chunks removed; a core off the chunk grid refused.
  */
 #include <blosc.h>
 #include <check.h>
@@ -196,7 +196,7 @@ START_TEST(test_write_and_metadata)
     const double vox[3] = {2, 0.5, 0.25};
     for (int zstd = 0; zstd < 2; zstd++) {
         lapse_comp_t comp = zstd ? LAPSE_COMP_BLOSC_ZSTD : LAPSE_COMP_NONE;
-        ck_assert_int_eq(lapse_zarr_create(out, s, 2, vox, "micrometer", comp, 5), LAPSE_OK);
+        ck_assert_int_eq(lapse_zarr_create(out, s, 2, vox, "micrometer", comp, 5, 0), LAPSE_OK);
         char p[1024];
         snprintf(p, sizeof p, "%s/run.zarr/.zgroup", dir);
         ck_assert_int_eq(access(p, R_OK), 0);
@@ -259,6 +259,41 @@ START_TEST(test_write_and_metadata)
         snprintf(p, sizeof p, "%s/run.zarr/steps/flat/0", dir);
         no_tmp(p);
     }
+    /* a fresh store (the HDF5 file was just made): old chunk and temporary files go, any other
+     * file stays; not fresh: the chunks stay */
+    char p[1024];
+    snprintf(p, sizeof p, "%s/run.zarr/res/0/.1.0.0.0.tmp.99", dir);
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    snprintf(p, sizeof p, "%s/run.zarr/res/0/notes.txt", dir);
+    f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fclose(f);
+    const double vox1[3] = {1, 1, 1};
+    ck_assert_int_eq(lapse_zarr_create(out, s, 2, vox1, "", LAPSE_COMP_NONE, 0, 0), LAPSE_OK);
+    snprintf(p, sizeof p, "%s/run.zarr/res/0/1.1.1.2", dir);
+    ck_assert_int_eq(access(p, F_OK), 0);
+    ck_assert_int_eq(lapse_zarr_create(out, s, 2, vox1, "", LAPSE_COMP_NONE, 0, 1), LAPSE_OK);
+    const char *gone[] = {"res/0/1.1.1.2", "res/0/0.0.0.0", "res/0/.1.0.0.0.tmp.99",
+                          "steps/flat/0/1.1.2"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/run.zarr/%s", dir, gone[i]);
+        ck_assert_msg(access(p, F_OK) != 0, "%s not removed", p);
+    }
+    const char *kept[] = {"res/0/notes.txt", "res/0/.zarray", "res/.zattrs",
+                          "steps/flat/0/.zarray"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(p, sizeof p, "%s/run.zarr/%s", dir, kept[i]);
+        ck_assert_msg(access(p, F_OK) == 0, "%s removed", p);
+    }
+    /* without a known voxel size: no unit, scale 1 */
+    snprintf(p, sizeof p, "%s/run.zarr/res/.zattrs", dir);
+    lapse_json_t *at = json_file(p);
+    const lapse_json_t *ax = lapse_json_get(at, "multiscales")->items[0];
+    ck_assert_ptr_null(lapse_json_get(lapse_json_get(ax, "axes")->items[1], "unit"));
+    lapse_json_free(at);
+
     /* a core off the chunk grid, or larger than a chunk, is an internal error */
     lapse_box_t b = {{1, 0, 0}, {2, 2, 2}};
     uint16_t buf[64] = {0};
