@@ -3,15 +3,15 @@
 # pipeline's HDF5 output bit for bit, its metadata follows NGFF 0.4, and a run killed with
 # SIGKILL resumes to the same data.
 #
-# 1. Reference: the pipeline of kill_config (gaussian blur saved as /blurred, float32; top-hat
-#    into /result, uint16) with HDF5 output, tiles [8, 32, 32] (edge tiles in y and x), 2 ranks.
+# 1. Reference: the pipeline of kill_config (gaussian blur saved as /blurred; top-hat into
+#    /result; both float32) with HDF5 output, tiles [8, 32, 32] (edge tiles in y and x), 2 ranks.
 # 2. The same with output.format: zarr, compression none (raw chunks) and blosc:zstd, 2 ranks:
 #    zarr_out_check.py reads both arrays with Python zarr, checks NGFF 0.4 (multiscales version,
 #    axes t,z,y,x with types and micrometer units, dataset path "0" exists, scale [1, z, y, x]
 #    from input.voxel_size, length = ndim) and that they equal the reference bit for bit; `lapse
-#    info` reads the output; a second run says "nothing to do"; an update of one timepoint
-#    (--timepoints 2, one of its chunks removed first) rewrites its chunks only and the store
-#    again equals the reference.
+#    info` reads the output and names the arrays; a second run says "nothing to do"; an update
+#    of one timepoint (--timepoints 2, one of its chunks removed first) rewrites its chunks only
+#    and the store again equals the reference.
 #    A new output (its HDF5 file removed) over that store, timepoint 0 only: the old chunks are
 #    removed, timepoint 0 equals the reference and the others read as the fill value.
 # 3. Kill: a longer zarr (blosc:zstd) run on 2 ranks, SIGKILL of one rank once some tasks are
@@ -66,7 +66,8 @@ for comp in none blosc:zstd; do
         [ "$sz" -lt $((8 * 32 * 32 * 4)) ] || fail "blosc:zstd chunk of $sz bytes (raw size)"
     fi
     run_ok "$T/info.log" "$LAPSE" info "$out"
-    grep -q result "$T/info.log" || { cat "$T/info.log"; fail "lapse info does not list /result"; }
+    grep -qF "/result                  [4, 24, 70, 90] float32 (voxels in $store/result/0)" \
+        "$T/info.log" || { cat "$T/info.log"; fail "lapse info does not name the zarr array"; }
     run_ok "$T/again.log" mpirun_lapse 2 run "$T/z.yaml"
     grep -q 'nothing to do' "$T/again.log" || { cat "$T/again.log"; fail "rerun did work"; }
     # an update of timepoint 2 rewrites its chunks (one removed here) and only those
