@@ -33,7 +33,8 @@ static const char *const top_keys[] = {"input",   "timepoints", "tiles",    "pip
 static const char *const input_keys[] = {"file",  "files",   "dataset",    "format",
                                          "setup", "channel", "voxel_size", NULL};
 static const char *const tiles_keys[] = {"shape", "halo", NULL};
-static const char *const output_keys[] = {"file", "dataset", "dtype", "mode", "compression", NULL};
+static const char *const output_keys[] = {"file",        "dataset", "dtype", "mode",
+                                          "compression", "format",  NULL};
 
 int lapse_comp_parse(const char *s, lapse_comp_t *comp, int *level)
 {
@@ -278,6 +279,7 @@ static lapse_status_t walk_tiles(walk_t *w, const yaml_node_t *top)
 static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)
 {
     static const char *const modes[] = {"create", "update", "overwrite", NULL};
+    static const char *const formats[] = {"hdf5", "zarr", NULL};
     static const char *const dtypes[] = {"auto",   "uint8", "uint16", "float32",
                                          "uint32", "int16", NULL};
     lapse_config_t *c = w->cfg;
@@ -323,6 +325,12 @@ static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)
                                      "expected none, gzip[:LEVEL], blosc:lz4[:LEVEL] or "
                                      "blosc:zstd[:LEVEL] (LEVEL 1-9), got \"%s\"",
                                      buf);
+    }
+    if ((v = cfg_map_get(w, o, "format")) != NULL) {
+        st = cfg_get_word(w, v, "output.format", "format", formats, &idx);
+        if (st != LAPSE_OK)
+            return st;
+        c->output_format = (lapse_outfmt_t)idx;
     }
     if ((v = cfg_map_get(w, o, "mode")) != NULL) {
         st = cfg_get_word(w, v, "output.mode", "mode", modes, &idx);

@@ -35,6 +35,11 @@ typedef enum {
 /* Parse a compression value (as above) into *comp and *level; -1 when malformed. */
 int lapse_comp_parse(const char *s, lapse_comp_t *comp, int *level);
 
+/* output.format: where the result voxels go. hdf5: the output file's datasets; zarr: an
+ * OME-Zarr (NGFF 0.4, Zarr v2) store beside it (io/zarr_out.h), the HDF5 file keeping the task
+ * state. */
+typedef enum { LAPSE_FMT_HDF5, LAPSE_FMT_ZARR } lapse_outfmt_t;
+
 typedef struct {
     char path[4096]; /* config file path as given */
     char *text;      /* the whole config text (owned) */
@@ -71,6 +76,7 @@ typedef struct {
     lapse_mark_t output_file_mark;
     lapse_comp_t compression; /* default LAPSE_COMP_NONE (not in the fingerprint) */
     int compression_level;
+    lapse_outfmt_t output_format; /* default LAPSE_FMT_HDF5 (zarr joins the fingerprint) */
 
     lapse_devkind_t devices;        /* default LAPSE_DEV_GPU */
     int device_index;               /* devices may be {kind: gpu, index: N}; -1 = by local rank */

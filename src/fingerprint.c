@@ -69,5 +69,9 @@ void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, 
     }
     h = fnv(h, cfg->output_dataset);
     h = fnv(h, lapse_dtype_name(cfg->output_dtype));
+    /* the format joins only when zarr, so that HDF5 outputs keep their fingerprint (continuing
+     * an output in the other format would leave done tasks without their data) */
+    if (cfg->output_format == LAPSE_FMT_ZARR)
+        h = fnv(h, "format zarr");
     snprintf(out, len, "%016llx", (unsigned long long)h);
 }

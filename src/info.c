@@ -24,6 +24,7 @@
 
 #include "h5util.h"
 #include "io/layout.h"
+#include "io/zarr_out.h"
 #include "tpsel.h"
 
 typedef struct {
@@ -277,9 +278,13 @@ static void print_dims(FILE *f, int nd, const int64_t *dims)
     fputc(']', f);
 }
 
-static void print_datasets(FILE *f, hid_t file, const dset_list_t *l)
+/* The datasets with shape and dtype; a dataset whose voxels are in the OME-Zarr store beside
+ * path (output.format: zarr, io/zarr_out.h: <store><dataset>/0/.zarray exists) names it. */
+static void print_datasets(FILE *f, hid_t file, const dset_list_t *l, const char *path)
 {
-    char tname[32];
+    char tname[32], root[4096], za[8192];
+    if (lapse_zarr_root(path, root, sizeof root) != 0)
+        root[0] = 0;
     fprintf(f, "datasets:\n");
     if (l->n == 0)
         fprintf(f, "  (none)\n");
@@ -287,7 +292,12 @@ static void print_datasets(FILE *f, hid_t file, const dset_list_t *l)
         dset_type_name(file, l->d[i].path, tname, sizeof tname);
         fprintf(f, "  %-24s ", l->d[i].path);
         print_dims(f, l->d[i].ndims, l->d[i].dims);
-        fprintf(f, " %s\n", tname);
+        fprintf(f, " %s", tname);
+        if (root[0] &&
+            snprintf(za, sizeof za, "%s%s/0/.zarray", root, l->d[i].path) < (int)sizeof za &&
+            access(za, F_OK) == 0)
+            fprintf(f, " (voxels in %s%s/0)", root, l->d[i].path);
+        fputc('\n', f);
     }
 }
 
@@ -740,7 +750,7 @@ lapse_status_t lapse_info_print(const char *file, FILE *f)
 
     fprintf(f, "file: %s\nlapse version: %s\ninput: %s %s\n", file, version[0] ? version : "?",
             in_file[0] ? in_file : "?", in_dset);
-    print_datasets(f, h, &dl);
+    print_datasets(f, h, &dl, file);
     LAPSE_TRY(print_summaries(f, h, &dl));
     print_runs(f, runs, nruns);
     fprintf(f, "tasks: %" PRId64 " rows\n", nrows);

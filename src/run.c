@@ -27,6 +27,7 @@
 #include "exec/worker.h"
 #include "h5out.h"
 #include "io/bdv_xml.h"
+#include "io/zarr_out.h"
 #include "io/input_id.h"
 #include "tpsel.h"
 
@@ -130,6 +131,8 @@ static lapse_status_t open_output(lapse_worker_t *w)
     if (st != LAPSE_OK)
         lapse_err_print(st);
     abort_on_io_failure(r, st, cfg->output_file);
+    if (cfg->output_format == LAPSE_FMT_ZARR)
+        return st; /* no BigDataViewer XML: its datasets hold no data in this format */
     /* The BigDataViewer view of the output (io/bdv_xml.h): a convenience beside the results, so
      * a failure to write it is a warning, never the run's failure. */
     if (st == LAPSE_OK && r->rank == 0 &&
@@ -141,6 +144,28 @@ static lapse_status_t open_output(lapse_worker_t *w)
         lapse_err_clear();
     }
     return st;
+}
+
+/* Collective, on an open output with output.format: zarr: rank 0 (re)writes the store's
+ * metadata (io/zarr_out.h) before any task writes a chunk, first clearing old chunks when the
+ * HDF5 file was just made (fresh, rank 0's word); every rank returns the outcome (a failure
+ * printed by rank 0). */
+static lapse_status_t zarr_meta(lapse_worker_t *w, int fresh)
+{
+    const lapse_job_t *job = w->job;
+    const lapse_config_t *cfg = &job->cfg;
+    lapse_status_t st = LAPSE_OK;
+    if (w->r->rank == 0) {
+        double vox[3];
+        const char *unit = "";
+        lapse_voxel_size(cfg, &job->in, vox, &unit);
+        st = lapse_zarr_create(cfg->output_file, job->out, job->nout, vox,
+                               strcmp(unit, "pixel") == 0 ? "" : "micrometer", cfg->compression,
+                               cfg->compression_level, fresh);
+        if (st != LAPSE_OK)
+            lapse_err_print(st);
+    }
+    return lapse_agree(w->r->world, st);
 }
 
 /* Collective: end one step of start_run with st, this rank's status of it. A rank that failed
@@ -334,8 +359,14 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
         goto cleanup;
     /* A new file was identity-locked on rank 0 since its staging file was made (h5out.c): keep
      * that lock (taking it again through another descriptor would conflict with it). */
-    if (r->rank == 0)
-        lapse_lock_adopt(&job->lock, lapse_h5out_take_lock(w.out));
+    int made = 0; /* rank 0: the open made a new file (it hands on its lock) */
+    if (r->rank == 0) {
+        int fd = lapse_h5out_take_lock(w.out);
+        made = fd >= 0;
+        lapse_lock_adopt(&job->lock, fd);
+    }
+    if (job->cfg.output_format == LAPSE_FMT_ZARR && (st = zarr_meta(&w, made)) != LAPSE_OK)
+        goto cleanup;
     if ((st = start_run(&w, &rec)) != LAPSE_OK)
         goto cleanup;
     double start = MPI_Wtime();

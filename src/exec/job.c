@@ -175,7 +175,9 @@ static void make_specs(lapse_job_t *job)
                 s->dims[1 + a] = d[a];
         }
         s->dtype = dt;
-        s->comp = cfg->compression;
+        /* output.format: zarr: the HDF5 dataset stays (shape, dtype, voxel size for lapse
+         * info), unfiltered and never written; the voxels go to the Zarr store (zarr_out.h) */
+        s->comp = cfg->output_format == LAPSE_FMT_ZARR ? LAPSE_COMP_NONE : cfg->compression;
         s->level = cfg->compression_level;
         job->out_step[k] = step;
     }

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "exec/phases.h"
+#include "io/zarr_out.h"
 #include "progress.h"
 
 /* The NaN and Inf voxels of the core box core (relative to the read box of dims read_dim) in the
@@ -186,8 +187,12 @@ static lapse_status_t task_finish(lapse_worker_t *w, flight_t *f)
     double t2 = MPI_Wtime();
     for (int k = 0; k < job->nout; k++) {
         lapse_box_t box = out_box(job, k, t);
-        st = lapse_h5out_write(w->out, k, t->t, &box,
-                               lapse_pipeline_output_slot(w->pipe, f->slot, k));
+        const void *data = lapse_pipeline_output_slot(w->pipe, f->slot, k);
+        if (job->cfg.output_format == LAPSE_FMT_ZARR) /* its chunk file, durable on return */
+            st = lapse_zarr_write(job->cfg.output_file, &job->out[k], t->t, &box, data,
+                                  job->cfg.compression, job->cfg.compression_level);
+        else
+            st = lapse_h5out_write(w->out, k, t->t, &box, data);
         if (st != LAPSE_OK) {
             st = lapse_fail_wrap(st, "writing the output %s:%s failed", job->cfg.output_file,
                                  job->out[k].path);
@@ -365,9 +370,16 @@ static lapse_status_t write_round(lapse_worker_t *w, flight_t *f)
         if (f)
             box = out_box(job, k, &f->t);
         int mode = -1;
-        lapse_status_t wst = lapse_h5out_write_coll(
-            w->out, k, f ? f->t.t : 0, f ? &box : NULL,
-            f ? lapse_pipeline_output_slot(w->pipe, f->slot, k) : NULL, &mode);
+        lapse_status_t wst = LAPSE_OK;
+        if (job->cfg.output_format == LAPSE_FMT_ZARR) /* the chunk file; no HDF5 data write */
+            wst = f ? lapse_zarr_write(job->cfg.output_file, &job->out[k], f->t.t, &box,
+                                       lapse_pipeline_output_slot(w->pipe, f->slot, k),
+                                       job->cfg.compression, job->cfg.compression_level)
+                    : LAPSE_OK;
+        else
+            wst = lapse_h5out_write_coll(w->out, k, f ? f->t.t : 0, f ? &box : NULL,
+                                         f ? lapse_pipeline_output_slot(w->pipe, f->slot, k) : NULL,
+                                         &mode);
         if (wst != LAPSE_OK && st == LAPSE_OK) /* the others still take part in the round */
             st = lapse_fail_wrap(wst, "writing the output %s:%s failed", job->cfg.output_file,
                                  job->out[k].path);

@@ -429,6 +429,42 @@ START_TEST(test_zarr_input_and_voxel_size)
 }
 END_TEST
 
+/* output.format: hdf5 (default) or zarr; zarr joins the fingerprint (an HDF5 output is not
+ * continued as Zarr), an explicit hdf5 does not change it; another word is refused at its
+ * position. */
+START_TEST(test_output_format)
+{
+    lapse_config_t a, b, c;
+    char fa[64], fb[64], fc[64];
+    const lapse_input_info_t in = {
+        .ndims = 4, .ntp = 3, .shape = {4, 37, 45}, .dtype = LAPSE_DT_U16};
+    parse_ok("input: {file: a.h5, dataset: /raw}\noutput: {file: o.h5}\npipeline: [{op: "
+             "gaussian_blur, sigma: 1}]\n",
+             &a);
+    ck_assert_int_eq(a.output_format, LAPSE_FMT_HDF5);
+    parse_ok("input: {file: a.h5, dataset: /raw}\noutput: {file: o.h5, format: hdf5}\npipeline: "
+             "[{op: gaussian_blur, sigma: 1}]\n",
+             &b);
+    ck_assert_int_eq(b.output_format, LAPSE_FMT_HDF5);
+    parse_ok("input: {file: a.h5, dataset: /raw}\noutput: {file: o.h5, format: zarr, "
+             "compression: blosc:zstd}\npipeline: [{op: gaussian_blur, sigma: 1}]\n",
+             &c);
+    ck_assert_int_eq(c.output_format, LAPSE_FMT_ZARR);
+    ck_assert_int_eq(c.compression, LAPSE_COMP_BLOSC_ZSTD);
+    lapse_fingerprint(&a, &in, fa, sizeof fa);
+    lapse_fingerprint(&b, &in, fb, sizeof fb);
+    lapse_fingerprint(&c, &in, fc, sizeof fc);
+    ck_assert_str_eq(fa, fb);
+    ck_assert_str_ne(fa, fc);
+    lapse_config_free(&a);
+    lapse_config_free(&b);
+    lapse_config_free(&c);
+    const char *bad = "input: {file: a.h5, dataset: /raw}\noutput: {file: o.h5, format: n5}\n"
+                      "pipeline: [{op: gaussian_blur, sigma: 1}]\n";
+    parse_bad("f.yaml", bad, strlen(bad), 2, 30, "output.format", "unknown format 'n5'");
+}
+END_TEST
+
 START_TEST(test_max_steps)
 {
     /* LAPSE_MAX_STEPS steps are fine, one more is refused at the pipeline list. */
@@ -852,6 +888,7 @@ int main(void)
     tcase_add_test(tc, test_random_corruption);
     tcase_add_test(tc, test_fail_format);
     tcase_add_test(tc, test_zarr_input_and_voxel_size);
+    tcase_add_test(tc, test_output_format);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -1,0 +1,376 @@
+/*
+ * io/zarr_out.c - the OME-Zarr (NGFF 0.4, Zarr v2) writer of output.format: zarr (zarr_out.h):
+ * metadata files as printf'ed JSON, chunk files padded to the chunk shape and compressed with
+ * libblosc (blosc_compress_ctx: no global state), every file through temp + fsync + rename.
+ */
+#include "io/zarr_out.h"
+
+#include <blosc.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ZPATH 8192
+
+/* Return a failed status at once (the functions here that use it own nothing yet). */
+#define ZTRY(call)                                                                                 \
+    do {                                                                                           \
+        lapse_status_t z_ = (call);                                                                \
+        if (z_ != LAPSE_OK)                                                                        \
+            return z_;                                                                             \
+    } while (0)
+
+int lapse_zarr_root(const char *out, char *buf, size_t len)
+{
+    static const char *const suffixes[] = {".h5", ".hdf5", ".he5"};
+    size_t n = strlen(out);
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t s = strlen(suffixes[i]);
+        if (n > s && strcasecmp(out + n - s, suffixes[i]) == 0 && out[n - s - 1] != '/') {
+            n -= s;
+            break;
+        }
+    }
+    int a = snprintf(buf, len, "%.*s.zarr", (int)n, out);
+    return a > 0 && (size_t)a < len ? 0 : -1;
+}
+
+/* mkdir -p path (mode 0777 less the umask). */
+static lapse_status_t mkdir_p(const char *path)
+{
+    char tmp[ZPATH];
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return lapse_fail(LAPSE_EIO, "zarr path too long: %s", path);
+    for (char *p = tmp + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char c = *p;
+            *p = '\0';
+            if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
+                return lapse_fail(LAPSE_EIO, "cannot create directory %s: %s", tmp,
+                                  strerror(errno));
+            *p = c;
+            if (c == '\0')
+                break;
+        }
+    }
+    return LAPSE_OK;
+}
+
+/* Write n bytes of data to dir/name durably: dir/.name.tmp.PID, fsync, rename, fsync dir. */
+static lapse_status_t write_atomic(const char *dir, const char *name, const void *data, size_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    char tmp[ZPATH], dst[ZPATH];
+    int fd = -1;
+    if (snprintf(tmp, sizeof tmp, "%s/.%s.tmp.%ld", dir, name, (long)getpid()) >= (int)sizeof tmp ||
+        snprintf(dst, sizeof dst, "%s/%s", dir, name) >= (int)sizeof dst)
+        return lapse_fail(LAPSE_EIO, "zarr path too long: %s/%s", dir, name);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+    if (fd < 0)
+        LAPSE_FAIL(LAPSE_EIO, "cannot create %s: %s", tmp, strerror(errno));
+    for (size_t done = 0; done < n;) {
+        ssize_t w = write(fd, (const char *)data + done, n - done);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            LAPSE_FAIL(LAPSE_EIO, "writing %s failed: %s", tmp, strerror(errno));
+        done += (size_t)w;
+    }
+    if (fsync(fd) != 0)
+        LAPSE_FAIL(LAPSE_EIO, "fsync of %s failed: %s", tmp, strerror(errno));
+    if (close(fd) != 0) {
+        fd = -1;
+        LAPSE_FAIL(LAPSE_EIO, "closing %s failed: %s", tmp, strerror(errno));
+    }
+    fd = -1;
+    if (rename(tmp, dst) != 0)
+        LAPSE_FAIL(LAPSE_EIO, "renaming %s to %s failed: %s", tmp, dst, strerror(errno));
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || fsync(dfd) != 0) {
+        st = lapse_fail(LAPSE_EIO, "fsync of directory %s failed: %s", dir, strerror(errno));
+        if (dfd >= 0)
+            close(dfd);
+        return st;
+    }
+    close(dfd);
+    return LAPSE_OK;
+cleanup:
+    if (fd >= 0)
+        close(fd);
+    unlink(tmp);
+    return st;
+}
+
+static lapse_status_t write_text(const char *dir, const char *name, const char *text)
+{
+    return write_atomic(dir, name, text, strlen(text));
+}
+
+/* The Zarr v2 dtype string of a result dtype; NULL for one that is never a result. */
+static const char *zarr_dtype(lapse_dtype_t dt)
+{
+    switch (dt) {
+    case LAPSE_DT_U8:
+        return "|u1";
+    case LAPSE_DT_U16:
+        return "<u2";
+    case LAPSE_DT_U32:
+        return "<u4";
+    case LAPSE_DT_F32:
+        return "<f4";
+    case LAPSE_DT_I16:
+        return "<i2";
+    default:
+        return NULL;
+    }
+}
+
+/* The blosc codec name of comp; NULL for none (raw chunks). */
+static const char *blosc_cname(lapse_comp_t comp)
+{
+    switch (comp) {
+    case LAPSE_COMP_BLOSC_ZSTD:
+        return "zstd";
+    case LAPSE_COMP_BLOSC_LZ4:
+        return "lz4";
+    case LAPSE_COMP_GZIP:
+        return "zlib";
+    default:
+        return NULL;
+    }
+}
+
+/* Append s to the JSON text at p (of cap bytes from p) as a quoted, escaped string. Returns
+ * the bytes written (which may exceed cap, as snprintf). */
+static size_t json_str(char *p, size_t cap, const char *s)
+{
+    size_t n = 0;
+#define PUT(...) n += (size_t)snprintf(p + (n < cap ? n : cap), n < cap ? cap - n : 0, __VA_ARGS__)
+    PUT("\"");
+    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
+        if (*c == '"' || *c == '\\')
+            PUT("\\%c", *c);
+        else if (*c < 0x20)
+            PUT("\\u%04x", *c);
+        else
+            PUT("%c", *c);
+    }
+    PUT("\"");
+#undef PUT
+    return n;
+}
+
+/* The directory of dataset s's image group: root + s->path. */
+static lapse_status_t group_dir(const char *out, const lapse_dset_spec_t *s, char *buf, size_t len)
+{
+    char root[ZPATH];
+    if (lapse_zarr_root(out, root, sizeof root) != 0 ||
+        snprintf(buf, len, "%s%s%s", root, s->path[0] == '/' ? "" : "/", s->path) >= (int)len)
+        return lapse_fail(LAPSE_EIO, "zarr path too long for %s:%s", out, s->path);
+    return LAPSE_OK;
+}
+
+/* Remove the chunk files (names of digits and dots) and temporary files (".NAME.tmp.PID") in
+ * directory adir; a missing directory has none. */
+static lapse_status_t clear_chunks(const char *adir)
+{
+    DIR *d = opendir(adir);
+    if (d == NULL)
+        return errno == ENOENT ? LAPSE_OK
+                               : lapse_fail(LAPSE_EIO, "cannot list %s: %s", adir, strerror(errno));
+    lapse_status_t st = LAPSE_OK;
+    struct dirent *e;
+    while (st == LAPSE_OK && (e = readdir(d)) != NULL) {
+        const char *nm = e->d_name;
+        int chunk = nm[0] >= '0' && nm[0] <= '9' && strspn(nm, "0123456789.") == strlen(nm);
+        int tmp = nm[0] == '.' && strstr(nm, ".tmp.") != NULL;
+        if (!chunk && !tmp)
+            continue;
+        char p[ZPATH];
+        if (snprintf(p, sizeof p, "%s/%s", adir, nm) >= (int)sizeof p)
+            st = lapse_fail(LAPSE_EIO, "zarr path too long: %s/%s", adir, nm);
+        else if (unlink(p) != 0 && errno != ENOENT)
+            st = lapse_fail(LAPSE_EIO, "cannot remove the old chunk %s: %s", p, strerror(errno));
+    }
+    closedir(d);
+    return st;
+}
+
+/* Create the image group of s under root (with .zgroup in every group on the way). */
+static lapse_status_t create_one(const char *out, const char *root, const lapse_dset_spec_t *s,
+                                 const double vox[3], const char *unit, lapse_comp_t comp,
+                                 int level, int fresh)
+{
+    lapse_status_t st = LAPSE_OK;
+    static const char zgroup[] = "{\n  \"zarr_format\": 2\n}\n";
+    char gdir[ZPATH], adir[ZPATH], text[8192];
+    const char *dt = zarr_dtype(s->dtype);
+    if (dt == NULL)
+        return lapse_fail(LAPSE_ERUNTIME, "dataset %s: dtype %s has no Zarr output", s->path,
+                          lapse_dtype_name(s->dtype));
+    ZTRY(group_dir(out, s, gdir, sizeof gdir));
+    /* the groups between the root and the image group */
+    for (char *p = gdir + strlen(root) + 1; (p = strchr(p, '/')) != NULL; p++) {
+        *p = '\0';
+        st = mkdir_p(gdir);
+        if (st == LAPSE_OK)
+            st = write_text(gdir, ".zgroup", zgroup);
+        *p = '/';
+        ZTRY(st);
+    }
+    if (snprintf(adir, sizeof adir, "%s/0", gdir) >= (int)sizeof adir)
+        return lapse_fail(LAPSE_EIO, "zarr path too long: %s", gdir);
+    if (fresh)
+        ZTRY(clear_chunks(adir));
+    ZTRY(mkdir_p(adir));
+    ZTRY(write_text(gdir, ".zgroup", zgroup));
+
+    /* .zattrs: NGFF 0.4 multiscales, one level */
+    static const char *const names[] = {"t", "z", "y", "x"};
+    int nd = s->ndims;
+    const char *name = strrchr(s->path, '/') ? strrchr(s->path, '/') + 1 : s->path;
+    size_t cap = sizeof text, n = 0;
+#define PUT(...)                                                                                   \
+    n += (size_t)snprintf(text + (n < cap ? n : cap), n < cap ? cap - n : 0, __VA_ARGS__)
+    PUT("{\n  \"multiscales\": [\n    {\n      \"version\": \"0.4\",\n      \"name\": ");
+    n += json_str(text + (n < cap ? n : cap), n < cap ? cap - n : 0, name);
+    PUT(",\n      \"axes\": [\n        {\"name\": \"t\", \"type\": \"time\"}");
+    for (int a = 4 - nd + 1; a < 4; a++) {
+        PUT(",\n        {\"name\": \"%s\", \"type\": \"space\"", names[a]);
+        if (unit && unit[0])
+            PUT(", \"unit\": \"%s\"", unit);
+        PUT("}");
+    }
+    PUT("\n      ],\n      \"datasets\": [\n        {\n          \"path\": \"0\",\n"
+        "          \"coordinateTransformations\": [{\"type\": \"scale\", \"scale\": [1.0");
+    for (int a = 4 - nd + 1; a < 4; a++)
+        PUT(", %.17g", vox[a - 1] > 0 ? vox[a - 1] : 1.0);
+    PUT("]}]\n        }\n      ]\n    }\n  ]\n}\n");
+    if (n >= cap)
+        return lapse_fail(LAPSE_ERUNTIME, "zarr metadata of %s too long", s->path);
+    ZTRY(write_text(gdir, ".zattrs", text));
+
+    /* .zarray */
+    n = 0;
+    PUT("{\n  \"zarr_format\": 2,\n  \"shape\": [");
+    for (int i = 0; i < nd; i++)
+        PUT("%s%lld", i ? ", " : "", (long long)s->dims[i]);
+    PUT("],\n  \"chunks\": [");
+    for (int i = 0; i < nd; i++) {
+        int64_t c = s->chunk[i] < 1 ? 1 : s->chunk[i];
+        PUT("%s%lld", i ? ", " : "",
+            (long long)(c > s->dims[i] && s->dims[i] > 0 ? s->dims[i] : c));
+    }
+    PUT("],\n  \"dtype\": \"%s\",\n  \"compressor\": ", dt);
+    const char *cname = blosc_cname(comp);
+    if (cname)
+        PUT("{\"id\": \"blosc\", \"cname\": \"%s\", \"clevel\": %d, \"shuffle\": 1, "
+            "\"blocksize\": 0}",
+            cname, level);
+    else
+        PUT("null");
+    PUT(",\n  \"fill_value\": 0,\n  \"order\": \"C\",\n  \"filters\": null,\n"
+        "  \"dimension_separator\": \".\"\n}\n");
+#undef PUT
+    if (n >= cap)
+        return lapse_fail(LAPSE_ERUNTIME, "zarr metadata of %s too long", s->path);
+    return write_text(adir, ".zarray", text);
+}
+
+lapse_status_t lapse_zarr_create(const char *out, const lapse_dset_spec_t *specs, int n,
+                                 const double vox[3], const char *unit, lapse_comp_t comp,
+                                 int level, int fresh)
+{
+    char root[ZPATH];
+    const char *cname = blosc_cname(comp);
+    if (cname && blosc_compname_to_compcode(cname) < 0)
+        return lapse_fail(LAPSE_ERUNTIME, "this libblosc has no %s codec (output.compression)",
+                          cname);
+    if (lapse_zarr_root(out, root, sizeof root) != 0)
+        return lapse_fail(LAPSE_EIO, "zarr path too long for %s", out);
+    ZTRY(mkdir_p(root));
+    ZTRY(write_text(root, ".zgroup", "{\n  \"zarr_format\": 2\n}\n"));
+    for (int k = 0; k < n; k++)
+        ZTRY(create_one(out, root, &specs[k], vox, unit, comp, level, fresh));
+    return LAPSE_OK;
+}
+
+lapse_status_t lapse_zarr_write(const char *out, const lapse_dset_spec_t *s, int64_t t,
+                                const lapse_box_t *core, const void *buf, lapse_comp_t comp,
+                                int level)
+{
+    lapse_status_t st = LAPSE_OK;
+    char gdir[ZPATH], adir[ZPATH], key[128];
+    unsigned char *chunk = NULL, *packed = NULL;
+    int nd = s->ndims, sp = nd - 1; /* spatial axes */
+    int64_t cdim[3], coff[3], cd[3], idx[3];
+    size_t es = lapse_dtype_size(s->dtype);
+    /* the spatial part of the box and of the chunk shape (z dropped for a 3-D dataset) */
+    for (int a = 0; a < sp; a++) {
+        int b = a + 3 - sp;
+        cdim[a] = s->chunk[1 + a] < 1 ? 1 : s->chunk[1 + a];
+        if (cdim[a] > s->dims[1 + a] && s->dims[1 + a] > 0)
+            cdim[a] = s->dims[1 + a];
+        coff[a] = core->off[b];
+        cd[a] = core->dim[b];
+        if (coff[a] % cdim[a] != 0 || cd[a] > cdim[a] || coff[a] + cd[a] > s->dims[1 + a])
+            return lapse_fail(LAPSE_ERUNTIME,
+                              "internal error: box [%lld, +%lld) of axis %d is not one chunk "
+                              "of %s (chunk %lld)",
+                              (long long)coff[a], (long long)cd[a], a, s->path, (long long)cdim[a]);
+        idx[a] = coff[a] / cdim[a];
+    }
+    if (t < 0 || t >= s->dims[0] || es == 0)
+        return lapse_fail(LAPSE_ERUNTIME, "internal error: timepoint %lld of %s", (long long)t,
+                          s->path);
+    ZTRY(group_dir(out, s, gdir, sizeof gdir));
+    if (snprintf(adir, sizeof adir, "%s/0", gdir) >= (int)sizeof adir)
+        return lapse_fail(LAPSE_EIO, "zarr path too long: %s", gdir);
+    if (sp == 3)
+        snprintf(key, sizeof key, "%lld.%lld.%lld.%lld", (long long)t, (long long)idx[0],
+                 (long long)idx[1], (long long)idx[2]);
+    else
+        snprintf(key, sizeof key, "%lld.%lld.%lld", (long long)t, (long long)idx[0],
+                 (long long)idx[1]);
+
+    /* the core at the chunk's origin, the rest the fill value 0 */
+    int64_t nz = sp == 3 ? cdim[0] : 1, ny = cdim[sp - 2], nx = cdim[sp - 1];
+    int64_t bz = sp == 3 ? cd[0] : 1, by = cd[sp - 2], bx = cd[sp - 1];
+    size_t nbytes = (size_t)(nz * ny * nx) * es;
+    chunk = calloc(1, nbytes);
+    if (chunk == NULL)
+        LAPSE_FAIL(LAPSE_ENOMEM, "out of memory for a zarr chunk of %zu bytes", nbytes);
+    for (int64_t z = 0; z < bz; z++)
+        for (int64_t y = 0; y < by; y++)
+            memcpy(chunk + (size_t)((z * ny + y) * nx) * es,
+                   (const unsigned char *)buf + (size_t)((z * by + y) * bx) * es, (size_t)bx * es);
+    const char *cname = blosc_cname(comp);
+    const void *data = chunk;
+    size_t dlen = nbytes;
+    if (cname) {
+        size_t cap = nbytes + BLOSC_MAX_OVERHEAD;
+        packed = malloc(cap);
+        if (packed == NULL)
+            LAPSE_FAIL(LAPSE_ENOMEM, "out of memory for a zarr chunk of %zu bytes", cap);
+        int c =
+            blosc_compress_ctx(level, BLOSC_SHUFFLE, es, nbytes, chunk, packed, cap, cname, 0, 1);
+        if (c <= 0)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "blosc (%s) failed on chunk %s of %s (%d)", cname, key,
+                       s->path, c);
+        data = packed;
+        dlen = (size_t)c;
+    }
+    st = mkdir_p(adir); /* normally there (lapse_zarr_create) */
+    if (st == LAPSE_OK)
+        st = write_atomic(adir, key, data, dlen);
+cleanup:
+    free(chunk);
+    free(packed);
+    return st;
+}

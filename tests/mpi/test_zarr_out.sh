@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# test_zarr_out.sh - output.format: zarr (io/zarr_out.h): the OME-Zarr store equals the same
+# pipeline's HDF5 output bit for bit, its metadata follows NGFF 0.4, and a run killed with
+# SIGKILL resumes to the same data.
+#
+# 1. Reference: the pipeline of kill_config (gaussian blur saved as /blurred; top-hat into
+#    /result; both float32) with HDF5 output, tiles [8, 32, 32] (edge tiles in y and x), 2 ranks.
+# 2. The same with output.format: zarr, compression none (raw chunks) and blosc:zstd, 2 ranks:
+#    zarr_out_check.py reads both arrays with Python zarr, checks NGFF 0.4 (multiscales version,
+#    axes t,z,y,x with types and micrometer units, dataset path "0" exists, scale [1, z, y, x]
+#    from input.voxel_size, length = ndim) and that they equal the reference bit for bit; `lapse
+#    info` reads the output and names the arrays; a second run says "nothing to do"; an update
+#    of one timepoint (--timepoints 2, one of its chunks removed first) rewrites its chunks only
+#    and the store again equals the reference.
+#    A new output (its HDF5 file removed) over that store, timepoint 0 only: the old chunks are
+#    removed, timepoint 0 equals the reference and the others read as the fill value.
+# 3. Kill: a longer zarr (blosc:zstd) run on 2 ranks, SIGKILL of one rank once some tasks are
+#    marked; every marked task's chunk must already hold the reference data, and the same
+#    command must finish the job with data identical to the reference.
+source "$(dirname "$0")/common.sh"
+need_device
+"$LAPSE_PY" -c 'import zarr, numcodecs' 2>/dev/null || skip "$LAPSE_PY lacks zarr/numcodecs"
+make_sample
+VOX="2,0.5,0.25"
+
+# cfg FILE OUT TILES EXTRA: the kill_config pipeline with voxel size, tiles and output extras.
+cfg() {
+    cat >"$1" <<YAML
+input: {file: $IN, dataset: /raw, voxel_size: [${VOX//,/, }]}
+tiles: {shape: [$3]}
+pipeline:
+  - {op: gaussian_blur, sigma: 2, save: /blurred}
+  - {op: top_hat_box, radius: [0, 1, 1]}
+output: {file: $2, dataset: /result$4}
+devices: any
+YAML
+}
+
+note "1. HDF5 reference on 2 ranks"
+cfg "$T/ref.yaml" "$T/ref.h5" "8, 32, 32" ""
+lapse_run 2 "$T/ref.yaml"
+nonconstant "$T/ref.h5" /result /blurred
+
+for comp in none blosc:zstd; do
+    note "2. output.format: zarr, compression $comp, 2 ranks"
+    out=$T/z_${comp//:/_}.h5
+    store=${out%.h5}.zarr
+    cfg "$T/z.yaml" "$out" "8, 32, 32" ", format: zarr, compression: \"$comp\""
+    lapse_run 2 "$T/z.yaml"
+    [ -d "$store" ] || fail "no store at $store"
+    want=${comp#blosc:}
+    run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred \
+        --voxel "$VOX" --compressor "$want"
+    cat "$T/check.log"
+    # one chunk file per task and dataset: 4 timepoints x (3 x 3 x 3) tiles
+    n=$(find "$store/result/0" -type f ! -name '.*' | wc -l)
+    [ "$n" -eq $((NT * $(ntiles 8 32 32))) ] || fail "$n chunk files in $store/result/0"
+    [ -z "$(find "$store" -name '*.tmp.*')" ] || fail "temporary files left in $store"
+    if [ "$comp" = none ]; then # raw chunks: the full chunk shape (edges padded), float32
+        for c in 0.0.0.0 0.2.2.2 3.1.2.0; do
+            sz=$(stat -c %s "$store/result/0/$c")
+            [ "$sz" -eq $((8 * 32 * 32 * 4)) ] || fail "raw chunk $c of $sz bytes"
+        done
+    else # compressed: smaller than raw
+        sz=$(stat -c %s "$store/blurred/0/0.0.0.0")
+        [ "$sz" -lt $((8 * 32 * 32 * 4)) ] || fail "blosc:zstd chunk of $sz bytes (raw size)"
+    fi
+    run_ok "$T/info.log" "$LAPSE" info "$out"
+    grep -qF "/result                  [4, 24, 70, 90] float32 (voxels in $store/result/0)" \
+        "$T/info.log" || { cat "$T/info.log"; fail "lapse info does not name the zarr array"; }
+    run_ok "$T/again.log" mpirun_lapse 2 run "$T/z.yaml"
+    grep -q 'nothing to do' "$T/again.log" || { cat "$T/again.log"; fail "rerun did work"; }
+    # an update of timepoint 2 rewrites its chunks (one removed here) and only those
+    rm "$store/result/0/2.1.1.1"
+    before=$(sha "$store/result/0/1.1.1.1")
+    run_ok "$T/update.log" mpirun_lapse 2 run "$T/z.yaml" --timepoints 2
+    grep -q "$(ntiles 8 32 32) tasks (1 timepoints" "$T/update.log" ||
+        { cat "$T/update.log"; fail "the update did not run the tiles of one timepoint"; }
+    [ "$(sha "$store/result/0/1.1.1.1")" = "$before" ] || fail "the update rewrote timepoint 1"
+    run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred \
+        --voxel "$VOX" --compressor "$want"
+done
+
+note "2b. a new output over the store of a removed one: the old chunks are gone"
+out=$T/z_none.h5
+rm -f "$out"
+cfg "$T/z.yaml" "$out" "8, 32, 32" ", format: zarr"
+lapse_run 2 "$T/z.yaml" --timepoints 0
+"$LAPSE_PY" - "${out%.h5}.zarr" "$T/ref.h5" <<'PY' || fail "old chunks show through a new output"
+import os, sys, h5py, zarr
+store, ref = sys.argv[1], sys.argv[2]
+with h5py.File(ref, "r") as h:
+    for d in ("result", "blurred"):
+        a = zarr.open_array(os.path.join(store, d, "0"), mode="r")
+        keys = [k for k in os.listdir(os.path.join(store, d, "0")) if not k.startswith(".")]
+        assert all(k.startswith("0.") for k in keys), (d, sorted(keys)[:5])
+        assert a[0].tobytes() == h[d][0].tobytes(), d
+        assert not a[1:].any(), d
+PY
+
+note "3. SIGKILL during a zarr run on 2 ranks, then resume"
+NT=32 NZ=16 NY=128 NX=128 IN=$T/in_kill.h5
+make_sample
+TOTAL=$((NT * $(ntiles 8 64 64)))
+cfg "$T/kref.yaml" "$T/kref.h5" "8, 64, 64" ""
+lapse_run 2 "$T/kref.yaml"
+OUT=$T/k.h5
+STORE=$T/k.zarr
+cfg "$T/k.yaml" "$OUT" "8, 64, 64" ", format: zarr, compression: \"blosc:zstd\""
+killed=0
+for maxk in $((TOTAL / 3)) 1 1; do
+    rm -rf "$OUT" "$STORE"
+    mpirun_argv 2
+    "${MPIRUN_ARGV[@]}" "$LAPSE" run "$T/k.yaml" >"$T/killed.log" 2>&1 &
+    mp=$!
+    k=$((1 + RANDOM % maxk))
+    wait_marks "$OUT" "$k" "$mp" 120 || { wait_bg "$mp" 60; cat "$T/killed.log"; fail "the run ended before $k marks"; }
+    read -r -a pids < <(lapse_pids "$T/k.yaml" | tr '\n' ' ')
+    [ "${#pids[@]}" -gt 0 ] || fail "no lapse process to kill"
+    kill -9 "${pids[RANDOM % ${#pids[@]}]}" 2>/dev/null || true
+    wait_bg "$mp" 60
+    wait_gone "$T/k.yaml" 15
+    m=$(marks "$OUT")
+    note "killed (exit $WAIT_RC) with $m of $TOTAL tasks marked"
+    if [ "$WAIT_RC" -ne 0 ] && [ "$m" -lt "$TOTAL" ]; then
+        killed=1
+        break
+    fi
+done
+[ "$killed" -eq 1 ] || fail "every kill let the run finish"
+[ "$m" -gt 0 ] || fail "no marks before the kill"
+run_ok "$T/check.log" py zarr_out_check.py "$STORE" "$T/kref.h5" /result,/blurred --voxel "$VOX" \
+    --marks "$OUT"
+cat "$T/check.log"
+run_ok "$T/resume.log" mpirun_lapse 2 run "$T/k.yaml"
+grep -q "are done, $((TOTAL - m)) to run" "$T/resume.log" ||
+    { cat "$T/resume.log"; fail "resume did not continue with the $((TOTAL - m)) pending tasks"; }
+run_ok "$T/check.log" py zarr_out_check.py "$STORE" "$T/kref.h5" /result,/blurred --voxel "$VOX" \
+    --compressor zstd
+cat "$T/check.log"
+run_ok "$T/again.log" mpirun_lapse 2 run "$T/k.yaml"
+grep -q 'nothing to do' "$T/again.log" || { cat "$T/again.log"; fail "second resume did work"; }
+note "PASS"
