@@ -8,8 +8,9 @@
  * then the first dataset of the first multiscale (level 0, full resolution) is read, its axes
  * are the multiscale's (any subset of t, c, z, y, x in that order, y and x required) and its
  * voxel size the dataset's "scale" transformation in micrometres. A plain array's axes follow
- * lapse's HDF5 convention by rank: [y,x], [t,y,x], [t,z,y,x], [t,c,z,y,x]. A channel axis of
- * more than one channel is refused (no channel selection yet).
+ * lapse's HDF5 convention by rank: [y,x], [t,y,x], [t,z,y,x], [t,c,z,y,x]. An array with a
+ * channel axis of more than one channel is read one channel at a time (input.channel, carried as
+ * "#channel=N" after the dataset name: lapse_input_sel_t).
  *
  * The .zarray decides the rest: dtype (u1, u2, f4, either byte order), C order only, a
  * compressor (none, blosc with any codec this libblosc decodes, zlib, gzip; no filters),
@@ -59,6 +60,7 @@ typedef struct {
     size_t chunk_bytes;          /* one decoded chunk */
     unsigned char *raw, *packed; /* a decoded chunk, a chunk file's bytes */
     size_t packed_cap;
+    int64_t channel; /* the channel read along the channel axis (0 without one) */
 } zarr_input_t;
 
 /* ------------------------------------------------------------------ paths */
@@ -567,7 +569,7 @@ static lapse_status_t default_axes(zarr_input_t *in)
     return LAPSE_OK;
 }
 
-static lapse_status_t zarr_open(const char *file, const char *dataset, void **handle,
+static lapse_status_t zarr_open(const char *file, const char *selected, void **handle,
                                 lapse_input_info_t *info)
 {
     lapse_status_t st = LAPSE_OK;
@@ -575,12 +577,16 @@ static lapse_status_t zarr_open(const char *file, const char *dataset, void **ha
     double vox[3] = {0, 0, 0};
     int part = 1;
     zarr_input_t *in = NULL;
+    lapse_input_sel_t sel;
+    char err[256];
+    const char *dataset;
 
     info->failed_part = 1;
     if (file == NULL)
         LAPSE_FAIL(LAPSE_EINPUT, "input file must be given");
-    if (dataset == NULL)
-        dataset = "";
+    if (lapse_input_sel_parse(selected, &sel, err, sizeof err) != 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file, err);
+    dataset = sel.dataset;
     if (stat(file, &sb) != 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file,
                    errno == ENOENT ? "no such file or directory" : strerror(errno));
@@ -597,11 +603,22 @@ static lapse_status_t zarr_open(const char *file, const char *dataset, void **ha
         LAPSE_TRY(load_zarray(in, in->dir));
     if (in->axis[AX_Y] < 0)
         LAPSE_TRY(default_axes(in));
-    if (in->axis[AX_C] >= 0 && in->shape[in->axis[AX_C]] > 1)
+    int64_t nch = in->axis[AX_C] >= 0 ? in->shape[in->axis[AX_C]] : 0;
+    if (nch > 1 && sel.channel < 0)
         LAPSE_FAIL(LAPSE_EINPUT,
-                   "%s: the array has %lld channels: a channel axis is not supported yet; write "
-                   "each channel as an array of its own",
-                   in->dir, (long long)in->shape[in->axis[AX_C]]);
+                   "%s: the array has %lld channels: choose one with input.channel "
+                   "(0 to %lld)",
+                   in->dir, (long long)nch, (long long)nch - 1);
+    if (sel.channel >= 0 && nch == 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: input.channel is given, but the array has no channel axis",
+                   in->dir);
+    if (sel.channel >= 0 && sel.channel >= nch)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: input.channel %d is out of range: the array has %lld "
+                   "channels (0 to %lld)",
+                   in->dir, sel.channel, (long long)nch, (long long)nch - 1);
+    in->channel = sel.channel > 0 ? sel.channel : 0;
+    info->nchannels = nch > 0 ? nch : 1;
     in->raw = malloc(in->chunk_bytes);
     LAPSE_ALLOC(in->raw);
     int64_t nt = in->axis[AX_T] >= 0 ? in->shape[in->axis[AX_T]] : 1;
@@ -795,6 +812,7 @@ static void copy_chunk(const zarr_input_t *in, const lapse_box_t *box, const int
     for (int i = in->nd - 2; i >= 0; i--)
         stride[i] = stride[i + 1] * in->chunks[i + 1];
     int it = in->axis[AX_T], iz = in->axis[AX_Z], iy = in->axis[AX_Y], ix = in->axis[AX_X];
+    int ic = in->axis[AX_C];
     size_t row = (size_t)(hi[2] - lo[2]);
     for (int64_t z = lo[0]; z < hi[0]; z++)
         for (int64_t y = lo[1]; y < hi[1]; y++) {
@@ -809,6 +827,7 @@ static void copy_chunk(const zarr_input_t *in, const lapse_box_t *box, const int
                     memcpy(d + k * es, in->fill, es);
             } else {
                 int64_t off = (it >= 0 ? lt * stride[it] : 0) +
+                              (ic >= 0 ? in->channel % in->chunks[ic] * stride[ic] : 0) +
                               (iz >= 0 ? (z - cidx[0] * cs[0]) * stride[iz] : 0) +
                               (y - cidx[1] * cs[1]) * stride[iy] +
                               (lo[2] - cidx[2] * cs[2]) * stride[ix];
@@ -835,6 +854,8 @@ static lapse_status_t zarr_read(void *handle, int64_t t, const lapse_box_t *box,
         idx[in->axis[AX_T]] = t / in->chunks[in->axis[AX_T]];
         lt = t % in->chunks[in->axis[AX_T]];
     }
+    if (in->axis[AX_C] >= 0) /* the selected channel's chunks */
+        idx[in->axis[AX_C]] = in->channel / in->chunks[in->axis[AX_C]];
     for (c[0] = first[0]; c[0] <= last[0]; c[0]++)
         for (c[1] = first[1]; c[1] <= last[1]; c[1]++)
             for (c[2] = first[2]; c[2] <= last[2]; c[2]++) {
@@ -868,7 +889,10 @@ static int zarr_sniff(const char *file)
 
 static int zarr_check_dataset(const char *dataset, char *err, size_t errlen)
 {
-    return check_name(dataset, err, errlen);
+    lapse_input_sel_t sel;
+    if (lapse_input_sel_parse(dataset, &sel, err, errlen) != 0)
+        return -1;
+    return check_name(sel.dataset, err, errlen);
 }
 
 static const char *const zarr_suffixes[] = {".zarr", ".zarr/", NULL};
@@ -879,6 +903,7 @@ const lapse_reader_backend_t lapse_reader_zarr = {
     .needs_dataset = 0,
     .dataset_optional = 1,
     .thread_safe = 1, /* buffers per handle; blosc_decompress_ctx and zlib are reentrant */
+    .selects = LAPSE_SELECTS_CHANNEL,
     .check_dataset = zarr_check_dataset,
     .sniff = zarr_sniff,
     .probe = zarr_probe,

@@ -3,7 +3,8 @@
 # zarr as three stores, an OME-Zarr (NGFF 0.4, blosc-zstd, level 0 of two), a plain array with
 # zlib chunks and "/" chunk keys, and a raw array whose all-zero chunks are not written (read
 # as the fill value), each run through a pipeline with a saved step, untiled on 1 rank and tiled
-# on 2 ranks: every output bit-identical to the same pipeline on the HDF5 input. Then the
+# on 2 ranks: every output bit-identical to the same pipeline on the HDF5 input; channel 1 of a
+# 3-channel [t,c,z,y,x] OME-Zarr (input.channel) likewise, and the channel errors. Then the
 # failures: a malformed .zarray is exit 2 before anything is written, naming the file; a
 # damaged chunk is a runtime failure (exit 1) naming the chunk file.
 source "$(dirname "$0")/common.sh"
@@ -38,6 +39,16 @@ r = zarr.open_array(zarr.DirectoryStore(t + "/raw.zarr"), mode="w", shape=a.shap
                     chunks=(1, 8, 16, 32), dtype=a.dtype, compressor=None, fill_value=0,
                     write_empty_chunks=False)
 r[...] = a
+# an OME-Zarr [t, c, z, y, x] of 3 channels, the sample as channel 1 (chunks of 2 channels)
+import numpy as np
+c5 = np.stack([a // 2, a, a[:, :, ::-1, :]], axis=1)
+ch = zarr.open_group(zarr.DirectoryStore(t + "/chan.ome.zarr"), mode="w")
+ch.create_dataset("0", data=c5, chunks=(1, 2, 7, 32, 40),
+                  compressor=numcodecs.Blosc("lz4", 5, numcodecs.Blosc.SHUFFLE))
+axes5 = [{"name": "t", "type": "time"}, {"name": "c", "type": "channel"}] + [
+    {"name": n, "type": "space", "unit": "micrometer"} for n in "zyx"]
+ch.attrs["multiscales"] = [{"version": "0.4", "axes": axes5, "datasets": [
+    {"path": "0", "coordinateTransformations": [{"type": "scale", "scale": [1, 1, 2.0, 0.5, 0.5]}]}]}]
 assert not os.path.exists(t + "/raw.zarr/1.0.0.0"), "an all-zero chunk was written"
 assert os.path.exists(t + "/raw.zarr/0.0.0.0")
 PY
@@ -70,6 +81,29 @@ for store in ome.ome.zarr nested.zarr raw.zarr; do
     py h5same.py "$T/ref.h5" "$T/${name}1.h5" /result /blurred || fail "$store: differs from HDF5"
     py h5same.py "$T/ref.h5" "$T/${name}2.h5" /result /blurred || fail "$store: tiled differs"
 done
+
+# input.channel: channel 1 of a 3-channel OME-Zarr (chunks holding 2 channels) is the sample.
+note "chan.ome.zarr: input.channel 1 of 3, untiled on 1 rank and tiled on 2 ranks"
+for r in 1 2; do
+    config "chan$r" "$T/chan.ome.zarr" "$([ $r = 1 ] && echo "[$NZ, $NY, $NX]" || echo "[9, 31, 40]")"
+    sed -i "s|^input: {file: $T/chan.ome.zarr}|input: {file: $T/chan.ome.zarr, channel: 1}|" \
+        "$T/chan$r.yaml"
+    lapse_run "$r" "$T/chan$r.yaml"
+    py h5same.py "$T/ref.h5" "$T/chan$r.h5" /result /blurred || fail "channel 1 differs from HDF5"
+done
+config chanall "$T/chan.ome.zarr" "[$NZ, $NY, $NX]"
+expect_rc 2 "$T/chanall.log" "$LAPSE" run "$T/chanall.yaml"
+grep -q "3 channels: choose one with input.channel (0 to 2)" "$T/chanall.log" ||
+    { cat "$T/chanall.log"; fail "3 channels without input.channel: no clear message"; }
+sed "s|^input: {file: $T/chan.ome.zarr}|input: {file: $T/chan.ome.zarr, channel: 3}|" \
+    "$T/chanall.yaml" >"$T/chan3.yaml"
+expect_rc 2 "$T/chan3.log" "$LAPSE" run "$T/chan3.yaml"
+grep -q "input.channel 3 is out of range" "$T/chan3.log" ||
+    { cat "$T/chan3.log"; fail "channel 3 of 3: no clear message"; }
+sed "s|^input: {file: $T/raw.zarr}|input: {file: $T/raw.zarr, channel: 0}|" "$T/raw1.yaml" \
+    >"$T/nochan.yaml"
+expect_rc 2 "$T/nochan.log" "$LAPSE" run "$T/nochan.yaml"
+grep -q "no channel axis" "$T/nochan.log" || { cat "$T/nochan.log"; fail "channel without axis"; }
 
 # A malformed .zarray: exit 2 naming it, nothing written.
 cp -r "$T/raw.zarr" "$T/badmeta.zarr"

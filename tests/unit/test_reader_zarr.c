@@ -201,7 +201,7 @@ START_TEST(refused)
     expect_refused("f8.zarr", "", 1, W("<f8", "not supported"));
     expect_refused("filters.zarr", "", 1, W("filters"));
     expect_refused("lzma.zarr", "", 1, W("lzma", "not supported"));
-    expect_refused("chan.zarr", "", 1, W("2 channels"));
+    expect_refused("chan.zarr", "", 1, W("2 channels: choose one with input.channel"));
     expect_refused("badjson.zarr", "", 1, W(".zarray", "not valid JSON", "line"));
     expect_refused("v3.zarr", "", 1, W("zarr_format"));
     expect_refused("neg.zarr", "", 1, W("shape"));
