@@ -1000,6 +1000,11 @@ cleanup:
     return st;
 }
 
+lapse_status_t lapse_h5out_flush_agreed(lapse_h5out_t *o)
+{
+    return step_agree(o, lapse_h5out_flush(o));
+}
+
 /* Close the file and its datasets (collective), keeping the rest of o. */
 static lapse_status_t close_handles(lapse_h5out_t *o)
 {

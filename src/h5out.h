@@ -160,6 +160,13 @@ void lapse_h5out_handles(const lapse_h5out_t *o, hid_t *file, hid_t *dxpl_coll, 
 /* Collective. Flush the whole file to disk. */
 lapse_status_t lapse_h5out_flush(lapse_h5out_t *o);
 
+/* Collective: lapse_h5out_flush, then every rank's status agreed (an MPI_Allreduce): when it
+ * returns, every rank's flush has returned, so rank 0's metadata writes (the chunk index of a
+ * filtered dataset, the end of allocation) are done before any rank goes on to a done mark.
+ * (H5Fflush alone let a rank mark its task while rank 0 was still writing the metadata: a kill
+ * of rank 0 then left a mark whose compressed data could not be read: addr overflow.) */
+lapse_status_t lapse_h5out_flush_agreed(lapse_h5out_t *o);
+
 /* Collective. Close; NULL is accepted (then it does nothing and is not collective). */
 lapse_status_t lapse_h5out_close(lapse_h5out_t *o);
 

@@ -387,8 +387,8 @@ static lapse_status_t write_round(lapse_worker_t *w, flight_t *f)
             f->row.bytes_out +=
                 lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
     }
-    if (lapse_h5out_filtered(w->out)) { /* unfiltered data needs no metadata change */
-        fst = lapse_h5out_flush(w->out);
+    if (lapse_h5out_filtered(w->out)) {         /* unfiltered data needs no metadata change */
+        fst = lapse_h5out_flush_agreed(w->out); /* every rank's flush done before a mark */
         if (st == LAPSE_OK)
             st = fst;
     }
