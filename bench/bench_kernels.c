@@ -54,6 +54,7 @@ static const bench_op_t bench_ops[] = {
     {"mean1", "mean_box r=1", "mean_box", {1, 1, 1}, 0, 0},
     {"min1", "minimum_box r=1", "minimum_box", {1, 1, 1}, 0, 0},
     {"max1", "maximum_box r=1", "maximum_box", {1, 1, 1}, 0, 0},
+    {"min133", "minimum_box r=[1,3,3]", "minimum_box", {1, 3, 3}, 0, 0},
     {"min5", "minimum_box r=5 (separable)", "minimum_box", {5, 5, 5}, 0, 0},
     {"min6", "minimum_box r=6 (van Herk)", "minimum_box", {6, 6, 6}, 0, 0},
     {"min16", "minimum_box r=16 (van Herk)", "minimum_box", {16, 16, 16}, 0, 0},

@@ -18,14 +18,22 @@ typedef struct {
     int tx, ty, kz, nt;
 } mm_geom_t;
 
-/* Defaults (not measured yet; chosen by the cost model of docs/kernels.md): one filter 64 x 32
- * (its y halo is half as tall), two filters 64 x 16, 32 planes, 256 work-items. Tuning:
- * LAPSE_MM_GEOM1 / LAPSE_MM_GEOM2 = "TX,TY,KZ,NT" override them for one / two filters. */
-static lapse_status_t mm_geom(const lapse_mm_t *f, mm_geom_t *g)
+/* Defaults measured on an H200 (bench/sweep_small.sh, docs/benchmarks.md "run I"): one filter
+ * 64 x 8, 32 planes, 128 work-items (erode r = 1: 0.77 ms against 1.17 with 64 x 32 x 32 / 256);
+ * two filters with x and y radii <= 1 32 x 16, 32 planes, 128 work-items (opening r = 1: 2.01
+ * against 2.91 ms with 64 x 16 / 256), else 64 x 32, 32 planes, 256 work-items (top-hat r = (1,
+ * 3, 3): 2.39 against 2.80 ms). Tuning: LAPSE_MM_GEOM1 / LAPSE_MM_GEOM2 = "TX,TY,KZ,NT" override
+ * them for one / two filters. */
+static lapse_status_t mm_geom(const lapse_mm_t *f, const int r[3], mm_geom_t *g)
 {
     lapse_status_t st = LAPSE_OK;
     const char *var = f->two ? "LAPSE_MM_GEOM2" : "LAPSE_MM_GEOM1", *env = getenv(var);
-    *g = (mm_geom_t){64, f->two ? 16 : 32, 32, 256};
+    if (!f->two)
+        *g = (mm_geom_t){64, 8, 32, 128};
+    else if (r[1] <= 1 && r[2] <= 1)
+        *g = (mm_geom_t){32, 16, 32, 128};
+    else
+        *g = (mm_geom_t){64, 32, 32, 256};
     if (env == NULL || env[0] == '\0')
         goto cleanup;
     mm_geom_t e;
@@ -67,7 +75,7 @@ lapse_status_t lapse_mm_run(lapse_dev_t *d, const lapse_mm_t *f, const int r[3],
         if (r[a] < 0 || r[a] > LAPSE_MM_RMAX)
             return LAPSE_OK;
     mm_geom_t g;
-    LAPSE_TRY(mm_geom(f, &g));
+    LAPSE_TRY(mm_geom(f, r, &g));
     if (mm_local_bytes(f, &g, r) + 1024 > d->local_mem)
         return LAPSE_OK;
     int ka = f->first == LAPSE_SEP_MIN ? 2 : 3, kb = f->two ? 5 - ka : 0;

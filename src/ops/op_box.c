@@ -3,8 +3,11 @@
  * the white top_hat_box = x - maximum_box(minimum_box(x)). SciPy's uniform_filter /
  * minimum_filter / maximum_filter with mode='nearest'; the mean is float32 (clesperanto returns
  * integer means for integer input). Device: separable passes or the fused kernels of sep.c;
- * the top-hat in one kernel (minmax.h) in the tiled variant where it can.
+ * the minimum, maximum and top-hat in one kernel (minmax.h) in the tiled variant where it can.
  */
+#include <stdlib.h>
+#include <string.h>
+
 #include "ops/family.h"
 #include "ops/minmax.h"
 #include "ops/sep.h"
@@ -21,13 +24,30 @@ static void top_hat_reach(const lapse_step_t *s, int64_t reach[3])
         reach[a] = 2 * (int64_t)s->p[0].v[a];
 }
 
+/* The minimum and maximum run in the one-pass kernel of minmax.h where it takes them (into
+ * scratch[0] when the step runs in place: that kernel reads around each output); everything else,
+ * and LAPSE_MM_BOX=0 (the comparison in bench/sweep_small.sh), in sep.c's kernels. Same bits. */
 static lapse_status_t box_launch(lapse_dev_t *d, lapse_sep_kind_t kind, const lapse_step_t *s,
                                  const lapse_dvol_t *in, const lapse_dvol_t *out,
                                  const cl_mem *scratch, int *res)
 {
-    int r[3];
+    lapse_status_t st = LAPSE_OK;
+    int r[3], ran = 0;
+    const char *env = getenv("LAPSE_MM_BOX");
     lapse_step_radii(s, r);
-    return lapse_sep_filter(d, kind, r, NULL, in[0].mem, out->mem, scratch[0], in[0].dim, res);
+    if ((kind == LAPSE_SEP_MIN || kind == LAPSE_SEP_MAX) && !(env && strcmp(env, "0") == 0)) {
+        const lapse_mm_t f = {kind, 0, 0, 0};
+        const int alias = out->mem == in[0].mem;
+        LAPSE_TRY(
+            lapse_mm_run(d, &f, r, in[0].mem, alias ? scratch[0] : out->mem, in[0].dim, &ran));
+        if (ran) {
+            *res = alias ? 1 : 0;
+            goto cleanup;
+        }
+    }
+    LAPSE_TRY(lapse_sep_filter(d, kind, r, NULL, in[0].mem, out->mem, scratch[0], in[0].dim, res));
+cleanup:
+    return st;
 }
 
 #define BOX_OP(fn, kind, refkind)                                                                  \

@@ -52,7 +52,40 @@ ZPROJ_LAUNCH(zmax, "pointwise.cl", "lapse_zmax")
 ZPROJ_LAUNCH(zmin, "project.cl", "lapse_zmin")
 ZPROJ_LAUNCH(zsum, "project.cl", "lapse_zsum")
 ZPROJ_LAUNCH(zmean, "project.cl", "lapse_zmean")
-ZPROJ_LAUNCH(zstd, "project.cl", "lapse_zstd")
+ZPROJ_LAUNCH(zstd_simple, "project.cl", "lapse_zstd")
+
+/* The standard deviation: lapse_zstd_l (each column read once, through local memory) in the
+ * tiled variant when 32 columns of nz floats fit the device's local memory (nz <= ~380 on
+ * NVIDIA's 48 KiB), else lapse_zstd (two reads of each column). Same bits. */
+#define ZSTD_C 32 /* LAPSE_ZS_C, LAPSE_ZS_R of project.cl */
+#define ZSTD_R 4
+static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,
+                                  const lapse_dvol_t *in, const lapse_dvol_t *out,
+                                  const cl_mem *scratch, int *res)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel k;
+    size_t kwg = 0;
+    cl_int nx = (cl_int)in[0].dim[2], ny = (cl_int)in[0].dim[1], nz = (cl_int)in[0].dim[0];
+    const size_t bytes = (size_t)ZSTD_C * (size_t)nz * sizeof(cl_float);
+    *res = 0;
+    if (d->simple || !d->use_local || bytes + 1024 > d->local_mem)
+        return zstd_simple_launch(d, s, state, in, out, scratch, res);
+    LAPSE_TRY(lapse_dev_kernel(d, "project.cl", "lapse_zstd_l", &k, &kwg));
+    if (kwg < ZSTD_C * ZSTD_R)
+        return zstd_simple_launch(d, s, state, in, out, scratch, res);
+    LAPSE_ARG(k, 0, in[0].mem);
+    LAPSE_ARG(k, 1, out->mem);
+    LAPSE_ARG(k, 2, nx);
+    LAPSE_ARG(k, 3, ny);
+    LAPSE_ARG(k, 4, nz);
+    LAPSE_CL(clSetKernelArg(k, 5, bytes, NULL));
+    size_t l[2] = {ZSTD_C, ZSTD_R};
+    size_t n[2] = {((size_t)nx + ZSTD_C - 1) / ZSTD_C * ZSTD_C, (size_t)ny * ZSTD_R};
+    LAPSE_TRY(lapse_dev_enqueue(d, k, 2, n, l));
+cleanup:
+    return st;
+}
 ZPROJ_LAUNCH(zargmax, "project.cl", "lapse_zargmax")
 
 static void zmax_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)
