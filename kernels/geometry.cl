@@ -152,6 +152,51 @@ __kernel void lapse_geom_affine(__global const float *src, __global float *dst, 
  * outputs of a row, LAPSE_GX_W apart (coalesced stores, the row's index math once, loads of all
  * of them in flight together). NDRange (ceil(ddim.x / (W K)) W, ddim.y, ddim.z). */
 #define LAPSE_GA_K 4 /* outputs per work-item along x, LAPSE_GX_W apart */
+
+/* One output of the tiled affine kernels at (fz, fy, fx) (global coordinates as floats): the
+ * positions, clamping and interpolation of lapse_geom_affine, with the clamped coordinates
+ * computed once and 32-bit offsets within a plane of the input box (plane = sdim.x sdim.y). */
+static inline __attribute__((always_inline)) float
+geom_affine_eval(__global const float *restrict src, int4 sdim, int4 sorg, int4 simg, size_t plane,
+                 float fz, float fy, float fx, float4 mz, float4 my, float4 mx, int order,
+                 int clamp_mode)
+{
+    const float nz = (float)(simg.z - 1), ny = (float)(simg.y - 1), nx = (float)(simg.x - 1);
+    float sz = fma(mz.x, fz, fma(mz.y, fy, fma(mz.z, fx, mz.w)));
+    float sy = fma(my.x, fz, fma(my.y, fy, fma(my.z, fx, my.w)));
+    float sx = fma(mx.x, fz, fma(mx.y, fy, fma(mx.z, fx, mx.w)));
+    if (clamp_mode) {
+        sz = fmin(fmax(sz, 0.0f), nz);
+        sy = fmin(fmax(sy, 0.0f), ny);
+        sx = fmin(fmax(sx, 0.0f), nx);
+    } else if (!(sz >= 0.0f && sz <= nz && sy >= 0.0f && sy <= ny && sx >= 0.0f && sx <= nx)) {
+        return 0.0f;
+    }
+    const float flz = floor(sz), fly = floor(sy), flx = floor(sx);
+    const float tz = sz - flz, ty = sy - fly, tx = sx - flx; /* exact */
+    int z0 = (int)flz, y0 = (int)fly, x0 = (int)flx;
+    if (order == 0) {
+        z0 += tz >= 0.5f;
+        y0 += ty >= 0.5f;
+        x0 += tx >= 0.5f;
+        return src[(size_t)clamp(z0 - sorg.z, 0, sdim.z - 1) * plane +
+                   (size_t)(clamp(y0 - sorg.y, 0, sdim.y - 1) * sdim.x +
+                            clamp(x0 - sorg.x, 0, sdim.x - 1))];
+    }
+    const int z1 = min(z0 + 1, simg.z - 1), y1 = min(y0 + 1, simg.y - 1),
+              x1 = min(x0 + 1, simg.x - 1);
+    __global const float *p0 = src + (size_t)clamp(z0 - sorg.z, 0, sdim.z - 1) * plane;
+    __global const float *p1 = src + (size_t)clamp(z1 - sorg.z, 0, sdim.z - 1) * plane;
+    const int r0 = clamp(y0 - sorg.y, 0, sdim.y - 1) * sdim.x;
+    const int r1 = clamp(y1 - sorg.y, 0, sdim.y - 1) * sdim.x;
+    const int c0 = clamp(x0 - sorg.x, 0, sdim.x - 1), c1 = clamp(x1 - sorg.x, 0, sdim.x - 1);
+    const float c00 = geom_lerp(p0[r0 + c0], p0[r0 + c1], tx);
+    const float c01 = geom_lerp(p0[r1 + c0], p0[r1 + c1], tx);
+    const float c10 = geom_lerp(p1[r0 + c0], p1[r0 + c1], tx);
+    const float c11 = geom_lerp(p1[r1 + c0], p1[r1 + c1], tx);
+    return geom_lerp(geom_lerp(c00, c01, ty), geom_lerp(c10, c11, ty), tz);
+}
+
 __kernel void lapse_geom_affine_t(__global const float *restrict src, __global float *restrict dst,
                                   int4 sdim, int4 sorg, int4 simg, int4 ddim, int4 dorg, float4 mz,
                                   float4 my, float4 mx, int order, int clamp_mode)
@@ -160,57 +205,59 @@ __kernel void lapse_geom_affine_t(__global const float *restrict src, __global f
     if (ly >= ddim.y || lz >= ddim.z)
         return;
     const int lx0 = (g0 / LAPSE_GX_W) * (LAPSE_GX_W * LAPSE_GA_K) + g0 % LAPSE_GX_W;
-    const int gy = dorg.y + ly, gz = dorg.z + lz;
-    const float fz = (float)gz, fy = (float)gy;
-    const float nz = (float)(simg.z - 1), ny = (float)(simg.y - 1), nx = (float)(simg.x - 1);
+    const float fz = (float)(dorg.z + lz), fy = (float)(dorg.y + ly);
     const size_t plane = (size_t)sdim.x * (size_t)sdim.y;
     __global float *drow = dst + ((size_t)lz * (size_t)ddim.y + (size_t)ly) * (size_t)ddim.x;
     float res[LAPSE_GA_K];
 #pragma unroll
     for (int k = 0; k < LAPSE_GA_K; k++) {
         const int lx = lx0 + k * LAPSE_GX_W;
-        res[k] = 0.0f;
-        if (lx >= ddim.x)
-            continue;
-        const float fx = (float)(dorg.x + lx);
-        float sz = fma(mz.x, fz, fma(mz.y, fy, fma(mz.z, fx, mz.w)));
-        float sy = fma(my.x, fz, fma(my.y, fy, fma(my.z, fx, my.w)));
-        float sx = fma(mx.x, fz, fma(mx.y, fy, fma(mx.z, fx, mx.w)));
-        if (clamp_mode) {
-            sz = fmin(fmax(sz, 0.0f), nz);
-            sy = fmin(fmax(sy, 0.0f), ny);
-            sx = fmin(fmax(sx, 0.0f), nx);
-        } else if (!(sz >= 0.0f && sz <= nz && sy >= 0.0f && sy <= ny && sx >= 0.0f && sx <= nx)) {
-            continue; /* 0 */
-        }
-        const float flz = floor(sz), fly = floor(sy), flx = floor(sx);
-        const float tz = sz - flz, ty = sy - fly, tx = sx - flx; /* exact */
-        int z0 = (int)flz, y0 = (int)fly, x0 = (int)flx;
-        if (order == 0) {
-            z0 += tz >= 0.5f;
-            y0 += ty >= 0.5f;
-            x0 += tx >= 0.5f;
-            res[k] = src[(size_t)clamp(z0 - sorg.z, 0, sdim.z - 1) * plane +
-                         (size_t)(clamp(y0 - sorg.y, 0, sdim.y - 1) * sdim.x +
-                                  clamp(x0 - sorg.x, 0, sdim.x - 1))];
-            continue;
-        }
-        const int z1 = min(z0 + 1, simg.z - 1), y1 = min(y0 + 1, simg.y - 1),
-                  x1 = min(x0 + 1, simg.x - 1);
-        __global const float *p0 = src + (size_t)clamp(z0 - sorg.z, 0, sdim.z - 1) * plane;
-        __global const float *p1 = src + (size_t)clamp(z1 - sorg.z, 0, sdim.z - 1) * plane;
-        const int r0 = clamp(y0 - sorg.y, 0, sdim.y - 1) * sdim.x;
-        const int r1 = clamp(y1 - sorg.y, 0, sdim.y - 1) * sdim.x;
-        const int c0 = clamp(x0 - sorg.x, 0, sdim.x - 1), c1 = clamp(x1 - sorg.x, 0, sdim.x - 1);
-        const float c00 = geom_lerp(p0[r0 + c0], p0[r0 + c1], tx);
-        const float c01 = geom_lerp(p0[r1 + c0], p0[r1 + c1], tx);
-        const float c10 = geom_lerp(p1[r0 + c0], p1[r0 + c1], tx);
-        const float c11 = geom_lerp(p1[r1 + c0], p1[r1 + c1], tx);
-        res[k] = geom_lerp(geom_lerp(c00, c01, ty), geom_lerp(c10, c11, ty), tz);
+        res[k] = lx < ddim.x ? geom_affine_eval(src, sdim, sorg, simg, plane, fz, fy,
+                                                (float)(dorg.x + lx), mz, my, mx, order, clamp_mode)
+                             : 0.0f;
     }
 #pragma unroll
     for (int k = 0; k < LAPSE_GA_K; k++) {
         const int lx = lx0 + k * LAPSE_GX_W;
+        if (lx < ddim.x)
+            drow[lx] = res[k];
+    }
+}
+
+/* The same outputs with two-dimensional warps, for maps that turn x into y or z (rotations
+ * about z or y): a row-wise warp of lapse_geom_affine_t reads its 32 outputs' neighbours along a
+ * slanted line across ~17 input rows (30 degrees), so a load instruction touches ~25 sectors and
+ * the kernel is bound by L1 transactions (0.31 of the copy rate on an H200). Here a work-group
+ * is LAPSE_GB_X x LAPSE_GB_H work-items over x and the axis ax2 (1: y, 2: z) of the output; a
+ * warp is an 8 x 4 patch, whose neighbours lie in ~9 input rows. Each work-item computes
+ * LAPSE_GA_K outputs along x, LAPSE_GB_X apart. NDRange (ceil(ddim.x / (X K)) X, extent of ax2
+ * rounded up to H, extent of the other axis), local (X, H, 1). */
+#define LAPSE_GB_X 8
+#define LAPSE_GB_H 16
+__kernel __attribute__((reqd_work_group_size(LAPSE_GB_X, LAPSE_GB_H, 1))) void
+lapse_geom_affine_b(__global const float *restrict src, __global float *restrict dst, int4 sdim,
+                    int4 sorg, int4 simg, int4 ddim, int4 dorg, float4 mz, float4 my, float4 mx,
+                    int order, int clamp_mode, int ax2)
+{
+    const int a2 = (int)get_global_id(1), a3 = (int)get_global_id(2);
+    const int ly = ax2 == 1 ? a2 : a3, lz = ax2 == 1 ? a3 : a2;
+    if (ly >= ddim.y || lz >= ddim.z)
+        return;
+    const int lx0 = (int)get_group_id(0) * (LAPSE_GB_X * LAPSE_GA_K) + (int)get_local_id(0);
+    const float fz = (float)(dorg.z + lz), fy = (float)(dorg.y + ly);
+    const size_t plane = (size_t)sdim.x * (size_t)sdim.y;
+    __global float *drow = dst + ((size_t)lz * (size_t)ddim.y + (size_t)ly) * (size_t)ddim.x;
+    float res[LAPSE_GA_K];
+#pragma unroll
+    for (int k = 0; k < LAPSE_GA_K; k++) {
+        const int lx = lx0 + k * LAPSE_GB_X;
+        res[k] = lx < ddim.x ? geom_affine_eval(src, sdim, sorg, simg, plane, fz, fy,
+                                                (float)(dorg.x + lx), mz, my, mx, order, clamp_mode)
+                             : 0.0f;
+    }
+#pragma unroll
+    for (int k = 0; k < LAPSE_GA_K; k++) {
+        const int lx = lx0 + k * LAPSE_GB_X;
         if (lx < ddim.x)
             drow[lx] = res[k];
     }

@@ -26,6 +26,8 @@ static const char *const interp_words[] = {"linear", "nearest", NULL};
 #define GEOM_X_W 32
 #define GEOM_X_K 8
 #define GEOM_A_K 4 /* lapse_geom_affine_t: outputs per work-item (LAPSE_GA_K) */
+#define GEOM_B_X 8 /* lapse_geom_affine_b: local size (LAPSE_GB_X, LAPSE_GB_H) */
+#define GEOM_B_H 16
 
 /* The dims of the whole image a volume is a box of (v->img, or v->dim when img is unset). */
 static void vol_img(const lapse_dvol_t *v, int64_t img[3])
@@ -381,10 +383,22 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
         for (int c = 0; c < 4; c++)
             row[a].s[c] = A->m[4 * a + c];
     cl_int order = A->order, clamp = A->clamp;
-    /* the tiled kernel: 32-bit offsets within a plane of the input box */
+    /* the tiled kernels: 32-bit offsets within a plane of the input box; lapse_geom_affine_b
+     * (8 x 4 warps over x and ax2) when a step along x moves the source position by 1/16 voxel
+     * or more along y or z (a row of 32 outputs then reads across several input rows), else
+     * lapse_geom_affine_t (warps along a row) */
     int tiled = !d->simple && in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31);
-    LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl",
-                               tiled ? "lapse_geom_affine_t" : "lapse_geom_affine", &k, NULL));
+    const double zx = fabs(A->m[2]), yx = fabs(A->m[6]); /* d(source z, y) / d(output x) */
+    cl_int ax2 = zx > yx ? 2 : 1;
+    size_t kwg = 0;
+    int block = tiled && d->use_local && (zx >= 1.0 / 16 || yx >= 1.0 / 16);
+    if (block) {
+        LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl", "lapse_geom_affine_b", &k, &kwg));
+        block = kwg >= GEOM_B_X * GEOM_B_H;
+    }
+    if (!block)
+        LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl",
+                                   tiled ? "lapse_geom_affine_t" : "lapse_geom_affine", &k, NULL));
     LAPSE_ARG(k, 0, in[0].mem);
     LAPSE_ARG(k, 1, out->mem);
     LAPSE_ARG(k, 2, sdim);
@@ -397,6 +411,17 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
     LAPSE_ARG(k, 9, row[2]);
     LAPSE_ARG(k, 10, order);
     LAPSE_ARG(k, 11, clamp);
+    if (block) {
+        LAPSE_ARG(k, 12, ax2);
+        const size_t n2 = (size_t)out->dim[ax2 == 1 ? 1 : 0],
+                     n3 = (size_t)out->dim[ax2 == 1 ? 0 : 1];
+        size_t l[3] = {GEOM_B_X, GEOM_B_H, 1};
+        size_t g[3] = {((size_t)out->dim[2] + GEOM_B_X * GEOM_A_K - 1) / (GEOM_B_X * GEOM_A_K) *
+                           GEOM_B_X,
+                       n2, n3};
+        LAPSE_TRY(lapse_dev_enqueue(d, k, 3, g, l));
+        goto cleanup;
+    }
     size_t nx = (size_t)out->dim[2];
     if (tiled) /* GEOM_X_W work-items per GEOM_X_W * GEOM_A_K outputs of a row */
         nx = (nx + GEOM_X_W * GEOM_A_K - 1) / (GEOM_X_W * GEOM_A_K) * GEOM_X_W;
