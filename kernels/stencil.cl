@@ -449,15 +449,16 @@ lapse_ss_walk(__global const float *restrict src, __global float *restrict dst, 
         if (zp - az >= nz)          /* every remaining output plane is beyond the volume */
             break;
         __global const float *s = src + (size_t)clamp(zp, 0, nz - 1) * plane;
+        __global const float *sl = s + xl, *sc = s + x, *sr = s + xr;
         const int z = zp - az, out = p >= 2 * az; /* the output plane this input completes */
-        __global float *d = dst + (size_t)max(z, 0) * plane + (size_t)x; /* stored if out */
+        __global float *d = dst + (size_t)max(z, 0) * plane + (size_t)x; /* row y: d[ro[y - y0 + 1]] */
         float vl[LAPSE_SW_YS + 2], vc[LAPSE_SW_YS + 2], vr[LAPSE_SW_YS + 2];
 #pragma unroll
         for (int t = 0; t < LAPSE_SW_YS + 2; t++) { /* every load first */
             const int side = kind != 2 || (t > 0 && t <= LAPSE_SW_YS); /* diamond: YS rows */
-            vl[t] = side ? s[ro[t] + xl] : 0.0f;
-            vc[t] = s[ro[t] + x];
-            vr[t] = side ? s[ro[t] + xr] : 0.0f;
+            vl[t] = side ? sl[ro[t]] : 0.0f;
+            vc[t] = sc[ro[t]];
+            vr[t] = side ? sr[ro[t]] : 0.0f;
         }
         if (kind == 0) { /* Sobel: rows along x, then each output's plane along y, then z */
             float rd[LAPSE_SW_YS + 2], rs[LAPSE_SW_YS + 2];
@@ -487,7 +488,7 @@ lapse_ss_walk(__global const float *restrict src, __global float *restrict dst, 
                     gy = py;
                 }
                 if (out && y0 + o < ny)
-                    d[(size_t)(y0 + o) * (size_t)nx] = sqrt(gx * gx + gy * gy + gz * gz);
+                    d[ro[o + 1]] = sqrt(gx * gx + gy * gy + gz * gz);
             }
         } else if (kind == 1) { /* box: rows along x, each output's plane along y, then z */
             float r[LAPSE_SW_YS + 2];
@@ -507,7 +508,7 @@ lapse_ss_walk(__global const float *restrict src, __global float *restrict dst, 
                     res = pp - 9.0f * vc[o + 1];
                 }
                 if (out && y0 + o < ny)
-                    d[(size_t)(y0 + o) * (size_t)nx] = res;
+                    d[ro[o + 1]] = res;
             }
         } else { /* diamond: z, y, x second differences */
 #pragma unroll
@@ -530,7 +531,7 @@ lapse_ss_walk(__global const float *restrict src, __global float *restrict dst, 
                     res += sx;
                 }
                 if (out && y0 + o < ny)
-                    d[(size_t)(y0 + o) * (size_t)nx] = res;
+                    d[ro[o + 1]] = res;
             }
         }
     }
