@@ -451,7 +451,8 @@ lapse_ss_walk(__global const float *restrict src, __global float *restrict dst, 
         __global const float *s = src + (size_t)clamp(zp, 0, nz - 1) * plane;
         __global const float *sl = s + xl, *sc = s + x, *sr = s + xr;
         const int z = zp - az, out = p >= 2 * az; /* the output plane this input completes */
-        __global float *d = dst + (size_t)max(z, 0) * plane + (size_t)x; /* row y: d[ro[y - y0 + 1]] */
+        /* output row y0 + o (< ny) of plane z at d[ro[o + 1]] (stored only if out) */
+        __global float *d = dst + (size_t)max(z, 0) * plane + (size_t)x;
         float vl[LAPSE_SW_YS + 2], vc[LAPSE_SW_YS + 2], vr[LAPSE_SW_YS + 2];
 #pragma unroll
         for (int t = 0; t < LAPSE_SW_YS + 2; t++) { /* every load first */
@@ -558,8 +559,8 @@ LAPSE_SS_KERNEL(lapse_laplace_diamond_t, 2)
 #endif
 
 /* The geometry of the tiled stencils in use, for the host (op_stencil.c reads it once per
- * device state, from the program built without the register cap): g[0] = number of entries
- * (11), then LAPSE_SW_IMPL, TX, RY, WY, KZ (impl 0), STX, STY, YS, SKZ (impl 1), CAP. */
+ * device state): g[0] = number of entries (11), then LAPSE_SW_IMPL, TX, RY, WY, KZ (impl 0),
+ * STX, STY, YS, SKZ (impl 1), CAP. */
 __kernel void lapse_stencil_geometry(__global int *g)
 {
     if (get_global_id(0) != 0)
