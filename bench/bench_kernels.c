@@ -14,12 +14,13 @@
  * (the default) also compares every tiled result with the simple one bit for bit.
  * Tuning: each --defines "OPTS" adds a tiled variant whose program is built from the embedded
  * kernel sources with OPTS appended to the build options (e.g. "-DLAPSE_BOX_IMPL=1
- * -DLAPSE_BKZ=64", see the tunables of kernels/filters_tiled.cl); its lapse_dev_t is created on a
- * copy of the open device (same context and queue) whose program is that build, so its kernels
- * (fetched on first use) and the tiled geometry it reads back come from it. A variant whose build
- * fails, or whose tiled filters cannot run (the geometry probe of src/ops/sep.c fails), is
- * reported and skipped. Every variant is timed and checked against the simple kernels, whose
- * result is computed once per operation.
+ * -DLAPSE_BKZ=64", see the tunables of kernels/filters_tiled.cl, or "-DLAPSE_SW_IMPL=1
+ * -DLAPSE_SW_YS=4", those of kernels/stencil.cl); its lapse_dev_t is created on a copy of the
+ * open device (same context and queue) and OPTS are in force while its operations run, so its
+ * kernels (fetched on first use) and the tiled geometries it reads back come from that build. A
+ * variant whose build fails, or whose tiled filters cannot run (the geometry probe of src/ops/sep.c
+ * fails), is reported and skipped. Every variant is timed and checked against the simple kernels,
+ * whose result is computed once per operation.
  *
  * usage: bench_kernels [--shape Z,Y,X] [--reps N] [--warmup N] [--device-kind gpu|cpu|any]
  *                      [--device I] [--variant both|tiled|simple] [--no-check]
