@@ -411,8 +411,8 @@ lapse_sw_walk(__global const float *restrict src, __global float *restrict dst, 
  * z0 on: input plane z0 - az + p (clamped) completes output plane z0 + p - 2 az. Per input plane
  * the x part of each of the YS + 2 rows y0 - 1 .. y0 + YS and the y part of each output run in
  * registers; per output the z part keeps, in the same order as the simple kernels:
- *  - Sobel: of the plane before the last (dz = -1 of the output completed next): px, py, ps;
- *    of the output completed next: gx' = px0 + 2 px1, gy' = py0 + 2 py1 and ps0; then
+ *  - Sobel: px, py, ps of the last plane read (dz = -1 of the output two planes on) and, for
+ *    the output the next plane completes, gx' = px0 + 2 px1, gy' = py0 + 2 py1 and ps0; then
  *    gx = gx' + px2, gy = gy' + py2, gz = ps2 - ps0 (LAPSE_SOBEL_SEP).
  *  - box: the plane sum p0 of the last plane, the running sum p0 + p1 and the centre of the
  *    output completed next; then (p0 + p1) + p2 - 27 centre (lapse_laplace_box_v).
