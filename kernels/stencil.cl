@@ -22,7 +22,8 @@
  *    box: the clamped (YS + 2) x 3 neighbourhood; diamond: the YS + 2 centres and the x
  *    neighbours of the YS rows; the re-reads of neighbours hit L1), runs the x and y parts of
  *    the separable arithmetic in registers and keeps per output the partial results of the
- *    planes that the z part still needs. Work-groups of LAPSE_SW_STX x LAPSE_SW_STY.
+ *    planes that the z part still needs. Work-groups of LAPSE_SW_STX x LAPSE_SW_STY;
+ *    LAPSE_SW_PF=1 issues the next plane's loads before this plane's arithmetic.
  * Every geometry constant of the tiled kernels is a tunable: define it in the program's build
  * options to override (bench_kernels --defines "-DLAPSE_SW_IMPL=1 -DLAPSE_SW_YS=4"); the host
  * reads the values in use back through lapse_stencil_geometry, so host and kernels never
@@ -392,6 +393,9 @@ lapse_sw_walk(__global const float *restrict src, __global float *restrict dst, 
 #ifndef LAPSE_SW_STY
 #define LAPSE_SW_STY 2 /* strip: local size 1 (y) */
 #endif
+#ifndef LAPSE_SW_PF
+#define LAPSE_SW_PF 0 /* strip: 1 = the next plane's loads issued before this plane's arithmetic */
+#endif
 /* Either formulation: 1 = the host fetches the tiled stencils from the program built with the
  * register cap (lapse_dev_kernel_heavy: -cl-nv-maxrregcount on NVIDIA), 0 = from the one
  * without (as the strip lapse_box1_mean of filters_tiled.cl). */
@@ -399,10 +403,29 @@ lapse_sw_walk(__global const float *restrict src, __global float *restrict dst, 
 #define LAPSE_SW_CAP (LAPSE_SW_IMPL == 0)
 #endif
 #if LAPSE_SW_IMPL < 0 || LAPSE_SW_IMPL > 1 || LAPSE_SW_CAP < 0 || LAPSE_SW_CAP > 1 ||           \
-    LAPSE_SW_TX < 1 || LAPSE_SW_RY < 1 || LAPSE_SW_WY < 1 || LAPSE_SW_KZ < 1 ||                    \
-    LAPSE_SW_YS < 1 || LAPSE_SW_YS > 16 || LAPSE_SW_SKZ < 1 || LAPSE_SW_STX < 1 || LAPSE_SW_STY < 1
-#error "stencil geometry out of range (LAPSE_SW_IMPL, _CAP 0 or 1, LAPSE_SW_YS 1..16, others >= 1)"
+    LAPSE_SW_PF < 0 || LAPSE_SW_PF > 1 || LAPSE_SW_TX < 1 || LAPSE_SW_RY < 1 ||                    \
+    LAPSE_SW_WY < 1 || LAPSE_SW_KZ < 1 || LAPSE_SW_YS < 1 || LAPSE_SW_YS > 16 ||                   \
+    LAPSE_SW_SKZ < 1 || LAPSE_SW_STX < 1 || LAPSE_SW_STY < 1
+#error "stencil geometry out of range (LAPSE_SW_IMPL, _CAP, _PF 0 or 1, _YS 1..16, others >= 1)"
 #endif
+
+/* The strip's loads of input plane zc (clamped) for stencil kind: the YS + 2 rows (offsets ro)
+ * at x into vc and, where the stencil needs them (diamond: the YS output rows only), at the
+ * clamped xl and xr into vl and vr; every load issued before any use. */
+static inline __attribute__((always_inline)) void
+lapse_ss_load(const int kind, __global const float *restrict src, size_t plane, int zc, int xl,
+              int x, int xr, const int *ro, float *vl, float *vc, float *vr)
+{
+    __global const float *s = src + (size_t)zc * plane;
+    __global const float *sl = s + xl, *sc = s + x, *sr = s + xr;
+#pragma unroll
+    for (int t = 0; t < LAPSE_SW_YS + 2; t++) {
+        const int side = kind != 2 || (t > 0 && t <= LAPSE_SW_YS);
+        vl[t] = side ? sl[ro[t]] : 0.0f;
+        vc[t] = sc[ro[t]];
+        vr[t] = side ? sr[ro[t]] : 0.0f;
+    }
+}
 
 /* The strip's walk for stencil kind (0 Sobel, 1 box Laplacian, 2 diamond Laplacian) with the z
  * axis in the stencil (az = 1) or not (az = 0: nz == 1); kind and az are literals at the calls.
@@ -444,23 +467,30 @@ lapse_ss_walk(__global const float *restrict src, __global float *restrict dst, 
     for (int o = 0; o < LAPSE_SW_YS; o++)
         a0[o] = a1[o] = a2[o] = b0[o] = b1[o] = b2[o] = b3[o] = 0.0f;
     const int nplanes = LAPSE_SW_SKZ + 2 * az;
+    float vl[LAPSE_SW_YS + 2], vc[LAPSE_SW_YS + 2], vr[LAPSE_SW_YS + 2]; /* this input plane */
+#if LAPSE_SW_PF
+    float nl[LAPSE_SW_YS + 2], nc[LAPSE_SW_YS + 2], nr[LAPSE_SW_YS + 2]; /* the next one */
+    lapse_ss_load(kind, src, plane, clamp(z0 - az, 0, nz - 1), xl, x, xr, ro, nl, nc, nr);
+#endif
     for (int p = 0; p < nplanes; p++) {
         const int zp = z0 - az + p; /* input plane (before clamping) */
         if (zp - az >= nz)          /* every remaining output plane is beyond the volume */
             break;
-        __global const float *s = src + (size_t)clamp(zp, 0, nz - 1) * plane;
-        __global const float *sl = s + xl, *sc = s + x, *sr = s + xr;
         const int z = zp - az, out = p >= 2 * az; /* the output plane this input completes */
         /* output row y0 + o (< ny) of plane z at d[ro[o + 1]] (stored only if out) */
         __global float *d = dst + (size_t)max(z, 0) * plane + (size_t)x;
-        float vl[LAPSE_SW_YS + 2], vc[LAPSE_SW_YS + 2], vr[LAPSE_SW_YS + 2];
+#if LAPSE_SW_PF
 #pragma unroll
-        for (int t = 0; t < LAPSE_SW_YS + 2; t++) { /* every load first */
-            const int side = kind != 2 || (t > 0 && t <= LAPSE_SW_YS); /* diamond: YS rows */
-            vl[t] = side ? sl[ro[t]] : 0.0f;
-            vc[t] = sc[ro[t]];
-            vr[t] = side ? sr[ro[t]] : 0.0f;
+        for (int t = 0; t < LAPSE_SW_YS + 2; t++) {
+            vl[t] = nl[t];
+            vc[t] = nc[t];
+            vr[t] = nr[t];
         }
+        if (p + 1 < nplanes) /* the next plane's loads in flight during this plane's arithmetic */
+            lapse_ss_load(kind, src, plane, clamp(zp + 1, 0, nz - 1), xl, x, xr, ro, nl, nc, nr);
+#else
+        lapse_ss_load(kind, src, plane, clamp(zp, 0, nz - 1), xl, x, xr, ro, vl, vc, vr);
+#endif
         if (kind == 0) { /* Sobel: rows along x, then each output's plane along y, then z */
             float rd[LAPSE_SW_YS + 2], rs[LAPSE_SW_YS + 2];
 #pragma unroll
