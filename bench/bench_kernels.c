@@ -14,12 +14,13 @@
  * (the default) also compares every tiled result with the simple one bit for bit.
  * Tuning: each --defines "OPTS" adds a tiled variant whose program is built from the embedded
  * kernel sources with OPTS appended to the build options (e.g. "-DLAPSE_BOX_IMPL=1
- * -DLAPSE_BKZ=64", see the tunables of kernels/filters_tiled.cl); its lapse_dev_t is created on a
- * copy of the open device (same context and queue) whose program is that build, so its kernels
- * (fetched on first use) and the tiled geometry it reads back come from it. A variant whose build
- * fails, or whose tiled filters cannot run (the geometry probe of src/ops/sep.c fails), is
- * reported and skipped. Every variant is timed and checked against the simple kernels, whose
- * result is computed once per operation.
+ * -DLAPSE_BKZ=64", see the tunables of kernels/filters_tiled.cl, or "-DLAPSE_SW_IMPL=1
+ * -DLAPSE_SW_YS=4", those of kernels/stencil.cl); its lapse_dev_t is created on a copy of the
+ * open device (same context and queue) and OPTS are in force while its operations run, so its
+ * kernels (fetched on first use) and the tiled geometries it reads back come from that build. A
+ * variant whose build fails, or whose tiled filters cannot run (the geometry probe of src/ops/sep.c
+ * fails), is reported and skipped. Every variant is timed and checked against the simple kernels,
+ * whose result is computed once per operation.
  *
  * usage: bench_kernels [--shape Z,Y,X] [--reps N] [--warmup N] [--device-kind gpu|cpu|any]
  *                      [--device I] [--variant both|tiled|simple] [--no-check]
@@ -440,8 +441,9 @@ static void print_row(const bench_args_t *a, const char *dev, const char *label,
 
 /* One kernel variant and its device state. */
 typedef struct {
-    lapse_dev_t *dev; /* NULL: skipped (build or probe failed) */
-    char label[300];  /* "simple", "tiled" or "tiled[-D...]" */
+    lapse_dev_t *dev;    /* NULL: skipped (build or probe failed) */
+    char label[300];     /* "simple", "tiled" or "tiled[-D...]" */
+    const char *defines; /* the extra build options of its programs (NULL: none) */
 } bench_variant_t;
 
 static void variant_release(bench_variant_t *v)
@@ -454,13 +456,15 @@ static void variant_release(bench_variant_t *v)
  * options (defines NULL), or tiled with programs built with defines appended to the options
  * (lapse_cl_set_build_options: the cl caches programs per file and options). The probe of the
  * tiled filters fetches every tiled kernel while the options are in force, so the variant's
- * device state holds kernels of its own build. v->dev stays NULL when the build fails or the
- * tiled filters cannot run with it (reported, not an error). */
+ * device state holds kernels of its own build; the kernels an operation fetches at its first
+ * launch (the stencils, the window filters, ...) come from its build because run() puts the
+ * variant's options in force while the variant's operations run. v->dev stays NULL when the build
+ * fails or the tiled filters cannot run with it (reported, not an error). */
 static lapse_status_t create_variant(lapse_cl_t *cl, int simple, const char *defines,
                                      bench_variant_t *v)
 {
     lapse_status_t st = LAPSE_OK;
-    *v = (bench_variant_t){NULL, ""};
+    *v = (bench_variant_t){NULL, "", defines};
     if (setenv("LAPSE_KERNELS", simple ? "simple" : "tiled", 1) != 0)
         LAPSE_FAIL(LAPSE_ERUNTIME, "setenv LAPSE_KERNELS failed");
     LAPSE_TRY(lapse_cl_set_build_options(cl, defines));
@@ -627,10 +631,14 @@ static lapse_status_t run(const bench_args_t *a)
         for (int v = 0; v < R.ntiled; v++) {
             int cur = 0;
             int64_t odim[3];
-            if (R.tiled[v].dev)
-                LAPSE_TRY(
-                    bench_one(&R, a, &bench_ops[o], R.tiled[v].dev, R.tiled[v].label, &cur, odim));
-            else
+            if (R.tiled[v].dev) { /* kernels fetched now: from the variant's own build */
+                LAPSE_TRY(lapse_cl_set_build_options(cl, R.tiled[v].defines));
+                st = bench_one(&R, a, &bench_ops[o], R.tiled[v].dev, R.tiled[v].label, &cur, odim);
+                if (lapse_cl_set_build_options(cl, NULL) != LAPSE_OK && st == LAPSE_OK)
+                    st = LAPSE_ERUNTIME;
+                if (st != LAPSE_OK)
+                    goto cleanup;
+            } else
                 print_row(a, cl->dev.name, bench_ops[o].label, R.tiled[v].label, 0.0, 0.0, 1.0,
                           R.cgbps, 0, "ERR");
         }

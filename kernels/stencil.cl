@@ -7,10 +7,27 @@
  * image has: the rule does not depend on the tiling). One work-item per voxel, x fastest; every
  * voxel's arithmetic is in a fixed order, so tiled == untiled bit for bit.
  *
- * The tiled variant's kernels (*_t, at the end) read each input voxel once through local memory
- * into registers and run the same arithmetic in the same order (the *_v functions below, on the
- * 3 x 3 x 3 neighbourhood v[27]), so they give the same bits (NaN payloads aside: see
- * docs/kernels.md).
+ * The tiled variant's kernels lapse_sobel_t, lapse_laplace_box_t and lapse_laplace_diamond_t (at
+ * the end) run the same arithmetic in the same order as the simple ones (the *_v functions and
+ * LAPSE_SOBEL_SEP below), so they give the same bits (NaN payloads aside: see docs/kernels.md),
+ * in one of two formulations, chosen at build time by LAPSE_SW_IMPL:
+ *  - 0 (the default), the local-memory walk: a work-group of LAPSE_SW_TX x LAPSE_SW_WY
+ *    work-items owns TX x (RY WY) outputs of a plane and walks LAPSE_SW_KZ planes along z; per
+ *    input plane the clamped tile goes to local memory once and each work-item reads the
+ *    3 x (RY + 2) values of its column into a register ring of the last three planes, then
+ *    evaluates its LAPSE_SW_RY outputs on the 27-value neighbourhood (*_v).
+ *  - 1, the strip (as lapse_box_strip of filters_tiled.cl): no local memory, no barrier; a
+ *    work-item computes LAPSE_SW_YS outputs along y for its x and walks LAPSE_SW_SKZ planes
+ *    along z; per input plane it issues every load of what the stencil needs first (Sobel and
+ *    box: the clamped (YS + 2) x 3 neighbourhood; diamond: the YS + 2 centres and the x
+ *    neighbours of the YS rows; the re-reads of neighbours hit L1), runs the x and y parts of
+ *    the separable arithmetic in registers and keeps per output the partial results of the
+ *    planes that the z part still needs. Work-groups of LAPSE_SW_STX x LAPSE_SW_STY;
+ *    LAPSE_SW_PF=1 issues the next plane's loads before this plane's arithmetic.
+ * Every geometry constant of the tiled kernels is a tunable: define it in the program's build
+ * options to override (bench_kernels --defines "-DLAPSE_SW_IMPL=1 -DLAPSE_SW_YS=4"); the host
+ * reads the values in use back through lapse_stencil_geometry, so host and kernels never
+ * disagree.
  */
 #pragma OPENCL FP_CONTRACT OFF
 
@@ -236,10 +253,21 @@ static inline __attribute__((always_inline)) float lapse_st_eval(const int k, co
  * evaluates its RY outputs of the plane behind. The central differences run 8 outputs per
  * work-item, 32 apart along x (coalesced, 16 loads in flight; the neighbours' re-reads hit L1 /
  * L2). The tiled stencils need x and y in the stencil (nx, ny > 1: the host checks). */
+#ifndef LAPSE_SW_IMPL
+#define LAPSE_SW_IMPL 0 /* 0: the local-memory walk, 1: the strip (registers + L1) */
+#endif
+#ifndef LAPSE_SW_TX
 #define LAPSE_SW_TX 64 /* outputs per work-group along x = work-items per row */
-#define LAPSE_SW_RY 2  /* outputs per work-item along y (registers: 4 took ~160) */
-#define LAPSE_SW_WY 4  /* rows of work-items */
+#endif
+#ifndef LAPSE_SW_RY
+#define LAPSE_SW_RY 2 /* outputs per work-item along y (registers: 4 took ~160) */
+#endif
+#ifndef LAPSE_SW_WY
+#define LAPSE_SW_WY 4 /* rows of work-items */
+#endif
+#ifndef LAPSE_SW_KZ
 #define LAPSE_SW_KZ 32 /* output planes per work-group */
+#endif
 #define LAPSE_SW_TY (LAPSE_SW_RY * LAPSE_SW_WY)
 #define LAPSE_SW_NT (LAPSE_SW_TX * LAPSE_SW_WY)
 #define LAPSE_SW_W  (LAPSE_SW_TX + 2) /* tile row (local memory pitch) */
@@ -351,9 +379,234 @@ lapse_sw_walk(__global const float *restrict src, __global float *restrict dst, 
         else                                                                                       \
             lapse_sw_walk(src, dst, nx, ny, nz, kind, 0, t0, t1);                                  \
     }
+
+/* The strip (LAPSE_SW_IMPL 1): tunables, then the walk. */
+#ifndef LAPSE_SW_YS
+#define LAPSE_SW_YS 8 /* strip: outputs per work-item along y */
+#endif
+#ifndef LAPSE_SW_SKZ
+#define LAPSE_SW_SKZ 32 /* strip: output planes per work-item */
+#endif
+#ifndef LAPSE_SW_STX
+#define LAPSE_SW_STX 32 /* strip: local size 0 (x) */
+#endif
+#ifndef LAPSE_SW_STY
+#define LAPSE_SW_STY 2 /* strip: local size 1 (y) */
+#endif
+#ifndef LAPSE_SW_PF
+#define LAPSE_SW_PF 0 /* strip: 1 = the next plane's loads issued before this plane's arithmetic */
+#endif
+/* Either formulation: 1 = the host fetches the tiled stencils from the program built with the
+ * register cap (lapse_dev_kernel_heavy: -cl-nv-maxrregcount on NVIDIA), 0 = from the one
+ * without (as the strip lapse_box1_mean of filters_tiled.cl). */
+#ifndef LAPSE_SW_CAP
+#define LAPSE_SW_CAP (LAPSE_SW_IMPL == 0)
+#endif
+#if LAPSE_SW_IMPL < 0 || LAPSE_SW_IMPL > 1 || LAPSE_SW_CAP < 0 || LAPSE_SW_CAP > 1 ||           \
+    LAPSE_SW_PF < 0 || LAPSE_SW_PF > 1 || LAPSE_SW_TX < 1 || LAPSE_SW_RY < 1 ||                    \
+    LAPSE_SW_WY < 1 || LAPSE_SW_KZ < 1 || LAPSE_SW_YS < 1 || LAPSE_SW_YS > 16 ||                   \
+    LAPSE_SW_SKZ < 1 || LAPSE_SW_STX < 1 || LAPSE_SW_STY < 1
+#error "stencil geometry out of range (LAPSE_SW_IMPL, _CAP, _PF 0 or 1, _YS 1..16, others >= 1)"
+#endif
+
+/* The strip's loads of input plane zc (clamped) for stencil kind: the YS + 2 rows (offsets ro)
+ * at x into vc and, where the stencil needs them (diamond: the YS output rows only), at the
+ * clamped xl and xr into vl and vr; every load issued before any use. */
+static inline __attribute__((always_inline)) void
+lapse_ss_load(const int kind, __global const float *restrict src, size_t plane, int zc, int xl,
+              int x, int xr, const int *ro, float *vl, float *vc, float *vr)
+{
+    __global const float *s = src + (size_t)zc * plane;
+    __global const float *sl = s + xl, *sc = s + x, *sr = s + xr;
+#pragma unroll
+    for (int t = 0; t < LAPSE_SW_YS + 2; t++) {
+        const int side = kind != 2 || (t > 0 && t <= LAPSE_SW_YS);
+        vl[t] = side ? sl[ro[t]] : 0.0f;
+        vc[t] = sc[ro[t]];
+        vr[t] = side ? sr[ro[t]] : 0.0f;
+    }
+}
+
+/* The strip's walk for stencil kind (0 Sobel, 1 box Laplacian, 2 diamond Laplacian) with the z
+ * axis in the stencil (az = 1) or not (az = 0: nz == 1); kind and az are literals at the calls.
+ * NDRange (nx rounded up to STX, ceil(ny / YS) rounded up to STY, ceil(nz / SKZ)), local (STX,
+ * STY, 1). The work-item (x, y0) computes the outputs (x, y0 .. y0 + YS - 1) of SKZ planes from
+ * z0 on: input plane z0 - az + p (clamped) completes output plane z0 + p - 2 az. Per input plane
+ * the x part of each of the YS + 2 rows y0 - 1 .. y0 + YS and the y part of each output run in
+ * registers; per output the z part keeps, in the same order as the simple kernels:
+ *  - Sobel: px, py, ps of the last plane read (dz = -1 of the output two planes on) and, for
+ *    the output the next plane completes, gx' = px0 + 2 px1, gy' = py0 + 2 py1 and ps0; then
+ *    gx = gx' + px2, gy = gy' + py2, gz = ps2 - ps0 (LAPSE_SOBEL_SEP).
+ *  - box: the plane sum p0 of the last plane, the running sum p0 + p1 and the centre of the
+ *    output completed next; then (p0 + p1) + p2 - 27 centre (lapse_laplace_box_v).
+ *  - diamond: the centres of the last two planes and the y and x second differences of the
+ *    last one; then 0 + ((zm + zp) - 2c) + y part + x part (lapse_laplace_diamond_v).
+ * With az = 0 every plane is an output plane and no partial result is kept. */
+static inline __attribute__((always_inline)) void
+lapse_ss_walk(__global const float *restrict src, __global float *restrict dst, int nx, int ny,
+              int nz, const int kind, const int az)
+{
+    const int x = (int)get_global_id(0), y0 = (int)get_global_id(1) * LAPSE_SW_YS;
+    const int z0 = (int)get_group_id(2) * LAPSE_SW_SKZ;
+    if (x >= nx || y0 >= ny)
+        return;
+    const size_t plane = (size_t)nx * (size_t)ny;
+    const int xl = max(x - 1, 0), xr = min(x + 1, nx - 1);
+    int ro[LAPSE_SW_YS + 2]; /* offsets of the clamped rows y0 - 1 .. y0 + YS in a plane */
+#pragma unroll
+    for (int t = 0; t < LAPSE_SW_YS + 2; t++)
+        ro[t] = clamp(y0 - 1 + t, 0, ny - 1) * nx;
+    /* per output o, the partial results of the z part (see above; a kind's unused ones are
+     * dropped by the compiler):
+     *   Sobel:   a0, a1, a2 = px, py, ps of the last plane; b0, b1, b2 = gx', gy', ps0
+     *   box:     b0 = p0 + p1, b1 = centre, b2 = p0 (of the last plane)
+     *   diamond: b0 = zm, b1 = centre (of the last plane), b2 = its y part, b3 = its x part */
+    float a0[LAPSE_SW_YS], a1[LAPSE_SW_YS], a2[LAPSE_SW_YS];
+    float b0[LAPSE_SW_YS], b1[LAPSE_SW_YS], b2[LAPSE_SW_YS], b3[LAPSE_SW_YS];
+#pragma unroll
+    for (int o = 0; o < LAPSE_SW_YS; o++)
+        a0[o] = a1[o] = a2[o] = b0[o] = b1[o] = b2[o] = b3[o] = 0.0f;
+    const int nplanes = LAPSE_SW_SKZ + 2 * az;
+    float vl[LAPSE_SW_YS + 2], vc[LAPSE_SW_YS + 2], vr[LAPSE_SW_YS + 2]; /* this input plane */
+#if LAPSE_SW_PF
+    float nl[LAPSE_SW_YS + 2], nc[LAPSE_SW_YS + 2], nr[LAPSE_SW_YS + 2]; /* the next one */
+    lapse_ss_load(kind, src, plane, clamp(z0 - az, 0, nz - 1), xl, x, xr, ro, nl, nc, nr);
+#endif
+    for (int p = 0; p < nplanes; p++) {
+        const int zp = z0 - az + p; /* input plane (before clamping) */
+        if (zp - az >= nz)          /* every remaining output plane is beyond the volume */
+            break;
+        const int z = zp - az, out = p >= 2 * az; /* the output plane this input completes */
+        /* output row y0 + o (< ny) of plane z at d[ro[o + 1]] (stored only if out) */
+        __global float *d = dst + (size_t)max(z, 0) * plane + (size_t)x;
+#if LAPSE_SW_PF
+#pragma unroll
+        for (int t = 0; t < LAPSE_SW_YS + 2; t++) {
+            vl[t] = nl[t];
+            vc[t] = nc[t];
+            vr[t] = nr[t];
+        }
+        if (p + 1 < nplanes) /* the next plane's loads in flight during this plane's arithmetic */
+            lapse_ss_load(kind, src, plane, clamp(zp + 1, 0, nz - 1), xl, x, xr, ro, nl, nc, nr);
+#else
+        lapse_ss_load(kind, src, plane, clamp(zp, 0, nz - 1), xl, x, xr, ro, vl, vc, vr);
+#endif
+        if (kind == 0) { /* Sobel: rows along x, then each output's plane along y, then z */
+            float rd[LAPSE_SW_YS + 2], rs[LAPSE_SW_YS + 2];
+#pragma unroll
+            for (int t = 0; t < LAPSE_SW_YS + 2; t++) {
+                rd[t] = vr[t] - vl[t];
+                rs[t] = (vl[t] + 2.0f * vc[t]) + vr[t];
+            }
+#pragma unroll
+            for (int o = 0; o < LAPSE_SW_YS; o++) {
+                const float px = (rd[o] + 2.0f * rd[o + 1]) + rd[o + 2];
+                const float py = rs[o + 2] - rs[o];
+                const float ps = (rs[o] + 2.0f * rs[o + 1]) + rs[o + 2];
+                float gx, gy, gz = 0.0f;
+                if (az) {
+                    gx = b0[o] + px;
+                    gy = b1[o] + py;
+                    gz = ps - b2[o];
+                    b0[o] = a0[o] + 2.0f * px;
+                    b1[o] = a1[o] + 2.0f * py;
+                    b2[o] = a2[o];
+                    a0[o] = px;
+                    a1[o] = py;
+                    a2[o] = ps;
+                } else {
+                    gx = px;
+                    gy = py;
+                }
+                if (out && y0 + o < ny)
+                    d[ro[o + 1]] = sqrt(gx * gx + gy * gy + gz * gz);
+            }
+        } else if (kind == 1) { /* box: rows along x, each output's plane along y, then z */
+            float r[LAPSE_SW_YS + 2];
+#pragma unroll
+            for (int t = 0; t < LAPSE_SW_YS + 2; t++)
+                r[t] = (vl[t] + vc[t]) + vr[t];
+#pragma unroll
+            for (int o = 0; o < LAPSE_SW_YS; o++) {
+                const float pp = (r[o] + r[o + 1]) + r[o + 2];
+                float res;
+                if (az) {
+                    res = (b0[o] + pp) - 27.0f * b1[o];
+                    b0[o] = b2[o] + pp;
+                    b1[o] = vc[o + 1];
+                    b2[o] = pp;
+                } else {
+                    res = pp - 9.0f * vc[o + 1];
+                }
+                if (out && y0 + o < ny)
+                    d[ro[o + 1]] = res;
+            }
+        } else { /* diamond: z, y, x second differences */
+#pragma unroll
+            for (int o = 0; o < LAPSE_SW_YS; o++) {
+                const float c = vc[o + 1];
+                const float c2 = 2.0f * c;
+                const float sy = (vc[o] + vc[o + 2]) - c2, sx = (vl[o + 1] + vr[o + 1]) - c2;
+                float res = 0.0f;
+                if (az) {
+                    const float bc2 = 2.0f * b1[o];
+                    res += (b0[o] + c) - bc2;
+                    res += b2[o];
+                    res += b3[o];
+                    b0[o] = b1[o];
+                    b1[o] = c;
+                    b2[o] = sy;
+                    b3[o] = sx;
+                } else {
+                    res += sy;
+                    res += sx;
+                }
+                if (out && y0 + o < ny)
+                    d[ro[o + 1]] = res;
+            }
+        }
+    }
+}
+
+#define LAPSE_SS_KERNEL(name, kind)                                                                \
+    __kernel __attribute__((reqd_work_group_size(LAPSE_SW_STX, LAPSE_SW_STY, 1))) void name(       \
+        __global const float *restrict src, __global float *restrict dst, int nx, int ny, int nz)  \
+    {                                                                                              \
+        if (nz > 1) /* uniform */                                                                  \
+            lapse_ss_walk(src, dst, nx, ny, nz, kind, 1);                                          \
+        else                                                                                       \
+            lapse_ss_walk(src, dst, nx, ny, nz, kind, 0);                                          \
+    }
+
+#if LAPSE_SW_IMPL == 0
 LAPSE_SW_KERNEL(lapse_sobel_t, 0)
 LAPSE_SW_KERNEL(lapse_laplace_box_t, 1)
 LAPSE_SW_KERNEL(lapse_laplace_diamond_t, 2)
+#else
+LAPSE_SS_KERNEL(lapse_sobel_t, 0)
+LAPSE_SS_KERNEL(lapse_laplace_box_t, 1)
+LAPSE_SS_KERNEL(lapse_laplace_diamond_t, 2)
+#endif
+
+/* The geometry of the tiled stencils in use, for the host (op_stencil.c reads it once per
+ * device state): g[0] = number of entries (11), then LAPSE_SW_IMPL, TX, RY, WY, KZ (impl 0),
+ * STX, STY, YS, SKZ (impl 1), CAP. */
+__kernel void lapse_stencil_geometry(__global int *g)
+{
+    if (get_global_id(0) != 0)
+        return;
+    g[0] = 11;
+    g[1] = LAPSE_SW_IMPL;
+    g[2] = LAPSE_SW_TX;
+    g[3] = LAPSE_SW_RY;
+    g[4] = LAPSE_SW_WY;
+    g[5] = LAPSE_SW_KZ;
+    g[6] = LAPSE_SW_STX;
+    g[7] = LAPSE_SW_STY;
+    g[8] = LAPSE_SW_YS;
+    g[9] = LAPSE_SW_SKZ;
+    g[10] = LAPSE_SW_CAP;
+}
 
 /* Central difference along axis (0 = x, 1 = y, 2 = z), tiled: 8 outputs per work-item, 32
  * apart along x, the loads of all of them issued before the stores; the same clamped

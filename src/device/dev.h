@@ -17,7 +17,8 @@
 #include "status.h"
 #include "types.h"
 
-#define LAPSE_DEV_GEOM_MAX 32 /* geometry values of filters_tiled.cl held for src/ops/sep.c */
+#define LAPSE_DEV_GEOM_MAX  32 /* geometry values of filters_tiled.cl held for src/ops/sep.c */
+#define LAPSE_DEV_SGEOM_MAX 16 /* geometry values of stencil.cl held for src/ops/op_stencil.c */
 
 struct lapse_dev {
     lapse_cl_t *cl;
@@ -27,8 +28,10 @@ struct lapse_dev {
     int maxrreg; /* register cap of the heavy tiled kernels (cl_nv_compiler_options), 0 none */
     int filters_state; /* src/ops/sep.c: 0 not yet probed, 1 tiled filters, -1 simple ones */
     cl_int geom[LAPSE_DEV_GEOM_MAX]; /* src/ops/sep.c: geometry of filters_tiled.cl */
-    struct lapse_dev_prof *prof;     /* profiling state (dev.c) */
-    struct lapse_dev_kcache *kc;     /* kernel cache (dev.c) */
+    int stencil_state; /* src/ops/op_stencil.c: 0 not yet read, 1 stencil_geom holds it */
+    cl_int stencil_geom[LAPSE_DEV_SGEOM_MAX]; /* src/ops/op_stencil.c: geometry of stencil.cl */
+    struct lapse_dev_prof *prof;              /* profiling state (dev.c) */
+    struct lapse_dev_kcache *kc;              /* kernel cache (dev.c) */
 };
 
 /* Make the device state for an open device. Builds nothing yet: kernel programs are built when

@@ -5,7 +5,8 @@
  * has extent 1 (z of [t, y, x] data) is not part of the stencil, as in clesperanto, so 2-D data
  * gets the 2-D filter (SciPy's filter of the 2-D array). The CPU references below compute in
  * double from the definitions, independently of the kernels. The tiled variant runs the same
- * arithmetic on values read once through local memory (stencil.cl, *_t).
+ * arithmetic in a formulation chosen at build time (stencil.cl, *_t: the local-memory walk or
+ * the strip), whose geometry is read back from the program (lapse_stencil_geometry).
  */
 #include "ops/family.h"
 
@@ -13,16 +14,85 @@
 
 /* ---------------------------------------------------------------- launchers */
 
-/* The tiled variant's stencil walk (stencil.cl, lapse_*_t): work-group size, outputs per
- * work-group along x and y, output planes per work-group; must equal LAPSE_SW_NT, LAPSE_SW_TX,
- * LAPSE_SW_TY, LAPSE_SW_KZ there. The central differences: LAPSE_GR_W x LAPSE_GR_K outputs of a
+/* The central differences (stencil.cl, lapse_gradient_t): LAPSE_GR_W x LAPSE_GR_K outputs of a
  * row per LAPSE_GR_W work-items. */
-#define SW_NT 256
-#define SW_TX 64
-#define SW_TY 8
-#define SW_KZ 32
-#define GR_W  32
-#define GR_K  8
+#define GR_W 32
+#define GR_K 8
+
+/* The tiled stencils' geometry, in the order lapse_stencil_geometry (stencil.cl) writes it. */
+enum {
+    SG_COUNT,
+    SG_IMPL, /* 0: the local-memory walk, 1: the strip */
+    SG_TX,   /* walk: outputs per work-group along x (work-items per row) */
+    SG_RY,   /* walk: outputs per work-item along y */
+    SG_WY,   /* walk: rows of work-items */
+    SG_KZ,   /* walk: output planes per work-group */
+    SG_STX,  /* strip: local size 0 */
+    SG_STY,  /* strip: local size 1 */
+    SG_YS,   /* strip: outputs per work-item along y */
+    SG_SKZ,  /* strip: output planes per work-item */
+    SG_CAP,  /* 1: the kernels come from the register-capped program (lapse_dev_kernel_heavy) */
+    SG_N
+};
+
+/* Read the tiled stencils' geometry into d->stencil_geom, once per device state, from the
+ * program of stencil.cl built with the build options in force (one work-item writes it), so
+ * that build options overriding it (bench_kernels --defines) reach the launch. Read from the
+ * register-capped program (lapse_dev_kernel_heavy), which the default geometry's kernels come
+ * from: the capped and the plain program report the same values. Fails with LAPSE_ECL when the
+ * program does not build or reports values out of range. */
+static lapse_status_t stencil_geometry(lapse_dev_t *d)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS, *g = d->stencil_geom;
+    size_t one = 1;
+    cl_kernel k = NULL;
+    cl_mem buf = NULL;
+    if (d->stencil_state == 1)
+        return LAPSE_OK;
+    LAPSE_TRY(lapse_dev_kernel_heavy(d, "stencil.cl", "", "lapse_stencil_geometry", &k, NULL));
+    buf = clCreateBuffer(d->cl->ctx, CL_MEM_WRITE_ONLY, SG_N * sizeof(cl_int), NULL, &e);
+    LAPSE_CL(e);
+    LAPSE_ARG(k, 0, buf);
+    LAPSE_CL(clEnqueueNDRangeKernel(d->cl->queue, k, 1, NULL, &one, NULL, 0, NULL, NULL));
+    LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, buf, CL_TRUE, 0, SG_N * sizeof(cl_int), g, 0, NULL,
+                                 NULL));
+    if (g[SG_COUNT] != SG_N)
+        LAPSE_FAIL(LAPSE_ECL, "stencil.cl reports %d geometry values, op_stencil.c expects %d",
+                   (int)g[SG_COUNT], SG_N);
+    for (int i = 1; i < SG_N; i++) {
+        int flag = i == SG_IMPL || i == SG_CAP;
+        if (g[i] < (flag ? 0 : 1) || g[i] > (flag ? 1 : 4096))
+            LAPSE_FAIL(LAPSE_ECL, "stencil.cl geometry value %d is %d", i, (int)g[i]);
+    }
+    d->stencil_state = 1;
+cleanup:
+    if (buf)
+        clReleaseMemObject(buf);
+    return st;
+}
+
+/* The tiled stencil walk's work-group and NDRange for an nx x ny x nz buffer (geometry read). */
+static void stencil_shape(const lapse_dev_t *d, cl_int nx, cl_int ny, cl_int nz, size_t l[3],
+                          size_t g[3])
+{
+    const cl_int *s = d->stencil_geom;
+    if (s[SG_IMPL] == 0) { /* work-groups of TX x WY work-items (1-D), TX x (RY WY) outputs */
+        size_t tx = (size_t)s[SG_TX], ty = (size_t)(s[SG_RY] * s[SG_WY]);
+        l[0] = tx * (size_t)s[SG_WY];
+        l[1] = l[2] = 1;
+        g[0] = ((size_t)nx + tx - 1) / tx * l[0];
+        g[1] = ((size_t)ny + ty - 1) / ty;
+        g[2] = ((size_t)nz + (size_t)s[SG_KZ] - 1) / (size_t)s[SG_KZ];
+    } else { /* one work-item per x and YS outputs along y (lapse_dev_enqueue rounds up) */
+        l[0] = (size_t)s[SG_STX];
+        l[1] = (size_t)s[SG_STY];
+        l[2] = 1;
+        g[0] = (size_t)nx;
+        g[1] = ((size_t)ny + (size_t)s[SG_YS] - 1) / (size_t)s[SG_YS];
+        g[2] = ((size_t)nz + (size_t)s[SG_SKZ] - 1) / (size_t)s[SG_SKZ];
+    }
+}
 
 /* Run stencil kernel `name` (axis: the central difference's axis, -1 for none): the tiled
  * variant's kernel name_t where it applies (x and y in the stencil, planes of fewer than 2^31
@@ -33,16 +103,24 @@ static lapse_status_t stencil_run(lapse_dev_t *d, const char *name, const lapse_
     lapse_status_t st = LAPSE_OK;
     cl_kernel k;
     char tname[64];
-    size_t kwg = 0;
+    size_t kwg = 0, l[3] = {1, 1, 1}, g[3] = {1, 1, 1};
     cl_int nx = (cl_int)in[0].dim[2], ny = (cl_int)in[0].dim[1], nz = (cl_int)in[0].dim[0];
     cl_int ax = axis;
     int tiled = !d->simple && (axis >= 0 || (d->use_local && nx > 1 && ny > 1 &&
                                              in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31)));
     if (tiled) {
         snprintf(tname, sizeof tname, "%s_t", name);
-        LAPSE_TRY(axis >= 0 ? lapse_dev_kernel(d, "stencil.cl", tname, &k, &kwg)
-                            : lapse_dev_kernel_heavy(d, "stencil.cl", "", tname, &k, &kwg));
-        tiled = axis >= 0 || kwg >= SW_NT;
+        if (axis >= 0) {
+            LAPSE_TRY(lapse_dev_kernel(d, "stencil.cl", tname, &k, &kwg));
+        } else {
+            LAPSE_TRY(stencil_geometry(d));
+            if (d->stencil_geom[SG_CAP])
+                LAPSE_TRY(lapse_dev_kernel_heavy(d, "stencil.cl", "", tname, &k, &kwg));
+            else
+                LAPSE_TRY(lapse_dev_kernel(d, "stencil.cl", tname, &k, &kwg));
+            stencil_shape(d, nx, ny, nz, l, g);
+            tiled = kwg >= l[0] * l[1] * l[2];
+        }
     }
     if (!tiled)
         LAPSE_TRY(lapse_dev_kernel(d, "stencil.cl", name, &k, NULL));
@@ -57,9 +135,6 @@ static lapse_status_t stencil_run(lapse_dev_t *d, const char *name, const lapse_
         size_t gx = ((size_t)nx + GR_W * GR_K - 1) / (GR_W * GR_K) * GR_W;
         LAPSE_TRY(lapse_dev_launch_3d(d, k, gx, (size_t)ny, (size_t)nz));
     } else if (tiled) {
-        size_t l[3] = {SW_NT, 1, 1};
-        size_t g[3] = {((size_t)nx + SW_TX - 1) / SW_TX * SW_NT, ((size_t)ny + SW_TY - 1) / SW_TY,
-                       ((size_t)nz + SW_KZ - 1) / SW_KZ};
         LAPSE_TRY(lapse_dev_enqueue(d, k, 3, g, l));
     } else {
         LAPSE_TRY(lapse_dev_launch_3d(d, k, (size_t)nx, (size_t)ny, (size_t)nz));

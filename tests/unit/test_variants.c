@@ -28,19 +28,24 @@
 
 static uint64_t seed_base;
 
-/* Random input: values in [-20, 100) quantized to steps of 4 (ties), with about 8 % +0, 4 % -0,
- * 2 % NaN and 2 % each of +inf and -inf. */
+/* 1: fill_special's finite values are not quantized (sums round, so that a different order of
+ * operations shows). */
+static int fill_fine;
+
+/* Random input: values in [-20, 100) quantized to steps of 4 (ties; fill_fine: not quantized),
+ * with about 8 % +0, 4 % -0, 2 % NaN and 2 % each of +inf and -inf. */
 static void fill_special(float *v, size_t n, uint64_t seed)
 {
     uint64_t st = seed;
     for (size_t i = 0; i < n; i++) {
         double u = tu_uniform(&st, 0.0, 1.0);
-        v[i] = u < 0.08   ? 0.0f
-               : u < 0.12 ? -0.0f
-               : u < 0.14 ? NAN
-               : u < 0.16 ? INFINITY
-               : u < 0.18 ? -INFINITY
-                          : (float)(4.0 * floor(tu_uniform(&st, -5.0, 25.0)));
+        v[i] = u < 0.08    ? 0.0f
+               : u < 0.12  ? -0.0f
+               : u < 0.14  ? NAN
+               : u < 0.16  ? INFINITY
+               : u < 0.18  ? -INFINITY
+               : fill_fine ? (float)tu_uniform(&st, -20.0, 100.0)
+                           : (float)(4.0 * floor(tu_uniform(&st, -5.0, 25.0)));
     }
 }
 
@@ -120,8 +125,13 @@ static lapse_step_t step_of(const char *name, double a, double b, double c, doub
     return s;
 }
 
+/* Extra build options in force while check_same runs the tiled variant (NULL: none): the
+ * tunables of a tiled kernel file (e.g. stencil.cl's formulation). */
+static const char *tiled_defines;
+
 /* The tiled variant's result of s equals the simple variant's bit for bit on a random volume
- * of dims (nz, ny, nx), out of place and (where allowed) in place. */
+ * of dims (nz, ny, nx), out of place and (where allowed) in place; the tiled variant's kernels
+ * fetched here come from programs built with tiled_defines. */
 static void check_same(lapse_cl_t *cl, lapse_dev_t *simple, lapse_dev_t *tiled,
                        const lapse_step_t *s, int64_t nz, int64_t ny, int64_t nx, int salt)
 {
@@ -135,7 +145,9 @@ static void check_same(lapse_cl_t *cl, lapse_dev_t *simple, lapse_dev_t *tiled,
     fill_special(in, n, seed);
     run_on(cl, simple, s, in, dim, odim, 0, a);
     for (int inplace = 0; inplace <= (s->op->inplace != 0); inplace++) {
+        ck_assert_int_eq(lapse_cl_set_build_options(cl, tiled_defines), LAPSE_OK);
         run_on(cl, tiled, s, in, dim, odim, inplace, b);
+        ck_assert_int_eq(lapse_cl_set_build_options(cl, NULL), LAPSE_OK);
         size_t i = 0;
         while (i < on && (memcmp(&a[i], &b[i], sizeof a[i]) == 0 || (isnan(a[i]) && isnan(b[i]))))
             i++;
@@ -240,6 +252,53 @@ START_TEST(test_stencils)
 }
 END_TEST
 
+/* The tiled stencils in other geometries and in the strip formulation (stencil.cl's tunables,
+ * read back by op_stencil.c): the default shapes and ones that cut the strip's work-items (YS
+ * rows, SKZ planes) unevenly, on quantized and on unquantized values (where the order of the
+ * additions shows in the bits); the geometry in use is the one asked for. */
+START_TEST(test_stencil_geometries)
+{
+    static const struct {
+        const char *defines;
+        int impl, ys; /* expected LAPSE_SW_IMPL, LAPSE_SW_YS */
+    } g[] = {
+        {"-DLAPSE_SW_IMPL=1", 1, 8},
+        {"-DLAPSE_SW_IMPL=1 -DLAPSE_SW_YS=3 -DLAPSE_SW_SKZ=5 -DLAPSE_SW_STX=16 -DLAPSE_SW_STY=4", 1,
+         3},
+        {"-DLAPSE_SW_IMPL=1 -DLAPSE_SW_YS=1 -DLAPSE_SW_SKZ=1 -DLAPSE_SW_CAP=1", 1, 1},
+        {"-DLAPSE_SW_IMPL=1 -DLAPSE_SW_YS=5 -DLAPSE_SW_SKZ=3 -DLAPSE_SW_PF=1", 1, 5},
+        {"-DLAPSE_SW_TX=32 -DLAPSE_SW_RY=3 -DLAPSE_SW_WY=2 -DLAPSE_SW_KZ=5", 0, 8},
+    };
+    static const char *const ops[] = {"sobel", "laplace_box", "laplace_diamond"};
+    static const int64_t more[][3] = {{70, 17, 64}, {11, 9, 33}, {1, 26, 40}};
+    lapse_cl_t *cl = tu_open_cl();
+    int salt = 250;
+    for (size_t v = 0; v < sizeof g / sizeof g[0]; v++) {
+        lapse_dev_t *simple = make_dev(cl, 1), *tiled = make_dev(cl, 0);
+        tiled_defines = g[v].defines;
+        for (int o = 0; o < 3; o++) {
+            lapse_step_t s = step_of(ops[o], 0, 0, 0, 0.0);
+            for (fill_fine = 0; fill_fine <= 1; fill_fine++) {
+                for (int k = 0; k < NSHAPES; k++)
+                    check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2],
+                               ++salt);
+                for (int k = 0; k < 3; k++)
+                    check_same(cl, simple, tiled, &s, more[k][0], more[k][1], more[k][2], ++salt);
+            }
+        }
+        fill_fine = 0;
+        tiled_defines = NULL;
+        ck_assert_msg(tiled->stencil_state == 1 && tiled->stencil_geom[1] == g[v].impl &&
+                          tiled->stencil_geom[8] == g[v].ys,
+                      "%s: the geometry read back is impl %d, ys %d", g[v].defines,
+                      (int)tiled->stencil_geom[1], (int)tiled->stencil_geom[8]);
+        lapse_dev_destroy(simple);
+        lapse_dev_destroy(tiled);
+    }
+    lapse_cl_close(cl);
+}
+END_TEST
+
 /* The window filters with radii <= 4 (window_tiled.cl, one program per window and statistic):
  * boxes and ellipsoids, radius 0 on an axis, an axis of extent 1 dropped, medians on the
  * compare-exchange path and, where a NaN or -0 is in the window, on the simple kernel's one. */
@@ -284,6 +343,7 @@ static Suite *variants_suite(void)
     tcase_add_test(tc, test_minmax_fused);
     tcase_add_test(tc, test_flip_crop);
     tcase_add_test(tc, test_stencils);
+    tcase_add_test(tc, test_stencil_geometries);
     tcase_add_test(tc, test_windows);
     suite_add_tcase(s, tc);
     return s;
