@@ -60,10 +60,18 @@
 #define EX   LAPSE_WT_EX
 #define N    LAPSE_WT_N
 
-#define WT_TX 64 /* outputs per work-group along x = work-items per row */
-#define WT_RO 4  /* outputs per work-item along y */
-#define WT_WY 4  /* rows of work-items */
-#define WT_KZ 32 /* output planes per work-group */
+/* Geometry: the host passes LAPSE_WT_TX, _RO, _WY, _KZ (src/ops/op_window.c, LAPSE_WT_GEOM);
+ * the defaults below only make the file compile on its own. */
+#ifndef LAPSE_WT_TX
+#define LAPSE_WT_TX 64
+#define LAPSE_WT_RO 4
+#define LAPSE_WT_WY 4
+#define LAPSE_WT_KZ 32
+#endif
+#define WT_TX LAPSE_WT_TX /* outputs per work-group along x = work-items per row */
+#define WT_RO LAPSE_WT_RO /* outputs per work-item along y */
+#define WT_WY LAPSE_WT_WY /* rows of work-items */
+#define WT_KZ LAPSE_WT_KZ /* output planes per work-group */
 #define WT_TY (WT_RO * WT_WY)
 #define WT_NT (WT_TX * WT_WY)
 #define WT_W  (WT_TX + 2 * EX) /* tile row (local memory pitch) */

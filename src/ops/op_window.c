@@ -150,12 +150,36 @@ static lapse_status_t win_launch3d(lapse_dev_t *d, cl_kernel k, const int64_t di
 /* Statistics of window_tiled.cl (LAPSE_WT_KIND). */
 typedef enum { WT_MIN, WT_MAX, WT_MEAN, WT_VAR, WT_STD, WT_MEDIAN } wt_kind_t;
 
-#define WT_RMAX 4   /* largest radius the tiled kernels take */
-#define WT_NMAX 81  /* largest median window they take (its network unrolled, in registers) */
-#define WT_NT   256 /* geometry of window_tiled.cl: work-items, outputs along x and y, planes */
-#define WT_TX   64
-#define WT_TY   16
-#define WT_KZ   32
+#define WT_RMAX 4  /* largest radius the tiled kernels take */
+#define WT_NMAX 81 /* largest median window they take (its network unrolled, in registers) */
+/* Geometry of window_tiled.cl: outputs per work-group along x (= work-items per row), outputs
+ * per work-item along y, rows of work-items, output planes per work-group. Default 64, 4, 4, 32
+ * (256 work-items, 64 x 16 outputs per plane); LAPSE_WT_GEOM="TX,RO,WY,KZ" overrides it (the
+ * sweep of bench/sweep_small.sh). */
+typedef struct {
+    int tx, ro, wy, kz;
+} wt_geom_t;
+
+static lapse_status_t wt_geom(wt_geom_t *g)
+{
+    lapse_status_t st = LAPSE_OK;
+    const char *env = getenv("LAPSE_WT_GEOM");
+    *g = (wt_geom_t){64, 4, 4, 32};
+    if (env == NULL || env[0] == '\0')
+        goto cleanup;
+    wt_geom_t e;
+    char tail;
+    if (sscanf(env, "%d,%d,%d,%d%c", &e.tx, &e.ro, &e.wy, &e.kz, &tail) != 4 || e.tx < 8 ||
+        e.tx > 256 || e.ro < 1 || e.ro > 8 || e.wy < 1 || e.wy > 32 || e.tx * e.wy > 1024 ||
+        e.kz < 1 || e.kz > 1024)
+        LAPSE_FAIL(LAPSE_ERUNTIME,
+                   "LAPSE_WT_GEOM=\"%s\": expected TX,RO,WY,KZ (TX 8..256, RO 1..8, WY 1..32, "
+                   "TX * WY <= 1024, KZ 1..1024)",
+                   env);
+    *g = e;
+cleanup:
+    return st;
+}
 
 /* Run statistic kind of window w from src (orig: the subtraction's input, or NULL) into dst
  * with the tiled variant's kernel (window_tiled.cl, one program per window and statistic) when
@@ -186,21 +210,26 @@ static lapse_status_t wt_run(lapse_dev_t *d, const win_state_t *w, wt_kind_t kin
         }
     if (kind == WT_MEDIAN && n > WT_NMAX)
         return LAPSE_OK;
-    size_t ring = (2 * (size_t)e[0] + 2) * (WT_TY + 2 * (size_t)e[1]) * (WT_TX + 2 * (size_t)e[2]) *
+    wt_geom_t g;
+    LAPSE_TRY(wt_geom(&g));
+    const int nt = g.tx * g.wy, ty = g.ro * g.wy;
+    size_t ring = (2 * (size_t)e[0] + 2) * (size_t)(ty + 2 * e[1]) * (size_t)(g.tx + 2 * e[2]) *
                   sizeof(cl_float);
     if (ring + 1024 > d->local_mem)
         return LAPSE_OK;
     int mfix = kind == WT_MEDIAN && e[1] == 1 && e[2] == 1 && e[0] <= 1; /* median_fixed's */
-    snprintf(name, sizeof name, "lapse_wt_k%d_b%d_r%d%d%d_e%d%d%d_s%d", (int)kind, binarize != 0,
-             w->r[0], w->r[1], w->r[2], e[0], e[1], e[2], w->sphere);
+    snprintf(name, sizeof name, "lapse_wt_k%d_b%d_r%d%d%d_e%d%d%d_s%d_%dx%dx%dx%d", (int)kind,
+             binarize != 0, w->r[0], w->r[1], w->r[2], e[0], e[1], e[2], w->sphere, g.tx, g.ro,
+             g.wy, g.kz);
     snprintf(defs, sizeof defs,
              "-DLAPSE_WT_NAME=%s -DLAPSE_WT_KIND=%d -DLAPSE_WT_BIN=%d -DLAPSE_WT_RZ=%d "
              "-DLAPSE_WT_RY=%d -DLAPSE_WT_RX=%d -DLAPSE_WT_EZ=%d -DLAPSE_WT_EY=%d "
-             "-DLAPSE_WT_EX=%d -DLAPSE_WT_SPHERE=%d -DLAPSE_WT_N=%lld -DLAPSE_WT_MFIX=%d",
+             "-DLAPSE_WT_EX=%d -DLAPSE_WT_SPHERE=%d -DLAPSE_WT_N=%lld -DLAPSE_WT_MFIX=%d "
+             "-DLAPSE_WT_TX=%d -DLAPSE_WT_RO=%d -DLAPSE_WT_WY=%d -DLAPSE_WT_KZ=%d",
              name, (int)kind, binarize != 0, w->r[0], w->r[1], w->r[2], e[0], e[1], e[2], w->sphere,
-             (long long)n, mfix);
+             (long long)n, mfix, g.tx, g.ro, g.wy, g.kz);
     LAPSE_TRY(lapse_dev_kernel_heavy(d, "window_tiled.cl", defs, name, &k, &kwg));
-    if (kwg < WT_NT)
+    if (kwg < (size_t)nt)
         goto cleanup;
     cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0], sub = orig != NULL;
     cl_mem o = orig ? orig : src;
@@ -211,10 +240,10 @@ static lapse_status_t wt_run(lapse_dev_t *d, const win_state_t *w, wt_kind_t kin
     LAPSE_ARG(k, 4, ny);
     LAPSE_ARG(k, 5, nz);
     LAPSE_ARG(k, 6, sub);
-    size_t l[3] = {WT_NT, 1, 1};
-    size_t g[3] = {((size_t)nx + WT_TX - 1) / WT_TX * WT_NT, ((size_t)ny + WT_TY - 1) / WT_TY,
-                   ((size_t)nz + WT_KZ - 1) / WT_KZ};
-    LAPSE_TRY(lapse_dev_enqueue(d, k, 3, g, l));
+    size_t l[3] = {(size_t)nt, 1, 1};
+    size_t gs[3] = {((size_t)nx + g.tx - 1) / g.tx * nt, ((size_t)ny + ty - 1) / ty,
+                    ((size_t)nz + g.kz - 1) / g.kz};
+    LAPSE_TRY(lapse_dev_enqueue(d, k, 3, gs, l));
     *ran = 1;
 cleanup:
     return st;
