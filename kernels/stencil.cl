@@ -11,12 +11,12 @@
  * the end) run the same arithmetic in the same order as the simple ones (the *_v functions and
  * LAPSE_SOBEL_SEP below), so they give the same bits (NaN payloads aside: see docs/kernels.md),
  * in one of two formulations, chosen at build time by LAPSE_SW_IMPL:
- *  - 0 (the default), the local-memory walk: a work-group of LAPSE_SW_TX x LAPSE_SW_WY
+ *  - 0, the local-memory walk: a work-group of LAPSE_SW_TX x LAPSE_SW_WY
  *    work-items owns TX x (RY WY) outputs of a plane and walks LAPSE_SW_KZ planes along z; per
  *    input plane the clamped tile goes to local memory once and each work-item reads the
  *    3 x (RY + 2) values of its column into a register ring of the last three planes, then
  *    evaluates its LAPSE_SW_RY outputs on the 27-value neighbourhood (*_v).
- *  - 1, the strip (as lapse_box_strip of filters_tiled.cl): no local memory, no barrier; a
+ *  - 1 (the default, with LAPSE_SW_PF=1), the strip (as lapse_box_strip of filters_tiled.cl): no local memory, no barrier; a
  *    work-item computes LAPSE_SW_YS outputs along y for its x and walks LAPSE_SW_SKZ planes
  *    along z; per input plane it issues every load of what the stencil needs first (Sobel and
  *    box: the clamped (YS + 2) x 3 neighbourhood; diamond: the YS + 2 centres and the x
@@ -24,6 +24,8 @@
  *    the separable arithmetic in registers and keeps per output the partial results of the
  *    planes that the z part still needs. Work-groups of LAPSE_SW_STX x LAPSE_SW_STY;
  *    LAPSE_SW_PF=1 issues the next plane's loads before this plane's arithmetic.
+ * On an H200 (1 GiB float32, docs/benchmarks.md run J) the strip with PF took sobel 0.84,
+ * laplace_box 0.76, laplace_diamond 0.75 ms against 1.63, 1.55, 0.95 for the walk.
  * Every geometry constant of the tiled kernels is a tunable: define it in the program's build
  * options to override (bench_kernels --defines "-DLAPSE_SW_IMPL=1 -DLAPSE_SW_YS=4"); the host
  * reads the values in use back through lapse_stencil_geometry, so host and kernels never
@@ -254,7 +256,7 @@ static inline __attribute__((always_inline)) float lapse_st_eval(const int k, co
  * work-item, 32 apart along x (coalesced, 16 loads in flight; the neighbours' re-reads hit L1 /
  * L2). The tiled stencils need x and y in the stencil (nx, ny > 1: the host checks). */
 #ifndef LAPSE_SW_IMPL
-#define LAPSE_SW_IMPL 0 /* 0: the local-memory walk, 1: the strip (registers + L1) */
+#define LAPSE_SW_IMPL 1 /* 0: the local-memory walk, 1: the strip (registers + L1) */
 #endif
 #ifndef LAPSE_SW_TX
 #define LAPSE_SW_TX 64 /* outputs per work-group along x = work-items per row */
@@ -394,7 +396,7 @@ lapse_sw_walk(__global const float *restrict src, __global float *restrict dst, 
 #define LAPSE_SW_STY 2 /* strip: local size 1 (y) */
 #endif
 #ifndef LAPSE_SW_PF
-#define LAPSE_SW_PF 0 /* strip: 1 = the next plane's loads issued before this plane's arithmetic */
+#define LAPSE_SW_PF 1 /* strip: 1 = the next plane's loads issued before this plane's arithmetic */
 #endif
 /* Either formulation: 1 = the host fetches the tiled stencils from the program built with the
  * register cap (lapse_dev_kernel_heavy: -cl-nv-maxrregcount on NVIDIA), 0 = from the one

@@ -18,8 +18,9 @@ typedef struct {
     int tx, ty, kz, nt;
 } mm_geom_t;
 
-/* Defaults measured on an H200 (bench/sweep_small.sh, docs/benchmarks.md "run I"): one filter
- * 64 x 8, 32 planes, 128 work-items (erode r = 1: 0.77 ms against 1.17 with 64 x 32 x 32 / 256);
+/* Defaults measured on an H200 (bench/sweep_small.sh, docs/benchmarks.md runs I and J): one
+ * filter 64 x 8, 64 planes, 128 work-items (erode r = 1: 0.756 ms against 1.17 with 64 x 32 x 32 /
+ * 256, 0.766 with 32 planes);
  * two filters with x and y radii <= 1 32 x 16, 32 planes, 128 work-items (opening r = 1: 2.01
  * against 2.91 ms with 64 x 16 / 256), else 64 x 32, 32 planes, 256 work-items (top-hat r = (1,
  * 3, 3): 2.39 against 2.80 ms). Tuning: LAPSE_MM_GEOM1 / LAPSE_MM_GEOM2 = "TX,TY,KZ,NT" override
@@ -29,7 +30,7 @@ static lapse_status_t mm_geom(const lapse_mm_t *f, const int r[3], mm_geom_t *g)
     lapse_status_t st = LAPSE_OK;
     const char *var = f->two ? "LAPSE_MM_GEOM2" : "LAPSE_MM_GEOM1", *env = getenv(var);
     if (!f->two)
-        *g = (mm_geom_t){64, 8, 32, 128};
+        *g = (mm_geom_t){64, 8, 64, 128};
     else if (r[1] <= 1 && r[2] <= 1)
         *g = (mm_geom_t){32, 16, 32, 128};
     else

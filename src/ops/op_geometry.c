@@ -384,14 +384,16 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
             row[a].s[c] = A->m[4 * a + c];
     cl_int order = A->order, clamp = A->clamp;
     /* the tiled kernels: 32-bit offsets within a plane of the input box; lapse_geom_affine_b
-     * (8 x 4 warps over x and ax2) when a step along x moves the source position by 1/16 voxel
-     * or more along y or z (a row of 32 outputs then reads across several input rows), else
-     * lapse_geom_affine_t (warps along a row) */
+     * (8 x 4 warps over x and z) when a step along x moves the source position by 1/16 voxel or
+     * more along z, and more than along y (a row of 32 outputs then reads across many planes),
+     * else lapse_geom_affine_t (warps along a row). Measured on an H200 (docs/benchmarks.md, run
+     * J): rotate about y 30 degrees 1.08 ms against 1.63; about z the x-y warps of
+     * lapse_geom_affine_b took 1.62 ms against 1.50 for the rows, so they are not used. */
     int tiled = !d->simple && in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31);
     const double zx = fabs(A->m[2]), yx = fabs(A->m[6]); /* d(source z, y) / d(output x) */
     cl_int ax2 = zx > yx ? 2 : 1;
     size_t kwg = 0;
-    int block = tiled && d->use_local && (zx >= 1.0 / 16 || yx >= 1.0 / 16);
+    int block = tiled && d->use_local && zx >= 1.0 / 16 && zx > yx;
     if (block) {
         LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl", "lapse_geom_affine_b", &k, &kwg));
         block = kwg >= GEOM_B_X * GEOM_B_H;

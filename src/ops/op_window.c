@@ -153,9 +153,10 @@ typedef enum { WT_MIN, WT_MAX, WT_MEAN, WT_VAR, WT_STD, WT_MEDIAN } wt_kind_t;
 #define WT_RMAX 4  /* largest radius the tiled kernels take */
 #define WT_NMAX 81 /* largest median window they take (its network unrolled, in registers) */
 /* Geometry of window_tiled.cl: outputs per work-group along x (= work-items per row), outputs
- * per work-item along y, rows of work-items, output planes per work-group. Default 64, 4, 4, 32
- * (256 work-items, 64 x 16 outputs per plane); LAPSE_WT_GEOM="TX,RO,WY,KZ" overrides it (the
- * sweep of bench/sweep_small.sh). */
+ * per work-item along y, rows of work-items, output planes per work-group. Default 32, 4, 4, 32
+ * (128 work-items, 32 x 16 outputs per plane: on an H200, run J of docs/benchmarks.md,
+ * median_sphere r (1, 2, 2) 4.21 ms, variance_box r 1 1.59 ms against 4.28 and 1.65 with 64, 4,
+ * 4, 32); LAPSE_WT_GEOM="TX,RO,WY,KZ" overrides it (the sweep of bench/sweep_small.sh). */
 typedef struct {
     int tx, ro, wy, kz;
 } wt_geom_t;
@@ -164,7 +165,7 @@ static lapse_status_t wt_geom(wt_geom_t *g)
 {
     lapse_status_t st = LAPSE_OK;
     const char *env = getenv("LAPSE_WT_GEOM");
-    *g = (wt_geom_t){64, 4, 4, 32};
+    *g = (wt_geom_t){32, 4, 4, 32};
     if (env == NULL || env[0] == '\0')
         goto cleanup;
     wt_geom_t e;

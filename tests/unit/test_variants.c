@@ -263,11 +263,14 @@ START_TEST(test_stencil_geometries)
         int impl, ys; /* expected LAPSE_SW_IMPL, LAPSE_SW_YS */
     } g[] = {
         {"-DLAPSE_SW_IMPL=1", 1, 8},
-        {"-DLAPSE_SW_IMPL=1 -DLAPSE_SW_YS=3 -DLAPSE_SW_SKZ=5 -DLAPSE_SW_STX=16 -DLAPSE_SW_STY=4", 1,
-         3},
+        {"-DLAPSE_SW_IMPL=1 -DLAPSE_SW_PF=0 -DLAPSE_SW_YS=3 -DLAPSE_SW_SKZ=5 -DLAPSE_SW_STX=16 "
+         "-DLAPSE_SW_STY=4",
+         1, 3},
         {"-DLAPSE_SW_IMPL=1 -DLAPSE_SW_YS=1 -DLAPSE_SW_SKZ=1 -DLAPSE_SW_CAP=1", 1, 1},
         {"-DLAPSE_SW_IMPL=1 -DLAPSE_SW_YS=5 -DLAPSE_SW_SKZ=3 -DLAPSE_SW_PF=1", 1, 5},
-        {"-DLAPSE_SW_TX=32 -DLAPSE_SW_RY=3 -DLAPSE_SW_WY=2 -DLAPSE_SW_KZ=5", 0, 8},
+        {"-DLAPSE_SW_IMPL=0 -DLAPSE_SW_TX=32 -DLAPSE_SW_RY=3 -DLAPSE_SW_WY=2 -DLAPSE_SW_KZ=5", 0,
+         8},
+        {"-DLAPSE_SW_IMPL=0", 0, 8},
     };
     static const char *const ops[] = {"sobel", "laplace_box", "laplace_diamond"};
     static const int64_t more[][3] = {{70, 17, 64}, {11, 9, 33}, {1, 26, 40}};
