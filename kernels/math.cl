@@ -35,12 +35,46 @@
         }                                                                                          \
     }
 
+/* x ** p: pow, except for the exponents that multiplications and one square root give to within
+ * a few ulp at a fraction of pow's cost (pow is compute-bound: 0.61 of the copy rate on an H200,
+ * where the other voxel-wise kernels run at 1.0): 0, 1, 2, 3, 4 and -1 for every x (the same
+ * special values as pow: -0, +-inf, NaN), 0.5, 1.5 and -0.5 for x > 0 (pow for the rest, whose
+ * special values sqrt does not share: pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf). p is the same
+ * for every work-item, so the branches do not diverge. NumPy's array ** scalar takes the same
+ * shortcuts for -1, 0, 0.5, 1 and 2. */
+static inline float lapse_pow_f(float x, float p)
+{
+    if (p == 2.0f)
+        return x * x;
+    if (p == 1.0f)
+        return x;
+    if (p == 0.0f)
+        return 1.0f;
+    if (p == 3.0f)
+        return (x * x) * x;
+    if (p == 4.0f) {
+        const float x2 = x * x;
+        return x2 * x2;
+    }
+    if (p == -1.0f)
+        return 1.0f / x;
+    if (x > 0.0f) { /* +inf included: sqrt(inf) = inf */
+        if (p == 0.5f)
+            return sqrt(x);
+        if (p == 1.5f)
+            return x * sqrt(x);
+        if (p == -0.5f)
+            return 1.0f / sqrt(x);
+    }
+    return pow(x, p);
+}
+
 /* NumPy's _NPY_MAX / _NPY_MIN of clip: NaN in x propagates. */
 #define LAPSE_NPMAX(a, b) (isnan(a) ? (a) : (a) > (b) ? (a) : (b))
 #define LAPSE_NPMIN(a, b) (isnan(a) ? (a) : (a) < (b) ? (a) : (b))
 
 #define LAPSE_ABS(x, p, q)  fabs(x)
-#define LAPSE_POW(x, p, q)  pow((x), (p))
+#define LAPSE_POW(x, p, q)  lapse_pow_f((x), (p))
 #define LAPSE_SQRT(x, p, q) sqrt(x)
 #define LAPSE_CLIP(x, p, q) LAPSE_NPMIN(LAPSE_NPMAX((x), (p)), (q))
 #define LAPSE_SUBS(x, p, q) ((x) - (p))

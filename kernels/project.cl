@@ -101,21 +101,25 @@ lapse_zstd_l(__global const float *restrict src, __global float *restrict dst, i
     dst[i] = sqrt(acc / (float)nz);
 }
 
-/* Index of the maximum over z as a float: the first maximum; the first NaN wins (NumPy argmax). */
+/* Index of the maximum over z as a float: the first maximum; the first NaN wins (NumPy argmax).
+ * LAPSE_ZA_U planes' loads are issued together, then compared in z order (4 measured 0.84 of the
+ * copy rate on an H200, run K of docs/benchmarks.md). */
+#ifndef LAPSE_ZA_U
+#define LAPSE_ZA_U 8
+#endif
 __kernel void lapse_zargmax(__global const float *src, __global float *dst, int nx, int ny, int nz)
 {
     LAPSE_COLUMN;
     float m = src[i];
     int k = 0, z = 1;
-    /* four planes' loads issued together, then compared in z order; once m is NaN nothing
-     * replaces it (the first NaN wins) */
-    for (; z + 3 < nz; z += 4) {
-        float v[4];
+    /* once m is NaN nothing replaces it (the first NaN wins) */
+    for (; z + LAPSE_ZA_U - 1 < nz; z += LAPSE_ZA_U) {
+        float v[LAPSE_ZA_U];
 #pragma unroll
-        for (int j = 0; j < 4; j++)
+        for (int j = 0; j < LAPSE_ZA_U; j++)
             v[j] = src[(size_t)(z + j) * plane + i];
 #pragma unroll
-        for (int j = 0; j < 4; j++)
+        for (int j = 0; j < LAPSE_ZA_U; j++)
             if (!isnan(m) && (v[j] > m || isnan(v[j]))) {
                 m = v[j];
                 k = z + j;

@@ -68,7 +68,7 @@ MATH_OP(clip, "lapse_clip", np_min(np_max(x, p), q))
 MATH_OP(subs, "lapse_sub_scalar", x - p)
 
 #define MATH_COMMON                                                                                \
-    .family = "math", .version = 1, .ninputs = 1, .footprint = LAPSE_FP_POINT, .inplace = 1,       \
+    .family = "math", .ninputs = 1, .footprint = LAPSE_FP_POINT, .inplace = 1,                     \
     .kernels = "math.cl", .out_rule = LAPSE_OUT_F32
 
 const lapse_op_t lapse_op_absolute = {
@@ -76,6 +76,7 @@ const lapse_op_t lapse_op_absolute = {
     .help = "the absolute value of x (float32)",
     .convention = "NumPy float32 abs (NaN stays NaN); clesperanto absolute",
     MATH_COMMON,
+    .version = 1,
     .nparams = 0,
     .launch = abs_launch,
     .reference = abs_ref,
@@ -84,10 +85,12 @@ const lapse_op_t lapse_op_absolute = {
 const lapse_op_t lapse_op_power = {
     .name = "power",
     .help = "x ** exponent (float32)",
-    .convention = "NumPy float32 power (OpenCL pow, within 1e-5 relative: not bit for bit): a "
-                  "negative x to a non-integer exponent is NaN, 0 to a negative one inf; "
-                  "clesperanto power",
+    .convention = "NumPy float32 power (OpenCL pow, within 1e-5 relative: not bit for bit; "
+                  "exponents 0, +-1, 2, 3, 4, 0.5, 1.5, -0.5 by multiplications and sqrt, as "
+                  "NumPy's array ** scalar does for some): a negative x to a non-integer exponent "
+                  "is NaN, 0 to a negative one inf; clesperanto power",
     MATH_COMMON,
+    .version = 2,
     .nparams = 1,
     .params = {{.key = "exponent",
                 .kind = LAPSE_PARAM_FLOAT,
@@ -105,6 +108,7 @@ const lapse_op_t lapse_op_sqrt = {
     .convention = "NumPy float32 sqrt (NaN for negative x); bit for bit where the device's sqrt "
                   "is correctly rounded (CPUs, PoCL), else within 3 ulp (OpenCL 1.2)",
     MATH_COMMON,
+    .version = 1,
     .nparams = 0,
     .launch = sqrt_launch,
     .reference = sqrt_ref,
@@ -117,6 +121,7 @@ const lapse_op_t lapse_op_clip = {
                   "minimum > maximum every voxel becomes maximum (NumPy's rule, not an error); "
                   "clesperanto clip",
     MATH_COMMON,
+    .version = 1,
     .nparams = 2,
     .params = {LAPSE_P_FLOAT("minimum", "lower limit"),
                LAPSE_P_FLOAT("maximum", "upper limit (wins over minimum when smaller)")},
@@ -130,6 +135,7 @@ const lapse_op_t lapse_op_subtract_scalar = {
     .convention = "NumPy float32 x - float32(value); clesperanto add_image_and_scalar with "
                   "-value",
     MATH_COMMON,
+    .version = 1,
     .nparams = 1,
     .params = {LAPSE_P_FLOAT("value", "number subtracted from every voxel")},
     .launch = subs_launch,

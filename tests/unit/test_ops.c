@@ -298,6 +298,46 @@ START_TEST(test_pointwise)
 }
 END_TEST
 
+/* power: every exponent with a shortcut in math.cl (lapse_pow_f) and two without, on random
+ * values of both signs and on the special values: the device result is the C library's powf of
+ * the same float32 input to within 1e-5 relative, and of the same class where powf gives NaN, an
+ * infinity or a zero (the same infinity, the sign of the zero). */
+START_TEST(test_power_exponents)
+{
+    static const double exps[] = {0, 1, 2, 3, 4, -1, 0.5, 1.5, -0.5, 2.2, -3};
+    static const float special[] = {0.0f,  -0.0f,  INFINITY, -INFINITY, NAN,  1.0f,
+                                    -1.0f, 1e-30f, -2.0f,    65535.0f,  3e5f, 0.25f};
+    const int ns = (int)(sizeof special / sizeof special[0]);
+    const int64_t dim[3] = {3, 8, 9};
+    const size_t n = 3 * 8 * 9;
+    float in[3 * 8 * 9];
+    double dev[3 * 8 * 9];
+    int64_t odim[3];
+    lapse_cl_t *cl = tu_open_cl();
+    tu_fill_f32(in, n, fresh_seed(60), -50.0f, 50.0f);
+    for (int i = 0; i < ns; i++)
+        in[i * 7] = special[i];
+    for (size_t e = 0; e < sizeof exps / sizeof exps[0]; e++) {
+        lapse_step_t st = make_step("power", exps[e], 0, 0);
+        device_step(cl, &st, in, dim, dev, odim);
+        for (size_t i = 0; i < n; i++) {
+            const float want = powf(in[i], (float)exps[e]), got = (float)dev[i];
+            const char *what = "value";
+            int ok;
+            if (isnan(want) || isinf(want) || want == 0.0f) {
+                ok = isnan(want) ? isnan(got) : got == want && signbit(got) == signbit(want);
+                what = "special value";
+            } else {
+                ok = fabs((double)got - want) <= 1e-5 * fabs(want);
+            }
+            ck_assert_msg(ok, "power %g of %a: %s %a, powf %a", exps[e], (double)in[i], what,
+                          (double)got, (double)want);
+        }
+    }
+    lapse_cl_close(cl);
+}
+END_TEST
+
 START_TEST(test_maximum_z_projection)
 {
     lapse_cl_t *cl = tu_open_cl();
@@ -531,6 +571,7 @@ static Suite *ops_suite(void)
     tcase_add_test(tc, test_top_hat_box);
     tcase_add_test(tc, test_minimum_maximum_box_large);
     tcase_add_test(tc, test_pointwise);
+    tcase_add_test(tc, test_power_exponents);
     tcase_add_test(tc, test_maximum_z_projection);
     tcase_add_test(tc, test_pack_saturation_rounding);
     tcase_add_test(tc, test_input_dtypes);
