@@ -40,8 +40,9 @@
  * where the other voxel-wise kernels run at 1.0): 0, 1, 2, 3, 4 and -1 for every x (the same
  * special values as pow: -0, +-inf, NaN), 0.5, 1.5 and -0.5 for x > 0 (pow for the rest, whose
  * special values sqrt does not share: pow(-0, 0.5) = +0, pow(-inf, 0.5) = +inf). p is the same
- * for every work-item, so the branches do not diverge. NumPy's array ** scalar takes the same
- * shortcuts for -1, 0, 0.5, 1 and 2. */
+ * for every work-item, so the branches do not diverge. NumPy's array ** scalar takes shortcuts
+ * for -1, 0, 0.5, 1 and 2 too (its 0.5 is sqrt for every x: (-0) ** 0.5 = -0 there, +0 here,
+ * as np.power and powf give). */
 static inline float lapse_pow_f(float x, float p)
 {
     if (p == 2.0f)

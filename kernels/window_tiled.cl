@@ -18,11 +18,12 @@
  * with the same bits), and the other windows run lapse_win_median_125's selection itself (a
  * private array, slow but rare).
  *
- * Data flow: a work-group of 256 work-items (64 x 4) owns a column of 64 x 16 outputs and walks
- * 32 output planes along z. Per input plane the clamped (16 + 2 ey) x (64 + 2 ex) tile goes to
- * local memory once (loads prefetched one plane ahead), into a ring of 2 ez + 2 plane tiles (one
- * more than a window needs, so that one barrier per plane suffices); each work-item computes 4
- * outputs (rows) of column x of the plane ez behind from the ring. DRAM: each input voxel read
+ * Data flow: a work-group of TX x WY work-items (default 32 x 4 = 128, LAPSE_WT_TX / _WY) owns a
+ * column of TX x (RO WY) outputs (default 32 x 16) and walks KZ output planes (default 32) along
+ * z. Per input plane the clamped (RO WY + 2 ey) x (TX + 2 ex) tile goes to local memory once
+ * (loads prefetched one plane ahead), into a ring of 2 ez + 2 plane tiles (one more than a window
+ * needs, so that one barrier per plane suffices); each work-item computes RO outputs (rows) of
+ * column x of the plane ez behind from the ring. DRAM: each input voxel read
  * once (halos from L2), each output written once.
  *
  * Configuration (-D, all required but for the defaults that make the file compile alone):
@@ -35,7 +36,8 @@
  *   LAPSE_WT_SPHERE           1 ellipsoid, 0 box
  *   LAPSE_WT_N                values in the effective window
  *   LAPSE_WT_MFIX             median: 1 for the effective radii (1, 1, 1) and (0, 1, 1)
- * NDRange (ceil(nx / 64) 256, ceil(ny / 16), ceil(nz / 32)), local (256, 1, 1).
+ *   LAPSE_WT_TX, _RO, _WY, _KZ the geometry above (src/ops/op_window.c wt_geom)
+ * NDRange (ceil(nx / TX) TX WY, ceil(ny / (RO WY)), ceil(nz / KZ)), local (TX WY, 1, 1).
  */
 #pragma OPENCL FP_CONTRACT OFF
 

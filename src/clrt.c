@@ -5,10 +5,11 @@
  * (kernels/NAME.cl), built the first time one of its kernels is asked for and cached per context
  * together with its kernels (lapse_cl_kernel). Each source is compiled under its own name
  * (`#line 1 "kernels/NAME.cl"`), so build logs point at the file and line, with "-cl-std=CL1.2"
- * only (plus lapse_cl_set_build_options' tunables), so that results are reproducible (no
- * fast-math, no mad contraction). A user's kernel (custom_kernel) is one program of its own,
- * kernels/custom.cl followed by the user's text under the user's file name (lapse_cl_build_user),
- * built by its step and owned by it, not cached here.
+ * and, where the device offers it, "-cl-fp32-correctly-rounded-divide-sqrt" only (plus
+ * lapse_cl_set_build_options' tunables), so that results are reproducible (no fast-math, no mad
+ * contraction, IEEE division and square root). A user's kernel (custom_kernel) is one program of
+ * its own, kernels/custom.cl followed by the user's text under the user's file name
+ * (lapse_cl_build_user), built by its step and owned by it, not cached here.
  */
 #include "clrt.h"
 
@@ -303,10 +304,20 @@ static lapse_status_t build_strings(lapse_cl_t *cl, const char *what, cl_uint n,
     cl_program prog = NULL;
     char *opts = NULL, *log = NULL;
     const char *extra = cl->cache->options;
-    size_t olen = strlen(LAPSE_CL_BUILD_OPTIONS) + strlen(extra) + 2;
+    /* Correctly rounded float division and sqrt where the device offers them (NVIDIA's default
+     * division is approximate, and a constant divisor compiles to other code than a run-time
+     * one: the tiled window means and variances, whose n is a constant, then differed from the
+     * simple kernels in the last bit on an H200). IEEE results are also NumPy's. */
+    cl_device_fp_config fp = 0;
+    const char *crds = clGetDeviceInfo(cl->dev.device, CL_DEVICE_SINGLE_FP_CONFIG, sizeof fp, &fp,
+                                       NULL) == CL_SUCCESS &&
+                               (fp & CL_FP_CORRECTLY_ROUNDED_DIVIDE_SQRT)
+                           ? " -cl-fp32-correctly-rounded-divide-sqrt"
+                           : "";
+    size_t olen = strlen(LAPSE_CL_BUILD_OPTIONS) + strlen(crds) + strlen(extra) + 2;
     opts = malloc(olen);
     LAPSE_ALLOC(opts);
-    snprintf(opts, olen, "%s%s%s", LAPSE_CL_BUILD_OPTIONS, extra[0] ? " " : "", extra);
+    snprintf(opts, olen, "%s%s%s%s", LAPSE_CL_BUILD_OPTIONS, crds, extra[0] ? " " : "", extra);
     prog = clCreateProgramWithSource(cl->ctx, n, srcs, NULL, &e);
     if (e != CL_SUCCESS)
         LAPSE_FAIL(LAPSE_ECL, "clCreateProgramWithSource(%s) for %s failed: %s (%d)", what,

@@ -38,9 +38,10 @@ enum {
 /* Read the tiled stencils' geometry into d->stencil_geom, once per device state, from the
  * program of stencil.cl built with the build options in force (one work-item writes it), so
  * that build options overriding it (bench_kernels --defines) reach the launch. Read from the
- * register-capped program (lapse_dev_kernel_heavy), which the default geometry's kernels come
- * from: the capped and the plain program report the same values. Fails with LAPSE_ECL when the
- * program does not build or reports values out of range. */
+ * plain program, which the default geometry's kernels (the strip, LAPSE_SW_CAP 0) come from: the
+ * capped and the plain program report the same values, and the capped one is then built only
+ * for a geometry that asks for it. Fails with LAPSE_ECL when the program does not build or
+ * reports values out of range. */
 static lapse_status_t stencil_geometry(lapse_dev_t *d)
 {
     lapse_status_t st = LAPSE_OK;
@@ -50,7 +51,7 @@ static lapse_status_t stencil_geometry(lapse_dev_t *d)
     cl_mem buf = NULL;
     if (d->stencil_state == 1)
         return LAPSE_OK;
-    LAPSE_TRY(lapse_dev_kernel_heavy(d, "stencil.cl", "", "lapse_stencil_geometry", &k, NULL));
+    LAPSE_TRY(lapse_dev_kernel(d, "stencil.cl", "lapse_stencil_geometry", &k, NULL));
     buf = clCreateBuffer(d->cl->ctx, CL_MEM_WRITE_ONLY, SG_N * sizeof(cl_int), NULL, &e);
     LAPSE_CL(e);
     LAPSE_ARG(k, 0, buf);
