@@ -47,6 +47,9 @@ struct lapse_h5out {
     int filtered;   /* some dataset has a filter: data writes collective */
     int coll_write; /* data writes collective (filtered, or LAPSE_H5_WRITE=collective) */
     int io_mode;    /* H5Pget_mpio_actual_io_mode of the latest data write, -1 none */
+    int *raw_ok;    /* per dataset: -1 not yet known, 0 / 1 whether raw segments apply */
+    hsize_t (*raw_chunk)[4]; /* per dataset: its chunk dims where raw_ok is 1 */
+    char path[1024];         /* the file's name */
 };
 
 /* ------------------------------------------------------------------ types */
@@ -662,9 +665,14 @@ static lapse_status_t open_local(lapse_h5out_t *o, const lapse_dset_spec_t *spec
     LAPSE_ALLOC(o->specs);
     o->dsets = malloc((size_t)(nspecs > 0 ? nspecs : 1) * sizeof *o->dsets);
     LAPSE_ALLOC(o->dsets);
+    o->raw_ok = malloc((size_t)(nspecs > 0 ? nspecs : 1) * sizeof *o->raw_ok);
+    LAPSE_ALLOC(o->raw_ok);
+    o->raw_chunk = calloc((size_t)(nspecs > 0 ? nspecs : 1), sizeof *o->raw_chunk);
+    LAPSE_ALLOC(o->raw_chunk);
     for (int k = 0; k < nspecs; k++) {
         o->specs[k] = specs[k];
         o->dsets[k] = H5I_INVALID_HID;
+        o->raw_ok[k] = -1;
     }
     LAPSE_TRY(lapse_fault_fail("h5out-open"));
     LAPSE_TRY(lapse_layout_row_type(&o->row_type));
@@ -701,6 +709,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         lapse_h5out_close(o);
         return st;
     }
+    snprintf(o->path, sizeof o->path, "%s", file);
     LAPSE_MPI(MPI_Comm_dup(comm, &o->comm));
     LAPSE_MPI(MPI_Comm_rank(o->comm, &o->rank));
     LAPSE_MPI(MPI_Comm_size(o->comm, &o->size));
@@ -850,6 +859,140 @@ static lapse_status_t select_box(lapse_h5out_t *o, int k, int64_t t, const lapse
     LAPSE_H5ID(*mspace, H5Screate_simple(nd, count, NULL));
 cleanup:
     return st;
+}
+
+/* Whether dataset k takes raw segments (see lapse_h5out_raw_segments); its chunk dims into
+ * o->raw_chunk[k]. Decided once per dataset. */
+static lapse_status_t raw_check(lapse_h5out_t *o, int k, int *ok)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t dcpl = H5I_INVALID_HID, ftype = H5I_INVALID_HID;
+    if (o->raw_ok[k] >= 0) {
+        *ok = o->raw_ok[k];
+        return LAPSE_OK;
+    }
+    *ok = 0;
+    const lapse_dset_spec_t *s = &o->specs[k];
+    LAPSE_H5ID(dcpl, H5Dget_create_plist(o->dsets[k]));
+    LAPSE_H5ID(ftype, H5Dget_type(o->dsets[k]));
+    int nf;
+    htri_t same;
+    LAPSE_H5(nf = H5Pget_nfilters(dcpl));
+    H5D_layout_t lay = H5Pget_layout(dcpl);
+    LAPSE_H5(same = H5Tequal(ftype, lapse_h5_mem_type(s->dtype)));
+    if (nf == 0 && lay == H5D_CHUNKED && same > 0 && s->ndims <= 4 &&
+        H5Pget_chunk(dcpl, s->ndims, o->raw_chunk[k]) == s->ndims)
+        *ok = 1;
+    o->raw_ok[k] = *ok;
+cleanup:
+    if (ftype >= 0)
+        H5Tclose(ftype);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return st;
+}
+
+lapse_status_t lapse_h5out_raw_segments(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
+                                        const void *buf, lapse_raw_seg_t **seg, int *n, int *cap,
+                                        int max, int *ok)
+{
+    lapse_status_t st = LAPSE_OK;
+    hsize_t start[4], count[4], cd[4], cmin[4], cmax[4], c[4], off[4];
+    int n0 = *n;
+    *ok = 0;
+    if (k < 0 || k >= o->nspecs)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "output dataset index %d out of range [0, %d)", k, o->nspecs);
+    if (o->filtered || o->coll_write)
+        return LAPSE_OK;
+    int can = 0;
+    LAPSE_TRY(raw_check(o, k, &can));
+    if (!can)
+        return LAPSE_OK;
+    const lapse_dset_spec_t *s = &o->specs[k];
+    const int nd = s->ndims;
+    const size_t es = lapse_dtype_size(s->dtype);
+    start[0] = (hsize_t)t;
+    count[0] = 1;
+    for (int a = 4 - nd; a < 3; a++) {
+        int i = a - (4 - nd) + 1;
+        if (core->off[a] < 0 || core->dim[a] < 1 || core->off[a] + core->dim[a] > s->dims[i])
+            LAPSE_FAIL(LAPSE_ERUNTIME, "%s: core box outside the dataset on axis %d", s->path, a);
+        start[i] = (hsize_t)core->off[a];
+        count[i] = (hsize_t)core->dim[a];
+    }
+    for (int i = 0; i < nd; i++) {
+        cd[i] = o->raw_chunk[k][i];
+        cmin[i] = start[i] / cd[i];
+        cmax[i] = (start[i] + count[i] - 1) / cd[i];
+        c[i] = cmin[i];
+    }
+    for (;;) { /* every chunk the box touches, in C order */
+        unsigned fmask = 0;
+        haddr_t addr = HADDR_UNDEF;
+        hsize_t csize = 0, lo[4], hi[4], p[4];
+        for (int i = 0; i < nd; i++)
+            off[i] = c[i] * cd[i];
+        LAPSE_H5(H5Dget_chunk_info_by_coord(o->dsets[k], off, &fmask, &addr, &csize));
+        if (addr == HADDR_UNDEF)
+            goto none; /* not allocated: HDF5 must write it */
+        for (int i = 0; i < nd; i++) {
+            lo[i] = start[i] > off[i] ? start[i] : off[i];
+            hi[i] = start[i] + count[i] < off[i] + cd[i] ? start[i] + count[i] : off[i] + cd[i];
+            p[i] = lo[i];
+        }
+        for (;;) { /* every row (along the last axis) of the box within this chunk */
+            hsize_t fi = 0, mi = 0;
+            for (int i = 0; i < nd; i++) {
+                fi = fi * cd[i] + (p[i] - off[i]);
+                mi = mi * count[i] + (p[i] - start[i]);
+            }
+            const int64_t foff = (int64_t)addr + (int64_t)(fi * es);
+            const char *mem = (const char *)buf + mi * es;
+            const size_t len = (size_t)(hi[nd - 1] - lo[nd - 1]) * es;
+            lapse_raw_seg_t *last = *n > n0 ? &(*seg)[*n - 1] : NULL;
+            if (last && last->off + (int64_t)last->len == foff &&
+                (const char *)last->mem + last->len == mem) {
+                last->len += len;
+            } else {
+                if (*n - n0 >= max)
+                    goto none;
+                if (*n == *cap) {
+                    int nc = *cap ? 2 * *cap : 256;
+                    lapse_raw_seg_t *g = realloc(*seg, (size_t)nc * sizeof *g);
+                    if (!g)
+                        LAPSE_FAIL(LAPSE_ENOMEM, "out of memory for output segments");
+                    *seg = g;
+                    *cap = nc;
+                }
+                (*seg)[(*n)++] = (lapse_raw_seg_t){foff, mem, len};
+            }
+            int i = nd - 2; /* next row: odometer over the axes before the last */
+            while (i >= 0 && ++p[i] == hi[i]) {
+                p[i] = lo[i];
+                i--;
+            }
+            if (i < 0)
+                break;
+        }
+        int i = nd - 1; /* next chunk */
+        while (i >= 0 && ++c[i] > cmax[i]) {
+            c[i] = cmin[i];
+            i--;
+        }
+        if (i < 0)
+            break;
+    }
+    *ok = 1;
+    return LAPSE_OK;
+none:
+    *n = n0;
+cleanup:
+    return st;
+}
+
+const char *lapse_h5out_path(const lapse_h5out_t *o)
+{
+    return o->path;
 }
 
 lapse_status_t lapse_h5out_write(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
@@ -1044,6 +1187,8 @@ lapse_status_t lapse_h5out_close(lapse_h5out_t *o)
     if (o->comm != MPI_COMM_NULL)
         MPI_Comm_free(&o->comm);
     free(o->dsets);
+    free(o->raw_ok);
+    free(o->raw_chunk);
     free(o->specs);
     free(o);
     return st;

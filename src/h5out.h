@@ -32,6 +32,7 @@
 
 #include "config.h"
 #include "io/layout.h"
+#include "io/rawwrite.h"
 #include "status.h"
 #include "types.h"
 
@@ -136,6 +137,21 @@ lapse_status_t lapse_h5out_next_run_id(lapse_h5out_t *o, int64_t *run_id);
 
 /* Collective. Create or update /lapse/runs/<run_id> with the attributes of info. */
 lapse_status_t lapse_h5out_put_run(lapse_h5out_t *o, const lapse_run_info_t *info);
+
+/* Independent. The file segments that write the core box of timepoint t of dataset k from buf
+ * (as for lapse_h5out_write) with plain pwrite (io/rawwrite.h), when the dataset allows it: no
+ * filter, chunked, every chunk the box touches allocated (they are, from creation), and the file
+ * type's bytes are the memory type's (little-endian host). Segments contiguous in both the file
+ * and buf are merged. They are appended to *seg (capacity *cap, grown with realloc) from index
+ * *n; *ok = 1 then. *ok = 0 and *n unchanged when the dataset does not allow it or the box needs
+ * more than max segments (ragged edge tiles of small chunks): the caller uses lapse_h5out_write.
+ * The bytes written this way are what lapse_h5out_write writes. */
+lapse_status_t lapse_h5out_raw_segments(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
+                                        const void *buf, lapse_raw_seg_t **seg, int *n, int *cap,
+                                        int max, int *ok);
+
+/* The output file's name as opened (for a descriptor of one's own: io/rawwrite.h). */
+const char *lapse_h5out_path(const lapse_h5out_t *o);
 
 /* Independent. Write the core box of timepoint t of dataset k (index into specs): buf holds
  * core->dim voxels of that dataset's dtype in C order (core->dim[0] must be 1 for a 3-D

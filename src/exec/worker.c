@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "exec/phases.h"
+#include "io/rawwrite.h"
 #include "io/zarr_out.h"
 #include "progress.h"
 
@@ -42,6 +43,17 @@ typedef struct {
     int slot;
     double t0;
 } flight_t;
+
+/* The task whose data the background writer is writing (posted by task_finish, completed by
+ * drain): a copy of its flight (its slot's outputs stay untouched until then) and when its
+ * writes were handed over. */
+struct worker_pending {
+    int active;
+    flight_t f;
+    double t2;
+    lapse_raw_seg_t *seg; /* segment buffer, reused */
+    int cap;
+};
 
 /* Name the task in later error messages. */
 static void task_context(const lapse_worker_t *w, const lapse_task_t *t)
@@ -76,9 +88,9 @@ static void task_begin(lapse_worker_t *w, flight_t *f, int64_t i, int slot)
     task_context(w, t);
 }
 
-/* The first half of a task: read its input into its slot (host, HDF5), count the non-finite
- * voxels, enqueue its device work (not waited for). */
-static lapse_status_t task_start(lapse_worker_t *w, flight_t *f)
+/* The first half of a task: read its input into its slot (host, HDF5) and count the
+ * non-finite voxels; task_enqueue then enqueues its device work. */
+static lapse_status_t task_read(lapse_worker_t *w, flight_t *f, cl_mem *from_out)
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_job_t *job = w->job;
@@ -112,17 +124,35 @@ static lapse_status_t task_start(lapse_worker_t *w, flight_t *f)
     LAPSE_TRY(lapse_sched_poll(w->sched)); /* rank 0 answers task requests between steps */
     if (lapse_stop_requested())
         LAPSE_TRY(lapse_interrupted());
+    *from_out = from;
+cleanup:
+    return st;
+}
 
+/* The device work of task f read by task_read (from: its kept input box, or NULL), enqueued and
+ * not waited for. */
+static lapse_status_t task_enqueue(lapse_worker_t *w, flight_t *f, cl_mem from)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_task_t *t = &f->t;
     lapse_sched_away_begin(w->sched);
     lapse_fault_point("compute"); /* "compute~S": a slow compute step, for measurements */
     if (w->phases)
         lapse_phases_task(w->phases, t);
-    rst = lapse_pipeline_enqueue(w->pipe, f->slot, &t->read, &t->core, from);
-    ast = lapse_sched_away_end(w->sched);
+    lapse_status_t rst = lapse_pipeline_enqueue(w->pipe, f->slot, &t->read, &t->core, from);
+    lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);
 cleanup:
     return st;
+}
+
+/* Both halves at once (the lockstep rounds, where no background writer runs). */
+static lapse_status_t task_start(lapse_worker_t *w, flight_t *f)
+{
+    cl_mem from = NULL;
+    lapse_status_t st = task_read(w, f, &from);
+    return st == LAPSE_OK ? task_enqueue(w, f, from) : st;
 }
 
 /* Wait for the device work of task f (started by task_start); its times go to its row. */
@@ -174,17 +204,69 @@ static lapse_status_t task_mark(lapse_worker_t *w, flight_t *f, double t2)
     return LAPSE_OK;
 }
 
-/* The second half of a task started by task_start: wait for its device work, write each
- * output's core (independent writes), then its done mark. */
-static lapse_status_t task_finish(lapse_worker_t *w, flight_t *f)
+/* Segments of one task's outputs at most (after merging; a ragged edge tile of small chunks
+ * needs one per row and goes through HDF5 instead). */
+#define RAW_MAX_SEG 4096
+
+/* Hand task f's outputs to the background writer when every output takes raw segments
+ * (h5out.h lapse_h5out_raw_segments): *posted = 1 and f becomes the pending task, marked by
+ * drain. *posted = 0: nothing was posted, the caller writes through HDF5. */
+static lapse_status_t post_raw(lapse_worker_t *w, flight_t *f, double t2, int *posted)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_job_t *job = w->job;
+    struct worker_pending *p = w->pend;
+    char what[192];
+    int n = 0;
+    *posted = 0;
+    if (p == NULL)
+        return LAPSE_OK;
+    if (p->active)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "the writer still holds task %lld", (long long)p->f.t.id);
+    for (int k = 0; k < job->nout; k++) {
+        lapse_box_t box = out_box(job, k, &f->t);
+        const void *data = lapse_pipeline_output_slot(w->pipe, f->slot, k);
+        int ok = 0;
+        LAPSE_TRY(lapse_h5out_raw_segments(w->out, k, f->t.t, &box, data, &p->seg, &n, &p->cap,
+                                           RAW_MAX_SEG, &ok));
+        if (!ok)
+            return LAPSE_OK;
+    }
+    if (w->raw == NULL)
+        LAPSE_TRY(lapse_raw_open(lapse_h5out_path(w->out), &w->raw));
+    snprintf(what, sizeof what, "the outputs of task %lld (t=%lld, tile %lld)", (long long)f->t.id,
+             (long long)f->t.t, (long long)f->t.tile);
+    LAPSE_TRY(lapse_raw_post(w->raw, p->seg, n, what));
+    p->f = *f;
+    p->t2 = t2;
+    p->active = 1;
+    *posted = 1;
+cleanup:
+    return st;
+}
+
+/* The second half of a task started by task_start: wait for its device work, then write each
+ * output's core and its done mark, or hand the cores to the background writer (*posted = 1:
+ * drain marks it). */
+static lapse_status_t task_finish(lapse_worker_t *w, flight_t *f, int *posted)
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_job_t *job = w->job;
     const lapse_task_t *t = &f->t;
     lapse_task_row_t *row = &f->row;
+    *posted = 0;
     LAPSE_TRY(task_wait(w, f));
 
     double t2 = MPI_Wtime();
+    for (int k = 0; k < job->nout; k++) {
+        lapse_box_t box = out_box(job, k, t);
+        row->bytes_out += lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
+    }
+    if (job->cfg.output_format != LAPSE_FMT_ZARR) {
+        LAPSE_TRY(post_raw(w, f, t2, posted));
+        if (*posted)
+            goto cleanup;
+    }
     for (int k = 0; k < job->nout; k++) {
         lapse_box_t box = out_box(job, k, t);
         const void *data = lapse_pipeline_output_slot(w->pipe, f->slot, k);
@@ -198,7 +280,6 @@ static lapse_status_t task_finish(lapse_worker_t *w, flight_t *f)
                                  job->out[k].path);
             goto cleanup;
         }
-        row->bytes_out += lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
     }
     /* a done mark never exists without its data */
     st = task_mark(w, f, t2);
@@ -271,11 +352,12 @@ static void abandon(lapse_worker_t *w, flight_t *f, lapse_status_t why)
     push_row(w, &f->row);
 }
 
-/* Finish task f (task_finish) and count it; a failure is printed by task_failed. Returns
- * LAPSE_OK when the loop may go on (also after a skipped task). */
-static lapse_status_t finish(lapse_worker_t *w, flight_t *f, lapse_progress_t *pg)
+/* Close task f after its last phase ended with tst: its row, a failure printed by
+ * task_failed, the count. Returns LAPSE_OK when the loop may go on (also after a skipped task). */
+static lapse_status_t finish_end(lapse_worker_t *w, flight_t *f, lapse_status_t tst,
+                                 lapse_progress_t *pg)
 {
-    lapse_status_t tst = task_finish(w, f), st = LAPSE_OK;
+    lapse_status_t st = LAPSE_OK;
     task_end(f, tst);
     lapse_status_t pst = push_row(w, &f->row);
     if (pst != LAPSE_OK && tst == LAPSE_OK)
@@ -289,6 +371,41 @@ static lapse_status_t finish(lapse_worker_t *w, flight_t *f, lapse_progress_t *p
     if (w->r->rank == 0)
         report(w, pg, 0);
     return LAPSE_OK;
+}
+
+/* The pending task of the background writer (if any): wait for its writes, then its done mark,
+ * row and count (finish_end). Returns LAPSE_OK when the loop may go on. */
+static lapse_status_t drain(lapse_worker_t *w, lapse_progress_t *pg)
+{
+    struct worker_pending *p = w->pend;
+    if (p == NULL || !p->active)
+        return LAPSE_OK;
+    p->active = 0;
+    flight_t *f = &p->f;
+    task_context(w, &f->t);
+    double secs = 0;
+    lapse_status_t tst = lapse_raw_wait(w->raw, &secs);
+    if (tst != LAPSE_OK)
+        tst = lapse_fail_wrap(tst, "writing the outputs of %s failed", w->job->cfg.output_file);
+    else /* t_write: the writer's seconds and the mark's */
+        tst = task_mark(w, f, MPI_Wtime() - secs);
+    return finish_end(w, f, tst, pg);
+}
+
+/* Finish task f (task_finish) and count it, unless its outputs went to the background writer
+ * (then drain does). Returns LAPSE_OK when the loop may go on (also after a skipped task). */
+static lapse_status_t finish(lapse_worker_t *w, flight_t *f, lapse_progress_t *pg)
+{
+    int posted = 0;
+    lapse_status_t dst = drain(w, pg); /* a task still with the writer (no read came between) */
+    if (dst != LAPSE_OK) {             /* printed */
+        abandon(w, f, dst);
+        return dst;
+    }
+    lapse_status_t tst = task_finish(w, f, &posted);
+    if (tst == LAPSE_OK && posted)
+        return LAPSE_OK;
+    return finish_end(w, f, tst, pg);
 }
 
 /* The task in flight prev when the loop stops with why (printed): written and marked when the
@@ -516,6 +633,17 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
         io_stats(w);
         goto printed; /* printed by the ranks that failed */
     }
+    /* The background writer: with overlap, for an HDF5 output (unless LAPSE_RAW_WRITE=0). */
+    const char *rw = getenv("LAPSE_RAW_WRITE");
+    if (nslots >= 2 && w->job->cfg.output_format != LAPSE_FMT_ZARR &&
+        !(rw && strcmp(rw, "0") == 0)) {
+        w->pend = calloc(1, sizeof *w->pend);
+        if (w->pend == NULL) {
+            st = lapse_fail(LAPSE_ENOMEM, "out of memory for the output writer");
+            lapse_sched_abort(w->sched);
+            goto cleanup;
+        }
+    }
     for (;;) {
         flight_t *cur = NULL;
         if (more) {
@@ -523,6 +651,10 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
             int have = 0;
             if (lapse_stop_requested()) {
                 wind_down(w, prev, LAPSE_EINTERRUPTED, &pg);
+                if ((st = drain(w, &pg)) != LAPSE_OK) { /* printed */
+                    lapse_sched_abort(w->sched);
+                    goto printed;
+                }
                 lapse_err_context("rank %d", w->r->rank);
                 st = lapse_interrupted();
                 lapse_sched_abort(w->sched);
@@ -531,6 +663,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
             if ((st = lapse_sched_next(w->sched, &i, &have)) != LAPSE_OK) {
                 if (prev)
                     abandon(w, prev, st);
+                drain(w, &pg);
                 goto cleanup;
             }
             more = have;
@@ -538,7 +671,19 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
                 cur = &fl[next_slot];
                 task_begin(w, cur, i, next_slot);
                 next_slot = (next_slot + 1) % nslots;
-                lapse_status_t tst = task_start(w, cur);
+                cl_mem from = NULL;
+                lapse_status_t tst = task_read(w, cur, &from);
+                /* the writer wrote the pending task during this read: its mark now, before this
+                 * task's device work reuses that task's slot */
+                if (tst == LAPSE_OK && (st = drain(w, &pg)) != LAPSE_OK) { /* printed */
+                    task_end(cur, st);
+                    push_row(w, &cur->row);
+                    wind_down(w, prev, st, &pg);
+                    lapse_sched_abort(w->sched);
+                    goto printed;
+                }
+                if (tst == LAPSE_OK)
+                    tst = task_enqueue(w, cur, from);
                 if (tst != LAPSE_OK) {
                     task_end(cur, tst);
                     lapse_status_t pst = push_row(w, &cur->row);
@@ -546,6 +691,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
                         st = pst;
                     if (st != LAPSE_OK) {
                         wind_down(w, prev, st, &pg);
+                        drain(w, &pg);
                         lapse_sched_abort(w->sched);
                         goto printed;
                     }
@@ -554,6 +700,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
                     if (st != LAPSE_OK) {
                         if (prev)
                             abandon(w, prev, st);
+                        drain(w, &pg);
                         goto cleanup;
                     }
                 }
@@ -566,6 +713,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
         if (prev && (st = finish(w, prev, &pg)) != LAPSE_OK) {
             if (cur)
                 abandon(w, cur, st);
+            drain(w, &pg);
             lapse_sched_abort(w->sched);
             goto printed;
         }
@@ -573,12 +721,19 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
         if (!more && !prev)
             break;
     }
+    if ((st = drain(w, &pg)) != LAPSE_OK) { /* the last task's writes; printed */
+        lapse_sched_abort(w->sched);
+        goto printed;
+    }
     io_stats(w);
 cleanup:
     lapse_err_context("rank %d", w->r->rank);
     if (st != LAPSE_OK && (st != LAPSE_EINTERRUPTED || w->r->rank == 0))
         lapse_err_print(st);
 printed:;
+    lapse_status_t dst = drain(w, &pg); /* none is pending on any path above: a safety net */
+    if (st == LAPSE_OK)
+        st = dst;
     lapse_status_t fst = lapse_sched_finish(w->sched);
     if (st == LAPSE_OK)
         st = fst;
@@ -640,6 +795,10 @@ lapse_status_t lapse_worker_close(lapse_worker_t *w, lapse_status_t st)
         snprintf(prefix, sizeof prefix, "lapse: rank %d profile: ", w->r->rank);
         lapse_pipeline_profile(w->pipe, stderr, prefix);
     }
+    lapse_raw_close(w->raw); /* idle: the loop drained it */
+    if (w->pend)
+        free(w->pend->seg);
+    free(w->pend);
     lapse_pipeline_destroy(w->pipe);
     lapse_phases_free(w->phases);
     lapse_reader_close(w->in);

@@ -4,7 +4,9 @@
  *
  * A task's row (timings, bytes, status) is kept for /lapse/tasks, also for a failed or
  * interrupted task. With overlap (the default; LAPSE_OVERLAP=0 turns it off) the device runs
- * task i while the rank reads task i+1 and writes task i-1, so a row's times overlap other
+ * task i while the rank reads task i+1 and writes task i-1 (for an unfiltered HDF5 output the
+ * data of task i-1 is written by a background thread during the read of task i+1, its done mark
+ * after that, before task i+1's device work reuses its slot), so a row's times overlap other
  * rows': t_read and t_write are the host's seconds in the reader and in the data writes plus
  * the done mark; t_upload, t_compute and t_download are device seconds from the queue's event
  * profiling (pipeline.h); t_wait the host's seconds blocked waiting for the task's device work;
@@ -44,6 +46,11 @@ typedef struct {
     struct lapse_phases *phases;  /* results of global steps (exec/phases.h), or NULL */
     unsigned long long dev_share; /* device bytes this rank may use (exec/sizing.h share) */
     double t_loop;                /* MPI_Wtime at the start of the task loop */
+    /* The background writer (io/rawwrite.h) of an unfiltered HDF5 output and the task whose
+     * data it is writing (worker.c; NULL: none yet). LAPSE_RAW_WRITE=0 keeps every data write on
+     * the main thread (HDF5). */
+    struct lapse_raw *raw;
+    struct worker_pending *pend;
 } lapse_worker_t;
 
 /* 1 unless LAPSE_OVERLAP=0: the task loop overlaps a task's device work with the reading of

@@ -4,8 +4,9 @@
 #  1. `lapse run` alone (1 rank, MPI singleton), then under mpiexec with 2 ranks: the output
 #     (two float32 datasets of 2.4 MB each) goes to a 1 MiB tmpfs; the run exits 1 within 60 s
 #     (a healthy run takes 2 s) with a message naming the failing call (an HDF5
-#     function such as H5Dwrite, or the file creation) and the rank, and saying why (No space
-#     left on device, or HDF5's error text).
+#     function such as H5Dwrite, the file creation, or the pwrite of the background writer that
+#     writes a task's data: src/io/rawwrite.c) and the rank, and saying why (No space left on
+#     device, or HDF5's error text).
 #  2. The tmpfs is already full before the run: the output file cannot even be written; exit 1
 #     (or 2 when lapse checks up front), a message naming the file or the failing call and saying
 #     that the disk is full, no hang.
@@ -65,10 +66,10 @@ full_run() {
     return 0
 }
 
-# says_why NAME: the log names the rank, the failing HDF5 / MPI-IO call, and why.
+# says_why NAME: the log names the rank, the failing HDF5 / MPI-IO / pwrite call, and why.
 says_why() {
-    grep -Eq 'lapse: rank [0-9]+.*(H5[A-Z][A-Za-z_]*|MPI_File_[a-z_]+)' "$LOGS/$1.log" ||
-        fail "$1: no lapse message naming the rank and the failing HDF5/MPI-IO call"
+    grep -Eq 'lapse: rank [0-9]+.*(H5[A-Z][A-Za-z_]*|MPI_File_[a-z_]+|pwrite)' "$LOGS/$1.log" ||
+        fail "$1: no lapse message naming the rank and the failing HDF5/MPI-IO/pwrite call"
     grep -Eiq 'no space left|ENOSPC|(disk|file system) (is )?full|write failed|can.t write' \
         "$LOGS/$1.log" || fail "$1: the messages do not say why the write failed"
 }

@@ -1,0 +1,191 @@
+/*
+ * rawwrite.c - the background writer of rawwrite.h: a thread that waits for a job (a list of
+ * segments), pwrites each one completely (retrying short writes and EINTR), records the first
+ * failure, and signals the job done. Mutex + condition variable; no HDF5, no MPI.
+ */
+#include "io/rawwrite.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct lapse_raw {
+    int fd;
+    char path[1024];
+    pthread_t thread;
+    pthread_mutex_t m;
+    pthread_cond_t c;
+    int started, quit;
+    /* the job: posted (waiting or running) until done */
+    int posted, done;
+    lapse_raw_seg_t *seg;
+    int nseg, capseg;
+    char what[256];
+    /* its result */
+    int err;         /* errno of the first failure, 0 if none */
+    int64_t err_off; /* file offset of that failure */
+    double seconds;
+};
+
+static double now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* Write one segment completely; 0 or an errno value (*at: the offset that failed). */
+static int write_seg(int fd, const lapse_raw_seg_t *s, int64_t *at)
+{
+    const char *p = s->mem;
+    size_t left = s->len;
+    int64_t off = s->off;
+    while (left > 0) {
+        ssize_t n = pwrite(fd, p, left, (off_t)off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0) {
+            *at = off;
+            return n < 0 ? errno : EIO;
+        }
+        p += n;
+        off += n;
+        left -= (size_t)n;
+    }
+    return 0;
+}
+
+static void *writer(void *arg)
+{
+    lapse_raw_t *r = arg;
+    pthread_mutex_lock(&r->m);
+    for (;;) {
+        while (!r->quit && !(r->posted && !r->done))
+            pthread_cond_wait(&r->c, &r->m);
+        if (r->quit)
+            break;
+        pthread_mutex_unlock(&r->m);
+        double t0 = now();
+        int err = 0;
+        int64_t at = 0;
+        for (int i = 0; i < r->nseg && err == 0; i++)
+            err = write_seg(r->fd, &r->seg[i], &at);
+        double dt = now() - t0;
+        pthread_mutex_lock(&r->m);
+        r->err = err;
+        r->err_off = at;
+        r->seconds = dt;
+        r->done = 1;
+        pthread_cond_broadcast(&r->c);
+    }
+    pthread_mutex_unlock(&r->m);
+    return NULL;
+}
+
+lapse_status_t lapse_raw_open(const char *path, lapse_raw_t **out)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_raw_t *r = calloc(1, sizeof *r);
+    *out = NULL;
+    if (!r)
+        return lapse_fail(LAPSE_ENOMEM, "out of memory for the output writer");
+    r->fd = -1;
+    snprintf(r->path, sizeof r->path, "%s", path);
+    pthread_mutex_init(&r->m, NULL);
+    pthread_cond_init(&r->c, NULL);
+    if ((r->fd = open(path, O_WRONLY | O_CLOEXEC)) < 0)
+        LAPSE_FAIL(LAPSE_EIO, "cannot open %s for the output writer: %s", path, strerror(errno));
+    int e = pthread_create(&r->thread, NULL, writer, r);
+    if (e != 0)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "cannot start the output writer thread: %s", strerror(e));
+    r->started = 1;
+    *out = r;
+    r = NULL;
+cleanup:
+    lapse_raw_close(r);
+    return st;
+}
+
+lapse_status_t lapse_raw_post(lapse_raw_t *r, const lapse_raw_seg_t *seg, int n, const char *what)
+{
+    if (r->posted)
+        return lapse_fail(LAPSE_ERUNTIME, "output writer: a job is still pending (%s)", r->what);
+    if (n > r->capseg) {
+        lapse_raw_seg_t *s = realloc(r->seg, (size_t)n * sizeof *s);
+        if (!s)
+            return lapse_fail(LAPSE_ENOMEM, "out of memory for %d output segments", n);
+        r->seg = s;
+        r->capseg = n;
+    }
+    pthread_mutex_lock(&r->m);
+    memcpy(r->seg, seg, (size_t)n * sizeof *seg);
+    r->nseg = n;
+    snprintf(r->what, sizeof r->what, "%s", what);
+    r->posted = 1;
+    r->done = 0;
+    r->err = 0;
+    pthread_cond_broadcast(&r->c);
+    pthread_mutex_unlock(&r->m);
+    return LAPSE_OK;
+}
+
+int lapse_raw_pending(const lapse_raw_t *r)
+{
+    return r != NULL && r->posted;
+}
+
+/* Wait for the posted job to be done and clear it; its errno (0: written). */
+static int wait_done(lapse_raw_t *r, int64_t *at, double *seconds)
+{
+    pthread_mutex_lock(&r->m);
+    while (!r->done)
+        pthread_cond_wait(&r->c, &r->m);
+    int err = r->err;
+    *at = r->err_off;
+    if (seconds)
+        *seconds = r->seconds;
+    r->posted = 0;
+    pthread_mutex_unlock(&r->m);
+    return err;
+}
+
+lapse_status_t lapse_raw_wait(lapse_raw_t *r, double *seconds)
+{
+    int64_t at = 0;
+    if (seconds)
+        *seconds = 0;
+    if (r == NULL || !r->posted)
+        return LAPSE_OK;
+    int err = wait_done(r, &at, seconds);
+    if (err != 0)
+        return lapse_fail(LAPSE_EIO, "pwrite of %s into %s failed at byte offset %lld: %s",
+                          r->what, r->path, (long long)at, strerror(err));
+    return LAPSE_OK;
+}
+
+void lapse_raw_close(lapse_raw_t *r)
+{
+    if (r == NULL)
+        return;
+    if (r->started) {
+        int64_t at;
+        if (r->posted)
+            (void)wait_done(r, &at, NULL);
+        pthread_mutex_lock(&r->m);
+        r->quit = 1;
+        pthread_cond_broadcast(&r->c);
+        pthread_mutex_unlock(&r->m);
+        pthread_join(r->thread, NULL);
+    }
+    if (r->fd >= 0)
+        close(r->fd);
+    pthread_mutex_destroy(&r->m);
+    pthread_cond_destroy(&r->c);
+    free(r->seg);
+    free(r);
+}
