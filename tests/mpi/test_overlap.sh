@@ -7,7 +7,9 @@
 #    tiles [8, 32, 32]), then the overlapped loop (the default) on 1, 2 and 3 ranks with dynamic
 #    scheduling and on 2 and 3 with static: every output bit-identical to the reference, one
 #    done row per task covering the image (tasks.py: every time column non-negative and at most
-#    t_total), and every row's t_start + t_total within the run.
+#    t_total), and every row's t_start + t_total within the run. The overlapped runs write their
+#    data through the background writer (io/rawwrite.h, the reference through HDF5); one more
+#    run with LAPSE_RAW_WRITE=0 (overlapped, every write through HDF5) equals them too.
 # 2. A pipeline with a tiled global step (threshold_otsu: the tasks apply per-timepoint results
 #    inside the enqueue) overlapped on 2 ranks equals LAPSE_OVERLAP=0 on 1 rank.
 # 3. SIGKILL of one random rank of an overlapped 2- and 3-rank run once some tasks are marked:
@@ -80,6 +82,10 @@ for run in 1:dynamic 2:dynamic 3:dynamic 2:static 3:static; do
     rows_within "$T/$name.h5" "$wall"
     py h5same.py "$T/ref.h5" "$T/$name.h5" || fail "$name (overlapped) differs from LAPSE_OVERLAP=0"
 done
+note "1. overlapped, 2 ranks, every data write through HDF5 (LAPSE_RAW_WRITE=0)"
+config n2_hdf5 dynamic
+LAPSE_RAW_WRITE=0 lapse_run 2 "$T/n2_hdf5.yaml"
+py h5same.py "$T/ref.h5" "$T/n2_hdf5.h5" || fail "n2_hdf5 (LAPSE_RAW_WRITE=0) differs"
 
 note "2. a tiled global step (threshold_otsu) overlapped on 2 ranks vs LAPSE_OVERLAP=0"
 gconfig() {
