@@ -682,8 +682,10 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
                     lapse_sched_abort(w->sched);
                     goto printed;
                 }
-                if (tst == LAPSE_OK)
+                if (tst == LAPSE_OK) {
+                    task_context(w, &cur->t); /* drain named the task it marked */
                     tst = task_enqueue(w, cur, from);
+                }
                 if (tst != LAPSE_OK) {
                     task_end(cur, tst);
                     lapse_status_t pst = push_row(w, &cur->row);
