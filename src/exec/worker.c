@@ -442,7 +442,10 @@ static void io_stats(const lapse_worker_t *w)
             "lapse: io_stats rank=%d tasks=%lld wall=%.4f read=%.4f upload=%.4f compute=%.4f "
             "download=%.4f write=%.4f wait=%.4f io_mode=%s writes=%s overlap=%d\n",
             w->r->rank, (long long)w->nrows, MPI_Wtime() - w->t_loop, t[0], t[1], t[2], t[3], t[4],
-            t[5], mode, lapse_h5out_collective(w->out) ? "collective" : "independent",
+            t[5], mode,
+            lapse_h5out_collective(w->out) ? "collective"
+            : w->raw                       ? "background" /* io/rawwrite.h: no HDF5 data write */
+                                           : "independent",
             lapse_pipeline_slots(w->pipe) > 1);
     fflush(stderr);
 }
