@@ -39,14 +39,22 @@ static double now(void)
     return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-/* Write one segment completely; 0 or an errno value (*at: the offset that failed). */
+/* The largest single pwrite. A buffered write holds the file's inode lock for its whole length
+ * on Linux's local file systems, and every rank writes into the one output file: a 128 MiB
+ * segment in one call (~35 ms at 3.8 GB/s) would keep the other ranks' done marks and HDF5
+ * metadata writes waiting that long. Pieces of 4 MiB cost nothing in throughput
+ * (bench/write_modes.c: 1 MiB and 128 MiB pieces wrote at the same rate). */
+#define WRITE_PIECE ((size_t)4 << 20)
+
+/* Write one segment completely, in pieces of at most WRITE_PIECE bytes; 0 or an errno value
+ * (*at: the offset that failed). */
 static int write_seg(int fd, const lapse_raw_seg_t *s, int64_t *at)
 {
     const char *p = s->mem;
     size_t left = s->len;
     int64_t off = s->off;
     while (left > 0) {
-        ssize_t n = pwrite(fd, p, left, (off_t)off);
+        ssize_t n = pwrite(fd, p, left < WRITE_PIECE ? left : WRITE_PIECE, (off_t)off);
         if (n < 0 && errno == EINTR)
             continue;
         if (n <= 0) {

@@ -3,10 +3,12 @@
 # cleanly and promptly, not hang and not crash.
 #  1. `lapse run` alone (1 rank, MPI singleton), then under mpiexec with 2 ranks: the output
 #     (two float32 datasets of 2.4 MB each) goes to a 1 MiB tmpfs; the run exits 1 within 60 s
-#     (a healthy run takes 2 s) with a message naming the failing call (an HDF5
-#     function such as H5Dwrite, the file creation, or the pwrite of the background writer that
-#     writes a task's data: src/io/rawwrite.c) and the rank, and saying why (No space left on
-#     device, or HDF5's error text).
+#     (a healthy run takes 2 s) with a message naming the failing call and the rank, and saying
+#     why (No space left on device, or HDF5's error text). By default the output's blocks are
+#     reserved when it is created (src/h5out.c reserve_space): the fallocate fails before any
+#     task runs, and no output file is left behind. With LAPSE_FALLOCATE=0 the writes of the
+#     tasks fail instead (an HDF5 function such as H5Dwrite, or the pwrite of the background
+#     writer that writes a task's data: src/io/rawwrite.c).
 #  2. The tmpfs is already full before the run: the output file cannot even be written; exit 1
 #     (or 2 when lapse checks up front), a message naming the file or the failing call and saying
 #     that the disk is full, no hang.
@@ -52,8 +54,9 @@ full_run() {
     local name=$1 n=$2 want=$3 rc=0
     local launch=()
     [ "$n" -eq 0 ] || launch=("$MPIEXEC" -n "$n" --oversubscribe --bind-to none
-        -x POCL_MAX_PTHREAD_COUNT -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
-    timeout -k 10 60 "${launch[@]}" "$LAPSE" run "$W/full.yaml" >"$LOGS/$name.log" 2>&1 || rc=$?
+        -x POCL_MAX_PTHREAD_COUNT -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM
+        -x LAPSE_FALLOCATE)
+    timeout -k 10 60 env LAPSE_FALLOCATE="${FALLOC:-1}" "${launch[@]}" "$LAPSE" run "$W/full.yaml" >"$LOGS/$name.log" 2>&1 || rc=$?
     cat "$LOGS/$name.log"
     case $rc in
     124 | 137) fail "$name: lapse hung (killed after 60 s)" ;;
@@ -75,9 +78,17 @@ says_why() {
 }
 
 for n in 0 2; do
-    note "1. disk full while writing, $n rank(s) (0: lapse run without mpiexec)"
+    note "1a. output too large for the disk: refused when it is created, $n rank(s)"
     rm -f "$SMALL"/*
-    full_run "write$n" "$n" 1
+    FALLOC=1 full_run "reserve$n" "$n" 1
+    grep -Eq 'lapse: rank 0: fallocate of [0-9]+ bytes for the output .*No space left' \
+        "$LOGS/reserve$n.log" || fail "reserve$n: no message naming fallocate, the rank and ENOSPC"
+    for f in out.h5 out.h5.creating; do # the half-made file is removed (the lock marker stays)
+        [ ! -e "$SMALL/$f" ] || fail "reserve$n: $f left on the full disk"
+    done
+    note "1b. disk full while writing the tasks (LAPSE_FALLOCATE=0), $n rank(s)"
+    rm -f "$SMALL"/*
+    FALLOC=0 full_run "write$n" "$n" 1
     says_why "write$n"
 done
 
