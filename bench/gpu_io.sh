@@ -21,6 +21,8 @@
 #                 may run (default 240). RANKS="" COLD=0 runs only the knobs and the scaling.
 #   COLD=0        skips the cold runs (they need root: echo 3 > /proc/sys/vm/drop_caches)
 #   EXTRA_ENV     extra environment for lapse (e.g. "LAPSE_H5_WRITE=collective")
+#   REPS          runs of lapse and of the peer per row (default 1); the table has the medians,
+#                 the log line every run
 #   DEVICES       the configs' devices: (default gpu; "any" to try the script on PoCL)
 # Every lapse run has LAPSE_IO_STATS=1 (one line per rank: summed times, the H5Pget_mpio_actual_
 # io_mode of its last data write) and is followed by `lapse info` (device busy per rank).
@@ -42,6 +44,8 @@ MPI=(timeout "${TLIM:-240}" mpirun --bind-to none --oversubscribe)
 [ "$(id -u)" = 0 ] && MPI+=(--allow-run-as-root)
 step() { echo "=== $* ($(date -u +%T))"; }
 now() { date +%s.%N; }
+# median V...: the middle value (the lower middle of an even count); empty when none
+median() { printf "%s\n" "$@" | grep -E '^[0-9.]+$' | sort -g | awk '{a[NR]=$1} END{if (NR) print a[int((NR+1)/2)]}'; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN{printf "%.3f", b-a}'; }
 drop() { sync; echo 3 >/proc/sys/vm/drop_caches 2>/dev/null || echo "(drop_caches refused)"; }
 
@@ -83,15 +87,20 @@ one() {
     local fs
     fs=$(sed -n 's/^io_floor ranks=.* wall=\([0-9.]*\) .*/\1/p' "$LOG/floor-$tag.txt")
     [ "$cache" = cold ] && drop
-    local t0
-    t0=$(now)
-    env CUDA_VISIBLE_DEVICES=$vis LAPSE_IO_STATS=1 ${EXTRA_ENV:-} "${MPI[@]}" -n "$n" \
-        -x CUDA_VISIBLE_DEVICES -x LAPSE_IO_STATS $(for v in ${EXTRA_ENV:-}; do echo "-x ${v%%=*}"; done) \
-        "$L" run "$W/$tag.yaml" >"$LOG/lapse-$tag.txt" 2>&1
-    local rc=$? lw
-    lw=$(since "$t0")
-    local ls
-    ls=$(sed -n 's/.*done: [0-9]* tasks in \([0-9.]*\) s.*/\1/p' "$LOG/lapse-$tag.txt")
+    local t0 rc lw ls lss=() r
+    for r in $(seq 1 "${REPS:-1}"); do # REPS runs (a new output each); the median is reported
+        rm -f "$out"
+        [ "$cache" = cold ] && [ "$r" -gt 1 ] && drop
+        t0=$(now)
+        env CUDA_VISIBLE_DEVICES=$vis LAPSE_IO_STATS=1 ${EXTRA_ENV:-} "${MPI[@]}" -n "$n" \
+            -x CUDA_VISIBLE_DEVICES -x LAPSE_IO_STATS $(for v in ${EXTRA_ENV:-}; do echo "-x ${v%%=*}"; done) \
+            "$L" run "$W/$tag.yaml" >"$LOG/lapse-$tag.txt" 2>&1
+        rc=$?
+        lw=$(since "$t0")
+        cp "$LOG/lapse-$tag.txt" "$LOG/lapse-$tag-r$r.txt"
+        lss+=("$(sed -n 's/.*done: [0-9]* tasks in \([0-9.]*\) s.*/\1/p' "$LOG/lapse-$tag.txt")")
+    done
+    ls=$(median "${lss[@]}")
     "$L" info "$out" >"$LOG/info-$tag.txt" 2>&1
     local busy mode
     busy=$(sed -n 's/.* = \([0-9.]*\)% busy.*/\1/p' "$LOG/info-$tag.txt" |
@@ -100,17 +109,21 @@ one() {
     local loop
     loop=$(sed -n 's/.*io_stats rank=[0-9]* tasks=[0-9]* wall=\([0-9.]*\) .*/\1/p' "$LOG/lapse-$tag.txt" |
         sort -g | tail -1)
-    local ps=-
+    local ps=- pss=()
     if [ "${PEERS:-1}" = 1 ]; then
-        [ "$cache" = cold ] && drop
         mkdir -p "$W/peer-$tag"
-        rm -f "$W/peer-$tag"/*.h5
-        CUDA_VISIBLE_DEVICES=$vis "${MPI[@]}" -n "$n" -x CUDA_VISIBLE_DEVICES python3 \
-            "$PEER/peer_pipeline.py" "$W/in.h5" "$W/peer-$tag" >"$LOG/peer-$tag.txt" 2>&1
-        ps=$(sed -n 's/^peer ranks=.* wall=\([0-9.]*\)s.*/\1/p' "$LOG/peer-$tag.txt")
+        for r in $(seq 1 "${REPS:-1}"); do
+            [ "$cache" = cold ] && drop
+            rm -f "$W/peer-$tag"/*.h5
+            CUDA_VISIBLE_DEVICES=$vis "${MPI[@]}" -n "$n" -x CUDA_VISIBLE_DEVICES python3 \
+                "$PEER/peer_pipeline.py" "$W/in.h5" "$W/peer-$tag" >"$LOG/peer-$tag-r$r.txt" 2>&1
+            pss+=("$(sed -n 's/^peer ranks=.* wall=\([0-9.]*\)s.*/\1/p' "$LOG/peer-$tag-r$r.txt")")
+        done
+        ps=$(median "${pss[@]}")
         rm -f "$W/peer-$tag"/*.h5
     fi
-    echo "$tag: lapse rc=$rc run ${ls:-?} s (wall $lw s), floor ${fs:-?} s, peer ${ps:-?} s, busy $busy"
+    echo "$tag: lapse rc=$rc run ${ls:-?} s [${lss[*]}] (wall $lw s), floor ${fs:-?} s," \
+        "peer ${ps:-?} s [${pss[*]:-}], busy $busy"
     printf "%-5s %-5s %-5s %9s %9s %9s %9s %9s %8s %8s %7s %s\n" "$g" "$n" "$cache" "${fs:--}" \
         "${ls:--}" "${loop:--}" "$lw" "${ps:--}" \
         "$(awk -v f="${fs:-0}" -v l="${ls:-0}" 'BEGIN{if (l > 0) printf "%.2f", f/l; else print "-"}')" \
@@ -165,7 +178,7 @@ if [ "${KNOBS:-1}" = 1 ]; then
         "chunk-plane|LAPSE_H5_CHUNK=1,$ty,$tx|--chunk 1,$ty,$tx" \
         "align-1MiB|LAPSE_H5_ALIGN=1048576|--align 1048576" \
         "align-4MiB|LAPSE_H5_ALIGN=4194304|--align 4194304" \
-        "mdc-64MiB|LAPSE_H5_MDC=67108864|" "gzip:1|COMP=gzip:1|--gzip 1" \
+        "mdc-64MiB|LAPSE_H5_MDC=67108864|" "no-fallocate|LAPSE_FALLOCATE=0|" "hdf5-writes|LAPSE_RAW_WRITE=0|" "gzip:1|COMP=gzip:1|--gzip 1" \
         "blosc:lz4|COMP=blosc:lz4|--blosc lz4" "blosc:zstd|COMP=blosc:zstd|--blosc zstd"; do
         IFS='|' read -r name envs fopt <<<"$knob"
         rm -f "$W/knob.h5" "$W/knob-floor.h5"
