@@ -148,8 +148,8 @@ int main(int argc, char **argv)
             ;
         printf("write_modes mode=%s procs=%d bytes=%zu wall=%.4f slowest=%.4f GBps=%.2f "
                "summed_write=%.4f\n",
-               mode, np, (size_t)tasks * task, wall, slow, (double)tasks * (double)task / wall / 1e9,
-               sum);
+               mode, np, (size_t)tasks * task, wall, slow,
+               (double)tasks * (double)task / wall / 1e9, sum);
         fflush(stdout);
         close(go[0]), close(go[1]), close(res[0]), close(res[1]);
         for (int p = 0; p < (files ? np : 1); p++) {

@@ -16,7 +16,9 @@
  * equal with different bits (+0 and -0) or where a NaN is in the window. So here the
  * compare-exchange network runs on windows without NaN or -0 (its median is then the same value,
  * with the same bits), and the other windows run lapse_win_median_125's selection itself (a
- * private array, slow but rare).
+ * private array, slow but rare). For windows of at most 27 values the network on plain windows
+ * is the host's pruned sorting network (LAPSE_WT_NET: 84 fmin / fmax for 15 values against 112,
+ * 226 for 27 against 364); LAPSE_WT_NET=0 in the environment keeps the forgetful selection.
  *
  * Data flow: a work-group of TX x WY work-items (default 32 x 4 = 128, LAPSE_WT_TX / _WY) owns a
  * column of TX x (RO WY) outputs (default 32 x 16) and walks KZ output planes (default 32) along
@@ -36,6 +38,7 @@
  *   LAPSE_WT_SPHERE           1 ellipsoid, 0 box
  *   LAPSE_WT_N                values in the effective window
  *   LAPSE_WT_MFIX             median: 1 for the effective radii (1, 1, 1) and (0, 1, 1)
+ *   LAPSE_WT_NET              median (optional): the host's comparator network for N values
  *   LAPSE_WT_TX, _RO, _WY, _KZ the geometry above (src/ops/op_window.c wt_geom)
  * NDRange (ceil(nx / TX) TX WY, ceil(ny / (RO WY)), ceil(nz / KZ)), local (TX WY, 1, 1).
  */
@@ -149,6 +152,20 @@ static inline __attribute__((always_inline)) float wt_median_cswap(float *v)
     return v[L - 2];
 }
 
+#ifdef LAPSE_WT_NET
+/* The median by the pruned sorting network the host wrote for N values (src/ops/op_window.c
+ * median_net): WT_C compare-exchanges, WT_LO / WT_HI keep only the minimum / maximum. Used only
+ * on windows without NaN and -0, where every selection network gives the same bits. */
+#define WT_C(a, b)  WT_CSWAP(v[a], v[b])
+#define WT_LO(a, b) v[a] = fmin(v[a], v[b])
+#define WT_HI(a, b) v[b] = fmax(v[a], v[b])
+static inline __attribute__((always_inline)) float wt_median_net(float *v)
+{
+    LAPSE_WT_NET
+    return v[N / 2];
+}
+#endif
+
 #if !LAPSE_WT_MFIX
 /* window.cl's lapse_drop_extremes and lapse_win_median_125's loop over the values v[0..N-1] in
  * window order: the simple kernel's median, also where values tie in value but not in bits. */
@@ -258,7 +275,25 @@ wt_output(__local const float *ring, const int *slot, int lx, int ry, __global c
     const float var = q / (float)n;
     res = KIND == 4 ? sqrt(var) : var;
 #else /* median */
+#ifdef LAPSE_WT_NET
+    int plain = 1; /* no NaN and no -0 in the window */
+#pragma unroll
+    for (int i = 0; i < N; i++)
+        plain &= !isnan(v[i]) && !(v[i] == 0.0f && signbit(v[i]));
+    if (plain) {
+        res = wt_median_net(v);
+    } else { /* the simple kernel's own selection, on a copy (v stays in registers) */
+        float c[N];
+#pragma unroll
+        for (int i = 0; i < N; i++)
+            c[i] = v[i];
 #if LAPSE_WT_MFIX
+        res = wt_median_cswap(c);
+#else
+        res = wt_median_simple(c);
+#endif
+    }
+#elif LAPSE_WT_MFIX
     res = wt_median_cswap(v);
 #else
     int plain = 1; /* no NaN and no -0 in the window */

@@ -171,8 +171,8 @@ lapse_status_t lapse_raw_wait(lapse_raw_t *r, double *seconds)
         return LAPSE_OK;
     int err = wait_done(r, &at, seconds);
     if (err != 0)
-        return lapse_fail(LAPSE_EIO, "pwrite of %s into %s failed at byte offset %lld: %s",
-                          r->what, r->path, (long long)at, strerror(err));
+        return lapse_fail(LAPSE_EIO, "pwrite of %s into %s failed at byte offset %lld: %s", r->what,
+                          r->path, (long long)at, strerror(err));
     return LAPSE_OK;
 }
 
