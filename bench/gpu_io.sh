@@ -140,6 +140,22 @@ for g in $GPUS; do
     done
 done
 if [ "${COLD:-1}" = 1 ]; then
+    step "the disk's read rate (the cold runs' bound): the input, page cache dropped"
+    for d in 1 2; do # d readers (dd, O_DIRECT, 16 MiB blocks) of disjoint halves
+        drop
+        sz=$(stat -c %s "$W/in.h5")
+        blocks=$((sz / 16777216 / d))
+        t0=$(now)
+        for i in $(seq 0 $((d - 1))); do
+            dd if="$W/in.h5" of=/dev/null bs=16M iflag=direct skip=$((i * blocks)) count=$blocks \
+                2>>"$LOG/disk.txt" &
+        done
+        wait
+        el=$(since "$t0")
+        echo "disk: $d reader(s), $((blocks * d * 16)) MiB in $el s:" \
+            "$(awk -v b=$((blocks * d * 16777216)) -v t="$el" 'BEGIN{printf "%.2f GB/s", b/t/1e9}')" |
+            tee -a "$LOG/disk.txt"
+    done
     step "cold runs"
     g=${GPUS##* }
     one "$g" 2 cold

@@ -16,9 +16,9 @@
  * equal with different bits (+0 and -0) or where a NaN is in the window. So here the
  * compare-exchange network runs on windows without NaN or -0 (its median is then the same value,
  * with the same bits), and the other windows run lapse_win_median_125's selection itself (a
- * private array, slow but rare). For windows of at most 27 values the network on plain windows
- * is the host's pruned sorting network (LAPSE_WT_NET: 84 fmin / fmax for 15 values against 112,
- * 226 for 27 against 364); LAPSE_WT_NET=0 in the environment keeps the forgetful selection.
+ * private array, slow but rare). For windows of 13 to 27 values the network on plain windows
+ * is the host's pruned sorting network (LAPSE_WT_NET0..7: 84 fmin / fmax for 15 values against
+ * 112, 226 for 27 against 364); LAPSE_WT_NET=0 in the environment keeps the forgetful selection.
  *
  * Data flow: a work-group of TX x WY work-items (default 32 x 4 = 128, LAPSE_WT_TX / _WY) owns a
  * column of TX x (RO WY) outputs (default 32 x 16) and walks KZ output planes (default 32) along
@@ -38,7 +38,7 @@
  *   LAPSE_WT_SPHERE           1 ellipsoid, 0 box
  *   LAPSE_WT_N                values in the effective window
  *   LAPSE_WT_MFIX             median: 1 for the effective radii (1, 1, 1) and (0, 1, 1)
- *   LAPSE_WT_NET              median (optional): the host's comparator network for N values
+ *   LAPSE_WT_NET0..7          median (optional): the host's comparator network for N values
  *   LAPSE_WT_TX, _RO, _WY, _KZ the geometry above (src/ops/op_window.c wt_geom)
  * NDRange (ceil(nx / TX) TX WY, ceil(ny / (RO WY)), ceil(nz / KZ)), local (TX WY, 1, 1).
  */
@@ -152,18 +152,43 @@ static inline __attribute__((always_inline)) float wt_median_cswap(float *v)
     return v[L - 2];
 }
 
-#ifdef LAPSE_WT_NET
+#ifdef LAPSE_WT_NET0
 /* The median by the pruned sorting network the host wrote for N values (src/ops/op_window.c
- * median_net): WT_C compare-exchanges, WT_LO / WT_HI keep only the minimum / maximum. Used only
- * on windows without NaN and -0, where every selection network gives the same bits. */
-#define WT_C(a, b)  WT_CSWAP(v[a], v[b])
-#define WT_LO(a, b) v[a] = fmin(v[a], v[b])
-#define WT_HI(a, b) v[b] = fmax(v[a], v[b])
+ * median_net, in up to 8 macros LAPSE_WT_NET0..7): WC compare-exchanges, WL / WH keep only the
+ * minimum / maximum. Used only on windows without NaN and -0, where every selection network
+ * gives the same bits. */
+#define WT_NET   1
+#define WC(a, b) WT_CSWAP(v[a], v[b])
+#define WL(a, b) v[a] = fmin(v[a], v[b])
+#define WH(a, b) v[b] = fmax(v[a], v[b])
 static inline __attribute__((always_inline)) float wt_median_net(float *v)
 {
-    LAPSE_WT_NET
+    LAPSE_WT_NET0
+#ifdef LAPSE_WT_NET1
+    LAPSE_WT_NET1
+#endif
+#ifdef LAPSE_WT_NET2
+    LAPSE_WT_NET2
+#endif
+#ifdef LAPSE_WT_NET3
+    LAPSE_WT_NET3
+#endif
+#ifdef LAPSE_WT_NET4
+    LAPSE_WT_NET4
+#endif
+#ifdef LAPSE_WT_NET5
+    LAPSE_WT_NET5
+#endif
+#ifdef LAPSE_WT_NET6
+    LAPSE_WT_NET6
+#endif
+#ifdef LAPSE_WT_NET7
+    LAPSE_WT_NET7
+#endif
     return v[N / 2];
 }
+#else
+#define WT_NET 0
 #endif
 
 #if !LAPSE_WT_MFIX
@@ -275,7 +300,7 @@ wt_output(__local const float *ring, const int *slot, int lx, int ry, __global c
     const float var = q / (float)n;
     res = KIND == 4 ? sqrt(var) : var;
 #else /* median */
-#ifdef LAPSE_WT_NET
+#if WT_NET
     int plain = 1; /* no NaN and no -0 in the window */
 #pragma unroll
     for (int i = 0; i < N; i++)

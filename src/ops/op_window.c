@@ -182,21 +182,25 @@ cleanup:
     return st;
 }
 
-#define WT_NET_MAX 27 /* largest median window given a pruned sorting network (below) */
+#define WT_NET_MIN   13  /* smallest median window given a pruned sorting network (below) */
+#define WT_NET_MAX   27  /* largest */
+#define WT_NET_PART  400 /* characters per -D macro (NVIDIA's compiler cut one at 718) */
+#define WT_NET_NPART 8   /* macros LAPSE_WT_NET0..7 (window_tiled.cl) */
 
-/* The median of n values (n odd, 3 <= n <= WT_NET_MAX) as a comparator network for
- * window_tiled.cl (LAPSE_WT_NET): Batcher's odd-even merge sort of the next power of two, the
- * comparators that reach wires >= n dropped (those hold +inf), then pruned backwards from the
- * output wire n / 2: a comparator whose two outputs the median does not need is left out, one
- * whose minimum (maximum) alone is needed becomes WT_LO (WT_HI). The median of 15 values takes
- * 84 fmin / fmax against 112 for the forgetful selection, of 27 values 226 against 364. Any
- * correct selection network returns the same value, with the same bits, on values without NaN
- * and -0 (the kernel uses it only for those). Writes "-DLAPSE_WT_NET=..." into buf; 0, or -1
- * when it does not fit. */
+/* The median of n values (n odd, WT_NET_MIN <= n <= WT_NET_MAX) as a comparator network for
+ * window_tiled.cl (LAPSE_WT_NET0..7): Batcher's odd-even merge sort of the next power of two,
+ * the comparators that reach wires >= n dropped (those hold +inf), then pruned backwards from
+ * the output wire n / 2: a comparator whose two outputs the median does not need is left out,
+ * one whose minimum (maximum) alone is needed becomes WL (WH), the others are WC
+ * (compare-exchange). The median of 13 values takes 66 fmin / fmax against 84 for the forgetful
+ * selection, of 15 values 84 against 112, of 27 values 226 against 364; below 13 values there
+ * is no gain. Any correct selection network returns the same value, with the same bits, on
+ * values without NaN and -0 (the kernel uses it only for those). Writes the -D options into
+ * buf; 0, or -1 when they do not fit. */
 static int median_net(int n, char *buf, size_t len)
 {
     enum { MAXC = 256 };
-    int ca[MAXC], cb[MAXC], use[MAXC], nc = 0, p2 = 1;
+    int ca[MAXC], cb[MAXC], use[MAXC], nc = 0, p2 = 1, part = 0;
     unsigned need = 1u << (n / 2); /* the wires still needed, from the output backwards */
     while (p2 < n)
         p2 *= 2;
@@ -216,11 +220,22 @@ static int median_net(int n, char *buf, size_t len)
         if (use[c])
             need |= 1u << ca[c] | 1u << cb[c];
     }
-    size_t at = (size_t)snprintf(buf, len, " -DLAPSE_WT_NET=");
-    static const char *const step[4] = {"", "WT_LO", "WT_HI", "WT_C"};
-    for (int c = 0; c < nc && at < len; c++)
-        if (use[c])
-            at += (size_t)snprintf(buf + at, len - at, "%s(%d,%d);", step[use[c]], ca[c], cb[c]);
+    static const char *const step[4] = {"", "WL", "WH", "WC"};
+    size_t at = 0, start = 0;
+    buf[0] = '\0';
+    for (int c = 0; c < nc; c++) {
+        if (!use[c])
+            continue;
+        if (at == 0 || at - start > WT_NET_PART) { /* a new macro */
+            if (part == WT_NET_NPART || at >= len)
+                return -1;
+            at += (size_t)snprintf(buf + at, len - at, " -DLAPSE_WT_NET%d=", part++);
+            start = at;
+        }
+        if (at >= len)
+            return -1;
+        at += (size_t)snprintf(buf + at, len - at, "%s(%d,%d);", step[use[c]], ca[c], cb[c]);
+    }
     return at < len ? 0 : -1;
 }
 
@@ -262,9 +277,9 @@ static lapse_status_t wt_run(lapse_dev_t *d, const win_state_t *w, wt_kind_t kin
         return LAPSE_OK;
     int mfix = kind == WT_MEDIAN && e[1] == 1 && e[2] == 1 && e[0] <= 1; /* median_fixed's */
     const char *nv = getenv("LAPSE_WT_NET"); /* 0: the forgetful selection (comparisons) */
-    if (kind == WT_MEDIAN && n >= 3 && n <= WT_NET_MAX && n % 2 == 1 &&
-        !(nv && strcmp(nv, "0") == 0))
-        (void)median_net((int)n, net, sizeof net); /* left empty when it does not fit */
+    if (kind == WT_MEDIAN && n >= WT_NET_MIN && n <= WT_NET_MAX && n % 2 == 1 &&
+        !(nv && strcmp(nv, "0") == 0) && median_net((int)n, net, sizeof net) != 0)
+        net[0] = '\0'; /* it did not fit: the forgetful selection */
     snprintf(name, sizeof name, "lapse_wt_k%d_b%d_r%d%d%d_e%d%d%d_s%d_%dx%dx%dx%d%s", (int)kind,
              binarize != 0, w->r[0], w->r[1], w->r[2], e[0], e[1], e[2], w->sphere, g.tx, g.ro,
              g.wy, g.kz, net[0] ? "_net" : "");
