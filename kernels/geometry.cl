@@ -98,6 +98,12 @@ static inline float geom_lerp(float a, float b, float t)
     return a + t * (b - a);
 }
 
+/* Linear interpolation along one axis of the affine samplers: a where the fraction t is 0 (b is
+ * then neither loaded nor used: a rotation about z reads one input plane per output, not two;
+ * and a neighbour's inf or NaN cannot leak in through 0 * (b - a)), else geom_lerp. The simple
+ * and the tiled kernels both use it: the same bits. */
+#define GEOM_AXIS(a, b, t) ((t) == 0.0f ? (a) : geom_lerp((a), (b), (t)))
+
 /* The affine sampler: dst[g] = input at s = M (gz, gy, gx, 1), rows mz, my, mx (coefficients
  * of z, y, x and the constant in x, y, z, w). clamp_mode 0: SciPy mode 'constant' (cval 0): a
  * coordinate outside [0, n - 1] on any axis gives 0; 1: mode 'nearest': coordinates clamped to
@@ -133,15 +139,13 @@ __kernel void lapse_geom_affine(__global const float *src, __global float *dst, 
     }
     const int z1 = min(z0 + 1, simg.z - 1), y1 = min(y0 + 1, simg.y - 1),
               x1 = min(x0 + 1, simg.x - 1);
-    const float c00 = geom_lerp(geom_at(src, sdim, sorg, x0, y0, z0),
-                                geom_at(src, sdim, sorg, x1, y0, z0), tx);
-    const float c01 = geom_lerp(geom_at(src, sdim, sorg, x0, y1, z0),
-                                geom_at(src, sdim, sorg, x1, y1, z0), tx);
-    const float c10 = geom_lerp(geom_at(src, sdim, sorg, x0, y0, z1),
-                                geom_at(src, sdim, sorg, x1, y0, z1), tx);
-    const float c11 = geom_lerp(geom_at(src, sdim, sorg, x0, y1, z1),
-                                geom_at(src, sdim, sorg, x1, y1, z1), tx);
-    dst[di] = geom_lerp(geom_lerp(c00, c01, ty), geom_lerp(c10, c11, ty), tz);
+    /* x, then y, then z; an axis whose fraction is 0 takes its first value as it is (GEOM_AXIS) */
+#define GEOM_AT_ROW(y, z)                                                                          \
+    GEOM_AXIS(geom_at(src, sdim, sorg, x0, y, z), geom_at(src, sdim, sorg, x1, y, z), tx)
+#define GEOM_AT_PLANE(z) GEOM_AXIS(GEOM_AT_ROW(y0, z), GEOM_AT_ROW(y1, z), ty)
+    dst[di] = GEOM_AXIS(GEOM_AT_PLANE(z0), GEOM_AT_PLANE(z1), tz);
+#undef GEOM_AT_PLANE
+#undef GEOM_AT_ROW
 }
 
 /* The tiled variant of lapse_geom_affine (same positions, same interpolation: the same bits).
@@ -190,11 +194,11 @@ geom_affine_eval(__global const float *restrict src, int4 sdim, int4 sorg, int4 
     const int r0 = clamp(y0 - sorg.y, 0, sdim.y - 1) * sdim.x;
     const int r1 = clamp(y1 - sorg.y, 0, sdim.y - 1) * sdim.x;
     const int c0 = clamp(x0 - sorg.x, 0, sdim.x - 1), c1 = clamp(x1 - sorg.x, 0, sdim.x - 1);
-    const float c00 = geom_lerp(p0[r0 + c0], p0[r0 + c1], tx);
-    const float c01 = geom_lerp(p0[r1 + c0], p0[r1 + c1], tx);
-    const float c10 = geom_lerp(p1[r0 + c0], p1[r0 + c1], tx);
-    const float c11 = geom_lerp(p1[r1 + c0], p1[r1 + c1], tx);
-    return geom_lerp(geom_lerp(c00, c01, ty), geom_lerp(c10, c11, ty), tz);
+#define GEOM_P_ROW(p, r)   GEOM_AXIS(p[(r) + c0], p[(r) + c1], tx)
+#define GEOM_P_PLANE(p)    GEOM_AXIS(GEOM_P_ROW(p, r0), GEOM_P_ROW(p, r1), ty)
+    return GEOM_AXIS(GEOM_P_PLANE(p0), GEOM_P_PLANE(p1), tz);
+#undef GEOM_P_PLANE
+#undef GEOM_P_ROW
 }
 
 __kernel void lapse_geom_affine_t(__global const float *restrict src, __global float *restrict dst,
