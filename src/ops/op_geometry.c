@@ -391,9 +391,12 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
      * lapse_geom_affine_b took 1.62 ms against 1.50 for the rows, so they are not used. */
     int tiled = !d->simple && in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31);
     const double zx = fabs(A->m[2]), yx = fabs(A->m[6]); /* d(source z, y) / d(output x) */
-    const cl_int ax2 = 2; /* x-z warps (the kernel takes 1, x-y warps: slower about z) */
+    /* LAPSE_GEOM_XY=1 (for the sweep): x-y warps where x turns into y */
+    const char *xy = getenv("LAPSE_GEOM_XY");
+    const int use_xy = xy && strcmp(xy, "1") == 0 && yx >= 1.0 / 16 && yx > zx;
+    const cl_int ax2 = use_xy ? 1 : 2; /* x-z warps, or x-y warps */
     size_t kwg = 0;
-    int block = tiled && d->use_local && zx >= 1.0 / 16 && zx > yx;
+    int block = tiled && d->use_local && ((zx >= 1.0 / 16 && zx > yx) || use_xy);
     if (block) {
         LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl", "lapse_geom_affine_b", &k, &kwg));
         block = kwg >= GEOM_B_X * GEOM_B_H;
