@@ -385,16 +385,17 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
     cl_int order = A->order, clamp = A->clamp;
     /* the tiled kernels: 32-bit offsets within a plane of the input box; lapse_geom_affine_b
      * (8 x 4 warps over x and z) when a step along x moves the source position by 1/16 voxel or
-     * more along z, and more than along y (a row of 32 outputs then reads across many planes),
-     * else lapse_geom_affine_t (warps along a row). Measured on an H200 (docs/benchmarks.md, run
-     * J): rotate about y 30 degrees 1.08 ms against 1.63; about z the x-y warps of
-     * lapse_geom_affine_b took 1.62 ms against 1.50 for the rows, so they are not used. */
+     * more along z, and more than along y (a row of 32 outputs then reads across many planes);
+     * the same kernel over x and y where x turns into y that way instead; else
+     * lapse_geom_affine_t (warps along a row). Measured on an H200 (docs/benchmarks.md, runs J
+     * and O): rotate about y 30 degrees 1.08 ms against 1.63 (1.00 once a zero fraction stopped
+     * loading its second neighbour); about z 1.18 ms against 1.24 for the rows (1.62 against
+     * 1.50 before that change). LAPSE_GEOM_XY=0 keeps the rows about z (for comparison). */
     int tiled = !d->simple && in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31);
     const double zx = fabs(A->m[2]), yx = fabs(A->m[6]); /* d(source z, y) / d(output x) */
-    /* LAPSE_GEOM_XY=1 (for the sweep): x-y warps where x turns into y */
     const char *xy = getenv("LAPSE_GEOM_XY");
-    const int use_xy = xy && strcmp(xy, "1") == 0 && yx >= 1.0 / 16 && yx > zx;
-    const cl_int ax2 = use_xy ? 1 : 2; /* x-z warps, or x-y warps */
+    const int use_xy = !(xy && strcmp(xy, "0") == 0) && yx >= 1.0 / 16 && yx > zx;
+    const cl_int ax2 = use_xy ? 1 : 2; /* x-y warps, or x-z warps */
     size_t kwg = 0;
     int block = tiled && d->use_local && ((zx >= 1.0 / 16 && zx > yx) || use_xy);
     if (block) {
