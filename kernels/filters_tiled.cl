@@ -635,6 +635,11 @@ static inline void lapse_boxg(const int kind, __global const float *restrict src
                               float sz, int sub, __local float (*a)[LAPSE_BG_TX + 2 * LAPSE_BRMAX],
                               __local float (*b)[LAPSE_BG_TX])
 {
+#ifdef LAPSE_BG_FIX /* a program for one radius (src/ops/sep.c): the folds unroll */
+    rx = LAPSE_BG_FIX_X;
+    ry = LAPSE_BG_FIX_Y;
+    rz = LAPSE_BG_FIX_Z;
+#endif
     const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
     const int x0 = (int)get_group_id(0) * LAPSE_BG_TX, y0 = (int)get_group_id(1) * LAPSE_BG_TY;
     const int z0 = (int)get_group_id(2) * LAPSE_BG_KZ;
@@ -716,3 +721,8 @@ static inline void lapse_boxg(const int kind, __global const float *restrict src
 LAPSE_BOXG_KERNEL(lapse_boxg_mean, LAPSE_F_MEAN)
 LAPSE_BOXG_KERNEL(lapse_boxg_min, LAPSE_F_MIN)
 LAPSE_BOXG_KERNEL(lapse_boxg_max, LAPSE_F_MAX)
+#ifdef LAPSE_BG_FIX
+/* The same kernel for the radii LAPSE_BG_FIX_Z, _Y, _X only (the rx, ry, rz arguments are
+ * ignored), named by the host (LAPSE_BG_FIX_NAME) so that it does not shadow the others. */
+LAPSE_BOXG_KERNEL(LAPSE_BG_FIX_NAME, LAPSE_BG_FIX_KIND)
+#endif

@@ -36,6 +36,7 @@ static const struct {
     {"LAPSE_FALLOCATE", ENV_BOOL01, "0 or 1"},
     {"LAPSE_WT_NET", ENV_BOOL01, "0 or 1"},
     {"LAPSE_GEOM_XY", ENV_BOOL01, "0 or 1"},
+    {"LAPSE_BG_FIX", ENV_BOOL01, "0 or 1"},
     {"LAPSE_IO_STATS", ENV_BOOL01, "0 or 1"},
     {"LAPSE_H5_WRITE", ENV_WRITE, "independent or collective"},
     {"LAPSE_H5_CHUNK", ENV_SHAPE3, "a chunk shape z,y,x of integers > 0"},

@@ -158,12 +158,17 @@ cleanup:
 lapse_status_t lapse_dev_kernel_heavy(lapse_dev_t *d, const char *file, const char *defines,
                                       const char *name, cl_kernel *out, size_t *kwg)
 {
-    char opts[1024];
     if (d->maxrreg <= 0)
         return lapse_dev_kernel_with(d, file, defines, name, out, kwg);
-    snprintf(opts, sizeof opts, "%s%s-cl-nv-maxrregcount=%d", defines, defines[0] ? " " : "",
-             d->maxrreg);
-    return lapse_dev_kernel_with(d, file, opts, name, out, kwg);
+    /* sized to fit: a fixed buffer here once cut a long network's -D options short */
+    const size_t len = strlen(defines) + 64;
+    char *opts = malloc(len);
+    if (opts == NULL)
+        return lapse_fail(LAPSE_ENOMEM, "out of memory for the build options of %s", name);
+    snprintf(opts, len, "%s%s-cl-nv-maxrregcount=%d", defines, defines[0] ? " " : "", d->maxrreg);
+    lapse_status_t st = lapse_dev_kernel_with(d, file, opts, name, out, kwg);
+    free(opts);
+    return st;
 }
 
 void lapse_dev_profile(lapse_dev_t *d, int on)

@@ -183,7 +183,7 @@ cleanup:
 }
 
 #define WT_NET_MIN   13  /* smallest median window given a pruned sorting network (below) */
-#define WT_NET_MAX   15  /* largest: NVIDIA's compiler cuts build options after ~1.2 K characters */
+#define WT_NET_MAX   27  /* largest (27 values: 226 against 364) */
 #define WT_NET_PART  400 /* characters per -D macro */
 #define WT_NET_NPART 8   /* macros LAPSE_WT_NET0..7 (window_tiled.cl) */
 
@@ -193,8 +193,8 @@ cleanup:
  * the output wire n / 2: a comparator whose two outputs the median does not need is left out,
  * one whose minimum (maximum) alone is needed becomes WL (WH), the others are WC
  * (compare-exchange). The median of 13 values takes 66 fmin / fmax against 84 for the forgetful
- * selection, of 15 values 84 against 112 (of 27 values it would be 226 against 364, but its
- * options, ~1.2 K characters, do not fit); below 13 values there is no gain. Any correct selection
+ * selection, of 15 values 84 against 112, of 27 values 226 against 364; below 13 values there
+ * is no gain. Any correct selection
  * network returns the same value, with the same bits, on values without NaN and -0 (the kernel uses
  * it only for those). Writes the -D options into buf; 0, or -1 when they do not fit. */
 static int median_net(int n, char *buf, size_t len)

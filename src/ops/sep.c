@@ -280,6 +280,30 @@ cleanup:
     return st;
 }
 
+/* Whether lapse_boxg_mean runs from a program built for its radii (LAPSE_BG_FIX=0: the one
+ * program for every radius, for comparison). */
+static int fix_radius(void)
+{
+    const char *v = getenv("LAPSE_BG_FIX");
+    return !(v && strcmp(v, "0") == 0);
+}
+
+/* lapse_boxg_* of kind for the radii r alone: filters_tiled.cl built with LAPSE_BG_FIX (its
+ * folds over constant radii unroll; the same operations in the same order, the same bits), the
+ * kernel named "<name>_r<z><y><x>" (written back into name). */
+static lapse_status_t boxg_fixed(lapse_dev_t *d, lapse_sep_kind_t kind, const int r[3], char *name,
+                                 size_t len, cl_kernel *k)
+{
+    char defs[256];
+    size_t at = strlen(name);
+    snprintf(name + at, len - at, "_r%d_%d_%d", r[0], r[1], r[2]);
+    snprintf(defs, sizeof defs,
+             "-DLAPSE_BG_FIX=1 -DLAPSE_BG_FIX_Z=%d -DLAPSE_BG_FIX_Y=%d -DLAPSE_BG_FIX_X=%d "
+             "-DLAPSE_BG_FIX_NAME=%s -DLAPSE_BG_FIX_KIND=%d",
+             r[0], r[1], r[2], name, (int)kind);
+    return lapse_dev_kernel_with(d, TILED, defs, name, k, NULL);
+}
+
 /* Fused 3D box filter of radii r: dst = box(src), or, with orig != NULL, dst = orig - box(src)
  * (top-hat). Kernel: radii (1, 1, 1) lapse_box1_*, other radii lapse_boxg_* (the formulations
  * that measured best per operation, filters_tiled.cl); every radius lapse_box3d_* in a program
@@ -302,7 +326,10 @@ static lapse_status_t run_box3d(lapse_dev_t *d, lapse_sep_kind_t kind, const int
     char name[64];
     cl_kernel kern;
     family_kernel(f, kind, name, sizeof name);
-    LAPSE_TRY(lapse_dev_kernel(d, TILED, name, &kern, NULL));
+    if (f == F_BOXG && kind == LAPSE_SEP_MEAN && fix_radius())
+        LAPSE_TRY(boxg_fixed(d, kind, r, name, sizeof name, &kern));
+    else
+        LAPSE_TRY(lapse_dev_kernel(d, TILED, name, &kern, NULL));
     cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
     cl_int rx = r[2], ry = r[1], rz = r[0], sub = orig != NULL;
     cl_float sx = (cl_float)(1.0 / (2.0 * rx + 1.0)), sy = (cl_float)(1.0 / (2.0 * ry + 1.0)),
