@@ -16,9 +16,9 @@
  * equal with different bits (+0 and -0) or where a NaN is in the window. So here the
  * compare-exchange network runs on windows without NaN or -0 (its median is then the same value,
  * with the same bits), and the other windows run lapse_win_median_125's selection itself (a
- * private array, slow but rare). For windows of 13 to 27 values the network on plain windows
+ * private array, slow but rare). For windows of 13 or 15 values the network on plain windows
  * is the host's pruned sorting network (LAPSE_WT_NET0..7: 84 fmin / fmax for 15 values against
- * 112, 226 for 27 against 364); LAPSE_WT_NET=0 in the environment keeps the forgetful selection.
+ * 112); LAPSE_WT_NET=0 in the environment keeps the forgetful selection.
  *
  * Data flow: a work-group of TX x WY work-items (default 32 x 4 = 128, LAPSE_WT_TX / _WY) owns a
  * column of TX x (RO WY) outputs (default 32 x 16) and walks KZ output planes (default 32) along

@@ -183,7 +183,7 @@ cleanup:
 }
 
 #define WT_NET_MIN   13  /* smallest median window given a pruned sorting network (below) */
-#define WT_NET_MAX   27  /* largest (27 values: 226 against 364) */
+#define WT_NET_MAX   15  /* largest: measured on an H200 (docs/benchmarks.md, run Q) */
 #define WT_NET_PART  400 /* characters per -D macro */
 #define WT_NET_NPART 8   /* macros LAPSE_WT_NET0..7 (window_tiled.cl) */
 
@@ -193,11 +193,14 @@ cleanup:
  * the output wire n / 2: a comparator whose two outputs the median does not need is left out,
  * one whose minimum (maximum) alone is needed becomes WL (WH), the others are WC
  * (compare-exchange). The median of 13 values takes 66 fmin / fmax against 84 for the forgetful
- * selection, of 15 values 84 against 112, of 27 values 226 against 364; below 13 values there
- * is no gain. Any correct selection
+ * selection, of 15 values 84 against 112; below 13 values there is no gain. On an H200 the
+ * 15-value network took median_sphere r (1, 2, 2) from 4.21 to 3.75 ms, but the 27-value one
+ * (226 against 364) made median_box r 1 slower, 7.88 against 6.28 ms (its 27 values, the
+ * NaN / -0 check and the fallback's copy in registers at once), so larger windows keep the
+ * forgetful selection. */ Any correct selection
  * network returns the same value, with the same bits, on values without NaN and -0 (the kernel uses
- * it only for those). Writes the -D options into buf; 0, or -1 when they do not fit. */
-static int median_net(int n, char *buf, size_t len)
+ * it only for those). Writes the -D options into buf;
+0, or -1 when they do not fit.* / static int median_net(int n, char *buf, size_t len)
 {
     enum { MAXC = 256 };
     int ca[MAXC], cb[MAXC], use[MAXC], nc = 0, p2 = 1, part = 0;
