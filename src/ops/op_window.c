@@ -197,10 +197,10 @@ cleanup:
  * 15-value network took median_sphere r (1, 2, 2) from 4.21 to 3.75 ms, but the 27-value one
  * (226 against 364) made median_box r 1 slower, 7.88 against 6.28 ms (its 27 values, the
  * NaN / -0 check and the fallback's copy in registers at once), so larger windows keep the
- * forgetful selection. */ Any correct selection
- * network returns the same value, with the same bits, on values without NaN and -0 (the kernel uses
- * it only for those). Writes the -D options into buf;
-0, or -1 when they do not fit.* / static int median_net(int n, char *buf, size_t len)
+ * forgetful selection. Any correct selection network returns the same value, with the same
+ * bits, on values without NaN and -0 (the kernel uses it only for those). Writes the -D options
+ * into buf (one macro per ~400 characters); 0, or -1 when they do not fit. */
+static int median_net(int n, char *buf, size_t len)
 {
     enum { MAXC = 256 };
     int ca[MAXC], cb[MAXC], use[MAXC], nc = 0, p2 = 1, part = 0;
