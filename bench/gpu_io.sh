@@ -22,7 +22,7 @@
 #   COLD=0        skips the cold runs (they need root: echo 3 > /proc/sys/vm/drop_caches)
 #   EXTRA_ENV     extra environment for lapse (e.g. "LAPSE_H5_WRITE=collective")
 #   REPS          runs of lapse and of the peer per row (default 1); the table has the medians,
-#                 the log line every run
+#                 the log line every run; rc, lapse_loop, busy and io_mode are the last run's
 #   DEVICES       the configs' devices: (default gpu; "any" to try the script on PoCL)
 # Every lapse run has LAPSE_IO_STATS=1 (one line per rank: summed times, the H5Pget_mpio_actual_
 # io_mode of its last data write) and is followed by `lapse info` (device busy per rank).

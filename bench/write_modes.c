@@ -92,7 +92,7 @@ int main(int argc, char **argv)
     for (int mi = 6; mi < argc; mi++) {
         const char *mode = argv[mi];
         char path[4096];
-        int files = strcmp(mode, "files") == 0;
+        int files = strstr(mode, "files") != NULL; /* files or falloc-files */
         for (int p = 0; p < (files ? np : 1); p++) {
             snprintf(path, sizeof path, "%s/wm-%d.bin", dir, p);
             unlink(path);

@@ -610,38 +610,93 @@ static lapse_status_t make_staging(const char *tmp, int *fd)
     return LAPSE_OK;
 }
 
-/* Rank 0, a new unfiltered output (all its chunks allocated, flushed): reserve the file's blocks
- * now with fallocate(FALLOC_FL_KEEP_SIZE) on fd (the staging file). Two reasons
- * (docs/io.md): an output the file system cannot hold fails here, before any task runs, with
- * ENOSPC, instead of hours later; and writes into reserved blocks are faster than into a
- * sparse file (bench/write_modes.c: 3.8 against 3.0-3.4 GB/s for 4 writers into one file on
- * the lent H200 machine's ext4). A file system without fallocate (EOPNOTSUPP; NFS before 4.2,
- * some parallel file systems) keeps the sparse file. LAPSE_FALLOCATE=0 skips it. */
-static lapse_status_t reserve_space(lapse_h5out_t *o, int fd, const lapse_config_t *cfg)
+/* fallocate(FALLOC_FL_KEEP_SIZE) of [at, at + len) of fd, retrying EINTR: 0 or the errno. */
+static int reserve_range(int fd, off_t at, off_t len)
 {
 #ifdef FALLOC_FL_KEEP_SIZE
+    while (fallocate(fd, FALLOC_FL_KEEP_SIZE, at, len) != 0)
+        if (errno != EINTR)
+            return errno;
+    return 0;
+#else
+    (void)fd, (void)at, (void)len;
+    return EOPNOTSUPP;
+#endif
+}
+
+/* Collective (every rank makes the same HDF5 calls; rank 0 alone touches the file), a new
+ * unfiltered HDF5 output whose chunks are all allocated: reserve the blocks of the result
+ * datasets' chunks with fallocate(FALLOC_FL_KEEP_SIZE) on fd (rank 0's staging file). Two
+ * reasons (docs/io.md): an output the file system cannot hold fails here, before any task runs,
+ * with ENOSPC, instead of hours later; and writes into reserved blocks are faster than into a
+ * sparse file (bench/write_modes.c: 3.8 against 3.0-3.4 GB/s for 4 writers into one file on the
+ * lent H200 machine's ext4). Not reserved: the scratch datasets of global steps (written only
+ * when tiles do not fit in host memory), a Zarr output's HDF5 datasets (never written) and
+ * compressed outputs (their chunks are smaller than allocated). A file system without fallocate
+ * (EOPNOTSUPP; NFS before 4.2, some parallel file systems) keeps the sparse file.
+ * LAPSE_FALLOCATE=0 skips it. */
+static lapse_status_t reserve_space(lapse_h5out_t *o, int fd, const lapse_config_t *cfg)
+{
+    lapse_status_t st = LAPSE_OK;
     const char *env = getenv("LAPSE_FALLOCATE");
-    struct stat sb;
-    if (o->rank != 0 || fd < 0 || cfg->compression != LAPSE_COMP_NONE ||
+    const size_t ns = strlen(LAPSE_LAYOUT_SCRATCH);
+    hid_t space = H5I_INVALID_HID;
+    off_t(*rg)[2] = NULL; /* merged [start, end) byte ranges of the chunks */
+    size_t nr = 0, cap = 0;
+    if (cfg->compression != LAPSE_COMP_NONE || cfg->output_format == LAPSE_FMT_ZARR ||
         (env && strcmp(env, "0") == 0))
         return LAPSE_OK;
-    /* The flush extended the file to the end of everything allocated (H5FD_truncate). */
-    if (fstat(fd, &sb) != 0)
-        return lapse_fail(LAPSE_EIO, "fstat of the new output %s failed: %s", o->path,
-                          strerror(errno));
-    const off_t size = sb.st_size;
-    if (size == 0 || fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, size) == 0)
-        return LAPSE_OK;
-    if (errno == EOPNOTSUPP || errno == ENOSYS || errno == EINVAL)
-        return LAPSE_OK;
-    return lapse_fail(LAPSE_EIO,
-                      "fallocate of %llu bytes for the output %s failed: %s (the file system "
-                      "cannot hold the output)",
-                      (unsigned long long)size, o->path, strerror(errno));
-#else
-    (void)o, (void)fd, (void)cfg;
-    return LAPSE_OK;
-#endif
+    for (int k = 0; k < o->nspecs; k++) {
+        if (strncmp(o->specs[k].path, LAPSE_LAYOUT_SCRATCH, ns) == 0)
+            continue;
+        hsize_t n = 0;
+        if (space >= 0)
+            H5Sclose(space);
+        LAPSE_H5ID(space, H5Dget_space(o->dsets[k]));
+        LAPSE_H5(H5Dget_num_chunks(o->dsets[k], space, &n));
+        for (hsize_t i = 0; i < n; i++) {
+            haddr_t addr = HADDR_UNDEF;
+            hsize_t size = 0;
+            unsigned fmask = 0;
+            LAPSE_H5(H5Dget_chunk_info(o->dsets[k], space, i, NULL, &fmask, &addr, &size));
+            if (addr == HADDR_UNDEF || size == 0)
+                continue;
+            if (nr > 0 && rg[nr - 1][1] == (off_t)addr) { /* contiguous: one range */
+                rg[nr - 1][1] += (off_t)size;
+                continue;
+            }
+            if (nr == cap) {
+                size_t c2 = cap ? 2 * cap : 64;
+                off_t(*r2)[2] = realloc(rg, c2 * sizeof *rg);
+                LAPSE_ALLOC(r2);
+                rg = r2;
+                cap = c2;
+            }
+            rg[nr][0] = (off_t)addr;
+            rg[nr][1] = (off_t)(addr + size);
+            nr++;
+        }
+    }
+    if (o->rank != 0 || fd < 0)
+        goto cleanup;
+    off_t total = 0;
+    for (size_t i = 0; i < nr; i++)
+        total += rg[i][1] - rg[i][0];
+    for (size_t i = 0; i < nr; i++) {
+        int err = reserve_range(fd, rg[i][0], rg[i][1] - rg[i][0]);
+        if (err == EOPNOTSUPP || err == ENOSYS || err == EINVAL)
+            break; /* the file system cannot reserve: the file stays sparse */
+        if (err != 0)
+            LAPSE_FAIL(LAPSE_EIO, "fallocate of %lld bytes for the output %s failed: %s%s",
+                       (long long)total, o->path, strerror(err),
+                       err == ENOSPC || err == EDQUOT ? " (the file system cannot hold the output)"
+                                                      : "");
+    }
+cleanup:
+    if (space >= 0)
+        H5Sclose(space);
+    free(rg);
+    return st;
 }
 
 /* Collective. Create the complete file under tmp (datasets, task state, attributes), flush and

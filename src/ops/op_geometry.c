@@ -474,16 +474,20 @@ static void sampler_ref(const sampler_t *A, const lapse_refvol_t *in, lapse_refv
                     *dst = V(i0[0], i0[1], i0[2]);
                     continue;
                 }
+                /* x, then y, then z; a fraction of 0 takes the first value as it is (the
+                 * kernels' GEOM_AXIS: version 2) */
+#define LERP(a, b, f) ((f) == 0.0 ? (a) : (a) + (f) * ((b) - (a)))
                 double c[2][2];
                 for (int dz = 0; dz < 2; dz++)
                     for (int dy = 0; dy < 2; dy++) {
                         int64_t iz = dz ? i1[0] : i0[0], iy = dy ? i1[1] : i0[1];
                         double a0 = V(iz, iy, i0[2]), a1 = V(iz, iy, i1[2]);
-                        c[dz][dy] = a0 + t[2] * (a1 - a0);
+                        c[dz][dy] = LERP(a0, a1, t[2]);
                     }
-                double c0 = c[0][0] + t[1] * (c[0][1] - c[0][0]);
-                double c1 = c[1][0] + t[1] * (c[1][1] - c[1][0]);
-                *dst = c0 + t[0] * (c1 - c0);
+                double c0 = LERP(c[0][0], c[0][1], t[1]);
+                double c1 = LERP(c[1][0], c[1][1], t[1]);
+                *dst = LERP(c0, c1, t[0]);
+#undef LERP
             }
 #undef V
 }
@@ -613,7 +617,7 @@ static void resample_make(const lapse_step_t *s, const int64_t n[3], sampler_t *
 SAMPLER_OP(resample, resample_make)
 
 #define SAMPLER_COMMON                                                                             \
-    .family = "geometry", .version = 1, .ninputs = 1, .out_rule = LAPSE_OUT_SAME,                  \
+    .family = "geometry", .version = 2, .ninputs = 1, .out_rule = LAPSE_OUT_SAME,                  \
     .footprint = LAPSE_FP_TRANSFORM, .kernels = "geometry.cl"
 
 const lapse_op_t lapse_op_rotate = {

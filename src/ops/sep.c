@@ -290,18 +290,27 @@ static int fix_radius(void)
 
 /* lapse_boxg_* of kind for the radii r alone: filters_tiled.cl built with LAPSE_BG_FIX (its
  * folds over constant radii unroll; the same operations in the same order, the same bits), the
- * kernel named "<name>_r<z><y><x>" (written back into name). */
-static lapse_status_t boxg_fixed(lapse_dev_t *d, lapse_sep_kind_t kind, const int r[3], char *name,
-                                 size_t len, cl_kernel *k)
+ * kernel named "<name>_r<z>_<y>_<x>". *k stays NULL when the device cannot run it with the
+ * work-group size of the general kernel (the caller then takes that one). */
+static lapse_status_t boxg_fixed(lapse_dev_t *d, lapse_sep_kind_t kind, const int r[3],
+                                 const char *base, cl_kernel *k)
 {
-    char defs[256];
-    size_t at = strlen(name);
-    snprintf(name + at, len - at, "_r%d_%d_%d", r[0], r[1], r[2]);
+    lapse_status_t st = LAPSE_OK;
+    char defs[256], name[96];
+    size_t kwg = 0, l[3];
+    cl_kernel kern = NULL;
+    *k = NULL;
+    snprintf(name, sizeof name, "%.40s_r%d_%d_%d", base, r[0], r[1], r[2]);
     snprintf(defs, sizeof defs,
              "-DLAPSE_BG_FIX=1 -DLAPSE_BG_FIX_Z=%d -DLAPSE_BG_FIX_Y=%d -DLAPSE_BG_FIX_X=%d "
              "-DLAPSE_BG_FIX_NAME=%s -DLAPSE_BG_FIX_KIND=%d",
              r[0], r[1], r[2], name, (int)kind);
-    return lapse_dev_kernel_with(d, TILED, defs, name, k, NULL);
+    LAPSE_TRY(lapse_dev_kernel_with(d, TILED, defs, name, &kern, &kwg));
+    family_local(d, F_BOXG, kind, l);
+    if (kwg >= l[0] * l[1])
+        *k = kern;
+cleanup:
+    return st;
 }
 
 /* Fused 3D box filter of radii r: dst = box(src), or, with orig != NULL, dst = orig - box(src)
@@ -326,9 +335,10 @@ static lapse_status_t run_box3d(lapse_dev_t *d, lapse_sep_kind_t kind, const int
     char name[64];
     cl_kernel kern;
     family_kernel(f, kind, name, sizeof name);
+    kern = NULL;
     if (f == F_BOXG && kind == LAPSE_SEP_MEAN && fix_radius())
-        LAPSE_TRY(boxg_fixed(d, kind, r, name, sizeof name, &kern));
-    else
+        LAPSE_TRY(boxg_fixed(d, kind, r, name, &kern));
+    if (kern == NULL)
         LAPSE_TRY(lapse_dev_kernel(d, TILED, name, &kern, NULL));
     cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
     cl_int rx = r[2], ry = r[1], rz = r[0], sub = orig != NULL;
