@@ -24,6 +24,11 @@
 #   REPS          runs of lapse and of the peer per row (default 1); the table has the medians,
 #                 the log line every run; rc, lapse_loop, busy and io_mode are the last run's
 #   DEVICES       the configs' devices: (default gpu; "any" to try the script on PoCL)
+#   PAIRS         "GPUS:RANKS ..." (e.g. "1:1 2:2 4:4 8:8", issue 14): only these rows, each with
+#                 `lapse devices` under that rank count, then a scaling table (voxels per
+#                 second, parallel efficiency against the first pair, device busy, phase split)
+#   SCALE_GPUS    GPU counts of the device-bound pipeline, one rank per GPU (e.g. "1 2 4 8";
+#                 default: 1 rank on 1 GPU and 2 ranks on all GPUs)
 # Every lapse run has LAPSE_IO_STATS=1 (one line per rank: summed times, the H5Pget_mpio_actual_
 # io_mode of its last data write) and is followed by `lapse info` (device busy per rank).
 set -uo pipefail
@@ -134,11 +139,18 @@ one() {
 
 step "warm runs"
 cat "$W/in.h5" >/dev/null # the page cache holds the input
-for g in $GPUS; do
-    for n in $RANKS; do
-        one "$g" "$n" warm
+if [ -n "${PAIRS:-}" ]; then # issue 14: the given GPU:RANK pairs only, e.g. one rank per GPU
+    for pr in $PAIRS; do
+        "${MPI[@]}" -n "${pr#*:}" -x CUDA_VISIBLE_DEVICES "$L" devices >"$LOG/devices-$pr.txt" 2>&1
+        one "${pr%%:*}" "${pr#*:}" warm
     done
-done
+else
+    for g in $GPUS; do
+        for n in $RANKS; do
+            one "$g" "$n" warm
+        done
+    done
+fi
 if [ "${COLD:-1}" = 1 ]; then
     step "the disk's read rate (the cold runs' bound): the input, page cache dropped"
     for d in 1 2; do # d readers (dd, O_DIRECT, 16 MiB blocks) of disjoint halves
@@ -221,8 +233,11 @@ if [ "${KNOBS:-1}" = 1 ]; then
 fi
 
 if [ "${SCALE:-1}" = 1 ]; then
-    step "device-bound pipeline (bench/scale.yaml.in): 1 rank on 1 GPU, 2 ranks on ${GPUS##* } GPU(s)"
-    for spec in "1 1" "${GPUS##* } 2"; do
+    # default: 1 rank on 1 GPU, 2 ranks on all GPUs; SCALE_GPUS="1 2 4 8": one rank per GPU
+    specs=("1 1" "${GPUS##* } 2")
+    [ -n "${SCALE_GPUS:-}" ] && specs=() && for g in $SCALE_GPUS; do specs+=("$g $g"); done
+    step "device-bound pipeline (bench/scale.yaml.in): ${specs[*]} (GPUs ranks)"
+    for spec in "${specs[@]}"; do
         g=${spec% *}
         n=${spec#* }
         vis=$([ "$g" = 1 ] && echo 0 || seq -s, 0 $((g - 1)))
@@ -235,14 +250,44 @@ if [ "${SCALE:-1}" = 1 ]; then
         "$L" info "$W/scale-$n.h5" >"$LOG/scale-info-$n.txt" 2>&1
         grep -A3 'device busy' "$LOG/scale-info-$n.txt"
     done
-    python3 - "$W/scale-1.h5" "$W/scale-2.h5" <<'PY' 2>&1 | tee "$LOG/scale-same.txt"
+    python3 - "$W"/scale-*.h5 <<'PY' 2>&1 | tee "$LOG/scale-same.txt"
 import sys, h5py
-a, b = (h5py.File(p, "r")["/result"][()].tobytes() for p in sys.argv[1:3])
-print("scale outputs", "identical" if a == b else "DIFFERENT")
+ref = h5py.File(sys.argv[1], "r")["/result"][()].tobytes()
+for p in sys.argv[2:]:
+    same = h5py.File(p, "r")["/result"][()].tobytes() == ref
+    print("scale output", p, "identical to" if same else "DIFFERENT from", sys.argv[1])
 PY
+    # speed-up of each run over the first (its rank count is in the file name)
     awk '/done:/ {for (i = 1; i <= NF; i++) if ($i == "in") t[FILENAME] = $(i + 1)}
-         END {a = t[ARGV[1]]; b = t[ARGV[2]]; if (a > 0 && b > 0) printf "scale speed-up 1 -> 2: %.2fx (%.2f s -> %.2f s)\n", a / b, a, b}' \
-        "$LOG/scale-1.txt" "$LOG/scale-2.txt" | tee -a "$TABLE"
+         END {a = t[ARGV[1]]; for (k = 2; k < ARGC; k++) {b = t[ARGV[k]]; n = ARGV[k];
+              sub(/.*scale-/, "", n); sub(/\.txt$/, "", n);
+              if (a > 0 && b > 0) printf "scale speed-up 1 -> %s ranks: %.2fx (%.2f s -> %.2f s)\n", n, a / b, a, b}}' \
+        "$LOG/scale-1.txt" $(for sp in "${specs[@]}"; do n=${sp#* }; [ "$n" != 1 ] && echo "$LOG/scale-$n.txt"; done) |
+        tee -a "$TABLE"
+fi
+
+if [ -n "${PAIRS:-}" ]; then
+    # issue 14: per pair, lapse's run clock, voxels per second, parallel efficiency against the
+    # first pair (T1 / (GPUs T), the first pair on one GPU), device busy and the phase split
+    # (seconds summed over ranks)
+    step "scaling (PAIRS)"
+    vox=$(awk -v nt="$NT" -v s="$SHAPE" 'BEGIN{split(s, d, ","); printf "%.0f", nt * d[1] * d[2] * d[3]}')
+    printf "%-5s %-5s %8s %10s %6s %6s %8s %8s %8s %8s %8s\n" gpus ranks lapse_s voxels/s eff busy \
+        read upload compute download write | tee "$LOG/scaling.txt"
+    t1=""
+    for pr in $PAIRS; do
+        tag="g${pr%%:*}-n${pr#*:}-warm"
+        t=$(sed -n 's/.*done: [0-9]* tasks in \([0-9.]*\) s.*/\1/p' "$LOG/lapse-$tag.txt")
+        [ -z "$t1" ] && t1=$t
+        busy=$(sed -n 's/.* = \([0-9.]*\)% busy.*/\1/p' "$LOG/info-$tag.txt" |
+            awk '{s+=$1; n++} END{if (n) printf "%.0f%%", s/n; else print "-"}')
+        awk -v g="${pr%%:*}" -v n="${pr#*:}" -v t="$t" -v t1="$t1" -v vox="$vox" -v busy="$busy" '
+            /io_stats rank=/ {for (i = 1; i <= NF; i++) {split($i, kv, "="); s[kv[1]] += kv[2]}}
+            END {printf "%-5s %-5s %8s %10.3g %6.2f %6s %8.2f %8.2f %8.2f %8.2f %8.2f\n", g, n, t,
+                 (t > 0 ? vox / t : 0), (t > 0 ? t1 / (g * t) : 0), busy,
+                 s["read"], s["upload"], s["compute"], s["download"], s["write"]}' \
+            "$LOG/lapse-$tag.txt" | tee -a "$LOG/scaling.txt"
+    done
 fi
 
 step table
