@@ -65,12 +65,18 @@ __kernel void lapse_zstd(__global const float *src, __global float *dst, int nx,
 /* The same standard deviation with the column read from global memory once: a work-group of
  * LAPSE_ZS_C x LAPSE_ZS_R work-items owns LAPSE_ZS_C consecutive columns (x) of one row y; all
  * of them copy the columns into col (LAPSE_ZS_C * nz floats, local memory; rows z = ly, ly + R,
- * ..., coalesced along x), then the first row of work-items runs both passes of lapse_zstd from
- * col, operation for operation (same bits). lapse_zstd reads each column twice from global
- * memory (the second read misses the caches: 0.49 of the copy rate on an H200). NDRange
- * (ceil(nx / C) C, ny R), local (C, R). */
+ * ..., coalesced along x, LAPSE_ZS_U loads issued before their stores), then the first row of
+ * work-items runs both passes of lapse_zstd from col, operation for operation (same bits).
+ * lapse_zstd reads each column twice from global memory (the second read misses the caches:
+ * 0.49 of the copy rate on an H200). NDRange (ceil(nx / C) C, ny R), local (C, R); the host
+ * builds the program with its R and U (-D). */
 #define LAPSE_ZS_C 32
+#ifndef LAPSE_ZS_R
 #define LAPSE_ZS_R 4
+#endif
+#ifndef LAPSE_ZS_U
+#define LAPSE_ZS_U 8
+#endif
 __kernel __attribute__((reqd_work_group_size(LAPSE_ZS_C, LAPSE_ZS_R, 1))) void
 lapse_zstd_l(__global const float *restrict src, __global float *restrict dst, int nx, int ny,
              int nz, __local float *col)
@@ -79,8 +85,17 @@ lapse_zstd_l(__global const float *restrict src, __global float *restrict dst, i
     const int x = (int)get_group_id(0) * LAPSE_ZS_C + lx, y = (int)get_group_id(1);
     const size_t plane = (size_t)nx * (size_t)ny;
     const size_t i = (size_t)y * (size_t)nx + (size_t)min(x, nx - 1);
-#pragma unroll 8
-    for (int z = ly; z < nz; z += LAPSE_ZS_R)
+    int z = ly;
+    for (; z + (LAPSE_ZS_U - 1) * LAPSE_ZS_R < nz; z += LAPSE_ZS_U * LAPSE_ZS_R) {
+        float v[LAPSE_ZS_U];
+#pragma unroll
+        for (int j = 0; j < LAPSE_ZS_U; j++)
+            v[j] = src[(size_t)(z + j * LAPSE_ZS_R) * plane + i];
+#pragma unroll
+        for (int j = 0; j < LAPSE_ZS_U; j++)
+            col[(z + j * LAPSE_ZS_R) * LAPSE_ZS_C + lx] = v[j];
+    }
+    for (; z < nz; z += LAPSE_ZS_R)
         col[z * LAPSE_ZS_C + lx] = src[(size_t)z * plane + i];
     barrier(CLK_LOCAL_MEM_FENCE);
     if (ly != 0 || x >= nx)
@@ -88,13 +103,13 @@ lapse_zstd_l(__global const float *restrict src, __global float *restrict dst, i
     /* unrolled: the local loads of 8 steps are issued ahead of their additions */
     float acc = col[lx];
 #pragma unroll 8
-    for (int z = 1; z < nz; z++)
+    for (z = 1; z < nz; z++)
         acc += col[z * LAPSE_ZS_C + lx];
     const float m = acc / (float)nz;
     float d = col[lx] - m;
     acc = d * d;
 #pragma unroll 8
-    for (int z = 1; z < nz; z++) {
+    for (z = 1; z < nz; z++) {
         d = col[z * LAPSE_ZS_C + lx] - m;
         acc += d * d;
     }

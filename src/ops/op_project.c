@@ -54,11 +54,14 @@ ZPROJ_LAUNCH(zsum, "project.cl", "lapse_zsum")
 ZPROJ_LAUNCH(zmean, "project.cl", "lapse_zmean")
 ZPROJ_LAUNCH(zstd_simple, "project.cl", "lapse_zstd")
 
-/* The standard deviation: lapse_zstd_l (each column read once, through local memory) in the
- * tiled variant when 32 columns of nz floats fit the device's local memory (nz <= ~380 on
- * NVIDIA's 48 KiB), else lapse_zstd (two reads of each column). Same bits. */
-#define ZSTD_C 32 /* LAPSE_ZS_C, LAPSE_ZS_R of project.cl */
-#define ZSTD_R 4
+/* The standard deviation in the tiled variant: lapse_zstd_l (each column read once, through
+ * local memory) when 32 columns of nz floats fit the device's local memory (nz <= ~380 on
+ * NVIDIA's 48 KiB), with ZSTD_R rows of work-items issuing ZSTD_U loads each at a time
+ * (LAPSE_ZSTD_R / LAPSE_ZSTD_U set others); else, and in the simple variant, lapse_zstd (two
+ * reads of each column). Same bits. */
+#define ZSTD_C 32 /* LAPSE_ZS_C of project.cl */
+#define ZSTD_R 8
+#define ZSTD_U 32
 static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,
                                   const lapse_dvol_t *in, const lapse_dvol_t *out,
                                   const cl_mem *scratch, int *res)
@@ -68,11 +71,16 @@ static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *s
     size_t kwg = 0;
     cl_int nx = (cl_int)in[0].dim[2], ny = (cl_int)in[0].dim[1], nz = (cl_int)in[0].dim[0];
     const size_t bytes = (size_t)ZSTD_C * (size_t)nz * sizeof(cl_float);
+    const char *er = getenv("LAPSE_ZSTD_R"), *eu = getenv("LAPSE_ZSTD_U"); /* lapse_env_check */
+    const long r = er && er[0] && atol(er) > 0 && atol(er) <= 32 ? atol(er) : ZSTD_R;
+    const long u = eu && eu[0] && atol(eu) > 0 && atol(eu) <= 64 ? atol(eu) : ZSTD_U;
+    char defines[64];
     *res = 0;
     if (d->simple || !d->use_local || bytes + 1024 > d->local_mem)
         return zstd_simple_launch(d, s, state, in, out, scratch, res);
-    LAPSE_TRY(lapse_dev_kernel(d, "project.cl", "lapse_zstd_l", &k, &kwg));
-    if (kwg < ZSTD_C * ZSTD_R)
+    snprintf(defines, sizeof defines, "-DLAPSE_ZS_R=%ld -DLAPSE_ZS_U=%ld", r, u);
+    LAPSE_TRY(lapse_dev_kernel_with(d, "project.cl", defines, "lapse_zstd_l", &k, &kwg));
+    if (kwg < (size_t)(ZSTD_C * r))
         return zstd_simple_launch(d, s, state, in, out, scratch, res);
     LAPSE_ARG(k, 0, in[0].mem);
     LAPSE_ARG(k, 1, out->mem);
@@ -80,8 +88,8 @@ static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *s
     LAPSE_ARG(k, 3, ny);
     LAPSE_ARG(k, 4, nz);
     LAPSE_CL(clSetKernelArg(k, 5, bytes, NULL));
-    size_t l[2] = {ZSTD_C, ZSTD_R};
-    size_t n[2] = {((size_t)nx + ZSTD_C - 1) / ZSTD_C * ZSTD_C, (size_t)ny * ZSTD_R};
+    size_t l[2] = {ZSTD_C, (size_t)r};
+    size_t n[2] = {((size_t)nx + ZSTD_C - 1) / ZSTD_C * ZSTD_C, (size_t)ny * (size_t)r};
     LAPSE_TRY(lapse_dev_enqueue(d, k, 2, n, l));
 cleanup:
     return st;

@@ -231,6 +231,33 @@ START_TEST(test_flip_crop)
 }
 END_TEST
 
+/* The standard deviation over z through local memory (lapse_zstd_l) in several geometries
+ * (rows of work-items R, loads at a time U: the default, U above nz / R, R not a power of two,
+ * R = 1), nz below, at and above R * U, and one column or one row. */
+START_TEST(test_zstd)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *simple = make_dev(cl, 1);
+    static const char *const geo[][2] = {{"", ""}, {"8", "16"}, {"3", "5"}, {"1", "1"}};
+    static const int64_t zs[][3] = {{40, 37, 131}, {16, 20, 68}, {17, 9, 33},
+                                    {1, 19, 23},   {33, 1, 5},   {129, 3, 1}};
+    lapse_step_t s = step_of("standard_deviation_z_projection", 0, 0, 0, 0.0);
+    int salt = 400;
+    for (int g = 0; g < 4; g++) {
+        ck_assert_int_eq(setenv("LAPSE_ZSTD_R", geo[g][0], 1), 0);
+        ck_assert_int_eq(setenv("LAPSE_ZSTD_U", geo[g][1], 1), 0);
+        lapse_dev_t *tiled = make_dev(cl, 0); /* its kernel cache: this geometry's */
+        for (int k = 0; k < 6; k++)
+            check_same(cl, simple, tiled, &s, zs[k][0], zs[k][1], zs[k][2], ++salt);
+        lapse_dev_destroy(tiled);
+    }
+    ck_assert_int_eq(unsetenv("LAPSE_ZSTD_R"), 0);
+    ck_assert_int_eq(unsetenv("LAPSE_ZSTD_U"), 0);
+    lapse_dev_destroy(simple);
+    lapse_cl_close(cl);
+}
+END_TEST
+
 /* The stencils: the tiled walk (sobel, laplace_box, laplace_diamond: 3-D and 2-D data; the
  * simple kernels where x or y has extent 1) and the central differences. */
 START_TEST(test_stencils)
@@ -348,6 +375,7 @@ static Suite *variants_suite(void)
     tcase_add_test(tc, test_stencils);
     tcase_add_test(tc, test_stencil_geometries);
     tcase_add_test(tc, test_windows);
+    tcase_add_test(tc, test_zstd);
     suite_add_tcase(s, tc);
     return s;
 }
