@@ -69,8 +69,10 @@ __kernel void lapse_zstd(__global const float *src, __global float *dst, int nx,
  * work-items runs both passes of lapse_zstd from col, operation for operation (same bits).
  * lapse_zstd reads each column twice from global memory (the second read misses the caches:
  * 0.49 of the copy rate on an H200). NDRange (ceil(nx / C) C, ny R), local (C, R); the host
- * builds the program with its R and U (-D). */
+ * builds the program with its C, R and U (-D). */
+#ifndef LAPSE_ZS_C
 #define LAPSE_ZS_C 32
+#endif
 #ifndef LAPSE_ZS_R
 #define LAPSE_ZS_R 4
 #endif
@@ -114,6 +116,76 @@ lapse_zstd_l(__global const float *restrict src, __global float *restrict dst, i
         acc += d * d;
     }
     dst[i] = sqrt(acc / (float)nz);
+}
+
+/* Copy block blk (LAPSE_ZS_C columns from x0 = (blk % gx) C of row y = blk / gx, all nz planes;
+ * a column past nx repeats column nx - 1) into b[z C + c], work-item j of L taking elements
+ * j, j + L, ..., LAPSE_ZS_U loads issued before their stores. */
+static void zs_block_load(__global const float *restrict src, __local float *b, int blk, int j,
+                          int L, int nx, int nz, int gx, size_t plane)
+{
+    const int per = LAPSE_ZS_C * nz, y = blk / gx, x0 = (blk % gx) * LAPSE_ZS_C;
+    const size_t row = (size_t)y * (size_t)nx;
+    for (int e = j; e < per; e += LAPSE_ZS_U * L) {
+        float v[LAPSE_ZS_U];
+#pragma unroll
+        for (int u = 0; u < LAPSE_ZS_U; u++) {
+            const int ee = e + u * L, z = ee / LAPSE_ZS_C, c = ee - z * LAPSE_ZS_C;
+            v[u] = ee < per ? src[(size_t)z * plane + row + (size_t)min(x0 + c, nx - 1)] : 0.0f;
+        }
+#pragma unroll
+        for (int u = 0; u < LAPSE_ZS_U; u++) {
+            const int ee = e + u * L;
+            if (ee < per)
+                b[ee] = v[u];
+        }
+    }
+}
+
+/* lapse_zstd_l's work with the loads of the next block overlapping the sums of this one: a
+ * work-group of LAPSE_ZS_C x LAPSE_ZS_R work-items (1D) takes blocks (LAPSE_ZS_C columns of one
+ * row y) g, g + G, ... (G work-groups); two local buffers of LAPSE_ZS_C * nz floats. The first C
+ * work-items sum block b (both passes of lapse_zstd, same operations in the same order) while
+ * the work-items from 32 on (whole warps) load block b + G into the other buffer; then a
+ * barrier. Needs C <= 32 < C R. NDRange G C R, local C R. */
+__kernel __attribute__((reqd_work_group_size(LAPSE_ZS_C * LAPSE_ZS_R, 1, 1))) void
+lapse_zstd_d(__global const float *restrict src, __global float *restrict dst, int nx, int ny,
+             int nz, __local float *buf)
+{
+    const int lid = (int)get_local_id(0), nwg = (int)get_num_groups(0);
+    const int gx = (nx + LAPSE_ZS_C - 1) / LAPSE_ZS_C, nblk = gx * ny;
+    const size_t plane = (size_t)nx * (size_t)ny;
+    int blk = (int)get_group_id(0);
+    if (blk >= nblk)
+        return; /* the same for the whole work-group */
+    zs_block_load(src, buf, blk, lid, LAPSE_ZS_C * LAPSE_ZS_R, nx, nz, gx, plane);
+    barrier(CLK_LOCAL_MEM_FENCE);
+    int cur = 0;
+    for (; blk < nblk; blk += nwg) {
+        __local float *col = buf + cur * LAPSE_ZS_C * nz;
+        const int next = blk + nwg;
+        if (lid >= 32 && next < nblk)
+            zs_block_load(src, buf + (1 - cur) * LAPSE_ZS_C * nz, next, lid - 32,
+                          LAPSE_ZS_C * LAPSE_ZS_R - 32, nx, nz, gx, plane);
+        const int x = (blk % gx) * LAPSE_ZS_C + lid;
+        if (lid < LAPSE_ZS_C && x < nx) {
+            float acc = col[lid];
+#pragma unroll 8
+            for (int z = 1; z < nz; z++)
+                acc += col[z * LAPSE_ZS_C + lid];
+            const float m = acc / (float)nz;
+            float d = col[lid] - m;
+            acc = d * d;
+#pragma unroll 8
+            for (int z = 1; z < nz; z++) {
+                d = col[z * LAPSE_ZS_C + lid] - m;
+                acc += d * d;
+            }
+            dst[(size_t)(blk / gx) * (size_t)nx + (size_t)x] = sqrt(acc / (float)nz);
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        cur = 1 - cur;
+    }
 }
 
 /* Index of the maximum over z as a float: the first maximum; the first NaN wins (NumPy argmax).
