@@ -56,14 +56,12 @@ ZPROJ_LAUNCH(zstd_simple, "project.cl", "lapse_zstd")
 
 /* The standard deviation in the tiled variant: lapse_zstd_l (each column read once, through
  * local memory) when C columns of nz floats fit the device's local memory (C = 32: nz <= ~380 on
- * NVIDIA's 48 KiB), R rows of C work-items issuing U loads each at a time; with LAPSE_ZSTD_DB=1
- * lapse_zstd_d (the next block's loads overlap this block's sums; two buffers; G work-groups per
- * compute unit). LAPSE_ZSTD_C / _R / _U / _G set the geometry (tuning). Else, and in the simple
- * variant, lapse_zstd (two reads of each column). All give the same bits. */
+ * NVIDIA's 48 KiB), R rows of C work-items issuing U loads each at a time (LAPSE_ZSTD_C / _R /
+ * _U set others, for tuning: docs/kernels.md); else, and in the simple variant, lapse_zstd (two
+ * reads of each column). Same bits. */
 #define ZSTD_C 32
 #define ZSTD_R 8
 #define ZSTD_U 32
-#define ZSTD_G 4
 
 /* The integer in environment variable name (checked by lapse_env_check) if in [lo, hi], else def.
  */
@@ -84,18 +82,15 @@ static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *s
     cl_int nx = (cl_int)in[0].dim[2], ny = (cl_int)in[0].dim[1], nz = (cl_int)in[0].dim[0];
     const long c = zstd_env("LAPSE_ZSTD_C", ZSTD_C, 1, 32),
                r = zstd_env("LAPSE_ZSTD_R", ZSTD_R, 1, 32);
-    const long u = zstd_env("LAPSE_ZSTD_U", ZSTD_U, 1, 64),
-               g = zstd_env("LAPSE_ZSTD_G", ZSTD_G, 1, 64);
-    const int db = zstd_env("LAPSE_ZSTD_DB", 0, 0, 1) == 1 && c * r > 32;
-    const size_t bytes = (size_t)(db ? 2 : 1) * (size_t)c * (size_t)nz * sizeof(cl_float);
+    const long u = zstd_env("LAPSE_ZSTD_U", ZSTD_U, 1, 64);
+    const size_t bytes = (size_t)c * (size_t)nz * sizeof(cl_float);
     char defines[96];
     *res = 0;
     if (d->simple || !d->use_local || bytes + 1024 > d->local_mem)
         return zstd_simple_launch(d, s, state, in, out, scratch, res);
     snprintf(defines, sizeof defines, "-DLAPSE_ZS_C=%ld -DLAPSE_ZS_R=%ld -DLAPSE_ZS_U=%ld", c, r,
              u);
-    LAPSE_TRY(lapse_dev_kernel_with(d, "project.cl", defines, db ? "lapse_zstd_d" : "lapse_zstd_l",
-                                    &k, &kwg));
+    LAPSE_TRY(lapse_dev_kernel_with(d, "project.cl", defines, "lapse_zstd_l", &k, &kwg));
     if (kwg < (size_t)(c * r))
         return zstd_simple_launch(d, s, state, in, out, scratch, res);
     LAPSE_ARG(k, 0, in[0].mem);
@@ -104,22 +99,9 @@ static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *s
     LAPSE_ARG(k, 3, ny);
     LAPSE_ARG(k, 4, nz);
     LAPSE_CL(clSetKernelArg(k, 5, bytes, NULL));
-    if (db) {
-        cl_uint cus = 1;
-        LAPSE_CL(clGetDeviceInfo(d->cl->dev.device, CL_DEVICE_MAX_COMPUTE_UNITS, sizeof cus, &cus,
-                                 NULL));
-        const size_t nblk = ((size_t)nx + (size_t)c - 1) / (size_t)c * (size_t)ny;
-        size_t groups = (size_t)cus * (size_t)g;
-        if (groups > nblk)
-            groups = nblk;
-        size_t l[1] = {(size_t)(c * r)}, n[1] = {groups * (size_t)(c * r)};
-        LAPSE_TRY(lapse_dev_enqueue(d, k, 1, n, l));
-    } else {
-        size_t l[2] = {(size_t)c, (size_t)r};
-        size_t n[2] = {((size_t)nx + (size_t)c - 1) / (size_t)c * (size_t)c,
-                       (size_t)ny * (size_t)r};
-        LAPSE_TRY(lapse_dev_enqueue(d, k, 2, n, l));
-    }
+    size_t l[2] = {(size_t)c, (size_t)r};
+    size_t n[2] = {((size_t)nx + (size_t)c - 1) / (size_t)c * (size_t)c, (size_t)ny * (size_t)r};
+    LAPSE_TRY(lapse_dev_enqueue(d, k, 2, n, l));
 cleanup:
     return st;
 }
