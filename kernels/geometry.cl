@@ -282,7 +282,7 @@ lapse_geom_affine_b(__global const float *restrict src, __global float *restrict
  * Staging: every work-item maps the 8 corners of the tile (clipped to the result's box) with the
  * kernel's own fma formula; per input axis the box is [floor(min), ceil(max)] clipped to the
  * image [0, n - 1] (constant mode fetches nothing outside it, nearest mode clamps into it) and
- * then to the input buffer (sdim, sorg). Where it holds at most LAPSE_GL_CAP floats (40 KB) the
+ * then to the input buffer (sdim, sorg). Where it holds at most LAPSE_GL_CAP floats (36 KB) the
  * group copies it into local memory row by row (warps along x: coalesced loads), one barrier.
  * Each output then computes its position, clamping, floor and fractions exactly as
  * geom_affine_eval and reads its neighbours from the local box when they lie in it; a neighbour
@@ -299,20 +299,19 @@ lapse_geom_affine_b(__global const float *restrict src, __global float *restrict
 #define LAPSE_GL_K2  4     /* outputs per work-item along ax2, LAPSE_GL_H apart */
 #define LAPSE_GL_K3  4     /* outputs per work-item along the third axis, consecutive */
 #ifndef LAPSE_GL_CAP
-#define LAPSE_GL_CAP 10240 /* floats of the local box (40 KB; tests build it smaller) */
+#define LAPSE_GL_CAP 9216 /* floats of the local box (36 KB: 6 groups per H200 SM) */
 #endif
 #ifndef LAPSE_GL_TRIM
 #define LAPSE_GL_TRIM 0 /* tests only: voxels cut off each side of the box (global reads) */
 #endif
 
-/* One output from the local box (origin bo in global input indices, dims bd, plane bd.x bd.y)
- * when staged and its neighbours lie in it, else geom_affine_eval's: the same bits either way.
- * (sz, sy, sx): its position, as geom_affine_eval computes it from (fz, fy, fx). */
-static inline __attribute__((always_inline)) float
-geom_local_eval(__global const float *restrict src, __local const float *box, int staged, int4 bo,
-                int4 bd, int bplane, int4 sdim, int4 sorg, int4 simg, size_t plane, float fz,
-                float fy, float fx, float sz, float sy, float sx, float4 mz, float4 my, float4 mx,
-                int order, int clamp_mode)
+/* One output from the local box (origin bo in global input indices, dims bd, plane bd.x bd.y):
+ * 1 and *v the value geom_affine_eval gives for position (sz, sy, sx) (computed as it does), or
+ * 0 (*v unset) when a neighbour it needs is not in the box (or staged is 0): the caller then
+ * calls geom_affine_eval, out of its unrolled loop (the kernel's code stays small). */
+static inline __attribute__((always_inline)) int
+geom_local_try(__local const float *box, int staged, int4 bo, int4 bd, int bplane, int4 simg,
+               float sz, float sy, float sx, int order, int clamp_mode, float *v)
 {
     const float nz = (float)(simg.z - 1), ny = (float)(simg.y - 1), nx = (float)(simg.x - 1);
     if (clamp_mode) {
@@ -320,7 +319,8 @@ geom_local_eval(__global const float *restrict src, __local const float *box, in
         sy = fmin(fmax(sy, 0.0f), ny);
         sx = fmin(fmax(sx, 0.0f), nx);
     } else if (!(sz >= 0.0f && sz <= nz && sy >= 0.0f && sy <= ny && sx >= 0.0f && sx <= nx)) {
-        return 0.0f;
+        *v = 0.0f;
+        return 1;
     }
     const float flz = floor(sz), fly = floor(sy), flx = floor(sx);
     const float tz = sz - flz, ty = sy - fly, tx = sx - flx; /* exact */
@@ -330,27 +330,27 @@ geom_local_eval(__global const float *restrict src, __local const float *box, in
         y0 += ty >= 0.5f;
         x0 += tx >= 0.5f;
         const int lz = z0 - bo.z, ly = y0 - bo.y, lx = x0 - bo.x;
-        if (staged && (uint)lz < (uint)bd.z && (uint)ly < (uint)bd.y && (uint)lx < (uint)bd.x)
-            return box[lz * bplane + ly * bd.x + lx];
-    } else {
-        /* the second neighbour is index + 1 where the fraction is not 0 (the position is then
-         * below n - 1, so geom_affine_eval's min(i + 1, n - 1) is i + 1), else unused */
-        const int ez = tz != 0.0f, ey = ty != 0.0f, ex = tx != 0.0f;
-        const int lz = z0 - bo.z, ly = y0 - bo.y, lx = x0 - bo.x;
-        if (staged && (uint)lz < (uint)(bd.z - ez) && (uint)ly < (uint)(bd.y - ey) &&
-            (uint)lx < (uint)(bd.x - ex)) {
-            __local const float *p0 = box + (lz * bplane + ly * bd.x + lx);
-            __local const float *p1 = p0 + ez * bplane;
-            const int dy = ey * bd.x;
+        if (!(staged && (uint)lz < (uint)bd.z && (uint)ly < (uint)bd.y && (uint)lx < (uint)bd.x))
+            return 0;
+        *v = box[lz * bplane + ly * bd.x + lx];
+        return 1;
+    }
+    /* the second neighbour is index + 1 where the fraction is not 0 (the position is then below
+     * n - 1, so geom_affine_eval's min(i + 1, n - 1) is i + 1), else unused */
+    const int ez = tz != 0.0f, ey = ty != 0.0f, ex = tx != 0.0f;
+    const int lz = z0 - bo.z, ly = y0 - bo.y, lx = x0 - bo.x;
+    if (!(staged && (uint)lz < (uint)(bd.z - ez) && (uint)ly < (uint)(bd.y - ey) &&
+          (uint)lx < (uint)(bd.x - ex)))
+        return 0;
+    __local const float *p0 = box + (lz * bplane + ly * bd.x + lx);
+    __local const float *p1 = p0 + ez * bplane;
+    const int dy = ey * bd.x;
 #define GEOM_L_ROW(p)   GEOM_AXIS((p)[0], (p)[ex], tx)
 #define GEOM_L_PLANE(p) GEOM_AXIS(GEOM_L_ROW(p), GEOM_L_ROW((p) + dy), ty)
-            return GEOM_AXIS(GEOM_L_PLANE(p0), GEOM_L_PLANE(p1), tz);
+    *v = GEOM_AXIS(GEOM_L_PLANE(p0), GEOM_L_PLANE(p1), tz);
 #undef GEOM_L_PLANE
 #undef GEOM_L_ROW
-        }
-    }
-    return geom_affine_eval(src, sdim, sorg, simg, plane, fz, fy, fx, mz, my, mx, order,
-                            clamp_mode);
+    return 1;
 }
 
 __kernel __attribute__((reqd_work_group_size(LAPSE_GL_X, LAPSE_GL_H, 1))) void
@@ -416,31 +416,43 @@ lapse_geom_affine_l(__global const float *restrict src, __global float *restrict
     const int lx = t0.x + lid0;
     if (lx >= ddim.x)
         return;
-    const size_t plane = (size_t)sdim.x * (size_t)sdim.y;
     const int bplane = bd.x * bd.y;
     /* y outer, z inner: the position's x and y parts once per work-item and row */
     const int yo = ax2 == 1 ? lid1 : 0, ys = ax2 == 1 ? LAPSE_GL_H : 1;
     const int zo = ax2 == 1 ? 0 : lid1, zs = ax2 == 1 ? 1 : LAPSE_GL_H;
     const float fx = (float)(dorg.x + lx);
     const float ux = fma(mx.z, fx, mx.w), uy = fma(my.z, fx, my.w), uz = fma(mz.z, fx, mz.w);
+    uint miss = 0; /* bit i K3 + j: output (i, j) needs geom_affine_eval */
 #pragma unroll
     for (int i = 0; i < LAPSE_GL_K2; i++) { /* K2 == K3: the same count either way */
         const int ly = t0.y + yo + ys * i;
-        if (ly > t1.y)
-            break;
         const float fy = (float)(dorg.y + ly);
         const float vx = fma(mx.y, fy, ux), vy = fma(my.y, fy, uy), vz = fma(mz.y, fy, uz);
 #pragma unroll
         for (int j = 0; j < LAPSE_GL_K3; j++) {
             const int lz = t0.z + zo + zs * j;
-            if (lz > t1.z)
-                break;
+            if (ly > t1.y || lz > t1.z)
+                continue;
             const float fz = (float)(dorg.z + lz);
-            dst[((size_t)lz * (size_t)ddim.y + (size_t)ly) * (size_t)ddim.x + (size_t)lx] =
-                geom_local_eval(src, box, staged, bo, bd, bplane, sdim, sorg, simg, plane, fz, fy,
-                                fx, fma(mz.x, fz, vz), fma(my.x, fz, vy), fma(mx.x, fz, vx), mz,
-                                my, mx, order, clamp_mode);
+            float v;
+            if (geom_local_try(box, staged, bo, bd, bplane, simg, fma(mz.x, fz, vz),
+                               fma(my.x, fz, vy), fma(mx.x, fz, vx), order, clamp_mode, &v))
+                dst[((size_t)lz * (size_t)ddim.y + (size_t)ly) * (size_t)ddim.x + (size_t)lx] = v;
+            else
+                miss |= 1u << (i * LAPSE_GL_K3 + j);
         }
+    }
+    if (miss == 0)
+        return;
+    const size_t plane = (size_t)sdim.x * (size_t)sdim.y;
+#pragma unroll 1
+    for (int b = 0; b < LAPSE_GL_K2 * LAPSE_GL_K3; b++) {
+        if (!(miss >> b & 1))
+            continue;
+        const int ly = t0.y + yo + ys * (b / LAPSE_GL_K3), lz = t0.z + zo + zs * (b % LAPSE_GL_K3);
+        dst[((size_t)lz * (size_t)ddim.y + (size_t)ly) * (size_t)ddim.x + (size_t)lx] =
+            geom_affine_eval(src, sdim, sorg, simg, plane, (float)(dorg.z + lz),
+                             (float)(dorg.y + ly), fx, mz, my, mx, order, clamp_mode);
     }
 }
 #if LAPSE_GL_K2 != LAPSE_GL_K3

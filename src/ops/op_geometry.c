@@ -35,7 +35,7 @@ static const char *const interp_words[] = {"linear", "nearest", NULL};
 #define GEOM_L_H   8
 #define GEOM_L_N2  32
 #define GEOM_L_K3  4
-#define GEOM_L_CAP 10240
+#define GEOM_L_CAP 9216
 
 /* The dims of the whole image a volume is a box of (v->img, or v->dim when img is unset). */
 static void vol_img(const lapse_dvol_t *v, int64_t img[3])

@@ -306,15 +306,16 @@ static void check_sampler(lapse_cl_t *cl, lapse_dev_t *simple, lapse_dev_t *tile
                     float u = b[(z * ob.dim[1] + y) * ob.dim[2] + x];
                     float v =
                         a[((ob.off[0] + z) * odim[1] + ob.off[1] + y) * odim[2] + ob.off[2] + x];
-                    ck_assert_msg(memcmp(&u, &v, sizeof u) == 0 || (isnan(u) && isnan(v)),
-                                  "%s (%g, %g, %g) on %lldx%lldx%lld, box at (%lld, %lld, %lld): "
-                                  "voxel (%lld, %lld, %lld) is %a (tiled) vs %a (simple) "
-                                  "(seed %llu)",
-                                  s->op->name, s->p[0].v[0], s->p[0].v[1], s->p[0].v[2],
-                                  (long long)nz, (long long)ny, (long long)nx, (long long)ob.off[0],
-                                  (long long)ob.off[1], (long long)ob.off[2], (long long)z,
-                                  (long long)y, (long long)x, (double)u, (double)v,
-                                  (unsigned long long)seed);
+                    ck_assert_msg(
+                        memcmp(&u, &v, sizeof u) == 0 || (isnan(u) && isnan(v)),
+                        "%s (%g, %g, %g; %g, %g) on %lldx%lldx%lld, box at (%lld, %lld, %lld): "
+                        "voxel (%lld, %lld, %lld) is %a (tiled) vs %a (simple) "
+                        "(seed %llu)",
+                        s->op->name, s->p[0].v[0], s->p[0].v[1], s->p[0].v[2], s->p[1].v[0],
+                        s->p[2].v[0], (long long)nz, (long long)ny, (long long)nx,
+                        (long long)ob.off[0], (long long)ob.off[1], (long long)ob.off[2],
+                        (long long)z, (long long)y, (long long)x, (double)u, (double)v,
+                        (unsigned long long)seed);
                 }
     }
     free(in);
