@@ -231,6 +231,167 @@ START_TEST(test_flip_crop)
 }
 END_TEST
 
+/* Run sampler step s (rotate, affine_transform, resample: no scratch, no state) on device state
+ * d for the box ob of its result (dims odim) from the box of the input (whole image in, dims
+ * dim) that in_box gives it, as a task of a tiling runs it (origins and image dims set); the
+ * box's result into res (ob's dims). */
+static void run_box(lapse_cl_t *cl, lapse_dev_t *d, const lapse_step_t *s, const float *in,
+                    const int64_t dim[3], const int64_t odim[3], const lapse_box_t *ob, float *res)
+{
+    const lapse_op_t *op = s->op;
+    ck_assert(op->nscratch == 0 && op->prepare == NULL && op->in_box != NULL);
+    lapse_box_t ib;
+    op->in_box(s, ob, dim, &ib);
+    size_t n = (size_t)(ib.dim[0] * ib.dim[1] * ib.dim[2]);
+    size_t on = (size_t)(ob->dim[0] * ob->dim[1] * ob->dim[2]);
+    float *part = malloc(n * sizeof *part);
+    ck_assert(part != NULL);
+    for (int64_t z = 0; z < ib.dim[0]; z++)
+        for (int64_t y = 0; y < ib.dim[1]; y++)
+            memcpy(&part[(size_t)((z * ib.dim[1] + y) * ib.dim[2])],
+                   &in[((ib.off[0] + z) * dim[1] + ib.off[1] + y) * dim[2] + ib.off[2]],
+                   (size_t)ib.dim[2] * sizeof *part);
+    lapse_dvol_t vin = {buffer(cl, n, part),
+                        {ib.dim[0], ib.dim[1], ib.dim[2]},
+                        {ib.off[0], ib.off[1], ib.off[2]},
+                        {dim[0], dim[1], dim[2]}};
+    lapse_dvol_t vout = {buffer(cl, on, NULL),
+                         {ob->dim[0], ob->dim[1], ob->dim[2]},
+                         {ob->off[0], ob->off[1], ob->off[2]},
+                         {odim[0], odim[1], odim[2]}};
+    int where = -1;
+    ck_assert_msg(op->launch(d, s, NULL, &vin, &vout, NULL, &where) == LAPSE_OK, "%s",
+                  lapse_errmsg());
+    ck_assert_int_eq(where, 0);
+    cl_int e = clEnqueueReadBuffer(cl->queue, vout.mem, CL_TRUE, 0, on * sizeof(float), res, 0,
+                                   NULL, NULL);
+    ck_assert_int_eq(e, CL_SUCCESS);
+    clReleaseMemObject(vin.mem);
+    clReleaseMemObject(vout.mem);
+    free(part);
+}
+
+/* As check_same for a sampler step, and then task by task: the result cut into 8 boxes at about
+ * a third of each axis (origins not on the kernels' tiles), each run by the tiled variant from
+ * its own input box, equals the simple variant's whole result there bit for bit. */
+static void check_sampler(lapse_cl_t *cl, lapse_dev_t *simple, lapse_dev_t *tiled,
+                          const lapse_step_t *s, int64_t nz, int64_t ny, int64_t nx, int salt)
+{
+    check_same(cl, simple, tiled, s, nz, ny, nx, salt);
+    const int64_t dim[3] = {nz, ny, nx};
+    int64_t odim[3];
+    lapse_step_out_dims(s, dim, odim);
+    size_t n = (size_t)(nz * ny * nx), on = (size_t)(odim[0] * odim[1] * odim[2]);
+    uint64_t seed = seed_base + (uint64_t)salt * 0x9e3779b97f4a7c15ULL;
+    float *in = malloc(n * sizeof *in), *a = malloc(on * sizeof *a), *b = malloc(on * sizeof *b);
+    ck_assert(in && a && b);
+    fill_special(in, n, seed);
+    run_on(cl, simple, s, in, dim, odim, 0, a);
+    for (int c = 0; c < 8; c++) {
+        lapse_box_t ob;
+        for (int ax = 0; ax < 3; ax++) {
+            int64_t cut = (odim[ax] + 2) / 3; /* the first part: [0, cut) */
+            int hi = c >> (2 - ax) & 1;
+            ob.off[ax] = hi ? cut : 0;
+            ob.dim[ax] = hi ? odim[ax] - cut : cut;
+        }
+        if (ob.dim[0] <= 0 || ob.dim[1] <= 0 || ob.dim[2] <= 0)
+            continue;
+        ck_assert_int_eq(lapse_cl_set_build_options(cl, tiled_defines), LAPSE_OK);
+        run_box(cl, tiled, s, in, dim, odim, &ob, b);
+        ck_assert_int_eq(lapse_cl_set_build_options(cl, NULL), LAPSE_OK);
+        for (int64_t z = 0; z < ob.dim[0]; z++)
+            for (int64_t y = 0; y < ob.dim[1]; y++)
+                for (int64_t x = 0; x < ob.dim[2]; x++) {
+                    float u = b[(z * ob.dim[1] + y) * ob.dim[2] + x];
+                    float v =
+                        a[((ob.off[0] + z) * odim[1] + ob.off[1] + y) * odim[2] + ob.off[2] + x];
+                    ck_assert_msg(
+                        memcmp(&u, &v, sizeof u) == 0 || (isnan(u) && isnan(v)),
+                        "%s (%g, %g, %g; %g, %g) on %lldx%lldx%lld, box at (%lld, %lld, %lld): "
+                        "voxel (%lld, %lld, %lld) is %a (tiled) vs %a (simple) "
+                        "(seed %llu)",
+                        s->op->name, s->p[0].v[0], s->p[0].v[1], s->p[0].v[2], s->p[1].v[0],
+                        s->p[2].v[0], (long long)nz, (long long)ny, (long long)nx,
+                        (long long)ob.off[0], (long long)ob.off[1], (long long)ob.off[2],
+                        (long long)z, (long long)y, (long long)x, (double)u, (double)v,
+                        (unsigned long long)seed);
+                }
+    }
+    free(in);
+    free(a);
+    free(b);
+}
+
+/* The affine sampler through local memory (lapse_geom_affine_l) and the kernels it falls back
+ * to: rotations about x, y, z and oblique ones (linear and nearest), affine_transform with
+ * scales and shears, resample, on the file's shapes and odd ones, whole and task by task; with
+ * the kernel picked as by default, with LAPSE_GEOM_LOCAL=1 (any map whose box fits) and =0
+ * (today's kernels); and the local kernel built with a small box (most groups read global
+ * memory) and with its box trimmed by a voxel per side (outputs near the box's faces read global
+ * memory), so that every path of it meets the simple kernel. */
+START_TEST(test_affine_local)
+{
+    static const char *const geo[] = {NULL, "-DLAPSE_GL_CAP=1500", "-DLAPSE_GL_TRIM=1"};
+    static const char *const modes[] = {NULL, "1", "0"}; /* LAPSE_GEOM_LOCAL */
+    static const double rot[][3] = {{0, 30, 0},   {0, 0, 30},    {30, 0, 0},  {0, -40, 0},
+                                    {0, 0, 95},   {0, 45, 0},    {0, 0, 180}, {7.3, 0, 0},
+                                    {0, 0, -7.3}, {17, -40, 95}, {3, 4, -5},  {0, 0, 45}};
+    static const double mat[][12] = {
+        {0.9, 0.1, 0, 1.5, 0, 1.1, 0.3, -2, 0.05, -0.2, 0.8, 3}, /* shear and scale */
+        {1, 0, 0, 0, 0, 0.5, 0.25, 1, 0, 0, 0.5, 2.5},           /* upscale x, y shears on x */
+        {1, 0, 0, 0, 0, 1, 0, 0, 0.4, 0, 1, -3},                 /* x shears along z */
+        {2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0},                    /* downscale (box too big) */
+    };
+    static const int64_t odd[][3] = {{33, 45, 77}, {5, 70, 97}, {17, 8, 200}};
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *simple = make_dev(cl, 1);
+    int salt = 500;
+    for (int g = 0; g < 3; g++) {
+        lapse_dev_t *tiled = make_dev(cl, 0); /* its kernel cache: this geometry's */
+        tiled_defines = geo[g];
+        for (int m = 0; m < 3; m++) {
+            if (modes[m])
+                ck_assert_int_eq(setenv("LAPSE_GEOM_LOCAL", modes[m], 1), 0);
+            else
+                ck_assert_int_eq(unsetenv("LAPSE_GEOM_LOCAL"), 0);
+            if (g > 0 && m == 2) /* today's kernels: the geometry does not matter */
+                continue;
+            for (int r = 0; r < (int)(sizeof rot / sizeof rot[0]); r++)
+                for (int nearest = 0; nearest <= 1; nearest++) {
+                    lapse_step_t s = step_of("rotate", rot[r][0], 0, 0, 0.0);
+                    s.p[1].v[0] = rot[r][1], s.p[2].v[0] = rot[r][2], s.p[3].v[0] = nearest;
+                    int k = (r + nearest + g) % NSHAPES;
+                    check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2],
+                               ++salt);
+                    const int64_t *o = odd[(r + nearest) % 3];
+                    check_sampler(cl, simple, tiled, &s, o[0], o[1], o[2], ++salt);
+                }
+            for (int t = 0; t < (int)(sizeof mat / sizeof mat[0]); t++)
+                for (int nearest = 0; nearest <= 1; nearest++) {
+                    lapse_step_t s = step_of("affine_transform", 0, 0, 0, 0.0);
+                    memcpy(s.p[0].v, mat[t], sizeof mat[t]);
+                    s.p[1].v[0] = nearest;
+                    check_sampler(cl, simple, tiled, &s, 40, 37, 131, ++salt);
+                }
+            for (int nearest = 0; nearest <= 1; nearest++) {
+                lapse_step_t s = step_of("resample", 0.5, 1.7, 0.75, 0.0);
+                s.p[1].v[0] = nearest;
+                check_sampler(cl, simple, tiled, &s, 9, 20, 131, ++salt);
+                s = step_of("resample", 2, 2, 2, 0.0);
+                s.p[1].v[0] = nearest;
+                check_sampler(cl, simple, tiled, &s, 5, 19, 45, ++salt);
+            }
+        }
+        tiled_defines = NULL;
+        lapse_dev_destroy(tiled);
+    }
+    ck_assert_int_eq(unsetenv("LAPSE_GEOM_LOCAL"), 0);
+    lapse_dev_destroy(simple);
+    lapse_cl_close(cl);
+}
+END_TEST
+
 /* The standard deviation over z through local memory (lapse_zstd_l) in several geometries
  * (columns C, rows of work-items R, loads at a time U: the default, U above nz / R, R not a power
  * of two, R = 1, 16 and 8 columns), nz below, at and above R * U, one column or one row. */
@@ -376,6 +537,7 @@ static Suite *variants_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_minmax_fused);
     tcase_add_test(tc, test_flip_crop);
+    tcase_add_test(tc, test_affine_local);
     tcase_add_test(tc, test_stencils);
     tcase_add_test(tc, test_stencil_geometries);
     tcase_add_test(tc, test_windows);
