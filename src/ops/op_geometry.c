@@ -427,10 +427,10 @@ typedef enum { SAMPLER_SIMPLE, SAMPLER_ROWS, SAMPLER_BLOCK, SAMPLER_LOCAL } samp
  * lapse_geom_affine_l (the input box staged in local memory) where a step along x moves the
  * source position by 1/16 voxel or more along y or z (a row of outputs then reads across many
  * input rows) and the box of a tile holds at most GEOM_L_CAP floats with ax2 the axis giving
- * the smaller box; LAPSE_GEOM_LOCAL=1: for any map whose box fits (for comparison), =0: never
- * (today's kernels below). Not yet measured on a GPU. Otherwise lapse_geom_affine_b (8 x 4 warps
- * over x and z) when a step along x moves the source position by 1/16 voxel or more along z, and
- * more than along y; the same kernel over x and y where x turns into y that way instead; else
+ * the smaller box: only with LAPSE_GEOM_LOCAL=1, then for any map whose box fits, since it is not
+ * yet measured on a GPU (unset or 0: today's kernels below). Otherwise lapse_geom_affine_b (8 x 4
+ * warps over x and z) when a step along x moves the source position by 1/16 voxel or more along z,
+ * and more than along y; the same kernel over x and y where x turns into y that way instead; else
  * lapse_geom_affine_t (warps along a row). Measured on an H200 (docs/benchmarks.md, runs J and
  * O): rotate about y 30 degrees 1.08 ms against 1.63 (1.00 once a zero fraction stopped loading
  * its second neighbour); about z 1.18 ms against 1.24 for the rows (1.62 against 1.50 before
@@ -446,9 +446,8 @@ static lapse_status_t sampler_pick(lapse_dev_t *d, const sampler_t *A, const lap
     const int tiled = !d->simple && in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31);
     const double zx = fabs(A->m[2]), yx = fabs(A->m[6]); /* d(source z, y) / d(output x) */
     const char *lenv = getenv("LAPSE_GEOM_LOCAL");
-    int lmode = 1; /* LAPSE_GEOM_LOCAL unset: where x turns into y or z; 1 (2 here): any map */
-    if (lenv && lenv[0])
-        lmode = strcmp(lenv, "1") == 0 ? 2 : 0;
+    /* off unless LAPSE_GEOM_LOCAL=1 (then for any map whose box fits) until it is measured */
+    const int lmode = lenv && strcmp(lenv, "1") == 0 ? 2 : 0;
     *kind = tiled ? SAMPLER_ROWS : SAMPLER_SIMPLE;
     if (tiled && d->use_local && lmode && (lmode == 2 || zx >= 1.0 / 16 || yx >= 1.0 / 16) &&
         (cl_ulong)GEOM_L_CAP * sizeof(float) + 1024 <= d->local_mem) {
