@@ -5,14 +5,22 @@
 # my_filter.cl equals mean_box radius 1 bit for bit and SciPy's uniform_filter within 1e-5
 # relative; a second user kernel (a maximum over y +-2, x +-1, plus params[0], dtype same:
 # uint16) equals SciPy's maximum_filter + 5 exactly. Both runs - untiled on 1 rank, odd tiles
-# [5, 17, 23] on 2 ranks - are bit-identical. A kernel with a syntax error is refused with exit 2
-# before anything is written (the message, printed once, names the config's source key and
-# my_filter.cl:LINE of the error); so is a missing kernel file. An output made with the kernel is
+# [5, 17, 23] on 2 ranks - are bit-identical. The same two kernels on the 2-D time-lapse
+# /raw2d [t, y, x] (plane z = 5 of /raw; the mean with reach [0, 1, 1]: its z reads clamp to the
+# one plane) equal mean_box bit for bit, SciPy's 3x3 uniform_filter within 1e-5 and the (5, 3)
+# maximum_filter + 5 exactly, untiled on 1 rank and with tiles [1, 17, 23] on 2 ranks alike.
+# A kernel with a syntax error is refused with exit 2 before anything is written (the message,
+# printed once, names the config's source key and my_filter.cl:LINE of the error); so is a
+# missing kernel file. An output made with the kernel is
 # not continued once the kernel file is edited (its text is in the fingerprint: exit 2, the
 # output unchanged), and is continued with the original text.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
+# The 2-D time-lapse: plane z = 5 of /raw as /raw2d [t, y, x].
+"$LAPSE_PY" -c "import h5py, sys
+with h5py.File(sys.argv[1], 'a') as f:
+    f['/raw2d'] = f['/raw'][:, 5]" "$IN" || fail "cannot write /raw2d"
 W=$T/work
 mkdir -p "$W"
 cp "$LAPSE_SRC/configs/custom_mean.cl" "$W/my_filter.cl" || fail "no configs/custom_mean.cl"
@@ -28,13 +36,14 @@ float lapse_user(const __global float *in, int4 dim, int4 pos, __constant float 
 }
 CL
 
-# config NAME TILES OUT [SOURCE]: the test pipeline in $W/NAME.yaml (source relative to $W).
+# config NAME TILES OUT [SOURCE [DATASET REACH]]: the test pipeline in $W/NAME.yaml (source
+# relative to $W; DATASET /raw and the mean's REACH 1 unless given).
 config() {
     cat >"$W/$1.yaml" <<YAML
-input: {file: $IN, dataset: /raw}
+input: {file: $IN, dataset: ${5:-/raw}}
 tiles: {shape: $2}
 pipeline:
-  - {op: custom_kernel, source: ${4:-my_filter.cl}, reach: 1, params: [0.3333333333333333], save: /custom}
+  - {op: custom_kernel, source: ${4:-my_filter.cl}, reach: ${6:-1}, params: [0.3333333333333333], save: /custom}
   - {op: custom_kernel, from: input, source: ymax.cl, reach: [0, 2, 1], dtype: same, params: [5], save: /ymax}
   - {op: mean_box, from: input, radius: 1}
 output: {file: $3, dataset: /result}
@@ -42,37 +51,50 @@ devices: any
 YAML
 }
 
-note "untiled (1 rank) and odd tiles (2 ranks)"
+note "untiled (1 rank) and odd tiles (2 ranks), on [t, z, y, x] and on [t, y, x] data"
 config whole "[$NZ, $NY, $NX]" "$T/whole.h5"
 config tiled "[5, 17, 23]" "$T/tiled.h5"
+config whole2d "[1, $NY, $NX]" "$T/whole2d.h5" my_filter.cl /raw2d "[0, 1, 1]"
+config tiled2d "[1, 17, 23]" "$T/tiled2d.h5" my_filter.cl /raw2d "[0, 1, 1]"
 lapse_run 1 "$W/whole.yaml"
 lapse_run 2 "$W/tiled.yaml"
+lapse_run 1 "$W/whole2d.yaml"
+lapse_run 2 "$W/tiled2d.yaml"
 py h5same.py "$T/whole.h5" "$T/tiled.h5" || fail "tiled differs from untiled"
+py h5same.py "$T/whole2d.h5" "$T/tiled2d.h5" || fail "2-D: tiled differs from untiled"
 py h5same.py "$T/whole.h5" "$T/whole.h5" /custom /result >/dev/null || fail "h5same"
 nonconstant "$T/whole.h5" /custom /ymax
-"$LAPSE_PY" - "$T/whole.h5" "$IN" <<'PY' || fail "custom kernels differ from their references"
+nonconstant "$T/whole2d.h5" /custom /ymax
+# check OUT DATASET: OUT's kernels against mean_box and SciPy on IN's DATASET (z, y, x or y, x).
+check() {
+    "$LAPSE_PY" - "$1" "$IN" "$2" <<'PY' || fail "$2: custom kernels differ from their references"
 import sys
 import h5py
 import numpy as np
 from scipy import ndimage
 with h5py.File(sys.argv[1], "r") as f, h5py.File(sys.argv[2], "r") as g:
     custom, mean, ymax = f["/custom"][()], f["/result"][()], f["/ymax"][()]
-    raw = g["/raw"][()]
+    raw = g[sys.argv[3]][()]
 assert custom.dtype == np.float32 and ymax.dtype == np.uint16, (custom.dtype, ymax.dtype)
+assert custom.shape == ymax.shape == raw.shape, (custom.shape, ymax.shape, raw.shape)
 if custom.tobytes() != mean.tobytes():
     i = np.argwhere(custom != mean)[0]
     sys.exit("custom mean != mean_box at %s: %r vs %r" % (tuple(i), custom[tuple(i)], mean[tuple(i)]))
 for t in range(raw.shape[0]):
     a = raw[t].astype(np.float64)
-    ref = ndimage.uniform_filter(a, size=3, mode="nearest")
+    ref = ndimage.uniform_filter(a, size=3, mode="nearest")  # 3x3x3, or 3x3 on a plane
     err = np.abs(custom[t] - ref).max() / np.abs(ref).max()
     if err > 1e-5:
         sys.exit("t=%d: custom mean off uniform_filter by %g relative" % (t, err))
-    mx = np.minimum(ndimage.maximum_filter(a, size=(1, 5, 3), mode="nearest") + 5, 65535)
+    mx = np.minimum(ndimage.maximum_filter(a, size=(1, 5, 3)[3 - a.ndim:], mode="nearest") + 5,
+                    65535)
     if not np.array_equal(ymax[t], mx.astype(np.uint16)):
         sys.exit("t=%d: ymax != maximum_filter + 5" % t)
-print("references ok")
+print("%s: references ok" % sys.argv[3])
 PY
+}
+check "$T/whole.h5" /raw
+check "$T/whole2d.h5" /raw2d
 
 # listing DIR: its files with checksums, logs/ left out (nothing else may appear or change on a
 # refusal).

@@ -3,9 +3,11 @@
 # to end against NumPy / SciPy, on [t, z, y, x] and on [t, y, x] data.
 #
 # Five graphs (tests/py/graph_ref.py has their NumPy expressions): math (subtract_scalar,
-# absolute, sqrt of negatives, power, clip with NaN and with minimum > maximum), compare
-# (greater / smaller / equal_constant, also on NaN), images2 (divide_images by zero,
-# maximum / minimum_images with NaN), project (minimum, sum, mean, standard deviation and
+# absolute, sqrt of negatives, power, clip with NaN and with minimum > maximum, add_scalar also
+# on NaN), compare (greater / smaller / equal_constant, also on NaN; binary_and of two 0/1 masks
+# and of a mask with an image holding NaN, which counts as true), images2 (divide_images by zero,
+# maximum / minimum_images with NaN, add_images_weighted also on NaN and with its default
+# factors), project (minimum, sum, mean, standard deviation and
 # argmax along z) and morph (erode / dilate / opening / closing_box against SciPy's binary
 # morphology with the clamp-to-edge border). Each runs untiled on 1 rank and with small ragged
 # tiles on 2 ranks, on the standard 4-D image and on its plane z = 5 as a 3-D [t, y, x] dataset;
@@ -39,14 +41,19 @@ MATH='  - {op: subtract_scalar, value: 200, name: s, save: /sub}
   - {op: clip, from: input, minimum: 150, maximum: 400, save: /clip}
   - {op: clip, from: r, minimum: 2, maximum: 5, save: /clipnan}
   - {op: clip, from: input, minimum: 400, maximum: 150, save: /clipinv}
+  - {op: add_scalar, from: input, value: 0.1, save: /adds}
+  - {op: add_scalar, from: r, value: -1234.567, save: /addnan}
   - {op: subtract_scalar, from: input, value: 0.1}'
-COMPARE='  - {op: greater_constant, constant: 250, save: /gt}
+COMPARE='  - {op: greater_constant, constant: 250, name: g, save: /gt}
   - {op: smaller_constant, from: input, constant: 190.5, save: /lt}
   - {op: equal_constant, from: input, constant: 200, save: /eq}
   - {op: subtract_scalar, from: input, value: 200, name: s}
   - {op: sqrt, from: s, name: r}
   - {op: greater_constant, from: r, constant: -1, save: /gtnan}
   - {op: smaller_constant, from: r, constant: 1e9, save: /ltnan}
+  - {op: smaller_constant, from: input, constant: 300, name: l}
+  - {op: binary_and, from: g, with: l, save: /and}
+  - {op: binary_and, from: r, with: l, save: /andnan}
   - {op: equal_constant, from: r, constant: 0}'
 IMAGES2='  - {op: subtract_scalar, value: 200, name: s}
   - {op: multiply_scalar, from: s, value: -1.5, name: n}
@@ -56,6 +63,9 @@ IMAGES2='  - {op: subtract_scalar, value: 200, name: s}
   - {op: minimum_images, from: s, with: n, save: /min}
   - {op: sqrt, from: s, name: r}
   - {op: maximum_images, from: r, with: n, save: /maxnan}
+  - {op: add_images_weighted, from: s, with: n, factor1: 0.3, factor2: -1.7, save: /wsum}
+  - {op: add_images_weighted, from: r, with: input, factor1: 2.5e-3, factor2: 0.1, save: /wsumnan}
+  - {op: add_images_weighted, from: input, with: r, save: /wsum11}
   - {op: minimum_images, from: n, with: r}'
 PROJECT='  - {op: minimum_z_projection, save: /min}
   - {op: sum_z_projection, from: input, save: /sum}
@@ -98,6 +108,11 @@ for data in 3d 2d; do
         lapse_run 2 "$T/${c}_tiled.yaml"
         py h5same.py "$T/${c}_whole.h5" "$T/${c}_tiled.h5" || fail "$c: tiled differs from untiled"
         [ "$case.$data" = project.2d ] || nonconstant "$T/${c}_whole.h5" /result
+        case $case in # the datasets of the add_scalar, binary_and, add_images_weighted checks
+        math) nonconstant "$T/${c}_whole.h5" /adds /addnan ;;
+        compare) nonconstant "$T/${c}_whole.h5" /and /andnan ;;
+        images2) nonconstant "$T/${c}_whole.h5" /wsum /wsumnan /wsum11 ;;
+        esac
         run_ok "$T/ref.log" py graph_ref.py "$IN" "$T/${c}_whole.h5" "$case" "$dset"
         cat "$T/ref.log"
     done

@@ -14,10 +14,13 @@ IN.h5 (or DATASET) for every timepoint and compared with OUT.h5:
 The cases of test_ops_numpy.sh (issue 11's pointwise, comparison and projection operations; the
 input x is [z, y, x] or [y, x] per timepoint, float32 f = x as the pipeline sees it):
   math    subtract_scalar, absolute, sqrt (NaN below 0), clip (NaN kept; minimum > maximum gives
-          maximum): bit for bit; power: 1e-5 relative of the range (OpenCL pow is not powf)
-  compare greater / smaller / equal_constant, also on NaN (false): exact uint8
+          maximum), add_scalar (x + float32(value), one float32 addition; NaN stays NaN): bit for
+          bit; power: 1e-5 relative of the range (OpenCL pow is not powf)
+  compare greater / smaller / equal_constant, also on NaN (false): exact uint8; binary_and
+          (a != 0) & (b != 0) as 0/1 uint8, NaN being non-zero (true): exact
   images2 divide_images (inf and NaN where the divisor is 0), maximum / minimum_images (NaN
-          propagates): bit for bit
+          propagates), add_images_weighted float32(f1) * a + float32(f2) * b in float32 (two
+          rounded products, then one rounded sum: no fused multiply-add): bit for bit
   project min / sum / mean / std(ddof 0) / argmax along z in float32 like NumPy: bit for bit
   morph   erode / dilate / opening / closing_box of c = clip(x - 200, 0, 5) and of m = x > 230
           (foreground: non-zero; radius 0 gives m), and opening r=[2,1,1] against SciPy's
@@ -108,15 +111,21 @@ def expected_issue11(case, x, f):
                 "/clip": (np.clip(f, f32(150), f32(400)), 0),
                 "/clipnan": (np.clip(r, f32(2), f32(5)), 0),
                 "/clipinv": (np.clip(f, f32(400), f32(150)), 0),
+                "/adds": (f + f32(0.1), 0),
+                "/addnan": (r + f32(-1234.567), 0),
                 "/result": (f - f32(0.1), 0),
             }
         if case == "compare":
+            g = (f > f32(250)).astype(np.uint8)
+            l = (f < f32(300)).astype(np.uint8)  # noqa: E741
             return {
                 "/gt": ((f > f32(250)).astype(np.uint8), 0),
                 "/lt": ((f < f32(190.5)).astype(np.uint8), 0),
                 "/eq": ((f == f32(200)).astype(np.uint8), 0),
                 "/gtnan": ((r > f32(-1)).astype(np.uint8), 0),
                 "/ltnan": ((r < f32(1e9)).astype(np.uint8), 0),
+                "/and": (((g != 0) & (l != 0)).astype(np.uint8), 0),
+                "/andnan": (((r != 0) & (l != 0)).astype(np.uint8), 0),
                 "/result": ((r == f32(0)).astype(np.uint8), 0),
             }
         if case == "images2":
@@ -127,6 +136,9 @@ def expected_issue11(case, x, f):
                 "/max": (np.maximum(s, n), 0),
                 "/min": (np.minimum(s, n), 0),
                 "/maxnan": (np.maximum(r, n), 0),
+                "/wsum": (f32(0.3) * s + f32(-1.7) * n, 0),
+                "/wsumnan": (f32(2.5e-3) * r + f32(0.1) * f, 0),
+                "/wsum11": (f32(1) * f + f32(1) * r, 0),
                 "/result": (np.minimum(n, r), 0),
             }
         if case == "project":
