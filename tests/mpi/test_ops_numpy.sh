@@ -2,17 +2,17 @@
 # test_ops_numpy.sh - issue 11's pointwise, comparison, projection and morphology operations end
 # to end against NumPy / SciPy, on [t, z, y, x] and on [t, y, x] data.
 #
-# Five graphs (tests/py/graph_ref.py has their NumPy expressions): math (subtract_scalar,
-# absolute, sqrt of negatives, power, clip with NaN and with minimum > maximum, add_scalar also
-# on NaN), compare (greater / smaller / equal_constant, also on NaN; binary_and of two 0/1 masks
-# and of a mask with an image holding NaN, which counts as true), images2 (divide_images by zero,
-# maximum / minimum_images with NaN, add_images_weighted also on NaN and with its default
-# factors), project (minimum, sum, mean, standard deviation and
-# argmax along z) and morph (erode / dilate / opening / closing_box against SciPy's binary
-# morphology with the clamp-to-edge border). Each runs untiled on 1 rank and with small ragged
-# tiles on 2 ranks, on the standard 4-D image and on its plane z = 5 as a 3-D [t, y, x] dataset;
-# every dataset must be bit-identical between the two runs and match NumPy (bit for bit, except
-# power: 1e-5).
+# Five graphs (tests/py/graph_ref.py has their NumPy expressions): math (subtract_scalar, absolute,
+# sqrt of negatives, power, clip with NaN and with minimum > maximum, add_scalar and multiply_scalar
+# also on NaN), compare (greater / smaller / equal_constant, also on NaN; binary_and of two 0/1
+# masks and of a mask with an image holding NaN, which counts as true; threshold_fixed of the input,
+# of x - 200 and of NaN), images2 (divide_images by zero, maximum / minimum_images with NaN,
+# add_images_weighted also on NaN and with its default factors), project (maximum, minimum, sum,
+# mean, standard deviation and argmax along z; on [t, y, x] data the maximum of the one plane must
+# be the input) and morph (erode / dilate / opening / closing_box against SciPy's binary morphology
+# with the clamp-to-edge border). Each runs untiled on 1 rank and with small ragged tiles on 2
+# ranks, on the standard 4-D image and on its plane z = 5 as a 3-D [t, y, x] dataset; every dataset
+# must be bit-identical between the two runs and match NumPy (bit for bit, except power: 1e-5).
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -42,6 +42,8 @@ MATH='  - {op: subtract_scalar, value: 200, name: s, save: /sub}
   - {op: clip, from: r, minimum: 2, maximum: 5, save: /clipnan}
   - {op: clip, from: input, minimum: 400, maximum: 150, save: /clipinv}
   - {op: add_scalar, from: input, value: 0.1, save: /adds}
+  - {op: multiply_scalar, from: input, value: 0.37, save: /mul}
+  - {op: multiply_scalar, from: r, value: -2.5, save: /mulnan}
   - {op: add_scalar, from: r, value: -1234.567, save: /addnan}
   - {op: subtract_scalar, from: input, value: 0.1}'
 COMPARE='  - {op: greater_constant, constant: 250, name: g, save: /gt}
@@ -54,6 +56,9 @@ COMPARE='  - {op: greater_constant, constant: 250, name: g, save: /gt}
   - {op: smaller_constant, from: input, constant: 300, name: l}
   - {op: binary_and, from: g, with: l, save: /and}
   - {op: binary_and, from: r, with: l, save: /andnan}
+  - {op: threshold_fixed, from: input, threshold: 250, save: /thr}
+  - {op: threshold_fixed, from: s, threshold: -10.3, save: /thrs}
+  - {op: threshold_fixed, from: r, threshold: -1, save: /thrnan}
   - {op: equal_constant, from: r, constant: 0}'
 IMAGES2='  - {op: subtract_scalar, value: 200, name: s}
   - {op: multiply_scalar, from: s, value: -1.5, name: n}
@@ -67,11 +72,13 @@ IMAGES2='  - {op: subtract_scalar, value: 200, name: s}
   - {op: add_images_weighted, from: r, with: input, factor1: 2.5e-3, factor2: 0.1, save: /wsumnan}
   - {op: add_images_weighted, from: input, with: r, save: /wsum11}
   - {op: minimum_images, from: n, with: r}'
-PROJECT='  - {op: minimum_z_projection, save: /min}
+PROJECT='  - {op: maximum_z_projection, save: /max}
+  - {op: minimum_z_projection, from: input, save: /min}
   - {op: sum_z_projection, from: input, save: /sum}
   - {op: mean_z_projection, from: input, save: /mean}
   - {op: standard_deviation_z_projection, from: input, save: /std}
   - {op: multiply_scalar, from: input, value: 0.37, name: f}
+  - {op: maximum_z_projection, from: f, save: /maxf}
   - {op: mean_z_projection, from: f, save: /meanf}
   - {op: standard_deviation_z_projection, from: f, save: /stdf}
   - {op: argmax_z_projection, from: input}'
@@ -109,8 +116,9 @@ for data in 3d 2d; do
         py h5same.py "$T/${c}_whole.h5" "$T/${c}_tiled.h5" || fail "$c: tiled differs from untiled"
         [ "$case.$data" = project.2d ] || nonconstant "$T/${c}_whole.h5" /result
         case $case in # the datasets of the add_scalar, binary_and, add_images_weighted checks
-        math) nonconstant "$T/${c}_whole.h5" /adds /addnan ;;
-        compare) nonconstant "$T/${c}_whole.h5" /and /andnan ;;
+        math) nonconstant "$T/${c}_whole.h5" /adds /addnan /mul /mulnan ;;
+        compare) nonconstant "$T/${c}_whole.h5" /and /andnan /thr /thrs /thrnan ;;
+        project) nonconstant "$T/${c}_whole.h5" /max /maxf ;;
         images2) nonconstant "$T/${c}_whole.h5" /wsum /wsumnan /wsum11 ;;
         esac
         run_ok "$T/ref.log" py graph_ref.py "$IN" "$T/${c}_whole.h5" "$case" "$dset"

@@ -14,14 +14,18 @@ IN.h5 (or DATASET) for every timepoint and compared with OUT.h5:
 The cases of test_ops_numpy.sh (issue 11's pointwise, comparison and projection operations; the
 input x is [z, y, x] or [y, x] per timepoint, float32 f = x as the pipeline sees it):
   math    subtract_scalar, absolute, sqrt (NaN below 0), clip (NaN kept; minimum > maximum gives
-          maximum), add_scalar (x + float32(value), one float32 addition; NaN stays NaN): bit for
+          maximum), add_scalar (x + float32(value), one float32 addition; NaN stays NaN),
+          multiply_scalar (x * float32(value), one float32 product; NaN stays NaN): bit for
           bit; power: 1e-5 relative of the range (OpenCL pow is not powf)
   compare greater / smaller / equal_constant, also on NaN (false): exact uint8; binary_and
-          (a != 0) & (b != 0) as 0/1 uint8, NaN being non-zero (true): exact
+          (a != 0) & (b != 0) as 0/1 uint8, NaN being non-zero (true): exact; threshold_fixed
+          float32(x) > float32(threshold) as 0/1 uint8 (NaN: 0), of x, of x - 200 and of NaN: exact
   images2 divide_images (inf and NaN where the divisor is 0), maximum / minimum_images (NaN
           propagates), add_images_weighted float32(f1) * a + float32(f2) * b in float32 (two
           rounded products, then one rounded sum: no fused multiply-add): bit for bit
-  project min / sum / mean / std(ddof 0) / argmax along z in float32 like NumPy: bit for bit
+  project min / sum / mean / std(ddof 0) / argmax along z in float32 like NumPy: bit for bit;
+          maximum_z_projection (input dtype) max(axis=0) of x and of x * float32(0.37): exact;
+          on [y, x] data (one plane) it must equal its input
   morph   erode / dilate / opening / closing_box of c = clip(x - 200, 0, 5) and of m = x > 230
           (foreground: non-zero; radius 0 gives m), and opening r=[2,1,1] against SciPy's
           grey_opening(mode='nearest') of the 0/1 image: SciPy binary_erosion(border_value=1) and
@@ -112,6 +116,8 @@ def expected_issue11(case, x, f):
                 "/clipnan": (np.clip(r, f32(2), f32(5)), 0),
                 "/clipinv": (np.clip(f, f32(400), f32(150)), 0),
                 "/adds": (f + f32(0.1), 0),
+                "/mul": (f * f32(0.37), 0),
+                "/mulnan": (r * f32(-2.5), 0),
                 "/addnan": (r + f32(-1234.567), 0),
                 "/result": (f - f32(0.1), 0),
             }
@@ -126,6 +132,9 @@ def expected_issue11(case, x, f):
                 "/ltnan": ((r < f32(1e9)).astype(np.uint8), 0),
                 "/and": (((g != 0) & (l != 0)).astype(np.uint8), 0),
                 "/andnan": (((r != 0) & (l != 0)).astype(np.uint8), 0),
+                "/thr": ((f > f32(250)).astype(np.uint8), 0),
+                "/thrs": ((s > f32(-10.3)).astype(np.uint8), 0),
+                "/thrnan": ((r > f32(-1)).astype(np.uint8), 0),
                 "/result": ((r == f32(0)).astype(np.uint8), 0),
             }
         if case == "images2":
@@ -146,6 +155,9 @@ def expected_issue11(case, x, f):
             f3 = x3.astype(np.float32)
             g3 = f3 * f32(0.37)
             return {
+                # maximum_z_projection: of a [y, x] timepoint (one plane) the input itself
+                "/max": (x3.max(axis=0) if x.ndim == 3 else x, 0),
+                "/maxf": (g3.max(axis=0) if x.ndim == 3 else f * f32(0.37), 0),
                 "/min": (x3.min(axis=0), 0),
                 "/sum": (f3.sum(axis=0), 0),
                 "/mean": (f3.mean(axis=0), 0),
