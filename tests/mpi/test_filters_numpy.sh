@@ -3,15 +3,17 @@
 # [t, y, x] data.
 #
 # Two graphs (tests/py/graph_ref.py FILTER_CASES, SciPy through tests/py/filters_ref.py): window
-# (median_box, median_sphere, mean_sphere, minimum / maximum / top_hat_sphere, variance_box,
-# standard_deviation_box, erode / dilate_sphere of a mask) and stencil (bottom_hat_box,
-# difference_of_gaussian, subtract_gaussian_background, sobel, laplace_box / diamond,
-# gradient_x / y / z), every step reading the input (or the mask) and saved. Each runs untiled on
-# 1 rank and with small ragged tiles on 2 ranks, on the standard 4-D image and on its plane z = 5
-# as a 3-D [t, y, x] dataset (the z radii then change nothing); every dataset must be
-# bit-identical between the two runs, hold more than one value, and match SciPy (medians,
-# minima, maxima, top-hats and the binary morphology bit for bit, float results within 1e-5 of
-# the range). Then a chain of six of them against the chain reference reference.py.
+# (mean_box of float32 x * 0.37 with radii [1, 2, 2] and [0, 1, 3], minimum / maximum_box of the
+# input and of x * 0.37, median_box, median_sphere, mean_sphere, minimum / maximum / top_hat_sphere,
+# variance_box, standard_deviation_box, erode / dilate_sphere of a mask) and stencil
+# (bottom_hat_box, difference_of_gaussian, subtract_gaussian_background, sobel, laplace_box /
+# diamond, gradient_x / y / z), every step reading the input (or x * 0.37, or the mask) and saved.
+# Each runs untiled on 1 rank and with small ragged tiles on 2 ranks, on the standard 4-D image and
+# on its plane z = 5 as a 3-D [t, y, x] dataset (the z radii then change nothing: the reference is
+# SciPy's 2-D filter of the plane, e.g. mean_box [1, 2, 2] is uniform_filter(size=[5, 5])); every
+# dataset must be bit-identical between the two runs, hold more than one value, and match SciPy
+# (medians, minima, maxima, top-hats and the binary morphology bit for bit, float results within
+# 1e-5 of the range). Then a chain of six of them against the chain reference reference.py.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -31,7 +33,14 @@ devices: any
 YAML
 }
 
-WINDOW='  - {op: median_box, radius: 1, save: /median_box}
+WINDOW='  - {op: multiply_scalar, value: 0.37, name: f}
+  - {op: mean_box, from: f, radius: [1, 2, 2], save: /mean_box}
+  - {op: mean_box, from: f, radius: [0, 1, 3], save: /mean_box013}
+  - {op: minimum_box, from: input, radius: [1, 1, 2], save: /minimum_box}
+  - {op: minimum_box, from: f, radius: [0, 2, 1], save: /minimum_boxf}
+  - {op: maximum_box, from: f, radius: [2, 1, 0], save: /maximum_box}
+  - {op: maximum_box, from: input, radius: [1, 2, 2], save: /maximum_boxi}
+  - {op: median_box, from: input, radius: 1, save: /median_box}
   - {op: median_sphere, from: input, radius: [1, 2, 2], save: /median_sphere}
   - {op: mean_sphere, from: input, radius: [1, 2, 2], save: /mean_sphere}
   - {op: minimum_sphere, from: input, radius: 2, save: /minimum_sphere}
@@ -71,7 +80,8 @@ for data in 3d 2d; do
         lapse_run 2 "$T/${c}_tiled.yaml"
         py h5same.py "$T/${c}_whole.h5" "$T/${c}_tiled.h5" || fail "$c: tiled differs from untiled"
         if [ $case = window ]; then
-            sets="/median_box /median_sphere /mean_sphere /minimum_sphere /maximum_sphere
+            sets="/mean_box /mean_box013 /minimum_box /minimum_boxf /maximum_box /maximum_boxi
+                  /median_box /median_sphere /mean_sphere /minimum_sphere /maximum_sphere
                   /top_hat_sphere /variance_box /std_box /erode /result"
         else
             sets="/bottom_hat_box /dog /sgb /sobel /laplace_box /laplace_diamond /gx /gy"

@@ -6,6 +6,8 @@ a program), reference.py (chains) and graph_ref.py (test_filters_numpy.sh).
 apply(op, a, p0, p1) computes the step on a float64 [z, y, x] array a with parameter vectors p0
 (radius or sigma / sigma1, [z, y, x]) and p1 (sigma2), following SciPy (mode='nearest'):
   median_box        median_filter(size=2r+1)
+  mean_box          uniform_filter(size=2r+1)
+  minimum_box       minimum_filter(size=2r+1)      maximum_box     maximum_filter(size=2r+1)
   median_sphere     median_filter(footprint=ellipsoid(r))
   mean_sphere       correlate(footprint / count)
   minimum_sphere    minimum_filter(footprint)      maximum_sphere  maximum_filter(footprint)
@@ -21,9 +23,10 @@ apply(op, a, p0, p1) computes the step on a float64 [z, y, x] array a with param
   subtract_gaussian_background  a - gaussian_filter(sigma)
   bottom_hat_box    black_tophat(size=2r+1)
 Axes of extent 1 are dropped before the window and stencil filters (lapse's rule for 2-D data:
-the filter of the 2-D array), except the gradients, Gaussians and boxes, which SciPy's clamping
-makes equal anyway. ellipsoid(r) is the exact rule sum over axes with r > 0 of (d / r)^2 <= 1,
-checked here against skimage.morphology.ball / disk for equal radii.
+the filter of the 2-D array, a z radius left out: so mean / minimum / maximum_box of a plane are
+SciPy's 2-D filters of it), except the gradients, Gaussians and bottom_hat_box, which SciPy's
+clamping makes equal anyway. ellipsoid(r) is the exact rule sum over axes with r > 0 of
+(d / r)^2 <= 1, checked here against skimage.morphology.ball / disk for equal radii.
 
 As a program: filters_ref.py MANIFEST; each line of MANIFEST is
   OP NZ NY NX P0Z P0Y P0X P1Z P1Y P1X IN.f64 OUT.f64
@@ -34,9 +37,9 @@ import sys
 import numpy as np
 from scipy import ndimage
 
-WINDOW = {"median_box", "median_sphere", "mean_sphere", "minimum_sphere", "maximum_sphere",
-          "top_hat_sphere", "erode_sphere", "dilate_sphere", "variance_box",
-          "standard_deviation_box"}
+WINDOW = {"median_box", "mean_box", "minimum_box", "maximum_box", "median_sphere", "mean_sphere",
+          "minimum_sphere", "maximum_sphere", "top_hat_sphere", "erode_sphere", "dilate_sphere",
+          "variance_box", "standard_deviation_box"}
 STENCIL = {"sobel", "laplace_box", "laplace_diamond"}
 GRADIENT_AXIS = {"gradient_z": 0, "gradient_y": 1, "gradient_x": 2}
 OPS = WINDOW | STENCIL | set(GRADIENT_AXIS) | {"difference_of_gaussian",
@@ -78,6 +81,12 @@ def window(op, b, r):
     nearest = {"mode": "nearest"}
     if op == "median_box":
         return ndimage.median_filter(b, size=size, **nearest)
+    if op == "mean_box":
+        return ndimage.uniform_filter(b, size=size, **nearest)
+    if op == "minimum_box":
+        return ndimage.minimum_filter(b, size=size, **nearest)
+    if op == "maximum_box":
+        return ndimage.maximum_filter(b, size=size, **nearest)
     if op == "median_sphere":
         return ndimage.median_filter(b, footprint=fp, **nearest)
     if op == "mean_sphere":

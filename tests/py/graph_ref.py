@@ -50,8 +50,10 @@ Integer results (a rotation of the uint16 input keeps uint16) are compared after
 tolerance plus 0.5 for lapse's rounding.
 The cases of test_filters_numpy.sh (issue 11's filters, FILTER_CASES below; SciPy through
 tests/py/filters_ref.py):
-  window  median_box / median_sphere, minimum / maximum / top_hat_sphere and erode / dilate_sphere
-          (of x > 230): exact; mean_sphere, variance_box, standard_deviation_box: 1e-5
+  window  median_box / median_sphere, minimum / maximum_box (uniform, minimum / maximum_filter),
+          minimum / maximum / top_hat_sphere and erode / dilate_sphere (of x > 230): exact;
+          mean_box (uniform_filter of float32 x * 0.37), mean_sphere, variance_box,
+          standard_deviation_box: 1e-5; on [y, x] data the 2-D filters (z radius left out)
   stencil bottom_hat_box: exact; difference_of_gaussian, subtract_gaussian_background, sobel,
           laplace_box / diamond, gradient_x / y / z: 1e-5 relative of the range
 NaN and inf must be at the same places; float results are compared bit for bit elsewhere.
@@ -360,10 +362,19 @@ def expected_morph(x, f):
 
 
 # The graphs of test_filters_numpy.sh (issue 11's filters): dataset -> (op, p0, p1, source, tol);
-# source "input" is the image, "mask" its x > 230 as 0/1; tol 0 is bit for bit (the dtype is the
-# step's natural one: "as input" for medians, minima, maxima and top-hats), else relative.
+# source "input" is the image, "scaled" the float32 image float32(x) * float32(0.37) (the step
+# multiply_scalar 0.37 of the pipeline), "mask" x > 230 as 0/1; tol 0 is bit for bit (the dtype
+# is the step's natural one: the source's for medians, minima, maxima and top-hats), else
+# relative. On [t, y, x] data every filter is SciPy's 2-D filter of the plane, its z radius left
+# out (filters_ref.squeeze): e.g. mean_box [1, 2, 2] is uniform_filter(size=[5, 5]).
 FILTER_CASES = {
     "window": {
+        "/mean_box": ("mean_box", [1, 2, 2], None, "scaled", 1e-5),
+        "/mean_box013": ("mean_box", [0, 1, 3], None, "scaled", 1e-5),
+        "/minimum_box": ("minimum_box", [1, 1, 2], None, "input", 0),
+        "/minimum_boxf": ("minimum_box", [0, 2, 1], None, "scaled", 0),
+        "/maximum_box": ("maximum_box", [2, 1, 0], None, "scaled", 0),
+        "/maximum_boxi": ("maximum_box", [1, 2, 2], None, "input", 0),
         "/median_box": ("median_box", [1, 1, 1], None, "input", 0),
         "/median_sphere": ("median_sphere", [1, 2, 2], None, "input", 0),
         "/mean_sphere": ("mean_sphere", [1, 2, 2], None, "input", 1e-5),
@@ -388,21 +399,21 @@ FILTER_CASES = {
     },
 }
 SAME_DTYPE = {"median_box", "median_sphere", "minimum_sphere", "maximum_sphere", "top_hat_sphere",
-              "bottom_hat_box"}
+              "bottom_hat_box", "minimum_box", "maximum_box"}
 
 
 def expected_filters(case, x, f):
     """The window and stencil graphs of test_filters_numpy.sh: SciPy through filters_ref.py on
     the float64 image (z, y, x, or y, x for 2-D data)."""
     out = {}
-    mask = (f > np.float32(230)).astype(np.float64)
+    sources = {"input": x, "scaled": f * np.float32(0.37), "mask": (f > np.float32(230))}
     for path, (op, p0, p1, source, tol) in FILTER_CASES[case].items():
-        a = mask if source == "mask" else x.astype(np.float64)
-        want = filters_ref.apply(op, a, p0 or [0, 0, 0], p1 or [0, 0, 0])
+        src = sources[source]
+        want = filters_ref.apply(op, src.astype(np.float64), p0 or [0, 0, 0], p1 or [0, 0, 0])
         if op in ("erode_sphere", "dilate_sphere"):
             want = want.astype(np.uint8)
         elif op in SAME_DTYPE:
-            want = want.astype(x.dtype)  # exact: integer inputs give integer results
+            want = want.astype(src.dtype)  # exact: values of the source, in its dtype
         out[path] = (want, tol)
     return out
 
