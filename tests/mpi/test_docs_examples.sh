@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# docs_examples.sh - every single-line pipeline step in the ```yaml blocks of docs/config.md
+# test_docs_examples.sh - every single-line pipeline step in the ```yaml blocks of docs/config.md
 # ("  - {op: ...}") is a valid step: each runs as the last step of a config with `lapse run
 # --dry-run` (validation and the plan, nothing written) on a small sample, after one step per
 # name it reads (from: / with:, other than input) made from the input. A step the docs show
