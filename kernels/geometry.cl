@@ -356,9 +356,10 @@ geom_local_try(__local const float *box, int staged, int4 bo, int4 bd, int bplan
 __kernel __attribute__((reqd_work_group_size(LAPSE_GL_X, LAPSE_GL_H, 1))) void
 lapse_geom_affine_l(__global const float *restrict src, __global float *restrict dst, int4 sdim,
                     int4 sorg, int4 simg, int4 ddim, int4 dorg, float4 mz, float4 my, float4 mx,
-                    int order, int clamp_mode, int ax2)
+                    int order, int clamp_mode, int ax2, __local float *box)
 {
-    __local float box[LAPSE_GL_CAP];
+    /* box: LAPSE_GL_CAP floats of local memory, a kernel argument (the host's clSetKernelArg
+     * size) so that the program of every geometry kernel builds on a device with less */
     const int lid0 = (int)get_local_id(0), lid1 = (int)get_local_id(1);
     /* the tile: first local output index t0 and last t1 per axis (clipped to the result) */
     const int n2 = LAPSE_GL_H * LAPSE_GL_K2;

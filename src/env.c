@@ -16,7 +16,9 @@ typedef enum {
     ENV_KERNELS,
     ENV_BOOL01,
     ENV_WRITE,
-    ENV_SHAPE3
+    ENV_SHAPE3,
+    ENV_TO32, /* an integer in [1, 32] */
+    ENV_TO64  /* an integer in [1, 64] */
 } env_kind_t;
 
 static const struct {
@@ -38,9 +40,9 @@ static const struct {
     {"LAPSE_GEOM_XY", ENV_BOOL01, "0 or 1"},
     {"LAPSE_GEOM_LOCAL", ENV_BOOL01, "0 or 1"},
     {"LAPSE_BG_FIX", ENV_BOOL01, "0 or 1"},
-    {"LAPSE_ZSTD_R", ENV_INDEX, "a number of rows of work-items (1-32)"},
-    {"LAPSE_ZSTD_U", ENV_INDEX, "a number of loads at a time (1-64)"},
-    {"LAPSE_ZSTD_C", ENV_INDEX, "a number of columns per work-group (1-32)"},
+    {"LAPSE_ZSTD_R", ENV_TO32, "a number of rows of work-items (1-32)"},
+    {"LAPSE_ZSTD_U", ENV_TO64, "a number of loads at a time (1-64)"},
+    {"LAPSE_ZSTD_C", ENV_TO32, "a number of columns per work-group (1-32)"},
     {"LAPSE_IO_STATS", ENV_BOOL01, "0 or 1"},
     {"LAPSE_H5_WRITE", ENV_WRITE, "independent or collective"},
     {"LAPSE_H5_CHUNK", ENV_SHAPE3, "a chunk shape z,y,x of integers > 0"},
@@ -73,6 +75,12 @@ static int env_ok(env_kind_t kind, const char *s)
         return strcmp(s, "0") == 0 || strcmp(s, "1") == 0;
     case ENV_WRITE:
         return strcmp(s, "independent") == 0 || strcmp(s, "collective") == 0;
+    case ENV_TO32:
+    case ENV_TO64: {
+        long v = strtol(s, &end, 10);
+        return s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0 && v >= 1 &&
+               v <= (kind == ENV_TO32 ? 32 : 64);
+    }
     case ENV_SHAPE3: {
         long long a = 0, b = 0, c = 0;
         char tail = 0;

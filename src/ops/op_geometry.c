@@ -509,6 +509,7 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
     const size_t n2 = (size_t)out->dim[ax2 == 1 ? 1 : 0], n3 = (size_t)out->dim[ax2 == 1 ? 0 : 1];
     if (kind == SAMPLER_LOCAL) { /* tiles of 32 x GEOM_L_N2 x GEOM_L_K3 */
         LAPSE_ARG(k, 12, ax2);
+        LAPSE_CL(clSetKernelArg(k, 13, (size_t)GEOM_L_CAP * sizeof(cl_float), NULL)); /* box */
         size_t l[3] = {GEOM_L_X, GEOM_L_H, 1};
         size_t g[3] = {((size_t)out->dim[2] + GEOM_L_X - 1) / GEOM_L_X * GEOM_L_X,
                        (n2 + GEOM_L_N2 - 1) / GEOM_L_N2 * GEOM_L_H,

@@ -63,7 +63,8 @@ ZPROJ_LAUNCH(zstd_simple, "project.cl", "lapse_zstd")
 #define ZSTD_R 8
 #define ZSTD_U 32
 
-/* The integer in environment variable name (checked by lapse_env_check) if in [lo, hi], else def.
+/* The integer in environment variable name if in [lo, hi], else def (lapse_env_check refuses an
+ * out-of-range value at the start of lapse; unset or empty: def).
  */
 static long zstd_env(const char *name, long def, long lo, long hi)
 {
