@@ -22,6 +22,8 @@
 #                 may run (default 240). RANKS="" COLD=0 runs only the knobs and the scaling.
 #   COLD=0        skips the cold runs (they need root: echo 3 > /proc/sys/vm/drop_caches)
 #   EXTRA_ENV     extra environment for lapse (e.g. "LAPSE_H5_WRITE=collective")
+#   PARTS=1       lapse writes with output.parts: timepoints (docs/io.md "Per-timepoint parts");
+#                 the floor still writes the one file
 #   REPS          runs of lapse and of the peer per row (default 1); the table has the medians,
 #                 the log line every run; rc, lapse_loop, busy and io_mode are the last run's
 #   DEVICES       the configs' devices: (default gpu; "any" to try the script on PoCL)
@@ -68,7 +70,11 @@ step sample
 ls -l "$W/in.h5"
 
 # cfg FILE TEMPLATE OUTPUT
-cfg() { sed -e "s|@INPUT@|$W/in.h5|" -e "s|@OUTPUT@|$3|" -e "s|^devices: gpu|devices: ${DEVICES:-gpu}|" "$2" >"$1"; }
+cfg() {
+    sed -e "s|@INPUT@|$W/in.h5|" -e "s|@OUTPUT@|$3|" -e "s|^devices: gpu|devices: ${DEVICES:-gpu}|" "$2" >"$1"
+    [ "${PARTS:-0}" = 1 ] && sed -i "s|mode: overwrite}|mode: overwrite, parts: timepoints}|" "$1"
+    return 0
+}
 
 TABLE=$LOG/table.txt
 printf "%-5s %-5s %-5s %9s %9s %9s %9s %9s %8s %8s %7s %s\n" gpus ranks cache floor_s lapse_s \
@@ -95,7 +101,7 @@ one() {
     [ "$cache" = cold ] && drop
     local t0 rc lw ls lss=() r
     for r in $(seq 1 "${REPS:-1}"); do # REPS runs (a new output each); the median is reported
-        rm -f "$out"
+        rm -rf "$out" "$out.parts"
         [ "$cache" = cold ] && [ "$r" -gt 1 ] && drop
         t0=$(now)
         env CUDA_VISIBLE_DEVICES=$vis LAPSE_IO_STATS=1 ${EXTRA_ENV:-} "${MPI[@]}" -n "$n" \

@@ -34,7 +34,7 @@ static const char *const input_keys[] = {"file",  "files",   "dataset",    "form
                                          "setup", "channel", "voxel_size", NULL};
 static const char *const tiles_keys[] = {"shape", "halo", NULL};
 static const char *const output_keys[] = {"file",        "dataset", "dtype", "mode",
-                                          "compression", "format",  NULL};
+                                          "compression", "format",  "parts", NULL};
 
 int lapse_comp_parse(const char *s, lapse_comp_t *comp, int *level)
 {
@@ -331,6 +331,22 @@ static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)
         if (st != LAPSE_OK)
             return st;
         c->output_format = (lapse_outfmt_t)idx;
+    }
+    if ((v = cfg_map_get(w, o, "parts")) != NULL) {
+        static const char *const parts[] = {"none", "timepoints", NULL};
+        st = cfg_get_word(w, v, "output.parts", "parts", parts, &idx);
+        if (st != LAPSE_OK)
+            return st;
+        c->output_parts = idx;
+        if (c->output_parts && c->compression != LAPSE_COMP_NONE)
+            return lapse_config_fail(c, cfg_mark_of(v), "output.parts",
+                                     "parts: timepoints needs output.compression: none (parallel "
+                                     "HDF5 writes compressed data only collectively, into one "
+                                     "file)");
+        if (c->output_parts && c->output_format != LAPSE_FMT_HDF5)
+            return lapse_config_fail(c, cfg_mark_of(v), "output.parts",
+                                     "parts: timepoints is for HDF5 outputs (a Zarr store is "
+                                     "already one file per chunk)");
     }
     if ((v = cfg_map_get(w, o, "mode")) != NULL) {
         st = cfg_get_word(w, v, "output.mode", "mode", modes, &idx);

@@ -77,6 +77,10 @@ typedef struct {
     lapse_comp_t compression; /* default LAPSE_COMP_NONE (not in the fingerprint) */
     int compression_level;
     lapse_outfmt_t output_format; /* default LAPSE_FMT_HDF5 (zarr joins the fingerprint) */
+    /* output.parts: 0 none (default), 1 timepoints: each timepoint's result voxels go to their
+     * own file <output>.parts/tNNNNNN.h5, which the output file's result datasets map as virtual
+     * datasets (h5out.h); joins the fingerprint when 1 */
+    int output_parts;
 
     lapse_devkind_t devices;        /* default LAPSE_DEV_GPU */
     int device_index;               /* devices may be {kind: gpu, index: N}; -1 = by local rank */

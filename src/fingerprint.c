@@ -73,5 +73,7 @@ void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, 
      * an output in the other format would leave done tasks without their data) */
     if (cfg->output_format == LAPSE_FMT_ZARR)
         h = fnv(h, "format zarr");
+    if (cfg->output_parts) /* the same reason: the voxels are in other files */
+        h = fnv(h, "parts timepoints");
     snprintf(out, len, "%016llx", (unsigned long long)h);
 }

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <hdf5.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@
 
 #include "h5util.h"
 #include "io/h5blosc.h"
+#include "io/h5parts.h"
 #include "io/layout.h"
 #include "lock.h"
 
@@ -54,27 +56,24 @@ struct lapse_h5out {
     int *raw_ok;    /* per dataset: -1 not yet known, 0 / 1 whether raw segments apply */
     hsize_t (*raw_chunk)[4]; /* per dataset: its chunk dims where raw_ok is 1 */
     char path[1024];         /* the file's name */
+    /* output.parts: timepoints (io/h5parts.h): the result datasets are virtual datasets over
+     * one part file per timepoint, written with raw segments into the parts */
+    int parts;
+    char token[LAPSE_PARTS_TOKEN_LEN]; /* the parts token ("" without parts) */
+    int *is_result;                    /* per dataset: 1 a result dataset, 0 a scratch one */
+    hid_t pfile;                       /* the part last used for segments (read-only), or -1 */
+    int64_t pfile_t;                   /* its timepoint */
+    hid_t *pdsets;                     /* per dataset: opened in pfile, or -1 */
+    char data_path[4400];              /* lapse_h5out_data_file's answer */
 };
 
-/* ------------------------------------------------------------------ types */
-
-static hid_t file_type(lapse_dtype_t dt)
+/* Does dataset k's data live in the parts? */
+static int in_parts(const lapse_h5out_t *o, int k)
 {
-    switch (dt) {
-    case LAPSE_DT_U8:
-        return H5T_STD_U8LE;
-    case LAPSE_DT_U16:
-        return H5T_STD_U16LE;
-    case LAPSE_DT_U32:
-        return H5T_STD_U32LE;
-    case LAPSE_DT_I16:
-        return H5T_STD_I16LE;
-    case LAPSE_DT_U64:
-        return H5T_STD_U64LE;
-    default:
-        return H5T_IEEE_F32LE;
-    }
+    return o->parts && o->is_result[k];
 }
+
+/* ------------------------------------------------------------------ types */
 
 /* ------------------------------------------------------------------ attributes */
 
@@ -219,6 +218,10 @@ static lapse_status_t check_update(const char *file, const lapse_dset_spec_t *sp
                    "output %s is not a lapse output (no " LAPSE_LAYOUT_GROUP " group)", file);
     for (int k = 0; k < nspecs; k++)
         LAPSE_TRY(match_spec(f, file, &specs[k]));
+    char token[LAPSE_PARTS_TOKEN_LEN];
+    lapse_h5_read_str_attr(f, LAPSE_PARTS_TOKEN_ATTR, token, sizeof token);
+    if (token[0] && nspecs > 0)
+        LAPSE_TRY(lapse_parts_check(file, token, specs[0].dims[0]));
 cleanup:
     if (f >= 0)
         H5Fclose(f);
@@ -328,7 +331,35 @@ static lapse_status_t create_dset(hid_t f, const lapse_dset_spec_t *s, hid_t *ou
     }
     LAPSE_H5ID(lcpl, H5Pcreate(H5P_LINK_CREATE));
     LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
-    LAPSE_H5ID(*out, H5Dcreate2(f, s->path, file_type(s->dtype), space, lcpl, dcpl, H5P_DEFAULT));
+    LAPSE_H5ID(
+        *out, H5Dcreate2(f, s->path, lapse_h5_file_type(s->dtype), space, lcpl, dcpl, H5P_DEFAULT));
+cleanup:
+    if (lcpl >= 0)
+        H5Pclose(lcpl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* Create result dataset s as a virtual dataset over the parts of o (io/h5parts.h). Collective. */
+static lapse_status_t create_vds(lapse_h5out_t *o, const lapse_dset_spec_t *s, hid_t *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, lcpl = H5I_INVALID_HID;
+    hsize_t dims[4];
+    double zero = 0;
+    for (int i = 0; i < s->ndims; i++)
+        dims[i] = (hsize_t)s->dims[i];
+    LAPSE_H5ID(space, H5Screate_simple(s->ndims, dims, NULL));
+    LAPSE_H5ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+    LAPSE_H5(H5Pset_fill_value(dcpl, H5T_NATIVE_DOUBLE, &zero));
+    LAPSE_TRY(lapse_parts_vds_dcpl(dcpl, o->path, s));
+    LAPSE_H5ID(lcpl, H5Pcreate(H5P_LINK_CREATE));
+    LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
+    LAPSE_H5ID(*out, H5Dcreate2(o->file, s->path, lapse_h5_file_type(s->dtype), space, lcpl, dcpl,
+                                H5P_DEFAULT));
 cleanup:
     if (lcpl >= 0)
         H5Pclose(lcpl);
@@ -413,6 +444,8 @@ static lapse_status_t open_datasets(lapse_h5out_t *o, const char *file, lapse_mo
         if (mode == LAPSE_MODE_UPDATE) {
             LAPSE_TRY(match_spec(o->file, file, &o->specs[k]));
             LAPSE_H5ID(o->dsets[k], H5Dopen2(o->file, o->specs[k].path, H5P_DEFAULT));
+        } else if (in_parts(o, k)) {
+            LAPSE_TRY(create_vds(o, &o->specs[k], &o->dsets[k]));
         } else {
             LAPSE_TRY(create_dset(o->file, &o->specs[k], &o->dsets[k]));
         }
@@ -647,8 +680,8 @@ static lapse_status_t reserve_space(lapse_h5out_t *o, int fd, const lapse_config
         (env && strcmp(env, "0") == 0))
         return LAPSE_OK;
     for (int k = 0; k < o->nspecs; k++) {
-        if (strncmp(o->specs[k].path, LAPSE_LAYOUT_SCRATCH, ns) == 0)
-            continue;
+        if (strncmp(o->specs[k].path, LAPSE_LAYOUT_SCRATCH, ns) == 0 || in_parts(o, k))
+            continue; /* parts reserve their own blocks (lapse_parts_create) */
         hsize_t n = 0;
         if (space >= 0)
             H5Sclose(space);
@@ -699,6 +732,30 @@ cleanup:
     return st;
 }
 
+/* Collective: the parts of a new output (io/h5parts.h) in OUT.parts.creating: rank 0 makes the
+ * directory and the token, every rank makes the parts of the timepoints t = rank (mod size). */
+static lapse_status_t make_parts(lapse_h5out_t *o, const char *file)
+{
+    lapse_status_t st = LAPSE_OK;
+    char dir[4200];
+    if (o->rank == 0) {
+        st = lapse_parts_stage(file);
+        if (st == LAPSE_OK)
+            st = lapse_parts_new_token(o->token);
+    }
+    if ((st = step_agree(o, st)) != LAPSE_OK)
+        return st;
+    if (MPI_Bcast(o->token, LAPSE_PARTS_TOKEN_LEN, MPI_CHAR, 0, o->comm) != MPI_SUCCESS) {
+        o->broken = 1;
+        return lapse_fail(LAPSE_EMPI, "MPI_Bcast of the parts token failed");
+    }
+    lapse_parts_dir(file, 0, dir, sizeof dir);
+    const int64_t ntp = o->nspecs > 0 ? o->specs[0].dims[0] : 0;
+    for (int64_t t = o->rank; t < ntp && st == LAPSE_OK; t += o->size)
+        st = lapse_parts_create(dir, t, o->specs, o->is_result, o->nspecs, o->token);
+    return step_agree(o, st);
+}
+
 /* Collective. Create the complete file under tmp (datasets, task state, attributes), flush and
  * close it, then rank 0 renames it to file. */
 static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const char *file,
@@ -710,7 +767,10 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
     st = step_agree(o, o->rank == 0 ? make_staging(tmp, &fd) : LAPSE_OK);
     if (st != LAPSE_OK)
         return st; /* nothing was made, and what is at tmp is not ours to remove */
-    st = step_agree(o, open_file(o, tmp, LAPSE_MODE_OVERWRITE));
+    if (o->parts)
+        st = make_parts(o, file);
+    if (st == LAPSE_OK)
+        st = step_agree(o, open_file(o, tmp, LAPSE_MODE_OVERWRITE));
     if (st == LAPSE_OK)
         st = step_agree(o, open_datasets(o, tmp, LAPSE_MODE_OVERWRITE));
     if (st == LAPSE_OK)
@@ -718,6 +778,8 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
     lapse_fault_point("create");
     if (st == LAPSE_OK)
         st = put_str_attr(o->file, LAPSE_ATTR_FINGERPRINT, state->fingerprint);
+    if (st == LAPSE_OK && o->parts)
+        st = put_str_attr(o->file, LAPSE_PARTS_TOKEN_ATTR, o->token);
     if (st == LAPSE_OK)
         st = put_root_attrs(o, cfg, state);
     if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
@@ -732,6 +794,8 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
         if (o->rank == 0) {
             unlink(tmp); /* a half-made file only takes space (it may fill the disk) */
             close(fd);
+            if (o->parts)
+                lapse_parts_discard(file);
         }
         return st;
     }
@@ -742,6 +806,8 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
             close(fd);
         } else {
             o->id_fd = fd; /* still locked: no instant without the lock on the new file */
+            if (o->parts)  /* the new file maps its parts by their final name: put them there */
+                st = lapse_parts_commit(file);
         }
     }
     int code = (int)st;
@@ -764,10 +830,17 @@ static lapse_status_t open_local(lapse_h5out_t *o, const lapse_dset_spec_t *spec
     LAPSE_ALLOC(o->raw_ok);
     o->raw_chunk = calloc((size_t)(nspecs > 0 ? nspecs : 1), sizeof *o->raw_chunk);
     LAPSE_ALLOC(o->raw_chunk);
+    o->is_result = calloc((size_t)(nspecs > 0 ? nspecs : 1), sizeof *o->is_result);
+    LAPSE_ALLOC(o->is_result);
+    o->pdsets = malloc((size_t)(nspecs > 0 ? nspecs : 1) * sizeof *o->pdsets);
+    LAPSE_ALLOC(o->pdsets);
     for (int k = 0; k < nspecs; k++) {
         o->specs[k] = specs[k];
         o->dsets[k] = H5I_INVALID_HID;
+        o->pdsets[k] = H5I_INVALID_HID;
         o->raw_ok[k] = -1;
+        o->is_result[k] =
+            strncmp(specs[k].path, LAPSE_LAYOUT_SCRATCH, strlen(LAPSE_LAYOUT_SCRATCH)) != 0;
     }
     LAPSE_TRY(lapse_fault_fail("h5out-open"));
     LAPSE_TRY(lapse_layout_row_type(&o->row_type));
@@ -795,6 +868,8 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
         o->sync_fd = o->id_fd = -1;
         o->io_mode = -1;
+        o->pfile = H5I_INVALID_HID;
+        o->pfile_t = -1;
     }
     st = o != NULL ? open_local(o, specs, nspecs)
                    : lapse_fail_at(LAPSE_ENOMEM, __FILE__, __LINE__, "out of memory: output");
@@ -805,6 +880,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         return st;
     }
     snprintf(o->path, sizeof o->path, "%s", file);
+    o->parts = mode != LAPSE_MODE_UPDATE && cfg->output_parts;
     LAPSE_MPI(MPI_Comm_dup(comm, &o->comm));
     LAPSE_MPI(MPI_Comm_rank(o->comm, &o->rank));
     LAPSE_MPI(MPI_Comm_size(o->comm, &o->size));
@@ -813,6 +889,10 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         LAPSE_TRY(create_complete(o, tmp, file, cfg, state));
     }
     LAPSE_TRY(step_agree(o, open_file(o, file, LAPSE_MODE_UPDATE)));
+    /* an output has parts when it was made with them, whatever this config says (job.c refuses
+     * a config that disagrees before anything is written) */
+    lapse_h5_read_str_attr(o->file, LAPSE_PARTS_TOKEN_ATTR, o->token, sizeof o->token);
+    o->parts = o->token[0] != '\0';
     const char *sync = getenv("LAPSE_SYNC_MARKS");
     if (sync && strcmp(sync, "1") == 0 && (o->sync_fd = open(file, O_RDONLY | O_CLOEXEC)) < 0)
         st = lapse_fail(LAPSE_EIO, "open(%s) for fdatasync failed: %s", file, strerror(errno));
@@ -826,7 +906,8 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         }
     }
     const char *wm = getenv("LAPSE_H5_WRITE");
-    o->coll_write = o->filtered || (wm && strcmp(wm, "collective") == 0);
+    /* the parts are serial files: no collective writes there */
+    o->coll_write = o->filtered || (!o->parts && wm && strcmp(wm, "collective") == 0);
     st = put_root_attrs(o, cfg, state);
     if (st == LAPSE_OK)
         st = put_element_size(o, state);
@@ -957,8 +1038,9 @@ cleanup:
 }
 
 /* Whether dataset k takes raw segments (see lapse_h5out_raw_segments); its chunk dims into
- * o->raw_chunk[k]. Decided once per dataset. */
-static lapse_status_t raw_check(lapse_h5out_t *o, int k, int *ok)
+ * o->raw_chunk[k]. Decided once per dataset, on dset: o->dsets[k], or with parts the dataset in
+ * a part (all parts are made alike). */
+static lapse_status_t raw_check(lapse_h5out_t *o, int k, hid_t dset, int *ok)
 {
     lapse_status_t st = LAPSE_OK;
     hid_t dcpl = H5I_INVALID_HID, ftype = H5I_INVALID_HID;
@@ -968,8 +1050,8 @@ static lapse_status_t raw_check(lapse_h5out_t *o, int k, int *ok)
     }
     *ok = 0;
     const lapse_dset_spec_t *s = &o->specs[k];
-    LAPSE_H5ID(dcpl, H5Dget_create_plist(o->dsets[k]));
-    LAPSE_H5ID(ftype, H5Dget_type(o->dsets[k]));
+    LAPSE_H5ID(dcpl, H5Dget_create_plist(dset));
+    LAPSE_H5ID(ftype, H5Dget_type(dset));
     int nf;
     htri_t same;
     LAPSE_H5(nf = H5Pget_nfilters(dcpl));
@@ -987,6 +1069,49 @@ cleanup:
     return st;
 }
 
+/* Close the part held for segments, if any. */
+static lapse_status_t part_close(lapse_h5out_t *o)
+{
+    lapse_status_t st = LAPSE_OK;
+    for (int k = 0; k < o->nspecs; k++) {
+        if (o->pdsets[k] >= 0 && H5Dclose(o->pdsets[k]) < 0 && st == LAPSE_OK)
+            st = lapse_h5_fail("H5Dclose(part dataset)", __FILE__, __LINE__);
+        o->pdsets[k] = H5I_INVALID_HID;
+    }
+    if (o->pfile >= 0 && H5Fclose(o->pfile) < 0 && st == LAPSE_OK)
+        st = lapse_h5_fail("H5Fclose(part)", __FILE__, __LINE__);
+    o->pfile = H5I_INVALID_HID;
+    o->pfile_t = -1;
+    return st;
+}
+
+/* Dataset k of part t, opened read-only (to find its chunks' file offsets) into *d; the part
+ * stays open for the next call. Local. */
+static lapse_status_t part_dset(lapse_h5out_t *o, int k, int64_t t, hid_t *d)
+{
+    lapse_status_t st = LAPSE_OK;
+    if (o->pfile_t != t) {
+        LAPSE_TRY(part_close(o));
+        LAPSE_TRY(lapse_parts_open(o->path, t, &o->pfile));
+        o->pfile_t = t;
+    }
+    if (o->pdsets[k] < 0)
+        LAPSE_H5ID(o->pdsets[k], H5Dopen2(o->pfile, o->specs[k].path, H5P_DEFAULT));
+    *d = o->pdsets[k];
+cleanup:
+    return st;
+}
+
+const char *lapse_h5out_data_file(lapse_h5out_t *o, int k, int64_t t)
+{
+    char dir[4200];
+    if (k < 0 || k >= o->nspecs || !in_parts(o, k))
+        return o->path;
+    lapse_parts_dir(o->path, 1, dir, sizeof dir);
+    lapse_parts_file(dir, t, o->data_path, sizeof o->data_path);
+    return o->data_path;
+}
+
 lapse_status_t lapse_h5out_raw_segments(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
                                         const void *buf, lapse_raw_seg_t **seg, int *n, int *cap,
                                         int max, int *ok)
@@ -999,14 +1124,30 @@ lapse_status_t lapse_h5out_raw_segments(lapse_h5out_t *o, int k, int64_t t, cons
         LAPSE_FAIL(LAPSE_ERUNTIME, "output dataset index %d out of range [0, %d)", k, o->nspecs);
     if (o->filtered || o->coll_write)
         return LAPSE_OK;
-    int can = 0;
-    LAPSE_TRY(raw_check(o, k, &can));
-    if (!can)
-        return LAPSE_OK;
     const lapse_dset_spec_t *s = &o->specs[k];
+    if (t < 0 || t >= s->dims[0])
+        LAPSE_FAIL(LAPSE_ERUNTIME, "%s: timepoint %" PRId64 " out of range [0, %" PRId64 ")",
+                   s->path, t, s->dims[0]);
+    hid_t dset = o->dsets[k];
+    int64_t t_in = t;     /* t's index in dset */
+    if (in_parts(o, k)) { /* the only way into a part: no segment limit */
+        LAPSE_TRY(part_dset(o, k, t, &dset));
+        t_in = 0;
+        max = INT_MAX;
+    }
+    int can = 0;
+    LAPSE_TRY(raw_check(o, k, dset, &can));
+    if (!can) {
+        if (in_parts(o, k))
+            LAPSE_FAIL(LAPSE_ERUNTIME,
+                       "%s: the part of timepoint %" PRId64 " is not a plain "
+                       "chunked dataset of the output's type",
+                       s->path, t);
+        return LAPSE_OK;
+    }
     const int nd = s->ndims;
     const size_t es = lapse_dtype_size(s->dtype);
-    start[0] = (hsize_t)t;
+    start[0] = (hsize_t)t_in;
     count[0] = 1;
     for (int a = 4 - nd; a < 3; a++) {
         int i = a - (4 - nd) + 1;
@@ -1027,7 +1168,7 @@ lapse_status_t lapse_h5out_raw_segments(lapse_h5out_t *o, int k, int64_t t, cons
         hsize_t csize = 0, lo[4], hi[4], p[4];
         for (int i = 0; i < nd; i++)
             off[i] = c[i] * cd[i];
-        LAPSE_H5(H5Dget_chunk_info_by_coord(o->dsets[k], off, &fmask, &addr, &csize));
+        LAPSE_H5(H5Dget_chunk_info_by_coord(dset, off, &fmask, &addr, &csize));
         if (addr == HADDR_UNDEF)
             goto none; /* not allocated: HDF5 must write it */
         for (int i = 0; i < nd; i++) {
@@ -1095,6 +1236,19 @@ lapse_status_t lapse_h5out_write(lapse_h5out_t *o, int k, int64_t t, const lapse
 {
     lapse_status_t st = LAPSE_OK;
     hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    if (k >= 0 && k < o->nspecs && in_parts(o, k)) { /* a part: raw segments, written now */
+        lapse_raw_seg_t *seg = NULL;
+        int n = 0, cap = 0, ok = 0;
+        char what[LAPSE_NAME_MAX + 64];
+        st = lapse_h5out_raw_segments(o, k, t, core, buf, &seg, &n, &cap, INT_MAX, &ok);
+        snprintf(what, sizeof what, "%s of timepoint %" PRId64, o->specs[k].path, t);
+        if (st == LAPSE_OK && ok)
+            st = lapse_raw_write_now(lapse_h5out_data_file(o, k, t), seg, n, what);
+        else if (st == LAPSE_OK)
+            st = lapse_fail(LAPSE_ERUNTIME, "%s: no raw segments into its part", what);
+        free(seg);
+        return st;
+    }
     LAPSE_TRY(select_box(o, k, t, core, &fspace, &mspace));
     LAPSE_H5(H5Dwrite(o->dsets[k], lapse_h5_mem_type(o->specs[k].dtype), mspace, fspace,
                       o->dxpl_ind, buf));
@@ -1246,7 +1400,7 @@ lapse_status_t lapse_h5out_flush_agreed(lapse_h5out_t *o)
 /* Close the file and its datasets (collective), keeping the rest of o. */
 static lapse_status_t close_handles(lapse_h5out_t *o)
 {
-    lapse_status_t st = LAPSE_OK;
+    lapse_status_t st = o->pdsets ? part_close(o) : LAPSE_OK;
     for (int k = 0; o->dsets && k < o->nspecs; k++) {
         if (o->dsets[k] >= 0 && H5Dclose(o->dsets[k]) < 0 && st == LAPSE_OK)
             st = lapse_h5_fail("H5Dclose(result dataset)", __FILE__, __LINE__);
@@ -1284,6 +1438,8 @@ lapse_status_t lapse_h5out_close(lapse_h5out_t *o)
     free(o->dsets);
     free(o->raw_ok);
     free(o->raw_chunk);
+    free(o->is_result);
+    free(o->pdsets);
     free(o->specs);
     free(o);
     return st;
@@ -1311,6 +1467,18 @@ lapse_status_t lapse_h5out_mark_done(lapse_h5out_t *o, int64_t t, int64_t tile)
         LAPSE_FAIL(LAPSE_EIO,
                    "fdatasync(output) failed before marking task (t=%lld, tile %lld): %s",
                    (long long)t, (long long)tile, strerror(errno));
+    if (o->sync_fd >= 0 && o->parts) { /* the task's data went to its part */
+        const char *pp = lapse_h5out_data_file(o, 0, t);
+        int pfd = open(pp, O_RDONLY | O_CLOEXEC);
+        int bad = pfd < 0 || fdatasync(pfd) != 0;
+        int err = errno;
+        if (pfd >= 0)
+            close(pfd);
+        if (bad)
+            LAPSE_FAIL(LAPSE_EIO,
+                       "fdatasync(%s) failed before marking task (t=%lld, tile %lld): %s", pp,
+                       (long long)t, (long long)tile, strerror(err));
+    }
 
     LAPSE_H5ID(fspace, H5Dget_space(o->done));
     LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
@@ -1412,6 +1580,7 @@ lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
         goto cleanup;
     os->is_lapse = 1;
     lapse_h5_read_str_attr(f, LAPSE_ATTR_FINGERPRINT, os->fingerprint, sizeof os->fingerprint);
+    lapse_h5_read_str_attr(f, LAPSE_PARTS_TOKEN_ATTR, os->parts_token, sizeof os->parts_token);
     lapse_h5_read_str_attr(f, LAPSE_ATTR_INPUT_IDENTITY, os->input_identity,
                            sizeof os->input_identity);
     if (H5Lexists(f, RUNS_PATH, H5P_DEFAULT) > 0 &&

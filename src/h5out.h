@@ -1,5 +1,7 @@
 /*
- * h5out.h - the one parallel HDF5 output file (MPI-IO driver), written by all ranks.
+ * h5out.h - the one parallel HDF5 output file (MPI-IO driver), written by all ranks. With
+ * output.parts: timepoints its result datasets are virtual datasets over one serial part file
+ * per timepoint, which ranks write with raw segments (io/h5parts.h); the rest is unchanged.
  *
  * Layout (names and encodings: io/layout.h, which owns them):
  *   result datasets      [t, z, y, x] (or [t, y, x] after a z-projection), the input's full
@@ -88,6 +90,7 @@ typedef struct {
     char last_tps_hash[24]; /* lapse_tpsel_hash of the latest run's selection */
     char last_fingerprint[24];
     char input_identity[96]; /* root attribute; "" in outputs made before it existed */
+    char parts_token[40];    /* root attribute of an output with parts (io/h5parts.h), else "" */
 } lapse_outstate_t;
 
 /* Inspect file: fills *os (zeroed first). A missing file is not an error (exists = 0); a file
@@ -145,13 +148,19 @@ lapse_status_t lapse_h5out_put_run(lapse_h5out_t *o, const lapse_run_info_t *inf
  * and buf are merged. They are appended to *seg (capacity *cap, grown with realloc) from index
  * *n; *ok = 1 then. *ok = 0 and *n unchanged when the dataset does not allow it or the box needs
  * more than max segments (ragged edge tiles of small chunks): the caller uses lapse_h5out_write.
- * The bytes written this way are what lapse_h5out_write writes. */
+ * The bytes written this way are what lapse_h5out_write writes. With output.parts the segments
+ * are offsets in the part of timepoint t (lapse_h5out_data_file), max does not apply and *ok is
+ * always 1 on success. */
 lapse_status_t lapse_h5out_raw_segments(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
                                         const void *buf, lapse_raw_seg_t **seg, int *n, int *cap,
                                         int max, int *ok);
 
 /* The output file's name as opened (for a descriptor of one's own: io/rawwrite.h). */
 const char *lapse_h5out_path(const lapse_h5out_t *o);
+
+/* The file that holds timepoint t of dataset k: the output file, or with output.parts the part
+ * of timepoint t (io/h5parts.h). The string is o's, valid until the next call. Local. */
+const char *lapse_h5out_data_file(lapse_h5out_t *o, int k, int64_t t);
 
 /* Independent. Write the core box of timepoint t of dataset k (index into specs): buf holds
  * core->dim voxels of that dataset's dtype in C order (core->dim[0] must be 1 for a 3-D

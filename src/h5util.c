@@ -106,3 +106,21 @@ done:
         H5Aclose(a);
     H5Eclear2(H5E_DEFAULT);
 }
+
+hid_t lapse_h5_file_type(lapse_dtype_t dt)
+{
+    switch (dt) {
+    case LAPSE_DT_U8:
+        return H5T_STD_U8LE;
+    case LAPSE_DT_U16:
+        return H5T_STD_U16LE;
+    case LAPSE_DT_U32:
+        return H5T_STD_U32LE;
+    case LAPSE_DT_I16:
+        return H5T_STD_I16LE;
+    case LAPSE_DT_U64:
+        return H5T_STD_U64LE;
+    default:
+        return H5T_IEEE_F32LE;
+    }
+}

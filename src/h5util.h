@@ -26,6 +26,10 @@ void lapse_h5_init(void);
  * predefined type: never close it. */
 hid_t lapse_h5_mem_type(lapse_dtype_t dt);
 
+/* The little-endian file type lapse stores a dtype as: H5T_STD_U8LE, U16LE, U32LE, I16LE,
+ * U64LE, and H5T_IEEE_F32LE for LAPSE_DT_F32 and anything else. Predefined: never close it. */
+hid_t lapse_h5_file_type(lapse_dtype_t dt);
+
 /* The lapse dtype of an HDF5 datatype: unsigned 8-, 16-, 32- and 64-bit integers (any byte
  * order) are LAPSE_DT_U8 / U16 / U32 / U64, signed 16-bit LAPSE_DT_I16, 32- and 64-bit floats
  * LAPSE_DT_F32 / LAPSE_DT_F64. Returns 0 and sets *dt for those;

@@ -292,6 +292,11 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                           strcmp(os.last_fingerprint, job->fingerprint) == 0;
     job->mode = LAPSE_MODE_UPDATE;
     job->recompute = updating && !same_unfinished;
+    if ((os.parts_token[0] != '\0') != (cfg->output_parts != 0))
+        OUTPUT_FAIL("output %s was made %s output.parts: timepoints, but this config has parts: "
+                    "%s; set output.mode: overwrite to make it again with this config",
+                    cfg->output_file, os.parts_token[0] ? "with" : "without",
+                    cfg->output_parts ? "timepoints" : "none");
     if (os.ntp != job->in.ntp)
         OUTPUT_FAIL("output %s has %lld timepoints but the input has %lld; set "
                     "output.mode: overwrite",

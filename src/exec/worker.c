@@ -236,7 +236,7 @@ static lapse_status_t post_raw(lapse_worker_t *w, flight_t *f, double t2, int *p
         LAPSE_TRY(lapse_raw_open(lapse_h5out_path(w->out), &w->raw));
     snprintf(what, sizeof what, "the outputs of task %lld (t=%lld, tile %lld)", (long long)f->t.id,
              (long long)f->t.t, (long long)f->t.tile);
-    LAPSE_TRY(lapse_raw_post(w->raw, p->seg, n, what));
+    LAPSE_TRY(lapse_raw_post(w->raw, lapse_h5out_data_file(w->out, 0, f->t.t), p->seg, n, what));
     p->f = *f;
     p->t2 = t2;
     p->active = 1;

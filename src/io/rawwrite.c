@@ -16,13 +16,14 @@
 
 struct lapse_raw {
     int fd;
-    char path[1024];
+    char path[4400];
     pthread_t thread;
     pthread_mutex_t m;
     pthread_cond_t c;
     int started, quit;
     /* the job: posted (waiting or running) until done */
     int posted, done;
+    char next[4400]; /* the job's file ("" = the one held) */
     lapse_raw_seg_t *seg;
     int nseg, capseg;
     char what[256];
@@ -81,6 +82,13 @@ static void *writer(void *arg)
         double t0 = now();
         int err = 0;
         int64_t at = 0;
+        if (r->next[0] && (r->fd < 0 || strcmp(r->next, r->path) != 0)) { /* output.parts */
+            if (r->fd >= 0)
+                close(r->fd);
+            snprintf(r->path, sizeof r->path, "%s", r->next);
+            if ((r->fd = open(r->path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+                err = errno, at = -1;
+        }
         for (int i = 0; i < r->nseg && err == 0; i++)
             err = write_seg(r->fd, &r->seg[i], &at);
         double dt = now() - t0;
@@ -119,7 +127,27 @@ cleanup:
     return st;
 }
 
-lapse_status_t lapse_raw_post(lapse_raw_t *r, const lapse_raw_seg_t *seg, int n, const char *what)
+lapse_status_t lapse_raw_write_now(const char *path, const lapse_raw_seg_t *seg, int n,
+                                   const char *what)
+{
+    int64_t at = -1;
+    int err = 0, fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        err = errno;
+    for (int i = 0; i < n && err == 0; i++)
+        err = write_seg(fd, &seg[i], &at);
+    if (fd >= 0 && close(fd) != 0 && err == 0)
+        err = errno;
+    if (err != 0 && at < 0)
+        return lapse_fail(LAPSE_EIO, "open of %s for %s failed: %s", path, what, strerror(err));
+    if (err != 0)
+        return lapse_fail(LAPSE_EIO, "pwrite of %s into %s failed at byte offset %lld: %s", what,
+                          path, (long long)at, strerror(err));
+    return LAPSE_OK;
+}
+
+lapse_status_t lapse_raw_post(lapse_raw_t *r, const char *file, const lapse_raw_seg_t *seg, int n,
+                              const char *what)
 {
     if (r->posted)
         return lapse_fail(LAPSE_ERUNTIME, "output writer: a job is still pending (%s)", r->what);
@@ -133,6 +161,7 @@ lapse_status_t lapse_raw_post(lapse_raw_t *r, const lapse_raw_seg_t *seg, int n,
     pthread_mutex_lock(&r->m);
     memcpy(r->seg, seg, (size_t)n * sizeof *seg);
     r->nseg = n;
+    snprintf(r->next, sizeof r->next, "%s", file ? file : "");
     snprintf(r->what, sizeof r->what, "%s", what);
     r->posted = 1;
     r->done = 0;
@@ -170,6 +199,9 @@ lapse_status_t lapse_raw_wait(lapse_raw_t *r, double *seconds)
     if (r == NULL || !r->posted)
         return LAPSE_OK;
     int err = wait_done(r, &at, seconds);
+    if (err != 0 && at < 0)
+        return lapse_fail(LAPSE_EIO, "open of %s for %s failed: %s", r->path, r->what,
+                          strerror(err));
     if (err != 0)
         return lapse_fail(LAPSE_EIO, "pwrite of %s into %s failed at byte offset %lld: %s", r->what,
                           r->path, (long long)at, strerror(err));

@@ -28,9 +28,18 @@ typedef struct lapse_raw lapse_raw_t;
 /* Open path for writing (it must exist) and start the thread. *out = NULL on failure. */
 lapse_status_t lapse_raw_open(const char *path, lapse_raw_t **out);
 
-/* Hand over n segments (copied) to the thread; a job must not be pending. what names the job
- * in an error message ("output /result of task 7"). */
-lapse_status_t lapse_raw_post(lapse_raw_t *r, const lapse_raw_seg_t *seg, int n, const char *what);
+/* Hand over n segments (copied) to the thread; a job must not be pending. file: the file they
+ * go to (an existing file; the thread opens it in place of the one it holds when it differs:
+ * output.parts), or NULL for the file given to lapse_raw_open. what names the job in an error
+ * message ("output /result of task 7"). */
+lapse_status_t lapse_raw_post(lapse_raw_t *r, const char *file, const lapse_raw_seg_t *seg, int n,
+                              const char *what);
+
+/* Write n segments into the existing file at path now, on the calling thread (open, pwrite in
+ * the same pieces as the thread, close): LAPSE_OK, or LAPSE_EIO naming path, what, the offset
+ * and the system's error. */
+lapse_status_t lapse_raw_write_now(const char *path, const lapse_raw_seg_t *seg, int n,
+                                   const char *what);
 
 /* 1 while a posted job has not been waited for. */
 int lapse_raw_pending(const lapse_raw_t *r);

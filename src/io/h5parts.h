@@ -1,0 +1,74 @@
+/*
+ * h5parts.h - output.parts: timepoints (docs/io.md "Per-timepoint parts"): the result voxels of
+ * timepoint t live in their own serial HDF5 file OUT.parts/tNNNNNN.h5, and the output file's
+ * result datasets are virtual datasets (VDS) that map timepoint t onto that file. Several ranks
+ * then write different files instead of contending for the one output file's inode lock, while
+ * readers (h5py, Fiji, lapse's tools) still open OUT.h5 alone and see whole [t, z, y, x] datasets.
+ *
+ * A part file holds, for every result dataset of the output, a dataset at the same path shaped
+ * [1, z, y, x] (or [1, y, x]), chunked [1, tile], allocated at creation with no fill write (so
+ * that lapse's raw writes apply, h5out.h), and two root attributes: the output's parts token
+ * (random, also a root attribute of OUT.h5) and its timepoint. The token ties parts to their
+ * output: a part of another output (or a missing part) is refused before a run continues one.
+ *
+ * Creation is staged like the output file's: the parts are made in OUT.parts.creating, and
+ * after OUT.h5.creating was renamed into place, lapse_parts_commit swaps the directories. Only
+ * names of the form tNNNNNN.h5 (digits) are ever removed from a parts directory.
+ */
+#ifndef LAPSE_H5PARTS_H
+#define LAPSE_H5PARTS_H
+
+#include <hdf5.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "h5out.h"
+#include "status.h"
+
+#define LAPSE_PARTS_TOKEN_ATTR "parts_token" /* root attribute of OUT.h5 and of each part */
+#define LAPSE_PARTS_T_ATTR     "timepoint"   /* int64 root attribute of a part */
+#define LAPSE_PARTS_TOKEN_LEN  33            /* 32 hex digits and the terminator */
+
+/* "<file>.parts" (final = 1) or "<file>.parts.creating" (final = 0) into buf. */
+void lapse_parts_dir(const char *file, int final, char *buf, size_t len);
+
+/* "<dir>/t%06lld.h5" into buf. */
+void lapse_parts_file(const char *dir, int64_t t, char *buf, size_t len);
+
+/* A new random token (LAPSE_PARTS_TOKEN_LEN - 1 hex digits) into tok. */
+lapse_status_t lapse_parts_new_token(char tok[LAPSE_PARTS_TOKEN_LEN]);
+
+/* Rank 0, before the parts are made: an empty staging directory OUT.parts.creating (a stale
+ * one left by a killed run is emptied of its parts and removed first; a symbolic link there is
+ * refused, LAPSE_ECONFIG). */
+lapse_status_t lapse_parts_stage(const char *file);
+
+/* Make part t in directory dir: for each spec with results[k] != 0, its dataset (see above);
+ * then the token and timepoint attributes. The file's blocks are reserved with
+ * fallocate(FALLOC_FL_KEEP_SIZE) unless LAPSE_FALLOCATE=0 (ENOSPC fails here, before any task
+ * runs; a file system without fallocate keeps the sparse file). Serial (sec2 driver). */
+lapse_status_t lapse_parts_create(const char *dir, int64_t t, const lapse_dset_spec_t *specs,
+                                  const int *results, int nspecs, const char *token);
+
+/* Add to dcpl (a new dataset creation property list) the mappings of result dataset s of
+ * output file: timepoint t of s onto the whole dataset s->path of part t, named relative to the
+ * output's directory (HDF5 looks a relative source up there when it is not found from the
+ * current directory; docs/io.md). */
+lapse_status_t lapse_parts_vds_dcpl(hid_t dcpl, const char *file, const lapse_dset_spec_t *s);
+
+/* Rank 0, after OUT.h5.creating became OUT.h5: OUT.parts (the replaced output's parts, if
+ * any) moves aside and is removed, and OUT.parts.creating becomes OUT.parts. */
+lapse_status_t lapse_parts_commit(const char *file);
+
+/* Rank 0, after a failed creation: remove OUT.parts.creating's parts and the directory.
+ * Errors are ignored (the next creation removes what is left). */
+void lapse_parts_discard(const char *file);
+
+/* Serial: is every part t in [0, ntp) of output file present, an HDF5 file, and holding token?
+ * LAPSE_EINPUT naming the first part that is not. */
+lapse_status_t lapse_parts_check(const char *file, const char *token, int64_t ntp);
+
+/* Open part t of output file read-only (serial driver) into *fid. */
+lapse_status_t lapse_parts_open(const char *file, int64_t t, hid_t *fid);
+
+#endif
