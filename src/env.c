@@ -38,7 +38,6 @@ static const struct {
     {"LAPSE_FALLOCATE", ENV_BOOL01, "0 or 1"},
     {"LAPSE_WT_NET", ENV_BOOL01, "0 or 1"},
     {"LAPSE_GEOM_XY", ENV_BOOL01, "0 or 1"},
-    {"LAPSE_GEOM_LOCAL", ENV_BOOL01, "0 or 1"},
     {"LAPSE_BG_FIX", ENV_BOOL01, "0 or 1"},
     {"LAPSE_ZSTD_R", ENV_TO32, "a number of rows of work-items (1-32)"},
     {"LAPSE_ZSTD_U", ENV_TO64, "a number of loads at a time (1-64)"},

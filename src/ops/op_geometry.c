@@ -28,14 +28,6 @@ static const char *const interp_words[] = {"linear", "nearest", NULL};
 #define GEOM_A_K 4 /* lapse_geom_affine_t: outputs per work-item (LAPSE_GA_K) */
 #define GEOM_B_X 8 /* lapse_geom_affine_b: local size (LAPSE_GB_X, LAPSE_GB_H) */
 #define GEOM_B_H 16
-/* lapse_geom_affine_l: local size (LAPSE_GL_X, LAPSE_GL_H); its tile is GEOM_L_X along x,
- * GEOM_L_N2 (LAPSE_GL_H * LAPSE_GL_K2) along ax2, GEOM_L_K3 (LAPSE_GL_K3) along the third axis;
- * its local box holds GEOM_L_CAP (LAPSE_GL_CAP) floats */
-#define GEOM_L_X   32
-#define GEOM_L_H   8
-#define GEOM_L_N2  32
-#define GEOM_L_K3  4
-#define GEOM_L_CAP 9216
 
 /* The dims of the whole image a volume is a box of (v->img, or v->dim when img is unset). */
 static void vol_img(const lapse_dvol_t *v, int64_t img[3])
@@ -377,90 +369,27 @@ static void sampler_in_box(const sampler_t *A, const lapse_box_t *out, const int
     clip_box(lo, hi, n, in);
 }
 
-/* The floats of the input box lapse_geom_affine_l stages for the tile in the middle of out (A's
- * map, the tile 32 along x, GEOM_L_N2 along axis ax2 (1: y, 2: z), GEOM_L_K3 along the other),
- * by the kernel's rule: its corners' positions (fmaf, as the kernel), floor of the least and
- * ceil of the greatest per input axis, clipped to the image n, then to the input buffer in. 0
- * when the tile samples nothing of the image. */
-static double local_box_floats(const sampler_t *A, int ax2, const lapse_dvol_t *in,
-                               const lapse_dvol_t *out, const int64_t n[3])
-{
-    int whole_in = in->img[0] == 0 && in->img[1] == 0 && in->img[2] == 0;
-    int whole_out = out->img[0] == 0 && out->img[1] == 0 && out->img[2] == 0;
-    int64_t t[3], first[3], last[3];
-    t[2] = GEOM_L_X;
-    t[ax2 == 1 ? 1 : 0] = GEOM_L_N2;
-    t[ax2 == 1 ? 0 : 1] = GEOM_L_K3;
-    for (int b = 0; b < 3; b++) {
-        int64_t start = out->dim[b] / 2 / t[b] * t[b], org = whole_out ? 0 : out->org[b];
-        int64_t end = start + t[b] < out->dim[b] ? start + t[b] : out->dim[b];
-        first[b] = org + start;
-        last[b] = org + end - 1;
-    }
-    double vol = 1.0;
-    for (int a = 0; a < 3; a++) {
-        float lo = INFINITY, hi = -INFINITY;
-        for (int c = 0; c < 8; c++) {
-            float p = sampler_pos(A, a, c & 4 ? last[0] : first[0], c & 2 ? last[1] : first[1],
-                                  c & 1 ? last[2] : first[2]);
-            lo = fminf(lo, p);
-            hi = fmaxf(hi, p);
-        }
-        lo = fmaxf(lo, 0.0f);
-        hi = fminf(hi, (float)(n[a] - 1));
-        if (!(lo <= hi))
-            return 0.0;
-        int64_t org = whole_in ? 0 : in->org[a], top = in->dim[a] - 1;
-        int64_t b0 = (int64_t)floorf(lo) - org, b1 = (int64_t)ceilf(hi) - org;
-        b0 = b0 < 0 ? 0 : b0 > top ? top : b0;
-        b1 = b1 < 0 ? 0 : b1 > top ? top : b1;
-        vol *= (double)(b1 - b0 + 1);
-    }
-    return vol;
-}
-
 /* The kernels of the sampler (kernels/geometry.cl). */
-typedef enum { SAMPLER_SIMPLE, SAMPLER_ROWS, SAMPLER_BLOCK, SAMPLER_LOCAL } sampler_kind_t;
+typedef enum { SAMPLER_SIMPLE, SAMPLER_ROWS, SAMPLER_BLOCK } sampler_kind_t;
 
-/* Which kernel runs A on in -> out, and its axis ax2 (SAMPLER_BLOCK, SAMPLER_LOCAL); *k that
- * kernel. The tiled kernels take 32-bit offsets within a plane of the input box.
- * lapse_geom_affine_l (the input box staged in local memory) where a step along x moves the
- * source position by 1/16 voxel or more along y or z (a row of outputs then reads across many
- * input rows) and the box of a tile holds at most GEOM_L_CAP floats with ax2 the axis giving
- * the smaller box: only with LAPSE_GEOM_LOCAL=1, then for any map whose box fits, since it is not
- * yet measured on a GPU (unset or 0: today's kernels below). Otherwise lapse_geom_affine_b (8 x 4
- * warps over x and z) when a step along x moves the source position by 1/16 voxel or more along z,
- * and more than along y; the same kernel over x and y where x turns into y that way instead; else
- * lapse_geom_affine_t (warps along a row). Measured on an H200 (docs/benchmarks.md, runs J and
- * O): rotate about y 30 degrees 1.08 ms against 1.63 (1.00 once a zero fraction stopped loading
- * its second neighbour); about z 1.18 ms against 1.24 for the rows (1.62 against 1.50 before
- * that change). LAPSE_GEOM_XY=0 keeps the rows about z (for comparison). */
+/* Which kernel runs A on in -> out, and its axis ax2 (SAMPLER_BLOCK); *k that kernel. The
+ * tiled kernels take 32-bit offsets within a plane of the input box. lapse_geom_affine_b (8 x 4
+ * warps over x and z) when a step along x moves the source position by 1/16 voxel or more along
+ * z, and more than along y; the same kernel over x and y where x turns into y that way instead;
+ * else lapse_geom_affine_t (warps along a row). Measured on an H200 (docs/benchmarks.md, runs J
+ * and O): rotate about y 30 degrees 1.08 ms against 1.63 (1.00 once a zero fraction stopped
+ * loading its second neighbour); about z 1.18 ms against 1.24 for the rows (1.62 against 1.50
+ * before that change). LAPSE_GEOM_XY=0 keeps the rows about z (for comparison). A sampler
+ * staging the tile's input box in local memory was slower on the H200 and was dropped
+ * (docs/kernels.md). */
 static lapse_status_t sampler_pick(lapse_dev_t *d, const sampler_t *A, const lapse_dvol_t *in,
-                                   const lapse_dvol_t *out, cl_kernel *k, sampler_kind_t *kind,
-                                   cl_int *ax2)
+                                   cl_kernel *k, sampler_kind_t *kind, cl_int *ax2)
 {
     lapse_status_t st = LAPSE_OK;
     size_t kwg = 0;
-    int64_t n[3];
-    vol_img(&in[0], n);
     const int tiled = !d->simple && in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31);
     const double zx = fabs(A->m[2]), yx = fabs(A->m[6]); /* d(source z, y) / d(output x) */
-    const char *lenv = getenv("LAPSE_GEOM_LOCAL");
-    /* off unless LAPSE_GEOM_LOCAL=1 (then for any map whose box fits) until it is measured */
-    const int lmode = lenv && strcmp(lenv, "1") == 0 ? 2 : 0;
     *kind = tiled ? SAMPLER_ROWS : SAMPLER_SIMPLE;
-    if (tiled && d->use_local && lmode && (lmode == 2 || zx >= 1.0 / 16 || yx >= 1.0 / 16) &&
-        (cl_ulong)GEOM_L_CAP * sizeof(float) + 1024 <= d->local_mem) {
-        double vy = local_box_floats(A, 1, in, out, n), vz = local_box_floats(A, 2, in, out, n);
-        *ax2 = vy < vz || (vy == vz && yx > zx) ? 1 : 2;
-        if ((vy < vz ? vy : vz) <= GEOM_L_CAP) {
-            LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl", "lapse_geom_affine_l", k, &kwg));
-            if (kwg >= GEOM_L_X * GEOM_L_H) {
-                *kind = SAMPLER_LOCAL;
-                goto cleanup;
-            }
-        }
-    }
     const char *xy = getenv("LAPSE_GEOM_XY");
     const int use_xy = !(xy && strcmp(xy, "0") == 0) && yx >= 1.0 / 16 && yx > zx;
     *ax2 = use_xy ? 1 : 2; /* x-y warps, or x-z warps */
@@ -493,7 +422,7 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
         for (int c = 0; c < 4; c++)
             row[a].s[c] = A->m[4 * a + c];
     cl_int order = A->order, clamp = A->clamp;
-    LAPSE_TRY(sampler_pick(d, A, in, out, &k, &kind, &ax2));
+    LAPSE_TRY(sampler_pick(d, A, in, &k, &kind, &ax2));
     LAPSE_ARG(k, 0, in[0].mem);
     LAPSE_ARG(k, 1, out->mem);
     LAPSE_ARG(k, 2, sdim);
@@ -507,15 +436,7 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
     LAPSE_ARG(k, 10, order);
     LAPSE_ARG(k, 11, clamp);
     const size_t n2 = (size_t)out->dim[ax2 == 1 ? 1 : 0], n3 = (size_t)out->dim[ax2 == 1 ? 0 : 1];
-    if (kind == SAMPLER_LOCAL) { /* tiles of 32 x GEOM_L_N2 x GEOM_L_K3 */
-        LAPSE_ARG(k, 12, ax2);
-        LAPSE_CL(clSetKernelArg(k, 13, (size_t)GEOM_L_CAP * sizeof(cl_float), NULL)); /* box */
-        size_t l[3] = {GEOM_L_X, GEOM_L_H, 1};
-        size_t g[3] = {((size_t)out->dim[2] + GEOM_L_X - 1) / GEOM_L_X * GEOM_L_X,
-                       (n2 + GEOM_L_N2 - 1) / GEOM_L_N2 * GEOM_L_H,
-                       (n3 + GEOM_L_K3 - 1) / GEOM_L_K3};
-        LAPSE_TRY(lapse_dev_enqueue(d, k, 3, g, l));
-    } else if (kind == SAMPLER_BLOCK) {
+    if (kind == SAMPLER_BLOCK) {
         LAPSE_ARG(k, 12, ax2);
         size_t l[3] = {GEOM_B_X, GEOM_B_H, 1};
         size_t g[3] = {((size_t)out->dim[2] + GEOM_B_X * GEOM_A_K - 1) / (GEOM_B_X * GEOM_A_K) *

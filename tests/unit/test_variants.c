@@ -323,17 +323,12 @@ static void check_sampler(lapse_cl_t *cl, lapse_dev_t *simple, lapse_dev_t *tile
     free(b);
 }
 
-/* The affine sampler through local memory (lapse_geom_affine_l) and the kernels it falls back
- * to: rotations about x, y, z and oblique ones (linear and nearest), affine_transform with
- * scales and shears, resample, on the file's shapes and odd ones, whole and task by task; with
- * LAPSE_GEOM_LOCAL=1 (the local kernel for any map whose box fits) and =0 (today's kernels,
- * the default); and the local kernel built with a small box (most groups read global
- * memory) and with its box trimmed by a voxel per side (outputs near the box's faces read global
- * memory), so that every path of it meets the simple kernel. */
-START_TEST(test_affine_local)
+/* The tiled affine sampler (lapse_geom_affine_t, and lapse_geom_affine_b where x turns into y
+ * or z) against the simple kernel: rotations about x, y, z and oblique ones (linear and
+ * nearest), affine_transform with scales and shears, resample, on the file's shapes and odd
+ * ones, whole and task by task. */
+START_TEST(test_affine_tiled)
 {
-    static const char *const geo[] = {NULL, "-DLAPSE_GL_CAP=1500", "-DLAPSE_GL_TRIM=1"};
-    static const char *const modes[] = {"1", "0"}; /* LAPSE_GEOM_LOCAL */
     static const double rot[][3] = {{0, 30, 0},   {0, 0, 30},    {30, 0, 0},  {0, -40, 0},
                                     {0, 0, 95},   {0, 45, 0},    {0, 0, 180}, {7.3, 0, 0},
                                     {0, 0, -7.3}, {17, -40, 95}, {3, 4, -5},  {0, 0, 45}};
@@ -341,50 +336,38 @@ START_TEST(test_affine_local)
         {0.9, 0.1, 0, 1.5, 0, 1.1, 0.3, -2, 0.05, -0.2, 0.8, 3}, /* shear and scale */
         {1, 0, 0, 0, 0, 0.5, 0.25, 1, 0, 0, 0.5, 2.5},           /* upscale x, y shears on x */
         {1, 0, 0, 0, 0, 1, 0, 0, 0.4, 0, 1, -3},                 /* x shears along z */
-        {2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0},                    /* downscale (box too big) */
+        {2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0},                    /* downscale */
     };
     static const int64_t odd[][3] = {{33, 45, 77}, {5, 70, 97}, {17, 8, 200}};
     lapse_cl_t *cl = tu_open_cl();
-    lapse_dev_t *simple = make_dev(cl, 1);
+    lapse_dev_t *simple = make_dev(cl, 1), *tiled = make_dev(cl, 0);
     int salt = 500;
-    for (int g = 0; g < 3; g++) {
-        lapse_dev_t *tiled = make_dev(cl, 0); /* its kernel cache: this geometry's */
-        tiled_defines = geo[g];
-        for (int m = 0; m < 2; m++) {
-            ck_assert_int_eq(setenv("LAPSE_GEOM_LOCAL", modes[m], 1), 0);
-            if (g > 0 && m == 1) /* today's kernels: the geometry does not matter */
-                continue;
-            for (int r = 0; r < (int)(sizeof rot / sizeof rot[0]); r++)
-                for (int nearest = 0; nearest <= 1; nearest++) {
-                    lapse_step_t s = step_of("rotate", rot[r][0], 0, 0, 0.0);
-                    s.p[1].v[0] = rot[r][1], s.p[2].v[0] = rot[r][2], s.p[3].v[0] = nearest;
-                    int k = (r + nearest + g) % NSHAPES;
-                    check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2],
-                               ++salt);
-                    const int64_t *o = odd[(r + nearest) % 3];
-                    check_sampler(cl, simple, tiled, &s, o[0], o[1], o[2], ++salt);
-                }
-            for (int t = 0; t < (int)(sizeof mat / sizeof mat[0]); t++)
-                for (int nearest = 0; nearest <= 1; nearest++) {
-                    lapse_step_t s = step_of("affine_transform", 0, 0, 0, 0.0);
-                    memcpy(s.p[0].v, mat[t], sizeof mat[t]);
-                    s.p[1].v[0] = nearest;
-                    check_sampler(cl, simple, tiled, &s, 40, 37, 131, ++salt);
-                }
-            for (int nearest = 0; nearest <= 1; nearest++) {
-                lapse_step_t s = step_of("resample", 0.5, 1.7, 0.75, 0.0);
-                s.p[1].v[0] = nearest;
-                check_sampler(cl, simple, tiled, &s, 9, 20, 131, ++salt);
-                s = step_of("resample", 2, 2, 2, 0.0);
-                s.p[1].v[0] = nearest;
-                check_sampler(cl, simple, tiled, &s, 5, 19, 45, ++salt);
-            }
+    for (int r = 0; r < (int)(sizeof rot / sizeof rot[0]); r++)
+        for (int nearest = 0; nearest <= 1; nearest++) {
+            lapse_step_t s = step_of("rotate", rot[r][0], 0, 0, 0.0);
+            s.p[1].v[0] = rot[r][1], s.p[2].v[0] = rot[r][2], s.p[3].v[0] = nearest;
+            int k = (r + nearest) % NSHAPES;
+            check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2], ++salt);
+            const int64_t *o = odd[(r + nearest) % 3];
+            check_sampler(cl, simple, tiled, &s, o[0], o[1], o[2], ++salt);
         }
-        tiled_defines = NULL;
-        lapse_dev_destroy(tiled);
+    for (int t = 0; t < (int)(sizeof mat / sizeof mat[0]); t++)
+        for (int nearest = 0; nearest <= 1; nearest++) {
+            lapse_step_t s = step_of("affine_transform", 0, 0, 0, 0.0);
+            memcpy(s.p[0].v, mat[t], sizeof mat[t]);
+            s.p[1].v[0] = nearest;
+            check_sampler(cl, simple, tiled, &s, 40, 37, 131, ++salt);
+        }
+    for (int nearest = 0; nearest <= 1; nearest++) {
+        lapse_step_t s = step_of("resample", 0.5, 1.7, 0.75, 0.0);
+        s.p[1].v[0] = nearest;
+        check_sampler(cl, simple, tiled, &s, 9, 20, 131, ++salt);
+        s = step_of("resample", 2, 2, 2, 0.0);
+        s.p[1].v[0] = nearest;
+        check_sampler(cl, simple, tiled, &s, 5, 19, 45, ++salt);
     }
-    ck_assert_int_eq(unsetenv("LAPSE_GEOM_LOCAL"), 0);
     lapse_dev_destroy(simple);
+    lapse_dev_destroy(tiled);
     lapse_cl_close(cl);
 }
 END_TEST
@@ -534,7 +517,7 @@ static Suite *variants_suite(void)
     tcase_set_timeout(tc, 600);
     tcase_add_test(tc, test_minmax_fused);
     tcase_add_test(tc, test_flip_crop);
-    tcase_add_test(tc, test_affine_local);
+    tcase_add_test(tc, test_affine_tiled);
     tcase_add_test(tc, test_stencils);
     tcase_add_test(tc, test_stencil_geometries);
     tcase_add_test(tc, test_windows);
