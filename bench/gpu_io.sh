@@ -22,8 +22,8 @@
 #                 may run (default 240). RANKS="" COLD=0 runs only the knobs and the scaling.
 #   COLD=0        skips the cold runs (they need root: echo 3 > /proc/sys/vm/drop_caches)
 #   EXTRA_ENV     extra environment for lapse (e.g. "LAPSE_H5_WRITE=collective")
-#   PARTS=1       lapse writes with output.parts: timepoints (docs/io.md "Per-timepoint parts");
-#                 the floor still writes the one file
+#   PARTS=1       lapse writes with output.parts: timepoints (docs/io.md "Per-timepoint parts")
+#                 and the floor with io_floor --parts (the same per-timepoint files)
 #   REPS          runs of lapse and of the peer per row (default 1); the table has the medians,
 #                 the log line every run; rc, lapse_loop, busy and io_mode are the last run's
 #   DEVICES       the configs' devices: (default gpu; "any" to try the script on PoCL)
@@ -85,7 +85,7 @@ one() {
     local g=$1 n=$2 cache=$3 tag="g$1-n$2-$3" vis
     vis=$([ "$g" = 1 ] && echo 0 || seq -s, 0 $((g - 1)))
     local out=$W/lapse-$tag.h5
-    rm -f "$out" "$W/plan-$tag.h5" "$W/floor-$tag.h5"
+    rm -rf "$out" "$out.parts" "$W/plan-$tag.h5" "$W/floor-$tag.h5" "$W/floor-$tag.h5.parts"
     cfg "$W/$tag.yaml" bench/e2e.yaml.in "$out"
     cfg "$W/plan-$tag.yaml" bench/e2e.yaml.in "$W/plan-$tag.h5"
     # the floor reads lapse's boxes: the tile and halo of lapse's plan at n ranks on g GPUs
@@ -95,7 +95,7 @@ one() {
     halo=$(sed -n 's/^halo *\[\([0-9, ]*\)\].*/\1/p' "$LOG/plan-$tag.txt" | tr -d ' ')
     [ "$cache" = cold ] && drop
     CUDA_VISIBLE_DEVICES=$vis "${MPI[@]}" -n "$n" "$FLOOR" "$W/in.h5" /raw "$W/floor-$tag.h5" \
-        --tile "$tile" --halo "$halo" >"$LOG/floor-$tag.txt" 2>&1
+        --tile "$tile" --halo "$halo" $([ "${PARTS:-0}" = 1 ] && echo --parts) >"$LOG/floor-$tag.txt" 2>&1
     local fs
     fs=$(sed -n 's/^io_floor ranks=.* wall=\([0-9.]*\) .*/\1/p' "$LOG/floor-$tag.txt")
     [ "$cache" = cold ] && drop
@@ -141,7 +141,7 @@ one() {
         "$(awk -v f="${fs:-0}" -v l="${ls:-0}" 'BEGIN{if (l > 0) printf "%.2f", f/l; else print "-"}')" \
         "$(awk -v p="${ps:-0}" -v l="${ls:-0}" 'BEGIN{if (l > 0 && p > 0) printf "%.2f", p/l; else print "-"}')" \
         "$busy" "${mode%,}" >>"$TABLE"
-    rm -f "$W/floor-$tag.h5" "$W/plan-$tag.h5"
+    rm -rf "$W/floor-$tag.h5" "$W/floor-$tag.h5.parts" "$W/plan-$tag.h5"
 }
 
 step "warm runs"

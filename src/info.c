@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "h5util.h"
+#include "io/h5parts.h"
 #include "io/layout.h"
 #include "io/zarr_out.h"
 #include "tpsel.h"
@@ -722,6 +723,32 @@ cleanup:
     return st;
 }
 
+/* output.parts: timepoints (io/h5parts.h): where the voxels are, and whether every part is
+ * there with the output's token. Prints nothing for an output without parts. */
+static void print_parts(FILE *f, hid_t h, const char *file)
+{
+    char token[LAPSE_PARTS_TOKEN_LEN], dir[4200];
+    hsize_t dims[2] = {0, 0};
+    lapse_h5_read_str_attr(h, LAPSE_PARTS_TOKEN_ATTR, token, sizeof token);
+    if (!token[0])
+        return;
+    hid_t d = H5Dopen2(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT), sp = H5I_INVALID_HID;
+    if (d >= 0 && (sp = H5Dget_space(d)) >= 0)
+        H5Sget_simple_extent_dims(sp, dims, NULL);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Eclear2(H5E_DEFAULT);
+    lapse_parts_dir(file, 1, dir, sizeof dir);
+    fprintf(f, "parts: the result voxels are in %s/ (output.parts: timepoints, %llu parts)\n", dir,
+            (unsigned long long)dims[0]);
+    if (lapse_parts_check(file, token, (int64_t)dims[0]) != LAPSE_OK) {
+        fprintf(f, "parts: PROBLEM: %s\n", lapse_errmsg());
+        lapse_err_clear();
+    }
+}
+
 lapse_status_t lapse_info_print(const char *file, FILE *f)
 {
     lapse_status_t st = LAPSE_OK;
@@ -751,6 +778,7 @@ lapse_status_t lapse_info_print(const char *file, FILE *f)
     fprintf(f, "file: %s\nlapse version: %s\ninput: %s %s\n", file, version[0] ? version : "?",
             in_file[0] ? in_file : "?", in_dset);
     print_datasets(f, h, &dl, file);
+    print_parts(f, h, file);
     LAPSE_TRY(print_summaries(f, h, &dl));
     print_runs(f, runs, nruns);
     fprintf(f, "tasks: %" PRId64 " rows\n", nrows);

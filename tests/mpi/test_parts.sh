@@ -112,7 +112,12 @@ before=$(sha "$T/$P.h5")
 mv "$T/$P.h5.parts/t000002.h5" "$T/t2.h5"
 expect_rc 2 "$T/miss.log" mpirun_lapse 1 run "$T/$P.yaml"
 grep -q "t000002.h5 of output .* is missing" "$T/miss.log" || { cat "$T/miss.log"; fail "missing part: message"; }
+"$LAPSE" info "$T/$P.h5" >"$T/info.log" 2>&1 || { cat "$T/info.log"; fail "lapse info failed on a parts output"; }
+grep -q "^parts: PROBLEM: the part .*t000002.h5" "$T/info.log" || { cat "$T/info.log"; fail "lapse info: no problem reported for a missing part"; }
 mv "$T/t2.h5" "$T/$P.h5.parts/t000002.h5"
+"$LAPSE" info "$T/$P.h5" >"$T/info.log" 2>&1
+grep -q "^parts: the result voxels are in $T/$P.h5.parts/ .*$NT parts" "$T/info.log" || { cat "$T/info.log"; fail "lapse info: parts line"; }
+grep -q "PROBLEM" "$T/info.log" && { cat "$T/info.log"; fail "lapse info: a problem with every part present"; }
 cp "$T/$P.h5.parts/t000003.h5" "$T/t3.h5"
 cp "$T/parts_n3_o0.h5.parts/t000003.h5" "$T/$P.h5.parts/t000003.h5"
 expect_rc 2 "$T/foreign.log" mpirun_lapse 1 run "$T/$P.yaml"
