@@ -55,7 +55,7 @@ struct lapse_h5out {
     int io_mode;    /* H5Pget_mpio_actual_io_mode of the latest data write, -1 none */
     int *raw_ok;    /* per dataset: -1 not yet known, 0 / 1 whether raw segments apply */
     hsize_t (*raw_chunk)[4]; /* per dataset: its chunk dims where raw_ok is 1 */
-    char path[1024];         /* the file's name */
+    char path[4096];         /* the file's name (output.file's size) */
     /* output.parts: timepoints (io/h5parts.h): the result datasets are virtual datasets over
      * one part file per timepoint, written with raw segments into the parts */
     int parts;
@@ -806,7 +806,8 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
             close(fd);
         } else {
             o->id_fd = fd; /* still locked: no instant without the lock on the new file */
-            if (o->parts)  /* the new file maps its parts by their final name: put them there */
+            lapse_fault_point("parts-commit"); /* the kill between the two renames */
+            if (o->parts) /* the new file maps its parts by their final name: put them there */
                 st = lapse_parts_commit(file);
         }
     }
@@ -1469,7 +1470,7 @@ lapse_status_t lapse_h5out_mark_done(lapse_h5out_t *o, int64_t t, int64_t tile)
                    (long long)t, (long long)tile, strerror(errno));
     if (o->sync_fd >= 0 && o->parts) { /* the task's data went to its part */
         const char *pp = lapse_h5out_data_file(o, 0, t);
-        int pfd = open(pp, O_RDONLY | O_CLOEXEC);
+        int pfd = open(pp, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         int bad = pfd < 0 || fdatasync(pfd) != 0;
         int err = errno;
         if (pfd >= 0)

@@ -26,6 +26,7 @@
 #include "exec/sizing.h"
 #include "exec/worker.h"
 #include "h5out.h"
+#include "io/h5parts.h"
 #include "io/bdv_xml.h"
 #include "io/zarr_out.h"
 #include "io/input_id.h"
@@ -131,6 +132,13 @@ static lapse_status_t open_output(lapse_worker_t *w)
     if (st != LAPSE_OK)
         lapse_err_print(st);
     abort_on_io_failure(r, st, cfg->output_file);
+    /* an output with parts replaced by one without: its parts are nobody's now */
+    if (st == LAPSE_OK && r->rank == 0 && job->replaced_parts[0] && !cfg->output_parts &&
+        lapse_parts_remove_replaced(cfg->output_file, job->replaced_parts) != LAPSE_OK) {
+        fprintf(stderr, "lapse: warning: the replaced output's parts were not removed: %s\n",
+                lapse_errmsg());
+        lapse_err_clear();
+    }
     if (cfg->output_format == LAPSE_FMT_ZARR)
         return st; /* no BigDataViewer XML: its datasets hold no data in this format */
     /* The BigDataViewer view of the output (io/bdv_xml.h): a convenience beside the results, so

@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "fingerprint.h"
+#include "io/h5parts.h"
 #include "io/input_id.h"
 #include "tpsel.h"
 
@@ -268,6 +269,11 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                         "existing lapse output (use create)",
                         cfg->output_file);
         job->mode = os.exists ? LAPSE_MODE_OVERWRITE : LAPSE_MODE_CREATE;
+        if (os.exists && os.is_lapse)
+            snprintf(job->replaced_parts, sizeof job->replaced_parts, "%s", os.parts_token);
+        if ((st = lapse_parts_precheck(cfg->output_file, job->replaced_parts, cfg->output_parts)) !=
+            LAPSE_OK)
+            st = output_fail(job);
         goto cleanup;
     }
     if (!os.is_lapse)
@@ -297,6 +303,18 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     "%s; set output.mode: overwrite to make it again with this config",
                     cfg->output_file, os.parts_token[0] ? "with" : "without",
                     cfg->output_parts ? "timepoints" : "none");
+    if (os.parts_token[0] && !dry_run) { /* a creation killed between its two renames */
+        int resumed = 0;
+        if ((st = lapse_parts_resume(cfg->output_file, os.parts_token, &resumed)) != LAPSE_OK) {
+            st = output_fail(job);
+            goto cleanup;
+        }
+        if (resumed)
+            fprintf(stderr,
+                    "lapse: %s.parts.creating held this output's parts (its creation was "
+                    "interrupted): moved into place\n",
+                    cfg->output_file);
+    }
     if (os.ntp != job->in.ntp)
         OUTPUT_FAIL("output %s has %lld timepoints but the input has %lld; set "
                     "output.mode: overwrite",

@@ -2,9 +2,9 @@
  * job.h - phases 1 and 2 of a run: the job every rank knows after validation.
  *
  * Rank 0 reads the config file and broadcasts its text; every rank parses it. Rank 0 reads the
- * kernel files of custom_kernel steps and broadcasts their bytes (the same text on every rank). Rank 0 then
- * validates it against the input (dataset, timepoints, halo) and the output (what to do with
- * an existing file, lock.h) and broadcasts the verdict and the facts it found, so that every
+ * kernel files of custom_kernel steps and broadcasts their bytes (the same text on every rank).
+ * Rank 0 then validates it against the input (dataset, timepoints, halo) and the output (what to do
+ * with an existing file, lock.h) and broadcasts the verdict and the facts it found, so that every
  * rank ends with the same lapse_job_t, or with the same failure before anything is written.
  */
 #ifndef LAPSE_EXEC_JOB_H
@@ -29,12 +29,15 @@ typedef struct {
     int64_t ntps;
     int64_t reach[3];
     int64_t halo[3];
-    int keep_z;           /* 1: the pipeline needs whole z columns (a projection) */
-    lapse_graph_t graph;  /* the pipeline compiled for the input (its steps: cfg.steps) */
-    lapse_mode_t mode;    /* how the output file is opened */
-    int recompute;        /* 1: run every selected task; 0: only those not done */
-    char fingerprint[24]; /* of this config (fingerprint.h) */
+    int keep_z;              /* 1: the pipeline needs whole z columns (a projection) */
+    lapse_graph_t graph;     /* the pipeline compiled for the input (its steps: cfg.steps) */
+    lapse_mode_t mode;       /* how the output file is opened */
+    int recompute;           /* 1: run every selected task; 0: only those not done */
+    char fingerprint[24];    /* of this config (fingerprint.h) */
     char input_identity[96]; /* of the input at validation (io/input_id.h) */
+    /* rank 0: the parts token of the lapse output this run replaces (output.mode: overwrite), ""
+     * when it had no parts (io/h5parts.h) */
+    char replaced_parts[40];
     int64_t file_tile[3]; /* tile of an existing output ([0,0,0]: a new file) */
     int64_t file_ntiles;  /* tiles per timepoint of an existing output */
     unsigned char *done;  /* its task marks [ntp * file_ntiles], or NULL */

@@ -64,33 +64,37 @@ static int is_part_name(const char *name)
 }
 
 /* Remove the parts in dir, then dir itself when it is then empty. A missing dir is fine; a
- * symbolic link or a non-directory is refused (LAPSE_ECONFIG). *left (may be NULL) is set to 1
- * when other files kept dir in place. */
+ * symbolic link or a non-directory is refused (LAPSE_ECONFIG), also when swapped in after the
+ * check (the directory is opened with O_NOFOLLOW and emptied through that descriptor). *left
+ * (may be NULL) is set to 1 when other files kept dir in place. */
 static lapse_status_t remove_parts_dir(const char *dir, int *left)
 {
     lapse_status_t st = LAPSE_OK;
-    struct stat sb;
-    char path[4400];
     DIR *d = NULL;
     if (left)
         *left = 0;
-    if (lstat(dir, &sb) != 0)
-        return errno == ENOENT ? LAPSE_OK
-                               : lapse_fail(LAPSE_EIO, "stat(%s) failed: %s", dir, strerror(errno));
-    if (!S_ISDIR(sb.st_mode))
-        return lapse_fail(LAPSE_ECONFIG,
-                          "%s is not a directory (a symbolic link or a file where lapse keeps an "
-                          "output's parts); refusing to touch it",
-                          dir);
-    if ((d = opendir(dir)) == NULL)
-        return lapse_fail(LAPSE_EIO, "opendir(%s) failed: %s", dir, strerror(errno));
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT)
+            return LAPSE_OK;
+        if (errno == ENOTDIR || errno == ELOOP)
+            return lapse_fail(LAPSE_ECONFIG,
+                              "%s is not a directory (a symbolic link or a file where lapse keeps "
+                              "an output's parts); refusing to touch it",
+                              dir);
+        return lapse_fail(LAPSE_EIO, "open(%s) failed: %s", dir, strerror(errno));
+    }
+    if ((d = fdopendir(fd)) == NULL) {
+        close(fd);
+        return lapse_fail(LAPSE_EIO, "fdopendir(%s) failed: %s", dir, strerror(errno));
+    }
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
         if (!is_part_name(e->d_name))
             continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        if (unlink(path) != 0 && errno != ENOENT)
-            LAPSE_FAIL(LAPSE_EIO, "cannot remove the old part %s: %s", path, strerror(errno));
+        if (unlinkat(dirfd(d), e->d_name, 0) != 0 && errno != ENOENT)
+            LAPSE_FAIL(LAPSE_EIO, "cannot remove the old part %s/%s: %s", dir, e->d_name,
+                       strerror(errno));
     }
     if (rmdir(dir) != 0) {
         if (errno != ENOTEMPTY && errno != EEXIST)
@@ -99,8 +103,101 @@ static lapse_status_t remove_parts_dir(const char *dir, int *left)
             *left = 1;
     }
 cleanup:
-    if (d)
-        closedir(d);
+    closedir(d); /* closes fd */
+    return st;
+}
+
+/* The parts token of the first part in dir (by name order of t<digits>.h5 found) into tok ("" when
+ * dir holds no readable part). */
+static void dir_token(const char *dir, char tok[LAPSE_PARTS_TOKEN_LEN])
+{
+    char path[4400];
+    tok[0] = '\0';
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && !tok[0]) {
+        if (!is_part_name(e->d_name))
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f >= 0) {
+            lapse_h5_read_str_attr(f, LAPSE_PARTS_TOKEN_ATTR, tok, LAPSE_PARTS_TOKEN_LEN);
+            H5Fclose(f);
+        }
+        H5Eclear2(H5E_DEFAULT);
+    }
+    closedir(d);
+}
+
+/* Is what is at path absent (0), a real directory (1), or something else (-1)? */
+static int dir_kind(const char *path)
+{
+    struct stat sb;
+    if (lstat(path, &sb) != 0)
+        return 0;
+    return S_ISDIR(sb.st_mode) ? 1 : -1;
+}
+
+lapse_status_t lapse_parts_precheck(const char *file, const char *replaced_token, int want_parts)
+{
+    char fin[4200], old[4300], stage[4200], tok[LAPSE_PARTS_TOKEN_LEN];
+    lapse_parts_dir(file, 1, fin, sizeof fin);
+    lapse_parts_dir(file, 0, stage, sizeof stage);
+    snprintf(old, sizeof old, "%s.old", fin);
+    const char *paths[3] = {fin, old, stage};
+    if (!want_parts)
+        return LAPSE_OK; /* nothing of these is touched, except a replaced output's own parts */
+    for (int i = 0; i < 3; i++)
+        if (dir_kind(paths[i]) < 0)
+            return lapse_fail(LAPSE_ECONFIG,
+                              "%s is not a directory (a symbolic link or a file where lapse keeps "
+                              "an output's parts); move or remove it",
+                              paths[i]);
+    if (dir_kind(fin) == 0)
+        return LAPSE_OK;
+    dir_token(fin, tok);
+    if (replaced_token == NULL || !replaced_token[0] || strcmp(tok, replaced_token) != 0)
+        return lapse_fail(LAPSE_ECONFIG,
+                          "%s exists and does not hold the parts of the output being replaced "
+                          "(another output's parts, for example of a file renamed since, whose "
+                          "virtual datasets still read them); move or remove it",
+                          fin);
+    return LAPSE_OK;
+}
+
+lapse_status_t lapse_parts_resume(const char *file, const char *token, int *done)
+{
+    char stage[4200], tok[LAPSE_PARTS_TOKEN_LEN];
+    *done = 0;
+    lapse_parts_dir(file, 0, stage, sizeof stage);
+    if (dir_kind(stage) != 1)
+        return LAPSE_OK;
+    dir_token(stage, tok);
+    if (!tok[0] || strcmp(tok, token) != 0)
+        return LAPSE_OK; /* a stale staging directory of another creation: the next one clears it */
+    lapse_status_t st = lapse_parts_commit(file);
+    *done = st == LAPSE_OK;
+    return st;
+}
+
+lapse_status_t lapse_parts_remove_replaced(const char *file, const char *token)
+{
+    char fin[4200], tok[LAPSE_PARTS_TOKEN_LEN];
+    int left = 0;
+    lapse_parts_dir(file, 1, fin, sizeof fin);
+    if (!token || !token[0] || dir_kind(fin) != 1)
+        return LAPSE_OK;
+    dir_token(fin, tok);
+    if (strcmp(tok, token) != 0)
+        return LAPSE_OK; /* not the replaced output's: not ours to remove */
+    lapse_status_t st = remove_parts_dir(fin, &left);
+    if (st == LAPSE_OK && left)
+        fprintf(stderr,
+                "lapse: warning: %s kept files that are not lapse parts; remove it "
+                "yourself\n",
+                fin);
     return st;
 }
 
@@ -310,7 +407,7 @@ lapse_status_t lapse_parts_commit(const char *file)
     lapse_parts_dir(file, 1, fin, sizeof fin);
     lapse_parts_dir(file, 0, stage, sizeof stage);
     snprintf(old, sizeof old, "%s.old", fin);
-    lapse_status_t st = remove_parts_dir(old, NULL);
+    lapse_status_t st = remove_parts_dir(old, NULL); /* left by a commit killed before its end */
     if (st != LAPSE_OK)
         return st;
     if (lstat(fin, &sb) == 0) {
@@ -322,13 +419,17 @@ lapse_status_t lapse_parts_commit(const char *file)
     }
     if (rename(stage, fin) != 0)
         return lapse_fail(LAPSE_EIO, "rename(%s, %s) failed: %s", stage, fin, strerror(errno));
+    /* the output is complete and consistent now: what is left of the old parts only takes
+     * space, so failing to remove it is a warning */
     st = remove_parts_dir(old, &left);
-    if (st == LAPSE_OK && left)
+    if (st != LAPSE_OK || left) {
         fprintf(stderr,
-                "lapse: warning: %s kept files that are not lapse parts (the replaced output's "
-                "parts directory); remove it yourself\n",
-                old);
-    return st;
+                "lapse: warning: %s (the replaced output's parts) could not be removed%s%s; "
+                "remove it yourself\n",
+                old, st != LAPSE_OK ? ": " : "", st != LAPSE_OK ? lapse_errmsg() : "");
+        lapse_err_clear();
+    }
+    return LAPSE_OK;
 }
 
 void lapse_parts_discard(const char *file)

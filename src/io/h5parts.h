@@ -52,13 +52,30 @@ lapse_status_t lapse_parts_create(const char *dir, int64_t t, const lapse_dset_s
 
 /* Add to dcpl (a new dataset creation property list) the mappings of result dataset s of
  * output file: timepoint t of s onto the whole dataset s->path of part t, named relative to the
- * output's directory (HDF5 looks a relative source up there when it is not found from the
- * current directory; docs/io.md). */
+ * output's directory (HDF5 looks a relative source name up under HDF5_VDS_PREFIX when set, then
+ * in the virtual file's directory, then in the current directory; docs/io.md). */
 lapse_status_t lapse_parts_vds_dcpl(hid_t dcpl, const char *file, const lapse_dset_spec_t *s);
 
 /* Rank 0, after OUT.h5.creating became OUT.h5: OUT.parts (the replaced output's parts, if
- * any) moves aside and is removed, and OUT.parts.creating becomes OUT.parts. */
+ * any: lapse_parts_precheck made sure) moves aside to OUT.parts.old, OUT.parts.creating becomes
+ * OUT.parts, and OUT.parts.old is removed (a failure to remove it is only a warning). */
 lapse_status_t lapse_parts_commit(const char *file);
+
+/* Serial, before a new output is made at file (nothing written yet): with want_parts, refuse
+ * (LAPSE_ECONFIG) a symbolic link or non-directory at OUT.parts, OUT.parts.old or
+ * OUT.parts.creating, and an OUT.parts that does not hold the parts of the output being
+ * replaced (replaced_token: that output's token, "" or NULL when none): such parts may belong to
+ * an output renamed since, which still reads them. */
+lapse_status_t lapse_parts_precheck(const char *file, const char *replaced_token, int want_parts);
+
+/* Serial, before continuing the output at file whose token is token: when a creation was killed
+ * after OUT.h5 got its name and before its parts did (OUT.parts.creating holds parts of token),
+ * finish it (lapse_parts_commit): *done = 1 then. */
+lapse_status_t lapse_parts_resume(const char *file, const char *token, int *done);
+
+/* Serial, after an output with parts (token) was replaced by one without: remove OUT.parts when
+ * it holds parts of token (otherwise it is not the replaced output's and stays). */
+lapse_status_t lapse_parts_remove_replaced(const char *file, const char *token);
 
 /* Rank 0, after a failed creation: remove OUT.parts.creating's parts and the directory.
  * Errors are ignored (the next creation removes what is left). */

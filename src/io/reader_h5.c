@@ -33,6 +33,11 @@ typedef struct {
     int channel;    /* of a 5-D dataset */
     int bdv, setup; /* BigDataViewer: dset is the cells of timepoint cur_t */
     int64_t cur_t;
+    /* a virtual dataset (for example a lapse output with output.parts): dset was opened for
+     * timepoint cur_t, whose source files exist (virt_switch) */
+    int virt;
+    char name[1024];     /* its path in file */
+    char file_dir[4096]; /* the input file's directory */
     int64_t shape[3];
 } h5_input_t;
 
@@ -507,6 +512,18 @@ static lapse_status_t h5_open(const char *file, const char *dset, void **handle,
     LAPSE_H5ID(in->fspace, H5Dget_space(in->dset));
     in->bdv = in->setup >= 0;
     in->cur_t = 0;
+    if (!in->bdv) {
+        hid_t dcpl = H5Dget_create_plist(in->dset);
+        LAPSE_H5(dcpl);
+        in->virt = H5Pget_layout(dcpl) == H5D_VIRTUAL;
+        H5Pclose(dcpl);
+        in->cur_t = -1;
+        if (in->virt && H5Iget_name(in->dset, in->name, sizeof in->name) <= 0)
+            LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot name the virtual dataset", file);
+        const char *slash = strrchr(file, '/');
+        snprintf(in->file_dir, sizeof in->file_dir, "%.*s", slash ? (int)(slash - file) : 1,
+                 slash ? file : ".");
+    }
     in->channel = sel.channel;
     in->ndims = in->bdv ? 3 : H5Sget_simple_extent_ndims(in->fspace);
     LAPSE_H5(in->ndims);
@@ -546,6 +563,80 @@ cleanup:
     return st;
 }
 
+/* Does the source file name of a virtual mapping (as stored: '%%' for '%') exist where HDF5
+ * looks for it (HDF5_VDS_PREFIX, the virtual file's directory, the current directory)? 1 yes, 0
+ * no, -1 cannot tell (a printf-like pattern). */
+static int virt_source_exists(const h5_input_t *in, const char *stored)
+{
+    char name[4096], path[8300];
+    size_t n = 0;
+    for (const char *p = stored; *p && n + 1 < sizeof name; p++) {
+        if (*p == '%') {
+            if (p[1] != '%')
+                return -1;
+            p++;
+        }
+        name[n++] = *p;
+    }
+    name[n] = '\0';
+    if (strcmp(name, ".") == 0)
+        return 1; /* the same file */
+    if (name[0] == '/')
+        return access(name, R_OK) == 0;
+    const char *prefix = getenv("HDF5_VDS_PREFIX");
+    if (prefix && prefix[0]) {
+        snprintf(path, sizeof path, "%s/%s", prefix, name);
+        if (access(path, R_OK) == 0)
+            return 1;
+    }
+    snprintf(path, sizeof path, "%s/%s", in->file_dir, name);
+    return access(path, R_OK) == 0 || access(name, R_OK) == 0;
+}
+
+/* A virtual dataset: reopen it for timepoint t (HDF5 keeps every source file it read open until
+ * the dataset is closed: thousands of timepoints would run out of descriptors, and a source that
+ * cannot be opened reads as the fill value), after checking that the sources of t's mappings
+ * exist: HDF5 would silently read zeros for a missing one. */
+static lapse_status_t virt_switch(h5_input_t *in, int64_t t)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t dcpl = H5I_INVALID_HID, vs = H5I_INVALID_HID;
+    char src[4096];
+    if (in->cur_t == t)
+        return LAPSE_OK;
+    H5Sclose(in->fspace);
+    H5Dclose(in->dset);
+    in->fspace = in->dset = H5I_INVALID_HID;
+    in->cur_t = -1;
+    LAPSE_H5ID(in->dset, H5Dopen2(in->file, in->name, H5P_DEFAULT));
+    LAPSE_H5ID(in->fspace, H5Dget_space(in->dset));
+    LAPSE_H5ID(dcpl, H5Dget_create_plist(in->dset));
+    size_t count = 0;
+    LAPSE_H5(H5Pget_virtual_count(dcpl, &count));
+    for (size_t i = 0; i < count; i++) {
+        hsize_t lo[H5S_MAX_RANK], hi[H5S_MAX_RANK];
+        LAPSE_H5ID(vs, H5Pget_virtual_vspace(dcpl, i));
+        LAPSE_H5(H5Sget_select_bounds(vs, lo, hi));
+        H5Sclose(vs);
+        vs = H5I_INVALID_HID;
+        if ((hsize_t)t < lo[0] || (hsize_t)t > hi[0])
+            continue;
+        LAPSE_H5(H5Pget_virtual_filename(dcpl, i, src, sizeof src));
+        if (virt_source_exists(in, src) == 0)
+            LAPSE_FAIL(LAPSE_EREAD,
+                       "the input's virtual dataset %s maps timepoint %lld onto %s, which is "
+                       "missing (HDF5 would read zeros there)",
+                       in->name, (long long)t, src);
+    }
+    in->cur_t = t;
+cleanup:
+    if (vs >= 0)
+        H5Sclose(vs);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return st;
+}
+
 static lapse_status_t h5_read(void *handle, int64_t t, const lapse_box_t *box, void *dst)
 {
     lapse_status_t st = LAPSE_OK;
@@ -557,6 +648,8 @@ static lapse_status_t h5_read(void *handle, int64_t t, const lapse_box_t *box, v
     if (in->bdv) {
         LAPSE_TRY(bdv_switch(in, t));
     } else {
+        if (in->virt)
+            LAPSE_TRY(virt_switch(in, t));
         start[i] = (hsize_t)t; /* [t, (c,) (z,) y, x] */
         count[i++] = 1;
         if (nd == 5) {

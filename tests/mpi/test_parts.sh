@@ -173,4 +173,54 @@ new_token=$("$LAPSE_PY" -c 'import h5py,sys; print(h5py.File(sys.argv[1],"r").at
 for left in "$T/kill2.h5.parts.creating" "$T/kill2.h5.parts.old"; do
     [ ! -e "$left" ] || fail "overwrite left $left behind"
 done
+note "9. overwrite with parts: none removes the replaced output's parts"
+config kill2 none overwrite
+lapse_run 1 "$T/kill2.yaml"
+[ ! -e "$T/kill2.h5.parts" ] || fail "the replaced output's parts were left behind"
+py h5same.py "$T/ref.h5" "$T/kill2.h5" || fail "one-file overwrite differs"
+
+note "10. a renamed output keeps its parts: making a new output under the old name is refused"
+config ren timepoints
+lapse_run 1 "$T/ren.yaml"
+mv "$T/ren.h5" "$T/ren_v1.h5"
+expect_rc 2 "$T/ren.log" mpirun_lapse 1 run "$T/ren.yaml"
+grep -q "ren.h5.parts exists and does not hold the parts of the output being replaced" "$T/ren.log" ||
+    { cat "$T/ren.log"; fail "renamed output: message"; }
+[ ! -e "$T/ren.h5" ] || fail "a refused run made an output"
+(cd / && py h5same.py "$T/ref.h5" "$T/ren_v1.h5") || fail "the renamed output lost its parts"
+ln -s "$T/ren.h5.parts" "$T/sym.h5.parts"
+config sym timepoints
+expect_rc 2 "$T/sym.log" mpirun_lapse 1 run "$T/sym.yaml"
+grep -q "sym.h5.parts is not a directory" "$T/sym.log" || { cat "$T/sym.log"; fail "symlinked parts: message"; }
+
+note "11. killed between the output's rename and its parts', then run again"
+config k3 timepoints
+rc=0
+LAPSE_FAULT=parts-commit "$LAPSE" run "$T/k3.yaml" >"$T/k3.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || { cat "$T/k3.log"; fail "LAPSE_FAULT=parts-commit did not kill the run"; }
+[ -e "$T/k3.h5" ] && [ -d "$T/k3.h5.parts.creating" ] && [ ! -e "$T/k3.h5.parts" ] ||
+    fail "the fault did not fire between the two renames"
+lapse_run 2 "$T/k3.yaml"
+grep -q "k3.h5.parts.creating held this output's parts" "$T/last.log" || { cat "$T/last.log"; fail "resume: no message"; }
+parts_ok k3
+
+note "12. a parts output as the next run's input; a missing part is an error, not zeros"
+cat >"$T/chain.yaml" <<YAML
+input: {file: $T/k3.h5, dataset: /result}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+output: {file: $T/chain.h5, dataset: /result, mode: create}
+devices: any
+YAML
+sed -e "s|$T/k3.h5|$T/ref.h5|" -e "s|chain.h5|chainref.h5|" "$T/chain.yaml" >"$T/chainref.yaml"
+lapse_run 1 "$T/chain.yaml"
+lapse_run 1 "$T/chainref.yaml"
+py h5same.py "$T/chainref.h5" "$T/chain.h5" || fail "a parts output read as input differs"
+mv "$T/k3.h5.parts/t000002.h5" "$T/k3t2.h5"
+rm -f "$T/chain.h5"
+rc=0
+mpirun_lapse 1 run "$T/chain.yaml" >"$T/chain.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || { cat "$T/chain.log"; fail "reading a parts output with a missing part succeeded"; }
+grep -q "maps timepoint 2 onto k3.h5.parts/t000002.h5, which is missing" "$T/chain.log" ||
+    { cat "$T/chain.log"; fail "missing input part: message"; }
 echo "PASS"
