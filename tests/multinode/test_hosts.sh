@@ -44,4 +44,11 @@ for run in 2,2:static 2,2:dynamic 2,2:rma 2,1,1:dynamic 2,1,1:static; do
     ranks=$("$LAPSE_PY" -c "import h5py,sys; f=h5py.File(sys.argv[1],'r'); print(len(set(f['/lapse/tasks']['rank'])))" "$T/$name.h5")
     [ "$ranks" -eq 4 ] || fail "$name: task rows from $ranks ranks, want 4"
 done
+note "hosts 2,1,1 with output.parts: timepoints (each host writes its timepoints' part files)"
+cluster_config "$T/parts.yaml" "$T/parts.h5" dynamic
+sed -i 's|^output: {\(.*\)}$|output: {\1, parts: timepoints}|' "$T/parts.yaml"
+grep -q "parts: timepoints" "$T/parts.yaml" || fail "could not add parts to the config"
+cluster_lapse 2,1,1 run "$T/parts.yaml" >"$T/parts.log" 2>&1 || { cat "$T/parts.log"; fail "parts: lapse run failed"; }
+[ -d "$T/parts.h5.parts" ] || fail "parts: no parts directory"
+py h5same.py "$T/ref.h5" "$T/parts.h5" >"$T/same.log" || { cat "$T/same.log"; fail "parts: output differs from one rank"; }
 echo "PASS: multi-host runs equal one rank"
