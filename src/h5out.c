@@ -220,8 +220,23 @@ static lapse_status_t check_update(const char *file, const lapse_dset_spec_t *sp
         LAPSE_TRY(match_spec(f, file, &specs[k]));
     char token[LAPSE_PARTS_TOKEN_LEN];
     lapse_h5_read_str_attr(f, LAPSE_PARTS_TOKEN_ATTR, token, sizeof token);
-    if (token[0] && nspecs > 0)
+    if (token[0] && nspecs > 0) {
+        hid_t d = H5Dopen2(f, specs[0].path, H5P_DEFAULT), dcpl = H5I_INVALID_HID;
+        int virt =
+            d >= 0 && (dcpl = H5Dget_create_plist(d)) >= 0 && H5Pget_layout(dcpl) == H5D_VIRTUAL;
+        if (dcpl >= 0)
+            H5Pclose(dcpl);
+        if (d >= 0)
+            H5Dclose(d);
+        if (!virt)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "output %s is a packed copy of an output made with output.parts (its "
+                       "voxels are in the file, not in parts): lapse reads it but does not "
+                       "continue or update it; work on the original, or use output.mode: "
+                       "overwrite",
+                       file);
         LAPSE_TRY(lapse_parts_check(file, token, specs[0].dims[0]));
+    }
 cleanup:
     if (f >= 0)
         H5Fclose(f);

@@ -725,13 +725,29 @@ cleanup:
 
 /* output.parts: timepoints (io/h5parts.h): where the voxels are, and whether every part is
  * there with the output's token. Prints nothing for an output without parts. */
-static void print_parts(FILE *f, hid_t h, const char *file)
+static void print_parts(FILE *f, hid_t h, const dset_list_t *dl, const char *file)
 {
     char token[LAPSE_PARTS_TOKEN_LEN], dir[4200];
     hsize_t dims[2] = {0, 0};
+    int virt = 0;
     lapse_h5_read_str_attr(h, LAPSE_PARTS_TOKEN_ATTR, token, sizeof token);
     if (!token[0])
         return;
+    for (int i = 0; i < dl->n && !virt; i++) { /* h5repack -l CHUNK=... makes them real */
+        hid_t d = H5Dopen2(h, dl->d[i].path, H5P_DEFAULT), dcpl = H5I_INVALID_HID;
+        if (d >= 0 && (dcpl = H5Dget_create_plist(d)) >= 0)
+            virt = H5Pget_layout(dcpl) == H5D_VIRTUAL;
+        if (dcpl >= 0)
+            H5Pclose(dcpl);
+        if (d >= 0)
+            H5Dclose(d);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    if (!virt) {
+        fprintf(f, "parts: none left: the result voxels are in this file (a packed copy of an "
+                   "output made with output.parts; lapse reads it but does not continue it)\n");
+        return;
+    }
     hid_t d = H5Dopen2(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT), sp = H5I_INVALID_HID;
     if (d >= 0 && (sp = H5Dget_space(d)) >= 0)
         H5Sget_simple_extent_dims(sp, dims, NULL);
@@ -778,7 +794,7 @@ lapse_status_t lapse_info_print(const char *file, FILE *f)
     fprintf(f, "file: %s\nlapse version: %s\ninput: %s %s\n", file, version[0] ? version : "?",
             in_file[0] ? in_file : "?", in_dset);
     print_datasets(f, h, &dl, file);
-    print_parts(f, h, file);
+    print_parts(f, h, &dl, file);
     LAPSE_TRY(print_summaries(f, h, &dl));
     print_runs(f, runs, nruns);
     fprintf(f, "tasks: %" PRId64 " rows\n", nrows);

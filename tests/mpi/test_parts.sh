@@ -204,6 +204,26 @@ lapse_run 2 "$T/k3.yaml"
 grep -q "k3.h5.parts.creating held this output's parts" "$T/last.log" || { cat "$T/last.log"; fail "resume: no message"; }
 parts_ok k3
 
+note "11b. a packed copy (h5repack materialises the virtual datasets): one self-contained file"
+if command -v h5repack >/dev/null 2>&1; then
+    h5repack -l CHUNK=1x24x70x90 "$T/k3.h5" "$T/packed.h5" || fail "h5repack of a parts output failed"
+    (cd / && py h5same.py "$T/ref.h5" "$T/packed.h5") || fail "the packed copy differs"
+    "$LAPSE_PY" -c 'import h5py,sys; f=h5py.File(sys.argv[1],"r"); assert not f["result"].is_virtual' \
+        "$T/packed.h5" || fail "the packed copy is still virtual"
+    "$LAPSE" info "$T/packed.h5" >"$T/pinfo.log" 2>&1 || { cat "$T/pinfo.log"; fail "lapse info on a packed copy"; }
+    grep -q "^parts: none left: the result voxels are in this file" "$T/pinfo.log" ||
+        { cat "$T/pinfo.log"; fail "lapse info: packed copy line"; }
+    sed "s|$T/k3.h5|$T/packed.h5|" "$T/k3.yaml" >"$T/packed.yaml"
+    sed -i 's/^timepoints: .*/timepoints: "1"/; s/mode: create/mode: update/' "$T/packed.yaml"
+    before=$(sha "$T/packed.h5")
+    expect_rc 2 "$T/pk.log" mpirun_lapse 1 run "$T/packed.yaml"
+    grep -q "is a packed copy of an output made with output.parts" "$T/pk.log" ||
+        { cat "$T/pk.log"; fail "update of a packed copy: message"; }
+    [ "$(sha "$T/packed.h5")" = "$before" ] || fail "a refused update changed the packed copy"
+else
+    note "no h5repack (hdf5-tools): packed copy not checked"
+fi
+
 note "12. a parts output as the next run's input; a missing part is an error, not zeros"
 cat >"$T/chain.yaml" <<YAML
 input: {file: $T/k3.h5, dataset: /result}
