@@ -23,11 +23,12 @@
 #include <stdint.h>
 
 #include "h5out.h"
+#include "io/layout.h"
 #include "status.h"
 
-#define LAPSE_PARTS_TOKEN_ATTR "parts_token" /* root attribute of OUT.h5 and of each part */
-#define LAPSE_PARTS_T_ATTR     "timepoint"   /* int64 root attribute of a part */
-#define LAPSE_PARTS_TOKEN_LEN  33            /* 32 hex digits and the terminator */
+#define LAPSE_PARTS_TOKEN_ATTR LAPSE_ATTR_PARTS_TOKEN /* root attribute of OUT.h5 and each part */
+#define LAPSE_PARTS_T_ATTR     "timepoint"            /* int64 root attribute of a part */
+#define LAPSE_PARTS_TOKEN_LEN  33                     /* 32 hex digits and the terminator */
 
 /* "<file>.parts" (final = 1) or "<file>.parts.creating" (final = 0) into buf. */
 void lapse_parts_dir(const char *file, int final, char *buf, size_t len);

@@ -119,7 +119,8 @@ void lapse_layout_print_schema(FILE *f)
 {
     static const char *const root_attrs[] = {LAPSE_ATTR_VERSION,     LAPSE_ATTR_CONFIG,
                                              LAPSE_ATTR_INPUT_FILE,  LAPSE_ATTR_INPUT_DATASET,
-                                             LAPSE_ATTR_FINGERPRINT, LAPSE_ATTR_INPUT_IDENTITY};
+                                             LAPSE_ATTR_FINGERPRINT, LAPSE_ATTR_INPUT_IDENTITY,
+                                             LAPSE_ATTR_PARTS_TOKEN};
     static const char *const run_attrs[] = {
         LAPSE_RUN_ATTR_ID,         LAPSE_RUN_ATTR_NRANKS,      LAPSE_RUN_ATTR_START,
         LAPSE_RUN_ATTR_END,        LAPSE_RUN_ATTR_STATUS,      LAPSE_RUN_ATTR_TIMEPOINTS,

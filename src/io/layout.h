@@ -54,6 +54,9 @@ enum { LAPSE_MARK_PENDING = 0, LAPSE_MARK_DONE = 1 };
 /* The input's identity at the latest run's start (io/input_id.h: "size=N mtime=S.NS sum=HEX");
  * also a run attribute (at that run's start). Absent in outputs made before it existed. */
 #define LAPSE_ATTR_INPUT_IDENTITY "input_identity"
+/* The parts token of an output made with output.parts: timepoints (io/h5parts.h: each part file
+ * carries it too); absent in outputs without parts. */
+#define LAPSE_ATTR_PARTS_TOKEN "parts_token"
 
 /* Attributes of a run group LAPSE_LAYOUT_RUNS/<id> (strings unless said otherwise). */
 #define LAPSE_RUN_ATTR_ID            "run_id" /* int64 */

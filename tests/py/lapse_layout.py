@@ -20,7 +20,7 @@ SCHEMA = {
                     "t_start", "t_wait"],
     "row_status": {"done": 0, "failed": 1, "abandoned": 2},
     "root_attrs": ["lapse_version", "config", "input_file", "input_dataset", "fingerprint",
-                   "input_identity"],
+                   "input_identity", "parts_token"],
     "run_attrs": ["run_id", "nranks", "start", "end", "status", "timepoints", "config",
                   "config_path", "input_file", "input_dataset", "fingerprint", "timepoints_hash",
                   "input_identity", "input_identity_end", "input_changed"],
