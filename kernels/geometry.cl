@@ -267,6 +267,181 @@ lapse_geom_affine_b(__global const float *restrict src, __global float *restrict
     }
 }
 
+/* The same outputs for maps that keep one axis w (z or y) fixed, voxel for voxel (s_w = g_w: a
+ * rotation about z or y), and mix x with the other axis a (y or z): a plane of the output reads
+ * one plane of the input. A work-group of LAPSE_GP_X x LAPSE_GP_R work-items owns a tile of
+ * LAPSE_GP_X outputs along x times LAPSE_GP_R LAPSE_GP_K along a, in LAPSE_GP_P consecutive planes
+ * along w. Once per group, each work-item computes its LAPSE_GP_K positions (the expression of
+ * geom_affine_eval, with w's zero coefficients: the same in every plane) and the group takes the
+ * exact box of the neighbours they need (local atomics). Per plane, that box goes to local memory
+ * with coalesced loads (the next plane's loads are in flight while this plane is sampled; two
+ * buffers, one barrier per plane), and each output interpolates its 4 neighbours from there in
+ * geom_affine_eval's order (x, then a; an axis whose fraction is 0 takes its first value): the
+ * same bits. The 2-D warps of lapse_geom_affine_b each gather from ~9 input rows per load
+ * instruction (bound by L1 transactions); here each input value is read from L2 about twice (the
+ * box of a rotated tile) and the gathers hit local memory, whose row pitch the host picks so that
+ * a warp's 32 lanes fall in different banks. A box larger than LAPSE_GP_R LAPSE_GP_MR rows or
+ * min(pitch, LAPSE_GP_X LAPSE_GP_NC) columns (strong zoom out) makes the group compute its
+ * outputs with geom_affine_eval from global memory (the same bits). ax2: the axis a (1: y, 2: z);
+ * pitch: the local row pitch (floats); buf: 2 LAPSE_GP_R LAPSE_GP_MR pitch floats. NDRange
+ * (ceil(ddim.x / X) X, ceil(extent of a / (R K)) R, ceil(extent of w / P)), local (X, R, 1). */
+#define LAPSE_GP_X 32
+#define LAPSE_GP_R 8
+#define LAPSE_GP_K 4
+#define LAPSE_GP_P 32
+#define LAPSE_GP_MR 6 /* box rows per work-item: at most R MR = 48 rows */
+#define LAPSE_GP_NC 2 /* box columns per work-item: at most X NC = 64 columns */
+__kernel __attribute__((reqd_work_group_size(LAPSE_GP_X, LAPSE_GP_R, 1))) void
+lapse_geom_planar(__global const float *restrict src, __global float *restrict dst, int4 sdim,
+                  int4 sorg, int4 simg, int4 ddim, int4 dorg, float4 mz, float4 my, float4 mx,
+                  int order, int clamp_mode, int ax2, int pitch, __local float *buf)
+{
+    __local int bb[4]; /* the box: x min, x max, a min, a max (global input indices) */
+    const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
+    const int az = ax2 == 2; /* a = z, w = y; else a = y, w = z */
+    const int da_n = az ? ddim.z : ddim.y, dw_n = az ? ddim.y : ddim.z;
+    const int sa_n = az ? sdim.z : sdim.y, sw_n = az ? sdim.y : sdim.z;
+    const int sa_o = az ? sorg.z : sorg.y, sw_o = az ? sorg.y : sorg.z;
+    const int ia_n = az ? simg.z : simg.y, iw_n = az ? simg.y : simg.z;
+    const int oa = az ? dorg.z : dorg.y, ow = az ? dorg.y : dorg.z;
+    const size_t plane = (size_t)sdim.x * (size_t)sdim.y;
+    const size_t sa_s = az ? plane : (size_t)sdim.x, sw_s = az ? (size_t)sdim.x : plane;
+    const size_t dplane = (size_t)ddim.x * (size_t)ddim.y;
+    const size_t da_s = az ? dplane : (size_t)ddim.x, dw_s = az ? (size_t)ddim.x : dplane;
+    const float4 ma = az ? mz : my;
+    const float nx = (float)(simg.x - 1), na = (float)(ia_n - 1), nw = (float)(iw_n - 1);
+    const int ox = (int)get_group_id(0) * LAPSE_GP_X + lx;
+    const int oa0 = (int)get_group_id(1) * (LAPSE_GP_R * LAPSE_GP_K) + ly;
+    const int w0 = (int)get_group_id(2) * LAPSE_GP_P;
+    const int np = min(LAPSE_GP_P, dw_n - w0);
+    const float fw0 = (float)(ow + w0);
+    (void)order;
+    if (lx == 0 && ly == 0) {
+        bb[0] = INT_MAX;
+        bb[1] = INT_MIN;
+        bb[2] = INT_MAX;
+        bb[3] = INT_MIN;
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    /* st: 0 no output (outside the tile's box), 1 zero (mode constant, outside), 2 sampled;
+     * xk, ak: the neighbour (x0, a0) (then its local index), ek, fk: x1 - x0, a1 - a0 (0 or 1,
+     * then the local steps) */
+    int st[LAPSE_GP_K], xk[LAPSE_GP_K], ak[LAPSE_GP_K], ek[LAPSE_GP_K], fk[LAPSE_GP_K];
+    float tx[LAPSE_GP_K], ta[LAPSE_GP_K];
+#pragma unroll
+    for (int k = 0; k < LAPSE_GP_K; k++) {
+        const int ol = oa0 + k * LAPSE_GP_R;
+        st[k] = xk[k] = ak[k] = ek[k] = fk[k] = 0;
+        tx[k] = ta[k] = 0.0f;
+        if (ox >= ddim.x || ol >= da_n)
+            continue;
+        const float fx = (float)(dorg.x + ox), fa = (float)(oa + ol);
+        const float fz = az ? fa : fw0, fy = az ? fw0 : fa;
+        float sx = fma(mx.x, fz, fma(mx.y, fy, fma(mx.z, fx, mx.w)));
+        float sa = fma(ma.x, fz, fma(ma.y, fy, fma(ma.z, fx, ma.w)));
+        if (clamp_mode) {
+            sx = fmin(fmax(sx, 0.0f), nx);
+            sa = fmin(fmax(sa, 0.0f), na);
+        } else if (!(sx >= 0.0f && sx <= nx && sa >= 0.0f && sa <= na)) {
+            st[k] = 1;
+            continue;
+        }
+        st[k] = 2;
+        const float flx = floor(sx), fla = floor(sa);
+        tx[k] = sx - flx; /* exact */
+        ta[k] = sa - fla;
+        xk[k] = (int)flx;
+        ak[k] = (int)fla;
+        const int x1 = min(xk[k] + 1, simg.x - 1), a1 = min(ak[k] + 1, ia_n - 1);
+        ek[k] = x1 - xk[k];
+        fk[k] = a1 - ak[k];
+        atomic_min(&bb[0], xk[k]);
+        atomic_max(&bb[1], x1);
+        atomic_min(&bb[2], ak[k]);
+        atomic_max(&bb[3], a1);
+    }
+    barrier(CLK_LOCAL_MEM_FENCE);
+    const int bx = bb[0], ba = bb[2];
+    const int any = bb[0] <= bb[1];
+    const int bw = any ? bb[1] - bb[0] + 1 : 0, bh = any ? bb[3] - bb[2] + 1 : 0;
+    const int staged = any && bw <= pitch && bw <= LAPSE_GP_X * LAPSE_GP_NC &&
+                       bh <= LAPSE_GP_R * LAPSE_GP_MR;
+    if (!staged) {
+        /* strong zoom out, or no output samples the input */
+        for (int p = 0; p < np; p++) {
+            const float fw = (float)(ow + w0 + p);
+#pragma unroll
+            for (int k = 0; k < LAPSE_GP_K; k++) {
+                if (st[k] == 0)
+                    continue;
+                const int ol = oa0 + k * LAPSE_GP_R;
+                const float fx = (float)(dorg.x + ox), fa = (float)(oa + ol);
+                dst[(size_t)ox + (size_t)ol * da_s + (size_t)(w0 + p) * dw_s] =
+                    geom_affine_eval(src, sdim, sorg, simg, plane, az ? fa : fw, az ? fw : fa, fx,
+                                     mz, my, mx, 1, clamp_mode);
+            }
+        }
+        return;
+    }
+#pragma unroll
+    for (int k = 0; k < LAPSE_GP_K; k++) {
+        xk[k] = (xk[k] - bx) + (ak[k] - ba) * pitch;
+        fk[k] *= pitch;
+    }
+    /* this work-item's cells of the box: rows ly + R m, columns lx + X n */
+    size_t rofs[LAPSE_GP_MR];
+    int cofs[LAPSE_GP_NC];
+#pragma unroll
+    for (int m = 0; m < LAPSE_GP_MR; m++)
+        rofs[m] = (size_t)clamp(ba + ly + m * LAPSE_GP_R - sa_o, 0, sa_n - 1) * sa_s;
+#pragma unroll
+    for (int n = 0; n < LAPSE_GP_NC; n++)
+        cofs[n] = clamp(bx + lx + n * LAPSE_GP_X - sorg.x, 0, sdim.x - 1);
+    float v[LAPSE_GP_MR][LAPSE_GP_NC];
+    /* plane p's input offset along w, or -1 where mode constant makes the whole plane 0 */
+#define GP_WOFS(p)                                                                                 \
+    (clamp_mode || (float)(ow + w0 + (p)) <= nw                                                    \
+         ? (long)((size_t)clamp((int)fmin((float)(ow + w0 + (p)), nw) - sw_o, 0, sw_n - 1) * sw_s) \
+         : -1L)
+    /* this work-item's cells of the plane at offset wofs into v (loads in flight together) */
+#define GP_LOAD(wofs)                                                                              \
+    for (int m = 0; m < LAPSE_GP_MR; m++)                                                          \
+        for (int n = 0; n < LAPSE_GP_NC; n++)                                                      \
+            if ((wofs) >= 0 && ly + m * LAPSE_GP_R < bh && lx + n * LAPSE_GP_X < bw)               \
+                v[m][n] = src[(size_t)(wofs) + rofs[m] + (size_t)cofs[n]];
+    long wofs = GP_WOFS(0);
+    GP_LOAD(wofs);
+    for (int p = 0; p < np; p++) {
+        __local float *cur = buf + (p & 1) * (LAPSE_GP_R * LAPSE_GP_MR) * pitch;
+        const long wcur = wofs;
+#pragma unroll
+        for (int m = 0; m < LAPSE_GP_MR; m++)
+#pragma unroll
+            for (int n = 0; n < LAPSE_GP_NC; n++)
+                if (wcur >= 0 && ly + m * LAPSE_GP_R < bh && lx + n * LAPSE_GP_X < bw)
+                    cur[(ly + m * LAPSE_GP_R) * pitch + lx + n * LAPSE_GP_X] = v[m][n];
+        barrier(CLK_LOCAL_MEM_FENCE);
+        if (p + 1 < np) {
+            wofs = GP_WOFS(p + 1);
+            GP_LOAD(wofs);
+        }
+#pragma unroll
+        for (int k = 0; k < LAPSE_GP_K; k++) {
+            if (st[k] == 0)
+                continue;
+            float r = 0.0f;
+            if (st[k] == 2 && wcur >= 0) {
+                const int q = xk[k], e = ek[k], f = fk[k];
+                r = GEOM_AXIS(GEOM_AXIS(cur[q], cur[q + e], tx[k]),
+                              GEOM_AXIS(cur[q + f], cur[q + f + e], tx[k]), ta[k]);
+            }
+            dst[(size_t)ox + (size_t)(oa0 + k * LAPSE_GP_R) * da_s + (size_t)(w0 + p) * dw_s] = r;
+        }
+    }
+#undef GP_LOAD
+#undef GP_WOFS
+}
+
 /* Radial reslice: dst[a, z, r] = input plane z at (y, x) = (cy + cos(a) r, cx + sin(a) r), cs[a]
  * = (cos, sin) of angle a (float32, from the host's double), positions fma(cos, r, cy) and
  * fma(sin, r, cx); bilinear in the plane (x, then y), 0 where a position leaves the plane
