@@ -37,7 +37,6 @@ static const struct {
     {"LAPSE_RAW_WRITE", ENV_BOOL01, "0 or 1"},
     {"LAPSE_FALLOCATE", ENV_BOOL01, "0 or 1"},
     {"LAPSE_WT_NET", ENV_BOOL01, "0 or 1"},
-    {"LAPSE_GEOM_PLANAR", ENV_BOOL01, "0 or 1"},
     {"LAPSE_GEOM_XY", ENV_BOOL01, "0 or 1"},
     {"LAPSE_BG_FIX", ENV_BOOL01, "0 or 1"},
     {"LAPSE_ZSTD_R", ENV_TO32, "a number of rows of work-items (1-32)"},

@@ -28,15 +28,6 @@ static const char *const interp_words[] = {"linear", "nearest", NULL};
 #define GEOM_A_K 4 /* lapse_geom_affine_t: outputs per work-item (LAPSE_GA_K) */
 #define GEOM_B_X 8 /* lapse_geom_affine_b: local size (LAPSE_GB_X, LAPSE_GB_H) */
 #define GEOM_B_H 16
-/* lapse_geom_planar: local size (GEOM_P_X, GEOM_P_R), GEOM_P_K outputs per work-item along the
- * second in-plane axis, GEOM_P_P planes per group, a box of at most GEOM_P_R * GEOM_P_MR rows and
- * GEOM_P_X * GEOM_P_NC columns; must equal LAPSE_GP_X, _R, _K, _P, _MR, _NC there. */
-#define GEOM_P_X  32
-#define GEOM_P_R  8
-#define GEOM_P_K  4
-#define GEOM_P_P  32
-#define GEOM_P_MR 6
-#define GEOM_P_NC 2
 
 /* The dims of the whole image a volume is a box of (v->img, or v->dim when img is unset). */
 static void vol_img(const lapse_dvol_t *v, int64_t img[3])
@@ -379,112 +370,26 @@ static void sampler_in_box(const sampler_t *A, const lapse_box_t *out, const int
 }
 
 /* The kernels of the sampler (kernels/geometry.cl). */
-typedef enum { SAMPLER_SIMPLE, SAMPLER_ROWS, SAMPLER_BLOCK, SAMPLER_PLANAR } sampler_kind_t;
+typedef enum { SAMPLER_SIMPLE, SAMPLER_ROWS, SAMPLER_BLOCK } sampler_kind_t;
 
-/* The axis w (0: z, 1: y; the other in-plane axis a is then y, z) that the float32 rows (z, y,
- * x; coefficients of z, y, x and the constant) keep fixed voxel for voxel while they mix x with a
- * (a step along x moves the source along a by 1/16 voxel or more), or -1: row w is the identity on
- * w, and rows a and x have no w term. Linear interpolation only. */
-static int planar_axis(const cl_float4 row[3], int order)
-{
-    if (order != 1)
-        return -1;
-    for (int w = 0; w < 2; w++) {
-        const int a = 1 - w;
-        int ok = row[a].s[w] == 0.0f && row[2].s[w] == 0.0f && fabsf(row[a].s[2]) >= 1.0f / 16;
-        for (int c = 0; c < 4; c++)
-            ok = ok && row[w].s[c] == (c == w ? 1.0f : 0.0f);
-        if (ok)
-            return w;
-    }
-    return -1;
-}
-
-/* The local row pitch of lapse_geom_planar for a tile whose source box is about bw columns
- * wide, or 0 when the box would not fit (at most GEOM_P_X * GEOM_P_NC columns and GEOM_P_R *
- * GEOM_P_MR rows): the pitch in [bw, bw + 31] under which a warp's gather (32 outputs along x,
- * the source stepping by cx along x and ca along a per output) touches the fewest addresses in
- * one bank, counted over 16 sub-voxel phases (ties: the smaller pitch). */
-static int planar_pitch(const cl_float4 row[3], int w)
-{
-    const int a = 1 - w;
-    const double cx = row[2].s[2], ca = row[a].s[2];
-    const double bw = ceil((GEOM_P_X - 1) * (fabs(cx) + fabs((double)row[2].s[a]))) + 3;
-    const double bh = ceil((GEOM_P_R * GEOM_P_K - 1) * (fabs(ca) + fabs((double)row[a].s[a]))) + 3;
-    if (bw > GEOM_P_X * GEOM_P_NC || bh > GEOM_P_R * GEOM_P_MR)
-        return 0;
-    int best = 0, best_cost = INT32_MAX;
-    for (int pitch = (int)bw; pitch < (int)bw + 32; pitch++) {
-        int cost = 0;
-        for (int ph = 0; ph < 16; ph++) {
-            int64_t addr[32];
-            int worst = 0;
-            for (int l = 0; l < 32; l++)
-                addr[l] = (int64_t)floor(cx * l + 0.25 * (ph & 3)) +
-                          (int64_t)floor(ca * l + 0.25 * (ph >> 2)) * pitch;
-            for (int l = 0; l < 32; l++) { /* distinct addresses in lane l's bank */
-                int n = 0;
-                for (int j = 0; j < 32; j++) {
-                    int seen = 0;
-                    if (((addr[j] - addr[l]) & 31) != 0)
-                        continue;
-                    for (int i = 0; i < j && !seen; i++)
-                        seen = addr[i] == addr[j];
-                    n += !seen;
-                }
-                worst = n > worst ? n : worst;
-            }
-            cost += worst;
-        }
-        if (cost < best_cost) {
-            best_cost = cost;
-            best = pitch;
-        }
-    }
-    return best;
-}
-
-/* Local memory of lapse_geom_planar with this pitch: two buffers of the box. */
-static size_t planar_bytes(int pitch)
-{
-    return (size_t)2 * GEOM_P_R * GEOM_P_MR * (size_t)pitch * sizeof(cl_float);
-}
-
-/* Which kernel runs A (float32 rows row) on in -> out, its axis ax2 (SAMPLER_BLOCK,
- * SAMPLER_PLANAR) and local pitch (SAMPLER_PLANAR); *k that kernel. lapse_geom_planar where A
- * keeps z or y fixed and mixes x with the other (rotations about z or y: planar_axis); else
- * lapse_geom_affine_b (8 x 4 warps over x and z) when a step along x moves the source position
- * by 1/16 voxel or more along z, and more than along y; the same kernel over x and y where x
- * turns into y that way instead; else lapse_geom_affine_t (warps along a row). The tiled kernels
- * but lapse_geom_planar take 32-bit offsets within a plane of the input box. Measured on an H200
- * (docs/benchmarks.md, runs J and O): rotate about y 30 degrees 1.08 ms against 1.63 for the rows
- * (1.00 once a zero fraction stopped loading its second neighbour); about z 1.18 ms against 1.24
- * for the rows (1.62 against 1.50 before that change). LAPSE_GEOM_PLANAR=0 turns the planar
- * kernel off, LAPSE_GEOM_XY=0 keeps the rows about z (for comparison). A sampler staging a 3-D
- * box of a tile in local memory without walking planes was slower on the H200 and was dropped
+/* Which kernel runs A on in -> out, and its axis ax2 (SAMPLER_BLOCK); *k that kernel. The
+ * tiled kernels take 32-bit offsets within a plane of the input box. lapse_geom_affine_b (8 x 4
+ * warps over x and z) when a step along x moves the source position by 1/16 voxel or more along
+ * z, and more than along y; the same kernel over x and y where x turns into y that way instead;
+ * else lapse_geom_affine_t (warps along a row). Measured on an H200 (docs/benchmarks.md, runs J
+ * and O): rotate about y 30 degrees 1.08 ms against 1.63 (1.00 once a zero fraction stopped
+ * loading its second neighbour); about z 1.18 ms against 1.24 for the rows (1.62 against 1.50
+ * before that change). LAPSE_GEOM_XY=0 keeps the rows about z (for comparison). A sampler
+ * staging the tile's input box in local memory was slower on the H200 and was dropped
  * (docs/kernels.md). */
-static lapse_status_t sampler_pick(lapse_dev_t *d, const sampler_t *A, const cl_float4 row[3],
-                                   const lapse_dvol_t *in, cl_kernel *k, sampler_kind_t *kind,
-                                   cl_int *ax2, cl_int *pitch)
+static lapse_status_t sampler_pick(lapse_dev_t *d, const sampler_t *A, const lapse_dvol_t *in,
+                                   cl_kernel *k, sampler_kind_t *kind, cl_int *ax2)
 {
     lapse_status_t st = LAPSE_OK;
     size_t kwg = 0;
     const int tiled = !d->simple && in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31);
     const double zx = fabs(A->m[2]), yx = fabs(A->m[6]); /* d(source z, y) / d(output x) */
     *kind = tiled ? SAMPLER_ROWS : SAMPLER_SIMPLE;
-    const char *pl = getenv("LAPSE_GEOM_PLANAR");
-    const int w = pl && strcmp(pl, "0") == 0 ? -1 : planar_axis(row, A->order);
-    if (!d->simple && d->use_local && w >= 0) {
-        *pitch = planar_pitch(row, w);
-        if (*pitch > 0 && planar_bytes(*pitch) + 1024 <= d->local_mem) {
-            LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl", "lapse_geom_planar", k, &kwg));
-            if (kwg >= GEOM_P_X * GEOM_P_R) {
-                *kind = SAMPLER_PLANAR;
-                *ax2 = w == 0 ? 1 : 2; /* the in-plane axis a: y (w = z) or z (w = y) */
-                goto cleanup;
-            }
-        }
-    }
     const char *xy = getenv("LAPSE_GEOM_XY");
     const int use_xy = !(xy && strcmp(xy, "0") == 0) && yx >= 1.0 / 16 && yx > zx;
     *ax2 = use_xy ? 1 : 2; /* x-y warps, or x-z warps */
@@ -507,7 +412,7 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
     lapse_status_t st = LAPSE_OK;
     cl_kernel k;
     sampler_kind_t kind;
-    cl_int ax2 = 2, pitch = 0;
+    cl_int ax2 = 2;
     int64_t n[3];
     vol_img(&in[0], n);
     cl_int4 sdim = int4_of(in[0].dim), sorg = org_of(&in[0]), simg = int4_of(n),
@@ -517,7 +422,7 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
         for (int c = 0; c < 4; c++)
             row[a].s[c] = A->m[4 * a + c];
     cl_int order = A->order, clamp = A->clamp;
-    LAPSE_TRY(sampler_pick(d, A, row, in, &k, &kind, &ax2, &pitch));
+    LAPSE_TRY(sampler_pick(d, A, in, &k, &kind, &ax2));
     LAPSE_ARG(k, 0, in[0].mem);
     LAPSE_ARG(k, 1, out->mem);
     LAPSE_ARG(k, 2, sdim);
@@ -531,18 +436,7 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
     LAPSE_ARG(k, 10, order);
     LAPSE_ARG(k, 11, clamp);
     const size_t n2 = (size_t)out->dim[ax2 == 1 ? 1 : 0], n3 = (size_t)out->dim[ax2 == 1 ? 0 : 1];
-    if (kind == SAMPLER_PLANAR) { /* ax2: the in-plane axis a; w the other of y, z */
-        const size_t na = (size_t)out->dim[ax2 == 1 ? 1 : 0],
-                     nw = (size_t)out->dim[ax2 == 1 ? 0 : 1];
-        LAPSE_ARG(k, 12, ax2);
-        LAPSE_ARG(k, 13, pitch);
-        LAPSE_CL(clSetKernelArg(k, 14, planar_bytes(pitch), NULL));
-        size_t l[3] = {GEOM_P_X, GEOM_P_R, 1};
-        size_t g[3] = {((size_t)out->dim[2] + GEOM_P_X - 1) / GEOM_P_X * GEOM_P_X,
-                       (na + GEOM_P_R * GEOM_P_K - 1) / (GEOM_P_R * GEOM_P_K) * GEOM_P_R,
-                       (nw + GEOM_P_P - 1) / GEOM_P_P};
-        LAPSE_TRY(lapse_dev_enqueue(d, k, 3, g, l));
-    } else if (kind == SAMPLER_BLOCK) {
+    if (kind == SAMPLER_BLOCK) {
         LAPSE_ARG(k, 12, ax2);
         size_t l[3] = {GEOM_B_X, GEOM_B_H, 1};
         size_t g[3] = {((size_t)out->dim[2] + GEOM_B_X * GEOM_A_K - 1) / (GEOM_B_X * GEOM_A_K) *
