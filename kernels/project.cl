@@ -69,7 +69,7 @@ __kernel void lapse_zstd(__global const float *src, __global float *dst, int nx,
  * work-items runs both passes of lapse_zstd from col, operation for operation (same bits).
  * lapse_zstd reads each column twice from global memory (the second read misses the caches:
  * 0.49 of the copy rate on an H200). NDRange (ceil(nx / C) C, ny R), local (C, R); the host
- * builds the program with its C, R and U (-D). */
+ * builds the program with its C, R, U and V (-D). */
 #ifndef LAPSE_ZS_C
 #define LAPSE_ZS_C 32
 #endif
@@ -79,6 +79,44 @@ __kernel void lapse_zstd(__global const float *src, __global float *dst, int nx,
 #ifndef LAPSE_ZS_U
 #define LAPSE_ZS_U 8
 #endif
+#ifndef LAPSE_ZS_V
+#define LAPSE_ZS_V 5
+#endif
+/* One pass of lapse_zstd over column lx of col (nz values, LAPSE_ZS_C apart), in z order: the
+ * sum of v (sq 0) or of (v - m)^2 (sq 1), as lapse_zstd computes it. The local loads run one
+ * block of LAPSE_ZS_V values ahead of the additions (registers t, u), so that the chain of
+ * additions does not wait for them. */
+static inline __attribute__((always_inline)) float zstd_pass(__local const float *col, int lx,
+                                                             int nz, float m, int sq)
+{
+#define ZS_TERM(v) (sq ? ((v)-m) * ((v)-m) : (v))
+    float acc = ZS_TERM(col[lx]);
+    float t[LAPSE_ZS_V];
+    int z = 1;
+    if (z + LAPSE_ZS_V - 1 < nz) {
+#pragma unroll
+        for (int j = 0; j < LAPSE_ZS_V; j++)
+            t[j] = col[(z + j) * LAPSE_ZS_C + lx];
+    }
+    for (; z + LAPSE_ZS_V - 1 < nz; z += LAPSE_ZS_V) {
+        const int zn = z + LAPSE_ZS_V, more = zn + LAPSE_ZS_V - 1 < nz;
+        float u[LAPSE_ZS_V];
+#pragma unroll
+        for (int j = 0; j < LAPSE_ZS_V; j++)
+            u[j] = more ? col[(zn + j) * LAPSE_ZS_C + lx] : 0.0f;
+#pragma unroll
+        for (int j = 0; j < LAPSE_ZS_V; j++)
+            acc += ZS_TERM(t[j]);
+#pragma unroll
+        for (int j = 0; j < LAPSE_ZS_V; j++)
+            t[j] = u[j];
+    }
+    for (; z < nz; z++)
+        acc += ZS_TERM(col[z * LAPSE_ZS_C + lx]);
+    return acc;
+#undef ZS_TERM
+}
+
 __kernel __attribute__((reqd_work_group_size(LAPSE_ZS_C, LAPSE_ZS_R, 1))) void
 lapse_zstd_l(__global const float *restrict src, __global float *restrict dst, int nx, int ny,
              int nz, __local float *col)
@@ -102,20 +140,8 @@ lapse_zstd_l(__global const float *restrict src, __global float *restrict dst, i
     barrier(CLK_LOCAL_MEM_FENCE);
     if (ly != 0 || x >= nx)
         return;
-    /* unrolled: the local loads of 8 steps are issued ahead of their additions */
-    float acc = col[lx];
-#pragma unroll 8
-    for (z = 1; z < nz; z++)
-        acc += col[z * LAPSE_ZS_C + lx];
-    const float m = acc / (float)nz;
-    float d = col[lx] - m;
-    acc = d * d;
-#pragma unroll 8
-    for (z = 1; z < nz; z++) {
-        d = col[z * LAPSE_ZS_C + lx] - m;
-        acc += d * d;
-    }
-    dst[i] = sqrt(acc / (float)nz);
+    const float m = zstd_pass(col, lx, nz, 0.0f, 0) / (float)nz;
+    dst[i] = sqrt(zstd_pass(col, lx, nz, m, 1) / (float)nz);
 }
 
 /* Index of the maximum over z as a float: the first maximum; the first NaN wins (NumPy argmax).

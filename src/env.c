@@ -42,6 +42,7 @@ static const struct {
     {"LAPSE_ZSTD_R", ENV_TO32, "a number of rows of work-items (1-32)"},
     {"LAPSE_ZSTD_U", ENV_TO64, "a number of loads at a time (1-64)"},
     {"LAPSE_ZSTD_C", ENV_TO32, "a number of columns per work-group (1-32)"},
+    {"LAPSE_ZSTD_V", ENV_TO64, "a number of local loads ahead (1-64)"},
     {"LAPSE_IO_STATS", ENV_BOOL01, "0 or 1"},
     {"LAPSE_H5_WRITE", ENV_WRITE, "independent or collective"},
     {"LAPSE_H5_CHUNK", ENV_SHAPE3, "a chunk shape z,y,x of integers > 0"},

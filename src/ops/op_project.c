@@ -56,12 +56,13 @@ ZPROJ_LAUNCH(zstd_simple, "project.cl", "lapse_zstd")
 
 /* The standard deviation in the tiled variant: lapse_zstd_l (each column read once, through
  * local memory) when C columns of nz floats fit the device's local memory (C = 32: nz <= ~380 on
- * NVIDIA's 48 KiB), R rows of C work-items issuing U loads each at a time (LAPSE_ZSTD_C / _R /
- * _U set others, for tuning: docs/kernels.md); else, and in the simple variant, lapse_zstd (two
- * reads of each column). Same bits. */
+ * NVIDIA's 48 KiB), R rows of C work-items issuing U loads each at a time, the sums' local loads V
+ * ahead (LAPSE_ZSTD_C / _R / _U / _V set others, for tuning: docs/kernels.md); else, and in the
+ * simple variant, lapse_zstd (two reads of each column). Same bits. */
 #define ZSTD_C 32
 #define ZSTD_R 8
 #define ZSTD_U 32
+#define ZSTD_V 5 /* local loads one block ahead of the additions (LAPSE_ZS_V) */
 
 /* The integer in environment variable name if in [lo, hi], else def (lapse_env_check refuses an
  * out-of-range value at the start of lapse; unset or empty: def).
@@ -83,14 +84,15 @@ static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *s
     cl_int nx = (cl_int)in[0].dim[2], ny = (cl_int)in[0].dim[1], nz = (cl_int)in[0].dim[0];
     const long c = zstd_env("LAPSE_ZSTD_C", ZSTD_C, 1, 32),
                r = zstd_env("LAPSE_ZSTD_R", ZSTD_R, 1, 32);
-    const long u = zstd_env("LAPSE_ZSTD_U", ZSTD_U, 1, 64);
+    const long u = zstd_env("LAPSE_ZSTD_U", ZSTD_U, 1, 64),
+               v = zstd_env("LAPSE_ZSTD_V", ZSTD_V, 1, 64);
     const size_t bytes = (size_t)c * (size_t)nz * sizeof(cl_float);
-    char defines[96];
+    char defines[128];
     *res = 0;
     if (d->simple || !d->use_local || bytes + 1024 > d->local_mem)
         return zstd_simple_launch(d, s, state, in, out, scratch, res);
-    snprintf(defines, sizeof defines, "-DLAPSE_ZS_C=%ld -DLAPSE_ZS_R=%ld -DLAPSE_ZS_U=%ld", c, r,
-             u);
+    snprintf(defines, sizeof defines,
+             "-DLAPSE_ZS_C=%ld -DLAPSE_ZS_R=%ld -DLAPSE_ZS_U=%ld -DLAPSE_ZS_V=%ld", c, r, u, v);
     LAPSE_TRY(lapse_dev_kernel_with(d, "project.cl", defines, "lapse_zstd_l", &k, &kwg));
     if (kwg < (size_t)(c * r))
         return zstd_simple_launch(d, s, state, in, out, scratch, res);

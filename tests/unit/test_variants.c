@@ -379,24 +379,26 @@ START_TEST(test_zstd)
 {
     lapse_cl_t *cl = tu_open_cl();
     lapse_dev_t *simple = make_dev(cl, 1);
-    /* LAPSE_ZSTD_ C, R, U */
-    static const char *const geo[][3] = {{"", "", ""},    {"", "8", "16"},  {"", "3", "5"},
-                                         {"", "1", "1"},  {"16", "4", "8"}, {"16", "16", "3"},
-                                         {"8", "5", "2"}, {"32", "2", "64"}};
-    static const char *const names[] = {"LAPSE_ZSTD_C", "LAPSE_ZSTD_R", "LAPSE_ZSTD_U"};
+    /* LAPSE_ZSTD_ C, R, U, V */
+    static const char *const geo[][4] = {{"", "", "", ""},       {"", "8", "16", "32"},
+                                         {"", "3", "5", "1"},    {"", "1", "1", "3"},
+                                         {"16", "4", "8", "16"}, {"16", "16", "3", "64"},
+                                         {"8", "5", "2", "5"},   {"32", "2", "64", "2"}};
+    static const char *const names[] = {"LAPSE_ZSTD_C", "LAPSE_ZSTD_R", "LAPSE_ZSTD_U",
+                                        "LAPSE_ZSTD_V"};
     static const int64_t zs[][3] = {{40, 37, 131}, {16, 20, 68}, {17, 9, 33},
                                     {1, 19, 23},   {33, 1, 5},   {129, 3, 1}};
     lapse_step_t s = step_of("standard_deviation_z_projection", 0, 0, 0, 0.0);
     int salt = 400;
     for (int g = 0; g < (int)(sizeof geo / sizeof geo[0]); g++) {
-        for (int v = 0; v < 3; v++)
+        for (int v = 0; v < 4; v++)
             ck_assert_int_eq(setenv(names[v], geo[g][v], 1), 0);
         lapse_dev_t *tiled = make_dev(cl, 0); /* its kernel cache: this geometry's */
         for (int k = 0; k < 6; k++)
             check_same(cl, simple, tiled, &s, zs[k][0], zs[k][1], zs[k][2], ++salt);
         lapse_dev_destroy(tiled);
     }
-    for (int v = 0; v < 3; v++)
+    for (int v = 0; v < 4; v++)
         ck_assert_int_eq(unsetenv(names[v]), 0);
     lapse_dev_destroy(simple);
     lapse_cl_close(cl);
