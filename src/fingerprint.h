@@ -1,9 +1,10 @@
 /*
  * fingerprint.h - a short hash of everything in a config that decides the values of the
  * results: the input (file, dataset, shape, dtype), every pipeline step (operation, parameters,
- * a custom kernel's source text, save name) and the output datasets and dtype. Not included: timepoints, tiles, devices,
- * scheduling, mode (results do not depend on them). An output remembers the fingerprint of the
- * config that made it, so a run can tell whether it may continue that output.
+ * a custom kernel's source text, save name) and the output datasets and dtype. Not included:
+ * timepoints, tiles, devices, scheduling, mode (results do not depend on them). An output remembers
+ * the fingerprint of the config that made it, so a run can tell whether it may continue that
+ * output.
  */
 #ifndef LAPSE_FINGERPRINT_H
 #define LAPSE_FINGERPRINT_H

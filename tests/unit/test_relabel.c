@@ -187,7 +187,8 @@ static void run_tiled(const lapse_step_t *s, const float *img, const int64_t dim
         float *b = malloc((m ? m : 1) * sizeof *b);
         for (size_t j = 0; j < m; j++)
             b[j] = NAN;
-        lapse_dvol_t o = {.mem = upload(b, m), .dim = {u->read.dim[0], u->read.dim[1], u->read.dim[2]}};
+        lapse_dvol_t o = {.mem = upload(b, m),
+                          .dim = {u->read.dim[0], u->read.dim[1], u->read.dim[2]}};
         ck_assert_msg(g->apply(dev, s, &res, &u->buf, NULL, &o) == LAPSE_OK, "%s", lapse_errmsg());
         download(o.mem, b, m);
         for (int64_t z = 0; z < u->core.dim[0]; z++)
