@@ -62,7 +62,7 @@ ZPROJ_LAUNCH(zstd_simple, "project.cl", "lapse_zstd")
 #define ZSTD_C 32
 #define ZSTD_R 8
 #define ZSTD_U 32
-#define ZSTD_V 5 /* local loads one block ahead of the additions (LAPSE_ZS_V) */
+#define ZSTD_V 5 /* the sums' local loads ahead (the kernel's LAPSE_ZS_V) */
 
 /* The integer in environment variable name if in [lo, hi], else def (lapse_env_check refuses an
  * out-of-range value at the start of lapse; unset or empty: def).
