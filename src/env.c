@@ -18,7 +18,9 @@ typedef enum {
     ENV_WRITE,
     ENV_SHAPE3,
     ENV_TO32, /* an integer in [1, 32] */
-    ENV_TO64  /* an integer in [1, 64] */
+    ENV_TO64, /* an integer in [1, 64] */
+    ENV_REG,  /* an integer in [0, 255] */
+    ENV_INT4  /* four integers a,b,c,d > 0 (the reader checks their ranges) */
 } env_kind_t;
 
 static const struct {
@@ -49,6 +51,13 @@ static const struct {
     {"LAPSE_H5_ALIGN", ENV_BYTES, "a number of bytes > 0"},
     {"LAPSE_H5_MDC", ENV_BYTES, "a number of bytes > 0"},
     {"LAPSE_PROFILE", ENV_BOOL01, "0 or 1"},
+    {"LAPSE_NV_MAXRREG", ENV_REG, "0 (no cap) or a number of registers 1-255"},
+    {"LAPSE_MM_BOX", ENV_BOOL01, "0 or 1"},
+    {"LAPSE_MM_GEOM1", ENV_INT4, "TX,TY,KZ,NT: four integers > 0"},
+    {"LAPSE_MM_GEOM2", ENV_INT4, "TX,TY,KZ,NT: four integers > 0"},
+    {"LAPSE_WT_GEOM", ENV_INT4, "TX,RO,WY,KZ: four integers > 0"},
+    {"LAPSE_SCHED_HELPER", ENV_BOOL01, "0 or 1"},
+    {"LAPSE_SCHED_STATS", ENV_BOOL01, "0 or 1"},
 };
 
 /* 1 when s (non-empty) is well formed for kind. */
@@ -80,6 +89,16 @@ static int env_ok(env_kind_t kind, const char *s)
         long v = strtol(s, &end, 10);
         return s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0 && v >= 1 &&
                v <= (kind == ENV_TO32 ? 32 : 64);
+    }
+    case ENV_REG: {
+        long v = strtol(s, &end, 10);
+        return s[0] >= '0' && s[0] <= '9' && *end == '\0' && errno == 0 && v <= 255;
+    }
+    case ENV_INT4: {
+        long long a = 0, b = 0, c = 0, d = 0;
+        char tail = 0;
+        return sscanf(s, "%lld,%lld,%lld,%lld%c", &a, &b, &c, &d, &tail) == 4 && a > 0 && b > 0 &&
+               c > 0 && d > 0;
     }
     case ENV_SHAPE3: {
         long long a = 0, b = 0, c = 0;

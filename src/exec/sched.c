@@ -386,7 +386,8 @@ lapse_status_t lapse_sched_destroy(lapse_scheduler_t *s)
     lapse_status_t st = LAPSE_OK;
     if (!s)
         return LAPSE_OK;
-    if (getenv("LAPSE_SCHED_STATS"))
+    const char *stats = getenv("LAPSE_SCHED_STATS");
+    if (stats && strcmp(stats, "1") == 0)
         fprintf(stderr,
                 "lapse: sched: rank %d (%s%s) waited %.3f s for its next task over %lld "
                 "hand-outs\n",
