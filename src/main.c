@@ -262,5 +262,13 @@ int main(int argc, char **argv)
             return lapse_ops_print(stdout, fmt) == 0 ? 0 : 1;
         return usage_error("ops: expected no argument or --markdown, got '%s'", argv[2]);
     }
+    size_t n = strlen(cmd);
+    if ((n > 5 && strcmp(cmd + n - 5, ".yaml") == 0) ||
+        (n > 4 && strcmp(cmd + n - 4, ".yml") == 0)) {
+        /* `lapse CONFIG`: a config given without its command */
+        fprintf(stderr, "lapse: unknown command '%s'; to run a config: lapse run %s\n", cmd, cmd);
+        fprintf(stderr, "(see lapse --help)\n");
+        return 2;
+    }
     return usage_error("unknown command '%s'", cmd);
 }

@@ -18,6 +18,9 @@ note "usage errors exit 2"
 expect_rc 2 "$T/none.log" "$LAPSE"
 expect_rc 2 "$T/unknown.log" "$LAPSE" frobnicate
 grep -q frobnicate "$T/unknown.log" || fail "unknown command not named in the message"
+expect_rc 2 "$T/cfgnocmd.log" "$LAPSE" configs/nuclei.yaml
+grep -qF "lapse run configs/nuclei.yaml" "$T/cfgnocmd.log" ||
+    fail "a config given without a command does not suggest 'lapse run': $(cat "$T/cfgnocmd.log")"
 expect_rc 2 "$T/runnocfg.log" "$LAPSE" run
 expect_rc 2 "$T/badopt.log" "$LAPSE" run cfg.yaml --no-such-option
 expect_rc 2 "$T/sample_bad.log" "$LAPSE" sample "$T/bad.h5" --shape 4,5
