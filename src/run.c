@@ -236,6 +236,8 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     LAPSE_TRY(start_step(w, st));
     LAPSE_TRY(start_step(w, lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w->sched)));
     if (r->rank == 0) {
+        if (job->in.axes_assumed)
+            fprintf(stderr, "lapse: warning: %s: %s\n", cfg->input_file, LAPSE_AXES_ASSUMED_NOTE);
         printf("lapse: run %lld: %lld tasks (%lld timepoints x %lld tiles) on %d ranks, %s "
                "scheduling\n",
                (long long)w->run_id, (long long)plan->ntasks, (long long)plan->ntps,
