@@ -25,6 +25,9 @@ expect_rc 2 "$T/runnocfg.log" "$LAPSE" run
 expect_rc 2 "$T/badopt.log" "$LAPSE" run cfg.yaml --no-such-option
 expect_rc 2 "$T/sample_bad.log" "$LAPSE" sample "$T/bad.h5" --shape 4,5
 [ ! -e "$T/bad.h5" ] || fail "sample with a bad --shape wrote a file"
+expect_rc 2 "$T/sample_nodir.log" "$LAPSE" sample "$T/no/such/dir/s.h5"
+grep -q "directory $T/no/such/dir does not exist" "$T/sample_nodir.log" ||
+    fail "sample into a missing directory: $(cat "$T/sample_nodir.log")"
 
 note "sample: shape, dtype, determinism"
 make_sample
