@@ -75,8 +75,15 @@ note "run --dry-run writes nothing"
 run_ok "$T/dry.log" mpirun_lapse 2 run "$T/cfg.yaml" --dry-run
 [ ! -e "$OUT" ] || fail "run --dry-run created the output"
 
-note "info on an output after a run of timepoints 0-2"
+note "a run of timepoint 0, continued by a run of timepoints 0-2: the count says what is left"
+lapse_run 2 "$T/cfg.yaml" --timepoints 0
+grep -q "run 1: $((ntasks / 3)) tasks (1 timepoints x " "$T/last.log" ||
+    { cat "$T/last.log"; fail "the first run does not announce its $((ntasks / 3)) tasks"; }
 lapse_run 2 "$T/cfg.yaml"
+grep -q "run 2: $((2 * ntasks / 3)) of $ntasks tasks (3 timepoints x .*the others are done) on 2 ranks" \
+    "$T/last.log" || { cat "$T/last.log"; fail "the continued run does not say what is left"; }
+
+note "info on an output after a run of timepoints 0-2"
 run_ok "$T/info.log" "$LAPSE" info "$OUT"
 cat "$T/info.log"
 grep -Eq '0 *- *2|0, *1, *2' "$T/info.log" ||
