@@ -610,7 +610,9 @@ typedef struct {
 
 static const bad_case_t bad_cases[] = {
     {"bad_syntax.yaml", 5, 7, "(yaml)", "syntax error"},
-    {"bad_tab.yaml", 3, 1, "(yaml)", "cannot start any token"},
+    {"bad_tab.yaml", 3, 1, "(yaml)",
+     "cannot start any token (while scanning for the next token at line 3); the character there is "
+     "a tab: indent YAML with spaces only"},
     {"bad_two_documents.yaml", 6, 1, "(yaml)", "more than one YAML document"},
     {"bad_empty.yaml", 1, 1, "(top level)", "empty"},
     {"bad_comments_only.yaml", 1, 1, "(top level)", "empty"},
