@@ -149,11 +149,13 @@ static int parse_run(int argc, char **argv, int plan, lapse_run_opts_t *o)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--timepoints") == 0) {
-            if (i + 1 >= argc)
+            /* an empty value (an unset shell variable) is refused like a missing one: it would
+             * select every timepoint and, on an existing output, recompute them all */
+            if (i + 1 >= argc || argv[i + 1][strspn(argv[i + 1], " \t")] == '\0')
                 return usage_error("--timepoints needs a selection such as \"0-9, 12\"%s", "");
             o->timepoints = argv[++i];
         } else if (strncmp(a, "--timepoints=", 13) == 0) {
-            if (a[13] == '\0')
+            if (a[13 + strspn(a + 13, " \t")] == '\0')
                 return usage_error("--timepoints needs a selection such as \"0-9, 12\"%s", "");
             o->timepoints = a + 13;
         } else if (strcmp(a, "--dry-run") == 0 && !plan) {

@@ -23,6 +23,11 @@ grep -qF "lapse run configs/nuclei.yaml" "$T/cfgnocmd.log" ||
     fail "a config given without a command does not suggest 'lapse run': $(cat "$T/cfgnocmd.log")"
 expect_rc 2 "$T/runnocfg.log" "$LAPSE" run
 expect_rc 2 "$T/badopt.log" "$LAPSE" run cfg.yaml --no-such-option
+for tp in "" " " "--timepoints="; do # an empty selection (an unset variable) is not "all"
+    case $tp in --*) args=("$tp") ;; *) args=(--timepoints "$tp") ;; esac
+    expect_rc 2 "$T/tpempty.log" "$LAPSE" run cfg.yaml "${args[@]}"
+    grep -q -- "--timepoints needs a selection" "$T/tpempty.log" || fail "empty --timepoints '$tp'"
+done
 expect_rc 2 "$T/sample_bad.log" "$LAPSE" sample "$T/bad.h5" --shape 4,5
 [ ! -e "$T/bad.h5" ] || fail "sample with a bad --shape wrote a file"
 expect_rc 2 "$T/sample_nodir.log" "$LAPSE" sample "$T/no/such/dir/s.h5"
