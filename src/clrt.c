@@ -207,9 +207,9 @@ lapse_status_t lapse_cl_choose(lapse_devkind_t kind, int explicit_index, int loc
         index = (local_rank < 0 ? 0 : local_rank) % list.count;
     if (index >= list.count && env && env[0])
         LAPSE_FAIL(LAPSE_EUSAGE,
-                   "LAPSE_DEVICE=%s: expected a device index below %d (%s device(s) "
+                   "LAPSE_DEVICE=%s: expected a device index below %d (%d %s device(s) "
                    "visible)",
-                   env, list.count, kind == LAPSE_DEV_CPU ? "CPU" : "usable");
+                   env, list.count, list.count, kind == LAPSE_DEV_CPU ? "CPU" : "usable");
     if (index >= list.count)
         LAPSE_FAIL(LAPSE_ECONFIG, "device index %d out of range: %d %s device(s) visible", index,
                    list.count, kind == LAPSE_DEV_CPU ? "CPU" : "usable");

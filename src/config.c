@@ -515,10 +515,14 @@ static lapse_status_t yaml_error(const lapse_config_t *c, const yaml_parser_t *p
         return lapse_config_fail(c, m, "(yaml)", "invalid text: %s", problem);
     }
     lapse_mark_t m = {(int)p->problem_mark.line + 1, (int)p->problem_mark.column + 1};
+    /* the usual cause: a tab where YAML wants spaces */
+    const char *tab = p->problem_mark.index < len && text[p->problem_mark.index] == '\t'
+                          ? "; the character there is a tab: indent YAML with spaces only"
+                          : "";
     if (p->context)
-        return lapse_config_fail(c, m, "(yaml)", "YAML syntax error: %s (%s at line %d)", problem,
-                                 p->context, (int)p->context_mark.line + 1);
-    return lapse_config_fail(c, m, "(yaml)", "YAML syntax error: %s", problem);
+        return lapse_config_fail(c, m, "(yaml)", "YAML syntax error: %s (%s at line %d)%s", problem,
+                                 p->context, (int)p->context_mark.line + 1, tab);
+    return lapse_config_fail(c, m, "(yaml)", "YAML syntax error: %s%s", problem, tab);
 }
 
 /* Where the event pass is: one frame per open container (the key whose value is being read, or

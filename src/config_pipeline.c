@@ -37,6 +37,49 @@ lapse_status_t lapse_config_graph(const lapse_config_t *cfg, const lapse_input_i
 }
 
 /* The operation named by a step's op: value. */
+/* The edit distance (insertions, deletions, substitutions) between a and b, each at most 63
+ * characters long (longer ones: 64). */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 64;
+    int row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int best = diag + (a[i - 1] != b[j - 1]);
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return row[lb];
+}
+
+/* The operation whose name is closest to name when it is close enough to be a typo (at most
+ * a third of name's letters, and at least 2, differ), else NULL. */
+static const char *closest_op(const char *name)
+{
+    int limit = (int)strlen(name) / 3 > 2 ? (int)strlen(name) / 3 : 2, best = limit + 1;
+    const char *found = NULL;
+    for (int i = 0; i < lapse_op_count(); i++) {
+        int d = edit_distance(name, lapse_op_at(i)->name);
+        if (d < best) {
+            best = d;
+            found = lapse_op_at(i)->name;
+        }
+    }
+    return found;
+}
+
 static lapse_status_t step_op(walk_t *w, const yaml_node_t *n, const char *kp,
                               const lapse_op_t **out)
 {
@@ -55,6 +98,12 @@ static lapse_status_t step_op(walk_t *w, const yaml_node_t *n, const char *kp,
     *out = lapse_op_find(cfg_scalar(opn));
     if (*out != NULL)
         return LAPSE_OK;
+    const char *near = closest_op(cfg_scalar(opn));
+    if (near != NULL)
+        return lapse_config_fail(w->cfg, cfg_mark_of(opn), pkp,
+                                 "unknown operation '%.60s'; did you mean '%s'? (lapse ops lists "
+                                 "them all)",
+                                 cfg_scalar(opn), near);
     size_t l = 0;
     list[0] = '\0';
     for (int i = 0; i < lapse_op_count() && l < sizeof list; i++)

@@ -365,6 +365,14 @@ static void print_runs(FILE *f, const run_t *runs, int n)
         /* The latest run stopped by a signal: what mpirun's own exit code (1) does not say. */
         if (i == n - 1 && strcmp(runs[i].status, LAPSE_RUN_INTERRUPTED) == 0)
             fprintf(f, "    interrupted, resumable: run the same command again\n");
+        /* "running" is never rewritten by a run that was killed (SIGKILL, a crash, a node
+         * failure): an earlier run is certainly gone, the latest may still be running. */
+        if (strcmp(runs[i].status, LAPSE_RUN_RUNNING) == 0)
+            fprintf(f, "%s",
+                    i < n - 1 ? "    killed before it finished (its done tasks are kept)\n"
+                              : "    still running, or killed before it finished: if no lapse "
+                                "holds the output's .lock, run the same command again to "
+                                "continue\n");
     }
 }
 

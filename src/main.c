@@ -149,11 +149,13 @@ static int parse_run(int argc, char **argv, int plan, lapse_run_opts_t *o)
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
         if (strcmp(a, "--timepoints") == 0) {
-            if (i + 1 >= argc)
+            /* an empty value (an unset shell variable) is refused like a missing one: it would
+             * select every timepoint and, on an existing output, recompute them all */
+            if (i + 1 >= argc || argv[i + 1][strspn(argv[i + 1], " \t")] == '\0')
                 return usage_error("--timepoints needs a selection such as \"0-9, 12\"%s", "");
             o->timepoints = argv[++i];
         } else if (strncmp(a, "--timepoints=", 13) == 0) {
-            if (a[13] == '\0')
+            if (a[13 + strspn(a + 13, " \t")] == '\0')
                 return usage_error("--timepoints needs a selection such as \"0-9, 12\"%s", "");
             o->timepoints = a + 13;
         } else if (strcmp(a, "--dry-run") == 0 && !plan) {
@@ -261,6 +263,14 @@ int main(int argc, char **argv)
         if (argc == 2 || (argc == 3 && fmt != LAPSE_OPS_PLAIN))
             return lapse_ops_print(stdout, fmt) == 0 ? 0 : 1;
         return usage_error("ops: expected no argument or --markdown, got '%s'", argv[2]);
+    }
+    size_t n = strlen(cmd);
+    if ((n > 5 && strcmp(cmd + n - 5, ".yaml") == 0) ||
+        (n > 4 && strcmp(cmd + n - 4, ".yml") == 0)) {
+        /* `lapse CONFIG`: a config given without its command */
+        fprintf(stderr, "lapse: unknown command '%s'; to run a config: lapse run %s\n", cmd, cmd);
+        fprintf(stderr, "(see lapse --help)\n");
+        return 2;
     }
     return usage_error("unknown command '%s'", cmd);
 }

@@ -236,10 +236,17 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     LAPSE_TRY(start_step(w, st));
     LAPSE_TRY(start_step(w, lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w->sched)));
     if (r->rank == 0) {
-        printf("lapse: run %lld: %lld tasks (%lld timepoints x %lld tiles) on %d ranks, %s "
+        if (job->in.axes_assumed)
+            fprintf(stderr, "lapse: warning: %s: %s\n", cfg->input_file, LAPSE_AXES_ASSUMED_NOTE);
+        int64_t all = plan->ntps * plan->ntiles; /* the selection; fewer when continuing */
+        char of[64] = "";
+        if (plan->ntasks < all)
+            snprintf(of, sizeof of, " of %lld", (long long)all);
+        printf("lapse: run %lld: %lld%s tasks (%lld timepoints x %lld tiles%s) on %d rank%s, %s "
                "scheduling\n",
-               (long long)w->run_id, (long long)plan->ntasks, (long long)plan->ntps,
-               (long long)plan->ntiles, r->nranks, lapse_sched_name(cfg->sched));
+               (long long)w->run_id, (long long)plan->ntasks, of, (long long)plan->ntps,
+               (long long)plan->ntiles, plan->ntasks < all ? "; the others are done" : "",
+               r->nranks, r->nranks == 1 ? "" : "s", lapse_sched_name(cfg->sched));
         fflush(stdout);
     }
 cleanup:

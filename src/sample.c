@@ -263,6 +263,18 @@ static void tmp_guard(int on)
         signal(sigs[i], on ? on_signal : SIG_DFL);
 }
 
+/* The directory of path into dir[len]: "." for a bare name, "/" for a file at the root. */
+static void parent_dir(const char *path, char *dir, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    if (slash == NULL)
+        snprintf(dir, len, ".");
+    else if (slash == path)
+        snprintf(dir, len, "/");
+    else
+        snprintf(dir, len, "%.*s", (int)(slash - path), path);
+}
+
 lapse_status_t lapse_sample_write(const char *path, int64_t ntp, const int64_t shape[3],
                                   uint64_t seed)
 {
@@ -285,6 +297,11 @@ lapse_status_t lapse_sample_write(const char *path, int64_t ntp, const int64_t s
         LAPSE_FAIL(LAPSE_EUSAGE, "sample: %s exists; remove it first", path);
     if (strlen(path) + 32 > sizeof tmp)
         LAPSE_FAIL(LAPSE_EUSAGE, "sample: path too long");
+    parent_dir(path, tmp, sizeof tmp);
+    if (stat(tmp, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        LAPSE_FAIL(LAPSE_EUSAGE, "sample: directory %s does not exist (create it first)", tmp);
+    if (access(tmp, W_OK) != 0)
+        LAPSE_FAIL(LAPSE_EUSAGE, "sample: directory %s is not writable: %s", tmp, strerror(errno));
     snprintf(tmp, sizeof tmp, "%s.tmp%ld", path, (long)getpid());
 
     int64_t vox = shape[0] * shape[1] * shape[2];

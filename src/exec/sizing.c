@@ -123,7 +123,9 @@ cleanup:
     return st;
 }
 
-/* Local: LAPSE_ECONFIG when the plan's largest task does not fit this rank's share. */
+/* Local: LAPSE_ECONFIG when the plan's largest task does not fit this rank's share; the
+ * message says what helps: smaller tiles, or, for an existing output (which keeps its tiling),
+ * a device with more memory or output.mode: overwrite. */
 static lapse_status_t check_fit(const lapse_job_t *job, const lapse_devmem_t *mem,
                                 const lapse_plan_t *plan)
 {
@@ -137,14 +139,20 @@ static lapse_status_t check_fit(const lapse_job_t *job, const lapse_devmem_t *me
         snprintf(has, sizeof has, "each of the %d ranks sharing the device has", mem->nshare);
     else
         snprintf(has, sizeof has, "the device has");
+    const char *cap = getenv("LAPSE_DEVICE_MEM_LIMIT");
+    const char *fix = job->file_tile[0] > 0
+                          ? "the existing output keeps the tiles it was written with: continue "
+                            "it on a device with more memory, or set output.mode: overwrite to "
+                            "start again with smaller tiles"
+                          : "use a smaller tiles.shape or tiles: auto";
     return lapse_config_fail(
         cfg, cfg->tile_mark, "tiles.shape",
         "tiles [%lld, %lld, %lld] need %.1f MiB of device memory per task (largest buffer "
-        "%.1f MiB), but %s %.1f MiB (largest buffer %.1f MiB): use a smaller "
-        "tiles.shape or tiles: auto",
+        "%.1f MiB), but %s %.1f MiB (largest buffer %.1f MiB%s): %s",
         (long long)plan->tile[0], (long long)plan->tile[1], (long long)plan->tile[2],
         (double)need / 1048576.0, (double)plan->max_read_voxels * 4.0 / 1048576.0, has,
-        (double)mem->share / 1048576.0, (double)mem->max_alloc / 1048576.0);
+        (double)mem->share / 1048576.0, (double)mem->max_alloc / 1048576.0,
+        cap && *cap ? "; capped by LAPSE_DEVICE_MEM_LIMIT" : "", fix);
 }
 
 /* lapse_plan_box_fn over the job's graph: the read box from the box rules, and the largest

@@ -34,7 +34,14 @@ typedef struct lapse_input_info {
     lapse_dtype_t file_dtype; /* the type in the file: dtype, or int16 / uint32 / float64 that
                                  the facade converts to float32 (dtype) as it reads */
     int64_t nchannels;        /* channels in the file (the one read: input.channel); 1 = none */
+    int axes_assumed; /* 1: the file names no axes (a plain multi-page TIFF) and its pages were
+                         taken as the z planes of one timepoint; 0 otherwise */
 } lapse_input_info_t;
+
+/* What `lapse plan` and `lapse run` say about an input with axes_assumed set. */
+#define LAPSE_AXES_ASSUMED_NOTE                                                                    \
+    "the TIFF names no axes (no ImageJ or OME-XML description): its pages are read as the z "      \
+    "planes of one timepoint; a time series of 2-D frames needs ImageJ frames= (docs/config.md)"
 
 /*
  * The selection within an input, given in the config (input.files, input.channel, input.setup,

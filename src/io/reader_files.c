@@ -210,6 +210,7 @@ static lapse_status_t files_start(const char *pattern, const char *dataset, int 
     *info = in->first;
     info->ndims = 4;
     info->ntp = (int64_t)in->n;
+    info->axes_assumed = 0; /* one timepoint per file: its pages are z planes by definition */
     info->failed_part = 0;
     in->cur_t = -1;
     *out = in;

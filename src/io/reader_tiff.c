@@ -54,6 +54,7 @@ typedef struct {
     int ndims;                      /* 3 ([t,y,x]) or 4 */
     int64_t declared_y, declared_x; /* OME SizeY/SizeX, else 0 */
     const char *kind;               /* "ImageJ hyperstack", "OME-TIFF", "multi-page TIFF" */
+    int plain;                      /* 1: no axes in the description (multi-page TIFF) */
 } tiff_axes_t;
 
 static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
@@ -223,6 +224,7 @@ static lapse_status_t find_axes(const char *file, const char *desc, int64_t npag
         ax->stride_t = npages;
         ax->stride_c = 1;
         ax->kind = "multi-page TIFF";
+        ax->plain = 1;
     }
     if (ax->t * ax->z * ax->c != npages)
         LAPSE_FAIL(LAPSE_EINPUT,
@@ -493,6 +495,7 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
     in->page0 = sel.channel > 0 ? sel.channel * ax.stride_c : 0;
     in->esize = lapse_dtype_size(dt);
     info->nchannels = ax.c;
+    info->axes_assumed = ax.plain && in->npages > 1;
     tiff_voxel_size(in, desc, info->voxel_size_um);
     if (ax.ndims == 3)
         info->voxel_size_um[0] = 0;

@@ -12,7 +12,8 @@
 #     overwrite or update; a foreign HDF5 file or a text file -> exit 2; all unchanged
 #  5. a tile larger than the device memory (LAPSE_DEVICE_MEM_LIMIT caps what lapse assumes):
 #     explicit tiles.shape -> exit 2 saying how to fix it; tiles: auto -> split, and the result
-#     equals an unlimited run
+#     equals an unlimited run; tiles: auto on an existing output whose tiles do not fit -> exit
+#     2 saying that the output keeps its tiles
 source "$(dirname "$0")/common.sh"
 need_device
 W=$T/work
@@ -179,6 +180,15 @@ ntask=$("$LAPSE_PY" -c 'import sys, h5py; print(len(h5py.File(sys.argv[1])["/lap
 [ "$ntask" -gt "$NT" ] ||
     fail "tiles: auto under a 1 MiB device limit made $ntask tasks for $NT timepoints (not split)"
 py h5same.py "$T/good_out.h5" "$W/auto.h5" || fail "split tiles differ from the 8x32x32 tiling"
+# An existing output keeps its tiles [8, 32, 32] even under tiles: auto; when they do not fit,
+# the message says so (more memory or overwrite), not "use tiles: auto", and nothing changes.
+config tile_keep in.h5 /raw "" auto
+cp "$T/good_out.h5" "$W/out.h5"
+LAPSE_DEVICE_MEM_LIMIT=65536 expect_rc 2 "$LOGS/tile_keep.log" "$LAPSE" run "$W/tile_keep.yaml"
+has_msg "$LOGS/tile_keep.log" tile_keep 5:16 tiles.shape \
+    'keeps the tiles it was written with.*overwrite'
+grep -q "LAPSE_DEVICE_MEM_LIMIT" "$LOGS/tile_keep.log" || fail "tile_keep: the cap is not named"
+[ "$(sha "$W/out.h5")" = "$GOOD_SUM" ] || fail "tile_keep: the earlier output changed"
 
 [ "$(sha "$W/in.h5")" = "$IN_SUM" ] || fail "the input file changed"
 echo "PASS ($TEST_NAME)"

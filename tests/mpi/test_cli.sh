@@ -18,10 +18,21 @@ note "usage errors exit 2"
 expect_rc 2 "$T/none.log" "$LAPSE"
 expect_rc 2 "$T/unknown.log" "$LAPSE" frobnicate
 grep -q frobnicate "$T/unknown.log" || fail "unknown command not named in the message"
+expect_rc 2 "$T/cfgnocmd.log" "$LAPSE" configs/nuclei.yaml
+grep -qF "lapse run configs/nuclei.yaml" "$T/cfgnocmd.log" ||
+    fail "a config given without a command does not suggest 'lapse run': $(cat "$T/cfgnocmd.log")"
 expect_rc 2 "$T/runnocfg.log" "$LAPSE" run
 expect_rc 2 "$T/badopt.log" "$LAPSE" run cfg.yaml --no-such-option
+for tp in "" " " "--timepoints="; do # an empty selection (an unset variable) is not "all"
+    case $tp in --*) args=("$tp") ;; *) args=(--timepoints "$tp") ;; esac
+    expect_rc 2 "$T/tpempty.log" "$LAPSE" run cfg.yaml "${args[@]}"
+    grep -q -- "--timepoints needs a selection" "$T/tpempty.log" || fail "empty --timepoints '$tp'"
+done
 expect_rc 2 "$T/sample_bad.log" "$LAPSE" sample "$T/bad.h5" --shape 4,5
 [ ! -e "$T/bad.h5" ] || fail "sample with a bad --shape wrote a file"
+expect_rc 2 "$T/sample_nodir.log" "$LAPSE" sample "$T/no/such/dir/s.h5"
+grep -q "directory $T/no/such/dir does not exist" "$T/sample_nodir.log" ||
+    fail "sample into a missing directory: $(cat "$T/sample_nodir.log")"
 
 note "sample: shape, dtype, determinism"
 make_sample
@@ -69,8 +80,15 @@ note "run --dry-run writes nothing"
 run_ok "$T/dry.log" mpirun_lapse 2 run "$T/cfg.yaml" --dry-run
 [ ! -e "$OUT" ] || fail "run --dry-run created the output"
 
-note "info on an output after a run of timepoints 0-2"
+note "a run of timepoint 0, continued by a run of timepoints 0-2: the count says what is left"
+lapse_run 2 "$T/cfg.yaml" --timepoints 0
+grep -q "run 1: $((ntasks / 3)) tasks (1 timepoints x " "$T/last.log" ||
+    { cat "$T/last.log"; fail "the first run does not announce its $((ntasks / 3)) tasks"; }
 lapse_run 2 "$T/cfg.yaml"
+grep -q "run 2: $((2 * ntasks / 3)) of $ntasks tasks (3 timepoints x .*the others are done) on 2 ranks" \
+    "$T/last.log" || { cat "$T/last.log"; fail "the continued run does not say what is left"; }
+
+note "info on an output after a run of timepoints 0-2"
 run_ok "$T/info.log" "$LAPSE" info "$OUT"
 cat "$T/info.log"
 grep -Eq '0 *- *2|0, *1, *2' "$T/info.log" ||

@@ -2,8 +2,9 @@
 # test_tiff.sh - TIFF input end to end (io/reader_tiff.c): the real files of ../shared/data read
 # directly as TIFF through a gaussian_blur pipeline give outputs bit-identical to the same data
 # converted to HDF5 (tests/py/tif2h5.py), and tiled on 2 ranks equal untiled on 1. The files:
-# laptrack_nuclei_images (plain multi-page, read as one z-stack; also rewritten by tifffile as an
-# ImageJ TYX hyperstack and as an OME-TIFF TYX: 6 timepoints), xyz_8bit__nuclei_autothresh
+# laptrack_nuclei_images (plain multi-page, read as one z-stack, which plan and run warn of;
+# also rewritten by tifffile as an ImageJ TYX hyperstack and as an OME-TIFF TYX: 6 timepoints,
+# no warning), xyz_8bit__nuclei_autothresh
 # (ImageJ ZYX uint8), tribolium_sonneberg_crop (ImageJ ZYX uint16; also rewritten as a tiled,
 # zlib-compressed BigTIFF). Then the refusals before anything is written: a channel axis
 # without input.channel (xyzc_16bit__dna_conf_wf; test_inputs.sh reads its channels), and an output file that is the input TIFF. The data directory:
@@ -69,6 +70,18 @@ PY
 
 check lap_pages "$DATA/laptrack_nuclei_images.tif" ZYX "[6, 200, 200]" "[3, 61, 47]"
 check lap_ij "$T/lap_ij.tif" TYX "[1, 200, 200]" "[1, 61, 47]"
+
+# A plain multi-page TIFF names no axes: plan and run say that its pages were taken as z
+# planes; a file that names its axes (ImageJ TYX) gets no such warning.
+note "plain multi-page TIFF: the assumed axes are said by plan and run"
+config lap_warn "$DATA/laptrack_nuclei_images.tif" "[6, 200, 200]"
+run_ok "$T/lap_warn_plan.log" "$LAPSE" plan "$T/lap_warn.yaml"
+grep -q "names no axes" "$T/lap_warn_plan.log" || fail "plan does not warn: $(cat "$T/lap_warn_plan.log")"
+lapse_run 1 "$T/lap_warn.yaml"
+grep -q "warning: .*laptrack_nuclei_images.tif: the TIFF names no axes" "$T/last.log" ||
+    fail "run does not warn of the assumed axes: $(cat "$T/last.log")"
+run_ok "$T/lap_ij_plan.log" "$LAPSE" plan "$T/lap_ij_tif1.yaml"
+! grep -q "names no axes" "$T/lap_ij_plan.log" || fail "an ImageJ TYX file is warned about its axes"
 check lap_ome "$T/lap.ome.tif" TYX "[1, 200, 200]" "[1, 70, 90]"
 check xyz8 "$DATA/xyz_8bit__nuclei_autothresh.tif" ZYX "[37, 118, 132]" "[11, 50, 41]"
 check trib "$DATA/tribolium_sonneberg_crop.tif" ZYX "[75, 133, 133]" "[20, 64, 50]"

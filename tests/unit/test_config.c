@@ -610,7 +610,9 @@ typedef struct {
 
 static const bad_case_t bad_cases[] = {
     {"bad_syntax.yaml", 5, 7, "(yaml)", "syntax error"},
-    {"bad_tab.yaml", 3, 1, "(yaml)", "cannot start any token"},
+    {"bad_tab.yaml", 3, 1, "(yaml)",
+     "cannot start any token (while scanning for the next token at line 3); the character there is "
+     "a tab: indent YAML with spaces only"},
     {"bad_two_documents.yaml", 6, 1, "(yaml)", "more than one YAML document"},
     {"bad_empty.yaml", 1, 1, "(top level)", "empty"},
     {"bad_comments_only.yaml", 1, 1, "(top level)", "empty"},
@@ -618,6 +620,7 @@ static const bad_case_t bad_cases[] = {
     {"bad_key_not_scalar.yaml", 2, 1, "(top level)", "keys must be plain words"},
     {"bad_unknown_top.yaml", 4, 1, "outptu", "allowed: input, timepoints, tiles, pipeline"},
     {"bad_unknown_op.yaml", 5, 9, "pipeline[1].op", "known: gaussian_blur, mean_box"},
+    {"bad_op_typo.yaml", 3, 9, "pipeline[0].op", "'tophat_box'; did you mean 'top_hat_box'?"},
     {"bad_unknown_param.yaml", 5, 5, "pipeline[0].radius",
      "allowed: op, save, name, from, with, sigma"},
     {"bad_missing_input_file.yaml", 2, 3, "input.file", "missing required key"},

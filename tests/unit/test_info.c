@@ -256,6 +256,30 @@ START_TEST(without_marks_uses_rows)
 }
 END_TEST
 
+/* A run left "running" (killed): an earlier one is said to be killed, the latest one may still
+ * run; runs that ended say neither. */
+START_TEST(killed_runs)
+{
+    lapse_h5out_t *o = NULL;
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_CREATE, &spec, 1, &cfg, &state, &o),
+        LAPSE_OK);
+    put_run(o, 1, "running");
+    put_run(o, 2, "done");
+    put_run(o, 3, "running");
+    ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
+    char *out = info_text();
+    ASSERT_HAS(out, "\n  run 1: running, start 2024-01-02T03:04:05Z, end 2024-01-02T03:04:09Z, 1 "
+                    "ranks, timepoints 0-5\n    killed before it finished (its done tasks are "
+                    "kept)\n  run 2: done, ");
+    ASSERT_HAS(out, "\n  run 2: done, start 2024-01-02T03:04:05Z, end 2024-01-02T03:04:09Z, 1 "
+                    "ranks, timepoints 0-5\n  run 3: running, ");
+    ASSERT_HAS(out, "timepoints 0-5\n    still running, or killed before it finished: if no "
+                    "lapse holds the output's .lock, run the same command again to continue\n");
+    free(out);
+}
+END_TEST
+
 static Suite *info_suite(void)
 {
     Suite *s = suite_create("info");
@@ -265,6 +289,7 @@ static Suite *info_suite(void)
     tcase_add_test(tc, ranges_only_for_consecutive_timepoints);
     tcase_add_test(tc, without_marks_uses_rows);
     tcase_add_test(tc, device_busy);
+    tcase_add_test(tc, killed_runs);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -526,6 +526,7 @@ START_TEST(test_device_choice)
     unsetenv("LAPSE_DEVICE");
     ck_assert_msg(lapse_cl_choose(LAPSE_DEV_ANY, -1, 5, &c) == LAPSE_OK, "%s", lapse_errmsg());
     ck_assert_int_ge(c.count, 1);
+    int nany = c.count;
     ck_assert_int_eq(c.index, 5 % c.count);
     ck_assert(c.global_mem > 0 && c.max_alloc > 0 && c.name[0] != '\0');
     /* GPU: either a GPU is chosen, or the message says how to allow a CPU device */
@@ -546,6 +547,12 @@ START_TEST(test_device_choice)
     lapse_err_clear();
     ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 0, 0, &c), LAPSE_EUSAGE);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "LAPSE_DEVICE=999"));
+    { /* the message counts the devices it could take */
+        char want[64];
+        snprintf(want, sizeof want, "below %d (%d usable device(s) visible)", nany, nany);
+        ck_assert_msg(strstr(lapse_errmsg(), want) != NULL, "'%s' lacks '%s'", lapse_errmsg(),
+                      want);
+    }
     setenv("LAPSE_DEVICE", "0", 1);
     ck_assert_int_eq(lapse_cl_choose(LAPSE_DEV_ANY, 1000, 0, &c), LAPSE_OK);
     ck_assert_int_eq(c.index, 0);

@@ -49,6 +49,17 @@ static void expect_info(const char *name, const char *dset, int ndims, int64_t n
     ck_assert_int_eq(info.failed_part, 0);
 }
 
+/* Probe name: its axes_assumed flag is want (1: a multi-page file without ImageJ or OME axes). */
+static void expect_axes_assumed(const char *name, int want)
+{
+    lapse_input_info_t info;
+    lapse_err_clear();
+    ck_assert_msg(lapse_reader_probe(path_in(name), "", &info) == LAPSE_OK, "%s: %s", name,
+                  lapse_errmsg());
+    ck_assert_msg(info.axes_assumed == want, "%s: axes_assumed %d, want %d", name,
+                  info.axes_assumed, want);
+}
+
 /* Read every timepoint of name in a few boxes (whole, inner odd, one voxel, crossing strips and
  * tiles) and compare with val (float32 files: val / 4 + 0.25). */
 static void expect_values(const char *name)
@@ -114,6 +125,8 @@ START_TEST(multipage_strips)
     expect_values("plain.tif");
     expect_info("bigendian.tif", "", 4, 1, 2, LAPSE_DT_U16);
     expect_values("bigendian.tif");
+    expect_axes_assumed("plain.tif", 1); /* no description: pages taken as z, said so */
+    expect_axes_assumed("bigendian.tif", 1);
 }
 END_TEST
 
@@ -123,6 +136,8 @@ START_TEST(imagej)
     expect_values("ij_tzyx.tif");
     expect_info("ij_tyx.tif", "", 3, 5, 1, LAPSE_DT_U8);
     expect_values("ij_tyx.tif");
+    expect_axes_assumed("ij_tzyx.tif", 0);
+    expect_axes_assumed("ij_tyx.tif", 0);
 }
 END_TEST
 
@@ -130,6 +145,7 @@ START_TEST(bigtiff_tiled_zlib_float)
 {
     expect_info("big.tif", "", 4, 1, 3, LAPSE_DT_F32);
     expect_values("big.tif");
+    expect_axes_assumed("big.tif", 1);
 }
 END_TEST
 
@@ -139,6 +155,8 @@ START_TEST(ome)
     expect_values("ome_tzyx.ome.tif");
     expect_info("ome_ztyx.ome.tif", "", 4, 2, 3, LAPSE_DT_U8); /* XYCTZ: t before z */
     expect_values("ome_ztyx.ome.tif");
+    expect_axes_assumed("ome_tzyx.ome.tif", 0);
+    expect_axes_assumed("ome_ztyx.ome.tif", 0);
 }
 END_TEST
 
