@@ -358,9 +358,10 @@ static void print_runs(FILE *f, const run_t *runs, int n)
     if (n == 0)
         fprintf(f, "  (none)\n");
     for (int i = 0; i < n; i++) {
-        fprintf(f, "  run %" PRId64 ": %s, start %s, end %s, %d ranks, timepoints %s\n", runs[i].id,
-                runs[i].status[0] ? runs[i].status : "?", runs[i].start[0] ? runs[i].start : "-",
-                runs[i].end[0] ? runs[i].end : "-", runs[i].nranks,
+        fprintf(f, "  run %" PRId64 ": %s, start %s, end %s, %d rank%s, timepoints %s\n",
+                runs[i].id, runs[i].status[0] ? runs[i].status : "?",
+                runs[i].start[0] ? runs[i].start : "-", runs[i].end[0] ? runs[i].end : "-",
+                runs[i].nranks, runs[i].nranks == 1 ? "" : "s",
                 runs[i].timepoints[0] ? runs[i].timepoints : "all");
         /* The latest run stopped by a signal: what mpirun's own exit code (1) does not say. */
         if (i == n - 1 && strcmp(runs[i].status, LAPSE_RUN_INTERRUPTED) == 0)

@@ -270,10 +270,10 @@ START_TEST(killed_runs)
     ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
     char *out = info_text();
     ASSERT_HAS(out, "\n  run 1: running, start 2024-01-02T03:04:05Z, end 2024-01-02T03:04:09Z, 1 "
-                    "ranks, timepoints 0-5\n    killed before it finished (its done tasks are "
+                    "rank, timepoints 0-5\n    killed before it finished (its done tasks are "
                     "kept)\n  run 2: done, ");
     ASSERT_HAS(out, "\n  run 2: done, start 2024-01-02T03:04:05Z, end 2024-01-02T03:04:09Z, 1 "
-                    "ranks, timepoints 0-5\n  run 3: running, ");
+                    "rank, timepoints 0-5\n  run 3: running, ");
     ASSERT_HAS(out, "timepoints 0-5\n    still running, or killed before it finished: if no "
                     "lapse holds the output's .lock, run the same command again to continue\n");
     free(out);
