@@ -5,11 +5,11 @@
  *
  * Task state: a task (timepoint, tile) is done when /lapse/done marks it; failed when it is not
  * done and its latest row in /lapse/tasks (highest run id, later rows win within a run) has
- * status 1; pending otherwise (never run, abandoned by a signal, or a run killed before its
- * row). Per timepoint the counts are printed as a table, consecutive timepoints with identical
- * counts merged into ranges. Files without /lapse/done (older outputs) fall back to the rows: a
- * timepoint is done when the latest run that touched it has status-0 rows for tiles whose core
- * boxes add up to the whole image.
+ * status 1; pending otherwise (never run, abandoned when a run stopped for a signal or another
+ * task's failure, or a run killed before its row). Per timepoint the counts are printed as a table,
+ * consecutive timepoints with identical counts merged into ranges. Files without /lapse/done (older
+ * outputs) fall back to the rows: a timepoint is done when the latest run that touched it has
+ * status-0 rows for tiles whose core boxes add up to the whole image.
  */
 #include "info.h"
 

@@ -342,12 +342,13 @@ static void report(lapse_worker_t *w, lapse_progress_t *pg, int force)
         lapse_progress_update(pg, done, vox, MPI_Wtime(), force);
 }
 
-/* A task in flight is given up because of failure why (already printed): wait for its device
- * work (so its slot is free), keep its row (abandoned for an interruption, else failed). */
-static void abandon(lapse_worker_t *w, flight_t *f, lapse_status_t why)
+/* A task in flight is given up, unfinished, because the loop stops (the cause already printed: a
+ * signal, or another task's failure, whose own row says failed): wait for its device work (so
+ * its slot is free), keep its row as abandoned (nothing went wrong with this task itself). */
+static void abandon(lapse_worker_t *w, flight_t *f)
 {
-    lapse_pipeline_wait(w->pipe, f->slot, NULL); /* a failure here adds nothing to why */
-    f->row.status = why == LAPSE_EINTERRUPTED ? LAPSE_ROW_ABANDONED : LAPSE_ROW_FAILED;
+    lapse_pipeline_wait(w->pipe, f->slot, NULL); /* a failure here adds nothing to the stop's */
+    f->row.status = LAPSE_ROW_ABANDONED;
     f->row.t_total = MPI_Wtime() - f->t0;
     push_row(w, &f->row);
 }
@@ -399,7 +400,7 @@ static lapse_status_t finish(lapse_worker_t *w, flight_t *f, lapse_progress_t *p
     int posted = 0;
     lapse_status_t dst = drain(w, pg); /* a task still with the writer (no read came between) */
     if (dst != LAPSE_OK) {             /* printed */
-        abandon(w, f, dst);
+        abandon(w, f);
         return dst;
     }
     lapse_status_t tst = task_finish(w, f, &posted);
@@ -417,7 +418,7 @@ static void wind_down(lapse_worker_t *w, flight_t *prev, lapse_status_t why, lap
     if (why == LAPSE_EINTERRUPTED)
         finish(w, prev, pg);
     else
-        abandon(w, prev, why);
+        abandon(w, prev);
 }
 
 /* LAPSE_IO_STATS=1: print this rank's summed row times, its loop's wall and the MPI-IO mode of
@@ -579,11 +580,10 @@ static lapse_status_t work_lockstep(lapse_worker_t *w, lapse_progress_t *pg)
         if (!v[0]) { /* some rank failed or was stopped: give up what is in flight */
             if (mine != LAPSE_OK)
                 lapse_sched_abort(w->sched);
-            lapse_status_t why = mine != LAPSE_OK ? mine : LAPSE_EINTERRUPTED;
             if (prev && prev != cur)
-                abandon(w, prev, why);
+                abandon(w, prev);
             if (cur)
-                abandon(w, cur, why);
+                abandon(w, cur);
             st = mine;
             break;
         }
@@ -665,7 +665,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
             }
             if ((st = lapse_sched_next(w->sched, &i, &have)) != LAPSE_OK) {
                 if (prev)
-                    abandon(w, prev, st);
+                    abandon(w, prev);
                 drain(w, &pg);
                 goto cleanup;
             }
@@ -679,7 +679,8 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
                 /* the writer wrote the pending task during this read: its mark now, before this
                  * task's device work reuses that task's slot */
                 if (tst == LAPSE_OK && (st = drain(w, &pg)) != LAPSE_OK) { /* printed */
-                    task_end(cur, st);
+                    task_end(cur, st); /* the drained task failed, not this one */
+                    cur->row.status = LAPSE_ROW_ABANDONED;
                     push_row(w, &cur->row);
                     wind_down(w, prev, st, &pg);
                     lapse_sched_abort(w->sched);
@@ -704,7 +705,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
                     cur = NULL;
                     if (st != LAPSE_OK) {
                         if (prev)
-                            abandon(w, prev, st);
+                            abandon(w, prev);
                         drain(w, &pg);
                         goto cleanup;
                     }
@@ -717,7 +718,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
         }
         if (prev && (st = finish(w, prev, &pg)) != LAPSE_OK) {
             if (cur)
-                abandon(w, cur, st);
+                abandon(w, cur);
             drain(w, &pg);
             lapse_sched_abort(w->sched);
             goto printed;

@@ -91,7 +91,9 @@ typedef struct {
     char device[128];
     double t_read, t_upload, t_compute, t_download, t_write, t_total;
     int64_t bytes_in, bytes_out;
-    int32_t status; /* LAPSE_ROW_DONE, LAPSE_ROW_FAILED or LAPSE_ROW_ABANDONED (a signal) */
+    int32_t status; /* LAPSE_ROW_DONE, LAPSE_ROW_FAILED (this task's own failure) or
+                     * LAPSE_ROW_ABANDONED (in flight when the run stopped: a signal, or another
+                     * task's failure) */
     /* NaN or Inf voxels in the task's core box of a float32 input (0 for integer input). Absent
      * in the tables of outputs made before it existed: read as 0 (rows are calloc'ed and HDF5
      * leaves a member the file lacks untouched). */

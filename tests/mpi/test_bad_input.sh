@@ -14,6 +14,8 @@
 #     explicit tiles.shape -> exit 2 saying how to fix it; tiles: auto -> split, and the result
 #     equals an unlimited run; tiles: auto on an existing output whose tiles do not fit -> exit
 #     2 saying that the output keeps its tiles
+#  6. a corrupt compressed chunk in one timepoint: exit 1 naming H5Dread and the task; the task
+#     table blames only the task that failed (the one in flight with it is abandoned)
 source "$(dirname "$0")/common.sh"
 need_device
 W=$T/work
@@ -189,6 +191,41 @@ has_msg "$LOGS/tile_keep.log" tile_keep 5:16 tiles.shape \
     'keeps the tiles it was written with.*overwrite'
 grep -q "LAPSE_DEVICE_MEM_LIMIT" "$LOGS/tile_keep.log" || fail "tile_keep: the cap is not named"
 [ "$(sha "$W/out.h5")" = "$GOOD_SUM" ] || fail "tile_keep: the earlier output changed"
+
+note "6. a corrupt chunk in timepoint 1: exit 1 naming the read; only that task is failed"
+# A copy of the input, gzip-compressed in one chunk per timepoint, with the zlib header of
+# timepoint 1's chunk overwritten (not 0, 2 or 3, which the input's identity samples before the
+# output is made): reading any tile of timepoint 1 fails inside H5Dread. With
+# the overlapped loop the task before it is still in flight then; it did nothing wrong, so its
+# row must say abandoned (2), not failed (1): lapse info and report would otherwise blame a
+# healthy timepoint.
+"$LAPSE_PY" - "$W/in.h5" "$W/corrupt.h5" <<'PY' || fail "could not make the corrupt input"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    raw = f["/raw"][...]
+with h5py.File(sys.argv[2], "w") as g:
+    d = g.create_dataset("/raw", data=raw, chunks=(1,) + raw.shape[1:], compression="gzip")
+    info = d.id.get_chunk_info_by_coord((1, 0, 0, 0))
+with open(sys.argv[2], "r+b") as h:
+    h.seek(info.byte_offset)
+    h.write(b"\xff" * 8)
+PY
+config corrupt corrupt.h5 /raw "" "" "" corrupt_out.h5
+rm -f "$W/corrupt_out.h5"
+expect_rc 1 "$LOGS/corrupt.log" "$LAPSE" run "$W/corrupt.yaml"
+grep -q "H5Dread" "$LOGS/corrupt.log" || { cat "$LOGS/corrupt.log" >&2; fail "corrupt: no H5Dread in the error"; }
+grep -Eq "rank 0.*(t ?= ?1|timepoint 1)" "$LOGS/corrupt.log" ||
+    { cat "$LOGS/corrupt.log" >&2; fail "corrupt: the error does not name rank 0 and timepoint 1"; }
+"$LAPSE_PY" - "$W/corrupt_out.h5" <<'PY' || fail "corrupt: wrong task rows (above)"
+import sys, h5py
+rows = h5py.File(sys.argv[1], "r")["/lapse/tasks"][...]
+failed = [(int(r["timepoint"]), int(r["tile"])) for r in rows if r["status"] == 1]
+other = sorted({int(r["status"]) for r in rows if r["status"] != 1})
+print("rows %d, failed %s, other statuses %s" % (len(rows), failed, other))
+ok = len(failed) == 1 and failed[0][0] == 1 and set(other) <= {0, 2}
+ok = ok and any(r["status"] == 0 for r in rows if r["timepoint"] == 0)
+sys.exit(0 if ok else 1)
+PY
 
 [ "$(sha "$W/in.h5")" = "$IN_SUM" ] || fail "the input file changed"
 echo "PASS ($TEST_NAME)"
