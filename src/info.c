@@ -31,6 +31,7 @@
 typedef struct {
     int64_t id;
     char start[40], end[40], status[32], timepoints[256];
+    char fingerprint[24]; /* of the run's result-defining config ("" in older outputs) */
     int nranks;
 } run_t;
 
@@ -163,6 +164,9 @@ static herr_t run_cb(hid_t g, const char *name, const H5L_info_t *info, void *da
         lapse_h5_read_str_attr(rg, LAPSE_RUN_ATTR_END, r->end, sizeof r->end);
         lapse_h5_read_str_attr(rg, LAPSE_RUN_ATTR_STATUS, r->status, sizeof r->status);
         lapse_h5_read_str_attr(rg, LAPSE_RUN_ATTR_TIMEPOINTS, r->timepoints, sizeof r->timepoints);
+        if (H5Aexists(rg, LAPSE_ATTR_FINGERPRINT) > 0)
+            lapse_h5_read_str_attr(rg, LAPSE_ATTR_FINGERPRINT, r->fingerprint,
+                                   sizeof r->fingerprint);
         hid_t a = H5Aexists(rg, LAPSE_RUN_ATTR_NRANKS) > 0
                       ? H5Aopen(rg, LAPSE_RUN_ATTR_NRANKS, H5P_DEFAULT)
                       : -1;
@@ -352,17 +356,53 @@ cleanup:
     return st;
 }
 
+/* The config label of run i: 0 for none (no fingerprint recorded), else 1 + the index of the
+ * first run with the same fingerprint among the distinct ones (1 = "A"); *ndistinct: how many
+ * distinct recorded fingerprints runs[0..n) hold. */
+static int config_label(const run_t *runs, int n, int i, int *ndistinct)
+{
+    int label = 0, k = 0;
+    for (int j = 0; j < n; j++) {
+        if (runs[j].fingerprint[0] == '\0')
+            continue;
+        int first = 1;
+        for (int m = 0; m < j && first; m++)
+            first = strcmp(runs[m].fingerprint, runs[j].fingerprint) != 0;
+        k += first;
+        if (label == 0 && runs[i].fingerprint[0] &&
+            strcmp(runs[j].fingerprint, runs[i].fingerprint) == 0)
+            label = k;
+    }
+    *ndistinct = k;
+    return label;
+}
+
+/* The label's name: "A" .. "Z", then "27", "28", ... */
+static const char *label_name(int label, char *buf, size_t len)
+{
+    if (label <= 26)
+        snprintf(buf, len, "%c", 'A' + label - 1);
+    else
+        snprintf(buf, len, "%d", label);
+    return buf;
+}
+
 static void print_runs(FILE *f, const run_t *runs, int n)
 {
+    int ndistinct = 0;
     fprintf(f, "runs:\n");
     if (n == 0)
         fprintf(f, "  (none)\n");
     for (int i = 0; i < n; i++) {
-        fprintf(f, "  run %" PRId64 ": %s, start %s, end %s, %d rank%s, timepoints %s\n",
+        char lab[32] = "", name[16];
+        const int label = config_label(runs, n, i, &ndistinct);
+        if (label > 0 && ndistinct > 1) /* say which config each run used when they differ */
+            snprintf(lab, sizeof lab, ", config %s", label_name(label, name, sizeof name));
+        fprintf(f, "  run %" PRId64 ": %s, start %s, end %s, %d rank%s, timepoints %s%s\n",
                 runs[i].id, runs[i].status[0] ? runs[i].status : "?",
                 runs[i].start[0] ? runs[i].start : "-", runs[i].end[0] ? runs[i].end : "-",
                 runs[i].nranks, runs[i].nranks == 1 ? "" : "s",
-                runs[i].timepoints[0] ? runs[i].timepoints : "all");
+                runs[i].timepoints[0] ? runs[i].timepoints : "all", lab);
         /* The latest run stopped by a signal: what mpirun's own exit code (1) does not say. */
         if (i == n - 1 && strcmp(runs[i].status, LAPSE_RUN_INTERRUPTED) == 0)
             fprintf(f, "    interrupted, resumable: run the same command again\n");
@@ -375,6 +415,11 @@ static void print_runs(FILE *f, const run_t *runs, int n)
                                 "holds the output's .lock, run the same command again to "
                                 "continue\n");
     }
+    if (ndistinct > 1)
+        fprintf(f,
+                "  note: these runs used %d different configs (the letters above): a timepoint "
+                "holds the results of the latest run that computed it\n",
+                ndistinct);
 }
 
 typedef struct {

@@ -238,6 +238,12 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     if (r->rank == 0) {
         if (job->in.axes_assumed)
             fprintf(stderr, "lapse: warning: %s: %s\n", cfg->input_file, LAPSE_AXES_ASSUMED_NOTE);
+        if (job->config_differs)
+            fprintf(stderr,
+                    "lapse: note: %s holds results of another config (the one that made it or "
+                    "its last run's); this update writes timepoints %s with this one and the "
+                    "others keep their results (lapse info lists which run used which config)\n",
+                    cfg->output_file, rec->sel);
         int64_t all = plan->ntps * plan->ntiles; /* the selection; fewer when continuing */
         char of[64] = "";
         if (plan->ntasks < all)

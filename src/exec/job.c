@@ -298,6 +298,9 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                           strcmp(os.last_fingerprint, job->fingerprint) == 0;
     job->mode = LAPSE_MODE_UPDATE;
     job->recompute = updating && !same_unfinished;
+    job->config_differs =
+        updating && ((os.fingerprint[0] && strcmp(os.fingerprint, job->fingerprint)) ||
+                     (os.last_fingerprint[0] && strcmp(os.last_fingerprint, job->fingerprint)));
     if ((os.parts_token[0] != '\0') != (cfg->output_parts != 0))
         OUTPUT_FAIL("output %s was made %s output.parts: timepoints, but this config has parts: "
                     "%s; set output.mode: overwrite to make it again with this config",

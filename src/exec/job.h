@@ -29,11 +29,13 @@ typedef struct {
     int64_t ntps;
     int64_t reach[3];
     int64_t halo[3];
-    int keep_z;              /* 1: the pipeline needs whole z columns (a projection) */
-    lapse_graph_t graph;     /* the pipeline compiled for the input (its steps: cfg.steps) */
-    lapse_mode_t mode;       /* how the output file is opened */
-    int recompute;           /* 1: run every selected task; 0: only those not done */
-    char fingerprint[24];    /* of this config (fingerprint.h) */
+    int keep_z;           /* 1: the pipeline needs whole z columns (a projection) */
+    lapse_graph_t graph;  /* the pipeline compiled for the input (its steps: cfg.steps) */
+    lapse_mode_t mode;    /* how the output file is opened */
+    int recompute;        /* 1: run every selected task; 0: only those not done */
+    int config_differs;   /* rank 0: an update whose config is not the one that made the output or
+                           * not its last run's */
+    char fingerprint[24]; /* of this config (fingerprint.h) */
     char input_identity[96]; /* of the input at validation (io/input_id.h) */
     /* rank 0: the parts token of the lapse output this run replaces (output.mode: overwrite), ""
      * when it had no parts (io/h5parts.h) */

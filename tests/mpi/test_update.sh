@@ -9,6 +9,9 @@
 # 5. mode: update, --timepoints 1, a higher threshold: timepoint 1 of /result changes (and
 #    matches the SciPy reference for the new threshold), every other timepoint and the saved
 #    step (not affected by the threshold) stay bit-identical.
+# 6. Mixed configs: updates with the output's own config (3, 4) printed no note; the update with
+#    another threshold (5) printed one naming the timepoints it rewrote; `lapse info` labels each
+#    run with its config (A, B) and says that the runs used 2 configs.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -56,6 +59,8 @@ grep -q 'nothing to do' "$T/create.log" || { cat "$T/create.log"; fail "no 'noth
 note "3. mode update, --timepoints 1, nothing changed"
 config upd update "$THR1"
 lapse_run 2 "$T/upd.yaml" --timepoints 1
+! grep -q "holds results of another config" "$T/last.log" ||
+    fail "an update with the output's own config printed the other-config note"
 py h5same.py "$T/copy.h5" "$OUT" || fail "re-running timepoint 1 unchanged changed the output"
 run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 2 --timepoints 1 --count "$NTILES" --runs 2
 run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 1 --timepoints "$ALL" --count $((NT * NTILES))
@@ -63,12 +68,15 @@ run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 1 --timepoints "$ALL" --count 
 note "4. mode update, timepoints: \"2\" in the config"
 config upd_cfg update "$THR1" 2
 lapse_run 1 "$T/upd_cfg.yaml"
+! grep -q "holds results of another config" "$T/last.log" ||
+    fail "an update with the output's own config printed the other-config note"
 py h5same.py "$T/copy.h5" "$OUT" || fail "re-running timepoint 2 unchanged changed the output"
 run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 3 --timepoints 2 --count "$NTILES" --runs 3
 
 note "5. mode update, --timepoints 1, threshold $THR1 -> $THR2"
 config upd_thr update "$THR2"
 lapse_run 2 "$T/upd_thr.yaml" --timepoints 1
+cp "$T/last.log" "$T/upd_thr.log"
 others=$(
     "$LAPSE_PY" -c "print(','.join(str(t) for t in range($NT) if t != 1))"
 )
@@ -80,4 +88,15 @@ if py h5same.py "$T/copy.h5" "$OUT" /result --timepoints 1 >"$T/same.log"; then
 fi
 py reference.py "$T/upd_thr.yaml" --timepoints 1 || fail "updated timepoint 1 is wrong"
 run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 4 --timepoints 1 --count "$NTILES" --runs 4
+
+note "6. mixed configs: the note and lapse info's labels"
+grep -q "note: .*holds results of another config.*writes timepoints 1 with this one" \
+    "$T/upd_thr.log" || { cat "$T/upd_thr.log"; fail "no other-config note for the update of 5"; }
+run_ok "$T/info.log" "$LAPSE" info "$OUT"
+for r in "1: .*timepoints $ALL, config A" "2: .*timepoints 1, config A" "3: .*timepoints 2, config A" \
+    "4: .*timepoints 1, config B"; do
+    grep -Eq "^  run $r\$" "$T/info.log" || { cat "$T/info.log"; fail "info: no line 'run $r'"; }
+done
+grep -q "these runs used 2 different configs" "$T/info.log" ||
+    { cat "$T/info.log"; fail "info: no note on the 2 configs"; }
 echo "PASS ($TEST_NAME)"
