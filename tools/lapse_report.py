@@ -52,7 +52,8 @@ def load(path, run):
             fail("%s: not a lapse output (no /lapse/tasks)" % path)
         rows = f["/lapse/tasks"][()]
         if rows.size == 0:
-            fail("%s: the task table is empty (no run has finished a task)" % path)
+            fail("%s: the task table is empty: a run writes its tasks' rows when it ends, so a "
+                 "run still going has none yet (lapse info shows the tasks already done)" % path)
         runs = np.unique(rows["run_id"])
         if run is None:
             run = int(runs.max())
