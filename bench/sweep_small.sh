@@ -4,7 +4,9 @@
 # variants bit for bit against the simple kernels ("yes" in the last column); the first --defines
 # variant of a run, -DLAPSE_SWEEP_DEFAULT=1, is the default program. Sections ($SECTIONS, default
 # all): box1 (minimum / maximum box r = 1 formulations), mm (minmax_fused.cl geometries,
-# LAPSE_MM_GEOM1 / 2, and LAPSE_MM_BOX=0: the minimum / maximum box through sep.c), stencil
+# LAPSE_MM_GEOM1 / 2, and LAPSE_MM_BOX=0: the minimum / maximum box through sep.c), pair (the
+# opening / closing pairs and top-hats as two one-filter launches or one kernel, LAPSE_MM_FUSE2,
+# and the one-filter geometries for the two launches), stencil
 # (stencil.cl walk and strip variants), wt (window_tiled.cl geometries, LAPSE_WT_GEOM), mean
 # (mean_box r = (2, 1, 3) formulations), extra (the default program on $EXTRA_OPS).
 # From the repository root with the staged libraries (.gpu/env.sh) and Release binaries in $BIN
@@ -16,7 +18,7 @@ mkdir -p "$LOG"
 [ -f .gpu/env.sh ] && source .gpu/env.sh
 export LD_LIBRARY_PATH=$PWD/$BIN/lib:${LD_LIBRARY_PATH:-}
 BK="$BIN/bench_kernels --shape ${SHAPE:-256,1024,1024} --device-kind ${KIND:-gpu} --reps ${REPS:-10}"
-SECTIONS=${SECTIONS:-box1 mm stencil wt mean extra}
+SECTIONS=${SECTIONS:-box1 mm pair stencil wt mean extra}
 D0="-DLAPSE_SWEEP_DEFAULT=1"
 on() { [[ " $SECTIONS " == *" $1 "* ]]; }
 rows() { grep -v '^csv' | tail -n +5 | grep -v '^copy'; }
@@ -42,6 +44,16 @@ if on mm; then
         [ "$g2" != default ] && e="LAPSE_MM_GEOM2=$g2"
         echo "=== minmax_fused two filters ${e:-defaults}"
         env $e $BK --variant tiled --no-check --ops open1,close133,tophat,bothat 2>&1 | rows
+    done
+fi
+if on pair; then
+    for e in LAPSE_MM_FUSE2=0 LAPSE_MM_FUSE2=1; do
+        echo "=== minimum / maximum pairs, $e (0: two one-filter launches, 1: one kernel)"
+        env $e $BK --variant tiled --no-check --ops open1,close133,tophat,bothat 2>&1 | rows
+    done
+    for g1 in 64,8,64,128 64,16,64,256 32,16,64,128 64,8,32,128 128,8,64,256 64,4,64,64 32,8,64,64; do
+        echo "=== two one-filter launches, LAPSE_MM_GEOM1=$g1"
+        env LAPSE_MM_GEOM1=$g1 $BK --variant tiled --no-check --ops min133,tophat,open1 2>&1 | rows
     done
 fi
 if on stencil; then

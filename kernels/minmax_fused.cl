@@ -2,8 +2,10 @@
  * minmax_fused.cl - one pass over the data for a minimum / maximum box filter, or for two in a
  * row (opening: minimum then maximum; closing: maximum then minimum) with an optional
  * subtraction of the input (white / black top-hat), optionally of the 0/1 image x != 0 (binary
- * morphology). The tiled variant's kernel for these (src/ops/minmax.c); the simple variant runs
- * the separable passes of filters.cl.
+ * morphology). The tiled variant's kernel for these (src/ops/minmax.c), which by default runs a
+ * pair as two one-filter launches through a scratch buffer (faster on the H200, same bits; the
+ * two-filter chain below is LAPSE_MM_FUSE2=1); the simple variant runs the separable passes of
+ * filters.cl.
  *
  * Bits: every value is the fold of filters.cl, in its order: per pass (x, then y, then z) the
  * output starts from the centre value and folds the neighbours i = -r..r with fmin / fmax (a

@@ -55,6 +55,7 @@ static const struct {
     {"LAPSE_MM_BOX", ENV_BOOL01, "0 or 1"},
     {"LAPSE_MM_GEOM1", ENV_INT4, "TX,TY,KZ,NT: four integers > 0"},
     {"LAPSE_MM_GEOM2", ENV_INT4, "TX,TY,KZ,NT: four integers > 0"},
+    {"LAPSE_MM_FUSE2", ENV_BOOL01, "0 or 1"},
     {"LAPSE_WT_GEOM", ENV_INT4, "TX,RO,WY,KZ: four integers > 0"},
     {"LAPSE_SCHED_HELPER", ENV_BOOL01, "0 or 1"},
     {"LAPSE_SCHED_STATS", ENV_BOOL01, "0 or 1"},

@@ -77,7 +77,7 @@ static lapse_status_t top_hat_launch(lapse_dev_t *d, const lapse_step_t *s, void
     int ran = 0;
     lapse_step_radii(s, r);
     *res = 0;
-    LAPSE_TRY(lapse_mm_run(d, &f, r, in[0].mem, out->mem, in[0].dim, &ran));
+    LAPSE_TRY(lapse_mm_pair(d, &f, r, in[0].mem, out->mem, scratch[0], in[0].dim, &ran, res));
     if (!ran)
         LAPSE_TRY(lapse_sep_top_hat(d, r, in[0].mem, out->mem, scratch[0], in[0].dim));
 cleanup:

@@ -153,7 +153,7 @@ static lapse_status_t bottom_hat_launch(lapse_dev_t *d, const lapse_step_t *s, v
     (void)state;
     lapse_step_radii(s, r);
     *res = 0;
-    LAPSE_TRY(lapse_mm_run(d, &f, r, in[0].mem, out->mem, in[0].dim, &ran));
+    LAPSE_TRY(lapse_mm_pair(d, &f, r, in[0].mem, out->mem, scratch[0], in[0].dim, &ran, res));
     if (ran)
         goto cleanup;
     LAPSE_TRY(lapse_sep_filter(d, LAPSE_SEP_MAX, r, NULL, in[0].mem, out->mem, scratch[0],

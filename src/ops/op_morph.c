@@ -39,12 +39,15 @@ static lapse_status_t morph_launch(lapse_dev_t *d, const lapse_step_t *s,
     lapse_step_radii(s, r);
     /* the tiled variant: binarization, one or both filters in one kernel, out of place */
     const lapse_mm_t f = {kinds[0], nk == 2, 1, 0};
-    cl_mem dst = in[0].mem == out->mem ? scratch[0] : out->mem;
-    LAPSE_TRY(lapse_mm_run(d, &f, r, in[0].mem, dst, in[0].dim, &ran));
-    if (ran) {
+    if (nk == 2) {
+        LAPSE_TRY(lapse_mm_pair(d, &f, r, in[0].mem, out->mem, scratch[0], in[0].dim, &ran, res));
+    } else {
+        cl_mem dst = in[0].mem == out->mem ? scratch[0] : out->mem;
+        LAPSE_TRY(lapse_mm_run(d, &f, r, in[0].mem, dst, in[0].dim, &ran));
         *res = dst == out->mem ? 0 : 1;
-        goto cleanup;
     }
+    if (ran)
+        goto cleanup;
     /* x || x: 1 where x is non-zero (NaN too), else 0; in place when out aliases in[0]. */
     LAPSE_TRY(lapse_img_launch(d, "lapse_img_or", in, 1, out, 0.0, 0.0));
     for (int k = 0; k < nk; k++) {

@@ -169,9 +169,12 @@ static void check_same(lapse_cl_t *cl, lapse_dev_t *simple, lapse_dev_t *tiled,
 static const int64_t shapes[][3] = {{40, 37, 131}, {9, 20, 68}, {1, 19, 23}, {3, 1, 5}, {2, 70, 1}};
 #define NSHAPES ((int)(sizeof shapes / sizeof shapes[0]))
 
-/* The fused minimum / maximum chains (minmax_fused.cl) for radii 0 .. LAPSE_MM_RMAX. */
+/* The fused minimum / maximum chains (minmax_fused.cl) for radii 0 .. LAPSE_MM_RMAX: the pairs
+ * both as two one-filter launches (the default) and in one kernel (LAPSE_MM_FUSE2=1). */
 START_TEST(test_minmax_fused)
 {
+    const char *fuse = _i ? "1" : "0";
+    ck_assert_int_eq(setenv("LAPSE_MM_FUSE2", fuse, 1), 0);
     lapse_cl_t *cl = tu_open_cl();
     lapse_dev_t *simple = make_dev(cl, 1), *tiled = make_dev(cl, 0);
     ck_assert_str_eq(lapse_dev_variant(simple), "simple");
@@ -190,6 +193,7 @@ START_TEST(test_minmax_fused)
                     check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2],
                                ++salt);
         }
+    unsetenv("LAPSE_MM_FUSE2");
     lapse_dev_destroy(simple);
     lapse_dev_destroy(tiled);
     lapse_cl_close(cl);
@@ -506,6 +510,7 @@ START_TEST(test_windows)
                     check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2],
                                ++salt);
         }
+    unsetenv("LAPSE_MM_FUSE2");
     lapse_dev_destroy(simple);
     lapse_dev_destroy(tiled);
     lapse_cl_close(cl);
@@ -517,7 +522,7 @@ static Suite *variants_suite(void)
     Suite *s = suite_create("variants");
     TCase *tc = tcase_create("tiled_vs_simple");
     tcase_set_timeout(tc, 600);
-    tcase_add_test(tc, test_minmax_fused);
+    tcase_add_loop_test(tc, test_minmax_fused, 0, 2);
     tcase_add_test(tc, test_flip_crop);
     tcase_add_test(tc, test_affine_tiled);
     tcase_add_test(tc, test_stencils);
