@@ -27,6 +27,7 @@
  *                      [--ops KEY,KEY,...] [--defines OPTS]...
  */
 #include <stdint.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -48,88 +49,106 @@ typedef struct {
                   sigma2), when the op has one */
     double p2; /* the third parameter (rotate's angle_z), when the op has one */
     const double *m; /* when not NULL: the 12 values of a matrix first parameter (replaces v) */
+    const char *src; /* custom_kernel: the OpenCL C file (relative to the working directory, run
+                        from the repository root); its reach is p1, its params [1/3] */
 } bench_op_t;
 
 /* affine_transform's example of docs/config.md: a small rotation in y-x with an offset. */
 static const double bench_affine[12] = {1, 0, 0, 0, 0, 0.9, 0.1, 3, 0, -0.1, 0.9, 5};
 
 static const bench_op_t bench_ops[] = {
-    {"gauss2", "gaussian_blur sigma=2", "gaussian_blur", {2, 2, 2}, 0, 0, NULL},
-    {"gauss122", "gaussian_blur sigma=[1,2,2]", "gaussian_blur", {1, 2, 2}, 0, 0, NULL},
-    {"mean1", "mean_box r=1", "mean_box", {1, 1, 1}, 0, 0, NULL},
-    {"min1", "minimum_box r=1", "minimum_box", {1, 1, 1}, 0, 0, NULL},
-    {"max1", "maximum_box r=1", "maximum_box", {1, 1, 1}, 0, 0, NULL},
-    {"min133", "minimum_box r=[1,3,3]", "minimum_box", {1, 3, 3}, 0, 0, NULL},
-    {"min5", "minimum_box r=5 (separable)", "minimum_box", {5, 5, 5}, 0, 0, NULL},
-    {"min6", "minimum_box r=6 (van Herk)", "minimum_box", {6, 6, 6}, 0, 0, NULL},
-    {"min16", "minimum_box r=16 (van Herk)", "minimum_box", {16, 16, 16}, 0, 0, NULL},
-    {"max50", "maximum_box r=[0,50,50] (van Herk)", "maximum_box", {0, 50, 50}, 0, 0, NULL},
-    {"tophat", "top_hat_box r=[1,3,3]", "top_hat_box", {1, 3, 3}, 0, 0, NULL},
-    {"mean2", "mean_box r=[2,1,3]", "mean_box", {2, 1, 3}, 0, 0, NULL},
-    {"add", "add_scalar", "add_scalar", {1.5, 0, 0}, 0, 0, NULL},
-    {"thresh", "threshold_fixed", "threshold_fixed", {500, 0, 0}, 0, 0, NULL},
-    {"zmax", "maximum_z_projection", "maximum_z_projection", {0, 0, 0}, 0, 0, NULL},
-    {"sub", "subtract_scalar", "subtract_scalar", {1.5, 0, 0}, 0, 0, NULL},
-    {"abs", "absolute", "absolute", {0, 0, 0}, 0, 0, NULL},
-    {"pow", "power exponent=1.5", "power", {1.5, 0, 0}, 0, 0, NULL},
-    {"sqrt", "sqrt", "sqrt", {0, 0, 0}, 0, 0, NULL},
-    {"clip", "clip [100, 900]", "clip", {100, 0, 0}, 900, 0, NULL},
-    {"gt", "greater_constant", "greater_constant", {500, 0, 0}, 0, 0, NULL},
-    {"lt", "smaller_constant", "smaller_constant", {500, 0, 0}, 0, 0, NULL},
-    {"eq", "equal_constant", "equal_constant", {500, 0, 0}, 0, 0, NULL},
-    {"div", "divide_images", "divide_images", {0, 0, 0}, 0, 0, NULL},
-    {"maxi", "maximum_images", "maximum_images", {0, 0, 0}, 0, 0, NULL},
-    {"mini", "minimum_images", "minimum_images", {0, 0, 0}, 0, 0, NULL},
-    {"zmin", "minimum_z_projection", "minimum_z_projection", {0, 0, 0}, 0, 0, NULL},
-    {"zsum", "sum_z_projection", "sum_z_projection", {0, 0, 0}, 0, 0, NULL},
-    {"zmean", "mean_z_projection", "mean_z_projection", {0, 0, 0}, 0, 0, NULL},
-    {"zstd", "stddev_z_projection", "standard_deviation_z_projection", {0, 0, 0}, 0, 0, NULL},
-    {"zargmax", "argmax_z_projection", "argmax_z_projection", {0, 0, 0}, 0, 0, NULL},
-    {"erode1", "erode_box r=1", "erode_box", {1, 1, 1}, 0, 0, NULL},
-    {"dilate1", "dilate_box r=1", "dilate_box", {1, 1, 1}, 0, 0, NULL},
-    {"open1", "opening_box r=1", "opening_box", {1, 1, 1}, 0, 0, NULL},
-    {"close133", "closing_box r=[1,3,3]", "closing_box", {1, 3, 3}, 0, 0, NULL},
-    {"median1", "median_box r=1", "median_box", {1, 1, 1}, 0, 0, NULL},
-    {"median122", "median_box r=[1,2,2]", "median_box", {1, 2, 2}, 0, 0, NULL},
-    {"medsph1", "median_sphere r=1", "median_sphere", {1, 1, 1}, 0, 0, NULL},
-    {"medsph122", "median_sphere r=[1,2,2]", "median_sphere", {1, 2, 2}, 0, 0, NULL},
-    {"meansph2", "mean_sphere r=2", "mean_sphere", {2, 2, 2}, 0, 0, NULL},
-    {"minsph1", "minimum_sphere r=1", "minimum_sphere", {1, 1, 1}, 0, 0, NULL},
-    {"maxsph2", "maximum_sphere r=2", "maximum_sphere", {2, 2, 2}, 0, 0, NULL},
-    {"thsph", "top_hat_sphere r=[1,3,3]", "top_hat_sphere", {1, 3, 3}, 0, 0, NULL},
-    {"bothat", "bottom_hat_box r=[1,3,3]", "bottom_hat_box", {1, 3, 3}, 0, 0, NULL},
-    {"var1", "variance_box r=1", "variance_box", {1, 1, 1}, 0, 0, NULL},
-    {"std1", "standard_deviation_box r=1", "standard_deviation_box", {1, 1, 1}, 0, 0, NULL},
-    {"sobel", "sobel", "sobel", {0, 0, 0}, 0, 0, NULL},
-    {"lapbox", "laplace_box", "laplace_box", {0, 0, 0}, 0, 0, NULL},
-    {"lapdia", "laplace_diamond", "laplace_diamond", {0, 0, 0}, 0, 0, NULL},
-    {"gradx", "gradient_x", "gradient_x", {0, 0, 0}, 0, 0, NULL},
-    {"grady", "gradient_y", "gradient_y", {0, 0, 0}, 0, 0, NULL},
-    {"gradz", "gradient_z", "gradient_z", {0, 0, 0}, 0, 0, NULL},
-    {"dog", "difference_of_gaussian 1, 2", "difference_of_gaussian", {1, 1, 1}, 2, 0, NULL},
-    {"sgb", "subtract_gaussian_bg sigma=2", "subtract_gaussian_background", {2, 2, 2}, 0, 0, NULL},
-    {"erodesph1", "erode_sphere r=1", "erode_sphere", {1, 1, 1}, 0, 0, NULL},
-    {"dilatesph1", "dilate_sphere r=1", "dilate_sphere", {1, 1, 1}, 0, 0, NULL},
-    {"flip", "flip z, y, x", "flip", {1, 1, 1}, 0, 0, NULL},
-    {"roty30", "rotate angle_y=30 linear", "rotate", {0, 0, 0}, 30, 0, NULL},
-    {"rotz30", "rotate angle_z=30 linear", "rotate", {0, 0, 0}, 0, 30, NULL},
-    {"flipx", "flip x", "flip", {0, 0, 1}, 0, 0, NULL},
-    {"tophat5", "top_hat_box r=5", "top_hat_box", {5, 5, 5}, 0, 0, NULL},
-    {"weighted", "add_images_weighted", "add_images_weighted", {1.5, 0, 0}, 0.5, 0, NULL},
-    {"mul", "multiply_scalar", "multiply_scalar", {1.5, 0, 0}, 0, 0, NULL},
-    {"and", "binary_and", "binary_and", {0, 0, 0}, 0, 0, NULL},
-    {"bin2", "downsample_bin 2", "downsample_bin", {2, 2, 2}, 0, 0, NULL},
-    {"resample05", "resample 0.5 linear", "resample", {0.5, 0.5, 0.5}, 0, 0, NULL},
-    {"crop", "crop [64,256,256] + 512", "crop", {64, 256, 256}, 512, 0, NULL},
+    {"gauss2", "gaussian_blur sigma=2", "gaussian_blur", {2, 2, 2}, 0, 0, NULL, NULL},
+    {"gauss122", "gaussian_blur sigma=[1,2,2]", "gaussian_blur", {1, 2, 2}, 0, 0, NULL, NULL},
+    {"mean1", "mean_box r=1", "mean_box", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"min1", "minimum_box r=1", "minimum_box", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"max1", "maximum_box r=1", "maximum_box", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"min133", "minimum_box r=[1,3,3]", "minimum_box", {1, 3, 3}, 0, 0, NULL, NULL},
+    {"min5", "minimum_box r=5 (separable)", "minimum_box", {5, 5, 5}, 0, 0, NULL, NULL},
+    {"min6", "minimum_box r=6 (van Herk)", "minimum_box", {6, 6, 6}, 0, 0, NULL, NULL},
+    {"min16", "minimum_box r=16 (van Herk)", "minimum_box", {16, 16, 16}, 0, 0, NULL, NULL},
+    {"max50", "maximum_box r=[0,50,50] (van Herk)", "maximum_box", {0, 50, 50}, 0, 0, NULL, NULL},
+    {"tophat", "top_hat_box r=[1,3,3]", "top_hat_box", {1, 3, 3}, 0, 0, NULL, NULL},
+    {"mean2", "mean_box r=[2,1,3]", "mean_box", {2, 1, 3}, 0, 0, NULL, NULL},
+    {"add", "add_scalar", "add_scalar", {1.5, 0, 0}, 0, 0, NULL, NULL},
+    {"thresh", "threshold_fixed", "threshold_fixed", {500, 0, 0}, 0, 0, NULL, NULL},
+    {"zmax", "maximum_z_projection", "maximum_z_projection", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"sub", "subtract_scalar", "subtract_scalar", {1.5, 0, 0}, 0, 0, NULL, NULL},
+    {"abs", "absolute", "absolute", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"pow", "power exponent=1.5", "power", {1.5, 0, 0}, 0, 0, NULL, NULL},
+    {"sqrt", "sqrt", "sqrt", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"clip", "clip [100, 900]", "clip", {100, 0, 0}, 900, 0, NULL, NULL},
+    {"gt", "greater_constant", "greater_constant", {500, 0, 0}, 0, 0, NULL, NULL},
+    {"lt", "smaller_constant", "smaller_constant", {500, 0, 0}, 0, 0, NULL, NULL},
+    {"eq", "equal_constant", "equal_constant", {500, 0, 0}, 0, 0, NULL, NULL},
+    {"div", "divide_images", "divide_images", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"maxi", "maximum_images", "maximum_images", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"mini", "minimum_images", "minimum_images", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"zmin", "minimum_z_projection", "minimum_z_projection", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"zsum", "sum_z_projection", "sum_z_projection", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"zmean", "mean_z_projection", "mean_z_projection", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"zstd", "stddev_z_projection", "standard_deviation_z_projection", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"zargmax", "argmax_z_projection", "argmax_z_projection", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"erode1", "erode_box r=1", "erode_box", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"dilate1", "dilate_box r=1", "dilate_box", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"open1", "opening_box r=1", "opening_box", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"close133", "closing_box r=[1,3,3]", "closing_box", {1, 3, 3}, 0, 0, NULL, NULL},
+    {"median1", "median_box r=1", "median_box", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"median122", "median_box r=[1,2,2]", "median_box", {1, 2, 2}, 0, 0, NULL, NULL},
+    {"medsph1", "median_sphere r=1", "median_sphere", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"medsph122", "median_sphere r=[1,2,2]", "median_sphere", {1, 2, 2}, 0, 0, NULL, NULL},
+    {"meansph2", "mean_sphere r=2", "mean_sphere", {2, 2, 2}, 0, 0, NULL, NULL},
+    {"minsph1", "minimum_sphere r=1", "minimum_sphere", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"maxsph2", "maximum_sphere r=2", "maximum_sphere", {2, 2, 2}, 0, 0, NULL, NULL},
+    {"thsph", "top_hat_sphere r=[1,3,3]", "top_hat_sphere", {1, 3, 3}, 0, 0, NULL, NULL},
+    {"bothat", "bottom_hat_box r=[1,3,3]", "bottom_hat_box", {1, 3, 3}, 0, 0, NULL, NULL},
+    {"var1", "variance_box r=1", "variance_box", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"std1", "standard_deviation_box r=1", "standard_deviation_box", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"sobel", "sobel", "sobel", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"lapbox", "laplace_box", "laplace_box", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"lapdia", "laplace_diamond", "laplace_diamond", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"gradx", "gradient_x", "gradient_x", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"grady", "gradient_y", "gradient_y", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"gradz", "gradient_z", "gradient_z", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"dog", "difference_of_gaussian 1, 2", "difference_of_gaussian", {1, 1, 1}, 2, 0, NULL, NULL},
+    {"sgb",
+     "subtract_gaussian_bg sigma=2",
+     "subtract_gaussian_background",
+     {2, 2, 2},
+     0,
+     0,
+     NULL,
+     NULL},
+    {"erodesph1", "erode_sphere r=1", "erode_sphere", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"dilatesph1", "dilate_sphere r=1", "dilate_sphere", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"flip", "flip z, y, x", "flip", {1, 1, 1}, 0, 0, NULL, NULL},
+    {"roty30", "rotate angle_y=30 linear", "rotate", {0, 0, 0}, 30, 0, NULL, NULL},
+    {"rotz30", "rotate angle_z=30 linear", "rotate", {0, 0, 0}, 0, 30, NULL, NULL},
+    {"flipx", "flip x", "flip", {0, 0, 1}, 0, 0, NULL, NULL},
+    {"tophat5", "top_hat_box r=5", "top_hat_box", {5, 5, 5}, 0, 0, NULL, NULL},
+    {"weighted", "add_images_weighted", "add_images_weighted", {1.5, 0, 0}, 0.5, 0, NULL, NULL},
+    {"mul", "multiply_scalar", "multiply_scalar", {1.5, 0, 0}, 0, 0, NULL, NULL},
+    {"and", "binary_and", "binary_and", {0, 0, 0}, 0, 0, NULL, NULL},
+    {"bin2", "downsample_bin 2", "downsample_bin", {2, 2, 2}, 0, 0, NULL, NULL},
+    {"resample05", "resample 0.5 linear", "resample", {0.5, 0.5, 0.5}, 0, 0, NULL, NULL},
+    {"crop", "crop [64,256,256] + 512", "crop", {64, 256, 256}, 512, 0, NULL, NULL},
     {"affine",
      "affine_transform (docs example)",
      "affine_transform",
      {0, 0, 0},
      0,
      0,
-     bench_affine},
-    {"radial1", "radial_reslice angle_step=1", "radial_reslice", {1, 0, 0}, 0, -1, NULL},
-    {"u16", "u16_to_f32", NULL, {0, 0, 0}, 0, 0, NULL},
+     bench_affine,
+     NULL},
+    {"radial1", "radial_reslice angle_step=1", "radial_reslice", {1, 0, 0}, 0, -1, NULL, NULL},
+    {"u16", "u16_to_f32", NULL, {0, 0, 0}, 0, 0, NULL, NULL},
+    {"custom",
+     "custom_kernel 3x3x3 mean (configs/custom_mean.cl)",
+     "custom_kernel",
+     {0, 0, 0},
+     1,
+     0,
+     NULL,
+     "configs/custom_mean.cl"},
 };
 #define NOPS ((int)(sizeof bench_ops / sizeof bench_ops[0]))
 
@@ -366,6 +385,29 @@ cleanup:
     return st;
 }
 
+/* The text of the OpenCL C file path into src (custom_kernel's source, as the config loader
+ * reads it). */
+static lapse_status_t read_source(const char *path, lapse_source_t *src)
+{
+    lapse_status_t st = LAPSE_OK;
+    FILE *f = fopen(path, "rb");
+    if (f == NULL)
+        LAPSE_FAIL(LAPSE_EUSAGE, "%s: cannot open (%s); run from the repository root", path,
+                   strerror(errno));
+    snprintf(src->path, sizeof src->path, "%s", path);
+    snprintf(src->where, sizeof src->where, "bench_kernels: %s", path);
+    src->text = malloc(1 << 20);
+    LAPSE_ALLOC(src->text);
+    src->len = fread(src->text, 1, (1 << 20) - 1, f);
+    if (ferror(f))
+        LAPSE_FAIL(LAPSE_EUSAGE, "%s: read error", path);
+    src->text[src->len] = '\0';
+cleanup:
+    if (f)
+        fclose(f);
+    return st;
+}
+
 /* Run one operation reps + warmup times on device state dev, on a volume of dims dim; each run
  * starts from the pristine input in bufs[0] (the restoring copy is not timed). times: reps
  * device times (ms); *cur, odim: the buffer holding the last result and its dims. */
@@ -377,6 +419,7 @@ static lapse_status_t time_op(bench_dev_t *d, lapse_dev_t *dev, const bench_op_t
     const lapse_op_t *op = NULL;
     void *state = NULL;
     lapse_step_t step;
+    lapse_source_t *src = NULL;
     LAPSE_TRY(bench_op(b, &op));
     for (int i = 0; i < 3; i++)
         odim[i] = dim[i];
@@ -392,6 +435,14 @@ static lapse_status_t time_op(bench_dev_t *d, lapse_dev_t *dev, const bench_op_t
         if (op->nparams > 2)
             for (int i = 0; i < 3; i++)
                 step.p[2].v[i] = b->p2;
+        if (b->src) { /* custom_kernel: its file, reach p1 (set above), dtype float32, [1/3] */
+            src = calloc(1, sizeof *src);
+            LAPSE_ALLOC(src);
+            LAPSE_TRY(read_source(b->src, src));
+            step.source = src;
+            step.p[2].v[0] = 0.0;
+            step.p[3].v[0] = 1.0 / 3.0;
+        }
         lapse_step_out_dims(&step, dim, odim);
         if ((size_t)(odim[0] * odim[1] * odim[2]) > d->n)
             LAPSE_FAIL(LAPSE_EUSAGE,
@@ -432,6 +483,9 @@ cleanup:
     lapse_dev_profile(dev, 0);
     if (state && op->release)
         op->release(state);
+    if (src)
+        free(src->text);
+    free(src);
     return st;
 }
 

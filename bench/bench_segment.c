@@ -1,6 +1,7 @@
 /*
  * bench_segment.c - device benchmark of the per-timepoint operations of issue 9 on one
- * realistic timepoint held whole on the device (the usual case on a big GPU): threshold_otsu,
+ * realistic timepoint held whole on the device (the usual case on a big GPU): threshold_otsu
+ * (and threshold_mean, threshold_percentile 99),
  * connected_components_labeling (box) of the Otsu mask, the two together (as clesperanto's
  * connected_components_labeling(threshold_otsu(x)) in ../shared/bench/peer_ops.py label_real),
  * and measure_labels of those labels against the intensities, and voronoi_otsu_labeling
@@ -210,6 +211,17 @@ int main(int argc, char **argv)
     LAPSE_TRY(time_step(&c, &otsu, reps, &ms));
     printf("lapse otsu_real %.3f\n", ms);
     LAPSE_TRY(time_passes(&c, &otsu, reps, "otsu_real"));
+    /* the other per-timepoint thresholds, the same way */
+    {
+        lapse_step_t tm, tp;
+        lapse_step_init(&tm, lapse_op_find("threshold_mean"));
+        lapse_step_init(&tp, lapse_op_find("threshold_percentile"));
+        tp.p[0].v[0] = 99.0;
+        LAPSE_TRY(time_step(&c, &tm, reps, &ms));
+        printf("lapse threshold_mean_real %.3f\n", ms);
+        LAPSE_TRY(time_step(&c, &tp, reps, &ms));
+        printf("lapse threshold_percentile99_real %.3f\n", ms);
+    }
     /* labels of the mask: bufs[1] -> bufs[2] */
     c.in[0].mem = bufs[1];
     c.out.mem = bufs[2];

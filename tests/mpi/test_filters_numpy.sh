@@ -6,8 +6,8 @@
 # (mean_box of float32 x * 0.37 with radii [1, 2, 2] and [0, 1, 3], minimum / maximum_box of the
 # input and of x * 0.37, median_box, median_sphere, mean_sphere, minimum / maximum / top_hat_sphere,
 # variance_box, standard_deviation_box, erode / dilate_sphere of a mask) and stencil
-# (bottom_hat_box, difference_of_gaussian, subtract_gaussian_background, sobel, laplace_box /
-# diamond, gradient_x / y / z), every step reading the input (or x * 0.37, or the mask) and saved.
+# (top_hat_box, bottom_hat_box, difference_of_gaussian, subtract_gaussian_background, sobel,
+# laplace_box / diamond, gradient_x / y / z), every step reading the input (or x * 0.37, or the mask) and saved.
 # Each runs untiled on 1 rank and with small ragged tiles on 2 ranks, on the standard 4-D image and
 # on its plane z = 5 as a 3-D [t, y, x] dataset (the z radii then change nothing: the reference is
 # SciPy's 2-D filter of the plane, e.g. mean_box [1, 2, 2] is uniform_filter(size=[5, 5])); every
@@ -51,7 +51,8 @@ WINDOW='  - {op: multiply_scalar, value: 0.37, name: f}
   - {op: greater_constant, from: input, constant: 230, name: m}
   - {op: erode_sphere, from: m, radius: 1, save: /erode}
   - {op: dilate_sphere, from: m, radius: [1, 2, 2]}'
-STENCIL='  - {op: bottom_hat_box, radius: [1, 3, 3], save: /bottom_hat_box}
+STENCIL='  - {op: top_hat_box, from: input, radius: [1, 3, 3], save: /top_hat_box}
+  - {op: bottom_hat_box, from: input, radius: [1, 3, 3], save: /bottom_hat_box}
   - {op: difference_of_gaussian, from: input, sigma1: 1, sigma2: [1.5, 3, 3], save: /dog}
   - {op: subtract_gaussian_background, from: input, sigma: [2, 4, 4], save: /sgb}
   - {op: sobel, from: input, save: /sobel}
@@ -84,7 +85,7 @@ for data in 3d 2d; do
                   /median_box /median_sphere /mean_sphere /minimum_sphere /maximum_sphere
                   /top_hat_sphere /variance_box /std_box /erode /result"
         else
-            sets="/bottom_hat_box /dog /sgb /sobel /laplace_box /laplace_diamond /gx /gy"
+            sets="/top_hat_box /bottom_hat_box /dog /sgb /sobel /laplace_box /laplace_diamond /gx /gy"
             [ $data = 2d ] || sets="$sets /result"
         fi
         # shellcheck disable=SC2086

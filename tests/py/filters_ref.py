@@ -22,6 +22,7 @@ apply(op, a, p0, p1) computes the step on a float64 [z, y, x] array a with param
   difference_of_gaussian        gaussian_filter(sigma1) - gaussian_filter(sigma2), truncate 4
   subtract_gaussian_background  a - gaussian_filter(sigma)
   bottom_hat_box    black_tophat(size=2r+1)
+  top_hat_box       white_tophat(size=2r+1)
 Axes of extent 1 are dropped before the window and stencil filters (lapse's rule for 2-D data:
 the filter of the 2-D array, a z radius left out: so mean / minimum / maximum_box of a plane are
 SciPy's 2-D filters of it), except the gradients, Gaussians and bottom_hat_box, which SciPy's
@@ -43,7 +44,8 @@ WINDOW = {"median_box", "mean_box", "minimum_box", "maximum_box", "median_sphere
 STENCIL = {"sobel", "laplace_box", "laplace_diamond"}
 GRADIENT_AXIS = {"gradient_z": 0, "gradient_y": 1, "gradient_x": 2}
 OPS = WINDOW | STENCIL | set(GRADIENT_AXIS) | {"difference_of_gaussian",
-                                               "subtract_gaussian_background", "bottom_hat_box"}
+                                               "subtract_gaussian_background", "bottom_hat_box",
+                                               "top_hat_box"}
 
 
 def ellipsoid(r):
@@ -139,6 +141,8 @@ def apply(op, a, p0=(0, 0, 0), p1=(0, 0, 0)):
         return a - gauss(a, p0)
     if op == "bottom_hat_box":
         return ndimage.black_tophat(a, size=[2 * int(k) + 1 for k in p0], mode="nearest")
+    if op == "top_hat_box":
+        return ndimage.white_tophat(a, size=[2 * int(k) + 1 for k in p0], mode="nearest")
     raise KeyError(op)
 
 

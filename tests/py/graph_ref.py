@@ -54,8 +54,9 @@ tests/py/filters_ref.py):
           minimum / maximum / top_hat_sphere and erode / dilate_sphere (of x > 230): exact;
           mean_box (uniform_filter of float32 x * 0.37), mean_sphere, variance_box,
           standard_deviation_box: 1e-5; on [y, x] data the 2-D filters (z radius left out)
-  stencil bottom_hat_box: exact; difference_of_gaussian, subtract_gaussian_background, sobel,
-          laplace_box / diamond, gradient_x / y / z: 1e-5 relative of the range
+  stencil top_hat_box, bottom_hat_box: exact; difference_of_gaussian,
+          subtract_gaussian_background, sobel, laplace_box / diamond, gradient_x / y / z: 1e-5
+          relative of the range
 NaN and inf must be at the same places; float results are compared bit for bit elsewhere.
 Exit 0 when everything matches, 1 with a message otherwise.
 """
@@ -388,6 +389,7 @@ FILTER_CASES = {
     },
     "stencil": {
         "/bottom_hat_box": ("bottom_hat_box", [1, 3, 3], None, "input", 0),
+        "/top_hat_box": ("top_hat_box", [1, 3, 3], None, "input", 0),
         "/dog": ("difference_of_gaussian", [1, 1, 1], [1.5, 3, 3], "input", 1e-5),
         "/sgb": ("subtract_gaussian_background", [2, 4, 4], None, "input", 1e-5),
         "/sobel": ("sobel", None, None, "input", 1e-5),
@@ -399,7 +401,7 @@ FILTER_CASES = {
     },
 }
 SAME_DTYPE = {"median_box", "median_sphere", "minimum_sphere", "maximum_sphere", "top_hat_sphere",
-              "bottom_hat_box", "minimum_box", "maximum_box"}
+              "bottom_hat_box", "top_hat_box", "minimum_box", "maximum_box"}
 
 
 def expected_filters(case, x, f):

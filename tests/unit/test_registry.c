@@ -36,26 +36,32 @@ static lapse_step_t generic_step(const lapse_op_t *op)
         const lapse_param_spec_t *p = &op->params[k];
         double *v = s.p[k].v;
         for (int a = 0; a < LAPSE_PARAM_VALUES; a++) {
-            double x = p->kind == LAPSE_PARAM_VEC3_FLOAT ? vec[a % 3]
+            double x = p->kind == LAPSE_PARAM_VEC3_FLOAT ? vec[a % 3] * (1.0 + k)
                        : p->kind == LAPSE_PARAM_VEC3_INT ? ivec[a % 3]
                        : p->kind == LAPSE_PARAM_BOOL3    ? (double)(a % 2 == 0)
                        : p->kind == LAPSE_PARAM_ENUM     ? 0.0
                        : p->kind == LAPSE_PARAM_MATRIX   ? (double)(a % 5 == 0)
                        : p->kind == LAPSE_PARAM_INT      ? 2.0
-                                                         : 37.5 - 40.0 * k;
+                                                         : 37.0 + 20.0 * k;
             v[a] = x < p->min ? p->min : x > p->max ? p->max : x;
         }
     }
     return s;
 }
 
-/* Random float input with about a third exact zeros (binary operations see both values). */
-static void fill(float *v, size_t n, uint64_t seed)
+/* Random float input over dims dim: rows y < 3 of every plane 0 (so that a dilation is not 1
+ * everywhere), elsewhere in the first half (along z) about a third exact zeros (binary operations
+ * see both values), none in the second half (so that a minimum over a box is not 0 everywhere);
+ * about half of the rest whole numbers in [20, 60) (so that equal_constant's generic 37 and
+ * plateaus occur). */
+static void fill(float *v, const int64_t dim[3], uint64_t seed)
 {
+    const size_t n = (size_t)(dim[0] * dim[1] * dim[2]);
     uint64_t st = seed;
     for (size_t i = 0; i < n; i++) {
-        double u = tu_uniform(&st, -20.0, 100.0);
-        v[i] = u < 20.0 ? 0.0f : (float)u;
+        const int64_t y = (int64_t)(i / (size_t)dim[2]) % dim[1];
+        double u = tu_uniform(&st, i < n / 2 ? -20.0 : 20.0, 100.0);
+        v[i] = u < 20.0 || y < 3 ? 0.0f : u < 60.0 ? (float)floor(u) : (float)u;
     }
 }
 
@@ -148,8 +154,8 @@ START_TEST(test_every_op_vs_reference)
         double *ind[2] = {malloc(n * sizeof(double)), malloc(n * sizeof(double))};
         float *res = malloc(m * sizeof(float)), *res2 = malloc(m * sizeof(float));
         double *dev = malloc(m * sizeof(double)), *ref = malloc(m * sizeof(double));
-        fill(in[0], n, seed);
-        fill(in[1], n, seed ^ 0x5bd1e995u);
+        fill(in[0], dim, seed);
+        fill(in[1], dim, seed ^ 0x5bd1e995u);
         for (int k = 0; k < 2; k++)
             for (size_t j = 0; j < n; j++)
                 ind[k][j] = in[k][j];
@@ -170,6 +176,13 @@ START_TEST(test_every_op_vs_reference)
         op->reference(&s, rin, &rout);
         for (size_t j = 0; j < on; j++)
             dev[j] = res[j];
+        /* the generic step must do something visible: a varying result (not for the relabel
+         * family, whose random input is no label image: test_labels.sh feeds them labels) */
+        size_t diff = 1;
+        while (diff < on && ref[diff] == ref[0])
+            diff++;
+        ck_assert_msg(diff < on || strcmp(op->family, "relabel") == 0,
+                      "%s: the generic step's reference result is constant (%g)", op->name, ref[0]);
         double tol = op->out_rule == LAPSE_OUT_U8 ? 0.0 : 1e-5;
         double err = ops_ref_relerr(dev, ref, on);
         ck_assert_msg(err <= tol, "%s: relative error %g > %g (LAPSE_TEST_SEED=%llu)", op->name,
@@ -257,7 +270,7 @@ START_TEST(test_every_op_tiled_equals_untiled)
                   tile[3] = {4, 7, 6};
     size_t n = 11 * 16 * 19;
     float *img = malloc(n * sizeof *img);
-    fill(img, n, seed_base);
+    fill(img, dim, seed_base);
     for (int i = 0; i < lapse_op_count(); i++) {
         const lapse_op_t *op = lapse_op_at(i);
         if (op->global || op->expand) /* tiles need the phase engine: tests/mpi/test_segment*.sh */
