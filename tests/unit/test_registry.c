@@ -40,7 +40,9 @@ static lapse_step_t generic_step(const lapse_op_t *op)
                        : p->kind == LAPSE_PARAM_VEC3_INT ? ivec[a % 3]
                        : p->kind == LAPSE_PARAM_BOOL3    ? (double)(a % 2 == 0)
                        : p->kind == LAPSE_PARAM_ENUM     ? 0.0
-                       : p->kind == LAPSE_PARAM_MATRIX   ? (double)(a % 5 == 0)
+                       : p->kind == LAPSE_PARAM_MATRIX   ? (a % 5 == 0   ? 1.0
+                                                            : a % 4 == 3 ? 0.375
+                                                                         : 0.0)
                        : p->kind == LAPSE_PARAM_INT      ? 2.0
                                                          : 37.0 + 20.0 * k;
             v[a] = x < p->min ? p->min : x > p->max ? p->max : x;
