@@ -542,30 +542,40 @@ cleanup:
     return st;
 }
 
-/* Collective. The voxel size (state->element_size_um, z y x) as the float32 [3] attribute
- * element_size_um of every result dataset outside /lapse; nothing when it is all 0. */
+/* Collective. The voxel size of each result dataset outside /lapse as its float32 attribute
+ * element_size_um: [z, y, x] on a [t, z, y, x] dataset, [y, x] on a [t, y, x] one (Fiji's
+ * reading of the attribute: one value per spatial axis), from the spec's vox (its geometry,
+ * job.c), or state->element_size_um where the spec has none; no attribute (an old one removed)
+ * where an axis of it is not spatial (vox 0) or nothing is known. */
 static lapse_status_t put_element_size(lapse_h5out_t *o, const lapse_state_spec_t *state)
 {
     lapse_status_t st = LAPSE_OK;
     hid_t space = H5I_INVALID_HID, attr = H5I_INVALID_HID;
-    hsize_t three = 3;
-    const float v[3] = {(float)state->element_size_um[0], (float)state->element_size_um[1],
-                        (float)state->element_size_um[2]};
-    if (v[0] == 0 && v[1] == 0 && v[2] == 0)
-        return LAPSE_OK;
-    LAPSE_H5ID(space, H5Screate_simple(1, &three, NULL));
     for (int k = 0; k < o->nspecs; k++) {
-        if (strncmp(o->specs[k].path, LAPSE_LAYOUT_GROUP "/", strlen(LAPSE_LAYOUT_GROUP) + 1) == 0)
+        const lapse_dset_spec_t *sp = &o->specs[k];
+        if (strncmp(sp->path, LAPSE_LAYOUT_GROUP "/", strlen(LAPSE_LAYOUT_GROUP) + 1) == 0)
             continue;
+        const double *vox = sp->vox[0] != 0 || sp->vox[1] != 0 || sp->vox[2] != 0
+                                ? sp->vox
+                                : state->element_size_um;
+        const int flat = sp->ndims == 3;
+        const float v[3] = {(float)vox[flat ? 1 : 0], (float)vox[flat ? 2 : 1], (float)vox[2]};
+        const hsize_t n = flat ? 2 : 3;
+        const int ok = v[0] > 0 && v[1] > 0 && (flat || v[2] > 0);
         htri_t e = H5Aexists(o->dsets[k], "element_size_um");
         LAPSE_H5(e);
         if (e > 0)
             LAPSE_H5(H5Adelete(o->dsets[k], "element_size_um"));
+        if (!ok)
+            continue;
+        LAPSE_H5ID(space, H5Screate_simple(1, &n, NULL));
         LAPSE_H5ID(attr, H5Acreate2(o->dsets[k], "element_size_um", H5T_IEEE_F32LE, space,
                                     H5P_DEFAULT, H5P_DEFAULT));
         LAPSE_H5(H5Awrite(attr, H5T_NATIVE_FLOAT, v));
         H5Aclose(attr);
         attr = H5I_INVALID_HID;
+        H5Sclose(space);
+        space = H5I_INVALID_HID;
     }
 cleanup:
     if (attr >= 0)

@@ -47,6 +47,8 @@ typedef struct {
     lapse_dtype_t dtype;
     lapse_comp_t comp; /* filter of a created dataset (output.compression); scratch: none */
     int level;         /* its level */
+    double vox[3];     /* voxel size z, y, x of its result (job.c, through the geometric steps); 0
+                          on an axis that is not spatial: no element_size_um; all 0: not known */
 } lapse_dset_spec_t;
 
 /* Facts about a run, stored in its run group (io/layout.h). Strings must be identical on all ranks.

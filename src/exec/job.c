@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 
 #include "fingerprint.h"
+#include "io/bdv_xml.h"
 #include "io/h5parts.h"
 #include "io/input_id.h"
 #include "tpsel.h"
@@ -150,12 +151,31 @@ static lapse_status_t pipeline_facts(lapse_job_t *job)
     return LAPSE_OK;
 }
 
+/* The voxel size of every node's result into vox[node]: the input's (lapse_voxel_size), carried
+ * through each step's voxel rule (op.h) from its first operand. */
+static void node_voxels(const lapse_job_t *job, double vox[][3])
+{
+    const lapse_graph_t *g = &job->graph;
+    const char *unit = "";
+    double in[3];
+    lapse_voxel_size(&job->cfg, &job->in, in, &unit);
+    for (int k = 0; k < g->nsteps; k++) {
+        const int j = g->node[k].in[0];
+        const int64_t *dims = j == LAPSE_GRAPH_INPUT ? g->in_shape : g->node[j].dims;
+        memcpy(vox[k], j == LAPSE_GRAPH_INPUT ? in : vox[j], sizeof vox[k]);
+        if (g->node[k].step->op->voxel)
+            g->node[k].step->op->voxel(g->node[k].step, dims, vox[k]);
+    }
+}
+
 /* Output dataset specs (chunks filled in later, from the plan). */
 static void make_specs(lapse_job_t *job)
 {
     const lapse_config_t *cfg = &job->cfg;
     const lapse_graph_t *g = &job->graph;
     int nout = g->nout;
+    double vox[LAPSE_MAX_STEPS][3];
+    node_voxels(job, vox);
     for (int k = 0; k < nout; k++) {
         lapse_dset_spec_t *s = &job->out[k];
         int step = g->out[k].node;
@@ -176,6 +196,7 @@ static void make_specs(lapse_job_t *job)
                 s->dims[1 + a] = d[a];
         }
         s->dtype = dt;
+        memcpy(s->vox, vox[step], sizeof s->vox);
         /* output.format: zarr: the HDF5 dataset stays (shape, dtype, voxel size for lapse
          * info), unfiltered and never written; the voxels go to the Zarr store (zarr_out.h) */
         s->comp = cfg->output_format == LAPSE_FMT_ZARR ? LAPSE_COMP_NONE : cfg->compression;

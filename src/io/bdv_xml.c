@@ -39,6 +39,18 @@ void lapse_voxel_size(const lapse_config_t *cfg, const lapse_input_info_t *in, d
     }
 }
 
+/* The voxel size of spec s in the XML: its own (job.c) where it has one, else vox; an axis that
+ * is not spatial (0) shows as 1. */
+static void setup_voxel(const lapse_dset_spec_t *s, const double vox[3], double v[3])
+{
+    const int own = s->vox[0] != 0 || s->vox[1] != 0 || s->vox[2] != 0;
+    for (int a = 0; a < 3; a++) {
+        v[a] = own ? s->vox[a] : vox[a];
+        if (!(v[a] > 0))
+            v[a] = 1.0;
+    }
+}
+
 int lapse_bdv_paths(const char *out, char *xml, size_t xml_len, char *h5, size_t h5_len)
 {
     static const char *const suffixes[] = {".h5", ".hdf5", ".he5"};
@@ -302,6 +314,8 @@ static void xml_body(FILE *f, const char *out, const char *h5, const lapse_dset_
     for (int k = 0; k < n; k++) {
         const lapse_dset_spec_t *s = &specs[k];
         int nd = s->ndims;
+        double v[3];
+        setup_voxel(s, vox, v);
         xml_escape(s->path[0] == '/' ? s->path + 1 : s->path, a, sizeof a);
         fprintf(f,
                 "      <ViewSetup>\n"
@@ -320,7 +334,7 @@ static void xml_body(FILE *f, const char *out, const char *h5, const lapse_dset_
                 "        </attributes>\n"
                 "      </ViewSetup>\n",
                 k, a, (long long)s->dims[nd - 1], (long long)s->dims[nd - 2],
-                (long long)(nd == 4 ? s->dims[1] : 1), unit, vox[2], vox[1], vox[0], k);
+                (long long)(nd == 4 ? s->dims[1] : 1), unit, v[2], v[1], v[0], k);
     }
     fprintf(f, "      <Attributes name=\"illumination\">\n        <Illumination>\n          "
                "<id>0</id>\n          <name>0</name>\n        </Illumination>\n      "
@@ -341,7 +355,9 @@ static void xml_body(FILE *f, const char *out, const char *h5, const lapse_dset_
             "    </Timepoints>\n  </SequenceDescription>\n  <ViewRegistrations>\n",
             (long long)(ntp - 1));
     for (int64_t t = 0; t < ntp; t++)
-        for (int k = 0; k < n; k++)
+        for (int k = 0; k < n; k++) {
+            double v[3];
+            setup_voxel(&specs[k], vox, v);
             fprintf(f,
                     "    <ViewRegistration timepoint=\"%lld\" setup=\"%d\">\n"
                     "      <ViewTransform type=\"affine\">\n"
@@ -350,7 +366,8 @@ static void xml_body(FILE *f, const char *out, const char *h5, const lapse_dset_
                     "0.0</affine>\n"
                     "      </ViewTransform>\n"
                     "    </ViewRegistration>\n",
-                    (long long)t, k, vox[2], vox[1], vox[0]);
+                    (long long)t, k, v[2], v[1], v[0]);
+        }
     fprintf(f, "  </ViewRegistrations>\n</SpimData>\n");
 }
 

@@ -249,8 +249,11 @@ static lapse_status_t create_one(const char *out, const char *root, const lapse_
     }
     PUT("\n      ],\n      \"datasets\": [\n        {\n          \"path\": \"0\",\n"
         "          \"coordinateTransformations\": [{\"type\": \"scale\", \"scale\": [1.0");
-    for (int a = 4 - nd + 1; a < 4; a++)
-        PUT(", %.17g", vox[a - 1] > 0 ? vox[a - 1] : 1.0);
+    const int own = s->vox[0] != 0 || s->vox[1] != 0 || s->vox[2] != 0; /* its geometry's */
+    for (int a = 4 - nd + 1; a < 4; a++) {
+        const double v = own ? s->vox[a - 1] : vox[a - 1];
+        PUT(", %.17g", v > 0 ? v : 1.0);
+    }
     PUT("]}]\n        }\n      ]\n    }\n  ]\n}\n");
     if (n >= cap)
         return lapse_fail(LAPSE_ERUNTIME, "zarr metadata of %s too long", s->path);

@@ -236,6 +236,11 @@ struct lapse_op {
                    lapse_box_t *in);
     /* Output dims from the first input's dims; NULL: the same dims. */
     void (*out_dims)(const lapse_step_t *s, const int64_t in[3], int64_t out[3]);
+    /* The voxel size (z, y, x, in any unit) of the result, from the first input's voxel size
+     * vox and dims in, in place: resample and downsample_bin change it; an axis that is no longer
+     * spatial gets 0 (radial_reslice's angles). NULL: unchanged (rotate and affine_transform work
+     * in voxel indices and keep it). */
+    void (*voxel)(const lapse_step_t *s, const int64_t in[3], double vox[3]);
 
     /* Optional per-step device state (constants such as Gaussian weights), made once per
      * pipeline: prepare sets *state (may stay NULL); release frees it (NULL accepted). */

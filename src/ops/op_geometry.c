@@ -297,6 +297,14 @@ static void bin_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvo
             }
 }
 
+/* A block of factor voxels is one voxel of the result. */
+static void bin_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3])
+{
+    (void)in;
+    for (int a = 0; a < 3; a++)
+        vox[a] *= s->p[0].v[a];
+}
+
 const lapse_op_t lapse_op_downsample_bin = {
     .name = "downsample_bin",
     .help = "mean of each block of factor voxels (output ceil(n / factor) per axis, float32)",
@@ -314,6 +322,7 @@ const lapse_op_t lapse_op_downsample_bin = {
     .reach_doc = "the box times factor",
     .in_box = bin_in_box,
     .out_dims = bin_dims,
+    .voxel = bin_voxel,
     .launch = bin_launch,
     .reference = bin_ref,
 };
@@ -633,6 +642,15 @@ static void resample_make(const lapse_step_t *s, const int64_t n[3], sampler_t *
 }
 SAMPLER_OP(resample, resample_make)
 
+/* The sampling step of resample_make: n_in / n_out input voxels per output voxel. */
+static void resample_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3])
+{
+    int64_t o[3];
+    resample_dims(s, in, o);
+    for (int a = 0; a < 3; a++)
+        vox[a] *= o[a] > 0 ? (double)in[a] / (double)o[a] : 1.0;
+}
+
 #define SAMPLER_COMMON                                                                             \
     .family = "geometry", .version = 2, .ninputs = 1, .out_rule = LAPSE_OUT_SAME,                  \
     .footprint = LAPSE_FP_TRANSFORM, .kernels = "geometry.cl"
@@ -692,6 +710,7 @@ const lapse_op_t lapse_op_resample = {
     .reach_doc = "the scaled box",
     .in_box = resample_in_box,
     .out_dims = resample_dims,
+    .voxel = resample_voxel,
     .launch = resample_launch,
     .reference = resample_ref,
 };
@@ -873,6 +892,18 @@ static void radial_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_re
     }
 }
 
+/* [angle, z, radius]: the angles are not a length; z keeps its size, a radius step is one
+ * voxel of x (of y too where the two are equal). */
+static void radial_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3])
+{
+    (void)s;
+    (void)in;
+    const double z = vox[0], x = vox[2];
+    vox[0] = 0.0;
+    vox[1] = z;
+    vox[2] = x;
+}
+
 const lapse_op_t lapse_op_radial_reslice = {
     .name = "radial_reslice",
     .help = "planes through a z-parallel axis at angle steps: output [angles, z, radius]",
@@ -897,6 +928,7 @@ const lapse_op_t lapse_op_radial_reslice = {
     .reach_doc = "the planes and the annulus its angles and radii sweep",
     .in_box = radial_in_box,
     .out_dims = radial_dims,
+    .voxel = radial_voxel,
     .prepare = radial_prepare,
     .release = radial_release,
     .launch = radial_launch,

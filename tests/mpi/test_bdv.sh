@@ -7,7 +7,8 @@
 # metadata, in micrometres); input.voxel_size overriding both. Then the files survive a
 # continued run, an update and an overwrite (rewritten, still valid, no temporary file left);
 # an OUT.xml lapse did not write, or a symbolic link at OUT.bdv.h5, is left alone with a warning
-# and the run still succeeds.
+# and the run still succeeds. Steps that change the geometry (resample, downsample_bin,
+# radial_reslice, a projection) give their result its own voxel size in all three places.
 source "$(dirname "$0")/common.sh"
 need_device
 "$LAPSE_PY" -c 'import zarr, numcodecs' 2>/dev/null || fail "$LAPSE_PY lacks zarr (tools/deps.sh)"
@@ -68,6 +69,56 @@ py check_bdv.py "$T/resume.h5" 1 0.5 0.5 µm || fail "update: BDV files"
 config resume "$IN" "" overwrite
 lapse_run 1 "$T/resume.yaml"
 py check_bdv.py "$T/resume.h5" 1 1 1 pixel || fail "overwrite: BDV files"
+
+note "steps that change the geometry change the voxel size (HDF5, BigDataViewer, OME-Zarr)"
+# geo NAME STEP [FORMAT]: the input with voxel size [4, 0.8, 0.5] through STEP, one timepoint.
+geo() {
+    cat >"$T/$1.yaml" <<YAML
+input: {file: $IN, dataset: /raw, voxel_size: [4, 0.8, 0.5]}
+timepoints: "0"
+pipeline:
+  - $2
+output: {file: $T/$1.h5${3:+, format: $3}}
+devices: any
+YAML
+    lapse_run 1 "$T/$1.yaml"
+}
+geo iso "{op: resample, scale: [4.9, 1, 1]}"
+geo isoz "{op: resample, scale: [4.9, 1.6, 1]}" zarr
+geo bin "{op: downsample_bin, factor: [2, 3, 4]}"
+geo radial "{op: radial_reslice, angle_step: 30}"
+geo proj "{op: maximum_z_projection}"
+"$LAPSE_PY" - "$T" "$NZ" "$NY" <<'PY' || fail "voxel sizes after geometric steps"
+import json, sys
+import xml.etree.ElementTree as ET
+import h5py
+import numpy as np
+t, nz, ny = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+zo = round(nz * 4.9)  # resample's output planes: the voxel is 4 * nz / zo
+yo = round(ny * 1.6)
+want = {"iso": [4 * nz / zo, 0.8, 0.5], "bin": [8, 2.4, 2.0], "radial": None,
+        "proj": [0.8, 0.5]}
+bad = 0
+for name, w in want.items():
+    with h5py.File("%s/%s.h5" % (t, name), "r") as f:
+        e = f["/result"].attrs.get("element_size_um")
+    ok = e is None if w is None else (e is not None and list(e) == list(np.float32(w)))
+    if not ok:
+        print("%s: element_size_um %s, expected %s" % (name, e, w))
+        bad += 1
+    root = ET.parse("%s/%s.xml" % (t, name)).getroot()
+    size = [float(v) for v in root.find(".//ViewSetup/voxelSize/size").text.split()][::-1]
+    xw = {"radial": [1.0, 4.0, 0.5], "proj": [4.0, 0.8, 0.5]}.get(name, w)
+    if not np.allclose(size, xw, rtol=1e-12):
+        print("%s: BigDataViewer voxelSize (z y x) %s, expected %s" % (name, size, xw))
+        bad += 1
+z = json.load(open("%s/isoz.zarr/result/.zattrs" % t))
+scale = z["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"]
+if not np.allclose(scale, [1.0, 4 * nz / zo, 0.8 * ny / yo, 0.5], rtol=1e-12):
+    print("OME-Zarr scale %s, expected %s" % (scale, [1.0, 4 * nz / zo, 0.8 * ny / yo, 0.5]))
+    bad += 1
+sys.exit(1 if bad else 0)
+PY
 
 note "an OUT.xml that lapse did not write is left alone"
 echo '<my-own-notes/>' >"$T/foreign.xml"
