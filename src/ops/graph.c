@@ -114,6 +114,12 @@ static lapse_status_t shape_steps(lapse_graph_t *g, lapse_graph_err_t *err)
                               "projection cannot be combined with a full volume",
                               a, b);
         }
+        if (nd->step->op->check_dims) {
+            char msg[512];
+            const char *key = nd->step->op->check_dims(nd->step, d[0], msg, sizeof msg);
+            if (key != NULL)
+                return graph_fail(err, nd->step, k, key, "%s%s", msg, "");
+        }
         lapse_step_out_dims(nd->step, d[0], nd->dims);
         if (nd->dims[0] < 1 || nd->dims[1] < 1 || nd->dims[2] < 1) {
             char a[96], b[96];

@@ -241,6 +241,10 @@ struct lapse_op {
      * spatial gets 0 (radial_reslice's angles). NULL: unchanged (rotate and affine_transform work
      * in voxel indices and keep it). */
     void (*voxel)(const lapse_step_t *s, const int64_t in[3], double vox[3]);
+    /* Refuse parameters that make no sense for an input of dims in (z, y, x), when the graph is
+     * compiled (a config error, nothing run): NULL when fine, else the offending parameter's key
+     * with the reason in msg (len bytes). NULL hook: every shape is fine. */
+    const char *(*check_dims)(const lapse_step_t *s, const int64_t in[3], char *msg, size_t len);
 
     /* Optional per-step device state (constants such as Gaussian weights), made once per
      * pipeline: prepare sets *state (may stay NULL); release frees it (NULL accepted). */

@@ -609,6 +609,26 @@ static void rotate_make(const lapse_step_t *s, const int64_t n[3], sampler_t *A)
 }
 SAMPLER_OP(rotate, rotate_make)
 
+/* On one plane along z (a [t, y, x] time-lapse, or one plane), angle_x and angle_y turn the
+ * plane out of itself: every voxel but a line would be 0. Multiples of 180 degrees are flips. */
+static const char *rotate_check(const lapse_step_t *s, const int64_t in[3], char *msg, size_t len)
+{
+    static const char *const keys[2] = {"angle_x", "angle_y"};
+    static const char *const planes[2] = {"(z, y)", "(z, x)"};
+    if (in[0] != 1)
+        return NULL;
+    for (int i = 0; i < 2; i++)
+        if (fmod(s->p[i].v[0], 180.0) != 0.0) {
+            snprintf(msg, len,
+                     "%s = %g rotates in the %s plane, but the data has one plane along z (a "
+                     "[t, y, x] time-lapse or a single plane): the image would leave itself and "
+                     "the result would be 0; rotate 2-D images with angle_z",
+                     keys[i], s->p[i].v[0], planes[i]);
+            return keys[i];
+        }
+    return NULL;
+}
+
 static void affine_make(const lapse_step_t *s, const int64_t n[3], sampler_t *A)
 {
     (void)n;
@@ -672,6 +692,7 @@ const lapse_op_t lapse_op_rotate = {
                             "linear (order 1) or nearest (order 0)")},
     .reach_doc = "the rotated box",
     .in_box = rotate_in_box,
+    .check_dims = rotate_check,
     .launch = rotate_launch,
     .reference = rotate_ref,
 };
