@@ -243,6 +243,44 @@ static lapse_status_t input_changed(lapse_job_t *job, const char *recorded)
     return output_fail(job);
 }
 
+/* Rank 0: --timepoints with an explicit output.mode: overwrite on an existing lapse output.
+ * Replacing the file keeps only the selected timepoints: refuse (config error at output.mode,
+ * before anything is written) when the output holds results (a done task) of a timepoint
+ * outside the selection; those would be lost. */
+static lapse_status_t overwrite_loses(lapse_job_t *job, const lapse_outstate_t *os)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_config_t *cfg = &job->cfg;
+    int64_t *lost = NULL, nlost = 0, i = 0;
+    char list[256];
+    if (os->done == NULL || os->ntiles <= 0 || os->ntp <= 0)
+        return LAPSE_OK;
+    lost = malloc((size_t)os->ntp * sizeof *lost);
+    LAPSE_ALLOC(lost);
+    for (int64_t t = 0; t < os->ntp; t++) {
+        int has = 0;
+        for (int64_t k = 0; k < os->ntiles && !has; k++)
+            has = os->done[t * os->ntiles + k] != 0;
+        while (i < job->ntps && job->tps[i] < t)
+            i++;
+        if (has && !(i < job->ntps && job->tps[i] == t))
+            lost[nlost++] = t;
+    }
+    if (nlost > 0) {
+        lapse_tpsel_format(lost, nlost, list, sizeof list);
+        st = lapse_config_fail(
+            cfg, cfg->mode_mark, "output.mode",
+            "overwrite with --timepoints would replace %s and lose the results of %lld "
+            "timepoint%s outside the selection (%s); drop mode: overwrite (or use mode: update) "
+            "to rewrite only the selected timepoints, or drop --timepoints to recompute all of "
+            "them",
+            cfg->output_file, (long long)nlost, nlost == 1 ? "" : "s", list);
+    }
+cleanup:
+    free(lost);
+    return st;
+}
+
 static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_run)
 {
     lapse_status_t st = LAPSE_OK;
@@ -263,6 +301,8 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     LAPSE_TRY(lapse_h5out_inspect(cfg->output_file, &os));
     lapse_tpsel_hash(job->tps, job->ntps, sel_hash, sizeof sel_hash);
     job->recompute = 1;
+    if (tp_override && cfg->mode_given && cfg->mode == LAPSE_MODE_OVERWRITE && os.is_lapse)
+        LAPSE_TRY(overwrite_loses(job, &os));
     if (!os.exists || cfg->mode == LAPSE_MODE_OVERWRITE) {
         if (!os.exists && cfg->mode == LAPSE_MODE_UPDATE)
             OUTPUT_FAIL("output %s does not exist; output.mode: update needs an "
