@@ -354,6 +354,7 @@ static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)
             return st;
         c->mode = (lapse_mode_t)idx;
         c->mode_given = 1;
+        c->mode_mark = cfg_mark_of(v);
     }
     return LAPSE_OK;
 }

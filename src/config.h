@@ -73,6 +73,7 @@ typedef struct {
     lapse_dtype_t output_dtype;          /* default LAPSE_DT_AUTO */
     lapse_mode_t mode;                   /* default LAPSE_MODE_CREATE */
     int mode_given;                      /* 1 when output.mode was in the file */
+    lapse_mark_t mode_mark;              /* where output.mode was given */
     lapse_mark_t output_file_mark;
     lapse_comp_t compression; /* default LAPSE_COMP_NONE (not in the fingerprint) */
     int compression_level;

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 #ifdef __linux__
 #include <linux/falloc.h>
@@ -740,15 +741,33 @@ static lapse_status_t reserve_space(lapse_h5out_t *o, int fd, const lapse_config
     off_t total = 0;
     for (size_t i = 0; i < nr; i++)
         total += rg[i][1] - rg[i][0];
+    /* the free space before the attempt: a failed fallocate may have taken all of it */
+    struct statvfs vfs;
+    long long before = -1;
+    if (fstatvfs(fd, &vfs) == 0)
+        before = (long long)(vfs.f_bavail * vfs.f_frsize);
     for (size_t i = 0; i < nr; i++) {
         int err = reserve_range(fd, rg[i][0], rg[i][1] - rg[i][0]);
         if (err == EOPNOTSUPP || err == ENOSYS || err == EINVAL)
             break; /* the file system cannot reserve: the file stays sparse */
-        if (err != 0)
-            LAPSE_FAIL(LAPSE_EIO, "fallocate of %lld bytes for the output %s failed: %s%s",
+        if (err != 0) {
+            char free_msg[96] = "";
+#ifdef FALLOC_FL_PUNCH_HOLE
+            /* give back what was reserved at once (the file is removed later): other writers
+             * of the file system must not meet a full disk meanwhile */
+            for (size_t j = 0; j <= i; j++)
+                (void)fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, rg[j][0],
+                                rg[j][1] - rg[j][0]);
+#endif
+            if (before >= 0)
+                snprintf(free_msg, sizeof free_msg, "; %lld bytes were free before the attempt",
+                         before);
+            LAPSE_FAIL(LAPSE_EIO, "fallocate of %lld bytes for the output %s failed: %s%s%s",
                        (long long)total, o->path, strerror(err),
                        err == ENOSPC || err == EDQUOT ? " (the file system cannot hold the output)"
-                                                      : "");
+                                                      : "",
+                       free_msg);
+        }
     }
 cleanup:
     if (space >= 0)

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 
 #include "fingerprint.h"
 #include "io/bdv_xml.h"
@@ -237,6 +238,77 @@ static lapse_status_t output_fail(lapse_job_t *job)
     return lapse_config_fail(&job->cfg, job->cfg.output_file_mark, "output.file", "%s", msg);
 }
 
+unsigned long long lapse_job_output_bytes(const lapse_job_t *job)
+{
+    unsigned long long total = 0;
+    for (int k = 0; k < job->nout; k++) {
+        const lapse_dset_spec_t *s = &job->out[k];
+        unsigned long long n = lapse_dtype_size(s->dtype);
+        for (int d = 0; d < s->ndims; d++) {
+            unsigned long long e = s->dims[d] > 0 ? (unsigned long long)s->dims[d] : 0;
+            n = e != 0 && n > ULLONG_MAX / e ? ULLONG_MAX : n * e;
+        }
+        total = total > ULLONG_MAX - n ? ULLONG_MAX : total + n;
+    }
+    return total;
+}
+
+int lapse_job_output_free(const lapse_config_t *cfg, char *dir, size_t len,
+                          unsigned long long *avail)
+{
+    struct statvfs vfs;
+    snprintf(dir, len, "%s", cfg->output_file);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, len, ".");
+    if (statvfs(dir, &vfs) != 0)
+        return -1;
+    *avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+    return 0;
+}
+
+void lapse_human_bytes(unsigned long long bytes, char *buf, size_t len)
+{
+    static const char *const unit[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+    double v = (double)bytes;
+    int u = -1;
+    while (v >= 1024.0 && u < 5) {
+        v /= 1024.0;
+        u++;
+    }
+    if (u < 0)
+        snprintf(buf, len, "%llu bytes", bytes);
+    else
+        snprintf(buf, len, v < 10.0 ? "%.1f %s" : "%.0f %s", v, unit[u]);
+}
+
+/* Rank 0, for an output made anew (create, overwrite): refuse (config error at output.file,
+ * nothing written) one whose result datasets cannot fit in the free space of its file system,
+ * instead of taking all of it with the reservation (h5out.c reserve_space) or filling it with
+ * the tasks' writes. Not for compressed outputs (their size is not known before the run); the
+ * old file an overwrite replaces still exists while the new one is made, so its space does not
+ * count as free. LAPSE_SPACE_CHECK=0 skips it. */
+static lapse_status_t check_space(lapse_job_t *job)
+{
+    const lapse_config_t *cfg = &job->cfg;
+    const char *env = getenv("LAPSE_SPACE_CHECK");
+    char dir[4096], need[32], have[32];
+    unsigned long long avail = 0, bytes = lapse_job_output_bytes(job);
+    if (cfg->compression != LAPSE_COMP_NONE || (env && strcmp(env, "0") == 0) ||
+        lapse_job_output_free(cfg, dir, sizeof dir, &avail) != 0 || bytes <= avail)
+        return LAPSE_OK;
+    lapse_human_bytes(bytes, need, sizeof need);
+    lapse_human_bytes(avail, have, sizeof have);
+    return lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
+                             "%s needs %s for its datasets (%llu bytes), the file system of %s "
+                             "has %s free (%llu bytes): free space there, choose an output.file "
+                             "on a larger file system, or make the output smaller (fewer or "
+                             "smaller saved steps, a smaller output.dtype, compression)",
+                             cfg->output_file, need, bytes, dir, have, avail);
+}
+
 /* Rank 0: what to do with the output. A new file is created; an existing lapse output of the
  * same config is continued (only tasks not done run; the same command after an interruption
  * finishes the job); output.mode: update (or --timepoints on an existing output) rewrites the
@@ -264,6 +336,44 @@ static lapse_status_t input_changed(lapse_job_t *job, const char *recorded)
     return output_fail(job);
 }
 
+/* Rank 0: --timepoints with an explicit output.mode: overwrite on an existing lapse output.
+ * Replacing the file keeps only the selected timepoints: refuse (config error at output.mode,
+ * before anything is written) when the output holds results (a done task) of a timepoint
+ * outside the selection; those would be lost. */
+static lapse_status_t overwrite_loses(lapse_job_t *job, const lapse_outstate_t *os)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_config_t *cfg = &job->cfg;
+    int64_t *lost = NULL, nlost = 0, i = 0;
+    char list[256];
+    if (os->done == NULL || os->ntiles <= 0 || os->ntp <= 0)
+        return LAPSE_OK;
+    lost = malloc((size_t)os->ntp * sizeof *lost);
+    LAPSE_ALLOC(lost);
+    for (int64_t t = 0; t < os->ntp; t++) {
+        int has = 0;
+        for (int64_t k = 0; k < os->ntiles && !has; k++)
+            has = os->done[t * os->ntiles + k] != 0;
+        while (i < job->ntps && job->tps[i] < t)
+            i++;
+        if (has && !(i < job->ntps && job->tps[i] == t))
+            lost[nlost++] = t;
+    }
+    if (nlost > 0) {
+        lapse_tpsel_format(lost, nlost, list, sizeof list);
+        st = lapse_config_fail(
+            cfg, cfg->mode_mark, "output.mode",
+            "overwrite with --timepoints would replace %s and lose the results of %lld "
+            "timepoint%s outside the selection (%s); drop mode: overwrite (or use mode: update) "
+            "to rewrite only the selected timepoints, or drop --timepoints to recompute all of "
+            "them",
+            cfg->output_file, (long long)nlost, nlost == 1 ? "" : "s", list);
+    }
+cleanup:
+    free(lost);
+    return st;
+}
+
 static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_run)
 {
     lapse_status_t st = LAPSE_OK;
@@ -284,6 +394,8 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     LAPSE_TRY(lapse_h5out_inspect(cfg->output_file, &os));
     lapse_tpsel_hash(job->tps, job->ntps, sel_hash, sizeof sel_hash);
     job->recompute = 1;
+    if (tp_override && cfg->mode_given && cfg->mode == LAPSE_MODE_OVERWRITE && os.is_lapse)
+        LAPSE_TRY(overwrite_loses(job, &os));
     if (!os.exists || cfg->mode == LAPSE_MODE_OVERWRITE) {
         if (!os.exists && cfg->mode == LAPSE_MODE_UPDATE)
             OUTPUT_FAIL("output %s does not exist; output.mode: update needs an "
@@ -292,6 +404,7 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
         job->mode = os.exists ? LAPSE_MODE_OVERWRITE : LAPSE_MODE_CREATE;
         if (os.exists && os.is_lapse)
             snprintf(job->replaced_parts, sizeof job->replaced_parts, "%s", os.parts_token);
+        LAPSE_TRY(check_space(job));
         if ((st = lapse_parts_precheck(cfg->output_file, job->replaced_parts, cfg->output_parts)) !=
             LAPSE_OK)
             st = output_fail(job);

@@ -66,4 +66,17 @@ void lapse_job_set_chunks(lapse_job_t *job, const lapse_plan_t *plan);
  * zeroed job is accepted (its lock.fd must be -1 or a held lock). */
 void lapse_job_free(lapse_job_t *job);
 
+/* The bytes the result datasets of job hold uncompressed (sum over job->out[0..nout) of the
+ * voxels times the dtype size; with output.parts the same bytes are in the parts files, with
+ * output.format: zarr in the store; the scratch datasets of global steps are not counted). */
+unsigned long long lapse_job_output_bytes(const lapse_job_t *job);
+
+/* The directory of cfg's output file into dir, and the bytes free for this user on its file
+ * system (statvfs f_bavail * f_frsize) into *avail: 0, or -1 when statvfs fails. */
+int lapse_job_output_free(const lapse_config_t *cfg, char *dir, size_t len,
+                          unsigned long long *avail);
+
+/* bytes in human units ("4.2 TiB", "812 KiB", "17 bytes") into buf. */
+void lapse_human_bytes(unsigned long long bytes, char *buf, size_t len);
+
 #endif

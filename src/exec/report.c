@@ -64,6 +64,18 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
         fprintf(f, "]  from step %d (%s)\n", job->out_step[k],
                 cfg->steps[job->out_step[k]].op->name);
     }
+    {
+        char need[32], have[32], dir[4096];
+        unsigned long long avail = 0;
+        lapse_human_bytes(lapse_job_output_bytes(job), need, sizeof need);
+        fprintf(f, "size       %s for the datasets%s", need,
+                cfg->compression != LAPSE_COMP_NONE ? " uncompressed (compressed: less)" : "");
+        if (lapse_job_output_free(cfg, dir, sizeof dir, &avail) == 0) {
+            lapse_human_bytes(avail, have, sizeof have);
+            fprintf(f, "; %s free on the file system of %s", have, dir);
+        }
+        fprintf(f, "\n");
+    }
     fprintf(f, "tasks      %lld\n", (long long)p->ntasks);
     fprintf(f, "%8s %6s %6s  %-26s %-26s\n", "task", "t", "tile", "core offset/shape (z,y,x)",
             "read offset/shape (z,y,x)");

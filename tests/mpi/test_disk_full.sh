@@ -9,9 +9,17 @@
 #     task runs, and no output file is left behind. With LAPSE_FALLOCATE=0 the writes of the
 #     tasks fail instead (an HDF5 function such as H5Dwrite, or the pwrite of the background
 #     writer that writes a task's data: src/io/rawwrite.c).
+#     1a and 1b skip the up-front check of 1c (LAPSE_SPACE_CHECK=0); the fallocate message
+#     reports the free space measured before the attempt (not the 0 bytes left after it).
+#  1c. The same run with the up-front check (src/exec/job.c check_space): refused before the
+#     output is touched, exit 2, the message names the output, the bytes its datasets need and
+#     the bytes free on the tmpfs; no output file is left.
 #  2. The tmpfs is already full before the run: the output file cannot even be written; exit 1
 #     (or 2 when lapse checks up front), a message naming the file or the failing call and saying
-#     that the disk is full, no hang.
+#     that the disk is full, no hang (without the up-front check: with it, the lock marker
+#     beside the output cannot be written already, exit 2).
+#  3. The tmpfs grown to 16 MiB: the output fits; `lapse run --dry-run` prints its size and the
+#     free space, and the run succeeds.
 # Nothing outside the tmpfs changes (the input and the other files of the work directory).
 # Needs `mount -t tmpfs` (root); skipped with a message where that is impossible.
 source "$(dirname "$0")/common.sh"
@@ -55,8 +63,8 @@ full_run() {
     local launch=()
     [ "$n" -eq 0 ] || launch=("$MPIEXEC" -n "$n" --oversubscribe --bind-to none
         -x POCL_MAX_PTHREAD_COUNT -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM
-        -x LAPSE_FALLOCATE)
-    timeout -k 10 60 env LAPSE_FALLOCATE="${FALLOC:-1}" "${launch[@]}" "$LAPSE" run "$W/full.yaml" >"$LOGS/$name.log" 2>&1 || rc=$?
+        -x LAPSE_FALLOCATE -x LAPSE_SPACE_CHECK)
+    timeout -k 10 60 env LAPSE_FALLOCATE="${FALLOC:-1}" LAPSE_SPACE_CHECK="${SPACECHECK:-1}" "${launch[@]}" "$LAPSE" run "$W/full.yaml" >"$LOGS/$name.log" 2>&1 || rc=$?
     cat "$LOGS/$name.log"
     case $rc in
     124 | 137) fail "$name: lapse hung (killed after 60 s)" ;;
@@ -80,7 +88,7 @@ says_why() {
 for n in 0 2; do
     note "1a. output too large for the disk: refused when it is created, $n rank(s)"
     rm -f "$SMALL"/*
-    FALLOC=1 full_run "reserve$n" "$n" 1
+    FALLOC=1 SPACECHECK=0 full_run "reserve$n" "$n" 1
     # the reservation's fallocate fails; or, where the MPI-IO layer (ROMIO) writes at creation
     # already, the creation's HDF5 / MPI-IO call does, and lapse says the disk is full
     grep -Eq 'lapse: rank 0: fallocate of [0-9]+ bytes for the output .*No space left' \
@@ -89,13 +97,26 @@ for n in 0 2; do
             "$LOGS/reserve$n.log" &&
             grep -Eiq 'no space left|file system is full' "$LOGS/reserve$n.log"; } ||
         fail "reserve$n: no message naming fallocate (or the creation's call), the rank and ENOSPC"
+    ! grep -q 'fallocate of' "$LOGS/reserve$n.log" ||
+        grep -Eq 'fallocate of .*; [1-9][0-9]* bytes were free before the attempt' \
+            "$LOGS/reserve$n.log" || fail "reserve$n: the free space before the attempt not reported"
+    grep -q 'file system is full: 0 bytes free' "$LOGS/reserve$n.log" &&
+        fail "reserve$n: claims 0 bytes free after the failed reservation"
     for f in out.h5 out.h5.creating; do # the half-made file is removed (the lock marker stays)
         [ ! -e "$SMALL/$f" ] || fail "reserve$n: $f left on the full disk"
     done
     note "1b. disk full while writing the tasks (LAPSE_FALLOCATE=0), $n rank(s)"
     rm -f "$SMALL"/*
-    FALLOC=0 full_run "write$n" "$n" 1
+    FALLOC=0 SPACECHECK=0 full_run "write$n" "$n" 1
     says_why "write$n"
+    note "1c. output too large for the disk: refused up front, $n rank(s)"
+    rm -f "$SMALL"/*
+    full_run "check$n" "$n" 2
+    grep -Eq "full\.yaml:[0-9]+:[0-9]+: output\.file: $SMALL/out\.h5 needs [0-9.]+ MiB for its datasets \([0-9]+ bytes\), the file system of $SMALL has [0-9.]+ (KiB|MiB) free" \
+        "$LOGS/check$n.log" || fail "check$n: no message naming output.file and both sizes"
+    for f in out.h5 out.h5.creating; do
+        [ ! -e "$SMALL/$f" ] || fail "check$n: $f left on the disk"
+    done
 done
 
 note "2. the file system is full before the run"
@@ -103,10 +124,19 @@ rm -f "$SMALL"/*
 dd if=/dev/zero of="$SMALL/filler" bs=64k count=100 >/dev/null 2>&1 # fails when full: fine
 [ "$(df --output=avail -k "$SMALL" | tail -n 1 | tr -d ' ')" -le 64 ] ||
     fail "could not fill $SMALL: $(df -k "$SMALL")"
-full_run create 0 '1|2'
+SPACECHECK=0 full_run create 0 '1|2'
 # Either an HDF5/MPI-IO call of a rank fails, or lapse says which file it cannot write.
 grep -Eq "lapse: .*(rank [0-9]+.*H5[A-Z]|$SMALL/out\.h5)" "$LOGS/create.log" ||
     fail "create: no message naming the output file or the failing call and rank"
 grep -Eiq 'no space left|ENOSPC|(disk|file system) (is )?full' "$LOGS/create.log" ||
     fail "create: the message does not say the disk is full"
+
+note "3. the output fits (16 MiB tmpfs): dry run prints the size, the run succeeds"
+rm -f "$SMALL"/*
+mount -o remount,size=16m "$SMALL" || fail "cannot grow $SMALL"
+run_ok "$LOGS/dry.log" "$LAPSE" run "$W/full.yaml" --dry-run
+grep -Eq "^size +[0-9.]+ MiB for the datasets; [0-9.]+ MiB free on the file system of $SMALL\$" \
+    "$LOGS/dry.log" || { cat "$LOGS/dry.log"; fail "dry run: no size line"; }
+full_run fits 2 0
+[ -f "$SMALL/out.h5" ] || fail "fits: no output"
 echo "PASS ($TEST_NAME)"

@@ -12,6 +12,11 @@
 # 6. Mixed configs: updates with the output's own config (3, 4) printed no note; the update with
 #    another threshold (5) printed one naming the timepoints it rewrote; `lapse info` labels each
 #    run with its config (A, B) and says that the runs used 2 configs.
+# 7. An explicit mode: overwrite with --timepoints 1 on the output holding timepoints 0..NT-1:
+#    refused (exit 2, also with --dry-run) naming output.mode (file:line:column) and the
+#    timepoints it would lose, the file byte-identical. Allowed: --timepoints selecting every
+#    finished timepoint (the output is replaced, equal to the copy); no output; an output whose
+#    only finished timepoint (1) is selected.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -99,4 +104,20 @@ for r in "1: .*timepoints $ALL, config A" "2: .*timepoints 1, config A" "3: .*ti
 done
 grep -q "these runs used 2 different configs" "$T/info.log" ||
     { cat "$T/info.log"; fail "info: no note on the 2 configs"; }
+
+note "7. mode: overwrite with --timepoints on an output holding other timepoints"
+config ovw overwrite "$THR1"
+before=$(sha "$OUT")
+for dry in "" --dry-run; do
+    expect_rc 2 "$T/ovw.log" mpirun_lapse 1 run "$T/ovw.yaml" --timepoints 1 $dry
+    [ "$(sha "$OUT")" = "$before" ] || fail "refused overwrite $dry changed the output"
+    grep -Eq "ovw\.yaml:[0-9]+:[0-9]+: output\.mode: .*lose the results of $((NT - 1)) timepoints .*\(0, 2-$((NT - 1))\).*mode: update.*drop --timepoints" \
+        "$T/ovw.log" || { cat "$T/ovw.log"; fail "refusal $dry does not name output.mode and the lost timepoints"; }
+done
+lapse_run 1 "$T/ovw.yaml" --timepoints "$ALL"
+py h5same.py "$T/copy.h5" "$OUT" || fail "overwrite of every timepoint differs from the first run"
+rm -f "$OUT"
+lapse_run 1 "$T/ovw.yaml" --timepoints 1
+lapse_run 1 "$T/ovw.yaml" --timepoints 1
+run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 1 --timepoints 1 --count "$NTILES" --runs 1
 echo "PASS ($TEST_NAME)"
