@@ -59,6 +59,7 @@ static const struct {
     {"LAPSE_WT_GEOM", ENV_INT4, "TX,RO,WY,KZ: four integers > 0"},
     {"LAPSE_SCHED_HELPER", ENV_BOOL01, "0 or 1"},
     {"LAPSE_SCHED_STATS", ENV_BOOL01, "0 or 1"},
+    {"LAPSE_SPACE_CHECK", ENV_BOOL01, "0 or 1"},
 };
 
 /* 1 when s (non-empty) is well formed for kind. */
