@@ -30,8 +30,8 @@
 
 static const char *const top_keys[] = {"input",   "timepoints", "tiles",    "pipeline", "output",
                                        "devices", "scheduling", "on_error", NULL};
-static const char *const input_keys[] = {"file",  "files",   "dataset",    "format",
-                                         "setup", "channel", "voxel_size", NULL};
+static const char *const input_keys[] = {"file",    "files",      "dataset", "format", "setup",
+                                         "channel", "voxel_size", "axes",    NULL};
 static const char *const tiles_keys[] = {"shape", "halo", NULL};
 static const char *const output_keys[] = {"file",        "dataset", "dtype", "mode",
                                           "compression", "format",  "parts", NULL};
@@ -104,7 +104,7 @@ static lapse_status_t walk_input_files(walk_t *w, const yaml_node_t *n)
     return st;
 }
 
-/* input.format, input.setup, input.channel and input.voxel_size into *sel and c. */
+/* input.format, input.setup, input.channel, input.axes and input.voxel_size into *sel and c. */
 static lapse_status_t walk_input_selection(walk_t *w, const yaml_node_t *in, lapse_input_sel_t *sel)
 {
     static const char *const formats[] = {"auto", "bdv", NULL};
@@ -131,6 +131,13 @@ static lapse_status_t walk_input_selection(walk_t *w, const yaml_node_t *in, lap
         c->input_sel_mark = cfg_mark_of(v);
         snprintf(c->input_sel_key, sizeof c->input_sel_key, "input.channel");
     }
+    if ((v = cfg_map_get(w, in, "axes")) != NULL) { /* a TIFF that names no axes */
+        static const char *const axes[] = {"tyx", "zyx", NULL};
+        LAPSE_TRY(cfg_get_word(w, v, "input.axes", "axes", axes, &idx));
+        sel->axes = idx == 0 ? LAPSE_AXES_TYX : LAPSE_AXES_ZYX;
+        c->input_sel_mark = cfg_mark_of(v);
+        snprintf(c->input_sel_key, sizeof c->input_sel_key, "input.axes");
+    }
     if ((v = cfg_map_get(w, in, "voxel_size")) != NULL) {
         /* [z, y, x] micrometres (or one number), replacing the input's own */
         LAPSE_TRY(cfg_get_vec3(w, v, "input.voxel_size", 0, VOXEL_MIN, VOXEL_MAX, 1,
@@ -141,7 +148,7 @@ cleanup:
     return st;
 }
 
-/* input: {file | files, dataset, format, setup, channel, voxel_size}. The dataset is needed
+/* input: {file | files, dataset, format, setup, channel, axes, voxel_size}. The dataset is needed
  * for a format with datasets (HDF5) unless the input is a BigDataViewer file (input.format: bdv,
  * input.setup, or found by its layout when the dataset is left out: then the probe says so). */
 static lapse_status_t walk_input(walk_t *w, const yaml_node_t *top)

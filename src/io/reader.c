@@ -117,6 +117,10 @@ int lapse_input_sel_parse(const char *dataset, lapse_input_sel_t *sel, char *err
         else if (k > 8 && strncmp(p, "channel=", 8) == 0 &&
                  (sel->channel = sel_number(p + 8, e)) >= 0)
             ;
+        else if (k == 8 && strncmp(p, "axes=tyx", 8) == 0)
+            sel->axes = LAPSE_AXES_TYX;
+        else if (k == 8 && strncmp(p, "axes=zyx", 8) == 0)
+            sel->axes = LAPSE_AXES_ZYX;
         else {
             snprintf(err, errlen, "bad input selection \"%.*s\" after '#'", (int)k, p);
             return -1;
@@ -150,6 +154,8 @@ int lapse_input_sel_format(const lapse_input_sel_t *sel, char *out, size_t len)
         SEL_ADD("%csetup=%d", sep, sel->setup);
     if (sel->channel >= 0)
         SEL_ADD("%cchannel=%d", sep, sel->channel);
+    if (sel->axes)
+        SEL_ADD("%caxes=%s", sep, sel->axes == LAPSE_AXES_TYX ? "tyx" : "zyx");
 #undef SEL_ADD
     return 0;
 }
@@ -167,8 +173,14 @@ static lapse_status_t pick(const char *file, const char *dataset, lapse_input_se
         LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file ? file : "input", err);
     b = sel->files ? &lapse_reader_files : lapse_reader_backend_for_file(file);
     if ((sel->channel >= 0 && !(b->selects & LAPSE_SELECTS_CHANNEL)) ||
-        ((sel->bdv || sel->setup >= 0) && !(b->selects & LAPSE_SELECTS_BDV)))
+        ((sel->bdv || sel->setup >= 0) && !(b->selects & LAPSE_SELECTS_BDV)) ||
+        (sel->axes && !(b->selects & LAPSE_SELECTS_AXES)))
         *part = 3;
+    if (sel->axes && !(b->selects & LAPSE_SELECTS_AXES))
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: input.axes is for a TIFF file that names no axes, not for a%s %s input "
+                   "(whose axes follow its rank or metadata: docs/config.md)",
+                   file, b->name[0] == 'h' ? "n" : "", b->name);
     if (sel->channel >= 0 && !(b->selects & LAPSE_SELECTS_CHANNEL))
         LAPSE_FAIL(LAPSE_EINPUT, "%s: input.channel is given, but a %s input has no channel axis",
                    file, b->name);

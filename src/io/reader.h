@@ -41,12 +41,14 @@ typedef struct lapse_input_info {
 /* What `lapse plan` and `lapse run` say about an input with axes_assumed set. */
 #define LAPSE_AXES_ASSUMED_NOTE                                                                    \
     "the TIFF names no axes (no ImageJ or OME-XML description): its pages are read as the z "      \
-    "planes of one timepoint; a time series of 2-D frames needs ImageJ frames= (docs/config.md)"
+    "planes of one timepoint; for a time series of 2-D frames set input.axes: tyx "                \
+    "(input.axes: zyx states this reading; docs/config.md)"
 
 /*
  * The selection within an input, given in the config (input.files, input.channel, input.setup,
- * input.format) and carried after the dataset name in the canonical form
- *     DATASET[#ITEM,ITEM...]    ITEM: files | format=bdv | setup=N | channel=N (in this order)
+ * input.format, input.axes) and carried after the dataset name in the canonical form
+ *     DATASET[#ITEM,ITEM...]    ITEM: files | format=bdv | setup=N | channel=N | axes=tyx|zyx
+ *                               (in this order)
  * e.g. "/raw#channel=1", "#files", "#format=bdv,setup=0" (lapse_config_t.input_dataset), so
  * that every place that names the input (messages, the fingerprint, the output's records, the
  * workers' opens) carries it. Without a '#' the string is a plain dataset name.
@@ -57,7 +59,11 @@ typedef struct {
     int bdv;                      /* 1: input.format: bdv (BigDataViewer HDF5) */
     int setup;                    /* BigDataViewer setup; -1 = not given (0) */
     int channel;                  /* channel of an input with a channel axis; -1 = not given */
+    int axes; /* input.axes of a TIFF without axes: 0 not given, LAPSE_AXES_TYX, LAPSE_AXES_ZYX */
 } lapse_input_sel_t;
+
+#define LAPSE_AXES_TYX 1 /* the pages are timepoints of one plane: [t, y, x] */
+#define LAPSE_AXES_ZYX 2 /* the pages are the z planes of one timepoint (the default) */
 
 /* Split dataset (may be NULL: as "") into *sel. 0 on success; -1 with a message in err[errlen]
  * for a malformed selection (then *sel is unspecified). */
@@ -70,6 +76,7 @@ int lapse_input_sel_format(const lapse_input_sel_t *sel, char *out, size_t len);
 /* Selections a backend understands (lapse_reader_backend_t.selects). */
 #define LAPSE_SELECTS_CHANNEL 1 /* input.channel */
 #define LAPSE_SELECTS_BDV     2 /* input.format: bdv, input.setup */
+#define LAPSE_SELECTS_AXES    4 /* input.axes */
 
 /*
  * One input format. Every function pointer is set. Contracts:

@@ -237,6 +237,37 @@ cleanup:
     return st;
 }
 
+/* input.axes (LAPSE_AXES_*, 0: not given) on the axes found: a plain multi-page TIFF's pages
+ * become timepoints of one plane (tyx) or stay the z planes of one timepoint (zyx); a file that
+ * names its axes must agree with it (an ImageJ or OME description is the file's own word). */
+static lapse_status_t apply_axes(const char *file, int axes, tiff_axes_t *ax)
+{
+    lapse_status_t st = LAPSE_OK;
+    if (axes == 0)
+        return LAPSE_OK;
+    if (ax->plain) {
+        if (axes == LAPSE_AXES_TYX) {
+            ax->t = ax->z;
+            ax->z = 1;
+            ax->stride_t = 1;
+            ax->stride_z = 1;
+            ax->ndims = ax->t > 1 ? 3 : 4;
+        }
+        ax->plain = 0; /* the axes are the config's word now, not assumed */
+        return LAPSE_OK;
+    }
+    const int tyx = ax->ndims == 3 || (ax->z == 1 && ax->t == 1);
+    const int zyx = ax->t == 1;
+    if ((axes == LAPSE_AXES_TYX && !tyx) || (axes == LAPSE_AXES_ZYX && !zyx))
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: input.axes is %s, but the file's %s gives %lld timepoints of %lld "
+                   "planes: leave input.axes out (it is for TIFFs that name no axes)",
+                   file, axes == LAPSE_AXES_TYX ? "tyx" : "zyx", ax->kind, (long long)ax->t,
+                   (long long)ax->z);
+cleanup:
+    return st;
+}
+
 /* Micrometres per unit of a length unit name ("micron", "um", "\u00B5m" as ImageJ writes it,
  * UTF-8 or Latin-1 "µm", "nm", "mm", "cm", "m"); 0 when not a known length unit. */
 static double um_per_unit(const char *u)
@@ -480,8 +511,9 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: the %s has %lld channels: choose one with input.channel (0 to %lld)", file,
                    ax.kind, (long long)ax.c, (long long)ax.c - 1);
-    if (sel.channel >= 0)
+    if (sel.channel >= 0 || sel.axes)
         info->failed_part = 3;
+    LAPSE_TRY(apply_axes(file, sel.axes, &ax));
     if (sel.channel >= 0 && ax.c == 1)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: input.channel is given, but the %s has no channel axis", file,
                    ax.kind);
@@ -653,7 +685,7 @@ const lapse_reader_backend_t lapse_reader_tiff = {
     .suffixes = tiff_suffixes,
     .needs_dataset = 0,
     .thread_safe = 1, /* one TIFF* per handle, errors to the handle's own handler */
-    .selects = LAPSE_SELECTS_CHANNEL,
+    .selects = LAPSE_SELECTS_CHANNEL | LAPSE_SELECTS_AXES,
     .check_dataset = tiff_check_dataset,
     .sniff = tiff_sniff,
     .probe = tiff_probe,

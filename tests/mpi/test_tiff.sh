@@ -4,7 +4,8 @@
 # converted to HDF5 (tests/py/tif2h5.py), and tiled on 2 ranks equal untiled on 1. The files:
 # laptrack_nuclei_images (plain multi-page, read as one z-stack, which plan and run warn of;
 # also rewritten by tifffile as an ImageJ TYX hyperstack and as an OME-TIFF TYX: 6 timepoints,
-# no warning), xyz_8bit__nuclei_autothresh
+# no warning; and read with input.axes: tyx, equal to the ImageJ rewrite; input.axes refused
+# on a file that names other axes and on HDF5), xyz_8bit__nuclei_autothresh
 # (ImageJ ZYX uint8), tribolium_sonneberg_crop (ImageJ ZYX uint16; also rewritten as a tiled,
 # zlib-compressed BigTIFF). Then the refusals before anything is written: a channel axis
 # without input.channel (xyzc_16bit__dna_conf_wf; test_inputs.sh reads its channels), and an output file that is the input TIFF. The data directory:
@@ -82,6 +83,33 @@ grep -q "warning: .*laptrack_nuclei_images.tif: the TIFF names no axes" "$T/last
     fail "run does not warn of the assumed axes: $(cat "$T/last.log")"
 run_ok "$T/lap_ij_plan.log" "$LAPSE" plan "$T/lap_ij_tif1.yaml"
 ! grep -q "names no axes" "$T/lap_ij_plan.log" || fail "an ImageJ TYX file is warned about its axes"
+# input.axes: tyx reads the plain file's pages as 6 timepoints of one plane: the same output
+# as the ImageJ TYX rewrite, with no warning; untiled and tiled agree.
+note "plain multi-page TIFF with input.axes: tyx"
+for v in 1:"[1, 200, 200]" 2:"[1, 61, 47]"; do
+    sed "s|^input: {file: \(.*\)}|input: {file: \1, axes: tyx}|" "$T/lap_warn.yaml" |
+        sed "s|shape: \[6, 200, 200\]|shape: ${v#*:}|; s|lap_warn.h5|lap_tyx${v%%:*}.h5|" \
+            >"$T/lap_tyx${v%%:*}.yaml"
+    lapse_run "${v%%:*}" "$T/lap_tyx${v%%:*}.yaml"
+    ! grep -q "names no axes" "$T/last.log" || fail "input.axes: tyx still warns of assumed axes"
+done
+py h5same.py "$T/lap_tyx1.h5" "$T/lap_ij_tif1.h5" ||
+    fail "input.axes: tyx differs from the ImageJ TYX file"
+py h5same.py "$T/lap_tyx1.h5" "$T/lap_tyx2.h5" || fail "input.axes: tyx: tiled differs"
+# input.axes against a file's own axes, or on an HDF5 input: exit 2 at input.axes, nothing written
+sed "s|^input: {file: \(.*\)}|input: {file: \1, axes: tyx}|; s|lap_warn.h5|ij_tyx.h5|" \
+    "$T/lap_warn.yaml" | sed "s|$DATA/laptrack_nuclei_images.tif|$DATA/xyz_8bit__nuclei_autothresh.tif|" \
+    >"$T/ij_tyx.yaml"
+expect_rc 2 "$T/ij_tyx.log" "$LAPSE" run "$T/ij_tyx.yaml"
+grep -q "ij_tyx.yaml:[0-9]*:[0-9]*: input.axes: .*input.axes is tyx, but the file's ImageJ" \
+    "$T/ij_tyx.log" || { cat "$T/ij_tyx.log"; fail "input.axes against ImageJ ZYX: no clear message"; }
+[ ! -e "$T/ij_tyx.h5" ] || fail "input.axes against ImageJ ZYX: an output was written"
+sed "s|dataset: /raw}|dataset: /raw, axes: zyx}|; s|lap_h5.h5|h5_axes.h5|" "$T/lap_ij_h5.yaml" \
+    >"$T/h5_axes.yaml"
+expect_rc 2 "$T/h5_axes.log" "$LAPSE" run "$T/h5_axes.yaml"
+grep -q "input.axes: .*input.axes is for a TIFF file that names no axes" "$T/h5_axes.log" ||
+    { cat "$T/h5_axes.log"; fail "input.axes on HDF5: no clear message"; }
+[ ! -e "$T/h5_axes.h5" ] || fail "input.axes on HDF5: an output was written"
 check lap_ome "$T/lap.ome.tif" TYX "[1, 200, 200]" "[1, 70, 90]"
 check xyz8 "$DATA/xyz_8bit__nuclei_autothresh.tif" ZYX "[37, 118, 132]" "[11, 50, 41]"
 check trib "$DATA/tribolium_sonneberg_crop.tif" ZYX "[75, 133, 133]" "[20, 64, 50]"
