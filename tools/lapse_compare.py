@@ -244,21 +244,39 @@ def detection(n_a, n_b, pairs):
 PLOT_POINTS = 200000  # voxels drawn at most (a regular subsample); the numbers use all of them
 
 
+def exactness(x, y):
+    """(max |y - x| in float64, NaN where one side is NaN and the other not; the number of
+    voxels whose values differ, NaN equal to NaN): what a bit-for-bit check wants."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    both = np.isnan(x) & np.isnan(y)
+    ne = int(np.count_nonzero((x != y) & ~both))
+    d = np.abs(y - x)[~both]
+    if d.size == 0:
+        return 0.0, ne
+    return (float("nan") if np.isnan(d).any() else float(d.max())), ne
+
+
 def compare_voxels(a, b):
     nt = timepoints(a, b)
     per, total = [], Agreement()
     nvox = int(np.prod(a.shape))
     stride = max(1, -(-nvox // PLOT_POINTS))
     xs, ys, ts = [], [], []
+    nmax, nuneq = 0.0, 0
     for t in range(nt):
         x, y = a.frame(t, nt), b.frame(t, nt)
         g = Agreement(x, y)
         total.add(g)
-        per.append(dict(timepoint=t, **g.stats()))
+        mx, ne = exactness(x, y)
+        nmax = mx if math.isnan(mx) or mx > nmax else nmax
+        nuneq += ne
+        per.append(dict(timepoint=t, max_abs=mx, unequal=ne, **g.stats()))
         xs.append(x[::stride].astype(np.float64))
         ys.append(y[::stride].astype(np.float64))
         ts.append(np.full(len(xs[-1]), t))
-    res = {"mode": "voxels", "overall": total.stats(), "timepoints": per}
+    res = {"mode": "voxels", "overall": dict(total.stats(), max_abs=nmax, unequal=nuneq),
+           "timepoints": per}
     return res, (np.concatenate(xs), np.concatenate(ys), np.concatenate(ts)), "voxel value"
 
 
@@ -413,6 +431,8 @@ def print_text(res, a, b):
         print("matching by IoU >= %g, one to one (A is the reference)" % res["iou_threshold"])
     else:
         cols = ["n", "bias", "sd", "loa_low", "loa_high", "r"]
+        if res["mode"] == "voxels":
+            cols += ["max_abs", "unequal"]
         if res["mode"] == "table":
             cols += ["only_a", "only_b"]
             print("column %s, rows matched by %s" % (" / ".join(res["column"]),
@@ -464,6 +484,11 @@ def main(argv):
     o = ap.parse_args(argv)
     if not 0 < o.iou <= 1:
         fail("--iou must be in (0, 1], got %g" % o.iou)
+    if not o.no_plots:  # before any work: the plots' directory must exist
+        d = os.path.dirname(o.prefix) or "."
+        if not os.path.isdir(d):
+            fail("-o %s: the directory %s does not exist (create it, or --no-plots)"
+                 % (o.prefix, d))
     a, b = Source(o.a), Source(o.b)
     tables = (a.table is not None) + (b.table is not None)
     mode = o.mode if o.mode != "auto" else ("table" if tables == 2 else "voxels")

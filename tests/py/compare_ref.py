@@ -73,12 +73,27 @@ def check_ba(where, got, want):
         check("%s %s" % (where, k), got[k], want[k])
 
 
+def check_exact(where, got, x, y):
+    """max_abs and unequal of lapse compare against a direct NumPy count."""
+    x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
+    both = np.isnan(x) & np.isnan(y)
+    ne = int(((x != y) & ~both).sum())
+    mx = float(np.max(np.abs(y - x)[~both])) if (~both).any() else 0.0
+    if got["unequal"] != ne:
+        BAD.append("%s: unequal %s, reference %s" % (where, got["unequal"], ne))
+    check("%s max_abs" % where, got["max_abs"], mx)
+
+
 def ref_voxels(a, b, res):
     nt = len(res["timepoints"])
     fa, fb = frames(a, nt), frames(b, nt)
     for t in range(nt):
         check_ba("t=%d" % t, res["timepoints"][t], ba(fa[t], fb[t]))
+        check_exact("t=%d" % t, res["timepoints"][t], fa[t], fb[t])
     check_ba("overall", res["overall"], ba(fa.ravel(), fb.ravel()))
+    check_exact("overall", res["overall"], fa, fb)
+    if res["overall"]["unequal"] == 0:
+        BAD.append("overall: no unequal voxels (the test images differ by construction)")
 
 
 def match(a, b, thr):

@@ -67,4 +67,12 @@ err "shapes differ" "$T/img.h5:/a" "$T/lab_b.tif"
 err "needs two images" "$T/img.h5:/a" "$T/tab.h5:/a"
 err "no column" "$T/tab.h5:/a" "$T/tab.h5:/b" --column volume
 err "label images hold integers" "$T/img.h5:/a" "$T/img.h5:/b" --mode labels
+# the plots' directory is checked before any work
+rc=0
+"$LAPSE" compare "$T/img.h5:/a" "$T/img.h5:/b" -o "$T/nodir/cmp" >"$T/e.out" 2>"$T/e.err" || rc=$?
+[ "$rc" -eq 2 ] && grep -q "the directory $T/nodir does not exist" "$T/e.err" && [ ! -s "$T/e.out" ] ||
+    { cat "$T/e.out" "$T/e.err"; fail "-o into a missing directory: exit $rc"; }
+# identical images: 0 unequal voxels, max |B - A| 0 (the bit-for-bit check)
+"$LAPSE" compare "$T/img.h5:/a" "$T/img.h5:/a" --no-plots >"$T/same.txt" || fail "A against A"
+grep -Eq "^ +all +11520 +0 +0 .* 0 +0$" "$T/same.txt" || { cat "$T/same.txt"; fail "A against A: not 0 unequal"; }
 echo "PASS (compare): voxels, labels and tables agree with NumPy/SciPy; errors exit 2"
