@@ -135,8 +135,7 @@ static lapse_status_t walk_input_selection(walk_t *w, const yaml_node_t *in, lap
         static const char *const axes[] = {"tyx", "zyx", NULL};
         LAPSE_TRY(cfg_get_word(w, v, "input.axes", "axes", axes, &idx));
         sel->axes = idx == 0 ? LAPSE_AXES_TYX : LAPSE_AXES_ZYX;
-        c->input_sel_mark = cfg_mark_of(v);
-        snprintf(c->input_sel_key, sizeof c->input_sel_key, "input.axes");
+        c->input_axes_mark = cfg_mark_of(v);
     }
     if ((v = cfg_map_get(w, in, "voxel_size")) != NULL) {
         /* [z, y, x] micrometres (or one number), replacing the input's own */

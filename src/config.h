@@ -50,11 +50,12 @@ typedef struct {
     char input_file[4096];
     char input_dataset[LAPSE_NAME_MAX];
     lapse_mark_t input_file_mark, input_dataset_mark;
-    lapse_mark_t input_sel_mark; /* of the last of input.format, .setup, .channel given (where
-                                    a probe's failed_part 3 is reported) */
-    char input_sel_key[16];      /* "input.format" / "input.setup" / "input.channel"; "" none */
-    double input_voxel_size[3];  /* input.voxel_size: z, y, x micrometres, when given */
-    int input_voxel_size_given;  /* 1: input.voxel_size was in the file */
+    lapse_mark_t input_sel_mark;  /* of the last of input.format, .setup, .channel given (where
+                                     a probe's failed_part 3 is reported) */
+    char input_sel_key[16];       /* "input.format" / "input.setup" / "input.channel"; "" none */
+    lapse_mark_t input_axes_mark; /* of input.axes (line 0: not given) */
+    double input_voxel_size[3];   /* input.voxel_size: z, y, x micrometres, when given */
+    int input_voxel_size_given;   /* 1: input.voxel_size was in the file */
 
     char timepoints[1024]; /* selection string; "" = all timepoints */
     lapse_mark_t timepoints_mark;

@@ -127,6 +127,15 @@ static lapse_status_t open_output(lapse_worker_t *w)
             lapse_err_print(st);
         return st;
     }
+    /* A new or replaced output, now with its chunks (from the plan): its datasets with their
+     * edge chunks must fit the free space (job.c checked the data alone before the plan). */
+    if (job->mode != LAPSE_MODE_UPDATE) {
+        st = r->rank == 0 ? lapse_job_check_space(job) : LAPSE_OK;
+        if (st != LAPSE_OK)
+            lapse_err_print(st);
+        if ((st = lapse_agree(r->world, st)) != LAPSE_OK)
+            return st;
+    }
     st = lapse_h5out_open(r->world, cfg->output_file, job->mode, job->out,
                           job->nout + job->nscratch, cfg, &state, &w->out);
     if (st != LAPSE_OK)
@@ -461,6 +470,7 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
         goto cleanup;
     }
     if (o->dry_run) {
+        lapse_job_set_chunks(&job, &plan); /* the output's size with its edge chunks */
         if (r.rank == 0)
             lapse_report_plan(&job, &plan, &mem, stdout);
         goto cleanup;

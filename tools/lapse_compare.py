@@ -247,8 +247,13 @@ PLOT_POINTS = 200000  # voxels drawn at most (a regular subsample); the numbers 
 def exactness(x, y):
     """(max |y - x| in float64, NaN where one side is NaN and the other not; the number of
     voxels whose values differ, NaN equal to NaN): what a bit-for-bit check wants."""
-    x = np.asarray(x, dtype=np.float64)
-    y = np.asarray(y, dtype=np.float64)
+    x, y = np.asarray(x), np.asarray(y)
+    if x.dtype.kind in "iu" and y.dtype.kind in "iu":  # labels: exact in integers
+        ne = int(np.count_nonzero(x != y))
+        d = np.abs(y.astype(np.int64) - x.astype(np.int64))
+        return (float(d.max()) if d.size else 0.0), ne
+    x = x.astype(np.float64)
+    y = y.astype(np.float64)
     both = np.isnan(x) & np.isnan(y)
     ne = int(np.count_nonzero((x != y) & ~both))
     d = np.abs(y - x)[~both]

@@ -160,6 +160,8 @@ static void node_voxels(const lapse_job_t *job, double vox[][3])
     const char *unit = "";
     double in[3];
     lapse_voxel_size(&job->cfg, &job->in, in, &unit);
+    if (job->in.ndims == 3 && !job->cfg.input_voxel_size_given)
+        in[0] = 0.0; /* a [t, y, x] input has no z spacing to carry (resample may add planes) */
     for (int k = 0; k < g->nsteps; k++) {
         const int j = g->node[k].in[0];
         const int64_t *dims = j == LAPSE_GRAPH_INPUT ? g->in_shape : g->node[j].dims;
@@ -245,7 +247,10 @@ unsigned long long lapse_job_output_bytes(const lapse_job_t *job)
         const lapse_dset_spec_t *s = &job->out[k];
         unsigned long long n = lapse_dtype_size(s->dtype);
         for (int d = 0; d < s->ndims; d++) {
-            unsigned long long e = s->dims[d] > 0 ? (unsigned long long)s->dims[d] : 0;
+            /* HDF5 allocates whole chunks, the edge ones too: dims rounded up to the chunk */
+            const int64_t c = s->chunk[d] > 0 ? s->chunk[d] : 1;
+            unsigned long long e =
+                s->dims[d] > 0 ? (unsigned long long)((s->dims[d] + c - 1) / c * c) : 0;
             n = e != 0 && n > ULLONG_MAX / e ? ULLONG_MAX : n * e;
         }
         total = total > ULLONG_MAX - n ? ULLONG_MAX : total + n;
@@ -290,7 +295,7 @@ void lapse_human_bytes(unsigned long long bytes, char *buf, size_t len)
  * the tasks' writes. Not for compressed outputs (their size is not known before the run); the
  * old file an overwrite replaces still exists while the new one is made, so its space does not
  * count as free. LAPSE_SPACE_CHECK=0 skips it. */
-static lapse_status_t check_space(lapse_job_t *job)
+lapse_status_t lapse_job_check_space(const lapse_job_t *job)
 {
     const lapse_config_t *cfg = &job->cfg;
     const char *env = getenv("LAPSE_SPACE_CHECK");
@@ -404,7 +409,7 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
         job->mode = os.exists ? LAPSE_MODE_OVERWRITE : LAPSE_MODE_CREATE;
         if (os.exists && os.is_lapse)
             snprintf(job->replaced_parts, sizeof job->replaced_parts, "%s", os.parts_token);
-        LAPSE_TRY(check_space(job));
+        LAPSE_TRY(lapse_job_check_space(job));
         if ((st = lapse_parts_precheck(cfg->output_file, job->replaced_parts, cfg->output_parts)) !=
             LAPSE_OK)
             st = output_fail(job);
@@ -490,6 +495,8 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
                                         "%s", msg));
         if (job->in.failed_part == 3 && cfg->input_sel_key[0])
             LAPSE_TRY(lapse_config_fail(cfg, cfg->input_sel_mark, cfg->input_sel_key, "%s", msg));
+        if (job->in.failed_part == 4 && cfg->input_axes_mark.line > 0)
+            LAPSE_TRY(lapse_config_fail(cfg, cfg->input_axes_mark, "input.axes", "%s", msg));
         LAPSE_TRY(lapse_config_fail(cfg, cfg->input_dataset_mark, "input.dataset", "%s", msg));
     }
     if (cfg->input_voxel_size_given) /* input.voxel_size: the config's word is the last */

@@ -67,9 +67,16 @@ void lapse_job_set_chunks(lapse_job_t *job, const lapse_plan_t *plan);
 void lapse_job_free(lapse_job_t *job);
 
 /* The bytes the result datasets of job hold uncompressed (sum over job->out[0..nout) of the
- * voxels times the dtype size; with output.parts the same bytes are in the parts files, with
- * output.format: zarr in the store; the scratch datasets of global steps are not counted). */
+ * voxels times the dtype size, each axis rounded up to whole chunks where the chunks are set; with
+ * output.parts the same bytes are in the parts files, with output.format: zarr in the store; the
+ * scratch datasets of global steps are not counted). */
 unsigned long long lapse_job_output_bytes(const lapse_job_t *job);
+
+/* Rank 0, for an output made anew (create, overwrite): LAPSE_ECONFIG at output.file (nothing
+ * written) when its uncompressed result datasets (lapse_job_output_bytes: with their edge
+ * chunks once lapse_job_set_chunks ran) do not fit the free space of its file system; else
+ * LAPSE_OK (also for compressed outputs, an unreadable file system, LAPSE_SPACE_CHECK=0). */
+lapse_status_t lapse_job_check_space(const lapse_job_t *job);
 
 /* The directory of cfg's output file into dir, and the bytes free for this user on its file
  * system (statvfs f_bavail * f_frsize) into *avail: 0, or -1 when statvfs fails. */

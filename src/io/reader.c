@@ -173,9 +173,10 @@ static lapse_status_t pick(const char *file, const char *dataset, lapse_input_se
         LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file ? file : "input", err);
     b = sel->files ? &lapse_reader_files : lapse_reader_backend_for_file(file);
     if ((sel->channel >= 0 && !(b->selects & LAPSE_SELECTS_CHANNEL)) ||
-        ((sel->bdv || sel->setup >= 0) && !(b->selects & LAPSE_SELECTS_BDV)) ||
-        (sel->axes && !(b->selects & LAPSE_SELECTS_AXES)))
+        ((sel->bdv || sel->setup >= 0) && !(b->selects & LAPSE_SELECTS_BDV)))
         *part = 3;
+    else if (sel->axes && !(b->selects & LAPSE_SELECTS_AXES))
+        *part = 4;
     if (sel->axes && !(b->selects & LAPSE_SELECTS_AXES))
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: input.axes is for a TIFF file that names no axes, not for a%s %s input "

@@ -23,11 +23,12 @@
 #include "types.h"
 
 typedef struct lapse_input_info {
-    int ndims;           /* 3 ([t,y,x]) or 4 ([t,z,y,x]) */
-    int64_t ntp;         /* timepoints */
-    int64_t shape[3];    /* z, y, x (z = 1 when ndims == 3) */
-    lapse_dtype_t dtype; /* what reads deliver: uint8, uint16 or float32 */
-    int failed_part;     /* after a failed probe: 1 the file is unusable, 2 the dataset; else 0 */
+    int ndims;               /* 3 ([t,y,x]) or 4 ([t,z,y,x]) */
+    int64_t ntp;             /* timepoints */
+    int64_t shape[3];        /* z, y, x (z = 1 when ndims == 3) */
+    lapse_dtype_t dtype;     /* what reads deliver: uint8, uint16 or float32 */
+    int failed_part;         /* after a failed probe: 1 the file is unusable, 2 the dataset, 3 the
+                                selection (input.format, .setup, .channel), 4 input.axes; else 0 */
     double voxel_size_um[3]; /* z, y, x in micrometres as the input says; 0 when it does not
                                 (the config's input.voxel_size replaces it: exec/job.c) */
     /* Set by a successful probe or open (0 from a backend that does not know them): */

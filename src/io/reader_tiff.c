@@ -511,9 +511,11 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: the %s has %lld channels: choose one with input.channel (0 to %lld)", file,
                    ax.kind, (long long)ax.c, (long long)ax.c - 1);
-    if (sel.channel >= 0 || sel.axes)
-        info->failed_part = 3;
+    info->failed_part = 4;
     LAPSE_TRY(apply_axes(file, sel.axes, &ax));
+    info->failed_part = 1;
+    if (sel.channel >= 0)
+        info->failed_part = 3;
     if (sel.channel >= 0 && ax.c == 1)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: input.channel is given, but the %s has no channel axis", file,
                    ax.kind);

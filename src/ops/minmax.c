@@ -147,7 +147,8 @@ lapse_status_t lapse_mm_pair(lapse_dev_t *d, const lapse_mm_t *f, const int r[3]
     if (env != NULL && strcmp(env, "1") == 0) { /* both filters in one kernel */
         cl_mem to = dst == src ? scratch : dst;
         LAPSE_TRY(lapse_mm_run(d, f, r, src, to, dim, ran));
-        *res = to == dst ? 0 : 1;
+        if (*ran)
+            *res = to == dst ? 0 : 1;
         goto cleanup;
     }
     /* two one-filter launches: the first filter (binarizing) src -> scratch, the second

@@ -609,23 +609,27 @@ static void rotate_make(const lapse_step_t *s, const int64_t n[3], sampler_t *A)
 }
 SAMPLER_OP(rotate, rotate_make)
 
-/* On one plane along z (a [t, y, x] time-lapse, or one plane), angle_x and angle_y turn the
- * plane out of itself: every voxel but a line would be 0. Multiples of 180 degrees are flips. */
+/* An angle that is not a multiple of 180 degrees turns its plane out of itself where one of the
+ * plane's axes has one voxel (angle_x and angle_y on a [t, y, x] time-lapse, whose z has one
+ * plane): every voxel but a line would be 0. Multiples of 180 degrees are flips. */
 static const char *rotate_check(const lapse_step_t *s, const int64_t in[3], char *msg, size_t len)
 {
-    static const char *const keys[2] = {"angle_x", "angle_y"};
-    static const char *const planes[2] = {"(z, y)", "(z, x)"};
-    if (in[0] != 1)
-        return NULL;
-    for (int i = 0; i < 2; i++)
-        if (fmod(s->p[i].v[0], 180.0) != 0.0) {
-            snprintf(msg, len,
-                     "%s = %g rotates in the %s plane, but the data has one plane along z (a "
-                     "[t, y, x] time-lapse or a single plane): the image would leave itself and "
-                     "the result would be 0; rotate 2-D images with angle_z",
-                     keys[i], s->p[i].v[0], planes[i]);
-            return keys[i];
-        }
+    static const char *const keys[3] = {"angle_x", "angle_y", "angle_z"};
+    static const char *const names[3] = {"z", "y", "x"};
+    static const int axes[3][2] = {{0, 1}, {0, 2}, {1, 2}}; /* each angle's plane (z, y, x) */
+    for (int i = 0; i < 3; i++)
+        for (int k = 0; k < 2; k++)
+            if (in[axes[i][k]] == 1 && fmod(s->p[i].v[0], 180.0) != 0.0) {
+                snprintf(msg, len,
+                         "%s = %g rotates in the (%s, %s) plane, but the data has one plane "
+                         "along %s%s: the image would leave itself and the result would be 0",
+                         keys[i], s->p[i].v[0], names[axes[i][0]], names[axes[i][1]],
+                         names[axes[i][k]],
+                         axes[i][k] == 0 ? " (a [t, y, x] time-lapse or a single plane; rotate "
+                                           "2-D images with angle_z)"
+                                         : "");
+                return keys[i];
+            }
     return NULL;
 }
 

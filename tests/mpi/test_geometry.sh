@@ -72,7 +72,11 @@ for data in 3d 2d; do
     fi
     for case in geom crop bin resample radial; do
         case $case in
-        geom) steps=$GEOM ;;
+        geom) # on one plane angle_x / angle_y other than multiples of 180 are refused
+            steps=$GEOM
+            [ $data = 2d ] && steps=$(echo "$GEOM" |
+                sed 's/angle_x: 7, angle_y: -4/angle_x: 180, angle_y: 0/; s/angle_y: -12/angle_y: 180/')
+            ;;
         crop) steps=$CROP ;;
         bin) steps=$BIN ;;
         resample) if [ $data = 3d ]; then steps=$RESAMPLE3; else steps=$RESAMPLE2; fi ;;

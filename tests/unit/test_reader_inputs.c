@@ -293,6 +293,17 @@ START_TEST(selection_syntax)
     ck_assert_int_eq(lapse_input_sel_parse("#channel=-1", &s, err, sizeof err), -1);
     ck_assert_int_eq(lapse_input_sel_parse("#bogus", &s, err, sizeof err), -1);
     ck_assert_ptr_nonnull(strstr(err, "bogus"));
+    /* input.axes: both words round trip, after the channel; nothing else is an axes word */
+    ck_assert_int_eq(lapse_input_sel_parse("#channel=1,axes=tyx", &s, err, sizeof err), 0);
+    ck_assert(s.channel == 1 && s.axes == LAPSE_AXES_TYX);
+    ck_assert_int_eq(lapse_input_sel_format(&s, out, sizeof out), 0);
+    ck_assert_str_eq(out, "#channel=1,axes=tyx");
+    ck_assert_int_eq(lapse_input_sel_parse("#axes=zyx", &s, err, sizeof err), 0);
+    ck_assert(s.axes == LAPSE_AXES_ZYX && s.channel == -1);
+    ck_assert_int_eq(lapse_input_sel_format(&s, out, sizeof out), 0);
+    ck_assert_str_eq(out, "#axes=zyx");
+    ck_assert_int_eq(lapse_input_sel_parse("#axes=xyz", &s, err, sizeof err), -1);
+    ck_assert_int_eq(lapse_input_sel_parse("#axes=", &s, err, sizeof err), -1);
 }
 END_TEST
 

@@ -23,6 +23,7 @@
 #include "clrt.h"
 #include "device/dev.h"
 #include "ops/graph.h"
+#include "ops/minmax.h"
 #include "ops/op.h"
 #include "testutil.h"
 
@@ -175,6 +176,29 @@ START_TEST(test_minmax_fused)
 {
     const char *fuse = _i ? "1" : "0";
     ck_assert_int_eq(setenv("LAPSE_MM_FUSE2", fuse, 1), 0);
+    { /* the tiled variant takes the pairs on this device (else the checks below would compare
+       * the simple kernels with themselves) */
+        lapse_cl_t *c0 = tu_open_cl();
+        lapse_dev_t *t0 = make_dev(c0, 0);
+        const int64_t dim[3] = {4, 9, 12};
+        const int r[3] = {1, 1, 1};
+        const lapse_mm_t f = {LAPSE_SEP_MIN, 1, 0, 1};
+        cl_mem b[3];
+        cl_int e;
+        for (int i = 0; i < 3; i++) {
+            b[i] = clCreateBuffer(c0->ctx, CL_MEM_READ_WRITE, 4 * 9 * 12 * sizeof(float), NULL, &e);
+            ck_assert_int_eq(e, CL_SUCCESS);
+        }
+        int ran = 0, res = -1;
+        ck_assert_int_eq(lapse_mm_pair(t0, &f, r, b[0], b[1], b[2], dim, &ran, &res), LAPSE_OK);
+        ck_assert_int_eq(clFinish(c0->queue), CL_SUCCESS);
+        ck_assert_msg(ran == 1 && res == 0, "LAPSE_MM_FUSE2=%s: the pair did not run (ran %d)",
+                      fuse, ran);
+        for (int i = 0; i < 3; i++)
+            clReleaseMemObject(b[i]);
+        lapse_dev_destroy(t0);
+        lapse_cl_close(c0);
+    }
     lapse_cl_t *cl = tu_open_cl();
     lapse_dev_t *simple = make_dev(cl, 1), *tiled = make_dev(cl, 0);
     ck_assert_str_eq(lapse_dev_variant(simple), "simple");
