@@ -369,12 +369,17 @@ static lapse_status_t walk_step(walk_t *w, const yaml_node_t *n, int k, int k2)
                                          op->name, ps->key, ps->help);
             continue;
         }
+        s->param_mark[p] = cfg_mark_of(v);
         if (ps->kind == LAPSE_PARAM_SOURCE)
             st = get_source(w, v, pkp, s);
         else
             st = get_param(w, v, pkp, ps, s->p[p].v);
         if (st != LAPSE_OK)
             return st;
+    }
+    if (s->source != NULL) {
+        snprintf(s->source->config, sizeof s->source->config, "%s", c->path);
+        s->source->item = k;
     }
     return step_links(w, n, kp, k2, s);
 }
@@ -408,6 +413,7 @@ static lapse_status_t expand_step(walk_t *w, const yaml_node_t *node, int k, int
         e->line = s.line;
         e->column = s.column;
         e->name_mark = e->from_mark = e->with_mark = (lapse_mark_t){s.line, s.column};
+        memset(e->param_mark, 0, sizeof e->param_mark); /* its own params: at the step */
         w->save_mark[k2 + i] = save_mark;
     }
     *n = k2 + m;

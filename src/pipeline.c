@@ -216,6 +216,11 @@ lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
         const lapse_step_t *s = g->node[k].step;
         if (s->op->prepare)
             LAPSE_TRY(s->op->prepare(p->dev, s, &p->state[k]));
+        if (s->op->selftest) { /* on the image of its (first) operand */
+            const int in = g->node[k].in[0];
+            LAPSE_TRY(s->op->selftest(p->dev, s, p->state[k],
+                                      in == LAPSE_GRAPH_INPUT ? g->in_shape : g->node[in].dims));
+        }
     }
     LAPSE_TRY(alloc_buffers(p));
     LAPSE_TRY(warm_up(p));

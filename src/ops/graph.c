@@ -18,6 +18,9 @@ static lapse_status_t graph_fail(lapse_graph_err_t *err, const lapse_step_t *s, 
                 : strcmp(key, "with") == 0 ? s->with_mark
                 : strcmp(key, "name") == 0 ? s->name_mark
                                            : (lapse_mark_t){s->line, s->column};
+    for (int p = 0; s->op != NULL && p < s->op->nparams; p++) /* a parameter: at its value */
+        if (strcmp(key, s->op->params[p].key) == 0 && s->param_mark[p].line > 0)
+            err->mark = s->param_mark[p];
     if (err->mark.line == 0)
         err->mark = (lapse_mark_t){s->line, s->column};
     return lapse_fail(LAPSE_ECONFIG, fmt, a, b);

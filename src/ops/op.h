@@ -81,10 +81,12 @@ typedef struct {
  * lapse_config_load_sources, and the same bytes reach every rank (src/exec/job.c). Owned by the
  * config (lapse_config_free frees it and its text). */
 typedef struct lapse_source {
-    char path[4200];  /* the file as opened: a relative path joined to the config's directory */
-    char where[4400]; /* "<config>:<line>:<column>: pipeline[k].<key>", for messages */
-    char *text;       /* its bytes, NUL-terminated (no NUL inside, UTF-8); NULL until read */
-    size_t len;       /* bytes of text */
+    char path[4200];   /* the file as opened: a relative path joined to the config's directory */
+    char where[4400];  /* "<config>:<line>:<column>: pipeline[k].<key>", for messages */
+    char config[4096]; /* the config file's path, and the step's item k in its pipeline list, */
+    int item;          /* for messages about the step's other keys (op_custom.c) */
+    char *text;        /* its bytes, NUL-terminated (no NUL inside, UTF-8); NULL until read */
+    size_t len;        /* bytes of text */
 } lapse_source_t;
 
 /* One configured pipeline step. p[k] holds parameter k of the op's spec (see the kinds). */
@@ -100,6 +102,7 @@ typedef struct {
     char with[LAPSE_STEP_NAME_MAX]; /* with: the second operand, "" = none */
     int line, column;               /* 1-based position of the step in the config file */
     lapse_mark_t name_mark, from_mark, with_mark;
+    lapse_mark_t param_mark[LAPSE_OP_MAX_PARAMS]; /* of p[k]'s value; {0, 0}: not given */
 } lapse_step_t;
 
 /* A volume on the host in double precision (CPU references): C order, dims z, y, x. */
@@ -250,6 +253,13 @@ struct lapse_op {
      * pipeline: prepare sets *state (may stay NULL); release frees it (NULL accepted). */
     lapse_status_t (*prepare)(lapse_dev_t *d, const lapse_step_t *s, void **state);
     void (*release)(void *state);
+    /* Optional test of the prepared step on the device, once per pipeline before any task, for
+     * an operand image of dims img (z, y, x): LAPSE_ECONFIG with the reason at the offending
+     * key ("<config>:<line>:<column>: pipeline[k].<key>: ...") when the step would not give
+     * tiled == untiled results on such images (custom_kernel: a function that reads beyond its
+     * reach). NULL: nothing to test. */
+    lapse_status_t (*selftest)(lapse_dev_t *d, const lapse_step_t *s, void *state,
+                               const int64_t img[3]);
     /* Enqueue the operation: in[0..ninputs-1] (same dims), out (dims from out_dims, or for a
      * geometric op the box of its result the task needs, with org and img set; out->mem
      * is in[0].mem when the graph runs it in place, which it does only for inplace ops whose

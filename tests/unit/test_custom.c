@@ -5,8 +5,9 @@
  * large); the fingerprint following the file's text; on the device, the example
  * configs/custom_mean.cl against mean_box radius 1 (bit for bit) and the double-precision box
  * mean, an asymmetric stencil with params against a double reference of the same formula, tiled
- * == untiled for both, and a kernel that does not build refused as a config error whose build
- * log names the user's file and line. LAPSE_TEST_SEED=n repeats a run.
+ * == untiled for both, a kernel that does not build refused as a config error whose build
+ * log names the user's file and line, and one that reads beyond its reach (or depends on pos)
+ * refused by the reach test with a reach that passes. LAPSE_TEST_SEED=n repeats a run.
  */
 #include <check.h>
 #include <math.h>
@@ -473,6 +474,96 @@ START_TEST(test_build_error)
 }
 END_TEST
 
+/* The reach test (custom_selftest): a function that reads beyond its reach, or depends on pos,
+ * is refused before any task as a config error at the reach key (or the step when reach is not
+ * given), naming the axes and a reach that passes; with that reach the pipeline is made and tiled
+ * == untiled. A function reading z +- 1 with reach z 0 is fine on one-plane images (no tile edge
+ * along z) and refused on volumes. */
+static lapse_status_t reach_case(lapse_cl_t *cl, const char *text, const int64_t reach[3],
+                                 lapse_mark_t mark, const int64_t dim[3], float *img, float *out,
+                                 const int64_t tile[3])
+{
+    lapse_source_t src;
+    memset(&src, 0, sizeof src);
+    snprintf(src.path, sizeof src.path, "k/reach.cl");
+    snprintf(src.where, sizeof src.where, "mem.yaml:5:20: pipeline[1].source");
+    snprintf(src.config, sizeof src.config, "mem.yaml");
+    src.item = 1;
+    src.text = (char *)text;
+    src.len = strlen(text);
+    lapse_step_t s;
+    lapse_step_init(&s, lapse_op_find("custom_kernel"));
+    s.source = &src;
+    s.line = 5;
+    s.column = 5;
+    s.param_mark[1] = mark;
+    for (int a = 0; a < 3; a++)
+        s.p[1].v[a] = (double)reach[a];
+    lapse_err_clear();
+    return run_step(cl, &s, img, dim, tile, out);
+}
+
+#define REACH_SRC(body)                                                                            \
+    "float lapse_user(const __global float *in, int4 dim, int4 pos, __constant float *p)\n"        \
+    "{\n    return " body ";\n}\n"
+
+START_TEST(test_reach)
+{
+    static const char x2[] = REACH_SRC("lapse_at(in, dim, pos.x + 2, pos.y, pos.z) - "
+                                       "lapse_at(in, dim, pos.x, pos.y, pos.z)");
+    static const char zy[] = REACH_SRC("lapse_at(in, dim, pos.x, pos.y - 1, pos.z + 3) * 0.5f");
+    static const char ramp[] = REACH_SRC("lapse_at(in, dim, pos.x, pos.y, pos.z) + (float)(pos.x "
+                                         "& 1)");
+    static const char zpm[] = REACH_SRC("lapse_at(in, dim, pos.x, pos.y, pos.z - 1) + "
+                                        "lapse_at(in, dim, pos.x, pos.y, pos.z + 1)");
+    const int64_t dim[3] = {9, 17, 23}, tile[3] = {4, 5, 6}, flat[3] = {1, 17, 23};
+    const size_t n = 9 * 17 * 23;
+    float *img = malloc(n * sizeof *img), *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    tu_fill_f32(img, n, seed_base + 7, -100.0f, 100.0f);
+    lapse_cl_t *cl = tu_open_cl();
+    const lapse_mark_t at = {5, 40}, none = {0, 0};
+
+    /* x + 2 with reach x 1: refused at the reach key, reach [0, 0, 2] named */
+    const int64_t r001[3] = {0, 0, 1}, r002[3] = {0, 0, 2};
+    ck_assert_int_eq(reach_case(cl, x2, r001, at, dim, img, a, dim), LAPSE_ECONFIG);
+    check_message("mem.yaml", 5, 40, "pipeline[1].reach", "k/reach.cl reads beyond its reach");
+    ck_assert_msg(strstr(lapse_errmsg(), "along x:") != NULL, "%s", lapse_errmsg());
+    ck_assert_msg(strstr(lapse_errmsg(), "reach [0, 0, 2] gives equal results") != NULL, "%s",
+                  lapse_errmsg());
+    /* the named reach passes, and with it tiled == untiled */
+    ck_assert_int_eq(reach_case(cl, x2, r002, at, dim, img, a, dim), LAPSE_OK);
+    ck_assert_int_eq(reach_case(cl, x2, r002, at, dim, img, b, tile), LAPSE_OK);
+    ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0, "tiled differs from untiled with reach 2");
+
+    /* z + 3 and y - 1 with reach [1, 0, 0], reach not given in the config: at the step */
+    const int64_t r100[3] = {1, 0, 0}, r310[3] = {3, 1, 0};
+    ck_assert_int_eq(reach_case(cl, zy, r100, none, dim, img, a, dim), LAPSE_ECONFIG);
+    check_message("mem.yaml", 5, 5, "pipeline[1].reach", "along z, y:");
+    ck_assert_msg(strstr(lapse_errmsg(), "reach [3, 1, 0] gives equal results") != NULL, "%s",
+                  lapse_errmsg());
+    ck_assert_int_eq(reach_case(cl, zy, r310, none, dim, img, a, dim), LAPSE_OK);
+    ck_assert_int_eq(reach_case(cl, zy, r310, none, dim, img, b, tile), LAPSE_OK);
+    ck_assert_msg(memcmp(a, b, n * sizeof *a) == 0, "tiled differs from untiled with reach 3, 1");
+
+    /* a result that depends on pos: no reach passes */
+    const int64_t r0[3] = {0, 0, 0}, r111[3] = {1, 1, 1};
+    ck_assert_int_eq(reach_case(cl, ramp, r111, at, dim, img, a, dim), LAPSE_ECONFIG);
+    check_message("mem.yaml", 5, 40, "pipeline[1].reach", "along x:");
+    ck_assert_msg(strstr(lapse_errmsg(), "no reach up to 16 more gives equal results") != NULL,
+                  "%s", lapse_errmsg());
+
+    /* z +- 1 with reach z 0: fine on a one-plane image, refused on a volume */
+    ck_assert_msg(reach_case(cl, zpm, r0, at, flat, img, a, flat) == LAPSE_OK, "%s",
+                  lapse_errmsg());
+    ck_assert_int_eq(reach_case(cl, zpm, r0, at, dim, img, a, dim), LAPSE_ECONFIG);
+    check_message("mem.yaml", 5, 40, "pipeline[1].reach", "reach [1, 0, 0] gives equal results");
+    lapse_cl_close(cl);
+    free(img);
+    free(a);
+    free(b);
+}
+END_TEST
+
 int main(void)
 {
     const char *env = getenv("LAPSE_TEST_SEED");
@@ -487,6 +578,7 @@ int main(void)
     tcase_add_test(tc, test_example_mean);
     tcase_add_test(tc, test_stencil);
     tcase_add_test(tc, test_build_error);
+    tcase_add_test(tc, test_reach);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);
