@@ -13,6 +13,8 @@
  * pos: the planner makes the buffer the core grown by the reach, clipped to the image, so the
  * result does not depend on the tiling. pos is relative to the buffer, not to the image: the
  * result must not depend on where the buffer lies (no use of pos other than lapse_at offsets).
+ * Before any task, op_custom.c's reach test runs lapse_custom on a test volume and on a tile of
+ * it and refuses a function whose core results differ (it read beyond its reach).
  *
  * Floating-point contraction is off (as in every lapse kernel): a * b + c rounds twice unless
  * the user writes fma or turns it on with #pragma OPENCL FP_CONTRACT ON.
