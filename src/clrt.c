@@ -293,11 +293,74 @@ static char *build_log(const lapse_cl_t *cl, cl_program prog)
     return log;
 }
 
+/* Newlines in s. */
+static int count_lines(const char *s)
+{
+    int n = 0;
+    for (; *s; s++)
+        n += *s == '\n';
+    return n;
+}
+
+char *lapse_cl_map_log(const char *log, const lapse_cl_linemap_t *m)
+{
+    size_t cap = strlen(log) + 1, len = 0;
+    char *out = malloc(cap);
+    for (const char *c = log; out != NULL && *c;) {
+        /* "<kernel>:P:" (or <source>, <stdin>) with P a line of the program: name:L: */
+        const char *e = c;
+        long p = 0;
+        if (*c == '<') {
+            for (e = c + 1; *e >= 'a' && *e <= 'z'; e++)
+                ;
+            const size_t w = (size_t)(e - c + 1);
+            const int known = (w == 8 && strncmp(c, "<kernel>", w) == 0) ||
+                              (w == 8 && strncmp(c, "<source>", w) == 0) ||
+                              (w == 7 && strncmp(c, "<stdin>", w) == 0);
+            if (*e == '>' && known && e[1] == ':' && e[2] >= '0' && e[2] <= '9') {
+                char *end = NULL;
+                p = strtol(e + 2, &end, 10);
+                e = *end == ':' && p < 1000000000 ? end : c;
+            } else
+                e = c;
+        }
+        int seg = -1;
+        for (int i = 0; e != c && i < m->n; i++)
+            if (p >= m->first[i])
+                seg = i;
+        char piece[4400];
+        size_t plen = 1;
+        if (seg >= 0) {
+            plen = (size_t)snprintf(piece, sizeof piece, "%s:%ld", m->name[seg],
+                                    p - m->first[seg] + 1);
+            plen = plen < sizeof piece ? plen : sizeof piece - 1;
+            c = e; /* at the ':' after P */
+        } else
+            piece[0] = *c++;
+        if (len + plen + 1 > cap) {
+            cap = 2 * cap + plen;
+            char *grown = realloc(out, cap);
+            if (grown == NULL) {
+                free(out);
+                return NULL;
+            }
+            out = grown;
+        }
+        memcpy(out + len, piece, plen);
+        len += plen;
+    }
+    if (out != NULL)
+        out[len] = '\0';
+    return out;
+}
+
 /* Build the program of the n strings srcs (what: how messages name it) with the current build
  * options. A program that does not compile (CL_BUILD_PROGRAM_FAILURE) is fail_code, any other
- * failure LAPSE_ECL; the message names what, the device and the options, with the build log. */
+ * failure LAPSE_ECL; the message names what, the device and the options, with the build log,
+ * its "<kernel>:LINE:" places mapped to files by map (compilers that ignore #line). */
 static lapse_status_t build_strings(lapse_cl_t *cl, const char *what, cl_uint n, const char **srcs,
-                                    lapse_status_t fail_code, cl_program *out)
+                                    const lapse_cl_linemap_t *map, lapse_status_t fail_code,
+                                    cl_program *out)
 {
     lapse_status_t st = LAPSE_OK;
     cl_int e = CL_SUCCESS;
@@ -325,6 +388,11 @@ static lapse_status_t build_strings(lapse_cl_t *cl, const char *what, cl_uint n,
     e = clBuildProgram(prog, 1, &cl->dev.device, opts, NULL, NULL);
     if (e != CL_SUCCESS) {
         log = build_log(cl, prog);
+        char *mapped = log ? lapse_cl_map_log(log, map) : NULL;
+        if (mapped != NULL) {
+            free(log);
+            log = mapped;
+        }
         LAPSE_FAIL(e == CL_BUILD_PROGRAM_FAILURE ? fail_code : LAPSE_ECL,
                    "building the OpenCL program %s for %s failed: %s (%d), options "
                    "\"%s\"\nbuild log:\n%s",
@@ -348,7 +416,8 @@ lapse_status_t lapse_cl_build_source(lapse_cl_t *cl, const char *file, const cha
     snprintf(line, sizeof line, "#line 1 \"kernels/%s\"\n", file);
     snprintf(what, sizeof what, "kernels/%s", file);
     const char *srcs[2] = {line, src};
-    return build_strings(cl, what, 2, srcs, LAPSE_ECL, out);
+    const lapse_cl_linemap_t map = {1, {2}, {what}}; /* src from the program's line 2 */
+    return build_strings(cl, what, 2, srcs, &map, LAPSE_ECL, out);
 }
 
 lapse_status_t lapse_cl_build_user(lapse_cl_t *cl, const char *frame, const char *name,
@@ -367,7 +436,11 @@ lapse_status_t lapse_cl_build_user(lapse_cl_t *cl, const char *frame, const char
     snprintf(head, sizeof head, "#define LAPSE_USER_SOURCE 1\n#line 1 \"kernels/%s\"\n", frame);
     snprintf(line, len, "\n#line 1 \"%s\"\n", name);
     const char *srcs[4] = {head, fsrc, line, src};
-    LAPSE_TRY(build_strings(cl, name, 4, srcs, LAPSE_ECONFIG, out));
+    char fname[300];
+    snprintf(fname, sizeof fname, "kernels/%s", frame);
+    const int ff = 1 + count_lines(head), uf = ff + count_lines(fsrc) + count_lines(line);
+    const lapse_cl_linemap_t map = {2, {ff, uf}, {fname, name}};
+    LAPSE_TRY(build_strings(cl, name, 4, srcs, &map, LAPSE_ECONFIG, out));
 cleanup:
     free(line);
     return st;

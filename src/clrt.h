@@ -105,6 +105,23 @@ lapse_status_t lapse_cl_build_source(lapse_cl_t *cl, const char *file, const cha
 lapse_status_t lapse_cl_build_user(lapse_cl_t *cl, const char *frame, const char *name,
                                    const char *src, cl_program *out);
 
+/* Where the strings of a program lie, for build logs: the text from the program's line
+ * first[i] on (counting every newline of the strings, as a compiler that ignores #line does)
+ * is file name[i] from its line 1, for i < n (first increasing). */
+typedef struct {
+    int n;
+    int first[4];
+    const char *name[4];
+} lapse_cl_linemap_t;
+
+/* A copy of build log `log` (malloc'd; NULL when out of memory) in which each place of the form
+ * "<kernel>:P:", "<source>:P:" or "<stdin>:P:" (NVIDIA's OpenCL compiler ignores #line and writes
+ * "<kernel>:LINE:COLUMN: error:
+ * ..." with LINE counted over the whole program) reads "NAME:L:" by map: NAME the file of the
+ * last segment starting at or before P, L = P - its first line + 1. Places before the first
+ * segment and logs that name files already (PoCL follows #line) are copied as they are. */
+char *lapse_cl_map_log(const char *log, const lapse_cl_linemap_t *m);
+
 /* Release everything; NULL is accepted. */
 void lapse_cl_close(lapse_cl_t *cl);
 

@@ -2,8 +2,9 @@
  * test_clrt.c - the OpenCL runtime's program cache (clrt.c) on the device chosen with
  * LAPSE_DEV_ANY (PoCL's CPU device on machines without a GPU): every embedded kernel file builds
  * on its own, its kernels are created once and cached (the same cl_kernel on every call), build
- * logs name kernels/FILE:LINE, unknown files and kernels fail with a message that names them,
- * and build options select their own cached programs.
+ * logs name kernels/FILE:LINE (also where the compiler ignores #line: lapse_cl_map_log), unknown
+ * files and kernels fail with a message that names them, and build options select their own cached
+ * programs.
  */
 #include <check.h>
 #include <stdio.h>
@@ -40,6 +41,31 @@ START_TEST(test_build_log_names_file_and_line)
 END_TEST
 
 /* Every embedded kernel file builds on its own; each of its kernels is created once. */
+/* A log of a compiler that ignores #line (NVIDIA's, as seen on an H200: "<kernel>:60:52: error"
+ * for line 3 of a user's file behind a frame of 55 lines) names the files: each place maps to
+ * the segment that holds its program line; text around it, places before the first segment,
+ * other "<...>" words and logs that name files already stay as they are. */
+START_TEST(test_map_log)
+{
+    const lapse_cl_linemap_t m = {2, {3, 58}, {"kernels/custom.cl", "dir/my filter.cl"}};
+    static const char *const cases[][2] = {
+        {"<kernel>:60:52: error: expected expression\n{ return x +  }\n",
+         "dir/my filter.cl:3:52: error: expected expression\n{ return x +  }\n"},
+        {"<kernel>:57:1: warning: w\n<kernel>:58:9: note: n", "kernels/custom.cl:55:1: warning: "
+                                                              "w\ndir/my filter.cl:1:9: note: n"},
+        {"<kernel>:2:1: error: e <kernel>: <int> a<b>:3: <kernel>:x: <source>:59:2",
+         "<kernel>:2:1: error: e <kernel>: <int> a<b>:3: <kernel>:x: dir/my filter.cl:2:2"},
+        {"dir/my filter.cl:3:52: error: e", "dir/my filter.cl:3:52: error: e"},
+        {"", ""}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char *got = lapse_cl_map_log(cases[i][0], &m);
+        ck_assert_ptr_nonnull(got);
+        ck_assert_str_eq(got, cases[i][1]);
+        free(got);
+    }
+}
+END_TEST
+
 START_TEST(test_each_file_builds_and_caches)
 {
     lapse_cl_t *cl = tu_open_cl();
@@ -147,6 +173,7 @@ static Suite *clrt_suite(void)
     TCase *tc = tcase_create("programs");
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_build_log_names_file_and_line);
+    tcase_add_test(tc, test_map_log);
     tcase_add_test(tc, test_each_file_builds_and_caches);
     tcase_add_test(tc, test_unknown_file_and_kernel);
     tcase_add_test(tc, test_build_options);
