@@ -2,9 +2,11 @@
 # gpu_segment.sh - issues 9 and 11 on the lent GPU machine in one device call (docs/benchmarks.md),
 # from the repository root with the staged libraries (.gpu/, docs/gpu.md), Release binaries in
 # $BIN (default gpu-bin: lapse, bench_kernels, bench_segment and the unit tests test_ccl,
-# test_measure, test_registry), the peers' scripts in $PEER (default .peer: a copy of
+# test_measure, test_registry, test_variants, test_custom, test_clrt), the peers' scripts in $PEER (default .peer: a copy of
 # ../shared/bench) and pyclesperanto's wheels in .whl. Steps, logged under $OUT:
-#   1. the device-vs-reference unit tests on the GPU (labelling races, measurement atomics);
+#   1. the device-vs-reference unit tests on the GPU (labelling races, measurement atomics,
+#      tiled == simple kernels, the user's kernels and their build logs; a missing one is
+#      reported as missing);
 #   2. a nuclei sample of 2 timepoints of 128x1024x1024 (`lapse sample`);
 #   3. bench_segment (Otsu, labels, measurements on one timepoint held whole);
 #   4. the peers on the same volume and the 1 GiB volume (peer_ops.py: CuPy, clesperanto
@@ -36,8 +38,10 @@ step() {
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$LOG/gpu.txt" 2>&1
 cat "$LOG/gpu.txt"
 step unit tests on the GPU
-[ "${UNIT:-1}" = 1 ] && for t in test_ccl test_measure test_registry; do
-    (cd "$W" && CK_FORK=no "$OLDPWD/$BIN/$t") >"$LOG/$t.txt" 2>&1
+[ "${UNIT:-1}" = 1 ] && for t in test_ccl test_measure test_registry test_variants test_custom \
+    test_clrt; do
+    [ -x "$BIN/$t" ] || { echo "$t missing from $BIN"; continue; }
+    (cd "$W" && CK_FORK=no LAPSE_SRC=$OLDPWD "$OLDPWD/$BIN/$t") >"$LOG/$t.txt" 2>&1
     echo "$t rc=$? $(tail -1 "$LOG/$t.txt")"
 done
 step sample
