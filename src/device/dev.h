@@ -30,8 +30,10 @@ struct lapse_dev {
     cl_int geom[LAPSE_DEV_GEOM_MAX]; /* src/ops/sep.c: geometry of filters_tiled.cl */
     int stencil_state; /* src/ops/op_stencil.c: 0 not yet read, 1 stencil_geom holds it */
     cl_int stencil_geom[LAPSE_DEV_SGEOM_MAX]; /* src/ops/op_stencil.c: geometry of stencil.cl */
-    struct lapse_dev_prof *prof;              /* profiling state (dev.c) */
-    struct lapse_dev_kcache *kc;              /* kernel cache (dev.c) */
+    int zstd_kernel; /* src/ops/op_project.c: the z standard deviation's last kernel, 'l'
+                      * (lapse_zstd_l) or 's' (lapse_zstd); for tests */
+    struct lapse_dev_prof *prof; /* profiling state (dev.c) */
+    struct lapse_dev_kcache *kc; /* kernel cache (dev.c) */
 };
 
 /* Make the device state for an open device. Builds nothing yet: kernel programs are built when

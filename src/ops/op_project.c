@@ -89,6 +89,7 @@ static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *s
     const size_t bytes = (size_t)c * (size_t)nz * sizeof(cl_float);
     char defines[128];
     *res = 0;
+    d->zstd_kernel = 's';
     if (d->simple || !d->use_local || bytes + 1024 > d->local_mem)
         return zstd_simple_launch(d, s, state, in, out, scratch, res);
     snprintf(defines, sizeof defines,
@@ -102,6 +103,7 @@ static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *s
     LAPSE_ARG(k, 3, ny);
     LAPSE_ARG(k, 4, nz);
     LAPSE_CL(clSetKernelArg(k, 5, bytes, NULL));
+    d->zstd_kernel = 'l';
     size_t l[2] = {(size_t)c, (size_t)r};
     size_t n[2] = {((size_t)nx + (size_t)c - 1) / (size_t)c * (size_t)c, (size_t)ny * (size_t)r};
     LAPSE_TRY(lapse_dev_enqueue(d, k, 2, n, l));
