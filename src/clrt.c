@@ -307,20 +307,17 @@ char *lapse_cl_map_log(const char *log, const lapse_cl_linemap_t *m)
     size_t cap = strlen(log) + 1, len = 0;
     char *out = malloc(cap);
     for (const char *c = log; out != NULL && *c;) {
-        /* "<kernel>:P:" (or <source>, <stdin>) with P a line of the program: name:L: */
+        /* "<kernel>:P:" with P a line of the program: name:L: */
         const char *e = c;
         long p = 0;
         if (*c == '<') {
             for (e = c + 1; *e >= 'a' && *e <= 'z'; e++)
                 ;
-            const size_t w = (size_t)(e - c + 1);
-            const int known = (w == 8 && strncmp(c, "<kernel>", w) == 0) ||
-                              (w == 8 && strncmp(c, "<source>", w) == 0) ||
-                              (w == 7 && strncmp(c, "<stdin>", w) == 0);
-            if (*e == '>' && known && e[1] == ':' && e[2] >= '0' && e[2] <= '9') {
+            const int known = e - c == 7 && strncmp(c, "<kernel>", 8) == 0;
+            if (known && e[1] == ':' && e[2] >= '0' && e[2] <= '9') {
                 char *end = NULL;
                 p = strtol(e + 2, &end, 10);
-                e = *end == ':' && p < 1000000000 ? end : c;
+                e = *end == ':' && p <= m->lines ? end : c;
             } else
                 e = c;
         }
@@ -416,7 +413,8 @@ lapse_status_t lapse_cl_build_source(lapse_cl_t *cl, const char *file, const cha
     snprintf(line, sizeof line, "#line 1 \"kernels/%s\"\n", file);
     snprintf(what, sizeof what, "kernels/%s", file);
     const char *srcs[2] = {line, src};
-    const lapse_cl_linemap_t map = {1, {2}, {what}}; /* src from the program's line 2 */
+    /* src from the program's line 2 */
+    const lapse_cl_linemap_t map = {1, {2}, {what}, 2 + count_lines(src)};
     return build_strings(cl, what, 2, srcs, &map, LAPSE_ECL, out);
 }
 
@@ -439,7 +437,7 @@ lapse_status_t lapse_cl_build_user(lapse_cl_t *cl, const char *frame, const char
     char fname[300];
     snprintf(fname, sizeof fname, "kernels/%s", frame);
     const int ff = 1 + count_lines(head), uf = ff + count_lines(fsrc) + count_lines(line);
-    const lapse_cl_linemap_t map = {2, {ff, uf}, {fname, name}};
+    const lapse_cl_linemap_t map = {2, {ff, uf}, {fname, name}, uf + count_lines(src)};
     LAPSE_TRY(build_strings(cl, name, 4, srcs, &map, LAPSE_ECONFIG, out));
 cleanup:
     free(line);

@@ -112,14 +112,16 @@ typedef struct {
     int n;
     int first[4];
     const char *name[4];
+    int lines; /* the program's last line */
 } lapse_cl_linemap_t;
 
 /* A copy of build log `log` (malloc'd; NULL when out of memory) in which each place of the form
- * "<kernel>:P:", "<source>:P:" or "<stdin>:P:" (NVIDIA's OpenCL compiler ignores #line and writes
+ * "<kernel>:P:" with P at most m->lines (NVIDIA's OpenCL compiler ignores #line and writes
  * "<kernel>:LINE:COLUMN: error:
  * ..." with LINE counted over the whole program) reads "NAME:L:" by map: NAME the file of the
  * last segment starting at or before P, L = P - its first line + 1. Places before the first
- * segment and logs that name files already (PoCL follows #line) are copied as they are. */
+ * segment or past the program's end, other compilers' names, and logs that name files already
+ * (PoCL follows #line) are copied as they are. */
 char *lapse_cl_map_log(const char *log, const lapse_cl_linemap_t *m);
 
 /* Release everything; NULL is accepted. */

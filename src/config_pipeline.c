@@ -32,7 +32,8 @@ lapse_status_t lapse_config_graph(const lapse_config_t *cfg, const lapse_input_i
     char msg[1024], kp[KEYPATH_MAX];
     snprintf(msg, sizeof msg, "%s", lapse_errmsg());
     lapse_err_clear();
-    snprintf(kp, sizeof kp, "pipeline[%d].%s", err.step, err.key ? err.key : "op");
+    const int item = err.step >= 0 && err.step < cfg->nsteps ? cfg->steps[err.step].item : err.step;
+    snprintf(kp, sizeof kp, "pipeline[%d].%s", item, err.key ? err.key : "op");
     return lapse_config_fail(cfg, err.mark, kp, "%s", msg);
 }
 
@@ -377,10 +378,9 @@ static lapse_status_t walk_step(walk_t *w, const yaml_node_t *n, int k, int k2)
         if (st != LAPSE_OK)
             return st;
     }
-    if (s->source != NULL) {
+    s->item = k;
+    if (s->source != NULL)
         snprintf(s->source->config, sizeof s->source->config, "%s", c->path);
-        s->source->item = k;
-    }
     return step_links(w, n, kp, k2, s);
 }
 
@@ -412,6 +412,7 @@ static lapse_status_t expand_step(walk_t *w, const yaml_node_t *node, int k, int
         lapse_step_t *e = &c->steps[k2 + i];
         e->line = s.line;
         e->column = s.column;
+        e->item = k;
         e->name_mark = e->from_mark = e->with_mark = (lapse_mark_t){s.line, s.column};
         memset(e->param_mark, 0, sizeof e->param_mark); /* its own params: at the step */
         w->save_mark[k2 + i] = save_mark;

@@ -31,7 +31,8 @@ struct lapse_dev {
     int stencil_state; /* src/ops/op_stencil.c: 0 not yet read, 1 stencil_geom holds it */
     cl_int stencil_geom[LAPSE_DEV_SGEOM_MAX]; /* src/ops/op_stencil.c: geometry of stencil.cl */
     int zstd_kernel; /* src/ops/op_project.c: the z standard deviation's last kernel, 'l'
-                      * (lapse_zstd_l) or 's' (lapse_zstd); for tests */
+                      * (lapse_zstd_l), 's' (lapse_zstd) or 'w' (lapse_zstd: lapse_zstd_l's
+                      * compiled work-group limit is below its shape); for tests */
     struct lapse_dev_prof *prof; /* profiling state (dev.c) */
     struct lapse_dev_kcache *kc; /* kernel cache (dev.c) */
 };

@@ -768,7 +768,8 @@ lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl)
                                    w->plan->max_core_voxels, &w->pipe);
     if (st == LAPSE_OK && lapse_worker_overlap())
         st = lapse_pipeline_set_slots(w->pipe, 2);
-    /* A config error here is a custom kernel that does not build: the same message on every
+    /* A config error here is a custom kernel that does not build or fails its reach test
+     * (src/ops/op_custom.c): the same message on every
      * rank of a kind of device, so only the first rank that has it prints it (with the config's
      * file:line:column and the build log instead of a rank context). */
     int mine = st == LAPSE_ECONFIG ? w->r->rank : INT_MAX, first = mine;

@@ -83,8 +83,7 @@ typedef struct {
 typedef struct lapse_source {
     char path[4200];   /* the file as opened: a relative path joined to the config's directory */
     char where[4400];  /* "<config>:<line>:<column>: pipeline[k].<key>", for messages */
-    char config[4096]; /* the config file's path, and the step's item k in its pipeline list, */
-    int item;          /* for messages about the step's other keys (op_custom.c) */
+    char config[4096]; /* the config file's path, for messages about the step's other keys */
     char *text;        /* its bytes, NUL-terminated (no NUL inside, UTF-8); NULL until read */
     size_t len;        /* bytes of text */
 } lapse_source_t;
@@ -101,6 +100,8 @@ typedef struct {
     char from[LAPSE_STEP_NAME_MAX]; /* from: "" = the previous step (or the input) */
     char with[LAPSE_STEP_NAME_MAX]; /* with: the second operand, "" = none */
     int line, column;               /* 1-based position of the step in the config file */
+    int item; /* its item in the config's pipeline list (several steps share the item of a
+               * composition they came from): messages say pipeline[item] */
     lapse_mark_t name_mark, from_mark, with_mark;
     lapse_mark_t param_mark[LAPSE_OP_MAX_PARAMS]; /* of p[k]'s value; {0, 0}: not given */
 } lapse_step_t;

@@ -113,13 +113,13 @@ cleanup:
  * depending on where the buffer lies) is what makes tiled results equal untiled ones, and a
  * function that breaks it still runs. So before any task, along each axis where the operand
  * image has more than one voxel, the function runs on a test volume of pseudo-random values and
- * on a tile of it: a core of RT_CORE voxels at distance 1 from the volume's edges, grown by the
- * reach, as the planner would read it. Within the reach, clamping at the tile's edge gives what
- * the whole volume gives, so a function that keeps the contract gives the same bits in the core;
- * one that reads further (or uses pos or dim otherwise) sees the tile's clamped edge, or a
- * shifted pos, and (on random values, almost surely) differs. The test can miss a function whose
- * result ignores what it reads out of reach on these values; it never refuses one that keeps the
- * contract. */
+ * on a tile of it: a core of RT_CORE voxels grown by the reach, as the planner would read it,
+ * the tile at distance 1 from the volume's edges (the core at r + 1). Within the reach, clamping at
+ * the tile's edge gives what the whole volume gives, so a function that keeps the contract gives
+ * the same bits in the core; one that reads further (or uses pos or dim otherwise) sees the tile's
+ * clamped edge, or a shifted pos, and (on random values, almost surely) differs. The test can miss
+ * a function whose result ignores what it reads out of reach on these values; it never refuses one
+ * that keeps the contract. */
 
 #define RT_CORE 2  /* core voxels of the test tile along the tested axis */
 #define RT_SIDE 5  /* extent of the other axes (at most their image's) */
@@ -219,9 +219,8 @@ static lapse_status_t custom_selftest(lapse_dev_t *d, const lapse_step_t *s, voi
 {
     static const char *const axis[3] = {"z", "y", "x"};
     lapse_status_t st = LAPSE_OK;
-    int64_t reach[3], fix[3];
-    int bad = 0, unfixed = 0, same = 1;
-    char axes[16] = "";
+    int64_t reach[3], fix[3], last[3] = {0, 0, 0}; /* last: the largest reach tried */
+    int bad[3] = {0, 0, 0}, unfixed[3] = {0, 0, 0}, same = 1, nbad = 0, nunfixed = 0;
     if (state == NULL)
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: custom_kernel tested without its program");
     custom_reach(s, reach);
@@ -232,32 +231,45 @@ static lapse_status_t custom_selftest(lapse_dev_t *d, const lapse_step_t *s, voi
         LAPSE_TRY(rt_axis(d, state, img, a, reach[a], &same));
         if (same)
             continue;
-        snprintf(axes + strlen(axes), sizeof axes - strlen(axes), "%s%s", bad ? ", " : "", axis[a]);
-        bad = 1;
-        for (fix[a] = reach[a] + 1; fix[a] <= reach[a] + RT_MORE && fix[a] <= 1000; fix[a]++) {
+        bad[a] = 1;
+        nbad++;
+        last[a] = reach[a] + RT_MORE < 1000 ? reach[a] + RT_MORE : 1000;
+        for (fix[a] = reach[a] + 1; fix[a] <= last[a]; fix[a]++) {
             LAPSE_TRY(rt_axis(d, state, img, a, fix[a], &same));
             if (same)
                 break;
         }
-        if (!same)
-            unfixed = 1;
+        if (!same) {
+            unfixed[a] = 1;
+            nunfixed++;
+            fix[a] = reach[a];
+        }
     }
-    if (!bad)
+    if (nbad == 0)
         goto cleanup;
     const lapse_mark_t m = s->param_mark[P_REACH].line > 0 ? s->param_mark[P_REACH]
                                                            : (lapse_mark_t){s->line, s->column};
-    char head[4400], tail[512];
+    char head[4400], axes[16] = "", tail[1024] = "";
     snprintf(head, sizeof head, "%s:%d:%d: pipeline[%d].reach", s->source->config, m.line, m.column,
-             s->source->item);
-    if (unfixed)
-        snprintf(tail, sizeof tail,
-                 "no reach up to %d more gives equal results: the function must read the input "
-                 "only through lapse_at and must not use pos or dim except to address neighbours "
-                 "(docs/config.md, custom_kernel)",
-                 RT_MORE);
-    else
-        snprintf(tail, sizeof tail, "reach [%lld, %lld, %lld] gives equal results",
-                 (long long)fix[0], (long long)fix[1], (long long)fix[2]);
+             s->item);
+    for (int a = 0, n = 0; a < 3; a++)
+        if (bad[a])
+            snprintf(axes + strlen(axes), sizeof axes - strlen(axes), "%s%s", n++ ? ", " : "",
+                     axis[a]);
+    for (int a = 0; a < 3; a++)
+        if (unfixed[a])
+            snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
+                     "along %s no reach up to %lld gives equal results; ", axis[a],
+                     (long long)last[a]);
+    if (nunfixed > 0)
+        snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
+                 "the function must read the input only through lapse_at and must not use pos or "
+                 "dim except to address neighbours (docs/config.md, custom_kernel)%s",
+                 nunfixed < nbad ? "; along the other axes, " : "");
+    if (nunfixed < nbad)
+        snprintf(tail + strlen(tail), sizeof tail - strlen(tail),
+                 "reach [%lld, %lld, %lld] gives equal results", (long long)fix[0],
+                 (long long)fix[1], (long long)fix[2]);
     LAPSE_FAIL(LAPSE_ECONFIG,
                "%s: the function in %s reads beyond its reach [%lld, %lld, %lld] (z, y, x) along "
                "%s: on a test volume of random values its results at the edge of a tile differ "

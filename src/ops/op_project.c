@@ -95,8 +95,10 @@ static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *s
     snprintf(defines, sizeof defines,
              "-DLAPSE_ZS_C=%ld -DLAPSE_ZS_R=%ld -DLAPSE_ZS_U=%ld -DLAPSE_ZS_V=%ld", c, r, u, v);
     LAPSE_TRY(lapse_dev_kernel_with(d, "project.cl", defines, "lapse_zstd_l", &k, &kwg));
-    if (kwg < (size_t)(c * r))
+    if (kwg < (size_t)(c * r)) {
+        d->zstd_kernel = 'w';
         return zstd_simple_launch(d, s, state, in, out, scratch, res);
+    }
     LAPSE_ARG(k, 0, in[0].mem);
     LAPSE_ARG(k, 1, out->mem);
     LAPSE_ARG(k, 2, nx);

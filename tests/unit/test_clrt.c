@@ -42,19 +42,21 @@ END_TEST
 
 /* Every embedded kernel file builds on its own; each of its kernels is created once. */
 /* A log of a compiler that ignores #line (NVIDIA's, as seen on an H200: "<kernel>:60:52: error"
- * for line 3 of a user's file behind a frame of 55 lines) names the files: each place maps to
+ * for line 3 of a user's file behind 57 program lines) names the files: each place maps to
  * the segment that holds its program line; text around it, places before the first segment,
  * other "<...>" words and logs that name files already stay as they are. */
 START_TEST(test_map_log)
 {
-    const lapse_cl_linemap_t m = {2, {3, 58}, {"kernels/custom.cl", "dir/my filter.cl"}};
+    const lapse_cl_linemap_t m = {2, {3, 58}, {"kernels/custom.cl", "dir/my filter.cl"}, 62};
     static const char *const cases[][2] = {
         {"<kernel>:60:52: error: expected expression\n{ return x +  }\n",
          "dir/my filter.cl:3:52: error: expected expression\n{ return x +  }\n"},
         {"<kernel>:57:1: warning: w\n<kernel>:58:9: note: n", "kernels/custom.cl:55:1: warning: "
                                                               "w\ndir/my filter.cl:1:9: note: n"},
-        {"<kernel>:2:1: error: e <kernel>: <int> a<b>:3: <kernel>:x: <source>:59:2",
-         "<kernel>:2:1: error: e <kernel>: <int> a<b>:3: <kernel>:x: dir/my filter.cl:2:2"},
+        {"<kernel>:2:1: error: e <kernel>: <int> a<b>:3: <kernel>:x: <source>:59:2 <kernel>:63:1 "
+         "<kernel>:62:1",
+         "<kernel>:2:1: error: e <kernel>: <int> a<b>:3: <kernel>:x: <source>:59:2 <kernel>:63:1 "
+         "dir/my filter.cl:5:1"},
         {"dir/my filter.cl:3:52: error: e", "dir/my filter.cl:3:52: error: e"},
         {"", ""}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {

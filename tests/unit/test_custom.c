@@ -488,7 +488,6 @@ static lapse_status_t reach_case(lapse_cl_t *cl, const char *text, const int64_t
     snprintf(src.path, sizeof src.path, "k/reach.cl");
     snprintf(src.where, sizeof src.where, "mem.yaml:5:20: pipeline[1].source");
     snprintf(src.config, sizeof src.config, "mem.yaml");
-    src.item = 1;
     src.text = (char *)text;
     src.len = strlen(text);
     lapse_step_t s;
@@ -496,6 +495,7 @@ static lapse_status_t reach_case(lapse_cl_t *cl, const char *text, const int64_t
     s.source = &src;
     s.line = 5;
     s.column = 5;
+    s.item = 1;
     s.param_mark[1] = mark;
     for (int a = 0; a < 3; a++)
         s.p[1].v[a] = (double)reach[a];
@@ -549,7 +549,20 @@ START_TEST(test_reach)
     const int64_t r0[3] = {0, 0, 0}, r111[3] = {1, 1, 1};
     ck_assert_int_eq(reach_case(cl, ramp, r111, at, dim, img, a, dim), LAPSE_ECONFIG);
     check_message("mem.yaml", 5, 40, "pipeline[1].reach", "along x:");
-    ck_assert_msg(strstr(lapse_errmsg(), "no reach up to 16 more gives equal results") != NULL,
+    ck_assert_msg(strstr(lapse_errmsg(),
+                         "along x no reach up to 17 gives equal results; the "
+                         "function must read the input only through lapse_at") != NULL,
+                  "%s", lapse_errmsg());
+    ck_assert_msg(strstr(lapse_errmsg(), "along the other axes") == NULL, "%s", lapse_errmsg());
+
+    /* the ramp in x and z + 3 with reach [1, 0, 0]: x has no reach, z's is named all the same */
+    static const char both[] = REACH_SRC("lapse_at(in, dim, pos.x, pos.y, pos.z + 3) + "
+                                         "(float)(pos.x & 1)");
+    ck_assert_int_eq(reach_case(cl, both, r100, at, dim, img, a, dim), LAPSE_ECONFIG);
+    check_message("mem.yaml", 5, 40, "pipeline[1].reach", "along z, x:");
+    ck_assert_msg(strstr(lapse_errmsg(), "along x no reach up to 16 gives equal results") != NULL &&
+                      strstr(lapse_errmsg(), "; along the other axes, reach [3, 0, 0] gives equal "
+                                             "results") != NULL,
                   "%s", lapse_errmsg());
 
     /* z +- 1 with reach z 0: fine on a one-plane image, refused on a volume */
