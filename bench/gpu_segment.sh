@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # gpu_segment.sh - issues 9 and 11 on the lent GPU machine in one device call (docs/benchmarks.md),
 # from the repository root with the staged libraries (.gpu/, docs/gpu.md), Release binaries in
-# $BIN (default gpu-bin: lapse, bench_kernels, bench_segment and the unit tests test_ccl,
-# test_measure, test_registry, test_variants, test_custom, test_clrt), the peers' scripts in $PEER (default .peer: a copy of
+# $BIN (default gpu-bin: lapse, bench_kernels, bench_segment and the unit tests that need a
+# device: test_ccl, test_measure, test_registry, test_variants, test_custom, test_clrt,
+# test_filters, test_geometry, test_ops, test_pipeline, test_relabel, test_seeds), the peers' scripts in $PEER (default .peer: a copy of
 # ../shared/bench) and pyclesperanto's wheels in .whl. Steps, logged under $OUT:
 #   1. the device-vs-reference unit tests on the GPU (labelling races, measurement atomics,
 #      tiled == simple kernels, the user's kernels and their build logs; a missing one is
@@ -38,10 +39,12 @@ step() {
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$LOG/gpu.txt" 2>&1
 cat "$LOG/gpu.txt"
 step unit tests on the GPU
+# the machine's /usr/bin/python3 has no NumPy: the SciPy comparisons use the python3 on PATH
+PY=$(command -v python3)
 [ "${UNIT:-1}" = 1 ] && for t in test_ccl test_measure test_registry test_variants test_custom \
-    test_clrt; do
+    test_clrt test_filters test_geometry test_ops test_pipeline test_relabel test_seeds; do
     [ -x "$BIN/$t" ] || { echo "$t missing from $BIN"; continue; }
-    (cd "$W" && CK_FORK=no LAPSE_SRC=$OLDPWD "$OLDPWD/$BIN/$t") >"$LOG/$t.txt" 2>&1
+    (cd "$W" && CK_FORK=no LAPSE_SRC=$OLDPWD LAPSE_PY=$PY "$OLDPWD/$BIN/$t") >"$LOG/$t.txt" 2>&1
     echo "$t rc=$? $(tail -1 "$LOG/$t.txt")"
 done
 step sample
