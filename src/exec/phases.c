@@ -70,6 +70,23 @@ void ph_current_tile(const lapse_phases_t *ph, int k, const lapse_box_t *core_re
     }
 }
 
+/* Release input boxes kept on the device (the current task's aside, which is not counted yet)
+ * until bytes more fit the device cache, or none is left; their tasks read them again. */
+static void box_evict(lapse_phases_t *ph, size_t bytes)
+{
+    int64_t cur = ph->cur_tpi * ph->ntiles + ph->cur.tile;
+    size_t dsize = lapse_dtype_size(ph->w->job->in.dtype);
+    for (; ph->dcached + bytes > ph->dcache_max && ph->evict < ph->ntps * ph->ntiles; ph->evict++) {
+        if (ph->evict == cur || ph->dcache[ph->evict] == NULL)
+            continue;
+        lapse_task_t t;
+        lapse_plan_task(&ph->full, ph->evict, &t);
+        clReleaseMemObject(ph->dcache[ph->evict]);
+        ph->dcache[ph->evict] = NULL;
+        ph->dcached -= (size_t)lapse_box_voxels(&t.read) * dsize;
+    }
+}
+
 /* Keep device copies of the current task's operands in[] of global step k (and its tile and the
  * pipeline's mat and work buffers) for the step's later passes, while the device cache has
  * room; else nothing (the later passes run the pipeline again). */
@@ -84,7 +101,11 @@ static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t
     size_t bytes = 0;
     for (int i = 0; i < nd->nin; i++)
         bytes += (size_t)(in[i].dim[0] * in[i].dim[1] * in[i].dim[2]) * sizeof(cl_float);
-    if (c->used || ph->dcached + bytes > ph->dcache_max)
+    if (c->used)
+        return LAPSE_OK;
+    if (ph->g->node[k].step->op->global->iterate) /* its many passes need them more */
+        box_evict(ph, bytes);
+    if (ph->dcached + bytes > ph->dcache_max)
         return LAPSE_OK;
     memset(c, 0, sizeof *c);
     c->used = 1;
@@ -94,6 +115,7 @@ static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t
     c->work = work;
     c->bytes = bytes;
     ph->dcached += bytes;
+    ph->n_kept++;
     for (int i = 0; i < nd->nin; i++) {
         size_t b = (size_t)(in[i].dim[0] * in[i].dim[1] * in[i].dim[2]) * sizeof(cl_float);
         c->in[i] = in[i];
@@ -120,6 +142,33 @@ static void opcache_clear(lapse_phases_t *ph)
     }
 }
 
+/* The current task's partial of pass ph->pass of the target step (into ph->part) from its
+ * operands in[] on tile, with mat and work the pipeline's buffers: an iterative step's state of
+ * the previous pass is loaded into mat first and its new state stored after; a step's tile data
+ * is stored after pass 0 (unless recomputed later). */
+static lapse_status_t target_partial(lapse_phases_t *ph, lapse_dev_t *d, const lapse_gtile_t *tile,
+                                     const lapse_dvol_t *in, cl_mem mat, cl_mem work)
+{
+    lapse_status_t st = LAPSE_OK;
+    const int k = ph->target;
+    const lapse_step_t *s = ph->g->node[k].step;
+    const lapse_global_t *gl = s->op->global;
+    lapse_blob_free(&ph->part);
+    if (gl->iterate && ph->pass > 0 && ph->tmem) /* the state the previous pass left */
+        LAPSE_TRY(ph_tmem_load(ph, d, k, mat, in));
+    else if (gl->iterate && ph->pass > 0)
+        LAPSE_TRY(ph_mat_load(ph, d, k, ph->pass - 1, mat,
+                              (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
+    LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, tile, in, mat,
+                          work, &ph->part));
+    if (gl->iterate && ph->tmem)
+        LAPSE_TRY(ph_tmem_store(ph, d, k, mat, in->dim, &tile->core_rel));
+    else if (gl->mat_bytes && (ph->pass == 0 || gl->iterate) && !ph_recomputed(ph->g, k))
+        LAPSE_TRY(ph_mat_store(ph, d, k, ph->pass, mat, in->dim, &tile->core_rel));
+cleanup:
+    return st;
+}
+
 /* The pipeline's callback at global step k (lapse_global_fn). */
 static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_dvol_t *in,
                             const lapse_dvol_t *out, cl_mem mat, cl_mem work,
@@ -142,19 +191,10 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
     if (ph->mode == MODE_PARTIAL && k == ph->target) {
         lapse_gtile_t tile;
         ph_current_tile(ph, k, core, &tile);
-        lapse_blob_free(&ph->part);
-        if (gl->iterate && ph->pass > 0 && ph->tmem) /* the state the previous pass left */
-            LAPSE_TRY(ph_tmem_load(ph, d, k, mat, in));
-        else if (gl->iterate && ph->pass > 0)
-            LAPSE_TRY(ph_mat_load(ph, d, k, ph->pass - 1, mat,
-                                  (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
-        LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, &tile, in,
-                              mat, work, &ph->part));
-        if (gl->iterate && ph->tmem)
-            LAPSE_TRY(ph_tmem_store(ph, d, k, mat, in->dim, &tile.core_rel));
-        else if (gl->mat_bytes && (ph->pass == 0 || gl->iterate) && !local)
-            LAPSE_TRY(ph_mat_store(ph, d, k, ph->pass, mat, in->dim, &tile.core_rel));
-        if (ph->pass == 0 && gl->npass > 1 && !gl->mat_bytes && !gl->iterate)
+        LAPSE_TRY(target_partial(ph, d, &tile, in, mat, work));
+        /* Later passes of a multi-pass step without tile data, and every pass of an iterative
+         * step (its state is loaded apart), read the same operands: keep them on the device. */
+        if (ph->pass == 0 && (gl->iterate || (gl->npass > 1 && !gl->mat_bytes)))
             LAPSE_TRY(opcache_keep(ph, k, in, &tile, mat, work));
         *stop = 1;
         goto cleanup;
@@ -310,8 +350,12 @@ static lapse_status_t run_round_task(lapse_phases_t *ph, int64_t tpi, const laps
     ph->t_input += t1 - t0;
     LAPSE_TRY(lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, NULL, dev ? dslot : NULL));
     ph->t_run += MPI_Wtime() - t1;
-    if (*dslot)
+    if (*dslot && ph->dcached + bytes <= ph->dcache_max) /* (the run's kept operands came first) */
         ph->dcached += bytes;
+    else if (*dslot) {
+        clReleaseMemObject(*dslot);
+        *dslot = NULL;
+    }
 cleanup:
     return st;
 }
@@ -358,13 +402,11 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
         lapse_phases_task(ph, &t);
         const opcache_t *c = &ph->ocache[ph->cur_tpi * ph->ntiles + t.tile];
         if (ph->pass > 0 && c->used) { /* the operands kept after pass 0: no pipeline */
-            const lapse_step_t *s = ph->g->node[ph->target].step;
             double t0 = MPI_Wtime();
-            lapse_blob_free(&ph->part);
-            LAPSE_TRY(s->op->global->partial(lapse_pipeline_dev(w->pipe), s, ph->pass,
-                                             &ph->prev[ph->cur_tpi], &c->tile, c->in, c->mat,
-                                             c->work, &ph->part));
+            LAPSE_TRY(
+                target_partial(ph, lapse_pipeline_dev(w->pipe), &c->tile, c->in, c->mat, c->work));
             ph->t_run += MPI_Wtime() - t0;
+            ph->n_reused++;
         } else {
             LAPSE_TRY(run_round_task(ph, a->tpi[j / ph->ntiles], &t));
             if (!lapse_pipeline_stopped(w->pipe))
@@ -595,6 +637,7 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
     for (int64_t i = 0; i < a->n; i++)
         cur.pos[i] = i;
     LAPSE_TRY(ph_tmem_decide(ph, k, &cur, &ph->tmem));
+    ph->evict = 0;
     if (ph->w->r->rank == 0) {
         printf("lapse: global step %d (%s): tile state between passes %s\n", k + 1,
                ph->g->node[k].step->op->name,
@@ -636,6 +679,7 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
         LAPSE_TRY(lapse_agree(ph->w->r->world, fst));
     }
 cleanup:
+    opcache_clear(ph);
     ph_tmem_clear(ph);
     free(cur.tpi);
     free(cur.pos);
@@ -767,8 +811,10 @@ static lapse_status_t prologue(lapse_phases_t *ph)
     if (ph->profile)
         fprintf(stderr,
                 "lapse: rank %d profile: global-step rounds: input %.3f s, pipeline %.3f s, "
-                "waiting %.3f s, exchange %.3f s, reductions %.3f s\n",
-                w->r->rank, ph->t_input, ph->t_run, ph->t_wait, ph->t_exchange, ph->t_reduce);
+                "waiting %.3f s, exchange %.3f s, reductions %.3f s; operands kept on the "
+                "device for %lld tiles, %lld passes run from them\n",
+                w->r->rank, ph->t_input, ph->t_run, ph->t_wait, ph->t_exchange, ph->t_reduce,
+                ph->n_kept, ph->n_reused);
 cleanup:
     free(a.tpi);
     return st;

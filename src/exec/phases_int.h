@@ -46,6 +46,7 @@ struct lapse_phases {
                                  * less a task's bytes, halved) */
     opcache_t *ocache; /* [ntps * ntiles]: the target step's operands kept after its pass 0, so
                         * that its later passes skip the pipeline (opcache_keep) */
+    int64_t evict;     /* the next dcache slot box_evict looks at (an iterative step's rounds) */
     int tdmem[LAPSE_MAX_STEPS];           /* 1: step k's tile data lives in host memory (tdata) */
     lapse_blob_t *tdata[LAPSE_MAX_STEPS]; /* [ntps * ntiles]: every tile's core data, shared */
     lapse_blob_t *tdown;  /* [ntps * ntiles]: this rank's new tile data, until shared */
@@ -56,6 +57,7 @@ struct lapse_phases {
     size_t relay_bytes;
     int profile; /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
+    long long n_kept, n_reused; /* operand sets kept (opcache_keep), and passes run from them */
 };
 
 typedef struct {

@@ -3,7 +3,8 @@
 # per pass when tiled) in the voronoi-Otsu workflow (blur -> maxima; blur -> Otsu mask; seeds
 # inside the mask labelled; grown inside the mask): untiled on 1 rank, odd tiles on 2 ranks
 # (static; the growth's tile state in host memory, and again with a 1-byte host budget: in the
-# scratch area) and 3 ranks (dynamic), on [t, z, y, x] and [t, y, x] data, bit-identical, and equal
+# scratch area, and with a device share that keeps the growth's operands of only a few tiles) and
+# 3 ranks (dynamic), on [t, z, y, x] and [t, y, x] data, bit-identical, and equal
 # to a NumPy / SciPy emulation of clesperanto's growth (tests/py/voronoi_ref.py). On the real
 # cancer_cell_migration crop (../shared/data, spot_sigma 5, outline_sigma 3; skipped without
 # the data), tiles of 32 x 32 and 64 x 64 on 2 and 3 ranks equal the untiled run, and the label
@@ -35,21 +36,45 @@ devices: any
 YAML
 }
 
-# check NAME IN DATASET WHOLE TILES2 TILES3 SPOT OUTLINE
+# reused LOG: the passes run from operands kept on the device, summed over the ranks'
+# LAPSE_PROFILE lines ("operands kept on the device for K tiles, P passes run from them").
+reused() {
+    sed -n 's/.*operands kept on the device for [0-9]* tiles, \([0-9]*\) passes run.*/\1/p' "$1" |
+        awk '{s += $1} END {print s + 0}'
+}
+
+# check NAME IN DATASET WHOLE TILES2 TILES3 SPOT OUTLINE [DEVICE_LIMIT]
+# DEVICE_LIMIT (bytes): the scratch-area run also with LAPSE_DEVICE_MEM_LIMIT, so that the
+# growth's operands of only some tiles fit the device and the others' passes run the pipeline.
 check() {
-    local c=$1 in=$2 dset=$3 whole=$4 t2=$5 t3=$6 spot=$7 outline=$8
+    local c=$1 in=$2 dset=$3 whole=$4 t2=$5 t3=$6 spot=$7 outline=$8 limit=${9:-}
     config "${c}_whole" "$in" "$dset" "$whole" static "$spot" "$outline"
     config "${c}_t2" "$in" "$dset" "$t2" static "$spot" "$outline"
     config "${c}_t3" "$in" "$dset" "$t3" dynamic "$spot" "$outline"
     note "$c: untiled on 1 rank, tiles $t2 on 2 ranks, $t3 on 3 ranks"
     lapse_run 1 "$T/${c}_whole.yaml"
-    lapse_run 2 "$T/${c}_t2.yaml"
+    LAPSE_PROFILE=1 lapse_run 2 "$T/${c}_t2.yaml"
     grep -q "global steps: [0-9]* rounds" "$T/last.log" || { cat "$T/last.log"; fail "$c: no rounds"; }
     grep -q "tile state between passes in host memory" "$T/last.log" ||
         { cat "$T/last.log"; fail "$c: the growth's tile state was not kept in memory"; }
+    local all
+    all=$(reused "$T/last.log")
+    [ "$all" -gt 0 ] || { cat "$T/last.log"; fail "$c: no pass ran from operands kept on the device"; }
     note "$c: the same with a host budget too small for it (LAPSE_PHASE_CACHE=1): scratch area"
     sed "s|${c}_t2.h5|${c}_t2s.h5|" "$T/${c}_t2.yaml" >"$T/${c}_t2s.yaml"
-    LAPSE_PHASE_CACHE=1 lapse_run 2 "$T/${c}_t2s.yaml"
+    if [ -n "$limit" ]; then
+        note "$c: ... and a device share of $limit bytes (LAPSE_DEVICE_MEM_LIMIT)"
+        LAPSE_PROFILE=1 LAPSE_DEVICE_MEM_LIMIT=$limit LAPSE_PHASE_CACHE=1 \
+            lapse_run 2 "$T/${c}_t2s.yaml"
+        local some
+        some=$(reused "$T/last.log")
+        [ "$some" -gt 0 ] && [ "$some" -lt "$all" ] || {
+            cat "$T/last.log"
+            fail "$c: with a small device share, $some passes (of $all) ran from kept operands"
+        }
+    else
+        LAPSE_PHASE_CACHE=1 lapse_run 2 "$T/${c}_t2s.yaml"
+    fi
     grep -q "tile state between passes in the output's scratch area" "$T/last.log" ||
         { cat "$T/last.log"; fail "$c: a host budget of 1 byte still kept the state in memory"; }
     lapse_run 3 "$T/${c}_t3.yaml"
@@ -60,7 +85,8 @@ check() {
     cat "$T/ref.log"
 }
 
-check sample3d "$IN" /raw "[$NZ, $NY, $NX]" "[7, 32, 41]" "[24, 23, 17]" 2 1
+# 6 MB: room for a task (2.1 MiB) and for the operands of a few tiles (run with LAPSE_PROFILE=1)
+check sample3d "$IN" /raw "[$NZ, $NY, $NX]" "[7, 32, 41]" "[24, 23, 17]" 2 1 6000000
 check sample2d "$IN" /raw2d "[1, $NY, $NX]" "[1, 32, 41]" "[1, 13, 29]" 2 1
 
 DATA=${LAPSE_DATA:-}
