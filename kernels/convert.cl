@@ -1,7 +1,8 @@
 /*
  * convert.cl - data type conversion at the two ends of a lapse pipeline: the uploaded input
  * (uint8 / uint16) widened to float32, and the packing of a result: the core box extracted from
- * the full float32 buffer and converted to the output dtype. Integer outputs are rounded to
+ * the full float32 buffer and converted to the output dtype (and, for tile state kept on the
+ * device, a float32 box put back into its buffer). Integer outputs are rounded to
  * nearest even (rint) and saturated to [0, 255] / [0, 65535] / [-32768, 32767]; NaN becomes 0.
  */
 
@@ -40,6 +41,22 @@ __kernel void lapse_pack_f32(__global const float *src, __global float *dst, int
 {
     LAPSE_PACK_SETUP();
     dst[d] = src[s];
+}
+
+/* A box of the float32 buffer src into dst from element `at` on, contiguous (get), and back
+ * (put: the contiguous box at src + at into its place in the buffer dst). */
+__kernel void lapse_box_get_f32(__global const float *src, __global float *dst, int nx, int ny,
+                                int ox, int oy, int oz, int cx, int cy, int cz, ulong at)
+{
+    LAPSE_PACK_SETUP();
+    dst[at + d] = src[s];
+}
+
+__kernel void lapse_box_put_f32(__global const float *src, __global float *dst, int nx, int ny,
+                                int ox, int oy, int oz, int cx, int cy, int cz, ulong at)
+{
+    LAPSE_PACK_SETUP();
+    dst[s] = src[at + d];
 }
 
 __kernel void lapse_pack_u8(__global const float *src, __global uchar *dst, int nx, int ny,

@@ -273,11 +273,38 @@ cleanup:
     return st;
 }
 
+/* Launch convert.cl's kernel `name` (the pack addressing, LAPSE_PACK_SETUP) over box, a box of
+ * a buffer of dims dim, with arguments src and dst, and *at after them unless at is NULL. */
+static lapse_status_t box_launch(lapse_dev_t *d, const char *name, cl_mem src, cl_mem dst,
+                                 const int64_t dim[3], const lapse_box_t *core, const cl_ulong *at)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel kern = NULL;
+    cl_int v[8] = {(cl_int)dim[2],       (cl_int)dim[1],       (cl_int)core->off[2],
+                   (cl_int)core->off[1], (cl_int)core->off[0], (cl_int)core->dim[2],
+                   (cl_int)core->dim[1], (cl_int)core->dim[0]};
+    for (int a = 0; a < 3; a++)
+        if (core->off[a] < 0 || core->dim[a] < 0 || core->off[a] + core->dim[a] > dim[a])
+            LAPSE_FAIL(LAPSE_ERUNTIME,
+                       "%s: box axis %d [%lld, +%lld) outside the buffer (extent %lld)", name, a,
+                       (long long)core->off[a], (long long)core->dim[a], (long long)dim[a]);
+    LAPSE_TRY(lapse_dev_kernel(d, "convert.cl", name, &kern, NULL));
+    LAPSE_ARG(kern, 0, src);
+    LAPSE_ARG(kern, 1, dst);
+    for (int i = 0; i < 8; i++)
+        LAPSE_ARG(kern, (cl_uint)(2 + i), v[i]);
+    if (at)
+        LAPSE_ARG(kern, 10, *at);
+    LAPSE_TRY(lapse_dev_launch_3d(d, kern, (size_t)core->dim[2], (size_t)core->dim[1],
+                                  (size_t)core->dim[0]));
+cleanup:
+    return st;
+}
+
 lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, cl_mem src, const int64_t dim[3],
                               const lapse_box_t *core, cl_mem dst)
 {
     lapse_status_t st = LAPSE_OK;
-    cl_kernel kern = NULL;
     const char *name = dtype == LAPSE_DT_U8    ? "lapse_pack_u8"
                        : dtype == LAPSE_DT_U16 ? "lapse_pack_u16"
                        : dtype == LAPSE_DT_U32 ? "lapse_pack_u32"
@@ -285,21 +312,21 @@ lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, cl_mem src, c
                                                : "lapse_pack_f32";
     if (dtype == LAPSE_DT_U64 || dtype == LAPSE_DT_AUTO || dtype == LAPSE_DT_F64)
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: pack to %s", lapse_dtype_name(dtype));
-    cl_int v[8] = {(cl_int)dim[2],       (cl_int)dim[1],       (cl_int)core->off[2],
-                   (cl_int)core->off[1], (cl_int)core->off[0], (cl_int)core->dim[2],
-                   (cl_int)core->dim[1], (cl_int)core->dim[0]};
-    for (int a = 0; a < 3; a++)
-        if (core->off[a] < 0 || core->dim[a] < 0 || core->off[a] + core->dim[a] > dim[a])
-            LAPSE_FAIL(LAPSE_ERUNTIME,
-                       "pack: core box axis %d [%lld, +%lld) outside the buffer (extent %lld)", a,
-                       (long long)core->off[a], (long long)core->dim[a], (long long)dim[a]);
-    LAPSE_TRY(lapse_dev_kernel(d, "convert.cl", name, &kern, NULL));
-    LAPSE_ARG(kern, 0, src);
-    LAPSE_ARG(kern, 1, dst);
-    for (int i = 0; i < 8; i++)
-        LAPSE_ARG(kern, (cl_uint)(2 + i), v[i]);
-    LAPSE_TRY(lapse_dev_launch_3d(d, kern, (size_t)core->dim[2], (size_t)core->dim[1],
-                                  (size_t)core->dim[0]));
+    LAPSE_TRY(box_launch(d, name, src, dst, dim, core, NULL));
 cleanup:
     return st;
+}
+
+lapse_status_t lapse_dev_box_get(lapse_dev_t *d, cl_mem buf, const int64_t dim[3],
+                                 const lapse_box_t *box, cl_mem flat, size_t at)
+{
+    cl_ulong a = at;
+    return box_launch(d, "lapse_box_get_f32", buf, flat, dim, box, &a);
+}
+
+lapse_status_t lapse_dev_box_put(lapse_dev_t *d, cl_mem flat, size_t at, cl_mem buf,
+                                 const int64_t dim[3], const lapse_box_t *box)
+{
+    cl_ulong a = at;
+    return box_launch(d, "lapse_box_put_f32", flat, buf, dim, box, &a);
 }

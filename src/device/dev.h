@@ -96,6 +96,13 @@ lapse_status_t lapse_dev_to_f32(lapse_dev_t *d, lapse_dtype_t dt, cl_mem src, cl
 lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, cl_mem src, const int64_t dim[3],
                               const lapse_box_t *core, cl_mem dst);
 
+/* Float32 boxes in and out of a buffer of dims dim (box relative to it): get copies the box of
+ * buf into flat from element at on, C order; put copies it back from there into buf. */
+lapse_status_t lapse_dev_box_get(lapse_dev_t *d, cl_mem buf, const int64_t dim[3],
+                                 const lapse_box_t *box, cl_mem flat, size_t at);
+lapse_status_t lapse_dev_box_put(lapse_dev_t *d, cl_mem flat, size_t at, cl_mem buf,
+                                 const int64_t dim[3], const lapse_box_t *box);
+
 /* Profiling: when on, every launch records an event; take returns the device milliseconds and
  * the kernel count since the last take (waits for them) and resets both. */
 void lapse_dev_profile(lapse_dev_t *d, int on);

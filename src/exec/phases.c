@@ -98,7 +98,11 @@ static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t
     opcache_t *c = &ph->ocache[ph->cur_tpi * ph->ntiles + ph->cur.tile];
     cl_int e = CL_SUCCESS;
     cl_command_queue q = ph->w->cl->queue;
-    size_t bytes = 0;
+    const lapse_global_t *gl = nd->step->op->global;
+    const size_t sbytes = gl->iterate && ph->tmem
+                              ? (size_t)(in[0].dim[0] * in[0].dim[1] * in[0].dim[2]) * gl->mat_bytes
+                              : 0;
+    size_t bytes = sbytes;
     for (int i = 0; i < nd->nin; i++)
         bytes += (size_t)(in[i].dim[0] * in[i].dim[1] * in[i].dim[2]) * sizeof(cl_float);
     if (c->used)
@@ -123,8 +127,25 @@ static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t
         LAPSE_CL(e);
         LAPSE_CL(clEnqueueCopyBuffer(q, in[i].mem, c->in[i].mem, 0, 0, b, 0, NULL, NULL));
     }
+    if (sbytes) { /* the state this pass left in mat stays on the device too */
+        c->state = clCreateBuffer(ph->w->cl->ctx, CL_MEM_READ_WRITE, sbytes, NULL, &e);
+        LAPSE_CL(e);
+        LAPSE_CL(clEnqueueCopyBuffer(q, mat, c->state, 0, 0, sbytes, 0, NULL, NULL));
+    }
 cleanup:
     return st;
+}
+
+/* Release the operands (and state) kept in c. */
+static void opcache_drop(lapse_phases_t *ph, opcache_t *c)
+{
+    for (int j = 0; j < c->nin; j++)
+        if (c->in[j].mem)
+            clReleaseMemObject(c->in[j].mem);
+    if (c->state)
+        clReleaseMemObject(c->state);
+    ph->dcached -= c->bytes;
+    memset(c, 0, sizeof *c);
 }
 
 /* Release the kept operands (at the end of a step's passes). */
@@ -134,34 +155,57 @@ static void opcache_clear(lapse_phases_t *ph)
         opcache_t *c = &ph->ocache[i];
         if (!c->used)
             continue;
-        for (int j = 0; j < c->nin; j++)
-            if (c->in[j].mem)
-                clReleaseMemObject(c->in[j].mem);
-        ph->dcached -= c->bytes;
-        memset(c, 0, sizeof *c);
+        opcache_drop(ph, c);
     }
+}
+
+/* A converged timepoint (index tpi, wave position pos) of iterative step k: the states this
+ * rank kept on the device for its tiles into host memory (ph_tmem_down), and its kept operands
+ * released. */
+static lapse_status_t opcache_down(lapse_phases_t *ph, int k, int64_t tpi, int64_t pos)
+{
+    lapse_status_t st = LAPSE_OK;
+    for (int64_t tl = 0; tl < ph->ntiles; tl++) {
+        opcache_t *c = &ph->ocache[tpi * ph->ntiles + tl];
+        if ((pos * ph->ntiles + tl) % ph->w->r->nranks != ph->w->r->rank || !c->used)
+            continue;
+        if (c->state) {
+            lapse_task_t t;
+            lapse_plan_task(&ph->full, tpi * ph->ntiles + tl, &t);
+            LAPSE_TRY(ph_tmem_down(ph, lapse_pipeline_dev(ph->w->pipe), k, tpi, &t, c->state));
+        }
+        opcache_drop(ph, c);
+    }
+cleanup:
+    return st;
 }
 
 /* The current task's partial of pass ph->pass of the target step (into ph->part) from its
  * operands in[] on tile, with mat and work the pipeline's buffers: an iterative step's state of
  * the previous pass is loaded into mat first and its new state stored after; a step's tile data
- * is stored after pass 0 (unless recomputed later). */
+ * is stored after pass 0 (unless recomputed later). resident: mat is the state kept on the
+ * device (opcache_t state), where only the neighbours' rings are loaded and from where only the
+ * rings for them are stored. */
 static lapse_status_t target_partial(lapse_phases_t *ph, lapse_dev_t *d, const lapse_gtile_t *tile,
-                                     const lapse_dvol_t *in, cl_mem mat, cl_mem work)
+                                     const lapse_dvol_t *in, cl_mem mat, cl_mem work, int resident)
 {
     lapse_status_t st = LAPSE_OK;
     const int k = ph->target;
     const lapse_step_t *s = ph->g->node[k].step;
     const lapse_global_t *gl = s->op->global;
     lapse_blob_free(&ph->part);
-    if (gl->iterate && ph->pass > 0 && ph->tmem) /* the state the previous pass left */
+    if (resident && ph->pass > 0)
+        LAPSE_TRY(ph_tmem_load_dev(ph, d, k, mat));
+    else if (gl->iterate && ph->pass > 0 && ph->tmem) /* the state the previous pass left */
         LAPSE_TRY(ph_tmem_load(ph, d, k, mat, in));
     else if (gl->iterate && ph->pass > 0)
         LAPSE_TRY(ph_mat_load(ph, d, k, ph->pass - 1, mat,
                               (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
     LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, tile, in, mat,
                           work, &ph->part));
-    if (gl->iterate && ph->tmem)
+    if (resident)
+        LAPSE_TRY(ph_tmem_rings_down(ph, d, k, mat));
+    else if (gl->iterate && ph->tmem)
         LAPSE_TRY(ph_tmem_store(ph, d, k, mat, in->dim, &tile->core_rel));
     else if (gl->mat_bytes && (ph->pass == 0 || gl->iterate) && !ph_recomputed(ph->g, k))
         LAPSE_TRY(ph_mat_store(ph, d, k, ph->pass, mat, in->dim, &tile->core_rel));
@@ -191,7 +235,7 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
     if (ph->mode == MODE_PARTIAL && k == ph->target) {
         lapse_gtile_t tile;
         ph_current_tile(ph, k, core, &tile);
-        LAPSE_TRY(target_partial(ph, d, &tile, in, mat, work));
+        LAPSE_TRY(target_partial(ph, d, &tile, in, mat, work, 0));
         /* Later passes of a multi-pass step without tile data, and every pass of an iterative
          * step (its state is loaded apart), read the same operands: keep them on the device. */
         if (ph->pass == 0 && (gl->iterate || (gl->npass > 1 && !gl->mat_bytes)))
@@ -403,8 +447,8 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
         const opcache_t *c = &ph->ocache[ph->cur_tpi * ph->ntiles + t.tile];
         if (ph->pass > 0 && c->used) { /* the operands kept after pass 0: no pipeline */
             double t0 = MPI_Wtime();
-            LAPSE_TRY(
-                target_partial(ph, lapse_pipeline_dev(w->pipe), &c->tile, c->in, c->mat, c->work));
+            LAPSE_TRY(target_partial(ph, lapse_pipeline_dev(w->pipe), &c->tile, c->in,
+                                     c->state ? c->state : c->mat, c->work, c->state != NULL));
             ph->t_run += MPI_Wtime() - t0;
             ph->n_reused++;
         } else {
@@ -658,8 +702,11 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
             if (!gl->done(&ph->res[cur.tpi[i] * ph->g->nsteps + k])) {
                 cur.pos[keep] = cur.pos[i];
                 cur.tpi[keep++] = cur.tpi[i];
-            } else if (ph->tmem && lst == LAPSE_OK) /* converged: its state for the tasks */
-                lst = ph_tmem_final(ph, k, cur.tpi[i], cur.pos[i], ph->pass);
+            } else if (ph->tmem && lst == LAPSE_OK) { /* converged: its state for the tasks */
+                lst = opcache_down(ph, k, cur.tpi[i], cur.pos[i]);
+                if (lst == LAPSE_OK)
+                    lst = ph_tmem_final(ph, k, cur.tpi[i], cur.pos[i], ph->pass);
+            }
         }
         if (lst != LAPSE_OK)
             lapse_err_print(lst);

@@ -294,6 +294,196 @@ cleanup:
     return st;
 }
 
+/* The ring tile core `core` gives the tile of core cu (timepoint coordinates): the part of core
+ * within reach r of cu, into *b. Returns 0 when that is empty. */
+static int ring_box(const lapse_box_t *core, const lapse_box_t *cu, const int64_t r[3],
+                    lapse_box_t *b)
+{
+    int empty = 0;
+    for (int ax = 0; ax < 3; ax++) {
+        int64_t lo = cu->off[ax] - r[ax], hi = cu->off[ax] + cu->dim[ax] + r[ax];
+        lo = lo > core->off[ax] ? lo : core->off[ax];
+        hi = hi < core->off[ax] + core->dim[ax] ? hi : core->off[ax] + core->dim[ax];
+        b->off[ax] = lo;
+        b->dim[ax] = hi - lo;
+        empty |= hi <= lo;
+    }
+    return !empty;
+}
+
+/* Grow the device staging buffer of the rings to bytes (and the host one when host is 1). */
+static lapse_status_t ring_room(lapse_phases_t *ph, lapse_dev_t *d, size_t bytes, int host)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    if (ph->ring_dev_bytes < bytes) {
+        if (ph->ring_dev)
+            clReleaseMemObject(ph->ring_dev);
+        ph->ring_dev_bytes = 0;
+        ph->ring_dev = clCreateBuffer(d->cl->ctx, CL_MEM_READ_WRITE, bytes, NULL, &e);
+        LAPSE_CL(e);
+        ph->ring_dev_bytes = bytes;
+    }
+    if (host && ph->ring_host_bytes < bytes) {
+        free(ph->ring_host);
+        ph->ring_host_bytes = 0;
+        ph->ring_host = malloc(bytes);
+        LAPSE_ALLOC(ph->ring_host);
+        ph->ring_host_bytes = bytes;
+    }
+cleanup:
+    return st;
+}
+
+/* Boxes b[0..n) (timepoint coordinates) of the float32 buffer `state` (laid out as box sbox)
+ * into the same boxes of the host array dst (laid out as box dbox): gathered on the device into
+ * the staging buffer and read in one piece. */
+static lapse_status_t boxes_down(lapse_phases_t *ph, lapse_dev_t *d, cl_mem state,
+                                 const lapse_box_t *sbox, char *dst, const lapse_box_t *dbox,
+                                 const lapse_box_t *b, int64_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    size_t total = 0, at = 0;
+    for (int64_t i = 0; i < n; i++)
+        total += (size_t)lapse_box_voxels(&b[i]);
+    if (total == 0)
+        return LAPSE_OK;
+    LAPSE_TRY(ring_room(ph, d, total * sizeof(cl_float), 1));
+    for (int64_t i = 0; i < n; i++) {
+        lapse_box_t rel = b[i];
+        for (int ax = 0; ax < 3; ax++)
+            rel.off[ax] -= sbox->off[ax];
+        LAPSE_TRY(lapse_dev_box_get(d, state, sbox->dim, &rel, ph->ring_dev, at));
+        at += (size_t)lapse_box_voxels(&b[i]);
+    }
+    LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, ph->ring_dev, CL_TRUE, 0, total * sizeof(cl_float),
+                                 ph->ring_host, 0, NULL, NULL));
+    at = 0;
+    for (int64_t i = 0; i < n; i++) {
+        ph_copy_box(dst, dbox, ph->ring_host + at * sizeof(cl_float), &b[i], &b[i],
+                    sizeof(cl_float));
+        at += (size_t)lapse_box_voxels(&b[i]);
+    }
+cleanup:
+    return st;
+}
+
+/* The current task's read box of step k's operand (one plane for a one-plane operand). */
+static void read_box(const lapse_phases_t *ph, int k, const lapse_task_t *t, lapse_box_t *box)
+{
+    const lapse_gnode_t *nd = &ph->g->node[k];
+    const int64_t *dims =
+        nd->in[0] == LAPSE_GRAPH_INPUT ? ph->g->in_shape : ph->g->node[nd->in[0]].dims;
+    *box = t->read;
+    if (dims[0] == 1) {
+        box->off[0] = 0;
+        box->dim[0] = 1;
+    }
+}
+
+/* The next ring record of shell blob b from *at on (advanced past it): its header, data and
+ * size (e bytes per voxel). Returns 0 at the end. */
+static int ring_next(const lapse_blob_t *b, size_t *at, size_t e, ring_head_t *h, const char **data,
+                     size_t *bytes)
+{
+    if (b->data == NULL || *at >= b->size)
+        return 0;
+    memcpy(h, (const char *)b->data + *at, sizeof *h);
+    *data = (const char *)b->data + *at + sizeof *h;
+    *bytes = (size_t)(h->dim[0] * h->dim[1] * h->dim[2]) * e;
+    *at += sizeof *h + ((*bytes + 7) & ~(size_t)7);
+    return 1;
+}
+
+lapse_status_t ph_tmem_load_dev(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state)
+{
+    lapse_status_t st = LAPSE_OK;
+    const size_t e = ph->g->node[k].step->op->global->mat_bytes;
+    lapse_box_t rbox;
+    read_box(ph, k, &ph->cur, &rbox);
+    if (e != sizeof(cl_float))
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the state of step %d is not float32", k + 1);
+    /* three times over the rings for this tile: their size; staged on the host and written in
+     * one piece; put in place */
+    for (int step = 0; step < 3; step++) {
+        size_t total = 0;
+        for (int64_t tl = 0; tl < ph->ntiles; tl++) {
+            const lapse_blob_t *b = &ph->shells[ph->cur_tpi * ph->ntiles + tl];
+            ring_head_t h;
+            const char *data;
+            size_t bytes;
+            for (size_t at = 0; tl != ph->cur.tile && ring_next(b, &at, e, &h, &data, &bytes);) {
+                if (h.dst != ph->cur.tile)
+                    continue;
+                if (step == 1)
+                    memcpy(ph->ring_host + total, data, bytes);
+                if (step == 2) {
+                    lapse_box_t rel;
+                    memcpy(rel.dim, h.dim, sizeof rel.dim);
+                    for (int ax = 0; ax < 3; ax++)
+                        rel.off[ax] = h.off[ax] - rbox.off[ax];
+                    LAPSE_TRY(lapse_dev_box_put(d, ph->ring_dev, total / e, state, rbox.dim, &rel));
+                }
+                total += bytes;
+            }
+        }
+        if (total == 0)
+            break;
+        if (step == 0)
+            LAPSE_TRY(ring_room(ph, d, total, 1));
+        if (step == 1)
+            LAPSE_CL(clEnqueueWriteBuffer(d->cl->queue, ph->ring_dev, CL_TRUE, 0, total,
+                                          ph->ring_host, 0, NULL, NULL));
+    }
+cleanup:
+    return st;
+}
+
+lapse_status_t ph_tmem_rings_down(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state)
+{
+    lapse_status_t st = LAPSE_OK;
+    int64_t r[3], n = 0;
+    lapse_box_t rbox, core;
+    lapse_box_t *rings = malloc((size_t)ph->ntiles * sizeof *rings);
+    LAPSE_ALLOC(rings);
+    lapse_step_reach(ph->g->node[k].step, r);
+    read_box(ph, k, &ph->cur, &rbox);
+    ph_tile_core(ph, k, &ph->cur, &core);
+    char *own = ph->tstate[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+    if (own == NULL)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no tile state of step %d for tile %lld", k + 1,
+                   (long long)ph->cur.tile);
+    for (int64_t u = 0; u < ph->ntiles; u++) {
+        lapse_task_t tu;
+        lapse_box_t cu;
+        if (u == ph->cur.tile)
+            continue;
+        lapse_plan_task(&ph->full, ph->cur_tpi * ph->ntiles + u, &tu);
+        ph_tile_core(ph, k, &tu, &cu);
+        n += ring_box(&core, &cu, r, &rings[n]);
+    }
+    LAPSE_TRY(boxes_down(ph, d, state, &rbox, own, &core, rings, n));
+cleanup:
+    free(rings);
+    return st;
+}
+
+lapse_status_t ph_tmem_down(lapse_phases_t *ph, lapse_dev_t *d, int k, int64_t tpi,
+                            const lapse_task_t *t, cl_mem state)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_box_t rbox, core;
+    read_box(ph, k, t, &rbox);
+    ph_tile_core(ph, k, t, &core);
+    char *own = ph->tstate[tpi * ph->ntiles + t->tile];
+    if (own == NULL)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no tile state of step %d for tile %lld", k + 1,
+                   (long long)t->tile);
+    LAPSE_TRY(boxes_down(ph, d, state, &rbox, own, &core, &core, 1));
+cleanup:
+    return st;
+}
+
 /* Collective: after a pass of step k over the timepoints of a, every tile's rings for its
  * neighbours (the part of its core within the step's reach of theirs) to every rank. */
 lapse_status_t ph_tmem_exchange(lapse_phases_t *ph, int k, const active_t *a)
@@ -325,16 +515,7 @@ lapse_status_t ph_tmem_exchange(lapse_phases_t *ph, int k, const active_t *a)
                 continue;
             lapse_plan_task(&ph->full, tpi * ph->ntiles + u, &tu);
             ph_tile_core(ph, k, &tu, &cu);
-            int empty = 0;
-            for (int ax = 0; ax < 3; ax++) { /* core of tl within reach of u's core */
-                int64_t lo = cu.off[ax] - r[ax], hi = cu.off[ax] + cu.dim[ax] + r[ax];
-                lo = lo > core.off[ax] ? lo : core.off[ax];
-                hi = hi < core.off[ax] + core.dim[ax] ? hi : core.off[ax] + core.dim[ax];
-                b.off[ax] = lo;
-                b.dim[ax] = hi - lo;
-                empty |= hi <= lo;
-            }
-            if (empty)
+            if (!ring_box(&core, &cu, r, &b))
                 continue;
             size_t bytes = (size_t)lapse_box_voxels(&b) * e,
                    need = sizeof(ring_head_t) + ((bytes + 7) & ~(size_t)7);
@@ -420,6 +601,13 @@ void ph_tmem_clear(lapse_phases_t *ph)
         if (ph->shells)
             lapse_blob_free(&ph->shells[i]);
     }
+    if (ph->ring_dev)
+        clReleaseMemObject(ph->ring_dev);
+    ph->ring_dev = NULL;
+    ph->ring_dev_bytes = 0;
+    free(ph->ring_host);
+    ph->ring_host = NULL;
+    ph->ring_host_bytes = 0;
     ph->tmem = 0;
 }
 

@@ -20,6 +20,8 @@ typedef struct {
     int nin;
     lapse_gtile_t tile;
     cl_mem mat, work; /* the pipeline's buffers of the step (not owned) */
+    cl_mem state;     /* an iterative step's state between passes (tmem): the buffer as the
+                       * last pass left it (its own core current), or NULL (host memory only) */
     size_t bytes;
 } opcache_t;
 
@@ -58,6 +60,10 @@ struct lapse_phases {
     int profile; /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
     long long n_kept, n_reused; /* operand sets kept (opcache_keep), and passes run from them */
+    cl_mem ring_dev;            /* staging of rings and states kept on the device (tmem), or NULL */
+    size_t ring_dev_bytes;
+    char *ring_host;
+    size_t ring_host_bytes;
 };
 
 typedef struct {
@@ -119,6 +125,15 @@ lapse_status_t ph_tmem_store(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem m
 lapse_status_t ph_tmem_load(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat,
                             const lapse_dvol_t *in);
 lapse_status_t ph_tmem_exchange(lapse_phases_t *ph, int k, const active_t *a);
+/* The same with the state kept on the device (opcache_t state, the read box's layout): load
+ * writes the neighbours' rings into it (the core there is the last pass's already);
+ * rings_down reads the current task's rings for its neighbours out of it into its state in host
+ * memory (what the exchange sends; the rest of that copy is stale); down reads the whole core of
+ * task t (timepoint index tpi) into it (before ph_tmem_final). */
+lapse_status_t ph_tmem_load_dev(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state);
+lapse_status_t ph_tmem_rings_down(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state);
+lapse_status_t ph_tmem_down(lapse_phases_t *ph, lapse_dev_t *d, int k, int64_t tpi,
+                            const lapse_task_t *t, cl_mem state);
 lapse_status_t ph_tmem_final(lapse_phases_t *ph, int k, int64_t tpi, int64_t pos, int pass);
 void ph_tmem_clear(lapse_phases_t *ph);
 lapse_status_t ph_tmem_decide(lapse_phases_t *ph, int k, const active_t *a, int *on);
