@@ -268,8 +268,34 @@ static size_t pad8(size_t n)
     return (n + 7) & ~(size_t)7;
 }
 
+/* The unit (bytes, a power of two >= 8) in which ph_exchange counts: the smallest for which
+ * the ranks' sizes[0..n) rounded up to it count at most `limit` units together (MPI counts are
+ * ints). 0 when even 1 GiB units do not do. */
+size_t ph_exchange_unit(const long long *sizes, int n, long long limit)
+{
+    for (size_t unit = 8; unit <= ((size_t)1 << 30); unit *= 2) {
+        long long units = 0;
+        for (int r = 0; r < n && units <= limit; r++)
+            units += (sizes[r] + (long long)unit - 1) / (long long)unit;
+        if (units <= limit)
+            return unit;
+    }
+    return 0;
+}
+
+/* The largest MPI count ph_exchange uses: INT_MAX, or LAPSE_EXCHANGE_UNITS (tests: forces
+ * larger units on small data). */
+static long long exchange_limit(void)
+{
+    const char *env = getenv("LAPSE_EXCHANGE_UNITS");
+    long long v = env && *env ? atoll(env) : 0;
+    return v > 0 && v < INT_MAX ? v : INT_MAX;
+}
+
 /* Collective: every rank's records (index j, blob) to every rank: all[j] receives a copy of the
- * blob of index j (0 <= j < nall). mine[0..nmine) with indices idx[]. */
+ * blob of index j (0 <= j < nall). mine[0..nmine) with indices idx[]. Each rank's records are
+ * padded to a whole number of units (ph_exchange_unit), so any total size travels in one
+ * MPI_Allgatherv. */
 lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, const lapse_blob_t *mine,
                            int64_t nmine, lapse_blob_t *all, int64_t nall)
 {
@@ -277,10 +303,28 @@ lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, const 
     char *sbuf = NULL, *rbuf = NULL;
     long long *sizes = NULL;
     int *counts = NULL, *displs = NULL;
+    MPI_Datatype unit_t = MPI_DATATYPE_NULL;
     size_t bytes = 0;
     for (int64_t i = 0; i < nmine; i++)
         bytes += sizeof(rec_head_t) + pad8(mine[i].size);
-    sbuf = malloc(bytes ? bytes : 1);
+    sizes = malloc((size_t)nranks * sizeof *sizes);
+    counts = malloc((size_t)nranks * sizeof *counts);
+    displs = malloc((size_t)nranks * sizeof *displs);
+    LAPSE_ALLOC(sizes);
+    LAPSE_ALLOC(counts);
+    LAPSE_ALLOC(displs);
+    long long my = (long long)bytes, units = 0;
+    LAPSE_MPI(MPI_Allgather(&my, 1, MPI_LONG_LONG, sizes, 1, MPI_LONG_LONG, comm));
+    const size_t unit = ph_exchange_unit(sizes, nranks, exchange_limit());
+    if (unit == 0)
+        LAPSE_FAIL(LAPSE_ENOMEM, "the results of one round of a global step are too large to "
+                                 "exchange: use larger tiles or fewer timepoints per run");
+    for (int r = 0; r < nranks; r++) {
+        counts[r] = (int)((sizes[r] + (long long)unit - 1) / (long long)unit);
+        displs[r] = (int)units;
+        units += counts[r];
+    }
+    sbuf = calloc((bytes + unit - 1) / unit * unit + 1, 1);
     LAPSE_ALLOC(sbuf);
     size_t o = 0;
     for (int64_t i = 0; i < nmine; i++) {
@@ -291,40 +335,31 @@ lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, const 
             memcpy(sbuf + o, mine[i].data, mine[i].size);
         o += pad8(mine[i].size);
     }
-    sizes = malloc((size_t)nranks * sizeof *sizes);
-    counts = malloc((size_t)nranks * sizeof *counts);
-    displs = malloc((size_t)nranks * sizeof *displs);
-    LAPSE_ALLOC(sizes);
-    LAPSE_ALLOC(counts);
-    LAPSE_ALLOC(displs);
-    long long my = (long long)bytes, total = 0;
-    LAPSE_MPI(MPI_Allgather(&my, 1, MPI_LONG_LONG, sizes, 1, MPI_LONG_LONG, comm));
-    for (int r = 0; r < nranks; r++) {
-        if (total + sizes[r] > INT_MAX)
-            LAPSE_FAIL(LAPSE_ENOMEM,
-                       "the partial results of one round of a global step exceed 2 GiB: use "
-                       "larger tiles or fewer timepoints per run");
-        counts[r] = (int)sizes[r];
-        displs[r] = (int)total;
-        total += sizes[r];
-    }
-    rbuf = malloc(total ? (size_t)total : 1);
+    rbuf = malloc((size_t)units * unit + 1);
     LAPSE_ALLOC(rbuf);
-    LAPSE_MPI(MPI_Allgatherv(sbuf, (int)bytes, MPI_BYTE, rbuf, counts, displs, MPI_BYTE, comm));
-    for (size_t at = 0; at < (size_t)total;) {
-        rec_head_t h;
-        memcpy(&h, rbuf + at, sizeof h);
-        at += sizeof h;
-        if (h.index < 0 || h.index >= nall || h.size < 0 || at + (size_t)h.size > (size_t)total)
-            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: a bad partial-result record");
-        lapse_blob_free(&all[h.index]);
-        all[h.index].data = malloc(h.size ? (size_t)h.size : 1);
-        LAPSE_ALLOC(all[h.index].data);
-        all[h.index].size = (size_t)h.size;
-        memcpy(all[h.index].data, rbuf + at, (size_t)h.size);
-        at += pad8((size_t)h.size);
+    LAPSE_MPI(MPI_Type_contiguous((int)unit, MPI_BYTE, &unit_t));
+    LAPSE_MPI(MPI_Type_commit(&unit_t));
+    LAPSE_MPI(MPI_Allgatherv(sbuf, (int)((bytes + unit - 1) / unit), unit_t, rbuf, counts, displs,
+                             unit_t, comm));
+    for (int r = 0; r < nranks; r++) { /* each rank's records, up to its padding */
+        const size_t end = (size_t)displs[r] * unit + (size_t)sizes[r];
+        for (size_t at = (size_t)displs[r] * unit; at < end;) {
+            rec_head_t h;
+            memcpy(&h, rbuf + at, sizeof h);
+            at += sizeof h;
+            if (h.index < 0 || h.index >= nall || h.size < 0 || at + (size_t)h.size > end)
+                LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: a bad partial-result record");
+            lapse_blob_free(&all[h.index]);
+            all[h.index].data = malloc(h.size ? (size_t)h.size : 1);
+            LAPSE_ALLOC(all[h.index].data);
+            all[h.index].size = (size_t)h.size;
+            memcpy(all[h.index].data, rbuf + at, (size_t)h.size);
+            at += pad8((size_t)h.size);
+        }
     }
 cleanup:
+    if (unit_t != MPI_DATATYPE_NULL)
+        MPI_Type_free(&unit_t);
     free(sbuf);
     free(rbuf);
     free(sizes);
@@ -867,10 +902,10 @@ cleanup:
     return st;
 }
 
-/* Bytes of input boxes a rank keeps between rounds: LAPSE_PHASE_CACHE, else 1/32 of
- * the host's memory (every rank of a host keeps its own cache: a quarter of the memory shared
- * by up to 8 ranks). */
-static size_t cache_budget(void)
+/* Bytes of host memory a rank keeps between rounds (input boxes, tile data, the growth's state):
+ * LAPSE_PHASE_CACHE, else a quarter of the host's memory shared by the local_ranks ranks on it
+ * (every rank keeps its own). */
+static size_t cache_budget(int local_ranks)
 {
     const char *env = getenv("LAPSE_PHASE_CACHE");
     if (env && *env)
@@ -878,7 +913,7 @@ static size_t cache_budget(void)
     long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
     if (pages <= 0 || size <= 0)
         return 0;
-    return (size_t)pages * (size_t)size / 32;
+    return (size_t)pages * (size_t)size / 4 / (size_t)(local_ranks > 0 ? local_ranks : 1);
 }
 
 lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
@@ -911,7 +946,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->prev = calloc((size_t)(ph->ntps + 1), sizeof *ph->prev);
         ph->last = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->last);
         ph->cache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->cache);
-        ph->cache_max = cache_budget();
+        ph->cache_max = cache_budget(w->r->local_size);
         ph->dcache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->dcache);
         ph->ocache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ocache);
         ph->tstate = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tstate);

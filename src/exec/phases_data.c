@@ -667,13 +667,13 @@ cleanup:
 
 /* Collective: whether the tile data of every global step with tile data that is not recomputed
  * stays in host memory for the whole run (tdmem[k]): all active timepoints' tiles of all such
- * steps fit half of the host budget (LAPSE_PHASE_CACHE) on every rank, and one step's fit in one
- * MPI_Allgatherv (2 GiB); the host input cache keeps the rest of the budget. Else every such
+ * steps fit half of the host budget (LAPSE_PHASE_CACHE) on every rank; the host input cache keeps
+ * the rest of the budget. Else every such
  * step uses the output's scratch area. */
 lapse_status_t ph_tdata_decide(lapse_phases_t *ph, const active_t *a)
 {
     lapse_status_t st = LAPSE_OK;
-    double total = 0, most = 0;
+    double total = 0;
     int any = 0;
     for (int k = 0; k < ph->g->nsteps; k++) {
         const lapse_global_t *gl = ph->g->node[k].step->op->global;
@@ -682,11 +682,9 @@ lapse_status_t ph_tdata_decide(lapse_phases_t *ph, const active_t *a)
         double b = (double)a->n * (double)ph->ntiles * (double)ph->full.max_core_voxels *
                    (double)gl->mat_bytes;
         total += b;
-        most = b > most ? b : most;
         any = 1;
     }
-    int ok = any && ph->tdown && ph->mat_host && total <= 0.5 * (double)ph->cache_max &&
-             most < 2147483647.0 * 0.9;
+    int ok = any && ph->tdown && ph->mat_host && total <= 0.5 * (double)ph->cache_max;
     int all = 0;
     LAPSE_MPI(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ph->w->r->world));
     for (int k = 0; all && k < ph->g->nsteps; k++) {

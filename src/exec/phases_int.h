@@ -41,7 +41,7 @@ struct lapse_phases {
                                    * iterative step has two: passes alternate between them) */
     int *last;                    /* [ntps * nsteps]: an iterative step's last pass */
     void **cache; /* [ntps * ntiles]: a task's input read box kept between rounds, or NULL */
-    size_t cached, cache_max; /* bytes kept, and at most (LAPSE_PHASE_CACHE, default 1/4 of RAM) */
+    size_t cached, cache_max; /* bytes kept, and at most (cache_budget) */
     void *mat_host;           /* host copy of tile data: the largest read box x 8 bytes */
     cl_mem *dcache; /* [ntps * ntiles]: a task's input read box kept on the device, or NULL */
     size_t dcached, dcache_max; /* device bytes kept, and at most (the rank's device share
@@ -90,6 +90,7 @@ void ph_tile_core(const lapse_phases_t *ph, int k, const lapse_task_t *t, lapse_
 void ph_copy_box(char *dst, const lapse_box_t *db, const char *src, const lapse_box_t *sb,
                  const lapse_box_t *b, size_t e);
 /* Collective: every rank's records (index idx[i], blob mine[i]) to all[index] on every rank. */
+size_t ph_exchange_unit(const long long *sizes, int n, long long limit);
 lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, const lapse_blob_t *mine,
                            int64_t nmine, lapse_blob_t *all, int64_t nall);
 

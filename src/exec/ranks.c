@@ -82,6 +82,7 @@ lapse_status_t lapse_ranks_init(lapse_ranks_t *r)
     LAPSE_MPI(MPI_Comm_size(r->world, &r->nranks));
     LAPSE_MPI(MPI_Comm_split_type(r->world, MPI_COMM_TYPE_SHARED, r->rank, MPI_INFO_NULL, &node));
     LAPSE_MPI(MPI_Comm_rank(node, &r->local_rank));
+    LAPSE_MPI(MPI_Comm_size(node, &r->local_size));
     if (gethostname(r->host, sizeof r->host) != 0)
         snprintf(r->host, sizeof r->host, "unknown");
     r->host[sizeof r->host - 1] = '\0';

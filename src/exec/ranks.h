@@ -17,6 +17,7 @@ typedef struct {
     MPI_Comm world; /* MPI_COMM_WORLD, with MPI_ERRORS_RETURN */
     int rank, nranks;
     int local_rank; /* rank among the ranks of this host */
+    int local_size; /* ranks on this host */
     char host[64];
 } lapse_ranks_t;
 
