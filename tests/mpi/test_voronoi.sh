@@ -44,8 +44,9 @@ reused() {
 }
 
 # check NAME IN DATASET WHOLE TILES2 TILES3 SPOT OUTLINE [DEVICE_LIMIT]
-# DEVICE_LIMIT (bytes): the scratch-area run also with LAPSE_DEVICE_MEM_LIMIT, so that the
-# growth's operands of only some tiles fit the device and the others' passes run the pipeline.
+# DEVICE_LIMIT (bytes): one more 2-rank run with LAPSE_DEVICE_MEM_LIMIT, and the scratch-area
+# run with it too, so that the growth's operands (and state) of only some tiles fit the device
+# and the others' passes run the pipeline (and move their state through the host).
 check() {
     local c=$1 in=$2 dset=$3 whole=$4 t2=$5 t3=$6 spot=$7 outline=$8 limit=${9:-}
     config "${c}_whole" "$in" "$dset" "$whole" static "$spot" "$outline"
