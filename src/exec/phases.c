@@ -71,11 +71,14 @@ void ph_current_tile(const lapse_phases_t *ph, int k, const lapse_box_t *core_re
 }
 
 /* Release input boxes kept on the device (the current task's aside, which is not counted yet)
- * until bytes more fit the device cache, or none is left; their tasks read them again. */
+ * until bytes more fit the device cache; nothing when releasing them all would not make room.
+ * Their tasks read them again (from the host cache, where there is room for them). */
 static void box_evict(lapse_phases_t *ph, size_t bytes)
 {
     int64_t cur = ph->cur_tpi * ph->ntiles + ph->cur.tile;
     size_t dsize = lapse_dtype_size(ph->w->job->in.dtype);
+    if (ph->dcached - ph->dboxes + bytes > ph->dcache_max)
+        return;
     for (; ph->dcached + bytes > ph->dcache_max && ph->evict < ph->ntps * ph->ntiles; ph->evict++) {
         if (ph->evict == cur || ph->dcache[ph->evict] == NULL)
             continue;
@@ -84,6 +87,7 @@ static void box_evict(lapse_phases_t *ph, size_t bytes)
         clReleaseMemObject(ph->dcache[ph->evict]);
         ph->dcache[ph->evict] = NULL;
         ph->dcached -= (size_t)lapse_box_voxels(&t.read) * dsize;
+        ph->dboxes -= (size_t)lapse_box_voxels(&t.read) * dsize;
     }
 }
 
@@ -131,6 +135,7 @@ static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t
         c->state = clCreateBuffer(ph->w->cl->ctx, CL_MEM_READ_WRITE, sbytes, NULL, &e);
         LAPSE_CL(e);
         LAPSE_CL(clEnqueueCopyBuffer(q, mat, c->state, 0, 0, sbytes, 0, NULL, NULL));
+        ph->n_state++;
     }
 cleanup:
     return st;
@@ -195,7 +200,7 @@ static lapse_status_t target_partial(lapse_phases_t *ph, lapse_dev_t *d, const l
     const lapse_global_t *gl = s->op->global;
     lapse_blob_free(&ph->part);
     if (resident && ph->pass > 0)
-        LAPSE_TRY(ph_tmem_load_dev(ph, d, k, mat));
+        LAPSE_TRY(ph_tmem_load_dev(ph, d, k, mat, (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
     else if (gl->iterate && ph->pass > 0 && ph->tmem) /* the state the previous pass left */
         LAPSE_TRY(ph_tmem_load(ph, d, k, mat, in));
     else if (gl->iterate && ph->pass > 0)
@@ -204,7 +209,8 @@ static lapse_status_t target_partial(lapse_phases_t *ph, lapse_dev_t *d, const l
     LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, tile, in, mat,
                           work, &ph->part));
     if (resident)
-        LAPSE_TRY(ph_tmem_rings_down(ph, d, k, mat));
+        LAPSE_TRY(
+            ph_tmem_rings_down(ph, d, k, mat, (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
     else if (gl->iterate && ph->tmem)
         LAPSE_TRY(ph_tmem_store(ph, d, k, mat, in->dim, &tile->core_rel));
     else if (gl->mat_bytes && (ph->pass == 0 || gl->iterate) && !ph_recomputed(ph->g, k))
@@ -283,8 +289,8 @@ size_t ph_exchange_unit(const long long *sizes, int n, long long limit)
     return 0;
 }
 
-/* The largest MPI count ph_exchange uses: INT_MAX, or LAPSE_EXCHANGE_UNITS (tests: forces
- * larger units on small data). */
+/* The largest MPI count ph_exchange uses on this rank: INT_MAX, or LAPSE_EXCHANGE_UNITS (tests:
+ * forces larger units on small data); the ranks take the smallest of theirs, at least nranks. */
 static long long exchange_limit(void)
 {
     const char *env = getenv("LAPSE_EXCHANGE_UNITS");
@@ -301,7 +307,7 @@ lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, const 
 {
     lapse_status_t st = LAPSE_OK;
     char *sbuf = NULL, *rbuf = NULL;
-    long long *sizes = NULL;
+    long long *sizes = NULL, *pairs = NULL;
     int *counts = NULL, *displs = NULL;
     MPI_Datatype unit_t = MPI_DATATYPE_NULL;
     size_t bytes = 0;
@@ -313,9 +319,16 @@ lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, const 
     LAPSE_ALLOC(sizes);
     LAPSE_ALLOC(counts);
     LAPSE_ALLOC(displs);
-    long long my = (long long)bytes, units = 0;
-    LAPSE_MPI(MPI_Allgather(&my, 1, MPI_LONG_LONG, sizes, 1, MPI_LONG_LONG, comm));
-    const size_t unit = ph_exchange_unit(sizes, nranks, exchange_limit());
+    long long my[2] = {(long long)bytes, exchange_limit()}, units = 0, limit = INT_MAX;
+    pairs = malloc((size_t)nranks * sizeof my);
+    LAPSE_ALLOC(pairs);
+    LAPSE_MPI(MPI_Allgather(my, 2, MPI_LONG_LONG, pairs, 2, MPI_LONG_LONG, comm));
+    for (int r = 0; r < nranks; r++) { /* the same sizes and limit on every rank */
+        sizes[r] = pairs[2 * r];
+        limit = pairs[2 * r + 1] < limit ? pairs[2 * r + 1] : limit;
+    }
+    limit = limit > nranks ? limit : nranks;
+    const size_t unit = ph_exchange_unit(sizes, nranks, limit);
     if (unit == 0)
         LAPSE_FAIL(LAPSE_ENOMEM, "the results of one round of a global step are too large to "
                                  "exchange: use larger tiles or fewer timepoints per run");
@@ -363,6 +376,7 @@ cleanup:
     free(sbuf);
     free(rbuf);
     free(sizes);
+    free(pairs);
     free(counts);
     free(displs);
     return st;
@@ -429,11 +443,17 @@ static lapse_status_t run_round_task(lapse_phases_t *ph, int64_t tpi, const laps
     ph->t_input += t1 - t0;
     LAPSE_TRY(lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, NULL, dev ? dslot : NULL));
     ph->t_run += MPI_Wtime() - t1;
-    if (*dslot && ph->dcached + bytes <= ph->dcache_max) /* (the run's kept operands came first) */
+    if (*dslot && ph->dcached + bytes <= ph->dcache_max) { /* (the run's kept operands first) */
         ph->dcached += bytes;
-    else if (*dslot) {
+        ph->dboxes += bytes;
+    } else if (*dslot) { /* in the host cache instead, where it has room */
+        void **slot = &ph->cache[tpi * ph->ntiles + t->tile];
         clReleaseMemObject(*dslot);
         *dslot = NULL;
+        if (*slot == NULL && ph->cached + bytes <= ph->cache_max && (*slot = malloc(bytes))) {
+            memcpy(*slot, lapse_pipeline_input(w->pipe), bytes);
+            ph->cached += bytes;
+        }
     }
 cleanup:
     return st;
@@ -456,6 +476,7 @@ static void cache_clear(lapse_phases_t *ph, int dev)
             ph->dcache[i] = NULL;
         }
     ph->dcached = 0;
+    ph->dboxes = 0;
 }
 
 /* Run this rank's share of the tiles of the active timepoints up to step k, pass pass; keep the
@@ -891,29 +912,72 @@ static lapse_status_t prologue(lapse_phases_t *ph)
         fflush(stdout);
     }
     if (ph->profile)
-        fprintf(stderr,
-                "lapse: rank %d profile: global-step rounds: input %.3f s, pipeline %.3f s, "
-                "waiting %.3f s, exchange %.3f s, reductions %.3f s; operands kept on the "
-                "device for %lld tiles, %lld passes run from them\n",
-                w->r->rank, ph->t_input, ph->t_run, ph->t_wait, ph->t_exchange, ph->t_reduce,
-                ph->n_kept, ph->n_reused);
+        fprintf(
+            stderr,
+            "lapse: rank %d profile: global-step rounds: input %.3f s, pipeline %.3f s, "
+            "waiting %.3f s, exchange %.3f s, reductions %.3f s; operands kept on the "
+            "device for %lld tiles (with the growth's state for %lld), %lld passes run from them\n",
+            w->r->rank, ph->t_input, ph->t_run, ph->t_wait, ph->t_exchange, ph->t_reduce,
+            ph->n_kept, ph->n_state, ph->n_reused);
 cleanup:
     free(a.tpi);
     return st;
 }
 
+/* The value in file `path` (a cgroup's memory limit) when it is a number below *best. */
+static void limit_from(const char *path, unsigned long long *best)
+{
+    char buf[64];
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    if (fgets(buf, sizeof buf, f) && buf[0] >= '0' && buf[0] <= '9') {
+        unsigned long long v = strtoull(buf, NULL, 10);
+        if (v > 0 && v < *best)
+            *best = v;
+    }
+    fclose(f);
+}
+
+/* Bytes of memory this process may use: the host's, or less where a cgroup limits it (Slurm's
+ * --mem, a container): memory.max (v2) or memory.limit_in_bytes (v1) of the process's cgroup,
+ * or of the root of the mount (a container's view). 0 when unknown. */
+static unsigned long long memory_limit(void)
+{
+    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
+    unsigned long long best = pages > 0 && size > 0 ? (unsigned long long)pages * size : 0;
+    char line[512], path[1024];
+    FILE *f = fopen("/proc/self/cgroup", "r");
+    while (f && best && fgets(line, sizeof line, f)) { /* "N:controllers:/path" */
+        char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL;
+        if (p == NULL)
+            continue;
+        p[strcspn(p, "\n")] = '\0';
+        const char *dir = p == c + 1                          ? "/sys/fs/cgroup"
+                          : strncmp(c + 1, "memory:", 7) == 0 ? "/sys/fs/cgroup/memory"
+                                                              : NULL;
+        const char *file = p == c + 1 ? "memory.max" : "memory.limit_in_bytes";
+        if (dir == NULL)
+            continue;
+        snprintf(path, sizeof path, "%s%s/%s", dir, strcmp(p + 1, "/") ? p + 1 : "", file);
+        limit_from(path, &best);
+        snprintf(path, sizeof path, "%s/%s", dir, file);
+        limit_from(path, &best);
+    }
+    if (f)
+        fclose(f);
+    return best;
+}
+
 /* Bytes of host memory a rank keeps between rounds (input boxes, tile data, the growth's state):
- * LAPSE_PHASE_CACHE, else a quarter of the host's memory shared by the local_ranks ranks on it
- * (every rank keeps its own). */
+ * LAPSE_PHASE_CACHE, else a quarter of the memory the process may use (memory_limit) shared by
+ * the local_ranks ranks on the host (every rank keeps its own). */
 static size_t cache_budget(int local_ranks)
 {
     const char *env = getenv("LAPSE_PHASE_CACHE");
     if (env && *env)
         return (size_t)atof(env);
-    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
-    if (pages <= 0 || size <= 0)
-        return 0;
-    return (size_t)pages * (size_t)size / 4 / (size_t)(local_ranks > 0 ? local_ranks : 1);
+    return (size_t)(memory_limit() / 4 / (unsigned long long)(local_ranks > 0 ? local_ranks : 1));
 }
 
 lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)

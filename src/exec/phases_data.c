@@ -395,14 +395,15 @@ static int ring_next(const lapse_blob_t *b, size_t *at, size_t e, ring_head_t *h
     return 1;
 }
 
-lapse_status_t ph_tmem_load_dev(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state)
+lapse_status_t ph_tmem_load_dev(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state, size_t n)
 {
     lapse_status_t st = LAPSE_OK;
     const size_t e = ph->g->node[k].step->op->global->mat_bytes;
     lapse_box_t rbox;
     read_box(ph, k, &ph->cur, &rbox);
-    if (e != sizeof(cl_float))
-        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the state of step %d is not float32", k + 1);
+    if (e != sizeof(cl_float) || (size_t)lapse_box_voxels(&rbox) != n)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the kept state of step %d for tile %lld", k + 1,
+                   (long long)ph->cur.tile);
     /* three times over the rings for this tile: their size; staged on the host and written in
      * one piece; put in place */
     for (int step = 0; step < 3; step++) {
@@ -439,10 +440,10 @@ cleanup:
     return st;
 }
 
-lapse_status_t ph_tmem_rings_down(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state)
+lapse_status_t ph_tmem_rings_down(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state, size_t n)
 {
     lapse_status_t st = LAPSE_OK;
-    int64_t r[3], n = 0;
+    int64_t r[3], nr = 0;
     lapse_box_t rbox, core;
     lapse_box_t *rings = malloc((size_t)ph->ntiles * sizeof *rings);
     LAPSE_ALLOC(rings);
@@ -450,7 +451,7 @@ lapse_status_t ph_tmem_rings_down(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_
     read_box(ph, k, &ph->cur, &rbox);
     ph_tile_core(ph, k, &ph->cur, &core);
     char *own = ph->tstate[ph->cur_tpi * ph->ntiles + ph->cur.tile];
-    if (own == NULL)
+    if (own == NULL || (size_t)lapse_box_voxels(&rbox) != n)
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no tile state of step %d for tile %lld", k + 1,
                    (long long)ph->cur.tile);
     for (int64_t u = 0; u < ph->ntiles; u++) {
@@ -460,9 +461,9 @@ lapse_status_t ph_tmem_rings_down(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_
             continue;
         lapse_plan_task(&ph->full, ph->cur_tpi * ph->ntiles + u, &tu);
         ph_tile_core(ph, k, &tu, &cu);
-        n += ring_box(&core, &cu, r, &rings[n]);
+        nr += ring_box(&core, &cu, r, &rings[nr]);
     }
-    LAPSE_TRY(boxes_down(ph, d, state, &rbox, own, &core, rings, n));
+    LAPSE_TRY(boxes_down(ph, d, state, &rbox, own, &core, rings, nr));
 cleanup:
     free(rings);
     return st;
@@ -479,7 +480,16 @@ lapse_status_t ph_tmem_down(lapse_phases_t *ph, lapse_dev_t *d, int k, int64_t t
     if (own == NULL)
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: no tile state of step %d for tile %lld", k + 1,
                    (long long)t->tile);
-    LAPSE_TRY(boxes_down(ph, d, state, &rbox, own, &core, &core, 1));
+    /* straight into the host copy: no staging as large as the core */
+    size_t origin[3] = {(size_t)(core.off[2] - rbox.off[2]) * sizeof(cl_float),
+                        (size_t)(core.off[1] - rbox.off[1]), (size_t)(core.off[0] - rbox.off[0])};
+    size_t host[3] = {0, 0, 0};
+    size_t region[3] = {(size_t)core.dim[2] * sizeof(cl_float), (size_t)core.dim[1],
+                        (size_t)core.dim[0]};
+    LAPSE_CL(clEnqueueReadBufferRect(d->cl->queue, state, CL_TRUE, origin, host, region,
+                                     (size_t)rbox.dim[2] * sizeof(cl_float),
+                                     (size_t)(rbox.dim[1] * rbox.dim[2]) * sizeof(cl_float),
+                                     region[0], region[0] * region[1], own, 0, NULL, NULL));
 cleanup:
     return st;
 }
@@ -694,8 +704,8 @@ lapse_status_t ph_tdata_decide(lapse_phases_t *ph, const active_t *a)
         ph->tdata[k] = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof(lapse_blob_t));
         ph->tdmem[k] = ph->tdata[k] != NULL;
     }
-    if (all) /* the input cache keeps the other half */
-        ph->cache_max = ph->cache_max > (size_t)total ? ph->cache_max - (size_t)total : 0;
+    if (all) /* the input cache keeps the rest, less the exchange's second copy of the data */
+        ph->cache_max = ph->cache_max > 2 * (size_t)total ? ph->cache_max - 2 * (size_t)total : 0;
     /* a rank that could not allocate leaves tdmem 0: every rank must agree */
     for (int k = 0; k < ph->g->nsteps; k++) {
         int mine = ph->tdmem[k], both = 0;

@@ -49,6 +49,7 @@ struct lapse_phases {
     opcache_t *ocache; /* [ntps * ntiles]: the target step's operands kept after its pass 0, so
                         * that its later passes skip the pipeline (opcache_keep) */
     int64_t evict;     /* the next dcache slot box_evict looks at (an iterative step's rounds) */
+    size_t dboxes;     /* of dcached, the bytes of input boxes (the rest: kept operands) */
     int tdmem[LAPSE_MAX_STEPS];           /* 1: step k's tile data lives in host memory (tdata) */
     lapse_blob_t *tdata[LAPSE_MAX_STEPS]; /* [ntps * ntiles]: every tile's core data, shared */
     lapse_blob_t *tdown;  /* [ntps * ntiles]: this rank's new tile data, until shared */
@@ -59,8 +60,9 @@ struct lapse_phases {
     size_t relay_bytes;
     int profile; /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
-    long long n_kept, n_reused; /* operand sets kept (opcache_keep), and passes run from them */
-    cl_mem ring_dev;            /* staging of rings and states kept on the device (tmem), or NULL */
+    long long n_kept, n_state, n_reused; /* operand sets kept (opcache_keep), of them with the
+                                          * growth's state, and passes run from them (profile) */
+    cl_mem ring_dev; /* staging of rings and states kept on the device (tmem), or NULL */
     size_t ring_dev_bytes;
     char *ring_host;
     size_t ring_host_bytes;
@@ -126,13 +128,14 @@ lapse_status_t ph_tmem_store(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem m
 lapse_status_t ph_tmem_load(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem mat,
                             const lapse_dvol_t *in);
 lapse_status_t ph_tmem_exchange(lapse_phases_t *ph, int k, const active_t *a);
-/* The same with the state kept on the device (opcache_t state, the read box's layout): load
- * writes the neighbours' rings into it (the core there is the last pass's already);
+/* The same with the state kept on the device (opcache_t state, the read box's layout, n voxels):
+ * load writes the neighbours' rings into it (the core there is the last pass's already);
  * rings_down reads the current task's rings for its neighbours out of it into its state in host
  * memory (what the exchange sends; the rest of that copy is stale); down reads the whole core of
  * task t (timepoint index tpi) into it (before ph_tmem_final). */
-lapse_status_t ph_tmem_load_dev(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state);
-lapse_status_t ph_tmem_rings_down(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state);
+lapse_status_t ph_tmem_load_dev(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state, size_t n);
+lapse_status_t ph_tmem_rings_down(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem state,
+                                  size_t n);
 lapse_status_t ph_tmem_down(lapse_phases_t *ph, lapse_dev_t *d, int k, int64_t tpi,
                             const lapse_task_t *t, cl_mem state);
 lapse_status_t ph_tmem_final(lapse_phases_t *ph, int k, int64_t tpi, int64_t pos, int pass);

@@ -6,7 +6,7 @@
 # that). Each pipeline runs untiled on 1 rank (the timepoint whole on the device), with odd
 # tiles on 2 ranks (static scheduling) and on 3 ranks (dynamic): every dataset must be
 # bit-identical between the runs and match SciPy / scikit-image (tests/py/labels_ref.py); the
-# 3-rank runs exchange partial results in units as large as for data over 2 GiB.
+# 3-rank runs exchange partial results in units as large as for data over 16 GiB.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -72,7 +72,7 @@ check() {
         py h5same.py "$T/${c}_whole.h5" "$T/${c}_tiled2s.h5" || fail "$c: tiled2s differs"
     fi
     # LAPSE_EXCHANGE_UNITS: the exchanges count in units as large as they would for data of more
-    # than 2 GiB (MPI counts are ints): records padded per rank, tile data still bit-identical
+    # than 16 GiB (MPI counts are ints): records padded per rank, tile data still bit-identical
     LAPSE_EXCHANGE_UNITS=40 lapse_run 3 "$T/${c}_tiled3.yaml"
     for r in tiled2 tiled3; do
         py h5same.py "$T/${c}_whole.h5" "$T/${c}_$r.h5" || fail "$c: $r differs from untiled"

@@ -36,10 +36,11 @@ devices: any
 YAML
 }
 
-# reused LOG: the passes run from operands kept on the device, summed over the ranks'
-# LAPSE_PROFILE lines ("operands kept on the device for K tiles, P passes run from them").
-reused() {
-    sed -n 's/.*operands kept on the device for [0-9]* tiles, \([0-9]*\) passes run.*/\1/p' "$1" |
+# kept_state LOG: the tiles whose growth state stayed on the device, summed over the ranks'
+# LAPSE_PROFILE lines ("operands kept on the device for K tiles (with the growth's state for S),
+# P passes run from them").
+kept_state() {
+    sed -n "s/.*with the growth's state for \([0-9]*\)).*/\1/p" "$1" |
         awk '{s += $1} END {print s + 0}'
 }
 
@@ -59,8 +60,8 @@ check() {
     grep -q "tile state between passes in host memory" "$T/last.log" ||
         { cat "$T/last.log"; fail "$c: the growth's tile state was not kept in memory"; }
     local all
-    all=$(reused "$T/last.log")
-    [ "$all" -gt 0 ] || { cat "$T/last.log"; fail "$c: no pass ran from operands kept on the device"; }
+    all=$(kept_state "$T/last.log")
+    [ "$all" -gt 0 ] || { cat "$T/last.log"; fail "$c: no tile kept its growth state on the device"; }
     local variants="t2 t2s t3"
     if [ -n "$limit" ]; then
         note "$c: the same with a device share of $limit bytes (LAPSE_DEVICE_MEM_LIMIT): the" \
@@ -68,10 +69,10 @@ check() {
         sed "s|${c}_t2.h5|${c}_t2d.h5|" "$T/${c}_t2.yaml" >"$T/${c}_t2d.yaml"
         LAPSE_PROFILE=1 LAPSE_DEVICE_MEM_LIMIT=$limit lapse_run 2 "$T/${c}_t2d.yaml"
         local some
-        some=$(reused "$T/last.log")
+        some=$(kept_state "$T/last.log")
         [ "$some" -gt 0 ] && [ "$some" -lt "$all" ] || {
             cat "$T/last.log"
-            fail "$c: with a small device share, $some passes (of $all) ran from kept operands"
+            fail "$c: with a small device share, $some tiles (of $all) kept their state there"
         }
         variants="$variants t2d"
     fi
@@ -85,7 +86,7 @@ check() {
     fi
     grep -q "tile state between passes in the output's scratch area" "$T/last.log" ||
         { cat "$T/last.log"; fail "$c: a host budget of 1 byte still kept the state in memory"; }
-    LAPSE_EXCHANGE_UNITS=40 lapse_run 3 "$T/${c}_t3.yaml" # (as test_labels.sh)
+    LAPSE_EXCHANGE_UNITS=40 lapse_run 3 "$T/${c}_t3.yaml" # (as in test_labels.sh)
     for r in $variants; do
         py h5same.py "$T/${c}_whole.h5" "$T/${c}_$r.h5" || fail "$c: $r differs from untiled"
     done
