@@ -52,17 +52,18 @@ static lapse_step_t generic_step(const lapse_op_t *op)
 }
 
 /* Random float input over dims dim: rows y < 3 of every plane 0 (so that a dilation is not 1
- * everywhere), elsewhere in the first half (along z) about a third exact zeros (binary operations
- * see both values), none in the second half (so that a minimum over a box is not 0 everywhere);
- * about half of the rest whole numbers in [20, 60) (so that equal_constant's generic 37 and
- * plateaus occur). */
+ * everywhere), elsewhere in the first half (along z) about a third of the voxels with x + y even
+ * exact zeros (binary operations see both values; a voxel with x + y odd is never 0, so that a
+ * small box such as crop's generic one is never all 0), none in the second half (so that a
+ * minimum over a box is not 0 everywhere); about half of the rest whole numbers in [20, 60) (so
+ * that equal_constant's generic 37 and plateaus occur). */
 static void fill(float *v, const int64_t dim[3], uint64_t seed)
 {
     const size_t n = (size_t)(dim[0] * dim[1] * dim[2]);
     uint64_t st = seed;
     for (size_t i = 0; i < n; i++) {
-        const int64_t y = (int64_t)(i / (size_t)dim[2]) % dim[1];
-        double u = tu_uniform(&st, i < n / 2 ? -20.0 : 20.0, 100.0);
+        const int64_t y = (int64_t)(i / (size_t)dim[2]) % dim[1], x = (int64_t)i % dim[2];
+        double u = tu_uniform(&st, i < n / 2 && (x + y) % 2 == 0 ? -20.0 : 20.0, 100.0);
         v[i] = u < 20.0 || y < 3 ? 0.0f : u < 60.0 ? (float)floor(u) : (float)u;
     }
 }
