@@ -43,7 +43,7 @@ asan() {
     local mpi_re
     mpi_re="^($(IFS='|'; echo "${mpi_units[*]:-none}"))\$"
     ASAN_OPTIONS="$asan:detect_leaks=1" UBSAN_OPTIONS="$ubsan" \
-        ctest --test-dir "$b" --output-on-failure -L unit -E "$mpi_re" || rc=1
+        ctest --test-dir "$b" --output-on-failure -j"$(nproc)" -L unit -E "$mpi_re" || rc=1
     ASAN_OPTIONS="$asan:detect_leaks=0" UBSAN_OPTIONS="$ubsan" \
         ctest --test-dir "$b" --output-on-failure -L unit -R "$mpi_re" || rc=1
     ASAN_OPTIONS="$asan:detect_leaks=0" UBSAN_OPTIONS="$ubsan" LAPSE_SOAK_ITER=$soak \

@@ -7,6 +7,9 @@
 # (timepoint, tile), the rows of a 3-rank run must come from ranks 0, 1 and 2, and the core
 # boxes of each timepoint must cover the image exactly once.
 source "$(dirname "$0")/common.sh"
+# Open MPI's own defaults here (UCX where Open MPI finds it, an orted for a lone rank), as users
+# run it; the other tests start faster with ob1 (CMakeLists.txt's LAPSE_TEST_ENV).
+unset OMPI_MCA_pml OMPI_MCA_ess_singleton_isolated
 need_device
 make_sample
 
