@@ -594,6 +594,33 @@ static void cache_free(lapse_cl_cache_t *c)
     free(c);
 }
 
+lapse_status_t lapse_cl_pinned_alloc(const lapse_cl_t *cl, size_t bytes, lapse_cl_pinned_t *p)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    if (bytes == 0)
+        bytes = 1;
+    p->mem = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, NULL, &e);
+    LAPSE_CL(e);
+    p->host = clEnqueueMapBuffer(cl->queue, p->mem, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, bytes,
+                                 0, NULL, NULL, &e);
+    LAPSE_CL(e);
+cleanup:
+    return st;
+}
+
+void lapse_cl_pinned_release(const lapse_cl_t *cl, lapse_cl_pinned_t *p)
+{
+    if (p->mem && p->host)
+        clEnqueueUnmapMemObject(cl->queue, p->mem, p->host, 0, NULL, NULL);
+    if (p->mem) {
+        clFinish(cl->queue);
+        clReleaseMemObject(p->mem);
+    }
+    p->mem = NULL;
+    p->host = NULL;
+}
+
 void lapse_cl_close(lapse_cl_t *cl)
 {
     if (cl == NULL)

@@ -124,6 +124,20 @@ typedef struct {
  * (PoCL follows #line) are copied as they are. */
 char *lapse_cl_map_log(const char *log, const lapse_cl_linemap_t *m);
 
+/* Host memory the device copies to and from at full speed (CL_MEM_ALLOC_HOST_PTR: pinned on
+ * GPUs, 52 GB/s against 7 from malloc), mapped for reading and writing once. */
+typedef struct {
+    cl_mem mem;
+    void *host; /* NULL until mapped */
+} lapse_cl_pinned_t;
+
+/* Allocate and map bytes (at least 1) of pinned host memory into *p; on failure *p may hold a
+ * part of it: lapse_cl_pinned_release frees what there is. */
+lapse_status_t lapse_cl_pinned_alloc(const lapse_cl_t *cl, size_t bytes, lapse_cl_pinned_t *p);
+
+/* Unmap and free *p (waits for the queue); an empty *p is accepted. */
+void lapse_cl_pinned_release(const lapse_cl_t *cl, lapse_cl_pinned_t *p);
+
 /* Release everything; NULL is accepted. */
 void lapse_cl_close(lapse_cl_t *cl);
 

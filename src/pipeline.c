@@ -17,12 +17,6 @@
 #include "device/dev.h"
 #include "ops/global.h"
 
-/* A buffer with pinned host memory, mapped once. */
-typedef struct {
-    cl_mem mem;
-    void *host;
-} pinned_t;
-
 typedef struct {
     lapse_dtype_t dt; /* packed dtype */
     cl_mem dev;       /* packed core on the device */
@@ -34,8 +28,8 @@ typedef struct {
  * while the device runs the task of slot s; the device buffers are shared (the in-order queue
  * runs the tasks one after the other). */
 typedef struct {
-    pinned_t in;
-    pinned_t out[LAPSE_MAX_STEPS + 1];
+    lapse_cl_pinned_t in;
+    lapse_cl_pinned_t out[LAPSE_MAX_STEPS + 1];
     cl_event up;                      /* the upload of the read box */
     cl_event comp;                    /* marker: the steps are done */
     cl_event dl[LAPSE_MAX_STEPS + 1]; /* the downloads of the cores */
@@ -89,34 +83,6 @@ cleanup:
     return st;
 }
 
-/* Pinned host memory of bytes, mapped for reading and writing until pinned_release. */
-static lapse_status_t pinned_alloc(lapse_cl_t *cl, size_t bytes, pinned_t *p)
-{
-    lapse_status_t st = LAPSE_OK;
-    cl_int e = CL_SUCCESS;
-    if (bytes == 0)
-        bytes = 1;
-    p->mem = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE | CL_MEM_ALLOC_HOST_PTR, bytes, NULL, &e);
-    LAPSE_CL(e);
-    p->host = clEnqueueMapBuffer(cl->queue, p->mem, CL_TRUE, CL_MAP_READ | CL_MAP_WRITE, 0, bytes,
-                                 0, NULL, NULL, &e);
-    LAPSE_CL(e);
-cleanup:
-    return st;
-}
-
-static void pinned_release(lapse_cl_t *cl, pinned_t *p)
-{
-    if (p->mem && p->host)
-        clEnqueueUnmapMemObject(cl->queue, p->mem, p->host, 0, NULL, NULL);
-    if (p->mem) {
-        clFinish(cl->queue);
-        clReleaseMemObject(p->mem);
-    }
-    p->mem = NULL;
-    p->host = NULL;
-}
-
 /* The device buffers: input, work slots, outputs (device and pinned host). */
 static lapse_status_t alloc_buffers(lapse_pipeline_t *p)
 {
@@ -124,7 +90,7 @@ static lapse_status_t alloc_buffers(lapse_pipeline_t *p)
     const lapse_graph_t *g = p->g;
     size_t nread = (size_t)p->max_read, ncore = (size_t)p->max_core;
     size_t insz = lapse_dtype_size(g->in_dtype);
-    LAPSE_TRY(pinned_alloc(p->cl, nread * insz, &p->slot[0].in));
+    LAPSE_TRY(lapse_cl_pinned_alloc(p->cl, nread * insz, &p->slot[0].in));
     p->nslots = 1;
     if (g->in_dtype != LAPSE_DT_F32)
         LAPSE_TRY(dev_buffer(p->cl, nread * insz, "the input buffer", &p->in_dev));
@@ -151,7 +117,7 @@ static lapse_status_t alloc_buffers(lapse_pipeline_t *p)
         o->dt = g->out[k].dtype;
         size_t bytes = ncore * lapse_dtype_size(o->dt);
         LAPSE_TRY(dev_buffer(p->cl, bytes, "an output buffer", &o->dev));
-        LAPSE_TRY(pinned_alloc(p->cl, bytes, &p->slot[0].out[k]));
+        LAPSE_TRY(lapse_cl_pinned_alloc(p->cl, bytes, &p->slot[0].out[k]));
     }
 cleanup:
     return st;
@@ -239,10 +205,11 @@ lapse_status_t lapse_pipeline_set_slots(lapse_pipeline_t *p, int nslots)
                    LAPSE_PIPE_MAX_SLOTS);
     size_t nread = (size_t)p->max_read, ncore = (size_t)p->max_core;
     for (int s = p->nslots; s < nslots; s++) {
-        LAPSE_TRY(pinned_alloc(p->cl, nread * lapse_dtype_size(p->g->in_dtype), &p->slot[s].in));
+        LAPSE_TRY(
+            lapse_cl_pinned_alloc(p->cl, nread * lapse_dtype_size(p->g->in_dtype), &p->slot[s].in));
         for (int k = 0; k < p->g->nout; k++)
-            LAPSE_TRY(
-                pinned_alloc(p->cl, ncore * lapse_dtype_size(p->out[k].dt), &p->slot[s].out[k]));
+            LAPSE_TRY(lapse_cl_pinned_alloc(p->cl, ncore * lapse_dtype_size(p->out[k].dt),
+                                            &p->slot[s].out[k]));
         p->nslots = s + 1;
     }
 cleanup:
@@ -646,8 +613,8 @@ void lapse_pipeline_destroy(lapse_pipeline_t *p)
     for (int s = 0; s < LAPSE_PIPE_MAX_SLOTS; s++) {
         slot_events_release(&p->slot[s]);
         for (int k = 0; k < p->g->nout; k++)
-            pinned_release(p->cl, &p->slot[s].out[k]);
-        pinned_release(p->cl, &p->slot[s].in);
+            lapse_cl_pinned_release(p->cl, &p->slot[s].out[k]);
+        lapse_cl_pinned_release(p->cl, &p->slot[s].in);
     }
     for (int k = 0; k < p->g->nout; k++)
         if (p->out[k].dev)

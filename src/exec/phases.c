@@ -298,21 +298,24 @@ static long long exchange_limit(void)
     return v > 0 && v < INT_MAX ? v : INT_MAX;
 }
 
-/* Collective: every rank's records (index j, blob) to every rank: all[j] receives a copy of the
- * blob of index j (0 <= j < nall). mine[0..nmine) with indices idx[]. Each rank's records are
- * padded to a whole number of units (ph_exchange_unit), so any total size travels in one
- * MPI_Allgatherv. */
-lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, const lapse_blob_t *mine,
-                           int64_t nmine, lapse_blob_t *all, int64_t nall)
+/* Collective: every rank's records (index j, blob) to every rank: all[j] receives the blob of
+ * index j (0 <= j < nall). mine[0..nmine) with indices idx[]. With move 1, this rank's own
+ * records are moved into all[] (mine[i] left empty; on failure mine keeps them), not copied:
+ * one rank copies nothing, and several copy only what travels. Each rank's records are padded
+ * to a whole number of units (ph_exchange_unit), so any total size travels in one
+ * MPI_Allgatherv (in place: packed straight into the receive buffer). */
+lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, lapse_blob_t *mine,
+                           int64_t nmine, lapse_blob_t *all, int64_t nall, int move)
 {
     lapse_status_t st = LAPSE_OK;
-    char *sbuf = NULL, *rbuf = NULL;
+    char *rbuf = NULL;
     long long *sizes = NULL, *pairs = NULL;
-    int *counts = NULL, *displs = NULL;
+    int *counts = NULL, *displs = NULL, rank = 0;
     MPI_Datatype unit_t = MPI_DATATYPE_NULL;
     size_t bytes = 0;
     for (int64_t i = 0; i < nmine; i++)
         bytes += sizeof(rec_head_t) + pad8(mine[i].size);
+    LAPSE_MPI(MPI_Comm_rank(comm, &rank));
     sizes = malloc((size_t)nranks * sizeof *sizes);
     counts = malloc((size_t)nranks * sizeof *counts);
     displs = malloc((size_t)nranks * sizeof *displs);
@@ -337,24 +340,30 @@ lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, const 
         displs[r] = (int)units;
         units += counts[r];
     }
-    sbuf = calloc((bytes + unit - 1) / unit * unit + 1, 1);
-    LAPSE_ALLOC(sbuf);
-    size_t o = 0;
-    for (int64_t i = 0; i < nmine; i++) {
-        rec_head_t h = {idx[i], (int64_t)mine[i].size};
-        memcpy(sbuf + o, &h, sizeof h);
-        o += sizeof h;
-        if (mine[i].size)
-            memcpy(sbuf + o, mine[i].data, mine[i].size);
-        o += pad8(mine[i].size);
+    const int travel = nranks > 1 || !move; /* else all records are this rank's, moved */
+    if (travel) {
+        rbuf = malloc((size_t)units * unit + 1);
+        LAPSE_ALLOC(rbuf);
+        char *sbuf = rbuf + (size_t)displs[rank] * unit;
+        size_t o = 0;
+        for (int64_t i = 0; i < nmine; i++) {
+            rec_head_t h = {idx[i], (int64_t)mine[i].size};
+            memcpy(sbuf + o, &h, sizeof h);
+            o += sizeof h;
+            if (mine[i].size)
+                memcpy(sbuf + o, mine[i].data, mine[i].size);
+            memset(sbuf + o + mine[i].size, 0, pad8(mine[i].size) - mine[i].size);
+            o += pad8(mine[i].size);
+        }
+        memset(sbuf + o, 0, (size_t)counts[rank] * unit - o); /* the unit padding */
+        LAPSE_MPI(MPI_Type_contiguous((int)unit, MPI_BYTE, &unit_t));
+        LAPSE_MPI(MPI_Type_commit(&unit_t));
+        LAPSE_MPI(
+            MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, rbuf, counts, displs, unit_t, comm));
     }
-    rbuf = malloc((size_t)units * unit + 1);
-    LAPSE_ALLOC(rbuf);
-    LAPSE_MPI(MPI_Type_contiguous((int)unit, MPI_BYTE, &unit_t));
-    LAPSE_MPI(MPI_Type_commit(&unit_t));
-    LAPSE_MPI(MPI_Allgatherv(sbuf, (int)((bytes + unit - 1) / unit), unit_t, rbuf, counts, displs,
-                             unit_t, comm));
     for (int r = 0; r < nranks; r++) { /* each rank's records, up to its padding */
+        if (r == rank && move)
+            continue;
         const size_t end = (size_t)displs[r] * unit + (size_t)sizes[r];
         for (size_t at = (size_t)displs[r] * unit; at < end;) {
             rec_head_t h;
@@ -370,10 +379,21 @@ lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, const 
             at += pad8((size_t)h.size);
         }
     }
+    for (int64_t i = 0; move && i < nmine; i++) { /* this rank's own, moved */
+        if (idx[i] < 0 || idx[i] >= nall)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: a bad partial-result record");
+        lapse_blob_free(&all[idx[i]]);
+        all[idx[i]] = mine[i];
+        if (all[idx[i]].data == NULL) { /* an empty record is still there (as received) */
+            all[idx[i]].data = malloc(1);
+            LAPSE_ALLOC(all[idx[i]].data);
+        }
+        mine[i].data = NULL;
+        mine[i].size = 0;
+    }
 cleanup:
     if (unit_t != MPI_DATATYPE_NULL)
         MPI_Type_free(&unit_t);
-    free(sbuf);
     free(rbuf);
     free(sizes);
     free(pairs);
@@ -588,7 +608,7 @@ static lapse_status_t round_run(lapse_phases_t *ph, const active_t *a, double *i
     double t1 = MPI_Wtime();
     *idle += t1 - t0;
     ph->t_wait += t1 - t0;
-    st = ph_exchange(w->r->world, w->r->nranks, idx, mine, nmine, all, n);
+    st = ph_exchange(w->r->world, w->r->nranks, idx, mine, nmine, all, n, 1);
     double t2 = MPI_Wtime();
     ph->t_exchange += t2 - t1;
     if (st == LAPSE_OK)
@@ -752,6 +772,7 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
             LAPSE_TRY(lapse_agree(ph->w->r->world, fst));
         }
         LAPSE_TRY(round_run(ph, &cur, idle));
+        const double t0 = MPI_Wtime();
         int64_t keep = 0;
         lst = LAPSE_OK;
         for (int64_t i = 0; i < cur.n; i++) {
@@ -770,6 +791,7 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
         cur.n = keep;
         if (ph->tmem && cur.n > 0)
             LAPSE_TRY(ph_tmem_exchange(ph, k, &cur));
+        ph->t_rings += MPI_Wtime() - t0;
         if (!ph->tmem && ph->tdmem[k]) /* every tile's state of this pass, to all */
             LAPSE_TRY(ph_tdata_share(ph, k));
     }
@@ -830,7 +852,7 @@ static lapse_status_t capture_whole(lapse_phases_t *ph, const active_t *a)
         lapse_err_print(lst);
     lapse_err_context("rank %d", w->r->rank);
     LAPSE_TRY(lapse_agree(w->r->world, lst));
-    st = ph_exchange(w->r->world, w->r->nranks, idx, mine, nmine, all, nall);
+    st = ph_exchange(w->r->world, w->r->nranks, idx, mine, nmine, all, nall, 0);
     for (int64_t i = 0; st == LAPSE_OK && i < nall; i++)
         if (all[i].data) {
             lapse_blob_free(&ph->res[i]);
@@ -902,22 +924,27 @@ static lapse_status_t prologue(lapse_phases_t *ph)
     }
     ph->mode = ph->ntiles == 1 ? MODE_WHOLE : MODE_FINAL;
     double all = 0;
+    const double elapsed = MPI_Wtime() - t0;
     if (MPI_Reduce(&idle, &all, 1, MPI_DOUBLE, MPI_SUM, 0, w->r->world) == MPI_SUCCESS &&
         w->r->rank == 0) {
         printf("lapse: global steps: %d rounds over %lld timepoints x %lld tiles (%lld waves of "
                "at most %lld timepoints) in %.2f s (ranks idle at round ends: %.3f s on "
                "average)\n",
                rounds, (long long)a.n, (long long)ph->ntiles, (long long)nwaves, (long long)wave,
-               MPI_Wtime() - t0, all / w->r->nranks);
+               elapsed, all / w->r->nranks);
         fflush(stdout);
     }
     if (ph->profile)
         fprintf(
             stderr,
             "lapse: rank %d profile: global-step rounds: input %.3f s, pipeline %.3f s, "
-            "waiting %.3f s, exchange %.3f s, reductions %.3f s; operands kept on the "
-            "device for %lld tiles (with the growth's state for %lld), %lld passes run from them\n",
+            "waiting %.3f s, exchange %.3f s, reductions %.3f s, tile data shared %.3f s, rings "
+            "and states %.3f s, the rest %.3f s; operands kept on the device for %lld tiles "
+            "(with the growth's state for %lld), %lld passes run from them\n",
             w->r->rank, ph->t_input, ph->t_run, ph->t_wait, ph->t_exchange, ph->t_reduce,
+            ph->t_share, ph->t_rings,
+            elapsed - (ph->t_input + ph->t_run + ph->t_wait + ph->t_exchange + ph->t_reduce +
+                       ph->t_share + ph->t_rings),
             ph->n_kept, ph->n_state, ph->n_reused);
 cleanup:
     free(a.tpi);
@@ -1004,8 +1031,15 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         for (int i = 0; i < w->job->nscratch; i++)
             if (ph->scratch[w->job->scratch_step[i]] < 0) /* the first of its datasets */
                 ph->scratch[w->job->scratch_step[i]] = w->job->nout + i;
-        if (w->job->nscratch > 0)
-            ph->mat_host = malloc((size_t)w->plan->max_read_voxels * 8);
+        if (w->job->nscratch > 0) { /* pinned: the tile data crosses to the device at speed */
+            const size_t mb = (size_t)w->plan->max_read_voxels * 8;
+            if (lapse_cl_pinned_alloc(w->cl, mb, &ph->mat_pin) == LAPSE_OK)
+                ph->mat_host = ph->mat_pin.host;
+            else {
+                lapse_cl_pinned_release(w->cl, &ph->mat_pin);
+                ph->mat_host = malloc(mb);
+            }
+        }
         ph->res = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->res);
         ph->prev = calloc((size_t)(ph->ntps + 1), sizeof *ph->prev);
         ph->last = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->last);
@@ -1062,7 +1096,10 @@ void lapse_phases_free(lapse_phases_t *ph)
     lapse_blob_free(&ph->part);
     free(ph->res);
     free(ph->prev);
-    free(ph->mat_host);
+    if (ph->mat_pin.mem)
+        lapse_cl_pinned_release(ph->w->cl, &ph->mat_pin);
+    else
+        free(ph->mat_host);
     free(ph->last);
     opcache_clear(ph);
     ph_tmem_clear(ph);

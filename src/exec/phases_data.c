@@ -83,7 +83,8 @@ lapse_status_t ph_mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass,
         mine->data = malloc(bytes ? bytes : 1);
         LAPSE_ALLOC(mine->data);
         mine->size = bytes;
-        host = mine->data;
+        if (ph->mat_pin.mem == NULL) /* else through the pinned staging, then copied */
+            host = mine->data;
     }
     if (gl->iterate) { /* the core out of the buffer */
         size_t origin[3] = {(size_t)core_rel->off[2] * e, (size_t)core_rel->off[1],
@@ -97,8 +98,11 @@ lapse_status_t ph_mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass,
     } else {
         LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, mat, CL_TRUE, 0, bytes, host, 0, NULL, NULL));
     }
-    if (mine)
+    if (mine) {
+        if (host != mine->data)
+            memcpy(mine->data, host, bytes);
         goto cleanup;
+    }
     st = lapse_h5out_write(ph->w->out, ph_scratch_of(ph, k, pass), ph->cur.t, &box, ph->mat_host);
     if (st != LAPSE_OK)
         st = lapse_fail_wrap(st, "writing the tile data of step %d to %s failed", k + 1,
@@ -553,8 +557,8 @@ lapse_status_t ph_tmem_exchange(lapse_phases_t *ph, int k, const active_t *a)
     if (lst != LAPSE_OK)
         lapse_err_print(lst);
     LAPSE_TRY(lapse_agree(w->r->world, lst));
-    st =
-        ph_exchange(w->r->world, w->r->nranks, idx, mine, nmine, ph->shells, ph->ntps * ph->ntiles);
+    st = ph_exchange(w->r->world, w->r->nranks, idx, mine, nmine, ph->shells, ph->ntps * ph->ntiles,
+                     1);
     if (st != LAPSE_OK)
         lapse_err_print(st);
     st = lapse_agree(w->r->world, st);
@@ -648,6 +652,7 @@ cleanup:
 lapse_status_t ph_tdata_share(lapse_phases_t *ph, int k)
 {
     lapse_status_t st = LAPSE_OK, lst = LAPSE_OK;
+    const double t0 = MPI_Wtime();
     int64_t nall = ph->ntps * ph->ntiles, nmine = 0;
     int64_t *idx = malloc((size_t)(nall + 1) * sizeof *idx);
     lapse_blob_t *mine = calloc((size_t)(nall + 1), sizeof *mine);
@@ -663,7 +668,7 @@ lapse_status_t ph_tdata_share(lapse_phases_t *ph, int k)
     if (lst != LAPSE_OK)
         lapse_err_print(lst);
     LAPSE_TRY(lapse_agree(ph->w->r->world, lst));
-    st = ph_exchange(ph->w->r->world, ph->w->r->nranks, idx, mine, nmine, ph->tdata[k], nall);
+    st = ph_exchange(ph->w->r->world, ph->w->r->nranks, idx, mine, nmine, ph->tdata[k], nall, 1);
     if (st != LAPSE_OK)
         lapse_err_print(st);
     st = lapse_agree(ph->w->r->world, st);
@@ -672,6 +677,7 @@ cleanup:
         lapse_blob_free(&mine[i]);
     free(idx);
     free(mine);
+    ph->t_share += MPI_Wtime() - t0;
     return st;
 }
 

@@ -42,7 +42,9 @@ struct lapse_phases {
     int *last;                    /* [ntps * nsteps]: an iterative step's last pass */
     void **cache; /* [ntps * ntiles]: a task's input read box kept between rounds, or NULL */
     size_t cached, cache_max; /* bytes kept, and at most (cache_budget) */
-    void *mat_host;           /* host copy of tile data: the largest read box x 8 bytes */
+    void *mat_host; /* host copy of tile data: the largest read box x 8 bytes (mat_pin's memory,
+                     * or malloc's where pinned memory could not be had) */
+    lapse_cl_pinned_t mat_pin;
     cl_mem *dcache; /* [ntps * ntiles]: a task's input read box kept on the device, or NULL */
     size_t dcached, dcache_max; /* device bytes kept, and at most (the rank's device share
                                  * less a task's bytes, halved) */
@@ -60,6 +62,7 @@ struct lapse_phases {
     size_t relay_bytes;
     int profile; /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
+    double t_share, t_rings; /* tile data shared (tdata_share), rings and final states (tmem) */
     long long n_kept, n_state, n_reused; /* operand sets kept (opcache_keep), of them with the
                                           * growth's state, and passes run from them (profile) */
     cl_mem ring_dev; /* staging of rings and states kept on the device (tmem), or NULL */
@@ -91,10 +94,11 @@ void ph_tile_core(const lapse_phases_t *ph, int k, const lapse_task_t *t, lapse_
 /* Copy box b of the C-order array src (box sb) into dst (box db), e bytes per voxel. */
 void ph_copy_box(char *dst, const lapse_box_t *db, const char *src, const lapse_box_t *sb,
                  const lapse_box_t *b, size_t e);
-/* Collective: every rank's records (index idx[i], blob mine[i]) to all[index] on every rank. */
+/* Collective: every rank's records (index idx[i], blob mine[i]) to all[index] on every rank;
+ * with move 1 this rank's own blobs are moved there (mine[i] emptied), else copied. */
 size_t ph_exchange_unit(const long long *sizes, int n, long long limit);
-lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, const lapse_blob_t *mine,
-                           int64_t nmine, lapse_blob_t *all, int64_t nall);
+lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, lapse_blob_t *mine,
+                           int64_t nmine, lapse_blob_t *all, int64_t nall, int move);
 
 /* Whether step k's tile data is recomputed (op.h mat_local, graph need 0) rather than kept. */
 int ph_recomputed(const lapse_graph_t *g, int k);
