@@ -3,11 +3,17 @@
  * src/exec/phases.c) counts its MPI_Allgatherv, whose counts are ints: 8 bytes while the ranks'
  * data rounded up to 8 bytes count at most INT_MAX units together (up to 16 GiB), then the
  * smallest power of two that keeps the count within the limit, up to 1 GiB; 0 beyond. Checked
- * against a brute-force search over the powers of two, on sizes around every boundary.
+ * against a brute-force search over the powers of two, on sizes around every boundary. And the
+ * exchange itself on one rank (MPI_COMM_SELF): with move, the rank's own records land in all[]
+ * as the very blobs it gave (no copy: the 6.4 GiB of tile data in run AM of docs/benchmarks.md),
+ * without move as equal copies; an empty record arrives as a non-NULL blob of size 0 (the
+ * rounds' "no partial" check). Calls MPI_Init, so the suite runs with CK_NOFORK.
  */
 #include <check.h>
 #include <limits.h>
+#include <mpi.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "exec/phases_int.h"
 
@@ -79,17 +85,95 @@ START_TEST(test_against_search)
 }
 END_TEST
 
-int main(void)
+/* Three records for indices 4, 1 and 2 of all[6]: 13 bytes, an empty one, 40 bytes; all[4]
+ * holds an older blob the exchange must replace (and free). */
+static void records(int64_t idx[3], lapse_blob_t mine[3], lapse_blob_t all[6])
 {
+    memset(all, 0, 6 * sizeof *all);
+    idx[0] = 4;
+    idx[1] = 1;
+    idx[2] = 2;
+    size_t sizes[3] = {13, 0, 40};
+    for (int i = 0; i < 3; i++) {
+        mine[i].size = sizes[i];
+        mine[i].data = sizes[i] ? malloc(sizes[i]) : NULL;
+        for (size_t b = 0; b < sizes[i]; b++)
+            ((unsigned char *)mine[i].data)[b] = (unsigned char)(17 * i + 3 * b + 1);
+    }
+    all[4].data = malloc(5);
+    all[4].size = 5;
+}
+
+/* all[] against the records' bytes; others empty. */
+static void check_all(const lapse_blob_t all[6])
+{
+    size_t sizes[3] = {13, 0, 40};
+    int64_t at[3] = {4, 1, 2};
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ptr_nonnull(all[at[i]].data);
+        ck_assert_uint_eq(all[at[i]].size, sizes[i]);
+        for (size_t b = 0; b < sizes[i]; b++)
+            ck_assert_uint_eq(((const unsigned char *)all[at[i]].data)[b],
+                              (unsigned char)(17 * i + 3 * b + 1));
+    }
+    ck_assert_ptr_null(all[0].data);
+    ck_assert_ptr_null(all[3].data);
+    ck_assert_ptr_null(all[5].data);
+}
+
+START_TEST(test_move_on_one_rank)
+{
+    int64_t idx[3];
+    lapse_blob_t mine[3], all[6];
+    records(idx, mine, all);
+    void *given[3] = {mine[0].data, mine[1].data, mine[2].data};
+    ck_assert_int_eq(ph_exchange(MPI_COMM_SELF, 1, idx, mine, 3, all, 6, 1), LAPSE_OK);
+    check_all(all);
+    ck_assert_ptr_eq(all[4].data, given[0]); /* the same blobs: nothing copied */
+    ck_assert_ptr_eq(all[2].data, given[2]);
+    for (int i = 0; i < 3; i++) {
+        ck_assert_ptr_null(mine[i].data);
+        ck_assert_uint_eq(mine[i].size, 0);
+    }
+    for (int i = 0; i < 6; i++)
+        lapse_blob_free(&all[i]);
+}
+END_TEST
+
+START_TEST(test_copy_on_one_rank)
+{
+    int64_t idx[3];
+    lapse_blob_t mine[3], all[6];
+    records(idx, mine, all);
+    ck_assert_int_eq(ph_exchange(MPI_COMM_SELF, 1, idx, mine, 3, all, 6, 0), LAPSE_OK);
+    check_all(all);
+    ck_assert_ptr_ne(all[4].data, mine[0].data); /* copies: the caller keeps its blobs */
+    ck_assert_ptr_ne(all[2].data, mine[2].data);
+    ck_assert_uint_eq(mine[2].size, 40);
+    ck_assert_int_eq(memcmp(all[2].data, mine[2].data, 40), 0);
+    for (int i = 0; i < 3; i++)
+        lapse_blob_free(&mine[i]);
+    for (int i = 0; i < 6; i++)
+        lapse_blob_free(&all[i]);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
     Suite *s = suite_create("exchange");
     TCase *tc = tcase_create("exchange");
     tcase_add_test(tc, test_small_data_in_bytes8);
     tcase_add_test(tc, test_large_data);
     tcase_add_test(tc, test_against_search);
+    tcase_add_test(tc, test_move_on_one_rank);
+    tcase_add_test(tc, test_copy_on_one_rank);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
+    srunner_set_fork_status(sr, CK_NOFORK);
     srunner_run_all(sr, CK_NORMAL);
     int failed = srunner_ntests_failed(sr);
     srunner_free(sr);
+    MPI_Finalize();
     return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
 }
