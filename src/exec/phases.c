@@ -379,15 +379,17 @@ lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, lapse_
             at += pad8((size_t)h.size);
         }
     }
-    for (int64_t i = 0; move && i < nmine; i++) { /* this rank's own, moved */
+    for (int64_t i = 0; move && i < nmine; i++) { /* checked before anything moves */
         if (idx[i] < 0 || idx[i] >= nall)
             LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: a bad partial-result record");
+        if (mine[i].data == NULL) { /* an empty record is still there (as received) */
+            mine[i].data = malloc(1);
+            LAPSE_ALLOC(mine[i].data);
+        }
+    }
+    for (int64_t i = 0; move && i < nmine; i++) { /* this rank's own, moved */
         lapse_blob_free(&all[idx[i]]);
         all[idx[i]] = mine[i];
-        if (all[idx[i]].data == NULL) { /* an empty record is still there (as received) */
-            all[idx[i]].data = malloc(1);
-            LAPSE_ALLOC(all[idx[i]].data);
-        }
         mine[i].data = NULL;
         mine[i].size = 0;
     }
@@ -1035,7 +1037,8 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
             const size_t mb = (size_t)w->plan->max_read_voxels * 8;
             if (lapse_cl_pinned_alloc(w->cl, mb, &ph->mat_pin) == LAPSE_OK)
                 ph->mat_host = ph->mat_pin.host;
-            else {
+            else { /* slower, not wrong: its error is dropped */
+                lapse_err_clear();
                 lapse_cl_pinned_release(w->cl, &ph->mat_pin);
                 ph->mat_host = malloc(mb);
             }
