@@ -267,6 +267,240 @@ lapse_geom_affine_b(__global const float *restrict src, __global float *restrict
     }
 }
 
+/* The scatter sampler: the same outputs for maps that mix x with one other axis v (y: axv 1, or
+ * z: axv 2) and copy the third axis w voxel for voxel (rotations about z or y; the host checks
+ * that w's row of the matrix is exactly the identity and that x's and v's rows have no w term).
+ * The gathers of lapse_geom_affine_b touch ~8 cache lines per warp load, 4 loads per output (L1
+ * bound); staging the input box of a tile of outputs in local memory moves (cos + sin)^2 = 1.87
+ * times the input through L2 at 30 degrees (lapse_geom_planar, reverted). Here a work-group owns
+ * a block of the INPUT instead: B x B voxels of the (x, v) plane, and computes every output whose
+ * source lies in it. Its tile (the block and its upper neighbours, B + 1 squared) is staged once
+ * per w with coalesced loads, so each input value crosses L2 about once; the outputs it owns form
+ * a rotated square, one interval per output row, written with coalesced stores (whole rows
+ * meet at the interval ends).
+ *
+ * Ownership: output g belongs to the block holding k = floor(s) per axis, s its source position
+ * (after the sampler's clamp in mode 'nearest'), k clamped into the input box: exactly one block
+ * of the box's grid per output, positions outside the image in mode 'constant' (0) included. The
+ * output rows' intervals are found from the rows' linear positions, widened by a margin far above
+ * float32's rounding; every output in them is then tested exactly, with the positions the other
+ * kernels compute, so the intervals need only contain the owned outputs. Values: the
+ * interpolation of geom_affine_eval (x, then v; w's fraction is 0) from the tile, whose entries are
+ * the box-clamped voxels geom_affine_eval reads: the same bits.
+ *
+ * A group of LAPSE_GS_WG work-items lists its nonempty rows (at most LAPSE_GS_CAP at a time,
+ * in row order; more take further passes), then walks wc consecutive w of the output,
+ * LAPSE_GS_S at a time: their tiles are staged together and each position (the same in every
+ * plane of w) serves S outputs (a warp per row interval). NDRange (ceil(sdim.x / B) WG,
+ * ceil(sdim_v / B), ceil(ddim_w / wc)), local (WG, 1, 1). */
+#ifndef LAPSE_GS_B
+#define LAPSE_GS_B 32 /* block side, input voxels (the host passes B, WG and S) */
+#endif
+#ifndef LAPSE_GS_WG
+#define LAPSE_GS_WG 256 /* work-items per group */
+#endif
+#ifndef LAPSE_GS_S
+#define LAPSE_GS_S 4 /* planes of w staged together: a position serves S outputs */
+#endif
+#define LAPSE_GS_P   (LAPSE_GS_B + 1)
+#define LAPSE_GS_CAP 256
+#define LAPSE_GS_R   ((LAPSE_GS_P * LAPSE_GS_P + LAPSE_GS_WG - 1) / LAPSE_GS_WG) /* loads/item */
+
+/* Narrow the output x range [*lo, *hi] (relative to the row's first x) to where s0 + a t >= lim
+ * (upper 0) or s0 + a t < lim (upper 1), widened by one voxel; empty: *hi = -2. */
+static inline void geom_cut(float s0, float a, float lim, int upper, float *lo, float *hi)
+{
+    const float d = lim - s0;
+    if (a == 0.0f) {
+        if (upper ? !(d > 0.0f) : !(d <= 0.0f))
+            *hi = -2.0f;
+        return;
+    }
+    const float q = d / a;
+    if ((a > 0.0f) == (upper != 0))
+        *hi = fmin(*hi, q + 1.0f); /* a < 0, s >= lim; a > 0, s < lim: t <= q */
+    else
+        *lo = fmax(*lo, q - 1.0f); /* t >= q */
+}
+
+__kernel __attribute__((reqd_work_group_size(LAPSE_GS_WG, 1, 1))) void
+lapse_geom_affine_s(__global const float *restrict src, __global float *restrict dst, int4 sdim,
+                    int4 sorg, int4 simg, int4 ddim, int4 dorg, float4 mz, float4 my, float4 mx,
+                    int order, int clamp_mode, int axv, int wc)
+{
+    __local float tile[LAPSE_GS_S * LAPSE_GS_P * LAPSE_GS_P];
+    __local int lrow[LAPSE_GS_CAP], la[LAPSE_GS_CAP], lb[LAPSE_GS_CAP];
+    __local int cnt[LAPSE_GS_WG];
+    __local int nlist, lnext;
+    const int lid = (int)get_local_id(0), warp = lid / 32, lane = lid % 32;
+    const int bu = (int)get_group_id(0), bv = (int)get_group_id(1);
+    /* the axes: u = x, v = y or z, w the other */
+    const int sdv = axv == 1 ? sdim.y : sdim.z, sov = axv == 1 ? sorg.y : sorg.z;
+    const int nv = axv == 1 ? simg.y : simg.z;
+    const int sdw = axv == 1 ? sdim.z : sdim.y, sow = axv == 1 ? sorg.z : sorg.y;
+    const int ddv = axv == 1 ? ddim.y : ddim.z, dov = axv == 1 ? dorg.y : dorg.z;
+    const int ddw = axv == 1 ? ddim.z : ddim.y, dow = axv == 1 ? dorg.z : dorg.y;
+    const float4 mv = axv == 1 ? my : mz;
+    const size_t stv = axv == 1 ? (size_t)sdim.x : (size_t)sdim.x * (size_t)sdim.y;
+    const size_t stw = axv == 1 ? (size_t)sdim.x * (size_t)sdim.y : (size_t)sdim.x;
+    const size_t dtv = axv == 1 ? (size_t)ddim.x : (size_t)ddim.x * (size_t)ddim.y;
+    const size_t dtw = axv == 1 ? (size_t)ddim.x * (size_t)ddim.y : (size_t)ddim.x;
+    /* the block: global input voxels [k0, k1) per axis, inside the box */
+    const int k0u = sorg.x + bu * LAPSE_GS_B, k1u = min(k0u + LAPSE_GS_B, sorg.x + sdim.x);
+    const int k0v = sov + bv * LAPSE_GS_B, k1v = min(k0v + LAPSE_GS_B, sov + sdv);
+    const float blou = (float)sorg.x, bhiu = (float)(sorg.x + sdim.x - 1);
+    const float blov = (float)sov, bhiv = (float)(sov + sdv - 1);
+    const float nxf = (float)(simg.x - 1), nvf = (float)(nv - 1);
+    const int w0 = (int)get_group_id(2) * wc, w1 = min(w0 + wc, ddw);
+    const float fw0 = (float)(dow + w0), fx0 = (float)dorg.x;
+
+    for (int start = 0; start < ddv;) {
+        /* the rows [start, ddv) in row order, a contiguous run of them per work-item */
+        const int per = (ddv - start + LAPSE_GS_WG - 1) / LAPSE_GS_WG;
+        const int r0 = start + lid * per, r1 = min(r0 + per, ddv);
+        int c = 0;
+        for (int pass = 0; pass < 2; pass++) {
+            int slot = pass ? cnt[lid] - c : 0; /* exclusive prefix of the counts */
+            for (int r = r0; r < r1; r++) {
+                const float fv = (float)(dov + r);
+                const float fz = axv == 1 ? fw0 : fv, fy = axv == 1 ? fv : fw0;
+                const float su = fma(mx.x, fz, fma(mx.y, fy, fma(mx.z, fx0, mx.w)));
+                const float sv = fma(mv.x, fz, fma(mv.y, fy, fma(mv.z, fx0, mv.w)));
+                float lo = 0.0f, hi = (float)(ddim.x - 1);
+                const float eu = 0.01f + 1e-5f * (fabs(su) + fabs(mx.z) * (float)ddim.x);
+                const float ev = 0.01f + 1e-5f * (fabs(sv) + fabs(mv.z) * (float)ddim.x);
+                if (k0u > sorg.x)
+                    geom_cut(su, mx.z, (float)k0u - eu, 0, &lo, &hi);
+                if (k1u < sorg.x + sdim.x)
+                    geom_cut(su, mx.z, (float)k1u + eu, 1, &lo, &hi);
+                if (k0v > sov)
+                    geom_cut(sv, mv.z, (float)k0v - ev, 0, &lo, &hi);
+                if (k1v < sov + sdv)
+                    geom_cut(sv, mv.z, (float)k1v + ev, 1, &lo, &hi);
+                const int a = (int)ceil(fmax(lo, 0.0f));
+                const int b = (int)floor(fmin(hi, (float)(ddim.x - 1))) + 1;
+                if (b <= a)
+                    continue;
+                if (!pass) {
+                    c++;
+                } else {
+                    if (slot < LAPSE_GS_CAP) {
+                        lrow[slot] = r;
+                        la[slot] = a;
+                        lb[slot] = b;
+                    } else if (slot == LAPSE_GS_CAP) {
+                        lnext = r; /* the first row left for the next round */
+                    }
+                    slot++;
+                }
+            }
+            if (!pass) {
+                cnt[lid] = c;
+                barrier(CLK_LOCAL_MEM_FENCE);
+                for (int off = 1; off < LAPSE_GS_WG; off <<= 1) { /* inclusive scan */
+                    const int add = lid >= off ? cnt[lid - off] : 0;
+                    barrier(CLK_LOCAL_MEM_FENCE);
+                    cnt[lid] += add;
+                    barrier(CLK_LOCAL_MEM_FENCE);
+                }
+                if (lid == LAPSE_GS_WG - 1) {
+                    nlist = min(cnt[lid], LAPSE_GS_CAP);
+                    lnext = ddv;
+                }
+                barrier(CLK_LOCAL_MEM_FENCE);
+            }
+        }
+        barrier(CLK_LOCAL_MEM_FENCE);
+        const int n = nlist, next = lnext;
+        for (int lw0 = w0; n > 0 && lw0 < w1; lw0 += LAPSE_GS_S) {
+            /* the block's tiles of LAPSE_GS_S planes of w, box-clamped as geom_affine_eval
+             * reads them (all loads issued before the stores) */
+            const int ns = min(LAPSE_GS_S, w1 - lw0);
+            float reg[LAPSE_GS_S][LAPSE_GS_R];
+#pragma unroll
+            for (int p = 0; p < LAPSE_GS_S; p++) {
+                const size_t pw = (size_t)clamp(dow + lw0 + p - sow, 0, sdw - 1) * stw;
+#pragma unroll
+                for (int q = 0; q < LAPSE_GS_R; q++) {
+                    const int i = lid + q * LAPSE_GS_WG;
+                    const int iv = i / LAPSE_GS_P, iu = i - iv * LAPSE_GS_P;
+                    reg[p][q] = p < ns && i < LAPSE_GS_P * LAPSE_GS_P
+                                    ? src[pw + (size_t)clamp(k0v - sov + iv, 0, sdv - 1) * stv +
+                                          (size_t)clamp(k0u - sorg.x + iu, 0, sdim.x - 1)]
+                                    : 0.0f;
+                }
+            }
+#pragma unroll
+            for (int p = 0; p < LAPSE_GS_S; p++)
+#pragma unroll
+                for (int q = 0; q < LAPSE_GS_R; q++) {
+                    const int i = lid + q * LAPSE_GS_WG;
+                    if (i < LAPSE_GS_P * LAPSE_GS_P)
+                        tile[p * LAPSE_GS_P * LAPSE_GS_P + i] = reg[p][q];
+                }
+            barrier(CLK_LOCAL_MEM_FENCE);
+            /* a warp per row interval; a position (the same in every plane of w) serves
+             * LAPSE_GS_S outputs */
+            const float fw = (float)(dow + lw0);
+            for (int e = warp; e < n; e += LAPSE_GS_WG / 32) {
+                const int r = lrow[e], b = lb[e];
+                const float fv = (float)(dov + r);
+                const float fz = axv == 1 ? fw : fv, fy = axv == 1 ? fv : fw;
+                __global float *drow = dst + (size_t)lw0 * dtw + (size_t)r * dtv;
+                for (int t = la[e] + lane; t < b; t += 32) {
+                    const float fx = (float)(dorg.x + t);
+                    float su = fma(mx.x, fz, fma(mx.y, fy, fma(mx.z, fx, mx.w)));
+                    float sv = fma(mv.x, fz, fma(mv.y, fy, fma(mv.z, fx, mv.w)));
+                    int inside = 1;
+                    if (clamp_mode) {
+                        su = fmin(fmax(su, 0.0f), nxf);
+                        sv = fmin(fmax(sv, 0.0f), nvf);
+                    } else {
+                        inside = su >= 0.0f && su <= nxf && sv >= 0.0f && sv <= nvf;
+                    }
+                    const float flu = floor(su), flv = floor(sv);
+                    const int ku = (int)fmin(fmax(flu, blou), bhiu);
+                    const int kv = (int)fmin(fmax(flv, blov), bhiv);
+                    if (ku < k0u || ku >= k1u || kv < k0v || kv >= k1v)
+                        continue;                             /* another block's */
+                    const float tu = su - flu, tv = sv - flv; /* exact */
+                    int u0 = (int)flu - k0u, v0 = (int)flv - k0v, u1 = u0, v1 = v0;
+                    if (order == 0) {
+                        u0 += tu >= 0.5f;
+                        v0 += tv >= 0.5f;
+                    } else {
+                        u1 = min((int)flu + 1, simg.x - 1) - k0u;
+                        v1 = min((int)flv + 1, nv - 1) - k0v;
+                    }
+                    const int o00 =
+                        clamp(v0, 0, LAPSE_GS_B) * LAPSE_GS_P + clamp(u0, 0, LAPSE_GS_B);
+                    const int o01 =
+                        clamp(v0, 0, LAPSE_GS_B) * LAPSE_GS_P + clamp(u1, 0, LAPSE_GS_B);
+                    const int o10 =
+                        clamp(v1, 0, LAPSE_GS_B) * LAPSE_GS_P + clamp(u0, 0, LAPSE_GS_B);
+                    const int o11 =
+                        clamp(v1, 0, LAPSE_GS_B) * LAPSE_GS_P + clamp(u1, 0, LAPSE_GS_B);
+#pragma unroll
+                    for (int p = 0; p < LAPSE_GS_S; p++) {
+                        if (p < ns) {
+                            __local const float *tp = tile + p * LAPSE_GS_P * LAPSE_GS_P;
+                            float val = 0.0f;
+                            if (inside)
+                                val = order == 0 ? tp[o00]
+                                                 : GEOM_AXIS(GEOM_AXIS(tp[o00], tp[o01], tu),
+                                                             GEOM_AXIS(tp[o10], tp[o11], tu), tv);
+                            drow[(size_t)p * dtw + t] = val;
+                        }
+                    }
+                }
+            }
+            barrier(CLK_LOCAL_MEM_FENCE);
+        }
+        start = next;
+        barrier(CLK_LOCAL_MEM_FENCE); /* the list is rebuilt next round */
+    }
+}
+
 /* Radial reslice: dst[a, z, r] = input plane z at (y, x) = (cy + cos(a) r, cx + sin(a) r), cs[a]
  * = (cos, sin) of angle a (float32, from the host's double), positions fma(cos, r, cy) and
  * fma(sin, r, cx); bilinear in the plane (x, then y), 0 where a position leaves the plane
