@@ -33,9 +33,6 @@ struct lapse_dev {
     int zstd_kernel; /* src/ops/op_project.c: the z standard deviation's last kernel, 'l'
                       * (lapse_zstd_l), 's' (lapse_zstd) or 'w' (lapse_zstd: lapse_zstd_l's
                       * compiled work-group limit is below its shape); for tests */
-    int geom_kernel; /* src/ops/op_geometry.c: the affine sampler's last kernel, 's'
-                      * (lapse_geom_affine_s), 'b' (_b), 'r' (_t) or 'p' (the simple one); for
-                      * tests */
     struct lapse_dev_prof *prof; /* profiling state (dev.c) */
     struct lapse_dev_kcache *kc; /* kernel cache (dev.c) */
 };

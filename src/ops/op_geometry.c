@@ -28,24 +28,6 @@ static const char *const interp_words[] = {"linear", "nearest", NULL};
 #define GEOM_A_K 4 /* lapse_geom_affine_t: outputs per work-item (LAPSE_GA_K) */
 #define GEOM_B_X 8 /* lapse_geom_affine_b: local size (LAPSE_GB_X, LAPSE_GB_H) */
 #define GEOM_B_H 16
-/* lapse_geom_affine_s's geometry: block side (LAPSE_GS_B), work-items per group (LAPSE_GS_WG),
- * planes of w staged together (LAPSE_GS_S), planes of w per group; LAPSE_GEOM_S="B WG S WC"
- * overrides them (for measurements). */
-typedef struct {
-    int b, wg, s, wc, rreg; /* rreg: -cl-nv-maxrregcount (NVIDIA only; 0 none) */
-} scatter_geom_t;
-
-static scatter_geom_t scatter_geom(void)
-{
-    scatter_geom_t g = {32, 256, 4, 32, 0};
-    const char *e = getenv("LAPSE_GEOM_S");
-    scatter_geom_t v = {0, 0, 0, 0, 0};
-    if (e && sscanf(e, "%d %d %d %d %d", &v.b, &v.wg, &v.s, &v.wc, &v.rreg) >= 4 && v.b >= 2 &&
-        v.b <= 128 && v.wg >= 32 && v.wg <= 1024 && v.wg % 32 == 0 && v.s >= 1 && v.s <= 16 &&
-        v.wc >= 1)
-        g = v;
-    return g;
-}
 
 /* The dims of the whole image a volume is a box of (v->img, or v->dim when img is unset). */
 static void vol_img(const lapse_dvol_t *v, int64_t img[3])
@@ -397,71 +379,26 @@ static void sampler_in_box(const sampler_t *A, const lapse_box_t *out, const int
 }
 
 /* The kernels of the sampler (kernels/geometry.cl). */
-typedef enum { SAMPLER_SIMPLE, SAMPLER_ROWS, SAMPLER_BLOCK, SAMPLER_SCATTER } sampler_kind_t;
+typedef enum { SAMPLER_SIMPLE, SAMPLER_ROWS, SAMPLER_BLOCK } sampler_kind_t;
 
-/* The axis v (1: y, 2: z) that A mixes with x while it copies the third axis w voxel for voxel
- * (w's row exactly the identity, no w term in the rows of x and v, the output no longer than the
- * input along w: lapse_geom_affine_s), where a step along x moves the source by 1/16 voxel or
- * more along v; else 0. */
-static int sampler_scatter_axis(const sampler_t *A, const lapse_dvol_t *in, const lapse_dvol_t *out)
-{
-    int64_t ni[3], no[3];
-    vol_img(&in[0], ni);
-    vol_img(out, no);
-    for (int v = 1; v <= 2; v++) {
-        const int rv = v == 1 ? 1 : 0, rw = 1 - rv; /* rows (and columns) of v and w: z 0, y 1 */
-        const float *mw = &A->m[4 * rw];
-        int ident = 1;
-        for (int c = 0; c < 4; c++)
-            ident = ident && mw[c] == (c == rw ? 1.0f : 0.0f);
-        if (ident && A->m[4 * 2 + rw] == 0.0f && A->m[4 * rv + rw] == 0.0f &&
-            fabsf(A->m[4 * rv + 2]) >= 1.0f / 16 && no[rw] <= ni[rw])
-            return v;
-    }
-    return 0;
-}
-
-/* Which kernel runs A on in -> out, and its axis ax2 (SAMPLER_BLOCK, SAMPLER_SCATTER); *k that
- * kernel; d->geom_kernel records it (for tests). The tiled kernels take 32-bit offsets within a
- * plane of the input box. lapse_geom_affine_s (a work-group per block of the input) where A
- * mixes x with y or z and copies the third axis (rotations about z or y:
- * sampler_scatter_axis). Else lapse_geom_affine_b (8 x 4 warps over x and z) when a step along
- * x moves the source position by 1/16 voxel or more along z, and more than along y; the same
- * kernel over x and y where x turns into y that way instead; else lapse_geom_affine_t (warps
- * along a row). Measured on an H200 (docs/benchmarks.md, runs J and O): rotate about y 30
- * degrees 1.08 ms against 1.63 for the rows (1.00 once a zero fraction stopped loading its
- * second neighbour); about z 1.18 ms against 1.24 for the rows. LAPSE_GEOM_SCATTER=0 leaves
- * lapse_geom_affine_s out, LAPSE_GEOM_XY=0 keeps the rows about z (for comparison). A sampler
+/* Which kernel runs A on in -> out, and its axis ax2 (SAMPLER_BLOCK); *k that kernel. The
+ * tiled kernels take 32-bit offsets within a plane of the input box. lapse_geom_affine_b (8 x 4
+ * warps over x and z) when a step along x moves the source position by 1/16 voxel or more along
+ * z, and more than along y; the same kernel over x and y where x turns into y that way instead;
+ * else lapse_geom_affine_t (warps along a row). Measured on an H200 (docs/benchmarks.md, runs J
+ * and O): rotate about y 30 degrees 1.08 ms against 1.63 (1.00 once a zero fraction stopped
+ * loading its second neighbour); about z 1.18 ms against 1.24 for the rows (1.62 against 1.50
+ * before that change). LAPSE_GEOM_XY=0 keeps the rows about z (for comparison). A sampler
  * staging the tile's input box in local memory was slower on the H200 and was dropped
  * (docs/kernels.md). */
 static lapse_status_t sampler_pick(lapse_dev_t *d, const sampler_t *A, const lapse_dvol_t *in,
-                                   const lapse_dvol_t *out, cl_kernel *k, sampler_kind_t *kind,
-                                   cl_int *ax2)
+                                   cl_kernel *k, sampler_kind_t *kind, cl_int *ax2)
 {
     lapse_status_t st = LAPSE_OK;
     size_t kwg = 0;
     const int tiled = !d->simple && in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31);
     const double zx = fabs(A->m[2]), yx = fabs(A->m[6]); /* d(source z, y) / d(output x) */
     *kind = tiled ? SAMPLER_ROWS : SAMPLER_SIMPLE;
-    d->geom_kernel = tiled ? 'r' : 'p';
-    const char *sc = getenv("LAPSE_GEOM_SCATTER");
-    const int axv = sc && strcmp(sc, "0") == 0 ? 0 : sampler_scatter_axis(A, in, out);
-    if (tiled && d->use_local && axv && d->local_mem >= 16384) {
-        const scatter_geom_t g = scatter_geom();
-        char defs[128];
-        snprintf(defs, sizeof defs, "-DLAPSE_GS_B=%d -DLAPSE_GS_WG=%d -DLAPSE_GS_S=%d", g.b, g.wg,
-                 g.s);
-        if (g.rreg > 0)
-            snprintf(defs + strlen(defs), sizeof defs - strlen(defs), " -cl-nv-maxrregcount=%d",
-                     g.rreg);
-        LAPSE_TRY(lapse_dev_kernel_with(d, "geometry.cl", defs, "lapse_geom_affine_s", k, &kwg));
-        if (kwg >= (size_t)g.wg) {
-            *kind = SAMPLER_SCATTER;
-            *ax2 = axv;
-            d->geom_kernel = 's';
-            goto cleanup;
-        }
-    }
     const char *xy = getenv("LAPSE_GEOM_XY");
     const int use_xy = !(xy && strcmp(xy, "0") == 0) && yx >= 1.0 / 16 && yx > zx;
     *ax2 = use_xy ? 1 : 2; /* x-y warps, or x-z warps */
@@ -469,7 +406,6 @@ static lapse_status_t sampler_pick(lapse_dev_t *d, const sampler_t *A, const lap
         LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl", "lapse_geom_affine_b", k, &kwg));
         if (kwg >= GEOM_B_X * GEOM_B_H) {
             *kind = SAMPLER_BLOCK;
-            d->geom_kernel = 'b';
             goto cleanup;
         }
     }
@@ -495,7 +431,7 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
         for (int c = 0; c < 4; c++)
             row[a].s[c] = A->m[4 * a + c];
     cl_int order = A->order, clamp = A->clamp;
-    LAPSE_TRY(sampler_pick(d, A, in, out, &k, &kind, &ax2));
+    LAPSE_TRY(sampler_pick(d, A, in, &k, &kind, &ax2));
     LAPSE_ARG(k, 0, in[0].mem);
     LAPSE_ARG(k, 1, out->mem);
     LAPSE_ARG(k, 2, sdim);
@@ -509,17 +445,7 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
     LAPSE_ARG(k, 10, order);
     LAPSE_ARG(k, 11, clamp);
     const size_t n2 = (size_t)out->dim[ax2 == 1 ? 1 : 0], n3 = (size_t)out->dim[ax2 == 1 ? 0 : 1];
-    if (kind == SAMPLER_SCATTER) { /* a group per block of (x, v) and GEOM_S_WC planes of w */
-        const scatter_geom_t sg = scatter_geom();
-        const cl_int wc = sg.wc;
-        const size_t sv = (size_t)in[0].dim[ax2 == 1 ? 1 : 0], b = (size_t)sg.b;
-        LAPSE_ARG(k, 12, ax2);
-        LAPSE_ARG(k, 13, wc);
-        size_t l[3] = {(size_t)sg.wg, 1, 1};
-        size_t g[3] = {((size_t)in[0].dim[2] + b - 1) / b * (size_t)sg.wg, (sv + b - 1) / b,
-                       (n3 + (size_t)wc - 1) / (size_t)wc};
-        LAPSE_TRY(lapse_dev_enqueue(d, k, 3, g, l));
-    } else if (kind == SAMPLER_BLOCK) {
+    if (kind == SAMPLER_BLOCK) {
         LAPSE_ARG(k, 12, ax2);
         size_t l[3] = {GEOM_B_X, GEOM_B_H, 1};
         size_t g[3] = {((size_t)out->dim[2] + GEOM_B_X * GEOM_A_K - 1) / (GEOM_B_X * GEOM_A_K) *

@@ -355,12 +355,10 @@ static void check_sampler(lapse_cl_t *cl, lapse_dev_t *simple, lapse_dev_t *tile
     free(b);
 }
 
-/* The tiled affine sampler (lapse_geom_affine_t, lapse_geom_affine_b where x turns into y or z,
- * lapse_geom_affine_s for rotations about y or z) against the simple kernel: rotations about x,
- * y, z and oblique ones (linear and nearest), affine_transform with scales and shears, resample,
- * on the file's shapes and odd ones, whole and task by task. lapse_geom_affine_s must be the
- * kernel that ran for the rotations about y or z (unless the device takes no local memory);
- * the tall shapes give its border blocks more output rows than a round of its row list holds. */
+/* The tiled affine sampler (lapse_geom_affine_t, and lapse_geom_affine_b where x turns into y
+ * or z) against the simple kernel: rotations about x, y, z and oblique ones (linear and
+ * nearest), affine_transform with scales and shears, resample, on the file's shapes and odd
+ * ones, whole and task by task. */
 START_TEST(test_affine_tiled)
 {
     static const double rot[][3] = {{0, 30, 0},   {0, 0, 30},    {30, 0, 0},  {0, -40, 0},
@@ -381,21 +379,9 @@ START_TEST(test_affine_tiled)
             lapse_step_t s = step_of("rotate", rot[r][0], 0, 0, 0.0);
             s.p[1].v[0] = rot[r][1], s.p[2].v[0] = rot[r][2], s.p[3].v[0] = nearest;
             int k = (r + nearest) % NSHAPES;
-            const int about_y = rot[r][0] == 0 && rot[r][2] == 0,
-                      about_z = rot[r][0] == 0 && rot[r][1] == 0;
-            const int scatter = tiled->use_local && (about_y || about_z) &&
-                                fmod(rot[r][1] + rot[r][2], 180.0) != 0.0;
             check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2], ++salt);
             const int64_t *o = odd[(r + nearest) % 3];
             check_sampler(cl, simple, tiled, &s, o[0], o[1], o[2], ++salt);
-            ck_assert_msg(!scatter || tiled->geom_kernel == 's',
-                          "rotate (%g, %g, %g): lapse_geom_affine_s did not run (%c)", rot[r][0],
-                          rot[r][1], rot[r][2], tiled->geom_kernel);
-            if (scatter && r < 2) { /* tall: 3 x 600 x 40 about z, 600 x 3 x 40 about y */
-                check_sampler(cl, simple, tiled, &s, about_z ? 3 : 600, about_z ? 600 : 3, 40,
-                              ++salt);
-                ck_assert_int_eq(tiled->geom_kernel, 's');
-            }
         }
     for (int t = 0; t < (int)(sizeof mat / sizeof mat[0]); t++)
         for (int nearest = 0; nearest <= 1; nearest++) {
