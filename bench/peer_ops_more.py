@@ -18,6 +18,7 @@ import numpy as np
 
 SHAPE = tuple(int(v) for v in os.environ.get("SHAPE", "256,1024,1024").split(","))
 REPS = int(os.environ.get("REPS", "5"))
+ONLY = [k for k in os.environ.get("OPS", "").split(",") if k]  # OPS=a,b: only those (default all)
 
 
 def bench(lib, name, fn, sync, reps=REPS):
@@ -102,7 +103,8 @@ def run_cupy():
         "resample05": lambda: nd.zoom(x, 0.5, order=1, mode=m),
     }
     for k, f in ops.items():
-        bench("cupy", k, f, s)
+        if k in ONLY or not ONLY:
+            bench("cupy", k, f, s)
 
 
 def run_cle(backend):
@@ -172,7 +174,8 @@ def run_cle(backend):
                                              centered=False, interpolate=True, resize=True)),
     }
     for k, f in ops.items():
-        bench(f"cle-{backend}", k, f, sync)
+        if k in ONLY or not ONLY:
+            bench(f"cle-{backend}", k, f, sync)
 
 
 if __name__ == "__main__":
