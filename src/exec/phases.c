@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "device/dev.h"
+#include "exec/hostmem.h"
 #include "exec/sizing.h"
 #include "io/table.h"
 #include "ops/global.h"
@@ -300,8 +301,10 @@ static long long exchange_limit(void)
 
 /* Collective: every rank's records (index j, blob) to every rank: all[j] receives the blob of
  * index j (0 <= j < nall). mine[0..nmine) with indices idx[]. With move 1, this rank's own
- * records are moved into all[] (mine[i] left empty; on failure mine keeps them), not copied:
- * one rank copies nothing, and several copy only what travels. Each rank's records are padded
+ * records are moved into all[], not copied, and mine[i] receives the blob all[idx[i]] held
+ * before (empty if none: the caller may reuse it or free it; on failure mine keeps its own):
+ * one rank copies nothing, and several copy only what travels. A received record lands in the
+ * blob all[j] already holds where the sizes match (no fresh pages). Each rank's records are padded
  * to a whole number of units (ph_exchange_unit), so any total size travels in one
  * MPI_Allgatherv (in place: packed straight into the receive buffer). */
 lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, lapse_blob_t *mine,
@@ -371,11 +374,13 @@ lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, lapse_
             at += sizeof h;
             if (h.index < 0 || h.index >= nall || h.size < 0 || at + (size_t)h.size > end)
                 LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: a bad partial-result record");
-            lapse_blob_free(&all[h.index]);
-            all[h.index].data = malloc(h.size ? (size_t)h.size : 1);
-            LAPSE_ALLOC(all[h.index].data);
-            all[h.index].size = (size_t)h.size;
-            memcpy(all[h.index].data, rbuf + at, (size_t)h.size);
+            if (all[h.index].data == NULL || all[h.index].size != (size_t)h.size) {
+                lapse_blob_free(&all[h.index]);
+                all[h.index].data = lapse_hostmem_alloc((size_t)h.size);
+                LAPSE_ALLOC(all[h.index].data);
+                all[h.index].size = (size_t)h.size;
+            }
+            lapse_hostmem_copy(all[h.index].data, rbuf + at, (size_t)h.size);
             at += pad8((size_t)h.size);
         }
     }
@@ -387,11 +392,10 @@ lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, lapse_
             LAPSE_ALLOC(mine[i].data);
         }
     }
-    for (int64_t i = 0; move && i < nmine; i++) { /* this rank's own, moved */
-        lapse_blob_free(&all[idx[i]]);
+    for (int64_t i = 0; move && i < nmine; i++) { /* this rank's own, moved; the old ones back */
+        const lapse_blob_t old = all[idx[i]];
         all[idx[i]] = mine[i];
-        mine[i].data = NULL;
-        mine[i].size = 0;
+        mine[i] = old;
     }
 cleanup:
     if (unit_t != MPI_DATATYPE_NULL)
@@ -942,12 +946,15 @@ static lapse_status_t prologue(lapse_phases_t *ph)
             "lapse: rank %d profile: global-step rounds: input %.3f s, pipeline %.3f s, "
             "waiting %.3f s, exchange %.3f s, reductions %.3f s, tile data shared %.3f s, rings "
             "and states %.3f s, the rest %.3f s; operands kept on the device for %lld tiles "
-            "(with the growth's state for %lld), %lld passes run from them\n",
+            "(with the growth's state for %lld), %lld passes run from them; of the pipeline, "
+            "tile data: read boxes put together %.3f s, uploaded %.3f s, cores downloaded "
+            "%.3f s, copied out %.3f s\n",
             w->r->rank, ph->t_input, ph->t_run, ph->t_wait, ph->t_exchange, ph->t_reduce,
             ph->t_share, ph->t_rings,
             elapsed - (ph->t_input + ph->t_run + ph->t_wait + ph->t_exchange + ph->t_reduce +
                        ph->t_share + ph->t_rings),
-            ph->n_kept, ph->n_state, ph->n_reused);
+            ph->n_kept, ph->n_state, ph->n_reused, ph->t_mat_box, ph->t_mat_up, ph->t_mat_down,
+            ph->t_mat_out);
 cleanup:
     free(a.tpi);
     return st;
@@ -1111,12 +1118,17 @@ void lapse_phases_free(lapse_phases_t *ph)
     for (int64_t i = 0; i < ph->ntps * ph->ntiles; i++) {
         if (ph->tdown)
             lapse_blob_free(&ph->tdown[i]);
-        for (int k = 0; k < ph->g->nsteps; k++)
+        for (int k = 0; k < ph->g->nsteps; k++) {
             if (ph->tdata[k])
                 lapse_blob_free(&ph->tdata[k][i]);
+            if (ph->tspare[k])
+                lapse_blob_free(&ph->tspare[k][i]);
+        }
     }
-    for (int k = 0; k < ph->g->nsteps; k++)
+    for (int k = 0; k < ph->g->nsteps; k++) {
         free(ph->tdata[k]);
+        free(ph->tspare[k]);
+    }
     free(ph->tdown);
     cache_clear(ph, 1);
     if (ph->relay)

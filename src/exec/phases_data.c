@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/hostmem.h"
 #include "exec/phases_int.h"
 
 /* The current task's box of tile data for step k: its core (pass 0 writes it) or its read box
@@ -77,12 +78,21 @@ lapse_status_t ph_mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass,
     size_t bytes = (size_t)lapse_box_voxels(&box) * gl->mat_bytes, e = gl->mat_bytes;
     void *host = ph->mat_host;
     lapse_blob_t *mine = NULL;
+    double t0 = MPI_Wtime(), t1;
     if (ph->tdmem[k]) { /* into this rank's pending tile data (tdata_share) */
-        mine = &ph->tdown[ph->cur_tpi * ph->ntiles + ph->cur.tile];
-        lapse_blob_free(mine);
-        mine->data = malloc(bytes ? bytes : 1);
-        LAPSE_ALLOC(mine->data);
-        mine->size = bytes;
+        const int64_t i = ph->cur_tpi * ph->ntiles + ph->cur.tile;
+        lapse_blob_t *spare = ph->tspare[k] ? &ph->tspare[k][i] : NULL;
+        mine = &ph->tdown[i];
+        if (mine->data == NULL && spare && spare->data && spare->size == bytes) {
+            *mine = *spare; /* the tile's blob of two shares ago: its pages are mapped */
+            spare->data = NULL;
+            spare->size = 0;
+        } else if (mine->data == NULL || mine->size != bytes) {
+            lapse_blob_free(mine);
+            mine->data = lapse_hostmem_alloc(bytes); /* fresh pages: huge where offered */
+            LAPSE_ALLOC(mine->data);
+            mine->size = bytes;
+        }
         if (ph->mat_pin.mem == NULL) /* else through the pinned staging, then copied */
             host = mine->data;
     }
@@ -98,9 +108,12 @@ lapse_status_t ph_mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass,
     } else {
         LAPSE_CL(clEnqueueReadBuffer(d->cl->queue, mat, CL_TRUE, 0, bytes, host, 0, NULL, NULL));
     }
+    t1 = MPI_Wtime();
+    ph->t_mat_down += t1 - t0;
     if (mine) {
         if (host != mine->data)
-            memcpy(mine->data, host, bytes);
+            lapse_hostmem_copy(mine->data, host, bytes);
+        ph->t_mat_out += MPI_Wtime() - t1;
         goto cleanup;
     }
     st = lapse_h5out_write(ph->w->out, ph_scratch_of(ph, k, pass), ph->cur.t, &box, ph->mat_host);
@@ -125,7 +138,9 @@ lapse_status_t ph_mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass, 
                    "internal error: step %d reads %lld voxels of tile data for a buffer of %zu",
                    k + 1, (long long)lapse_box_voxels(&box), n);
     if (ph->tdmem[k]) { /* the read box from every tile's shared core data */
+        const double t0 = MPI_Wtime();
         LAPSE_TRY(ph_tdata_box(ph, k, &box));
+        ph->t_mat_box += MPI_Wtime() - t0;
         goto upload;
     }
     st = lapse_h5out_read(ph->w->out, ph_scratch_of(ph, k, pass), ph->cur.t, &box, ph->mat_host);
@@ -134,9 +149,11 @@ lapse_status_t ph_mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass, 
                              ph->w->job->cfg.output_file);
         goto cleanup;
     }
-upload:
+upload:;
+    const double t0 = MPI_Wtime();
     LAPSE_CL(clEnqueueWriteBuffer(d->cl->queue, mat, CL_TRUE, 0, n * gl->mat_bytes, ph->mat_host, 0,
                                   NULL, NULL));
+    ph->t_mat_up += MPI_Wtime() - t0;
 cleanup:
     return st;
 }
@@ -244,20 +261,48 @@ cleanup:
 }
 
 /* Copy box b (timepoint coordinates) of the C-order array src (box sb) into dst (box db),
- * e bytes per voxel; b must lie inside both. */
+ * e bytes per voxel: its rows from plane z0 to z1 (and, within one plane, rows y0 to y1). */
+static void copy_box_rows(char *dst, const lapse_box_t *db, const char *src, const lapse_box_t *sb,
+                          const lapse_box_t *b, size_t e, int64_t r0, int64_t r1)
+{
+    const size_t row = (size_t)b->dim[2] * e;
+    for (int64_t r = r0; r < r1; r++) { /* r: the row's index in the box, z * ny + y */
+        int64_t gz = b->off[0] + r / b->dim[1], gy = b->off[1] + r % b->dim[1], gx = b->off[2];
+        size_t di = (size_t)(((gz - db->off[0]) * db->dim[1] + gy - db->off[1]) * db->dim[2] + gx -
+                             db->off[2]);
+        size_t si = (size_t)(((gz - sb->off[0]) * sb->dim[1] + gy - sb->off[1]) * sb->dim[2] + gx -
+                             sb->off[2]);
+        memcpy(dst + di * e, src + si * e, row);
+    }
+}
+
+typedef struct {
+    char *dst;
+    const lapse_box_t *db, *sb, *b;
+    const char *src;
+    size_t e;
+} box_job_t;
+
+static void copy_box_part(void *v, int part, int nparts)
+{
+    const box_job_t *j = v;
+    const int64_t rows = j->b->dim[0] * j->b->dim[1];
+    copy_box_rows(j->dst, j->db, j->src, j->sb, j->b, j->e, rows * part / nparts,
+                  rows * (part + 1) / nparts);
+}
+
+/* Copy box b (timepoint coordinates) of the C-order array src (box sb) into dst (box db),
+ * e bytes per voxel; b must lie inside both. Large boxes are split over threads by rows
+ * (hostmem.h). */
 void ph_copy_box(char *dst, const lapse_box_t *db, const char *src, const lapse_box_t *sb,
                  const lapse_box_t *b, size_t e)
 {
-    size_t row = (size_t)b->dim[2] * e;
-    for (int64_t z = 0; z < b->dim[0]; z++)
-        for (int64_t y = 0; y < b->dim[1]; y++) {
-            int64_t gz = b->off[0] + z, gy = b->off[1] + y, gx = b->off[2];
-            size_t di = (size_t)(((gz - db->off[0]) * db->dim[1] + gy - db->off[1]) * db->dim[2] +
-                                 gx - db->off[2]);
-            size_t si = (size_t)(((gz - sb->off[0]) * sb->dim[1] + gy - sb->off[1]) * sb->dim[2] +
-                                 gx - sb->off[2]);
-            memcpy(dst + di * e, src + si * e, row);
-        }
+    const size_t bytes = (size_t)lapse_box_voxels(b) * e;
+    box_job_t j = {dst, db, sb, b, src, e};
+    if (lapse_hostmem_parts(bytes) > 1)
+        lapse_hostmem_par(copy_box_part, &j, bytes);
+    else
+        copy_box_rows(dst, db, src, sb, b, e, 0, b->dim[0] * b->dim[1]);
 }
 
 /* The state the last pass left for the current task's buffer (its read box, n voxels): its own
@@ -671,6 +716,12 @@ lapse_status_t ph_tdata_share(lapse_phases_t *ph, int k)
     st = ph_exchange(ph->w->r->world, ph->w->r->nranks, idx, mine, nmine, ph->tdata[k], nall, 1);
     if (st != LAPSE_OK)
         lapse_err_print(st);
+    for (int64_t i = 0; st == LAPSE_OK && ph->tspare[k] && i < nmine; i++) { /* the old blobs */
+        lapse_blob_free(&ph->tspare[k][idx[i]]);
+        ph->tspare[k][idx[i]] = mine[i];
+        mine[i].data = NULL;
+        mine[i].size = 0;
+    }
     st = lapse_agree(ph->w->r->world, st);
 cleanup:
     for (int64_t i = 0; mine && i < nmine; i++)
@@ -708,7 +759,8 @@ lapse_status_t ph_tdata_decide(lapse_phases_t *ph, const active_t *a)
         if (!gl || !gl->mat_bytes || ph_recomputed(ph->g, k))
             continue;
         ph->tdata[k] = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof(lapse_blob_t));
-        ph->tdmem[k] = ph->tdata[k] != NULL;
+        ph->tspare[k] = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof(lapse_blob_t));
+        ph->tdmem[k] = ph->tdata[k] != NULL && ph->tspare[k] != NULL;
     }
     if (all) /* the input cache keeps the rest, less the exchange's second copy of the data */
         ph->cache_max = ph->cache_max > 2 * (size_t)total ? ph->cache_max - 2 * (size_t)total : 0;

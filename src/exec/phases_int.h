@@ -54,7 +54,10 @@ struct lapse_phases {
     size_t dboxes;     /* of dcached, the bytes of input boxes (the rest: kept operands) */
     int tdmem[LAPSE_MAX_STEPS];           /* 1: step k's tile data lives in host memory (tdata) */
     lapse_blob_t *tdata[LAPSE_MAX_STEPS]; /* [ntps * ntiles]: every tile's core data, shared */
-    lapse_blob_t *tdown;  /* [ntps * ntiles]: this rank's new tile data, until shared */
+    lapse_blob_t *tdown; /* [ntps * ntiles]: this rank's new tile data, until shared */
+    lapse_blob_t *tspare[LAPSE_MAX_STEPS]; /* [ntps * ntiles]: the blobs a share replaced in
+                                            * tdata[k], for the tile's next store (no fresh
+                                            * pages); freed when the rounds end */
     int tmem;             /* 1 while an iterative step's tile state is in host memory (tmem_*) */
     void **tstate;        /* [ntps * ntiles]: this rank's tiles' core state (tmem), or NULL */
     lapse_blob_t *shells; /* [ntps * ntiles]: every tile's rings for its neighbours (tmem) */
@@ -62,7 +65,9 @@ struct lapse_phases {
     size_t relay_bytes;
     int profile; /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
-    double t_share, t_rings; /* tile data shared (tdata_share), rings and final states (tmem) */
+    double t_share, t_rings;    /* tile data shared (tdata_share), rings and final states (tmem) */
+    double t_mat_box, t_mat_up; /* of t_run: read boxes of tile data put together, uploaded */
+    double t_mat_down, t_mat_out;        /* of t_run: cores downloaded, copied out of the staging */
     long long n_kept, n_state, n_reused; /* operand sets kept (opcache_keep), of them with the
                                           * growth's state, and passes run from them (profile) */
     cl_mem ring_dev; /* staging of rings and states kept on the device (tmem), or NULL */
@@ -95,7 +100,8 @@ void ph_tile_core(const lapse_phases_t *ph, int k, const lapse_task_t *t, lapse_
 void ph_copy_box(char *dst, const lapse_box_t *db, const char *src, const lapse_box_t *sb,
                  const lapse_box_t *b, size_t e);
 /* Collective: every rank's records (index idx[i], blob mine[i]) to all[index] on every rank;
- * with move 1 this rank's own blobs are moved there (mine[i] emptied), else copied. */
+ * with move 1 this rank's own blobs are moved there (mine[i] receives all[idx[i]]'s old blob,
+ * or is emptied), else copied. */
 size_t ph_exchange_unit(const long long *sizes, int n, long long limit);
 lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, lapse_blob_t *mine,
                            int64_t nmine, lapse_blob_t *all, int64_t nall, int move);

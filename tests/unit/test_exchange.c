@@ -5,9 +5,10 @@
  * smallest power of two that keeps the count within the limit, up to 1 GiB; 0 beyond. Checked
  * against a brute-force search over the powers of two, on sizes around every boundary. And the
  * exchange itself on one rank (MPI_COMM_SELF): with move, the rank's own records land in all[]
- * as the very blobs it gave (no copy: the 6.4 GiB of tile data in run AM of docs/benchmarks.md),
- * without move as equal copies; an empty record arrives as a non-NULL blob of size 0 (the
- * rounds' "no partial" check). Calls MPI_Init, so the suite runs with CK_NOFORK.
+ * as the very blobs it gave (no copy: the 6.4 GiB of tile data in run AM of docs/benchmarks.md)
+ * and the blobs they replace come back to it (for reuse), without move as equal copies; an empty
+ * record arrives as a non-NULL blob of size 0 (the rounds' "no partial" check). Calls MPI_Init, so
+ * the suite runs with CK_NOFORK.
  */
 #include <check.h>
 #include <limits.h>
@@ -86,7 +87,7 @@ START_TEST(test_against_search)
 END_TEST
 
 /* Three records for indices 4, 1 and 2 of all[6]: 13 bytes, an empty one, 40 bytes; all[4]
- * holds an older blob the exchange must replace (and free). */
+ * holds an older blob the exchange must replace (and free, or with move hand back). */
 static void records(int64_t idx[3], lapse_blob_t mine[3], lapse_blob_t all[6])
 {
     memset(all, 0, 6 * sizeof *all);
@@ -126,15 +127,19 @@ START_TEST(test_move_on_one_rank)
     int64_t idx[3];
     lapse_blob_t mine[3], all[6];
     records(idx, mine, all);
-    void *given[3] = {mine[0].data, mine[1].data, mine[2].data};
+    void *given[3] = {mine[0].data, mine[1].data, mine[2].data}, *old = all[4].data;
     ck_assert_int_eq(ph_exchange(MPI_COMM_SELF, 1, idx, mine, 3, all, 6, 1), LAPSE_OK);
     check_all(all);
     ck_assert_ptr_eq(all[4].data, given[0]); /* the same blobs: nothing copied */
     ck_assert_ptr_eq(all[2].data, given[2]);
-    for (int i = 0; i < 3; i++) {
+    ck_assert_ptr_eq(mine[0].data, old); /* the blob it replaced, back for reuse (not freed) */
+    ck_assert_uint_eq(mine[0].size, 5);
+    for (int i = 1; i < 3; i++) {
         ck_assert_ptr_null(mine[i].data);
         ck_assert_uint_eq(mine[i].size, 0);
     }
+    for (int i = 0; i < 3; i++)
+        lapse_blob_free(&mine[i]);
     for (int i = 0; i < 6; i++)
         lapse_blob_free(&all[i]);
 }

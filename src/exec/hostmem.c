@@ -1,0 +1,102 @@
+/*
+ * hostmem.c - host memory for the large tile data of global steps (see hostmem.h). Measured on
+ * the lent H200 host (docs/benchmarks.md, run AP): storing 6.4 GiB of fresh tile data took
+ * 4.7 s, nearly all of it page faults on first touch (one per 4 KiB); huge pages and copies on
+ * several threads take that down.
+ */
+#define _GNU_SOURCE
+#include "exec/hostmem.h"
+
+#include <pthread.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define HUGE_2M   ((size_t)2 << 20)
+#define PAR_MIN   ((size_t)32 << 20) /* below this a copy stays on one thread */
+#define PAR_CHUNK ((size_t)16 << 20) /* at least this much per thread */
+#define PAR_MAX   64
+
+void *lapse_hostmem_alloc(size_t bytes)
+{
+    void *p = malloc(bytes ? bytes : 1);
+#ifdef MADV_HUGEPAGE
+    if (p && bytes >= 2 * HUGE_2M) {
+        uintptr_t lo = ((uintptr_t)p + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1);
+        uintptr_t hi = ((uintptr_t)p + bytes) & ~(uintptr_t)(HUGE_2M - 1);
+        /* advice only: refused (no THP in this kernel, EINVAL), the block keeps 4 KiB pages */
+        if (hi > lo)
+            (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
+    }
+#endif
+    return p;
+}
+
+int lapse_hostmem_parts(size_t bytes)
+{
+    if (bytes < PAR_MIN)
+        return 1;
+    const char *env = getenv("LAPSE_COPY_THREADS");
+    long most = env && *env ? strtol(env, NULL, 10) : 8;
+    most = most < 1 ? 1 : most > PAR_MAX ? PAR_MAX : most;
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0 && CPU_COUNT(&set) < most)
+        most = CPU_COUNT(&set);
+    size_t n = bytes / PAR_CHUNK;
+    return (int)(n < (size_t)most ? (n < 1 ? 1 : n) : (size_t)most);
+}
+
+typedef struct {
+    void (*fn)(void *, int, int);
+    void *arg;
+    int part, nparts;
+} par_job_t;
+
+static void *par_main(void *v)
+{
+    par_job_t *j = v;
+    j->fn(j->arg, j->part, j->nparts);
+    return NULL;
+}
+
+void lapse_hostmem_par(void (*fn)(void *arg, int part, int nparts), void *arg, size_t bytes)
+{
+    const int n = lapse_hostmem_parts(bytes);
+    par_job_t job[PAR_MAX];
+    pthread_t th[PAR_MAX];
+    int started[PAR_MAX] = {0};
+    for (int p = 1; p < n; p++) {
+        job[p] = (par_job_t){fn, arg, p, n};
+        started[p] = pthread_create(&th[p], NULL, par_main, &job[p]) == 0;
+    }
+    fn(arg, 0, n);
+    for (int p = 1; p < n; p++) {
+        if (started[p])
+            (void)pthread_join(th[p], NULL); /* cannot fail: a joinable thread of ours */
+        else
+            fn(arg, p, n); /* its thread did not start: the caller runs the part */
+    }
+}
+
+typedef struct {
+    char *dst;
+    const char *src;
+    size_t bytes;
+} copy_job_t;
+
+static void copy_part(void *v, int part, int nparts)
+{
+    const copy_job_t *c = v;
+    const size_t lo = c->bytes / (size_t)nparts * (size_t)part;
+    const size_t hi =
+        part == nparts - 1 ? c->bytes : c->bytes / (size_t)nparts * (size_t)(part + 1);
+    memcpy(c->dst + lo, c->src + lo, hi - lo);
+}
+
+void lapse_hostmem_copy(void *dst, const void *src, size_t bytes)
+{
+    copy_job_t c = {dst, src, bytes};
+    lapse_hostmem_par(copy_part, &c, bytes);
+}
