@@ -345,7 +345,7 @@ lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, lapse_
     }
     const int travel = nranks > 1 || !move; /* else all records are this rank's, moved */
     if (travel) {
-        rbuf = malloc((size_t)units * unit + 1);
+        rbuf = lapse_hostmem_alloc((size_t)units * unit + 1);
         LAPSE_ALLOC(rbuf);
         char *sbuf = rbuf + (size_t)displs[rank] * unit;
         size_t o = 0;
@@ -436,12 +436,13 @@ static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_ta
     size_t bytes = (size_t)lapse_box_voxels(&t->read) * lapse_dtype_size(w->job->in.dtype);
     void **slot = &ph->cache[tpi * ph->ntiles + t->tile];
     if (*slot) {
-        memcpy(dst, *slot, bytes);
+        lapse_hostmem_copy(dst, *slot, bytes);
         goto cleanup;
     }
     LAPSE_TRY(lapse_reader_read(w->in, t->t, &t->read, dst));
-    if (host && ph->cached + bytes <= ph->cache_max && (*slot = malloc(bytes)) != NULL) {
-        memcpy(*slot, dst, bytes);
+    if (host && ph->cached + bytes <= ph->cache_max &&
+        (*slot = lapse_hostmem_alloc(bytes)) != NULL) {
+        lapse_hostmem_copy(*slot, dst, bytes);
         ph->cached += bytes;
     }
 cleanup:
@@ -476,8 +477,9 @@ static lapse_status_t run_round_task(lapse_phases_t *ph, int64_t tpi, const laps
         void **slot = &ph->cache[tpi * ph->ntiles + t->tile];
         clReleaseMemObject(*dslot);
         *dslot = NULL;
-        if (*slot == NULL && ph->cached + bytes <= ph->cache_max && (*slot = malloc(bytes))) {
-            memcpy(*slot, lapse_pipeline_input(w->pipe), bytes);
+        if (*slot == NULL && ph->cached + bytes <= ph->cache_max &&
+            (*slot = lapse_hostmem_alloc(bytes))) {
+            lapse_hostmem_copy(*slot, lapse_pipeline_input(w->pipe), bytes);
             ph->cached += bytes;
         }
     }
@@ -747,6 +749,14 @@ static int64_t wave_size(const lapse_phases_t *ph)
  * iteration each, until every timepoint converged; a converged timepoint leaves the next
  * rounds (a further iteration could change it, and clesperanto stops there too). Every pass's
  * tile data is flushed before the next pass reads it. */
+/* Free the spare blobs of step k (ph_mat_store): no later store of this wave's tiles follows
+ * its rounds, and the next wave's timepoints have other indices. */
+static void spares_clear(lapse_phases_t *ph, int k)
+{
+    for (int64_t i = 0; ph->tspare[k] && i < ph->ntps * ph->ntiles; i++)
+        lapse_blob_free(&ph->tspare[k][i]);
+}
+
 static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, double *idle,
                                      int *rounds)
 {
@@ -907,6 +917,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
             ph->target = k;
             if (gl->iterate) {
                 LAPSE_TRY(iterate_rounds(ph, &sub, &idle, &rounds));
+                spares_clear(ph, k);
                 continue;
             }
             for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
@@ -920,6 +931,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
                     lapse_err_print(fst);
                 LAPSE_TRY(lapse_agree(w->r->world, fst));
             }
+            spares_clear(ph, k);
         }
         cache_clear(ph, w0 + wave < a.n); /* the last wave's device copies serve the tasks */
     }

@@ -88,6 +88,8 @@ lapse_status_t ph_mat_store(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass,
             spare->data = NULL;
             spare->size = 0;
         } else if (mine->data == NULL || mine->size != bytes) {
+            if (spare)
+                lapse_blob_free(spare); /* of another size: of no use to this tile */
             lapse_blob_free(mine);
             mine->data = lapse_hostmem_alloc(bytes); /* fresh pages: huge where offered */
             LAPSE_ALLOC(mine->data);
@@ -250,7 +252,7 @@ lapse_status_t ph_tmem_store(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_mem m
     size_t region[3] = {(size_t)core_rel->dim[2] * e, (size_t)core_rel->dim[1],
                         (size_t)core_rel->dim[0]};
     if (*slot == NULL) {
-        *slot = malloc(region[0] * region[1] * region[2]);
+        *slot = lapse_hostmem_alloc(region[0] * region[1] * region[2]);
         LAPSE_ALLOC(*slot);
     }
     LAPSE_CL(clEnqueueReadBufferRect(d->cl->queue, mat, CL_TRUE, origin, host, region,
@@ -376,7 +378,7 @@ static lapse_status_t ring_room(lapse_phases_t *ph, lapse_dev_t *d, size_t bytes
     if (host && ph->ring_host_bytes < bytes) {
         free(ph->ring_host);
         ph->ring_host_bytes = 0;
-        ph->ring_host = malloc(bytes);
+        ph->ring_host = lapse_hostmem_alloc(bytes);
         LAPSE_ALLOC(ph->ring_host);
         ph->ring_host_bytes = bytes;
     }

@@ -163,6 +163,31 @@ START_TEST(test_copy_on_one_rank)
 }
 END_TEST
 
+/* Without move, a record lands in the blob all[] already holds where the sizes match (no
+ * fresh pages), and replaces one of another size. */
+START_TEST(test_copy_into_same_size)
+{
+    int64_t idx[3];
+    lapse_blob_t mine[3], all[6];
+    records(idx, mine, all);
+    static unsigned char held[13]; /* not from malloc: freeing it instead of reusing it aborts */
+    lapse_blob_free(&all[4]);
+    all[4].data = held; /* the size of record 0 */
+    all[4].size = 13;
+    all[2].data = malloc(7); /* not record 2's 40 bytes */
+    all[2].size = 7;
+    void *same = all[4].data;
+    ck_assert_int_eq(ph_exchange(MPI_COMM_SELF, 1, idx, mine, 3, all, 6, 0), LAPSE_OK);
+    check_all(all);
+    ck_assert_ptr_eq(all[4].data, same);
+    all[4].data = NULL;
+    for (int i = 0; i < 3; i++)
+        lapse_blob_free(&mine[i]);
+    for (int i = 0; i < 6; i++)
+        lapse_blob_free(&all[i]);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -173,6 +198,7 @@ int main(int argc, char **argv)
     tcase_add_test(tc, test_against_search);
     tcase_add_test(tc, test_move_on_one_rank);
     tcase_add_test(tc, test_copy_on_one_rank);
+    tcase_add_test(tc, test_copy_into_same_size);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_NOFORK);

@@ -1,7 +1,7 @@
 /*
  * test_hostmem.c - the host copies of tile data split over threads (src/exec/hostmem.c) and the
  * box copy of the rounds (ph_copy_box, src/exec/phases_data.c) give the bytes of one plain copy:
- * a 48 MiB memcpy and a 36 MiB box of 8-byte voxels at odd offsets, with 1, 2 and 3 threads
+ * a 48 MiB memcpy and a 49 MiB box of 8-byte voxels at odd offsets, with 1, 2 and 3 threads
  * (LAPSE_COPY_THREADS), where the split really happens (more than one part when the process
  * has two CPUs). And the huge-page allocation is plain memory: writable end to end, freed with
  * free().
@@ -54,8 +54,8 @@ END_TEST
 START_TEST(test_copy_box_threads)
 {
     const size_t e = 8;
-    const lapse_box_t sb = {{1, 2, 3}, {21, 301, 1103}}, db = {{2, 5, 5}, {19, 290, 1010}};
-    const lapse_box_t b = {{3, 10, 7}, {17, 280, 1000}}; /* inside both, 36 MiB */
+    const lapse_box_t sb = {{1, 2, 3}, {27, 301, 1103}}, db = {{2, 5, 5}, {25, 290, 1010}};
+    const lapse_box_t b = {{3, 10, 7}, {23, 280, 1000}}; /* inside both, 49 MiB */
     const size_t ns = (size_t)(sb.dim[0] * sb.dim[1] * sb.dim[2]) * e;
     const size_t nd = (size_t)(db.dim[0] * db.dim[1] * db.dim[2]) * e;
     unsigned char *src = malloc(ns), *dst = malloc(nd), *want = malloc(nd);
