@@ -8,6 +8,7 @@ the comment says so; bench/peer_table.py prints those rows but leaves them out o
 geometric mean only when marked there.
 
 usage: python3 peer_ops_more.py cupy opencl cuda     (prints "LIB KEY MS" lines)
+       OPS=roty30,flip python3 peer_ops_more.py cuda   (only those keys)
 """
 import os
 import statistics
