@@ -34,6 +34,7 @@ static const struct {
     {"LAPSE_PHASE_MEM", ENV_BYTES, "a number of bytes > 0"},
     {"LAPSE_PHASE_CACHE", ENV_BYTES, "a number of bytes > 0"},
     {"LAPSE_EXCHANGE_UNITS", ENV_BYTES, "a number of units > 0"},
+    {"LAPSE_COPY_THREADS", ENV_TO64, "a number of threads (1-64)"},
     {"LAPSE_KERNELS", ENV_KERNELS, "simple or default"},
     {"LAPSE_SYNC_MARKS", ENV_BOOL01, "0 or 1"},
     {"LAPSE_OVERLAP", ENV_BOOL01, "0 or 1"},
