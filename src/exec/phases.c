@@ -200,19 +200,25 @@ static lapse_status_t target_partial(lapse_phases_t *ph, lapse_dev_t *d, const l
     const lapse_step_t *s = ph->g->node[k].step;
     const lapse_global_t *gl = s->op->global;
     lapse_blob_free(&ph->part);
-    if (resident && ph->pass > 0)
+    double t0 = MPI_Wtime(), t1 = t0;
+    if (resident && ph->pass > 0) {
         LAPSE_TRY(ph_tmem_load_dev(ph, d, k, mat, (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
-    else if (gl->iterate && ph->pass > 0 && ph->tmem) /* the state the previous pass left */
+        t1 = MPI_Wtime();
+        ph->t_kept_in += t1 - t0;
+    } else if (gl->iterate && ph->pass > 0 && ph->tmem) /* the state the previous pass left */
         LAPSE_TRY(ph_tmem_load(ph, d, k, mat, in));
     else if (gl->iterate && ph->pass > 0)
         LAPSE_TRY(ph_mat_load(ph, d, k, ph->pass - 1, mat,
                               (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
     LAPSE_TRY(gl->partial(d, s, ph->pass, ph->pass ? &ph->prev[ph->cur_tpi] : NULL, tile, in, mat,
                           work, &ph->part));
-    if (resident)
+    if (resident) {
+        const double t2 = MPI_Wtime();
+        ph->t_kept_step += t2 - t1;
         LAPSE_TRY(
             ph_tmem_rings_down(ph, d, k, mat, (size_t)(in->dim[0] * in->dim[1] * in->dim[2])));
-    else if (gl->iterate && ph->tmem)
+        ph->t_kept_out += MPI_Wtime() - t2;
+    } else if (gl->iterate && ph->tmem)
         LAPSE_TRY(ph_tmem_store(ph, d, k, mat, in->dim, &tile->core_rel));
     else if (gl->mat_bytes && (ph->pass == 0 || gl->iterate) && !ph_recomputed(ph->g, k))
         LAPSE_TRY(ph_mat_store(ph, d, k, ph->pass, mat, in->dim, &tile->core_rel));
@@ -960,13 +966,14 @@ static lapse_status_t prologue(lapse_phases_t *ph)
             "and states %.3f s, the rest %.3f s; operands kept on the device for %lld tiles "
             "(with the growth's state for %lld), %lld passes run from them; of the pipeline, "
             "tile data: read boxes put together %.3f s, uploaded %.3f s, cores downloaded "
-            "%.3f s, copied out %.3f s\n",
+            "%.3f s, copied out %.3f s; passes on a state kept on the device: rings in %.3f s, "
+            "the step %.3f s, rings out %.3f s\n",
             w->r->rank, ph->t_input, ph->t_run, ph->t_wait, ph->t_exchange, ph->t_reduce,
             ph->t_share, ph->t_rings,
             elapsed - (ph->t_input + ph->t_run + ph->t_wait + ph->t_exchange + ph->t_reduce +
                        ph->t_share + ph->t_rings),
             ph->n_kept, ph->n_state, ph->n_reused, ph->t_mat_box, ph->t_mat_up, ph->t_mat_down,
-            ph->t_mat_out);
+            ph->t_mat_out, ph->t_kept_in, ph->t_kept_step, ph->t_kept_out);
 cleanup:
     free(a.tpi);
     return st;

@@ -67,9 +67,11 @@ struct lapse_phases {
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
     double t_share, t_rings;    /* tile data shared (tdata_share), rings and final states (tmem) */
     double t_mat_box, t_mat_up; /* of t_run: read boxes of tile data put together, uploaded */
-    double t_mat_down, t_mat_out;        /* of t_run: cores downloaded, copied out of the staging */
-    long long n_kept, n_state, n_reused; /* operand sets kept (opcache_keep), of them with the
-                                          * growth's state, and passes run from them (profile) */
+    double t_mat_down, t_mat_out; /* of t_run: cores downloaded, copied out of the staging */
+    double t_kept_in, t_kept_step, t_kept_out; /* of t_run, the passes on a state kept on the
+                                                * device: rings in, the step, rings out */
+    long long n_kept, n_state, n_reused;       /* operand sets kept (opcache_keep), of them with the
+                                                * growth's state, and passes run from them (profile) */
     cl_mem ring_dev; /* staging of rings and states kept on the device (tmem), or NULL */
     size_t ring_dev_bytes;
     char *ring_host;
