@@ -26,7 +26,7 @@ run_ok ref.log "$LAPSE" run ref.yaml
 start_held() {
     local log=$1
     shift
-    LAPSE_FAULT="rename~$HOLD" "$@" >"$log" 2>&1 &
+    LAPSE_FAULT="rename~$HOLD" OMPI_MCA_orte_tmpdir_base=$BG_SESSION "$@" >"$log" 2>&1 &
     PID_A=$!
     for ((i = 0; i < 300; i++)); do
         [ -e out.h5.creating ] && return 0

@@ -19,7 +19,7 @@ ln -s out.h5 soft.h5
 note "1. B (hard link) and C (symbolic link) while A continues out.h5"
 # A sleeps 20 ms per task (a LAPSE_FAULT delay: no effect on its data; ~700 tasks), so it still
 # holds its lock when B and C run, however loaded the machine is.
-LAPSE_FAULT="compute~0.02" "$LAPSE" run a.yaml >a.log 2>&1 &
+LAPSE_FAULT="compute~0.02" OMPI_MCA_orte_tmpdir_base=$BG_SESSION "$LAPSE" run a.yaml >a.log 2>&1 &
 PID_A=$!
 for ((i = 0; i < 300; i++)); do
     grep -q "lapse: run" a.log 2>/dev/null && break

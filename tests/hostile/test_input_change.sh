@@ -43,7 +43,7 @@ grep -q "continuing" l4.log || fail "4: expected a continuation"
 note "5. the input changes during a run: a loud warning, run marked input_changed"
 run_ok sample.log "$LAPSE" sample big.h5 --timepoints 12 --shape 32,256,256 --seed 3
 hcfg b.yaml big.h5 bout.h5
-"$LAPSE" run b.yaml >b.log 2>&1 &
+OMPI_MCA_orte_tmpdir_base=$BG_SESSION "$LAPSE" run b.yaml >b.log 2>&1 &
 PID=$!
 for ((i = 0; i < 300; i++)); do
     grep -q "lapse: run" b.log 2>/dev/null && break

@@ -41,6 +41,12 @@ command -v "$MPIEXEC" >/dev/null 2>&1 || skip "no MPI launcher MPIEXEC=$MPIEXEC"
 T=$(mktemp -d "${TMPDIR:-/tmp}/lapse-$TEST_NAME.XXXXXX") || fail "mktemp failed"
 trap 'rm -rf "$T"' EXIT
 
+# BG_SESSION: an Open MPI session directory for a run left in the background while others start
+# and end (OMPI_MCA_orte_tmpdir_base=$BG_SESSION "$LAPSE" run ... &). Ranks started alone with
+# ess_singleton_isolated all use jf.0/1 of their session directory, and the first to end removes
+# it under the others (CMakeLists.txt gives each test its own for the same reason).
+BG_SESSION=$T/ompi-bg
+
 # Standard test image: 4 timepoints of 24 x 70 x 90 (z, y, x), uint16 in /raw.
 NT=4
 NZ=24

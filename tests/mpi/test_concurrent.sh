@@ -52,7 +52,7 @@ nonconstant "$W/ref.h5" /result
 
 note "2. a second run while the first one writes"
 config main out.h5
-"$LAPSE" run "$W/main.yaml" >"$LOGS/a.log" 2>&1 &
+OMPI_MCA_orte_tmpdir_base=$BG_SESSION "$LAPSE" run "$W/main.yaml" >"$LOGS/a.log" 2>&1 &
 PID_A=$!
 wait_for "$W/out.h5" "$PID_A" 60
 sleep 0.5
@@ -75,7 +75,7 @@ run_ok "$LOGS/tasks_a.log" py tasks.py "$W/out.h5" --runs 1 --count 768
 
 note "3. a run killed with SIGKILL, then the same config again"
 config killed out2.h5
-"$LAPSE" run "$W/killed.yaml" >"$LOGS/c.log" 2>&1 &
+OMPI_MCA_orte_tmpdir_base=$BG_SESSION "$LAPSE" run "$W/killed.yaml" >"$LOGS/c.log" 2>&1 &
 PID_C=$!
 wait_for "$W/out2.h5" "$PID_C" 60
 sleep 2
