@@ -267,6 +267,108 @@ lapse_geom_affine_b(__global const float *restrict src, __global float *restrict
     }
 }
 
+/* The sampler for maps with a copied axis c (y or z): the output's c-th coordinate is the
+ * input's plus an integer (row c of M is the unit row with an integral constant) and no other
+ * position depends on it (column c of the other rows is 0), as in a rotation about y or z. The
+ * positions, weights and offsets of an output then serve every output along c, so a work-item
+ * computes them once and walks cj outputs along c, each one a load per neighbour, the
+ * interpolation and a store (lapse_geom_affine_b computes ~100 instructions of them per output).
+ * The host (sampler_copied, src/ops/op_geometry.c) checks the map and that the outputs' rows
+ * along c lie inside the image and the input box, so c needs neither the clamp nor the range
+ * test. The same bits as geom_affine_eval: the skipped terms are fma(0, coordinate, s) = s + 0
+ * (coordinates are >= 0), the copied axis has fraction 0, so GEOM_AXIS takes its first value.
+ * Work-groups as lapse_geom_affine_b: LAPSE_GB_X x LAPSE_GB_H over x and the axis ax2 (1: y, and
+ * c is z; 2: z, and c is y), LAPSE_GA_K outputs per work-item along x. NDRange (ceil(ddim.x / (X
+ * K)) X, extent of ax2 rounded up to H, ceil(extent of c / cj)), local (X, H, 1). */
+__kernel __attribute__((reqd_work_group_size(LAPSE_GB_X, LAPSE_GB_H, 1))) void
+lapse_geom_affine_c(__global const float *restrict src, __global float *restrict dst, int4 sdim,
+                    int4 sorg, int4 simg, int4 ddim, int4 dorg, float4 mz, float4 my, float4 mx,
+                    int order, int clamp_mode, int ax2, int cj)
+{
+    const int a2 = (int)get_global_id(1), a3 = (int)get_global_id(2) * cj;
+    const int ly = ax2 == 1 ? a2 : a3, lz = ax2 == 1 ? a3 : a2;
+    if (ly >= ddim.y || lz >= ddim.z)
+        return;
+    const int nj = min(cj, ax2 == 1 ? ddim.z - lz : ddim.y - ly);
+    const int lx0 = (int)get_group_id(0) * (LAPSE_GB_X * LAPSE_GA_K) + (int)get_local_id(0);
+    const float fz = (float)(dorg.z + lz), fy = (float)(dorg.y + ly);
+    const float nz = (float)(simg.z - 1), ny = (float)(simg.y - 1), nx = (float)(simg.x - 1);
+    const size_t plane = (size_t)sdim.x * (size_t)sdim.y;
+    /* a step along c: the next plane (c = z) or the next row (c = y) of the input and output */
+    const size_t pstep = ax2 == 1 ? plane : 0;
+    const int rstep = ax2 == 1 ? 0 : sdim.x;
+    const size_t dstep = ax2 == 1 ? (size_t)ddim.x * (size_t)ddim.y : (size_t)ddim.x;
+    /* output k's neighbours: rows ra, rb of planes pa, pb (the two along the turned axis u), in
+     * them columns c0, c1; fractions tx and tu; live: inside the output and (mode 'constant')
+     * inside the image */
+    __global const float *pa[LAPSE_GA_K], *pb[LAPSE_GA_K];
+    int ra[LAPSE_GA_K], rb[LAPSE_GA_K], c0[LAPSE_GA_K], c1[LAPSE_GA_K], live[LAPSE_GA_K];
+    float tx[LAPSE_GA_K], tu[LAPSE_GA_K];
+#pragma unroll
+    for (int k = 0; k < LAPSE_GA_K; k++) {
+        const float fx = (float)(dorg.x + lx0 + k * LAPSE_GB_X);
+        float sz = fma(mz.x, fz, fma(mz.y, fy, fma(mz.z, fx, mz.w)));
+        float sy = fma(my.x, fz, fma(my.y, fy, fma(my.z, fx, my.w)));
+        float sx = fma(mx.x, fz, fma(mx.y, fy, fma(mx.z, fx, mx.w)));
+        live[k] = lx0 + k * LAPSE_GB_X < ddim.x;
+        if (clamp_mode) {
+            sz = fmin(fmax(sz, 0.0f), nz);
+            sy = fmin(fmax(sy, 0.0f), ny);
+            sx = fmin(fmax(sx, 0.0f), nx);
+        } else if (!(sz >= 0.0f && sz <= nz && sy >= 0.0f && sy <= ny && sx >= 0.0f && sx <= nx)) {
+            live[k] = live[k] ? -1 : 0; /* -1: written as 0 */
+            sz = sy = sx = 0.0f;
+        }
+        const float flz = floor(sz), fly = floor(sy), flx = floor(sx);
+        float tz = sz - flz, ty = sy - fly;
+        tx[k] = sx - flx;
+        int z0 = (int)flz, y0 = (int)fly, x0 = (int)flx;
+        if (order == 0) {
+            z0 += tz >= 0.5f;
+            y0 += ty >= 0.5f;
+            x0 += tx[k] >= 0.5f;
+            tx[k] = tz = ty = 0.0f;
+        }
+        const int z1 = min(z0 + 1, simg.z - 1), y1 = min(y0 + 1, simg.y - 1),
+                  x1 = min(x0 + 1, simg.x - 1);
+        __global const float *p0 = src + (size_t)clamp(z0 - sorg.z, 0, sdim.z - 1) * plane;
+        const int r0 = clamp(y0 - sorg.y, 0, sdim.y - 1) * sdim.x;
+        c0[k] = clamp(x0 - sorg.x, 0, sdim.x - 1);
+        c1[k] = clamp(x1 - sorg.x, 0, sdim.x - 1);
+        pa[k] = p0;
+        ra[k] = r0;
+        if (ax2 == 1) { /* c = z: y turns */
+            pb[k] = p0;
+            rb[k] = clamp(y1 - sorg.y, 0, sdim.y - 1) * sdim.x;
+            tu[k] = ty;
+        } else { /* c = y: z turns */
+            pb[k] = src + (size_t)clamp(z1 - sorg.z, 0, sdim.z - 1) * plane;
+            rb[k] = r0;
+            tu[k] = tz;
+        }
+    }
+    __global float *drow = dst + ((size_t)lz * (size_t)ddim.y + (size_t)ly) * (size_t)ddim.x;
+    for (int j = 0; j < nj; j++) {
+        float res[LAPSE_GA_K];
+#pragma unroll
+        for (int k = 0; k < LAPSE_GA_K; k++) {
+            __global const float *a = pa[k] + ra[k], *b = pb[k] + rb[k];
+            res[k] = live[k] <= 0 ? 0.0f
+                                  : GEOM_AXIS(GEOM_AXIS(a[c0[k]], a[c1[k]], tx[k]),
+                                              GEOM_AXIS(b[c0[k]], b[c1[k]], tx[k]), tu[k]);
+            pa[k] += pstep;
+            pb[k] += pstep;
+            ra[k] += rstep;
+            rb[k] += rstep;
+        }
+#pragma unroll
+        for (int k = 0; k < LAPSE_GA_K; k++)
+            if (live[k])
+                drow[lx0 + k * LAPSE_GB_X] = res[k];
+        drow += dstep;
+    }
+}
+
 /* Radial reslice: dst[a, z, r] = input plane z at (y, x) = (cy + cos(a) r, cx + sin(a) r), cs[a]
  * = (cos, sin) of angle a (float32, from the host's double), positions fma(cos, r, cy) and
  * fma(sin, r, cx); bilinear in the plane (x, then y), 0 where a position leaves the plane
