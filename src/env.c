@@ -42,7 +42,6 @@ static const struct {
     {"LAPSE_FALLOCATE", ENV_BOOL01, "0 or 1"},
     {"LAPSE_WT_NET", ENV_BOOL01, "0 or 1"},
     {"LAPSE_GEOM_XY", ENV_BOOL01, "0 or 1"},
-    {"LAPSE_GEOM_CJ", ENV_REG, "0 (off) or a number of outputs along the copied axis 1-255"},
     {"LAPSE_BG_FIX", ENV_BOOL01, "0 or 1"},
     {"LAPSE_ZSTD_R", ENV_TO32, "a number of rows of work-items (1-32)"},
     {"LAPSE_ZSTD_U", ENV_TO64, "a number of loads at a time (1-64)"},

@@ -30,11 +30,9 @@ struct lapse_dev {
     cl_int geom[LAPSE_DEV_GEOM_MAX]; /* src/ops/sep.c: geometry of filters_tiled.cl */
     int stencil_state; /* src/ops/op_stencil.c: 0 not yet read, 1 stencil_geom holds it */
     cl_int stencil_geom[LAPSE_DEV_SGEOM_MAX]; /* src/ops/op_stencil.c: geometry of stencil.cl */
-    int zstd_kernel;    /* src/ops/op_project.c: the z standard deviation's last kernel, 'l'
-                         * (lapse_zstd_l), 's' (lapse_zstd) or 'w' (lapse_zstd: lapse_zstd_l's
-                         * compiled work-group limit is below its shape); for tests */
-    int sampler_kernel; /* src/ops/op_geometry.c: the affine sampler's last kernel, 's'
-                         * (lapse_geom_affine), 't' (_t), 'b' (_b) or 'c' (_c); for tests */
+    int zstd_kernel; /* src/ops/op_project.c: the z standard deviation's last kernel, 'l'
+                      * (lapse_zstd_l), 's' (lapse_zstd) or 'w' (lapse_zstd: lapse_zstd_l's
+                      * compiled work-group limit is below its shape); for tests */
     struct lapse_dev_prof *prof; /* profiling state (dev.c) */
     struct lapse_dev_kcache *kc; /* kernel cache (dev.c) */
 };

@@ -28,7 +28,6 @@ static const char *const interp_words[] = {"linear", "nearest", NULL};
 #define GEOM_A_K 4 /* lapse_geom_affine_t: outputs per work-item (LAPSE_GA_K) */
 #define GEOM_B_X 8 /* lapse_geom_affine_b: local size (LAPSE_GB_X, LAPSE_GB_H) */
 #define GEOM_B_H 16
-#define GEOM_C_J 8 /* lapse_geom_affine_c: outputs per work-item along the copied axis */
 
 /* The dims of the whole image a volume is a box of (v->img, or v->dim when img is unset). */
 static void vol_img(const lapse_dvol_t *v, int64_t img[3])
@@ -380,33 +379,7 @@ static void sampler_in_box(const sampler_t *A, const lapse_box_t *out, const int
 }
 
 /* The kernels of the sampler (kernels/geometry.cl). */
-typedef enum { SAMPLER_SIMPLE, SAMPLER_ROWS, SAMPLER_BLOCK, SAMPLER_COPIED } sampler_kind_t;
-
-/* The copied axis of A on in -> out for lapse_geom_affine_c: 0 (z) or 1 (y), z where both are,
- * or -1. Axis c is copied when row c of the map is the unit row with an integral constant t and
- * no other row has a term in c; the outputs' coordinates g along c must then read inside the
- * image and inside the input box (g + t in both), so that the kernel needs neither a clamp nor
- * a range test along c. Rotations about z and y have one. */
-static int sampler_copied(const sampler_t *A, const lapse_dvol_t *in, const lapse_dvol_t *out)
-{
-    int64_t n[3];
-    vol_img(&in[0], n);
-    const cl_int4 so = org_of(&in[0]), dor = org_of(out);
-    for (int c = 0; c <= 1; c++) {
-        const float *r = &A->m[4 * c];
-        const float t = r[3];
-        int ok = r[c] == 1.0f && t == floorf(t) && fabsf(t) < 16777216.0f;
-        for (int b = 0; b < 3 && ok; b++)
-            ok = (b == c || r[b] == 0.0f) && (b == c || A->m[4 * b + c] == 0.0f);
-        if (!ok)
-            continue;
-        const int64_t g0 = dor.s[2 - c], g1 = g0 + out->dim[c] - 1, s0 = so.s[2 - c];
-        const int64_t lo = g0 + (int64_t)t, hi = g1 + (int64_t)t;
-        if (lo >= 0 && hi <= n[c] - 1 && lo >= s0 && hi <= s0 + in[0].dim[c] - 1)
-            return c;
-    }
-    return -1;
-}
+typedef enum { SAMPLER_SIMPLE, SAMPLER_ROWS, SAMPLER_BLOCK } sampler_kind_t;
 
 /* Which kernel runs A on in -> out, and its axis ax2 (SAMPLER_BLOCK); *k that kernel. The
  * tiled kernels take 32-bit offsets within a plane of the input box. lapse_geom_affine_b (8 x 4
@@ -415,31 +388,17 @@ static int sampler_copied(const sampler_t *A, const lapse_dvol_t *in, const laps
  * else lapse_geom_affine_t (warps along a row). Measured on an H200 (docs/benchmarks.md, runs J
  * and O): rotate about y 30 degrees 1.08 ms against 1.63 (1.00 once a zero fraction stopped
  * loading its second neighbour); about z 1.18 ms against 1.24 for the rows (1.62 against 1.50
- * before that change). LAPSE_GEOM_XY=0 keeps the rows about z (for comparison). Before all of
- * them, lapse_geom_affine_c where the map copies z or y (sampler_copied): the same 8 x 4 warps,
- * each work-item walking *cj outputs along the copied axis (LAPSE_GEOM_CJ, default GEOM_C_J; 0:
- * not used). Samplers staging the tile's input box in local memory, walking planes through it
- * or scattering from input blocks were slower on the H200 and were dropped (docs/kernels.md). */
+ * before that change). LAPSE_GEOM_XY=0 keeps the rows about z (for comparison). A sampler
+ * staging the tile's input box in local memory was slower on the H200 and was dropped
+ * (docs/kernels.md). */
 static lapse_status_t sampler_pick(lapse_dev_t *d, const sampler_t *A, const lapse_dvol_t *in,
-                                   const lapse_dvol_t *out, cl_kernel *k, sampler_kind_t *kind,
-                                   cl_int *ax2, cl_int *cj)
+                                   cl_kernel *k, sampler_kind_t *kind, cl_int *ax2)
 {
     lapse_status_t st = LAPSE_OK;
     size_t kwg = 0;
     const int tiled = !d->simple && in[0].dim[1] * in[0].dim[2] < ((int64_t)1 << 31);
     const double zx = fabs(A->m[2]), yx = fabs(A->m[6]); /* d(source z, y) / d(output x) */
     *kind = tiled ? SAMPLER_ROWS : SAMPLER_SIMPLE;
-    const char *cjs = getenv("LAPSE_GEOM_CJ"); /* checked at start-up (env.c) */
-    *cj = cjs && *cjs ? (cl_int)atoi(cjs) : GEOM_C_J;
-    const int copied = tiled && d->use_local && *cj > 0 ? sampler_copied(A, in, out) : -1;
-    if (copied >= 0) {
-        LAPSE_TRY(lapse_dev_kernel(d, "geometry.cl", "lapse_geom_affine_c", k, &kwg));
-        if (kwg >= GEOM_B_X * GEOM_B_H) {
-            *kind = SAMPLER_COPIED;
-            *ax2 = copied == 0 ? 1 : 2; /* the turned axis: y where z is copied, z where y is */
-            goto cleanup;
-        }
-    }
     const char *xy = getenv("LAPSE_GEOM_XY");
     const int use_xy = !(xy && strcmp(xy, "0") == 0) && yx >= 1.0 / 16 && yx > zx;
     *ax2 = use_xy ? 1 : 2; /* x-y warps, or x-z warps */
@@ -462,7 +421,7 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
     lapse_status_t st = LAPSE_OK;
     cl_kernel k;
     sampler_kind_t kind;
-    cl_int ax2 = 2, cj = 0;
+    cl_int ax2 = 2;
     int64_t n[3];
     vol_img(&in[0], n);
     cl_int4 sdim = int4_of(in[0].dim), sorg = org_of(&in[0]), simg = int4_of(n),
@@ -472,8 +431,7 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
         for (int c = 0; c < 4; c++)
             row[a].s[c] = A->m[4 * a + c];
     cl_int order = A->order, clamp = A->clamp;
-    LAPSE_TRY(sampler_pick(d, A, in, out, &k, &kind, &ax2, &cj));
-    d->sampler_kernel = "stbc"[kind];
+    LAPSE_TRY(sampler_pick(d, A, in, &k, &kind, &ax2));
     LAPSE_ARG(k, 0, in[0].mem);
     LAPSE_ARG(k, 1, out->mem);
     LAPSE_ARG(k, 2, sdim);
@@ -487,15 +445,12 @@ static lapse_status_t sampler_launch(lapse_dev_t *d, const sampler_t *A, const l
     LAPSE_ARG(k, 10, order);
     LAPSE_ARG(k, 11, clamp);
     const size_t n2 = (size_t)out->dim[ax2 == 1 ? 1 : 0], n3 = (size_t)out->dim[ax2 == 1 ? 0 : 1];
-    if (kind == SAMPLER_BLOCK || kind == SAMPLER_COPIED) {
+    if (kind == SAMPLER_BLOCK) {
         LAPSE_ARG(k, 12, ax2);
-        if (kind == SAMPLER_COPIED)
-            LAPSE_ARG(k, 13, cj);
-        const size_t n3w = kind == SAMPLER_COPIED ? (n3 + (size_t)cj - 1) / (size_t)cj : n3;
         size_t l[3] = {GEOM_B_X, GEOM_B_H, 1};
         size_t g[3] = {((size_t)out->dim[2] + GEOM_B_X * GEOM_A_K - 1) / (GEOM_B_X * GEOM_A_K) *
                            GEOM_B_X,
-                       n2, n3w};
+                       n2, n3};
         LAPSE_TRY(lapse_dev_enqueue(d, k, 3, g, l));
     } else {
         size_t nx = (size_t)out->dim[2];

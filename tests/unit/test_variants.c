@@ -355,10 +355,10 @@ static void check_sampler(lapse_cl_t *cl, lapse_dev_t *simple, lapse_dev_t *tile
     free(b);
 }
 
-/* The tiled affine sampler (lapse_geom_affine_t, lapse_geom_affine_b where x turns into y or
- * z, lapse_geom_affine_c where y or z is copied) against the simple kernel: rotations about x,
- * y, z and oblique ones (linear and nearest), affine_transform with scales, shears and copied
- * axes, resample, on the file's shapes and odd ones, whole and task by task. */
+/* The tiled affine sampler (lapse_geom_affine_t, and lapse_geom_affine_b where x turns into y
+ * or z) against the simple kernel: rotations about x, y, z and oblique ones (linear and
+ * nearest), affine_transform with scales and shears, resample, on the file's shapes and odd
+ * ones, whole and task by task. */
 START_TEST(test_affine_tiled)
 {
     static const double rot[][3] = {{0, 30, 0},   {0, 0, 30},    {30, 0, 0},  {0, -40, 0},
@@ -369,11 +369,6 @@ START_TEST(test_affine_tiled)
         {1, 0, 0, 0, 0, 0.5, 0.25, 1, 0, 0, 0.5, 2.5},           /* upscale x, y shears on x */
         {1, 0, 0, 0, 0, 1, 0, 0, 0.4, 0, 1, -3},                 /* x shears along z */
         {2, 0, 0, 0, 0, 2, 0, 0, 0, 0, 2, 0},                    /* downscale */
-        /* copied axes (lapse_geom_affine_c) with integral shifts that leave the image in some
-         * tasks and not in others; and a z row that is the unit row while y depends on z */
-        {1, 0, 0, 2, 0, 0.8, 0.6, 1, 0, -0.6, 0.8, 5},  /* about z, z shifted by 2 */
-        {0.9, 0, 0.4, 1, 0, 1, 0, -3, -0.4, 0, 0.9, 2}, /* about y, y shifted by -3 */
-        {1, 0, 0, 0, 0.3, 0.9, 0.1, 1, 0, 0, 1, 0},     /* no copied axis */
     };
     static const int64_t odd[][3] = {{33, 45, 77}, {5, 70, 97}, {17, 8, 200}};
     lapse_cl_t *cl = tu_open_cl();
@@ -387,23 +382,7 @@ START_TEST(test_affine_tiled)
             check_same(cl, simple, tiled, &s, shapes[k][0], shapes[k][1], shapes[k][2], ++salt);
             const int64_t *o = odd[(r + nearest) % 3];
             check_sampler(cl, simple, tiled, &s, o[0], o[1], o[2], ++salt);
-            /* a rotation about y or z alone ran the copied-axis kernel, about x or oblique not */
-            const int about_yz = rot[r][0] == 0 && (rot[r][1] == 0 || rot[r][2] == 0);
-            ck_assert_msg(!tiled->use_local || (tiled->sampler_kernel == 'c') == about_yz,
-                          "rotation %d ran kernel %c", r, tiled->sampler_kernel);
         }
-    /* the copied-axis kernel walking 1, 3 and 64 outputs along the axis (0: not used) */
-    static const char *const cjs[] = {"1", "3", "64", "0"};
-    for (int c = 0; c < 4; c++) {
-        ck_assert_int_eq(setenv("LAPSE_GEOM_CJ", cjs[c], 1), 0);
-        for (int r = 0; r < 2; r++) { /* about y, about z */
-            lapse_step_t s = step_of("rotate", 0, 0, 0, 0.0);
-            s.p[1 + r].v[0] = 30 + 7 * c;
-            check_sampler(cl, simple, tiled, &s, odd[r][0], odd[r][1], odd[r][2], ++salt);
-            ck_assert(!tiled->use_local || (tiled->sampler_kernel == 'c') == (c < 3));
-        }
-    }
-    ck_assert_int_eq(unsetenv("LAPSE_GEOM_CJ"), 0);
     for (int t = 0; t < (int)(sizeof mat / sizeof mat[0]); t++)
         for (int nearest = 0; nearest <= 1; nearest++) {
             lapse_step_t s = step_of("affine_transform", 0, 0, 0, 0.0);
