@@ -27,7 +27,10 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
     cp "$IN" secret.h5
     chmod 600 secret.h5 out.h5
     chmod 777 "$T"
-    as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
+    # (Open MPI's session directory: /tmp, since nobody cannot write the test's own under build/)
+    as_nobody() {
+        setpriv --reuid=65534 --regid=65534 --clear-groups env OMPI_MCA_orte_tmpdir_base=/tmp "$@"
+    }
     refused l3b.log "out.h5: cannot be read: Permission denied" as_nobody "$LAPSE" info out.h5
     hcfg c3.yaml secret.h5 out3.h5
     refused l3c.log "secret.h5: cannot be read: Permission denied" as_nobody "$LAPSE" run c3.yaml
