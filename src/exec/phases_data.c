@@ -755,7 +755,9 @@ lapse_status_t ph_tdata_decide(lapse_phases_t *ph, const active_t *a)
     }
     int ok = any && ph->tdown && ph->mat_host && total <= 0.5 * (double)ph->cache_max;
     int all = 0;
+    double budget = (double)ph->cache_max, least = 0; /* the smallest budget, for the message */
     LAPSE_MPI(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ph->w->r->world));
+    LAPSE_MPI(MPI_Allreduce(&budget, &least, 1, MPI_DOUBLE, MPI_MIN, ph->w->r->world));
     for (int k = 0; all && k < ph->g->nsteps; k++) {
         const lapse_global_t *gl = ph->g->node[k].step->op->global;
         if (!gl || !gl->mat_bytes || ph_recomputed(ph->g, k))
@@ -772,14 +774,27 @@ lapse_status_t ph_tdata_decide(lapse_phases_t *ph, const active_t *a)
         LAPSE_MPI(MPI_Allreduce(&mine, &both, 1, MPI_INT, MPI_MIN, ph->w->r->world));
         ph->tdmem[k] = both;
     }
+    /* why the scratch area: the budget (with what it would take), or memory not allocated */
+    char why[320] = "", need_s[32], half_s[32];
+    lapse_human_bytes((unsigned long long)total, need_s, sizeof need_s);
+    lapse_human_bytes((unsigned long long)(0.5 * least), half_s, sizeof half_s);
+    if (total > 0.5 * least)
+        snprintf(why, sizeof why,
+                 " (kept in host memory it would take %s on every rank, more than %s, half of "
+                 "the smallest per-rank host budget: LAPSE_PHASE_CACHE, by default a quarter of "
+                 "the memory lapse may use shared by the ranks on a host, %d on rank 0's)",
+                 need_s, half_s, ph->w->r->local_size);
+    else
+        snprintf(why, sizeof why, " (host memory for it could not be allocated on some rank)");
     for (int k = 0; k < ph->g->nsteps && ph->w->r->rank == 0; k++) {
         const lapse_global_t *gl = ph->g->node[k].step->op->global;
         if (gl && gl->mat_bytes)
-            printf("lapse: global step %d (%s): tile data %s\n", k + 1,
+            printf("lapse: global step %d (%s): tile data %s%s\n", k + 1,
                    ph->g->node[k].step->op->name,
                    ph_recomputed(ph->g, k) ? "recomputed where needed (nothing kept)"
                    : ph->tdmem[k]          ? "shared in host memory between phases"
-                                           : "in the output's scratch area");
+                                           : "in the output's scratch area",
+                   ph_recomputed(ph->g, k) || ph->tdmem[k] ? "" : why);
     }
     fflush(stdout);
 cleanup:

@@ -69,6 +69,9 @@ check() {
         LAPSE_PHASE_CACHE=1 lapse_run 2 "$T/${c}_tiled2s.yaml"
         grep -q "connected_components_labeling): tile data in the output's scratch area" \
             "$T/last.log" || { cat "$T/last.log"; fail "$c: no scratch area with a 1-byte budget"; }
+        # and why: what it would take against half of the budget (0 bytes of 1 byte)
+        grep -Eq "scratch area \(kept in host memory it would take [0-9.]+ [KMG]iB on every rank, more than 0 bytes, half of the smallest per-rank host budget: LAPSE_PHASE_CACHE.*, 2 on rank 0's\)" \
+            "$T/last.log" || { cat "$T/last.log"; fail "$c: the scratch area's reason is missing"; }
         py h5same.py "$T/${c}_whole.h5" "$T/${c}_tiled2s.h5" || fail "$c: tiled2s differs"
     fi
     # LAPSE_EXCHANGE_UNITS: the exchanges count in units as large as they would for data of more
