@@ -778,12 +778,13 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
     memcpy(cur.tpi, a->tpi, (size_t)a->n * sizeof(int64_t));
     for (int64_t i = 0; i < a->n; i++)
         cur.pos[i] = i;
-    LAPSE_TRY(ph_tmem_decide(ph, k, &cur, &ph->tmem));
+    char why[320];
+    LAPSE_TRY(ph_tmem_decide(ph, k, &cur, &ph->tmem, why, sizeof why));
     ph->evict = 0;
     if (ph->w->r->rank == 0) {
-        printf("lapse: global step %d (%s): tile state between passes %s\n", k + 1,
+        printf("lapse: global step %d (%s): tile state between passes %s%s\n", k + 1,
                ph->g->node[k].step->op->name,
-               ph->tmem ? "in host memory (rings exchanged)" : "in the output's scratch area");
+               ph->tmem ? "in host memory (rings exchanged)" : "in the output's scratch area", why);
         fflush(stdout);
     }
     for (ph->pass = 0; cur.n > 0; ph->pass++, (*rounds)++) {

@@ -674,22 +674,40 @@ void ph_tmem_clear(lapse_phases_t *ph)
 
 /* Collective: whether step k's tile state over the timepoints of a stays in host memory: no
  * later step needs it beyond the core, and this rank's tiles fit the host budget on every
- * rank. */
-lapse_status_t ph_tmem_decide(lapse_phases_t *ph, int k, const active_t *a, int *on)
+ * rank. When not, why[len] says why (the same text on every rank). */
+lapse_status_t ph_tmem_decide(lapse_phases_t *ph, int k, const active_t *a, int *on, char *why,
+                              size_t len)
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_gnode_t *nd = &ph->g->node[k];
-    int ok = nd->need[0] == 0 && nd->need[1] == 0 && nd->need[2] == 0 && ph->tstate && ph->shells &&
-             ph->mat_host;
+    const int core = nd->need[0] == 0 && nd->need[1] == 0 && nd->need[2] == 0;
+    int ok = core && ph->tstate && ph->shells && ph->mat_host;
     double mine = 0;
     for (int64_t j = 0; j < a->n * ph->ntiles; j++)
         if ((a->pos[j / ph->ntiles] * ph->ntiles + j % ph->ntiles) % ph->w->r->nranks ==
             ph->w->r->rank)
             mine += (double)ph->full.max_core_voxels * (double)nd->step->op->global->mat_bytes;
-    ok = ok && mine + (double)ph->cached <= (double)ph->cache_max;
+    /* over the ranks: the most the state and the cache would take beyond the budget */
+    double over = mine + (double)ph->cached - (double)ph->cache_max, most = 0;
+    ok = ok && over <= 0;
     int all = 0;
     LAPSE_MPI(MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, ph->w->r->world));
+    LAPSE_MPI(MPI_Allreduce(&over, &most, 1, MPI_DOUBLE, MPI_MAX, ph->w->r->world));
     *on = all;
+    char over_s[32];
+    lapse_human_bytes(most > 0 ? (unsigned long long)most : 0, over_s, sizeof over_s);
+    if (all)
+        why[0] = '\0';
+    else if (!core)
+        snprintf(why, len, " (a later step reads it beyond the core)");
+    else if (most > 0)
+        snprintf(why, len,
+                 " (kept in host memory with the input cache it would exceed a rank's host "
+                 "budget by up to %s: LAPSE_PHASE_CACHE, by default a quarter of the memory "
+                 "lapse may use shared by the ranks on a host, %d on rank 0's)",
+                 over_s, ph->w->r->local_size);
+    else
+        snprintf(why, len, " (host memory for it could not be allocated on some rank)");
 cleanup:
     return st;
 }

@@ -152,6 +152,7 @@ lapse_status_t ph_tmem_down(lapse_phases_t *ph, lapse_dev_t *d, int k, int64_t t
                             const lapse_task_t *t, cl_mem state);
 lapse_status_t ph_tmem_final(lapse_phases_t *ph, int k, int64_t tpi, int64_t pos, int pass);
 void ph_tmem_clear(lapse_phases_t *ph);
-lapse_status_t ph_tmem_decide(lapse_phases_t *ph, int k, const active_t *a, int *on);
+lapse_status_t ph_tmem_decide(lapse_phases_t *ph, int k, const active_t *a, int *on, char *why,
+                              size_t len);
 
 #endif

@@ -86,6 +86,8 @@ check() {
     fi
     grep -q "tile state between passes in the output's scratch area" "$T/last.log" ||
         { cat "$T/last.log"; fail "$c: a host budget of 1 byte still kept the state in memory"; }
+    grep -Eq "scratch area \(kept in host memory with the input cache it would exceed a rank's host budget by up to [0-9.]+ [KMG]iB: LAPSE_PHASE_CACHE.*, 2 on rank 0's\)" \
+        "$T/last.log" || { cat "$T/last.log"; fail "$c: the scratch area's reason is missing"; }
     LAPSE_EXCHANGE_UNITS=40 lapse_run 3 "$T/${c}_t3.yaml" # (as in test_labels.sh)
     for r in $variants; do
         py h5same.py "$T/${c}_whole.h5" "$T/${c}_$r.h5" || fail "$c: $r differs from untiled"
