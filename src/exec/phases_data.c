@@ -674,7 +674,8 @@ void ph_tmem_clear(lapse_phases_t *ph)
 
 /* Collective: whether step k's tile state over the timepoints of a stays in host memory: no
  * later step needs it beyond the core, and this rank's tiles fit the host budget on every
- * rank. When not, why[len] says why (the same text on every rank). */
+ * rank. When not, why[len] says why (rank 0 prints it; its count of ranks on the host is its
+ * own). */
 lapse_status_t ph_tmem_decide(lapse_phases_t *ph, int k, const active_t *a, int *on, char *why,
                               size_t len)
 {
