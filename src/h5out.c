@@ -411,6 +411,45 @@ cleanup:
     return st;
 }
 
+/* Rank 0, before an existing output is opened for update: make its end of allocation (EOA)
+ * cover the whole file. A run killed while its ranks were writing a compressed round's metadata
+ * can leave chunk-index entries of that round in the file (HDF5 writes a round's chunks before
+ * the index takes them) while the superblock still records the previous round's EOA. HDF5 would
+ * allocate from that EOA again: its next metadata or chunks land on chunks the index locates,
+ * and a chunk rewritten with its old size stays where it is, beyond the EOA, so the file is cut
+ * there when closed ("inflate() failed" on reading; tests/py/stale_eoa.py makes such a file).
+ * Every byte the killed run wrote lies below the file's end, so the EOA becomes
+ * max(EOA, EOF). H5Fincrement_filesize needs a SWMR-capable driver, hence a serial open here,
+ * before the collective one; nothing is written when the EOA is already the file's end. */
+static lapse_status_t claim_file_end(const char *file)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t f = H5I_INVALID_HID;
+    haddr_t eoa = HADDR_UNDEF;
+    struct stat sb;
+
+    LAPSE_H5ID(f, H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT));
+    LAPSE_H5(H5Fget_eoa(f, &eoa));
+    LAPSE_H5(H5Fclose(f));
+    f = H5I_INVALID_HID;
+    if (stat(file, &sb) != 0)
+        LAPSE_FAIL(LAPSE_EIO, "stat(%s) failed: %s", file, strerror(errno));
+    if ((haddr_t)sb.st_size <= eoa)
+        goto cleanup;
+    LAPSE_H5ID(f, H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT));
+    LAPSE_H5(H5Fincrement_filesize(f, 0));
+    LAPSE_H5(H5Fclose(f));
+    f = H5I_INVALID_HID;
+    printf("lapse: %s: the file goes on %llu bytes after the end of allocation its superblock "
+           "records (a run ended during a write); new space starts after them\n",
+           file, (unsigned long long)((haddr_t)sb.st_size - eoa));
+    fflush(stdout);
+cleanup:
+    if (f >= 0)
+        H5Fclose(f);
+    return st;
+}
+
 /* Open (update) or create (truncating) path with the MPI-IO driver and collective metadata. */
 static lapse_status_t open_file(lapse_h5out_t *o, const char *file, lapse_mode_t mode)
 {
@@ -441,9 +480,9 @@ static lapse_status_t open_file(lapse_h5out_t *o, const char *file, lapse_mode_t
             cc.min_size = cc.initial_size;
         LAPSE_H5(H5Pset_mdc_config(fapl, &cc));
     }
-    if (mode == LAPSE_MODE_UPDATE)
+    if (mode == LAPSE_MODE_UPDATE) {
         LAPSE_H5ID(o->file, H5Fopen(file, H5F_ACC_RDWR, fapl));
-    else
+    } else
         LAPSE_H5ID(o->file, H5Fcreate(file, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
 cleanup:
     if (fapl >= 0)
@@ -932,7 +971,8 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
     if (mode != LAPSE_MODE_UPDATE) {
         snprintf(tmp, sizeof tmp, "%s.creating", file);
         LAPSE_TRY(create_complete(o, tmp, file, cfg, state));
-    }
+    } else
+        LAPSE_TRY(step_agree(o, o->rank == 0 ? claim_file_end(file) : LAPSE_OK));
     LAPSE_TRY(step_agree(o, open_file(o, file, LAPSE_MODE_UPDATE)));
     /* an output has parts when it was made with them, whatever this config says (job.c refuses
      * a config that disagrees before anything is written) */

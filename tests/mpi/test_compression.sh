@@ -12,6 +12,10 @@
 #    tasks are marked: every marked task holds the reference's data (check_done.py) and the same
 #    command completes bit-identical (kill_iteration); LAPSE_FAULT=before-mark@1 under gzip: the
 #    task is unmarked, the resume completes it.
+# 3. A finished gzip and blosc:zstd output made to look killed while a round's metadata was being
+#    written (tests/py/stale_eoa.py: 5 unmarked tasks whose chunks the index locates beyond the
+#    superblock's end of allocation): the resume says it moved the end of allocation and
+#    completes the output bit-identical to the reference.
 # LAPSE_TEST_SEED makes the random choices repeatable.
 source "$(dirname "$0")/common.sh"
 need_device
@@ -123,4 +127,20 @@ run_ok "$T/check.log" py check_done.py "$OUT" "$REF" --max $((TOTAL - 1))
 cat "$T/check.log"
 m=$(sed -n 's/^check_done: \([0-9]*\) of .*/\1/p' "$T/check.log")
 resume_ok 2 "$CFG" "$OUT" "$REF" $((TOTAL - m))
+note "3. an index beyond the recorded end of allocation (a kill while a round's metadata was written)"
+# CI saw it once: the resume allocated from the stale EOA over chunks the index located there
+# and the resumed file failed to read ("inflate() failed"). stale_eoa.py makes that state
+# from a finished output, in gzip and blosc:zstd, and the resume must complete it bit-identical.
+for c in gzip blosc:zstd; do
+    CFG=$T/run_${c/:/_}.yaml
+    rm -f "$OUT" "$OUT.creating"
+    lapse_run 2 "$CFG"
+    run_ok "$T/stale.log" py stale_eoa.py "$OUT" --tasks 5
+    cat "$T/stale.log"
+    run_ok "$T/check.log" py check_done.py "$OUT" "$REF" --max $((TOTAL - 5))
+    resume_ok 2 "$CFG" "$OUT" "$REF" 5
+    grep -q "bytes after the end of allocation its superblock records" "$T/resume.log" ||
+        { cat "$T/resume.log"; fail "$c: the resume did not say it moved the end of allocation"; }
+    filtered "$OUT" "$c" "$REF"
+done
 echo "PASS ($TEST_NAME)"
