@@ -412,34 +412,39 @@ cleanup:
 }
 
 /* Rank 0, before an existing output is opened for update: make its end of allocation (EOA)
- * cover the whole file. A run killed while its ranks were writing a compressed round's metadata
- * can leave chunk-index entries of that round in the file (HDF5 writes a round's chunks before
- * the index takes them) while the superblock still records the previous round's EOA. HDF5 would
- * allocate from that EOA again: its next metadata or chunks land on chunks the index locates,
- * and a chunk rewritten with its old size stays where it is, beyond the EOA, so the file is cut
- * there when closed ("inflate() failed" on reading; tests/py/stale_eoa.py makes such a file).
- * Every byte the killed run wrote lies below the file's end, so the EOA becomes
- * max(EOA, EOF). H5Fincrement_filesize needs a SWMR-capable driver, hence a serial open here,
- * before the collective one; nothing is written when the EOA is already the file's end. */
+ * cover every byte the file holds. A run killed while its ranks were writing a compressed
+ * round's metadata can leave chunk-index entries of that round in the file while the superblock
+ * still records the previous round's EOA. HDF5 would allocate from that EOA again: its next
+ * metadata or chunks land on chunks the index locates, and a chunk rewritten with its old size
+ * stays where it is, beyond the EOA, so the file is cut there when closed ("inflate() failed"
+ * on reading; tests/py/stale_eoa.py makes such a file). HDF5 writes a round's chunks before the
+ * index takes them, so after a killed process they lie below the file's end: the EOA becomes
+ * max(EOA, EOF). (After a crash of the node the index may have reached the disk without them;
+ * finding those would take a lookup per chunk, each O(chunks) in HDF5 1.10: not done, see
+ * docs/reliability.md.) H5Fincrement_filesize needs a SWMR-capable driver, hence a serial open
+ * here, before the collective one; nothing is written when the EOA is already the file's end. */
 static lapse_status_t claim_file_end(const char *file)
 {
     lapse_status_t st = LAPSE_OK;
     hid_t f = H5I_INVALID_HID;
     haddr_t eoa = HADDR_UNDEF;
+    herr_t closed;
     struct stat sb;
 
     LAPSE_H5ID(f, H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT));
     LAPSE_H5(H5Fget_eoa(f, &eoa));
-    LAPSE_H5(H5Fclose(f));
-    f = H5I_INVALID_HID;
+    closed = H5Fclose(f);
+    f = H5I_INVALID_HID; /* closed or not, never again */
+    LAPSE_H5(closed);
     if (stat(file, &sb) != 0)
         LAPSE_FAIL(LAPSE_EIO, "stat(%s) failed: %s", file, strerror(errno));
     if ((haddr_t)sb.st_size <= eoa)
         goto cleanup;
     LAPSE_H5ID(f, H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT));
-    LAPSE_H5(H5Fincrement_filesize(f, 0));
-    LAPSE_H5(H5Fclose(f));
+    LAPSE_H5(H5Fincrement_filesize(f, 0)); /* EOA := max(EOA, file size) */
+    closed = H5Fclose(f);
     f = H5I_INVALID_HID;
+    LAPSE_H5(closed);
     printf("lapse: %s: the file goes on %llu bytes after the end of allocation its superblock "
            "records (a run ended during a write); new space starts after them\n",
            file, (unsigned long long)((haddr_t)sb.st_size - eoa));

@@ -3,7 +3,7 @@
 while HDF5 was writing a round's metadata: the chunk index locates chunks beyond the end of
 allocation (EOA) that the superblock records.
 
-Usage: stale_eoa.py OUT.h5 [--tasks K]
+Usage: stale_eoa.py OUT.h5 [--tasks K] [--unwritten]
 
 Parallel HDF5 writes a round's metadata (the chunk index, the superblock with the EOA) from
 several ranks; a SIGKILL in the middle can leave index entries of that round in the file while
@@ -16,10 +16,14 @@ finished output whose file ends at its EOA:
      version 1 B-tree index to the copy (the entry is found by its key: chunk size, filter mask
      and chunk offset, followed by the chunk's address);
   3. marks those tasks not done in /lapse/done.
+With --unwritten the entries point to the same places but nothing is written there: the index
+locates chunks beyond the file's end, as a node crash can leave it (index pages on disk, the
+chunks' pages lost). lapse does not handle that state (docs/reliability.md); the option is there
+to show it.
 The superblock is untouched, so the copies lie beyond its EOA: the file opens, the marked tasks
 read back as before and the K tasks' chunks cannot be read ("addr overflow"). A resume must not
 hand out that file space again while the index locates chunks there.
-Prints "stale_eoa: N chunks of K tasks beyond the EOA E (file end F)". Exit 0; 1 when the file
+Prints "stale_eoa: N chunks of K tasks beyond the EOA E, up to X (file end F)". Exit 0; 1 when the file
 does not qualify (its end is not its EOA, chunks not one per task core, an entry not found
 exactly once); 2 bad usage.
 """
@@ -67,6 +71,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--tasks", type=int, default=3)
+    ap.add_argument("--unwritten", action="store_true")
     a = ap.parse_args()
     if a.tasks < 1:
         ap.error("--tasks must be at least 1")
@@ -100,12 +105,16 @@ def main():
             if at < 0 or image.find(entry, at + 1) >= 0:
                 print("stale_eoa: %s %s: index entry found %s" % (p, ci.chunk_offset, "never" if at < 0 else "twice"))
                 return 1
-            f.seek(end)
-            f.write(image[ci.byte_offset : ci.byte_offset + ci.size])
+            if not a.unwritten:
+                f.seek(end)
+                f.write(image[ci.byte_offset : ci.byte_offset + ci.size])
             f.seek(at + len(key))
             f.write(struct.pack("<Q", end))
             end += ci.size
-    print("stale_eoa: %d chunks of %d tasks beyond the EOA %d (file end %d)" % (len(chunks), len(tasks), eoa, end))
+    print(
+        "stale_eoa: %d chunks of %d tasks beyond the EOA %d, up to %d (file end %d)"
+        % (len(chunks), len(tasks), eoa, end, os.path.getsize(a.out))
+    )
     return 0
 
 
