@@ -1,9 +1,9 @@
 /*
  * main.c - the `lapse` command line: parses the subcommand and its options and hands over to
- * run.c (run, plan, devices, under MPI), sample.c and info.c (serial); report and compare run
- * the Python tools (tools.c, tools/lapse_*.py). Exit codes: 0 success,
- * 1 runtime failure, 2 bad usage, config or input, 3 finished with failed tasks skipped
- * (on_error: skip), 75 interrupted by a signal (resumable).
+ * run.c (run, plan, devices, under MPI), sample.c, info.c and verify.c (serial); report and compare
+ * run the Python tools (tools.c, tools/lapse_*.py). Exit codes: 0 success, 1 runtime failure, 2 bad
+ * usage, config or input, 3 finished with failed tasks skipped (on_error: skip), 75 interrupted by
+ * a signal (resumable).
  */
 #include <mpi.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "info.h"
+#include "verify.h"
 #include "io/layout.h"
 #include "run.h"
 #include "sample.h"
@@ -49,6 +50,10 @@ static const char usage_text[] =
     "        the table of docs/operations.md)\n"
     "  info FILE.h5\n"
     "        datasets, runs, timepoints done, and timing per phase and per rank\n"
+    "  verify OUT.h5 [--repair]\n"
+    "        read back every task marked done (its core in every result dataset) and name\n"
+    "        those HDF5 cannot read (exit 1 when any); --repair marks them not done, so\n"
+    "        that the next run of the same config recomputes them (after a node crash)\n"
     "  report OUT.h5 [-o report.png] [--run ID]\n"
     "        a PNG of a run (Gantt chart of the tasks per rank and their phases, throughput,\n"
     "        phase breakdown, counts and thresholds per timepoint) and its numbers as text\n"
@@ -143,6 +148,29 @@ static int cmd_info(int argc, char **argv)
     if (st != LAPSE_OK)
         lapse_err_print(st);
     return lapse_exit_code(st);
+}
+
+static int cmd_verify(int argc, char **argv)
+{
+    int repair = 0;
+    const char *file = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--repair") == 0)
+            repair = 1;
+        else if (argv[i][0] == '-' || file)
+            return usage_error("verify: expected OUT.h5 [--repair], got '%s'", argv[i]);
+        else
+            file = argv[i];
+    }
+    if (file == NULL)
+        return usage_error("verify: expected OUT.h5 [--repair]%s", "");
+    long long bad = 0;
+    lapse_status_t st = lapse_verify(file, repair, stdout, &bad);
+    if (st != LAPSE_OK) {
+        lapse_err_print(st);
+        return lapse_exit_code(st);
+    }
+    return bad && !repair ? 1 : 0;
 }
 
 /* run / plan options. */
@@ -258,6 +286,8 @@ int main(int argc, char **argv)
         return cmd_sample(argc - 2, argv + 2);
     if (strcmp(cmd, "info") == 0)
         return cmd_info(argc - 2, argv + 2);
+    if (strcmp(cmd, "verify") == 0)
+        return cmd_verify(argc - 2, argv + 2);
     if (strcmp(cmd, "ops") == 0) {
         lapse_ops_format_t fmt = LAPSE_OPS_PLAIN;
         if (argc == 3 && strcmp(argv[2], "--markdown") == 0)

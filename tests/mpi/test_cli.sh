@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # test_cli.sh - the command line: --help, --version, usage errors, sample, devices, plan, info,
-# run --dry-run. Exit codes: 0 ok, 2 bad usage/config/input; plan and --dry-run write nothing.
+# verify (test_compression.sh checks what it finds in damaged files), run --dry-run. Exit codes:
+# 0 ok, 2 bad usage/config/input; plan and --dry-run write nothing.
 source "$(dirname "$0")/common.sh"
 OUT=$T/out.h5
 
 note "--help and --version"
 run_ok "$T/help.log" "$LAPSE" --help
-for cmd in run plan sample devices info; do
+for cmd in run plan sample devices info verify; do
     grep -q "$cmd" "$T/help.log" || { cat "$T/help.log"; fail "--help does not mention '$cmd'"; }
 done
 run_ok "$T/version.log" "$LAPSE" --version
@@ -28,6 +29,13 @@ for tp in "" " " "--timepoints="; do # an empty selection (an unset variable) is
     expect_rc 2 "$T/tpempty.log" "$LAPSE" run cfg.yaml "${args[@]}"
     grep -q -- "--timepoints needs a selection" "$T/tpempty.log" || fail "empty --timepoints '$tp'"
 done
+expect_rc 2 "$T/verify_none.log" "$LAPSE" verify
+expect_rc 2 "$T/verify_opt.log" "$LAPSE" verify "$T/x.h5" --fix
+grep -q -- "--fix" "$T/verify_opt.log" || fail "verify: the bad option not named"
+expect_rc 2 "$T/verify_missing.log" "$LAPSE" verify "$T/missing.h5"
+grep -qF "$T/missing.h5" "$T/verify_missing.log" || fail "verify: the missing file not named"
+expect_rc 2 "$T/verify_missing.log" "$LAPSE" verify --repair "$T/missing.h5"
+[ ! -e "$T/missing.h5" ] && [ ! -e "$T/missing.h5.lock" ] || fail "verify --repair of a missing file made files"
 expect_rc 2 "$T/sample_bad.log" "$LAPSE" sample "$T/bad.h5" --shape 4,5
 [ ! -e "$T/bad.h5" ] || fail "sample with a bad --shape wrote a file"
 expect_rc 2 "$T/sample_nodir.log" "$LAPSE" sample "$T/no/such/dir/s.h5"
@@ -90,6 +98,9 @@ grep -q "run 2: $((2 * ntasks / 3)) of $ntasks tasks (3 timepoints x .*the other
 
 note "info on an output after a run of timepoints 0-2"
 run_ok "$T/info.log" "$LAPSE" info "$OUT"
+run_ok "$T/verify.log" "$LAPSE" verify "$OUT"
+grep -q "$ntasks of [0-9]* tasks marked done; $ntasks read back in 1 dataset, 0 unreadable" \
+    "$T/verify.log" || { cat "$T/verify.log"; fail "verify of an output with timepoints 0-2 done"; }
 cat "$T/info.log"
 grep -Eq '0 *- *2|0, *1, *2' "$T/info.log" ||
     fail "info does not show timepoints 0-2 as done"

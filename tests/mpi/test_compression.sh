@@ -16,6 +16,13 @@
 #    written (tests/py/stale_eoa.py: 5 unmarked tasks whose chunks the index locates beyond the
 #    superblock's end of allocation): the resume says it moved the end of allocation and
 #    completes the output bit-identical to the reference.
+# 4. `lapse verify`: a finished gzip output reads back whole; with 5 marked tasks whose chunks
+#    lie beyond the end of allocation (stale_eoa.py --keep-marks; and --unwritten: beyond the
+#    file's end, as a node crash can leave them) it exits 1 naming the 5; --repair is refused
+#    (exit 2, the file unchanged) while another process holds the output's lock, then unmarks
+#    them, and the resume completes the output bit-identical. With 5 unmarked tasks' chunks
+#    beyond the file's end, verify exits 0 and --repair finds them (the resume alone would
+#    write over its own new data there).
 # LAPSE_TEST_SEED makes the random choices repeatable.
 source "$(dirname "$0")/common.sh"
 need_device
@@ -144,5 +151,60 @@ for run in gzip: blosc:zstd:; do
     grep -q "goes on [0-9]* bytes after the end of allocation its superblock records" "$T/resume.log" ||
         { cat "$T/resume.log"; fail "$c: the resume did not say it moved the end of allocation"; }
     filtered "$OUT" "$c" "$REF"
+done
+note "4. lapse verify: tasks whose chunks cannot be read (a node crash), --repair, resume"
+# verify_lock_refused: --repair while another process holds the output's lock: exit 2, file unchanged
+verify_lock_refused() {
+    local before rc=0 holder
+    before=$(sha "$OUT")
+    rm -f "$T/locked"
+    "$LAPSE_PY" -c 'import fcntl, sys, time
+f = open(sys.argv[1], "a")
+fcntl.flock(f, fcntl.LOCK_EX)
+open(sys.argv[2], "w").close()
+time.sleep(60)' "$OUT.lock" "$T/locked" >/dev/null 2>&1 &
+    holder=$!
+    for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.1; done
+    [ -e "$T/locked" ] || fail "the lock holder did not start"
+    "$LAPSE" verify --repair "$OUT" >"$T/verify.log" 2>&1 || rc=$?
+    kill "$holder" 2>/dev/null
+    wait "$holder" 2>/dev/null
+    [ "$rc" -eq 2 ] && grep -q "another lapse run is writing" "$T/verify.log" &&
+        [ "$(sha "$OUT")" = "$before" ] ||
+        { cat "$T/verify.log"; fail "verify --repair under a held lock: exit $rc, or the file changed"; }
+}
+# cases: marked tasks' chunks beyond the EOA, marked ones beyond the file's end, and unmarked
+# ones beyond the file's end (which only --repair reads)
+for opts in "--keep-marks" "--keep-marks --unwritten" "--unwritten"; do
+    CFG=$T/run_gzip.yaml
+    rm -f "$OUT" "$OUT.creating"
+    lapse_run 2 "$CFG"
+    run_ok "$T/verify.log" "$LAPSE" verify "$OUT"
+    grep -q "$TOTAL of $TOTAL tasks marked done; $TOTAL read back in 2 datasets, 0 unreadable" \
+        "$T/verify.log" || { cat "$T/verify.log"; fail "verify of a finished output"; }
+    # shellcheck disable=SC2086
+    run_ok "$T/stale.log" py stale_eoa.py "$OUT" --tasks 5 $opts
+    rc=0
+    "$LAPSE" verify "$OUT" >"$T/verify.log" 2>&1 || rc=$?
+    if [ "$opts" = --unwritten ]; then
+        [ "$rc" -eq 0 ] && grep -q "$((TOTAL - 5)) read back in 2 datasets, 0 unreadable" "$T/verify.log" ||
+            { cat "$T/verify.log"; fail "verify $opts: exit $rc, want 0 (the marked tasks read back)"; }
+    else
+        [ "$rc" -eq 1 ] && [ "$(grep -c ': /[a-z]* unreadable: ' "$T/verify.log")" -eq 5 ] &&
+            grep -q "$((TOTAL - 5)) read back in 2 datasets, 5 unreadable" "$T/verify.log" ||
+            { cat "$T/verify.log"; fail "verify $opts: exit $rc, want 1 naming the 5 unreadable tasks"; }
+    fi
+    verify_lock_refused
+    run_ok "$T/verify.log" "$LAPSE" verify --repair "$OUT"
+    if [ "$opts" = --unwritten ]; then
+        grep -q "5 tasks not marked done cannot be read either" "$T/verify.log" ||
+            { cat "$T/verify.log"; fail "repair $opts: the unmarked tasks' chunks not found"; }
+    else
+        grep -q "5 tasks marked not done" "$T/verify.log" || { cat "$T/verify.log"; fail "repair $opts"; }
+    fi
+    run_ok "$T/check.log" py check_done.py "$OUT" "$REF" --min $((TOTAL - 5)) --max $((TOTAL - 5))
+    resume_ok 2 "$CFG" "$OUT" "$REF" 5
+    run_ok "$T/verify.log" "$LAPSE" verify "$OUT"
+    note "4. $opts: verify and --repair found the 5, the resume is bit-identical"
 done
 echo "PASS ($TEST_NAME)"

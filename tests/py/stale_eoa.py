@@ -3,7 +3,7 @@
 while HDF5 was writing a round's metadata: the chunk index locates chunks beyond the end of
 allocation (EOA) that the superblock records.
 
-Usage: stale_eoa.py OUT.h5 [--tasks K] [--unwritten]
+Usage: stale_eoa.py OUT.h5 [--tasks K] [--unwritten] [--keep-marks]
 
 Parallel HDF5 writes a round's metadata (the chunk index, the superblock with the EOA) from
 several ranks; a SIGKILL in the middle can leave index entries of that round in the file while
@@ -19,7 +19,8 @@ finished output whose file ends at its EOA:
 With --unwritten the entries point to the same places but nothing is written there: the index
 locates chunks beyond the file's end, as a node crash can leave it (index pages on disk, the
 chunks' pages lost). lapse does not handle that state (docs/reliability.md); the option is there
-to show it.
+to show it. With --keep-marks the K tasks stay marked done: finished results that a node crash
+made unreadable (what `lapse verify` finds and `lapse verify --repair` unmarks).
 The superblock is untouched, so the copies lie beyond its EOA: the file opens, the marked tasks
 read back as before and the K tasks' chunks cannot be read ("addr overflow"). A resume must not
 hand out that file space again while the index locates chunks there.
@@ -72,6 +73,7 @@ def main():
     ap.add_argument("out")
     ap.add_argument("--tasks", type=int, default=3)
     ap.add_argument("--unwritten", action="store_true")
+    ap.add_argument("--keep-marks", action="store_true")
     a = ap.parse_args()
     if a.tasks < 1:
         ap.error("--tasks must be at least 1")
@@ -87,10 +89,11 @@ def main():
         chunks = task_chunks(h, tasks, tile)
         if not chunks:
             return 1
-        marks = done[...]
-        for t, tl in tasks:
-            marks[t, tl] = L.MARK_PENDING
-        done[...] = marks
+        if not a.keep_marks:
+            marks = done[...]
+            for t, tl in tasks:
+                marks[t, tl] = L.MARK_PENDING
+            done[...] = marks
     if os.path.getsize(a.out) != eoa or eoa_of(a.out) != eoa:
         print("stale_eoa: unmarking the tasks moved the file's end")
         return 1

@@ -1,0 +1,384 @@
+/*
+ * verify.c - `lapse verify OUT.h5 [--repair]` (verify.h): read back the core of every task
+ * marked done in every result dataset ([t,z,y,x], or [t,y,x] for 2-D data and projections),
+ * through HDF5, so that a chunk HDF5 cannot read (a compressed chunk that fails to decode, one
+ * its index locates beyond the file's end of allocation) is found before anyone relies on it.
+ * What HDF5 reads without an error is taken as written: a chunk overwritten by other valid data
+ * is not found here (docs/reliability.md).
+ *
+ * --repair also reads the tasks not marked done (a chunk the index locates beyond the file's
+ * end is unreadable there too, and the next run would rewrite it in place), takes the output's
+ * lock (lock.h: no run may be writing it), then opens the file read-write serially, makes its
+ * end of allocation cover the file and every chunk the unreadable tasks' index entries locate (so
+ * that the next run neither truncates nor hands out that space again while the index still points
+ * there), and marks those tasks not done. The next `lapse run` of the same config recomputes them.
+ */
+#include "verify.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <inttypes.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "h5util.h"
+#include "io/layout.h"
+#include "lock.h"
+
+#define LIST_MAX 20 /* unreadable tasks named one by one */
+
+typedef struct {
+    char path[LAPSE_NAME_MAX];
+    int ndims;       /* 3: [t,y,x], 4: [t,z,y,x] */
+    size_t esize;    /* bytes per voxel in memory (native type) */
+    hsize_t dims[4]; /* t first */
+    int64_t grid[3]; /* tiles along z, y, x */
+} vdset_t;
+
+typedef struct {
+    vdset_t *d;
+    int n, cap;
+    int64_t nt, ntiles, tile[3];
+    int skipped;  /* datasets not on the task grid */
+    size_t esize; /* the largest of the datasets' */
+} vctx_t;
+
+/* The grid of tiles over dataset d's spatial dims; 0 when it is not the marks' grid. */
+static int on_grid(vctx_t *c, vdset_t *d)
+{
+    const int sp = d->ndims - 1; /* spatial dims: 2 or 3 */
+    int64_t prod = 1;
+    for (int i = 0; i < 3; i++) {
+        d->grid[i] = 1;
+        if (i >= 3 - sp) {
+            int64_t n = (int64_t)d->dims[1 + i - (3 - sp)];
+            d->grid[i] = (n + c->tile[i] - 1) / c->tile[i];
+        }
+        prod *= d->grid[i];
+    }
+    if (sp == 2 && prod > 0 && c->ntiles % prod == 0) { /* 2-D data, or a projection of 3-D */
+        d->grid[0] = c->ntiles / prod;
+        prod = c->ntiles;
+    }
+    return d->dims[0] == (hsize_t)c->nt && prod == c->ntiles;
+}
+
+static herr_t dset_cb(hid_t obj, const char *name, const H5O_info_t *info, void *data)
+{
+    vctx_t *c = data;
+    vdset_t d;
+    if (info->type != H5O_TYPE_DATASET || lapse_layout_reserved(name))
+        return 0;
+    memset(&d, 0, sizeof d);
+    snprintf(d.path, sizeof d.path, "/%s", name);
+    hid_t ds = H5Dopen2(obj, name, H5P_DEFAULT), sp = ds >= 0 ? H5Dget_space(ds) : -1;
+    d.ndims = sp >= 0 ? H5Sget_simple_extent_ndims(sp) : -1;
+    if (d.ndims == 3 || d.ndims == 4) {
+        H5Sget_simple_extent_dims(sp, d.dims, NULL);
+        hid_t ft = H5Dget_type(ds), mt = ft >= 0 ? H5Tget_native_type(ft, H5T_DIR_ASCEND) : -1;
+        d.esize = mt >= 0 ? H5Tget_size(mt) : 0;
+        if (mt >= 0)
+            H5Tclose(mt);
+        if (ft >= 0)
+            H5Tclose(ft);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ds >= 0)
+        H5Dclose(ds);
+    if ((d.ndims != 3 && d.ndims != 4) || d.esize == 0)
+        return 0; /* a table */
+    if (!on_grid(c, &d)) {
+        c->skipped++;
+        return 0;
+    }
+    if (c->n == c->cap) {
+        int cap = c->cap ? 2 * c->cap : 8;
+        vdset_t *p = realloc(c->d, (size_t)cap * sizeof *p);
+        if (p == NULL)
+            return -1;
+        c->d = p;
+        c->cap = cap;
+    }
+    c->d[c->n++] = d;
+    if (d.esize > c->esize)
+        c->esize = d.esize;
+    return 0;
+}
+
+/* The core box of tile tl of timepoint t in d: start[] and count[] over d's dims. */
+static void core_box(const vctx_t *c, const vdset_t *d, int64_t t, int64_t tl, hsize_t *start,
+                     hsize_t *count)
+{
+    const int64_t idx[3] = {tl / (d->grid[1] * d->grid[2]), (tl / d->grid[2]) % d->grid[1],
+                            tl % d->grid[2]};
+    start[0] = (hsize_t)t;
+    count[0] = 1;
+    for (int i = 3 - (d->ndims - 1), j = 1; i < 3; i++, j++) {
+        start[j] = (hsize_t)(idx[i] * c->tile[i]);
+        count[j] = start[j] + (hsize_t)c->tile[i] <= d->dims[j] ? (hsize_t)c->tile[i]
+                                                                : d->dims[j] - start[j];
+    }
+}
+
+/* Read the core of task (t, tl) of d into buf; LAPSE_EH5 (message recorded) when HDF5 fails. */
+static lapse_status_t read_core(hid_t h, const vctx_t *c, const vdset_t *d, int64_t t, int64_t tl,
+                                void *buf)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t ds = H5I_INVALID_HID, fs = H5I_INVALID_HID, ms = H5I_INVALID_HID;
+    hid_t ft = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    hsize_t start[4], count[4];
+
+    core_box(c, d, t, tl, start, count);
+    LAPSE_H5ID(ds, H5Dopen2(h, d->path, H5P_DEFAULT));
+    LAPSE_H5ID(fs, H5Dget_space(ds));
+    LAPSE_H5(H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL));
+    LAPSE_H5ID(ms, H5Screate_simple(d->ndims, count, NULL));
+    LAPSE_H5ID(ft, H5Dget_type(ds));
+    LAPSE_H5ID(mt, H5Tget_native_type(ft, H5T_DIR_ASCEND));
+    LAPSE_H5(H5Dread(ds, mt, ms, fs, H5P_DEFAULT, buf));
+cleanup:
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return st;
+}
+
+/* The end of the last chunk of d (filtered or not) that holds part of task (t, tl), if beyond
+ * *end, into *end. One index lookup per chunk (each walks the index in HDF5 1.10): for the few
+ * unreadable tasks only. */
+static lapse_status_t task_chunks_end(hid_t h, const vctx_t *c, const vdset_t *d, int64_t t,
+                                      int64_t tl, haddr_t *end)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t ds = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+    hsize_t start[4], count[4], cd[4], off[4], lo[4];
+    unsigned mask;
+    haddr_t addr;
+    hsize_t size;
+    const int nd = d->ndims;
+
+    core_box(c, d, t, tl, start, count);
+    LAPSE_H5ID(ds, H5Dopen2(h, d->path, H5P_DEFAULT));
+    LAPSE_H5ID(dcpl, H5Dget_create_plist(ds));
+    if (H5Pget_layout(dcpl) != H5D_CHUNKED)
+        goto cleanup;
+    if (H5Pget_chunk(dcpl, nd, cd) != nd)
+        LAPSE_FAIL(LAPSE_EH5, "H5Pget_chunk(%s) failed", d->path);
+    for (int i = 0; i < nd; i++)
+        off[i] = lo[i] = start[i] / cd[i] * cd[i];
+    for (;;) { /* every chunk the core touches */
+        LAPSE_H5(H5Dget_chunk_info_by_coord(ds, off, &mask, &addr, &size));
+        if (addr != HADDR_UNDEF && addr + size > *end)
+            *end = addr + size;
+        int i = nd - 1;
+        for (; i >= 0; i--) {
+            off[i] += cd[i];
+            if (off[i] < start[i] + count[i])
+                break;
+            off[i] = lo[i];
+        }
+        if (i < 0)
+            break;
+    }
+cleanup:
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (ds >= 0)
+        H5Dclose(ds);
+    return st;
+}
+
+/* Under the lock: the end of allocation past the file and every chunk of the tasks bad[nbad]
+ * and stray[nstray] (indices t * ntiles + tile), then the tasks bad[] marked not done in marks[]
+ * and the file. */
+static lapse_status_t repair(const char *file, const vctx_t *c, const int64_t *bad, int64_t nbad,
+                             const int64_t *stray, int64_t nstray, uint8_t *marks)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t h = H5I_INVALID_HID, done = H5I_INVALID_HID;
+    haddr_t end = 0, eoa = HADDR_UNDEF;
+    struct stat sb;
+
+    LAPSE_H5ID(h, H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT));
+    for (int64_t i = 0; i < nbad + nstray; i++) {
+        const int64_t j = i < nbad ? bad[i] : stray[i - nbad];
+        for (int k = 0; k < c->n; k++)
+            LAPSE_TRY(task_chunks_end(h, c, &c->d[k], j / c->ntiles, j % c->ntiles, &end));
+    }
+    LAPSE_H5(H5Fclose(h));
+    h = H5I_INVALID_HID;
+    if (stat(file, &sb) != 0)
+        LAPSE_FAIL(LAPSE_EIO, "stat(%s) failed: %s", file, strerror(errno));
+    LAPSE_H5ID(h, H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT));
+    LAPSE_H5(H5Fget_eoa(h, &eoa));
+    const haddr_t base = (haddr_t)sb.st_size > eoa ? (haddr_t)sb.st_size : eoa;
+    /* EOA := max(EOA, file size) + increment: closing then cuts nothing off */
+    LAPSE_H5(H5Fincrement_filesize(h, end > base ? (hsize_t)(end - base) : 0));
+    for (int64_t i = 0; i < nbad; i++)
+        marks[bad[i]] = LAPSE_MARK_PENDING;
+    LAPSE_H5ID(done, H5Dopen2(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT));
+    LAPSE_H5(H5Dwrite(done, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, marks));
+    LAPSE_H5(H5Dclose(done));
+    done = H5I_INVALID_HID;
+    herr_t closed = H5Fclose(h);
+    h = H5I_INVALID_HID;
+    LAPSE_H5(closed);
+cleanup:
+    if (done >= 0)
+        H5Dclose(done);
+    if (h >= 0)
+        H5Fclose(h);
+    return st;
+}
+
+lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long *unreadable)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_lock_t lock = {.fd = -1, .idfd = -1};
+    hid_t h = H5I_INVALID_HID, done = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    hid_t attr = H5I_INVALID_HID;
+    vctx_t c;
+    uint8_t *marks = NULL;
+    unsigned char *buf = NULL;
+    int64_t *bad = NULL, nbad = 0, nmarked = 0, *stray = NULL, nstray = 0;
+    hsize_t md[2];
+    H5E_auto2_t old_fn = NULL;
+    void *old_data = NULL;
+    int silenced = 0;
+
+    memset(&c, 0, sizeof c);
+    *unreadable = 0;
+    if (access(file, F_OK) != 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file, strerror(errno));
+    if (repair_it)
+        LAPSE_TRY(lapse_lock_acquire(file, &lock));
+    htri_t is = H5Fis_hdf5(file);
+    H5Eclear2(H5E_DEFAULT);
+    if (is <= 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s is not an HDF5 file", file);
+    LAPSE_H5ID(h, H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT));
+    htri_t e = H5Lexists(h, LAPSE_LAYOUT_GROUP, H5P_DEFAULT) > 0 &&
+               H5Lexists(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT) > 0;
+    H5Eclear2(H5E_DEFAULT);
+    if (!e)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s has no " LAPSE_LAYOUT_DONE " (not a lapse output)", file);
+    LAPSE_H5ID(done, H5Dopen2(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT));
+    LAPSE_H5ID(sp, H5Dget_space(done));
+    if (H5Sget_simple_extent_ndims(sp) != 2)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: " LAPSE_LAYOUT_DONE " is not 2-D", file);
+    LAPSE_H5(H5Sget_simple_extent_dims(sp, md, NULL));
+    LAPSE_H5ID(attr, H5Aopen(done, LAPSE_LAYOUT_DONE_TILE, H5P_DEFAULT));
+    LAPSE_H5(H5Aread(attr, H5T_NATIVE_INT64, c.tile));
+    for (int i = 0; i < 3; i++)
+        if (c.tile[i] < 1)
+            LAPSE_FAIL(LAPSE_EINPUT, "%s: bad tile attribute of " LAPSE_LAYOUT_DONE, file);
+    c.nt = (int64_t)md[0];
+    c.ntiles = (int64_t)md[1];
+    marks = malloc(md[0] * md[1] + 1);
+    LAPSE_ALLOC(marks);
+    LAPSE_H5(H5Dread(done, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, marks));
+    LAPSE_H5(H5Ovisit2(h, H5_INDEX_NAME, H5_ITER_INC, dset_cb, &c, H5O_INFO_BASIC));
+    buf = malloc((size_t)(c.tile[0] * c.tile[1] * c.tile[2]) * (c.esize ? c.esize : 1));
+    bad = malloc((c.nt * c.ntiles + 1) * sizeof *bad);
+    LAPSE_ALLOC(buf);
+    stray = malloc((c.nt * c.ntiles + 1) * sizeof *stray);
+    LAPSE_ALLOC(bad);
+    LAPSE_ALLOC(stray);
+
+    /* a chunk that fails to read is an answer here, not an error to print */
+    LAPSE_H5(H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data));
+    LAPSE_H5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL));
+    silenced = 1;
+    for (int64_t i = 0; i < c.nt * c.ntiles; i++) {
+        if (marks[i] != LAPSE_MARK_DONE) { /* with repair: whether its chunks can be located */
+            for (int k = 0; repair_it && k < c.n; k++)
+                if (read_core(h, &c, &c.d[k], i / c.ntiles, i % c.ntiles, buf) != LAPSE_OK) {
+                    lapse_err_clear();
+                    H5Eclear2(H5E_DEFAULT);
+                    stray[nstray++] = i;
+                    break;
+                }
+            continue;
+        }
+        nmarked++;
+        for (int k = 0; k < c.n; k++) {
+            if (read_core(h, &c, &c.d[k], i / c.ntiles, i % c.ntiles, buf) == LAPSE_OK)
+                continue;
+            if (nbad < LIST_MAX)
+                fprintf(f, "verify: t=%" PRId64 " tile %" PRId64 ": %s unreadable: %s\n",
+                        i / c.ntiles, i % c.ntiles, c.d[k].path, lapse_errmsg());
+            lapse_err_clear();
+            H5Eclear2(H5E_DEFAULT);
+            bad[nbad++] = i;
+            break;
+        }
+    }
+    if (nbad > LIST_MAX)
+        fprintf(f, "verify: ... and %" PRId64 " more unreadable tasks\n", nbad - LIST_MAX);
+    fprintf(f,
+            "verify: %s: %" PRId64 " of %" PRId64 " tasks marked done; %" PRId64
+            " read back in %d dataset%s, %" PRId64 " unreadable\n",
+            file, nmarked, c.nt * c.ntiles, nmarked - nbad, c.n, c.n == 1 ? "" : "s", nbad);
+    if (c.skipped)
+        fprintf(f, "verify: %d dataset%s not on the task grid (tables, other shapes) not read\n",
+                c.skipped, c.skipped == 1 ? "" : "s");
+    if (nstray)
+        fprintf(f,
+                "verify: %" PRId64 " task%s not marked done cannot be read either (the next run "
+                "recomputes them)\n",
+                nstray, nstray == 1 ? "" : "s");
+    if ((nbad || nstray) && repair_it) {
+        H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
+        silenced = 0;
+        LAPSE_H5(H5Aclose(attr)); /* every object closed, or the file stays open read-only */
+        attr = H5I_INVALID_HID;
+        LAPSE_H5(H5Sclose(sp));
+        sp = H5I_INVALID_HID;
+        LAPSE_H5(H5Dclose(done));
+        done = H5I_INVALID_HID;
+        LAPSE_H5(H5Fclose(h));
+        h = H5I_INVALID_HID;
+        LAPSE_TRY(repair(file, &c, bad, nbad, stray, nstray, marks));
+        if (nbad)
+            fprintf(f,
+                    "verify: %" PRId64 " task%s marked not done: run the same config again to "
+                    "recompute %s\n",
+                    nbad, nbad == 1 ? "" : "s", nbad == 1 ? "it" : "them");
+    } else if (nbad)
+        fprintf(f,
+                "verify: `lapse verify --repair %s` marks them not done, so that the next run "
+                "recomputes them\n",
+                file);
+    *unreadable = nbad;
+cleanup:
+    if (silenced)
+        H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
+    if (attr >= 0)
+        H5Aclose(attr);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (done >= 0)
+        H5Dclose(done);
+    if (h >= 0)
+        H5Fclose(h);
+    if (repair_it)
+        lapse_lock_release(&lock);
+    free(c.d);
+    free(marks);
+    free(buf);
+    free(bad);
+    free(stray);
+    return st;
+}
