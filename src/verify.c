@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "h5util.h"
+#include "io/h5parts.h"
 #include "io/layout.h"
 #include "lock.h"
 
@@ -155,6 +156,18 @@ cleanup:
     return st;
 }
 
+/* read_core, once more when it fails (a passing I/O error is not damage); the second failure's
+ * message stays recorded. */
+static lapse_status_t read_core_twice(hid_t h, const vctx_t *c, const vdset_t *d, int64_t t,
+                                      int64_t tl, void *buf)
+{
+    if (read_core(h, c, d, t, tl, buf) == LAPSE_OK)
+        return LAPSE_OK;
+    lapse_err_clear();
+    H5Eclear2(H5E_DEFAULT);
+    return read_core(h, c, d, t, tl, buf);
+}
+
 /* The end of the last chunk of d (filtered or not) that holds part of task (t, tl), if beyond
  * *end, into *end. One index lookup per chunk (each walks the index in HDF5 1.10): for the few
  * unreadable tasks only. */
@@ -254,36 +267,53 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
     unsigned char *buf = NULL;
     int64_t *bad = NULL, nbad = 0, nmarked = 0, *stray = NULL, nstray = 0;
     hsize_t md[2];
-    H5E_auto2_t old_fn = NULL;
-    void *old_data = NULL;
-    int silenced = 0;
+    struct stat sb;
+    char token[LAPSE_PARTS_TOKEN_LEN];
 
     memset(&c, 0, sizeof c);
     *unreadable = 0;
-    if (access(file, F_OK) != 0)
+    lapse_h5_init(); /* no HDF5 error printing; the blosc filter registered */
+    if (stat(file, &sb) != 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: %s", file, strerror(errno));
-    if (repair_it)
-        LAPSE_TRY(lapse_lock_acquire(file, &lock));
+    if (!S_ISREG(sb.st_mode)) /* a FIFO or device would block or mislead H5Fis_hdf5 */
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: not a regular file", file);
     htri_t is = H5Fis_hdf5(file);
     H5Eclear2(H5E_DEFAULT);
     if (is <= 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s is not an HDF5 file", file);
-    LAPSE_H5ID(h, H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT));
+    if ((h = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s cannot be opened as HDF5 (truncated or damaged?)", file);
     htri_t e = H5Lexists(h, LAPSE_LAYOUT_GROUP, H5P_DEFAULT) > 0 &&
-               H5Lexists(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT) > 0;
+               H5Lexists(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT) > 0 &&
+               H5Aexists_by_name(h, LAPSE_LAYOUT_DONE, LAPSE_LAYOUT_DONE_TILE, H5P_DEFAULT) > 0;
     H5Eclear2(H5E_DEFAULT);
     if (!e)
-        LAPSE_FAIL(LAPSE_EINPUT, "%s has no " LAPSE_LAYOUT_DONE " (not a lapse output)", file);
+        LAPSE_FAIL(LAPSE_EINPUT, "%s has no " LAPSE_LAYOUT_DONE " marks (not a lapse output)",
+                   file);
+    lapse_h5_read_str_attr(h, LAPSE_ATTR_PARTS_TOKEN, token, sizeof token);
+    if (token[0]) /* a missing part reads as fill values through the virtual datasets */
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s has per-timepoint parts (output.parts): `lapse info` names missing parts; "
+                   "their data is written raw, with no chunk index to outrun",
+                   file);
     LAPSE_H5ID(done, H5Dopen2(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT));
     LAPSE_H5ID(sp, H5Dget_space(done));
     if (H5Sget_simple_extent_ndims(sp) != 2)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: " LAPSE_LAYOUT_DONE " is not 2-D", file);
     LAPSE_H5(H5Sget_simple_extent_dims(sp, md, NULL));
+    LAPSE_H5(H5Sclose(sp));
+    sp = H5I_INVALID_HID;
     LAPSE_H5ID(attr, H5Aopen(done, LAPSE_LAYOUT_DONE_TILE, H5P_DEFAULT));
+    LAPSE_H5ID(sp, H5Aget_space(attr));
+    if (H5Sget_simple_extent_npoints(sp) != 3)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: the tile attribute of " LAPSE_LAYOUT_DONE " is not 3 values",
+                   file);
     LAPSE_H5(H5Aread(attr, H5T_NATIVE_INT64, c.tile));
     for (int i = 0; i < 3; i++)
-        if (c.tile[i] < 1)
+        if (c.tile[i] < 1 || c.tile[i] > (1 << 24))
             LAPSE_FAIL(LAPSE_EINPUT, "%s: bad tile attribute of " LAPSE_LAYOUT_DONE, file);
+    if (repair_it) /* before the marks are read: no run may be writing them */
+        LAPSE_TRY(lapse_lock_acquire(file, &lock));
     c.nt = (int64_t)md[0];
     c.ntiles = (int64_t)md[1];
     marks = malloc(md[0] * md[1] + 1);
@@ -297,14 +327,10 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
     LAPSE_ALLOC(bad);
     LAPSE_ALLOC(stray);
 
-    /* a chunk that fails to read is an answer here, not an error to print */
-    LAPSE_H5(H5Eget_auto2(H5E_DEFAULT, &old_fn, &old_data));
-    LAPSE_H5(H5Eset_auto2(H5E_DEFAULT, NULL, NULL));
-    silenced = 1;
     for (int64_t i = 0; i < c.nt * c.ntiles; i++) {
         if (marks[i] != LAPSE_MARK_DONE) { /* with repair: whether its chunks can be located */
             for (int k = 0; repair_it && k < c.n; k++)
-                if (read_core(h, &c, &c.d[k], i / c.ntiles, i % c.ntiles, buf) != LAPSE_OK) {
+                if (read_core_twice(h, &c, &c.d[k], i / c.ntiles, i % c.ntiles, buf) != LAPSE_OK) {
                     lapse_err_clear();
                     H5Eclear2(H5E_DEFAULT);
                     stray[nstray++] = i;
@@ -314,7 +340,7 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
         }
         nmarked++;
         for (int k = 0; k < c.n; k++) {
-            if (read_core(h, &c, &c.d[k], i / c.ntiles, i % c.ntiles, buf) == LAPSE_OK)
+            if (read_core_twice(h, &c, &c.d[k], i / c.ntiles, i % c.ntiles, buf) == LAPSE_OK)
                 continue;
             if (nbad < LIST_MAX)
                 fprintf(f, "verify: t=%" PRId64 " tile %" PRId64 ": %s unreadable: %s\n",
@@ -339,9 +365,12 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
                 "verify: %" PRId64 " task%s not marked done cannot be read either (the next run "
                 "recomputes them)\n",
                 nstray, nstray == 1 ? "" : "s");
+    if (repair_it && nbad == nmarked && nmarked > 1)
+        LAPSE_FAIL(LAPSE_EIO,
+                   "%s: not one marked task read back: a filter missing, or the file system "
+                   "failing? nothing repaired",
+                   file);
     if ((nbad || nstray) && repair_it) {
-        H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
-        silenced = 0;
         LAPSE_H5(H5Aclose(attr)); /* every object closed, or the file stays open read-only */
         attr = H5I_INVALID_HID;
         LAPSE_H5(H5Sclose(sp));
@@ -363,8 +392,6 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
                 file);
     *unreadable = nbad;
 cleanup:
-    if (silenced)
-        H5Eset_auto2(H5E_DEFAULT, old_fn, old_data);
     if (attr >= 0)
         H5Aclose(attr);
     if (sp >= 0)

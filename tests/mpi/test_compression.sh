@@ -16,7 +16,8 @@
 #    written (tests/py/stale_eoa.py: 5 unmarked tasks whose chunks the index locates beyond the
 #    superblock's end of allocation): the resume says it moved the end of allocation and
 #    completes the output bit-identical to the reference.
-# 4. `lapse verify`: a finished gzip output reads back whole; with 5 marked tasks whose chunks
+# 4. `lapse verify`: a finished blosc:zstd output reads back whole without HDF5_PLUGIN_PATH, and
+#    --repair leaves it as it is; a finished gzip output reads back whole; with 5 marked tasks whose chunks
 #    lie beyond the end of allocation (stale_eoa.py --keep-marks; and --unwritten: beyond the
 #    file's end, as a node crash can leave them) it exits 1 naming the 5; --repair is refused
 #    (exit 2, the file unchanged) while another process holds the output's lock, then unmarks
@@ -162,7 +163,7 @@ verify_lock_refused() {
 f = open(sys.argv[1], "a")
 fcntl.flock(f, fcntl.LOCK_EX)
 open(sys.argv[2], "w").close()
-time.sleep(60)' "$OUT.lock" "$T/locked" >/dev/null 2>&1 &
+time.sleep(60)' "$(realpath "$OUT").lock" "$T/locked" >/dev/null 2>&1 &
     holder=$!
     for _ in $(seq 100); do [ -e "$T/locked" ] && break; sleep 0.1; done
     [ -e "$T/locked" ] || fail "the lock holder did not start"
@@ -173,6 +174,15 @@ time.sleep(60)' "$OUT.lock" "$T/locked" >/dev/null 2>&1 &
         [ "$(sha "$OUT")" = "$before" ] ||
         { cat "$T/verify.log"; fail "verify --repair under a held lock: exit $rc, or the file changed"; }
 }
+rm -f "$OUT" "$OUT.creating"
+lapse_run 2 "$T/run_blosc_zstd.yaml"
+before=$(sha "$OUT")
+for opt in "" --repair; do # lapse registers the blosc filter itself; an intact output stays as it is
+    run_ok "$T/verify.log" env -u HDF5_PLUGIN_PATH "$LAPSE" verify $opt "$OUT"
+    grep -q "$TOTAL of $TOTAL tasks marked done; $TOTAL read back in 2 datasets, 0 unreadable" \
+        "$T/verify.log" || { cat "$T/verify.log"; fail "verify $opt of a finished blosc:zstd output"; }
+    [ "$(sha "$OUT")" = "$before" ] || fail "verify $opt changed an intact output"
+done
 # cases: marked tasks' chunks beyond the EOA, marked ones beyond the file's end, and unmarked
 # ones beyond the file's end (which only --repair reads)
 for opts in "--keep-marks" "--keep-marks --unwritten" "--unwritten"; do
@@ -202,6 +212,11 @@ for opts in "--keep-marks" "--keep-marks --unwritten" "--unwritten"; do
     else
         grep -q "5 tasks marked not done" "$T/verify.log" || { cat "$T/verify.log"; fail "repair $opts"; }
     fi
+    upto=$(sed -n 's/.*, up to \([0-9]*\) (file end.*/\1/p' "$T/stale.log")
+    eoa=$("$LAPSE_PY" -c 'import struct, sys
+print(struct.unpack("<Q", open(sys.argv[1], "rb").read(36)[28:36])[0])' "$OUT")
+    [ -n "$upto" ] && [ "$eoa" -ge "$upto" ] ||
+        fail "repair $opts: the end of allocation $eoa does not cover the chunks up to $upto"
     run_ok "$T/check.log" py check_done.py "$OUT" "$REF" --min $((TOTAL - 5)) --max $((TOTAL - 5))
     resume_ok 2 "$CFG" "$OUT" "$REF" 5
     run_ok "$T/verify.log" "$LAPSE" verify "$OUT"
