@@ -359,3 +359,21 @@ kill_iteration() {
         if grep -q 'nothing to do' "$T/resume.log"; then KILL_RAN=0; else KILL_RAN=$total; fi
     fi
 }
+
+# filtered FILE COMPRESSION REF: every dataset has the filter and FILE is smaller than REF
+filtered() {
+    "$LAPSE_PY" - "$@" <<'PY' || fail "$1: not compressed as $2"
+import os, sys, h5py
+f, comp, ref = sys.argv[1], sys.argv[2], sys.argv[3]
+with h5py.File(f, "r") as h:
+    for p in ("/result", "/blurred"):
+        flt = h[p]._filters
+        want = "gzip" if comp.startswith("gzip") else "32001"
+        if want not in flt:
+            print("%s: filters %s, want %s" % (p, flt, want))
+            sys.exit(1)
+a, b = os.path.getsize(f), os.path.getsize(ref)
+print("%s: %d bytes (uncompressed %d, ratio %.2f)" % (comp, a, b, b / a))
+sys.exit(0 if a < b else 1)
+PY
+}

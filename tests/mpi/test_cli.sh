@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # test_cli.sh - the command line: --help, --version, usage errors, sample, devices, plan, info,
-# verify (test_compression.sh checks what it finds in damaged files), run --dry-run. Exit codes:
+# verify (test_verify.sh checks what it finds in damaged files), run --dry-run. Exit codes:
 # 0 ok, 2 bad usage/config/input; plan and --dry-run write nothing.
 source "$(dirname "$0")/common.sh"
 OUT=$T/out.h5
