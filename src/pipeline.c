@@ -62,6 +62,25 @@ struct lapse_pipeline {
     int profile;                    /* LAPSE_PROFILE=1: each step timed to a finished queue */
     double prof_s[LAPSE_MAX_STEPS]; /* seconds per step over all runs (profile) */
     long prof_n[LAPSE_MAX_STEPS];   /* runs per step (profile) */
+    /* The task being enqueued (enqueue_boxes), for lapse_pipeline_ckpt_save; NULL between. */
+    const lapse_box_t *cur_read, *cur_core, *cur_box;
+};
+
+#define CKPT_MAX (LAPSE_MAX_STEPS + 1)
+
+/* A checkpoint (pipeline.h): copies of the live values and of the packed outputs so far. */
+struct lapse_pipe_ckpt {
+    int step;               /* the step a resumed run starts at */
+    lapse_box_t read, core; /* the task it belongs to */
+    int nval;
+    int node[CKPT_MAX]; /* whose value: a step, or LAPSE_GRAPH_INPUT */
+    cl_mem val[CKPT_MAX];
+    size_t vbytes[CKPT_MAX];
+    int nout;
+    int out[CKPT_MAX]; /* output index */
+    cl_mem outm[CKPT_MAX];
+    size_t obytes[CKPT_MAX];
+    size_t bytes; /* device bytes in all */
 };
 
 /* A device buffer of bytes, checked against the device's largest allocation. */
@@ -140,7 +159,7 @@ static void slot_events_release(slot_t *s)
 
 static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_t *read,
                                     const lapse_box_t *core, const lapse_box_t *box, cl_mem from,
-                                    cl_mem *keep);
+                                    cl_mem *keep, const lapse_pipe_ckpt_t *ck);
 
 /* Run every step once on a one-voxel task (zeros; every node's box the voxel at the origin):
  * builds the kernel programs and creates the kernels the graph uses (each on first use,
@@ -153,7 +172,7 @@ static lapse_status_t warm_up(lapse_pipeline_t *p)
     for (int k = 0; k < p->g->nsteps; k++)
         box[k] = one;
     memset(p->slot[0].in.host, 0, lapse_dtype_size(p->g->in_dtype));
-    lapse_status_t st = enqueue_boxes(p, 0, &one, &one, box, NULL, NULL);
+    lapse_status_t st = enqueue_boxes(p, 0, &one, &one, box, NULL, NULL, NULL);
     if (st == LAPSE_OK)
         st = lapse_pipeline_wait(p, 0, NULL);
     return st;
@@ -432,17 +451,40 @@ cleanup:
     return st;
 }
 
+/* Enqueue the copies that put checkpoint ck's values and packed outputs back in place (the
+ * last copy's event into *ev). */
+static lapse_status_t restore(lapse_pipeline_t *p, const lapse_pipe_ckpt_t *ck, cl_event *ev)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_graph_t *g = p->g;
+    cl_command_queue q = p->cl->queue;
+    for (int i = 0; i < ck->nout; i++) {
+        LAPSE_CL(clEnqueueCopyBuffer(q, ck->outm[i], p->out[ck->out[i]].dev, 0, 0, ck->obytes[i], 0,
+                                     NULL, NULL));
+        p->out[ck->out[i]].bytes = ck->obytes[i];
+    }
+    for (int i = 0; i < ck->nval; i++) {
+        int n = ck->node[i];
+        cl_mem dst = p->bufs[n == LAPSE_GRAPH_INPUT ? g->input_buf : g->node[n].buf];
+        LAPSE_CL(clEnqueueCopyBuffer(q, ck->val[i], dst, 0, 0, ck->vbytes[i], 0, NULL,
+                                     i == ck->nval - 1 ? ev : NULL));
+    }
+cleanup:
+    return st;
+}
+
 /* Enqueue the task whose node boxes are box[] (checked by the caller) on slot s: the upload
  * from the slot's input (or a device copy from `from`, when not NULL), the steps, the downloads
  * into the slot's outputs; flushed, not waited for. keep (not NULL): *keep receives a new device
- * copy of the input as uploaded. A global step's callback may block on the queue meanwhile
- * (phases.c), and so does LAPSE_PROFILE's per-step timing. */
+ * copy of the input as uploaded. ck (not NULL, same task): no upload; its values are copied
+ * back and the steps from its step on run. A global step's callback may block on the queue
+ * meanwhile (phases.c), and so does LAPSE_PROFILE's per-step timing. */
 static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_t *read,
                                     const lapse_box_t *core, const lapse_box_t *box, cl_mem from,
-                                    cl_mem *keep)
+                                    cl_mem *keep, const lapse_pipe_ckpt_t *ck)
 {
     lapse_status_t st = LAPSE_OK;
-    int stop = 0;
+    int stop = 0, first = 0;
     slot_t *sl = &p->slot[s];
     const lapse_graph_t *g = p->g;
     cl_command_queue q = p->cl->queue;
@@ -455,12 +497,16 @@ static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_
     cl_mem in0 = p->bufs[g->input_buf];
     cl_mem up = g->in_dtype == LAPSE_DT_F32 ? in0 : p->in_dev;
     size_t in_bytes = n * lapse_dtype_size(g->in_dtype);
-    if (from)
+    if (ck) {
+        sl->busy = 1;
+        LAPSE_TRY(restore(p, ck, &sl->up));
+        first = ck->step;
+    } else if (from)
         LAPSE_CL(clEnqueueCopyBuffer(q, from, up, 0, 0, in_bytes, 0, NULL, &sl->up));
     else
         LAPSE_CL(clEnqueueWriteBuffer(q, up, CL_FALSE, 0, in_bytes, sl->in.host, 0, NULL, &sl->up));
-    sl->busy = 1; /* from here on the device may read the slot's input */
-    if (keep) {   /* a device copy of the input as uploaded, before any step can overwrite it */
+    sl->busy = 1;      /* from here on the device may read the slot's input */
+    if (keep && !ck) { /* a device copy of the input as uploaded, before any step overwrites it */
         cl_int e = CL_SUCCESS;
         *keep = clCreateBuffer(p->cl->ctx, CL_MEM_READ_WRITE, in_bytes, NULL, &e);
         LAPSE_CL(e);
@@ -471,12 +517,17 @@ static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_
             LAPSE_CL(e);
         }
     }
-    if (g->in_dtype != LAPSE_DT_F32)
+    if (!ck && g->in_dtype != LAPSE_DT_F32)
         LAPSE_TRY(lapse_dev_to_f32(p->dev, g->in_dtype, p->in_dev, in0, n));
+    p->cur_read = read;
+    p->cur_core = core;
+    p->cur_box = box;
     for (int seg = 0; seg < g->nseg; seg++) {
+        if (g->seg[seg + 1] <= first) /* before the checkpoint's step: done in its run */
+            continue;
         if (seg > 0 && p->hook)
             LAPSE_TRY(p->hook(p->hook_ctx, p, seg - 1));
-        for (int k = g->seg[seg]; k < g->seg[seg + 1] && !stop; k++) {
+        for (int k = g->seg[seg] > first ? g->seg[seg] : first; k < g->seg[seg + 1] && !stop; k++) {
             double ts = p->profile ? now() : 0.0;
             LAPSE_TRY(run_step(p, k, read, box, core, &stop));
             if (p->profile) { /* the step's own time: the queue drained before and after */
@@ -495,11 +546,131 @@ static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_
     LAPSE_CL(clEnqueueMarkerWithWaitList(q, 0, NULL, &sl->end));
     LAPSE_CL(clFlush(q));
 cleanup:
+    p->cur_read = p->cur_core = p->cur_box = NULL;
     if (st != LAPSE_OK && sl->busy) { /* leave nothing running on the slot's memory */
         clFinish(q);
         sl->busy = 0;
     }
     return st;
+}
+
+/* Whether the value of node j (LAPSE_GRAPH_INPUT: the input) is read by step k or later. */
+static int live_at(const lapse_graph_t *g, int j, int k)
+{
+    return (j == LAPSE_GRAPH_INPUT ? g->input_last : g->node[j].last_use) >= k;
+}
+
+/* Bytes of node j's value over the task's boxes. */
+static size_t value_bytes(const lapse_box_t *read, const lapse_box_t *box, int j)
+{
+    return (size_t)lapse_box_voxels(j == LAPSE_GRAPH_INPUT ? read : &box[j]) * sizeof(cl_float);
+}
+
+/* Bytes of output o's packed core (as pack_output sizes it). */
+static size_t output_bytes(const lapse_pipeline_t *p, int o, const lapse_box_t *box,
+                           const lapse_box_t *core)
+{
+    lapse_box_t c = *core;
+    if (box[p->g->out[o].node].dim[0] == 1 && p->g->node[p->g->out[o].node].dims[0] == 1)
+        c.dim[0] = 1;
+    return (size_t)lapse_box_voxels(&c) * lapse_dtype_size(p->out[o].dt);
+}
+
+size_t lapse_pipeline_ckpt_bytes(const lapse_pipeline_t *p, int k, const lapse_box_t *read,
+                                 const lapse_box_t *core)
+{
+    const lapse_graph_t *g = p->g;
+    lapse_box_t box[LAPSE_MAX_STEPS];
+    lapse_graph_node_boxes(g, read, core, box);
+    size_t bytes = live_at(g, LAPSE_GRAPH_INPUT, k) ? value_bytes(read, box, LAPSE_GRAPH_INPUT) : 0;
+    for (int j = 0; j < k && j < g->nsteps; j++) {
+        if (live_at(g, j, k))
+            bytes += value_bytes(read, box, j);
+        if (g->node[j].output >= 0)
+            bytes += output_bytes(p, g->node[j].output, box, core);
+    }
+    return bytes;
+}
+
+/* A new device buffer in c holding a copy of bytes of src; *out receives it. */
+static lapse_status_t ckpt_copy(lapse_pipeline_t *p, lapse_pipe_ckpt_t *c, cl_mem src, size_t bytes,
+                                cl_mem *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_int e = CL_SUCCESS;
+    *out = clCreateBuffer(p->cl->ctx, CL_MEM_READ_WRITE, bytes ? bytes : 1, NULL, &e);
+    LAPSE_CL(e);
+    c->bytes += bytes;
+    LAPSE_CL(clEnqueueCopyBuffer(p->cl->queue, src, *out, 0, 0, bytes, 0, NULL, NULL));
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_pipeline_ckpt_save(lapse_pipeline_t *p, int k, lapse_pipe_ckpt_t **out)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_graph_t *g = p->g;
+    lapse_pipe_ckpt_t *c = NULL;
+    *out = NULL;
+    if (p->cur_box == NULL || k < 0 || k >= g->nsteps)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: a checkpoint before step %d outside a run", k);
+    c = calloc(1, sizeof *c);
+    LAPSE_ALLOC(c);
+    c->step = k;
+    c->read = *p->cur_read;
+    c->core = *p->cur_core;
+    for (int j = LAPSE_GRAPH_INPUT; j < k; j++) {
+        if (j >= 0 && g->node[j].output >= 0) {
+            const int o = g->node[j].output;
+            c->out[c->nout] = o;
+            c->obytes[c->nout] = p->out[o].bytes;
+            LAPSE_TRY(ckpt_copy(p, c, p->out[o].dev, p->out[o].bytes, &c->outm[c->nout]));
+            c->nout++;
+        }
+        if (!live_at(g, j, k))
+            continue;
+        c->node[c->nval] = j;
+        c->vbytes[c->nval] = value_bytes(p->cur_read, p->cur_box, j);
+        LAPSE_TRY(ckpt_copy(p, c, p->bufs[j == LAPSE_GRAPH_INPUT ? g->input_buf : g->node[j].buf],
+                            c->vbytes[c->nval], &c->val[c->nval]));
+        c->nval++;
+    }
+    *out = c;
+    c = NULL;
+cleanup:
+    lapse_pipeline_ckpt_free(c);
+    return st;
+}
+
+int lapse_pipeline_ckpt_step(const lapse_pipe_ckpt_t *c)
+{
+    return c ? c->step : -1;
+}
+
+size_t lapse_pipeline_ckpt_size(const lapse_pipe_ckpt_t *c)
+{
+    return c ? c->bytes : 0;
+}
+
+cl_mem lapse_pipeline_ckpt_value(const lapse_pipe_ckpt_t *c, int node)
+{
+    for (int i = 0; c && i < c->nval; i++)
+        if (c->node[i] == node)
+            return c->val[i];
+    return NULL;
+}
+
+void lapse_pipeline_ckpt_free(lapse_pipe_ckpt_t *c)
+{
+    if (c == NULL)
+        return;
+    for (int i = 0; i < c->nval; i++)
+        if (c->val[i])
+            clReleaseMemObject(c->val[i]);
+    for (int i = 0; i < c->nout; i++)
+        if (c->outm[i])
+            clReleaseMemObject(c->outm[i]);
+    free(c);
 }
 
 /* Seconds from START/END (which) of a to START/END of b by the queue's profiling: -1 when the
@@ -523,7 +694,24 @@ lapse_status_t lapse_pipeline_enqueue(lapse_pipeline_t *p, int s, const lapse_bo
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: pipeline slot %d of %d", s, p->nslots);
     int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
     LAPSE_TRY(check_task(p, read, core, box, most));
-    LAPSE_TRY(enqueue_boxes(p, s, read, core, box, from, NULL));
+    LAPSE_TRY(enqueue_boxes(p, s, read, core, box, from, NULL, NULL));
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_pipeline_resume(lapse_pipeline_t *p, int s, const lapse_box_t *read,
+                                     const lapse_box_t *core, const lapse_pipe_ckpt_t *c)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_box_t box[LAPSE_MAX_STEPS];
+    if (s < 0 || s >= p->nslots)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: pipeline slot %d of %d", s, p->nslots);
+    if (c == NULL || memcmp(&c->read, read, sizeof *read) != 0 ||
+        memcmp(&c->core, core, sizeof *core) != 0)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: a checkpoint resumed for another task");
+    int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
+    LAPSE_TRY(check_task(p, read, core, box, most));
+    LAPSE_TRY(enqueue_boxes(p, s, read, core, box, NULL, NULL, c));
 cleanup:
     return st;
 }
@@ -580,7 +768,7 @@ lapse_status_t lapse_pipeline_run_dev(lapse_pipeline_t *p, const lapse_box_t *re
         *keep = NULL;
     int64_t most = lapse_graph_node_boxes(p->g, read, core, box);
     LAPSE_TRY(check_task(p, read, core, box, most));
-    st = enqueue_boxes(p, 0, read, core, box, from, from ? NULL : keep);
+    st = enqueue_boxes(p, 0, read, core, box, from, from ? NULL : keep, NULL);
     if (st == LAPSE_OK)
         st = lapse_pipeline_wait(p, 0, times);
     if (st != LAPSE_OK && keep && *keep) { /* nothing is kept from a failed run */

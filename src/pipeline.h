@@ -119,6 +119,43 @@ lapse_status_t lapse_pipeline_run_dev(lapse_pipeline_t *p, const lapse_box_t *re
                                       const lapse_box_t *core, lapse_pipe_times_t *times,
                                       cl_mem from, cl_mem *keep);
 
+/* A task's state just before global step k, kept on the device (a checkpoint): copies of the
+ * results that step k and the later steps read (the input as float32, when they read it), each
+ * over its box, and of the packed cores of the outputs before step k. A run resumed from it
+ * (lapse_pipeline_resume) runs steps k, k + 1, ... only and gives the bits of a whole run,
+ * provided the global steps before k would give the same results again. */
+typedef struct lapse_pipe_ckpt lapse_pipe_ckpt_t;
+
+/* Device bytes a checkpoint before step k of the task (read, core) holds. */
+size_t lapse_pipeline_ckpt_bytes(const lapse_pipeline_t *p, int k, const lapse_box_t *read,
+                                 const lapse_box_t *core);
+
+/* Only from the global callback of step k (lapse_global_fn), before it changes anything: a
+ * checkpoint of the running task before step k into *out (new device buffers; the copies are
+ * enqueued on the pipeline's queue, so later work cannot overtake them). On failure *out is
+ * NULL and nothing is kept. */
+lapse_status_t lapse_pipeline_ckpt_save(lapse_pipeline_t *p, int k, lapse_pipe_ckpt_t **out);
+
+/* The step a run resumed from c starts at (-1 for NULL), and c's device bytes (0 for NULL). */
+int lapse_pipeline_ckpt_step(const lapse_pipe_ckpt_t *c);
+size_t lapse_pipeline_ckpt_size(const lapse_pipe_ckpt_t *c);
+
+/* The buffer of c holding node's result (LAPSE_GRAPH_INPUT: the input as float32) over the
+ * node's box of the task, or NULL when c does not hold it. Owned by c. */
+cl_mem lapse_pipeline_ckpt_value(const lapse_pipe_ckpt_t *c, int node);
+
+/* Release c's buffers (commands already enqueued that use them still complete); NULL is
+ * accepted. */
+void lapse_pipeline_ckpt_free(lapse_pipe_ckpt_t *c);
+
+/* lapse_pipeline_enqueue resumed from checkpoint c of the same task (read and core as when it
+ * was saved; else LAPSE_ERUNTIME and nothing runs): c's copies are put back on the device
+ * (times->upload: the last of those copies) and the steps from c's step on run; the slot's
+ * input memory is not read. c is only read before the first step runs: a step's callback may
+ * free it (OpenCL keeps its buffers until the copies have run). */
+lapse_status_t lapse_pipeline_resume(lapse_pipeline_t *p, int s, const lapse_box_t *read,
+                                     const lapse_box_t *core, const lapse_pipe_ckpt_t *c);
+
 /* 1 when the last lapse_pipeline_run was ended early by a global step, else 0. */
 int lapse_pipeline_stopped(const lapse_pipeline_t *p);
 

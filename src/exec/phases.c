@@ -107,8 +107,13 @@ static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t
     const size_t sbytes = gl->iterate && ph->tmem
                               ? (size_t)(in[0].dim[0] * in[0].dim[1] * in[0].dim[2]) * gl->mat_bytes
                               : 0;
+    /* the operands are the values of the tile's checkpoint before step k, where it has one */
+    const lapse_pipe_ckpt_t *ck = ph->ckpt[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+    int borrow = lapse_pipeline_ckpt_step(ck) == k;
+    for (int i = 0; borrow && i < nd->nin; i++)
+        borrow = lapse_pipeline_ckpt_value(ck, nd->in[i]) != NULL;
     size_t bytes = sbytes;
-    for (int i = 0; i < nd->nin; i++)
+    for (int i = 0; !borrow && i < nd->nin; i++)
         bytes += (size_t)(in[i].dim[0] * in[i].dim[1] * in[i].dim[2]) * sizeof(cl_float);
     if (c->used)
         return LAPSE_OK;
@@ -123,11 +128,16 @@ static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t
     c->mat = mat;
     c->work = work;
     c->bytes = bytes;
+    c->borrowed = borrow;
     ph->dcached += bytes;
     ph->n_kept++;
     for (int i = 0; i < nd->nin; i++) {
         size_t b = (size_t)(in[i].dim[0] * in[i].dim[1] * in[i].dim[2]) * sizeof(cl_float);
         c->in[i] = in[i];
+        if (borrow) {
+            c->in[i].mem = lapse_pipeline_ckpt_value(ck, nd->in[i]);
+            continue;
+        }
         c->in[i].mem = clCreateBuffer(ph->w->cl->ctx, CL_MEM_READ_WRITE, b, NULL, &e);
         LAPSE_CL(e);
         LAPSE_CL(clEnqueueCopyBuffer(q, in[i].mem, c->in[i].mem, 0, 0, b, 0, NULL, NULL));
@@ -145,7 +155,7 @@ cleanup:
 /* Release the operands (and state) kept in c. */
 static void opcache_drop(lapse_phases_t *ph, opcache_t *c)
 {
-    for (int j = 0; j < c->nin; j++)
+    for (int j = 0; j < c->nin && !c->borrowed; j++)
         if (c->in[j].mem)
             clReleaseMemObject(c->in[j].mem);
     if (c->state)
@@ -226,6 +236,50 @@ cleanup:
     return st;
 }
 
+/* The current task's input box kept on the device, released (a checkpoint replaces it). */
+static void box_drop(lapse_phases_t *ph)
+{
+    cl_mem *slot = &ph->dcache[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+    if (*slot == NULL)
+        return;
+    clReleaseMemObject(*slot);
+    *slot = NULL;
+    /* counted once the run that kept it has ended (run_round_task); until then it is not */
+    if (!ph->box_pending) {
+        size_t b = (size_t)lapse_box_voxels(&ph->cur.read) * lapse_dtype_size(ph->w->job->in.dtype);
+        ph->dcached -= b;
+        ph->dboxes -= b;
+    }
+}
+
+/* Pass 0 of global step k (the pipeline p stands before it): keep a checkpoint of the current
+ * task there in place of its earlier one and of its input box, while the device cache has room
+ * for it; else the task keeps what it had. Later rounds and the task itself resume from it
+ * (run_round_task, lapse_phases_ckpt) instead of running the steps before k again. */
+static lapse_status_t ckpt_keep(lapse_phases_t *ph, lapse_pipeline_t *p, int k)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_pipe_ckpt_t **slot = &ph->ckpt[ph->cur_tpi * ph->ntiles + ph->cur.tile];
+    if (lapse_pipeline_ckpt_step(*slot) >= k)
+        return LAPSE_OK;
+    const size_t need = lapse_pipeline_ckpt_bytes(p, k, &ph->cur.read, &ph->cur.core);
+    size_t freed = lapse_pipeline_ckpt_size(*slot);
+    if (ph->dcache[ph->cur_tpi * ph->ntiles + ph->cur.tile] && !ph->box_pending)
+        freed += (size_t)lapse_box_voxels(&ph->cur.read) * lapse_dtype_size(ph->w->job->in.dtype);
+    if (ph->dcached - freed + need > ph->dcache_max)
+        return LAPSE_OK;
+    lapse_pipe_ckpt_t *c = NULL;
+    LAPSE_TRY(lapse_pipeline_ckpt_save(p, k, &c));
+    ph->dcached -= lapse_pipeline_ckpt_size(*slot);
+    lapse_pipeline_ckpt_free(*slot); /* (a run resumed from it has its copies enqueued) */
+    *slot = c;
+    ph->dcached += lapse_pipeline_ckpt_size(c);
+    box_drop(ph);
+    ph->n_ck_saved++;
+cleanup:
+    return st;
+}
+
 /* The pipeline's callback at global step k (lapse_global_fn). */
 static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_dvol_t *in,
                             const lapse_dvol_t *out, cl_mem mat, cl_mem work,
@@ -241,6 +295,8 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
                    s->op->name);
     lapse_blob_t *res = &ph->res[ph->cur_tpi * ph->g->nsteps + k];
     if (ph->mode == MODE_WHOLE) {
+        if (ph->capturing) /* the task resumes here: its steps before k run once */
+            LAPSE_TRY(ckpt_keep(ph, p, k));
         lapse_blob_free(res);
         return lapse_global_whole(d, s, in, out, mat, work, res);
     }
@@ -248,6 +304,8 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
     if (ph->mode == MODE_PARTIAL && k == ph->target) {
         lapse_gtile_t tile;
         ph_current_tile(ph, k, core, &tile);
+        if (ph->pass == 0)
+            LAPSE_TRY(ckpt_keep(ph, p, k));
         LAPSE_TRY(target_partial(ph, d, &tile, in, mat, work, 0));
         /* Later passes of a multi-pass step without tile data, and every pass of an iterative
          * step (its state is loaded apart), read the same operands: keep them on the device. */
@@ -464,7 +522,16 @@ static lapse_status_t run_round_task(lapse_phases_t *ph, int64_t tpi, const laps
     lapse_worker_t *w = ph->w;
     cl_mem *dslot = &ph->dcache[tpi * ph->ntiles + t->tile];
     size_t bytes = (size_t)lapse_box_voxels(&t->read) * lapse_dtype_size(w->job->in.dtype);
+    const lapse_pipe_ckpt_t *ck = ph->ckpt[tpi * ph->ntiles + t->tile];
     double t0 = MPI_Wtime(), t1 = t0;
+    if (ck) {
+        st = lapse_pipeline_resume(w->pipe, 0, &t->read, &t->core, ck);
+        if (st == LAPSE_OK)
+            st = lapse_pipeline_wait(w->pipe, 0, NULL);
+        ph->t_run += MPI_Wtime() - t0;
+        ph->n_ck_rounds++;
+        return st;
+    }
     if (*dslot) {
         st = lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, *dslot, NULL);
         ph->t_run += MPI_Wtime() - t0;
@@ -474,7 +541,10 @@ static lapse_status_t run_round_task(lapse_phases_t *ph, int64_t tpi, const laps
     LAPSE_TRY(read_input(ph, tpi, t, !dev));
     t1 = MPI_Wtime();
     ph->t_input += t1 - t0;
-    LAPSE_TRY(lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, NULL, dev ? dslot : NULL));
+    ph->box_pending = 1; /* the box the run keeps is not counted in dcached yet */
+    st = lapse_pipeline_run_dev(w->pipe, &t->read, &t->core, NULL, NULL, dev ? dslot : NULL);
+    ph->box_pending = 0;
+    LAPSE_TRY(st);
     ph->t_run += MPI_Wtime() - t1;
     if (*dslot && ph->dcached + bytes <= ph->dcache_max) { /* (the run's kept operands first) */
         ph->dcached += bytes;
@@ -493,8 +563,8 @@ cleanup:
     return st;
 }
 
-/* Forget the input boxes cached on the host, and those on the device when dev is 1 (at the end
- * of a wave). */
+/* Forget the input boxes cached on the host, and those on the device and the checkpoints when
+ * dev is 1 (at the end of a wave). */
 static void cache_clear(lapse_phases_t *ph, int dev)
 {
     for (int64_t i = 0; ph->cache && i < ph->ntps * ph->ntiles; i++) {
@@ -509,6 +579,10 @@ static void cache_clear(lapse_phases_t *ph, int dev)
             clReleaseMemObject(ph->dcache[i]);
             ph->dcache[i] = NULL;
         }
+    for (int64_t i = 0; ph->ckpt && i < ph->ntps * ph->ntiles; i++) {
+        lapse_pipeline_ckpt_free(ph->ckpt[i]);
+        ph->ckpt[i] = NULL;
+    }
     ph->dcached = 0;
     ph->dboxes = 0;
 }
@@ -837,7 +911,8 @@ cleanup:
 /* Collective, timepoints held whole (one tile): each rank runs the whole pipeline of its share
  * of the active timepoints once (MODE_WHOLE records every global step's result), then the
  * results that tables need (measurements, and the thresholds of the summaries) go to every
- * rank. The tasks later run the same pipeline again (same bits). */
+ * rank. The tasks later run the same pipeline again (same bits): on the rank that ran it here,
+ * from the checkpoint kept before its last global step where that fitted (ckpt_keep). */
 static lapse_status_t capture_whole(lapse_phases_t *ph, const active_t *a)
 {
     lapse_status_t st = LAPSE_OK, lst = LAPSE_OK;
@@ -849,6 +924,7 @@ static lapse_status_t capture_whole(lapse_phases_t *ph, const active_t *a)
     if (!idx || !mine || !all)
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     ph->mode = MODE_WHOLE;
+    ph->capturing = 1;
     for (int64_t j = w->r->rank; lst == LAPSE_OK && j < a->n; j += w->r->nranks) {
         lapse_task_t t;
         lapse_plan_task(&ph->full, a->tpi[j] * ph->ntiles, &t);
@@ -871,6 +947,7 @@ static lapse_status_t capture_whole(lapse_phases_t *ph, const active_t *a)
             }
         }
     }
+    ph->capturing = 0;
     if (lst != LAPSE_OK && (lst != LAPSE_EINTERRUPTED || w->r->rank == 0))
         lapse_err_print(lst);
     lapse_err_context("rank %d", w->r->rank);
@@ -968,13 +1045,15 @@ static lapse_status_t prologue(lapse_phases_t *ph)
             "(with the growth's state for %lld), %lld passes run from them; of the pipeline, "
             "tile data: read boxes put together %.3f s, uploaded %.3f s, cores downloaded "
             "%.3f s, copied out %.3f s; passes on a state kept on the device: rings in %.3f s, "
-            "the step %.3f s, rings out %.3f s\n",
+            "the step %.3f s, rings out %.3f s; checkpoints kept %lld, round runs resumed from "
+            "one %lld\n",
             w->r->rank, ph->t_input, ph->t_run, ph->t_wait, ph->t_exchange, ph->t_reduce,
             ph->t_share, ph->t_rings,
             elapsed - (ph->t_input + ph->t_run + ph->t_wait + ph->t_exchange + ph->t_reduce +
                        ph->t_share + ph->t_rings),
             ph->n_kept, ph->n_state, ph->n_reused, ph->t_mat_box, ph->t_mat_up, ph->t_mat_down,
-            ph->t_mat_out, ph->t_kept_in, ph->t_kept_step, ph->t_kept_out);
+            ph->t_mat_out, ph->t_kept_in, ph->t_kept_step, ph->t_kept_out, ph->n_ck_saved,
+            ph->n_ck_rounds);
 cleanup:
     free(a.tpi);
     return st;
@@ -1077,6 +1156,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->cache_max = cache_budget(w->r->local_size);
         ph->dcache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->dcache);
         ph->ocache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ocache);
+        ph->ckpt = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ckpt);
         ph->tstate = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tstate);
         ph->shells = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->shells);
         ph->tdown = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tdown);
@@ -1085,7 +1165,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->dcache_max = w->dev_share > task ? (size_t)((w->dev_share - task) / 2) : 0;
     }
     if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache || !ph->dcache || !ph->ocache ||
-        (w->job->nscratch > 0 && !ph->mat_host))
+        !ph->ckpt || (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst != LAPSE_OK)
         lapse_err_print(lst);
@@ -1115,10 +1195,24 @@ cl_mem lapse_phases_input(lapse_phases_t *ph, const lapse_task_t *t)
     return ph->dcache[tpi * ph->ntiles + t->tile];
 }
 
+const lapse_pipe_ckpt_t *lapse_phases_ckpt(lapse_phases_t *ph, const lapse_task_t *t, int resume)
+{
+    int64_t tpi = ph && ph->mode != MODE_PARTIAL ? tp_index(&ph->full, t->t) : -1;
+    if (tpi < 0 || t->tile < 0 || t->tile >= ph->ntiles)
+        return NULL;
+    const lapse_pipe_ckpt_t *c = ph->ckpt[tpi * ph->ntiles + t->tile];
+    if (c && resume)
+        ph->n_ck_tasks++;
+    return c;
+}
+
 void lapse_phases_free(lapse_phases_t *ph)
 {
     if (ph == NULL)
         return;
+    if (ph->profile && ph->n_ck_saved > 0)
+        fprintf(stderr, "lapse: rank %d profile: tasks resumed from a checkpoint: %lld\n",
+                ph->w->r->rank, ph->n_ck_tasks);
     for (int64_t i = 0; ph->res && i < ph->ntps * ph->g->nsteps; i++)
         lapse_blob_free(&ph->res[i]);
     for (int64_t i = 0; ph->prev && i < ph->ntps; i++)
@@ -1156,5 +1250,6 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->cache);
     free(ph->dcache);
     free(ph->ocache);
+    free(ph->ckpt);
     free(ph);
 }

@@ -39,4 +39,10 @@ void lapse_phases_free(lapse_phases_t *ph);
  * lapse_pipeline_run_dev takes it), or NULL: the task may run from it instead of reading. */
 cl_mem lapse_phases_input(lapse_phases_t *ph, const lapse_task_t *t);
 
+/* The checkpoint the rounds kept on this rank's device for task t (pipeline.h: its state before
+ * a global step), or NULL: the task may resume from it (lapse_pipeline_resume) instead of
+ * running from its input; resume 1: it will (counted for LAPSE_PROFILE=1's line). Valid until
+ * lapse_phases_free. */
+const lapse_pipe_ckpt_t *lapse_phases_ckpt(lapse_phases_t *ph, const lapse_task_t *t, int resume);
+
 #endif

@@ -22,6 +22,7 @@ typedef struct {
     cl_mem mat, work; /* the pipeline's buffers of the step (not owned) */
     cl_mem state;     /* an iterative step's state between passes (tmem): the buffer as the
                        * last pass left it (its own core current), or NULL (host memory only) */
+    int borrowed;     /* 1: in[].mem are the buffers of the tile's checkpoint (not owned) */
     size_t bytes;
 } opcache_t;
 
@@ -32,6 +33,7 @@ struct lapse_phases {
     int64_t ntps, ntiles;
     lapse_blob_t *res; /* [ntps * nsteps]: the result of global step k for timepoint index i */
     int mode;
+    int capturing;      /* 1 while capture_whole runs the pipelines (MODE_WHOLE) */
     int target, pass;   /* MODE_PARTIAL: the step and pass being computed */
     lapse_blob_t *prev; /* [ntps]: the previous pass's result of the target step */
     lapse_blob_t part;  /* the partial of the task just run */
@@ -50,8 +52,14 @@ struct lapse_phases {
                                  * less a task's bytes, halved) */
     opcache_t *ocache; /* [ntps * ntiles]: the target step's operands kept after its pass 0, so
                         * that its later passes skip the pipeline (opcache_keep) */
-    int64_t evict;     /* the next dcache slot box_evict looks at (an iterative step's rounds) */
-    size_t dboxes;     /* of dcached, the bytes of input boxes (the rest: kept operands) */
+    lapse_pipe_ckpt_t **ckpt; /* [ntps * ntiles]: a task's pipeline state before the last global
+                               * step whose rounds it ran here (ckpt_keep), or NULL: later
+                               * rounds and the task resume from it */
+    long long n_ck_saved, n_ck_rounds, n_ck_tasks; /* checkpoints kept, round runs and tasks
+                                                    * resumed from one (profile) */
+    int64_t evict;   /* the next dcache slot box_evict looks at (an iterative step's rounds) */
+    size_t dboxes;   /* of dcached, the bytes of input boxes (the rest: kept operands) */
+    int box_pending; /* 1 while a round's run keeps its input box (not yet in dcached) */
     int tdmem[LAPSE_MAX_STEPS];           /* 1: step k's tile data lives in host memory (tdata) */
     lapse_blob_t *tdata[LAPSE_MAX_STEPS]; /* [ntps * ntiles]: every tile's core data, shared */
     lapse_blob_t *tdown; /* [ntps * ntiles]: this rank's new tile data, until shared */

@@ -102,15 +102,19 @@ static lapse_status_t task_read(lapse_worker_t *w, flight_t *f, cl_mem *from_out
      * other ranks meanwhile. Away always ends before anything else can happen. */
     /* An integer input box the rounds of global steps kept on this device is not read again
      * (a float one is, to count its non-finite voxels); bytes_in then stays 0. */
+    /* Nor is one whose pipeline state the rounds kept here (a checkpoint): the task resumes
+     * from it (task_enqueue). */
     cl_mem from =
         w->phases && job->in.dtype != LAPSE_DT_F32 ? lapse_phases_input(w->phases, t) : NULL;
+    const int skip = job->in.dtype != LAPSE_DT_F32 &&
+                     (from || (w->phases && lapse_phases_ckpt(w->phases, t, 0)));
     lapse_sched_away_begin(w->sched);
-    lapse_status_t rst = from ? LAPSE_OK : lapse_reader_read(w->in, t->t, &t->read, in);
+    lapse_status_t rst = skip ? LAPSE_OK : lapse_reader_read(w->in, t->t, &t->read, in);
     lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);
     row->t_read = MPI_Wtime() - f->t0;
-    if (!from)
+    if (!skip)
         row->bytes_in = lapse_box_voxels(&t->read) * (int64_t)lapse_dtype_size(job->in.dtype);
     /* the input voxels of the core; with geometric steps the core is in another image: all
      * the voxels read (neighbouring tasks may then count a voxel each) */
@@ -137,9 +141,13 @@ static lapse_status_t task_enqueue(lapse_worker_t *w, flight_t *f, cl_mem from)
     const lapse_task_t *t = &f->t;
     lapse_sched_away_begin(w->sched);
     lapse_fault_point("compute"); /* "compute~S": a slow compute step, for measurements */
-    if (w->phases)
+    const lapse_pipe_ckpt_t *ck = NULL;
+    if (w->phases) {
         lapse_phases_task(w->phases, t);
-    lapse_status_t rst = lapse_pipeline_enqueue(w->pipe, f->slot, &t->read, &t->core, from);
+        ck = lapse_phases_ckpt(w->phases, t, 1);
+    }
+    lapse_status_t rst = ck ? lapse_pipeline_resume(w->pipe, f->slot, &t->read, &t->core, ck)
+                            : lapse_pipeline_enqueue(w->pipe, f->slot, &t->read, &t->core, from);
     lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);

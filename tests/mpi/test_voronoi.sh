@@ -44,6 +44,16 @@ kept_state() {
         awk '{s += $1} END {print s + 0}'
 }
 
+# resumed LOG: "K R T": checkpoints kept, round runs and tasks resumed from one, summed over the
+# ranks' LAPSE_PROFILE lines.
+resumed() {
+    local k r t
+    k=$(sed -n 's/.*checkpoints kept \([0-9]*\), round runs.*/\1/p' "$1" | awk '{s += $1} END {print s + 0}')
+    r=$(sed -n 's/.*round runs resumed from one \([0-9]*\).*/\1/p' "$1" | awk '{s += $1} END {print s + 0}')
+    t=$(sed -n 's/.*tasks resumed from a checkpoint: \([0-9]*\).*/\1/p' "$1" | awk '{s += $1} END {print s + 0}')
+    echo "$k $r $t"
+}
+
 # check NAME IN DATASET WHOLE TILES2 TILES3 SPOT OUTLINE [DEVICE_LIMIT]
 # DEVICE_LIMIT (bytes): one more 2-rank run with LAPSE_DEVICE_MEM_LIMIT, and the scratch-area
 # run with it too, so that the growth's operands (and state) of only some tiles fit the device
@@ -62,6 +72,13 @@ check() {
     local all
     all=$(kept_state "$T/last.log")
     [ "$all" -gt 0 ] || { cat "$T/last.log"; fail "$c: no tile kept its growth state on the device"; }
+    # Every tile keeps a checkpoint before each of the 3 global steps; the rounds of the 2 later
+    # ones and every task (static scheduling: on the rank of its rounds) resume from them.
+    local ntasks ck
+    ntasks=$(sed -n 's/.*run 1: \([0-9]*\) tasks.*/\1/p' "$T/last.log")
+    ck=$(resumed "$T/last.log")
+    [ "$ck" = "$((3 * ntasks)) $((2 * ntasks)) $ntasks" ] ||
+        { cat "$T/last.log"; fail "$c: checkpoints kept, rounds and tasks resumed: $ck of $ntasks tasks"; }
     local variants="t2 t2s t3"
     if [ -n "$limit" ]; then
         note "$c: the same with a device share of $limit bytes (LAPSE_DEVICE_MEM_LIMIT): the" \
@@ -74,6 +91,7 @@ check() {
             cat "$T/last.log"
             fail "$c: with a small device share, $some tiles (of $all) kept their state there"
         }
+        note "$c: checkpoints kept, round runs and tasks resumed with it: $(resumed "$T/last.log")"
         variants="$variants t2d"
     fi
     note "$c: the same with a host budget too small for it (LAPSE_PHASE_CACHE=1): scratch area" \
@@ -122,11 +140,18 @@ YAML
     lapse_run 2 "$T/vol.yaml"
     py h5same.py "$T/cancer_whole.h5" "$T/vol.h5" /labels || fail "the composition differs"
 
-    note "configs/count_nuclei.yaml on laptrack_nuclei_images.tif, 2 ranks"
+    note "configs/count_nuclei.yaml on laptrack_nuclei_images.tif, 2 ranks (static scheduling)"
     py tif2h5.py "$DATA/laptrack_nuclei_images.tif" "$T/lap.h5" TYX || fail "cannot convert"
     sed -e "s|data/nuclei.h5|$T/lap.h5|" -e "s|out/count_nuclei.h5|$T/count.h5|" \
         "$LAPSE_SRC/configs/count_nuclei.yaml" >"$T/count.yaml"
-    lapse_run 2 "$T/count.yaml"
+    echo "scheduling: static" >>"$T/count.yaml"
+    LAPSE_PROFILE=1 lapse_run 2 "$T/count.yaml"
+    # untiled with a table: the pipelines run once before the tasks (for the table), and each
+    # task resumes from the checkpoint its rank kept before the last global step (measure_labels)
+    ntasks=$(sed -n 's/.*run 1: \([0-9]*\) tasks.*/\1/p' "$T/last.log")
+    ck=$(resumed "$T/last.log")
+    [ "${ck#* * }" = "$ntasks" ] ||
+        { cat "$T/last.log"; fail "count_nuclei: tasks resumed from a checkpoint: ${ck#* * } of $ntasks"; }
     "$LAPSE" info "$T/count.h5" >"$T/info.log" 2>&1 || fail "lapse info failed"
     sed -n '/labels per timepoint/,/^runs/p' "$T/info.log"
     "$LAPSE_PY" - "$T/count.h5" "$DATA/laptrack_nuclei_labels.tif" <<'PY' || fail "count_nuclei: the counts do not add up"

@@ -17,6 +17,7 @@
 
 #include "clrt.h"
 #include "device/dev.h"
+#include "ops/global.h"
 #include "ops/graph.h"
 #include "ops/op.h"
 #include "ops_ref.h"
@@ -341,6 +342,107 @@ START_TEST(test_segments_and_hook)
 }
 END_TEST
 
+/* The global callback of test_checkpoint_resume: the step whole (lapse_global_whole); before it,
+ * a checkpoint when asked. */
+typedef struct {
+    const lapse_graph_t *g;
+    int save;
+    lapse_pipe_ckpt_t *ck;
+    int calls;
+} ckpt_ctx_t;
+
+static lapse_status_t ckpt_gfn(void *ctx, lapse_pipeline_t *p, int k, const lapse_dvol_t *in,
+                               const lapse_dvol_t *out, cl_mem mat, cl_mem work,
+                               const lapse_box_t *core, int *stop)
+{
+    ckpt_ctx_t *c = ctx;
+    lapse_status_t st = LAPSE_OK;
+    (void)core;
+    (void)stop;
+    c->calls++;
+    if (c->save && c->ck == NULL)
+        st = lapse_pipeline_ckpt_save(p, k, &c->ck);
+    if (st == LAPSE_OK)
+        st =
+            lapse_global_whole(lapse_pipeline_dev(p), c->g->node[k].step, in, out, mat, work, NULL);
+    return st;
+}
+
+/* A run resumed from a checkpoint taken before a global step gives every output's bytes of the
+ * run it was taken in, after another task has overwritten the device buffers and outputs, and
+ * without reading its input again: the saved step before the checkpoint comes from it, and so
+ * do the values later steps read (the input itself, and a blur the global step does not
+ * consume alone). A checkpoint of another task is refused. */
+START_TEST(test_checkpoint_resume)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    const int64_t dim[3] = {5, 17, 19};
+    const lapse_box_t core = {{0, 0, 0}, {5, 17, 19}};
+    const size_t n = 5 * 17 * 19;
+    uint64_t st = seed_base ^ 0x9e3779b9ULL;
+    lapse_step_t steps[3] = {make_step("gaussian_blur", 0.8, 1.0, 1.2, "blur"),
+                             make_step("gaussian_blur", 0, 0, 0, "mask"),
+                             make_step("maximum_images", 0, 0, 0, "")};
+    lapse_step_init(&steps[1], lapse_op_find("threshold_otsu"));
+    snprintf(steps[1].save, sizeof steps[1].save, "mask");
+    snprintf(steps[0].name, sizeof steps[0].name, "blur");
+    snprintf(steps[2].from, sizeof steps[2].from, "input");
+    snprintf(steps[2].with, sizeof steps[2].with, "blur");
+    lapse_graph_t g;
+    compile(steps, 3, dim, LAPSE_DT_U16, LAPSE_DT_F32, &g);
+    ck_assert_int_eq(g.nout, 3);
+    lapse_pipeline_t *p = NULL;
+    ck_assert_msg(lapse_pipeline_create(cl, &g, (long long)n, (long long)n, &p) == LAPSE_OK, "%s",
+                  lapse_errmsg());
+    ckpt_ctx_t ctx = {&g, 1, NULL, 0};
+    lapse_pipeline_set_global(p, ckpt_gfn, &ctx);
+    uint16_t *in = lapse_pipeline_input(p);
+    for (size_t i = 0; i < n; i++)
+        in[i] = (uint16_t)(tu_rand(&st) % 4096);
+    ck_assert_msg(lapse_pipeline_run(p, &core, &core, NULL) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_ptr_nonnull(ctx.ck);
+    ck_assert_int_eq(lapse_pipeline_ckpt_step(ctx.ck), 1);
+    ck_assert_uint_eq(lapse_pipeline_ckpt_size(ctx.ck),
+                      lapse_pipeline_ckpt_bytes(p, 1, &core, &core));
+    ck_assert_uint_eq(lapse_pipeline_ckpt_size(ctx.ck), 2 * n * 4 + n * 4); /* input, blur; out */
+    ck_assert_ptr_nonnull(lapse_pipeline_ckpt_value(ctx.ck, LAPSE_GRAPH_INPUT));
+    ck_assert_ptr_nonnull(lapse_pipeline_ckpt_value(ctx.ck, 0));
+    ck_assert_ptr_null(lapse_pipeline_ckpt_value(ctx.ck, 1));
+    unsigned char *first[3];
+    size_t bytes[3];
+    for (int o = 0; o < 3; o++) {
+        bytes[o] = n * lapse_dtype_size(g.out[o].dtype);
+        first[o] = malloc(bytes[o]);
+        memcpy(first[o], lapse_pipeline_output(p, o), bytes[o]);
+    }
+    /* another task's data through every buffer, then the input cleared */
+    ctx.save = 0;
+    for (size_t i = 0; i < n; i++)
+        in[i] = (uint16_t)(tu_rand(&st) % 60000);
+    ck_assert_msg(lapse_pipeline_run(p, &core, &core, NULL) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_int_ne(memcmp(lapse_pipeline_output(p, 0), first[0], bytes[0]), 0);
+    memset(in, 0, n * sizeof *in);
+    const int calls = ctx.calls;
+    ck_assert_msg(lapse_pipeline_resume(p, 0, &core, &core, ctx.ck) == LAPSE_OK, "%s",
+                  lapse_errmsg());
+    ck_assert_msg(lapse_pipeline_wait(p, 0, NULL) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_int_eq(ctx.calls, calls + 1); /* the global step ran again, from its operand */
+    for (int o = 0; o < 3; o++)
+        ck_assert_msg(memcmp(lapse_pipeline_output(p, o), first[o], bytes[o]) == 0,
+                      "output %d of the resumed run differs (seed %llu)", o,
+                      (unsigned long long)seed_base);
+    const lapse_box_t other = {{0, 0, 0}, {5, 17, 18}};
+    lapse_err_clear();
+    ck_assert_int_ne(lapse_pipeline_resume(p, 0, &core, &other, ctx.ck), LAPSE_OK);
+    ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "another task"));
+    for (int o = 0; o < 3; o++)
+        free(first[o]);
+    lapse_pipeline_ckpt_free(ctx.ck);
+    lapse_pipeline_destroy(p);
+    lapse_cl_close(cl);
+}
+END_TEST
+
 /* Task geometry outside what the pipeline was created for is refused with a message. */
 START_TEST(test_rejects_oversized_task)
 {
@@ -380,6 +482,7 @@ static Suite *pipeline_suite(void)
     tcase_add_test(tc, test_saved_step_and_projection);
     tcase_add_test(tc, test_rejects_oversized_task);
     tcase_add_test(tc, test_segments_and_hook);
+    tcase_add_test(tc, test_checkpoint_resume);
     suite_add_tcase(s, tc);
     return s;
 }
