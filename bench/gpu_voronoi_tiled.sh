@@ -50,10 +50,14 @@ one() {
         "$(grep -E 'global steps:' "$LOG/$name.txt" | sed 's/.*rounds/rounds/; s/(1 waves[^)]*)//')" \
         "$(grep -oE 'done: [0-9]+ tasks in [0-9.]+ s' "$LOG/$name.txt")," \
         "$(grep -oE 'kept on the device for [0-9]+ tiles, [0-9]+ passes' "$LOG/$name.txt" |
+            head -1)," \
+        "$(grep -oE 'checkpoints kept [0-9]+, round runs resumed from one [0-9]+' "$LOG/$name.txt" |
+            head -1)" "$(grep -oE 'tasks resumed from a checkpoint: [0-9]+' "$LOG/$name.txt" |
             head -1)" "; vs untiled: $same"
 }
 for r in ${RANKS:-1}; do
     one "whole-n$r" "$BIN/lapse" "$r" whole
+    [ -z "${OLD:-}" ] || one "old-whole-n$r" "$OLD" "$r" whole
     for t in ${TILES:-128,512,512 128,256,256}; do
         one "new-${t//,/x}-n$r" "$BIN/lapse" "$r" "$t"
         [ -z "${OLD:-}" ] || one "old-${t//,/x}-n$r" "$OLD" "$r" "$t"
