@@ -64,6 +64,7 @@ struct lapse_pipeline {
     long prof_n[LAPSE_MAX_STEPS];   /* runs per step (profile) */
     /* The task being enqueued (enqueue_boxes), for lapse_pipeline_ckpt_save; NULL between. */
     const lapse_box_t *cur_read, *cur_core, *cur_box;
+    int cur_step; /* the step being enqueued (-1 between) */
 };
 
 #define CKPT_MAX (LAPSE_MAX_STEPS + 1)
@@ -195,6 +196,7 @@ lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
     p->g = g;
     p->max_read = max_read_voxels;
     p->max_core = max_core_voxels;
+    p->cur_step = -1;
     p->profile = getenv("LAPSE_PROFILE") != NULL && strcmp(getenv("LAPSE_PROFILE"), "1") == 0;
     LAPSE_TRY(lapse_dev_create(cl, &p->dev));
     for (int k = 0; k < g->nsteps; k++) {
@@ -529,6 +531,7 @@ static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_
             LAPSE_TRY(p->hook(p->hook_ctx, p, seg - 1));
         for (int k = g->seg[seg] > first ? g->seg[seg] : first; k < g->seg[seg + 1] && !stop; k++) {
             double ts = p->profile ? now() : 0.0;
+            p->cur_step = k;
             LAPSE_TRY(run_step(p, k, read, box, core, &stop));
             if (p->profile) { /* the step's own time: the queue drained before and after */
                 LAPSE_CL(clFinish(q));
@@ -547,6 +550,7 @@ static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_
     LAPSE_CL(clFlush(q));
 cleanup:
     p->cur_read = p->cur_core = p->cur_box = NULL;
+    p->cur_step = -1;
     if (st != LAPSE_OK && sl->busy) { /* leave nothing running on the slot's memory */
         clFinish(q);
         sl->busy = 0;
@@ -594,14 +598,21 @@ size_t lapse_pipeline_ckpt_bytes(const lapse_pipeline_t *p, int k, const lapse_b
 
 /* A new device buffer in c holding a copy of bytes of src; *out receives it. */
 static lapse_status_t ckpt_copy(lapse_pipeline_t *p, lapse_pipe_ckpt_t *c, cl_mem src, size_t bytes,
-                                cl_mem *out)
+                                int k, cl_mem *out)
 {
     lapse_status_t st = LAPSE_OK;
     cl_int e = CL_SUCCESS;
     *out = clCreateBuffer(p->cl->ctx, CL_MEM_READ_WRITE, bytes ? bytes : 1, NULL, &e);
-    LAPSE_CL(e);
+    if (e == CL_SUCCESS)
+        e = clEnqueueCopyBuffer(p->cl->queue, src, *out, 0, 0, bytes, 0, NULL, NULL);
+    if (e != CL_SUCCESS) {
+        if (*out)
+            clReleaseMemObject(*out);
+        *out = NULL;
+        LAPSE_FAIL(LAPSE_ECL, "a checkpoint buffer of %.1f MiB before step %d on %s: %s (%d)",
+                   (double)bytes / 1048576.0, k, p->cl->dev.name, lapse_cl_strerror(e), e);
+    }
     c->bytes += bytes;
-    LAPSE_CL(clEnqueueCopyBuffer(p->cl->queue, src, *out, 0, 0, bytes, 0, NULL, NULL));
 cleanup:
     return st;
 }
@@ -612,8 +623,9 @@ lapse_status_t lapse_pipeline_ckpt_save(lapse_pipeline_t *p, int k, lapse_pipe_c
     const lapse_graph_t *g = p->g;
     lapse_pipe_ckpt_t *c = NULL;
     *out = NULL;
-    if (p->cur_box == NULL || k < 0 || k >= g->nsteps)
-        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: a checkpoint before step %d outside a run", k);
+    if (p->cur_box == NULL || k != p->cur_step)
+        LAPSE_FAIL(LAPSE_ERUNTIME,
+                   "internal error: a checkpoint before step %d outside that step's callback", k);
     c = calloc(1, sizeof *c);
     LAPSE_ALLOC(c);
     c->step = k;
@@ -624,7 +636,7 @@ lapse_status_t lapse_pipeline_ckpt_save(lapse_pipeline_t *p, int k, lapse_pipe_c
             const int o = g->node[j].output;
             c->out[c->nout] = o;
             c->obytes[c->nout] = p->out[o].bytes;
-            LAPSE_TRY(ckpt_copy(p, c, p->out[o].dev, p->out[o].bytes, &c->outm[c->nout]));
+            LAPSE_TRY(ckpt_copy(p, c, p->out[o].dev, p->out[o].bytes, k, &c->outm[c->nout]));
             c->nout++;
         }
         if (!live_at(g, j, k))
@@ -632,7 +644,7 @@ lapse_status_t lapse_pipeline_ckpt_save(lapse_pipeline_t *p, int k, lapse_pipe_c
         c->node[c->nval] = j;
         c->vbytes[c->nval] = value_bytes(p->cur_read, p->cur_box, j);
         LAPSE_TRY(ckpt_copy(p, c, p->bufs[j == LAPSE_GRAPH_INPUT ? g->input_buf : g->node[j].buf],
-                            c->vbytes[c->nval], &c->val[c->nval]));
+                            c->vbytes[c->nval], k, &c->val[c->nval]));
         c->nval++;
     }
     *out = c;

@@ -254,30 +254,38 @@ static void box_drop(lapse_phases_t *ph)
 
 /* Pass 0 of global step k (the pipeline p stands before it): keep a checkpoint of the current
  * task there in place of its earlier one and of its input box, while the device cache has room
- * for it; else the task keeps what it had. Later rounds and the task itself resume from it
- * (run_round_task, lapse_phases_ckpt) instead of running the steps before k again. */
-static lapse_status_t ckpt_keep(lapse_phases_t *ph, lapse_pipeline_t *p, int k)
+ * for it; else (or when the device refuses the memory) the task keeps what it had. Later rounds and
+ * the task itself resume from it (run_round_task, lapse_phases_ckpt) instead of running the steps
+ * before k again. */
+static void ckpt_keep(lapse_phases_t *ph, lapse_pipeline_t *p, int k)
 {
-    lapse_status_t st = LAPSE_OK;
     lapse_pipe_ckpt_t **slot = &ph->ckpt[ph->cur_tpi * ph->ntiles + ph->cur.tile];
     if (lapse_pipeline_ckpt_step(*slot) >= k)
-        return LAPSE_OK;
+        return;
+    /* (the old checkpoint and input box go after the new one exists: the peak is one
+     * checkpoint more, within the other half of the rank's device share, lapse_phases_prepare) */
     const size_t need = lapse_pipeline_ckpt_bytes(p, k, &ph->cur.read, &ph->cur.core);
     size_t freed = lapse_pipeline_ckpt_size(*slot);
     if (ph->dcache[ph->cur_tpi * ph->ntiles + ph->cur.tile] && !ph->box_pending)
         freed += (size_t)lapse_box_voxels(&ph->cur.read) * lapse_dtype_size(ph->w->job->in.dtype);
-    if (ph->dcached - freed + need > ph->dcache_max)
-        return LAPSE_OK;
+    if (ph->ck_off || ph->dcached - freed + need > ph->dcache_max)
+        return;
     lapse_pipe_ckpt_t *c = NULL;
-    LAPSE_TRY(lapse_pipeline_ckpt_save(p, k, &c));
+    if (lapse_pipeline_ckpt_save(p, k, &c) != LAPSE_OK) {
+        /* the device has less room than its share says (other processes, a lazy allocator):
+         * slower, not wrong; this rank keeps no more checkpoints */
+        fprintf(stderr, "lapse: rank %d: no more checkpoints kept on the device: %s\n",
+                ph->w->r->rank, lapse_errmsg());
+        lapse_err_clear();
+        ph->ck_off = 1;
+        return;
+    }
     ph->dcached -= lapse_pipeline_ckpt_size(*slot);
     lapse_pipeline_ckpt_free(*slot); /* (a run resumed from it has its copies enqueued) */
     *slot = c;
     ph->dcached += lapse_pipeline_ckpt_size(c);
     box_drop(ph);
     ph->n_ck_saved++;
-cleanup:
-    return st;
 }
 
 /* The pipeline's callback at global step k (lapse_global_fn). */
@@ -296,7 +304,7 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
     lapse_blob_t *res = &ph->res[ph->cur_tpi * ph->g->nsteps + k];
     if (ph->mode == MODE_WHOLE) {
         if (ph->capturing) /* the task resumes here: its steps before k run once */
-            LAPSE_TRY(ckpt_keep(ph, p, k));
+            ckpt_keep(ph, p, k);
         lapse_blob_free(res);
         return lapse_global_whole(d, s, in, out, mat, work, res);
     }
@@ -305,7 +313,7 @@ static lapse_status_t gstep(void *ctx, lapse_pipeline_t *p, int k, const lapse_d
         lapse_gtile_t tile;
         ph_current_tile(ph, k, core, &tile);
         if (ph->pass == 0)
-            LAPSE_TRY(ckpt_keep(ph, p, k));
+            ckpt_keep(ph, p, k);
         LAPSE_TRY(target_partial(ph, d, &tile, in, mat, work, 0));
         /* Later passes of a multi-pass step without tile data, and every pass of an iterative
          * step (its state is loaded apart), read the same operands: keep them on the device. */
@@ -1204,6 +1212,17 @@ const lapse_pipe_ckpt_t *lapse_phases_ckpt(lapse_phases_t *ph, const lapse_task_
     if (c && resume)
         ph->n_ck_tasks++;
     return c;
+}
+
+void lapse_phases_ckpt_release(lapse_phases_t *ph, const lapse_task_t *t)
+{
+    int64_t tpi = ph ? tp_index(&ph->full, t->t) : -1;
+    if (tpi < 0 || t->tile < 0 || t->tile >= ph->ntiles || !ph->ckpt[tpi * ph->ntiles + t->tile])
+        return;
+    lapse_pipe_ckpt_t **slot = &ph->ckpt[tpi * ph->ntiles + t->tile];
+    ph->dcached -= lapse_pipeline_ckpt_size(*slot);
+    lapse_pipeline_ckpt_free(*slot);
+    *slot = NULL;
 }
 
 void lapse_phases_free(lapse_phases_t *ph)

@@ -45,4 +45,8 @@ cl_mem lapse_phases_input(lapse_phases_t *ph, const lapse_task_t *t);
  * lapse_phases_free. */
 const lapse_pipe_ckpt_t *lapse_phases_ckpt(lapse_phases_t *ph, const lapse_task_t *t, int resume);
 
+/* Release task t's checkpoint (its task has resumed from it: the copies already enqueued still
+ * run); nothing when it has none. */
+void lapse_phases_ckpt_release(lapse_phases_t *ph, const lapse_task_t *t);
+
 #endif

@@ -55,6 +55,7 @@ struct lapse_phases {
     lapse_pipe_ckpt_t **ckpt; /* [ntps * ntiles]: a task's pipeline state before the last global
                                * step whose rounds it ran here (ckpt_keep), or NULL: later
                                * rounds and the task resume from it */
+    int ck_off; /* 1 after a checkpoint could not be allocated: no more on this rank */
     long long n_ck_saved, n_ck_rounds, n_ck_tasks; /* checkpoints kept, round runs and tasks
                                                     * resumed from one (profile) */
     int64_t evict;   /* the next dcache slot box_evict looks at (an iterative step's rounds) */

@@ -148,6 +148,8 @@ static lapse_status_t task_enqueue(lapse_worker_t *w, flight_t *f, cl_mem from)
     }
     lapse_status_t rst = ck ? lapse_pipeline_resume(w->pipe, f->slot, &t->read, &t->core, ck)
                             : lapse_pipeline_enqueue(w->pipe, f->slot, &t->read, &t->core, from);
+    if (ck) /* used: its device memory goes back once the copies have run */
+        lapse_phases_ckpt_release(w->phases, t);
     lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);

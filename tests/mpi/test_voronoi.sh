@@ -9,7 +9,10 @@
 # clesperanto's growth (tests/py/voronoi_ref.py). On the real cancer_cell_migration crop (../shared/data, spot_sigma 5, outline_sigma 3; skipped without
 # the data), tiles of 32 x 32 and 64 x 64 on 2 and 3 ranks equal the untiled run, and the label
 # counts of all 48 frames, the foreground and (mean IoU >= 0.99) the labels equal clesperanto's
-# voronoi_otsu_labeling.
+# voronoi_otsu_labeling. Checkpoints (LAPSE_PROFILE=1's counts): on 2 ranks with static
+# scheduling every tile keeps one before each of the 3 global steps, the rounds of the later two
+# and every task resume from them; an untiled run with a table (measure_labels) resumes every
+# task from the checkpoint of its capture and equals the tiled run (labels and tables).
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -117,6 +120,30 @@ check() {
 # 12 MB: room for a task (2.1 MiB) and for the operands of some tiles (LAPSE_PROFILE=1 says)
 check sample3d "$IN" /raw "[$NZ, $NY, $NX]" "[7, 32, 41]" "[24, 23, 17]" 2 1 12000000
 check sample2d "$IN" /raw2d "[1, $NY, $NX]" "[1, 32, 41]" "[1, 13, 29]" 2 1
+
+note "untiled with a table (voronoi_otsu_labeling -> measure_labels), 2 ranks, static: every" \
+    "task resumes from the checkpoint its rank kept before measure_labels; equal to tiles"
+for tl in whole t2; do
+    {
+        echo "input: {file: $IN, dataset: /raw}"
+        [ $tl = whole ] || echo "tiles: {shape: [7, 32, 41]}"
+        echo "pipeline:"
+        echo "  - {op: voronoi_otsu_labeling, spot_sigma: 2, outline_sigma: 1, name: labels}"
+        echo "  - {op: measure_labels, from: labels, with: input, name: nuclei}"
+        echo "output: {file: $T/table_$tl.h5, dataset: /labels}"
+        echo "scheduling: static"
+        echo "devices: any"
+    } >"$T/table_$tl.yaml"
+    LAPSE_PROFILE=1 lapse_run 2 "$T/table_$tl.yaml"
+    if [ $tl = whole ]; then
+        ntasks=$(sed -n 's/.*run 1: \([0-9]*\) tasks.*/\1/p' "$T/last.log")
+        ck=$(resumed "$T/last.log")
+        [ "${ck#* * }" = "$ntasks" ] ||
+            { cat "$T/last.log"; fail "table: tasks resumed from a checkpoint: ${ck#* * } of $ntasks"; }
+    fi
+done
+py h5same.py "$T/table_whole.h5" "$T/table_t2.h5" /labels /nuclei /nuclei_summary ||
+    fail "table: the tiled run differs from the untiled one"
 
 DATA=${LAPSE_DATA:-}
 for d in "$DATA" "$LAPSE_SRC/../shared/data" /work/shared/data; do

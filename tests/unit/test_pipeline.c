@@ -368,32 +368,65 @@ static lapse_status_t ckpt_gfn(void *ctx, lapse_pipeline_t *p, int k, const laps
     return st;
 }
 
+/* Runs of each step so far, from lapse_pipeline_profile's lines (LAPSE_PROFILE=1). */
+static void step_runs(const lapse_pipeline_t *p, int nsteps, long runs[])
+{
+    char line[512];
+    FILE *f = tmpfile();
+    ck_assert_ptr_nonnull(f);
+    lapse_pipeline_profile(p, f, "");
+    rewind(f);
+    for (int k = 0; k < nsteps; k++)
+        runs[k] = 0;
+    while (fgets(line, sizeof line, f)) {
+        int k = -1;
+        long n = 0;
+        const char *c = strstr(line, "): ");
+        ck_assert_msg(sscanf(line, "step %d", &k) == 1 && c && sscanf(c, "): %ld runs", &n) == 1,
+                      "profile line: %s", line);
+        ck_assert_int_lt(k, nsteps);
+        runs[k] = n;
+    }
+    fclose(f);
+}
+
 /* A run resumed from a checkpoint taken before a global step gives every output's bytes of the
- * run it was taken in, after another task has overwritten the device buffers and outputs, and
- * without reading its input again: the saved step before the checkpoint comes from it, and so
- * do the values later steps read (the input itself, and a blur the global step does not
- * consume alone). A checkpoint of another task is refused. */
+ * run it was taken in, on another slot, after a smaller task has overwritten the device buffers
+ * and the outputs: the saved step before the checkpoint (its packed core and size) comes from
+ * it, and so do the values the global step and later steps read (the global step's operand,
+ * whose last reader it is; the input; a blur read after it); the steps before it do not run
+ * again, nor is the input read. A checkpoint of another task, or one asked for outside its
+ * step's callback, is refused. */
 START_TEST(test_checkpoint_resume)
 {
+    ck_assert_int_eq(setenv("LAPSE_PROFILE", "1", 1), 0); /* to count each step's runs */
     lapse_cl_t *cl = tu_open_cl();
     const int64_t dim[3] = {5, 17, 19};
-    const lapse_box_t core = {{0, 0, 0}, {5, 17, 19}};
+    const lapse_box_t core = {{0, 0, 0}, {5, 17, 19}}, small = {{0, 0, 0}, {5, 10, 11}};
     const size_t n = 5 * 17 * 19;
     uint64_t st = seed_base ^ 0x9e3779b9ULL;
-    lapse_step_t steps[3] = {make_step("gaussian_blur", 0.8, 1.0, 1.2, "blur"),
-                             make_step("gaussian_blur", 0, 0, 0, "mask"),
-                             make_step("maximum_images", 0, 0, 0, "")};
-    lapse_step_init(&steps[1], lapse_op_find("threshold_otsu"));
-    snprintf(steps[1].save, sizeof steps[1].save, "mask");
+    /* 0 blur (saved) <- input; 1 mx = max(input, blur); 2 Otsu of mx (global, saved; the last
+     * reader of mx); 3 max(input, blur) */
+    lapse_step_t steps[4] = {
+        make_step("gaussian_blur", 0.8, 1.0, 1.2, "blur"), make_step("maximum_images", 0, 0, 0, ""),
+        make_step("gaussian_blur", 0, 0, 0, ""), make_step("maximum_images", 0, 0, 0, "")};
+    lapse_step_init(&steps[2], lapse_op_find("threshold_otsu"));
+    snprintf(steps[2].save, sizeof steps[2].save, "mask");
     snprintf(steps[0].name, sizeof steps[0].name, "blur");
-    snprintf(steps[2].from, sizeof steps[2].from, "input");
-    snprintf(steps[2].with, sizeof steps[2].with, "blur");
+    snprintf(steps[1].name, sizeof steps[1].name, "mx");
+    snprintf(steps[1].from, sizeof steps[1].from, "input");
+    snprintf(steps[1].with, sizeof steps[1].with, "blur");
+    snprintf(steps[2].from, sizeof steps[2].from, "mx");
+    snprintf(steps[3].from, sizeof steps[3].from, "input");
+    snprintf(steps[3].with, sizeof steps[3].with, "blur");
     lapse_graph_t g;
-    compile(steps, 3, dim, LAPSE_DT_U16, LAPSE_DT_F32, &g);
+    compile(steps, 4, dim, LAPSE_DT_U16, LAPSE_DT_F32, &g);
     ck_assert_int_eq(g.nout, 3);
+    ck_assert_int_eq(g.node[1].last_use, 2);
     lapse_pipeline_t *p = NULL;
     ck_assert_msg(lapse_pipeline_create(cl, &g, (long long)n, (long long)n, &p) == LAPSE_OK, "%s",
                   lapse_errmsg());
+    ck_assert_msg(lapse_pipeline_set_slots(p, 2) == LAPSE_OK, "%s", lapse_errmsg());
     ckpt_ctx_t ctx = {&g, 1, NULL, 0};
     lapse_pipeline_set_global(p, ckpt_gfn, &ctx);
     uint16_t *in = lapse_pipeline_input(p);
@@ -401,13 +434,15 @@ START_TEST(test_checkpoint_resume)
         in[i] = (uint16_t)(tu_rand(&st) % 4096);
     ck_assert_msg(lapse_pipeline_run(p, &core, &core, NULL) == LAPSE_OK, "%s", lapse_errmsg());
     ck_assert_ptr_nonnull(ctx.ck);
-    ck_assert_int_eq(lapse_pipeline_ckpt_step(ctx.ck), 1);
+    ck_assert_int_eq(lapse_pipeline_ckpt_step(ctx.ck), 2);
     ck_assert_uint_eq(lapse_pipeline_ckpt_size(ctx.ck),
-                      lapse_pipeline_ckpt_bytes(p, 1, &core, &core));
-    ck_assert_uint_eq(lapse_pipeline_ckpt_size(ctx.ck), 2 * n * 4 + n * 4); /* input, blur; out */
+                      lapse_pipeline_ckpt_bytes(p, 2, &core, &core));
+    /* input, blur, mx; blur's packed core */
+    ck_assert_uint_eq(lapse_pipeline_ckpt_size(ctx.ck), 3 * n * 4 + n * 4);
     ck_assert_ptr_nonnull(lapse_pipeline_ckpt_value(ctx.ck, LAPSE_GRAPH_INPUT));
     ck_assert_ptr_nonnull(lapse_pipeline_ckpt_value(ctx.ck, 0));
-    ck_assert_ptr_null(lapse_pipeline_ckpt_value(ctx.ck, 1));
+    ck_assert_ptr_nonnull(lapse_pipeline_ckpt_value(ctx.ck, 1));
+    ck_assert_ptr_null(lapse_pipeline_ckpt_value(ctx.ck, 2));
     unsigned char *first[3];
     size_t bytes[3];
     for (int o = 0; o < 3; o++) {
@@ -415,31 +450,41 @@ START_TEST(test_checkpoint_resume)
         first[o] = malloc(bytes[o]);
         memcpy(first[o], lapse_pipeline_output(p, o), bytes[o]);
     }
-    /* another task's data through every buffer, then the input cleared */
+    /* a smaller task with other data through every buffer */
     ctx.save = 0;
     for (size_t i = 0; i < n; i++)
         in[i] = (uint16_t)(tu_rand(&st) % 60000);
-    ck_assert_msg(lapse_pipeline_run(p, &core, &core, NULL) == LAPSE_OK, "%s", lapse_errmsg());
-    ck_assert_int_ne(memcmp(lapse_pipeline_output(p, 0), first[0], bytes[0]), 0);
-    memset(in, 0, n * sizeof *in);
-    const int calls = ctx.calls;
-    ck_assert_msg(lapse_pipeline_resume(p, 0, &core, &core, ctx.ck) == LAPSE_OK, "%s",
-                  lapse_errmsg());
-    ck_assert_msg(lapse_pipeline_wait(p, 0, NULL) == LAPSE_OK, "%s", lapse_errmsg());
-    ck_assert_int_eq(ctx.calls, calls + 1); /* the global step ran again, from its operand */
+    ck_assert_msg(lapse_pipeline_run(p, &small, &small, NULL) == LAPSE_OK, "%s", lapse_errmsg());
+    long before[4], after[4];
+    step_runs(p, 4, before);
+    /* resumed on slot 1, whose input is zeros and whose outputs are garbage */
+    memset(lapse_pipeline_input_slot(p, 1), 0, n * sizeof *in);
     for (int o = 0; o < 3; o++)
-        ck_assert_msg(memcmp(lapse_pipeline_output(p, o), first[o], bytes[o]) == 0,
+        memset((void *)lapse_pipeline_output_slot(p, 1, o), 0xa5, bytes[o]);
+    ck_assert_msg(lapse_pipeline_resume(p, 1, &core, &core, ctx.ck) == LAPSE_OK, "%s",
+                  lapse_errmsg());
+    ck_assert_msg(lapse_pipeline_wait(p, 1, NULL) == LAPSE_OK, "%s", lapse_errmsg());
+    step_runs(p, 4, after);
+    for (int k = 0; k < 4; k++) /* steps 0 and 1 not again; 2 and 3 once more */
+        ck_assert_int_eq(after[k] - before[k], k < 2 ? 0 : 1);
+    for (int o = 0; o < 3; o++)
+        ck_assert_msg(memcmp(lapse_pipeline_output_slot(p, 1, o), first[o], bytes[o]) == 0,
                       "output %d of the resumed run differs (seed %llu)", o,
                       (unsigned long long)seed_base);
     const lapse_box_t other = {{0, 0, 0}, {5, 17, 18}};
     lapse_err_clear();
     ck_assert_int_ne(lapse_pipeline_resume(p, 0, &core, &other, ctx.ck), LAPSE_OK);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "another task"));
+    lapse_pipe_ckpt_t *none = NULL;
+    lapse_err_clear();
+    ck_assert_int_ne(lapse_pipeline_ckpt_save(p, 2, &none), LAPSE_OK);
+    ck_assert_ptr_null(none);
     for (int o = 0; o < 3; o++)
         free(first[o]);
     lapse_pipeline_ckpt_free(ctx.ck);
     lapse_pipeline_destroy(p);
     lapse_cl_close(cl);
+    unsetenv("LAPSE_PROFILE");
 }
 END_TEST
 
