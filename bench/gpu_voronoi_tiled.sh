@@ -7,7 +7,7 @@
 # labels and the measurement table bit for bit). From the repository root with the staged
 # libraries (.gpu/, docs/gpu.md). Env: NT timepoints (default 6) of SHAPE (default 128,1024,1024),
 # TILES (the tile shapes, default "128,512,512 128,256,256"), RANKS (default 1), OUT (logs), WORK;
-# LAPSE_PY (a Python with h5py; default python3); a trial here on PoCL: SHAPE=32,256,256
+# PROFILE (LAPSE_PROFILE, default 1); LAPSE_PY (a Python with h5py; default python3); a trial here on PoCL: SHAPE=32,256,256
 # TILES=32,128,128 DEVICES=any STAGED=0 LAPSE_PY=/usr/bin/python3.
 set -uo pipefail
 BIN=${BIN:-gpu-bin}
@@ -36,7 +36,7 @@ one() {
     } >"$W/$name.yaml"
     local t0 t1
     t0=$(date +%s.%N)
-    LAPSE_PROFILE=1 mpirun -n "$n" --bind-to none "$bin" run "$W/$name.yaml" >"$LOG/$name.txt" 2>&1
+    LAPSE_PROFILE=${PROFILE:-1} mpirun -n "$n" --bind-to none "$bin" run "$W/$name.yaml" >"$LOG/$name.txt" 2>&1
     local rc=$?
     t1=$(date +%s.%N)
     local same=reference
