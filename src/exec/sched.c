@@ -30,13 +30,14 @@ static lapse_status_t static_next(lapse_scheduler_t *s, int64_t *task)
     return LAPSE_OK;
 }
 
-/* dynamic: rank 0 takes from its own cursor and serves the others, who ask one task ahead:
- * the answer to the next request arrives while this task runs. */
+/* dynamic: rank 0 hands out the tasks (lapse_sched_hand_out: a rank's own share first, then
+ * the others' last tasks) and serves the others, who ask one task ahead: the answer to the next
+ * request arrives while this task runs. */
 static lapse_status_t dynamic_next(lapse_scheduler_t *s, int64_t *task)
 {
     lapse_status_t st = LAPSE_OK;
     if (s->rank == 0) {
-        *task = s->cursor < s->ntasks ? s->cursor++ : s->ntasks;
+        *task = lapse_sched_hand_out(s, 0);
         return LAPSE_OK;
     }
     if (!s->asking)
@@ -251,6 +252,7 @@ static void sched_free(lapse_scheduler_t *s)
         MPI_Comm_free(&s->comm);
     free(s->recvd);
     free(s->abort_reqs);
+    free(s->share);
     free(s);
 }
 
@@ -275,10 +277,13 @@ lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t nta
     if (s->rank == 0) {
         s->recvd = calloc((size_t)s->nranks, sizeof *s->recvd);
         s->abort_reqs = malloc((size_t)s->nranks * sizeof *s->abort_reqs);
+        s->share = malloc((size_t)s->nranks * 2 * sizeof *s->share);
         LAPSE_ALLOC(s->recvd);
         LAPSE_ALLOC(s->abort_reqs);
+        LAPSE_ALLOC(s->share);
         for (int k = 0; k < s->nranks; k++)
             s->abort_reqs[k] = MPI_REQUEST_NULL;
+        lapse_sched_shares_init(s->share, s->nranks, ntasks);
     }
     if (ops->start)
         LAPSE_TRY(ops->start(s));

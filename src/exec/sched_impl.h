@@ -26,9 +26,12 @@ struct lapse_scheduler {
     MPI_Comm comm; /* our duplicate: no message of ours meets anyone else's */
     int rank, nranks;
     int64_t ntasks;
-    int64_t cursor; /* static: this rank's next task; dynamic on rank 0: the next to hand out */
-    int aborted;    /* rank 0: an abort was asked for; others: rank 0's notice arrived */
-    int quit;       /* this rank asked for the abort */
+    int64_t cursor; /* static: this rank's next task */
+    /* dynamic, rank 0 only: [2 r] the next task of rank r's share (r, r + n, ... for n ranks:
+     * static's tasks of rank r) and [2 r + 1] its end, both in steps of n from r */
+    int64_t *share;
+    int aborted; /* rank 0: an abort was asked for; others: rank 0's notice arrived */
+    int quit;    /* this rank asked for the abort */
     /* rank 0 only: the counters and the channel's bookkeeping */
     int64_t done, voxels, finished;
     int64_t *recvd;          /* messages received from each rank */
@@ -58,6 +61,16 @@ struct lapse_scheduler {
     int away, stop;
     lapse_status_t helper_st;
 };
+
+/* Rank 0, dynamic: the next task for rank r, ntasks when none is left or after an abort. A
+ * rank gets its own share first: the tasks static scheduling would give it, which are those
+ * whose tiles it ran in the rounds of global steps (exec/phases.c), so that it resumes them from
+ * what it kept (input boxes, checkpoints). When its share is done, it takes the last task of the
+ * share with the most left (from the end, so that share's next tasks stay its owner's). */
+int64_t lapse_sched_hand_out(lapse_scheduler_t *s, int r);
+
+/* The shares of nranks ranks over ntasks tasks, none handed out yet, into share[2 nranks]. */
+void lapse_sched_shares_init(int64_t *share, int nranks, int64_t ntasks);
 
 /* Rank 0: handle every message that has arrived (replies to task requests, counts reports,
  * notes finishes and aborts). Others: let MPI progress the message in flight. */

@@ -11,12 +11,39 @@
 
 #include <stdlib.h>
 
-/* Rank 0: the next task for a requester (ntasks when none is left or after an abort). */
-static int64_t hand_out(lapse_scheduler_t *s)
+void lapse_sched_shares_init(int64_t *share, int nranks, int64_t ntasks)
 {
-    if (s->aborted || s->cursor >= s->ntasks)
+    const int64_t n = nranks;
+    for (int k = 0; k < nranks; k++) { /* rank k's share: k, k + n, ... below its end */
+        share[2 * k] = k;
+        share[2 * k + 1] = k < ntasks ? k + (ntasks - k + n - 1) / n * n : k;
+    }
+}
+
+int64_t lapse_sched_hand_out(lapse_scheduler_t *s, int r)
+{
+    const int64_t n = s->nranks;
+    int64_t *own = &s->share[2 * r];
+    if (s->aborted)
         return s->ntasks;
-    return s->cursor++;
+    if (own[0] < own[1]) { /* the next of its own share */
+        const int64_t t = own[0];
+        own[0] += n;
+        return t;
+    }
+    int best = -1; /* else the last task of the share with the most left */
+    int64_t most = 0;
+    for (int v = 0; v < s->nranks; v++) {
+        const int64_t left = (s->share[2 * v + 1] - s->share[2 * v]) / n;
+        if (left > most) {
+            most = left;
+            best = v;
+        }
+    }
+    if (best < 0)
+        return s->ntasks;
+    s->share[2 * best + 1] -= n;
+    return s->share[2 * best + 1];
 }
 
 /* Rank 0: act on one message from rank src. */
@@ -27,7 +54,7 @@ static lapse_status_t handle(lapse_scheduler_t *s, const int64_t *msg, int src)
     s->done += msg[1];
     s->voxels += msg[2];
     if (msg[0] == SCHED_OP_NEXT) {
-        int64_t t = hand_out(s);
+        int64_t t = lapse_sched_hand_out(s, src);
         LAPSE_MPI(MPI_Send(&t, 1, MPI_INT64_T, src, SCHED_TAG_TASK, s->comm));
     } else if (msg[0] == SCHED_OP_FINISH) {
         s->finished++;
