@@ -485,7 +485,7 @@ int main(void)
     seed_base = env ? strtoull(env, NULL, 10) : (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 20);
     Suite *su = suite_create("filters");
     TCase *tc = tcase_create("filters");
-    tcase_set_timeout(tc, 300);
+    tcase_set_timeout(tc, 900); /* a cold PoCL kernel cache compiles every kernel first */
     tcase_add_test(tc, test_vs_scipy);
     tcase_add_test(tc, test_sphere_footprint);
     tcase_add_test(tc, test_stencil_definitions);

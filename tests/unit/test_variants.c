@@ -566,7 +566,7 @@ static Suite *variants_suite(void)
 {
     Suite *s = suite_create("variants");
     TCase *tc = tcase_create("tiled_vs_simple");
-    tcase_set_timeout(tc, 600);
+    tcase_set_timeout(tc, 1500); /* a cold PoCL kernel cache compiles every variant first */
     tcase_add_loop_test(tc, test_minmax_fused, 0, 2);
     tcase_add_test(tc, test_flip_crop);
     tcase_add_test(tc, test_affine_tiled);
