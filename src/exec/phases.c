@@ -175,15 +175,15 @@ static void opcache_clear(lapse_phases_t *ph)
     }
 }
 
-/* A converged timepoint (index tpi, wave position pos) of iterative step k: the states this
+/* A converged timepoint (index tpi) of iterative step k: the states this
  * rank kept on the device for its tiles into host memory (ph_tmem_down), and its kept operands
  * released. */
-static lapse_status_t opcache_down(lapse_phases_t *ph, int k, int64_t tpi, int64_t pos)
+static lapse_status_t opcache_down(lapse_phases_t *ph, int k, int64_t tpi)
 {
     lapse_status_t st = LAPSE_OK;
     for (int64_t tl = 0; tl < ph->ntiles; tl++) {
         opcache_t *c = &ph->ocache[tpi * ph->ntiles + tl];
-        if ((pos * ph->ntiles + tl) % ph->w->r->nranks != ph->w->r->rank || !c->used)
+        if (!ph_owns(ph, tpi, tl) || !c->used)
             continue;
         if (c->state) {
             lapse_task_t t;
@@ -497,6 +497,26 @@ cleanup:
     return st;
 }
 
+/* Deal the tiles of the active timepoints of a to the ranks for every round (ph->owner): the
+ * tile of a pending task to the rank the scheduler hands that task to first (its position q
+ * among the plan's pending tasks, to rank q mod nranks: static scheduling, and dynamic
+ * scheduling's own shares, sched_msg.c), so that the task runs where its round kept the
+ * checkpoint and the input box, also in a resumed run where some tiles are done; the tiles of
+ * done tasks (of a timepoint that still has pending ones) round-robin after them. */
+static void owners_deal(lapse_phases_t *ph, const lapse_plan_t *plan, const active_t *a)
+{
+    const int n = ph->w->r->nranks;
+    for (int64_t i = 0; i < ph->ntps * ph->ntiles; i++)
+        ph->owner[i] = -1;
+    for (int64_t q = 0; q < plan->ntasks; q++)
+        ph->owner[plan->todo ? plan->todo[q] : q] = (int)(q % n);
+    int64_t next = plan->ntasks;
+    for (int64_t i = 0; i < a->n; i++)
+        for (int64_t tl = 0; tl < ph->ntiles; tl++)
+            if (ph->owner[a->tpi[i] * ph->ntiles + tl] < 0)
+                ph->owner[a->tpi[i] * ph->ntiles + tl] = (int)(next++ % n);
+}
+
 /* The input read box of task t into the pipeline's staging: from the rounds' cache when an
  * earlier round kept it, else from the input (then kept while the cache has room, unless
  * host is 0: every round of a wave reads the same boxes). */
@@ -605,8 +625,7 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
     int64_t n = a->n * ph->ntiles;
     *nmine = 0;
     for (int64_t j = 0; j < n; j++) {
-        int64_t owner = a->pos ? a->pos[j / ph->ntiles] * ph->ntiles + j % ph->ntiles : j;
-        if (owner % w->r->nranks != w->r->rank)
+        if (!ph_owns(ph, a->tpi[j / ph->ntiles], j % ph->ntiles))
             continue;
         lapse_task_t t;
         lapse_plan_task(&ph->full, a->tpi[j / ph->ntiles] * ph->ntiles + j % ph->ntiles, &t);
@@ -851,15 +870,12 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
     lapse_status_t st = LAPSE_OK;
     const int k = ph->target;
     const lapse_global_t *gl = ph->g->node[k].step->op->global;
-    active_t cur = {malloc((size_t)(a->n + 1) * sizeof(int64_t)), a->n,
-                    malloc((size_t)(a->n + 1) * sizeof(int64_t))};
-    lapse_status_t lst = cur.tpi && cur.pos ? LAPSE_OK : lapse_fail(LAPSE_ENOMEM, "out of memory");
+    active_t cur = {malloc((size_t)(a->n + 1) * sizeof(int64_t)), a->n};
+    lapse_status_t lst = cur.tpi ? LAPSE_OK : lapse_fail(LAPSE_ENOMEM, "out of memory");
     if (lst != LAPSE_OK)
         lapse_err_print(lst);
     LAPSE_TRY(lapse_agree(ph->w->r->world, lst));
     memcpy(cur.tpi, a->tpi, (size_t)a->n * sizeof(int64_t));
-    for (int64_t i = 0; i < a->n; i++)
-        cur.pos[i] = i;
     char why[320];
     LAPSE_TRY(ph_tmem_decide(ph, k, &cur, &ph->tmem, why, sizeof why));
     ph->evict = 0;
@@ -882,12 +898,11 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
         lst = LAPSE_OK;
         for (int64_t i = 0; i < cur.n; i++) {
             if (!gl->done(&ph->res[cur.tpi[i] * ph->g->nsteps + k])) {
-                cur.pos[keep] = cur.pos[i];
                 cur.tpi[keep++] = cur.tpi[i];
             } else if (ph->tmem && lst == LAPSE_OK) { /* converged: its state for the tasks */
-                lst = opcache_down(ph, k, cur.tpi[i], cur.pos[i]);
+                lst = opcache_down(ph, k, cur.tpi[i]);
                 if (lst == LAPSE_OK)
-                    lst = ph_tmem_final(ph, k, cur.tpi[i], cur.pos[i], ph->pass);
+                    lst = ph_tmem_final(ph, k, cur.tpi[i], ph->pass);
             }
         }
         if (lst != LAPSE_OK)
@@ -912,7 +927,6 @@ cleanup:
     opcache_clear(ph);
     ph_tmem_clear(ph);
     free(cur.tpi);
-    free(cur.pos);
     return st;
 }
 
@@ -933,7 +947,9 @@ static lapse_status_t capture_whole(lapse_phases_t *ph, const active_t *a)
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     ph->mode = MODE_WHOLE;
     ph->capturing = 1;
-    for (int64_t j = w->r->rank; lst == LAPSE_OK && j < a->n; j += w->r->nranks) {
+    for (int64_t j = 0; lst == LAPSE_OK && j < a->n; j++) {
+        if (!ph_owns(ph, a->tpi[j], 0))
+            continue;
         lapse_task_t t;
         lapse_plan_task(&ph->full, a->tpi[j] * ph->ntiles, &t);
         lapse_err_context("rank %d, global steps, task %lld (t=%lld)", w->r->rank, (long long)t.id,
@@ -983,13 +999,14 @@ static lapse_status_t prologue(lapse_phases_t *ph)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_worker_t *w = ph->w;
-    active_t a = {NULL, 0, NULL};
+    active_t a = {NULL, 0};
     int rounds = 0;
     double t0 = MPI_Wtime(), idle = 0;
     lapse_status_t lst = find_active(w->plan, &a);
     if (lst != LAPSE_OK)
         lapse_err_print(lst);
     LAPSE_TRY(lapse_agree(w->r->world, lst));
+    owners_deal(ph, w->plan, &a);
     ph->mode = MODE_PARTIAL;
     if (ph->ntiles > 1)
         LAPSE_TRY(ph_tdata_decide(ph, &a));
@@ -1001,7 +1018,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
         wave = a.n;
     }
     for (int64_t w0 = 0; ph->ntiles > 1 && w0 < a.n; w0 += wave, nwaves++) {
-        active_t sub = {a.tpi + w0, a.n - w0 < wave ? a.n - w0 : wave, NULL};
+        active_t sub = {a.tpi + w0, a.n - w0 < wave ? a.n - w0 : wave};
         for (int k = 0; k < ph->g->nsteps; k++) {
             const lapse_global_t *gl = ph->g->node[k].step->op->global;
             if (gl == NULL)
@@ -1165,6 +1182,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->dcache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->dcache);
         ph->ocache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ocache);
         ph->ckpt = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ckpt);
+        ph->owner = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->owner);
         ph->tstate = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tstate);
         ph->shells = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->shells);
         ph->tdown = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tdown);
@@ -1173,7 +1191,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->dcache_max = w->dev_share > task ? (size_t)((w->dev_share - task) / 2) : 0;
     }
     if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache || !ph->dcache || !ph->ocache ||
-        !ph->ckpt || (w->job->nscratch > 0 && !ph->mat_host))
+        !ph->ckpt || !ph->owner || (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst != LAPSE_OK)
         lapse_err_print(lst);
@@ -1270,5 +1288,6 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->dcache);
     free(ph->ocache);
     free(ph->ckpt);
+    free(ph->owner);
     free(ph);
 }

@@ -215,7 +215,7 @@ cleanup:
 
 /* An iterative step whose result no later step needs beyond the core (graph need 0) keeps its
  * tile state between passes in host memory when this rank's tiles fit (tmem): each rank keeps
- * the cores of its own tiles (the ranks keep their tiles in every pass: active_t pos), and
+ * the cores of its own tiles (a tile has one owner in every pass: ph->owner), and
  * after each pass every tile's ring of width reach around each neighbour's core travels to all
  * ranks (exchange); a pass then starts from its own core and its neighbours' rings (an
  * iteration reads no further). When a timepoint converged, its final state goes to the scratch
@@ -560,7 +560,7 @@ lapse_status_t ph_tmem_exchange(lapse_phases_t *ph, int k, const active_t *a)
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the rings of step %d", k + 1);
     for (int64_t j = 0; lst == LAPSE_OK && j < n; j++) {
         int64_t i = j / ph->ntiles, tl = j % ph->ntiles, tpi = a->tpi[i];
-        if ((a->pos[i] * ph->ntiles + tl) % w->r->nranks != w->r->rank)
+        if (!ph_owns(ph, tpi, tl))
             continue;
         const void *own = ph->tstate[tpi * ph->ntiles + tl];
         lapse_task_t t;
@@ -617,13 +617,13 @@ cleanup:
     return st;
 }
 
-/* This rank's tiles of timepoint index tpi (wave position pos): their last state into the
+/* This rank's tiles of timepoint index tpi: their last state into the
  * scratch dataset of pass `pass` (the tasks' mat_load reads it there). */
-lapse_status_t ph_tmem_final(lapse_phases_t *ph, int k, int64_t tpi, int64_t pos, int pass)
+lapse_status_t ph_tmem_final(lapse_phases_t *ph, int k, int64_t tpi, int pass)
 {
     lapse_status_t st = LAPSE_OK;
     for (int64_t tl = 0; tl < ph->ntiles; tl++) {
-        if ((pos * ph->ntiles + tl) % ph->w->r->nranks != ph->w->r->rank)
+        if (!ph_owns(ph, tpi, tl))
             continue;
         lapse_task_t t;
         lapse_box_t core;
@@ -685,8 +685,7 @@ lapse_status_t ph_tmem_decide(lapse_phases_t *ph, int k, const active_t *a, int 
     int ok = core && ph->tstate && ph->shells && ph->mat_host;
     double mine = 0;
     for (int64_t j = 0; j < a->n * ph->ntiles; j++)
-        if ((a->pos[j / ph->ntiles] * ph->ntiles + j % ph->ntiles) % ph->w->r->nranks ==
-            ph->w->r->rank)
+        if (ph_owns(ph, a->tpi[j / ph->ntiles], j % ph->ntiles))
             mine += (double)ph->full.max_core_voxels * (double)nd->step->op->global->mat_bytes;
     /* over the ranks: the most the state and the cache would take beyond the budget */
     double over = mine + (double)ph->cached - (double)ph->cache_max, most = 0;

@@ -56,6 +56,8 @@ struct lapse_phases {
                                * step whose rounds it ran here (ckpt_keep), or NULL: later
                                * rounds and the task resume from it */
     int ck_off; /* 1 after a checkpoint could not be allocated: no more on this rank */
+    int *owner; /* [ntps * ntiles]: the rank that runs the tile in every round (ph_owner_set),
+                 * -1 outside the active timepoints */
     long long n_ck_saved, n_ck_rounds, n_ck_tasks; /* checkpoints kept, round runs and tasks
                                                     * resumed from one (profile) */
     int64_t evict;   /* the next dcache slot box_evict looks at (an iterative step's rounds) */
@@ -90,12 +92,15 @@ struct lapse_phases {
 typedef struct {
     int64_t *tpi; /* active timepoint indices (with a pending task), ascending */
     int64_t n;
-    int64_t *pos; /* NULL, or each one's position in its wave: tile tl of active timepoint i
-                   * then belongs to rank (pos[i] ntiles + tl) mod nranks in every pass, so an
-                   * iterative step's tile state stays where it is while timepoints converge */
 } active_t;
 
 /* ---- shared between phases.c (the rounds) and phases_data.c (where tile data lives) ---- */
+
+/* Whether this rank runs tile tl of timepoint index tpi in the rounds (and keeps its state). */
+static inline int ph_owns(const lapse_phases_t *ph, int64_t tpi, int64_t tl)
+{
+    return ph->owner[tpi * ph->ntiles + tl] == ph->w->r->rank;
+}
 
 /* The current task's box of tile data for step k: its core (core 1) or its read box (core 0);
  * one plane for a one-plane operand. */
@@ -159,7 +164,7 @@ lapse_status_t ph_tmem_rings_down(lapse_phases_t *ph, lapse_dev_t *d, int k, cl_
                                   size_t n);
 lapse_status_t ph_tmem_down(lapse_phases_t *ph, lapse_dev_t *d, int k, int64_t tpi,
                             const lapse_task_t *t, cl_mem state);
-lapse_status_t ph_tmem_final(lapse_phases_t *ph, int k, int64_t tpi, int64_t pos, int pass);
+lapse_status_t ph_tmem_final(lapse_phases_t *ph, int k, int64_t tpi, int pass);
 void ph_tmem_clear(lapse_phases_t *ph);
 lapse_status_t ph_tmem_decide(lapse_phases_t *ph, int k, const active_t *a, int *on, char *why,
                               size_t len);

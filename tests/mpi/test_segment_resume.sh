@@ -57,6 +57,30 @@ for f in "2 phase@1" "3 phase@0" "2 after-task@1" "3 after-task@2"; do
     [ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "$fault: the resumed table has duplicate or missing rows"
 done
 
+# resumed LOG: tasks resumed from a checkpoint, summed over the ranks' LAPSE_PROFILE lines.
+resumed() {
+    sed -n 's/.*tasks resumed from a checkpoint: \([0-9]*\).*/\1/p' "$1" | awk '{s += $1} END {print s + 0}'
+}
+note "a resume's rounds run each pending task's tile on the rank its task goes to, also where"
+note "the done tasks leave pending ones in a timepoint (static scheduling, LAPSE_FAULT=after-task):"
+note "every pending task resumes from the checkpoint its rank kept (LAPSE_PROFILE)"
+sed 's/^devices: any$/devices: any\nscheduling: static/' "$CFG" >"$T/static.yaml"
+CFG_T=$CFG
+CFG=$T/static.yaml
+for f in "2 after-task@1" "3 after-task@2" "3 after-task@0"; do
+    read -r n fault <<<"$f"
+    fault_run "$n" "$fault"
+    LAPSE_PROFILE=1 resume_ok "$n" "$CFG" "$OUT" "$REF"
+    pending=$(sed -n 's/.* are done, \([0-9]*\) to run.*/\1/p' "$T/resume.log")
+    [ -n "$pending" ] && [ "$pending" -gt 0 ] || { cat "$T/resume.log"; fail "$fault: no pending tasks"; }
+    [ "$(resumed "$T/resume.log")" -eq "$pending" ] || {
+        cat "$T/resume.log"
+        fail "$fault: $(resumed "$T/resume.log") of the $pending pending tasks resumed from a checkpoint"
+    }
+    note "$fault on $n ranks: $pending pending tasks, each resumed from its checkpoint"
+done
+CFG=$CFG_T
+
 note "timepoints held whole: LAPSE_FAULT=phase@1 (the one round of whole timepoints) on 2 ranks"
 sed -e "s/shape: \[9, 31, 37\]/shape: [$NZ, $NY, $NX]/" "$CFG" >"$T/whole.yaml"
 CFG_T=$CFG
