@@ -6,6 +6,7 @@
  * The pipeline is asked about the job in two places only: pipeline_facts (reach, projection)
  * and make_specs (the output datasets).
  */
+#define _GNU_SOURCE /* realpath */
 #include "exec/job.h"
 
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "io/bdv_xml.h"
 #include "io/h5parts.h"
 #include "io/input_id.h"
+#include "io/zarr_out.h"
 #include "tpsel.h"
 
 /* Read a whole file into a NUL-terminated malloc'ed buffer. */
@@ -69,6 +71,80 @@ static lapse_status_t check_alias(lapse_job_t *job)
                              "the output file %s is read by the input %s:%s: %s; choose another "
                              "output file",
                              cfg->output_file, cfg->input_file, cfg->input_dataset, why);
+}
+
+/* path made absolute with every symbolic link of its longest existing prefix resolved (the
+ * rest, not made yet, appended as written) into buf[PATH_MAX]; 0 on success. */
+static int canon_path(const char *path, char *buf)
+{
+    char head[PATH_MAX], real[PATH_MAX];
+    int a = snprintf(head, sizeof head, "%s%s", path[0] == '/' ? "" : "./", path);
+    if (a < 0 || a >= (int)sizeof head)
+        return -1;
+    size_t keep = strlen(head); /* head[0, keep) is the prefix tried, head + keep the rest */
+    while (keep > 1 && head[keep - 1] == '/')
+        head[--keep] = '\0';
+    for (;;) {
+        const char c = head[keep];
+        head[keep] = '\0';
+        const char *r = realpath(keep > 0 ? head : "/", real);
+        head[keep] = c;
+        if (r != NULL) {
+            a = snprintf(buf, PATH_MAX, "%s%s", strcmp(real, "/") == 0 ? "" : real, head + keep);
+            if (buf[0] == '\0')
+                a = snprintf(buf, PATH_MAX, "/");
+            return a > 0 && a < PATH_MAX ? 0 : -1;
+        }
+        if ((errno != ENOENT && errno != ENOTDIR) || keep == 0)
+            return -1;
+        while (keep > 0 && head[keep - 1] != '/')
+            keep--;
+        if (keep > 0)
+            keep--; /* the slash goes with the rest */
+    }
+}
+
+/* 1 when canonical path a is b or lies below it. */
+static int path_within(const char *a, const char *b)
+{
+    size_t n = strlen(b);
+    return strncmp(a, b, n) == 0 && (a[n] == '\0' || a[n] == '/' || (n == 1 && b[0] == '/'));
+}
+
+/* Rank 0, output.format zarr: refuse (config error at output.file) a Zarr store that is, lies
+ * in or holds the input (a Zarr store, or the directory of input.files' pattern): its arrays
+ * would be written into the input. */
+static lapse_status_t check_zarr_alias(const lapse_job_t *job)
+{
+    const lapse_config_t *cfg = &job->cfg;
+    char root[PATH_MAX], out[PATH_MAX], in[PATH_MAX], dir[PATH_MAX];
+    if (cfg->output_format != LAPSE_FMT_ZARR ||
+        lapse_zarr_root(cfg->output_file, root, sizeof root) != 0 || canon_path(root, out) != 0)
+        return LAPSE_OK;
+    struct stat sb;
+    const char *input = cfg->input_file;
+    if (stat(input, &sb) != 0) { /* a pattern of files: its directory */
+        snprintf(dir, sizeof dir, "%s", input);
+        char *slash = strrchr(dir, '/');
+        if (slash == NULL)
+            snprintf(dir, sizeof dir, ".");
+        else
+            *slash = slash == dir ? (slash[1] = '\0', '/') : '\0';
+        input = dir;
+    }
+    if (canon_path(input, in) != 0)
+        return LAPSE_OK;
+    const int holds = S_ISDIR(sb.st_mode) && input != dir && path_within(out, in);
+    if (!path_within(in, out) && !holds)
+        return LAPSE_OK;
+    return lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
+                             "the Zarr output %s %s the input %s: its arrays would be written "
+                             "into the input; choose another output file",
+                             root,
+                             strcmp(in, out) == 0 ? "is"
+                             : holds              ? "lies in"
+                                                  : "holds",
+                             cfg->input_file);
 }
 
 /* Every rank: config text from rank 0, parsed locally. */
@@ -528,6 +604,7 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
                     (long long)cfg->halo[0], (long long)cfg->halo[1], (long long)cfg->halo[2],
                     (long long)job->reach[0], (long long)job->reach[1], (long long)job->reach[2]));
     LAPSE_TRY(check_alias(job));
+    LAPSE_TRY(check_zarr_alias(job));
     LAPSE_TRY(lapse_input_identity(cfg->input_file, cfg->input_dataset, &job->in,
                                    job->input_identity, sizeof job->input_identity));
     make_specs(job);

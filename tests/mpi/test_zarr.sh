@@ -121,4 +121,26 @@ config badchunk "$T/badchunk.zarr" "[$NZ, $NY, $NX]"
 expect_rc 1 "$T/badchunk.log" mpirun_lapse 2 run "$T/badchunk.yaml"
 grep -q "chunk file $T/badchunk.zarr/2.1.2.0: 100 bytes, an uncompressed chunk has 8192 (too short)" \
     "$T/badchunk.log" || { cat "$T/badchunk.log"; fail "damaged chunk: no clear message"; }
+# A Zarr output (output.format: zarr) that is, lies in or holds the input store: exit 2 at
+# output.file before anything is written, the input store unchanged (its arrays would have been
+# written into it: output.file raw.h5 makes the store raw.zarr).
+tree_sum() { (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum); }
+before=$(tree_sum "$T/raw.zarr")
+mkdir -p "$T/sub"
+for out in "$T/raw.h5" "$T/raw.zarr/inner.h5" "$T/raw.zarr/new/deeper.h5" "$T/sub/../raw.h5"; do
+    config zalias "$T/raw.zarr" "[$NZ, $NY, $NX]"
+    sed -i "s|^output: .*|output: {file: $out, format: zarr}|" "$T/zalias.yaml"
+    expect_rc 2 "$T/zalias.log" "$LAPSE" run "$T/zalias.yaml"
+    grep -q "zalias.yaml:[0-9]*:[0-9]*: output.file: the Zarr output .* the input $T/raw.zarr: its arrays would be written into the input" \
+        "$T/zalias.log" || { cat "$T/zalias.log"; fail "Zarr output $out over the input: no clear refusal"; }
+    [ "$(tree_sum "$T/raw.zarr")" = "$before" ] || fail "Zarr output $out: the input store changed"
+    [ ! -e "$out" ] || fail "Zarr output $out: an output was written"
+done
+# ... and one whose store holds the input store: out.h5 -> out.zarr, input out.zarr/in.zarr
+mkdir -p "$T/outer.zarr" && cp -r "$T/raw.zarr" "$T/outer.zarr/in.zarr"
+config zalias "$T/outer.zarr/in.zarr" "[$NZ, $NY, $NX]"
+sed -i "s|^output: .*|output: {file: $T/outer.h5, format: zarr}|" "$T/zalias.yaml"
+expect_rc 2 "$T/zalias.log" "$LAPSE" run "$T/zalias.yaml"
+grep -q "the Zarr output $T/outer.zarr holds the input" "$T/zalias.log" ||
+    { cat "$T/zalias.log"; fail "Zarr output holding the input store: no clear refusal"; }
 echo "PASS ($TEST_NAME)"
