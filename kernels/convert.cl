@@ -3,7 +3,8 @@
  * (uint8 / uint16) widened to float32, and the packing of a result: the core box extracted from
  * the full float32 buffer and converted to the output dtype (and, for tile state kept on the
  * device, a float32 box put back into its buffer). Integer outputs are rounded to
- * nearest even (rint) and saturated to [0, 255] / [0, 65535] / [-32768, 32767]; NaN becomes 0.
+ * nearest even (rint) and saturated to [0, 255] / [0, 65535] / [0, 4294967295] /
+ * [-32768, 32767]; NaN becomes 0.
  */
 
 __kernel void lapse_u8_to_f32(__global const uchar *src, __global float *dst, ulong n)
@@ -82,12 +83,15 @@ __kernel void lapse_pack_i16(__global const float *src, __global short *dst, int
     dst[d] = (short)(isnan(v) ? 0.0f : clamp(rint(v), -32768.0f, 32767.0f));
 }
 
-/* Labels: float32 holds whole numbers exactly up to 2^24 (the label count is checked). */
+/* Labels (float32 holds whole numbers exactly up to 2^24; the label count is checked), or any
+ * result as uint32: rounded, saturated to [0, 4294967295] (the float32 values from 2^32 up are
+ * above the range; the largest below it is 4294967040), NaN 0. */
 __kernel void lapse_pack_u32(__global const float *src, __global uint *dst, int nx, int ny,
                              int ox, int oy, int oz, int cx, int cy, int cz)
 {
     LAPSE_PACK_SETUP();
-    dst[d] = (uint)lapse_sat(src[s], 4294967040.0f);
+    const float v = src[s];
+    dst[d] = v >= 4294967296.0f ? 4294967295u : (uint)lapse_sat(v, 4294967040.0f);
 }
 
 /* Vector forms (4 voxels per work-item, tail one by one; NDRange ceil(n / 4)), used unless

@@ -2,8 +2,9 @@
  * project.cl - z projections of lapse besides the maximum (pointwise.cl's lapse_zmax): minimum,
  * sum, mean, standard deviation and argmax over z. src dims (nz, ny, nx), dst dims (1, ny, nx);
  * 2D NDRange (x, y), one work-item per column, z visited in order 0..nz-1. The sums are NumPy's
- * float32 reductions along axis 0 operation for operation: acc = v[0], then acc += v[z] in z order
- * (NumPy sums along an outer axis sequentially, not pairwise); mean = sum / nz; the standard
+ * float32 reductions along axis 0 operation for operation: acc = 0 + v[0] (NumPy starts from its
+ * identity +0, so a column of -0 sums to +0), then acc += v[z] in z order (NumPy sums along an
+ * outer axis sequentially, not pairwise); mean = sum / nz; the standard
  * deviation is NumPy's two-pass std (ddof 0): m = mean, acc = sum of (v[z] - m)^2 in z order,
  * sqrt(acc / nz). FP_CONTRACT is off, so each step rounds as NumPy's does.
  */
@@ -29,7 +30,7 @@ __kernel void lapse_zmin(__global const float *src, __global float *dst, int nx,
 __kernel void lapse_zsum(__global const float *src, __global float *dst, int nx, int ny, int nz)
 {
     LAPSE_COLUMN;
-    float acc = src[i];
+    float acc = 0.0f + src[i];
     for (int z = 1; z < nz; z++)
         acc += src[(size_t)z * plane + i];
     dst[i] = acc;
@@ -39,7 +40,7 @@ __kernel void lapse_zsum(__global const float *src, __global float *dst, int nx,
 __kernel void lapse_zmean(__global const float *src, __global float *dst, int nx, int ny, int nz)
 {
     LAPSE_COLUMN;
-    float acc = src[i];
+    float acc = 0.0f + src[i];
     for (int z = 1; z < nz; z++)
         acc += src[(size_t)z * plane + i];
     dst[i] = acc / (float)nz;

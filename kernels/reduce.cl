@@ -145,30 +145,39 @@ lapse_hist256(__global const float *src, int4 b, int4 o, int4 c, __constant floa
         atomic_add(&bins[l], sum);
 }
 
-/* Per work-group exact sum of the core's voxels as integers: each voxel v counts as
+/* Per work-group exact sum of the core's finite voxels as integers: each counts as
  * rint(v * 2^shift) (round half to even; the caller chose shift so that no term and no sum
- * overflows 63 bits). NaN counts 0. sums[group]. */
+ * overflows 63 bits); and the number of NaN voxels (threshold_mean: a NaN makes the mean NaN).
+ * sums[group], nans[group]. */
 __kernel __attribute__((reqd_work_group_size(LAPSE_RG, 1, 1))) void
-lapse_fixsum(__global const float *src, int4 b, int4 o, int4 c, int shift, __global long *sums)
+lapse_fixsum(__global const float *src, int4 b, int4 o, int4 c, int shift, __global long *sums,
+             __global long *nans)
 {
-    __local long ls[LAPSE_RG];
+    __local long ls[LAPSE_RG], ln[LAPSE_RG];
     const ulong n = (ulong)c.x * (ulong)c.y * (ulong)c.z;
     const size_t l = get_local_id(0);
-    long acc = 0;
+    long acc = 0, nn = 0;
     for (ulong i = get_global_id(0); i < n; i += get_global_size(0)) {
         const float v = src[core_at(i, b, o, c)];
-        if (!isnan(v))
+        if (isnan(v))
+            nn++;
+        else if (!isinf(v))
             acc += convert_long_rte(ldexp(v, shift));
     }
     ls[l] = acc;
+    ln[l] = nn;
     barrier(CLK_LOCAL_MEM_FENCE);
     for (size_t s = LAPSE_RG / 2; s > 0; s >>= 1) {
-        if (l < s)
+        if (l < s) {
             ls[l] += ls[l + s];
+            ln[l] += ln[l + s];
+        }
         barrier(CLK_LOCAL_MEM_FENCE);
     }
-    if (l == 0)
+    if (l == 0) {
         sums[get_group_id(0)] = ls[0];
+        nans[get_group_id(0)] = ln[0];
+    }
 }
 
 /* Radix selection (threshold_percentile): the sortable key of a float (order of the keys =

@@ -206,27 +206,32 @@ static lapse_status_t out_shape(lapse_graph_t *g, lapse_graph_err_t *err)
 {
     const int64_t *fin = g->node[g->out[g->nout - 1].node].dims;
     int deep = -1; /* the first output with more than one plane */
-    for (int o = 0; o < g->nout; o++) {
-        const lapse_gnode_t *nd = &g->node[g->out[o].node];
-        const int64_t *d = nd->dims;
-        int bad = d[1] != fin[1] || d[2] != fin[2];
-        if (!g->out[o].flat && deep >= 0 && d[0] != g->node[g->out[deep].node].dims[0])
-            bad = 1;
-        if (bad) {
-            char a[96], b[96];
-            snprintf(a, sizeof a, "[%lld, %lld, %lld]", (long long)d[0], (long long)d[1],
-                     (long long)d[2]);
-            snprintf(b, sizeof b, "[%lld, %lld, %lld]", (long long)fin[0], (long long)fin[1],
-                     (long long)fin[2]);
-            return graph_fail(err, nd->step, g->out[o].node, "op",
-                              "this saved result has shape %s (z, y, x) but the final result "
-                              "%s: the outputs of one run share one tile grid, so every saved "
-                              "result must have the final result's shape (or be one plane of "
-                              "it); save it from a separate run",
-                              a, b);
-        }
+    for (int o = 0; o < g->nout; o++)
         if (!g->out[o].flat && deep < 0)
             deep = o;
+    /* the z every output of more than one plane must have: the final result's, or where that
+     * is one plane, the first deep output's */
+    const int64_t z = !g->out[g->nout - 1].flat ? fin[0]
+                      : deep >= 0               ? g->node[g->out[deep].node].dims[0]
+                                                : 1;
+    for (int o = 0; o < g->nout - 1; o++) { /* the saved results against the final one */
+        const lapse_gnode_t *nd = &g->node[g->out[o].node];
+        const int64_t *d = nd->dims;
+        if (d[1] == fin[1] && d[2] == fin[2] && (g->out[o].flat || d[0] == z))
+            continue;
+        const int fin_deep = !g->out[g->nout - 1].flat || deep < 0 || deep == o;
+        const int64_t *r = fin_deep ? fin : g->node[g->out[deep].node].dims;
+        char a[96], b[160];
+        snprintf(a, sizeof a, "[%lld, %lld, %lld]", (long long)d[0], (long long)d[1],
+                 (long long)d[2]);
+        snprintf(b, sizeof b, "%s [%lld, %lld, %lld]",
+                 fin_deep ? "the final result" : "an earlier saved result", (long long)r[0],
+                 (long long)r[1], (long long)r[2]);
+        return graph_fail(err, nd->step, g->out[o].node, "op",
+                          "this saved result has shape %s (z, y, x) but %s: the outputs of one "
+                          "run share one tile grid, so every saved result must have the final "
+                          "result's shape (or be one plane of it); save it from a separate run",
+                          a, b);
     }
     g->out_shape[0] = deep >= 0   ? g->node[g->out[deep].node].dims[0]
                       : g->keep_z ? g->in_shape[0]

@@ -189,15 +189,15 @@ static void zargmax_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_r
 #undef ZV
 
 #define ZPROJ_COMMON                                                                               \
-    .family = "project", .version = 1, .ninputs = 1, .nparams = 0,                                 \
-    .footprint = LAPSE_FP_PROJECTION, .out_dims = zproj_dims,                                      \
-    .reach_doc = "whole z column (one plane out)"
+    .family = "project", .ninputs = 1, .nparams = 0, .footprint = LAPSE_FP_PROJECTION,             \
+    .out_dims = zproj_dims, .reach_doc = "whole z column (one plane out)"
 
 const lapse_op_t lapse_op_maximum_z_projection = {
     .name = "maximum_z_projection",
     .help = "maximum over z (one output plane)",
     .family = "project",
-    .convention = "NumPy max(axis=0); clesperanto maximum_z_projection",
+    .convention = "NumPy nanmax(axis=0): NaN is ignored unless the whole column is NaN (NumPy's "
+                  "max would return NaN); clesperanto maximum_z_projection",
     .version = 1,
     .ninputs = 1,
     .nparams = 0,
@@ -216,6 +216,7 @@ const lapse_op_t lapse_op_minimum_z_projection = {
     .convention = "NumPy nanmin(axis=0) (fmin: NaN ignored unless the whole column is NaN, as "
                   "maximum_z_projection); clesperanto minimum_z_projection",
     ZPROJ_COMMON,
+    .version = 1,
     .out_rule = LAPSE_OUT_SAME,
     .kernels = "project.cl",
     .launch = zmin_launch,
@@ -225,9 +226,11 @@ const lapse_op_t lapse_op_minimum_z_projection = {
 const lapse_op_t lapse_op_sum_z_projection = {
     .name = "sum_z_projection",
     .help = "sum over z (one output plane, float32)",
-    .convention = "NumPy float32 sum(axis=0): float32 accumulation in z order 0..nz-1, bit for "
-                  "bit; clesperanto sum_z_projection",
+    .convention = "NumPy float32 sum(axis=0): float32 accumulation from +0 in z order "
+                  "0..nz-1, bit for bit (a column of -0 sums to +0); clesperanto "
+                  "sum_z_projection",
     ZPROJ_COMMON,
+    .version = 2,
     .out_rule = LAPSE_OUT_F32,
     .kernels = "project.cl",
     .launch = zsum_launch,
@@ -240,6 +243,7 @@ const lapse_op_t lapse_op_mean_z_projection = {
     .convention = "NumPy float32 mean(axis=0): the float32 sum in z order, divided by nz; bit for "
                   "bit where division is correctly rounded; clesperanto mean_z_projection",
     ZPROJ_COMMON,
+    .version = 2,
     .out_rule = LAPSE_OUT_F32,
     .kernels = "project.cl",
     .launch = zmean_launch,
@@ -253,6 +257,7 @@ const lapse_op_t lapse_op_standard_deviation_z_projection = {
                   "sqrt(sum of (x - mean)^2 in z order / nz); bit for bit where division and "
                   "sqrt are correctly rounded; clesperanto standard_deviation_z_projection",
     ZPROJ_COMMON,
+    .version = 1,
     .out_rule = LAPSE_OUT_F32,
     .kernels = "project.cl",
     .launch = zstd_launch,
@@ -266,6 +271,7 @@ const lapse_op_t lapse_op_argmax_z_projection = {
                   "float32 index (exact below 2^24 planes); clesperanto z_position_of_maximum_"
                   "z_projection",
     ZPROJ_COMMON,
+    .version = 1,
     .out_rule = LAPSE_OUT_F32,
     .kernels = "project.cl",
     .launch = zargmax_launch,

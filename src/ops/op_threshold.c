@@ -439,9 +439,15 @@ const lapse_op_t lapse_op_threshold_otsu = {
 /* ---------------------------------------------------------------- mean */
 
 typedef struct {
-    double maxabs;
+    double maxabs; /* of the finite voxels (an upper bound) */
     int64_t n;
+    int pinf, ninf; /* 1: a +inf / -inf voxel was seen */
 } mag_t;
+
+typedef struct {
+    int64_t total; /* the finite voxels' fixed-point sum */
+    int64_t nans;
+} fixsum_t;
 
 /* The shift that makes rint(v * 2^shift) of n values with |v| <= maxabs sum within 62 bits. */
 static int fix_shift(double maxabs, int64_t n)
@@ -463,14 +469,17 @@ static lapse_status_t mean_partial(lapse_dev_t *d, const lapse_step_t *s, int pa
     (void)mat;
     (void)work;
     lapse_blob_t r = {NULL, 0};
-    long *sums = NULL;
+    long *sums = NULL, *nans = NULL;
     if (pass == 0) {
         LAPSE_TRY(range_partial(d, in, t, &r));
         const range_t *g = r.data;
         LAPSE_TRY(blob_new(part, sizeof(mag_t)));
         mag_t *m = part->data;
-        m->maxabs = fmax(g->lo <= g->hi ? fabs((double)g->lo) : 0,
-                         g->lo <= g->hi ? fabs((double)g->hi) : 0);
+        const int any = g->lo <= g->hi; /* else every voxel is NaN */
+        m->pinf = any && g->hi == INFINITY;
+        m->ninf = any && g->lo == -INFINITY;
+        /* with an infinite voxel the mean is infinite or NaN: the finite sum is not used */
+        m->maxabs = !any || m->pinf || m->ninf ? 0 : fmax(fabs((double)g->lo), fabs((double)g->hi));
         m->n = lapse_box_voxels(&t->core_rel);
         goto cleanup;
     }
@@ -479,20 +488,24 @@ static lapse_status_t mean_partial(lapse_dev_t *d, const lapse_step_t *s, int pa
     cl_kernel k;
     size_t n = (size_t)lapse_box_voxels(&t->core_rel), ng = groups_for(n);
     sums = malloc(ng * sizeof *sums);
+    nans = malloc(ng * sizeof *nans);
     LAPSE_ALLOC(sums);
+    LAPSE_ALLOC(nans);
     LAPSE_TRY(lapse_dev_kernel(d, "reduce.cl", "lapse_fixsum", &k, NULL));
     LAPSE_TRY(core_args(k, in, t));
     LAPSE_ARG(k, 4, shift);
-    void *host[1] = {sums};
-    LAPSE_TRY(run_groups(d, k, 5, ng, sizeof(cl_long), 1, host));
-    LAPSE_TRY(blob_new(part, sizeof(int64_t)));
-    int64_t total = 0;
-    for (size_t i = 0; i < ng; i++)
-        total += sums[i];
-    *(int64_t *)part->data = total;
+    void *host[2] = {sums, nans};
+    LAPSE_TRY(run_groups(d, k, 5, ng, sizeof(cl_long), 2, host));
+    LAPSE_TRY(blob_new(part, sizeof(fixsum_t)));
+    fixsum_t *f = part->data;
+    for (size_t i = 0; i < ng; i++) {
+        f->total += sums[i];
+        f->nans += nans[i];
+    }
 cleanup:
     lapse_blob_free(&r);
     free(sums);
+    free(nans);
     return st;
 }
 
@@ -511,18 +524,31 @@ static lapse_status_t mean_reduce(const lapse_step_t *s, int pass, const lapse_b
             const mag_t *p = parts[i].data;
             m->maxabs = fmax(m->maxabs, p->maxabs);
             m->n += p->n;
+            m->pinf |= p->pinf;
+            m->ninf |= p->ninf;
         }
+        if (m->pinf || m->ninf)
+            m->maxabs = 0;
         return LAPSE_OK;
     }
     const mag_t *m = prev->data;
-    int64_t total = 0;
-    for (int64_t i = 0; i < n; i++)
-        total += *(const int64_t *)parts[i].data;
+    int64_t total = 0, nans = 0;
+    for (int64_t i = 0; i < n; i++) {
+        total += ((const fixsum_t *)parts[i].data)->total;
+        nans += ((const fixsum_t *)parts[i].data)->nans;
+    }
     lapse_status_t st = blob_new(res, sizeof(thr_t));
     if (st != LAPSE_OK)
         return st;
     thr_t *o = res->data;
-    o->value = m->n > 0 ? ldexp((double)total, -fix_shift(m->maxabs, m->n)) / (double)m->n : 0.0;
+    /* NumPy's mean: NaN with a NaN or with both infinities, else the infinity seen */
+    if (nans > 0 || (m->pinf && m->ninf))
+        o->value = NAN;
+    else if (m->pinf || m->ninf)
+        o->value = m->pinf ? INFINITY : -INFINITY;
+    else
+        o->value =
+            m->n > 0 ? ldexp((double)total, -fix_shift(m->maxabs, m->n)) / (double)m->n : 0.0;
     /* x > value for a float32 x holds exactly when x > the largest float32 <= value */
     float f = (float)o->value;
     if ((double)f > o->value)
@@ -558,8 +584,10 @@ const lapse_op_t lapse_op_threshold_mean = {
     .family = "threshold",
     .convention = "skimage.filters.threshold_mean; the mean is summed exactly in 62-bit fixed "
                   "point (NumPy sums float32 pairwise in float32), so it does not depend on "
-                  "the tiling",
-    .version = 1,
+                  "the tiling; as NumPy's mean, a NaN voxel (or both infinities) makes it NaN "
+                  "and an infinite voxel infinite, so that nothing is above it (+inf, NaN) or "
+                  "all but -inf and NaN are (-inf)",
+    .version = 2,
     .ninputs = 1,
     .nparams = 0,
     .out_rule = LAPSE_OUT_U8,

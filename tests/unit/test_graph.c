@@ -225,6 +225,12 @@ START_TEST(test_geometry)
     s[0] = step("gaussian_blur", 1, "", "", "", "/blur");
     s[1] = step("downsample_bin", 2, "", "", "", "");
     compile_bad(s, 2, 0, "op", "saved result has shape [40, 50, 60]");
+    /* ... also where only z differs: the saved step is named, with both shapes (a review
+     * found the final step named, with its own shape twice) */
+    s[1] = step("resample", 0, "", "", "", "");
+    s[1].p[0].v[0] = 4, s[1].p[0].v[1] = 1, s[1].p[0].v[2] = 1;
+    compile_bad(s, 2, 0, "op",
+                "saved result has shape [40, 50, 60] (z, y, x) but the final result [160, 50, 60]");
     s[1] = step("rotate", 20, "", "", "", ""); /* same shape: fine */
     compile_ok(s, 2, &g);
     ck_assert_int_eq(g.nout, 2);

@@ -358,9 +358,11 @@ START_TEST(test_pack_saturation_rounding)
     const lapse_box_t core = {{1, 2, 3}, {2, 3, 5}};
     size_t n = 4 * 6 * 9, nc = 2 * 3 * 5;
     float v[4 * 6 * 9];
-    const float special[] = {NAN,   -INFINITY, INFINITY, -3.0f,    -0.5f,    0.5f,
-                             1.5f,  2.5f,      2.49f,    254.5f,   255.5f,   255.49f,
-                             300.f, 65534.5f,  65535.5f, 65535.4f, 70000.0f, 1e9f};
+    const float special[] = {
+        NAN,      -INFINITY,    INFINITY,     -3.0f,  -0.5f,    0.5f,      1.5f,
+        2.5f,     2.49f,        254.5f,       255.5f, 255.49f,  300.f,     65534.5f,
+        65535.5f, 65535.4f,     70000.0f,     1e9f,   -32768.f, -32768.5f, -32769.5f,
+        32767.5f, 4294967040.f, 4294967296.f, 5e9f,   1e38f,    -1e38f,    -2147483648.f};
     uint64_t seed = fresh_seed(50);
     tu_fill_f32(v, n, seed, -100.0f, 70000.0f);
     /* put the special values inside the core */
@@ -374,8 +376,9 @@ START_TEST(test_pack_saturation_rounding)
     ck_assert_int_eq(e, CL_SUCCESS);
     cl_mem dst = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, nc * 4, NULL, &e);
     ck_assert_int_eq(e, CL_SUCCESS);
-    const lapse_dtype_t dts[] = {LAPSE_DT_U8, LAPSE_DT_U16, LAPSE_DT_F32};
-    for (int t = 0; t < 3; t++) {
+    const lapse_dtype_t dts[] = {LAPSE_DT_U8, LAPSE_DT_U16, LAPSE_DT_F32, LAPSE_DT_U32,
+                                 LAPSE_DT_I16};
+    for (int t = 0; t < 5; t++) {
         const cl_uchar poison = 0xA5;
         unsigned char got[2 * 3 * 5 * 4];
         size_t sz = lapse_dtype_size(dts[t]);
@@ -389,11 +392,14 @@ START_TEST(test_pack_saturation_rounding)
         for (size_t c = 0; c < nc; c++) {
             size_t x = c % 5, y = (c / 5) % 3, z = c / 15;
             double in = v[((z + 1) * 6 + (y + 2)) * 9 + (x + 3)], want = ops_ref_pack(in, dts[t]);
-            double have = dts[t] == LAPSE_DT_U8    ? ((uint8_t *)got)[c]
-                          : dts[t] == LAPSE_DT_U16 ? ((uint16_t *)got)[c]
-                                                   : ((float *)got)[c];
+            /* each branch as double: the conditional's common type would be float */
+            double have = dts[t] == LAPSE_DT_U8    ? (double)((uint8_t *)got)[c]
+                          : dts[t] == LAPSE_DT_U16 ? (double)((uint16_t *)got)[c]
+                          : dts[t] == LAPSE_DT_U32 ? (double)((uint32_t *)got)[c]
+                          : dts[t] == LAPSE_DT_I16 ? (double)((int16_t *)got)[c]
+                                                   : (double)((float *)got)[c];
             int same = have == want || (isnan(have) && isnan(want));
-            ck_assert_msg(same, "pack to %s of %.9g: got %.9g, want %.9g (seed %llu)",
+            ck_assert_msg(same, "pack to %s of %.9g: got %.17g, want %.17g (seed %llu)",
                           lapse_dtype_name(dts[t]), in, have, want, (unsigned long long)seed);
         }
     }

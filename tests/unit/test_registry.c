@@ -327,6 +327,81 @@ START_TEST(test_every_op_tiled_equals_untiled)
 }
 END_TEST
 
+/* threshold_mean on timepoints with NaN and infinite voxels: NumPy's mean (skimage's
+ * threshold_mean) is NaN with a NaN or both infinities and the infinity otherwise, so the mask
+ * is empty (NaN, +inf) or every voxel but -inf and NaN (-inf); the device against the expected
+ * masks and the double reference. A review found +inf marking every voxel and NaN voxels counted
+ * in n but not in the sum. */
+START_TEST(test_threshold_mean_nonfinite)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *d = NULL;
+    ck_assert_msg(lapse_dev_create(cl, &d) == LAPSE_OK, "%s", lapse_errmsg());
+    const lapse_op_t *op = lapse_op_find("threshold_mean");
+    ck_assert_ptr_nonnull(op);
+    lapse_step_t s = generic_step(op);
+    const float I = INFINITY, N = NAN;
+    static const struct {
+        float v[5];
+        float want[5];
+    } cases[] = {
+        {{I, 0, 1, 2, 3}, {0, 0, 0, 0, 0}},     {{N, N, 0, 5, 10}, {0, 0, 0, 0, 0}},
+        {{-I, 0, 1, N, 2}, {0, 0, 0, 0, 0}},    {{-I, 0, 1, 2, 3}, {0, 1, 1, 1, 1}},
+        {{I, -I, 1, 2, 3}, {0, 0, 0, 0, 0}},    {{-I, -I, 5, 0, -7}, {0, 0, 1, 1, 1}},
+        {{1, 2, 3, 4, 1e30f}, {0, 0, 0, 0, 1}}, {{-0.0f, 0, 0, 0, 0}, {0, 0, 0, 0, 0}},
+    };
+    const int64_t dim[3] = {1, 1, 5};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        float in0[5], res[5];
+        double ind[5], ref[5];
+        memcpy(in0, cases[c].v, sizeof in0);
+        for (int j = 0; j < 5; j++)
+            ind[j] = in0[j];
+        float *in[2] = {in0, in0};
+        launch(cl, d, &s, NULL, in, dim, dim, 0, res);
+        lapse_refvol_t rin[1] = {{ind, {1, 1, 5}}}, rout = {ref, {1, 1, 5}};
+        op->reference(&s, rin, &rout);
+        for (int j = 0; j < 5; j++) {
+            ck_assert_msg(res[j] == cases[c].want[j], "case %zu voxel %d (%g): device %g, want %g",
+                          c, j, (double)in0[j], (double)res[j], (double)cases[c].want[j]);
+            ck_assert_msg(ref[j] == cases[c].want[j], "case %zu voxel %d: reference %g, want %g", c,
+                          j, ref[j], (double)cases[c].want[j]);
+        }
+    }
+    lapse_dev_destroy(d);
+    lapse_cl_close(cl);
+}
+END_TEST
+
+/* sum_z_projection and mean_z_projection start from NumPy's identity +0: a column of -0 gives
+ * +0 (the sign bit checked), as NumPy's float32 sum(axis=0) and mean do; a review found -0. */
+START_TEST(test_zsum_negative_zero)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *d = NULL;
+    ck_assert_msg(lapse_dev_create(cl, &d) == LAPSE_OK, "%s", lapse_errmsg());
+    const char *names[] = {"sum_z_projection", "mean_z_projection"};
+    /* columns (z = 0, 1, 2) of a 3 x 1 x 3 image: all -0; -0, 1, -1; -0, -2, -0 */
+    float in0[9] = {-0.0f, -0.0f, -0.0f, -0.0f, 1.0f, -2.0f, -0.0f, -1.0f, -0.0f};
+    const float want[2][3] = {{0.0f, 0.0f, -2.0f}, {0.0f, 0.0f, -2.0f / 3.0f}};
+    const int64_t dim[3] = {3, 1, 3}, odim[3] = {1, 1, 3};
+    for (int k = 0; k < 2; k++) {
+        const lapse_op_t *op = lapse_op_find(names[k]);
+        ck_assert_ptr_nonnull(op);
+        lapse_step_t s = generic_step(op);
+        float res[9];
+        float *in[2] = {in0, in0};
+        launch(cl, d, &s, NULL, in, dim, odim, 0, res);
+        for (int j = 0; j < 3; j++)
+            ck_assert_msg(res[j] == want[k][j] && !signbit(res[j]) == !signbit(want[k][j]),
+                          "%s column %d: %g (sign %d), want %g", names[k], j, (double)res[j],
+                          signbit(res[j]) != 0, (double)want[k][j]);
+    }
+    lapse_dev_destroy(d);
+    lapse_cl_close(cl);
+}
+END_TEST
+
 int main(void)
 {
     const char *env = getenv("LAPSE_TEST_SEED");
@@ -336,6 +411,8 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_every_op_vs_reference);
     tcase_add_test(tc, test_every_op_tiled_equals_untiled);
+    tcase_add_test(tc, test_threshold_mean_nonfinite);
+    tcase_add_test(tc, test_zsum_negative_zero);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

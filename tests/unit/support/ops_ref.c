@@ -45,13 +45,17 @@ double *ops_ref_chain(const lapse_step_t *steps, int last, const double *in, con
 
 double ops_ref_pack(double v, lapse_dtype_t dt)
 {
-    double hi = dt == LAPSE_DT_U8 ? 255.0 : 65535.0;
+    double lo = dt == LAPSE_DT_I16 ? -32768.0 : 0.0;
+    double hi = dt == LAPSE_DT_U8    ? 255.0
+                : dt == LAPSE_DT_U16 ? 65535.0
+                : dt == LAPSE_DT_U32 ? 4294967295.0
+                                     : 32767.0;
     if (dt == LAPSE_DT_F32)
         return (double)(float)v;
     if (isnan(v))
         return 0.0;
     double r = nearbyint(v); /* default rounding mode: half to even */
-    return r < 0.0 ? 0.0 : r > hi ? hi : r;
+    return r < lo ? lo : r > hi ? hi : r;
 }
 
 double ops_ref_relerr(const double *a, const double *b, size_t n)
