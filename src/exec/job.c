@@ -29,7 +29,12 @@ static lapse_status_t read_file(const char *path, char **text, size_t *len)
 {
     lapse_status_t st = LAPSE_OK;
     char *buf = NULL;
-    FILE *f = fopen(path, "rb");
+    struct stat sb;
+    FILE *f = NULL;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: not a config file but a %s", path,
+                   S_ISDIR(sb.st_mode) ? "directory" : "special file");
+    f = fopen(path, "rb");
     if (!f)
         LAPSE_FAIL(LAPSE_ECONFIG, "%s: cannot open config file: %s", path, strerror(errno));
     if (fseek(f, 0, SEEK_END) != 0)
