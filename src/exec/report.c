@@ -53,9 +53,11 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
             (double)bytes / 1048576.0, (long long)p->max_read_voxels, (long long)p->max_core_voxels,
             mem->nshare, mem->nshare > 1 ? "s share" : " has", (double)mem->device / 1048576.0);
     fprintf(f, "output     %s (mode %s)\n", cfg->output_file,
-            job->mode == LAPSE_MODE_CREATE   ? "create"
-            : job->mode == LAPSE_MODE_UPDATE ? "update"
-                                             : "overwrite");
+            job->mode == LAPSE_MODE_CREATE      ? "create"
+            : job->mode == LAPSE_MODE_OVERWRITE ? "overwrite"
+            : job->recompute                    ? "update: the selected timepoints are recomputed"
+            : cfg->mode == LAPSE_MODE_UPDATE    ? "update: continuing its unfinished run"
+                                                : "create: continuing the existing output");
     for (int k = 0; k < job->nout; k++) {
         const lapse_dset_spec_t *s = &job->out[k];
         fprintf(f, "  %-20s %s [", s->path, lapse_dtype_name(s->dtype));
