@@ -1652,6 +1652,29 @@ cleanup:
     return ok;
 }
 
+/* os->other_runs: the runs 1 .. os->last_run of f whose fingerprint is not the root's. */
+static void other_runs(hid_t f, lapse_outstate_t *os)
+{
+    size_t n = 0;
+    const size_t cap = sizeof os->other_runs;
+    for (int64_t id = 1; id <= os->last_run; id++) {
+        char path[64], fp[24] = "", tps[256] = "";
+        hid_t r = H5Gopen2(f, lapse_layout_run_path(id, path, sizeof path), H5P_DEFAULT);
+        if (r < 0)
+            continue;
+        lapse_h5_read_str_attr(r, LAPSE_ATTR_FINGERPRINT, fp, sizeof fp);
+        lapse_h5_read_str_attr(r, LAPSE_RUN_ATTR_TIMEPOINTS, tps, sizeof tps);
+        H5Gclose(r);
+        if (fp[0] == '\0' || strcmp(fp, os->fingerprint) == 0 || n >= cap)
+            continue;
+        int a = snprintf(os->other_runs + n, cap - n, "%srun %lld (timepoints %s)", n ? ", " : "",
+                         (long long)id, tps[0] ? tps : "all");
+        n = a < 0 ? cap : n + (size_t)a;
+        if (n >= cap) /* cut: end with an ellipsis */
+            snprintf(os->other_runs + cap - 5, 5, " ...");
+    }
+}
+
 lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
 {
     hid_t f = H5I_INVALID_HID, g = H5I_INVALID_HID;
@@ -1692,6 +1715,7 @@ lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
                 H5Gclose(r);
             }
         }
+        other_runs(f, os);
     }
 cleanup:
     if (g >= 0)

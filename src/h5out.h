@@ -93,6 +93,8 @@ typedef struct {
     char last_fingerprint[24];
     char input_identity[96]; /* root attribute; "" in outputs made before it existed */
     char parts_token[40];    /* root attribute of an output with parts (io/h5parts.h), else "" */
+    char other_runs[512];    /* the runs whose config differs from the root's fingerprint (updates
+                              * with another config), "run N (timepoints S), ...", or "" */
 } lapse_outstate_t;
 
 /* Inspect file: fills *os (zeroed first). A missing file is not an error (exists = 0); a file

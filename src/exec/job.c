@@ -514,6 +514,13 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     cfg->output_file, (long long)os.last_run, os.last_status);
     if (!updating && os.input_identity[0] && strcmp(os.input_identity, job->input_identity) != 0)
         LAPSE_TRY(input_changed(job, os.input_identity));
+    if (!updating && os.other_runs[0])
+        fprintf(stderr,
+                "lapse: warning: %s holds results of another config: %s recomputed timepoints "
+                "with a different one (output.mode: update), and this run does not recompute "
+                "done timepoints; `lapse info` lists the runs, and `output.mode: update` with "
+                "--timepoints recomputes them with this config\n",
+                cfg->output_file, os.other_runs);
     int same_unfinished = unfinished && strcmp(os.last_tps_hash, sel_hash) == 0 &&
                           strcmp(os.last_fingerprint, job->fingerprint) == 0;
     job->mode = LAPSE_MODE_UPDATE;

@@ -104,6 +104,13 @@ for r in "1: .*timepoints $ALL, config A" "2: .*timepoints 1, config A" "3: .*ti
 done
 grep -q "these runs used 2 different configs" "$T/info.log" ||
     { cat "$T/info.log"; fail "info: no note on the 2 configs"; }
+# config A again (mode create): nothing to do, but timepoint 1 holds config B's results: said
+before=$(sha "$OUT")
+expect_rc 0 "$T/againA.log" mpirun_lapse 1 run "$T/full.yaml"
+grep -q 'nothing to do' "$T/againA.log" || { cat "$T/againA.log"; fail "config A again: no 'nothing to do'"; }
+grep -q "warning: .* holds results of another config: run 4 (timepoints 1) recomputed timepoints with a different one" \
+    "$T/againA.log" || { cat "$T/againA.log"; fail "config A again: no warning of config B's timepoint"; }
+[ "$(sha "$OUT")" = "$before" ] || fail "config A again changed the output"
 
 note "7. mode: overwrite with --timepoints on an output holding other timepoints"
 config ovw overwrite "$THR1"
