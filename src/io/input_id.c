@@ -528,7 +528,15 @@ lapse_status_t lapse_input_identity(const char *file, const char *dataset,
     LAPSE_ALLOC(buf);
     LAPSE_TRY(lapse_reader_open(file, dataset, &r));
     for (int i = 0; i < 3 && in->ntp > 0; i++) {
-        LAPSE_TRY(lapse_reader_read(r, tps[i], &box, buf));
+        /* a box that cannot be read (a damaged chunk) counts as such, so that the tasks decide
+         * what to do with it (on_error: skip records them failed and goes on); the file's size
+         * and time still tell a change */
+        if (lapse_reader_read(r, tps[i], &box, buf) != LAPSE_OK) {
+            lapse_err_clear();
+            static const char bad[] = "unreadable";
+            h = fnv_bytes(h, (const unsigned char *)bad, sizeof bad);
+            continue;
+        }
         h = fnv_bytes(h, buf, n);
     }
     snprintf(out, len, "size=%lld mtime=%lld.%09ld sum=%016llx", (long long)sb.st_size,

@@ -77,4 +77,27 @@ grep -Eq "lapse: rank 1, task [0-9]+ \(t=[0-9], tile [0-9]+\): reading the input
 run_ok t5b.log mpirun_lapse 2 run gs.yaml
 grep -q "continuing" t5b.log || { cat t5b.log >&2; fail "5: the rerun did not continue"; }
 [ "$(data good.h5 0:4)" = "$(data ref.h5 0:4)" ] || fail "5: the repaired result differs from a clean run"
+note "6. the damaged chunk where the input's identity check reads (the middle timepoint's first"
+note "   box): on_error: skip still runs every other task (exit 3); stop names the task (exit 1)"
+"$LAPSE_PY" - bad.h5 bad0.h5 <<'PY' || fail "cannot make the second corrupt input"
+import shutil, sys, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r") as f:
+    c = f["/raw"].id.get_chunk_info_by_coord((2, 0, 0, 0))
+with open(sys.argv[2], "r+b") as fh:
+    fh.seek(c.byte_offset + c.size // 3)
+    fh.write(b"\xde\xad\xbe\xef" * 16)
+PY
+hcfg c6.yaml bad0.h5 out6.h5
+printf 'on_error: skip\n' | cat c6.yaml - >s6.yaml
+expect_rc 3 s6.log mpirun_lapse 2 run s6.yaml
+grep -Eq "finished with [0-9]+ failed task\(s\) skipped" s6.log ||
+    { cat s6.log >&2; fail "6: no summary of the skipped tasks"; }
+"$LAPSE" info out6.h5 >i6.log 2>&1 || { cat i6.log >&2; fail "6: lapse info failed"; }
+grep -Eq "^  0-1: 12 done" i6.log && grep -Eq "^  2: .*[0-9]+ failed" i6.log && grep -Eq "^  3: 12 done" i6.log ||
+    { cat i6.log >&2; fail "6: info does not show t=0 done and failed tasks of t=2"; }
+rm -f out6.h5
+expect_rc 1 t6.log mpirun_lapse 2 run c6.yaml
+grep -Eq "lapse: rank [01], task [0-9]+ \(t=2, tile [0-9]+\): reading the input bad0.h5:/raw failed at timepoint 2" t6.log ||
+    { cat t6.log >&2; fail "6: on_error: stop does not name the failing task"; }
 echo "PASS $TEST_NAME"
