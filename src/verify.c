@@ -12,6 +12,11 @@
  * end of allocation cover the file and every chunk the unreadable tasks' index entries locate (so
  * that the next run neither truncates nor hands out that space again while the index still points
  * there), and marks those tasks not done. The next `lapse run` of the same config recomputes them.
+ *
+ * A dataset whose voxels are in the OME-Zarr store beside the file (output.format: zarr,
+ * io/zarr_out.h: <store><dataset>/0/.zarray exists) is checked there instead: each marked task's
+ * chunk file must exist (a missing one reads as the fill value in Zarr readers) and decode through
+ * lapse's Zarr reader (io/reader.h); --repair then only marks the failing tasks not done.
  */
 #include "verify.h"
 
@@ -27,16 +32,20 @@
 #include "h5util.h"
 #include "io/h5parts.h"
 #include "io/layout.h"
+#include "io/reader.h"
+#include "io/zarr_out.h"
 #include "lock.h"
 
 #define LIST_MAX 20 /* unreadable tasks named one by one */
 
 typedef struct {
     char path[LAPSE_NAME_MAX];
-    int ndims;       /* 3: [t,y,x], 4: [t,z,y,x] */
-    size_t esize;    /* bytes per voxel in memory (native type) */
-    hsize_t dims[4]; /* t first */
-    int64_t grid[3]; /* tiles along z, y, x */
+    int ndims;          /* 3: [t,y,x], 4: [t,z,y,x] */
+    size_t esize;       /* bytes per voxel in memory (native type) */
+    hsize_t dims[4];    /* t first */
+    int64_t grid[3];    /* tiles along z, y, x */
+    lapse_reader_t *zr; /* its voxels in a Zarr array (the reader of it), or NULL */
+    char zdir[4096];    /* that array's directory */
 } vdset_t;
 
 typedef struct {
@@ -125,6 +134,31 @@ static void core_box(const vctx_t *c, const vdset_t *d, int64_t t, int64_t tl, h
     }
 }
 
+/* The core of task (t, tl) of a Zarr dataset d: its chunk file (the task's tile is one chunk)
+ * must exist, and the box decode; LAPSE_EREAD (message recorded) when not. */
+static lapse_status_t read_core_zarr(const vctx_t *c, const vdset_t *d, int64_t t, int64_t tl,
+                                     void *buf)
+{
+    hsize_t start[4], count[4];
+    char chunk[4200];
+    struct stat sb;
+    lapse_box_t box = {{0, 0, 0}, {1, 1, 1}};
+    core_box(c, d, t, tl, start, count);
+    int n = snprintf(chunk, sizeof chunk, "%s/%lld", d->zdir, (long long)t);
+    for (int j = 1; j < d->ndims && n > 0 && (size_t)n < sizeof chunk; j++) {
+        n += snprintf(chunk + n, sizeof chunk - (size_t)n, ".%lld",
+                      (long long)(start[j] / (hsize_t)c->tile[3 - d->ndims + j]));
+        box.off[3 - d->ndims + j] = (int64_t)start[j];
+        box.dim[3 - d->ndims + j] = (int64_t)count[j];
+    }
+    if (n <= 0 || (size_t)n >= sizeof chunk)
+        return lapse_fail(LAPSE_EREAD, "zarr chunk path too long in %s", d->zdir);
+    if (stat(chunk, &sb) != 0)
+        return lapse_fail(LAPSE_EREAD, "chunk file %s: %s (Zarr readers see the fill value)", chunk,
+                          strerror(errno));
+    return lapse_reader_read(d->zr, t, &box, buf);
+}
+
 /* Read the core of task (t, tl) of d into buf; LAPSE_EH5 (message recorded) when HDF5 fails. */
 static lapse_status_t read_core(hid_t h, const vctx_t *c, const vdset_t *d, int64_t t, int64_t tl,
                                 void *buf)
@@ -134,6 +168,8 @@ static lapse_status_t read_core(hid_t h, const vctx_t *c, const vdset_t *d, int6
     hid_t ft = H5I_INVALID_HID, mt = H5I_INVALID_HID;
     hsize_t start[4], count[4];
 
+    if (d->zr)
+        return read_core_zarr(c, d, t, tl, buf);
     core_box(c, d, t, tl, start, count);
     LAPSE_H5ID(ds, H5Dopen2(h, d->path, H5P_DEFAULT));
     LAPSE_H5ID(fs, H5Dget_space(ds));
@@ -256,6 +292,28 @@ cleanup:
     return st;
 }
 
+/* The datasets of c whose voxels are in the OME-Zarr store beside file: their readers (counted
+ * in *n). A store array lapse's reader cannot open is LAPSE_EINPUT. */
+static lapse_status_t open_zarr(const char *file, vctx_t *c, int *n)
+{
+    char root[4096], za[8300];
+    *n = 0;
+    if (lapse_zarr_root(file, root, sizeof root) != 0)
+        return LAPSE_OK;
+    for (int k = 0; k < c->n; k++) {
+        vdset_t *d = &c->d[k];
+        if (snprintf(d->zdir, sizeof d->zdir, "%s%s/0", root, d->path) >= (int)sizeof d->zdir ||
+            snprintf(za, sizeof za, "%s/.zarray", d->zdir) >= (int)sizeof za ||
+            access(za, F_OK) != 0)
+            continue;
+        lapse_status_t st = lapse_reader_open(root, d->path + 1 /* "result/0" */, &d->zr);
+        if (st != LAPSE_OK)
+            return lapse_fail_wrap(st, "%s: the OME-Zarr array %s cannot be opened", file, d->zdir);
+        (*n)++;
+    }
+    return LAPSE_OK;
+}
+
 lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long *unreadable)
 {
     lapse_status_t st = LAPSE_OK;
@@ -266,6 +324,7 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
     uint8_t *marks = NULL;
     unsigned char *buf = NULL;
     int64_t *bad = NULL, nbad = 0, nmarked = 0, *stray = NULL, nstray = 0;
+    int nzarr = 0;
     hsize_t md[2];
     struct stat sb;
     char token[LAPSE_PARTS_TOKEN_LEN];
@@ -320,6 +379,7 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
     LAPSE_ALLOC(marks);
     LAPSE_H5(H5Dread(done, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, marks));
     LAPSE_H5(H5Ovisit2(h, H5_INDEX_NAME, H5_ITER_INC, dset_cb, &c, H5O_INFO_BASIC));
+    LAPSE_TRY(open_zarr(file, &c, &nzarr));
     buf = malloc((size_t)(c.tile[0] * c.tile[1] * c.tile[2]) * (c.esize ? c.esize : 1));
     bad = malloc((c.nt * c.ntiles + 1) * sizeof *bad);
     LAPSE_ALLOC(buf);
@@ -329,8 +389,9 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
 
     for (int64_t i = 0; i < c.nt * c.ntiles; i++) {
         if (marks[i] != LAPSE_MARK_DONE) { /* with repair: whether its chunks can be located */
-            for (int k = 0; repair_it && k < c.n; k++)
-                if (read_core_twice(h, &c, &c.d[k], i / c.ntiles, i % c.ntiles, buf) != LAPSE_OK) {
+            for (int k = 0; repair_it && k < c.n; k++) /* (a Zarr chunk may be missing) */
+                if (c.d[k].zr == NULL &&
+                    read_core_twice(h, &c, &c.d[k], i / c.ntiles, i % c.ntiles, buf) != LAPSE_OK) {
                     lapse_err_clear();
                     H5Eclear2(H5E_DEFAULT);
                     stray[nstray++] = i;
@@ -357,6 +418,9 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
             "verify: %s: %" PRId64 " of %" PRId64 " tasks marked done; %" PRId64
             " read back in %d dataset%s, %" PRId64 " unreadable\n",
             file, nmarked, c.nt * c.ntiles, nmarked - nbad, c.n, c.n == 1 ? "" : "s", nbad);
+    if (nzarr)
+        fprintf(f, "verify: %d of them in the OME-Zarr store beside it (chunk files read)\n",
+                nzarr);
     if (c.skipped)
         fprintf(f, "verify: %d dataset%s not on the task grid (tables, other shapes) not read\n",
                 c.skipped, c.skipped == 1 ? "" : "s");
@@ -402,6 +466,8 @@ cleanup:
         H5Fclose(h);
     if (repair_it)
         lapse_lock_release(&lock);
+    for (int k = 0; k < c.n; k++)
+        lapse_reader_close(c.d[k].zr);
     free(c.d);
     free(marks);
     free(buf);

@@ -241,15 +241,15 @@ static lapse_status_t create_one(const char *out, const char *root, const lapse_
     PUT("{\n  \"multiscales\": [\n    {\n      \"version\": \"0.4\",\n      \"name\": ");
     n += json_str(text + (n < cap ? n : cap), n < cap ? cap - n : 0, name);
     PUT(",\n      \"axes\": [\n        {\"name\": \"t\", \"type\": \"time\"}");
+    const int own = s->vox[0] != 0 || s->vox[1] != 0 || s->vox[2] != 0; /* its geometry's */
     for (int a = 4 - nd + 1; a < 4; a++) {
         PUT(",\n        {\"name\": \"%s\", \"type\": \"space\"", names[a]);
-        if (unit && unit[0])
+        if (unit && unit[0] && (own ? s->vox[a - 1] : vox[a - 1]) > 0) /* a known size only */
             PUT(", \"unit\": \"%s\"", unit);
         PUT("}");
     }
     PUT("\n      ],\n      \"datasets\": [\n        {\n          \"path\": \"0\",\n"
         "          \"coordinateTransformations\": [{\"type\": \"scale\", \"scale\": [1.0");
-    const int own = s->vox[0] != 0 || s->vox[1] != 0 || s->vox[2] != 0; /* its geometry's */
     for (int a = 4 - nd + 1; a < 4; a++) {
         const double v = own ? s->vox[a - 1] : vox[a - 1];
         PUT(", %.17g", v > 0 ? v : 1.0);

@@ -2,6 +2,8 @@
 # test_zarr_out.sh - output.format: zarr (io/zarr_out.h): the OME-Zarr store equals the same
 # pipeline's HDF5 output bit for bit, its metadata follows NGFF 0.4, and a run killed with
 # SIGKILL resumes to the same data.
+# 2v. `lapse verify` reads the store's chunks: a removed and a garbled one are found (exit 1),
+#    --repair marks their tasks not done, and a rerun restores the reference data.
 #
 # 1. Reference: the pipeline of kill_config (gaussian blur saved as /blurred; top-hat into
 #    /result; both float32) with HDF5 output, tiles [8, 32, 32] (edge tiles in y and x), 2 ranks.
@@ -80,6 +82,24 @@ for comp in none blosc:zstd; do
     run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred \
         --voxel "$VOX" --compressor "$want"
 done
+
+note "2v. lapse verify reads the store: a removed and a garbled chunk found, --repair, rerun"
+run_ok "$T/verify.log" "$LAPSE" verify "$out"
+grep -q "verify: $out: $((NT * $(ntiles 8 32 32))) of $((NT * $(ntiles 8 32 32))) tasks marked done; .* 0 unreadable" \
+    "$T/verify.log" && grep -q "2 of them in the OME-Zarr store" "$T/verify.log" ||
+    { cat "$T/verify.log"; fail "verify of the intact store"; }
+rm "$store/result/0/2.0.1.1"
+printf garbage >"$store/blurred/0/1.0.0.0"
+expect_rc 1 "$T/verify.log" "$LAPSE" verify "$out"
+grep -q "verify: t=2 tile 4: /result unreadable: chunk file $store/result/0/2.0.1.1: No such file" \
+    "$T/verify.log" && grep -q "verify: t=1 tile 0: /blurred unreadable: .*1.0.0.0" "$T/verify.log" &&
+    grep -q ", 2 unreadable" "$T/verify.log" || { cat "$T/verify.log"; fail "verify missed the damaged chunks"; }
+run_ok "$T/repair.log" "$LAPSE" verify "$out" --repair
+grep -q "2 tasks marked not done" "$T/repair.log" || { cat "$T/repair.log"; fail "--repair"; }
+run_ok "$T/rerun.log" mpirun_lapse 2 run "$T/z.yaml"
+grep -q "are done, 2 to run" "$T/rerun.log" || { cat "$T/rerun.log"; fail "the rerun after --repair"; }
+run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred \
+    --voxel "$VOX" --compressor "$want"
 
 note "2b. a new output over the store of a removed one: the old chunks are gone"
 out=$T/z_none.h5
