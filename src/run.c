@@ -246,7 +246,8 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     LAPSE_TRY(start_step(w, lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w->sched)));
     if (r->rank == 0) {
         if (job->in.axes_assumed)
-            fprintf(stderr, "lapse: warning: %s: %s\n", cfg->input_file, LAPSE_AXES_ASSUMED_NOTE);
+            fprintf(stderr, "lapse: warning: %s: %s\n", cfg->input_file,
+                    LAPSE_AXES_NOTE(job->in.axes_assumed));
         if (job->config_differs)
             fprintf(stderr,
                     "lapse: note: %s holds results of another config (the one that made it or "

@@ -22,7 +22,7 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
         fprintf(f, "           the file's %s is read as %s\n", lapse_dtype_name(job->in.file_dtype),
                 lapse_dtype_name(job->in.dtype));
     if (job->in.axes_assumed)
-        fprintf(f, "           %s\n", LAPSE_AXES_ASSUMED_NOTE);
+        fprintf(f, "           %s\n", LAPSE_AXES_NOTE(job->in.axes_assumed));
     if (job->in.nchannels > 1)
         fprintf(f, "           %lld channels in the file, one read (input.channel)\n",
                 (long long)job->in.nchannels);

@@ -36,14 +36,21 @@ typedef struct lapse_input_info {
                                  the facade converts to float32 (dtype) as it reads */
     int64_t nchannels;        /* channels in the file (the one read: input.channel); 1 = none */
     int axes_assumed; /* 1: the file names no axes (a plain multi-page TIFF) and its pages were
-                         taken as the z planes of one timepoint; 0 otherwise */
+                         taken as the z planes of one timepoint; 2: a 3-D HDF5 dataset, read as
+                         [t, y, x], whose element_size_um has 3 values (z, y, x) as a z-stack's
+                         would; 0 otherwise */
 } lapse_input_info_t;
 
-/* What `lapse plan` and `lapse run` say about an input with axes_assumed set. */
+/* What `lapse plan` and `lapse run` say about an input with axes_assumed set (1 or 2). */
 #define LAPSE_AXES_ASSUMED_NOTE                                                                    \
     "the TIFF names no axes (no ImageJ or OME-XML description): its pages are read as the z "      \
     "planes of one timepoint; for a time series of 2-D frames set input.axes: tyx "                \
     "(input.axes: zyx states this reading; docs/config.md)"
+#define LAPSE_AXES_H5_NOTE                                                                         \
+    "the 3-D dataset is read as [t, y, x], timepoints of one plane, but its element_size_um has "  \
+    "3 values (z, y, x) as a z-stack's would: store one z-stack as [1, z, y, x] (h5py: "           \
+    "f['/raw'] = stack[None]) to process it as a volume (docs/config.md)"
+#define LAPSE_AXES_NOTE(code) ((code) == 2 ? LAPSE_AXES_H5_NOTE : LAPSE_AXES_ASSUMED_NOTE)
 
 /*
  * The selection within an input, given in the config (input.files, input.channel, input.setup,

@@ -130,9 +130,10 @@ static int path_exists(hid_t file, const char *path)
 }
 
 /* The dataset's element_size_um attribute (z, y, x; or y, x) into vs (left 0 when absent or
- * not 2 or 3 positive numbers). Never fails. */
-static void element_size(hid_t dset, int ndims, double vs[3])
+ * not 2 or 3 positive numbers). Never fails. Returns how many values it had (0 when none). */
+static int element_size(hid_t dset, int ndims, double vs[3])
 {
+    int got = 0;
     hid_t a = H5I_INVALID_HID, sp = H5I_INVALID_HID;
     double v[3] = {0, 0, 0};
     htri_t has = H5Aexists(dset, "element_size_um");
@@ -141,6 +142,7 @@ static void element_size(hid_t dset, int ndims, double vs[3])
         hssize_t n = H5Sget_simple_extent_npoints(sp);
         if ((n == 3 || n == 2) && H5Aread(a, H5T_NATIVE_DOUBLE, v) >= 0 && v[0] > 0 && v[1] > 0 &&
             (n == 2 || v[2] > 0)) {
+            got = (int)n;
             if (n == 3) {
                 vs[0] = ndims == 3 ? 0 : v[0];
                 vs[1] = v[1];
@@ -156,6 +158,7 @@ static void element_size(hid_t dset, int ndims, double vs[3])
     if (a >= 0)
         H5Aclose(a);
     H5Eclear2(H5E_DEFAULT);
+    return got;
 }
 
 /* Check the dataset's rank, extent and type and fill *info; channel: the selected channel of a
@@ -216,7 +219,8 @@ static lapse_status_t check_dset(hid_t dset, const char *file, const char *name,
     info->shape[2] = (int64_t)dims[nd - 1];
     info->dtype = dt;
     info->nchannels = nd == 5 ? (int64_t)dims[1] : 1;
-    element_size(dset, info->ndims, info->voxel_size_um);
+    if (element_size(dset, info->ndims, info->voxel_size_um) == 3 && info->ndims == 3)
+        info->axes_assumed = 2;
 cleanup:
     if (type >= 0)
         H5Tclose(type);

@@ -123,6 +123,8 @@ with h5py.File(p("bdv_part.h5"), "w") as f:
 raw("bdv0.h5", bdv[:, 0])
 raw("bdv1.h5", bdv[:, 1])
 raw("esz.h5", tr[None].astype(np.uint16), element_size_um=np.array([2.0, 0.5, 0.25]))
+# the same stack stored 3-D: read as [t, y, x]; its 3 element sizes say z-stack (a warning)
+raw("esz3.h5", tr.astype(np.uint16), element_size_um=np.array([2.0, 0.5, 0.25]))
 # refused: a description whose plane count does not match the pages; a timepoint file of
 # another shape
 tifffile.imwrite(p("mismatch.tif"), tr[:4].astype(np.uint16), photometric="minisblack",
@@ -196,4 +198,9 @@ plan vs_ij "file: $DATA/xyz_8bit__nuclei_autothresh.tif" "voxel      [4, 0.82864
 plan vs_h5 "file: $T/esz.h5, dataset: /raw" "voxel      [2, 0.5, 0.25] um"
 plan vs_cfg "file: $T/esz.h5, dataset: /raw, voxel_size: [3, 1, 1]" \
     "voxel      [3, 1, 1] um (z, y, x; 0 = unknown) from input.voxel_size"
+config esz3run "file: $T/esz3.h5, dataset: /raw" "[1, 64, 64]"
+run_ok "$T/esz3.log" mpirun_lapse 1 run "$T/esz3run.yaml"
+grep -q "warning: $T/esz3.h5: the 3-D dataset is read as \[t, y, x\], .* element_size_um has 3 values" \
+    "$T/esz3.log" || { cat "$T/esz3.log"; fail "a 3-D dataset with a z element size: no warning"; }
+! grep -q "warning: .*element_size_um" "$T/vs_h5.log" || fail "a warning for a [1, z, y, x] stack"
 echo "PASS ($TEST_NAME)"
