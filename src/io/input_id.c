@@ -553,7 +553,8 @@ cleanup:
 void lapse_input_identity_diff(const char *a, const char *b, char *buf, size_t len)
 {
     static const char *const keys[] = {"size=", "mtime=", "sum="};
-    static const char *const what[] = {"size", "modification time", "content"};
+    static const char *const what[] = {"size", "modification time",
+                                       "content (for input.files: or a file's name, size or time)"};
     size_t n = 0;
     buf[0] = '\0';
     for (int k = 0; k < 3; k++) {

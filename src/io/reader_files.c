@@ -126,8 +126,9 @@ lapse_status_t lapse_reader_files_list(const char *pattern, char ***names, size_
                        v[i - 1], v[i], num);
         if (i > 0 && num != prev + 1)
             LAPSE_FAIL(LAPSE_EINPUT,
-                       "%s: the file of timepoint number %lld is missing (the files go from %s "
-                       "to %s)",
+                       "%s: the file of timepoint number %lld is missing (%s is followed by %s; "
+                       "the timepoint numbers must go 0, 1, 2, ... or start elsewhere and rise "
+                       "by 1)",
                        pattern, prev + 1, v[i - 1], v[i]);
         prev = num;
     }
