@@ -415,7 +415,9 @@ const lapse_op_t lapse_op_threshold_otsu = {
     .convention = "skimage.filters.threshold_otsu(nbins=256) on the float32 image (NumPy's "
                   "bin edges, the bin centre as threshold; on integer input skimage bins per "
                   "integer value instead); bins: clesperanto gives clesperanto's "
-                  "threshold_otsu (a voxel v in bin round((v - min) / (max - min) * 255))",
+                  "threshold_otsu (a voxel v in bin round((v - min) / (max - min) * 255)); "
+                  "NaN voxels are left out, and a +-inf voxel makes the range infinite and the "
+                  "mask empty (skimage raises an error for both)",
     .version = 1,
     .ninputs = 1,
     .nparams = 1,
