@@ -29,6 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "h5util.h"
 #include "io/h5parts.h"
 #include "io/layout.h"
@@ -46,6 +47,8 @@ typedef struct {
     int64_t grid[3];    /* tiles along z, y, x */
     lapse_reader_t *zr; /* its voxels in a Zarr array (the reader of it), or NULL */
     char zdir[4096];    /* that array's directory */
+    int zmiss;          /* 1: its voxels are in a Zarr array that is missing or unusable */
+    char zwhy[512];     /* why (every marked task of it is unreadable) */
 } vdset_t;
 
 typedef struct {
@@ -168,6 +171,8 @@ static lapse_status_t read_core(hid_t h, const vctx_t *c, const vdset_t *d, int6
     hid_t ft = H5I_INVALID_HID, mt = H5I_INVALID_HID;
     hsize_t start[4], count[4];
 
+    if (d->zmiss)
+        return lapse_fail(LAPSE_EREAD, "%s", d->zwhy);
     if (d->zr)
         return read_core_zarr(c, d, t, tl, buf);
     core_box(c, d, t, tl, start, count);
@@ -292,24 +297,61 @@ cleanup:
     return st;
 }
 
-/* The datasets of c whose voxels are in the OME-Zarr store beside file: their readers (counted
- * in *n). A store array lapse's reader cannot open is LAPSE_EINPUT. */
-static lapse_status_t open_zarr(const char *file, vctx_t *c, int *n)
+/* 1 when the output's config (the root attribute of its latest run's text) says
+ * output.format: zarr; 0 when it says otherwise or cannot be parsed. */
+static int config_says_zarr(hid_t h)
+{
+    const size_t cap = 1 << 20;
+    char *text = malloc(cap);
+    int zarr = 0;
+    if (text == NULL)
+        return 0;
+    text[0] = '\0';
+    lapse_h5_read_str_attr(h, LAPSE_ATTR_CONFIG, text, cap);
+    lapse_config_t cfg;
+    memset(&cfg, 0, sizeof cfg);
+    if (text[0] &&
+        lapse_config_parse("(the output's config)", text, strlen(text), &cfg) == LAPSE_OK)
+        zarr = cfg.output_format == LAPSE_FMT_ZARR;
+    lapse_err_clear();
+    lapse_config_free(&cfg);
+    free(text);
+    return zarr;
+}
+
+/* The datasets of c whose voxels are in the OME-Zarr store beside file (every dataset when the
+ * output's config says output.format: zarr, else those whose array exists there): their readers
+ * (counted in *n), or, where the array is missing or cannot be opened, d->zmiss with the reason
+ * in d->zwhy (every marked task of it then counts as unreadable). */
+static lapse_status_t open_zarr(const char *file, hid_t h, vctx_t *c, int *n)
 {
     char root[4096], za[8300];
     *n = 0;
     if (lapse_zarr_root(file, root, sizeof root) != 0)
         return LAPSE_OK;
+    const int all = config_says_zarr(h);
     for (int k = 0; k < c->n; k++) {
         vdset_t *d = &c->d[k];
         if (snprintf(d->zdir, sizeof d->zdir, "%s%s/0", root, d->path) >= (int)sizeof d->zdir ||
-            snprintf(za, sizeof za, "%s/.zarray", d->zdir) >= (int)sizeof za ||
-            access(za, F_OK) != 0)
+            snprintf(za, sizeof za, "%s/.zarray", d->zdir) >= (int)sizeof za)
+            return lapse_fail(LAPSE_EINPUT, "%s: the Zarr path of %s is too long", file, d->path);
+        const int there = access(za, F_OK) == 0;
+        if (!there && !all)
             continue;
-        lapse_status_t st = lapse_reader_open(root, d->path + 1 /* "result/0" */, &d->zr);
-        if (st != LAPSE_OK)
-            return lapse_fail_wrap(st, "%s: the OME-Zarr array %s cannot be opened", file, d->zdir);
         (*n)++;
+        lapse_status_t st =
+            !there ? lapse_fail(LAPSE_EREAD, "%s: %s (the store or the array is gone)", za,
+                                strerror(errno))
+                   : lapse_reader_open(root, d->path + 1 /* its image group */, &d->zr);
+        if (st != LAPSE_OK) {
+            snprintf(d->zwhy, sizeof d->zwhy, "%s", lapse_errmsg());
+            lapse_err_clear();
+            d->zmiss = 1;
+            continue;
+        }
+        const size_t es = lapse_dtype_size(lapse_reader_info(d->zr)->dtype); /* as read */
+        if (es > c->esize)
+            c->esize = es;
     }
     return LAPSE_OK;
 }
@@ -379,7 +421,7 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
     LAPSE_ALLOC(marks);
     LAPSE_H5(H5Dread(done, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, marks));
     LAPSE_H5(H5Ovisit2(h, H5_INDEX_NAME, H5_ITER_INC, dset_cb, &c, H5O_INFO_BASIC));
-    LAPSE_TRY(open_zarr(file, &c, &nzarr));
+    LAPSE_TRY(open_zarr(file, h, &c, &nzarr));
     buf = malloc((size_t)(c.tile[0] * c.tile[1] * c.tile[2]) * (c.esize ? c.esize : 1));
     bad = malloc((c.nt * c.ntiles + 1) * sizeof *bad);
     LAPSE_ALLOC(buf);
@@ -390,7 +432,7 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
     for (int64_t i = 0; i < c.nt * c.ntiles; i++) {
         if (marks[i] != LAPSE_MARK_DONE) { /* with repair: whether its chunks can be located */
             for (int k = 0; repair_it && k < c.n; k++) /* (a Zarr chunk may be missing) */
-                if (c.d[k].zr == NULL &&
+                if (c.d[k].zr == NULL && !c.d[k].zmiss &&
                     read_core_twice(h, &c, &c.d[k], i / c.ntiles, i % c.ntiles, buf) != LAPSE_OK) {
                     lapse_err_clear();
                     H5Eclear2(H5E_DEFAULT);

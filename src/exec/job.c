@@ -21,6 +21,7 @@
 #include "io/bdv_xml.h"
 #include "io/h5parts.h"
 #include "io/input_id.h"
+#include "io/reader.h"
 #include "io/zarr_out.h"
 #include "tpsel.h"
 
@@ -139,8 +140,22 @@ static lapse_status_t check_zarr_alias(const lapse_job_t *job)
     }
     if (canon_path(input, in) != 0)
         return LAPSE_OK;
-    const int holds = S_ISDIR(sb.st_mode) && input != dir && path_within(out, in);
-    if (!path_within(in, out) && !holds)
+    const int holds = input != dir && S_ISDIR(sb.st_mode) && path_within(out, in);
+    int hit = path_within(in, out) || holds;
+    if (!hit && input == dir) { /* input.files: each file (a Zarr store of one timepoint?) */
+        char **names = NULL, each[PATH_MAX];
+        size_t n = 0;
+        if (lapse_reader_files_list(cfg->input_file, &names, &n) != LAPSE_OK)
+            lapse_err_clear(); /* the probe reports it */
+        for (size_t i = 0; i < n; i++) {
+            if (!hit && canon_path(names[i], each) == 0 &&
+                (path_within(each, out) || path_within(out, each)))
+                hit = 1;
+            free(names[i]);
+        }
+        free(names);
+    }
+    if (!hit)
         return LAPSE_OK;
     return lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
                              "the Zarr output %s %s the input %s: its arrays would be written "

@@ -531,7 +531,10 @@ lapse_status_t lapse_input_identity(const char *file, const char *dataset,
         /* a box that cannot be read (a damaged chunk) counts as such, so that the tasks decide
          * what to do with it (on_error: skip records them failed and goes on); the file's size
          * and time still tell a change */
-        if (lapse_reader_read(r, tps[i], &box, buf) != LAPSE_OK) {
+        lapse_status_t rs = lapse_reader_read(r, tps[i], &box, buf);
+        if (rs != LAPSE_OK && rs != LAPSE_EREAD) /* out of memory, interrupted: not damage */
+            LAPSE_TRY(rs);
+        if (rs != LAPSE_OK) {
             lapse_err_clear();
             static const char bad[] = "unreadable";
             h = fnv_bytes(h, (const unsigned char *)bad, sizeof bad);

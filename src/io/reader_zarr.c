@@ -203,6 +203,10 @@ static lapse_status_t parse_dtype(zarr_input_t *in, const char *file, const laps
             in->dtype = LAPSE_DT_U16;
         else if (strcmp(s + 1, "f4") == 0 && s[0] != '|')
             in->dtype = LAPSE_DT_F32;
+        else if (strcmp(s + 1, "u4") == 0 && s[0] != '|') /* read as float32 (reader.c) */
+            in->dtype = LAPSE_DT_U32;
+        else if (strcmp(s + 1, "i2") == 0 && s[0] != '|') /* read as float32 (reader.c) */
+            in->dtype = LAPSE_DT_I16;
         else
             goto unsupported;
         in->esize = lapse_dtype_size(in->dtype);
@@ -211,8 +215,8 @@ static lapse_status_t parse_dtype(zarr_input_t *in, const char *file, const laps
     }
 unsupported:
     return lapse_fail(LAPSE_EINPUT,
-                      "%s: type \"%.32s\" is not supported (use uint8, uint16 or float32: \"<u1\", "
-                      "\"<u2\", \"<f4\")",
+                      "%s: type \"%.32s\" is not supported (use uint8, uint16, float32, uint32 "
+                      "or int16: \"<u1\", \"<u2\", \"<f4\", \"<u4\", \"<i2\")",
                       file, s);
 }
 
@@ -281,15 +285,25 @@ static lapse_status_t parse_fill(zarr_input_t *in, const char *file, const lapse
         float f = (float)d;
         memcpy(in->fill, &f, 4);
     } else {
-        double max = in->dtype == LAPSE_DT_U8 ? 255 : 65535;
-        if (!(d >= 0 && d <= max && d == floor(d)))
+        double lo = in->dtype == LAPSE_DT_I16 ? -32768 : 0;
+        double max = in->dtype == LAPSE_DT_U8    ? 255
+                     : in->dtype == LAPSE_DT_U16 ? 65535
+                     : in->dtype == LAPSE_DT_I16 ? 32767
+                                                 : 4294967295.0;
+        if (!(d >= lo && d <= max && d == floor(d)))
             return lapse_fail(LAPSE_EINPUT, "%s: \"fill_value\" %g is not a %s value", file, d,
                               lapse_dtype_name(in->dtype));
         if (in->dtype == LAPSE_DT_U8) {
             in->fill[0] = (unsigned char)d;
-        } else {
+        } else if (in->dtype == LAPSE_DT_U16) {
             uint16_t u = (uint16_t)d;
             memcpy(in->fill, &u, 2);
+        } else if (in->dtype == LAPSE_DT_I16) {
+            int16_t u = (int16_t)d;
+            memcpy(in->fill, &u, 2);
+        } else {
+            uint32_t u = (uint32_t)d;
+            memcpy(in->fill, &u, 4);
         }
     }
     if (in->swap) { /* stored like the data: swapped back after the copy */

@@ -219,7 +219,8 @@ static lapse_status_t out_shape(lapse_graph_t *g, lapse_graph_err_t *err)
         const int64_t *d = nd->dims;
         if (d[1] == fin[1] && d[2] == fin[2] && (g->out[o].flat || d[0] == z))
             continue;
-        const int fin_deep = !g->out[g->nout - 1].flat || deep < 0 || deep == o;
+        const int fin_deep = !g->out[g->nout - 1].flat || deep < 0 || deep == o || d[1] != fin[1] ||
+                             d[2] != fin[2]; /* (y, x: against the final) */
         const int64_t *r = fin_deep ? fin : g->node[g->out[deep].node].dims;
         char a[96], b[160];
         snprintf(a, sizeof a, "[%lld, %lld, %lld]", (long long)d[0], (long long)d[1],

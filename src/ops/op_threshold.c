@@ -441,7 +441,7 @@ const lapse_op_t lapse_op_threshold_otsu = {
 /* ---------------------------------------------------------------- mean */
 
 typedef struct {
-    double maxabs; /* of the finite voxels (an upper bound) */
+    double maxabs; /* of the finite voxels (an upper bound); 0 with an infinite one */
     int64_t n;
     int pinf, ninf; /* 1: a +inf / -inf voxel was seen */
 } mag_t;
@@ -486,7 +486,8 @@ static lapse_status_t mean_partial(lapse_dev_t *d, const lapse_step_t *s, int pa
         goto cleanup;
     }
     const mag_t *m = prev->data;
-    cl_int shift = (cl_int)fix_shift(m->maxabs, m->n);
+    /* with an infinite voxel only the NaN count matters: every term scaled to 0 (no overflow) */
+    cl_int shift = m->pinf || m->ninf ? -1100 : (cl_int)fix_shift(m->maxabs, m->n);
     cl_kernel k;
     size_t n = (size_t)lapse_box_voxels(&t->core_rel), ng = groups_for(n);
     sums = malloc(ng * sizeof *sums);

@@ -693,8 +693,9 @@ const lapse_op_t lapse_op_variance_box = {
     .help = "population variance over a (2r+1)^3 box (float32)",
     .convention =
         "SciPy uniform_filter(x^2) - uniform_filter(x)^2 (mode='nearest'), computed in "
-        "two passes over the window (mean, then mean squared deviation: no cancellation); "
-        "clesperanto variance_box",
+        "two passes over the window (mean, then mean squared deviation: no cancellation) with "
+        "float32 sums, so a window of thousands of voxels is off by up to ~2e-4 relative (radius "
+        "6 on 1000 + U(0, 1): 1.8e-4); clesperanto variance_box",
     WIN_COMMON,
     .params = {RADIUS(VAR_MAX_R, "box radius in voxels, z y x")},
     .out_rule = LAPSE_OUT_F32,

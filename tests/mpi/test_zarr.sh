@@ -143,4 +143,26 @@ sed -i "s|^output: .*|output: {file: $T/outer.h5, format: zarr}|" "$T/zalias.yam
 expect_rc 2 "$T/zalias.log" "$LAPSE" run "$T/zalias.yaml"
 grep -q "the Zarr output $T/outer.zarr holds the input" "$T/zalias.log" ||
     { cat "$T/zalias.log"; fail "Zarr output holding the input store: no clear refusal"; }
+# ... and with input.files, one Zarr store per timepoint: an output store that is one of them
+"$LAPSE_PY" - "$T" <<'PY' || fail "cannot write the per-timepoint stores"
+import sys, zarr
+for k in range(2):
+    a = zarr.open_array(sys.argv[1] + "/tp_%d.zarr" % k, mode="w", shape=(1, 4, 16, 16),
+                        chunks=(1, 4, 16, 16), dtype="<u2")
+    a[:] = k + 1
+PY
+before=$(tree_sum "$T/tp_1.zarr")
+cat >"$T/zfiles.yaml" <<YAML
+input: {files: "$T/tp_*.zarr"}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+output: {file: $T/tp_1.h5, format: zarr}
+devices: any
+YAML
+expect_rc 2 "$T/zfiles.log" "$LAPSE" run "$T/zfiles.yaml"
+grep -q "the Zarr output $T/tp_1.zarr holds the input" "$T/zfiles.log" ||
+    { cat "$T/zfiles.log"; fail "Zarr output over one of input.files' stores: no clear refusal"; }
+[ "$(tree_sum "$T/tp_1.zarr")" = "$before" ] || fail "input.files: the input store changed"
+sed -i "s|file: $T/tp_1.h5|file: $T/tp_out.h5|" "$T/zfiles.yaml"
+run_ok "$T/zfiles.log" "$LAPSE" run "$T/zfiles.yaml" # another name: fine
 echo "PASS ($TEST_NAME)"

@@ -4,6 +4,8 @@
 # SIGKILL resumes to the same data.
 # 2v. `lapse verify` reads the store's chunks: a removed and a garbled one are found (exit 1),
 #    --repair marks their tasks not done, and a rerun restores the reference data.
+# 2w. verify reads a uint32 label output's store (and its uint8 mask); with the store removed,
+#    every marked task is unreadable.
 #
 # 1. Reference: the pipeline of kill_config (gaussian blur saved as /blurred; top-hat into
 #    /result; both float32) with HDF5 output, tiles [8, 32, 32] (edge tiles in y and x), 2 ranks.
@@ -100,6 +102,29 @@ run_ok "$T/rerun.log" mpirun_lapse 2 run "$T/z.yaml"
 grep -q "are done, 2 to run" "$T/rerun.log" || { cat "$T/rerun.log"; fail "the rerun after --repair"; }
 run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred \
     --voxel "$VOX" --compressor "$want"
+
+note "2w. verify of a uint32 label output in Zarr; then of one whose store was removed"
+cat >"$T/lab.yaml" <<YAML
+input: {file: $IN, dataset: /raw}
+tiles: {shape: [8, 32, 32]}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+  - {op: threshold_otsu, save: /mask}
+  - {op: connected_components_labeling}
+output: {file: $T/lab.h5, dataset: /labels, format: zarr}
+devices: any
+YAML
+lapse_run 2 "$T/lab.yaml"
+grep -q '"dtype": "<u4"' "$T/lab.zarr/labels/0/.zarray" || fail "the labels are not uint32 in Zarr"
+run_ok "$T/verify.log" "$LAPSE" verify "$T/lab.h5"
+grep -q ", 0 unreadable" "$T/verify.log" && grep -q "2 of them in the OME-Zarr store" "$T/verify.log" ||
+    { cat "$T/verify.log"; fail "verify of a uint32 / uint8 Zarr output"; }
+rm -rf "$T/lab.zarr"
+expect_rc 1 "$T/verify.log" "$LAPSE" verify "$T/lab.h5"
+n=$((NT * $(ntiles 8 32 32)))
+grep -q "$n of $n tasks marked done; 0 read back in 2 datasets, $n unreadable" "$T/verify.log" &&
+    grep -q "lab.zarr/labels/0/.zarray: No such file or directory (the store or the array is gone)" \
+        "$T/verify.log" || { cat "$T/verify.log"; fail "verify of an output whose store is gone"; }
 
 note "2b. a new output over the store of a removed one: the old chunks are gone"
 out=$T/z_none.h5
