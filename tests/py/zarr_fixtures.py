@@ -101,6 +101,9 @@ def main(d):
     # Refused at the probe.
     array(d + "/forder.zarr", u2, ch, order="F")
     array(d + "/i2.zarr", vol("<i2"), ch)
+    array(d + "/u4.zarr", vol("<u4"), ch, numcodecs.Blosc("zstd", 5, numcodecs.Blosc.SHUFFLE))
+    array(d + "/be_u4.zarr", vol(">u4"), ch)
+    array(d + "/i4.zarr", vol("<i4"), ch)
     array(d + "/f8.zarr", vol("<f8"), ch)
     array(d + "/filters.zarr", u2, ch, filters=[numcodecs.Delta(dtype="<u2")])
     array(d + "/lzma.zarr", u2, ch, numcodecs.LZMA())
