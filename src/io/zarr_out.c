@@ -5,6 +5,8 @@
  */
 #include "io/zarr_out.h"
 
+#include "io/json.h"
+
 #include <blosc.h>
 #include <dirent.h>
 #include <errno.h>
@@ -286,6 +288,125 @@ static lapse_status_t create_one(const char *out, const char *root, const lapse_
     return write_text(adir, ".zarray", text);
 }
 
+/* Whether rel (an array's group path relative to the root, as the root's list holds it) is one
+ * this writer could have made: non-empty, no leading or doubled '/', no "." or ".." component, no
+ * control characters; anything else in the list is ignored (the store is not trusted). */
+static int safe_rel(const char *rel)
+{
+    if (rel[0] == '\0' || rel[0] == '/' || strlen(rel) > 1024)
+        return 0;
+    for (const char *c = rel; *c; c++)
+        if ((unsigned char)*c < 0x20 || (c[0] == '/' && (c[1] == '/' || c[1] == '\0')))
+            return 0;
+    for (const char *c = rel; *c;) {
+        size_t k = strcspn(c, "/");
+        if ((k == 1 && c[0] == '.') || (k == 2 && c[0] == '.' && c[1] == '.'))
+            return 0;
+        c += k + (c[k] == '/');
+    }
+    return 1;
+}
+
+/* The path of dataset s relative to the store's root ("/steps/blur" -> "steps/blur"). */
+static const char *rel_path(const lapse_dset_spec_t *s)
+{
+    return s->path[0] == '/' ? s->path + 1 : s->path;
+}
+
+/* Remove the array of group rel under root that an earlier output listed: its chunk and
+ * temporary files, 0/.zarray, the 0 directory, the group's .zattrs and .zgroup and the group
+ * directory. Only these names are removed; a directory holding anything else stays (rmdir
+ * fails on it, silently), so a user's own files under the group survive. */
+static lapse_status_t remove_listed(const char *root, const char *rel)
+{
+    char g[ZPATH], a[ZPATH], f[ZPATH];
+    if (snprintf(g, sizeof g, "%s/%s", root, rel) >= (int)sizeof g ||
+        snprintf(a, sizeof a, "%s/0", g) >= (int)sizeof a)
+        return lapse_fail(LAPSE_EIO, "zarr path too long: %s/%s", root, rel);
+    struct stat sb;
+    if (lstat(g, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return LAPSE_OK; /* gone already, or not a directory we made */
+    if (lstat(a, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+        ZTRY(clear_chunks(a));
+        if (snprintf(f, sizeof f, "%s/.zarray", a) >= (int)sizeof f)
+            return lapse_fail(LAPSE_EIO, "zarr path too long: %s", a);
+        if (unlink(f) != 0 && errno != ENOENT)
+            return lapse_fail(LAPSE_EIO, "cannot remove %s: %s", f, strerror(errno));
+        (void)rmdir(a);
+    }
+    static const char *const meta[] = {".zattrs", ".zgroup"};
+    for (int i = 0; i < 2; i++) {
+        if (snprintf(f, sizeof f, "%s/%s", g, meta[i]) >= (int)sizeof f)
+            return lapse_fail(LAPSE_EIO, "zarr path too long: %s", g);
+        if (unlink(f) != 0 && errno != ENOENT)
+            return lapse_fail(LAPSE_EIO, "cannot remove %s: %s", f, strerror(errno));
+    }
+    (void)rmdir(g);
+    return LAPSE_OK;
+}
+
+/* Whether rel names one of specs[0..n). */
+static int listed_now(const char *rel, const lapse_dset_spec_t *specs, int n)
+{
+    for (int k = 0; k < n; k++)
+        if (strcmp(rel, rel_path(&specs[k])) == 0)
+            return 1;
+    return 0;
+}
+
+/* On a fresh output: remove the arrays the root's .zattrs ("lapse": {"arrays": [...]}, written
+ * by lapse_zarr_create) lists that specs[0..n) does not, so a replaced output's saved steps do
+ * not stay behind. A store without the list (none yet, written before 2026-12-02, or a user's
+ * .zattrs) keeps everything; an unreadable list is ignored the same way. */
+static lapse_status_t remove_unlisted(const char *root, const lapse_dset_spec_t *specs, int n)
+{
+    char p[ZPATH], err[160];
+    if (snprintf(p, sizeof p, "%s/.zattrs", root) >= (int)sizeof p)
+        return lapse_fail(LAPSE_EIO, "zarr path too long: %s", root);
+    FILE *f = fopen(p, "rb");
+    if (f == NULL)
+        return LAPSE_OK;
+    char *text = malloc(LAPSE_JSON_MAX_BYTES);
+    size_t len = text ? fread(text, 1, LAPSE_JSON_MAX_BYTES, f) : 0;
+    fclose(f);
+    lapse_json_t *doc = NULL;
+    if (text == NULL || lapse_json_parse(text, len, &doc, err, sizeof err) != 0) {
+        free(text);
+        return LAPSE_OK;
+    }
+    free(text);
+    const lapse_json_t *arr = lapse_json_get(lapse_json_get(doc, "lapse"), "arrays");
+    lapse_status_t st = LAPSE_OK;
+    for (size_t i = 0; arr && arr->type == LAPSE_JSON_ARRAY && i < arr->n && st == LAPSE_OK; i++) {
+        const lapse_json_t *e = arr->items[i];
+        if (e->type == LAPSE_JSON_STRING && safe_rel(e->string) && !listed_now(e->string, specs, n))
+            st = remove_listed(root, e->string);
+    }
+    lapse_json_free(doc);
+    return st;
+}
+
+/* Write the root's .zattrs: the list of this output's arrays (remove_unlisted reads it). */
+static lapse_status_t write_root_list(const char *root, const lapse_dset_spec_t *specs, int n)
+{
+    size_t cap = 64;
+    for (int k = 0; k < n; k++)
+        cap += 6 * strlen(rel_path(&specs[k])) + 16; /* \u00XX at worst */
+    char *text = malloc(cap);
+    if (text == NULL)
+        return lapse_fail(LAPSE_ENOMEM, "out of memory for the store's list of arrays");
+    size_t w = (size_t)snprintf(text, cap, "{\n  \"lapse\": {\"arrays\": [");
+    for (int k = 0; k < n; k++) {
+        if (k)
+            w += (size_t)snprintf(text + w, cap - w, ", ");
+        w += json_str(text + w, cap - w, rel_path(&specs[k]));
+    }
+    snprintf(text + w, cap - w, "]}\n}\n");
+    lapse_status_t st = write_text(root, ".zattrs", text);
+    free(text);
+    return st;
+}
+
 lapse_status_t lapse_zarr_create(const char *out, const lapse_dset_spec_t *specs, int n,
                                  const double vox[3], const char *unit, lapse_comp_t comp,
                                  int level, int fresh)
@@ -299,6 +420,9 @@ lapse_status_t lapse_zarr_create(const char *out, const lapse_dset_spec_t *specs
         return lapse_fail(LAPSE_EIO, "zarr path too long for %s", out);
     ZTRY(mkdir_p(root));
     ZTRY(write_text(root, ".zgroup", "{\n  \"zarr_format\": 2\n}\n"));
+    if (fresh)
+        ZTRY(remove_unlisted(root, specs, n));
+    ZTRY(write_root_list(root, specs, n));
     for (int k = 0; k < n; k++)
         ZTRY(create_one(out, root, &specs[k], vox, unit, comp, level, fresh));
     return LAPSE_OK;

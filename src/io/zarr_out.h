@@ -4,6 +4,7 @@
  *
  * Layout, for output file OUT.h5 (OUT.zarr for a name without .h5/.hdf5/.he5: OUT + ".zarr"):
  *   OUT.zarr/.zgroup               the root group
+ *   OUT.zarr/.zattrs               {"lapse": {"arrays": [...]}}: the output's datasets' groups
  *   OUT.zarr/<dataset>/.zgroup     one image group per result dataset ("/result" -> result;
  *   OUT.zarr/<dataset>/.zattrs     intermediate groups of a nested name get a .zgroup too),
  *                                  multiscales[0]: version 0.4, axes t (time), z, y, x (space,
@@ -41,7 +42,9 @@ int lapse_zarr_root(const char *out, char *buf, size_t len);
  * and .zarray (compressor from comp/level as above). fresh: the HDF5 file was just made (no
  * task done yet): chunk files (names of digits and dots) and temporary files already in each
  * array's directory are removed first, so a store left by an earlier output of that name never
- * shows through. LAPSE_EIO with a message on failure. */
+ * shows through, and the arrays the root's list names that specs does not are removed (their
+ * chunk, temporary and metadata files and directories; other files stay). LAPSE_EIO with a
+ * message on failure. */
 lapse_status_t lapse_zarr_create(const char *out, const lapse_dset_spec_t *specs, int n,
                                  const double vox[3], const char *unit, lapse_comp_t comp,
                                  int level, int fresh);

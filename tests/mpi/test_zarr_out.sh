@@ -18,6 +18,9 @@
 #    and the store again equals the reference.
 #    A new output (its HDF5 file removed) over that store, timepoint 0 only: the old chunks are
 #    removed, timepoint 0 equals the reference and the others read as the fill value.
+# 2c. mode: overwrite with a config that saves nothing: the store's root .zattrs lists the
+#    arrays of its output; the replaced output's /blurred array is removed (a file of the user's
+#    in the store is not) and /result equals the reference.
 # 3. Kill: a longer zarr (blosc:zstd) run on 2 ranks, SIGKILL of one rank once some tasks are
 #    marked; every marked task's chunk must already hold the reference data, and the same
 #    command must finish the job with data identical to the reference.
@@ -142,6 +145,26 @@ with h5py.File(ref, "r") as h:
         assert a[0].tobytes() == h[d][0].tobytes(), d
         assert not a[1:].any(), d
 PY
+
+note "2c. mode: overwrite with a config that saves no /blurred: its array leaves the store"
+store=${out%.h5}.zarr
+grep -q '"arrays": \["blurred", "result"\]' "$store/.zattrs" ||
+    { cat "$store/.zattrs"; fail "the store's root does not list its arrays"; }
+echo "mine" >"$store/notes.txt"
+cat >"$T/z2.yaml" <<YAML
+input: {file: $IN, dataset: /raw, voxel_size: [${VOX//,/, }]}
+tiles: {shape: [8, 32, 32]}
+pipeline:
+  - {op: gaussian_blur, sigma: 2}
+  - {op: top_hat_box, radius: [0, 1, 1]}
+output: {file: $out, dataset: /result, format: zarr, mode: overwrite}
+devices: any
+YAML
+lapse_run 2 "$T/z2.yaml"
+[ ! -e "$store/blurred" ] || { find "$store/blurred" | head; fail "the replaced output's /blurred array stayed"; }
+[ "$(cat "$store/notes.txt")" = mine ] || fail "a file of the user's in the store was touched"
+grep -q '"arrays": \["result"\]' "$store/.zattrs" || { cat "$store/.zattrs"; fail "the new list"; }
+run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result --voxel "$VOX"
 
 note "3. SIGKILL during a zarr run on 2 ranks, then resume"
 NT=32 NZ=16 NY=128 NX=128 IN=$T/in_kill.h5
