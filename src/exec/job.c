@@ -540,6 +540,7 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                           strcmp(os.last_fingerprint, job->fingerprint) == 0;
     job->mode = LAPSE_MODE_UPDATE;
     job->recompute = updating && !same_unfinished;
+    job->updating = updating;
     job->config_differs =
         updating && ((os.fingerprint[0] && strcmp(os.fingerprint, job->fingerprint)) ||
                      (os.last_fingerprint[0] && strcmp(os.last_fingerprint, job->fingerprint)));

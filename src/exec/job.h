@@ -33,6 +33,7 @@ typedef struct {
     lapse_graph_t graph;  /* the pipeline compiled for the input (its steps: cfg.steps) */
     lapse_mode_t mode;    /* how the output file is opened */
     int recompute;        /* 1: run every selected task; 0: only those not done */
+    int updating;         /* rank 0: an update (output.mode, or implied by --timepoints) */
     int config_differs;   /* rank 0: an update whose config is not the one that made the output or
                            * not its last run's */
     char fingerprint[24]; /* of this config (fingerprint.h) */

@@ -56,7 +56,7 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
             job->mode == LAPSE_MODE_CREATE      ? "create"
             : job->mode == LAPSE_MODE_OVERWRITE ? "overwrite"
             : job->recompute                    ? "update: the selected timepoints are recomputed"
-            : cfg->mode == LAPSE_MODE_UPDATE    ? "update: continuing its unfinished run"
+            : job->updating                     ? "update: continuing its unfinished run"
                                                 : "create: continuing the existing output");
     for (int k = 0; k < job->nout; k++) {
         const lapse_dset_spec_t *s = &job->out[k];

@@ -17,6 +17,9 @@
 #    timepoints it would lose, the file byte-identical. Allowed: --timepoints selecting every
 #    finished timepoint (the output is replaced, equal to the copy); no output; an output whose
 #    only finished timepoint (1) is selected.
+# 8. An update implied by --timepoints (no output.mode) killed after one task: `lapse plan` with
+#    the same selection says it continues the unfinished update, with another selection that it
+#    recomputes, and without --timepoints that it continues the output (create).
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -127,4 +130,17 @@ rm -f "$OUT"
 lapse_run 1 "$T/ovw.yaml" --timepoints 1
 lapse_run 1 "$T/ovw.yaml" --timepoints 1
 run_ok "$T/tasks.log" py tasks.py "$OUT" --run-id 1 --timepoints 1 --count "$NTILES" --runs 1
+note "8. lapse plan's label of an update that --timepoints implies (no output.mode), interrupted"
+sed 's/, mode: overwrite//' "$T/ovw.yaml" >"$T/nomode.yaml"
+! grep -q 'mode:' "$T/nomode.yaml" || fail "nomode.yaml has a mode"
+rc=0
+LAPSE_FAULT=after-task "$LAPSE" run "$T/nomode.yaml" --timepoints 2 >"$T/fault.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || { cat "$T/fault.log"; fail "LAPSE_FAULT=after-task: the update did not die"; }
+for args in "--timepoints 2:update: continuing its unfinished run" \
+    "--timepoints 3:update: the selected timepoints are recomputed" \
+    ":create: continuing the existing output"; do
+    run_ok "$T/plan.log" "$LAPSE" plan "$T/nomode.yaml" ${args%%:*}
+    grep -qF "(mode ${args#*:})" "$T/plan.log" ||
+        { grep '^output' "$T/plan.log"; fail "plan ${args%%:*}: not labelled '${args#*:}'"; }
+done
 echo "PASS ($TEST_NAME)"
