@@ -69,6 +69,10 @@ void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, 
     }
     h = fnv(h, cfg->output_dataset);
     h = fnv(h, lapse_dtype_name(cfg->output_dtype));
+    /* uint32 results saturate at 4294967295 since 2026-12-02 (4294967040 before): an output
+     * made with the old rule is another config's, not one to continue with mixed rules */
+    if (cfg->output_dtype == LAPSE_DT_U32)
+        h = fnv(h, "pack v2");
     /* the format joins only when zarr, so that HDF5 outputs keep their fingerprint (continuing
      * an output in the other format would leave done tasks without their data) */
     if (cfg->output_format == LAPSE_FMT_ZARR)
