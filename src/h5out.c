@@ -588,10 +588,13 @@ cleanup:
 }
 
 /* Collective. The voxel size of each result dataset outside /lapse as its float32 attribute
- * element_size_um: [z, y, x] on a [t, z, y, x] dataset, [y, x] on a [t, y, x] one (Fiji's
- * reading of the attribute: one value per spatial axis), from the spec's vox (its geometry,
- * job.c), or state->element_size_um where the spec has none; no attribute (an old one removed)
- * where an axis of it is not spatial (vox 0) or nothing is known. */
+ * element_size_um: [z, y, x], also on a [t, y, x] dataset (z there: the z voxel size the
+ * dataset's planes come from, 1 where none is known), since Fiji's HDF5 plugin reads three
+ * values whatever the dataset's rank; from the spec's vox (its geometry, job.c), or
+ * state->element_size_um where the spec has none; no attribute (an old one removed) where an
+ * axis of it is not spatial (vox 0) or nothing is known. And the string attribute axes, "tzyx"
+ * or "tyx", which tells lapse's reader (io/reader_h5.c) that a 3-D dataset with three values is
+ * [t, y, x] indeed. */
 static lapse_status_t put_element_size(lapse_h5out_t *o, const lapse_state_spec_t *state)
 {
     lapse_status_t st = LAPSE_OK;
@@ -604,9 +607,11 @@ static lapse_status_t put_element_size(lapse_h5out_t *o, const lapse_state_spec_
                                 ? sp->vox
                                 : state->element_size_um;
         const int flat = sp->ndims == 3;
-        const float v[3] = {(float)vox[flat ? 1 : 0], (float)vox[flat ? 2 : 1], (float)vox[2]};
-        const hsize_t n = flat ? 2 : 3;
-        const int ok = v[0] > 0 && v[1] > 0 && (flat || v[2] > 0);
+        const float v[3] = {flat && !(vox[0] > 0) ? 1.0f : (float)vox[0], (float)vox[1],
+                            (float)vox[2]};
+        const hsize_t n = 3;
+        const int ok = v[0] > 0 && v[1] > 0 && v[2] > 0;
+        LAPSE_TRY(put_str_attr(o->dsets[k], "axes", flat ? "tyx" : "tzyx"));
         htri_t e = H5Aexists(o->dsets[k], "element_size_um");
         LAPSE_H5(e);
         if (e > 0)

@@ -129,6 +129,25 @@ static int path_exists(hid_t file, const char *path)
     return 1;
 }
 
+/* Whether the dataset's string attribute axes is "tyx" (lapse's outputs say so: h5out.c).
+ * Never fails. */
+static int axes_tyx(hid_t dset)
+{
+    int yes = 0;
+    hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID;
+    char v[8] = {0};
+    if (H5Aexists(dset, "axes") > 0 && (a = H5Aopen(dset, "axes", H5P_DEFAULT)) >= 0 &&
+        (t = H5Aget_type(a)) >= 0 && H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) &&
+        H5Tget_size(t) < sizeof v && H5Aread(a, t, v) >= 0)
+        yes = strcmp(v, "tyx") == 0;
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Eclear2(H5E_DEFAULT);
+    return yes;
+}
+
 /* The dataset's element_size_um attribute (z, y, x; or y, x) into vs (left 0 when absent or
  * not 2 or 3 positive numbers). Never fails. Returns how many values it had (0 when none). */
 static int element_size(hid_t dset, int ndims, double vs[3])
@@ -219,7 +238,8 @@ static lapse_status_t check_dset(hid_t dset, const char *file, const char *name,
     info->shape[2] = (int64_t)dims[nd - 1];
     info->dtype = dt;
     info->nchannels = nd == 5 ? (int64_t)dims[1] : 1;
-    if (element_size(dset, info->ndims, info->voxel_size_um) == 3 && info->ndims == 3)
+    if (element_size(dset, info->ndims, info->voxel_size_um) == 3 && info->ndims == 3 &&
+        !axes_tyx(dset))
         info->axes_assumed = 2;
 cleanup:
     if (type >= 0)

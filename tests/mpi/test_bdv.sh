@@ -97,7 +97,7 @@ t, nz, ny = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 zo = round(nz * 4.9)  # resample's output planes: the voxel is 4 * nz / zo
 yo = round(ny * 1.6)
 want = {"iso": [4 * nz / zo, 0.8, 0.5], "bin": [8, 2.4, 2.0], "radial": None,
-        "proj": [0.8, 0.5]}
+        "proj": [4.0, 0.8, 0.5]}
 bad = 0
 for name, w in want.items():
     with h5py.File("%s/%s.h5" % (t, name), "r") as f:

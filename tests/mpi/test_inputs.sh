@@ -203,4 +203,14 @@ run_ok "$T/esz3.log" mpirun_lapse 1 run "$T/esz3run.yaml"
 grep -q "warning: $T/esz3.h5: the 3-D dataset is read as \[t, y, x\], .* element_size_um has 3 values" \
     "$T/esz3.log" || { cat "$T/esz3.log"; fail "a 3-D dataset with a z element size: no warning"; }
 ! grep -q "warning: .*element_size_um" "$T/vs_h5.log" || fail "a warning for a [1, z, y, x] stack"
+# lapse's own [t, y, x] output (element_size_um [1, y, x] for Fiji, axes "tyx") read back as an
+# input: [t, y, x] with its y, x size, and no warning
+"$LAPSE_PY" - "$T/esz3run.h5" <<'PY' || fail "element_size_um / axes of a [t, y, x] output"
+import sys, h5py, numpy as np
+d = h5py.File(sys.argv[1], "r")["/result"]
+assert d.ndim == 3 and list(d.attrs["element_size_um"]) == list(np.float32([1, 0.5, 0.25])), d.attrs
+assert d.attrs["axes"] in (b"tyx", "tyx"), d.attrs["axes"]
+PY
+plan vs_own "file: $T/esz3run.h5, dataset: /result" "voxel      [0, 0.5, 0.25] um"
+! grep -q "warning: .*element_size_um" "$T/vs_own.log" || { cat "$T/vs_own.log"; fail "a warning for lapse's own [t, y, x] output"; }
 echo "PASS ($TEST_NAME)"

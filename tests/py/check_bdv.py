@@ -15,8 +15,9 @@ XmlIoSpimDataMinimal, XmlIoHdf5ImageLoader, Hdf5ImageLoader; spimdata XmlKeys):
   sKK/subdivisions (int32 [1, 3], each in [1, size]) and the dataType attribute naming the
   dataset's dtype; per timepoint, tTTTTT/sKK/0/cells: a virtual dataset [z, y, x] of that
   dtype holding exactly timepoint t of lapse's dataset;
-- every result dataset carries element_size_um = VZ VY VX (float32, z y x), a [t, y, x] one
-  VY VX.
+- every result dataset carries element_size_um = VZ VY VX (float32, z y x; three values also
+  on a [t, y, x] one, as Fiji's HDF5 plugin reads them) and the string attribute axes, "tzyx"
+  or "tyx".
 Exit 0 when all holds; prints what fails and exits 1 otherwise.
 """
 import os
@@ -81,9 +82,12 @@ def main(out, vz, vy, vx, unit):
         data = {p: f[p][...] for p in paths}
         for p in paths:
             e = f[p].attrs.get("element_size_um")
-            want = vox if f[p].ndim == 4 else vox[1:]  # [t, y, x]: one value per spatial axis
-            if e is None or e.dtype != np.float32 or list(e) != list(np.float32(want)):
-                fail("%s: element_size_um %s, expected %s (float32)" % (p, e, want))
+            if e is None or e.dtype != np.float32 or list(e) != list(np.float32(vox)):
+                fail("%s: element_size_um %s, expected %s (float32)" % (p, e, vox))
+            ax = f[p].attrs.get("axes")
+            ax = ax.decode() if isinstance(ax, bytes) else ax
+            if ax != ("tzyx" if f[p].ndim == 4 else "tyx"):
+                fail("%s: axes attribute %r for a %d-D dataset" % (p, ax, f[p].ndim))
     # lapse's order: the output dataset list of the job (saved steps, then the result); the
     # XML names each setup, so match by name and check every dataset has exactly one setup.
     setups = seq.find("ViewSetups")
