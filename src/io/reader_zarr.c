@@ -23,6 +23,7 @@
 #include "io/reader.h"
 
 #include <blosc.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -316,6 +317,27 @@ static lapse_status_t parse_fill(zarr_input_t *in, const char *file, const lapse
     return LAPSE_OK;
 }
 
+/* The chunk key separator of the array in dir whose .zarray names none: "/" when dir holds a
+ * directory named by digits (a nested chunk path, as OME-NGFF 0.2 and later require and as
+ * stores written before zarr-python 2.8 added the key lack), else ".", Zarr v2's default. */
+static char guess_separator(const char *dir)
+{
+    char sep = '.', p[4400];
+    DIR *d = opendir(dir);
+    if (d == NULL)
+        return sep;
+    struct dirent *e;
+    while (sep == '.' && (e = readdir(d)) != NULL) {
+        struct stat sb;
+        if (e->d_name[0] != '\0' && strspn(e->d_name, "0123456789") == strlen(e->d_name) &&
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name) < (int)sizeof p && stat(p, &sb) == 0 &&
+            S_ISDIR(sb.st_mode))
+            sep = '/';
+    }
+    closedir(d);
+    return sep;
+}
+
 /* Read and check dir/.zarray into in (dims, chunks, dtype, order, codec, fill, separator). */
 static lapse_status_t load_zarray(zarr_input_t *in, const char *dir)
 {
@@ -361,7 +383,7 @@ static lapse_status_t load_zarray(zarr_input_t *in, const char *dir)
     LAPSE_TRY(parse_codec(in, file, m));
     LAPSE_TRY(parse_fill(in, file, lapse_json_get(m, "fill_value")));
     const lapse_json_t *sep = lapse_json_get(m, "dimension_separator");
-    in->sep = '.';
+    in->sep = sep == NULL ? guess_separator(dir) : '.';
     if (sep != NULL) {
         if (sep->type != LAPSE_JSON_STRING ||
             (strcmp(sep->string, ".") != 0 && strcmp(sep->string, "/") != 0))
@@ -524,6 +546,13 @@ static lapse_status_t locate(zarr_input_t *in, const char *store, const char *da
     }
     const lapse_json_t *all = lapse_json_get(attrs, "multiscales");
     if (rc == 0 || all == NULL) {
+        snprintf(path, sizeof path, "%s/zarr.json", node);
+        if (access(path, F_OK) == 0)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: a Zarr v3 store (zarr.json; OME-Zarr 0.5), which lapse does not read: "
+                       "it reads Zarr v2 (OME-Zarr up to 0.4); convert the store to Zarr v2, or "
+                       "to HDF5 or TIFF",
+                       node);
         snprintf(path, sizeof path, "%s/.zgroup", node);
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: no Zarr array here (no .zarray)%s; give the array's path inside the "

@@ -4,7 +4,8 @@ tests/unit/test_reader_zarr.c.
 
 Every usable store holds v(t, z, y, x) = (t*7 + z*5 + y*3 + x) % 251 (float32: v/4 + 0.25) over
 [3, 5, 37, 45] (or [3, 37, 45]), chunked so that the edge chunks are partial: raw, blosc-lz4,
-blosc-zstd, blosc-blosclz, zlib and gzip chunks, "/" as the chunk key separator, big-endian
+blosc-zstd, blosc-blosclz, zlib and gzip chunks, "/" as the chunk key separator (also without
+the dimension_separator key, and in an OME-NGFF 0.3 group), big-endian
 data, missing chunks (fill value 7: the chunks of t = 1 with z in [2, 4)), OME-NGFF 0.4
 multiscales (t,c,z,y,x with scale and units; t,y,x in nanometres; level 1 a half-size copy),
 an array inside a group. Then the stores lapse must refuse, each named for its fault, and the
@@ -48,6 +49,14 @@ def edit_zarray(path, **changes):
         json.dump(meta, f)
 
 
+def drop_key(path, key):
+    with open(path + "/.zarray") as f:
+        meta = json.load(f)
+    del meta[key]
+    with open(path + "/.zarray", "w") as f:
+        json.dump(meta, f)
+
+
 def ome(path, data, axes, scale):
     root = zarr.open_group(zarr.DirectoryStore(path), mode="w")
     root.create_dataset("0", data=data, chunks=(1,) * (data.ndim - 2) + (16, 16),
@@ -77,6 +86,19 @@ def main(d):
     array(d + "/zlib_u1.zarr", u1, ch, numcodecs.Zlib(level=6))
     array(d + "/gzip_u2.zarr", u2, (1, 3, 10, 10), numcodecs.GZip(level=5))
     array(d + "/nested_f4.zarr", f4, ch, numcodecs.Zlib(level=1), sep="/")
+    # nested chunks without the dimension_separator key (stores from before zarr-python 2.8,
+    # and OME-NGFF 0.2 / 0.3 ones, where "/" is the only separator): found by their directories
+    shutil.copytree(d + "/nested_f4.zarr", d + "/nested_nokey_f4.zarr")
+    drop_key(d + "/nested_nokey_f4.zarr", "dimension_separator")
+    g = zarr.open_group(zarr.DirectoryStore(d + "/ome03.zarr"), mode="w")
+    g.attrs["multiscales"] = [{"version": "0.3", "axes": ["t", "z", "y", "x"],
+                               "datasets": [{"path": "0"}]}]
+    array(d + "/ome03.zarr/0", f4, ch, numcodecs.Zlib(level=1), sep="/")
+    drop_key(d + "/ome03.zarr/0", "dimension_separator")
+    # Zarr v3 (OME-Zarr 0.5): zarr.json instead of .zarray / .zattrs
+    os.makedirs(d + "/zarr3.zarr")
+    with open(d + "/zarr3.zarr/zarr.json", "w") as f:
+        json.dump({"zarr_format": 3, "node_type": "group", "attributes": {}}, f)
     array(d + "/be_u2.zarr", vol(">u2"), ch, numcodecs.Blosc("lz4", 5, numcodecs.Blosc.SHUFFLE))
     array(d + "/be_f4.zarr", vol(">f4"), ch)
     array(d + "/tyx_u2.zarr", vol("<u2", True), (2, 8, 16), numcodecs.Zlib(level=1))

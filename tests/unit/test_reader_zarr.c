@@ -118,6 +118,8 @@ END_TEST
 START_TEST(layouts)
 {
     expect_values("nested_f4.zarr", "", 0);
+    expect_values("nested_nokey_f4.zarr", "", 0);
+    expect_values("ome03.zarr", "", 0);
     expect_values("be_u2.zarr", "", 0);
     /* uint32 and int16 (lapse's label and signed outputs) are read as float32 */
     expect_info("u4.zarr", "", 4, 5, LAPSE_DT_F32);
@@ -211,6 +213,7 @@ START_TEST(refused)
     expect_refused("chan.zarr", "", 1, W("2 channels: choose one with input.channel"));
     expect_refused("badjson.zarr", "", 1, W(".zarray", "not valid JSON", "line"));
     expect_refused("v3.zarr", "", 1, W("zarr_format"));
+    expect_refused("zarr3.zarr", "", 1, W("Zarr v3", "zarr.json", "Zarr v2"));
     expect_refused("neg.zarr", "", 1, W("shape"));
     expect_refused("rank.zarr", "", 1, W("chunks"));
     expect_refused("sep.zarr", "", 1, W("dimension_separator"));
