@@ -146,15 +146,17 @@ static lapse_status_t read_core_zarr(const vctx_t *c, const vdset_t *d, int64_t 
     char chunk[4200];
     struct stat sb;
     lapse_box_t box = {{0, 0, 0}, {1, 1, 1}};
+    int64_t idx[3];
+    char key[128];
     core_box(c, d, t, tl, start, count);
-    int n = snprintf(chunk, sizeof chunk, "%s/%lld", d->zdir, (long long)t);
-    for (int j = 1; j < d->ndims && n > 0 && (size_t)n < sizeof chunk; j++) {
-        n += snprintf(chunk + n, sizeof chunk - (size_t)n, ".%lld",
-                      (long long)(start[j] / (hsize_t)c->tile[3 - d->ndims + j]));
+    for (int j = 1; j < d->ndims; j++) {
+        idx[j - 1] = (int64_t)(start[j] / (hsize_t)c->tile[3 - d->ndims + j]);
         box.off[3 - d->ndims + j] = (int64_t)start[j];
         box.dim[3 - d->ndims + j] = (int64_t)count[j];
     }
-    if (n <= 0 || (size_t)n >= sizeof chunk)
+    if (lapse_zarr_chunk_key(key, sizeof key, lapse_zarr_separator(d->zdir), t, idx,
+                             d->ndims - 1) != 0 ||
+        snprintf(chunk, sizeof chunk, "%s/%s", d->zdir, key) >= (int)sizeof chunk)
         return lapse_fail(LAPSE_EREAD, "zarr chunk path too long in %s", d->zdir);
     if (stat(chunk, &sb) != 0)
         return lapse_fail(LAPSE_EREAD, "chunk file %s: %s (Zarr readers see the fill value)", chunk,

@@ -114,6 +114,52 @@ static lapse_status_t write_text(const char *dir, const char *name, const char *
     return write_atomic(dir, name, text, strlen(text));
 }
 
+/* fsync directory dir (a new entry in it is then durable). */
+static lapse_status_t fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        lapse_status_t st =
+            lapse_fail(LAPSE_EIO, "fsync of directory %s failed: %s", dir, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return st;
+    }
+    close(fd);
+    return LAPSE_OK;
+}
+
+/* Create the directories of path below base (base exists; path starts with base), fsyncing the
+ * parent of each directory created, so that a chunk renamed into path later is reachable after
+ * a crash. Concurrent creators (other ranks) are fine: EEXIST counts as there. */
+static lapse_status_t mkdir_durable(const char *base, const char *path)
+{
+    char tmp[ZPATH];
+    size_t b = strlen(base);
+    if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
+        return lapse_fail(LAPSE_EIO, "zarr path too long: %s", path);
+    for (char *p = tmp + b + 1; p <= tmp + strlen(path) && b < strlen(path); p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char c = *p;
+        *p = '\0';
+        if (mkdir(tmp, 0777) == 0) {
+            char *slash = strrchr(tmp, '/');
+            *slash = '\0';
+            lapse_status_t st = fsync_dir(tmp);
+            *slash = '/';
+            if (st != LAPSE_OK)
+                return st;
+        } else if (errno != EEXIST) {
+            return lapse_fail(LAPSE_EIO, "cannot create directory %s: %s", tmp, strerror(errno));
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    return LAPSE_OK;
+}
+
 /* The Zarr v2 dtype string of a result dtype; NULL for one that is never a result. */
 static const char *zarr_dtype(lapse_dtype_t dt)
 {
@@ -178,9 +224,11 @@ static lapse_status_t group_dir(const char *out, const lapse_dset_spec_t *s, cha
     return LAPSE_OK;
 }
 
-/* Remove the chunk files (names of digits and dots) and temporary files (".NAME.tmp.PID") in
- * directory adir; a missing directory has none. */
-static lapse_status_t clear_chunks(const char *adir)
+/* Remove the chunk files (names of digits and dots, flat keys) and temporary files
+ * (".NAME.tmp.PID") in directory adir, and the directories named by digits (nested keys) with
+ * the same inside them; depth bounds the nesting (a chunk key has at most 4 parts). A missing
+ * directory has none. A directory left non-empty (a file of another name in it) stays. */
+static lapse_status_t clear_chunks_at(const char *adir, int depth)
 {
     DIR *d = opendir(adir);
     if (d == NULL)
@@ -195,13 +243,45 @@ static lapse_status_t clear_chunks(const char *adir)
         if (!chunk && !tmp)
             continue;
         char p[ZPATH];
-        if (snprintf(p, sizeof p, "%s/%s", adir, nm) >= (int)sizeof p)
+        struct stat sb;
+        if (snprintf(p, sizeof p, "%s/%s", adir, nm) >= (int)sizeof p) {
             st = lapse_fail(LAPSE_EIO, "zarr path too long: %s/%s", adir, nm);
-        else if (unlink(p) != 0 && errno != ENOENT)
+        } else if (chunk && depth > 0 && lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            st = clear_chunks_at(p, depth - 1);
+            (void)rmdir(p); /* fails, harmlessly, on a directory holding other files */
+        } else if (unlink(p) != 0 && errno != ENOENT && errno != EISDIR) {
             st = lapse_fail(LAPSE_EIO, "cannot remove the old chunk %s: %s", p, strerror(errno));
+        }
     }
     closedir(d);
     return st;
+}
+
+static lapse_status_t clear_chunks(const char *adir)
+{
+    return clear_chunks_at(adir, 3);
+}
+
+char lapse_zarr_separator(const char *adir)
+{
+    char p[ZPATH], text[4096];
+    if (snprintf(p, sizeof p, "%s/.zarray", adir) >= (int)sizeof p)
+        return '/';
+    FILE *f = fopen(p, "rb");
+    if (f == NULL)
+        return '/';
+    size_t n = fread(text, 1, sizeof text - 1, f);
+    fclose(f);
+    text[n] = '\0';
+    return strstr(text, "\"dimension_separator\": \".\"") != NULL ? '.' : '/';
+}
+
+int lapse_zarr_chunk_key(char *buf, size_t len, char sep, int64_t t, const int64_t *idx, int n)
+{
+    int w = snprintf(buf, len, "%lld", (long long)t);
+    for (int i = 0; i < n && w > 0 && (size_t)w < len; i++)
+        w += snprintf(buf + w, len - (size_t)w, "%c%lld", sep, (long long)idx[i]);
+    return w > 0 && (size_t)w < len ? 0 : -1;
 }
 
 /* Create the image group of s under root (with .zgroup in every group on the way). */
@@ -228,6 +308,9 @@ static lapse_status_t create_one(const char *out, const char *root, const lapse_
     }
     if (snprintf(adir, sizeof adir, "%s/0", gdir) >= (int)sizeof adir)
         return lapse_fail(LAPSE_EIO, "zarr path too long: %s", gdir);
+    /* OME-NGFF (0.2 and later) keys chunks with "/"; a store continued from before 2026-12-02
+     * keeps its "." keys, so that its chunks stay visible */
+    const char sep = fresh ? '/' : lapse_zarr_separator(adir);
     if (fresh)
         ZTRY(clear_chunks(adir));
     ZTRY(mkdir_p(adir));
@@ -281,7 +364,8 @@ static lapse_status_t create_one(const char *out, const char *root, const lapse_
     else
         PUT("null");
     PUT(",\n  \"fill_value\": 0,\n  \"order\": \"C\",\n  \"filters\": null,\n"
-        "  \"dimension_separator\": \".\"\n}\n");
+        "  \"dimension_separator\": \"%c\"\n}\n",
+        sep);
 #undef PUT
     if (n >= cap)
         return lapse_fail(LAPSE_ERUNTIME, "zarr metadata of %s too long", s->path);
@@ -459,12 +543,9 @@ lapse_status_t lapse_zarr_write(const char *out, const lapse_dset_spec_t *s, int
     ZTRY(group_dir(out, s, gdir, sizeof gdir));
     if (snprintf(adir, sizeof adir, "%s/0", gdir) >= (int)sizeof adir)
         return lapse_fail(LAPSE_EIO, "zarr path too long: %s", gdir);
-    if (sp == 3)
-        snprintf(key, sizeof key, "%lld.%lld.%lld.%lld", (long long)t, (long long)idx[0],
-                 (long long)idx[1], (long long)idx[2]);
-    else
-        snprintf(key, sizeof key, "%lld.%lld.%lld", (long long)t, (long long)idx[0],
-                 (long long)idx[1]);
+    const char sep = lapse_zarr_separator(adir);
+    if (lapse_zarr_chunk_key(key, sizeof key, sep, t, idx, sp) != 0)
+        return lapse_fail(LAPSE_ERUNTIME, "internal error: chunk key of %s", s->path);
 
     /* the core at the chunk's origin, the rest the fill value 0 */
     int64_t nz = sp == 3 ? cdim[0] : 1, ny = cdim[sp - 2], nx = cdim[sp - 1];
@@ -493,9 +574,15 @@ lapse_status_t lapse_zarr_write(const char *out, const lapse_dset_spec_t *s, int
         data = packed;
         dlen = (size_t)c;
     }
-    st = mkdir_p(adir); /* normally there (lapse_zarr_create) */
+    /* the chunk's directory (adir itself for "." keys; adir/T/Z/Y for "/" keys) */
+    char cdir[ZPATH];
+    const char *leaf = strrchr(key, '/');
+    if (snprintf(cdir, sizeof cdir, "%s%s%.*s", adir, leaf ? "/" : "", leaf ? (int)(leaf - key) : 0,
+                 key) >= (int)sizeof cdir)
+        LAPSE_FAIL(LAPSE_EIO, "zarr path too long: %s/%s", adir, key);
+    st = mkdir_durable(adir, cdir);
     if (st == LAPSE_OK)
-        st = write_atomic(adir, key, data, dlen);
+        st = write_atomic(cdir, leaf ? leaf + 1 : key, data, dlen);
 cleanup:
     free(chunk);
     free(packed);

@@ -11,8 +11,10 @@
  *                                  unit micrometer when the voxel size is known), one dataset
  *                                  "0" with a scale transformation [1, dz, dy, dx]
  *   OUT.zarr/<dataset>/0/.zarray   the array [t, z, y, x] (or [t, y, x]), chunks [1, tile]
- *                                  (the HDF5 chunk shape), fill value 0, C order, "." keys
- *   OUT.zarr/<dataset>/0/T.Z.Y.X   one chunk per task: its core box at timepoint T, padded to
+ *                                  (the HDF5 chunk shape), fill value 0, C order, "/" keys
+ *                                  (OME-NGFF; a store continued from before 2026-12-02 keeps
+ *                                  its "." keys: T.Z.Y.X files)
+ *   OUT.zarr/<dataset>/0/T/Z/Y/X   one chunk per task: its core box at timepoint T, padded to
  *                                  the full chunk shape with the fill value
  * Compression (output.compression): none -> raw chunks (compressor null); blosc:zstd[:L] and
  * blosc:lz4[:L] -> blosc with that codec; gzip[:L] -> blosc with its zlib codec (level L),
@@ -35,6 +37,14 @@
 
 /* The store directory for output file out (see above) into buf; 0 when it fits. */
 int lapse_zarr_root(const char *out, char *buf, size_t len);
+
+/* The chunk key separator of the array in directory adir: '.' when its .zarray says
+ * "dimension_separator": "." (a store lapse wrote before 2026-12-02), else '/'. */
+char lapse_zarr_separator(const char *adir);
+
+/* The key of the chunk of timepoint t and spatial chunk indices idx[0..n) into buf: "T.Z.Y.X"
+ * or "T/Z/Y/X" by sep. 0 when it fits. */
+int lapse_zarr_chunk_key(char *buf, size_t len, char sep, int64_t t, const int64_t *idx, int n);
 
 /* Serial, one rank. Create (or rewrite, identically for the same job) the store of output file
  * out for the result datasets specs[0..n) (chunks set): directories, .zgroup files, each

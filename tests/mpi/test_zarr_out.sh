@@ -21,6 +21,8 @@
 # 2c. mode: overwrite with a config that saves nothing: the store's root .zattrs lists the
 #    arrays of its output; the replaced output's /blurred array is removed (a file of the user's
 #    in the store is not) and /result equals the reference.
+# 2d. A store with "." chunk keys (as lapse wrote them before 2026-12-02; the chunks of a
+#    partial run moved to flat keys) is continued with "." keys and equals the reference.
 # 3. Kill: a longer zarr (blosc:zstd) run on 2 ranks, SIGKILL of one rank once some tasks are
 #    marked; every marked task's chunk must already hold the reference data, and the same
 #    command must finish the job with data identical to the reference.
@@ -64,12 +66,12 @@ for comp in none blosc:zstd; do
     [ "$n" -eq $((NT * $(ntiles 8 32 32))) ] || fail "$n chunk files in $store/result/0"
     [ -z "$(find "$store" -name '*.tmp.*')" ] || fail "temporary files left in $store"
     if [ "$comp" = none ]; then # raw chunks: the full chunk shape (edges padded), float32
-        for c in 0.0.0.0 0.2.2.2 3.1.2.0; do
+        for c in 0/0/0/0 0/2/2/2 3/1/2/0; do
             sz=$(stat -c %s "$store/result/0/$c")
             [ "$sz" -eq $((8 * 32 * 32 * 4)) ] || fail "raw chunk $c of $sz bytes"
         done
     else # compressed: smaller than raw
-        sz=$(stat -c %s "$store/blurred/0/0.0.0.0")
+        sz=$(stat -c %s "$store/blurred/0/0/0/0/0")
         [ "$sz" -lt $((8 * 32 * 32 * 4)) ] || fail "blosc:zstd chunk of $sz bytes (raw size)"
     fi
     run_ok "$T/info.log" "$LAPSE" info "$out"
@@ -78,12 +80,12 @@ for comp in none blosc:zstd; do
     run_ok "$T/again.log" mpirun_lapse 2 run "$T/z.yaml"
     grep -q 'nothing to do' "$T/again.log" || { cat "$T/again.log"; fail "rerun did work"; }
     # an update of timepoint 2 rewrites its chunks (one removed here) and only those
-    rm "$store/result/0/2.1.1.1"
-    before=$(sha "$store/result/0/1.1.1.1")
+    rm "$store/result/0/2/1/1/1"
+    before=$(sha "$store/result/0/1/1/1/1")
     run_ok "$T/update.log" mpirun_lapse 2 run "$T/z.yaml" --timepoints 2
     grep -q "$(ntiles 8 32 32) tasks (1 timepoints" "$T/update.log" ||
         { cat "$T/update.log"; fail "the update did not run the tiles of one timepoint"; }
-    [ "$(sha "$store/result/0/1.1.1.1")" = "$before" ] || fail "the update rewrote timepoint 1"
+    [ "$(sha "$store/result/0/1/1/1/1")" = "$before" ] || fail "the update rewrote timepoint 1"
     run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred \
         --voxel "$VOX" --compressor "$want"
 done
@@ -93,11 +95,11 @@ run_ok "$T/verify.log" "$LAPSE" verify "$out"
 grep -q "verify: $out: $((NT * $(ntiles 8 32 32))) of $((NT * $(ntiles 8 32 32))) tasks marked done; .* 0 unreadable" \
     "$T/verify.log" && grep -q "2 of them in the OME-Zarr store" "$T/verify.log" ||
     { cat "$T/verify.log"; fail "verify of the intact store"; }
-rm "$store/result/0/2.0.1.1"
-printf garbage >"$store/blurred/0/1.0.0.0"
+rm "$store/result/0/2/0/1/1"
+printf garbage >"$store/blurred/0/1/0/0/0"
 expect_rc 1 "$T/verify.log" "$LAPSE" verify "$out"
-grep -q "verify: t=2 tile 4: /result unreadable: chunk file $store/result/0/2.0.1.1: No such file" \
-    "$T/verify.log" && grep -q "verify: t=1 tile 0: /blurred unreadable: .*1.0.0.0" "$T/verify.log" &&
+grep -q "verify: t=2 tile 4: /result unreadable: chunk file $store/result/0/2/0/1/1: No such file" \
+    "$T/verify.log" && grep -q "verify: t=1 tile 0: /blurred unreadable: .*1/0/0/0" "$T/verify.log" &&
     grep -q ", 2 unreadable" "$T/verify.log" || { cat "$T/verify.log"; fail "verify missed the damaged chunks"; }
 run_ok "$T/repair.log" "$LAPSE" verify "$out" --repair
 grep -q "2 tasks marked not done" "$T/repair.log" || { cat "$T/repair.log"; fail "--repair"; }
@@ -141,7 +143,7 @@ with h5py.File(ref, "r") as h:
     for d in ("result", "blurred"):
         a = zarr.open_array(os.path.join(store, d, "0"), mode="r")
         keys = [k for k in os.listdir(os.path.join(store, d, "0")) if not k.startswith(".")]
-        assert all(k.startswith("0.") for k in keys), (d, sorted(keys)[:5])
+        assert keys == ["0"], (d, sorted(keys)[:5])  # "/" keys: one directory per timepoint
         assert a[0].tobytes() == h[d][0].tobytes(), d
         assert not a[1:].any(), d
 PY
@@ -165,6 +167,33 @@ lapse_run 2 "$T/z2.yaml"
 [ "$(cat "$store/notes.txt")" = mine ] || fail "a file of the user's in the store was touched"
 grep -q '"arrays": \["result"\]' "$store/.zattrs" || { cat "$store/.zattrs"; fail "the new list"; }
 run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result --voxel "$VOX"
+
+note "2d. a store with \".\" chunk keys (lapse before 2026-12-02) is continued with them"
+rm -rf "$out" "$store"
+cfg "$T/z.yaml" "$out" "8, 32, 32" ", format: zarr"
+lapse_run 2 "$T/z.yaml" --timepoints 0-1
+"$LAPSE_PY" - "$store" <<'PY' || fail "cannot make the store flat"
+import json, os, sys
+store = sys.argv[1]
+for d in ("result", "blurred"):
+    a = os.path.join(store, d, "0")
+    for root, dirs, files in os.walk(a, topdown=False):
+        for f in files:
+            if not f.startswith("."):
+                rel = os.path.relpath(os.path.join(root, f), a)
+                os.rename(os.path.join(root, f), os.path.join(a, rel.replace("/", ".")))
+        if root != a:
+            os.rmdir(root)
+    m = json.load(open(os.path.join(a, ".zarray")))
+    m["dimension_separator"] = "."
+    json.dump(m, open(os.path.join(a, ".zarray"), "w"))
+PY
+lapse_run 2 "$T/z.yaml"
+[ -f "$store/result/0/3.0.0.0" ] && [ ! -e "$store/result/0/3" ] ||
+    fail "the continued flat store got chunks of other keys"
+run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred --voxel "$VOX" \
+    --flat-keys
+run_ok "$T/verify.log" "$LAPSE" verify "$out"
 
 note "3. SIGKILL during a zarr run on 2 ranks, then resume"
 NT=32 NZ=16 NY=128 NX=128 IN=$T/in_kill.h5

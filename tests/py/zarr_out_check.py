@@ -3,7 +3,7 @@
 OME-NGFF 0.4 and against the same pipeline's HDF5 output.
 
 usage: zarr_out_check.py STORE REF.h5 DSET[,DSET...] [--voxel Z,Y,X] [--compressor NAME]
-                         [--marks OUT.h5]
+                         [--marks OUT.h5] [--flat-keys]
 
 For every DSET ("/result"), the image group STORE/<DSET without />:
   NGFF 0.4 (multiscales, https://ngff.openmicroscopy.org/0.4/#multiscale-md): .zattrs has a
@@ -11,7 +11,9 @@ For every DSET ("/result"), the image group STORE/<DSET without />:
   unique names, each type in {time, space, channel} (or absent), a space unit (when given) from
   the spec's list, 2 or 3 space axes, the time axis first and the space axes last, in the order
   t, (c), (z), y, x; names here must be exactly t, z, y, x (or t, y, x for a 3-D dataset);
-  "datasets" non-empty, each "path" an existing Zarr array whose ndim equals len(axes), each
+  "datasets" non-empty, each "path" an existing Zarr array whose ndim equals len(axes) and whose
+  .zarray says "dimension_separator": "/" (NGFF's chunk keys since 0.2; "." with --flat-keys,
+  a store continued from before lapse wrote "/" keys), each
   with coordinateTransformations holding exactly one "scale" first (then at most one
   "translation"), the scale's length = ndim and all values > 0. With --voxel, the space units
   must be micrometer and the scale [1, Z, Y, X] (the last 2 for a 3-D dataset).
@@ -31,6 +33,7 @@ import h5py
 import numpy as np
 import zarr
 
+KEY_SEP = "/"  # the chunk key separator the arrays must name (--flat-keys: ".")
 UNITS_SPACE = {
     "angstrom", "attometer", "centimeter", "decimeter", "exameter", "femtometer", "foot",
     "gigameter", "hectometer", "inch", "kilometer", "megameter", "meter", "micrometer", "mile",
@@ -102,6 +105,10 @@ def check_ngff(store, grp, voxel):
         if not isinstance(path, str) or not os.path.isfile(os.path.join(apath, ".zarray")):
             bad("%s: dataset path %r is not a Zarr array" % (grp, path))
             continue
+        with open(os.path.join(apath, ".zarray")) as f:
+            sep = json.load(f).get("dimension_separator")
+        if sep != KEY_SEP:  # NGFF 0.2 and later: "/" is the only chunk key separator
+            bad("%s/%s: dimension_separator %r, expected %r" % (grp, path, sep, KEY_SEP))
         arr = zarr.open_array(apath, mode="r")
         if arr.ndim != len(axes):
             bad("%s/%s: ndim %d != %d axes" % (grp, path, arr.ndim, len(axes)))
@@ -167,7 +174,10 @@ def main():
     ap.add_argument("--voxel")
     ap.add_argument("--compressor")
     ap.add_argument("--marks")
+    ap.add_argument("--flat-keys", action="store_true")
     a = ap.parse_args()
+    global KEY_SEP
+    KEY_SEP = "." if a.flat_keys else "/"
     voxel = [float(v) for v in a.voxel.split(",")] if a.voxel else None
     if not os.path.isfile(os.path.join(a.store, ".zgroup")):
         bad("%s: no root .zgroup" % a.store)

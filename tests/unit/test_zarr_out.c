@@ -106,10 +106,10 @@ static void roundtrip(const lapse_dset_spec_t *s, lapse_comp_t comp)
 
                     char path[1024];
                     if (flat)
-                        snprintf(path, sizeof path, "%s/run.zarr%s/0/%lld.%lld.%lld", dir, s->path,
+                        snprintf(path, sizeof path, "%s/run.zarr%s/0/%lld/%lld/%lld", dir, s->path,
                                  (long long)t, (long long)iy, (long long)ix);
                     else
-                        snprintf(path, sizeof path, "%s/run.zarr%s/0/%lld.%lld.%lld.%lld", dir,
+                        snprintf(path, sizeof path, "%s/run.zarr%s/0/%lld/%lld/%lld/%lld", dir,
                                  s->path, (long long)t, (long long)iz, (long long)iy,
                                  (long long)ix);
                     size_t n = 0, raw = (size_t)(C[0] * C[1] * C[2]) * 2;
@@ -216,6 +216,8 @@ START_TEST(test_write_and_metadata)
             ck_assert_double_eq(num(lapse_json_get(za, "zarr_format")), 2);
             ck_assert_double_eq(num(lapse_json_get(za, "fill_value")), 0);
             ck_assert_str_eq(lapse_json_get(za, "order")->string, "C");
+            /* OME-NGFF's chunk keys (since 0.2): "/" */
+            ck_assert_str_eq(lapse_json_get(za, "dimension_separator")->string, "/");
             const lapse_json_t *co = lapse_json_get(za, "compressor");
             if (zstd) {
                 ck_assert_str_eq(lapse_json_get(co, "id")->string, "blosc");
@@ -262,7 +264,7 @@ START_TEST(test_write_and_metadata)
     /* a fresh store (the HDF5 file was just made): old chunk and temporary files go, any other
      * file stays; not fresh: the chunks stay */
     char p[1024];
-    snprintf(p, sizeof p, "%s/run.zarr/res/0/.1.0.0.0.tmp.99", dir);
+    snprintf(p, sizeof p, "%s/run.zarr/res/0/1/0/0/.0.tmp.99", dir);
     FILE *f = fopen(p, "w");
     ck_assert_ptr_nonnull(f);
     fclose(f);
@@ -272,12 +274,12 @@ START_TEST(test_write_and_metadata)
     fclose(f);
     const double vox1[3] = {1, 1, 1};
     ck_assert_int_eq(lapse_zarr_create(out, s, 2, vox1, "", LAPSE_COMP_NONE, 0, 0), LAPSE_OK);
-    snprintf(p, sizeof p, "%s/run.zarr/res/0/1.1.1.2", dir);
+    snprintf(p, sizeof p, "%s/run.zarr/res/0/1/1/1/2", dir);
     ck_assert_int_eq(access(p, F_OK), 0);
     ck_assert_int_eq(lapse_zarr_create(out, s, 2, vox1, "", LAPSE_COMP_NONE, 0, 1), LAPSE_OK);
-    const char *gone[] = {"res/0/1.1.1.2", "res/0/0.0.0.0", "res/0/.1.0.0.0.tmp.99",
-                          "steps/flat/0/1.1.2"};
-    for (int i = 0; i < 4; i++) {
+    const char *gone[] = {"res/0/1/1/1/2",      "res/0/0/0/0/0", "res/0/1/0/0/.0.tmp.99",
+                          "steps/flat/0/1/1/2", "res/0/1",       "steps/flat/0/0"};
+    for (int i = 0; i < 6; i++) {
         snprintf(p, sizeof p, "%s/run.zarr/%s", dir, gone[i]);
         ck_assert_msg(access(p, F_OK) != 0, "%s not removed", p);
     }
