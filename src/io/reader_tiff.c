@@ -5,8 +5,10 @@
  *
  * The axes come from the first page's ImageDescription: ImageJ ("images=", "channels=",
  * "slices=", "frames="; planes in c, z, t order), OME-XML (SizeT/SizeZ/SizeC and DimensionOrder
- * of the first Pixels element, found by a plain attribute scan), else every page is one z plane
- * of a single timepoint. Data with frames only is [t, y, x]; everything else [t, z, y, x]. Data
+ * of the first Pixels element, found by a plain attribute scan), tifffile's JSON ("shape" and
+ * "axes", the letters T, Z, C then YX; planes in the C order of the shape; a "shape" of more than
+ * one page axis without "axes" is refused), else every page is one z plane of a single
+ * timepoint. Data with frames only is [t, y, x]; everything else [t, z, y, x]. Data
  * with channels is read one channel at a time (input.channel, "#channel=N" after the dataset
  * name; refused without it). Pages of int16, uint32 and float64 are delivered as they are (the
  * facade converts them). The voxel size comes from the OME PhysicalSize attributes, or the
@@ -19,6 +21,9 @@
  */
 #include "io/reader.h"
 
+#include "io/json.h"
+
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,6 +32,8 @@
 #include <sys/stat.h>
 #include <tiffio.h>
 #include <unistd.h>
+
+#define TIFF_JSON_MAX_RANK 16 /* axes of a tifffile JSON description's "shape" */
 
 /* An open input: the handle behind lapse_reader_t. */
 typedef struct {
@@ -53,7 +60,8 @@ typedef struct {
     int64_t stride_c;
     int ndims;                      /* 3 ([t,y,x]) or 4 */
     int64_t declared_y, declared_x; /* OME SizeY/SizeX, else 0 */
-    const char *kind;               /* "ImageJ hyperstack", "OME-TIFF", "multi-page TIFF" */
+    const char *kind;               /* "ImageJ hyperstack", "OME-TIFF", "tifffile JSON description",
+                                       "multi-page TIFF" */
     int plain;                      /* 1: no axes in the description (multi-page TIFF) */
 } tiff_axes_t;
 
@@ -208,16 +216,128 @@ cleanup:
     return st;
 }
 
-/* The axes of the file from its first page's description (desc may be NULL). */
-static lapse_status_t find_axes(const char *file, const char *desc, int64_t npages, tiff_axes_t *ax)
+/* Axes of a file whose description desc is tifffile's JSON (the "shaped" description its
+ * imwrite writes without imagej= or ome=: {"shape": [3, 4, 37, 45], "axes": "TZYX"}, "axes" only
+ * when the writer named them). ax untouched (its kind NULL) when desc is not a JSON object with a
+ * "shape" (any other description). Else, with "axes": the axes in ax, which must be the
+ * letters T, Z, C (each at most once, either case) followed by YX, over a shape of as many
+ * positive integers whose page axes (all but YX) hold npages planes (in C order: the last page
+ * axis fastest) of ny x nx; LAPSE_EINPUT naming the shape, the axes and what is wrong otherwise.
+ * Without "axes": a shape of more than one page axis is LAPSE_EINPUT (which one is t, z or c is
+ * unknown); any other shape leaves ax untouched (a plain multi-page file, as before). */
+static lapse_status_t json_axes(const char *file, const char *desc, int64_t npages, int64_t ny,
+                                int64_t nx, tiff_axes_t *ax)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_json_t *doc = NULL;
+    int64_t shape[TIFF_JSON_MAX_RANK];
+    char shp[TIFF_JSON_MAX_RANK * 22 + 4] = "[", letters[TIFF_JSON_MAX_RANK + 1] = "", err[160];
+    size_t rank = 0;
+    int ok;
+    if (desc[0] != '{' || lapse_json_parse(desc, strlen(desc), &doc, err, sizeof err) != 0)
+        return LAPSE_OK; /* not JSON (or not strict JSON): some other description */
+    const lapse_json_t *sh = lapse_json_get(doc, "shape"), *axes = lapse_json_get(doc, "axes");
+    if (sh == NULL)
+        goto cleanup; /* some other JSON: not tifffile's */
+    ok = sh->type == LAPSE_JSON_ARRAY && sh->n >= 2 && sh->n <= TIFF_JSON_MAX_RANK;
+    for (rank = 0; ok && rank < sh->n; rank++) {
+        const lapse_json_t *e = sh->items[rank];
+        ok = e->type == LAPSE_JSON_NUMBER && e->is_integer && e->integer >= 1;
+        shape[rank] = ok ? e->integer : 0;
+        snprintf(shp + strlen(shp), sizeof shp - strlen(shp), "%s%lld", rank ? ", " : "",
+                 (long long)shape[rank]);
+    }
+    strcat(shp, "]");
+    if (axes == NULL) {
+        if (ok && rank >= 4)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: the tifffile JSON description's shape %s has more than one page axis "
+                       "and no \"axes\", so which of them is t, z or c is unknown: write the file "
+                       "with tifffile.imwrite(..., metadata={'axes': 'TZYX'}) (your array's axes, "
+                       "of T, Z, C, Y, X) or in ImageJ format (imagej=True)",
+                       file, shp);
+        goto cleanup; /* pages, rows and columns at most: a plain multi-page file */
+    }
+    if (!ok)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the tifffile JSON description's \"shape\" is not a list of 2 to %d "
+                   "positive integers",
+                   file, TIFF_JSON_MAX_RANK);
+    if (axes->type != LAPSE_JSON_STRING)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the tifffile JSON description (shape %s) has \"axes\" of type %s, not a "
+                   "string like \"TZYX\"",
+                   file, shp, lapse_json_type_name(axes->type));
+    if (strlen(axes->string) != rank)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the tifffile JSON description has shape %s but axes \"%.40s\": %zu letters "
+                   "for %zu axes",
+                   file, shp, axes->string, strlen(axes->string), rank);
+    for (size_t i = 0; i < rank; i++) {
+        char l = (char)toupper((unsigned char)axes->string[i]);
+        if (strchr("TZCYX", l) == NULL)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: the tifffile JSON description (shape %s, axes \"%s\") has axis '%c': "
+                       "lapse reads only T, Z, C, Y and X (each at most once, ending in YX)",
+                       file, shp, axes->string, axes->string[i]);
+        if (strchr(letters, l) != NULL)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: the tifffile JSON description (shape %s, axes \"%s\") has axis '%c' "
+                       "twice",
+                       file, shp, axes->string, axes->string[i]);
+        letters[i] = l;
+        letters[i + 1] = '\0';
+    }
+    if (strcmp(letters + rank - 2, "YX") != 0)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the tifffile JSON description (shape %s, axes \"%s\") does not end in YX "
+                   "(the rows and columns of a page)",
+                   file, shp, axes->string);
+    if (shape[rank - 2] != ny || shape[rank - 1] != nx)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the tifffile JSON description (shape %s, axes \"%s\") gives pages of "
+                   "(Y, X) = (%lld, %lld), but the file's pages are (%lld, %lld)",
+                   file, shp, axes->string, (long long)shape[rank - 2], (long long)shape[rank - 1],
+                   (long long)ny, (long long)nx);
+    int64_t planes = 1; /* saturated at INT64_MAX (a mismatch all the same) */
+    for (size_t i = 0; i + 2 < rank; i++)
+        planes = shape[i] > INT64_MAX / planes ? INT64_MAX : planes * shape[i];
+    if (planes != npages)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the tifffile JSON description (shape %s, axes \"%s\") describes %lld "
+                   "pages, but the file has %lld",
+                   file, shp, axes->string, (long long)planes, (long long)npages);
+    ax->t = ax->z = ax->c = 1;
+    ax->stride_t = ax->stride_z = ax->stride_c = 1;
+    int64_t stride = 1; /* of page axis i: the product of the page axes after it */
+    for (size_t i = rank - 2; i-- > 0; stride *= shape[i]) {
+        if (letters[i] == 'T')
+            ax->t = shape[i], ax->stride_t = stride;
+        else if (letters[i] == 'Z')
+            ax->z = shape[i], ax->stride_z = stride;
+        else
+            ax->c = shape[i], ax->stride_c = stride;
+    }
+    ax->kind = "tifffile JSON description";
+cleanup:
+    lapse_json_free(doc);
+    return st;
+}
+
+/* The axes of the file from its first page's description (desc may be NULL) and its npages
+ * pages of ny x nx. */
+static lapse_status_t find_axes(const char *file, const char *desc, int64_t npages, int64_t ny,
+                                int64_t nx, tiff_axes_t *ax)
 {
     lapse_status_t st = LAPSE_OK;
     memset(ax, 0, sizeof *ax);
-    if (desc != NULL && strncmp(desc, "ImageJ=", 7) == 0) {
+    if (desc != NULL && strncmp(desc, "ImageJ=", 7) == 0)
         LAPSE_TRY(imagej_axes(file, desc, npages, ax));
-    } else if (desc != NULL && strstr(desc, "<OME") != NULL) {
+    else if (desc != NULL && strstr(desc, "<OME") != NULL)
         LAPSE_TRY(ome_axes(file, desc, ax));
-    } else {
+    else if (desc != NULL)
+        LAPSE_TRY(json_axes(file, desc, npages, ny, nx, ax));
+    if (ax->kind == NULL) { /* no description, or one that names no axes */
         ax->t = ax->c = 1;
         ax->z = npages;
         ax->stride_z = 1;
@@ -239,7 +359,8 @@ cleanup:
 
 /* input.axes (LAPSE_AXES_*, 0: not given) on the axes found: a plain multi-page TIFF's pages
  * become timepoints of one plane (tyx) or stay the z planes of one timepoint (zyx); a file that
- * names its axes must agree with it (an ImageJ or OME description is the file's own word). */
+ * names its axes must agree with it (an ImageJ, OME or tifffile JSON description is the file's
+ * own word). */
 static lapse_status_t apply_axes(const char *file, int axes, tiff_axes_t *ax)
 {
     lapse_status_t st = LAPSE_OK;
@@ -502,7 +623,7 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
         LAPSE_FAIL(LAPSE_EINPUT, "%s: not a readable TIFF file%s%s", file, in->err[0] ? ": " : "",
                    in->err);
     LAPSE_TRY(scan_pages(in, &dt, &desc));
-    LAPSE_TRY(find_axes(file, desc, in->npages, &ax));
+    LAPSE_TRY(find_axes(file, desc, in->npages, in->ny, in->nx, &ax));
     if ((ax.declared_y && ax.declared_y != in->ny) || (ax.declared_x && ax.declared_x != in->nx))
         LAPSE_FAIL(LAPSE_EINPUT, "%s: the OME-XML says %lldx%lld pixels, the pages are %lldx%lld",
                    file, (long long)ax.declared_x, (long long)ax.declared_y, (long long)in->nx,

@@ -14,6 +14,12 @@ Good files:
     ome_ztyx.ome.tif  OME-TIFF ZTYX uint8 (3, 2, 37, 45) (XYCTZ)          -> [2, 3, 37, 45]
     bigendian.tif  multi-page big-endian ZYX uint16 (2, 37, 45)           -> [1, 2, 37, 45]
     tiff_named.dat plain.tif's bytes under a name no backend claims
+  tifffile's default JSON description ({"shape": [...], "axes": "..."}, imwrite without imagej/ome):
+    json_tzyx.tif  TZYX uint16 (3, 4, 37, 45)                             -> [3, 4, 37, 45]
+    json_tyx.tif   TYX uint8 (5, 37, 45)                                  -> [5, 37, 45]
+    json_zcyx.tif  ZCYX uint16 (4, 2, 37, 45), channel c holds v + 100*c  -> [1, 4, 37, 45] a channel
+    json_ctzyx.tif "ctzyx" (lower case) uint16 (2, 2, 3, 37, 45), v + 100*c -> [2, 3, 37, 45] a channel
+    json_shape3.tif  shape only [4, 37, 45]: a plain multi-page file       -> [1, 4, 37, 45]
 Bad files (the probe must refuse them, saying why):
     channels.tif   ImageJ TZCYX with 2 channels (refused without input.channel)
     int8.tif       int8 pages
@@ -24,6 +30,12 @@ Bad files (the probe must refuse them, saying why):
     mixed.tif      pages of different sizes
     truncated.tif  plain.tif cut in half
     text.tif       a text file
+    json_shape4.tif  shape only [3, 4, 37, 45]: two page axes, no "axes"
+    json_q.tif     axes "QYX" (a letter lapse does not read)
+    json_dup.tif   axes "ZZYX"
+    json_yzx.tif   axes "YZX" (not ending in YX)
+    json_count.tif shape [3, 5, 37, 45] "TZYX" over 4 pages
+    json_size.tif  shape [4, 45, 37] "ZYX" over 4 pages of 37x45
 """
 import os
 import sys
@@ -73,6 +85,22 @@ def main():
     with tifffile.TiffWriter(p("mixed.tif")) as w:
         w.write(v[0, 0].astype(np.uint16), metadata=None)
         w.write(v[0, 1, :20].astype(np.uint16), metadata=None)
+
+    tifffile.imwrite(p("json_tzyx.tif"), v.astype(np.uint16), metadata={"axes": "TZYX"}, photometric="minisblack")
+    tifffile.imwrite(p("json_tyx.tif"), v5.astype(np.uint8), metadata={"axes": "TYX"}, photometric="minisblack")
+    zc = np.stack([v[0], v[0] + 100], axis=1).astype(np.uint16)  # Z C Y X
+    tifffile.imwrite(p("json_zcyx.tif"), zc, metadata={"axes": "ZCYX"}, photometric="minisblack")
+    ctz = np.stack([o, o + 100]).astype(np.uint16)  # C T Z Y X
+    tifffile.imwrite(p("json_ctzyx.tif"), ctz, metadata={"axes": "ctzyx"}, photometric="minisblack")
+    tifffile.imwrite(p("json_shape3.tif"), v[0].astype(np.uint16), metadata={}, photometric="minisblack")
+    tifffile.imwrite(p("json_shape4.tif"), v.astype(np.uint16), metadata={}, photometric="minisblack")
+    tifffile.imwrite(p("json_q.tif"), v[0].astype(np.uint16), metadata={"axes": "QYX"}, photometric="minisblack")
+    for name, desc in (("json_dup.tif", '{"shape": [2, 2, 37, 45], "axes": "ZZYX"}'),
+                       ("json_yzx.tif", '{"shape": [37, 4, 45], "axes": "YZX"}'),
+                       ("json_count.tif", '{"shape": [3, 5, 37, 45], "axes": "TZYX"}'),
+                       ("json_size.tif", '{"shape": [4, 45, 37], "axes": "ZYX"}')):
+        tifffile.imwrite(p(name), v[0].astype(np.uint16), metadata=None, photometric="minisblack",
+                         description=desc)
     data = open(p("plain.tif"), "rb").read()
     with open(p("truncated.tif"), "wb") as out:
         out.write(data[: len(data) // 2])

@@ -2,10 +2,11 @@
  * test_reader_tiff.c - the TIFF input backend (io/reader_tiff.c): files written by Python
  * tifffile (tests/py/tiff_fixtures.py: multi-page strips, ImageJ TZYX and TYX hyperstacks, a
  * tiled zlib BigTIFF, OME-TIFF in two dimension orders, big-endian, a TIFF under another
- * suffix) probed for their axes and read box by box against the fixtures' value formula; and
- * the unusable ones (channels without input.channel, int8, RGB, plane counts that do not match the
- * axes, an unknown codec, mixed page sizes, truncated, not a TIFF) refused with LAPSE_EINPUT saying
- * why.
+ * suffix, tifffile's default JSON description with and without "axes") probed for their axes
+ * and read box by box against the fixtures' value formula; and the unusable ones (channels
+ * without input.channel, int8, RGB, plane counts that do not match the axes, an unknown codec,
+ * mixed page sizes, truncated, not a TIFF, JSON descriptions whose shape or axes lapse cannot
+ * use) refused with LAPSE_EINPUT saying why.
  */
 #include <check.h>
 #include <stdio.h>
@@ -49,24 +50,30 @@ static void expect_info(const char *name, const char *dset, int ndims, int64_t n
     ck_assert_int_eq(info.failed_part, 0);
 }
 
-/* Probe name: its axes_assumed flag is want (1: a multi-page file without ImageJ or OME axes). */
-static void expect_axes_assumed(const char *name, int want)
+/* Probe name with selection dset: its axes_assumed flag is want (1: a multi-page file without
+ * ImageJ or OME axes). */
+static void expect_axes_assumed_sel(const char *name, const char *dset, int want)
 {
     lapse_input_info_t info;
     lapse_err_clear();
-    ck_assert_msg(lapse_reader_probe(path_in(name), "", &info) == LAPSE_OK, "%s: %s", name,
+    ck_assert_msg(lapse_reader_probe(path_in(name), dset, &info) == LAPSE_OK, "%s: %s", name,
                   lapse_errmsg());
     ck_assert_msg(info.axes_assumed == want, "%s: axes_assumed %d, want %d", name,
                   info.axes_assumed, want);
 }
 
-/* Read every timepoint of name in a few boxes (whole, inner odd, one voxel, crossing strips and
- * tiles) and compare with val (float32 files: val / 4 + 0.25). */
-static void expect_values(const char *name)
+static void expect_axes_assumed(const char *name, int want)
+{
+    expect_axes_assumed_sel(name, "", want);
+}
+
+/* Read every timepoint of name (selection dset) in a few boxes (whole, inner odd, one voxel,
+ * crossing strips and tiles) and compare with val + add (float32 files: val / 4 + 0.25). */
+static void expect_values_sel(const char *name, const char *dset, double add)
 {
     lapse_reader_t *r = NULL;
     lapse_err_clear();
-    ck_assert_msg(lapse_reader_open(path_in(name), "", &r) == LAPSE_OK, "%s: %s", name,
+    ck_assert_msg(lapse_reader_open(path_in(name), dset, &r) == LAPSE_OK, "%s: %s", name,
                   lapse_errmsg());
     const lapse_input_info_t *in = lapse_reader_info(r);
     const lapse_box_t boxes[] = {
@@ -87,7 +94,7 @@ static void expect_values(const char *name)
             for (int64_t z = bx->off[0]; z < bx->off[0] + bx->dim[0]; z++)
                 for (int64_t y = bx->off[1]; y < bx->off[1] + bx->dim[1]; y++)
                     for (int64_t x = bx->off[2]; x < bx->off[2] + bx->dim[2]; x++, i++) {
-                        double want = val(t, z, y, x), got;
+                        double want = val(t, z, y, x) + add, got;
                         if (in->dtype == LAPSE_DT_U8)
                             got = ((unsigned char *)buf)[i];
                         else if (in->dtype == LAPSE_DT_U16)
@@ -103,20 +110,42 @@ static void expect_values(const char *name)
     lapse_reader_close(r);
 }
 
-/* Probe must fail with LAPSE_EINPUT, failed_part 1, and a message with every word in words. */
-static void expect_fail(const char *name, const char *const *words)
+static void expect_values(const char *name)
+{
+    expect_values_sel(name, "", 0);
+}
+
+/* Probe with selection dset must fail with LAPSE_EINPUT, failed_part part, and a message with
+ * every word in words. */
+static void expect_fail_sel(const char *name, const char *dset, int part, const char *const *words)
 {
     lapse_input_info_t info = {0};
     lapse_err_clear();
-    ck_assert_int_eq(lapse_reader_probe(path_in(name), "", &info), LAPSE_EINPUT);
-    ck_assert_int_eq(info.failed_part, 1);
+    ck_assert_int_eq(lapse_reader_probe(path_in(name), dset, &info), LAPSE_EINPUT);
+    ck_assert_int_eq(info.failed_part, part);
     ck_assert_msg(strstr(lapse_errmsg(), name) != NULL, "'%s' lacks the file", lapse_errmsg());
     for (int i = 0; words[i]; i++)
         ck_assert_msg(strstr(lapse_errmsg(), words[i]) != NULL, "message '%s' lacks '%s'",
                       lapse_errmsg(), words[i]);
     lapse_reader_t *r = (lapse_reader_t *)&info;
-    ck_assert_int_eq(lapse_reader_open(path_in(name), "", &r), LAPSE_EINPUT);
+    ck_assert_int_eq(lapse_reader_open(path_in(name), dset, &r), LAPSE_EINPUT);
     ck_assert_ptr_eq(r, (lapse_reader_t *)&info); /* untouched on failure */
+}
+
+/* Probe must fail with LAPSE_EINPUT, failed_part 1, and a message with every word in words. */
+static void expect_fail(const char *name, const char *const *words)
+{
+    expect_fail_sel(name, "", 1, words);
+}
+
+/* Probe name with selection dset: it has nchannels channels. */
+static void expect_channels(const char *name, const char *dset, int64_t nchannels)
+{
+    lapse_input_info_t info;
+    lapse_err_clear();
+    ck_assert_msg(lapse_reader_probe(path_in(name), dset, &info) == LAPSE_OK, "%s: %s", name,
+                  lapse_errmsg());
+    ck_assert_int_eq(info.nchannels, nchannels);
 }
 
 START_TEST(multipage_strips)
@@ -157,6 +186,71 @@ START_TEST(ome)
     expect_values("ome_ztyx.ome.tif");
     expect_axes_assumed("ome_tzyx.ome.tif", 0);
     expect_axes_assumed("ome_ztyx.ome.tif", 0);
+}
+END_TEST
+
+/* tifffile's default JSON description with "axes": its axes, not pages as z planes. */
+START_TEST(json_axes)
+{
+    expect_info("json_tzyx.tif", "", 4, 3, 4, LAPSE_DT_U16);
+    expect_values("json_tzyx.tif");
+    expect_info("json_tyx.tif", "", 3, 5, 1, LAPSE_DT_U8);
+    expect_values("json_tyx.tif");
+    expect_axes_assumed("json_tzyx.tif", 0);
+    expect_axes_assumed("json_tyx.tif", 0);
+    /* the file's own word: input.axes only where it agrees, as for ImageJ */
+    expect_info("json_tyx.tif", "#axes=tyx", 3, 5, 1, LAPSE_DT_U8);
+    expect_fail_sel("json_tzyx.tif", "#axes=tyx", 4,
+                    (const char *[]){"input.axes is tyx", "JSON", "3 timepoints of 4", NULL});
+    expect_fail_sel("json_tyx.tif", "#axes=zyx", 4, (const char *[]){"input.axes is zyx", NULL});
+}
+END_TEST
+
+/* A C axis in the JSON description: one channel at a time, with input.channel. */
+START_TEST(json_channels)
+{
+    expect_info("json_zcyx.tif", "#channel=0", 4, 1, 4, LAPSE_DT_U16);
+    expect_info("json_zcyx.tif", "#channel=1", 4, 1, 4, LAPSE_DT_U16);
+    expect_channels("json_zcyx.tif", "#channel=1", 2);
+    expect_values_sel("json_zcyx.tif", "#channel=0", 0);
+    expect_values_sel("json_zcyx.tif", "#channel=1", 100);
+    expect_axes_assumed_sel("json_zcyx.tif", "#channel=1", 0);
+    expect_fail("json_zcyx.tif", (const char *[]){"2 channels", "input.channel", NULL});
+    expect_fail_sel("json_zcyx.tif", "#channel=2", 3, (const char *[]){"out of range", NULL});
+    /* lower-case axes, C outermost, T before Z */
+    expect_info("json_ctzyx.tif", "#channel=1", 4, 2, 3, LAPSE_DT_U16);
+    expect_channels("json_ctzyx.tif", "#channel=1", 2);
+    expect_values_sel("json_ctzyx.tif", "#channel=0", 0);
+    expect_values_sel("json_ctzyx.tif", "#channel=1", 100);
+    expect_axes_assumed_sel("json_ctzyx.tif", "#channel=0", 0);
+    expect_fail("json_ctzyx.tif", (const char *[]){"2 channels", "input.channel", NULL});
+}
+END_TEST
+
+/* A JSON description with "shape" only: one page axis is a plain multi-page file; more are
+ * refused (which is t, z or c is unknown). */
+START_TEST(json_shape_only)
+{
+    expect_info("json_shape3.tif", "", 4, 1, 4, LAPSE_DT_U16);
+    expect_values("json_shape3.tif");
+    expect_axes_assumed("json_shape3.tif", 1);
+    expect_info("json_shape3.tif", "#axes=tyx", 3, 4, 1, LAPSE_DT_U16);
+    expect_fail("json_shape4.tif",
+                (const char *[]){"[3, 4, 37, 45]", "more than one page axis", "no \"axes\"",
+                                 "metadata={'axes'", "ImageJ", NULL});
+}
+END_TEST
+
+/* JSON descriptions whose axes lapse cannot use or whose shape is not the file's. */
+START_TEST(json_refused)
+{
+    expect_fail("json_q.tif", (const char *[]){"[4, 37, 45]", "\"QYX\"", "'Q'", NULL});
+    expect_fail("json_dup.tif", (const char *[]){"\"ZZYX\"", "'Z' twice", NULL});
+    expect_fail("json_yzx.tif", (const char *[]){"\"YZX\"", "end in YX", NULL});
+    expect_fail("json_count.tif",
+                (const char *[]){"[3, 5, 37, 45]", "\"TZYX\"", "15 pages", "has 4", NULL});
+    expect_fail("json_size.tif",
+                (const char *[]){"[4, 45, 37]", "\"ZYX\"", "(Y, X) = (45, 37)", "(37, 45)", NULL});
 }
 END_TEST
 
@@ -204,6 +298,10 @@ static Suite *tiff_suite(void)
     tcase_add_test(tc, imagej);
     tcase_add_test(tc, bigtiff_tiled_zlib_float);
     tcase_add_test(tc, ome);
+    tcase_add_test(tc, json_axes);
+    tcase_add_test(tc, json_channels);
+    tcase_add_test(tc, json_shape_only);
+    tcase_add_test(tc, json_refused);
     tcase_add_test(tc, backend_choice);
     tcase_add_test(tc, refused);
     suite_add_tcase(s, tc);
