@@ -5,7 +5,9 @@ Bland & Altman (Lancet 1986, i:307-310), per timepoint and overall (docs/tools.m
 A and B are `FILE.h5:/dataset` (a lapse output or any HDF5 file), `FILE.tif` (tifffile) or, for
 tables, `FILE.csv` (header row). With d = B - A and m = (A + B) / 2 over the compared pairs:
 bias = mean(d), SD = standard deviation of d (n - 1), limits of agreement = bias -/+ 1.96 SD,
-r = Pearson's correlation of A and B. Modes:
+r = Pearson's correlation of A and B. The statistics use the n pairs whose values are both
+finite; pairs with NaN or an infinity on either side are left out of them (and of the plots)
+and counted as `nonfinite`. Modes:
   voxels  every voxel of A against the same voxel of B (images of the same shape);
   table   measurement tables (columns timepoint, label, ...) matched by (timepoint, label), one
           column compared (--column, default area); summary tables (timepoint, label_count, ...)
@@ -158,16 +160,29 @@ def timepoints(a, b):
 
 # ---------------------------------------------------------------- statistics
 
+def finite_pairs(x, y):
+    """x, y in float64 without the pairs where either is NaN or infinite, and how many those
+    were."""
+    x = np.asarray(x, dtype=np.float64)
+    y = np.asarray(y, dtype=np.float64)
+    ok = np.isfinite(x) & np.isfinite(y)
+    nbad = int(ok.size - np.count_nonzero(ok))
+    return (x, y, 0) if nbad == 0 else (x[ok], y[ok], nbad)
+
+
 class Agreement:
-    """Bland-Altman sums of pairs (x = A, y = B, d = y - x), combinable (Chan et al.)."""
+    """Bland-Altman sums of pairs (x = A, y = B, d = y - x), combinable (Chan et al.). Pairs
+    with a non-finite value on either side are counted (nonfinite), not summed: n is the
+    number of pairs the statistics use."""
 
     def __init__(self, x=None, y=None):
         self.n = 0
+        self.nonfinite = 0
         self.m = np.zeros(3)  # means of x, y, d
         self.c = np.zeros(4)  # centred sums xx, yy, xy, dd
         if x is not None and len(x):
-            x = np.asarray(x, dtype=np.float64)
-            y = np.asarray(y, dtype=np.float64)
+            x, y, self.nonfinite = finite_pairs(x, y)
+        if x is not None and len(x):
             d = y - x
             self.n = len(x)
             self.m = np.array([x.mean(), y.mean(), d.mean()])
@@ -176,6 +191,7 @@ class Agreement:
 
     def add(self, o):
         """Merge the pairs of o into self."""
+        self.nonfinite += o.nonfinite
         if o.n == 0:
             return self
         n = self.n + o.n
@@ -187,13 +203,15 @@ class Agreement:
         return self
 
     def stats(self):
-        """dict: n, mean_a, mean_b, bias, sd, loa_low, loa_high, r (NaN where undefined)."""
+        """dict: n (pairs used), nonfinite (pairs left out), mean_a, mean_b, bias, sd, loa_low,
+        loa_high, r (NaN where undefined)."""
         nan = float("nan")
         sd = math.sqrt(self.c[3] / (self.n - 1)) if self.n > 1 else nan
         den = math.sqrt(self.c[0] * self.c[1])
         r = self.c[2] / den if self.n > 1 and den > 0 else nan
         bias = float(self.m[2]) if self.n else nan
-        return {"n": int(self.n), "mean_a": float(self.m[0]) if self.n else nan,
+        return {"n": int(self.n), "nonfinite": int(self.nonfinite),
+                "mean_a": float(self.m[0]) if self.n else nan,
                 "mean_b": float(self.m[1]) if self.n else nan, "bias": bias, "sd": sd,
                 "loa_low": bias - 1.96 * sd, "loa_high": bias + 1.96 * sd, "r": float(r)}
 
@@ -245,8 +263,11 @@ PLOT_POINTS = 200000  # voxels drawn at most (a regular subsample); the numbers 
 
 
 def exactness(x, y):
-    """(max |y - x| in float64, NaN where one side is NaN and the other not; the number of
-    voxels whose values differ, NaN equal to NaN): what a bit-for-bit check wants."""
+    """(max_abs, unequal): what a bit-for-bit check wants. A pair is equal when x == y (equal
+    infinities included; -0 == +0) or both are NaN; an equal pair's difference is 0. unequal:
+    the number of pairs not equal; max_abs: the largest |y - x| in float64 over those, 0 when
+    there are none, NaN when one of them has NaN on one side only, inf when one has an infinity
+    on one side only (or opposite infinities)."""
     x, y = np.asarray(x), np.asarray(y)
     if x.dtype.kind in "iu" and y.dtype.kind in "iu":  # labels: exact in integers
         ne = int(np.count_nonzero(x != y))
@@ -254,12 +275,15 @@ def exactness(x, y):
         return (float(d.max()) if d.size else 0.0), ne
     x = x.astype(np.float64)
     y = y.astype(np.float64)
-    both = np.isnan(x) & np.isnan(y)
-    ne = int(np.count_nonzero((x != y) & ~both))
-    d = np.abs(y - x)[~both]
-    if d.size == 0:
-        return 0.0, ne
-    return (float("nan") if np.isnan(d).any() else float(d.max())), ne
+    diff = ~((x == y) | (np.isnan(x) & np.isnan(y)))
+    ne = int(np.count_nonzero(diff))
+    if ne == 0:
+        return 0.0, 0
+    xd, yd = x[diff], y[diff]
+    if np.isnan(xd).any() or np.isnan(yd).any():
+        return float("nan"), ne
+    with np.errstate(over="ignore"):  # finite values far apart: |y - x| may be inf
+        return float(np.max(np.abs(yd - xd))), ne
 
 
 def compare_voxels(a, b):
@@ -277,9 +301,10 @@ def compare_voxels(a, b):
         nmax = mx if math.isnan(mx) or mx > nmax else nmax
         nuneq += ne
         per.append(dict(timepoint=t, max_abs=mx, unequal=ne, **g.stats()))
-        xs.append(x[::stride].astype(np.float64))
-        ys.append(y[::stride].astype(np.float64))
-        ts.append(np.full(len(xs[-1]), t))
+        px, py, _ = finite_pairs(x[::stride], y[::stride])  # the plots show what the numbers use
+        xs.append(px)
+        ys.append(py)
+        ts.append(np.full(len(px), t))
     res = {"mode": "voxels", "overall": dict(total.stats(), max_abs=nmax, unequal=nuneq),
            "timepoints": per}
     return res, (np.concatenate(xs), np.concatenate(ys), np.concatenate(ts)), "voxel value"
@@ -328,7 +353,8 @@ def compare_tables(ta, tb, column):
            "overall": dict(Agreement(x, y).stats(), only_a=len(rows[0]) - len(common),
                            only_b=len(rows[1]) - len(common)),
            "timepoints": per}
-    return res, (x, y, t), ca if ca == cb else "%s / %s" % (ca, cb)
+    ok = np.isfinite(x) & np.isfinite(y)  # the plots show the pairs the numbers use
+    return res, (x[ok], y[ok], t[ok]), ca if ca == cb else "%s / %s" % (ca, cb)
 
 
 def compare_labels(a, b, thr):
@@ -435,7 +461,7 @@ def print_text(res, a, b):
         cols = ["labels_a", "labels_b", "matched", "precision", "recall", "f1", "mean_iou"]
         print("matching by IoU >= %g, one to one (A is the reference)" % res["iou_threshold"])
     else:
-        cols = ["n", "bias", "sd", "loa_low", "loa_high", "r"]
+        cols = ["n", "nonfinite", "bias", "sd", "loa_low", "loa_high", "r"]
         if res["mode"] == "voxels":
             cols += ["max_abs", "unequal"]
         if res["mode"] == "table":
@@ -451,6 +477,11 @@ def print_text(res, a, b):
             print("Bland-Altman of the %s: n %d, bias %.6g, SD %.6g, limits of agreement "
                   "%.6g to %.6g, r %.6g" % (what, s["n"], s["bias"], s["sd"], s["loa_low"],
                                             s["loa_high"], s["r"]))
+    if res["mode"] != "labels" and res["overall"]["nonfinite"]:
+        print("nonfinite: %d pairs with NaN or an infinity on either side, left out of n, the "
+              "statistics and the plots%s" % (res["overall"]["nonfinite"],
+                                              " (max_abs and unequal count every voxel)"
+                                              if res["mode"] == "voxels" else ""))
     for p in res.get("plots", []):
         print("wrote %s" % p)
 

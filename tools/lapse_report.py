@@ -244,9 +244,16 @@ def plot_summaries(ax, summaries):
     ax.set_ylim(bottom=0)
     ax.set_xlabel("timepoint")
     ax.set_ylabel("labels")
+    handles, labels = ax.get_legend_handles_labels()
     if ax2 is not None:
         ax2.set_ylabel("threshold", color="#e15759")
-    ax.legend(fontsize="small", loc="lower left")
+        h2, l2 = ax2.get_legend_handles_labels()
+        handles, labels = handles + h2, labels + l2
+    # one legend for the lines of both axes, on the twin axis (drawn last) when there is one,
+    # so that its lines do not cover the legend
+    if handles:
+        (ax2 if ax2 is not None else ax).legend(handles, labels, fontsize="small",
+                                                loc="lower left")
     ax.set_title("counts and thresholds per timepoint")
 
 

@@ -4,15 +4,19 @@ another way with NumPy/SciPy, and synthetic inputs with known differences.
 
 Usage:
   compare_ref.py make DIR                      synthetic inputs (see make())
-  compare_ref.py voxels A B JSON               A, B: FILE.h5:/dset or FILE.tif
+  compare_ref.py voxels A B JSON [same]        A, B: FILE.h5:/dset or FILE.tif; same: A and B
+                                               are meant to be equal (else they must differ)
   compare_ref.py labels A B JSON [IOU]
   compare_ref.py table A B JSON COLUMN         A, B: FILE.h5:/table or FILE.csv
   compare_ref.py known DIR JSON_DIR            the differences make() built in (exact numbers)
 
 The JSON is `lapse compare --json` output; exit 1 with the differences when it disagrees.
 Reference ways: whole arrays and np.mean / np.std(ddof=1) / np.corrcoef (lapse_compare streams
-per timepoint and merges centred sums); labels by one mask per label and an optimal assignment
-(scipy linear_sum_assignment; equals the tool's greedy matching when IoU >= 0.5 leaves no ties).
+per timepoint and merges centred sums) over the pairs with both values finite (the others are
+counted: nonfinite); labels by one mask per label and an optimal assignment (scipy
+linear_sum_assignment; equals the tool's greedy matching when IoU >= 0.5 leaves no ties).
+Exactness (voxels): a pair is equal when a == b or both are NaN; max_abs is the largest
+|b - a| with equal pairs as 0 (NaN propagating: one side NaN), unequal the pairs not equal.
 """
 import json
 import math
@@ -28,8 +32,9 @@ BAD = []
 
 
 def check(what, got, want, rtol=1e-9):
-    """Record a disagreement of got (JSON number or None) with want (NaN allowed)."""
-    if want is None or (isinstance(want, float) and math.isnan(want)):
+    """Record a disagreement of got (JSON number or None) with want (NaN, inf allowed: JSON
+    null)."""
+    if want is None or (isinstance(want, float) and not math.isfinite(want)):
         ok = got is None
     else:
         ok = got is not None and abs(got - want) <= rtol * max(1.0, abs(want))
@@ -55,6 +60,8 @@ def frames(a, nt):
 
 def ba(x, y):
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
+    bad = ~np.isfinite(x) | ~np.isfinite(y)
+    x, y = x[~bad], y[~bad]
     d = y - x
     n = len(d)
     sd = float(np.std(d, ddof=1)) if n > 1 else float("nan")
@@ -62,13 +69,14 @@ def ba(x, y):
     if n > 1 and np.std(x) > 0 and np.std(y) > 0:
         r = float(np.corrcoef(x, y)[0, 1])
     bias = float(np.mean(d)) if n else float("nan")
-    return {"n": n, "bias": bias, "sd": sd, "loa_low": bias - 1.96 * sd,
-            "loa_high": bias + 1.96 * sd, "r": r}
+    return {"n": n, "nonfinite": int(bad.sum()), "bias": bias, "sd": sd,
+            "loa_low": bias - 1.96 * sd, "loa_high": bias + 1.96 * sd, "r": r}
 
 
 def check_ba(where, got, want):
-    if got["n"] != want["n"]:
-        BAD.append("%s: n %s, reference %s" % (where, got["n"], want["n"]))
+    for k in ("n", "nonfinite"):
+        if got.get(k) != want[k]:
+            BAD.append("%s: %s %s, reference %s" % (where, k, got.get(k), want[k]))
     for k in ("bias", "sd", "loa_low", "loa_high", "r"):
         check("%s %s" % (where, k), got[k], want[k])
 
@@ -76,15 +84,17 @@ def check_ba(where, got, want):
 def check_exact(where, got, x, y):
     """max_abs and unequal of lapse compare against a direct NumPy count."""
     x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
-    both = np.isnan(x) & np.isnan(y)
-    ne = int(((x != y) & ~both).sum())
-    mx = float(np.max(np.abs(y - x)[~both])) if (~both).any() else 0.0
+    same = (x == y) | (np.isnan(x) & np.isnan(y))
+    ne = int((~same).sum())
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf where equal: set to 0
+        dist = np.where(same, 0.0, np.abs(y - x))
+    mx = float(np.max(dist)) if dist.size else 0.0  # np.max propagates NaN
     if got["unequal"] != ne:
         BAD.append("%s: unequal %s, reference %s" % (where, got["unequal"], ne))
     check("%s max_abs" % where, got["max_abs"], mx)
 
 
-def ref_voxels(a, b, res):
+def ref_voxels(a, b, res, same=False):
     nt = len(res["timepoints"])
     fa, fb = frames(a, nt), frames(b, nt)
     for t in range(nt):
@@ -92,8 +102,9 @@ def ref_voxels(a, b, res):
         check_exact("t=%d" % t, res["timepoints"][t], fa[t], fb[t])
     check_ba("overall", res["overall"], ba(fa.ravel(), fb.ravel()))
     check_exact("overall", res["overall"], fa, fb)
-    if res["overall"]["unequal"] == 0:
-        BAD.append("overall: no unequal voxels (the test images differ by construction)")
+    if (res["overall"]["unequal"] == 0) != same:
+        BAD.append("overall: %d unequal voxels (the test images are %s by construction)"
+                   % (res["overall"]["unequal"], "equal" if same else "different"))
 
 
 def match(a, b, thr):
@@ -178,7 +189,7 @@ def make(d):
     """Images img_a/img_b [4, 6, 20, 24] (B = A + 7 at t=0; B = 1.02 A + 5 + noise after),
     label images lab_a/lab_b [3, 1, 64, 96] (per timepoint: 6 disks in A; in B 4 shifted by 1
     px (IoU > 0.8), one moved far (a miss and a false label), one missing, one extra: 4 matches,
-    F1 = 8/12), tables and their CSV copies."""
+    F1 = 8/12), tables and their CSV copies; non-finite values: see make_nonfinite()."""
     rng = np.random.default_rng(5)
     a = np.round(rng.normal(1000, 50, (4, 6, 20, 24))).astype(np.float32)  # + 7 stays exact
     b = (1.02 * a + 5 + rng.normal(0, 3, a.shape)).astype(np.float32)
@@ -215,6 +226,38 @@ def make(d):
         f.write("frame,label,area,mean\n")
         for r in tb:
             f.write("%d,%d,%d,%.17g\n" % (r["timepoint"], r["label"], r["area"], r["mean"]))
+    na, nb = ta.copy(), tb.copy()  # NaN / inf means (an empty label's): left out, counted
+    na["mean"][[0, 7]] = np.nan  # t=0 label 1, t=1 label 4
+    nb["mean"][[1, 9]] = [np.inf, np.nan]  # t=0 label 2, t=2 label 3 (tb lacks t=1 label 2)
+    with h5py.File(os.path.join(d, "tab.h5"), "a") as f:
+        f["na"], f["nb"] = na, nb
+    make_nonfinite(d, rng)
+
+
+# Non-finite voxels of nf.h5 (make_nonfinite), as (t, z, y, x): in both /a and /b (also /same)
+NF_SHARED = {(0, 0, 0, 0): np.inf, (0, 2, 5, 5): np.nan, (1, 1, 2, 3): -np.inf,
+             (2, 3, 4, 5): np.nan}
+NF_B_ONLY = {(1, 0, 0, 1): np.inf, (1, 2, 3, 4): -np.inf, (2, 0, 1, 1): np.nan}
+NF_A_ONLY = {(2, 1, 1, 1): np.nan}
+
+
+def make_nonfinite(d, rng):
+    """nf.h5: /a [3, 4, 10, 12] with the NF_SHARED and NF_A_ONLY values, /same its bit-identical
+    copy (a tiled run against an untiled one of a division by zero), /b = A + 3 at t=0, 1.01 A
+    + 2 + noise after, with NF_SHARED where A has it and NF_B_ONLY. So t=0: bias 3, SD 0, r 1,
+    max_abs 3, 2 nonfinite pairs; t=1: one-sided infinities only (max_abs inf); t=2: one-sided
+    NaN (max_abs NaN)."""
+    a = np.round(rng.normal(500, 40, (3, 4, 10, 12))).astype(np.float32)
+    b = (1.01 * a + 2 + rng.normal(0, 2, a.shape)).astype(np.float32)
+    b[0] = a[0] + 3
+    for k, v in NF_SHARED.items():
+        a[k] = b[k] = v
+    for k, v in NF_B_ONLY.items():
+        b[k] = v
+    for k, v in NF_A_ONLY.items():
+        a[k] = v
+    with h5py.File(os.path.join(d, "nf.h5"), "w") as f:
+        f["a"], f["same"], f["b"] = a, a.copy(), b
 
 
 def known(jd):
@@ -234,6 +277,40 @@ def known(jd):
     check("summary count bias", r["overall"]["bias"], (1 + 0 - 2) / 3)
     check("table mean bias", json.load(open(os.path.join(jd, "tab.json")))["overall"]["bias"],
           2.5, 1e-9)
+    r = json.load(open(os.path.join(jd, "tabnan.json")))  # 11 common rows, 4 with NaN / inf
+    for k, v in (("n", 7), ("nonfinite", 4)):
+        if r["overall"].get(k) != v:
+            BAD.append("tabnan overall %s: %s, built %d" % (k, r["overall"].get(k), v))
+    check("tabnan mean bias", r["overall"]["bias"], 2.5, 1e-9)
+    # identical images with +-inf and NaN at the same voxels: exact, statistics of the rest
+    r = json.load(open(os.path.join(jd, "nfsame.json")))
+    for g in r["timepoints"] + [r["overall"]]:
+        t = g.get("timepoint")  # None: overall
+        nnf = sum(1 for p in list(NF_SHARED) + list(NF_A_ONLY) if t is None or p[0] == t)
+        where = "nfsame t=%s" % ("all" if t is None else t)
+        nvox = 480 if t is not None else 3 * 480
+        for k, v in (("nonfinite", nnf), ("n", nvox - nnf), ("unequal", 0)):
+            if g.get(k) != v:
+                BAD.append("%s %s: %s, built %d" % (where, k, g.get(k), v))
+        for k, v in (("max_abs", 0.0), ("bias", 0.0), ("sd", 0.0), ("r", 1.0)):
+            check("%s %s" % (where, k), g[k], v, 1e-12)
+    # one side non-finite, the other finite: counted with the shared ones, left out
+    r = json.load(open(os.path.join(jd, "nf.json")))
+    g, o = r["timepoints"], r["overall"]
+    nnf = len(NF_SHARED) + len(NF_B_ONLY) + len(NF_A_ONLY)
+    for what, got, v in (("t=0 nonfinite", g[0].get("nonfinite"), 2), ("t=0 n", g[0]["n"], 478),
+                         ("t=0 unequal", g[0]["unequal"], 478),
+                         ("t=1 nonfinite", g[1].get("nonfinite"), 3),
+                         ("t=2 nonfinite", g[2].get("nonfinite"), 3),
+                         ("overall nonfinite", o.get("nonfinite"), nnf),
+                         ("overall n", o["n"], 3 * 480 - nnf)):
+        if got != v:
+            BAD.append("nf %s: %s, built %d" % (what, got, v))
+    for k, v in (("bias", 3.0), ("sd", 0.0), ("r", 1.0), ("max_abs", 3.0)):
+        check("nf t=0 %s" % k, g[0][k], v, 1e-12)
+    for k in ("bias", "sd", "r"):  # finite: the non-finite pairs are out of the statistics
+        if g[1][k] is None or g[2][k] is None or o[k] is None:
+            BAD.append("nf %s: null (not finite) with the non-finite pairs left out" % k)
 
 
 def main(a):
@@ -246,7 +323,7 @@ def main(a):
         res = json.load(open(a[3]))
         x, y = load(a[1]), load(a[2])
         if a[0] == "voxels":
-            ref_voxels(x, y, res)
+            ref_voxels(x, y, res, len(a) > 4 and a[4] == "same")
         elif a[0] == "labels":
             ref_labels(x, y, res, float(a[4]) if len(a) > 4 else 0.5)
         elif a[0] == "table":

@@ -7,11 +7,15 @@ Reads /lapse/tasks with h5py (not through the tool) and checks, for run RUN, tha
 per phase" lines of REPORT.txt say per rank and for all ranks the same number of tasks (and of
 failed and abandoned ones), the same core voxels done, and the same summed seconds of each
 phase (to the printed 6 decimals; "other" is total minus the five phases); that every summary
-table /<name>_summary is printed row for row; and that PNG is a PNG (signature, IHDR) of at
-least 1000 x 600 pixels that decodes to a picture with more than a few colours. Exit 1 with the
+table /<name>_summary is printed row for row; that PNG is a PNG (signature, IHDR) of at
+least 1000 x 600 pixels that decodes to a picture with more than a few colours; and that the
+"counts and thresholds" panel, drawn by the tool's own plot_summaries on the output's summary
+tables (the script imported from $LAPSE_TOOLS, else the source tree's tools/), has one legend
+naming every line: the label counts and the thresholds on the twin axis. Exit 1 with the
 differences.
 """
 import math
+import os
 import re
 import struct
 import sys
@@ -71,6 +75,33 @@ def check_png(path):
                                                                         ncol))
 
 
+def check_legend(summaries):
+    """The summary panel's legend, through the tool's plot_summaries (matplotlib objects)."""
+    want = []
+    for name, t in summaries.items():
+        if t.dtype.names and "timepoint" in t.dtype.names:
+            want += ["%s %s" % (w, name) for c, w in (("label_count", "labels"),
+                                                      ("threshold", "threshold"))
+                     if c in t.dtype.names]
+    if not want:
+        return
+    tools = os.environ.get("LAPSE_TOOLS") or os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools")
+    sys.path.insert(0, tools)
+    import lapse_report
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots()
+    lapse_report.plot_summaries(ax, summaries)
+    legends = [a.get_legend() for a in fig.axes if a.get_legend() is not None]
+    got = [[t.get_text() for t in lg.get_texts()] for lg in legends]
+    plt.close(fig)
+    if len(got) != 1 or sorted(got[0]) != sorted(want):
+        BAD.append("summary panel (%s): legends %s, want one with %s"
+                   % (lapse_report.__file__, got, want))
+
+
 def main(out, report, png, run):
     text = open(report).read()
     with h5py.File(out, "r") as f:
@@ -104,6 +135,7 @@ def main(out, report, png, run):
                     not np.isclose(float(f[3]), r["threshold"], rtol=1e-5, equal_nan=True):
                 BAD.append("%s: printed %s, table %s" % (name, ln.strip(), r))
     check_png(png)
+    check_legend(summaries)
     for b in BAD:
         print("report_check: " + b)
     print("report_check: %d ranks, %d task rows of run %s, %d summary tables: %s" % (

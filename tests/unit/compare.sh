@@ -3,7 +3,10 @@
 # differences (tests/py/compare_ref.py make): every number of --json equals an independent NumPy /
 # SciPy computation (compare_ref.py voxels|labels|table) and the differences built in (known);
 # HDF5, TIFF and CSV inputs; PNGs written; exit 2 with a message for a missing file or dataset,
-# a shape mismatch, a table against an image. No OpenCL device needed.
+# a shape mismatch, a table against an image. Non-finite values (NaN, +-inf): identical images
+# holding them at the same voxels are exact (max_abs 0, unequal 0) with finite statistics of the
+# other pairs; pairs with NaN or inf on either side are left out of the statistics and counted
+# (nonfinite), in images and tables; no RuntimeWarning on stderr. No OpenCL device needed.
 set -uo pipefail
 : "${LAPSE:?set LAPSE to the lapse binary (ctest does)}"
 LAPSE_SRC=${LAPSE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -24,6 +27,7 @@ cmp_ok() {
     "$LAPSE" compare "$a" "$b" --mode "$mode" --json -o "$T/$name" "$@" >"$T/$name.json" \
         2>"$T/$name.err" || rc=$?
     [ "$rc" -eq 0 ] || { cat "$T/$name.err"; fail "$name: lapse compare exited $rc"; }
+    ! grep -q "Warning" "$T/$name.err" || { cat "$T/$name.err"; fail "$name: warnings on stderr"; }
     for p in scatter bland_altman; do
         "$PY" -c 'import sys, matplotlib.image as m; a = m.imread(sys.argv[1]); sys.exit(int(a.shape[0] < 300 or a.std() == 0))' \
             "$T/${name}_$p.png" || fail "$name: ${name}_$p.png missing, too small or blank"
@@ -43,12 +47,30 @@ cmp_ok tabcsv auto "$T/tab.h5:/a" "$T/tab_b.csv"
 $REF table "$T/tab.h5:/a" "$T/tab_b.csv" "$T/tabcsv.json" area || fail "table (CSV) differs"
 cmp_ok sum auto "$T/tab.h5:/sa" "$T/tab.h5:/sb"
 $REF table "$T/tab.h5:/sa" "$T/tab.h5:/sb" "$T/sum.json" label_count || fail "summary differs"
+# non-finite values: one side only (counted, left out), both sides alike (exact), in a table
+cmp_ok nf voxels "$T/nf.h5:/a" "$T/nf.h5:/b"
+$REF voxels "$T/nf.h5:/a" "$T/nf.h5:/b" "$T/nf.json" || fail "voxels with NaN/inf differ"
+cmp_ok nfsame voxels "$T/nf.h5:/a" "$T/nf.h5:/same"
+$REF voxels "$T/nf.h5:/a" "$T/nf.h5:/same" "$T/nfsame.json" same ||
+    fail "identical voxels with NaN/inf differ"
+cmp_ok tabnan table "$T/tab.h5:/na" "$T/tab.h5:/nb" --column mean
+$REF table "$T/tab.h5:/na" "$T/tab.h5:/nb" "$T/tabnan.json" mean || fail "table with NaN/inf"
 $REF known "$T" "$T" || fail "the built-in differences are not found"
 
 # The text form carries the same numbers (overall bias of the voxel comparison, 6 digits).
 "$LAPSE" compare "$T/img.h5:/a" "$T/img.h5:/b" --no-plots >"$T/img.txt" || fail "text mode"
 want=$("$PY" -c 'import json,sys; print("%.6g" % json.load(open(sys.argv[1]))["overall"]["bias"])' "$T/img.json")
-grep -Eq "^ +all +11520 +$want " "$T/img.txt" || { cat "$T/img.txt"; fail "text overall line"; }
+grep -Eq "^ +all +11520 +0 +$want " "$T/img.txt" || { cat "$T/img.txt"; fail "text overall line"; }
+# bit-identical with +-inf and NaN at the same 5 voxels: n 1435, nonfinite 5, bias 0, SD 0,
+# limits 0, r 1, max_abs 0, unequal 0; one-sided infinities (t=1) give max_abs inf
+"$LAPSE" compare "$T/nf.h5:/a" "$T/nf.h5:/same" --no-plots >"$T/nfsame.txt" 2>"$T/nfsame.err" ||
+    fail "nf A against its copy"
+grep -Eq "^ +all +1435 +5 +0 +0 +0 +0 +1 +0 +0$" "$T/nfsame.txt" && [ ! -s "$T/nfsame.err" ] ||
+    { cat "$T/nfsame.txt" "$T/nfsame.err"; fail "nf A against its copy: not exact, finite"; }
+"$LAPSE" compare "$T/nf.h5:/a" "$T/nf.h5:/b" --no-plots >"$T/nf.txt" 2>"$T/nf.err" || fail "nf"
+grep -Eq "^ +1 +477 +3 .* inf +[0-9]+$" "$T/nf.txt" && [ ! -s "$T/nf.err" ] &&
+    grep -q "^nonfinite: 8 pairs" "$T/nf.txt" ||
+    { cat "$T/nf.txt" "$T/nf.err"; fail "nf: one-sided infinities, the nonfinite note"; }
 
 # Errors: exit 2 and a message naming the problem.
 err() {
@@ -74,5 +96,5 @@ rc=0
     { cat "$T/e.out" "$T/e.err"; fail "-o into a missing directory: exit $rc"; }
 # identical images: 0 unequal voxels, max |B - A| 0 (the bit-for-bit check)
 "$LAPSE" compare "$T/img.h5:/a" "$T/img.h5:/a" --no-plots >"$T/same.txt" || fail "A against A"
-grep -Eq "^ +all +11520 +0 +0 .* 0 +0$" "$T/same.txt" || { cat "$T/same.txt"; fail "A against A: not 0 unequal"; }
+grep -Eq "^ +all +11520 +0 +0 +0 .* 0 +0$" "$T/same.txt" || { cat "$T/same.txt"; fail "A against A: not 0 unequal"; }
 echo "PASS (compare): voxels, labels and tables agree with NumPy/SciPy; errors exit 2"
