@@ -147,6 +147,76 @@ static void describe_platforms(char *buf, size_t len)
     }
 }
 
+void lapse_cl_ident(char *buf, size_t len, int is_gpu, const unsigned pci[4], const char *visible,
+                    int index)
+{
+    if (is_gpu && pci != NULL) {
+        snprintf(buf, len, "pci:%04x:%02x:%02x.%x", pci[0], pci[1], pci[2], pci[3]);
+        return;
+    }
+    if (is_gpu && visible != NULL && visible[0] != '\0' && index >= 0) {
+        const char *e = visible;
+        for (int i = 0; i < index && e != NULL; i++)
+            e = (e = strchr(e, ',')) ? e + 1 : NULL;
+        if (e != NULL) {
+            int n = (int)strcspn(e, ",");
+            if (n > 0) {
+                snprintf(buf, len, "vis:%.*s", n, e);
+                return;
+            }
+        }
+    }
+    snprintf(buf, len, "idx:%d", index);
+}
+
+/* The PCI address of GPU dev into pci[4] (domain, bus, device, function): 1 when its platform
+ * tells it (cl_khr_pci_bus_info, or NVIDIA's cl_nv_device_attribute_query), 0 when not (a
+ * query that fails counts as not told: the identity then falls back, lapse_cl_ident). */
+static int device_pci(cl_device_id dev, unsigned pci[4])
+{
+    char ext[8192] = "";
+    if (clGetDeviceInfo(dev, CL_DEVICE_EXTENSIONS, sizeof ext - 1, ext, NULL) != CL_SUCCESS)
+        return 0;
+    if (strstr(ext, "cl_khr_pci_bus_info") != NULL) {
+        cl_uint v[4]; /* cl_device_pci_bus_info_khr: domain, bus, device, function */
+        if (clGetDeviceInfo(dev, 0x410F /* CL_DEVICE_PCI_BUS_INFO_KHR */, sizeof v, v, NULL) ==
+            CL_SUCCESS) {
+            for (int i = 0; i < 4; i++)
+                pci[i] = v[i];
+            return 1;
+        }
+    }
+    if (strstr(ext, "cl_nv_device_attribute_query") != NULL) {
+        cl_uint bus = 0, slot = 0, domain = 0;
+        if (clGetDeviceInfo(dev, 0x4008 /* CL_DEVICE_PCI_BUS_ID_NV */, sizeof bus, &bus, NULL) ==
+                CL_SUCCESS &&
+            clGetDeviceInfo(dev, 0x4009 /* CL_DEVICE_PCI_SLOT_ID_NV */, sizeof slot, &slot, NULL) ==
+                CL_SUCCESS) {
+            if (clGetDeviceInfo(dev, 0x400A /* CL_DEVICE_PCI_DOMAIN_ID_NV */, sizeof domain,
+                                &domain, NULL) != CL_SUCCESS)
+                domain = 0; /* older drivers: no domain query */
+            pci[0] = domain;
+            pci[1] = bus;
+            pci[2] = slot >> 3; /* the slot id is devfn */
+            pci[3] = slot & 7;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The visible-devices list of the platform named pname that this process was given, or NULL. */
+static const char *visible_list(const char *pname)
+{
+    if (strstr(pname, "NVIDIA") != NULL)
+        return getenv("CUDA_VISIBLE_DEVICES");
+    if (strstr(pname, "AMD") != NULL) {
+        const char *v = getenv("ROCR_VISIBLE_DEVICES");
+        return v != NULL ? v : getenv("GPU_DEVICE_ORDINAL");
+    }
+    return NULL;
+}
+
 static lapse_status_t fill_choice(cl_platform_id plat, cl_device_id dev, int index, int count,
                                   lapse_cl_choice_t *c)
 {
@@ -167,6 +237,12 @@ static lapse_status_t fill_choice(cl_platform_id plat, cl_device_id dev, int ind
     LAPSE_CL(clGetDeviceInfo(dev, CL_DEVICE_MAX_MEM_ALLOC_SIZE, sizeof amax, &amax, NULL));
     c->global_mem = gmem;
     c->max_alloc = amax;
+    {
+        unsigned pci[4];
+        int has_pci = c->is_gpu && device_pci(dev, pci);
+        lapse_cl_ident(c->ident, sizeof c->ident, c->is_gpu, has_pci ? pci : NULL,
+                       visible_list(c->platform_name), index);
+    }
 cleanup:
     return st;
 }

@@ -25,7 +25,18 @@ typedef struct {
     char platform_name[128];
     unsigned long long global_mem; /* CL_DEVICE_GLOBAL_MEM_SIZE */
     unsigned long long max_alloc;  /* CL_DEVICE_MAX_MEM_ALLOC_SIZE */
+    char ident[96]; /* the physical device on its host (lapse_cl_ident): ranks of a host whose
+                       idents are equal share one device */
 } lapse_cl_choice_t;
+
+/* The identity of a device on its host into buf[len]: for a GPU, "pci:DDDD:BB:DD.F" from pci
+ * (domain, bus, device, function; NULL when the platform does not tell), else "vis:E" where E
+ * is entry index of visible (a CUDA_VISIBLE_DEVICES-style comma list the process was given;
+ * NULL or too short: not used), else "idx:INDEX". A CPU device is always "idx:INDEX" (every
+ * process of the host sees the same one). Under Slurm's --gpus-per-task every rank sees its own
+ * GPU as index 0, so the index alone would make them share one. */
+void lapse_cl_ident(char *buf, size_t len, int is_gpu, const unsigned pci[4], const char *visible,
+                    int index);
 
 /* Print every platform and device (type, memory, compute units) to f. */
 lapse_status_t lapse_cl_list(FILE *f);

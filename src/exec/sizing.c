@@ -25,19 +25,27 @@ static unsigned long long task_cost(const void *ctx, long long read_voxels, long
     return lapse_sizing_task_bytes(ctx, read_voxels, core_voxels);
 }
 
-/* Collective: the number of ranks of this host that chose the same device as this rank. The
- * device index counts the devices of the chosen kind over all platforms of the host, so
- * (host, index) names one device; the kind is the config's, the same on every rank. */
+/* Collective: the number of ranks of this host that chose the same physical device as this
+ * rank: those whose device identity (clrt.h lapse_cl_ident: its PCI address, else its entry in
+ * the visible-devices list, else its index) equals this rank's. */
 static lapse_status_t ranks_on_device(const lapse_ranks_t *r, const lapse_cl_choice_t *dev, int *n)
 {
     lapse_status_t st = LAPSE_OK;
-    MPI_Comm node = MPI_COMM_NULL, same = MPI_COMM_NULL;
+    MPI_Comm node = MPI_COMM_NULL;
+    char *all = NULL;
+    int size = 0;
+    const int len = (int)sizeof dev->ident;
     LAPSE_MPI(MPI_Comm_split_type(r->world, MPI_COMM_TYPE_SHARED, r->rank, MPI_INFO_NULL, &node));
-    LAPSE_MPI(MPI_Comm_split(node, dev->index < 0 ? 0 : dev->index, r->rank, &same));
-    LAPSE_MPI(MPI_Comm_size(same, n));
+    LAPSE_MPI(MPI_Comm_size(node, &size));
+    all = calloc((size_t)size, (size_t)len);
+    if (all == NULL)
+        LAPSE_FAIL(LAPSE_ENOMEM, "out of memory for %d device identities", size);
+    LAPSE_MPI(MPI_Allgather(dev->ident, len, MPI_CHAR, all, len, MPI_CHAR, node));
+    *n = 0;
+    for (int i = 0; i < size; i++)
+        *n += strncmp(all + (size_t)i * (size_t)len, dev->ident, (size_t)len) == 0;
 cleanup:
-    if (same != MPI_COMM_NULL)
-        MPI_Comm_free(&same);
+    free(all);
     if (node != MPI_COMM_NULL)
         MPI_Comm_free(&node);
     return st;

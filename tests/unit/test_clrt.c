@@ -169,6 +169,34 @@ START_TEST(test_build_options)
 }
 END_TEST
 
+/* Device identities: ranks under Slurm's --gpus-per-task all see their GPU as index 0, so two
+ * of them share a device only where the PCI address or the visible-devices entry agrees. */
+START_TEST(test_device_ident)
+{
+    char a[96], b[96];
+    const unsigned p0[4] = {0, 0x1b, 0, 0}, p1[4] = {0, 0x3d, 0, 0};
+    lapse_cl_ident(a, sizeof a, 1, p0, "2", 0);
+    lapse_cl_ident(b, sizeof b, 1, p1, "3", 0);
+    ck_assert_str_eq(a, "pci:0000:1b:00.0");
+    ck_assert_str_ne(a, b);                       /* same index 0, other GPUs */
+    lapse_cl_ident(a, sizeof a, 1, NULL, "2", 0); /* no PCI query: the visible list's entry */
+    lapse_cl_ident(b, sizeof b, 1, NULL, "3", 0);
+    ck_assert_str_eq(a, "vis:2");
+    ck_assert_str_eq(b, "vis:3");
+    lapse_cl_ident(a, sizeof a, 1, NULL, "0,1,GPU-5e2f", 2); /* entry 2 of the list */
+    ck_assert_str_eq(a, "vis:GPU-5e2f");
+    lapse_cl_ident(a, sizeof a, 1, NULL, "0,1", 1);
+    lapse_cl_ident(b, sizeof b, 1, NULL, "0,1", 1); /* two ranks given the same two GPUs */
+    ck_assert_str_eq(a, b);
+    lapse_cl_ident(a, sizeof a, 1, NULL, "0", 3); /* the list is too short: the index */
+    ck_assert_str_eq(a, "idx:3");
+    lapse_cl_ident(a, sizeof a, 1, NULL, NULL, 1);
+    ck_assert_str_eq(a, "idx:1");
+    lapse_cl_ident(a, sizeof a, 0, p0, "2", 0); /* a CPU: shared by every process of the host */
+    ck_assert_str_eq(a, "idx:0");
+}
+END_TEST
+
 static Suite *clrt_suite(void)
 {
     Suite *s = suite_create("clrt");
@@ -179,6 +207,7 @@ static Suite *clrt_suite(void)
     tcase_add_test(tc, test_each_file_builds_and_caches);
     tcase_add_test(tc, test_unknown_file_and_kernel);
     tcase_add_test(tc, test_build_options);
+    tcase_add_test(tc, test_device_ident);
     suite_add_tcase(s, tc);
     return s;
 }
