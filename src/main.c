@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/ranks.h"
 #include "info.h"
 #include "verify.h"
 #include "io/layout.h"
@@ -237,6 +238,13 @@ static int with_mpi(int argc, char **argv, const char *cmd, int sub_argc, char *
         return code;
     }
     int provided;
+    /* A run's stop signals are caught from before MPI_Init: Slurm's time-limit warning (SIGUSR2)
+     * or a TERM that arrives while the ranks start then stops the run cleanly (exit 75) instead
+     * of killing the rank (docs/reliability.md). run.c installs the same handlers again. */
+    if (strcmp(cmd, "run") == 0 && lapse_signals_install() != LAPSE_OK) {
+        fprintf(stderr, "lapse: %s\n", lapse_errmsg());
+        return 1;
+    }
     /* SERIALIZED where offered: rank 0's scheduler server thread (exec/sched.h) needs it */
     if (MPI_Init_thread(&argc, &argv, MPI_THREAD_SERIALIZED, &provided) != MPI_SUCCESS) {
         fprintf(stderr, "lapse: MPI_Init_thread failed\n");

@@ -11,7 +11,11 @@
 #    /lapse/runs holds an "interrupted" run, then a "done" one; `lapse info` shows every task
 #    done; the output is bit-identical to a plain 1-rank mpiexec run;
 #  - with MAX_RESTARTS=0 the job is not requeued and fails with 75; running the same command
-#    again continues the output, which then is bit-identical too.
+#    again continues the output, which then is bit-identical too;
+#  - scancel (SIGTERM) stops lapse with 75 and the job ends CANCELLED, not requeued (the log
+#    says why); the same command continues the output;
+#  - SIGUSR2 to the batch shell as soon as the job starts (before lapse runs, or while its ranks
+#    start): the job is requeued and completes, its output bit-identical.
 # Takes ~2 min on 2 cores. Skips (77) when Slurm/munge are not installed or not root.
 PATH=$PATH:/usr/sbin:/sbin
 for tool in slurmctld slurmd munged sbatch srun sinfo scontrol scancel; do
@@ -156,10 +160,48 @@ lapse_run 1 "$T/limit.yaml"
 grep -q "^lapse: continuing " "$T/last.log" || { cat "$T/last.log"; fail "the rerun did not continue"; }
 runs_are "$T/limit.h5" interrupted 'done'
 
+note "scancel (SIGTERM): lapse stops with 75 and the job is not requeued; the command continues"
+config cancel
+submit cancel
+n=0
+until grep -q "^lapse: run 1: " "$LOG" 2>/dev/null; do
+    n=$((n + 1))
+    [ $n -le 300 ] || { cat "$LOG" >&2; scancel "$JOB"; fail "the run did not start in 60 s"; }
+    sleep 0.2
+done
+sleep 0.5
+scancel "$JOB" || fail "scancel $JOB failed"
+follow
+[ "$state" = CANCELLED ] || fail "scancel: the job ended $state, not CANCELLED"
+[ "$restarts" -eq 0 ] || fail "scancel: the job was requeued ($restarts restarts)"
+grep -q "got SIGTERM" "$LOG" && grep -q "stopped by SIGTERM (scancel, or a preemption): not requeueing" \
+    "$LOG" || fail "scancel: no SIGTERM decision in the log"
+! grep -q "requeueing job $JOB" "$LOG" || fail "scancel: the script requeued the job"
+lapse_run 1 "$T/cancel.yaml"
+grep -q "^lapse: continuing " "$T/last.log" || { cat "$T/last.log"; fail "after scancel the rerun did not continue"; }
+
+note "a time-limit warning before lapse has started (during the binding step): requeued, done"
+config early
+LAPSE_SHOW_BINDING=1 submit early
+n=0
+until grep -q "^lapse.sbatch: .* job $JOB on " "$LOG" 2>/dev/null; do
+    n=$((n + 1))
+    [ $n -le 600 ] || { cat "$LOG" >&2; scancel "$JOB"; fail "the job did not start in 60 s"; }
+    sleep 0.1
+done
+scancel --signal=USR2 --batch "$JOB" || fail "scancel --signal=USR2 --batch $JOB failed"
+follow
+[ "$state" = COMPLETED ] && [ "$exitcode" = 0:0 ] ||
+    fail "early warning: the job ended $state with $exitcode, not COMPLETED with 0:0"
+[ "$restarts" -ge 1 ] || fail "early warning: the job was not requeued"
+grep -q "got SIGUSR2" "$LOG" || fail "early warning: the shell did not see SIGUSR2"
+
 note "compare with a plain 1-rank run"
 config plain
 lapse_run 1 "$T/plain.yaml"
 nonconstant "$T/plain.h5" /result /blurred
 py h5same.py "$T/plain.h5" "$T/job.h5" || fail "the requeued Slurm run differs from the 1-rank run"
 py h5same.py "$T/plain.h5" "$T/limit.h5" || fail "the continued run differs from the 1-rank run"
+py h5same.py "$T/plain.h5" "$T/cancel.h5" || fail "the run continued after scancel differs"
+py h5same.py "$T/plain.h5" "$T/early.h5" || fail "the job warned before its start differs"
 echo "PASS ($TEST_NAME)"
