@@ -34,6 +34,22 @@
 
 /* ------------------------------------------------------------------ phase 3: device */
 
+/* The GPU list the job gave this process (CUDA_VISIBLE_DEVICES, ROCR_VISIBLE_DEVICES, Slurm's
+ * SLURM_STEP_GPUS / SLURM_JOB_GPUS) into *name: the list, or NULL when none names a GPU. */
+static const char *gpus_given(const char **name)
+{
+    static const char *const vars[] = {"CUDA_VISIBLE_DEVICES", "ROCR_VISIBLE_DEVICES",
+                                       "SLURM_STEP_GPUS", "SLURM_JOB_GPUS"};
+    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v != NULL && v[0] != '\0' && strcmp(v, "NoDevFiles") != 0 && strcmp(v, "-1") != 0) {
+            *name = vars[i];
+            return v;
+        }
+    }
+    return NULL;
+}
+
 static lapse_status_t open_device(const lapse_ranks_t *r, const lapse_config_t *cfg,
                                   lapse_cl_t **cl, FILE *say)
 {
@@ -51,6 +67,14 @@ static lapse_status_t open_device(const lapse_ranks_t *r, const lapse_config_t *
     LAPSE_TRY(lapse_cl_open(&dev, cl));
     fprintf(say, "lapse: rank %d on %s (local rank %d) uses OpenCL device %d of %d: %s [%s]\n",
             r->rank, r->host, r->local_rank, dev.index, dev.count, dev.name, dev.platform_name);
+    const char *var = NULL, *gpus = gpus_given(&var);
+    if (!dev.is_gpu && cfg->devices == LAPSE_DEV_ANY && gpus != NULL && r->local_rank == 0)
+        fprintf(say,
+                "lapse: warning: on %s, devices: any found no OpenCL GPU and uses the CPU, but the "
+                "job gave this process GPUs (%s=%s): is the GPU's OpenCL driver registered "
+                "(/etc/OpenCL/vendors)? `lapse devices --kind gpu` shows what OpenCL sees; "
+                "`devices: gpu` refuses to run without one\n",
+                r->host, var, gpus);
     fflush(say);
 cleanup:
     return st;

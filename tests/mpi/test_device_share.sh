@@ -5,7 +5,10 @@
 # fits the limit, and says that 3 ranks share the device; on 1 rank it plans a larger tile.
 # An explicit whole-image tile (2.1 MiB per task) fits the device for 1 rank but not a third of
 # it: 3 ranks refuse it with exit 2 and a message naming the ranks sharing the device. A real
-# run on 3 ranks under the limit completes and is bit-identical to the 1-rank run.
+# run on 3 ranks under the limit completes and is bit-identical to the 1-rank run. Ranks given
+# their own CUDA_VISIBLE_DEVICES (as Slurm's --gpus-per-task does) still share the CPU device
+# (identities: clrt.h lapse_cl_ident), and `devices: any` that lands on the CPU while the
+# process was given GPUs warns, once per node.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -65,6 +68,17 @@ run_ok "$T/whole1.log" mpirun_lapse 1 run "$T/whole.yaml" --dry-run
 expect_rc 2 "$T/whole3.log" mpirun_lapse 3 run "$T/whole.yaml" --dry-run
 grep -q 'each of the 3 ranks sharing the device' "$T/whole3.log" ||
     { cat "$T/whole3.log"; fail "the refusal does not say that 3 ranks share the device"; }
+
+note "each rank given its own CUDA_VISIBLE_DEVICES, on the CPU device: still shared; a warning"
+mpirun_argv 3
+run_ok "$T/cvd3.log" env LAPSE_DEVICE_MEM_LIMIT=$LIMIT "${MPIRUN_ARGV[@]}" -x LAPSE_DEVICE_MEM_LIMIT \
+    bash -c 'CUDA_VISIBLE_DEVICES=$OMPI_COMM_WORLD_LOCAL_RANK exec "$0" "$@"' "$LAPSE" run \
+    "$T/three.yaml" --dry-run
+[ "$(plan_field "$T/cvd3.log" nshare)" = 3 ] ||
+    { cat "$T/cvd3.log"; fail "ranks with their own CUDA_VISIBLE_DEVICES no longer share the CPU"; }
+[ "$(grep -c "warning: on .*, devices: any found no OpenCL GPU and uses the CPU, but the job gave this process GPUs (CUDA_VISIBLE_DEVICES=0)" "$T/cvd3.log")" -eq 1 ] ||
+    { cat "$T/cvd3.log"; fail "devices: any on a CPU with GPUs given: not one warning per node"; }
+! grep -q "found no OpenCL GPU" "$T/dry3.log" || fail "the CPU warning without GPUs given"
 
 note "real runs: 3 ranks and 1 rank give the same output"
 lapse_run 3 "$T/three.yaml"
