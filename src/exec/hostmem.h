@@ -1,5 +1,6 @@
 /*
  * hostmem.h - host memory for the large tile data of global steps (src/exec/phases_data.c):
+ * how much the process may use (its cgroup's limit),
  * allocations that fresh pages fill quickly, and copies split over threads.
  */
 #ifndef LAPSE_EXEC_HOSTMEM_H
@@ -24,5 +25,18 @@ void lapse_hostmem_par(void (*fn)(void *arg, int part, int nparts), void *arg, s
 
 /* memcpy(dst, src, bytes) split over lapse_hostmem_parts(bytes) threads. */
 void lapse_hostmem_copy(void *dst, const void *src, size_t bytes);
+
+/* Bytes of memory this process may use: the host's, or less where a cgroup limits it (Slurm's
+ * --mem, a container): the least memory.max (cgroup v2) or memory.limit_in_bytes (v1) of the
+ * process's cgroup and of every cgroup above it (Slurm limits job_N or step_M; its tasks sit in
+ * unlimited task_K cgroups below), and of the mount's root (a container's view). 0 when
+ * unknown. */
+unsigned long long lapse_hostmem_limit(void);
+
+/* lapse_hostmem_limit with its inputs named, for tests: cgroup_file in the format of
+ * /proc/self/cgroup, sys_root the cgroup mount (/sys/fs/cgroup; v1 controllers below it, as
+ * sys_root/memory), host the host's memory in bytes. */
+unsigned long long lapse_hostmem_limit_at(const char *cgroup_file, const char *sys_root,
+                                          unsigned long long host);
 
 #endif

@@ -1084,51 +1084,6 @@ cleanup:
     return st;
 }
 
-/* The value in file `path` (a cgroup's memory limit) when it is a number below *best. */
-static void limit_from(const char *path, unsigned long long *best)
-{
-    char buf[64];
-    FILE *f = fopen(path, "r");
-    if (f == NULL)
-        return;
-    if (fgets(buf, sizeof buf, f) && buf[0] >= '0' && buf[0] <= '9') {
-        unsigned long long v = strtoull(buf, NULL, 10);
-        if (v > 0 && v < *best)
-            *best = v;
-    }
-    fclose(f);
-}
-
-/* Bytes of memory this process may use: the host's, or less where a cgroup limits it (Slurm's
- * --mem, a container): memory.max (v2) or memory.limit_in_bytes (v1) of the process's cgroup,
- * or of the root of the mount (a container's view). 0 when unknown. */
-static unsigned long long memory_limit(void)
-{
-    long pages = sysconf(_SC_PHYS_PAGES), size = sysconf(_SC_PAGE_SIZE);
-    unsigned long long best = pages > 0 && size > 0 ? (unsigned long long)pages * size : 0;
-    char line[512], path[1024];
-    FILE *f = fopen("/proc/self/cgroup", "r");
-    while (f && best && fgets(line, sizeof line, f)) { /* "N:controllers:/path" */
-        char *c = strchr(line, ':'), *p = c ? strchr(c + 1, ':') : NULL;
-        if (p == NULL)
-            continue;
-        p[strcspn(p, "\n")] = '\0';
-        const char *dir = p == c + 1                          ? "/sys/fs/cgroup"
-                          : strncmp(c + 1, "memory:", 7) == 0 ? "/sys/fs/cgroup/memory"
-                                                              : NULL;
-        const char *file = p == c + 1 ? "memory.max" : "memory.limit_in_bytes";
-        if (dir == NULL)
-            continue;
-        snprintf(path, sizeof path, "%s%s/%s", dir, strcmp(p + 1, "/") ? p + 1 : "", file);
-        limit_from(path, &best);
-        snprintf(path, sizeof path, "%s/%s", dir, file);
-        limit_from(path, &best);
-    }
-    if (f)
-        fclose(f);
-    return best;
-}
-
 /* Bytes of host memory a rank keeps between rounds (input boxes, tile data, the growth's state):
  * LAPSE_PHASE_CACHE, else a quarter of the memory the process may use (memory_limit) shared by
  * the local_ranks ranks on the host (every rank keeps its own). */
@@ -1137,7 +1092,8 @@ static size_t cache_budget(int local_ranks)
     const char *env = getenv("LAPSE_PHASE_CACHE");
     if (env && *env)
         return (size_t)atof(env);
-    return (size_t)(memory_limit() / 4 / (unsigned long long)(local_ranks > 0 ? local_ranks : 1));
+    return (size_t)(lapse_hostmem_limit() / 4 /
+                    (unsigned long long)(local_ranks > 0 ? local_ranks : 1));
 }
 
 lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)

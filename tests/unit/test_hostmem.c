@@ -4,14 +4,16 @@
  * a 48 MiB memcpy and a 49 MiB box of 8-byte voxels at odd offsets, with 1, 2 and 3 threads
  * (LAPSE_COPY_THREADS), where the split really happens (more than one part when the process
  * has two CPUs). And the huge-page allocation is plain memory: writable end to end, freed with
- * free().
+ * free(). And the memory limit is read from the cgroups above the process's own (Slurm's).
  */
 #define _GNU_SOURCE
 #include <check.h>
 #include <sched.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "exec/hostmem.h"
 #include "exec/phases_int.h"
@@ -103,6 +105,59 @@ START_TEST(test_alloc)
 }
 END_TEST
 
+/* Write text into file dir/rel, making the directories on the way. */
+static void put(const char *dir, const char *rel, const char *text)
+{
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", dir, rel);
+    for (char *c = p + strlen(dir) + 1; (c = strchr(c, '/')) != NULL; c++) {
+        *c = '\0';
+        mkdir(p, 0755);
+        *c = '/';
+    }
+    FILE *f = fopen(p, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs(text, f);
+    fclose(f);
+}
+
+/* The memory a process may use under Slurm's cgroups: the limit sits on the job (v2: job_5, v1:
+ * job_7's step) while the task's own cgroup is unlimited ("max", or v1's huge number). Before
+ * 2026-12-02 only the process's own cgroup and the mount's root were read, which missed it. */
+START_TEST(test_cgroup_limit)
+{
+    char dir[] = "/tmp/lapse-cgroup-XXXXXX", cg[1100];
+    ck_assert_ptr_nonnull(mkdtemp(dir));
+    const unsigned long long host = 64ULL << 30;
+    /* cgroup v2 */
+    put(dir, "proc2", "0::/system.slice/slurmstepd.scope/job_5/step_0/user/task_0\n");
+    put(dir, "sys/system.slice/slurmstepd.scope/job_5/memory.max", "4294967296\n");
+    put(dir, "sys/system.slice/slurmstepd.scope/job_5/step_0/memory.max", "max\n");
+    put(dir, "sys/system.slice/slurmstepd.scope/job_5/step_0/user/task_0/memory.max", "max\n");
+    put(dir, "sys/memory.max", "max\n");
+    snprintf(cg, sizeof cg, "%s/proc2", dir);
+    char sys[1100];
+    snprintf(sys, sizeof sys, "%s/sys", dir);
+    ck_assert_uint_eq(lapse_hostmem_limit_at(cg, sys, host), 4ULL << 30);
+    /* cgroup v1 (memory controller), the limit on the step */
+    put(dir, "proc1", "4:memory:/slurm/uid_0/job_7/step_batch/task_0\n1:cpu:/\n");
+    put(dir, "sys/memory/slurm/uid_0/job_7/step_batch/memory.limit_in_bytes", "2147483648\n");
+    put(dir, "sys/memory/slurm/uid_0/job_7/step_batch/task_0/memory.limit_in_bytes",
+        "9223372036854771712\n");
+    snprintf(cg, sizeof cg, "%s/proc1", dir);
+    ck_assert_uint_eq(lapse_hostmem_limit_at(cg, sys, host), 2ULL << 30);
+    /* no limit anywhere: the host's memory; a host smaller than the limit wins */
+    put(dir, "proc0", "0::/user.slice\n");
+    snprintf(cg, sizeof cg, "%s/proc0", dir);
+    ck_assert_uint_eq(lapse_hostmem_limit_at(cg, sys, host), host);
+    snprintf(cg, sizeof cg, "%s/proc2", dir);
+    ck_assert_uint_eq(lapse_hostmem_limit_at(cg, sys, 1ULL << 30), 1ULL << 30);
+    char cmd[1200];
+    snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+    ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("hostmem");
@@ -111,6 +166,7 @@ int main(void)
     tcase_add_test(tc, test_copy_threads);
     tcase_add_test(tc, test_copy_box_threads);
     tcase_add_test(tc, test_alloc);
+    tcase_add_test(tc, test_cgroup_limit);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);
