@@ -172,8 +172,24 @@ static lapse_status_t open_output(lapse_worker_t *w)
                 lapse_errmsg());
         lapse_err_clear();
     }
-    if (cfg->output_format == LAPSE_FMT_ZARR)
-        return st; /* no BigDataViewer XML: its datasets hold no data in this format */
+    if (cfg->output_format == LAPSE_FMT_ZARR) {
+        /* no BigDataViewer XML: its datasets hold no data in this format; those of an earlier
+         * HDF5 output of this name would show them as black images */
+        int gone = 0;
+        if (st == LAPSE_OK && r->rank == 0) {
+            if (lapse_bdv_remove(cfg->output_file, &gone) != LAPSE_OK) {
+                fprintf(stderr, "lapse: warning: %s\n", lapse_errmsg());
+                lapse_err_clear();
+            } else if (gone > 0) {
+                fprintf(stderr,
+                        "lapse: removed the BigDataViewer files of an earlier HDF5 output of %s "
+                        "(in format: zarr its datasets hold no voxels; open the .zarr store)\n",
+                        cfg->output_file);
+            }
+            fflush(stderr);
+        }
+        return st;
+    }
     /* The BigDataViewer view of the output (io/bdv_xml.h): a convenience beside the results, so
      * a failure to write it is a warning, never the run's failure. */
     if (st == LAPSE_OK && r->rank == 0 &&

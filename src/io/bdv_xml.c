@@ -425,3 +425,23 @@ cleanup:
         unlink(tmp);
     return st;
 }
+
+lapse_status_t lapse_bdv_remove(const char *out, int *removed)
+{
+    char xml[4200], h5[4200];
+    *removed = 0;
+    if (lapse_bdv_paths(out, xml, sizeof xml, h5, sizeof h5) != 0)
+        return lapse_fail(LAPSE_EIO, "%s: path too long for the BigDataViewer files", out);
+    lapse_h5_init();
+    const char *paths[2] = {xml, h5}; /* the XML first: it is what viewers open */
+    const char kinds[2] = {'x', 'h'};
+    for (int i = 0; i < 2; i++) {
+        struct stat sb;
+        if (lstat(paths[i], &sb) != 0 || !ours_or_absent(paths[i], kinds[i]))
+            continue; /* absent, or not lapse's */
+        if (unlink(paths[i]) != 0)
+            return lapse_fail(LAPSE_EIO, "cannot remove %s: %s", paths[i], strerror(errno));
+        (*removed)++;
+    }
+    return LAPSE_OK;
+}

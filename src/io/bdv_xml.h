@@ -43,4 +43,11 @@ int lapse_bdv_paths(const char *out, char *xml, size_t xml_len, char *h5, size_t
 lapse_status_t lapse_bdv_write(const char *out, const lapse_dset_spec_t *specs, int n,
                                const double vox[3], const char *unit);
 
+/* Serial, one rank. Remove OUT.xml and OUT.bdv.h5 of output file out where lapse wrote them (its
+ * marker; files of others are left alone): an output made in another format (output.format:
+ * zarr) leaves its HDF5 datasets empty, and an earlier HDF5 output's BigDataViewer files would
+ * show them as black images. *removed: how many files went. LAPSE_EIO when one cannot be
+ * removed. */
+lapse_status_t lapse_bdv_remove(const char *out, int *removed);
+
 #endif

@@ -9,6 +9,8 @@
 # an OUT.xml lapse did not write, or a symbolic link at OUT.bdv.h5, is left alone with a warning
 # and the run still succeeds. Steps that change the geometry (resample, downsample_bin,
 # radial_reslice, a projection) give their result its own voxel size in all three places.
+# The same output name made again with format: zarr removes lapse's OUT.xml / OUT.bdv.h5 (they
+# would show its empty HDF5 datasets as black images) and leaves a foreign OUT.xml alone.
 source "$(dirname "$0")/common.sh"
 need_device
 "$LAPSE_PY" -c 'import zarr, numcodecs' 2>/dev/null || fail "$LAPSE_PY lacks zarr (tools/deps.sh)"
@@ -137,4 +139,16 @@ grep -q "warning: no BigDataViewer XML for $T/linked.h5: .*not written by lapse"
 [ "$(cat "$T/elsewhere/target")" = 'not yours' ] && [ -L "$T/linked.bdv.h5" ] ||
     fail "the symbolic link at OUT.bdv.h5 was followed or replaced"
 [ ! -e "$T/linked.xml" ] || fail "an XML naming a foreign OUT.bdv.h5 was written"
+
+note "the same output name again in format: zarr: lapse's BigDataViewer files go, others stay"
+sed 's|mode: create}|mode: overwrite, format: zarr}|' "$T/plain.yaml" >"$T/plainz.yaml"
+[ -f "$T/plain.xml" ] && [ -f "$T/plain.bdv.h5" ] || fail "the HDF5 run left no BigDataViewer files"
+lapse_run 1 "$T/plainz.yaml"
+[ ! -e "$T/plain.xml" ] && [ ! -e "$T/plain.bdv.h5" ] ||
+    fail "the BigDataViewer files of the HDF5 output stayed beside a Zarr output (black in Fiji)"
+grep -q "removed the BigDataViewer files of an earlier HDF5 output of $T/plain.h5" "$T/last.log" ||
+    { cat "$T/last.log"; fail "the removal was not said"; }
+sed 's|mode: create}|mode: overwrite, format: zarr}|' "$T/foreign.yaml" >"$T/foreignz.yaml"
+lapse_run 1 "$T/foreignz.yaml"
+[ "$(cat "$T/foreign.xml")" = '<my-own-notes/>' ] || fail "a foreign XML was removed for a Zarr output"
 echo "PASS ($TEST_NAME)"
