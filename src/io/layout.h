@@ -54,6 +54,10 @@ enum { LAPSE_MARK_PENDING = 0, LAPSE_MARK_DONE = 1 };
 /* The input's identity at the latest run's start (io/input_id.h: "size=N mtime=S.NS sum=HEX");
  * also a run attribute (at that run's start). Absent in outputs made before it existed. */
 #define LAPSE_ATTR_INPUT_IDENTITY "input_identity"
+/* Result-dataset attribute (string) of an output.format: zarr output: the OME-Zarr image group
+ * that holds the dataset's voxels ("out/run.zarr/result"); the HDF5 dataset holds none, and
+ * lapse's HDF5 reader refuses it, naming the group. */
+#define LAPSE_ATTR_ZARR_ARRAY "lapse_zarr_array"
 /* The parts token of an output made with output.parts: timepoints (io/h5parts.h: each part file
  * carries it too); absent in outputs without parts. */
 #define LAPSE_ATTR_PARTS_TOKEN "parts_token"

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "h5util.h"
+#include "io/layout.h"
 
 /* An open input: the handle behind lapse_reader_t. */
 typedef struct {
@@ -129,23 +130,30 @@ static int path_exists(hid_t file, const char *path)
     return 1;
 }
 
-/* Whether the dataset's string attribute axes is "tyx" (lapse's outputs say so: h5out.c).
- * Never fails. */
-static int axes_tyx(hid_t dset)
+/* The dataset's fixed-length string attribute name into v[len] (NUL-terminated); 0 when it has
+ * one that fits, -1 when not (absent, another type, too long). Never fails. */
+static int str_attr(hid_t dset, const char *name, char *v, size_t len)
 {
-    int yes = 0;
+    int rc = -1;
     hid_t a = H5I_INVALID_HID, t = H5I_INVALID_HID;
-    char v[8] = {0};
-    if (H5Aexists(dset, "axes") > 0 && (a = H5Aopen(dset, "axes", H5P_DEFAULT)) >= 0 &&
+    memset(v, 0, len);
+    if (H5Aexists(dset, name) > 0 && (a = H5Aopen(dset, name, H5P_DEFAULT)) >= 0 &&
         (t = H5Aget_type(a)) >= 0 && H5Tget_class(t) == H5T_STRING && !H5Tis_variable_str(t) &&
-        H5Tget_size(t) < sizeof v && H5Aread(a, t, v) >= 0)
-        yes = strcmp(v, "tyx") == 0;
+        H5Tget_size(t) < len && H5Aread(a, t, v) >= 0)
+        rc = 0;
     if (t >= 0)
         H5Tclose(t);
     if (a >= 0)
         H5Aclose(a);
     H5Eclear2(H5E_DEFAULT);
-    return yes;
+    return rc;
+}
+
+/* Whether the dataset's string attribute axes is "tyx" (lapse's outputs say so: h5out.c). */
+static int axes_tyx(hid_t dset)
+{
+    char v[8];
+    return str_attr(dset, "axes", v, sizeof v) == 0 && strcmp(v, "tyx") == 0;
 }
 
 /* The dataset's element_size_um attribute (z, y, x; or y, x) into vs (left 0 when absent or
@@ -188,8 +196,13 @@ static lapse_status_t check_dset(hid_t dset, const char *file, const char *name,
     lapse_status_t st = LAPSE_OK;
     hid_t space = H5I_INVALID_HID, type = H5I_INVALID_HID;
     hsize_t dims[H5S_MAX_RANK];
-    char tname[32];
+    char tname[32], zgroup[4400];
 
+    if (str_attr(dset, LAPSE_ATTR_ZARR_ARRAY, zgroup, sizeof zgroup) == 0)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: dataset %s belongs to an output.format: zarr output and holds no voxels; "
+                   "they are in the OME-Zarr store: read input: {file: %s}",
+                   file, name, zgroup);
     LAPSE_H5ID(space, H5Dget_space(dset));
     int nd = H5Sget_simple_extent_ndims(space);
     LAPSE_H5(nd);

@@ -21,6 +21,8 @@
 # 2c. mode: overwrite with a config that saves nothing: the store's root .zattrs lists the
 #    arrays of its output; the replaced output's /blurred array is removed (a file of the user's
 #    in the store is not) and /result equals the reference.
+# 2e. The HDF5 dataset of a Zarr output (a placeholder) given as an input is refused (exit 2),
+#    naming the store's group to read instead.
 # 2d. A store with "." chunk keys (as lapse wrote them before 2026-12-02; the chunks of a
 #    partial run moved to flat keys) is continued with "." keys and equals the reference.
 # 3. Kill: a longer zarr (blosc:zstd) run on 2 ranks, SIGKILL of one rank once some tasks are
@@ -147,6 +149,19 @@ with h5py.File(ref, "r") as h:
         assert a[0].tobytes() == h[d][0].tobytes(), d
         assert not a[1:].any(), d
 PY
+
+note "2e. the output's HDF5 placeholder as an input is refused, naming the store"
+cat >"$T/chain.yaml" <<YAML
+input: {file: $out, dataset: /result}
+pipeline:
+  - {op: add_scalar, value: 0}
+output: {file: $T/chain.h5}
+devices: any
+YAML
+expect_rc 2 "$T/chain.log" mpirun_lapse 1 run "$T/chain.yaml"
+grep -q "dataset /result belongs to an output.format: zarr output and holds no voxels; .*input: {file: ${out%.h5}.zarr/result}" \
+    "$T/chain.log" || { cat "$T/chain.log"; fail "the placeholder was not refused"; }
+[ ! -e "$T/chain.h5" ] || fail "the refused run wrote an output"
 
 note "2c. mode: overwrite with a config that saves no /blurred: its array leaves the store"
 store=${out%.h5}.zarr
