@@ -308,9 +308,24 @@ static void bdv_cells(char *buf, size_t len, int64_t t, int s)
     snprintf(buf, len, "/t%05lld/s%02d/0/cells", (long long)t, s);
 }
 
+/* H5Literate callback: the largest N of a root link named tNNNNN (five digits) into *op. */
+static herr_t last_tp(hid_t g, const char *name, const H5L_info_t *li, void *op)
+{
+    (void)g;
+    (void)li;
+    if (name[0] == 't' && strlen(name) == 6 && strspn(name + 1, "0123456789") == 5) {
+        long long n = atoll(name + 1), *last = op;
+        if (n > *last)
+            *last = n;
+    }
+    return 0;
+}
+
 /* Check a BigDataViewer file f: setup sel->setup (0 when not given) exists, timepoints from
- * t00000 on, level 0 of the first a [z,y,x] dataset of a supported type. Opens the cells of
- * timepoint 0 into *d and fills *info (dtype uint16 for BDV's int16: the bits are uint16). */
+ * t00000 on without a gap (a tNNNNN group after a missing one is refused: lapse's timepoint
+ * index is the group's number), the cells of every timepoint of one extent, level 0 of the first a
+ * [z,y,x] dataset of a supported type. Opens the cells of timepoint 0 into *d and fills *info
+ * (dtype uint16 for BDV's int16: the bits are uint16). */
 static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel, hid_t *d,
                                lapse_input_info_t *info, hid_t *memtype)
 {
@@ -350,6 +365,18 @@ static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel
         info->ntp++;
     }
     H5Eclear2(H5E_DEFAULT);
+    {
+        long long last = -1;
+        hsize_t idx = 0;
+        LAPSE_H5(H5Literate(f, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, last_tp, &last));
+        if (last >= info->ntp)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: the BigDataViewer timepoints have a gap: /t%05lld is missing but "
+                       "/t%05lld exists (lapse reads the timepoints t00000, t00001, ... in order, "
+                       "its timepoint index being the group's number); rewrite the file with "
+                       "consecutive timepoints",
+                       file, (long long)info->ntp, last);
+    }
     bdv_cells(path, sizeof path, 0, setup);
     if (!path_exists(f, path) || (*d = H5Dopen2(f, path, H5P_DEFAULT)) < 0) {
         H5Eclear2(H5E_DEFAULT);
@@ -374,6 +401,32 @@ static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel
     info->ndims = 4;
     info->dtype = dt;
     info->nchannels = 1;
+    for (int64_t t = 1; t < info->ntp; t++) { /* every timepoint of timepoint 0's extent */
+        hsize_t dt_dims[H5S_MAX_RANK];
+        hid_t d2 = H5I_INVALID_HID, s2 = H5I_INVALID_HID;
+        bdv_cells(path, sizeof path, t, setup);
+        int ok = path_exists(f, path) && (d2 = H5Dopen2(f, path, H5P_DEFAULT)) >= 0 &&
+                 (s2 = H5Dget_space(d2)) >= 0 && H5Sget_simple_extent_ndims(s2) == 3 &&
+                 H5Sget_simple_extent_dims(s2, dt_dims, NULL) >= 0;
+        int same = ok && dt_dims[0] == dims[0] && dt_dims[1] == dims[1] && dt_dims[2] == dims[2];
+        if (s2 >= 0)
+            H5Sclose(s2);
+        if (d2 >= 0)
+            H5Dclose(d2);
+        H5Eclear2(H5E_DEFAULT);
+        if (!ok)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: BigDataViewer dataset %s not found, unreadable or not "
+                       "[z,y,x]",
+                       file, path);
+        if (!same)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: BigDataViewer dataset %s is [%llu, %llu, %llu], timepoint 0's is "
+                       "[%llu, %llu, %llu]: every timepoint must have one extent",
+                       file, path, (unsigned long long)dt_dims[0], (unsigned long long)dt_dims[1],
+                       (unsigned long long)dt_dims[2], (unsigned long long)dims[0],
+                       (unsigned long long)dims[1], (unsigned long long)dims[2]);
+    }
 cleanup:
     if (type >= 0)
         H5Tclose(type);

@@ -81,6 +81,15 @@ def main():
                 f.create_dataset("t%05d/s%02d/0/cells" % (t, s), data=cells, chunks=(4, 16, 16))
                 f.create_dataset("t%05d/s%02d/1/cells" % (t, s), data=cells[:, ::2, ::2])
 
+    # refused: a gap in the timepoints (t00001 missing), a timepoint of another extent
+    for name, tps, odd in (("bdv_gap.h5", (0, 2), None), ("bdv_extent.h5", (0, 1, 2), 1)):
+        with h5py.File(p(name), "w") as f:
+            f.create_dataset("s00/resolutions", data=np.array([[1, 1, 1]], float))
+            f.create_dataset("s00/subdivisions", data=np.array([[16, 16, 4]]))
+            for t in tps:
+                cells = bv[t, 0].astype(np.uint16).view(np.int16)
+                f.create_dataset("t%05d/s00/0/cells" % t, data=cells[:, :-1] if t == odd else cells)
+
     def tp(sub, names, arr=None):
         os.makedirs(p(sub), exist_ok=True)
         for i, n in enumerate(names):

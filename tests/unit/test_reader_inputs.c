@@ -223,6 +223,11 @@ START_TEST(bigdataviewer)
     expect_fail(path_in("d.h5"), "#format=bdv", 2,
                 (const char *[]){"not a BigDataViewer HDF5 file", NULL});
     expect_fail(path_in("i16.tif"), "#format=bdv", 3, (const char *[]){"BigDataViewer", NULL});
+    /* refused at the probe, before any output: a gap in the timepoints, another extent */
+    expect_fail(path_in("bdv_gap.h5"), "", 2,
+                (const char *[]){"gap", "/t00001 is missing but /t00002 exists", NULL});
+    expect_fail(path_in("bdv_extent.h5"), "", 2,
+                (const char *[]){"/t00001/s00/0/cells is [4, 36, 45]", "[4, 37, 45]", NULL});
 }
 END_TEST
 
