@@ -384,8 +384,12 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
     H5Eclear2(H5E_DEFAULT);
     if (is <= 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s is not an HDF5 file", file);
-    if ((h = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
-        LAPSE_FAIL(LAPSE_EINPUT, "%s cannot be opened as HDF5 (truncated or damaged?)", file);
+    if ((h = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) /* an HDF5 file, unreadable */
+        LAPSE_FAIL(LAPSE_EREAD,
+                   "%s is an HDF5 file that cannot be opened (truncated or damaged): nothing in "
+                   "it reads back, and --repair cannot mend it; restore a copy, or make the "
+                   "output again (output.mode: overwrite)",
+                   file);
     htri_t e = H5Lexists(h, LAPSE_LAYOUT_GROUP, H5P_DEFAULT) > 0 &&
                H5Lexists(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT) > 0 &&
                H5Aexists_by_name(h, LAPSE_LAYOUT_DONE, LAPSE_LAYOUT_DONE_TILE, H5P_DEFAULT) > 0;

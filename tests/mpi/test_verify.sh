@@ -14,6 +14,8 @@
 #    EOA past the chunks and unmarks them, and the resume completes the output bit-identical.
 #    With 5 unmarked tasks' chunks beyond the file's end, verify exits 0 and --repair finds them
 #    (the resume alone would write over its own new data there).
+# 5. A truncated output (HDF5 signature, unopenable): verify exits 1, also with --repair; a file
+#    that is not HDF5 exits 2.
 # (Numbered after test_compression.sh's sections, from which they came.)
 source "$(dirname "$0")/common.sh"
 need_device
@@ -124,4 +126,15 @@ print(struct.unpack("<Q", open(sys.argv[1], "rb").read(36)[28:36])[0])' "$OUT")
     run_ok "$T/verify.log" "$LAPSE" verify "$OUT"
     note "4. $opts: verify and --repair found the 5, the resume is bit-identical"
 done
+
+note "5. a truncated output: exit 1 (nothing reads back), not 2; a file that is not HDF5: 2"
+cp "$OUT" "$T/trunc.h5"
+truncate -s 600 "$T/trunc.h5"
+for rep in "" --repair; do
+    expect_rc 1 "$T/trunc.log" "$LAPSE" verify $rep "$T/trunc.h5"
+    grep -q "trunc.h5 is an HDF5 file that cannot be opened (truncated or damaged)" "$T/trunc.log" ||
+        { cat "$T/trunc.log"; fail "verify $rep of a truncated output"; }
+done
+echo "not hdf5" >"$T/text.h5"
+expect_rc 2 "$T/text.log" "$LAPSE" verify "$T/text.h5"
 echo "PASS ($TEST_NAME)"
