@@ -4,6 +4,10 @@
  */
 #include "exec/report.h"
 
+#include <stdlib.h>
+#include <string.h>
+
+#include "io/reader.h"
 #include "ops/op.h"
 #include "tpsel.h"
 
@@ -18,6 +22,19 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
             cfg->input_dataset[0] ? ":" : "", cfg->input_dataset, (long long)job->in.ntp,
             (long long)job->in.shape[0], (long long)job->in.shape[1], (long long)job->in.shape[2],
             lapse_dtype_name(job->in.dtype));
+    if (strstr(cfg->input_dataset, "#files") != NULL) { /* which file each index is */
+        char **names = NULL;
+        size_t n = 0;
+        if (lapse_reader_files_list(cfg->input_file, &names, &n) == LAPSE_OK && n > 0)
+            fprintf(f,
+                    "           t=0 is %s, t=%zu is %s (timepoints count the files from the "
+                    "first, whatever their numbers)\n",
+                    names[0], n - 1, names[n - 1]);
+        lapse_err_clear();
+        for (size_t i = 0; i < n; i++)
+            free(names[i]);
+        free(names);
+    }
     if (job->in.file_dtype != job->in.dtype)
         fprintf(f, "           the file's %s is read as %s\n", lapse_dtype_name(job->in.file_dtype),
                 lapse_dtype_name(job->in.dtype));

@@ -195,6 +195,7 @@ plan() { # NAME INPUT_YAML WANT
     grep -qF -- "$3" "$T/$1.log" || { cat "$T/$1.log"; fail "$1: no '$3' in the plan"; }
 }
 plan vs_ij "file: $DATA/xyz_8bit__nuclei_autothresh.tif" "voxel      [4, 0.828643, 0.828643] um"
+plan files_t0 "files: \"$T/tp/tp_*.tif\"" "t=0 is $T/tp/tp_0.tif, t=10 is $T/tp/tp_10.tif"
 plan vs_h5 "file: $T/esz.h5, dataset: /raw" "voxel      [2, 0.5, 0.25] um"
 plan vs_cfg "file: $T/esz.h5, dataset: /raw, voxel_size: [3, 1, 1]" \
     "voxel      [3, 1, 1] um (z, y, x; 0 = unknown) from input.voxel_size"
