@@ -1084,10 +1084,7 @@ cleanup:
     return st;
 }
 
-/* Bytes of host memory a rank keeps between rounds (input boxes, tile data, the growth's state):
- * LAPSE_PHASE_CACHE, else a quarter of the memory the process may use (memory_limit) shared by
- * the local_ranks ranks on the host (every rank keeps its own). */
-static size_t cache_budget(int local_ranks)
+size_t lapse_phases_host_budget(int local_ranks)
 {
     const char *env = getenv("LAPSE_PHASE_CACHE");
     if (env && *env)
@@ -1134,7 +1131,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->prev = calloc((size_t)(ph->ntps + 1), sizeof *ph->prev);
         ph->last = calloc((size_t)(ph->ntps * ph->g->nsteps + 1), sizeof *ph->last);
         ph->cache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->cache);
-        ph->cache_max = cache_budget(w->r->local_size);
+        ph->cache_max = lapse_phases_host_budget(w->r->local_size);
         ph->dcache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->dcache);
         ph->ocache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ocache);
         ph->ckpt = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ckpt);

@@ -22,6 +22,12 @@ typedef struct lapse_phases lapse_phases_t;
 /* 1 when the job's graph has a global step. */
 int lapse_phases_needed(const lapse_job_t *job);
 
+/* Bytes of host memory a rank may keep between the rounds of global steps (input boxes, tile
+ * data, the growth's state): LAPSE_PHASE_CACHE, else a quarter of the memory the process may
+ * use (lapse_hostmem_limit: the host's or its cgroup's) shared by the local_ranks ranks on the
+ * host (every rank keeps its own). */
+size_t lapse_phases_host_budget(int local_ranks);
+
 /* Collective over w->r->world. When the graph has global steps: compute the results of every
  * global step for every timepoint of the plan that has a pending task (several tiles), and
  * install the pipeline's global callback (w->pipe) that the tasks use; *out (owned by the

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/phases.h"
 #include "io/reader.h"
 #include "ops/op.h"
 #include "tpsel.h"
@@ -69,6 +70,26 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
             "%d rank%s a %.1f MiB device\n",
             (double)bytes / 1048576.0, (long long)p->max_read_voxels, (long long)p->max_core_voxels,
             mem->nshare, mem->nshare > 1 ? "s share" : " has", (double)mem->device / 1048576.0);
+    { /* host memory per rank: the pipeline's 2 pinned staging slots (pipeline.c), and the room
+       * global steps may keep between their rounds (exec/phases.h) */
+        const lapse_graph_t *g = &job->graph;
+        double slot = (double)p->max_read_voxels * (double)lapse_dtype_size(g->in_dtype);
+        for (int k = 0; k < g->nout; k++)
+            slot += (double)p->max_core_voxels * (double)lapse_dtype_size(g->out[k].dtype);
+        fprintf(f,
+                "host mem   %.1f MiB per rank for the tasks (2 pinned slots of the read box and "
+                "the results)",
+                2.0 * slot / 1048576.0);
+        if (lapse_phases_needed(job) && p->ntiles > 1)
+            fprintf(f,
+                    "; global steps may keep up to %.1f MiB more per rank (a quarter of the "
+                    "memory the process may use, the host's or its cgroup's (Slurm's --mem), "
+                    "shared by the %d rank%s on the host; LAPSE_PHASE_CACHE sets it)",
+                    (double)lapse_phases_host_budget(mem->host_ranks > 0 ? mem->host_ranks : 1) /
+                        1048576.0,
+                    mem->host_ranks, mem->host_ranks == 1 ? "" : "s");
+        fprintf(f, "\n");
+    }
     fprintf(f, "output     %s (mode %s)\n", cfg->output_file,
             job->mode == LAPSE_MODE_CREATE      ? "create"
             : job->mode == LAPSE_MODE_OVERWRITE ? "overwrite"

@@ -26,9 +26,11 @@ static unsigned long long task_cost(const void *ctx, long long read_voxels, long
 }
 
 /* Collective: the number of ranks of this host that chose the same physical device as this
- * rank: those whose device identity (clrt.h lapse_cl_ident: its PCI address, else its entry in
- * the visible-devices list, else its index) equals this rank's. */
-static lapse_status_t ranks_on_device(const lapse_ranks_t *r, const lapse_cl_choice_t *dev, int *n)
+ * rank (*n), and of all ranks of this host (*host): those whose device identity (clrt.h
+ * lapse_cl_ident: its PCI address, else its entry in the visible-devices list, else its index)
+ * equals this rank's. */
+static lapse_status_t ranks_on_device(const lapse_ranks_t *r, const lapse_cl_choice_t *dev, int *n,
+                                      int *host)
 {
     lapse_status_t st = LAPSE_OK;
     MPI_Comm node = MPI_COMM_NULL;
@@ -37,6 +39,7 @@ static lapse_status_t ranks_on_device(const lapse_ranks_t *r, const lapse_cl_cho
     const int len = (int)sizeof dev->ident;
     LAPSE_MPI(MPI_Comm_split_type(r->world, MPI_COMM_TYPE_SHARED, r->rank, MPI_INFO_NULL, &node));
     LAPSE_MPI(MPI_Comm_size(node, &size));
+    *host = size;
     all = calloc((size_t)size, (size_t)len);
     if (all == NULL)
         LAPSE_FAIL(LAPSE_ENOMEM, "out of memory for %d device identities", size);
@@ -65,7 +68,7 @@ static lapse_status_t device_share(const lapse_ranks_t *r, const lapse_cl_choice
         total = total < c ? total : c;
         alloc = alloc < c ? alloc : c;
     }
-    LAPSE_TRY(ranks_on_device(r, dev, &nshare));
+    LAPSE_TRY(ranks_on_device(r, dev, &nshare, &mem->host_ranks));
     mine[0] = total / (unsigned long long)nshare;
     mine[1] = alloc;
     LAPSE_MPI(MPI_Allreduce(mine, least, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, r->world));

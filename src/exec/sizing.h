@@ -20,6 +20,7 @@ typedef struct {
     unsigned long long max_alloc; /* smallest largest-buffer size, at most 4 GiB - 1 */
     unsigned long long device;    /* memory of the device that gave share (capped) */
     int nshare;                   /* ranks sharing that device */
+    int host_ranks;               /* ranks on this rank's host */
 } lapse_devmem_t;
 
 /* Local. Device bytes one task with these read and core voxel counts needs for the job's

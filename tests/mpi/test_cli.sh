@@ -90,6 +90,11 @@ run_ok "$T/plan.log" "$LAPSE" plan "$T/cfg.yaml"
 grep -Eq "(^|[^0-9])$ntasks([^0-9]|$)" "$T/plan.log" ||
     { cat "$T/plan.log"; fail "plan does not mention the $ntasks tasks"; }
 [ ! -e "$OUT" ] || fail "plan created the output"
+# the host memory per rank: 2 pinned slots of the read box (uint16) and the result (float32)
+rv=$(sed -n 's/.*largest read box \([0-9]*\) voxels, core \([0-9]*\) voxels.*/\1 \2/p' "$T/plan.log")
+want=$(echo "$rv" | awk '{ printf "%.1f", 2 * ($1 * 2 + $2 * 4) / 1048576 }')
+grep -q "^host mem   $want MiB per rank for the tasks" "$T/plan.log" ||
+    { cat "$T/plan.log"; fail "plan: no host memory line of $want MiB (read box, core: $rv)"; }
 
 note "run --dry-run writes nothing"
 run_ok "$T/dry.log" mpirun_lapse 2 run "$T/cfg.yaml" --dry-run
