@@ -15,6 +15,7 @@
 #include <hdf5.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -609,8 +610,8 @@ static lapse_status_t put_element_size(lapse_h5out_t *o, const lapse_state_spec_
                                 ? sp->vox
                                 : state->element_size_um;
         const int flat = sp->ndims == 3;
-        const float v[3] = {flat && !(vox[0] > 0) ? 1.0f : (float)vox[0], (float)vox[1],
-                            (float)vox[2]};
+        const float v[3] = {flat && vox[0] == 0 ? 1.0f : (float)fabs(vox[0]), (float)fabs(vox[1]),
+                            (float)fabs(vox[2])}; /* < 0: not known */
         const hsize_t n = 3;
         const int ok = v[0] > 0 && v[1] > 0 && v[2] > 0;
         LAPSE_TRY(put_str_attr(o->dsets[k], "axes", flat ? "tyx" : "tzyx"));

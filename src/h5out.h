@@ -48,7 +48,9 @@ typedef struct {
     lapse_comp_t comp; /* filter of a created dataset (output.compression); scratch: none */
     int level;         /* its level */
     double vox[3];     /* voxel size z, y, x of its result (job.c, through the geometric steps); 0
-                          on an axis that is not spatial: no element_size_um; all 0: not known */
+                          on an axis that is not spatial: no element_size_um; all 0: not known;
+                          negative: an axis whose size is not known (z of a TIFF that gives only
+                          its pixel size), written as its magnitude, without a unit in Zarr */
 } lapse_dset_spec_t;
 
 /* Facts about a run, stored in its run group (io/layout.h). Strings must be identical on all ranks.

@@ -216,8 +216,6 @@ static lapse_status_t zarr_meta(lapse_worker_t *w, int fresh)
         double vox[3];
         const char *unit = "";
         lapse_voxel_size(cfg, &job->in, vox, &unit);
-        if (!cfg->input_voxel_size_given && !(job->in.voxel_size_um[0] > 0))
-            vox[0] = 0; /* z unknown (a TIFF's pixel size only): scale 1, no unit */
         st = lapse_zarr_create(cfg->output_file, job->out, job->nout, vox,
                                strcmp(unit, "pixel") == 0 ? "" : "micrometer", cfg->compression,
                                cfg->compression_level, fresh);

@@ -258,6 +258,10 @@ static void node_voxels(const lapse_job_t *job, double vox[][3])
     lapse_voxel_size(&job->cfg, &job->in, in, &unit);
     if (job->in.ndims == 3 && !job->cfg.input_voxel_size_given)
         in[0] = 0.0; /* a [t, y, x] input has no z spacing to carry (resample may add planes) */
+    else if (!job->cfg.input_voxel_size_given && !(job->in.voxel_size_um[0] > 0) &&
+             strcmp(unit, "pixel") != 0)
+        in[0] = -1.0; /* y, x known, z not (a TIFF's pixel size only): negative = unknown, shown
+                         as its magnitude without a unit (lapse_dset_spec_t.vox) */
     for (int k = 0; k < g->nsteps; k++) {
         const int j = g->node[k].in[0];
         const int64_t *dims = j == LAPSE_GRAPH_INPUT ? g->in_shape : g->node[j].dims;

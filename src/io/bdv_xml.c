@@ -6,6 +6,7 @@
 #include "io/bdv_xml.h"
 
 #include <errno.h>
+#include <math.h>
 #include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
@@ -45,7 +46,7 @@ static void setup_voxel(const lapse_dset_spec_t *s, const double vox[3], double 
 {
     const int own = s->vox[0] != 0 || s->vox[1] != 0 || s->vox[2] != 0;
     for (int a = 0; a < 3; a++) {
-        v[a] = own ? s->vox[a] : vox[a];
+        v[a] = fabs(own ? s->vox[a] : vox[a]); /* negative: not known (h5out.h) */
         if (!(v[a] > 0))
             v[a] = 1.0;
     }

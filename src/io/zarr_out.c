@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -329,14 +330,15 @@ static lapse_status_t create_one(const char *out, const char *root, const lapse_
     const int own = s->vox[0] != 0 || s->vox[1] != 0 || s->vox[2] != 0; /* its geometry's */
     for (int a = 4 - nd + 1; a < 4; a++) {
         PUT(",\n        {\"name\": \"%s\", \"type\": \"space\"", names[a]);
-        if (unit && unit[0] && (own ? s->vox[a - 1] : vox[a - 1]) > 0) /* a known size only */
+        if (unit && unit[0] && (own ? s->vox[a - 1] : vox[a - 1]) > 0) /* a known size only:
+                                                                           negative is not */
             PUT(", \"unit\": \"%s\"", unit);
         PUT("}");
     }
     PUT("\n      ],\n      \"datasets\": [\n        {\n          \"path\": \"0\",\n"
         "          \"coordinateTransformations\": [{\"type\": \"scale\", \"scale\": [1.0");
     for (int a = 4 - nd + 1; a < 4; a++) {
-        const double v = own ? s->vox[a - 1] : vox[a - 1];
+        const double v = fabs(own ? s->vox[a - 1] : vox[a - 1]);
         PUT(", %.17g", v > 0 ? v : 1.0);
     }
     PUT("]}]\n        }\n      ]\n    }\n  ]\n}\n");

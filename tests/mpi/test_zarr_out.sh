@@ -21,6 +21,8 @@
 # 2c. mode: overwrite with a config that saves nothing: the store's root .zattrs lists the
 #    arrays of its output; the replaced output's /blurred array is removed (a file of the user's
 #    in the store is not) and /result equals the reference.
+# 2f. A TIFF that gives only its pixel size (no z spacing): the z axis has no unit and scale 1,
+#    y and x are micrometres.
 # 2e. The HDF5 dataset of a Zarr output (a placeholder) given as an input is refused (exit 2),
 #    naming the store's group to read instead.
 # 2d. A store with "." chunk keys (as lapse wrote them before 2026-12-02; the chunks of a
@@ -162,6 +164,32 @@ expect_rc 2 "$T/chain.log" mpirun_lapse 1 run "$T/chain.yaml"
 grep -q "dataset /result belongs to an output.format: zarr output and holds no voxels; .*input: {file: ${out%.h5}.zarr/result}" \
     "$T/chain.log" || { cat "$T/chain.log"; fail "the placeholder was not refused"; }
 [ ! -e "$T/chain.h5" ] || fail "the refused run wrote an output"
+
+note "2f. a TIFF that gives only its pixel size: z has no unit and scale 1, y and x micrometres"
+"$LAPSE_PY" - "$T/res.tif" <<'PY' || fail "cannot write the TIFF"
+import sys, numpy as np, tifffile
+a = (np.arange(4 * 20 * 30) % 251).astype(np.uint16).reshape(4, 20, 30)
+tifffile.imwrite(sys.argv[1], a, photometric="minisblack", resolution=(20000, 20000),
+                 resolutionunit="CENTIMETER")  # 0.5 um pixels, no z spacing
+PY
+cat >"$T/res.yaml" <<YAML
+input: {file: $T/res.tif, axes: zyx}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+output: {file: $T/res.h5, format: zarr}
+devices: any
+YAML
+lapse_run 1 "$T/res.yaml"
+"$LAPSE_PY" - "$T/res.zarr/result/.zattrs" <<'PY' || fail "the voxel size of a TIFF with a pixel size only"
+import json, sys
+ms = json.load(open(sys.argv[1]))["multiscales"][0]
+units = {a["name"]: a.get("unit") for a in ms["axes"]}
+scale = ms["datasets"][0]["coordinateTransformations"][0]["scale"]
+assert units == {"t": None, "z": None, "y": "micrometer", "x": "micrometer"}, units
+assert scale == [1.0, 1, 0.5, 0.5], scale
+PY
+"$LAPSE_PY" -c 'import sys, h5py; e = list(h5py.File(sys.argv[1], "r")["/result"].attrs["element_size_um"]); assert e == [1, 0.5, 0.5], e' \
+    "$T/res.h5" || fail "element_size_um of a TIFF with a pixel size only"
 
 note "2c. mode: overwrite with a config that saves no /blurred: its array leaves the store"
 store=${out%.h5}.zarr
