@@ -154,8 +154,10 @@ static lapse_status_t read_core_zarr(const vctx_t *c, const vdset_t *d, int64_t 
         box.off[3 - d->ndims + j] = (int64_t)start[j];
         box.dim[3 - d->ndims + j] = (int64_t)count[j];
     }
-    if (lapse_zarr_chunk_key(key, sizeof key, lapse_zarr_separator(d->zdir), t, idx,
-                             d->ndims - 1) != 0 ||
+    char sep = '/';
+    if (lapse_zarr_separator(d->zdir, &sep) != LAPSE_OK)
+        return LAPSE_EREAD; /* its message names the .zarray */
+    if (lapse_zarr_chunk_key(key, sizeof key, sep, t, idx, d->ndims - 1) != 0 ||
         snprintf(chunk, sizeof chunk, "%s/%s", d->zdir, key) >= (int)sizeof chunk)
         return lapse_fail(LAPSE_EREAD, "zarr chunk path too long in %s", d->zdir);
     if (stat(chunk, &sb) != 0)
@@ -384,12 +386,30 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
     H5Eclear2(H5E_DEFAULT);
     if (is <= 0)
         LAPSE_FAIL(LAPSE_EINPUT, "%s is not an HDF5 file", file);
-    if ((h = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) /* an HDF5 file, unreadable */
+    if ((h = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+        /* HDF5's own file lock (another process has it open for writing: h5py "r+", a run, a
+         * verify --repair) also fails the open: tell that apart from damage */
+        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+        hid_t h2 = fapl >= 0 && H5Pset_file_locking(fapl, 0, 1) >= 0
+                       ? H5Fopen(file, H5F_ACC_RDONLY, fapl)
+                       : H5I_INVALID_HID;
+        if (fapl >= 0)
+            H5Pclose(fapl);
+        H5Eclear2(H5E_DEFAULT);
+        if (h2 >= 0) {
+            H5Fclose(h2);
+            LAPSE_FAIL(LAPSE_EUSAGE,
+                       "%s is held open by another process (HDF5's file lock: a run, a verify "
+                       "--repair, or a program that opened it for writing): nothing checked; "
+                       "run verify when no process holds it",
+                       file);
+        }
         LAPSE_FAIL(LAPSE_EREAD,
                    "%s is an HDF5 file that cannot be opened (truncated or damaged): nothing in "
-                   "it reads back, and --repair cannot mend it; restore a copy, or make the "
-                   "output again (output.mode: overwrite)",
+                   "it reads back, and --repair cannot mend it; restore a copy if there is one, "
+                   "else make the output again (output.mode: overwrite)",
                    file);
+    }
     htri_t e = H5Lexists(h, LAPSE_LAYOUT_GROUP, H5P_DEFAULT) > 0 &&
                H5Lexists(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT) > 0 &&
                H5Aexists_by_name(h, LAPSE_LAYOUT_DONE, LAPSE_LAYOUT_DONE_TILE, H5P_DEFAULT) > 0;

@@ -223,7 +223,8 @@ cleanup:
  * letters T, Z, C (each at most once, either case) followed by YX, over a shape of as many
  * positive integers whose page axes (all but YX) hold npages planes (in C order: the last page
  * axis fastest) of ny x nx; LAPSE_EINPUT naming the shape, the axes and what is wrong otherwise.
- * Without "axes": a shape of more than one page axis is LAPSE_EINPUT (which one is t, z or c is
+ * Without "axes": a shape of more than one page axis of several planes (axes of 1 do not count) is
+ * LAPSE_EINPUT (which one is t, z or c is
  * unknown); any other shape leaves ax untouched (a plain multi-page file, as before). */
 static lapse_status_t json_axes(const char *file, const char *desc, int64_t npages, int64_t ny,
                                 int64_t nx, tiff_axes_t *ax)
@@ -249,7 +250,10 @@ static lapse_status_t json_axes(const char *file, const char *desc, int64_t npag
     }
     strcat(shp, "]");
     if (axes == NULL) {
-        if (ok && rank >= 4)
+        int big = 0; /* page axes of more than one plane: with two, which is t, z or c is unknown */
+        for (size_t i = 0; ok && i + 2 < rank; i++)
+            big += shape[i] > 1;
+        if (ok && big >= 2)
             LAPSE_FAIL(LAPSE_EINPUT,
                        "%s: the tifffile JSON description's shape %s has more than one page axis "
                        "and no \"axes\", so which of them is t, z or c is unknown: write the file "

@@ -130,33 +130,36 @@ static lapse_status_t fsync_dir(const char *dir)
     return LAPSE_OK;
 }
 
-/* Create the directories of path below base (base exists; path starts with base), fsyncing the
- * parent of each directory created, so that a chunk renamed into path later is reachable after
- * a crash. Concurrent creators (other ranks) are fine: EEXIST counts as there. */
+/* Create the directories of path below base (base exists; path starts with base), then fsync
+ * base and every directory between it and path's parent, whether this process created them or
+ * found them (another rank, or a killed run, may have made one without its fsync), so that a
+ * chunk renamed into path later is reachable after a crash. EEXIST counts as there. */
 static lapse_status_t mkdir_durable(const char *base, const char *path)
 {
     char tmp[ZPATH];
-    size_t b = strlen(base);
+    const size_t b = strlen(base), n = strlen(path);
     if (snprintf(tmp, sizeof tmp, "%s", path) >= (int)sizeof tmp)
         return lapse_fail(LAPSE_EIO, "zarr path too long: %s", path);
-    for (char *p = tmp + b + 1; p <= tmp + strlen(path) && b < strlen(path); p++) {
+    if (n <= b)
+        return LAPSE_OK; /* path is base: nothing to make */
+    for (char *p = tmp + b + 1; p <= tmp + n; p++) {
         if (*p != '/' && *p != '\0')
             continue;
         char c = *p;
         *p = '\0';
-        if (mkdir(tmp, 0777) == 0) {
-            char *slash = strrchr(tmp, '/');
-            *slash = '\0';
-            lapse_status_t st = fsync_dir(tmp);
-            *slash = '/';
-            if (st != LAPSE_OK)
-                return st;
-        } else if (errno != EEXIST) {
+        if (mkdir(tmp, 0777) != 0 && errno != EEXIST)
             return lapse_fail(LAPSE_EIO, "cannot create directory %s: %s", tmp, strerror(errno));
-        }
         *p = c;
-        if (c == '\0')
-            break;
+    }
+    /* the parents of each made directory: base, then each component but the last */
+    ZTRY(fsync_dir(base));
+    for (char *p = tmp + b + 1; p < tmp + n; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        lapse_status_t st = fsync_dir(tmp);
+        *p = '/';
+        ZTRY(st);
     }
     return LAPSE_OK;
 }
@@ -263,18 +266,38 @@ static lapse_status_t clear_chunks(const char *adir)
     return clear_chunks_at(adir, 3);
 }
 
-char lapse_zarr_separator(const char *adir)
+lapse_status_t lapse_zarr_separator(const char *adir, char *sep)
 {
-    char p[ZPATH], text[4096];
+    char p[ZPATH], err[160];
+    *sep = '/';
     if (snprintf(p, sizeof p, "%s/.zarray", adir) >= (int)sizeof p)
-        return '/';
+        return lapse_fail(LAPSE_EIO, "zarr path too long: %s", adir);
     FILE *f = fopen(p, "rb");
     if (f == NULL)
-        return '/';
-    size_t n = fread(text, 1, sizeof text - 1, f);
+        return errno == ENOENT ? LAPSE_OK /* a new array: "/" */
+                               : lapse_fail(LAPSE_EIO, "cannot read %s: %s", p, strerror(errno));
+    char *text = malloc(LAPSE_JSON_MAX_BYTES);
+    size_t n = text ? fread(text, 1, LAPSE_JSON_MAX_BYTES, f) : 0;
+    int bad = text == NULL || ferror(f);
     fclose(f);
-    text[n] = '\0';
-    return strstr(text, "\"dimension_separator\": \".\"") != NULL ? '.' : '/';
+    lapse_json_t *doc = NULL;
+    lapse_status_t st = LAPSE_OK;
+    if (bad)
+        st = lapse_fail(LAPSE_EIO, "cannot read %s", p);
+    else if (lapse_json_parse(text, n, &doc, err, sizeof err) != 0)
+        st = lapse_fail(LAPSE_EIO, "%s is not valid JSON (%s): cannot tell its chunk keys", p, err);
+    else {
+        const lapse_json_t *d = lapse_json_get(doc, "dimension_separator");
+        *sep = d != NULL && d->type == LAPSE_JSON_STRING && strcmp(d->string, "/") == 0   ? '/'
+               : d != NULL && d->type == LAPSE_JSON_STRING && strcmp(d->string, ".") == 0 ? '.'
+               : d == NULL ? '.' /* Zarr v2's default */
+                           : 0;
+        if (*sep == 0)
+            st = lapse_fail(LAPSE_EIO, "%s: \"dimension_separator\" is neither \".\" nor \"/\"", p);
+    }
+    lapse_json_free(doc);
+    free(text);
+    return st;
 }
 
 int lapse_zarr_chunk_key(char *buf, size_t len, char sep, int64_t t, const int64_t *idx, int n)
@@ -311,10 +334,12 @@ static lapse_status_t create_one(const char *out, const char *root, const lapse_
         return lapse_fail(LAPSE_EIO, "zarr path too long: %s", gdir);
     /* OME-NGFF (0.2 and later) keys chunks with "/"; a store continued from before 2026-12-02
      * keeps its "." keys, so that its chunks stay visible */
-    const char sep = fresh ? '/' : lapse_zarr_separator(adir);
+    char sep = '/';
+    if (!fresh)
+        ZTRY(lapse_zarr_separator(adir, &sep));
     if (fresh)
         ZTRY(clear_chunks(adir));
-    ZTRY(mkdir_p(adir));
+    ZTRY(mkdir_durable(root, adir)); /* the group's and array's directory entries durable */
     ZTRY(write_text(gdir, ".zgroup", zgroup));
 
     /* .zattrs: NGFF 0.4 multiscales, one level */
@@ -410,8 +435,20 @@ static lapse_status_t remove_listed(const char *root, const char *rel)
         snprintf(a, sizeof a, "%s/0", g) >= (int)sizeof a)
         return lapse_fail(LAPSE_EIO, "zarr path too long: %s/%s", root, rel);
     struct stat sb;
-    if (lstat(g, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return LAPSE_OK; /* gone already, or not a directory we made */
+    /* every directory from the root down to the group a real one (a symbolic link on the way
+     * could lead outside the store) */
+    for (char *c = g + strlen(root) + 1;; c++) {
+        if (*c != '/' && *c != '\0')
+            continue;
+        char k = *c;
+        *c = '\0';
+        int dir = lstat(g, &sb) == 0 && S_ISDIR(sb.st_mode);
+        *c = k;
+        if (!dir)
+            return LAPSE_OK; /* gone already, or not a directory we made */
+        if (k == '\0')
+            break;
+    }
     if (lstat(a, &sb) == 0 && S_ISDIR(sb.st_mode)) {
         ZTRY(clear_chunks(a));
         if (snprintf(f, sizeof f, "%s/.zarray", a) >= (int)sizeof f)
@@ -505,6 +542,16 @@ lapse_status_t lapse_zarr_create(const char *out, const lapse_dset_spec_t *specs
     if (lapse_zarr_root(out, root, sizeof root) != 0)
         return lapse_fail(LAPSE_EIO, "zarr path too long for %s", out);
     ZTRY(mkdir_p(root));
+    { /* the store's own entry in its parent directory */
+        char parent[ZPATH];
+        snprintf(parent, sizeof parent, "%s", root);
+        char *slash = strrchr(parent, '/');
+        if (slash == parent)
+            slash[1] = '\0';
+        else if (slash != NULL)
+            *slash = '\0';
+        ZTRY(fsync_dir(slash != NULL ? parent : "."));
+    }
     ZTRY(write_text(root, ".zgroup", "{\n  \"zarr_format\": 2\n}\n"));
     if (fresh)
         ZTRY(remove_unlisted(root, specs, n));
@@ -545,7 +592,8 @@ lapse_status_t lapse_zarr_write(const char *out, const lapse_dset_spec_t *s, int
     ZTRY(group_dir(out, s, gdir, sizeof gdir));
     if (snprintf(adir, sizeof adir, "%s/0", gdir) >= (int)sizeof adir)
         return lapse_fail(LAPSE_EIO, "zarr path too long: %s", gdir);
-    const char sep = lapse_zarr_separator(adir);
+    char sep = '/';
+    ZTRY(lapse_zarr_separator(adir, &sep));
     if (lapse_zarr_chunk_key(key, sizeof key, sep, t, idx, sp) != 0)
         return lapse_fail(LAPSE_ERUNTIME, "internal error: chunk key of %s", s->path);
 

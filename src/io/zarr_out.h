@@ -38,9 +38,11 @@
 /* The store directory for output file out (see above) into buf; 0 when it fits. */
 int lapse_zarr_root(const char *out, char *buf, size_t len);
 
-/* The chunk key separator of the array in directory adir: '.' when its .zarray says
- * "dimension_separator": "." (a store lapse wrote before 2026-12-02), else '/'. */
-char lapse_zarr_separator(const char *adir);
+/* The chunk key separator of the array in directory adir into *sep: what its .zarray says
+ * ('.' for a store lapse wrote before 2026-12-02; '.' when it names none, Zarr v2's default),
+ * '/' when there is no .zarray yet (a new array). LAPSE_EIO when the .zarray cannot be read or
+ * parsed: guessing then could write chunks under keys no reader looks at. */
+lapse_status_t lapse_zarr_separator(const char *adir, char *sep);
 
 /* The key of the chunk of timepoint t and spatial chunk indices idx[0..n) into buf: "T.Z.Y.X"
  * or "T/Z/Y/X" by sep. 0 when it fits. */

@@ -15,7 +15,8 @@
 #    With 5 unmarked tasks' chunks beyond the file's end, verify exits 0 and --repair finds them
 #    (the resume alone would write over its own new data there).
 # 5. A truncated output (HDF5 signature, unopenable): verify exits 1, also with --repair; a file
-#    that is not HDF5 exits 2.
+#    that is not HDF5 exits 2; an intact output another program holds open for writing (HDF5's
+#    file lock) exits 2 saying so, not "damaged".
 # (Numbered after test_compression.sh's sections, from which they came.)
 source "$(dirname "$0")/common.sh"
 need_device
@@ -137,4 +138,13 @@ for rep in "" --repair; do
 done
 echo "not hdf5" >"$T/text.h5"
 expect_rc 2 "$T/text.log" "$LAPSE" verify "$T/text.h5"
+# an intact output held open for writing by another program: not called damaged (exit 2)
+"$LAPSE_PY" - "$OUT" "$LAPSE" "$T/held.log" <<'PY' || { cat "$T/held.log"; fail "verify of an output held open for writing"; }
+import subprocess, sys, h5py
+with h5py.File(sys.argv[1], "r+"):
+    r = subprocess.run([sys.argv[2], "verify", sys.argv[1]], capture_output=True, text=True)
+open(sys.argv[3], "w").write(r.stdout + r.stderr)
+assert r.returncode == 2 and "is held open by another process" in r.stderr, r.returncode
+PY
+run_ok "$T/verify.log" "$LAPSE" verify "$OUT"
 echo "PASS ($TEST_NAME)"

@@ -31,6 +31,8 @@ Bad files (the probe must refuse them, saying why):
     truncated.tif  plain.tif cut in half
     text.tif       a text file
     json_shape4.tif  shape only [3, 4, 37, 45]: two page axes, no "axes"
+    json_shape1x4.tif  shape only [1, 4, 37, 45] (tifffile's imwrite(a[None])): one page axis
+                   of more than one plane, read as json_shape3.tif
     json_q.tif     axes "QYX" (a letter lapse does not read)
     json_dup.tif   axes "ZZYX"
     json_yzx.tif   axes "YZX" (not ending in YX)
@@ -94,6 +96,7 @@ def main():
     tifffile.imwrite(p("json_ctzyx.tif"), ctz, metadata={"axes": "ctzyx"}, photometric="minisblack")
     tifffile.imwrite(p("json_shape3.tif"), v[0].astype(np.uint16), metadata={}, photometric="minisblack")
     tifffile.imwrite(p("json_shape4.tif"), v.astype(np.uint16), metadata={}, photometric="minisblack")
+    tifffile.imwrite(p("json_shape1x4.tif"), v[:1].astype(np.uint16), metadata={}, photometric="minisblack")
     tifffile.imwrite(p("json_q.tif"), v[0].astype(np.uint16), metadata={"axes": "QYX"}, photometric="minisblack")
     for name, desc in (("json_dup.tif", '{"shape": [2, 2, 37, 45], "axes": "ZZYX"}'),
                        ("json_yzx.tif", '{"shape": [37, 4, 45], "axes": "YZX"}'),

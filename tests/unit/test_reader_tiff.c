@@ -227,14 +227,16 @@ START_TEST(json_channels)
 }
 END_TEST
 
-/* A JSON description with "shape" only: one page axis is a plain multi-page file; more are
- * refused (which is t, z or c is unknown). */
+/* A JSON description with "shape" only: one page axis of several planes is a plain multi-page
+ * file (axes of 1 plane do not count); more are refused (which is t, z or c is unknown). */
 START_TEST(json_shape_only)
 {
     expect_info("json_shape3.tif", "", 4, 1, 4, LAPSE_DT_U16);
     expect_values("json_shape3.tif");
     expect_axes_assumed("json_shape3.tif", 1);
     expect_info("json_shape3.tif", "#axes=tyx", 3, 4, 1, LAPSE_DT_U16);
+    expect_info("json_shape1x4.tif", "", 4, 1, 4, LAPSE_DT_U16); /* a leading 1 is no axis */
+    expect_values("json_shape1x4.tif");
     expect_fail("json_shape4.tif",
                 (const char *[]){"[3, 4, 37, 45]", "more than one page axis", "no \"axes\"",
                                  "metadata={'axes'", "ImageJ", NULL});
