@@ -170,7 +170,7 @@ void lapse_cl_ident(char *buf, size_t len, int is_gpu, const unsigned pci[4], co
 }
 
 /* The PCI address of GPU dev into pci[4] (domain, bus, device, function): 1 when its platform
- * tells it (cl_khr_pci_bus_info, or NVIDIA's cl_nv_device_attribute_query), 0 when not (a
+ * tells it (cl_khr_pci_bus_info, AMD's or NVIDIA's device attribute queries), 0 when not (a
  * query that fails counts as not told: the identity then falls back, lapse_cl_ident). */
 static int device_pci(cl_device_id dev, unsigned pci[4])
 {
@@ -183,6 +183,18 @@ static int device_pci(cl_device_id dev, unsigned pci[4])
             CL_SUCCESS) {
             for (int i = 0; i < 4; i++)
                 pci[i] = v[i];
+            return 1;
+        }
+    }
+    if (strstr(ext, "cl_amd_device_attribute_query") != NULL) {
+        unsigned char topo[24] = {0}; /* cl_device_topology_amd: type 1 (PCIe), bus, dev, fn */
+        if (clGetDeviceInfo(dev, 0x4037 /* CL_DEVICE_TOPOLOGY_AMD */, sizeof topo, topo, NULL) ==
+                CL_SUCCESS &&
+            topo[0] == 1) {
+            pci[0] = 0;
+            pci[1] = topo[21];
+            pci[2] = topo[22];
+            pci[3] = topo[23];
             return 1;
         }
     }
@@ -203,6 +215,21 @@ static int device_pci(cl_device_id dev, unsigned pci[4])
         }
     }
     return 0;
+}
+
+/* The index of GPU dev among the GPU and accelerator devices of its platform plat (the
+ * position a visible-devices list counts), or -1 when it cannot be told. */
+static int platform_index(cl_platform_id plat, cl_device_id dev)
+{
+    cl_device_id ids[64];
+    cl_uint n = 0;
+    if (clGetDeviceIDs(plat, CL_DEVICE_TYPE_GPU | CL_DEVICE_TYPE_ACCELERATOR, 64, ids, &n) !=
+        CL_SUCCESS)
+        return -1;
+    for (cl_uint i = 0; i < n && i < 64; i++)
+        if (ids[i] == dev)
+            return (int)i;
+    return -1;
 }
 
 /* The visible-devices list of the platform named pname that this process was given, or NULL. */
@@ -241,7 +268,8 @@ static lapse_status_t fill_choice(cl_platform_id plat, cl_device_id dev, int ind
         unsigned pci[4];
         int has_pci = c->is_gpu && device_pci(dev, pci);
         lapse_cl_ident(c->ident, sizeof c->ident, c->is_gpu, has_pci ? pci : NULL,
-                       visible_list(c->platform_name), index);
+                       visible_list(c->platform_name),
+                       c->is_gpu ? platform_index(plat, dev) : index);
     }
 cleanup:
     return st;

@@ -2,8 +2,9 @@
  * ranks.c - the ranks of a run: identity (rank, node-local rank, host), agreement on a status
  * across ranks, and the stop-signal flag (see ranks.h).
  *
- * The flag is the only state here: a sig_atomic_t written by the handler and read through
- * lapse_stop_requested(), so no other file shares a global.
+ * The flag is the state here (besides whether the handlers are installed): a sig_atomic_t
+ * written by the handler and read through lapse_stop_requested(), so no other file shares a
+ * global.
  */
 #include "exec/ranks.h"
 
@@ -25,6 +26,9 @@ static void on_stop_signal(int sig)
 
 lapse_status_t lapse_signals_install(void)
 {
+    static int installed; /* once: a second install would re-arm SIGINT's SA_RESETHAND */
+    if (installed)
+        return LAPSE_OK;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_stop_signal;
@@ -37,6 +41,7 @@ lapse_status_t lapse_signals_install(void)
         if (sigaction(sigs[i], &sa, NULL) != 0)
             return lapse_fail(LAPSE_ERUNTIME, "sigaction(%d) failed: %s", sigs[i], strerror(errno));
     }
+    installed = 1;
     return LAPSE_OK;
 }
 

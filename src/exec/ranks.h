@@ -33,7 +33,8 @@ lapse_status_t lapse_ranks_init(lapse_ranks_t *r);
  * (left by a failure that was handled: stale, it must not be printed for a later one). */
 lapse_status_t lapse_agree(MPI_Comm comm, lapse_status_t st);
 
-/* Local. Install the handlers of SIGTERM, SIGUSR2 and SIGINT (a second SIGINT kills at once).
+/* Local. Install the handlers of SIGTERM, SIGUSR2 and SIGINT (a second SIGINT kills at once),
+ * once: later calls do nothing (main.c installs them before MPI_Init, run.c again).
  * Returns LAPSE_ERUNTIME, with a message, when sigaction fails. */
 lapse_status_t lapse_signals_install(void);
 

@@ -40,15 +40,21 @@ static lapse_status_t ranks_on_device(const lapse_ranks_t *r, const lapse_cl_cho
     LAPSE_MPI(MPI_Comm_split_type(r->world, MPI_COMM_TYPE_SHARED, r->rank, MPI_INFO_NULL, &node));
     LAPSE_MPI(MPI_Comm_size(node, &size));
     *host = size;
-    all = calloc((size_t)size, (size_t)len);
-    if (all == NULL)
+    /* the host's ranks agree that each has the buffer before the exchange (a rank failing
+     * alone would leave the others waiting in it) */
+    char stackbuf[256 * sizeof dev->ident];
+    all = size <= 256 ? stackbuf : calloc((size_t)size, (size_t)len);
+    int have = all != NULL, all_have = 0;
+    LAPSE_MPI(MPI_Allreduce(&have, &all_have, 1, MPI_INT, MPI_MIN, node));
+    if (!all_have)
         LAPSE_FAIL(LAPSE_ENOMEM, "out of memory for %d device identities", size);
     LAPSE_MPI(MPI_Allgather(dev->ident, len, MPI_CHAR, all, len, MPI_CHAR, node));
     *n = 0;
     for (int i = 0; i < size; i++)
         *n += strncmp(all + (size_t)i * (size_t)len, dev->ident, (size_t)len) == 0;
 cleanup:
-    free(all);
+    if (all != stackbuf)
+        free(all); /* NULL too */
     if (node != MPI_COMM_NULL)
         MPI_Comm_free(&node);
     return st;

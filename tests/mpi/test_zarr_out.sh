@@ -26,7 +26,8 @@
 # 2e. The HDF5 dataset of a Zarr output (a placeholder) given as an input is refused (exit 2),
 #    naming the store's group to read instead.
 # 2d. A store with "." chunk keys (as lapse wrote them before 2026-12-02; the chunks of a
-#    partial run moved to flat keys) is continued with "." keys and equals the reference.
+#    partial run moved to flat keys) is continued with "." keys and equals the reference; a new
+#    output over it (mode: overwrite) removes the flat chunks and writes "/" keys.
 # 3. Kill: a longer zarr (blosc:zstd) run on 2 ranks, SIGKILL of one rank once some tasks are
 #    marked; every marked task's chunk must already hold the reference data, and the same
 #    command must finish the job with data identical to the reference.
@@ -237,6 +238,12 @@ lapse_run 2 "$T/z.yaml"
 run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred --voxel "$VOX" \
     --flat-keys
 run_ok "$T/verify.log" "$LAPSE" verify "$out"
+# a new output over it (mode: overwrite): the "." chunks go, "/" keys from then on
+sed 's|format: zarr}|format: zarr, mode: overwrite}|' "$T/z.yaml" >"$T/zo.yaml"
+lapse_run 2 "$T/zo.yaml"
+[ -z "$(find "$store/result/0" -maxdepth 1 -type f -name '[0-9]*')" ] ||
+    fail "flat chunk files stayed after a new output over the store"
+run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred --voxel "$VOX"
 
 note "3. SIGKILL during a zarr run on 2 ranks, then resume"
 NT=32 NZ=16 NY=128 NX=128 IN=$T/in_kill.h5

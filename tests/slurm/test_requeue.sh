@@ -195,6 +195,12 @@ follow
     fail "early warning: the job ended $state with $exitcode, not COMPLETED with 0:0"
 [ "$restarts" -ge 1 ] || fail "early warning: the job was not requeued"
 grep -q "got SIGUSR2" "$LOG" || fail "early warning: the shell did not see SIGUSR2"
+# where it landed depends on timing: before srun (the run skipped), or while lapse started (a
+# clean stop, 75, or a rank killed before main, 140): each path is a requeue
+grep -Eq "stopped \(timelimit\) before lapse started|lapse run exited with (75|140)" "$LOG" ||
+    fail "early warning: none of the expected paths in the log"
+grep -Eq "before lapse started" "$LOG" && note "the warning came before srun started" ||
+    note "the warning came while lapse started"
 
 note "compare with a plain 1-rank run"
 config plain
