@@ -65,8 +65,9 @@ static lapse_status_t open_device(const lapse_ranks_t *r, const lapse_config_t *
     if (st != LAPSE_OK)
         goto cleanup;
     LAPSE_TRY(lapse_cl_open(&dev, cl));
-    fprintf(say, "lapse: rank %d on %s (local rank %d) uses OpenCL device %d of %d: %s [%s]\n",
-            r->rank, r->host, r->local_rank, dev.index, dev.count, dev.name, dev.platform_name);
+    fprintf(say, "lapse: rank %d on %s (local rank %d) uses OpenCL device %d of %d: %s [%s]%s%s\n",
+            r->rank, r->host, r->local_rank, dev.index, dev.count, dev.name, dev.platform_name,
+            dev.is_gpu ? ", " : "", dev.is_gpu ? dev.ident : ""); /* which physical GPU */
     const char *var = NULL, *gpus = gpus_given(&var);
     if (!dev.is_gpu && cfg->devices == LAPSE_DEV_ANY && gpus != NULL && r->local_rank == 0)
         fprintf(say,
