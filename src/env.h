@@ -15,7 +15,7 @@
  *   LAPSE_H5_CHUNK           z,y,x: chunk shape of new result datasets instead of the tile
  *   LAPSE_H5_ALIGN           bytes: H5Pset_alignment of the output file (threshold = alignment)
  *   LAPSE_H5_MDC             bytes: the metadata cache's initial size (docs/io.md)
- * and the kernel tuning variables (docs/kernels.md: LAPSE_ZSTD_*, LAPSE_MM_*, LAPSE_WT_*,
+ * and the kernel tuning variables (docs/kernels.md: LAPSE_MM_*, LAPSE_WT_*,
  * LAPSE_GEOM_XY, LAPSE_BG_FIX, LAPSE_NV_MAXRREG), the phase budgets (LAPSE_PHASE_*), LAPSE_PROFILE,
  * LAPSE_RAW_WRITE, LAPSE_FALLOCATE and the scheduler's LAPSE_SCHED_HELPER / _STATS: env.c's table
  * is the list (tests/unit/env_vars.sh checks that every LAPSE_* name in src/ is in it, apart from

@@ -57,6 +57,41 @@ cleanup:
     return st;
 }
 
+lapse_status_t lapse_dev_require(lapse_dev_t *d, const char *what, const char *why,
+                                 const char *const *ext, int n)
+{
+    lapse_status_t st = LAPSE_OK;
+    size_t len = 0;
+    char *have = NULL;
+    LAPSE_CL(clGetDeviceInfo(d->cl->dev.device, CL_DEVICE_EXTENSIONS, 0, NULL, &len));
+    have = calloc(len + 2, 1);
+    LAPSE_ALLOC(have);
+    LAPSE_CL(clGetDeviceInfo(d->cl->dev.device, CL_DEVICE_EXTENSIONS, len, have + 1, NULL));
+    have[0] = ' ';
+    for (char *p = have; *p; p++)
+        if (*p == '\t' || *p == '\n')
+            *p = ' ';
+    for (int i = 0; i < n; i++) {
+        const size_t wl = strlen(ext[i]);
+        const char *at = strstr(have, ext[i]);
+        /* a whole word: a space before it, a space or the end after it */
+        while (at && (at[-1] != ' ' || (at[wl] != ' ' && at[wl] != '\0')))
+            at = strstr(at + 1, ext[i]);
+        if (at == NULL) {
+            char all[256] = "";
+            for (int j = 0; j < n; j++)
+                snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", j ? " and " : "",
+                         ext[j]);
+            LAPSE_FAIL(LAPSE_ECL,
+                       "%s needs the OpenCL extension%s %s (%s); the device \"%s\" lacks %s", what,
+                       n > 1 ? "s" : "", all, why, d->cl->dev.name, ext[i]);
+        }
+    }
+cleanup:
+    free(have);
+    return st;
+}
+
 lapse_status_t lapse_dev_create(lapse_cl_t *cl, lapse_dev_t **out)
 {
     lapse_status_t st = LAPSE_OK;

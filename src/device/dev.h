@@ -30,16 +30,19 @@ struct lapse_dev {
     cl_int geom[LAPSE_DEV_GEOM_MAX]; /* src/ops/sep.c: geometry of filters_tiled.cl */
     int stencil_state; /* src/ops/op_stencil.c: 0 not yet read, 1 stencil_geom holds it */
     cl_int stencil_geom[LAPSE_DEV_SGEOM_MAX]; /* src/ops/op_stencil.c: geometry of stencil.cl */
-    int zstd_kernel; /* src/ops/op_project.c: the z standard deviation's last kernel, 'l'
-                      * (lapse_zstd_l), 's' (lapse_zstd) or 'w' (lapse_zstd: lapse_zstd_l's
-                      * compiled work-group limit is below its shape); for tests */
-    struct lapse_dev_prof *prof; /* profiling state (dev.c) */
-    struct lapse_dev_kcache *kc; /* kernel cache (dev.c) */
+    struct lapse_dev_prof *prof;              /* profiling state (dev.c) */
+    struct lapse_dev_kcache *kc;              /* kernel cache (dev.c) */
 };
 
 /* Make the device state for an open device. Builds nothing yet: kernel programs are built when
  * a kernel of their file is first asked for. *out set only on success. */
 lapse_status_t lapse_dev_create(lapse_cl_t *cl, lapse_dev_t **out);
+
+/* LAPSE_OK when the device has each of the n OpenCL extensions ext (CL_DEVICE_EXTENSIONS, whole
+ * words); else LAPSE_ECL with a message naming `what` (e.g. an operation), `why` it needs them
+ * and the device. */
+lapse_status_t lapse_dev_require(lapse_dev_t *d, const char *what, const char *why,
+                                 const char *const *ext, int n);
 
 /* Release; NULL is accepted. Waits for profiled events. */
 void lapse_dev_destroy(lapse_dev_t *d);

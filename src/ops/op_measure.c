@@ -147,34 +147,8 @@ static double i128_to_double(uint64_t lo, int64_t hi)
 static lapse_status_t need_extensions(lapse_dev_t *d)
 {
     static const char *const need[] = {"cl_khr_int64_base_atomics", "cl_khr_fp64"};
-    lapse_status_t st = LAPSE_OK;
-    size_t len = 0;
-    char *ext = NULL;
-    LAPSE_CL(clGetDeviceInfo(d->cl->dev.device, CL_DEVICE_EXTENSIONS, 0, NULL, &len));
-    ext = calloc(len + 2, 1);
-    LAPSE_ALLOC(ext);
-    LAPSE_CL(clGetDeviceInfo(d->cl->dev.device, CL_DEVICE_EXTENSIONS, len, ext + 1, NULL));
-    ext[0] = ' ';
-    for (char *p = ext; *p; p++)
-        if (*p == '\t' || *p == '\n')
-            *p = ' ';
-    for (size_t i = 0; i < sizeof need / sizeof *need; i++) {
-        char word[64];
-        snprintf(word, sizeof word, " %s", need[i]);
-        const char *at = strstr(ext, word);
-        size_t wl = strlen(word);
-        while (at && at[wl] != ' ' && at[wl] != '\0')
-            at = strstr(at + wl, word);
-        if (at == NULL)
-            LAPSE_FAIL(LAPSE_ECL,
-                       "measure_labels needs the OpenCL extensions cl_khr_int64_base_atomics "
-                       "(64-bit atomic sums) and cl_khr_fp64 (double precision); the device "
-                       "\"%s\" lacks %s",
-                       d->cl->dev.name, need[i]);
-    }
-cleanup:
-    free(ext);
-    return st;
+    return lapse_dev_require(d, "measure_labels", "64-bit atomic sums and double precision", need,
+                             2);
 }
 
 /* Kernel arguments 0..4: labels, intensities, buffer dims, core offset, core dims. */

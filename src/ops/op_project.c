@@ -1,9 +1,10 @@
 /*
  * op_project.c - the projection family, one output plane each: maximum_z_projection and
  * minimum_z_projection (NaN is ignored unless a whole column is NaN, as fmax / fmin do; dtype of
- * the input), sum_z_projection, mean_z_projection and standard_deviation_z_projection (NumPy's
- * float32 sum / mean / std(ddof=0) along axis 0 of the float32 input, same operations in the same
- * order: sequential in z, the std in two passes; float32 out) and argmax_z_projection (NumPy
+ * the input), sum_z_projection and mean_z_projection (NumPy's float32 sum / mean along axis 0 of
+ * the float32 input, same operations in the same order: sequential in z; float32 out),
+ * standard_deviation_z_projection (std(ddof=0) computed in double, rounded to float32 once; needs
+ * cl_khr_fp64) and argmax_z_projection (NumPy
  * argmax along axis 0: the first maximum, the first NaN if any; float32 out, an exact integer
  * for any z extent below 2^24, and no extra dtype rule where uint16 would cap z at 65535). The
  * plan keeps whole z columns in one task for a projection (footprint LAPSE_FP_PROJECTION).
@@ -52,65 +53,21 @@ ZPROJ_LAUNCH(zmax, "pointwise.cl", "lapse_zmax")
 ZPROJ_LAUNCH(zmin, "project.cl", "lapse_zmin")
 ZPROJ_LAUNCH(zsum, "project.cl", "lapse_zsum")
 ZPROJ_LAUNCH(zmean, "project.cl", "lapse_zmean")
-ZPROJ_LAUNCH(zstd_simple, "project.cl", "lapse_zstd")
 
-/* The standard deviation in the tiled variant: lapse_zstd_l (each column read once, through
- * local memory) when C columns of nz floats fit the device's local memory (C = 32: nz <= ~380 on
- * NVIDIA's 48 KiB), R rows of C work-items issuing U loads each at a time, the sums' local loads V
- * ahead (LAPSE_ZSTD_C / _R / _U / _V set others, for tuning: docs/kernels.md); else, and in the
- * simple variant, lapse_zstd (two reads of each column). Same bits. */
-#define ZSTD_C 32
-#define ZSTD_R 8
-#define ZSTD_U 32
-#define ZSTD_V 5 /* the sums' local loads ahead (the kernel's LAPSE_ZS_V) */
-
-/* The integer in environment variable name if in [lo, hi], else def (lapse_env_check refuses an
- * out-of-range value at the start of lapse; unset or empty: def).
- */
-static long zstd_env(const char *name, long def, long lo, long hi)
-{
-    const char *e = getenv(name);
-    const long v = e && e[0] ? atol(e) : def;
-    return v >= lo && v <= hi ? v : def;
-}
-
+/* The standard deviation: lapse_zstd (double precision, each column read once), on a device
+ * with cl_khr_fp64 (else a runtime error naming the device). */
 static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,
                                   const lapse_dvol_t *in, const lapse_dvol_t *out,
                                   const cl_mem *scratch, int *res)
 {
-    lapse_status_t st = LAPSE_OK;
-    cl_kernel k;
-    size_t kwg = 0;
-    cl_int nx = (cl_int)in[0].dim[2], ny = (cl_int)in[0].dim[1], nz = (cl_int)in[0].dim[0];
-    const long c = zstd_env("LAPSE_ZSTD_C", ZSTD_C, 1, 32),
-               r = zstd_env("LAPSE_ZSTD_R", ZSTD_R, 1, 32);
-    const long u = zstd_env("LAPSE_ZSTD_U", ZSTD_U, 1, 64),
-               v = zstd_env("LAPSE_ZSTD_V", ZSTD_V, 1, 64);
-    const size_t bytes = (size_t)c * (size_t)nz * sizeof(cl_float);
-    char defines[128];
+    static const char *const need[] = {"cl_khr_fp64"};
+    (void)state;
+    (void)scratch;
     *res = 0;
-    d->zstd_kernel = 's';
-    if (d->simple || !d->use_local || bytes + 1024 > d->local_mem)
-        return zstd_simple_launch(d, s, state, in, out, scratch, res);
-    snprintf(defines, sizeof defines,
-             "-DLAPSE_ZS_C=%ld -DLAPSE_ZS_R=%ld -DLAPSE_ZS_U=%ld -DLAPSE_ZS_V=%ld", c, r, u, v);
-    LAPSE_TRY(lapse_dev_kernel_with(d, "project.cl", defines, "lapse_zstd_l", &k, &kwg));
-    if (kwg < (size_t)(c * r)) {
-        d->zstd_kernel = 'w';
-        return zstd_simple_launch(d, s, state, in, out, scratch, res);
-    }
-    LAPSE_ARG(k, 0, in[0].mem);
-    LAPSE_ARG(k, 1, out->mem);
-    LAPSE_ARG(k, 2, nx);
-    LAPSE_ARG(k, 3, ny);
-    LAPSE_ARG(k, 4, nz);
-    LAPSE_CL(clSetKernelArg(k, 5, bytes, NULL));
-    d->zstd_kernel = 'l';
-    size_t l[2] = {(size_t)c, (size_t)r};
-    size_t n[2] = {((size_t)nx + (size_t)c - 1) / (size_t)c * (size_t)c, (size_t)ny * (size_t)r};
-    LAPSE_TRY(lapse_dev_enqueue(d, k, 2, n, l));
-cleanup:
-    return st;
+    lapse_status_t st = lapse_dev_require(d, s->op->name, "double precision", need, 1);
+    if (st != LAPSE_OK)
+        return st;
+    return zproj_launch(d, "project.cl", "lapse_zstd", in, out);
 }
 ZPROJ_LAUNCH(zargmax, "project.cl", "lapse_zargmax")
 
@@ -253,11 +210,12 @@ const lapse_op_t lapse_op_mean_z_projection = {
 const lapse_op_t lapse_op_standard_deviation_z_projection = {
     .name = "standard_deviation_z_projection",
     .help = "population standard deviation over z (one output plane, float32)",
-    .convention = "NumPy float32 std(axis=0, ddof=0), two passes: mean as mean_z_projection, then "
-                  "sqrt(sum of (x - mean)^2 in z order / nz); bit for bit where division and "
-                  "sqrt are correctly rounded; clesperanto standard_deviation_z_projection",
+    .convention = "NumPy std(axis=0, ddof=0) of the values as float64, rounded to float32 (within "
+                  "one float32 unit of it; NumPy's own float32 std sums in float32 and is less "
+                  "exact); double precision, one pass shifted by the column's first value; "
+                  "needs cl_khr_fp64; clesperanto standard_deviation_z_projection",
     ZPROJ_COMMON,
-    .version = 1,
+    .version = 2,
     .out_rule = LAPSE_OUT_F32,
     .kernels = "project.cl",
     .launch = zstd_launch,

@@ -409,6 +409,95 @@ START_TEST(test_zsum_negative_zero)
 }
 END_TEST
 
+/* The z standard deviation in double precision (op version 2), per column against a two-pass
+ * sum in long double here:
+ * - 1000 planes (more than the old local-memory kernel took) of 60000 plus small steps, and of
+ *   noise around -3e5: each column within one float32 unit of the reference;
+ * - 1e6 + {0, 1/16} alternating: exactly 1/32 (NumPy's float32 std, summing to 1e9 in float32
+ *   whose unit there is 64, is far off);
+ * - a constant column: +0; one plane: +0; a NaN: NaN; one +inf, or all +inf: NaN (NumPy: the
+ *   mean is inf, inf - inf is NaN), also of one plane. */
+START_TEST(test_zstd_double)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *d = NULL;
+    ck_assert_msg(lapse_dev_create(cl, &d) == LAPSE_OK, "%s", lapse_errmsg());
+    const lapse_op_t *op = lapse_op_find("standard_deviation_z_projection");
+    ck_assert_ptr_nonnull(op);
+    lapse_step_t s = generic_step(op);
+    enum { NZ = 1000, NC = 8 };
+    float *in0 = malloc((size_t)NZ * NC * sizeof *in0), res[NC];
+    uint64_t st = seed_base ^ 0x5a5aULL;
+    for (int z = 0; z < NZ; z++) {
+        float *p = in0 + (size_t)z * NC;
+        p[0] = 60000.0f + (float)(z % 7) * 0.25f;
+        p[1] = (float)tu_uniform(&st, -3.1e5, -2.9e5);
+        p[2] = z % 2 ? 1e6f + 0.0625f : 1e6f;
+        p[3] = 1234.5f;
+        p[4] = z == 500 ? NAN : 1.0f;
+        p[5] = z == 999 ? INFINITY : (float)z;
+        p[6] = INFINITY;
+        p[7] = (float)tu_uniform(&st, 0.0, 1.0) * 1e-30f;
+    }
+    const int64_t dim[3] = {NZ, 1, NC}, odim[3] = {1, 1, NC};
+    float *in[2] = {in0, in0};
+    launch(cl, d, &s, NULL, in, dim, odim, 0, res);
+    for (int c = 0; c < NC; c++) {
+        long double m = 0.0L, ss = 0.0L;
+        for (int z = 0; z < NZ; z++)
+            m += in0[(size_t)z * NC + c];
+        m /= NZ;
+        for (int z = 0; z < NZ; z++)
+            ss += (in0[(size_t)z * NC + c] - m) * (in0[(size_t)z * NC + c] - m);
+        const float want = (float)sqrtl(ss / NZ);
+        if (c == 4 || c == 5 || c == 6) {
+            ck_assert_msg(isnan(res[c]), "column %d: %g, want NaN", c, (double)res[c]);
+        } else if (c == 2) {
+            ck_assert_msg(res[c] == 0.03125f, "column 2: %.9g, want 0.03125", (double)res[c]);
+        } else if (c == 3) {
+            ck_assert_msg(res[c] == 0.0f && !signbit(res[c]), "constant column: %g",
+                          (double)res[c]);
+        } else {
+            const float ulp = nextafterf(want, INFINITY) - want;
+            ck_assert_msg(fabsf(res[c] - want) <= ulp, "column %d: %.9g, want %.9g (unit %g)", c,
+                          (double)res[c], (double)want, (double)ulp);
+        }
+    }
+    const int64_t one[3] = {1, 1, NC};
+    launch(cl, d, &s, NULL, in, one, odim, 0, res);
+    for (int c = 0; c < NC; c++) /* column 6 is +inf: inf - inf, as NumPy */
+        ck_assert_msg(c == 6 ? isnan(res[c]) : res[c] == 0.0f, "one plane, column %d: %g", c,
+                      (double)res[c]);
+    free(in0);
+    lapse_dev_destroy(d);
+    lapse_cl_close(cl);
+}
+END_TEST
+
+/* lapse_dev_require: the device has cl_khr_fp64 (every device lapse is tested on); an extension
+ * it lacks, or only a prefix of a real one, is refused with a message naming the operation, the
+ * extension and the device. */
+START_TEST(test_dev_require)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *d = NULL;
+    ck_assert_msg(lapse_dev_create(cl, &d) == LAPSE_OK, "%s", lapse_errmsg());
+    static const char *const fp64[] = {"cl_khr_fp64"};
+    ck_assert_msg(lapse_dev_require(d, "op", "why", fp64, 1) == LAPSE_OK, "%s", lapse_errmsg());
+    static const char *const bad[][2] = {{"cl_khr_fp64", "cl_lapse_no_such_extension"},
+                                         {"cl_khr_fp", "cl_khr_fp64"}};
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(lapse_dev_require(d, "some_op", "a reason", bad[k], 2), LAPSE_ECL);
+        const char *want[] = {"some_op", "a reason", bad[k][k == 0 ? 1 : 0], cl->dev.name};
+        for (int w = 0; w < 4; w++)
+            ck_assert_msg(strstr(lapse_errmsg(), want[w]), "'%s' lacks '%s'", lapse_errmsg(),
+                          want[w]);
+    }
+    lapse_dev_destroy(d);
+    lapse_cl_close(cl);
+}
+END_TEST
+
 int main(void)
 {
     const char *env = getenv("LAPSE_TEST_SEED");
@@ -420,6 +509,8 @@ int main(void)
     tcase_add_test(tc, test_every_op_tiled_equals_untiled);
     tcase_add_test(tc, test_threshold_mean_nonfinite);
     tcase_add_test(tc, test_zsum_negative_zero);
+    tcase_add_test(tc, test_zstd_double);
+    tcase_add_test(tc, test_dev_require);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
     srunner_run_all(sr, CK_NORMAL);

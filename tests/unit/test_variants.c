@@ -404,56 +404,6 @@ START_TEST(test_affine_tiled)
 }
 END_TEST
 
-/* The standard deviation over z through local memory (lapse_zstd_l) in several geometries
- * (columns C, rows of work-items R, loads at a time U: the default, U above nz / R, R not a power
- * of two, R = 1, 16 and 8 columns), nz below, at and above R * U and 256 / 300 (the benchmark's
- * depth and one that is no power of two), one column or one row; on values with the special
- * ones and on finite unquantized ones (with 10 % special values nearly every long column is NaN
- * or infinite, whatever order its additions take). lapse_zstd_l must be the kernel that ran
- * wherever its columns fit the device's local memory (unless its compiled work-group limit is
- * below the geometry's; then the launcher says so). */
-START_TEST(test_zstd)
-{
-    lapse_cl_t *cl = tu_open_cl();
-    lapse_dev_t *simple = make_dev(cl, 1);
-    /* LAPSE_ZSTD_ C, R, U, V */
-    static const char *const geo[][4] = {{"", "", "", ""},       {"", "8", "16", "32"},
-                                         {"", "3", "5", "1"},    {"", "1", "1", "3"},
-                                         {"16", "4", "8", "16"}, {"16", "16", "3", "64"},
-                                         {"8", "5", "2", "5"},   {"32", "2", "64", "2"}};
-    static const char *const names[] = {"LAPSE_ZSTD_C", "LAPSE_ZSTD_R", "LAPSE_ZSTD_U",
-                                        "LAPSE_ZSTD_V"};
-    static const int64_t zs[][3] = {{40, 37, 131}, {16, 20, 68}, {17, 9, 33},  {1, 19, 23},
-                                    {33, 1, 5},    {129, 3, 1},  {256, 5, 48}, {300, 2, 17}};
-    lapse_step_t s = step_of("standard_deviation_z_projection", 0, 0, 0, 0.0);
-    int salt = 400;
-    for (int g = 0; g < (int)(sizeof geo / sizeof geo[0]); g++) {
-        for (int v = 0; v < 4; v++)
-            ck_assert_int_eq(setenv(names[v], geo[g][v], 1), 0);
-        lapse_dev_t *tiled = make_dev(cl, 0); /* its kernel cache: this geometry's */
-        const int64_t c = geo[g][0][0] ? atol(geo[g][0]) : 32;
-        for (int plain = 0; plain <= 1; plain++) {
-            fill_fine = fill_plain = plain;
-            for (int k = 0; k < (int)(sizeof zs / sizeof zs[0]); k++) {
-                tiled->zstd_kernel = 0;
-                check_same(cl, simple, tiled, &s, zs[k][0], zs[k][1], zs[k][2], ++salt);
-                const int fits =
-                    tiled->use_local && c * zs[k][0] * 4 + 1024 <= (int64_t)tiled->local_mem;
-                ck_assert_msg(!fits || tiled->zstd_kernel == 'l' || tiled->zstd_kernel == 'w',
-                              "geometry %d on %lld planes: lapse_zstd_l did not run (%c)", g,
-                              (long long)zs[k][0], tiled->zstd_kernel ? tiled->zstd_kernel : '-');
-            }
-        }
-        fill_fine = fill_plain = 0;
-        lapse_dev_destroy(tiled);
-    }
-    for (int v = 0; v < 4; v++)
-        ck_assert_int_eq(unsetenv(names[v]), 0);
-    lapse_dev_destroy(simple);
-    lapse_cl_close(cl);
-}
-END_TEST
-
 /* The stencils: the tiled walk (sobel, laplace_box, laplace_diamond: 3-D and 2-D data; the
  * simple kernels where x or y has extent 1) and the central differences. */
 START_TEST(test_stencils)
@@ -573,7 +523,6 @@ static Suite *variants_suite(void)
     tcase_add_test(tc, test_stencils);
     tcase_add_test(tc, test_stencil_geometries);
     tcase_add_test(tc, test_windows);
-    tcase_add_test(tc, test_zstd);
     suite_add_tcase(s, tc);
     return s;
 }
