@@ -1,11 +1,14 @@
 /*
  * project.cl - z projections of lapse besides the maximum (pointwise.cl's lapse_zmax): minimum,
  * sum, mean, standard deviation and argmax over z. src dims (nz, ny, nx), dst dims (1, ny, nx);
- * 2D NDRange (x, y), one work-item per column, z visited in order 0..nz-1. The sums are NumPy's
- * float32 reductions along axis 0 operation for operation: acc = 0 + v[0] (NumPy starts from its
- * identity +0, so a column of -0 sums to +0), then acc += v[z] in z order (NumPy sums along an
- * outer axis sequentially, not pairwise); mean = sum / nz. FP_CONTRACT is off, so each step
- * rounds as NumPy's does. The standard deviation is computed in double (see lapse_zstd).
+ * 2D NDRange (x, y), one work-item per column, z visited in order 0..nz-1. The sum, mean and
+ * standard deviation accumulate in double precision (cl_khr_fp64: without it they are left out of
+ * the program, and the host says so before asking for them) and round to float32 once: the sum
+ * and mean are NumPy's float64 reductions along axis 0 operation for operation, acc = 0 + v[0]
+ * (NumPy starts from its identity +0, so a column of -0 sums to +0), then acc += v[z] in z order
+ * (NumPy sums along an outer axis sequentially, not pairwise), mean = acc / nz; the standard
+ * deviation is within one float32 unit of NumPy's float64 std (see lapse_zstd). FP_CONTRACT is
+ * off, so each step rounds as NumPy's does.
  */
 #pragma OPENCL FP_CONTRACT OFF
 
@@ -25,24 +28,44 @@ __kernel void lapse_zmin(__global const float *src, __global float *dst, int nx,
     dst[i] = m;
 }
 
-/* Sum over z in z order. */
+/* The double-precision projections (the host checks cl_khr_fp64 before asking for them). */
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+#ifndef LAPSE_ZS_U
+#define LAPSE_ZS_U 8
+#endif
+/* The sum over z in double, z order from +0 (the sum and mean projections' accumulation), the
+ * loads of LAPSE_ZS_U planes issued together. */
+static inline double zsum64(__global const float *src, size_t plane, size_t i, int nz)
+{
+    double acc = 0.0;
+    int z = 0;
+    for (; z + LAPSE_ZS_U - 1 < nz; z += LAPSE_ZS_U) {
+        float v[LAPSE_ZS_U];
+#pragma unroll
+        for (int j = 0; j < LAPSE_ZS_U; j++)
+            v[j] = src[(size_t)(z + j) * plane + i];
+#pragma unroll
+        for (int j = 0; j < LAPSE_ZS_U; j++)
+            acc += (double)v[j];
+    }
+    for (; z < nz; z++)
+        acc += (double)src[(size_t)z * plane + i];
+    return acc;
+}
+
+/* Sum over z: NumPy's float64 sum along axis 0, rounded to float32. */
 __kernel void lapse_zsum(__global const float *src, __global float *dst, int nx, int ny, int nz)
 {
     LAPSE_COLUMN;
-    float acc = 0.0f + src[i];
-    for (int z = 1; z < nz; z++)
-        acc += src[(size_t)z * plane + i];
-    dst[i] = acc;
+    dst[i] = (float)zsum64(src, plane, i, nz);
 }
 
-/* Mean over z: the sum in z order divided by nz. */
+/* Mean over z: NumPy's float64 mean along axis 0 (the sum divided by nz), rounded to float32. */
 __kernel void lapse_zmean(__global const float *src, __global float *dst, int nx, int ny, int nz)
 {
     LAPSE_COLUMN;
-    float acc = 0.0f + src[i];
-    for (int z = 1; z < nz; z++)
-        acc += src[(size_t)z * plane + i];
-    dst[i] = acc / (float)nz;
+    dst[i] = (float)(zsum64(src, plane, i, nz) / (double)nz);
 }
 
 /* Population standard deviation over z (ddof 0) in double precision, one pass over the column:
@@ -51,13 +74,7 @@ __kernel void lapse_zmean(__global const float *src, __global float *dst, int nx
  * 0). Shifting by a value of the column bounds the cancellation: (mean - k)^2 <= nz var, so var
  * keeps about 16 - log10(nz^2) digits, far more than float32's 7 (NumPy's float32 std, which
  * sums in float32, loses log10(nz) of its 7). NaN anywhere gives NaN; an infinity gives NaN as
- * in NumPy (inf - inf). Each column is read once, LAPSE_ZS_U planes' loads issued together.
- * Needs cl_khr_fp64 (the host checks first; without it the kernel is left out of the program). */
-#ifdef cl_khr_fp64
-#pragma OPENCL EXTENSION cl_khr_fp64 : enable
-#ifndef LAPSE_ZS_U
-#define LAPSE_ZS_U 8
-#endif
+ * in NumPy (inf - inf). Each column is read once, LAPSE_ZS_U planes' loads issued together. */
 __kernel void lapse_zstd(__global const float *src, __global float *dst, int nx, int ny, int nz)
 {
     LAPSE_COLUMN;

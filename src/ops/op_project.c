@@ -1,10 +1,10 @@
 /*
  * op_project.c - the projection family, one output plane each: maximum_z_projection and
  * minimum_z_projection (NaN is ignored unless a whole column is NaN, as fmax / fmin do; dtype of
- * the input), sum_z_projection and mean_z_projection (NumPy's float32 sum / mean along axis 0 of
- * the float32 input, same operations in the same order: sequential in z; float32 out),
- * standard_deviation_z_projection (std(ddof=0) computed in double, rounded to float32 once; needs
- * cl_khr_fp64) and argmax_z_projection (NumPy
+ * the input), sum_z_projection and mean_z_projection (NumPy's float64 sum / mean along axis 0 of
+ * the float32 input, same operations in the same order, sequential in z, rounded to float32),
+ * standard_deviation_z_projection (std(ddof=0) in double, one pass, rounded to float32 once;
+ * these three need cl_khr_fp64) and argmax_z_projection (NumPy
  * argmax along axis 0: the first maximum, the first NaN if any; float32 out, an exact integer
  * for any z extent below 2^24, and no extra dtype rule where uint16 would cap z at 65535). The
  * plan keeps whole z columns in one task for a projection (footprint LAPSE_FP_PROJECTION).
@@ -38,38 +38,32 @@ cleanup:
     return st;
 }
 
-#define ZPROJ_LAUNCH(fn, file, kernel)                                                             \
+/* The double-precision projections need cl_khr_fp64: LAPSE_OK, or an error naming the step's
+ * operation and the device. */
+static lapse_status_t need_fp64(lapse_dev_t *d, const lapse_step_t *s)
+{
+    static const char *const need[] = {"cl_khr_fp64"};
+    return lapse_dev_require(d, s->op->name, "double precision", need, 1);
+}
+
+/* fn_launch: kernel `kernel` of `file`; fp64: needs cl_khr_fp64 first. */
+#define ZPROJ_LAUNCH(fn, file, kernel, fp64)                                                       \
     static lapse_status_t fn##_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,          \
                                       const lapse_dvol_t *in, const lapse_dvol_t *out,             \
                                       const cl_mem *scratch, int *res)                             \
     {                                                                                              \
-        (void)s;                                                                                   \
         (void)state;                                                                               \
         (void)scratch;                                                                             \
         *res = 0;                                                                                  \
-        return zproj_launch(d, file, kernel, in, out);                                             \
+        lapse_status_t st = fp64 ? need_fp64(d, s) : LAPSE_OK;                                     \
+        return st != LAPSE_OK ? st : zproj_launch(d, file, kernel, in, out);                       \
     }
-ZPROJ_LAUNCH(zmax, "pointwise.cl", "lapse_zmax")
-ZPROJ_LAUNCH(zmin, "project.cl", "lapse_zmin")
-ZPROJ_LAUNCH(zsum, "project.cl", "lapse_zsum")
-ZPROJ_LAUNCH(zmean, "project.cl", "lapse_zmean")
-
-/* The standard deviation: lapse_zstd (double precision, each column read once), on a device
- * with cl_khr_fp64 (else a runtime error naming the device). */
-static lapse_status_t zstd_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,
-                                  const lapse_dvol_t *in, const lapse_dvol_t *out,
-                                  const cl_mem *scratch, int *res)
-{
-    static const char *const need[] = {"cl_khr_fp64"};
-    (void)state;
-    (void)scratch;
-    *res = 0;
-    lapse_status_t st = lapse_dev_require(d, s->op->name, "double precision", need, 1);
-    if (st != LAPSE_OK)
-        return st;
-    return zproj_launch(d, "project.cl", "lapse_zstd", in, out);
-}
-ZPROJ_LAUNCH(zargmax, "project.cl", "lapse_zargmax")
+ZPROJ_LAUNCH(zmax, "pointwise.cl", "lapse_zmax", 0)
+ZPROJ_LAUNCH(zmin, "project.cl", "lapse_zmin", 0)
+ZPROJ_LAUNCH(zsum, "project.cl", "lapse_zsum", 1)
+ZPROJ_LAUNCH(zmean, "project.cl", "lapse_zmean", 1)
+ZPROJ_LAUNCH(zstd, "project.cl", "lapse_zstd", 1)
+ZPROJ_LAUNCH(zargmax, "project.cl", "lapse_zargmax", 0)
 
 static void zmax_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvol_t *out)
 {
@@ -183,11 +177,12 @@ const lapse_op_t lapse_op_minimum_z_projection = {
 const lapse_op_t lapse_op_sum_z_projection = {
     .name = "sum_z_projection",
     .help = "sum over z (one output plane, float32)",
-    .convention = "NumPy float32 sum(axis=0): float32 accumulation from +0 in z order "
-                  "0..nz-1, bit for bit (a column of -0 sums to +0); clesperanto "
-                  "sum_z_projection",
+    .convention = "NumPy sum(axis=0) of the values as float64, rounded to float32, bit for bit: "
+                  "double accumulation from +0 in z order 0..nz-1 (a column of -0 sums to +0; "
+                  "NumPy's own float32 sum accumulates in float32 and is less exact); needs "
+                  "cl_khr_fp64; clesperanto sum_z_projection",
     ZPROJ_COMMON,
-    .version = 2,
+    .version = 3,
     .out_rule = LAPSE_OUT_F32,
     .kernels = "project.cl",
     .launch = zsum_launch,
@@ -197,10 +192,11 @@ const lapse_op_t lapse_op_sum_z_projection = {
 const lapse_op_t lapse_op_mean_z_projection = {
     .name = "mean_z_projection",
     .help = "mean over z (one output plane, float32)",
-    .convention = "NumPy float32 mean(axis=0): the float32 sum in z order, divided by nz; bit for "
-                  "bit where division is correctly rounded; clesperanto mean_z_projection",
+    .convention = "NumPy mean(axis=0) of the values as float64 (as NumPy's mean of an integer "
+                  "image), rounded to float32, bit for bit: the double sum of sum_z_projection "
+                  "divided by nz; needs cl_khr_fp64; clesperanto mean_z_projection",
     ZPROJ_COMMON,
-    .version = 2,
+    .version = 3,
     .out_rule = LAPSE_OUT_F32,
     .kernels = "project.cl",
     .launch = zmean_launch,

@@ -23,8 +23,9 @@ input x is [z, y, x] or [y, x] per timepoint, float32 f = x as the pipeline sees
   images2 divide_images (inf and NaN where the divisor is 0), maximum / minimum_images (NaN
           propagates), add_images_weighted float32(f1) * a + float32(f2) * b in float32 (two
           rounded products, then one rounded sum: no fused multiply-add): bit for bit
-  project min / sum / mean / argmax along z in float32 like NumPy: bit for bit; std(ddof 0) of
-          the values as float64, rounded to float32: within one float32 unit of it per voxel;
+  project min / argmax along z: bit for bit; sum / mean of the values as float64 (NumPy's
+          sequential float64 sums along axis 0) rounded to float32: bit for bit; std(ddof 0) as
+          float64, rounded to float32: within one float32 unit of it per voxel;
           maximum_z_projection (input dtype) max(axis=0) of x and of x * float32(0.37): exact;
           on [y, x] data (one plane) it must equal its input
   morph   erode / dilate / opening / closing_box of c = clip(x - 200, 0, 5) and of m = x > 230
@@ -157,16 +158,17 @@ def expected_issue11(case, x, f):
         if case == "project":
             x3 = x if x.ndim == 3 else x[None]
             f3 = x3.astype(np.float32)
+            d3 = f3.astype(np.float64)  # the sum, mean and std accumulate in float64
             g3 = f3 * f32(0.37)
             return {
                 # maximum_z_projection: of a [y, x] timepoint (one plane) the input itself
                 "/max": (x3.max(axis=0) if x.ndim == 3 else x, 0),
                 "/maxf": (g3.max(axis=0) if x.ndim == 3 else f * f32(0.37), 0),
                 "/min": (x3.min(axis=0), 0),
-                "/sum": (f3.sum(axis=0), 0),
-                "/mean": (f3.mean(axis=0), 0),
-                "/std": (f3.astype(np.float64).std(axis=0), ULP),
-                "/meanf": (g3.mean(axis=0), 0),
+                "/sum": (d3.sum(axis=0).astype(np.float32), 0),
+                "/mean": (d3.mean(axis=0).astype(np.float32), 0),
+                "/std": (d3.std(axis=0), ULP),
+                "/meanf": (g3.astype(np.float64).mean(axis=0).astype(np.float32), 0),
                 "/stdf": (g3.astype(np.float64).std(axis=0), ULP),
                 "/result": (f3.argmax(axis=0).astype(np.float32), 0),
             }

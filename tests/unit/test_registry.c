@@ -409,15 +409,16 @@ START_TEST(test_zsum_negative_zero)
 }
 END_TEST
 
-/* The z standard deviation in double precision (op version 2), per column against a two-pass
- * sum in long double here:
+/* The z sum and mean in double precision (op version 3: the float32 sums of version 2 drift on
+ * long columns: 60000 + steps of 0.25 over 1000 planes), then the z standard deviation in double
+ * precision (op version 2), per column against a two-pass sum in long double here:
  * - 1000 planes (more than the old local-memory kernel took) of 60000 plus small steps, and of
  *   noise around -3e5: each column within one float32 unit of the reference;
  * - 1e6 + {0, 1/16} alternating: exactly 1/32 (NumPy's float32 std, summing to 1e9 in float32
  *   whose unit there is 64, is far off);
  * - a constant column: +0; one plane: +0; a NaN: NaN; one +inf, or all +inf: NaN (NumPy: the
  *   mean is inf, inf - inf is NaN), also of one plane. */
-START_TEST(test_zstd_double)
+START_TEST(test_zproj_double)
 {
     lapse_cl_t *cl = tu_open_cl();
     lapse_dev_t *d = NULL;
@@ -441,6 +442,22 @@ START_TEST(test_zstd_double)
     }
     const int64_t dim[3] = {NZ, 1, NC}, odim[3] = {1, 1, NC};
     float *in[2] = {in0, in0};
+    /* the sum and the mean: NumPy's float64 ones (sequential from +0) rounded to float32, bit for
+     * bit; inf and NaN as IEEE addition gives them */
+    for (int k = 0; k < 2; k++) {
+        const lapse_op_t *sop = lapse_op_find(k ? "mean_z_projection" : "sum_z_projection");
+        lapse_step_t ss = generic_step(sop);
+        launch(cl, d, &ss, NULL, in, dim, odim, 0, res);
+        for (int c = 0; c < NC; c++) {
+            double acc = 0.0;
+            for (int z = 0; z < NZ; z++)
+                acc += (double)in0[(size_t)z * NC + c];
+            const float want = (float)(k ? acc / NZ : acc);
+            ck_assert_msg(isnan(want) ? isnan(res[c]) : res[c] == want,
+                          "%s column %d: %.9g, want %.9g", sop->name, c, (double)res[c],
+                          (double)want);
+        }
+    }
     launch(cl, d, &s, NULL, in, dim, odim, 0, res);
     for (int c = 0; c < NC; c++) {
         long double m = 0.0L, ss = 0.0L;
@@ -509,7 +526,7 @@ int main(void)
     tcase_add_test(tc, test_every_op_tiled_equals_untiled);
     tcase_add_test(tc, test_threshold_mean_nonfinite);
     tcase_add_test(tc, test_zsum_negative_zero);
-    tcase_add_test(tc, test_zstd_double);
+    tcase_add_test(tc, test_zproj_double);
     tcase_add_test(tc, test_dev_require);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
