@@ -302,6 +302,17 @@ static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)
     if (st != LAPSE_OK)
         return st;
     c->output_file_mark = cfg_mark_of(f);
+    /* lapse writes files named after the output's beside it, the longest NAME.parts.creating
+     * (io/h5parts.c): they must fit a file name, 255 bytes on Linux file systems */
+    const char *base = strrchr(c->output_file, '/');
+    base = base ? base + 1 : c->output_file;
+    if (strlen(base) + strlen(".parts.creating") > 255)
+        return lapse_config_fail(c, c->output_file_mark, "output.file",
+                                 "the file name '%.24s...' has %zu bytes: lapse writes files "
+                                 "beside it with up to %zu more (NAME.parts.creating), and a file "
+                                 "name may have at most 255: shorten it to %zu",
+                                 base, strlen(base), strlen(".parts.creating"),
+                                 255 - strlen(".parts.creating"));
     if ((v = cfg_map_get(w, o, "dataset")) != NULL) {
         w->output_dataset_mark = cfg_mark_of(v);
         st = cfg_get_string(w, v, "output.dataset", c->output_dataset, sizeof c->output_dataset);
@@ -474,7 +485,7 @@ static lapse_status_t check_save_clash(walk_t *w, int k, const char *kp)
 }
 
 /* Checks across sections: save names unique, not the output dataset, not nested, not under
- * /lapse. */
+ * /lapse, not on the last step (whose result is the output dataset). */
 static lapse_status_t check_saves(walk_t *w)
 {
     lapse_config_t *c = w->cfg;
@@ -484,12 +495,77 @@ static lapse_status_t check_saves(walk_t *w)
         if (s[0] == '\0')
             continue;
         snprintf(kp, sizeof kp, "pipeline[%d].save", k);
+
         if (under_lapse(s))
             return lapse_config_fail(c, w->save_mark[k], kp,
                                      "/lapse is reserved for run metadata (got '%.60s')", s);
         lapse_status_t st = check_save_clash(w, k, kp);
         if (st != LAPSE_OK)
             return st;
+        if (k == c->nsteps - 1) /* ops/graph.c: the final result is the output dataset */
+            return lapse_config_fail(c, w->save_mark[k], kp,
+                                     "the last step's result is written to the output dataset "
+                                     "'%.60s' (output.dataset): remove save: here, or set "
+                                     "output.dataset: %.60s",
+                                     c->output_dataset, s);
+    }
+    return LAPSE_OK;
+}
+
+/* The dataset paths a step writes besides the image outputs: a measuring step's table /<name>
+ * and its summary /<name>_summary (src/exec/phases.c write_table); 0 for other steps. */
+static int table_paths(const lapse_step_t *s, char a[LAPSE_STEP_NAME_MAX + 16],
+                       char b[LAPSE_STEP_NAME_MAX + 16])
+{
+    if (s->op == NULL || s->op->global == NULL || s->op->global->table == NULL ||
+        s->name[0] == '\0')
+        return 0;
+    snprintf(a, LAPSE_STEP_NAME_MAX + 16, "/%s", s->name);
+    snprintf(b, LAPSE_STEP_NAME_MAX + 16, "/%s_summary", s->name);
+    return 1;
+}
+
+/* The tables of the measuring steps against /lapse, the output dataset, every save and each
+ * other: not the same path, neither under the other (the run would find the clash only when it
+ * writes the table, after the output is made). Reported at the step's name. */
+static lapse_status_t check_tables(walk_t *w)
+{
+    lapse_config_t *c = w->cfg;
+    char kp[KEYPATH_MAX], t[2][LAPSE_STEP_NAME_MAX + 16], u[2][LAPSE_STEP_NAME_MAX + 16];
+    for (int k = 0; k < c->nsteps; k++) {
+        const lapse_step_t *s = &c->steps[k];
+        if (!table_paths(s, t[0], t[1]))
+            continue;
+        snprintf(kp, sizeof kp, "pipeline[%d].name", k);
+        for (int i = 0; i < 2; i++) {
+            const char *p = t[i], *what = i ? "its summary table" : "its table";
+            if (under_lapse(p))
+                return lapse_config_fail(c, s->name_mark, kp,
+                                         "%s would be %s, and /lapse is reserved for run "
+                                         "metadata: choose another name",
+                                         what, p);
+            if (strcmp(p, c->output_dataset) == 0 || nested(p, c->output_dataset))
+                return lapse_config_fail(c, s->name_mark, kp,
+                                         "%s would be %.60s, which clashes with the output "
+                                         "dataset %.60s (output.dataset): choose another name",
+                                         what, p, c->output_dataset);
+            for (int j = 0; j < c->nsteps; j++) {
+                const char *sv = c->steps[j].save;
+                if (sv[0] != '\0' && (strcmp(p, sv) == 0 || nested(p, sv)))
+                    return lapse_config_fail(c, s->name_mark, kp,
+                                             "%s would be %.60s, which clashes with "
+                                             "pipeline[%d].save %.60s: choose another name",
+                                             what, p, j, sv);
+                if (j < k && table_paths(&c->steps[j], u[0], u[1]))
+                    for (int m = 0; m < 2; m++)
+                        if (strcmp(p, u[m]) == 0)
+                            return lapse_config_fail(
+                                c, s->name_mark, kp,
+                                "%s would be %.60s, which pipeline[%d] (%s) writes as %s: "
+                                "choose another name",
+                                what, p, j, c->steps[j].name, m ? "its summary" : "its table");
+            }
+        }
     }
     return LAPSE_OK;
 }
@@ -718,6 +794,7 @@ static lapse_status_t walk_all(walk_t *w)
     LAPSE_TRY(walk_scheduling(w, top));
     LAPSE_TRY(walk_on_error(w, top));
     LAPSE_TRY(check_saves(w));
+    LAPSE_TRY(check_tables(w));
 cleanup:
     return st;
 }

@@ -88,7 +88,7 @@ tiles: {shape: [12, 40, 48], halo: auto}
 pipeline:
   - {op: gaussian_blur, sigma: 1}
   - {op: threshold_otsu}
-  - {op: connected_components_labeling, name: l, save: /labels}
+  - {op: connected_components_labeling}
 output: {file: $T/seg/seg.h5, dataset: /result}
 devices: any
 YAML

@@ -291,7 +291,7 @@ START_TEST(test_small_forms)
     lapse_config_free(&c);
 
     /* a quoted word is still a word; a saved step may write beside the output */
-    parse_ok(HEAD "pipeline: [{op: add_scalar, value: -1e3, save: '/a/b'}]\n"
+    parse_ok(HEAD "pipeline: [{op: add_scalar, value: -1e3, save: '/a/b'}, {op: absolute}]\n"
                   "scheduling: 'static'\n",
              &c);
     ck_assert_double_eq(c.steps[0].p[0].v[0], -1000.0);
@@ -599,6 +599,59 @@ START_TEST(test_gauss_weights)
 }
 END_TEST
 
+/* Datasets a run would find taken only when it writes them, refused at the config instead
+ * (nothing written): a save: on the last step (its result is output.dataset: the save was
+ * silently dropped), and measure_labels' tables /<name> and /<name>_summary against the output
+ * dataset, /lapse, a save: and another table. */
+START_TEST(test_written_dataset_clashes)
+{
+#define SEG                                                                                        \
+    "input: {file: a.h5, dataset: /raw}\n"                                                         \
+    "pipeline:\n"                                                                                  \
+    "  - {op: threshold_otsu}\n"                                                                   \
+    "  - {op: connected_components_labeling, name: labels}\n"
+    const char *t = HEAD "pipeline: [{op: gaussian_blur, sigma: 1}, {op: absolute, save: /x}]\n";
+    parse_bad("last.yaml", t, strlen(t), 3, 64, "pipeline[1].save", "output.dataset: /x");
+    t = SEG "  - {op: measure_labels, from: labels, with: input, name: result}\n"
+            "output: {file: o.h5, dtype: uint32}\n";
+    parse_bad("tab1.yaml", t, strlen(t), 5, 59, "pipeline[2].name", "output dataset /result");
+    t = SEG "  - {op: measure_labels, from: labels, with: input, name: lapse}\n"
+            "output: {file: o.h5, dtype: uint32}\n";
+    parse_bad("tab2.yaml", t, strlen(t), 5, 59, "pipeline[2].name", "reserved");
+    t = "input: {file: a.h5, dataset: /raw}\n"
+        "pipeline:\n"
+        "  - {op: threshold_otsu, save: /nuclei_summary}\n"
+        "  - {op: connected_components_labeling, name: labels}\n"
+        "  - {op: measure_labels, from: labels, with: input, name: nuclei}\n"
+        "output: {file: o.h5, dtype: uint32}\n";
+    parse_bad("tab3.yaml", t, strlen(t), 5, 59, "pipeline[2].name",
+              "its summary table would be /nuclei_summary, which clashes with pipeline[0].save");
+    t = SEG "  - {op: measure_labels, from: labels, with: input, name: m}\n"
+            "  - {op: measure_labels, from: labels, with: input, name: m_summary}\n"
+            "output: {file: o.h5, dtype: uint32}\n";
+    parse_bad("tab4.yaml", t, strlen(t), 6, 59, "pipeline[3].name",
+              "its table would be /m_summary, which pipeline[2] (m) writes as its summary");
+    t = SEG "  - {op: measure_labels, from: labels, with: input, name: result2}\n"
+            "output: {file: o.h5, dataset: /result2/x, dtype: uint32}\n";
+    parse_bad("tab5.yaml", t, strlen(t), 5, 59, "pipeline[2].name", "clashes with the output");
+#undef SEG
+    /* an output file name that fits, but not with the suffixes of the files beside it */
+    char text[600];
+    snprintf(text, sizeof text,
+             "input: {file: a.h5, dataset: /raw}\npipeline: [{op: absolute}]\n"
+             "output: {file: out/%0241d.h5}\n",
+             0);
+    parse_bad("long.yaml", text, strlen(text), 3, 16, "output.file", "shorten it to 240");
+    snprintf(text, sizeof text,
+             "input: {file: a.h5, dataset: /raw}\npipeline: [{op: absolute}]\n"
+             "output: {file: out/%0237d.h5}\n",
+             0);
+    lapse_config_t c;
+    parse_ok(text, &c);
+    lapse_config_free(&c);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ invalid configs */
 
 typedef struct {
@@ -874,6 +927,7 @@ int main(void)
     tcase_add_test(tc, test_defaults);
     tcase_add_test(tc, test_anchors_and_scalars);
     tcase_add_test(tc, test_small_forms);
+    tcase_add_test(tc, test_written_dataset_clashes);
     tcase_add_test(tc, test_tiff_input_dataset);
     tcase_add_test(tc, test_input_selection);
     tcase_add_test(tc, test_max_steps);
