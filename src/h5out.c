@@ -32,6 +32,7 @@
 #include "io/layout.h"
 #include "io/zarr_out.h"
 #include "lock.h"
+#include "tpsel.h"
 
 #define TASKS_PATH  LAPSE_LAYOUT_TASKS
 #define DONE_PATH   LAPSE_LAYOUT_DONE
@@ -1668,27 +1669,127 @@ cleanup:
     return ok;
 }
 
-/* os->other_runs: the runs 1 .. os->last_run of f whose fingerprint is not the root's. */
-static void other_runs(hid_t f, lapse_outstate_t *os)
+/* os->holder: for each task, the run of the last row of LAPSE_LAYOUT_TASKS that marks it done
+ * (0: none). Left NULL when the table cannot be read (the callers then fall back to the runs'
+ * recorded selections). */
+static void read_holders(hid_t f, lapse_outstate_t *os)
 {
-    size_t n = 0;
-    const size_t cap = sizeof os->other_runs;
+    typedef struct {
+        int64_t run_id, timepoint, tile;
+        int32_t status;
+    } held_t;
+    hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    held_t *rows = NULL;
+    hsize_t n = 0;
+    if (os->ntp <= 0 || os->ntiles <= 0 || H5Lexists(f, TASKS_PATH, H5P_DEFAULT) <= 0 ||
+        (d = H5Dopen2(f, TASKS_PATH, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &n, NULL) < 0)
+        goto cleanup;
+    if ((mt = H5Tcreate(H5T_COMPOUND, sizeof(held_t))) < 0 ||
+        H5Tinsert(mt, "run_id", HOFFSET(held_t, run_id), H5T_NATIVE_INT64) < 0 ||
+        H5Tinsert(mt, "timepoint", HOFFSET(held_t, timepoint), H5T_NATIVE_INT64) < 0 ||
+        H5Tinsert(mt, "tile", HOFFSET(held_t, tile), H5T_NATIVE_INT64) < 0 ||
+        H5Tinsert(mt, "status", HOFFSET(held_t, status), H5T_NATIVE_INT32) < 0)
+        goto cleanup;
+    rows = malloc((size_t)n * sizeof *rows + 1);
+    os->holder = calloc((size_t)(os->ntp * os->ntiles), sizeof *os->holder);
+    if (rows == NULL || os->holder == NULL ||
+        (n > 0 && H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0)) {
+        free(os->holder);
+        os->holder = NULL;
+        goto cleanup;
+    }
+    for (hsize_t i = 0; i < n; i++) {
+        const held_t *r = &rows[i];
+        if (r->status != LAPSE_ROW_DONE || r->timepoint < 0 || r->timepoint >= os->ntp ||
+            r->tile < 0 || r->tile >= os->ntiles)
+            continue;
+        int64_t *h = &os->holder[r->timepoint * os->ntiles + r->tile];
+        if (r->run_id > *h)
+            *h = r->run_id;
+    }
+cleanup:
+    free(rows);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Eclear2(H5E_DEFAULT);
+}
+
+/* os->run_fp, os->run_input, os->run_tps: each run's fingerprint, input identity at its start
+ * and recorded selection (index = run id, 1 .. os->last_run; "" where not recorded). */
+static void read_run_facts(hid_t f, lapse_outstate_t *os)
+{
+    const size_t n = (size_t)os->last_run + 1;
+    os->run_fp = calloc(n, sizeof *os->run_fp);
+    os->run_input = calloc(n, sizeof *os->run_input);
+    os->run_tps = calloc(n, sizeof *os->run_tps);
+    if (!os->run_fp || !os->run_input || !os->run_tps) {
+        free(os->run_fp);
+        free(os->run_input);
+        free(os->run_tps);
+        os->run_fp = NULL;
+        os->run_input = NULL;
+        os->run_tps = NULL;
+        return;
+    }
     for (int64_t id = 1; id <= os->last_run; id++) {
-        char path[64], fp[24] = "", tps[256] = "";
+        char path[64];
         hid_t r = H5Gopen2(f, lapse_layout_run_path(id, path, sizeof path), H5P_DEFAULT);
         if (r < 0)
             continue;
-        lapse_h5_read_str_attr(r, LAPSE_ATTR_FINGERPRINT, fp, sizeof fp);
-        lapse_h5_read_str_attr(r, LAPSE_RUN_ATTR_TIMEPOINTS, tps, sizeof tps);
+        lapse_h5_read_str_attr(r, LAPSE_ATTR_FINGERPRINT, os->run_fp[id], sizeof os->run_fp[id]);
+        lapse_h5_read_str_attr(r, LAPSE_ATTR_INPUT_IDENTITY, os->run_input[id],
+                               sizeof os->run_input[id]);
+        lapse_h5_read_str_attr(r, LAPSE_RUN_ATTR_TIMEPOINTS, os->run_tps[id],
+                               sizeof os->run_tps[id]);
         H5Gclose(r);
-        if (fp[0] == '\0' || strcmp(fp, os->fingerprint) == 0 || n >= cap)
-            continue;
-        int a = snprintf(os->other_runs + n, cap - n, "%srun %lld (timepoints %s)", n ? ", " : "",
-                         (long long)id, tps[0] ? tps : "all");
-        n = a < 0 ? cap : n + (size_t)a;
-        if (n >= cap) /* cut: end with an ellipsis */
-            snprintf(os->other_runs + cap - 5, 5, " ...");
     }
+    H5Eclear2(H5E_DEFAULT);
+}
+
+void lapse_outstate_held(const lapse_outstate_t *os, const char *field, const char *want,
+                         const int64_t *skip, int64_t nskip, char *buf, size_t len)
+{
+    size_t n = 0;
+    int64_t *tps = NULL;
+    buf[0] = '\0';
+    if (os->run_fp == NULL || len < 8)
+        return;
+    if (os->holder)
+        tps = malloc((size_t)os->ntp * sizeof *tps + 1);
+    for (int64_t id = 1; id <= os->last_run && n < len; id++) {
+        const char *v = strcmp(field, "input") == 0 ? os->run_input[id] : os->run_fp[id];
+        if (v[0] == '\0' || strcmp(v, want) == 0)
+            continue;
+        char list[256];
+        if (os->holder && tps) { /* the timepoints with a task this run holds, skip left out */
+            int64_t nt = 0, j = 0;
+            for (int64_t t = 0; t < os->ntp; t++) {
+                int held = 0;
+                for (int64_t k = 0; k < os->ntiles && !held; k++)
+                    held = os->holder[t * os->ntiles + k] == id;
+                while (j < nskip && skip[j] < t)
+                    j++;
+                if (held && !(j < nskip && skip[j] == t))
+                    tps[nt++] = t;
+            }
+            if (nt == 0)
+                continue;
+            lapse_tpsel_format(tps, nt, list, sizeof list);
+        } else { /* no task rows: the run's selection as recorded */
+            snprintf(list, sizeof list, "%s", os->run_tps[id][0] ? os->run_tps[id] : "all");
+        }
+        int a = snprintf(buf + n, len - n, "%srun %lld (timepoints %s)", n ? ", " : "",
+                         (long long)id, list);
+        n = a < 0 ? len : n + (size_t)a;
+        if (n >= len) /* cut: end with an ellipsis */
+            snprintf(buf + len - 5, 5, " ...");
+    }
+    free(tps);
 }
 
 lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
@@ -1731,7 +1832,10 @@ lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
                 H5Gclose(r);
             }
         }
-        other_runs(f, os);
+        read_run_facts(f, os);
+        read_holders(f, os);
+        lapse_outstate_held(os, "config", os->fingerprint, NULL, 0, os->other_runs,
+                            sizeof os->other_runs);
     }
 cleanup:
     if (g >= 0)
@@ -1745,5 +1849,13 @@ cleanup:
 void lapse_outstate_free(lapse_outstate_t *os)
 {
     free(os->done);
+    free(os->holder);
+    free(os->run_fp);
+    free(os->run_input);
+    free(os->run_tps);
     os->done = NULL;
+    os->holder = NULL;
+    os->run_fp = NULL;
+    os->run_input = NULL;
+    os->run_tps = NULL;
 }

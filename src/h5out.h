@@ -96,8 +96,22 @@ typedef struct {
     char input_identity[96]; /* root attribute; "" in outputs made before it existed */
     char parts_token[40];    /* root attribute of an output with parts (io/h5parts.h), else "" */
     char other_runs[512];    /* the runs whose config differs from the root's fingerprint (updates
-                              * with another config), "run N (timepoints S), ...", or "" */
+                              * with another config) and that still hold a task, with the
+                              * timepoints of those tasks, "run N (timepoints S), ...", or "" */
+    int64_t *holder;         /* [ntp * ntiles]: the run whose task row last marked the task done
+                              * (0: none); NULL when the task rows cannot be read */
+    char (*run_fp)[24];      /* [last_run + 1], by run id: its fingerprint ("" not recorded) */
+    char (*run_input)[96];   /* by run id: the input's identity at its start */
+    char (*run_tps)[256];    /* by run id: its selection as recorded (cut at 255 bytes) */
 } lapse_outstate_t;
+
+/* The runs of os whose `field` ("config": fingerprint, "input": input identity at its start)
+ * is recorded and differs from want, and that hold a task (os->holder) of a timepoint outside
+ * skip[0..nskip) (sorted; NULL when none), as "run N (timepoints S), ..." with the timepoints
+ * they hold, into buf[len] ("" when none; cut with " ..."). Without task rows, each such run
+ * with its recorded selection. */
+void lapse_outstate_held(const lapse_outstate_t *os, const char *field, const char *want,
+                         const int64_t *skip, int64_t nskip, char *buf, size_t len);
 
 /* Inspect file: fills *os (zeroed first). A missing file is not an error (exists = 0); a file
  * that is not HDF5 or not a lapse output gives exists = 1, is_lapse = 0. Errors only for

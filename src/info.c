@@ -32,6 +32,7 @@ typedef struct {
     int64_t id;
     char start[40], end[40], status[32], timepoints[256];
     char fingerprint[24]; /* of the run's result-defining config ("" in older outputs) */
+    char input[96];       /* the input's identity at the run's start ("" in older outputs) */
     int nranks;
 } run_t;
 
@@ -167,6 +168,8 @@ static herr_t run_cb(hid_t g, const char *name, const H5L_info_t *info, void *da
         if (H5Aexists(rg, LAPSE_ATTR_FINGERPRINT) > 0)
             lapse_h5_read_str_attr(rg, LAPSE_ATTR_FINGERPRINT, r->fingerprint,
                                    sizeof r->fingerprint);
+        if (H5Aexists(rg, LAPSE_ATTR_INPUT_IDENTITY) > 0)
+            lapse_h5_read_str_attr(rg, LAPSE_ATTR_INPUT_IDENTITY, r->input, sizeof r->input);
         hid_t a = H5Aexists(rg, LAPSE_RUN_ATTR_NRANKS) > 0
                       ? H5Aopen(rg, LAPSE_RUN_ATTR_NRANKS, H5P_DEFAULT)
                       : -1;
@@ -356,25 +359,27 @@ cleanup:
     return st;
 }
 
-/* The config label of run i: 0 for none (no fingerprint recorded), else 1 + the index of the
- * first run with the same fingerprint among the distinct ones (1 = "A"); *ndistinct: how many
- * distinct recorded fingerprints runs[0..n) hold. */
-static int config_label(const run_t *runs, int n, int i, int *ndistinct)
+/* The label of run i by the string member at offset off of run_t (fingerprint: its config,
+ * input: its input's identity): 0 for none (not recorded), else 1 + the index of the first run
+ * with the same value among the distinct ones (1 = "A"); *ndistinct: how many distinct recorded
+ * values runs[0..n) hold. */
+static int run_label(const run_t *runs, int n, int i, size_t off, int *ndistinct)
 {
+#define RUN_FIELD(j) ((const char *)&runs[j] + off)
     int label = 0, k = 0;
     for (int j = 0; j < n; j++) {
-        if (runs[j].fingerprint[0] == '\0')
+        if (RUN_FIELD(j)[0] == '\0')
             continue;
         int first = 1;
         for (int m = 0; m < j && first; m++)
-            first = strcmp(runs[m].fingerprint, runs[j].fingerprint) != 0;
+            first = strcmp(RUN_FIELD(m), RUN_FIELD(j)) != 0;
         k += first;
-        if (label == 0 && runs[i].fingerprint[0] &&
-            strcmp(runs[j].fingerprint, runs[i].fingerprint) == 0)
+        if (label == 0 && RUN_FIELD(i)[0] && strcmp(RUN_FIELD(j), RUN_FIELD(i)) == 0)
             label = k;
     }
     *ndistinct = k;
     return label;
+#undef RUN_FIELD
 }
 
 /* The label's name: "A" .. "Z", then "27", "28", ... */
@@ -389,15 +394,18 @@ static const char *label_name(int label, char *buf, size_t len)
 
 static void print_runs(FILE *f, const run_t *runs, int n)
 {
-    int ndistinct = 0;
+    int ndistinct = 0, ninputs = 0;
     fprintf(f, "runs:\n");
     if (n == 0)
         fprintf(f, "  (none)\n");
     for (int i = 0; i < n; i++) {
-        char lab[32] = "", name[16];
-        const int label = config_label(runs, n, i, &ndistinct);
+        char lab[64] = "", name[16];
+        const int label = run_label(runs, n, i, offsetof(run_t, fingerprint), &ndistinct);
+        const int in = run_label(runs, n, i, offsetof(run_t, input), &ninputs);
         if (label > 0 && ndistinct > 1) /* say which config each run used when they differ */
             snprintf(lab, sizeof lab, ", config %s", label_name(label, name, sizeof name));
+        if (in > 0 && ninputs > 1) /* and which input, when the input changed between runs */
+            snprintf(lab + strlen(lab), sizeof lab - strlen(lab), ", input %d", in);
         fprintf(f, "  run %" PRId64 ": %s, start %s, end %s, %d rank%s, timepoints %s%s\n",
                 runs[i].id, runs[i].status[0] ? runs[i].status : "?",
                 runs[i].start[0] ? runs[i].start : "-", runs[i].end[0] ? runs[i].end : "-",
@@ -420,6 +428,12 @@ static void print_runs(FILE *f, const run_t *runs, int n)
                 "  note: these runs used %d different configs (the letters above): a timepoint "
                 "holds the results of the latest run that computed it\n",
                 ndistinct);
+    if (ninputs > 1)
+        fprintf(f,
+                "  note: these runs read %d different versions of the input (the input numbers "
+                "above: its size, time or content had changed): a timepoint holds the results "
+                "of the latest run that computed it\n",
+                ninputs);
 }
 
 typedef struct {

@@ -533,6 +533,24 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     cfg->output_file, (long long)os.last_run, os.last_status);
     if (!updating && os.input_identity[0] && strcmp(os.input_identity, job->input_identity) != 0)
         LAPSE_TRY(input_changed(job, os.input_identity));
+    /* runs that read another input and still hold tasks (after an update from a changed
+     * input): the others' results are not from the input as it is now */
+    char held[512];
+    lapse_outstate_held(&os, "input", job->input_identity, updating ? job->tps : NULL,
+                        updating ? job->ntps : 0, held, sizeof held);
+    if (held[0] && !updating)
+        fprintf(stderr,
+                "lapse: warning: %s holds results computed from another input: %s read %s when "
+                "it was different (`lapse info` lists each run's input); this run computes only "
+                "unfinished tasks, from the input as it is now, and `output.mode: update` with "
+                "--timepoints recomputes those timepoints from it\n",
+                cfg->output_file, held, cfg->input_file);
+    else if (held[0])
+        fprintf(stderr,
+                "lapse: note: %s holds results computed from another input: the timepoints this "
+                "update does not select keep them: %s read %s when it was different (`lapse "
+                "info` lists each run's input)\n",
+                cfg->output_file, held, cfg->input_file);
     if (!updating && os.other_runs[0])
         fprintf(stderr,
                 "lapse: warning: %s holds results of another config: %s recomputed timepoints "

@@ -20,6 +20,10 @@
 # 8. An update implied by --timepoints (no output.mode) killed after one task: `lapse plan` with
 #    the same selection says it continues the unfinished update, with another selection that it
 #    recomputes, and without --timepoints that it continues the output (create).
+# 9. The input changed after timepoints 0-1 were written: a plain run is refused (exit 2); an
+#    update of timepoint 0 says that timepoint 1 keeps the old input's results, the next plain
+#    run warns of it, `lapse info` numbers each run's input; once timepoint 1 is recomputed
+#    nothing is said. (6 also: config A recomputing config B's timepoint ends the warning.)
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -114,6 +118,11 @@ grep -q 'nothing to do' "$T/againA.log" || { cat "$T/againA.log"; fail "config A
 grep -q "warning: .* holds results of another config: run 4 (timepoints 1) recomputed timepoints with a different one" \
     "$T/againA.log" || { cat "$T/againA.log"; fail "config A again: no warning of config B's timepoint"; }
 [ "$(sha "$OUT")" = "$before" ] || fail "config A again changed the output"
+# timepoint 1 recomputed with config A: no run of config B holds a result any more
+lapse_run 1 "$T/upd.yaml" --timepoints 1
+expect_rc 0 "$T/againA2.log" mpirun_lapse 1 run "$T/full.yaml"
+! grep -q "holds results of another config" "$T/againA2.log" ||
+    { cat "$T/againA2.log"; fail "config A again: warned of config B though A recomputed its timepoint"; }
 
 note "7. mode: overwrite with --timepoints on an output holding other timepoints"
 config ovw overwrite "$THR1"
@@ -143,4 +152,31 @@ for args in "--timepoints 2:update: continuing its unfinished run" \
     grep -qF "(mode ${args#*:})" "$T/plan.log" ||
         { grep '^output' "$T/plan.log"; fail "plan ${args%%:*}: not labelled '${args#*:}'"; }
 done
+note "9. a changed input: an update says which timepoints keep the old input's results, later runs warn"
+MIX=$T/mix.h5
+cp "$IN" "$T/inA.h5"
+sed "s|file: $IN,|file: $T/inA.h5,|; s|file: $OUT,|file: $MIX,|; s|, mode: overwrite||" "$T/ovw.yaml" \
+    >"$T/mix.yaml"
+lapse_run 1 "$T/mix.yaml" --timepoints 0-1
+"$LAPSE_PY" -c "import h5py, sys; d = h5py.File(sys.argv[1], 'r+')['/raw']; d[...] = d[...][::-1]" \
+    "$T/inA.h5" || fail "cannot change the input"
+expect_rc 2 "$T/mix1.log" mpirun_lapse 1 run "$T/mix.yaml"
+grep -q "continuing would mix results of the old and the new input" "$T/mix1.log" ||
+    { cat "$T/mix1.log"; fail "a plain run on the changed input was not refused"; }
+lapse_run 1 "$T/mix.yaml" --timepoints 0
+grep -q "note: .* holds results computed from another input: the timepoints this update does not select keep them: run 1 (timepoints 1) read" \
+    "$T/last.log" || { cat "$T/last.log"; fail "the update from a changed input said nothing of timepoint 1"; }
+lapse_run 1 "$T/mix.yaml"
+grep -q "warning: .* holds results computed from another input: run 1 (timepoints 1) read" \
+    "$T/last.log" || { cat "$T/last.log"; fail "the run after the update did not warn of timepoint 1"; }
+run_ok "$T/info.log" "$LAPSE" info "$MIX"
+for r in "1: .*timepoints 0-1, input 1" "2: .*timepoints 0, input 2" "3: .*, input 2"; do
+    grep -Eq "^  run $r\$" "$T/info.log" || { cat "$T/info.log"; fail "info: no line 'run $r'"; }
+done
+grep -q "these runs read 2 different versions of the input" "$T/info.log" ||
+    { cat "$T/info.log"; fail "info: no note on the 2 inputs"; }
+lapse_run 1 "$T/mix.yaml" --timepoints 1
+lapse_run 1 "$T/mix.yaml"
+! grep -q "another input" "$T/last.log" ||
+    { cat "$T/last.log"; fail "warned of another input though every timepoint was recomputed"; }
 echo "PASS ($TEST_NAME)"
