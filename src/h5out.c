@@ -1846,6 +1846,44 @@ cleanup:
     return LAPSE_OK;
 }
 
+/* H5Ovisit2 state of lapse_h5out_unwritten. */
+typedef struct {
+    const char *const *keep;
+    int nkeep;
+    char *buf;
+    size_t len, n;
+} unwritten_t;
+
+static herr_t unwritten_cb(hid_t obj, const char *name, const H5O_info_t *info, void *data)
+{
+    unwritten_t *u = data;
+    (void)obj;
+    if (info->type != H5O_TYPE_DATASET || lapse_layout_reserved(name) || u->n >= u->len)
+        return 0;
+    for (int i = 0; i < u->nkeep; i++)
+        if (strcmp(u->keep[i] + (u->keep[i][0] == '/'), name) == 0)
+            return 0;
+    int a = snprintf(u->buf + u->n, u->len - u->n, "%s/%s", u->n ? ", " : "", name);
+    u->n = a < 0 ? u->len : u->n + (size_t)a;
+    if (u->n >= u->len) /* cut: end with an ellipsis */
+        snprintf(u->buf + u->len - 5, 5, " ...");
+    return 0;
+}
+
+void lapse_h5out_unwritten(const char *file, const char *const *keep, int nkeep, char *buf,
+                           size_t len)
+{
+    unwritten_t u = {keep, nkeep, buf, len, 0};
+    buf[0] = '\0';
+    lapse_h5_init();
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0) {
+        H5Ovisit2(f, H5_INDEX_NAME, H5_ITER_INC, unwritten_cb, &u, H5O_INFO_BASIC);
+        H5Fclose(f);
+    }
+    H5Eclear2(H5E_DEFAULT);
+}
+
 void lapse_outstate_free(lapse_outstate_t *os)
 {
     free(os->done);

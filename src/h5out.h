@@ -118,6 +118,12 @@ void lapse_outstate_held(const lapse_outstate_t *os, const char *field, const ch
  * unexpected HDF5 failures. */
 lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os);
 
+/* Serial, one rank: the datasets of output file outside /lapse whose paths are not among
+ * keep[0..nkeep) (absolute paths), as "/a, /b/c" into buf[len] ("" when none, or when the file
+ * cannot be read; cut with " ..."). */
+void lapse_h5out_unwritten(const char *file, const char *const *keep, int nkeep, char *buf,
+                           size_t len);
+
 /* Release what *os owns. */
 void lapse_outstate_free(lapse_outstate_t *os);
 

@@ -479,6 +479,37 @@ cleanup:
     return st;
 }
 
+/* Rank 0, an update: a note naming the result datasets of the output that this config does not
+ * write (a save: dropped, a table of a step no longer there): at the selected timepoints they
+ * keep the results of the config that wrote them, beside this config's. */
+static void note_unwritten(const lapse_job_t *job)
+{
+    const lapse_config_t *cfg = &job->cfg;
+    const lapse_graph_t *g = &job->graph;
+    const char *keep[LAPSE_MAX_STEPS * 3 + 2];
+    char tab[LAPSE_MAX_STEPS][2][LAPSE_STEP_NAME_MAX + 16], list[512], sel[256];
+    int n = 0;
+    for (int o = 0; o < job->nout && n < LAPSE_MAX_STEPS; o++)
+        keep[n++] = job->out[o].path;
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_step_t *s = g->node[k].step;
+        if (s->op->global == NULL || s->op->global->table == NULL || s->name[0] == '\0')
+            continue;
+        snprintf(tab[k][0], sizeof tab[k][0], "/%s", s->name);
+        snprintf(tab[k][1], sizeof tab[k][1], "/%s_summary", s->name);
+        keep[n++] = tab[k][0];
+        keep[n++] = tab[k][1];
+    }
+    lapse_h5out_unwritten(cfg->output_file, keep, n, list, sizeof list);
+    if (list[0] == '\0')
+        return;
+    lapse_tpsel_format(job->tps, job->ntps, sel, sizeof sel);
+    fprintf(stderr,
+            "lapse: note: this config does not write %s of %s: at the timepoints this update "
+            "rewrites (%s) they keep the results of the config that wrote them\n",
+            list, cfg->output_file, sel);
+}
+
 static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_run)
 {
     lapse_status_t st = LAPSE_OK;
@@ -558,6 +589,8 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                 "done timepoints; `lapse info` lists the runs, and `output.mode: update` with "
                 "--timepoints recomputes them with this config\n",
                 cfg->output_file, os.other_runs);
+    if (updating)
+        note_unwritten(job);
     int same_unfinished = unfinished && strcmp(os.last_tps_hash, sel_hash) == 0 &&
                           strcmp(os.last_fingerprint, job->fingerprint) == 0;
     job->mode = LAPSE_MODE_UPDATE;

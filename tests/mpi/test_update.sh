@@ -23,7 +23,8 @@
 # 9. The input changed after timepoints 0-1 were written: a plain run is refused (exit 2); an
 #    update of timepoint 0 says that timepoint 1 keeps the old input's results, the next plain
 #    run warns of it, `lapse info` numbers each run's input; once timepoint 1 is recomputed
-#    nothing is said. (6 also: config A recomputing config B's timepoint ends the warning.)
+#    nothing is said; an update whose config no longer saves /blurred says that /blurred keeps
+#    the old results. (6 also: config A recomputing config B's timepoint ends the warning.)
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -179,4 +180,9 @@ lapse_run 1 "$T/mix.yaml" --timepoints 1
 lapse_run 1 "$T/mix.yaml"
 ! grep -q "another input" "$T/last.log" ||
     { cat "$T/last.log"; fail "warned of another input though every timepoint was recomputed"; }
+# an update whose config no longer saves /blurred: said, since /blurred keeps the old results
+sed 's|, save: /blurred||' "$T/mix.yaml" >"$T/nosave.yaml"
+lapse_run 1 "$T/nosave.yaml" --timepoints 0
+grep -q "note: this config does not write /blurred of .*: at the timepoints this update rewrites (0) they keep" \
+    "$T/last.log" || { cat "$T/last.log"; fail "an update without the save of /blurred said nothing"; }
 echo "PASS ($TEST_NAME)"
