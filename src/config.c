@@ -784,6 +784,23 @@ static lapse_status_t walk_all(walk_t *w)
         return lapse_config_fail(w->cfg, cfg_mark_of(top), "(top level)",
                                  "expected a mapping (key: value lines), got %s",
                                  cfg_node_kind(top));
+    /* YAML 1.1 merge keys are no part of YAML 1.2 nor of libyaml: say so where one is, instead
+     * of an unknown key or a missing one that the merge was meant to bring */
+    for (yaml_node_t *n = w->doc->nodes.start; n < w->doc->nodes.top; n++) {
+        if (n->type != YAML_MAPPING_NODE)
+            continue;
+        for (yaml_node_pair_t *p = n->data.mapping.pairs.start; p < n->data.mapping.pairs.top;
+             p++) {
+            yaml_node_t *k = cfg_node_at(w, p->key);
+            if (k != NULL && k->type == YAML_SCALAR_NODE && k->data.scalar.length == 2 &&
+                memcmp(k->data.scalar.value, "<<", 2) == 0 &&
+                k->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+                return lapse_config_fail(w->cfg, cfg_mark_of(k), "<<",
+                                         "YAML merge keys (<<: *anchor) are not supported: write "
+                                         "the keys out (an alias may stand for a whole value, "
+                                         "such as a list of sigmas)");
+        }
+    }
     LAPSE_TRY(cfg_check_keys(w, top, "", top_keys, NULL, "the top level"));
     LAPSE_TRY(walk_input(w, top));
     LAPSE_TRY(walk_timepoints(w, top));

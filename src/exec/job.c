@@ -33,21 +33,21 @@ static lapse_status_t read_file(const char *path, char **text, size_t *len)
     struct stat sb;
     FILE *f = NULL;
     if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode))
-        LAPSE_FAIL(LAPSE_ECONFIG, "%s: not a config file but a %s", path,
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: (file): not a config file but a %s", path,
                    S_ISDIR(sb.st_mode) ? "directory" : "special file");
     f = fopen(path, "rb");
     if (!f)
-        LAPSE_FAIL(LAPSE_ECONFIG, "%s: cannot open config file: %s", path, strerror(errno));
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: (file): cannot open config file: %s", path, strerror(errno));
     if (fseek(f, 0, SEEK_END) != 0)
-        LAPSE_FAIL(LAPSE_ECONFIG, "%s: cannot read config file", path);
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: (file): cannot read config file", path);
     long n = ftell(f);
     if (n < 0 || n > 16L * 1024 * 1024)
-        LAPSE_FAIL(LAPSE_ECONFIG, "%s: config file too large or unreadable", path);
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: (file): config file too large or unreadable", path);
     rewind(f);
     buf = malloc((size_t)n + 1);
     LAPSE_ALLOC(buf);
     if (fread(buf, 1, (size_t)n, f) != (size_t)n)
-        LAPSE_FAIL(LAPSE_ECONFIG, "%s: short read of config file", path);
+        LAPSE_FAIL(LAPSE_ECONFIG, "%s: (file): short read of config file", path);
     buf[n] = '\0';
     *text = buf;
     *len = (size_t)n;

@@ -26,10 +26,10 @@ expect_rc 2 "$T/runnocfg.log" "$LAPSE" run
 expect_rc 2 "$T/badopt.log" "$LAPSE" run cfg.yaml --no-such-option
 mkdir -p "$T/adir" && mkfifo "$T/afifo"
 expect_rc 2 "$T/rundir.log" "$LAPSE" run "$T/adir"
-grep -q "adir: not a config file but a directory" "$T/rundir.log" ||
+grep -q "adir: (file): not a config file but a directory" "$T/rundir.log" ||
     fail "run of a directory: $(cat "$T/rundir.log")"
 expect_rc 2 "$T/runfifo.log" timeout 20 "$LAPSE" run "$T/afifo" # a FIFO must not block
-grep -q "afifo: not a config file but a special file" "$T/runfifo.log" ||
+grep -q "afifo: (file): not a config file but a special file" "$T/runfifo.log" ||
     fail "run of a FIFO: $(cat "$T/runfifo.log")"
 for tp in "" " " "--timepoints="; do # an empty selection (an unset variable) is not "all"
     case $tp in --*) args=("$tp") ;; *) args=(--timepoints "$tp") ;; esac

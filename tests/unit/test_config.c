@@ -635,6 +635,10 @@ START_TEST(test_written_dataset_clashes)
             "output: {file: o.h5, dataset: /result2/x, dtype: uint32}\n";
     parse_bad("tab5.yaml", t, strlen(t), 5, 59, "pipeline[2].name", "clashes with the output");
 #undef SEG
+    /* a YAML merge key: named as such, not as an unknown key or the missing op it would bring */
+    t = "input: {file: a.h5, dataset: /raw}\npipeline:\n  - &b {op: gaussian_blur, sigma: 1}\n"
+        "  - {<<: *b, sigma: 2}\noutput: {file: o.h5}\n";
+    parse_bad("merge.yaml", t, strlen(t), 4, 6, "<<", "merge keys (<<: *anchor) are not supported");
     /* an output file name that fits, but not with the suffixes of the files beside it */
     char text[600];
     snprintf(text, sizeof text,
