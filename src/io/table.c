@@ -162,7 +162,20 @@ lapse_status_t lapse_table_put(lapse_h5out_t *o, const char *path, const lapse_t
     if ((st = agree(comm, st)) != LAPSE_OK)
         goto cleanup;
     LAPSE_MPI(MPI_Bcast(&total, 1, MPI_INT64_T, 0, comm));
-    hsize_t ext = (hsize_t)total, count = total > 0 ? (hsize_t)total : 1, start = 0;
+    hsize_t ext = (hsize_t)total, count = total > 0 ? (hsize_t)total : 1, start = 0, now = 0;
+    LAPSE_H5ID(fspace, H5Dget_space(dset));
+    LAPSE_H5(H5Sget_simple_extent_dims(fspace, &now, NULL));
+    H5Sclose(fspace);
+    fspace = H5I_INVALID_HID;
+    if (ext < now) {
+        /* Fewer rows than before (a timepoint replaced by fewer): made anew at the new size.
+         * Shrinking the chunked table with H5Dset_extent lost the write that followed on one
+         * rank and failed on the others (parallel HDF5 1.10). */
+        LAPSE_H5(H5Dclose(dset));
+        dset = H5I_INVALID_HID;
+        LAPSE_H5(H5Ldelete(file, path, H5P_DEFAULT));
+        LAPSE_TRY(open_table(file, path, type, desc, &dset));
+    }
     LAPSE_H5(H5Dset_extent(dset, &ext));
     if (total == 0)
         goto cleanup;

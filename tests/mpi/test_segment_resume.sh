@@ -5,7 +5,9 @@
 # to an output bit-identical to an uninterrupted run (images, tables and their summary, no
 # duplicate rows), and updating one timepoint (--timepoints) of a complete output recomputes
 # it and leaves every dataset and table bit-identical (the timepoint's rows replaced, not
-# added).
+# added); an update that leaves timepoint 2 without objects removes its rows and keeps every
+# other row (the table shrank wrongly and hung 2 ranks before 2026-12-02), and updating back
+# restores the reference.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -99,6 +101,26 @@ grep -q "global steps" "$T/update.log" || { cat "$T/update.log"; fail "the updat
 py h5same.py "$REF" "$OUT" || fail "the updated output differs from the reference"
 [ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "the update duplicated or lost table rows"
 [ "$(marks "$OUT")" -eq "$before" ] || fail "the update left timepoints unmarked"
+note "update of timepoint 2 to no objects, then back, on 2 ranks: the table loses and regains its rows"
+sed 's/{op: threshold_otsu, name: m, save: \/mask}/{op: threshold_fixed, threshold: 1e9, name: m, save: \/mask}/' \
+    "$CFG" >"$T/none.yaml"
+grep -q "threshold: 1e9" "$T/none.yaml" || fail "none.yaml has no threshold_fixed"
+mpirun_argv 2 # under a time limit: the shrinking table hung 2 ranks in H5Fclose
+run_ok "$T/none.log" timeout 300 "${MPIRUN_ARGV[@]}" "$LAPSE" run "$T/none.yaml" --timepoints 2
+"$LAPSE_PY" - "$REF" "$OUT" <<'PY' || fail "the table after timepoint 2 lost its objects is wrong"
+import sys, h5py, numpy as np
+ref, out = (h5py.File(p, "r") for p in sys.argv[1:3])
+r, o = ref["/nuclei"][...], out["/nuclei"][...]
+want = r[r["timepoint"] != 2]
+assert len(want) < len(r), "the reference has no rows of timepoint 2"
+assert o.dtype == r.dtype and len(o) == len(want), (len(o), len(want))
+assert all(np.array_equal(o[c], want[c], equal_nan=True) for c in r.dtype.names), "rows differ"
+s = out["/nuclei_summary"][...]
+assert s[s["timepoint"] == 2]["label_count"].tolist() == [0], s
+PY
+lapse_run 2 "$CFG" --timepoints 2
+py h5same.py "$REF" "$OUT" || fail "timepoint 2 updated back differs from the reference"
+[ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "the table updated back has $(rows "$OUT" /nuclei) rows"
 note "a timepoint larger than the device (LAPSE_DEVICE_MEM_LIMIT=1 MiB, tiles: auto), a host budget"
 note "of 1 byte for kept boxes and tile data (LAPSE_PHASE_CACHE=1) and waves of one timepoint"
 note "(LAPSE_PHASE_MEM=1 KiB) on 2 ranks"
