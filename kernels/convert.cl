@@ -3,8 +3,9 @@
  * (uint8 / uint16) widened to float32, and the packing of a result: the core box extracted from
  * the full float32 buffer and converted to the output dtype (and, for tile state kept on the
  * device, a float32 box put back into its buffer). Integer outputs are rounded to
- * nearest even (rint) and saturated to [0, 255] / [0, 65535] / [0, 4294967295] /
- * [-32768, 32767]; NaN becomes 0.
+ * nearest even (rint), or with the _a kernels halves away from zero (round: scipy.ndimage's rule
+ * for its transforms, src/ops/op.h round_away), and saturated to [0, 255] / [0, 65535] /
+ * [0, 4294967295] / [-32768, 32767]; NaN becomes 0.
  */
 
 __kernel void lapse_u8_to_f32(__global const uchar *src, __global float *dst, ulong n)
@@ -81,6 +82,42 @@ __kernel void lapse_pack_i16(__global const float *src, __global short *dst, int
     LAPSE_PACK_SETUP();
     const float v = src[s];
     dst[d] = (short)(isnan(v) ? 0.0f : clamp(rint(v), -32768.0f, 32767.0f));
+}
+
+/* The same with halves rounded away from zero. */
+static float lapse_sat_a(float v, float hi)
+{
+    return isnan(v) ? 0.0f : clamp(round(v), 0.0f, hi);
+}
+
+__kernel void lapse_pack_u8_a(__global const float *src, __global uchar *dst, int nx, int ny,
+                              int ox, int oy, int oz, int cx, int cy, int cz)
+{
+    LAPSE_PACK_SETUP();
+    dst[d] = (uchar)lapse_sat_a(src[s], 255.0f);
+}
+
+__kernel void lapse_pack_u16_a(__global const float *src, __global ushort *dst, int nx, int ny,
+                               int ox, int oy, int oz, int cx, int cy, int cz)
+{
+    LAPSE_PACK_SETUP();
+    dst[d] = (ushort)lapse_sat_a(src[s], 65535.0f);
+}
+
+__kernel void lapse_pack_i16_a(__global const float *src, __global short *dst, int nx, int ny,
+                               int ox, int oy, int oz, int cx, int cy, int cz)
+{
+    LAPSE_PACK_SETUP();
+    const float v = src[s];
+    dst[d] = (short)(isnan(v) ? 0.0f : clamp(round(v), -32768.0f, 32767.0f));
+}
+
+__kernel void lapse_pack_u32_a(__global const float *src, __global uint *dst, int nx, int ny,
+                               int ox, int oy, int oz, int cx, int cy, int cz)
+{
+    LAPSE_PACK_SETUP();
+    const float v = src[s];
+    dst[d] = v >= 4294967296.0f ? 4294967295u : (uint)lapse_sat_a(v, 4294967040.0f);
 }
 
 /* Labels (float32 holds whole numbers exactly up to 2^24; the label count is checked), or any

@@ -19,6 +19,7 @@
 
 typedef struct {
     lapse_dtype_t dt; /* packed dtype */
+    int away;         /* integers: halves rounded away from zero (its step's op), else to even */
     cl_mem dev;       /* packed core on the device */
     size_t bytes;     /* bytes of the last enqueued run's core */
 } output_t;
@@ -135,6 +136,7 @@ static lapse_status_t alloc_buffers(lapse_pipeline_t *p)
     for (int k = 0; k < g->nout; k++) {
         output_t *o = &p->out[k];
         o->dt = g->out[k].dtype;
+        o->away = g->node[g->out[k].node].step->op->round_away;
         size_t bytes = ncore * lapse_dtype_size(o->dt);
         LAPSE_TRY(dev_buffer(p->cl, bytes, "an output buffer", &o->dev));
         LAPSE_TRY(lapse_cl_pinned_alloc(p->cl, bytes, &p->slot[0].out[k]));
@@ -369,7 +371,7 @@ static lapse_status_t pack_output(lapse_pipeline_t *p, int o, cl_mem mem, const 
     for (int a = 0; a < 3; a++)
         c.off[a] -= b->off[a];
     p->out[o].bytes = (size_t)lapse_box_voxels(&c) * lapse_dtype_size(p->out[o].dt);
-    return lapse_dev_pack(p->dev, p->out[o].dt, mem, b->dim, &c, p->out[o].dev);
+    return lapse_dev_pack(p->dev, p->out[o].dt, p->out[o].away, mem, b->dim, &c, p->out[o].dev);
 }
 
 /* Copy the part w of float32 volume src (over box b) into dst, packed as w's dims. */

@@ -336,14 +336,14 @@ cleanup:
     return st;
 }
 
-lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, cl_mem src, const int64_t dim[3],
-                              const lapse_box_t *core, cl_mem dst)
+lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, int away, cl_mem src,
+                              const int64_t dim[3], const lapse_box_t *core, cl_mem dst)
 {
     lapse_status_t st = LAPSE_OK;
-    const char *name = dtype == LAPSE_DT_U8    ? "lapse_pack_u8"
-                       : dtype == LAPSE_DT_U16 ? "lapse_pack_u16"
-                       : dtype == LAPSE_DT_U32 ? "lapse_pack_u32"
-                       : dtype == LAPSE_DT_I16 ? "lapse_pack_i16"
+    const char *name = dtype == LAPSE_DT_U8    ? (away ? "lapse_pack_u8_a" : "lapse_pack_u8")
+                       : dtype == LAPSE_DT_U16 ? (away ? "lapse_pack_u16_a" : "lapse_pack_u16")
+                       : dtype == LAPSE_DT_U32 ? (away ? "lapse_pack_u32_a" : "lapse_pack_u32")
+                       : dtype == LAPSE_DT_I16 ? (away ? "lapse_pack_i16_a" : "lapse_pack_i16")
                                                : "lapse_pack_f32";
     if (dtype == LAPSE_DT_U64 || dtype == LAPSE_DT_AUTO || dtype == LAPSE_DT_F64)
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: pack to %s", lapse_dtype_name(dtype));

@@ -95,9 +95,10 @@ lapse_status_t lapse_dev_copy(lapse_dev_t *d, cl_mem src, cl_mem dst, size_t n);
 lapse_status_t lapse_dev_to_f32(lapse_dev_t *d, lapse_dtype_t dt, cl_mem src, cl_mem dst, size_t n);
 
 /* Pack the core box (relative to src's dims dim) of float32 src into dst as dtype: float32 as
- * is, integers rounded half to even and saturated, NaN to 0. */
-lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, cl_mem src, const int64_t dim[3],
-                              const lapse_box_t *core, cl_mem dst);
+ * is, integers rounded (halves to even, or away from zero when away is 1: scipy.ndimage's rule
+ * for its transforms) and saturated, NaN to 0. */
+lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, int away, cl_mem src,
+                              const int64_t dim[3], const lapse_box_t *core, cl_mem dst);
 
 /* Float32 boxes in and out of a buffer of dims dim (box relative to it): get copies the box of
  * buf into flat from element at on, C order; put copies it back from there into buf. */

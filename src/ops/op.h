@@ -225,6 +225,8 @@ struct lapse_op {
     lapse_dtype_t (*out_dtype)(const lapse_step_t *s, lapse_dtype_t in);
     lapse_footprint_t footprint;
     int inplace;         /* 1: the output may be in[0]'s buffer when in[0] dies at this step */
+    int round_away;      /* 1: its result written as integers rounds halves away from zero, as
+                          * scipy.ndimage's transforms do; 0: to even (the default rule) */
     int nscratch;        /* float32 scratch buffers of the input's size the launcher needs */
     const char *kernels; /* kernel file(s) it uses, for docs, e.g. "filters.cl filters_tiled.cl" */
     const char *reach_doc; /* the reach rule in words, for docs ("radius"); NULL: none (0) */

@@ -675,8 +675,10 @@ static void resample_voxel(const lapse_step_t *s, const int64_t in[3], double vo
         vox[a] *= o[a] > 0 ? (double)in[a] / (double)o[a] : 1.0;
 }
 
+/* Version 3 (2026-12-02): an integer result rounds halves away from zero, as SciPy's do (to
+ * even before). */
 #define SAMPLER_COMMON                                                                             \
-    .family = "geometry", .version = 2, .ninputs = 1, .out_rule = LAPSE_OUT_SAME,                  \
+    .family = "geometry", .version = 3, .ninputs = 1, .out_rule = LAPSE_OUT_SAME, .round_away = 1, \
     .footprint = LAPSE_FP_TRANSFORM, .kernels = "geometry.cl"
 
 const lapse_op_t lapse_op_rotate = {
@@ -686,7 +688,8 @@ const lapse_op_t lapse_op_rotate = {
                   "centre (n - 1) / 2, composed: angle_x in the (z, y) plane (axes=(0, 1)), then "
                   "angle_y in (z, x) (axes=(0, 2)), then angle_z in (y, x) (axes=(1, 2)), one "
                   "interpolation of the composed map (affine_transform with Mx My Mz); positions "
-                  "outside the image give 0 (as clesperanto); float32 positions",
+                  "outside the image give 0 (as clesperanto); float32 positions; an integer result "
+                  "rounds halves away from zero (SciPy's output=uint16)",
     SAMPLER_COMMON,
     .nparams = 4,
     .params = {LAPSE_P_FLOAT_DEF("angle_x", 0, "degrees about the x axis (the (z, y) plane)"),
@@ -706,7 +709,8 @@ const lapse_op_t lapse_op_affine_transform = {
     .help = "sample the input where a 3x4 matrix maps each output index (same shape; 0 outside)",
     .convention = "SciPy affine_transform(a, matrix, order=1 or 0, mode='constant', cval=0) with a "
                   "3x4 matrix (rows z, y, x; the last column the offset) that maps an output "
-                  "voxel's index to the input position it samples; float32 positions",
+                  "voxel's index to the input position it samples; float32 positions; an integer "
+                  "result rounds halves away from zero (SciPy's)",
     SAMPLER_COMMON,
     .nparams = 2,
     .params = {LAPSE_P_MATRIX("matrix", -1e9, 1e9,
@@ -725,7 +729,7 @@ const lapse_op_t lapse_op_resample = {
     .convention = "SciPy zoom(a, scale, order=1 or 0, mode='nearest', grid_mode=True): output "
                   "shape round(n * scale) (half to even, as Python), voxel edges aligned: the "
                   "output voxel o samples (o + 0.5) * n_in / n_out - 0.5, clamped to the image; "
-                  "float32 positions",
+                  "float32 positions; an integer result rounds halves away from zero (SciPy's)",
     SAMPLER_COMMON,
     .nparams = 2,
     .params = {LAPSE_P_VEC3F("scale", 0.001, 256,
@@ -935,9 +939,11 @@ const lapse_op_t lapse_op_radial_reslice = {
     .convention = "CLIJ2 resliceRadial (ImageJ Radial Reslice), with SciPy's sampling: output "
                   "[a, z, r] samples input plane z at (y, x) = centre + r (cos, sin)(a "
                   "angle_step degrees), bilinear (map_coordinates order=1), 0 outside the plane "
-                  "(mode 'constant'; CLIJ blends with 0 across the edge); float32 positions",
+                  "(mode 'constant'; CLIJ blends with 0 across the edge); float32 positions; an "
+                  "integer result rounds halves away from zero (SciPy's)",
     .family = "geometry",
-    .version = 1,
+    .version = 2,
+    .round_away = 1,
     .ninputs = 1,
     .nparams = 4,
     .params = {LAPSE_P_FLOAT_RANGE("angle_step", 1, 0.001, 360, "degrees between two planes"),

@@ -42,6 +42,7 @@ GEOM="  - {op: rotate, angle_x: 7, angle_y: -4, angle_z: 33, save: /rot}
   - {op: subtract_images, from: input, with: fl, save: /asym}
   - {op: affine_transform, from: input, matrix: $MATRIX, save: /aff}
   - {op: affine_transform, from: input, matrix: $MATRIX, interpolation: nearest, save: /affn}
+  - {op: affine_transform, from: input, matrix: [[1, 0, 0, 0], [0, 1, 0, 0.5], [0, 0, 1, 0.5]], save: /half}
   - {op: gaussian_blur, from: input, sigma: 1, name: g}
   - {op: rotate, from: g, angle_z: -50}"
 CROP='  - {op: crop, start: [0, 10, 20], size: [15, 50, 100], save: /crop}

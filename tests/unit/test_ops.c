@@ -349,7 +349,8 @@ START_TEST(test_maximum_z_projection)
 }
 END_TEST
 
-/* Pack a float buffer's core box to each dtype; the output buffer is poisoned with 0xA5. */
+/* Pack a float buffer's core box to each dtype, halves rounded to even and (scipy.ndimage's
+ * transforms) away from zero; the output buffer is poisoned with 0xA5. */
 START_TEST(test_pack_saturation_rounding)
 {
     lapse_cl_t *cl = tu_open_cl();
@@ -378,20 +379,22 @@ START_TEST(test_pack_saturation_rounding)
     ck_assert_int_eq(e, CL_SUCCESS);
     const lapse_dtype_t dts[] = {LAPSE_DT_U8, LAPSE_DT_U16, LAPSE_DT_F32, LAPSE_DT_U32,
                                  LAPSE_DT_I16};
-    for (int t = 0; t < 5; t++) {
+    for (int ta = 0; ta < 10; ta++) {
+        const int t = ta % 5, away = ta / 5; /* halves to even, then away from zero */
         const cl_uchar poison = 0xA5;
         unsigned char got[2 * 3 * 5 * 4];
         size_t sz = lapse_dtype_size(dts[t]);
         ck_assert_int_eq(clEnqueueFillBuffer(cl->queue, dst, &poison, 1, 0, nc * 4, 0, NULL, NULL),
                          CL_SUCCESS);
-        ck_assert_msg(lapse_dev_pack(d, dts[t], src, dim, &core, dst) == LAPSE_OK, "%s",
+        ck_assert_msg(lapse_dev_pack(d, dts[t], away, src, dim, &core, dst) == LAPSE_OK, "%s",
                       lapse_errmsg());
         ck_assert_int_eq(
             clEnqueueReadBuffer(cl->queue, dst, CL_TRUE, 0, nc * sz, got, 0, NULL, NULL),
             CL_SUCCESS);
         for (size_t c = 0; c < nc; c++) {
             size_t x = c % 5, y = (c / 5) % 3, z = c / 15;
-            double in = v[((z + 1) * 6 + (y + 2)) * 9 + (x + 3)], want = ops_ref_pack(in, dts[t]);
+            double in = v[((z + 1) * 6 + (y + 2)) * 9 + (x + 3)],
+                   want = ops_ref_pack_away(in, dts[t], away);
             /* each branch as double: the conditional's common type would be float */
             double have = dts[t] == LAPSE_DT_U8    ? (double)((uint8_t *)got)[c]
                           : dts[t] == LAPSE_DT_U16 ? (double)((uint16_t *)got)[c]
@@ -399,8 +402,9 @@ START_TEST(test_pack_saturation_rounding)
                           : dts[t] == LAPSE_DT_I16 ? (double)((int16_t *)got)[c]
                                                    : (double)((float *)got)[c];
             int same = have == want || (isnan(have) && isnan(want));
-            ck_assert_msg(same, "pack to %s of %.9g: got %.17g, want %.17g (seed %llu)",
-                          lapse_dtype_name(dts[t]), in, have, want, (unsigned long long)seed);
+            ck_assert_msg(same, "pack to %s (halves %s) of %.9g: got %.17g, want %.17g (seed %llu)",
+                          lapse_dtype_name(dts[t]), away ? "away from 0" : "to even", in, have,
+                          want, (unsigned long long)seed);
         }
     }
     clReleaseMemObject(src);

@@ -45,6 +45,11 @@ double *ops_ref_chain(const lapse_step_t *steps, int last, const double *in, con
 
 double ops_ref_pack(double v, lapse_dtype_t dt)
 {
+    return ops_ref_pack_away(v, dt, 0);
+}
+
+double ops_ref_pack_away(double v, lapse_dtype_t dt, int away)
+{
     double lo = dt == LAPSE_DT_I16 ? -32768.0 : 0.0;
     double hi = dt == LAPSE_DT_U8    ? 255.0
                 : dt == LAPSE_DT_U16 ? 65535.0
@@ -54,7 +59,7 @@ double ops_ref_pack(double v, lapse_dtype_t dt)
         return (double)(float)v;
     if (isnan(v))
         return 0.0;
-    double r = nearbyint(v); /* default rounding mode: half to even */
+    double r = away ? round(v) : nearbyint(v); /* nearbyint: the default mode, half to even */
     return r < lo ? lo : r > hi ? hi : r;
 }
 

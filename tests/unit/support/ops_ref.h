@@ -29,6 +29,9 @@ double *ops_ref_chain(const lapse_step_t *steps, int last, const double *in, con
  * round half to even, saturation to [0, 255] / [0, 65535]. */
 double ops_ref_pack(double v, lapse_dtype_t dt);
 
+/* The same with halves rounded away from zero when away is 1 (scipy.ndimage's transforms). */
+double ops_ref_pack_away(double v, lapse_dtype_t dt, int away);
+
 /* Largest |a - b| over the finite values of n divided by the largest finite |b| (the absolute
  * error when all are 0). NaN and +-inf must be at the same places in a and b (NaN against NaN,
  * an inf against the same inf); any mismatch there gives +inf. */
