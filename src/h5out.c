@@ -166,6 +166,12 @@ static lapse_status_t match_spec(hid_t f, const char *file, const lapse_dset_spe
     if (H5Oget_info_by_name2(f, s->path, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0 ||
         oi.type != H5O_TYPE_DATASET) {
         H5Eclear2(H5E_DEFAULT);
+        if (strncmp(s->path, LAPSE_LAYOUT_SCRATCH "/", strlen(LAPSE_LAYOUT_SCRATCH) + 1) == 0)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s was made without a step over whole timepoints (threshold_otsu, "
+                       "labeling, measure_labels...) where this config has one (its tile data "
+                       "would go to %s, which the output lacks); %s",
+                       file, s->path, hint);
         LAPSE_FAIL(LAPSE_EINPUT, "%s has no dataset %s, which this run writes; %s", file, s->path,
                    hint);
     }

@@ -105,7 +105,9 @@ static void top_hat_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_r
 const lapse_op_t lapse_op_mean_box = {
     .name = "mean_box",
     .help = "mean over a (2r+1)^3 box",
-    .convention = "SciPy uniform_filter(mode='nearest'), float32 result",
+    .convention = "SciPy uniform_filter(mode='nearest'), float32 result; a NaN or infinity "
+                  "affects only the windows that hold it (SciPy's running sums carry it along "
+                  "the rest of the line)",
     BOX_COMMON,
     .kernels = "filters.cl filters_tiled.cl",
     .inplace = 1,
