@@ -302,17 +302,6 @@ static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)
     if (st != LAPSE_OK)
         return st;
     c->output_file_mark = cfg_mark_of(f);
-    /* lapse writes files named after the output's beside it, the longest NAME.parts.creating
-     * (io/h5parts.c): they must fit a file name, 255 bytes on Linux file systems */
-    const char *base = strrchr(c->output_file, '/');
-    base = base ? base + 1 : c->output_file;
-    if (strlen(base) + strlen(".parts.creating") > 255)
-        return lapse_config_fail(c, c->output_file_mark, "output.file",
-                                 "the file name '%.24s...' has %zu bytes: lapse writes files "
-                                 "beside it with up to %zu more (NAME.parts.creating), and a file "
-                                 "name may have at most 255: shorten it to %zu",
-                                 base, strlen(base), strlen(".parts.creating"),
-                                 255 - strlen(".parts.creating"));
     if ((v = cfg_map_get(w, o, "dataset")) != NULL) {
         w->output_dataset_mark = cfg_mark_of(v);
         st = cfg_get_string(w, v, "output.dataset", c->output_dataset, sizeof c->output_dataset);
@@ -373,6 +362,18 @@ static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)
         c->mode_given = 1;
         c->mode_mark = cfg_mark_of(v);
     }
+    /* lapse writes files named after the output's beside it, the longest NAME.creating (the
+     * staging file, h5out.c), with parts NAME.parts.creating (io/h5parts.c): they must fit a
+     * file name, 255 bytes on Linux file systems */
+    const char *base = strrchr(c->output_file, '/'), *suffix;
+    base = base ? base + 1 : c->output_file;
+    suffix = c->output_parts ? ".parts.creating" : ".creating";
+    if (strlen(base) + strlen(suffix) > 255)
+        return lapse_config_fail(c, c->output_file_mark, "output.file",
+                                 "the file name '%.24s...' has %zu bytes: lapse writes files "
+                                 "beside it with up to %zu more (NAME%s), and a file name may "
+                                 "have at most 255: shorten it to %zu",
+                                 base, strlen(base), strlen(suffix), suffix, 255 - strlen(suffix));
     return LAPSE_OK;
 }
 

@@ -1108,6 +1108,8 @@ lapse_status_t lapse_h5out_put_run(lapse_h5out_t *o, const lapse_run_info_t *inf
     LAPSE_TRY(put_str_attr(g, LAPSE_RUN_ATTR_INPUT_END, info->input_identity_end));
     LAPSE_TRY(put_num_attr(g, LAPSE_RUN_ATTR_INPUT_CHANGED, H5T_STD_I32LE, H5T_NATIVE_INT,
                            &info->input_changed));
+    LAPSE_TRY(
+        put_num_attr(g, LAPSE_RUN_ATTR_RECOMPUTE, H5T_STD_I32LE, H5T_NATIVE_INT, &info->recompute));
 cleanup:
     if (lcpl >= 0)
         H5Pclose(lcpl);
@@ -1675,19 +1677,57 @@ cleanup:
     return ok;
 }
 
-/* os->holder: for each task, the run of the last row of LAPSE_LAYOUT_TASKS that marks it done
- * (0: none). Left NULL when the table cannot be read (the callers then fall back to the runs'
- * recorded selections). */
+typedef struct {
+    int64_t run_id, timepoint, tile;
+    int32_t status;
+} held_t;
+
+static int held_cmp(const void *a, const void *b)
+{
+    const held_t *x = a, *y = b;
+    return (x->run_id > y->run_id) - (x->run_id < y->run_id);
+}
+
+/* Runs apply their claims in run order to h (os->holder). A run with done rows holds those
+ * tasks; an update that recomputed its selection (its marks reset at its start) holds none of
+ * the selection's other tasks. A run that left no rows (killed: rows are appended at a run's
+ * end) holds, when it recomputed its selection, every task of it, else (it computed only tasks
+ * not done yet, or it is not recorded which) the tasks of its selection no run holds yet. */
+static void apply_run(const lapse_outstate_t *os, int64_t id, const held_t *rows, size_t n)
+{
+    int64_t *h = os->holder, *tps = NULL, nt = 0;
+    const int recompute = os->run_recompute[id] == 1;
+    char err[8];
+    if (lapse_tpsel_parse(os->run_tps[id][0] ? os->run_tps[id] : "all", os->ntp, &tps, &nt, err,
+                          sizeof err) != 0) {
+        tps = NULL; /* a selection cut when recorded: no claim beyond the rows */
+        nt = 0;
+    }
+    if (n > 0 && recompute)
+        for (int64_t i = 0; i < nt; i++)
+            for (int64_t k = 0; k < os->ntiles; k++)
+                h[tps[i] * os->ntiles + k] = 0;
+    for (size_t i = 0; i < n; i++)
+        h[rows[i].timepoint * os->ntiles + rows[i].tile] = id;
+    if (n == 0)
+        for (int64_t i = 0; i < nt; i++)
+            for (int64_t k = 0; k < os->ntiles; k++) {
+                int64_t *x = &h[tps[i] * os->ntiles + k];
+                if (recompute || *x == 0)
+                    *x = id;
+            }
+    free(tps);
+}
+
+/* os->holder (see h5out.h), from the done rows of LAPSE_LAYOUT_TASKS, each run's record and the
+ * done marks. Left NULL when the table cannot be read. */
 static void read_holders(hid_t f, lapse_outstate_t *os)
 {
-    typedef struct {
-        int64_t run_id, timepoint, tile;
-        int32_t status;
-    } held_t;
     hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID, mt = H5I_INVALID_HID;
     held_t *rows = NULL;
     hsize_t n = 0;
-    if (os->ntp <= 0 || os->ntiles <= 0 || H5Lexists(f, TASKS_PATH, H5P_DEFAULT) <= 0 ||
+    if (os->ntp <= 0 || os->ntiles <= 0 || os->done == NULL || os->run_tps == NULL ||
+        H5Lexists(f, TASKS_PATH, H5P_DEFAULT) <= 0 ||
         (d = H5Dopen2(f, TASKS_PATH, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
         H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &n, NULL) < 0)
         goto cleanup;
@@ -1705,15 +1745,25 @@ static void read_holders(hid_t f, lapse_outstate_t *os)
         os->holder = NULL;
         goto cleanup;
     }
+    size_t m = 0; /* the done rows of known tasks and runs, in run order */
     for (hsize_t i = 0; i < n; i++) {
         const held_t *r = &rows[i];
-        if (r->status != LAPSE_ROW_DONE || r->timepoint < 0 || r->timepoint >= os->ntp ||
-            r->tile < 0 || r->tile >= os->ntiles)
-            continue;
-        int64_t *h = &os->holder[r->timepoint * os->ntiles + r->tile];
-        if (r->run_id > *h)
-            *h = r->run_id;
+        if (r->status == LAPSE_ROW_DONE && r->timepoint >= 0 && r->timepoint < os->ntp &&
+            r->tile >= 0 && r->tile < os->ntiles && r->run_id >= 1 && r->run_id <= os->last_run)
+            rows[m++] = *r;
     }
+    qsort(rows, m, sizeof *rows, held_cmp);
+    size_t i = 0;
+    for (int64_t id = 1; id <= os->last_run; id++) {
+        size_t j = i;
+        while (j < m && rows[j].run_id == id)
+            j++;
+        apply_run(os, id, rows + i, j - i);
+        i = j;
+    }
+    for (int64_t t = 0; t < os->ntp * os->ntiles; t++)
+        if (os->done[t] != LAPSE_MARK_DONE)
+            os->holder[t] = 0;
 cleanup:
     free(rows);
     if (mt >= 0)
@@ -1733,15 +1783,20 @@ static void read_run_facts(hid_t f, lapse_outstate_t *os)
     os->run_fp = calloc(n, sizeof *os->run_fp);
     os->run_input = calloc(n, sizeof *os->run_input);
     os->run_tps = calloc(n, sizeof *os->run_tps);
-    if (!os->run_fp || !os->run_input || !os->run_tps) {
+    os->run_recompute = malloc(n * sizeof *os->run_recompute);
+    if (!os->run_fp || !os->run_input || !os->run_tps || !os->run_recompute) {
         free(os->run_fp);
         free(os->run_input);
         free(os->run_tps);
+        free(os->run_recompute);
         os->run_fp = NULL;
         os->run_input = NULL;
         os->run_tps = NULL;
+        os->run_recompute = NULL;
         return;
     }
+    for (size_t i = 0; i < n; i++)
+        os->run_recompute[i] = -1;
     for (int64_t id = 1; id <= os->last_run; id++) {
         char path[64];
         hid_t r = H5Gopen2(f, lapse_layout_run_path(id, path, sizeof path), H5P_DEFAULT);
@@ -1752,6 +1807,14 @@ static void read_run_facts(hid_t f, lapse_outstate_t *os)
                                sizeof os->run_input[id]);
         lapse_h5_read_str_attr(r, LAPSE_RUN_ATTR_TIMEPOINTS, os->run_tps[id],
                                sizeof os->run_tps[id]);
+        if (H5Aexists(r, LAPSE_RUN_ATTR_RECOMPUTE) > 0) {
+            hid_t a = H5Aopen(r, LAPSE_RUN_ATTR_RECOMPUTE, H5P_DEFAULT);
+            int v = -1;
+            if (a >= 0 && H5Aread(a, H5T_NATIVE_INT, &v) >= 0)
+                os->run_recompute[id] = v;
+            if (a >= 0)
+                H5Aclose(a);
+        }
         H5Gclose(r);
     }
     H5Eclear2(H5E_DEFAULT);
@@ -1787,7 +1850,7 @@ void lapse_outstate_held(const lapse_outstate_t *os, const char *field, const ch
                 continue;
             lapse_tpsel_format(tps, nt, list, sizeof list);
         } else { /* no task rows: the run's selection as recorded */
-            snprintf(list, sizeof list, "%s", os->run_tps[id][0] ? os->run_tps[id] : "all");
+            snprintf(list, sizeof list, "%.200s", os->run_tps[id][0] ? os->run_tps[id] : "all");
         }
         int a = snprintf(buf + n, len - n, "%srun %lld (timepoints %s)", n ? ", " : "",
                          (long long)id, list);
@@ -1897,6 +1960,8 @@ void lapse_outstate_free(lapse_outstate_t *os)
     free(os->run_fp);
     free(os->run_input);
     free(os->run_tps);
+    free(os->run_recompute);
+    os->run_recompute = NULL;
     os->done = NULL;
     os->holder = NULL;
     os->run_fp = NULL;

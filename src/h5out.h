@@ -66,6 +66,7 @@ typedef struct {
     const char *input_identity;     /* at the run's start (io/input_id.h) */
     const char *input_identity_end; /* at its end; "" or NULL while running */
     int input_changed;              /* 1: the input changed during the run */
+    int recompute;                  /* 1: an update recomputing its selection (marks reset) */
 } lapse_run_info_t;
 
 typedef struct lapse_h5out lapse_h5out_t;
@@ -98,11 +99,15 @@ typedef struct {
     char other_runs[512];    /* the runs whose config differs from the root's fingerprint (updates
                               * with another config) and that still hold a task, with the
                               * timepoints of those tasks, "run N (timepoints S), ...", or "" */
-    int64_t *holder;         /* [ntp * ntiles]: the run whose task row last marked the task done
-                              * (0: none); NULL when the task rows cannot be read */
+    int64_t *holder;         /* [ntp * ntiles]: the run that computed the result a done task
+                              * holds (0: not done, or not known); NULL when the task rows
+                              * cannot be read. From the task rows, which a run appends at its
+                              * end, and for a run that left none (killed) from its selection
+                              * and whether it recomputed it (read_holders) */
     char (*run_fp)[24];      /* [last_run + 1], by run id: its fingerprint ("" not recorded) */
     char (*run_input)[96];   /* by run id: the input's identity at its start */
-    char (*run_tps)[256];    /* by run id: its selection as recorded (cut at 255 bytes) */
+    char (*run_tps)[1024];   /* by run id: its selection as recorded */
+    int *run_recompute;      /* by run id: LAPSE_RUN_ATTR_RECOMPUTE, -1 not recorded */
 } lapse_outstate_t;
 
 /* The runs of os whose `field` ("config": fingerprint, "input": input identity at its start)

@@ -280,6 +280,7 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     info->tps_hash = rec->tps_hash;
     info->input_identity = job->input_identity;
     info->input_identity_end = "";
+    info->recompute = job->mode == LAPSE_MODE_UPDATE && job->recompute;
     st = lapse_h5out_put_run(w->out, info);
     if (st == LAPSE_OK)
         st = lapse_h5out_flush(w->out);

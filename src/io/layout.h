@@ -74,6 +74,9 @@ enum { LAPSE_MARK_PENDING = 0, LAPSE_MARK_DONE = 1 };
 #define LAPSE_RUN_ATTR_TPS_HASH      "timepoints_hash"
 #define LAPSE_RUN_ATTR_INPUT_END     "input_identity_end" /* at the run's end ("" while running) */
 #define LAPSE_RUN_ATTR_INPUT_CHANGED "input_changed"      /* int32: 1 the input changed during it */
+/* int32: 1 an update that recomputes its selection (their done marks reset at its start), 0 a
+ * run that computes only tasks not yet done; absent in runs recorded before 2026-12-02 */
+#define LAPSE_RUN_ATTR_RECOMPUTE "recompute"
 
 /* Values of a run's status attribute. */
 #define LAPSE_RUN_RUNNING     "running"

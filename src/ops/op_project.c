@@ -179,8 +179,9 @@ const lapse_op_t lapse_op_sum_z_projection = {
     .help = "sum over z (one output plane, float32)",
     .convention = "NumPy sum(axis=0) of the values as float64, rounded to float32, bit for bit: "
                   "double accumulation from +0 in z order 0..nz-1 (a column of -0 sums to +0; "
-                  "NumPy's own float32 sum accumulates in float32 and is less exact); needs "
-                  "cl_khr_fp64; clesperanto sum_z_projection",
+                  "NumPy's own float32 sum accumulates in float32 and is less exact; on planes "
+                  "of one voxel NumPy sums pairwise instead); needs cl_khr_fp64; clesperanto "
+                  "sum_z_projection",
     ZPROJ_COMMON,
     .version = 3,
     .out_rule = LAPSE_OUT_F32,
@@ -192,9 +193,9 @@ const lapse_op_t lapse_op_sum_z_projection = {
 const lapse_op_t lapse_op_mean_z_projection = {
     .name = "mean_z_projection",
     .help = "mean over z (one output plane, float32)",
-    .convention = "NumPy mean(axis=0) of the values as float64 (as NumPy's mean of an integer "
-                  "image), rounded to float32, bit for bit: the double sum of sum_z_projection "
-                  "divided by nz; needs cl_khr_fp64; clesperanto mean_z_projection",
+    .convention = "NumPy mean(axis=0) of the values as float64 (as NumPy's mean of a uint8 or "
+                  "uint16 image), rounded to float32, bit for bit (as sum_z_projection): the "
+                  "double sum divided by nz; needs cl_khr_fp64; clesperanto mean_z_projection",
     ZPROJ_COMMON,
     .version = 3,
     .out_rule = LAPSE_OUT_F32,

@@ -25,6 +25,8 @@
 #    run warns of it, `lapse info` numbers each run's input; once timepoint 1 is recomputed
 #    nothing is said; an update whose config no longer saves /blurred says that /blurred keeps
 #    the old results. (6 also: config A recomputing config B's timepoint ends the warning.)
+# 10. An update with another config killed after its first task (a killed run appends no task
+#     rows), then continued: the warning names the killed run's timepoint and the continuation's.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -185,4 +187,17 @@ sed 's|, save: /blurred||' "$T/mix.yaml" >"$T/nosave.yaml"
 lapse_run 1 "$T/nosave.yaml" --timepoints 0
 grep -q "note: this config does not write /blurred of .*: at the timepoints this update rewrites (0) they keep" \
     "$T/last.log" || { cat "$T/last.log"; fail "an update without the save of /blurred said nothing"; }
+note "10. an update of another config killed after its first task: its results are still named"
+K=$T/killed.h5
+config kA create "$THR1"
+config kB update "$THR2"
+sed -i "s|file: $OUT,|file: $K,|" "$T/kA.yaml" "$T/kB.yaml"
+lapse_run 1 "$T/kA.yaml"
+rc=0
+LAPSE_FAULT=after-task "$LAPSE" run "$T/kB.yaml" --timepoints 0-1 >"$T/kfault.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || { cat "$T/kfault.log"; fail "LAPSE_FAULT=after-task: the update did not die"; }
+lapse_run 1 "$T/kB.yaml" --timepoints 0-1 # continues the killed update (its rows are lost)
+expect_rc 0 "$T/kA2.log" mpirun_lapse 1 run "$T/kA.yaml"
+grep -q "holds results of another config: run 2 (timepoints 0), run 3 (timepoints 0-1) recomputed" \
+    "$T/kA2.log" || { cat "$T/kA2.log"; fail "the killed update's timepoint is not named"; }
 echo "PASS ($TEST_NAME)"

@@ -643,12 +643,18 @@ START_TEST(test_written_dataset_clashes)
     char text[600];
     snprintf(text, sizeof text,
              "input: {file: a.h5, dataset: /raw}\npipeline: [{op: absolute}]\n"
-             "output: {file: out/%0241d.h5}\n",
+             "output: {file: out/%0244d.h5}\n",
              0);
-    parse_bad("long.yaml", text, strlen(text), 3, 16, "output.file", "shorten it to 240");
+    parse_bad("long.yaml", text, strlen(text), 3, 16, "output.file", "shorten it to 246");
     snprintf(text, sizeof text,
              "input: {file: a.h5, dataset: /raw}\npipeline: [{op: absolute}]\n"
-             "output: {file: out/%0237d.h5}\n",
+             "output: {file: out/%0238d.h5, parts: timepoints}\n",
+             0);
+    parse_bad("longp.yaml", text, strlen(text), 3, 16, "output.file",
+              "(NAME.parts.creating), and a file name may have at most 255: shorten it to 240");
+    snprintf(text, sizeof text,
+             "input: {file: a.h5, dataset: /raw}\npipeline: [{op: absolute}]\n"
+             "output: {file: out/%0243d.h5}\n",
              0);
     lapse_config_t c;
     parse_ok(text, &c);
