@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # test_docs_examples.sh - every single-line pipeline step in the ```yaml blocks of docs/config.md
-# ("  - {op: ...}") is a valid step: each runs as the last step of a config with `lapse run
+# ("  - {op: ...}") is a valid step: each runs as the last step (a step with save: as the one
+# before a pass-through, since the last step's result is output.dataset) of a config with `lapse run
 # --dry-run` (validation and the plan, nothing written) on a small sample, after one step per
 # name it reads (from: / with:, other than input) made from the input. A step the docs show
 # that lapse refuses fails the test with lapse's message.
@@ -26,10 +27,12 @@ for no, line in enumerate(lines, 1):
              if m != "input"]
     pre = "".join(f"  - {{op: multiply_scalar, value: 1, from: input, name: {m}}}\n"
                   for m in dict.fromkeys(names))
+    # a step that saves its result is not the last one (whose result is output.dataset)
+    post = "  - {op: multiply_scalar, value: 1}\n" if re.search(r"\bsave:", step) else ""
     n += 1
     with open(f"{tmp}/c{n:03d}.yaml", "w") as f:
         f.write(f"# docs/config.md:{no}\ninput: {{file: {tmp}/in.h5, dataset: /raw}}\n"
-                f"tiles: {{shape: auto, halo: auto}}\npipeline:\n{pre}  {step}\n"
+                f"tiles: {{shape: auto, halo: auto}}\npipeline:\n{pre}  {step}\n{post}"
                 f"output: {{file: {tmp}/out{n:03d}.h5, dataset: /result}}\ndevices: any\n")
 print(n, file=open(f"{tmp}/count", "w"))
 PY
