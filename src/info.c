@@ -439,6 +439,7 @@ static void print_runs(FILE *f, const run_t *runs, int n)
 typedef struct {
     int64_t tasks, failed, abandoned, voxels;
     int64_t nonfinite, nonfinite_tasks; /* NaN/Inf input voxels of done tasks, and those tasks */
+    int64_t clipped, clipped_tasks;     /* integer output voxels saturated or NaN, those tasks */
     double t[6];                        /* read, upload, compute, download, write, total */
     double wait;                        /* seconds the host waited for the device */
     double end;  /* the latest t_start + t_total: the end of the rank's loop */
@@ -452,6 +453,8 @@ static void add_row(rank_sum_t *s, const lapse_task_row_t *r)
         s->voxels += row_voxels(r);
         s->nonfinite += r->nonfinite;
         s->nonfinite_tasks += r->nonfinite > 0;
+        s->clipped += r->clipped;
+        s->clipped_tasks += r->clipped > 0;
     } else if (r->status == LAPSE_ROW_ABANDONED)
         s->abandoned++;
     else
@@ -539,6 +542,11 @@ static lapse_status_t print_run_times(FILE *f, const run_t *run, int64_t id,
     if (all.nonfinite > 0)
         fprintf(f, "  nonfinite input voxels (NaN or Inf): %" PRId64 " in %" PRId64 " tasks\n",
                 all.nonfinite, all.nonfinite_tasks);
+    if (all.clipped > 0)
+        fprintf(f,
+                "  integer output voxels NaN (written as 0) or outside the dtype's range "
+                "(saturated): %" PRId64 " in %" PRId64 " tasks\n",
+                all.clipped, all.clipped_tasks);
     fprintf(f, "run %" PRId64 " device busy (device seconds / wall seconds of the task loop):\n",
             id);
     for (int r = 0; r <= maxrank; r++)

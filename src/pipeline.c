@@ -6,7 +6,9 @@
  * (e.g. Gaussian weights), and per output a device buffer and a pinned mapped host buffer. Run:
  * upload, widen, the steps in order (each op's launcher, src/ops/), pack each output right after
  * its step, download the cores. A launcher may leave its result in a scratch buffer: the slots'
- * buffers are then swapped, so slots are roles and buffers move between them.
+ * buffers are then swapped, so slots are roles and buffers move between them. The packing of an
+ * integer output counts its saturated and NaN voxels on the device (one 64-bit counter per
+ * output, zeroed per task, kept in checkpoints), downloaded with the cores.
  */
 #include "pipeline.h"
 
@@ -35,10 +37,11 @@ typedef struct {
     cl_event comp;                    /* marker: the steps are done */
     cl_event dl[LAPSE_MAX_STEPS + 1]; /* the downloads of the cores */
     int ndl;
-    cl_event end; /* marker: everything of the task is done */
-    double t_enq; /* host clock when the task was enqueued */
-    int busy;     /* enqueued and not yet waited for */
-    int stopped;  /* the task ended at a global step */
+    cl_event end;                            /* marker: everything of the task is done */
+    cl_uint clip[2 * (LAPSE_MAX_STEPS + 1)]; /* the outputs' counters (lapse_pipeline_clipped) */
+    double t_enq;                            /* host clock when the task was enqueued */
+    int busy;                                /* enqueued and not yet waited for */
+    int stopped;                             /* the task ended at a global step */
 } slot_t;
 
 struct lapse_pipeline {
@@ -53,6 +56,7 @@ struct lapse_pipeline {
     int nbuf;
     cl_mem bufs[LAPSE_MAX_STEPS * (LAPSE_GRAPH_SCRATCH + 2) + 2]; /* by slot; permuted by runs */
     output_t out[LAPSE_MAX_STEPS + 1];
+    cl_mem clip; /* per output, 2 cl_uint: its saturated / NaN voxel count (lapse_dev_pack) */
     lapse_segment_hook_t hook; /* between segments, or NULL */
     void *hook_ctx;
     lapse_global_fn gfn; /* global steps, or NULL: whole timepoint */
@@ -82,6 +86,7 @@ struct lapse_pipe_ckpt {
     int out[CKPT_MAX]; /* output index */
     cl_mem outm[CKPT_MAX];
     size_t obytes[CKPT_MAX];
+    cl_mem clip;  /* the outputs' counters */
     size_t bytes; /* device bytes in all */
 };
 
@@ -102,6 +107,12 @@ static lapse_status_t dev_buffer(lapse_cl_t *cl, size_t bytes, const char *what,
                    (double)bytes / 1048576.0, cl->dev.name, lapse_cl_strerror(e), e);
 cleanup:
     return st;
+}
+
+/* Bytes of the outputs' counters. */
+static size_t clip_bytes(const lapse_graph_t *g)
+{
+    return 2 * sizeof(cl_uint) * (size_t)(g->nout > 0 ? g->nout : 1);
 }
 
 /* The device buffers: input, work slots, outputs (device and pinned host). */
@@ -141,6 +152,7 @@ static lapse_status_t alloc_buffers(lapse_pipeline_t *p)
         LAPSE_TRY(dev_buffer(p->cl, bytes, "an output buffer", &o->dev));
         LAPSE_TRY(lapse_cl_pinned_alloc(p->cl, bytes, &p->slot[0].out[k]));
     }
+    LAPSE_TRY(dev_buffer(p->cl, clip_bytes(g), "the outputs' counters", &p->clip));
 cleanup:
     return st;
 }
@@ -249,6 +261,13 @@ void *lapse_pipeline_input_slot(lapse_pipeline_t *p, int s)
     if (s < 0 || s >= p->nslots)
         return NULL;
     return p->slot[s].in.host;
+}
+
+int64_t lapse_pipeline_clipped(const lapse_pipeline_t *p, int s, int k)
+{
+    if (k < 0 || k >= p->g->nout || s < 0 || s >= p->nslots)
+        return 0;
+    return (int64_t)(((uint64_t)p->slot[s].clip[2 * k + 1] << 32) | p->slot[s].clip[2 * k]);
 }
 
 const void *lapse_pipeline_output_slot(lapse_pipeline_t *p, int s, int k)
@@ -371,7 +390,8 @@ static lapse_status_t pack_output(lapse_pipeline_t *p, int o, cl_mem mem, const 
     for (int a = 0; a < 3; a++)
         c.off[a] -= b->off[a];
     p->out[o].bytes = (size_t)lapse_box_voxels(&c) * lapse_dtype_size(p->out[o].dt);
-    return lapse_dev_pack(p->dev, p->out[o].dt, p->out[o].away, mem, b->dim, &c, p->out[o].dev);
+    return lapse_dev_pack(p->dev, p->out[o].dt, p->out[o].away, mem, b->dim, &c, p->out[o].dev,
+                          p->clip, o);
 }
 
 /* Copy the part w of float32 volume src (over box b) into dst, packed as w's dims. */
@@ -467,6 +487,7 @@ static lapse_status_t restore(lapse_pipeline_t *p, const lapse_pipe_ckpt_t *ck, 
                                      NULL, NULL));
         p->out[ck->out[i]].bytes = ck->obytes[i];
     }
+    LAPSE_CL(clEnqueueCopyBuffer(q, ck->clip, p->clip, 0, 0, clip_bytes(g), 0, NULL, NULL));
     for (int i = 0; i < ck->nval; i++) {
         int n = ck->node[i];
         cl_mem dst = p->bufs[n == LAPSE_GRAPH_INPUT ? g->input_buf : g->node[n].buf];
@@ -521,6 +542,11 @@ static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_
             LAPSE_CL(e);
         }
     }
+    if (!ck) {
+        const cl_uint zero = 0;
+        LAPSE_CL(
+            clEnqueueFillBuffer(q, p->clip, &zero, sizeof zero, 0, clip_bytes(g), 0, NULL, NULL));
+    }
     if (!ck && g->in_dtype != LAPSE_DT_F32)
         LAPSE_TRY(lapse_dev_to_f32(p->dev, g->in_dtype, p->in_dev, in0, n));
     p->cur_read = read;
@@ -548,6 +574,9 @@ static lapse_status_t enqueue_boxes(lapse_pipeline_t *p, int s, const lapse_box_
     for (int k = 0; k < g->nout && !stop; k++)
         LAPSE_CL(clEnqueueReadBuffer(q, p->out[k].dev, CL_FALSE, 0, p->out[k].bytes,
                                      sl->out[k].host, 0, NULL, &sl->dl[sl->ndl++]));
+    if (!stop)
+        LAPSE_CL(
+            clEnqueueReadBuffer(q, p->clip, CL_FALSE, 0, clip_bytes(g), sl->clip, 0, NULL, NULL));
     LAPSE_CL(clEnqueueMarkerWithWaitList(q, 0, NULL, &sl->end));
     LAPSE_CL(clFlush(q));
 cleanup:
@@ -588,7 +617,9 @@ size_t lapse_pipeline_ckpt_bytes(const lapse_pipeline_t *p, int k, const lapse_b
     const lapse_graph_t *g = p->g;
     lapse_box_t box[LAPSE_MAX_STEPS];
     lapse_graph_node_boxes(g, read, core, box);
-    size_t bytes = live_at(g, LAPSE_GRAPH_INPUT, k) ? value_bytes(read, box, LAPSE_GRAPH_INPUT) : 0;
+    size_t bytes = clip_bytes(g);
+    if (live_at(g, LAPSE_GRAPH_INPUT, k))
+        bytes += value_bytes(read, box, LAPSE_GRAPH_INPUT);
     for (int j = 0; j < k && j < g->nsteps; j++) {
         if (live_at(g, j, k))
             bytes += value_bytes(read, box, j);
@@ -633,6 +664,7 @@ lapse_status_t lapse_pipeline_ckpt_save(lapse_pipeline_t *p, int k, lapse_pipe_c
     c->step = k;
     c->read = *p->cur_read;
     c->core = *p->cur_core;
+    LAPSE_TRY(ckpt_copy(p, c, p->clip, clip_bytes(g), k, &c->clip));
     for (int j = LAPSE_GRAPH_INPUT; j < k; j++) {
         if (j >= 0 && g->node[j].output >= 0) {
             const int o = g->node[j].output;
@@ -684,6 +716,8 @@ void lapse_pipeline_ckpt_free(lapse_pipe_ckpt_t *c)
     for (int i = 0; i < c->nout; i++)
         if (c->outm[i])
             clReleaseMemObject(c->outm[i]);
+    if (c->clip)
+        clReleaseMemObject(c->clip);
     free(c);
 }
 
@@ -831,6 +865,8 @@ void lapse_pipeline_destroy(lapse_pipeline_t *p)
         clReleaseMemObject(p->gwork);
     if (p->in_dev)
         clReleaseMemObject(p->in_dev);
+    if (p->clip)
+        clReleaseMemObject(p->clip);
     for (int k = 0; k < p->g->nsteps; k++)
         if (p->state[k] && p->g->node[k].step->op->release)
             p->g->node[k].step->op->release(p->state[k]);

@@ -6,7 +6,8 @@
  * runs every step on device buffers (no host round trip; buffers assigned by the graph's
  * liveness), packs the core of each output (saved steps in order, then the final result) into
  * its dtype on the device right after its step, and downloads only those cores into pinned host
- * memory (lapse_pipeline_output). Integer outputs are rounded to nearest and saturated.
+ * memory (lapse_pipeline_output). Integer outputs are rounded to nearest and saturated (the
+ * voxels saturated or NaN counted: lapse_pipeline_clipped).
  * Buffers are allocated once at create time for the largest task and reused.
  */
 #ifndef LAPSE_PIPELINE_H
@@ -84,6 +85,11 @@ void *lapse_pipeline_input_slot(lapse_pipeline_t *p, int s);
 /* Pinned output k of slot s (NULL for a bad s or k): valid after lapse_pipeline_wait(s) until
  * the slot's next enqueue. */
 const void *lapse_pipeline_output_slot(lapse_pipeline_t *p, int s, int k);
+
+/* The voxels of output k of the task last waited for on slot s that its integer dtype could
+ * not hold: NaN (written as 0) or rounded outside the dtype's range (saturated); 0 for a float32
+ * output, a bad s or k. Valid as lapse_pipeline_output_slot. */
+int64_t lapse_pipeline_clipped(const lapse_pipeline_t *p, int s, int k);
 
 /* Enqueue one task on slot s (as lapse_pipeline_run: its read box in the slot's input, or,
  * when from is not NULL, copied on the device from `from` as lapse_pipeline_run_dev) and flush

@@ -414,6 +414,40 @@ static void report_nonfinite(const lapse_worker_t *w)
     fflush(stderr);
 }
 
+/* Collective, after finish_run: when integer outputs of this run's done tasks held values their
+ * dtype cannot (NaN, or rounded outside its range: written as 0 or saturated), rank 0 warns how
+ * many per dataset (also recorded per task, `lapse info`). */
+static void report_clipped(const lapse_worker_t *w)
+{
+    const lapse_job_t *job = w->job;
+    long long mine[LAPSE_MAX_STEPS + 2] = {0}, all[LAPSE_MAX_STEPS + 2] = {0};
+    const int n = job->nout < LAPSE_MAX_STEPS + 1 ? job->nout : LAPSE_MAX_STEPS + 1;
+    for (int k = 0; k < n; k++)
+        mine[k] = (long long)w->clipped[k];
+    for (int64_t i = 0; i < w->nrows; i++)
+        mine[n] += w->rows[i].status == LAPSE_ROW_DONE && w->rows[i].clipped > 0;
+    if (MPI_Reduce(mine, all, n + 1, MPI_LONG_LONG, MPI_SUM, 0, w->r->world) != MPI_SUCCESS ||
+        w->r->rank != 0)
+        return;
+    for (int k = 0; k < n; k++) {
+        if (all[k] == 0)
+            continue;
+        const lapse_dtype_t dt = job->out[k].dtype;
+        const char *range = dt == LAPSE_DT_U8    ? "[0, 255]"
+                            : dt == LAPSE_DT_U16 ? "[0, 65535]"
+                            : dt == LAPSE_DT_I16 ? "[-32768, 32767]"
+                                                 : "[0, 4294967295]";
+        fprintf(stderr,
+                "lapse: WARNING: %lld voxels of %s:%s were NaN (written as 0) or outside %s's "
+                "range %s (saturated); %lld tasks of this run wrote such voxels (`lapse info "
+                "%s`); a float32 result keeps the values (output.dtype: float32 for the "
+                "final result)\n",
+                all[k], job->cfg.output_file, job->out[k].path, lapse_dtype_name(dt), range, all[n],
+                job->cfg.output_file);
+    }
+    fflush(stderr);
+}
+
 /* Collective. Phases 5+6 of a run: open the input and the output, record the run, run every
  * task of the plan (work), record the rows and the outcome, close. Every rank makes the same
  * collective calls in the same order; an HDF5 or I/O failure on any rank ends the job
@@ -451,6 +485,7 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
         report_skipped(&w);
     st = finish_run(&w, &rec, st);
     report_nonfinite(&w);
+    report_clipped(&w);
     if (st == LAPSE_OK && r->rank == 0)
         lapse_report_summary(w.run_id, plan, job->cfg.output_file, MPI_Wtime() - start);
 cleanup:

@@ -337,9 +337,11 @@ cleanup:
 }
 
 lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, int away, cl_mem src,
-                              const int64_t dim[3], const lapse_box_t *core, cl_mem dst)
+                              const int64_t dim[3], const lapse_box_t *core, cl_mem dst,
+                              cl_mem clip, int ci)
 {
     lapse_status_t st = LAPSE_OK;
+    cl_kernel kern = NULL;
     const char *name = dtype == LAPSE_DT_U8    ? (away ? "lapse_pack_u8_a" : "lapse_pack_u8")
                        : dtype == LAPSE_DT_U16 ? (away ? "lapse_pack_u16_a" : "lapse_pack_u16")
                        : dtype == LAPSE_DT_U32 ? (away ? "lapse_pack_u32_a" : "lapse_pack_u32")
@@ -347,6 +349,16 @@ lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, int away, cl_
                                                : "lapse_pack_f32";
     if (dtype == LAPSE_DT_U64 || dtype == LAPSE_DT_AUTO || dtype == LAPSE_DT_F64)
         LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: pack to %s", lapse_dtype_name(dtype));
+    if (dtype == LAPSE_DT_F32) {
+        LAPSE_TRY(box_launch(d, name, src, dst, dim, core, NULL));
+        goto cleanup;
+    }
+    if (clip == NULL || ci < 0)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: pack to %s without a counter",
+                   lapse_dtype_name(dtype));
+    LAPSE_TRY(lapse_dev_kernel(d, "convert.cl", name, &kern, NULL));
+    LAPSE_ARG(kern, 10, clip);
+    LAPSE_ARG(kern, 11, ci);
     LAPSE_TRY(box_launch(d, name, src, dst, dim, core, NULL));
 cleanup:
     return st;

@@ -96,9 +96,12 @@ lapse_status_t lapse_dev_to_f32(lapse_dev_t *d, lapse_dtype_t dt, cl_mem src, cl
 
 /* Pack the core box (relative to src's dims dim) of float32 src into dst as dtype: float32 as
  * is, integers rounded (halves to even, or away from zero when away is 1: scipy.ndimage's rule
- * for its transforms) and saturated, NaN to 0. */
+ * for its transforms) and saturated, NaN to 0. For an integer dtype, the number of voxels
+ * saturated or NaN is added to the 64-bit counter at cl_uint index 2 ci (low word) and 2 ci + 1
+ * (high word) of clip (the caller zeroes it; clip and ci are not used for float32). */
 lapse_status_t lapse_dev_pack(lapse_dev_t *d, lapse_dtype_t dtype, int away, cl_mem src,
-                              const int64_t dim[3], const lapse_box_t *core, cl_mem dst);
+                              const int64_t dim[3], const lapse_box_t *core, cl_mem dst,
+                              cl_mem clip, int ci);
 
 /* Float32 boxes in and out of a buffer of dims dim (box relative to it): get copies the box of
  * buf into flat from element at on, C order; put copies it back from there into buf. */

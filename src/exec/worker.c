@@ -42,6 +42,7 @@ typedef struct {
     lapse_task_row_t row;
     int slot;
     double t0;
+    int64_t clipped[LAPSE_MAX_STEPS + 1]; /* per output (lapse_pipeline_clipped) */
 } flight_t;
 
 /* The task whose data the background writer is writing (posted by task_finish, completed by
@@ -181,6 +182,11 @@ static lapse_status_t task_wait(lapse_worker_t *w, flight_t *f)
     row->t_compute = pt.compute;
     row->t_download = pt.download;
     row->t_wait = pt.wait;
+    row->clipped = 0;
+    for (int k = 0; k < w->job->nout; k++) {
+        f->clipped[k] = lapse_pipeline_clipped(w->pipe, f->slot, k);
+        row->clipped += f->clipped[k];
+    }
     LAPSE_TRY(lapse_sched_poll(w->sched));
     /* no stop check here: a computed task is written and marked even when a stop signal came
      * (at most one write's time), so an interruption abandons only the task being read */
@@ -210,6 +216,8 @@ static lapse_status_t task_mark(lapse_worker_t *w, flight_t *f, double t2)
         return lapse_fail_wrap(st, "writing the done mark to %s failed", w->job->cfg.output_file);
     f->row.t_write += MPI_Wtime() - t2;
     f->row.status = LAPSE_ROW_DONE;
+    for (int k = 0; k < w->job->nout; k++)
+        w->clipped[k] += f->clipped[k];
     lapse_fault_point("after-task");
     return LAPSE_OK;
 }

@@ -43,6 +43,9 @@ typedef struct {
     lapse_task_row_t *rows;   /* this rank's task rows (owned) */
     int64_t nrows, caprows;
     int64_t nfailed; /* tasks of this rank that failed and were skipped (on_error: skip) */
+    /* Per output: voxels its dtype could not hold (lapse_pipeline_clipped) in this rank's done
+     * tasks of this run. */
+    int64_t clipped[LAPSE_MAX_STEPS + 1];
     struct lapse_phases *phases;  /* results of global steps (exec/phases.h), or NULL */
     unsigned long long dev_share; /* device bytes this rank may use (exec/sizing.h share) */
     double t_loop;                /* MPI_Wtime at the start of the task loop */

@@ -30,7 +30,7 @@ static const field_t fields[] = {
     F(device, K_STR),        F(t_read, K_F64),       F(t_upload, K_F64),  F(t_compute, K_F64),
     F(t_download, K_F64),    F(t_write, K_F64),      F(t_total, K_F64),   F(bytes_in, K_I64),
     F(bytes_out, K_I64),     F(status, K_I32),       F(nonfinite, K_I64), F(t_start, K_F64),
-    F(t_wait, K_F64),
+    F(t_wait, K_F64),        F(clipped, K_I64),
 };
 #undef F
 #define NFIELDS ((int)(sizeof fields / sizeof fields[0]))

@@ -109,6 +109,10 @@ typedef struct {
      * the seconds the rank's host waited for this task's device work (exec/worker.c says what
      * every time means with overlap). Absent in older outputs: read as 0. */
     double t_start, t_wait;
+    /* Voxels of the task's integer outputs (all outputs together) that their dtype could not
+     * hold: NaN (written as 0) or rounded outside the range (saturated). Absent in older
+     * outputs: read as 0. */
+    int64_t clipped;
 } lapse_task_row_t;
 
 /* Create the compound type of a row (memory layout of lapse_task_row_t; also the file type of

@@ -17,7 +17,7 @@ SCHEMA = {
     "task_fields": ["run_id", "task_id", "timepoint", "tile", "core_offset", "core_shape",
                     "rank", "host", "device", "t_read", "t_upload", "t_compute", "t_download",
                     "t_write", "t_total", "bytes_in", "bytes_out", "status", "nonfinite",
-                    "t_start", "t_wait"],
+                    "t_start", "t_wait", "clipped"],
     "row_status": {"done": 0, "failed": 1, "abandoned": 2},
     "root_attrs": ["lapse_version", "config", "input_file", "input_dataset", "fingerprint",
                    "input_identity", "parts_token"],

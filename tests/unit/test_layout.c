@@ -28,10 +28,11 @@ START_TEST(row_type_fields)
     ck_assert_ptr_null(lapse_layout_row_field(n));
     ck_assert_ptr_null(lapse_layout_row_field(-1));
     ck_assert_str_eq(lapse_layout_row_field(0), "run_id");
-    ck_assert_str_eq(lapse_layout_row_field(n - 4), "status");
-    ck_assert_str_eq(lapse_layout_row_field(n - 3), "nonfinite"); /* issue 8 item 10 */
-    ck_assert_str_eq(lapse_layout_row_field(n - 2), "t_start");   /* issue 12 */
-    ck_assert_str_eq(lapse_layout_row_field(n - 1), "t_wait");
+    ck_assert_str_eq(lapse_layout_row_field(n - 5), "status");
+    ck_assert_str_eq(lapse_layout_row_field(n - 4), "nonfinite"); /* issue 8 item 10 */
+    ck_assert_str_eq(lapse_layout_row_field(n - 3), "t_start");   /* issue 12 */
+    ck_assert_str_eq(lapse_layout_row_field(n - 2), "t_wait");
+    ck_assert_str_eq(lapse_layout_row_field(n - 1), "clipped");
     H5Tclose(t);
 }
 END_TEST

@@ -350,7 +350,9 @@ START_TEST(test_maximum_z_projection)
 END_TEST
 
 /* Pack a float buffer's core box to each dtype, halves rounded to even and (scipy.ndimage's
- * transforms) away from zero; the output buffer is poisoned with 0xA5. */
+ * transforms) away from zero; the output buffer is poisoned with 0xA5. The integer packs count
+ * the voxels NaN or saturated (what the run's warning reports) into their 64-bit counter, the
+ * low word's carry included (a counter started 3 below 2^32). */
 START_TEST(test_pack_saturation_rounding)
 {
     lapse_cl_t *cl = tu_open_cl();
@@ -377,6 +379,8 @@ START_TEST(test_pack_saturation_rounding)
     ck_assert_int_eq(e, CL_SUCCESS);
     cl_mem dst = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, nc * 4, NULL, &e);
     ck_assert_int_eq(e, CL_SUCCESS);
+    cl_mem clip = clCreateBuffer(cl->ctx, CL_MEM_READ_WRITE, 4 * sizeof(cl_uint), NULL, &e);
+    ck_assert_int_eq(e, CL_SUCCESS);
     const lapse_dtype_t dts[] = {LAPSE_DT_U8, LAPSE_DT_U16, LAPSE_DT_F32, LAPSE_DT_U32,
                                  LAPSE_DT_I16};
     for (int ta = 0; ta < 10; ta++) {
@@ -386,8 +390,19 @@ START_TEST(test_pack_saturation_rounding)
         size_t sz = lapse_dtype_size(dts[t]);
         ck_assert_int_eq(clEnqueueFillBuffer(cl->queue, dst, &poison, 1, 0, nc * 4, 0, NULL, NULL),
                          CL_SUCCESS);
-        ck_assert_msg(lapse_dev_pack(d, dts[t], away, src, dim, &core, dst) == LAPSE_OK, "%s",
-                      lapse_errmsg());
+        const cl_uint c0[4] = {7, 7, 0xFFFFFFFDu, 0}; /* counter 1 starts 3 below 2^32 */
+        ck_assert_int_eq(
+            clEnqueueWriteBuffer(cl->queue, clip, CL_TRUE, 0, sizeof c0, c0, 0, NULL, NULL),
+            CL_SUCCESS);
+        ck_assert_msg(lapse_dev_pack(d, dts[t], away, src, dim, &core, dst, clip, 1) == LAPSE_OK,
+                      "%s", lapse_errmsg());
+        cl_uint c1[4];
+        ck_assert_int_eq(
+            clEnqueueReadBuffer(cl->queue, clip, CL_TRUE, 0, sizeof c1, c1, 0, NULL, NULL),
+            CL_SUCCESS);
+        ck_assert_msg(c1[0] == 7 && c1[1] == 7, "pack to %s touched another output's counter",
+                      lapse_dtype_name(dts[t]));
+        uint64_t nbad = 0;
         ck_assert_int_eq(
             clEnqueueReadBuffer(cl->queue, dst, CL_TRUE, 0, nc * sz, got, 0, NULL, NULL),
             CL_SUCCESS);
@@ -402,11 +417,31 @@ START_TEST(test_pack_saturation_rounding)
                           : dts[t] == LAPSE_DT_I16 ? (double)((int16_t *)got)[c]
                                                    : (double)((float *)got)[c];
             int same = have == want || (isnan(have) && isnan(want));
+            if (dts[t] != LAPSE_DT_F32) { /* NaN, or rounded outside the dtype's range */
+                double r = away ? round(in) : nearbyint(in);
+                double lo = dts[t] == LAPSE_DT_I16 ? -32768.0 : 0.0;
+                double hi = dts[t] == LAPSE_DT_U8    ? 255.0
+                            : dts[t] == LAPSE_DT_U16 ? 65535.0
+                            : dts[t] == LAPSE_DT_I16 ? 32767.0
+                                                     : 4294967295.0;
+                nbad += !(r >= lo && r <= hi);
+            }
             ck_assert_msg(same, "pack to %s (halves %s) of %.9g: got %.17g, want %.17g (seed %llu)",
                           lapse_dtype_name(dts[t]), away ? "away from 0" : "to even", in, have,
                           want, (unsigned long long)seed);
         }
+        uint64_t cnt = ((uint64_t)c1[3] << 32 | c1[2]) - 0xFFFFFFFDu;
+        if (dts[t] == LAPSE_DT_F32)
+            nbad = 0; /* float32 packs leave the counter alone */
+        ck_assert_msg(cnt == nbad,
+                      "pack to %s (halves %s) counted %llu voxels NaN or saturated, "
+                      "want %llu (seed %llu)",
+                      lapse_dtype_name(dts[t]), away ? "away" : "even", (unsigned long long)cnt,
+                      (unsigned long long)nbad, (unsigned long long)seed);
+        if (dts[t] == LAPSE_DT_U16)
+            ck_assert_msg(nbad > 3, "the u16 case must carry into the counter's high word");
     }
+    clReleaseMemObject(clip);
     clReleaseMemObject(src);
     clReleaseMemObject(dst);
     lapse_dev_destroy(d);

@@ -437,8 +437,8 @@ START_TEST(test_checkpoint_resume)
     ck_assert_int_eq(lapse_pipeline_ckpt_step(ctx.ck), 2);
     ck_assert_uint_eq(lapse_pipeline_ckpt_size(ctx.ck),
                       lapse_pipeline_ckpt_bytes(p, 2, &core, &core));
-    /* input, blur, mx; blur's packed core */
-    ck_assert_uint_eq(lapse_pipeline_ckpt_size(ctx.ck), 3 * n * 4 + n * 4);
+    /* input, blur, mx; blur's packed core; the outputs' saturation counters (8 bytes each) */
+    ck_assert_uint_eq(lapse_pipeline_ckpt_size(ctx.ck), 3 * n * 4 + n * 4 + 8 * (size_t)g.nout);
     ck_assert_ptr_nonnull(lapse_pipeline_ckpt_value(ctx.ck, LAPSE_GRAPH_INPUT));
     ck_assert_ptr_nonnull(lapse_pipeline_ckpt_value(ctx.ck, 0));
     ck_assert_ptr_nonnull(lapse_pipeline_ckpt_value(ctx.ck, 1));
