@@ -115,6 +115,13 @@ class Source:
         if dset not in f or not isinstance(f[dset], h5py.Dataset):
             fail("%s: no dataset %s" % (path, dset))
         d = f[dset]
+        zarr = d.attrs.get("lapse_zarr_array")  # io/layout.h LAPSE_ATTR_ZARR_ARRAY
+        if zarr is not None:
+            if isinstance(zarr, bytes):
+                zarr = zarr.decode("utf-8", "replace")
+            fail("%s:%s is the empty placeholder of an OME-Zarr output (output.format: zarr); "
+                 "its voxels are in the Zarr array %s, which compare does not read: run the "
+                 "pipeline with output.format: hdf5 to compare it" % (path, dset, zarr))
         if d.dtype.names:
             self.table = d[()]
             f.close()

@@ -643,11 +643,13 @@ static void affine_make(const lapse_step_t *s, const int64_t n[3], sampler_t *A)
 }
 SAMPLER_OP(affine, affine_make)
 
-/* Python's round(n * scale) (half to even), as SciPy zoom's output shape. */
+/* Python's round(n * scale) (half to even), as SciPy zoom's output shape. An axis of extent 1
+ * (z of a 2-D time-lapse) keeps extent 1 whatever its scale: SciPy's zoom of the 2-D frame
+ * (the other operations drop such an axis too); zooming it would copy the one plane. */
 static void resample_dims(const lapse_step_t *s, const int64_t in[3], int64_t out[3])
 {
     for (int a = 0; a < 3; a++)
-        out[a] = (int64_t)nearbyint((double)in[a] * s->p[0].v[a]);
+        out[a] = in[a] == 1 ? 1 : (int64_t)nearbyint((double)in[a] * s->p[0].v[a]);
 }
 
 /* SciPy zoom with grid_mode=True: position (o + 0.5) * n_in / n_out - 0.5 = o r + h. */
@@ -729,7 +731,9 @@ const lapse_op_t lapse_op_resample = {
     .convention = "SciPy zoom(a, scale, order=1 or 0, mode='nearest', grid_mode=True): output "
                   "shape round(n * scale) (half to even, as Python), voxel edges aligned: the "
                   "output voxel o samples (o + 0.5) * n_in / n_out - 0.5, clamped to the image; "
-                  "float32 positions; an integer result rounds halves away from zero (SciPy's)",
+                  "float32 positions; an integer result rounds halves away from zero (SciPy's); "
+                  "an axis of extent 1 (z of [t, y, x] data) stays 1 (SciPy zoom of the 2-D "
+                  "frame)",
     SAMPLER_COMMON,
     .nparams = 2,
     .params = {LAPSE_P_VEC3F("scale", 0.001, 256,

@@ -23,7 +23,8 @@
 #    in the store is not) and /result equals the reference.
 # 2f. A TIFF that gives only its pixel size (no z spacing): the z axis has no unit and scale 1,
 #    y and x are micrometres.
-# 2e. The HDF5 dataset of a Zarr output (a placeholder) given as an input is refused (exit 2),
+# 2e. The HDF5 dataset of a Zarr output (a placeholder) given as an input, or to lapse compare,
+#     is refused (exit 2),
 #    naming the store's group to read instead.
 # 2d. A store with "." chunk keys (as lapse wrote them before 2026-12-02; the chunks of a
 #    partial run moved to flat keys) is continued with "." keys and equals the reference; a new
@@ -165,6 +166,10 @@ expect_rc 2 "$T/chain.log" mpirun_lapse 1 run "$T/chain.yaml"
 grep -q "dataset /result belongs to an output.format: zarr output and holds no voxels; .*input: {file: ${out%.h5}.zarr/result}" \
     "$T/chain.log" || { cat "$T/chain.log"; fail "the placeholder was not refused"; }
 [ ! -e "$T/chain.h5" ] || fail "the refused run wrote an output"
+# lapse compare on the placeholder: refused as well (it compared zeros, exit 0, before)
+expect_rc 2 "$T/cmp.log" "$LAPSE" compare "$out:/result" "$out:/result"
+grep -q "is the empty placeholder of an OME-Zarr output.*${out%.h5}.zarr/result" "$T/cmp.log" ||
+    { cat "$T/cmp.log"; fail "lapse compare read the Zarr output's placeholder"; }
 
 note "2f. a TIFF that gives only its pixel size: z has no unit and scale 1, y and x micrometres"
 "$LAPSE_PY" - "$T/res.tif" <<'PY' || fail "cannot write the TIFF"
