@@ -7,6 +7,7 @@
  */
 #include "config_walk.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <float.h>
 #include <stdio.h>
@@ -115,15 +116,29 @@ static lapse_status_t step_op(walk_t *w, const yaml_node_t *n, const char *kp,
                              cfg_scalar(opn), list);
 }
 
-/* A YAML boolean: true/false (also yes/no, on/off). */
+/* A YAML boolean: true/false (also yes/no, on/off), each lower case, capitalised or upper case
+ * as YAML 1.1 spells them (True, TRUE); quoted or not, as every word of a config. */
 static lapse_status_t get_bool(const walk_t *w, const yaml_node_t *n, const char *kp, double *v)
 {
     static const char *const words[] = {"false", "true", "no", "yes", "off", "on", NULL};
+    if (n != NULL && n->type == YAML_SCALAR_NODE &&
+        strlen(cfg_scalar(n)) == n->data.scalar.length) {
+        const char *s = cfg_scalar(n);
+        for (int i = 0; words[i] != NULL; i++) {
+            char cap[8], up[8];
+            size_t len = strlen(words[i]);
+            for (size_t c = 0; c <= len; c++)
+                cap[c] = up[c] = (char)toupper((unsigned char)words[i][c]);
+            for (size_t c = 1; c <= len; c++)
+                cap[c] = words[i][c];
+            if (strcmp(s, words[i]) == 0 || strcmp(s, cap) == 0 || strcmp(s, up) == 0) {
+                *v = i % 2;
+                return LAPSE_OK;
+            }
+        }
+    }
     int idx = 0;
-    lapse_status_t st = cfg_get_word(w, n, kp, "boolean", words, &idx);
-    if (st == LAPSE_OK)
-        *v = idx % 2;
-    return st;
+    return cfg_get_word(w, n, kp, "boolean", words, &idx); /* fails: names what it got */
 }
 
 /* Per-axis booleans: {z: true, x: false} (missing axes false) or [z, y, x]. */

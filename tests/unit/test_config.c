@@ -298,6 +298,16 @@ START_TEST(test_small_forms)
     ck_assert_str_eq(c.steps[0].save, "/a/b");
     ck_assert_int_eq(c.sched, LAPSE_SCHED_STATIC);
     lapse_config_free(&c);
+
+    /* booleans as YAML 1.1 spells them: lower case, capitalised (Python's True), upper case */
+    parse_ok(HEAD "pipeline: [{op: flip, axes: {z: True, y: FALSE, x: 'on'}}]\n", &c);
+    expect_vec(c.steps[0].p[0].v, 1, 0, 1);
+    lapse_config_free(&c);
+    parse_ok(HEAD "pipeline: [{op: flip, axes: [No, YES, false]}]\n", &c);
+    expect_vec(c.steps[0].p[0].v, 0, 1, 0);
+    lapse_config_free(&c);
+    const char *tru = HEAD "pipeline: [{op: flip, axes: {z: tRUE}}]\n";
+    parse_bad("mem.yaml", tru, strlen(tru), 3, 33, "pipeline[0].axes.z", "unknown boolean 'tRUE'");
 }
 END_TEST
 
