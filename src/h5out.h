@@ -51,6 +51,8 @@ typedef struct {
                           on an axis that is not spatial: no element_size_um; all 0: not known;
                           negative: an axis whose size is not known (z of a TIFF that gives only
                           its pixel size), written as its magnitude, without a unit in Zarr */
+    double org[3];     /* the centre of its voxel 0 in the input's frame (units of vox), relative to
+                          the input's voxel 0: moved by crop, downsample_bin, resample (job.c) */
 } lapse_dset_spec_t;
 
 /* Facts about a run, stored in its run group (io/layout.h). Strings must be identical on all ranks.

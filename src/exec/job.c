@@ -249,8 +249,9 @@ static lapse_status_t pipeline_facts(lapse_job_t *job)
 }
 
 /* The voxel size of every node's result into vox[node]: the input's (lapse_voxel_size), carried
- * through each step's voxel rule (op.h) from its first operand. */
-static void node_voxels(const lapse_job_t *job, double vox[][3])
+ * through each step's voxel rule (op.h) from its first operand; and the centre of its voxel 0
+ * into org[node] (the input's voxel 0 at 0). */
+static void node_voxels(const lapse_job_t *job, double vox[][3], double org[][3])
 {
     const lapse_graph_t *g = &job->graph;
     const char *unit = "";
@@ -265,9 +266,11 @@ static void node_voxels(const lapse_job_t *job, double vox[][3])
     for (int k = 0; k < g->nsteps; k++) {
         const int j = g->node[k].in[0];
         const int64_t *dims = j == LAPSE_GRAPH_INPUT ? g->in_shape : g->node[j].dims;
+        static const double zero[3] = {0, 0, 0};
         memcpy(vox[k], j == LAPSE_GRAPH_INPUT ? in : vox[j], sizeof vox[k]);
+        memcpy(org[k], j == LAPSE_GRAPH_INPUT ? zero : org[j], sizeof org[k]);
         if (g->node[k].step->op->voxel)
-            g->node[k].step->op->voxel(g->node[k].step, dims, vox[k]);
+            g->node[k].step->op->voxel(g->node[k].step, dims, vox[k], org[k]);
     }
 }
 
@@ -277,8 +280,8 @@ static void make_specs(lapse_job_t *job)
     const lapse_config_t *cfg = &job->cfg;
     const lapse_graph_t *g = &job->graph;
     int nout = g->nout;
-    double vox[LAPSE_MAX_STEPS][3];
-    node_voxels(job, vox);
+    double vox[LAPSE_MAX_STEPS][3], org[LAPSE_MAX_STEPS][3];
+    node_voxels(job, vox, org);
     for (int k = 0; k < nout; k++) {
         lapse_dset_spec_t *s = &job->out[k];
         int step = g->out[k].node;
@@ -300,6 +303,7 @@ static void make_specs(lapse_job_t *job)
         }
         s->dtype = dt;
         memcpy(s->vox, vox[step], sizeof s->vox);
+        memcpy(s->org, org[step], sizeof s->org);
         /* output.format: zarr: the HDF5 dataset stays (shape, dtype, voxel size for lapse
          * info), unfiltered and never written; the voxels go to the Zarr store (zarr_out.h) */
         s->comp = cfg->output_format == LAPSE_FMT_ZARR ? LAPSE_COMP_NONE : cfg->compression;

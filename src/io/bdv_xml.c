@@ -358,16 +358,17 @@ static void xml_body(FILE *f, const char *out, const char *h5, const lapse_dset_
     for (int64_t t = 0; t < ntp; t++)
         for (int k = 0; k < n; k++) {
             double v[3];
+            const double *o = specs[k].org; /* voxel 0's centre: the translation */
             setup_voxel(&specs[k], vox, v);
             fprintf(f,
                     "    <ViewRegistration timepoint=\"%lld\" setup=\"%d\">\n"
                     "      <ViewTransform type=\"affine\">\n"
                     "        <Name>calibration</Name>\n"
-                    "        <affine>%.17g 0.0 0.0 0.0 0.0 %.17g 0.0 0.0 0.0 0.0 %.17g "
-                    "0.0</affine>\n"
+                    "        <affine>%.17g 0.0 0.0 %.17g 0.0 %.17g 0.0 %.17g 0.0 0.0 %.17g "
+                    "%.17g</affine>\n"
                     "      </ViewTransform>\n"
                     "    </ViewRegistration>\n",
-                    (long long)t, k, v[2], v[1], v[0]);
+                    (long long)t, k, v[2], o[2] + 0.0, v[1], o[1] + 0.0, v[0], o[0] + 0.0);
         }
     fprintf(f, "  </ViewRegistrations>\n</SpimData>\n");
 }

@@ -366,7 +366,17 @@ static lapse_status_t create_one(const char *out, const char *root, const lapse_
         const double v = fabs(own ? s->vox[a - 1] : vox[a - 1]);
         PUT(", %.17g", v > 0 ? v : 1.0);
     }
-    PUT("]}]\n        }\n      ]\n    }\n  ]\n}\n");
+    PUT("]}");
+    int moved = 0; /* the centre of voxel 0 off the input's (crop, downsample_bin, resample) */
+    for (int a = 4 - nd + 1; a < 4; a++)
+        moved |= s->org[a - 1] != 0.0;
+    if (moved) {
+        PUT(", {\"type\": \"translation\", \"translation\": [0.0");
+        for (int a = 4 - nd + 1; a < 4; a++)
+            PUT(", %.17g", s->org[a - 1] + 0.0);
+        PUT("]}");
+    }
+    PUT("]\n        }\n      ]\n    }\n  ]\n}\n");
     if (n >= cap)
         return lapse_fail(LAPSE_ERUNTIME, "zarr metadata of %s too long", s->path);
     ZTRY(write_text(gdir, ".zattrs", text));

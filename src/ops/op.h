@@ -244,9 +244,12 @@ struct lapse_op {
     void (*out_dims)(const lapse_step_t *s, const int64_t in[3], int64_t out[3]);
     /* The voxel size (z, y, x, in any unit) of the result, from the first input's voxel size
      * vox and dims in, in place: resample and downsample_bin change it; an axis that is no longer
-     * spatial gets 0 (radial_reslice's angles). NULL: unchanged (rotate and affine_transform work
-     * in voxel indices and keep it). */
-    void (*voxel)(const lapse_step_t *s, const int64_t in[3], double vox[3]);
+     * spatial gets 0 (radial_reslice's angles). And org, in place: where the centre of the
+     * result's voxel 0 lies, in the same units and frame as the input's (crop moves it by its
+     * start, downsample_bin to its first block's centre, resample to its first sample);
+     * vox[a] < 0 (a size not known) moves it by |vox[a]|. NULL: both unchanged (rotate, flip and
+     * affine_transform work in voxel indices on the same grid). */
+    void (*voxel)(const lapse_step_t *s, const int64_t in[3], double vox[3], double org[3]);
     /* Refuse parameters that make no sense for an input of dims in (z, y, x), when the graph is
      * compiled (a config error, nothing run): NULL when fine, else the offending parameter's key
      * with the reason in msg (len bytes). NULL hook: every shape is fine. */

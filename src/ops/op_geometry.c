@@ -174,6 +174,14 @@ static void index_ref(const index_map_t *m, const lapse_refvol_t *in, lapse_refv
 INDEX_OP(flip, flip_map)
 INDEX_OP(crop, crop_map)
 
+/* The result's voxel 0 is the input's voxel start. */
+static void crop_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3], double org[3])
+{
+    (void)in;
+    for (int a = 0; a < 3; a++)
+        org[a] += s->p[0].v[a] * fabs(vox[a]);
+}
+
 /* NumPy slicing a[start : start + size] per axis: clipped to the image (0 when start is past
  * it: the graph refuses an empty result). */
 static void crop_dims(const lapse_step_t *s, const int64_t in[3], int64_t out[3])
@@ -221,6 +229,7 @@ const lapse_op_t lapse_op_crop = {
     .reach_doc = "the box shifted by start",
     .in_box = crop_in_box,
     .out_dims = crop_dims,
+    .voxel = crop_voxel,
     .launch = crop_launch,
     .reference = crop_ref,
 };
@@ -298,11 +307,15 @@ static void bin_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvo
 }
 
 /* A block of factor voxels is one voxel of the result. */
-static void bin_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3])
+/* Output voxel o is the mean of input voxels o f .. o f + f - 1: its centre is (f - 1) / 2
+ * input voxels from the block's first. */
+static void bin_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3], double org[3])
 {
     (void)in;
-    for (int a = 0; a < 3; a++)
+    for (int a = 0; a < 3; a++) {
+        org[a] += 0.5 * (s->p[0].v[a] - 1.0) * fabs(vox[a]);
         vox[a] *= s->p[0].v[a];
+    }
 }
 
 const lapse_op_t lapse_op_downsample_bin = {
@@ -668,13 +681,17 @@ static void resample_make(const lapse_step_t *s, const int64_t n[3], sampler_t *
 }
 SAMPLER_OP(resample, resample_make)
 
-/* The sampling step of resample_make: n_in / n_out input voxels per output voxel. */
-static void resample_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3])
+/* The sampling step of resample_make: n_in / n_out input voxels per output voxel, the first
+ * output voxel at input position 0.5 r - 0.5 (before the clamping, which moves only samples). */
+static void resample_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3], double org[3])
 {
     int64_t o[3];
     resample_dims(s, in, o);
-    for (int a = 0; a < 3; a++)
-        vox[a] *= o[a] > 0 ? (double)in[a] / (double)o[a] : 1.0;
+    for (int a = 0; a < 3; a++) {
+        const double r = o[a] > 0 ? (double)in[a] / (double)o[a] : 1.0;
+        org[a] += (0.5 * r - 0.5) * fabs(vox[a]);
+        vox[a] *= r;
+    }
 }
 
 /* Version 3 (2026-12-02): an integer result rounds halves away from zero, as SciPy's do (to
@@ -927,7 +944,9 @@ static void radial_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_re
 
 /* [angle, z, radius]: the angles are not a length; z keeps its size, a radius step is one
  * voxel of x (of y too where the two are equal). */
-static void radial_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3])
+/* [angles, z, radius]: z keeps its size and origin; angles are no length, and the radius
+ * starts at the centre (no position in the input's frame: 0). */
+static void radial_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3], double org[3])
 {
     (void)s;
     (void)in;
@@ -935,6 +954,8 @@ static void radial_voxel(const lapse_step_t *s, const int64_t in[3], double vox[
     vox[0] = 0.0;
     vox[1] = z;
     vox[2] = x;
+    org[1] = org[0];
+    org[0] = org[2] = 0.0;
 }
 
 const lapse_op_t lapse_op_radial_reslice = {

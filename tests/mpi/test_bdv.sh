@@ -8,7 +8,9 @@
 # continued run, an update and an overwrite (rewritten, still valid, no temporary file left);
 # an OUT.xml lapse did not write, or a symbolic link at OUT.bdv.h5, is left alone with a warning
 # and the run still succeeds. Steps that change the geometry (resample, downsample_bin,
-# radial_reslice, a projection) give their result its own voxel size in all three places.
+# radial_reslice, a projection) give their result its own voxel size in all three places, and
+# those that move the first voxel (crop, downsample_bin, resample) its position: the BigDataViewer
+# affine's translation and an OME-Zarr translation, so that the result overlays the input.
 # The same output name made again with format: zarr removes lapse's OUT.xml / OUT.bdv.h5 (they
 # would show its empty HDF5 datasets as black images) and leaves a foreign OUT.xml alone.
 source "$(dirname "$0")/common.sh"
@@ -90,7 +92,9 @@ geo isoz "{op: resample, scale: [4.9, 1.6, 1]}" zarr
 geo bin "{op: downsample_bin, factor: [2, 3, 4]}"
 geo radial "{op: radial_reslice, angle_step: 30}"
 geo proj "{op: maximum_z_projection}"
-"$LAPSE_PY" - "$T" "$NZ" "$NY" <<'PY' || fail "voxel sizes after geometric steps"
+geo crop "{op: crop, start: [2, 10, 20], size: [5, 30, 40]}"
+geo cropz "{op: crop, start: [2, 10, 20], size: [5, 30, 40]}" zarr
+"$LAPSE_PY" - "$T" "$NZ" "$NY" <<'PY' || fail "voxel sizes and positions after geometric steps"
 import json, sys
 import xml.etree.ElementTree as ET
 import h5py
@@ -114,11 +118,24 @@ for name, w in want.items():
     if not np.allclose(size, xw, rtol=1e-12):
         print("%s: BigDataViewer voxelSize (z y x) %s, expected %s" % (name, size, xw))
         bad += 1
-z = json.load(open("%s/isoz.zarr/result/.zattrs" % t))
-scale = z["multiscales"][0]["datasets"][0]["coordinateTransformations"][0]["scale"]
-if not np.allclose(scale, [1.0, 4 * nz / zo, 0.8 * ny / yo, 0.5], rtol=1e-12):
-    print("OME-Zarr scale %s, expected %s" % (scale, [1.0, 4 * nz / zo, 0.8 * ny / yo, 0.5]))
-    bad += 1
+# the centre of the result's voxel 0 in the input's frame (micrometres, z y x): a crop's start,
+# a block's centre ((f - 1) / 2 input voxels in), a resampling's first sample (0.5 r - 0.5)
+rz, ry = nz / zo, ny / yo
+org = {"iso": [(0.5 * rz - 0.5) * 4, 0, 0], "bin": [2.0, 0.8, 0.75], "radial": [0, 0, 0],
+       "proj": [0, 0, 0], "crop": [8.0, 8.0, 10.0]}
+for name, o in org.items():
+    root = ET.parse("%s/%s.xml" % (t, name)).getroot()
+    a = [float(v) for v in root.find(".//ViewRegistration/ViewTransform/affine").text.split()]
+    if not np.allclose([a[11], a[7], a[3]], o, rtol=1e-12, atol=1e-12):
+        print("%s: BigDataViewer translation (z y x) %s, expected %s" % (name, [a[11], a[7], a[3]], o))
+        bad += 1
+for name, s, o in (("isoz", [1.0, 4 * rz, 0.8 * ry, 0.5], [0, (0.5 * rz - 0.5) * 4, (0.5 * ry - 0.5) * 0.8, 0]),
+                   ("cropz", [1.0, 4, 0.8, 0.5], [0, 8.0, 8.0, 10.0])):
+    ct = json.load(open("%s/%s.zarr/result/.zattrs" % (t, name)))["multiscales"][0]["datasets"][0]["coordinateTransformations"]
+    if len(ct) != 2 or ct[0]["type"] != "scale" or ct[1]["type"] != "translation" or \
+            not np.allclose(ct[0]["scale"], s, rtol=1e-12) or not np.allclose(ct[1]["translation"], o, rtol=1e-12):
+        print("%s: OME-Zarr transformations %s, expected scale %s, translation %s" % (name, ct, s, o))
+        bad += 1
 sys.exit(1 if bad else 0)
 PY
 
