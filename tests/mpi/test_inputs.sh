@@ -73,6 +73,11 @@ raw("c1t.h5", tzc[:, :, 1])
 tifffile.imwrite(p("tzcyx.tif"), tzc, imagej=True, metadata={"axes": "TZCYX"})
 tifffile.imwrite(p("tczyx.ome.tif"), tzc.transpose(0, 2, 1, 3, 4), ome=True,
                  metadata={"axes": "TCZYX"})
+# OME lengths in angstrom (y, x) and picometre (z): 2500 A = 0.25 um, 1.5e6 pm = 1.5 um
+tifffile.imwrite(p("angstrom.ome.tif"), zc[:, 0], ome=True,
+                 metadata={"axes": "ZYX", "PhysicalSizeX": 2500, "PhysicalSizeXUnit": "\u00c5",
+                           "PhysicalSizeY": 2500, "PhysicalSizeYUnit": "\u00c5",
+                           "PhysicalSizeZ": 1.5e6, "PhysicalSizeZUnit": "pm"})
 with h5py.File(p("tczyx.h5"), "w") as f:
     f["raw"] = tzc.transpose(0, 2, 1, 3, 4)
 # one file per timepoint: 11 shifted copies of an 8-bit z-stack
@@ -197,6 +202,7 @@ plan() { # NAME INPUT_YAML WANT
 plan vs_ij "file: $DATA/xyz_8bit__nuclei_autothresh.tif" "voxel      [4, 0.828643, 0.828643] um"
 plan files_t0 "files: \"$T/tp/tp_*.tif\"" "t=0 is $T/tp/tp_0.tif, t=10 is $T/tp/tp_10.tif"
 plan vs_h5 "file: $T/esz.h5, dataset: /raw" "voxel      [2, 0.5, 0.25] um"
+plan vs_angstrom "file: $T/angstrom.ome.tif" "voxel      [1.5, 0.25, 0.25] um"
 plan vs_cfg "file: $T/esz.h5, dataset: /raw, voxel_size: [3, 1, 1]" \
     "voxel      [3, 1, 1] um (z, y, x; 0 = unknown) from input.voxel_size"
 config esz3run "file: $T/esz3.h5, dataset: /raw" "[1, 64, 64]"
