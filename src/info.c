@@ -413,7 +413,8 @@ static void print_runs(FILE *f, const run_t *runs, int n)
                 runs[i].timepoints[0] ? runs[i].timepoints : "all", lab);
         /* The latest run stopped by a signal: what mpirun's own exit code (1) does not say. */
         if (i == n - 1 && strcmp(runs[i].status, LAPSE_RUN_INTERRUPTED) == 0)
-            fprintf(f, "    interrupted, resumable: run the same command again\n");
+            fprintf(f, "    interrupted, resumable: run the same command again (nothing is left to "
+                       "do when the total below counts every task done)\n");
         /* "running" is never rewritten by a run that was killed (SIGKILL, a crash, a node
          * failure): an earlier run is certainly gone, the latest may still be running. */
         if (strcmp(runs[i].status, LAPSE_RUN_RUNNING) == 0)

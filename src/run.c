@@ -448,6 +448,27 @@ static void report_clipped(const lapse_worker_t *w)
     fflush(stderr);
 }
 
+/* Collective, after a stop signal ended the task loop (st LAPSE_EINTERRUPTED on every rank):
+ * when every task of the plan was done all the same (the signal came during the last tasks,
+ * which a stop still finishes), the run is complete: LAPSE_OK (status "done", exit 0; a job
+ * requeued on exit 75 would only find nothing to do), with a note from rank 0. Else st. */
+static lapse_status_t stopped_complete(const lapse_worker_t *w, lapse_status_t st)
+{
+    long long mine = 0, all = 0;
+    for (int64_t i = 0; i < w->nrows; i++)
+        mine += w->rows[i].status == LAPSE_ROW_DONE;
+    if (MPI_Allreduce(&mine, &all, 1, MPI_LONG_LONG, MPI_SUM, w->r->world) != MPI_SUCCESS ||
+        all != (long long)w->plan->ntasks)
+        return st;
+    if (w->r->rank == 0) {
+        fprintf(stderr, "lapse: note: the stop signal came after the last task had started, "
+                        "and every task of the run is done: the run is complete\n");
+        fflush(stderr);
+    }
+    lapse_err_clear();
+    return LAPSE_OK;
+}
+
 /* Collective. Phases 5+6 of a run: open the input and the output, record the run, run every
  * task of the plan (work), record the rows and the outcome, close. Every rank makes the same
  * collective calls in the same order; an HDF5 or I/O failure on any rank ends the job
@@ -481,6 +502,8 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
     wst = lapse_worker_work(&w);
     abort_on_io_failure(r, wst, job->cfg.output_file);
     st = lapse_agree(r->world, wst);
+    if (st == LAPSE_EINTERRUPTED)
+        st = stopped_complete(&w, st);
     if (st == LAPSE_ESKIPPED)
         report_skipped(&w);
     st = finish_run(&w, &rec, st);

@@ -18,6 +18,11 @@
 # Every case: rank 0's last line says "interrupted, resumable: run the same command again", and
 # so does `lapse info` under the run (issue 8 item 8).
 # d) singleton `lapse run` + SIGINT: as a).
+# e) singleton + SIGTERM while the last task computes (a 1 s compute step per task): a stop
+#    still finishes the task in flight, so every task is done and the run must be complete:
+#    exit 0, status "done", a note saying so (it exited 75 as "interrupted", and a job requeued
+#    on 75 found nothing to do, for good). Whatever the timing, exit 75 with every task marked
+#    is a failure.
 # LAPSE_TEST_SEED makes the random choices repeatable (the seed is printed).
 source "$(dirname "$0")/common.sh"
 need_device
@@ -106,6 +111,43 @@ signal_case() {
 signal_case "a) singleton + SIGTERM" 0 TERM 75 2 $((TOTAL / 2))
 signal_case "b) mpirun -n 2 + SIGUSR2" 2 USR2 75 3 $((TOTAL / 2))
 signal_case "d) singleton + SIGINT" 0 INT 75 2 $((TOTAL / 2))
+
+# e) the signal during the last of 3 one-tile tasks, each with a 1 s compute step
+last_task_case() { # DELAY: seconds after the second mark
+    note "e) singleton + SIGTERM during the last task (sent $1 s after the second mark)"
+    rm -f "$T/e.h5"
+    LAPSE_OVERLAP=0 LAPSE_FAULT=compute~1 "$LAPSE" run "$T/e.yaml" >"$T/e.log" 2>&1 &
+    local pid=$!
+    wait_marks "$T/e.h5" 2 "$pid" 120 || { wait_bg "$pid" 60; cat "$T/e.log"; fail "e) ended before 2 marks"; }
+    sleep "$1"
+    kill -TERM "$pid"
+    wait_bg "$pid" 60
+    local m
+    m=$("$LAPSE_PY" -c "import h5py, sys; print(int(h5py.File(sys.argv[1], 'r')['/lapse/done'][()].sum()))" "$T/e.h5")
+    note "exit $WAIT_RC with $m of 3 tasks marked"
+    if [ "$m" -lt 3 ]; then # the signal came before the last task started: a true interruption
+        [ "$WAIT_RC" -eq 75 ] || { cat "$T/e.log"; fail "e) exit $WAIT_RC with $m of 3 tasks done, want 75"; }
+        return 1
+    fi
+    [ "$WAIT_RC" -eq 0 ] || { cat "$T/e.log"; fail "e) every task is done but the run exited $WAIT_RC"; }
+    [ "$(run_attr "$T/e.h5" 1 status)" = done ] || fail "e) every task is done but run 1 is '$(run_attr "$T/e.h5" 1 status)'"
+    grep -q "note: the stop signal came after the last task had started, and every task of the run is done" "$T/e.log" ||
+        { cat "$T/e.log"; fail "e) no note that the run is complete"; }
+    run_ok "$T/e2.log" "$LAPSE" run "$T/e.yaml"
+    grep -q 'nothing to do' "$T/e2.log" || { cat "$T/e2.log"; fail "e) the rerun found work"; }
+}
+NT_SAVE=$NT
+NT=3
+make_sample "$T/three.h5"
+NT=$NT_SAVE
+cat >"$T/e.yaml" <<YAML
+input: {file: $T/three.h5, dataset: /raw}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+output: {file: $T/e.h5}
+devices: any
+YAML
+last_task_case 0.4 || last_task_case 0.7 || fail "e) the signal never reached the last task"
 
 # c) mpirun passes SIGTERM on to the ranks only about a second later (they go on meanwhile),
 # so this case needs a run that cannot finish in that second: 4x the timepoints.
