@@ -192,6 +192,7 @@ static lapse_status_t run_once(const lapse_job_t *job, lapse_reader_t *in, lapse
     lapse_pipe_times_t pt;
     memset(&pt, 0, sizeof pt);
     LAPSE_TRY(lapse_pipeline_run(pipe, &t->read, &t->core, &pt));
+    lapse_fault_point("compute"); /* "compute~S": a slow probe, for the signal test */
     ph->upload = pt.upload;
     ph->compute = pt.compute;
     ph->download = pt.download;
@@ -529,8 +530,15 @@ static lapse_status_t probe(const lapse_job_t *job, lapse_cl_t *cl, const lapse_
     p->setup = MPI_Wtime() - t0;
     p->cache_dropped = drop_cache(job->cfg.input_file);
     long long bytes_out = 0;
+    /* a stop signal (Ctrl-C, scancel) ends the probe between its stages (exit 75) */
+    if (lapse_stop_requested())
+        LAPSE_TRY(lapse_interrupted());
     LAPSE_TRY(run_once(job, in, pipe, &out, &p->task, &p->cold, &bytes_out));
+    if (lapse_stop_requested())
+        LAPSE_TRY(lapse_interrupted());
     LAPSE_TRY(run_once(job, in, pipe, &out, &p->task, &p->warm, &bytes_out));
+    if (lapse_stop_requested())
+        LAPSE_TRY(lapse_interrupted());
     p->bytes_in = lapse_box_voxels(&p->task.read) * (long long)lapse_dtype_size(job->in.dtype);
     p->bytes_out = bytes_out;
     predict(job, plan, p);

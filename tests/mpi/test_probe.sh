@@ -112,4 +112,20 @@ expect_rc 2 e2.log "$LAPSE" plan blur.yaml --json
 grep -q "go with --probe" e2.log || { cat e2.log; fail "7: --json without --probe accepted"; }
 expect_rc 2 e3.log "$LAPSE" plan blur.yaml --probe -n 0
 expect_rc 2 e4.log "$LAPSE" run blur.yaml --probe
+
+note "8. a stop signal ends the probe between its runs (exit 75), leaving nothing behind"
+mkdir -p "$T/sigp"
+kill_config sig.yaml "$T/sigp/sig.h5"
+LAPSE_FAULT=compute~2 "$LAPSE" plan sig.yaml --probe >sig.log 2>&1 &
+pid=$!
+sleep 1
+kill -TERM "$pid"
+t0=$(date +%s.%N)
+wait_bg "$pid" 30
+took=$(echo "$WAIT_END - $t0" | bc)
+[ "$WAIT_RC" -eq 75 ] || { cat sig.log; fail "8: the probe exited $WAIT_RC after SIGTERM, want 75"; }
+[ "$(echo "$took <= 4" | bc)" -eq 1 ] || fail "8: the probe took $took s to stop"
+grep -q "stopped by signal 15 (SIGTERM)" sig.log || { cat sig.log; fail "8: the signal not named"; }
+! grep -q "^predicted" sig.log || { cat sig.log; fail "8: a prediction after the stop"; }
+nothing_written "$T/sigp" sig
 echo "PASS ($TEST_NAME)"
