@@ -554,6 +554,15 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
         OUTPUT_FAIL("output %s exists and is not a complete lapse output; set "
                     "output.mode: overwrite to replace it, or choose another file",
                     cfg->output_file);
+    /* a grown (or shrunk) input first: its shape is in the fingerprint too, and neither a
+     * continuation nor an update can change the output's number of timepoints */
+    if (os.ntp != job->in.ntp)
+        OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: an existing "
+                    "output keeps its number of timepoints, so neither continuing nor "
+                    "output.mode: update can add or drop any; set output.mode: overwrite to "
+                    "make it again from the whole input, or write the timepoints it lacks to "
+                    "another output file (output.file, with --timepoints)",
+                    cfg->output_file, (long long)os.ntp, cfg->input_file, (long long)job->in.ntp);
     int updating = cfg->mode == LAPSE_MODE_UPDATE || (!cfg->mode_given && tp_override);
     if (!updating && strcmp(os.fingerprint, job->fingerprint) != 0)
         OUTPUT_FAIL("output %s was made by a different config (input, pipeline, a custom "
@@ -620,10 +629,6 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     "interrupted): moved into place\n",
                     cfg->output_file);
     }
-    if (os.ntp != job->in.ntp)
-        OUTPUT_FAIL("output %s has %lld timepoints but the input has %lld; set "
-                    "output.mode: overwrite",
-                    cfg->output_file, (long long)os.ntp, (long long)job->in.ntp);
     memcpy(job->file_tile, os.tile, sizeof job->file_tile);
     job->file_ntiles = os.ntiles;
     job->done = os.done;

@@ -27,6 +27,9 @@
 #    the old results. (6 also: config A recomputing config B's timepoint ends the warning.)
 # 10. An update with another config killed after its first task (a killed run appends no task
 #     rows), then continued: the warning names the killed run's timepoint and the continuation's.
+# 11. The input grew by a timepoint (an acquisition still running): a plain run and an update
+#     are refused (exit 2) saying so - the output keeps its timepoints - not that the config
+#     differs, and neither advises the update that cannot work; the output is untouched.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -200,4 +203,19 @@ lapse_run 1 "$T/kB.yaml" --timepoints 0-1 # continues the killed update (its row
 expect_rc 0 "$T/kA2.log" mpirun_lapse 1 run "$T/kA.yaml"
 grep -q "holds results of another config: run 2 (timepoints 0), run 3 (timepoints 0-1) recomputed" \
     "$T/kA2.log" || { cat "$T/kA2.log"; fail "the killed update's timepoint is not named"; }
+
+note "11. the input grew by a timepoint: refused, saying so"
+G=$T/grow.h5
+NT=$((NT + 1)) make_sample "$T/grown.h5"
+sed "s|file: $K,|file: $G,|" "$T/kA.yaml" >"$T/grow.yaml"
+sed "s|file: $IN,|file: $T/grown.h5,|" "$T/grow.yaml" >"$T/grown.yaml"
+lapse_run 1 "$T/grow.yaml"
+cp "$G" "$T/grow.copy"
+for args in "" "--timepoints $NT"; do
+    expect_rc 2 "$T/g.log" mpirun_lapse 1 run "$T/grown.yaml" $args
+    grep -q "output $G has $NT timepoints but the input $T/grown.h5 now has $((NT + 1)): an existing output keeps its number of timepoints" "$T/g.log" ||
+        { cat "$T/g.log"; fail "11 ($args): the grown input not named"; }
+    ! grep -q "different config\|or update to" "$T/g.log" || { cat "$T/g.log"; fail "11: misleading advice"; }
+    cmp -s "$G" "$T/grow.copy" || fail "11: the refused run changed the output"
+done
 echo "PASS ($TEST_NAME)"
