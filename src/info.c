@@ -472,10 +472,17 @@ static void add_row(rank_sum_t *s, const lapse_task_row_t *r)
 /* One rank's device seconds (upload + compute + download: the queue's profiling) over its wall
  * seconds: the end of its task loop (the latest t_start + t_total), or for rows without
  * t_start (older outputs, whose tasks did not overlap) the summed task seconds. */
+/* A rank's wall seconds: the end of its task loop, or (rows without t_start) its summed task
+ * seconds. For the sum of all ranks' rows, the end of the last loop. */
+static double rank_wall(const rank_sum_t *s)
+{
+    return s->started || s->tasks == 1 ? s->end : s->t[5];
+}
+
 static void print_busy(FILE *f, int rank, const rank_sum_t *s)
 {
     double dev = s->t[1] + s->t[2] + s->t[3];
-    double wall = s->started || s->tasks == 1 ? s->end : s->t[5];
+    double wall = rank_wall(s);
     fprintf(f, "  rank %d: %.3f s device / %.3f s wall = ", rank, dev, wall);
     if (wall > 0)
         fprintf(f, "%.1f%% busy", 100.0 * dev / wall);
@@ -490,8 +497,9 @@ static void print_sum(FILE *f, const char *who, const rank_sum_t *s)
     fprintf(f, "  %6s %7" PRId64 " %6" PRId64 " %9" PRId64, who, s->tasks, s->failed, s->abandoned);
     for (int k = 0; k < 6; k++)
         fprintf(f, " %9.3f", s->t[k]);
-    if (s->t[5] > 0)
-        fprintf(f, " %11.4g\n", (double)s->voxels / s->t[5]);
+    /* over the wall of the task loop: with overlap (the default) the tasks' totals overlap */
+    if (rank_wall(s) > 0)
+        fprintf(f, " %11.4g\n", (double)s->voxels / rank_wall(s));
     else
         fprintf(f, " %11s\n", "-");
 }
@@ -533,8 +541,12 @@ static lapse_status_t print_run_times(FILE *f, const run_t *run, int64_t id,
             wall = b - a;
     }
     fprintf(f, "  core voxels done: %" PRId64, all.voxels);
-    if (all.t[5] > 0)
-        fprintf(f, "; %.4g voxels/s per rank (summed task seconds)", (double)all.voxels / all.t[5]);
+    double walls = 0; /* every rank's loop wall, summed */
+    for (int r = 0; r <= maxrank; r++)
+        walls += per[r].tasks ? rank_wall(&per[r]) : 0.0;
+    if (walls > 0)
+        fprintf(f, "; %.4g voxels/s per rank (over each rank's task loop)",
+                (double)all.voxels / walls);
     if (wall > 0)
         fprintf(f, "; %.4g voxels/s overall (%.1f s wall)", (double)all.voxels / wall, wall);
     else if (wall == 0)

@@ -400,11 +400,22 @@ static double um_per_unit(const char *u)
     static const struct {
         const char *name;
         double um;
-    } units[] = {{"micron", 1},    {"microns", 1}, {"um", 1},        {"\\u00B5m", 1},
-                 {"\xc2\xb5m", 1}, {"\xb5m", 1},   {"\xce\xbcm", 1}, {"nm", 1e-3},
-                 {"mm", 1e3},      {"cm", 1e4},    {"m", 1e6},
+    } units[] = {{"micron", 1},
+                 {"microns", 1},
+                 {"um", 1},
+                 {"\\u00B5m", 1},
+                 {"\xc2\xb5m", 1},
+                 {"\xb5m", 1},
+                 {"\xce\xbcm", 1},
+                 {"nm", 1e-3},
+                 {"mm", 1e3},
+                 {"cm", 1e4},
+                 {"m", 1e6},
                  /* OME UnitsLength: angstrom (U+00C5 and U+212B), picometre, decimetre */
-                 {"\xc3\x85", 1e-4}, {"\xe2\x84\xab", 1e-4}, {"pm", 1e-6}, {"dm", 1e5}};
+                 {"\xc3\x85", 1e-4},
+                 {"\xe2\x84\xab", 1e-4},
+                 {"pm", 1e-6},
+                 {"dm", 1e5}};
     for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
         if (strcmp(u, units[i].name) == 0)
             return units[i].um;

@@ -209,6 +209,11 @@ START_TEST(device_busy)
                     "for the device\n"
                     "  rank 1: 1.000 s device / 2.000 s wall = 50.0% busy; host waited 0.000 s "
                     "for the device (wall: summed task seconds)\n");
+    /* voxels per second over the same walls, not the overlapping tasks' summed totals (4.5 s
+     * on rank 0): 160 / 4 and 160 / 2; all ranks 320 / 6 */
+    ASSERT_HAS(out, " 4.500          40\n");
+    ASSERT_HAS(out, " 2.000          80\n");
+    ASSERT_HAS(out, "core voxels done: 320; 53.33 voxels/s per rank (over each rank's task loop)");
     free(out);
 }
 END_TEST
