@@ -420,9 +420,9 @@ static void print_runs(FILE *f, const run_t *runs, int n)
         if (strcmp(runs[i].status, LAPSE_RUN_RUNNING) == 0)
             fprintf(f, "%s",
                     i < n - 1 ? "    killed before it finished (its done tasks are kept)\n"
-                              : "    still running, or killed before it finished: if no lapse "
-                                "holds the output's .lock, run the same command again to "
-                                "continue\n");
+                              : "    still running, or stopped by a failure writing the output or "
+                                "a kill before it finished: if no lapse holds the output's "
+                                ".lock, run the same command again to continue\n");
     }
     if (ndistinct > 1)
         fprintf(f,

@@ -279,8 +279,9 @@ START_TEST(killed_runs)
                     "kept)\n  run 2: done, ");
     ASSERT_HAS(out, "\n  run 2: done, start 2024-01-02T03:04:05Z, end 2024-01-02T03:04:09Z, 1 "
                     "rank, timepoints 0-5\n  run 3: running, ");
-    ASSERT_HAS(out, "timepoints 0-5\n    still running, or killed before it finished: if no "
-                    "lapse holds the output's .lock, run the same command again to continue\n");
+    ASSERT_HAS(out, "timepoints 0-5\n    still running, or stopped by a failure writing the "
+                    "output or a kill before it finished: if no lapse holds the output's .lock, "
+                    "run the same command again to continue\n");
     free(out);
 }
 END_TEST
