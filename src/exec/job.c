@@ -514,6 +514,45 @@ static void note_unwritten(const lapse_job_t *job)
             list, cfg->output_file, sel);
 }
 
+/* Rank 0, an update of an output made with output.parts: the parts of selected timepoints that
+ * are missing (deleted, lost) are made anew, empty, with the output's token (the main file's
+ * virtual datasets find them by name), and the update recomputes every selected timepoint (its
+ * marks are reset). A missing part of a timepoint not selected stays an error
+ * (lapse_parts_check). dry_run: only said. *remade: how many were (or would be) made. */
+static lapse_status_t remake_parts(lapse_job_t *job, const char *token, int dry_run, int *remade)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_config_t *cfg = &job->cfg;
+    char dir[4200], path[4400];
+    int results[3 * LAPSE_MAX_STEPS + 1];
+    const int nspecs = job->nout + job->nscratch;
+    *remade = 0;
+    for (int k = 0; k < nspecs; k++)
+        results[k] = k < job->nout;
+    lapse_parts_dir(cfg->output_file, 1, dir, sizeof dir);
+    struct stat db;
+    if (lstat(dir, &db) != 0 || !S_ISDIR(db.st_mode))
+        return LAPSE_OK; /* no parts directory (a packed copy, or all lost): the check says */
+    for (int64_t i = 0; i < job->ntps; i++) {
+        const int64_t t = job->tps[i];
+        struct stat sb;
+        lapse_parts_file(dir, t, path, sizeof path);
+        if (t < 0 || t >= job->in.ntp || lstat(path, &sb) == 0 || errno != ENOENT)
+            continue;
+        if (!dry_run)
+            LAPSE_TRY(lapse_parts_create(dir, t, job->out, results, nspecs, token));
+        fprintf(stderr,
+                "lapse: note: the part %s (timepoint %lld) was missing: %s anew for this update, "
+                "which computes the timepoint again\n",
+                path, (long long)t, dry_run ? "it would be made" : "made");
+        (*remade)++;
+    }
+    if (*remade)
+        job->recompute = 1;
+cleanup:
+    return st;
+}
+
 static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_run)
 {
     lapse_status_t st = LAPSE_OK;
@@ -633,6 +672,14 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     job->file_ntiles = os.ntiles;
     job->done = os.done;
     os.done = NULL;
+    int remade = 0;
+    if (os.parts_token[0] && updating &&
+        (st = remake_parts(job, os.parts_token, dry_run, &remade)) != LAPSE_OK) {
+        st = output_fail(job);
+        goto cleanup;
+    }
+    if (dry_run && remade) /* the check would find the parts a real run makes first missing */
+        goto cleanup;
     if ((st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_UPDATE, job->out,
                                 job->nout + job->nscratch)) != LAPSE_OK)
         st = output_fail(job);

@@ -463,9 +463,14 @@ lapse_status_t lapse_parts_check(const char *file, const char *token, int64_t nt
     for (int64_t t = 0; t < ntp; t++) {
         lapse_parts_file(dir, t, path, sizeof path);
         struct stat sb;
-        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        if (lstat(path, &sb) != 0 && errno == ENOENT)
             LAPSE_FAIL(LAPSE_EINPUT,
-                       "the part %s of output %s is missing (or not a regular file); %s", path,
+                       "the part %s of output %s (timepoint %lld) is missing; an update of that "
+                       "timepoint (--timepoints %lld) makes it anew and computes it again, or "
+                       "%s",
+                       path, file, (long long)t, (long long)t, hint);
+        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+            LAPSE_FAIL(LAPSE_EINPUT, "the part %s of output %s is not a regular file; %s", path,
                        file, hint);
         hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
         got[0] = '\0';

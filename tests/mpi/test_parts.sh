@@ -8,7 +8,8 @@
 # holding that timepoint alone; the BigDataViewer companion must read the same voxels; a copy
 # moved elsewhere with its parts directory must still read the same. Then the guards: a missing
 # part and a part of another output are refused (exit 2) before anything is written; a config
-# whose parts setting disagrees with the file is refused; parts with compression or Zarr are
+# whose parts setting disagrees with the file is refused (a missing part names the update of
+# its timepoint, which makes it anew: done, the output reads as the reference again); parts with compression or Zarr are
 # config errors naming file:line:column. Finally crash safety: a run killed during creation
 # leaves no output (and the next run makes it); a run killed before a task's mark, then
 # resumed, completes bit-identical; an overwrite replaces the parts and leaves no staging
@@ -110,8 +111,9 @@ lapse_run 2 "$T/$P.yaml"
 parts_ok "$P"
 before=$(sha "$T/$P.h5")
 mv "$T/$P.h5.parts/t000002.h5" "$T/t2.h5"
-expect_rc 2 "$T/miss.log" mpirun_lapse 1 run "$T/$P.yaml"
-grep -q "t000002.h5 of output .* is missing" "$T/miss.log" || { cat "$T/miss.log"; fail "missing part: message"; }
+expect_rc 2 "$T/miss.log" mpirun_lapse 1 run "$T/$P.yaml" --timepoints 1
+grep -q "t000002.h5 of output .* (timepoint 2) is missing; an update of that timepoint (--timepoints 2) makes it anew" \
+    "$T/miss.log" || { cat "$T/miss.log"; fail "missing part: message"; }
 "$LAPSE" info "$T/$P.h5" >"$T/info.log" 2>&1 || { cat "$T/info.log"; fail "lapse info failed on a parts output"; }
 grep -q "^parts: PROBLEM: the part .*t000002.h5" "$T/info.log" || { cat "$T/info.log"; fail "lapse info: no problem reported for a missing part"; }
 mv "$T/t2.h5" "$T/$P.h5.parts/t000002.h5"
@@ -131,6 +133,12 @@ sed -i "s|file: $T/refup.h5|file: $T/ref.h5|; s/parts: none/parts: timepoints/" 
 expect_rc 2 "$T/none2.log" mpirun_lapse 1 run "$T/refup.yaml"
 grep -q "was made without output.parts" "$T/none2.log" || { cat "$T/none2.log"; fail "parts mismatch (2): message"; }
 [ "$(sha "$T/$P.h5")" = "$before" ] || fail "a refused run changed the output file"
+parts_ok "$P"
+# a lost part: the update of its timepoint makes it anew and computes it again
+rm "$T/$P.h5.parts/t000002.h5"
+lapse_run 2 "$T/$P.yaml" --timepoints 2
+grep -q "note: the part .*t000002.h5 (timepoint 2) was missing: made anew for this update" "$T/last.log" ||
+    { cat "$T/last.log"; fail "the remade part was not said"; }
 parts_ok "$P"
 
 for bad in "compression: gzip" "format: zarr"; do
