@@ -181,6 +181,11 @@ static int parse_run(int argc, char **argv, int plan, lapse_run_opts_t *o)
     o->dry_run = plan;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i];
+        if ((strcmp(a, "--timepoints") == 0 || strncmp(a, "--timepoints=", 13) == 0) &&
+            o->timepoints != NULL) /* a second one: which the user meant is not known */
+            return usage_error("--timepoints given twice ('%s' and the next); give one "
+                               "selection, e.g. \"3, 4\"",
+                               o->timepoints);
         if (strcmp(a, "--timepoints") == 0) {
             /* an empty value (an unset shell variable) is refused like a missing one: it would
              * select every timepoint and, on an existing output, recompute them all */

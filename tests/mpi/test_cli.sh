@@ -36,6 +36,9 @@ for tp in "" " " "--timepoints="; do # an empty selection (an unset variable) is
     expect_rc 2 "$T/tpempty.log" "$LAPSE" run cfg.yaml "${args[@]}"
     grep -q -- "--timepoints needs a selection" "$T/tpempty.log" || fail "empty --timepoints '$tp'"
 done
+# two selections: refused, not the last one silently
+expect_rc 2 "$T/tptwice.log" "$LAPSE" run cfg.yaml --timepoints 3 --timepoints=4
+grep -q -- "--timepoints given twice ('3' and the next)" "$T/tptwice.log" || fail "--timepoints twice: $(cat "$T/tptwice.log")"
 expect_rc 2 "$T/verify_none.log" "$LAPSE" verify
 expect_rc 2 "$T/verify_opt.log" "$LAPSE" verify "$T/x.h5" --fix
 grep -q -- "--fix" "$T/verify_opt.log" || fail "verify: the bad option not named"
