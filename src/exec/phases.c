@@ -807,6 +807,12 @@ static lapse_status_t write_table(lapse_phases_t *ph, const active_t *a, int k)
         }
         at += n;
         tps[i] = t;
+        char msg[512] = "";
+        if (ph->w->r->rank == 0 && s->op->global->warn)
+            s->op->global->warn(s, r, msg, sizeof msg);
+        if (msg[0])
+            fprintf(stderr, "lapse: warning: step %s, timepoint %lld: %s\n", s->name, (long long)t,
+                    msg);
         double thr = threshold_of(ph, a->tpi[i]);
         sum[i][0] = t;
         sum[i][1] = n;

@@ -195,6 +195,10 @@ typedef struct {
      * values (int64 or double by column), column 0 being the timepoint (the executor fills
      * it). The table is written to the output as dataset /<step name> (exec/phases.c). */
     const struct lapse_table_desc *table;
+    /* Steps with a table: a warning about one timepoint's last-pass result res (e.g. values
+     * that lost precision) into msg (len bytes), or msg[0] = 0 when there is none. Rank 0 prints
+     * it when the table is written (exec/phases.c). NULL: never. */
+    void (*warn)(const lapse_step_t *s, const lapse_blob_t *res, char *msg, size_t len);
 } lapse_global_t;
 
 /* A table column: its name (pandas/napari style) and kind. */

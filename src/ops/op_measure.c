@@ -657,12 +657,68 @@ static void measure_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_r
     memcpy(out->v, in[0].v, lapse_ref_voxels(in[0].dim) * sizeof *out->v);
 }
 
+/* The labels whose intensity sums lost precision to the timepoint's one fixed-point scale: the
+ * scale (pass 0) comes from the largest finite |intensity| of any label and the foreground
+ * voxel count, both in the table (the labels' minima and maxima, the sum of their areas), so
+ * it is recomputed here; a label whose own largest |value| is held on a grid coarser than
+ * float32's resolution of it (2^-s1 > m 2^-24) has sums, means and standard deviations that
+ * are not exact (up to all 0 next to a FLT_MAX fill). A label whose finite extremes are hidden
+ * by a NaN (its min and max are NaN) is not counted. */
+static void measure_warn(const lapse_step_t *s, const lapse_blob_t *res, char *msg, size_t len)
+{
+    (void)s;
+    int64_t n = 0, nfg = 0, bad = 0, worst_label = 0;
+    double maxabs = 0;
+    msg[0] = '\0';
+    if (res->data == NULL || res->size < sizeof n)
+        return;
+    memcpy(&n, res->data, sizeof n);
+    if (n <= 0 || res->size != sizeof n + (size_t)n * NCOLS * 8)
+        return;
+    const char *rows = (const char *)res->data + sizeof n;
+    for (int pass = 0; pass < 2; pass++) {
+        const double grid = pass ? ldexp(1.0, -fix_shift(maxabs, nfg)) : 0.0;
+        for (int64_t i = 0; i < n; i++) {
+            int64_t label, area;
+            double mn, mx;
+            const char *r = rows + (size_t)i * NCOLS * 8;
+            memcpy(&label, r + C_LABEL * 8, 8);
+            memcpy(&area, r + C_AREA * 8, 8);
+            memcpy(&mn, r + C_MIN * 8, 8);
+            memcpy(&mx, r + C_MAX * 8, 8);
+            double m = 0;
+            if (isfinite(mn))
+                m = fabs(mn);
+            if (isfinite(mx) && fabs(mx) > m)
+                m = fabs(mx);
+            if (pass == 0) {
+                nfg += area;
+                if (m > maxabs) {
+                    maxabs = m;
+                    worst_label = label;
+                }
+            } else if (m > 0 && grid > ldexp(m, -24)) {
+                bad++;
+            }
+        }
+    }
+    if (bad > 0)
+        snprintf(msg, len,
+                 "the intensity sums, means and standard deviations of %lld of %lld labels are "
+                 "not exact: the sums are fixed-point with one scale per timepoint, set by the "
+                 "largest |intensity| (%.9g, label %lld), which leaves those labels' values "
+                 "on a grid coarser than float32 (docs/segmentation.md); mask such values first "
+                 "(clip, or threshold_fixed into the labels)",
+                 (long long)bad, (long long)n, maxabs, (long long)worst_label);
+}
+
 static const lapse_global_t measure_global = {
     .npass = 3,
     .partial = measure_partial,
     .reduce = measure_reduce,
     .apply = measure_apply,
     .table = &measure_table,
+    .warn = measure_warn,
 };
 
 const lapse_op_t lapse_op_measure_labels = {

@@ -5,6 +5,10 @@
 # bit-identical to a run on the clean input, and a clean input gives no warning and no line. An
 # output whose /lapse/tasks lacks the field (made before it existed) is still shown by `lapse
 # info`, the field read as 0.
+# 4. measure_labels next to a huge finite intensity (a FLT_MAX-like fill in one label): the other
+# label's sums lose their digits to the timepoint's one fixed-point scale; the run warns, naming
+# the step, the timepoint, how many labels, and the value and label that set the scale; the same
+# image without the fill warns nothing and its table matches NumPy.
 source "$(dirname "$0")/common.sh"
 make_sample
 cd "$T" || fail "cd $T"
@@ -67,4 +71,40 @@ PY
 run_ok i3.log "$LAPSE" info old.h5
 ! grep -q "nonfinite" i3.log || fail "lapse info shows nonfinite voxels of a table without them"
 grep -q "run 1 seconds per phase" i3.log || { cat i3.log >&2; fail "lapse info lost the rows"; }
+
+note "4. measure_labels beside a huge finite intensity warns that the sums are not exact"
+"$LAPSE_PY" - <<'PY' || fail "writing the measure inputs failed"
+import h5py, numpy as np
+a = np.zeros((2, 4, 16, 16), np.float32)
+a[:, 1:3, 2:6, 2:6] = 1.0          # label 1
+a[:, 1:3, 9:13, 9:13] = 0.001      # label 2
+with h5py.File("mclean.h5", "w") as f:
+    f["/raw"] = a
+a[1, 1, 2, 2] = 3e38               # t=1: a fill value in label 1
+with h5py.File("mfill.h5", "w") as f:
+    f["/raw"] = a
+PY
+for n in mclean mfill; do
+    cat >"$n.yaml" <<YAML
+input: {file: $n.h5, dataset: /raw}
+pipeline:
+  - {op: threshold_fixed, threshold: 0.0001, name: m}
+  - {op: connected_components_labeling, name: l}
+  - {op: measure_labels, from: l, with: input, name: nuclei}
+output: {file: $n-out.h5, dataset: /labels}
+devices: any
+YAML
+    run_ok "$n.log" "$LAPSE" run "$n.yaml"
+done
+! grep -q "warning: step nuclei" mclean.log || { cat mclean.log >&2; fail "a warning without a fill value"; }
+grep -q "warning: step nuclei, timepoint 1: the intensity sums, means and standard deviations of 1 of 2 labels are not exact: .*largest |intensity| (3.*e+38, label 1)" mfill.log ||
+    { cat mfill.log >&2; fail "no warning naming the fill value"; }
+! grep -q "timepoint 0:" mfill.log || { cat mfill.log >&2; fail "a warning for the clean timepoint"; }
+"$LAPSE_PY" - <<'PY' || fail "the clean table differs from NumPy"
+import h5py, numpy as np
+t = h5py.File("mclean-out.h5", "r")["/nuclei"][()]
+for r in t:
+    want = 32 * (1.0 if r["label"] == 1 else np.float64(np.float32(0.001)))
+    assert abs(r["intensity_sum"] - want) <= 1e-12 * want, (r["label"], r["intensity_sum"], want)
+PY
 note "PASS"
