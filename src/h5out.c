@@ -1953,6 +1953,36 @@ void lapse_h5out_unwritten(const char *file, const char *const *keep, int nkeep,
     H5Eclear2(H5E_DEFAULT);
 }
 
+int lapse_h5out_element_size(const char *file, const char *dset, double vox[3])
+{
+    int ok = 0;
+    float v[3];
+    lapse_h5_init();
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT), d = H5I_INVALID_HID, a = H5I_INVALID_HID,
+          sp = H5I_INVALID_HID;
+    if (f >= 0)
+        d = H5Dopen2(f, dset, H5P_DEFAULT);
+    if (d >= 0 && H5Aexists(d, "element_size_um") > 0)
+        a = H5Aopen(d, "element_size_um", H5P_DEFAULT);
+    if (a >= 0)
+        sp = H5Aget_space(a);
+    if (sp >= 0 && H5Sget_simple_extent_npoints(sp) == 3 && H5Aread(a, H5T_NATIVE_FLOAT, v) >= 0) {
+        for (int i = 0; i < 3; i++)
+            vox[i] = v[i];
+        ok = 1;
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (a >= 0)
+        H5Aclose(a);
+    if (d >= 0)
+        H5Dclose(d);
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    return ok;
+}
+
 void lapse_outstate_free(lapse_outstate_t *os)
 {
     free(os->done);

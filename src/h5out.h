@@ -131,6 +131,10 @@ lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os);
 void lapse_h5out_unwritten(const char *file, const char *const *keep, int nkeep, char *buf,
                            size_t len);
 
+/* The element_size_um attribute (z, y, x) of dataset dset of file into vox: 1 when read, 0 when
+ * the file, the dataset or a 3-value attribute is not there (HDF5's errors cleared). */
+int lapse_h5out_element_size(const char *file, const char *dset, double vox[3]);
+
 /* Release what *os owns. */
 void lapse_outstate_free(lapse_outstate_t *os);
 

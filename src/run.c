@@ -10,6 +10,7 @@
  */
 #include "run.h"
 
+#include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -448,6 +449,33 @@ static void report_clipped(const lapse_worker_t *w)
     fflush(stderr);
 }
 
+/* Rank 0, a complete output that this run leaves alone: when the voxel size this config gives
+ * its final result (input.voxel_size, corrected say) differs from the one the output records,
+ * say so; the metadata of a complete output is not rewritten by a run with nothing to do. */
+static void note_voxel_change(const lapse_job_t *job)
+{
+    const lapse_dset_spec_t *s = &job->out[job->nout - 1];
+    double have[3], want[3];
+    int known = 1;
+    for (int a = 0; a < 3; a++) {
+        want[a] = (double)(float)fabs(s->vox[a]); /* as h5out.c writes it */
+        if (a == 0 && s->ndims == 3 && s->vox[0] == 0)
+            want[0] = 1.0;
+        known &= want[a] > 0;
+    }
+    if (job->cfg.output_format == LAPSE_FMT_ZARR || !known ||
+        !lapse_h5out_element_size(job->cfg.output_file, s->path, have))
+        return;
+    if (have[0] == want[0] && have[1] == want[1] && have[2] == want[2])
+        return;
+    fprintf(stderr,
+            "lapse: note: this config gives %s:%s the voxel size [%g, %g, %g] um, but the output "
+            "records [%g, %g, %g] (element_size_um, the BigDataViewer XML); a complete output "
+            "is not rewritten: an update (--timepoints with output.mode: update) writes the new "
+            "voxel size\n",
+            job->cfg.output_file, s->path, want[0], want[1], want[2], have[0], have[1], have[2]);
+}
+
 /* Collective, after a stop signal ended the task loop (st LAPSE_EINTERRUPTED on every rank):
  * when every task of the plan was done all the same (the signal came during the last tasks,
  * which a stop still finishes), the run is complete: LAPSE_OK (status "done", exit 0; a job
@@ -577,9 +605,11 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
         goto cleanup;
     }
     if (plan.ntasks == 0) {
-        if (r.rank == 0)
+        if (r.rank == 0) {
             printf("lapse: nothing to do: all %lld selected tasks of %s are done\n",
                    (long long)(plan.ntps * plan.ntiles), job.cfg.output_file);
+            note_voxel_change(&job);
+        }
         goto cleanup;
     }
     if (!job.recompute && job.done && r.rank == 0)

@@ -67,6 +67,11 @@ py check_bdv.py "$T/resume.h5" 2 2 2 µm || fail "resume (first part): BDV files
 lapse_run 2 "$T/resume.yaml"
 grep -q "continuing" "$T/last.log" || fail "the second run did not continue the first"
 py check_bdv.py "$T/resume.h5" 2 2 2 µm || fail "resume: BDV files"
+# a corrected voxel size on the complete output: nothing to do, and said (not silently ignored)
+config resume "$IN" "voxel_size: [1, 0.5, 0.5]"
+lapse_run 1 "$T/resume.yaml"
+grep -q "note: this config gives $T/resume.h5:/result the voxel size \[1, 0.5, 0.5\] um, but the output records \[2, 2, 2\]" \
+    "$T/last.log" || { cat "$T/last.log"; fail "a changed voxel size on a complete output: no note"; }
 config resume "$IN" "voxel_size: [1, 0.5, 0.5]" update
 lapse_run 2 "$T/resume.yaml" --timepoints 2
 py check_bdv.py "$T/resume.h5" 1 0.5 0.5 µm || fail "update: BDV files"
