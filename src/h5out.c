@@ -206,7 +206,8 @@ cleanup:
 }
 
 /* Update mode: file must be an HDF5 lapse output with datasets matching specs. */
-static lapse_status_t check_update(const char *file, const lapse_dset_spec_t *specs, int nspecs)
+static lapse_status_t check_update(const char *file, const lapse_dset_spec_t *specs, int nspecs,
+                                   const unsigned char *absent_ok)
 {
     lapse_status_t st = LAPSE_OK;
     hid_t f = H5I_INVALID_HID;
@@ -245,7 +246,7 @@ static lapse_status_t check_update(const char *file, const lapse_dset_spec_t *sp
                        "continue or update it; work on the original, or use output.mode: "
                        "overwrite",
                        file);
-        LAPSE_TRY(lapse_parts_check(file, token, specs[0].dims[0]));
+        LAPSE_TRY(lapse_parts_check(file, token, specs[0].dims[0], absent_ok));
     }
 cleanup:
     if (f >= 0)
@@ -255,7 +256,8 @@ cleanup:
 }
 
 lapse_status_t lapse_h5out_check(const char *file, lapse_mode_t mode,
-                                 const lapse_dset_spec_t *specs, int nspecs)
+                                 const lapse_dset_spec_t *specs, int nspecs,
+                                 const unsigned char *absent_ok)
 {
     lapse_status_t st = LAPSE_OK;
     char dir[4096];
@@ -283,7 +285,7 @@ lapse_status_t lapse_h5out_check(const char *file, lapse_mode_t mode,
                        file);
         if (access(file, W_OK) != 0)
             LAPSE_FAIL(LAPSE_ECONFIG, "output %s is not writable: %s", file, strerror(errno));
-        LAPSE_TRY(check_update(file, specs, nspecs));
+        LAPSE_TRY(check_update(file, specs, nspecs, absent_ok));
         break;
     case LAPSE_MODE_OVERWRITE:
         if (exists && access(file, W_OK) != 0)
@@ -1344,6 +1346,11 @@ cleanup:
 const char *lapse_h5out_path(const lapse_h5out_t *o)
 {
     return o->path;
+}
+
+const char *lapse_h5out_parts_token(const lapse_h5out_t *o)
+{
+    return o->token;
 }
 
 lapse_status_t lapse_h5out_write(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,

@@ -148,9 +148,11 @@ lapse_status_t lapse_h5out_check_staging(const char *file);
  * existing file may be continued is the caller's decision, see lapse_h5out_inspect); update
  * (also used to continue a run): the file must exist, be writable, be a lapse output and hold
  * datasets matching specs (same dims and dtype); overwrite: an existing file must be writable.
- * Returns LAPSE_OK or LAPSE_ECONFIG/LAPSE_EINPUT with a message. */
+ * absent_ok (NULL: none): per timepoint, 1 where a missing part of an output.parts output is
+ * fine (lapse_parts_check). Returns LAPSE_OK or LAPSE_ECONFIG/LAPSE_EINPUT with a message. */
 lapse_status_t lapse_h5out_check(const char *file, lapse_mode_t mode,
-                                 const lapse_dset_spec_t *specs, int nspecs);
+                                 const lapse_dset_spec_t *specs, int nspecs,
+                                 const unsigned char *absent_ok);
 
 /* Collective. Open (update: the file exists) or create (create, overwrite: via <file>.creating,
  * renamed when complete) the file with the MPI-IO driver; create or open every dataset in specs
@@ -194,6 +196,9 @@ lapse_status_t lapse_h5out_raw_segments(lapse_h5out_t *o, int k, int64_t t, cons
 
 /* The output file's name as opened (for a descriptor of one's own: io/rawwrite.h). */
 const char *lapse_h5out_path(const lapse_h5out_t *o);
+
+/* The parts token of an output made with output.parts ("" without parts). Local. */
+const char *lapse_h5out_parts_token(const lapse_h5out_t *o);
 
 /* The file that holds timepoint t of dataset k: the output file, or with output.parts the part
  * of timepoint t (io/h5parts.h). The string is o's, valid until the next call. Local. */

@@ -492,14 +492,14 @@ static void print_busy(FILE *f, int rank, const rank_sum_t *s)
             s->started || s->tasks == 1 ? "" : " (wall: summed task seconds)");
 }
 
-static void print_sum(FILE *f, const char *who, const rank_sum_t *s)
+/* One row of the phase table; rate: its voxels per second (< 0: not known). */
+static void print_sum(FILE *f, const char *who, const rank_sum_t *s, double rate)
 {
     fprintf(f, "  %6s %7" PRId64 " %6" PRId64 " %9" PRId64, who, s->tasks, s->failed, s->abandoned);
     for (int k = 0; k < 6; k++)
         fprintf(f, " %9.3f", s->t[k]);
-    /* over the wall of the task loop: with overlap (the default) the tasks' totals overlap */
-    if (rank_wall(s) > 0)
-        fprintf(f, " %11.4g\n", (double)s->voxels / rank_wall(s));
+    if (rate >= 0)
+        fprintf(f, " %11.4g\n", rate);
     else
         fprintf(f, " %11s\n", "-");
 }
@@ -527,13 +527,20 @@ static lapse_status_t print_run_times(FILE *f, const run_t *run, int64_t id,
     fprintf(f, "run %" PRId64 " seconds per phase:\n", id);
     fprintf(f, "  %6s %7s %6s %9s %9s %9s %9s %9s %9s %9s %11s\n", "rank", "tasks", "failed",
             "abandoned", "read", "upload", "compute", "download", "write", "total", "voxels/s");
+    double walls = 0; /* every rank's loop wall, summed */
     for (int r = 0; r <= maxrank; r++) {
         char who[16];
         snprintf(who, sizeof who, "%d", r);
-        if (per[r].tasks)
-            print_sum(f, who, &per[r]);
+        if (per[r].tasks == 0)
+            continue;
+        /* over the wall of the rank's task loop: with overlap (the default) the tasks' totals
+         * overlap, and their sum is not the rank's time */
+        const double rw = rank_wall(&per[r]);
+        walls += rw;
+        print_sum(f, who, &per[r], rw > 0 ? (double)per[r].voxels / rw : -1.0);
     }
-    print_sum(f, "all", &all);
+    /* all: per rank as well (the voxels over the ranks' walls summed) */
+    print_sum(f, "all", &all, walls > 0 ? (double)all.voxels / walls : -1.0);
     double wall = -1;
     if (run != NULL && run->start[0] && run->end[0]) {
         double a = iso_seconds(run->start), b = iso_seconds(run->end);
@@ -541,9 +548,6 @@ static lapse_status_t print_run_times(FILE *f, const run_t *run, int64_t id,
             wall = b - a;
     }
     fprintf(f, "  core voxels done: %" PRId64, all.voxels);
-    double walls = 0; /* every rank's loop wall, summed */
-    for (int r = 0; r <= maxrank; r++)
-        walls += per[r].tasks ? rank_wall(&per[r]) : 0.0;
     if (walls > 0)
         fprintf(f, "; %.4g voxels/s per rank (over each rank's task loop)",
                 (double)all.voxels / walls);
@@ -848,7 +852,7 @@ static void print_parts(FILE *f, hid_t h, const dset_list_t *dl, const char *fil
     lapse_parts_dir(file, 1, dir, sizeof dir);
     fprintf(f, "parts: the result voxels are in %s/ (output.parts: timepoints, %llu parts)\n", dir,
             (unsigned long long)dims[0]);
-    if (lapse_parts_check(file, token, (int64_t)dims[0]) != LAPSE_OK) {
+    if (lapse_parts_check(file, token, (int64_t)dims[0], NULL) != LAPSE_OK) {
         fprintf(f, "parts: PROBLEM: %s\n", lapse_errmsg());
         lapse_err_clear();
     }

@@ -256,6 +256,10 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
 
     if (job->mode == LAPSE_MODE_UPDATE && job->recompute)
         LAPSE_TRY(start_step(w, lapse_h5out_reset_done(w->out, plan->tps, plan->ntps)));
+    /* lost parts of an output.parts output (rank 0 knows them): made anew only now that their
+     * marks are reset, so that an empty part is never marked done */
+    LAPSE_TRY(start_step(
+        w, r->rank == 0 ? lapse_job_remake_parts(job, lapse_h5out_parts_token(w->out)) : LAPSE_OK));
     st = lapse_fault_fail("start-run");
     if (st == LAPSE_OK)
         st = lapse_h5out_next_run_id(w->out, &w->run_id);
@@ -421,13 +425,14 @@ static void report_nonfinite(const lapse_worker_t *w)
 static void report_clipped(const lapse_worker_t *w)
 {
     const lapse_job_t *job = w->job;
-    long long mine[LAPSE_MAX_STEPS + 2] = {0}, all[LAPSE_MAX_STEPS + 2] = {0};
-    const int n = job->nout < LAPSE_MAX_STEPS + 1 ? job->nout : LAPSE_MAX_STEPS + 1;
-    for (int k = 0; k < n; k++)
+    enum { M = LAPSE_MAX_STEPS + 1 };
+    long long mine[2 * M] = {0}, all[2 * M] = {0}; /* voxels per output, then tasks per output */
+    const int n = job->nout < M ? job->nout : M;
+    for (int k = 0; k < n; k++) {
         mine[k] = (long long)w->clipped[k];
-    for (int64_t i = 0; i < w->nrows; i++)
-        mine[n] += w->rows[i].status == LAPSE_ROW_DONE && w->rows[i].clipped > 0;
-    if (MPI_Reduce(mine, all, n + 1, MPI_LONG_LONG, MPI_SUM, 0, w->r->world) != MPI_SUCCESS ||
+        mine[M + k] = (long long)w->clipped_tasks[k];
+    }
+    if (MPI_Reduce(mine, all, 2 * M, MPI_LONG_LONG, MPI_SUM, 0, w->r->world) != MPI_SUCCESS ||
         w->r->rank != 0)
         return;
     for (int k = 0; k < n; k++) {
@@ -440,11 +445,10 @@ static void report_clipped(const lapse_worker_t *w)
                                                  : "[0, 4294967295]";
         fprintf(stderr,
                 "lapse: WARNING: %lld voxels of %s:%s were NaN (written as 0) or outside %s's "
-                "range %s (saturated); %lld tasks of this run wrote such voxels (`lapse info "
-                "%s`); a float32 result keeps the values (output.dtype: float32 for the "
-                "final result)\n",
-                all[k], job->cfg.output_file, job->out[k].path, lapse_dtype_name(dt), range, all[n],
-                job->cfg.output_file);
+                "range %s (saturated), in %lld tasks of this run (`lapse info %s`)%s\n",
+                all[k], job->cfg.output_file, job->out[k].path, lapse_dtype_name(dt), range,
+                all[M + k], job->cfg.output_file,
+                k == job->nout - 1 ? "; output.dtype: float32 keeps the values" : "");
     }
     fflush(stderr);
 }
@@ -626,8 +630,12 @@ cleanup:
     /* The last line rank 0 prints after a clean stop: Open MPI's mpirun exits 1 after SIGINT or
      * SIGTERM whatever the ranks return (no option passes 75 through; README, exit codes). */
     if (st == LAPSE_EINTERRUPTED && r.rank == 0) {
-        fprintf(stderr, "lapse: interrupted, resumable: run the same command again (exit code "
-                        "75; Open MPI's mpirun reports 1 after SIGINT or SIGTERM)\n");
+        if (o->probe) /* nothing to resume: the probe writes nothing */
+            fprintf(stderr, "lapse: interrupted: the probe did not finish and wrote nothing; run "
+                            "it again for its prediction (exit code 75)\n");
+        else
+            fprintf(stderr, "lapse: interrupted, resumable: run the same command again (exit "
+                            "code 75; Open MPI's mpirun reports 1 after SIGINT or SIGTERM)\n");
         fflush(stderr);
     }
     return lapse_exit_code(st);

@@ -258,7 +258,7 @@ static void node_voxels(const lapse_job_t *job, double vox[][3], double org[][3]
     double in[3];
     lapse_voxel_size(&job->cfg, &job->in, in, &unit);
     if (job->in.ndims == 3 && !job->cfg.input_voxel_size_given)
-        in[0] = 0.0; /* a [t, y, x] input has no z spacing to carry (resample may add planes) */
+        in[0] = 0.0; /* a [t, y, x] input has no z spacing to carry */
     else if (!job->cfg.input_voxel_size_given && !(job->in.voxel_size_um[0] > 0) &&
              strcmp(unit, "pixel") != 0)
         in[0] = -1.0; /* y, x known, z not (a TIFF's pixel size only): negative = unknown, shown
@@ -290,7 +290,7 @@ static void make_specs(lapse_job_t *job)
         snprintf(s->path, sizeof s->path, "%s",
                  k == nout - 1 ? cfg->output_dataset : cfg->steps[step].save);
         int flat = g->out[k].flat; /* one plane: [t, y, x] (always, for a [t, y, x] input,
-                                      unless a resampling adds planes) */
+                                      unless radial_reslice makes its angles planes) */
         const int64_t *d = g->node[step].dims; /* the result's shape (graph.c: out_shape) */
         s->ndims = flat ? 3 : 4;
         s->dims[0] = job->in.ntp;
@@ -515,22 +515,18 @@ static void note_unwritten(const lapse_job_t *job)
 }
 
 /* Rank 0, an update of an output made with output.parts: the parts of selected timepoints that
- * are missing (deleted, lost) are made anew, empty, with the output's token (the main file's
- * virtual datasets find them by name), and the update recomputes every selected timepoint (its
- * marks are reset). A missing part of a timepoint not selected stays an error
- * (lapse_parts_check). dry_run: only said. *remade: how many were (or would be) made. */
-static lapse_status_t remake_parts(lapse_job_t *job, const char *token, int dry_run, int *remade)
+ * are missing (deleted, lost) into job->lost_parts (per timepoint), said; the update then
+ * recomputes every selected timepoint (its marks are reset) and makes those parts anew after
+ * the reset (lapse_job_remake_parts), so that a part made empty is never marked done. A
+ * missing part of a timepoint not selected stays an error (lapse_parts_check). *n: how many. */
+static lapse_status_t find_lost_parts(lapse_job_t *job, int dry_run, int *n)
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_config_t *cfg = &job->cfg;
     char dir[4200], path[4400];
-    int results[3 * LAPSE_MAX_STEPS + 1];
-    const int nspecs = job->nout + job->nscratch;
-    *remade = 0;
-    for (int k = 0; k < nspecs; k++)
-        results[k] = k < job->nout;
-    lapse_parts_dir(cfg->output_file, 1, dir, sizeof dir);
     struct stat db;
+    *n = 0;
+    lapse_parts_dir(cfg->output_file, 1, dir, sizeof dir);
     if (lstat(dir, &db) != 0 || !S_ISDIR(db.st_mode))
         return LAPSE_OK; /* no parts directory (a packed copy, or all lost): the check says */
     for (int64_t i = 0; i < job->ntps; i++) {
@@ -539,16 +535,37 @@ static lapse_status_t remake_parts(lapse_job_t *job, const char *token, int dry_
         lapse_parts_file(dir, t, path, sizeof path);
         if (t < 0 || t >= job->in.ntp || lstat(path, &sb) == 0 || errno != ENOENT)
             continue;
-        if (!dry_run)
-            LAPSE_TRY(lapse_parts_create(dir, t, job->out, results, nspecs, token));
+        if (job->lost_parts == NULL) {
+            job->lost_parts = calloc((size_t)job->in.ntp, 1);
+            LAPSE_ALLOC(job->lost_parts);
+        }
+        job->lost_parts[t] = 1;
         fprintf(stderr,
-                "lapse: note: the part %s (timepoint %lld) was missing: %s anew for this update, "
+                "lapse: note: the part %s (timepoint %lld) is missing: %s anew by this update, "
                 "which computes the timepoint again\n",
-                path, (long long)t, dry_run ? "it would be made" : "made");
-        (*remade)++;
+                path, (long long)t, dry_run ? "it would be made" : "it is made");
+        (*n)++;
     }
-    if (*remade)
+    if (*n)
         job->recompute = 1;
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_job_remake_parts(const lapse_job_t *job, const char *token)
+{
+    lapse_status_t st = LAPSE_OK;
+    char dir[4200];
+    int results[3 * LAPSE_MAX_STEPS + 1];
+    const int nspecs = job->nout + job->nscratch;
+    if (job->lost_parts == NULL)
+        return LAPSE_OK;
+    for (int k = 0; k < nspecs; k++)
+        results[k] = k < job->nout;
+    lapse_parts_dir(job->cfg.output_file, 1, dir, sizeof dir);
+    for (int64_t t = 0; t < job->in.ntp; t++)
+        if (job->lost_parts[t])
+            LAPSE_TRY(lapse_parts_create(dir, t, job->out, results, nspecs, token));
 cleanup:
     return st;
 }
@@ -562,8 +579,8 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     memset(&os, 0, sizeof os);
 
     job->lock.fd = job->lock.idfd = -1;
-    st =
-        lapse_h5out_check(cfg->output_file, LAPSE_MODE_CREATE, job->out, job->nout + job->nscratch);
+    st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_CREATE, job->out, job->nout + job->nscratch,
+                           NULL);
     if (st == LAPSE_OK)
         st = lapse_h5out_check_staging(cfg->output_file);
     if (st != LAPSE_OK)
@@ -672,16 +689,11 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     job->file_ntiles = os.ntiles;
     job->done = os.done;
     os.done = NULL;
-    int remade = 0;
-    if (os.parts_token[0] && updating &&
-        (st = remake_parts(job, os.parts_token, dry_run, &remade)) != LAPSE_OK) {
-        st = output_fail(job);
-        goto cleanup;
-    }
-    if (dry_run && remade) /* the check would find the parts a real run makes first missing */
-        goto cleanup;
+    int lost = 0;
+    if (os.parts_token[0] && updating)
+        LAPSE_TRY(find_lost_parts(job, dry_run, &lost));
     if ((st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_UPDATE, job->out,
-                                job->nout + job->nscratch)) != LAPSE_OK)
+                                job->nout + job->nscratch, job->lost_parts)) != LAPSE_OK)
         st = output_fail(job);
 cleanup:
     lapse_outstate_free(&os);
@@ -825,6 +837,7 @@ void lapse_job_free(lapse_job_t *job)
 {
     lapse_lock_release(&job->lock);
     free(job->done);
+    free(job->lost_parts);
     free(job->tps);
     lapse_config_free(&job->cfg);
 }

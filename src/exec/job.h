@@ -44,7 +44,10 @@ typedef struct {
     int64_t file_tile[3]; /* tile of an existing output ([0,0,0]: a new file) */
     int64_t file_ntiles;  /* tiles per timepoint of an existing output */
     unsigned char *done;  /* its task marks [ntp * file_ntiles], or NULL */
-    lapse_lock_t lock;    /* rank 0: the output's writer lock */
+    /* rank 0, an update of an output.parts output: per timepoint, 1 where the part is missing
+     * and this update makes it anew (lapse_job_remake_parts); NULL when none is */
+    unsigned char *lost_parts;
+    lapse_lock_t lock; /* rank 0: the output's writer lock */
     int nout;
     lapse_dset_spec_t out[3 * LAPSE_MAX_STEPS + 1]; /* the outputs, then the scratch datasets */
     int out_step[LAPSE_MAX_STEPS + 1];
@@ -62,6 +65,12 @@ lapse_status_t lapse_job_prepare(const lapse_ranks_t *r, const lapse_run_opts_t 
 
 /* Local. Chunk every output dataset as [1, tile] (z dropped for a 3-D dataset). */
 void lapse_job_set_chunks(lapse_job_t *job, const lapse_plan_t *plan);
+
+/* Rank 0, once the done marks of the selected timepoints are reset (an update): make the
+ * missing parts job->lost_parts names anew, empty, with the output's parts token (the main
+ * file's virtual datasets find them by name). Nothing when there are none. LAPSE_EH5/EIO with
+ * a message on failure. */
+lapse_status_t lapse_job_remake_parts(const lapse_job_t *job, const char *token);
 
 /* Local. Release what *job owns (the lock, the task marks, the timepoints, the config). A
  * zeroed job is accepted (its lock.fd must be -1 or a held lock). */

@@ -216,8 +216,10 @@ static lapse_status_t task_mark(lapse_worker_t *w, flight_t *f, double t2)
         return lapse_fail_wrap(st, "writing the done mark to %s failed", w->job->cfg.output_file);
     f->row.t_write += MPI_Wtime() - t2;
     f->row.status = LAPSE_ROW_DONE;
-    for (int k = 0; k < w->job->nout; k++)
+    for (int k = 0; k < w->job->nout; k++) {
         w->clipped[k] += f->clipped[k];
+        w->clipped_tasks[k] += f->clipped[k] > 0;
+    }
     lapse_fault_point("after-task");
     return LAPSE_OK;
 }

@@ -46,6 +46,7 @@ typedef struct {
     /* Per output: voxels its dtype could not hold (lapse_pipeline_clipped) in this rank's done
      * tasks of this run. */
     int64_t clipped[LAPSE_MAX_STEPS + 1];
+    int64_t clipped_tasks[LAPSE_MAX_STEPS + 1]; /* and the done tasks that had any */
     struct lapse_phases *phases;  /* results of global steps (exec/phases.h), or NULL */
     unsigned long long dev_share; /* device bytes this rank may use (exec/sizing.h share) */
     double t_loop;                /* MPI_Wtime at the start of the task loop */

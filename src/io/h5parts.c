@@ -454,7 +454,8 @@ lapse_status_t lapse_parts_open(const char *file, int64_t t, hid_t *fid)
     return st;
 }
 
-lapse_status_t lapse_parts_check(const char *file, const char *token, int64_t ntp)
+lapse_status_t lapse_parts_check(const char *file, const char *token, int64_t ntp,
+                                 const unsigned char *absent_ok)
 {
     lapse_status_t st = LAPSE_OK;
     char dir[4200], path[4400], got[LAPSE_PARTS_TOKEN_LEN + 8];
@@ -463,13 +464,19 @@ lapse_status_t lapse_parts_check(const char *file, const char *token, int64_t nt
     for (int64_t t = 0; t < ntp; t++) {
         lapse_parts_file(dir, t, path, sizeof path);
         struct stat sb;
-        if (lstat(path, &sb) != 0 && errno == ENOENT)
-            LAPSE_FAIL(LAPSE_EINPUT,
-                       "the part %s of output %s (timepoint %lld) is missing; an update of that "
-                       "timepoint (--timepoints %lld) makes it anew and computes it again, or "
-                       "%s",
-                       path, file, (long long)t, (long long)t, hint);
-        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        if (lstat(path, &sb) != 0) {
+            if (errno == ENOENT && absent_ok && absent_ok[t])
+                continue;
+            if (errno == ENOENT)
+                LAPSE_FAIL(LAPSE_EINPUT,
+                           "the part %s of output %s (timepoint %lld) is missing; "
+                           "output.mode: update with --timepoints %lld makes it anew and "
+                           "computes it again, or %s",
+                           path, file, (long long)t, (long long)t, hint);
+            LAPSE_FAIL(LAPSE_EINPUT, "the part %s of output %s cannot be examined: %s; %s", path,
+                       file, strerror(errno), hint);
+        }
+        if (!S_ISREG(sb.st_mode))
             LAPSE_FAIL(LAPSE_EINPUT, "the part %s of output %s is not a regular file; %s", path,
                        file, hint);
         hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);

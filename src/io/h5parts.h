@@ -83,8 +83,10 @@ lapse_status_t lapse_parts_remove_replaced(const char *file, const char *token);
 void lapse_parts_discard(const char *file);
 
 /* Serial: is every part t in [0, ntp) of output file present, an HDF5 file, and holding token?
- * LAPSE_EINPUT naming the first part that is not. */
-lapse_status_t lapse_parts_check(const char *file, const char *token, int64_t ntp);
+ * LAPSE_EINPUT naming the first part that is not. absent_ok (NULL: none): per timepoint, 1
+ * where a missing part is fine (an update that makes it anew, exec/job.c). */
+lapse_status_t lapse_parts_check(const char *file, const char *token, int64_t ntp,
+                                 const unsigned char *absent_ok);
 
 /* Open part t of output file read-only (serial driver) into *fid. */
 lapse_status_t lapse_parts_open(const char *file, int64_t t, hid_t *fid);

@@ -308,13 +308,14 @@ static void bin_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvo
 
 /* A block of factor voxels is one voxel of the result. */
 /* Output voxel o is the mean of input voxels o f .. o f + f - 1: its centre is (f - 1) / 2
- * input voxels from the block's first. */
+ * input voxels from the block's first; an axis shorter than f has one partial block of n
+ * voxels, centred at (n - 1) / 2. */
 static void bin_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3], double org[3])
 {
-    (void)in;
     for (int a = 0; a < 3; a++) {
-        org[a] += 0.5 * (s->p[0].v[a] - 1.0) * fabs(vox[a]);
-        vox[a] *= s->p[0].v[a];
+        const double f = s->p[0].v[a], w = (double)in[a] < f ? (double)in[a] : f;
+        org[a] += 0.5 * (w - 1.0) * fabs(vox[a]);
+        vox[a] *= f;
     }
 }
 
@@ -695,9 +696,10 @@ static void resample_voxel(const lapse_step_t *s, const int64_t in[3], double vo
 }
 
 /* Version 3 (2026-12-02): an integer result rounds halves away from zero, as SciPy's do (to
- * even before). */
+ * even before). resample is at version 4 (2026-12-03): an axis of extent 1 keeps extent 1
+ * (the output's shape changed: an output made before is another config's). */
 #define SAMPLER_COMMON                                                                             \
-    .family = "geometry", .version = 3, .ninputs = 1, .out_rule = LAPSE_OUT_SAME, .round_away = 1, \
+    .family = "geometry", .ninputs = 1, .out_rule = LAPSE_OUT_SAME, .round_away = 1,               \
     .footprint = LAPSE_FP_TRANSFORM, .kernels = "geometry.cl"
 
 const lapse_op_t lapse_op_rotate = {
@@ -710,6 +712,7 @@ const lapse_op_t lapse_op_rotate = {
                   "outside the image give 0 (as clesperanto); float32 positions; an integer result "
                   "rounds halves away from zero (SciPy's output=uint16)",
     SAMPLER_COMMON,
+    .version = 3,
     .nparams = 4,
     .params = {LAPSE_P_FLOAT_DEF("angle_x", 0, "degrees about the x axis (the (z, y) plane)"),
                LAPSE_P_FLOAT_DEF("angle_y", 0, "degrees about the y axis (the (z, x) plane)"),
@@ -731,6 +734,7 @@ const lapse_op_t lapse_op_affine_transform = {
                   "voxel's index to the input position it samples; float32 positions; an integer "
                   "result rounds halves away from zero (SciPy's)",
     SAMPLER_COMMON,
+    .version = 3,
     .nparams = 2,
     .params = {LAPSE_P_MATRIX("matrix", -1e9, 1e9,
                               "3x4, output index (z, y, x, 1) to input position (z, y, x)"),
@@ -752,6 +756,7 @@ const lapse_op_t lapse_op_resample = {
                   "an axis of extent 1 (z of [t, y, x] data) stays 1 (SciPy zoom of the 2-D "
                   "frame)",
     SAMPLER_COMMON,
+    .version = 4,
     .nparams = 2,
     .params = {LAPSE_P_VEC3F("scale", 0.001, 256,
                              "factor per axis, [z, y, x] (2: twice the voxels)"),

@@ -112,7 +112,7 @@ parts_ok "$P"
 before=$(sha "$T/$P.h5")
 mv "$T/$P.h5.parts/t000002.h5" "$T/t2.h5"
 expect_rc 2 "$T/miss.log" mpirun_lapse 1 run "$T/$P.yaml" --timepoints 1
-grep -q "t000002.h5 of output .* (timepoint 2) is missing; an update of that timepoint (--timepoints 2) makes it anew" \
+grep -q "t000002.h5 of output .* (timepoint 2) is missing; output.mode: update with --timepoints 2 makes it anew" \
     "$T/miss.log" || { cat "$T/miss.log"; fail "missing part: message"; }
 "$LAPSE" info "$T/$P.h5" >"$T/info.log" 2>&1 || { cat "$T/info.log"; fail "lapse info failed on a parts output"; }
 grep -q "^parts: PROBLEM: the part .*t000002.h5" "$T/info.log" || { cat "$T/info.log"; fail "lapse info: no problem reported for a missing part"; }
@@ -134,10 +134,14 @@ expect_rc 2 "$T/none2.log" mpirun_lapse 1 run "$T/refup.yaml"
 grep -q "was made without output.parts" "$T/none2.log" || { cat "$T/none2.log"; fail "parts mismatch (2): message"; }
 [ "$(sha "$T/$P.h5")" = "$before" ] || fail "a refused run changed the output file"
 parts_ok "$P"
-# a lost part: the update of its timepoint makes it anew and computes it again
-rm "$T/$P.h5.parts/t000002.h5"
-lapse_run 2 "$T/$P.yaml" --timepoints 2
-grep -q "note: the part .*t000002.h5 (timepoint 2) was missing: made anew for this update" "$T/last.log" ||
+# two lost parts: an update of one of them is refused (the other is missing) and makes nothing;
+# the update of both makes them anew and computes them again
+rm "$T/$P.h5.parts/t000002.h5" "$T/$P.h5.parts/t000003.h5"
+expect_rc 2 "$T/lost.log" mpirun_lapse 1 run "$T/$P.yaml" --timepoints 2
+grep -q "t000003.h5 of output .* (timepoint 3) is missing" "$T/lost.log" || { cat "$T/lost.log"; fail "lost parts: message"; }
+[ ! -e "$T/$P.h5.parts/t000002.h5" ] || fail "a refused update made a part (empty, still marked done)"
+lapse_run 2 "$T/$P.yaml" --timepoints 2-3
+grep -q "note: the part .*t000002.h5 (timepoint 2) is missing: it is made anew by this update" "$T/last.log" ||
     { cat "$T/last.log"; fail "the remade part was not said"; }
 parts_ok "$P"
 

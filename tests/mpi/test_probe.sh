@@ -126,6 +126,7 @@ took=$(echo "$WAIT_END - $t0" | bc)
 [ "$WAIT_RC" -eq 75 ] || { cat sig.log; fail "8: the probe exited $WAIT_RC after SIGTERM, want 75"; }
 [ "$(echo "$took <= 4" | bc)" -eq 1 ] || fail "8: the probe took $took s to stop"
 grep -q "stopped by signal 15 (SIGTERM)" sig.log || { cat sig.log; fail "8: the signal not named"; }
+grep -q "interrupted: the probe did not finish and wrote nothing" sig.log || { cat sig.log; fail "8: no last line for the probe"; }
 ! grep -q "^predicted" sig.log || { cat sig.log; fail "8: a prediction after the stop"; }
 nothing_written "$T/sigp" sig
 echo "PASS ($TEST_NAME)"

@@ -145,7 +145,7 @@ static const lapse_box_t box_b = {{0, 4, 5}, {3, 4, 5}};
 static void make_file(void)
 {
     lapse_h5out_t *o = NULL;
-    ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_CREATE, specs, 2), LAPSE_OK);
+    ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_CREATE, specs, 2, NULL), LAPSE_OK);
     ck_assert_int_eq(
         lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_CREATE, specs, 2, &cfg, &state, &o),
         LAPSE_OK);
@@ -277,7 +277,7 @@ START_TEST(update_keeps_untouched_timepoints)
     hsize_t n;
     float *before = read_all_f("/result", &n);
     lapse_h5out_t *o = NULL;
-    ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_UPDATE, specs, 2), LAPSE_OK);
+    ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_UPDATE, specs, 2, NULL), LAPSE_OK);
     ck_assert_int_eq(
         lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_UPDATE, specs, 2, &cfg, &state, &o),
         LAPSE_OK);
@@ -313,13 +313,13 @@ END_TEST
 START_TEST(check_refuses)
 {
     /* Update of a file that does not exist. */
-    ck_assert_int_ne(lapse_h5out_check(file, LAPSE_MODE_UPDATE, specs, 2), LAPSE_OK);
+    ck_assert_int_ne(lapse_h5out_check(file, LAPSE_MODE_UPDATE, specs, 2, NULL), LAPSE_OK);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "does not exist"));
     /* A directory that does not exist. */
     char bad[800];
     snprintf(bad, sizeof bad, "%s/nodir/out.h5", dir);
     lapse_err_clear();
-    ck_assert_int_eq(lapse_h5out_check(bad, LAPSE_MODE_OVERWRITE, specs, 2), LAPSE_ECONFIG);
+    ck_assert_int_eq(lapse_h5out_check(bad, LAPSE_MODE_OVERWRITE, specs, 2, NULL), LAPSE_ECONFIG);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "nodir"));
 
     make_file();
@@ -336,23 +336,23 @@ START_TEST(check_refuses)
         ck_assert_int_eq(os.done[i], i == 1 * 4 + 2 ? 1 : 0);
     ck_assert_int_eq(os.last_run, 1);
     lapse_outstate_free(&os);
-    ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_OVERWRITE, specs, 2), LAPSE_OK);
+    ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_OVERWRITE, specs, 2, NULL), LAPSE_OK);
     /* Update with a mismatching shape, then dtype, then a missing dataset. */
     lapse_dset_spec_t other[2];
     memcpy(other, specs, sizeof other);
     other[0].dims[3] = 11;
     lapse_err_clear();
-    ck_assert_int_ne(lapse_h5out_check(file, LAPSE_MODE_UPDATE, other, 2), LAPSE_OK);
+    ck_assert_int_ne(lapse_h5out_check(file, LAPSE_MODE_UPDATE, other, 2, NULL), LAPSE_OK);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "/result"));
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "[4, 3, 8, 11]"));
     memcpy(other, specs, sizeof other);
     other[1].dtype = LAPSE_DT_U16;
     lapse_err_clear();
-    ck_assert_int_ne(lapse_h5out_check(file, LAPSE_MODE_UPDATE, other, 2), LAPSE_OK);
+    ck_assert_int_ne(lapse_h5out_check(file, LAPSE_MODE_UPDATE, other, 2, NULL), LAPSE_OK);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "uint16"));
     snprintf(other[1].path, sizeof other[1].path, "/other");
     lapse_err_clear();
-    ck_assert_int_ne(lapse_h5out_check(file, LAPSE_MODE_UPDATE, other, 2), LAPSE_OK);
+    ck_assert_int_ne(lapse_h5out_check(file, LAPSE_MODE_UPDATE, other, 2, NULL), LAPSE_OK);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "/other"));
     /* A plain HDF5 file that is not a lapse output. */
     char plain[800];
@@ -360,7 +360,7 @@ START_TEST(check_refuses)
     hid_t f = H5Fcreate(plain, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     H5Fclose(f);
     lapse_err_clear();
-    ck_assert_int_ne(lapse_h5out_check(plain, LAPSE_MODE_UPDATE, specs, 2), LAPSE_OK);
+    ck_assert_int_ne(lapse_h5out_check(plain, LAPSE_MODE_UPDATE, specs, 2, NULL), LAPSE_OK);
     ck_assert_ptr_nonnull(strstr(lapse_errmsg(), "not a lapse output"));
     ck_assert_int_eq(lapse_h5out_inspect(plain, &os), LAPSE_OK);
     ck_assert_int_eq(os.exists, 1);
@@ -370,7 +370,7 @@ START_TEST(check_refuses)
     ck_assert_int_eq(os.exists, 0);
     /* The real thing is accepted. */
     lapse_err_clear();
-    ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_UPDATE, specs, 2), LAPSE_OK);
+    ck_assert_int_eq(lapse_h5out_check(file, LAPSE_MODE_UPDATE, specs, 2, NULL), LAPSE_OK);
 }
 END_TEST
 

@@ -213,6 +213,7 @@ START_TEST(device_busy)
      * on rank 0): 160 / 4 and 160 / 2; all ranks 320 / 6 */
     ASSERT_HAS(out, " 4.500          40\n");
     ASSERT_HAS(out, " 2.000          80\n");
+    ASSERT_HAS(out, " 6.500       53.33\n");
     ASSERT_HAS(out, "core voxels done: 320; 53.33 voxels/s per rank (over each rank's task loop)");
     free(out);
 }
