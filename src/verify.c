@@ -17,6 +17,12 @@
  * io/zarr_out.h: <store><dataset>/0/.zarray exists) is checked there instead: each marked task's
  * chunk file must exist (a missing one reads as the fill value in Zarr readers) and decode through
  * lapse's Zarr reader (io/reader.h); --repair then only marks the failing tasks not done.
+ *
+ * An output made with output.parts reads its voxels through virtual datasets onto one part file
+ * per timepoint, and a missing or foreign part reads as fill values without an error: each
+ * marked task's part must be there, a regular HDF5 file with the output's parts token, before
+ * its cores are read. The parts' data is raw (no chunk index to outrun), so --repair does not
+ * apply: an update of the timepoints named makes their parts anew (exec/job.c).
  */
 #include "verify.h"
 
@@ -360,6 +366,34 @@ static lapse_status_t open_zarr(const char *file, hid_t h, vctx_t *c, int *n)
     return LAPSE_OK;
 }
 
+/* Part t of parts output file: a regular HDF5 file holding token, else LAPSE_EREAD saying what
+ * is wrong with it. */
+static lapse_status_t part_ok(const char *file, const char *token, int64_t t)
+{
+    char dir[4200], path[4400], got[LAPSE_PARTS_TOKEN_LEN + 8] = "";
+    struct stat sb;
+    lapse_parts_dir(file, 1, dir, sizeof dir);
+    lapse_parts_file(dir, t, path, sizeof path);
+    if (lstat(path, &sb) != 0)
+        return lapse_fail(LAPSE_EREAD, "its part %s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return lapse_fail(LAPSE_EREAD, "its part %s is not a regular file", path);
+    hid_t p = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (p >= 0) {
+        lapse_h5_read_str_attr(p, LAPSE_PARTS_TOKEN_ATTR, got, sizeof got);
+        H5Fclose(p);
+    }
+    H5Eclear2(H5E_DEFAULT);
+    if (p < 0)
+        return lapse_fail(LAPSE_EREAD,
+                          "its part %s cannot be opened as HDF5 (truncated or "
+                          "damaged?)",
+                          path);
+    if (strcmp(got, token) != 0)
+        return lapse_fail(LAPSE_EREAD, "its part %s is a part of another output", path);
+    return LAPSE_OK;
+}
+
 lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long *unreadable)
 {
     lapse_status_t st = LAPSE_OK;
@@ -418,11 +452,13 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
         LAPSE_FAIL(LAPSE_EINPUT, "%s has no " LAPSE_LAYOUT_DONE " marks (not a lapse output)",
                    file);
     lapse_h5_read_str_attr(h, LAPSE_ATTR_PARTS_TOKEN, token, sizeof token);
-    if (token[0]) /* a missing part reads as fill values through the virtual datasets */
-        LAPSE_FAIL(LAPSE_EINPUT,
-                   "%s has per-timepoint parts (output.parts): `lapse info` names missing parts; "
-                   "their data is written raw, with no chunk index to outrun",
-                   file);
+    if (token[0] && repair_it)
+        LAPSE_FAIL(LAPSE_EUSAGE,
+                   "%s has per-timepoint parts (output.parts): their data is written raw, with no "
+                   "chunk index to mend, so --repair does not apply; `lapse verify %s` names "
+                   "the parts that are missing or damaged, and an update of those timepoints "
+                   "(output.mode: update with --timepoints) makes them anew",
+                   file, file);
     LAPSE_H5ID(done, H5Dopen2(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT));
     LAPSE_H5ID(sp, H5Dget_space(done));
     if (H5Sget_simple_extent_ndims(sp) != 2)
@@ -468,6 +504,15 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
             continue;
         }
         nmarked++;
+        if (token[0] && part_ok(file, token, i / c.ntiles) != LAPSE_OK) {
+            /* the virtual datasets would read fill values for it without an error */
+            if (nbad < LIST_MAX)
+                fprintf(f, "verify: t=%" PRId64 " tile %" PRId64 ": unreadable: %s\n", i / c.ntiles,
+                        i % c.ntiles, lapse_errmsg());
+            lapse_err_clear();
+            bad[nbad++] = i;
+            continue;
+        }
         for (int k = 0; k < c.n; k++) {
             if (read_core_twice(h, &c, &c.d[k], i / c.ntiles, i % c.ntiles, buf) == LAPSE_OK)
                 continue;
@@ -517,7 +562,10 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
                     "verify: %" PRId64 " task%s marked not done: run the same config again to "
                     "recompute %s\n",
                     nbad, nbad == 1 ? "" : "s", nbad == 1 ? "it" : "them");
-    } else if (nbad)
+    } else if (nbad && token[0])
+        fprintf(f, "verify: an update of their timepoints (output.mode: update with --timepoints) "
+                   "makes their parts anew and recomputes them\n");
+    else if (nbad)
         fprintf(f,
                 "verify: `lapse verify --repair %s` marks them not done, so that the next run "
                 "recomputes them\n",

@@ -137,6 +137,15 @@ parts_ok "$P"
 # two lost parts: an update of one of them is refused (the other is missing) and makes nothing;
 # the update of both makes them anew and computes them again
 rm "$T/$P.h5.parts/t000002.h5" "$T/$P.h5.parts/t000003.h5"
+# lapse verify names their tasks unreadable (exit 1: the virtual datasets would read zeros),
+# points to the update; --repair does not apply to parts (exit 2)
+expect_rc 1 "$T/verify.log" "$LAPSE" verify "$T/$P.h5"
+grep -q "t=2 tile 0: unreadable: its part .*t000002.h5: No such file" "$T/verify.log" &&
+    grep -q "t=3 tile 0: unreadable" "$T/verify.log" &&
+    grep -q "an update of their timepoints (output.mode: update with --timepoints) makes their parts anew" "$T/verify.log" ||
+    { cat "$T/verify.log"; fail "verify of lost parts"; }
+expect_rc 2 "$T/repair.log" "$LAPSE" verify --repair "$T/$P.h5"
+grep -q "so --repair does not apply" "$T/repair.log" || { cat "$T/repair.log"; fail "verify --repair of parts"; }
 expect_rc 2 "$T/lost.log" mpirun_lapse 1 run "$T/$P.yaml" --timepoints 2
 grep -q "t000003.h5 of output .* (timepoint 3) is missing" "$T/lost.log" || { cat "$T/lost.log"; fail "lost parts: message"; }
 [ ! -e "$T/$P.h5.parts/t000002.h5" ] || fail "a refused update made a part (empty, still marked done)"
@@ -144,6 +153,8 @@ lapse_run 2 "$T/$P.yaml" --timepoints 2-3
 grep -q "note: the part .*t000002.h5 (timepoint 2) is missing: it is made anew by this update" "$T/last.log" ||
     { cat "$T/last.log"; fail "the remade part was not said"; }
 parts_ok "$P"
+run_ok "$T/verify2.log" "$LAPSE" verify "$T/$P.h5"
+grep -q " 0 unreadable" "$T/verify2.log" || { cat "$T/verify2.log"; fail "verify after the parts were made anew"; }
 
 for bad in "compression: gzip" "format: zarr"; do
     config bad timepoints
