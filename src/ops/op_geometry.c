@@ -308,14 +308,14 @@ static void bin_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvo
 
 /* A block of factor voxels is one voxel of the result. */
 /* Output voxel o is the mean of input voxels o f .. o f + f - 1: its centre is (f - 1) / 2
- * input voxels from the block's first; an axis shorter than f has one partial block of n
- * voxels, centred at (n - 1) / 2. */
+ * input voxels from the block's first, and the output's voxels are f input voxels apart. An
+ * axis of n <= f voxels has one block of n voxels: centred at (n - 1) / 2, n voxels thick. */
 static void bin_voxel(const lapse_step_t *s, const int64_t in[3], double vox[3], double org[3])
 {
     for (int a = 0; a < 3; a++) {
         const double f = s->p[0].v[a], w = (double)in[a] < f ? (double)in[a] : f;
         org[a] += 0.5 * (w - 1.0) * fabs(vox[a]);
-        vox[a] *= f;
+        vox[a] *= w;
     }
 }
 

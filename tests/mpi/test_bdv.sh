@@ -95,6 +95,7 @@ YAML
 geo iso "{op: resample, scale: [4.9, 1, 1]}"
 geo isoz "{op: resample, scale: [4.9, 1.6, 1]}" zarr
 geo bin "{op: downsample_bin, factor: [2, 3, 4]}"
+geo binz "{op: downsample_bin, factor: [$((NZ + 8)), 1, 1]}" # one partial block of NZ planes
 geo radial "{op: radial_reslice, angle_step: 30}"
 geo proj "{op: maximum_z_projection}"
 geo crop "{op: crop, start: [2, 10, 20], size: [5, 30, 40]}"
@@ -108,7 +109,7 @@ t, nz, ny = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 zo = round(nz * 4.9)  # resample's output planes: the voxel is 4 * nz / zo
 yo = round(ny * 1.6)
 want = {"iso": [4 * nz / zo, 0.8, 0.5], "bin": [8, 2.4, 2.0], "radial": None,
-        "proj": [4.0, 0.8, 0.5]}
+        "proj": [4.0, 0.8, 0.5], "binz": [4.0 * nz, 0.8, 0.5]}
 bad = 0
 for name, w in want.items():
     with h5py.File("%s/%s.h5" % (t, name), "r") as f:
@@ -127,7 +128,7 @@ for name, w in want.items():
 # a block's centre ((f - 1) / 2 input voxels in), a resampling's first sample (0.5 r - 0.5)
 rz, ry = nz / zo, ny / yo
 org = {"iso": [(0.5 * rz - 0.5) * 4, 0, 0], "bin": [2.0, 0.8, 0.75], "radial": [0, 0, 0],
-       "proj": [0, 0, 0], "crop": [8.0, 8.0, 10.0]}
+       "proj": [0, 0, 0], "crop": [8.0, 8.0, 10.0], "binz": [0.5 * (nz - 1) * 4, 0, 0]}
 for name, o in org.items():
     root = ET.parse("%s/%s.xml" % (t, name)).getroot()
     a = [float(v) for v in root.find(".//ViewRegistration/ViewTransform/affine").text.split()]
