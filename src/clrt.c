@@ -597,6 +597,38 @@ cleanup:
     return st;
 }
 
+lapse_status_t lapse_cl_has_extension(const lapse_cl_t *cl, const char *ext, int *has)
+{
+    lapse_status_t st = LAPSE_OK;
+    size_t len = 0;
+    char *all = NULL;
+    *has = 0;
+    LAPSE_CL(clGetDeviceInfo(cl->dev.device, CL_DEVICE_EXTENSIONS, 0, NULL, &len));
+    all = calloc(len + 2, 1);
+    LAPSE_ALLOC(all);
+    LAPSE_CL(clGetDeviceInfo(cl->dev.device, CL_DEVICE_EXTENSIONS, len, all + 1, NULL));
+    all[0] = ' ';
+    for (char *p = all; *p; p++)
+        if (*p == '\t' || *p == '\n')
+            *p = ' ';
+    const size_t wl = strlen(ext);
+    const char *at = wl ? strstr(all, ext) : NULL;
+    /* a whole word: a space before it, a space or the end after it */
+    while (at && (at[-1] != ' ' || (at[wl] != ' ' && at[wl] != '\0')))
+        at = strstr(at + 1, ext);
+    *has = at != NULL;
+    /* the tests: LAPSE_FAULT=fail:no-EXT plays a device without EXT */
+    char fault[96];
+    snprintf(fault, sizeof fault, "no-%s", ext);
+    if (lapse_fault_fail(fault) != LAPSE_OK) {
+        lapse_err_clear();
+        *has = 0;
+    }
+cleanup:
+    free(all);
+    return st;
+}
+
 lapse_status_t lapse_cl_kernel(lapse_cl_t *cl, const char *file, const char *name, cl_kernel *out)
 {
     lapse_status_t st = LAPSE_OK;

@@ -67,6 +67,10 @@ typedef struct lapse_cl {
  * only on success. */
 lapse_status_t lapse_cl_open(const lapse_cl_choice_t *dev, lapse_cl_t **out);
 
+/* Whether the open device lists OpenCL extension ext (a whole word of CL_DEVICE_EXTENSIONS):
+ * *has 1 or 0. LAPSE_ECL / LAPSE_ENOMEM when the list cannot be read. */
+lapse_status_t lapse_cl_has_extension(const lapse_cl_t *cl, const char *ext, int *has);
+
 /* Kernel `name` of the embedded kernel file `file` ("filters.cl"). The file's program is built
  * on first use (lapse_cl_program) and the kernel created on first use; both are cached in cl by
  * (file, build options) and (program, name), so later calls return the same cl_kernel. The

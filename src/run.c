@@ -398,6 +398,37 @@ static void report_skipped(const lapse_worker_t *w)
     fflush(stderr);
 }
 
+/* Local: every step's OpenCL extensions (lapse_op_t.extensions) on this rank's device, else a
+ * config error at the step (exit 2, before anything is written or planned). */
+static lapse_status_t check_extensions(const lapse_config_t *cfg, const lapse_cl_t *cl)
+{
+    lapse_status_t st = LAPSE_OK;
+    for (int k = 0; k < cfg->nsteps; k++) {
+        const lapse_step_t *s = &cfg->steps[k];
+        const char *e = s->op->extensions;
+        while (e && *e) {
+            char ext[64];
+            size_t n = strcspn(e, " ");
+            snprintf(ext, sizeof ext, "%.*s", (int)(n < sizeof ext ? n : sizeof ext - 1), e);
+            e += n + (e[n] == ' ');
+            int has = 0;
+            LAPSE_TRY(lapse_cl_has_extension(cl, ext, &has));
+            if (!has) {
+                char kp[64];
+                snprintf(kp, sizeof kp, "pipeline[%d].op", s->item);
+                lapse_mark_t at = {s->line, s->column};
+                LAPSE_TRY(lapse_config_fail(cfg, at, kp,
+                                            "%s needs the OpenCL extension %s, which the device "
+                                            "\"%s\" lacks (`lapse devices` lists them; "
+                                            "devices: picks another)",
+                                            s->op->name, ext, cl->dev.name));
+            }
+        }
+    }
+cleanup:
+    return st;
+}
+
 /* Collective, after finish_run: when some of this run's tasks (done ones only, so that a
  * retried task is not counted twice) read NaN or Inf voxels in their core boxes of a float32
  * input, rank 0 warns how many, in how many tasks (also recorded per task, `lapse info`). */
@@ -587,6 +618,10 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
         lapse_err_context("%s", ""); /* devices.index: file:line:column instead */
     if (st != LAPSE_OK && (st != LAPSE_ECONFIG || r.rank == 0))
         lapse_err_print(st);
+    if (st == LAPSE_OK && (st = check_extensions(&job.cfg, cl)) != LAPSE_OK) {
+        lapse_err_context("%s", ""); /* file:line:column instead */
+        lapse_err_print(st);         /* by each rank whose device lacks one */
+    }
     if ((st = lapse_agree(r.world, st)) != LAPSE_OK)
         goto cleanup;
     st = lapse_sizing_plan(&r, &job, &cl->dev, &mem, &plan);

@@ -61,23 +61,10 @@ lapse_status_t lapse_dev_require(lapse_dev_t *d, const char *what, const char *w
                                  const char *const *ext, int n)
 {
     lapse_status_t st = LAPSE_OK;
-    size_t len = 0;
-    char *have = NULL;
-    LAPSE_CL(clGetDeviceInfo(d->cl->dev.device, CL_DEVICE_EXTENSIONS, 0, NULL, &len));
-    have = calloc(len + 2, 1);
-    LAPSE_ALLOC(have);
-    LAPSE_CL(clGetDeviceInfo(d->cl->dev.device, CL_DEVICE_EXTENSIONS, len, have + 1, NULL));
-    have[0] = ' ';
-    for (char *p = have; *p; p++)
-        if (*p == '\t' || *p == '\n')
-            *p = ' ';
     for (int i = 0; i < n; i++) {
-        const size_t wl = strlen(ext[i]);
-        const char *at = strstr(have, ext[i]);
-        /* a whole word: a space before it, a space or the end after it */
-        while (at && (at[-1] != ' ' || (at[wl] != ' ' && at[wl] != '\0')))
-            at = strstr(at + 1, ext[i]);
-        if (at == NULL) {
+        int has = 0;
+        LAPSE_TRY(lapse_cl_has_extension(d->cl, ext[i], &has));
+        if (!has) {
             char all[256] = "";
             for (int j = 0; j < n; j++)
                 snprintf(all + strlen(all), sizeof all - strlen(all), "%s%s", j ? " and " : "",
@@ -88,7 +75,6 @@ lapse_status_t lapse_dev_require(lapse_dev_t *d, const char *what, const char *w
         }
     }
 cleanup:
-    free(have);
     return st;
 }
 

@@ -740,6 +740,7 @@ const lapse_op_t lapse_op_measure_labels = {
     .footprint = LAPSE_FP_GLOBAL,
     .inplace = 1,
     .kernels = "measure.cl",
+    .extensions = "cl_khr_int64_base_atomics cl_khr_fp64",
     .reference = measure_ref,
     .global = &measure_global,
 };

@@ -186,6 +186,7 @@ const lapse_op_t lapse_op_sum_z_projection = {
     .version = 3,
     .out_rule = LAPSE_OUT_F32,
     .kernels = "project.cl",
+    .extensions = "cl_khr_fp64",
     .launch = zsum_launch,
     .reference = zsum_ref,
 };
@@ -200,6 +201,7 @@ const lapse_op_t lapse_op_mean_z_projection = {
     .version = 3,
     .out_rule = LAPSE_OUT_F32,
     .kernels = "project.cl",
+    .extensions = "cl_khr_fp64",
     .launch = zmean_launch,
     .reference = zmean_ref,
 };
@@ -215,6 +217,7 @@ const lapse_op_t lapse_op_standard_deviation_z_projection = {
     .version = 2,
     .out_rule = LAPSE_OUT_F32,
     .kernels = "project.cl",
+    .extensions = "cl_khr_fp64",
     .launch = zstd_launch,
     .reference = zstd_ref,
 };

@@ -54,6 +54,22 @@ grep -q "directory $T/no/such/dir does not exist" "$T/sample_nodir.log" ||
 
 note "sample: shape, dtype, determinism"
 make_sample
+# a device without an extension a step needs (LAPSE_FAULT plays one without cl_khr_fp64): a
+# config error at the step, exit 2, before anything is written, also for plan and --dry-run
+cat >"$T/fp64.yaml" <<YAML
+input: {file: $IN, dataset: /raw}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+  - {op: mean_z_projection}
+output: {file: $T/fp64.h5}
+devices: any
+YAML
+for cmd in "run" "run --dry-run" "plan"; do
+    expect_rc 2 "$T/fp64.log" env LAPSE_FAULT=fail:no-cl_khr_fp64 "$LAPSE" $cmd "$T/fp64.yaml"
+    grep -q "fp64.yaml:4:5: pipeline\[1\].op: mean_z_projection needs the OpenCL extension cl_khr_fp64, which the device" \
+        "$T/fp64.log" || fail "$cmd on a device without fp64: $(cat "$T/fp64.log")"
+    [ ! -e "$T/fp64.h5" ] && [ ! -e "$T/fp64.h5.creating" ] || fail "$cmd without fp64 wrote the output"
+done
 "$LAPSE_PY" - "$IN" "$NT" "$NZ" "$NY" "$NX" <<'PY' || fail "sample wrote the wrong dataset"
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r") as f:
