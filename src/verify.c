@@ -408,6 +408,8 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
     hsize_t md[2];
     struct stat sb;
     char token[LAPSE_PARTS_TOKEN_LEN];
+    int64_t part_t = -1; /* the timepoint whose part was checked last, and why it is bad ("") */
+    char part_why[4600] = "";
 
     memset(&c, 0, sizeof c);
     *unreadable = 0;
@@ -504,12 +506,18 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
             continue;
         }
         nmarked++;
-        if (token[0] && part_ok(file, token, i / c.ntiles) != LAPSE_OK) {
+        if (token[0] && i / c.ntiles != part_t) { /* once per timepoint (tasks are t-major) */
+            part_t = i / c.ntiles;
+            part_why[0] = '\0';
+            if (part_ok(file, token, part_t) != LAPSE_OK)
+                snprintf(part_why, sizeof part_why, "%s", lapse_errmsg());
+            lapse_err_clear();
+        }
+        if (token[0] && part_why[0]) {
             /* the virtual datasets would read fill values for it without an error */
             if (nbad < LIST_MAX)
                 fprintf(f, "verify: t=%" PRId64 " tile %" PRId64 ": unreadable: %s\n", i / c.ntiles,
-                        i % c.ntiles, lapse_errmsg());
-            lapse_err_clear();
+                        i % c.ntiles, part_why);
             bad[nbad++] = i;
             continue;
         }
