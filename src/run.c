@@ -405,7 +405,7 @@ static lapse_status_t check_extensions(const lapse_config_t *cfg, const lapse_cl
     lapse_status_t st = LAPSE_OK;
     for (int k = 0; k < cfg->nsteps; k++) {
         const lapse_step_t *s = &cfg->steps[k];
-        const char *e = s->op->extensions;
+        const char *e = s->op->extensions_of ? s->op->extensions_of(s) : s->op->extensions;
         while (e && *e) {
             char ext[64];
             size_t n = strcspn(e, " ");

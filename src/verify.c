@@ -42,6 +42,7 @@
 #include "io/reader.h"
 #include "io/zarr_out.h"
 #include "lock.h"
+#include "tpsel.h"
 
 #define LIST_MAX 20 /* unreadable tasks named one by one */
 
@@ -366,31 +367,84 @@ static lapse_status_t open_zarr(const char *file, hid_t h, vctx_t *c, int *n)
     return LAPSE_OK;
 }
 
-/* Part t of parts output file: a regular HDF5 file holding token, else LAPSE_EREAD saying what
- * is wrong with it. */
-static lapse_status_t part_ok(const char *file, const char *token, int64_t t)
+/* The virtual datasets' creation properties of an output made with output.parts: of its first
+ * result dataset, when that is virtual (a packed copy, h5repack'ed, holds its voxels: < 0). */
+static hid_t parts_dcpl(hid_t h, const vctx_t *c)
 {
-    char dir[4200], path[4400], got[LAPSE_PARTS_TOKEN_LEN + 8] = "";
+    hid_t d = c->n > 0 ? H5Dopen2(h, c->d[0].path, H5P_DEFAULT) : H5I_INVALID_HID;
+    hid_t dcpl = d >= 0 ? H5Dget_create_plist(d) : H5I_INVALID_HID;
+    if (d >= 0)
+        H5Dclose(d);
+    if (dcpl >= 0 && H5Pget_layout(dcpl) != H5D_VIRTUAL) {
+        H5Pclose(dcpl);
+        dcpl = H5I_INVALID_HID;
+    }
+    H5Eclear2(H5E_DEFAULT);
+    return dcpl;
+}
+
+/* Part t as the virtual datasets name it (mapping t of dcpl, its "%%" undone; a relative name
+ * under the output file's directory, where HDF5 looks for it) into path[len]: 0, or -1. */
+static int part_path(const char *file, hid_t dcpl, int64_t t, char *path, size_t len)
+{
+    char raw[4400], name[4400];
+    size_t cnt = 0, k = 0;
+    if (H5Pget_virtual_count(dcpl, &cnt) < 0 || t < 0 || (size_t)t >= cnt)
+        return -1;
+    ssize_t n = H5Pget_virtual_filename(dcpl, (size_t)t, raw, sizeof raw);
+    if (n < 0 || (size_t)n >= sizeof raw)
+        return -1;
+    for (const char *p = raw; *p; p++) {
+        if (p[0] == '%' && p[1] == '%')
+            p++;
+        name[k++] = *p;
+    }
+    name[k] = '\0';
+    const char *slash = strrchr(file, '/');
+    int w = name[0] == '/' || slash == NULL
+                ? snprintf(path, len, "%s", name)
+                : snprintf(path, len, "%.*s/%s", (int)(slash - file), file, name);
+    return w >= 0 && (size_t)w < len ? 0 : -1;
+}
+
+/* Part t of a parts output (dcpl: its virtual datasets' properties): a regular HDF5 file holding
+ * token and timepoint t, else LAPSE_EREAD saying what is wrong with it; *exists: the path is
+ * there (a damaged or foreign part, which must be moved away before an update makes it anew). */
+static lapse_status_t part_ok(const char *file, hid_t dcpl, const char *token, int64_t t,
+                              int *exists)
+{
+    char path[4400], got[LAPSE_PARTS_TOKEN_LEN + 8] = "";
+    int64_t pt = -1;
     struct stat sb;
-    lapse_parts_dir(file, 1, dir, sizeof dir);
-    lapse_parts_file(dir, t, path, sizeof path);
+    *exists = 0;
+    if (part_path(file, dcpl, t, path, sizeof path) != 0)
+        return lapse_fail(LAPSE_EREAD, "no part of timepoint %lld in its virtual datasets",
+                          (long long)t);
     if (lstat(path, &sb) != 0)
         return lapse_fail(LAPSE_EREAD, "its part %s: %s", path, strerror(errno));
+    *exists = 1;
     if (!S_ISREG(sb.st_mode))
         return lapse_fail(LAPSE_EREAD, "its part %s is not a regular file", path);
     hid_t p = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (p >= 0) {
         lapse_h5_read_str_attr(p, LAPSE_PARTS_TOKEN_ATTR, got, sizeof got);
+        hid_t a = H5Aopen(p, LAPSE_PARTS_T_ATTR, H5P_DEFAULT);
+        if (a >= 0) {
+            if (H5Aread(a, H5T_NATIVE_INT64, &pt) < 0)
+                pt = -1;
+            H5Aclose(a);
+        }
         H5Fclose(p);
     }
     H5Eclear2(H5E_DEFAULT);
     if (p < 0)
         return lapse_fail(LAPSE_EREAD,
-                          "its part %s cannot be opened as HDF5 (truncated or "
-                          "damaged?)",
-                          path);
+                          "its part %s cannot be opened as HDF5 (truncated or damaged?)", path);
     if (strcmp(got, token) != 0)
         return lapse_fail(LAPSE_EREAD, "its part %s is a part of another output", path);
+    if (pt != t)
+        return lapse_fail(LAPSE_EREAD, "its part %s holds timepoint %lld, not %lld", path,
+                          (long long)pt, (long long)t);
     return LAPSE_OK;
 }
 
@@ -410,6 +464,8 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
     char token[LAPSE_PARTS_TOKEN_LEN];
     int64_t part_t = -1; /* the timepoint whose part was checked last, and why it is bad ("") */
     char part_why[4600] = "";
+    hid_t vdcpl = H5I_INVALID_HID;                    /* parts: the virtual datasets' properties */
+    int64_t *badtp = NULL, nbadtp = 0, nbadexist = 0; /* timepoints of bad parts */
 
     memset(&c, 0, sizeof c);
     *unreadable = 0;
@@ -454,13 +510,6 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
         LAPSE_FAIL(LAPSE_EINPUT, "%s has no " LAPSE_LAYOUT_DONE " marks (not a lapse output)",
                    file);
     lapse_h5_read_str_attr(h, LAPSE_ATTR_PARTS_TOKEN, token, sizeof token);
-    if (token[0] && repair_it)
-        LAPSE_FAIL(LAPSE_EUSAGE,
-                   "%s has per-timepoint parts (output.parts): their data is written raw, with no "
-                   "chunk index to mend, so --repair does not apply; `lapse verify %s` names "
-                   "the parts that are missing or damaged, and an update of those timepoints "
-                   "(output.mode: update with --timepoints) makes them anew",
-                   file, file);
     LAPSE_H5ID(done, H5Dopen2(h, LAPSE_LAYOUT_DONE, H5P_DEFAULT));
     LAPSE_H5ID(sp, H5Dget_space(done));
     if (H5Sget_simple_extent_ndims(sp) != 2)
@@ -485,6 +534,18 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
     LAPSE_ALLOC(marks);
     LAPSE_H5(H5Dread(done, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, marks));
     LAPSE_H5(H5Ovisit2(h, H5_INDEX_NAME, H5_ITER_INC, dset_cb, &c, H5O_INFO_BASIC));
+    /* parts: the virtual datasets' (a packed copy has the token, and its voxels inside) */
+    if (token[0] && (vdcpl = parts_dcpl(h, &c)) >= 0 && repair_it)
+        LAPSE_FAIL(LAPSE_EUSAGE,
+                   "%s has per-timepoint parts (output.parts): their data is written raw, with no "
+                   "chunk index to mend, so --repair does not apply; `lapse verify %s` names "
+                   "the parts that are missing or damaged, and an update of those timepoints "
+                   "(output.mode: update with --timepoints) makes them anew",
+                   file, file);
+    if (vdcpl >= 0) {
+        badtp = malloc((size_t)(c.nt + 1) * sizeof *badtp);
+        LAPSE_ALLOC(badtp);
+    }
     LAPSE_TRY(open_zarr(file, h, &c, &nzarr));
     buf = malloc((size_t)(c.tile[0] * c.tile[1] * c.tile[2]) * (c.esize ? c.esize : 1));
     bad = malloc((c.nt * c.ntiles + 1) * sizeof *bad);
@@ -506,18 +567,21 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
             continue;
         }
         nmarked++;
-        if (token[0] && i / c.ntiles != part_t) { /* once per timepoint (tasks are t-major) */
+        if (vdcpl >= 0 && i / c.ntiles != part_t) { /* once per timepoint (t-major tasks) */
+            int exists = 0;
             part_t = i / c.ntiles;
             part_why[0] = '\0';
-            if (part_ok(file, token, part_t) != LAPSE_OK)
+            if (part_ok(file, vdcpl, token, part_t, &exists) != LAPSE_OK) {
+                /* the virtual datasets would read fill values for it without an error */
                 snprintf(part_why, sizeof part_why, "%s", lapse_errmsg());
+                badtp[nbadtp++] = part_t;
+                nbadexist += exists;
+                fprintf(f, "verify: t=%" PRId64 ": its marked tasks are unreadable: %s\n", part_t,
+                        part_why);
+            }
             lapse_err_clear();
         }
-        if (token[0] && part_why[0]) {
-            /* the virtual datasets would read fill values for it without an error */
-            if (nbad < LIST_MAX)
-                fprintf(f, "verify: t=%" PRId64 " tile %" PRId64 ": unreadable: %s\n", i / c.ntiles,
-                        i % c.ntiles, part_why);
+        if (vdcpl >= 0 && part_why[0]) {
             bad[nbad++] = i;
             continue;
         }
@@ -570,10 +634,17 @@ lapse_status_t lapse_verify(const char *file, int repair_it, FILE *f, long long 
                     "verify: %" PRId64 " task%s marked not done: run the same config again to "
                     "recompute %s\n",
                     nbad, nbad == 1 ? "" : "s", nbad == 1 ? "it" : "them");
-    } else if (nbad && token[0])
-        fprintf(f, "verify: an update of their timepoints (output.mode: update with --timepoints) "
-                   "makes their parts anew and recomputes them\n");
-    else if (nbad)
+    } else if (nbadtp) {
+        char sel[256];
+        lapse_tpsel_format(badtp, nbadtp, sel, sizeof sel);
+        fprintf(f,
+                "verify: %s`lapse run CONFIG --timepoints \"%s\"` with output.mode: update makes "
+                "the parts of those timepoints anew and recomputes them\n",
+                nbadexist ? "move the damaged or foreign parts named above away (they are kept "
+                            "there), then "
+                          : "",
+                sel);
+    } else if (nbad && vdcpl < 0)
         fprintf(f,
                 "verify: `lapse verify --repair %s` marks them not done, so that the next run "
                 "recomputes them\n",
@@ -590,6 +661,9 @@ cleanup:
         H5Fclose(h);
     if (repair_it)
         lapse_lock_release(&lock);
+    if (vdcpl >= 0)
+        H5Pclose(vdcpl);
+    free(badtp);
     for (int k = 0; k < c.n; k++)
         lapse_reader_close(c.d[k].zr);
     free(c.d);

@@ -234,8 +234,10 @@ struct lapse_op {
     int nscratch;        /* float32 scratch buffers of the input's size the launcher needs */
     const char *kernels; /* kernel file(s) it uses, for docs, e.g. "filters.cl filters_tiled.cl" */
     /* OpenCL extensions the device must have, space-separated ("cl_khr_fp64"), NULL: none;
-     * checked when the device is opened (a config error naming the step, nothing written) */
+     * checked when the device is opened (a config error naming the step, nothing written).
+     * extensions_of (NULL: extensions): the same for a step whose parameters decide. */
     const char *extensions;
+    const char *(*extensions_of)(const lapse_step_t *s);
     const char *reach_doc; /* the reach rule in words, for docs ("radius"); NULL: none (0) */
 
     /* Reach for LAPSE_FP_LOCAL: voxels on each side (z, y, x) an output voxel depends on. NULL

@@ -210,6 +210,12 @@ typedef struct {
     double value; /* the threshold as recorded (summary) */
 } thr_t;
 
+/* bins: clesperanto bins in double precision (hist_cle.cl). */
+static const char *otsu_extensions(const lapse_step_t *s)
+{
+    return s->p[0].v[0] == 1 ? "cl_khr_fp64" : NULL;
+}
+
 /* The histogram with clesperanto's bins (hist_cle.cl). */
 static lapse_status_t hist_partial_cle(lapse_dev_t *d, const range_t *r, const lapse_dvol_t *in,
                                        const lapse_gtile_t *t, lapse_blob_t *part)
@@ -219,9 +225,12 @@ static lapse_status_t hist_partial_cle(lapse_dev_t *d, const range_t *r, const l
     cl_kernel k;
     cl_mem bins = NULL;
     cl_uint h[256];
+    static const char *const fp64[] = {"cl_khr_fp64"};
     LAPSE_TRY(blob_new(part, 256 * sizeof(uint64_t)));
     if (!(r->lo < r->hi))
         goto cleanup;
+    LAPSE_TRY(
+        lapse_dev_require(d, "threshold_otsu with bins: clesperanto", "double precision", fp64, 1));
     cl_float lo = r->lo, hi = r->hi;
     cl_double range = cle_range(r->lo, r->hi);
     memset(h, 0, sizeof h);
@@ -434,6 +443,7 @@ const lapse_op_t lapse_op_threshold_otsu = {
     .footprint = LAPSE_FP_GLOBAL,
     .inplace = 1,
     .kernels = "reduce.cl hist_cle.cl pointwise.cl",
+    .extensions_of = otsu_extensions,
     .reference = otsu_ref,
     .global = &otsu_global,
 };

@@ -70,6 +70,14 @@ for cmd in "run" "run --dry-run" "plan"; do
         "$T/fp64.log" || fail "$cmd on a device without fp64: $(cat "$T/fp64.log")"
     [ ! -e "$T/fp64.h5" ] && [ ! -e "$T/fp64.h5.creating" ] || fail "$cmd without fp64 wrote the output"
 done
+# threshold_otsu needs it only with clesperanto's bins (also inside voronoi_otsu_labeling)
+sed 's/{op: mean_z_projection}/{op: voronoi_otsu_labeling, spot_sigma: 1, outline_sigma: 1}/' \
+    "$T/fp64.yaml" >"$T/fp64v.yaml"
+expect_rc 2 "$T/fp64v.log" env LAPSE_FAULT=fail:no-cl_khr_fp64 "$LAPSE" run "$T/fp64v.yaml" --dry-run
+grep -q "fp64v.yaml:4:5: pipeline\[1\].op: threshold_otsu needs the OpenCL extension cl_khr_fp64" \
+    "$T/fp64v.log" || fail "voronoi_otsu_labeling without fp64: $(cat "$T/fp64v.log")"
+sed 's/{op: mean_z_projection}/{op: threshold_otsu}/' "$T/fp64.yaml" >"$T/fp64o.yaml"
+expect_rc 0 "$T/fp64o.log" env LAPSE_FAULT=fail:no-cl_khr_fp64 "$LAPSE" run "$T/fp64o.yaml" --dry-run
 "$LAPSE_PY" - "$IN" "$NT" "$NZ" "$NY" "$NX" <<'PY' || fail "sample wrote the wrong dataset"
 import sys, h5py, numpy as np
 with h5py.File(sys.argv[1], "r") as f:

@@ -124,6 +124,10 @@ cp "$T/$P.h5.parts/t000003.h5" "$T/t3.h5"
 cp "$T/parts_n3_o0.h5.parts/t000003.h5" "$T/$P.h5.parts/t000003.h5"
 expect_rc 2 "$T/foreign.log" mpirun_lapse 1 run "$T/$P.yaml"
 grep -q "t000003.h5 is not a part of output" "$T/foreign.log" || { cat "$T/foreign.log"; fail "foreign part: message"; }
+expect_rc 1 "$T/fverify.log" "$LAPSE" verify "$T/$P.h5" # named, and to be moved away first
+grep -q "t=3: its marked tasks are unreadable: its part .*t000003.h5 is a part of another output" "$T/fverify.log" &&
+    grep -q "move the damaged or foreign parts named above away" "$T/fverify.log" ||
+    { cat "$T/fverify.log"; fail "verify of a foreign part"; }
 cp "$T/t3.h5" "$T/$P.h5.parts/t000003.h5"
 sed "s/parts: timepoints/parts: none/" "$T/$P.yaml" >"$T/none.yaml"
 expect_rc 2 "$T/none.log" mpirun_lapse 1 run "$T/none.yaml"
@@ -140,9 +144,9 @@ rm "$T/$P.h5.parts/t000002.h5" "$T/$P.h5.parts/t000003.h5"
 # lapse verify names their tasks unreadable (exit 1: the virtual datasets would read zeros),
 # points to the update; --repair does not apply to parts (exit 2)
 expect_rc 1 "$T/verify.log" "$LAPSE" verify "$T/$P.h5"
-grep -q "t=2 tile 0: unreadable: its part .*t000002.h5: No such file" "$T/verify.log" &&
-    grep -q "t=3 tile 0: unreadable" "$T/verify.log" &&
-    grep -q "an update of their timepoints (output.mode: update with --timepoints) makes their parts anew" "$T/verify.log" ||
+grep -q "t=2: its marked tasks are unreadable: its part .*t000002.h5: No such file" "$T/verify.log" &&
+    grep -q "t=3: its marked tasks are unreadable" "$T/verify.log" &&
+    grep -q -- "--timepoints \"2-3\"\` with output.mode: update makes the parts of those timepoints anew" "$T/verify.log" ||
     { cat "$T/verify.log"; fail "verify of lost parts"; }
 expect_rc 2 "$T/repair.log" "$LAPSE" verify --repair "$T/$P.h5"
 grep -q "so --repair does not apply" "$T/repair.log" || { cat "$T/repair.log"; fail "verify --repair of parts"; }
@@ -238,6 +242,8 @@ if command -v h5repack >/dev/null 2>&1; then
         { cat "$T/pinfo.log"; fail "lapse info: packed copy line"; }
     sed "s|$T/k3.h5|$T/packed.h5|" "$T/k3.yaml" >"$T/packed.yaml"
     sed -i 's/^timepoints: .*/timepoints: "1"/; s/mode: create/mode: update/' "$T/packed.yaml"
+    run_ok "$T/pverify.log" "$LAPSE" verify "$T/packed.h5" # its voxels are inside: no parts
+    grep -q " 0 unreadable" "$T/pverify.log" || { cat "$T/pverify.log"; fail "verify of a packed copy"; }
     before=$(sha "$T/packed.h5")
     expect_rc 2 "$T/pk.log" mpirun_lapse 1 run "$T/packed.yaml"
     grep -q "is a packed copy of an output made with output.parts" "$T/pk.log" ||
