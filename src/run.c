@@ -400,7 +400,8 @@ static void report_skipped(const lapse_worker_t *w)
 
 /* Local: every step's OpenCL extensions (lapse_op_t.extensions) on this rank's device, else a
  * config error at the step (exit 2, before anything is written or planned). */
-static lapse_status_t check_extensions(const lapse_config_t *cfg, const lapse_cl_t *cl)
+static lapse_status_t check_extensions(const lapse_ranks_t *r, const lapse_config_t *cfg,
+                                       const lapse_cl_t *cl)
 {
     lapse_status_t st = LAPSE_OK;
     for (int k = 0; k < cfg->nsteps; k++) {
@@ -419,9 +420,9 @@ static lapse_status_t check_extensions(const lapse_config_t *cfg, const lapse_cl
                 lapse_mark_t at = {s->line, s->column};
                 LAPSE_TRY(lapse_config_fail(cfg, at, kp,
                                             "%s needs the OpenCL extension %s, which the device "
-                                            "\"%s\" lacks (`lapse devices` lists them; "
-                                            "devices: picks another)",
-                                            s->op->name, ext, cl->dev.name));
+                                            "\"%s\" of rank %d on %s lacks (`lapse devices` "
+                                            "lists them; devices: picks another)",
+                                            s->op->name, ext, cl->dev.name, r->rank, r->host));
             }
         }
     }
@@ -618,7 +619,7 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
         lapse_err_context("%s", ""); /* devices.index: file:line:column instead */
     if (st != LAPSE_OK && (st != LAPSE_ECONFIG || r.rank == 0))
         lapse_err_print(st);
-    if (st == LAPSE_OK && (st = check_extensions(&job.cfg, cl)) != LAPSE_OK) {
+    if (st == LAPSE_OK && (st = check_extensions(&r, &job.cfg, cl)) != LAPSE_OK) {
         lapse_err_context("%s", ""); /* file:line:column instead */
         lapse_err_print(st);         /* by each rank whose device lacks one */
     }

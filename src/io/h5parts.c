@@ -319,10 +319,12 @@ lapse_status_t lapse_parts_create(const char *dir, int64_t t, const lapse_dset_s
     hid_t f = H5I_INVALID_HID, fapl = H5I_INVALID_HID, space = H5I_INVALID_HID,
           attr = H5I_INVALID_HID;
     char path[4400];
+    int created = 0;
     lapse_parts_file(dir, t, path, sizeof path);
     LAPSE_H5ID(fapl, H5Pcreate(H5P_FILE_ACCESS));
     LAPSE_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST));
     LAPSE_H5ID(f, H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl));
+    created = 1;
     for (int k = 0; k < nspecs; k++)
         if (results[k])
             LAPSE_TRY(create_part_dset(f, &specs[k]));
@@ -345,8 +347,13 @@ cleanup:
         H5Fclose(f);
     if (fapl >= 0)
         H5Pclose(fapl);
-    if (st != LAPSE_OK)
+    if (st != LAPSE_OK) {
         st = lapse_fail_wrap(st, "making the part %s failed", path);
+        /* made here (H5F_ACC_EXCL) and unfinished: gone, so that the next run finds it missing
+         * (and makes it again), not damaged */
+        if (created)
+            unlink(path);
+    }
     return st;
 }
 
