@@ -17,12 +17,12 @@ static uint64_t fnv(uint64_t h, const char *s)
     return h ^ 0xff; /* field separator */
 }
 
-void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, char *out,
-                       size_t len)
+void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in,
+                       const char *input_path, char *out, size_t len)
 {
     char buf[512];
     uint64_t h = 14695981039346656037ULL;
-    h = fnv(h, cfg->input_file);
+    h = fnv(h, input_path);
     h = fnv(h, cfg->input_dataset);
     snprintf(buf, sizeof buf, "%d %lld %lld %lld %lld %d", in->ndims, (long long)in->ntp,
              (long long)in->shape[0], (long long)in->shape[1], (long long)in->shape[2],

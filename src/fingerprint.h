@@ -12,9 +12,11 @@
 #include "config.h"
 #include "io/reader.h"
 
-/* Write the fingerprint (16 hex digits, NUL-terminated) into out (>= 17 bytes). The sources of
+/* Write the fingerprint (16 hex digits, NUL-terminated) into out (>= 17 bytes). input_path
+ * stands for cfg->input_file: the job passes the path made canonical (absolute, links
+ * resolved), so that `in.h5`, `./in.h5` and `/data/in.h5` give one fingerprint. The sources of
  * custom kernels must have been read (lapse_config_load_sources). */
-void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in, char *out,
-                       size_t len);
+void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in,
+                       const char *input_path, char *out, size_t len);
 
 #endif

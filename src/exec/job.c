@@ -619,6 +619,11 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     "make it again from the whole input, or write the timepoints it lacks to "
                     "another output file (output.file, with --timepoints)",
                     cfg->output_file, (long long)os.ntp, cfg->input_file, (long long)job->in.ntp);
+    /* an output made before fingerprints took the canonical input path records the one of
+     * the path as spelled then: spelled the same way, this config is that output's */
+    if (strcmp(os.fingerprint, job->fingerprint) != 0 &&
+        strcmp(os.fingerprint, job->fingerprint_spelled) == 0)
+        memcpy(job->fingerprint, job->fingerprint_spelled, sizeof job->fingerprint);
     int updating = cfg->mode == LAPSE_MODE_UPDATE || (!cfg->mode_given && tp_override);
     if (!updating && strcmp(os.fingerprint, job->fingerprint) != 0)
         OUTPUT_FAIL("output %s was made by a different config (input, pipeline, a custom "
@@ -759,7 +764,12 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
     LAPSE_TRY(lapse_input_identity(cfg->input_file, cfg->input_dataset, &job->in,
                                    job->input_identity, sizeof job->input_identity));
     make_specs(job);
-    lapse_fingerprint(cfg, &job->in, job->fingerprint, sizeof job->fingerprint);
+    char canon[PATH_MAX];
+    if (canon_path(cfg->input_file, canon) != 0) /* too long to resolve: as spelled */
+        snprintf(canon, sizeof canon, "%s", cfg->input_file);
+    lapse_fingerprint(cfg, &job->in, canon, job->fingerprint, sizeof job->fingerprint);
+    lapse_fingerprint(cfg, &job->in, cfg->input_file, job->fingerprint_spelled,
+                      sizeof job->fingerprint_spelled);
     LAPSE_TRY(decide_output(job, tp_override != NULL, dry_run));
 cleanup:
     return st;

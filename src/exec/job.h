@@ -36,7 +36,10 @@ typedef struct {
     int updating;         /* rank 0: an update (output.mode, or implied by --timepoints) */
     int config_differs;   /* rank 0: an update whose config is not the one that made the output or
                            * not its last run's */
-    char fingerprint[24]; /* of this config (fingerprint.h) */
+    char fingerprint[24]; /* of this config (fingerprint.h), with the input path canonical */
+    /* rank 0: the same with the input path as spelled in the config, as lapse computed it before
+     * 2026-12-03; an output made then records this one, and keeps it (decide_output) */
+    char fingerprint_spelled[24];
     char input_identity[96]; /* of the input at validation (io/input_id.h) */
     /* rank 0: the parts token of the lapse output this run replaces (output.mode: overwrite), ""
      * when it had no parts (io/h5parts.h) */

@@ -30,6 +30,10 @@
 # 11. The input grew by a timepoint (an acquisition still running): a plain run and an update
 #     are refused (exit 2) saying so - the output keeps its timepoints - not that the config
 #     differs, and neither advises the update that cannot work; the output is untouched.
+# 12. The same input spelled otherwise (relative from another directory, with ./ and .., through
+#     a linked directory): the complete output is this config's (nothing to do, untouched), not
+#     "a different config". Its directory moved and a link left in its place: the output records
+#     the fingerprint of the path as it was spelled, which still names it, so it still continues.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -218,4 +222,25 @@ for args in "" "--timepoints $NT"; do
     ! grep -q "different config\|or update to" "$T/g.log" || { cat "$T/g.log"; fail "11: misleading advice"; }
     cmp -s "$G" "$T/grow.copy" || fail "11: the refused run changed the output"
 done
+
+note "12. the same input spelled otherwise: the output continues"
+S=$T/spell
+mkdir -p "$S/d"
+cp -p "$IN" "$S/d/in.h5"
+ln -s d "$S/link"
+P=$T/spell.h5
+in_spell() { (cd "$S" && "$@"); }
+sed -e "s|file: $K,|file: $P,|" -e "s|file: $IN,|file: $S/d/in.h5,|" "$T/kA.yaml" >"$S/abs.yaml"
+lapse_run 1 "$S/abs.yaml"
+cp "$P" "$T/spell.copy"
+for f in d/in.h5 ./d/../d/in.h5 "$S/link/in.h5" link/../d/in.h5; do
+    sed "s|file: $S/d/in.h5,|file: $f,|" "$S/abs.yaml" >"$S/alt.yaml"
+    expect_rc 0 "$T/sp.log" in_spell mpirun_lapse 1 run "$S/alt.yaml"
+    grep -q 'nothing to do' "$T/sp.log" || { cat "$T/sp.log"; fail "12 ($f): not this config's output"; }
+    cmp -s "$P" "$T/spell.copy" || fail "12 ($f): the output changed"
+done
+mv "$S/d" "$S/moved"
+ln -s moved "$S/d"
+expect_rc 0 "$T/sp.log" mpirun_lapse 1 run "$S/abs.yaml"
+grep -q 'nothing to do' "$T/sp.log" || { cat "$T/sp.log"; fail "12: the moved directory's output refused"; }
 echo "PASS ($TEST_NAME)"

@@ -117,22 +117,22 @@ START_TEST(test_fingerprint)
         .ndims = 4, .ntp = 10, .shape = {8, 64, 64}, .dtype = LAPSE_DT_U16};
     test_path(path, sizeof path, "configs", "nuclei.yaml");
     load_ok(path, &c);
-    lapse_fingerprint(&c, &in, a, sizeof a);
-    lapse_fingerprint(&c, &in, b, sizeof b);
+    lapse_fingerprint(&c, &in, c.input_file, a, sizeof a);
+    lapse_fingerprint(&c, &in, c.input_file, b, sizeof b);
     ck_assert_str_eq(a, b);
     lapse_op_t bumped = *c.steps[0].op; /* the same operation with new numerics */
     bumped.version = 2;
     const lapse_op_t *orig = c.steps[0].op;
     c.steps[0].op = &bumped;
-    lapse_fingerprint(&c, &in, b, sizeof b);
+    lapse_fingerprint(&c, &in, c.input_file, b, sizeof b);
     ck_assert_str_ne(a, b);
     c.steps[0].op = orig;
     snprintf(c.steps[0].name, sizeof c.steps[0].name, "first");
-    lapse_fingerprint(&c, &in, b, sizeof b);
+    lapse_fingerprint(&c, &in, c.input_file, b, sizeof b);
     ck_assert_str_ne(a, b);
     c.steps[0].name[0] = '\0';
     c.steps[0].p[0].v[1] += 0.25;
-    lapse_fingerprint(&c, &in, b, sizeof b);
+    lapse_fingerprint(&c, &in, c.input_file, b, sizeof b);
     ck_assert_str_ne(a, b);
     lapse_config_free(&c);
 }
@@ -328,8 +328,8 @@ START_TEST(test_tiff_input_dataset)
              "[{op: gaussian_blur, sigma: 1}]\n",
              &b);
     ck_assert_str_eq(b.input_dataset, "");
-    lapse_fingerprint(&a, &in, fa, sizeof fa);
-    lapse_fingerprint(&b, &in, fb, sizeof fb);
+    lapse_fingerprint(&a, &in, a.input_file, fa, sizeof fa);
+    lapse_fingerprint(&b, &in, b.input_file, fb, sizeof fb);
     ck_assert_str_eq(fa, fb);
     lapse_config_free(&a);
     lapse_config_free(&b);
@@ -358,13 +358,13 @@ START_TEST(test_input_selection)
     snprintf(t, sizeof t, "input: {file: in.h5, dataset: /raw}\n%s", tail);
     parse_ok(t, &c);
     ck_assert_str_eq(c.input_dataset, "/raw");
-    lapse_fingerprint(&c, &in, f0, sizeof f0);
+    lapse_fingerprint(&c, &in, c.input_file, f0, sizeof f0);
     lapse_config_free(&c);
     snprintf(t, sizeof t, "input: {file: in.h5, dataset: /raw, channel: 1}\n%s", tail);
     parse_ok(t, &c);
     ck_assert_str_eq(c.input_dataset, "/raw#channel=1");
     ck_assert_str_eq(c.input_sel_key, "input.channel");
-    lapse_fingerprint(&c, &in, f1, sizeof f1);
+    lapse_fingerprint(&c, &in, c.input_file, f1, sizeof f1);
     ck_assert_str_ne(f0, f1);
     lapse_config_free(&c);
     snprintf(t, sizeof t, "input: {files: \"tp_*.tif\", channel: 0, voxel_size: [2, 0.5, 0.5]}\n%s",
@@ -425,8 +425,8 @@ START_TEST(test_zarr_input_and_voxel_size)
              "[{op: gaussian_blur, sigma: 1}]\n",
              &b);
     expect_vec(b.input_voxel_size, 0.3, 0.3, 0.3);
-    lapse_fingerprint(&a, &in, fa, sizeof fa);
-    lapse_fingerprint(&b, &in, fb, sizeof fb);
+    lapse_fingerprint(&a, &in, a.input_file, fa, sizeof fa);
+    lapse_fingerprint(&b, &in, b.input_file, fb, sizeof fb);
     ck_assert_str_eq(fa, fb);
     lapse_config_free(&a);
     lapse_config_free(&b);
@@ -461,9 +461,9 @@ START_TEST(test_output_format)
              &c);
     ck_assert_int_eq(c.output_format, LAPSE_FMT_ZARR);
     ck_assert_int_eq(c.compression, LAPSE_COMP_BLOSC_ZSTD);
-    lapse_fingerprint(&a, &in, fa, sizeof fa);
-    lapse_fingerprint(&b, &in, fb, sizeof fb);
-    lapse_fingerprint(&c, &in, fc, sizeof fc);
+    lapse_fingerprint(&a, &in, a.input_file, fa, sizeof fa);
+    lapse_fingerprint(&b, &in, b.input_file, fb, sizeof fb);
+    lapse_fingerprint(&c, &in, c.input_file, fc, sizeof fc);
     ck_assert_str_eq(fa, fb);
     ck_assert_str_ne(fa, fc);
     lapse_config_free(&a);

@@ -235,25 +235,25 @@ START_TEST(test_fingerprint)
     write_file(dir, "k.cl", k1, sizeof k1 - 1, p, sizeof p);
     write_file(dir, "other.cl", k1, sizeof k1 - 1, p, sizeof p);
     ck_assert_msg(lapse_config_load(cpath, &c) == LAPSE_OK, "%s", lapse_errmsg());
-    lapse_fingerprint(&c, &in, a, sizeof a);
+    lapse_fingerprint(&c, &in, c.input_file, a, sizeof a);
     lapse_config_free(&c);
 
     write_file(dir, "k.cl", k2, sizeof k2 - 1, p, sizeof p); /* the kernel edited */
     ck_assert_msg(lapse_config_load(cpath, &c) == LAPSE_OK, "%s", lapse_errmsg());
-    lapse_fingerprint(&c, &in, b, sizeof b);
+    lapse_fingerprint(&c, &in, c.input_file, b, sizeof b);
     ck_assert_str_ne(a, b);
     lapse_config_free(&c);
 
     write_file(dir, "c.yaml", moved, sizeof moved - 1, cpath, sizeof cpath); /* same text */
     ck_assert_msg(lapse_config_load(cpath, &c) == LAPSE_OK, "%s", lapse_errmsg());
-    lapse_fingerprint(&c, &in, b, sizeof b);
+    lapse_fingerprint(&c, &in, c.input_file, b, sizeof b);
     ck_assert_str_eq(a, b);
     lapse_config_free(&c);
 
     write_file(dir, "c.yaml", param, sizeof param - 1, cpath, sizeof cpath);
     write_file(dir, "k.cl", k1, sizeof k1 - 1, p, sizeof p);
     ck_assert_msg(lapse_config_load(cpath, &c) == LAPSE_OK, "%s", lapse_errmsg());
-    lapse_fingerprint(&c, &in, b, sizeof b);
+    lapse_fingerprint(&c, &in, c.input_file, b, sizeof b);
     ck_assert_str_ne(a, b);
     lapse_config_free(&c);
 }
