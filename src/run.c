@@ -648,6 +648,10 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
         if (r.rank == 0) {
             printf("lapse: nothing to do: all %lld selected tasks of %s are done\n",
                    (long long)(plan.ntps * plan.ntiles), job.cfg.output_file);
+            if (o->timepoints != NULL && job.cfg.mode_given && job.cfg.mode == LAPSE_MODE_CREATE)
+                printf("lapse: note: the config's output.mode: create continues an output and "
+                       "computes no done task again; to recompute the timepoints of "
+                       "--timepoints, set output.mode: update (or leave output.mode out)\n");
             note_voxel_change(&job);
         }
         goto cleanup;

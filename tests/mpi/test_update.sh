@@ -2,7 +2,8 @@
 # test_update.sh - re-running selected timepoints into an existing output (output.mode).
 #
 # 1. A full run (mode create) writes all timepoints; a copy is kept.
-# 2. Re-running the same config (mode create) must refuse (exit 2) and leave the file alone.
+# 2. Re-running the same config (mode create) with --timepoints: nothing to do, the file alone,
+#    and a note that mode create recomputes nothing (update does).
 # 3. mode: update with `--timepoints 1`, nothing else changed: every dataset is bit-identical to
 #    the copy, and the task table gains rows of run 2 for timepoint 1 only (run 1's rows stay).
 # 4. mode: update with `timepoints: "2"` in the config: same, run 3, timepoint 2.
@@ -76,6 +77,8 @@ note "2. mode create on a complete output of the same config: nothing to do"
 before=$(sha "$OUT")
 expect_rc 0 "$T/create.log" mpirun_lapse 1 run "$T/full.yaml" --timepoints 1
 grep -q 'nothing to do' "$T/create.log" || { cat "$T/create.log"; fail "no 'nothing to do' message"; }
+grep -q "note: the config's output.mode: create continues an output .* set output.mode: update" \
+    "$T/create.log" || { cat "$T/create.log"; fail "--timepoints with mode create: no note that it recomputes nothing"; }
 [ "$(sha "$OUT")" = "$before" ] || fail "mode create changed the existing output"
 
 note "3. mode update, --timepoints 1, nothing changed"
