@@ -530,13 +530,20 @@ lapse_status_t lapse_cl_build_user(lapse_cl_t *cl, const char *frame, const char
     const char *fsrc = embedded_source(frame);
     if (fsrc == NULL)
         LAPSE_FAIL(LAPSE_ECL, "no OpenCL kernel file kernels/%s is embedded in the binary", frame);
-    size_t len = strlen(name) + 16;
+    size_t len = 4 * strlen(name) + 16;
     line = malloc(len);
     LAPSE_ALLOC(line);
     /* the frame under its own name, told that a user's text follows, then that text from its
      * line 1 */
     snprintf(head, sizeof head, "#define LAPSE_USER_SOURCE 1\n#line 1 \"kernels/%s\"\n", frame);
-    snprintf(line, len, "\n#line 1 \"%s\"\n", name);
+    /* the name as a C string literal: a quote or backslash in the config's directory escaped,
+     * so that the compiler's log names the file as it is */
+    size_t k = (size_t)snprintf(line, len, "\n#line 1 \"");
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        k += (size_t)(*c == '"' || *c == '\\'   ? snprintf(line + k, len - k, "\\%c", *c)
+                      : *c < 0x20 || *c == 0x7f ? snprintf(line + k, len - k, "\\%03o", *c)
+                                                : snprintf(line + k, len - k, "%c", *c));
+    snprintf(line + k, len - k, "\"\n");
     const char *srcs[4] = {head, fsrc, line, src};
     char fname[300];
     snprintf(fname, sizeof fname, "kernels/%s", frame);

@@ -502,6 +502,29 @@ static int utf8_ok(const unsigned char *s, size_t n, size_t *bad)
     return 1;
 }
 
+/* The line number (from 1) of the first preprocessing line `#include` (or `# include`) in the
+ * NUL-terminated text, or 0 when there is none. */
+static int include_line(const char *text)
+{
+    int line = 1;
+    for (const char *p = text; *p; line++) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        if (*p == '#') {
+            p++;
+            while (*p == ' ' || *p == '\t')
+                p++;
+            if (strncmp(p, "include", 7) == 0)
+                return line;
+        }
+        while (*p && *p != '\n')
+            p++;
+        if (*p == '\n')
+            p++;
+    }
+    return 0;
+}
+
 /* Read the file of source src into src->text (at most LAPSE_SOURCE_MAX bytes, UTF-8, no NUL). */
 static lapse_status_t read_source(lapse_source_t *src)
 {
@@ -525,6 +548,17 @@ static lapse_status_t read_source(lapse_source_t *src)
         LAPSE_FAIL(LAPSE_ECONFIG, "%s: the kernel file %s is not UTF-8 text: %s at byte %zu",
                    src->where, src->path, buf[bad] == 0 ? "a NUL byte" : "a bad byte", bad);
     buf[n] = '\0';
+    if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) { /* a byte-order mark (Windows editors) */
+        memmove(buf, buf + 3, n - 2);
+        n -= 3;
+    }
+    int inc = include_line(buf);
+    if (inc > 0)
+        LAPSE_FAIL(LAPSE_ECONFIG,
+                   "%s: %s:%d: #include is not supported in a kernel file: put the code in this "
+                   "one file (its text is part of the output's fingerprint; an included file's "
+                   "would not be, so editing it would go unnoticed)",
+                   src->where, src->path, inc);
     src->text = buf;
     src->len = n;
     buf = NULL;

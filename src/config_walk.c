@@ -167,7 +167,9 @@ lapse_status_t cfg_need_mapping(const walk_t *w, const yaml_node_t *n, const cha
                              cfg_node_kind(n));
 }
 
-/* A non-empty string scalar that fits in buf (len bytes, no NUL bytes inside). */
+/* A non-empty string scalar that fits in buf (len bytes, no NUL bytes inside, no control
+ * characters: strings here are paths, dataset names and words, and a newline or escape in a file
+ * or dataset name breaks log lines and the BigDataViewer XML). */
 lapse_status_t cfg_get_string(const walk_t *w, const yaml_node_t *n, const char *kp, char *buf,
                               size_t len)
 {
@@ -180,6 +182,12 @@ lapse_status_t cfg_get_string(const walk_t *w, const yaml_node_t *n, const char 
         return lapse_config_fail(w->cfg, cfg_mark_of(n), kp, "must not be empty");
     if (strlen(s) != l)
         return lapse_config_fail(w->cfg, cfg_mark_of(n), kp, "must not contain NUL characters");
+    for (size_t i = 0; i < l; i++)
+        if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] == 0x7f)
+            return lapse_config_fail(w->cfg, cfg_mark_of(n), kp,
+                                     "must not contain control characters (byte 0x%02x at "
+                                     "character %zu)",
+                                     (unsigned)(unsigned char)s[i], i + 1);
     if (l >= len)
         return lapse_config_fail(w->cfg, cfg_mark_of(n), kp, "too long (%zu bytes, at most %zu)", l,
                                  len - 1);

@@ -79,6 +79,9 @@ static lapse_status_t check_alias(lapse_job_t *job)
                              cfg->output_file, cfg->input_file, cfg->input_dataset, why);
 }
 
+/* The most timepoints an input may have: 2^24, a frame per second for half a year. */
+#define LAPSE_MAX_TIMEPOINTS (1LL << 24)
+
 /* path made absolute with every symbolic link of its longest existing prefix resolved (the
  * rest, not made yet, appended as written) into buf[PATH_MAX]; 0 on success. */
 static int canon_path(const char *path, char *buf)
@@ -734,6 +737,12 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
     if (cfg->input_voxel_size_given) /* input.voxel_size: the config's word is the last */
         for (int a = 0; a < 3; a++)
             job->in.voxel_size_um[a] = cfg->input_voxel_size[a];
+    if (job->in.ntp > LAPSE_MAX_TIMEPOINTS) /* the selection and the done marks are per timepoint */
+        LAPSE_TRY(lapse_config_fail(cfg, cfg->input_dataset_mark, "input.dataset",
+                                    "the input %s has %lld timepoints, more than lapse handles "
+                                    "(%lld)",
+                                    cfg->input_file, (long long)job->in.ntp,
+                                    (long long)LAPSE_MAX_TIMEPOINTS));
     LAPSE_TRY(pipeline_facts(job));
     const char *sel = tp_override ? tp_override : cfg->timepoints;
     if (lapse_tpsel_parse(sel, job->in.ntp, &job->tps, &job->ntps, err, sizeof err) != 0) {

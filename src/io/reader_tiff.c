@@ -51,6 +51,7 @@ typedef struct {
     uint16_t resunit;   /* page 0's ResolutionUnit (0: none given) */
     unsigned char *buf; /* one decoded strip or tile */
     size_t buflen;
+    uint64_t fsize; /* the file's size in bytes */
 } tiff_input_t;
 
 /* The axes found in a file. */
@@ -534,6 +535,32 @@ cleanup:
 /* Walk every page of the open file: record its IFD offset, check its size and type against
  * the first page's. Fills in->ifd, in->npages, in->ny, in->nx, *dt and *desc (the first page's
  * ImageDescription copied, NULL when none; the caller frees it). */
+/* Refuse (LAPSE_EINPUT) page p of the current directory when a strip or tile of its image data
+ * lies beyond the file's end: a truncated file is bad input before any output is made, not a
+ * read failure in the middle of a run. */
+static lapse_status_t check_extents(tiff_input_t *in, int64_t p)
+{
+    lapse_status_t st = LAPSE_OK;
+    const int tiled = TIFFIsTiled(in->tif);
+    uint64_t *off = NULL, *cnt = NULL;
+    const uint32_t n = tiled ? TIFFNumberOfTiles(in->tif) : TIFFNumberOfStrips(in->tif);
+    if (!TIFFGetField(in->tif, tiled ? TIFFTAG_TILEOFFSETS : TIFFTAG_STRIPOFFSETS, &off) ||
+        !TIFFGetField(in->tif, tiled ? TIFFTAG_TILEBYTECOUNTS : TIFFTAG_STRIPBYTECOUNTS, &cnt) ||
+        off == NULL || cnt == NULL)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: page %lld has no %s offsets or byte counts (damaged file?)",
+                   in->file, (long long)p, tiled ? "tile" : "strip");
+    for (uint32_t i = 0; i < n; i++)
+        if (off[i] > in->fsize || cnt[i] > in->fsize - off[i])
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: page %lld: %s %u (bytes %llu to %llu) lies beyond the end of the "
+                       "file (%llu bytes): the file is truncated or damaged",
+                       in->file, (long long)p, tiled ? "tile" : "strip", (unsigned)i,
+                       (unsigned long long)off[i], (unsigned long long)(off[i] + cnt[i]),
+                       (unsigned long long)in->fsize);
+cleanup:
+    return st;
+}
+
 static lapse_status_t scan_pages(tiff_input_t *in, lapse_dtype_t *dt, char **desc)
 {
     lapse_status_t st = LAPSE_OK;
@@ -555,6 +582,7 @@ static lapse_status_t scan_pages(tiff_input_t *in, lapse_dtype_t *dt, char **des
             LAPSE_FAIL(LAPSE_EINPUT, "%s: page %lld has no image size (damaged file?)", in->file,
                        (long long)p);
         LAPSE_TRY(page_type(in, p, &pdt));
+        LAPSE_TRY(check_extents(in, p));
         if (p == 0) {
             char *d = NULL;
             in->ny = h;
@@ -631,6 +659,7 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
     in = calloc(1, sizeof *in);
     LAPSE_ALLOC(in);
     snprintf(in->file, sizeof in->file, "%s", file);
+    in->fsize = (uint64_t)sb.st_size;
     opts = TIFFOpenOptionsAlloc();
     LAPSE_ALLOC(opts);
     TIFFOpenOptionsSetErrorHandlerExtR(opts, on_error, in);

@@ -3,7 +3,7 @@
 # naming the config position and the problem, and nothing written: an earlier output at the
 # config's output path stays byte-identical and no output appears where none existed.
 #  1. input file missing, empty, not HDF5, truncated; dataset a group, 2-D, 5-D without
-#     input.channel, 6-D, int32, uint64
+#     input.channel, 6-D, int32, uint64, 2^40 timepoints
 #  2. timepoints beyond the input's range (in the config, and with --timepoints)
 #  3. output directory not writable (a read-only tmpfs; skipped with a message when mount
 #     fails) or missing
@@ -93,6 +93,7 @@ with h5py.File(sys.argv[1], "w") as f:
     f["i32"] = np.ones((2, 6, 7, 9), np.int32)
     f["u64"] = np.ones((2, 6, 7, 9), np.uint64)
     f.create_group("grp")
+    f.create_dataset("many", (2**40, 1, 4, 4), np.uint8, chunks=(1, 1, 4, 4))  # nothing stored
 PY
 config in_missing nosuch.h5 /raw
 refuse in_missing 2:9 input.file 'nosuch\.h5.*(no such file|not found|does not exist)'
@@ -114,6 +115,8 @@ config in_int32 odd.h5 /i32
 refuse in_int32 3:12 input.dataset '/i32.*int32.*(not supported|unsupported)'
 config in_uint64 odd.h5 /u64
 refuse in_uint64 3:12 input.dataset '/u64.*uint64.*(not supported|unsupported)'
+config in_many odd.h5 /many
+refuse in_many 3:12 input.dataset 'odd\.h5 has 1099511627776 timepoints, more than lapse handles'
 
 note "2. timepoints beyond the input's range ($NT timepoints)"
 config tp_range in.h5 /raw "1, 3-5"

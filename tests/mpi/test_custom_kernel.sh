@@ -13,7 +13,10 @@
 # printed once, names the config's source key and my_filter.cl:LINE of the error); so is a
 # missing kernel file. An output made with the kernel is
 # not continued once the kernel file is edited (its text is in the fingerprint: exit 2, the
-# output unchanged), and is continued with the original text.
+# output unchanged), and is continued with the original text. A kernel file with a UTF-8
+# byte-order mark gives the same bits; `#include` is refused at its line (exit 2, nothing
+# written); a quote and a backslash in the config's directory leave the build log's file:line
+# intact.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -126,6 +129,35 @@ expect_rc 2 "$L/nofile.log" mpirun_lapse 2 run "$W/nofile.yaml"
 grep -q "nofile.yaml:4:33: pipeline\[0\].source: cannot open the kernel file" "$L/nofile.log" ||
     { cat "$L/nofile.log" >&2; fail "no message at the source key"; }
 [ -z "$(ls -A "$T/badout")" ] || fail "files at the output path: $(ls -A "$T/badout")"
+
+note "a kernel file with a byte-order mark builds, with the same results"
+mkdir -p "$W/bom"
+{ printf '\xef\xbb\xbf'; cat "$W/my_filter.cl"; } >"$W/bom/my_filter.cl"
+cp "$W/ymax.cl" "$W/bom/"
+config bom/bom "[$NZ, $NY, $NX]" "$T/bom.h5"
+lapse_run 1 "$W/bom/bom.yaml"
+py h5same.py "$T/whole.h5" "$T/bom.h5" || fail "the kernel with a byte-order mark gave other results"
+
+note "#include in a kernel file: refused at its line (the included text would escape the fingerprint)"
+mkdir -p "$W/inc"
+{ echo "/* helpers */"; echo '  #  include "helper.h"'; cat "$W/my_filter.cl"; } >"$W/inc/my_filter.cl"
+echo "#define W 1.0f" >"$W/inc/helper.h"
+cp "$W/ymax.cl" "$W/inc/"
+config inc/inc "[5, 17, 23]" "$T/badout/out.h5"
+expect_rc 2 "$L/inc.log" mpirun_lapse 1 run "$W/inc/inc.yaml"
+grep -q "inc.yaml:4:33: pipeline\[0\].source: .*inc/my_filter.cl:2: #include is not supported" "$L/inc.log" ||
+    { cat "$L/inc.log" >&2; fail "#include not refused at the kernel file's line"; }
+[ -z "$(ls -A "$T/badout")" ] || fail "files at the output path: $(ls -A "$T/badout")"
+
+note "a quote and a backslash in the config's directory: the build log still names the file"
+Q="$W/q\"d\\b"
+mkdir -p "$Q"
+cp "$W/bad/my_filter.cl" "$W/ymax.cl" "$Q/"
+config 'q"d\b/q' "[5, 17, 23]" "$T/badout/out.h5"
+expect_rc 2 "$L/quote.log" mpirun_lapse 1 run "$Q/q.yaml"
+grep -qF "q\"d\\b/my_filter.cl:$LINE:" "$L/quote.log" ||
+    { cat "$L/quote.log" >&2; fail "the build log does not name q\"d\\b/my_filter.cl:$LINE"; }
+! grep -q "extra tokens\|unknown escape" "$L/quote.log" || { cat "$L/quote.log" >&2; fail "the #line name was not escaped"; }
 
 note "an edited kernel does not continue an output"
 config part "[5, 17, 23]" "$T/part.h5"

@@ -29,6 +29,7 @@ Bad files (the probe must refuse them, saying why):
     codec.tif      Compression tag set to 65000 (no such codec)
     mixed.tif      pages of different sizes
     truncated.tif  plain.tif cut in half
+    short_data.tif plain.tif with a page's last strip running past the file's end
     text.tif       a text file
     json_shape4.tif  shape only [3, 4, 37, 45]: two page axes, no "axes"
     json_shape1x4.tif  shape only [1, 4, 37, 45] (tifffile's imwrite(a[None])): one page axis
@@ -39,6 +40,7 @@ Bad files (the probe must refuse them, saying why):
     json_count.tif shape [3, 5, 37, 45] "TZYX" over 4 pages
     json_size.tif  shape [4, 45, 37] "ZYX" over 4 pages of 37x45
 """
+import struct
 import os
 import sys
 
@@ -107,6 +109,18 @@ def main():
     data = open(p("plain.tif"), "rb").read()
     with open(p("truncated.tif"), "wb") as out:
         out.write(data[: len(data) // 2])
+    # a file cut inside its pixel data with its page directories whole (as when they come first,
+    # as PIL writes them): plain.tif with the last strip of a page running past the file's end
+    with tifffile.TiffFile(p("plain.tif")) as t:
+        tag = t.pages[3].tags["StripByteCounts"]
+        order, code, at = t.byteorder, tag.dtype, tag.valueoffset
+    size = {3: 2, 4: 4, 16: 8}[int(code)]
+    fmt = order + {2: "H", 4: "I", 8: "Q"}[size]
+    cut = bytearray(data)
+    at += size * 7
+    cut[at:at + size] = struct.pack(fmt, 60000)
+    with open(p("short_data.tif"), "wb") as out:
+        out.write(bytes(cut))
     with open(p("text.tif"), "w") as out:
         out.write("not a TIFF\n")
 

@@ -287,6 +287,8 @@ START_TEST(refused)
     expect_fail("codec.tif", (const char *[]){"codec 65000", "cannot decode", NULL});
     expect_fail("mixed.tif", (const char *[]){"page 1", "same size", NULL});
     expect_fail("truncated.tif", (const char *[]){"cannot be read", NULL});
+    expect_fail("short_data.tif",
+                (const char *[]){"strip 7 (bytes", "lies beyond the end of the file", NULL});
     expect_fail("text.tif", (const char *[]){"not a readable TIFF", NULL});
     expect_fail("absent.tif", (const char *[]){"no such file", NULL});
 }
