@@ -544,9 +544,19 @@ static lapse_status_t read_source(lapse_source_t *src)
     if (n > LAPSE_SOURCE_MAX)
         LAPSE_FAIL(LAPSE_ECONFIG, "%s: the kernel file %s is too large (more than %d bytes)",
                    src->where, src->path, LAPSE_SOURCE_MAX);
-    if (!utf8_ok((const unsigned char *)buf, n, &bad))
-        LAPSE_FAIL(LAPSE_ECONFIG, "%s: the kernel file %s is not UTF-8 text: %s at byte %zu",
-                   src->where, src->path, buf[bad] == 0 ? "a NUL byte" : "a bad byte", bad);
+    if (!utf8_ok((const unsigned char *)buf, n, &bad)) {
+        size_t line = 1, col = 1; /* the place of byte bad in characters, as editors count */
+        for (size_t i = 0; i < bad; i++)
+            if (buf[i] == '\n')
+                line++, col = 1;
+            else if (((unsigned char)buf[i] & 0xc0) != 0x80) /* not a continuation byte */
+                col++;
+        LAPSE_FAIL(LAPSE_ECONFIG,
+                   "%s: the kernel file %s is not UTF-8 text: %s (0x%02x) at %s:%zu:%zu (byte "
+                   "offset %zu)",
+                   src->where, src->path, buf[bad] == 0 ? "a NUL byte" : "a bad byte",
+                   (unsigned)(unsigned char)buf[bad], src->path, line, col, bad);
+    }
     buf[n] = '\0';
     if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) { /* a byte-order mark (Windows editors) */
         memmove(buf, buf + 3, n - 2);

@@ -178,19 +178,25 @@ START_TEST(test_source_errors)
     load_bad(dir, "missing.cl", "cannot open the kernel file");
     static const char nul[] = "float lapse_user() { return 0; }\n\0// after a NUL\n";
     write_file(dir, "nul.cl", nul, sizeof nul - 1, p, sizeof p);
-    load_bad(dir, "nul.cl", "a NUL byte at byte 33");
+    load_bad(dir, "nul.cl", "a NUL byte (0x00) at ");
+    load_bad(dir, "nul.cl", "nul.cl:2:1 (byte offset 33)");
     static const char latin1[] = "// caf\xe9\n";
     write_file(dir, "latin1.cl", latin1, sizeof latin1 - 1, p, sizeof p);
-    load_bad(dir, "latin1.cl", "not UTF-8 text: a bad byte at byte 6");
+    load_bad(dir, "latin1.cl", "not UTF-8 text: a bad byte (0xe9) at ");
+    load_bad(dir, "latin1.cl", "latin1.cl:1:7 (byte offset 6)");
+    /* the column counts characters: the two-byte \xc3\xa9 is one */
+    static const char line2[] = "x\n\xc3\xa9 \xe9\n";
+    write_file(dir, "line2.cl", line2, sizeof line2 - 1, p, sizeof p);
+    load_bad(dir, "line2.cl", "line2.cl:2:3 (byte offset 5)");
     static const char overlong[] = "// \xc0\xaf\n"; /* '/' in two bytes */
     write_file(dir, "overlong.cl", overlong, sizeof overlong - 1, p, sizeof p);
-    load_bad(dir, "overlong.cl", "at byte 3");
+    load_bad(dir, "overlong.cl", "(byte offset 3)");
     static const char surrogate[] = "// \xed\xa0\x80\n";
     write_file(dir, "surrogate.cl", surrogate, sizeof surrogate - 1, p, sizeof p);
-    load_bad(dir, "surrogate.cl", "at byte 3");
+    load_bad(dir, "surrogate.cl", "(byte offset 3)");
     static const char cut[] = "// \xe2\x82";
     write_file(dir, "cut.cl", cut, sizeof cut - 1, p, sizeof p);
-    load_bad(dir, "cut.cl", "at byte 3");
+    load_bad(dir, "cut.cl", "(byte offset 3)");
     size_t big = LAPSE_SOURCE_MAX + 1;
     char *b = malloc(big);
     ck_assert_ptr_nonnull(b);
