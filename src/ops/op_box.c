@@ -107,7 +107,9 @@ const lapse_op_t lapse_op_mean_box = {
     .help = "mean over a (2r+1)^3 box",
     .convention = "SciPy uniform_filter(mode='nearest'), float32 result; a NaN or infinity "
                   "affects only the windows that hold it (SciPy's running sums carry it along "
-                  "the rest of the line)",
+                  "the rest of the line); each axis sums its 2r+1 values in float32, whose "
+                  "rounding grows with r: relative to SciPy's double result at most 2.8e-6 at "
+                  "r 50, 1.3e-5 at r 200 (measured on uint16 nuclei, 2026-12-03)",
     BOX_COMMON,
     .kernels = "filters.cl filters_tiled.cl",
     .inplace = 1,
@@ -121,7 +123,9 @@ const lapse_op_t lapse_op_mean_box = {
 const lapse_op_t lapse_op_minimum_box = {
     .name = "minimum_box",
     .help = "minimum over a (2r+1)^3 box (grey erosion)",
-    .convention = "SciPy minimum_filter(mode='nearest')",
+    .convention = "SciPy minimum_filter(mode='nearest'); NaN neighbours are skipped (fmin: "
+                  "NaN only where the whole window is NaN), where SciPy's result depends on "
+                  "the order it meets them",
     BOX_COMMON,
     .kernels = "filters.cl filters_tiled.cl",
     .inplace = 1,
@@ -135,7 +139,8 @@ const lapse_op_t lapse_op_minimum_box = {
 const lapse_op_t lapse_op_maximum_box = {
     .name = "maximum_box",
     .help = "maximum over a (2r+1)^3 box (grey dilation)",
-    .convention = "SciPy maximum_filter(mode='nearest')",
+    .convention = "SciPy maximum_filter(mode='nearest'); NaN neighbours are skipped as in "
+                  "minimum_box",
     BOX_COMMON,
     .kernels = "filters.cl filters_tiled.cl",
     .inplace = 1,

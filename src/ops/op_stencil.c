@@ -305,7 +305,9 @@ const lapse_op_t lapse_op_sobel = {
     .help = "Sobel gradient magnitude sqrt(sum over axes of sobel(x, axis)^2) (float32)",
     .convention = "clesperanto sobel (the magnitude; SciPy's sobel is one axis): "
                   "sqrt(sum over the axes of SciPy sobel(x, axis, mode='nearest')^2); axes of "
-                  "extent 1 are not part of the stencil (2-D data: the 3x3 Sobel)",
+                  "extent 1 are not part of the stencil (2-D data: the 3x3 Sobel); a NaN or "
+                  "infinite voxel does not enter its own result (every axis weighs the centre 0), "
+                  "where SciPy's 0 x NaN gives NaN",
     STENCIL_COMMON,
     .version = 2, /* 2: separable (rows, planes, z) (1: the 27 weighted terms) */
     .reach = reach1,
@@ -349,7 +351,9 @@ const lapse_op_t lapse_op_gradient_x = {
     .convention = "SciPy correlate1d(x, [-1, 0, 1], axis=x, mode='nearest'), as CLIJ's "
                   "gradient_x_3d_x kernel (pyclesperanto_prototype); CLIc's gradient_x has the "
                   "opposite sign (x[i-1] - x[i+1]), NumPy's gradient halves it and is one-sided "
-                  "at the edge; a derivative that is positive where x grows, like sobel's",
+                  "at the edge; a derivative that is positive where x grows, like sobel's; the "
+                  "centre's weight 0 is skipped, so a NaN or infinite centre does not make its "
+                  "result NaN as SciPy's 0 x NaN does (gradient_y, gradient_z alike)",
     STENCIL_COMMON,
     .version = 1,
     .reach = reach_x,

@@ -646,7 +646,9 @@ const lapse_op_t lapse_op_mean_sphere = {
     .name = "mean_sphere",
     .help = "mean over an ellipsoid of radii r (float32)",
     .convention = "SciPy correlate(footprint / count, mode='nearest'); float32 sum in window "
-                  "order, divided by the count" SPHERE_NOTE,
+                  "order, divided by the count, whose rounding grows with the window: relative "
+                  "to SciPy at most 4.8e-6 at r 20, 5.7e-5 at r 50 (2-D, uint16 nuclei, "
+                  "2026-12-03)" SPHERE_NOTE,
     WIN_COMMON,
     .params = {RADIUS(SPHERE_MAX_R, "ellipsoid radius in voxels, z y x")},
     .out_rule = LAPSE_OUT_F32,
@@ -661,7 +663,8 @@ const lapse_op_t lapse_op_mean_sphere = {
 const lapse_op_t lapse_op_minimum_sphere = {
     .name = "minimum_sphere",
     .help = "minimum over an ellipsoid of radii r (grey erosion)",
-    .convention = "SciPy minimum_filter(footprint=ellipsoid, mode='nearest')" SPHERE_NOTE,
+    .convention = "SciPy minimum_filter(footprint=ellipsoid, mode='nearest'); NaN neighbours "
+                  "skipped as in minimum_box" SPHERE_NOTE,
     WIN_COMMON,
     .params = {RADIUS(SPHERE_MAX_R, "ellipsoid radius in voxels, z y x")},
     .out_rule = LAPSE_OUT_SAME,
@@ -676,7 +679,8 @@ const lapse_op_t lapse_op_minimum_sphere = {
 const lapse_op_t lapse_op_maximum_sphere = {
     .name = "maximum_sphere",
     .help = "maximum over an ellipsoid of radii r (grey dilation)",
-    .convention = "SciPy maximum_filter(footprint=ellipsoid, mode='nearest')" SPHERE_NOTE,
+    .convention = "SciPy maximum_filter(footprint=ellipsoid, mode='nearest'); NaN neighbours "
+                  "skipped as in minimum_box" SPHERE_NOTE,
     WIN_COMMON,
     .params = {RADIUS(SPHERE_MAX_R, "ellipsoid radius in voxels, z y x")},
     .out_rule = LAPSE_OUT_SAME,
