@@ -50,6 +50,24 @@ __kernel void lapse_sep_mean(__global const float *src, __global float *dst, int
     dst[idx] = acc * scale;
 }
 
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+/* Mean pass of a long window (r > LAPSE_SEP_MEAN_DOUBLE_R, src/ops/sep.h): the sum in double in
+ * the order i = -r..r, divided by 2r+1 in double, rounded once to float32 (a float32 sum of
+ * thousands of values drifts by more than 1e-5). The host checks cl_khr_fp64 first. */
+__kernel void lapse_sep_mean_d(__global const float *src, __global float *dst, int nx, int ny,
+                               int nz, int axis, int r)
+{
+    LAPSE_AXIS_SETUP();
+    double acc = 0.0;
+    for (int i = -r; i <= r; i++) {
+        const int j = clamp(c + i, 0, n - 1);
+        acc += (double)line[(size_t)j * stride];
+    }
+    dst[idx] = (float)(acc / (double)(2 * r + 1));
+}
+#endif
+
 /* Minimum pass: dst = min_{i=-r..r} src[clamp(c+i)] (fmin: a NaN neighbour is ignored unless
  * all are NaN). */
 __kernel void lapse_sep_min(__global const float *src, __global float *dst, int nx, int ny,

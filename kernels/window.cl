@@ -82,6 +82,21 @@ __kernel void lapse_win_mean(LAPSE_WIN_ARGS)
     dst[idx] = s / (float)n;
 }
 
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+/* Mean of a large window (more than LAPSE_WIN_MEAN_DOUBLE_N voxels, src/ops/op_window.c): the
+ * sum in double in window order divided by the count in double, rounded once to float32. The
+ * host checks cl_khr_fp64 first. */
+__kernel void lapse_win_mean_d(LAPSE_WIN_ARGS)
+{
+    LAPSE_WIN_SETUP();
+    double s = 0.0;
+    int n = 0;
+    LAPSE_WIN_FOR(s += (double)v; n++);
+    dst[idx] = (float)(s / (double)n);
+}
+#endif
+
 /* Population variance (ddof 0) in two passes over the window: the mean as lapse_win_mean, then
  * the sum of (v - mean)^2 in window order divided by n; with take_sqrt its square root. */
 __kernel void lapse_win_var(LAPSE_WIN_ARGS, int take_sqrt)

@@ -40,8 +40,9 @@ void lapse_fingerprint(const lapse_config_t *cfg, const lapse_input_info_t *in,
         h = fnv(h, s->op->name);
         /* the numerics version joins the hash only from version 2 on, so that outputs made
          * before versions existed (all version 1) keep their fingerprint */
-        if (s->op->version > 1) {
-            snprintf(buf, sizeof buf, "v%d", s->op->version);
+        const int version = s->op->version_of ? s->op->version_of(s) : s->op->version;
+        if (version > 1) {
+            snprintf(buf, sizeof buf, "v%d", version);
             h = fnv(h, buf);
         }
         for (int k = 0; k < s->op->nparams; k++) {

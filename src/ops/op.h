@@ -220,7 +220,10 @@ struct lapse_op {
     const char *family;     /* the src/ops/op_<family>.c that defines it */
     const char *convention; /* whose numerics it follows (docs), e.g. "SciPy gaussian_filter" */
     int version;            /* numerics version: bump when results change (output fingerprint) */
-    int ninputs;            /* 1, or 2: the second operand comes from `with:` */
+    /* version_of (NULL: version): the numerics version of a step whose parameters decide (the
+     * steps whose results did not change keep the fingerprint of their outputs) */
+    int (*version_of)(const lapse_step_t *s);
+    int ninputs; /* 1, or 2: the second operand comes from `with:` */
     int nparams;
     lapse_param_spec_t params[LAPSE_OP_MAX_PARAMS];
     lapse_out_rule_t out_rule;

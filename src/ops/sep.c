@@ -393,7 +393,29 @@ cleanup:
 /* The separable passes x, y, z (radius 0 skipped) from src; each pass writes whichever of a, b
  * is not its source (the first writes a). *res: where the result is (src when every radius is
  * 0). */
-static lapse_status_t passes(lapse_dev_t *d, lapse_sep_kind_t kind, const int r[3],
+/* The mean pass along axis in double (filters.cl lapse_sep_mean_d). */
+static lapse_status_t pass_mean_double(lapse_dev_t *d, cl_mem src, cl_mem dst, cl_int axis,
+                                       cl_int ra, const int64_t dim[3])
+{
+    lapse_status_t st = LAPSE_OK;
+    cl_kernel kern;
+    cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
+    LAPSE_TRY(lapse_dev_kernel(d, "filters.cl", "lapse_sep_mean_d", &kern, NULL));
+    LAPSE_ARG(kern, 0, src);
+    LAPSE_ARG(kern, 1, dst);
+    LAPSE_ARG(kern, 2, nx);
+    LAPSE_ARG(kern, 3, ny);
+    LAPSE_ARG(kern, 4, nz);
+    LAPSE_ARG(kern, 5, axis);
+    LAPSE_ARG(kern, 6, ra);
+    LAPSE_TRY(lapse_dev_launch_3d(d, kern, (size_t)nx, (size_t)ny, (size_t)nz));
+cleanup:
+    return st;
+}
+
+/* The separable passes x, y, z; dbl: a mean pass of a radius above LAPSE_SEP_MEAN_DOUBLE_R sums
+ * in double. */
+static lapse_status_t passes(lapse_dev_t *d, lapse_sep_kind_t kind, int dbl, const int r[3],
                              const lapse_sep_weights_t *w, cl_mem src, cl_mem a, cl_mem b,
                              const int64_t dim[3], cl_mem *res)
 {
@@ -407,8 +429,10 @@ static lapse_status_t passes(lapse_dev_t *d, lapse_sep_kind_t kind, const int r[
         cl_mem out = src == a ? b : a;
         cl_mem wb = kind == LAPSE_SEP_GAUSS ? w->buf : NULL;
         cl_int off = kind == LAPSE_SEP_GAUSS ? w->off[2 - axis] : 0;
-        if ((kind == LAPSE_SEP_MIN || kind == LAPSE_SEP_MAX) &&
-            ra >= (d->cl->dev.is_gpu ? VHGW_MIN_RADIUS_GPU : VHGW_MIN_RADIUS_CPU))
+        if (dbl && kind == LAPSE_SEP_MEAN && ra > LAPSE_SEP_MEAN_DOUBLE_R)
+            LAPSE_TRY(pass_mean_double(d, src, out, axis, ra, dim));
+        else if ((kind == LAPSE_SEP_MIN || kind == LAPSE_SEP_MAX) &&
+                 ra >= (d->cl->dev.is_gpu ? VHGW_MIN_RADIUS_GPU : VHGW_MIN_RADIUS_CPU))
             LAPSE_TRY(pass_vhgw(d, kind, src, out, axis, ra, dim));
         else if (t)
             LAPSE_TRY(pass_tiled(d, kind, src, out, axis, ra, wb, off, dim));
@@ -428,12 +452,15 @@ lapse_status_t lapse_sep_filter(lapse_dev_t *d, lapse_sep_kind_t kind, const int
     lapse_status_t st = LAPSE_OK;
     int fused = 0;
     cl_mem out = dst;
+    const int dbl = kind == LAPSE_SEP_MEAN_D;
+    if (dbl)
+        kind = LAPSE_SEP_MEAN;
     LAPSE_TRY(box_fused(d, kind, r, &fused));
     if (fused) {
         out = src == dst ? scratch : dst;
         LAPSE_TRY(run_box3d(d, kind, r, src, NULL, out, dim));
     } else {
-        LAPSE_TRY(passes(d, kind, r, w, src, dst, scratch, dim, &out));
+        LAPSE_TRY(passes(d, kind, dbl, r, w, src, dst, scratch, dim, &out));
         if (out == src && src != dst) /* every radius 0 */
             LAPSE_TRY(lapse_dev_copy(d, src, dst, (size_t)(dim[0] * dim[1] * dim[2])));
         out = out == src ? dst : out;
@@ -456,8 +483,8 @@ lapse_status_t lapse_sep_top_hat(lapse_dev_t *d, const int r[3], cl_mem src, cl_
         LAPSE_TRY(run_box3d(d, LAPSE_SEP_MAX, r, scratch, src, dst, dim));
         goto cleanup;
     }
-    LAPSE_TRY(passes(d, LAPSE_SEP_MIN, r, NULL, src, scratch, dst, dim, &m));
-    LAPSE_TRY(passes(d, LAPSE_SEP_MAX, r, NULL, m, scratch, dst, dim, &o));
+    LAPSE_TRY(passes(d, LAPSE_SEP_MIN, 0, r, NULL, src, scratch, dst, dim, &m));
+    LAPSE_TRY(passes(d, LAPSE_SEP_MAX, 0, r, NULL, m, scratch, dst, dim, &o));
     cl_ulong n = (cl_ulong)(dim[0] * dim[1] * dim[2]);
     LAPSE_TRY(
         lapse_dev_kernel(d, "pointwise.cl", d->simple ? "lapse_sub" : "lapse_sub4", &ks, NULL));

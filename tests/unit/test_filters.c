@@ -118,6 +118,11 @@ static const scipy_case_t cases[] = {
     {"mean_sphere", {1, 1, 1}, {0}, {7, 12, 15}, F32},
     {"mean_sphere", {2, 3, 1}, {0}, {8, 11, 13}, F32},
     {"mean_sphere", {2, 2, 2}, {0}, {1, 14, 19}, F32},
+    /* windows summed in double (over 1024 voxels; over radius 32 per box axis): within 1e-6,
+     * where float32 sums drift by more than 1e-5 */
+    {"mean_sphere", {0, 40, 40}, {0}, {2, 90, 85}, 1e-6},
+    {"mean_sphere", {7, 8, 9}, {0}, {16, 18, 21}, 1e-6},
+    {"mean_box", {0, 40, 300}, {0}, {2, 70, 700}, 1e-6},
     {"minimum_sphere", {1, 2, 2}, {0}, {7, 12, 15}, 0},
     {"minimum_sphere", {3, 3, 3}, {0}, {1, 14, 19}, 0},
     {"maximum_sphere", {2, 1, 3}, {0}, {7, 12, 15}, 0},
@@ -184,6 +189,35 @@ static void read_f64(const char *path, double *v, size_t n)
     ck_assert_uint_eq(fread(v, sizeof *v, n, f), n);
     fclose(f);
 }
+
+/* The means summed in double are numerics version 2 and need cl_khr_fp64; the others keep version
+ * 1 (and so their outputs' fingerprints) and need nothing. */
+START_TEST(test_mean_double_version)
+{
+    static const struct {
+        const char *op;
+        double r[3];
+        int version;
+    } c[] = {
+        {"mean_box", {1, 2, 3}, 1},      {"mean_box", {0, 32, 32}, 1},
+        {"mean_box", {0, 0, 33}, 2},     {"mean_sphere", {2, 2, 2}, 1},
+        {"mean_sphere", {0, 18, 18}, 1}, /* a disk of 1009 voxels */
+        {"mean_sphere", {0, 19, 19}, 2}, /* 1129 voxels */
+        {"mean_sphere", {6, 6, 6}, 1},   /* 925 */
+        {"mean_sphere", {7, 7, 7}, 2},   /* 1419 */
+    };
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        lapse_step_t s = make_step(c[i].op, c[i].r, NULL);
+        ck_assert_ptr_nonnull(s.op->version_of);
+        ck_assert_msg(s.op->version_of(&s) == c[i].version, "%s [%g %g %g]: version %d, want %d",
+                      c[i].op, c[i].r[0], c[i].r[1], c[i].r[2], s.op->version_of(&s), c[i].version);
+        const char *ext = s.op->extensions_of(&s);
+        ck_assert_msg((ext != NULL && strcmp(ext, "cl_khr_fp64") == 0) == (c[i].version == 2),
+                      "%s [%g %g %g]: extensions %s", c[i].op, c[i].r[0], c[i].r[1], c[i].r[2],
+                      ext ? ext : "(none)");
+    }
+}
+END_TEST
 
 START_TEST(test_vs_scipy)
 {
@@ -486,6 +520,7 @@ int main(void)
     Suite *su = suite_create("filters");
     TCase *tc = tcase_create("filters");
     tcase_set_timeout(tc, 900); /* a cold PoCL kernel cache compiles every kernel first */
+    tcase_add_test(tc, test_mean_double_version);
     tcase_add_test(tc, test_vs_scipy);
     tcase_add_test(tc, test_sphere_footprint);
     tcase_add_test(tc, test_stencil_definitions);
