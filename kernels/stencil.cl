@@ -50,7 +50,9 @@
  * [-1, 0, 1] along it and the smoothing [1, 2, 1] along each other axis of the stencil (SciPy's
  * sobel per axis), computed separably: along x each row's difference (r - l) and smoothing
  * ((l + 2 c) + r), along y each plane's, then along z (axes outside the stencil contribute their
- * centre only, and no gradient). Both variants evaluate this one body (GET reads neighbour
+ * centre only, and no gradient). Each difference adds 0 x its centre first, as SciPy's
+ * correlate1d does with the weight 0: a NaN or infinity there makes it NaN, as in SciPy (and
+ * the double reference). Both variants evaluate this one body (GET reads neighbour
  * (dz, dy, dx)), so their bits agree. az, ay, ax: whether each axis is part of the stencil;
  * compile-time constants at the calls below (the common cases), so that the loops unroll. */
 #define LAPSE_SOBEL_SEP(GET)                                                                       \
@@ -66,7 +68,7 @@
             const float c0 = GET(dz, dy, 0);                                                       \
             if (ax) {                                                                              \
                 const float l = GET(dz, dy, -1), r = GET(dz, dy, 1);                               \
-                rd[dy + 1] = r - l;                                                                \
+                rd[dy + 1] = 0.0f * c0 + (r - l);                                                  \
                 rs[dy + 1] = (l + 2.0f * c0) + r;                                                  \
             } else {                                                                               \
                 rd[dy + 1] = 0.0f;                                                                 \
@@ -75,7 +77,7 @@
         }                                                                                          \
         if (ay) {                                                                                  \
             px[dz + 1] = (rd[0] + 2.0f * rd[1]) + rd[2];                                           \
-            py[dz + 1] = rs[2] - rs[0];                                                            \
+            py[dz + 1] = 0.0f * rs[1] + (rs[2] - rs[0]);                                           \
             ps[dz + 1] = (rs[0] + 2.0f * rs[1]) + rs[2];                                           \
         } else {                                                                                   \
             px[dz + 1] = rd[1];                                                                    \
@@ -86,7 +88,7 @@
     if (az) {                                                                                      \
         gx = (px[0] + 2.0f * px[1]) + px[2];                                                       \
         gy = (py[0] + 2.0f * py[1]) + py[2];                                                       \
-        gz = ps[2] - ps[0];                                                                        \
+        gz = 0.0f * ps[1] + (ps[2] - ps[0]);                                                       \
     } else {                                                                                       \
         gx = px[1];                                                                                \
         gy = py[1];                                                                                \
@@ -169,8 +171,9 @@ __kernel void lapse_laplace_diamond(__global const float *src, __global float *d
     dst[idx] = s;
 }
 
-/* Central difference along axis (0 = x, 1 = y, 2 = z): next - previous, clamped (0 on an axis
- * of extent 1). */
+/* Central difference along axis (0 = x, 1 = y, 2 = z): 0 x centre + (next - previous), clamped (0
+ * on an axis of extent 1): SciPy's correlate1d with [-1, 0, 1], whose 0 x NaN or 0 x infinity at
+ * the centre is NaN. */
 __kernel void lapse_gradient(__global const float *src, __global float *dst, int nx, int ny,
                              int nz, int axis)
 {
@@ -179,7 +182,7 @@ __kernel void lapse_gradient(__global const float *src, __global float *dst, int
     (void)ay;
     (void)ax;
     const int ox = axis == 0, oy = axis == 1, oz = axis == 2;
-    dst[idx] = LAPSE_ST_AT(oz, oy, ox) - LAPSE_ST_AT(-oz, -oy, -ox);
+    dst[idx] = 0.0f * LAPSE_ST_AT(0, 0, 0) + (LAPSE_ST_AT(oz, oy, ox) - LAPSE_ST_AT(-oz, -oy, -ox));
 }
 
 /* ------------------------------------------------------------------------------ tiled variant */
@@ -497,19 +500,19 @@ lapse_ss_walk(__global const float *restrict src, __global float *restrict dst, 
             float rd[LAPSE_SW_YS + 2], rs[LAPSE_SW_YS + 2];
 #pragma unroll
             for (int t = 0; t < LAPSE_SW_YS + 2; t++) {
-                rd[t] = vr[t] - vl[t];
+                rd[t] = 0.0f * vc[t] + (vr[t] - vl[t]); /* + 0 x centre: LAPSE_SOBEL_SEP */
                 rs[t] = (vl[t] + 2.0f * vc[t]) + vr[t];
             }
 #pragma unroll
             for (int o = 0; o < LAPSE_SW_YS; o++) {
                 const float px = (rd[o] + 2.0f * rd[o + 1]) + rd[o + 2];
-                const float py = rs[o + 2] - rs[o];
+                const float py = 0.0f * rs[o + 1] + (rs[o + 2] - rs[o]);
                 const float ps = (rs[o] + 2.0f * rs[o + 1]) + rs[o + 2];
                 float gx, gy, gz = 0.0f;
                 if (az) {
                     gx = b0[o] + px;
                     gy = b1[o] + py;
-                    gz = ps - b2[o];
+                    gz = 0.0f * a2[o] + (ps - b2[o]); /* a2: ps of the middle plane */
                     b0[o] = a0[o] + 2.0f * px;
                     b1[o] = a1[o] + 2.0f * py;
                     b2[o] = a2[o];
@@ -630,17 +633,18 @@ __kernel void lapse_gradient_t(__global const float *restrict src, __global floa
         ((size_t)clamp(z - oz, 0, nz - 1) * (size_t)ny + (size_t)clamp(y - oy, 0, ny - 1)) *
         (size_t)nx;
     const size_t row = ((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx;
-    float a[LAPSE_GR_K], b[LAPSE_GR_K];
+    float a[LAPSE_GR_K], b[LAPSE_GR_K], c[LAPSE_GR_K];
 #pragma unroll
     for (int k = 0; k < LAPSE_GR_K; k++) {
         const int x = x0 + k * LAPSE_GR_W;
         a[k] = x < nx ? src[rowp + (size_t)clamp(x + ox, 0, nx - 1)] : 0.0f;
         b[k] = x < nx ? src[rowm + (size_t)clamp(x - ox, 0, nx - 1)] : 0.0f;
+        c[k] = x < nx ? src[row + (size_t)x] : 0.0f;
     }
 #pragma unroll
     for (int k = 0; k < LAPSE_GR_K; k++) {
         const int x = x0 + k * LAPSE_GR_W;
         if (x < nx)
-            dst[row + (size_t)x] = a[k] - b[k];
+            dst[row + (size_t)x] = 0.0f * c[k] + (a[k] - b[k]);
     }
 }

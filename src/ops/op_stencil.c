@@ -252,7 +252,8 @@ static void laplace_diamond_ref(const lapse_step_t *s, const lapse_refvol_t *in,
     stencil_ref(S_LAPLACE_DIAMOND, in, out);
 }
 
-/* Central difference along axis a (0 = z, 1 = y, 2 = x). */
+/* Central difference along axis a (0 = z, 1 = y, 2 = x), with SciPy's 0 x centre (NaN where the
+ * centre is NaN or infinite). */
 static void gradient_ref(int a, const lapse_refvol_t *in, lapse_refvol_t *out)
 {
     const int64_t *dim = in[0].dim;
@@ -264,7 +265,8 @@ static void gradient_ref(int a, const lapse_refvol_t *in, lapse_refvol_t *out)
         for (p[1] = 0; p[1] < dim[1]; p[1]++)
             for (p[2] = 0; p[2] < dim[2]; p[2]++)
                 out->v[(p[0] * dim[1] + p[1]) * dim[2] + p[2]] =
-                    at(in[0].v, dim, p, n) - at(in[0].v, dim, p, m);
+                    0.0 * at(in[0].v, dim, p, (const int[3]){0, 0, 0}) +
+                    (at(in[0].v, dim, p, n) - at(in[0].v, dim, p, m));
 }
 
 #define GRADIENT_REF(fn, a)                                                                        \
@@ -305,11 +307,13 @@ const lapse_op_t lapse_op_sobel = {
     .help = "Sobel gradient magnitude sqrt(sum over axes of sobel(x, axis)^2) (float32)",
     .convention = "clesperanto sobel (the magnitude; SciPy's sobel is one axis): "
                   "sqrt(sum over the axes of SciPy sobel(x, axis, mode='nearest')^2); axes of "
-                  "extent 1 are not part of the stencil (2-D data: the 3x3 Sobel); a NaN or "
-                  "infinite voxel does not enter its own result (every axis weighs the centre 0), "
-                  "where SciPy's 0 x NaN gives NaN",
+                  "extent 1 are not part of the stencil (2-D data: the 3x3 Sobel); each "
+                  "difference adds 0 x its centre as SciPy does, so a NaN or infinity makes NaN "
+                  "where SciPy's does",
     STENCIL_COMMON,
-    .version = 2, /* 2: separable (rows, planes, z) (1: the 27 weighted terms) */
+    /* 2: separable (rows, planes, z) (1: the 27 weighted terms); 3: 0 x the centre of each
+     * difference, as SciPy (2026-12-03; a NaN or infinity at a weight 0 was skipped) */
+    .version = 3,
     .reach = reach1,
     .reach_doc = "1",
     .launch = sobel_launch,
@@ -351,11 +355,10 @@ const lapse_op_t lapse_op_gradient_x = {
     .convention = "SciPy correlate1d(x, [-1, 0, 1], axis=x, mode='nearest'), as CLIJ's "
                   "gradient_x_3d_x kernel (pyclesperanto_prototype); CLIc's gradient_x has the "
                   "opposite sign (x[i-1] - x[i+1]), NumPy's gradient halves it and is one-sided "
-                  "at the edge; a derivative that is positive where x grows, like sobel's; the "
-                  "centre's weight 0 is skipped, so a NaN or infinite centre does not make its "
-                  "result NaN as SciPy's 0 x NaN does (gradient_y, gradient_z alike)",
+                  "at the edge; a derivative that is positive where x grows, like sobel's; 0 x "
+                  "the centre is added as SciPy does, so a NaN or infinite centre gives NaN",
     STENCIL_COMMON,
-    .version = 1,
+    .version = 2, /* 2: + 0 x centre, as SciPy (2026-12-03; the centre was skipped) */
     .reach = reach_x,
     .reach_doc = "1 along x only",
     .launch = gradient_x_launch,
@@ -365,9 +368,10 @@ const lapse_op_t lapse_op_gradient_x = {
 const lapse_op_t lapse_op_gradient_y = {
     .name = "gradient_y",
     .help = "central difference along y: y[i+1] - y[i-1] (float32)",
-    .convention = "SciPy correlate1d(x, [-1, 0, 1], axis=y, mode='nearest'); sign as gradient_x",
+    .convention = "SciPy correlate1d(x, [-1, 0, 1], axis=y, mode='nearest'); sign and NaN rule as "
+                  "gradient_x",
     STENCIL_COMMON,
-    .version = 1,
+    .version = 2,
     .reach = reach_y,
     .reach_doc = "1 along y only",
     .launch = gradient_y_launch,
@@ -377,9 +381,10 @@ const lapse_op_t lapse_op_gradient_y = {
 const lapse_op_t lapse_op_gradient_z = {
     .name = "gradient_z",
     .help = "central difference along z: z[i+1] - z[i-1] (float32; 0 on 2-D data)",
-    .convention = "SciPy correlate1d(x, [-1, 0, 1], axis=z, mode='nearest'); sign as gradient_x",
+    .convention = "SciPy correlate1d(x, [-1, 0, 1], axis=z, mode='nearest'); sign and NaN rule as "
+                  "gradient_x",
     STENCIL_COMMON,
-    .version = 1,
+    .version = 2,
     .reach = reach_z,
     .reach_doc = "1 along z only",
     .launch = gradient_z_launch,

@@ -190,6 +190,55 @@ static void read_f64(const char *path, double *v, size_t n)
     fclose(f);
 }
 
+/* A NaN and an infinity in the input: sobel and the gradients are NaN, infinite or finite where
+ * the double reference (SciPy's arithmetic: 0 x the centre of each difference) is, on 3-D and
+ * 2-D data, and the finite values agree within 1e-5 relative. */
+START_TEST(test_stencils_nonfinite)
+{
+    static const char *const ops[] = {"sobel", "gradient_x", "gradient_y", "gradient_z"};
+    static const int64_t dims[2][3] = {{6, 9, 11}, {1, 9, 11}};
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *d = NULL;
+    ck_assert_msg(lapse_dev_create(cl, &d) == LAPSE_OK, "%s", lapse_errmsg());
+    for (int di = 0; di < 2; di++) {
+        const int64_t *dim = dims[di];
+        const size_t n = (size_t)(dim[0] * dim[1] * dim[2]);
+        float *in = malloc(n * sizeof *in), *res = malloc(n * sizeof *res);
+        double *ind = malloc(n * sizeof *ind), *ref = malloc(n * sizeof *ref);
+        case_input(100 + di, in, n);
+        const size_t nan_at = ((size_t)(dim[0] / 2) * 9 + 4) * 11 + 5, inf_at = 2 * 11 + 8;
+        in[nan_at] = NAN;
+        in[inf_at] = INFINITY;
+        for (size_t k = 0; k < n; k++)
+            ind[k] = in[k];
+        for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++) {
+            lapse_step_t s = make_step(ops[o], NULL, NULL);
+            device_run(cl, d, &s, in, dim, res);
+            int64_t rdim[3];
+            ops_ref_step(&s, ind, dim, ref, rdim);
+            ck_assert_msg(isnan(res[nan_at]), "%s: %g at the NaN voxel", ops[o], res[nan_at]);
+            ck_assert_msg(isnan(res[inf_at]), "%s: %g at the infinite voxel", ops[o], res[inf_at]);
+            for (size_t k = 0; k < n; k++) {
+                const int rn = isnan(ref[k]) != 0, ri = isinf(ref[k]) != 0;
+                ck_assert_msg((isnan(res[k]) != 0) == rn && (isinf(res[k]) != 0) == ri,
+                              "%s on %lldx%lldx%lld at %zu: device %g, reference %g", ops[o],
+                              (long long)dim[0], (long long)dim[1], (long long)dim[2], k, res[k],
+                              ref[k]);
+                if (!rn && !ri)
+                    ck_assert_msg(fabs(res[k] - ref[k]) <= 1e-5 * fmax(fabs(ref[k]), 1.0),
+                                  "%s at %zu: device %g, reference %g", ops[o], k, res[k], ref[k]);
+            }
+        }
+        free(in);
+        free(res);
+        free(ind);
+        free(ref);
+    }
+    lapse_dev_destroy(d);
+    lapse_cl_close(cl);
+}
+END_TEST
+
 /* The means summed in double are numerics version 2 and need cl_khr_fp64; the others keep version
  * 1 (and so their outputs' fingerprints) and need nothing. */
 START_TEST(test_mean_double_version)
@@ -521,6 +570,7 @@ int main(void)
     TCase *tc = tcase_create("filters");
     tcase_set_timeout(tc, 900); /* a cold PoCL kernel cache compiles every kernel first */
     tcase_add_test(tc, test_mean_double_version);
+    tcase_add_test(tc, test_stencils_nonfinite);
     tcase_add_test(tc, test_vs_scipy);
     tcase_add_test(tc, test_sphere_footprint);
     tcase_add_test(tc, test_stencil_definitions);
