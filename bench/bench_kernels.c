@@ -97,6 +97,9 @@ static const bench_op_t bench_ops[] = {
     {"medsph1", "median_sphere r=1", "median_sphere", {1, 1, 1}, 0, 0, NULL, NULL},
     {"medsph122", "median_sphere r=[1,2,2]", "median_sphere", {1, 2, 2}, 0, 0, NULL, NULL},
     {"meansph2", "mean_sphere r=2", "mean_sphere", {2, 2, 2}, 0, 0, NULL, NULL},
+    /* the smallest windows whose means sum in double (since 2026-12-03) */
+    {"mean33x", "mean_box r=[0,0,33]", "mean_box", {0, 0, 33}, 0, 0, NULL, NULL},
+    {"msph19", "mean_sphere r=[0,19,19]", "mean_sphere", {0, 19, 19}, 0, 0, NULL, NULL},
     {"minsph1", "minimum_sphere r=1", "minimum_sphere", {1, 1, 1}, 0, 0, NULL, NULL},
     {"maxsph2", "maximum_sphere r=2", "maximum_sphere", {2, 2, 2}, 0, 0, NULL, NULL},
     {"thsph", "top_hat_sphere r=[1,3,3]", "top_hat_sphere", {1, 3, 3}, 0, 0, NULL, NULL},
