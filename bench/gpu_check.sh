@@ -1,43 +1,26 @@
 #!/usr/bin/env bash
-# gpu_check.sh - the refactor's checks and measurements on the lent GPU machine, in one device
-# call (docs/benchmarks.md "Operations core refactor"), run from the repository root with the
-# staged libraries (.gpu/, docs/gpu.md). Needs two Release builds made on the development
-# machine: $NEW (default build-gpu: this tree) and $BASE (default build-gpu-base: commit 00471a2
-# with bench/bench_startup.c of the refactor added, see docs/benchmarks.md). Steps:
-#   1. tests/mpi/test_base_identical.sh and test_graph.sh on the GPU (LAPSE_BASE_BIN=$BASE);
-#   2. bench_kernels of both builds on one 1 GiB float32 volume (same call, same GPU);
-#   3. bench/startup.sh (start-up, warm and cold driver caches) for both builds;
-#   4. the end-to-end benchmark (bench/gpu_e2e.sh, NT timepoints) for both builds.
-# Everything is logged under $OUT (default bench-out).
+# gpu_check.sh - on the lent GPU machine (docs/gpu.md), from the repository root: the device unit
+# suites named in SUITES (default: test_filters test_variants test_ops) from gpu-bin/, then
+# bench_kernels --variant tiled --ops $OPS with the binaries of OLD (default gpu-old, another
+# commit's build by tools/gpu_bin.sh) and gpu-bin alternating, REPS times (default 2); logs in
+# $OUT (default bench-out). For checking a kernel change's bits and cost in one device call.
 set -uo pipefail
-NEW=${NEW:-build-gpu}
-BASE=${BASE:-build-gpu-base}
-LOG=${OUT:-bench-out}
-SHAPE=${SHAPE:-256,1024,1024}
-mkdir -p "$LOG"
+OUT=${OUT:-bench-out}
+OLD=${OLD:-gpu-old}
+mkdir -p "$OUT"
 source .gpu/env.sh
-export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv >"$LOG/gpu.txt" 2>&1
-step() { echo "=== $* ($(date -u +%T))"; }
-step identity
-LAPSE=$NEW/lapse LAPSE_SRC=$PWD LAPSE_PY=python3 MPIEXEC=mpirun LAPSE_BASE_BIN=$BASE/lapse \
-    bash tests/mpi/test_base_identical.sh >"$LOG/identity.txt" 2>&1
-echo "identity rc=$?"
-LAPSE=$NEW/lapse LAPSE_SRC=$PWD LAPSE_PY=python3 MPIEXEC=mpirun bash tests/mpi/test_graph.sh \
-    >"$LOG/graph.txt" 2>&1
-echo "graph rc=$?"
-step kernels
-for b in "$NEW" "$BASE"; do
-    "$b/bench_kernels" --shape "$SHAPE" --device-kind gpu >"$LOG/kernels-$(basename "$b").txt" 2>&1
-    echo "bench_kernels $b rc=$?"
+export LD_LIBRARY_PATH=$PWD/gpu-bin/lib:$LD_LIBRARY_PATH
+W=$(mktemp -d)
+PY=$(command -v python3)
+nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | tee "$OUT/gpu.txt"
+for t in ${SUITES:-test_filters test_variants test_ops}; do
+    (cd "$W" && CK_FORK=no LAPSE_SRC=$OLDPWD LAPSE_PY=$PY "$OLDPWD/gpu-bin/$t") >"$OUT/$t.txt" 2>&1
+    echo "$t rc=$? $(tail -1 "$OUT/$t.txt")"
 done
-step startup
-bench/startup.sh -n "${STARTUP_REPS:-5}" -k gpu "$BASE" "$NEW" >"$LOG/startup.txt" 2>&1
-echo "startup rc=$?"
-step e2e
-for b in "$BASE" "$NEW"; do
-    BUILD=$b NT=${NT:-10} RANKS=1 OUT="$LOG/e2e-$(basename "$b")" WORK=/tmp/lapse-e2e \
-        bash bench/gpu_e2e.sh >/dev/null 2>&1
-    echo "e2e $b rc=$?"
+for rep in $(seq 1 "${REPS:-2}"); do
+    for b in "$OLD" gpu-bin; do
+        "$b/bench_kernels" --device-kind gpu --variant tiled --ops "${OPS:?set OPS}" \
+            >"$OUT/$(basename "$b")-$rep.txt" 2>&1
+        echo "$b rep $rep rc=$?"
+    done
 done
-step finished
