@@ -98,7 +98,7 @@ static const bench_op_t bench_ops[] = {
     {"medsph122", "median_sphere r=[1,2,2]", "median_sphere", {1, 2, 2}, 0, 0, NULL, NULL},
     {"meansph2", "mean_sphere r=2", "mean_sphere", {2, 2, 2}, 0, 0, NULL, NULL},
     /* the smallest windows whose means sum in double (since 2026-12-03) */
-    {"mean33x", "mean_box r=[0,0,33]", "mean_box", {0, 0, 33}, 0, 0, NULL, NULL},
+    {"mean65x", "mean_box r=[0,0,65]", "mean_box", {0, 0, 65}, 0, 0, NULL, NULL},
     {"msph19", "mean_sphere r=[0,19,19]", "mean_sphere", {0, 19, 19}, 0, 0, NULL, NULL},
     {"minsph1", "minimum_sphere r=1", "minimum_sphere", {1, 1, 1}, 0, 0, NULL, NULL},
     {"maxsph2", "maximum_sphere r=2", "maximum_sphere", {2, 2, 2}, 0, 0, NULL, NULL},

@@ -129,7 +129,7 @@ const lapse_op_t lapse_op_mean_box = {
     .help = "mean over a (2r+1)^3 box",
     .convention = "SciPy uniform_filter(mode='nearest'), float32 result; a NaN or infinity "
                   "affects only the windows that hold it (SciPy's running sums carry it along "
-                  "the rest of the line); each axis sums its 2r+1 values in float32 up to r 32 "
+                  "the rest of the line); each axis sums its 2r+1 values in float32 up to r 64 "
                   "and in double above (numerics version 2 there; needs cl_khr_fp64): a float32 "
                   "sum drifted from SciPy by 2.8e-6 relative at r 50 and 1.3e-5 at r 200 "
                   "(uint16 nuclei, 2026-12-03)",

@@ -23,7 +23,7 @@ typedef enum {
 
 /* Radius above which a LAPSE_SEP_MEAN_D pass sums in double: a float32 sum of 2r+1 values of
  * uint16 nuclei drifted 2.8e-6 relative at r 50 and 1.3e-5 at r 200 (2026-12-03). */
-#define LAPSE_SEP_MEAN_DOUBLE_R 32
+#define LAPSE_SEP_MEAN_DOUBLE_R 64
 
 /* Gaussian weights of one step on the device: radius and offset per axis (z, y, x) into buf. */
 typedef struct {

@@ -118,7 +118,7 @@ static const scipy_case_t cases[] = {
     {"mean_sphere", {1, 1, 1}, {0}, {7, 12, 15}, F32},
     {"mean_sphere", {2, 3, 1}, {0}, {8, 11, 13}, F32},
     {"mean_sphere", {2, 2, 2}, {0}, {1, 14, 19}, F32},
-    /* windows summed in double (over 1024 voxels; over radius 32 per box axis): within 1e-6,
+    /* windows summed in double (over 1024 voxels; over radius 64 per box axis): within 1e-6,
      * where float32 sums drift by more than 1e-5 */
     {"mean_sphere", {0, 40, 40}, {0}, {2, 90, 85}, 1e-6},
     {"mean_sphere", {7, 8, 9}, {0}, {16, 18, 21}, 1e-6},
@@ -248,8 +248,8 @@ START_TEST(test_mean_double_version)
         double r[3];
         int version;
     } c[] = {
-        {"mean_box", {1, 2, 3}, 1},      {"mean_box", {0, 32, 32}, 1},
-        {"mean_box", {0, 0, 33}, 2},     {"mean_sphere", {2, 2, 2}, 1},
+        {"mean_box", {1, 2, 3}, 1},      {"mean_box", {0, 64, 64}, 1},
+        {"mean_box", {0, 0, 65}, 2},     {"mean_sphere", {2, 2, 2}, 1},
         {"mean_sphere", {0, 18, 18}, 1}, /* a disk of 1009 voxels */
         {"mean_sphere", {0, 19, 19}, 2}, /* 1129 voxels */
         {"mean_sphere", {6, 6, 6}, 1},   /* 925 */
