@@ -317,6 +317,89 @@ LAPSE_COLUMN_KERNEL(lapse_col_mean, LAPSE_F_MEAN)
 LAPSE_COLUMN_KERNEL(lapse_col_min, LAPSE_F_MIN)
 LAPSE_COLUMN_KERNEL(lapse_col_max, LAPSE_F_MAX)
 
+/* ------------------------------------------------- the mean's long passes, summed in double */
+
+#ifdef cl_khr_fp64
+#pragma OPENCL EXTENSION cl_khr_fp64 : enable
+/* The mean passes of a radius above LAPSE_SEP_MEAN_DOUBLE_R (src/ops/sep.h): lapse_xtile's and
+ * lapse_column's data paths, each output's sum in double in the order i = -r..r, divided by 2r+1
+ * in double and rounded once to float32: the bits of filters.cl lapse_sep_mean_d. Same
+ * arguments as their float32 siblings (w, woff and scale unused). The host checks cl_khr_fp64. */
+__kernel __attribute__((reqd_work_group_size(LAPSE_XG, LAPSE_XROWS, 1))) void lapse_xt_meand(
+    __global const float *restrict src, __global float *restrict dst, int nx, int ny, int nz, int r,
+    __constant float *w, int woff, float scale, __local float *tile)
+{
+    (void)w;
+    (void)woff;
+    (void)scale;
+    const int lx = (int)get_local_id(0), ly = (int)get_local_id(1);
+    const int y = (int)get_global_id(1), z = (int)get_global_id(2);
+    const int x0 = (int)get_group_id(0) * (LAPSE_XG * LAPSE_XK);
+    const int tw = LAPSE_XG * LAPSE_XK + 2 * r;
+    const int active = y < ny && z < nz;
+    const size_t base = ((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx;
+    __local float *row = tile + ly * tw;
+    if (active)
+        for (int t = lx; t < tw; t += LAPSE_XG)
+            row[t] = src[base + (size_t)clamp(x0 - r + t, 0, nx - 1)];
+    barrier(CLK_LOCAL_MEM_FENCE);
+    if (!active)
+        return;
+    double acc[LAPSE_XK];
+#pragma unroll
+    for (int o = 0; o < LAPSE_XK; o++)
+        acc[o] = 0.0;
+    for (int i = -r; i <= r; i++)
+#pragma unroll
+        for (int o = 0; o < LAPSE_XK; o++)
+            acc[o] += (double)row[lx + o * LAPSE_XG + r + i];
+#pragma unroll
+    for (int o = 0; o < LAPSE_XK; o++) {
+        const int x = x0 + lx + o * LAPSE_XG;
+        if (x < nx)
+            dst[base + (size_t)x] = (float)(acc[o] / (double)(2 * r + 1));
+    }
+}
+
+__kernel __attribute__((reqd_work_group_size(LAPSE_COL_WX, LAPSE_COL_WY, 1))) void lapse_col_meand(
+    __global const float *restrict src, __global float *restrict dst, int nx, int ny, int nz,
+    int axis, int r, __constant float *w, int woff, float scale)
+{
+    (void)w;
+    (void)woff;
+    (void)scale;
+    const int x = (int)get_global_id(0), g1 = (int)get_global_id(1), g2 = (int)get_global_id(2);
+    const int y = axis == 1 ? 0 : g1, z = axis == 1 ? g2 : 0;
+    const int c0 = (axis == 1 ? g1 : g2) * LAPSE_K, n = axis == 1 ? ny : nz;
+    const size_t stride = axis == 1 ? (size_t)nx : (size_t)nx * (size_t)ny;
+    if (x >= nx || c0 >= n || (axis == 1 ? z >= nz : y >= ny))
+        return;
+    __global const float *line = src + ((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx + x;
+    __global float *out = dst + ((size_t)z * (size_t)ny + (size_t)y) * (size_t)nx + x;
+    float v[LAPSE_K];
+    double acc[LAPSE_K];
+#pragma unroll
+    for (int o = 0; o < LAPSE_K; o++)
+        acc[o] = 0.0;
+#pragma unroll
+    for (int o = 0; o < LAPSE_K - 1; o++) /* v[o + 1] = src[clamp(c0 - r + o)] */
+        v[o + 1] = line[(size_t)clamp(c0 - r + o, 0, n - 1) * stride];
+    for (int i = -r; i <= r; i++) {
+#pragma unroll
+        for (int o = 0; o < LAPSE_K - 1; o++)
+            v[o] = v[o + 1];
+        v[LAPSE_K - 1] = line[(size_t)clamp(c0 + i + LAPSE_K - 1, 0, n - 1) * stride];
+#pragma unroll
+        for (int o = 0; o < LAPSE_K; o++)
+            acc[o] += (double)v[o];
+    }
+#pragma unroll
+    for (int o = 0; o < LAPSE_K; o++)
+        if (c0 + o < n)
+            out[(size_t)(c0 + o) * stride] = (float)(acc[o] / (double)(2 * r + 1));
+}
+#endif
+
 /* ------------------------------------------------------------- fused 3D box (mean, min, max) */
 
 /* Fold of one axis over the 2r+1 values v[off .. off+2r] (v[off+r] is the centre), as one pass

@@ -213,11 +213,15 @@ cleanup:
     return st;
 }
 
+static lapse_status_t pass_mean_double(lapse_dev_t *d, cl_mem src, cl_mem dst, cl_int axis,
+                                       cl_int ra, const int64_t dim[3]);
+
 /* Tiled kernel of one pass (filters_tiled.cl): the x pass through a local-memory row tile, the
- * y and z passes with G_COLK outputs per work-item. Falls back to the simple kernel when the x
- * tile does not fit in local memory. */
-static lapse_status_t pass_tiled(lapse_dev_t *d, lapse_sep_kind_t kind, cl_mem src, cl_mem dst,
-                                 cl_int axis, cl_int ra, cl_mem w, cl_int woff,
+ * y and z passes with G_COLK outputs per work-item; dbl: the mean summed in double
+ * (lapse_xt_meand, lapse_col_meand). Falls back to the simple kernel when the x tile does not fit
+ * in local memory. */
+static lapse_status_t pass_tiled(lapse_dev_t *d, lapse_sep_kind_t kind, int dbl, cl_mem src,
+                                 cl_mem dst, cl_int axis, cl_int ra, cl_mem w, cl_int woff,
                                  const int64_t dim[3])
 {
     lapse_status_t st = LAPSE_OK;
@@ -228,11 +232,14 @@ static lapse_status_t pass_tiled(lapse_dev_t *d, lapse_sep_kind_t kind, cl_mem s
     const size_t colk = (size_t)d->geom[G_COLK];
     size_t tile = (size_t)d->geom[G_XROWS] * (xg * xk + 2 * (size_t)ra) * sizeof(cl_float), l[3];
     if (axis == 0 && tile + 1024 > d->local_mem)
-        return pass_simple(d, kind, src, dst, axis, ra, w, woff, dim);
+        return dbl ? pass_mean_double(d, src, dst, axis, ra, dim)
+                   : pass_simple(d, kind, src, dst, axis, ra, w, woff, dim);
     family_t f = axis == 0 ? F_XT : F_COL;
     char name[64];
     cl_kernel kern;
     family_kernel(f, kind, name, sizeof name);
+    if (dbl)
+        strncat(name, "d", sizeof name - strlen(name) - 1);
     LAPSE_TRY(lapse_dev_kernel(d, TILED, name, &kern, NULL));
     family_local(d, f, kind, l);
     cl_uint a = 0;
@@ -393,7 +400,7 @@ cleanup:
 /* The separable passes x, y, z (radius 0 skipped) from src; each pass writes whichever of a, b
  * is not its source (the first writes a). *res: where the result is (src when every radius is
  * 0). */
-/* The mean pass along axis in double (filters.cl lapse_sep_mean_d). */
+/* The mean pass along axis in double, the simple kernel (filters.cl lapse_sep_mean_d). */
 static lapse_status_t pass_mean_double(lapse_dev_t *d, cl_mem src, cl_mem dst, cl_int axis,
                                        cl_int ra, const int64_t dim[3])
 {
@@ -429,13 +436,16 @@ static lapse_status_t passes(lapse_dev_t *d, lapse_sep_kind_t kind, int dbl, con
         cl_mem out = src == a ? b : a;
         cl_mem wb = kind == LAPSE_SEP_GAUSS ? w->buf : NULL;
         cl_int off = kind == LAPSE_SEP_GAUSS ? w->off[2 - axis] : 0;
-        if (dbl && kind == LAPSE_SEP_MEAN && ra > LAPSE_SEP_MEAN_DOUBLE_R)
+        const int long_mean = dbl && kind == LAPSE_SEP_MEAN && ra > LAPSE_SEP_MEAN_DOUBLE_R;
+        if (long_mean && t)
+            LAPSE_TRY(pass_tiled(d, kind, 1, src, out, axis, ra, wb, off, dim));
+        else if (long_mean)
             LAPSE_TRY(pass_mean_double(d, src, out, axis, ra, dim));
         else if ((kind == LAPSE_SEP_MIN || kind == LAPSE_SEP_MAX) &&
                  ra >= (d->cl->dev.is_gpu ? VHGW_MIN_RADIUS_GPU : VHGW_MIN_RADIUS_CPU))
             LAPSE_TRY(pass_vhgw(d, kind, src, out, axis, ra, dim));
         else if (t)
-            LAPSE_TRY(pass_tiled(d, kind, src, out, axis, ra, wb, off, dim));
+            LAPSE_TRY(pass_tiled(d, kind, 0, src, out, axis, ra, wb, off, dim));
         else
             LAPSE_TRY(pass_simple(d, kind, src, out, axis, ra, wb, off, dim));
         src = out;

@@ -425,6 +425,26 @@ START_TEST(test_stencils)
 }
 END_TEST
 
+/* mean_box passes of radius above LAPSE_SEP_MEAN_DOUBLE_R sum in double: the tiled kernels
+ * (lapse_xt_meand, lapse_col_meand) and the simple one give the same bits, along each axis and
+ * mixed with float32 passes. */
+START_TEST(test_long_means)
+{
+    lapse_cl_t *cl = tu_open_cl();
+    lapse_dev_t *simple = make_dev(cl, 1), *tiled = make_dev(cl, 0);
+    static const double r[][3] = {{0, 0, 70}, {0, 66, 0}, {80, 0, 0}, {67, 3, 90}, {2, 100, 65}};
+    int salt = 300;
+    for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+        lapse_step_t s = step_of("mean_box", r[i][0], r[i][1], r[i][2], 0.0);
+        check_same(cl, simple, tiled, &s, 9, 37, 203, ++salt);
+        check_same(cl, simple, tiled, &s, 1, 150, 61, ++salt);
+    }
+    lapse_dev_destroy(simple);
+    lapse_dev_destroy(tiled);
+    lapse_cl_close(cl);
+}
+END_TEST
+
 /* The tiled stencils in other geometries and in the strip formulation (stencil.cl's tunables,
  * read back by op_stencil.c): the default shapes and ones that cut the strip's work-items (YS
  * rows, SKZ planes) unevenly, on quantized and on unquantized values (where the order of the
@@ -521,6 +541,7 @@ static Suite *variants_suite(void)
     tcase_add_test(tc, test_flip_crop);
     tcase_add_test(tc, test_affine_tiled);
     tcase_add_test(tc, test_stencils);
+    tcase_add_test(tc, test_long_means);
     tcase_add_test(tc, test_stencil_geometries);
     tcase_add_test(tc, test_windows);
     suite_add_tcase(s, tc);
