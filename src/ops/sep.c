@@ -230,7 +230,9 @@ static lapse_status_t pass_tiled(lapse_dev_t *d, lapse_sep_kind_t kind, int dbl,
     cl_mem wbuf = kind == LAPSE_SEP_GAUSS ? w : NULL;
     const size_t xg = (size_t)d->geom[G_XG], xk = (size_t)d->geom[G_XK];
     const size_t colk = (size_t)d->geom[G_COLK];
-    size_t tile = (size_t)d->geom[G_XROWS] * (xg * xk + 2 * (size_t)ra) * sizeof(cl_float), l[3];
+    size_t tile = (size_t)d->geom[G_XROWS] * (xg * xk + 2 * (size_t)ra) *
+                  (dbl ? sizeof(cl_double) : sizeof(cl_float)),
+           l[3]; /* lapse_xt_meand's tile holds doubles */
     if (axis == 0 && tile + 1024 > d->local_mem)
         return dbl ? pass_mean_double(d, src, dst, axis, ra, dim)
                    : pass_simple(d, kind, src, dst, axis, ra, w, woff, dim);
