@@ -24,10 +24,23 @@
 #ifndef LAPSE_ENV_H
 #define LAPSE_ENV_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "status.h"
 
 /* LAPSE_OK when every variable above is unset, empty or well formed; otherwise LAPSE_EUSAGE
  * with "LAPSE_X=value: expected ..." recorded. Reads the environment only. */
 lapse_status_t lapse_env_check(void);
+
+/* The variables of the table, for comparing them between ranks: lapse_env_count() entries,
+ * lapse_env_name(i) the name of entry i (NULL past the end). lapse_env_digest(i) is a hash of
+ * this process's value of entry i, 0 when it is unset or empty or when ranks may differ in it
+ * (LAPSE_DEVICE, LAPSE_PROGRESS_INTERVAL, LAPSE_COPY_THREADS and the statistics switches);
+ * every other variable must hash the same on every rank (run.c refuses a run where it does not:
+ * a chunk shape or write mode seen by some ranks only hangs or corrupts the output). */
+size_t lapse_env_count(void);
+const char *lapse_env_name(size_t i);
+uint64_t lapse_env_digest(size_t i);
 
 #endif

@@ -1,8 +1,8 @@
 /*
- * h5out.c - the parallel HDF5 output file (MPI-IO driver, collective metadata), written by all
- * ranks: result datasets created up front (chunked, allocated early, fill 0, no filters, so that
- * independent writes of core boxes are allowed), the /lapse/tasks table (a compound row per task,
- * appended collectively), one /lapse/runs/<id> group per run, and root attributes.
+ * h5out.c - the parallel HDF5 output file (MPI-IO driver, collective metadata writes), written by
+ * all ranks: result datasets created up front (chunked, allocated early, fill 0, no filters, so
+ * that independent writes of core boxes are allowed), the /lapse/tasks table (a compound row per
+ * task, appended collectively), one /lapse/runs/<id> group per run, and root attributes.
  *
  * Only fixed-length strings are used: parallel HDF5 cannot write variable-length data.
  * lapse_h5out_check runs serially on one rank before anything is written.
@@ -466,7 +466,11 @@ cleanup:
     return st;
 }
 
-/* Open (update) or create (truncating) path with the MPI-IO driver and collective metadata. */
+/* Open (update) or create (truncating) path with the MPI-IO driver and collective metadata
+ * writes. Metadata reads stay independent (no H5Pset_all_coll_metadata_ops): every rank looks up
+ * the chunks of its own tasks (lapse_h5out_raw_segments: H5Dget_chunk_info_by_coord) when it
+ * writes one, and HDF5's reference calls an independent metadata read undefined behaviour while
+ * collective metadata reads are on. */
 static lapse_status_t open_file(lapse_h5out_t *o, const char *file, lapse_mode_t mode)
 {
     lapse_status_t st = LAPSE_OK;
@@ -474,7 +478,6 @@ static lapse_status_t open_file(lapse_h5out_t *o, const char *file, lapse_mode_t
 
     LAPSE_H5ID(fapl, H5Pcreate(H5P_FILE_ACCESS));
     LAPSE_H5(H5Pset_fapl_mpio(fapl, o->comm, MPI_INFO_NULL));
-    LAPSE_H5(H5Pset_all_coll_metadata_ops(fapl, 1));
     LAPSE_H5(H5Pset_coll_metadata_write(fapl, 1));
     /* 1.8 format or later: dense attribute storage, so a long config text fits. */
     LAPSE_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST));

@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <mpi.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -582,6 +583,65 @@ cleanup:
     return st;
 }
 
+/* Collective, first thing of a run: every rank checks its LAPSE_* variables (lapse_env_check),
+ * then the ones that must agree between ranks (lapse_env_digest) are compared with rank 0's. A
+ * launcher passes the launching shell's environment to remote hosts only when told (mpirun -x),
+ * and a chunk shape, write mode or phase budget seen by some ranks only makes them call HDF5 and
+ * MPI differently: a hang or a damaged output. A malformed value on any rank, or a difference,
+ * is a usage error on every rank (exit 2, nothing written), printed once. */
+static lapse_status_t check_env(const lapse_ranks_t *r)
+{
+    enum { NMAX = 64 };
+    uint64_t mine[NMAX], root[NMAX];
+    size_t n = lapse_env_count();
+    lapse_status_t st = lapse_env_check();
+    int bad = st != LAPSE_OK ? r->rank : r->nranks, first = bad;
+    if (n > NMAX || MPI_Allreduce(&bad, &first, 1, MPI_INT, MPI_MIN, r->world) != MPI_SUCCESS) {
+        lapse_err_print(
+            lapse_fail(LAPSE_EMPI, "rank %d: comparing the LAPSE_* variables failed", r->rank));
+        return LAPSE_EMPI;
+    }
+    if (first < r->nranks) { /* the first rank with a malformed value names it */
+        lapse_err_context("%s", "");
+        if (r->rank == first) {
+            if (r->nranks > 1)
+                lapse_err_context("rank %d on %s", r->rank, r->host);
+            lapse_err_print(st);
+        }
+        return LAPSE_EUSAGE;
+    }
+    for (size_t i = 0; i < n; i++)
+        mine[i] = root[i] = lapse_env_digest(i);
+    /* the first entry where this rank differs from rank 0, as (entry, rank): the smallest wins */
+    int pair[2] = {(int)n, r->rank}, low[2] = {(int)n, 0};
+    if (MPI_Bcast(root, (int)n, MPI_UINT64_T, 0, r->world) != MPI_SUCCESS) {
+        lapse_err_print(
+            lapse_fail(LAPSE_EMPI, "rank %d: MPI_Bcast(LAPSE_* digests) failed", r->rank));
+        return LAPSE_EMPI;
+    }
+    for (size_t i = 0; i < n && pair[0] == (int)n; i++)
+        if (mine[i] != root[i])
+            pair[0] = (int)i;
+    if (MPI_Allreduce(pair, low, 1, MPI_2INT, MPI_MINLOC, r->world) != MPI_SUCCESS) {
+        lapse_err_print(
+            lapse_fail(LAPSE_EMPI, "rank %d: MPI_Allreduce(LAPSE_* digests) failed", r->rank));
+        return LAPSE_EMPI;
+    }
+    if (low[0] == (int)n)
+        return LAPSE_OK;
+    if (r->rank == 0) {
+        const char *name = lapse_env_name((size_t)low[0]), *v = getenv(name);
+        lapse_err_context("%s", "");
+        lapse_err_print(lapse_fail(
+            LAPSE_EUSAGE,
+            "%s is not the same on every rank: rank 0 has %s%.60s%s and rank %d has %s; set it "
+            "for every rank (mpirun -x %s, or export it before srun) or for none",
+            name, v && v[0] ? "'" : "", v && v[0] ? v : "it unset", v && v[0] ? "'" : "", low[1],
+            v && v[0] ? "another value or none" : "a value", name));
+    }
+    return LAPSE_EUSAGE;
+}
+
 int lapse_cmd_run(const lapse_run_opts_t *o)
 {
     lapse_status_t st = LAPSE_OK;
@@ -595,12 +655,8 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
     memset(&job, 0, sizeof job);
 
     st = lapse_ranks_init(&r);
-    if (st == LAPSE_OK && (st = lapse_env_check()) != LAPSE_OK) {
-        lapse_err_context("%s", "");
-        if (r.rank == 0) /* every rank sees the same environment under mpirun */
-            lapse_err_print(st);
-        return lapse_exit_code(st);
-    }
+    if (st == LAPSE_OK && (st = check_env(&r)) != LAPSE_OK)
+        return lapse_exit_code(st); /* printed */
     if (st == LAPSE_OK)
         st = lapse_signals_install();
     if (st != LAPSE_OK) {
