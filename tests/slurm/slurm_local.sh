@@ -49,7 +49,7 @@ start() {
     [ "$(id -u)" -eq 0 ] || die "needs root (SlurmUser=root)"
     mkdir -p "$R" || die "cannot create $R"
     [ -z "$(ls -A "$R")" ] || die "$R is not empty"
-    mkdir -p "$R"/{etc,log,run,state,spool,dev,munge/key,munge/sock,munge/lib}
+    mkdir -p "$R"/{etc,log,run,state,spool,dev,tmp,munge/key,munge/sock,munge/lib}
     chmod 700 "$R/munge/key"
     chmod 755 "$R/munge/sock"
 
@@ -78,6 +78,7 @@ CredType=cred/munge
 AuthInfo=socket=$sock,cred_expire=${SLURM_LOCAL_CRED_EXPIRE:-120}
 MailProg=/bin/true
 StateSaveLocation=$R/state
+TmpFS=$R/tmp
 SlurmdSpoolDir=$R/spool
 SlurmctldPidFile=$R/run/slurmctld.pid
 SlurmdPidFile=$R/run/slurmd.pid
@@ -104,7 +105,11 @@ CONF
 AutoDetect=off
 NodeName=localhost Name=gpu File=$R/dev/fakegpu[0-1]
 CONF
-    echo "export SLURM_CONF=$R/etc/slurm.conf" >"$R/env"
+    # Jobs get TMPDIR=$R/tmp (sbatch passes the environment): the pmix plugin makes each step's
+    # directory there (spmix_appdir_UID_JOB.STEP, under /tmp otherwise). Every private Slurm
+    # numbers its jobs from 1, so one left in /tmp by a step that was killed made the next
+    # instance's job 1 fail to launch ("File exists"), and srun then exited 0.
+    printf 'export SLURM_CONF=%s\nexport TMPDIR=%s\n' "$R/etc/slurm.conf" "$R/tmp" >"$R/env"
     export SLURM_CONF=$R/etc/slurm.conf
 
     slurmctld -f "$SLURM_CONF" || { show_logs; die "slurmctld did not start"; }

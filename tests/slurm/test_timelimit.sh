@@ -89,8 +89,23 @@ mpirun_lapse 1 run "$T/plain.yaml" >"$T/plain.log" 2>&1 &
 ref_pid=$!
 
 # Follow the job until it ends, printing each change of state; sets state, exitcode, restarts.
-state='' restarts=0 exitcode='' last=''
+# When lapse still runs 15 s after a SIGUSR2 warning (it stops within a second or two), the
+# stacks of its processes go to $T/stacks.txt (gdb, where installed), printed if the job then
+# ends TIMEOUT: a stop that hangs leaves its evidence.
+state='' restarts=0 exitcode='' last='' nwarn=0 t_warn=''
 while :; do
+    n=$(grep -c "got SIGUSR2" "$LOG" 2>/dev/null) || n=0
+    if [ "$n" -gt "$nwarn" ]; then
+        nwarn=$n t_warn=$SECONDS
+    elif [ -n "$t_warn" ] && [ $((SECONDS - t_warn)) -ge 15 ]; then
+        t_warn=''
+        for p in $(lapse_pids "$T/job.yaml"); do
+            echo "=== 15 s after SIGUSR2 $nwarn: lapse process $p still runs" >>"$T/stacks.txt"
+            if command -v gdb >/dev/null 2>&1; then
+                timeout 60 gdb -q -batch -p "$p" -ex "thread apply all bt" >>"$T/stacks.txt" 2>&1
+            fi
+        done
+    fi
     s=$(job_field "$JOB" JobState)
     [ -n "$s" ] || break
     state=$s
@@ -127,6 +142,7 @@ grep "done:" "$T/plain.log"
 if [ "$state" = TIMEOUT ]; then
     # Slurm's limit ended a part (SIGTERM, then SIGKILL after KillWait) before the job could
     # requeue itself: the output must still continue with the same command.
+    [ ! -s "$T/stacks.txt" ] || { note "the stacks of the lapse processes that did not stop"; cat "$T/stacks.txt"; }
     note "TIMEOUT: checking that the output continues"
     lapse_run 2 "$T/job.yaml"
     cat "$T/last.log"
