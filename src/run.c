@@ -364,6 +364,8 @@ static lapse_status_t finish_run(lapse_worker_t *w, run_record_t *rec, lapse_sta
     if (rst != LAPSE_OK)
         lapse_err_print(rst);
     abort_on_io_failure(r, rst, file);
+    /* any other failure (memory, MPI) on one rank: every rank skips the collective calls below */
+    rst = lapse_agree(r->world, rst);
     if (r->rank == 0)
         lapse_iso_now(info->end, sizeof info->end);
     if (rst == LAPSE_OK)

@@ -305,7 +305,8 @@ resume_ok() {
 # KILL_MARKS (marks left by the killed run, 0 without OUT), KILL_FINAL (unmarked tasks whose
 # data was already final: recomputed by the resume), KILL_RAN (tasks the resume ran), KILL_RANK
 # (the victim's rank), KILL_NOFILE (1 when the kill left nothing at OUT) and KILL_MISSED (1 when
-# the run ended before the kill; then only the resume is checked).
+# the run ended before the kill; then only the resume is checked, and in MODE marks KILL_MARKS
+# is TOTAL, as when the victim had finished its work: the callers try again at the first mark).
 kill_iteration() {
     local n=$1 cfg=$2 out=$3 ref=$4 total=$5 mode=$6 maxk=${7:-$(($5 / 2))} mp pids victim pending=""
     rm -f "$out" "$out.creating"
@@ -325,11 +326,13 @@ kill_iteration() {
         sleep 0.3
     fi
     read -r -a pids < <(lapse_pids "$cfg" | tr '\n' ' ')
-    if [ "${#pids[@]}" -eq 0 ]; then
+    if [ "${#pids[@]}" -eq 0 ]; then # the run ended between the marks and the kill
         wait_bg "$mp" 60
-        [ "$mode" != marks ] || fail "no lapse process of $cfg found to kill"
         [ "$WAIT_RC" -eq 0 ] || { cat "$T/killed.log"; fail "the run failed (exit $WAIT_RC) before the kill"; }
         KILL_MISSED=1
+        [ "$mode" = marks ] || return 0
+        resume_ok "$n" "$cfg" "$out" "$ref" 0 # complete: nothing to do, equal to the reference
+        KILL_MARKS=$total KILL_RAN=0
         return 0
     fi
     victim=${pids[RANDOM % ${#pids[@]}]}

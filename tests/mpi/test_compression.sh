@@ -85,7 +85,7 @@ for c in gzip blosc:zstd; do
             kill_iteration "$n" "$CFG" "$OUT" "$REF" "$TOTAL" marks "$maxk"
             note "killed rank $KILL_RANK with $KILL_MARKS tasks marked; resume ran $KILL_RAN" \
                 "($KILL_FINAL had final data but no mark)"
-            [ "$KILL_MISSED" -eq 0 ] || fail "the kill came after the run had finished"
+            [ "$KILL_MISSED" -eq 0 ] || note "the run had finished before the kill: again"
             [ "$KILL_MARKS" -eq "$TOTAL" ] || break
         done
         [ "$KILL_MARKS" -lt "$TOTAL" ] || fail "every kill let the run mark all $TOTAL tasks"

@@ -127,7 +127,7 @@ for n in 2 3; do
         kill_iteration "$n" "$CFG" "$OUT" "$REF" "$TOTAL" marks "$maxk"
         note "killed rank $KILL_RANK with $KILL_MARKS tasks marked; resume ran $KILL_RAN" \
             "($KILL_FINAL had final data but no mark)"
-        [ "$KILL_MISSED" -eq 0 ] || fail "the kill came after the run had finished"
+        [ "$KILL_MISSED" -eq 0 ] || note "the run had finished before the kill: again"
         [ "$KILL_MARKS" -gt 0 ] || fail "the kill left no marks though it came after one"
         [ "$KILL_MARKS" -eq "$TOTAL" ] || break
     done

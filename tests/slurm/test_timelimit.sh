@@ -88,23 +88,36 @@ echo "job $JOB"
 mpirun_lapse 1 run "$T/plain.yaml" >"$T/plain.log" 2>&1 &
 ref_pid=$!
 
+# stacks PID: the stack of lapse process PID's main thread, then the top frames of its other
+# threads (gdb, where installed), without gdb's chatter.
+stacks() {
+    local rank
+    rank=$({ tr '\0' '\n' <"/proc/$1/environ"; } 2>/dev/null | sed -n 's/^SLURM_PROCID=//p')
+    echo "=== lapse process $1 (rank ${rank:-?}) still runs 15 s after SIGUSR2 $nwarn"
+    command -v gdb >/dev/null 2>&1 || { echo "(no gdb)"; return 0; }
+    timeout 60 gdb -q -batch -p "$1" -ex "thread 1" -ex "bt" -ex "thread apply all bt 4" 2>&1 |
+        grep -v -e '^\[New LWP' -e '^\[Thread debugging' -e '^Using host libthread_db' \
+            -e 'No such file or directory' -e '^\[Current thread'
+}
+
 # Follow the job until it ends, printing each change of state; sets state, exitcode, restarts.
-# When lapse still runs 15 s after a SIGUSR2 warning (it stops within a second or two), the
-# stacks of its processes go to $T/stacks.txt (gdb, where installed), printed if the job then
-# ends TIMEOUT: a stop that hangs leaves its evidence.
-state='' restarts=0 exitcode='' last='' nwarn=0 t_warn=''
+# When the part of the job that got a SIGUSR2 warning still runs lapse 15 s later (it stops
+# within a second or two; the part has not logged lapse's exit), the stacks of its processes go
+# to $T/stacks.txt, printed first if the job then ends TIMEOUT: a stop that hangs leaves its
+# evidence. (The next part, after a requeue, is not that part: its processes are left alone.)
+state='' restarts=0 exitcode='' last='' nwarn=0 t_warn='' nexit=0
 while :; do
     n=$(grep -c "got SIGUSR2" "$LOG" 2>/dev/null) || n=0
+    x=$(grep -c "lapse run exited with" "$LOG" 2>/dev/null) || x=0
     if [ "$n" -gt "$nwarn" ]; then
-        nwarn=$n t_warn=$SECONDS
+        nwarn=$n t_warn=$SECONDS nexit=$x
     elif [ -n "$t_warn" ] && [ $((SECONDS - t_warn)) -ge 15 ]; then
         t_warn=''
-        for p in $(lapse_pids "$T/job.yaml"); do
-            echo "=== 15 s after SIGUSR2 $nwarn: lapse process $p still runs" >>"$T/stacks.txt"
-            if command -v gdb >/dev/null 2>&1; then
-                timeout 60 gdb -q -batch -p "$p" -ex "thread apply all bt" >>"$T/stacks.txt" 2>&1
-            fi
-        done
+        if [ "$x" -eq "$nexit" ]; then
+            for p in $(lapse_pids "$T/job.yaml"); do
+                stacks "$p" >>"$T/stacks.txt"
+            done
+        fi
     fi
     s=$(job_field "$JOB" JobState)
     [ -n "$s" ] || break
@@ -128,6 +141,10 @@ while :; do
     sleep 1
 done
 t_job=$((SECONDS - t_submit))
+if [ "$state" = TIMEOUT ] && [ -s "$T/stacks.txt" ]; then
+    note "the stacks of the lapse processes that did not stop"
+    cat "$T/stacks.txt"
+fi
 cat "$LOG"
 echo "job $JOB: state $state, exit code $exitcode, restarts $restarts, $t_job s after sbatch"
 case $state in
@@ -142,7 +159,6 @@ grep "done:" "$T/plain.log"
 if [ "$state" = TIMEOUT ]; then
     # Slurm's limit ended a part (SIGTERM, then SIGKILL after KillWait) before the job could
     # requeue itself: the output must still continue with the same command.
-    [ ! -s "$T/stacks.txt" ] || { note "the stacks of the lapse processes that did not stop"; cat "$T/stacks.txt"; }
     note "TIMEOUT: checking that the output continues"
     lapse_run 2 "$T/job.yaml"
     cat "$T/last.log"
