@@ -1541,6 +1541,21 @@ static lapse_status_t close_handles(lapse_h5out_t *o)
     return st;
 }
 
+lapse_status_t lapse_h5out_reopen(lapse_h5out_t *o)
+{
+    lapse_status_t st = LAPSE_OK;
+    if (o == NULL)
+        return LAPSE_OK;
+    if (o->broken)
+        return lapse_fail(LAPSE_EH5, "%s: the output is not usable after an earlier failure",
+                          o->path);
+    LAPSE_TRY(step_agree(o, close_handles(o)));
+    LAPSE_TRY(step_agree(o, open_file(o, o->path, LAPSE_MODE_UPDATE)));
+    LAPSE_TRY(step_agree(o, open_datasets(o, o->path, LAPSE_MODE_UPDATE)));
+cleanup:
+    return st;
+}
+
 lapse_status_t lapse_h5out_close(lapse_h5out_t *o)
 {
     lapse_status_t st = LAPSE_OK;

@@ -234,6 +234,17 @@ lapse_status_t lapse_h5out_flush(lapse_h5out_t *o);
  * of rank 0 then left a mark whose compressed data could not be read: addr overflow.) */
 lapse_status_t lapse_h5out_flush_agreed(lapse_h5out_t *o);
 
+/* Collective: close the file and open it again, with the same datasets, so that every rank's
+ * HDF5 metadata cache starts empty. Call it after independent HDF5 calls (the task loop: each
+ * rank's chunk lookups and done marks) and before calls that change metadata (appending rows,
+ * recording the run, tables). HDF5 1.10 reads the metadata such a call needs and a rank's cache
+ * lacks collectively: rank 0 reads it and broadcasts it to the ranks that lack it. When the
+ * caches differ (an entry aged out on one rank only, or loaded by an independent call), ranks
+ * receive broadcasts meant for other entries, the call fails on some ranks only, and the next
+ * collective call (at the latest the close) hangs (docs/testing.md, "Findings"). NULL is
+ * accepted (then it does nothing and is not collective). On failure the output is unusable. */
+lapse_status_t lapse_h5out_reopen(lapse_h5out_t *o);
+
 /* Collective. Close; NULL is accepted (then it does nothing and is not collective). */
 lapse_status_t lapse_h5out_close(lapse_h5out_t *o);
 

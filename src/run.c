@@ -573,6 +573,14 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
         st = stopped_complete(&w, st);
     if (st == LAPSE_ESKIPPED)
         report_skipped(&w);
+    /* every rank's metadata cache empty again before the records change metadata (h5out.h) */
+    lapse_status_t ost = lapse_h5out_reopen(w.out);
+    abort_on_io_failure(r, ost, job->cfg.output_file);
+    if (ost != LAPSE_OK) { /* agreed: every rank skips the records */
+        lapse_err_print(ost);
+        st = ost;
+        goto cleanup;
+    }
     st = finish_run(&w, &rec, st);
     report_nonfinite(&w);
     report_clipped(&w);

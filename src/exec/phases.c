@@ -823,7 +823,10 @@ static lapse_status_t write_table(lapse_phases_t *ph, const active_t *a, int k)
         lapse_err_print(lst);
     LAPSE_TRY(lapse_agree(ph->w->r->world, lst));
     snprintf(path, sizeof path, "/%s", s->name);
-    st = lapse_table_put(ph->w->out, path, desc, tps, a->n, rows, nrows);
+    /* every rank's metadata cache empty again before the tables change metadata (h5out.h) */
+    st = lapse_h5out_reopen(ph->w->out);
+    if (st == LAPSE_OK)
+        st = lapse_table_put(ph->w->out, path, desc, tps, a->n, rows, nrows);
     if (st == LAPSE_OK) {
         snprintf(path, sizeof path, "/%s_summary", s->name);
         st = lapse_table_put(ph->w->out, path, &summary_desc, tps, a->n, sum, a->n);
