@@ -379,8 +379,15 @@ static lapse_status_t finish_run(lapse_worker_t *w, run_record_t *rec, lapse_sta
     info->status = st == LAPSE_OK             ? LAPSE_RUN_DONE
                    : st == LAPSE_EINTERRUPTED ? LAPSE_RUN_INTERRUPTED
                                               : LAPSE_RUN_FAILED;
-    if (rst == LAPSE_OK)
-        rst = lapse_h5out_put_run(w->out, info);
+    if (rst == LAPSE_OK) {
+        /* a failure on some ranks only leaves HDF5's state different between ranks: the job
+         * ends here (abort_on_io_failure) rather than in a close that would hang */
+        lapse_status_t pst = lapse_h5out_put_run(w->out, info);
+        if (pst != LAPSE_OK)
+            lapse_err_print(pst);
+        abort_on_io_failure(r, pst, file);
+        rst = lapse_agree(r->world, pst);
+    }
     return st == LAPSE_OK ? rst : st;
 }
 
