@@ -892,12 +892,16 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
     if (st == LAPSE_OK)
         st = step_agree(o, create_done(o, o->nspecs > 0 ? o->specs[0].dims[0] : 0, state));
     lapse_fault_point("create");
-    if (st == LAPSE_OK)
-        st = put_str_attr(o->file, LAPSE_ATTR_FINGERPRINT, state->fingerprint);
-    if (st == LAPSE_OK && o->parts)
-        st = put_str_attr(o->file, LAPSE_PARTS_TOKEN_ATTR, o->token);
-    if (st == LAPSE_OK)
-        st = put_root_attrs(o, cfg, state);
+    if (st == LAPSE_OK) {
+        st = lapse_fault_fail("create-attrs");
+        if (st == LAPSE_OK)
+            st = put_str_attr(o->file, LAPSE_ATTR_FINGERPRINT, state->fingerprint);
+        if (st == LAPSE_OK && o->parts)
+            st = put_str_attr(o->file, LAPSE_PARTS_TOKEN_ATTR, o->token);
+        if (st == LAPSE_OK)
+            st = put_root_attrs(o, cfg, state);
+        st = step_agree(o, st); /* a rank that failed alone would miss the collective flush */
+    }
     if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
         st = lapse_h5_fail("H5Fflush(new output)", __FILE__, __LINE__);
     if (st == LAPSE_OK)
@@ -1393,14 +1397,25 @@ lapse_status_t lapse_h5out_write_coll(lapse_h5out_t *o, int k, int64_t t, const 
 {
     lapse_status_t st = LAPSE_OK;
     hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    lapse_status_t sel = LAPSE_OK; /* this rank's selection failed: it still joins the write */
     static const unsigned char none = 0;
+    if (k < 0 || k >= o->nspecs) /* the same k on every rank: all stop here alike */
+        LAPSE_FAIL(LAPSE_ERUNTIME, "output dataset index %d out of range [0, %d)", k, o->nspecs);
     if (core != NULL) {
-        LAPSE_TRY(select_box(o, k, t, core, &fspace, &mspace));
-    } else {
+        sel = lapse_fault_fail("write-select");
+        if (sel == LAPSE_OK)
+            sel = select_box(o, k, t, core, &fspace, &mspace);
+        if (sel != LAPSE_OK) { /* write nothing, but take part: the others are in the call */
+            if (mspace >= 0)
+                H5Sclose(mspace);
+            if (fspace >= 0)
+                H5Sclose(fspace);
+            fspace = mspace = H5I_INVALID_HID;
+            core = NULL;
+        }
+    }
+    if (core == NULL) {
         hsize_t one = 1;
-        if (k < 0 || k >= o->nspecs)
-            LAPSE_FAIL(LAPSE_ERUNTIME, "output dataset index %d out of range [0, %d)", k,
-                       o->nspecs);
         LAPSE_H5ID(fspace, H5Dget_space(o->dsets[k]));
         LAPSE_H5(H5Sselect_none(fspace));
         LAPSE_H5ID(mspace, H5Screate_simple(1, &one, NULL));
@@ -1420,7 +1435,7 @@ cleanup:
         H5Sclose(mspace);
     if (fspace >= 0)
         H5Sclose(fspace);
-    return st;
+    return st != LAPSE_OK ? st : sel;
 }
 
 int lapse_h5out_filtered(const lapse_h5out_t *o)
@@ -1454,6 +1469,26 @@ cleanup:
     return st;
 }
 
+/* Local: the file and memory selections of n rows of the task table from row start (none when
+ * n is 0: a rank with no rows still joins the collective write). */
+static lapse_status_t rows_selection(lapse_h5out_t *o, int64_t n, hsize_t start, hid_t *fspace,
+                                     hid_t *mspace)
+{
+    lapse_status_t st = LAPSE_OK;
+    hsize_t count = n > 0 ? (hsize_t)n : 1;
+    LAPSE_TRY(lapse_fault_fail("rows-select"));
+    LAPSE_H5ID(*fspace, H5Dget_space(o->tasks));
+    LAPSE_H5ID(*mspace, H5Screate_simple(1, &count, NULL));
+    if (n > 0) {
+        LAPSE_H5(H5Sselect_hyperslab(*fspace, H5S_SELECT_SET, &start, NULL, &count, NULL));
+    } else {
+        LAPSE_H5(H5Sselect_none(*fspace));
+        LAPSE_H5(H5Sselect_none(*mspace));
+    }
+cleanup:
+    return st;
+}
+
 lapse_status_t lapse_h5out_append_rows(lapse_h5out_t *o, const lapse_task_row_t *rows, int64_t n)
 {
     lapse_status_t st = LAPSE_OK;
@@ -1479,14 +1514,10 @@ lapse_status_t lapse_h5out_append_rows(lapse_h5out_t *o, const lapse_task_row_t 
     ext = old + total;
     LAPSE_H5(H5Dset_extent(o->tasks, &ext));
     lapse_fault_point("tasks");
-    LAPSE_H5ID(fspace, H5Dget_space(o->tasks));
-    hsize_t start = old + mine, count = n > 0 ? (hsize_t)n : 1;
-    LAPSE_H5ID(mspace, H5Screate_simple(1, &count, NULL));
-    if (n > 0) {
-        LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL));
-    } else {
-        LAPSE_H5(H5Sselect_none(fspace));
-        LAPSE_H5(H5Sselect_none(mspace));
+    /* The local steps between the two collective calls are agreed: a rank failing here alone
+     * would leave the others in H5Dwrite. */
+    LAPSE_TRY(step_agree(o, rows_selection(o, n, old + mine, &fspace, &mspace)));
+    if (n == 0) {
         memset(&dummy, 0, sizeof dummy);
         rows = &dummy;
     }

@@ -257,7 +257,10 @@ int lapse_h5out_take_lock(lapse_h5out_t *o);
 /* Collective. Write the core box of timepoint t of dataset k from buf with one collective
  * H5Dwrite, as every rank of the communicator must in the same order (filtered datasets are
  * written only collectively in parallel HDF5): a rank with nothing to write passes core NULL
- * (an empty selection). When mode is not NULL it receives H5Pget_mpio_actual_io_mode. */
+ * (an empty selection). A rank whose selection fails (a core box outside the dataset) still
+ * takes part with an empty selection and returns that failure, so the others never wait for
+ * it; the caller then agrees to stop. When mode is not NULL it receives
+ * H5Pget_mpio_actual_io_mode. */
 lapse_status_t lapse_h5out_write_coll(lapse_h5out_t *o, int k, int64_t t, const lapse_box_t *core,
                                       const void *buf, int *mode);
 

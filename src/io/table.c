@@ -144,6 +144,25 @@ static lapse_status_t agree(MPI_Comm comm, lapse_status_t st)
     return (lapse_status_t)all;
 }
 
+/* Local: the selections of the table's collective write: rows [0, count) where mine, none
+ * elsewhere. */
+static lapse_status_t select_rows(hid_t dset, int mine, hsize_t count, hid_t *fspace, hid_t *mspace)
+{
+    lapse_status_t st = LAPSE_OK;
+    hsize_t start = 0;
+    LAPSE_TRY(lapse_fault_fail("table-select"));
+    LAPSE_H5ID(*fspace, H5Dget_space(dset));
+    LAPSE_H5ID(*mspace, H5Screate_simple(1, &count, NULL));
+    if (mine) {
+        LAPSE_H5(H5Sselect_hyperslab(*fspace, H5S_SELECT_SET, &start, NULL, &count, NULL));
+    } else {
+        LAPSE_H5(H5Sselect_none(*fspace));
+        LAPSE_H5(H5Sselect_none(*mspace));
+    }
+cleanup:
+    return st;
+}
+
 lapse_status_t lapse_table_put(lapse_h5out_t *o, const char *path, const lapse_table_desc_t *desc,
                                const int64_t *tps, int64_t ntps, const void *rows, int64_t nrows)
 {
@@ -162,7 +181,7 @@ lapse_status_t lapse_table_put(lapse_h5out_t *o, const char *path, const lapse_t
     if ((st = agree(comm, st)) != LAPSE_OK)
         goto cleanup;
     LAPSE_MPI(MPI_Bcast(&total, 1, MPI_INT64_T, 0, comm));
-    hsize_t ext = (hsize_t)total, count = total > 0 ? (hsize_t)total : 1, start = 0, now = 0;
+    hsize_t ext = (hsize_t)total, count = total > 0 ? (hsize_t)total : 1, now = 0;
     LAPSE_H5ID(fspace, H5Dget_space(dset));
     LAPSE_H5(H5Sget_simple_extent_dims(fspace, &now, NULL));
     H5Sclose(fspace);
@@ -179,14 +198,10 @@ lapse_status_t lapse_table_put(lapse_h5out_t *o, const char *path, const lapse_t
     LAPSE_H5(H5Dset_extent(dset, &ext));
     if (total == 0)
         goto cleanup;
-    LAPSE_H5ID(fspace, H5Dget_space(dset));
-    LAPSE_H5ID(mspace, H5Screate_simple(1, &count, NULL));
-    if (rank == 0) {
-        LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL));
-    } else {
-        LAPSE_H5(H5Sselect_none(fspace));
-        LAPSE_H5(H5Sselect_none(mspace));
-    }
+    /* Agreed before the collective write: a rank whose selection failed alone would leave the
+     * others waiting in H5Dwrite. */
+    if ((st = agree(comm, select_rows(dset, rank == 0, count, &fspace, &mspace))) != LAPSE_OK)
+        goto cleanup;
     LAPSE_H5(H5Dwrite(dset, type, mspace, fspace, dxpl, rank == 0 ? (void *)all : (void *)&total));
 cleanup:
     if (mspace >= 0)

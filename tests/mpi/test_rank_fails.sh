@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# test_rank_fails.sh - a failure on ONE rank between collective HDF5 calls ends the run on every
+# rank (exit 1, within a time limit: no rank left waiting in a collective call), names the rank
+# and the failing step, leaves what was finished intact, and the same command then completes
+# the output bit-identical to an undisturbed run. LAPSE_FAULT=fail:NAME@1 fails rank 1 at:
+#   write-select  its selection of a compressed round's collective H5Dwrite (worker.c rounds);
+#   rows-select   its rows of the task table, between H5Dset_extent and the collective write;
+#   create-attrs  the new file's attributes, before the collective flush (nothing is left at
+#                 the output path);
+#   table-select  a global step's table (measure_labels) before its collective write.
+# Before these were agreed, the other rank waited forever in H5Dwrite / H5Fflush.
+source "$(dirname "$0")/common.sh"
+need_device
+NT=4
+make_sample
+cd "$T" || fail "cd $T"
+LIMIT=${LAPSE_HANG_LIMIT:-180}
+
+# cfg NAME EXTRA: the blur + top-hat pipeline into NAME.h5, EXTRA appended to the output map.
+cfg() {
+    cat >"$1.yaml" <<YAML
+input: {file: $IN, dataset: /raw}
+tiles: {shape: [8, 32, 32]}
+pipeline:
+  - {op: gaussian_blur, sigma: 1.5, save: /blurred}
+  - {op: top_hat_box, radius: [0, 1, 1]}
+output: {file: $T/$1.h5, dataset: /result$2}
+devices: any
+YAML
+}
+
+# faulted NAME FAULT: run NAME.yaml on 2 ranks with LAPSE_FAULT=fail:FAULT@1; it must exit 1
+# before LIMIT seconds and say rank 1 met the injected fault.
+faulted() {
+    local rc=0
+    LAPSE_FAULT=fail:$2@1 timeout -k 10 "$LIMIT" "$MPIEXEC" -n 2 --oversubscribe --bind-to none \
+        -x LAPSE_FAULT -x POCL_MAX_PTHREAD_COUNT -x OMPI_ALLOW_RUN_AS_ROOT \
+        -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM "$LAPSE" run "$1.yaml" >"$1.fault.log" 2>&1 || rc=$?
+    if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
+        cat "$1.fault.log" >&2
+        fail "$2: the run hung (killed after $LIMIT s): a rank waits in a collective call"
+    fi
+    [ "$rc" -eq 1 ] || { cat "$1.fault.log" >&2; fail "$2: exit $rc, expected 1"; }
+    grep -q "rank 1.*injected fault $2" "$1.fault.log" ||
+        { cat "$1.fault.log" >&2; fail "$2: the log does not name rank 1 and the fault"; }
+}
+
+note "reference: 1 rank, no fault"
+cfg ref ""
+lapse_run 1 ref.yaml
+cfg refz ", compression: gzip"
+lapse_run 1 refz.yaml
+
+note "1. write-select: a compressed output's collective round"
+cfg w ", compression: gzip"
+faulted w write-select
+resume_ok 2 w.yaml w.h5 refz.h5
+
+note "2. rows-select: the task table's rows"
+cfg r ""
+faulted r rows-select
+resume_ok 2 r.yaml r.h5 ref.h5
+
+note "3. create-attrs: the new file's attributes"
+cfg c ""
+faulted c create-attrs
+[ ! -e c.h5 ] || fail "3: a failed creation left c.h5"
+[ ! -e c.h5.creating ] || fail "3: a failed creation left c.h5.creating"
+resume_ok 2 c.yaml c.h5 ref.h5
+
+note "4. table-select: a global step's table"
+cat >seg.yaml <<YAML
+input: {file: $IN, dataset: /raw}
+tiles: {shape: [8, 40, 48], halo: auto}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+  - {op: threshold_otsu}
+  - {op: connected_components_labeling, name: l, save: /labels}
+  - {op: measure_labels, from: l, with: input, name: nuclei}
+output: {file: $T/seg.h5, dataset: /result}
+devices: any
+YAML
+sed "s#$T/seg.h5#$T/segref.h5#" seg.yaml >segref.yaml
+lapse_run 1 segref.yaml
+faulted seg table-select
+resume_ok 2 seg.yaml seg.h5 segref.h5
+echo "PASS ($TEST_NAME)"
