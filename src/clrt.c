@@ -292,8 +292,8 @@ lapse_status_t lapse_cl_choose(lapse_devkind_t kind, int explicit_index, int loc
         char found[1024];
         describe_platforms(found, sizeof found);
         if (kind == LAPSE_DEV_CPU)
-            LAPSE_FAIL(LAPSE_ECL, "no OpenCL CPU device found (platforms: %s)", found);
-        LAPSE_FAIL(LAPSE_ECL,
+            LAPSE_FAIL(LAPSE_ENODEV, "no OpenCL CPU device found (platforms: %s)", found);
+        LAPSE_FAIL(LAPSE_ENODEV,
                    "no OpenCL %s device found (platforms: %s); set devices: cpu or any in the "
                    "config to use a CPU device",
                    kind == LAPSE_DEV_ANY ? "GPU or CPU" : "GPU", found);

@@ -44,8 +44,8 @@ lapse_status_t lapse_cl_list(FILE *f);
 /* Choose a device for a rank. kind: GPU devices only, CPU devices only, or ANY (GPUs when any
  * exist, else CPUs). explicit_index >= 0 picks that device of the kind; -1 picks
  * local_rank % count. The environment variable LAPSE_DEVICE (an index), when set, overrides
- * explicit_index. Fails (LAPSE_ECL, with a message that says what was found and how to allow a
- * CPU device) when no device of the kind exists; an index out of range is LAPSE_ECONFIG
+ * explicit_index. Fails (LAPSE_ENODEV, exit 2, with a message that says what was found and how
+ * to allow a CPU device) when no device of the kind exists; an index out of range is LAPSE_ECONFIG
  * (explicit_index: the caller reports it at the config's devices.index) or LAPSE_EUSAGE
  * (LAPSE_DEVICE, named in the message). */
 lapse_status_t lapse_cl_choose(lapse_devkind_t kind, int explicit_index, int local_rank,

@@ -395,6 +395,7 @@ static lapse_status_t walk_devices(walk_t *w, const yaml_node_t *top)
         st = cfg_get_word(w, d, "devices", "device kind", kinds, &idx);
         if (st == LAPSE_OK)
             c->devices = kind_val[idx];
+        c->devices_mark = cfg_mark_of(d);
         return st;
     }
     st = cfg_check_keys(w, d, "devices", devices_keys, NULL, "devices");
@@ -406,6 +407,7 @@ static lapse_status_t walk_devices(walk_t *w, const yaml_node_t *top)
         if (st != LAPSE_OK)
             return st;
         c->devices = kind_val[idx];
+        c->devices_mark = cfg_mark_of(k);
     }
     if (i != NULL) {
         double v = 0.0;

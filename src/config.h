@@ -87,6 +87,7 @@ typedef struct {
     lapse_devkind_t devices;        /* default LAPSE_DEV_GPU */
     int device_index;               /* devices may be {kind: gpu, index: N}; -1 = by local rank */
     lapse_mark_t device_index_mark; /* where index was given: checked when the device is chosen */
+    lapse_mark_t devices_mark;      /* where the kind was given (line 0: the default) */
     lapse_sched_t sched;            /* default LAPSE_SCHED_DYNAMIC */
     lapse_on_error_t on_error;      /* default LAPSE_ON_ERROR_STOP (not in the fingerprint) */
 } lapse_config_t;

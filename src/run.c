@@ -63,6 +63,13 @@ static lapse_status_t open_device(const lapse_ranks_t *r, const lapse_config_t *
         snprintf(msg, sizeof msg, "%s", lapse_errmsg());
         lapse_err_clear();
         st = lapse_config_fail(cfg, cfg->device_index_mark, "devices.index", "%s", msg);
+    } else if (st == LAPSE_ENODEV) { /* the config's (or the default) kind: exit 2 */
+        char msg[1024];
+        snprintf(msg, sizeof msg, "%s", lapse_errmsg());
+        lapse_err_clear();
+        st = lapse_config_fail(cfg, cfg->devices_mark,
+                               cfg->devices_mark.line > 0 ? "devices" : "devices (default gpu)",
+                               "on %s: %s", r->host, msg);
     }
     if (st != LAPSE_OK)
         goto cleanup;
@@ -794,7 +801,8 @@ int lapse_cmd_devices(const char *kind_name)
         for (int i = 0; i < r.nranks; i++)
             printf("  %s\n", all + (size_t)i * sizeof line);
     }
-    st = lapse_agree(r.world, cst);
+    /* exit 1 when a rank gets no device (documented for job scripts), not a config's 2 */
+    st = lapse_agree(r.world, cst == LAPSE_ENODEV ? LAPSE_ECL : cst);
 cleanup:
     free(all);
     if (st != LAPSE_OK && lapse_errmsg()[0])

@@ -27,6 +27,7 @@
     X(LAPSE_EUSAGE, 2, "bad usage")                                                                \
     X(LAPSE_ECONFIG, 2, "bad config")                                                              \
     X(LAPSE_EINPUT, 2, "bad input")                                                                \
+    X(LAPSE_ENODEV, 2, "no OpenCL device of the kind the config asks for")                         \
     X(LAPSE_ENOMEM, 1, "out of memory")                                                            \
     X(LAPSE_EMPI, 1, "MPI error")                                                                  \
     X(LAPSE_EH5, 1, "HDF5 error")                                                                  \

@@ -112,6 +112,19 @@ devices: any
 YAML
 ntasks=$((3 * $(ntiles 8 32 32)))
 
+if ! "$LAPSE" devices --kind gpu >"$T/gpu.log" 2>&1; then
+    note "devices: gpu where no GPU is visible: a config error at the key (exit 2), nothing written"
+    sed 's/^devices: any$/devices: gpu/' "$T/cfg.yaml" >"$T/gpu.yaml"
+    expect_rc 2 "$T/gpu_run.log" mpirun_lapse 2 run "$T/gpu.yaml"
+    grep -q "gpu.yaml:7:10: devices: on .*no OpenCL GPU device found.*set devices: cpu or any" \
+        "$T/gpu_run.log" || { cat "$T/gpu_run.log"; fail "devices: gpu without a GPU: no message at the key"; }
+    grep -v '^devices:' "$T/cfg.yaml" >"$T/gpu_default.yaml" # the default kind is gpu
+    expect_rc 2 "$T/gpu_def.log" "$LAPSE" run "$T/gpu_default.yaml"
+    grep -q "devices (default gpu): on " "$T/gpu_def.log" ||
+        { cat "$T/gpu_def.log"; fail "the default devices: gpu is not named"; }
+    [ ! -e "$OUT" ] && [ ! -e "$OUT.creating" ] || fail "devices: gpu without a GPU wrote the output"
+fi
+
 note "plan prints $ntasks tasks and writes nothing"
 run_ok "$T/plan.log" "$LAPSE" plan "$T/cfg.yaml"
 grep -Eq "(^|[^0-9])$ntasks([^0-9]|$)" "$T/plan.log" ||
