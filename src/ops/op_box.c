@@ -132,7 +132,9 @@ const lapse_op_t lapse_op_mean_box = {
                   "the rest of the line); each axis sums its 2r+1 values in float32 up to r 64 "
                   "and in double above (numerics version 2 there; needs cl_khr_fp64): a float32 "
                   "sum drifted from SciPy by 2.8e-6 relative at r 50 and 1.3e-5 at r 200 "
-                  "(uint16 nuclei, 2026-12-03)",
+                  "(uint16 nuclei, 2026-12-03). clesperanto mean_box also clamps to the edge "
+                  "and sums in float32, but returns integer means for integer images (lapse: "
+                  "float32, as SciPy on float input)",
     BOX_COMMON,
     .version_of = mean_version,
     .extensions_of = mean_extensions,
@@ -150,7 +152,8 @@ const lapse_op_t lapse_op_minimum_box = {
     .help = "minimum over a (2r+1)^3 box (grey erosion)",
     .convention = "SciPy minimum_filter(mode='nearest'); NaN neighbours are skipped (fmin: "
                   "NaN only where the whole window is NaN), where SciPy's result depends on "
-                  "the order it meets them",
+                  "the order it meets them; clesperanto minimum_box (clamp to edge) gives the "
+                  "same values",
     BOX_COMMON,
     .kernels = "filters.cl filters_tiled.cl",
     .inplace = 1,
@@ -165,7 +168,7 @@ const lapse_op_t lapse_op_maximum_box = {
     .name = "maximum_box",
     .help = "maximum over a (2r+1)^3 box (grey dilation)",
     .convention = "SciPy maximum_filter(mode='nearest'); NaN neighbours are skipped as in "
-                  "minimum_box",
+                  "minimum_box; clesperanto maximum_box (clamp to edge) gives the same values",
     BOX_COMMON,
     .kernels = "filters.cl filters_tiled.cl",
     .inplace = 1,
@@ -179,7 +182,8 @@ const lapse_op_t lapse_op_maximum_box = {
 const lapse_op_t lapse_op_top_hat_box = {
     .name = "top_hat_box",
     .help = "white top-hat: x - maximum_box(minimum_box(x))",
-    .convention = "SciPy white_tophat with a box (grey opening subtracted), mode='nearest'",
+    .convention = "SciPy white_tophat with a box (grey opening subtracted), mode='nearest'; "
+                  "clesperanto top_hat_box is the same definition (x - maximum_box(minimum_box))",
     BOX_COMMON,
     .kernels = "filters.cl filters_tiled.cl minmax_fused.cl",
     .out_rule = LAPSE_OUT_SAME,

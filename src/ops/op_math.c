@@ -106,7 +106,8 @@ const lapse_op_t lapse_op_sqrt = {
     .name = "sqrt",
     .help = "square root of x (float32; NaN for x < 0)",
     .convention = "NumPy float32 sqrt (NaN for negative x); bit for bit where the device's sqrt "
-                  "is correctly rounded (CPUs, PoCL), else within 3 ulp (OpenCL 1.2)",
+                  "is correctly rounded (CPUs, PoCL), else within 3 ulp (OpenCL 1.2); "
+                  "clesperanto square_root computes the same OpenCL sqrt",
     MATH_COMMON,
     .version = 1,
     .nparams = 0,

@@ -54,7 +54,8 @@ SCALAR_OP(thresh, "lapse_threshold", x > v ? 1.0 : 0.0)
 const lapse_op_t lapse_op_add_scalar = {
     .name = "add_scalar",
     .help = "x + value",
-    .convention = "float32 arithmetic",
+    .convention = "NumPy float32 x + value; clesperanto add_image_and_scalar on float32 images "
+                  "(on integer images it keeps their type; lapse returns float32)",
     POINT_COMMON,
     .params = {LAPSE_P_FLOAT("value", "number added to every voxel")},
     .out_rule = LAPSE_OUT_F32,
@@ -65,7 +66,8 @@ const lapse_op_t lapse_op_add_scalar = {
 const lapse_op_t lapse_op_multiply_scalar = {
     .name = "multiply_scalar",
     .help = "x * value",
-    .convention = "float32 arithmetic",
+    .convention = "NumPy float32 x * value; clesperanto multiply_image_and_scalar on float32 "
+                  "images (on integer images it keeps their type; lapse returns float32)",
     POINT_COMMON,
     .params = {LAPSE_P_FLOAT("value", "factor applied to every voxel")},
     .out_rule = LAPSE_OUT_F32,

@@ -652,7 +652,8 @@ const lapse_op_t lapse_op_median_box = {
     .help = "median over a (2r+1)^3 box (radius <= 4 per axis: at most 729 values)",
     .convention = "SciPy median_filter(size=2r+1, mode='nearest'), exact; an axis of extent 1 is "
                   "dropped (the same result); NaN in the window gives one of its values, "
-                  "unspecified",
+                  "unspecified; clesperanto median_box (clamp to edge, the middle of the sorted "
+                  "window) gives the same values",
     WIN_COMMON,
     .params = {RADIUS(MEDIAN_BOX_MAX_R, "box radius in voxels, z y x, at most 4")},
     .out_rule = LAPSE_OUT_SAME,
