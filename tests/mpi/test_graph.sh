@@ -32,7 +32,7 @@ LOGIC='  - {op: threshold_fixed, threshold: 500, name: m1, save: /m1}
   - {op: binary_and, from: m1, with: m2, save: /both}
   - {op: binary_or, from: m1, with: m2, name: either, save: /either}
   - {op: binary_not, from: either, save: /neither}
-  - {op: binary_xor, from: m1, with: m2, name: x}
+  - {op: binary_xor, from: m1, with: m2, name: x, save: /xor}
   - {op: mask, from: input, with: x}'
 ARITH='  - {op: multiply_scalar, value: 3, name: three}
   - {op: multiply_images, from: input, with: three, save: /prod}

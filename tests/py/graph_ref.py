@@ -7,7 +7,7 @@ CASE names a pipeline of test_graph.sh; the expected datasets are computed here 
 IN.h5 (or DATASET) for every timepoint and compared with OUT.h5:
   dog     /result = gaussian(sigma 1) - gaussian(sigma 2.5) of the input (float64 SciPy,
           mode nearest, truncate 4): relative error <= 1e-5 of the range; /g1 likewise
-  logic   /m1 = x > 500, /m2 = x > 1500 (uint8), /result = mask(x, m1 xor m2) (uint16): exact,
+  logic   /m1 = x > 500, /m2 = x > 1500, /xor = m1 xor m2 (uint8), /result = mask(x, m1 xor m2) (uint16): exact,
           plus /both = m1 and m2, /either = m1 or m2, /neither = not either: exact
   arith   /result = float32: 0.5 * x + (-2) * (3 x) computed in float32 like NumPy, and
           /prod = x * (3 x) in float32: bit for bit
@@ -93,6 +93,7 @@ def expected(case, x):
             "/both": ((m1 & m2).astype(np.uint8), 0),
             "/either": (either.astype(np.uint8), 0),
             "/neither": ((~either).astype(np.uint8), 0),
+            "/xor": ((m1 ^ m2).astype(np.uint8), 0),
             "/result": (np.where(m1 ^ m2, x, 0).astype(x.dtype), 0),
         }
     if case == "arith":
