@@ -19,6 +19,18 @@
  */
 #pragma OPENCL FP_CONTRACT OFF
 
+/* Compensated (Kahan) summation: s += x with the rounding error of each add carried in c, so
+ * that a sum of thousands of values stays within a few float32 units (the variance's two
+ * passes; FP_CONTRACT is off, so each step rounds as written). window.cl and window_tiled.cl
+ * must agree on it: their results are the same bits. */
+#define LAPSE_KAHAN(s, c, x)                                                                       \
+    do {                                                                                           \
+        const float y_ = (x) - (c);                                                                \
+        const float t_ = (s) + y_;                                                                 \
+        (c) = (t_ - (s)) - y_;                                                                     \
+        (s) = t_;                                                                                  \
+    } while (0)
+
 /* Largest window of the median (values): box radius <= 4 on every axis (9^3), sphere <= 5 (515).
  * The working set of the forgetful selection holds (n + 3) / 2 values. Must match
  * LAPSE_MEDIAN_MAX_WINDOW of src/ops/op_window.c. */
@@ -102,13 +114,14 @@ __kernel void lapse_win_mean_d(LAPSE_WIN_ARGS)
 __kernel void lapse_win_var(LAPSE_WIN_ARGS, int take_sqrt)
 {
     LAPSE_WIN_SETUP();
-    float s = 0.0f;
+    float s = 0.0f, sc = 0.0f;
     int n = 0;
-    LAPSE_WIN_FOR(s += v; n++);
+    LAPSE_WIN_FOR(LAPSE_KAHAN(s, sc, v); n++);
     const float mean = s / (float)n;
-    float q = 0.0f;
-    LAPSE_WIN_FOR(const float d = v - mean; q += d * d);
-    const float var = q / (float)n;
+    float q = 0.0f, qc = 0.0f, e = 0.0f;
+    LAPSE_WIN_FOR(const float d = v - mean; LAPSE_KAHAN(q, qc, d * d); e += d);
+    float var = (q - e * e / (float)n) / (float)n;
+    var = var < 0.0f ? 0.0f : var; /* rounding, where every deviation is ~0; NaN stays */
     dst[idx] = take_sqrt ? sqrt(var) : var;
 }
 

@@ -44,6 +44,18 @@
  */
 #pragma OPENCL FP_CONTRACT OFF
 
+/* Compensated (Kahan) summation: s += x with the rounding error of each add carried in c, so
+ * that a sum of thousands of values stays within a few float32 units (the variance's two
+ * passes; FP_CONTRACT is off, so each step rounds as written). window.cl and window_tiled.cl
+ * must agree on it: their results are the same bits. */
+#define LAPSE_KAHAN(s, c, x)                                                                       \
+    do {                                                                                           \
+        const float y_ = (x) - (c);                                                                \
+        const float t_ = (s) + y_;                                                                 \
+        (c) = (t_ - (s)) - y_;                                                                     \
+        (s) = t_;                                                                                  \
+    } while (0)
+
 #ifndef LAPSE_WT_NAME
 #define LAPSE_WT_NAME   lapse_wt_default
 #define LAPSE_WT_KIND   3
@@ -235,6 +247,9 @@ wt_output(__local const float *ring, const int *slot, int lx, int ry, __global c
 #elif KIND == 2 || (KIND == 3 || KIND == 4) && !WT_REGS
     float s = 0.0f;
 #endif
+#if (KIND == 3 || KIND == 4) && !WT_REGS
+    float sc = 0.0f; /* the compensation of s (LAPSE_KAHAN) */
+#endif
 #if WT_REGS
     float v[N];
 #endif
@@ -255,8 +270,10 @@ wt_output(__local const float *ring, const int *slot, int lx, int ry, __global c
                     m = fmax(m, val);
 #elif WT_REGS
                     v[n] = val;
-#else
+#elif KIND == 2
                     s += val;
+#else
+                    LAPSE_KAHAN(s, sc, val);
 #endif
                     n++;
                 }
@@ -269,18 +286,19 @@ wt_output(__local const float *ring, const int *slot, int lx, int ry, __global c
     res = s / (float)n;
 #elif KIND == 3 || KIND == 4
 #if WT_REGS
-    float s = 0.0f;
+    float s = 0.0f, sc = 0.0f;
 #pragma unroll
     for (int i = 0; i < N; i++)
-        s += v[i];
+        LAPSE_KAHAN(s, sc, v[i]);
 #endif
     const float mean = s / (float)n;
-    float q = 0.0f;
+    float q = 0.0f, qc = 0.0f, e = 0.0f; /* e: the deviations' sum (window.cl lapse_win_var) */
 #if WT_REGS
 #pragma unroll
     for (int i = 0; i < N; i++) {
         const float d = v[i] - mean;
-        q += d * d;
+        LAPSE_KAHAN(q, qc, d * d);
+        e += d;
     }
 #else
 #pragma unroll
@@ -293,11 +311,13 @@ wt_output(__local const float *ring, const int *slot, int lx, int ry, __global c
             for (int dx = -EX; dx <= EX; dx++)
                 if (dx >= -w && dx <= w) {
                     const float d = ring[row + dx] - mean;
-                    q += d * d;
+                    LAPSE_KAHAN(q, qc, d * d);
+                    e += d;
                 }
         }
 #endif
-    const float var = q / (float)n;
+    float var = (q - e * e / (float)n) / (float)n;
+    var = var < 0.0f ? 0.0f : var; /* rounding, where every deviation is ~0; NaN stays */
     res = KIND == 4 ? sqrt(var) : var;
 #else /* median */
 #if WT_NET
