@@ -8,6 +8,8 @@
  * the mean, so the results are exact. The references emulate the float32 mean (the maxima are a
  * strict comparison of it) and run the growth in double.
  */
+#include <string.h>
+
 #include "ops/family.h"
 #include "ops/sep.h"
 
@@ -31,19 +33,25 @@ static void maxima_reach(const lapse_step_t *s, int64_t reach[3])
 }
 
 /* Run kernel `name` of seeds.cl from src into dst over dims dim. */
+/* Planes per work-item of lapse_maxima_walk: seeds.cl's LAPSE_MAXIMA_ZC. */
+#define MAXIMA_ZC 16
+
 static lapse_status_t seeds_pass(lapse_dev_t *d, const char *name, cl_mem src, cl_mem dst,
                                  const int64_t dim[3])
 {
     lapse_status_t st = LAPSE_OK;
     cl_kernel k;
     cl_int nx = (cl_int)dim[2], ny = (cl_int)dim[1], nz = (cl_int)dim[0];
+    /* lapse_maxima_walk: a work-item per column of MAXIMA_ZC planes (seeds.cl) */
+    const int walk = strcmp(name, "lapse_maxima_walk") == 0;
     LAPSE_TRY(lapse_dev_kernel(d, "seeds.cl", name, &k, NULL));
     LAPSE_ARG(k, 0, src);
     LAPSE_ARG(k, 1, dst);
     LAPSE_ARG(k, 2, nx);
     LAPSE_ARG(k, 3, ny);
     LAPSE_ARG(k, 4, nz);
-    LAPSE_TRY(lapse_dev_launch_3d(d, k, (size_t)nx, (size_t)ny, (size_t)nz));
+    LAPSE_TRY(lapse_dev_launch_3d(d, k, (size_t)nx, (size_t)ny,
+                                  walk ? (size_t)(nz + MAXIMA_ZC - 1) / MAXIMA_ZC : (size_t)nz));
 cleanup:
     return st;
 }
@@ -66,7 +74,8 @@ static lapse_status_t maxima_launch(lapse_dev_t *d, const lapse_step_t *s, void 
         mean = where ? scratch[0] : out->mem;
     }
     *res = mean == out->mem ? 1 : 0;
-    LAPSE_TRY(seeds_pass(d, "lapse_maxima", mean, *res ? scratch[0] : out->mem, in[0].dim));
+    LAPSE_TRY(seeds_pass(d, d->simple ? "lapse_maxima" : "lapse_maxima_walk", mean,
+                         *res ? scratch[0] : out->mem, in[0].dim));
 cleanup:
     return st;
 }

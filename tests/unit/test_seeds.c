@@ -269,11 +269,12 @@ static void check_tiles(const lapse_step_t *s, const float *img, const int64_t d
 
 START_TEST(test_random)
 {
-    const int64_t dims[][3] = {{7, 19, 23}, {1, 31, 29}};
+    /* 37 planes: lapse_maxima_walk's columns of 16 planes end inside the image */
+    const int64_t dims[][3] = {{7, 19, 23}, {1, 31, 29}, {37, 9, 11}};
     const int64_t tiles[][3] = {{3, 5, 7}, {2, 8, 4}, {1, 31, 3}};
     const int radii[][3] = {{0, 0, 0}, {1, 1, 1}, {0, 1, 2}, {2, 0, 1}, {3, 3, 3}};
     const int grow[] = {0, 1, 2, 3, 6};
-    for (size_t di = 0; di < 2; di++) {
+    for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
         const int64_t *dim = dims[di];
         size_t n = vox(dim), at = 0;
         float *img = malloc(n * sizeof *img), *ref = malloc(n * sizeof *ref),
