@@ -32,3 +32,13 @@ refused() {
 same_sha() {
     [ "$(sha "$1")" = "$2" ] || fail "$3: $1 changed"
 }
+
+# nobody_session: make $NOBODY_SESSION, an Open MPI session directory of user nobody (65534)
+# inside $T, for a run under setpriv. The shared /tmp/ompi.HOST.65534 of an earlier run may be
+# left over with an owner or mode nobody cannot use (CI once failed so: "mkdir ... Permission
+# denied" in orte_session_dir), so these tests never depend on it. $T must be chmod 777 first.
+nobody_session() {
+    NOBODY_SESSION=$T/ompi-nobody
+    mkdir -p "$NOBODY_SESSION" && chown 65534:65534 "$NOBODY_SESSION" ||
+        fail "cannot make $NOBODY_SESSION for user nobody"
+}

@@ -65,10 +65,10 @@ if command -v setpriv >/dev/null; then
     printf 'root\n' >nout.h5.lock
     chmod 666 nout.h5.lock
     R=$(sha nout.h5.lock)
-    # (Open MPI's session directory: /tmp, since nobody cannot write the test's own under build/)
+    nobody_session
     refused l9.log "lock marker .* not a regular file of this user" \
         setpriv --reuid=nobody --regid=nogroup --clear-groups env HOME=/tmp \
-        OMPI_MCA_orte_tmpdir_base=/tmp "$LAPSE" run n.yaml
+        OMPI_MCA_orte_tmpdir_base="$NOBODY_SESSION" "$LAPSE" run n.yaml
     same_sha nout.h5.lock "$R" "9"
 fi
 echo "PASS $TEST_NAME"

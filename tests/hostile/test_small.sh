@@ -27,9 +27,10 @@ if setpriv --reuid=65534 --regid=65534 --clear-groups true 2>/dev/null; then
     cp "$IN" secret.h5
     chmod 600 secret.h5 out.h5
     chmod 777 "$T"
-    # (Open MPI's session directory: /tmp, since nobody cannot write the test's own under build/)
+    nobody_session
     as_nobody() {
-        setpriv --reuid=65534 --regid=65534 --clear-groups env OMPI_MCA_orte_tmpdir_base=/tmp "$@"
+        setpriv --reuid=65534 --regid=65534 --clear-groups \
+            env OMPI_MCA_orte_tmpdir_base="$NOBODY_SESSION" "$@"
     }
     refused l3b.log "out.h5: cannot be read: Permission denied" as_nobody "$LAPSE" info out.h5
     hcfg c3.yaml secret.h5 out3.h5
