@@ -1270,6 +1270,8 @@ lapse_status_t lapse_h5out_raw_segments(lapse_h5out_t *o, int k, int64_t t, cons
         return LAPSE_OK;
     }
     const int nd = s->ndims;
+    if (nd < 3 || nd > 4)
+        LAPSE_FAIL(LAPSE_ERUNTIME, "%s: internal error: %d dimensions", s->path, nd);
     const size_t es = lapse_dtype_size(s->dtype);
     start[0] = (hsize_t)t_in;
     count[0] = 1;

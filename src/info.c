@@ -690,13 +690,11 @@ static lapse_status_t count_tasks(state_t *s, const lapse_task_row_t *rows, int6
             status[k] = r->status;
         }
     }
-    for (int64_t t = 0; t < s->ntp; t++)
-        for (int64_t j = 0; j < s->ntiles; j++) {
-            int64_t k = t * s->ntiles + j;
-            int c = s->mark[k] == LAPSE_MARK_DONE ? 0 : status[k] == LAPSE_ROW_FAILED ? 2 : 1;
-            s->cnt[t][c]++;
-            s->total[c]++;
-        }
+    for (int64_t k = 0; k < ntasks; k++) { /* task k: timepoint k / ntiles */
+        int c = s->mark[k] == LAPSE_MARK_DONE ? 0 : status[k] == LAPSE_ROW_FAILED ? 2 : 1;
+        s->cnt[k / s->ntiles][c]++;
+        s->total[c]++;
+    }
 cleanup:
     free(run);
     free(status);

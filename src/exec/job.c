@@ -588,7 +588,7 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
         st = lapse_h5out_check_staging(cfg->output_file);
     if (st != LAPSE_OK)
         return output_fail(job);
-    if (!dry_run && (st = lapse_lock_acquire(cfg->output_file, &job->lock)) != LAPSE_OK)
+    if (!dry_run && lapse_lock_acquire(cfg->output_file, &job->lock) != LAPSE_OK)
         return output_fail(job);
     LAPSE_TRY(lapse_h5out_inspect(cfg->output_file, &os));
     lapse_tpsel_hash(job->tps, job->ntps, sel_hash, sizeof sel_hash);
@@ -683,7 +683,7 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     cfg->output_parts ? "timepoints" : "none");
     if (os.parts_token[0] && !dry_run) { /* a creation killed between its two renames */
         int resumed = 0;
-        if ((st = lapse_parts_resume(cfg->output_file, os.parts_token, &resumed)) != LAPSE_OK) {
+        if (lapse_parts_resume(cfg->output_file, os.parts_token, &resumed) != LAPSE_OK) {
             st = output_fail(job);
             goto cleanup;
         }

@@ -436,7 +436,7 @@ lapse_status_t ph_exchange(MPI_Comm comm, int nranks, const int64_t *idx, lapse_
         LAPSE_MPI(
             MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, rbuf, counts, displs, unit_t, comm));
     }
-    for (int r = 0; r < nranks; r++) { /* each rank's records, up to its padding */
+    for (int r = 0; travel && r < nranks; r++) { /* each rank's records, up to its padding */
         if (r == rank && move)
             continue;
         const size_t end = (size_t)displs[r] * unit + (size_t)sizes[r];
@@ -551,7 +551,7 @@ static lapse_status_t run_round_task(lapse_phases_t *ph, int64_t tpi, const laps
     cl_mem *dslot = &ph->dcache[tpi * ph->ntiles + t->tile];
     size_t bytes = (size_t)lapse_box_voxels(&t->read) * lapse_dtype_size(w->job->in.dtype);
     const lapse_pipe_ckpt_t *ck = ph->ckpt[tpi * ph->ntiles + t->tile];
-    double t0 = MPI_Wtime(), t1 = t0;
+    double t0 = MPI_Wtime(), t1;
     if (ck) {
         st = lapse_pipeline_resume(w->pipe, 0, &t->read, &t->core, ck);
         if (st == LAPSE_OK)
@@ -1120,7 +1120,8 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->ntps = w->plan->ntps;
         ph->ntiles = w->plan->ntiles;
         ph->cur_tpi = -1;
-        ph->profile = getenv("LAPSE_PROFILE") && strcmp(getenv("LAPSE_PROFILE"), "1") == 0;
+        const char *profile = getenv("LAPSE_PROFILE");
+        ph->profile = profile && strcmp(profile, "1") == 0;
         for (int k = 0; k < LAPSE_MAX_STEPS; k++)
             ph->scratch[k] = -1;
         for (int i = 0; i < w->job->nscratch; i++)
@@ -1153,7 +1154,8 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->dcache_max = w->dev_share > task ? (size_t)((w->dev_share - task) / 2) : 0;
     }
     if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache || !ph->dcache || !ph->ocache ||
-        !ph->ckpt || !ph->owner || (w->job->nscratch > 0 && !ph->mat_host))
+        !ph->ckpt || !ph->owner || !ph->tstate || !ph->shells || !ph->tdown ||
+        (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst != LAPSE_OK)
         lapse_err_print(lst);

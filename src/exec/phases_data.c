@@ -580,7 +580,7 @@ lapse_status_t ph_tmem_exchange(lapse_phases_t *ph, int k, const active_t *a)
                 continue;
             size_t bytes = (size_t)lapse_box_voxels(&b) * e,
                    need = sizeof(ring_head_t) + ((bytes + 7) & ~(size_t)7);
-            if (used + need > cap) {
+            if (buf == NULL || used + need > cap) {
                 size_t ncap = (used + need) * 2;
                 char *nb = realloc(buf, ncap);
                 if (nb == NULL) {

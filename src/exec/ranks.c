@@ -62,7 +62,7 @@ lapse_status_t lapse_interrupted(void)
                                        : "SIGINT");
 }
 
-lapse_status_t lapse_agree(MPI_Comm comm, lapse_status_t st)
+lapse_status_t lapse_agree_worst(MPI_Comm comm, lapse_status_t st)
 {
     int sev = st == LAPSE_OK             ? 0
               : st == LAPSE_ESKIPPED     ? 1

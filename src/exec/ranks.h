@@ -30,8 +30,15 @@ lapse_status_t lapse_ranks_init(lapse_ranks_t *r);
  * failure outranks a bad config, which outranks an interruption, which outranks finished with
  * skipped tasks (LAPSE_ESKIPPED), which outranks success. Returns LAPSE_EMPI when the reduction
  * itself fails. Records no message; when all ranks agree on success it clears the recorded one
- * (left by a failure that was handled: stale, it must not be printed for a later one). */
-lapse_status_t lapse_agree(MPI_Comm comm, lapse_status_t st);
+ * (left by a failure that was handled: stale, it must not be printed for a later one).
+ * Implemented by lapse_agree_worst() (ranks.c); this inline wrapper states, where every caller
+ * (and the static analyzer) sees it, that a rank's own failure never comes back as LAPSE_OK. */
+lapse_status_t lapse_agree_worst(MPI_Comm comm, lapse_status_t st);
+static inline lapse_status_t lapse_agree(MPI_Comm comm, lapse_status_t st)
+{
+    const lapse_status_t all = lapse_agree_worst(comm, st);
+    return all == LAPSE_OK ? st : all;
+}
 
 /* Local. Install the handlers of SIGTERM, SIGUSR2 and SIGINT (a second SIGINT kills at once),
  * once: later calls do nothing (main.c installs them before MPI_Init, run.c again).

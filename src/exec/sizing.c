@@ -39,6 +39,8 @@ static lapse_status_t ranks_on_device(const lapse_ranks_t *r, const lapse_cl_cho
     const int len = (int)sizeof dev->ident;
     LAPSE_MPI(MPI_Comm_split_type(r->world, MPI_COMM_TYPE_SHARED, r->rank, MPI_INFO_NULL, &node));
     LAPSE_MPI(MPI_Comm_size(node, &size));
+    if (size < 1)
+        LAPSE_FAIL(LAPSE_EMPI, "MPI_Comm_split_type gave a host of %d ranks", size);
     *host = size;
     /* the host's ranks agree that each has the buffer before the exchange (a rank failing
      * alone would leave the others waiting in it) */
@@ -46,7 +48,7 @@ static lapse_status_t ranks_on_device(const lapse_ranks_t *r, const lapse_cl_cho
     all = size <= 256 ? stackbuf : calloc((size_t)size, (size_t)len);
     int have = all != NULL, all_have = 0;
     LAPSE_MPI(MPI_Allreduce(&have, &all_have, 1, MPI_INT, MPI_MIN, node));
-    if (!all_have)
+    if (!all_have || !all) /* (all_have is 0 when any rank's all is NULL) */
         LAPSE_FAIL(LAPSE_ENOMEM, "out of memory for %d device identities", size);
     LAPSE_MPI(MPI_Allgather(dev->ident, len, MPI_CHAR, all, len, MPI_CHAR, node));
     *n = 0;
@@ -75,7 +77,7 @@ static lapse_status_t device_share(const lapse_ranks_t *r, const lapse_cl_choice
         alloc = alloc < c ? alloc : c;
     }
     LAPSE_TRY(ranks_on_device(r, dev, &nshare, &mem->host_ranks));
-    mine[0] = total / (unsigned long long)nshare;
+    mine[0] = total / (unsigned long long)(nshare > 0 ? nshare : 1); /* (>= 1: this rank) */
     mine[1] = alloc;
     LAPSE_MPI(MPI_Allreduce(mine, least, 2, MPI_UNSIGNED_LONG_LONG, MPI_MIN, r->world));
     /* Which device gave the smallest share (for the plan's printout): the largest such. */

@@ -45,29 +45,29 @@ static int ends_with(const char *name, const char *suffix)
     return 1;
 }
 
-/* The backend claiming file's suffix, or NULL. */
-static const lapse_reader_backend_t *by_suffix(const char *file)
+/* The index in backends[] of the backend claiming file's suffix, or -1. */
+static int by_suffix(const char *file)
 {
     for (size_t b = 0; file != NULL && b < NBACKENDS; b++)
         for (const char *const *s = backends[b]->suffixes; s != NULL && *s != NULL; s++)
             if (ends_with(file, *s))
-                return backends[b];
-    return NULL;
+                return (int)b;
+    return -1;
 }
 
 const lapse_reader_backend_t *lapse_reader_backend_for_name(const char *file)
 {
-    const lapse_reader_backend_t *b = by_suffix(file);
-    return b != NULL ? b : backends[0];
+    const int b = by_suffix(file);
+    return backends[b >= 0 ? b : 0];
 }
 
 /* The backend for an existing file: by suffix, else the first that recognises the content,
  * else the default (its probe explains why the file cannot be read). */
 const lapse_reader_backend_t *lapse_reader_backend_for_file(const char *file)
 {
-    const lapse_reader_backend_t *b = by_suffix(file);
-    if (b != NULL)
-        return b;
+    const int b = by_suffix(file);
+    if (b >= 0)
+        return backends[b];
     for (size_t i = 0; file != NULL && i < NBACKENDS; i++)
         if (backends[i]->sniff(file))
             return backends[i];

@@ -595,6 +595,7 @@ static lapse_status_t scan_pages(tiff_input_t *in, lapse_dtype_t *dt, char **des
             if (!TIFFGetField(in->tif, TIFFTAG_RESOLUTIONUNIT, &in->resunit))
                 in->resunit = 0;
             if (TIFFGetField(in->tif, TIFFTAG_IMAGEDESCRIPTION, &d) && d != NULL) {
+                free(*desc); /* NULL: page 0 comes once */
                 *desc = strdup(d);
                 LAPSE_ALLOC(*desc);
             }

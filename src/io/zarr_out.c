@@ -581,6 +581,8 @@ lapse_status_t lapse_zarr_write(const char *out, const lapse_dset_spec_t *s, int
     int nd = s->ndims, sp = nd - 1; /* spatial axes */
     int64_t cdim[3], coff[3], cd[3], idx[3];
     size_t es = lapse_dtype_size(s->dtype);
+    if (nd < 3 || nd > 4)
+        return lapse_fail(LAPSE_ERUNTIME, "internal error: %s has %d dimensions", s->path, nd);
     /* the spatial part of the box and of the chunk shape (z dropped for a 3-D dataset) */
     for (int a = 0; a < sp; a++) {
         int b = a + 3 - sp;
