@@ -7,6 +7,7 @@
  */
 #include "config_walk.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <float.h>
@@ -363,6 +364,7 @@ static lapse_status_t walk_step(walk_t *w, const yaml_node_t *n, int k, int k2)
         st = step_op(w, n, kp, &op);
     if (st != LAPSE_OK)
         return st;
+    assert(op != NULL); /* step_op sets it when it returns LAPSE_OK */
     snprintf(opname, sizeof opname, "a %s step", op->name);
     const char *pkeys[LAPSE_OP_MAX_PARAMS + 1] = {NULL};
     for (int p = 0; p < op->nparams; p++)

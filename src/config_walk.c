@@ -4,6 +4,7 @@
  */
 #include "config_walk.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <float.h>
 #include <math.h>
@@ -279,6 +280,7 @@ lapse_status_t cfg_get_ranged(const walk_t *w, const yaml_node_t *n, const char 
     lapse_status_t st = cfg_get_number(w, n, kp, integer, &v);
     if (st != LAPSE_OK)
         return st;
+    assert(n != NULL); /* cfg_get_number refuses a missing value */
     if (v < lo || v > hi) {
         if (fabs(v) > FLT_MAX && (lo == -FLT_MAX || hi == FLT_MAX))
             return lapse_config_fail(w->cfg, cfg_mark_of(n), kp,

@@ -1275,8 +1275,8 @@ lapse_status_t lapse_h5out_raw_segments(lapse_h5out_t *o, int k, int64_t t, cons
     const size_t es = lapse_dtype_size(s->dtype);
     start[0] = (hsize_t)t_in;
     count[0] = 1;
-    for (int a = 4 - nd; a < 3; a++) {
-        int i = a - (4 - nd) + 1;
+    for (int i = 1; i < nd; i++) { /* file axis i, box axis a */
+        const int a = i - 1 + (4 - nd);
         if (core->off[a] < 0 || core->dim[a] < 1 || core->off[a] + core->dim[a] > s->dims[i])
             LAPSE_FAIL(LAPSE_ERUNTIME, "%s: core box outside the dataset on axis %d", s->path, a);
         start[i] = (hsize_t)core->off[a];

@@ -12,6 +12,7 @@
  */
 #include "pipeline.h"
 
+#include <assert.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -211,7 +212,8 @@ lapse_status_t lapse_pipeline_create(lapse_cl_t *cl, const lapse_graph_t *g,
     p->max_read = max_read_voxels;
     p->max_core = max_core_voxels;
     p->cur_step = -1;
-    p->profile = getenv("LAPSE_PROFILE") != NULL && strcmp(getenv("LAPSE_PROFILE"), "1") == 0;
+    const char *profile = getenv("LAPSE_PROFILE");
+    p->profile = profile != NULL && strcmp(profile, "1") == 0;
     LAPSE_TRY(lapse_dev_create(cl, &p->dev));
     for (int k = 0; k < g->nsteps; k++) {
         const lapse_step_t *s = g->node[k].step;
@@ -438,6 +440,7 @@ static lapse_status_t run_step(lapse_pipeline_t *p, int k, const lapse_box_t *re
     lapse_dvol_t in[LAPSE_OP_MAX_INPUTS], out;
     cl_mem scratch[LAPSE_GRAPH_SCRATCH];
     int res = 0;
+    assert(nd->nin >= 1 && nd->nin <= LAPSE_OP_MAX_INPUTS); /* op.h: ninputs is 1 or 2 */
     for (int i = 0; i < nd->nin; i++) {
         int j = nd->in[i];
         const lapse_box_t *b = j == LAPSE_GRAPH_INPUT ? read : &box[j];

@@ -104,22 +104,27 @@ static int item_number(const char *sel, size_t start, size_t *i, int64_t *v, con
     int overflow = 0;
     if (parse_uint(sel, i, v, &overflow) == 0)
         return 0;
-    if (overflow)
-        return item_error(err, errlen, sel, start, "%s is too large", role);
+    if (overflow) {
+        item_error(err, errlen, sel, start, "%s is too large", role);
+        return -1;
+    }
     size_t p = *i;
     while (is_space(sel[p]))
         p++;
     char buf[32];
-    return item_error(err, errlen, sel, start, "expected a non-negative integer (%s), found %s",
-                      role, describe(sel, p, buf, sizeof buf));
+    item_error(err, errlen, sel, start, "expected a non-negative integer (%s), found %s", role,
+               describe(sel, p, buf, sizeof buf));
+    return -1;
 }
 
 /* Parse one item at sel[*i] (blanks already skipped) into r. */
 static int parse_item(const char *sel, size_t *i, tp_range_t *r, char *err, size_t errlen)
 {
     size_t start = *i;
-    if (sel[start] == ',' || sel[start] == '\0')
-        return item_error(err, errlen, sel, start, "empty item (two commas in a row?)");
+    if (sel[start] == ',' || sel[start] == '\0') {
+        item_error(err, errlen, sel, start, "empty item (two commas in a row?)");
+        return -1;
+    }
     if (item_number(sel, start, i, &r->a, "start", err, errlen) != 0)
         return -1;
     r->b = r->a;
@@ -137,12 +142,16 @@ static int parse_item(const char *sel, size_t *i, tp_range_t *r, char *err, size
         (*i)++;
         if (item_number(sel, start, i, &r->s, "step", err, errlen) != 0)
             return -1;
-        if (r->s == 0)
-            return item_error(err, errlen, sel, start, "step must be >= 1");
+        if (r->s == 0) {
+            item_error(err, errlen, sel, start, "step must be >= 1");
+            return -1;
+        }
     }
-    if (r->a > r->b)
-        return item_error(err, errlen, sel, start, "start %lld is greater than end %lld",
-                          (long long)r->a, (long long)r->b);
+    if (r->a > r->b) {
+        item_error(err, errlen, sel, start, "start %lld is greater than end %lld", (long long)r->a,
+                   (long long)r->b);
+        return -1;
+    }
     return 0;
 }
 

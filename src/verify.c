@@ -26,6 +26,7 @@
  */
 #include "verify.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <hdf5.h>
 #include <inttypes.h>
@@ -133,6 +134,7 @@ static herr_t dset_cb(hid_t obj, const char *name, const H5O_info_t *info, void 
 static void core_box(const vctx_t *c, const vdset_t *d, int64_t t, int64_t tl, hsize_t *start,
                      hsize_t *count)
 {
+    assert(d->ndims == 3 || d->ndims == 4); /* dset_cb keeps only these */
     const int64_t idx[3] = {tl / (d->grid[1] * d->grid[2]), (tl / d->grid[2]) % d->grid[1],
                             tl % d->grid[2]};
     start[0] = (hsize_t)t;

@@ -7,16 +7,20 @@
 #          ran them with ompio), which saves CI a third pass over the slowest label;
 #   romio: the MPI tests with romio321 on the plain build/ (not in the default list: to tell an
 #          ASan finding from a ROMIO problem when the asan step fails);
+#   analyze: the clang static analyzer (scan-build) over src/, from build-analyze/: any
+#          finding fails it;
 #   fuzz:  each libFuzzer harness for $LAPSE_FUZZ_SECONDS (default 30) seconds (tools/fuzz.sh).
-# Usage: tools/ci-extra.sh [asan|romio|fuzz ...]   (default: asan fuzz). Exit 0 = all passed.
+# Usage: tools/ci-extra.sh [analyze|asan|romio|fuzz ...]   (default: analyze asan fuzz). Exit 0 =
+# all passed.
 # Env: LAPSE_ASAN_BUILD (default build-asan), LAPSE_BUILD (default build), LAPSE_FUZZ_BUILD
-# (default build-fuzz), LAPSE_FUZZ_SECONDS, LAPSE_ASAN_IO (MPI-IO component of the asan step).
+# (default build-fuzz), LAPSE_ANALYZE_BUILD (default build-analyze), LAPSE_FUZZ_SECONDS,
+# LAPSE_ASAN_IO (MPI-IO component of the asan step).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 steps=("$@")
-[ ${#steps[@]} -gt 0 ] || steps=(asan fuzz)
+[ ${#steps[@]} -gt 0 ] || steps=(analyze asan fuzz)
 failed=()
 # The kill soak test runs its full 20 iterations in tools/test.sh; here a few keep CI short.
 soak=${LAPSE_SOAK_ITER:-4}
@@ -72,12 +76,39 @@ fuzz() {
     tools/fuzz.sh "${LAPSE_FUZZ_SECONDS:-30}"
 }
 
+# The clang static analyzer over every source file of the lapse binary (src/), from a fresh
+# build directory (scan-build analyses only what it compiles). Any finding fails the step; each
+# is listed as FILE:LINE: type: description, and its HTML report (the path of events that leads
+# to it) stays under $b/reports. docs/testing.md says how findings are handled.
+bug() { sed -n "s/^<!-- BUG$1 \(.*\) -->$/\1/p" "$2" | head -n 1; } # a report's field
+
+analyze() {
+    local b=${LAPSE_ANALYZE_BUILD:-$top/build-analyze}
+    rm -rf "$b"
+    scan-build -o "$b/reports" --use-cc=clang cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=Debug >/dev/null
+    local rc=0
+    scan-build -o "$b/reports" --status-bugs --use-cc=clang \
+        cmake --build "$b" -j"$(nproc)" --target lapse >"$b/scan-build.log" 2>&1 || rc=$?
+    local f n=0
+    while IFS= read -r f; do
+        n=$((n + 1))
+        echo "$(bug FILE "$f" | sed "s|^$top/||"):$(bug LINE "$f"): $(bug TYPE "$f"):" \
+            "$(bug DESC "$f") ($f)" >&2
+    done < <(find "$b/reports" -name 'report-*.html' | sort)
+    if [ "$rc" -ne 0 ] || [ "$n" -gt 0 ]; then
+        tail -n 20 "$b/scan-build.log" >&2
+        echo "ci-extra: analyze: $n finding(s), scan-build exit $rc" >&2
+        return 1
+    fi
+    echo "ci-extra: analyze: no findings"
+}
+
 for s in "${steps[@]}"; do
     stamp "$s"
     case $s in
-    asan | romio | fuzz) "$s" || failed+=("$s") ;;
+    analyze | asan | romio | fuzz) "$s" || failed+=("$s") ;;
     *)
-        echo "ci-extra: unknown step $s (asan, romio, fuzz)" >&2
+        echo "ci-extra: unknown step $s (analyze, asan, romio, fuzz)" >&2
         exit 2
         ;;
     esac

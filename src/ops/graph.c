@@ -5,6 +5,7 @@
  */
 #include "ops/graph.h"
 
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -315,18 +316,20 @@ static void assign_buffers(lapse_graph_t *g)
     for (int k = 0; k < g->nsteps; k++) {
         lapse_gnode_t *nd = &g->node[k];
         int ins[LAPSE_OP_MAX_INPUTS + LAPSE_GRAPH_SCRATCH + 1], nins = 0, dies[2] = {0, 0};
-        for (int i = 0; i < nd->nin; i++) {
+        const int nin = nd->nin;
+        assert(nin >= 1 && nin <= LAPSE_OP_MAX_INPUTS); /* op.h: ninputs is 1 or 2 */
+        for (int i = 0; i < nin; i++) {
             int j = nd->in[i];
             ins[nins++] = j == LAPSE_GRAPH_INPUT ? g->input_buf : g->node[j].buf;
             dies[i] = (j == LAPSE_GRAPH_INPUT ? g->input_last : g->node[j].last_use) == k;
         }
         if (nd->step->op->inplace && !nd->window && dies[0] &&
-            (nd->nin == 1 || ins[1] != ins[0] || dies[1]))
+            (nin == 1 || ins[1] != ins[0] || dies[1]))
             nd->buf = ins[0];
         else
             nd->buf = take_slot(busy, &g->nbuf, ins, nins);
         ins[nins++] = nd->buf;
-        for (int i = 0; i < nd->nin && nd->window; i++) {
+        for (int i = 0; i < nin && nd->window; i++) {
             nd->win[i] = take_slot(busy, &g->nbuf, ins, nins);
             ins[nins++] = nd->win[i];
         }
@@ -336,9 +339,9 @@ static void assign_buffers(lapse_graph_t *g)
         }
         for (int i = 0; i < nd->step->op->nscratch && i < LAPSE_GRAPH_SCRATCH; i++)
             busy[nd->scratch[i]] = 0;
-        for (int i = 0; i < nd->nin && nd->window; i++)
+        for (int i = 0; i < nin && nd->window; i++)
             busy[nd->win[i]] = 0;
-        for (int i = 0; i < nd->nin; i++)
+        for (int i = 0; i < nin; i++)
             if (dies[i] && ins[i] != nd->buf)
                 busy[ins[i]] = 0;
         if (nd->last_use < 0) /* an output only: packed right after this step */

@@ -167,7 +167,7 @@ static lapse_status_t rt_axis(lapse_dev_t *d, custom_state_t *cs, const int64_t 
     wd[a] = 2 * r + RT_CORE + 2;
     td[a] = 2 * r + RT_CORE; /* whole-volume indices 1 .. 2r + RT_CORE */
     const size_t nw = (size_t)(wd[0] * wd[1] * wd[2]), nt = (size_t)(td[0] * td[1] * td[2]);
-    w = malloc(nw * sizeof *w);
+    w = calloc(nw, sizeof *w);
     wo = malloc(nw * sizeof *wo);
     t = malloc(nt * sizeof *t);
     to = malloc(nt * sizeof *to);

@@ -107,7 +107,7 @@ static void maxima_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_re
 {
     const int64_t *dim = in[0].dim;
     size_t n = lapse_ref_voxels(dim);
-    float *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b);
+    float *a = calloc(n ? n : 1, sizeof *a), *b = calloc(n ? n : 1, sizeof *b);
     int r[3];
     if (a == NULL || b == NULL)
         abort(); /* references run in tests only */
@@ -212,7 +212,7 @@ static void dilate_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_re
 {
     const int64_t *dim = in[0].dim;
     size_t n = lapse_ref_voxels(dim);
-    double *a = malloc((n ? n : 1) * sizeof *a), *b = malloc((n ? n : 1) * sizeof *b);
+    double *a = calloc(n ? n : 1, sizeof *a), *b = calloc(n ? n : 1, sizeof *b);
     if (a == NULL || b == NULL)
         abort();
     memcpy(a, in[0].v, n * sizeof *a);

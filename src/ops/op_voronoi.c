@@ -177,7 +177,8 @@ static lapse_status_t vor_partial(lapse_dev_t *d, const lapse_step_t *s, int pas
         LAPSE_TRY(vor_init(d, in, mat));
     if (whole(t)) { /* the whole timepoint: iterate here until nothing changes (grow_whole) */
         LAPSE_TRY(grow_whole(d, in, mat, work, flag2, &iterations));
-        if (getenv("LAPSE_PROFILE") && strcmp(getenv("LAPSE_PROFILE"), "1") == 0)
+        const char *profile = getenv("LAPSE_PROFILE");
+        if (profile && strcmp(profile, "1") == 0)
             fprintf(stderr, "lapse: masked_voronoi_labeling: %d iterations\n", iterations);
         changed = 0;
     } else {
@@ -248,7 +249,7 @@ static void vor_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_refvo
     (void)s;
     const int64_t nz = in[0].dim[0], ny = in[0].dim[1], nx = in[0].dim[2];
     size_t n = lapse_ref_voxels(in[0].dim);
-    double *a = malloc(n * sizeof *a), *b = malloc(n * sizeof *b);
+    double *a = calloc(n, sizeof *a), *b = calloc(n, sizeof *b);
     if (!a || !b)
         abort();
     for (size_t i = 0; i < n; i++)

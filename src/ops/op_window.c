@@ -17,6 +17,8 @@
  */
 #include "ops/family.h"
 
+#include <assert.h>
+
 /* Largest median window: must match LAPSE_MEDIAN_MAX of kernels/window.cl. The radius limits of
  * median_box (4: 9^3 = 729 values) and median_sphere (5: 515 values) keep every window below. */
 #define MEDIAN_MAX_WINDOW   729
@@ -527,10 +529,12 @@ static int64_t clampi(int64_t v, int64_t hi)
     return v < 0 ? 0 : v > hi ? hi : v;
 }
 
-/* One statistic of the n window values v (v may be reordered). */
+/* One statistic of the n window values v (v may be reordered); n >= 1: a window holds its
+ * centre (radii >= 0). */
 static double window_stat(ref_kind_t kind, double *v, size_t n)
 {
     double acc = 0.0;
+    assert(n > 0);
     switch (kind) {
     case R_MIN:
     case R_MAX:

@@ -45,7 +45,9 @@ void lapse_ref_separable(lapse_ref_kind_t kind, const double *in, double *out, c
                          const double par[3])
 {
     size_t n = lapse_ref_voxels(dim);
-    double *tmp = malloc((n ? n : 1) * sizeof *tmp);
+    if (n == 0)
+        return; /* an empty volume: nothing to filter */
+    double *tmp = malloc(n * sizeof *tmp);
     if (tmp == NULL)
         abort(); /* references run in tests only */
     memcpy(out, in, n * sizeof *out);
@@ -61,8 +63,8 @@ void lapse_ref_separable(lapse_ref_kind_t kind, const double *in, double *out, c
             double sum = 0.0;
             for (int i = -r; i <= r; i++)
                 sum += w[i + r] = r ? exp(-0.5 * i * i / (s * s)) : 1.0;
-            for (int i = 0; i <= 2 * r; i++)
-                w[i] /= sum;
+            for (int i = -r; i <= r; i++)
+                w[i + r] /= sum;
         } else {
             r = (int)par[a];
         }
