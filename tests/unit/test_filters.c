@@ -257,7 +257,7 @@ START_TEST(test_mean_double_version)
     };
     for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
         lapse_step_t s = make_step(c[i].op, c[i].r, NULL);
-        ck_assert_ptr_nonnull(s.op->version_of);
+        ck_assert(s.op->version_of != NULL);
         ck_assert_msg(s.op->version_of(&s) == c[i].version, "%s [%g %g %g]: version %d, want %d",
                       c[i].op, c[i].r[0], c[i].r[1], c[i].r[2], s.op->version_of(&s), c[i].version);
         const char *ext = s.op->extensions_of(&s);

@@ -203,7 +203,8 @@ START_TEST(test_write_and_metadata)
         snprintf(p, sizeof p, "%s/run.zarr/steps/.zgroup", dir); /* intermediate group */
         ck_assert_int_eq(access(p, R_OK), 0);
         for (int k = 0; k < 2; k++) {
-            snprintf(p, sizeof p, "%s/run.zarr%s/0/.zarray", dir, s[k].path);
+            ck_assert_int_lt(snprintf(p, sizeof p, "%s/run.zarr%s/0/.zarray", dir, s[k].path),
+                             (int)sizeof p);
             lapse_json_t *za = json_file(p);
             const lapse_json_t *shape = lapse_json_get(za, "shape");
             const lapse_json_t *chunks = lapse_json_get(za, "chunks");
@@ -228,7 +229,8 @@ START_TEST(test_write_and_metadata)
             }
             lapse_json_free(za);
 
-            snprintf(p, sizeof p, "%s/run.zarr%s/.zattrs", dir, s[k].path);
+            ck_assert_int_lt(snprintf(p, sizeof p, "%s/run.zarr%s/.zattrs", dir, s[k].path),
+                             (int)sizeof p);
             lapse_json_t *at = json_file(p);
             const lapse_json_t *m = lapse_json_get(at, "multiscales")->items[0];
             ck_assert_str_eq(lapse_json_get(m, "version")->string, "0.4");
