@@ -7,7 +7,9 @@
 #   rows-select   its rows of the task table, between H5Dset_extent and the collective write;
 #   create-attrs  the new file's attributes, before the collective flush (nothing is left at
 #                 the output path);
-#   table-select  a global step's table (measure_labels) before its collective write.
+#   table-select  a global step's table (measure_labels) before its collective write;
+#   phases-prepare the global steps' state before their first round (where an allocation
+#                 failure of one rank ends the run).
 # Before these were agreed, the other rank waited forever in H5Dwrite / H5Fflush.
 source "$(dirname "$0")/common.sh"
 need_device
@@ -84,4 +86,9 @@ sed "s#$T/seg.h5#$T/segref.h5#" seg.yaml >segref.yaml
 lapse_run 1 segref.yaml
 faulted seg table-select
 resume_ok 2 seg.yaml seg.h5 segref.h5
+
+note "5. phases-prepare: the global steps' state (its allocations) before the first round"
+sed "s#$T/seg.h5#$T/segp.h5#" seg.yaml >segp.yaml
+faulted segp phases-prepare
+resume_ok 2 segp.yaml segp.h5 segref.h5
 echo "PASS ($TEST_NAME)"
