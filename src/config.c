@@ -362,6 +362,18 @@ static lapse_status_t walk_output(walk_t *w, const yaml_node_t *top)
         c->mode_given = 1;
         c->mode_mark = cfg_mark_of(v);
     }
+    /* output.file is the HDF5 file lapse writes; a name the readers take for another format
+     * (out.tif, out.zarr) would give a file that neither lapse nor Fiji reads back as that */
+    const lapse_reader_backend_t *as = lapse_reader_backend_for_name(c->output_file);
+    if (as != &lapse_reader_hdf5)
+        return lapse_config_fail(c, c->output_file_mark, "output.file",
+                                 "'%s' is a %s name, but lapse writes an HDF5 file there (and "
+                                 "reads a file of that name as %s): name it .h5%s",
+                                 c->output_file, as->name, as->name,
+                                 c->output_format == LAPSE_FMT_ZARR
+                                     ? "; output.format: zarr puts the OME-Zarr store "
+                                       "beside it (OUT.zarr)"
+                                     : "; for OME-Zarr add output.format: zarr");
     /* lapse writes files named after the output's beside it, the longest NAME.creating (the
      * staging file, h5out.c), with parts NAME.parts.creating (io/h5parts.c): they must fit a
      * file name, 255 bytes on Linux file systems */

@@ -1,13 +1,15 @@
 /*
  * io/layout.c - the output schema's helpers (see layout.h): run group names, the reserved
  * /lapse prefix, the /lapse/tasks compound type built from one table of fields, and the JSON
- * export of the whole schema that tests/py/check_schema.py compares with the Python helpers.
+ * export of the whole schema that tests/py/check_schema.py compares with the Python helpers,
+ * and the name of an output's OME-Zarr store (lapse_zarr_root).
  */
 #include "io/layout.h"
 
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "h5util.h"
 
@@ -148,4 +150,19 @@ void lapse_layout_print_schema(FILE *f)
     print_list(f, "run_attrs", run_attrs, (int)(sizeof run_attrs / sizeof run_attrs[0]), ",");
     print_list(f, "run_status", run_status, (int)(sizeof run_status / sizeof run_status[0]), "");
     fprintf(f, "}\n");
+}
+
+int lapse_zarr_root(const char *out, char *buf, size_t len)
+{
+    static const char *const suffixes[] = {".h5", ".hdf5", ".he5"};
+    size_t n = strlen(out);
+    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+        size_t s = strlen(suffixes[i]);
+        if (n > s && strcasecmp(out + n - s, suffixes[i]) == 0 && out[n - s - 1] != '/') {
+            n -= s;
+            break;
+        }
+    }
+    int a = snprintf(buf, len, "%.*s.zarr", (int)n, out);
+    return a > 0 && (size_t)a < len ? 0 : -1;
 }

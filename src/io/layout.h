@@ -27,6 +27,12 @@
 /* 1 when path (absolute, or relative to the root) is LAPSE_LAYOUT_GROUP or inside it. */
 int lapse_layout_reserved(const char *path);
 
+/* The OME-Zarr store directory of output file out (output.format: zarr, io/zarr_out.h): out
+ * less a .h5 / .hdf5 / .he5 suffix (any case) plus ".zarr", into buf[len]; 0 when it fits, -1
+ * when not. The store always lies beside its HDF5 file, so this names it from wherever the
+ * file is named. */
+int lapse_zarr_root(const char *out, char *buf, size_t len);
+
 /* Write the path of run run_id's group ("/lapse/runs/7") into buf[len]. Returns buf. */
 char *lapse_layout_run_path(int64_t run_id, char *buf, size_t len);
 

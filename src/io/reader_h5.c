@@ -198,11 +198,17 @@ static lapse_status_t check_dset(hid_t dset, const char *file, const char *name,
     hsize_t dims[H5S_MAX_RANK];
     char tname[32], zgroup[4400];
 
-    if (str_attr(dset, LAPSE_ATTR_ZARR_ARRAY, zgroup, sizeof zgroup) == 0)
+    if (str_attr(dset, LAPSE_ATTR_ZARR_ARRAY, zgroup, sizeof zgroup) == 0) {
+        /* The attribute spells the store as the writing run did (relative to its working
+         * directory); the store lies beside this file, so name it from the file as given here. */
+        char root[4096];
+        if (lapse_zarr_root(file, root, sizeof root) == 0)
+            snprintf(zgroup, sizeof zgroup, "%s%s%s", root, name[0] == '/' ? "" : "/", name);
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: dataset %s belongs to an output.format: zarr output and holds no voxels; "
                    "they are in the OME-Zarr store: read input: {file: %s}",
                    file, name, zgroup);
+    }
     LAPSE_H5ID(space, H5Dget_space(dset));
     int nd = H5Sget_simple_extent_ndims(space);
     LAPSE_H5(nd);

@@ -29,21 +29,6 @@
             return z_;                                                                             \
     } while (0)
 
-int lapse_zarr_root(const char *out, char *buf, size_t len)
-{
-    static const char *const suffixes[] = {".h5", ".hdf5", ".he5"};
-    size_t n = strlen(out);
-    for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
-        size_t s = strlen(suffixes[i]);
-        if (n > s && strcasecmp(out + n - s, suffixes[i]) == 0 && out[n - s - 1] != '/') {
-            n -= s;
-            break;
-        }
-    }
-    int a = snprintf(buf, len, "%.*s.zarr", (int)n, out);
-    return a > 0 && (size_t)a < len ? 0 : -1;
-}
-
 /* mkdir -p path (mode 0777 less the umask). */
 static lapse_status_t mkdir_p(const char *path)
 {

@@ -32,11 +32,9 @@
 
 #include "config.h"
 #include "h5out.h"
+#include "io/layout.h" /* lapse_zarr_root */
 #include "status.h"
 #include "types.h"
-
-/* The store directory for output file out (see above) into buf; 0 when it fits. */
-int lapse_zarr_root(const char *out, char *buf, size_t len);
 
 /* The chunk key separator of the array in directory adir into *sep: what its .zarray says
  * ('.' for a store lapse wrote before 2026-12-02; '.' when it names none, Zarr v2's default),

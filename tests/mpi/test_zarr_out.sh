@@ -24,8 +24,8 @@
 # 2f. A TIFF that gives only its pixel size (no z spacing): the z axis has no unit and scale 1,
 #    y and x are micrometres.
 # 2e. The HDF5 dataset of a Zarr output (a placeholder) given as an input, or to lapse compare,
-#     is refused (exit 2),
-#    naming the store's group to read instead.
+#     is refused (exit 2), naming the store's group to read instead: beside the file as the
+#     reading run names it (an output written under a relative name, read from elsewhere).
 # 2d. A store with "." chunk keys (as lapse wrote them before 2026-12-02; the chunks of a
 #    partial run moved to flat keys) is continued with "." keys and equals the reference; a new
 #    output over it (mode: overwrite) removes the flat chunks and writes "/" keys.
@@ -166,6 +166,22 @@ expect_rc 2 "$T/chain.log" mpirun_lapse 1 run "$T/chain.yaml"
 grep -q "dataset /result belongs to an output.format: zarr output and holds no voxels; .*input: {file: ${out%.h5}.zarr/result}" \
     "$T/chain.log" || { cat "$T/chain.log"; fail "the placeholder was not refused"; }
 [ ! -e "$T/chain.h5" ] || fail "the refused run wrote an output"
+# An output written under a relative name, read from another directory: the store is named
+# from the file as this run names it (the store lies beside it), not as the writing run did.
+mkdir -p "$T/relw/sub"
+cat >"$T/relw/w.yaml" <<YAML
+input: {file: $IN, dataset: /raw}
+timepoints: "0"
+pipeline:
+  - {op: add_scalar, value: 1}
+output: {file: sub/r.h5, dataset: /result, format: zarr}
+devices: any
+YAML
+(cd "$T/relw" && run_ok "$T/relw.log" mpirun_lapse 1 run w.yaml) || fail "the relative run failed"
+sed -e "s#file: $out#file: $T/relw/sub/r.h5#" "$T/chain.yaml" >"$T/chain2.yaml"
+(cd / && expect_rc 2 "$T/chain2.log" mpirun_lapse 1 run "$T/chain2.yaml") || fail "not refused"
+grep -q "holds no voxels; .*input: {file: $T/relw/sub/r.zarr/result}" "$T/chain2.log" ||
+    { cat "$T/chain2.log"; fail "the placeholder's message does not name the store beside it"; }
 # lapse compare on the placeholder: refused as well (it compared zeros, exit 0, before)
 expect_rc 2 "$T/cmp.log" "$LAPSE" compare "$out:/result" "$out:/result"
 grep -q "is the empty placeholder of an OME-Zarr output.*${out%.h5}.zarr/result" "$T/cmp.log" ||
