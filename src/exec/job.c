@@ -641,33 +641,6 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     cfg->output_file, (long long)os.last_run, os.last_status);
     if (!updating && os.input_identity[0] && strcmp(os.input_identity, job->input_identity) != 0)
         LAPSE_TRY(input_changed(job, os.input_identity));
-    /* runs that read another input and still hold tasks (after an update from a changed
-     * input): the others' results are not from the input as it is now */
-    char held[512];
-    lapse_outstate_held(&os, "input", job->input_identity, updating ? job->tps : NULL,
-                        updating ? job->ntps : 0, held, sizeof held);
-    if (held[0] && !updating)
-        fprintf(stderr,
-                "lapse: warning: %s holds results computed from another input: %s read %s when "
-                "it was different (`lapse info` lists each run's input); this run computes only "
-                "unfinished tasks, from the input as it is now, and `output.mode: update` with "
-                "--timepoints recomputes those timepoints from it\n",
-                cfg->output_file, held, cfg->input_file);
-    else if (held[0])
-        fprintf(stderr,
-                "lapse: note: %s holds results computed from another input: the timepoints this "
-                "update does not select keep them: %s read %s when it was different (`lapse "
-                "info` lists each run's input)\n",
-                cfg->output_file, held, cfg->input_file);
-    if (!updating && os.other_runs[0])
-        fprintf(stderr,
-                "lapse: warning: %s holds results of another config: %s recomputed timepoints "
-                "with a different one (output.mode: update), and this run does not recompute "
-                "done timepoints; `lapse info` lists the runs, and `output.mode: update` with "
-                "--timepoints recomputes them with this config\n",
-                cfg->output_file, os.other_runs);
-    if (updating)
-        note_unwritten(job);
     int same_unfinished = unfinished && strcmp(os.last_tps_hash, sel_hash) == 0 &&
                           strcmp(os.last_fingerprint, job->fingerprint) == 0;
     job->mode = LAPSE_MODE_UPDATE;
@@ -701,8 +674,39 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     if (os.parts_token[0] && updating)
         LAPSE_TRY(find_lost_parts(job, dry_run, &lost));
     if ((st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_UPDATE, job->out,
-                                job->nout + job->nscratch, job->lost_parts)) != LAPSE_OK)
+                                job->nout + job->nscratch, job->lost_parts)) != LAPSE_OK) {
         st = output_fail(job);
+        goto cleanup;
+    }
+    /* The warnings and notes about what this run leaves as it is, only once nothing refuses
+     * it (a refused update must not first describe what it would do). Runs that read another
+     * input and still hold tasks (after an update from a changed input): the others' results
+     * are not from the input as it is now. */
+    char held[512];
+    lapse_outstate_held(&os, "input", job->input_identity, updating ? job->tps : NULL,
+                        updating ? job->ntps : 0, held, sizeof held);
+    if (held[0] && !updating)
+        fprintf(stderr,
+                "lapse: warning: %s holds results computed from another input: %s read %s when "
+                "it was different (`lapse info` lists each run's input); this run computes only "
+                "unfinished tasks, from the input as it is now, and `output.mode: update` with "
+                "--timepoints recomputes those timepoints from it\n",
+                cfg->output_file, held, cfg->input_file);
+    else if (held[0])
+        fprintf(stderr,
+                "lapse: note: %s holds results computed from another input: the timepoints this "
+                "update does not select keep them: %s read %s when it was different (`lapse "
+                "info` lists each run's input)\n",
+                cfg->output_file, held, cfg->input_file);
+    if (!updating && os.other_runs[0])
+        fprintf(stderr,
+                "lapse: warning: %s holds results of another config: %s recomputed timepoints "
+                "with a different one (output.mode: update), and this run does not recompute "
+                "done timepoints; `lapse info` lists the runs, and `output.mode: update` with "
+                "--timepoints recomputes them with this config\n",
+                cfg->output_file, os.other_runs);
+    if (updating)
+        note_unwritten(job);
 cleanup:
     lapse_outstate_free(&os);
     if (st != LAPSE_OK)

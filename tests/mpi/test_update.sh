@@ -25,7 +25,8 @@
 #    update of timepoint 0 says that timepoint 1 keeps the old input's results, the next plain
 #    run warns of it, `lapse info` numbers each run's input; once timepoint 1 is recomputed
 #    nothing is said; an update whose config no longer saves /blurred says that /blurred keeps
-#    the old results. (6 also: config A recomputing config B's timepoint ends the warning.)
+#    the old results; one that saves /blurred2 instead is refused (exit 2, the file untouched)
+#    without first printing those notes. (6 also: config A recomputing config B's timepoint ends the warning.)
 # 10. An update with another config killed after its first task (a killed run appends no task
 #     rows), then continued: the warning names the killed run's timepoint and the continuation's.
 # 11. The input grew by a timepoint (an acquisition still running): a plain run and an update
@@ -197,6 +198,16 @@ sed 's|, save: /blurred||' "$T/mix.yaml" >"$T/nosave.yaml"
 lapse_run 1 "$T/nosave.yaml" --timepoints 0
 grep -q "note: this config does not write /blurred of .*: at the timepoints this update rewrites (0) they keep" \
     "$T/last.log" || { cat "$T/last.log"; fail "an update without the save of /blurred said nothing"; }
+# an update that saves to a dataset the output lacks is refused, without first describing the
+# update (the note on /blurred) or the output's other runs
+sed 's|save: /blurred|save: /blurred2|' "$T/mix.yaml" >"$T/newsave.yaml"
+before=$(sha "$OUT")
+expect_rc 2 "$T/newsave.log" mpirun_lapse 1 run "$T/newsave.yaml" --timepoints 1
+grep -q "has no dataset /blurred2, which this run writes" "$T/newsave.log" ||
+    { cat "$T/newsave.log"; fail "the update saving /blurred2 was not refused for it"; }
+! grep -q "note: \|warning: " "$T/newsave.log" ||
+    { cat "$T/newsave.log"; fail "the refused update printed notes on what it would do"; }
+[ "$(sha "$OUT")" = "$before" ] || fail "the refused update changed the output"
 note "10. an update of another config killed after its first task: its results are still named"
 K=$T/killed.h5
 config kA create "$THR1"
