@@ -166,3 +166,13 @@ int lapse_zarr_root(const char *out, char *buf, size_t len)
     int a = snprintf(buf, len, "%.*s.zarr", (int)n, out);
     return a > 0 && (size_t)a < len ? 0 : -1;
 }
+
+herr_t lapse_layout_max_run_cb(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+    int64_t *max = data, v;
+    (void)g;
+    (void)info;
+    if (lapse_layout_run_id(name, &v) == 0 && v > *max)
+        *max = v;
+    return 0;
+}

@@ -40,6 +40,10 @@ char *lapse_layout_run_path(int64_t run_id, char *buf, size_t len);
  * integer; -1 (*id unchanged) for any other name, which is not a run group. */
 int lapse_layout_run_id(const char *name, int64_t *id);
 
+/* H5Literate callback over the runs group: raises *(int64_t *)data to the run id a link names
+ * (links that name none are skipped). Always 0 (go on). */
+herr_t lapse_layout_max_run_cb(hid_t g, const char *name, const H5L_info_t *info, void *data);
+
 /* ---------------------------------------------------------------- done marks */
 
 /* Attribute of LAPSE_LAYOUT_DONE: int64 [3], the core tile shape (z, y, x) of the plan. Tiles
