@@ -44,6 +44,7 @@
  * the summary and " pwrites=P" (the rank's pwrite calls, short writes aside) to the rank lines.
  */
 #define _GNU_SOURCE /* fallocate */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
@@ -555,7 +556,9 @@ done_dset:;
             mine++;
         }
         double b0 = MPI_Wtime();
-        if (o->parts) { /* not collective: have is 1 */
+        if (o->parts) {
+            assert(have); /* parts are never collective (options), so a rank without a task
+                             left the loop above */
             LAPSE_TRY(part_open(&part, o->out, t));
             LAPSE_TRY(part_write(&part, chunk, &core, out, o->osize, &npw));
         } else {
