@@ -54,6 +54,9 @@ class Source:
         i = spec.rfind(":/")
         if i > 0:
             path, dset = spec[:i], spec[i + 1:]
+        if os.path.isdir(path):
+            fail("%s: a directory (a Zarr store?): compare reads HDF5, TIFF and CSV files; run the "
+                 "pipeline with output.format: hdf5 to compare its result" % path)
         if not os.path.isfile(path):
             fail("%s: no such file" % path)
         low = path.lower()
@@ -91,7 +94,10 @@ class Source:
 
     def _csv(self, path):
         try:
-            t = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8")
+            # Column names as the header writes them: genfromtxt would drop "-" and other
+            # characters (regionprops_table's "centroid-0", "bbox-3") and rename "a b" to "a_b".
+            t = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8",
+                              deletechars="", replace_space=" ")
         except Exception as e:
             fail("%s: cannot be read as a CSV table with a header row (%s)" % (path, e))
         t = np.atleast_1d(t)

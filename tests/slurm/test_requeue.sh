@@ -14,6 +14,8 @@
 #    again continues the output, which then is bit-identical too;
 #  - scancel (SIGTERM) stops lapse with 75 and the job ends CANCELLED, not requeued (the log
 #    says why); the same command continues the output;
+#  - scancel --signal=TERM (to the job steps only, the batch shell sees nothing): lapse stops
+#    with 75 and names the signal, and the job ends FAILED with 75, not requeued;
 #  - SIGUSR2 to the batch shell as soon as the job starts (before lapse runs, or while its ranks
 #    start): the job is requeued and completes, its output bit-identical.
 # Takes ~2 min on 2 cores. Skips (77) when Slurm/munge are not installed or not root.
@@ -180,6 +182,27 @@ grep -q "got SIGTERM" "$LOG" && grep -q "stopped by SIGTERM (scancel, or a preem
 lapse_run 1 "$T/cancel.yaml"
 grep -q "^lapse: continuing " "$T/last.log" || { cat "$T/last.log"; fail "after scancel the rerun did not continue"; }
 
+note "scancel --signal=TERM (the job steps only): lapse stops with 75, the job is not requeued"
+config stepterm
+submit stepterm
+n=0
+until grep -q "^lapse: run 1: " "$LOG" 2>/dev/null; do
+    n=$((n + 1))
+    [ $n -le 300 ] || { cat "$LOG" >&2; scancel "$JOB"; fail "the run did not start in 60 s"; }
+    sleep 0.2
+done
+sleep 0.5
+scancel --signal=TERM "$JOB" || fail "scancel --signal=TERM $JOB failed"
+follow
+[ "$restarts" -eq 0 ] || fail "steps' SIGTERM: the job was requeued ($restarts restarts)"
+[ "$state" = FAILED ] && [ "$exitcode" = 75:0 ] ||
+    fail "steps' SIGTERM: the job ended $state with $exitcode, not FAILED with 75:0"
+! grep -q "got SIGTERM" "$LOG" || fail "steps' SIGTERM: the batch shell got it too"
+grep -q "stopped by SIGTERM (scancel, or a preemption): not requeueing" "$LOG" ||
+    fail "steps' SIGTERM: no SIGTERM decision in the log"
+lapse_run 1 "$T/stepterm.yaml"
+grep -q "^lapse: continuing " "$T/last.log" || { cat "$T/last.log"; fail "after the steps' SIGTERM the rerun did not continue"; }
+
 note "a time-limit warning before lapse has started (during the binding step): requeued, done"
 config early
 LAPSE_SHOW_BINDING=1 submit early
@@ -210,4 +233,5 @@ py h5same.py "$T/plain.h5" "$T/job.h5" || fail "the requeued Slurm run differs f
 py h5same.py "$T/plain.h5" "$T/limit.h5" || fail "the continued run differs from the 1-rank run"
 py h5same.py "$T/plain.h5" "$T/cancel.h5" || fail "the run continued after scancel differs"
 py h5same.py "$T/plain.h5" "$T/early.h5" || fail "the job warned before its start differs"
+py h5same.py "$T/plain.h5" "$T/stepterm.h5" || fail "the run continued after the steps' SIGTERM differs"
 echo "PASS ($TEST_NAME)"

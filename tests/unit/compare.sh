@@ -2,7 +2,8 @@
 # compare.sh - `lapse compare` (tools/lapse_compare.py) on synthetic inputs with known
 # differences (tests/py/compare_ref.py make): every number of --json equals an independent NumPy /
 # SciPy computation (compare_ref.py voxels|labels|table) and the differences built in (known);
-# HDF5, TIFF and CSV inputs; PNGs written; exit 2 with a message for a missing file or dataset,
+# HDF5, TIFF and CSV inputs (CSV columns named as their header writes them: "mean-intensity");
+# PNGs written; exit 2 with a message for a missing file or dataset, a directory (a Zarr store),
 # a shape mismatch, a table against an image. Non-finite values (NaN, +-inf): identical images
 # holding them at the same voxels are exact (max_abs 0, unequal 0) with finite statistics of the
 # other pairs; pairs with NaN or inf on either side are left out of the statistics and counted
@@ -45,6 +46,12 @@ cmp_ok tab table "$T/tab.h5:/a" "$T/tab.h5:/b" --column mean
 $REF table "$T/tab.h5:/a" "$T/tab.h5:/b" "$T/tab.json" mean || fail "table differs"
 cmp_ok tabcsv auto "$T/tab.h5:/a" "$T/tab_b.csv"
 $REF table "$T/tab.h5:/a" "$T/tab_b.csv" "$T/tabcsv.json" area || fail "table (CSV) differs"
+# column names as the header writes them (scikit-image's regionprops_table: "centroid-0"),
+# not as NumPy's genfromtxt would rename them: the same numbers as /b's "mean" column
+sed '1s/.*/frame,label,area,mean-intensity/' "$T/tab_b.csv" >"$T/tab_sk.csv"
+cmp_ok tabsk table "$T/tab.h5:/a" "$T/tab_sk.csv" --column mean,mean-intensity
+"$PY" -c 'import json, sys; a, b = (json.load(open(f)) for f in sys.argv[1:]); sys.exit(a["overall"] != b["overall"])' \
+    "$T/tab.json" "$T/tabsk.json" || fail "a CSV column named mean-intensity: not the numbers of mean"
 cmp_ok sum auto "$T/tab.h5:/sa" "$T/tab.h5:/sb"
 $REF table "$T/tab.h5:/sa" "$T/tab.h5:/sb" "$T/sum.json" label_count || fail "summary differs"
 # non-finite values: one side only (counted, left out), both sides alike (exact), in a table
@@ -82,6 +89,8 @@ err() {
     grep -q "$want" "$T/e.err" || { cat "$T/e.err"; fail "no '$want' in the message for: $*"; }
 }
 err "no such file" "$T/nope.h5:/a" "$T/img.h5:/b"
+mkdir -p "$T/store.zarr"
+err "a directory (a Zarr store?): compare reads HDF5, TIFF and CSV" "$T/store.zarr" "$T/img.h5:/b"
 err "no dataset /c" "$T/img.h5:/a" "$T/img.h5:/c"
 err "name a dataset" "$T/img.h5" "$T/img.h5:/b"
 err "shapes differ" "$T/img.h5:/a" "$T/img.h5:/short"
