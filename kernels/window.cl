@@ -22,9 +22,10 @@
 /* The variance (lapse_win_var here, KIND 3 and 4 in window_tiled.cl; the two must give the same
  * bits): the mean m' of the window in float32, then the deviations d = x - m' (exact where x is
  * near m'), var = (sum d^2 - (sum d)^2 / n) / n: the corrected two-pass algorithm, whose second
- * term removes the error of m' (so the mean needs no care), and for windows of more than
- * LAPSE_VAR_PLAIN_N values the sum of d^2 compensated (LAPSE_KAHAN), where a plain float32 sum
- * drifted by 3e-5 relative (2197 values of 30000 + U(0, 1)). */
+ * term removes a small error of m', and for windows of more than LAPSE_VAR_PLAIN_N values all
+ * three sums compensated (LAPSE_KAHAN): a plain float32 sum of d^2 drifted by 3e-5 relative
+ * (2197 values of 30000 + U(0, 1)), and plain sums of x and d by up to 100% (78141 values of
+ * 30000 + U(0, 1): m' off by far more than the spread, sum d no longer cancelling it). */
 #define LAPSE_VAR_PLAIN_N 125
 
 /* Compensated (Kahan) summation: s += x with the rounding error of each add carried in c, so
@@ -121,13 +122,18 @@ __kernel void lapse_win_mean_d(LAPSE_WIN_ARGS)
 __kernel void lapse_win_var(LAPSE_WIN_ARGS, int take_sqrt)
 {
     LAPSE_WIN_SETUP();
-    float s = 0.0f;
+    float s = 0.0f, sc = 0.0f;
     int n = 0;
-    LAPSE_WIN_FOR(s += v; n++);
-    const float mean = s / (float)n;
-    float q = 0.0f, qc = 0.0f, e = 0.0f;
+    LAPSE_WIN_FOR(n++);
     if (n > LAPSE_VAR_PLAIN_N) {
-        LAPSE_WIN_FOR(const float d = v - mean; LAPSE_KAHAN(q, qc, d * d); e += d);
+        LAPSE_WIN_FOR(LAPSE_KAHAN(s, sc, v));
+    } else {
+        LAPSE_WIN_FOR(s += v);
+    }
+    const float mean = s / (float)n;
+    float q = 0.0f, qc = 0.0f, e = 0.0f, ec = 0.0f;
+    if (n > LAPSE_VAR_PLAIN_N) {
+        LAPSE_WIN_FOR(const float d = v - mean; LAPSE_KAHAN(q, qc, d * d); LAPSE_KAHAN(e, ec, d));
     } else {
         LAPSE_WIN_FOR(const float d = v - mean; q += d * d; e += d);
     }

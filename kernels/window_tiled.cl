@@ -47,9 +47,10 @@
 /* The variance (lapse_win_var here, KIND 3 and 4 in window_tiled.cl; the two must give the same
  * bits): the mean m' of the window in float32, then the deviations d = x - m' (exact where x is
  * near m'), var = (sum d^2 - (sum d)^2 / n) / n: the corrected two-pass algorithm, whose second
- * term removes the error of m' (so the mean needs no care), and for windows of more than
- * LAPSE_VAR_PLAIN_N values the sum of d^2 compensated (LAPSE_KAHAN), where a plain float32 sum
- * drifted by 3e-5 relative (2197 values of 30000 + U(0, 1)). */
+ * term removes a small error of m', and for windows of more than LAPSE_VAR_PLAIN_N values all
+ * three sums compensated (LAPSE_KAHAN): a plain float32 sum of d^2 drifted by 3e-5 relative
+ * (2197 values of 30000 + U(0, 1)), and plain sums of x and d by up to 100% (78141 values of
+ * 30000 + U(0, 1): m' off by far more than the spread, sum d no longer cancelling it). */
 #define LAPSE_VAR_PLAIN_N 125
 
 /* Compensated (Kahan) summation: s += x with the rounding error of each add carried in c, so
@@ -252,7 +253,8 @@ wt_output(__local const float *ring, const int *slot, int lx, int ry, __global c
 #if KIND == 0 || KIND == 1
     float m = ring[slot[EZ] * (WT_W * WT_H) + (ry + EY) * WT_W + lx + EX]; /* the centre */
 #elif KIND == 2 || (KIND == 3 || KIND == 4) && !WT_REGS
-    float s = 0.0f;
+    float s = 0.0f, sc = 0.0f; /* sc: the variance's compensation (N > LAPSE_VAR_PLAIN_N) */
+    (void)sc;
 #endif
 #if WT_REGS
     float v[N];
@@ -274,6 +276,8 @@ wt_output(__local const float *ring, const int *slot, int lx, int ry, __global c
                     m = fmax(m, val);
 #elif WT_REGS
                     v[n] = val;
+#elif (KIND == 3 || KIND == 4) && N > LAPSE_VAR_PLAIN_N
+                    LAPSE_KAHAN(s, sc, val);
 #else
                     s += val;
 #endif
@@ -294,8 +298,8 @@ wt_output(__local const float *ring, const int *slot, int lx, int ry, __global c
         s += v[i];
 #endif
     const float mean = s / (float)n;
-    float q = 0.0f, qc = 0.0f, e = 0.0f; /* e: the deviations' sum (window.cl lapse_win_var) */
-    (void)qc;
+    float q = 0.0f, qc = 0.0f, e = 0.0f, ec = 0.0f; /* e: the deviations' sum (lapse_win_var) */
+    (void)qc, (void)ec;
 #if WT_REGS
 #pragma unroll
     for (int i = 0; i < N; i++) {
@@ -316,10 +320,11 @@ wt_output(__local const float *ring, const int *slot, int lx, int ry, __global c
                     const float d = ring[row + dx] - mean;
 #if N > LAPSE_VAR_PLAIN_N
                     LAPSE_KAHAN(q, qc, d * d);
+                    LAPSE_KAHAN(e, ec, d);
 #else
                     q += d * d;
-#endif
                     e += d;
+#endif
                 }
         }
 #endif

@@ -447,6 +447,16 @@ cleanup:
     return st;
 }
 
+/* Version 3 for the windows of more than 125 values (window.cl LAPSE_VAR_PLAIN_N), whose sums of
+ * x and of the deviations are compensated since 2026-12-03 (plain float32 before: off by up to 100%
+ * on 30000 + U(0, 1) at radius [10, 30, 30]); the smaller ones keep version 2 (same results). */
+static int variance_version(const lapse_step_t *s)
+{
+    int r[3];
+    lapse_step_radii(s, r);
+    return (2 * r[0] + 1) * (2 * r[1] + 1) * (2 * r[2] + 1) > 125 ? 3 : 2;
+}
+
 WIN_LAUNCHER(variance_launch)
 {
     (void)s;
@@ -745,12 +755,15 @@ const lapse_op_t lapse_op_variance_box = {
         "SciPy uniform_filter(x^2) - uniform_filter(x)^2 (mode='nearest'), computed in "
         "two passes over the window in float32: the mean m, then with d = x - m the corrected "
         "two-pass (sum d^2 - (sum d)^2 / n) / n, whose second term cancels the error of m, the "
-        "sum of d^2 compensated (Kahan) for windows of more than 125 values: within 2e-6 "
-        "relative of the double result also on data with a large offset (numerics version 2; "
-        "the plain two passes were off by 2e-3 at radius 1 on 30000 + U(0, 1) and 1.8e-4 at "
-        "radius 6 on 1000 + U(0, 1)); clesperanto variance_box (plain float32 sums)",
+        "sums of x, d and d^2 compensated (Kahan) for windows of more than 125 values: within "
+        "2e-6 relative of the double result also on data with a large offset (numerics version "
+        "2; the plain two passes were off by 2e-3 at radius 1 on 30000 + U(0, 1) and 1.8e-4 at "
+        "radius 6 on 1000 + U(0, 1); version 3 for windows of more than 125 values, whose plain "
+        "sums of x and d were off by up to 100% at radius [10, 30, 30] on 30000 + U(0, 1)); "
+        "clesperanto variance_box (plain float32 sums)",
     WIN_COMMON_ANY_VERSION,
     .version = 2,
+    .version_of = variance_version,
     .params = {RADIUS(VAR_MAX_R, "box radius in voxels, z y x")},
     .out_rule = LAPSE_OUT_F32,
     .nscratch = 0,
@@ -765,9 +778,11 @@ const lapse_op_t lapse_op_standard_deviation_box = {
     .name = "standard_deviation_box",
     .help = "population standard deviation over a (2r+1)^3 box (float32)",
     .convention = "sqrt of variance_box (SciPy uniform filters, mode='nearest'; the corrected "
-                  "two passes, numerics version 2); clesperanto standard_deviation_box",
+                  "two passes, numerics version 2, 3 for windows of more than 125 values); "
+                  "clesperanto standard_deviation_box",
     WIN_COMMON_ANY_VERSION,
     .version = 2,
+    .version_of = variance_version,
     .params = {RADIUS(VAR_MAX_R, "box radius in voxels, z y x")},
     .out_rule = LAPSE_OUT_F32,
     .nscratch = 0,

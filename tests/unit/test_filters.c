@@ -277,8 +277,9 @@ START_TEST(test_variance_offset)
     static const struct {
         double offset, spread, r[3];
     } c[] = {
-        {30000, 1, {1, 1, 1}}, {30000, 1, {3, 3, 3}}, {30000, 1, {1, 6, 6}},
-        {1000, 1, {6, 6, 6}},  {100, 20, {2, 2, 2}},  {60000, 0.01, {0, 2, 9}},
+        {30000, 1, {1, 1, 1}},   {30000, 1, {3, 3, 3}}, {30000, 1, {1, 6, 6}},
+        {1000, 1, {6, 6, 6}},    {100, 20, {2, 2, 2}},  {60000, 0.01, {0, 2, 9}},
+        {30000, 1, {8, 20, 20}}, /* 28577 values: the sums of x and d compensated too */
     };
     const char *ops[] = {"variance_box", "standard_deviation_box"};
     const int64_t dim[3] = {9, 20, 24};
