@@ -1540,9 +1540,10 @@ cleanup:
     return st;
 }
 
-lapse_status_t lapse_h5out_flush_agreed(lapse_h5out_t *o)
+lapse_status_t lapse_h5out_flush_agreed(lapse_h5out_t *o, lapse_status_t mine)
 {
-    return step_agree(o, lapse_h5out_flush(o));
+    lapse_status_t fst = lapse_h5out_flush(o); /* collective: every rank takes part */
+    return step_agree(o, mine != LAPSE_OK ? mine : fst);
 }
 
 /* Close the file and its datasets (collective), keeping the rest of o. */

@@ -178,8 +178,12 @@ lapse_status_t lapse_h5out_flush(lapse_h5out_t *o);
  * returns, every rank's flush has returned, so rank 0's metadata writes (the chunk index of a
  * filtered dataset, the end of allocation) are done before any rank goes on to a done mark.
  * (H5Fflush alone let a rank mark its task while rank 0 was still writing the metadata: a kill
- * of rank 0 then left a mark whose compressed data could not be read: addr overflow.) */
-lapse_status_t lapse_h5out_flush_agreed(lapse_h5out_t *o);
+ * of rank 0 then left a mark whose compressed data could not be read: addr overflow.) mine is
+ * this rank's status of the round's writes before the flush: a failure there on any rank fails
+ * the agreement on every rank (the round's collective writes and chunk index are then not to be
+ * trusted on any rank: with a full disk on rank 1 alone, rank 0's H5Dwrite returned success
+ * while its chunk never reached the index, and rank 0 marked the task done). */
+lapse_status_t lapse_h5out_flush_agreed(lapse_h5out_t *o, lapse_status_t mine);
 
 /* Collective: close the file and open it again, with the same datasets, so that every rank's
  * HDF5 metadata cache starts empty. Call it after independent HDF5 calls (the task loop: each

@@ -95,15 +95,18 @@ cleanup:
 /* Collective. After an HDF5 or I/O failure on any rank (a full disk, a lost file system) the
  * output's collective HDF5 calls are no longer safe: they can hang or crash when ranks disagree.
  * Finished tasks are already marked in the file (raw-data writes), so end the job now with exit
- * code 1, and say how to continue. Returns only when no rank had such a failure. */
+ * code 1, and say how to continue. Returns only when no rank had such a failure. A rank whose
+ * own call failed ends the job at once, without waiting for the others: they may never leave
+ * the collective HDF5 call in which it failed (H5Dset_extent of /lapse/tasks on a full disk
+ * failed on rank 0 while rank 1 waited in its barrier for ever, and rank 0 here). */
 static void abort_on_io_failure(const lapse_ranks_t *r, lapse_status_t st, const char *file)
 {
     int mine = st == LAPSE_EH5 || st == LAPSE_EIO, any = mine;
-    if (MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, r->world) != MPI_SUCCESS)
+    if (!mine && MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, r->world) != MPI_SUCCESS)
         any = 1;
     if (!any)
         return;
-    if (r->rank == 0) {
+    if (mine || r->rank == 0) {
         /* MPI-IO often reports a full disk only as "input/output error": say it plainly. */
         char dir[4096];
         struct statvfs vfs;
@@ -588,10 +591,12 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
     if (st == LAPSE_ESKIPPED)
         report_skipped(&w);
     /* every rank's metadata cache empty again before the records change metadata (h5out.h) */
+    lapse_err_context("rank %d", r->rank); /* no task's: the loop is over */
     lapse_status_t ost = lapse_h5out_reopen(w.out);
+    if (ost != LAPSE_OK) /* before abort_on_io_failure, which ends the job */
+        lapse_err_print(ost);
     abort_on_io_failure(r, ost, job->cfg.output_file);
     if (ost != LAPSE_OK) { /* agreed: every rank skips the records */
-        lapse_err_print(ost);
         st = ost;
         goto cleanup;
     }

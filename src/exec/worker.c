@@ -528,8 +528,10 @@ static lapse_status_t write_round(lapse_worker_t *w, flight_t *f)
             f->row.bytes_out +=
                 lapse_box_voxels(&box) * (int64_t)lapse_dtype_size(job->out[k].dtype);
     }
-    if (lapse_h5out_filtered(w->out)) {         /* unfiltered data needs no metadata change */
-        fst = lapse_h5out_flush_agreed(w->out); /* every rank's flush done before a mark */
+    if (lapse_h5out_filtered(w->out)) { /* unfiltered data needs no metadata change */
+        /* every rank's writes and flush done before a mark: a write that failed on any rank
+         * stops every rank's mark of this round */
+        fst = lapse_h5out_flush_agreed(w->out, st);
         if (st == LAPSE_OK)
             st = fst;
     }
