@@ -636,7 +636,8 @@ static const char *rotate_check(const lapse_step_t *s, const int64_t in[3], char
             if (in[axes[i][k]] == 1 && fmod(s->p[i].v[0], 180.0) != 0.0) {
                 snprintf(msg, len,
                          "%s = %g rotates in the (%s, %s) plane, but the data has one plane "
-                         "along %s%s: the image would leave itself and the result would be 0",
+                         "along %s%s: the image would leave itself and every voxel but the line "
+                         "through the centre would be 0",
                          keys[i], s->p[i].v[0], names[axes[i][0]], names[axes[i][1]],
                          names[axes[i][k]],
                          axes[i][k] == 0 ? " (a [t, y, x] time-lapse or a single plane; rotate "
