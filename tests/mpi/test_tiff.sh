@@ -123,11 +123,20 @@ if [ -f "$DATA/xyzc_16bit__dna_conf_wf.tif" ]; then
         "$T/chan.log" || { cat "$T/chan.log"; fail "channel axis: no clear message"; }
     [ ! -e "$T/chan.h5" ] || fail "channel axis: an output was written"
 fi
+# output.file naming the input TIFF: refused for its TIFF name already (lapse writes HDF5)
 cp "$T/lap_ij.tif" "$T/self.tif"
 before=$(sha "$T/self.tif")
 config self "$T/self.tif" "[1, 200, 200]" "$T/self.tif"
 expect_rc 2 "$T/self.log" "$LAPSE" run "$T/self.yaml"
-grep -q "output.file: the output file is the input file" "$T/self.log" ||
-    { cat "$T/self.log"; fail "output = input TIFF: no clear message"; }
+grep -q "output.file: '$T/self.tif' is a tiff name, but lapse writes an HDF5 file there" \
+    "$T/self.log" || { cat "$T/self.log"; fail "output = input TIFF: no clear message"; }
 [ "$(sha "$T/self.tif")" = "$before" ] || fail "output = input TIFF: the input changed"
+# the same TIFF under a name without a suffix (read by its content): refused as the input
+cp "$T/lap_ij.tif" "$T/selfraw"
+before=$(sha "$T/selfraw")
+config selfraw "$T/selfraw" "[1, 200, 200]" "$T/selfraw"
+expect_rc 2 "$T/selfraw.log" "$LAPSE" run "$T/selfraw.yaml"
+grep -q "output.file: the output file is the input file" "$T/selfraw.log" ||
+    { cat "$T/selfraw.log"; fail "output = input TIFF (no suffix): no clear message"; }
+[ "$(sha "$T/selfraw")" = "$before" ] || fail "output = input TIFF (no suffix): the input changed"
 echo "PASS ($TEST_NAME)"
