@@ -54,6 +54,10 @@ struct lapse_h5out {
     int sync_fd;    /* LAPSE_SYNC_MARKS=1: a descriptor of the file for fdatasync, else -1 */
     int id_fd;      /* rank 0, a file made by this open: its identity-locked descriptor, until
                        taken (lapse_h5out_take_lock); else -1 */
+    int resv_fd;    /* rank 0: a write descriptor of the file for reserve_ahead, else -1 */
+    off_t reserved; /* rank 0: the blocks of the file below this offset are reserved */
+    off_t ahead;    /* bytes reserve_ahead keeps reserved after the end of allocation */
+    off_t eoa0;     /* rank 0: the end of allocation the file recorded when opened */
     int filtered;   /* some dataset has a filter: data writes collective */
     int coll_write; /* data writes collective (filtered, or LAPSE_H5_WRITE=collective) */
     int io_mode;    /* H5Pget_mpio_actual_io_mode of the latest data write, -1 none */
@@ -370,7 +374,7 @@ cleanup:
     return st;
 }
 
-/* Create result dataset s as a virtual dataset over the parts of o (io/h5parts.h). Collective. */
+/* Create result dataset s as a virtual dataset over the parts of o (io/h5parts.h). */
 static lapse_status_t create_vds(lapse_h5out_t *o, const lapse_dset_spec_t *s, hid_t *out)
 {
     lapse_status_t st = LAPSE_OK;
@@ -550,7 +554,7 @@ cleanup:
 
 /* Create /lapse/done [ntp, ntiles] uint8, contiguous and allocated early (marks are raw-data
  * writes: no metadata changes during a run), all zero (written by rank 0), with its tile
- * attribute. Collective. */
+ * attribute. Rank 0 (create_alone). */
 static lapse_status_t create_done(lapse_h5out_t *o, int64_t ntp, const lapse_state_spec_t *state)
 {
     lapse_status_t st = LAPSE_OK;
@@ -671,6 +675,122 @@ static lapse_status_t open_agree(MPI_Comm comm, lapse_status_t mine)
     return mine != LAPSE_OK ? mine : (lapse_status_t)out;
 }
 
+/* fallocate(FALLOC_FL_KEEP_SIZE) of [at, at + len) of fd, retrying EINTR: 0 or the errno. */
+static int reserve_range(int fd, off_t at, off_t len)
+{
+#ifdef FALLOC_FL_KEEP_SIZE
+    while (fallocate(fd, FALLOC_FL_KEEP_SIZE, at, len) != 0)
+        if (errno != EINTR)
+            return errno;
+    return 0;
+#else
+    (void)fd, (void)at, (void)len;
+    return EOPNOTSUPP;
+#endif
+}
+
+/* Rank 0 (the others return LAPSE_OK): keep the file's blocks reserved (fallocate with
+ * FALLOC_FL_KEEP_SIZE) up to o->ahead bytes past the file's end or its end of allocation when
+ * opened (o->eoa0), whichever is larger. (HDF5's present end of allocation is not to be had
+ * with the MPI-IO driver; it exceeds that bound only by the metadata and chunks allocated since
+ * the last flush, which the margin covers.) HDF5 gives new
+ * metadata addresses past the file's end and writes them only when it flushes, after it has
+ * rewritten older metadata in place to point at them: on a full disk the flush then failed half
+ * way, and the file was left with links to object headers that were never written ("bad object
+ * header version number": a rerun on a full disk made the output unreadable). With the blocks
+ * reserved beforehand, a flush writes only into blocks the file system has given, and a full
+ * disk fails here, before anything is written, leaving the file as of its last flush. A file
+ * system without fallocate keeps the old behaviour. */
+static lapse_status_t reserve_ahead(lapse_h5out_t *o)
+{
+    struct stat sb;
+    if (o->rank != 0 || o->resv_fd < 0)
+        return LAPSE_OK;
+    if (fstat(o->resv_fd, &sb) != 0)
+        return lapse_fail(LAPSE_EIO, "fstat of the output %s failed: %s", o->path, strerror(errno));
+    const off_t want = (sb.st_size > o->eoa0 ? sb.st_size : o->eoa0) + o->ahead;
+    if (want <= o->reserved)
+        return LAPSE_OK;
+    struct statvfs vfs;
+    long long before = -1;
+    if (fstatvfs(o->resv_fd, &vfs) == 0)
+        before = (long long)(vfs.f_bavail * vfs.f_frsize);
+    const int err = reserve_range(o->resv_fd, o->reserved, want - o->reserved);
+    if (err == EOPNOTSUPP || err == ENOSYS || err == EINVAL) {
+        close(o->resv_fd); /* the file system cannot reserve */
+        o->resv_fd = -1;
+        return LAPSE_OK;
+    }
+    if (err != 0)
+        return lapse_fail(LAPSE_EIO,
+                          "fallocate of the next %lld bytes of the output %s failed: %s (%lld "
+                          "bytes were free); nothing more was written to it",
+                          (long long)(want - o->reserved), o->path, strerror(err), before);
+    o->reserved = want;
+    return LAPSE_OK;
+}
+
+/* Rank 0, after the file is closed: give back the blocks reserve_ahead reserved after the
+ * file's end (HDF5's MPI-IO driver never shrinks a file, so they would stay allocated, unseen by
+ * ls). After a failure they stay until a later run on the file closes it. */
+static void release_reserve(lapse_h5out_t *o)
+{
+    struct stat sb;
+#ifdef FALLOC_FL_PUNCH_HOLE
+    if (o->broken || fstat(o->resv_fd, &sb) != 0 || o->reserved <= sb.st_size)
+        return;
+    if (fallocate(o->resv_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, sb.st_size,
+                  o->reserved - sb.st_size) != 0)
+        fprintf(stderr,
+                "lapse: warning: %s: the %lld bytes reserved after its end were not given "
+                "back: %s\n",
+                o->path, (long long)(o->reserved - sb.st_size), strerror(errno));
+#else
+    (void)o, (void)sb;
+#endif
+}
+
+/* Collective, before the collective open of file: reserve_ahead's margin (o->filtered not yet
+ * known: set_margin completes it), and on rank 0 its descriptor, the reserved end (the file's
+ * size) and the end of allocation that the file records (a serial open, as in claim_file_end:
+ * H5Fget_eoa needs a SWMR-capable driver). */
+static lapse_status_t reserve_start(lapse_h5out_t *o, const char *file)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t f = H5I_INVALID_HID;
+    haddr_t eoa = HADDR_UNDEF;
+    struct stat sb;
+    o->ahead = 1 << 20; /* metadata */
+    if (o->rank != 0)
+        return LAPSE_OK;
+    o->resv_fd = open(file, O_WRONLY | O_CLOEXEC);
+    if (o->resv_fd < 0 || fstat(o->resv_fd, &sb) != 0)
+        LAPSE_FAIL(LAPSE_EIO, "open(%s) for the reservation of its blocks failed: %s", file,
+                   strerror(errno));
+    o->reserved = sb.st_size;
+    LAPSE_H5ID(f, H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT));
+    LAPSE_H5(H5Fget_eoa(f, &eoa));
+    o->eoa0 = (off_t)eoa;
+cleanup:
+    if (f >= 0 && H5Fclose(f) < 0 && st == LAPSE_OK)
+        st = lapse_h5_fail("H5Fclose(output, serial)", __FILE__, __LINE__);
+    return st;
+}
+
+/* reserve_ahead's margin of a filtered output grows by one round's uncompressed chunks (one
+ * per rank and result dataset): the next round writes them after the end of allocation. */
+static void set_margin(lapse_h5out_t *o)
+{
+    for (int k = 0; o->filtered && k < o->nspecs; k++) {
+        if (!o->is_result[k] || in_parts(o, k))
+            continue;
+        off_t b = (off_t)lapse_dtype_size(o->specs[k].dtype);
+        for (int i = 1; i < o->specs[k].ndims; i++)
+            b *= o->specs[k].chunk[i] < 1 ? 1 : o->specs[k].chunk[i];
+        o->ahead += b * o->size;
+    }
+}
+
 static lapse_status_t close_handles(lapse_h5out_t *o);
 
 /* Collective: agree on a step's status. When any rank failed, the file is marked broken (its
@@ -741,21 +861,7 @@ static lapse_status_t make_staging(const char *tmp, int *fd)
     return LAPSE_OK;
 }
 
-/* fallocate(FALLOC_FL_KEEP_SIZE) of [at, at + len) of fd, retrying EINTR: 0 or the errno. */
-static int reserve_range(int fd, off_t at, off_t len)
-{
-#ifdef FALLOC_FL_KEEP_SIZE
-    while (fallocate(fd, FALLOC_FL_KEEP_SIZE, at, len) != 0)
-        if (errno != EINTR)
-            return errno;
-    return 0;
-#else
-    (void)fd, (void)at, (void)len;
-    return EOPNOTSUPP;
-#endif
-}
-
-/* Collective (every rank makes the same HDF5 calls; rank 0 alone touches the file), a new
+/* Rank 0 (create_alone), a new
  * unfiltered HDF5 output whose chunks are all allocated: reserve the blocks of the result
  * datasets' chunks with fallocate(FALLOC_FL_KEEP_SIZE) on fd (rank 0's staging file). Two
  * reasons (docs/io.md): an output the file system cannot hold fails here, before any task runs,
@@ -872,13 +978,49 @@ static lapse_status_t make_parts(lapse_h5out_t *o, const char *file)
     return step_agree(o, st);
 }
 
-/* Collective. Create the complete file under tmp (datasets, task state, attributes), flush and
- * close it, then rank 0 renames it to file. */
+/* Rank 0 alone, on MPI_COMM_SELF: the complete new file under tmp (datasets, task state,
+ * attributes, the reservation of reserve_space), flushed and closed; on failure its handles are
+ * left open (o->broken: the job ends). Made by one process so that a failure (a full disk, an
+ * injected fault) is that process's alone: in a collective creation, a rank whose fill write of
+ * a compressed dataset failed left H5Dcreate2 while the others waited in its barrier forever. */
+static lapse_status_t create_alone(lapse_h5out_t *o, const char *tmp, int fd,
+                                   const lapse_config_t *cfg, const lapse_state_spec_t *state)
+{
+    MPI_Comm comm = o->comm;
+    o->comm = MPI_COMM_SELF; /* open_file's MPI-IO driver: this process only */
+    lapse_status_t st = open_file(o, tmp, LAPSE_MODE_OVERWRITE);
+    if (st == LAPSE_OK)
+        st = open_datasets(o, tmp, LAPSE_MODE_OVERWRITE);
+    if (st == LAPSE_OK)
+        st = create_done(o, o->nspecs > 0 ? o->specs[0].dims[0] : 0, state);
+    lapse_fault_point("create");
+    if (st == LAPSE_OK)
+        st = lapse_fault_fail("create-attrs");
+    if (st == LAPSE_OK)
+        st = put_str_attr(o->file, LAPSE_ATTR_FINGERPRINT, state->fingerprint);
+    if (st == LAPSE_OK && o->parts)
+        st = put_str_attr(o->file, LAPSE_PARTS_TOKEN_ATTR, o->token);
+    if (st == LAPSE_OK)
+        st = put_root_attrs(o, cfg, state);
+    if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
+        st = lapse_h5_fail("H5Fflush(new output)", __FILE__, __LINE__);
+    if (st == LAPSE_OK)
+        st = reserve_space(o, fd, cfg);
+    if (st == LAPSE_OK)
+        st = close_handles(o);
+    else
+        o->broken = 1;
+    o->comm = comm;
+    return st;
+}
+
+/* Collective. Create the complete file under tmp (create_alone on rank 0, the parts on every
+ * rank), then rank 0 renames it to file. The other ranks wait for rank 0 in lapse's own
+ * agreement, never inside an HDF5 call. */
 static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const char *file,
                                       const lapse_config_t *cfg, const lapse_state_spec_t *state)
 {
     lapse_status_t st = LAPSE_OK;
-    /* Each step is collective: all ranks agree after it, and stop together. */
     int fd = -1; /* rank 0: the staging file, identity-locked */
     st = step_agree(o, o->rank == 0 ? make_staging(tmp, &fd) : LAPSE_OK);
     if (st != LAPSE_OK)
@@ -886,30 +1028,7 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
     if (o->parts)
         st = make_parts(o, file);
     if (st == LAPSE_OK)
-        st = step_agree(o, open_file(o, tmp, LAPSE_MODE_OVERWRITE));
-    if (st == LAPSE_OK)
-        st = step_agree(o, open_datasets(o, tmp, LAPSE_MODE_OVERWRITE));
-    if (st == LAPSE_OK)
-        st = step_agree(o, create_done(o, o->nspecs > 0 ? o->specs[0].dims[0] : 0, state));
-    lapse_fault_point("create");
-    if (st == LAPSE_OK) {
-        st = lapse_fault_fail("create-attrs");
-        if (st == LAPSE_OK)
-            st = put_str_attr(o->file, LAPSE_ATTR_FINGERPRINT, state->fingerprint);
-        if (st == LAPSE_OK && o->parts)
-            st = put_str_attr(o->file, LAPSE_PARTS_TOKEN_ATTR, o->token);
-        if (st == LAPSE_OK)
-            st = put_root_attrs(o, cfg, state);
-        st = step_agree(o, st); /* a rank that failed alone would miss the collective flush */
-    }
-    if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
-        st = lapse_h5_fail("H5Fflush(new output)", __FILE__, __LINE__);
-    if (st == LAPSE_OK)
-        st = reserve_space(o, fd, cfg);
-    if (!o->broken)
-        st = step_agree(o, st);
-    if (st == LAPSE_OK)
-        st = step_agree(o, close_handles(o));
+        st = step_agree(o, o->rank == 0 ? create_alone(o, tmp, fd, cfg, state) : LAPSE_OK);
     if (st != LAPSE_OK) {
         if (o->rank == 0) {
             unlink(tmp); /* a half-made file only takes space (it may fill the disk) */
@@ -987,7 +1106,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
     if (o != NULL) {
         o->comm = MPI_COMM_NULL;
         o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
-        o->sync_fd = o->id_fd = -1;
+        o->sync_fd = o->id_fd = o->resv_fd = -1;
         o->io_mode = -1;
         o->pfile = H5I_INVALID_HID;
         o->pfile_t = -1;
@@ -1010,6 +1129,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         LAPSE_TRY(create_complete(o, tmp, file, cfg, state));
     } else
         LAPSE_TRY(step_agree(o, o->rank == 0 ? claim_file_end(file) : LAPSE_OK));
+    LAPSE_TRY(step_agree(o, reserve_start(o, file)));
     LAPSE_TRY(step_agree(o, open_file(o, file, LAPSE_MODE_UPDATE)));
     /* an output has parts when it was made with them, whatever this config says (job.c refuses
      * a config that disagrees before anything is written) */
@@ -1030,12 +1150,13 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
     const char *wm = getenv("LAPSE_H5_WRITE");
     /* the parts are serial files: no collective writes there */
     o->coll_write = o->filtered || (!o->parts && wm && strcmp(wm, "collective") == 0);
+    set_margin(o);
+    LAPSE_TRY(step_agree(o, reserve_ahead(o)));
     st = put_root_attrs(o, cfg, state);
     if (st == LAPSE_OK)
         st = put_element_size(o, state, cfg);
-    if (st == LAPSE_OK && H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
-        st = lapse_h5_fail("H5Fflush(output)", __FILE__, __LINE__);
     LAPSE_TRY(step_agree(o, st));
+    LAPSE_TRY(lapse_h5out_flush(o));
 cleanup:
     st = open_agree(comm, st);
     if (st != LAPSE_OK) {
@@ -1532,9 +1653,11 @@ void lapse_h5out_handles(const lapse_h5out_t *o, hid_t *file, hid_t *dxpl_coll, 
     *rank = o->rank;
 }
 
+/* Collective: reserve_ahead, agreed, then the flush. */
 lapse_status_t lapse_h5out_flush(lapse_h5out_t *o)
 {
     lapse_status_t st = LAPSE_OK;
+    LAPSE_TRY(step_agree(o, reserve_ahead(o)));
     LAPSE_H5(H5Fflush(o->file, H5F_SCOPE_GLOBAL));
 cleanup:
     return st;
@@ -1585,8 +1708,14 @@ lapse_status_t lapse_h5out_close(lapse_h5out_t *o)
     lapse_status_t st = LAPSE_OK;
     if (o == NULL)
         return LAPSE_OK;
+    if (!o->broken && o->file >= 0) /* the close flushes: reserve first */
+        st = step_agree(o, reserve_ahead(o));
     if (!o->broken)
         st = close_handles(o);
+    if (o->resv_fd >= 0) {
+        release_reserve(o);
+        close(o->resv_fd);
+    }
     if (o->row_type >= 0)
         H5Tclose(o->row_type);
     if (o->dxpl_ind >= 0)

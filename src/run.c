@@ -99,7 +99,8 @@ cleanup:
  * own call failed ends the job at once, without waiting for the others: they may never leave
  * the collective HDF5 call in which it failed (H5Dset_extent of /lapse/tasks on a full disk
  * failed on rank 0 while rank 1 waited in its barrier for ever, and rank 0 here). */
-static void abort_on_io_failure(const lapse_ranks_t *r, lapse_status_t st, const char *file)
+static void abort_on_io_failure_at(const lapse_ranks_t *r, lapse_status_t st, const char *file,
+                                   const char *advice)
 {
     int mine = st == LAPSE_EH5 || st == LAPSE_EIO, any = mine;
     if (!mine && MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, r->world) != MPI_SUCCESS)
@@ -120,13 +121,18 @@ static void abort_on_io_failure(const lapse_ranks_t *r, lapse_status_t st, const
             (unsigned long long)vfs.f_bavail * vfs.f_frsize < (1ULL << 20))
             fprintf(stderr, "lapse: the file system is full: %llu bytes free in %s\n",
                     (unsigned long long)vfs.f_bavail * vfs.f_frsize, dir);
-        fprintf(stderr,
-                "lapse: writing %s failed (see above); tasks finished before the failure are "
-                "kept: fix the cause (e.g. free disk space) and run the same command to continue\n",
-                file);
+        fprintf(stderr, "lapse: writing %s failed (see above); %s\n", file, advice);
     }
     fflush(stderr);
     MPI_Abort(r->world, 1);
+}
+
+/* abort_on_io_failure_at during a run: the advice says that finished tasks are kept. */
+static void abort_on_io_failure(const lapse_ranks_t *r, lapse_status_t st, const char *file)
+{
+    abort_on_io_failure_at(r, st, file,
+                           "tasks finished before the failure are kept: fix the cause (e.g. free "
+                           "disk space) and run the same command to continue");
 }
 
 /* The facts of this run written to /lapse/runs/<id>, with the text buffers info points to. */
@@ -177,7 +183,12 @@ static lapse_status_t open_output(lapse_worker_t *w)
                           job->nout + job->nscratch, cfg, &state, &w->out);
     if (st != LAPSE_OK)
         lapse_err_print(st);
-    abort_on_io_failure(r, st, cfg->output_file);
+    abort_on_io_failure_at(r, st, cfg->output_file,
+                           job->mode == LAPSE_MODE_UPDATE
+                               ? "tasks finished by earlier runs are kept: fix the cause (e.g. "
+                                 "free disk space) and run the same command to continue"
+                               : "no task has run yet: fix the cause (e.g. free disk space) and "
+                                 "run the same command again");
     /* an output with parts replaced by one without: its parts are nobody's now */
     if (st == LAPSE_OK && r->rank == 0 && job->replaced_parts[0] && !cfg->output_parts &&
         lapse_parts_remove_replaced(cfg->output_file, job->replaced_parts) != LAPSE_OK) {

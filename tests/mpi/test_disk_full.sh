@@ -18,8 +18,15 @@
 #     (or 2 when lapse checks up front), a message naming the file or the failing call and saying
 #     that the disk is full, no hang (without the up-front check: with it, the lock marker
 #     beside the output cannot be written already, exit 2).
+#  2b. A compressed output on 2 ranks with 8 KB and 64 KB free: exit 1, no hang (the creation
+#     fails on rank 0, or the first collective round); with 8 KB no file is left and the
+#     message says no task has run yet.
 #  3. The tmpfs grown to 16 MiB: the output fits; `lapse run --dry-run` prints its size and the
 #     free space, and the run succeeds.
+#  4. A compressed output (16 MiB tmpfs, 2.1 or 3.3 MB free) fills the disk in mid-run: exit 1;
+#     the same command twice more on the full disk: exit 1, and every object and attribute of
+#     the output stays readable; with the disk freed, the same command continues the output to
+#     the bytes of a 1-rank run.
 # Nothing outside the tmpfs changes (the input and the other files of the work directory).
 # Needs `mount -t tmpfs` (root); skipped with a message where that is impossible.
 source "$(dirname "$0")/common.sh"
@@ -52,11 +59,16 @@ output: {file: $SMALL/out.h5}
 devices: any
 YAML
 
+# gz.yaml: the same with a compressed output (cases 2b and 4)
+sed 's#^output: {file: \(.*\)}$#output: {file: \1, compression: gzip}#' "$W/full.yaml" >"$W/gz.yaml"
+grep -q 'compression: gzip' "$W/gz.yaml" || fail "could not make gz.yaml"
+
 # listing: every file of the work directory with its checksum.
 listing() { (cd "$W" && find . -type f -exec sha256sum {} + | sort); }
 BEFORE=$(listing)
 
-# full_run NAME NRANKS WANT-RE: `lapse run` (NRANKS 0: without mpiexec) under `timeout 60`;
+# full_run NAME NRANKS WANT-RE: `lapse run` (NRANKS 0: without mpiexec) of $CFG (default
+# full.yaml) under `timeout 60`;
 # no hang, no crash, the exit code matches WANT-RE, nothing outside $SMALL changed.
 full_run() {
     local name=$1 n=$2 want=$3 rc=0
@@ -64,7 +76,7 @@ full_run() {
     [ "$n" -eq 0 ] || launch=("$MPIEXEC" -n "$n" --oversubscribe --bind-to none
         -x POCL_MAX_PTHREAD_COUNT -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM
         -x LAPSE_FALLOCATE -x LAPSE_SPACE_CHECK)
-    timeout -k 10 60 env LAPSE_FALLOCATE="${FALLOC:-1}" LAPSE_SPACE_CHECK="${SPACECHECK:-1}" "${launch[@]}" "$LAPSE" run "$W/full.yaml" >"$LOGS/$name.log" 2>&1 || rc=$?
+    timeout -k 10 60 env LAPSE_FALLOCATE="${FALLOC:-1}" LAPSE_SPACE_CHECK="${SPACECHECK:-1}" "${launch[@]}" "$LAPSE" run "${CFG:-$W/full.yaml}" >"$LOGS/$name.log" 2>&1 || rc=$?
     cat "$LOGS/$name.log"
     case $rc in
     124 | 137) fail "$name: lapse hung (killed after 60 s)" ;;
@@ -79,7 +91,7 @@ full_run() {
 
 # says_why NAME: the log names the rank, the failing HDF5 / MPI-IO / pwrite call, and why.
 says_why() {
-    grep -Eq 'lapse: rank [0-9]+.*(H5[A-Z][A-Za-z_]*|MPI_File_[a-z_]+|pwrite)' "$LOGS/$1.log" ||
+    grep -Eq 'lapse: rank [0-9]+.*(H5[A-Z][A-Za-z_]*|MPI_File_[a-z_]+|pwrite|fallocate)' "$LOGS/$1.log" ||
         fail "$1: no lapse message naming the rank and the failing HDF5/MPI-IO/pwrite call"
     grep -Eiq 'no space left|ENOSPC|(disk|file system) (is )?full|write failed|can.t write' \
         "$LOGS/$1.log" || fail "$1: the messages do not say why the write failed"
@@ -134,6 +146,26 @@ grep -Eq "lapse: .*(rank [0-9]+.*H5[A-Z]|$SMALL/out\.h5)" "$LOGS/create.log" ||
 grep -Eiq 'no space left|ENOSPC|(disk|file system) (is )?full' "$LOGS/create.log" ||
     fail "create: the message does not say the disk is full"
 
+note "2b. a compressed output, 2 ranks, a few KB free (no up-front check can size it)"
+# The new file is made by rank 0 alone (src/h5out.c create_alone): with 8 KB free its creation
+# fails there, and rank 1, waiting in lapse's agreement, stops too (made collectively, rank 1
+# waited in H5Dcreate2's barrier for ever); with 64 KB the first collective round fails.
+for kb in 8 64; do
+    rm -f "$SMALL"/*
+    avail=$(df --output=avail -k "$SMALL" | tail -n 1 | tr -d ' ')
+    fallocate -l $(((avail - kb) * 1024)) "$SMALL/filler" || fail "fallocate of the filler failed"
+    CFG=$W/gz.yaml full_run "gz$kb" 2 1
+    says_why "gz$kb"
+    if [ "$kb" -eq 8 ]; then
+        grep -q 'lapse: rank 0: H5[A-Za-z0-9_]*(' "$LOGS/gz8.log" ||
+            fail "gz8: the creation's failing call on rank 0 is not named"
+        grep -q 'no task has run yet' "$LOGS/gz8.log" || fail "gz8: does not say that no task has run"
+        for f in out.h5 out.h5.creating; do
+            [ ! -e "$SMALL/$f" ] || fail "gz8: $f left on the full disk"
+        done
+    fi
+done
+
 note "3. the output fits (16 MiB tmpfs): dry run prints the size, the run succeeds"
 rm -f "$SMALL"/*
 mount -o remount,size=16m "$SMALL" || fail "cannot grow $SMALL"
@@ -142,4 +174,34 @@ grep -Eq "^size +[0-9.]+ MiB for the datasets; [0-9.]+ MiB free on the file syst
     "$LOGS/dry.log" || { cat "$LOGS/dry.log"; fail "dry run: no size line"; }
 full_run fits 2 0
 [ -f "$SMALL/out.h5" ] || fail "fits: no output"
+
+note "4. a compressed output fills the disk in mid-run; the same command again on the full disk"
+# Each flush first reserves the blocks its metadata goes to (src/h5out.c reserve_ahead): a
+# rerun on the still-full disk fails before writing; before, its first flush failed half way
+# and left links to object headers never written ("bad object header version number"): the
+# output could not be continued even after space was freed.
+sed "s#$SMALL/out.h5#$T/gzref.h5#" "$W/gz.yaml" >"$T/gzref.yaml"
+run_ok "$LOGS/gzref.log" "$LAPSE" run "$T/gzref.yaml"
+for kb in 2100 3300; do
+    rm -f "$SMALL"/*
+    avail=$(df --output=avail -k "$SMALL" | tail -n 1 | tr -d ' ')
+    fallocate -l $(((avail - kb) * 1024)) "$SMALL/filler" || fail "fallocate of the filler failed"
+    CFG=$W/gz.yaml full_run "mid$kb" 2 1
+    says_why "mid$kb"
+    for again in 1 2; do
+        CFG=$W/gz.yaml full_run "again$kb-$again" 2 1
+        "$LAPSE_PY" - "$SMALL/out.h5" >"$LOGS/open$kb-$again.log" 2>&1 <<'PY' ||
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    f.visititems(lambda name, obj: [obj.attrs[a] for a in obj.attrs] and None)
+    assert f["lapse/done"][...].sum() >= 0
+PY
+            { cat "$LOGS/open$kb-$again.log"; fail "again$kb-$again: the output's objects are no longer readable"; }
+    done
+    rm -f "$SMALL/filler"
+    CFG=$W/gz.yaml full_run "done$kb" 2 0
+    grep -q 'continuing' "$LOGS/done$kb.log" || fail "done$kb: did not continue the output"
+    py h5same.py "$T/gzref.h5" "$SMALL/out.h5" >"$LOGS/same$kb.log" ||
+        { cat "$LOGS/same$kb.log"; fail "done$kb: the continued output differs from a 1-rank run"; }
+done
 echo "PASS ($TEST_NAME)"

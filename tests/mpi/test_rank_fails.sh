@@ -5,8 +5,8 @@
 # the output bit-identical to an undisturbed run. LAPSE_FAULT=fail:NAME@1 fails rank 1 at:
 #   write-select  its selection of a compressed round's collective H5Dwrite (worker.c rounds);
 #   rows-select   its rows of the task table, between H5Dset_extent and the collective write;
-#   create-attrs  the new file's attributes, before the collective flush (nothing is left at
-#                 the output path);
+#   create-attrs  the new file's attributes (@0: rank 0 makes the new file alone, while the
+#                 others wait in lapse's agreement; nothing is left at the output path);
 #   table-select  a global step's table (measure_labels) before its collective write;
 #   phases-prepare the global steps' state before their first round (where an allocation
 #                 failure of one rank ends the run).
@@ -31,11 +31,11 @@ devices: any
 YAML
 }
 
-# faulted NAME FAULT: run NAME.yaml on 2 ranks with LAPSE_FAULT=fail:FAULT@1; it must exit 1
-# before LIMIT seconds and say rank 1 met the injected fault.
+# faulted NAME FAULT [RANK]: run NAME.yaml on 2 ranks with LAPSE_FAULT=fail:FAULT@RANK (default
+# 1); it must exit 1 before LIMIT seconds and say rank RANK met the injected fault.
 faulted() {
-    local rc=0
-    LAPSE_FAULT=fail:$2@1 timeout -k 10 "$LIMIT" "$MPIEXEC" -n 2 --oversubscribe --bind-to none \
+    local rc=0 rank=${3:-1}
+    LAPSE_FAULT=fail:$2@$rank timeout -k 10 "$LIMIT" "$MPIEXEC" -n 2 --oversubscribe --bind-to none \
         -x LAPSE_FAULT -x POCL_MAX_PTHREAD_COUNT -x OMPI_ALLOW_RUN_AS_ROOT \
         -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM "$LAPSE" run "$1.yaml" >"$1.fault.log" 2>&1 || rc=$?
     if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
@@ -43,8 +43,8 @@ faulted() {
         fail "$2: the run hung (killed after $LIMIT s): a rank waits in a collective call"
     fi
     [ "$rc" -eq 1 ] || { cat "$1.fault.log" >&2; fail "$2: exit $rc, expected 1"; }
-    grep -q "rank 1.*injected fault $2" "$1.fault.log" ||
-        { cat "$1.fault.log" >&2; fail "$2: the log does not name rank 1 and the fault"; }
+    grep -q "rank $rank.*injected fault $2" "$1.fault.log" ||
+        { cat "$1.fault.log" >&2; fail "$2: the log does not name rank $rank and the fault"; }
 }
 
 note "reference: 1 rank, no fault"
@@ -65,7 +65,7 @@ resume_ok 2 r.yaml r.h5 ref.h5
 
 note "3. create-attrs: the new file's attributes"
 cfg c ""
-faulted c create-attrs
+faulted c create-attrs 0
 [ ! -e c.h5 ] || fail "3: a failed creation left c.h5"
 [ ! -e c.h5.creating ] || fail "3: a failed creation left c.h5.creating"
 resume_ok 2 c.yaml c.h5 ref.h5
