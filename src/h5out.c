@@ -730,24 +730,47 @@ static lapse_status_t reserve_ahead(lapse_h5out_t *o)
     return LAPSE_OK;
 }
 
-/* Rank 0, after the file is closed: give back the blocks reserve_ahead reserved after the
- * file's end (HDF5's MPI-IO driver never shrinks a file, so they would stay allocated, unseen by
- * ls). After a failure they stay until a later run on the file closes it. */
+/* Collective: reserve_ahead with extra bytes more than its margin, agreed; before a collective
+ * call that allocates and fills that much after the file's end (H5Dset_extent of a table with
+ * early allocation: its fill writes are parallel, and a full disk failed them on one rank while
+ * the others waited in the call for ever). */
+static lapse_status_t step_agree(lapse_h5out_t *o, lapse_status_t st);
+
+static lapse_status_t reserve_more(lapse_h5out_t *o, int64_t extra)
+{
+    const off_t ahead = o->ahead;
+    o->ahead += extra > 0 ? (off_t)extra : 0;
+    lapse_status_t st = reserve_ahead(o);
+    o->ahead = ahead;
+    return step_agree(o, st);
+}
+
+lapse_status_t lapse_h5out_reserve(lapse_h5out_t *o, int64_t extra)
+{
+    return reserve_more(o, extra);
+}
+
+/* Rank 0, after the file is closed (every rank's writes are over: lapse_h5out_close agrees
+ * first): give back the blocks reserve_ahead reserved after the file's end (HDF5's MPI-IO
+ * driver never shrinks a file, so they would stay allocated, unseen by ls). A hole punched at
+ * or after the end of the file frees nothing on ext4 (ext4_punch_hole stops at i_size and
+ * returns 0), so the blocks are given back by an ftruncate to the file's own size, which frees
+ * every block after the end on ext4, XFS and tmpfs alike; this also drops what an earlier,
+ * failed run reserved further out. After a failure they stay until a later run on the file
+ * closes it. */
 static void release_reserve(lapse_h5out_t *o)
 {
     struct stat sb;
-#ifdef FALLOC_FL_PUNCH_HOLE
     if (o->broken || fstat(o->resv_fd, &sb) != 0 || o->reserved <= sb.st_size)
         return;
-    if (fallocate(o->resv_fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, sb.st_size,
-                  o->reserved - sb.st_size) != 0)
+    int rc;
+    while ((rc = ftruncate(o->resv_fd, sb.st_size)) != 0 && errno == EINTR)
+        ;
+    if (rc != 0)
         fprintf(stderr,
                 "lapse: warning: %s: the %lld bytes reserved after its end were not given "
                 "back: %s\n",
                 o->path, (long long)(o->reserved - sb.st_size), strerror(errno));
-#else
-    (void)o, (void)sb;
-#endif
 }
 
 /* Collective, before the collective open of file: reserve_ahead's margin (o->filtered not yet
@@ -777,17 +800,28 @@ cleanup:
     return st;
 }
 
-/* reserve_ahead's margin of a filtered output grows by one round's uncompressed chunks (one
- * per rank and result dataset): the next round writes them after the end of allocation. */
+/* reserve_ahead's margin of a filtered output grows by one round's uncompressed chunks, per rank
+ * and result dataset: the next round writes them after the end of allocation. A task writes its
+ * tile (the spec's chunk) or, where the dataset's chunks are larger (LAPSE_H5_CHUNK), the whole
+ * chunks it touches: the larger of the two is counted. */
 static void set_margin(lapse_h5out_t *o)
 {
     for (int k = 0; o->filtered && k < o->nspecs; k++) {
         if (!o->is_result[k] || in_parts(o, k))
             continue;
-        off_t b = (off_t)lapse_dtype_size(o->specs[k].dtype);
-        for (int i = 1; i < o->specs[k].ndims; i++)
-            b *= o->specs[k].chunk[i] < 1 ? 1 : o->specs[k].chunk[i];
-        o->ahead += b * o->size;
+        hsize_t chunk[4] = {1, 1, 1, 1};
+        hid_t dcpl = H5Dget_create_plist(o->dsets[k]);
+        if (dcpl >= 0) {
+            if (H5Pget_layout(dcpl) != H5D_CHUNKED || H5Pget_chunk(dcpl, 4, chunk) < 0)
+                chunk[0] = chunk[1] = chunk[2] = chunk[3] = 1;
+            H5Pclose(dcpl);
+        }
+        off_t tile = (off_t)lapse_dtype_size(o->specs[k].dtype), whole = tile;
+        for (int i = 1; i < o->specs[k].ndims; i++) {
+            tile *= o->specs[k].chunk[i] < 1 ? 1 : o->specs[k].chunk[i];
+            whole *= (off_t)chunk[i];
+        }
+        o->ahead += (tile > whole ? tile : whole) * o->size;
     }
 }
 
@@ -1625,6 +1659,9 @@ lapse_status_t lapse_h5out_append_rows(lapse_h5out_t *o, const lapse_task_row_t 
     H5Sclose(fspace);
     fspace = H5I_INVALID_HID;
     ext = old + total;
+    /* the new chunks (allocated and filled by H5Dset_extent) into reserved blocks */
+    LAPSE_TRY(reserve_more(o, (int64_t)((total + TASKS_CHUNK) / TASKS_CHUNK * TASKS_CHUNK *
+                                        H5Tget_size(o->row_type))));
     LAPSE_H5(H5Dset_extent(o->tasks, &ext));
     lapse_fault_point("tasks");
     /* The local steps between the two collective calls are agreed: a rank failing here alone
@@ -1712,6 +1749,10 @@ lapse_status_t lapse_h5out_close(lapse_h5out_t *o)
         st = step_agree(o, reserve_ahead(o));
     if (!o->broken)
         st = close_handles(o);
+    /* every rank out of its close (no write of any rank after the file's end follows) before
+     * rank 0 cuts the blocks after the end */
+    if (!o->broken && o->comm != MPI_COMM_NULL)
+        st = step_agree(o, st);
     if (o->resv_fd >= 0) {
         release_reserve(o);
         close(o->resv_fd);

@@ -174,6 +174,11 @@ void lapse_h5out_handles(const lapse_h5out_t *o, hid_t *file, hid_t *dxpl_coll, 
 /* Collective. Flush the whole file to disk. */
 lapse_status_t lapse_h5out_flush(lapse_h5out_t *o);
 
+/* Collective: before a collective call that will allocate and write up to extra bytes after the
+ * file's end, reserve them (and the flush margin) on rank 0, agreed: a full disk fails here on
+ * every rank alike, before anything is written. */
+lapse_status_t lapse_h5out_reserve(lapse_h5out_t *o, int64_t extra);
+
 /* Collective: lapse_h5out_flush, then every rank's status agreed (an MPI_Allreduce): when it
  * returns, every rank's flush has returned, so rank 0's metadata writes (the chunk index of a
  * filtered dataset, the end of allocation) are done before any rank goes on to a done mark.

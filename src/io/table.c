@@ -195,6 +195,10 @@ lapse_status_t lapse_table_put(lapse_h5out_t *o, const char *path, const lapse_t
         LAPSE_H5(H5Ldelete(file, path, H5P_DEFAULT));
         LAPSE_TRY(open_table(file, path, type, desc, &dset));
     }
+    /* the table's chunks (allocated early and filled in parallel by H5Dset_extent) into
+     * reserved blocks: a full disk failed the fill on one rank while the others waited */
+    LAPSE_TRY(lapse_h5out_reserve(
+        o, (int64_t)((ext + TABLE_CHUNK - 1) / TABLE_CHUNK * TABLE_CHUNK * H5Tget_size(type))));
     LAPSE_H5(H5Dset_extent(dset, &ext));
     if (total == 0)
         goto cleanup;

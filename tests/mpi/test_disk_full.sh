@@ -27,6 +27,11 @@
 #     the same command twice more on the full disk: exit 1, and every object and attribute of
 #     the output stays readable; with the disk freed, the same command continues the output to
 #     the bytes of a 1-rank run.
+#  5. A compressed 2-rank output in the work directory's file system (ext4 here): its blocks on
+#     disk (du) exceed its size by less than 256 KiB (the margin reserved after the end is
+#     given back at close).
+#  6. A segmentation with measure_labels on 2 ranks, the tmpfs (32 MiB) with 6 or 7 MB free:
+#     exit 1, no hang; with the disk freed the same command gives a 1-rank run's labels.
 # Nothing outside the tmpfs changes (the input and the other files of the work directory).
 # Needs `mount -t tmpfs` (root); skipped with a message where that is impossible.
 source "$(dirname "$0")/common.sh"
@@ -203,5 +208,50 @@ PY
     grep -q 'continuing' "$LOGS/done$kb.log" || fail "done$kb: did not continue the output"
     py h5same.py "$T/gzref.h5" "$SMALL/out.h5" >"$LOGS/same$kb.log" ||
         { cat "$LOGS/same$kb.log"; fail "done$kb: the continued output differs from a 1-rank run"; }
+done
+
+note "5. the blocks reserved after the file's end are given back (the work directory's file system)"
+# A hole punched after the end frees nothing on ext4: the margin stayed allocated for good.
+sed "s#$SMALL/out.h5#$T/gzspace.h5#" "$W/gz.yaml" >"$T/gzspace.yaml"
+run_ok "$LOGS/gzspace.log" mpirun_lapse 2 run "$T/gzspace.yaml"
+size=$(stat -c %s "$T/gzspace.h5")
+used=$(du -B1 "$T/gzspace.h5" | cut -f1)
+[ "$used" -lt $((size + 262144)) ] ||
+    fail "the output takes $used bytes on disk for $size bytes: the reserved blocks stayed"
+
+note "6. a segmentation's measurement table meets the full disk (2 ranks)"
+# The table's chunks are allocated and filled in parallel by H5Dset_extent; a full disk failed
+# that on one rank while the other waited in the call for ever. Now reserved first (exit 1).
+"$LAPSE_PY" - "$T/noise.h5" <<'PY' || fail "could not make noise.h5"
+import sys, h5py, numpy as np
+r = np.random.default_rng(1)
+a = r.integers(0, 100, (4, 16, 96, 96)).astype("uint16")
+a[r.random(a.shape) < 0.08] += 900
+with h5py.File(sys.argv[1], "w") as f:
+    f["/raw"] = a
+PY
+cat >"$T/seg.yaml" <<YAML
+input: {file: $T/noise.h5, dataset: /raw}
+tiles: {shape: [16, 48, 48], halo: auto}
+pipeline:
+  - {op: threshold_otsu, name: mask}
+  - {op: connected_components_labeling, connectivity: diamond, name: labels}
+  - {op: measure_labels, from: labels, with: input, name: nuclei}
+output: {file: $SMALL/seg.h5, dataset: /labels, dtype: uint32}
+devices: any
+YAML
+sed "s#$SMALL/seg.h5#$T/segref.h5#" "$T/seg.yaml" >"$T/segref.yaml"
+run_ok "$LOGS/segref.log" "$LAPSE" run "$T/segref.yaml"
+mount -o remount,size=32m "$SMALL" || fail "cannot grow $SMALL"
+for kb in 6000 7000; do
+    rm -f "$SMALL"/*
+    avail=$(df --output=avail -k "$SMALL" | tail -n 1 | tr -d ' ')
+    fallocate -l $(((avail - kb) * 1024)) "$SMALL/filler" || fail "fallocate of the filler failed"
+    CFG=$T/seg.yaml full_run "seg$kb" 2 1
+    says_why "seg$kb"
+    rm -f "$SMALL/filler"
+    CFG=$T/seg.yaml full_run "segdone$kb" 2 0
+    py h5same.py "$T/segref.h5" "$SMALL/seg.h5" >"$LOGS/segsame$kb.log" ||
+        { cat "$LOGS/segsame$kb.log"; fail "segdone$kb: differs from a 1-rank run"; }
 done
 echo "PASS ($TEST_NAME)"
