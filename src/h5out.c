@@ -28,6 +28,7 @@
 #endif
 
 #include "h5util.h"
+#include "io/chunkmap.h"
 #include "io/h5blosc.h"
 #include "io/h5parts.h"
 #include "io/layout.h"
@@ -50,19 +51,23 @@ struct lapse_h5out {
     hid_t done; /* /lapse/done */
     hid_t row_type;
     hid_t dxpl_ind, dxpl_coll;
-    int broken;     /* an HDF5 failure left ranks out of step: do not close collectively */
-    int sync_fd;    /* LAPSE_SYNC_MARKS=1: a descriptor of the file for fdatasync, else -1 */
-    int id_fd;      /* rank 0, a file made by this open: its identity-locked descriptor, until
-                       taken (lapse_h5out_take_lock); else -1 */
-    int resv_fd;    /* rank 0: a write descriptor of the file for reserve_ahead, else -1 */
-    off_t reserved; /* rank 0: the blocks of the file below this offset are reserved */
-    off_t ahead;    /* bytes reserve_ahead keeps reserved after the end of allocation */
-    off_t eoa0;     /* rank 0: the end of allocation the file recorded when opened */
-    int filtered;   /* some dataset has a filter: data writes collective */
-    int coll_write; /* data writes collective (filtered, or LAPSE_H5_WRITE=collective) */
-    int io_mode;    /* H5Pget_mpio_actual_io_mode of the latest data write, -1 none */
-    int *raw_ok;    /* per dataset: -1 not yet known, 0 / 1 whether raw segments apply */
+    int broken;       /* an HDF5 failure left ranks out of step: do not close collectively */
+    int sync_fd;      /* LAPSE_SYNC_MARKS=1: a descriptor of the file for fdatasync, else -1 */
+    int id_fd;        /* rank 0, a file made by this open: its identity-locked descriptor, until
+                         taken (lapse_h5out_take_lock); else -1 */
+    int resv_fd;      /* rank 0: a write descriptor of the file for reserve_ahead, else -1 */
+    off_t reserved;   /* rank 0: the blocks of the file below this offset are reserved */
+    off_t ahead;      /* bytes reserve_ahead keeps reserved after the end of allocation */
+    off_t eoa0;       /* rank 0: the end of allocation the file recorded when opened */
+    off_t result_end; /* a new file (create_alone): its size once the result datasets were
+                         made, before the scratch ones: every result chunk lies below; else 0 */
+    int filtered;     /* some dataset has a filter: data writes collective */
+    int coll_write;   /* data writes collective (filtered, or LAPSE_H5_WRITE=collective) */
+    int io_mode;      /* H5Pget_mpio_actual_io_mode of the latest data write, -1 none */
+    int *raw_ok;      /* per dataset: -1 not yet known, 0 / 1 whether raw segments apply */
     hsize_t (*raw_chunk)[4]; /* per dataset: its chunk dims where raw_ok is 1 */
+    lapse_chunkmap_t **cmap; /* per dataset where raw_ok is 1 (not in parts): its chunks'
+                                addresses (io/chunkmap.h), or NULL: a lookup per chunk */
     char path[4096];         /* the file's name (output.file's size) */
     /* output.parts: timepoints (io/h5parts.h): the result datasets are virtual datasets over
      * one part file per timepoint, written with raw segments into the parts */
@@ -470,19 +475,23 @@ cleanup:
     return st;
 }
 
-/* Open (update) or create (truncating) path with the MPI-IO driver and collective metadata
- * writes. Metadata reads stay independent (no H5Pset_all_coll_metadata_ops): every rank looks up
- * the chunks of its own tasks (lapse_h5out_raw_segments: H5Dget_chunk_info_by_coord) when it
- * writes one, and HDF5's reference calls an independent metadata read undefined behaviour while
- * collective metadata reads are on. */
+/* Open (update) path with the MPI-IO driver and collective metadata writes, or create
+ * (truncating) it with the serial driver (create_alone: rank 0 alone). Metadata reads stay
+ * independent (no H5Pset_all_coll_metadata_ops): every rank looks up the chunks of its own tasks
+ * (lapse_h5out_raw_segments: H5Dget_chunk_info_by_coord) when it writes one, and HDF5's reference
+ * calls an independent metadata read undefined behaviour while collective metadata reads are on. */
 static lapse_status_t open_file(lapse_h5out_t *o, const char *file, lapse_mode_t mode)
 {
     lapse_status_t st = LAPSE_OK;
-    hid_t fapl = H5I_INVALID_HID;
+    hid_t fapl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID;
 
     LAPSE_H5ID(fapl, H5Pcreate(H5P_FILE_ACCESS));
-    LAPSE_H5(H5Pset_fapl_mpio(fapl, o->comm, MPI_INFO_NULL));
-    LAPSE_H5(H5Pset_coll_metadata_write(fapl, 1));
+    if (mode == LAPSE_MODE_UPDATE) {
+        LAPSE_H5(H5Pset_fapl_mpio(fapl, o->comm, MPI_INFO_NULL));
+        LAPSE_H5(H5Pset_coll_metadata_write(fapl, 1));
+    } /* else rank 0 alone (create_alone): the serial driver, whose metadata cache has no sync
+       * points (with MPI-IO, even on one process, each one rewrote the chunk index's large node
+       * while the chunks were allocated: 65 s for 65536 chunks) */
     /* 1.8 format or later: dense attribute storage, so a long config text fits. */
     LAPSE_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST));
     /* Benchmark knobs (docs/io.md): LAPSE_H5_ALIGN=BYTES aligns every object of at least
@@ -505,9 +514,27 @@ static lapse_status_t open_file(lapse_h5out_t *o, const char *file, lapse_mode_t
     }
     if (mode == LAPSE_MODE_UPDATE) {
         LAPSE_H5ID(o->file, H5Fopen(file, H5F_ACC_RDWR, fapl));
-    } else
-        LAPSE_H5ID(o->file, H5Fcreate(file, H5F_ACC_TRUNC, H5P_DEFAULT, fapl));
+    } else {
+        /* chunk index nodes that hold every chunk of the largest unfiltered result dataset, so
+         * that its chunks lie one after another (io/chunkmap.h: no lookup per task) */
+        int64_t most = 0;
+        for (int k = 0; k < o->nspecs; k++) {
+            const lapse_dset_spec_t *sp = &o->specs[k];
+            int64_t n = 1;
+            for (int i = 0; i < sp->ndims; i++) {
+                const int64_t c = sp->chunk[i] < 1 ? 1 : sp->chunk[i];
+                n *= (sp->dims[i] + c - 1) / c;
+            }
+            if (sp->comp == LAPSE_COMP_NONE && !in_parts(o, k) && n > most)
+                most = n;
+        }
+        LAPSE_H5ID(fcpl, H5Pcreate(H5P_FILE_CREATE));
+        LAPSE_H5(H5Pset_istore_k(fcpl, lapse_chunkmap_istore_k(most)));
+        LAPSE_H5ID(o->file, H5Fcreate(file, H5F_ACC_TRUNC, fcpl, fapl));
+    }
 cleanup:
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
     if (fapl >= 0)
         H5Pclose(fapl);
     return st;
@@ -518,14 +545,30 @@ static lapse_status_t open_datasets(lapse_h5out_t *o, const char *file, lapse_mo
 {
     lapse_status_t st = LAPSE_OK;
 
-    for (int k = 0; k < o->nspecs; k++) {
-        if (mode == LAPSE_MODE_UPDATE) {
-            LAPSE_TRY(match_spec(o->file, file, &o->specs[k]));
-            LAPSE_H5ID(o->dsets[k], H5Dopen2(o->file, o->specs[k].path, H5P_DEFAULT));
-        } else if (in_parts(o, k)) {
-            LAPSE_TRY(create_vds(o, &o->specs[k], &o->dsets[k]));
-        } else {
-            LAPSE_TRY(create_dset(o->file, &o->specs[k], &o->dsets[k]));
+    const size_t ns = strlen(LAPSE_LAYOUT_SCRATCH);
+    /* A new file: the result datasets first, then the scratch ones, so that the result chunks
+     * (allocated early) all lie below the file's end between the two passes (reserve_space
+     * reserves up to there: one range instead of a lookup per chunk, each O(chunks)). */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < o->nspecs; k++) {
+            const int scratch = strncmp(o->specs[k].path, LAPSE_LAYOUT_SCRATCH, ns) == 0;
+            if (scratch != pass)
+                continue;
+            if (mode == LAPSE_MODE_UPDATE) {
+                LAPSE_TRY(match_spec(o->file, file, &o->specs[k]));
+                LAPSE_H5ID(o->dsets[k], H5Dopen2(o->file, o->specs[k].path, H5P_DEFAULT));
+            } else if (in_parts(o, k)) {
+                LAPSE_TRY(create_vds(o, &o->specs[k], &o->dsets[k]));
+            } else {
+                LAPSE_TRY(create_dset(o->file, &o->specs[k], &o->dsets[k]));
+            }
+        }
+        if (pass == 0 && mode != LAPSE_MODE_UPDATE) {
+            /* A flush makes the file as long as its end of allocation (the MPI-IO driver
+             * extends it; H5Fget_filesize and H5Fget_eoa fail with that driver). */
+            struct stat sb;
+            LAPSE_H5(H5Fflush(o->file, H5F_SCOPE_LOCAL));
+            o->result_end = stat(file, &sb) == 0 ? sb.st_size : 0;
         }
     }
     htri_t e = H5Lexists(o->file, LAPSE_LAYOUT_GROUP, H5P_DEFAULT);
@@ -917,7 +960,21 @@ static lapse_status_t reserve_space(lapse_h5out_t *o, int fd, const lapse_config
     if (cfg->compression != LAPSE_COMP_NONE || cfg->output_format == LAPSE_FMT_ZARR ||
         (env && strcmp(env, "0") == 0))
         return LAPSE_OK;
-    for (int k = 0; k < o->nspecs; k++) {
+    int any = 0, whole = 0;
+    for (int k = 0; k < o->nspecs; k++)
+        any |= strncmp(o->specs[k].path, LAPSE_LAYOUT_SCRATCH, ns) != 0 && !in_parts(o, k);
+    if (any && o->result_end > 0) {
+        /* The whole file below result_end: every result chunk, and metadata that is written
+         * anyway (open_datasets). A lookup per chunk (H5Dget_chunk_info, which walks the chunk
+         * index from its start in HDF5 1.10) made this O(chunks^2): 50 s for 65536 chunks. */
+        rg = malloc(sizeof *rg);
+        LAPSE_ALLOC(rg);
+        rg[0][0] = 0;
+        rg[0][1] = o->result_end;
+        nr = 1;
+        whole = 1;
+    }
+    for (int k = 0; !whole && k < o->nspecs; k++) {
         if (strncmp(o->specs[k].path, LAPSE_LAYOUT_SCRATCH, ns) == 0 || in_parts(o, k))
             continue; /* parts reserve their own blocks (lapse_parts_create) */
         hsize_t n = 0;
@@ -1012,16 +1069,17 @@ static lapse_status_t make_parts(lapse_h5out_t *o, const char *file)
     return step_agree(o, st);
 }
 
-/* Rank 0 alone, on MPI_COMM_SELF: the complete new file under tmp (datasets, task state,
- * attributes, the reservation of reserve_space), flushed and closed; on failure its handles are
- * left open (o->broken: the job ends). Made by one process so that a failure (a full disk, an
- * injected fault) is that process's alone: in a collective creation, a rank whose fill write of
- * a compressed dataset failed left H5Dcreate2 while the others waited in its barrier forever. */
+/* Rank 0 alone, with HDF5's serial driver (open_file): the complete new file under tmp (datasets,
+ * task state, attributes, the reservation of reserve_space), flushed and closed; on failure its
+ * handles are left open (o->broken: the job ends). Made by one process so that a failure (a full
+ * disk, an injected fault) is that process's alone: in a collective creation, a rank whose fill
+ * write of a compressed dataset failed left H5Dcreate2 while the others waited in its barrier
+ * forever. */
 static lapse_status_t create_alone(lapse_h5out_t *o, const char *tmp, int fd,
                                    const lapse_config_t *cfg, const lapse_state_spec_t *state)
 {
     MPI_Comm comm = o->comm;
-    o->comm = MPI_COMM_SELF; /* open_file's MPI-IO driver: this process only */
+    o->comm = MPI_COMM_SELF; /* no other rank takes part in anything below */
     lapse_status_t st = open_file(o, tmp, LAPSE_MODE_OVERWRITE);
     if (st == LAPSE_OK)
         st = open_datasets(o, tmp, LAPSE_MODE_OVERWRITE);
@@ -1104,6 +1162,8 @@ static lapse_status_t open_local(lapse_h5out_t *o, const lapse_dset_spec_t *spec
     LAPSE_ALLOC(o->raw_ok);
     o->raw_chunk = calloc((size_t)(nspecs > 0 ? nspecs : 1), sizeof *o->raw_chunk);
     LAPSE_ALLOC(o->raw_chunk);
+    o->cmap = calloc((size_t)(nspecs > 0 ? nspecs : 1), sizeof *o->cmap);
+    LAPSE_ALLOC(o->cmap);
     o->is_result = calloc((size_t)(nspecs > 0 ? nspecs : 1), sizeof *o->is_result);
     LAPSE_ALLOC(o->is_result);
     o->pdsets = malloc((size_t)(nspecs > 0 ? nspecs : 1) * sizeof *o->pdsets);
@@ -1329,6 +1389,13 @@ static lapse_status_t raw_check(lapse_h5out_t *o, int k, hid_t dset, int *ok)
     if (nf == 0 && lay == H5D_CHUNKED && same > 0 && s->ndims <= 4 &&
         H5Pget_chunk(dcpl, s->ndims, o->raw_chunk[k]) == s->ndims)
         *ok = 1;
+    if (*ok && !in_parts(o, k)) { /* a part's few chunks are looked up */
+        hsize_t bytes = lapse_dtype_size(s->dtype);
+        for (int i = 0; i < s->ndims; i++)
+            bytes *= o->raw_chunk[k][i];
+        if (lapse_chunkmap_build(dset, s->ndims, o->raw_chunk[k], bytes, &o->cmap[k]) != LAPSE_OK)
+            lapse_err_clear(); /* no map: a lookup per chunk, as before */
+    }
     o->raw_ok[k] = *ok;
 cleanup:
     if (ftype >= 0)
@@ -1439,7 +1506,8 @@ lapse_status_t lapse_h5out_raw_segments(lapse_h5out_t *o, int k, int64_t t, cons
         hsize_t csize = 0, lo[4], hi[4], p[4];
         for (int i = 0; i < nd; i++)
             off[i] = c[i] * cd[i];
-        LAPSE_H5(H5Dget_chunk_info_by_coord(dset, off, &fmask, &addr, &csize));
+        if (o->cmap[k] == NULL || lapse_chunkmap_addr(o->cmap[k], off, &addr) != 0)
+            LAPSE_H5(H5Dget_chunk_info_by_coord(dset, off, &fmask, &addr, &csize));
         if (addr == HADDR_UNDEF)
             goto none; /* not allocated: HDF5 must write it */
         for (int i = 0; i < nd; i++) {
@@ -1495,6 +1563,11 @@ none:
     *n = n0;
 cleanup:
     return st;
+}
+
+int lapse_h5out_chunk_runs(const lapse_h5out_t *o, int k)
+{
+    return k >= 0 && k < o->nspecs ? lapse_chunkmap_runs(o->cmap[k]) : 0;
 }
 
 const char *lapse_h5out_path(const lapse_h5out_t *o)
@@ -1772,6 +1845,9 @@ lapse_status_t lapse_h5out_close(lapse_h5out_t *o)
     free(o->dsets);
     free(o->raw_ok);
     free(o->raw_chunk);
+    for (int k = 0; o->cmap && k < o->nspecs; k++)
+        lapse_chunkmap_free(o->cmap[k]);
+    free(o->cmap);
     free(o->is_result);
     free(o->pdsets);
     free(o->specs);

@@ -141,6 +141,11 @@ lapse_status_t lapse_h5out_raw_segments(lapse_h5out_t *o, int k, int64_t t, cons
                                         const void *buf, lapse_raw_seg_t **seg, int *n, int *cap,
                                         int max, int *ok);
 
+/* Local. The runs of equally spaced chunks dataset k's chunk map has (io/chunkmap.h: 1 for a
+ * new output of up to 65534 chunks per dataset), once lapse_h5out_raw_segments has been asked
+ * for it; 0 where there is no map (an HDF5 lookup per chunk instead). For tests. */
+int lapse_h5out_chunk_runs(const lapse_h5out_t *o, int k);
+
 /* The output file's name as opened (for a descriptor of one's own: io/rawwrite.h). */
 const char *lapse_h5out_path(const lapse_h5out_t *o);
 

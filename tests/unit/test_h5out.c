@@ -271,6 +271,49 @@ START_TEST(create_write_read_back)
 }
 END_TEST
 
+/* A new output's chunks: one run in the chunk map (io/chunkmap.h), and the raw segments of a box
+ * start at HDF5's own address of each chunk (H5Dget_chunk_info_by_coord). */
+START_TEST(raw_segments_from_chunk_map)
+{
+    make_file();
+    lapse_h5out_t *o = NULL;
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_UPDATE, specs, 2, &cfg, &state, &o),
+        LAPSE_OK);
+    ck_assert_int_eq(lapse_h5out_chunk_runs(o, 0), 0); /* not asked for yet */
+    float buf[3 * 4 * 5] = {0};
+    lapse_raw_seg_t *seg = NULL;
+    int n = 0, cap = 0, ok = 0;
+    hid_t f = H5I_INVALID_HID, dxpl;
+    MPI_Comm comm;
+    int rank = 0;
+    lapse_h5out_handles(o, &f, &dxpl, &comm, &rank);
+    hid_t d = H5Dopen2(f, "/result", H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    for (int64_t t = 0; t < 4; t++)
+        for (int64_t y = 0; y < 8; y += 4)
+            for (int64_t x = 0; x < 10; x += 5) {
+                const lapse_box_t box = {{0, y, x}, {3, 4, 5}}; /* one chunk */
+                n = 0;
+                ck_assert_int_eq(
+                    lapse_h5out_raw_segments(o, 0, t, &box, buf, &seg, &n, &cap, 1000, &ok),
+                    LAPSE_OK);
+                ck_assert_int_eq(ok, 1);
+                ck_assert_int_eq(lapse_h5out_chunk_runs(o, 0), 1);
+                hsize_t off[4] = {(hsize_t)t, 0, (hsize_t)y, (hsize_t)x}, size = 0;
+                haddr_t addr = HADDR_UNDEF;
+                unsigned mask = 0;
+                ck_assert_int_ge(H5Dget_chunk_info_by_coord(d, off, &mask, &addr, &size), 0);
+                ck_assert_int_eq(n, 1); /* the chunk's bytes, in one piece */
+                ck_assert_int_eq(seg[0].off, (int64_t)addr);
+                ck_assert_uint_eq(seg[0].len, 3 * 4 * 5 * sizeof(float));
+            }
+    H5Dclose(d);
+    free(seg);
+    ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
+}
+END_TEST
+
 START_TEST(update_keeps_untouched_timepoints)
 {
     make_file();
@@ -381,6 +424,7 @@ static Suite *h5out_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_add_test(tc, create_write_read_back);
     tcase_add_test(tc, update_keeps_untouched_timepoints);
+    tcase_add_test(tc, raw_segments_from_chunk_map);
     tcase_add_test(tc, check_refuses);
     suite_add_tcase(s, tc);
     return s;
