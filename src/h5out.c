@@ -369,6 +369,8 @@ static lapse_status_t create_dset(hid_t f, const lapse_dset_spec_t *s, hid_t *ou
     LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
     LAPSE_H5ID(
         *out, H5Dcreate2(f, s->path, lapse_h5_file_type(s->dtype), space, lcpl, dcpl, H5P_DEFAULT));
+    if (s->comp == LAPSE_COMP_NONE) /* a new file, early allocation: io/layout.h */
+        LAPSE_TRY(put_str_attr(*out, LAPSE_ATTR_CHUNK_ORDER, "C"));
 cleanup:
     if (lcpl >= 0)
         H5Pclose(lcpl);
@@ -520,11 +522,13 @@ static lapse_status_t open_file(lapse_h5out_t *o, const char *file, lapse_mode_t
         int64_t most = 0;
         for (int k = 0; k < o->nspecs; k++) {
             const lapse_dset_spec_t *sp = &o->specs[k];
+            hsize_t c[4] = {1, 1, 1, 1};
+            for (int i = 0; i < sp->ndims && i < 4; i++)
+                c[i] = (hsize_t)(sp->chunk[i] < 1 ? 1 : sp->chunk[i]);
+            env_chunk(sp, c); /* LAPSE_H5_CHUNK, as create_dset */
             int64_t n = 1;
-            for (int i = 0; i < sp->ndims; i++) {
-                const int64_t c = sp->chunk[i] < 1 ? 1 : sp->chunk[i];
-                n *= (sp->dims[i] + c - 1) / c;
-            }
+            for (int i = 0; i < sp->ndims && i < 4; i++)
+                n *= (sp->dims[i] + (int64_t)c[i] - 1) / (int64_t)c[i];
             if (sp->comp == LAPSE_COMP_NONE && !in_parts(o, k) && n > most)
                 most = n;
         }
@@ -1389,7 +1393,8 @@ static lapse_status_t raw_check(lapse_h5out_t *o, int k, hid_t dset, int *ok)
     if (nf == 0 && lay == H5D_CHUNKED && same > 0 && s->ndims <= 4 &&
         H5Pget_chunk(dcpl, s->ndims, o->raw_chunk[k]) == s->ndims)
         *ok = 1;
-    if (*ok && !in_parts(o, k)) { /* a part's few chunks are looked up */
+    htri_t ordered = *ok && !in_parts(o, k) ? H5Aexists(dset, LAPSE_ATTR_CHUNK_ORDER) : 0;
+    if (ordered > 0) { /* made so by lapse (a part's few chunks are looked up) */
         hsize_t bytes = lapse_dtype_size(s->dtype);
         for (int i = 0; i < s->ndims; i++)
             bytes *= o->raw_chunk[k][i];

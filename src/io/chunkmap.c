@@ -79,9 +79,11 @@ static lapse_status_t add_run(lapse_chunkmap_t *m, hsize_t first, haddr_t base)
 }
 
 /* Chunks lo < hi at addresses alo, ahi (both looked up): add a run start at every index in
- * (lo, hi] whose chunk does not follow the one before it. Chunks are disjoint and (checked
- * here pair by pair, as far as the bisection looks) increasing, so a span of exactly
- * (hi - lo) * bytes holds chunks lo..hi one after another. *ok 0: no map. */
+ * (lo, hi] whose chunk does not follow the one before it. Chunks are disjoint and, in a dataset
+ * whose chunks were allocated in index order (the caller's precondition: io/chunkmap.h), at
+ * increasing addresses, so a span of exactly (hi - lo) * bytes holds chunks lo..hi one after
+ * another. The pairs looked up are checked to increase; chunks swapped between them are not
+ * seen. *ok 0: no map. */
 static lapse_status_t bisect(build_t *b, hsize_t lo, haddr_t alo, hsize_t hi, haddr_t ahi, int *ok)
 {
     lapse_status_t st = LAPSE_OK;

@@ -11,8 +11,10 @@
  * runs with a bisection over the index (a run is proven where the address span of its two ends
  * is exactly its chunk count times the chunk size: increasing, disjoint chunks leave no room for
  * anything else), checks samples against HDF5, and gives up (no map, not an error) where the
- * pattern does not hold or needs too many lookups. A new output sets its index nodes large
- * enough (lapse_chunkmap_istore_k) that the chunks are one run or a few.
+ * pattern does not hold or needs too many lookups. Chunks swapped inside a run are not seen:
+ * the caller builds maps only for datasets whose chunks were allocated in index order (h5out.c:
+ * lapse's own, early allocation in a new file, marked LAPSE_ATTR_CHUNK_ORDER). A new output sets
+ * its index nodes large enough (lapse_chunkmap_istore_k) that the chunks are one run or a few.
  */
 #ifndef LAPSE_IO_CHUNKMAP_H
 #define LAPSE_IO_CHUNKMAP_H

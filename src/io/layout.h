@@ -68,6 +68,10 @@ enum { LAPSE_MARK_PENDING = 0, LAPSE_MARK_DONE = 1 };
  * that holds the dataset's voxels ("out/run.zarr/result"); the HDF5 dataset holds none, and
  * lapse's HDF5 reader refuses it, naming the group. */
 #define LAPSE_ATTR_ZARR_ARRAY "lapse_zarr_array"
+/* On a chunked dataset without a filter that lapse made with early allocation in a new file
+ * (h5out.c create_dset): its chunks lie in index order at increasing addresses, which the chunk
+ * map (io/chunkmap.h) relies on; a dataset without it gets an HDF5 lookup per chunk. */
+#define LAPSE_ATTR_CHUNK_ORDER "lapse_chunks_in_order"
 /* The parts token of an output made with output.parts: timepoints (io/h5parts.h: each part file
  * carries it too); absent in outputs without parts. */
 #define LAPSE_ATTR_PARTS_TOKEN "parts_token"

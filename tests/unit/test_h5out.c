@@ -272,7 +272,8 @@ START_TEST(create_write_read_back)
 END_TEST
 
 /* A new output's chunks: one run in the chunk map (io/chunkmap.h), and the raw segments of a box
- * start at HDF5's own address of each chunk (H5Dget_chunk_info_by_coord). */
+ * start at HDF5's own address of each chunk (H5Dget_chunk_info_by_coord); a dataset without
+ * lapse's mark of chunks in order gets no map. */
 START_TEST(raw_segments_from_chunk_map)
 {
     make_file();
@@ -309,6 +310,24 @@ START_TEST(raw_segments_from_chunk_map)
                 ck_assert_uint_eq(seg[0].len, 3 * 4 * 5 * sizeof(float));
             }
     H5Dclose(d);
+    ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
+
+    /* without lapse's mark of chunks in index order (a dataset made by another tool or
+     * rewritten), no map: a lookup per chunk, which cannot be fooled by chunks out of order */
+    hid_t sf = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(sf, 0);
+    ck_assert_int_gt(H5Aexists_by_name(sf, "/result", "lapse_chunks_in_order", H5P_DEFAULT), 0);
+    ck_assert_int_ge(H5Adelete_by_name(sf, "/result", "lapse_chunks_in_order", H5P_DEFAULT), 0);
+    H5Fclose(sf);
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_UPDATE, specs, 2, &cfg, &state, &o),
+        LAPSE_OK);
+    const lapse_box_t box = {{0, 4, 5}, {3, 4, 5}};
+    n = 0;
+    ck_assert_int_eq(lapse_h5out_raw_segments(o, 0, 2, &box, buf, &seg, &n, &cap, 1000, &ok),
+                     LAPSE_OK);
+    ck_assert_int_eq(ok, 1);
+    ck_assert_int_eq(lapse_h5out_chunk_runs(o, 0), 0);
     free(seg);
     ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
 }
