@@ -864,7 +864,7 @@ static void set_margin(lapse_h5out_t *o)
             H5Pclose(dcpl);
         }
         off_t tile = (off_t)lapse_dtype_size(o->specs[k].dtype), whole = tile;
-        for (int i = 1; i < o->specs[k].ndims; i++) {
+        for (int i = 1; i < o->specs[k].ndims && i < 4; i++) {
             tile *= o->specs[k].chunk[i] < 1 ? 1 : o->specs[k].chunk[i];
             whole *= (off_t)chunk[i];
         }
