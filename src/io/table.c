@@ -42,12 +42,18 @@ static int row_cmp(const void *a, const void *b)
     return 0;
 }
 
-static int in_list(int64_t t, const int64_t *tps, int64_t n)
+static int i64_cmp(const void *a, const void *b)
 {
-    for (int64_t i = 0; i < n; i++)
-        if (tps[i] == t)
-            return 1;
-    return 0;
+    int64_t x, y;
+    memcpy(&x, a, sizeof x);
+    memcpy(&y, b, sizeof y);
+    return x < y ? -1 : x > y;
+}
+
+/* 1 when t is in sorted[n] (ascending). */
+static int in_sorted(int64_t t, const int64_t *sorted, int64_t n)
+{
+    return n > 0 && bsearch(&t, sorted, (size_t)n, sizeof t, i64_cmp) != NULL;
 }
 
 /* Rank 0: the merged rows: the old ones of dset (n0) outside tps, then rows; sorted. */
@@ -60,6 +66,7 @@ static lapse_status_t merge(hid_t dset, hid_t type, const lapse_table_desc_t *de
     hsize_t n0 = 0;
     size_t rb = (size_t)desc->ncols * 8;
     char *buf = NULL;
+    int64_t *sorted = NULL; /* tps, ascending: each old row's timepoint looked up by bisection */
     if (dset >= 0) {
         LAPSE_H5ID(space, H5Dget_space(dset));
         LAPSE_H5(H5Sget_simple_extent_dims(space, &n0, NULL));
@@ -68,11 +75,16 @@ static lapse_status_t merge(hid_t dset, hid_t type, const lapse_table_desc_t *de
     LAPSE_ALLOC(buf);
     if (n0 > 0)
         LAPSE_H5(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
+    sorted = malloc(((size_t)ntps + 1) * sizeof *sorted);
+    LAPSE_ALLOC(sorted);
+    if (ntps > 0)
+        memcpy(sorted, tps, (size_t)ntps * sizeof *sorted);
+    qsort(sorted, (size_t)ntps, sizeof *sorted, i64_cmp);
     int64_t keep = 0;
     for (hsize_t i = 0; i < n0; i++) {
         int64_t t;
         memcpy(&t, buf + i * rb, sizeof t);
-        if (!in_list(t, tps, ntps))
+        if (!in_sorted(t, sorted, ntps))
             memmove(buf + (size_t)keep++ * rb, buf + i * rb, rb);
     }
     if (nrows > 0)
@@ -85,6 +97,7 @@ static lapse_status_t merge(hid_t dset, hid_t type, const lapse_table_desc_t *de
 cleanup:
     if (space >= 0)
         H5Sclose(space);
+    free(sorted);
     free(buf);
     return st;
 }
