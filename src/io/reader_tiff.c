@@ -82,6 +82,14 @@ static int on_warning(TIFF *tif, void *user, const char *module, const char *fmt
     return 1; /* unknown private tags and the like: not the user's concern */
 }
 
+/* a x b for a, b >= 0, saturated at INT64_MAX: a description's sizes are the file's word, and
+ * their product must not wrap round to the page count (channels = slices = 2^63 - 1, frames = 2
+ * has a product of 2 modulo 2^64). */
+static int64_t mul_sat(int64_t a, int64_t b)
+{
+    return a != 0 && b > INT64_MAX / a ? INT64_MAX : a * b;
+}
+
 /* Value of integer key ("frames=") at the start of a line of an ImageJ description; dflt when
  * absent; -1 when present but not a positive number. */
 static int64_t ij_value(const char *desc, const char *key, int64_t dflt)
@@ -122,7 +130,8 @@ static int xml_attr(const char *tag, const char *name, char *out, size_t len)
 static const char *ome_pixels(const char *xml)
 {
     for (const char *p = xml; (p = strstr(p, "Pixels")) != NULL; p += 6)
-        if ((p[-1] == '<' || p[-1] == ':') && (p[6] == ' ' || p[6] == '\n' || p[6] == '\t'))
+        if (p > xml && (p[-1] == '<' || p[-1] == ':') &&
+            (p[6] == ' ' || p[6] == '\n' || p[6] == '\t'))
             return p;
     return NULL;
 }
@@ -179,7 +188,7 @@ static lapse_status_t ome_axes(const char *file, const char *xml, tiff_axes_t *a
             ax->stride_t = stride;
         else
             ax->stride_c = stride;
-        stride *= size;
+        stride = mul_sat(stride, size);
     }
     ax->declared_y = sy;
     ax->declared_x = sx;
@@ -202,9 +211,9 @@ static lapse_status_t imagej_axes(const char *file, const char *desc, int64_t np
                    "%s: the ImageJ description has an images=, channels=, slices= or frames= "
                    "that is not a positive number",
                    file);
-    if (ax->c * ax->z * ax->t == 1 && images > 1)
+    if (ax->c == 1 && ax->z == 1 && ax->t == 1 && images > 1)
         ax->z = images; /* a plain ImageJ stack: its images are slices */
-    if (ax->c * ax->z * ax->t != images)
+    if (mul_sat(mul_sat(ax->c, ax->z), ax->t) != images)
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: the ImageJ description says images=%lld, but channels x slices x frames "
                    "= %lld x %lld x %lld",
@@ -351,12 +360,13 @@ static lapse_status_t find_axes(const char *file, const char *desc, int64_t npag
         ax->kind = "multi-page TIFF";
         ax->plain = 1;
     }
-    if (ax->t * ax->z * ax->c != npages)
+    const int64_t planes = mul_sat(mul_sat(ax->t, ax->z), ax->c);
+    if (planes != npages)
         LAPSE_FAIL(LAPSE_EINPUT,
-                   "%s: the %s describes %lld planes (t=%lld, z=%lld, c=%lld) but the file has "
+                   "%s: the %s describes %s%lld planes (t=%lld, z=%lld, c=%lld) but the file has "
                    "%lld pages",
-                   file, ax->kind, (long long)(ax->t * ax->z * ax->c), (long long)ax->t,
-                   (long long)ax->z, (long long)ax->c, (long long)npages);
+                   file, ax->kind, planes == INT64_MAX ? "at least " : "", (long long)planes,
+                   (long long)ax->t, (long long)ax->z, (long long)ax->c, (long long)npages);
     ax->ndims = ax->t > 1 && ax->z == 1 ? 3 : 4;
 cleanup:
     return st;
@@ -813,6 +823,10 @@ static lapse_status_t tiff_read(void *handle, int64_t t, const lapse_box_t *box,
     for (int64_t z = 0; z < box->dim[0]; z++) {
         int64_t page = in->page0 + t * in->stride_t + (box->off[0] + z) * in->stride_z;
         unsigned char *out = (unsigned char *)dst + (size_t)z * plane;
+        if (page < 0 || page >= in->npages) /* the open checked the axes against the pages */
+            LAPSE_FAIL(LAPSE_EREAD, "%s: internal error: t=%lld, z=%lld is page %lld of %lld",
+                       in->file, (long long)t, (long long)(box->off[0] + z), (long long)page,
+                       (long long)in->npages);
         in->err[0] = '\0';
         if (!TIFFSetSubDirectory(in->tif, in->ifd[page]))
             LAPSE_FAIL(LAPSE_EREAD, "%s: page %lld: %s", in->file, (long long)page, in->err);

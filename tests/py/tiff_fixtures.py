@@ -106,6 +106,19 @@ def main():
                        ("json_size.tif", '{"shape": [4, 45, 37], "axes": "ZYX"}')):
         tifffile.imwrite(p(name), v[0].astype(np.uint16), metadata=None, photometric="minisblack",
                          description=desc)
+    # sizes whose product wraps round to the page count modulo 2^64: (2^63 - 1)^2 x 2 = 2
+    big = 2**63 - 1
+    tifffile.imwrite(p("ij_wrap.tif"), v[0, :2].astype(np.uint16), metadata=None,
+                     photometric="minisblack",
+                     description=f"ImageJ=1.11a\nimages=2\nchannels={big}\nslices={big}\nframes=2\n")
+    tifffile.imwrite(p("ome_wrap.ome.tif"), v[0, :2].astype(np.uint16), metadata=None,
+                     photometric="minisblack",
+                     description='<?xml version="1.0"?><OME><Image><Pixels DimensionOrder="XYCZT" '
+                                 f'SizeX="45" SizeY="37" SizeZ="{big}" SizeC="{big}" SizeT="2" '
+                                 'Type="uint16"></Pixels></Image></OME>')
+    # "Pixels" at the very start of the description (the search looked one byte before it)
+    tifffile.imwrite(p("ome_pixels_first.tif"), v[0, :2].astype(np.uint16), metadata=None,
+                     photometric="minisblack", description='Pixels <OME SizeX="45" SizeY="37"')
     data = open(p("plain.tif"), "rb").read()
     with open(p("truncated.tif"), "wb") as out:
         out.write(data[: len(data) // 2])

@@ -6,7 +6,8 @@
  * and read box by box against the fixtures' value formula; and the unusable ones (channels
  * without input.channel, int8, RGB, plane counts that do not match the axes, an unknown codec,
  * mixed page sizes, truncated, not a TIFF, JSON descriptions whose shape or axes lapse cannot
- * use) refused with LAPSE_EINPUT saying why.
+ * use, ImageJ and OME sizes whose product wraps round to the page count) refused with
+ * LAPSE_EINPUT saying why.
  */
 #include <check.h>
 #include <stdio.h>
@@ -290,6 +291,16 @@ START_TEST(refused)
     expect_fail("short_data.tif",
                 (const char *[]){"strip 7 (bytes", "lies beyond the end of the file", NULL});
     expect_fail("text.tif", (const char *[]){"not a readable TIFF", NULL});
+    /* sizes whose product wraps round to the page count (2 modulo 2^64): was accepted as
+     * 2 timepoints of 2^63 - 1 planes */
+    expect_fail("ij_wrap.tif", (const char *[]){"ImageJ", "images=2",
+                                                "9223372036854775807 x "
+                                                "9223372036854775807 x 2",
+                                                NULL});
+    expect_fail(
+        "ome_wrap.ome.tif",
+        (const char *[]){"OME-TIFF", "at least 9223372036854775807 planes", "2 pages", NULL});
+    expect_fail("ome_pixels_first.tif", (const char *[]){"no Pixels element", NULL});
     expect_fail("absent.tif", (const char *[]){"no such file", NULL});
 }
 END_TEST
