@@ -201,6 +201,37 @@ static lapse_dtype_t work_dtype(lapse_dtype_t dt)
     return dt == LAPSE_DT_U8 || dt == LAPSE_DT_U16 ? dt : LAPSE_DT_F32;
 }
 
+/* The largest extent of an axis (timepoints, z, y, x): kernels index a box with int
+ * coordinates. */
+#define READER_MAX_EXTENT INT32_MAX
+/* The largest input in bytes: sizes are products of int64_t. */
+#define READER_MAX_BYTES ((int64_t)1 << 60)
+
+/* After a backend's successful probe or open: LAPSE_EINPUT (failed_part 2: the dataset) when
+ * the shape the file claims is beyond what lapse can index (an axis above READER_MAX_EXTENT,
+ * more than READER_MAX_BYTES in all), before any size is computed from it; a file's header may
+ * claim any size (an HDF5 dataset of 2^40 x 2^40 x 2^40 chunks costs a few bytes). */
+static lapse_status_t check_extent(const char *file, lapse_input_info_t *info)
+{
+    lapse_status_t st = LAPSE_OK;
+    const int64_t ext[4] = {info->ntp, info->shape[0], info->shape[1], info->shape[2]};
+    int64_t bytes = (int64_t)lapse_dtype_size(info->dtype);
+    for (int i = 0; i < 4; i++) {
+        if (ext[i] < 1 || ext[i] > READER_MAX_EXTENT || bytes > READER_MAX_BYTES / ext[i]) {
+            info->failed_part = 2;
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: the input's shape [%lld, %lld, %lld, %lld] (t, z, y, x) is beyond "
+                       "what lapse can read: at least 1 and at most %d along each axis, at most "
+                       "2^60 bytes in all",
+                       file, (long long)ext[0], (long long)ext[1], (long long)ext[2],
+                       (long long)ext[3], READER_MAX_EXTENT);
+        }
+        bytes *= ext[i];
+    }
+cleanup:
+    return st;
+}
+
 /* After a backend's successful probe or open: the file's dtype, the work dtype, the defaults. */
 static void finish_info(const lapse_reader_backend_t *b, lapse_input_info_t *info)
 {
@@ -264,11 +295,16 @@ lapse_status_t lapse_reader_probe(const char *file, const char *dataset, lapse_i
     lapse_input_sel_t sel;
     const lapse_reader_backend_t *b = NULL;
     const char *bds = NULL;
-    info->failed_part = 1;
-    LAPSE_TRY(pick(file, dataset, &sel, &b, &bds, &info->failed_part));
-    LAPSE_TRY(b->probe(file, bds, info));
-    finish_info(b, info);
+    lapse_input_info_t got = *info; /* *info changes only on success (but failed_part) */
+    got.failed_part = 1;
+    LAPSE_TRY(pick(file, dataset, &sel, &b, &bds, &got.failed_part));
+    LAPSE_TRY(b->probe(file, bds, &got));
+    finish_info(b, &got);
+    LAPSE_TRY(check_extent(file, &got));
+    *info = got;
+    return LAPSE_OK;
 cleanup:
+    info->failed_part = got.failed_part;
     return st;
 }
 
@@ -284,6 +320,7 @@ lapse_status_t lapse_reader_open(const char *file, const char *dataset, lapse_re
     LAPSE_TRY(pick(file, dataset, &sel, &r->backend, &bds, &r->info.failed_part));
     LAPSE_TRY(r->backend->open(file, bds, &r->handle, &r->info));
     finish_info(r->backend, &r->info);
+    LAPSE_TRY(check_extent(file, &r->info));
     r->convert = r->backend != &lapse_reader_files && r->info.file_dtype != r->info.dtype;
     *out = r;
     return LAPSE_OK;

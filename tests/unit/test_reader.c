@@ -1,6 +1,7 @@
 /*
  * test_reader.c - the input reader (io/reader.h) and its HDF5 backend: probe messages for every
- * kind of unusable file (missing, not HDF5, truncated, missing dataset, bad rank, bad type), box
+ * kind of unusable file (missing, not HDF5, truncated, missing dataset, bad rank, bad type, a
+ * shape beyond int coordinates or 2^60 bytes), box
  * reads compared with values written here with the serial HDF5 API, the choice of backend and
  * the dataset-name check used by the config.
  */
@@ -304,6 +305,51 @@ START_TEST(check_dataset)
 }
 END_TEST
 
+/* A chunked dataset of dims (no chunk written: a few bytes whatever the size claimed). */
+static void write_empty_chunked(const char *file, const char *name, const hsize_t dims[4])
+{
+    hid_t f = H5Fcreate(file, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hsize_t chunk[4] = {1, 1, 16, 16};
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert_int_ge(H5Pset_chunk(dcpl, 4, chunk), 0);
+    hid_t s = H5Screate_simple(4, dims, NULL);
+    hid_t d = H5Dcreate2(f, name, H5T_STD_U16LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    H5Dclose(d);
+    H5Sclose(s);
+    H5Pclose(dcpl);
+    H5Fclose(f);
+}
+
+/* A shape beyond int coordinates or 2^60 bytes is refused at the probe and the open (exit 2),
+ * before any size is computed from it; it used to overflow the voxel counts (a run with
+ * LAPSE_SPACE_CHECK=0 failed in lapse_pipeline_create with "0 core voxels", exit 1). */
+START_TEST(probe_huge_shape)
+{
+    const hsize_t axis[4] = {2, (hsize_t)1 << 40, 16, 16},
+                  bytes[4] = {2, 1 << 20, 1 << 20, 1 << 20};
+    const hsize_t limit[4] = {2, 16, 16, ((hsize_t)1 << 31) - 1}; /* at the axis limit: read */
+    const char *fa = path_in("axis.h5"), *fb = path_in("bytes.h5"), *fl = path_in("limit.h5");
+    write_empty_chunked(fa, "/raw", axis);
+    write_empty_chunked(fb, "/raw", bytes);
+    write_empty_chunked(fl, "/raw", limit);
+    const char *w[] = {"[2, 1099511627776, 16, 16]", "at most 2147483647 along each axis", NULL};
+    expect_fail(fa, "/raw", w);
+    const char *wb[] = {"[2, 1048576, 1048576, 1048576]", "2^60 bytes", NULL};
+    expect_fail(fb, "/raw", wb);
+    lapse_input_info_t info = {0};
+    ck_assert_int_eq(lapse_reader_probe(fb, "/raw", &info), LAPSE_EINPUT);
+    ck_assert_int_eq(info.failed_part, 2);
+    ck_assert_int_eq(info.ntp, 0); /* only failed_part changes on failure */
+    lapse_reader_t *r = NULL;
+    ck_assert_int_eq(lapse_reader_open(fa, "/raw", &r), LAPSE_EINPUT);
+    ck_assert_ptr_null(r);
+    ck_assert_msg(lapse_reader_probe(fl, "/raw", &info) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_int_eq(info.shape[2], ((int64_t)1 << 31) - 1);
+}
+END_TEST
+
 static Suite *reader_suite(void)
 {
     Suite *s = suite_create("reader");
@@ -317,6 +363,7 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, probe_missing_dataset_lists_present);
     tcase_add_test(tc, probe_wrong_rank);
     tcase_add_test(tc, probe_unsupported_types);
+    tcase_add_test(tc, probe_huge_shape);
     tcase_add_test(tc, read_boxes);
     tcase_add_test(tc, open_failure_leaves_out);
     tcase_add_test(tc, backend_choice);
