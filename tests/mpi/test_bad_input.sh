@@ -116,7 +116,7 @@ refuse in_int32 3:12 input.dataset '/i32.*int32.*(not supported|unsupported)'
 config in_uint64 odd.h5 /u64
 refuse in_uint64 3:12 input.dataset '/u64.*uint64.*(not supported|unsupported)'
 config in_many odd.h5 /many
-refuse in_many 3:12 input.dataset 'odd\.h5 has 1099511627776 timepoints, more than lapse handles'
+refuse in_many 3:12 input.dataset 'odd\.h5: the input.s shape \[1099511627776, 1, 4, 4\] .* is beyond what lapse can read'
 
 note "2. timepoints beyond the input's range ($NT timepoints)"
 config tp_range in.h5 /raw "1, 3-5"
