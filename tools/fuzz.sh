@@ -2,7 +2,8 @@
 # fuzz.sh - build the libFuzzer harnesses (tests/fuzz, clang + ASan + UBSan) and run each one.
 # Usage: tools/fuzz.sh [SECONDS_PER_FUZZER] [WORKDIR]      (defaults: 30, build-fuzz/work)
 # WORKDIR gets corpus/<fuzzer>/ (seeded from configs/*.yaml, tests/unit/configs/*.yaml,
-# tests/mpi/bad_configs/*.yaml, tests/fuzz/tpsel.seeds and tests/fuzz/json.seeds; grows between runs), crashes/<fuzzer>-*
+# tests/mpi/bad_configs/*.yaml, tests/fuzz/tpsel.seeds, json.seeds and tiff.seeds; grows between
+# runs), crashes/<fuzzer>-*
 # (inputs that failed) and <fuzzer>.log. Exit status: 0 when no fuzzer found anything, 1 else.
 # Env: LAPSE_FUZZ_BUILD (build dir, default build-fuzz), CC (default clang).
 set -euo pipefail
@@ -17,9 +18,10 @@ command -v "$cc" >/dev/null || { echo "fuzz: $cc not found (tools/deps.sh instal
 mkdir -p "$work"
 cmake -S . -B "$build" -DCMAKE_C_COMPILER="$cc" -DLAPSE_FUZZ=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     >"$work/cmake.log" 2>&1 || { cat "$work/cmake.log" >&2; exit 1; }
-cmake --build "$build" -j"$(nproc)" --target fuzz_config fuzz_tpsel fuzz_json
+cmake --build "$build" -j"$(nproc)" --target fuzz_config fuzz_tpsel fuzz_json fuzz_tiff
 
-mkdir -p "$work/corpus/fuzz_config" "$work/corpus/fuzz_tpsel" "$work/corpus/fuzz_json" "$work/crashes"
+mkdir -p "$work/corpus/fuzz_config" "$work/corpus/fuzz_tpsel" "$work/corpus/fuzz_json" \
+    "$work/corpus/fuzz_tiff" "$work/crashes"
 for f in configs/*.yaml tests/unit/configs/*.yaml tests/mpi/bad_configs/*.yaml; do
     [ -f "$f" ] && cp "$f" "$work/corpus/fuzz_config/seed-$(basename "$(dirname "$f")")-$(basename "$f")"
 done
@@ -41,6 +43,18 @@ while IFS= read -r line; do
     printf '%s' "$line" >"$work/corpus/fuzz_json/seed-$i"
 done <tests/fuzz/json.seeds
 
+# TIFF descriptions: tests/fuzz/tiff.seeds, "P S DESCRIPTION" per line (fuzz_tiff.c's input: byte
+# 0 = pages - 1, byte 1 = the selection, then the description).
+i=0
+while IFS= read -r line; do
+    case $line in '#'*) continue ;; esac
+    i=$((i + 1))
+    # shellcheck disable=SC2059 # the pages and selection bytes as octal escapes
+    printf "\\$(printf %o "${line%% *}")\\$(printf %o "$(echo "$line" | cut -d' ' -f2)")" \
+        >"$work/corpus/fuzz_tiff/seed-$i"
+    printf '%b' "$(echo "$line" | cut -d' ' -f3-)" >>"$work/corpus/fuzz_tiff/seed-$i"
+done <tests/fuzz/tiff.seeds
+
 # The dictionary: tests/fuzz/config.dict (YAML and schema words) plus every operation name and
 # parameter key of the registry, read from the family files, so a new operation needs no entry.
 dict=$work/config.dict
@@ -51,12 +65,13 @@ dict=$work/config.dict
 } >"$dict"
 
 fail=0
-for fz in fuzz_config fuzz_tpsel fuzz_json; do
+for fz in fuzz_config fuzz_tpsel fuzz_json fuzz_tiff; do
     opts=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
           -artifact_prefix="$work/crashes/$fz-")
     [ "$fz" = fuzz_config ] && opts+=(-dict="$dict" -max_len=4096)
     [ "$fz" = fuzz_tpsel ] && opts+=(-max_len=256)
     [ "$fz" = fuzz_json ] && opts+=(-max_len=8192)
+    [ "$fz" = fuzz_tiff ] && opts+=(-max_len=4096)
     echo "fuzz: $fz for ${secs}s (log $work/$fz.log)"
     rc=0
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \

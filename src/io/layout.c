@@ -39,7 +39,7 @@ static const field_t fields[] = {
 
 int lapse_layout_reserved(const char *path)
 {
-    const char *g = LAPSE_LAYOUT_GROUP + 1; /* "lapse" */
+    const char *g = &LAPSE_LAYOUT_GROUP[1]; /* "lapse" */
     size_t n = strlen(g);
     if (path[0] == '/')
         path++;
