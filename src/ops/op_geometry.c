@@ -623,6 +623,27 @@ static void rotate_make(const lapse_step_t *s, const int64_t n[3], sampler_t *A)
 }
 SAMPLER_OP(rotate, rotate_make)
 
+/* The samplers compute positions in float32, whose integers are exact up to 2^24: refuse (key
+ * "op") an input or result axis beyond that, where positions would no longer address every
+ * voxel. NULL when fine (check_dims). */
+#define SAMPLER_MAX_EXTENT ((int64_t)1 << 24)
+static const char *sampler_check(const lapse_step_t *s, const int64_t in[3], char *msg, size_t len)
+{
+    int64_t out[3];
+    lapse_step_out_dims(s, in, out);
+    for (int a = 0; a < 3; a++)
+        if (in[a] > SAMPLER_MAX_EXTENT || out[a] > SAMPLER_MAX_EXTENT) {
+            snprintf(msg, len,
+                     "%s samples at float32 positions, exact up to 2^24 = %lld voxels along an "
+                     "axis, but axis %c has %lld voxels in its input and %lld in its result: "
+                     "crop or downsample_bin first",
+                     s->op->name, (long long)SAMPLER_MAX_EXTENT, "zyx"[a], (long long)in[a],
+                     (long long)out[a]);
+            return "op";
+        }
+    return NULL;
+}
+
 /* An angle that is not a multiple of 180 degrees turns its plane out of itself where one of the
  * plane's axes has one voxel (angle_x and angle_y on a [t, y, x] time-lapse, whose z has one
  * plane): every voxel but a line would be 0. Multiples of 180 degrees are flips. */
@@ -631,6 +652,9 @@ static const char *rotate_check(const lapse_step_t *s, const int64_t in[3], char
     static const char *const keys[3] = {"angle_x", "angle_y", "angle_z"};
     static const char *const names[3] = {"z", "y", "x"};
     static const int axes[3][2] = {{0, 1}, {0, 2}, {1, 2}}; /* each angle's plane (z, y, x) */
+    const char *key = sampler_check(s, in, msg, len);
+    if (key != NULL)
+        return key;
     for (int i = 0; i < 3; i++)
         for (int k = 0; k < 2; k++)
             if (in[axes[i][k]] == 1 && fmod(s->p[i].v[0], 180.0) != 0.0) {
@@ -743,6 +767,7 @@ const lapse_op_t lapse_op_affine_transform = {
                             "linear (order 1) or nearest (order 0)")},
     .reach_doc = "the mapped box",
     .in_box = affine_in_box,
+    .check_dims = sampler_check,
     .launch = affine_launch,
     .reference = affine_ref,
 };
@@ -766,6 +791,7 @@ const lapse_op_t lapse_op_resample = {
     .reach_doc = "the scaled box",
     .in_box = resample_in_box,
     .out_dims = resample_dims,
+    .check_dims = sampler_check,
     .voxel = resample_voxel,
     .launch = resample_launch,
     .reference = resample_ref,
@@ -990,6 +1016,7 @@ const lapse_op_t lapse_op_radial_reslice = {
     .reach_doc = "the planes and the annulus its angles and radii sweep",
     .in_box = radial_in_box,
     .out_dims = radial_dims,
+    .check_dims = sampler_check,
     .voxel = radial_voxel,
     .prepare = radial_prepare,
     .release = radial_release,

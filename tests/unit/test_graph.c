@@ -2,7 +2,8 @@
  * test_graph.c - the pipeline graph compiler (src/ops/graph.c), host only: operand links and
  * their errors, work buffer slots by liveness (no live result is ever overwritten, and chains
  * keep the buffer counts of the old three-buffer rotation), the reach as the union over paths,
- * read boxes from the steps' box rules, and the cut into segments at global steps.
+ * read boxes from the steps' box rules, the cut into segments at global steps, and the
+ * shapes refused as beyond the kernels' coordinates.
  */
 #include <check.h>
 #include <stdio.h>
@@ -324,6 +325,54 @@ START_TEST(test_link_errors)
 }
 END_TEST
 
+/* Shapes beyond what the kernels index are refused when the graph is compiled (exit 2 at the
+ * step): a sampler whose input or result has an axis above 2^24 (its float32 positions skip
+ * voxels there; resample by 256 of a 2^24-voxel axis was planned as a 2^32-voxel result, past
+ * the kernels' int coordinates), and any result beyond 2^31 - 1 voxels along an axis or 2^58 in
+ * all. */
+START_TEST(test_size_limits)
+{
+    lapse_graph_t g;
+    lapse_graph_err_t err;
+    lapse_step_t s[1];
+    const int64_t wide[3] = {1, 1, (int64_t)1 << 24}, wider[3] = {1, 1, ((int64_t)1 << 24) + 1};
+    s[0] = step("resample", 0, "", "", "", "");
+    s[0].p[0].v[0] = 1, s[0].p[0].v[1] = 1, s[0].p[0].v[2] = 1;
+    lapse_err_clear();
+    ck_assert_msg(lapse_graph_compile(s, 1, wide, LAPSE_DT_U16, LAPSE_DT_AUTO, &g, &err) ==
+                      LAPSE_OK,
+                  "%s", lapse_errmsg()); /* 2^24 itself is exact */
+    s[0].p[0].v[2] = 256;
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_graph_compile(s, 1, wide, LAPSE_DT_U16, LAPSE_DT_AUTO, &g, &err),
+                     LAPSE_ECONFIG);
+    ck_assert_str_eq(err.key, "op");
+    ck_assert_msg(strstr(lapse_errmsg(), "4294967296 in its result"), "%s", lapse_errmsg());
+    const char *samplers[] = {"rotate", "affine_transform", "radial_reslice"};
+    for (int i = 0; i < 3; i++) {
+        s[0] = step(samplers[i], 0, "", "", "", "");
+        if (i == 1) /* the identity matrix */
+            for (int r = 0; r < 3; r++)
+                s[0].p[0].v[r * 4 + r] = 1;
+        if (i == 2) /* one degree between planes */
+            s[0].p[0].v[0] = 1;
+        lapse_err_clear();
+        ck_assert_int_eq(lapse_graph_compile(s, 1, wider, LAPSE_DT_U16, LAPSE_DT_AUTO, &g, &err),
+                         LAPSE_ECONFIG);
+        ck_assert_msg(strstr(lapse_errmsg(), "exact up to 2^24"), "%s: %s", samplers[i],
+                      lapse_errmsg());
+    }
+    /* 2^59 voxels of uint8 (2^59 bytes, an input the reader takes): a float32 result of that
+     * size is refused */
+    const int64_t huge[3] = {(int64_t)1 << 20, (int64_t)1 << 20, (int64_t)1 << 19};
+    s[0] = step("gaussian_blur", 1, "", "", "", "");
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_graph_compile(s, 1, huge, LAPSE_DT_U8, LAPSE_DT_AUTO, &g, &err),
+                     LAPSE_ECONFIG);
+    ck_assert_msg(strstr(lapse_errmsg(), "2^58 in all"), "%s", lapse_errmsg());
+}
+END_TEST
+
 /* A global operation (none is registered yet: a test descriptor) cuts the graph. */
 static const lapse_op_t fake_global = {.name = "fake_global",
                                        .help = "test only",
@@ -363,6 +412,7 @@ int main(void)
     tcase_add_test(tc, test_graph_buffers_and_reach);
     tcase_add_test(tc, test_read_box);
     tcase_add_test(tc, test_link_errors);
+    tcase_add_test(tc, test_size_limits);
     tcase_add_test(tc, test_geometry);
     tcase_add_test(tc, test_segments);
     suite_add_tcase(su, tc);
