@@ -126,6 +126,17 @@ static lapse_status_t shape_steps(lapse_graph_t *g, lapse_graph_err_t *err)
                 return graph_fail(err, nd->step, k, key, "%s%s", msg, "");
         }
         lapse_step_out_dims(nd->step, d[0], nd->dims);
+        if (nd->dims[0] < 1 || nd->dims[1] < 1 || nd->dims[2] < 1) {
+            char a[96], b[96];
+            snprintf(a, sizeof a, "[%lld, %lld, %lld]", (long long)d[0][0], (long long)d[0][1],
+                     (long long)d[0][2]);
+            snprintf(b, sizeof b, "[%lld, %lld, %lld]", (long long)nd->dims[0],
+                     (long long)nd->dims[1], (long long)nd->dims[2]);
+            return graph_fail(err, nd->step, k, "op",
+                              "the result of this step would be empty: its input has shape %s "
+                              "(z, y, x) and its result %s (check the box, factors or scale)",
+                              a, b);
+        }
         if (nd->dims[0] > INT32_MAX || nd->dims[1] > INT32_MAX || nd->dims[2] > INT32_MAX ||
             nd->dims[0] * nd->dims[1] > ((int64_t)1 << 58) / nd->dims[2]) {
             /* kernels index with int coordinates; products of int64_t count the bytes */
@@ -137,17 +148,6 @@ static lapse_status_t shape_steps(lapse_graph_t *g, lapse_graph_err_t *err)
                               "2^31 - 1 voxels along an axis and 2^58 in all (check the scale, "
                               "factors or angles)%s",
                               b, "");
-        }
-        if (nd->dims[0] < 1 || nd->dims[1] < 1 || nd->dims[2] < 1) {
-            char a[96], b[96];
-            snprintf(a, sizeof a, "[%lld, %lld, %lld]", (long long)d[0][0], (long long)d[0][1],
-                     (long long)d[0][2]);
-            snprintf(b, sizeof b, "[%lld, %lld, %lld]", (long long)nd->dims[0],
-                     (long long)nd->dims[1], (long long)nd->dims[2]);
-            return graph_fail(err, nd->step, k, "op",
-                              "the result of this step would be empty: its input has shape %s "
-                              "(z, y, x) and its result %s (check the box, factors or scale)",
-                              a, b);
         }
         lapse_dtype_t in_dt =
             nd->in[0] == LAPSE_GRAPH_INPUT ? g->in_dtype : g->node[nd->in[0]].dtype;

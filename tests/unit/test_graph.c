@@ -370,6 +370,11 @@ START_TEST(test_size_limits)
     ck_assert_int_eq(lapse_graph_compile(s, 1, huge, LAPSE_DT_U8, LAPSE_DT_AUTO, &g, &err),
                      LAPSE_ECONFIG);
     ck_assert_msg(strstr(lapse_errmsg(), "2^58 in all"), "%s", lapse_errmsg());
+    /* an empty result along x is "empty", not a division by its 0 voxels */
+    s[0] = step("crop", 0, "", "", "", "");
+    s[0].p[0].v[2] = 60;
+    s[0].p[1].v[0] = 40, s[0].p[1].v[1] = 50, s[0].p[1].v[2] = 60;
+    compile_bad(s, 1, 0, "op", "would be empty");
 }
 END_TEST
 
