@@ -3,7 +3,7 @@
 Bland & Altman (Lancet 1986, i:307-310), per timepoint and overall (docs/tools.md).
 
 A and B are `FILE.h5:/dataset` (a lapse output or any HDF5 file), `FILE.tif` (tifffile) or, for
-tables, `FILE.csv` (header row). With d = B - A and m = (A + B) / 2 over the compared pairs:
+tables, `FILE.csv` (header row; read_csv: an empty cell is NaN). With d = B - A and m = (A + B) / 2 over the compared pairs:
 bias = mean(d), SD = standard deviation of d (n - 1), limits of agreement = bias -/+ 1.96 SD,
 r = Pearson's correlation of A and B. The statistics use the n pairs whose values are both
 finite; pairs with NaN or an infinity on either side are left out of them (and of the plots)
@@ -22,7 +22,8 @@ has time only when it says so (ImageJ frames, OME SizeT), except a plain multi-p
 first axis is taken as time when the other input does not settle it. Axes of length 1 other than
 time are dropped before shapes are compared.
 Writes PREFIX_scatter.png and PREFIX_bland_altman.png (-o PREFIX, default "compare"; --no-plots:
-none). Exit codes: 0, 2 (a missing file or dataset, a shape mismatch, bad usage).
+none). Exit codes: 0, 2 (a missing file or dataset, a shape mismatch, a table cell that is not
+a number, a timepoint or label that is not whole, bad usage).
 """
 import argparse
 import json
@@ -93,14 +94,7 @@ class Source:
         self.dtype = a.dtype
 
     def _csv(self, path):
-        try:
-            # Column names as the header writes them: genfromtxt would drop "-" and other
-            # characters (regionprops_table's "centroid-0", "bbox-3") and rename "a b" to "a_b".
-            t = np.genfromtxt(path, delimiter=",", names=True, dtype=None, encoding="utf-8",
-                              deletechars="", replace_space=" ")
-        except Exception as e:
-            fail("%s: cannot be read as a CSV table with a header row (%s)" % (path, e))
-        t = np.atleast_1d(t)
+        t = read_csv(path)
         for alt in ("t", "frame"):
             if "timepoint" not in t.dtype.names and alt in t.dtype.names:
                 t.dtype.names = tuple("timepoint" if n == alt else n for n in t.dtype.names)
@@ -146,6 +140,44 @@ class Source:
         else:
             a = self.arr[t]
         return np.asarray(a).ravel()
+
+
+def read_csv(path):
+    """The CSV file path as a structured array, one field per column, named as the header
+    writes them (regionprops_table's "centroid-0", "mean intensity"; quotes removed, a UTF-8
+    byte order mark skipped). A column of numbers is int64 when all are whole and none is empty,
+    else float64 with an empty cell as NaN; any other column is text. A column without a name
+    (the row numbers Fiji, pandas and R write first) is named "column N". Exits 2 on a file
+    that is not such a table."""
+    import csv
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            lines = [(i + 1, r) for i, r in enumerate(csv.reader(fh)) if any(c.strip() for c in r)]
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        fail("%s: cannot be read as a CSV table with a header row (%s)" % (path, e))
+    if not lines:
+        fail("%s: empty: a CSV table needs a header row" % path)
+    head = [c.strip() or "column %d" % (j + 1) for j, c in enumerate(lines[0][1])]
+    if len(set(head)) < len(head):
+        fail("%s: two columns named %s" % (path, [c for c in head if head.count(c) > 1][0]))
+    for i, r in lines[1:]:
+        if len(r) != len(head):
+            fail("%s: line %d has %d fields, the header %d" % (path, i, len(r), len(head)))
+    cols = []
+    for j, name in enumerate(head):
+        cells = [r[j].strip() for _, r in lines[1:]]
+        try:
+            v = np.array([float(c) if c else np.nan for c in cells], dtype=np.float64)
+        except ValueError:
+            cols.append((name, np.array(cells, dtype=str)))
+            continue
+        whole = v.size == 0 or (np.all(np.isfinite(v)) and np.all(v == np.round(v))
+                                and np.all(np.abs(v) < 2.0 ** 53))
+        cols.append((name, v.astype(np.int64) if whole else v))
+    t = np.zeros(len(lines) - 1, dtype=[(n, c.dtype) for n, c in cols])
+    for n, c in cols:
+        t[n] = c
+    return t
 
 
 def squeezed(shape, keep_first):
@@ -323,25 +355,46 @@ def compare_voxels(a, b):
     return res, (np.concatenate(xs), np.concatenate(ys), np.concatenate(ts)), "voxel value"
 
 
-def table_keys(ta, tb):
-    for s, t in (("A", ta), ("B", tb)):
+def is_number(v):
+    """Whether float(v) reads v."""
+    try:
+        float(v)
+        return True
+    except (TypeError, ValueError):
+        return False
+
+
+def table_keys(ta, tb, names):
+    for s, t in zip(names, (ta, tb)):
         if "timepoint" not in t.dtype.names:
             fail("table %s has no timepoint column (columns: %s)" % (s, ", ".join(t.dtype.names)))
     both = "label" in ta.dtype.names and "label" in tb.dtype.names
     return ("timepoint", "label") if both else ("timepoint",)
 
 
-def compare_tables(ta, tb, column):
-    keys = table_keys(ta, tb)
+def compare_tables(ta, tb, column, names=("A", "B")):
+    """Table mode; names: how messages call A and B ("A (a.csv)")."""
+    keys = table_keys(ta, tb, names)
     if column is None:
         column = "label_count" if keys == ("timepoint",) else "area"
     ca, _, cb = column.partition(",")
     cb = cb or ca
-    for s, t, c in (("A", ta, ca), ("B", tb, cb)):
+    for s, t, c in zip(names, (ta, tb), (ca, cb)):
         if c not in t.dtype.names:
             fail("table %s has no column %s (columns: %s)" % (s, c, ", ".join(t.dtype.names)))
+    for s, t, c in zip(names, (ta, tb), (ca, cb)):
+        for k in keys + (c,):
+            if t.size and t.dtype[k].kind not in "iufb":
+                i = next((i for i, v in enumerate(t[k]) if not is_number(v)), 0)
+                fail("table %s: row %d: %s %r is not a number" % (s, i + 1, k, str(t[k][i])))
+            v = t[k]
+            bad = (~np.isfinite(v) | (v != np.round(v))) if k != c and v.dtype.kind == "f" \
+                else np.zeros(v.shape, bool)
+            if bad.any():  # int() would truncate 0.7 to 0 and fail on NaN (an empty cell)
+                i = int(np.argmax(bad))
+                fail("table %s: row %d: %s %r is not a whole number" % (s, i + 1, k, float(v[i])))
     rows = []
-    for s, t, c in (("A", ta, ca), ("B", tb, cb)):
+    for s, t, c in zip(names, (ta, tb), (ca, cb)):
         m = {}
         for r in t:
             k = tuple(int(r[k]) for k in keys)
@@ -549,7 +602,8 @@ def main(argv):
     if mode == "voxels":
         res, pts, what = compare_voxels(a, b)
     elif mode == "table":
-        res, pts, what = compare_tables(a.table, b.table, o.column)
+        res, pts, what = compare_tables(a.table, b.table, o.column,
+                                         ("A (%s)" % o.a, "B (%s)" % o.b))
     else:
         res, pts, what = compare_labels(a, b, o.iou)
     res.update(a=o.a, b=o.b, difference="B - A")

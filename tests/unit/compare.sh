@@ -2,7 +2,9 @@
 # compare.sh - `lapse compare` (tools/lapse_compare.py) on synthetic inputs with known
 # differences (tests/py/compare_ref.py make): every number of --json equals an independent NumPy /
 # SciPy computation (compare_ref.py voxels|labels|table) and the differences built in (known);
-# HDF5, TIFF and CSV inputs (CSV columns named as their header writes them: "mean-intensity");
+# HDF5, TIFF and CSV inputs (CSV columns named as their header writes them: "mean-intensity";
+# pandas', Fiji's and Excel's CSV: unnamed row numbers, quotes, a byte order mark; an empty cell
+# is NaN; a cell not a number, a timepoint not whole: exit 2);
 # PNGs written; exit 2 with a message for a missing file or dataset, a directory (a Zarr store),
 # a shape mismatch, a table against an image. Non-finite values (NaN, +-inf): identical images
 # holding them at the same voxels are exact (max_abs 0, unequal 0) with finite statistics of the
@@ -52,6 +54,30 @@ sed '1s/.*/frame,label,area,mean-intensity/' "$T/tab_b.csv" >"$T/tab_sk.csv"
 cmp_ok tabsk table "$T/tab.h5:/a" "$T/tab_sk.csv" --column mean,mean-intensity
 "$PY" -c 'import json, sys; a, b = (json.load(open(f)) for f in sys.argv[1:]); sys.exit(a["overall"] != b["overall"])' \
     "$T/tab.json" "$T/tabsk.json" || fail "a CSV column named mean-intensity: not the numbers of mean"
+# an empty cell of a column of whole numbers is NaN (left out, counted), not genfromtxt's -1
+sed '4s/^\([^,]*,[^,]*,\)[^,]*/\1/' "$T/tab_b.csv" >"$T/tab_empty.csv"
+cmp_ok tabempty table "$T/tab.h5:/a" "$T/tab_empty.csv"
+$REF table "$T/tab.h5:/a" "$T/tab_empty.csv" "$T/tabempty.json" area ||
+    fail "an empty CSV cell is not NaN"
+"$PY" -c 'import json, sys; o = json.load(open(sys.argv[1]))["overall"]; sys.exit(o["nonfinite"] != 1)' \
+    "$T/tabempty.json" || fail "an empty CSV cell: not counted in nonfinite"
+# as pandas (to_csv), Fiji and R write tables: a first column of row numbers without a name
+# (pandas: empty, Fiji: " "); quoted names after a UTF-8 byte order mark (Excel): the same
+# numbers as tab_b.csv
+{
+    echo ",frame,label,area,mean"
+    tail -n +2 "$T/tab_b.csv" | awk '{ print NR - 1 "," $0 }'
+} >"$T/tab_pandas.csv"
+sed '1s/^,/ ,/' "$T/tab_pandas.csv" >"$T/tab_fiji.csv"
+{
+    printf '\xef\xbb\xbf"frame","label","area","mean"\n'
+    tail -n +2 "$T/tab_b.csv"
+} >"$T/tab_bom.csv"
+for v in pandas fiji bom; do
+    cmp_ok "tab$v" auto "$T/tab.h5:/a" "$T/tab_$v.csv"
+    "$PY" -c 'import json, sys; a, b = (json.load(open(f)) for f in sys.argv[1:]); sys.exit(a["overall"] != b["overall"])' \
+        "$T/tabcsv.json" "$T/tab$v.json" || fail "tab_$v.csv: not the numbers of tab_b.csv"
+done
 cmp_ok sum auto "$T/tab.h5:/sa" "$T/tab.h5:/sb"
 $REF table "$T/tab.h5:/sa" "$T/tab.h5:/sb" "$T/sum.json" label_count || fail "summary differs"
 # non-finite values: one side only (counted, left out), both sides alike (exact), in a table
@@ -98,6 +124,14 @@ err "shapes differ" "$T/img.h5:/a" "$T/lab_b.tif"
 err "needs two images" "$T/img.h5:/a" "$T/tab.h5:/a"
 err "no column" "$T/tab.h5:/a" "$T/tab.h5:/b" --column volume
 err "label images hold integers" "$T/img.h5:/a" "$T/img.h5:/b" --mode labels
+# a CSV cell that is not a number, a timepoint that is not whole: named, not a traceback (exit 1)
+# nor a timepoint truncated to another (0.5 read as 0)
+sed '3s/^\([^,]*,[^,]*,\)[^,]*/\1n\/a/' "$T/tab_b.csv" >"$T/tab_text.csv"
+err "B (.*tab_text.csv): row 2: area 'n/a' is not a number" "$T/tab.h5:/a" "$T/tab_text.csv"
+sed '3s/^[^,]*/0.5/' "$T/tab_b.csv" >"$T/tab_half.csv"
+err "B (.*tab_half.csv): row 2: timepoint 0.5 is not a whole number" "$T/tab.h5:/a" "$T/tab_half.csv"
+sed '3s/^[^,]*//' "$T/tab_b.csv" >"$T/tab_notp.csv"
+err "row 2: timepoint nan is not a whole number" "$T/tab.h5:/a" "$T/tab_notp.csv"
 # the plots' directory is checked before any work
 rc=0
 "$LAPSE" compare "$T/img.h5:/a" "$T/img.h5:/b" -o "$T/nodir/cmp" >"$T/e.out" 2>"$T/e.err" || rc=$?
