@@ -304,7 +304,18 @@ def detection(n_a, n_b, pairs):
 
 # ---------------------------------------------------------------- the three modes
 
-PLOT_POINTS = 200000  # voxels drawn at most (a regular subsample); the numbers use all of them
+PLOT_POINTS = 200000  # about the voxels drawn (a regular subsample); the numbers use all of them
+
+
+def plot_stride(nvox, plane):
+    """The step of the plots' subsample of nvox voxels whose planes (y x) hold plane voxels: the
+    smallest step >= nvox / PLOT_POINTS with no factor in common with plane, so that the voxels
+    drawn do not fall on the same columns of every row (a step of 100 on rows of 100 voxels
+    would draw x = 0 alone: often background, or an edge)."""
+    s = max(1, -(-nvox // PLOT_POINTS))
+    while s > 1 and math.gcd(s, plane) != 1:
+        s += 1
+    return s
 
 
 def exactness(x, y):
@@ -335,7 +346,7 @@ def compare_voxels(a, b):
     nt = timepoints(a, b)
     per, total = [], Agreement()
     nvox = int(np.prod(a.shape))
-    stride = max(1, -(-nvox // PLOT_POINTS))
+    stride = plot_stride(nvox, int(np.prod(squeezed(a.shape, False)[-2:])))
     xs, ys, ts = [], [], []
     nmax, nuneq = 0.0, 0
     for t in range(nt):

@@ -9,7 +9,8 @@
 # a shape mismatch, a table against an image. Non-finite values (NaN, +-inf): identical images
 # holding them at the same voxels are exact (max_abs 0, unequal 0) with finite statistics of the
 # other pairs; pairs with NaN or inf on either side are left out of the statistics and counted
-# (nonfinite), in images and tables; no RuntimeWarning on stderr. No OpenCL device needed.
+# (nonfinite), in images and tables; no RuntimeWarning on stderr. The plots' subsample of a large
+# image covers every column. No OpenCL device needed.
 set -uo pipefail
 : "${LAPSE:?set LAPSE to the lapse binary (ctest does)}"
 LAPSE_SRC=${LAPSE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -104,6 +105,24 @@ grep -Eq "^ +all +1435 +5 +0 +0 +0 +0 +1 +0 +0$" "$T/nfsame.txt" && [ ! -s "$T/n
 grep -Eq "^ +1 +477 +3 .* inf +[0-9]+$" "$T/nf.txt" && [ ! -s "$T/nf.err" ] &&
     grep -q "^nonfinite: 8 pairs" "$T/nf.txt" ||
     { cat "$T/nf.txt" "$T/nf.err"; fail "nf: one-sided infinities, the nonfinite note"; }
+
+# The plots' subsample of a large image covers every column: 4 x 100 x 500 x 8 voxels holding
+# their x (a step of 8 voxels, the row length, drew x = 0 alone before 2026-12-04).
+"$PY" - "$LAPSE_SRC/tools" "$T/alias.h5" <<'PY' || fail "the plots' subsample misses columns"
+import sys
+import h5py
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import lapse_compare as c
+x = np.broadcast_to(np.arange(8, dtype=np.uint16), (4, 100, 500, 8))
+with h5py.File(sys.argv[2], "w") as f:
+    f["a"], f["b"] = x, x * 2.0
+_, (px, py, pt), _ = c.compare_voxels(*(c.Source(sys.argv[2] + d) for d in (":/a", ":/b")))
+cols, n = np.unique(px, return_counts=True)
+print("plot subsample: %d points, x values %s, %d to %d each" % (len(px), cols, n.min(), n.max()))
+sys.exit(not (len(cols) == 8 and n.min() > 0.9 * n.max() and len(px) <= c.PLOT_POINTS
+              and len(np.unique(pt)) == 4))
+PY
 
 # Errors: exit 2 and a message naming the problem.
 err() {
