@@ -6,7 +6,9 @@ The PNG (matplotlib, Agg backend, no display) has four panels: a Gantt chart of 
 rank with their read / upload / compute / download / write phases (and "other": the rest of the
 task's t_total), the throughput over time (core voxels per second, summed over ranks), the
 phase breakdown (summed seconds per phase and rank) and the counts and thresholds per timepoint
-of the output's summary tables (/<name>_summary), when it has any.
+of the output's summary tables (/<name>_summary), when it has any. The summary tables keep no
+run id: they hold each timepoint's latest values, and a note says so when runs came after the
+one shown.
 
 The task table /lapse/tasks (io/layout.h: lapse_task_row_t) records per task the seconds of each
 phase and, in outputs written since the overlapped task loop, t_start: when the task started,
@@ -38,7 +40,9 @@ def fail(msg):
 
 def load(path, run):
     """The rows of run `run` (None: the latest run with rows) of path's /lapse/tasks, the run's
-    attributes and the summary tables {path: structured array}. Exits 2 on a bad file."""
+    attributes, the summary tables {path: structured array} and the ids of the runs after it in
+    /lapse/runs (the summary tables hold each timepoint's latest values, of whichever run).
+    Exits 2 on a bad file."""
     import h5py
     import numpy as np
     if not os.path.isfile(path):
@@ -65,12 +69,13 @@ def load(path, run):
         if g is not None:
             for k, v in g.attrs.items():
                 attrs[k] = v.decode() if isinstance(v, bytes) else v
+        later = sorted(int(k) for k in f["/lapse"].get("runs", {}) if k.isdigit() and int(k) > run)
         summaries = {}
         for name, obj in f.items():
             if (name.endswith("_summary") and isinstance(obj, h5py.Dataset)
                     and obj.dtype.names and "timepoint" in obj.dtype.names):
                 summaries["/" + name] = obj[()]
-    return run, rows[rows["run_id"] == run], attrs, summaries
+    return run, rows[rows["run_id"] == run], attrs, summaries, later
 
 
 def per_rank(rows):
@@ -90,7 +95,7 @@ def per_rank(rows):
     return out
 
 
-def print_text(path, run, rows, attrs, summaries, sums, png):
+def print_text(path, run, rows, attrs, summaries, sums, png, later=()):
     cols = PHASES + ("other", "total")
     print("lapse report: %s, run %d (%s, %s ranks), %d task rows" % (
         path, run, attrs.get("status", "?"), attrs.get("nranks", "?"), len(rows)))
@@ -115,6 +120,10 @@ def print_text(path, run, rows, attrs, summaries, sums, png):
             walls, how = a["total"], "summed task seconds"
         if walls > 0:
             print("  throughput: %.4g core voxels/s per rank (%s)" % (a["voxels"] / walls, how))
+    if summaries and later:
+        print("note: the summary tables hold each timepoint's latest values, which run%s %s may "
+              "have recomputed: not necessarily run %d's" % (
+                  "s" if len(later) > 1 else "", ", ".join(map(str, later)), run))
     for name, t in summaries.items():
         print("per timepoint (%s):" % name)
         names = [c for c in t.dtype.names if c != "timepoint"]
@@ -274,7 +283,7 @@ def main(argv):
     ap.add_argument("--run", type=int, help="run id (default: the latest run with task rows)")
     a = ap.parse_args(argv)
     png = a.png or os.path.splitext(a.output)[0] + "_report.png"
-    run, rows, attrs, summaries = load(a.output, a.run)
+    run, rows, attrs, summaries, later = load(a.output, a.run)
     sums = per_rank(rows)
     import matplotlib
     matplotlib.use("Agg")
@@ -292,7 +301,7 @@ def main(argv):
         fig.savefig(png)
     except OSError as e:
         fail("cannot write %s: %s" % (png, e))
-    print_text(a.output, run, rows, attrs, summaries, sums, png)
+    print_text(a.output, run, rows, attrs, summaries, sums, png, later)
     return 0
 
 

@@ -4,7 +4,8 @@
 # (LAPSE_FAULT=fail:read@1, on_error: skip) followed by a rerun. Each report must write a valid
 # PNG of sensible size and print per rank and in total the task counts and summed phase seconds
 # of the task table as h5py reads it (tests/py/report_check.py), and the summary rows; --run
-# picks an older run; errors exit 2.
+# picks an older run (and a note says that the summary tables, which keep no run id, may hold a
+# later run's values); errors exit 2.
 source "$(dirname "$0")/common.sh"
 need_device
 "$LAPSE_PY" -c 'import matplotlib' 2>/dev/null || fail "$LAPSE_PY lacks matplotlib (tools/deps.sh)"
@@ -30,6 +31,16 @@ grep -q "^per timepoint (/nuclei_summary):" r1.log || fail "1: no per-timepoint 
 py report_check.py seg.h5 r1.log seg.png 1 || fail "1: the report disagrees with the task table"
 run_ok r1d.log "$LAPSE" report seg.h5 # default name: beside the output
 [ -s seg_report.png ] || fail "1: no seg_report.png beside seg.h5"
+! grep -q "^note: the summary tables" r1.log || fail "1: a note of later runs, with none"
+# an update of timepoint 1 with another blur (run 2) changes its row of /nuclei_summary, which
+# has no run id: the report of run 1 prints the table as it is now, and says so
+sed 's/sigma: 1}/sigma: 3}/; s#dataset: /result}#dataset: /result, mode: update}#' seg.yaml >seg2.yaml
+printf 'timepoints: "1"\n' >>seg2.yaml
+lapse_run 2 seg2.yaml
+run_ok r1u.log "$LAPSE" report seg.h5 -o segu.png --run 1
+py report_check.py seg.h5 r1u.log segu.png 1 || fail "1: --run 1 after an update disagrees"
+grep -q "^note: the summary tables hold each timepoint's latest values, which run 2 may have recomputed: not necessarily run 1's$" r1u.log ||
+    { cat r1u.log; fail "1: the summary of run 1 printed as run 1's, with run 2 after it"; }
 
 note "2. failed tasks (rank 1 cannot read), then a rerun"
 kill_config blur.yaml "$T/blur.h5"
