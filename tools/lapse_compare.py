@@ -606,10 +606,10 @@ def main(argv):
     tables = (a.table is not None) + (b.table is not None)
     mode = o.mode if o.mode != "auto" else ("table" if tables == 2 else "voxels")
     if (mode == "table") != (tables == 2) or tables == 1:
-        fail("%s needs %s, got %s and %s" % (
+        fail("%s needs %s, got %s (%s) and %s (%s)" % (
             mode, "two tables" if mode == "table" else "two images",
-            "a table" if a.table is not None else "an image",
-            "a table" if b.table is not None else "an image"))
+            "a table" if a.table is not None else "an image", o.a,
+            "a table" if b.table is not None else "an image", o.b))
     if mode == "voxels":
         res, pts, what = compare_voxels(a, b)
     elif mode == "table":

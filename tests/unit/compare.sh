@@ -140,7 +140,8 @@ err "no dataset /c" "$T/img.h5:/a" "$T/img.h5:/c"
 err "name a dataset" "$T/img.h5" "$T/img.h5:/b"
 err "shapes differ" "$T/img.h5:/a" "$T/img.h5:/short"
 err "shapes differ" "$T/img.h5:/a" "$T/lab_b.tif"
-err "needs two images" "$T/img.h5:/a" "$T/tab.h5:/a"
+err "needs two images, got an image ($T/img.h5:/a) and a table ($T/tab.h5:/a)" "$T/img.h5:/a" "$T/tab.h5:/a"
+err "table needs two tables, got an image ($T/img.h5:/a) and an image" "$T/img.h5:/a" "$T/img.h5:/b" --mode table
 err "no column" "$T/tab.h5:/a" "$T/tab.h5:/b" --column volume
 err "label images hold integers" "$T/img.h5:/a" "$T/img.h5:/b" --mode labels
 # a CSV cell that is not a number, a timepoint that is not whole: named, not a traceback (exit 1)
