@@ -443,6 +443,25 @@ static const lapse_global_t rl_global = {
     "(scipy.ndimage.label's order; skimage numbers by old label); a voxel's label is its value "   \
     "truncated where >= 1 (astype(uint32)), else 0; values above 2^24 are an error"
 
+/* axes that choose no axis of extent more than 1 have no border: the step would remove nothing
+ * and only renumber. Refused, since {z: false} reads as "the y and x faces" but is no axis at
+ * all (an axis left out of the mapping is false), and {z: true} has no faces on [t, y, x] data. */
+static const char *edges_check(const lapse_step_t *s, const int64_t in[3], char *msg, size_t len)
+{
+    for (int a = 0; a < 3; a++)
+        if (s->p[0].v[a] != 0.0 && in[a] > 1)
+            return NULL;
+    snprintf(msg, len,
+             "axes [%s, %s, %s] (z, y, x) chooses no axis of more than one voxel (the data has "
+             "shape [%lld, %lld, %lld]), so no label touches a border and the step would only "
+             "renumber (relabel_sequential does that); an axis left out of {...} is false: "
+             "write {y: true, x: true} for the y and x faces",
+             s->p[0].v[0] != 0.0 ? "true" : "false", s->p[0].v[1] != 0.0 ? "true" : "false",
+             s->p[0].v[2] != 0.0 ? "true" : "false", (long long)in[0], (long long)in[1],
+             (long long)in[2]);
+    return "axes";
+}
+
 const lapse_op_t lapse_op_exclude_labels_on_edges = {
     .name = "exclude_labels_on_edges",
     .help = "remove the labels that touch the border of the timepoint (0 there), renumber the "
@@ -459,6 +478,7 @@ const lapse_op_t lapse_op_exclude_labels_on_edges = {
                 .min = 0,
                 .max = 1,
                 .help = "the axes whose two faces are the border (default all)"}},
+    .check_dims = edges_check,
 };
 
 const lapse_op_t lapse_op_exclude_labels_outside_size_range = {
