@@ -843,6 +843,9 @@ cleanup:
 static int tiff_sniff(const char *file)
 {
     unsigned char m[4];
+    struct stat sb;
+    if (stat(file, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return 0; /* a FIFO would block the fopen */
     FILE *f = fopen(file, "rb");
     if (f == NULL)
         return 0;

@@ -16,7 +16,8 @@
  * compressor (none, blosc with any codec this libblosc decodes, zlib, gzip; no filters),
  * fill_value for chunks that do not exist, and the chunk key separator ("." or "/"). A read
  * opens only the chunk files its box touches; a chunk that is too short, too long or does not
- * decompress to exactly one chunk is a read error naming the file. Paths inside the store are
+ * decompress to exactly one chunk is a read error naming the file (so is one that is not a regular
+ * file: a FIFO is opened without blocking and refused). Paths inside the store are
  * built from validated dataset names and chunk indices only. The metadata goes through the
  * strict parser of io/json.h.
  */
@@ -123,7 +124,7 @@ static int load_json(const char *path, lapse_json_t **out)
 {
     struct stat sb;
     char err[300];
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: refused, not waited on */
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return 0;
@@ -781,7 +782,7 @@ static lapse_status_t load_chunk(zarr_input_t *in, const int64_t *idx, int *miss
     *missing = 0;
     if (chunk_path(in, idx, path, sizeof path) != 0)
         LAPSE_FAIL(LAPSE_EREAD, "%s: chunk path too long", in->dir);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
+    fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: refused, not waited on */
     if (fd < 0 && (errno == ENOENT || errno == ENOTDIR)) {
         *missing = 1;
         return LAPSE_OK;

@@ -31,6 +31,7 @@ Bad files (the probe must refuse them, saying why):
     truncated.tif  plain.tif cut in half
     short_data.tif plain.tif with a page's last strip running past the file's end
     text.tif       a text file
+    fifo           a FIFO without a suffix (the sniff must not open it: that would block)
     json_shape4.tif  shape only [3, 4, 37, 45]: two page axes, no "axes"
     json_shape1x4.tif  shape only [1, 4, 37, 45] (tifffile's imwrite(a[None])): one page axis
                    of more than one plane, read as json_shape3.tif
@@ -136,6 +137,7 @@ def main():
         out.write(bytes(cut))
     with open(p("text.tif"), "w") as out:
         out.write("not a TIFF\n")
+    os.mkfifo(p("fifo"))  # no suffix: sniffed, and a FIFO must not block the sniff
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ the dimension_separator key, and in an OME-NGFF 0.3 group), big-endian
 data, missing chunks (fill value 7: the chunks of t = 1 with z in [2, 4)), OME-NGFF 0.4
 multiscales (t,c,z,y,x with scale and units; t,y,x in nanometres; level 1 a half-size copy),
 an array inside a group. Then the stores lapse must refuse, each named for its fault, and the
-damaged chunks (too short, too long, not decodable).
+damaged chunks (too short, too long, not decodable, a FIFO; also a FIFO as the .zarray).
 """
 import json
 import os
@@ -169,6 +169,10 @@ def main(d):
         p = d + "/" + name + "/" + chunk
         with open(p, "rb") as f:
             b = f.read()
+        if how == "fifo":  # a FIFO in place of the chunk file: opened, it would block
+            os.remove(p)
+            os.mkfifo(p)
+            return
         if how == "short":
             b = b[: len(b) // 2]
         elif how == "long":
@@ -186,6 +190,8 @@ def main(d):
     damaged("short_zlib.zarr", "zlib_u1.zarr", "0.0.0.0", "short")
     damaged("long_zlib.zarr", "zlib_u1.zarr", "0.0.0.0", "long")
     damaged("bad_zlib.zarr", "zlib_u1.zarr", "0.0.0.0", "garble")
+    damaged("fifo_chunk.zarr", "raw_u2.zarr", "0.0.0.0", "fifo")
+    damaged("fifo_meta.zarr", "raw_u2.zarr", ".zarray", "fifo")
 
 
 if __name__ == "__main__":

@@ -272,6 +272,8 @@ START_TEST(backend_choice)
     ck_assert_int_eq(lapse_reader_tiff.sniff(path_in("big.tif")), 1);
     ck_assert_int_eq(lapse_reader_tiff.sniff(path_in("text.tif")), 0);
     ck_assert_int_eq(lapse_reader_tiff.sniff(path_in("absent")), 0);
+    ck_assert_int_eq(lapse_reader_tiff.sniff(path_in("fifo")), 0); /* not opened: would block */
+    expect_fail("fifo", (const char *[]){"not a regular file", NULL});
     expect_info("tiff_named.dat", "/raw", 4, 1, 4, LAPSE_DT_U16);
     expect_values("tiff_named.dat");
 }

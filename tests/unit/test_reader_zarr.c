@@ -6,7 +6,7 @@
  * axes, voxel size in micrometres), an array inside a group; every store read box by box
  * against the fixtures' value formula. Then the stores that must be refused at the probe
  * (LAPSE_EINPUT naming the store and the reason) and the damaged chunks that must fail a read
- * (LAPSE_EREAD naming the chunk file).
+ * (LAPSE_EREAD naming the chunk file); a FIFO as the .zarray or a chunk file fails at once.
  */
 #include <check.h>
 #include <math.h>
@@ -226,6 +226,7 @@ START_TEST(refused)
     expect_refused("group.zarr", "sub/none", 2, W("no Zarr array"));
     expect_refused("group.zarr", "../raw_u2.zarr", 1, W("\"..\""));
     expect_refused("no_such.zarr", "", 1, W("no such file"));
+    expect_refused("fifo_meta.zarr", "", 1, W(".zarray", "not a regular file")); /* not waited on */
 }
 END_TEST
 
@@ -263,6 +264,7 @@ START_TEST(damaged_chunks)
     expect_bad_chunk("short_zlib.zarr", W("zlib"));
     expect_bad_chunk("long_zlib.zarr", W("too long"));
     expect_bad_chunk("bad_zlib.zarr", W("zlib"));
+    expect_bad_chunk("fifo_chunk.zarr", W("not a regular file")); /* not waited on */
 }
 END_TEST
 
