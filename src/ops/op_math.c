@@ -87,8 +87,10 @@ const lapse_op_t lapse_op_power = {
     .help = "x ** exponent (float32)",
     .convention = "NumPy float32 power (OpenCL pow, within 1e-5 relative: not bit for bit; "
                   "exponents 0, +-1, 2, 3, 4, 0.5, 1.5, -0.5 by multiplications and sqrt, as "
-                  "NumPy's array ** scalar does for some): a negative x to a non-integer exponent "
-                  "is NaN, 0 to a negative one inf; clesperanto power",
+                  "NumPy's array ** scalar does for some): a finite negative x to a non-integer "
+                  "exponent is NaN, -inf to a positive one +inf and to a negative one 0 (as "
+                  "np.power; NumPy's array ** 0.5 is sqrt, NaN there), 0 to a negative one inf; "
+                  "clesperanto power",
     MATH_COMMON,
     .version = 2,
     .nparams = 1,
