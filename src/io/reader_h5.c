@@ -107,6 +107,63 @@ static herr_t list_cb(hid_t obj, const char *name, const H5O_info_t *info, void 
     return 0;
 }
 
+/* Why elink_guard refused the last external link it was asked about ("" when none). */
+static _Thread_local char elink_why[600];
+
+/* HDF5's external link traversal callback: refuse (-1) a link whose target file, at any place
+ * HDF5 looks for it (the name as stored, in the directories of HDF5_EXT_PREFIX and in the linking
+ * file's directory, also by its last component), exists but is not a regular file: HDF5 would
+ * open a FIFO and wait on it for ever (SIGTERM does not end that wait). */
+static herr_t elink_guard(const char *parent_file, const char *parent_group, const char *child_file,
+                          const char *child_obj, unsigned *acc_flags, hid_t fapl, void *op)
+{
+    char dirs[4096], path[8400];
+    const char *base = strrchr(child_file, '/'), *slash = strrchr(parent_file, '/');
+    const char *prefix = getenv("HDF5_EXT_PREFIX");
+    (void)parent_group, (void)child_obj, (void)acc_flags, (void)fapl, (void)op;
+    base = base ? base + 1 : child_file;
+    /* the candidate directories, ':' separated: "" (the name as stored), the prefixes, the
+     * linking file's own directory */
+    snprintf(dirs, sizeof dirs, ":%s:%.*s", prefix ? prefix : "",
+             slash ? (int)(slash - parent_file) : 1, slash ? parent_file : ".");
+    for (const char *d = dirs;; d++) {
+        size_t n = strcspn(d, ":");
+        for (int k = 0; k < 2; k++) {
+            struct stat sb;
+            const char *name = k ? base : child_file;
+            if (n == 0 && k == 1)
+                continue;
+            snprintf(path, sizeof path, "%.*s%s%s", (int)n, d, n ? "/" : "", name);
+            if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+                snprintf(elink_why, sizeof elink_why,
+                         ": an external link points to %.500s, which is not a regular file", path);
+                return -1;
+            }
+        }
+        d += n;
+        if (*d == '\0')
+            break;
+    }
+    return 0;
+}
+
+/* The link and dataset access properties of every path opened in the input: external links
+ * checked by elink_guard. */
+static hid_t guarded_apl(void)
+{
+    static hid_t apl = H5I_INVALID_HID;
+    if (apl < 0) {
+        hid_t p = H5Pcreate(H5P_DATASET_ACCESS); /* a link access list too */
+        if (p >= 0 && H5Pset_elink_cb(p, elink_guard, NULL) < 0) {
+            H5Pclose(p);
+            p = H5I_INVALID_HID;
+        }
+        H5Eclear2(H5E_DEFAULT);
+        apl = p >= 0 ? p : H5P_DEFAULT;
+    }
+    return apl;
+}
+
 /* 1 when every component of path (absolute or relative to the root) exists as a link. */
 static int path_exists(hid_t file, const char *path)
 {
@@ -121,7 +178,7 @@ static int path_exists(hid_t file, const char *path)
         if (buf[i] == '/' || buf[i] == '\0') {
             char c = buf[i];
             buf[i] = '\0';
-            htri_t e = H5Lexists(file, buf, H5P_DEFAULT);
+            htri_t e = H5Lexists(file, buf, guarded_apl());
             buf[i] = c;
             if (e <= 0)
                 return 0;
@@ -384,7 +441,7 @@ static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel
                        file, (long long)info->ntp, last);
     }
     bdv_cells(path, sizeof path, 0, setup);
-    if (!path_exists(f, path) || (*d = H5Dopen2(f, path, H5P_DEFAULT)) < 0) {
+    if (!path_exists(f, path) || (*d = H5Dopen2(f, path, guarded_apl())) < 0) {
         H5Eclear2(H5E_DEFAULT);
         LAPSE_FAIL(LAPSE_EINPUT, "%s: BigDataViewer dataset %s not found or unreadable", file,
                    path);
@@ -411,7 +468,7 @@ static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel
         hsize_t dt_dims[H5S_MAX_RANK];
         hid_t d2 = H5I_INVALID_HID, s2 = H5I_INVALID_HID;
         bdv_cells(path, sizeof path, t, setup);
-        int ok = path_exists(f, path) && (d2 = H5Dopen2(f, path, H5P_DEFAULT)) >= 0 &&
+        int ok = path_exists(f, path) && (d2 = H5Dopen2(f, path, guarded_apl())) >= 0 &&
                  (s2 = H5Dget_space(d2)) >= 0 && H5Sget_simple_extent_ndims(s2) == 3 &&
                  H5Sget_simple_extent_dims(s2, dt_dims, NULL) >= 0;
         int same = ok && dt_dims[0] == dims[0] && dt_dims[1] == dims[1] && dt_dims[2] == dims[2];
@@ -459,6 +516,7 @@ static lapse_status_t open_input(const char *file, const char *dataset, hid_t *f
     const char *dset = sel.dataset;
 
     lapse_h5_init();
+    elink_why[0] = '\0';
     info->failed_part = 1;
     if (file == NULL)
         LAPSE_FAIL(LAPSE_EINPUT, "input file and dataset must be given");
@@ -511,19 +569,21 @@ static lapse_status_t open_input(const char *file, const char *dataset, hid_t *f
                        "%s: no input.dataset given, and the file is not a BigDataViewer file; "
                        "datasets in the file: %s",
                        file, l.n ? l.list : "none");
+        if (elink_why[0])
+            LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s cannot be read%s", file, dset, elink_why);
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s not found; datasets in the file: %s", file, dset,
                    l.n ? l.list : "none");
     }
     H5O_info_t oi;
-    if (H5Oget_info_by_name2(f, dset, &oi, H5O_INFO_BASIC, H5P_DEFAULT) < 0) {
+    if (H5Oget_info_by_name2(f, dset, &oi, H5O_INFO_BASIC, guarded_apl()) < 0) {
         H5Eclear2(H5E_DEFAULT);
-        LAPSE_FAIL(LAPSE_EINPUT, "%s: %s cannot be read (damaged file or dangling link?)", file,
-                   dset);
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: %s cannot be read%s", file, dset,
+                   elink_why[0] ? elink_why : " (damaged file or dangling link?)");
     }
     if (oi.type != H5O_TYPE_DATASET)
         LAPSE_FAIL(LAPSE_EINPUT, "%s: %s is a %s, not a dataset", file, dset,
                    oi.type == H5O_TYPE_GROUP ? "group" : "named datatype");
-    d = H5Dopen2(f, dset, H5P_DEFAULT);
+    d = H5Dopen2(f, dset, guarded_apl());
     if (d < 0) {
         H5Eclear2(H5E_DEFAULT);
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s cannot be opened (damaged file?)", file, dset);
@@ -662,6 +722,14 @@ cleanup:
 /* Does the source file name of a virtual mapping (as stored: '%%' for '%') exist where HDF5
  * looks for it (HDF5_VDS_PREFIX, the virtual file's directory, the current directory)? 1 yes, 0
  * no, -1 cannot tell (a printf-like pattern). */
+/* 1 when path is a regular file that can be read: a FIFO or a device would block or never end
+ * the read that HDF5 makes of it. */
+static int regular_readable(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && access(path, R_OK) == 0;
+}
+
 static int virt_source_exists(const h5_input_t *in, const char *stored)
 {
     char name[4096], path[8300];
@@ -678,15 +746,54 @@ static int virt_source_exists(const h5_input_t *in, const char *stored)
     if (strcmp(name, ".") == 0)
         return 1; /* the same file */
     if (name[0] == '/')
-        return access(name, R_OK) == 0;
+        return regular_readable(name);
     const char *prefix = getenv("HDF5_VDS_PREFIX");
     if (prefix && prefix[0]) {
         snprintf(path, sizeof path, "%s/%s", prefix, name);
-        if (access(path, R_OK) == 0)
+        if (regular_readable(path))
             return 1;
     }
     snprintf(path, sizeof path, "%s/%s", in->file_dir, name);
-    return access(path, R_OK) == 0 || access(name, R_OK) == 0;
+    return regular_readable(path) || regular_readable(name);
+}
+
+/* Mapping i (of dcpl, timepoint t's) of the input's virtual dataset has its source in the same
+ * file: that source must not be a virtual dataset itself. A virtual dataset mapping onto itself,
+ * or onto one that maps back, makes H5Dread recurse until the stack overflows (HDF5 1.10 and
+ * 1.12); lapse writes no such chains (output.parts' sources are other files). */
+static lapse_status_t virt_same_file_source(const h5_input_t *in, hid_t dcpl, size_t i, int64_t t)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t d = H5I_INVALID_HID, p = H5I_INVALID_HID;
+    char name[1024];
+    ssize_t n = H5Pget_virtual_dsetname(dcpl, i, name, sizeof name);
+    LAPSE_H5(n);
+    if ((size_t)n >= sizeof name)
+        LAPSE_FAIL(LAPSE_EREAD, "the input's virtual dataset %s: a source dataset name is too long",
+                   in->name);
+    d = H5Dopen2(in->file, name, H5P_DEFAULT);
+    if (d < 0 || (p = H5Dget_create_plist(d)) < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        LAPSE_FAIL(LAPSE_EREAD,
+                   "the input's virtual dataset %s maps timepoint %lld onto dataset %s of the "
+                   "same file, which cannot be opened",
+                   in->name, (long long)t, name);
+    }
+    if (H5Pget_layout(p) == H5D_VIRTUAL)
+        LAPSE_FAIL(LAPSE_EREAD,
+                   "the input's virtual dataset %s maps timepoint %lld onto %s, a virtual dataset "
+                   "of the same file%s: lapse does not read virtual datasets chained inside one "
+                   "file (a chain that comes back to itself never ends)",
+                   in->name, (long long)t, name,
+                   strcmp(name + (name[0] == '/'), in->name + (in->name[0] == '/')) == 0
+                       ? " (itself)"
+                       : "");
+cleanup:
+    if (p >= 0)
+        H5Pclose(p);
+    if (d >= 0)
+        H5Dclose(d);
+    return st;
 }
 
 /* A virtual dataset: reopen it for timepoint t (HDF5 keeps every source file it read open until
@@ -721,8 +828,10 @@ static lapse_status_t virt_switch(h5_input_t *in, int64_t t)
         if (virt_source_exists(in, src) == 0)
             LAPSE_FAIL(LAPSE_EREAD,
                        "the input's virtual dataset %s maps timepoint %lld onto %s, which is "
-                       "missing (HDF5 would read zeros there)",
+                       "missing or not a regular file (HDF5 would read zeros there)",
                        in->name, (long long)t, src);
+        if (strcmp(src, ".") == 0)
+            LAPSE_TRY(virt_same_file_source(in, dcpl, i, t));
     }
     in->cur_t = t;
 cleanup:

@@ -3,13 +3,15 @@
  * kind of unusable file (missing, not HDF5, truncated, missing dataset, bad rank, bad type, a
  * shape beyond int coordinates or 2^60 bytes), box
  * reads compared with values written here with the serial HDF5 API, the choice of backend and
- * the dataset-name check used by the config.
+ * the dataset-name check used by the config; external links and virtual dataset sources that are
+ * FIFOs, and a virtual dataset that maps onto itself, refused rather than hung or crashed on.
  */
 #include <check.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "h5util.h"
 #include "io/reader.h"
@@ -289,6 +291,65 @@ START_TEST(backend_choice)
 }
 END_TEST
 
+/* A virtual dataset /name of [2, 2, 3, 3] uint8 in file whose whole extent maps onto dataset
+ * src of file srcfile ("." for the same file). */
+static void write_vds(const char *file, const char *name, const char *srcfile, const char *src)
+{
+    hsize_t dims[4] = {2, 2, 3, 3};
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hid_t s = H5Screate_simple(4, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert_int_ge(H5Pset_virtual(dcpl, s, srcfile, src, s), 0);
+    hid_t d = H5Dcreate2(f, name, H5T_STD_U8LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(s);
+    H5Fclose(f);
+}
+
+/* Open file:dset and read the box of timepoint 0: LAPSE_EREAD with every word in words. */
+static void expect_read_fail(const char *file, const char *dset, const char *const *words)
+{
+    lapse_reader_t *r = NULL;
+    unsigned char buf[2 * 3 * 3];
+    lapse_box_t box = {{0, 0, 0}, {2, 3, 3}};
+    lapse_err_clear();
+    ck_assert_msg(lapse_reader_open(file, dset, &r) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_int_eq(lapse_reader_read(r, 0, &box, buf), LAPSE_EREAD);
+    for (int i = 0; words[i]; i++)
+        ck_assert_msg(strstr(lapse_errmsg(), words[i]) != NULL, "message '%s' lacks '%s'",
+                      lapse_errmsg(), words[i]);
+    lapse_reader_close(r);
+}
+
+/* Links that HDF5 would follow into a hang or a crash: an external link and a virtual dataset's
+ * source that are a FIFO (HDF5 would wait on it for ever) are refused; a virtual dataset that
+ * maps onto itself (H5Dread would recurse until the stack overflows) fails its read. An
+ * external link to a regular file still reads. */
+START_TEST(links_to_fifos_and_loops)
+{
+    hsize_t dims[4] = {2, 2, 3, 3};
+    const char *f = path_in("links.h5"), *fifo = path_in("fifo.h5"), *src = path_in("src.h5");
+    lapse_input_info_t info;
+    write_dset(src, "/raw", 4, dims, H5T_STD_U8LE);
+    write_dset(f, "/raw", 4, dims, H5T_STD_U8LE);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    hid_t h = H5Fopen(f, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_ge(H5Lcreate_external(fifo, "/raw", h, "/to_fifo", H5P_DEFAULT, H5P_DEFAULT), 0);
+    ck_assert_int_ge(H5Lcreate_external(src, "/raw", h, "/to_src", H5P_DEFAULT, H5P_DEFAULT), 0);
+    H5Fclose(h);
+    write_vds(f, "/loop", ".", "/loop");
+    write_vds(f, "/vfifo", fifo, "/raw");
+    expect_fail(f, "/to_fifo", (const char *[]){"/to_fifo", "fifo.h5", "not a regular file", NULL});
+    ck_assert_msg(lapse_reader_probe(f, "/to_src", &info) == LAPSE_OK, "%s", lapse_errmsg());
+    expect_read_fail(f, "/loop", (const char *[]){"/loop", "virtual dataset", "itself", NULL});
+    expect_read_fail(f, "/vfifo",
+                     (const char *[]){"/vfifo", "fifo.h5", "not a regular file", NULL});
+}
+END_TEST
+
 /* input.dataset syntax for HDF5: absolute, no empty component (config.c reports these). */
 START_TEST(check_dataset)
 {
@@ -368,6 +429,7 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, open_failure_leaves_out);
     tcase_add_test(tc, backend_choice);
     tcase_add_test(tc, check_dataset);
+    tcase_add_test(tc, links_to_fifos_and_loops);
     suite_add_tcase(s, tc);
     return s;
 }
