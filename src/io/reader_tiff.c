@@ -13,7 +13,8 @@
  * name; refused without it). Pages of int16, uint32 and float64 are delivered as they are (the
  * facade converts them). The voxel size comes from the OME PhysicalSize attributes, or the
  * ImageJ spacing= and unit= with the X/YResolution tags (tiff_voxel_size). The
- * open scans every page once (same size and sample type, a codec this libtiff decodes) and keeps
+ * open scans every page once (same size and sample type, a codec this libtiff decodes, no
+ * compressed strip or tile that decodes to more than 1 GiB) and keeps
  * each page's IFD offset, so a read jumps straight to the planes of its box and decodes only the
  * strips or tiles it touches, cropping y/x on the host. input.dataset is not used. libtiff's
  * errors go to a handler per open file (TIFFOpenExt), so different handles may be used from
@@ -34,6 +35,9 @@
 #include <unistd.h>
 
 #define TIFF_JSON_MAX_RANK 16 /* axes of a tifffile JSON description's "shape" */
+/* Bytes one compressed strip or tile may decode to (each read decodes whole ones: a few KB of
+ * deflate can claim gigabytes); as io/reader_zarr.c's chunk limit. */
+#define TIFF_DECODED_LIMIT (1LL << 30)
 
 /* An open input: the handle behind lapse_reader_t. */
 typedef struct {
@@ -571,6 +575,29 @@ cleanup:
     return st;
 }
 
+/* Refuse (LAPSE_EINPUT) page p of the current directory when it is compressed and one of its
+ * strips or tiles decodes to more than TIFF_DECODED_LIMIT bytes: every read of a box decodes the
+ * whole strips or tiles it touches into one buffer of that size. */
+static lapse_status_t check_decoded_size(tiff_input_t *in, int64_t p)
+{
+    lapse_status_t st = LAPSE_OK;
+    uint16_t comp = COMPRESSION_NONE;
+    const int tiled = TIFFIsTiled(in->tif);
+    TIFFGetFieldDefaulted(in->tif, TIFFTAG_COMPRESSION, &comp);
+    if (comp == COMPRESSION_NONE)
+        return LAPSE_OK; /* its bytes are in the file (check_extents) */
+    const uint64_t n = tiled ? TIFFTileSize64(in->tif) : TIFFStripSize64(in->tif);
+    if (n == 0 || n > (uint64_t)TIFF_DECODED_LIMIT)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: page %lld: one compressed %s decodes to %llu bytes%s, more than lapse "
+                   "decodes (%lld): rewrite the file with smaller strips or tiles (tifffile: "
+                   "tile=(256, 256))",
+                   in->file, (long long)p, tiled ? "tile" : "strip", (unsigned long long)n,
+                   n == 0 ? " (too many to count)" : "", (long long)TIFF_DECODED_LIMIT);
+cleanup:
+    return st;
+}
+
 static lapse_status_t scan_pages(tiff_input_t *in, lapse_dtype_t *dt, char **desc)
 {
     lapse_status_t st = LAPSE_OK;
@@ -593,6 +620,7 @@ static lapse_status_t scan_pages(tiff_input_t *in, lapse_dtype_t *dt, char **des
                        (long long)p);
         LAPSE_TRY(page_type(in, p, &pdt));
         LAPSE_TRY(check_extents(in, p));
+        LAPSE_TRY(check_decoded_size(in, p));
         if (p == 0) {
             char *d = NULL;
             in->ny = h;

@@ -27,6 +27,8 @@ Bad files (the probe must refuse them, saying why):
     mismatch.tif   ImageJ description frames=3 slices=2 over 4 pages
     ome_mismatch.ome.tif  OME-XML SizeZ=3 over 2 pages
     codec.tif      Compression tag set to 65000 (no such codec)
+    bomb.tif       a zlib strip of 1 x 70000 float64 zeros whose ImageWidth says 2^28: the strip
+                   would decode to 2 GiB (a decompression bomb of a 1 KB file)
     mixed.tif      pages of different sizes
     truncated.tif  plain.tif cut in half
     short_data.tif plain.tif with a page's last strip running past the file's end
@@ -87,6 +89,10 @@ def main():
     tifffile.imwrite(p("codec.tif"), v[0].astype(np.uint16), metadata=None, photometric="minisblack")
     with tifffile.TiffFile(p("codec.tif"), mode="r+b") as t:
         t.pages[0].tags["Compression"].overwrite(65000)
+    tifffile.imwrite(p("bomb.tif"), np.zeros((1, 70000)), compression="zlib", metadata=None,
+                     photometric="minisblack")
+    with tifffile.TiffFile(p("bomb.tif"), mode="r+b") as t:  # its one strip now claims 2 GiB
+        t.pages[0].tags["ImageWidth"].overwrite(2**28)
     with tifffile.TiffWriter(p("mixed.tif")) as w:
         w.write(v[0, 0].astype(np.uint16), metadata=None)
         w.write(v[0, 1, :20].astype(np.uint16), metadata=None)

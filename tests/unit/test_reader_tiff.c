@@ -5,7 +5,7 @@
  * suffix, tifffile's default JSON description with and without "axes") probed for their axes
  * and read box by box against the fixtures' value formula; and the unusable ones (channels
  * without input.channel, int8, RGB, plane counts that do not match the axes, an unknown codec,
- * mixed page sizes, truncated, not a TIFF, JSON descriptions whose shape or axes lapse cannot
+ * a compressed strip that claims to decode to 2 GiB, mixed page sizes, truncated, not a TIFF, JSON descriptions whose shape or axes lapse cannot
  * use, ImageJ and OME sizes whose product wraps round to the page count) refused with
  * LAPSE_EINPUT saying why.
  */
@@ -288,6 +288,8 @@ START_TEST(refused)
     expect_fail("ome_mismatch.ome.tif",
                 (const char *[]){"OME-TIFF", "describes 3 planes", "2 pages", NULL});
     expect_fail("codec.tif", (const char *[]){"codec 65000", "cannot decode", NULL});
+    expect_fail("bomb.tif", (const char *[]){"compressed strip decodes to 2147483648 bytes",
+                                             "smaller strips", NULL});
     expect_fail("mixed.tif", (const char *[]){"page 1", "same size", NULL});
     expect_fail("truncated.tif", (const char *[]){"cannot be read", NULL});
     expect_fail("short_data.tif",
