@@ -68,7 +68,8 @@ static int natcmp_qsort(const void *x, const void *y)
     return natcmp(*(char *const *)x, *(char *const *)y);
 }
 
-/* The timepoint number of name: the first digit run at or after offset k; -1 when none. */
+/* The timepoint number of name: the first digit run at or after offset k; -1 when none, -2 when
+ * it has more than 18 digits (leading zeros aside: the next number must not overflow). */
 static long long number_of(const char *name, size_t k)
 {
     if (strlen(name) < k)
@@ -78,6 +79,10 @@ static long long number_of(const char *name, size_t k)
         p++;
     if (!*p)
         return -1;
+    while (p[0] == '0' && p[1] >= '0' && p[1] <= '9')
+        p++;
+    if (strspn(p, "0123456789") > 18)
+        return -2;
     return strtoll(p, NULL, 10);
 }
 
@@ -116,6 +121,10 @@ lapse_status_t lapse_reader_files_list(const char *pattern, char ***names, size_
     long long prev = -1;
     for (size_t i = 0; i < cnt; i++) {
         long long num = number_of(v[i], k);
+        if (num == -2)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: file %s has a timepoint number of more than 18 digits, too large",
+                       pattern, v[i]);
         if (num < 0)
             LAPSE_FAIL(LAPSE_EINPUT,
                        "%s: file %s has no timepoint number where the pattern has its wildcard "

@@ -3,8 +3,9 @@
  * backends): channel axes (ImageJ ZCYX / TZCYX hyperstacks, OME-TIFF TCZYX, HDF5 [t,c,z,y,x])
  * read one channel at a time, int16 / uint32 / float64 files converted to float32 as they are
  * read, BigDataViewer HDF5 (setups, int16 cells as uint16 bits), one file per timepoint (natural
- * order; missing, extra, repeated and mismatched files refused naming them), the voxel size
- * from the files' metadata, and the identity of a many-file input. Files written by tifffile /
+ * order; missing, extra, repeated and mismatched files and timepoint numbers of more than 18
+ * digits refused naming them), the voxel size from the files' metadata, and the identity of a
+ * many-file input. Files written by tifffile /
  * h5py (tests/py/input_fixtures.py); every voxel compared with the fixtures' formula.
  */
 #define _GNU_SOURCE
@@ -260,6 +261,20 @@ START_TEST(files_per_timepoint)
     expect_fail(path_in("multi/tp_*.tif"), "#files", 1,
                 (const char *[]){"multi/tp_0.tif", "holds 2 timepoints", NULL});
     expect_fail(path_in("none/tp_*.tif"), "#files", 1, (const char *[]){"no file matches", NULL});
+    /* a timepoint number at the end of 64 bits: refused, no overflow computing the next one */
+    char **names = NULL;
+    size_t nn = 0;
+    ck_assert_int_eq(mkdir(path_in("huge"), 0700), 0);
+    for (int i = 0; i < 2; i++) {
+        FILE *e = fopen(path_in(i ? "huge/tp_x5.tif" : "huge/tp_9223372036854775807.tif"), "w");
+        ck_assert_ptr_nonnull(e);
+        fclose(e);
+    }
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_reader_files_list(path_in("huge/tp_*.tif"), &names, &nn), LAPSE_EINPUT);
+    ck_assert_msg(strstr(lapse_errmsg(), "tp_9223372036854775807.tif has a timepoint number of "
+                                         "more than 18 digits") != NULL,
+                  "%s", lapse_errmsg());
 
     /* the identity covers every file: a changed time on a file that is not sampled shows */
     char a[LAPSE_INPUT_ID_LEN], b[LAPSE_INPUT_ID_LEN], what[128];
