@@ -92,10 +92,12 @@ __kernel void lapse_geom_bin(__global const float *src, __global float *dst, int
     dst[di] = acc / (float)((x1 - x0) * (y1 - y0) * (z1 - z0));
 }
 
-/* a + t (b - a) */
+/* a + t (b - a); where a is infinite, (1 - t) a + t b, SciPy's weighted sum: a + t (b - a) is
+ * NaN there (inf - inf), where SciPy interpolates a's infinity (NaN only with the opposite
+ * infinity or a NaN). Finite a: the same bits as before. */
 static inline float geom_lerp(float a, float b, float t)
 {
-    return a + t * (b - a);
+    return isinf(a) ? (1.0f - t) * a + t * b : a + t * (b - a);
 }
 
 /* Linear interpolation along one axis of the affine samplers: a where the fraction t is 0 (b is

@@ -477,6 +477,13 @@ cleanup:
 }
 
 /* The reference: positions as the kernel computes them (float32, fmaf), values in double. */
+/* a + t (b - a), or (1 - t) a + t b where a is infinite (geometry.cl's geom_lerp: SciPy's
+ * weighted sum keeps a's infinity, where a + t (b - a) would be inf - inf = NaN). */
+static double ref_lerp(double a, double b, double t)
+{
+    return isinf(a) ? (1.0 - t) * a + t * b : a + t * (b - a);
+}
+
 static void sampler_ref(const sampler_t *A, const lapse_refvol_t *in, lapse_refvol_t *out)
 {
     const int64_t *n = in[0].dim, *o = out->dim;
@@ -516,7 +523,7 @@ static void sampler_ref(const sampler_t *A, const lapse_refvol_t *in, lapse_refv
                 }
                 /* x, then y, then z; a fraction of 0 takes the first value as it is (the
                  * kernels' GEOM_AXIS: version 2) */
-#define LERP(a, b, f) ((f) == 0.0 ? (a) : (a) + (f) * ((b) - (a)))
+#define LERP(a, b, f) ((f) == 0.0 ? (a) : ref_lerp((a), (b), (f)))
                 double c[2][2];
                 for (int dz = 0; dz < 2; dz++)
                     for (int dy = 0; dy < 2; dy++) {
@@ -722,7 +729,13 @@ static void resample_voxel(const lapse_step_t *s, const int64_t in[3], double vo
 
 /* Version 3 (2026-12-02): an integer result rounds halves away from zero, as SciPy's do (to
  * even before). resample is at version 4 (2026-12-03): an axis of extent 1 keeps extent 1
- * (the output's shape changed: an output made before is another config's). */
+ * (the output's shape changed: an output made before is another config's). Versions 4 (rotate,
+ * affine_transform) and 5 (resample) (2026-12-04): a sample between an infinite voxel and the
+ * next is that infinity, as SciPy's (NaN before: a + t (b - a) = inf - inf). */
+#define SAMPLER_NONFINITE                                                                          \
+    "; an infinity interpolates to itself (SciPy's weighted sum; NaN with the opposite one), and " \
+    "an axis whose fraction is 0 takes its first voxel alone: a NaN or infinity next to it does "  \
+    "not enter (SciPy's 0 x inf or NaN makes such samples NaN)"
 #define SAMPLER_COMMON                                                                             \
     .family = "geometry", .ninputs = 1, .out_rule = LAPSE_OUT_SAME, .round_away = 1,               \
     .footprint = LAPSE_FP_TRANSFORM, .kernels = "geometry.cl"
@@ -735,9 +748,9 @@ const lapse_op_t lapse_op_rotate = {
                   "angle_y in (z, x) (axes=(0, 2)), then angle_z in (y, x) (axes=(1, 2)), one "
                   "interpolation of the composed map (affine_transform with Mx My Mz); positions "
                   "outside the image give 0 (as clesperanto); float32 positions; an integer result "
-                  "rounds halves away from zero (SciPy's output=uint16)",
+                  "rounds halves away from zero (SciPy's output=uint16)" SAMPLER_NONFINITE,
     SAMPLER_COMMON,
-    .version = 3,
+    .version = 4,
     .nparams = 4,
     .params = {LAPSE_P_FLOAT_DEF("angle_x", 0, "degrees about the x axis (the (z, y) plane)"),
                LAPSE_P_FLOAT_DEF("angle_y", 0, "degrees about the y axis (the (z, x) plane)"),
@@ -757,9 +770,9 @@ const lapse_op_t lapse_op_affine_transform = {
     .convention = "SciPy affine_transform(a, matrix, order=1 or 0, mode='constant', cval=0) with a "
                   "3x4 matrix (rows z, y, x; the last column the offset) that maps an output "
                   "voxel's index to the input position it samples; float32 positions; an integer "
-                  "result rounds halves away from zero (SciPy's)",
+                  "result rounds halves away from zero (SciPy's)" SAMPLER_NONFINITE,
     SAMPLER_COMMON,
-    .version = 3,
+    .version = 4,
     .nparams = 2,
     .params = {LAPSE_P_MATRIX("matrix", -1e9, 1e9,
                               "3x4, output index (z, y, x, 1) to input position (z, y, x)"),
@@ -780,9 +793,9 @@ const lapse_op_t lapse_op_resample = {
                   "output voxel o samples (o + 0.5) * n_in / n_out - 0.5, clamped to the image; "
                   "float32 positions; an integer result rounds halves away from zero (SciPy's); "
                   "an axis of extent 1 (z of [t, y, x] data) stays 1 (SciPy zoom of the 2-D "
-                  "frame)",
+                  "frame)" SAMPLER_NONFINITE,
     SAMPLER_COMMON,
-    .version = 4,
+    .version = 5,
     .nparams = 2,
     .params = {LAPSE_P_VEC3F("scale", 0.001, 256,
                              "factor per axis, [z, y, x] (2: twice the voxels)"),
@@ -968,8 +981,8 @@ static void radial_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_re
                 const double *pl = in[0].v + z * n[1] * n[2];
                 double a00 = pl[i0[0] * n[2] + i0[1]], a01 = pl[i0[0] * n[2] + i1[1]];
                 double a10 = pl[i1[0] * n[2] + i0[1]], a11 = pl[i1[0] * n[2] + i1[1]];
-                double c0 = a00 + w[1] * (a01 - a00), c1 = a10 + w[1] * (a11 - a10);
-                *dst = c0 + w[0] * (c1 - c0);
+                double c0 = ref_lerp(a00, a01, w[1]), c1 = ref_lerp(a10, a11, w[1]);
+                *dst = ref_lerp(c0, c1, w[0]);
             }
     }
 }
@@ -997,9 +1010,11 @@ const lapse_op_t lapse_op_radial_reslice = {
                   "[a, z, r] samples input plane z at (y, x) = centre + r (cos, sin)(a "
                   "angle_step degrees), bilinear (map_coordinates order=1), 0 outside the plane "
                   "(mode 'constant'; CLIJ blends with 0 across the edge); float32 positions; an "
-                  "integer result rounds halves away from zero (SciPy's)",
+                  "integer result rounds halves away from zero (SciPy's); an infinity "
+                  "interpolates to itself, also at a fraction of 0 (SciPy's weighted sum; NaN "
+                  "with the opposite one, and where a NaN or infinity has weight 0, as SciPy's)",
     .family = "geometry",
-    .version = 2,
+    .version = 3, /* 3 (2026-12-04): an infinite voxel's samples are inf, not NaN */
     .round_away = 1,
     .ninputs = 1,
     .nparams = 4,

@@ -130,4 +130,65 @@ run_ok "$T/tasks.log" py tasks.py "$T/rot_many.h5" --count $((NT * 3 * 6 * 6)) -
     --timepoints 0-$((NT - 1))
 py h5same.py "$T/rot_whole.h5" "$T/rot_many.h5" || fail "rotation: 144 tiles differ from untiled"
 nonconstant "$T/rot_whole.h5" /result
+note "infinite voxels: a sample between one and its neighbour is that infinity, as SciPy's"
+# float32 [t, y, x] frames with +inf and -inf voxels (a ratio image's division by 0): rotate
+# (linear) and radial_reslice must give SciPy's inf where SciPy's weighted sum does, not
+# inf - inf = NaN (before 2026-12-04); untiled and tiled alike. One plane, so that no axis has
+# the zero-weight neighbour SciPy's order 1 lets NaN in through (operations.md).
+"$LAPSE_PY" - "$T/inf.h5" <<'PY' || fail "cannot write the infinite input"
+import sys, h5py, numpy as np
+a = np.random.default_rng(7).uniform(1, 100, (2, 15, 17)).astype(np.float32)
+a[:, 7, 8] = np.inf       # the centre: every radial plane starts there
+a[0, 3, 4] = a[1, 10, 12] = np.inf
+a[0, 11, 5] = a[1, 4, 11] = -np.inf
+with h5py.File(sys.argv[1], "w") as f:
+    f["/raw"] = a
+PY
+for op in "rotate, angle_z: 33" "radial_reslice, angle_step: 30"; do
+    for tiles in "[1, 1000, 1000]" "[1, 4, 5]"; do
+        cat >"$T/inf.yaml" <<YAML
+input: {file: $T/inf.h5, dataset: /raw}
+tiles: {shape: $tiles, halo: auto}
+pipeline:
+  - {op: $op}
+output: {file: $T/inf_${op%%,*}_$(echo "$tiles" | tr -dc 0-9).h5, dataset: /result}
+devices: any
+YAML
+        lapse_run 2 "$T/inf.yaml"
+    done
+    py h5same.py "$T/inf_${op%%,*}_110001000.h5" "$T/inf_${op%%,*}_145.h5" ||
+        fail "infinite voxels, $op: tiled differs from untiled"
+done
+"$LAPSE_PY" - "$T/inf.h5" "$T/inf_rotate_110001000.h5" "$T/inf_radial_reslice_110001000.h5" <<'PY' ||
+import sys, h5py, numpy as np
+from scipy import ndimage
+a = h5py.File(sys.argv[1])["/raw"][()].astype(np.float64)
+rot, rad = (h5py.File(p)["/result"] for p in sys.argv[2:4])
+def radial(x, step, n, length):
+    res = np.zeros((n, length))
+    for k in range(n):
+        cs = [np.cos(np.deg2rad(k * step)), np.sin(np.deg2rad(k * step))]
+        cs = [round(v) if abs(v - round(v)) < 1e-12 else v for v in cs]  # exact at 90 degrees
+        # lapse's float32 positions fma(cos, r, centre), exact in double before the rounding
+        r = np.arange(length, dtype=np.float64)
+        pos = [(np.float64(np.float32(v)) * r + c).astype(np.float32).astype(np.float64)
+               for v, c in zip(cs, (7, 8))]
+        res[k] = ndimage.map_coordinates(x, pos, order=1, mode="constant")
+    return res
+for t in range(a.shape[0]):
+    for name, got, want in (
+            ("rotate", rot[t], ndimage.rotate(a[t], 33, reshape=False, order=1, mode="constant")),
+            ("radial_reslice", rad[t][:, 0], radial(a[t], 30, 12, rad.shape[-1]))):
+        kind = lambda v: np.where(np.isnan(v), 2, np.where(np.isinf(v), np.sign(v), 0))
+        bad = kind(got) != kind(want)
+        fin = np.isfinite(want) & ~bad
+        bad |= fin & ~np.isclose(got, want, rtol=1e-4, atol=1e-3)
+        assert np.isinf(want).sum() > 3, (name, "too few infinite samples to test")
+        if bad.any():
+            i = tuple(np.argwhere(bad)[0])
+            sys.exit("%s t=%d: %d samples differ from SciPy, first %s: %r vs %r"
+                     % (name, t, bad.sum(), i, got[i], want[i]))
+print("infinite voxels: rotate and radial_reslice as SciPy")
+PY
+    fail "infinite voxels: not SciPy's"
 echo "PASS ($TEST_NAME)"
