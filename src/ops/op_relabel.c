@@ -443,14 +443,22 @@ static const lapse_global_t rl_global = {
     "(scipy.ndimage.label's order; skimage numbers by old label); a voxel's label is its value "   \
     "truncated where >= 1 (astype(uint32)), else 0; values above 2^24 are an error"
 
-/* axes that choose no axis of extent more than 1 have no border: the step would remove nothing
- * and only renumber. Refused, since {z: false} reads as "the y and x faces" but is no axis at
- * all (an axis left out of the mapping is false), and {z: true} has no faces on [t, y, x] data. */
+/* axes that choose no axis at all, or only axes of extent 1 where the data has faces along
+ * another, have no border: the step would remove nothing and only renumber. Refused, since
+ * {z: false} reads as "the y and x faces" but is no axis at all (an axis left out of the
+ * mapping is false), and {z: true} has no faces on [t, y, x] data. Data of one voxel along
+ * every axis has no faces whatever axes say: allowed (the default, all axes, is never refused). */
 static const char *edges_check(const lapse_step_t *s, const int64_t in[3], char *msg, size_t len)
 {
-    for (int a = 0; a < 3; a++)
+    int any = 0, faces_left = 0;
+    for (int a = 0; a < 3; a++) {
         if (s->p[0].v[a] != 0.0 && in[a] > 1)
             return NULL;
+        any = any || s->p[0].v[a] != 0.0;
+        faces_left = faces_left || (s->p[0].v[a] == 0.0 && in[a] > 1);
+    }
+    if (any && !faces_left)
+        return NULL;
     snprintf(msg, len,
              "axes [%s, %s, %s] (z, y, x) chooses no axis of more than one voxel (the data has "
              "shape [%lld, %lld, %lld]), so no label touches a border and the step would only "

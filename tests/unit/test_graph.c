@@ -378,6 +378,36 @@ START_TEST(test_size_limits)
 }
 END_TEST
 
+/* exclude_labels_on_edges' axes must choose an axis with faces: {z: false} (no axis at all,
+ * the example docs/config.md once gave for "the y and x faces") and {z: true} on [t, y, x] data
+ * are refused; the default (all axes) on data of one voxel, which has no faces anywhere, is not
+ * (a 1-voxel test run must not fail on a config that works on real data). */
+START_TEST(test_edges_axes)
+{
+    lapse_graph_t g;
+    lapse_graph_err_t err;
+    const int64_t flat[3] = {1, 50, 60}, dot[3] = {1, 1, 1};
+    lapse_step_t s[1] = {step("exclude_labels_on_edges", 0, "", "", "", "")};
+    compile_bad(s, 1, 0, "axes", "chooses no axis of more than one voxel");
+    s[0].p[0].v[0] = 1; /* {z: true} */
+    compile_ok(s, 1, &g);
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_graph_compile(s, 1, flat, LAPSE_DT_U16, LAPSE_DT_AUTO, &g, &err),
+                     LAPSE_ECONFIG);
+    ck_assert_str_eq(err.key, "axes");
+    ck_assert_msg(strstr(lapse_errmsg(), "{y: true, x: true}"), "%s", lapse_errmsg());
+    s[0] = step("exclude_labels_on_edges", 1, "", "", "", ""); /* the default: all axes */
+    lapse_err_clear();
+    ck_assert_msg(lapse_graph_compile(s, 1, dot, LAPSE_DT_U16, LAPSE_DT_AUTO, &g, &err) ==
+                      LAPSE_OK,
+                  "%s", lapse_errmsg());
+    s[0] = step("exclude_labels_on_edges", 0, "", "", "", ""); /* none chosen: refused even here */
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_graph_compile(s, 1, dot, LAPSE_DT_U16, LAPSE_DT_AUTO, &g, &err),
+                     LAPSE_ECONFIG);
+}
+END_TEST
+
 /* A global operation (none is registered yet: a test descriptor) cuts the graph. */
 static const lapse_op_t fake_global = {.name = "fake_global",
                                        .help = "test only",
@@ -418,6 +448,7 @@ int main(void)
     tcase_add_test(tc, test_read_box);
     tcase_add_test(tc, test_link_errors);
     tcase_add_test(tc, test_size_limits);
+    tcase_add_test(tc, test_edges_axes);
     tcase_add_test(tc, test_geometry);
     tcase_add_test(tc, test_segments);
     suite_add_tcase(su, tc);
