@@ -5,9 +5,9 @@
  * suffix, tifffile's default JSON description with and without "axes") probed for their axes
  * and read box by box against the fixtures' value formula; and the unusable ones (channels
  * without input.channel, int8, RGB, plane counts that do not match the axes, an unknown codec,
- * a compressed strip that claims to decode to 2 GiB, mixed page sizes, truncated, not a TIFF, JSON descriptions whose shape or axes lapse cannot
- * use, ImageJ and OME sizes whose product wraps round to the page count) refused with
- * LAPSE_EINPUT saying why.
+ * a compressed strip that claims to decode to 2 GiB, mixed page sizes, truncated, not a TIFF,
+ * JSON descriptions whose shape or axes lapse cannot use, ImageJ and OME sizes whose product
+ * wraps round to the page count) refused with LAPSE_EINPUT saying why.
  */
 #include <check.h>
 #include <stdio.h>
