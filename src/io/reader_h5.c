@@ -25,6 +25,13 @@
 #include "h5util.h"
 #include "io/layout.h"
 
+/* A virtual dataset on the chain from the input's: its file (device, inode) and object address. */
+typedef struct {
+    dev_t dev;
+    ino_t ino;
+    haddr_t addr;
+} virt_key_t;
+
 /* An open input: the handle behind lapse_reader_t. */
 typedef struct {
     hid_t file, dset, fspace;
@@ -37,8 +44,10 @@ typedef struct {
     /* a virtual dataset (for example a lapse output with output.parts): dset was opened for
      * timepoint cur_t, whose source files exist (virt_switch) */
     int virt;
-    char name[1024];     /* its path in file */
-    char file_dir[4096]; /* the input file's directory */
+    char name[1024]; /* its path in file */
+    char path[4096]; /* the input file's path */
+    virt_key_t *ok;  /* the virtual datasets below it whose trees passed virt_walk */
+    int nok, cap;
     int64_t shape[3];
 } h5_input_t;
 
@@ -357,6 +366,63 @@ cleanup:
     return st;
 }
 
+/* Dataset dset (creation properties dcpl) of file `path` keeps its raw data in external files
+ * (H5Pset_external): each must be a regular readable file (HDF5 would wait for ever on a FIFO)
+ * that holds the bytes the dataset's list places in it (HDF5 reads zeros past a file's end).
+ * The places looked at are HDF5's: under HDF5_EXTFILE_PREFIX ("${ORIGIN}" the file's directory)
+ * when set, else the current directory and the file's directory; every one that exists must
+ * pass. LAPSE_EINPUT otherwise. */
+static lapse_status_t check_external(hid_t dcpl, const char *path, const char *dset)
+{
+    lapse_status_t st = LAPSE_OK;
+    const char *slash = strrchr(path, '/'), *prefix = getenv("HDF5_EXTFILE_PREFIX");
+    char dir[4096], name[4096], cand[2][8400];
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    int n = H5Pget_external_count(dcpl);
+    LAPSE_H5(n);
+    for (int i = 0; i < n; i++) {
+        off_t off = 0;
+        hsize_t size = 0;
+        int nc = 0, found = 0;
+        LAPSE_H5(H5Pget_external(dcpl, (unsigned)i, sizeof name, name, &off, &size));
+        if (name[0] == '/') {
+            snprintf(cand[nc++], sizeof cand[0], "%s", name);
+        } else if (prefix && prefix[0]) {
+            if (strncmp(prefix, "${ORIGIN}", 9) == 0)
+                snprintf(cand[nc++], sizeof cand[0], "%s%s/%s", dir, prefix + 9, name);
+            else
+                snprintf(cand[nc++], sizeof cand[0], "%s/%s", prefix, name);
+        } else {
+            snprintf(cand[nc++], sizeof cand[0], "%s", name);
+            snprintf(cand[nc++], sizeof cand[0], "%s/%s", dir, name);
+        }
+        for (int k = 0; k < nc; k++) {
+            struct stat sb;
+            if (stat(cand[k], &sb) != 0)
+                continue;
+            found = 1;
+            if (!S_ISREG(sb.st_mode) || access(cand[k], R_OK) != 0)
+                LAPSE_FAIL(LAPSE_EINPUT,
+                           "%s: dataset %s keeps its data in the external file %s, which is %s",
+                           path, dset, cand[k],
+                           S_ISREG(sb.st_mode) ? "not readable" : "not a regular file");
+            if (size != H5F_UNLIMITED && (uint64_t)sb.st_size < (uint64_t)off + size)
+                LAPSE_FAIL(LAPSE_EINPUT,
+                           "%s: dataset %s keeps bytes %lld to %lld of its data in the external "
+                           "file %s, which has only %lld bytes (HDF5 would read zeros)",
+                           path, dset, (long long)off, (long long)(off + (off_t)size), cand[k],
+                           (long long)sb.st_size);
+        }
+        if (!found)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: dataset %s keeps its data in the external file %s, which is missing "
+                       "(looked for: %s%s%s; HDF5_EXTFILE_PREFIX sets where)",
+                       path, dset, name, cand[0], nc > 1 ? ", " : "", nc > 1 ? cand[1] : "");
+    }
+cleanup:
+    return st;
+}
+
 /* 1 when f has the BigDataViewer layout: /s00/resolutions and /t00000. */
 static int is_bdv(hid_t f)
 {
@@ -593,6 +659,12 @@ static lapse_status_t open_input(const char *file, const char *dataset, hid_t *f
         info->failed_part = 3;
     if (st == LAPSE_OK)
         st = check_filters(d, file, dset);
+    if (st == LAPSE_OK) {
+        hid_t dcpl = H5Dget_create_plist(d);
+        st = dcpl < 0 ? LAPSE_EH5 : check_external(dcpl, file, dset);
+        if (dcpl >= 0)
+            H5Pclose(dcpl);
+    }
     if (st == LAPSE_EH5) {
         lapse_err_clear();
         LAPSE_FAIL(LAPSE_EINPUT, "%s: dataset %s cannot be read (damaged file?)", file, dset);
@@ -649,6 +721,7 @@ static void h5_close(void *handle)
         H5Dclose(in->dset);
     if (in->file >= 0)
         H5Fclose(in->file);
+    free(in->ok);
     free(in);
 }
 
@@ -676,9 +749,7 @@ static lapse_status_t h5_open(const char *file, const char *dset, void **handle,
         in->cur_t = -1;
         if (in->virt && H5Iget_name(in->dset, in->name, sizeof in->name) <= 0)
             LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot name the virtual dataset", file);
-        const char *slash = strrchr(file, '/');
-        snprintf(in->file_dir, sizeof in->file_dir, "%.*s", slash ? (int)(slash - file) : 1,
-                 slash ? file : ".");
+        snprintf(in->path, sizeof in->path, "%s", file);
     }
     in->channel = sel.channel;
     in->ndims = in->bdv ? 3 : H5Sget_simple_extent_ndims(in->fspace);
@@ -719,9 +790,6 @@ cleanup:
     return st;
 }
 
-/* Does the source file name of a virtual mapping (as stored: '%%' for '%') exist where HDF5
- * looks for it (HDF5_VDS_PREFIX, the virtual file's directory, the current directory)? 1 yes, 0
- * no, -1 cannot tell (a printf-like pattern). */
 /* 1 when path is a regular file that can be read: a FIFO or a device would block or never end
  * the read that HDF5 makes of it. */
 static int regular_readable(const char *path)
@@ -730,9 +798,14 @@ static int regular_readable(const char *path)
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && access(path, R_OK) == 0;
 }
 
-static int virt_source_exists(const h5_input_t *in, const char *stored)
+/* Where HDF5 finds the source file of a virtual mapping, stored as `stored` ('%%' for '%'), of a
+ * virtual dataset in a file of directory dir: as given when absolute, else under
+ * HDF5_VDS_PREFIX, in dir, in the current directory. 1: found, a regular readable file, its
+ * path in out ("." for the same file); 0: missing or not a regular readable file; -1: a
+ * printf-like pattern (cannot tell). */
+static int virt_source_path(const char *dir, const char *stored, char *out, size_t len)
 {
-    char name[4096], path[8300];
+    char name[4096];
     size_t n = 0;
     for (const char *p = stored; *p && n + 1 < sizeof name; p++) {
         if (*p == '%') {
@@ -743,56 +816,170 @@ static int virt_source_exists(const h5_input_t *in, const char *stored)
         name[n++] = *p;
     }
     name[n] = '\0';
-    if (strcmp(name, ".") == 0)
-        return 1; /* the same file */
-    if (name[0] == '/')
-        return regular_readable(name);
+    if (strcmp(name, ".") == 0 || name[0] == '/') {
+        snprintf(out, len, "%s", name);
+        return name[0] == '.' || regular_readable(name);
+    }
     const char *prefix = getenv("HDF5_VDS_PREFIX");
     if (prefix && prefix[0]) {
-        snprintf(path, sizeof path, "%s/%s", prefix, name);
-        if (regular_readable(path))
+        snprintf(out, len, "%s/%s", prefix, name);
+        if (regular_readable(out))
             return 1;
     }
-    snprintf(path, sizeof path, "%s/%s", in->file_dir, name);
-    return regular_readable(path) || regular_readable(name);
+    snprintf(out, len, "%s/%s", dir, name);
+    if (regular_readable(out))
+        return 1;
+    snprintf(out, len, "%s", name);
+    return regular_readable(out);
 }
 
-/* Mapping i (of dcpl, timepoint t's) of the input's virtual dataset has its source in the same
- * file: that source must not be a virtual dataset itself. A virtual dataset mapping onto itself,
- * or onto one that maps back, makes H5Dread recurse until the stack overflows (HDF5 1.10 and
- * 1.12); lapse writes no such chains (output.parts' sources are other files). */
-static lapse_status_t virt_same_file_source(const h5_input_t *in, hid_t dcpl, size_t i, int64_t t)
+#define VIRT_DEPTH 8 /* virtual datasets on one chain, the input's included */
+
+static int virt_key_eq(const virt_key_t *a, const virt_key_t *b)
+{
+    return a->dev == b->dev && a->ino == b->ino && a->addr == b->addr;
+}
+
+/* The key of dataset d of the file at path (or, for NULL, of the file of `same`). */
+static lapse_status_t virt_key(hid_t d, const char *path, const virt_key_t *same, virt_key_t *k)
 {
     lapse_status_t st = LAPSE_OK;
-    hid_t d = H5I_INVALID_HID, p = H5I_INVALID_HID;
-    char name[1024];
-    ssize_t n = H5Pget_virtual_dsetname(dcpl, i, name, sizeof name);
-    LAPSE_H5(n);
-    if ((size_t)n >= sizeof name)
-        LAPSE_FAIL(LAPSE_EREAD, "the input's virtual dataset %s: a source dataset name is too long",
-                   in->name);
-    d = H5Dopen2(in->file, name, H5P_DEFAULT);
-    if (d < 0 || (p = H5Dget_create_plist(d)) < 0) {
-        H5Eclear2(H5E_DEFAULT);
-        LAPSE_FAIL(LAPSE_EREAD,
-                   "the input's virtual dataset %s maps timepoint %lld onto dataset %s of the "
-                   "same file, which cannot be opened",
-                   in->name, (long long)t, name);
+    H5O_info_t oi;
+    struct stat sb;
+    LAPSE_H5(H5Oget_info2(d, &oi, H5O_INFO_BASIC));
+    if (path == NULL) {
+        k->dev = same->dev, k->ino = same->ino;
+    } else {
+        if (stat(path, &sb) != 0)
+            LAPSE_FAIL(LAPSE_EREAD, "%s: %s", path, strerror(errno));
+        k->dev = sb.st_dev, k->ino = sb.st_ino;
     }
-    if (H5Pget_layout(p) == H5D_VIRTUAL)
-        LAPSE_FAIL(LAPSE_EREAD,
-                   "the input's virtual dataset %s maps timepoint %lld onto %s, a virtual dataset "
-                   "of the same file%s: lapse does not read virtual datasets chained inside one "
-                   "file (a chain that comes back to itself never ends)",
-                   in->name, (long long)t, name,
-                   strcmp(name + (name[0] == '/'), in->name + (in->name[0] == '/')) == 0
-                       ? " (itself)"
-                       : "");
+    k->addr = oi.addr;
 cleanup:
-    if (p >= 0)
-        H5Pclose(p);
-    if (d >= 0)
-        H5Dclose(d);
+    return st;
+}
+
+/* Check the mappings of the virtual dataset (creation properties dcpl) in file f (at path; its
+ * key chain[depth]) that cover timepoint t (t < 0: all of them), recursively: every source file
+ * is a regular readable file (HDF5 reads zeros for a missing one and waits for ever on a FIFO),
+ * every source dataset opens, external raw storage passes check_external, and a source that is a
+ * virtual dataset itself neither leads back to one on the chain (H5Dread would recurse until the
+ * stack overflows: HDF5 1.10 and 1.12) nor makes the chain longer than VIRT_DEPTH. Virtual
+ * datasets whose whole tree passed are remembered in in->ok. */
+static lapse_status_t virt_walk(h5_input_t *in, hid_t f, const char *path, hid_t dcpl, int64_t t,
+                                virt_key_t *chain, int depth)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t vs = H5I_INVALID_HID, sf = H5I_INVALID_HID, sd = H5I_INVALID_HID;
+    hid_t sdcpl = H5I_INVALID_HID;
+    char src[4096], sname[1024], spath[8400], dir[4096];
+    const char *slash = strrchr(path, '/');
+    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    size_t count = 0;
+    LAPSE_H5(H5Pget_virtual_count(dcpl, &count));
+    for (size_t i = 0; i < count; i++) {
+        if (t >= 0) {
+            hsize_t lo[H5S_MAX_RANK], hi[H5S_MAX_RANK];
+            LAPSE_H5ID(vs, H5Pget_virtual_vspace(dcpl, i));
+            LAPSE_H5(H5Sget_select_bounds(vs, lo, hi));
+            H5Sclose(vs);
+            vs = H5I_INVALID_HID;
+            if ((hsize_t)t < lo[0] || (hsize_t)t > hi[0])
+                continue;
+        }
+        LAPSE_H5(H5Pget_virtual_filename(dcpl, i, src, sizeof src));
+        ssize_t n = H5Pget_virtual_dsetname(dcpl, i, sname, sizeof sname);
+        LAPSE_H5(n);
+        if ((size_t)n >= sizeof sname)
+            LAPSE_FAIL(LAPSE_EREAD,
+                       "the input's virtual dataset %s: a source dataset name is "
+                       "too long",
+                       in->name);
+        int found = virt_source_path(dir, src, spath, sizeof spath);
+        if (found == 0 && depth == 0)
+            LAPSE_FAIL(LAPSE_EREAD,
+                       "the input's virtual dataset %s maps timepoint %lld onto %s, which is "
+                       "missing or not a regular file (HDF5 would read zeros there)",
+                       in->name, (long long)t, src);
+        if (found == 0)
+            LAPSE_FAIL(LAPSE_EREAD,
+                       "the input's virtual dataset %s reads, through %d more virtual dataset(s), "
+                       "from %s (in %s), which is missing or not a regular file (HDF5 would read "
+                       "zeros there)",
+                       in->name, depth, src, dir);
+        if (found < 0 || strchr(sname, '%') != NULL)
+            continue; /* a printf-like pattern: HDF5 finds its files at the read */
+        int same = strcmp(spath, ".") == 0;
+        if (!same && (sf = H5Fopen(spath, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            LAPSE_FAIL(LAPSE_EREAD,
+                       "the input's virtual dataset %s reads from %s, which cannot be opened as "
+                       "HDF5",
+                       in->name, spath);
+        }
+        sd = H5Dopen2(same ? f : sf, sname, guarded_apl());
+        if (sd < 0 || (sdcpl = H5Dget_create_plist(sd)) < 0) {
+            H5Eclear2(H5E_DEFAULT);
+            LAPSE_FAIL(LAPSE_EREAD,
+                       "the input's virtual dataset %s reads from dataset %s of %s, which cannot "
+                       "be opened",
+                       in->name, sname, same ? path : spath);
+        }
+        st = check_external(sdcpl, same ? path : spath, sname);
+        if (st == LAPSE_EINPUT)
+            st = LAPSE_EREAD; /* at a read: the run's error, as the others here */
+        LAPSE_TRY(st);
+        if (H5Pget_layout(sdcpl) == H5D_VIRTUAL) {
+            virt_key_t k;
+            int known = 0;
+            LAPSE_TRY(virt_key(sd, same ? NULL : spath, &chain[depth], &k));
+            for (int c = 0; c <= depth; c++)
+                if (virt_key_eq(&k, &chain[c]))
+                    LAPSE_FAIL(LAPSE_EREAD,
+                               "the input's virtual dataset %s maps timepoint %lld onto dataset "
+                               "%s of %s, a virtual dataset that leads back to %s: a chain of "
+                               "virtual datasets that comes back to itself never ends (HDF5 "
+                               "would recurse until the stack overflows)",
+                               in->name, (long long)(t >= 0 ? t : in->cur_t), sname,
+                               same ? path : spath,
+                               c == 0 ? "the input's dataset itself" : "one before it");
+            for (int c = 0; c < in->nok; c++)
+                known = known || virt_key_eq(&k, &in->ok[c]);
+            if (!known) {
+                if (depth + 1 >= VIRT_DEPTH)
+                    LAPSE_FAIL(LAPSE_EREAD,
+                               "the input's virtual dataset %s reads through more than %d "
+                               "virtual datasets in a chain (dataset %s of %s): lapse reads at "
+                               "most %d",
+                               in->name, VIRT_DEPTH, sname, same ? path : spath, VIRT_DEPTH);
+                chain[depth + 1] = k;
+                LAPSE_TRY(
+                    virt_walk(in, same ? f : sf, same ? path : spath, sdcpl, -1, chain, depth + 1));
+                if (in->nok == in->cap) {
+                    int cap = in->cap ? 2 * in->cap : 8;
+                    virt_key_t *ok = realloc(in->ok, (size_t)cap * sizeof *ok);
+                    LAPSE_ALLOC(ok);
+                    in->ok = ok, in->cap = cap;
+                }
+                in->ok[in->nok++] = k;
+            }
+        }
+        H5Pclose(sdcpl);
+        H5Dclose(sd);
+        sdcpl = sd = H5I_INVALID_HID;
+        if (sf >= 0)
+            H5Fclose(sf);
+        sf = H5I_INVALID_HID;
+    }
+cleanup:
+    if (vs >= 0)
+        H5Sclose(vs);
+    if (sdcpl >= 0)
+        H5Pclose(sdcpl);
+    if (sd >= 0)
+        H5Dclose(sd);
+    if (sf >= 0)
+        H5Fclose(sf);
     return st;
 }
 
@@ -803,8 +990,8 @@ cleanup:
 static lapse_status_t virt_switch(h5_input_t *in, int64_t t)
 {
     lapse_status_t st = LAPSE_OK;
-    hid_t dcpl = H5I_INVALID_HID, vs = H5I_INVALID_HID;
-    char src[4096];
+    hid_t dcpl = H5I_INVALID_HID;
+    virt_key_t chain[VIRT_DEPTH];
     if (in->cur_t == t)
         return LAPSE_OK;
     H5Sclose(in->fspace);
@@ -814,29 +1001,10 @@ static lapse_status_t virt_switch(h5_input_t *in, int64_t t)
     LAPSE_H5ID(in->dset, H5Dopen2(in->file, in->name, H5P_DEFAULT));
     LAPSE_H5ID(in->fspace, H5Dget_space(in->dset));
     LAPSE_H5ID(dcpl, H5Dget_create_plist(in->dset));
-    size_t count = 0;
-    LAPSE_H5(H5Pget_virtual_count(dcpl, &count));
-    for (size_t i = 0; i < count; i++) {
-        hsize_t lo[H5S_MAX_RANK], hi[H5S_MAX_RANK];
-        LAPSE_H5ID(vs, H5Pget_virtual_vspace(dcpl, i));
-        LAPSE_H5(H5Sget_select_bounds(vs, lo, hi));
-        H5Sclose(vs);
-        vs = H5I_INVALID_HID;
-        if ((hsize_t)t < lo[0] || (hsize_t)t > hi[0])
-            continue;
-        LAPSE_H5(H5Pget_virtual_filename(dcpl, i, src, sizeof src));
-        if (virt_source_exists(in, src) == 0)
-            LAPSE_FAIL(LAPSE_EREAD,
-                       "the input's virtual dataset %s maps timepoint %lld onto %s, which is "
-                       "missing or not a regular file (HDF5 would read zeros there)",
-                       in->name, (long long)t, src);
-        if (strcmp(src, ".") == 0)
-            LAPSE_TRY(virt_same_file_source(in, dcpl, i, t));
-    }
+    LAPSE_TRY(virt_key(in->dset, in->path, NULL, &chain[0]));
+    LAPSE_TRY(virt_walk(in, in->file, in->path, dcpl, t, chain, 0));
     in->cur_t = t;
 cleanup:
-    if (vs >= 0)
-        H5Sclose(vs);
     if (dcpl >= 0)
         H5Pclose(dcpl);
     return st;

@@ -398,8 +398,7 @@ START_TEST(test_edges_axes)
     ck_assert_msg(strstr(lapse_errmsg(), "{y: true, x: true}"), "%s", lapse_errmsg());
     s[0] = step("exclude_labels_on_edges", 1, "", "", "", ""); /* the default: all axes */
     lapse_err_clear();
-    ck_assert_msg(lapse_graph_compile(s, 1, dot, LAPSE_DT_U16, LAPSE_DT_AUTO, &g, &err) ==
-                      LAPSE_OK,
+    ck_assert_msg(lapse_graph_compile(s, 1, dot, LAPSE_DT_U16, LAPSE_DT_AUTO, &g, &err) == LAPSE_OK,
                   "%s", lapse_errmsg());
     s[0] = step("exclude_labels_on_edges", 0, "", "", "", ""); /* none chosen: refused even here */
     lapse_err_clear();

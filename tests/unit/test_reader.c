@@ -350,6 +350,104 @@ START_TEST(links_to_fifos_and_loops)
 }
 END_TEST
 
+/* Open file:dset and read timepoint t's whole [2, 3, 3] box: it holds val()'s values. */
+static void expect_read_ok(const char *file, const char *dset, int64_t t)
+{
+    lapse_reader_t *r = NULL;
+    unsigned char buf[2 * 3 * 3];
+    lapse_box_t box = {{0, 0, 0}, {2, 3, 3}};
+    lapse_err_clear();
+    ck_assert_msg(lapse_reader_open(file, dset, &r) == LAPSE_OK, "%s", lapse_errmsg());
+    ck_assert_msg(lapse_reader_read(r, t, &box, buf) == LAPSE_OK, "%s", lapse_errmsg());
+    for (int i = 0; i < 18; i++)
+        ck_assert_int_eq(buf[i], (int)val(t, i / 9, i / 3 % 3, i % 3));
+    lapse_reader_close(r);
+}
+
+/* Chains of virtual datasets across files: one that comes back to its start (a:/cycle ->
+ * b:/back -> a:/cycle; H5Dread recursed until the stack overflowed) and one of more than 8
+ * virtual datasets fail their read, naming the chain; a chain of three without a loop
+ * (a -> b -> b -> a plain source) reads the source's values. */
+START_TEST(virtual_chains)
+{
+    hsize_t dims[4] = {2, 2, 3, 3};
+    const char *a = path_in("chain_a.h5"), *b = path_in("chain_b.h5"),
+               *src = path_in("chain_src.h5");
+    write_dset(src, "/raw", 4, dims, H5T_STD_U8LE);
+    write_dset(a, "/raw", 4, dims, H5T_STD_U8LE);
+    write_dset(b, "/raw", 4, dims, H5T_STD_U8LE);
+    write_vds(a, "/cycle", b, "/back");
+    write_vds(b, "/back", a, "/cycle");
+    expect_read_fail(a, "/cycle",
+                     (const char *[]){"/cycle", "chain_a.h5", "leads back", "itself", NULL});
+    expect_read_fail(b, "/back", (const char *[]){"/back", "leads back", "itself", NULL});
+    write_vds(b, "/mid2", src, "/raw");
+    write_vds(b, "/mid", ".", "/mid2");
+    write_vds(a, "/top", b, "/mid");
+    expect_read_ok(a, "/top", 1);
+    /* /d0 -> /d1 -> ... -> /d8 -> src:/raw: nine virtual datasets */
+    write_vds(a, "/d8", src, "/raw");
+    for (int k = 7; k >= 0; k--) {
+        char name[8], next[8];
+        snprintf(name, sizeof name, "/d%d", k);
+        snprintf(next, sizeof next, "/d%d", k + 1);
+        write_vds(a, name, ".", next);
+    }
+    expect_read_ok(a, "/d1", 0); /* eight: read */
+    expect_read_fail(a, "/d0", (const char *[]){"/d0", "more than 8", NULL});
+}
+END_TEST
+
+/* A dataset of [2, 2, 3, 3] uint8 whose raw data is in the external file raw (H5Pset_external,
+ * size bytes from offset 0). */
+static void write_external(const char *file, const char *name, const char *raw, hsize_t size)
+{
+    hsize_t dims[4] = {2, 2, 3, 3};
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (f < 0)
+        f = H5Fcreate(file, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hid_t s = H5Screate_simple(4, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert_int_ge(H5Pset_external(dcpl, raw, 0, size), 0);
+    hid_t d = H5Dcreate2(f, name, H5T_STD_U8LE, s, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    H5Dclose(d);
+    H5Pclose(dcpl);
+    H5Sclose(s);
+    H5Fclose(f);
+}
+
+/* External raw storage (H5Pset_external) names any file: a FIFO (HDF5 would wait on it for
+ * ever), a file shorter than the data (HDF5 reads zeros past its end) and a missing file are
+ * refused at the probe; a complete external file reads. */
+START_TEST(external_raw_storage)
+{
+    const char *f = path_in("ext.h5"), *raw = path_in("ext.raw"), *fifo = path_in("ext.fifo"),
+               *shortf = path_in("short.raw");
+    unsigned char v[36];
+    for (int i = 0; i < 36; i++)
+        v[i] = (unsigned char)val(i / 18, i / 9 % 2, i / 3 % 3, i % 3);
+    FILE *fp = fopen(raw, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fwrite(v, 1, 36, fp), 36);
+    fclose(fp);
+    fp = fopen(shortf, "wb");
+    ck_assert_ptr_nonnull(fp);
+    ck_assert_int_eq(fwrite(v, 1, 10, fp), 10);
+    fclose(fp);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    write_external(f, "/good", raw, 36);
+    write_external(f, "/fifo", fifo, 36);
+    write_external(f, "/short", shortf, 36);
+    write_external(f, "/missing", "no_such_lapse_file.raw", 36);
+    expect_read_ok(f, "/good", 1);
+    expect_fail(f, "/fifo", (const char *[]){"/fifo", "ext.fifo", "not a regular file", NULL});
+    expect_fail(f, "/short", (const char *[]){"/short", "short.raw", "only 10 bytes", NULL});
+    expect_fail(f, "/missing",
+                (const char *[]){"/missing", "no_such_lapse_file.raw", "missing", NULL});
+}
+END_TEST
+
 /* input.dataset syntax for HDF5: absolute, no empty component (config.c reports these). */
 START_TEST(check_dataset)
 {
@@ -430,6 +528,8 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, backend_choice);
     tcase_add_test(tc, check_dataset);
     tcase_add_test(tc, links_to_fifos_and_loops);
+    tcase_add_test(tc, virtual_chains);
+    tcase_add_test(tc, external_raw_storage);
     suite_add_tcase(s, tc);
     return s;
 }
