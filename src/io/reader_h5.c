@@ -369,55 +369,49 @@ cleanup:
 /* Dataset dset (creation properties dcpl) of file `path` keeps its raw data in external files
  * (H5Pset_external): each must be a regular readable file (HDF5 would wait for ever on a FIFO)
  * that holds the bytes the dataset's list places in it (HDF5 reads zeros past a file's end).
- * The places looked at are HDF5's: under HDF5_EXTFILE_PREFIX ("${ORIGIN}" the file's directory)
- * when set, else the current directory and the file's directory; every one that exists must
- * pass. LAPSE_EINPUT otherwise. */
+ * Looked for where HDF5 1.10 reads it (H5D__efl_read; docs/reliability.md): joined to
+ * HDF5_EXTFILE_PREFIX when set ("${ORIGIN}" the file's directory), else as named (relative to
+ * the working directory). LAPSE_EINPUT otherwise. */
 static lapse_status_t check_external(hid_t dcpl, const char *path, const char *dset)
 {
     lapse_status_t st = LAPSE_OK;
     const char *slash = strrchr(path, '/'), *prefix = getenv("HDF5_EXTFILE_PREFIX");
-    char dir[4096], name[4096], cand[2][8400];
-    snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
+    char name[4096], full[8400];
     int n = H5Pget_external_count(dcpl);
     LAPSE_H5(n);
+    if (prefix != NULL && (prefix[0] == '\0' || strcmp(prefix, ".") == 0))
+        prefix = NULL;
     for (int i = 0; i < n; i++) {
         off_t off = 0;
         hsize_t size = 0;
-        int nc = 0, found = 0;
+        struct stat sb;
         LAPSE_H5(H5Pget_external(dcpl, (unsigned)i, sizeof name, name, &off, &size));
-        if (name[0] == '/') {
-            snprintf(cand[nc++], sizeof cand[0], "%s", name);
-        } else if (prefix && prefix[0]) {
-            if (strncmp(prefix, "${ORIGIN}", 9) == 0)
-                snprintf(cand[nc++], sizeof cand[0], "%s%s/%s", dir, prefix + 9, name);
-            else
-                snprintf(cand[nc++], sizeof cand[0], "%s/%s", prefix, name);
-        } else {
-            snprintf(cand[nc++], sizeof cand[0], "%s", name);
-            snprintf(cand[nc++], sizeof cand[0], "%s/%s", dir, name);
-        }
-        for (int k = 0; k < nc; k++) {
-            struct stat sb;
-            if (stat(cand[k], &sb) != 0)
-                continue;
-            found = 1;
-            if (!S_ISREG(sb.st_mode) || access(cand[k], R_OK) != 0)
-                LAPSE_FAIL(LAPSE_EINPUT,
-                           "%s: dataset %s keeps its data in the external file %s, which is %s",
-                           path, dset, cand[k],
-                           S_ISREG(sb.st_mode) ? "not readable" : "not a regular file");
-            if (size != H5F_UNLIMITED && (uint64_t)sb.st_size < (uint64_t)off + size)
-                LAPSE_FAIL(LAPSE_EINPUT,
-                           "%s: dataset %s keeps bytes %lld to %lld of its data in the external "
-                           "file %s, which has only %lld bytes (HDF5 would read zeros)",
-                           path, dset, (long long)off, (long long)(off + (off_t)size), cand[k],
-                           (long long)sb.st_size);
-        }
-        if (!found)
+        if (name[0] == '/' || prefix == NULL)
+            snprintf(full, sizeof full, "%s", name);
+        else if (strncmp(prefix, "${ORIGIN}", 9) == 0)
+            snprintf(full, sizeof full, "%.*s%s/%s", slash ? (int)(slash - path) : 1,
+                     slash ? path : ".", prefix + 9, name);
+        else
+            snprintf(full, sizeof full, "%s/%s", prefix, name);
+        if (stat(full, &sb) != 0)
             LAPSE_FAIL(LAPSE_EINPUT,
                        "%s: dataset %s keeps its data in the external file %s, which is missing "
-                       "(looked for: %s%s%s; HDF5_EXTFILE_PREFIX sets where)",
-                       path, dset, name, cand[0], nc > 1 ? ", " : "", nc > 1 ? cand[1] : "");
+                       "(%s%s)",
+                       path, dset, full,
+                       prefix ? "under HDF5_EXTFILE_PREFIX" : "relative to the working directory",
+                       prefix || name[0] == '/' ? ""
+                                                : "; HDF5_EXTFILE_PREFIX='${ORIGIN}' reads "
+                                                  "it beside the HDF5 file");
+        if (!S_ISREG(sb.st_mode) || access(full, R_OK) != 0)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: dataset %s keeps its data in the external file %s, which is %s", path,
+                       dset, full, S_ISREG(sb.st_mode) ? "not readable" : "not a regular file");
+        if (size != H5F_UNLIMITED && (uint64_t)sb.st_size < (uint64_t)off + size)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: dataset %s keeps bytes %lld to %lld of its data in the external "
+                       "file %s, which has only %lld bytes (HDF5 would read zeros)",
+                       path, dset, (long long)off, (long long)(off + (off_t)size), full,
+                       (long long)sb.st_size);
     }
 cleanup:
     return st;
