@@ -5,6 +5,7 @@ Bland & Altman (Lancet 1986, i:307-310), per timepoint and overall (docs/tools.m
 A and B are `FILE.h5:/dataset` (a lapse output or any HDF5 file), `FILE.tif` (tifffile) or, for
 tables, `FILE.csv` (header row; read_csv: an empty cell is NaN). With d = B - A and m = (A + B) / 2 over the compared pairs:
 bias = mean(d), SD = standard deviation of d (n - 1), limits of agreement = bias -/+ 1.96 SD,
+with 95 % confidence intervals of the bias and of each limit (t of n - 1 degrees of freedom),
 r = Pearson's correlation of A and B. The statistics use the n pairs whose values are both
 finite; pairs with NaN or an infinity on either side are left out of them (and of the plots)
 and counted as `nonfinite`. Modes:
@@ -255,10 +256,28 @@ class Agreement:
         den = math.sqrt(self.c[0] * self.c[1])
         r = self.c[2] / den if self.n > 1 and den > 0 else nan
         bias = float(self.m[2]) if self.n else nan
-        return {"n": int(self.n), "nonfinite": int(self.nonfinite),
-                "mean_a": float(self.m[0]) if self.n else nan,
-                "mean_b": float(self.m[1]) if self.n else nan, "bias": bias, "sd": sd,
-                "loa_low": bias - 1.96 * sd, "loa_high": bias + 1.96 * sd, "r": float(r)}
+        st = {"n": int(self.n), "nonfinite": int(self.nonfinite),
+              "mean_a": float(self.m[0]) if self.n else nan,
+              "mean_b": float(self.m[1]) if self.n else nan, "bias": bias, "sd": sd,
+              "loa_low": bias - 1.96 * sd, "loa_high": bias + 1.96 * sd, "r": float(r)}
+        st.update(confidence(self.n, bias, sd))
+        return st
+
+
+def confidence(n, bias, sd):
+    """95 % confidence intervals [low, high] of the bias and of each limit of agreement (Bland &
+    Altman, Lancet 1986, section 5: standard errors sqrt(SD^2 / n) and sqrt(3 SD^2 / n), with
+    Student's t of n - 1 degrees of freedom); NaN for n < 2. They say how far the n pairs pin
+    the numbers down: a bias whose interval holds 0 is no evidence of a systematic difference."""
+    nan = float("nan")
+    if n < 2:
+        return {"bias_ci": [nan, nan], "loa_low_ci": [nan, nan], "loa_high_ci": [nan, nan]}
+    from scipy.stats import t as student
+    q = float(student.ppf(0.975, n - 1))
+    eb, el = q * sd / math.sqrt(n), q * sd * math.sqrt(3.0 / n)
+    lo, hi = bias - 1.96 * sd, bias + 1.96 * sd
+    return {"bias_ci": [bias - eb, bias + eb], "loa_low_ci": [lo - el, lo + el],
+            "loa_high_ci": [hi - el, hi + el]}
 
 
 def match_labels(a, b, thr):
@@ -515,6 +534,12 @@ def plot(res, pts, what, prefix, names):
             ax.annotate(lab % v, (1.0, v), xycoords=("axes fraction", "data"),
                         xytext=(-4, 3), textcoords="offset points", ha="right",
                         color="#e15759", fontsize="small")
+    for k in ("bias_ci", "loa_low_ci", "loa_high_ci"):
+        if all(math.isfinite(v) for v in s[k]):
+            ax.axhspan(s[k][0], s[k][1], color="#e15759", alpha=0.12, linewidth=0,
+                       label="95 % confidence intervals" if k == "bias_ci" else None)
+    if all(math.isfinite(v) for v in s["bias_ci"]):
+        ax.legend(loc="upper left", fontsize="small")
     ax.axhline(0, color="k", linewidth=0.6)
     ax.set_xlabel("mean of A and B (%s)" % what)
     ax.set_ylabel("B - A")
@@ -554,6 +579,12 @@ def print_text(res, a, b):
             print("Bland-Altman of the %s: n %d, bias %.6g, SD %.6g, limits of agreement "
                   "%.6g to %.6g, r %.6g" % (what, s["n"], s["bias"], s["sd"], s["loa_low"],
                                             s["loa_high"], s["r"]))
+    o = ba_of(res)
+    print("95%% confidence intervals (all): bias %.6g to %.6g, lower limit %.6g to %.6g, upper "
+          "limit %.6g to %.6g%s" % (tuple(o["bias_ci"]) + tuple(o["loa_low_ci"]) +
+                                    tuple(o["loa_high_ci"]) +
+                                    (" (areas of matched labels)" if res["mode"] == "labels"
+                                     else "",)))
     if res["mode"] != "labels" and res["overall"]["nonfinite"]:
         print("nonfinite: %d pairs with NaN or an infinity on either side, left out of n, the "
               "statistics and the plots%s" % (res["overall"]["nonfinite"],

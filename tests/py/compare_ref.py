@@ -27,6 +27,7 @@ import h5py
 import numpy as np
 import tifffile
 from scipy.optimize import linear_sum_assignment
+from scipy.stats import t as student
 
 BAD = []
 
@@ -69,8 +70,17 @@ def ba(x, y):
     if n > 1 and np.std(x) > 0 and np.std(y) > 0:
         r = float(np.corrcoef(x, y)[0, 1])
     bias = float(np.mean(d)) if n else float("nan")
-    return {"n": n, "nonfinite": int(bad.sum()), "bias": bias, "sd": sd,
-            "loa_low": bias - 1.96 * sd, "loa_high": bias + 1.96 * sd, "r": r}
+    out = {"n": n, "nonfinite": int(bad.sum()), "bias": bias, "sd": sd,
+           "loa_low": bias - 1.96 * sd, "loa_high": bias + 1.96 * sd, "r": r}
+    nan2 = (float("nan"), float("nan"))
+    # Bland & Altman 1986 section 5: SE of the bias sqrt(s^2 / n), of a limit sqrt(3 s^2 / n)
+    # (approximately), t of n - 1 degrees of freedom; as scipy's t.interval
+    ci = lambda c, se: tuple(float(v) for v in student.interval(0.95, n - 1, loc=c, scale=se)) \
+        if n > 1 and se > 0 else ((c, c) if n > 1 else nan2)
+    out["bias_ci"] = ci(bias, sd / math.sqrt(n) if n else 0.0)
+    out["loa_low_ci"] = ci(out["loa_low"], math.sqrt(3.0 * sd * sd / n) if n else 0.0)
+    out["loa_high_ci"] = ci(out["loa_high"], math.sqrt(3.0 * sd * sd / n) if n else 0.0)
+    return out
 
 
 def check_ba(where, got, want):
@@ -79,6 +89,9 @@ def check_ba(where, got, want):
             BAD.append("%s: %s %s, reference %s" % (where, k, got.get(k), want[k]))
     for k in ("bias", "sd", "loa_low", "loa_high", "r"):
         check("%s %s" % (where, k), got[k], want[k])
+    for k in ("bias_ci", "loa_low_ci", "loa_high_ci"):
+        for i in (0, 1):
+            check("%s %s[%d]" % (where, k, i), got[k][i], want[k][i])
 
 
 def check_exact(where, got, x, y):
@@ -275,6 +288,16 @@ def known(jd):
         check("lab f1", g["f1"], 8 / 12)
     r = json.load(open(os.path.join(jd, "sum.json")))
     check("summary count bias", r["overall"]["bias"], (1 + 0 - 2) / 3)
+    # differences 1, 0, -2: SD sqrt(42 / 18); t(0.975, 2 degrees of freedom) = 4.302652729911275
+    # (tables of Student's t: 4.303); the bias's interval is bias -/+ t SD / sqrt(3), the upper
+    # limit's bias + 1.96 SD -/+ t SD
+    sd3, t2 = math.sqrt(42 / 18), 4.302652729911275
+    check("summary bias_ci[0]", r["overall"]["bias_ci"][0], -1 / 3 - t2 * sd3 / math.sqrt(3))
+    check("summary bias_ci[1]", r["overall"]["bias_ci"][1], -1 / 3 + t2 * sd3 / math.sqrt(3))
+    check("summary loa_high_ci[1]", r["overall"]["loa_high_ci"][1], -1 / 3 + 1.96 * sd3 + t2 * sd3)
+    ci = r["timepoints"][0]["bias_ci"]  # one pair: no interval
+    if ci != [None, None]:
+        BAD.append("summary t=0 bias_ci: %r, one pair has none ([null, null])" % (ci,))
     check("table mean bias", json.load(open(os.path.join(jd, "tab.json")))["overall"]["bias"],
           2.5, 1e-9)
     r = json.load(open(os.path.join(jd, "tabnan.json")))  # 11 common rows, 4 with NaN / inf
