@@ -110,14 +110,26 @@ __kernel void lapse_maxima_walk(__global const float *src, __global float *dst, 
     }
 }
 
-/* One growth step over the box (26 neighbours, 8 in a plane): a voxel that is 0 (or -0) takes the
- * largest neighbour that is greater than it (so only positive labels spread; NaN never wins);
- * every other voxel keeps its value. */
+/* A voxel's label, the rule of every label operation: its value truncated where >= 1 (numpy's
+ * astype(uint32)), else 0 (background: 0.5, negative values, NaN). */
+#define SEEDS_LABEL(v) ((v) >= 1.0f ? trunc(v) : 0.0f)
+
+/* dst = the labels of src (dilate_labels of radius 0). dst may be src. */
+__kernel void lapse_label_values(__global const float *src, __global float *dst, int nx, int ny,
+                                 int nz)
+{
+    SEEDS_SETUP();
+    dst[idx] = SEEDS_LABEL(src[idx]);
+}
+
+/* One growth step over the box (26 neighbours, 8 in a plane) on the labels of src (SEEDS_LABEL):
+ * a background voxel takes the largest label among its neighbours (0 when none); every other
+ * voxel keeps its label. */
 __kernel void lapse_grow_box(__global const float *src, __global float *dst, int nx, int ny,
                              int nz)
 {
     SEEDS_SETUP();
-    float m = src[idx];
+    float m = SEEDS_LABEL(src[idx]);
     if (m == 0.0f) {
         for (int dz = -1; dz <= 1; dz++) {
             if (z + dz < 0 || z + dz >= nz)
@@ -129,7 +141,7 @@ __kernel void lapse_grow_box(__global const float *src, __global float *dst, int
                 for (int dx = -1; dx <= 1; dx++) {
                     if (x + dx < 0 || x + dx >= nx)
                         continue;
-                    const float v = src[row + (size_t)(x + dx)];
+                    const float v = SEEDS_LABEL(src[row + (size_t)(x + dx)]);
                     if (v > m)
                         m = v;
                 }
@@ -144,20 +156,20 @@ __kernel void lapse_grow_diamond(__global const float *src, __global float *dst,
                                  int nz)
 {
     SEEDS_SETUP();
-    float m = src[idx];
+    float m = SEEDS_LABEL(src[idx]);
     if (m == 0.0f) {
         float v;
-        if (x > 0 && (v = src[idx - 1]) > m)
+        if (x > 0 && (v = SEEDS_LABEL(src[idx - 1])) > m)
             m = v;
-        if (x + 1 < nx && (v = src[idx + 1]) > m)
+        if (x + 1 < nx && (v = SEEDS_LABEL(src[idx + 1])) > m)
             m = v;
-        if (y > 0 && (v = src[idx - sy]) > m)
+        if (y > 0 && (v = SEEDS_LABEL(src[idx - sy])) > m)
             m = v;
-        if (y + 1 < ny && (v = src[idx + sy]) > m)
+        if (y + 1 < ny && (v = SEEDS_LABEL(src[idx + sy])) > m)
             m = v;
-        if (z > 0 && (v = src[idx - sz]) > m)
+        if (z > 0 && (v = SEEDS_LABEL(src[idx - sz])) > m)
             m = v;
-        if (z + 1 < nz && (v = src[idx + sz]) > m)
+        if (z + 1 < nz && (v = SEEDS_LABEL(src[idx + sz])) > m)
             m = v;
     }
     dst[idx] = m;

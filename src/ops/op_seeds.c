@@ -8,6 +8,7 @@
  * the mean, so the results are exact. The references emulate the float32 mean (the maxima are a
  * strict comparison of it) and run the growth in double.
  */
+#include <math.h>
 #include <string.h>
 
 #include "ops/family.h"
@@ -185,7 +186,7 @@ static void dilate_reach(const lapse_step_t *s, int64_t reach[3])
 }
 
 /* radius growth steps, box first, between out and scratch[0] (the input is read, never
- * written unless it is out); radius 0 is a copy. */
+ * written unless it is out); radius 0 writes the input's labels (SEEDS_LABEL) into out. */
 static lapse_status_t dilate_launch(lapse_dev_t *d, const lapse_step_t *s, void *state,
                                     const lapse_dvol_t *in, const lapse_dvol_t *out,
                                     const cl_mem *scratch, int *res)
@@ -200,8 +201,8 @@ static lapse_status_t dilate_launch(lapse_dev_t *d, const lapse_step_t *s, void 
                              in[0].dim));
         cur = dst;
     }
-    if (cur == in[0].mem && cur != out->mem)
-        LAPSE_TRY(lapse_dev_copy(d, cur, out->mem, lapse_dvol_voxels(&in[0])));
+    if (cur == in[0].mem)
+        LAPSE_TRY(seeds_pass(d, "lapse_label_values", cur, out->mem, in[0].dim));
     *res = cur == scratch[0] ? 1 : 0;
 cleanup:
     return st;
@@ -215,7 +216,8 @@ static void dilate_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_re
     double *a = calloc(n ? n : 1, sizeof *a), *b = calloc(n ? n : 1, sizeof *b);
     if (a == NULL || b == NULL)
         abort();
-    memcpy(a, in[0].v, n * sizeof *a);
+    for (size_t i = 0; i < n; i++) /* labels: truncated where >= 1, else 0 (NaN too) */
+        a[i] = in[0].v[i] >= 1.0 ? trunc(in[0].v[i]) : 0.0;
     for (int it = 0; it < (int)s->p[0].v[0]; it++) {
         const int box = it % 2 == 0;
         for (int64_t z = 0; z < dim[0]; z++)
@@ -236,7 +238,7 @@ static void dilate_ref(const lapse_step_t *s, const lapse_refvol_t *in, lapse_re
                                     xx >= dim[2] || (!box && far > 1))
                                     continue;
                                 const double v = a[(zz * dim[1] + yy) * dim[2] + xx];
-                                if (v > m) /* NaN never wins; only positive values spread */
+                                if (v > m)
                                     m = v;
                             }
                     b[i] = m;
@@ -256,11 +258,15 @@ const lapse_op_t lapse_op_dilate_labels = {
             "another (uint32 labels)",
     .family = "seeds",
     .convention = "clesperanto dilate_labels: radius steps of onlyzero_overwrite_maximum, the "
-                  "box (26 / 8 neighbours) first, then the diamond (6 / 4), alternating; a 0 "
-                  "voxel takes its largest positive neighbour; clesperanto stops early when a "
-                  "step changes nothing, which changes no result on label images (no negative "
-                  "values or NaN)",
-    .version = 1,
+                  "box (26 / 8 neighbours) first, then the diamond (6 / 4), alternating; a "
+                  "background voxel takes its largest neighbouring label; clesperanto stops "
+                  "early when a step changes nothing, which changes no result; a voxel's label "
+                  "is its value truncated where >= 1 (astype(uint32)), else 0 (background), as "
+                  "in the other label operations; labels above 2^24 are not exact in float32",
+    /* version 2 (2026-12-04): values are labels as in the other label operations (truncated
+     * where >= 1, else 0); version 1 grew negative and NaN voxels as they were and rounded a
+     * non-integer label at the output (2.7 became 3, connected_components' rule gives 2). */
+    .version = 2,
     .ninputs = 1,
     .nparams = 1,
     .params = {{.key = "radius",

@@ -205,10 +205,42 @@ START_TEST(test_dilate_by_hand)
 }
 END_TEST
 
+/* Values are labels as in the other label operations (connected_components, relabel_sequential,
+ * measure_labels): truncated where >= 1, else background. 2.7 is label 2 (version 1 kept 2.7 and
+ * the uint32 output rounded it to 3); 0.5, -3 and NaN are background, grown into (version 1 kept
+ * them: -3 and NaN blocked the growth and came out as 0). Radius 0 gives the labels alone. */
+START_TEST(test_dilate_label_values)
+{
+    const int64_t dim[3] = {1, 1, 7};
+    const float in[7] = {2.7f, 0.5f, 0, -3.0f, NAN, 0, 5.99f};
+    const float r0[7] = {2, 0, 0, 0, 0, 0, 5};
+    const float r1[7] = {2, 2, 0, 0, 0, 5, 5}; /* the box step: one voxel each way */
+    const float r2[7] = {2, 2, 2, 0, 5, 5, 5};
+    const int zero[3] = {0, 0, 0}, one[3] = {1, 0, 0}, two[3] = {2, 0, 0};
+    struct {
+        lapse_step_t s;
+        const float *want;
+    } c[] = {{step("dilate_labels", zero), r0},
+             {step("dilate_labels", one), r1},
+             {step("dilate_labels", two), r2}};
+    float got[7];
+    size_t at = 0;
+    for (size_t k = 0; k < 3; k++) {
+        run_ref(&c[k].s, in, dim, got);
+        ck_assert_msg(equal(got, c[k].want, 7, &at), "radius %zu: reference wrong at %zu", k, at);
+        for (int inplace = 0; inplace < 2; inplace++) {
+            run_dev(&c[k].s, in, dim, inplace, got);
+            ck_assert_msg(equal(got, c[k].want, 7, &at), "radius %zu: device wrong at %zu (%g)", k,
+                          at, (double)got[at]);
+        }
+    }
+}
+END_TEST
+
 /* ---------------------------------------------------------------- random */
 
 /* Small integers 0..top (ties everywhere) for the maxima; sparse labels 1..40 on zeros, with a
- * few negative and NaN voxels, for the growth. */
+ * few negative, NaN and non-integer (7.5: label 7) voxels, for the growth. */
 static void fill_ints(float *v, size_t n, uint64_t seed, int top)
 {
     uint64_t st = seed;
@@ -221,7 +253,11 @@ static void fill_labels(float *v, size_t n, uint64_t seed)
     uint64_t st = seed;
     for (size_t i = 0; i < n; i++) {
         uint64_t u = tu_rand(&st) % 1000;
-        v[i] = u < 15 ? (float)(1 + u % 40) * 3.0f : u == 15 ? -2.0f : u == 16 ? NAN : 0.0f;
+        v[i] = u < 15    ? (float)(1 + u % 40) * 3.0f
+               : u == 15 ? -2.0f
+               : u == 16 ? NAN
+               : u == 17 ? 7.5f /* label 7 */
+                         : 0.0f;
     }
 }
 
@@ -302,7 +338,10 @@ START_TEST(test_random)
             size_t ones = 0, changed = 0;
             for (size_t i = 0; i < n; i++) {
                 ones += got[i] == 1.0f;
-                changed += !(got[i] == img[i] || (isnan(got[i]) && isnan(img[i])));
+                /* dilate_labels: against the input's labels (truncated where >= 1, else 0) */
+                const float lab = img[i] >= 1.0f ? truncf(img[i]) : 0.0f;
+                changed += maxima ? !(got[i] == img[i] || (isnan(got[i]) && isnan(img[i])))
+                                  : got[i] != lab;
             }
             ck_assert_msg(maxima ? ones > 0 && ones < n : (grow[k % 5] == 0) == (changed == 0),
                           "%s case %zu: a trivial result", s.op->name, k);
@@ -327,6 +366,7 @@ int main(void)
     tcase_set_timeout(tc, 300);
     tcase_add_test(tc, test_maxima_by_hand);
     tcase_add_test(tc, test_dilate_by_hand);
+    tcase_add_test(tc, test_dilate_label_values);
     tcase_add_test(tc, test_random);
     suite_add_tcase(su, tc);
     SRunner *sr = srunner_create(su);
