@@ -22,6 +22,8 @@ Axes: the first axis of a 3-D or 4-D HDF5 dataset is time (lapse's [t,z,y,x] / [
 has time only when it says so (ImageJ frames, OME SizeT), except a plain multi-page TIFF, whose
 first axis is taken as time when the other input does not settle it. Axes of length 1 other than
 time are dropped before shapes are compared.
+--percent: d = 100 (B - A) / ((A + B) / 2), for differences that grow with the values (pairs of
+mean 0 are left out and counted as nonfinite).
 Writes PREFIX_scatter.png and PREFIX_bland_altman.png (-o PREFIX, default "compare"; --no-plots:
 none). Exit codes: 0, 2 (a missing file or dataset, a shape mismatch, a table cell that is not
 a number, a timepoint or label that is not whole, bad usage).
@@ -206,30 +208,39 @@ def timepoints(a, b):
 
 # ---------------------------------------------------------------- statistics
 
-def finite_pairs(x, y):
-    """x, y in float64 without the pairs where either is NaN or infinite, and how many those
-    were."""
+def finite_pairs(x, y, percent=False):
+    """x, y in float64 without the pairs where either is NaN or infinite (with percent, also
+    those whose mean is 0: they have no percentage difference), and how many those were."""
     x = np.asarray(x, dtype=np.float64)
     y = np.asarray(y, dtype=np.float64)
     ok = np.isfinite(x) & np.isfinite(y)
+    if percent:
+        ok &= (x + y) != 0
     nbad = int(ok.size - np.count_nonzero(ok))
     return (x, y, 0) if nbad == 0 else (x[ok], y[ok], nbad)
 
 
-class Agreement:
-    """Bland-Altman sums of pairs (x = A, y = B, d = y - x), combinable (Chan et al.). Pairs
-    with a non-finite value on either side are counted (nonfinite), not summed: n is the
-    number of pairs the statistics use."""
+def differences(x, y, percent=False):
+    """The differences the statistics use: y - x, or with percent 100 (y - x) / ((x + y) / 2),
+    the difference as a percentage of the pair's mean (Bland and Altman 1999, section 3.2:
+    for differences that grow with the magnitude)."""
+    return 200.0 * (y - x) / (x + y) if percent else y - x
 
-    def __init__(self, x=None, y=None):
+
+class Agreement:
+    """Bland-Altman sums of pairs (x = A, y = B, d = differences(x, y)), combinable (Chan et
+    al.). Pairs with a non-finite value on either side (or, with percent, a mean of 0) are
+    counted (nonfinite), not summed: n is the number of pairs the statistics use."""
+
+    def __init__(self, x=None, y=None, percent=False):
         self.n = 0
         self.nonfinite = 0
         self.m = np.zeros(3)  # means of x, y, d
         self.c = np.zeros(4)  # centred sums xx, yy, xy, dd
         if x is not None and len(x):
-            x, y, self.nonfinite = finite_pairs(x, y)
+            x, y, self.nonfinite = finite_pairs(x, y, percent)
         if x is not None and len(x):
-            d = y - x
+            d = differences(x, y, percent)
             self.n = len(x)
             self.m = np.array([x.mean(), y.mean(), d.mean()])
             cx, cy, cd = x - self.m[0], y - self.m[1], d - self.m[2]
@@ -361,7 +372,7 @@ def exactness(x, y):
         return float(np.max(np.abs(yd - xd))), ne
 
 
-def compare_voxels(a, b):
+def compare_voxels(a, b, percent=False):
     nt = timepoints(a, b)
     per, total = [], Agreement()
     nvox = int(np.prod(a.shape))
@@ -370,13 +381,13 @@ def compare_voxels(a, b):
     nmax, nuneq = 0.0, 0
     for t in range(nt):
         x, y = a.frame(t, nt), b.frame(t, nt)
-        g = Agreement(x, y)
+        g = Agreement(x, y, percent)
         total.add(g)
         mx, ne = exactness(x, y)
         nmax = mx if math.isnan(mx) or mx > nmax else nmax
         nuneq += ne
         per.append(dict(timepoint=t, max_abs=mx, unequal=ne, **g.stats()))
-        px, py, _ = finite_pairs(x[::stride], y[::stride])  # the plots show what the numbers use
+        px, py, _ = finite_pairs(x[::stride], y[::stride], percent)  # what the numbers use
         xs.append(px)
         ys.append(py)
         ts.append(np.full(len(px), t))
@@ -402,7 +413,7 @@ def table_keys(ta, tb, names):
     return ("timepoint", "label") if both else ("timepoint",)
 
 
-def compare_tables(ta, tb, column, names=("A", "B")):
+def compare_tables(ta, tb, column, names=("A", "B"), percent=False):
     """Table mode; names: how messages call A and B ("A (a.csv)")."""
     keys = table_keys(ta, tb, names)
     if column is None:
@@ -439,21 +450,23 @@ def compare_tables(ta, tb, column, names=("A", "B")):
     per = []
     for tp in np.unique(np.concatenate([[k[0] for k in rows[0]], [k[0] for k in rows[1]]])):
         sel = t == tp
-        st = Agreement(x[sel], y[sel]).stats()
+        st = Agreement(x[sel], y[sel], percent).stats()
         st["only_a"] = sum(1 for k in rows[0] if k[0] == tp and k not in rows[1])
         st["only_b"] = sum(1 for k in rows[1] if k[0] == tp and k not in rows[0])
         if keys == ("timepoint",) and sel.any():
             st["a"], st["b"] = float(x[sel][0]), float(y[sel][0])
         per.append(dict(timepoint=int(tp), **st))
     res = {"mode": "table", "match": list(keys), "column": [ca, cb],
-           "overall": dict(Agreement(x, y).stats(), only_a=len(rows[0]) - len(common),
+           "overall": dict(Agreement(x, y, percent).stats(), only_a=len(rows[0]) - len(common),
                            only_b=len(rows[1]) - len(common)),
            "timepoints": per}
     ok = np.isfinite(x) & np.isfinite(y)  # the plots show the pairs the numbers use
+    if percent:
+        ok &= (x + y) != 0
     return res, (x[ok], y[ok], t[ok]), ca if ca == cb else "%s / %s" % (ca, cb)
 
 
-def compare_labels(a, b, thr):
+def compare_labels(a, b, thr, percent=False):
     nt = timepoints(a, b)
     for s in (a, b):
         if s.dtype.kind not in "iu":
@@ -465,7 +478,7 @@ def compare_labels(a, b, thr):
         ia, ib, pairs = match_labels(x, y, thr)
         st = detection(len(ia), len(ib), pairs)
         ar = np.array([[p[3], p[4]] for p in pairs], dtype=np.float64).reshape(-1, 2)
-        st["area"] = Agreement(ar[:, 0], ar[:, 1]).stats()
+        st["area"] = Agreement(ar[:, 0], ar[:, 1], percent).stats()
         per.append(dict(timepoint=t, **st))
         pts += [(p[3], p[4], t) for p in pairs]
         counts[0].append(len(ia))
@@ -479,8 +492,8 @@ def compare_labels(a, b, thr):
                    f1=2.0 * tp / (na + nb) if na + nb else float("nan"),
                    mean_iou=sum(ious) / tp if tp else float("nan"))
     p = np.array(pts, dtype=np.float64).reshape(-1, 3)
-    overall["area"] = Agreement(p[:, 0], p[:, 1]).stats()
-    overall["count"] = Agreement(counts[0], counts[1]).stats()
+    overall["area"] = Agreement(p[:, 0], p[:, 1], percent).stats()
+    overall["count"] = Agreement(counts[0], counts[1], percent).stats()
     res = {"mode": "labels", "iou_threshold": thr, "overall": overall, "timepoints": per}
     return res, (p[:, 0], p[:, 1], p[:, 2].astype(np.int64)), "area of matched labels (voxels)"
 
@@ -493,7 +506,7 @@ def ba_of(res):
     return o["area"] if res["mode"] == "labels" else o
 
 
-def plot(res, pts, what, prefix, names):
+def plot(res, pts, what, prefix, names, percent=False):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -525,7 +538,7 @@ def plot(res, pts, what, prefix, names):
     plt.close(fig)
 
     fig, ax = plt.subplots(figsize=(7.5, 5.5), dpi=100, layout="constrained")
-    sc = ax.scatter((x + y) / 2, y - x, **kw)
+    sc = ax.scatter((x + y) / 2, differences(x, y, percent), **kw)
     for v, style, lab in ((s["bias"], "-", "bias %.4g"),
                           (s["loa_high"], "--", "bias + 1.96 SD = %.4g"),
                           (s["loa_low"], "--", "bias - 1.96 SD = %.4g")):
@@ -542,7 +555,7 @@ def plot(res, pts, what, prefix, names):
         ax.legend(loc="upper left", fontsize="small")
     ax.axhline(0, color="k", linewidth=0.6)
     ax.set_xlabel("mean of A and B (%s)" % what)
-    ax.set_ylabel("B - A")
+    ax.set_ylabel("100 (B - A) / mean of A and B (%)" if percent else "B - A")
     ax.set_title("Bland-Altman: bias %.4g, SD %.4g, n = %d" % (s["bias"], s["sd"], s["n"]),
                  fontsize="medium")
     if len(np.unique(t)) > 1:
@@ -558,7 +571,8 @@ def fmt(v):
 
 
 def print_text(res, a, b):
-    print("lapse compare (%s): A = %s, B = %s; differences are B - A" % (res["mode"], a, b))
+    print("lapse compare (%s): A = %s, B = %s; differences are %s" % (res["mode"], a, b,
+                                                                      res["difference"]))
     if res["mode"] == "labels":
         cols = ["labels_a", "labels_b", "matched", "precision", "recall", "f1", "mean_iou"]
         print("matching by IoU >= %g, one to one (A is the reference)" % res["iou_threshold"])
@@ -586,8 +600,10 @@ def print_text(res, a, b):
                                     (" (areas of matched labels)" if res["mode"] == "labels"
                                      else "",)))
     if res["mode"] != "labels" and res["overall"]["nonfinite"]:
-        print("nonfinite: %d pairs with NaN or an infinity on either side, left out of n, the "
-              "statistics and the plots%s" % (res["overall"]["nonfinite"],
+        print("nonfinite: %d pairs with NaN or an infinity on either side%s, left out of n, "
+              "the statistics and the plots%s" % (res["overall"]["nonfinite"],
+                                                  " (or a mean of 0: no percentage)"
+                                                  if res["difference"] != "B - A" else "",
                                               " (max_abs and unequal count every voxel)"
                                               if res["mode"] == "voxels" else ""))
     for p in res.get("plots", []):
@@ -612,6 +628,8 @@ def jsonable(v):
 
 
 def main(argv):
+    import signal
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `lapse compare ... | head`: no traceback
     ap = argparse.ArgumentParser(prog="lapse compare",
                                  description=__doc__.split("\n\n")[0].split(" - ", 1)[1],
                                  epilog="details: docs/tools.md")
@@ -625,6 +643,9 @@ def main(argv):
     ap.add_argument("-o", dest="prefix", default="compare", help="PREFIX of the PNG files")
     ap.add_argument("--no-plots", action="store_true", help="write no PNG")
     ap.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+    ap.add_argument("--percent", action="store_true",
+                    help="differences as 100 (B - A) / mean of A and B (pairs of mean 0 are "
+                    "left out and counted in nonfinite); max_abs and unequal stay absolute")
     o = ap.parse_args(argv)
     if not 0 < o.iou <= 1:
         fail("--iou must be in (0, 1], got %g" % o.iou)
@@ -642,16 +663,17 @@ def main(argv):
             "a table" if a.table is not None else "an image", o.a,
             "a table" if b.table is not None else "an image", o.b))
     if mode == "voxels":
-        res, pts, what = compare_voxels(a, b)
+        res, pts, what = compare_voxels(a, b, o.percent)
     elif mode == "table":
         res, pts, what = compare_tables(a.table, b.table, o.column,
-                                         ("A (%s)" % o.a, "B (%s)" % o.b))
+                                         ("A (%s)" % o.a, "B (%s)" % o.b), o.percent)
     else:
-        res, pts, what = compare_labels(a, b, o.iou)
-    res.update(a=o.a, b=o.b, difference="B - A")
+        res, pts, what = compare_labels(a, b, o.iou, o.percent)
+    res.update(a=o.a, b=o.b,
+               difference="100 (B - A) / ((A + B) / 2), in %" if o.percent else "B - A")
     if not o.no_plots:
         try:
-            res["plots"] = plot(res, pts, what, o.prefix, (short(o.a), short(o.b)))
+            res["plots"] = plot(res, pts, what, o.prefix, (short(o.a), short(o.b)), o.percent)
         except OSError as e:
             fail("cannot write the plots %s_*.png: %s" % (o.prefix, e))
     if o.json:

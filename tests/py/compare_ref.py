@@ -59,11 +59,16 @@ def frames(a, nt):
     return a.reshape(nt, -1)
 
 
+PERCENT = False  # `percent` on the command line: lapse compare --percent
+
+
 def ba(x, y):
     x, y = np.asarray(x, np.float64), np.asarray(y, np.float64)
     bad = ~np.isfinite(x) | ~np.isfinite(y)
+    if PERCENT:  # no percentage of a mean of 0
+        bad |= (x + y) == 0
     x, y = x[~bad], y[~bad]
-    d = y - x
+    d = (y - x) / ((x + y) / 2) * 100 if PERCENT else y - x
     n = len(d)
     sd = float(np.std(d, ddof=1)) if n > 1 else float("nan")
     r = float("nan")
@@ -337,6 +342,10 @@ def known(jd):
 
 
 def main(a):
+    global PERCENT
+    if "percent" in a:
+        PERCENT = True
+        a = [v for v in a if v != "percent"]
     if a[0] == "make":
         make(a[1])
         return 0

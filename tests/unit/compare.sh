@@ -10,7 +10,9 @@
 # holding them at the same voxels are exact (max_abs 0, unequal 0) with finite statistics of the
 # other pairs; pairs with NaN or inf on either side are left out of the statistics and counted
 # (nonfinite), in images and tables; no RuntimeWarning on stderr. The plots' subsample of a large
-# image covers every column. No OpenCL device needed.
+# image covers every column. --percent: differences as a percentage of the pair's mean (a pair of
+# mean 0 left out and counted), against the reference and a case by hand. No OpenCL device
+# needed.
 set -uo pipefail
 : "${LAPSE:?set LAPSE to the lapse binary (ctest does)}"
 LAPSE_SRC=${LAPSE_SRC:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -90,6 +92,26 @@ $REF voxels "$T/nf.h5:/a" "$T/nf.h5:/same" "$T/nfsame.json" same ||
 cmp_ok tabnan table "$T/tab.h5:/na" "$T/tab.h5:/nb" --column mean
 $REF table "$T/tab.h5:/na" "$T/tab.h5:/nb" "$T/tabnan.json" mean || fail "table with NaN/inf"
 $REF known "$T" "$T" || fail "the built-in differences are not found"
+# --percent: differences as 100 (B - A) / mean, against the reference's own percentages
+cmp_ok imgpct voxels "$T/img.h5:/a" "$T/img.h5:/b" --percent
+$REF voxels "$T/img.h5:/a" "$T/img.h5:/b" "$T/imgpct.json" percent || fail "--percent voxels"
+cmp_ok labpct labels "$T/lab.h5:/a" "$T/lab.h5:/b" --percent
+$REF labels "$T/lab.h5:/a" "$T/lab.h5:/b" "$T/labpct.json" percent || fail "--percent labels"
+cmp_ok tabpct table "$T/tab.h5:/na" "$T/tab.h5:/nb" --column mean --percent
+$REF table "$T/tab.h5:/na" "$T/tab.h5:/nb" "$T/tabpct.json" mean percent || fail "--percent table"
+# by hand: pairs (0, 0), (0, 1), (10, 11), (20, 22): the first has no percentage (left out,
+# counted), the others differ by 200, 200 / 21 and 200 / 21 % of their means
+"$PY" -c 'import h5py, numpy as np, sys
+with h5py.File(sys.argv[1], "w") as f:
+    f["a"] = np.array([[[0, 0], [10, 20]]], np.float32)
+    f["b"] = np.array([[[0, 1], [11, 22]]], np.float32)' "$T/pct.h5" || fail "pct.h5"
+cmp_ok pct voxels "$T/pct.h5:/a" "$T/pct.h5:/b" --percent
+"$PY" -c 'import json, sys
+o = json.load(open(sys.argv[1]))["overall"]
+want = (200 + 400 / 21) / 3
+ok = o["n"] == 3 and o["nonfinite"] == 1 and abs(o["bias"] - want) < 1e-9 * want
+print("pct overall: n %d, nonfinite %d, bias %r (by hand %r)" % (o["n"], o["nonfinite"], o["bias"], want))
+sys.exit(not ok)' "$T/pct.json" || fail "--percent by hand"
 
 # The text form carries the same numbers (overall bias of the voxel comparison, 6 digits).
 "$LAPSE" compare "$T/img.h5:/a" "$T/img.h5:/b" --no-plots >"$T/img.txt" || fail "text mode"
