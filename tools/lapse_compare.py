@@ -235,16 +235,17 @@ class Agreement:
     def __init__(self, x=None, y=None, percent=False):
         self.n = 0
         self.nonfinite = 0
-        self.m = np.zeros(3)  # means of x, y, d
-        self.c = np.zeros(4)  # centred sums xx, yy, xy, dd
+        self.m = np.zeros(4)  # means of x, y, d and of the pair means a = (x + y) / 2
+        self.c = np.zeros(6)  # centred sums xx, yy, xy, dd, aa, ad
         if x is not None and len(x):
             x, y, self.nonfinite = finite_pairs(x, y, percent)
         if x is not None and len(x):
             d = differences(x, y, percent)
+            a = (x + y) / 2
             self.n = len(x)
-            self.m = np.array([x.mean(), y.mean(), d.mean()])
-            cx, cy, cd = x - self.m[0], y - self.m[1], d - self.m[2]
-            self.c = np.array([cx @ cx, cy @ cy, cx @ cy, cd @ cd])
+            self.m = np.array([x.mean(), y.mean(), d.mean(), a.mean()])
+            cx, cy, cd, ca = x - self.m[0], y - self.m[1], d - self.m[2], a - self.m[3]
+            self.c = np.array([cx @ cx, cy @ cy, cx @ cy, cd @ cd, ca @ ca, ca @ cd])
 
     def add(self, o):
         """Merge the pairs of o into self."""
@@ -254,14 +255,16 @@ class Agreement:
         n = self.n + o.n
         dl = o.m - self.m
         f = self.n * o.n / n
-        self.c = self.c + o.c + f * np.array([dl[0] ** 2, dl[1] ** 2, dl[0] * dl[1], dl[2] ** 2])
+        self.c = self.c + o.c + f * np.array([dl[0] ** 2, dl[1] ** 2, dl[0] * dl[1], dl[2] ** 2,
+                                              dl[3] ** 2, dl[3] * dl[2]])
         self.m = self.m + dl * o.n / n
         self.n = n
         return self
 
     def stats(self):
         """dict: n (pairs used), nonfinite (pairs left out), mean_a, mean_b, bias, sd, loa_low,
-        loa_high, r (NaN where undefined)."""
+        loa_high, r, their confidence intervals and the proportional bias (NaN where
+        undefined)."""
         nan = float("nan")
         sd = math.sqrt(self.c[3] / (self.n - 1)) if self.n > 1 else nan
         den = math.sqrt(self.c[0] * self.c[1])
@@ -272,7 +275,27 @@ class Agreement:
               "mean_b": float(self.m[1]) if self.n else nan, "bias": bias, "sd": sd,
               "loa_low": bias - 1.96 * sd, "loa_high": bias + 1.96 * sd, "r": float(r)}
         st.update(confidence(self.n, bias, sd))
+        st.update(trend(self.n, self.c[4], self.c[5], self.c[3]))
         return st
+
+
+def trend(n, saa, sad, sdd):
+    """The proportional bias: the least-squares slope of the differences on the pair means (d =
+    b0 + slope a; Bland and Altman 1999, section 3.2), with its 95 % confidence interval (standard
+    error sqrt(residual variance / saa), Student's t of n - 2 degrees of freedom). A slope whose
+    interval excludes 0 says the difference grows (or shrinks) with the magnitude: the limits of
+    agreement then misstate it at both ends (--percent, or a transform, may suit better). NaN
+    for n < 3 or pair means all equal."""
+    nan = float("nan")
+    if n < 2 or saa <= 0:
+        return {"slope": nan, "slope_ci": [nan, nan]}
+    slope = sad / saa
+    if n < 3:
+        return {"slope": float(slope), "slope_ci": [nan, nan]}
+    from scipy.stats import t as student
+    resid = max(sdd - slope * sad, 0.0) / (n - 2)
+    e = float(student.ppf(0.975, n - 2)) * math.sqrt(resid / saa)
+    return {"slope": float(slope), "slope_ci": [slope - e, slope + e]}
 
 
 def confidence(n, bias, sd):
@@ -547,11 +570,16 @@ def plot(res, pts, what, prefix, names, percent=False):
             ax.annotate(lab % v, (1.0, v), xycoords=("axes fraction", "data"),
                         xytext=(-4, 3), textcoords="offset points", ha="right",
                         color="#e15759", fontsize="small")
+    if math.isfinite(s["slope"]) and len(x):  # the least-squares line of d on the means
+        am = (s["mean_a"] + s["mean_b"]) / 2
+        xl = np.array([float(np.min((x + y) / 2)), float(np.max((x + y) / 2))])
+        ax.plot(xl, s["bias"] + s["slope"] * (xl - am), color="#4e79a7", linestyle=":",
+                linewidth=1.4, label="proportional bias: slope %.3g" % s["slope"])
     for k in ("bias_ci", "loa_low_ci", "loa_high_ci"):
         if all(math.isfinite(v) for v in s[k]):
             ax.axhspan(s[k][0], s[k][1], color="#e15759", alpha=0.12, linewidth=0,
                        label="95 % confidence intervals" if k == "bias_ci" else None)
-    if all(math.isfinite(v) for v in s["bias_ci"]):
+    if all(math.isfinite(v) for v in s["bias_ci"]) or math.isfinite(s["slope"]):
         ax.legend(loc="upper left", fontsize="small")
     ax.axhline(0, color="k", linewidth=0.6)
     ax.set_xlabel("mean of A and B (%s)" % what)
@@ -599,6 +627,14 @@ def print_text(res, a, b):
                                     tuple(o["loa_high_ci"]) +
                                     (" (areas of matched labels)" if res["mode"] == "labels"
                                      else "",)))
+    print("proportional bias (all): the differences change by %.6g per unit of the mean "
+          "(95%% confidence interval %.6g to %.6g)%s" % (
+              o["slope"], o["slope_ci"][0], o["slope_ci"][1],
+              "" if not all(math.isfinite(v) for v in o["slope_ci"])
+              or o["slope_ci"][0] <= 0 <= o["slope_ci"][1]
+              else ": they grow with the values, so the limits of agreement misstate both ends"
+              if o["slope"] > 0 else
+              ": they shrink with the values, so the limits of agreement misstate both ends"))
     if res["mode"] != "labels" and res["overall"]["nonfinite"]:
         print("nonfinite: %d pairs with NaN or an infinity on either side%s, left out of n, "
               "the statistics and the plots%s" % (res["overall"]["nonfinite"],

@@ -27,6 +27,7 @@ import h5py
 import numpy as np
 import tifffile
 from scipy.optimize import linear_sum_assignment
+from scipy.stats import linregress
 from scipy.stats import t as student
 
 BAD = []
@@ -85,6 +86,16 @@ def ba(x, y):
     out["bias_ci"] = ci(bias, sd / math.sqrt(n) if n else 0.0)
     out["loa_low_ci"] = ci(out["loa_low"], math.sqrt(3.0 * sd * sd / n) if n else 0.0)
     out["loa_high_ci"] = ci(out["loa_high"], math.sqrt(3.0 * sd * sd / n) if n else 0.0)
+    # proportional bias: scipy's least-squares line of d on the pair means, its slope's
+    # standard error, t of n - 2 degrees of freedom
+    mm = (x + y) / 2
+    out["slope"], out["slope_ci"] = float("nan"), nan2
+    if n >= 2 and np.ptp(mm) > 0:
+        fit = linregress(mm, d)
+        out["slope"] = float(fit.slope)
+        if n >= 3:
+            q = student.ppf(0.975, n - 2)
+            out["slope_ci"] = (fit.slope - q * fit.stderr, fit.slope + q * fit.stderr)
     return out
 
 
@@ -94,9 +105,11 @@ def check_ba(where, got, want):
             BAD.append("%s: %s %s, reference %s" % (where, k, got.get(k), want[k]))
     for k in ("bias", "sd", "loa_low", "loa_high", "r"):
         check("%s %s" % (where, k), got[k], want[k])
-    for k in ("bias_ci", "loa_low_ci", "loa_high_ci"):
+    check("%s slope" % where, got["slope"], want["slope"], 1e-7)
+    for k in ("bias_ci", "loa_low_ci", "loa_high_ci", "slope_ci"):
         for i in (0, 1):
-            check("%s %s[%d]" % (where, k, i), got[k][i], want[k][i])
+            check("%s %s[%d]" % (where, k, i), got[k][i], want[k][i],
+                  1e-7 if k == "slope_ci" else 1e-9)
 
 
 def check_exact(where, got, x, y):
@@ -285,6 +298,8 @@ def known(jd):
     check("img t=0 bias (B = A + 7)", g["bias"], 7.0, 1e-12)
     check("img t=0 sd", g["sd"], 0.0, 1e-12)
     check("img t=0 r", g["r"], 1.0, 1e-9)
+    check("img t=0 slope (a constant difference)", g["slope"], 0.0, 1e-9)
+    check("img t=0 slope_ci[1]", g["slope_ci"][1], 0.0, 1e-9)
     r = json.load(open(os.path.join(jd, "lab.json")))
     for g in r["timepoints"]:
         for k, v in (("labels_a", 6), ("labels_b", 6), ("matched", 4)):

@@ -92,6 +92,21 @@ $REF voxels "$T/nf.h5:/a" "$T/nf.h5:/same" "$T/nfsame.json" same ||
 cmp_ok tabnan table "$T/tab.h5:/na" "$T/tab.h5:/nb" --column mean
 $REF table "$T/tab.h5:/na" "$T/tab.h5:/nb" "$T/tabnan.json" mean || fail "table with NaN/inf"
 $REF known "$T" "$T" || fail "the built-in differences are not found"
+# the proportional bias by hand: B = 1.1 A, so B - A = 0.1 A = (2 / 21) (A + B) / 2: slope 2/21,
+# an interval of width 0 (no residual), and the text says the differences grow
+"$PY" -c 'import h5py, numpy as np, sys
+a = np.arange(1, 25, dtype=np.float64).reshape(2, 3, 4) * 10
+with h5py.File(sys.argv[1], "w") as f:
+    f["a"], f["b"] = a, a * 1.1' "$T/prop.h5" || fail "prop.h5"
+cmp_ok prop voxels "$T/prop.h5:/a" "$T/prop.h5:/b"
+"$PY" -c 'import json, sys
+o = json.load(open(sys.argv[1]))["overall"]
+w = 2 / 21
+print("prop overall: slope %r %r (by hand %r)" % (o["slope"], o["slope_ci"], w))
+sys.exit(not (abs(o["slope"] - w) < 1e-12 and all(abs(v - w) < 1e-9 for v in o["slope_ci"])))' \
+    "$T/prop.json" || fail "proportional bias by hand"
+"$LAPSE" compare "$T/prop.h5:/a" "$T/prop.h5:/b" --no-plots | grep -q "they grow with the values" ||
+    fail "proportional bias: the text does not say the differences grow"
 # --percent: differences as 100 (B - A) / mean, against the reference's own percentages
 cmp_ok imgpct voxels "$T/img.h5:/a" "$T/img.h5:/b" --percent
 $REF voxels "$T/img.h5:/a" "$T/img.h5:/b" "$T/imgpct.json" percent || fail "--percent voxels"
