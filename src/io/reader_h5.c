@@ -840,6 +840,7 @@ static lapse_status_t virt_key(hid_t d, const char *path, const virt_key_t *same
     lapse_status_t st = LAPSE_OK;
     H5O_info_t oi;
     struct stat sb;
+    *k = (virt_key_t){0};
     LAPSE_H5(H5Oget_info2(d, &oi, H5O_INFO_BASIC));
     if (path == NULL) {
         k->dev = same->dev, k->ino = same->ino;
