@@ -784,23 +784,35 @@ cleanup:
     return st;
 }
 
-/* 1 when path is a regular file that can be read: a FIFO or a device would block or never end
- * the read that HDF5 makes of it. */
-static int regular_readable(const char *path)
+/* What HDF5 makes of a virtual dataset's source file at path: 1 a regular readable HDF5 file (it
+ * opens it), 0 none or another file (it goes on to the next place), -1 a FIFO or a device (its
+ * open() would block for ever). */
+static int virt_try(const char *path)
 {
     struct stat sb;
-    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode) && access(path, R_OK) == 0;
+    if (stat(path, &sb) != 0 || S_ISDIR(sb.st_mode))
+        return 0;
+    if (!S_ISREG(sb.st_mode))
+        return -1;
+    if (access(path, R_OK) != 0)
+        return 0;
+    htri_t is = H5Fis_hdf5(path);
+    H5Eclear2(H5E_DEFAULT);
+    return is > 0;
 }
 
 /* Where HDF5 finds the source file of a virtual mapping, stored as `stored` ('%%' for '%'), of a
- * virtual dataset in a file of directory dir: as given when absolute, else under
- * HDF5_VDS_PREFIX, in dir, in the current directory. 1: found, a regular readable file, its
- * path in out ("." for the same file); 0: missing or not a regular readable file; -1: a
- * printf-like pattern (cannot tell). */
+ * virtual dataset in a file of directory dir: the places HDF5 1.10 tries in turn
+ * (H5F_prefix_open_file), the name itself when absolute, then its name (the last component of an
+ * absolute one) under each directory of HDF5_VDS_PREFIX (':' separated, "${ORIGIN}" standing for
+ * dir), in dir, in the current directory; HDF5 opens the first one that opens as HDF5. 1: found,
+ * its path in out ("." for the same file); 0: missing, or a FIFO or device met before it (HDF5
+ * would wait on it for ever), its path in out; -1: a printf-like pattern (cannot tell). */
 static int virt_source_path(const char *dir, const char *stored, char *out, size_t len)
 {
     char name[4096];
     size_t n = 0;
+    int r;
     for (const char *p = stored; *p && n + 1 < sizeof name; p++) {
         if (*p == '%') {
             if (p[1] != '%')
@@ -810,21 +822,33 @@ static int virt_source_path(const char *dir, const char *stored, char *out, size
         name[n++] = *p;
     }
     name[n] = '\0';
-    if (strcmp(name, ".") == 0 || name[0] == '/') {
-        snprintf(out, len, "%s", name);
-        return name[0] == '.' || regular_readable(name);
-    }
-    const char *prefix = getenv("HDF5_VDS_PREFIX");
-    if (prefix && prefix[0]) {
-        snprintf(out, len, "%s/%s", prefix, name);
-        if (regular_readable(out))
-            return 1;
-    }
-    snprintf(out, len, "%s/%s", dir, name);
-    if (regular_readable(out))
-        return 1;
     snprintf(out, len, "%s", name);
-    return regular_readable(out);
+    if (strcmp(name, ".") == 0)
+        return 1;
+    const char *base = name[0] == '/' ? strrchr(name, '/') + 1 : name;
+    if (name[0] == '/' && (r = virt_try(out)) != 0)
+        return r > 0;
+    const char *prefix = getenv("HDF5_VDS_PREFIX");
+    for (const char *d = prefix ? prefix : ""; *d;) {
+        size_t k = strcspn(d, ":");
+        if (k > 0) {
+            if (k >= 9 && strncmp(d, "${ORIGIN}", 9) == 0)
+                snprintf(out, len, "%s%.*s/%s", dir, (int)(k - 9), d + 9, base);
+            else
+                snprintf(out, len, "%.*s/%s", (int)k, d, base);
+            if ((r = virt_try(out)) != 0)
+                return r > 0;
+        }
+        d += k + (d[k] == ':');
+    }
+    snprintf(out, len, "%s/%s", dir, base);
+    if ((r = virt_try(out)) != 0)
+        return r > 0;
+    snprintf(out, len, "%s", base);
+    if ((r = virt_try(out)) != 0)
+        return r > 0;
+    snprintf(out, len, "%s", name);
+    return 0;
 }
 
 #define VIRT_DEPTH 8 /* virtual datasets on one chain, the input's included */
@@ -894,14 +918,15 @@ static lapse_status_t virt_walk(h5_input_t *in, hid_t f, const char *path, hid_t
         if (found == 0 && depth == 0)
             LAPSE_FAIL(LAPSE_EREAD,
                        "the input's virtual dataset %s maps timepoint %lld onto %s, which is "
-                       "missing or not a regular file (HDF5 would read zeros there)",
-                       in->name, (long long)t, src);
+                       "missing or not a regular file (%s: HDF5 would read zeros, or wait for "
+                       "ever on a FIFO)",
+                       in->name, (long long)t, src, spath);
         if (found == 0)
             LAPSE_FAIL(LAPSE_EREAD,
                        "the input's virtual dataset %s reads, through %d more virtual dataset(s), "
-                       "from %s (in %s), which is missing or not a regular file (HDF5 would read "
-                       "zeros there)",
-                       in->name, depth, src, dir);
+                       "from %s (in %s), which is missing or not a regular file (%s: HDF5 would "
+                       "read zeros, or wait for ever on a FIFO)",
+                       in->name, depth, src, dir, spath);
         if (found < 0 || strchr(sname, '%') != NULL)
             continue; /* a printf-like pattern: HDF5 finds its files at the read */
         int same = strcmp(spath, ".") == 0;

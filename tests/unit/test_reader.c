@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "h5util.h"
 #include "io/reader.h"
@@ -398,6 +399,27 @@ START_TEST(virtual_chains)
 }
 END_TEST
 
+/* HDF5 opens a virtual dataset's source at the first place it looks that opens as HDF5
+ * (HDF5_VDS_PREFIX's directories, then the virtual dataset's directory, then the working one):
+ * a FIFO under HDF5_VDS_PREFIX is opened, and waited on for ever, before the regular file beside
+ * the virtual dataset (the check passed on that file before). */
+START_TEST(virtual_source_search_order)
+{
+    hsize_t dims[4] = {2, 2, 3, 3};
+    const char *f = path_in("ord.h5"), *pfx = path_in("pfx"), *fifo = path_in("pfx/ord_src.h5");
+    write_dset(path_in("ord_src.h5"), "/raw", 4, dims, H5T_STD_U8LE);
+    write_dset(f, "/pad", 4, dims, H5T_STD_U8LE);
+    write_vds(f, "/v", "ord_src.h5", "/raw");
+    ck_assert_int_eq(mkdir(pfx, 0700), 0);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    ck_assert_int_eq(setenv("HDF5_VDS_PREFIX", pfx, 1), 0);
+    expect_read_fail(f, "/v", (const char *[]){"/v", "pfx/ord_src.h5", "not a regular", NULL});
+    ck_assert_int_eq(unlink(fifo), 0);
+    expect_read_ok(f, "/v", 1); /* nothing under the prefix: the file beside it */
+    ck_assert_int_eq(unsetenv("HDF5_VDS_PREFIX"), 0);
+}
+END_TEST
+
 /* A dataset of [2, 2, 3, 3] uint8 whose raw data is in the external file raw (H5Pset_external,
  * size bytes from offset 0). */
 static void write_external(const char *file, const char *name, const char *raw, hsize_t size)
@@ -529,6 +551,7 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, check_dataset);
     tcase_add_test(tc, links_to_fifos_and_loops);
     tcase_add_test(tc, virtual_chains);
+    tcase_add_test(tc, virtual_source_search_order);
     tcase_add_test(tc, external_raw_storage);
     suite_add_tcase(s, tc);
     return s;
