@@ -801,33 +801,54 @@ static int virt_try(const char *path)
     return is > 0;
 }
 
-/* Where HDF5 finds the source file of a virtual mapping, stored as `stored` ('%%' for '%'), of a
+/* A virtual mapping's source file or dataset name for block b, as HDF5 builds it from the name
+ * stored (H5D__virtual_build_source_name): "%b" the block number (of an unlimited, printf-style
+ * mapping), "%%" a single '%'. The number of "%b" in pattern; -1 for a name HDF5 refuses or one
+ * that does not fit out. */
+static int virt_name(const char *pattern, unsigned long long b, char *out, size_t len)
+{
+    size_t n = 0;
+    int subs = 0;
+    for (const char *p = pattern; *p; p++) {
+        char num[24];
+        const char *piece = p;
+        size_t k = 1;
+        if (*p == '%') {
+            if (p[1] == 'b') {
+                snprintf(num, sizeof num, "%llu", b);
+                piece = num;
+                k = strlen(num);
+                subs++;
+            } else if (p[1] != '%') {
+                return -1;
+            }
+            p++;
+        }
+        if (n + k >= len)
+            return -1;
+        memcpy(out + n, piece, k);
+        n += k;
+    }
+    out[n] = '\0';
+    return subs;
+}
+
+/* Where HDF5 finds the source file `name` (as virt_name builds it) of a virtual mapping of a
  * virtual dataset in a file of directory dir: the places HDF5 1.10 tries in turn
  * (H5F_prefix_open_file), the name itself when absolute, then its name (the last component of an
  * absolute one) under each directory of HDF5_VDS_PREFIX (':' separated, "${ORIGIN}" standing for
  * dir), in dir, in the current directory; HDF5 opens the first one that opens as HDF5. 1: found,
- * its path in out ("." for the same file); 0: missing, or a FIFO or device met before it (HDF5
- * would wait on it for ever), its path in out; -1: a printf-like pattern (cannot tell). */
-static int virt_source_path(const char *dir, const char *stored, char *out, size_t len)
+ * its path in out ("." for the same file); 0: missing (name in out); -1: a FIFO or device met
+ * before it (HDF5 would wait on it for ever), its path in out. */
+static int virt_source_path(const char *dir, const char *name, char *out, size_t len)
 {
-    char name[4096];
-    size_t n = 0;
     int r;
-    for (const char *p = stored; *p && n + 1 < sizeof name; p++) {
-        if (*p == '%') {
-            if (p[1] != '%')
-                return -1;
-            p++;
-        }
-        name[n++] = *p;
-    }
-    name[n] = '\0';
     snprintf(out, len, "%s", name);
     if (strcmp(name, ".") == 0)
         return 1;
     const char *base = name[0] == '/' ? strrchr(name, '/') + 1 : name;
     if (name[0] == '/' && (r = virt_try(out)) != 0)
-        return r > 0;
+        return r;
     const char *prefix = getenv("HDF5_VDS_PREFIX");
     for (const char *d = prefix ? prefix : ""; *d;) {
         size_t k = strcspn(d, ":");
@@ -837,21 +858,22 @@ static int virt_source_path(const char *dir, const char *stored, char *out, size
             else
                 snprintf(out, len, "%.*s/%s", (int)k, d, base);
             if ((r = virt_try(out)) != 0)
-                return r > 0;
+                return r;
         }
         d += k + (d[k] == ':');
     }
     snprintf(out, len, "%s/%s", dir, base);
     if ((r = virt_try(out)) != 0)
-        return r > 0;
+        return r;
     snprintf(out, len, "%s", base);
     if ((r = virt_try(out)) != 0)
-        return r > 0;
+        return r;
     snprintf(out, len, "%s", name);
     return 0;
 }
 
-#define VIRT_DEPTH 8 /* virtual datasets on one chain, the input's included */
+#define VIRT_DEPTH  8    /* virtual datasets on one chain, the input's included */
+#define VIRT_BLOCKS 1024 /* blocks of a printf-style mapping checked */
 
 static int virt_key_eq(const virt_key_t *a, const virt_key_t *b)
 {
@@ -891,7 +913,7 @@ static lapse_status_t virt_walk(h5_input_t *in, hid_t f, const char *path, hid_t
     lapse_status_t st = LAPSE_OK;
     hid_t vs = H5I_INVALID_HID, sf = H5I_INVALID_HID, sd = H5I_INVALID_HID;
     hid_t sdcpl = H5I_INVALID_HID;
-    char src[4096], sname[1024], spath[8400], dir[4096];
+    char fpat[4096], dpat[1024], src[4096], sname[1024], spath[8400], dir[4096];
     const char *slash = strrchr(path, '/');
     snprintf(dir, sizeof dir, "%.*s", slash ? (int)(slash - path) : 1, slash ? path : ".");
     size_t count = 0;
@@ -906,90 +928,139 @@ static lapse_status_t virt_walk(h5_input_t *in, hid_t f, const char *path, hid_t
             if ((hsize_t)t < lo[0] || (hsize_t)t > hi[0])
                 continue;
         }
-        LAPSE_H5(H5Pget_virtual_filename(dcpl, i, src, sizeof src));
-        ssize_t n = H5Pget_virtual_dsetname(dcpl, i, sname, sizeof sname);
+        ssize_t n = H5Pget_virtual_filename(dcpl, i, fpat, sizeof fpat);
         LAPSE_H5(n);
-        if ((size_t)n >= sizeof sname)
+        ssize_t m = H5Pget_virtual_dsetname(dcpl, i, dpat, sizeof dpat);
+        LAPSE_H5(m);
+        int nf = virt_name(fpat, 0, src, sizeof src), nd = virt_name(dpat, 0, sname, sizeof sname);
+        if ((size_t)n >= sizeof fpat || (size_t)m >= sizeof dpat || (nf < 0 && n > 0) ||
+            (nd < 0 && m > 0))
             LAPSE_FAIL(LAPSE_EREAD,
-                       "the input's virtual dataset %s: a source dataset name is "
-                       "too long",
-                       in->name);
-        int found = virt_source_path(dir, src, spath, sizeof spath);
-        if (found == 0 && depth == 0)
-            LAPSE_FAIL(LAPSE_EREAD,
-                       "the input's virtual dataset %s maps timepoint %lld onto %s, which is "
-                       "missing or not a regular file (%s: HDF5 would read zeros, or wait for "
-                       "ever on a FIFO)",
-                       in->name, (long long)t, src, spath);
-        if (found == 0)
-            LAPSE_FAIL(LAPSE_EREAD,
-                       "the input's virtual dataset %s reads, through %d more virtual dataset(s), "
-                       "from %s (in %s), which is missing or not a regular file (%s: HDF5 would "
-                       "read zeros, or wait for ever on a FIFO)",
-                       in->name, depth, src, dir, spath);
-        if (found < 0 || strchr(sname, '%') != NULL)
-            continue; /* a printf-like pattern: HDF5 finds its files at the read */
-        int same = strcmp(spath, ".") == 0;
-        if (!same && (sf = H5Fopen(spath, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
-            H5Eclear2(H5E_DEFAULT);
-            LAPSE_FAIL(LAPSE_EREAD,
-                       "the input's virtual dataset %s reads from %s, which cannot be opened as "
-                       "HDF5",
-                       in->name, spath);
-        }
-        sd = H5Dopen2(same ? f : sf, sname, guarded_apl());
-        if (sd < 0 || (sdcpl = H5Dget_create_plist(sd)) < 0) {
-            H5Eclear2(H5E_DEFAULT);
-            LAPSE_FAIL(LAPSE_EREAD,
-                       "the input's virtual dataset %s reads from dataset %s of %s, which cannot "
-                       "be opened",
-                       in->name, sname, same ? path : spath);
-        }
-        st = check_external(sdcpl, same ? path : spath, sname);
-        if (st == LAPSE_EINPUT)
-            st = LAPSE_EREAD; /* at a read: the run's error, as the others here */
-        LAPSE_TRY(st);
-        if (H5Pget_layout(sdcpl) == H5D_VIRTUAL) {
-            virt_key_t k;
-            int known = 0;
-            LAPSE_TRY(virt_key(sd, same ? NULL : spath, &chain[depth], &k));
-            for (int c = 0; c <= depth; c++)
-                if (virt_key_eq(&k, &chain[c]))
-                    LAPSE_FAIL(LAPSE_EREAD,
-                               "the input's virtual dataset %s maps timepoint %lld onto dataset "
-                               "%s of %s, a virtual dataset that leads back to %s: a chain of "
-                               "virtual datasets that comes back to itself never ends (HDF5 "
-                               "would recurse until the stack overflows)",
-                               in->name, (long long)(t >= 0 ? t : in->cur_t), sname,
-                               same ? path : spath,
-                               c == 0 ? "the input's dataset itself" : "one before it");
-            for (int c = 0; c < in->nok; c++)
-                known = known || virt_key_eq(&k, &in->ok[c]);
-            if (!known) {
-                if (depth + 1 >= VIRT_DEPTH)
-                    LAPSE_FAIL(LAPSE_EREAD,
-                               "the input's virtual dataset %s reads through more than %d "
-                               "virtual datasets in a chain (dataset %s of %s): lapse reads at "
-                               "most %d",
-                               in->name, VIRT_DEPTH, sname, same ? path : spath, VIRT_DEPTH);
-                chain[depth + 1] = k;
-                LAPSE_TRY(
-                    virt_walk(in, same ? f : sf, same ? path : spath, sdcpl, -1, chain, depth + 1));
-                if (in->nok == in->cap) {
-                    int cap = in->cap ? 2 * in->cap : 8;
-                    virt_key_t *ok = realloc(in->ok, (size_t)cap * sizeof *ok);
-                    LAPSE_ALLOC(ok);
-                    in->ok = ok, in->cap = cap;
+                       "the input's virtual dataset %s: a source file or dataset name is too long "
+                       "or malformed (in %s)",
+                       in->name, path);
+        /* a printf-style mapping ("%b") reads source b for its block b, as far as the sources
+         * go on without a gap (H5D__virtual_set_extent_unlim; lapse opens with no printf gap):
+         * along time only the block of t, else every one */
+        unsigned long long b0 = 0, b1 = 0;
+        if (nf > 0 || nd > 0) {
+            b1 = VIRT_BLOCKS;
+            hsize_t st0[H5S_MAX_RANK], sd0[H5S_MAX_RANK], cn0[H5S_MAX_RANK], bl0[H5S_MAX_RANK];
+            LAPSE_H5ID(vs, H5Pget_virtual_vspace(dcpl, i));
+            htri_t reg = H5Sis_regular_hyperslab(vs);
+            LAPSE_H5(reg);
+            if (t >= 0 && reg > 0) {
+                LAPSE_H5(H5Sget_regular_hyperslab(vs, st0, sd0, cn0, bl0));
+                if (cn0[0] == H5S_UNLIMITED) {
+                    if ((hsize_t)t < st0[0] || ((hsize_t)t - st0[0]) % sd0[0] >= bl0[0])
+                        b1 = 0, b0 = 1; /* no block of this mapping holds t */
+                    else
+                        b0 = b1 = ((hsize_t)t - st0[0]) / sd0[0];
                 }
-                in->ok[in->nok++] = k;
             }
+            H5Sclose(vs);
+            vs = H5I_INVALID_HID;
         }
-        H5Pclose(sdcpl);
-        H5Dclose(sd);
-        sdcpl = sd = H5I_INVALID_HID;
-        if (sf >= 0)
-            H5Fclose(sf);
-        sf = H5I_INVALID_HID;
+        for (unsigned long long b = b0; b <= b1; b++) {
+            int printf_style = nf > 0 || nd > 0;
+            if (b == VIRT_BLOCKS)
+                LAPSE_FAIL(LAPSE_EREAD,
+                           "the input's virtual dataset %s has more than %d source blocks to check "
+                           "(%s:%s in %s)",
+                           in->name, VIRT_BLOCKS, fpat, dpat, path);
+            virt_name(fpat, b, src, sizeof src);
+            virt_name(dpat, b, sname, sizeof sname);
+            int found = virt_source_path(dir, src, spath, sizeof spath);
+            if (found == 0 && printf_style)
+                break; /* the last block */
+            if (found <= 0 && depth == 0)
+                LAPSE_FAIL(LAPSE_EREAD,
+                           "the input's virtual dataset %s maps timepoint %lld onto %s, which is "
+                           "missing or not a regular file (%s: HDF5 would read zeros, or wait for "
+                           "ever on a FIFO)",
+                           in->name, (long long)t, src, spath);
+            if (found <= 0)
+                LAPSE_FAIL(
+                    LAPSE_EREAD,
+                    "the input's virtual dataset %s reads, through %d more virtual dataset(s), "
+                    "from %s (in %s), which is missing or not a regular file (%s: HDF5 would "
+                    "read zeros, or wait for ever on a FIFO)",
+                    in->name, depth, src, dir, spath);
+            int same = strcmp(spath, ".") == 0;
+            if (!same && (sf = H5Fopen(spath, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0) {
+                H5Eclear2(H5E_DEFAULT);
+                LAPSE_FAIL(
+                    LAPSE_EREAD,
+                    "the input's virtual dataset %s reads from %s, which cannot be opened as "
+                    "HDF5",
+                    in->name, spath);
+            }
+            if (printf_style) {
+                htri_t e = H5Lexists(same ? f : sf, sname, guarded_apl());
+                H5Eclear2(H5E_DEFAULT);
+                if (e <= 0) {
+                    if (sf >= 0)
+                        H5Fclose(sf);
+                    sf = H5I_INVALID_HID;
+                    break; /* the last block */
+                }
+            }
+            sd = H5Dopen2(same ? f : sf, sname, guarded_apl());
+            if (sd < 0 || (sdcpl = H5Dget_create_plist(sd)) < 0) {
+                H5Eclear2(H5E_DEFAULT);
+                LAPSE_FAIL(
+                    LAPSE_EREAD,
+                    "the input's virtual dataset %s reads from dataset %s of %s, which cannot "
+                    "be opened",
+                    in->name, sname, same ? path : spath);
+            }
+            st = check_external(sdcpl, same ? path : spath, sname);
+            if (st == LAPSE_EINPUT)
+                st = LAPSE_EREAD; /* at a read: the run's error, as the others here */
+            LAPSE_TRY(st);
+            if (H5Pget_layout(sdcpl) == H5D_VIRTUAL) {
+                virt_key_t k;
+                int known = 0;
+                LAPSE_TRY(virt_key(sd, same ? NULL : spath, &chain[depth], &k));
+                for (int c = 0; c <= depth; c++)
+                    if (virt_key_eq(&k, &chain[c]))
+                        LAPSE_FAIL(
+                            LAPSE_EREAD,
+                            "the input's virtual dataset %s maps timepoint %lld onto dataset "
+                            "%s of %s, a virtual dataset that leads back to %s: a chain of "
+                            "virtual datasets that comes back to itself never ends (HDF5 "
+                            "would recurse until the stack overflows)",
+                            in->name, (long long)(t >= 0 ? t : in->cur_t), sname,
+                            same ? path : spath,
+                            c == 0 ? "the input's dataset itself" : "one before it");
+                for (int c = 0; c < in->nok; c++)
+                    known = known || virt_key_eq(&k, &in->ok[c]);
+                if (!known) {
+                    if (depth + 1 >= VIRT_DEPTH)
+                        LAPSE_FAIL(LAPSE_EREAD,
+                                   "the input's virtual dataset %s reads through more than %d "
+                                   "virtual datasets in a chain (dataset %s of %s): lapse reads at "
+                                   "most %d",
+                                   in->name, VIRT_DEPTH, sname, same ? path : spath, VIRT_DEPTH);
+                    chain[depth + 1] = k;
+                    LAPSE_TRY(virt_walk(in, same ? f : sf, same ? path : spath, sdcpl, -1, chain,
+                                        depth + 1));
+                    if (in->nok == in->cap) {
+                        int cap = in->cap ? 2 * in->cap : 8;
+                        virt_key_t *ok = realloc(in->ok, (size_t)cap * sizeof *ok);
+                        LAPSE_ALLOC(ok);
+                        in->ok = ok, in->cap = cap;
+                    }
+                    in->ok[in->nok++] = k;
+                }
+            }
+            H5Pclose(sdcpl);
+            H5Dclose(sd);
+            sdcpl = sd = H5I_INVALID_HID;
+            if (sf >= 0)
+                H5Fclose(sf);
+            sf = H5I_INVALID_HID;
+        }
     }
 cleanup:
     if (vs >= 0)

@@ -420,6 +420,58 @@ START_TEST(virtual_source_search_order)
 }
 END_TEST
 
+/* A virtual dataset /v of [1, 2, 3, 3] uint8 in file, printf-style: block b of its unlimited
+ * time axis is dataset "/w%b" of the same file; /w0 maps onto dataset back of the file. */
+static void write_printf_vds(const char *file, const char *back)
+{
+    hsize_t blk[4] = {1, 2, 3, 3}, vmax[4] = {H5S_UNLIMITED, 2, 3, 3}, start[4] = {0};
+    hsize_t stride[4] = {1, 1, 1, 1}, count[4] = {H5S_UNLIMITED, 1, 1, 1};
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hid_t vs = H5Screate_simple(4, blk, vmax), ss = H5Screate_simple(4, blk, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE), dcpl0 = H5Pcreate(H5P_DATASET_CREATE);
+    ck_assert_int_ge(H5Sselect_hyperslab(vs, H5S_SELECT_SET, start, stride, count, blk), 0);
+    ck_assert_int_ge(H5Pset_virtual(dcpl, vs, ".", "/w%b", ss), 0);
+    ck_assert_int_ge(H5Pset_virtual(dcpl0, ss, ".", back, ss), 0);
+    hid_t d = H5Dcreate2(f, "/v", H5T_STD_U8LE, vs, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    hid_t d0 = H5Dcreate2(f, "/w0", H5T_STD_U8LE, ss, H5P_DEFAULT, dcpl0, H5P_DEFAULT);
+    ck_assert_int_ge(d, 0);
+    ck_assert_int_ge(d0, 0);
+    H5Dclose(d0);
+    H5Dclose(d);
+    H5Pclose(dcpl0);
+    H5Pclose(dcpl);
+    H5Sclose(ss);
+    H5Sclose(vs);
+    H5Fclose(f);
+}
+
+/* Source names are patterns ("%b" a block number, "%%" a '%'): a chain that comes back to
+ * itself through a dataset whose name holds a '%' (a:/x%y -> b:/back -> a:"/x%%y") or through
+ * a printf-style mapping (/v -> /w%b, /w0 -> /v) was not checked and crashed H5Dread with a
+ * stack overflow; such chains without a loop read. */
+START_TEST(virtual_name_patterns)
+{
+    hsize_t dims[4] = {2, 2, 3, 3}, one[4] = {1, 2, 3, 3};
+    const char *a = path_in("pct_a.h5"), *b = path_in("pct_b.h5"), *p = path_in("printf.h5"),
+               *q = path_in("printf_ok.h5");
+    write_dset(a, "/raw", 4, dims, H5T_STD_U8LE);
+    write_dset(b, "/raw", 4, dims, H5T_STD_U8LE);
+    write_vds(a, "/x%y", b, "/back");
+    write_vds(b, "/back", a, "/x%%y");
+    expect_read_fail(a, "/x%y", (const char *[]){"/x%y", "leads back", NULL});
+    write_vds(b, "/ok", a, "/r%%aw");
+    write_dset(a, "/r%aw", 4, dims, H5T_STD_U8LE);
+    expect_read_ok(b, "/ok", 1);
+    write_dset(p, "/pad", 4, dims, H5T_STD_U8LE);
+    write_printf_vds(p, "/v");
+    expect_read_fail(p, "/v", (const char *[]){"/v", "leads back", NULL});
+    write_dset(q, "/raw0", 4, one, H5T_STD_U8LE);
+    write_printf_vds(q, "/raw0");
+    expect_read_ok(q, "/v", 0);
+}
+END_TEST
+
 /* A dataset of [2, 2, 3, 3] uint8 whose raw data is in the external file raw (H5Pset_external,
  * size bytes from offset 0). */
 static void write_external(const char *file, const char *name, const char *raw, hsize_t size)
@@ -552,6 +604,7 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, links_to_fifos_and_loops);
     tcase_add_test(tc, virtual_chains);
     tcase_add_test(tc, virtual_source_search_order);
+    tcase_add_test(tc, virtual_name_patterns);
     tcase_add_test(tc, external_raw_storage);
     suite_add_tcase(s, tc);
     return s;
