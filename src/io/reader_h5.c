@@ -48,6 +48,7 @@ typedef struct {
     char path[4096]; /* the input file's path */
     virt_key_t *ok;  /* the virtual datasets below it whose trees passed virt_walk */
     int nok, cap;
+    int64_t walk_t; /* the timepoint virt_switch is checking (for messages) */
     int64_t shape[3];
 } h5_input_t;
 
@@ -1030,8 +1031,7 @@ static lapse_status_t virt_walk(h5_input_t *in, hid_t f, const char *path, hid_t
                             "%s of %s, a virtual dataset that leads back to %s: a chain of "
                             "virtual datasets that comes back to itself never ends (HDF5 "
                             "would recurse until the stack overflows)",
-                            in->name, (long long)(t >= 0 ? t : in->cur_t), sname,
-                            same ? path : spath,
+                            in->name, (long long)in->walk_t, sname, same ? path : spath,
                             c == 0 ? "the input's dataset itself" : "one before it");
                 for (int c = 0; c < in->nok; c++)
                     known = known || virt_key_eq(&k, &in->ok[c]);
@@ -1093,6 +1093,7 @@ static lapse_status_t virt_switch(h5_input_t *in, int64_t t)
     LAPSE_H5ID(in->fspace, H5Dget_space(in->dset));
     LAPSE_H5ID(dcpl, H5Dget_create_plist(in->dset));
     LAPSE_TRY(virt_key(in->dset, in->path, NULL, &chain[0]));
+    in->walk_t = t;
     LAPSE_TRY(virt_walk(in, in->file, in->path, dcpl, t, chain, 0));
     in->cur_t = t;
 cleanup:
