@@ -45,7 +45,6 @@ typedef struct {
      * timepoint cur_t, whose source files exist (virt_switch) */
     int virt;
     char name[1024]; /* its path in file */
-    char path[4096]; /* the input file's path */
     virt_key_t *ok;  /* the virtual datasets below it whose trees passed virt_walk */
     int nok, cap;
     int64_t walk_t; /* the timepoint virt_switch is checking (for messages) */
@@ -742,9 +741,11 @@ static lapse_status_t h5_open(const char *file, const char *dset, void **handle,
         in->virt = H5Pget_layout(dcpl) == H5D_VIRTUAL;
         H5Pclose(dcpl);
         in->cur_t = -1;
-        if (in->virt && H5Iget_name(in->dset, in->name, sizeof in->name) <= 0)
-            LAPSE_FAIL(LAPSE_EINPUT, "%s: cannot name the virtual dataset", file);
-        snprintf(in->path, sizeof in->path, "%s", file);
+        /* the path as configured: H5Iget_name gives the name inside the file an external
+         * link leads to, which the input file need not have */
+        if (in->virt &&
+            (size_t)snprintf(in->name, sizeof in->name, "%s", sel.dataset) >= sizeof in->name)
+            LAPSE_FAIL(LAPSE_EINPUT, "%s: the virtual dataset's path is too long", file);
     }
     in->channel = sel.channel;
     in->ndims = in->bdv ? 3 : H5Sget_simple_extent_ndims(in->fspace);
@@ -1081,22 +1082,33 @@ cleanup:
 static lapse_status_t virt_switch(h5_input_t *in, int64_t t)
 {
     lapse_status_t st = LAPSE_OK;
-    hid_t dcpl = H5I_INVALID_HID;
+    hid_t dcpl = H5I_INVALID_HID, real = H5I_INVALID_HID;
     virt_key_t chain[VIRT_DEPTH];
+    char rpath[4096];
     if (in->cur_t == t)
         return LAPSE_OK;
     H5Sclose(in->fspace);
     H5Dclose(in->dset);
     in->fspace = in->dset = H5I_INVALID_HID;
     in->cur_t = -1;
-    LAPSE_H5ID(in->dset, H5Dopen2(in->file, in->name, H5P_DEFAULT));
+    LAPSE_H5ID(in->dset, H5Dopen2(in->file, in->name, guarded_apl()));
     LAPSE_H5ID(in->fspace, H5Dget_space(in->dset));
     LAPSE_H5ID(dcpl, H5Dget_create_plist(in->dset));
-    LAPSE_TRY(virt_key(in->dset, in->path, NULL, &chain[0]));
+    /* the file that holds the dataset (another one when an external link leads there): its
+     * "." sources and relative names are that file's */
+    LAPSE_H5ID(real, H5Iget_file_id(in->dset));
+    ssize_t n = H5Fget_name(real, rpath, sizeof rpath);
+    LAPSE_H5(n);
+    if ((size_t)n >= sizeof rpath)
+        LAPSE_FAIL(LAPSE_EREAD, "the input's virtual dataset %s: its file's name is too long",
+                   in->name);
+    LAPSE_TRY(virt_key(in->dset, rpath, NULL, &chain[0]));
     in->walk_t = t;
-    LAPSE_TRY(virt_walk(in, in->file, in->path, dcpl, t, chain, 0));
+    LAPSE_TRY(virt_walk(in, real, rpath, dcpl, t, chain, 0));
     in->cur_t = t;
 cleanup:
+    if (real >= 0)
+        H5Fclose(real);
     if (dcpl >= 0)
         H5Pclose(dcpl);
     return st;

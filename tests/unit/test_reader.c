@@ -473,6 +473,29 @@ START_TEST(virtual_name_patterns)
 }
 END_TEST
 
+/* A virtual dataset reached through an external link: its "." sources are those of the file the
+ * link leads to. It read as "object doesn't exist" before (the dataset was reopened by its name
+ * inside the target file, in the linking file), and a loop inside the target file was looked
+ * for in the linking file (review session). */
+START_TEST(virtual_through_external_link)
+{
+    hsize_t dims[4] = {2, 2, 3, 3};
+    const char *m = path_in("master.h5"), *v = path_in("vtarget.h5");
+    write_dset(v, "/data", 4, dims, H5T_STD_U8LE);
+    write_vds(v, "/v", ".", "/data");
+    write_vds(v, "/w", ".", "/loop2");
+    write_vds(v, "/loop2", ".", "/w");
+    write_dset(m, "/w", 4, dims, H5T_STD_U8LE); /* a plain /w in the linking file */
+    hid_t h = H5Fopen(m, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(h, 0);
+    ck_assert_int_ge(H5Lcreate_external(v, "/v", h, "/lnk", H5P_DEFAULT, H5P_DEFAULT), 0);
+    ck_assert_int_ge(H5Lcreate_external(v, "/w", h, "/lnkloop", H5P_DEFAULT, H5P_DEFAULT), 0);
+    H5Fclose(h);
+    expect_read_ok(m, "/lnk", 1);
+    expect_read_fail(m, "/lnkloop", (const char *[]){"/lnkloop", "leads back", NULL});
+}
+END_TEST
+
 /* A dataset of [2, 2, 3, 3] uint8 whose raw data is in the external file raw (H5Pset_external,
  * size bytes from offset 0). */
 static void write_external(const char *file, const char *name, const char *raw, hsize_t size)
@@ -604,6 +627,7 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, check_dataset);
     tcase_add_test(tc, links_to_fifos_and_loops);
     tcase_add_test(tc, virtual_chains);
+    tcase_add_test(tc, virtual_through_external_link);
     tcase_add_test(tc, virtual_source_search_order);
     tcase_add_test(tc, virtual_name_patterns);
     tcase_add_test(tc, external_raw_storage);
