@@ -331,8 +331,9 @@ static int storage_reads(walk_t *w, hid_t d, const char *host, int depth)
     for (int i = 0; i < ne && !hit; i++) {
         off_t off;
         hsize_t size;
-        if (H5Pget_external(dcpl, (unsigned)i, sizeof name, name, &off, &size) >= 0 &&
-            join(prefix, name, path, sizeof path) && is_target(path, w->target)) {
+        int got = H5Pget_external(dcpl, (unsigned)i, sizeof name, name, &off, &size) >= 0;
+        name[sizeof name - 1] = '\0'; /* strncpy'd: not terminated when it filled the buffer */
+        if (got && join(prefix, name, path, sizeof path) && is_target(path, w->target)) {
             hit = 1;
             snprintf(w->why, w->len, "the input dataset's external storage is in it (%s as %s)",
                      name, path);

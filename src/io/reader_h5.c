@@ -386,6 +386,12 @@ static lapse_status_t check_external(hid_t dcpl, const char *path, const char *d
         hsize_t size = 0;
         struct stat sb;
         LAPSE_H5(H5Pget_external(dcpl, (unsigned)i, sizeof name, name, &off, &size));
+        name[sizeof name - 1] = '\0'; /* strncpy'd: not terminated when it filled the buffer */
+        if (strlen(name) == sizeof name - 1)
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: dataset %s keeps its data in an external file whose name is %zu "
+                       "characters or more (longer than a path can be)",
+                       path, dset, sizeof name - 1);
         if (name[0] == '/' || prefix == NULL)
             snprintf(full, sizeof full, "%s", name);
         else if (strncmp(prefix, "${ORIGIN}", 9) == 0)

@@ -543,6 +543,14 @@ START_TEST(external_raw_storage)
     expect_fail(f, "/short", (const char *[]){"/short", "short.raw", "only 10 bytes", NULL});
     expect_fail(f, "/missing",
                 (const char *[]){"/missing", "no_such_lapse_file.raw", "missing", NULL});
+    /* a name longer than any path (H5Pget_external strncpy's it unterminated into 4096 bytes) */
+    char *longname = malloc(5001);
+    ck_assert_ptr_nonnull(longname);
+    memset(longname, 'a', 5000);
+    longname[5000] = '\0';
+    write_external(f, "/long", longname, 36);
+    free(longname);
+    expect_fail(f, "/long", (const char *[]){"/long", "4095 characters or more", NULL});
 }
 END_TEST
 
