@@ -44,7 +44,8 @@ static int join(const char *prefix, const char *name, char *out, size_t len)
 
 /* A prefix as HDF5 builds it for a dataset in the file named host (H5D__build_file_prefix):
  * environment variable env when set and not empty, else prop (a property of the dataset's
- * access list); a leading "${ORIGIN}" is the directory of host; "" or "." is none (names stay
+ * access list); a leading "${ORIGIN}" is the directory of host and a '/' (H5_build_extpath's
+ * form: "${ORIGIN}sub" is its subdirectory sub); "" or "." is none (names stay
  * relative to the working directory). Into out[len] ("" for none). */
 static void build_prefix(const char *env, const char *prop, const char *host, char *out, size_t len)
 {
@@ -57,7 +58,7 @@ static void build_prefix(const char *env, const char *prop, const char *host, ch
         out[0] = '\0';
     } else if (strncmp(p, origin, sizeof origin - 1) == 0) {
         dir_of(host, dir, sizeof dir);
-        snprintf(out, len, "%s%s", dir, p + sizeof origin - 1);
+        snprintf(out, len, "%s/%s", dir, p + sizeof origin - 1); /* HDF5's ends in '/' */
     } else {
         snprintf(out, len, "%s", p);
     }

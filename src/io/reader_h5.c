@@ -395,8 +395,8 @@ static lapse_status_t check_external(hid_t dcpl, const char *path, const char *d
         if (name[0] == '/' || prefix == NULL)
             snprintf(full, sizeof full, "%s", name);
         else if (strncmp(prefix, "${ORIGIN}", 9) == 0)
-            snprintf(full, sizeof full, "%.*s%s/%s", slash ? (int)(slash - path) : 1,
-                     slash ? path : ".", prefix + 9, name);
+            snprintf(full, sizeof full, "%.*s/%s/%s", slash ? (int)(slash - path) : 1,
+                     slash ? path : ".", prefix + 9, name); /* HDF5's directory ends in '/' */
         else
             snprintf(full, sizeof full, "%s/%s", prefix, name);
         if (stat(full, &sb) != 0)
@@ -862,7 +862,7 @@ static int virt_source_path(const char *dir, const char *name, char *out, size_t
         size_t k = strcspn(d, ":");
         if (k > 0) {
             if (k >= 9 && strncmp(d, "${ORIGIN}", 9) == 0)
-                snprintf(out, len, "%s%.*s/%s", dir, (int)(k - 9), d + 9, base);
+                snprintf(out, len, "%s/%.*s/%s", dir, (int)(k - 9), d + 9, base);
             else
                 snprintf(out, len, "%.*s/%s", (int)k, d, base);
             if ((r = virt_try(out)) != 0)
