@@ -628,12 +628,22 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
         strcmp(os.fingerprint, job->fingerprint_spelled) == 0)
         memcpy(job->fingerprint, job->fingerprint_spelled, sizeof job->fingerprint);
     int updating = cfg->mode == LAPSE_MODE_UPDATE || (!cfg->mode_given && tp_override);
+    int unfinished = os.last_run > 0 && strcmp(os.last_status, LAPSE_RUN_DONE) != 0;
+    /* the output was made by another config, and its last run, an update with this one, did
+     * not finish: that update is what to run again (with its selection), not overwrite */
+    if (!updating && unfinished && strcmp(os.fingerprint, job->fingerprint) != 0 &&
+        strcmp(os.last_fingerprint, job->fingerprint) == 0)
+        OUTPUT_FAIL("the last run on %s (run %lld, %s) was an update with this config of "
+                    "timepoints %s and did not finish; the output was made by a different "
+                    "config, so only an update continues it: add --timepoints %s (or set "
+                    "output.mode: update with those timepoints) to finish that update",
+                    cfg->output_file, (long long)os.last_run, os.last_status, os.last_timepoints,
+                    os.last_timepoints);
     if (!updating && strcmp(os.fingerprint, job->fingerprint) != 0)
         OUTPUT_FAIL("output %s was made by a different config (input, pipeline, a custom "
                     "kernel's file or output settings differ); set output.mode: overwrite to "
                     "replace it, or update to rewrite the selected timepoints with this one",
                     cfg->output_file);
-    int unfinished = os.last_run > 0 && strcmp(os.last_status, LAPSE_RUN_DONE) != 0;
     if (!updating && unfinished && strcmp(os.last_fingerprint, job->fingerprint) != 0)
         OUTPUT_FAIL("the last run on %s (run %lld, %s) used another config and did not finish: "
                     "run that config again to finish it, or set output.mode: update to "

@@ -28,7 +28,8 @@
 #    the old results; one that saves /blurred2 instead is refused (exit 2, the file untouched)
 #    without first printing those notes. (6 also: config A recomputing config B's timepoint ends the warning.)
 # 10. An update with another config killed after its first task (a killed run appends no task
-#     rows), then continued: the warning names the killed run's timepoint and the continuation's.
+#     rows); a plain run of that config is refused naming the update and its --timepoints; the
+#     update continued: the warning names the killed run's timepoint and the continuation's.
 # 11. The input grew by a timepoint (an acquisition still running): a plain run and an update
 #     are refused (exit 2) saying so - the output keeps its timepoints - not that the config
 #     differs, and neither advises the update that cannot work; the output is untouched.
@@ -217,7 +218,16 @@ lapse_run 1 "$T/kA.yaml"
 rc=0
 LAPSE_FAULT=after-task "$LAPSE" run "$T/kB.yaml" --timepoints 0-1 >"$T/kfault.log" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] || { cat "$T/kfault.log"; fail "LAPSE_FAULT=after-task: the update did not die"; }
-lapse_run 1 "$T/kB.yaml" --timepoints 0-1 # continues the killed update (its rows are lost)
+# a plain run of config B (no output.mode, no --timepoints) names the unfinished update and its
+# timepoints, not only "made by a different config" with overwrite as a way out
+config kBn create "$THR2"
+sed -i "s|file: $OUT,|file: $K,|; s|, mode: create}|}|" "$T/kBn.yaml"
+before=$(sha "$K")
+expect_rc 2 "$T/kBn.log" mpirun_lapse 1 run "$T/kBn.yaml"
+grep -q "was an update with this config of timepoints 0-1 and did not finish.*add --timepoints 0-1" \
+    "$T/kBn.log" || { cat "$T/kBn.log"; fail "the plain run does not name the unfinished update"; }
+[ "$(sha "$K")" = "$before" ] || fail "the refused plain run changed the output"
+lapse_run 1 "$T/kBn.yaml" --timepoints 0-1 # continues the killed update (its rows are lost)
 expect_rc 0 "$T/kA2.log" mpirun_lapse 1 run "$T/kA.yaml"
 grep -q "holds results of another config: run 2 (timepoints 0), run 3 (timepoints 0-1) recomputed" \
     "$T/kA2.log" || { cat "$T/kA2.log"; fail "the killed update's timepoint is not named"; }
