@@ -105,7 +105,7 @@ YAML
         LAPSE_PROFILE=${E2E_PROFILE:-0} mpirun -n "${n%s}" --bind-to none -x LAPSE_PROFILE \
             "$BIN/lapse" run "$W/seg-$n.yaml" >"$LOG/seg-$n.txt" 2>&1
         echo "seg $n ($sched, run $rep) rc=$? $(grep -E 'global steps|done:' "$LOG/seg-$n.txt" |
-            sed 's/.*global steps: \([0-9]* rounds\).* in \([0-9.]* s\).*/\1 in \2;/; s/.*done: \(.*\) in \([0-9.]* s\).*/\1 in \2/' | tr '\n' ' ')"
+            sed 's/.*global steps: \([0-9]* rounds*\).* in \([0-9.]* s\).*/\1 in \2;/; s/.*done: \(.*\) in \([0-9.]* s\).*/\1 in \2/' | tr '\n' ' ')"
     done
 done
 [ "${E2E:-1}" = 1 ] && python3 - "$W/seg-1.h5" "$W/seg-2.h5" "$W/seg-2s.h5" <<'PY' 2>&1 | tee "$LOG/seg-same.txt"

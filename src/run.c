@@ -327,10 +327,11 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
         char of[64] = "";
         if (plan->ntasks < all)
             snprintf(of, sizeof of, " of %lld", (long long)all);
-        printf("lapse: run %lld: %lld%s tasks (%lld timepoints x %lld tiles%s) on %d rank%s, %s "
-               "scheduling\n",
-               (long long)w->run_id, (long long)plan->ntasks, of, (long long)plan->ntps,
-               (long long)plan->ntiles, plan->ntasks < all ? "; the others are done" : "",
+        printf("lapse: run %lld: %lld%s task%s (%lld timepoint%s x %lld tile%s%s) on %d rank%s, "
+               "%s scheduling\n",
+               (long long)w->run_id, (long long)plan->ntasks, of, all == 1 ? "" : "s",
+               (long long)plan->ntps, plan->ntps == 1 ? "" : "s", (long long)plan->ntiles,
+               plan->ntiles == 1 ? "" : "s", plan->ntasks < all ? "; the others are done" : "",
                r->nranks, r->nranks == 1 ? "" : "s", lapse_sched_name(cfg->sched));
         fflush(stdout);
     }

@@ -1063,11 +1063,13 @@ static lapse_status_t prologue(lapse_phases_t *ph)
     const double elapsed = MPI_Wtime() - t0;
     if (MPI_Reduce(&idle, &all, 1, MPI_DOUBLE, MPI_SUM, 0, w->r->world) == MPI_SUCCESS &&
         w->r->rank == 0) {
-        printf("lapse: global steps: %d rounds over %lld timepoints x %lld tiles (%lld waves of "
-               "at most %lld timepoints) in %.2f s (ranks idle at round ends: %.3f s on "
-               "average)\n",
-               rounds, (long long)a.n, (long long)ph->ntiles, (long long)nwaves, (long long)wave,
-               elapsed, all / w->r->nranks);
+        printf("lapse: global steps: %d round%s over %lld timepoint%s x %lld tile%s (%lld "
+               "wave%s of at most %lld timepoint%s) in %.2f s (ranks idle at round ends: %.3f s "
+               "on average)\n",
+               rounds, rounds == 1 ? "" : "s", (long long)a.n, a.n == 1 ? "" : "s",
+               (long long)ph->ntiles, ph->ntiles == 1 ? "" : "s", (long long)nwaves,
+               nwaves == 1 ? "" : "s", (long long)wave, wave == 1 ? "" : "s", elapsed,
+               all / w->r->nranks);
         fflush(stdout);
     }
     if (ph->profile)

@@ -142,7 +142,7 @@ run_ok "$T/dry.log" mpirun_lapse 2 run "$T/cfg.yaml" --dry-run
 
 note "a run of timepoint 0, continued by a run of timepoints 0-2: the count says what is left"
 lapse_run 2 "$T/cfg.yaml" --timepoints 0
-grep -q "run 1: $((ntasks / 3)) tasks (1 timepoints x " "$T/last.log" ||
+grep -q "run 1: $((ntasks / 3)) tasks (1 timepoint x " "$T/last.log" ||
     { cat "$T/last.log"; fail "the first run does not announce its $((ntasks / 3)) tasks"; }
 lapse_run 2 "$T/cfg.yaml"
 grep -q "run 2: $((2 * ntasks / 3)) of $ntasks tasks (3 timepoints x .*the others are done) on 2 ranks" \

@@ -89,7 +89,7 @@ for comp in none blosc:zstd; do
     rm "$store/result/0/2/1/1/1"
     before=$(sha "$store/result/0/1/1/1/1")
     run_ok "$T/update.log" mpirun_lapse 2 run "$T/z.yaml" --timepoints 2
-    grep -q "$(ntiles 8 32 32) tasks (1 timepoints" "$T/update.log" ||
+    grep -q "$(ntiles 8 32 32) tasks (1 timepoint " "$T/update.log" ||
         { cat "$T/update.log"; fail "the update did not run the tiles of one timepoint"; }
     [ "$(sha "$store/result/0/1/1/1/1")" = "$before" ] || fail "the update rewrote timepoint 1"
     run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred \
