@@ -482,7 +482,9 @@ cleanup:
 
 /* ---------------------------------------------------------------- rounds */
 
-static lapse_status_t find_active(const lapse_plan_t *plan, active_t *a)
+/* The active timepoints: those with a pending task in the plan, less those left out after a
+ * failure (ph->fail). */
+static lapse_status_t find_active(const lapse_phases_t *ph, const lapse_plan_t *plan, active_t *a)
 {
     lapse_status_t st = LAPSE_OK;
     a->n = 0;
@@ -490,7 +492,7 @@ static lapse_status_t find_active(const lapse_plan_t *plan, active_t *a)
     LAPSE_ALLOC(a->tpi);
     for (int64_t i = 0; i < plan->ntasks; i++) {
         int64_t tpi = plan->todo ? plan->todo[i] / plan->ntiles : i / plan->ntiles;
-        if (a->n == 0 || a->tpi[a->n - 1] != tpi)
+        if (!ph->fail[tpi].agreed && (a->n == 0 || a->tpi[a->n - 1] != tpi))
             a->tpi[a->n++] = tpi;
     }
 cleanup:
@@ -615,17 +617,46 @@ static void cache_clear(lapse_phases_t *ph, int dev)
     ph->dboxes = 0;
 }
 
+/* A task of timepoint index tpi failed with st in the rounds (its message recorded). When the
+ * run may go on without it (lapse_worker_skippable): print the failure, record it as the
+ * timepoint's (its first), and return 1: this rank's rounds go on without the timepoint's
+ * other tiles, and end with LAPSE_ESKIPPED, after which lapse_phases_prepare runs them again
+ * without the timepoint. Else 0: st ends the run. */
+static int task_failure(lapse_phases_t *ph, int64_t tpi, lapse_status_t st)
+{
+    if (!lapse_worker_skippable(ph->w, st))
+        return 0;
+    tp_fail_t *f = &ph->fail[tpi];
+    if (f->msg == NULL) {
+        const char *m = lapse_errmsg();
+        if ((f->msg = strdup(m[0] ? m : lapse_strstatus(st))) == NULL)
+            return 0;
+        f->st = st;
+    }
+    lapse_err_print(st);
+    fprintf(stderr,
+            "lapse: rank %d: timepoint t=%lld is left out of the global steps (on_error: "
+            "skip); its tasks will be recorded as failed\n",
+            ph->w->r->rank, (long long)ph->full.tps[tpi]);
+    fflush(stderr);
+    lapse_blob_free(&ph->part);
+    return 1;
+}
+
 /* Run this rank's share of the tiles of the active timepoints up to step k, pass pass; keep the
- * partials in mine[] with their indices (active position * ntiles + tile). */
+ * partials in mine[] with their indices (active position * ntiles + tile). Returns
+ * LAPSE_ESKIPPED (no message) when the share finished without a timepoint whose task failed
+ * (task_failure). */
 static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *idx,
                                 lapse_blob_t *mine, int64_t *nmine)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_worker_t *w = ph->w;
-    int64_t n = a->n * ph->ntiles;
+    int64_t n = a->n * ph->ntiles, failed = 0;
     *nmine = 0;
     for (int64_t j = 0; j < n; j++) {
-        if (!ph_owns(ph, a->tpi[j / ph->ntiles], j % ph->ntiles))
+        const int64_t tpi = a->tpi[j / ph->ntiles];
+        if (!ph_owns(ph, tpi, j % ph->ntiles) || ph->fail[tpi].msg)
             continue;
         lapse_task_t t;
         lapse_plan_task(&ph->full, a->tpi[j / ph->ntiles] * ph->ntiles + j % ph->ntiles, &t);
@@ -636,18 +667,25 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
             LAPSE_TRY(lapse_interrupted());
         lapse_phases_task(ph, &t);
         const opcache_t *c = &ph->ocache[ph->cur_tpi * ph->ntiles + t.tile];
-        if (ph->pass > 0 && c->used) { /* the operands kept after pass 0: no pipeline */
+        const int reused = ph->pass > 0 && c->used;
+        lapse_status_t tst;
+        if (reused) { /* the operands kept after pass 0: no pipeline */
             double t0 = MPI_Wtime();
-            LAPSE_TRY(target_partial(ph, lapse_pipeline_dev(w->pipe), &c->tile, c->in,
-                                     c->state ? c->state : c->mat, c->work, c->state != NULL));
+            tst = target_partial(ph, lapse_pipeline_dev(w->pipe), &c->tile, c->in,
+                                 c->state ? c->state : c->mat, c->work, c->state != NULL);
             ph->t_run += MPI_Wtime() - t0;
             ph->n_reused++;
         } else {
-            LAPSE_TRY(run_round_task(ph, a->tpi[j / ph->ntiles], &t));
-            if (!lapse_pipeline_stopped(w->pipe))
-                LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
-                           ph->target + 1);
+            tst = run_round_task(ph, tpi, &t);
         }
+        if (tst != LAPSE_OK && task_failure(ph, tpi, tst)) {
+            failed++;
+            continue;
+        }
+        LAPSE_TRY(tst);
+        if (!reused && !lapse_pipeline_stopped(w->pipe))
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the pipeline did not stop at step %d",
+                       ph->target + 1);
         lapse_fault_point("phase"); /* the crash tests: a kill during a reduction round */
         idx[*nmine] = j;
         mine[*nmine] = ph->part;
@@ -655,6 +693,8 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
         ph->part.size = 0;
         (*nmine)++;
     }
+    if (failed > 0)
+        st = LAPSE_ESKIPPED;
 cleanup:
     return st;
 }
@@ -715,7 +755,7 @@ static lapse_status_t round_run(lapse_phases_t *ph, const active_t *a, double *i
             lapse_fail(LAPSE_ENOMEM, "out of memory for the partials of %lld tiles", (long long)n);
     if (lst == LAPSE_OK)
         lst = run_share(ph, a, idx, mine, &nmine);
-    if (lst != LAPSE_OK && (lst != LAPSE_EINTERRUPTED || w->r->rank == 0))
+    if (lst != LAPSE_OK && lst != LAPSE_ESKIPPED && (lst != LAPSE_EINTERRUPTED || w->r->rank == 0))
         lapse_err_print(lst);
     lapse_err_context("rank %d", w->r->rank);
     double t0 = MPI_Wtime();
@@ -954,6 +994,7 @@ static lapse_status_t capture_whole(lapse_phases_t *ph, const active_t *a)
     lapse_blob_t *all = calloc((size_t)(nall + 1), sizeof *all);
     if (!idx || !mine || !all)
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
+    int64_t failed = 0;
     ph->mode = MODE_WHOLE;
     ph->capturing = 1;
     for (int64_t j = 0; lst == LAPSE_OK && j < a->n; j++) {
@@ -971,6 +1012,11 @@ static lapse_status_t capture_whole(lapse_phases_t *ph, const active_t *a)
         lst = lapse_reader_read(w->in, t.t, &t.read, lapse_pipeline_input(w->pipe));
         if (lst == LAPSE_OK)
             lst = lapse_pipeline_run(w->pipe, &t.read, &t.core, NULL);
+        if (lst != LAPSE_OK && task_failure(ph, a->tpi[j], lst)) {
+            failed++;
+            lst = LAPSE_OK;
+            continue;
+        }
         lapse_fault_point("phase");
         for (int k = 0; lst == LAPSE_OK && k < ns; k++) {
             const lapse_global_t *gl = ph->g->node[k].step->op->global;
@@ -981,7 +1027,9 @@ static lapse_status_t capture_whole(lapse_phases_t *ph, const active_t *a)
         }
     }
     ph->capturing = 0;
-    if (lst != LAPSE_OK && (lst != LAPSE_EINTERRUPTED || w->r->rank == 0))
+    if (lst == LAPSE_OK && failed > 0)
+        lst = LAPSE_ESKIPPED; /* printed (task_failure) */
+    if (lst != LAPSE_OK && lst != LAPSE_ESKIPPED && (lst != LAPSE_EINTERRUPTED || w->r->rank == 0))
         lapse_err_print(lst);
     lapse_err_context("rank %d", w->r->rank);
     LAPSE_TRY(lapse_agree(w->r->world, lst));
@@ -1011,7 +1059,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
     active_t a = {NULL, 0};
     int rounds = 0;
     double t0 = MPI_Wtime(), idle = 0;
-    lapse_status_t lst = find_active(w->plan, &a);
+    lapse_status_t lst = find_active(ph, w->plan, &a);
     if (lst != LAPSE_OK)
         lapse_err_print(lst);
     LAPSE_TRY(lapse_agree(w->r->world, lst));
@@ -1095,6 +1143,172 @@ cleanup:
     return st;
 }
 
+/* ---------------------------------------------------------------- on_error: skip */
+
+/* Collective, after the rounds ended with LAPSE_ESKIPPED on every rank: every rank learns the
+ * timepoints whose tasks failed on any rank (each with the message of the lowest such rank)
+ * and marks them agreed; *added counts those not agreed before. */
+static lapse_status_t fail_agree(lapse_phases_t *ph, int64_t *added)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_ranks_t *r = ph->w->r;
+    const int64_t n = ph->ntps;
+    int *who = malloc((size_t)(n + 1) * sizeof *who),
+        *first = malloc((size_t)(n + 1) * sizeof *first);
+    int64_t *idx = malloc((size_t)(n + 1) * sizeof *idx), nmine = 0;
+    lapse_blob_t *mine = calloc((size_t)(n + 1), sizeof *mine);
+    lapse_blob_t *all = calloc((size_t)(n + 1), sizeof *all);
+    lapse_status_t lst = who && first && idx && mine && all
+                             ? LAPSE_OK
+                             : lapse_fail(LAPSE_ENOMEM, "out of memory for the failed timepoints");
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(r->world, lst));
+    for (int64_t i = 0; i < n; i++)
+        who[i] = ph->fail[i].msg ? r->rank : INT_MAX;
+    LAPSE_MPI(MPI_Allreduce(who, first, (int)n, MPI_INT, MPI_MIN, r->world));
+    for (int64_t i = 0; lst == LAPSE_OK && i < n; i++) {
+        if (first[i] != r->rank)
+            continue;
+        const size_t len = strlen(ph->fail[i].msg) + 1; /* [status][message with its NUL] */
+        mine[nmine].data = malloc(sizeof(int32_t) + len);
+        if (mine[nmine].data == NULL) {
+            lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the failed timepoints");
+            break;
+        }
+        const int32_t code = (int32_t)ph->fail[i].st;
+        memcpy(mine[nmine].data, &code, sizeof code);
+        memcpy((char *)mine[nmine].data + sizeof code, ph->fail[i].msg, len);
+        mine[nmine].size = sizeof code + len;
+        idx[nmine++] = i;
+    }
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(r->world, lst));
+    st = ph_exchange(r->world, r->nranks, idx, mine, nmine, all, n, 0);
+    *added = 0;
+    for (int64_t i = 0; st == LAPSE_OK && i < n; i++) {
+        if (first[i] == INT_MAX)
+            continue;
+        const lapse_blob_t *b = &all[i];
+        int32_t code = 0;
+        if (b->data == NULL || b->size <= sizeof code ||
+            ((const char *)b->data)[b->size - 1] != '\0') {
+            st = lapse_fail(LAPSE_ERUNTIME, "internal error: the record of failed t=%lld",
+                            (long long)ph->full.tps[i]);
+            break;
+        }
+        memcpy(&code, b->data, sizeof code);
+        char *m = strdup((const char *)b->data + sizeof code);
+        if (m == NULL) {
+            st = lapse_fail(LAPSE_ENOMEM, "out of memory for the failed timepoints");
+            break;
+        }
+        free(ph->fail[i].msg);
+        ph->fail[i].msg = m;
+        ph->fail[i].st = (lapse_status_t)code;
+        if (!ph->fail[i].agreed)
+            (*added)++;
+        ph->fail[i].agreed = 1;
+    }
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = lapse_agree(r->world, st);
+cleanup:
+    for (int64_t i = 0; mine && i < nmine; i++)
+        lapse_blob_free(&mine[i]);
+    for (int64_t i = 0; all && i < n; i++)
+        lapse_blob_free(&all[i]);
+    free(who);
+    free(first);
+    free(idx);
+    free(mine);
+    free(all);
+    return st;
+}
+
+/* Forget everything the rounds computed and kept (results, caches, checkpoints, tile data), so
+ * that prologue can run them again from the start; the timepoints left out stay so. */
+static void rounds_reset(lapse_phases_t *ph)
+{
+    opcache_clear(ph); /* before the checkpoints whose buffers it may borrow */
+    ph_tmem_clear(ph);
+    cache_clear(ph, 1);
+    for (int64_t i = 0; i < ph->ntps * ph->g->nsteps; i++) {
+        lapse_blob_free(&ph->res[i]);
+        ph->last[i] = 0;
+    }
+    for (int64_t i = 0; i < ph->ntps; i++)
+        lapse_blob_free(&ph->prev[i]);
+    lapse_blob_free(&ph->part);
+    for (int64_t i = 0; i < ph->ntps * ph->ntiles; i++)
+        lapse_blob_free(&ph->tdown[i]);
+    for (int k = 0; k < ph->g->nsteps; k++) {
+        for (int64_t i = 0; i < ph->ntps * ph->ntiles; i++) {
+            if (ph->tdata[k])
+                lapse_blob_free(&ph->tdata[k][i]);
+            if (ph->tspare[k])
+                lapse_blob_free(&ph->tspare[k][i]);
+        }
+        free(ph->tdata[k]);
+        free(ph->tspare[k]);
+        ph->tdata[k] = NULL;
+        ph->tspare[k] = NULL;
+        ph->tdmem[k] = 0;
+    }
+    ph->cache_max = ph->cache_max0;
+    ph->ck_off = 0;
+    ph->evict = 0;
+    ph->cur_tpi = -1;
+    ph->mode = MODE_PARTIAL;
+}
+
+/* Collective: prologue, run again without the timepoints left out while a run of it ends with
+ * tasks that failed there (on_error: skip); rank 0 says which were left out. */
+static lapse_status_t prologue_skipping(lapse_phases_t *ph)
+{
+    lapse_status_t st = LAPSE_OK;
+    while ((st = prologue(ph)) == LAPSE_ESKIPPED) {
+        int64_t added = 0;
+        LAPSE_TRY(fail_agree(ph, &added));
+        if (added == 0)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the rounds of the global steps failed "
+                                       "without a failed timepoint");
+        rounds_reset(ph);
+        if (ph->w->r->rank == 0) {
+            char list[256] = "";
+            size_t at = 0;
+            int64_t shown = 0, total = 0;
+            for (int64_t i = 0; i < ph->ntps; i++) {
+                if (!ph->fail[i].agreed)
+                    continue;
+                total++;
+                if (shown < 16 && at < sizeof list) /* the first 16 */
+                    at += (size_t)snprintf(list + at, sizeof list - at, "%s%lld", shown ? ", " : "",
+                                           (long long)ph->full.tps[i]);
+                if (shown < 16)
+                    shown++;
+            }
+            printf("lapse: global steps: %lld timepoint%s left out after a failure (on_error: "
+                   "skip): t=%s%s; the rounds run again without %s\n",
+                   (long long)total, total == 1 ? "" : "s", list, total > shown ? ", ..." : "",
+                   total == 1 ? "it" : "them");
+            fflush(stdout);
+        }
+    }
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_phases_failed(const lapse_phases_t *ph, int64_t t, const char **why)
+{
+    const int64_t tpi = ph ? tp_index(&ph->full, t) : -1;
+    if (tpi < 0 || !ph->fail[tpi].agreed)
+        return LAPSE_OK;
+    *why = ph->fail[tpi].msg;
+    return ph->fail[tpi].st;
+}
+
 size_t lapse_phases_host_budget(int local_ranks)
 {
     const char *env = getenv("LAPSE_PHASE_CACHE");
@@ -1154,9 +1368,11 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         unsigned long long task =
             lapse_sizing_task_bytes(w->job, w->plan->max_read_voxels, w->plan->max_core_voxels);
         ph->dcache_max = w->dev_share > task ? (size_t)((w->dev_share - task) / 2) : 0;
+        ph->cache_max0 = ph->cache_max;
+        ph->fail = calloc((size_t)(ph->ntps + 1), sizeof *ph->fail);
     }
     if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache || !ph->dcache || !ph->ocache ||
-        !ph->ckpt || !ph->owner || !ph->tstate || !ph->shells || !ph->tdown ||
+        !ph->ckpt || !ph->owner || !ph->tstate || !ph->shells || !ph->tdown || !ph->fail ||
         (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst == LAPSE_OK) /* the hang tests: this rank alone fails here */
@@ -1171,7 +1387,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
     if (ph->ntiles == 1 && !tables) /* a table is written before the tasks: prologue */
         ph->mode = MODE_WHOLE;
     else
-        LAPSE_TRY(prologue(ph));
+        LAPSE_TRY(prologue_skipping(ph));
     *out = ph;
     ph = NULL;
 cleanup:
@@ -1257,5 +1473,8 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->ocache);
     free(ph->ckpt);
     free(ph->owner);
+    for (int64_t i = 0; ph->fail && i < ph->ntps; i++)
+        free(ph->fail[i].msg);
+    free(ph->fail);
     free(ph);
 }

@@ -32,8 +32,16 @@ size_t lapse_phases_host_budget(int local_ranks);
  * global step for every timepoint of the plan that has a pending task (several tiles), and
  * install the pipeline's global callback (w->pipe) that the tasks use; *out (owned by the
  * caller, lapse_phases_free) holds them. A rank that fails prints its message; every rank
- * returns the agreed status. */
+ * returns the agreed status. With on_error: skip, a timepoint one of whose tasks fails in the
+ * rounds (lapse_worker_skippable) is left out: the rounds run again from the start without it
+ * (their state is cleared), and lapse_phases_failed names it to the tasks. */
 lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out);
+
+/* Whether the rounds left timepoint t out (on_error: skip, and one of its tasks failed to read
+ * its input or to compute there: lapse_worker_skippable): then *why is that failure's message,
+ * as the rank that saw it printed it, and its status is returned; else LAPSE_OK. A task of
+ * such a timepoint cannot run (the results of its global steps are missing): it fails. */
+lapse_status_t lapse_phases_failed(const lapse_phases_t *ph, int64_t t, const char **why);
 
 /* Tell the callback which task the next lapse_pipeline_run is for. */
 void lapse_phases_task(lapse_phases_t *ph, const lapse_task_t *t);

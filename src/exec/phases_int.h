@@ -26,6 +26,13 @@ typedef struct {
     size_t bytes;
 } opcache_t;
 
+/* A timepoint the rounds left out (on_error: skip): the first failure of one of its tasks. */
+typedef struct {
+    char *msg;         /* its message (as printed by the rank that saw it), or NULL: none */
+    lapse_status_t st; /* its status */
+    int agreed;        /* 1 once every rank knows it (fail_agree): the rounds leave it out */
+} tp_fail_t;
+
 struct lapse_phases {
     lapse_worker_t *w;
     const lapse_graph_t *g;
@@ -74,7 +81,9 @@ struct lapse_phases {
     lapse_blob_t *shells; /* [ntps * ntiles]: every tile's rings for its neighbours (tmem) */
     cl_mem relay; /* recomputed tile data laid out as the read box (recomputed()), or NULL */
     size_t relay_bytes;
-    int profile; /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
+    tp_fail_t *fail;   /* [ntps]: the timepoints left out after a failure (on_error: skip) */
+    size_t cache_max0; /* cache_max before ph_tdata_decide took the tile data's share */
+    int profile;       /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
     double t_share, t_rings;    /* tile data shared (tdata_share), rings and final states (tmem) */
     double t_mat_box, t_mat_up; /* of t_run: read boxes of tile data put together, uploaded */

@@ -105,6 +105,14 @@ static lapse_status_t task_read(lapse_worker_t *w, flight_t *f, cl_mem *from_out
      * (a float one is, to count its non-finite voxels); bytes_in then stays 0. */
     /* Nor is one whose pipeline state the rounds kept here (a checkpoint): the task resumes
      * from it (task_enqueue). */
+    /* A task of a timepoint the rounds left out (on_error: skip) fails at once, as a read. */
+    const char *why = NULL;
+    const lapse_status_t fst = w->phases ? lapse_phases_failed(w->phases, t->t, &why) : LAPSE_OK;
+    if (fst != LAPSE_OK)
+        LAPSE_FAIL(fst,
+                   "timepoint %lld was left out of the global steps, where a task of it "
+                   "failed: %s",
+                   (long long)t->t, why);
     cl_mem from =
         w->phases && job->in.dtype != LAPSE_DT_F32 ? lapse_phases_input(w->phases, t) : NULL;
     const int skip = job->in.dtype != LAPSE_DT_F32 &&
@@ -339,13 +347,18 @@ static lapse_status_t push_row(lapse_worker_t *w, const lapse_task_row_t *row)
  * still names the rank and the task. Returns LAPSE_OK when the run goes on without it
  * (on_error: skip, and a failure of reading its input or computing it: the output is intact),
  * else tst. */
+int lapse_worker_skippable(const lapse_worker_t *w, lapse_status_t st)
+{
+    return w->job->cfg.on_error == LAPSE_ON_ERROR_SKIP &&
+           (st == LAPSE_EREAD || st == LAPSE_ECL || st == LAPSE_ERUNTIME);
+}
+
 static lapse_status_t task_failed(lapse_worker_t *w, lapse_status_t tst)
 {
-    int skippable = tst == LAPSE_EREAD || tst == LAPSE_ECL || tst == LAPSE_ERUNTIME;
     if (tst != LAPSE_EINTERRUPTED || w->r->rank == 0)
         lapse_err_print(tst);
     lapse_err_context("rank %d", w->r->rank);
-    if (!skippable || w->job->cfg.on_error != LAPSE_ON_ERROR_SKIP)
+    if (!lapse_worker_skippable(w, tst))
         return tst;
     w->nfailed++;
     fprintf(stderr, "lapse: rank %d: task skipped (on_error: skip); it is recorded as failed\n",

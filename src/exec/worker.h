@@ -76,6 +76,11 @@ lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl);
  * is then LAPSE_ESKIPPED. Returns this rank's status (not agreed). */
 lapse_status_t lapse_worker_work(lapse_worker_t *w);
 
+/* Whether a task's failure st lets the run go on without the task (on_error: skip, and a
+ * failure of reading its input or computing it: LAPSE_EREAD, LAPSE_ECL, LAPSE_ERUNTIME). The
+ * task loop and the rounds of global steps (exec/phases.c) skip by this one rule. */
+int lapse_worker_skippable(const lapse_worker_t *w, lapse_status_t st);
+
 /* Collective where w->sched or w->out is set (their destruction is). Release everything *w
  * holds; returns st, or when st is LAPSE_OK the first failure of the scheduler or output
  * close. */
