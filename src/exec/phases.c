@@ -617,15 +617,19 @@ static void cache_clear(lapse_phases_t *ph, int dev)
     ph->dboxes = 0;
 }
 
-/* A task of timepoint index tpi failed with st in the rounds (its message recorded). When the
+/* Task t of timepoint index tpi failed with st in the rounds (its message recorded). When the
  * run may go on without it (lapse_worker_skippable): print the failure, record it as the
  * timepoint's (its first), and return 1: this rank's rounds go on without the timepoint's
  * other tiles, and end with LAPSE_ESKIPPED, after which lapse_phases_prepare runs them again
- * without the timepoint. Else 0: st ends the run. */
-static int task_failure(lapse_phases_t *ph, int64_t tpi, lapse_status_t st)
+ * without the timepoint. Else 0: st ends the run; the task's own failure under on_error: stop
+ * still gets its failed row, as in the task loop. */
+static int task_failure(lapse_phases_t *ph, int64_t tpi, const lapse_task_t *t, lapse_status_t st)
 {
-    if (!lapse_worker_skippable(ph->w, st))
+    if (!lapse_worker_skippable(ph->w, st)) {
+        if (lapse_worker_task_failure(st)) /* (out of memory for it: st's message stays) */
+            (void)lapse_worker_failed_row(ph->w, t);
         return 0;
+    }
     tp_fail_t *f = &ph->fail[tpi];
     if (f->msg == NULL) {
         const char *m = lapse_errmsg();
@@ -678,7 +682,7 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
         } else {
             tst = run_round_task(ph, tpi, &t);
         }
-        if (tst != LAPSE_OK && task_failure(ph, tpi, tst)) {
+        if (tst != LAPSE_OK && task_failure(ph, tpi, &t, tst)) {
             failed++;
             continue;
         }
@@ -1012,7 +1016,7 @@ static lapse_status_t capture_whole(lapse_phases_t *ph, const active_t *a)
         lst = lapse_reader_read(w->in, t.t, &t.read, lapse_pipeline_input(w->pipe));
         if (lst == LAPSE_OK)
             lst = lapse_pipeline_run(w->pipe, &t.read, &t.core, NULL);
-        if (lst != LAPSE_OK && task_failure(ph, a->tpi[j], lst)) {
+        if (lst != LAPSE_OK && task_failure(ph, a->tpi[j], &t, lst)) {
             failed++;
             lst = LAPSE_OK;
             continue;

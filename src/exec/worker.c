@@ -64,13 +64,9 @@ static void task_context(const lapse_worker_t *w, const lapse_task_t *t)
 }
 
 /* Take task i on staging slot `slot`: fill its row's identity (status failed until it is done). */
-static void task_begin(lapse_worker_t *w, flight_t *f, int64_t i, int slot)
+/* Row of task t, as it starts: failed until it is done (t_start stays 0). */
+static void row_init(const lapse_worker_t *w, const lapse_task_t *t, lapse_task_row_t *row)
 {
-    const lapse_task_t *t = &f->t;
-    lapse_task_row_t *row = &f->row;
-    lapse_plan_task(w->plan, i, &f->t);
-    f->slot = slot;
-    f->t0 = MPI_Wtime();
     memset(row, 0, sizeof *row);
     row->run_id = w->run_id;
     row->task_id = t->id;
@@ -84,7 +80,16 @@ static void task_begin(lapse_worker_t *w, flight_t *f, int64_t i, int slot)
     snprintf(row->host, sizeof row->host, "%s", w->r->host);
     snprintf(row->device, sizeof row->device, "%s", w->cl->dev.name);
     row->status = LAPSE_ROW_FAILED;
-    row->t_start = f->t0 - w->t_loop;
+}
+
+static void task_begin(lapse_worker_t *w, flight_t *f, int64_t i, int slot)
+{
+    const lapse_task_t *t = &f->t;
+    lapse_plan_task(w->plan, i, &f->t);
+    f->slot = slot;
+    f->t0 = MPI_Wtime();
+    row_init(w, t, &f->row);
+    f->row.t_start = f->t0 - w->t_loop;
     lapse_err_clear(); /* a task starts with no message: a stale one must not be blamed */
     task_context(w, t);
 }
@@ -347,10 +352,21 @@ static lapse_status_t push_row(lapse_worker_t *w, const lapse_task_row_t *row)
  * still names the rank and the task. Returns LAPSE_OK when the run goes on without it
  * (on_error: skip, and a failure of reading its input or computing it: the output is intact),
  * else tst. */
+int lapse_worker_task_failure(lapse_status_t st)
+{
+    return st == LAPSE_EREAD || st == LAPSE_ECL || st == LAPSE_ERUNTIME;
+}
+
 int lapse_worker_skippable(const lapse_worker_t *w, lapse_status_t st)
 {
-    return w->job->cfg.on_error == LAPSE_ON_ERROR_SKIP &&
-           (st == LAPSE_EREAD || st == LAPSE_ECL || st == LAPSE_ERUNTIME);
+    return w->job->cfg.on_error == LAPSE_ON_ERROR_SKIP && lapse_worker_task_failure(st);
+}
+
+lapse_status_t lapse_worker_failed_row(lapse_worker_t *w, const lapse_task_t *t)
+{
+    lapse_task_row_t row;
+    row_init(w, t, &row);
+    return push_row(w, &row);
 }
 
 static lapse_status_t task_failed(lapse_worker_t *w, lapse_status_t tst)

@@ -76,10 +76,18 @@ lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl);
  * is then LAPSE_ESKIPPED. Returns this rank's status (not agreed). */
 lapse_status_t lapse_worker_work(lapse_worker_t *w);
 
-/* Whether a task's failure st lets the run go on without the task (on_error: skip, and a
- * failure of reading its input or computing it: LAPSE_EREAD, LAPSE_ECL, LAPSE_ERUNTIME). The
- * task loop and the rounds of global steps (exec/phases.c) skip by this one rule. */
+/* Whether st, the status of a failed task, is the task's own failure: of reading its input or
+ * computing it (LAPSE_EREAD, LAPSE_ECL, LAPSE_ERUNTIME), not of writing the output or of MPI. */
+int lapse_worker_task_failure(lapse_status_t st);
+
+/* Whether a task's failure st lets the run go on without the task (on_error: skip, and
+ * lapse_worker_task_failure). The task loop and the rounds of global steps (exec/phases.c) skip
+ * by this one rule. */
 int lapse_worker_skippable(const lapse_worker_t *w, lapse_status_t st);
+
+/* Keep a failed row for task t, which failed before the task loop (in the rounds of global
+ * steps, on_error: stop): it is written with the others when the run ends. */
+lapse_status_t lapse_worker_failed_row(lapse_worker_t *w, const lapse_task_t *t);
 
 /* Collective where w->sched or w->out is set (their destruction is). Release everything *w
  * holds; returns st, or when st is LAPSE_OK the first failure of the scheduler or output

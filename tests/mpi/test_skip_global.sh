@@ -8,7 +8,7 @@
 # iterated step (connected_components_labeling); waves of one timepoint (LAPSE_PHASE_MEM) with
 # two damaged timepoints in different waves and collective (compressed) writes; whole
 # timepoints (one tile: the global steps run whole, capture_whole); and on_error: stop, which
-# still ends the run with exit 1 naming the failed read.
+# still ends the run with exit 1 naming the failed read, and records the task that failed.
 source "$(dirname "$0")/common.sh"
 need_device
 cd "$T" || fail "cd $T"
@@ -128,11 +128,16 @@ grep -q "1 timepoint left out after a failure (on_error: skip): t=2;" r3.log ||
 failed_in_info o3.h5 2 1
 same_except o3.h5 2 # tiled == untiled: the clean run is tiled
 
-note "4. on_error: stop: exit 1, the failed read named"
+note "4. on_error: stop: exit 1, the failed read named, its task recorded as failed"
 cfg c4.yaml bad2.h5 o4.h5 "8, 24, 28"
 sed -i 's/^on_error: skip$/on_error: stop/' c4.yaml
 expect_rc 1 r4.log mpirun_lapse 2 run c4.yaml
 grep -Eq "global step 2 \(threshold_otsu\) pass 0, task [0-9]+ \(t=2, tile [0-9]+\): reading the input bad2.h5:/raw failed" r4.log ||
     { cat r4.log >&2; fail "4: the failed read is not named"; }
 ! grep -q "left out" r4.log || { cat r4.log >&2; fail "4: a timepoint left out under on_error: stop"; }
+# the task that failed in the rounds has its failed row (one per rank that read t=2), the rest
+# are pending
+"$LAPSE" info o4.h5 >info.log 2>&1 || { cat info.log >&2; fail "4: lapse info failed"; }
+grep -Eq "^  2: [0-9]+ pending, [12] failed$" info.log && grep -Eq "^  0-1: 8 pending$" info.log ||
+    { cat info.log >&2; fail "4: the failed task of t=2 is not recorded as failed"; }
 echo "PASS ($TEST_NAME)"
