@@ -1231,13 +1231,42 @@ cleanup:
     return st;
 }
 
-/* Forget everything the rounds computed and kept (results, caches, checkpoints, tile data), so
- * that prologue can run them again from the start; the timepoints left out stay so. */
+/* Forget what the rounds computed (results, checkpoints past the first global step, tile data)
+ * and everything kept of the timepoints left out, so that prologue can run the rounds again
+ * from the start without them. What is kept of the others is their input as the first round
+ * reads it: input boxes in the host and device caches, and checkpoints before the first global
+ * step (the local steps' result, which no global result enters), so that the new rounds do not
+ * read the input again (a failed read is found in that round). */
 static void rounds_reset(lapse_phases_t *ph)
 {
     opcache_clear(ph); /* before the checkpoints whose buffers it may borrow */
     ph_tmem_clear(ph);
-    cache_clear(ph, 1);
+    int first = 0;
+    while (first < ph->g->nsteps && ph->g->node[first].step->op->global == NULL)
+        first++;
+    const size_t dsize = lapse_dtype_size(ph->w->job->in.dtype);
+    for (int64_t i = 0; i < ph->ntps * ph->ntiles; i++) {
+        const int gone = ph->fail[i / ph->ntiles].agreed;
+        lapse_task_t t;
+        lapse_plan_task(&ph->full, i, &t);
+        const size_t bytes = (size_t)lapse_box_voxels(&t.read) * dsize;
+        if (ph->cache[i] && gone) {
+            free(ph->cache[i]);
+            ph->cache[i] = NULL;
+            ph->cached -= bytes;
+        }
+        if (ph->dcache[i] && gone) {
+            clReleaseMemObject(ph->dcache[i]);
+            ph->dcache[i] = NULL;
+            ph->dcached -= bytes;
+            ph->dboxes -= bytes;
+        }
+        if (ph->ckpt[i] && (gone || lapse_pipeline_ckpt_step(ph->ckpt[i]) != first)) {
+            ph->dcached -= lapse_pipeline_ckpt_size(ph->ckpt[i]);
+            lapse_pipeline_ckpt_free(ph->ckpt[i]);
+            ph->ckpt[i] = NULL;
+        }
+    }
     for (int64_t i = 0; i < ph->ntps * ph->g->nsteps; i++) {
         lapse_blob_free(&ph->res[i]);
         ph->last[i] = 0;
@@ -1272,6 +1301,7 @@ static void rounds_reset(lapse_phases_t *ph)
 static lapse_status_t prologue_skipping(lapse_phases_t *ph)
 {
     lapse_status_t st = LAPSE_OK;
+    double t0 = MPI_Wtime();
     while ((st = prologue(ph)) == LAPSE_ESKIPPED) {
         int64_t added = 0;
         LAPSE_TRY(fail_agree(ph, &added));
@@ -1279,7 +1309,7 @@ static lapse_status_t prologue_skipping(lapse_phases_t *ph)
             LAPSE_FAIL(LAPSE_ERUNTIME, "internal error: the rounds of the global steps failed "
                                        "without a failed timepoint");
         rounds_reset(ph);
-        if (ph->w->r->rank == 0) {
+        if (ph->w->r->rank == 0) { /* (the time: rank 0's, to the agreement) */
             char list[256] = "";
             size_t at = 0;
             int64_t shown = 0, total = 0;
@@ -1294,11 +1324,13 @@ static lapse_status_t prologue_skipping(lapse_phases_t *ph)
                     shown++;
             }
             printf("lapse: global steps: %lld timepoint%s left out after a failure (on_error: "
-                   "skip): t=%s%s; the rounds run again without %s\n",
+                   "skip): t=%s%s; the rounds run again without %s (that attempt "
+                   "took %.2f s)\n",
                    (long long)total, total == 1 ? "" : "s", list, total > shown ? ", ..." : "",
-                   total == 1 ? "it" : "them");
+                   total == 1 ? "it" : "them", MPI_Wtime() - t0);
             fflush(stdout);
         }
+        t0 = MPI_Wtime();
     }
 cleanup:
     return st;
