@@ -682,6 +682,13 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
         } else {
             tst = run_round_task(ph, tpi, &t);
         }
+        /* the tests: a task's failure in any round, LAPSE_FAULT=fail:round-STEP-PASS-tT[@R] */
+        if (tst == LAPSE_OK && getenv("LAPSE_FAULT")) {
+            char fault[64];
+            snprintf(fault, sizeof fault, "round-%d-%d-t%lld", ph->target + 1, ph->pass,
+                     (long long)t.t);
+            tst = lapse_fault_fail(fault);
+        }
         if (tst != LAPSE_OK && task_failure(ph, tpi, &t, tst)) {
             failed++;
             continue;

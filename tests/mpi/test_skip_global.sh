@@ -4,11 +4,16 @@
 # steps, leaves that timepoint out of them (the rounds run again without it): the run finishes
 # with exit 3, that timepoint's tasks are recorded as failed, every other timepoint's images and
 # table rows are bit-identical to a clean run's, and after the input is repaired an update of
-# that timepoint makes the whole output equal to the clean run's. Cases: tiled rounds with an
-# iterated step (connected_components_labeling); waves of one timepoint (LAPSE_PHASE_MEM) with
-# two damaged timepoints in different waves and collective (compressed) writes; whole
-# timepoints (one tile: the global steps run whole, capture_whole); and on_error: stop, which
-# still ends the run with exit 1 naming the failed read, and records the task that failed.
+# that timepoint makes the whole output equal to the clean run's. Cases: tiled rounds (Otsu,
+# connected_components_labeling, measure_labels: two passes, one, three); waves of one timepoint
+# (LAPSE_PHASE_MEM) with two damaged timepoints in different waves and collective (compressed)
+# writes; whole timepoints (one tile: the global steps run whole, capture_whole); on_error:
+# stop, which still ends the run with exit 1 naming the failed read and records the task that
+# failed; an iterated step (voronoi_otsu_labeling's masked_voronoi_labeling: tile data and the
+# state between passes in host memory, rings exchanged); and a task that fails in a later round and pass
+# (LAPSE_FAULT=fail:round-STEP-PASS-tT@R): in pass 2 of the iterated step with its tile data and
+# state in the output's scratch area (LAPSE_PHASE_CACHE), on 3 ranks with static scheduling, and
+# in pass 2 of measure_labels, which runs from the operands kept on the device after pass 0.
 source "$(dirname "$0")/common.sh"
 need_device
 cd "$T" || fail "cd $T"
@@ -140,4 +145,44 @@ grep -Eq "global step 2 \(threshold_otsu\) pass 0, task [0-9]+ \(t=2, tile [0-9]
 "$LAPSE" info o4.h5 >info.log 2>&1 || { cat info.log >&2; fail "4: lapse info failed"; }
 grep -Eq "^  2: [0-9]+ pending, [12] failed$" info.log && grep -Eq "^  0-1: 8 pending$" info.log ||
     { cat info.log >&2; fail "4: the failed task of t=2 is not recorded as failed"; }
+
+# The same checks with an iterated global step: global step 7 is voronoi_otsu_labeling's
+# masked_voronoi_labeling, step 8 measure_labels; the reference is clean run of this pipeline.
+vcfg() {
+    cfg "$@"
+    sed -i -e '/^  - {op: /d' -e 's/^pipeline:$/pipeline:\
+  - {op: voronoi_otsu_labeling, spot_sigma: 2, outline_sigma: 1, name: l, save: \/labels}\
+  - {op: measure_labels, from: l, with: input, name: nuclei}/' "$1"
+}
+vcfg vclean.yaml good.h5 vclean.h5 "8, 24, 28"
+lapse_run 2 vclean.yaml
+mv clean.h5 clean_cc.h5 && cp vclean.h5 clean.h5 # same_except compares with clean.h5
+
+note "5. an iterated step, tile data and state in host memory, t=2 damaged"
+vcfg c5.yaml bad2.h5 o5.h5 "8, 24, 28"
+expect_rc 3 r5.log mpirun_lapse 2 run c5.yaml
+grep -q "global step 7 (masked_voronoi_labeling): tile state between passes in host memory" r5.log &&
+    grep -q "1 timepoint left out after a failure (on_error: skip): t=2;" r5.log ||
+    { cat r5.log >&2; fail "5: not the iterated step in host memory, or t=2 not left out"; }
+failed_in_info o5.h5 2
+same_except o5.h5 2
+
+note "6. a failure in pass 2 of the iterated step (scratch area), 3 ranks, static scheduling"
+vcfg c6.yaml good.h5 o6.h5 "8, 24, 28"
+echo "scheduling: static" >>c6.yaml
+LAPSE_PHASE_CACHE=1000 LAPSE_FAULT=fail:round-7-2-t1@0 expect_rc 3 r6.log mpirun_lapse 3 run c6.yaml
+grep -q "global step 7 (masked_voronoi_labeling): tile state between passes in the output's scratch area" r6.log &&
+    grep -Eq "rank 0, global step 7 \(masked_voronoi_labeling\) pass 2, task [0-9]+ \(t=1, tile [0-9]+\): injected fault round-7-2-t1" r6.log &&
+    grep -q "1 timepoint left out after a failure (on_error: skip): t=1;" r6.log ||
+    { cat r6.log >&2; fail "6: not the scratch area, or the failure in pass 2 not named, or t=1 not left out"; }
+failed_in_info o6.h5 1
+same_except o6.h5 1
+
+note "7. a failure in pass 2 of measure_labels (its kept operands) on rank 1"
+vcfg c7.yaml good.h5 o7.h5 "8, 24, 28"
+LAPSE_FAULT=fail:round-8-2-t3@1 expect_rc 3 r7.log mpirun_lapse 2 run c7.yaml
+grep -q "1 timepoint left out after a failure (on_error: skip): t=3;" r7.log ||
+    { cat r7.log >&2; fail "7: t=3 not left out"; }
+failed_in_info o7.h5 3
+same_except o7.h5 3
 echo "PASS ($TEST_NAME)"
