@@ -1081,8 +1081,8 @@ static lapse_status_t prologue(lapse_phases_t *ph)
     int64_t wave = wave_size(ph), nwaves = 0;
     if (ph->ntiles == 1) { /* one round of whole timepoints */
         LAPSE_TRY(capture_whole(ph, &a));
-        rounds = 1;
-        nwaves = 1;
+        rounds = a.n > 0; /* none when every timepoint was left out (on_error: skip) */
+        nwaves = a.n > 0;
         wave = a.n;
     }
     for (int64_t w0 = 0; ph->ntiles > 1 && w0 < a.n; w0 += wave, nwaves++) {

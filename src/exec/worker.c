@@ -348,10 +348,6 @@ static lapse_status_t push_row(lapse_worker_t *w, const lapse_task_row_t *row)
     return LAPSE_OK;
 }
 
-/* A task failed with tst (its row is kept): print the failure now, while the error context
- * still names the rank and the task. Returns LAPSE_OK when the run goes on without it
- * (on_error: skip, and a failure of reading its input or computing it: the output is intact),
- * else tst. */
 int lapse_worker_task_failure(lapse_status_t st)
 {
     return st == LAPSE_EREAD || st == LAPSE_ECL || st == LAPSE_ERUNTIME;
@@ -369,6 +365,10 @@ lapse_status_t lapse_worker_failed_row(lapse_worker_t *w, const lapse_task_t *t)
     return push_row(w, &row);
 }
 
+/* A task failed with tst (its row is kept): print the failure now, while the error context
+ * still names the rank and the task. Returns LAPSE_OK when the run goes on without it
+ * (on_error: skip, and a failure of reading its input or computing it: the output is intact),
+ * else tst. */
 static lapse_status_t task_failed(lapse_worker_t *w, lapse_status_t tst)
 {
     if (tst != LAPSE_EINTERRUPTED || w->r->rank == 0)
