@@ -18,6 +18,7 @@ void lapse_progress_init(lapse_progress_t *p, FILE *f, int64_t total_tasks, doub
     p->last = now;
     p->total_tasks = total_tasks;
     p->printed_live = 0;
+    p->last_done = -1;
 }
 
 static void fmt_duration(double s, char *buf, size_t len)
@@ -50,12 +51,15 @@ void lapse_progress_update(lapse_progress_t *p, int64_t done, int64_t voxels, do
         fprintf(p->f,
                 "lapse: progress %lld/%lld tasks (%.1f%%), %.3g Mvoxel/s, elapsed %s, ETA %s\n",
                 (long long)done, (long long)p->total_tasks, pct, vps / 1e6, elapsed, eta);
+        p->last_done = done;
     }
     fflush(p->f);
 }
 
-void lapse_progress_finish(lapse_progress_t *p)
+void lapse_progress_finish(lapse_progress_t *p, int64_t done, int64_t voxels, double now)
 {
+    if (p->live || done != p->last_done)
+        lapse_progress_update(p, done, voxels, now, 1);
     if (p->printed_live) {
         fputc('\n', p->f);
         fflush(p->f);

@@ -804,8 +804,7 @@ printed:;
             if (lapse_sched_wait(w->sched, 0.02) != LAPSE_OK) /* serves the others meanwhile */
                 break;
         }
-        lapse_progress_update(&pg, done, vox, MPI_Wtime(), 1);
-        lapse_progress_finish(&pg);
+        lapse_progress_finish(&pg, done, vox, MPI_Wtime()); /* once: not after a line of done */
     }
     return st;
 }
