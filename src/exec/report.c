@@ -1,6 +1,7 @@
 /*
  * report.c - the plan and the run summary as text (see report.h). The task table lists the
- * core and read boxes of each task; the output datasets name the pipeline step they come from.
+ * core and read boxes of each task; the output datasets and measurement tables name the pipeline
+ * step they come from.
  */
 #include "exec/report.h"
 
@@ -11,6 +12,54 @@
 #include "io/reader.h"
 #include "ops/op.h"
 #include "tpsel.h"
+
+/* The measurement tables the run writes (a measuring step's /<name> and /<name>_summary,
+ * exec/phases.c write_table) and whose rows: those of the timepoints with a task to run (the
+ * global steps' rounds run over them), in place of any earlier rows of those timepoints; the
+ * rows of the other timepoints stay. Nothing when the pipeline measures nothing. */
+static void report_tables(const lapse_job_t *job, const lapse_plan_t *p, FILE *f)
+{
+    const lapse_graph_t *g = &job->graph;
+    int any = 0;
+    for (int k = 0; k < g->nsteps && !any; k++) {
+        const lapse_step_t *s = g->node[k].step;
+        any = s->op->global && s->op->global->table && s->name[0];
+    }
+    if (!any)
+        return;
+    int64_t *tps = malloc((size_t)(p->ntps ? p->ntps : 1) * sizeof *tps), n = 0;
+    if (tps == NULL) {
+        fprintf(f, "tables     (out of memory listing them)\n");
+        return;
+    }
+    for (int64_t i = 0; i < p->ntasks; i++) { /* timepoint by timepoint (phases.c find_active) */
+        int64_t t = p->tps[(p->todo ? p->todo[i] : i) / p->ntiles];
+        if (n == 0 || tps[n - 1] != t)
+            tps[n++] = t;
+    }
+    char sel[256];
+    lapse_tpsel_format(tps, n, sel, sizeof sel);
+    free(tps);
+    if (n == 0)
+        fprintf(f, "tables     no rows written (no task to run)\n");
+    else if (job->mode == LAPSE_MODE_UPDATE)
+        fprintf(f,
+                "tables     rows of timepoints %s replaced (%lld); the other timepoints' rows "
+                "are kept\n",
+                sel, (long long)n);
+    else
+        fprintf(f, "tables     rows of timepoints %s (%lld)\n", sel, (long long)n);
+    for (int k = 0; k < g->nsteps; k++) {
+        const lapse_step_t *s = g->node[k].step;
+        if (s->op->global == NULL || s->op->global->table == NULL || s->name[0] == '\0')
+            continue;
+        fprintf(f, "  /%-19s rows of its measurements  from step %d (%s)\n", s->name, k,
+                s->op->name);
+        char sum[LAPSE_STEP_NAME_MAX + 16];
+        snprintf(sum, sizeof sum, "%s_summary", s->name);
+        fprintf(f, "  /%-19s one row per timepoint  from step %d (%s)\n", sum, k, s->op->name);
+    }
+}
 
 void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const lapse_devmem_t *mem,
                        FILE *f)
@@ -104,6 +153,7 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
         fprintf(f, "]  from step %d (%s)\n", job->out_step[k],
                 cfg->steps[job->out_step[k]].op->name);
     }
+    report_tables(job, p, f);
     {
         char need[32], have[32], dir[4096];
         unsigned long long avail = 0;

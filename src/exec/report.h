@@ -13,7 +13,9 @@
 #include "plan.h"
 
 /* Print the plan of job p to f: input, timepoints, tile, halo, device memory per task and how
- * many ranks share the device (mem), output datasets and the task table (at most 2000 rows).
+ * many ranks share the device (mem), output datasets, the measurement tables and which
+ * timepoints' rows the run writes (in an update: replaces), and the task table (at most 2000
+ * rows).
  * Never fails (write errors are f's). */
 void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const lapse_devmem_t *mem,
                        FILE *f);
