@@ -47,6 +47,14 @@ typedef struct {
     int n, cap;
 } dset_list_t;
 
+/* The task state of an output: marks and per-timepoint counts. */
+typedef struct {
+    int64_t ntp, ntiles, tile[3];
+    unsigned char *mark; /* [ntp * ntiles] from /lapse/done */
+    int64_t (*cnt)[3];   /* [ntp] done, pending, failed */
+    int64_t total[3];    /* summed over timepoints */
+} state_t;
+
 /* ------------------------------------------------------------------ reading */
 
 static herr_t dset_cb(hid_t obj, const char *name, const H5O_info_t *info, void *data)
@@ -310,8 +318,12 @@ static void print_datasets(FILE *f, hid_t file, const dset_list_t *l, const char
 }
 
 /* The per-timepoint summary tables (/<name>_summary, io/table.h): one line per timepoint with
- * its label count, foreground voxels and threshold. */
-static lapse_status_t print_summaries(FILE *f, hid_t file, const dset_list_t *l)
+ * its label count, foreground voxels and threshold. A row of a timepoint whose tasks are not all
+ * done (s: the task state; none is known without marks) says "not done", and a note under the
+ * table says why: the rows are final only once the timepoint is (an update that failed or was
+ * stopped left either the earlier run's rows, with the earlier images, or its own rows beside
+ * images not all written yet). */
+static lapse_status_t print_summaries(FILE *f, hid_t file, const dset_list_t *l, const state_t *s)
 {
     lapse_status_t st = LAPSE_OK;
     typedef struct {
@@ -339,9 +351,19 @@ static lapse_status_t print_summaries(FILE *f, hid_t file, const dset_list_t *l)
         } else {
             fprintf(f, "labels per timepoint (%s):\n  %9s %9s %14s %12s\n", l->d[i].path,
                     "timepoint", "labels", "foreground", "threshold");
-            for (int64_t j = 0; j < nr; j++)
-                fprintf(f, "  %9" PRId64 " %9" PRId64 " %14" PRId64 " %12.6g\n", r[j].t, r[j].count,
-                        r[j].fg, r[j].thr);
+            int64_t nmarked = 0;
+            for (int64_t j = 0; j < nr; j++) {
+                int open = s->mark && s->cnt && r[j].t >= 0 && r[j].t < s->ntp &&
+                           s->cnt[r[j].t][0] != s->ntiles;
+                nmarked += open;
+                fprintf(f, "  %9" PRId64 " %9" PRId64 " %14" PRId64 " %12.6g%s\n", r[j].t,
+                        r[j].count, r[j].fg, r[j].thr, open ? "  not done" : "");
+            }
+            if (nmarked > 0)
+                fprintf(f, "  not done: the timepoint's tasks are not all done (see the tasks "
+                           "below): its rows may be an earlier run's, or those of the unfinished "
+                           "run while its images are not all written; they are final once the "
+                           "timepoint is done\n");
         }
         free(r);
         r = NULL;
@@ -618,14 +640,6 @@ cleanup:
     return st;
 }
 
-/* The task state of an output: marks and per-timepoint counts. */
-typedef struct {
-    int64_t ntp, ntiles, tile[3];
-    unsigned char *mark; /* [ntp * ntiles] from /lapse/done */
-    int64_t (*cnt)[3];   /* [ntp] done, pending, failed */
-    int64_t total[3];    /* summed over timepoints */
-} state_t;
-
 /* Read /lapse/done into *s (s->mark stays NULL when the file has none). */
 static lapse_status_t read_marks(hid_t h, state_t *s)
 {
@@ -756,25 +770,24 @@ cleanup:
     return st;
 }
 
-/* The task state from /lapse/done and the rows, or the row-based summary without marks. */
-static lapse_status_t print_done(FILE *f, hid_t h, const dset_list_t *l,
-                                 const lapse_task_row_t *rows, int64_t n)
+/* Read the task state *s from /lapse/done and the rows (s->mark stays NULL without marks). */
+static lapse_status_t read_state(hid_t h, const lapse_task_row_t *rows, int64_t n, state_t *s)
 {
     lapse_status_t st = LAPSE_OK;
-    state_t s;
-
-    memset(&s, 0, sizeof s);
-    LAPSE_TRY(read_marks(h, &s));
-    if (s.mark == NULL) {
-        LAPSE_TRY(print_done_by_rows(f, l, rows, n));
-        goto cleanup;
-    }
-    LAPSE_TRY(count_tasks(&s, rows, n));
-    LAPSE_TRY(print_state(f, &s));
+    LAPSE_TRY(read_marks(h, s));
+    if (s->mark != NULL)
+        LAPSE_TRY(count_tasks(s, rows, n));
 cleanup:
-    free(s.cnt);
-    free(s.mark);
     return st;
+}
+
+/* The task state s (read_state), or the row-based summary without marks. */
+static lapse_status_t print_done(FILE *f, const state_t *s, const dset_list_t *l,
+                                 const lapse_task_row_t *rows, int64_t n)
+{
+    if (s->mark == NULL)
+        return print_done_by_rows(f, l, rows, n);
+    return print_state(f, s);
 }
 
 /* ------------------------------------------------------------------ entry */
@@ -866,7 +879,9 @@ lapse_status_t lapse_info_print(const char *file, FILE *f)
     lapse_task_row_t *rows = NULL;
     int64_t nrows = 0;
     char version[64], in_file[4096], in_dset[LAPSE_NAME_MAX];
+    state_t state;
 
+    memset(&state, 0, sizeof state);
     lapse_h5_init();
     LAPSE_TRY(open_output(file, &h));
     lapse_h5_read_str_attr(h, LAPSE_ATTR_VERSION, version, sizeof version);
@@ -881,18 +896,23 @@ lapse_status_t lapse_info_print(const char *file, FILE *f)
     }
     H5Eclear2(H5E_DEFAULT);
     LAPSE_TRY(read_rows(h, &rows, &nrows));
+    /* a damaged /lapse/done fails `lapse info` after the sections before the task state */
+    lapse_status_t sst = read_state(h, rows, nrows, &state);
 
     fprintf(f, "file: %s\nlapse version: %s\ninput: %s %s\n", file, version[0] ? version : "?",
             in_file[0] ? in_file : "?", in_dset);
     print_datasets(f, h, &dl, file);
     print_parts(f, h, &dl, file);
-    LAPSE_TRY(print_summaries(f, h, &dl));
+    LAPSE_TRY(print_summaries(f, h, &dl, &state));
     print_runs(f, runs, nruns);
     fprintf(f, "tasks: %" PRId64 " rows\n", nrows);
-    LAPSE_TRY(print_done(f, h, &dl, rows, nrows));
+    LAPSE_TRY(sst);
+    LAPSE_TRY(print_done(f, &state, &dl, rows, nrows));
     for (int i = 0; i < nruns; i++)
         LAPSE_TRY(print_run_times(f, &runs[i], runs[i].id, rows, nrows));
 cleanup:
+    free(state.cnt);
+    free(state.mark);
     free(rows);
     free(runs);
     free(dl.d);
