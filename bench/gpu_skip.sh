@@ -10,7 +10,11 @@
 #      64 x 256 x 256 (4 per timepoint), on RANKS (default 1) ranks: the clean input, then the
 #      damaged one (exit 3), each REPS (default 3) times, alternated;
 #   3. per run: the wall seconds, and each "global steps:" line (rounds, seconds); the damaged
-#      outputs' other timepoints compared with the clean output (h5same.py).
+#      outputs' other timepoints compared with the clean output (h5same.py);
+#   4. the clean run again with LAPSE_H5_INPUT_CACHE=1 (HDF5's own 1 MiB chunk cache: each of the 4
+#      tiles of a timepoint decodes its whole-plane chunks again) against the default (a cache
+#      that holds a timepoint's chunks), alternated REPS times, with LAPSE_PROFILE=1's time the
+#      rounds spent reading their input.
 # Logs under $OUT (default bench-out).
 set -uo pipefail
 BIN=${BIN:-gpu-bin}
@@ -82,3 +86,15 @@ done
 keep=$(seq 0 $((NT - 1)) | grep -vx $((NT / 2)) | paste -sd,)
 "$PY" tests/py/h5same.py "$W/out_bad.h5" "$W/out_good.h5" /result /labels --timepoints "$keep"
 echo "same (other timepoints): $?"
+for r in $(seq 1 "$REPS"); do
+    for c in 1 default; do
+        if [ "$c" = 1 ]; then export LAPSE_H5_INPUT_CACHE=1; else unset LAPSE_H5_INPUT_CACHE; fi
+        t0=$(date +%s%N)
+        LAPSE_PROFILE=1 OMPI_MCA_ess_singleton_isolated=1 "$LAPSE" run "$W/good.yaml" >"$LOG/cache-$c-$r.log" 2>&1
+        rc=$?
+        t1=$(date +%s%N)
+        printf 'input chunk cache %s, rep %d: exit %d, %d ms wall, rounds %s\n' "$c" "$r" "$rc" \
+            $(((t1 - t0) / 1000000)) "$(grep -oE 'global-step rounds: input [0-9.]+ s' "$LOG/cache-$c-$r.log")"
+    done
+done
+unset LAPSE_H5_INPUT_CACHE

@@ -53,6 +53,7 @@ static const struct {
     {"LAPSE_H5_CHUNK", ENV_SHAPE3, "a chunk shape z,y,x of integers > 0", 0},
     {"LAPSE_H5_ALIGN", ENV_BYTES, "a number of bytes > 0", 0},
     {"LAPSE_H5_MDC", ENV_BYTES, "a number of bytes > 0", 0},
+    {"LAPSE_H5_INPUT_CACHE", ENV_BYTES, "a number of bytes > 0", 1},
     {"LAPSE_PROFILE", ENV_BOOL01, "0 or 1", 1},
     {"LAPSE_NV_MAXRREG", ENV_REG, "0 (no cap) or a number of registers 1-255", 0},
     {"LAPSE_MM_BOX", ENV_BOOL01, "0 or 1", 0},

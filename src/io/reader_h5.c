@@ -725,6 +725,63 @@ static void h5_close(void *handle)
     free(in);
 }
 
+/* A filtered (compressed) chunked dataset decodes whole chunks: without a cache that holds them,
+ * every tile that overlaps a chunk decodes it again (a whole-plane chunk under 4 tiles is
+ * decoded 4 times). Reopen in->dset (opened as path) with a chunk cache that holds one
+ * timepoint's chunks, up to LAPSE_H5_INPUT_CACHE bytes (default 256 MiB; below 1 MiB: HDF5's
+ * own 1 MiB cache),
+ * so that the tiles of a timepoint read one after the other decode each chunk once. Other
+ * datasets keep HDF5's default, under which a whole chunk is read straight into the buffer
+ * (a larger cache made those reads slower: docs/benchmarks.md, run H). */
+static lapse_status_t cache_filtered(h5_input_t *in, const char *path)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t dcpl = H5I_INVALID_HID, dapl = H5I_INVALID_HID;
+    hsize_t chunk[H5S_MAX_RANK], dims[H5S_MAX_RANK];
+    double budget = 256.0 * 1048576.0;
+    const char *env = getenv("LAPSE_H5_INPUT_CACHE");
+    if (env && *env)
+        budget = atof(env);
+    LAPSE_H5ID(dcpl, H5Dget_create_plist(in->dset));
+    int nf = H5Pget_nfilters(dcpl);
+    LAPSE_H5(nf);
+    if (budget < 1048576.0 || nf == 0 || H5Pget_layout(dcpl) != H5D_CHUNKED)
+        goto cleanup;
+    int nd = H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
+    LAPSE_H5(nd);
+    if (nd < 1 || H5Sget_simple_extent_dims(in->fspace, dims, NULL) != nd)
+        goto cleanup;
+    double bytes = (double)H5Tget_size(in->memtype), n = 1; /* one timepoint's chunks */
+    for (int a = 0; a < nd; a++) {
+        bytes *= (double)chunk[a];
+        n *= a == 0 ? 1.0 : (double)((dims[a] + chunk[a] - 1) / chunk[a]);
+    }
+    double want = bytes * n < budget ? bytes * n : budget;
+    if (want <= 1048576.0 || bytes > budget)
+        goto cleanup; /* HDF5's default holds them, or not one chunk fits */
+    LAPSE_H5ID(dapl, H5Pcopy(guarded_apl()));
+    /* slots: a prime above 10 x the chunks the cache holds (HDF5's advice) */
+    size_t slots = (size_t)(10.0 * want / bytes) + 1;
+    for (;; slots++) {
+        size_t f = 2;
+        while (f * f <= slots && slots % f)
+            f++;
+        if (f * f > slots)
+            break;
+    }
+    LAPSE_H5(H5Pset_chunk_cache(dapl, slots, (size_t)want, 1.0));
+    /* closed first: an open of a dataset that is open shares its cache, as first opened */
+    H5Dclose(in->dset);
+    in->dset = H5I_INVALID_HID;
+    LAPSE_H5ID(in->dset, H5Dopen2(in->file, path, dapl));
+cleanup:
+    if (dapl >= 0)
+        H5Pclose(dapl);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return st;
+}
+
 static lapse_status_t h5_open(const char *file, const char *dset, void **handle,
                               lapse_input_info_t *info)
 {
@@ -752,6 +809,8 @@ static lapse_status_t h5_open(const char *file, const char *dset, void **handle,
         if (in->virt &&
             (size_t)snprintf(in->name, sizeof in->name, "%s", sel.dataset) >= sizeof in->name)
             LAPSE_FAIL(LAPSE_EINPUT, "%s: the virtual dataset's path is too long", file);
+        if (!in->virt)
+            LAPSE_TRY(cache_filtered(in, sel.dataset));
     }
     in->channel = sel.channel;
     in->ndims = in->bdv ? 3 : H5Sget_simple_extent_ndims(in->fspace);
