@@ -137,6 +137,11 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
                     (double)lapse_phases_host_budget(mem->host_ranks > 0 ? mem->host_ranks : 1) /
                         1048576.0,
                     mem->host_ranks, mem->host_ranks == 1 ? "" : "s");
+        if (job->in.chunk_cache_bytes > 0)
+            fprintf(f,
+                    "; the compressed input's chunk cache up to %.1f MiB per rank (one "
+                    "timepoint's chunks; LAPSE_H5_INPUT_CACHE sets the most)",
+                    job->in.chunk_cache_bytes / 1048576.0);
         fprintf(f, "\n");
     }
     fprintf(f, "output     %s (mode %s)\n", cfg->output_file,

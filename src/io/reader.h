@@ -39,6 +39,9 @@ typedef struct lapse_input_info {
                          taken as the z planes of one timepoint; 2: a 3-D HDF5 dataset, read as
                          [t, y, x], whose element_size_um has 3 values (z, y, x) as a z-stack's
                          would; 0 otherwise */
+    double chunk_cache_bytes; /* the most host memory a rank's reader keeps of decoded chunks (a
+                                 compressed HDF5 input's chunk cache: docs/io.md); 0 when the
+                                 library's default serves */
 } lapse_input_info_t;
 
 /* What `lapse plan` and `lapse run` say about an input with axes_assumed set (1 or 2). */

@@ -686,6 +686,54 @@ cleanup:
     return st;
 }
 
+/* A filtered (compressed) chunked dataset decodes whole chunks: without a cache that holds them,
+ * every tile that overlaps a chunk decodes it again (a whole-plane chunk under 4 tiles is
+ * decoded 4 times). So such a dataset is read with a chunk cache that holds one timepoint's
+ * chunks, up to LAPSE_H5_INPUT_CACHE bytes (default 256 MiB; below 1 MiB: HDF5's own 1 MiB
+ * cache), and the tiles of a timepoint read one after the other decode each chunk once. Other
+ * datasets keep HDF5's default, under which a whole chunk is read straight into the buffer (a
+ * larger cache made those reads slower: docs/benchmarks.md, run H). chunk_cache_size: that
+ * cache's bytes for dataset d (memory type mt) in *want, and one chunk's in *chunk_bytes; *want
+ * is 0 when HDF5's default serves. */
+static lapse_status_t chunk_cache_size(hid_t d, hid_t mt, double *want, double *chunk_bytes)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID;
+    hsize_t chunk[H5S_MAX_RANK], dims[H5S_MAX_RANK];
+    double budget = 256.0 * 1048576.0;
+    const char *env = getenv("LAPSE_H5_INPUT_CACHE"); /* (its form checked: src/env.c) */
+    if (env && *env)
+        budget = (double)strtoull(env, NULL, 10);
+    *want = 0;
+    *chunk_bytes = 0;
+    LAPSE_H5ID(dcpl, H5Dget_create_plist(d));
+    int nf = H5Pget_nfilters(dcpl);
+    LAPSE_H5(nf);
+    if (budget < 1048576.0 || nf == 0 || H5Pget_layout(dcpl) != H5D_CHUNKED)
+        goto cleanup;
+    int nd = H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
+    LAPSE_H5(nd);
+    LAPSE_H5ID(space, H5Dget_space(d));
+    if (nd < 1 || H5Sget_simple_extent_dims(space, dims, NULL) != nd)
+        goto cleanup;
+    double bytes = (double)H5Tget_size(mt), n = 1; /* one timepoint's chunks */
+    for (int a = 0; a < nd; a++) {
+        bytes *= (double)chunk[a];
+        n *= a == 0 ? 1.0 : (double)((dims[a] + chunk[a] - 1) / chunk[a]);
+    }
+    const double all = bytes * n < budget ? bytes * n : budget;
+    if (all > 1048576.0 && bytes <= budget) { /* else HDF5's default holds them, or none fits */
+        *want = all;
+        *chunk_bytes = bytes;
+    }
+cleanup:
+    if (space >= 0)
+        H5Sclose(space);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    return st;
+}
+
 static lapse_status_t h5_probe(const char *file, const char *dset, lapse_input_info_t *info)
 {
     lapse_status_t st = LAPSE_OK;
@@ -694,6 +742,15 @@ static lapse_status_t h5_probe(const char *file, const char *dset, lapse_input_i
     lapse_input_info_t tmp = {0};
 
     LAPSE_TRY(open_input(file, dset, &f, &d, &tmp, &mt, &setup));
+    if (setup < 0) { /* not BigDataViewer, whose cells are opened per timepoint */
+        hid_t dcpl = H5Dget_create_plist(d);
+        LAPSE_H5(dcpl);
+        const int virt = H5Pget_layout(dcpl) == H5D_VIRTUAL;
+        H5Pclose(dcpl);
+        double chunk = 0;
+        if (!virt)
+            LAPSE_TRY(chunk_cache_size(d, mt, &tmp.chunk_cache_bytes, &chunk));
+    }
     LAPSE_H5(H5Dclose(d));
     d = H5I_INVALID_HID;
     LAPSE_H5(H5Fclose(f));
@@ -725,43 +782,20 @@ static void h5_close(void *handle)
     free(in);
 }
 
-/* A filtered (compressed) chunked dataset decodes whole chunks: without a cache that holds them,
- * every tile that overlaps a chunk decodes it again (a whole-plane chunk under 4 tiles is
- * decoded 4 times). Reopen in->dset (opened as path) with a chunk cache that holds one
- * timepoint's chunks, up to LAPSE_H5_INPUT_CACHE bytes (default 256 MiB; below 1 MiB: HDF5's
- * own 1 MiB cache),
- * so that the tiles of a timepoint read one after the other decode each chunk once. Other
- * datasets keep HDF5's default, under which a whole chunk is read straight into the buffer
- * (a larger cache made those reads slower: docs/benchmarks.md, run H). */
-static lapse_status_t cache_filtered(h5_input_t *in, const char *path)
+/* Reopen in->dset (opened as path) with the chunk cache chunk_cache_size gives it, if any;
+ * *bytes: its size (0: none). */
+static lapse_status_t cache_filtered(h5_input_t *in, const char *path, double *bytes)
 {
     lapse_status_t st = LAPSE_OK;
-    hid_t dcpl = H5I_INVALID_HID, dapl = H5I_INVALID_HID;
-    hsize_t chunk[H5S_MAX_RANK], dims[H5S_MAX_RANK];
-    double budget = 256.0 * 1048576.0;
-    const char *env = getenv("LAPSE_H5_INPUT_CACHE");
-    if (env && *env)
-        budget = atof(env);
-    LAPSE_H5ID(dcpl, H5Dget_create_plist(in->dset));
-    int nf = H5Pget_nfilters(dcpl);
-    LAPSE_H5(nf);
-    if (budget < 1048576.0 || nf == 0 || H5Pget_layout(dcpl) != H5D_CHUNKED)
+    hid_t dapl = H5I_INVALID_HID;
+    double want = 0, chunk = 0;
+    LAPSE_TRY(chunk_cache_size(in->dset, in->memtype, &want, &chunk));
+    *bytes = want;
+    if (want <= 0)
         goto cleanup;
-    int nd = H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
-    LAPSE_H5(nd);
-    if (nd < 1 || H5Sget_simple_extent_dims(in->fspace, dims, NULL) != nd)
-        goto cleanup;
-    double bytes = (double)H5Tget_size(in->memtype), n = 1; /* one timepoint's chunks */
-    for (int a = 0; a < nd; a++) {
-        bytes *= (double)chunk[a];
-        n *= a == 0 ? 1.0 : (double)((dims[a] + chunk[a] - 1) / chunk[a]);
-    }
-    double want = bytes * n < budget ? bytes * n : budget;
-    if (want <= 1048576.0 || bytes > budget)
-        goto cleanup; /* HDF5's default holds them, or not one chunk fits */
     LAPSE_H5ID(dapl, H5Pcopy(guarded_apl()));
     /* slots: a prime above 10 x the chunks the cache holds (HDF5's advice) */
-    size_t slots = (size_t)(10.0 * want / bytes) + 1;
+    size_t slots = (size_t)(10.0 * want / chunk) + 1;
     for (;; slots++) {
         size_t f = 2;
         while (f * f <= slots && slots % f)
@@ -777,8 +811,6 @@ static lapse_status_t cache_filtered(h5_input_t *in, const char *path)
 cleanup:
     if (dapl >= 0)
         H5Pclose(dapl);
-    if (dcpl >= 0)
-        H5Pclose(dcpl);
     return st;
 }
 
@@ -810,7 +842,7 @@ static lapse_status_t h5_open(const char *file, const char *dset, void **handle,
             (size_t)snprintf(in->name, sizeof in->name, "%s", sel.dataset) >= sizeof in->name)
             LAPSE_FAIL(LAPSE_EINPUT, "%s: the virtual dataset's path is too long", file);
         if (!in->virt)
-            LAPSE_TRY(cache_filtered(in, sel.dataset));
+            LAPSE_TRY(cache_filtered(in, sel.dataset, &tmp.chunk_cache_bytes));
     }
     in->channel = sel.channel;
     in->ndims = in->bdv ? 3 : H5Sget_simple_extent_ndims(in->fspace);
