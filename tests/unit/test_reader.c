@@ -290,6 +290,7 @@ START_TEST(read_compressed_tiles)
     H5Fclose(fid);
     free(v);
     const char *budgets[3] = {NULL, "1500000", "1"}; /* default, less than 2 chunks, none */
+    const double cache[3] = {2.0 * 1048576.0, 1500000.0, 0};
     const lapse_box_t boxes[4] = {{{0, 0, 0}, {5, 130, 260}},
                                   {{0, 126, 252}, {5, 130, 260}},
                                   {{3, 0, 252}, {5, 130, 260}},
@@ -302,7 +303,13 @@ START_TEST(read_compressed_tiles)
         else
             unsetenv("LAPSE_H5_INPUT_CACHE");
         lapse_reader_t *in = NULL;
+        lapse_input_info_t pi;
+        ck_assert_int_eq(lapse_reader_probe(f, "/raw", &pi), LAPSE_OK);
         ck_assert_int_eq(lapse_reader_open(f, "/raw", &in), LAPSE_OK);
+        /* the cache each budget gives (2 chunks of 1 MiB, 1500000 bytes, none), as the probe
+         * says it for lapse plan */
+        ck_assert(lapse_reader_info(in)->chunk_cache_bytes == cache[b]);
+        ck_assert(pi.chunk_cache_bytes == cache[b]);
         for (int k = 0; k < 8; k++) { /* t = 1, 2, 1, 2, ...: each timepoint's chunks again */
             const int64_t t = 1 + k % 2;
             const lapse_box_t *bx = &boxes[k / 2];
