@@ -1179,7 +1179,7 @@ static lapse_status_t fail_agree(lapse_phases_t *ph, int64_t *added)
         who[i] = ph->fail[i].msg ? r->rank : INT_MAX;
     LAPSE_MPI(MPI_Allreduce(who, first, (int)n, MPI_INT, MPI_MIN, r->world));
     for (int64_t i = 0; lst == LAPSE_OK && i < n; i++) {
-        if (first[i] != r->rank)
+        if (first[i] != r->rank || ph->fail[i].msg == NULL) /* (the latter: never, as who[]) */
             continue;
         const size_t len = strlen(ph->fail[i].msg) + 1; /* [status][message with its NUL] */
         mine[nmine].data = malloc(sizeof(int32_t) + len);
