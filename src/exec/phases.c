@@ -94,7 +94,36 @@ static void box_evict(lapse_phases_t *ph, size_t bytes)
 
 /* Keep device copies of the current task's operands in[] of global step k (and its tile and the
  * pipeline's mat and work buffers) for the step's later passes, while the device cache has
- * room; else nothing (the later passes run the pipeline again). */
+ * room; else nothing (the later passes run the pipeline again). A device that refuses the
+ * memory (its share is not all free: other processes, a lazy allocator) is not a failure:
+ * slower, not wrong, and this rank keeps no more operands (a note says so). */
+static void opcache_drop(lapse_phases_t *ph, opcache_t *c);
+
+/* opcache_keep's entry c could not get its device memory (clCreateBuffer said e): dropped, and
+ * no more kept on this rank. */
+static void refused(lapse_phases_t *ph, opcache_t *c, cl_int e)
+{
+    opcache_drop(ph, c); /* (the buffer refused is NULL, those after it not made yet) */
+    ph->oc_off = 1;
+    lapse_err_clear(); /* an injected fault's message (the tests) */
+    fprintf(stderr,
+            "lapse: rank %d: no more operands of global steps kept on the device (%s): their "
+            "later passes run the pipeline again\n",
+            ph->w->r->rank, lapse_cl_strerror(e));
+    fflush(stderr);
+}
+
+/* A device buffer of bytes for opcache_keep, or NULL with *e set; LAPSE_FAULT=fail:opcache[@R]
+ * (the tests) makes it refused. */
+static cl_mem kept_buffer(lapse_phases_t *ph, size_t bytes, cl_int *e)
+{
+    if (lapse_fault_fail("opcache") != LAPSE_OK) {
+        *e = CL_MEM_OBJECT_ALLOCATION_FAILURE;
+        return NULL;
+    }
+    return clCreateBuffer(ph->w->cl->ctx, CL_MEM_READ_WRITE, bytes, NULL, e);
+}
+
 static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t *in,
                                    const lapse_gtile_t *tile, cl_mem mat, cl_mem work)
 {
@@ -115,7 +144,7 @@ static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t
     size_t bytes = sbytes;
     for (int i = 0; !borrow && i < nd->nin; i++)
         bytes += (size_t)(in[i].dim[0] * in[i].dim[1] * in[i].dim[2]) * sizeof(cl_float);
-    if (c->used)
+    if (c->used || ph->oc_off)
         return LAPSE_OK;
     if (ph->g->node[k].step->op->global->iterate) /* its many passes need them more */
         box_evict(ph, bytes);
@@ -138,13 +167,19 @@ static lapse_status_t opcache_keep(lapse_phases_t *ph, int k, const lapse_dvol_t
             c->in[i].mem = lapse_pipeline_ckpt_value(ck, nd->in[i]);
             continue;
         }
-        c->in[i].mem = clCreateBuffer(ph->w->cl->ctx, CL_MEM_READ_WRITE, b, NULL, &e);
-        LAPSE_CL(e);
+        c->in[i].mem = kept_buffer(ph, b, &e);
+        if (e != CL_SUCCESS) {
+            refused(ph, c, e);
+            return LAPSE_OK;
+        }
         LAPSE_CL(clEnqueueCopyBuffer(q, in[i].mem, c->in[i].mem, 0, 0, b, 0, NULL, NULL));
     }
     if (sbytes) { /* the state this pass left in mat stays on the device too */
-        c->state = clCreateBuffer(ph->w->cl->ctx, CL_MEM_READ_WRITE, sbytes, NULL, &e);
-        LAPSE_CL(e);
+        c->state = kept_buffer(ph, sbytes, &e);
+        if (e != CL_SUCCESS) {
+            refused(ph, c, e);
+            return LAPSE_OK;
+        }
         LAPSE_CL(clEnqueueCopyBuffer(q, mat, c->state, 0, 0, sbytes, 0, NULL, NULL));
         ph->n_state++;
     }
@@ -1298,6 +1333,7 @@ static void rounds_reset(lapse_phases_t *ph)
     }
     ph->cache_max = ph->cache_max0;
     ph->ck_off = 0;
+    ph->oc_off = 0;
     ph->evict = 0;
     ph->cur_tpi = -1;
     ph->mode = MODE_PARTIAL;

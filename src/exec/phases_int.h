@@ -63,6 +63,7 @@ struct lapse_phases {
                                * step whose rounds it ran here (ckpt_keep), or NULL: later
                                * rounds and the task resume from it */
     int ck_off; /* 1 after a checkpoint could not be allocated: no more on this rank */
+    int oc_off; /* 1 after kept operands could not be allocated: no more on this rank */
     int *owner; /* [ntps * ntiles]: the rank that runs the tile in every round (owners_deal),
                  * -1 outside the active timepoints */
     long long n_ck_saved, n_ck_rounds, n_ck_tasks; /* checkpoints kept, round runs and tasks

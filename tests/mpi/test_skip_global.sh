@@ -185,4 +185,12 @@ grep -q "1 timepoint left out after a failure (on_error: skip): t=3;" r7.log ||
     { cat r7.log >&2; fail "7: t=3 not left out"; }
 failed_in_info o7.h5 3
 same_except o7.h5 3
+
+note "8. the device refuses the memory of the rounds' kept operands (an optional cache): not a failure"
+vcfg c8.yaml good.h5 o8.h5 "8, 24, 28"
+LAPSE_FAULT=fail:opcache@1 run_ok r8.log mpirun_lapse 2 run c8.yaml
+grep -q "lapse: rank 1: no more operands of global steps kept on the device" r8.log ||
+    { cat r8.log >&2; fail "8: the refused cache not noted"; }
+! grep -q "left out" r8.log || { cat r8.log >&2; fail "8: a timepoint left out for a cache"; }
+py h5same.py o8.h5 clean.h5 >same.log 2>&1 || { cat same.log >&2; fail "8: the output differs"; }
 echo "PASS ($TEST_NAME)"
