@@ -15,6 +15,8 @@
  *   LAPSE_H5_CHUNK           z,y,x: chunk shape of new result datasets instead of the tile
  *   LAPSE_H5_ALIGN           bytes: H5Pset_alignment of the output file (threshold = alignment)
  *   LAPSE_H5_MDC             bytes: the metadata cache's initial size (docs/io.md)
+ *   LAPSE_DEAL               "tasks" or "timepoints": how pending tasks are dealt to ranks,
+ *                            instead of the rule of exec/deal.h
  * and the kernel tuning variables (docs/kernels.md: LAPSE_MM_*, LAPSE_WT_*,
  * LAPSE_GEOM_XY, LAPSE_BG_FIX, LAPSE_NV_MAXRREG), the phase budgets (LAPSE_PHASE_*), LAPSE_PROFILE,
  * LAPSE_RAW_WRITE, LAPSE_FALLOCATE and the scheduler's LAPSE_SCHED_HELPER / _STATS: env.c's table

@@ -312,7 +312,10 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     if (st == LAPSE_OK)
         st = lapse_h5out_flush(w->out);
     LAPSE_TRY(start_step(w, st));
-    LAPSE_TRY(start_step(w, lapse_sched_create(r->world, cfg->sched, plan->ntasks, &w->sched)));
+    w->deal_kind = lapse_deal_choose(&job->in, plan, r->nranks);
+    LAPSE_TRY(start_step(w, lapse_deal_make(plan, r->nranks, w->deal_kind, &w->deal)));
+    LAPSE_TRY(
+        start_step(w, lapse_sched_create(r->world, cfg->sched, plan->ntasks, w->deal, &w->sched)));
     if (r->rank == 0) {
         if (job->in.axes_assumed)
             fprintf(stderr, "lapse: warning: %s: %s\n", cfg->input_file,
@@ -327,12 +330,16 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
         char of[64] = "";
         if (plan->ntasks < all)
             snprintf(of, sizeof of, " of %lld", (long long)all);
+        char dealt[96] = ""; /* rma hands out tasks in order and keeps no shares */
+        if (w->deal_kind == LAPSE_DEAL_TIMEPOINTS && r->nranks > 1 && cfg->sched != LAPSE_SCHED_RMA)
+            snprintf(dealt, sizeof dealt, ", whole timepoints per rank%s",
+                     job->in.compressed_chunks ? " (compressed input)" : "");
         printf("lapse: run %lld: %lld%s task%s (%lld timepoint%s x %lld tile%s%s) on %d rank%s, "
-               "%s scheduling\n",
+               "%s scheduling%s\n",
                (long long)w->run_id, (long long)plan->ntasks, of, all == 1 ? "" : "s",
                (long long)plan->ntps, plan->ntps == 1 ? "" : "s", (long long)plan->ntiles,
                plan->ntiles == 1 ? "" : "s", plan->ntasks < all ? "; the others are done" : "",
-               r->nranks, r->nranks == 1 ? "" : "s", lapse_sched_name(cfg->sched));
+               r->nranks, r->nranks == 1 ? "" : "s", lapse_sched_name(cfg->sched), dealt);
         fflush(stdout);
     }
 cleanup:

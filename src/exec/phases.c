@@ -535,23 +535,29 @@ cleanup:
 }
 
 /* Deal the tiles of the active timepoints of a to the ranks for every round (ph->owner): the
- * tile of a pending task to the rank the scheduler hands that task to first (its position q
- * among the plan's pending tasks, to rank q mod nranks: static scheduling, and dynamic
- * scheduling's own shares, sched_msg.c), so that the task runs where its round kept the
- * checkpoint and the input box, also in a resumed run where some tiles are done; the tiles of
- * done tasks (of a timepoint that still has pending ones) round-robin after them. */
+ * tile of a pending task to the rank whose share holds that task (w->deal, exec/deal.h: the
+ * task static scheduling gives it, and dynamic scheduling's own share), so that the task runs
+ * where its round kept the checkpoint and the input box, also in a resumed run where some
+ * tiles are done. The tiles of done tasks (of a timepoint that still has pending ones) go with
+ * whole timepoints to their timepoint's rank, else round-robin after the others. */
 static void owners_deal(lapse_phases_t *ph, const lapse_plan_t *plan, const active_t *a)
 {
     const int n = ph->w->r->nranks;
+    const int whole = ph->w->deal_kind == LAPSE_DEAL_TIMEPOINTS;
     for (int64_t i = 0; i < ph->ntps * ph->ntiles; i++)
         ph->owner[i] = -1;
     for (int64_t q = 0; q < plan->ntasks; q++)
-        ph->owner[plan->todo ? plan->todo[q] : q] = (int)(q % n);
+        ph->owner[plan->todo ? plan->todo[q] : q] = ph->w->deal ? ph->w->deal[q] : (int)(q % n);
     int64_t next = plan->ntasks;
-    for (int64_t i = 0; i < a->n; i++)
+    for (int64_t i = 0; i < a->n; i++) {
+        int *own = &ph->owner[a->tpi[i] * ph->ntiles];
+        int tp_rank = -1; /* the rank of the timepoint's pending tasks (whole timepoints) */
+        for (int64_t tl = 0; whole && tl < ph->ntiles && tp_rank < 0; tl++)
+            tp_rank = own[tl];
         for (int64_t tl = 0; tl < ph->ntiles; tl++)
-            if (ph->owner[a->tpi[i] * ph->ntiles + tl] < 0)
-                ph->owner[a->tpi[i] * ph->ntiles + tl] = (int)(next++ % n);
+            if (own[tl] < 0)
+                own[tl] = tp_rank >= 0 ? tp_rank : (int)(next++ % n);
+    }
 }
 
 /* The input read box of task t into the pipeline's staging: from the rounds' cache when an

@@ -6,8 +6,9 @@
  * every timepoint that has a pending task runs the pipeline up to the global step (earlier
  * global steps applied with their known results) and computes its partial on the device; the
  * partials of all ranks are exchanged (MPI_Allgatherv) and every rank reduces each timepoint's
- * partials in tile order, so every rank holds the same result. Tiles are dealt to ranks
- * round-robin; a round ends for all ranks together (the idle time at its end is measured).
+ * partials in tile order, so every rank holds the same result. Tiles are dealt to ranks as
+ * their tasks are (exec/deal.h: round-robin, or whole timepoints per rank for a compressed
+ * input); a round ends for all ranks together (the idle time at its end is measured).
  * Then the ordinary tasks run, and each applies its timepoint's results at the global steps.
  * When a timepoint is one task (one tile), nothing is exchanged: the task runs its global
  * steps whole on the device (ops/global.h), and the results are only recorded.

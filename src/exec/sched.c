@@ -16,17 +16,12 @@
 
 /* ------------------------------------------------------------------ the kinds */
 
-/* static: block-cyclic with block 1; local, no communication to hand out a task. */
-static lapse_status_t static_start(lapse_scheduler_t *s)
-{
-    s->cursor = s->rank;
-    return LAPSE_OK;
-}
-
+/* static: this rank's own share in order (lapse_sched_create's deal: block-cyclic with block 1
+ * by default); local, no communication to hand out a task. */
 static lapse_status_t static_next(lapse_scheduler_t *s, int64_t *task)
 {
-    *task = s->cursor;
-    s->cursor += s->nranks;
+    int64_t *own = &s->share[2 * s->rank];
+    *task = own[0] < own[1] ? s->order[own[0]++] : s->ntasks;
     return LAPSE_OK;
 }
 
@@ -54,7 +49,7 @@ cleanup:
 static const lapse_sched_ops_t sched_static = {
     .name = "static",
     .kind = LAPSE_SCHED_STATIC,
-    .start = static_start,
+    .start = NULL,
     .next = static_next,
 };
 
@@ -253,11 +248,12 @@ static void sched_free(lapse_scheduler_t *s)
     free(s->recvd);
     free(s->abort_reqs);
     free(s->share);
+    free(s->order);
     free(s);
 }
 
 lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t ntasks,
-                                  lapse_scheduler_t **out)
+                                  const int *deal, lapse_scheduler_t **out)
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_sched_ops_t *ops = lapse_sched_lookup(kind);
@@ -277,14 +273,16 @@ lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t nta
     if (s->rank == 0) {
         s->recvd = calloc((size_t)s->nranks, sizeof *s->recvd);
         s->abort_reqs = malloc((size_t)s->nranks * sizeof *s->abort_reqs);
-        s->share = malloc((size_t)s->nranks * 2 * sizeof *s->share);
         LAPSE_ALLOC(s->recvd);
         LAPSE_ALLOC(s->abort_reqs);
-        LAPSE_ALLOC(s->share);
         for (int k = 0; k < s->nranks; k++)
             s->abort_reqs[k] = MPI_REQUEST_NULL;
-        lapse_sched_shares_init(s->share, s->nranks, ntasks);
     }
+    s->share = malloc((size_t)s->nranks * 2 * sizeof *s->share);
+    s->order = malloc((size_t)(ntasks > 0 ? ntasks : 1) * sizeof *s->order);
+    LAPSE_ALLOC(s->share);
+    LAPSE_ALLOC(s->order);
+    lapse_sched_shares_init(s->share, s->order, s->nranks, ntasks, deal);
     if (ops->start)
         LAPSE_TRY(ops->start(s));
     helper_start(s);

@@ -2,12 +2,14 @@
  * sched.h - handing out tasks to ranks, and the counters behind progress reports.
  *
  * How tasks are handed out is one scheduler kind, a lapse_sched_ops_t descriptor in a registry
- * (sched.c): static is block-cyclic with block 1 (task i goes to rank i mod nranks, no
- * communication); dynamic (the default) lets every rank take the next task when it is free:
+ * (sched.c): static gives each rank its own share (no communication): the tasks dealt to it,
+ * by default block-cyclic with block 1 (task i to rank i mod nranks), or whole timepoints per
+ * rank (exec/deal.h); dynamic (the default) lets every rank take the next task when it is free:
  * rank 0 hands tasks out by point-to-point messages, served whenever it enters the scheduler
  * (between its own tasks, between a task's phases, while it waits at the end), and every other
  * rank asks for its next task one task ahead, and while rank 0 reads or computes a server
- * thread answers for it (lapse_sched_away_begin), so rank 0's own work rarely delays anyone; rma
+ * thread answers for it (lapse_sched_away_begin), so rank 0's own work rarely delays anyone;
+ * a rank gets its own share first (the static one), then steals from the others'; rma
  * takes the next task with an MPI-3 atomic fetch-and-add on a window on rank 0, and falls back
  * to dynamic when the MPI library cannot make that window (Open MPI's osc/rdma over TCP).
  * The counters (tasks done, voxels, ranks finished, abort) travel to rank 0 by point-to-point
@@ -49,10 +51,12 @@ const lapse_sched_ops_t *lapse_sched_by_name(const char *name);
 /* The name of a kind ("static"), or "unknown". Never NULL. */
 const char *lapse_sched_name(lapse_sched_t kind);
 
-/* Collective: create the scheduler of this kind for ntasks tasks. *out set only on success;
- * LAPSE_EUSAGE for an unregistered kind (on every rank), LAPSE_EMPI/ENOMEM otherwise. */
+/* Collective: create the scheduler of this kind for ntasks tasks, task i in the share of rank
+ * deal[i] (static and dynamic; rma ignores it): deal NULL is rank i mod nranks, else it must
+ * hold ntasks ranks of comm, the same on every rank. *out set only on success; LAPSE_EUSAGE for
+ * an unregistered kind (on every rank), LAPSE_EMPI/ENOMEM otherwise. */
 lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t ntasks,
-                                  lapse_scheduler_t **out);
+                                  const int *deal, lapse_scheduler_t **out);
 
 /* Local (a dynamic rank other than 0 waits for rank 0's answer): this rank's next task:
  * *have = 1 and *task set, or *have = 0 when no task is left for it or a rank aborted. */

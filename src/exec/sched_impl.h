@@ -26,9 +26,11 @@ struct lapse_scheduler {
     MPI_Comm comm; /* our duplicate: no message of ours meets anyone else's */
     int rank, nranks;
     int64_t ntasks;
-    int64_t cursor; /* static: this rank's next task */
-    /* dynamic, rank 0 only: [2 r] the next task of rank r's share (r, r + n, ... for n ranks:
-     * static's tasks of rank r) and [2 r + 1] its end, both in steps of n from r */
+    /* The shares (lapse_sched_shares_init), held by every rank: order lists the task indices
+     * rank by rank, each rank's share in increasing order; the tasks of rank r's share not yet
+     * handed out are order[share[2 r]] .. order[share[2 r + 1] - 1]. static takes its own from
+     * the front; dynamic's rank 0 hands out every share (lapse_sched_hand_out). */
+    int64_t *order;
     int64_t *share;
     int aborted; /* rank 0: an abort was asked for; others: rank 0's notice arrived */
     int quit;    /* this rank asked for the abort */
@@ -63,14 +65,18 @@ struct lapse_scheduler {
 };
 
 /* Rank 0, dynamic: the next task for rank r, ntasks when none is left or after an abort. A
- * rank gets its own share first: the tasks static scheduling would give it, which are those
- * whose tiles it ran in the rounds of global steps (exec/phases.c), so that it resumes them from
- * what it kept (input boxes, checkpoints). When its share is done, it takes the last task of the
- * share with the most left (from the end, so that share's next tasks stay its owner's). */
+ * rank gets its own share first, in order: the tasks static scheduling would give it, which are
+ * those whose tiles it ran in the rounds of global steps (exec/phases.c), so that it resumes
+ * them from what it kept (input boxes, checkpoints). When its share is done, it takes the last
+ * task of the share with the most left (ties: the lowest rank's), from the end, so that share's
+ * next tasks stay its owner's. */
 int64_t lapse_sched_hand_out(lapse_scheduler_t *s, int r);
 
-/* The shares of nranks ranks over ntasks tasks, none handed out yet, into share[2 nranks]. */
-void lapse_sched_shares_init(int64_t *share, int nranks, int64_t ntasks);
+/* The shares of nranks ranks over ntasks tasks, none handed out yet: task i is in the share of
+ * rank deal[i] (0 <= deal[i] < nranks; deal NULL: rank i mod nranks). Fills order[ntasks] and
+ * share[2 nranks] as struct lapse_scheduler describes them. */
+void lapse_sched_shares_init(int64_t *share, int64_t *order, int nranks, int64_t ntasks,
+                             const int *deal);
 
 /* Rank 0: handle every message that has arrived (replies to task requests, counts reports,
  * notes finishes and aborts). Others: let MPI progress the message in flight. */

@@ -11,30 +11,36 @@
 
 #include <stdlib.h>
 
-void lapse_sched_shares_init(int64_t *share, int nranks, int64_t ntasks)
+void lapse_sched_shares_init(int64_t *share, int64_t *order, int nranks, int64_t ntasks,
+                             const int *deal)
 {
-    const int64_t n = nranks;
-    for (int k = 0; k < nranks; k++) { /* rank k's share: k, k + n, ... below its end */
-        share[2 * k] = k;
-        share[2 * k + 1] = k < ntasks ? k + (ntasks - k + n - 1) / n * n : k;
+    for (int k = 0; k < nranks; k++)
+        share[2 * k] = share[2 * k + 1] = 0;
+    for (int64_t i = 0; i < ntasks; i++) /* the size of each share, in share[2 k + 1] */
+        share[2 * (deal ? deal[i] : (int)(i % nranks)) + 1]++;
+    int64_t at = 0;
+    for (int k = 0; k < nranks; k++) { /* the shares' starts, then fill them in task order */
+        share[2 * k] = at;
+        at += share[2 * k + 1];
+        share[2 * k + 1] = share[2 * k];
+    }
+    for (int64_t i = 0; i < ntasks; i++) {
+        const int k = deal ? deal[i] : (int)(i % nranks);
+        order[share[2 * k + 1]++] = i;
     }
 }
 
 int64_t lapse_sched_hand_out(lapse_scheduler_t *s, int r)
 {
-    const int64_t n = s->nranks;
     int64_t *own = &s->share[2 * r];
     if (s->aborted)
         return s->ntasks;
-    if (own[0] < own[1]) { /* the next of its own share */
-        const int64_t t = own[0];
-        own[0] += n;
-        return t;
-    }
+    if (own[0] < own[1]) /* the next of its own share */
+        return s->order[own[0]++];
     int best = -1; /* else the last task of the share with the most left */
     int64_t most = 0;
     for (int v = 0; v < s->nranks; v++) {
-        const int64_t left = (s->share[2 * v + 1] - s->share[2 * v]) / n;
+        const int64_t left = s->share[2 * v + 1] - s->share[2 * v];
         if (left > most) {
             most = left;
             best = v;
@@ -42,8 +48,7 @@ int64_t lapse_sched_hand_out(lapse_scheduler_t *s, int r)
     }
     if (best < 0)
         return s->ntasks;
-    s->share[2 * best + 1] -= n;
-    return s->share[2 * best + 1];
+    return s->order[--s->share[2 * best + 1]];
 }
 
 /* Rank 0: act on one message from rank src. */

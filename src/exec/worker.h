@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "clrt.h"
+#include "exec/deal.h"
 #include "exec/job.h"
 #include "exec/ranks.h"
 #include "exec/sched.h"
@@ -39,8 +40,12 @@ typedef struct {
     lapse_h5out_t *out;       /* set by the driver */
     lapse_pipeline_t *pipe;   /* lapse_worker_open */
     lapse_scheduler_t *sched; /* set by the driver */
-    int64_t run_id;           /* set by the driver */
-    lapse_task_row_t *rows;   /* this rank's task rows (owned) */
+    /* The rank of each pending task's share (exec/deal.h; plan->ntasks entries, owned), set by
+     * the driver before the scheduler, and how it was dealt. */
+    int *deal;
+    lapse_deal_kind_t deal_kind;
+    int64_t run_id;         /* set by the driver */
+    lapse_task_row_t *rows; /* this rank's task rows (owned) */
     int64_t nrows, caprows;
     int64_t nfailed; /* tasks of this rank that failed and were skipped (on_error: skip) */
     /* Per output: voxels its dtype could not hold (lapse_pipeline_clipped) in this rank's done

@@ -42,6 +42,9 @@ typedef struct lapse_input_info {
     double chunk_cache_bytes; /* the most host memory a rank's reader keeps of decoded chunks (a
                                  compressed HDF5 input's chunk cache: docs/io.md); 0 when the
                                  library's default serves */
+    int compressed_chunks;    /* 1: a chunked, compressed HDF5 dataset: every read decodes the
+                                 chunks it touches whole, so the tiles of a timepoint read on
+                                 one rank decode each chunk once (exec/deal.h); set by a probe */
 } lapse_input_info_t;
 
 /* What `lapse plan` and `lapse run` say about an input with axes_assumed set (1 or 2). */

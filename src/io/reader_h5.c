@@ -694,8 +694,10 @@ cleanup:
  * datasets keep HDF5's default, under which a whole chunk is read straight into the buffer (a
  * larger cache made those reads slower: docs/benchmarks.md, run H). chunk_cache_size: that
  * cache's bytes for dataset d (memory type mt) in *want, and one chunk's in *chunk_bytes; *want
- * is 0 when HDF5's default serves. */
-static lapse_status_t chunk_cache_size(hid_t d, hid_t mt, double *want, double *chunk_bytes)
+ * is 0 when HDF5's default serves. *filtered (when not NULL): 1 for a chunked dataset with
+ * filters, whose reads decode whole chunks, whatever the cache. */
+static lapse_status_t chunk_cache_size(hid_t d, hid_t mt, double *want, double *chunk_bytes,
+                                       int *filtered)
 {
     lapse_status_t st = LAPSE_OK;
     hid_t dcpl = H5I_INVALID_HID, space = H5I_INVALID_HID;
@@ -709,6 +711,8 @@ static lapse_status_t chunk_cache_size(hid_t d, hid_t mt, double *want, double *
     LAPSE_H5ID(dcpl, H5Dget_create_plist(d));
     int nf = H5Pget_nfilters(dcpl);
     LAPSE_H5(nf);
+    if (filtered)
+        *filtered = nf > 0 && H5Pget_layout(dcpl) == H5D_CHUNKED;
     if (budget < 1048576.0 || nf == 0 || H5Pget_layout(dcpl) != H5D_CHUNKED)
         goto cleanup;
     int nd = H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
@@ -749,7 +753,8 @@ static lapse_status_t h5_probe(const char *file, const char *dset, lapse_input_i
         H5Pclose(dcpl);
         double chunk = 0;
         if (!virt)
-            LAPSE_TRY(chunk_cache_size(d, mt, &tmp.chunk_cache_bytes, &chunk));
+            LAPSE_TRY(
+                chunk_cache_size(d, mt, &tmp.chunk_cache_bytes, &chunk, &tmp.compressed_chunks));
     }
     LAPSE_H5(H5Dclose(d));
     d = H5I_INVALID_HID;
@@ -789,7 +794,7 @@ static lapse_status_t cache_filtered(h5_input_t *in, const char *path, double *b
     lapse_status_t st = LAPSE_OK;
     hid_t dapl = H5I_INVALID_HID;
     double want = 0, chunk = 0;
-    LAPSE_TRY(chunk_cache_size(in->dset, in->memtype, &want, &chunk));
+    LAPSE_TRY(chunk_cache_size(in->dset, in->memtype, &want, &chunk, NULL));
     *bytes = want;
     if (want <= 0)
         goto cleanup;

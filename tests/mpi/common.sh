@@ -91,7 +91,7 @@ mpirun_lapse() {
     shift
     local fwd=() v
     # Sanitizer and MPI-IO settings, when set, reach every rank (docs/testing.md).
-    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS OMPI_MCA_io LAPSE_OVERLAP LAPSE_RAW_WRITE LAPSE_H5_WRITE LAPSE_H5_ALIGN LAPSE_H5_CHUNK LAPSE_H5_MDC; do
+    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS OMPI_MCA_io LAPSE_OVERLAP LAPSE_RAW_WRITE LAPSE_H5_WRITE LAPSE_H5_ALIGN LAPSE_H5_CHUNK LAPSE_H5_MDC LAPSE_DEAL; do
         [ -z "${!v:-}" ] || fwd+=(-x "$v")
     done
     "$MPIEXEC" -n "$n" --oversubscribe --bind-to none -x POCL_MAX_PTHREAD_COUNT \
@@ -172,7 +172,7 @@ mpirun_argv() {
     local v
     MPIRUN_ARGV=("$MPIEXEC" -n "$1" --oversubscribe --bind-to none -x POCL_MAX_PTHREAD_COUNT
         -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM)
-    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS OMPI_MCA_io LAPSE_OVERLAP LAPSE_RAW_WRITE LAPSE_H5_WRITE LAPSE_H5_ALIGN LAPSE_H5_CHUNK LAPSE_H5_MDC; do
+    for v in ASAN_OPTIONS UBSAN_OPTIONS LSAN_OPTIONS OMPI_MCA_io LAPSE_OVERLAP LAPSE_RAW_WRITE LAPSE_H5_WRITE LAPSE_H5_ALIGN LAPSE_H5_CHUNK LAPSE_H5_MDC LAPSE_DEAL; do
         [ -z "${!v:-}" ] || MPIRUN_ARGV+=(-x "$v")
     done
 }

@@ -31,6 +31,7 @@ while read -r name kind; do
     ENV_KERNELS) bad=fast good=simple ;;
     ENV_BOOL01) bad=2 good=0 ;;
     ENV_WRITE) bad=both good=collective ;;
+    ENV_DEAL) bad=tiles good=timepoints ;;
     ENV_SHAPE3) bad=1,2 good=1,2,3 ;;
     ENV_TO32) bad=33 good=32 ;;
     ENV_TO64) bad=65 good=64 ;;

@@ -2,57 +2,63 @@
  * test_sched.c - how dynamic scheduling hands out tasks on rank 0 (lapse_sched_hand_out,
  * src/exec/sched_msg.c), without MPI: every task exactly once, whatever order the ranks ask
  * in; a rank gets its own share (the tasks static scheduling gives it: t mod ranks == rank, in
- * order) while any of it is left, then the last task of the share with the most left; nothing
- * after an abort.
+ * order, or those the deal gives it) while any of it is left, then the last task of the share
+ * with the most left; nothing after an abort. And the deal (src/exec/deal.c): round-robin over
+ * pending tasks, or whole timepoints per rank, also in a resumed run with some tasks done.
  */
 #include <check.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/deal.h"
 #include "exec/sched_impl.h"
 
-/* A scheduler state as rank 0 of nranks holds it for ntasks tasks (shares only). */
-static void init(lapse_scheduler_t *s, int64_t *share, int nranks, int64_t ntasks)
+enum { MAXT = 128 };
+
+/* A scheduler state as rank 0 of nranks holds it for ntasks tasks (shares only), dealt by deal
+ * (NULL: round-robin). */
+static void init(lapse_scheduler_t *s, int64_t *share, int64_t *order, int nranks, int64_t ntasks,
+                 const int *deal)
 {
     memset(s, 0, sizeof *s);
     s->nranks = nranks;
     s->ntasks = ntasks;
     s->share = share;
-    lapse_sched_shares_init(share, nranks, ntasks);
+    s->order = order;
+    lapse_sched_shares_init(share, order, nranks, ntasks, deal);
 }
 
 /* Hand out every task to the ranks asking in the order pick() gives; check each task comes
- * once, own shares first and in order, steals from the end of the largest share left. */
+ * once, own shares first and in order, steals from the end of the largest share left (ties:
+ * the lowest rank's). The expectation keeps each rank's share as a plain list of the tasks
+ * dealt to it (deal[t], or t mod nranks when deal is NULL). */
 static void drain(int nranks, int64_t ntasks, int (*pick)(int64_t i, int nranks, uint64_t *st),
-                  uint64_t seed)
+                  uint64_t seed, const int *deal)
 {
     lapse_scheduler_t s;
-    int64_t share[2 * 8];
-    char *seen = calloc((size_t)ntasks + 1, 1);
-    int64_t *next_own = calloc((size_t)nranks, sizeof *next_own); /* expected own next */
-    ck_assert(seen && next_own && nranks <= 8);
-    init(&s, share, nranks, ntasks);
-    for (int r = 0; r < nranks; r++)
-        next_own[r] = r;
+    int64_t share[2 * 8], order[MAXT];
+    int64_t list[8][MAXT], lo[8] = {0}, hi[8] = {0}; /* each rank's share left: [lo, hi) */
+    char seen[MAXT + 1] = {0};
+    ck_assert(nranks <= 8 && ntasks <= MAXT);
+    for (int64_t t = 0; t < ntasks; t++) {
+        const int k = deal ? deal[t] : (int)(t % nranks);
+        list[k][hi[k]++] = t;
+    }
+    init(&s, share, order, nranks, ntasks, deal);
     uint64_t st = seed;
     for (int64_t i = 0; i < ntasks; i++) {
         int r = pick(i, nranks, &st);
-        /* what the rule says: own next, else the last of the largest share left */
-        int64_t want;
-        if (next_own[r] < share[2 * r + 1]) {
-            want = next_own[r];
-            next_own[r] += nranks;
+        int64_t want = -1; /* what the rule says: own next, else the last of the largest left */
+        if (lo[r] < hi[r]) {
+            want = list[r][lo[r]++];
         } else {
-            int64_t most = 0;
-            want = -1;
-            for (int v = 0; v < nranks; v++) {
-                int64_t left = (share[2 * v + 1] - next_own[v]) / nranks;
-                if (left > most) {
-                    most = left;
-                    want = share[2 * v + 1] - nranks;
-                }
-            }
+            int best = -1;
+            for (int v = 0; v < nranks; v++)
+                if (hi[v] - lo[v] > 0 && (best < 0 || hi[v] - lo[v] > hi[best] - lo[best]))
+                    best = v;
+            ck_assert(best >= 0);
+            want = list[best][--hi[best]];
         }
         int64_t t = lapse_sched_hand_out(&s, r);
         ck_assert_msg(t == want,
@@ -63,8 +69,6 @@ static void drain(int nranks, int64_t ntasks, int (*pick)(int64_t i, int nranks,
     }
     for (int r = 0; r < nranks; r++) /* all handed out: every rank is told so */
         ck_assert_int_eq(lapse_sched_hand_out(&s, r), ntasks);
-    free(seen);
-    free(next_own);
 }
 
 static int round_robin(int64_t i, int nranks, uint64_t *st)
@@ -93,10 +97,17 @@ START_TEST(test_every_task_once)
     static const int64_t tasks[] = {0, 1, 2, 7, 10, 31, 100};
     for (size_t a = 0; a < sizeof ranks / sizeof *ranks; a++)
         for (size_t b = 0; b < sizeof tasks / sizeof *tasks; b++) {
-            drain(ranks[a], tasks[b], round_robin, 1);
-            drain(ranks[a], tasks[b], only_last, 1);
-            for (uint64_t seed = 1; seed <= 5; seed++)
-                drain(ranks[a], tasks[b], random_rank, seed);
+            int deal[MAXT]; /* whole timepoints of 4 tasks, cyclic over the ranks */
+            for (int64_t t = 0; t < tasks[b]; t++)
+                deal[t] = (int)(t / 4 % ranks[a]);
+            drain(ranks[a], tasks[b], round_robin, 1, NULL);
+            drain(ranks[a], tasks[b], only_last, 1, NULL);
+            drain(ranks[a], tasks[b], round_robin, 1, deal);
+            drain(ranks[a], tasks[b], only_last, 1, deal);
+            for (uint64_t seed = 1; seed <= 5; seed++) {
+                drain(ranks[a], tasks[b], random_rank, seed, NULL);
+                drain(ranks[a], tasks[b], random_rank, seed, deal);
+            }
         }
 }
 END_TEST
@@ -106,20 +117,78 @@ END_TEST
 START_TEST(test_shares_and_steals)
 {
     lapse_scheduler_t s;
-    int64_t share[2 * 3];
-    init(&s, share, 3, 10); /* shares: 0 3 6 9 | 1 4 7 | 2 5 8 */
+    int64_t share[2 * 3], order[10];
+    init(&s, share, order, 3, 10, NULL); /* shares: 0 3 6 9 | 1 4 7 | 2 5 8 */
     for (int64_t t = 0; t < 10; t++)
         ck_assert_int_eq(lapse_sched_hand_out(&s, (int)(t % 3)), t);
-    init(&s, share, 3, 10);
+    init(&s, share, order, 3, 10, NULL);
     static const int64_t alone[] = {2, 5, 8, 9, 6, 7, 3, 4, 0, 1}; /* ties: the lower rank */
     for (int i = 0; i < 10; i++)
         ck_assert_int_eq(lapse_sched_hand_out(&s, 2), alone[i]);
     ck_assert_int_eq(lapse_sched_hand_out(&s, 2), 10);
-    init(&s, share, 3, 10);
+    /* whole timepoints of 3 tasks on 2 ranks: 0 1 2 6 7 8 | 3 4 5 9 */
+    static const int tp_deal[] = {0, 0, 0, 1, 1, 1, 0, 0, 0, 1};
+    init(&s, share, order, 2, 10, tp_deal);
+    static const int64_t r1[] = {3, 4, 5, 9, 8, 7, 6}, r0[] = {0, 1, 2};
+    for (int i = 0; i < 7; i++) /* rank 1 alone: its share, then rank 0's from the end */
+        ck_assert_int_eq(lapse_sched_hand_out(&s, 1), r1[i]);
+    for (int i = 0; i < 3; i++)
+        ck_assert_int_eq(lapse_sched_hand_out(&s, 0), r0[i]);
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 0), 10);
+    init(&s, share, order, 3, 10, NULL);
     ck_assert_int_eq(lapse_sched_hand_out(&s, 1), 1);
     s.aborted = 1;
     for (int r = 0; r < 3; r++)
         ck_assert_int_eq(lapse_sched_hand_out(&s, r), 10);
+}
+END_TEST
+
+/* The deal of a plan of 5 timepoints x 3 tiles, 2 ranks: round-robin over the pending tasks,
+ * or whole timepoints, cyclic over the timepoints that have a pending task; with some tasks
+ * done (a resumed run), a timepoint with none pending takes no turn. */
+START_TEST(test_deal)
+{
+    const int64_t shape[3] = {4, 6, 6}, tile[3] = {4, 2, 6}, halo[3] = {0, 0, 0};
+    const int64_t tps[5] = {0, 1, 2, 3, 4};
+    lapse_plan_t plan;
+    ck_assert_int_eq(lapse_plan_make(shape, tile, halo, tps, 5, &plan), LAPSE_OK);
+    ck_assert_int_eq(plan.ntiles, 3);
+    int *deal = NULL;
+    ck_assert_int_eq(lapse_deal_make(&plan, 2, LAPSE_DEAL_TASKS, &deal), LAPSE_OK);
+    for (int64_t q = 0; q < 15; q++)
+        ck_assert_int_eq(deal[q], q % 2);
+    free(deal);
+    ck_assert_int_eq(lapse_deal_make(&plan, 2, LAPSE_DEAL_TIMEPOINTS, &deal), LAPSE_OK);
+    for (int64_t q = 0; q < 15; q++)
+        ck_assert_int_eq(deal[q], q / 3 % 2);
+    free(deal);
+    unsigned char done[15] = {0}; /* timepoint 1 done, and tiles 0, 1 of timepoint 3 */
+    done[3] = done[4] = done[5] = done[9] = done[10] = 1;
+    ck_assert_int_eq(lapse_plan_select(&plan, done), LAPSE_OK);
+    ck_assert_int_eq(plan.ntasks, 10);
+    ck_assert_int_eq(lapse_deal_make(&plan, 2, LAPSE_DEAL_TIMEPOINTS, &deal), LAPSE_OK);
+    /* pending: t0 (3 tiles) t2 (3) t3 (tile 2) t4 (3) -> ranks 0 1 0 1 */
+    static const int want[10] = {0, 0, 0, 1, 1, 1, 0, 1, 1, 1};
+    for (int64_t q = 0; q < 10; q++)
+        ck_assert_int_eq(deal[q], want[q]);
+    free(deal);
+    /* the rule: whole timepoints only for a compressed input, several
+     * tiles, as many pending timepoints as ranks; LAPSE_DEAL overrides it */
+    lapse_input_info_t in = {0};
+    unsetenv("LAPSE_DEAL");
+    ck_assert_int_eq(lapse_deal_choose(&in, &plan, 2), LAPSE_DEAL_TASKS);
+    in.compressed_chunks = 1;
+    ck_assert_int_eq(lapse_deal_choose(&in, &plan, 2), LAPSE_DEAL_TIMEPOINTS);
+    ck_assert_int_eq(lapse_deal_choose(&in, &plan, 4), LAPSE_DEAL_TIMEPOINTS);
+    ck_assert_int_eq(lapse_deal_choose(&in, &plan, 5), LAPSE_DEAL_TASKS);
+    ck_assert_int_eq(lapse_deal_choose(&in, &plan, 1), LAPSE_DEAL_TASKS);
+    setenv("LAPSE_DEAL", "tasks", 1);
+    ck_assert_int_eq(lapse_deal_choose(&in, &plan, 2), LAPSE_DEAL_TASKS);
+    in.compressed_chunks = 0;
+    setenv("LAPSE_DEAL", "timepoints", 1);
+    ck_assert_int_eq(lapse_deal_choose(&in, &plan, 2), LAPSE_DEAL_TIMEPOINTS);
+    unsetenv("LAPSE_DEAL");
+    lapse_plan_free(&plan);
 }
 END_TEST
 
@@ -129,6 +198,7 @@ static Suite *sched_suite(void)
     TCase *tc = tcase_create("hand_out");
     tcase_add_test(tc, test_every_task_once);
     tcase_add_test(tc, test_shares_and_steals);
+    tcase_add_test(tc, test_deal);
     suite_add_tcase(s, tc);
     return s;
 }

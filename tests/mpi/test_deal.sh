@@ -1,0 +1,112 @@
+#!/usr/bin/env bash
+# test_deal.sh - whole timepoints per rank for a compressed input (src/exec/deal.h): a gzip
+# input with one chunk per timepoint, cut into 4 tiles, on 2 ranks. The run says it deals whole
+# timepoints; with static scheduling every task of timepoint t runs on rank t mod 2, and every
+# task runs from the input box or checkpoint its rank kept in the rounds of the global steps
+# (bytes_in 0: the rounds dealt the tiles as the scheduler deals the tasks); the output is
+# bit-identical to a 1-rank run, to dynamic scheduling's and to round-robin tasks
+# (LAPSE_DEAL=tasks, whose rows show the timepoints split over the ranks). A continued run
+# with one pending timepoint (fewer than the ranks) deals its tasks round-robin; an
+# uncompressed input keeps round-robin tasks.
+source "$(dirname "$0")/common.sh"
+need_device
+cd "$T" || fail "cd $T"
+
+"$LAPSE_PY" - <<'PY' || fail "cannot make the inputs"
+import h5py
+import numpy as np
+rng = np.random.default_rng(11)
+a = np.zeros((6, 16, 48, 56), np.uint16)
+zz, yy, xx = np.mgrid[0:16, 0:48, 0:56]
+for t in range(6):
+    img = rng.integers(100, 300, size=a.shape[1:]).astype(np.float64)
+    for _ in range(5 + t):
+        cz, cy, cx = rng.uniform(3, 13), rng.uniform(5, 43), rng.uniform(5, 51)
+        img += 2000 * np.exp(-((zz - cz) ** 2 / 8 + (yy - cy) ** 2 / 18 + (xx - cx) ** 2 / 18))
+    a[t] = img.astype(np.uint16)
+with h5py.File("gz.h5", "w") as f:
+    f.create_dataset("/raw", data=a, chunks=(1, 16, 48, 56), compression="gzip")
+with h5py.File("plain.h5", "w") as f:
+    f.create_dataset("/raw", data=a)
+PY
+
+# cfg FILE INPUT OUTPUT SCHEDULING: the segmentation with measurements, 4 tiles per timepoint.
+cfg() {
+    cat >"$1" <<YAML
+input: {file: $2, dataset: /raw}
+tiles: {shape: [16, 24, 28], halo: auto}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+  - {op: threshold_otsu}
+  - {op: connected_components_labeling, name: l, save: /labels}
+  - {op: measure_labels, from: l, with: input, name: nuclei}
+output: {file: $3, dataset: /result}
+devices: any
+scheduling: $4
+on_error: skip
+YAML
+}
+
+# rows OUT RUN: "timepoint:rank:bytes_in" of every task row of run RUN, sorted by task.
+rows() {
+    "$LAPSE_PY" - "$1" "$2" <<'PY'
+import sys
+import h5py
+import numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    t = f["/lapse/tasks"][()]
+t = np.sort(t[t["run_id"] == int(sys.argv[2])], order="task_id")
+print(" ".join(f"{r['timepoint']}:{r['rank']}:{r['bytes_in']}" for r in t))
+PY
+}
+
+# same OUT: OUT's images and tables equal ref.h5's.
+same() {
+    py h5same.py "$1" ref.h5 >same.log 2>&1 || { cat same.log >&2; fail "$1 differs from the 1-rank run"; }
+}
+
+cfg c1.yaml gz.h5 ref.h5 static
+lapse_run 1 c1.yaml
+grep -q "whole timepoints" "$T/last.log" && fail "1 rank: the run says it deals whole timepoints"
+
+note "2 ranks, static: whole timepoints, rank t mod 2, every task from what its rounds kept"
+cfg c2.yaml gz.h5 st.h5 static
+lapse_run 2 c2.yaml
+grep -q "static scheduling, whole timepoints per rank (compressed input)" "$T/last.log" ||
+    { cat "$T/last.log"; fail "the run does not say it deals whole timepoints"; }
+got=$(rows st.h5 1)
+want=$(for t in 0 1 2 3 4 5; do for k in 0 1 2 3; do printf '%s:%s:0 ' $t $((t % 2)); done; done)
+[ "$got" = "${want% }" ] || fail "static rows (timepoint:rank:bytes_in) are $got, not $want"
+same st.h5
+
+note "2 ranks, dynamic: the same output"
+cfg c3.yaml gz.h5 dyn.h5 dynamic
+lapse_run 2 c3.yaml
+grep -q "dynamic scheduling, whole timepoints per rank" "$T/last.log" || fail "dynamic: no whole timepoints"
+same dyn.h5
+
+note "LAPSE_DEAL=tasks: round-robin tasks split the timepoints, the same output"
+cfg c4.yaml gz.h5 rr.h5 static
+LAPSE_DEAL=tasks lapse_run 2 c4.yaml
+grep -q "whole timepoints" "$T/last.log" && fail "LAPSE_DEAL=tasks: the run deals whole timepoints"
+got=$(rows rr.h5 1)
+want=$(for q in $(seq 0 23); do printf '%s:%s:0 ' $((q / 4)) $((q % 2)); done)
+[ "$got" = "${want% }" ] || fail "round-robin rows are $got, not $want"
+same rr.h5
+
+note "a continued run with one pending timepoint: round-robin tasks"
+cfg c5.yaml gz.h5 cont.h5 static
+LAPSE_FAULT=fail:round-2-0-t3 expect_rc 3 r5.log mpirun_lapse 2 run c5.yaml
+grep -q "whole timepoints per rank" r5.log || { cat r5.log; fail "the first run does not deal whole timepoints"; }
+lapse_run 2 c5.yaml
+grep -q "whole timepoints" "$T/last.log" && fail "one pending timepoint on 2 ranks: whole timepoints"
+got=$(rows cont.h5 2)
+[ "$got" = "3:0:0 3:1:0 3:0:0 3:1:0" ] || fail "the continued run's rows are $got"
+same cont.h5
+
+note "an uncompressed input: round-robin tasks"
+cfg c6.yaml plain.h5 plain_out.h5 static
+lapse_run 2 c6.yaml
+grep -q "whole timepoints" "$T/last.log" && fail "uncompressed input: whole timepoints"
+same plain_out.h5
+echo "PASS ($TEST_NAME)"
