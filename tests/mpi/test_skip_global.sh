@@ -14,6 +14,8 @@
 # (LAPSE_FAULT=fail:round-STEP-PASS-tT@R): in pass 2 of the iterated step with its tile data and
 # state in the output's scratch area (LAPSE_PHASE_CACHE), on 3 ranks with static scheduling, and
 # in pass 2 of measure_labels, which runs from the operands kept on the device after pass 0.
+# The input is compressed, so on 2 ranks whole timepoints are dealt to each (exec/deal.h);
+# case 6 deals tasks round-robin.
 source "$(dirname "$0")/common.sh"
 need_device
 cd "$T" || fail "cd $T"
@@ -168,9 +170,11 @@ failed_in_info o5.h5 2
 same_except o5.h5 2
 
 note "6. a failure in pass 2 of the iterated step (scratch area), 3 ranks, static scheduling"
+# Tasks round-robin (LAPSE_DEAL=tasks; the compressed input would deal whole timepoints): the
+# tiles of t=1 on all 3 ranks, and the failure on rank 0.
 vcfg c6.yaml good.h5 o6.h5 "8, 24, 28"
 echo "scheduling: static" >>c6.yaml
-LAPSE_PHASE_CACHE=1000 LAPSE_FAULT=fail:round-7-2-t1@0 expect_rc 3 r6.log mpirun_lapse 3 run c6.yaml
+LAPSE_DEAL=tasks LAPSE_PHASE_CACHE=1000 LAPSE_FAULT=fail:round-7-2-t1@0 expect_rc 3 r6.log mpirun_lapse 3 run c6.yaml
 grep -q "global step 7 (masked_voronoi_labeling): tile state between passes in the output's scratch area" r6.log &&
     grep -Eq "rank 0, global step 7 \(masked_voronoi_labeling\) pass 2, task [0-9]+ \(t=1, tile [0-9]+\): injected fault round-7-2-t1" r6.log &&
     grep -q "1 timepoint left out after a failure (on_error: skip): t=1;" r6.log ||
