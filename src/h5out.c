@@ -1628,6 +1628,8 @@ lapse_status_t lapse_h5out_write_coll(lapse_h5out_t *o, int k, int64_t t, const 
         LAPSE_FAIL(LAPSE_ERUNTIME, "output dataset index %d out of range [0, %d)", k, o->nspecs);
     if (core != NULL) {
         sel = lapse_fault_fail("write-select");
+        if (sel != LAPSE_OK) /* as a real one: a failed write, never a task's own failure */
+            sel = LAPSE_EH5;
         if (sel == LAPSE_OK)
             sel = select_box(o, k, t, core, &fspace, &mspace);
         if (sel != LAPSE_OK) { /* write nothing, but take part: the others are in the call */

@@ -4,6 +4,7 @@
 # and the failing step, leaves what was finished intact, and the same command then completes
 # the output bit-identical to an undisturbed run. LAPSE_FAULT=fail:NAME@1 fails rank 1 at:
 #   write-select  its selection of a compressed round's collective H5Dwrite (worker.c rounds);
+#                 (also with on_error: skip, which must not call the failed write skipped);
 #   rows-select   its rows of the task table, between H5Dset_extent and the collective write;
 #   create-attrs  the new file's attributes (@0: rank 0 makes the new file alone, while the
 #                 others wait in lapse's agreement; nothing is left at the output path);
@@ -57,6 +58,13 @@ note "1. write-select: a compressed output's collective round"
 cfg w ", compression: gzip"
 faulted w write-select
 resume_ok 2 w.yaml w.h5 refz.h5
+
+note "1b. write-select with on_error: skip: a write failure is never skipped, nor said to be"
+cfg ws ", compression: gzip"
+echo "on_error: skip" >>ws.yaml
+faulted ws write-select
+! grep -q "task skipped" ws.fault.log || { cat ws.fault.log >&2; fail "1b: a failed write said skipped"; }
+resume_ok 2 ws.yaml ws.h5 refz.h5
 
 note "2. rows-select: the task table's rows"
 cfg r ""
