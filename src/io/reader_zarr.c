@@ -20,6 +20,12 @@
  * file: a FIFO is opened without blocking and refused). Paths inside the store are
  * built from validated dataset names and chunk indices only. The metadata goes through the
  * strict parser of io/json.h.
+ *
+ * Decoded chunks of a compressed array are kept for later reads (a chunk that spans tiles, or
+ * holds a halo, is decoded once, as io/reader_h5.c does for HDF5): up to one timepoint's
+ * chunks within LAPSE_H5_INPUT_CACHE bytes (default 256 MiB; room for fewer than 2 chunks:
+ * none kept), the least recently used one replaced first. Uncompressed chunks
+ * are read from their files again (the page cache serves them).
  */
 #include "io/reader.h"
 
@@ -63,6 +69,16 @@ typedef struct {
     unsigned char *raw, *packed; /* a decoded chunk, a chunk file's bytes */
     size_t packed_cap;
     int64_t channel; /* the channel read along the channel axis (0 without one) */
+    /* the decoded chunks kept (see the header): nslots slots, 0 when none are kept; a slot
+     * holds chunk idx[] when data is set and ok; used: the clock of its last read */
+    struct zarr_slot {
+        int64_t idx[ZARR_MAX_DIMS];
+        unsigned char *data;
+        int ok;
+        uint64_t used;
+    } * slots;
+    int nslots;
+    uint64_t clock;
 } zarr_input_t;
 
 /* ------------------------------------------------------------------ paths */
@@ -590,9 +606,38 @@ static void zarr_close(void *handle)
     zarr_input_t *in = handle;
     if (in == NULL)
         return;
+    for (int i = 0; i < in->nslots; i++)
+        free(in->slots[i].data);
+    free(in->slots);
     free(in->raw);
     free(in->packed);
     free(in);
+}
+
+/* Make the slots of the decoded-chunk cache (see the header) and say its bytes in *bytes. */
+static lapse_status_t cache_init(zarr_input_t *in, double *bytes)
+{
+    double budget = 256.0 * 1048576.0, per_tp = 1;
+    const char *env = getenv("LAPSE_H5_INPUT_CACHE"); /* (its form checked: src/env.c) */
+    if (env && *env)
+        budget = (double)strtoull(env, NULL, 10);
+    *bytes = 0;
+    for (int a = 0; a < 3; a++) { /* one timepoint's chunks of the channel read */
+        const int i = in->axis[AX_Z + a];
+        if (i >= 0)
+            per_tp *= (double)((in->shape[i] + in->chunks[i] - 1) / in->chunks[i]);
+    }
+    double n = floor(budget / (double)in->chunk_bytes);
+    if (n > per_tp)
+        n = per_tp;
+    if (in->comp == COMP_RAW || n < 2)
+        return LAPSE_OK;
+    in->slots = calloc((size_t)n, sizeof *in->slots);
+    if (in->slots == NULL)
+        return lapse_fail(LAPSE_ENOMEM, "%s: out of memory for %.0f chunk slots", in->dir, n);
+    in->nslots = (int)n;
+    *bytes = n * (double)in->chunk_bytes;
+    return LAPSE_OK;
 }
 
 /* Axes by rank when no multiscale names them: [y,x], [t,y,x], [t,z,y,x], [t,c,z,y,x]. */
@@ -665,6 +710,8 @@ static lapse_status_t zarr_open(const char *file, const char *selected, void **h
     info->nchannels = nch > 0 ? nch : 1;
     in->raw = malloc(in->chunk_bytes);
     LAPSE_ALLOC(in->raw);
+    LAPSE_TRY(cache_init(in, &info->chunk_cache_bytes));
+    info->compressed_chunks = in->comp != COMP_RAW;
     int64_t nt = in->axis[AX_T] >= 0 ? in->shape[in->axis[AX_T]] : 1;
     info->ndims = in->axis[AX_Z] >= 0 ? 4 : 3;
     info->ntp = nt;
@@ -706,15 +753,15 @@ static int chunk_path(const zarr_input_t *in, const int64_t *idx, char *out, siz
     return n < len ? 0 : -1;
 }
 
-/* Decode the packed bytes (n of them) into in->raw: exactly chunk_bytes, nothing left over. */
-static lapse_status_t decode(zarr_input_t *in, const char *path, size_t n)
+/* Decode the packed bytes (n of them) into raw: exactly chunk_bytes, nothing left over. */
+static lapse_status_t decode(zarr_input_t *in, const char *path, size_t n, unsigned char *raw)
 {
     lapse_status_t st = LAPSE_OK;
     if (in->comp == COMP_RAW) {
         if (n != in->chunk_bytes)
             LAPSE_FAIL(LAPSE_EREAD, "chunk file %s: %zu bytes, an uncompressed chunk has %zu (%s)",
                        path, n, in->chunk_bytes, n < in->chunk_bytes ? "too short" : "too long");
-        memcpy(in->raw, in->packed, n);
+        memcpy(raw, in->packed, n);
     } else if (in->comp == COMP_BLOSC) {
         size_t nbytes = 0, cbytes = 0, bsize = 0;
         if (n < BLOSC_MIN_HEADER_LENGTH)
@@ -731,7 +778,7 @@ static lapse_status_t decode(zarr_input_t *in, const char *path, size_t n)
         if (nbytes != in->chunk_bytes)
             LAPSE_FAIL(LAPSE_EREAD, "chunk file %s: decompresses to %zu bytes, a chunk has %zu",
                        path, nbytes, in->chunk_bytes);
-        int got = blosc_decompress_ctx(in->packed, in->raw, in->chunk_bytes, 1);
+        int got = blosc_decompress_ctx(in->packed, raw, in->chunk_bytes, 1);
         if (got < 0 || (size_t)got != in->chunk_bytes)
             LAPSE_FAIL(LAPSE_EREAD, "chunk file %s: blosc decompression failed (%d)", path, got);
     } else {
@@ -741,7 +788,7 @@ static lapse_status_t decode(zarr_input_t *in, const char *path, size_t n)
             LAPSE_FAIL(LAPSE_ENOMEM, "chunk file %s: inflateInit2 failed", path);
         zs.next_in = in->packed;
         zs.avail_in = (uInt)n;
-        zs.next_out = in->raw;
+        zs.next_out = raw;
         zs.avail_out = (uInt)in->chunk_bytes;
         int zr = inflate(&zs, Z_FINISH);
         size_t out = zs.total_out, left = zs.avail_in;
@@ -772,14 +819,57 @@ cleanup:
     return st;
 }
 
-/* Load chunk idx into in->raw. *missing = 1 (and nothing loaded) when its file does not exist. */
-static lapse_status_t load_chunk(zarr_input_t *in, const int64_t *idx, int *missing)
+/* The slot that holds chunk idx, or NULL. */
+static struct zarr_slot *cache_find(zarr_input_t *in, const int64_t *idx)
+{
+    for (int i = 0; i < in->nslots; i++)
+        if (in->slots[i].ok && memcmp(in->slots[i].idx, idx, (size_t)in->nd * sizeof *idx) == 0)
+            return &in->slots[i];
+    return NULL;
+}
+
+/* The buffer to decode chunk idx into: a free slot's (allocated now) or the least recently
+ * used one's, marked not ok until the decode succeeds (*slot), else in->raw (*slot NULL: no
+ * cache, or no memory for another chunk, which only costs decoding again). */
+static unsigned char *cache_take(zarr_input_t *in, const int64_t *idx, struct zarr_slot **slot)
+{
+    struct zarr_slot *s = NULL;
+    *slot = NULL;
+    for (int i = 0; i < in->nslots; i++) {
+        struct zarr_slot *c = &in->slots[i];
+        if (c->data == NULL) {
+            if ((c->data = malloc(in->chunk_bytes)) == NULL)
+                continue;
+            s = c;
+            break;
+        }
+        if (s == NULL || c->used < s->used)
+            s = c;
+    }
+    if (s == NULL)
+        return in->raw;
+    s->ok = 0;
+    memcpy(s->idx, idx, (size_t)in->nd * sizeof *idx);
+    *slot = s;
+    return s->data;
+}
+
+/* Load chunk idx: its decoded bytes in *src (a kept chunk's, or in->raw). *missing = 1 (and
+ * nothing loaded) when its file does not exist. */
+static lapse_status_t load_chunk(zarr_input_t *in, const int64_t *idx, int *missing,
+                                 const unsigned char **src)
 {
     lapse_status_t st = LAPSE_OK;
     char path[4400];
     struct stat sb;
     int fd = -1;
+    struct zarr_slot *slot = cache_find(in, idx);
     *missing = 0;
+    if (slot) {
+        slot->used = ++in->clock;
+        *src = slot->data;
+        return LAPSE_OK;
+    }
     if (chunk_path(in, idx, path, sizeof path) != 0)
         LAPSE_FAIL(LAPSE_EREAD, "%s: chunk path too long", in->dir);
     fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: refused, not waited on */
@@ -815,7 +905,13 @@ static lapse_status_t load_chunk(zarr_input_t *in, const int64_t *idx, int *miss
                        r < 0 ? strerror(errno) : "file shrank");
         got += (size_t)r;
     }
-    LAPSE_TRY(decode(in, path, n));
+    unsigned char *raw = cache_take(in, idx, &slot);
+    LAPSE_TRY(decode(in, path, n, raw));
+    if (slot) {
+        slot->ok = 1;
+        slot->used = ++in->clock;
+    }
+    *src = raw;
 cleanup:
     if (fd >= 0)
         close(fd);
@@ -833,11 +929,12 @@ static void swap_bytes(unsigned char *p, size_t n, size_t es)
         }
 }
 
-/* Copy the part of the loaded chunk (or the fill value, when missing) that falls in the box. cz,
+/* Copy the part of the loaded chunk src (or the fill value, when src is NULL: a missing chunk)
+ * that falls in the box. cz,
  * cy, cx: the chunk's index along z, y, x (0 for an absent axis); lt: the timepoint's index
  * inside its chunk. */
 static void copy_chunk(const zarr_input_t *in, const lapse_box_t *box, const int64_t *cidx,
-                       int64_t lt, int missing, unsigned char *dst)
+                       int64_t lt, const unsigned char *src, unsigned char *dst)
 {
     int64_t lo[3], hi[3], cs[3]; /* the chunk's extent along z, y, x in global coordinates */
     int64_t stride[ZARR_MAX_DIMS];
@@ -866,7 +963,7 @@ static void copy_chunk(const zarr_input_t *in, const lapse_box_t *box, const int
                      (size_t)box->dim[2] +
                  (size_t)(lo[2] - box->off[2])) *
                     es;
-            if (missing) {
+            if (src == NULL) {
                 for (size_t k = 0; k < row; k++)
                     memcpy(d + k * es, in->fill, es);
             } else {
@@ -875,7 +972,7 @@ static void copy_chunk(const zarr_input_t *in, const lapse_box_t *box, const int
                               (iz >= 0 ? (z - cidx[0] * cs[0]) * stride[iz] : 0) +
                               (y - cidx[1] * cs[1]) * stride[iy] +
                               (lo[2] - cidx[2] * cs[2]) * stride[ix];
-                memcpy(d, in->raw + (size_t)off * es, row * es);
+                memcpy(d, src + (size_t)off * es, row * es);
             }
             if (in->swap)
                 swap_bytes(d, row, es);
@@ -904,11 +1001,12 @@ static lapse_status_t zarr_read(void *handle, int64_t t, const lapse_box_t *box,
         for (c[1] = first[1]; c[1] <= last[1]; c[1]++)
             for (c[2] = first[2]; c[2] <= last[2]; c[2]++) {
                 int missing = 0;
+                const unsigned char *src = NULL;
                 for (int a = 0; a < 3; a++)
                     if (in->axis[AX_Z + a] >= 0)
                         idx[in->axis[AX_Z + a]] = c[a];
-                LAPSE_TRY(load_chunk(in, idx, &missing));
-                copy_chunk(in, box, c, lt, missing, dst);
+                LAPSE_TRY(load_chunk(in, idx, &missing, &src));
+                copy_chunk(in, box, c, lt, missing ? NULL : src, dst);
             }
 cleanup:
     return st;

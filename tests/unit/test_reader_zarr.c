@@ -115,6 +115,47 @@ START_TEST(codecs)
 }
 END_TEST
 
+/* The decoded-chunk cache of a compressed store: its size (one timepoint's chunks by default,
+ * what LAPSE_H5_INPUT_CACHE leaves room for, none for raw chunks or room for one), and the values
+ * of every store read box by box with 2 slots (chunks replaced between and within reads),
+ * with none, and with the default. */
+static double cache_bytes(const char *name)
+{
+    lapse_input_info_t info;
+    lapse_err_clear();
+    ck_assert_msg(lapse_reader_probe(path_in(name), "", &info) == LAPSE_OK, "%s: %s", name,
+                  lapse_errmsg());
+    return info.chunk_cache_bytes;
+}
+
+START_TEST(chunk_cache)
+{
+    unsetenv("LAPSE_H5_INPUT_CACHE");
+    lapse_input_info_t info;
+    ck_assert_int_eq(lapse_reader_probe(path_in("lz4_u2.zarr"), "", &info), LAPSE_OK);
+    ck_assert_int_eq(info.compressed_chunks, 1);
+    /* chunks of 2 x 2 x 8 x 16 uint16 (1024 bytes) over 5 x 37 x 45: 3 x 5 x 3 a timepoint */
+    ck_assert_double_eq(info.chunk_cache_bytes, 45 * 1024);
+    ck_assert_int_eq(lapse_reader_probe(path_in("raw_u2.zarr"), "", &info), LAPSE_OK);
+    ck_assert_int_eq(info.compressed_chunks, 0);
+    ck_assert_double_eq(info.chunk_cache_bytes, 0);
+    static const char *const stores[] = {"lz4_u2.zarr", "zstd_f4.zarr", "gzip_u2.zarr",
+                                         "zlib_u1.zarr", "nested_f4.zarr"};
+    static const char *const budgets[] = {"2600", "1", "1500000"};
+    for (size_t b = 0; b < 3; b++) {
+        setenv("LAPSE_H5_INPUT_CACHE", budgets[b], 1);
+        if (b == 0)
+            ck_assert_double_eq(cache_bytes("lz4_u2.zarr"), 2 * 1024);
+        if (b == 1)
+            ck_assert_double_eq(cache_bytes("lz4_u2.zarr"), 0);
+        for (size_t i = 0; i < sizeof stores / sizeof *stores; i++)
+            expect_values(stores[i], "", 0);
+        expect_values("missing_u2.zarr", "", 1);
+    }
+    unsetenv("LAPSE_H5_INPUT_CACHE");
+}
+END_TEST
+
 START_TEST(layouts)
 {
     expect_values("nested_f4.zarr", "", 0);
@@ -251,6 +292,11 @@ static void expect_bad_chunk(const char *name, const char *const *words)
                       lapse_errmsg(), words[i]);
     lapse_err_clear();
     ck_assert_msg(lapse_reader_read(r, 0, &other, buf) == LAPSE_OK, "%s: %s", name, lapse_errmsg());
+    /* again, after a good read: a chunk that failed to decode was not kept (the cache) */
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_reader_read(r, 0, &first, buf), LAPSE_EREAD);
+    ck_assert_msg(strstr(lapse_errmsg(), chunk) != NULL, "again: '%s' lacks the chunk file %s",
+                  lapse_errmsg(), chunk);
     lapse_reader_close(r);
 }
 
@@ -274,6 +320,7 @@ static Suite *zarr_suite(void)
     TCase *tc = tcase_create("core");
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, codecs);
+    tcase_add_test(tc, chunk_cache);
     tcase_add_test(tc, layouts);
     tcase_add_test(tc, ome);
     tcase_add_test(tc, backend_choice);
