@@ -6,8 +6,8 @@
 # (bytes_in 0: the rounds dealt the tiles as the scheduler deals the tasks); the output is
 # bit-identical to a 1-rank run, to dynamic scheduling's and to round-robin tasks
 # (LAPSE_DEAL=tasks, whose rows show the timepoints split over the ranks). A continued run
-# with one pending timepoint (fewer than the ranks) deals its tasks round-robin; an
-# uncompressed input keeps round-robin tasks.
+# with one pending timepoint (fewer than the ranks) deals its tasks round-robin; a compressed
+# Zarr store is dealt as the HDF5 file is; an uncompressed input keeps round-robin tasks.
 source "$(dirname "$0")/common.sh"
 need_device
 cd "$T" || fail "cd $T"
@@ -28,6 +28,11 @@ with h5py.File("gz.h5", "w") as f:
     f.create_dataset("/raw", data=a, chunks=(1, 16, 48, 56), compression="gzip")
 with h5py.File("plain.h5", "w") as f:
     f.create_dataset("/raw", data=a)
+import numcodecs
+import zarr
+z = zarr.open_array("gz.zarr", mode="w", shape=a.shape, chunks=(1, 16, 48, 56), dtype=a.dtype,
+                    compressor=numcodecs.Zlib(level=1))
+z[:] = a
 PY
 
 # cfg FILE INPUT OUTPUT SCHEDULING: the segmentation with measurements, 4 tiles per timepoint.
@@ -103,6 +108,17 @@ grep -q "whole timepoints" "$T/last.log" && fail "one pending timepoint on 2 ran
 got=$(rows cont.h5 2)
 [ "$got" = "3:0:0 3:1:0 3:0:0 3:1:0" ] || fail "the continued run's rows are $got"
 same cont.h5
+
+note "a compressed Zarr input: whole timepoints, the same output"
+cfg c7.yaml gz.zarr zarr_out.h5 static
+sed -i "s|^input: .*|input: {file: gz.zarr}|" c7.yaml
+lapse_run 2 c7.yaml
+grep -q "static scheduling, whole timepoints per rank (compressed input)" "$T/last.log" ||
+    { cat "$T/last.log"; fail "Zarr: the run does not deal whole timepoints"; }
+got=$(rows zarr_out.h5 1)
+want=$(for t in 0 1 2 3 4 5; do for k in 0 1 2 3; do printf '%s:%s:0 ' $t $((t % 2)); done; done)
+[ "$got" = "${want% }" ] || fail "Zarr rows are $got, not $want"
+same zarr_out.h5
 
 note "an uncompressed input: round-robin tasks"
 cfg c6.yaml plain.h5 plain_out.h5 static
