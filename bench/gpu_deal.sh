@@ -13,6 +13,9 @@
 #      alternated; per run the wall seconds, each rank's seconds reading the input
 #      (LAPSE_PROFILE=1: the rounds' "input"; LAPSE_IO_STATS=1: the task loop's "read"), and the
 #      output compared with the 1-rank run's (h5same.py).
+#   FORMAT=zarr: the input is a Zarr store instead (zlib level 1, chunks ZCHUNK, default
+#   1,32,128,128: smaller than the tiles, so only the halos span them), and each pipeline first
+#   runs on 1 rank with LAPSE_H5_INPUT_CACHE=1 (no decoded chunk kept) against the default.
 # Logs under $OUT (default bench-out). For a try on PoCL: GPU_ENV=/dev/null BIN=build DEVICES=any SHAPE=32,128,128 NT=4.
 set -uo pipefail
 BIN=${BIN:-gpu-bin}
@@ -24,6 +27,8 @@ REPS=${REPS:-2}
 PY=${LAPSE_PY:-$(command -v python3)}
 DEVICES=${DEVICES:-gpu}
 SHAPE=${SHAPE:-64,512,512}
+FORMAT=${FORMAT:-h5}
+ZCHUNK=${ZCHUNK:-1,32,128,128}
 IFS=, read -r SZ SY SX <<<"$SHAPE"
 mkdir -p "$LOG" "$W"
 source "${GPU_ENV:-.gpu/env.sh}"
@@ -35,22 +40,34 @@ echo "=== input ($(date -u +%T))"
 rm -f "$W/plain.h5"
 "$LAPSE" sample "$W/plain.h5" --timepoints "$NT" --shape "$SHAPE" --seed 3 >"$LOG/sample.log" 2>&1 ||
     { cat "$LOG/sample.log"; exit 1; }
-"$PY" - "$W" "$NT" "$SY" "$SX" <<'PY' || exit 1
+"$PY" - "$W" "$NT" "$SY" "$SX" "$FORMAT" "$ZCHUNK" <<'PY' || exit 1
 import sys
 import h5py
 w, nt, sy, sx = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-with h5py.File(f"{w}/plain.h5", "r") as f, h5py.File(f"{w}/gz.h5", "w") as g:
+with h5py.File(f"{w}/plain.h5", "r") as f:
     d = f["/raw"]
-    o = g.create_dataset("/raw", shape=d.shape, dtype=d.dtype, chunks=(1, 32, sy, sx),
-                         compression="gzip", compression_opts=1)
+    if sys.argv[5] == "zarr":
+        import shutil, numcodecs, zarr
+        shutil.rmtree(f"{w}/gz.zarr", ignore_errors=True)
+        o = zarr.open_array(f"{w}/gz.zarr", mode="w", shape=d.shape, dtype=d.dtype,
+                            chunks=tuple(int(c) for c in sys.argv[6].split(",")),
+                            compressor=numcodecs.Zlib(level=1))
+    else:
+        g = h5py.File(f"{w}/gz.h5", "w")
+        o = g.create_dataset("/raw", shape=d.shape, dtype=d.dtype, chunks=(1, 32, sy, sx),
+                             compression="gzip", compression_opts=1)
     for t in range(nt):
         o[t] = d[t]
-print(f"gzip input: {nt} timepoints")
+print(f"{sys.argv[5]} input: {nt} timepoints")
 PY
 
 cfg() { # cfg NAME OUT: NAME's pipeline into OUT
     {
-        echo "input: {file: $W/gz.h5, dataset: /raw}"
+        if [ "$FORMAT" = zarr ]; then
+            echo "input: {file: $W/gz.zarr}"
+        else
+            echo "input: {file: $W/gz.h5, dataset: /raw}"
+        fi
         echo "tiles: {shape: [$SZ, $((SY / 2)), $((SX / 2))], halo: auto}"
         echo "pipeline:"
         echo "  - {op: gaussian_blur, sigma: 1}"
@@ -64,15 +81,16 @@ cfg() { # cfg NAME OUT: NAME's pipeline into OUT
     } >"$W/$2.yaml"
 }
 
-# one PIPE RANKS DEAL REP: one run, its line of results
+# one PIPE RANKS DEAL REP [CACHE]: one run, its line of results (CACHE: LAPSE_H5_INPUT_CACHE)
 one() {
-    local p=$1 n=$2 deal=$3 r=$4 name="$1-$2-$3" log
+    local p=$1 n=$2 deal=$3 r=$4 name="$1-$2-$3" log cache=${5:-}
     log="$LOG/$name-$r.log"
     cfg "$p" "$name"
     local t0 t1 rc
     t0=$(date +%s%N)
     if [ "$n" -eq 1 ]; then
-        LAPSE_PROFILE=1 LAPSE_IO_STATS=1 OMPI_MCA_ess_singleton_isolated=1 "$LAPSE" run "$W/$name.yaml" >"$log" 2>&1
+        LAPSE_H5_INPUT_CACHE=$cache LAPSE_PROFILE=1 LAPSE_IO_STATS=1 OMPI_MCA_ess_singleton_isolated=1 \
+            "$LAPSE" run "$W/$name.yaml" >"$log" 2>&1
     else
         mpiexec -n "$n" --bind-to none -x LAPSE_DEAL="$deal" -x LAPSE_PROFILE=1 -x LAPSE_IO_STATS=1 \
             "$LAPSE" run "$W/$name.yaml" >"$log" 2>&1
@@ -84,7 +102,7 @@ one() {
         "$PY" tests/py/h5same.py "$W/$name.h5" "$W/$p-1-tasks.h5" >"$LOG/same-$name-$r.txt" 2>&1
         same=$?
     fi
-    printf '%s ranks %d deal %s rep %d: exit %d, %d ms wall, same as 1 rank: %s\n' "$p" "$n" "$deal" "$r" \
+    printf '%s ranks %d deal %s%s rep %d: exit %d, %d ms wall, same as 1 rank: %s\n' "$p" "$n" "$deal" "${cache:+ cache $cache}" "$r" \
         "$rc" $(((t1 - t0) / 1000000)) "$same"
     grep -E "^lapse: run [0-9]+:|^lapse: global steps:" "$log" | sed 's/^/    /'
     grep -oE "rank [0-9]+ profile: global-step rounds: input [0-9.]+ s" "$log" | sed 's/^/    /'
@@ -94,6 +112,11 @@ one() {
 for p in seg blur; do
     echo "=== $p ($(date -u +%T))"
     one "$p" 1 tasks 1
+    for r in $(seq 1 "$REPS"); do
+        [ "$FORMAT" = zarr ] || break
+        one "$p" 1 nocache "$r" 1
+        one "$p" 1 tasks "$r"
+    done
     for r in $(seq 1 "$REPS"); do
         for deal in tasks timepoints; do
             one "$p" "$RANKS" "$deal" "$r"
