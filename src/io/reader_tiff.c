@@ -19,6 +19,11 @@
  * strips or tiles it touches, cropping y/x on the host. input.dataset is not used. libtiff's
  * errors go to a handler per open file (TIFFOpenExt), so different handles may be used from
  * different threads.
+ *
+ * Decoded strips and tiles of compressed pages are kept for later reads (a strip spans every
+ * tile along x, and halos reach into the neighbours' strips and tiles; io/reader_zarr.c keeps
+ * Zarr chunks the same way): up to one timepoint's within LAPSE_H5_INPUT_CACHE bytes (default
+ * 256 MiB; room for fewer than 2: none kept), the least recently used replaced first.
  */
 #include "io/reader.h"
 
@@ -26,6 +31,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,6 +62,22 @@ typedef struct {
     unsigned char *buf; /* one decoded strip or tile */
     size_t buflen;
     uint64_t fsize; /* the file's size in bytes */
+    /* set by scan_pages: pages that are compressed, and over them the most bytes one strip or
+     * tile decodes to and the most strips or tiles a page has */
+    int64_t ncompressed;
+    uint64_t unit_max, units_max;
+    /* the decoded strips and tiles kept (see the header): nslots slots of unit_max bytes, 0 when
+     * none are kept; a slot holds unit idx of page when data is set and ok, got bytes of it */
+    struct tiff_slot {
+        int64_t page;
+        uint32_t idx;
+        unsigned char *data;
+        tmsize_t got;
+        int ok;
+        uint64_t used;
+    } * slots;
+    int nslots;
+    uint64_t clock;
 } tiff_input_t;
 
 /* The axes found in a file. */
@@ -587,6 +609,12 @@ static lapse_status_t check_decoded_size(tiff_input_t *in, int64_t p)
     if (comp == COMPRESSION_NONE)
         return LAPSE_OK; /* its bytes are in the file (check_extents) */
     const uint64_t n = tiled ? TIFFTileSize64(in->tif) : TIFFStripSize64(in->tif);
+    const uint64_t units = tiled ? TIFFNumberOfTiles(in->tif) : TIFFNumberOfStrips(in->tif);
+    in->ncompressed++;
+    if (n > in->unit_max)
+        in->unit_max = n;
+    if (units > in->units_max)
+        in->units_max = units;
     if (n == 0 || n > (uint64_t)TIFF_DECODED_LIMIT)
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: page %lld: one compressed %s decodes to %llu bytes%s, more than lapse "
@@ -664,9 +692,36 @@ static void tiff_close(void *handle)
         return;
     if (in->tif != NULL)
         TIFFClose(in->tif);
+    for (int i = 0; i < in->nslots; i++)
+        free(in->slots[i].data);
+    free(in->slots);
     free(in->ifd);
     free(in->buf);
     free(in);
+}
+
+/* Make the slots of the decoded-unit cache (see the header) for timepoints of nz pages and say
+ * its bytes in *bytes. */
+static lapse_status_t cache_init(tiff_input_t *in, int64_t nz, double *bytes)
+{
+    double budget = 256.0 * 1048576.0;
+    const char *env = getenv("LAPSE_H5_INPUT_CACHE"); /* (its form checked: src/env.c) */
+    if (env && *env)
+        budget = (double)strtoull(env, NULL, 10);
+    *bytes = 0;
+    if (in->ncompressed == 0 || in->unit_max == 0)
+        return LAPSE_OK;
+    double n = floor(budget / (double)in->unit_max), per_tp = (double)nz * (double)in->units_max;
+    if (n > per_tp)
+        n = per_tp;
+    if (n < 2)
+        return LAPSE_OK;
+    in->slots = calloc((size_t)n, sizeof *in->slots);
+    if (in->slots == NULL)
+        return lapse_fail(LAPSE_ENOMEM, "%s: out of memory for %.0f strip slots", in->file, n);
+    in->nslots = (int)n;
+    *bytes = n * (double)in->unit_max;
+    return LAPSE_OK;
 }
 
 static lapse_status_t tiff_open(const char *file, const char *dataset, void **handle,
@@ -745,6 +800,8 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
     info->shape[1] = in->ny;
     info->shape[2] = in->nx;
     info->dtype = dt;
+    LAPSE_TRY(cache_init(in, ax.z, &info->chunk_cache_bytes));
+    info->compressed_chunks = in->ncompressed > 0;
     info->failed_part = 0;
     *handle = in;
     in = NULL;
@@ -782,10 +839,58 @@ cleanup:
     return st;
 }
 
+/* Unit idx (a tile when tiled, else a strip) of the current page, page, decoded: *src and *got
+ * its bytes, from the cache when a compressed page's unit is kept there, else decoded now (into
+ * a slot of the cache, or into in->buf: size bytes, which need_buf made room for). A unit that
+ * fails to decode is not kept; *got < 0 then, and in->err says why. */
+static void decoded(tiff_input_t *in, int64_t page, uint32_t idx, int tiled, tmsize_t size,
+                    const unsigned char **src, tmsize_t *got)
+{
+    struct tiff_slot *slot = NULL;
+    uint16_t comp = COMPRESSION_NONE;
+    unsigned char *dst = in->buf;
+    if (in->nslots > 0)
+        TIFFGetFieldDefaulted(in->tif, TIFFTAG_COMPRESSION, &comp);
+    if (comp != COMPRESSION_NONE && (uint64_t)size <= in->unit_max) {
+        struct tiff_slot *lru = NULL;
+        for (int i = 0; i < in->nslots; i++) {
+            struct tiff_slot *c = &in->slots[i];
+            if (c->ok && c->page == page && c->idx == idx) {
+                c->used = ++in->clock;
+                *src = c->data;
+                *got = c->got;
+                return;
+            }
+            if (c->data == NULL && slot == NULL) /* the first free slot */
+                slot = c;
+            if (c->data && (lru == NULL || c->used < lru->used))
+                lru = c;
+        }
+        if (slot == NULL) /* none free: the least recently used */
+            slot = lru;
+        if (slot && slot->data == NULL && (slot->data = malloc(in->unit_max)) == NULL)
+            slot = NULL; /* no memory for another: decoded into in->buf, not kept */
+        if (slot) {
+            slot->ok = 0;
+            dst = slot->data;
+        }
+    }
+    *got = tiled ? TIFFReadEncodedTile(in->tif, idx, dst, size)
+                 : TIFFReadEncodedStrip(in->tif, idx, dst, size);
+    *src = dst;
+    if (slot && *got >= 0) {
+        slot->page = page;
+        slot->idx = idx;
+        slot->got = *got;
+        slot->ok = 1;
+        slot->used = ++in->clock;
+    }
+}
+
 /* Rows [y0, y1) and columns [x0, x1) of the current page into dst (rows of x1 - x0 voxels), from
  * the tiles they touch. */
-static lapse_status_t read_tiles(tiff_input_t *in, int64_t y0, int64_t y1, int64_t x0, int64_t x1,
-                                 unsigned char *dst)
+static lapse_status_t read_tiles(tiff_input_t *in, int64_t page, int64_t y0, int64_t y1, int64_t x0,
+                                 int64_t x1, unsigned char *dst)
 {
     lapse_status_t st = LAPSE_OK;
     uint32_t tw = 0, th = 0;
@@ -799,13 +904,16 @@ static lapse_status_t read_tiles(tiff_input_t *in, int64_t y0, int64_t y1, int64
     for (int64_t ty = y0 / th * th; ty < y1; ty += th)
         for (int64_t tx = x0 / tw * tw; tx < x1; tx += tw) {
             uint32_t tile = TIFFComputeTile(in->tif, (uint32_t)tx, (uint32_t)ty, 0, 0);
-            if (TIFFReadEncodedTile(in->tif, tile, in->buf, ts) < 0)
+            const unsigned char *src = NULL;
+            tmsize_t got = 0;
+            decoded(in, page, tile, 1, ts, &src, &got);
+            if (got < 0)
                 LAPSE_FAIL(LAPSE_EREAD, "%s: tile %u: %s", in->file, (unsigned)tile, in->err);
             int64_t ya = ty > y0 ? ty : y0, yb = ty + th < y1 ? ty + th : y1;
             int64_t xa = tx > x0 ? tx : x0, xb = tx + tw < x1 ? tx + tw : x1;
             for (int64_t y = ya; y < yb; y++)
                 memcpy(dst + ((size_t)(y - y0) * dx + (size_t)(xa - x0)) * es,
-                       in->buf + ((size_t)(y - ty) * tw + (size_t)(xa - tx)) * es,
+                       src + ((size_t)(y - ty) * tw + (size_t)(xa - tx)) * es,
                        (size_t)(xb - xa) * es);
         }
 cleanup:
@@ -813,8 +921,8 @@ cleanup:
 }
 
 /* As read_tiles, from the strips of the current page. */
-static lapse_status_t read_strips(tiff_input_t *in, int64_t y0, int64_t y1, int64_t x0, int64_t x1,
-                                  unsigned char *dst)
+static lapse_status_t read_strips(tiff_input_t *in, int64_t page, int64_t y0, int64_t y1,
+                                  int64_t x0, int64_t x1, unsigned char *dst)
 {
     lapse_status_t st = LAPSE_OK;
     uint32_t rps = 0;
@@ -829,13 +937,15 @@ static lapse_status_t read_strips(tiff_input_t *in, int64_t y0, int64_t y1, int6
     for (int64_t sy = y0 / rps * rps; sy < y1; sy += rps) {
         uint32_t strip = TIFFComputeStrip(in->tif, (uint32_t)sy, 0);
         int64_t rows = sy + rps < in->ny ? rps : in->ny - sy;
-        tmsize_t got = TIFFReadEncodedStrip(in->tif, strip, in->buf, ss);
+        const unsigned char *src = NULL;
+        tmsize_t got = 0;
+        decoded(in, page, strip, 0, ss, &src, &got);
         if (got < 0 || (size_t)got < (size_t)rows * row)
             LAPSE_FAIL(LAPSE_EREAD, "%s: strip %u: %s", in->file, (unsigned)strip,
                        in->err[0] ? in->err : "short strip");
         int64_t ya = sy > y0 ? sy : y0, yb = sy + rows < y1 ? sy + rows : y1;
         for (int64_t y = ya; y < yb; y++)
-            memcpy(dst + (size_t)(y - y0) * dx * es, in->buf + (size_t)(y - sy) * row + x0 * es,
+            memcpy(dst + (size_t)(y - y0) * dx * es, src + (size_t)(y - sy) * row + x0 * es,
                    dx * es);
     }
 cleanup:
@@ -859,9 +969,9 @@ static lapse_status_t tiff_read(void *handle, int64_t t, const lapse_box_t *box,
         if (!TIFFSetSubDirectory(in->tif, in->ifd[page]))
             LAPSE_FAIL(LAPSE_EREAD, "%s: page %lld: %s", in->file, (long long)page, in->err);
         if (TIFFIsTiled(in->tif))
-            LAPSE_TRY(read_tiles(in, y0, y1, x0, x1, out));
+            LAPSE_TRY(read_tiles(in, page, y0, y1, x0, x1, out));
         else
-            LAPSE_TRY(read_strips(in, y0, y1, x0, x1, out));
+            LAPSE_TRY(read_strips(in, page, y0, y1, x0, x1, out));
     }
 cleanup:
     return st;

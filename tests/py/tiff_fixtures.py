@@ -17,6 +17,8 @@ Good files:
   tifffile's default JSON description ({"shape": [...], "axes": "..."}, imwrite without imagej/ome):
     json_tzyx.tif  TZYX uint16 (3, 4, 37, 45)                             -> [3, 4, 37, 45]
     json_tyx.tif   TYX uint8 (5, 37, 45)                                  -> [5, 37, 45]
+    zlib_tzyx.tif  TZYX uint16 (3, 4, 37, 45), zlib, 5 rows per strip     -> [3, 4, 37, 45]
+    zlib_bad.tif   zlib_tzyx.tif with page 1's strip 2 garbled (a read of it fails)
     json_zcyx.tif  ZCYX uint16 (4, 2, 37, 45), channel c holds v + 100*c  -> [1, 4, 37, 45] a channel
     json_ctzyx.tif "ctzyx" (lower case) uint16 (2, 2, 3, 37, 45), v + 100*c -> [2, 3, 37, 45] a channel
     json_shape3.tif  shape only [4, 37, 45]: a plain multi-page file       -> [1, 4, 37, 45]
@@ -98,6 +100,16 @@ def main():
         w.write(v[0, 1, :20].astype(np.uint16), metadata=None)
 
     tifffile.imwrite(p("json_tzyx.tif"), v.astype(np.uint16), metadata={"axes": "TZYX"}, photometric="minisblack")
+    tifffile.imwrite(p("zlib_tzyx.tif"), v.astype(np.uint16), metadata={"axes": "TZYX"},
+                     photometric="minisblack", compression="zlib", rowsperstrip=5)
+    with open(p("zlib_tzyx.tif"), "rb") as src, open(p("zlib_bad.tif"), "wb") as dst:
+        dst.write(src.read())
+    with tifffile.TiffFile(p("zlib_bad.tif")) as t:
+        page = t.pages[1]
+        off, cnt = page.dataoffsets[2], page.databytecounts[2]
+    with open(p("zlib_bad.tif"), "r+b") as fh:  # the zlib stream's header and body garbled
+        fh.seek(off)
+        fh.write(bytes([0xDE, 0xAD]) * (cnt // 2))
     tifffile.imwrite(p("json_tyx.tif"), v5.astype(np.uint8), metadata={"axes": "TYX"}, photometric="minisblack")
     zc = np.stack([v[0], v[0] + 100], axis=1).astype(np.uint16)  # Z C Y X
     tifffile.imwrite(p("json_zcyx.tif"), zc, metadata={"axes": "ZCYX"}, photometric="minisblack")

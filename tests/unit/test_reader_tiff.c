@@ -179,6 +179,61 @@ START_TEST(bigtiff_tiled_zlib_float)
 }
 END_TEST
 
+/* The decoded-strip cache of a compressed file: its size (one timepoint's strips by default,
+ * what LAPSE_H5_INPUT_CACHE leaves room for, none for an uncompressed file or room for one); the
+ * values of zlib strips and tiles read box by box with 2 slots (strips replaced between and
+ * within reads), none and the default; a strip that fails to decode fails again after a good
+ * read (it was not kept). */
+static double cache_bytes(const char *name, int *compressed)
+{
+    lapse_input_info_t info;
+    lapse_err_clear();
+    ck_assert_msg(lapse_reader_probe(path_in(name), "", &info) == LAPSE_OK, "%s: %s", name,
+                  lapse_errmsg());
+    *compressed = info.compressed_chunks;
+    return info.chunk_cache_bytes;
+}
+
+START_TEST(strip_cache)
+{
+    int comp = -1;
+    unsetenv("LAPSE_H5_INPUT_CACHE");
+    /* 4 pages a timepoint of 8 strips of 5 rows x 45 uint16 (450 bytes) */
+    ck_assert_double_eq(cache_bytes("zlib_tzyx.tif", &comp), 4 * 8 * 450);
+    ck_assert_int_eq(comp, 1);
+    ck_assert_double_eq(cache_bytes("plain.tif", &comp), 0);
+    ck_assert_int_eq(comp, 0);
+    static const char *const budgets[] = {"1000", "1", "1500000"};
+    for (size_t b = 0; b < 3; b++) {
+        setenv("LAPSE_H5_INPUT_CACHE", budgets[b], 1);
+        if (b == 0)
+            ck_assert_double_eq(cache_bytes("zlib_tzyx.tif", &comp), 2 * 450);
+        if (b == 1)
+            ck_assert_double_eq(cache_bytes("zlib_tzyx.tif", &comp), 0);
+        expect_values("zlib_tzyx.tif");
+        expect_values("big.tif");
+        expect_values("plain.tif");
+    }
+    unsetenv("LAPSE_H5_INPUT_CACHE");
+    lapse_reader_t *r = NULL;
+    ck_assert_int_eq(lapse_reader_open(path_in("zlib_bad.tif"), "", &r), LAPSE_OK);
+    uint16_t buf[37 * 45];
+    const lapse_box_t bad = {{1, 10, 0}, {1, 5, 45}}, good = {{1, 20, 0}, {1, 5, 45}};
+    char first[600];
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_reader_read(r, 0, &bad, buf), LAPSE_EREAD);
+    ck_assert_msg(strstr(lapse_errmsg(), "strip 2") != NULL, "'%s' lacks the strip",
+                  lapse_errmsg());
+    snprintf(first, sizeof first, "%s", lapse_errmsg());
+    lapse_err_clear();
+    ck_assert_msg(lapse_reader_read(r, 0, &good, buf) == LAPSE_OK, "%s", lapse_errmsg());
+    lapse_err_clear();
+    ck_assert_int_eq(lapse_reader_read(r, 0, &bad, buf), LAPSE_EREAD);
+    ck_assert_str_eq(lapse_errmsg(), first); /* decoded again: libtiff names the cause again */
+    lapse_reader_close(r);
+}
+END_TEST
+
 START_TEST(ome)
 {
     expect_info("ome_tzyx.ome.tif", "", 4, 2, 3, LAPSE_DT_U16);
@@ -316,6 +371,7 @@ static Suite *tiff_suite(void)
     tcase_add_test(tc, multipage_strips);
     tcase_add_test(tc, imagej);
     tcase_add_test(tc, bigtiff_tiled_zlib_float);
+    tcase_add_test(tc, strip_cache);
     tcase_add_test(tc, ome);
     tcase_add_test(tc, json_axes);
     tcase_add_test(tc, json_channels);
