@@ -486,8 +486,10 @@ static uint64_t fnv_bytes(uint64_t h, const unsigned char *p, size_t n)
     return h;
 }
 
-lapse_status_t lapse_input_identity(const char *file, const char *dataset,
-                                    const lapse_input_info_t *in, char *out, size_t len)
+/* lapse_input_identity over the input's first ntp timepoints (in->ntp: all of them): the
+ * boxes of timepoints 0, ntp / 2 and ntp - 1, and with input.files the first ntp files only. */
+static lapse_status_t identity_of(const char *file, const char *dataset,
+                                  const lapse_input_info_t *in, int64_t ntp, char *out, size_t len)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_reader_t *r = NULL;
@@ -497,7 +499,7 @@ lapse_status_t lapse_input_identity(const char *file, const char *dataset,
     lapse_box_t box = {{0, 0, 0},
                        {in->shape[0] < 4 ? in->shape[0] : 4, in->shape[1] < 64 ? in->shape[1] : 64,
                         in->shape[2] < 64 ? in->shape[2] : 64}};
-    int64_t tps[3] = {0, in->ntp / 2, in->ntp - 1};
+    int64_t tps[3] = {0, ntp / 2, ntp - 1};
     lapse_input_sel_t sel;
     char **names = NULL;
     size_t nnames = 0;
@@ -507,6 +509,12 @@ lapse_status_t lapse_input_identity(const char *file, const char *dataset,
     if (sel.files) { /* every file: total size, latest time, each file's name, size and time */
         LAPSE_TRY(lapse_reader_files_list(file, &names, &nnames));
         memset(&sb, 0, sizeof sb);
+        for (size_t i = (size_t)ntp; i < nnames; i++) { /* the first ntp files */
+            free(names[i]);
+            names[i] = NULL;
+        }
+        if (nnames > (size_t)ntp)
+            nnames = (size_t)ntp;
         for (size_t i = 0; i < nnames; i++) {
             struct stat fs;
             char rec[64];
@@ -529,7 +537,7 @@ lapse_status_t lapse_input_identity(const char *file, const char *dataset,
     buf = malloc(n > 0 ? n : 1);
     LAPSE_ALLOC(buf);
     LAPSE_TRY(lapse_reader_open(file, dataset, &r));
-    for (int i = 0; i < 3 && in->ntp > 0; i++) {
+    for (int i = 0; i < 3 && ntp > 0; i++) {
         /* a box that cannot be read (a damaged chunk) counts as such, so that the tasks decide
          * what to do with it (on_error: skip records them failed and goes on); the file's size
          * and time still tell a change */
@@ -553,6 +561,32 @@ cleanup:
         free(names[i]);
     free(names);
     return st;
+}
+
+lapse_status_t lapse_input_identity(const char *file, const char *dataset,
+                                    const lapse_input_info_t *in, char *out, size_t len)
+{
+    return identity_of(file, dataset, in, in->ntp, out, len);
+}
+
+lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
+                                          const lapse_input_info_t *in, int64_t ntp, char *out,
+                                          size_t len)
+{
+    if (ntp < 0 || ntp > in->ntp)
+        return lapse_fail(LAPSE_EINPUT,
+                          "%s: the identity of its first %lld timepoints: it has %lld", file,
+                          (long long)ntp, (long long)in->ntp);
+    return identity_of(file, dataset, in, ntp, out, len);
+}
+
+int lapse_input_identity_same_sum(const char *a, const char *b)
+{
+    const char *pa = strstr(a, "sum="), *pb = strstr(b, "sum=");
+    if (pa == NULL || pb == NULL)
+        return 0;
+    size_t la = strcspn(pa, " "), lb = strcspn(pb, " ");
+    return la == lb && strncmp(pa, pb, la) == 0;
 }
 
 void lapse_input_identity_diff(const char *a, const char *b, char *buf, size_t len)

@@ -42,6 +42,18 @@ int lapse_input_reads_file(const char *file, const char *dataset, const struct s
 lapse_status_t lapse_input_identity(const char *file, const char *dataset,
                                     const lapse_input_info_t *in, char *out, size_t len);
 
+/* The identity the input had when it held only its first ntp timepoints (0 <= ntp <= in->ntp),
+ * computed on the input as it is now: the checksum covers the boxes of timepoints 0, ntp / 2 and
+ * ntp - 1 (and with input.files the names, sizes and times of the first ntp files), so its
+ * "sum=" equals the one recorded then when those timepoints hold the same data; size and
+ * modification time are the whole input's now. For growing an output (exec/job.c). */
+lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
+                                          const lapse_input_info_t *in, int64_t ntp, char *out,
+                                          size_t len);
+
+/* 1 when identities a and b have the same checksum ("sum="), whatever their size and time. */
+int lapse_input_identity_same_sum(const char *a, const char *b);
+
 /* Describe what differs between identities a (recorded) and b (now) into buf[len]. */
 void lapse_input_identity_diff(const char *a, const char *b, char *buf, size_t len);
 
