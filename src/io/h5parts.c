@@ -51,11 +51,15 @@ lapse_status_t lapse_parts_new_token(char tok[LAPSE_PARTS_TOKEN_LEN])
     return LAPSE_OK;
 }
 
-/* Is name a part's file name (t, then digits only, then .h5)? */
+/* Is name a part's file name (t, then digits only, then .h5), or the staging name of one that
+ * a growth makes (the same, then .creating: lapse_parts_grow)? */
 static int is_part_name(const char *name)
 {
+    static const char staged[] = ".creating";
     size_t n = strlen(name), i = 1;
-    if (n < 5 || name[0] != 't' || strcmp(name + n - 3, ".h5") != 0)
+    if (n > sizeof staged - 1 && strcmp(name + n - (sizeof staged - 1), staged) == 0)
+        n -= sizeof staged - 1;
+    if (n < 5 || name[0] != 't' || strncmp(name + n - 3, ".h5", 3) != 0)
         return 0;
     for (; i < n - 3; i++)
         if (name[i] < '0' || name[i] > '9')
@@ -312,15 +316,14 @@ cleanup:
     return st;
 }
 
-lapse_status_t lapse_parts_create(const char *dir, int64_t t, const lapse_dset_spec_t *specs,
-                                  const int *results, int nspecs, const char *token)
+/* lapse_parts_create of part t at path (a new file). */
+static lapse_status_t create_at(const char *path, int64_t t, const lapse_dset_spec_t *specs,
+                                const int *results, int nspecs, const char *token)
 {
     lapse_status_t st = LAPSE_OK;
     hid_t f = H5I_INVALID_HID, fapl = H5I_INVALID_HID, space = H5I_INVALID_HID,
           attr = H5I_INVALID_HID;
-    char path[4400];
     int created = 0;
-    lapse_parts_file(dir, t, path, sizeof path);
     LAPSE_H5ID(fapl, H5Pcreate(H5P_FILE_ACCESS));
     LAPSE_H5(H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST));
     LAPSE_H5ID(f, H5Fcreate(path, H5F_ACC_EXCL, H5P_DEFAULT, fapl));
@@ -354,6 +357,40 @@ cleanup:
         if (created)
             unlink(path);
     }
+    return st;
+}
+
+lapse_status_t lapse_parts_create(const char *dir, int64_t t, const lapse_dset_spec_t *specs,
+                                  const int *results, int nspecs, const char *token)
+{
+    char path[4400];
+    lapse_parts_file(dir, t, path, sizeof path);
+    return create_at(path, t, specs, results, nspecs, token);
+}
+
+lapse_status_t lapse_parts_grow(const char *file, int64_t t, const lapse_dset_spec_t *specs,
+                                const int *results, int nspecs, const char *token)
+{
+    lapse_status_t st = LAPSE_OK;
+    char dir[4200], path[4400], stage[4500];
+    struct stat sb;
+    lapse_parts_dir(file, 1, dir, sizeof dir);
+    lapse_parts_file(dir, t, path, sizeof path);
+    snprintf(stage, sizeof stage, "%s.creating", path);
+    if (lstat(stage, &sb) == 0 && !S_ISREG(sb.st_mode))
+        LAPSE_FAIL(LAPSE_ECONFIG,
+                   "%s (the staging name of a new part) is not a regular file; refusing to "
+                   "touch it (remove it if it is not yours)",
+                   stage);
+    if (unlink(stage) != 0 && errno != ENOENT) /* left by a killed growth */
+        LAPSE_FAIL(LAPSE_EIO, "cannot remove the stale staged part %s: %s", stage, strerror(errno));
+    LAPSE_TRY(create_at(stage, t, specs, results, nspecs, token));
+    lapse_fault_point("grow-part"); /* a kill with a new part made, not yet named */
+    if (rename(stage, path) != 0) {
+        st = lapse_fail(LAPSE_EIO, "rename(%s, %s) failed: %s", stage, path, strerror(errno));
+        unlink(stage);
+    }
+cleanup:
     return st;
 }
 

@@ -13,7 +13,8 @@
  *
  * Creation is staged like the output file's: the parts are made in OUT.parts.creating, and
  * after OUT.h5.creating was renamed into place, lapse_parts_commit swaps the directories. Only
- * names of the form tNNNNNN.h5 (digits) are ever removed from a parts directory.
+ * names of the form tNNNNNN.h5 (digits), and tNNNNNN.h5.creating (a part a growth stages,
+ * lapse_parts_grow), are ever removed from a parts directory.
  */
 #ifndef LAPSE_H5PARTS_H
 #define LAPSE_H5PARTS_H
@@ -50,6 +51,14 @@ lapse_status_t lapse_parts_stage(const char *file);
  * runs; a file system without fallocate keeps the sparse file). Serial (sec2 driver). */
 lapse_status_t lapse_parts_create(const char *dir, int64_t t, const lapse_dset_spec_t *specs,
                                   const int *results, int nspecs, const char *token);
+
+/* Rank-local, while an output with parts grows (h5out.h): make part t (a timepoint at or past
+ * the output's old count, which its virtual datasets do not map yet) in OUT.parts under the
+ * staging name tNNNNNN.h5.creating (a stale one, left by a killed growth, is removed first),
+ * then rename it to tNNNNNN.h5, replacing what a killed growth left there. Errors: LAPSE_EH5 /
+ * LAPSE_EIO, LAPSE_ECONFIG when something other than a regular file is at the staging name. */
+lapse_status_t lapse_parts_grow(const char *file, int64_t t, const lapse_dset_spec_t *specs,
+                                const int *results, int nspecs, const char *token);
 
 /* Add to dcpl (a new dataset creation property list) the mappings of result dataset s of
  * output file: timepoint t of s onto the whole dataset s->path of part t, named relative to the
