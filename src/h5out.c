@@ -1152,6 +1152,422 @@ static lapse_status_t create_complete(lapse_h5out_t *o, const char *tmp, const c
     return (lapse_status_t)code;
 }
 
+/* ------------------------------------------------------------------ growing */
+
+/* Rank 0 alone (grow_alone): copy every attribute of src onto dst, replacing one of the same
+ * name (the file types as they are; variable-length values are copied and reclaimed). */
+static herr_t copy_attr_cb(hid_t src, const char *name, const H5A_info_t *info, void *data)
+{
+    hid_t dst = *(hid_t *)data, a = H5I_INVALID_HID, b = H5I_INVALID_HID, type = H5I_INVALID_HID,
+          space = H5I_INVALID_HID;
+    void *buf = NULL;
+    herr_t ret = -1;
+    (void)info;
+    if ((a = H5Aopen(src, name, H5P_DEFAULT)) < 0 || (type = H5Aget_type(a)) < 0 ||
+        (space = H5Aget_space(a)) < 0)
+        goto cleanup;
+    hssize_t n = H5Sget_simple_extent_npoints(space);
+    size_t size = H5Tget_size(type);
+    if (n < 0 || size == 0 || (buf = calloc((size_t)(n > 0 ? n : 1), size)) == NULL)
+        goto cleanup;
+    const int vlen = H5Tdetect_class(type, H5T_VLEN) > 0 || H5Tis_variable_str(type) > 0;
+    if (H5Aread(a, type, buf) < 0)
+        goto cleanup;
+    htri_t e = H5Aexists(dst, name);
+    if (e < 0 || (e > 0 && H5Adelete(dst, name) < 0) ||
+        (b = H5Acreate2(dst, name, type, space, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(b, type, buf) < 0)
+        ret = -1;
+    else
+        ret = 0;
+    if (vlen)
+        H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf);
+cleanup:
+    free(buf);
+    if (b >= 0)
+        H5Aclose(b);
+    if (space >= 0)
+        H5Sclose(space);
+    if (type >= 0)
+        H5Tclose(type);
+    if (a >= 0)
+        H5Aclose(a);
+    return ret;
+}
+
+static lapse_status_t copy_attrs(hid_t src, hid_t dst)
+{
+    lapse_status_t st = LAPSE_OK;
+    hsize_t idx = 0;
+    LAPSE_H5(H5Aiterate2(src, H5_INDEX_NAME, H5_ITER_INC, &idx, copy_attr_cb, &dst));
+cleanup:
+    return st;
+}
+
+/* The walk of grow_alone's copy: the objects of the old file (src) into the new one (dst), all
+ * but those the growth makes anew (rebuilt: the output's datasets and /lapse/done). */
+typedef struct {
+    hid_t src, dst;
+    const lapse_h5out_t *o;
+} grow_copy_t;
+
+/* Is path one the growth makes anew (1), a group above one (2), or neither (0)? */
+static int grow_rebuilt(const lapse_h5out_t *o, const char *path)
+{
+    const size_t n = strlen(path);
+    int above = strncmp(DONE_PATH, path, n) == 0 && DONE_PATH[n] == '/';
+    if (strcmp(path, DONE_PATH) == 0)
+        return 1;
+    for (int k = 0; k < o->nspecs; k++) {
+        const char *p = o->specs[k].path;
+        if (strcmp(p, path) == 0)
+            return 1;
+        above |= strncmp(p, path, n) == 0 && p[n] == '/';
+    }
+    return above ? 2 : 0;
+}
+
+static lapse_status_t grow_copy_group(grow_copy_t *c, const char *group);
+
+/* The link at absolute path of the old file (info: its kind) into the new one: skipped when the
+ * growth makes it anew, a group above such one walked (grow_copy_group), an object copied
+ * (H5Ocopy, with what it holds), a soft or external link made again with its value. */
+static lapse_status_t grow_copy_link(grow_copy_t *c, const char *path, const H5L_info_t *info)
+{
+    lapse_status_t st = LAPSE_OK;
+    char *val = NULL;
+    const int what = grow_rebuilt(c->o, path);
+    if (what == 1)
+        return LAPSE_OK;
+    if (what == 2) /* a group above what is made anew: the group, its attributes, then inside */
+        return grow_copy_group(c, path);
+    if (info->type == H5L_TYPE_HARD) {
+        LAPSE_H5(H5Ocopy(c->src, path, c->dst, path, H5P_DEFAULT, H5P_DEFAULT));
+    } else if (info->type == H5L_TYPE_SOFT || info->type == H5L_TYPE_EXTERNAL) {
+        val = malloc(info->u.val_size + 1);
+        LAPSE_ALLOC(val);
+        LAPSE_H5(H5Lget_val(c->src, path, val, info->u.val_size, H5P_DEFAULT));
+        if (info->type == H5L_TYPE_SOFT) {
+            val[info->u.val_size] = '\0';
+            LAPSE_H5(H5Lcreate_soft(val, c->dst, path, H5P_DEFAULT, H5P_DEFAULT));
+        } else {
+            const char *file = NULL, *obj = NULL;
+            unsigned flags = 0;
+            LAPSE_H5(H5Lunpack_elink_val(val, info->u.val_size, &flags, &file, &obj));
+            LAPSE_H5(H5Lcreate_external(file, obj, c->dst, path, H5P_DEFAULT, H5P_DEFAULT));
+        }
+    } else {
+        LAPSE_FAIL(LAPSE_EINPUT, "the output holds a link of a kind lapse does not copy: %s", path);
+    }
+cleanup:
+    free(val);
+    return st;
+}
+
+/* Group path ("" the root) of the old file into the new one: made there (but the root) with its
+ * attributes, then each of its links (grow_copy_cb), by absolute path. */
+static lapse_status_t grow_copy_group(grow_copy_t *c, const char *group)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t s = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    const char *at = group[0] ? group : "/";
+    LAPSE_H5ID(s, H5Gopen2(c->src, at, H5P_DEFAULT));
+    if (group[0])
+        LAPSE_H5ID(d, H5Gcreate2(c->dst, group, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+    else
+        LAPSE_H5ID(d, H5Gopen2(c->dst, "/", H5P_DEFAULT));
+    LAPSE_TRY(copy_attrs(s, d));
+    /* the links by absolute path, so that the callback's names are whole paths */
+    hsize_t n = 0;
+    H5G_info_t gi;
+    LAPSE_H5(H5Gget_info(s, &gi));
+    n = gi.nlinks;
+    for (hsize_t i = 0; i < n; i++) {
+        char name[LAPSE_NAME_MAX], path[LAPSE_NAME_MAX + 512];
+        H5L_info_t li;
+        ssize_t len = H5Lget_name_by_idx(s, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
+                                         H5P_DEFAULT);
+        LAPSE_H5(len);
+        if ((size_t)len >= sizeof name)
+            LAPSE_FAIL(LAPSE_EINPUT, "an object name in the output is too long (%s/...)", at);
+        if (snprintf(path, sizeof path, "%s/%s", group, name) >= (int)sizeof path)
+            LAPSE_FAIL(LAPSE_EINPUT, "an object path in the output is too long: %s/%s", group,
+                       name);
+        LAPSE_H5(H5Lget_info(c->src, path, &li, H5P_DEFAULT));
+        LAPSE_TRY(grow_copy_link(c, path, &li));
+    }
+cleanup:
+    if (d >= 0)
+        H5Gclose(d);
+    if (s >= 0)
+        H5Gclose(s);
+    return st;
+}
+
+/* Rank 0 (grow_alone): in the new file, each run record that names the output's old fingerprint
+ * or input identity (old_fp, old_id: the old file's root attributes) names the new ones
+ * (state): the growth checked that the config is the same and the old timepoints' data too
+ * (exec/job.c), so their results are this config's and this input's. What a record said first
+ * is kept as fingerprint_before_growth / input_identity_before_growth. */
+static lapse_status_t grow_runs(lapse_h5out_t *o, const lapse_state_spec_t *state,
+                                const char *old_fp, const char *old_id)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t g = H5I_INVALID_HID, r = H5I_INVALID_HID;
+    H5G_info_t gi;
+    htri_t e = H5Lexists(o->file, RUNS_PATH, H5P_DEFAULT);
+    LAPSE_H5(e);
+    if (e <= 0)
+        goto cleanup;
+    LAPSE_H5ID(g, H5Gopen2(o->file, RUNS_PATH, H5P_DEFAULT));
+    LAPSE_H5(H5Gget_info(g, &gi));
+    for (hsize_t i = 0; i < gi.nlinks; i++) {
+        char name[64], val[96];
+        ssize_t len = H5Lget_name_by_idx(g, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
+                                         H5P_DEFAULT);
+        LAPSE_H5(len);
+        int64_t id;
+        if ((size_t)len >= sizeof name || lapse_layout_run_id(name, &id) != 0)
+            continue;
+        LAPSE_H5ID(r, H5Gopen2(g, name, H5P_DEFAULT));
+        static const char *const attr[2] = {LAPSE_ATTR_FINGERPRINT, LAPSE_ATTR_INPUT_IDENTITY};
+        static const char *const keep[2] = {"fingerprint_before_growth",
+                                            "input_identity_before_growth"};
+        const char *old[2] = {old_fp, old_id},
+                   *now[2] = {state->fingerprint, state->input_identity};
+        for (int a = 0; a < 2; a++) {
+            val[0] = '\0';
+            lapse_h5_read_str_attr(r, attr[a], val, sizeof val);
+            H5Eclear2(H5E_DEFAULT);
+            if (val[0] == '\0' || strcmp(val, old[a]) != 0)
+                continue;
+            e = H5Aexists(r, keep[a]);
+            LAPSE_H5(e);
+            if (e == 0)
+                LAPSE_TRY(put_str_attr(r, keep[a], val));
+            LAPSE_TRY(put_str_attr(r, attr[a], now[a]));
+        }
+        LAPSE_H5(H5Gclose(r));
+        r = H5I_INVALID_HID;
+    }
+cleanup:
+    if (r >= 0)
+        H5Gclose(r);
+    if (g >= 0)
+        H5Gclose(g);
+    return st;
+}
+
+/* Rank 0 (grow_alone): the run record of the growth in the new file: the next run id, status
+ * done, the new timepoints as its selection, and the attributes grown_from / grown_to (the
+ * counts of timepoints before and after). Its tasks are not its own: the run that follows
+ * computes them. */
+static lapse_status_t grow_record(lapse_h5out_t *o, int nranks, const lapse_config_t *cfg,
+                                  const lapse_state_spec_t *state, int64_t from, int64_t to)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t g = H5I_INVALID_HID;
+    int64_t max = 0;
+    char sel[64], path[64];
+    lapse_run_info_t info;
+    htri_t e = H5Lexists(o->file, RUNS_PATH, H5P_DEFAULT);
+    LAPSE_H5(e);
+    if (e > 0) {
+        LAPSE_H5ID(g, H5Gopen2(o->file, RUNS_PATH, H5P_DEFAULT));
+        LAPSE_H5(H5Literate(g, H5_INDEX_NAME, H5_ITER_INC, NULL, lapse_layout_max_run_cb, &max));
+        LAPSE_H5(H5Gclose(g));
+        g = H5I_INVALID_HID;
+    }
+    if (to - from == 1)
+        snprintf(sel, sizeof sel, "%lld", (long long)from);
+    else
+        snprintf(sel, sizeof sel, "%lld-%lld", (long long)from, (long long)to - 1);
+    memset(&info, 0, sizeof info);
+    info.run_id = max + 1;
+    lapse_iso_now(info.start, sizeof info.start);
+    memcpy(info.end, info.start, sizeof info.end);
+    info.config_text = cfg->text;
+    info.config_path = cfg->path;
+    info.input_file = cfg->input_file;
+    info.input_dataset = cfg->input_dataset;
+    info.timepoints = sel;
+    info.nranks = nranks;
+    info.status = LAPSE_RUN_DONE;
+    info.fingerprint = state->fingerprint;
+    info.tps_hash = "";
+    info.input_identity = state->input_identity;
+    info.input_identity_end = state->input_identity;
+    LAPSE_TRY(lapse_h5out_put_run(o, &info));
+    lapse_layout_run_path(info.run_id, path, sizeof path);
+    LAPSE_H5ID(g, H5Gopen2(o->file, path, H5P_DEFAULT));
+    LAPSE_TRY(put_num_attr(g, LAPSE_RUN_ATTR_GROWN_FROM, H5T_STD_I64LE, H5T_NATIVE_INT64, &from));
+    LAPSE_TRY(put_num_attr(g, LAPSE_RUN_ATTR_GROWN_TO, H5T_STD_I64LE, H5T_NATIVE_INT64, &to));
+cleanup:
+    if (g >= 0)
+        H5Gclose(g);
+    return st;
+}
+
+/* Rank 0 alone, with HDF5's serial driver (as create_alone): the grown main file under tmp from
+ * the old one at file (read-only, never written): its root attributes and every object but the
+ * ones made anew (H5Ocopy: /lapse/tasks, /lapse/runs, tables), the result datasets as virtual
+ * datasets over the new count of parts (with the old ones' attributes), new scratch datasets
+ * (they hold nothing between runs), a /lapse/done of the new size with the old marks, the run
+ * records moved to the new fingerprint and identity (grow_runs), the growth's run record, the new
+ * fingerprint and root attributes; flushed and closed. On failure its handles are left open
+ * (o->broken: the job ends); the old file is as it was. */
+static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *file,
+                                 const lapse_config_t *cfg, const lapse_state_spec_t *state)
+{
+    lapse_status_t st = LAPSE_OK;
+    MPI_Comm comm = o->comm;
+    const int nranks = o->size;
+    hid_t src = H5I_INVALID_HID, od = H5I_INVALID_HID, fspace = H5I_INVALID_HID,
+          mspace = H5I_INVALID_HID;
+    unsigned char *marks = NULL;
+    char old_fp[24] = "", old_id[96] = "";
+    const int64_t from = state->grow_from, to = o->nspecs > 0 ? o->specs[0].dims[0] : 0;
+    o->comm = MPI_COMM_SELF; /* no other rank takes part in anything below */
+    LAPSE_H5ID(src, H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT));
+    lapse_h5_read_str_attr(src, LAPSE_ATTR_FINGERPRINT, old_fp, sizeof old_fp);
+    lapse_h5_read_str_attr(src, LAPSE_ATTR_INPUT_IDENTITY, old_id, sizeof old_id);
+    H5Eclear2(H5E_DEFAULT);
+    LAPSE_TRY(open_file(o, tmp, LAPSE_MODE_OVERWRITE));
+    grow_copy_t c = {.src = src, .dst = o->file, .o = o};
+    LAPSE_TRY(grow_copy_group(&c, ""));
+    for (int k = 0; k < o->nspecs; k++) {
+        if (in_parts(o, k))
+            LAPSE_TRY(create_vds(o, &o->specs[k], &o->dsets[k]));
+        else
+            LAPSE_TRY(create_dset(o->file, &o->specs[k], &o->dsets[k]));
+        htri_t e = H5Lexists(src, o->specs[k].path, H5P_DEFAULT);
+        if (e > 0 && in_parts(o, k)) {
+            hid_t d = H5Dopen2(src, o->specs[k].path, H5P_DEFAULT);
+            LAPSE_H5(d);
+            st = copy_attrs(d, o->dsets[k]);
+            H5Dclose(d);
+            LAPSE_TRY(st);
+        }
+        H5Eclear2(H5E_DEFAULT);
+    }
+    lapse_fault_point("grow-copy"); /* a kill with the new main file half made */
+    /* the marks: the old ones in the first rows, the new timepoints' not done */
+    LAPSE_TRY(create_done(o, to, state));
+    hsize_t dims[2], count[2], start[2] = {0, 0};
+    LAPSE_H5ID(od, H5Dopen2(src, DONE_PATH, H5P_DEFAULT));
+    LAPSE_H5ID(fspace, H5Dget_space(od));
+    if (H5Sget_simple_extent_ndims(fspace) != 2)
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: " DONE_PATH " is not 2-D", file);
+    LAPSE_H5(H5Sget_simple_extent_dims(fspace, dims, NULL));
+    if ((int64_t)dims[0] != from || (int64_t)dims[1] != state->ntiles)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: " DONE_PATH " is [%llu, %llu], not [%lld, %lld] as the output's tiling "
+                   "and count of timepoints say",
+                   file, (unsigned long long)dims[0], (unsigned long long)dims[1], (long long)from,
+                   (long long)state->ntiles);
+    marks = malloc((size_t)(dims[0] * dims[1]) + 1);
+    LAPSE_ALLOC(marks);
+    if (dims[0] * dims[1] > 0) {
+        LAPSE_H5(H5Dread(od, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, marks));
+        H5Sclose(fspace);
+        LAPSE_H5ID(fspace, H5Dget_space(o->done));
+        count[0] = dims[0];
+        count[1] = dims[1];
+        LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+        LAPSE_H5ID(mspace, H5Screate_simple(2, count, NULL));
+        LAPSE_H5(H5Dwrite(o->done, H5T_NATIVE_UINT8, mspace, fspace, H5P_DEFAULT, marks));
+    }
+    LAPSE_TRY(grow_runs(o, state, old_fp, old_id));
+    LAPSE_TRY(grow_record(o, nranks, cfg, state, from, to));
+    LAPSE_TRY(put_str_attr(o->file, LAPSE_ATTR_FINGERPRINT, state->fingerprint));
+    LAPSE_TRY(put_root_attrs(o, cfg, state));
+    LAPSE_TRY(lapse_fault_fail("grow-main"));
+    if (H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
+        LAPSE_TRY(lapse_h5_fail("H5Fflush(grown output)", __FILE__, __LINE__));
+    st = close_handles(o);
+cleanup:
+    free(marks);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    if (od >= 0)
+        H5Dclose(od);
+    if (src >= 0)
+        H5Fclose(src);
+    if (st != LAPSE_OK)
+        o->broken = 1;
+    o->comm = comm;
+    return st;
+}
+
+/* Collective: grow the existing output file, made with output.parts, from state->grow_from
+ * timepoints to o->specs' count (docs/architecture.md, "Growing an output with its input"):
+ * rank 0 makes the staging file tmp (identity-locked, as create_complete), every rank makes the
+ * new timepoints' parts t = grow_from + rank (mod size) under staged names (lapse_parts_grow),
+ * rank 0 builds the grown main file under tmp (grow_alone) and renames it onto file, keeping its
+ * lock for lapse_h5out_take_lock. Until that rename the old output is intact (a kill leaves it
+ * and, at most, new parts its virtual datasets do not map); after it the grown output is
+ * complete, its new timepoints not done. Returns the same status on every rank. */
+static lapse_status_t grow_complete(lapse_h5out_t *o, const char *tmp, const char *file,
+                                    const lapse_config_t *cfg, const lapse_state_spec_t *state)
+{
+    lapse_status_t st = LAPSE_OK;
+    int fd = -1; /* rank 0: the staging file, identity-locked */
+    hid_t f = H5I_INVALID_HID;
+    const int64_t to = o->nspecs > 0 ? o->specs[0].dims[0] : 0;
+    st = step_agree(o, o->rank == 0 ? make_staging(tmp, &fd) : LAPSE_OK);
+    if (st != LAPSE_OK)
+        return st;      /* nothing was made, and what is at tmp is not ours to remove */
+    if (o->rank == 0) { /* the output's parts token, which the new parts carry */
+        f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+        if (f < 0)
+            st = lapse_h5_fail("H5Fopen(output, read-only)", __FILE__, __LINE__);
+        else
+            lapse_h5_read_str_attr(f, LAPSE_PARTS_TOKEN_ATTR, o->token, sizeof o->token);
+        if (f >= 0 && H5Fclose(f) < 0 && st == LAPSE_OK)
+            st = lapse_h5_fail("H5Fclose(output)", __FILE__, __LINE__);
+        if (st == LAPSE_OK && o->token[0] == '\0')
+            st = lapse_fail(LAPSE_EINPUT, "output %s has no parts token: it cannot grow", file);
+    }
+    st = step_agree(o, st);
+    if (st == LAPSE_OK &&
+        MPI_Bcast(o->token, LAPSE_PARTS_TOKEN_LEN, MPI_CHAR, 0, o->comm) != MPI_SUCCESS) {
+        o->broken = 1;
+        st = lapse_fail(LAPSE_EMPI, "MPI_Bcast of the parts token failed");
+    }
+    o->parts = 1;
+    if (st == LAPSE_OK) {
+        for (int64_t t = state->grow_from + o->rank; t < to && st == LAPSE_OK; t += o->size)
+            st = lapse_parts_grow(file, t, o->specs, o->is_result, o->nspecs, o->token);
+        st = step_agree(o, st);
+    }
+    if (st == LAPSE_OK)
+        st = step_agree(o, o->rank == 0 ? grow_alone(o, tmp, file, cfg, state) : LAPSE_OK);
+    if (st != LAPSE_OK) {
+        if (o->rank == 0) {
+            unlink(tmp); /* the old output is as it was; the new parts do no harm */
+            close(fd);
+        }
+        return st;
+    }
+    if (o->rank == 0) {
+        lapse_fault_point("grow-rename"); /* the grown file complete, not yet in place */
+        if (rename(tmp, file) != 0) {
+            st = lapse_fail(LAPSE_EIO, "rename(%s, %s) failed: %s", tmp, file, strerror(errno));
+            unlink(tmp);
+            close(fd);
+        } else {
+            o->id_fd = fd; /* still locked: no instant without the lock on the new file */
+            lapse_fault_point("grow-renamed"); /* grown; no BigDataViewer files or run yet */
+        }
+    }
+    int code = (int)st;
+    if (MPI_Bcast(&code, 1, MPI_INT, 0, o->comm) != MPI_SUCCESS)
+        return lapse_fail(LAPSE_EMPI, "MPI_Bcast of the rename status failed");
+    return (lapse_status_t)code;
+}
+
 /* Local: the parts of lapse_h5out_open that need no other rank: the dataset specs, the row
  * type and the transfer property lists of o (zeroed, handles invalid). */
 static lapse_status_t open_local(lapse_h5out_t *o, const lapse_dset_spec_t *specs, int nspecs)
@@ -1222,11 +1638,14 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
     LAPSE_MPI(MPI_Comm_dup(comm, &o->comm));
     LAPSE_MPI(MPI_Comm_rank(o->comm, &o->rank));
     LAPSE_MPI(MPI_Comm_size(o->comm, &o->size));
+    snprintf(tmp, sizeof tmp, "%s.creating", file);
     if (mode != LAPSE_MODE_UPDATE) {
-        snprintf(tmp, sizeof tmp, "%s.creating", file);
         LAPSE_TRY(create_complete(o, tmp, file, cfg, state));
-    } else
+    } else {
+        if (state->grow_from > 0)
+            LAPSE_TRY(grow_complete(o, tmp, file, cfg, state));
         LAPSE_TRY(step_agree(o, o->rank == 0 ? claim_file_end(file) : LAPSE_OK));
+    }
     LAPSE_TRY(step_agree(o, reserve_start(o, file)));
     LAPSE_TRY(step_agree(o, open_file(o, file, LAPSE_MODE_UPDATE)));
     /* an output has parts when it was made with them, whatever this config says (job.c refuses

@@ -83,6 +83,9 @@ typedef struct {
     /* z, y, x: the element_size_um attribute of every result dataset (outside /lapse); not
      * written when all 0 */
     double element_size_um[3];
+    /* update mode: the output's count of timepoints when the open grows it to the specs' count
+     * (an output made with output.parts, exec/job.c decided; lapse_h5out_open); 0: no growth */
+    int64_t grow_from;
 } lapse_state_spec_t;
 
 /* Serial, one rank: LAPSE_ECONFIG with a message when <file>.creating (the staging file a new

@@ -34,6 +34,7 @@ typedef struct {
     char fingerprint[24]; /* of the run's result-defining config ("" in older outputs) */
     char input[96];       /* the input's identity at the run's start ("" in older outputs) */
     int nranks;
+    int64_t grown[2]; /* a growth's record: the count of timepoints before and after; 0, 0 */
 } run_t;
 
 typedef struct {
@@ -184,6 +185,14 @@ static herr_t run_cb(hid_t g, const char *name, const H5L_info_t *info, void *da
         if (a >= 0) {
             H5Aread(a, H5T_NATIVE_INT, &r->nranks);
             H5Aclose(a);
+        }
+        static const char *const grown[2] = {LAPSE_RUN_ATTR_GROWN_FROM, LAPSE_RUN_ATTR_GROWN_TO};
+        for (int k = 0; k < 2; k++) {
+            a = H5Aexists(rg, grown[k]) > 0 ? H5Aopen(rg, grown[k], H5P_DEFAULT) : -1;
+            if (a >= 0) {
+                H5Aread(a, H5T_NATIVE_INT64, &r->grown[k]);
+                H5Aclose(a);
+            }
         }
         H5Gclose(rg);
     }
@@ -433,6 +442,11 @@ static void print_runs(FILE *f, const run_t *runs, int n)
                 runs[i].start[0] ? runs[i].start : "-", runs[i].end[0] ? runs[i].end : "-",
                 runs[i].nranks, runs[i].nranks == 1 ? "" : "s",
                 runs[i].timepoints[0] ? runs[i].timepoints : "all", lab);
+        if (runs[i].grown[1] > 0) /* a growth's record (h5out.c): no tasks of its own */
+            fprintf(f,
+                    "    grew the output from %" PRId64 " to %" PRId64
+                    " timepoints (the input grew; the runs after it compute the new ones)\n",
+                    runs[i].grown[0], runs[i].grown[1]);
         /* The latest run stopped by a signal: what mpirun's own exit code (1) does not say. */
         if (i == n - 1 && strcmp(runs[i].status, LAPSE_RUN_INTERRUPTED) == 0)
             fprintf(f, "    interrupted, resumable: run the same command again (nothing is left to "

@@ -161,6 +161,7 @@ static lapse_status_t open_output(lapse_worker_t *w)
     state.ntiles = w->plan->ntiles;
     snprintf(state.fingerprint, sizeof state.fingerprint, "%s", job->fingerprint);
     snprintf(state.input_identity, sizeof state.input_identity, "%s", job->input_identity);
+    state.grow_from = job->grow_from; /* an update that grows the output (exec/job.c) */
     const char *unit = "";
     lapse_voxel_size(cfg, &job->in, state.element_size_um, &unit);
     /* A signal before the output is touched: stop here (an overwrite would replace the file). */

@@ -536,7 +536,9 @@ static lapse_status_t find_lost_parts(lapse_job_t *job, int dry_run, int *n)
         const int64_t t = job->tps[i];
         struct stat sb;
         lapse_parts_file(dir, t, path, sizeof path);
-        if (t < 0 || t >= job->in.ntp || lstat(path, &sb) == 0 || errno != ENOENT)
+        /* a new timepoint of a growing output: the growth makes its part (h5out.c) */
+        if (t < 0 || t >= job->in.ntp || (job->grow_from > 0 && t >= job->grow_from) ||
+            lstat(path, &sb) == 0 || errno != ENOENT)
             continue;
         if (job->lost_parts == NULL) {
             job->lost_parts = calloc((size_t)job->in.ntp, 1);
@@ -569,6 +571,97 @@ lapse_status_t lapse_job_remake_parts(const lapse_job_t *job, const char *token)
     for (int64_t t = 0; t < job->in.ntp; t++)
         if (job->lost_parts[t])
             LAPSE_TRY(lapse_parts_create(dir, t, job->out, results, nspecs, token));
+cleanup:
+    return st;
+}
+
+/* Rank 0: the input has more timepoints than the output (os->ntp < job->in.ntp). Grow the
+ * output (job->grow_from = os->ntp; old_fp: the output's fingerprint, which this config has at
+ * the old count) or refuse (config error at output.file, nothing written). Growth (docs/
+ * architecture.md, "Growing an output with its input") is an update (output.mode: update, or
+ * --timepoints) that names a timepoint at or past the output's count, of an HDF5 output made
+ * with output.parts: timepoints by this same config, that holds no result dataset this config
+ * does not write, and whose first os->ntp timepoints hold the data they held when it was last
+ * written: the recorded identity's checksum, computed again over them (its size and time
+ * change with the growth). */
+static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os, int updating,
+                                   char old_fp[24])
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_config_t *cfg = &job->cfg;
+    const long long was = (long long)os->ntp, now = (long long)job->in.ntp;
+    char canon[PATH_MAX], spelled[24], id[LAPSE_INPUT_ID_LEN], unwritten[512];
+    lapse_input_info_t in = job->in;
+    if (cfg->output_format == LAPSE_FMT_ZARR)
+        OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: a Zarr output "
+                    "(output.format: zarr) cannot grow with its input (only HDF5 outputs made "
+                    "with output.parts: timepoints can); set output.mode: overwrite to make it "
+                    "again from the whole input, or write the new timepoints to another output "
+                    "(output.file, with --timepoints %lld-%lld)",
+                    cfg->output_file, was, cfg->input_file, now, was, now - 1);
+    if (os->parts_token[0] == '\0')
+        OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: an output in "
+                    "one file cannot grow with its input (extending its datasets is a metadata "
+                    "change that a kill could leave half made); use output.parts: timepoints for "
+                    "an output that grows (set it with output.mode: overwrite to make this one "
+                    "again), or write the new timepoints to another output file (output.file, "
+                    "with --timepoints %lld-%lld)",
+                    cfg->output_file, was, cfg->input_file, now, was, now - 1);
+    if (!updating)
+        OUTPUT_FAIL(
+            "output %s has %lld timepoints but the input %s now has %lld: to grow the "
+            "output with its input, run an update that selects the new timepoints: "
+            "--timepoints %lld-%lld (or output.mode: update with timepoints: \"%lld-%lld\"); "
+            "set output.mode: overwrite to make it again from the whole input",
+            cfg->output_file, was, cfg->input_file, now, was, now - 1, was, now - 1);
+    if (job->ntps == 0 || job->tps[job->ntps - 1] < os->ntp)
+        OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: this update "
+                    "selects none of the new timepoints; select them (--timepoints %lld-%lld) "
+                    "to grow the output, which then computes them",
+                    cfg->output_file, was, cfg->input_file, now, was, now - 1);
+    in.ntp = os->ntp; /* the fingerprint this config has at the output's count */
+    if (canon_path(cfg->input_file, canon) != 0)
+        snprintf(canon, sizeof canon, "%s", cfg->input_file);
+    lapse_fingerprint(cfg, &in, canon, old_fp, 24);
+    lapse_fingerprint(cfg, &in, cfg->input_file, spelled, sizeof spelled);
+    if (strcmp(os->fingerprint, old_fp) != 0 && strcmp(os->fingerprint, spelled) == 0) {
+        memcpy(old_fp, spelled, sizeof spelled); /* an output that records the spelled path */
+        memcpy(job->fingerprint, job->fingerprint_spelled, sizeof job->fingerprint);
+    }
+    if (strcmp(os->fingerprint, old_fp) != 0)
+        OUTPUT_FAIL("output %s was made by a different config (input, pipeline, a custom "
+                    "kernel's file or output settings differ): only the config that made an "
+                    "output grows it with its input (%lld to %lld timepoints); set output.mode: "
+                    "overwrite to make it again with this one",
+                    cfg->output_file, was, now);
+    const char *keep[LAPSE_MAX_STEPS * 3 + 2];
+    int nkeep = 0;
+    for (int o = 0; o < job->nout; o++)
+        keep[nkeep++] = job->out[o].path;
+    lapse_h5out_unwritten(cfg->output_file, keep, nkeep, unwritten, sizeof unwritten);
+    if (unwritten[0])
+        OUTPUT_FAIL("output %s holds datasets this config does not write (%s): growing the "
+                    "output would leave them at %lld timepoints; set output.mode: overwrite to "
+                    "make it again with this config",
+                    cfg->output_file, unwritten, was);
+    if (os->input_identity[0] == '\0')
+        OUTPUT_FAIL("output %s records no identity of its input (made by an older lapse): "
+                    "whether its %lld timepoints are still the input's cannot be checked, so it "
+                    "does not grow; set output.mode: overwrite to make it again",
+                    cfg->output_file, was);
+    LAPSE_TRY(lapse_input_identity_first(cfg->input_file, cfg->input_dataset, &job->in, os->ntp, id,
+                                         sizeof id));
+    if (!lapse_input_identity_same_sum(os->input_identity, id))
+        OUTPUT_FAIL("the input %s changed in its first %lld timepoints since output %s was last "
+                    "written (their checksum differs: recorded %s, now %s): growing the output "
+                    "would keep results of the old data; set output.mode: overwrite to make it "
+                    "again from the input as it is now",
+                    cfg->input_file, was, cfg->output_file, os->input_identity, id);
+    job->grow_from = os->ntp;
+    fprintf(stderr,
+            "lapse: note: the input %s has %lld timepoints, output %s %lld: this update grows "
+            "the output to %lld timepoints (timepoints 0-%lld and their results are kept)\n",
+            cfg->input_file, now, cfg->output_file, was, now, was - 1);
 cleanup:
     return st;
 }
@@ -613,21 +706,25 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
         OUTPUT_FAIL("output %s exists and is not a complete lapse output; set "
                     "output.mode: overwrite to replace it, or choose another file",
                     cfg->output_file);
-    /* a grown (or shrunk) input first: its shape is in the fingerprint too, and neither a
-     * continuation nor an update can change the output's number of timepoints */
-    if (os.ntp != job->in.ntp)
+    int updating = cfg->mode == LAPSE_MODE_UPDATE || (!cfg->mode_given && tp_override);
+    /* a grown (or shrunk) input first: its shape is in the fingerprint too. An update of an
+     * output with parts grows it (check_growth); an output never shrinks */
+    char grown_fp[24] = ""; /* growing: the output's fingerprint (this config's at its count) */
+    if (os.ntp < job->in.ntp)
+        LAPSE_TRY(check_growth(job, &os, updating, grown_fp));
+    if (os.ntp > job->in.ntp)
         OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: an existing "
-                    "output keeps its number of timepoints, so neither continuing nor "
-                    "output.mode: update can add or drop any; set output.mode: overwrite to "
-                    "make it again from the whole input, or write the timepoints it lacks to "
-                    "another output file (output.file, with --timepoints)",
+                    "output never drops timepoints, so neither continuing nor output.mode: "
+                    "update can use it with this input; set output.mode: overwrite to make it "
+                    "again from the whole input",
                     cfg->output_file, (long long)os.ntp, cfg->input_file, (long long)job->in.ntp);
     /* an output made before fingerprints took the canonical input path records the one of
      * the path as spelled then: spelled the same way, this config is that output's */
     if (strcmp(os.fingerprint, job->fingerprint) != 0 &&
         strcmp(os.fingerprint, job->fingerprint_spelled) == 0)
         memcpy(job->fingerprint, job->fingerprint_spelled, sizeof job->fingerprint);
-    int updating = cfg->mode == LAPSE_MODE_UPDATE || (!cfg->mode_given && tp_override);
+    /* growing: the output's own config and its last run's are compared at its old count */
+    const char *fp = job->grow_from > 0 ? grown_fp : job->fingerprint;
     int unfinished = os.last_run > 0 && strcmp(os.last_status, LAPSE_RUN_DONE) != 0;
     /* the output was made by another config, and its last run, an update with this one, did
      * not finish: that update is what to run again (with its selection), not overwrite */
@@ -656,9 +753,8 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     job->mode = LAPSE_MODE_UPDATE;
     job->recompute = updating && !same_unfinished;
     job->updating = updating;
-    job->config_differs =
-        updating && ((os.fingerprint[0] && strcmp(os.fingerprint, job->fingerprint)) ||
-                     (os.last_fingerprint[0] && strcmp(os.last_fingerprint, job->fingerprint)));
+    job->config_differs = updating && ((os.fingerprint[0] && strcmp(os.fingerprint, fp)) ||
+                                       (os.last_fingerprint[0] && strcmp(os.last_fingerprint, fp)));
     if ((os.parts_token[0] != '\0') != (cfg->output_parts != 0))
         OUTPUT_FAIL("output %s was made %s output.parts: timepoints, but this config has parts: "
                     "%s; set output.mode: overwrite to make it again with this config",
@@ -678,12 +774,24 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     }
     memcpy(job->file_tile, os.tile, sizeof job->file_tile);
     job->file_ntiles = os.ntiles;
+    if (job->grow_from > 0 && os.done != NULL) { /* the new timepoints' marks: not done */
+        const size_t had = (size_t)(os.ntp * os.ntiles), want = (size_t)(job->in.ntp * os.ntiles);
+        unsigned char *grown = realloc(os.done, want > 0 ? want : 1);
+        LAPSE_ALLOC(grown);
+        memset(grown + had, 0, want - had);
+        os.done = grown;
+    }
     job->done = os.done;
     os.done = NULL;
     int lost = 0;
     if (os.parts_token[0] && updating)
         LAPSE_TRY(find_lost_parts(job, dry_run, &lost));
-    if ((st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_UPDATE, job->out,
+    /* the output as it is: a growing one still has its old count of timepoints */
+    lapse_dset_spec_t have[3 * LAPSE_MAX_STEPS + 1];
+    memcpy(have, job->out, sizeof have);
+    for (int k = 0; k < job->nout + job->nscratch; k++)
+        have[k].dims[0] = os.ntp;
+    if ((st = lapse_h5out_check(cfg->output_file, LAPSE_MODE_UPDATE, have,
                                 job->nout + job->nscratch, job->lost_parts)) != LAPSE_OK) {
         st = output_fail(job);
         goto cleanup;
@@ -693,8 +801,10 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
      * input and still hold tasks (after an update from a changed input): the others' results
      * are not from the input as it is now. */
     char held[512];
-    lapse_outstate_held(&os, "input", job->input_identity, updating ? job->tps : NULL,
-                        updating ? job->ntps : 0, held, sizeof held);
+    /* growing: the old timepoints were checked to be the input's still (check_growth); the
+     * runs that read it as it was recorded last read the same data */
+    lapse_outstate_held(&os, "input", job->grow_from > 0 ? os.input_identity : job->input_identity,
+                        updating ? job->tps : NULL, updating ? job->ntps : 0, held, sizeof held);
     if (held[0] && !updating)
         fprintf(stderr,
                 "lapse: warning: %s holds results computed from another input: %s read %s when "
@@ -804,9 +914,10 @@ static lapse_status_t share_facts(const lapse_ranks_t *r, lapse_job_t *job)
 {
     lapse_status_t st = LAPSE_OK;
     LAPSE_MPI(MPI_Bcast(&job->in, (int)sizeof job->in, MPI_BYTE, 0, r->world));
-    long long facts[6] = {job->mode,         job->recompute,    job->file_tile[0],
-                          job->file_tile[1], job->file_tile[2], job->file_ntiles};
-    LAPSE_MPI(MPI_Bcast(facts, 6, MPI_LONG_LONG, 0, r->world));
+    long long facts[7] = {job->mode,         job->recompute,   job->file_tile[0], job->file_tile[1],
+                          job->file_tile[2], job->file_ntiles, job->grow_from};
+    LAPSE_MPI(MPI_Bcast(facts, 7, MPI_LONG_LONG, 0, r->world));
+    job->grow_from = facts[6];
     job->mode = (lapse_mode_t)facts[0];
     job->recompute = (int)facts[1];
     for (int a = 0; a < 3; a++)

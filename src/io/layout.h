@@ -91,6 +91,11 @@ enum { LAPSE_MARK_PENDING = 0, LAPSE_MARK_DONE = 1 };
 /* int32: 1 an update that recomputes its selection (their done marks reset at its start), 0 a
  * run that computes only tasks not yet done; absent in runs recorded before 2026-12-02 */
 #define LAPSE_RUN_ATTR_RECOMPUTE "recompute"
+/* int64, only on the record of a growth (h5out.c): the output's count of timepoints before and
+ * after it; the records that named the old fingerprint or input identity keep them as
+ * fingerprint_before_growth / input_identity_before_growth */
+#define LAPSE_RUN_ATTR_GROWN_FROM "grown_from"
+#define LAPSE_RUN_ATTR_GROWN_TO   "grown_to"
 
 /* Values of a run's status attribute. */
 #define LAPSE_RUN_RUNNING     "running"
