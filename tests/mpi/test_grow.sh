@@ -1,0 +1,237 @@
+#!/usr/bin/env bash
+# test_grow.sh - an output grows with its input (docs/architecture.md, "Growing an output with
+# its input"; h5out.c grow_complete, exec/job.c check_growth).
+#
+# An acquisition's input has 4 timepoints, then 6 (the first 4 the same data). A tiled pipeline
+# with a saved step writes an output with output.parts: timepoints on 2 ranks, from the 4:
+# 1. Reference: the 6-timepoint output made at once.
+# 2. Growth: an update selecting the new timepoints (--timepoints 4-5) grows the output to 6:
+#    it equals the reference bit for bit (both result datasets and /lapse/done); the old parts
+#    are the same bytes, run 1's 72 rows are the only rows of timepoints 0-3 (nothing of them
+#    was recomputed), the growth's record says 4 -> 6, the run after it has rows of 4-5 only; a
+#    plain run of the same config then has nothing to do and warns of nothing.
+# 3. `lapse info` and `lapse verify` on the grown output.
+# 4. A kill at each step of the growth (LAPSE_FAULT): a part made under its staged name
+#    (grow-part, rank 1 and rank 0), the new main file half made (grow-copy), complete under its
+#    staged name (grow-rename), just renamed into place (grow-renamed), and an injected failure
+#    (fail:grow-main, exit 1). Before the rename the old output is intact: OUT.h5 the same
+#    bytes, its parts the same, readable, `lapse verify` passes; after it, the output has 6
+#    timepoints, the old ones' data unchanged and verify passes. Each time the same command then
+#    finishes, equal to the reference, with no staged file left.
+# 5. Refused (exit 2, nothing written, the output unchanged): an input whose timepoint 2 changed
+#    (the identity's checksum); a plain run (no update: the advice names --timepoints 4-5); an
+#    update that selects no new timepoint; a one-file output (the advice names output.parts:
+#    timepoints); a Zarr output.
+source "$(dirname "$0")/common.sh"
+need_device
+
+NEW=6
+NT=$NEW make_sample "$T/full.h5"
+# cut_tps SRC DST N: DST holds the first N timepoints of SRC's /raw (the acquisition so far)
+cut_tps() {
+    "$LAPSE_PY" - "$@" <<'PY' || fail "cannot cut $1"
+import sys, h5py
+src, dst, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+with h5py.File(src, "r") as f, h5py.File(dst, "w") as g:
+    g.create_dataset("raw", data=f["raw"][:n])
+PY
+}
+acquire_old() { cut_tps "$T/full.h5" "$IN" "$NT"; }
+acquire_new() { cp "$T/full.h5" "$IN"; }
+
+# config NAME INPUT [OUTPUT EXTRA]: tiles 8x32x48 over 24x70x90 (18 tiles a timepoint), parts
+config() {
+    cat >"$T/$1.yaml" <<YAML
+input: {file: $2, dataset: /raw}
+tiles: {shape: [8, 32, 48], halo: auto}
+pipeline:
+  - op: gaussian_blur
+    sigma: [1, 1.5, 1.5]
+    save: /blurred
+  - op: top_hat_box
+    radius: [1, 2, 2]
+output: {file: ${3:-$T/$1.h5}, dataset: /result${4:-, parts: timepoints}}
+devices: any
+YAML
+}
+NTILES=$(ntiles 8 32 48)
+OUT=$T/out.h5
+
+# marks_same A B: /lapse/done of A and B are equal (shape and values)
+marks_same() {
+    "$LAPSE_PY" - "$1" "$2" <<'PY' || fail "the done marks of $2 differ from $1"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    x, y = a["/lapse/done"][()], b["/lapse/done"][()]
+    assert x.shape == y.shape and np.array_equal(x, y), (x.shape, y.shape, x.sum(), y.sum())
+PY
+}
+
+# parts_sums OUT: the checksums of OUT's parts t000000-t000003
+parts_sums() {
+    local t
+    for t in 0 1 2 3; do sha "$1.parts/t00000$t.h5"; done
+}
+
+# restore: OUT back to the 4-timepoint output (saved in old.h5), the input grown to 6
+restore() {
+    rm -rf "$OUT" "$OUT.parts" "$OUT.creating" "$T/out.xml" "$T/out.bdv.h5"
+    cp -p "$T/old.h5" "$OUT"
+    cp -rp "$T/old.h5.parts" "$OUT.parts"
+    acquire_new
+}
+
+# intact: OUT is the 4-timepoint output as saved: the same bytes, the same parts, readable,
+# verified
+intact() {
+    cmp -s "$OUT" "$T/old.h5" || fail "$1: the old output's file changed"
+    [ "$(parts_sums "$OUT")" = "$OLD_PARTS" ] || fail "$1: an old part changed"
+    (cd / && py h5same.py "$T/old.h5" "$OUT") >"$T/same.log" 2>&1 ||
+        { cat "$T/same.log"; fail "$1: the old output does not read as before"; }
+    run_ok "$T/verify.log" "$LAPSE" verify "$OUT"
+    grep -q "$((NT * NTILES)) of $((NT * NTILES)) tasks marked done" "$T/verify.log" ||
+        { cat "$T/verify.log"; fail "$1: verify"; }
+}
+
+# grown_ok WHAT LOG: OUT equals the at-once reference, no staged file is left
+grown_ok() {
+    py h5same.py "$T/once.h5" "$OUT" >"$T/same.log" 2>&1 ||
+        { cat "$2" "$T/same.log"; fail "$1: the grown output differs from the one made at once"; }
+    marks_same "$T/once.h5" "$OUT"
+    [ ! -e "$OUT.creating" ] || fail "$1: $OUT.creating left behind"
+    ! ls "$OUT.parts" | grep -q creating || fail "$1: a staged part left behind: $(ls "$OUT.parts")"
+    [ "$(ls "$OUT.parts" | wc -l)" -eq "$NEW" ] || fail "$1: parts $(ls "$OUT.parts")"
+}
+
+note "1. reference: the $NEW timepoints at once, 2 ranks"
+config once "$T/full.h5"
+lapse_run 2 "$T/once.yaml"
+nonconstant "$T/once.h5" /result /blurred
+
+note "2. grow $NT -> $NEW on 2 ranks"
+acquire_old
+config out "$IN"
+lapse_run 2 "$T/out.yaml"
+cp -p "$OUT" "$T/old.h5"
+cp -rp "$OUT.parts" "$T/old.h5.parts"
+OLD_PARTS=$(parts_sums "$OUT")
+acquire_new
+run_ok "$T/grow.log" mpirun_lapse 2 run "$T/out.yaml" --timepoints "$NT-$((NEW - 1))"
+grep -q "this update grows the output to $NEW timepoints" "$T/grow.log" ||
+    { cat "$T/grow.log"; fail "the growth is not announced"; }
+grep -q "run 3: $((2 * NTILES)) tasks (2 timepoints x $NTILES tiles)" "$T/grow.log" ||
+    { cat "$T/grow.log"; fail "the run after the growth is not run 3 of the new timepoints' tasks"; }
+grown_ok "grow" "$T/grow.log"
+[ "$(parts_sums "$OUT")" = "$OLD_PARTS" ] || fail "an old part was rewritten by the growth"
+"$LAPSE_PY" - "$OUT" "$NT" "$NEW" "$NTILES" <<'PY' || fail "task rows / run records of the growth"
+import sys, h5py, numpy as np
+out, old, new, ntiles = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+with h5py.File(out, "r") as f:
+    rows = f["/lapse/tasks"][()]
+    runs = f["/lapse/runs"]
+    assert sorted(runs.keys(), key=int) == ["1", "2", "3"], list(runs.keys())
+    r1 = rows[rows["run_id"] == 1]
+    assert len(r1) == old * ntiles and set(r1["timepoint"]) == set(range(old)), len(r1)
+    assert (rows["timepoint"][rows["run_id"] != 1] >= old).all(), "an old timepoint recomputed"
+    assert (rows["run_id"] == 2).sum() == 0, "the growth's record has rows"
+    r3 = rows[rows["run_id"] == 3]
+    assert len(r3) == (new - old) * ntiles and (r3["status"] == 0).all(), len(r3)
+    g = runs["2"].attrs
+    assert int(g["grown_from"]) == old and int(g["grown_to"]) == new, dict(g)
+    assert g["status"] in (b"done", "done"), g["status"]
+    # the runs before it name the grown output's fingerprint (the same config), the old kept
+    fp = f.attrs["fingerprint"]
+    for k in ("1", "2", "3"):
+        assert runs[k].attrs["fingerprint"] == fp, (k, runs[k].attrs["fingerprint"], fp)
+    assert runs["1"].attrs["fingerprint_before_growth"] != fp
+    assert f["result"].shape[0] == new and f["result"].is_virtual
+PY
+run_ok "$T/again.log" mpirun_lapse 2 run "$T/out.yaml"
+grep -q "nothing to do" "$T/again.log" || { cat "$T/again.log"; fail "the grown output is not done"; }
+! grep -q "warning\|another input\|another config" "$T/again.log" ||
+    { cat "$T/again.log"; fail "a plain run of the grown output warns"; }
+
+note "3. lapse info and lapse verify on the grown output"
+run_ok "$T/info.log" "$LAPSE" info "$OUT"
+for want in "/result  *\[$NEW, 24, 70, 90\] float32" "$NEW parts" \
+    "run 2: done.*timepoints $NT-$((NEW - 1))" "grew the output from $NT to $NEW timepoints" \
+    "timepoints done: 0-$((NEW - 1)) ($NEW of $NEW)" "total: $((NEW * NTILES)) done"; do
+    grep -q "$want" "$T/info.log" || { cat "$T/info.log"; fail "lapse info lacks: $want"; }
+done
+run_ok "$T/verify.log" "$LAPSE" verify "$OUT"
+grep -q "$((NEW * NTILES)) of $((NEW * NTILES)) tasks marked done; $((NEW * NTILES)) read back in 2 datasets, 0 unreadable" \
+    "$T/verify.log" || { cat "$T/verify.log"; fail "verify of the grown output"; }
+
+note "4. a kill at each step of the growth, then the same command"
+for fault in grow-part@1 grow-part@0 grow-copy grow-rename grow-renamed fail:grow-main; do
+    restore
+    rc=0
+    mpirun_argv 2
+    LAPSE_FAULT=$fault "${MPIRUN_ARGV[@]}" -x LAPSE_FAULT "$LAPSE" run "$T/out.yaml" \
+        --timepoints "$NT-$((NEW - 1))" >"$T/fault.log" 2>&1 || rc=$?
+    [ "$rc" -ne 0 ] || { cat "$T/fault.log"; fail "LAPSE_FAULT=$fault: the growth did not die"; }
+    wait_gone "$T/out.yaml" 15
+    if [ "$fault" = grow-renamed ]; then
+        # grown and in place: 6 timepoints, the old ones' data as before, the new ones not done
+        "$LAPSE_PY" - "$T/old.h5" "$OUT" "$NT" "$NEW" <<'PY' || fail "$fault: the old timepoints changed"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    n, new = int(sys.argv[3]), int(sys.argv[4])
+    for d in ("result", "blurred"):
+        assert b[d].shape[0] == new and a[d].shape[0] == n, (d, a[d].shape, b[d].shape)
+        assert np.array_equal(a[d][()], b[d][:n]), d
+    x, y = a["/lapse/done"][()], b["/lapse/done"][()]
+    assert np.array_equal(x, y[:n]) and not y[n:].any(), "marks"
+PY
+        [ "$(parts_sums "$OUT")" = "$OLD_PARTS" ] || fail "$fault: an old part changed"
+        run_ok "$T/verify.log" "$LAPSE" verify "$OUT"
+        grep -q "$((NT * NTILES)) of $((NEW * NTILES)) tasks marked done" "$T/verify.log" ||
+            { cat "$T/verify.log"; fail "$fault: verify"; }
+    else
+        [ "$fault" != fail:grow-main ] || [ "$rc" -eq 1 ] ||
+            { cat "$T/fault.log"; fail "$fault: exit $rc, not 1"; }
+        intact "$fault"
+    fi
+    run_ok "$T/resume.log" mpirun_lapse 2 run "$T/out.yaml" --timepoints "$NT-$((NEW - 1))"
+    grown_ok "$fault" "$T/resume.log"
+    echo "  $fault: exit $rc, then finished"
+done
+
+note "5. refusals: exit 2, nothing written"
+# refused WHAT PATTERN CFG ARGS...: exit 2 naming PATTERN, OUT (and its parts) unchanged
+refused() {
+    local what=$1 pattern=$2 before
+    shift 2
+    before=$(sha "$OUT")
+    local parts
+    parts=$(ls "$OUT.parts" 2>/dev/null)
+    expect_rc 2 "$T/refused.log" mpirun_lapse 2 run "$@"
+    grep -q -- "$pattern" "$T/refused.log" || { cat "$T/refused.log"; fail "$what: not said: $pattern"; }
+    [ "$(sha "$OUT")" = "$before" ] || fail "$what: the output changed"
+    [ "$(ls "$OUT.parts" 2>/dev/null)" = "$parts" ] || fail "$what: parts made: $(ls "$OUT.parts")"
+    [ ! -e "$OUT.creating" ] || fail "$what: $OUT.creating made"
+}
+restore
+"$LAPSE_PY" - "$T/full.h5" "$IN" <<'PY' || fail "cannot change the input"
+import sys, h5py
+with h5py.File(sys.argv[2], "r+") as f:
+    f["raw"][2, 0, 0, 0] = f["raw"][2, 0, 0, 0] + 1  # timepoint 2: in the identity's boxes
+PY
+refused "a changed timepoint" "changed in its first $NT timepoints" "$T/out.yaml" --timepoints "$NT-$((NEW - 1))"
+intact "a changed timepoint"
+acquire_new
+refused "a plain run" "to grow the output with its input, run an update that selects the new timepoints: --timepoints $NT-$((NEW - 1))" "$T/out.yaml"
+refused "no new timepoint" "selects none of the new timepoints" "$T/out.yaml" --timepoints 0-1
+intact "the refusals"
+# one file, and Zarr
+for kind in one zarr; do
+    OUT=$T/$kind.h5
+    if [ "$kind" = one ]; then extra=", parts: none"; want="an output in one file cannot grow with its input.*use output.parts: timepoints"; fi
+    if [ "$kind" = zarr ]; then extra=", format: zarr"; want="a Zarr output (output.format: zarr) cannot grow with its input"; fi
+    acquire_old
+    config "$kind" "$IN" "$OUT" "$extra"
+    lapse_run 2 "$T/$kind.yaml"
+    acquire_new
+    refused "$kind" "$want" "$T/$kind.yaml" --timepoints "$NT-$((NEW - 1))"
+done
+echo "PASS ($TEST_NAME)"
