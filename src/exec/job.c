@@ -486,15 +486,13 @@ cleanup:
     return st;
 }
 
-/* Rank 0, an update: a note naming the result datasets of the output that this config does not
- * write (a save: dropped, a table of a step no longer there): at the selected timepoints they
- * keep the results of the config that wrote them, beside this config's. */
-static void note_unwritten(const lapse_job_t *job)
+/* Rank 0: the result datasets of output file that this config does not write (a save: dropped,
+ * a table of a step no longer there), as lapse_h5out_unwritten lists them, into list[len]. */
+static void unwritten_list(const lapse_job_t *job, const char *file, char *list, size_t len)
 {
-    const lapse_config_t *cfg = &job->cfg;
     const lapse_graph_t *g = &job->graph;
     const char *keep[LAPSE_MAX_STEPS * 3 + 2];
-    char tab[LAPSE_MAX_STEPS][2][LAPSE_STEP_NAME_MAX + 16], list[512], sel[256];
+    char tab[LAPSE_MAX_STEPS][2][LAPSE_STEP_NAME_MAX + 16];
     int n = 0;
     for (int o = 0; o < job->nout && n < LAPSE_MAX_STEPS; o++)
         keep[n++] = job->out[o].path;
@@ -507,7 +505,17 @@ static void note_unwritten(const lapse_job_t *job)
         keep[n++] = tab[k][0];
         keep[n++] = tab[k][1];
     }
-    lapse_h5out_unwritten(cfg->output_file, keep, n, list, sizeof list);
+    lapse_h5out_unwritten(file, keep, n, list, len);
+}
+
+/* Rank 0, an update: a note naming the result datasets of the output that this config does not
+ * write (a save: dropped, a table of a step no longer there): at the selected timepoints they
+ * keep the results of the config that wrote them, beside this config's. */
+static void note_unwritten(const lapse_job_t *job)
+{
+    const lapse_config_t *cfg = &job->cfg;
+    char list[512], sel[256];
+    unwritten_list(job, cfg->output_file, list, sizeof list);
     if (list[0] == '\0')
         return;
     lapse_tpsel_format(job->tps, job->ntps, sel, sizeof sel);
@@ -634,11 +642,7 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
                     "output grows it with its input (%lld to %lld timepoints); set output.mode: "
                     "overwrite to make it again with this one",
                     cfg->output_file, was, now);
-    const char *keep[LAPSE_MAX_STEPS * 3 + 2];
-    int nkeep = 0;
-    for (int o = 0; o < job->nout; o++)
-        keep[nkeep++] = job->out[o].path;
-    lapse_h5out_unwritten(cfg->output_file, keep, nkeep, unwritten, sizeof unwritten);
+    unwritten_list(job, cfg->output_file, unwritten, sizeof unwritten);
     if (unwritten[0])
         OUTPUT_FAIL("output %s holds datasets this config does not write (%s): growing the "
                     "output would leave them at %lld timepoints; set output.mode: overwrite to "

@@ -22,6 +22,8 @@
 #    (the identity's checksum); a plain run (no update: the advice names --timepoints 4-5); an
 #    update that selects no new timepoint; a one-file output (the advice names output.parts:
 #    timepoints); a Zarr output.
+# 6. A pipeline with global steps (tiled labels: scratch datasets) and a measure table grows
+#    3 -> 5 equal to the at-once output (labels, result, the table and its summary).
 source "$(dirname "$0")/common.sh"
 need_device
 
@@ -234,4 +236,46 @@ for kind in one zarr; do
     acquire_new
     refused "$kind" "$want" "$T/$kind.yaml" --timepoints "$NT-$((NEW - 1))"
 done
+note "6. global steps (tiled labels, scratch datasets) and a measure table: grow 3 -> 5"
+"$LAPSE_PY" - "$T/gfull.h5" "$T/gin.h5" <<'PY' || fail "cannot make the labels input"
+import sys, h5py, numpy as np
+rng = np.random.default_rng(7)
+a = np.zeros((5, 16, 48, 56), np.uint16)
+zz, yy, xx = np.mgrid[0:16, 0:48, 0:56]
+for t in range(5):
+    img = rng.integers(100, 300, size=a.shape[1:]).astype(np.float64)
+    for _ in range(6 + t):
+        cz, cy, cx = rng.uniform(3, 13), rng.uniform(5, 43), rng.uniform(5, 51)
+        img += 2000 * np.exp(-((zz - cz) ** 2 / 8 + (yy - cy) ** 2 / 18 + (xx - cx) ** 2 / 18))
+    a[t] = img.astype(np.uint16)
+with h5py.File(sys.argv[1], "w") as f:
+    f.create_dataset("/raw", data=a)
+with h5py.File(sys.argv[2], "w") as f:
+    f.create_dataset("/raw", data=a[:3])
+PY
+# gconfig NAME INPUT
+gconfig() {
+    cat >"$T/$1.yaml" <<YAML
+input: {file: $2, dataset: /raw}
+tiles: {shape: [8, 24, 28], halo: auto}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+  - {op: threshold_otsu}
+  - {op: connected_components_labeling, name: l, save: /labels}
+  - {op: measure_labels, from: l, with: input, name: nuclei}
+output: {file: $T/$1.h5, dataset: /result, parts: timepoints}
+devices: any
+YAML
+}
+gconfig gonce "$T/gfull.h5"
+gconfig gout "$T/gin.h5"
+lapse_run 2 "$T/gonce.yaml"
+lapse_run 2 "$T/gout.yaml"
+cp "$T/gfull.h5" "$T/gin.h5"
+run_ok "$T/ggrow.log" mpirun_lapse 2 run "$T/gout.yaml" --timepoints 3-4
+py h5same.py "$T/gonce.h5" "$T/gout.h5" >"$T/same.log" 2>&1 ||
+    { cat "$T/ggrow.log" "$T/same.log"; fail "6: the grown output (labels, tables) differs from the one made at once"; }
+grep -q "/nuclei: identical" "$T/same.log" || { cat "$T/same.log"; fail "6: the table was not compared"; }
+marks_same "$T/gonce.h5" "$T/gout.h5"
+run_ok "$T/verify.log" "$LAPSE" verify "$T/gout.h5"
 echo "PASS ($TEST_NAME)"
