@@ -23,6 +23,11 @@
  * A new file is created under the name <file>.creating and renamed once all its datasets exist
  * and are flushed, so a run killed during creation never leaves a half-made file at <file>.
  *
+ * Growing (lapse_state_spec_t.grow_from, an output made with parts): the new timepoints' parts
+ * are made under staged names, then rank 0 builds the grown file under <file>.creating from the
+ * old one (read, never written) and renames it onto <file>: a kill before that rename leaves the
+ * old output as it was (docs/architecture.md, "Growing an output with its input").
+ *
  * All functions marked collective must be called by every rank of the communicator with the
  * same arguments (except rows in lapse_h5out_append_rows).
  */

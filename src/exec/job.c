@@ -663,8 +663,8 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
                     cfg->input_file, was, cfg->output_file, os->input_identity, id);
     job->grow_from = os->ntp;
     fprintf(stderr,
-            "lapse: note: the input %s has %lld timepoints, output %s %lld: this update grows "
-            "the output to %lld timepoints (timepoints 0-%lld and their results are kept)\n",
+            "lapse: note: the input %s has %lld timepoints, the output %s has %lld: this update "
+            "grows the output to %lld timepoints (timepoints 0-%lld keep their results)\n",
             cfg->input_file, now, cfg->output_file, was, now, was - 1);
 cleanup:
     return st;
