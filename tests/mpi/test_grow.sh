@@ -24,6 +24,9 @@
 #    timepoints); a Zarr output.
 # 6. A pipeline with global steps (tiled labels: scratch datasets) and a measure table grows
 #    3 -> 5 equal to the at-once output (labels, result, the table and its summary).
+# 7. input.files (TIFF z-stacks): 4 files, then 6; a touched earlier file is refused (its
+#    time is in the identity's checksum), and with its time restored the output grows, equal
+#    to the reference of case 1.
 source "$(dirname "$0")/common.sh"
 need_device
 
@@ -278,4 +281,28 @@ py h5same.py "$T/gonce.h5" "$T/gout.h5" >"$T/same.log" 2>&1 ||
 grep -q "/nuclei: identical" "$T/same.log" || { cat "$T/same.log"; fail "6: the table was not compared"; }
 marks_same "$T/gonce.h5" "$T/gout.h5"
 run_ok "$T/verify.log" "$LAPSE" verify "$T/gout.h5"
+note "7. one file per timepoint (input.files): 4 -> 6 files, equal to the output made at once"
+mkdir -p "$T/tp"
+# tiffs FIRST LAST: tp_T.tif, a z-stack of full.h5's timepoint T, for T in FIRST..LAST
+tiffs() {
+    "$LAPSE_PY" - "$T/full.h5" "$T/tp" "$1" "$2" <<'PY' || fail "cannot write the TIFF files"
+import sys, h5py, tifffile
+with h5py.File(sys.argv[1], "r") as f:
+    for t in range(int(sys.argv[3]), int(sys.argv[4]) + 1):
+        tifffile.imwrite("%s/tp_%d.tif" % (sys.argv[2], t), f["raw"][t])
+PY
+}
+tiffs 0 $((NT - 1))
+OUT=$T/files.h5
+config files "$T/tp/tp_*.tif" "$OUT"
+sed -i 's|^input: {file: \(.*\), dataset: /raw}$|input: {files: "\1"}|' "$T/files.yaml"
+grep -q '^input: {files: ' "$T/files.yaml" || fail "7: the config does not read input.files"
+lapse_run 2 "$T/files.yaml"
+tiffs "$NT" $((NEW - 1))
+touch -r "$T/tp/tp_1.tif" "$T/stamp"
+touch "$T/tp/tp_1.tif" # an earlier file's time changed: the identity of the first 4 differs
+refused "a touched earlier file" "changed in its first $NT timepoints" "$T/files.yaml" --timepoints "$NT-$((NEW - 1))"
+touch -r "$T/stamp" "$T/tp/tp_1.tif"
+run_ok "$T/fgrow.log" mpirun_lapse 2 run "$T/files.yaml" --timepoints "$NT-$((NEW - 1))"
+grown_ok "7" "$T/fgrow.log"
 echo "PASS ($TEST_NAME)"
