@@ -1180,8 +1180,8 @@ static herr_t copy_attr_cb(hid_t src, const char *name, const H5A_info_t *info, 
         ret = -1;
     else
         ret = 0;
-    if (vlen)
-        H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf);
+    if (vlen && H5Dvlen_reclaim(type, space, H5P_DEFAULT, buf) < 0)
+        ret = -1;
 cleanup:
     free(buf);
     if (b >= 0)
@@ -1440,15 +1440,18 @@ static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *
             LAPSE_TRY(create_vds(o, &o->specs[k], &o->dsets[k]));
         else
             LAPSE_TRY(create_dset(o->file, &o->specs[k], &o->dsets[k]));
-        htri_t e = H5Lexists(src, o->specs[k].path, H5P_DEFAULT);
-        if (e > 0 && in_parts(o, k)) {
+        /* a result dataset's attributes (axes, voxel size, a user's own) from the old one;
+         * H5Lexists fails (< 0) where a group on the path is missing: none there either */
+        htri_t e = in_parts(o, k) ? H5Lexists(src, o->specs[k].path, H5P_DEFAULT) : 0;
+        H5Eclear2(H5E_DEFAULT);
+        if (e > 0) {
             hid_t d = H5Dopen2(src, o->specs[k].path, H5P_DEFAULT);
             LAPSE_H5(d);
             st = copy_attrs(d, o->dsets[k]);
-            H5Dclose(d);
+            if (H5Dclose(d) < 0 && st == LAPSE_OK)
+                st = lapse_h5_fail("H5Dclose(old result dataset)", __FILE__, __LINE__);
             LAPSE_TRY(st);
         }
-        H5Eclear2(H5E_DEFAULT);
     }
     lapse_fault_point("grow-copy"); /* a kill with the new main file half made */
     /* the marks: the old ones in the first rows, the new timepoints' not done */
@@ -1469,7 +1472,8 @@ static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *
     LAPSE_ALLOC(marks);
     if (dims[0] * dims[1] > 0) {
         LAPSE_H5(H5Dread(od, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, marks));
-        H5Sclose(fspace);
+        LAPSE_H5(H5Sclose(fspace));
+        fspace = H5I_INVALID_HID;
         LAPSE_H5ID(fspace, H5Dget_space(o->done));
         count[0] = dims[0];
         count[1] = dims[1];
