@@ -1423,7 +1423,7 @@ static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *
     MPI_Comm comm = o->comm;
     const int nranks = o->size;
     hid_t src = H5I_INVALID_HID, od = H5I_INVALID_HID, fspace = H5I_INVALID_HID,
-          mspace = H5I_INVALID_HID;
+          nspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID; /* old, new marks; memory */
     unsigned char *marks = NULL;
     char old_fp[24] = "", old_id[96] = "";
     const int64_t from = state->grow_from, to = o->nspecs > 0 ? o->specs[0].dims[0] : 0;
@@ -1472,14 +1472,12 @@ static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *
     LAPSE_ALLOC(marks);
     if (dims[0] * dims[1] > 0) {
         LAPSE_H5(H5Dread(od, H5T_NATIVE_UINT8, H5S_ALL, H5S_ALL, H5P_DEFAULT, marks));
-        LAPSE_H5(H5Sclose(fspace));
-        fspace = H5I_INVALID_HID;
-        LAPSE_H5ID(fspace, H5Dget_space(o->done));
+        LAPSE_H5ID(nspace, H5Dget_space(o->done));
         count[0] = dims[0];
         count[1] = dims[1];
-        LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
+        LAPSE_H5(H5Sselect_hyperslab(nspace, H5S_SELECT_SET, start, NULL, count, NULL));
         LAPSE_H5ID(mspace, H5Screate_simple(2, count, NULL));
-        LAPSE_H5(H5Dwrite(o->done, H5T_NATIVE_UINT8, mspace, fspace, H5P_DEFAULT, marks));
+        LAPSE_H5(H5Dwrite(o->done, H5T_NATIVE_UINT8, mspace, nspace, H5P_DEFAULT, marks));
     }
     LAPSE_TRY(grow_runs(o, state, old_fp, old_id));
     LAPSE_TRY(grow_record(o, nranks, cfg, state, from, to));
@@ -1493,6 +1491,8 @@ cleanup:
     free(marks);
     if (mspace >= 0)
         H5Sclose(mspace);
+    if (nspace >= 0)
+        H5Sclose(nspace);
     if (fspace >= 0)
         H5Sclose(fspace);
     if (od >= 0)

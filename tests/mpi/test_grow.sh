@@ -98,7 +98,8 @@ intact() {
         { cat "$T/verify.log"; fail "$1: verify"; }
 }
 
-# grown_ok WHAT LOG: OUT equals the at-once reference, no staged file is left
+# grown_ok WHAT LOG: OUT equals the at-once reference, no staged file is left, its BigDataViewer
+# XML names the new timepoints
 grown_ok() {
     py h5same.py "$T/once.h5" "$OUT" >"$T/same.log" 2>&1 ||
         { cat "$2" "$T/same.log"; fail "$1: the grown output differs from the one made at once"; }
@@ -106,6 +107,8 @@ grown_ok() {
     [ ! -e "$OUT.creating" ] || fail "$1: $OUT.creating left behind"
     ! ls "$OUT.parts" | grep -q creating || fail "$1: a staged part left behind: $(ls "$OUT.parts")"
     [ "$(ls "$OUT.parts" | wc -l)" -eq "$NEW" ] || fail "$1: parts $(ls "$OUT.parts")"
+    # the BigDataViewer companion was rewritten with the new timepoints
+    grep -q "<last>$((NEW - 1))</last>" "${OUT%.h5}.xml" || fail "$1: ${OUT%.h5}.xml not rewritten"
 }
 
 note "1. reference: the $NEW timepoints at once, 2 ranks"
