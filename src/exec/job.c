@@ -425,7 +425,8 @@ lapse_status_t lapse_job_check_space(const lapse_job_t *job)
  * same config is continued (only tasks not done run; the same command after an interruption
  * finishes the job); output.mode: update (or --timepoints on an existing output) rewrites the
  * selected timepoints, unless the last run was the same update and did not finish, which is
- * then continued; overwrite replaces the file. Anything else is refused before any write. */
+ * then continued, and grows an output made with parts onto an input that gained timepoints
+ * (check_growth); overwrite replaces the file. Anything else is refused before any write. */
 #define OUTPUT_FAIL(...)                                                                           \
     do {                                                                                           \
         lapse_fail(LAPSE_ECONFIG, __VA_ARGS__);                                                    \
@@ -661,11 +662,7 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
                     "would keep results of the old data; set output.mode: overwrite to make it "
                     "again from the input as it is now",
                     cfg->input_file, was, cfg->output_file, os->input_identity, id);
-    job->grow_from = os->ntp;
-    fprintf(stderr,
-            "lapse: note: the input %s has %lld timepoints, the output %s has %lld: this update "
-            "grows the output to %lld timepoints (timepoints 0-%lld keep their results)\n",
-            cfg->input_file, now, cfg->output_file, was, now, was - 1);
+    job->grow_from = os->ntp; /* said by decide_output once nothing refuses the run */
 cleanup:
     return st;
 }
@@ -831,6 +828,13 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                 cfg->output_file, os.other_runs);
     if (updating)
         note_unwritten(job);
+    if (job->grow_from > 0)
+        fprintf(stderr,
+                "lapse: note: the input %s has %lld timepoints, the output %s has %lld: this "
+                "update grows the output to %lld timepoints (timepoints 0-%lld keep their "
+                "results)\n",
+                cfg->input_file, (long long)job->in.ntp, cfg->output_file,
+                (long long)job->grow_from, (long long)job->in.ntp, (long long)job->grow_from - 1);
 cleanup:
     lapse_outstate_free(&os);
     if (st != LAPSE_OK)
