@@ -1442,7 +1442,7 @@ static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *
             LAPSE_TRY(create_dset(o->file, &o->specs[k], &o->dsets[k]));
         /* a result dataset's attributes (axes, voxel size, a user's own) from the old one;
          * H5Lexists fails (< 0) where a group on the path is missing: none there either */
-        htri_t e = in_parts(o, k) ? H5Lexists(src, o->specs[k].path, H5P_DEFAULT) : 0;
+        htri_t e = o->is_result[k] ? H5Lexists(src, o->specs[k].path, H5P_DEFAULT) : 0;
         H5Eclear2(H5E_DEFAULT);
         if (e > 0) {
             hid_t d = H5Dopen2(src, o->specs[k].path, H5P_DEFAULT);
@@ -1531,7 +1531,7 @@ static lapse_status_t grow_complete(lapse_h5out_t *o, const char *tmp, const cha
             lapse_h5_read_str_attr(f, LAPSE_PARTS_TOKEN_ATTR, o->token, sizeof o->token);
         if (f >= 0 && H5Fclose(f) < 0 && st == LAPSE_OK)
             st = lapse_h5_fail("H5Fclose(output)", __FILE__, __LINE__);
-        if (st == LAPSE_OK && o->token[0] == '\0')
+        if (st == LAPSE_OK && o->token[0] == '\0' && cfg->output_format != LAPSE_FMT_ZARR)
             st = lapse_fail(LAPSE_EINPUT, "output %s has no parts token: it cannot grow", file);
     }
     st = step_agree(o, st);
@@ -1540,8 +1540,9 @@ static lapse_status_t grow_complete(lapse_h5out_t *o, const char *tmp, const cha
         o->broken = 1;
         st = lapse_fail(LAPSE_EMPI, "MPI_Bcast of the parts token failed");
     }
-    o->parts = 1;
-    if (st == LAPSE_OK) {
+    o->parts = o->token[0] != '\0'; /* else Zarr: its voxels are in the store, its datasets here
+                                       are placeholders (h5out.h), made anew by grow_alone */
+    if (st == LAPSE_OK && o->parts) {
         for (int64_t t = state->grow_from + o->rank; t < to && st == LAPSE_OK; t += o->size)
             st = lapse_parts_grow(file, t, o->specs, o->is_result, o->nspecs, o->token);
         st = step_agree(o, st);

@@ -594,7 +594,7 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
     int made = 0; /* rank 0: the open made a new file (it hands on its lock) */
     if (r->rank == 0) {
         int fd = lapse_h5out_take_lock(w.out);
-        made = fd >= 0;
+        made = fd >= 0 && job->grow_from == 0; /* a grown file keeps its Zarr chunks */
         lapse_lock_adopt(&job->lock, fd);
     }
     if (job->cfg.output_format == LAPSE_FMT_ZARR && (st = zarr_meta(&w, made)) != LAPSE_OK)

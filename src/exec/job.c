@@ -588,8 +588,10 @@ cleanup:
  * output (job->grow_from = os->ntp; old_fp: the output's fingerprint, which this config has at
  * the old count) or refuse (config error at output.file, nothing written). Growth (docs/
  * architecture.md, "Growing an output with its input") is an update (output.mode: update, or
- * --timepoints) that names a timepoint at or past the output's count, of an HDF5 output made
- * with output.parts: timepoints by this same config, that holds no result dataset this config
+ * --timepoints) that names a timepoint at or past the output's count, of an output made with
+ * output.parts: timepoints or output.format: zarr (whose voxels are not in the output file) by
+ * this same config (a Zarr config on a one-file output has another fingerprint: refused as
+ * one file or as another config), that holds no result dataset this config
  * does not write, and whose first os->ntp timepoints hold the data they held when it was last
  * written: the recorded identity's checksum, computed again over them (its size and time
  * change with the growth). */
@@ -601,14 +603,7 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
     const long long was = (long long)os->ntp, now = (long long)job->in.ntp;
     char canon[PATH_MAX], spelled[24], id[LAPSE_INPUT_ID_LEN], unwritten[512];
     lapse_input_info_t in = job->in;
-    if (cfg->output_format == LAPSE_FMT_ZARR)
-        OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: a Zarr output "
-                    "(output.format: zarr) cannot grow with its input (only HDF5 outputs made "
-                    "with output.parts: timepoints can); set output.mode: overwrite to make it "
-                    "again from the whole input, or write the new timepoints to another output "
-                    "(output.file, with --timepoints %lld-%lld)",
-                    cfg->output_file, was, cfg->input_file, now, was, now - 1);
-    if (os->parts_token[0] == '\0')
+    if (os->parts_token[0] == '\0' && cfg->output_format != LAPSE_FMT_ZARR)
         OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: an output in "
                     "one file cannot grow with its input (extending its datasets is a metadata "
                     "change that a kill could leave half made); use output.parts: timepoints for "

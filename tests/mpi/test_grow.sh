@@ -21,12 +21,15 @@
 # 5. Refused (exit 2, nothing written, the output unchanged): an input whose timepoint 2 changed
 #    (the identity's checksum); a plain run (no update: the advice names --timepoints 4-5); an
 #    update that selects no new timepoint; a one-file output (the advice names output.parts:
-#    timepoints); a Zarr output.
+#    timepoints).
 # 6. A pipeline with global steps (tiled labels: scratch datasets) and a measure table grows
 #    3 -> 5 equal to the at-once output (labels, result, the table and its summary).
 # 7. input.files (TIFF z-stacks): 4 files, then 6; a touched earlier file is refused (its
 #    time is in the identity's checksum), and with its time restored the output grows, equal
 #    to the reference of case 1.
+# 8. output.format: zarr grows too: killed before the rename, the output file and the store are
+#    as they were; killed after it, the old chunks are kept; each time the same command
+#    finishes, the store equal to the reference (zarr_out_check.py) and the marks too.
 source "$(dirname "$0")/common.sh"
 need_device
 
@@ -231,17 +234,14 @@ acquire_new
 refused "a plain run" "to grow the output with its input, run an update that selects the new timepoints: --timepoints $NT-$((NEW - 1))" "$T/out.yaml"
 refused "no new timepoint" "selects none of the new timepoints" "$T/out.yaml" --timepoints 0-1
 intact "the refusals"
-# one file, and Zarr
-for kind in one zarr; do
-    OUT=$T/$kind.h5
-    if [ "$kind" = one ]; then extra=", parts: none"; want="an output in one file cannot grow with its input.*use output.parts: timepoints"; fi
-    if [ "$kind" = zarr ]; then extra=", format: zarr"; want="a Zarr output (output.format: zarr) cannot grow with its input"; fi
-    acquire_old
-    config "$kind" "$IN" "$OUT" "$extra"
-    lapse_run 2 "$T/$kind.yaml"
-    acquire_new
-    refused "$kind" "$want" "$T/$kind.yaml" --timepoints "$NT-$((NEW - 1))"
-done
+# one file
+OUT=$T/one.h5
+acquire_old
+config one "$IN" "$OUT" ", parts: none"
+lapse_run 2 "$T/one.yaml"
+acquire_new
+refused "one file" "an output in one file cannot grow with its input.*use output.parts: timepoints" \
+    "$T/one.yaml" --timepoints "$NT-$((NEW - 1))"
 note "6. global steps (tiled labels, scratch datasets) and a measure table: grow 3 -> 5"
 "$LAPSE_PY" - "$T/gfull.h5" "$T/gin.h5" <<'PY' || fail "cannot make the labels input"
 import sys, h5py, numpy as np
@@ -308,4 +308,48 @@ refused "a touched earlier file" "changed in its first $NT timepoints" "$T/files
 touch -r "$T/stamp" "$T/tp/tp_1.tif"
 run_ok "$T/fgrow.log" mpirun_lapse 2 run "$T/files.yaml" --timepoints "$NT-$((NEW - 1))"
 grown_ok "7" "$T/fgrow.log"
+note "8. output.format: zarr: grows the same way (the store's arrays rewritten by the run)"
+OUT=$T/zarr.h5
+STORE=$T/zarr.zarr
+acquire_old
+config zarr "$IN" "$OUT" ", format: zarr"
+lapse_run 2 "$T/zarr.yaml"
+cp -p "$OUT" "$T/zold.h5"
+cp -rp "$STORE" "$T/zold.zarr"
+zsum=$(sha "$STORE/result/0/.zarray")
+nchunks=$(find "$STORE/result/0" -type f ! -name '.*' | wc -l)
+[ "$nchunks" -eq $((NT * NTILES)) ] || fail "8: $nchunks chunks of /result"
+for fault in grow-rename grow-renamed none; do
+    rm -rf "$OUT" "$STORE" "$OUT.creating"
+    cp -p "$T/zold.h5" "$OUT"
+    cp -rp "$T/zold.zarr" "$STORE"
+    acquire_new
+    rc=0
+    mpirun_argv 2
+    LAPSE_FAULT=$fault "${MPIRUN_ARGV[@]}" -x LAPSE_FAULT "$LAPSE" run "$T/zarr.yaml" \
+        --timepoints "$NT-$((NEW - 1))" >"$T/zfault.log" 2>&1 || rc=$?
+    wait_gone "$T/zarr.yaml" 15
+    if [ "$fault" = none ]; then
+        [ "$rc" -eq 0 ] || { cat "$T/zfault.log"; fail "8: the growth failed"; }
+    else
+        [ "$rc" -ne 0 ] || { cat "$T/zfault.log"; fail "8: $fault did not die"; }
+        # the old chunks kept, none made; before the rename the output and the array as they were
+        [ "$(find "$STORE/result/0" -type f ! -name '.*' | wc -l)" -eq "$nchunks" ] ||
+            fail "8: $fault: chunks made or removed"
+        if [ "$fault" = grow-rename ]; then
+            cmp -s "$OUT" "$T/zold.h5" || fail "8: $fault: the output file changed"
+            [ "$(sha "$STORE/result/0/.zarray")" = "$zsum" ] || fail "8: $fault: the array changed"
+        fi
+        run_ok "$T/verify.log" "$LAPSE" verify "$OUT"
+        grep -q "$((NT * NTILES)) of $( [ "$fault" = grow-rename ] && echo $((NT * NTILES)) || echo $((NEW * NTILES))) tasks marked done" \
+            "$T/verify.log" || { cat "$T/verify.log"; fail "8: $fault: verify"; }
+        run_ok "$T/zgrow.log" mpirun_lapse 2 run "$T/zarr.yaml" --timepoints "$NT-$((NEW - 1))"
+    fi
+    run_ok "$T/zcheck.log" py zarr_out_check.py "$STORE" "$T/once.h5" /result,/blurred
+    marks_same "$T/once.h5" "$OUT"
+    [ ! -e "$OUT.creating" ] || fail "8: $fault: $OUT.creating left behind"
+    [ "$(find "$STORE/result/0" -type f ! -name '.*' | wc -l)" -eq $((NEW * NTILES)) ] ||
+        fail "8: $fault: not one chunk per task"
+    echo "  zarr, $fault: exit $rc, then finished"
+done
 echo "PASS ($TEST_NAME)"
