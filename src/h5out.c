@@ -1505,7 +1505,8 @@ cleanup:
     return st;
 }
 
-/* Collective: grow the existing output file, made with output.parts, from state->grow_from
+/* Collective: grow the existing output file, made with output.parts (or output.format: zarr,
+ * whose store the run's zarr_meta then rewrites: no parts here), from state->grow_from
  * timepoints to o->specs' count (docs/architecture.md, "Growing an output with its input"):
  * rank 0 makes the staging file tmp (identity-locked, as create_complete), every rank makes the
  * new timepoints' parts t = grow_from + rank (mod size) under staged names (lapse_parts_grow),

@@ -23,10 +23,11 @@
  * A new file is created under the name <file>.creating and renamed once all its datasets exist
  * and are flushed, so a run killed during creation never leaves a half-made file at <file>.
  *
- * Growing (lapse_state_spec_t.grow_from, an output made with parts): the new timepoints' parts
- * are made under staged names, then rank 0 builds the grown file under <file>.creating from the
- * old one (read, never written) and renames it onto <file>: a kill before that rename leaves the
- * old output as it was (docs/architecture.md, "Growing an output with its input").
+ * Growing (lapse_state_spec_t.grow_from, an output made with parts or in Zarr format): the new
+ * timepoints' parts (none for Zarr) are made under staged names, then rank 0 builds the grown
+ * file under <file>.creating from the old one (read, never written) and renames it onto <file>:
+ * a kill before that rename leaves the old output as it was (docs/architecture.md, "Growing an
+ * output with its input").
  *
  * All functions marked collective must be called by every rank of the communicator with the
  * same arguments (except rows in lapse_h5out_append_rows).
@@ -89,7 +90,7 @@ typedef struct {
      * written when all 0 */
     double element_size_um[3];
     /* update mode: the output's count of timepoints when the open grows it to the specs' count
-     * (an output made with output.parts, exec/job.c decided; lapse_h5out_open); 0: no growth */
+     * (an output made with output.parts or in Zarr format, exec/job.c decided); 0: no growth */
     int64_t grow_from;
 } lapse_state_spec_t;
 

@@ -48,8 +48,9 @@ typedef struct {
     int64_t file_ntiles;  /* tiles per timepoint of an existing output */
     unsigned char *done;  /* its task marks [ntp * file_ntiles], or NULL */
     /* the output's number of timepoints when this run grows it to in.ntp (an update of an
-     * output.parts output onto an input that has more timepoints: h5out.h, "Growing"); 0 when
-     * it does not grow. done then holds the old marks in its first grow_from rows, zeros after */
+     * output.parts or Zarr output onto an input that has more timepoints: h5out.h, "Growing"); 0
+     * when it does not grow. done then holds the old marks in its first grow_from rows, zeros after
+     */
     int64_t grow_from;
     /* rank 0, an update of an output.parts output: per timepoint, 1 where the part is missing
      * and this update makes it anew (lapse_job_remake_parts); NULL when none is */
