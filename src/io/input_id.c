@@ -487,9 +487,11 @@ static uint64_t fnv_bytes(uint64_t h, const unsigned char *p, size_t n)
 }
 
 /* lapse_input_identity over the input's first ntp timepoints (in->ntp: all of them): the
- * boxes of timepoints 0, ntp / 2 and ntp - 1, and with input.files the first ntp files only. */
+ * boxes of timepoints 0, ntp / 2 and ntp - 1; with input.files every file found (first = 0:
+ * also one made since the probe) or only the first ntp (first = 1). */
 static lapse_status_t identity_of(const char *file, const char *dataset,
-                                  const lapse_input_info_t *in, int64_t ntp, char *out, size_t len)
+                                  const lapse_input_info_t *in, int64_t ntp, int first, char *out,
+                                  size_t len)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_reader_t *r = NULL;
@@ -509,11 +511,11 @@ static lapse_status_t identity_of(const char *file, const char *dataset,
     if (sel.files) { /* every file: total size, latest time, each file's name, size and time */
         LAPSE_TRY(lapse_reader_files_list(file, &names, &nnames));
         memset(&sb, 0, sizeof sb);
-        for (size_t i = (size_t)ntp; i < nnames; i++) { /* the first ntp files */
+        for (size_t i = (size_t)ntp; first && i < nnames; i++) { /* the first ntp files */
             free(names[i]);
             names[i] = NULL;
         }
-        if (nnames > (size_t)ntp)
+        if (first && nnames > (size_t)ntp)
             nnames = (size_t)ntp;
         for (size_t i = 0; i < nnames; i++) {
             struct stat fs;
@@ -566,7 +568,7 @@ cleanup:
 lapse_status_t lapse_input_identity(const char *file, const char *dataset,
                                     const lapse_input_info_t *in, char *out, size_t len)
 {
-    return identity_of(file, dataset, in, in->ntp, out, len);
+    return identity_of(file, dataset, in, in->ntp, 0, out, len);
 }
 
 lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
@@ -577,7 +579,7 @@ lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
         return lapse_fail(LAPSE_EINPUT,
                           "%s: the identity of its first %lld timepoints: it has %lld", file,
                           (long long)ntp, (long long)in->ntp);
-    return identity_of(file, dataset, in, ntp, out, len);
+    return identity_of(file, dataset, in, ntp, 1, out, len);
 }
 
 int lapse_input_identity_same_sum(const char *a, const char *b)
