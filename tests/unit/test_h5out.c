@@ -137,7 +137,7 @@ static void read_str_attr(hid_t f, const char *obj, const char *name, char *buf,
     H5Aclose(a);
 }
 
-static const lapse_state_spec_t state = {{3, 4, 5}, 4, "0123456789abcdef", "", {0, 0, 0}};
+static const lapse_state_spec_t state = {{3, 4, 5}, 4, "0123456789abcdef", "", {0, 0, 0}, 0};
 static const lapse_box_t box_a = {{0, 0, 0}, {3, 4, 5}};
 static const lapse_box_t box_b = {{0, 4, 5}, {3, 4, 5}};
 

@@ -24,7 +24,7 @@ static char cfg_text[] = "input:\n  file: in.h5\n  dataset: /raw\n";
 
 /* /result [6, 4, 8, 10] float32 in 4 tiles of [4, 4, 5]. */
 static lapse_dset_spec_t spec;
-static const lapse_state_spec_t state = {{4, 4, 5}, 4, "0123456789abcdef", "", {0, 0, 0}};
+static const lapse_state_spec_t state = {{4, 4, 5}, 4, "0123456789abcdef", "", {0, 0, 0}, 0};
 
 static void setup(void)
 {
