@@ -69,16 +69,20 @@ typedef struct {
     unsigned char *raw, *packed; /* a decoded chunk, a chunk file's bytes */
     size_t packed_cap;
     int64_t channel; /* the channel read along the channel axis (0 without one) */
-    /* the decoded chunks kept (see the header): nslots slots, 0 when none are kept; a slot
-     * holds chunk idx[] when data is set and ok; used: the clock of its last read */
+    /* the decoded chunks kept (see the header): nslots slots, 0 when none are kept, of which
+     * the first nmade have data; a slot holds chunk idx[] when ok. The ok slots are found by a
+     * hash of idx (heads[nheads], a power of 2, chained by hnext), and every slot with data is
+     * on a list from the most recently used (lru_first) to the least (lru_last) by prev/next:
+     * a read finds its chunk and takes a slot to replace in constant time, whatever the number
+     * of slots (small chunks make tens of thousands). -1 ends a chain or the list. */
     struct zarr_slot {
         int64_t idx[ZARR_MAX_DIMS];
         unsigned char *data;
         int ok;
-        uint64_t used;
+        int hnext, prev, next;
     } * slots;
-    int nslots;
-    uint64_t clock;
+    int *heads;
+    int nslots, nmade, nheads, lru_first, lru_last;
 } zarr_input_t;
 
 /* ------------------------------------------------------------------ paths */
@@ -606,15 +610,21 @@ static void zarr_close(void *handle)
     zarr_input_t *in = handle;
     if (in == NULL)
         return;
-    for (int i = 0; i < in->nslots; i++)
+    for (int i = 0; i < in->nmade; i++)
         free(in->slots[i].data);
     free(in->slots);
+    free(in->heads);
     free(in->raw);
     free(in->packed);
     free(in);
 }
 
-/* Make the slots of the decoded-chunk cache (see the header) and say its bytes in *bytes. */
+/* The most slots a cache makes (each costs its bookkeeping besides its chunk). */
+#define ZARR_MAX_SLOTS (1 << 22)
+
+/* Make the slots of the decoded-chunk cache (see the header) and say its bytes in *bytes: as
+ * many chunks as the budget holds, each with its slot's and hash head's bytes, at most one
+ * timepoint's and ZARR_MAX_SLOTS. */
 static lapse_status_t cache_init(zarr_input_t *in, double *bytes)
 {
     double budget = 256.0 * 1048576.0, per_tp = 1;
@@ -622,19 +632,30 @@ static lapse_status_t cache_init(zarr_input_t *in, double *bytes)
     if (env && *env)
         budget = (double)strtoull(env, NULL, 10);
     *bytes = 0;
+    in->lru_first = in->lru_last = -1;
     for (int a = 0; a < 3; a++) { /* one timepoint's chunks of the channel read */
         const int i = in->axis[AX_Z + a];
         if (i >= 0)
             per_tp *= (double)((in->shape[i] + in->chunks[i] - 1) / in->chunks[i]);
     }
-    double n = floor(budget / (double)in->chunk_bytes);
+    const double per_slot = (double)in->chunk_bytes + (double)sizeof *in->slots + 2.0 * sizeof(int);
+    double n = floor(budget / per_slot);
     if (n > per_tp)
         n = per_tp;
+    if (n > ZARR_MAX_SLOTS)
+        n = ZARR_MAX_SLOTS;
     if (in->comp == COMP_RAW || n < 2)
         return LAPSE_OK;
+    int nh = 1;
+    while (nh < (int)n)
+        nh *= 2;
     in->slots = calloc((size_t)n, sizeof *in->slots);
-    if (in->slots == NULL)
+    in->heads = malloc((size_t)nh * sizeof *in->heads);
+    if (in->slots == NULL || in->heads == NULL)
         return lapse_fail(LAPSE_ENOMEM, "%s: out of memory for %.0f chunk slots", in->dir, n);
+    for (int h = 0; h < nh; h++)
+        in->heads[h] = -1;
+    in->nheads = nh;
     in->nslots = (int)n;
     *bytes = n * (double)in->chunk_bytes;
     return LAPSE_OK;
@@ -819,39 +840,121 @@ cleanup:
     return st;
 }
 
-/* The slot that holds chunk idx, or NULL. */
+/* The hash chain of chunk idx: the index into in->heads. */
+static int cache_hash(const zarr_input_t *in, const int64_t *idx)
+{
+    uint64_t h = 0x9E3779B97F4A7C15ull;
+    for (int i = 0; i < in->nd; i++)
+        h = (h ^ (uint64_t)idx[i]) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 31;
+    return (int)(h & (uint64_t)(in->nheads - 1));
+}
+
+/* Take slot k off the recently-used list. */
+static void lru_unlink(zarr_input_t *in, int k)
+{
+    struct zarr_slot *s = &in->slots[k];
+    if (s->prev >= 0)
+        in->slots[s->prev].next = s->next;
+    else
+        in->lru_first = s->next;
+    if (s->next >= 0)
+        in->slots[s->next].prev = s->prev;
+    else
+        in->lru_last = s->prev;
+    s->prev = s->next = -1;
+}
+
+/* Put slot k (off the list) on it: first (most recently used) or last (replaced first). */
+static void lru_put(zarr_input_t *in, int k, int first)
+{
+    struct zarr_slot *s = &in->slots[k];
+    if (first) {
+        s->prev = -1;
+        s->next = in->lru_first;
+        if (in->lru_first >= 0)
+            in->slots[in->lru_first].prev = k;
+        in->lru_first = k;
+        if (in->lru_last < 0)
+            in->lru_last = k;
+    } else {
+        s->next = -1;
+        s->prev = in->lru_last;
+        if (in->lru_last >= 0)
+            in->slots[in->lru_last].next = k;
+        in->lru_last = k;
+        if (in->lru_first < 0)
+            in->lru_first = k;
+    }
+}
+
+/* The slot that holds chunk idx (now the most recently used), or NULL. */
 static struct zarr_slot *cache_find(zarr_input_t *in, const int64_t *idx)
 {
-    for (int i = 0; i < in->nslots; i++)
-        if (in->slots[i].ok && memcmp(in->slots[i].idx, idx, (size_t)in->nd * sizeof *idx) == 0)
-            return &in->slots[i];
+    if (in->nslots == 0)
+        return NULL;
+    for (int k = in->heads[cache_hash(in, idx)]; k >= 0; k = in->slots[k].hnext)
+        if (memcmp(in->slots[k].idx, idx, (size_t)in->nd * sizeof *idx) == 0) {
+            lru_unlink(in, k);
+            lru_put(in, k, 1);
+            return &in->slots[k];
+        }
     return NULL;
 }
 
-/* The buffer to decode chunk idx into: a free slot's (allocated now) or the least recently
- * used one's, marked not ok until the decode succeeds (*slot), else in->raw (*slot NULL: no
- * cache, or no memory for another chunk, which only costs decoding again). */
+/* Slot k (ok) out of its hash chain, and not ok. */
+static void cache_forget(zarr_input_t *in, int k)
+{
+    int *link = &in->heads[cache_hash(in, in->slots[k].idx)];
+    while (*link != k)
+        link = &in->slots[*link].hnext;
+    *link = in->slots[k].hnext;
+    in->slots[k].hnext = -1;
+    in->slots[k].ok = 0;
+}
+
+/* The buffer to decode chunk idx into: a new slot's (allocated now) or the least recently
+ * used one's, off the list and not ok until cache_keep (*slot), else in->raw (*slot NULL: no
+ * cache, or no memory for another chunk and none made yet, which only costs decoding again). */
 static unsigned char *cache_take(zarr_input_t *in, const int64_t *idx, struct zarr_slot **slot)
 {
-    struct zarr_slot *s = NULL;
+    int k = -1;
     *slot = NULL;
-    for (int i = 0; i < in->nslots; i++) {
-        struct zarr_slot *c = &in->slots[i];
-        if (c->data == NULL) {
-            if ((c->data = malloc(in->chunk_bytes)) == NULL)
-                continue;
-            s = c;
-            break;
+    if (in->nmade < in->nslots) {
+        struct zarr_slot *c = &in->slots[in->nmade];
+        if ((c->data = malloc(in->chunk_bytes)) != NULL) {
+            c->ok = 0;
+            c->hnext = c->prev = c->next = -1;
+            k = in->nmade++;
+        } else {
+            in->nslots = in->nmade; /* no memory for more: replace the ones made */
         }
-        if (s == NULL || c->used < s->used)
-            s = c;
     }
-    if (s == NULL)
+    if (k < 0 && in->lru_last >= 0) {
+        k = in->lru_last;
+        lru_unlink(in, k);
+        if (in->slots[k].ok)
+            cache_forget(in, k);
+    }
+    if (k < 0)
         return in->raw;
-    s->ok = 0;
-    memcpy(s->idx, idx, (size_t)in->nd * sizeof *idx);
-    *slot = s;
-    return s->data;
+    memcpy(in->slots[k].idx, idx, (size_t)in->nd * sizeof *idx);
+    *slot = &in->slots[k];
+    return in->slots[k].data;
+}
+
+/* Back on the list after a decode: the chunk kept (ok, the most recently used), or, when its
+ * decode failed, nothing kept (replaced first). */
+static void cache_keep(zarr_input_t *in, struct zarr_slot *s, int ok)
+{
+    const int k = (int)(s - in->slots);
+    if (ok) {
+        const int h = cache_hash(in, s->idx);
+        s->ok = 1;
+        s->hnext = in->heads[h];
+        in->heads[h] = k;
+    }
+    lru_put(in, k, ok);
 }
 
 /* Load chunk idx: its decoded bytes in *src (a kept chunk's, or in->raw). *missing = 1 (and
@@ -866,7 +969,6 @@ static lapse_status_t load_chunk(zarr_input_t *in, const int64_t *idx, int *miss
     struct zarr_slot *slot = cache_find(in, idx);
     *missing = 0;
     if (slot) {
-        slot->used = ++in->clock;
         *src = slot->data;
         return LAPSE_OK;
     }
@@ -906,11 +1008,10 @@ static lapse_status_t load_chunk(zarr_input_t *in, const int64_t *idx, int *miss
         got += (size_t)r;
     }
     unsigned char *raw = cache_take(in, idx, &slot);
-    LAPSE_TRY(decode(in, path, n, raw));
-    if (slot) {
-        slot->ok = 1;
-        slot->used = ++in->clock;
-    }
+    lapse_status_t dst = decode(in, path, n, raw);
+    if (slot)
+        cache_keep(in, slot, dst == LAPSE_OK);
+    LAPSE_TRY(dst);
     *src = raw;
 cleanup:
     if (fd >= 0)
