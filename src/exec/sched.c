@@ -9,6 +9,8 @@
  */
 #include "exec/sched_impl.h"
 
+#include "exec/ranks.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,15 +275,23 @@ lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t nta
     if (s->rank == 0) {
         s->recvd = calloc((size_t)s->nranks, sizeof *s->recvd);
         s->abort_reqs = malloc((size_t)s->nranks * sizeof *s->abort_reqs);
-        LAPSE_ALLOC(s->recvd);
-        LAPSE_ALLOC(s->abort_reqs);
-        for (int k = 0; k < s->nranks; k++)
+        for (int k = 0; s->abort_reqs && k < s->nranks; k++)
             s->abort_reqs[k] = MPI_REQUEST_NULL;
     }
     s->share = malloc((size_t)s->nranks * 2 * sizeof *s->share);
     s->order = malloc((size_t)(ntasks > 0 ? ntasks : 1) * sizeof *s->order);
-    LAPSE_ALLOC(s->share);
-    LAPSE_ALLOC(s->order);
+    /* Agreed before the kind's start, which is collective (rma's window): a rank without its
+     * memory must not leave the others waiting there. */
+    lapse_status_t lst = lapse_fault_fail("sched-create");
+    if (lst == LAPSE_OK && (s->share == NULL || s->order == NULL ||
+                            (s->rank == 0 && (s->recvd == NULL || s->abort_reqs == NULL))))
+        lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the scheduler of %lld tasks",
+                         (long long)ntasks);
+    st = lapse_agree(s->comm, lst);
+    if (st != LAPSE_OK && lst == LAPSE_OK)
+        lapse_fail(st, "another rank could not make its scheduler");
+    if (st != LAPSE_OK)
+        goto cleanup;
     lapse_sched_shares_init(s->share, s->order, s->nranks, ntasks, deal);
     if (ops->start)
         LAPSE_TRY(ops->start(s));

@@ -54,7 +54,8 @@ const char *lapse_sched_name(lapse_sched_t kind);
 /* Collective: create the scheduler of this kind for ntasks tasks, task i in the share of rank
  * deal[i] (static and dynamic; rma ignores it): deal NULL is rank i mod nranks, else it must
  * hold ntasks ranks of comm, the same on every rank. *out set only on success; LAPSE_EUSAGE for
- * an unregistered kind (on every rank), LAPSE_EMPI/ENOMEM otherwise. */
+ * an unregistered kind (on every rank), LAPSE_EMPI/ENOMEM otherwise (a rank without the memory
+ * for its shares, or an injected fault "sched-create": agreed, every rank fails). */
 lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t ntasks,
                                   const int *deal, lapse_scheduler_t **out);
 

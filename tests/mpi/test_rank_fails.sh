@@ -6,6 +6,7 @@
 #   write-select  its selection of a compressed round's collective H5Dwrite (worker.c rounds);
 #                 (also with on_error: skip, which must not call the failed write skipped);
 #   rows-select   its rows of the task table, between H5Dset_extent and the collective write;
+#   sched-create  its scheduler's memory (rma: before the window, a collective call);
 #   create-attrs  the new file's attributes (@0: rank 0 makes the new file alone, while the
 #                 others wait in lapse's agreement; nothing is left at the output path);
 #   table-select  a global step's table (measure_labels) before its collective write;
@@ -99,4 +100,9 @@ note "5. phases-prepare: the global steps' state (its allocations) before the fi
 sed "s#$T/seg.h5#$T/segp.h5#" seg.yaml >segp.yaml
 faulted segp phases-prepare
 resume_ok 2 segp.yaml segp.h5 segref.h5
+note "6. sched-create: the scheduler's memory on one rank, rma scheduling (a collective start)"
+cfg s ""
+echo "scheduling: rma" >>s.yaml
+faulted s sched-create
+resume_ok 2 s.yaml s.h5 ref.h5
 echo "PASS ($TEST_NAME)"
