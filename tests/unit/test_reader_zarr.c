@@ -14,7 +14,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <zlib.h>
 
 #include "io/reader.h"
@@ -193,19 +192,16 @@ static void write_store(const char *store, int c)
 }
 
 /* Read a write_store store in 16 tiles of 256 x 256 with halos of 4, in a tiles' order,
- * npass times; the values checked; the best seconds of the passes after the first (every chunk
- * kept by the first, where the cache holds them all, and only found again). */
-static double read_tiles(const char *store, int npass)
+ * npass times (the passes after the first find every chunk kept, where the cache holds them
+ * all); the values checked. */
+static void read_tiles(const char *store, int npass)
 {
     lapse_reader_t *r = NULL;
     unsigned char *buf = malloc(264 * 264); /* uint8, as stored */
-    double best = 1e30;
     ck_assert_ptr_nonnull(buf);
     lapse_err_clear();
     ck_assert_msg(lapse_reader_open(store, "", &r) == LAPSE_OK, "%s", lapse_errmsg());
-    for (int pass = 0; pass < npass; pass++) {
-        struct timespec a, b;
-        clock_gettime(CLOCK_MONOTONIC, &a);
+    for (int pass = 0; pass < npass; pass++)
         for (int ty = 0; ty < 4; ty++)
             for (int tx = 0; tx < 4; tx++) {
                 lapse_box_t box = {{0, ty ? ty * 256 - 4 : 0, tx ? tx * 256 - 4 : 0}, {1, 0, 0}};
@@ -217,18 +213,14 @@ static double read_tiles(const char *store, int npass)
                         ck_assert_int_eq(buf[y * box.dim[2] + x],
                                          (3 * (box.off[1] + y) + box.off[2] + x) % 251);
             }
-        clock_gettime(CLOCK_MONOTONIC, &b);
-        const double s = (double)(b.tv_sec - a.tv_sec) + 1e-9 * (double)(b.tv_nsec - a.tv_nsec);
-        best = pass > 0 && s < best ? s : best;
-    }
     lapse_reader_close(r);
     free(buf);
-    return best;
 }
 
-/* Many small chunks: a kept chunk is found, and one replaced, without a search of every slot
- * (which made finding 16384 kept chunks of 8 x 8 twenty times slower than 256 of 64 x 64); the
- * values right with the cache holding a timepoint, none, and too few slots (replacements). */
+/* Many small chunks (16384 of 8 x 8 a timepoint) and fewer large ones: the cache's size, and
+ * the values right with the cache holding a timepoint (a second pass finds every chunk kept),
+ * none, and too few slots (replacements within a read). How fast a kept chunk is found is a
+ * benchmark's question, not this test's (docs/io.md). */
 START_TEST(many_slots)
 {
     const char *tiny = path_in("tiny_chunks.zarr"), *big = path_in("big_chunks.zarr");
@@ -237,17 +229,15 @@ START_TEST(many_slots)
     unsetenv("LAPSE_H5_INPUT_CACHE");
     ck_assert_double_eq(cache_bytes("tiny_chunks.zarr"), 16384 * 64);
     ck_assert_double_eq(cache_bytes("big_chunks.zarr"), 256 * 4096);
-    const double t_tiny = read_tiles(tiny, 4), t_big = read_tiles(big, 4);
+    read_tiles(tiny, 2);
+    read_tiles(big, 2);
     setenv("LAPSE_H5_INPUT_CACHE", "1", 1);
     ck_assert_double_eq(cache_bytes("tiny_chunks.zarr"), 0);
-    (void)read_tiles(tiny, 1);
+    read_tiles(tiny, 1);
     setenv("LAPSE_H5_INPUT_CACHE", "100000", 1); /* fewer slots than a tile's chunks */
     ck_assert_double_gt(cache_bytes("tiny_chunks.zarr"), 0);
-    (void)read_tiles(tiny, 2);
+    read_tiles(tiny, 2);
     unsetenv("LAPSE_H5_INPUT_CACHE");
-    ck_assert_msg(t_tiny < 6 * t_big + 0.02,
-                  "16384 kept chunks read in %.4f s, 256 kept chunks (the same voxels) in %.4f s",
-                  t_tiny, t_big);
 }
 END_TEST
 
