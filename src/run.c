@@ -331,8 +331,11 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
         char of[64] = "";
         if (plan->ntasks < all)
             snprintf(of, sizeof of, " of %lld", (long long)all);
-        char dealt[96] = ""; /* rma hands out tasks in order and keeps no shares */
-        if (w->deal_kind == LAPSE_DEAL_TIMEPOINTS && r->nranks > 1 && cfg->sched != LAPSE_SCHED_RMA)
+        /* the kind that runs (rma may have fallen back to dynamic); rma hands out tasks in
+         * order and keeps no shares */
+        const lapse_sched_t kind = lapse_sched_kind(w->sched);
+        char dealt[96] = "";
+        if (w->deal_kind == LAPSE_DEAL_TIMEPOINTS && r->nranks > 1 && kind != LAPSE_SCHED_RMA)
             snprintf(dealt, sizeof dealt, ", whole timepoints per rank%s",
                      job->in.compressed_chunks ? " (compressed input)" : "");
         printf("lapse: run %lld: %lld%s task%s (%lld timepoint%s x %lld tile%s%s) on %d rank%s, "
@@ -340,7 +343,7 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
                (long long)w->run_id, (long long)plan->ntasks, of, all == 1 ? "" : "s",
                (long long)plan->ntps, plan->ntps == 1 ? "" : "s", (long long)plan->ntiles,
                plan->ntiles == 1 ? "" : "s", plan->ntasks < all ? "; the others are done" : "",
-               r->nranks, r->nranks == 1 ? "" : "s", lapse_sched_name(cfg->sched), dealt);
+               r->nranks, r->nranks == 1 ? "" : "s", lapse_sched_name(kind), dealt);
         fflush(stdout);
     }
 cleanup:

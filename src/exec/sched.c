@@ -304,6 +304,11 @@ cleanup:
     return st;
 }
 
+lapse_sched_t lapse_sched_kind(const lapse_scheduler_t *s)
+{
+    return s->ops->kind;
+}
+
 lapse_status_t lapse_sched_next(lapse_scheduler_t *s, int64_t *task, int *have)
 {
     lapse_status_t st = LAPSE_OK;

@@ -59,6 +59,9 @@ const char *lapse_sched_name(lapse_sched_t kind);
 lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t ntasks,
                                   const int *deal, lapse_scheduler_t **out);
 
+/* The kind s runs: the one it was created with, or dynamic where rma fell back to it. */
+lapse_sched_t lapse_sched_kind(const lapse_scheduler_t *s);
+
 /* Local (a dynamic rank other than 0 waits for rank 0's answer): this rank's next task:
  * *have = 1 and *task set, or *have = 0 when no task is left for it or a rank aborted. */
 lapse_status_t lapse_sched_next(lapse_scheduler_t *s, int64_t *task, int *have);
