@@ -28,8 +28,13 @@ with h5py.File("gz.h5", "w") as f:
     f.create_dataset("/raw", data=a, chunks=(1, 16, 48, 56), compression="gzip")
 with h5py.File("plain.h5", "w") as f:
     f.create_dataset("/raw", data=a)
+PY
+have_zarr=1 # the Zarr case needs Python's zarr (tools/deps.sh installs it; some GPU hosts lack it)
+"$LAPSE_PY" - <<'PY' || have_zarr=0
+import h5py
 import numcodecs
 import zarr
+a = h5py.File("plain.h5", "r")["/raw"][()]
 z = zarr.open_array("gz.zarr", mode="w", shape=a.shape, chunks=(1, 16, 48, 56), dtype=a.dtype,
                     compressor=numcodecs.Zlib(level=1))
 z[:] = a
@@ -109,16 +114,20 @@ got=$(rows cont.h5 2)
 [ "$got" = "3:0:0 3:1:0 3:0:0 3:1:0" ] || fail "the continued run's rows are $got"
 same cont.h5
 
-note "a compressed Zarr input: whole timepoints, the same output"
-cfg c7.yaml gz.zarr zarr_out.h5 static
-sed -i "s|^input: .*|input: {file: gz.zarr}|" c7.yaml
-lapse_run 2 c7.yaml
-grep -q "static scheduling, whole timepoints per rank (compressed input)" "$T/last.log" ||
-    { cat "$T/last.log"; fail "Zarr: the run does not deal whole timepoints"; }
-got=$(rows zarr_out.h5 1)
-want=$(for t in 0 1 2 3 4 5; do for k in 0 1 2 3; do printf '%s:%s:0 ' $t $((t % 2)); done; done)
-[ "$got" = "${want% }" ] || fail "Zarr rows are $got, not $want"
-same zarr_out.h5
+if [ "$have_zarr" = 1 ]; then
+    note "a compressed Zarr input: whole timepoints, the same output"
+    cfg c7.yaml gz.zarr zarr_out.h5 static
+    sed -i "s|^input: .*|input: {file: gz.zarr}|" c7.yaml
+    lapse_run 2 c7.yaml
+    grep -q "static scheduling, whole timepoints per rank (compressed input)" "$T/last.log" ||
+        { cat "$T/last.log"; fail "Zarr: the run does not deal whole timepoints"; }
+    got=$(rows zarr_out.h5 1)
+    want=$(for t in 0 1 2 3 4 5; do for k in 0 1 2 3; do printf '%s:%s:0 ' $t $((t % 2)); done; done)
+    [ "$got" = "${want% }" ] || fail "Zarr rows are $got, not $want"
+    same zarr_out.h5
+else
+    note "a compressed Zarr input: skipped ($LAPSE_PY lacks zarr/numcodecs)"
+fi
 
 note "an uncompressed input: round-robin tasks"
 cfg c6.yaml plain.h5 plain_out.h5 static

@@ -308,6 +308,11 @@ refused "a touched earlier file" "changed in its first $NT timepoints" "$T/files
 touch -r "$T/stamp" "$T/tp/tp_1.tif"
 run_ok "$T/fgrow.log" mpirun_lapse 2 run "$T/files.yaml" --timepoints "$NT-$((NEW - 1))"
 grown_ok "7" "$T/fgrow.log"
+if ! "$LAPSE_PY" -c 'import zarr, numcodecs' 2>/dev/null; then # (tools/deps.sh installs them)
+    note "8. skipped: $LAPSE_PY lacks zarr/numcodecs, which check the Zarr store"
+    echo "PASS ($TEST_NAME, without case 8)"
+    exit 0
+fi
 note "8. output.format: zarr: grows the same way (the store's arrays rewritten by the run)"
 OUT=$T/zarr.h5
 STORE=$T/zarr.zarr
