@@ -897,8 +897,13 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
                     (long long)job->reach[0], (long long)job->reach[1], (long long)job->reach[2]));
     LAPSE_TRY(check_alias(job));
     LAPSE_TRY(check_zarr_alias(job));
-    LAPSE_TRY(lapse_input_identity(cfg->input_file, cfg->input_dataset, &job->in,
-                                   job->input_identity, sizeof job->input_identity));
+    /* the identity of the input this run reads: with input.files the in.ntp files the probe
+     * found, not one made since (an acquisition writing its next file): the output records it,
+     * and growing the output compares it with the identity of its first in.ntp files
+     * (check_growth); the run's end still counts every file (run.c check_input_end) */
+    lapse_fault_point("input-identity"); /* "~S": a file made between the probe and here */
+    LAPSE_TRY(lapse_input_identity_first(cfg->input_file, cfg->input_dataset, &job->in, job->in.ntp,
+                                         job->input_identity, sizeof job->input_identity));
     make_specs(job);
     char canon[PATH_MAX];
     if (canon_path(cfg->input_file, canon) != 0) /* too long to resolve: as spelled */

@@ -30,6 +30,10 @@
 # 8. output.format: zarr grows too: killed before the rename, the output file and the store are
 #    as they were; killed after it, the old chunks are kept; each time the same command
 #    finishes, the store equal to the reference (zarr_out_check.py) and the marks too.
+# 9. input.files: a file written while a run starts (after its probe, before the input's
+#    identity: LAPSE_FAULT=input-identity~6) is not in the identity the output records, so the
+#    output still grows (before: the identity named 5 files, the growth's check of the first 4
+#    differed, and the growth was refused as "changed" for good).
 source "$(dirname "$0")/common.sh"
 need_device
 
@@ -286,9 +290,10 @@ marks_same "$T/gonce.h5" "$T/gout.h5"
 run_ok "$T/verify.log" "$LAPSE" verify "$T/gout.h5"
 note "7. one file per timepoint (input.files): 4 -> 6 files, equal to the output made at once"
 mkdir -p "$T/tp"
-# tiffs FIRST LAST: tp_T.tif, a z-stack of full.h5's timepoint T, for T in FIRST..LAST
+# tiffs FIRST LAST: tp_T.tif (in $TPDIR, default $T/tp), a z-stack of full.h5's timepoint T, for T in
+# FIRST..LAST
 tiffs() {
-    "$LAPSE_PY" - "$T/full.h5" "$T/tp" "$1" "$2" <<'PY' || fail "cannot write the TIFF files"
+    "$LAPSE_PY" - "$T/full.h5" "${TPDIR:-$T/tp}" "$1" "$2" <<'PY' || fail "cannot write the TIFF files"
 import sys, h5py, tifffile
 with h5py.File(sys.argv[1], "r") as f:
     for t in range(int(sys.argv[3]), int(sys.argv[4]) + 1):
@@ -357,4 +362,29 @@ for fault in grow-rename grow-renamed none; do
         fail "8: $fault: not one chunk per task"
     echo "  zarr, $fault: exit $rc, then finished"
 done
+note "9. input.files: a file made while a run starts (between its probe and the input's identity) does not stop the growth"
+# An acquisition writes its next file while a run starts: the run reads the 4 files its probe
+# found, and the output records the identity of those 4 (before: of every file then, 5), so the
+# growth's check of the first 4 files' identity matches. The run sleeps 6 s at the point
+# (LAPSE_FAULT=input-identity~6); the 5th file is written 3 s after the start.
+mkdir -p "$T/tp9"
+TPDIR=$T/tp9 tiffs 0 $((NT - 1))
+OUT=$T/race.h5
+config race "$T/tp9/tp_*.tif" "$OUT"
+sed -i 's|^input: {file: \(.*\), dataset: /raw}$|input: {files: "\1"}|' "$T/race.yaml"
+rc=0
+LAPSE_FAULT=input-identity~6 "$LAPSE" run "$T/race.yaml" >"$T/race.log" 2>&1 &
+pid=$!
+sleep 3
+TPDIR=$T/tp9 tiffs "$NT" "$NT"
+wait "$pid" || rc=$?
+[ "$rc" -eq 0 ] || { cat "$T/race.log"; fail "9: the run with a file made during its start: exit $rc"; }
+"$LAPSE_PY" - "$OUT" "$NT" <<'PY' || fail "9: the run did not read the $NT files its probe found (too slow a start?)"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    assert f["result"].shape[0] == int(sys.argv[2]), f["result"].shape
+PY
+TPDIR=$T/tp9 tiffs $((NT + 1)) $((NEW - 1))
+run_ok "$T/rgrow.log" mpirun_lapse 2 run "$T/race.yaml" --timepoints "$NT-$((NEW - 1))"
+grown_ok "9" "$T/rgrow.log"
 echo "PASS ($TEST_NAME)"
