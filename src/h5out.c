@@ -1547,6 +1547,11 @@ static lapse_status_t grow_complete(lapse_h5out_t *o, const char *tmp, const cha
         for (int64_t t = state->grow_from + o->rank; t < to && st == LAPSE_OK; t += o->size)
             st = lapse_parts_grow(file, t, o->specs, o->is_result, o->nspecs, o->token);
         st = step_agree(o, st);
+        if (st == LAPSE_OK) { /* the new parts' names on the disk before the file mapping them */
+            char dir[4200];
+            lapse_parts_dir(file, 1, dir, sizeof dir);
+            st = step_agree(o, o->rank == 0 ? lapse_parts_sync(dir, 1) : LAPSE_OK);
+        }
     }
     if (st == LAPSE_OK)
         st = step_agree(o, o->rank == 0 ? grow_alone(o, tmp, file, cfg, state) : LAPSE_OK);
@@ -1559,12 +1564,30 @@ static lapse_status_t grow_complete(lapse_h5out_t *o, const char *tmp, const cha
     }
     if (o->rank == 0) {
         lapse_fault_point("grow-rename"); /* the grown file complete, not yet in place */
-        if (rename(tmp, file) != 0) {
+        /* the grown file on the disk before it replaces the old one: after a crash of the node
+         * OUT.h5 is the old file or the whole new one, never a new name over lost contents */
+        int rc;
+        while ((rc = fsync(fd)) != 0 && errno == EINTR)
+            ;
+        if (rc != 0) {
+            st = lapse_fail(LAPSE_EIO, "fsync(%s) failed: %s", tmp, strerror(errno));
+            unlink(tmp);
+            close(fd);
+        } else if (rename(tmp, file) != 0) {
             st = lapse_fail(LAPSE_EIO, "rename(%s, %s) failed: %s", tmp, file, strerror(errno));
             unlink(tmp);
             close(fd);
         } else {
             o->id_fd = fd; /* still locked: no instant without the lock on the new file */
+            /* the rename itself on the disk; the grown output is in place either way */
+            char parent[4200];
+            const char *slash = strrchr(file, '/');
+            snprintf(parent, sizeof parent, "%.*s",
+                     slash ? (int)(slash - file) + (slash == file) : 1, slash ? file : ".");
+            if (lapse_parts_sync(parent, 1) != LAPSE_OK) {
+                fprintf(stderr, "lapse: warning: %s\n", lapse_errmsg());
+                lapse_err_clear();
+            }
             lapse_fault_point("grow-renamed"); /* grown; no BigDataViewer files or run yet */
         }
     }

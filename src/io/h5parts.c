@@ -368,6 +368,21 @@ lapse_status_t lapse_parts_create(const char *dir, int64_t t, const lapse_dset_s
     return create_at(path, t, specs, results, nspecs, token);
 }
 
+lapse_status_t lapse_parts_sync(const char *path, int dir)
+{
+    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDWR) | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0)
+        return lapse_fail(LAPSE_EIO, "cannot open %s to sync it: %s", path, strerror(errno));
+    int rc;
+    while ((rc = fsync(fd)) != 0 && errno == EINTR)
+        ;
+    int err = errno;
+    close(fd);
+    if (rc != 0 && !(dir && (err == EINVAL || err == EBADF))) /* a directory may not sync */
+        return lapse_fail(LAPSE_EIO, "fsync(%s) failed: %s", path, strerror(err));
+    return LAPSE_OK;
+}
+
 lapse_status_t lapse_parts_grow(const char *file, int64_t t, const lapse_dset_spec_t *specs,
                                 const int *results, int nspecs, const char *token)
 {
@@ -385,6 +400,13 @@ lapse_status_t lapse_parts_grow(const char *file, int64_t t, const lapse_dset_sp
     if (unlink(stage) != 0 && errno != ENOENT) /* left by a killed growth */
         LAPSE_FAIL(LAPSE_EIO, "cannot remove the stale staged part %s: %s", stage, strerror(errno));
     LAPSE_TRY(create_at(stage, t, specs, results, nspecs, token));
+    /* on the disk before its name: after a crash of the node a part named in place is whole,
+     * never one that the output maps but cannot open (lapse_parts_check would then refuse the
+     * output, as another output's part) */
+    if ((st = lapse_parts_sync(stage, 0)) != LAPSE_OK) {
+        unlink(stage);
+        goto cleanup;
+    }
     lapse_fault_point("grow-part"); /* a kill with a new part made, not yet named */
     if (rename(stage, path) != 0) {
         st = lapse_fail(LAPSE_EIO, "rename(%s, %s) failed: %s", stage, path, strerror(errno));

@@ -52,6 +52,11 @@ lapse_status_t lapse_parts_stage(const char *file);
 lapse_status_t lapse_parts_create(const char *dir, int64_t t, const lapse_dset_spec_t *specs,
                                   const int *results, int nspecs, const char *token);
 
+/* fsync the file (dir = 0) or directory (dir = 1) at path: LAPSE_EIO when it fails (a directory
+ * whose file system cannot sync it is fine). For growing an output (h5out.c): what replaces or
+ * joins a finished output reaches the disk before its new name does. */
+lapse_status_t lapse_parts_sync(const char *path, int dir);
+
 /* Rank-local, while an output with parts grows (h5out.h): make part t (a timepoint at or past
  * the output's old count, which its virtual datasets do not map yet) in OUT.parts under the
  * staging name tNNNNNN.h5.creating (a stale one, left by a killed growth, is removed first),
