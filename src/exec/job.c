@@ -594,9 +594,10 @@ cleanup:
  * one file or as another config), that holds no result dataset this config
  * does not write, and whose first os->ntp timepoints hold the data they held when it was last
  * written: the recorded identity's checksum, computed again over them (its size and time
- * change with the growth). */
+ * change with the growth). tp_override: --timepoints was given (with output.mode: create in the
+ * config it is no update: the refusal says so). */
 static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os, int updating,
-                                   char old_fp[24])
+                                   int tp_override, char old_fp[24])
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_config_t *cfg = &job->cfg;
@@ -610,6 +611,13 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
                     "an output that grows (set it with output.mode: overwrite to make this one "
                     "again), or write the new timepoints to another output file (output.file, "
                     "with --timepoints %lld-%lld)",
+                    cfg->output_file, was, cfg->input_file, now, was, now - 1);
+    if (!updating && tp_override) /* output.mode: create given: --timepoints continues */
+        OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: the config sets "
+                    "output.mode: create, with which --timepoints selects the tasks to continue, "
+                    "not an update; to grow the output with its input, set output.mode: update "
+                    "(with --timepoints %lld-%lld); set output.mode: overwrite to make it again "
+                    "from the whole input",
                     cfg->output_file, was, cfg->input_file, now, was, now - 1);
     if (!updating)
         OUTPUT_FAIL(
@@ -707,7 +715,7 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
      * output with parts grows it (check_growth); an output never shrinks */
     char grown_fp[24] = ""; /* growing: the output's fingerprint (this config's at its count) */
     if (os.ntp < job->in.ntp)
-        LAPSE_TRY(check_growth(job, &os, updating, grown_fp));
+        LAPSE_TRY(check_growth(job, &os, updating, tp_override, grown_fp));
     if (os.ntp > job->in.ntp)
         OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: an existing "
                     "output never drops timepoints, so neither continuing nor output.mode: "

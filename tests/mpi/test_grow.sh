@@ -20,7 +20,8 @@
 #    finishes, equal to the reference, with no staged file left.
 # 5. Refused (exit 2, nothing written, the output unchanged): an input whose timepoint 2 changed
 #    (the identity's checksum); a plain run (no update: the advice names --timepoints 4-5); an
-#    update that selects no new timepoint; a one-file output (the advice names output.parts:
+#    update that selects no new timepoint; --timepoints with output.mode: create in the config
+#    (no update: the advice names output.mode: update); a one-file output (the advice names output.parts:
 #    timepoints).
 # 6. A pipeline with global steps (tiled labels: scratch datasets) and a measure table grows
 #    3 -> 5 equal to the at-once output (labels, result, the table and its summary).
@@ -239,6 +240,12 @@ intact "a changed timepoint"
 acquire_new
 refused "a plain run" "to grow the output with its input, run an update that selects the new timepoints: --timepoints $NT-$((NEW - 1))" "$T/out.yaml"
 refused "no new timepoint" "selects none of the new timepoints" "$T/out.yaml" --timepoints 0-1
+# output.mode: create in the config: --timepoints continues, it is no update; the advice says to
+# set output.mode: update (before: it advised the --timepoints that was given)
+sed 's|parts: timepoints}|parts: timepoints, mode: create}|' "$T/out.yaml" >"$T/outc.yaml"
+grep -q "mode: create}" "$T/outc.yaml" || fail "5: no mode: create in $T/outc.yaml"
+refused "mode: create with --timepoints" "the config sets output.mode: create.*set output.mode: update" \
+    "$T/outc.yaml" --timepoints "$NT-$((NEW - 1))"
 intact "the refusals"
 # one file
 OUT=$T/one.h5
