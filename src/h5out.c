@@ -1270,6 +1270,7 @@ static lapse_status_t grow_copy_group(grow_copy_t *c, const char *group)
 {
     lapse_status_t st = LAPSE_OK;
     hid_t s = H5I_INVALID_HID, d = H5I_INVALID_HID;
+    char *path = NULL;
     const char *at = group[0] ? group : "/";
     LAPSE_H5ID(s, H5Gopen2(c->src, at, H5P_DEFAULT));
     if (group[0])
@@ -1282,21 +1283,22 @@ static lapse_status_t grow_copy_group(grow_copy_t *c, const char *group)
     H5G_info_t gi;
     LAPSE_H5(H5Gget_info(s, &gi));
     n = gi.nlinks;
-    for (hsize_t i = 0; i < n; i++) {
-        char name[LAPSE_NAME_MAX], path[LAPSE_NAME_MAX + 512];
+    for (hsize_t i = 0; i < n; i++) { /* names of any length (a user's own objects) */
         H5L_info_t li;
-        ssize_t len = H5Lget_name_by_idx(s, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name,
-                                         H5P_DEFAULT);
+        ssize_t len =
+            H5Lget_name_by_idx(s, ".", H5_INDEX_NAME, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
         LAPSE_H5(len);
-        if ((size_t)len >= sizeof name)
-            LAPSE_FAIL(LAPSE_EINPUT, "an object name in the output is too long (%s/...)", at);
-        if (snprintf(path, sizeof path, "%s/%s", group, name) >= (int)sizeof path)
-            LAPSE_FAIL(LAPSE_EINPUT, "an object path in the output is too long: %s/%s", group,
-                       name);
+        free(path);
+        path = malloc(strlen(group) + (size_t)len + 2);
+        LAPSE_ALLOC(path);
+        const int w = sprintf(path, "%s/", group);
+        LAPSE_H5(H5Lget_name_by_idx(s, ".", H5_INDEX_NAME, H5_ITER_INC, i, path + w,
+                                    (size_t)len + 1, H5P_DEFAULT));
         LAPSE_H5(H5Lget_info(c->src, path, &li, H5P_DEFAULT));
         LAPSE_TRY(grow_copy_link(c, path, &li));
     }
 cleanup:
+    free(path);
     if (d >= 0)
         H5Gclose(d);
     if (s >= 0)
@@ -1560,7 +1562,9 @@ static lapse_status_t grow_complete(lapse_h5out_t *o, const char *tmp, const cha
             unlink(tmp); /* the old output is as it was; the new parts do no harm */
             close(fd);
         }
-        return st;
+        /* new parts may be made: exit 2 says nothing was written (and a failure here is no bad
+         * config or input: check_growth accepted them) */
+        return st == LAPSE_ECONFIG || st == LAPSE_EINPUT ? LAPSE_ERUNTIME : st;
     }
     if (o->rank == 0) {
         lapse_fault_point("grow-rename"); /* the grown file complete, not yet in place */

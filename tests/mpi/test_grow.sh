@@ -37,6 +37,8 @@
 #    differed, and the growth was refused as "changed" for good).
 # 10. Durability (strace, skipped without it): each new part and the grown main file are
 #    fsync'd before their rename, the parts directory before the main file's rename.
+# 11. A user's group with a 300-character name in the output is copied into the grown one
+#    (before: refused as "too long", exit 2 after the new parts were made).
 source "$(dirname "$0")/common.sh"
 need_device
 
@@ -437,4 +439,24 @@ PY
 else
     echo "  strace cannot trace here: case 10 skipped"
 fi
+note "11. a user's object with a name longer than 256 characters is copied into the grown output"
+OUT=$T/long.h5
+acquire_old
+config long "$IN" "$OUT"
+lapse_run 1 "$T/long.yaml"
+LONG=notes_$(printf 'x%.0s' $(seq 300))
+"$LAPSE_PY" - "$OUT" "$LONG" <<'PY' || fail "11: cannot add the group"
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    f.create_group(sys.argv[2]).attrs["who"] = "a user"
+PY
+acquire_new
+# before: "an object name in the output is too long", exit 2 with the new parts made
+run_ok "$T/lgrow.log" mpirun_lapse 1 run "$T/long.yaml" --timepoints "$NT-$((NEW - 1))"
+grown_ok "11" "$T/lgrow.log"
+"$LAPSE_PY" - "$OUT" "$LONG" <<'PY' || fail "11: the user's group was not kept"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    assert f[sys.argv[2]].attrs["who"] in ("a user", b"a user")
+PY
 echo "PASS ($TEST_NAME)"
