@@ -315,8 +315,12 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     LAPSE_TRY(start_step(w, st));
     w->deal_kind = lapse_deal_choose(&job->in, plan, r->nranks);
     LAPSE_TRY(start_step(w, lapse_deal_make(plan, r->nranks, w->deal_kind, &w->deal)));
-    LAPSE_TRY(
-        start_step(w, lapse_sched_create(r->world, cfg->sched, plan->ntasks, w->deal, &w->sched)));
+    int64_t *group = NULL; /* rank 0's: a timepoint's tiles, which dynamic steals together */
+    st = r->rank == 0 ? lapse_deal_groups(plan, w->deal_kind, &group) : LAPSE_OK;
+    LAPSE_TRY(start_step(w, st));
+    st = lapse_sched_create(r->world, cfg->sched, plan->ntasks, w->deal, group, &w->sched);
+    free(group);
+    LAPSE_TRY(start_step(w, st));
     if (r->rank == 0) {
         if (job->in.axes_assumed)
             fprintf(stderr, "lapse: warning: %s: %s\n", cfg->input_file,

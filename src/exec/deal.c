@@ -35,6 +35,20 @@ lapse_deal_kind_t lapse_deal_choose(const lapse_input_info_t *in, const lapse_pl
     return LAPSE_DEAL_TASKS;
 }
 
+lapse_status_t lapse_deal_groups(const lapse_plan_t *plan, lapse_deal_kind_t kind, int64_t **group)
+{
+    *group = NULL;
+    if (kind != LAPSE_DEAL_TIMEPOINTS)
+        return LAPSE_OK;
+    *group = malloc((size_t)(plan->ntasks > 0 ? plan->ntasks : 1) * sizeof **group);
+    if (*group == NULL)
+        return lapse_fail(LAPSE_ENOMEM, "out of memory for the groups of %lld tasks",
+                          (long long)plan->ntasks);
+    for (int64_t q = 0; q < plan->ntasks; q++)
+        (*group)[q] = task_tp(plan, q);
+    return LAPSE_OK;
+}
+
 const char *lapse_deal_name(lapse_deal_kind_t kind)
 {
     return kind == LAPSE_DEAL_TIMEPOINTS ? "whole timepoints" : "tasks round-robin";

@@ -38,4 +38,9 @@ const char *lapse_deal_name(lapse_deal_kind_t kind);
 lapse_status_t lapse_deal_make(const lapse_plan_t *plan, int nranks, lapse_deal_kind_t kind,
                                int **deal);
 
+/* The group of each of the plan's pending tasks for the scheduler (exec/sched.h): its
+ * timepoint's index under whole timepoints per rank, into a new array *group the caller frees;
+ * *group NULL for tasks round-robin (no groups). LAPSE_ENOMEM on failure. */
+lapse_status_t lapse_deal_groups(const lapse_plan_t *plan, lapse_deal_kind_t kind, int64_t **group);
+
 #endif

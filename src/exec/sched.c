@@ -251,11 +251,15 @@ static void sched_free(lapse_scheduler_t *s)
     free(s->abort_reqs);
     free(s->share);
     free(s->order);
+    free(s->group);
+    free(s->first);
+    free(s->cont_v);
+    free(s->cont_g);
     free(s);
 }
 
 lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t ntasks,
-                                  const int *deal, lapse_scheduler_t **out)
+                                  const int *deal, const int64_t *group, lapse_scheduler_t **out)
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_sched_ops_t *ops = lapse_sched_lookup(kind);
@@ -287,12 +291,15 @@ lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t nta
                             (s->rank == 0 && (s->recvd == NULL || s->abort_reqs == NULL))))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the scheduler of %lld tasks",
                          (long long)ntasks);
+    if (lst == LAPSE_OK)
+        lapse_sched_shares_init(s->share, s->order, s->nranks, ntasks, deal);
+    if (lst == LAPSE_OK && s->rank == 0 && group && ops->kind == LAPSE_SCHED_DYNAMIC)
+        lst = lapse_sched_groups_init(s, group);
     st = lapse_agree(s->comm, lst);
     if (st != LAPSE_OK && lst == LAPSE_OK)
         lapse_fail(st, "another rank could not make its scheduler");
     if (st != LAPSE_OK)
         goto cleanup;
-    lapse_sched_shares_init(s->share, s->order, s->nranks, ntasks, deal);
     if (ops->start)
         LAPSE_TRY(ops->start(s));
     helper_start(s);

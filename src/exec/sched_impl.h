@@ -32,6 +32,14 @@ struct lapse_scheduler {
      * the front; dynamic's rank 0 hands out every share (lapse_sched_hand_out). */
     int64_t *order;
     int64_t *share;
+    /* dynamic, rank 0, where tasks come in groups that share their input (a timepoint's tiles
+     * under whole timepoints per rank: lapse_sched_create's group), else NULL: the group of
+     * each task; where each rank's share starts in order; and for each rank that steals, the
+     * rank it steals from and the group it takes (cont_v -1: none) */
+    int64_t *group;
+    int64_t *first;
+    int *cont_v;
+    int64_t *cont_g;
     int aborted; /* rank 0: an abort was asked for; others: rank 0's notice arrived */
     int quit;    /* this rank asked for the abort */
     /* rank 0 only: the counters and the channel's bookkeeping */
@@ -69,8 +77,17 @@ struct lapse_scheduler {
  * those whose tiles it ran in the rounds of global steps (exec/phases.c), so that it resumes
  * them from what it kept (input boxes, checkpoints). When its share is done, it takes the last
  * task of the share with the most left (ties: the lowest rank's), from the end, so that share's
- * next tasks stay its owner's. */
+ * next tasks stay its owner's. With groups (s->group), a rank that steals keeps to one group:
+ * it goes on with the group it took while that share still ends in it; else it takes the last
+ * task of the share with the most left among those whose last group neither its owner has
+ * started (its last task handed out is of another group) nor another rank is taking, so that a
+ * group's input (a timepoint's decoded chunks) is read by one rank; only where no share ends
+ * in such a group does it take from the share with the most left. */
 int64_t lapse_sched_hand_out(lapse_scheduler_t *s, int r);
+
+/* Rank 0: keep group[ntasks] (copied) for hand-outs by group, after lapse_sched_shares_init.
+ * LAPSE_ENOMEM when out of memory (s unchanged). */
+lapse_status_t lapse_sched_groups_init(lapse_scheduler_t *s, const int64_t *group);
 
 /* The shares of nranks ranks over ntasks tasks, none handed out yet: task i is in the share of
  * rank deal[i] (0 <= deal[i] < nranks; deal NULL: rank i mod nranks). Fills order[ntasks] and

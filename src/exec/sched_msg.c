@@ -10,6 +10,7 @@
 #include "exec/sched_impl.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 void lapse_sched_shares_init(int64_t *share, int64_t *order, int nranks, int64_t ntasks,
                              const int *deal)
@@ -30,6 +31,52 @@ void lapse_sched_shares_init(int64_t *share, int64_t *order, int nranks, int64_t
     }
 }
 
+lapse_status_t lapse_sched_groups_init(lapse_scheduler_t *s, const int64_t *group)
+{
+    const size_t n = (size_t)s->nranks;
+    int64_t *g = malloc((size_t)(s->ntasks > 0 ? s->ntasks : 1) * sizeof *g);
+    int64_t *first = malloc(n * sizeof *first), *cont_g = malloc(n * sizeof *cont_g);
+    int *cont_v = malloc(n * sizeof *cont_v);
+    if (g == NULL || first == NULL || cont_g == NULL || cont_v == NULL) {
+        free(g);
+        free(first);
+        free(cont_g);
+        free(cont_v);
+        return lapse_fail(LAPSE_ENOMEM, "out of memory for the scheduler's groups");
+    }
+    memcpy(g, group, (size_t)s->ntasks * sizeof *g);
+    for (size_t k = 0; k < n; k++) {
+        first[k] = s->share[2 * k];
+        cont_v[k] = -1;
+        cont_g[k] = -1;
+    }
+    s->group = g;
+    s->first = first;
+    s->cont_v = cont_v;
+    s->cont_g = cont_g;
+    return LAPSE_OK;
+}
+
+/* The group of the last task left in rank v's share (-1 when none is left). */
+static int64_t last_group(const lapse_scheduler_t *s, int v)
+{
+    const int64_t *sh = &s->share[2 * v];
+    return sh[0] < sh[1] ? s->group[s->order[sh[1] - 1]] : -1;
+}
+
+/* Whether the group that rank v's share ends in may be taken whole by rank r: its owner has
+ * not started it and no other rank is taking it. */
+static int untouched(const lapse_scheduler_t *s, int v, int r)
+{
+    const int64_t g = last_group(s, v), *sh = &s->share[2 * v];
+    if (g < 0 || (sh[0] > s->first[v] && s->group[s->order[sh[0] - 1]] == g))
+        return 0;
+    for (int x = 0; x < s->nranks; x++)
+        if (x != r && s->cont_v[x] == v && s->cont_g[x] == g)
+            return 0;
+    return 1;
+}
+
 int64_t lapse_sched_hand_out(lapse_scheduler_t *s, int r)
 {
     int64_t *own = &s->share[2 * r];
@@ -37,17 +84,24 @@ int64_t lapse_sched_hand_out(lapse_scheduler_t *s, int r)
         return s->ntasks;
     if (own[0] < own[1]) /* the next of its own share */
         return s->order[own[0]++];
-    int best = -1; /* else the last task of the share with the most left */
-    int64_t most = 0;
-    for (int v = 0; v < s->nranks; v++) {
-        const int64_t left = s->share[2 * v + 1] - s->share[2 * v];
-        if (left > most) {
-            most = left;
-            best = v;
+    if (s->group && s->cont_v[r] >= 0 && last_group(s, s->cont_v[r]) == s->cont_g[r])
+        return s->order[--s->share[2 * s->cont_v[r] + 1]]; /* the rest of the group it took */
+    int best = -1;    /* else the last task of the share with the most left (by group: first */
+    int64_t most = 0; /* among the shares that end in a group nobody has started) */
+    for (int pass = s->group ? 0 : 1; pass < 2 && best < 0; pass++)
+        for (int v = 0; v < s->nranks; v++) {
+            const int64_t left = s->share[2 * v + 1] - s->share[2 * v];
+            if (left > most && (pass == 1 || untouched(s, v, r))) {
+                most = left;
+                best = v;
+            }
         }
-    }
     if (best < 0)
         return s->ntasks;
+    if (s->group) {
+        s->cont_v[r] = best;
+        s->cont_g[r] = last_group(s, best);
+    }
     return s->order[--s->share[2 * best + 1]];
 }
 

@@ -143,6 +143,76 @@ START_TEST(test_shares_and_steals)
 }
 END_TEST
 
+/* Steals by group (a timepoint's tiles, whose decoded input one rank should read): a thief
+ * goes on with the group it took, prefers a share that ends in a group neither its owner has
+ * started nor another thief takes over a larger one that does, and takes from the largest
+ * share only where none is left; every task still once. Shares: rank 0 {0 1 | 3 4}, rank 1
+ * {2 | 5 6 7 8 9 10}, rank 2 none; groups 0 0 1 2 2 3 3 3 3 3 3. */
+START_TEST(test_group_steals)
+{
+    lapse_scheduler_t s;
+    int64_t share[2 * 3], order[11];
+    static const int deal[11] = {0, 0, 1, 0, 0, 1, 1, 1, 1, 1, 1};
+    static const int64_t group[11] = {0, 0, 1, 2, 2, 3, 3, 3, 3, 3, 3};
+    init(&s, share, order, 3, 11, deal);
+    ck_assert_int_eq(lapse_sched_groups_init(&s, group), LAPSE_OK);
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 1), 2);
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 1), 5); /* rank 1 has started group 3 */
+    /* rank 2: rank 1's share is larger (5 left) but ends in its started group 3; rank 0's ends
+     * in group 2, which nobody started: that group, from its end */
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 2), 4);
+    /* rank 0 starts its share: 0 (group 0); then rank 2 goes on with group 2 */
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 0), 0);
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 2), 3);
+    /* rank 0's share now ends in group 0, which it started; rank 1's in group 3, started:
+     * none untouched, so the largest share's last task */
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 2), 10);
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 2), 9); /* and on with that group */
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 0), 1);
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 1), 6);
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 2), 8);
+    ck_assert_int_eq(lapse_sched_hand_out(&s, 0), 7); /* rank 0 steals the last one */
+    for (int r = 0; r < 3; r++)
+        ck_assert_int_eq(lapse_sched_hand_out(&s, r), 11);
+    free(s.group);
+    free(s.first);
+    free(s.cont_v);
+    free(s.cont_g);
+    /* random orders with groups of 4: every task once, own shares first and in order */
+    for (uint64_t seed = 1; seed <= 20; seed++)
+        for (int nr = 1; nr <= 5; nr++) {
+            int64_t sh[2 * 5], ord[MAXT], g[MAXT];
+            int d[MAXT];
+            const int64_t n = 37;
+            for (int64_t t = 0; t < n; t++) {
+                g[t] = t / 4;
+                d[t] = (int)(g[t] % nr);
+            }
+            init(&s, sh, ord, nr, n, d);
+            ck_assert_int_eq(lapse_sched_groups_init(&s, g), LAPSE_OK);
+            char seen[MAXT] = {0};
+            uint64_t st = seed;
+            for (int64_t i = 0; i < n; i++) {
+                int r = random_rank(i, nr, &st);
+                int64_t own = 0; /* its first own task not handed out: it must come first */
+                while (own < n && (d[own] != r || seen[own]))
+                    own++;
+                int64_t t = lapse_sched_hand_out(&s, r);
+                ck_assert(t >= 0 && t < n && !seen[t]);
+                ck_assert_msg(own == n || t == own, "rank %d got %lld before its own %lld", r,
+                              (long long)t, (long long)own);
+                seen[t] = 1;
+            }
+            for (int r = 0; r < nr; r++)
+                ck_assert_int_eq(lapse_sched_hand_out(&s, r), n);
+            free(s.group);
+            free(s.first);
+            free(s.cont_v);
+            free(s.cont_g);
+        }
+}
+END_TEST
+
 /* The deal of a plan of 5 timepoints x 3 tiles, 2 ranks: round-robin over the pending tasks,
  * or whole timepoints, cyclic over the timepoints that have a pending task; with some tasks
  * done (a resumed run), a timepoint with none pending takes no turn. */
@@ -198,6 +268,7 @@ static Suite *sched_suite(void)
     TCase *tc = tcase_create("hand_out");
     tcase_add_test(tc, test_every_task_once);
     tcase_add_test(tc, test_shares_and_steals);
+    tcase_add_test(tc, test_group_steals);
     tcase_add_test(tc, test_deal);
     suite_add_tcase(s, tc);
     return s;
