@@ -37,6 +37,7 @@
 
 #define TASKS_PATH  LAPSE_LAYOUT_TASKS
 #define DONE_PATH   LAPSE_LAYOUT_DONE
+#define SUMS_PATH   LAPSE_LAYOUT_INPUT_SUMS
 #define RUNS_PATH   LAPSE_LAYOUT_RUNS
 #define TASKS_CHUNK 256
 
@@ -49,6 +50,7 @@ struct lapse_h5out {
     hid_t *dsets;
     hid_t tasks;
     hid_t done; /* /lapse/done */
+    hid_t sums; /* /lapse/input_sums, or -1 (an output made before it existed) */
     hid_t row_type;
     hid_t dxpl_ind, dxpl_coll;
     int broken;       /* an HDF5 failure left ranks out of step: do not close collectively */
@@ -594,6 +596,10 @@ static lapse_status_t open_datasets(lapse_h5out_t *o, const char *file, lapse_mo
                        "output; use output.mode: overwrite",
                        file);
         LAPSE_H5ID(o->done, H5Dopen2(o->file, DONE_PATH, H5P_DEFAULT));
+        e = H5Lexists(o->file, SUMS_PATH, H5P_DEFAULT);
+        LAPSE_H5(e);
+        if (e > 0)
+            LAPSE_H5ID(o->sums, H5Dopen2(o->file, SUMS_PATH, H5P_DEFAULT));
     }
 cleanup:
     return st;
@@ -632,6 +638,41 @@ cleanup:
         H5Aclose(attr);
     if (aspace >= 0)
         H5Sclose(aspace);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (space >= 0)
+        H5Sclose(space);
+    return st;
+}
+
+/* Create /lapse/input_sums [ntp] uint64 (LAPSE_LAYOUT_INPUT_SUMS), contiguous and allocated
+ * early like the marks (its writes are raw-data writes), all 0 ("not recorded") but the first
+ * nkeep, which are keep[0..nkeep) (a grown output's old ones). Rank 0 alone (create_alone,
+ * grow_alone). */
+static lapse_status_t create_sums(lapse_h5out_t *o, int64_t ntp, const uint64_t *keep,
+                                  int64_t nkeep)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID;
+    hsize_t dims[1] = {(hsize_t)ntp};
+    uint64_t *sums = NULL;
+
+    LAPSE_H5ID(space, H5Screate_simple(1, dims, NULL));
+    LAPSE_H5ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
+    LAPSE_H5(H5Pset_layout(dcpl, H5D_CONTIGUOUS));
+    LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    LAPSE_H5(H5Pset_fill_time(dcpl, H5D_FILL_TIME_NEVER));
+    LAPSE_H5ID(o->sums, H5Dcreate2(o->file, SUMS_PATH, H5T_STD_U64LE, space, H5P_DEFAULT, dcpl,
+                                   H5P_DEFAULT));
+    if (ntp > 0) {
+        sums = calloc((size_t)ntp, sizeof *sums);
+        LAPSE_ALLOC(sums);
+        if (keep != NULL && nkeep > 0)
+            memcpy(sums, keep, (size_t)(nkeep < ntp ? nkeep : ntp) * sizeof *sums);
+        LAPSE_H5(H5Dwrite(o->sums, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, o->dxpl_ind, sums));
+    }
+cleanup:
+    free(sums);
     if (dcpl >= 0)
         H5Pclose(dcpl);
     if (space >= 0)
@@ -1089,6 +1130,8 @@ static lapse_status_t create_alone(lapse_h5out_t *o, const char *tmp, int fd,
         st = open_datasets(o, tmp, LAPSE_MODE_OVERWRITE);
     if (st == LAPSE_OK)
         st = create_done(o, o->nspecs > 0 ? o->specs[0].dims[0] : 0, state);
+    if (st == LAPSE_OK)
+        st = create_sums(o, o->nspecs > 0 ? o->specs[0].dims[0] : 0, NULL, 0);
     lapse_fault_point("create");
     if (st == LAPSE_OK)
         st = lapse_fault_fail("create-attrs");
@@ -1216,7 +1259,7 @@ static int grow_rebuilt(const lapse_h5out_t *o, const char *path)
 {
     const size_t n = strlen(path);
     int above = strncmp(DONE_PATH, path, n) == 0 && DONE_PATH[n] == '/';
-    if (strcmp(path, DONE_PATH) == 0)
+    if (strcmp(path, DONE_PATH) == 0 || strcmp(path, SUMS_PATH) == 0)
         return 1;
     for (int k = 0; k < o->nspecs; k++) {
         const char *p = o->specs[k].path;
@@ -1427,6 +1470,7 @@ static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *
     hid_t src = H5I_INVALID_HID, od = H5I_INVALID_HID, fspace = H5I_INVALID_HID,
           nspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID; /* old, new marks; memory */
     unsigned char *marks = NULL;
+    uint64_t *old_sums = NULL;
     char old_fp[24] = "", old_id[96] = "";
     const int64_t from = state->grow_from, to = o->nspecs > 0 ? o->specs[0].dims[0] : 0;
     o->comm = MPI_COMM_SELF; /* no other rank takes part in anything below */
@@ -1481,6 +1525,26 @@ static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *
         LAPSE_H5ID(mspace, H5Screate_simple(2, count, NULL));
         LAPSE_H5(H5Dwrite(o->done, H5T_NATIVE_UINT8, mspace, nspace, H5P_DEFAULT, marks));
     }
+    /* the old timepoints' input sums (none in an output made before they existed) */
+    htri_t had = H5Lexists(src, SUMS_PATH, H5P_DEFAULT);
+    LAPSE_H5(had);
+    if (had > 0) {
+        hsize_t n = 0;
+        H5Sclose(fspace);
+        H5Dclose(od);
+        fspace = od = H5I_INVALID_HID;
+        LAPSE_H5ID(od, H5Dopen2(src, SUMS_PATH, H5P_DEFAULT));
+        LAPSE_H5ID(fspace, H5Dget_space(od));
+        if (H5Sget_simple_extent_ndims(fspace) != 1 ||
+            H5Sget_simple_extent_dims(fspace, &n, NULL) < 0 || (int64_t)n != from)
+            LAPSE_FAIL(LAPSE_EINPUT, "%s: " SUMS_PATH " is not [%lld] as its marks are", file,
+                       (long long)from);
+        old_sums = malloc((size_t)n * sizeof *old_sums + 1);
+        LAPSE_ALLOC(old_sums);
+        if (n > 0)
+            LAPSE_H5(H5Dread(od, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, old_sums));
+    }
+    LAPSE_TRY(create_sums(o, to, old_sums, had > 0 ? from : 0));
     LAPSE_TRY(grow_runs(o, state, old_fp, old_id));
     LAPSE_TRY(grow_record(o, nranks, cfg, state, from, to));
     LAPSE_TRY(put_str_attr(o->file, LAPSE_ATTR_FINGERPRINT, state->fingerprint));
@@ -1491,6 +1555,7 @@ static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *
     st = close_handles(o);
 cleanup:
     free(marks);
+    free(old_sums);
     if (mspace >= 0)
         H5Sclose(mspace);
     if (nspace >= 0)
@@ -1653,6 +1718,7 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
     if (o != NULL) {
         o->comm = MPI_COMM_NULL;
         o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
+        o->sums = H5I_INVALID_HID;
         o->sync_fd = o->id_fd = o->resv_fd = -1;
         o->io_mode = -1;
         o->pfile = H5I_INVALID_HID;
@@ -2251,9 +2317,11 @@ static lapse_status_t close_handles(lapse_h5out_t *o)
         st = lapse_h5_fail("H5Dclose(" TASKS_PATH ")", __FILE__, __LINE__);
     if (o->done >= 0 && H5Dclose(o->done) < 0 && st == LAPSE_OK)
         st = lapse_h5_fail("H5Dclose(" DONE_PATH ")", __FILE__, __LINE__);
+    if (o->sums >= 0 && H5Dclose(o->sums) < 0 && st == LAPSE_OK)
+        st = lapse_h5_fail("H5Dclose(" SUMS_PATH ")", __FILE__, __LINE__);
     if (o->file >= 0 && H5Fclose(o->file) < 0 && st == LAPSE_OK)
         st = lapse_h5_fail("H5Fclose(output)", __FILE__, __LINE__);
-    o->tasks = o->done = o->file = H5I_INVALID_HID;
+    o->tasks = o->done = o->sums = o->file = H5I_INVALID_HID;
     return st;
 }
 
@@ -2393,4 +2461,40 @@ cleanup:
     if (st != LAPSE_OK)
         return st;
     return step_agree(o, lapse_h5out_flush(o));
+}
+
+int lapse_h5out_has_input_sums(const lapse_h5out_t *o)
+{
+    return o != NULL && o->sums >= 0;
+}
+
+lapse_status_t lapse_h5out_put_input_sums(lapse_h5out_t *o, const int64_t *tps,
+                                          const uint64_t *sums, int64_t n)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    hsize_t *coord = NULL, count = (hsize_t)n, dims = 0;
+
+    if (o->sums < 0 || n <= 0)
+        return LAPSE_OK;
+    LAPSE_H5ID(fspace, H5Dget_space(o->sums));
+    LAPSE_H5(H5Sget_simple_extent_dims(fspace, &dims, NULL));
+    coord = malloc((size_t)n * sizeof *coord);
+    LAPSE_ALLOC(coord);
+    for (int64_t i = 0; i < n; i++) {
+        if (tps[i] < 0 || (hsize_t)tps[i] >= dims)
+            LAPSE_FAIL(LAPSE_ERUNTIME, "%s: timepoint %lld is outside " SUMS_PATH " [%llu]",
+                       o->path, (long long)tps[i], (unsigned long long)dims);
+        coord[i] = (hsize_t)tps[i];
+    }
+    LAPSE_H5(H5Sselect_elements(fspace, H5S_SELECT_SET, (size_t)n, coord));
+    LAPSE_H5ID(mspace, H5Screate_simple(1, &count, NULL));
+    LAPSE_H5(H5Dwrite(o->sums, H5T_NATIVE_UINT64, mspace, fspace, o->dxpl_ind, sums));
+cleanup:
+    free(coord);
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    return st;
 }

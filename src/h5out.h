@@ -130,6 +130,16 @@ lapse_status_t lapse_h5out_mark_done(lapse_h5out_t *o, int64_t t, int64_t tile);
  * failure and o is broken (lapse_h5out_close then only frees it). */
 lapse_status_t lapse_h5out_reset_done(lapse_h5out_t *o, const int64_t *tps, int64_t n);
 
+/* Local: write sums[i] as the input sum (LAPSE_LAYOUT_INPUT_SUMS) of timepoint tps[i], i < n, a
+ * raw-data write with independent I/O like a done mark (an output made before the sums existed:
+ * nothing, LAPSE_OK). LAPSE_EH5 on an HDF5 failure, LAPSE_ERUNTIME for a timepoint outside the
+ * file. */
+lapse_status_t lapse_h5out_put_input_sums(lapse_h5out_t *o, const int64_t *tps,
+                                          const uint64_t *sums, int64_t n);
+
+/* 1 when the output records input sums (LAPSE_LAYOUT_INPUT_SUMS), 0 for one made before. */
+int lapse_h5out_has_input_sums(const lapse_h5out_t *o);
+
 /* Collective. The next run id: 1 + the largest run id in /lapse/runs (1 for a new file). */
 lapse_status_t lapse_h5out_next_run_id(lapse_h5out_t *o, int64_t *run_id);
 

@@ -144,6 +144,14 @@ void lapse_plan_task(const lapse_plan_t *plan, int64_t i, lapse_task_t *task)
         grow_clip(&task->core, plan->halo, plan->shape, &task->read);
 }
 
+int64_t lapse_plan_centre_tile(const lapse_plan_t *plan)
+{
+    int64_t idx[3];
+    for (int a = 0; a < 3; a++)
+        idx[a] = plan->tile[a] > 0 ? (plan->shape[a] / 2) / plan->tile[a] : 0;
+    return (idx[0] * plan->grid[1] + idx[1]) * plan->grid[2] + idx[2];
+}
+
 void lapse_plan_free(lapse_plan_t *plan)
 {
     free(plan->tps);

@@ -70,6 +70,10 @@ lapse_status_t lapse_plan_select(lapse_plan_t *plan, const unsigned char *done);
 /* Task i (0 <= i < ntasks) of the plan. */
 void lapse_plan_task(const lapse_plan_t *plan, int64_t i, lapse_task_t *task);
 
+/* The index of the tile whose core holds the image's centre voxel (shape / 2 on each axis):
+ * the one tile of each timepoint whose task records the timepoint's input sum (worker.c). */
+int64_t lapse_plan_centre_tile(const lapse_plan_t *plan);
+
 /* Release what the plan owns; a zeroed plan is accepted. */
 void lapse_plan_free(lapse_plan_t *plan);
 

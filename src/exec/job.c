@@ -434,18 +434,75 @@ lapse_status_t lapse_job_check_space(const lapse_job_t *job)
         goto cleanup;                                                                              \
     } while (0)
 
-/* Rank 0: refuse to continue an output onto an input whose identity changed since recorded. */
-static lapse_status_t input_changed(lapse_job_t *job, const char *recorded)
+/* Rank 0: the timepoints among the output's first os->ntp (and the input's) whose recorded
+ * input sum (os->input_sums; 0: not recorded) differs from the input's sum now, formatted as a
+ * selection ("1,3-4") into buf[len], and their count into *nchanged; "" and 0 when none differs
+ * or the output records none (made before the sums). Reads one sample box per recorded
+ * timepoint (io/input_id.h lapse_input_tp_sums). */
+static lapse_status_t changed_tps(const lapse_job_t *job, const lapse_outstate_t *os,
+                                  int64_t *nchanged, char *buf, size_t len)
+{
+    lapse_status_t st = LAPSE_OK;
+    const int64_t ntp = os->ntp < job->in.ntp ? os->ntp : job->in.ntp;
+    int64_t n = 0, k = 0, *tps = NULL;
+    uint64_t *now = NULL;
+    buf[0] = '\0';
+    *nchanged = 0;
+    if (os->input_sums == NULL || ntp <= 0)
+        return LAPSE_OK;
+    tps = malloc((size_t)ntp * sizeof *tps);
+    now = malloc((size_t)ntp * sizeof *now);
+    LAPSE_ALLOC(tps);
+    LAPSE_ALLOC(now);
+    for (int64_t t = 0; t < ntp; t++)
+        if (os->input_sums[t] != 0)
+            tps[n++] = t;
+    LAPSE_TRY(
+        lapse_input_tp_sums(job->cfg.input_file, job->cfg.input_dataset, &job->in, tps, n, now));
+    for (int64_t i = 0; i < n; i++)
+        if (now[i] != os->input_sums[tps[i]])
+            tps[k++] = tps[i];
+    *nchanged = k;
+    if (k > 0)
+        lapse_tpsel_format(tps, k, buf, len);
+cleanup:
+    free(tps);
+    free(now);
+    return st;
+}
+
+/* Rank 0: refuse to continue output os onto an input whose identity changed since recorded,
+ * naming the timepoints whose sample differs where the output records their sums. */
+static lapse_status_t input_changed(lapse_job_t *job, const lapse_outstate_t *os)
 {
     const lapse_config_t *cfg = &job->cfg;
-    char what[128];
-    lapse_input_identity_diff(recorded, job->input_identity, what, sizeof what);
+    char what[128], tps[256], which[700] = "";
+    int64_t n = 0;
+    lapse_input_identity_diff(os->input_identity, job->input_identity, what, sizeof what);
+    if (changed_tps(job, os, &n, tps, sizeof tps) != LAPSE_OK)
+        lapse_err_clear(); /* the refusal below says what matters */
+    else if (n > 0) {
+        char arg[256];
+        size_t k = 0;
+        for (const char *c = tps; *c && k + 1 < sizeof arg; c++)
+            if (*c != ' ') /* "1, 3-4" as an argument: "1,3-4" */
+                arg[k++] = *c;
+        arg[k] = '\0';
+        snprintf(which, sizeof which,
+                 "; timepoints whose data differ from what their results were computed from: "
+                 "%s (output.mode: update with --timepoints %s recomputes them)",
+                 tps, arg);
+    } else if (os->input_sums != NULL)
+        snprintf(which, sizeof which,
+                 "; no timepoint's sample differs from the one its results were computed from, "
+                 "so the change lies elsewhere");
     lapse_fail(LAPSE_ECONFIG,
                "the input %s changed (%s) since output %s was last written: continuing would "
                "mix results of the old and the new input; set output.mode: update to recompute "
                "the selected timepoints from the new input, or overwrite to start over "
-               "(recorded %s, now %s)",
-               cfg->input_file, what, cfg->output_file, recorded, job->input_identity);
+               "(recorded %s, now %s)%s",
+               cfg->input_file, what, cfg->output_file, os->input_identity, job->input_identity,
+               which);
     return output_fail(job);
 }
 
@@ -657,6 +714,16 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
                     "whether its %lld timepoints are still the input's cannot be checked, so it "
                     "does not grow; set output.mode: overwrite to make it again",
                     cfg->output_file, was);
+    int64_t nchanged = 0;
+    char changed[256];
+    LAPSE_TRY(changed_tps(job, os, &nchanged, changed, sizeof changed));
+    if (nchanged > 0)
+        OUTPUT_FAIL("the input %s changed in %lld of the output's %lld timepoints since output %s "
+                    "was last written: timepoints %s hold other data than their results were "
+                    "computed from (a sample of each differs): growing the output would keep "
+                    "those results; set output.mode: overwrite to make it again from the input "
+                    "as it is now",
+                    cfg->input_file, (long long)nchanged, was, cfg->output_file, changed);
     LAPSE_TRY(lapse_input_identity_first(cfg->input_file, cfg->input_dataset, &job->in, os->ntp, id,
                                          sizeof id));
     if (!lapse_input_identity_same_sum(os->input_identity, id))
@@ -751,7 +818,7 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     "recompute the selected timepoints with this one",
                     cfg->output_file, (long long)os.last_run, os.last_status);
     if (!updating && os.input_identity[0] && strcmp(os.input_identity, job->input_identity) != 0)
-        LAPSE_TRY(input_changed(job, os.input_identity));
+        LAPSE_TRY(input_changed(job, &os));
     int same_unfinished = unfinished && strcmp(os.last_tps_hash, sel_hash) == 0 &&
                           strcmp(os.last_fingerprint, job->fingerprint) == 0;
     job->mode = LAPSE_MODE_UPDATE;

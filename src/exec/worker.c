@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "exec/phases.h"
+#include "io/input_id.h"
 #include "io/rawwrite.h"
 #include "io/zarr_out.h"
 #include "progress.h"
@@ -43,6 +44,8 @@ typedef struct {
     int slot;
     double t0;
     int64_t clipped[LAPSE_MAX_STEPS + 1]; /* per output (lapse_pipeline_clipped) */
+    int has_sum;  /* the centre tile's task: sum is its timepoint's input sum, taken after */
+    uint64_t sum; /* its read (task_read) and recorded before its mark (task_mark) */
 } flight_t;
 
 /* The task whose data the background writer is writing (posted by task_finish, completed by
@@ -87,6 +90,7 @@ static void task_begin(lapse_worker_t *w, flight_t *f, int64_t i, int slot)
     const lapse_task_t *t = &f->t;
     lapse_plan_task(w->plan, i, &f->t);
     f->slot = slot;
+    f->has_sum = 0;
     f->t0 = MPI_Wtime();
     row_init(w, t, &f->row);
     f->row.t_start = f->t0 - w->t_loop;
@@ -124,6 +128,12 @@ static lapse_status_t task_read(lapse_worker_t *w, flight_t *f, cl_mem *from_out
                      (from || (w->phases && lapse_phases_ckpt(w->phases, t, 0)));
     lapse_sched_away_begin(w->sched);
     lapse_status_t rst = skip ? LAPSE_OK : lapse_reader_read(w->in, t->t, &t->read, in);
+    /* the centre tile's task takes its timepoint's input sum now, while the input's cache
+     * holds what it read (io/input_id.h; the next task's read may replace it before the mark) */
+    if (rst == LAPSE_OK && t->tile == w->sum_tile && lapse_h5out_has_input_sums(w->out)) {
+        rst = lapse_input_tp_sums_read(w->in, &job->in, &t->t, 1, &f->sum);
+        f->has_sum = rst == LAPSE_OK;
+    }
     lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);
     LAPSE_TRY(ast);
@@ -224,6 +234,14 @@ static lapse_status_t task_mark(lapse_worker_t *w, flight_t *f, double t2)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_fault_point("before-mark");
+    /* The centre tile's task records its timepoint's input sum (io/input_id.h) before its mark,
+     * so a timepoint done holds the sum of the data its results come from. */
+    if (f->has_sum) {
+        st = lapse_h5out_put_input_sums(w->out, &f->t.t, &f->sum, 1);
+        if (st != LAPSE_OK)
+            return lapse_fail_wrap(st, "recording the input sum of timepoint %lld in %s failed",
+                                   (long long)f->t.t, w->job->cfg.output_file);
+    }
     st = lapse_h5out_mark_done(w->out, f->t.t, f->t.tile);
     if (st != LAPSE_OK)
         return lapse_fail_wrap(st, "writing the done mark to %s failed", w->job->cfg.output_file);
@@ -812,6 +830,7 @@ printed:;
 lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl)
 {
     const lapse_config_t *cfg = &w->job->cfg;
+    w->sum_tile = lapse_plan_centre_tile(w->plan);
     lapse_status_t st = lapse_reader_open(cfg->input_file, cfg->input_dataset, &w->in);
     if (st == LAPSE_OK)
         st = lapse_pipeline_create(cl, &w->job->graph, w->plan->max_read_voxels,

@@ -37,6 +37,7 @@ typedef struct {
     const lapse_plan_t *plan;
     const lapse_cl_t *cl;
     lapse_reader_t *in;       /* lapse_worker_open */
+    int64_t sum_tile;         /* lapse_worker_open: lapse_plan_centre_tile */
     lapse_h5out_t *out;       /* set by the driver */
     lapse_pipeline_t *pipe;   /* lapse_worker_open */
     lapse_scheduler_t *sched; /* set by the driver */

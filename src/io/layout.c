@@ -140,6 +140,7 @@ void lapse_layout_print_schema(FILE *f)
     fprintf(f, "  \"tasks\": \"%s\",\n", LAPSE_LAYOUT_TASKS);
     fprintf(f, "  \"done\": \"%s\",\n", LAPSE_LAYOUT_DONE);
     fprintf(f, "  \"runs\": \"%s\",\n", LAPSE_LAYOUT_RUNS);
+    fprintf(f, "  \"input_sums\": \"%s\",\n", LAPSE_LAYOUT_INPUT_SUMS);
     fprintf(f, "  \"done_tile_attr\": \"%s\",\n", LAPSE_LAYOUT_DONE_TILE);
     fprintf(f, "  \"mark\": {\"pending\": %d, \"done\": %d},\n", LAPSE_MARK_PENDING,
             LAPSE_MARK_DONE);

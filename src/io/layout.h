@@ -23,6 +23,10 @@
 #define LAPSE_LAYOUT_SCRATCH "/lapse/scratch" /* tile data of global steps between phases */
 #define LAPSE_LAYOUT_DONE    "/lapse/done"    /* uint8 [timepoints, tiles] of done marks */
 #define LAPSE_LAYOUT_RUNS    "/lapse/runs"    /* one group per run, named by its decimal run id */
+/* uint64 [timepoints]: per timepoint, the sample checksum (io/input_id.h lapse_input_tp_sums)
+ * of the input data its results were last computed from; 0 = not recorded. Absent in outputs
+ * made before 2026-12-05. */
+#define LAPSE_LAYOUT_INPUT_SUMS "/lapse/input_sums"
 
 /* 1 when path (absolute, or relative to the root) is LAPSE_LAYOUT_GROUP or inside it. */
 int lapse_layout_reserved(const char *path);

@@ -237,6 +237,30 @@ void lapse_outstate_held(const lapse_outstate_t *os, const char *field, const ch
     free(tps);
 }
 
+/* os->input_sums from LAPSE_LAYOUT_INPUT_SUMS when f has it as [os->ntp] (else left NULL). */
+static void read_sums(hid_t f, lapse_outstate_t *os)
+{
+    hid_t d = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    hsize_t n = 0;
+    if (H5Lexists(f, LAPSE_LAYOUT_INPUT_SUMS, H5P_DEFAULT) <= 0 ||
+        (d = H5Dopen2(f, LAPSE_LAYOUT_INPUT_SUMS, H5P_DEFAULT)) < 0 || (sp = H5Dget_space(d)) < 0 ||
+        H5Sget_simple_extent_ndims(sp) != 1 || H5Sget_simple_extent_dims(sp, &n, NULL) < 0 ||
+        (int64_t)n != os->ntp)
+        goto cleanup;
+    os->input_sums = calloc((size_t)n + 1, sizeof *os->input_sums);
+    if (os->input_sums != NULL && n > 0 &&
+        H5Dread(d, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, os->input_sums) < 0) {
+        free(os->input_sums);
+        os->input_sums = NULL;
+    }
+cleanup:
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Eclear2(H5E_DEFAULT);
+}
+
 lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
 {
     hid_t f = H5I_INVALID_HID, g = H5I_INVALID_HID;
@@ -254,6 +278,7 @@ lapse_status_t lapse_h5out_inspect(const char *file, lapse_outstate_t *os)
     if (read_done(f, os) != 0)
         goto cleanup;
     os->is_lapse = 1;
+    read_sums(f, os);
     lapse_h5_read_str_attr(f, LAPSE_ATTR_FINGERPRINT, os->fingerprint, sizeof os->fingerprint);
     lapse_h5_read_str_attr(f, LAPSE_PARTS_TOKEN_ATTR, os->parts_token, sizeof os->parts_token);
     lapse_h5_read_str_attr(f, LAPSE_ATTR_INPUT_IDENTITY, os->input_identity,
@@ -367,6 +392,8 @@ void lapse_outstate_free(lapse_outstate_t *os)
     free(os->run_input);
     free(os->run_tps);
     free(os->run_recompute);
+    free(os->input_sums);
+    os->input_sums = NULL;
     os->run_recompute = NULL;
     os->done = NULL;
     os->holder = NULL;

@@ -39,6 +39,8 @@ typedef struct {
     char (*run_input)[96];   /* by run id: the input's identity at its start */
     char (*run_tps)[1024];   /* by run id: its selection as recorded */
     int *run_recompute;      /* by run id: LAPSE_RUN_ATTR_RECOMPUTE, -1 not recorded */
+    uint64_t *input_sums;    /* [ntp]: LAPSE_LAYOUT_INPUT_SUMS (0: not recorded); NULL when the
+                              * output has none (made before they existed) */
 } lapse_outstate_t;
 
 /* The runs of os whose `field` ("config": fingerprint, "input": input identity at its start)

@@ -39,6 +39,13 @@
 #    fsync'd before their rename, the parts directory before the main file's rename.
 # 11. A user's group with a 300-character name in the output is copied into the grown one
 #    (before: refused as "too long", exit 2 after the new parts were made).
+# 12. Each timepoint's input sum (/lapse/input_sums: FNV-1a of the 1 x 64 x 64 box centred in
+#    the middle plane, io/input_id.h) is recorded, equal to the same sum computed here. An
+#    acquisition that rewrote timepoint 1 (which the identity's three boxes, of timepoints 0, 2
+#    and 3, do not cover) is refused by the growth, naming timepoint 1, the output unchanged
+#    (before: it grew, keeping timepoint 1's results of the old data). A plain run onto the
+#    4-timepoint input so changed is refused naming timepoint 1 and the update that recomputes
+#    it; that update records timepoint 1's new sum, and the output then grows.
 source "$(dirname "$0")/common.sh"
 need_device
 
@@ -459,4 +466,68 @@ import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
     assert f[sys.argv[2]].attrs["who"] in ("a user", b"a user")
 PY
+note "12. each timepoint's input sum: recorded, and a rewritten earlier timepoint is named"
+OUT=$T/sums.h5
+# sums_ok OUT IN N: OUT's first N input sums equal the sums of IN's timepoints computed here
+sums_ok() {
+    "$LAPSE_PY" - "$@" <<'PY' || fail "12: the recorded input sums"
+import sys, h5py, numpy as np
+out, inp, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+def fnv(data):
+    h = 14695981039346656037
+    for c in data:
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h or 1
+with h5py.File(out, "r") as f, h5py.File(inp, "r") as g:
+    got = f["/lapse/input_sums"][()]
+    raw = g["raw"]
+    _, nz, ny, nx = raw.shape
+    dy, dx = min(64, ny), min(64, nx)
+    y0, x0 = (ny - dy) // 2, (nx - dx) // 2
+    assert got.shape[0] == f["result"].shape[0], (got.shape, f["result"].shape)
+    for t in range(n):
+        want = fnv(np.ascontiguousarray(raw[t, nz // 2, y0:y0 + dy, x0:x0 + dx]).tobytes())
+        assert int(got[t]) == want, (t, int(got[t]), want)
+PY
+}
+# rewrite_tp1 FILE: the voxel at the centre of timepoint 1 changes (not in the identity's boxes)
+rewrite_tp1() {
+    "$LAPSE_PY" - "$1" <<'PY' || fail "12: cannot change the input"
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    _, nz, ny, nx = f["raw"].shape
+    f["raw"][1, nz // 2, ny // 2, nx // 2] += 1
+PY
+}
+acquire_old
+config sums "$IN" "$OUT"
+lapse_run 2 "$T/sums.yaml"
+sums_ok "$OUT" "$IN" "$NT"
+cp -p "$OUT" "$T/old.h5"
+rm -rf "$T/old.h5.parts" && cp -rp "$OUT.parts" "$T/old.h5.parts"
+OLD_PARTS=$(parts_sums "$OUT")
+acquire_new
+rewrite_tp1 "$IN"
+refused "a rewritten timepoint 1" "changed in 1 of the output's $NT timepoints.*timepoints 1 hold other data" \
+    "$T/sums.yaml" --timepoints "$NT-$((NEW - 1))"
+intact "12: the refused growth"
+acquire_old
+rewrite_tp1 "$IN"
+refused "a plain run onto a rewritten timepoint 1" \
+    "differ from what their results were computed from: 1 (output.mode: update with --timepoints 1 " \
+    "$T/sums.yaml"
+run_ok "$T/upd.log" mpirun_lapse 2 run "$T/sums.yaml" --timepoints 1
+sums_ok "$OUT" "$IN" "$NT"
+"$LAPSE_PY" - "$T/full.h5" "$IN" <<'PY' || fail "12: cannot grow the changed input"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f, h5py.File(sys.argv[2], "r+") as g:
+    new = f["raw"][()]
+    new[:4] = g["raw"][()]
+    del g["raw"]
+    g.create_dataset("raw", data=new)
+PY
+run_ok "$T/sgrow.log" mpirun_lapse 2 run "$T/sums.yaml" --timepoints "$NT-$((NEW - 1))"
+grep -q "this update grows the output to $NEW timepoints" "$T/sgrow.log" ||
+    { cat "$T/sgrow.log"; fail "12: the output did not grow after the update"; }
+sums_ok "$OUT" "$IN" "$NEW"
 echo "PASS ($TEST_NAME)"

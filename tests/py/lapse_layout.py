@@ -12,6 +12,7 @@ SCHEMA = {
     "tasks": "/lapse/tasks",
     "done": "/lapse/done",
     "runs": "/lapse/runs",
+    "input_sums": "/lapse/input_sums",
     "done_tile_attr": "tile",
     "mark": {"pending": 0, "done": 1},
     "task_fields": ["run_id", "task_id", "timepoint", "tile", "core_offset", "core_shape",
@@ -31,6 +32,7 @@ GROUP = SCHEMA["group"]
 TASKS = SCHEMA["tasks"]
 DONE = SCHEMA["done"]
 RUNS = SCHEMA["runs"]
+INPUT_SUMS = SCHEMA["input_sums"]
 DONE_TILE_ATTR = SCHEMA["done_tile_attr"]
 MARK_PENDING = SCHEMA["mark"]["pending"]
 MARK_DONE = SCHEMA["mark"]["done"]

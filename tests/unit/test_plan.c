@@ -115,6 +115,29 @@ START_TEST(untiled_plan_reads_whole_image)
 }
 END_TEST
 
+/* The tile that records a timepoint's input sum is the one whose core holds the centre voxel,
+ * also on ragged grids (the last tile of an axis smaller) and untiled. */
+START_TEST(centre_tile_holds_the_centre_voxel)
+{
+    int64_t shapes[3][3] = {{24, 70, 90}, {5, 17, 33}, {1, 64, 7}};
+    int64_t tiles[3][3] = {{8, 32, 48}, {5, 17, 33}, {1, 5, 2}}, halo[3] = {0, 0, 0}, tp = 0;
+    for (int c = 0; c < 3; c++) {
+        lapse_plan_t p;
+        ck_assert_int_eq(lapse_plan_make(shapes[c], tiles[c], halo, &tp, 1, &p), LAPSE_OK);
+        int64_t k = lapse_plan_centre_tile(&p);
+        ck_assert_int_ge(k, 0);
+        ck_assert_int_lt(k, p.ntiles);
+        lapse_task_t t;
+        lapse_plan_task(&p, k, &t);
+        for (int a = 0; a < 3; a++) {
+            ck_assert_int_le(t.core.off[a], shapes[c][a] / 2);
+            ck_assert_int_gt(t.core.off[a] + t.core.dim[a], shapes[c][a] / 2);
+        }
+        lapse_plan_free(&p);
+    }
+}
+END_TEST
+
 START_TEST(bad_plan_is_refused)
 {
     int64_t shape[3] = {5, 17, 33}, tile[3] = {0, 17, 33}, halo[3] = {0, 0, 0}, tp = 0;
@@ -282,6 +305,7 @@ int main(void)
     tcase_add_test(tc, untiled_plan_reads_whole_image);
     tcase_add_test(tc, select_keeps_pending_tasks_only);
     tcase_add_test(tc, bad_plan_is_refused);
+    tcase_add_test(tc, centre_tile_holds_the_centre_voxel);
     tcase_add_test(tc, auto_tile_fits_budget);
     tcase_add_test(tc, read_boxes_from_a_box_rule);
     suite_add_tcase(s, tc);
