@@ -1469,6 +1469,7 @@ static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *
     const int nranks = o->size;
     hid_t src = H5I_INVALID_HID, od = H5I_INVALID_HID, fspace = H5I_INVALID_HID,
           nspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID; /* old, new marks; memory */
+    hid_t sd = H5I_INVALID_HID, sspace = H5I_INVALID_HID;     /* the old input sums */
     unsigned char *marks = NULL;
     uint64_t *old_sums = NULL;
     char old_fp[24] = "", old_id[96] = "";
@@ -1530,19 +1531,16 @@ static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *
     LAPSE_H5(had);
     if (had > 0) {
         hsize_t n = 0;
-        H5Sclose(fspace);
-        H5Dclose(od);
-        fspace = od = H5I_INVALID_HID;
-        LAPSE_H5ID(od, H5Dopen2(src, SUMS_PATH, H5P_DEFAULT));
-        LAPSE_H5ID(fspace, H5Dget_space(od));
-        if (H5Sget_simple_extent_ndims(fspace) != 1 ||
-            H5Sget_simple_extent_dims(fspace, &n, NULL) < 0 || (int64_t)n != from)
+        LAPSE_H5ID(sd, H5Dopen2(src, SUMS_PATH, H5P_DEFAULT));
+        LAPSE_H5ID(sspace, H5Dget_space(sd));
+        if (H5Sget_simple_extent_ndims(sspace) != 1 ||
+            H5Sget_simple_extent_dims(sspace, &n, NULL) < 0 || (int64_t)n != from)
             LAPSE_FAIL(LAPSE_EINPUT, "%s: " SUMS_PATH " is not [%lld] as its marks are", file,
                        (long long)from);
         old_sums = malloc((size_t)n * sizeof *old_sums + 1);
         LAPSE_ALLOC(old_sums);
         if (n > 0)
-            LAPSE_H5(H5Dread(od, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, old_sums));
+            LAPSE_H5(H5Dread(sd, H5T_NATIVE_UINT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, old_sums));
     }
     LAPSE_TRY(create_sums(o, to, old_sums, had > 0 ? from : 0));
     LAPSE_TRY(grow_runs(o, state, old_fp, old_id));
@@ -1556,6 +1554,10 @@ static lapse_status_t grow_alone(lapse_h5out_t *o, const char *tmp, const char *
 cleanup:
     free(marks);
     free(old_sums);
+    if (sspace >= 0)
+        H5Sclose(sspace);
+    if (sd >= 0)
+        H5Dclose(sd);
     if (mspace >= 0)
         H5Sclose(mspace);
     if (nspace >= 0)

@@ -45,7 +45,8 @@
 #    and 3, do not cover) is refused by the growth, naming timepoint 1, the output unchanged
 #    (before: it grew, keeping timepoint 1's results of the old data). A plain run onto the
 #    4-timepoint input so changed is refused naming timepoint 1 and the update that recomputes
-#    it; that update records timepoint 1's new sum, and the output then grows.
+#    it; that update records timepoint 1's new sum (a touch then is refused saying that no
+#    timepoint's sample differs), and the output then grows.
 source "$(dirname "$0")/common.sh"
 need_device
 
@@ -518,6 +519,9 @@ refused "a plain run onto a rewritten timepoint 1" \
     "$T/sums.yaml"
 run_ok "$T/upd.log" mpirun_lapse 2 run "$T/sums.yaml" --timepoints 1
 sums_ok "$OUT" "$IN" "$NT"
+touch "$IN"
+refused "a plain run onto a touched input" "no timepoint's sample differs from the data" "$T/sums.yaml"
+run_ok "$T/upd.log" mpirun_lapse 2 run "$T/sums.yaml" --timepoints 0
 "$LAPSE_PY" - "$T/full.h5" "$IN" <<'PY' || fail "12: cannot grow the changed input"
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f, h5py.File(sys.argv[2], "r+") as g:
