@@ -436,21 +436,21 @@ lapse_status_t lapse_job_check_space(const lapse_job_t *job)
     } while (0)
 
 /* Rank 0: the timepoints among the output's first os->ntp (and the input's) whose recorded
- * input sum (os->input_sums; 0: not recorded) differs from the input's sum now, formatted as a
- * selection ("1, 3-4") into buf[len], and their count into *nchanged; "" and 0 when none
- * differs or the output records none (made before the sums). Reads one sample box per recorded
- * timepoint (io/input_id.h), in order; with budget_s > 0 it stops once that many seconds have
- * passed. *checked: the timepoints looked at (all os->ntp unless the budget ran out). */
+ * input sum (os->input_sums; 0: not recorded) differs from the input's sum now, in order, into
+ * *list (malloc'ed, the caller frees; NULL when none) and their count into *nchanged; none when
+ * the output records no sums (made before them). Reads one sample box per recorded timepoint
+ * (io/input_id.h), in order; with budget_s > 0 it stops once that many seconds have passed.
+ * *checked: the timepoints looked at (all os->ntp unless the budget ran out). */
 static lapse_status_t changed_tps(const lapse_job_t *job, const lapse_outstate_t *os,
-                                  double budget_s, int64_t *nchanged, int64_t *checked, char *buf,
-                                  size_t len)
+                                  double budget_s, int64_t **list, int64_t *nchanged,
+                                  int64_t *checked)
 {
     lapse_status_t st = LAPSE_OK;
     const int64_t ntp = os->ntp < job->in.ntp ? os->ntp : job->in.ntp;
     int64_t k = 0, *tps = NULL;
     lapse_reader_t *r = NULL;
     struct timespec t0, now;
-    buf[0] = '\0';
+    *list = NULL;
     *nchanged = 0;
     *checked = ntp;
     if (os->input_sums == NULL || ntp <= 0)
@@ -475,12 +475,40 @@ static lapse_status_t changed_tps(const lapse_job_t *job, const lapse_outstate_t
             tps[k++] = t;
     }
     *nchanged = k;
-    if (k > 0)
-        lapse_tpsel_format(tps, k, buf, len);
+    if (k > 0) {
+        *list = tps;
+        tps = NULL;
+    }
 cleanup:
     lapse_reader_close(r);
     free(tps);
     return st;
+}
+
+/* tps[0..n) (sorted unique) as a --timepoints argument ("1,3-4") into buf[len]. */
+static void tps_arg(const int64_t *tps, int64_t n, char *buf, size_t len)
+{
+    char text[256];
+    size_t k = 0;
+    lapse_tpsel_format(tps, n, text, sizeof text);
+    for (const char *c = text; *c && k + 1 < len; c++)
+        if (*c != ' ')
+            buf[k++] = *c;
+    buf[k] = '\0';
+}
+
+/* 1 when t is in tps[0..n) (sorted). */
+static int tps_has(const int64_t *tps, int64_t n, int64_t t)
+{
+    int64_t lo = 0, hi = n;
+    while (lo < hi) {
+        int64_t mid = lo + (hi - lo) / 2;
+        if (tps[mid] < t)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && tps[lo] == t;
 }
 
 /* Rank 0: refuse to continue output os onto an input whose identity changed since recorded,
@@ -488,19 +516,15 @@ cleanup:
 static lapse_status_t input_changed(lapse_job_t *job, const lapse_outstate_t *os)
 {
     const lapse_config_t *cfg = &job->cfg;
-    char what[128], tps[256], which[900] = "", part[96] = "";
-    int64_t n = 0, checked = 0;
+    char what[128], tps[256], arg[256], which[900] = "", part[96] = "";
+    int64_t n = 0, checked = 0, *list = NULL;
     lapse_input_identity_diff(os->input_identity, job->input_identity, what, sizeof what);
     /* a refusal should come soon: a compressed input decodes a chunk per timepoint */
-    if (changed_tps(job, os, 10.0, &n, &checked, tps, sizeof tps) != LAPSE_OK) {
+    if (changed_tps(job, os, 10.0, &list, &n, &checked) != LAPSE_OK) {
         lapse_err_clear(); /* the refusal below says what matters */
     } else if (n > 0) {
-        char arg[256];
-        size_t k = 0;
-        for (const char *c = tps; *c && k + 1 < sizeof arg; c++)
-            if (*c != ' ') /* "1, 3-4" as an argument: "1,3-4" */
-                arg[k++] = *c;
-        arg[k] = '\0';
+        lapse_tpsel_format(list, n, tps, sizeof tps);
+        tps_arg(list, n, arg, sizeof arg);
         if (checked < os->ntp)
             snprintf(part, sizeof part, " (of the first %lld of %lld, checked for 10 s)",
                      (long long)checked, (long long)os->ntp);
@@ -514,6 +538,7 @@ static lapse_status_t input_changed(lapse_job_t *job, const lapse_outstate_t *os
                  "from: the change lies elsewhere in the data, or only in the file's size or "
                  "time");
     }
+    free(list);
     lapse_fail(LAPSE_ECONFIG,
                "the input %s changed (%s) since output %s was last written: continuing would "
                "mix results of the old and the new input; set output.mode: update to recompute "
@@ -667,10 +692,13 @@ cleanup:
  * output.parts: timepoints or output.format: zarr (whose voxels are not in the output file) by
  * this same config (a Zarr config on a one-file output has another fingerprint: refused as
  * one file or as another config), that holds no result dataset this config
- * does not write, and whose first os->ntp timepoints hold the data they held when it was last
- * written: the recorded identity's checksum, computed again over them (its size and time
- * change with the growth). tp_override: --timepoints was given (with output.mode: create in the
- * config it is no update: the refusal says so). */
+ * does not write, and whose first os->ntp timepoints hold the data their results were
+ * computed from, unless this update selects them (it then recomputes them as the output
+ * grows): each one's input sum (changed_tps) and the recorded identity's checksum of three
+ * boxes, computed again over them (its size and time change with the growth; a change in it is
+ * let pass when the output has input sums and one of the three timepoints is selected).
+ * tp_override: --timepoints was given (with output.mode: create in the config it is no update:
+ * the refusal says so). */
 static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os, int updating,
                                    int tp_override, char old_fp[24])
 {
@@ -678,6 +706,7 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
     const lapse_config_t *cfg = &job->cfg;
     const long long was = (long long)os->ntp, now = (long long)job->in.ntp;
     char canon[PATH_MAX], spelled[24], id[LAPSE_INPUT_ID_LEN], unwritten[512];
+    int64_t *changed = NULL, *sel = NULL; /* changed earlier timepoints; the advice's selection */
     lapse_input_info_t in = job->in;
     if (os->parts_token[0] == '\0' && cfg->output_format != LAPSE_FMT_ZARR)
         OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: an output in "
@@ -732,20 +761,44 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
                     "whether its %lld timepoints are still the input's cannot be checked, so it "
                     "does not grow; set output.mode: overwrite to make it again",
                     cfg->output_file, was);
-    int64_t nchanged = 0;
-    char changed[256];
-    int64_t checked = 0;
-    LAPSE_TRY(changed_tps(job, os, 0, &nchanged, &checked, changed, sizeof changed));
-    if (nchanged > 0)
+    /* The earlier timepoints must hold the data their results came from, or be selected (then
+     * this update recomputes them as it grows the output). */
+    int64_t nchanged = 0, checked = 0, nkept = 0;
+    LAPSE_TRY(changed_tps(job, os, 0, &changed, &nchanged, &checked));
+    for (int64_t i = 0; i < nchanged; i++)
+        if (!tps_has(job->tps, job->ntps, changed[i]))
+            changed[nkept++] = changed[i];
+    if (nkept > 0) {
+        char list[256], all[256];
+        int64_t nsel = 0; /* the advice: the changed ones and this run's selection, merged */
+        sel = malloc((size_t)(nkept + job->ntps) * sizeof *sel);
+        LAPSE_ALLOC(sel);
+        for (int64_t i = 0, j = 0; i < nkept || j < job->ntps;) {
+            int64_t v = j >= job->ntps || (i < nkept && changed[i] < job->tps[j]) ? changed[i++]
+                                                                                  : job->tps[j++];
+            if (nsel == 0 || sel[nsel - 1] != v)
+                sel[nsel++] = v;
+        }
+        lapse_tpsel_format(changed, nkept, list, sizeof list);
+        tps_arg(sel, nsel, all, sizeof all);
         OUTPUT_FAIL("the input %s changed in %lld of the output's %lld timepoints since output %s "
                     "was last written: timepoints %s hold other data than their results were "
-                    "computed from (a sample of each differs): growing the output would keep "
-                    "those results; set output.mode: overwrite to make it again from the input "
-                    "as it is now",
-                    cfg->input_file, (long long)nchanged, was, cfg->output_file, changed);
+                    "computed from (a sample of each differs), and growing the output would keep "
+                    "those results; select them too, to recompute them as the output grows "
+                    "(--timepoints %s), or set output.mode: overwrite to make it again from the "
+                    "input as it is now",
+                    cfg->input_file, (long long)nkept, was, cfg->output_file, list, all);
+    }
     LAPSE_TRY(lapse_input_identity_first(cfg->input_file, cfg->input_dataset, &job->in, os->ntp, id,
                                          sizeof id));
-    if (!lapse_input_identity_same_sum(os->input_identity, id))
+    /* The identity's three boxes (timepoints 0, T/2, T-1): a change there is refused, unless the
+     * output records input sums (which checked every timepoint above) and this update recomputes
+     * one of those three timepoints (one checksum covers the three boxes: which changed cannot
+     * be told). */
+    int reboxed = 0;
+    for (int b = 0; b < 3 && os->input_sums != NULL; b++)
+        reboxed |= tps_has(job->tps, job->ntps, b == 0 ? 0 : b == 1 ? os->ntp / 2 : os->ntp - 1);
+    if (!lapse_input_identity_same_sum(os->input_identity, id) && !reboxed)
         OUTPUT_FAIL("the input %s changed in its first %lld timepoints since output %s was last "
                     "written (their checksum differs: recorded %s, now %s): growing the output "
                     "would keep results of the old data; set output.mode: overwrite to make it "
@@ -753,6 +806,8 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
                     cfg->input_file, was, cfg->output_file, os->input_identity, id);
     job->grow_from = os->ntp; /* said by decide_output once nothing refuses the run */
 cleanup:
+    free(changed);
+    free(sel);
     return st;
 }
 

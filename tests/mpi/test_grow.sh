@@ -42,8 +42,10 @@
 # 12. Each timepoint's input sum (/lapse/input_sums: FNV-1a of the 1 x 64 x 64 box centred in
 #    the middle plane, io/input_id.h) is recorded, equal to the same sum computed here. An
 #    acquisition that rewrote timepoint 1 (which the identity's three boxes, of timepoints 0, 2
-#    and 3, do not cover) is refused by the growth, naming timepoint 1, the output unchanged
-#    (before: it grew, keeping timepoint 1's results of the old data). A plain run onto the
+#    and 3, do not cover) is refused by the growth, naming timepoint 1 and the selection that
+#    recomputes it, the output unchanged (before: it grew, keeping timepoint 1's results of the
+#    old data); with that selection (--timepoints 1,4-5) the output grows and equals one made
+#    at once from the input as it is now. A plain run onto the
 #    4-timepoint input so changed is refused naming timepoint 1 and the update that recomputes
 #    it; that update records timepoint 1's new sum (a touch then is refused saying that no
 #    timepoint's sample differs), and the output then grows.
@@ -509,9 +511,21 @@ rm -rf "$T/old.h5.parts" && cp -rp "$OUT.parts" "$T/old.h5.parts"
 OLD_PARTS=$(parts_sums "$OUT")
 acquire_new
 rewrite_tp1 "$IN"
-refused "a rewritten timepoint 1" "changed in 1 of the output's $NT timepoints.*timepoints 1 hold other data" \
+refused "a rewritten timepoint 1" \
+    "changed in 1 of the output's $NT timepoints.*timepoints 1 hold other data.*--timepoints 1,$NT-$((NEW - 1))" \
     "$T/sums.yaml" --timepoints "$NT-$((NEW - 1))"
 intact "12: the refused growth"
+# selected too, timepoint 1 is recomputed as the output grows: equal to an output made at once
+cp "$IN" "$T/full1.h5"
+config sums1 "$T/full1.h5"
+lapse_run 2 "$T/sums1.yaml"
+run_ok "$T/sgrow1.log" mpirun_lapse 2 run "$T/sums.yaml" --timepoints "1,$NT-$((NEW - 1))"
+grep -q "this update grows the output to $NEW timepoints" "$T/sgrow1.log" ||
+    { cat "$T/sgrow1.log"; fail "12: the update of 1,$NT-$((NEW - 1)) did not grow the output"; }
+py h5same.py "$T/sums1.h5" "$OUT" >"$T/same.log" 2>&1 ||
+    { cat "$T/same.log"; fail "12: grown with timepoint 1 recomputed, the output differs from the one made at once"; }
+sums_ok "$OUT" "$IN" "$NEW"
+restore
 acquire_old
 rewrite_tp1 "$IN"
 refused "a plain run onto a rewritten timepoint 1" \
