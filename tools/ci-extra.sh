@@ -52,7 +52,7 @@ asan() {
         ctest --test-dir "$b" --output-on-failure -L unit -R "$mpi_re" || rc=1
     ASAN_OPTIONS="$asan:detect_leaks=0" UBSAN_OPTIONS="$ubsan" LAPSE_SOAK_ITER=$soak \
         OMPI_MCA_io=${LAPSE_ASAN_IO:-romio321} ctest --test-dir "$b" --output-on-failure \
-        -j"$((3 * $(nproc)))" -L mpi || rc=1
+        -j"$((4 * $(nproc)))" -L mpi || rc=1
     if compgen -G "$logs/*" >/dev/null; then
         echo "ci-extra: sanitizer findings:" >&2
         for f in "$logs"/*; do
@@ -69,7 +69,7 @@ romio() {
     cmake -S . -B "$b" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
     cmake --build "$b" -j"$(nproc)"
     OMPI_MCA_io=romio321 LAPSE_SOAK_ITER=$soak ctest --test-dir "$b" --output-on-failure \
-        -j"$((3 * $(nproc)))" -L mpi
+        -j"$((4 * $(nproc)))" -L mpi
 }
 
 fuzz() {
