@@ -5,7 +5,12 @@
 # On a private single-node Slurm (tests/slurm/slurm_local.sh; requeue delay cred_expire=10 s,
 # schedulers every 1-2 s so that a requeued job starts once eligible, ~12 s after), submits
 #   sbatch --ntasks=2 --time=1 --signal=B:USR2@10 slurm/lapse.sbatch cfg.yaml
-# on work calibrated to take ~70 s on 2 ranks (more than the 1 minute limit). Nothing is sent
+# on work that takes at least ~70 s on 2 ranks (more than the 1 minute limit), whatever the
+# machine's load: each task sleeps SLEEP_S after its mark (LAPSE_FAULT=after-task~S, as a slow
+# device would; a signal does not cut the sleep short, so a stop waits at most that long), so
+# 864 tasks on 2 ranks take 864 x SLEEP_S / 2 s of sleep alone (before: work calibrated by a
+# timed run, which ended in 27 s, before its limit, when the machine's load fell after the
+# calibration). Nothing is sent
 # by the test: Slurm itself sends SIGUSR2 to the batch shell (its time-limit check runs every
 # 30 s, so 10-40 s before the limit), the script forwards it, lapse exits 75, the script
 # requeues, the requeued job continues. Meanwhile a plain 1-rank mpiexec run makes the reference.
@@ -31,8 +36,8 @@ need_device
 
 LIMIT_MIN=1          # sbatch --time, minutes (Slurm's smallest limit)
 LEAD=10              # sbatch --signal=B:USR2@LEAD, seconds before the limit
-WORK_S=70            # wanted work on 2 ranks, seconds: clearly longer than the limit
-MAX_RESTARTS=8       # enough parts of >= 20 s each for WORK_S even on a loaded machine
+SLEEP_S=0.16         # per task: 864 tasks on 2 ranks sleep 69 s, longer than the limit
+MAX_RESTARTS=8       # enough parts of >= 20 s each for the work even on a loaded machine
 FOLLOW_S=480         # give up on the job after this long
 t_start=$SECONDS
 
@@ -50,17 +55,10 @@ devices: any
 YAML
 }
 
-# Calibrate: time 4 timepoints of 32 x 96 x 96 on 2 ranks, then pick NT for WORK_S seconds.
+# 24 timepoints of 32 x 96 x 96 in tiles of 8 x 32 x 32: 864 tasks.
 # shellcheck disable=SC2034  # NZ, NY, NX are read by common.sh (make_sample, ntiles)
-NZ=32 NY=96 NX=96 NT=4
-make_sample "$T/cal_in.h5"
-config cal "$T/cal_in.h5"
-lapse_run 2 "$T/cal.yaml"
-cal_s=$(sed -n 's/^lapse: run 1 done: .* in \([0-9.]*\) s,.*/\1/p' "$T/last.log")
-[ -n "$cal_s" ] || { cat "$T/last.log"; fail "no run time in the calibration run's log"; }
-NT=$("$LAPSE_PY" -c "import math; print(min(200, max(24, math.ceil($WORK_S * 4 / $cal_s))))")
-rm -f "$T/cal.h5" "$T/cal_in.h5"
-note "calibration: 4 timepoints in $cal_s s on 2 ranks: NT=$NT for ~$WORK_S s of work"
+NZ=32 NY=96 NX=96 NT=24
+[ "$((NT * $(ntiles 8 32 32)))" -eq 864 ] || fail "the work is not 864 tasks"
 make_sample
 
 export SLURM_LOCAL_CRED_EXPIRE=10 SLURM_LOCAL_SCHEDULER_PARAMETERS=sched_interval=2,bf_interval=1
@@ -78,7 +76,7 @@ config plain "$IN"
 LOG=$T/job.out
 note "sbatch --ntasks=2 --time=$LIMIT_MIN --signal=B:USR2@$LEAD slurm/lapse.sbatch ($NT timepoints)"
 t_submit=$SECONDS
-JOB=$(cd "$T" && sbatch --parsable --ntasks=2 --cpus-per-task=1 --time="$LIMIT_MIN" \
+JOB=$(cd "$T" && LAPSE_FAULT=after-task~$SLEEP_S sbatch --parsable --ntasks=2 --cpus-per-task=1 --time="$LIMIT_MIN" \
     --signal="B:USR2@$LEAD" --output="$LOG" "$LAPSE_SRC/slurm/lapse.sbatch" "$T/job.yaml") ||
     fail "sbatch failed"
 JOB=${JOB%%;*}
