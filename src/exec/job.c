@@ -895,6 +895,20 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
         LAPSE_TRY(input_changed(job, &os));
     int same_unfinished = unfinished && strcmp(os.last_tps_hash, sel_hash) == 0 &&
                           strcmp(os.last_fingerprint, job->fingerprint) == 0;
+    /* an unfinished update whose input changed since it started (the identity every run
+     * records at its start): continuing it would keep its finished tasks' results of the old
+     * data beside the new ones in the same timepoints (and the timepoint's input sum of only
+     * one of them), so the update recomputes its timepoints from the input as it is now */
+    if (same_unfinished && updating && os.input_identity[0] &&
+        strcmp(os.input_identity, job->input_identity) != 0) {
+        same_unfinished = 0;
+        if (!dry_run)
+            fprintf(stderr,
+                    "lapse: note: the input %s changed since the unfinished update of timepoints "
+                    "%s on %s (run %lld) started: this update recomputes them from the input as "
+                    "it is now, not continuing that run\n",
+                    cfg->input_file, os.last_timepoints, cfg->output_file, (long long)os.last_run);
+    }
     job->mode = LAPSE_MODE_UPDATE;
     job->recompute = updating && !same_unfinished;
     job->updating = updating;

@@ -37,6 +37,10 @@
 #     a linked directory): the complete output is this config's (nothing to do, untouched), not
 #     "a different config". Its directory moved and a link left in its place: the output records
 #     the fingerprint of the path as it was spelled, which still names it, so it still continues.
+# 13. An update killed after its first task, then the input's timepoint rewritten again, then the
+#     same update: it recomputes the timepoint from the input as it is now (before: it continued,
+#     keeping the killed run's task of the older data, and the timepoint was done with results of
+#     two inputs - and the input sum of only one).
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -267,4 +271,41 @@ mv "$S/d" "$S/moved"
 ln -s moved "$S/d"
 expect_rc 0 "$T/sp.log" mpirun_lapse 1 run "$S/abs.yaml"
 grep -q 'nothing to do' "$T/sp.log" || { cat "$T/sp.log"; fail "12: the moved directory's output refused"; }
+note "13. an interrupted update continued onto a changed input: recomputed, not mixed"
+U=$T/umix.h5
+cp "$IN" "$T/inU.h5"
+for m in create update; do
+    config "u$m" "$m" "$THR1"
+    sed -i "s|file: $IN,|file: $T/inU.h5,|; s|file: $OUT,|file: $U,|" "$T/u$m.yaml"
+done
+lapse_run 1 "$T/ucreate.yaml"
+# rewrite_tp1 HOW: timepoint 1 of the input changes everywhere (an acquisition rewrote it)
+rewrite_tp1() {
+    "$LAPSE_PY" - "$T/inU.h5" "$1" <<'PY' || fail "13: cannot change the input"
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    d = f["raw"]
+    d[1] = d[1][:, ::-1, ::-1] if sys.argv[2] == "flip" else d[1] // 2
+PY
+}
+rewrite_tp1 flip
+rc=0
+LAPSE_FAULT=after-task "$LAPSE" run "$T/uupdate.yaml" --timepoints 1 >"$T/ufault.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || { cat "$T/ufault.log"; fail "13: LAPSE_FAULT=after-task: the update did not die"; }
+rewrite_tp1 half
+lapse_run 1 "$T/uupdate.yaml" --timepoints 1
+grep -q "note: the input .* changed since the unfinished update of timepoints 1 on .* recomputes them" \
+    "$T/last.log" || { cat "$T/last.log"; fail "13: the update did not say that it recomputes"; }
+cp "$T/inU.h5" "$T/inR.h5"
+sed "s|file: $T/inU.h5,|file: $T/inR.h5,|; s|file: $U,|file: $T/uref.h5,|" "$T/ucreate.yaml" \
+    >"$T/uref.yaml"
+lapse_run 1 "$T/uref.yaml"
+"$LAPSE_PY" - "$U" "$T/uref.h5" <<'PY' || fail "13: timepoint 1 holds results of the older input"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
+    for d in ("/result", "/blurred"):
+        assert np.array_equal(a[d][1], b[d][1]), d
+    assert a["/lapse/done"][1].all()
+    assert a["/lapse/input_sums"][1] == b["/lapse/input_sums"][1]
+PY
 echo "PASS ($TEST_NAME)"
