@@ -2437,6 +2437,7 @@ lapse_status_t lapse_h5out_reset_done(lapse_h5out_t *o, const int64_t *tps, int6
     hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
     hsize_t dims[2], count[2];
     unsigned char *zeros = NULL;
+    uint64_t *unrecorded = NULL; /* 0: no input sum recorded */
 
     LAPSE_H5ID(fspace, H5Dget_space(o->done));
     LAPSE_H5(H5Sget_simple_extent_dims(fspace, dims, NULL));
@@ -2451,9 +2452,15 @@ lapse_status_t lapse_h5out_reset_done(lapse_h5out_t *o, const int64_t *tps, int6
             LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
             LAPSE_H5(H5Dwrite(o->done, H5T_NATIVE_UINT8, mspace, fspace, o->dxpl_ind, zeros));
         }
+        /* their input sums too: "not recorded" until the centre tile's task recomputes them (a
+         * sum of the data the old results came from must not outlive them) */
+        unrecorded = calloc((size_t)n, sizeof *unrecorded);
+        LAPSE_ALLOC(unrecorded);
+        LAPSE_TRY(lapse_h5out_put_input_sums(o, tps, unrecorded, n));
     }
 cleanup:
     free(zeros);
+    free(unrecorded);
     if (mspace >= 0)
         H5Sclose(mspace);
     if (fspace >= 0)

@@ -124,8 +124,9 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
 /* Independent. Mark task (t, tile) done. Call only after its data writes returned. */
 lapse_status_t lapse_h5out_mark_done(lapse_h5out_t *o, int64_t t, int64_t tile);
 
-/* Collective. Clear the marks of timepoints tps[0..n) (an update recomputes them; every
- * tps[i] must be a timepoint of the file): rank 0 alone writes the zeros, then all ranks agree
+/* Collective. Clear the marks and the input sums (LAPSE_LAYOUT_INPUT_SUMS: 0, not recorded) of
+ * timepoints tps[0..n) (an update recomputes them; every tps[i] must be a timepoint of the
+ * file): rank 0 alone writes the zeros, then all ranks agree
  * on the outcome and flush the file collectively. When any rank failed, every rank returns a
  * failure and o is broken (lapse_h5out_close then only frees it). */
 lapse_status_t lapse_h5out_reset_done(lapse_h5out_t *o, const int64_t *tps, int64_t n);

@@ -49,6 +49,11 @@
 #    4-timepoint input so changed is refused naming timepoint 1 and the update that recomputes
 #    it; that update records timepoint 1's new sum (a touch then is refused saying that no
 #    timepoint's sample differs), and the output then grows.
+# 13. An update of a rewritten timepoint 1 killed after its first task (not the centre tile's)
+#    leaves timepoint 1's input sum not recorded (0), since its results are being recomputed;
+#    the output then grows onto the input (timepoint 1 as rewritten), and the update finished
+#    records its sum (before: the old data's sum stayed, and the growth was refused as if
+#    timepoint 1's results were of other data than the input's).
 source "$(dirname "$0")/common.sh"
 need_device
 
@@ -547,5 +552,28 @@ PY
 run_ok "$T/sgrow.log" mpirun_lapse 2 run "$T/sums.yaml" --timepoints "$NT-$((NEW - 1))"
 grep -q "this update grows the output to $NEW timepoints" "$T/sgrow.log" ||
     { cat "$T/sgrow.log"; fail "12: the output did not grow after the update"; }
+sums_ok "$OUT" "$IN" "$NEW"
+note "13. an interrupted update of a timepoint: its input sum is not recorded until recomputed"
+OUT=$T/sums2.h5
+acquire_old
+config sums2 "$IN" "$OUT"
+lapse_run 1 "$T/sums2.yaml"
+rewrite_tp1 "$IN"
+rc=0
+LAPSE_FAULT=after-task "$LAPSE" run "$T/sums2.yaml" --timepoints 1 >"$T/s2fault.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || { cat "$T/s2fault.log"; fail "13: LAPSE_FAULT=after-task: the update did not die"; }
+"$LAPSE_PY" - "$OUT" <<'PY' || fail "13: the interrupted update's timepoint 1"
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    done, sums = f["/lapse/done"][()], f["/lapse/input_sums"][()]
+    assert done[1].sum() == 1 and done[1][8] == 0, done[1]  # one task, not the centre tile's (8)
+    assert sums[1] == 0 and sums[0] != 0, sums
+PY
+acquire_new
+rewrite_tp1 "$IN"
+run_ok "$T/s2grow.log" mpirun_lapse 2 run "$T/sums2.yaml" --timepoints "$NT-$((NEW - 1))"
+grep -q "this update grows the output to $NEW timepoints" "$T/s2grow.log" ||
+    { cat "$T/s2grow.log"; fail "13: the output did not grow"; }
+lapse_run 2 "$T/sums2.yaml" --timepoints 1
 sums_ok "$OUT" "$IN" "$NEW"
 echo "PASS ($TEST_NAME)"
