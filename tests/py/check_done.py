@@ -8,10 +8,12 @@ same config. OUT must open with h5py as it is (no h5clear): a killed run must le
 file. For every task (t, tile) with /lapse/done[t, tile] == 1, the core box of that tile (the
 grid of the `tile` attribute of /lapse/done, tiles numbered z-major then y then x, clipped to
 the image) of every result dataset (every dataset outside /lapse; [t, y, x] datasets after a
-projection use the y/x part of the box) must equal REF byte for byte. --min/--max bound the
-number of done marks. Also counts the tasks NOT marked whose core already equals REF in every
-dataset (their data was written but the mark was not: a resume recomputes them; tiles whose REF
-core is all fill value are not counted); --min-final-unmarked K requires at least K of them.
+projection use the y/x part of the box) must equal REF byte for byte, and a timepoint whose
+centre tile is marked holds its input sum (/lapse/input_sums, where both have it: not 0, and
+REF's). --min/--max bound the number of done marks. Also counts the tasks NOT marked whose
+core already equals REF in every dataset (their data was written but the mark was not: a
+resume recomputes them; tiles whose REF core is all fill value are not counted);
+--min-final-unmarked K requires at least K of them.
 Prints "check_done: M of N tasks marked done", "check_done: K unmarked tasks hold final data"
 and each mismatch.
 Exit: 0 all marked tasks match, 1 a mismatch or a failed check, 2 bad usage/unreadable file.
@@ -125,6 +127,18 @@ def check(fo, fr, args):
                                "differs from REF (%d bytes)" %
                                (p, t, tl, t * ntiles + tl,
                                 [(x.start, x.stop) for x in sel[1:]], n))
+    # The input sum of a timepoint is written before its centre tile's mark (exec/worker.c):
+    # a timepoint whose centre tile is marked done (every tile, where the z extent is not
+    # known) holds its sum (0: not recorded), REF's (the same input).
+    if L.INPUT_SUMS in fo and L.INPUT_SUMS in fr:
+        so, sr = fo[L.INPUT_SUMS][()], fr[L.INPUT_SUMS][()]
+        centre = (((spatial[0] // 2) // tile[0]) * grid[1] + (spatial[1] // 2) // tile[1]) * \
+            grid[2] + (spatial[2] // 2) // tile[2]
+        for t in range(min(ntp, len(so), len(sr))):
+            marked_t = done[t, centre] == L.MARK_DONE if four else (done[t] == L.MARK_DONE).all()
+            if marked_t and (int(so[t]) == 0 or int(so[t]) != int(sr[t])):
+                bad.append("timepoint %d is marked done (its centre tile %d) but its input sum "
+                           "is %d, REF's %d" % (t, centre, int(so[t]), int(sr[t])))
     final = final_unmarked(fo, fr, paths, done, tile, grid, spatial)
     print("check_done: %d unmarked tasks hold final data" % final)
     if args.min_final_unmarked is not None and final < args.min_final_unmarked:
