@@ -470,7 +470,7 @@ static lapse_status_t changed_tps(const lapse_job_t *job, const lapse_outstate_t
         }
         if (os->input_sums[t] == 0)
             continue;
-        LAPSE_TRY(lapse_input_tp_sums_read(r, &job->in, &t, 1, &sum));
+        LAPSE_TRY(lapse_input_tp_sums(r, &job->in, &t, 1, &sum));
         if (sum != os->input_sums[t])
             tps[k++] = t;
     }
@@ -488,7 +488,7 @@ cleanup:
 /* tps[0..n) (sorted unique) as a --timepoints argument ("1,3-4") into buf[len]. */
 static void tps_arg(const int64_t *tps, int64_t n, char *buf, size_t len)
 {
-    char text[256];
+    char text[1024];
     size_t k = 0;
     lapse_tpsel_format(tps, n, text, sizeof text);
     for (const char *c = text; *c && k + 1 < len; c++)
@@ -516,7 +516,7 @@ static int tps_has(const int64_t *tps, int64_t n, int64_t t)
 static lapse_status_t input_changed(lapse_job_t *job, const lapse_outstate_t *os)
 {
     const lapse_config_t *cfg = &job->cfg;
-    char what[128], tps[256], arg[256], which[900] = "", part[96] = "";
+    char what[128], tps[1024], arg[1024], which[2400] = "", part[96] = "";
     int64_t n = 0, checked = 0, *list = NULL;
     lapse_input_identity_diff(os->input_identity, job->input_identity, what, sizeof what);
     /* a refusal should come soon: a compressed input decodes a chunk per timepoint */
@@ -769,7 +769,7 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
         if (!tps_has(job->tps, job->ntps, changed[i]))
             changed[nkept++] = changed[i];
     if (nkept > 0) {
-        char list[256], all[256];
+        char list[1024], all[1024];
         int64_t nsel = 0; /* the advice: the changed ones and this run's selection, merged */
         sel = malloc((size_t)(nkept + job->ntps) * sizeof *sel);
         LAPSE_ALLOC(sel);

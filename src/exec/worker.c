@@ -131,7 +131,7 @@ static lapse_status_t task_read(lapse_worker_t *w, flight_t *f, cl_mem *from_out
     /* the centre tile's task takes its timepoint's input sum now, while the input's cache
      * holds what it read (io/input_id.h; the next task's read may replace it before the mark) */
     if (rst == LAPSE_OK && t->tile == w->sum_tile && lapse_h5out_has_input_sums(w->out)) {
-        rst = lapse_input_tp_sums_read(w->in, &job->in, &t->t, 1, &f->sum);
+        rst = lapse_input_tp_sums(w->in, &job->in, &t->t, 1, &f->sum);
         f->has_sum = rst == LAPSE_OK;
     }
     lapse_status_t ast = lapse_sched_away_end(w->sched);

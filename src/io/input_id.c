@@ -582,8 +582,8 @@ lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
     return identity_of(file, dataset, in, ntp, 1, out, len);
 }
 
-lapse_status_t lapse_input_tp_sums_read(lapse_reader_t *r, const lapse_input_info_t *in,
-                                        const int64_t *tps, int64_t n, uint64_t *out)
+lapse_status_t lapse_input_tp_sums(lapse_reader_t *r, const lapse_input_info_t *in,
+                                   const int64_t *tps, int64_t n, uint64_t *out)
 {
     lapse_status_t st = LAPSE_OK;
     void *buf = NULL;
@@ -613,21 +613,6 @@ lapse_status_t lapse_input_tp_sums_read(lapse_reader_t *r, const lapse_input_inf
     }
 cleanup:
     free(buf);
-    return st;
-}
-
-lapse_status_t lapse_input_tp_sums(const char *file, const char *dataset,
-                                   const lapse_input_info_t *in, const int64_t *tps, int64_t n,
-                                   uint64_t *out)
-{
-    lapse_status_t st = LAPSE_OK;
-    lapse_reader_t *r = NULL;
-    if (n <= 0)
-        return LAPSE_OK;
-    LAPSE_TRY(lapse_reader_open(file, dataset, &r));
-    st = lapse_input_tp_sums_read(r, in, tps, n, out);
-cleanup:
-    lapse_reader_close(r);
     return st;
 }
 

@@ -51,22 +51,17 @@ lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
                                           const lapse_input_info_t *in, int64_t ntp, char *out,
                                           size_t len);
 
-/* The sample checksum of each timepoint tps[i] (i < n, each in [0, in->ntp)) into out[i]: a
- * 64-bit FNV-1a over the voxels of the 1 x 64 x 64 box (clipped to the image) centred in the
- * middle plane, as read (in->dtype). Never 0 (0 stands for "not recorded" in the output's
- * LAPSE_LAYOUT_INPUT_SUMS); a box that cannot be read (a damaged chunk) gets the checksum of the
- * text "unreadable". Recorded for the timepoints a run computes, so that one whose data changed
- * since (an acquisition rewrote it) is named: growing an output checks every timepoint it has
- * (exec/job.c). LAPSE_EINPUT when the input cannot be opened; an out-of-memory or interrupted
- * read fails as such. */
-lapse_status_t lapse_input_tp_sums(const char *file, const char *dataset,
-                                   const lapse_input_info_t *in, const int64_t *tps, int64_t n,
-                                   uint64_t *out);
-
-/* lapse_input_tp_sums through the open input r (its own caches: a chunk the caller just read
- * is not decoded again), in describing it. */
-lapse_status_t lapse_input_tp_sums_read(lapse_reader_t *r, const lapse_input_info_t *in,
-                                        const int64_t *tps, int64_t n, uint64_t *out);
+/* The sample checksum of each timepoint tps[i] (i < n, each in [0, in->ntp)) into out[i],
+ * read through the open input r (its own caches: a chunk the caller just read is not decoded
+ * again), in describing it: a 64-bit FNV-1a over the voxels of the 1 x 64 x 64 box (clipped to
+ * the image) centred in the middle plane, as read (in->dtype). Never 0 (0 stands for "not
+ * recorded" in the output's LAPSE_LAYOUT_INPUT_SUMS); a box that cannot be read (a damaged
+ * chunk) gets the checksum of the text "unreadable". Recorded for each timepoint a run computes
+ * (exec/worker.c), so that one whose data changed since (an acquisition rewrote it) is named:
+ * growing an output checks every timepoint it has (exec/job.c). An out-of-memory or
+ * interrupted read fails as such. */
+lapse_status_t lapse_input_tp_sums(lapse_reader_t *r, const lapse_input_info_t *in,
+                                   const int64_t *tps, int64_t n, uint64_t *out);
 
 /* 1 when identities a and b have the same checksum ("sum="), whatever their size and time. */
 int lapse_input_identity_same_sum(const char *a, const char *b);
