@@ -18,6 +18,8 @@ export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=${OMPI_ALLOW_RUN_AS_ROOT_CONFIRM:-1}
 # Open MPI's faster start on one host (CMakeLists.txt's LAPSE_TEST_ENV says why).
 export OMPI_MCA_pml=${OMPI_MCA_pml:-ob1}
 export OMPI_MCA_ess_singleton_isolated=${OMPI_MCA_ess_singleton_isolated:-1}
+# Several tests' ranks share the cores: a rank waiting in MPI yields its core (CMakeLists.txt).
+export OMPI_MCA_mpi_yield_when_idle=${OMPI_MCA_mpi_yield_when_idle:-1}
 
 TEST_NAME=$(basename "$0" .sh)
 

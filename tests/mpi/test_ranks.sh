@@ -13,7 +13,7 @@
 source "$(dirname "$0")/common.sh"
 # Open MPI's own defaults here (UCX where Open MPI finds it, an orted for a lone rank), as users
 # run it; the other tests start faster with ob1 (CMakeLists.txt's LAPSE_TEST_ENV).
-unset OMPI_MCA_pml OMPI_MCA_ess_singleton_isolated
+unset OMPI_MCA_pml OMPI_MCA_ess_singleton_isolated OMPI_MCA_mpi_yield_when_idle
 need_device
 make_sample
 
