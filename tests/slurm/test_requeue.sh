@@ -2,8 +2,8 @@
 # test_requeue.sh - slurm/lapse.sbatch requeues itself at its time limit and finishes the output.
 #
 # On a private single-node Slurm (tests/slurm/slurm_local.sh, requeue delay cred_expire=10 s),
-# submits `sbatch --ntasks=2 slurm/lapse.sbatch cfg.yaml` on ~15 s of work. Instead of waiting
-# for a real time limit (minutes), the test sends what Slurm sends at the limit minus the
+# submits `sbatch --ntasks=2 slurm/lapse.sbatch cfg.yaml` on at least 16 s of work (SLEEP_S).
+# Instead of waiting for a real time limit (minutes), the test sends what Slurm sends at the limit minus the
 # --signal lead time: `scancel --signal=USR2 --batch JOB` (SIGUSR2 to the batch shell), once the
 # run has started; this keeps the test fast and deterministic. Checks:
 #  - lapse stops with 75, the script requeues the job (its logged decision, SLURM_RESTART_COUNT=1
@@ -60,9 +60,14 @@ job_field() {
 }
 
 # submit NAME: sbatch the script on $T/NAME.yaml (2 tasks, log $T/NAME.out); sets JOB, LOG.
+# Each task sleeps SLEEP_S after its mark (LAPSE_FAULT=after-task~S, as a slow device would),
+# so the 1080 tasks take at least 1080 x SLEEP_S / 2 = 16 s whatever the load, and the signals
+# the test sends once the run has started find it running (unloaded, the work alone took 4.5 s
+# and a job once ended before its signal).
+SLEEP_S=0.03
 submit() {
     LOG=$T/$1.out
-    JOB=$(cd "$T" && sbatch --parsable --ntasks=2 --cpus-per-task=1 --time=00:05:00 \
+    JOB=$(cd "$T" && LAPSE_FAULT=after-task~$SLEEP_S sbatch --parsable --ntasks=2 --cpus-per-task=1 --time=00:05:00 \
         --output="$LOG" "$LAPSE_SRC/slurm/lapse.sbatch" "$T/$1.yaml") || fail "sbatch failed"
     JOB=${JOB%%;*}
     echo "job $JOB"
