@@ -3,9 +3,9 @@
 #
 # On a private single-node Slurm (tests/slurm/slurm_local.sh, requeue delay cred_expire=10 s),
 # submits `sbatch --ntasks=2 slurm/lapse.sbatch cfg.yaml` on at least 16 s of work (SLEEP_S).
-# Instead of waiting for a real time limit (minutes), the test sends what Slurm sends at the limit minus the
-# --signal lead time: `scancel --signal=USR2 --batch JOB` (SIGUSR2 to the batch shell), once the
-# run has started; this keeps the test fast and deterministic. Checks:
+# Instead of waiting for a real time limit (minutes), the test sends what Slurm sends at the
+# limit minus the --signal lead time: `scancel --signal=USR2 --batch JOB` (SIGUSR2 to the batch
+# shell), once the run has started; this keeps the test fast and deterministic. Checks:
 #  - lapse stops with 75, the script requeues the job (its logged decision, SLURM_RESTART_COUNT=1
 #    in the appended log, scontrol's Restarts >= 1), the job then completes with exit 0;
 #    /lapse/runs holds an "interrupted" run, then a "done" one; `lapse info` shows every task
