@@ -13,6 +13,9 @@
 #      alternated; per run the wall seconds, each rank's seconds reading the input
 #      (LAPSE_PROFILE=1: the rounds' "input"; LAPSE_IO_STATS=1: the task loop's "read"), and the
 #      output compared with the 1-rank run's (h5same.py).
+#   SCHEDS (default "dynamic"): the `scheduling` kinds to run each multi-rank deal with, for
+#   example "dynamic static" with an NT that does not divide by RANKS (dynamic's steals by
+#   group against static's fixed shares).
 #   FORMAT=zarr: the input is a Zarr store instead (zlib level 1, chunks ZCHUNK, default
 #   1,32,128,128, its t chunk 1: smaller than the tiles, so only the halos span them; written
 #   without the zarr module, which the GPU machine lacks), and each pipeline first
@@ -30,6 +33,7 @@ DEVICES=${DEVICES:-gpu}
 SHAPE=${SHAPE:-64,512,512}
 FORMAT=${FORMAT:-h5}
 ZCHUNK=${ZCHUNK:-1,32,128,128}
+SCHEDS=${SCHEDS:-dynamic}
 IFS=, read -r SZ SY SX <<<"$SHAPE"
 mkdir -p "$LOG" "$W"
 source "${GPU_ENV:-.gpu/env.sh}"
@@ -98,14 +102,18 @@ cfg() { # cfg NAME OUT: NAME's pipeline into OUT
         fi
         echo "output: {file: $W/$2.h5, dataset: /result, mode: overwrite}"
         echo "devices: $DEVICES"
+        echo "scheduling: ${3:-dynamic}"
     } >"$W/$2.yaml"
 }
 
-# one PIPE RANKS DEAL REP [CACHE]: one run, its line of results (CACHE: LAPSE_H5_INPUT_CACHE)
+# one PIPE RANKS DEAL REP [CACHE [SCHED]]: one run, its line of results (CACHE:
+# LAPSE_H5_INPUT_CACHE, SCHED: the scheduling kind, default dynamic)
 one() {
-    local p=$1 n=$2 deal=$3 r=$4 name="$1-$2-$3" log cache=${5:-}
+    local p=$1 n=$2 deal=$3 r=$4 log cache=${5:-} sched=${6:-dynamic} name
+    name="$1-$2-$3"
+    [ "$sched" = dynamic ] || name="$name-$sched"
     log="$LOG/$name-$r.log"
-    cfg "$p" "$name"
+    cfg "$p" "$name" "$sched"
     local t0 t1 rc
     t0=$(date +%s%N)
     if [ "$n" -eq 1 ]; then
@@ -122,7 +130,8 @@ one() {
         "$PY" tests/py/h5same.py "$W/$name.h5" "$W/$p-1-tasks.h5" >"$LOG/same-$name-$r.txt" 2>&1
         same=$?
     fi
-    printf '%s ranks %d deal %s%s rep %d: exit %d, %d ms wall, same as 1 rank: %s\n' "$p" "$n" "$deal" "${cache:+ cache $cache}" "$r" \
+    printf '%s ranks %d deal %s%s%s rep %d: exit %d, %d ms wall, same as 1 rank: %s\n' "$p" "$n" "$deal" "${cache:+ cache $cache}" \
+        "$([ "$sched" = dynamic ] || echo " scheduling $sched")" "$r" \
         "$rc" $(((t1 - t0) / 1000000)) "$same"
     grep -E "^lapse: run [0-9]+:|^lapse: global steps:" "$log" | sed 's/^/    /'
     grep -oE "rank [0-9]+ profile: global-step rounds: input [0-9.]+ s" "$log" | sed 's/^/    /'
@@ -139,7 +148,9 @@ for p in seg blur; do
     done
     for r in $(seq 1 "$REPS"); do
         for deal in tasks timepoints; do
-            one "$p" "$RANKS" "$deal" "$r"
+            for s in $SCHEDS; do
+                one "$p" "$RANKS" "$deal" "$r" "" "$s"
+            done
         done
     done
 done
