@@ -13,6 +13,9 @@
 #      alternated; per run the wall seconds, each rank's seconds reading the input
 #      (LAPSE_PROFILE=1: the rounds' "input"; LAPSE_IO_STATS=1: the task loop's "read"), and the
 #      output compared with the 1-rank run's (h5same.py).
+#   DEALS (default "tasks timepoints"): the LAPSE_DEAL values of the multi-rank runs ("whole":
+#   timepoints never cut into blocks, the deal before 2026-12-05). PHASE_MEM: LAPSE_PHASE_MEM for
+#   every run (small: the segmentation's rounds go in waves of fewer timepoints than ranks).
 #   SCHEDS (default "dynamic"): the `scheduling` kinds to run each multi-rank deal with, for
 #   example "dynamic static" with an NT that does not divide by RANKS (dynamic's steals by
 #   group against static's fixed shares).
@@ -34,6 +37,8 @@ SHAPE=${SHAPE:-64,512,512}
 FORMAT=${FORMAT:-h5}
 ZCHUNK=${ZCHUNK:-1,32,128,128}
 SCHEDS=${SCHEDS:-dynamic}
+DEALS=${DEALS:-tasks timepoints}
+[ -z "${PHASE_MEM:-}" ] || export LAPSE_PHASE_MEM=$PHASE_MEM
 IFS=, read -r SZ SY SX <<<"$SHAPE"
 mkdir -p "$LOG" "$W"
 source "${GPU_ENV:-.gpu/env.sh}"
@@ -121,6 +126,7 @@ one() {
             "$LAPSE" run "$W/$name.yaml" >"$log" 2>&1
     else
         mpiexec -n "$n" --bind-to none -x LAPSE_DEAL="$deal" -x LAPSE_PROFILE=1 -x LAPSE_IO_STATS=1 \
+            ${PHASE_MEM:+-x LAPSE_PHASE_MEM} \
             "$LAPSE" run "$W/$name.yaml" >"$log" 2>&1
     fi
     rc=$?
@@ -133,7 +139,7 @@ one() {
     printf '%s ranks %d deal %s%s%s rep %d: exit %d, %d ms wall, same as 1 rank: %s\n' "$p" "$n" "$deal" "${cache:+ cache $cache}" \
         "$([ "$sched" = dynamic ] || echo " scheduling $sched")" "$r" \
         "$rc" $(((t1 - t0) / 1000000)) "$same"
-    grep -E "^lapse: run [0-9]+:|^lapse: global steps:" "$log" | sed 's/^/    /'
+    grep -E "^lapse: run [0-9]+:|^lapse: global steps:|^lapse: run [0-9]+ done" "$log" | sed 's/^/    /'
     grep -oE "rank [0-9]+ profile: global-step rounds: input [0-9.]+ s" "$log" | sed 's/^/    /'
     grep -oE "io_stats rank=[0-9]+ tasks=[0-9]+ wall=[0-9.]+ read=[0-9.]+" "$log" | sed 's/^/    /'
 }
@@ -147,7 +153,7 @@ for p in seg blur; do
         one "$p" 1 tasks "$r"
     done
     for r in $(seq 1 "$REPS"); do
-        for deal in tasks timepoints; do
+        for deal in $DEALS; do
             for s in $SCHEDS; do
                 one "$p" "$RANKS" "$deal" "$r" "" "$s"
             done

@@ -64,7 +64,7 @@ static const struct {
     {"LAPSE_WT_GEOM", ENV_INT4, "TX,RO,WY,KZ: four integers > 0", 0},
     {"LAPSE_SCHED_HELPER", ENV_BOOL01, "0 or 1", 0},
     {"LAPSE_SCHED_STATS", ENV_BOOL01, "0 or 1", 1},
-    {"LAPSE_DEAL", ENV_DEAL, "tasks or timepoints", 0},
+    {"LAPSE_DEAL", ENV_DEAL, "tasks, timepoints or whole", 0},
     {"LAPSE_SPACE_CHECK", ENV_BOOL01, "0 or 1", 0},
 };
 
@@ -93,7 +93,7 @@ static int env_ok(env_kind_t kind, const char *s)
     case ENV_WRITE:
         return strcmp(s, "independent") == 0 || strcmp(s, "collective") == 0;
     case ENV_DEAL:
-        return strcmp(s, "tasks") == 0 || strcmp(s, "timepoints") == 0;
+        return strcmp(s, "tasks") == 0 || strcmp(s, "timepoints") == 0 || strcmp(s, "whole") == 0;
     case ENV_TO32:
     case ENV_TO64: {
         long v = strtol(s, &end, 10);

@@ -21,6 +21,7 @@
 #include "clrt.h"
 #include "env.h"
 #include "exec/job.h"
+#include "exec/phases.h"
 #include "exec/probe.h"
 #include "exec/ranks.h"
 #include "exec/report.h"
@@ -313,13 +314,14 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     if (st == LAPSE_OK)
         st = lapse_h5out_flush(w->out);
     LAPSE_TRY(start_step(w, st));
-    w->deal_kind = lapse_deal_choose(&job->in, plan, r->nranks);
-    LAPSE_TRY(start_step(w, lapse_deal_make(plan, r->nranks, w->deal_kind, &w->deal)));
-    int64_t *group = NULL; /* rank 0's: a timepoint's tiles, which dynamic steals together */
-    st = r->rank == 0 ? lapse_deal_groups(plan, w->deal_kind, &group) : LAPSE_OK;
+    /* the rounds of global steps go in waves of timepoints, which the deal evens out */
+    const int64_t wave = lapse_phases_needed(job) && plan->ntiles > 1 ? lapse_phases_wave(plan) : 0;
+    st = lapse_deal_make(plan, r->nranks, lapse_deal_choose(&job->in, plan, r->nranks), wave,
+                         &w->deal);
     LAPSE_TRY(start_step(w, st));
-    st = lapse_sched_create(r->world, cfg->sched, plan->ntasks, w->deal, group, &w->sched);
-    free(group);
+    /* groups (a whole timepoint's tiles, or a block's), which dynamic steals together */
+    st = lapse_sched_create(r->world, cfg->sched, plan->ntasks, w->deal.rank, w->deal.group,
+                            &w->sched);
     LAPSE_TRY(start_step(w, st));
     if (r->rank == 0) {
         if (job->in.axes_assumed)
@@ -338,9 +340,12 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
         /* the kind that runs (rma may have fallen back to dynamic); rma hands out tasks in
          * order and keeps no shares */
         const lapse_sched_t kind = lapse_sched_kind(w->sched);
-        char dealt[96] = "";
-        if (w->deal_kind == LAPSE_DEAL_TIMEPOINTS && r->nranks > 1 && kind != LAPSE_SCHED_RMA)
-            snprintf(dealt, sizeof dealt, ", whole timepoints per rank%s",
+        char dealt[160] = "", cut[96] = "";
+        if (w->deal.ncut > 0)
+            snprintf(cut, sizeof cut, ", %lld cut into blocks of tiles to even out the ranks",
+                     (long long)w->deal.ncut);
+        if (w->deal.kind != LAPSE_DEAL_TASKS && r->nranks > 1 && kind != LAPSE_SCHED_RMA)
+            snprintf(dealt, sizeof dealt, ", whole timepoints per rank%s%s", cut,
                      job->in.compressed_chunks ? " (compressed input)" : "");
         printf("lapse: run %lld: %lld%s task%s (%lld timepoint%s x %lld tile%s%s) on %d rank%s, "
                "%s scheduling%s\n",

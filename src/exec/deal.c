@@ -12,14 +12,14 @@ static int64_t task_tp(const lapse_plan_t *plan, int64_t q)
     return (plan->todo ? plan->todo[q] : q) / plan->ntiles;
 }
 
-/* Timepoints with a pending task (tasks are in timepoint order). */
-static int64_t pending_tps(const lapse_plan_t *plan)
+static int64_t gcd(int64_t a, int64_t b)
 {
-    int64_t n = 0;
-    for (int64_t q = 0; q < plan->ntasks; q++)
-        if (q == 0 || task_tp(plan, q) != task_tp(plan, q - 1))
-            n++;
-    return n;
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
 }
 
 lapse_deal_kind_t lapse_deal_choose(const lapse_input_info_t *in, const lapse_plan_t *plan,
@@ -30,42 +30,67 @@ lapse_deal_kind_t lapse_deal_choose(const lapse_input_info_t *in, const lapse_pl
         return LAPSE_DEAL_TASKS;
     if (env && strcmp(env, "timepoints") == 0)
         return LAPSE_DEAL_TIMEPOINTS;
-    if (nranks > 1 && in->compressed_chunks && plan->ntiles > 1 && pending_tps(plan) >= nranks)
+    if (env && strcmp(env, "whole") == 0)
+        return LAPSE_DEAL_WHOLE;
+    if (nranks > 1 && in->compressed_chunks && plan->ntiles > 1)
         return LAPSE_DEAL_TIMEPOINTS;
     return LAPSE_DEAL_TASKS;
 }
 
-lapse_status_t lapse_deal_groups(const lapse_plan_t *plan, lapse_deal_kind_t kind, int64_t **group)
-{
-    *group = NULL;
-    if (kind != LAPSE_DEAL_TIMEPOINTS)
-        return LAPSE_OK;
-    *group = malloc((size_t)(plan->ntasks > 0 ? plan->ntasks : 1) * sizeof **group);
-    if (*group == NULL)
-        return lapse_fail(LAPSE_ENOMEM, "out of memory for the groups of %lld tasks",
-                          (long long)plan->ntasks);
-    for (int64_t q = 0; q < plan->ntasks; q++)
-        (*group)[q] = task_tp(plan, q);
-    return LAPSE_OK;
-}
-
 const char *lapse_deal_name(lapse_deal_kind_t kind)
 {
-    return kind == LAPSE_DEAL_TIMEPOINTS ? "whole timepoints" : "tasks round-robin";
+    return kind == LAPSE_DEAL_TASKS ? "tasks round-robin" : "whole timepoints";
+}
+
+void lapse_deal_free(lapse_deal_t *d)
+{
+    free(d->rank);
+    free(d->group);
+    memset(d, 0, sizeof *d);
 }
 
 lapse_status_t lapse_deal_make(const lapse_plan_t *plan, int nranks, lapse_deal_kind_t kind,
-                               int **deal)
+                               int64_t wave, lapse_deal_t *d)
 {
-    *deal = malloc((size_t)(plan->ntasks > 0 ? plan->ntasks : 1) * sizeof **deal);
-    if (*deal == NULL)
+    memset(d, 0, sizeof *d);
+    d->kind = kind;
+    const size_t n = (size_t)(plan->ntasks > 0 ? plan->ntasks : 1);
+    d->rank = malloc(n * sizeof *d->rank);
+    if (kind != LAPSE_DEAL_TASKS)
+        d->group = malloc(n * sizeof *d->group);
+    if (d->rank == NULL || (kind != LAPSE_DEAL_TASKS && d->group == NULL)) {
+        lapse_deal_free(d);
         return lapse_fail(LAPSE_ENOMEM, "out of memory for the deal of %lld tasks",
                           (long long)plan->ntasks);
-    int64_t j = -1; /* the pending timepoint of task q, counted from 0 */
-    for (int64_t q = 0; q < plan->ntasks; q++) {
-        if (q == 0 || task_tp(plan, q) != task_tp(plan, q - 1))
-            j++;
-        (*deal)[q] = (int)((kind == LAPSE_DEAL_TIMEPOINTS ? j : q) % nranks);
+    }
+    if (kind == LAPSE_DEAL_TASKS) {
+        for (int64_t q = 0; q < plan->ntasks; q++)
+            d->rank[q] = (int)(q % nranks);
+        return LAPSE_OK;
+    }
+    int64_t ntps = 0; /* timepoints with a pending task (tasks are in timepoint order) */
+    for (int64_t q = 0; q < plan->ntasks; q++)
+        ntps += q == 0 || task_tp(plan, q) != task_tp(plan, q - 1);
+    const int64_t w = wave > 0 ? wave : (ntps > 0 ? ntps : 1);
+    int64_t g = 0; /* the next group: a whole timepoint or a block */
+    for (int64_t q = 0, j = 0; q < plan->ntasks; j++) { /* timepoint j's tasks q..e-1 */
+        int64_t e = q + 1;
+        while (e < plan->ntasks && task_tp(plan, e) == task_tp(plan, q))
+            e++;
+        const int64_t first = j / w * w; /* its wave: first .. first + in - 1 */
+        const int64_t in = ntps - first < w ? ntps - first : w, rem = in % nranks;
+        int64_t b = 1;
+        if (kind == LAPSE_DEAL_TIMEPOINTS && j >= first + in - rem)
+            b = nranks / gcd(rem, nranks);
+        if (b > e - q)
+            b = e - q;
+        d->ncut += b > 1;
+        for (int64_t i = q; i < e; i++) {
+            d->group[i] = g + (i - q) * b / (e - q);
+            d->rank[i] = (int)(d->group[i] % nranks);
+        }
+        g += b;
+        q = e;
     }
     return LAPSE_OK;
 }

@@ -4,15 +4,20 @@
  * of global steps (exec/phases.c: which rank runs which tile) follow one deal, so that a task
  * runs where its rounds kept its input box and checkpoint.
  *
- * Tasks are dealt round-robin (pending task q to rank q mod nranks), unless whole timepoints
- * pay: a compressed (chunked, filtered) HDF5 input, whose reads decode whole chunks and keep a
- * timepoint's in a chunk cache (io/reader_h5.c, docs/io.md), cut into several tiles per
- * timepoint. Its chunks then usually span tiles, and round-robin tasks make every rank decode every
- * timepoint's chunks; with whole timepoints per rank (the j-th timepoint that has a pending task to
- * rank j mod nranks: cyclic over time, so that the load stays spread when later timepoints cost
- * more) each chunk is decoded once. Where fewer timepoints than ranks have pending tasks, tasks are
- * dealt round-robin still. LAPSE_DEAL (tasks or timepoints) overrides the rule. Results never
- * depend on the deal.
+ * Tasks are dealt round-robin (pending task q to rank q mod nranks), unless timepoints per rank
+ * pay: a compressed (chunked, filtered) input, whose reads decode whole chunks and keep a
+ * timepoint's in a chunk cache (docs/io.md), cut into several tiles per timepoint. Its chunks
+ * then usually span tiles, and round-robin tasks make every rank decode every timepoint's
+ * chunks. Timepoints per rank deal the pending timepoints in waves (the rounds' waves of
+ * global steps, exec/phases.h, else all of them at once): of a wave's E timepoints, the first
+ * E - E mod nranks whole, cyclic over the ranks (cyclic over time, so that the load stays spread
+ * when later timepoints cost more), and each of the last E mod nranks cut into b blocks of
+ * consecutive tiles (b = nranks / gcd(E mod nranks, nranks), at most its pending tiles), dealt
+ * cyclic on, so that every rank gets the same share of each wave: no rank idles in a wave's
+ * rounds, and a timepoint is decoded by one rank, or by its blocks' ranks where the wave has
+ * fewer timepoints than the ranks could take whole. A block is a group for dynamic's steals.
+ * LAPSE_DEAL (tasks, timepoints, or whole: timepoints never cut, for benchmarks) overrides the
+ * rule. Results never depend on the deal.
  */
 #ifndef LAPSE_EXEC_DEAL_H
 #define LAPSE_EXEC_DEAL_H
@@ -21,26 +26,33 @@
 #include "plan.h"
 #include "status.h"
 
-typedef enum { LAPSE_DEAL_TASKS, LAPSE_DEAL_TIMEPOINTS } lapse_deal_kind_t;
+typedef enum { LAPSE_DEAL_TASKS, LAPSE_DEAL_TIMEPOINTS, LAPSE_DEAL_WHOLE } lapse_deal_kind_t;
 
-/* The deal for a run of plan on nranks ranks reading an input described by in (the same on
- * every rank: job->in as rank 0 probed it), by the rule above or LAPSE_DEAL (its form is checked
- * by src/env.c). */
+/* A deal of a plan's pending tasks. */
+typedef struct {
+    lapse_deal_kind_t kind;
+    int *rank;      /* the rank of each pending task (plan->ntasks entries, plan order) */
+    int64_t *group; /* its group (a whole timepoint or a block), NULL for tasks round-robin */
+    int64_t ncut;   /* timepoints cut into blocks */
+} lapse_deal_t;
+
+/* The kind of deal for a run of plan on nranks ranks reading an input described by in (the
+ * same on every rank: job->in as rank 0 probed it), by the rule above or LAPSE_DEAL (its form
+ * is checked by src/env.c). */
 lapse_deal_kind_t lapse_deal_choose(const lapse_input_info_t *in, const lapse_plan_t *plan,
                                     int nranks);
 
 /* A name for messages: "tasks round-robin" or "whole timepoints". */
 const char *lapse_deal_name(lapse_deal_kind_t kind);
 
-/* The rank of each of the plan's pending tasks (plan->ntasks entries, in plan order, into a new
- * array *deal that the caller frees): by kind, as the header says. LAPSE_ENOMEM on failure
- * (*deal NULL). */
+/* Deal the plan's pending tasks to nranks ranks by kind into *d (freed by lapse_deal_free),
+ * where the rounds of global steps take wave timepoints at a time (0: there are no rounds; the
+ * timepoints form one wave). The same on every rank for the same arguments. LAPSE_ENOMEM on
+ * failure (*d then holds nothing). */
 lapse_status_t lapse_deal_make(const lapse_plan_t *plan, int nranks, lapse_deal_kind_t kind,
-                               int **deal);
+                               int64_t wave, lapse_deal_t *d);
 
-/* The group of each of the plan's pending tasks for the scheduler (exec/sched.h): its
- * timepoint's index under whole timepoints per rank, into a new array *group the caller frees;
- * *group NULL for tasks round-robin (no groups). LAPSE_ENOMEM on failure. */
-lapse_status_t lapse_deal_groups(const lapse_plan_t *plan, lapse_deal_kind_t kind, int64_t **group);
+/* Release what d holds (and zero it); a zeroed deal is accepted. */
+void lapse_deal_free(lapse_deal_t *d);
 
 #endif

@@ -538,25 +538,30 @@ cleanup:
  * tile of a pending task to the rank whose share holds that task (w->deal, exec/deal.h: the
  * task static scheduling gives it, and dynamic scheduling's own share), so that the task runs
  * where its round kept the checkpoint and the input box, also in a resumed run where some
- * tiles are done. The tiles of done tasks (of a timepoint that still has pending ones) go with
- * whole timepoints to their timepoint's rank, else round-robin after the others. */
+ * tiles are done. The tiles of done tasks (of a timepoint that still has pending ones) go, with
+ * timepoints per rank, to the rank of the timepoint's nearest pending tile before them (else
+ * after them), else round-robin after the others. */
 static void owners_deal(lapse_phases_t *ph, const lapse_plan_t *plan, const active_t *a)
 {
     const int n = ph->w->r->nranks;
-    const int whole = ph->w->deal_kind == LAPSE_DEAL_TIMEPOINTS;
+    const int bytp = ph->w->deal.kind != LAPSE_DEAL_TASKS;
     for (int64_t i = 0; i < ph->ntps * ph->ntiles; i++)
         ph->owner[i] = -1;
     for (int64_t q = 0; q < plan->ntasks; q++)
-        ph->owner[plan->todo ? plan->todo[q] : q] = ph->w->deal ? ph->w->deal[q] : (int)(q % n);
+        ph->owner[plan->todo ? plan->todo[q] : q] =
+            ph->w->deal.rank ? ph->w->deal.rank[q] : (int)(q % n);
     int64_t next = plan->ntasks;
     for (int64_t i = 0; i < a->n; i++) {
         int *own = &ph->owner[a->tpi[i] * ph->ntiles];
-        int tp_rank = -1; /* the rank of the timepoint's pending tasks (whole timepoints) */
-        for (int64_t tl = 0; whole && tl < ph->ntiles && tp_rank < 0; tl++)
-            tp_rank = own[tl];
-        for (int64_t tl = 0; tl < ph->ntiles; tl++)
+        int near = -1; /* the rank of the nearest pending tile before (timepoints per rank) */
+        for (int64_t tl = 0; bytp && tl < ph->ntiles && near < 0; tl++)
+            near = own[tl];
+        for (int64_t tl = 0; tl < ph->ntiles; tl++) {
             if (own[tl] < 0)
-                own[tl] = tp_rank >= 0 ? tp_rank : (int)(next++ % n);
+                own[tl] = near >= 0 ? near : (int)(next++ % n);
+            else if (bytp)
+                near = own[tl];
+        }
     }
 }
 
@@ -935,12 +940,8 @@ cleanup:
     return st;
 }
 
-/* Timepoints per wave: the partials of one round of a wave (held on every rank, and sent in
- * one MPI_Allgatherv) stay within LAPSE_PHASE_MEM bytes (default 512 MiB), estimating a
- * tile's partial as its six faces of 8-byte values (labels) plus 64 KiB. */
-static int64_t wave_size(const lapse_phases_t *ph)
+int64_t lapse_phases_wave(const lapse_plan_t *p)
 {
-    const lapse_plan_t *p = &ph->full;
     double budget = 512.0 * 1048576.0;
     const char *env = getenv("LAPSE_PHASE_MEM");
     if (env && atof(env) > 0)
@@ -948,7 +949,7 @@ static int64_t wave_size(const lapse_phases_t *ph)
     double faces = 2.0 * 8.0 *
                    ((double)p->tile[1] * p->tile[2] + (double)p->tile[0] * p->tile[2] +
                     (double)p->tile[0] * p->tile[1]);
-    double per_tp = (faces + 65536.0) * (double)ph->ntiles;
+    double per_tp = (faces + 65536.0) * (double)p->ntiles;
     int64_t w = (int64_t)(budget / per_tp);
     return w < 1 ? 1 : w;
 }
@@ -1119,7 +1120,7 @@ static lapse_status_t prologue(lapse_phases_t *ph)
     ph->mode = MODE_PARTIAL;
     if (ph->ntiles > 1)
         LAPSE_TRY(ph_tdata_decide(ph, &a));
-    int64_t wave = wave_size(ph), nwaves = 0;
+    int64_t wave = lapse_phases_wave(&ph->full), nwaves = 0;
     if (ph->ntiles == 1) { /* one round of whole timepoints */
         LAPSE_TRY(capture_whole(ph, &a));
         rounds = a.n > 0; /* none when every timepoint was left out (on_error: skip) */

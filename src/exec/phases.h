@@ -7,11 +7,12 @@
  * global steps applied with their known results) and computes its partial on the device; the
  * partials of all ranks are exchanged (MPI_Allgatherv) and every rank reduces each timepoint's
  * partials in tile order, so every rank holds the same result. Tiles are dealt to ranks as
- * their tasks are (exec/deal.h: round-robin, or whole timepoints per rank for a compressed
- * input); a round ends for all ranks together (the idle time at its end is measured).
- * Then the ordinary tasks run, and each applies its timepoint's results at the global steps.
- * When a timepoint is one task (one tile), nothing is exchanged: the task runs its global
- * steps whole on the device (ops/global.h), and the results are only recorded.
+ * their tasks are (exec/deal.h: round-robin, or timepoints per rank for a compressed input,
+ * dealt wave by wave so that every rank has tiles in each wave); a round ends for all ranks
+ * together (the idle time at its end is measured). Then the ordinary tasks run, and each applies
+ * its timepoint's results at the global steps. When a timepoint is one task (one tile), nothing is
+ * exchanged: the task runs its global steps whole on the device (ops/global.h), and the results are
+ * only recorded.
  */
 #ifndef LAPSE_EXEC_PHASES_H
 #define LAPSE_EXEC_PHASES_H
@@ -22,6 +23,12 @@ typedef struct lapse_phases lapse_phases_t;
 
 /* 1 when the job's graph has a global step. */
 int lapse_phases_needed(const lapse_job_t *job);
+
+/* Timepoints per wave of the rounds for plan (its tile shape and tiles per timepoint): the
+ * partials of one round of a wave (held on every rank, and sent in one MPI_Allgatherv) stay
+ * within LAPSE_PHASE_MEM bytes (default 512 MiB), estimating a tile's partial as its six faces
+ * of 8-byte values (labels) plus 64 KiB. At least 1. */
+int64_t lapse_phases_wave(const lapse_plan_t *plan);
 
 /* Bytes of host memory a rank may keep between the rounds of global steps (input boxes, tile
  * data, the growth's state): LAPSE_PHASE_CACHE, else a quarter of the memory the process may

@@ -54,11 +54,11 @@ const char *lapse_sched_name(lapse_sched_t kind);
 /* Collective: create the scheduler of this kind for ntasks tasks, task i in the share of rank
  * deal[i] (static and dynamic; rma ignores it): deal NULL is rank i mod nranks, else it must
  * hold ntasks ranks of comm, the same on every rank. group (NULL: none; read on rank 0, copied)
- * puts tasks that share their input in one group (a timepoint's tiles under whole timepoints
- * per rank): dynamic then steals whole groups where it can (sched_impl.h). *out set only on
- * success; LAPSE_EUSAGE for an unregistered kind (on every rank), LAPSE_EMPI/ENOMEM otherwise
- * (a rank without the memory for its shares, or an injected fault "sched-create": agreed,
- * every rank fails). */
+ * puts tasks that share their input in one group (a timepoint's tiles, or a block of them, under
+ * timepoints per rank): dynamic then steals whole groups where it can (sched_impl.h). *out set only
+ * on success; LAPSE_EUSAGE for an unregistered kind (on every rank), LAPSE_EMPI/ENOMEM otherwise (a
+ * rank without the memory for its shares, or an injected fault "sched-create": agreed, every rank
+ * fails). */
 lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t ntasks,
                                   const int *deal, const int64_t *group, lapse_scheduler_t **out);
 

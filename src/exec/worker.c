@@ -879,7 +879,6 @@ lapse_status_t lapse_worker_close(lapse_worker_t *w, lapse_status_t st)
     lapse_phases_free(w->phases);
     lapse_reader_close(w->in);
     free(w->rows);
-    free(w->deal);
-    w->deal = NULL;
+    lapse_deal_free(&w->deal);
     return st;
 }

@@ -41,10 +41,9 @@ typedef struct {
     lapse_h5out_t *out;       /* set by the driver */
     lapse_pipeline_t *pipe;   /* lapse_worker_open */
     lapse_scheduler_t *sched; /* set by the driver */
-    /* The rank of each pending task's share (exec/deal.h; plan->ntasks entries, owned), set by
-     * the driver before the scheduler, and how it was dealt. */
-    int *deal;
-    lapse_deal_kind_t deal_kind;
+    /* The rank of each pending task's share and how it was dealt (exec/deal.h; owned), set by
+     * the driver before the scheduler. */
+    lapse_deal_t deal;
     int64_t run_id;         /* set by the driver */
     lapse_task_row_t *rows; /* this rank's task rows (owned) */
     int64_t nrows, caprows;

@@ -6,8 +6,10 @@
 # (bytes_in 0: the rounds dealt the tiles as the scheduler deals the tasks); the output is
 # bit-identical to a 1-rank run, to dynamic scheduling's and to round-robin tasks
 # (LAPSE_DEAL=tasks, whose rows show the timepoints split over the ranks). A continued run
-# with one pending timepoint (fewer than the ranks) deals its tasks round-robin; a compressed
-# Zarr store is dealt as the HDF5 file is; an uncompressed input keeps round-robin tasks.
+# with one pending timepoint (fewer than the ranks) cuts it into 2 blocks of tiles, one per
+# rank, and so do rounds of global steps in waves of one timepoint (LAPSE_PHASE_MEM), where
+# whole timepoints left one rank idle in each wave; a compressed Zarr store is dealt as the
+# HDF5 file is; an uncompressed input keeps round-robin tasks.
 source "$(dirname "$0")/common.sh"
 need_device
 cd "$T" || fail "cd $T"
@@ -104,15 +106,27 @@ want=$(for q in $(seq 0 23); do printf '%s:%s:0 ' $((q / 4)) $((q % 2)); done)
 [ "$got" = "${want% }" ] || fail "round-robin rows are $got, not $want"
 same rr.h5
 
-note "a continued run with one pending timepoint: round-robin tasks"
+note "a continued run with one pending timepoint: its tiles in 2 blocks, one per rank"
 cfg c5.yaml gz.h5 cont.h5 static
 LAPSE_FAULT=fail:round-2-0-t3 expect_rc 3 r5.log mpirun_lapse 2 run c5.yaml
-grep -q "whole timepoints per rank" r5.log || { cat r5.log; fail "the first run does not deal whole timepoints"; }
+grep -q "whole timepoints per rank (compressed input)" r5.log || { cat r5.log; fail "the first run does not deal whole timepoints"; }
 lapse_run 2 c5.yaml
-grep -q "whole timepoints" "$T/last.log" && fail "one pending timepoint on 2 ranks: whole timepoints"
+grep -q "whole timepoints per rank, 1 cut into blocks of tiles to even out the ranks" "$T/last.log" ||
+    { cat "$T/last.log"; fail "one pending timepoint on 2 ranks: not cut into blocks"; }
 got=$(rows cont.h5 2)
-[ "$got" = "3:0:0 3:1:0 3:0:0 3:1:0" ] || fail "the continued run's rows are $got"
+[ "$got" = "3:0:0 3:0:0 3:1:0 3:1:0" ] || fail "the continued run's rows are $got"
 same cont.h5
+
+note "rounds in waves of one timepoint (LAPSE_PHASE_MEM): each timepoint in 2 blocks, both ranks busy"
+cfg c8.yaml gz.h5 waves.h5 static
+LAPSE_PHASE_MEM=100000 lapse_run 2 c8.yaml
+grep -q "6 waves of at most 1 timepoint" "$T/last.log" || { cat "$T/last.log"; fail "no waves of one timepoint"; }
+grep -q "whole timepoints per rank, 6 cut into blocks of tiles" "$T/last.log" ||
+    { cat "$T/last.log"; fail "waves of one timepoint: the timepoints are not cut into blocks"; }
+got=$(rows waves.h5 1 | sed -E 's/:[0-9]+( |$)/\1/g')
+want=$(for t in 0 1 2 3 4 5; do printf '%s:0 %s:0 %s:1 %s:1 ' $t $t $t $t; done)
+[ "$got" = "${want% }" ] || fail "rows (timepoint:rank) in waves are $got, not $want"
+same waves.h5
 
 if [ "$have_zarr" = 1 ]; then
     note "a compressed Zarr input: whole timepoints, the same output"

@@ -213,9 +213,21 @@ START_TEST(test_group_steals)
 }
 END_TEST
 
-/* The deal of a plan of 5 timepoints x 3 tiles, 2 ranks: round-robin over the pending tasks,
- * or whole timepoints, cyclic over the timepoints that have a pending task; with some tasks
- * done (a resumed run), a timepoint with none pending takes no turn. */
+/* Each pending task's rank and group in d: want_rank[q] and want_group[q] (NULL: the groups are
+ * not checked). */
+static void check_deal(const lapse_deal_t *d, int64_t n, const int *want_rank,
+                       const int64_t *want_group)
+{
+    for (int64_t q = 0; q < n; q++)
+        ck_assert_int_eq(d->rank[q], want_rank[q]);
+    for (int64_t q = 0; want_group && q < n; q++)
+        ck_assert_int_eq(d->group[q], want_group[q]);
+}
+
+/* The deal of a plan of 5 timepoints x 3 tiles: round-robin over the pending tasks; or
+ * timepoints per rank: whole, cyclic over the timepoints that have a pending task, with the
+ * timepoints a wave has over a multiple of the ranks cut into blocks of tiles (LAPSE_DEAL=whole:
+ * never cut); with some tasks done (a resumed run), a timepoint with none pending takes no turn. */
 START_TEST(test_deal)
 {
     const int64_t shape[3] = {4, 6, 6}, tile[3] = {4, 2, 6}, halo[3] = {0, 0, 0};
@@ -223,42 +235,109 @@ START_TEST(test_deal)
     lapse_plan_t plan;
     ck_assert_int_eq(lapse_plan_make(shape, tile, halo, tps, 5, &plan), LAPSE_OK);
     ck_assert_int_eq(plan.ntiles, 3);
-    int *deal = NULL;
-    ck_assert_int_eq(lapse_deal_make(&plan, 2, LAPSE_DEAL_TASKS, &deal), LAPSE_OK);
-    for (int64_t q = 0; q < 15; q++)
-        ck_assert_int_eq(deal[q], q % 2);
-    free(deal);
-    ck_assert_int_eq(lapse_deal_make(&plan, 2, LAPSE_DEAL_TIMEPOINTS, &deal), LAPSE_OK);
-    for (int64_t q = 0; q < 15; q++)
-        ck_assert_int_eq(deal[q], q / 3 % 2);
-    free(deal);
+    lapse_deal_t d;
+    ck_assert_int_eq(lapse_deal_make(&plan, 2, LAPSE_DEAL_TASKS, 0, &d), LAPSE_OK);
+    static const int rr[15] = {0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0};
+    check_deal(&d, 15, rr, NULL);
+    ck_assert_ptr_null(d.group); /* no groups to steal together */
+    lapse_deal_free(&d);
+    /* 2 ranks, one wave: t0-t3 whole, t4 (one over 4) in 2 blocks: tiles 0-1 and 2 */
+    ck_assert_int_eq(lapse_deal_make(&plan, 2, LAPSE_DEAL_TIMEPOINTS, 0, &d), LAPSE_OK);
+    static const int r2[15] = {0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 1};
+    static const int64_t g2[15] = {0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 5};
+    check_deal(&d, 15, r2, g2);
+    ck_assert_int_eq(d.ncut, 1);
+    lapse_deal_free(&d);
+    /* the same, never cut */
+    ck_assert_int_eq(lapse_deal_make(&plan, 2, LAPSE_DEAL_WHOLE, 0, &d), LAPSE_OK);
+    static const int rw[15] = {0, 0, 0, 1, 1, 1, 0, 0, 0, 1, 1, 1, 0, 0, 0};
+    static const int64_t gw[15] = {0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4};
+    check_deal(&d, 15, rw, gw);
+    ck_assert_int_eq(d.ncut, 0);
+    lapse_deal_free(&d);
+    /* rounds in waves of one timepoint on 2 ranks: every timepoint in 2 blocks */
+    ck_assert_int_eq(lapse_deal_make(&plan, 2, LAPSE_DEAL_TIMEPOINTS, 1, &d), LAPSE_OK);
+    static const int r1[15] = {0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1, 0, 0, 1};
+    static const int64_t g1[15] = {0, 0, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7, 8, 8, 9};
+    check_deal(&d, 15, r1, g1);
+    ck_assert_int_eq(d.ncut, 5);
+    lapse_deal_free(&d);
+    /* 4 ranks, one wave: t0-t3 whole on ranks 0-3, t4 in blocks of one tile (4 wanted, 3 tiles) */
+    ck_assert_int_eq(lapse_deal_make(&plan, 4, LAPSE_DEAL_TIMEPOINTS, 0, &d), LAPSE_OK);
+    static const int r4[15] = {0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3, 0, 1, 2};
+    check_deal(&d, 15, r4, NULL);
+    lapse_deal_free(&d);
     unsigned char done[15] = {0}; /* timepoint 1 done, and tiles 0, 1 of timepoint 3 */
     done[3] = done[4] = done[5] = done[9] = done[10] = 1;
     ck_assert_int_eq(lapse_plan_select(&plan, done), LAPSE_OK);
     ck_assert_int_eq(plan.ntasks, 10);
-    ck_assert_int_eq(lapse_deal_make(&plan, 2, LAPSE_DEAL_TIMEPOINTS, &deal), LAPSE_OK);
+    ck_assert_int_eq(lapse_deal_make(&plan, 2, LAPSE_DEAL_TIMEPOINTS, 0, &d), LAPSE_OK);
     /* pending: t0 (3 tiles) t2 (3) t3 (tile 2) t4 (3) -> ranks 0 1 0 1 */
     static const int want[10] = {0, 0, 0, 1, 1, 1, 0, 1, 1, 1};
-    for (int64_t q = 0; q < 10; q++)
-        ck_assert_int_eq(deal[q], want[q]);
-    free(deal);
-    /* the rule: whole timepoints only for a compressed input, several
-     * tiles, as many pending timepoints as ranks; LAPSE_DEAL overrides it */
+    check_deal(&d, 10, want, NULL);
+    ck_assert_int_eq(d.ncut, 0);
+    lapse_deal_free(&d);
+    /* the rule: timepoints per rank for a compressed input, several tiles and ranks (however
+     * few timepoints); LAPSE_DEAL overrides it */
     lapse_input_info_t in = {0};
     unsetenv("LAPSE_DEAL");
     ck_assert_int_eq(lapse_deal_choose(&in, &plan, 2), LAPSE_DEAL_TASKS);
     in.compressed_chunks = 1;
     ck_assert_int_eq(lapse_deal_choose(&in, &plan, 2), LAPSE_DEAL_TIMEPOINTS);
-    ck_assert_int_eq(lapse_deal_choose(&in, &plan, 4), LAPSE_DEAL_TIMEPOINTS);
-    ck_assert_int_eq(lapse_deal_choose(&in, &plan, 5), LAPSE_DEAL_TASKS);
+    ck_assert_int_eq(lapse_deal_choose(&in, &plan, 5), LAPSE_DEAL_TIMEPOINTS);
     ck_assert_int_eq(lapse_deal_choose(&in, &plan, 1), LAPSE_DEAL_TASKS);
     setenv("LAPSE_DEAL", "tasks", 1);
     ck_assert_int_eq(lapse_deal_choose(&in, &plan, 2), LAPSE_DEAL_TASKS);
+    setenv("LAPSE_DEAL", "whole", 1);
+    ck_assert_int_eq(lapse_deal_choose(&in, &plan, 2), LAPSE_DEAL_WHOLE);
     in.compressed_chunks = 0;
     setenv("LAPSE_DEAL", "timepoints", 1);
     ck_assert_int_eq(lapse_deal_choose(&in, &plan, 2), LAPSE_DEAL_TIMEPOINTS);
     unsetenv("LAPSE_DEAL");
     lapse_plan_free(&plan);
+}
+END_TEST
+
+/* Timepoints per rank keep every rank equally busy in every wave: with 4 tiles per timepoint
+ * on 2 or 4 ranks, 1 to 9 timepoints and waves of 1 to 5 timepoints (or one wave), each rank
+ * gets the same number of each wave's tasks; each group is consecutive tiles of one timepoint
+ * on one rank. */
+START_TEST(test_deal_waves_even)
+{
+    const int64_t shape[3] = {4, 8, 8}, tile[3] = {4, 4, 4}, halo[3] = {0, 0, 0};
+    int64_t tps[9];
+    for (int i = 0; i < 9; i++)
+        tps[i] = i;
+    for (int nranks = 2; nranks <= 4; nranks += 2)
+        for (int64_t ntps = 1; ntps <= 9; ntps++)
+            for (int64_t wave = 0; wave <= 5; wave++) {
+                lapse_plan_t plan;
+                ck_assert_int_eq(lapse_plan_make(shape, tile, halo, tps, ntps, &plan), LAPSE_OK);
+                ck_assert_int_eq(plan.ntiles, 4);
+                lapse_deal_t d;
+                ck_assert_int_eq(lapse_deal_make(&plan, nranks, LAPSE_DEAL_TIMEPOINTS, wave, &d),
+                                 LAPSE_OK);
+                const int64_t w = wave > 0 ? wave : ntps;
+                for (int64_t first = 0; first < ntps; first += w) {
+                    int count[4] = {0};
+                    for (int64_t q = first * 4; q < (first + w) * 4 && q < ntps * 4; q++)
+                        count[d.rank[q]]++;
+                    for (int r = 1; r < nranks; r++)
+                        ck_assert_msg(count[r] == count[0],
+                                      "%d ranks, %lld timepoints, waves of %lld: wave at %lld "
+                                      "gives rank %d %d tasks, rank 0 %d",
+                                      nranks, (long long)ntps, (long long)wave, (long long)first, r,
+                                      count[r], count[0]);
+                }
+                for (int64_t q = 1; q < ntps * 4; q++)
+                    if (d.group[q] == d.group[q - 1]) {
+                        ck_assert_int_eq(d.rank[q], d.rank[q - 1]);
+                        ck_assert_int_eq(q / 4, (q - 1) / 4);
+                    } else
+                        ck_assert_int_gt(d.group[q], d.group[q - 1]);
+                lapse_deal_free(&d);
+                lapse_plan_free(&plan);
+            }
 }
 END_TEST
 
@@ -270,6 +349,7 @@ static Suite *sched_suite(void)
     tcase_add_test(tc, test_shares_and_steals);
     tcase_add_test(tc, test_group_steals);
     tcase_add_test(tc, test_deal);
+    tcase_add_test(tc, test_deal_waves_even);
     suite_add_tcase(s, tc);
     return s;
 }
