@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# fuzz.sh - build the libFuzzer harnesses (tests/fuzz, clang + ASan + UBSan) and run each one.
+# fuzz.sh - build the libFuzzer harnesses (tests/fuzz, clang + ASan + UBSan) and run each one
+# (nproc at a time).
 # Usage: tools/fuzz.sh [SECONDS_PER_FUZZER] [WORKDIR]      (defaults: 30, build-fuzz/work)
 # WORKDIR gets corpus/<fuzzer>/ (seeded from configs/*.yaml, tests/unit/configs/*.yaml,
 # tests/mpi/bad_configs/*.yaml, tests/fuzz/tpsel.seeds, json.seeds and tiff.seeds; grows between
@@ -64,24 +65,42 @@ dict=$work/config.dict
     grep -ho 'LAPSE_P_[A-Z0-9_]*("[a-z0-9_]*"' src/ops/op_*.c | sed 's/.*(//' | sort -u
 } >"$dict"
 
-fail=0
-for fz in fuzz_config fuzz_tpsel fuzz_json fuzz_tiff; do
-    opts=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
-          -artifact_prefix="$work/crashes/$fz-")
+# one FUZZER: run it for secs seconds, then report it (its exit status is the fuzzer's)
+one() {
+    local fz=$1 rc=0
+    local opts=(-max_total_time="$secs" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048
+                -artifact_prefix="$work/crashes/$fz-")
     [ "$fz" = fuzz_config ] && opts+=(-dict="$dict" -max_len=4096)
     [ "$fz" = fuzz_tpsel ] && opts+=(-max_len=256)
     [ "$fz" = fuzz_json ] && opts+=(-max_len=8192)
     [ "$fz" = fuzz_tiff ] && opts+=(-max_len=4096)
-    echo "fuzz: $fz for ${secs}s (log $work/$fz.log)"
-    rc=0
     UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
         "$build/$fz" "${opts[@]}" "$work/corpus/$fz" >"$work/$fz.log" 2>&1 || rc=$?
-    grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^Done [0-9]+ runs' "$work/$fz.log" || true
-    echo "fuzz: $fz corpus now $(find "$work/corpus/$fz" -type f | wc -l) inputs, exit $rc"
-    if [ "$rc" -ne 0 ]; then
-        tail -40 "$work/$fz.log" >&2
-        echo "fuzz: $fz FOUND A PROBLEM (input saved under $work/crashes/)" >&2
-        fail=1
-    fi
+    {
+        echo "fuzz: $fz for ${secs}s (log $work/$fz.log)"
+        grep -E '^stat::(number_of_executed_units|peak_rss_mb)|^Done [0-9]+ runs' "$work/$fz.log" || true
+        echo "fuzz: $fz corpus now $(find "$work/corpus/$fz" -type f | wc -l) inputs, exit $rc"
+        if [ "$rc" -ne 0 ]; then
+            tail -40 "$work/$fz.log"
+            echo "fuzz: $fz FOUND A PROBLEM (input saved under $work/crashes/)"
+        fi
+    } >"$work/$fz.report"
+    return $rc
+}
+
+# The fuzzers run nproc at a time (each is one process on one core, for its whole secs).
+fail=0
+fuzzers=(fuzz_config fuzz_tpsel fuzz_json fuzz_tiff)
+par=$(nproc)
+for ((i = 0; i < ${#fuzzers[@]}; i += par)); do
+    pids=()
+    for fz in "${fuzzers[@]:i:par}"; do
+        one "$fz" &
+        pids+=($!)
+    done
+    for k in "${!pids[@]}"; do
+        wait "${pids[$k]}" || fail=1
+        cat "$work/${fuzzers[i + k]}.report"
+    done
 done
 exit $fail
