@@ -16,6 +16,7 @@
 #   DEALS (default "tasks timepoints"): the LAPSE_DEAL values of the multi-rank runs ("whole":
 #   timepoints never cut into blocks, the deal before 2026-12-05). PHASE_MEM: LAPSE_PHASE_MEM for
 #   every run (small: the segmentation's rounds go in waves of fewer timepoints than ranks).
+#   PIPES (default "seg blur"): the pipelines to run.
 #   SCHEDS (default "dynamic"): the `scheduling` kinds to run each multi-rank deal with, for
 #   example "dynamic static" with an NT that does not divide by RANKS (dynamic's steals by
 #   group against static's fixed shares).
@@ -38,6 +39,7 @@ FORMAT=${FORMAT:-h5}
 ZCHUNK=${ZCHUNK:-1,32,128,128}
 SCHEDS=${SCHEDS:-dynamic}
 DEALS=${DEALS:-tasks timepoints}
+PIPES=${PIPES:-seg blur}
 [ -z "${PHASE_MEM:-}" ] || export LAPSE_PHASE_MEM=$PHASE_MEM
 IFS=, read -r SZ SY SX <<<"$SHAPE"
 mkdir -p "$LOG" "$W"
@@ -144,7 +146,7 @@ one() {
     grep -oE "io_stats rank=[0-9]+ tasks=[0-9]+ wall=[0-9.]+ read=[0-9.]+" "$log" | sed 's/^/    /'
 }
 
-for p in seg blur; do
+for p in $PIPES; do
     echo "=== $p ($(date -u +%T))"
     one "$p" 1 tasks 1
     for r in $(seq 1 "$REPS"); do

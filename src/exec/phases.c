@@ -21,6 +21,7 @@
 #include "device/dev.h"
 #include "exec/hostmem.h"
 #include "exec/sizing.h"
+#include "io/input_id.h"
 #include "io/table.h"
 #include "ops/global.h"
 
@@ -567,7 +568,8 @@ static void owners_deal(lapse_phases_t *ph, const lapse_plan_t *plan, const acti
 
 /* The input read box of task t into the pipeline's staging: from the rounds' cache when an
  * earlier round kept it, else from the input (then kept while the cache has room, unless
- * host is 0: every round of a wave reads the same boxes). */
+ * host is 0: every round of a wave reads the same boxes). The centre tile's box gives its
+ * timepoint's input sum (ph->tp_sum), which the task then takes without reading again. */
 static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_task_t *t, int host)
 {
     lapse_status_t st = LAPSE_OK;
@@ -586,6 +588,8 @@ static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_ta
         ph->cached += bytes;
     }
 cleanup:
+    if (st == LAPSE_OK && t->tile == w->sum_tile && ph->tp_sum[tpi] == 0)
+        lapse_input_tp_sum_in(&w->job->in, &t->read, dst, &ph->tp_sum[tpi]);
     return st;
 }
 
@@ -1448,6 +1452,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->ocache = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ocache);
         ph->ckpt = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ckpt);
         ph->owner = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->owner);
+        ph->tp_sum = calloc((size_t)(ph->ntps + 1), sizeof *ph->tp_sum);
         ph->tstate = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tstate);
         ph->shells = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->shells);
         ph->tdown = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tdown);
@@ -1458,8 +1463,8 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->fail = calloc((size_t)(ph->ntps + 1), sizeof *ph->fail);
     }
     if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache || !ph->dcache || !ph->ocache ||
-        !ph->ckpt || !ph->owner || !ph->tstate || !ph->shells || !ph->tdown || !ph->fail ||
-        (w->job->nscratch > 0 && !ph->mat_host))
+        !ph->ckpt || !ph->owner || !ph->tp_sum || !ph->tstate || !ph->shells || !ph->tdown ||
+        !ph->fail || (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst == LAPSE_OK) /* the hang tests: this rank alone fails here */
         lst = lapse_fault_fail("phases-prepare");
@@ -1481,6 +1486,16 @@ cleanup:
         lapse_pipeline_set_global(w->pipe, NULL, NULL);
     lapse_phases_free(ph);
     return st;
+}
+
+int lapse_phases_input_sum(lapse_phases_t *ph, int64_t t, uint64_t *sum)
+{
+    int64_t tpi = ph && ph->tp_sum ? tp_index(&ph->full, t) : -1;
+    if (tpi < 0 || ph->tp_sum[tpi] == 0)
+        return 0;
+    *sum = ph->tp_sum[tpi];
+    ph->n_sums++;
+    return 1;
 }
 
 cl_mem lapse_phases_input(lapse_phases_t *ph, const lapse_task_t *t)
@@ -1518,8 +1533,10 @@ void lapse_phases_free(lapse_phases_t *ph)
     if (ph == NULL)
         return;
     if (ph->profile && ph->n_ck_saved > 0)
-        fprintf(stderr, "lapse: rank %d profile: tasks resumed from a checkpoint: %lld\n",
-                ph->w->r->rank, ph->n_ck_tasks);
+        fprintf(stderr,
+                "lapse: rank %d profile: tasks resumed from a checkpoint: %lld; input sums "
+                "taken from the rounds' reads: %lld\n",
+                ph->w->r->rank, ph->n_ck_tasks, ph->n_sums);
     for (int64_t i = 0; ph->res && i < ph->ntps * ph->g->nsteps; i++)
         lapse_blob_free(&ph->res[i]);
     for (int64_t i = 0; ph->prev && i < ph->ntps; i++)
@@ -1559,6 +1576,7 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->ocache);
     free(ph->ckpt);
     free(ph->owner);
+    free(ph->tp_sum);
     for (int64_t i = 0; ph->fail && i < ph->ntps; i++)
         free(ph->fail[i].msg);
     free(ph->fail);

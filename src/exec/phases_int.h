@@ -62,12 +62,15 @@ struct lapse_phases {
     lapse_pipe_ckpt_t **ckpt; /* [ntps * ntiles]: a task's pipeline state before the last global
                                * step whose rounds it ran here (ckpt_keep), or NULL: later
                                * rounds and the task resume from it */
-    int ck_off; /* 1 after a checkpoint could not be allocated: no more on this rank */
-    int oc_off; /* 1 after kept operands could not be allocated: no more on this rank */
-    int *owner; /* [ntps * ntiles]: the rank that runs the tile in every round (owners_deal),
-                 * -1 outside the active timepoints */
+    int ck_off;       /* 1 after a checkpoint could not be allocated: no more on this rank */
+    int oc_off;       /* 1 after kept operands could not be allocated: no more on this rank */
+    int *owner;       /* [ntps * ntiles]: the rank that runs the tile in every round (owners_deal),
+                       * -1 outside the active timepoints */
+    uint64_t *tp_sum; /* [ntps]: the input sum of a timepoint whose centre tile's box a round on
+                       * this rank read (read_input), 0: none (io/input_id.h) */
     long long n_ck_saved, n_ck_rounds, n_ck_tasks; /* checkpoints kept, round runs and tasks
                                                     * resumed from one (profile) */
+    long long n_sums;                              /* input sums tasks took from tp_sum (profile) */
     int64_t evict;   /* the next dcache slot box_evict looks at (an iterative step's rounds) */
     size_t dboxes;   /* of dcached, the bytes of input boxes (the rest: kept operands) */
     int box_pending; /* 1 while a round's run keeps its input box (not yet in dcached) */

@@ -128,11 +128,16 @@ static lapse_status_t task_read(lapse_worker_t *w, flight_t *f, cl_mem *from_out
                      (from || (w->phases && lapse_phases_ckpt(w->phases, t, 0)));
     lapse_sched_away_begin(w->sched);
     lapse_status_t rst = skip ? LAPSE_OK : lapse_reader_read(w->in, t->t, &t->read, in);
-    /* the centre tile's task takes its timepoint's input sum now, while the input's cache
-     * holds what it read (io/input_id.h; the next task's read may replace it before the mark) */
+    /* the centre tile's task takes its timepoint's input sum now (io/input_id.h): from the box
+     * it read, or the rounds read, where that holds the sample box, else through the input's
+     * cache, which holds what it read (the next task's read may replace it before the mark) */
     if (rst == LAPSE_OK && t->tile == w->sum_tile && lapse_h5out_has_input_sums(w->out)) {
-        rst = lapse_input_tp_sums(w->in, &job->in, &t->t, 1, &f->sum);
-        f->has_sum = rst == LAPSE_OK;
+        f->has_sum = skip ? lapse_phases_input_sum(w->phases, t->t, &f->sum)
+                          : lapse_input_tp_sum_in(&job->in, &t->read, in, &f->sum);
+        if (!f->has_sum) {
+            rst = lapse_input_tp_sums(w->in, &job->in, &t->t, 1, &f->sum);
+            f->has_sum = rst == LAPSE_OK;
+        }
     }
     lapse_status_t ast = lapse_sched_away_end(w->sched);
     LAPSE_TRY(rst);

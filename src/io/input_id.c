@@ -582,16 +582,43 @@ lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
     return identity_of(file, dataset, in, ntp, 1, out, len);
 }
 
-lapse_status_t lapse_input_tp_sums(lapse_reader_t *r, const lapse_input_info_t *in,
-                                   const int64_t *tps, int64_t n, uint64_t *out)
+/* The box a timepoint's sample checksum covers (see lapse_input_tp_sums). */
+static lapse_box_t sample_box(const lapse_input_info_t *in)
 {
-    lapse_status_t st = LAPSE_OK;
-    void *buf = NULL;
     lapse_box_t box = {{in->shape[0] / 2, 0, 0}, {1, 0, 0}};
     for (int a = 1; a < 3; a++) { /* 64 voxels centred, or the whole axis */
         box.dim[a] = in->shape[a] < 64 ? in->shape[a] : 64;
         box.off[a] = (in->shape[a] - box.dim[a]) / 2;
     }
+    return box;
+}
+
+int lapse_input_tp_sum_in(const lapse_input_info_t *in, const lapse_box_t *have, const void *data,
+                          uint64_t *out)
+{
+    const lapse_box_t box = sample_box(in);
+    for (int a = 0; a < 3; a++)
+        if (box.off[a] < have->off[a] || box.off[a] + box.dim[a] > have->off[a] + have->dim[a])
+            return 0;
+    const size_t vs = lapse_dtype_size(in->dtype), row = (size_t)box.dim[2] * vs;
+    uint64_t h = 14695981039346656037ULL;
+    for (int64_t y = 0; y < box.dim[1]; y++) { /* the rows in order: the bytes a read gives */
+        const size_t at = (size_t)((
+            ((box.off[0] - have->off[0]) * have->dim[1] + (box.off[1] + y - have->off[1])) *
+                have->dim[2] +
+            (box.off[2] - have->off[2])));
+        h = fnv_bytes(h, (const unsigned char *)data + at * vs, row);
+    }
+    *out = h != 0 ? h : 1;
+    return 1;
+}
+
+lapse_status_t lapse_input_tp_sums(lapse_reader_t *r, const lapse_input_info_t *in,
+                                   const int64_t *tps, int64_t n, uint64_t *out)
+{
+    lapse_status_t st = LAPSE_OK;
+    void *buf = NULL;
+    const lapse_box_t box = sample_box(in);
     const size_t bytes = (size_t)lapse_box_voxels(&box) * lapse_dtype_size(in->dtype);
     if (n <= 0)
         return LAPSE_OK;

@@ -63,6 +63,12 @@ lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
 lapse_status_t lapse_input_tp_sums(lapse_reader_t *r, const lapse_input_info_t *in,
                                    const int64_t *tps, int64_t n, uint64_t *out);
 
+/* The same sample checksum of a timepoint from voxels already read: data holds the box have of
+ * one timepoint (in->dtype, z y x order, x fastest). 1 with *out set when the sample box lies
+ * within have (the same value lapse_input_tp_sums gives for those voxels), else 0. */
+int lapse_input_tp_sum_in(const lapse_input_info_t *in, const lapse_box_t *have, const void *data,
+                          uint64_t *out);
+
 /* 1 when identities a and b have the same checksum ("sum="), whatever their size and time. */
 int lapse_input_identity_same_sum(const char *a, const char *b);
 

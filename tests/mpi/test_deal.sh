@@ -9,7 +9,9 @@
 # with one pending timepoint (fewer than the ranks) cuts it into 2 blocks of tiles, one per
 # rank, and so do rounds of global steps in waves of one timepoint (LAPSE_PHASE_MEM), where
 # whole timepoints left one rank idle in each wave; a compressed Zarr store is dealt as the
-# HDF5 file is; an uncompressed input keeps round-robin tasks.
+# HDF5 file is; an uncompressed input keeps round-robin tasks. Each timepoint's input sum is
+# taken from the box its rounds read (no task decodes its chunks again for it), with the value
+# computed here.
 source "$(dirname "$0")/common.sh"
 need_device
 cd "$T" || fail "cd $T"
@@ -127,6 +129,34 @@ got=$(rows waves.h5 1 | sed -E 's/:[0-9]+( |$)/\1/g')
 want=$(for t in 0 1 2 3 4 5; do printf '%s:0 %s:0 %s:1 %s:1 ' $t $t $t $t; done)
 [ "$got" = "${want% }" ] || fail "rows (timepoint:rank) in waves are $got, not $want"
 same waves.h5
+
+note "input sums from the rounds' reads: no task reads its input again for its timepoint's sum"
+"$LAPSE_PY" - <<'PY' || fail "cannot make the large-plane input"
+import h5py
+import numpy as np
+rng = np.random.default_rng(5)
+a = rng.integers(100, 4000, size=(4, 8, 192, 192)).astype(np.uint16)
+with h5py.File("big.h5", "w") as f:
+    f.create_dataset("/raw", data=a, chunks=(1, 8, 192, 192), compression="gzip")
+PY
+cfg c9.yaml big.h5 big_out.h5 static
+sed -i "s|^tiles: .*|tiles: {shape: [8, 128, 128], halo: auto}|" c9.yaml
+LAPSE_PROFILE=1 lapse_run 2 c9.yaml
+n=$(sed -n "s/.*input sums taken from the rounds' reads: \([0-9]*\).*/\1/p" "$T/last.log" | awk '{s += $1} END {print s + 0}')
+[ "$n" = 4 ] || { cat "$T/last.log"; fail "input sums taken from the rounds' reads: $n of 4"; }
+"$LAPSE_PY" - big_out.h5 big.h5 <<'PY' || fail "the input sums recorded from the rounds' reads"
+import sys, h5py, numpy as np
+def fnv(data):
+    h = 14695981039346656037
+    for c in data:
+        h = ((h ^ c) * 1099511628211) & 0xFFFFFFFFFFFFFFFF
+    return h or 1
+with h5py.File(sys.argv[1], "r") as f, h5py.File(sys.argv[2], "r") as g:
+    got, raw = f["/lapse/input_sums"][()], g["/raw"]
+    for t in range(4): # the 1 x 64 x 64 box centred in the middle plane
+        want = fnv(np.ascontiguousarray(raw[t, 4, 64:128, 64:128]).tobytes())
+        assert int(got[t]) == want, (t, int(got[t]), want)
+PY
 
 if [ "$have_zarr" = 1 ]; then
     note "a compressed Zarr input: whole timepoints, the same output"

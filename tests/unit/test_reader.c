@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "h5util.h"
+#include "io/input_id.h"
 #include "io/reader.h"
 #include "testutil.h"
 
@@ -257,6 +258,45 @@ START_TEST(read_boxes)
         lapse_reader_close(in);
     }
     lapse_reader_close(NULL);
+}
+END_TEST
+
+/* A timepoint's input sum (io/input_id.h) taken from a box already read equals the one read
+ * through the reader, for 4-D uint16 and float and 3-D uint8 inputs; a box that does not hold
+ * the whole sample box gives none. */
+START_TEST(input_sum_from_a_read_box)
+{
+    hsize_t d4[4] = {2, 5, 80, 100}, d3[3] = {2, 80, 100};
+    const char *f = path_in("sums.h5");
+    write_dset(f, "/u16", 4, d4, H5T_STD_U16LE);
+    write_dset(f, "/f32", 4, d4, H5T_IEEE_F32LE);
+    write_dset(f, "/u8", 3, d3, H5T_STD_U8LE);
+    const char *names[3] = {"/u16", "/f32", "/u8"};
+    static float buf[5 * 80 * 100];
+    for (int k = 0; k < 3; k++) {
+        lapse_reader_t *in = NULL;
+        ck_assert_int_eq(lapse_reader_open(f, names[k], &in), LAPSE_OK);
+        const lapse_input_info_t *info = lapse_reader_info(in);
+        const int64_t t = 1;
+        uint64_t want = 0, got = 0, other = 0;
+        ck_assert_int_eq(lapse_input_tp_sums(in, info, &t, 1, &want), LAPSE_OK);
+        /* the sample: plane 2 (0 for 3-D), rows 8-71, columns 18-81 */
+        lapse_box_t box = {{1, 4, 10}, {3, 74, 88}};
+        if (info->ndims == 3)
+            box = (lapse_box_t){{0, 4, 10}, {1, 74, 88}};
+        ck_assert_int_eq(lapse_reader_read(in, t, &box, buf), LAPSE_OK);
+        ck_assert_int_eq(lapse_input_tp_sum_in(info, &box, buf, &got), 1);
+        ck_assert_msg(got == want, "%s: %llx from the box, %llx read", names[k],
+                      (unsigned long long)got, (unsigned long long)want);
+        const int64_t t0 = 0; /* another timepoint's values give another sum */
+        ck_assert_int_eq(lapse_input_tp_sums(in, info, &t0, 1, &other), LAPSE_OK);
+        ck_assert_uint_ne(other, want);
+        box.off[2] = 19; /* column 18 outside */
+        box.dim[2] = 81;
+        ck_assert_int_eq(lapse_reader_read(in, t, &box, buf), LAPSE_OK);
+        ck_assert_int_eq(lapse_input_tp_sum_in(info, &box, buf, &got), 0);
+        lapse_reader_close(in);
+    }
 }
 END_TEST
 
@@ -755,6 +795,7 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, probe_unsupported_types);
     tcase_add_test(tc, probe_huge_shape);
     tcase_add_test(tc, read_boxes);
+    tcase_add_test(tc, input_sum_from_a_read_box);
     tcase_add_test(tc, read_compressed_tiles);
     tcase_add_test(tc, read_compressed_tiny_chunks);
     tcase_add_test(tc, open_failure_leaves_out);
