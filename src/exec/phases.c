@@ -568,8 +568,9 @@ static void owners_deal(lapse_phases_t *ph, const lapse_plan_t *plan, const acti
 
 /* The input read box of task t into the pipeline's staging: from the rounds' cache when an
  * earlier round kept it, else from the input (then kept while the cache has room, unless
- * host is 0: every round of a wave reads the same boxes). The centre tile's box gives its
- * timepoint's input sum (ph->tp_sum), which the task then takes without reading again. */
+ * host is 0: every round of a wave reads the same boxes). The boxes give the parts of their
+ * timepoint's input sample (ph->sample), whose sum (ph->tp_sum) the centre tile's task then
+ * takes without reading again, once the sample came whole on this rank. */
 static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_task_t *t, int host)
 {
     lapse_status_t st = LAPSE_OK;
@@ -588,8 +589,8 @@ static lapse_status_t read_input(lapse_phases_t *ph, int64_t tpi, const lapse_ta
         ph->cached += bytes;
     }
 cleanup:
-    if (st == LAPSE_OK && t->tile == w->sum_tile && ph->tp_sum[tpi] == 0)
-        lapse_input_tp_sum_in(&w->job->in, &t->read, dst, &ph->tp_sum[tpi]);
+    if (st == LAPSE_OK && ph->tp_sum[tpi] == 0)
+        lapse_input_sample_take(&ph->sample[tpi], &w->job->in, &t->read, dst, &ph->tp_sum[tpi]);
     return st;
 }
 
@@ -1453,6 +1454,7 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->ckpt = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->ckpt);
         ph->owner = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->owner);
         ph->tp_sum = calloc((size_t)(ph->ntps + 1), sizeof *ph->tp_sum);
+        ph->sample = calloc((size_t)(ph->ntps + 1), sizeof *ph->sample);
         ph->tstate = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tstate);
         ph->shells = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->shells);
         ph->tdown = calloc((size_t)(ph->ntps * ph->ntiles + 1), sizeof *ph->tdown);
@@ -1463,8 +1465,8 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         ph->fail = calloc((size_t)(ph->ntps + 1), sizeof *ph->fail);
     }
     if (!ph || !ph->res || !ph->prev || !ph->last || !ph->cache || !ph->dcache || !ph->ocache ||
-        !ph->ckpt || !ph->owner || !ph->tp_sum || !ph->tstate || !ph->shells || !ph->tdown ||
-        !ph->fail || (w->job->nscratch > 0 && !ph->mat_host))
+        !ph->ckpt || !ph->owner || !ph->tp_sum || !ph->sample || !ph->tstate || !ph->shells ||
+        !ph->tdown || !ph->fail || (w->job->nscratch > 0 && !ph->mat_host))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the results of global steps");
     if (lst == LAPSE_OK) /* the hang tests: this rank alone fails here */
         lst = lapse_fault_fail("phases-prepare");
@@ -1577,6 +1579,9 @@ void lapse_phases_free(lapse_phases_t *ph)
     free(ph->ckpt);
     free(ph->owner);
     free(ph->tp_sum);
+    for (int64_t i = 0; ph->sample && i < ph->ntps; i++)
+        lapse_input_sample_free(&ph->sample[i]);
+    free(ph->sample);
     for (int64_t i = 0; ph->fail && i < ph->ntps; i++)
         free(ph->fail[i].msg);
     free(ph->fail);

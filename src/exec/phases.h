@@ -57,9 +57,9 @@ void lapse_phases_task(lapse_phases_t *ph, const lapse_task_t *t);
 /* Release; NULL is accepted. */
 void lapse_phases_free(lapse_phases_t *ph);
 
-/* Timepoint t's input sum (io/input_id.h) as this rank's rounds took it from the centre tile's
- * box they read: 1 with *sum set, else 0 (ph NULL, no such round here, or the sample box lies
- * outside that read box). The task of that tile may record it instead of reading again; counted
+/* Timepoint t's input sum (io/input_id.h) as this rank's rounds took it from the boxes they
+ * read: 1 with *sum set, else 0 (ph NULL, or the sample box did not come whole in this rank's
+ * boxes). The task of that tile may record it instead of reading again; counted
  * for LAPSE_PROFILE=1. */
 int lapse_phases_input_sum(lapse_phases_t *ph, int64_t t, uint64_t *sum);
 

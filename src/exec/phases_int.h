@@ -9,6 +9,7 @@
 
 #include "device/dev.h"
 #include "exec/phases.h"
+#include "io/input_id.h"
 #include "ops/global.h"
 
 enum { MODE_WHOLE, MODE_PARTIAL, MODE_FINAL };
@@ -66,8 +67,9 @@ struct lapse_phases {
     int oc_off;       /* 1 after kept operands could not be allocated: no more on this rank */
     int *owner;       /* [ntps * ntiles]: the rank that runs the tile in every round (owners_deal),
                        * -1 outside the active timepoints */
-    uint64_t *tp_sum; /* [ntps]: the input sum of a timepoint whose centre tile's box a round on
-                       * this rank read (read_input), 0: none (io/input_id.h) */
+    uint64_t *tp_sum; /* [ntps]: the input sum of a timepoint whose sample box came whole in the
+                       * boxes this rank's rounds read (read_input), 0: none (io/input_id.h) */
+    lapse_sample_t *sample; /* [ntps]: the parts of each sample that came so far */
     long long n_ck_saved, n_ck_rounds, n_ck_tasks; /* checkpoints kept, round runs and tasks
                                                     * resumed from one (profile) */
     long long n_sums;                              /* input sums tasks took from tp_sum (profile) */

@@ -132,8 +132,10 @@ static lapse_status_t task_read(lapse_worker_t *w, flight_t *f, cl_mem *from_out
      * it read, or the rounds read, where that holds the sample box, else through the input's
      * cache, which holds what it read (the next task's read may replace it before the mark) */
     if (rst == LAPSE_OK && t->tile == w->sum_tile && lapse_h5out_has_input_sums(w->out)) {
+        lapse_sample_t own = {0}; /* the task's own box, where it holds the whole sample */
         f->has_sum = skip ? lapse_phases_input_sum(w->phases, t->t, &f->sum)
-                          : lapse_input_tp_sum_in(&job->in, &t->read, in, &f->sum);
+                          : lapse_input_sample_take(&own, &job->in, &t->read, in, &f->sum);
+        lapse_input_sample_free(&own);
         if (!f->has_sum) {
             rst = lapse_input_tp_sums(w->in, &job->in, &t->t, 1, &f->sum);
             f->has_sum = rst == LAPSE_OK;

@@ -582,8 +582,7 @@ lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
     return identity_of(file, dataset, in, ntp, 1, out, len);
 }
 
-/* The box a timepoint's sample checksum covers (see lapse_input_tp_sums). */
-static lapse_box_t sample_box(const lapse_input_info_t *in)
+lapse_box_t lapse_input_sample_box(const lapse_input_info_t *in)
 {
     lapse_box_t box = {{in->shape[0] / 2, 0, 0}, {1, 0, 0}};
     for (int a = 1; a < 3; a++) { /* 64 voxels centred, or the whole axis */
@@ -593,24 +592,55 @@ static lapse_box_t sample_box(const lapse_input_info_t *in)
     return box;
 }
 
-int lapse_input_tp_sum_in(const lapse_input_info_t *in, const lapse_box_t *have, const void *data,
-                          uint64_t *out)
+uint64_t lapse_input_sample_sum(const void *data, size_t bytes)
 {
-    const lapse_box_t box = sample_box(in);
-    for (int a = 0; a < 3; a++)
-        if (box.off[a] < have->off[a] || box.off[a] + box.dim[a] > have->off[a] + have->dim[a])
+    const uint64_t h = fnv_bytes(14695981039346656037ULL, data, bytes);
+    return h != 0 ? h : 1;
+}
+
+int lapse_input_sample_take(lapse_sample_t *s, const lapse_input_info_t *in,
+                            const lapse_box_t *have, const void *data, uint64_t *out)
+{
+    const lapse_box_t sb = lapse_input_sample_box(in);
+    int64_t lo[3], hi[3];
+    for (int a = 0; a < 3; a++) {
+        lo[a] = sb.off[a] > have->off[a] ? sb.off[a] : have->off[a];
+        hi[a] = sb.off[a] + sb.dim[a] < have->off[a] + have->dim[a] ? sb.off[a] + sb.dim[a]
+                                                                    : have->off[a] + have->dim[a];
+        if (lo[a] >= hi[a])
             return 0;
-    const size_t vs = lapse_dtype_size(in->dtype), row = (size_t)box.dim[2] * vs;
-    uint64_t h = 14695981039346656037ULL;
-    for (int64_t y = 0; y < box.dim[1]; y++) { /* the rows in order: the bytes a read gives */
-        const size_t at = (size_t)((
-            ((box.off[0] - have->off[0]) * have->dim[1] + (box.off[1] + y - have->off[1])) *
-                have->dim[2] +
-            (box.off[2] - have->off[2])));
-        h = fnv_bytes(h, (const unsigned char *)data + at * vs, row);
     }
-    *out = h != 0 ? h : 1;
+    const size_t vs = lapse_dtype_size(in->dtype), n = (size_t)lapse_box_voxels(&sb);
+    if (s->buf == NULL && (s->buf = calloc(n * vs + n, 1)) == NULL)
+        return 0;
+    unsigned char *flag = s->buf + n * vs;
+    const size_t run = (size_t)(hi[2] - lo[2]);
+    for (int64_t z = lo[0]; z < hi[0]; z++)
+        for (int64_t y = lo[1]; y < hi[1]; y++) {
+            const size_t from =
+                (size_t)(((z - have->off[0]) * have->dim[1] + (y - have->off[1])) * have->dim[2] +
+                         (lo[2] - have->off[2]));
+            const size_t to = (size_t)(((z - sb.off[0]) * sb.dim[1] + (y - sb.off[1])) * sb.dim[2] +
+                                       (lo[2] - sb.off[2]));
+            memcpy(s->buf + to * vs, (const unsigned char *)data + from * vs, run * vs);
+            for (size_t x = 0; x < run; x++)
+                if (!flag[to + x]) {
+                    flag[to + x] = 1;
+                    s->have++;
+                }
+        }
+    if ((size_t)s->have < n)
+        return 0;
+    *out = lapse_input_sample_sum(s->buf, n * vs);
+    lapse_input_sample_free(s);
     return 1;
+}
+
+void lapse_input_sample_free(lapse_sample_t *s)
+{
+    free(s->buf);
+    s->buf = NULL;
+    s->have = 0;
 }
 
 lapse_status_t lapse_input_tp_sums(lapse_reader_t *r, const lapse_input_info_t *in,
@@ -618,7 +648,7 @@ lapse_status_t lapse_input_tp_sums(lapse_reader_t *r, const lapse_input_info_t *
 {
     lapse_status_t st = LAPSE_OK;
     void *buf = NULL;
-    const lapse_box_t box = sample_box(in);
+    const lapse_box_t box = lapse_input_sample_box(in);
     const size_t bytes = (size_t)lapse_box_voxels(&box) * lapse_dtype_size(in->dtype);
     if (n <= 0)
         return LAPSE_OK;

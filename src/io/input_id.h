@@ -63,11 +63,29 @@ lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
 lapse_status_t lapse_input_tp_sums(lapse_reader_t *r, const lapse_input_info_t *in,
                                    const int64_t *tps, int64_t n, uint64_t *out);
 
-/* The same sample checksum of a timepoint from voxels already read: data holds the box have of
- * one timepoint (in->dtype, z y x order, x fastest). 1 with *out set when the sample box lies
- * within have (the same value lapse_input_tp_sums gives for those voxels), else 0. */
-int lapse_input_tp_sum_in(const lapse_input_info_t *in, const lapse_box_t *have, const void *data,
-                          uint64_t *out);
+/* The sample box of lapse_input_tp_sums for an input described by in (one timepoint's). */
+lapse_box_t lapse_input_sample_box(const lapse_input_info_t *in);
+
+/* The sample checksum of the sample box's voxels already read: bytes bytes of them in
+ * in->dtype, z y x order, x fastest (the same value lapse_input_tp_sums gives for them). */
+uint64_t lapse_input_sample_sum(const void *data, size_t bytes);
+
+/* A timepoint's sample put together from boxes read (tiles: each may hold a part of it). A
+ * zeroed one is empty. */
+typedef struct {
+    unsigned char *buf; /* the sample's voxels, then one byte per voxel: 1 once it came */
+    int64_t have;       /* voxels that came */
+} lapse_sample_t;
+
+/* Copy into s the part of the sample box (lapse_input_sample_box) that box have holds (data: its
+ * voxels, in->dtype, z y x order, x fastest). 1 with *out set to the sample checksum once every
+ * voxel of the sample came (s is then freed), else 0; also 0 without the memory for s (the
+ * caller then reads the sample: lapse_input_tp_sums). */
+int lapse_input_sample_take(lapse_sample_t *s, const lapse_input_info_t *in,
+                            const lapse_box_t *have, const void *data, uint64_t *out);
+
+/* Release s (and empty it). */
+void lapse_input_sample_free(lapse_sample_t *s);
 
 /* 1 when identities a and b have the same checksum ("sum="), whatever their size and time. */
 int lapse_input_identity_same_sum(const char *a, const char *b);

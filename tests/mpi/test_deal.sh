@@ -10,8 +10,8 @@
 # rank, and so do rounds of global steps in waves of one timepoint (LAPSE_PHASE_MEM), where
 # whole timepoints left one rank idle in each wave; a compressed Zarr store is dealt as the
 # HDF5 file is; an uncompressed input keeps round-robin tasks. Each timepoint's input sum is
-# taken from the box its rounds read (no task decodes its chunks again for it), with the value
-# computed here.
+# put together from the boxes its rounds read (a 2 x 2 grid: the sample box lies across all four
+# tiles; no task decodes its chunks again for it), with the value computed here.
 source "$(dirname "$0")/common.sh"
 need_device
 cd "$T" || fail "cd $T"
@@ -140,7 +140,7 @@ with h5py.File("big.h5", "w") as f:
     f.create_dataset("/raw", data=a, chunks=(1, 8, 192, 192), compression="gzip")
 PY
 cfg c9.yaml big.h5 big_out.h5 static
-sed -i "s|^tiles: .*|tiles: {shape: [8, 128, 128], halo: auto}|" c9.yaml
+sed -i "s|^tiles: .*|tiles: {shape: [8, 96, 96], halo: auto}|" c9.yaml
 LAPSE_PROFILE=1 lapse_run 2 c9.yaml
 n=$(sed -n "s/.*input sums taken from the rounds' reads: \([0-9]*\).*/\1/p" "$T/last.log" | awk '{s += $1} END {print s + 0}')
 [ "$n" = 4 ] || { cat "$T/last.log"; fail "input sums taken from the rounds' reads: $n of 4"; }

@@ -261,10 +261,11 @@ START_TEST(read_boxes)
 }
 END_TEST
 
-/* A timepoint's input sum (io/input_id.h) taken from a box already read equals the one read
- * through the reader, for 4-D uint16 and float and 3-D uint8 inputs; a box that does not hold
- * the whole sample box gives none. */
-START_TEST(input_sum_from_a_read_box)
+/* A timepoint's input sum (io/input_id.h) put together from boxes already read equals the one
+ * read through the reader, for 4-D uint16 and float and 3-D uint8 inputs: from one box that
+ * holds the whole sample, and from four overlapping quadrants (tiles with halos, the image's
+ * centre at their corner); a box that holds only part of it gives none until the rest came. */
+START_TEST(input_sum_from_boxes_read)
 {
     hsize_t d4[4] = {2, 5, 80, 100}, d3[3] = {2, 80, 100};
     const char *f = path_in("sums.h5");
@@ -277,24 +278,41 @@ START_TEST(input_sum_from_a_read_box)
         lapse_reader_t *in = NULL;
         ck_assert_int_eq(lapse_reader_open(f, names[k], &in), LAPSE_OK);
         const lapse_input_info_t *info = lapse_reader_info(in);
-        const int64_t t = 1;
+        const int64_t t = 1, nz = info->ndims == 4 ? 5 : 1;
         uint64_t want = 0, got = 0, other = 0;
         ck_assert_int_eq(lapse_input_tp_sums(in, info, &t, 1, &want), LAPSE_OK);
-        /* the sample: plane 2 (0 for 3-D), rows 8-71, columns 18-81 */
-        lapse_box_t box = {{1, 4, 10}, {3, 74, 88}};
-        if (info->ndims == 3)
-            box = (lapse_box_t){{0, 4, 10}, {1, 74, 88}};
-        ck_assert_int_eq(lapse_reader_read(in, t, &box, buf), LAPSE_OK);
-        ck_assert_int_eq(lapse_input_tp_sum_in(info, &box, buf, &got), 1);
-        ck_assert_msg(got == want, "%s: %llx from the box, %llx read", names[k],
-                      (unsigned long long)got, (unsigned long long)want);
         const int64_t t0 = 0; /* another timepoint's values give another sum */
         ck_assert_int_eq(lapse_input_tp_sums(in, info, &t0, 1, &other), LAPSE_OK);
         ck_assert_uint_ne(other, want);
-        box.off[2] = 19; /* column 18 outside */
+        /* the sample: the middle plane, rows 8-71, columns 18-81 */
+        lapse_sample_t s = {0};
+        lapse_box_t box = {{0, 4, 10}, {nz, 74, 88}};
+        ck_assert_int_eq(lapse_reader_read(in, t, &box, buf), LAPSE_OK);
+        ck_assert_int_eq(lapse_input_sample_take(&s, info, &box, buf, &got), 1);
+        ck_assert_msg(got == want, "%s: %llx from the box, %llx read", names[k],
+                      (unsigned long long)got, (unsigned long long)want);
+        ck_assert_ptr_null(s.buf);
+        /* quadrants split at row 40 and column 50, each with a halo of 3 */
+        got = 0;
+        for (int q = 0; q < 4; q++) {
+            const int64_t y0 = q / 2 ? 37 : 0, y1 = q / 2 ? 80 : 43;
+            const int64_t x0 = q % 2 ? 47 : 0, x1 = q % 2 ? 100 : 53;
+            lapse_box_t b = {{0, y0, x0}, {nz, y1 - y0, x1 - x0}};
+            ck_assert_int_eq(lapse_reader_read(in, t, &b, buf), LAPSE_OK);
+            ck_assert_int_eq(lapse_input_sample_take(&s, info, &b, buf, &got), q == 3);
+        }
+        ck_assert_msg(got == want, "%s: %llx from the quadrants, %llx read", names[k],
+                      (unsigned long long)got, (unsigned long long)want);
+        /* a box without column 18: none, until a box with it comes */
+        box.off[2] = 19;
         box.dim[2] = 81;
         ck_assert_int_eq(lapse_reader_read(in, t, &box, buf), LAPSE_OK);
-        ck_assert_int_eq(lapse_input_tp_sum_in(info, &box, buf, &got), 0);
+        ck_assert_int_eq(lapse_input_sample_take(&s, info, &box, buf, &got), 0);
+        lapse_box_t col = {{0, 0, 18}, {nz, 80, 1}};
+        ck_assert_int_eq(lapse_reader_read(in, t, &col, buf), LAPSE_OK);
+        ck_assert_int_eq(lapse_input_sample_take(&s, info, &col, buf, &got), 1);
+        ck_assert_uint_eq(got, want);
+        lapse_input_sample_free(&s);
         lapse_reader_close(in);
     }
 }
@@ -795,7 +813,7 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, probe_unsupported_types);
     tcase_add_test(tc, probe_huge_shape);
     tcase_add_test(tc, read_boxes);
-    tcase_add_test(tc, input_sum_from_a_read_box);
+    tcase_add_test(tc, input_sum_from_boxes_read);
     tcase_add_test(tc, read_compressed_tiles);
     tcase_add_test(tc, read_compressed_tiny_chunks);
     tcase_add_test(tc, open_failure_leaves_out);
