@@ -66,6 +66,9 @@ start() {
         die "mknod failed"
 
     local port=$((20000 + RANDOM % 20000))
+    # FirstJobId: job ids (and so the PMIx namespaces and Open MPI's shared-memory segment names
+    # under /dev/shm, which a job killed at its time limit leaves behind) differ between the
+    # tests' Slurm instances, as they do on a real cluster; every instance started at job 1.
     cat >"$R/etc/slurm.conf" <<CONF
 ClusterName=lapsetest
 SlurmctldHost=localhost(127.0.0.1)
@@ -73,6 +76,7 @@ SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=root
 SlurmdUser=root
+FirstJobId=$((1000 + RANDOM * 1000 + RANDOM % 1000))
 AuthType=auth/munge
 CredType=cred/munge
 AuthInfo=socket=$sock,cred_expire=${SLURM_LOCAL_CRED_EXPIRE:-120}
