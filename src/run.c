@@ -319,8 +319,9 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
     st = lapse_deal_make(plan, r->nranks, lapse_deal_choose(&job->in, plan, r->nranks), wave,
                          &w->deal);
     LAPSE_TRY(start_step(w, st));
-    /* groups (a whole timepoint's tiles, or a block's), which dynamic steals together */
-    st = lapse_sched_create(r->world, cfg->sched, plan->ntasks, w->deal.rank, w->deal.group,
+    /* the first wave's tasks (lapse_worker_work makes the later waves' schedulers); groups (a
+     * whole timepoint's tiles, or a block's), which dynamic steals together */
+    st = lapse_sched_create(r->world, cfg->sched, w->deal.wave_end[0], w->deal.rank, w->deal.group,
                             &w->sched);
     LAPSE_TRY(start_step(w, st));
     if (r->rank == 0) {

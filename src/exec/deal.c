@@ -46,6 +46,7 @@ void lapse_deal_free(lapse_deal_t *d)
 {
     free(d->rank);
     free(d->group);
+    free(d->wave_end);
     memset(d, 0, sizeof *d);
 }
 
@@ -58,20 +59,28 @@ lapse_status_t lapse_deal_make(const lapse_plan_t *plan, int nranks, lapse_deal_
     d->rank = malloc(n * sizeof *d->rank);
     if (kind != LAPSE_DEAL_TASKS)
         d->group = malloc(n * sizeof *d->group);
-    if (d->rank == NULL || (kind != LAPSE_DEAL_TASKS && d->group == NULL)) {
+    int64_t ntps = 0; /* timepoints with a pending task (tasks are in timepoint order) */
+    for (int64_t q = 0; q < plan->ntasks; q++)
+        ntps += q == 0 || task_tp(plan, q) != task_tp(plan, q - 1);
+    const int64_t w = wave > 0 ? wave : (ntps > 0 ? ntps : 1);
+    d->wave_end = malloc((size_t)((ntps + w - 1) / w + 1) * sizeof *d->wave_end);
+    if (d->rank == NULL || (kind != LAPSE_DEAL_TASKS && d->group == NULL) || d->wave_end == NULL) {
         lapse_deal_free(d);
         return lapse_fail(LAPSE_ENOMEM, "out of memory for the deal of %lld tasks",
                           (long long)plan->ntasks);
+    }
+    d->nwaves = 1; /* one wave, empty when nothing is pending */
+    d->wave_end[0] = 0;
+    for (int64_t q = 0, j = 0; q < plan->ntasks; q++) { /* j: the timepoint of task q */
+        if (q > 0 && task_tp(plan, q) != task_tp(plan, q - 1) && ++j % w == 0)
+            d->nwaves++;
+        d->wave_end[d->nwaves - 1] = q + 1;
     }
     if (kind == LAPSE_DEAL_TASKS) {
         for (int64_t q = 0; q < plan->ntasks; q++)
             d->rank[q] = (int)(q % nranks);
         return LAPSE_OK;
     }
-    int64_t ntps = 0; /* timepoints with a pending task (tasks are in timepoint order) */
-    for (int64_t q = 0; q < plan->ntasks; q++)
-        ntps += q == 0 || task_tp(plan, q) != task_tp(plan, q - 1);
-    const int64_t w = wave > 0 ? wave : (ntps > 0 ? ntps : 1);
     int64_t g = 0; /* the next group: a whole timepoint or a block */
     for (int64_t q = 0, j = 0; q < plan->ntasks; j++) { /* timepoint j's tasks q..e-1 */
         int64_t e = q + 1;

@@ -34,6 +34,12 @@ typedef struct {
     int *rank;      /* the rank of each pending task (plan->ntasks entries, plan order) */
     int64_t *group; /* its group (a whole timepoint or a block), NULL for tasks round-robin */
     int64_t ncut;   /* timepoints cut into blocks */
+    /* The waves (the rounds' waves of global steps, else one): wave v is the pending tasks
+     * wave_end[v - 1] .. wave_end[v] - 1 (wave_end[-1] read as 0), whole timepoints each. A run
+     * takes its waves one after the other: the rounds of a wave, then its tasks (exec/worker.h),
+     * so that a finished wave's timepoints are done when a later one is interrupted. */
+    int64_t nwaves;
+    int64_t *wave_end;
 } lapse_deal_t;
 
 /* The kind of deal for a run of plan on nranks ranks reading an input described by in (the
@@ -47,8 +53,9 @@ const char *lapse_deal_name(lapse_deal_kind_t kind);
 
 /* Deal the plan's pending tasks to nranks ranks by kind into *d (freed by lapse_deal_free),
  * where the rounds of global steps take wave timepoints at a time (0: there are no rounds; the
- * timepoints form one wave). The same on every rank for the same arguments. LAPSE_ENOMEM on
- * failure (*d then holds nothing). */
+ * timepoints form one wave), and cut them into those waves (d->wave_end; at least one wave,
+ * empty when the plan has no pending task). The same on every rank for the same arguments.
+ * LAPSE_ENOMEM on failure (*d then holds nothing). */
 lapse_status_t lapse_deal_make(const lapse_plan_t *plan, int nranks, lapse_deal_kind_t kind,
                                int64_t wave, lapse_deal_t *d);
 

@@ -518,15 +518,16 @@ cleanup:
 
 /* ---------------------------------------------------------------- rounds */
 
-/* The active timepoints: those with a pending task in the plan, less those left out after a
- * failure (ph->fail). */
-static lapse_status_t find_active(const lapse_phases_t *ph, const lapse_plan_t *plan, active_t *a)
+/* The active timepoints of a wave: those with a pending task among the plan's pending tasks
+ * lo .. hi - 1, less those left out after a failure (ph->fail). */
+static lapse_status_t find_active(const lapse_phases_t *ph, const lapse_plan_t *plan, int64_t lo,
+                                  int64_t hi, active_t *a)
 {
     lapse_status_t st = LAPSE_OK;
     a->n = 0;
     a->tpi = malloc((size_t)(plan->ntps ? plan->ntps : 1) * sizeof *a->tpi);
     LAPSE_ALLOC(a->tpi);
-    for (int64_t i = 0; i < plan->ntasks; i++) {
+    for (int64_t i = lo; i < hi && i < plan->ntasks; i++) {
         int64_t tpi = plan->todo ? plan->todo[i] / plan->ntiles : i / plan->ntiles;
         if (!ph->fail[tpi].agreed && (a->n == 0 || a->tpi[a->n - 1] != tpi))
             a->tpi[a->n++] = tpi;
@@ -733,12 +734,14 @@ static lapse_status_t run_share(lapse_phases_t *ph, const active_t *a, int64_t *
         } else {
             tst = run_round_task(ph, tpi, &t);
         }
-        /* the tests: a task's failure in any round, LAPSE_FAULT=fail:round-STEP-PASS-tT[@R] */
+        /* the tests: a task's failure in any round, LAPSE_FAULT=fail:round-STEP-PASS-tT[@R],
+         * or a kill there, LAPSE_FAULT=round-STEP-PASS-tT[@R] */
         if (tst == LAPSE_OK && getenv("LAPSE_FAULT")) {
             char fault[64];
             snprintf(fault, sizeof fault, "round-%d-%d-t%lld", ph->target + 1, ph->pass,
                      (long long)t.t);
             tst = lapse_fault_fail(fault);
+            lapse_fault_point(fault);
         }
         if (tst != LAPSE_OK && task_failure(ph, tpi, &t, tst)) {
             failed++;
@@ -1110,72 +1113,23 @@ cleanup:
     return st;
 }
 
-static lapse_status_t prologue(lapse_phases_t *ph)
+/* Collective, after the last wave's rounds: rank 0 prints the rounds' line; with
+ * LAPSE_PROFILE=1 every rank prints where its rounds' time went. */
+static void rounds_report(lapse_phases_t *ph)
 {
-    lapse_status_t st = LAPSE_OK;
-    lapse_worker_t *w = ph->w;
-    active_t a = {NULL, 0};
-    int rounds = 0;
-    double t0 = MPI_Wtime(), idle = 0;
-    lapse_status_t lst = find_active(ph, w->plan, &a);
-    if (lst != LAPSE_OK)
-        lapse_err_print(lst);
-    LAPSE_TRY(lapse_agree(w->r->world, lst));
-    owners_deal(ph, w->plan, &a);
-    ph->mode = MODE_PARTIAL;
-    if (ph->ntiles > 1)
-        LAPSE_TRY(ph_tdata_decide(ph, &a));
-    int64_t wave = lapse_phases_wave(&ph->full), nwaves = 0;
-    if (ph->ntiles == 1) { /* one round of whole timepoints */
-        LAPSE_TRY(capture_whole(ph, &a));
-        rounds = a.n > 0; /* none when every timepoint was left out (on_error: skip) */
-        nwaves = a.n > 0;
-        wave = a.n;
-    }
-    for (int64_t w0 = 0; ph->ntiles > 1 && w0 < a.n; w0 += wave, nwaves++) {
-        active_t sub = {a.tpi + w0, a.n - w0 < wave ? a.n - w0 : wave};
-        for (int k = 0; k < ph->g->nsteps; k++) {
-            const lapse_global_t *gl = ph->g->node[k].step->op->global;
-            if (gl == NULL)
-                continue;
-            ph->target = k;
-            if (gl->iterate) {
-                LAPSE_TRY(iterate_rounds(ph, &sub, &idle, &rounds));
-                spares_clear(ph, k);
-                continue;
-            }
-            for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
-                LAPSE_TRY(round_run(ph, &sub, &idle));
-            opcache_clear(ph);
-            if (gl->mat_bytes && ph->tdmem[k])
-                LAPSE_TRY(ph_tdata_share(ph, k));
-            else if (gl->mat_bytes) { /* the tile data must be seen by every rank from here on */
-                lapse_status_t fst = lapse_h5out_flush(w->out);
-                if (fst != LAPSE_OK)
-                    lapse_err_print(fst);
-                LAPSE_TRY(lapse_agree(w->r->world, fst));
-            }
-            spares_clear(ph, k);
-        }
-        cache_clear(ph, w0 + wave < a.n); /* the last wave's device copies serve the tasks */
-    }
-    for (int k = 0; k < ph->g->nsteps; k++) {
-        const lapse_global_t *gl = ph->g->node[k].step->op->global;
-        if (gl && gl->table)
-            LAPSE_TRY(write_table(ph, &a, k));
-    }
-    ph->mode = ph->ntiles == 1 ? MODE_WHOLE : MODE_FINAL;
+    const lapse_worker_t *w = ph->w;
+    const int64_t wave = ph->ntiles == 1 ? ph->n_active : lapse_phases_wave(&ph->full);
     double all = 0;
-    const double elapsed = MPI_Wtime() - t0;
-    if (MPI_Reduce(&idle, &all, 1, MPI_DOUBLE, MPI_SUM, 0, w->r->world) == MPI_SUCCESS &&
+    const double elapsed = ph->t_rounds;
+    if (MPI_Reduce(&ph->t_idle, &all, 1, MPI_DOUBLE, MPI_SUM, 0, w->r->world) == MPI_SUCCESS &&
         w->r->rank == 0) {
         printf("lapse: global steps: %d round%s over %lld timepoint%s x %lld tile%s (%lld "
-               "wave%s of at most %lld timepoint%s) in %.2f s (ranks idle at round ends: %.3f s "
-               "on average)\n",
-               rounds, rounds == 1 ? "" : "s", (long long)a.n, a.n == 1 ? "" : "s",
-               (long long)ph->ntiles, ph->ntiles == 1 ? "" : "s", (long long)nwaves,
-               nwaves == 1 ? "" : "s", (long long)wave, wave == 1 ? "" : "s", elapsed,
-               all / w->r->nranks);
+               "wave%s of at most %lld timepoint%s) in %.2f s (ranks idle at round ends: %.3f s on "
+               "average)\n",
+               ph->n_rounds, ph->n_rounds == 1 ? "" : "s", (long long)ph->n_active,
+               ph->n_active == 1 ? "" : "s", (long long)ph->ntiles, ph->ntiles == 1 ? "" : "s",
+               (long long)ph->n_waves, ph->n_waves == 1 ? "" : "s", (long long)wave,
+               wave == 1 ? "" : "s", elapsed, all / w->r->nranks);
         fflush(stdout);
     }
     if (ph->profile)
@@ -1196,6 +1150,68 @@ static lapse_status_t prologue(lapse_phases_t *ph)
             ph->n_kept, ph->n_state, ph->n_reused, ph->t_mat_box, ph->t_mat_up, ph->t_mat_down,
             ph->t_mat_out, ph->t_kept_in, ph->t_kept_step, ph->t_kept_out, ph->n_ck_saved,
             ph->n_ck_rounds);
+}
+
+/* Collective: the rounds of the active timepoints among the plan's pending tasks lo .. hi - 1
+ * (one wave of exec/deal.h), then their tables; the tasks then apply the results (MODE_FINAL,
+ * or MODE_WHOLE for timepoints held whole). The wave's counts and times add to the run's,
+ * which rank 0 prints after the last wave (last 1), with the profile lines. */
+static lapse_status_t prologue(lapse_phases_t *ph, int64_t lo, int64_t hi, int last)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_worker_t *w = ph->w;
+    active_t a = {NULL, 0};
+    int rounds = 0;
+    double t0 = MPI_Wtime(), idle = 0;
+    lapse_status_t lst = find_active(ph, w->plan, lo, hi, &a);
+    if (lst != LAPSE_OK)
+        lapse_err_print(lst);
+    LAPSE_TRY(lapse_agree(w->r->world, lst));
+    owners_deal(ph, w->plan, &a);
+    ph->mode = MODE_PARTIAL;
+    if (ph->ntiles > 1)
+        LAPSE_TRY(ph_tdata_decide(ph, &a));
+    if (ph->ntiles == 1) { /* one round of whole timepoints */
+        LAPSE_TRY(capture_whole(ph, &a));
+        rounds = a.n > 0; /* none when every timepoint was left out (on_error: skip) */
+    }
+    for (int k = 0; ph->ntiles > 1 && a.n > 0 && k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        if (gl == NULL)
+            continue;
+        ph->target = k;
+        if (gl->iterate) {
+            LAPSE_TRY(iterate_rounds(ph, &a, &idle, &rounds));
+            spares_clear(ph, k);
+            continue;
+        }
+        for (ph->pass = 0; ph->pass < gl->npass; ph->pass++, rounds++)
+            LAPSE_TRY(round_run(ph, &a, &idle));
+        opcache_clear(ph);
+        if (gl->mat_bytes && ph->tdmem[k])
+            LAPSE_TRY(ph_tdata_share(ph, k));
+        else if (gl->mat_bytes) { /* the tile data must be seen by every rank from here on */
+            lapse_status_t fst = lapse_h5out_flush(w->out);
+            if (fst != LAPSE_OK)
+                lapse_err_print(fst);
+            LAPSE_TRY(lapse_agree(w->r->world, fst));
+        }
+        spares_clear(ph, k);
+    }
+    cache_clear(ph, 0); /* the device copies serve the wave's tasks */
+    for (int k = 0; k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        if (gl && gl->table)
+            LAPSE_TRY(write_table(ph, &a, k));
+    }
+    ph->mode = ph->ntiles == 1 ? MODE_WHOLE : MODE_FINAL;
+    ph->n_rounds += rounds;
+    ph->n_active += a.n;
+    ph->n_waves += a.n > 0;
+    ph->t_idle += idle;
+    ph->t_rounds += MPI_Wtime() - t0;
+    if (last)
+        rounds_report(ph);
 cleanup:
     free(a.tpi);
     return st;
@@ -1351,13 +1367,14 @@ static void rounds_reset(lapse_phases_t *ph)
     ph->mode = MODE_PARTIAL;
 }
 
-/* Collective: prologue, run again without the timepoints left out while a run of it ends with
- * tasks that failed there (on_error: skip); rank 0 says which were left out. */
-static lapse_status_t prologue_skipping(lapse_phases_t *ph)
+/* Collective: prologue of the wave lo .. hi - 1, run again without the timepoints left out
+ * while a run of it ends with tasks that failed there (on_error: skip); rank 0 says which were
+ * left out. */
+static lapse_status_t prologue_skipping(lapse_phases_t *ph, int64_t lo, int64_t hi, int last)
 {
     lapse_status_t st = LAPSE_OK;
     double t0 = MPI_Wtime();
-    while ((st = prologue(ph)) == LAPSE_ESKIPPED) {
+    while ((st = prologue(ph, lo, hi, last)) == LAPSE_ESKIPPED) {
         int64_t added = 0;
         LAPSE_TRY(fail_agree(ph, &added));
         if (added == 0)
@@ -1477,10 +1494,9 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
     int tables = 0;
     for (int k = 0; k < ph->g->nsteps; k++)
         tables |= ph->g->node[k].step->op->global && ph->g->node[k].step->op->global->table;
-    if (ph->ntiles == 1 && !tables) /* a table is written before the tasks: prologue */
-        ph->mode = MODE_WHOLE;
-    else
-        LAPSE_TRY(prologue_skipping(ph));
+    /* a table is written before the tasks: the waves' rounds (lapse_phases_run_wave) */
+    ph->rounds = ph->ntiles > 1 || tables;
+    ph->mode = ph->rounds ? MODE_PARTIAL : MODE_WHOLE;
     *out = ph;
     ph = NULL;
 cleanup:
@@ -1488,6 +1504,17 @@ cleanup:
         lapse_pipeline_set_global(w->pipe, NULL, NULL);
     lapse_phases_free(ph);
     return st;
+}
+
+lapse_status_t lapse_phases_run_wave(lapse_phases_t *ph, int64_t lo, int64_t hi, int last)
+{
+    if (ph == NULL || !ph->rounds)
+        return LAPSE_OK;
+    if (ph->n_calls++ > 0) { /* the earlier waves' tasks are done: what they kept goes */
+        cache_clear(ph, 1);
+        rounds_reset(ph);
+    }
+    return prologue_skipping(ph, lo, hi, last);
 }
 
 int lapse_phases_input_sum(lapse_phases_t *ph, int64_t t, uint64_t *sum)

@@ -9,10 +9,12 @@
  * partials in tile order, so every rank holds the same result. Tiles are dealt to ranks as
  * their tasks are (exec/deal.h: round-robin, or timepoints per rank for a compressed input,
  * dealt wave by wave so that every rank has tiles in each wave); a round ends for all ranks
- * together (the idle time at its end is measured). Then the ordinary tasks run, and each applies
- * its timepoint's results at the global steps. When a timepoint is one task (one tile), nothing is
- * exchanged: the task runs its global steps whole on the device (ops/global.h), and the results are
- * only recorded.
+ * together (the idle time at its end is measured). The rounds go in waves of timepoints (as
+ * many as keep a round's partials within LAPSE_PHASE_MEM); after each wave's rounds its
+ * ordinary tasks run (exec/worker.c), and each applies its timepoint's results at the global
+ * steps, so the timepoints of a finished wave are done (marked) before the next wave starts. When a
+ * timepoint is one task (one tile), nothing is exchanged: the task runs its global steps whole on
+ * the device (ops/global.h), and the results are only recorded.
  */
 #ifndef LAPSE_EXEC_PHASES_H
 #define LAPSE_EXEC_PHASES_H
@@ -36,14 +38,25 @@ int64_t lapse_phases_wave(const lapse_plan_t *plan);
  * host (every rank keeps its own). */
 size_t lapse_phases_host_budget(int local_ranks);
 
-/* Collective over w->r->world. When the graph has global steps: compute the results of every
- * global step for every timepoint of the plan that has a pending task (several tiles), and
- * install the pipeline's global callback (w->pipe) that the tasks use; *out (owned by the
- * caller, lapse_phases_free) holds them. A rank that fails prints its message; every rank
- * returns the agreed status. With on_error: skip, a timepoint one of whose tasks fails in the
- * rounds (lapse_worker_skippable) is left out: the rounds run again from the start without it
- * (their state is cleared), and lapse_phases_failed names it to the tasks. */
+/* Collective over w->r->world. When the graph has global steps: set up *out (owned by the
+ * caller, lapse_phases_free; NULL when there are none) and install the pipeline's global
+ * callback (w->pipe) that the tasks use. The results come wave by wave, from
+ * lapse_phases_run_wave. A rank that fails prints its message; every rank returns the agreed
+ * status. */
 lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out);
+
+/* Collective over ph->w->r->world: compute the results of every global step for the timepoints
+ * of the pending tasks lo .. hi - 1 of the plan (one wave, exec/deal.h, whole timepoints), by
+ * rounds where they are tiled, and write their tables' rows; then the tasks of the wave apply
+ * them. Call it for each wave in order, each after the tasks of the one before are done (what
+ * the earlier wave kept, its input boxes, checkpoints, tile data and results, is released
+ * here). last 1: the run's last wave (rank 0 then prints the rounds' line). ph NULL, or no
+ * rounds needed (timepoints held whole, no table): nothing. A rank that fails prints its
+ * message; every rank returns the agreed status. With on_error: skip, a timepoint one of whose
+ * tasks fails in the rounds (lapse_worker_skippable) is left out: the wave's rounds run again
+ * from the start without it (their state is cleared), and lapse_phases_failed names it to the
+ * tasks. */
+lapse_status_t lapse_phases_run_wave(lapse_phases_t *ph, int64_t lo, int64_t hi, int last);
 
 /* Whether the rounds left timepoint t out (on_error: skip, and one of its tasks failed to read
  * its input or to compute there: lapse_worker_skippable): then *why is that failure's message,

@@ -753,10 +753,10 @@ cleanup:
 }
 
 /* Collective: whether the tile data of every global step with tile data that is not recomputed
- * stays in host memory for the whole run (tdmem[k]): all active timepoints' tiles of all such
- * steps fit half of the host budget (LAPSE_PHASE_CACHE) on every rank; the host input cache keeps
- * the rest of the budget. Else every such
- * step uses the output's scratch area. */
+ * stays in host memory for the wave (tdmem[k]): the tiles of all such steps of the wave's active
+ * timepoints a fit half of the host budget (LAPSE_PHASE_CACHE) on every rank; the host input
+ * cache keeps the rest of the budget. Else every such step uses the output's scratch area. Rank
+ * 0 prints the choice for the first wave, and again when a later wave's differs. */
 lapse_status_t ph_tdata_decide(lapse_phases_t *ph, const active_t *a)
 {
     lapse_status_t st = LAPSE_OK;
@@ -804,6 +804,12 @@ lapse_status_t ph_tdata_decide(lapse_phases_t *ph, const active_t *a)
                  need_s, half_s, ph->w->r->local_size);
     else
         snprintf(why, sizeof why, " (host memory for it could not be allocated on some rank)");
+    unsigned told = 0; /* printed once, and again for a wave whose choice differs */
+    for (int k = 0; k < ph->g->nsteps; k++)
+        told = 2u * told + (unsigned)ph->tdmem[k];
+    if (ph->tdata_told == told + 1u)
+        goto cleanup;
+    ph->tdata_told = told + 1u;
     for (int k = 0; k < ph->g->nsteps && ph->w->r->rank == 0; k++) {
         const lapse_global_t *gl = ph->g->node[k].step->op->global;
         if (gl && gl->mat_bytes)

@@ -87,9 +87,16 @@ struct lapse_phases {
     lapse_blob_t *shells; /* [ntps * ntiles]: every tile's rings for its neighbours (tmem) */
     cl_mem relay; /* recomputed tile data laid out as the read box (recomputed()), or NULL */
     size_t relay_bytes;
-    tp_fail_t *fail;   /* [ntps]: the timepoints left out after a failure (on_error: skip) */
-    size_t cache_max0; /* cache_max before ph_tdata_decide took the tile data's share */
-    int profile;       /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
+    tp_fail_t *fail;     /* [ntps]: the timepoints left out after a failure (on_error: skip) */
+    size_t cache_max0;   /* cache_max before ph_tdata_decide took the tile data's share */
+    int profile;         /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
+    int rounds;          /* 1: the tasks need the waves' rounds (lapse_phases_run_wave) */
+    int64_t n_calls;     /* waves run so far (lapse_phases_run_wave) */
+    unsigned tdata_told; /* where the tile data lives as rank 0 last printed it (ph_tdata_decide:
+                          * 1 + the steps' tdmem as bits), 0: not yet */
+    int n_rounds;        /* the run's rounds, over n_active timepoints in n_waves waves */
+    int64_t n_active, n_waves;
+    double t_rounds, t_idle; /* seconds in the rounds, and this rank's idle at their ends */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
     double t_share, t_rings;    /* tile data shared (tdata_share), rings and final states (tmem) */
     double t_mat_box, t_mat_up; /* of t_run: read boxes of tile data put together, uploaded */
@@ -156,8 +163,8 @@ lapse_status_t ph_mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass, 
 lapse_status_t ph_tdata_box(lapse_phases_t *ph, int k, const lapse_box_t *box);
 /* Collective: this rank's pending tile data of step k to every rank's tdata[k]. */
 lapse_status_t ph_tdata_share(lapse_phases_t *ph, int k);
-/* Collective: tdmem[] for the run (the tile data of all active timepoints fits half the host
- * budget on every rank); prints the choice. */
+/* Collective: tdmem[] for a wave (the tile data of its active timepoints a fits half the host
+ * budget on every rank); prints the choice when it is new. */
 lapse_status_t ph_tdata_decide(lapse_phases_t *ph, const active_t *a);
 
 /* The growth's state in host memory between passes (tmem): store the current task's core

@@ -88,7 +88,7 @@ static void row_init(const lapse_worker_t *w, const lapse_task_t *t, lapse_task_
 static void task_begin(lapse_worker_t *w, flight_t *f, int64_t i, int slot)
 {
     const lapse_task_t *t = &f->t;
-    lapse_plan_task(w->plan, i, &f->t);
+    lapse_plan_task(w->plan, w->task0 + i, &f->t);
     f->slot = slot;
     f->has_sum = 0;
     f->t0 = MPI_Wtime();
@@ -413,7 +413,7 @@ static void report(lapse_worker_t *w, lapse_progress_t *pg, int force)
 {
     int64_t done = 0, vox = 0, fin = 0;
     if (lapse_sched_counts(w->sched, &done, &vox, &fin) == LAPSE_OK)
-        lapse_progress_update(pg, done, vox, MPI_Wtime(), force);
+        lapse_progress_update(pg, w->done0 + done, w->vox0 + vox, MPI_Wtime(), force);
 }
 
 /* A task in flight is given up, unfinished, because the loop stops (the cause already printed: a
@@ -687,50 +687,25 @@ static lapse_status_t work_lockstep(lapse_worker_t *w, lapse_progress_t *pg)
     return st;
 }
 
-/* The task loop. With two staging slots (overlap), task i is read and enqueued while the
- * device still runs task i - 1; then task i - 1 is waited for and written while the device
- * runs task i. HDF5 and MPI stay on this thread. With one slot each task is finished before
- * the next is taken. */
-lapse_status_t lapse_worker_work(lapse_worker_t *w)
+/* The tasks of one wave (w->sched's: the plan's pending tasks w->task0 ...), one at a time:
+ * with two staging slots (overlap), task i is read and enqueued while the device still runs
+ * task i - 1; then task i - 1 is waited for and written while the device runs task i. HDF5 and
+ * MPI stay on this thread. With one slot each task is finished before the next is taken.
+ * Returns this rank's status, printed where it failed (unless LAPSE_EINTERRUPTED off rank 0). */
+static lapse_status_t work_tasks(lapse_worker_t *w, lapse_progress_t *pg)
 {
     lapse_status_t st = LAPSE_OK;
-    lapse_progress_t pg;
     flight_t fl[LAPSE_PIPE_MAX_SLOTS];
     flight_t *prev = NULL; /* started, not yet finished */
     int nslots = lapse_pipeline_slots(w->pipe), next_slot = 0, more = 1;
-    if (w->r->rank == 0)
-        lapse_progress_init(&pg, stderr, w->plan->ntasks, MPI_Wtime());
-    /* Global steps: their per-timepoint results first (collective; printed by the ranks that
-     * failed). */
-    if ((st = lapse_phases_prepare(w, &w->phases)) != LAPSE_OK) {
-        lapse_sched_abort(w->sched);
-        goto printed;
-    }
-    w->t_loop = MPI_Wtime();
-    if (lapse_h5out_collective(w->out)) {
-        st = work_lockstep(w, &pg);
-        io_stats(w);
-        goto printed; /* printed by the ranks that failed */
-    }
-    /* The background writer: with overlap, for an HDF5 output (unless LAPSE_RAW_WRITE=0). */
-    const char *rw = getenv("LAPSE_RAW_WRITE");
-    if (nslots >= 2 && w->job->cfg.output_format != LAPSE_FMT_ZARR &&
-        !(rw && strcmp(rw, "0") == 0)) {
-        w->pend = calloc(1, sizeof *w->pend);
-        if (w->pend == NULL) {
-            st = lapse_fail(LAPSE_ENOMEM, "out of memory for the output writer");
-            lapse_sched_abort(w->sched);
-            goto cleanup;
-        }
-    }
     for (;;) {
         flight_t *cur = NULL;
         if (more) {
             int64_t i = 0;
             int have = 0;
             if (lapse_stop_requested()) {
-                wind_down(w, prev, LAPSE_EINTERRUPTED, &pg);
-                if ((st = drain(w, &pg)) != LAPSE_OK) { /* printed */
+                wind_down(w, prev, LAPSE_EINTERRUPTED, pg);
+                if ((st = drain(w, pg)) != LAPSE_OK) { /* printed */
                     lapse_sched_abort(w->sched);
                     goto printed;
                 }
@@ -742,7 +717,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
             if ((st = lapse_sched_next(w->sched, &i, &have)) != LAPSE_OK) {
                 if (prev)
                     abandon(w, prev);
-                drain(w, &pg);
+                drain(w, pg);
                 goto cleanup;
             }
             more = have;
@@ -754,11 +729,11 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
                 lapse_status_t tst = task_read(w, cur, &from);
                 /* the writer wrote the pending task during this read: its mark now, before this
                  * task's device work reuses that task's slot */
-                if (tst == LAPSE_OK && (st = drain(w, &pg)) != LAPSE_OK) { /* printed */
+                if (tst == LAPSE_OK && (st = drain(w, pg)) != LAPSE_OK) { /* printed */
                     task_end(cur, st); /* the drained task failed, not this one */
                     cur->row.status = LAPSE_ROW_ABANDONED;
                     push_row(w, &cur->row);
-                    wind_down(w, prev, st, &pg);
+                    wind_down(w, prev, st, pg);
                     lapse_sched_abort(w->sched);
                     goto printed;
                 }
@@ -772,8 +747,8 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
                     if ((st = task_failed(w, tst)) == LAPSE_OK)
                         st = pst;
                     if (st != LAPSE_OK) {
-                        wind_down(w, prev, st, &pg);
-                        drain(w, &pg);
+                        wind_down(w, prev, st, pg);
+                        drain(w, pg);
                         lapse_sched_abort(w->sched);
                         goto printed;
                     }
@@ -782,7 +757,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
                     if (st != LAPSE_OK) {
                         if (prev)
                             abandon(w, prev);
-                        drain(w, &pg);
+                        drain(w, pg);
                         goto cleanup;
                     }
                 }
@@ -792,10 +767,10 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
             prev = cur;
             cur = NULL;
         }
-        if (prev && (st = finish(w, prev, &pg)) != LAPSE_OK) {
+        if (prev && (st = finish(w, prev, pg)) != LAPSE_OK) {
             if (cur)
                 abandon(w, cur);
-            drain(w, &pg);
+            drain(w, pg);
             lapse_sched_abort(w->sched);
             goto printed;
         }
@@ -803,34 +778,119 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
         if (!more && !prev)
             break;
     }
-    if ((st = drain(w, &pg)) != LAPSE_OK) { /* the last task's writes; printed */
+    if ((st = drain(w, pg)) != LAPSE_OK) { /* the last task's writes; printed */
         lapse_sched_abort(w->sched);
         goto printed;
     }
-    io_stats(w);
 cleanup:
     lapse_err_context("rank %d", w->r->rank);
     if (st != LAPSE_OK && (st != LAPSE_EINTERRUPTED || w->r->rank == 0))
         lapse_err_print(st);
 printed:;
-    lapse_status_t dst = drain(w, &pg); /* none is pending on any path above: a safety net */
-    if (st == LAPSE_OK)
-        st = dst;
+    lapse_status_t dst = drain(w, pg); /* none is pending on any path above: a safety net */
+    return st == LAPSE_OK ? dst : st;
+}
+
+/* Collective: the end of a wave's hand-out: this rank takes no more tasks of w->sched; rank 0
+ * waits for every rank to finish it, reporting progress, and adds its counts to the run's
+ * (w->done0, w->vox0). Returns st, or when st is LAPSE_OK a failure of the scheduler. */
+static lapse_status_t wave_end(lapse_worker_t *w, lapse_progress_t *pg, lapse_status_t st)
+{
     lapse_status_t fst = lapse_sched_finish(w->sched);
     if (st == LAPSE_OK)
         st = fst;
-    if (st == LAPSE_OK && w->nfailed > 0)
-        st = lapse_fail(LAPSE_ESKIPPED, "%lld task(s) failed on rank %d and were skipped",
-                        (long long)w->nfailed, w->r->rank);
     if (w->r->rank == 0) {
         int64_t done = 0, vox = 0, fin = 0;
         while (lapse_sched_counts(w->sched, &done, &vox, &fin) == LAPSE_OK && fin < w->r->nranks) {
-            lapse_progress_update(&pg, done, vox, MPI_Wtime(), 0);
+            lapse_progress_update(pg, w->done0 + done, w->vox0 + vox, MPI_Wtime(), 0);
             if (lapse_sched_wait(w->sched, 0.02) != LAPSE_OK) /* serves the others meanwhile */
                 break;
         }
-        lapse_progress_finish(&pg, done, vox, MPI_Wtime()); /* once: not after a line of done */
+        w->done0 += done;
+        w->vox0 += vox;
     }
+    return st;
+}
+
+/* Collective: replace the scheduler of the wave before (w->sched) by one of wave v's tasks, of
+ * the kind that ran (rma's fallback to dynamic is not tried again). Agreed. */
+static lapse_status_t next_wave_sched(lapse_worker_t *w, int64_t v)
+{
+    const lapse_sched_t kind = lapse_sched_kind(w->sched);
+    lapse_status_t st = lapse_sched_destroy(w->sched);
+    w->sched = NULL;
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    LAPSE_TRY(lapse_agree(w->r->world, st));
+    w->task0 = w->deal.wave_end[v - 1];
+    st = lapse_sched_create(w->r->world, kind, w->deal.wave_end[v] - w->task0,
+                            w->deal.rank + w->task0,
+                            w->deal.group ? w->deal.group + w->task0 : NULL, &w->sched);
+    if (st != LAPSE_OK)
+        lapse_err_print(st);
+    st = lapse_agree(w->r->world, st);
+cleanup:
+    return st;
+}
+
+lapse_status_t lapse_worker_work(lapse_worker_t *w)
+{
+    lapse_status_t st = LAPSE_OK;
+    lapse_progress_t pg;
+    if (w->r->rank == 0)
+        lapse_progress_init(&pg, stderr, w->plan->ntasks, MPI_Wtime());
+    /* Global steps: set up (collective; printed by the ranks that failed) */
+    if ((st = lapse_phases_prepare(w, &w->phases)) != LAPSE_OK) {
+        lapse_sched_abort(w->sched);
+        st = wave_end(w, &pg, st);
+        goto done;
+    }
+    /* The background writer: with overlap, for an HDF5 output (unless LAPSE_RAW_WRITE=0). */
+    const char *rw = getenv("LAPSE_RAW_WRITE");
+    const int collective = lapse_h5out_collective(w->out);
+    if (!collective && lapse_pipeline_slots(w->pipe) >= 2 &&
+        w->job->cfg.output_format != LAPSE_FMT_ZARR && !(rw && strcmp(rw, "0") == 0)) {
+        w->pend = calloc(1, sizeof *w->pend);
+        if (w->pend == NULL)
+            st = lapse_fail(LAPSE_ENOMEM, "out of memory for the output writer");
+        if (st != LAPSE_OK)
+            lapse_err_print(st);
+    }
+    st = lapse_agree(w->r->world, st); /* the rounds are collective */
+    /* The waves (exec/deal.h), each its rounds of global steps (collective: the results of its
+     * timepoints), then its tasks: a later wave's interruption leaves the earlier done. The
+     * driver made the scheduler of wave 0. */
+    for (int64_t v = 0; v < w->deal.nwaves; v++) {
+        if (st == LAPSE_OK && v > 0 && (st = next_wave_sched(w, v)) != LAPSE_OK)
+            break; /* agreed, printed: no scheduler is left */
+        if (st == LAPSE_OK)
+            st = lapse_phases_run_wave(w->phases, w->task0, w->deal.wave_end[v],
+                                       v == w->deal.nwaves - 1);
+        if (st == LAPSE_OK) {
+            if (v == 0)
+                w->t_loop = MPI_Wtime();
+            /* (they tell the others through the scheduler when they stop early) */
+            st = collective ? work_lockstep(w, &pg) : work_tasks(w, &pg);
+        } else {
+            lapse_sched_abort(w->sched);
+        }
+        st = wave_end(w, &pg, st);
+        if (v + 1 < w->deal.nwaves) { /* every rank goes on, or none (a failure is printed) */
+            lapse_status_t ast = lapse_agree(w->r->world, st);
+            if (ast != LAPSE_OK) {
+                st = ast;
+                break;
+            }
+        }
+    }
+    if (st == LAPSE_OK)
+        io_stats(w);
+done:
+    if (st == LAPSE_OK && w->nfailed > 0)
+        st = lapse_fail(LAPSE_ESKIPPED, "%lld task(s) failed on rank %d and were skipped",
+                        (long long)w->nfailed, w->r->rank);
+    if (w->r->rank == 0) /* once: not after a line of done */
+        lapse_progress_finish(&pg, w->done0, w->vox0, MPI_Wtime());
     return st;
 }
 

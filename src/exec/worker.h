@@ -54,7 +54,10 @@ typedef struct {
     int64_t clipped_tasks[LAPSE_MAX_STEPS + 1]; /* and the done tasks that had any */
     struct lapse_phases *phases;  /* results of global steps (exec/phases.h), or NULL */
     unsigned long long dev_share; /* device bytes this rank may use (exec/sizing.h share) */
-    double t_loop;                /* MPI_Wtime at the start of the task loop */
+    double t_loop;                /* MPI_Wtime at the start of the first wave's task loop */
+    /* The wave running (exec/deal.h): its first pending task (w->sched hands out its tasks
+     * from 0), and on rank 0 the tasks and core voxels the earlier waves' schedulers counted. */
+    int64_t task0, done0, vox0;
     /* The background writer (io/rawwrite.h) of an unfiltered HDF5 output and the task whose
      * data it is writing (worker.c; NULL: none yet). LAPSE_RAW_WRITE=0 keeps every data write on
      * the main thread (HDF5). */
@@ -72,13 +75,17 @@ int lapse_worker_overlap(void);
  * lapse_worker_close. */
 lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl);
 
-/* Local loop, collective counters. Take and run tasks until none is left, a task fails or a
- * stop signal arrives (then the other ranks are told through the scheduler); then (rank 0)
- * wait for every rank to finish, reporting progress. A failure is printed here by the rank
- * that saw it, naming the rank and the task (an interruption by rank 0 only). With on_error:
- * skip, a task whose input read or computation failed (LAPSE_EREAD, LAPSE_ECL, LAPSE_ERUNTIME)
- * is printed, kept as a failed row and counted in w->nfailed, and the loop goes on; the status
- * is then LAPSE_ESKIPPED. Returns this rank's status (not agreed). */
+/* Collective. The run's waves (w->deal: the rounds' waves of global steps, else one), each in
+ * turn: its rounds of global steps (exec/phases.h), then its tasks, taken from the scheduler
+ * (the driver's w->sched for wave 0, a new one for each later wave) and run until none is
+ * left, a task fails or a stop signal arrives (then the other ranks are told through the
+ * scheduler); then (rank 0) wait for every rank to finish the wave, reporting progress. The
+ * ranks agree between waves, so a failure or stop in one wave ends the run after it on every
+ * rank, with the earlier waves' tasks done. A failure is printed here by the rank that saw it,
+ * naming the rank and the task (an interruption by rank 0 only). With on_error: skip, a task
+ * whose input read or computation failed (LAPSE_EREAD, LAPSE_ECL, LAPSE_ERUNTIME) is printed,
+ * kept as a failed row and counted in w->nfailed, and the run goes on; the status is then
+ * LAPSE_ESKIPPED. Returns this rank's status (agreed only where a later wave followed). */
 lapse_status_t lapse_worker_work(lapse_worker_t *w);
 
 /* Whether st, the status of a failed task, is the task's own failure: of reading its input or

@@ -3,7 +3,8 @@
 # steps (tiled, 2 and 3 ranks): a SIGKILL during a reduction round (LAPSE_FAULT=phase) and a
 # SIGKILL after a rank's first task (LAPSE_FAULT=after-task) are continued by the same command
 # to an output bit-identical to an uninterrupted run (images, tables and their summary, no
-# duplicate rows), and updating one timepoint (--timepoints) of a complete output recomputes
+# duplicate rows); with rounds in waves of one timepoint a kill in the third wave's rounds
+# leaves the first two timepoints done and the resume runs only the others; and updating one timepoint (--timepoints) of a complete output recomputes
 # it and leaves every dataset and table bit-identical (the timepoint's rows replaced, not
 # added); an update that leaves timepoint 2 without objects removes its rows and keeps every
 # other row (the table shrank wrongly and hung 2 ranks before 2026-12-02), and updating back
@@ -57,6 +58,20 @@ for f in "2 phase@1" "3 phase@0" "2 after-task@1" "3 after-task@2"; do
     case $fault in phase*) [ "$m" -eq 0 ] || fail "tasks were marked done during the reductions ($m)" ;; esac
     resume_ok "$n" "$CFG" "$OUT" "$REF"
     [ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "$fault: the resumed table has duplicate or missing rows"
+done
+
+note "rounds in waves of one timepoint (LAPSE_PHASE_MEM=1 KiB): a SIGKILL in the rounds of t=2"
+note "(LAPSE_FAULT=round-2-0-t2@1) leaves t=0 and t=1 done, each wave's tasks having run after"
+note "its rounds; the same command then runs the rounds and tasks of t=2 and t=3 only"
+TILES=$(ntiles 9 31 37)
+for n in 2 3; do
+    LAPSE_PHASE_MEM=1024 fault_run "$n" round-2-0-t2@1
+    m=$(marks "$OUT")
+    [ "$m" -eq $((2 * TILES)) ] || { cat "$T/fault.log"; fail "$n ranks: $m tasks done after a kill in the third wave, not $((2 * TILES))"; }
+    LAPSE_PHASE_MEM=1024 resume_ok "$n" "$CFG" "$OUT" "$REF" $((2 * TILES))
+    grep -q "rounds* over 2 timepoints x $TILES tiles (2 waves of at most 1 timepoint" "$T/resume.log" ||
+        { cat "$T/resume.log"; fail "$n ranks: the resume did not run the rounds of the 2 pending timepoints alone"; }
+    [ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "waves: the resumed table has duplicate or missing rows"
 done
 
 # resumed LOG: tasks resumed from a checkpoint, summed over the ranks' LAPSE_PROFILE lines.

@@ -261,6 +261,9 @@ START_TEST(test_deal)
     static const int64_t g1[15] = {0, 0, 1, 2, 2, 3, 4, 4, 5, 6, 6, 7, 8, 8, 9};
     check_deal(&d, 15, r1, g1);
     ck_assert_int_eq(d.ncut, 5);
+    ck_assert_int_eq(d.nwaves, 5); /* a timepoint's 3 tasks a wave */
+    for (int v = 0; v < 5; v++)
+        ck_assert_int_eq(d.wave_end[v], 3 * (v + 1));
     lapse_deal_free(&d);
     /* 4 ranks, one wave: t0-t3 whole on ranks 0-3, t4 in blocks of one tile (4 wanted, 3 tiles) */
     ck_assert_int_eq(lapse_deal_make(&plan, 4, LAPSE_DEAL_TIMEPOINTS, 0, &d), LAPSE_OK);
@@ -276,7 +279,19 @@ START_TEST(test_deal)
     static const int want[10] = {0, 0, 0, 1, 1, 1, 0, 1, 1, 1};
     check_deal(&d, 10, want, NULL);
     ck_assert_int_eq(d.ncut, 0);
+    ck_assert_int_eq(d.nwaves, 1);
+    ck_assert_int_eq(d.wave_end[0], 10);
     lapse_deal_free(&d);
+    /* waves of 2 pending timepoints: t0 t2 | t3 (one tile) t4, round-robin or not */
+    for (int k = 0; k < 2; k++) {
+        ck_assert_int_eq(
+            lapse_deal_make(&plan, 2, k ? LAPSE_DEAL_TASKS : LAPSE_DEAL_TIMEPOINTS, 2, &d),
+            LAPSE_OK);
+        ck_assert_int_eq(d.nwaves, 2);
+        ck_assert_int_eq(d.wave_end[0], 6);
+        ck_assert_int_eq(d.wave_end[1], 10);
+        lapse_deal_free(&d);
+    }
     /* the rule: timepoints per rank for a compressed input, several tiles and ranks (however
      * few timepoints); LAPSE_DEAL overrides it */
     lapse_input_info_t in = {0};
@@ -318,6 +333,9 @@ START_TEST(test_deal_waves_even)
                 ck_assert_int_eq(lapse_deal_make(&plan, nranks, LAPSE_DEAL_TIMEPOINTS, wave, &d),
                                  LAPSE_OK);
                 const int64_t w = wave > 0 ? wave : ntps;
+                ck_assert_int_eq(d.nwaves, (ntps + w - 1) / w);
+                for (int64_t v = 0; v < d.nwaves; v++) /* whole waves of w timepoints */
+                    ck_assert_int_eq(d.wave_end[v], 4 * (ntps < (v + 1) * w ? ntps : (v + 1) * w));
                 for (int64_t first = 0; first < ntps; first += w) {
                     int count[4] = {0};
                     for (int64_t q = first * 4; q < (first + w) * 4 && q < ntps * 4; q++)
