@@ -1137,16 +1137,17 @@ static void rounds_report(lapse_phases_t *ph)
             stderr,
             "lapse: rank %d profile: global-step rounds: input %.3f s, pipeline %.3f s, "
             "waiting %.3f s, exchange %.3f s, reductions %.3f s, tile data shared %.3f s, rings "
-            "and states %.3f s, the rest %.3f s; operands kept on the device for %lld tiles "
+            "and states %.3f s, tables written %.3f s, the rest %.3f s; operands kept on the "
+            "device for %lld tiles "
             "(with the growth's state for %lld), %lld passes run from them; of the pipeline, "
             "tile data: read boxes put together %.3f s, uploaded %.3f s, cores downloaded "
             "%.3f s, copied out %.3f s; passes on a state kept on the device: rings in %.3f s, "
             "the step %.3f s, rings out %.3f s; checkpoints kept %lld, round runs resumed from "
             "one %lld\n",
             w->r->rank, ph->t_input, ph->t_run, ph->t_wait, ph->t_exchange, ph->t_reduce,
-            ph->t_share, ph->t_rings,
+            ph->t_share, ph->t_rings, ph->t_tables,
             elapsed - (ph->t_input + ph->t_run + ph->t_wait + ph->t_exchange + ph->t_reduce +
-                       ph->t_share + ph->t_rings),
+                       ph->t_share + ph->t_rings + ph->t_tables),
             ph->n_kept, ph->n_state, ph->n_reused, ph->t_mat_box, ph->t_mat_up, ph->t_mat_down,
             ph->t_mat_out, ph->t_kept_in, ph->t_kept_step, ph->t_kept_out, ph->n_ck_saved,
             ph->n_ck_rounds);
@@ -1199,11 +1200,13 @@ static lapse_status_t prologue(lapse_phases_t *ph, int64_t lo, int64_t hi, int l
         spares_clear(ph, k);
     }
     cache_clear(ph, 0); /* the device copies serve the wave's tasks */
+    const double t1 = MPI_Wtime();
     for (int k = 0; k < ph->g->nsteps; k++) {
         const lapse_global_t *gl = ph->g->node[k].step->op->global;
         if (gl && gl->table)
             LAPSE_TRY(write_table(ph, &a, k));
     }
+    ph->t_tables += MPI_Wtime() - t1;
     ph->mode = ph->ntiles == 1 ? MODE_WHOLE : MODE_FINAL;
     ph->n_rounds += rounds;
     ph->n_active += a.n;

@@ -99,6 +99,7 @@ struct lapse_phases {
     double t_rounds, t_idle; /* seconds in the rounds, and this rank's idle at their ends */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
     double t_share, t_rings;    /* tile data shared (tdata_share), rings and final states (tmem) */
+    double t_tables;            /* the waves' tables written (write_table) */
     double t_mat_box, t_mat_up; /* of t_run: read boxes of tile data put together, uploaded */
     double t_mat_down, t_mat_out; /* of t_run: cores downloaded, copied out of the staging */
     double t_kept_in, t_kept_step, t_kept_out; /* of t_run, the passes on a state kept on the

@@ -495,8 +495,10 @@ static void wind_down(lapse_worker_t *w, flight_t *prev, lapse_status_t why, lap
         abandon(w, prev);
 }
 
-/* LAPSE_IO_STATS=1: print this rank's summed row times, its loop's wall and the MPI-IO mode of
- * its latest data write (H5Pget_mpio_actual_io_mode) to stderr, one line (bench/gpu_io.sh). */
+/* LAPSE_IO_STATS=1: print this rank's summed row times, its task loops' wall (every wave's), the
+ * MPI-IO mode of its latest data write (H5Pget_mpio_actual_io_mode), and the waves with the
+ * seconds between them (a wave's hand-out ended, the ranks agreed, the next scheduler made) to
+ * stderr, one line (bench/gpu_io.sh). */
 static void io_stats(const lapse_worker_t *w)
 {
     const char *v = getenv("LAPSE_IO_STATS");
@@ -515,13 +517,13 @@ static void io_stats(const lapse_worker_t *w)
     const char *mode = m >= 0 && m <= 4 ? modes[m] : "no-write";
     fprintf(stderr,
             "lapse: io_stats rank=%d tasks=%lld wall=%.4f read=%.4f upload=%.4f compute=%.4f "
-            "download=%.4f write=%.4f wait=%.4f io_mode=%s writes=%s overlap=%d\n",
-            w->r->rank, (long long)w->nrows, MPI_Wtime() - w->t_loop, t[0], t[1], t[2], t[3], t[4],
-            t[5], mode,
+            "download=%.4f write=%.4f wait=%.4f io_mode=%s writes=%s overlap=%d waves=%lld "
+            "between_waves=%.4f\n",
+            w->r->rank, (long long)w->nrows, w->t_tasks, t[0], t[1], t[2], t[3], t[4], t[5], mode,
             lapse_h5out_collective(w->out) ? "collective"
             : w->raw                       ? "background" /* io/rawwrite.h: no HDF5 data write */
                                            : "independent",
-            lapse_pipeline_slots(w->pipe) > 1);
+            lapse_pipeline_slots(w->pipe) > 1, (long long)w->deal.nwaves, w->t_between);
     fflush(stderr);
 }
 
@@ -861,19 +863,24 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
      * timepoints), then its tasks: a later wave's interruption leaves the earlier done. The
      * driver made the scheduler of wave 0. */
     for (int64_t v = 0; v < w->deal.nwaves; v++) {
+        const double tn = MPI_Wtime();
         if (st == LAPSE_OK && v > 0 && (st = next_wave_sched(w, v)) != LAPSE_OK)
             break; /* agreed, printed: no scheduler is left */
+        w->t_between += MPI_Wtime() - tn;
         if (st == LAPSE_OK)
             st = lapse_phases_run_wave(w->phases, w->task0, w->deal.wave_end[v],
                                        v == w->deal.nwaves - 1);
+        const double t0 = MPI_Wtime();
         if (st == LAPSE_OK) {
             if (v == 0)
-                w->t_loop = MPI_Wtime();
+                w->t_loop = t0;
             /* (they tell the others through the scheduler when they stop early) */
             st = collective ? work_lockstep(w, &pg) : work_tasks(w, &pg);
         } else {
             lapse_sched_abort(w->sched);
         }
+        const double t1 = MPI_Wtime();
+        w->t_tasks += t1 - t0;
         st = wave_end(w, &pg, st);
         if (v + 1 < w->deal.nwaves) { /* every rank goes on, or none (a failure is printed) */
             lapse_status_t ast = lapse_agree(w->r->world, st);
@@ -882,6 +889,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
                 break;
             }
         }
+        w->t_between += MPI_Wtime() - t1;
     }
     if (st == LAPSE_OK)
         io_stats(w);

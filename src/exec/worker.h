@@ -58,6 +58,7 @@ typedef struct {
     /* The wave running (exec/deal.h): its first pending task (w->sched hands out its tasks
      * from 0), and on rank 0 the tasks and core voxels the earlier waves' schedulers counted. */
     int64_t task0, done0, vox0;
+    double t_tasks, t_between; /* seconds in the waves' task loops, and between the waves */
     /* The background writer (io/rawwrite.h) of an unfiltered HDF5 output and the task whose
      * data it is writing (worker.c; NULL: none yet). LAPSE_RAW_WRITE=0 keeps every data write on
      * the main thread (HDF5). */
