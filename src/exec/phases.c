@@ -1516,6 +1516,15 @@ lapse_status_t lapse_phases_run_wave(lapse_phases_t *ph, int64_t lo, int64_t hi,
     if (ph->n_calls++ > 0) { /* the earlier waves' tasks are done: what they kept goes */
         cache_clear(ph, 1);
         rounds_reset(ph);
+        /* the tasks made independent HDF5 calls (chunk lookups, done marks): every rank's
+         * metadata cache empty again before the rounds' scratch area calls (h5out.h) */
+        if (ph->w->job->nscratch > 0) {
+            lapse_status_t st = lapse_h5out_reopen(ph->w->out);
+            if (st != LAPSE_OK)
+                lapse_err_print(st);
+            if ((st = lapse_agree(ph->w->r->world, st)) != LAPSE_OK)
+                return st;
+        }
     }
     return prologue_skipping(ph, lo, hi, last);
 }
