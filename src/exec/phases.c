@@ -1172,6 +1172,19 @@ static lapse_status_t prologue(lapse_phases_t *ph, int64_t lo, int64_t hi, int l
     ph->mode = MODE_PARTIAL;
     if (ph->ntiles > 1)
         LAPSE_TRY(ph_tdata_decide(ph, &a));
+    int scratch = 0; /* a step of the wave's rounds uses the output's scratch area */
+    for (int k = 0; ph->ntiles > 1 && k < ph->g->nsteps; k++) {
+        const lapse_global_t *gl = ph->g->node[k].step->op->global;
+        scratch |= gl && gl->mat_bytes && !ph_recomputed(ph->g, k) && !ph->tdmem[k];
+    }
+    if (scratch && ph->n_calls > 1) {
+        /* an earlier wave's tasks made independent HDF5 calls (chunk lookups, done marks):
+         * every rank's metadata cache empty again before the scratch area's calls (h5out.h) */
+        lst = lapse_h5out_reopen(w->out);
+        if (lst != LAPSE_OK)
+            lapse_err_print(lst);
+        LAPSE_TRY(lapse_agree(w->r->world, lst));
+    }
     if (ph->ntiles == 1) { /* one round of whole timepoints */
         LAPSE_TRY(capture_whole(ph, &a));
         rounds = a.n > 0; /* none when every timepoint was left out (on_error: skip) */
@@ -1516,15 +1529,6 @@ lapse_status_t lapse_phases_run_wave(lapse_phases_t *ph, int64_t lo, int64_t hi,
     if (ph->n_calls++ > 0) { /* the earlier waves' tasks are done: what they kept goes */
         cache_clear(ph, 1);
         rounds_reset(ph);
-        /* the tasks made independent HDF5 calls (chunk lookups, done marks): every rank's
-         * metadata cache empty again before the rounds' scratch area calls (h5out.h) */
-        if (ph->w->job->nscratch > 0) {
-            lapse_status_t st = lapse_h5out_reopen(ph->w->out);
-            if (st != LAPSE_OK)
-                lapse_err_print(st);
-            if ((st = lapse_agree(ph->w->r->world, st)) != LAPSE_OK)
-                return st;
-        }
     }
     return prologue_skipping(ph, lo, hi, last);
 }
