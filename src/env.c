@@ -38,6 +38,7 @@ static const struct {
     {"LAPSE_PROGRESS_INTERVAL", ENV_SECONDS, "a number of seconds > 0", 1},
     {"LAPSE_DEVICE_MEM_LIMIT", ENV_BYTES, "a number of bytes > 0", 0},
     {"LAPSE_PHASE_MEM", ENV_BYTES, "a number of bytes > 0", 0},
+    {"LAPSE_WAVE_TIMEPOINTS", ENV_BYTES, "a number of timepoints > 0", 0},
     {"LAPSE_PHASE_CACHE", ENV_BYTES, "a number of bytes > 0", 0},
     {"LAPSE_EXCHANGE_UNITS", ENV_BYTES, "a number of units > 0", 0},
     {"LAPSE_COPY_THREADS", ENV_TO64, "a number of threads (1-64)", 1},

@@ -315,7 +315,7 @@ static lapse_status_t start_run(lapse_worker_t *w, run_record_t *rec)
         st = lapse_h5out_flush(w->out);
     LAPSE_TRY(start_step(w, st));
     /* the rounds of global steps go in waves of timepoints, which the deal evens out */
-    const int64_t wave = lapse_phases_needed(job) && plan->ntiles > 1 ? lapse_phases_wave(plan) : 0;
+    const int64_t wave = lapse_phases_rounds(job, plan) ? lapse_phases_wave(plan, r->nranks) : 0;
     st = lapse_deal_make(plan, r->nranks, lapse_deal_choose(&job->in, plan, r->nranks), wave,
                          &w->deal);
     LAPSE_TRY(start_step(w, st));

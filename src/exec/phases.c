@@ -948,7 +948,7 @@ cleanup:
     return st;
 }
 
-int64_t lapse_phases_wave(const lapse_plan_t *p)
+int64_t lapse_phases_wave(const lapse_plan_t *p, int nranks)
 {
     double budget = 512.0 * 1048576.0;
     const char *env = getenv("LAPSE_PHASE_MEM");
@@ -958,8 +958,20 @@ int64_t lapse_phases_wave(const lapse_plan_t *p)
                    ((double)p->tile[1] * p->tile[2] + (double)p->tile[0] * p->tile[2] +
                     (double)p->tile[0] * p->tile[1]);
     double per_tp = (faces + 65536.0) * (double)p->ntiles;
-    int64_t w = (int64_t)(budget / per_tp);
-    return w < 1 ? 1 : w;
+    double cap = 4.0 * (nranks > 2 ? nranks : 2); /* what a kill may cost: one wave */
+    env = getenv("LAPSE_WAVE_TIMEPOINTS");
+    if (env && atof(env) >= 1)
+        cap = atof(env);
+    double w = budget / per_tp < cap ? budget / per_tp : cap;
+    return w < 1 ? 1 : (int64_t)w;
+}
+
+int lapse_phases_rounds(const lapse_job_t *job, const lapse_plan_t *plan)
+{
+    int tables = 0;
+    for (int k = 0; k < job->graph.nsteps; k++)
+        tables |= job->graph.node[k].step->op->global && job->graph.node[k].step->op->global->table;
+    return lapse_phases_needed(job) && (plan->ntiles > 1 || tables);
 }
 
 /* Collective: the passes of the iterative step ph->target over the timepoints of a, one
@@ -1079,6 +1091,11 @@ static lapse_status_t capture_whole(lapse_phases_t *ph, const active_t *a)
             continue;
         }
         lapse_fault_point("phase");
+        if (getenv("LAPSE_FAULT")) { /* the tests: a kill at timepoint T, "whole-tT[@R]" */
+            char fault[64];
+            snprintf(fault, sizeof fault, "whole-t%lld", (long long)t.t);
+            lapse_fault_point(fault);
+        }
         for (int k = 0; lst == LAPSE_OK && k < ns; k++) {
             const lapse_global_t *gl = ph->g->node[k].step->op->global;
             if (gl && (gl->table || gl->summary)) {
@@ -1118,7 +1135,7 @@ cleanup:
 static void rounds_report(lapse_phases_t *ph)
 {
     const lapse_worker_t *w = ph->w;
-    const int64_t wave = ph->ntiles == 1 ? ph->n_active : lapse_phases_wave(&ph->full);
+    const int64_t wave = lapse_phases_wave(&ph->full, w->r->nranks);
     double all = 0;
     const double elapsed = ph->t_rounds;
     if (MPI_Reduce(&ph->t_idle, &all, 1, MPI_DOUBLE, MPI_SUM, 0, w->r->world) == MPI_SUCCESS &&
@@ -1507,11 +1524,8 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out)
         lapse_err_print(lst);
     LAPSE_TRY(lapse_agree(w->r->world, lst));
     lapse_pipeline_set_global(w->pipe, gstep, ph);
-    int tables = 0;
-    for (int k = 0; k < ph->g->nsteps; k++)
-        tables |= ph->g->node[k].step->op->global && ph->g->node[k].step->op->global->table;
     /* a table is written before the tasks: the waves' rounds (lapse_phases_run_wave) */
-    ph->rounds = ph->ntiles > 1 || tables;
+    ph->rounds = lapse_phases_rounds(w->job, w->plan);
     ph->mode = ph->rounds ? MODE_PARTIAL : MODE_WHOLE;
     *out = ph;
     ph = NULL;

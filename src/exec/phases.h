@@ -26,11 +26,18 @@ typedef struct lapse_phases lapse_phases_t;
 /* 1 when the job's graph has a global step. */
 int lapse_phases_needed(const lapse_job_t *job);
 
-/* Timepoints per wave of the rounds for plan (its tile shape and tiles per timepoint): the
- * partials of one round of a wave (held on every rank, and sent in one MPI_Allgatherv) stay
- * within LAPSE_PHASE_MEM bytes (default 512 MiB), estimating a tile's partial as its six faces
- * of 8-byte values (labels) plus 64 KiB. At least 1. */
-int64_t lapse_phases_wave(const lapse_plan_t *plan);
+/* Timepoints per wave of the rounds for plan (its tile shape and tiles per timepoint) on
+ * nranks ranks: the partials of one round of a wave (held on every rank, and sent in one
+ * MPI_Allgatherv) stay within LAPSE_PHASE_MEM bytes (default 512 MiB), estimating a tile's
+ * partial as its six faces of 8-byte values (labels) plus 64 KiB; and a wave holds at most
+ * LAPSE_WAVE_TIMEPOINTS timepoints (default 4 per rank, at least 8), since a run stopped or
+ * killed in a wave redoes that wave. At least 1. */
+int64_t lapse_phases_wave(const lapse_plan_t *plan, int nranks);
+
+/* 1 when the tasks of job's plan need rounds of global steps before them (lapse_phases_run_wave
+ * does something): a global step, and several tiles per timepoint or a table (written before
+ * the tasks mark their timepoints done). */
+int lapse_phases_rounds(const lapse_job_t *job, const lapse_plan_t *plan);
 
 /* Bytes of host memory a rank may keep between the rounds of global steps (input boxes, tile
  * data, the growth's state): LAPSE_PHASE_CACHE, else a quarter of the memory the process may

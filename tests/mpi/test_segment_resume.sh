@@ -105,6 +105,14 @@ CFG=$T/whole.yaml
 fault_run 2 phase@1
 resume_ok 2 "$CFG" "$OUT" "$REF"
 [ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "whole: the resumed table has duplicate or missing rows"
+note "timepoints held whole in waves of one (LAPSE_WAVE_TIMEPOINTS=1): a kill at t=2 leaves t=0, 1 done"
+LAPSE_WAVE_TIMEPOINTS=1 fault_run 2 whole-t2
+m=$(marks "$OUT")
+[ "$m" -eq 2 ] || { cat "$T/fault.log"; fail "whole: $m timepoints done after a kill at t=2 in waves of one, not 2"; }
+LAPSE_WAVE_TIMEPOINTS=1 resume_ok 2 "$CFG" "$OUT" "$REF" 2
+grep -q "rounds* over 2 timepoints x 1 tile (2 waves of at most 1 timepoint)" "$T/resume.log" ||
+    { cat "$T/resume.log"; fail "whole: the resume did not run the 2 pending timepoints alone"; }
+[ "$(rows "$OUT" /nuclei)" -eq "$NROWS" ] || fail "whole, waves: the resumed table has duplicate or missing rows"
 CFG=$CFG_T
 rm -f "$OUT"
 lapse_run 2 "$CFG"
