@@ -759,7 +759,7 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
     if (o->dry_run) {
         lapse_job_set_chunks(&job, &plan); /* the output's size with its edge chunks */
         if (r.rank == 0)
-            lapse_report_plan(&job, &plan, &mem, stdout);
+            lapse_report_plan(&job, &plan, &mem, r.nranks, stdout);
         goto cleanup;
     }
     if (plan.ntasks == 0) {

@@ -61,8 +61,29 @@ static void report_tables(const lapse_job_t *job, const lapse_plan_t *p, FILE *f
     }
 }
 
+/* The waves of a run with rounds of global steps (exec/phases.h lapse_phases_wave, exec/deal.h):
+ * how many, of at most how many timepoints on nranks ranks. Nothing without rounds. */
+static void report_waves(const lapse_job_t *job, const lapse_plan_t *p, int nranks, FILE *f)
+{
+    if (!lapse_phases_rounds(job, p))
+        return;
+    int64_t ntps = 0; /* timepoints with a pending task (tasks are in timepoint order) */
+    for (int64_t q = 0, last = -1; q < p->ntasks; q++) {
+        const int64_t tpi = (p->todo ? p->todo[q] : q) / p->ntiles;
+        ntps += tpi != last;
+        last = tpi;
+    }
+    const int64_t w = lapse_phases_wave(p, nranks), n = (ntps + w - 1) / w;
+    fprintf(f,
+            "waves      %lld wave%s of at most %lld timepoint%s on %d rank%s, each its global "
+            "steps' rounds then its tasks: a stopped run redoes at most its current wave "
+            "(LAPSE_PHASE_MEM, LAPSE_WAVE_TIMEPOINTS)\n",
+            (long long)n, n == 1 ? "" : "s", (long long)w, w == 1 ? "" : "s", nranks,
+            nranks == 1 ? "" : "s");
+}
+
 void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const lapse_devmem_t *mem,
-                       FILE *f)
+                       int nranks, FILE *f)
 {
     const lapse_config_t *cfg = &job->cfg;
     unsigned long long bytes = lapse_sizing_task_bytes(job, p->max_read_voxels, p->max_core_voxels);
@@ -171,6 +192,7 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
         }
         fprintf(f, "\n");
     }
+    report_waves(job, p, nranks, f);
     fprintf(f, "tasks      %lld\n", (long long)p->ntasks);
     fprintf(f, "%8s %6s %6s  %-26s %-26s\n", "task", "t", "tile", "core offset/shape (z,y,x)",
             "read offset/shape (z,y,x)");

@@ -4,7 +4,8 @@
 # SIGKILL after a rank's first task (LAPSE_FAULT=after-task) are continued by the same command
 # to an output bit-identical to an uninterrupted run (images, tables and their summary, no
 # duplicate rows); with rounds in waves of one timepoint a kill in the third wave's rounds
-# leaves the first two timepoints done and the resume runs only the others; and updating one timepoint (--timepoints) of a complete output recomputes
+# leaves the first two timepoints done and the resume runs only the others (the dry run lists
+# the waves); and updating one timepoint (--timepoints) of a complete output recomputes
 # it and leaves every dataset and table bit-identical (the timepoint's rows replaced, not
 # added); an update that leaves timepoint 2 without objects removes its rows and keeps every
 # other row (the table shrank wrongly and hung 2 ranks before 2026-12-02), and updating back
@@ -64,6 +65,11 @@ note "rounds in waves of one timepoint (LAPSE_PHASE_MEM=1 KiB): a SIGKILL in the
 note "(LAPSE_FAULT=round-2-0-t2@1) leaves t=0 and t=1 done, each wave's tasks having run after"
 note "its rounds; the same command then runs the rounds and tasks of t=2 and t=3 only"
 TILES=$(ntiles 9 31 37)
+rm -f "$OUT"
+LAPSE_PHASE_MEM=1024 run_ok "$T/dry.log" mpirun_lapse 2 run "$CFG" --dry-run
+grep -q "^waves      4 waves of at most 1 timepoint on 2 ranks, each its global steps' rounds then its tasks" "$T/dry.log" ||
+    { cat "$T/dry.log"; fail "the dry run does not list the 4 waves of one timepoint"; }
+[ ! -e "$OUT" ] || fail "the dry run wrote $OUT"
 for n in 2 3; do
     LAPSE_PHASE_MEM=1024 fault_run "$n" round-2-0-t2@1
     m=$(marks "$OUT")
