@@ -1,10 +1,12 @@
 /*
  * table.c - per-timepoint tables in the output file (see table.h). Rank 0 reads the old rows,
- * merges and sorts; every rank sizes the dataset (collective); rank 0 writes all rows in one
- * collective write in which the others select nothing.
+ * merges and sorts (or, where the new timepoints all come after the old rows', only appends);
+ * every rank sizes the dataset (collective); rank 0 writes the rows in one collective write in
+ * which the others select nothing.
  */
 #include "io/table.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,10 +58,36 @@ static int in_sorted(int64_t t, const int64_t *sorted, int64_t n)
     return n > 0 && bsearch(&t, sorted, (size_t)n, sizeof t, i64_cmp) != NULL;
 }
 
-/* Rank 0: the merged rows: the old ones of dset (n0) outside tps, then rows; sorted. */
+/* Rank 0, dset's last row's timepoint into *t (dset holds n0 > 0 rows). */
+static lapse_status_t last_timepoint(hid_t dset, hid_t type, hsize_t n0, size_t rb, int64_t *t)
+{
+    lapse_status_t st = LAPSE_OK;
+    hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
+    hsize_t start = n0 - 1, one = 1;
+    char *row = malloc(rb);
+    LAPSE_ALLOC(row);
+    LAPSE_H5ID(fspace, H5Dget_space(dset));
+    LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &one, NULL));
+    LAPSE_H5ID(mspace, H5Screate_simple(1, &one, NULL));
+    LAPSE_H5(H5Dread(dset, type, mspace, fspace, H5P_DEFAULT, row));
+    memcpy(t, row, sizeof *t);
+cleanup:
+    if (mspace >= 0)
+        H5Sclose(mspace);
+    if (fspace >= 0)
+        H5Sclose(fspace);
+    free(row);
+    return st;
+}
+
+/* Rank 0: the table's rows after the change: the old ones of dset (n0) outside tps, and rows;
+ * sorted by timepoint and label. Into *out the rows from row *first on (the others stay as
+ * they are), *nout of them: where every timepoint of tps comes after the old rows' last (the
+ * next wave of a run, a run that continues one), only the new rows, appended (*first = n0);
+ * else every row (*first = 0), the old ones read and merged. */
 static lapse_status_t merge(hid_t dset, hid_t type, const lapse_table_desc_t *desc,
                             const int64_t *tps, int64_t ntps, const void *rows, int64_t nrows,
-                            char **out, int64_t *nout)
+                            char **out, int64_t *first, int64_t *nout)
 {
     lapse_status_t st = LAPSE_OK;
     hid_t space = H5I_INVALID_HID;
@@ -71,15 +99,30 @@ static lapse_status_t merge(hid_t dset, hid_t type, const lapse_table_desc_t *de
         LAPSE_H5ID(space, H5Dget_space(dset));
         LAPSE_H5(H5Sget_simple_extent_dims(space, &n0, NULL));
     }
-    buf = malloc(((size_t)n0 + (size_t)nrows + 1) * rb);
-    LAPSE_ALLOC(buf);
-    if (n0 > 0)
-        LAPSE_H5(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
     sorted = malloc(((size_t)ntps + 1) * sizeof *sorted);
     LAPSE_ALLOC(sorted);
     if (ntps > 0)
         memcpy(sorted, tps, (size_t)ntps * sizeof *sorted);
     qsort(sorted, (size_t)ntps, sizeof *sorted, i64_cmp);
+    int64_t last = INT64_MIN;
+    if (n0 > 0 && ntps > 0)
+        LAPSE_TRY(last_timepoint(dset, type, n0, rb, &last));
+    ncols_cmp = desc->ncols;
+    if (n0 == 0 || ntps == 0 || last < sorted[0]) { /* appended: the old rows stay */
+        buf = malloc(((size_t)nrows + 1) * rb);
+        LAPSE_ALLOC(buf);
+        if (nrows > 0)
+            memcpy(buf, rows, (size_t)nrows * rb);
+        qsort(buf, (size_t)nrows, rb, row_cmp);
+        *first = (int64_t)n0;
+        *nout = ntps == 0 ? 0 : nrows;
+        *out = buf;
+        buf = NULL;
+        goto cleanup;
+    }
+    buf = malloc(((size_t)n0 + (size_t)nrows + 1) * rb);
+    LAPSE_ALLOC(buf);
+    LAPSE_H5(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
     int64_t keep = 0;
     for (hsize_t i = 0; i < n0; i++) {
         int64_t t;
@@ -89,9 +132,9 @@ static lapse_status_t merge(hid_t dset, hid_t type, const lapse_table_desc_t *de
     }
     if (nrows > 0)
         memcpy(buf + (size_t)keep * rb, rows, (size_t)nrows * rb);
-    ncols_cmp = desc->ncols;
     qsort(buf, (size_t)(keep + nrows), rb, row_cmp);
     *out = buf;
+    *first = 0;
     *nout = keep + nrows;
     buf = NULL;
 cleanup:
@@ -157,12 +200,12 @@ static lapse_status_t agree(MPI_Comm comm, lapse_status_t st)
     return (lapse_status_t)all;
 }
 
-/* Local: the selections of the table's collective write: rows [0, count) where mine, none
- * elsewhere. */
-static lapse_status_t select_rows(hid_t dset, int mine, hsize_t count, hid_t *fspace, hid_t *mspace)
+/* Local: the selections of the table's collective write: rows [start, start + count) where
+ * mine, none elsewhere. */
+static lapse_status_t select_rows(hid_t dset, int mine, hsize_t start, hsize_t count, hid_t *fspace,
+                                  hid_t *mspace)
 {
     lapse_status_t st = LAPSE_OK;
-    hsize_t start = 0;
     LAPSE_TRY(lapse_fault_fail("table-select"));
     LAPSE_H5ID(*fspace, H5Dget_space(dset));
     LAPSE_H5ID(*mspace, H5Screate_simple(1, &count, NULL));
@@ -185,16 +228,17 @@ lapse_status_t lapse_table_put(lapse_h5out_t *o, const char *path, const lapse_t
     MPI_Comm comm;
     int rank;
     char *all = NULL;
-    int64_t total = 0;
+    int64_t span[2] = {0, 0}; /* rank 0's merge: the rows written from span[0], span[1] of them */
     lapse_h5out_handles(o, &file, &dxpl, &comm, &rank);
     LAPSE_H5ID(type, row_type(desc));
     st = open_table(file, path, type, desc, &dset);
     if (st == LAPSE_OK && rank == 0)
-        st = merge(dset, type, desc, tps, ntps, rows, nrows, &all, &total);
+        st = merge(dset, type, desc, tps, ntps, rows, nrows, &all, &span[0], &span[1]);
     if ((st = agree(comm, st)) != LAPSE_OK)
         goto cleanup;
-    LAPSE_MPI(MPI_Bcast(&total, 1, MPI_INT64_T, 0, comm));
-    hsize_t ext = (hsize_t)total, count = total > 0 ? (hsize_t)total : 1, now = 0;
+    LAPSE_MPI(MPI_Bcast(span, 2, MPI_INT64_T, 0, comm));
+    const int64_t total = span[1];
+    hsize_t ext = (hsize_t)(span[0] + total), count = total > 0 ? (hsize_t)total : 1, now = 0;
     LAPSE_H5ID(fspace, H5Dget_space(dset));
     LAPSE_H5(H5Sget_simple_extent_dims(fspace, &now, NULL));
     H5Sclose(fspace);
@@ -217,7 +261,8 @@ lapse_status_t lapse_table_put(lapse_h5out_t *o, const char *path, const lapse_t
         goto cleanup;
     /* Agreed before the collective write: a rank whose selection failed alone would leave the
      * others waiting in H5Dwrite. */
-    if ((st = agree(comm, select_rows(dset, rank == 0, count, &fspace, &mspace))) != LAPSE_OK)
+    if ((st = agree(comm, select_rows(dset, rank == 0, (hsize_t)span[0], count, &fspace,
+                                      &mspace))) != LAPSE_OK)
         goto cleanup;
     LAPSE_H5(H5Dwrite(dset, type, mspace, fspace, dxpl, rank == 0 ? (void *)all : (void *)&total));
 cleanup:

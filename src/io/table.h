@@ -12,7 +12,9 @@
 
 /* Collective over the output's ranks (rank 0's tps and rows are used; the others may pass
  * NULL / 0). In the table at path (created when absent): drop every row whose timepoint is in
- * tps[0..ntps), add rows[0..nrows) (desc->ncols 8-byte values each), sort, write back. A table
+ * tps[0..ntps), add rows[0..nrows) (desc->ncols 8-byte values each), sort, write back (only
+ * the new rows, appended, where every timepoint of tps comes after the table's last row's: the
+ * waves of a run write their rows so, without rewriting the earlier waves'). A table
  * at path with other columns is an error (LAPSE_EINPUT). Every rank returns the same status. A
  * kill while the rows are written back can leave the table with rows of the recomputed
  * timepoints missing: the timepoints' done marks come later, so rerunning recomputes them. */

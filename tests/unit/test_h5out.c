@@ -13,6 +13,7 @@
 
 #include "h5util.h"
 #include "h5out.h"
+#include "io/table.h"
 #include "testutil.h"
 
 static char dir[512];
@@ -372,6 +373,100 @@ START_TEST(update_keeps_untouched_timepoints)
 }
 END_TEST
 
+/* A measurement table filled as the waves of a run fill it (lapse_table_put: timepoints after
+ * the last row's are appended), then a timepoint in the middle replaced by more rows and one by
+ * fewer (the rows merged and written back): every time the table is all rows of every
+ * timepoint, sorted by timepoint and label, each timepoint's rows as last put. */
+static const lapse_col_t tcols[] = {{"timepoint", 0}, {"label", 0}, {"value", 1}};
+static const lapse_table_desc_t tdesc = {3, tcols};
+typedef struct {
+    int64_t t, label;
+    double v;
+} trow_t;
+
+/* The rows of timepoint t as version `ver` puts them: n rows, labels n..1 (unsorted). */
+static int64_t trows(int64_t t, int ver, int64_t n, trow_t *r)
+{
+    for (int64_t i = 0; i < n; i++)
+        r[i] = (trow_t){t, n - i, 100.0 * (double)t + (double)(n - i) + 0.5 * ver};
+    return n;
+}
+
+static void table_put(lapse_h5out_t *o, const int64_t *tps, int ntps, const int64_t *n, int ver)
+{
+    trow_t rows[64];
+    int64_t nrows = 0;
+    for (int i = 0; i < ntps; i++)
+        nrows += trows(tps[i], ver, n[i], rows + nrows);
+    ck_assert_int_eq(lapse_table_put(o, "/cells", &tdesc, tps, ntps, rows, nrows), LAPSE_OK);
+}
+
+/* The table read back equals count[t] rows of version ver[t] for t = 0..ntp-1. */
+static void table_check(const int64_t *count, const int *ver, int ntp)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hid_t d = H5Dopen2(f, "/cells", H5P_DEFAULT), sp = H5Dget_space(d);
+    hid_t ty = H5Tcreate(H5T_COMPOUND, sizeof(trow_t));
+    H5Tinsert(ty, "timepoint", HOFFSET(trow_t, t), H5T_NATIVE_INT64);
+    H5Tinsert(ty, "label", HOFFSET(trow_t, label), H5T_NATIVE_INT64);
+    H5Tinsert(ty, "value", HOFFSET(trow_t, v), H5T_NATIVE_DOUBLE);
+    int64_t want = 0;
+    for (int t = 0; t < ntp; t++)
+        want += count[t];
+    ck_assert_int_eq(H5Sget_simple_extent_npoints(sp), want);
+    trow_t got[64], exp[64];
+    ck_assert_int_ge(H5Dread(d, ty, H5S_ALL, H5S_ALL, H5P_DEFAULT, got), 0);
+    int64_t at = 0;
+    for (int t = 0; t < ntp; t++) {
+        trow_t r[64];
+        int64_t n = trows(t, ver[t], count[t], r);
+        for (int64_t i = 0; i < n; i++) /* sorted: labels 1..n */
+            exp[at + i] = r[n - 1 - i];
+        at += n;
+    }
+    for (int64_t i = 0; i < want; i++) {
+        ck_assert_int_eq(got[i].t, exp[i].t);
+        ck_assert_int_eq(got[i].label, exp[i].label);
+        ck_assert_double_eq(got[i].v, exp[i].v);
+    }
+    H5Tclose(ty);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+}
+
+START_TEST(table_waves_then_replaced)
+{
+    make_file();
+    lapse_h5out_t *o = NULL;
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_UPDATE, specs, 2, &cfg, &state, &o),
+        LAPSE_OK);
+    int64_t count[4] = {3, 2, 4, 1};
+    int ver[4] = {0, 0, 0, 0};
+    const int64_t w1[2] = {0, 1}, w2[1] = {2}, w3[1] = {3};
+    table_put(o, w1, 2, count, 0); /* the waves: appended */
+    table_put(o, w2, 1, count + 2, 0);
+    table_put(o, w3, 1, count + 3, 0);
+    table_put(o, w3, 0, count, 0); /* a wave with no timepoint: nothing changes */
+    ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
+    table_check(count, ver, 4);
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_UPDATE, specs, 2, &cfg, &state, &o),
+        LAPSE_OK);
+    const int64_t u1[1] = {1}, n1[1] = {5}, u2[1] = {2}, n2[1] = {1};
+    table_put(o, u1, 1, n1, 1); /* an update of t=1 with more rows: merged */
+    count[1] = 5;
+    ver[1] = 1;
+    table_put(o, u2, 1, n2, 2); /* t=2 with fewer: the table shrinks */
+    count[2] = 1;
+    ver[2] = 2;
+    ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
+    table_check(count, ver, 4);
+}
+END_TEST
+
 START_TEST(check_refuses)
 {
     /* Update of a file that does not exist. */
@@ -445,6 +540,7 @@ static Suite *h5out_suite(void)
     tcase_add_test(tc, update_keeps_untouched_timepoints);
     tcase_add_test(tc, raw_segments_from_chunk_map);
     tcase_add_test(tc, check_refuses);
+    tcase_add_test(tc, table_waves_then_replaced);
     suite_add_tcase(s, tc);
     return s;
 }
