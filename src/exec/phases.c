@@ -1001,7 +1001,8 @@ static lapse_status_t iterate_rounds(lapse_phases_t *ph, const active_t *a, doub
     char why[320];
     LAPSE_TRY(ph_tmem_decide(ph, k, &cur, &ph->tmem, why, sizeof why));
     ph->evict = 0;
-    if (ph->w->r->rank == 0) {
+    if (ph->w->r->rank == 0 && ph->tmem_told != ph->tmem + 1) { /* once, and when it changes */
+        ph->tmem_told = ph->tmem + 1;
         printf("lapse: global step %d (%s): tile state between passes %s%s\n", k + 1,
                ph->g->node[k].step->op->name,
                ph->tmem ? "in host memory (rings exchanged)" : "in the output's scratch area", why);

@@ -142,7 +142,8 @@ lapse_status_t ph_mat_load(lapse_phases_t *ph, lapse_dev_t *d, int k, int pass, 
     if (ph->tdmem[k]) { /* the read box from every tile's shared core data */
         const double t0 = MPI_Wtime();
         LAPSE_TRY(ph_tdata_box(ph, k, &box));
-        ph->t_mat_box += MPI_Wtime() - t0;
+        if (ph->mode == MODE_PARTIAL) /* the rounds' profile (the tasks load it too) */
+            ph->t_mat_box += MPI_Wtime() - t0;
         goto upload;
     }
     st = lapse_h5out_read(ph->w->out, ph_scratch_of(ph, k, pass), ph->cur.t, &box, ph->mat_host);
@@ -155,7 +156,8 @@ upload:;
     const double t0 = MPI_Wtime();
     LAPSE_CL(clEnqueueWriteBuffer(d->cl->queue, mat, CL_TRUE, 0, n * gl->mat_bytes, ph->mat_host, 0,
                                   NULL, NULL));
-    ph->t_mat_up += MPI_Wtime() - t0;
+    if (ph->mode == MODE_PARTIAL)
+        ph->t_mat_up += MPI_Wtime() - t0;
 cleanup:
     return st;
 }

@@ -94,6 +94,7 @@ struct lapse_phases {
     int64_t n_calls;     /* waves run so far (lapse_phases_run_wave) */
     unsigned tdata_told; /* where the tile data lives as rank 0 last printed it (ph_tdata_decide:
                           * 1 + the steps' tdmem as bits), 0: not yet */
+    int tmem_told;       /* rank 0: 1 + tmem as it last printed it (iterate_rounds), 0: not yet */
     int n_rounds;        /* the run's rounds, over n_active timepoints in n_waves waves */
     int64_t n_active, n_waves;
     double t_rounds, t_idle; /* seconds in the rounds, and this rank's idle at their ends */

@@ -872,8 +872,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
                                        v == w->deal.nwaves - 1);
         const double t0 = MPI_Wtime();
         if (st == LAPSE_OK) {
-            if (v == 0)
-                w->t_loop = t0;
+            w->t_loop = t0 - w->t_tasks; /* rows' t_start: seconds of task loops before them */
             /* (they tell the others through the scheduler when they stop early) */
             st = collective ? work_lockstep(w, &pg) : work_tasks(w, &pg);
         } else {
@@ -882,13 +881,10 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
         const double t1 = MPI_Wtime();
         w->t_tasks += t1 - t0;
         st = wave_end(w, &pg, st);
-        if (v + 1 < w->deal.nwaves) { /* every rank goes on, or none (a failure is printed) */
-            lapse_status_t ast = lapse_agree(w->r->world, st);
-            if (ast != LAPSE_OK) {
-                st = ast;
-                break;
-            }
-        }
+        /* every rank goes on, or none (a failure is printed); a rank that did not fail keeps its
+         * own status, as without waves (run.c agrees) */
+        if (v + 1 < w->deal.nwaves && lapse_agree(w->r->world, st) != LAPSE_OK)
+            break;
         w->t_between += MPI_Wtime() - t1;
     }
     if (st == LAPSE_OK)

@@ -54,7 +54,8 @@ typedef struct {
     int64_t clipped_tasks[LAPSE_MAX_STEPS + 1]; /* and the done tasks that had any */
     struct lapse_phases *phases;  /* results of global steps (exec/phases.h), or NULL */
     unsigned long long dev_share; /* device bytes this rank may use (exec/sizing.h share) */
-    double t_loop;                /* MPI_Wtime at the start of the first wave's task loop */
+    double t_loop; /* MPI_Wtime at the start of the task loop, less the earlier waves' loops
+                    * (a row's t_start counts the seconds of task loops before it) */
     /* The wave running (exec/deal.h): its first pending task (w->sched hands out its tasks
      * from 0), and on rank 0 the tasks and core voxels the earlier waves' schedulers counted. */
     int64_t task0, done0, vox0;
@@ -86,7 +87,8 @@ lapse_status_t lapse_worker_open(lapse_worker_t *w, lapse_cl_t *cl);
  * naming the rank and the task (an interruption by rank 0 only). With on_error: skip, a task
  * whose input read or computation failed (LAPSE_EREAD, LAPSE_ECL, LAPSE_ERUNTIME) is printed,
  * kept as a failed row and counted in w->nfailed, and the run goes on; the status is then
- * LAPSE_ESKIPPED. Returns this rank's status (agreed only where a later wave followed). */
+ * LAPSE_ESKIPPED. Returns this rank's own status (not agreed: a rank whose run another rank's
+ * failure cut short returns LAPSE_OK). */
 lapse_status_t lapse_worker_work(lapse_worker_t *w);
 
 /* Whether st, the status of a failed task, is the task's own failure: of reading its input or
