@@ -255,6 +255,8 @@ static void sched_free(lapse_scheduler_t *s)
     free(s->first);
     free(s->cont_v);
     free(s->cont_g);
+    free(s->dsent);
+    free(s->dflags);
     free(s);
 }
 
@@ -278,6 +280,8 @@ lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t nta
     LAPSE_MPI(MPI_Comm_size(s->comm, &s->nranks));
     if (s->rank == 0) {
         s->recvd = calloc((size_t)s->nranks, sizeof *s->recvd);
+        s->dsent = calloc((size_t)s->nranks, sizeof *s->dsent);
+        s->dflags = calloc((size_t)s->nranks, sizeof *s->dflags);
         s->abort_reqs = malloc((size_t)s->nranks * sizeof *s->abort_reqs);
         for (int k = 0; s->abort_reqs && k < s->nranks; k++)
             s->abort_reqs[k] = MPI_REQUEST_NULL;
@@ -288,7 +292,8 @@ lapse_status_t lapse_sched_create(MPI_Comm comm, lapse_sched_t kind, int64_t nta
      * memory must not leave the others waiting there. */
     lapse_status_t lst = lapse_fault_fail("sched-create");
     if (lst == LAPSE_OK && (s->share == NULL || s->order == NULL ||
-                            (s->rank == 0 && (s->recvd == NULL || s->abort_reqs == NULL))))
+                            (s->rank == 0 && (s->recvd == NULL || s->abort_reqs == NULL ||
+                                              s->dsent == NULL || s->dflags == NULL))))
         lst = lapse_fail(LAPSE_ENOMEM, "out of memory for the scheduler of %lld tasks",
                          (long long)ntasks);
     if (lst == LAPSE_OK)

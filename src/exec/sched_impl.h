@@ -45,6 +45,9 @@ struct lapse_scheduler {
     /* rank 0 only: the counters and the channel's bookkeeping */
     int64_t done, voxels, finished;
     int64_t *recvd;          /* messages received from each rank */
+    int64_t *dsent;          /* lapse_sched_drain: the messages each rank sent (made at create:
+                              * no allocation between drain's collectives) */
+    int *dflags;             /* lapse_sched_drain: the abort flag scattered to each rank */
     MPI_Request *abort_reqs; /* abort notices sent to each rank (MPI_REQUEST_NULL: none) */
     /* other ranks: the one message in flight to rank 0 and what is not sent yet */
     int64_t up[SCHED_MSG_LEN];

@@ -230,14 +230,8 @@ cleanup:
 lapse_status_t lapse_sched_drain(lapse_scheduler_t *s)
 {
     lapse_status_t st = LAPSE_OK;
-    int64_t *sent = NULL;
-    int *flags = NULL, flag = 0;
-    if (s->rank == 0) {
-        sent = calloc((size_t)s->nranks, sizeof *sent);
-        flags = calloc((size_t)s->nranks, sizeof *flags);
-        LAPSE_ALLOC(sent);
-        LAPSE_ALLOC(flags);
-    }
+    int64_t *sent = s->dsent; /* rank 0's, made with s: no allocation may fail here alone */
+    int *flags = s->dflags, flag = 0;
     LAPSE_MPI(MPI_Gather(&s->sent, 1, MPI_INT64_T, sent, 1, MPI_INT64_T, 0, s->comm));
     if (s->rank == 0) {
         LAPSE_TRY(drain_root(s, sent)); /* may send abort notices: flags after it */
@@ -259,7 +253,5 @@ lapse_status_t lapse_sched_drain(lapse_scheduler_t *s)
             LAPSE_MPI(MPI_Wait(&s->abort_reqs[k], MPI_STATUS_IGNORE));
     }
 cleanup:
-    free(sent);
-    free(flags);
     return st;
 }
