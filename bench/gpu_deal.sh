@@ -143,7 +143,11 @@ one() {
         "$rc" $(((t1 - t0) / 1000000)) "$same"
     grep -E "^lapse: run [0-9]+:|^lapse: global steps:|^lapse: run [0-9]+ done" "$log" | sed 's/^/    /'
     grep -oE "rank [0-9]+ profile: global-step rounds: input [0-9.]+ s" "$log" | sed 's/^/    /'
+    grep -oE "rank [0-9]+ profile: .*tables written [0-9.]+ s, the rest [0-9.]+ s" "$log" |
+        sed -E 's/profile: .*(tables written)/profile: \1/; s/^/    /'
     grep -oE "io_stats rank=[0-9]+ tasks=[0-9]+ wall=[0-9.]+ read=[0-9.]+" "$log" | sed 's/^/    /'
+    grep -oE "io_stats rank=[0-9]+ .*waves=[0-9]+ between_waves=[0-9.]+" "$log" |
+        sed -E 's/(rank=[0-9]+) .* (waves=)/\1 \2/; s/^/    /'
 }
 
 for p in $PIPES; do
