@@ -1133,21 +1133,23 @@ cleanup:
 
 /* Collective, after the last wave's rounds: rank 0 prints the rounds' line; with
  * LAPSE_PROFILE=1 every rank prints where its rounds' time went. */
-static void rounds_report(lapse_phases_t *ph)
+static void rounds_report(lapse_phases_t *ph, int stopped)
 {
     const lapse_worker_t *w = ph->w;
+    ph->reported = 1;
     const int64_t wave = lapse_phases_wave(&ph->full, w->r->nranks);
     double all = 0;
     const double elapsed = ph->t_rounds;
     if (MPI_Reduce(&ph->t_idle, &all, 1, MPI_DOUBLE, MPI_SUM, 0, w->r->world) == MPI_SUCCESS &&
         w->r->rank == 0) {
         printf("lapse: global steps: %d round%s over %lld timepoint%s x %lld tile%s (%lld "
-               "wave%s of at most %lld timepoint%s) in %.2f s (ranks idle at round ends: %.3f s on "
-               "average)\n",
+               "wave%s of at most %lld timepoint%s%s) in %.2f s (ranks idle at round ends: %.3f s "
+               "on average)\n",
                ph->n_rounds, ph->n_rounds == 1 ? "" : "s", (long long)ph->n_active,
                ph->n_active == 1 ? "" : "s", (long long)ph->ntiles, ph->ntiles == 1 ? "" : "s",
                (long long)ph->n_waves, ph->n_waves == 1 ? "" : "s", (long long)wave,
-               wave == 1 ? "" : "s", elapsed, all / w->r->nranks);
+               wave == 1 ? "" : "s", stopped ? "; not every wave finished" : "",
+               elapsed, all / w->r->nranks);
         fflush(stdout);
     }
     if (ph->profile)
@@ -1245,7 +1247,7 @@ static lapse_status_t prologue(lapse_phases_t *ph, int64_t lo, int64_t hi, int l
     ph->t_idle += idle;
     ph->t_rounds += MPI_Wtime() - t0;
     if (last)
-        rounds_report(ph);
+        rounds_report(ph, 0);
 cleanup:
     free(a.tpi);
     return st;
@@ -1535,6 +1537,12 @@ cleanup:
         lapse_pipeline_set_global(w->pipe, NULL, NULL);
     lapse_phases_free(ph);
     return st;
+}
+
+void lapse_phases_report(lapse_phases_t *ph)
+{
+    if (ph && ph->rounds && ph->n_calls > 0 && !ph->reported)
+        rounds_report(ph, 1);
 }
 
 lapse_status_t lapse_phases_run_wave(lapse_phases_t *ph, int64_t lo, int64_t hi, int last)

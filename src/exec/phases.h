@@ -65,6 +65,12 @@ lapse_status_t lapse_phases_prepare(lapse_worker_t *w, lapse_phases_t **out);
  * tasks. */
 lapse_status_t lapse_phases_run_wave(lapse_phases_t *ph, int64_t lo, int64_t hi, int last);
 
+/* Collective over ph->w->r->world, after the waves: when some wave's rounds ran but the line
+ * of the rounds was not printed (the run ended before or in its last wave: a failure or a stop),
+ * rank 0 prints it now, saying so (and, with LAPSE_PROFILE=1, every rank its profile). Every
+ * rank must call it at the same point; ph NULL: nothing. */
+void lapse_phases_report(lapse_phases_t *ph);
+
 /* Whether the rounds left timepoint t out (on_error: skip, and one of its tasks failed to read
  * its input or to compute there: lapse_worker_skippable): then *why is that failure's message,
  * as the rank that saw it printed it, and its status is returned; else LAPSE_OK. A task of

@@ -98,6 +98,7 @@ struct lapse_phases {
     int n_rounds;        /* the run's rounds, over n_active timepoints in n_waves waves */
     int64_t n_active, n_waves;
     double t_rounds, t_idle; /* seconds in the rounds, and this rank's idle at their ends */
+    int reported; /* 1 once the rounds' line is printed (after the last wave, or at the end) */
     double t_input, t_run, t_wait, t_exchange, t_reduce; /* seconds, this rank (profile) */
     double t_share, t_rings;    /* tile data shared (tdata_share), rings and final states (tmem) */
     double t_tables;            /* the waves' tables written (write_table) */

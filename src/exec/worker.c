@@ -887,6 +887,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
             break;
         w->t_between += MPI_Wtime() - t1;
     }
+    lapse_phases_report(w->phases); /* the rounds' line, where the waves ended early */
     if (st == LAPSE_OK)
         io_stats(w);
 done:

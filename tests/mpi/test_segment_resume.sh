@@ -70,6 +70,13 @@ LAPSE_PHASE_MEM=1024 run_ok "$T/dry.log" mpirun_lapse 2 run "$CFG" --dry-run
 grep -q "^waves      4 waves of at most 1 timepoint on 2 ranks, each its global steps' rounds then its tasks" "$T/dry.log" ||
     { cat "$T/dry.log"; fail "the dry run does not list the 4 waves of one timepoint"; }
 [ ! -e "$OUT" ] || fail "the dry run wrote $OUT"
+# a failure in the third wave's rounds (on_error: stop): exit 1, the first two waves done, and
+# the rounds' line still printed, saying that not every wave finished
+LAPSE_PHASE_MEM=1024 LAPSE_FAULT=fail:round-2-0-t2@1 expect_rc 1 "$T/failed.log" \
+    mpirun_lapse 2 run "$CFG"
+[ "$(marks "$OUT")" -eq $((2 * TILES)) ] || { cat "$T/failed.log"; fail "a failure in the third wave: not 2 timepoints done"; }
+grep -q "global steps: 12 rounds over 2 timepoints x $TILES tiles (2 waves of at most 1 timepoint; not every wave finished)" "$T/failed.log" ||
+    { cat "$T/failed.log"; fail "a failure in the third wave: no rounds' line saying so"; }
 for n in 2 3; do
     LAPSE_PHASE_MEM=1024 fault_run "$n" round-2-0-t2@1
     m=$(marks "$OUT")
