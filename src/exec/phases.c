@@ -1148,8 +1148,8 @@ static void rounds_report(lapse_phases_t *ph, int stopped)
                ph->n_rounds, ph->n_rounds == 1 ? "" : "s", (long long)ph->n_active,
                ph->n_active == 1 ? "" : "s", (long long)ph->ntiles, ph->ntiles == 1 ? "" : "s",
                (long long)ph->n_waves, ph->n_waves == 1 ? "" : "s", (long long)wave,
-               wave == 1 ? "" : "s", stopped ? "; not every wave finished" : "",
-               elapsed, all / w->r->nranks);
+               wave == 1 ? "" : "s", stopped ? "; not every wave finished" : "", elapsed,
+               all / w->r->nranks);
         fflush(stdout);
     }
     if (ph->profile)
