@@ -6,15 +6,15 @@
  * BigDataViewer's HDF5 loader ("bdv.hdf5", bigdataviewer-core Hdf5ImageLoader) reads its own
  * layout: per setup s, /sSS/resolutions (float64 [levels][3], x y z) and /sSS/subdivisions
  * (int32 [levels][3], block size x y z) and the string attribute /sSS dataType ("uint8",
- * "uint16", "uint32", "float32"; without it, BDV before 10.4.10 assumes uint16 stored as int16);
- * per timepoint t, /tTTTTT/sSS/0/cells, a 3-D [z, y, x] dataset. lapse's outputs are [t, z, y,
- * x] (or [t, y, x]) datasets, so the layout goes into a small file of its own, OUT.bdv.h5,
- * whose cells are HDF5 virtual datasets mapping one timepoint of lapse's dataset (source file
- * named relative to it: OUT.h5, found in the same directory). No voxel is copied. OUT.xml
- * (SpimData 0.2) names OUT.bdv.h5, one ViewSetup per output dataset (saved steps, then the
- * result: setup k is the k-th output) with its size and voxel size, the timepoints 0..ntp-1
- * and one ViewRegistration per (timepoint, setup) scaling voxels to the voxel size.
- * OUT is the output file's name without its .h5/.hdf5/.he5 suffix.
+ * "uint16", "uint32", "float32"; read by BDV 10.4.6 and later; without it, or in an older BDV,
+ * every cell is read as int16); per timepoint t, /tTTTTT/sSS/0/cells, a 3-D [z, y, x] dataset.
+ * lapse's outputs are [t, z, y, x] (or [t, y, x]) datasets, so the layout goes into a small file of
+ * its own, OUT.bdv.h5, whose cells are HDF5 virtual datasets mapping one timepoint of lapse's
+ * dataset (source file named relative to it: OUT.h5, found in the same directory). No voxel is
+ * copied. OUT.xml (SpimData 0.2) names OUT.bdv.h5, one ViewSetup per output dataset (saved steps,
+ * then the result: setup k is the k-th output) with its size and voxel size, the timepoints
+ * 0..ntp-1 and one ViewRegistration per (timepoint, setup) scaling voxels to the voxel size. OUT is
+ * the output file's name without its .h5/.hdf5/.he5 suffix.
  */
 #ifndef LAPSE_IO_BDV_XML_H
 #define LAPSE_IO_BDV_XML_H

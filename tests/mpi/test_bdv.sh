@@ -4,7 +4,9 @@
 # (the XML parsed with xml.etree; every dataset it references opened with h5py and equal to
 # lapse's): an HDF5 input without a voxel size (1 1 1 pixel), a 4-D saved step and a 3-D
 # projection as two setups, tiled on 2 ranks; an OME-Zarr input (the voxel size from its
-# metadata, in micrometres); input.voxel_size overriding both. Then the files survive a
+# metadata, in micrometres); input.voxel_size overriding both; a uint16 result above 32767 and a
+# float32 step with fractions, exact in the cells read in their dataType (as BigDataViewer 10.4.6
+# and later reads them). Then the files survive a
 # continued run, an update and an overwrite (rewritten, still valid, no temporary file left);
 # an OUT.xml lapse did not write, or a symbolic link at OUT.bdv.h5, is left alone with a warning
 # and the run still succeeds. Steps that change the geometry (resample, downsample_bin,
@@ -59,6 +61,29 @@ note "input.voxel_size overrides the input's"
 config given "$T/in.ome.zarr" "voxel_size: [3, 0.5, 0.5]"
 lapse_run 1 "$T/given.yaml"
 py check_bdv.py "$T/given.h5" 3 0.5 0.5 µm || fail "given: BDV files"
+
+note "uint16 above 32767 and float32 fractions reach BigDataViewer exact (its dataType reads)"
+cat >"$T/wide.yaml" <<YAML
+input: {file: $IN, dataset: /raw}
+tiles: {shape: [9, 31, 40], halo: auto}
+pipeline:
+  - {op: gaussian_blur, sigma: 1, save: /blurred}
+  - {op: multiply_scalar, value: 40.3}
+output: {file: $T/wide.h5, dtype: uint16}
+devices: any
+YAML
+lapse_run 2 "$T/wide.yaml"
+py check_bdv.py "$T/wide.h5" 1 1 1 pixel || fail "wide: BDV files"
+"$LAPSE_PY" - "$T/wide.h5" "$T/wide.bdv.h5" <<'PY' || fail "wide: the values BigDataViewer reads"
+import sys, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f, h5py.File(sys.argv[2], "r") as b:
+    big = b["t00001/s01/0/cells"][...]  # read in the setup's dataType, as BDV >= 10.4.6 does
+    frac = b["t00001/s00/0/cells"][...]
+    assert big.dtype == np.uint16 and big.max() > 40000, (big.dtype, big.max())
+    assert np.array_equal(big, f["/result"][1]), "uint16 cells differ from the output"
+    assert frac.dtype == np.float32 and np.any(frac != np.round(frac)), "no fractions kept"
+    assert b["s01"].attrs["dataType"] in (b"uint16", "uint16")
+PY
 
 note "a continued run, an update, an overwrite: the files are rewritten and stay valid"
 config resume "$IN" "voxel_size: 2"
