@@ -305,9 +305,12 @@ lapse_status_t cfg_get_vec3(const walk_t *w, const yaml_node_t *n, const char *k
     if (n != NULL && n->type == YAML_SEQUENCE_NODE) {
         yaml_node_item_t *it = n->data.sequence.items.start;
         long cnt = (long)(n->data.sequence.items.top - it);
-        if (cnt != 3)
+        if (cnt != 3) /* [y, x] for [t, y, x] data: say what to write */
             return lapse_config_fail(w->cfg, cfg_mark_of(n), kp,
-                                     "expected a list of 3 values [z, y, x], got %ld", cnt);
+                                     "expected a list of 3 values [z, y, x], got %ld%s", cnt,
+                                     cnt == 2 ? " (z comes first even for [t, y, x] data, where "
+                                                "it changes nothing: write [1, y, x])"
+                                              : "");
         for (int a = 0; a < 3; a++) {
             char ekp[KEYPATH_MAX];
             snprintf(ekp, sizeof ekp, "%.100s[%d]", kp, a);

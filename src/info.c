@@ -913,8 +913,8 @@ lapse_status_t lapse_info_print(const char *file, FILE *f)
     /* a damaged /lapse/done fails `lapse info` after the sections before the task state */
     lapse_status_t sst = read_state(h, rows, nrows, &state);
 
-    fprintf(f, "file: %s\nlapse version: %s\ninput: %s %s\n", file, version[0] ? version : "?",
-            in_file[0] ? in_file : "?", in_dset);
+    fprintf(f, "file: %s\nlapse version: %s\ninput: %s%s%s\n", file, version[0] ? version : "?",
+            in_file[0] ? in_file : "?", in_dset[0] ? " " : "", in_dset);
     print_datasets(f, h, &dl, file);
     print_parts(f, h, &dl, file);
     LAPSE_TRY(print_summaries(f, h, &dl, &state));
