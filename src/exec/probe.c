@@ -48,9 +48,10 @@ typedef struct {
     double t_ranks, t_storage, t_device; /* the model's three limits for the tasks */
     const char *limit, *bound;
     double total;
-    double ratio; /* processing / loading: (upload + compute + download) / (read + write) */
-    int adv_rpg;  /* ranks per GPU that keep a GPU busy */
-    int adv_gpus; /* GPUs before the shared storage limits */
+    double ratio;         /* processing / loading: (upload + compute + download) / (read + write) */
+    int adv_rpg;          /* ranks per GPU that keep a GPU busy */
+    int adv_gpus;         /* GPUs before the shared storage limits, at most one per task */
+    int adv_gpus_storage; /* GPUs before the shared storage limits */
     double adv_total;
     unsigned long long task_bytes;
 } probe_t;
@@ -213,6 +214,12 @@ cleanup:
 }
 
 /* The prediction (probe.h's model) from the measured phases; fills the rest of *p. */
+/* Tasks the busiest of `workers` ranks or GPUs runs when n tasks are shared out whole. */
+static double per_worker(double n, int workers)
+{
+    return workers > 0 ? ceil(n / workers - 1e-9) : n;
+}
+
 static void predict(const lapse_job_t *job, const lapse_plan_t *plan, probe_t *p)
 {
     /* the average pending task against the probe task */
@@ -240,9 +247,10 @@ static void predict(const lapse_job_t *job, const lapse_plan_t *plan, probe_t *p
      * (two staging slots, exec/worker.c), else runs the phases one after another */
     p->overlap = lapse_worker_overlap();
     p->rank_task = p->overlap ? (sto > dev ? sto : dev) : phase_sum(q);
-    p->t_ranks = n * p->rank_task / p->nranks;
+    /* a task runs whole on one rank and one GPU: the busiest takes ceil(tasks / ranks) */
+    p->t_ranks = per_worker(n, p->nranks) * p->rank_task;
     p->t_storage = n * sto;
-    p->t_device = n * dev / p->ngpus;
+    p->t_device = per_worker(n, p->ngpus) * dev;
 
     /* global steps: each pass is a round over the tiles when a timepoint has several */
     int tables = 0;
@@ -256,7 +264,7 @@ static void predict(const lapse_job_t *job, const lapse_plan_t *plan, probe_t *p
         tables |= g->table != NULL;
     }
     p->rounds = p->global_steps > 0 && (plan->ntiles > 1 || tables);
-    p->rounds_s = p->rounds ? n * p->passes * (q->upload + q->compute) / p->ngpus : 0;
+    p->rounds_s = p->rounds ? per_worker(n, p->ngpus) * p->passes * (q->upload + q->compute) : 0;
 
     /* the largest limit; on a tie the device, then the storage, names it */
     double tasks = p->t_device;
@@ -281,21 +289,29 @@ static void predict(const lapse_job_t *job, const lapse_plan_t *plan, probe_t *p
     p->ratio = sto > 0 ? dev / sto : INFINITY;
 
     /* Advice: ranks per GPU so that one GPU is busy while its ranks read and write
-     * (per-task / device time), and GPUs until the shared storage limits (device / storage). */
+     * (per-task / device time), and GPUs until the shared storage limits (device / storage);
+     * never more GPUs, nor ranks, than there are tasks to share out. */
     p->adv_rpg = dev > 0 ? (int)ceil(p->rank_task / dev - 1e-9) : 1;
     p->adv_gpus = sto > 0 ? (int)ceil(dev / sto - 1e-9) : p->ngpus;
-    if (p->adv_rpg < 1)
-        p->adv_rpg = 1;
+    p->adv_gpus_storage = p->adv_gpus < 1 ? 1 : p->adv_gpus;
+    if (p->adv_gpus > plan->ntasks)
+        p->adv_gpus = (int)plan->ntasks;
     if (p->adv_gpus < 1)
         p->adv_gpus = 1;
+    int64_t rpg_max = (plan->ntasks + p->adv_gpus - 1) / p->adv_gpus;
+    if (p->adv_rpg > rpg_max)
+        p->adv_rpg = (int)rpg_max;
+    if (p->adv_rpg < 1)
+        p->adv_rpg = 1;
     int an = p->adv_rpg * p->adv_gpus;
-    double at = n * p->rank_task / an;
+    double at = per_worker(n, an) * p->rank_task;
     if (n * sto > at)
         at = n * sto;
-    if (n * dev / p->adv_gpus > at)
-        at = n * dev / p->adv_gpus;
+    if (per_worker(n, p->adv_gpus) * dev > at)
+        at = per_worker(n, p->adv_gpus) * dev;
     p->adv_total =
-        p->setup + at + (p->rounds ? n * p->passes * (q->upload + q->compute) / p->adv_gpus : 0);
+        p->setup + at +
+        (p->rounds ? per_worker(n, p->adv_gpus) * p->passes * (q->upload + q->compute) : 0);
 }
 
 static void json_phase(FILE *f, const char *name, const phase_t *p, double setup, int last)
@@ -323,8 +339,9 @@ static void json_str(FILE *f, const char *s)
 }
 
 static const char model_text[] =
-    "tasks time = max(tasks x rank-task / ranks, tasks x (read + write), tasks x (upload + "
-    "compute + download) / GPUs), rank-task = max(read + write, upload + compute + download) "
+    "tasks time = max(ceil(tasks / ranks) x rank-task, tasks x (read + write), ceil(tasks / "
+    "GPUs) x (upload + compute + download)) (a task runs whole on one rank), rank-task = max(read "
+    "+ write, upload + compute + download) "
     "when a rank overlaps its I/O with the device (LAPSE_OVERLAP, the default), else the sum of "
     "the phases; all ranks share the storage bandwidth one rank measured; the ranks of one GPU "
     "share it. Phases are scaled from the probe task to the average task by voxels (read, "
@@ -385,9 +402,9 @@ static void print_json(const lapse_job_t *job, const lapse_plan_t *plan, const l
     else
         fprintf(f, "  \"processing_over_loading\": null,\n");
     fprintf(f,
-            "  \"advice\": {\"ranks_per_gpu\": %d, \"gpus\": %d, \"ranks\": %d, "
-            "\"predicted_total_s\": %.6g}\n}\n",
-            p->adv_rpg, p->adv_gpus, p->adv_rpg * p->adv_gpus, p->adv_total);
+            "  \"advice\": {\"ranks_per_gpu\": %d, \"gpus\": %d, \"storage_gpus\": %d, "
+            "\"ranks\": %d, \"predicted_total_s\": %.6g}\n}\n",
+            p->adv_rpg, p->adv_gpus, p->adv_gpus_storage, p->adv_rpg * p->adv_gpus, p->adv_total);
     fflush(f);
 }
 
@@ -440,8 +457,8 @@ static void print_text(const lapse_job_t *job, const lapse_plan_t *plan, const l
         fprintf(f, "           all selected tasks of %s are done: `lapse run` has nothing to do\n",
                 job->cfg.output_file);
     fprintf(f,
-            "model      tasks take max(tasks x rank-task / ranks, tasks x (read + write),\n"
-            "           tasks x (upload + compute + download) / GPUs); rank-task %.4f s =\n"
+            "model      tasks take max(ceil(tasks / ranks) x rank-task, tasks x (read + write),\n"
+            "           ceil(tasks / GPUs) x (upload + compute + download)); rank-task %.4f s =\n"
             "           %s;\n"
             "           all ranks share the storage bandwidth one rank measured; the ranks of "
             "one GPU\n           share it\n",
@@ -486,13 +503,18 @@ static void print_text(const lapse_job_t *job, const lapse_plan_t *plan, const l
                                 "shared storage saturates"
                               : "loading dominates: more GPUs do not help; faster storage, "
                                 "smaller or compressed data, or more work per voxel do");
-    fprintf(f,
-            "advice     %d rank%s per GPU keep%s a GPU busy through the reads and writes; %d "
-            "GPU%s\n           before the storage limits:\n           %d "
-            "rank%s -> predicted %.2f s\n",
-            p->adv_rpg, p->adv_rpg > 1 ? "s" : "", p->adv_rpg > 1 ? "" : "s", p->adv_gpus,
-            p->adv_gpus > 1 ? "s" : "", p->adv_rpg * p->adv_gpus,
-            p->adv_rpg * p->adv_gpus > 1 ? "s" : "", p->adv_total);
+    if (plan->ntasks == 0)
+        fprintf(f, "advice     none: no task to run\n");
+    else
+        fprintf(f,
+                "advice     %d rank%s per GPU keep%s a GPU busy through the reads and writes; %d "
+                "GPU%s\n           %s:\n           %d rank%s -> predicted %.2f s\n",
+                p->adv_rpg, p->adv_rpg > 1 ? "s" : "", p->adv_rpg > 1 ? "" : "s", p->adv_gpus,
+                p->adv_gpus > 1 ? "s" : "",
+                p->adv_gpus < p->adv_gpus_storage
+                    ? "(one per task: a task runs whole on one GPU; the storage would allow more)"
+                    : "before the storage limits",
+                p->adv_rpg * p->adv_gpus, p->adv_rpg * p->adv_gpus > 1 ? "s" : "", p->adv_total);
     fprintf(f, "nothing    was written: %s does not exist or is unchanged\n", job->cfg.output_file);
     fflush(f);
 }

@@ -55,6 +55,17 @@ py probe_check.py p2.json --ntasks $((NT * $(ntiles 8 64 64))) --ntps $NT --rank
     --tile 8,64,64 || fail "2: the JSON does not follow the model"
 nothing_written "$T" blur
 
+note "2a. more ranks than tasks: a task is not split (at least one task's time; advice capped)"
+probe_json p2a 1 blur.yaml --timepoints 0 -n 64
+py probe_check.py p2a.json --ntasks "$(ntiles 8 64 64)" --ntps 1 --ranks 64 --rpg 1 \
+    --tile 8,64,64 || fail "2a: the JSON does not follow the model"
+"$LAPSE_PY" - p2a.json "$(ntiles 8 64 64)" <<'PY' || fail "2a: more GPUs advised than tasks"
+import json, sys
+d, n = json.load(open(sys.argv[1])), int(sys.argv[2])
+assert d["advice"]["gpus"] <= n and d["advice"]["ranks"] <= n, (d["advice"], n)
+assert d["predicted_tasks_s"] >= d["rank_task_s"], (d["predicted_tasks_s"], d["rank_task_s"])
+PY
+
 note "2b. LAPSE_OVERLAP=0: a rank runs the phases of a task one after another"
 LAPSE_OVERLAP=0 probe_json p2b 1 blur.yaml
 py probe_check.py p2b.json --ntasks $((NT * $(ntiles 8 64 64))) --ntps $NT --ranks 1 --rpg 1 \

@@ -112,17 +112,21 @@ def main():
     # a rank overlaps its read and write with the device work (two staging slots) or not
     rank_task = max(sto, dev) if d["overlap"] else q["total_s"]
     close(d["rank_task_s"], rank_task, "rank_task_s")
-    close(m["ranks_s"], n * rank_task / ranks, "model.ranks_s = tasks x rank-task / ranks")
+    # a task runs whole on one rank and one GPU: the busiest takes ceil(tasks / workers)
+    close(m["ranks_s"], -(-n // ranks) * rank_task,
+          "model.ranks_s = ceil(tasks / ranks) x rank-task")
     close(m["storage_s"], n * sto, "model.storage_s = tasks x (read + write)")
-    close(m["device_s"], n * dev / gpus, "model.device_s = tasks x device / gpus")
+    close(m["device_s"], -(-n // gpus) * dev, "model.device_s = ceil(tasks / gpus) x device")
+    if n > 0:  # however many ranks, the run takes at least one whole task
+        check(m["ranks_s"] >= rank_task * (1 - 1e-6), "model.ranks_s below one task's time")
     lim = max(m["ranks_s"], m["storage_s"], m["device_s"])
     check(m[m["limit"] + "_s"] == lim, "model.limit %s is not the largest" % m["limit"])
     g = d["global"]
     check(g["steps"] == a.global_steps, "global steps %d != %d" % (g["steps"], a.global_steps))
     if g["rounds"]:
         check(g["passes"] >= g["steps"], "fewer passes than global steps")
-        close(g["rounds_s"], n * g["passes"] * (q["upload_s"] + q["compute_s"]) / gpus,
-              "rounds_s = tasks x passes x (upload + compute) / gpus")
+        close(g["rounds_s"], -(-n // gpus) * g["passes"] * (q["upload_s"] + q["compute_s"]),
+              "rounds_s = ceil(tasks / gpus) x passes x (upload + compute)")
     else:
         check(g["rounds_s"] == 0, "rounds_s without rounds")
     if g["steps"] == 0:
@@ -147,10 +151,15 @@ def main():
     adv = d["advice"]
     check(adv["ranks"] == adv["ranks_per_gpu"] * adv["gpus"], "advice ranks")
     if dev > 0:
-        check(abs(adv["ranks_per_gpu"] - max(1, math.ceil(rank_task / dev))) <= 1,
-              "advice ranks_per_gpu")
+        want_rpg = min(max(1, math.ceil(rank_task / dev)), max(1, -(-n // adv["gpus"])))
+        check(abs(adv["ranks_per_gpu"] - want_rpg) <= 1, "advice ranks_per_gpu")
     if sto > 0:
-        check(abs(adv["gpus"] - max(1, math.ceil(dev / sto))) <= 1, "advice gpus")
+        check(abs(adv["storage_gpus"] - max(1, math.ceil(dev / sto))) <= 1, "advice storage_gpus")
+    # never more GPUs or ranks than tasks to share out
+    check(adv["gpus"] == max(1, min(adv["storage_gpus"], n)), "advice gpus %d: storage %d, %d tasks"
+          % (adv["gpus"], adv["storage_gpus"], n))
+    check(adv["ranks"] <= max(1, n) + adv["gpus"] - 1, "advice: %d ranks for %d tasks"
+          % (adv["ranks"], n))
     check(0 < d["device_bytes_per_task"] <= d["device_bytes_per_rank"], "device bytes")
 
 
