@@ -120,6 +120,12 @@ def print_text(path, run, rows, attrs, summaries, sums, png, later=()):
             walls, how = a["total"], "summed task seconds"
         if walls > 0:
             print("  throughput: %.4g core voxels/s per rank (%s)" % (a["voxels"] / walls, how))
+        if recorded_starts(rows) and a["total"] > 1.05 * walls:
+            # the overlapped loop: a task's total runs from its read to its write, which
+            # includes waiting while the device ran the task before it
+            print("  overlapped: the tasks' totals (%.6f s) exceed the ranks' task loops "
+                  "(%.6f s); \"other\" is then mostly each task's wait for the device while "
+                  "the previous task ran on it" % (a["total"], walls))
     if summaries and later:
         print("note: the summary tables hold each timepoint's latest values, which run%s %s may "
               "have recomputed: not necessarily run %d's" % (

@@ -121,6 +121,19 @@ def main(out, report, png, run):
         for c in PHASES + ("other", "total"):
             if g.get(c) is None or abs(float(g[c]) - e[c]) > 0.5e-6 + 1e-12:
                 BAD.append("rank %s %s: printed %s, table %.9f" % (k, c, g.get(c), e[c]))
+    # the overlapped loop's note: tasks' totals above 1.05 x the ranks' task loops (t_start)
+    if "t_start" in rows.dtype.names and (rows["t_start"] != 0).any():
+        walls = sum(float(np.max(rows["t_start"][rows["rank"] == r] +
+                                 rows["t_total"][rows["rank"] == r]))
+                    for r in np.unique(rows["rank"]))
+        note = re.search(r"^  overlapped: the tasks' totals \(([0-9.]+) s\) exceed the ranks' "
+                         r"task loops \(([0-9.]+) s\)", text, re.M)
+        over = want["all"]["total"] > 1.05 * walls
+        if over != bool(note):
+            BAD.append("overlap note %s, but totals %.6f s over task loops %.6f s" % (
+                "printed" if note else "missing", want["all"]["total"], walls))
+        elif note and abs(float(note.group(2)) - walls) > 1e-5:
+            BAD.append("overlap note: task loops %s s, table %.6f s" % (note.group(2), walls))
     for name, t in summaries.items():
         m = re.search(r"^per timepoint \(%s\):\n.*\n((?:  .*\n?)*)" % re.escape(name), text,
                       re.M)
