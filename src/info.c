@@ -25,6 +25,7 @@
 #include "h5util.h"
 #include "io/h5parts.h"
 #include "io/layout.h"
+#include "io/table.h"
 #include "io/zarr_out.h"
 #include "tpsel.h"
 
@@ -109,6 +110,40 @@ static void dset_type_name(hid_t f, const char *path, char *buf, size_t len)
     }
     if (d >= 0)
         H5Dclose(d);
+}
+
+/* Rows of the table at path (io/table.h) whose timepoint is LAPSE_TABLE_UNWRITTEN: grown by a
+ * table write that stopped before it wrote them. 0 for anything that is not such a table, or
+ * that cannot be read (its listing says so elsewhere). */
+static int64_t table_unwritten(hid_t f, const char *path)
+{
+    int64_t n = 0, *t = NULL;
+    hid_t d = H5Dopen2(f, path, H5P_DEFAULT), ft = H5I_INVALID_HID, mt = H5I_INVALID_HID,
+          sp = H5I_INVALID_HID;
+    if (d < 0 || (ft = H5Dget_type(d)) < 0 || H5Tget_class(ft) != H5T_COMPOUND ||
+        H5Tget_member_index(ft, "timepoint") < 0 || (sp = H5Dget_space(d)) < 0)
+        goto done;
+    hssize_t nr = H5Sget_simple_extent_npoints(sp);
+    if (nr <= 0 || (t = malloc((size_t)nr * sizeof *t)) == NULL)
+        goto done;
+    if ((mt = H5Tcreate(H5T_COMPOUND, sizeof *t)) < 0 ||
+        H5Tinsert(mt, "timepoint", 0, H5T_NATIVE_INT64) < 0 ||
+        H5Dread(d, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, t) < 0)
+        goto done;
+    for (hssize_t i = 0; i < nr; i++)
+        n += t[i] == LAPSE_TABLE_UNWRITTEN;
+done:
+    H5Eclear2(H5E_DEFAULT);
+    free(t);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (d >= 0)
+        H5Dclose(d);
+    return n;
 }
 
 /* Read every row of /lapse/tasks (none when the table is missing). *rows is malloc'ed. */
@@ -318,6 +353,12 @@ static void print_datasets(FILE *f, hid_t file, const dset_list_t *l, const char
         fprintf(f, "  %-24s ", l->d[i].path);
         print_dims(f, l->d[i].ndims, l->d[i].dims);
         fprintf(f, " %s", tname);
+        int64_t unw = l->d[i].ndims == 1 ? table_unwritten(file, l->d[i].path) : 0;
+        if (unw > 0)
+            fprintf(f,
+                    " (%" PRId64 " row%s unwritten: a table write stopped; the next run of the "
+                    "same command drops them)",
+                    unw, unw > 1 ? "s" : "");
         if (root[0] &&
             snprintf(za, sizeof za, "%s%s/0/.zarray", root, l->d[i].path) < (int)sizeof za &&
             access(za, F_OK) == 0)
@@ -362,6 +403,8 @@ static lapse_status_t print_summaries(FILE *f, hid_t file, const dset_list_t *l,
                     "timepoint", "labels", "foreground", "threshold");
             int64_t nmarked = 0;
             for (int64_t j = 0; j < nr; j++) {
+                if (r[j].t == LAPSE_TABLE_UNWRITTEN) /* counted in the datasets' listing */
+                    continue;
                 int open = s->mark && s->cnt && r[j].t >= 0 && r[j].t < s->ntp &&
                            s->cnt[r[j].t][0] != s->ntiles;
                 nmarked += open;

@@ -58,25 +58,39 @@ static int in_sorted(int64_t t, const int64_t *sorted, int64_t n)
     return n > 0 && bsearch(&t, sorted, (size_t)n, sizeof t, i64_cmp) != NULL;
 }
 
-/* Rank 0, dset's last row's timepoint into *t (dset holds n0 > 0 rows). */
-static lapse_status_t last_timepoint(hid_t dset, hid_t type, hsize_t n0, size_t rb, int64_t *t)
+/* A row that no write filled: the fill value's timepoint (tables made since 2026-12-05), or,
+ * in a table made before with a fill of zeros, a row of zeros after a row of a later timepoint
+ * (rows are sorted, so a real row of timepoint 0 never comes there). Such rows are left when a
+ * write stops after the table grew and before its rows were written (a kill, a failure). */
+static int unwritten(const char *row, size_t rb, int64_t max_before)
+{
+    int64_t t;
+    memcpy(&t, row, sizeof t);
+    if (t == LAPSE_TABLE_UNWRITTEN)
+        return 1;
+    if (max_before <= 0)
+        return 0;
+    for (size_t i = 0; i < rb; i++)
+        if (row[i] != 0)
+            return 0;
+    return 1;
+}
+
+/* Rank 0, dset's last row (n0 > 0 rows) into row (rb bytes). */
+static lapse_status_t last_row(hid_t dset, hid_t type, hsize_t n0, char *row)
 {
     lapse_status_t st = LAPSE_OK;
     hid_t fspace = H5I_INVALID_HID, mspace = H5I_INVALID_HID;
     hsize_t start = n0 - 1, one = 1;
-    char *row = malloc(rb);
-    LAPSE_ALLOC(row);
     LAPSE_H5ID(fspace, H5Dget_space(dset));
     LAPSE_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &one, NULL));
     LAPSE_H5ID(mspace, H5Screate_simple(1, &one, NULL));
     LAPSE_H5(H5Dread(dset, type, mspace, fspace, H5P_DEFAULT, row));
-    memcpy(t, row, sizeof *t);
 cleanup:
     if (mspace >= 0)
         H5Sclose(mspace);
     if (fspace >= 0)
         H5Sclose(fspace);
-    free(row);
     return st;
 }
 
@@ -84,7 +98,8 @@ cleanup:
  * sorted by timepoint and label. Into *out the rows from row *first on (the others stay as
  * they are), *nout of them: where every timepoint of tps comes after the old rows' last (the
  * next wave of a run, a run that continues one), only the new rows, appended (*first = n0);
- * else every row (*first = 0), the old ones read and merged. */
+ * else every row (*first = 0), the old ones read and merged. An unwritten last row (a write
+ * that stopped after the table grew) takes the merge, which drops every unwritten row. */
 static lapse_status_t merge(hid_t dset, hid_t type, const lapse_table_desc_t *desc,
                             const int64_t *tps, int64_t ntps, const void *rows, int64_t nrows,
                             char **out, int64_t *first, int64_t *nout)
@@ -105,10 +120,19 @@ static lapse_status_t merge(hid_t dset, hid_t type, const lapse_table_desc_t *de
         memcpy(sorted, tps, (size_t)ntps * sizeof *sorted);
     qsort(sorted, (size_t)ntps, sizeof *sorted, i64_cmp);
     int64_t last = INT64_MIN;
-    if (n0 > 0 && ntps > 0)
-        LAPSE_TRY(last_timepoint(dset, type, n0, rb, &last));
+    int append = n0 == 0 || ntps == 0;
+    if (!append) {
+        buf = malloc(rb);
+        LAPSE_ALLOC(buf);
+        LAPSE_TRY(last_row(dset, type, n0, buf));
+        memcpy(&last, buf, sizeof last);
+        /* a row of zeros last (max_before 1): unwritten, or timepoint 0's; merged either way */
+        append = last < sorted[0] && !unwritten(buf, rb, 1);
+        free(buf);
+        buf = NULL;
+    }
     ncols_cmp = desc->ncols;
-    if (n0 == 0 || ntps == 0 || last < sorted[0]) { /* appended: the old rows stay */
+    if (append) { /* appended: the old rows stay */
         buf = malloc(((size_t)nrows + 1) * rb);
         LAPSE_ALLOC(buf);
         if (nrows > 0)
@@ -123,10 +147,14 @@ static lapse_status_t merge(hid_t dset, hid_t type, const lapse_table_desc_t *de
     buf = malloc(((size_t)n0 + (size_t)nrows + 1) * rb);
     LAPSE_ALLOC(buf);
     LAPSE_H5(H5Dread(dset, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf));
-    int64_t keep = 0;
+    int64_t keep = 0, max_before = INT64_MIN;
     for (hsize_t i = 0; i < n0; i++) {
         int64_t t;
         memcpy(&t, buf + i * rb, sizeof t);
+        if (unwritten(buf + i * rb, rb, max_before))
+            continue;
+        if (t > max_before)
+            max_before = t;
         if (!in_sorted(t, sorted, ntps))
             memmove(buf + (size_t)keep++ * rb, buf + i * rb, rb);
     }
@@ -152,6 +180,7 @@ static lapse_status_t open_table(hid_t file, const char *path, hid_t type,
     lapse_status_t st = LAPSE_OK;
     hid_t space = H5I_INVALID_HID, dcpl = H5I_INVALID_HID, lcpl = H5I_INVALID_HID,
           ft = H5I_INVALID_HID;
+    char *fill = NULL;
     htri_t e = H5Lexists(file, path, H5P_DEFAULT);
     LAPSE_H5(e);
     if (e > 0) {
@@ -176,10 +205,17 @@ static lapse_status_t open_table(hid_t file, const char *path, hid_t type,
     LAPSE_H5ID(dcpl, H5Pcreate(H5P_DATASET_CREATE));
     LAPSE_H5(H5Pset_chunk(dcpl, 1, &chunk));
     LAPSE_H5(H5Pset_alloc_time(dcpl, H5D_ALLOC_TIME_EARLY));
+    /* rows the table grows by hold this until written: a timepoint no real row has */
+    fill = calloc((size_t)desc->ncols, 8);
+    LAPSE_ALLOC(fill);
+    const int64_t unw = LAPSE_TABLE_UNWRITTEN;
+    memcpy(fill, &unw, sizeof unw);
+    LAPSE_H5(H5Pset_fill_value(dcpl, type, fill));
     LAPSE_H5ID(lcpl, H5Pcreate(H5P_LINK_CREATE));
     LAPSE_H5(H5Pset_create_intermediate_group(lcpl, 1));
     LAPSE_H5ID(*dset, H5Dcreate2(file, path, type, space, lcpl, dcpl, H5P_DEFAULT));
 cleanup:
+    free(fill);
     if (ft >= 0)
         H5Tclose(ft);
     if (lcpl >= 0)

@@ -96,6 +96,24 @@ lapse_run 1 segref.yaml
 faulted seg table-select
 resume_ok 2 seg.yaml seg.h5 segref.h5
 
+note "4b. table-select after the table grew, on a table with earlier rows: no row left behind"
+# Timepoints 0-1 first; the run of 2-3 fails after its table grew by their rows and before
+# it wrote them (every rank); `lapse info` lists /nuclei with its unwritten rows, and the same command
+# then drops them: the tables equal the reference's (before 2026-12-05 the rerun appended after
+# them, and rows of zeros stayed in the middle of /nuclei).
+sed "s#$T/seg.h5#$T/segt.h5#" seg.yaml >segt.yaml
+lapse_run 2 segt.yaml --timepoints 0-1
+export LAPSE_FAULT=fail:table-select
+expect_rc 1 segt.fault.log "$MPIEXEC" -n 2 --oversubscribe --bind-to none -x LAPSE_FAULT \
+    -x POCL_MAX_PTHREAD_COUNT -x OMPI_ALLOW_RUN_AS_ROOT -x OMPI_ALLOW_RUN_AS_ROOT_CONFIRM \
+    "$LAPSE" run segt.yaml --timepoints 2-3
+unset LAPSE_FAULT
+run_ok segt.info "$LAPSE" info segt.h5
+grep -q "^  /nuclei .* table of 17 columns ([0-9]* rows unwritten: a table write stopped" segt.info ||
+    { cat segt.info; fail "4b: lapse info does not report the unwritten rows"; }
+lapse_run 2 segt.yaml --timepoints 2-3
+py h5same.py segref.h5 segt.h5 >same.log || { cat same.log; fail "4b: the tables differ"; }
+
 note "5. phases-prepare: the global steps' state (its allocations) before the first round"
 sed "s#$T/seg.h5#$T/segp.h5#" seg.yaml >segp.yaml
 faulted segp phases-prepare

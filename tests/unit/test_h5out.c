@@ -467,6 +467,98 @@ START_TEST(table_waves_then_replaced)
 }
 END_TEST
 
+/* Grow /cells by `more` rows without writing them, as a table write stopped between its
+ * H5Dset_extent and its H5Dwrite leaves it (a kill, a failure); serial, the output closed. When
+ * legacy, the table is first made anew as lapse made it before 2026-12-05 (a fill of zeros),
+ * holding the rows it held. Returns the timepoint the unwritten rows read as. */
+static int64_t table_grow_unwritten(int more, int legacy)
+{
+    hid_t f = H5Fopen(file, H5F_ACC_RDWR, H5P_DEFAULT);
+    ck_assert_int_ge(f, 0);
+    hid_t d = H5Dopen2(f, "/cells", H5P_DEFAULT), sp = H5Dget_space(d), ty = H5Dget_type(d);
+    hsize_t n = (hsize_t)H5Sget_simple_extent_npoints(sp);
+    if (legacy) {
+        size_t rb = H5Tget_size(ty);
+        char *buf = calloc(n + 1, rb);
+        ck_assert_ptr_nonnull(buf);
+        ck_assert_int_ge(H5Dread(d, ty, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
+        H5Dclose(d);
+        ck_assert_int_ge(H5Ldelete(f, "/cells", H5P_DEFAULT), 0);
+        hsize_t maxd = H5S_UNLIMITED, chunk = 1024;
+        hid_t nsp = H5Screate_simple(1, &n, &maxd), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+        H5Pset_chunk(dcpl, 1, &chunk);
+        d = H5Dcreate2(f, "/cells", ty, nsp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+        ck_assert_int_ge(d, 0);
+        ck_assert_int_ge(H5Dwrite(d, ty, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf), 0);
+        H5Pclose(dcpl);
+        H5Sclose(nsp);
+        free(buf);
+    }
+    hsize_t ext = n + (hsize_t)more;
+    ck_assert_int_ge(H5Dset_extent(d, &ext), 0);
+    int64_t t = 99;
+    hid_t fs = H5Dget_space(d), one = H5Screate_simple(1, (hsize_t[]){1}, NULL);
+    H5Sselect_hyperslab(fs, H5S_SELECT_SET, (hsize_t[]){ext - 1}, NULL, (hsize_t[]){1}, NULL);
+    hid_t mt = H5Tcreate(H5T_COMPOUND, sizeof t);
+    H5Tinsert(mt, "timepoint", 0, H5T_NATIVE_INT64);
+    ck_assert_int_ge(H5Dread(d, mt, one, fs, H5P_DEFAULT, &t), 0);
+    H5Tclose(mt);
+    H5Sclose(one);
+    H5Sclose(fs);
+    H5Tclose(ty);
+    H5Sclose(sp);
+    H5Dclose(d);
+    H5Fclose(f);
+    return t;
+}
+
+/* A wave's table write stopped after the table grew: the rerun's next put drops the unwritten
+ * rows, whether the table marks them (its fill: LAPSE_TABLE_UNWRITTEN) or is an older table
+ * whose fill is zeros; before, the append took them for rows of timepoint 0 and kept them in the
+ * middle of the table. Also when the rows before them are all of timepoint 0 (the first wave of
+ * one timepoint), where only the marked fill tells them apart. */
+START_TEST(table_unwritten_rows_dropped)
+{
+    make_file();
+    lapse_h5out_t *o = NULL;
+    int64_t count[4] = {3, 2, 4, 1};
+    int ver[4] = {0, 0, 0, 0};
+    const int64_t w0[1] = {0}, w1[1] = {1}, w2[1] = {2}, w3[1] = {3};
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_UPDATE, specs, 2, &cfg, &state, &o),
+        LAPSE_OK);
+    table_put(o, w0, 1, count, 0);
+    ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
+    ck_assert_int_eq(table_grow_unwritten(2, 0), LAPSE_TABLE_UNWRITTEN);
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_UPDATE, specs, 2, &cfg, &state, &o),
+        LAPSE_OK);
+    table_put(o, w1, 1, count + 1, 0); /* the rerun of the stopped wave */
+    ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
+    table_check(count, ver, 2);
+    /* unwritten rows, then an update of an earlier timepoint (the merge): dropped as well */
+    ck_assert_int_eq(table_grow_unwritten(2, 0), LAPSE_TABLE_UNWRITTEN);
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_UPDATE, specs, 2, &cfg, &state, &o),
+        LAPSE_OK);
+    const int64_t n1[1] = {4};
+    table_put(o, w1, 1, n1, 1);
+    count[1] = 4;
+    ver[1] = 1;
+    ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
+    table_check(count, ver, 2);
+    /* an older table (zeros fill) with rows of timepoints 0 and 1 before its unwritten rows */
+    ck_assert_int_eq(table_grow_unwritten(3, 1), 0);
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_UPDATE, specs, 2, &cfg, &state, &o),
+        LAPSE_OK);
+    table_put(o, w2, 1, count + 2, 0);
+    table_put(o, w3, 1, count + 3, 0);
+    ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
+    table_check(count, ver, 4);
+}
+END_TEST
+
 START_TEST(check_refuses)
 {
     /* Update of a file that does not exist. */
@@ -541,6 +633,7 @@ static Suite *h5out_suite(void)
     tcase_add_test(tc, raw_segments_from_chunk_map);
     tcase_add_test(tc, check_refuses);
     tcase_add_test(tc, table_waves_then_replaced);
+    tcase_add_test(tc, table_unwritten_rows_dropped);
     suite_add_tcase(s, tc);
     return s;
 }
