@@ -122,7 +122,7 @@ static lapse_status_t merge(hid_t dset, hid_t type, const lapse_table_desc_t *de
     int64_t last = INT64_MIN;
     int append = n0 == 0 || ntps == 0;
     if (!append) {
-        buf = malloc(rb);
+        buf = calloc(1, rb);
         LAPSE_ALLOC(buf);
         LAPSE_TRY(last_row(dset, type, n0, buf));
         memcpy(&last, buf, sizeof last);
