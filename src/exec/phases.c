@@ -963,6 +963,8 @@ int64_t lapse_phases_wave(const lapse_plan_t *p, int nranks)
     if (env && atof(env) >= 1)
         cap = atof(env);
     double w = budget / per_tp < cap ? budget / per_tp : cap;
+    if (w > (double)p->ntps) /* no wave holds more; and huge values stay in int64 */
+        w = (double)p->ntps;
     return w < 1 ? 1 : (int64_t)w;
 }
 
