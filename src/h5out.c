@@ -80,7 +80,42 @@ struct lapse_h5out {
     int64_t pfile_t;                   /* its timepoint */
     hid_t *pdsets;                     /* per dataset: opened in pfile, or -1 */
     char data_path[4400];              /* lapse_h5out_data_file's answer */
+    lapse_h5out_fatal_fn fatal;        /* lapse_h5out_on_fatal's handler, or NULL */
+    void *fatal_ctx;
 };
+
+/* lapse_h5out_on_fatal(NULL, ...): the handler of the outputs opened from then on */
+static lapse_h5out_fatal_fn default_fatal;
+static void *default_fatal_ctx;
+
+void lapse_h5out_on_fatal(lapse_h5out_t *o, lapse_h5out_fatal_fn fn, void *ctx)
+{
+    if (o == NULL) {
+        default_fatal = fn;
+        default_fatal_ctx = ctx;
+        return;
+    }
+    o->fatal = fn;
+    o->fatal_ctx = ctx;
+}
+
+void lapse_h5out_collective_failed(lapse_h5out_t *o, lapse_status_t st)
+{
+    o->broken = 1;
+    if (o->fatal)
+        o->fatal(o->fatal_ctx, st);
+}
+
+/* A collective HDF5 call: on failure, record it (st, as LAPSE_H5) and hand it to
+ * lapse_h5out_collective_failed: the other ranks may still be inside the call. */
+#define LAPSE_H5_COLL(o, call)                                                                     \
+    do {                                                                                           \
+        if ((long long)(call) < 0) {                                                               \
+            st = lapse_h5_fail(#call, __FILE__, __LINE__);                                         \
+            lapse_h5out_collective_failed(o, st);                                                  \
+            goto cleanup;                                                                          \
+        }                                                                                          \
+    } while (0)
 
 /* Does dataset k's data live in the parts? */
 static int in_parts(const lapse_h5out_t *o, int k)
@@ -1722,6 +1757,8 @@ lapse_status_t lapse_h5out_open(MPI_Comm comm, const char *file, lapse_mode_t mo
         o->file = o->tasks = o->done = o->row_type = o->dxpl_ind = o->dxpl_coll = H5I_INVALID_HID;
         o->sums = H5I_INVALID_HID;
         o->sync_fd = o->id_fd = o->resv_fd = -1;
+        o->fatal = default_fatal; /* from the open's first collective call on */
+        o->fatal_ctx = default_fatal_ctx;
         o->io_mode = -1;
         o->pfile = H5I_INVALID_HID;
         o->pfile_t = -1;
@@ -2161,16 +2198,22 @@ lapse_status_t lapse_h5out_write_coll(lapse_h5out_t *o, int k, int64_t t, const 
             core = NULL;
         }
     }
-    if (core == NULL) {
+    if (core == NULL) { /* failing here, this rank could not join the others' call */
         hsize_t one = 1;
-        LAPSE_H5ID(fspace, H5Dget_space(o->dsets[k]));
-        LAPSE_H5(H5Sselect_none(fspace));
-        LAPSE_H5ID(mspace, H5Screate_simple(1, &one, NULL));
-        LAPSE_H5(H5Sselect_none(mspace));
+        LAPSE_H5_COLL(o, fspace = H5Dget_space(o->dsets[k]));
+        LAPSE_H5_COLL(o, H5Sselect_none(fspace));
+        LAPSE_H5_COLL(o, mspace = H5Screate_simple(1, &one, NULL));
+        LAPSE_H5_COLL(o, H5Sselect_none(mspace));
         buf = &none;
     }
-    LAPSE_H5(H5Dwrite(o->dsets[k], lapse_h5_mem_type(o->specs[k].dtype), mspace, fspace,
-                      o->dxpl_coll, buf));
+    /* LAPSE_FAULT=fail:coll-write[@R]: this rank fails as if inside the call, the others in it */
+    if (lapse_fault_fail("coll-write") != LAPSE_OK) {
+        st = LAPSE_EH5;
+        lapse_h5out_collective_failed(o, st);
+        goto cleanup;
+    }
+    LAPSE_H5_COLL(o, H5Dwrite(o->dsets[k], lapse_h5_mem_type(o->specs[k].dtype), mspace, fspace,
+                              o->dxpl_coll, buf));
     H5D_mpio_actual_io_mode_t m;
     if (H5Pget_mpio_actual_io_mode(o->dxpl_coll, &m) >= 0) {
         o->io_mode = (int)m;
@@ -2262,7 +2305,7 @@ lapse_status_t lapse_h5out_append_rows(lapse_h5out_t *o, const lapse_task_row_t 
     /* the new chunks (allocated and filled by H5Dset_extent) into reserved blocks */
     LAPSE_TRY(reserve_more(o, (int64_t)((total + TASKS_CHUNK) / TASKS_CHUNK * TASKS_CHUNK *
                                         H5Tget_size(o->row_type))));
-    LAPSE_H5(H5Dset_extent(o->tasks, &ext));
+    LAPSE_H5_COLL(o, H5Dset_extent(o->tasks, &ext));
     lapse_fault_point("tasks");
     /* The local steps between the two collective calls are agreed: a rank failing here alone
      * would leave the others in H5Dwrite. */
@@ -2271,7 +2314,7 @@ lapse_status_t lapse_h5out_append_rows(lapse_h5out_t *o, const lapse_task_row_t 
         memset(&dummy, 0, sizeof dummy);
         rows = &dummy;
     }
-    LAPSE_H5(H5Dwrite(o->tasks, o->row_type, mspace, fspace, o->dxpl_coll, rows));
+    LAPSE_H5_COLL(o, H5Dwrite(o->tasks, o->row_type, mspace, fspace, o->dxpl_coll, rows));
 cleanup:
     if (mspace >= 0)
         H5Sclose(mspace);
@@ -2295,7 +2338,12 @@ lapse_status_t lapse_h5out_flush(lapse_h5out_t *o)
 {
     lapse_status_t st = LAPSE_OK;
     LAPSE_TRY(step_agree(o, reserve_ahead(o)));
-    LAPSE_H5(H5Fflush(o->file, H5F_SCOPE_GLOBAL));
+    if (lapse_fault_fail("coll-flush") != LAPSE_OK) { /* as if failed inside the flush */
+        st = LAPSE_EH5;
+        lapse_h5out_collective_failed(o, st);
+        goto cleanup;
+    }
+    LAPSE_H5_COLL(o, H5Fflush(o->file, H5F_SCOPE_GLOBAL));
 cleanup:
     return st;
 }

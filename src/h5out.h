@@ -215,6 +215,21 @@ lapse_status_t lapse_h5out_reserve(lapse_h5out_t *o, int64_t extra);
  * while its chunk never reached the index, and rank 0 marked the task done). */
 lapse_status_t lapse_h5out_flush_agreed(lapse_h5out_t *o, lapse_status_t mine);
 
+/* A handler for a collective HDF5 call that failed on this rank (lapse_h5out_collective_failed):
+ * the other ranks may still be inside that call, so this rank must not make another collective
+ * call; the handler ends the job (run.c: the message, then MPI_Abort) and does not return. */
+typedef void (*lapse_h5out_fatal_fn)(void *ctx, lapse_status_t st);
+
+/* Local: call fn(ctx, st) when a collective HDF5 call on o fails on this rank (the data writes
+ * of lapse_h5out_write_coll, the flushes, the task table's rows, the measurement tables). With
+ * no handler (NULL, the default) the call returns its failure as before. o NULL: the handler of
+ * every output lapse_h5out_open opens from now on (its own flushes included); fn NULL: none. */
+void lapse_h5out_on_fatal(lapse_h5out_t *o, lapse_h5out_fatal_fn fn, void *ctx);
+
+/* Local: a collective HDF5 call on o failed on this rank with st (already recorded): o is marked
+ * broken (no collective close), then the handler of lapse_h5out_on_fatal runs, if any. */
+void lapse_h5out_collective_failed(lapse_h5out_t *o, lapse_status_t st);
+
 /* Collective: close the file and open it again, with the same datasets, so that every rank's
  * HDF5 metadata cache starts empty. Call it after independent HDF5 calls (the task loop: each
  * rank's chunk lookups and done marks) and before calls that change metadata (appending rows,

@@ -136,6 +136,18 @@ static void abort_on_io_failure(const lapse_ranks_t *r, lapse_status_t st, const
                            "disk space) and run the same command to continue");
 }
 
+/* lapse_h5out_on_fatal's handler during a run (ctx: the worker): a collective HDF5 call failed
+ * on this rank while the others may still be inside it (a full disk seen by one rank's part
+ * of a collective write; once in a dozen reruns on a full disk, rank 0's H5Dwrite failed while
+ * rank 1 stayed in its own, and rank 0 then waited in the next agreement for ever). Any further
+ * collective call could hang: print the failure and end the job now (exit 1). */
+static void fatal_io(void *ctx, lapse_status_t st)
+{
+    const lapse_worker_t *w = ctx;
+    lapse_err_print(st);
+    abort_on_io_failure(w->r, LAPSE_EH5, w->job->cfg.output_file);
+}
+
 /* The facts of this run written to /lapse/runs/<id>, with the text buffers info points to. */
 typedef struct {
     lapse_run_info_t info;
@@ -600,7 +612,10 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
     lapse_job_set_chunks(job, plan);
     if ((st = lapse_worker_open(&w, cl)) != LAPSE_OK)
         goto cleanup;
-    if ((st = open_output(&w)) != LAPSE_OK)
+    lapse_h5out_on_fatal(NULL, fatal_io, &w); /* the output's collective calls, its open's too */
+    st = open_output(&w);
+    lapse_h5out_on_fatal(NULL, NULL, NULL);
+    if (st != LAPSE_OK)
         goto cleanup;
     /* A new file was identity-locked on rank 0 since its staging file was made (h5out.c): keep
      * that lock (taking it again through another descriptor would conflict with it). */

@@ -292,7 +292,11 @@ lapse_status_t lapse_table_put(lapse_h5out_t *o, const char *path, const lapse_t
      * reserved blocks: a full disk failed the fill on one rank while the others waited */
     LAPSE_TRY(lapse_h5out_reserve(
         o, (int64_t)((ext + TABLE_CHUNK - 1) / TABLE_CHUNK * TABLE_CHUNK * H5Tget_size(type))));
-    LAPSE_H5(H5Dset_extent(dset, &ext));
+    if (H5Dset_extent(dset, &ext) < 0) { /* collective: the others may be inside it */
+        st = lapse_h5_fail("H5Dset_extent(table)", __FILE__, __LINE__);
+        lapse_h5out_collective_failed(o, st);
+        goto cleanup;
+    }
     if (total == 0)
         goto cleanup;
     /* Agreed before the collective write: a rank whose selection failed alone would leave the
@@ -300,7 +304,16 @@ lapse_status_t lapse_table_put(lapse_h5out_t *o, const char *path, const lapse_t
     if ((st = agree(comm, select_rows(dset, rank == 0, (hsize_t)span[0], count, &fspace,
                                       &mspace))) != LAPSE_OK)
         goto cleanup;
-    LAPSE_H5(H5Dwrite(dset, type, mspace, fspace, dxpl, rank == 0 ? (void *)all : (void *)&total));
+    /* LAPSE_FAULT=fail:coll-table[@R]: this rank fails as if inside the write */
+    if (lapse_fault_fail("coll-table") != LAPSE_OK) {
+        st = LAPSE_EH5;
+        lapse_h5out_collective_failed(o, st);
+        goto cleanup;
+    }
+    if (H5Dwrite(dset, type, mspace, fspace, dxpl, rank == 0 ? (void *)all : (void *)&total) < 0) {
+        st = lapse_h5_fail("H5Dwrite(table)", __FILE__, __LINE__);
+        lapse_h5out_collective_failed(o, st);
+    }
 cleanup:
     if (mspace >= 0)
         H5Sclose(mspace);

@@ -11,7 +11,9 @@
 #                 others wait in lapse's agreement; nothing is left at the output path);
 #   table-select  a global step's table (measure_labels) before its collective write;
 #   phases-prepare the global steps' state before their first round (where an allocation
-#                 failure of one rank ends the run).
+#                 failure of one rank ends the run);
+#   coll-write, coll-flush, coll-table  inside a collective HDF5 call (the others in it): that
+#                 rank ends the job at once (MPI_Abort), as no collective call of its is safe.
 # Before these were agreed, the other rank waited forever in H5Dwrite / H5Fflush.
 source "$(dirname "$0")/common.sh"
 need_device
@@ -123,4 +125,19 @@ cfg s ""
 echo "scheduling: rma" >>s.yaml
 faulted s sched-create
 resume_ok 2 s.yaml s.h5 ref.h5
+note "7. a collective call that fails on one rank while the others are inside it"
+# LAPSE_FAULT=fail:coll-write|coll-flush|coll-table@R: rank R fails as if inside a collective
+# H5Dwrite of a compressed round, an H5Fflush (the first is the open's), a measurement table's
+# H5Dwrite, while the other rank is in it. The failing rank ends the job at once (MPI_Abort,
+# exit 1): any further collective call of its own would wait for ever (each of the three hung
+# until killed before 2026-12-05, as a rerun after a full disk once did: docs/reliability.md).
+cfg cw ", compression: gzip"
+faulted cw coll-write
+resume_ok 2 cw.yaml cw.h5 refz.h5
+cfg cf ", compression: gzip"
+faulted cf coll-flush 0
+resume_ok 2 cf.yaml cf.h5 refz.h5
+sed "s#$T/seg.h5#$T/segc.h5#" seg.yaml >segc.yaml
+faulted segc coll-table
+resume_ok 2 segc.yaml segc.h5 segref.h5
 echo "PASS ($TEST_NAME)"
