@@ -36,28 +36,38 @@ static const char *const tiles_keys[] = {"shape", "halo", NULL};
 static const char *const output_keys[] = {"file",        "dataset", "dtype", "mode",
                                           "compression", "format",  "parts", NULL};
 
+/* output.compression's kinds: the name, and the level without ":LEVEL" */
+static const struct {
+    const char *name;
+    lapse_comp_t comp;
+    int level;
+} comp_kinds[] = {{"none", LAPSE_COMP_NONE, 0},
+                  {"gzip", LAPSE_COMP_GZIP, 4},
+                  {"blosc:lz4", LAPSE_COMP_BLOSC_LZ4, 5},
+                  {"blosc:zstd", LAPSE_COMP_BLOSC_ZSTD, 5}};
+
+const char *lapse_comp_name(lapse_comp_t comp)
+{
+    for (size_t i = 0; i < sizeof comp_kinds / sizeof *comp_kinds; i++)
+        if (comp_kinds[i].comp == comp)
+            return comp_kinds[i].name;
+    return "?";
+}
+
 int lapse_comp_parse(const char *s, lapse_comp_t *comp, int *level)
 {
-    static const struct {
-        const char *name;
-        lapse_comp_t comp;
-        int level;
-    } kinds[] = {{"none", LAPSE_COMP_NONE, 0},
-                 {"gzip", LAPSE_COMP_GZIP, 4},
-                 {"blosc:lz4", LAPSE_COMP_BLOSC_LZ4, 5},
-                 {"blosc:zstd", LAPSE_COMP_BLOSC_ZSTD, 5}};
-    for (size_t i = 0; i < sizeof kinds / sizeof *kinds; i++) {
-        size_t n = strlen(kinds[i].name);
-        if (strncmp(s, kinds[i].name, n) != 0)
+    for (size_t i = 0; i < sizeof comp_kinds / sizeof *comp_kinds; i++) {
+        size_t n = strlen(comp_kinds[i].name);
+        if (strncmp(s, comp_kinds[i].name, n) != 0)
             continue;
         if (s[n] == '\0') {
-            *comp = kinds[i].comp;
-            *level = kinds[i].level;
+            *comp = comp_kinds[i].comp;
+            *level = comp_kinds[i].level;
             return 0;
         }
-        if (s[n] == ':' && kinds[i].comp != LAPSE_COMP_NONE && s[n + 1] >= '1' && s[n + 1] <= '9' &&
-            s[n + 2] == '\0') {
-            *comp = kinds[i].comp;
+        if (s[n] == ':' && comp_kinds[i].comp != LAPSE_COMP_NONE && s[n + 1] >= '1' &&
+            s[n + 1] <= '9' && s[n + 2] == '\0') {
+            *comp = comp_kinds[i].comp;
             *level = s[n + 1] - '0';
             return 0;
         }

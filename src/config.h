@@ -34,6 +34,8 @@ typedef enum {
 
 /* Parse a compression value (as above) into *comp and *level; -1 when malformed. */
 int lapse_comp_parse(const char *s, lapse_comp_t *comp, int *level);
+/* The output.compression name of comp ("none", "gzip", "blosc:lz4", "blosc:zstd"). */
+const char *lapse_comp_name(lapse_comp_t comp);
 
 /* output.format: where the result voxels go. hdf5: the output file's datasets; zarr: an
  * OME-Zarr (NGFF 0.4, Zarr v2) store beside it (io/zarr_out.h), the HDF5 file keeping the task

@@ -245,6 +245,43 @@ static lapse_status_t open_output(lapse_worker_t *w)
  * metadata (io/zarr_out.h) before any task writes a chunk, first clearing old chunks when the
  * HDF5 file was just made (fresh, rank 0's word); every rank returns the outcome (a failure
  * printed by rank 0). */
+/* Collective, on a continued Zarr store (not fresh): the compression its arrays were made with
+ * (the first result's .zarray, rank 0) replaces the config's in job, on every rank, with a note
+ * when they differ: compression is not in the fingerprint, and a store's chunks are read with
+ * its .zarray's compressor, so continuing with another would make every earlier chunk
+ * unreadable (it did before 2026-12-05). */
+static lapse_status_t zarr_keep_compression(lapse_worker_t *w, lapse_job_t *job)
+{
+    lapse_status_t st = LAPSE_OK;
+    int v[4] = {0, (int)job->cfg.compression, job->cfg.compression_level, 0}; /* st, comp, ... */
+    if (w->r->rank == 0) {
+        lapse_comp_t comp = job->cfg.compression;
+        int level = job->cfg.compression_level, found = 0;
+        st = lapse_zarr_kept_compression(job->cfg.output_file, &job->out[0], &comp, &level, &found);
+        if (st != LAPSE_OK)
+            lapse_err_print(st);
+        char root[4096];
+        if (lapse_zarr_root(job->cfg.output_file, root, sizeof root) != 0)
+            snprintf(root, sizeof root, "%s", job->cfg.output_file);
+        if (st == LAPSE_OK && found &&
+            (comp != job->cfg.compression ||
+             (comp != LAPSE_COMP_NONE && level != job->cfg.compression_level)))
+            printf("lapse: note: %s keeps the compression its arrays were made with (%s, level "
+                   "%d), not output.compression's (%s): a continued store's chunks all share one "
+                   "compressor; output.mode: overwrite makes it anew with the config's\n",
+                   root, lapse_comp_name(comp), level, lapse_comp_name(job->cfg.compression));
+        v[0] = (int)st;
+        v[1] = (int)comp;
+        v[2] = level;
+    }
+    if (MPI_Bcast(v, 4, MPI_INT, 0, w->r->world) != MPI_SUCCESS)
+        return lapse_fail(LAPSE_EMPI, "rank %d: MPI_Bcast of the store's compression failed",
+                          w->r->rank);
+    job->cfg.compression = (lapse_comp_t)v[1];
+    job->cfg.compression_level = v[2];
+    return (lapse_status_t)v[0];
+}
+
 static lapse_status_t zarr_meta(lapse_worker_t *w, int fresh)
 {
     const lapse_job_t *job = w->job;
@@ -625,6 +662,14 @@ static lapse_status_t execute(const lapse_ranks_t *r, lapse_job_t *job, lapse_cl
         made = fd >= 0 && job->grow_from == 0; /* a grown file keeps its Zarr chunks */
         lapse_lock_adopt(&job->lock, fd);
     }
+    if (job->cfg.output_format == LAPSE_FMT_ZARR &&
+        MPI_Bcast(&made, 1, MPI_INT, 0, r->world) != MPI_SUCCESS) { /* rank 0's, for all */
+        st = lapse_fail(LAPSE_EMPI, "rank %d: MPI_Bcast of the new store's flag failed", r->rank);
+        goto cleanup;
+    }
+    if (job->cfg.output_format == LAPSE_FMT_ZARR && !made &&
+        (st = zarr_keep_compression(&w, job)) != LAPSE_OK)
+        goto cleanup;
     if (job->cfg.output_format == LAPSE_FMT_ZARR && (st = zarr_meta(&w, made)) != LAPSE_OK)
         goto cleanup;
     if ((st = start_run(&w, &rec)) != LAPSE_OK)

@@ -285,6 +285,58 @@ lapse_status_t lapse_zarr_separator(const char *adir, char *sep)
     return st;
 }
 
+lapse_status_t lapse_zarr_kept_compression(const char *out, const lapse_dset_spec_t *s,
+                                           lapse_comp_t *comp, int *level, int *found)
+{
+    char gdir[ZPATH], p[ZPATH], err[160];
+    *found = 0;
+    ZTRY(group_dir(out, s, gdir, sizeof gdir));
+    if (snprintf(p, sizeof p, "%s/0/.zarray", gdir) >= (int)sizeof p)
+        return lapse_fail(LAPSE_EIO, "zarr path too long: %s", gdir);
+    FILE *f = fopen(p, "rb");
+    if (f == NULL)
+        return errno == ENOENT ? LAPSE_OK /* no array yet: the config's */
+                               : lapse_fail(LAPSE_EIO, "cannot read %s: %s", p, strerror(errno));
+    char *text = malloc(LAPSE_JSON_MAX_BYTES);
+    size_t n = text ? fread(text, 1, LAPSE_JSON_MAX_BYTES, f) : 0;
+    int bad = text == NULL || ferror(f);
+    fclose(f);
+    lapse_json_t *doc = NULL;
+    lapse_status_t st = LAPSE_OK;
+    if (bad)
+        st = lapse_fail(LAPSE_EIO, "cannot read %s", p);
+    else if (lapse_json_parse(text, n, &doc, err, sizeof err) != 0)
+        st = lapse_fail(LAPSE_EIO, "%s is not valid JSON (%s): cannot tell its compressor", p, err);
+    else {
+        const lapse_json_t *c = lapse_json_get(doc, "compressor");
+        const lapse_json_t *id = c ? lapse_json_get(c, "id") : NULL;
+        const lapse_json_t *cn = c ? lapse_json_get(c, "cname") : NULL;
+        const lapse_json_t *cl = c ? lapse_json_get(c, "clevel") : NULL;
+        if (c == NULL || c->type == LAPSE_JSON_NULL) {
+            *comp = LAPSE_COMP_NONE;
+            *level = 0;
+            *found = 1;
+        } else if (id && id->type == LAPSE_JSON_STRING && strcmp(id->string, "blosc") == 0 && cn &&
+                   cn->type == LAPSE_JSON_STRING && cl && cl->type == LAPSE_JSON_NUMBER &&
+                   cl->number >= 1 && cl->number <= 9 && cl->number == (int)cl->number &&
+                   (strcmp(cn->string, "lz4") == 0 || strcmp(cn->string, "zstd") == 0 ||
+                    strcmp(cn->string, "zlib") == 0)) {
+            *comp = strcmp(cn->string, "lz4") == 0    ? LAPSE_COMP_BLOSC_LZ4
+                    : strcmp(cn->string, "zstd") == 0 ? LAPSE_COMP_BLOSC_ZSTD
+                                                      : LAPSE_COMP_GZIP;
+            *level = (int)cl->number;
+            *found = 1;
+        } else
+            st = lapse_fail(LAPSE_EINPUT,
+                            "%s: a compressor lapse does not write (blosc lz4, zstd or zlib, "
+                            "level 1-9, or none): its chunks cannot be continued",
+                            p);
+    }
+    lapse_json_free(doc);
+    free(text);
+    return st;
+}
+
 int lapse_zarr_chunk_key(char *buf, size_t len, char sep, int64_t t, const int64_t *idx, int n)
 {
     int w = snprintf(buf, len, "%lld", (long long)t);

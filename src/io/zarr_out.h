@@ -42,8 +42,17 @@
  * parsed: guessing then could write chunks under keys no reader looks at. */
 lapse_status_t lapse_zarr_separator(const char *adir, char *sep);
 
-/* The key of the chunk of timepoint t and spatial chunk indices idx[0..n) into buf: "T.Z.Y.X"
- * or "T/Z/Y/X" by sep. 0 when it fits. */
+/* Serial. The compressor of the array of dataset s in the store of output file out, as its
+ * .zarray says (null: LAPSE_COMP_NONE; blosc lz4, zstd or zlib with its clevel), into *comp and
+ * *level, *found 1; *found 0 when the array has no .zarray yet. A continued store keeps it: its
+ * chunks are read with the .zarray's compressor, so a config's other output.compression must
+ * not rewrite it (every earlier chunk would become unreadable). LAPSE_EIO when the .zarray
+ * cannot be read or parsed, LAPSE_EINPUT for a compressor lapse does not write. */
+lapse_status_t lapse_zarr_kept_compression(const char *out, const lapse_dset_spec_t *s,
+                                           lapse_comp_t *comp, int *level, int *found);
+
+/* The key of the chunk of timepoint t and spatial chunk
+ * indices idx[0..n) into buf: "T.Z.Y.X" or "T/Z/Y/X" by sep. 0 when it fits. */
 int lapse_zarr_chunk_key(char *buf, size_t len, char sep, int64_t t, const int64_t *idx, int n);
 
 /* Serial, one rank. Create (or rewrite, identically for the same job) the store of output file

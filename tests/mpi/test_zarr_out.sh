@@ -29,6 +29,9 @@
 # 2d. A store with "." chunk keys (as lapse wrote them before 2026-12-02; the chunks of a
 #    partial run moved to flat keys) is continued with "." keys and equals the reference; a new
 #    output over it (mode: overwrite) removes the flat chunks and writes "/" keys.
+# 2g. A continued store keeps the compressor its arrays were made with (blosc:lz4), whatever
+#    later configs say (none, blosc:zstd): a note, the .zarray unchanged, every chunk equal to
+#    the reference.
 # 3. Kill: a longer zarr (blosc:zstd) run on 2 ranks, SIGKILL of one rank once some tasks are
 #    marked; every marked task's chunk must already hold the reference data, and the same
 #    command must finish the job with data identical to the reference.
@@ -265,6 +268,30 @@ lapse_run 2 "$T/zo.yaml"
 [ -z "$(find "$store/result/0" -maxdepth 1 -type f -name '[0-9]*')" ] ||
     fail "flat chunk files stayed after a new output over the store"
 run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred --voxel "$VOX"
+
+note "2g. a continued store keeps its compressor whatever output.compression says"
+# blosc:lz4 for timepoints 0-1; then the config without compression, an update of 1 and the
+# rest; then blosc:zstd for a growth-free update: the .zarray keeps lz4, a note says so, and
+# every chunk reads back equal to the reference (before 2026-12-05 the .zarray was rewritten
+# with the config's compressor: the earlier chunks no longer decoded, exit 0 all the same)
+rm -rf "$out" "$store"
+cfg "$T/zc.yaml" "$out" "8, 32, 32" ", format: zarr, compression: \"blosc:lz4\""
+lapse_run 2 "$T/zc.yaml" --timepoints 0-1
+cfg "$T/zn.yaml" "$out" "8, 32, 32" ", format: zarr"
+lapse_run 2 "$T/zn.yaml" --timepoints 1
+grep -q "note: $store keeps the compression its arrays were made with (blosc:lz4, level 5), not output.compression's (none)" \
+    "$T/last.log" || { cat "$T/last.log"; fail "2g: no note of the kept compression"; }
+lapse_run 2 "$T/zn.yaml"
+cfg "$T/zz.yaml" "$out" "8, 32, 32" ", format: zarr, compression: \"blosc:zstd\""
+lapse_run 1 "$T/zz.yaml" --timepoints 0
+"$LAPSE_PY" - "$store" <<'PY' || fail "2g: the store's compressor changed"
+import sys, zarr
+for d in ("result", "blurred"):
+    c = zarr.open(sys.argv[1] + "/" + d + "/0", "r").compressor
+    assert c is not None and c.cname == "lz4", (d, c)
+PY
+run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred --voxel "$VOX"
+run_ok "$T/verify.log" "$LAPSE" verify "$out"
 
 note "3. SIGKILL during a zarr run on 2 ranks, then resume"
 NT=32 NZ=16 NY=128 NX=128 IN=$T/in_kill.h5
