@@ -405,6 +405,10 @@ sleep 3
 TPDIR=$T/tp9 tiffs "$NT" "$NT"
 wait "$pid" || rc=$?
 [ "$rc" -eq 0 ] || { cat "$T/race.log"; fail "9: the run with a file made during its start: exit $rc"; }
+# nor is the new file a change of the input the run read (before 2026-12-05 its end compared
+# the identity of every file then, 5, and warned that the input CHANGED DURING THIS RUN)
+! grep -q "CHANGED DURING THIS RUN" "$T/race.log" ||
+    { cat "$T/race.log"; fail "9: a file added past the run's timepoints was called a change"; }
 "$LAPSE_PY" - "$OUT" "$NT" <<'PY' || fail "9: the run did not read the $NT files its probe found (too slow a start?)"
 import sys, h5py
 with h5py.File(sys.argv[1], "r") as f:
