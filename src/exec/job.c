@@ -811,6 +811,54 @@ cleanup:
     return st;
 }
 
+/* Rank 0, a run that continues an output (not an update): the selected timepoints that are
+ * partly done, with a done task computed by a run of another config (os->holder, os->run_fp;
+ * fp: this config's fingerprint as the output records it) -- an update with another config that
+ * did not finish, after which other runs came (the last run alone is checked before). Finishing
+ * such a timepoint would leave it half of each config's results: refused (LAPSE_EINPUT via
+ * OUTPUT_FAIL's output_fail), naming the timepoints and the run. */
+static lapse_status_t check_half_done(lapse_job_t *job, const lapse_outstate_t *os, const char *fp)
+{
+    lapse_status_t st = LAPSE_OK;
+    const lapse_config_t *cfg = &job->cfg;
+    int64_t *bad = NULL, nbad = 0, run = 0;
+    if (os->holder == NULL || os->run_fp == NULL || os->done == NULL)
+        return LAPSE_OK; /* not known: as before */
+    bad = malloc((size_t)(job->ntps + 1) * sizeof *bad);
+    LAPSE_ALLOC(bad);
+    for (int64_t i = 0; i < job->ntps; i++) {
+        const int64_t t = job->tps[i];
+        if (t < 0 || t >= os->ntp)
+            continue;
+        int64_t done = 0, other = 0;
+        for (int64_t tl = 0; tl < os->ntiles; tl++) {
+            const int64_t k = t * os->ntiles + tl, h = os->holder[k];
+            if (!os->done[k])
+                continue;
+            done++;
+            if (h > 0 && h <= os->last_run && os->run_fp[h][0] && strcmp(os->run_fp[h], fp) != 0)
+                other = h;
+        }
+        if (done > 0 && done < os->ntiles && other > 0) {
+            bad[nbad++] = t;
+            run = other;
+        }
+    }
+    if (nbad > 0) {
+        char tps[256];
+        lapse_tpsel_format(bad, nbad, tps, sizeof tps);
+        OUTPUT_FAIL("timepoint%s %s of %s %s partly computed by run %lld with another config, "
+                    "which did not finish; continuing with this config would leave %s half of "
+                    "each: run that config again with --timepoints %s to finish it, or add "
+                    "--timepoints %s to recompute %s with this one",
+                    nbad > 1 ? "s" : "", tps, cfg->output_file, nbad > 1 ? "were" : "was",
+                    (long long)run, nbad > 1 ? "them" : "it", tps, tps, nbad > 1 ? "them" : "it");
+    }
+cleanup:
+    free(bad);
+    return st;
+}
+
 static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_run)
 {
     lapse_status_t st = LAPSE_OK;
@@ -891,6 +939,8 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
                     "run that config again to finish it, or set output.mode: update to "
                     "recompute the selected timepoints with this one",
                     cfg->output_file, (long long)os.last_run, os.last_status);
+    if (!updating)
+        LAPSE_TRY(check_half_done(job, &os, fp));
     if (!updating && os.input_identity[0] && strcmp(os.input_identity, job->input_identity) != 0)
         LAPSE_TRY(input_changed(job, &os));
     int same_unfinished = unfinished && strcmp(os.last_tps_hash, sel_hash) == 0 &&

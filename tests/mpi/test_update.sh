@@ -41,6 +41,9 @@
 #     same update: it recomputes the timepoint from the input as it is now (before: it continued,
 #     keeping the killed run's task of the older data, and the timepoint was done with results of
 #     two inputs - and the input sum of only one).
+# 14. Config B's update of timepoint 1 killed after its first task, then an update of timepoint 2
+#     with config A, then a plain run of A: refused (timepoint 1 is half of each config), then
+#     the advised update recomputes it.
 source "$(dirname "$0")/common.sh"
 need_device
 make_sample
@@ -308,4 +311,32 @@ with h5py.File(sys.argv[1], "r") as a, h5py.File(sys.argv[2], "r") as b:
     assert a["/lapse/done"][1].all()
     assert a["/lapse/input_sums"][1] == b["/lapse/input_sums"][1]
 PY
+note "14. a timepoint half done by another config's update, then another run: not finished mixed"
+# config A made the output; config B's update of timepoint 1 was killed after its first task; an
+# update of timepoint 2 with A finished (the last run is no longer B's); a plain run of A would
+# finish timepoint 1's other tiles with A, leaving it half of each config's results (before
+# 2026-12-05 it did, exit 0): refused, naming the timepoint and the run, nothing written; then
+# the advised update with A recomputes it, equal to A made at once.
+H=$T/half.h5
+config hA create "$THR1"
+config hB update "$THR2"
+config hAn create "$THR1"
+sed -i "s|file: $OUT,|file: $H,|" "$T/hA.yaml" "$T/hB.yaml"
+sed -i "s|file: $OUT,|file: $H,|; s|, mode: create}|}|" "$T/hAn.yaml"
+lapse_run 1 "$T/hA.yaml"
+rc=0
+LAPSE_FAULT=after-task "$LAPSE" run "$T/hB.yaml" --timepoints 1 >"$T/hfault.log" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || { cat "$T/hfault.log"; fail "14: LAPSE_FAULT=after-task: the update did not die"; }
+lapse_run 1 "$T/hAn.yaml" --timepoints 2
+before=$(sha "$H")
+expect_rc 2 "$T/hmix.log" mpirun_lapse 1 run "$T/hAn.yaml"
+grep -q "timepoint 1 of $H was partly computed by run 2 with another config, which did not finish.*--timepoints 1" \
+    "$T/hmix.log" || { cat "$T/hmix.log"; fail "14: the half-done timepoint is not named"; }
+[ "$(sha "$H")" = "$before" ] || fail "14: the refused run changed the output"
+lapse_run 1 "$T/hAn.yaml" --timepoints 1
+lapse_run 1 "$T/hAn.yaml"
+grep -q "nothing to do" "$T/last.log" || { cat "$T/last.log"; fail "14: the output is not complete"; }
+sed "s|file: $H,|file: $T/href.h5,|" "$T/hA.yaml" >"$T/href.yaml"
+lapse_run 1 "$T/href.yaml"
+py h5same.py "$T/href.h5" "$H" >"$T/same.log" || { cat "$T/same.log"; fail "14: not config A's results"; }
 echo "PASS ($TEST_NAME)"
