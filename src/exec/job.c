@@ -708,6 +708,7 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
     char canon[PATH_MAX], spelled[24], id[LAPSE_INPUT_ID_LEN], unwritten[512];
     int64_t *changed = NULL, *sel = NULL; /* changed earlier timepoints; the advice's selection */
     lapse_input_info_t in = job->in;
+    const int files = strstr(cfg->input_dataset, "files") != NULL; /* input.files */
     if (os->parts_token[0] == '\0' && cfg->output_format != LAPSE_FMT_ZARR)
         OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: an output in "
                     "one file cannot grow with its input (extending its datasets is a metadata "
@@ -781,6 +782,14 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
         }
         lapse_tpsel_format(changed, nkept, list, sizeof list);
         tps_arg(sel, nsel, all, sizeof all);
+        if (files) /* the identity check below would refuse that selection */
+            OUTPUT_FAIL("the input %s changed in %lld of the output's %lld timepoints since output "
+                        "%s was last written: timepoints %s hold other data than their results "
+                        "were computed from (a sample of each differs); with input.files the "
+                        "output's input checksum covers each earlier file's size and time, so a "
+                        "rewritten file cannot be recomputed in a growth: set output.mode: "
+                        "overwrite to make it again from the input as it is now",
+                        cfg->input_file, (long long)nkept, was, cfg->output_file, list);
         OUTPUT_FAIL("the input %s changed in %lld of the output's %lld timepoints since output %s "
                     "was last written: timepoints %s hold other data than their results were "
                     "computed from (a sample of each differs), and growing the output would keep "
@@ -793,17 +802,50 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
                                          sizeof id));
     /* The identity's three boxes (timepoints 0, T/2, T-1): a change there is refused, unless the
      * output records input sums (which checked every timepoint above) and this update recomputes
-     * one of those three timepoints (one checksum covers the three boxes: which changed cannot
-     * be told). */
-    int reboxed = 0;
-    for (int b = 0; b < 3 && os->input_sums != NULL; b++)
-        reboxed |= tps_has(job->tps, job->ntps, b == 0 ? 0 : b == 1 ? os->ntp / 2 : os->ntp - 1);
+     * all three of those timepoints: one checksum covers the three boxes, so which changed
+     * cannot be told (excusing it when one of them was selected let a change in another's box
+     * through: before 2026-12-05). */
+    int64_t boxes[3] = {0, os->ntp / 2, os->ntp - 1}, nbox = 0;
+    int reboxed = os->input_sums != NULL;
+    for (int b = 0; b < 3; b++) {
+        if (!tps_has(job->tps, job->ntps, boxes[b]))
+            reboxed = 0;
+        if (nbox == 0 || boxes[nbox - 1] != boxes[b])
+            boxes[nbox++] = boxes[b];
+    }
+    if (files) /* its checksum covers every file's size and time too: a recomputed file's */
+        reboxed = 0;
+    if (!lapse_input_identity_same_sum(os->input_identity, id) && !reboxed &&
+        os->input_sums != NULL && !files) {
+        char all[1024];
+        int64_t *merged = malloc((size_t)(job->ntps + nbox) * sizeof *merged), nm = 0;
+        LAPSE_ALLOC(merged);
+        for (int64_t i = 0, j = 0; i < nbox || j < job->ntps;) {
+            int64_t v =
+                j >= job->ntps || (i < nbox && boxes[i] < job->tps[j]) ? boxes[i++] : job->tps[j++];
+            if (nm == 0 || merged[nm - 1] != v)
+                merged[nm++] = v;
+        }
+        tps_arg(merged, nm, all, sizeof all);
+        free(merged);
+        OUTPUT_FAIL("the input %s changed in its first %lld timepoints since output %s was last "
+                    "written (their checksum, over a box of each of timepoints 0, %lld and %lld, "
+                    "differs: recorded %s, now %s), and which of them changed cannot be told: "
+                    "select all three too, to recompute them as the output grows (--timepoints "
+                    "%s), or set output.mode: overwrite to make it again from the input as it is "
+                    "now",
+                    cfg->input_file, was, cfg->output_file, (long long)(os->ntp / 2),
+                    (long long)(os->ntp - 1), os->input_identity, id, all);
+    }
     if (!lapse_input_identity_same_sum(os->input_identity, id) && !reboxed)
         OUTPUT_FAIL("the input %s changed in its first %lld timepoints since output %s was last "
-                    "written (their checksum differs: recorded %s, now %s): growing the output "
+                    "written (their checksum differs: recorded %s, now %s%s): growing the output "
                     "would keep results of the old data; set output.mode: overwrite to make it "
                     "again from the input as it is now",
-                    cfg->input_file, was, cfg->output_file, os->input_identity, id);
+                    cfg->input_file, was, cfg->output_file, os->input_identity, id,
+                    files ? "; with input.files it covers each file's name, size and time, so a "
+                            "rewritten or touched earlier file cannot be recomputed in a growth"
+                          : "");
     job->grow_from = os->ntp; /* said by decide_output once nothing refuses the run */
 cleanup:
     free(changed);

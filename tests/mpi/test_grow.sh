@@ -557,6 +557,35 @@ run_ok "$T/sgrow.log" mpirun_lapse 2 run "$T/sums.yaml" --timepoints "$NT-$((NEW
 grep -q "this update grows the output to $NEW timepoints" "$T/sgrow.log" ||
     { cat "$T/sgrow.log"; fail "12: the output did not grow after the update"; }
 sums_ok "$OUT" "$IN" "$NEW"
+note "12b. a change in one identity box is not excused by selecting another box's timepoint"
+# Timepoint NT-1's voxels at the origin (inside the identity's box there, away from its sample)
+# change; the growth selects timepoint 0 (another box's) with the new ones: refused, since one
+# checksum covers the three boxes and which changed cannot be told (before 2026-12-05 it was
+# let through, and timepoint NT-1 kept results of its old data); the advised selection (all
+# three box timepoints too: 0, NT / 2 and NT - 1, with NT = 4 the range 2-5 with the new ones)
+# grows it equal to an output made at once from the changed input.
+OUT=$T/boxes.h5
+acquire_old
+config boxes "$IN" "$OUT"
+lapse_run 2 "$T/boxes.yaml"
+acquire_new
+"$LAPSE_PY" - "$IN" "$((NT - 1))" <<'PY' || fail "12b: cannot change the input"
+import sys, h5py
+with h5py.File(sys.argv[1], "r+") as f:
+    f["raw"][int(sys.argv[2]), 0:2, 0:8, 0:8] += 3000
+PY
+before=$(sha "$OUT")
+expect_rc 2 "$T/boxes.log" mpirun_lapse 2 run "$T/boxes.yaml" --timepoints "0,$NT-$((NEW - 1))"
+grep -q "which of them changed cannot be told: select all three too.*--timepoints 0,$((NT / 2))-$((NEW - 1))" \
+    "$T/boxes.log" || { cat "$T/boxes.log"; fail "12b: the change in a box was not refused"; }
+[ "$(sha "$OUT")" = "$before" ] || fail "12b: the refused growth changed the output"
+run_ok "$T/bgrow.log" mpirun_lapse 2 run "$T/boxes.yaml" --timepoints "0,$((NT / 2))-$((NEW - 1))"
+cp "$IN" "$T/fullb.h5"
+config boxesref "$T/fullb.h5"
+lapse_run 2 "$T/boxesref.yaml"
+py h5same.py "$T/boxesref.h5" "$OUT" >"$T/same.log" 2>&1 ||
+    { cat "$T/same.log"; fail "12b: the grown output differs from the one made at once"; }
+acquire_new
 note "13. an interrupted update of a timepoint: its input sum is not recorded until recomputed"
 OUT=$T/sums2.h5
 acquire_old
