@@ -18,6 +18,7 @@
 #include <sys/statvfs.h>
 #include <time.h>
 
+#include "exec/sizing.h"
 #include "fingerprint.h"
 #include "io/bdv_xml.h"
 #include "io/h5parts.h"
@@ -724,6 +725,13 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
                     "(with --timepoints %lld-%lld); set output.mode: overwrite to make it again "
                     "from the whole input",
                     cfg->output_file, was, cfg->input_file, now, was, now - 1);
+    if (!updating && cfg->mode_given) /* output.mode: create: --timepoints would continue */
+        OUTPUT_FAIL("output %s has %lld timepoints but the input %s now has %lld: to grow the "
+                    "output with its input, run an update that selects the new timepoints: the "
+                    "config sets output.mode: create, so set output.mode: update with "
+                    "timepoints: \"%lld-%lld\" (or drop output.mode and add --timepoints "
+                    "%lld-%lld); set output.mode: overwrite to make it again from the whole input",
+                    cfg->output_file, was, cfg->input_file, now, was, now - 1, was, now - 1);
     if (!updating)
         OUTPUT_FAIL(
             "output %s has %lld timepoints but the input %s now has %lld: to grow the "
@@ -1025,6 +1033,7 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     }
     memcpy(job->file_tile, os.tile, sizeof job->file_tile);
     job->file_ntiles = os.ntiles;
+    LAPSE_TRY(lapse_sizing_file_tile(job));      /* refused before any note of the run */
     if (job->grow_from > 0 && os.done != NULL) { /* the new timepoints' marks: not done */
         const size_t had = (size_t)(os.ntp * os.ntiles), want = (size_t)(job->in.ntp * os.ntiles);
         unsigned char *grown = realloc(os.done, want > 0 ? want : 1);
@@ -1155,7 +1164,7 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
     /* the identity of the input this run reads: with input.files the in.ntp files the probe
      * found, not one made since (an acquisition writing its next file): the output records it,
      * and growing the output compares it with the identity of its first in.ntp files
-     * (check_growth); the run's end still counts every file (run.c check_input_end) */
+     * (check_growth); the run's end takes it again (run.c check_input_end) */
     lapse_fault_point("input-identity"); /* "~S": a file made between the probe and here */
     LAPSE_TRY(lapse_input_identity_first(cfg->input_file, cfg->input_dataset, &job->in, job->in.ntp,
                                          job->input_identity, sizeof job->input_identity));

@@ -103,6 +103,25 @@ static int64_t graph_read_box(const void *ctx, const lapse_box_t *core, lapse_bo
 
 /* Local: the tile before clipping: an existing output's, tiles: auto's, or the configured one.
  * LAPSE_ECONFIG when an explicit tile differs from an existing output's or auto finds none. */
+lapse_status_t lapse_sizing_file_tile(const lapse_job_t *job)
+{
+    const lapse_config_t *cfg = &job->cfg;
+    const int64_t *shape = job->graph.out_shape; /* the tiles cover the outputs */
+    if (job->file_tile[0] <= 0 || cfg->tile_auto)
+        return LAPSE_OK;
+    int64_t want[3];
+    for (int a = 0; a < 3; a++)
+        want[a] = cfg->tile[a] < shape[a] ? cfg->tile[a] : shape[a];
+    if (want[1] == job->file_tile[1] && want[2] == job->file_tile[2] &&
+        (job->keep_z || want[0] == job->file_tile[0]))
+        return LAPSE_OK;
+    return lapse_config_fail(cfg, cfg->tile_mark, "tiles.shape",
+                             "the output was written with tiles [%lld, %lld, %lld]; use that shape "
+                             "(or tiles: auto) to continue it, or output.mode: overwrite",
+                             (long long)job->file_tile[0], (long long)job->file_tile[1],
+                             (long long)job->file_tile[2]);
+}
+
 static lapse_status_t choose_tile(const lapse_job_t *job, const lapse_devmem_t *mem,
                                   int64_t tile[3])
 {
@@ -112,18 +131,7 @@ static lapse_status_t choose_tile(const lapse_job_t *job, const lapse_devmem_t *
     const int64_t *shape = job->graph.out_shape; /* the tiles cover the outputs */
     if (job->file_tile[0] > 0) {
         /* An existing output keeps its tiling: its task marks are per tile. */
-        int64_t want[3];
-        for (int a = 0; a < 3; a++)
-            want[a] = cfg->tile[a] < shape[a] ? cfg->tile[a] : shape[a];
-        int differs = want[1] != job->file_tile[1] || want[2] != job->file_tile[2] ||
-                      (!keep_z && want[0] != job->file_tile[0]);
-        if (!cfg->tile_auto && differs)
-            LAPSE_TRY(lapse_config_fail(
-                cfg, cfg->tile_mark, "tiles.shape",
-                "the output was written with tiles [%lld, %lld, %lld]; use that shape (or tiles: "
-                "auto) to continue it, or output.mode: overwrite",
-                (long long)job->file_tile[0], (long long)job->file_tile[1],
-                (long long)job->file_tile[2]));
+        LAPSE_TRY(lapse_sizing_file_tile(job));
         memcpy(tile, job->file_tile, 3 * sizeof *tile);
     } else if (cfg->tile_auto) {
         /* geometric steps: the buffers come from the box rules, not from a halo */

@@ -28,6 +28,11 @@ typedef struct {
 unsigned long long lapse_sizing_task_bytes(const lapse_job_t *job, long long read_voxels,
                                            long long core_voxels);
 
+/* Local. LAPSE_ECONFIG (at tiles.shape) when the config's explicit tile differs from the
+ * existing output's (job->file_tile; its task marks are per tile), else LAPSE_OK (also for
+ * tiles: auto and a new output). decide_output checks it before it says what the run will do. */
+lapse_status_t lapse_sizing_file_tile(const lapse_job_t *job);
+
 /* Collective over r->world: measure the device memory (*mem) and make the plan (*plan, to be
  * released with lapse_plan_free) for the job on device dev: the existing output's tiling,
  * tiles: auto, or the configured tile; then keep only the tasks not done when continuing.

@@ -536,7 +536,8 @@ lapse_status_t lapse_parts_check(const char *file, const char *token, int64_t nt
             if (errno == ENOENT)
                 LAPSE_FAIL(LAPSE_EINPUT,
                            "the part %s of output %s (timepoint %lld) is missing; "
-                           "output.mode: update with --timepoints %lld makes it anew and "
+                           "output.mode: update with --timepoints %lld (and the new timepoints "
+                           "too, when the input has more than the output) makes it anew and "
                            "computes it again, or %s",
                            path, file, (long long)t, (long long)t, hint);
             LAPSE_FAIL(LAPSE_EINPUT, "the part %s of output %s cannot be examined: %s; %s", path,

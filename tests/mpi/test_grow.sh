@@ -263,6 +263,17 @@ sed 's|parts: timepoints}|parts: timepoints, mode: create}|' "$T/out.yaml" >"$T/
 grep -q "mode: create}" "$T/outc.yaml" || fail "5: no mode: create in $T/outc.yaml"
 refused "mode: create with --timepoints" "the config sets output.mode: create.*set output.mode: update" \
     "$T/outc.yaml" --timepoints "$NT-$((NEW - 1))"
+# and a plain run of it advises output.mode: update, not the --timepoints refused just above
+refused "mode: create, a plain run" "the config sets output.mode: create, so set output.mode: update with timepoints: \"$NT-$((NEW - 1))\"" \
+    "$T/outc.yaml"
+! grep -q "^lapse: .*--timepoints $NT-$((NEW - 1)) (or output.mode" "$T/refused.log" ||
+    { cat "$T/refused.log"; fail "5: mode: create advised the --timepoints it refuses"; }
+# another tile shape: refused without first saying the update grows the output
+sed 's|shape: \[8, 32, 48\]|shape: [8, 30, 48]|' "$T/out.yaml" >"$T/outt.yaml"
+refused "another tile shape" "tiles.shape: the output was written with tiles" "$T/outt.yaml" \
+    --timepoints "$NT-$((NEW - 1))"
+! grep -q "grows the output" "$T/refused.log" ||
+    { cat "$T/refused.log"; fail "5: a refused growth first said it grows the output"; }
 intact "the refusals"
 # one file
 OUT=$T/one.h5

@@ -112,7 +112,7 @@ parts_ok "$P"
 before=$(sha "$T/$P.h5")
 mv "$T/$P.h5.parts/t000002.h5" "$T/t2.h5"
 expect_rc 2 "$T/miss.log" mpirun_lapse 1 run "$T/$P.yaml" --timepoints 1
-grep -q "t000002.h5 of output .* (timepoint 2) is missing; output.mode: update with --timepoints 2 makes it anew" \
+grep -q "t000002.h5 of output .* (timepoint 2) is missing; output.mode: update with --timepoints 2 (and the new timepoints too, when the input has more than the output) makes it anew" \
     "$T/miss.log" || { cat "$T/miss.log"; fail "missing part: message"; }
 "$LAPSE" info "$T/$P.h5" >"$T/info.log" 2>&1 || { cat "$T/info.log"; fail "lapse info failed on a parts output"; }
 grep -q "^parts: PROBLEM: the part .*t000002.h5" "$T/info.log" || { cat "$T/info.log"; fail "lapse info: no problem reported for a missing part"; }
