@@ -49,6 +49,18 @@ static inline uint fkey(float f)
     return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
 }
 
+/* The smaller (larger) of two non-NaN floats in fkey's order: -0.0 below +0.0, so that a label
+ * holding both gets the same minimum and maximum whichever work-item or tile saw which first
+ * (fmin / fmax may return either zero). */
+static inline float kmin(float a, float b)
+{
+    return fkey(b) < fkey(a) ? b : a;
+}
+static inline float kmax(float a, float b)
+{
+    return fkey(b) > fkey(a) ? b : a;
+}
+
 /* rint(x * 2^shift) (round half to even) as a two's complement 128-bit integer (lo, hi), for a
  * finite x whose result fits (the host chose shift so). Exact: x's 53-bit significand is
  * shifted, never multiplied. */
@@ -267,8 +279,8 @@ __kernel void lapse_measure_accum(__global const float *lab, __global const floa
         } else
             fl |= isnan(v) ? 1u : v > 0.0f ? 2u : 4u;
         if (!isnan(v)) {
-            mn = fmin(mn, v);
-            mx = fmax(mx, v);
+            mn = kmin(mn, v);
+            mx = kmax(mx, v);
         }
     }
     if (cur)

@@ -789,6 +789,9 @@ static lapse_status_t reduce_all(lapse_phases_t *ph, const active_t *a, lapse_bl
                            (long long)tl, (long long)t.t);
         }
         lapse_blob_t out = {NULL, 0};
+        /* a failure of the reduction names its timepoint (a message of the tiles' merge) */
+        lapse_err_context("rank %d, global step %d (%s), t=%lld", ph->w->r->rank, ph->target,
+                          s->op->name, (long long)ph->cur.t);
         LAPSE_TRY(gl->reduce(s, ph->pass, ph->pass ? &ph->prev[tpi] : NULL, tiles,
                              &all[i * ph->ntiles], ph->ntiles, &out));
         lapse_blob_t *dst = last ? &ph->res[tpi * ph->g->nsteps + ph->target] : &ph->prev[tpi];
@@ -836,6 +839,7 @@ static lapse_status_t round_run(lapse_phases_t *ph, const active_t *a, double *i
     ph->t_reduce += MPI_Wtime() - t2;
     if (st != LAPSE_OK)
         lapse_err_print(st);
+    lapse_err_context("rank %d", w->r->rank); /* reduce_all's names a timepoint */
     st = lapse_agree(w->r->world, st);
 cleanup:
     for (int64_t i = 0; i < nmine; i++)

@@ -258,9 +258,13 @@ void lapse_reader_to_f32(lapse_dtype_t from, const void *src, float *dst, size_t
         for (size_t i = n; i-- > 0;)
             dst[i] = (float)((const int16_t *)src)[i];
         return;
-    case LAPSE_DT_U32: /* exact up to 2^24; above, rounded to the nearest float32 */
-        for (size_t i = 0; i < n; i++)
-            dst[i] = (float)((const uint32_t *)src)[i];
+    case LAPSE_DT_U32: /* exact up to 2^24; above, rounded to the nearest float32, except that
+                          2^24 + 1 (a tie, to even) goes up: no value above 2^24 reads as 2^24
+                          itself, the largest label, so label steps see and refuse it */
+        for (size_t i = 0; i < n; i++) {
+            const uint32_t v = ((const uint32_t *)src)[i];
+            dst[i] = v == 16777217u ? 16777218.0f : (float)v;
+        }
         return;
     case LAPSE_DT_F64: /* rounded to nearest; beyond float32's range: +-inf */
         for (size_t i = 0; i < n; i++)

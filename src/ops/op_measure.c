@@ -259,6 +259,26 @@ static float unkey(uint32_t k)
     return f;
 }
 
+/* The kernel's fkey: the order-preserving key of a non-NaN float (-0.0 below +0.0). */
+static uint32_t fkey(float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, sizeof u);
+    return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+
+/* The smaller (max: larger) of a and b in fkey's order, as the device takes it; NaN stands for
+ * "none seen". fminf / fmaxf treat -0.0 and +0.0 as equal and return either, so a label holding
+ * both got the sign of whichever tile came first: the table differed with the tiling. */
+static float key_min(float a, float b, int max)
+{
+    if (isnan(a))
+        return b;
+    if (isnan(b))
+        return a;
+    return (max ? fkey(b) > fkey(a) : fkey(b) < fkey(a)) ? b : a;
+}
+
 /* Pass 1 partial: the labels present in the core with their sums (int64 n, rec_t[n], by
  * label). */
 static lapse_status_t accum_partial(lapse_dev_t *d, const scale_t *sc, const lapse_dvol_t *in,
@@ -551,8 +571,8 @@ static lapse_status_t accum_reduce(const lapse_blob_t *prev, const lapse_blob_t 
                 a->bb[k] = r[j].bb[k] < a->bb[k] ? r[j].bb[k] : a->bb[k];
                 a->bb[k + 3] = r[j].bb[k + 3] > a->bb[k + 3] ? r[j].bb[k + 3] : a->bb[k + 3];
             }
-            a->vmin = fminf(a->vmin, r[j].vmin); /* NaN: none seen */
-            a->vmax = fmaxf(a->vmax, r[j].vmax);
+            a->vmin = key_min(a->vmin, r[j].vmin, 0); /* NaN: none seen */
+            a->vmax = key_min(a->vmax, r[j].vmax, 1);
             a->flags |= r[j].flags;
         }
     }

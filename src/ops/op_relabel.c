@@ -218,8 +218,9 @@ static lapse_status_t rl_partial(lapse_dev_t *d, const lapse_step_t *s, int pass
         LAPSE_TRY(core_range(d, in, t, &lo, &hi));
     if (hi > MAX_LABEL)
         LAPSE_FAIL(LAPSE_EUSAGE,
-                   "%s: a voxel holds %g, above the largest label 2^24 = 16777216 (labels travel "
-                   "between steps as float32): is the input a label image?",
+                   "%s: a voxel holds %.9g, above the largest label 2^24 = 16777216 (labels "
+                   "travel between steps as float32, so a uint32 input's 16777217 reads as "
+                   "16777218): is the input a label image?",
                    s->op->name, (double)hi);
     if (hi >= 1.0f) {
         cl_uint l0 = lo >= 1.0f ? (cl_uint)lo : 1u, l1 = (cl_uint)hi;

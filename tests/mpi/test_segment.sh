@@ -80,4 +80,40 @@ for data in 3d 2d; do
 done
 check shapes "$SHAPES" /shapes "[$NZ, $NY, $NX]" "[5, 9, 11]" "[24, 16, 13]" labels "$MASKLABELS"
 check checker "$SHAPES" /checker "[1, 420, 400]" "[1, 37, 53]" "[1, 100, 91]" labels "$MASKLABELS"
+
+# A label holding both -0.0 and +0.0 (a float32 input): its intensity_min is -0.0 and its
+# intensity_max +0.0 whatever the tiling, in the device's order of floats (before 2026-12-05 the
+# tiles' partial results were merged with fminf / fmaxf, which return either zero: the table's
+# bits followed the tiling; found by review). The zeros sit in other tiles in each timepoint.
+"$LAPSE_PY" - "$T/zeros.h5" <<'PY' || fail "cannot write the signed zeros input"
+import sys, h5py, numpy as np
+a = np.zeros((2, 3, 6, 8), np.float32)
+a[0, :, :, 4:] = -0.0
+a[1, :, :, :4] = -0.0
+a[:, 1, 2, 2] = -3.0  # background: not above -1
+with h5py.File(sys.argv[1], "w") as f:
+    f["/z"] = a
+PY
+for tl in "3, 6, 8:1" "3, 6, 4:2" "1, 1, 1:3" "2, 3, 3:2"; do
+    n=${tl##*:}
+    cat >"$T/zeros.yaml" <<YAML
+input: {file: $T/zeros.h5, dataset: /z}
+tiles: {shape: [${tl%%:*}], halo: auto}
+pipeline:
+  - {op: greater_constant, constant: -1, name: g}
+  - {op: connected_components_labeling, from: g, name: cc}
+  - {op: measure_labels, from: cc, with: input, name: meas}
+output: {file: $T/zeros_$n.h5, mode: overwrite}
+devices: any
+YAML
+    lapse_run "$n" "$T/zeros.yaml"
+    cp "$T/zeros_$n.h5" "$T/zeros_${tl//[ ,:]/_}.h5"
+    "$LAPSE_PY" - "$T/zeros_$n.h5" <<'PY' || fail "signed zeros: tiles [${tl%%:*}] on $n ranks"
+import sys, h5py, numpy as np
+m = h5py.File(sys.argv[1], "r")["/meas"][()]
+assert len(m) == 2, m
+assert all(np.signbit(m["intensity_min"])) and not any(np.signbit(m["intensity_max"])), m
+PY
+    py h5same.py "$T/zeros_3__6__8_1.h5" "$T/zeros_$n.h5" || fail "signed zeros: tiles [${tl%%:*}] differ"
+done
 echo "PASS ($TEST_NAME)"

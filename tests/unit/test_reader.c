@@ -95,6 +95,26 @@ static void expect_fail(const char *file, const char *dset, const char *const *w
                       lapse_errmsg(), words[i]);
 }
 
+/* uint32 reads as float32: exact up to 2^24, rounded above, and no value above 2^24 reads as
+ * 2^24 itself (the largest label): 2^24 + 1, a tie that rounds to even, goes up to 2^24 + 2, so
+ * that the label steps refuse it rather than merge it with label 2^24. */
+START_TEST(uint32_to_float32)
+{
+    const uint32_t in[7] = {0, 1, 16777215u, 16777216u, 16777217u, 16777219u, 4294967295u};
+    float out[7];
+    lapse_reader_to_f32(LAPSE_DT_U32, in, out, 7);
+    ck_assert_float_eq(out[0], 0.0f);
+    ck_assert_float_eq(out[1], 1.0f);
+    ck_assert_float_eq(out[2], 16777215.0f);
+    ck_assert_float_eq(out[3], 16777216.0f);
+    ck_assert_float_eq(out[4], 16777218.0f);
+    ck_assert_float_eq(out[5], 16777220.0f);
+    ck_assert_float_eq(out[6], 4294967296.0f);
+    for (int i = 4; i < 7; i++)
+        ck_assert(out[i] > 16777216.0f);
+}
+END_TEST
+
 START_TEST(probe_good_4d_uint16)
 {
     hsize_t dims[4] = {3, 4, 5, 6};
@@ -825,6 +845,7 @@ static Suite *reader_suite(void)
     tcase_add_test(tc, virtual_source_search_order);
     tcase_add_test(tc, virtual_name_patterns);
     tcase_add_test(tc, external_raw_storage);
+    tcase_add_test(tc, uint32_to_float32);
     suite_add_tcase(s, tc);
     return s;
 }
