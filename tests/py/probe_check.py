@@ -117,8 +117,10 @@ def main():
           "model.ranks_s = ceil(tasks / ranks) x rank-task")
     close(m["storage_s"], n * sto, "model.storage_s = tasks x (read + write)")
     close(m["device_s"], -(-n // gpus) * dev, "model.device_s = ceil(tasks / gpus) x device")
-    if n > 0:  # however many ranks, the run takes at least one whole task
-        check(m["ranks_s"] >= rank_task * (1 - 1e-6), "model.ranks_s below one task's time")
+    if n > 0:  # however many ranks, the run takes at least one whole task (both as printed:
+        # rank_task above is recomputed from phases rounded to 6 digits)
+        check(m["ranks_s"] >= d["rank_task_s"] * (1 - 1e-9), "model.ranks_s %.6g below one "
+              "task's time %.6g" % (m["ranks_s"], d["rank_task_s"]))
     lim = max(m["ranks_s"], m["storage_s"], m["device_s"])
     check(m[m["limit"] + "_s"] == lim, "model.limit %s is not the largest" % m["limit"])
     g = d["global"]
