@@ -11,7 +11,12 @@
  * changes no minimum or maximum, so the scans just stop at the edges. One work-item per
  * (segment, line): L is written into dst, then combined with R in place; about 3 operations
  * per voxel whatever r is. fmin / fmax are exact and ignore a NaN unless all are NaN, so the
- * result equals the direct passes' for every voxel (docs/kernels.md).
+ * result equals the direct passes' for every voxel (docs/kernels.md), up to the sign of a zero:
+ * segments start at multiples of B in the task's buffer, so where a tile starts changes the
+ * order of the folds, and fmin / fmax of -0.0 and +0.0 may return either (PoCL does: a tiled
+ * result differed from the untiled one, found by review 2026-12-05). The folds here take -0.0
+ * as the minimum and +0.0 as the maximum of the two zeros (lapse_vhgw_min0 / max0), whatever
+ * the order.
  *
  * Work-item dimension `axis` indexes segments, the other two the line (x stays dimension 0
  * for the y and z passes, so neighbouring work-items touch neighbouring voxels).
@@ -35,7 +40,18 @@
     __global float *out = dst + base;                                                              \
     const int s = seg * b, e = min(s + b, n), p = min(s + r, n - 1)
 
-/* One pass: OP is fmin or fmax. */
+/* fmin / fmax, except that of -0.0 and +0.0 the minimum is -0.0 and the maximum +0.0 (equal
+ * values: their sign bits or-ed, and-ed), so a fold's result does not depend on its order. */
+static inline float lapse_vhgw_min0(float a, float b)
+{
+    return a == b ? as_float(as_uint(a) | as_uint(b)) : fmin(a, b);
+}
+static inline float lapse_vhgw_max0(float a, float b)
+{
+    return a == b ? as_float(as_uint(a) & as_uint(b)) : fmax(a, b);
+}
+
+/* One pass: OP is lapse_vhgw_min0 or lapse_vhgw_max0. */
 #define LAPSE_VHGW_BODY(OP)                                                                        \
     float m = in[(size_t)p * stride];                                                              \
     for (int j = p; j >= max(s - r, 0); j--) { /* L[c], c = j + r */                               \
@@ -59,7 +75,7 @@ __kernel void lapse_vhgw_min(__global const float *src, __global float *dst, int
                              int nz, int axis, int r)
 {
     LAPSE_VHGW_SETUP();
-    LAPSE_VHGW_BODY(fmin);
+    LAPSE_VHGW_BODY(lapse_vhgw_min0);
 }
 
 /* Maximum pass: dst = max_{i=-r..r} src[clamp(c+i)]; src != dst. */
@@ -67,5 +83,5 @@ __kernel void lapse_vhgw_max(__global const float *src, __global float *dst, int
                              int nz, int axis, int r)
 {
     LAPSE_VHGW_SETUP();
-    LAPSE_VHGW_BODY(fmax);
+    LAPSE_VHGW_BODY(lapse_vhgw_max0);
 }

@@ -61,4 +61,41 @@ for pipe in chain proj; do
         py h5same.py "$T/$base.h5" "$T/$name.h5" || fail "$name differs from $base"
     done
 done
+
+# Signed zeros through the large-radius minimum / maximum (van Herk / Gil-Werman passes from
+# radius 6 on a CPU device): half the voxels -0.0 or +0.0, the rest positive (minimum) or
+# negative (maximum); every tiling gives the untiled bits, the zeros' signs included (before
+# 2026-12-05 hundreds of voxels were +0.0 untiled and -0.0 tiled: the segments start where
+# the tile's buffer does, and fmin / fmax of the two zeros return either; found by review).
+"$LAPSE_PY" - "$T/zeros.h5" <<'PY' || fail "cannot write the signed zeros input"
+import sys, h5py, numpy as np
+rng = np.random.default_rng(13)
+a = rng.random((2, 6, 40, 50)).astype(np.float32)
+z = rng.random(a.shape) < 0.5
+a[z] = np.where(rng.random(z.sum()) < 0.5, -0.0, 0.0).astype(np.float32)
+with h5py.File(sys.argv[1], "w") as f:
+    f["/pos"] = a
+    f["/neg"] = -a
+PY
+for case in "minimum_box:/pos:[0, 0, 6]" "minimum_box:/pos:[2, 7, 8]" "maximum_box:/neg:[0, 20, 7]"; do
+    IFS=: read -r op dset radius <<<"$case"
+    base=""
+    for shape in "6, 40, 50" "1, 1, 9" "5, 13, 17"; do
+        name=zeros_${op}_${radius//[^0-9]/_}_${shape//[^0-9]/_}
+        cat >"$T/$name.yaml" <<YAML
+input: {file: $T/zeros.h5, dataset: $dset}
+tiles: {shape: [$shape], halo: auto}
+pipeline:
+  - {op: $op, radius: $radius}
+output: {file: $T/$name.h5, dataset: /result}
+devices: any
+YAML
+        lapse_run 2 "$T/$name.yaml"
+        if [ -z "$base" ]; then
+            base=$name
+            continue
+        fi
+        py h5same.py "$T/$base.h5" "$T/$name.h5" || fail "$op $radius: tiles [$shape] differ"
+    done
+done
 echo "PASS ($TEST_NAME)"
