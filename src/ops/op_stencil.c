@@ -309,7 +309,10 @@ const lapse_op_t lapse_op_sobel = {
                   "sqrt(sum over the axes of SciPy sobel(x, axis, mode='nearest')^2); axes of "
                   "extent 1 are not part of the stencil (2-D data: the 3x3 Sobel); each "
                   "difference adds 0 x its centre as SciPy does, so a NaN or infinity makes NaN "
-                  "where SciPy's does",
+                  "where SciPy's does. In float32 it smooths before it differences (SciPy the "
+                  "other way round): on data with a large offset the difference of smoothed "
+                  "sums loses up to about 1e-6 of 16 x the offset (1-2 at 1e6 + noise); "
+                  "subtract the offset first (subtract_scalar)",
     STENCIL_COMMON,
     /* 2: separable (rows, planes, z) (1: the 27 weighted terms); 3: 0 x the centre of each
      * difference, as SciPy (2026-12-03; a NaN or infinity at a weight 0 was skipped) */
@@ -326,7 +329,12 @@ const lapse_op_t lapse_op_laplace_box = {
     .convention = "SciPy correlate(x, K, mode='nearest'), K = 1 on the 3x3x3 box and 1 - 3^k at "
                   "the centre (k axes); = -clesperanto laplace_box (centre 3^k - 1, neighbours "
                   "-1): the sign of SciPy's laplace, shared with laplace_diamond; axes of extent "
-                  "1 are not part of the stencil, as clesperanto",
+                  "1 are not part of the stencil, as clesperanto. In float32 it is the box sum "
+                  "less 3^k x the centre: on data with a large offset the cancellation loses up "
+                  "to about 1e-6 of 27 x the offset (a few units at 1e6 + noise; subtract the "
+                  "offset first, subtract_scalar), a value beyond about 1.2e37 overflows the "
+                  "sum (NaN where SciPy is finite), and an infinite centre gives NaN where "
+                  "SciPy gives -inf",
     STENCIL_COMMON,
     .version = 2, /* 2: the box sum minus 3^k centres (1: the sum of differences) */
     .reach = reach1,

@@ -760,7 +760,9 @@ const lapse_op_t lapse_op_variance_box = {
         "2; the plain two passes were off by 2e-3 at radius 1 on 30000 + U(0, 1) and 1.8e-4 at "
         "radius 6 on 1000 + U(0, 1); version 3 for windows of more than 125 values, whose plain "
         "sums of x and d were off by up to 100% at radius [10, 30, 30] on 30000 + U(0, 1)); "
-        "clesperanto variance_box (plain float32 sums)",
+        "a NaN or infinity makes NaN in exactly the windows that hold it (SciPy's running sums "
+        "carry it along the rest of the line), as mean_box; clesperanto variance_box (plain "
+        "float32 sums)",
     WIN_COMMON_ANY_VERSION,
     .version = 2,
     .version_of = variance_version,
