@@ -281,6 +281,10 @@ static int with_mpi(int argc, char **argv, const char *cmd, int sub_argc, char *
         struct timespec ts = {0, (long)(left * 1e9)};
         nanosleep(&ts, NULL);
     }
+    /* every rank here before any finalises (Open MPI 4.1 issue #10313: MPI_Finalize without a
+     * barrier before it crashed on some machines) */
+    if (MPI_Barrier(MPI_COMM_WORLD) != MPI_SUCCESS)
+        fprintf(stderr, "lapse: MPI_Barrier before MPI_Finalize failed\n");
     MPI_Finalize();
     /* Leave without exit()'s library destructors: Open MPI's progress thread can still be
      * starting (its first libevent call bound lazily by ld.so) when a short run (a config error)
