@@ -120,11 +120,22 @@ probe_json p6 1 seg.yaml
 py probe_check.py p6.json --ntasks $((NT * $(ntiles 12 40 48))) --ntps $NT --ranks 1 \
     --tile 12,40,48 --global-steps 2 || fail "6: the JSON does not follow the model"
 nothing_written "$T/seg" seg
-lapse_run 1 seg.yaml
 # The rounds' estimate counts the whole pipeline in every pass (a round runs only the steps up to
 # its global step, and operands stay on the device): it is high by design, measured / predicted
-# was 0.2-0.55 here, so the lower bound is 0.1.
-py probe_check.py p6.json --compare "$(measured "$T/last.log")" --low 0.1 || fail "6: segmentation"
+# was 0.2-0.55 here, so the lower bound is 0.1. Under CI's other tests a probe or a run can be
+# slowed several times over (0.09 once: a probe of 0.88 s, a run of 0.08 s), so a new probe and
+# a new run are tried up to 3 times, as case 4 takes the fastest of 3 runs.
+ok6=0
+for i in 1 2 3; do
+    [ "$i" -eq 1 ] || probe_json p6 1 seg.yaml
+    rm -rf seg && mkdir -p seg
+    lapse_run 1 seg.yaml
+    if py probe_check.py p6.json --compare "$(measured "$T/last.log")" --low 0.1; then
+        ok6=1
+        break
+    fi
+done
+[ "$ok6" -eq 1 ] || fail "6: segmentation"
 
 note "7. errors exit 2 and write nothing"
 sed "s#$IN#$T/nope.h5#" blur.yaml >bad.yaml
