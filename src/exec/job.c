@@ -172,6 +172,30 @@ static lapse_status_t check_zarr_alias(const lapse_job_t *job)
                              cfg->input_file);
 }
 
+/* Rank 0, output.format zarr: refuse (config error at output.file) a store that lapse did not
+ * write for this output: another output's whose name makes the same store (run.h5 and
+ * run.hdf5 both make run.zarr), whose chunks this run would replace while that output's state
+ * still says done, or a user's own store. */
+static lapse_status_t check_zarr_owner(const lapse_job_t *job)
+{
+    const lapse_config_t *cfg = &job->cfg;
+    char root[PATH_MAX], whose[PATH_MAX];
+    if (cfg->output_format != LAPSE_FMT_ZARR ||
+        lapse_zarr_root(cfg->output_file, root, sizeof root) != 0 ||
+        lapse_zarr_owner(cfg->output_file, whose, sizeof whose))
+        return LAPSE_OK;
+    if (whose[0] != '\0')
+        return lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
+                                 "the Zarr store %s belongs to the output %s (the same store "
+                                 "name), not to %s: writing it would replace that output's "
+                                 "results; choose another output file name",
+                                 root, whose, cfg->output_file);
+    return lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
+                             "%s exists and is not a Zarr store lapse wrote for %s: left alone; "
+                             "choose another output file name, or move it away",
+                             root, cfg->output_file);
+}
+
 /* Every rank: config text from rank 0, parsed locally. */
 static lapse_status_t load_config(const lapse_ranks_t *r, const char *path, lapse_config_t *cfg)
 {
@@ -1161,6 +1185,7 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
                     (long long)job->reach[0], (long long)job->reach[1], (long long)job->reach[2]));
     LAPSE_TRY(check_alias(job));
     LAPSE_TRY(check_zarr_alias(job));
+    LAPSE_TRY(check_zarr_owner(job));
     /* the identity of the input this run reads: with input.files the in.ntp files the probe
      * found, not one made since (an acquisition writing its next file): the output records it,
      * and growing the output compares it with the identity of its first in.ntp files

@@ -75,9 +75,13 @@ static const char *base_name(const char *path)
     return s ? s + 1 : path;
 }
 
-/* Is what is at path, if anything, a file lapse wrote (kind: 'x' XML, 'h' HDF5)? 1 when absent
- * or ours, 0 otherwise (a symbolic link is never ours). */
-static int ours_or_absent(const char *path, char kind)
+static void xml_escape(const char *text, char *out, size_t len);
+
+/* Is what is at path, if anything, one of the BigDataViewer files lapse wrote for output out
+ * (kind: 'x' XML, 'h' HDF5)? 1 when absent or ours, 0 otherwise: a file of another output
+ * whose name makes the same paths (run.h5 and run.hdf5 both make run.xml) is not ours, nor is
+ * a symbolic link. */
+static int ours_or_absent(const char *path, char kind, const char *out)
 {
     struct stat sb;
     if (lstat(path, &sb) != 0)
@@ -85,21 +89,27 @@ static int ours_or_absent(const char *path, char kind)
     if (!S_ISREG(sb.st_mode))
         return 0;
     if (kind == 'x') {
-        char head[256] = "";
+        char head[1536] = "", want[1400], name[1200];
         FILE *f = fopen(path, "r");
         if (f == NULL)
             return 0;
         size_t got = fread(head, 1, sizeof head - 1, f);
         fclose(f);
         head[got] = '\0';
-        return strstr(head, BDV_MARK_XML) != NULL;
+        xml_escape(base_name(out), name, sizeof name);
+        snprintf(want, sizeof want, BDV_MARK_XML "the BigDataViewer view of %s (", name);
+        return strstr(head, want) != NULL;
     }
     int ours = 0;
     htri_t is = H5Fis_hdf5(path);
     if (is > 0) {
         hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
         if (f >= 0) {
-            ours = H5Aexists(f, BDV_MARK_ATTR) > 0;
+            char got[1200] = "";
+            if (H5Aexists(f, BDV_MARK_ATTR) > 0) {
+                lapse_h5_read_str_attr(f, BDV_MARK_ATTR, got, sizeof got);
+                ours = strcmp(got, base_name(out)) == 0;
+            }
             H5Fclose(f);
         }
     }
@@ -407,11 +417,11 @@ lapse_status_t lapse_bdv_write(const char *out, const lapse_dset_spec_t *specs, 
     if (lapse_bdv_paths(out, xml, sizeof xml, h5, sizeof h5) != 0)
         return lapse_fail(LAPSE_EIO, "%s: path too long for the BigDataViewer files", out);
     lapse_h5_init();
-    if (!ours_or_absent(h5, 'h') || !ours_or_absent(xml, 'x'))
+    if (!ours_or_absent(h5, 'h', out) || !ours_or_absent(xml, 'x', out))
         return lapse_fail(LAPSE_EIO,
-                          "%s or %s exists and was not written by lapse: left alone (remove or "
-                          "rename it to get the BigDataViewer files of %s)",
-                          xml, h5, out);
+                          "%s or %s exists and was not written by lapse for %s: left alone "
+                          "(remove or rename it to get the BigDataViewer files of %s)",
+                          xml, h5, out, out);
     LAPSE_TRY(fresh_tmp(h5, tmp, sizeof tmp));
     if ((st = write_h5(tmp, out, specs, n)) != LAPSE_OK)
         goto cleanup;
@@ -439,7 +449,7 @@ lapse_status_t lapse_bdv_remove(const char *out, int *removed)
     const char kinds[2] = {'x', 'h'};
     for (int i = 0; i < 2; i++) {
         struct stat sb;
-        if (lstat(paths[i], &sb) != 0 || !ours_or_absent(paths[i], kinds[i]))
+        if (lstat(paths[i], &sb) != 0 || !ours_or_absent(paths[i], kinds[i], out))
             continue; /* absent, or not lapse's */
         if (unlink(paths[i]) != 0)
             return lapse_fail(LAPSE_EIO, "cannot remove %s: %s", paths[i], strerror(errno));

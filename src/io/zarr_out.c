@@ -524,27 +524,82 @@ static int listed_now(const char *rel, const lapse_dset_spec_t *specs, int n)
     return 0;
 }
 
-/* On a fresh output: remove the arrays the root's .zattrs ("lapse": {"arrays": [...]}, written
- * by lapse_zarr_create) lists that specs[0..n) does not, so a replaced output's saved steps do
- * not stay behind. A store without the list (none yet, written before 2026-12-02, or a user's
- * .zattrs) keeps everything; an unreadable list is ignored the same way. */
-static lapse_status_t remove_unlisted(const char *root, const lapse_dset_spec_t *specs, int n)
+/* The root's .zattrs of the store at root, parsed, into *doc (NULL when there is none or it
+ * cannot be read or parsed). LAPSE_ENOMEM only when its buffer cannot be had. */
+static lapse_status_t read_root_attrs(const char *root, lapse_json_t **doc)
 {
     char p[ZPATH], err[160];
+    *doc = NULL;
     if (snprintf(p, sizeof p, "%s/.zattrs", root) >= (int)sizeof p)
-        return lapse_fail(LAPSE_EIO, "zarr path too long: %s", root);
+        return LAPSE_OK;
     FILE *f = fopen(p, "rb");
     if (f == NULL)
         return LAPSE_OK;
     char *text = malloc(LAPSE_JSON_MAX_BYTES);
     size_t len = text ? fread(text, 1, LAPSE_JSON_MAX_BYTES, f) : 0;
     fclose(f);
-    lapse_json_t *doc = NULL;
-    if (text == NULL || lapse_json_parse(text, len, &doc, err, sizeof err) != 0) {
-        free(text);
-        return LAPSE_OK;
-    }
+    if (text == NULL)
+        return lapse_fail(LAPSE_ENOMEM, "out of memory reading %s", p);
+    if (lapse_json_parse(text, len, doc, err, sizeof err) != 0)
+        *doc = NULL;
     free(text);
+    return LAPSE_OK;
+}
+
+/* The part of path after its last '/'. */
+static const char *base_name(const char *path)
+{
+    const char *s = strrchr(path, '/');
+    return s ? s + 1 : path;
+}
+
+int lapse_zarr_owner(const char *out, char *whose, size_t len)
+{
+    char root[ZPATH];
+    struct stat sb;
+    snprintf(whose, len, "%s", "");
+    if (lapse_zarr_root(out, root, sizeof root) != 0 || lstat(root, &sb) != 0)
+        return 1; /* absent (or a name too long for any store: refused when made) */
+    if (!S_ISDIR(sb.st_mode))
+        return 0;
+    lapse_json_t *doc = NULL;
+    if (read_root_attrs(root, &doc) != LAPSE_OK) {
+        lapse_err_clear();
+        return 0;
+    }
+    const lapse_json_t *mine = lapse_json_get(doc, "lapse");
+    const lapse_json_t *made = lapse_json_get(mine, "for");
+    int ours = 0;
+    if (made != NULL && made->type == LAPSE_JSON_STRING) {
+        ours = strcmp(made->string, base_name(out)) == 0;
+        snprintf(whose, len, "%s", made->string);
+    } else if (lapse_json_get(mine, "arrays") != NULL) {
+        ours = 1; /* a store of lapse before 2026-12-05, which did not name its output */
+    } else {      /* no list: ours only if empty, or a creation stopped before its list */
+        DIR *d = opendir(root);
+        struct dirent *e;
+        ours = d != NULL;
+        while (d != NULL && (e = readdir(d)) != NULL)
+            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 &&
+                strcmp(e->d_name, ".zgroup") != 0)
+                ours = 0;
+        if (d != NULL)
+            closedir(d);
+    }
+    lapse_json_free(doc);
+    return ours;
+}
+
+/* On a fresh output: remove the arrays the root's .zattrs ("lapse": {"arrays": [...]}, written
+ * by lapse_zarr_create) lists that specs[0..n) does not, so a replaced output's saved steps do
+ * not stay behind. A store without the list (none yet, written before 2026-12-02, or a user's
+ * .zattrs) keeps everything; an unreadable list is ignored the same way. */
+static lapse_status_t remove_unlisted(const char *root, const lapse_dset_spec_t *specs, int n)
+{
+    lapse_json_t *doc = NULL;
+    ZTRY(read_root_attrs(root, &doc));
+    if (doc == NULL)
+        return LAPSE_OK;
     const lapse_json_t *arr = lapse_json_get(lapse_json_get(doc, "lapse"), "arrays");
     lapse_status_t st = LAPSE_OK;
     for (size_t i = 0; arr && arr->type == LAPSE_JSON_ARRAY && i < arr->n && st == LAPSE_OK; i++) {
@@ -556,16 +611,20 @@ static lapse_status_t remove_unlisted(const char *root, const lapse_dset_spec_t 
     return st;
 }
 
-/* Write the root's .zattrs: the list of this output's arrays (remove_unlisted reads it). */
-static lapse_status_t write_root_list(const char *root, const lapse_dset_spec_t *specs, int n)
+/* Write the root's .zattrs: the output it belongs to (the HDF5 file's name, which
+ * lapse_zarr_owner compares) and the list of its arrays (remove_unlisted reads it). */
+static lapse_status_t write_root_list(const char *root, const char *out,
+                                      const lapse_dset_spec_t *specs, int n)
 {
-    size_t cap = 64;
+    size_t cap = 64 + 6 * strlen(base_name(out));
     for (int k = 0; k < n; k++)
         cap += 6 * strlen(rel_path(&specs[k])) + 16; /* \u00XX at worst */
     char *text = malloc(cap);
     if (text == NULL)
         return lapse_fail(LAPSE_ENOMEM, "out of memory for the store's list of arrays");
-    size_t w = (size_t)snprintf(text, cap, "{\n  \"lapse\": {\"arrays\": [");
+    size_t w = (size_t)snprintf(text, cap, "{\n  \"lapse\": {\"for\": ");
+    w += json_str(text + w, cap - w, base_name(out));
+    w += (size_t)snprintf(text + w, cap - w, ", \"arrays\": [");
     for (int k = 0; k < n; k++) {
         if (k)
             w += (size_t)snprintf(text + w, cap - w, ", ");
@@ -602,7 +661,7 @@ lapse_status_t lapse_zarr_create(const char *out, const lapse_dset_spec_t *specs
     ZTRY(write_text(root, ".zgroup", "{\n  \"zarr_format\": 2\n}\n"));
     if (fresh)
         ZTRY(remove_unlisted(root, specs, n));
-    ZTRY(write_root_list(root, specs, n));
+    ZTRY(write_root_list(root, out, specs, n));
     for (int k = 0; k < n; k++)
         ZTRY(create_one(out, root, &specs[k], vox, unit, comp, level, fresh));
     return LAPSE_OK;

@@ -4,7 +4,8 @@
  *
  * Layout, for output file OUT.h5 (OUT.zarr for a name without .h5/.hdf5/.he5: OUT + ".zarr"):
  *   OUT.zarr/.zgroup               the root group
- *   OUT.zarr/.zattrs               {"lapse": {"arrays": [...]}}: the output's datasets' groups
+ *   OUT.zarr/.zattrs               {"lapse": {"for": "OUT.h5", "arrays": [...]}}: the output
+ *                                  file's name (lapse_zarr_owner) and its datasets' groups
  *   OUT.zarr/<dataset>/.zgroup     one image group per result dataset ("/result" -> result;
  *   OUT.zarr/<dataset>/.zattrs     intermediate groups of a nested name get a .zgroup too),
  *                                  multiscales[0]: version 0.4, axes t (time), z, y, x (space,
@@ -50,6 +51,15 @@ lapse_status_t lapse_zarr_separator(const char *adir, char *sep);
  * cannot be read or parsed, LAPSE_EINPUT for a compressor lapse does not write. */
 lapse_status_t lapse_zarr_kept_compression(const char *out, const lapse_dset_spec_t *s,
                                            lapse_comp_t *comp, int *level, int *found);
+
+/* Serial. Is the store of output file out absent or this output's? 1 when absent, when its
+ * root's .zattrs names out's file name ("lapse": {"for": ...}), when it is a store of lapse
+ * from before 2026-12-05 (a list of arrays, no name), or when it is an empty directory (or holds
+ * only .zgroup: a creation stopped before its list); else 0: a store of another output whose
+ * name makes the same store (run.h5, run.hdf5 and run all make run.zarr), with its name in
+ * whose[len] (else ""), or something lapse did not write. Making or continuing out's store
+ * there would replace its chunks, so the run is refused (exec/job.c). */
+int lapse_zarr_owner(const char *out, char *whose, size_t len);
 
 /* The key of the chunk of timepoint t and spatial chunk
  * indices idx[0..n) into buf: "T.Z.Y.X" or "T/Z/Y/X" by sep. 0 when it fits. */

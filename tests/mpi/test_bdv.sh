@@ -13,6 +13,9 @@
 # radial_reslice, a projection) give their result its own voxel size in all three places, and
 # those that move the first voxel (crop, downsample_bin, resample) its position: the BigDataViewer
 # affine's translation and an OME-Zarr translation, so that the result overlays the input.
+# The BigDataViewer files of one output are not another's whose name makes the same paths
+# (run.h5 and run.hdf5 both make run.xml / run.bdv.h5): left alone with a warning, and a Zarr
+# output of the other name does not remove them.
 # The same output name made again with format: zarr removes lapse's OUT.xml / OUT.bdv.h5 (they
 # would show its empty HDF5 datasets as black images) and leaves a foreign OUT.xml alone.
 source "$(dirname "$0")/common.sh"
@@ -199,4 +202,22 @@ grep -q "removed the BigDataViewer files of an earlier HDF5 output of $T/plain.h
 sed 's|mode: create}|mode: overwrite, format: zarr}|' "$T/foreign.yaml" >"$T/foreignz.yaml"
 lapse_run 1 "$T/foreignz.yaml"
 [ "$(cat "$T/foreign.xml")" = '<my-own-notes/>' ] || fail "a foreign XML was removed for a Zarr output"
+
+note "another output whose name makes the same BigDataViewer paths leaves them alone"
+sed "s|$T/plain.h5|$T/twin.h5|" "$T/plain.yaml" >"$T/twin1.yaml"
+sed -e "s|$T/plain.h5|$T/twin.hdf5|" -e 's|gaussian_blur, sigma: 1|gaussian_blur, sigma: 2|' \
+    "$T/plain.yaml" >"$T/twin2.yaml"
+lapse_run 1 "$T/twin1.yaml"
+cp "$T/twin.xml" "$T/twin1.xml.saved"
+cp "$T/twin.bdv.h5" "$T/twin1.bdv.saved"
+lapse_run 1 "$T/twin2.yaml"
+grep -q "warning: no BigDataViewer XML for $T/twin.hdf5: .*not written by lapse for $T/twin.hdf5" \
+    "$T/last.log" || { cat "$T/last.log"; fail "twin: no warning"; }
+cmp -s "$T/twin.xml" "$T/twin1.xml.saved" && cmp -s "$T/twin.bdv.h5" "$T/twin1.bdv.saved" ||
+    fail "twin.hdf5's run replaced the BigDataViewer files of twin.h5 (Fiji would show its results)"
+sed -e 's|mode: create}|mode: create, format: zarr}|' -e "s|$T/twin.hdf5|$T/twin|" \
+    "$T/twin2.yaml" >"$T/twin3.yaml"
+lapse_run 1 "$T/twin3.yaml"
+cmp -s "$T/twin.xml" "$T/twin1.xml.saved" && cmp -s "$T/twin.bdv.h5" "$T/twin1.bdv.saved" ||
+    fail "a Zarr output named twin removed the BigDataViewer files of twin.h5"
 echo "PASS ($TEST_NAME)"

@@ -32,6 +32,9 @@
 # 2g. A continued store keeps the compressor its arrays were made with (blosc:lz4), whatever
 #    later configs say (none, blosc:zstd): a note, the .zarray unchanged, every chunk equal to
 #    the reference.
+# 2h. Another output whose name makes the same store (twin.h5 and twin.hdf5: twin.zarr) is
+#    refused (exit 2, nothing written), the store byte-identical and its output still whole;
+#    a store lapse did not write (a user's OME-Zarr) is refused the same way and left alone.
 # 3. Kill: a longer zarr (blosc:zstd) run on 2 ranks, SIGKILL of one rank once some tasks are
 #    marked; every marked task's chunk must already hold the reference data, and the same
 #    command must finish the job with data identical to the reference.
@@ -292,6 +295,30 @@ for d in ("result", "blurred"):
 PY
 run_ok "$T/check.log" py zarr_out_check.py "$store" "$T/ref.h5" /result,/blurred --voxel "$VOX"
 run_ok "$T/verify.log" "$LAPSE" verify "$out"
+
+note "2h. another output's store (same store name) and a user's store are refused, left alone"
+cfg "$T/twin1.yaml" "$T/twin.h5" "8, 32, 32" ", format: zarr"
+lapse_run 2 "$T/twin1.yaml"
+tree_sum() { (cd "$1" && find . -type f | sort | xargs sha256sum | sha256sum); }
+before=$(tree_sum "$T/twin.zarr")
+cfg "$T/twin2.yaml" "$T/twin.hdf5" "8, 32, 32" ", format: zarr"
+sed -i 's|top_hat_box|bottom_hat_box|' "$T/twin2.yaml"
+expect_rc 2 "$T/twin.log" mpirun_lapse 2 run "$T/twin2.yaml"
+grep -q "output.file: the Zarr store $T/twin.zarr belongs to the output twin.h5" "$T/twin.log" ||
+    { cat "$T/twin.log"; fail "2h: twin.hdf5 not refused over twin.h5's store"; }
+[ ! -e "$T/twin.hdf5" ] || fail "2h: the refused run wrote its HDF5 file"
+[ "$(tree_sum "$T/twin.zarr")" = "$before" ] || fail "2h: the refused run changed twin.h5's store"
+run_ok "$T/verify.log" "$LAPSE" verify "$T/twin.h5"
+run_ok "$T/check.log" py zarr_out_check.py "$T/twin.zarr" "$T/ref.h5" /result,/blurred --voxel "$VOX"
+mkdir -p "$T/mine.zarr/img/0"
+echo '{"zarr_format": 2}' >"$T/mine.zarr/.zgroup"
+echo 'my chunk' >"$T/mine.zarr/img/0/0.0.0"
+cfg "$T/mine.yaml" "$T/mine.h5" "8, 32, 32" ", format: zarr"
+expect_rc 2 "$T/mine.log" mpirun_lapse 2 run "$T/mine.yaml"
+grep -q "output.file: $T/mine.zarr exists and is not a Zarr store lapse wrote for $T/mine.h5" \
+    "$T/mine.log" || { cat "$T/mine.log"; fail "2h: a user's store not refused"; }
+[ "$(cat "$T/mine.zarr/img/0/0.0.0")" = "my chunk" ] && [ ! -e "$T/mine.h5" ] ||
+    fail "2h: the user's store was touched, or the HDF5 file written"
 
 note "3. SIGKILL during a zarr run on 2 ranks, then resume"
 NT=32 NZ=16 NY=128 NX=128 IN=$T/in_kill.h5
