@@ -453,8 +453,9 @@ static herr_t last_tp(hid_t g, const char *name, const H5L_info_t *li, void *op)
 /* Check a BigDataViewer file f: setup sel->setup (0 when not given) exists, timepoints from
  * t00000 on without a gap (a tNNNNN group after a missing one is refused: lapse's timepoint
  * index is the group's number), the cells of every timepoint of one extent, level 0 of the first a
- * [z,y,x] dataset of a supported type. Opens the cells of timepoint 0 into *d and fills *info
- * (dtype uint16 for BDV's int16: the bits are uint16). */
+ * [z,y,x] dataset of a supported type, the same for every timepoint. Opens the cells of
+ * timepoint 0 into *d and fills *info (dtype uint16 for BDV's int16: the bits are uint16,
+ * unless the setup's dataType attribute says int16). */
 static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel, hid_t *d,
                                lapse_input_info_t *info, hid_t *memtype)
 {
@@ -523,8 +524,20 @@ static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel
                    path, tname);
     }
     *memtype = lapse_h5_mem_type(dt);
-    if (dt == LAPSE_DT_I16)
-        dt = LAPSE_DT_U16; /* BigDataViewer stores uint16 as int16: the bits are read as uint16 */
+    if (dt == LAPSE_DT_I16) {
+        /* BigDataViewer stores uint16 as int16: the bits are read as uint16, unless the setup's
+         * dataType attribute (BigDataViewer 10.4.6+, lapse's own int16 outputs) says int16 */
+        char said[32] = "";
+        snprintf(path, sizeof path, "/s%02d", setup);
+        hid_t g = H5Oopen(f, path, H5P_DEFAULT);
+        if (g >= 0 && H5Aexists(g, "dataType") > 0)
+            lapse_h5_read_str_attr(g, "dataType", said, sizeof said);
+        if (g >= 0)
+            H5Oclose(g);
+        H5Eclear2(H5E_DEFAULT);
+        if (strcmp(said, "int16") != 0)
+            dt = LAPSE_DT_U16;
+    }
     for (int a = 0; a < 3; a++)
         info->shape[a] = (int64_t)dims[a];
     info->ndims = 4;
@@ -538,6 +551,10 @@ static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel
                  (s2 = H5Dget_space(d2)) >= 0 && H5Sget_simple_extent_ndims(s2) == 3 &&
                  H5Sget_simple_extent_dims(s2, dt_dims, NULL) >= 0;
         int same = ok && dt_dims[0] == dims[0] && dt_dims[1] == dims[1] && dt_dims[2] == dims[2];
+        hid_t t2 = ok ? H5Dget_type(d2) : H5I_INVALID_HID;
+        int same_type = t2 >= 0 && H5Tequal(t2, type) > 0;
+        if (t2 >= 0)
+            H5Tclose(t2);
         if (s2 >= 0)
             H5Sclose(s2);
         if (d2 >= 0)
@@ -555,6 +572,14 @@ static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel
                        file, path, (unsigned long long)dt_dims[0], (unsigned long long)dt_dims[1],
                        (unsigned long long)dt_dims[2], (unsigned long long)dims[0],
                        (unsigned long long)dims[1], (unsigned long long)dims[2]);
+        if (!same_type) {
+            char t0name[32];
+            type_name(type, t0name, sizeof t0name);
+            LAPSE_FAIL(LAPSE_EINPUT,
+                       "%s: BigDataViewer dataset %s is not of timepoint 0's type (%s): every "
+                       "timepoint must have one type",
+                       file, path, t0name);
+        }
     }
 cleanup:
     if (type >= 0)

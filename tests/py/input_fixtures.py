@@ -17,7 +17,11 @@ shape z=4, y=37, x=45 unless said otherwise. Good files:
     d.h5             /tczyx uint16 [2, 3, 4, 37, 45] with element_size_um [2, 0.5, 0.25];
                      /i16 /u32 /f64 [2, 4, 37, 45] (formulas as the TIFF ones, c = 0)
     bdv.h5           BigDataViewer layout: 2 setups, 3 timepoints, /tT/sS/0/cells int16 holding
-                     v * 200 + 5 as uint16 bits (above 32767 for most voxels), levels 0 and 1
+                     v * 200 + 5 as uint16 bits (above 32767 for most voxels), levels 0 and 1;
+                     setup 1 says dataType "uint16" (BigDataViewer 10.4.6+), setup 0 nothing
+    bdv_i16.h5       BigDataViewer, 1 setup, 3 timepoints, int16 cells v * 200 - 20000 (signed)
+                     with dataType "int16": read as int16, as BigDataViewer 10.4.6+ does
+    bdv_types.h5     refused: t00001's cells float32 where t00000's are int16
     tp/tp_0.tif ... tp/tp_11.tif   one ZYX uint16 file per timepoint (natural order)
 Bad sets (one directory each):
     gap/       tp_0, tp_1, tp_3            (tp_2 missing)
@@ -80,6 +84,19 @@ def main():
                 cells = bv[t, s].astype(np.uint16).view(np.int16)
                 f.create_dataset("t%05d/s%02d/0/cells" % (t, s), data=cells, chunks=(4, 16, 16))
                 f.create_dataset("t%05d/s%02d/1/cells" % (t, s), data=cells[:, ::2, ::2])
+        f["s01"].attrs["dataType"] = np.bytes_(b"uint16")
+    with h5py.File(p("bdv_i16.h5"), "w") as f:
+        f.create_dataset("s00/resolutions", data=np.array([[1, 1, 1]], float))
+        f.create_dataset("s00/subdivisions", data=np.array([[16, 16, 4]]))
+        f["s00"].attrs["dataType"] = np.bytes_(b"int16")
+        for t in range(3):
+            f.create_dataset("t%05d/s00/0/cells" % t, data=(bv[t, 0] - 20005).astype(np.int16))
+    with h5py.File(p("bdv_types.h5"), "w") as f:
+        f.create_dataset("s00/resolutions", data=np.array([[1, 1, 1]], float))
+        f.create_dataset("s00/subdivisions", data=np.array([[16, 16, 4]]))
+        for t in range(2):
+            cells = bv[t, 0].astype(np.uint16).view(np.int16)
+            f.create_dataset("t%05d/s00/0/cells" % t, data=cells.astype(np.float32) if t else cells)
 
     # refused: a gap in the timepoints (t00001 missing), a timepoint of another extent
     for name, tps, odd in (("bdv_gap.h5", (0, 2), None), ("bdv_extent.h5", (0, 1, 2), 1)):

@@ -63,6 +63,10 @@ static double want_bdv(int64_t t, int64_t z, int64_t y, int64_t x)
 {
     return v5(t, g_c, z, y, x) * 200 + 5; /* uint16 bits of the int16 cells */
 }
+static double want_bdv_i16(int64_t t, int64_t z, int64_t y, int64_t x)
+{
+    return v5(t, 0, z, y, x) * 200 - 20000; /* signed: the setup's dataType says int16 */
+}
 static double want_tp(int64_t t, int64_t z, int64_t y, int64_t x)
 {
     return v5(t, 0, z, y, x);
@@ -219,6 +223,11 @@ START_TEST(bigdataviewer)
     g_c = 1;
     expect_info(f, "#format=bdv,setup=1", 3, LAPSE_DT_U16, LAPSE_DT_U16, 1);
     expect_values(f, "#setup=1", want_bdv);
+    /* dataType "int16" (BigDataViewer 10.4.6+, lapse's int16 outputs): signed values */
+    expect_info(path_in("bdv_i16.h5"), "", 3, LAPSE_DT_F32, LAPSE_DT_I16, 1);
+    expect_values(path_in("bdv_i16.h5"), "", want_bdv_i16);
+    expect_fail(path_in("bdv_types.h5"), "", 2,
+                (const char *[]){"/t00001/s00/0/cells is not of timepoint 0's type", NULL});
     expect_fail(f, "#setup=2", 3, (const char *[]){"input.setup 2", "setups 0 to 1", NULL});
     expect_fail(f, "#channel=0", 3, (const char *[]){"input.setup", NULL});
     expect_fail(path_in("d.h5"), "#format=bdv", 2,
