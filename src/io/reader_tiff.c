@@ -8,7 +8,8 @@
  * of the first Pixels element, found by a plain attribute scan), tifffile's JSON ("shape" and
  * "axes", the letters T, Z, C then YX; planes in the C order of the shape; a "shape" of more than
  * one page axis without "axes" is refused), else every page is one z plane of a single
- * timepoint. Data with frames only is [t, y, x]; everything else [t, z, y, x]. Data
+ * timepoint. Data with frames only is [t, y, x]; everything else [t, z, y, x]. ImageJ's signed
+ * 16-bit images (uint16 pages with the calibration -32768 + 1 x value) are read as int16. Data
  * with channels is read one channel at a time (input.channel, "#channel=N" after the dataset
  * name; refused without it). Pages of int16, uint32 and float64 are delivered as they are (the
  * facade converts them). The voxel size comes from the OME PhysicalSize attributes, or the
@@ -57,6 +58,7 @@ typedef struct {
     int64_t page0; /* channel * stride_c: the page of (0, 0) */
     int64_t ny, nx;
     size_t esize;
+    int signed16;       /* ImageJ's signed 16-bit: uint16 pages read as int16 (stored - 32768) */
     float xres, yres;   /* page 0's XResolution / YResolution (0: none) */
     uint16_t resunit;   /* page 0's ResolutionUnit (0: none given) */
     unsigned char *buf; /* one decoded strip or tile */
@@ -474,6 +476,23 @@ static int ij_text(const char *desc, const char *key, char *out, size_t len)
     return -1;
 }
 
+/* 1 when desc is an ImageJ description of a signed 16-bit image: ImageJ keeps those as uint16
+ * pages (value + 32768) with the calibration cf=0 (a straight line), c0=-32768, c1=1, and Fiji
+ * shows and measures the signed values (ImageJ's Calibration.isSigned16Bit). Other
+ * calibrations (of units, optical density...) are not the data's values and are not applied. */
+static int ij_signed16(const char *desc)
+{
+    char cf[64], c0[64], c1[64];
+    if (desc == NULL || strncmp(desc, "ImageJ=", 7) != 0 || ij_text(desc, "cf=", cf, sizeof cf) ||
+        ij_text(desc, "c0=", c0, sizeof c0) || ij_text(desc, "c1=", c1, sizeof c1))
+        return 0;
+    char *e0, *e1, *e2;
+    long f = strtol(cf, &e0, 10);
+    double a = strtod(c0, &e1), b = strtod(c1, &e2);
+    return e0 != cf && *e0 == '\0' && f == 0 && e1 != c0 && *e1 == '\0' && a == -32768.0 &&
+           e2 != c1 && *e2 == '\0' && b == 1.0;
+}
+
 /* Voxel size (z, y, x micrometres, 0 unknown) of the file into vs: OME PhysicalSizeX/Y/Z (with
  * their units, micrometres by default); ImageJ "spacing=" (z) and the XResolution /
  * YResolution tags (pixels per unit, the unit from "unit="); else the resolution tags when
@@ -789,6 +808,10 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
     in->stride_z = ax.stride_z;
     in->page0 = sel.channel > 0 ? sel.channel * ax.stride_c : 0;
     in->esize = lapse_dtype_size(dt);
+    if (dt == LAPSE_DT_U16 && ij_signed16(desc)) {
+        in->signed16 = 1;
+        dt = LAPSE_DT_I16;
+    }
     info->nchannels = ax.c;
     info->axes_assumed = ax.plain && in->npages > 1;
     tiff_voxel_size(in, desc, info->voxel_size_um);
@@ -972,6 +995,11 @@ static lapse_status_t tiff_read(void *handle, int64_t t, const lapse_box_t *box,
             LAPSE_TRY(read_tiles(in, page, y0, y1, x0, x1, out));
         else
             LAPSE_TRY(read_strips(in, page, y0, y1, x0, x1, out));
+        if (in->signed16) { /* stored - 32768 as int16: the top bit flipped */
+            uint16_t *v = (uint16_t *)(void *)out;
+            for (size_t i = 0, n = plane / 2; i < n; i++)
+                v[i] ^= 0x8000u;
+        }
     }
 cleanup:
     return st;

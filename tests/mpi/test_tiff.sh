@@ -42,9 +42,10 @@ data, t = sys.argv[1], sys.argv[2]
 a = tifffile.imread(data + "/laptrack_nuclei_images.tif")
 tifffile.imwrite(t + "/lap_ij.tif", a, imagej=True, metadata={"axes": "TYX"})
 tifffile.imwrite(t + "/lap.ome.tif", a, ome=True, metadata={"axes": "TYX"})
-b = tifffile.imread(data + "/tribolium_sonneberg_crop.tif")
+with tifffile.TiffFile(data + "/tribolium_sonneberg_crop.tif") as f:
+    b, desc = f.asarray(), f.pages[0].description  # ImageJ's, with its signed 16-bit calibration
 tifffile.imwrite(t + "/trib_big.tif", b, bigtiff=True, tile=(32, 48), compression="zlib",
-                 photometric="minisblack", metadata=None)
+                 photometric="minisblack", metadata=None, description=desc)
 PY
 
 # check NAME TIFF AXES WHOLE TILES [H5SRC]: TIFF untiled on 1 rank, tiled on 2 ranks, and the
@@ -113,6 +114,20 @@ grep -q "input.axes: .*input.axes is for a TIFF file that names no axes" "$T/h5_
 check lap_ome "$T/lap.ome.tif" TYX "[1, 200, 200]" "[1, 70, 90]"
 check xyz8 "$DATA/xyz_8bit__nuclei_autothresh.tif" ZYX "[37, 118, 132]" "[11, 50, 41]"
 check trib "$DATA/tribolium_sonneberg_crop.tif" ZYX "[75, 133, 133]" "[20, 64, 50]"
+# The tribolium crop is an ImageJ signed 16-bit image (stored + 32768, calibration c0=-32768):
+# lapse reads the values Fiji shows (tif2h5.py's reference applies the same rule), so a
+# threshold of 1000 keeps nothing (the stored values are 32925-33586, the signed ones 157-818).
+note "trib: ImageJ's signed 16-bit calibration is applied"
+sed -e 's|gaussian_blur, sigma: 1.5|threshold_fixed, threshold: 1000|' -e 's|trib_tif1.h5|trib_thr.h5|' \
+    "$T/trib_tif1.yaml" >"$T/trib_thr.yaml"
+lapse_run 1 "$T/trib_thr.yaml"
+"$LAPSE_PY" - "$T/trib_thr.h5" "$T/trib.in.h5" <<'PY' || fail "trib: the calibration was not applied"
+import sys, h5py
+with h5py.File(sys.argv[1]) as o, h5py.File(sys.argv[2]) as i:
+    raw = i["/raw"]
+    assert raw.dtype == "int16" and 100 < raw[...].min() and raw[...].max() < 1000, (raw.dtype, raw[...].min())
+    assert not o["/result"][...].any(), "voxels above 1000: the stored values were read"
+PY
 check trib_big "$T/trib_big.tif" ZYX "[75, 133, 133]" "[20, 64, 50]" "$DATA/tribolium_sonneberg_crop.tif"
 
 # Refusals: exit 2, the file and the reason, nothing written.

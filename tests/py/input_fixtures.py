@@ -12,6 +12,9 @@ shape z=4, y=37, x=45 unless said otherwise. Good files:
                      PhysicalSizeX/Y 0.25 um, PhysicalSizeZ 2 um
     ij_spacing.tif   ImageJ ZYX uint16, unit=micron, spacing=1.5, resolution 4 px/um (0.25 um)
     i16.tif          int16 ZYX, v - 100 (negative values)
+    ij_s16.tif       ImageJ ZYX uint16 pages v - 100 + 32768 with ImageJ's signed 16-bit
+                     calibration (cf=0, c0=-32768, c1=1): Fiji's values are i16.tif's
+    ij_cal.tif       the same pages with another calibration (c0=10, c1=2): not applied
     u32.tif          uint32 ZYX, v * 100000 + 7 (beyond 2^24: float32 rounds)
     f64.tif          float64 ZYX, v / 3 + 1e-12
     d.h5             /tczyx uint16 [2, 3, 4, 37, 45] with element_size_um [2, 0.5, 0.25];
@@ -63,6 +66,10 @@ def main():
     z = v[0, 0]
     plain = dict(metadata=None, photometric="minisblack")
     tifffile.imwrite(p("i16.tif"), (z - 100).astype(np.int16), **plain)
+    for name, cal in (("ij_s16.tif", "cf=0\nc0=-32768.0\nc1=1.0\nvunit=Gray Value\n"),
+                      ("ij_cal.tif", "cf=0\nc0=10.0\nc1=2.0\nvunit=nM\n")):
+        tifffile.imwrite(p(name), (z - 100 + 32768).astype(np.uint16), **plain,
+                         description="ImageJ=1.53c\nimages=4\nslices=4\n" + cal + "loop=false\n")
     tifffile.imwrite(p("u32.tif"), (z * 100000 + 7).astype(np.uint32), **plain)
     tifffile.imwrite(p("f64.tif"), (z / 3 + 1e-12).astype(np.float64), **plain)
 

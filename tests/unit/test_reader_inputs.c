@@ -51,6 +51,10 @@ static double want_i16(int64_t t, int64_t z, int64_t y, int64_t x)
 {
     return (double)(float)(v5(t, 0, z, y, x) - 100);
 }
+static double want_i16_stored(int64_t t, int64_t z, int64_t y, int64_t x)
+{
+    return want_i16(t, z, y, x) + 32768; /* ij_cal.tif: the stored uint16 values */
+}
 static double want_u32(int64_t t, int64_t z, int64_t y, int64_t x)
 {
     return (double)(float)(v5(t, 0, z, y, x) * 100000 + 7); /* rounded: beyond 2^24 */
@@ -180,6 +184,11 @@ START_TEST(tiff_dtypes_and_voxel_size)
     in = expect_info(path_in("i16.tif"), "", 1, LAPSE_DT_F32, LAPSE_DT_I16, 1);
     expect_voxel(&in, 0, 0, 0); /* tifffile's plain TIFF: resolution 1 without a unit */
     expect_values(path_in("i16.tif"), "", want_i16);
+    /* ImageJ's signed 16-bit calibration: the values Fiji shows; another calibration: stored */
+    expect_info(path_in("ij_s16.tif"), "", 1, LAPSE_DT_F32, LAPSE_DT_I16, 1);
+    expect_values(path_in("ij_s16.tif"), "", want_i16);
+    expect_info(path_in("ij_cal.tif"), "", 1, LAPSE_DT_U16, LAPSE_DT_U16, 1);
+    expect_values(path_in("ij_cal.tif"), "", want_i16_stored);
     expect_info(path_in("u32.tif"), "", 1, LAPSE_DT_F32, LAPSE_DT_U32, 1);
     expect_values(path_in("u32.tif"), "", want_u32);
     expect_info(path_in("f64.tif"), "", 1, LAPSE_DT_F32, LAPSE_DT_F64, 1);
