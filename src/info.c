@@ -493,7 +493,9 @@ static void print_runs(FILE *f, const run_t *runs, int n)
         /* The latest run stopped by a signal: what mpirun's own exit code (1) does not say. */
         if (i == n - 1 && strcmp(runs[i].status, LAPSE_RUN_INTERRUPTED) == 0)
             fprintf(f, "    interrupted, resumable: run the same command again (nothing is left to "
-                       "do when the total below counts every task done)\n");
+                       "do when the total below counts every task done; a config with "
+                       "output.mode: overwrite starts over instead: continue with output.mode: "
+                       "create)\n");
         /* "running" is never rewritten by a run that was killed (SIGKILL, a crash, a node
          * failure): an earlier run is certainly gone, the latest may still be running. */
         if (strcmp(runs[i].status, LAPSE_RUN_RUNNING) == 0)

@@ -774,6 +774,7 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
     lapse_cl_t *cl = NULL;
     lapse_plan_t plan;
     lapse_devmem_t mem;
+    int overwrites; /* output.mode: overwrite: an interrupted run is not continued by itself */
     memset(&plan, 0, sizeof plan);
     memset(&mem, 0, sizeof mem);
     memset(&job, 0, sizeof job);
@@ -842,6 +843,7 @@ int lapse_cmd_run(const lapse_run_opts_t *o)
                (long long)(plan.ntps * plan.ntiles), (long long)plan.ntasks);
     st = execute(&r, &job, cl, &plan, mem.share);
 cleanup:
+    overwrites = job.cfg.mode == LAPSE_MODE_OVERWRITE;
     lapse_plan_free(&plan);
     lapse_cl_close(cl);
     lapse_job_free(&job);
@@ -853,6 +855,12 @@ cleanup:
         if (o->probe) /* nothing to resume: the probe writes nothing */
             fprintf(stderr, "lapse: interrupted: the probe did not finish and wrote nothing; run "
                             "it again for its prediction (exit code 75)\n");
+        else if (overwrites) /* the same command would replace what is done */
+            fprintf(stderr, "lapse: interrupted, resumable: the tasks done are kept, but this "
+                            "config's output.mode: overwrite makes the same command start over; "
+                            "to continue, run it with output.mode: create (or leave "
+                            "output.mode out) (exit code 75; Open MPI's mpirun reports 1 after "
+                            "SIGINT or SIGTERM)\n");
         else
             fprintf(stderr, "lapse: interrupted, resumable: run the same command again (exit "
                             "code 75; Open MPI's mpirun reports 1 after SIGINT or SIGTERM)\n");

@@ -54,9 +54,7 @@ lapse_status_t lapse_interrupted(void)
 {
     int sig = (int)stop_signal;
     return lapse_fail(LAPSE_EINTERRUPTED,
-                      "stopped by signal %d (%s); run the same command again "
-                      "to continue",
-                      sig,
+                      "stopped by signal %d (%s); the tasks done so far are kept", sig,
                       sig == SIGTERM   ? "SIGTERM"
                       : sig == SIGUSR2 ? "SIGUSR2"
                                        : "SIGINT");

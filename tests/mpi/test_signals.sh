@@ -23,6 +23,9 @@
 #    exit 0, status "done", a note saying so (it exited 75 as "interrupted", and a job requeued
 #    on 75 found nothing to do, for good). Whatever the timing, exit 75 with every task marked
 #    is a failure.
+# f) singleton + SIGINT of a config with output.mode: overwrite: the same command would start
+#    over, so rank 0's last line and `lapse info` say to continue with output.mode: create,
+#    which then runs exactly the unmarked tasks and ends equal to the reference.
 # LAPSE_TEST_SEED makes the random choices repeatable (the seed is printed).
 source "$(dirname "$0")/common.sh"
 need_device
@@ -111,6 +114,25 @@ signal_case() {
 signal_case "a) singleton + SIGTERM" 0 TERM 75 2 $((TOTAL / 2))
 signal_case "b) mpirun -n 2 + SIGUSR2" 2 USR2 75 3 $((TOTAL / 2))
 signal_case "d) singleton + SIGINT" 0 INT 75 2 $((TOTAL / 2))
+
+note "f) singleton + SIGINT with output.mode: overwrite: continue with output.mode: create"
+kill_config "$T/ow.yaml" "$T/ow.h5"
+sed -i 's|dataset: /result}|dataset: /result, mode: overwrite}|' "$T/ow.yaml"
+"$LAPSE" run "$T/ow.yaml" >"$T/ow.log" 2>&1 &
+pid=$!
+wait_marks "$T/ow.h5" 2 "$pid" 120 || { wait_bg "$pid" 60; cat "$T/ow.log"; fail "f) ended before 2 marks"; }
+kill -INT "$pid"
+wait_bg "$pid" 60
+[ "$WAIT_RC" -eq 75 ] || { cat "$T/ow.log"; fail "f) exit $WAIT_RC after SIGINT, want 75"; }
+grep '^lapse:' "$T/ow.log" | tail -n 1 |
+    grep -q "overwrite makes the same command start over; to continue, run it with output.mode: create" ||
+    { cat "$T/ow.log"; fail "f) the advice after an overwrite run's interruption is to start over"; }
+run_ok "$T/info.log" "$LAPSE" info "$T/ow.h5"
+grep -q "output.mode: overwrite starts over instead: continue with output.mode: create" "$T/info.log" ||
+    { cat "$T/info.log"; fail "f) lapse info does not say how an overwrite run continues"; }
+m=$("$LAPSE_PY" -c "import h5py, sys; print(int(h5py.File(sys.argv[1], 'r')['/lapse/done'][()].sum()))" "$T/ow.h5")
+sed 's|, mode: overwrite||' "$T/ow.yaml" >"$T/ow_create.yaml"
+resume_ok 1 "$T/ow_create.yaml" "$T/ow.h5" "$REF" $((TOTAL - m))
 
 # e) the signal during the last of 3 one-tile tasks, each with a 1 s compute step
 last_task_case() { # DELAY: seconds after the second mark
