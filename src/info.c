@@ -31,7 +31,7 @@
 
 typedef struct {
     int64_t id;
-    char start[40], end[40], status[32], timepoints[256];
+    char start[40], end[40], status[32], timepoints[1024]; /* cut_selection: at most 1000 */
     char fingerprint[24]; /* of the run's result-defining config ("" in older outputs) */
     char input[96];       /* the input's identity at the run's start ("" in older outputs) */
     int nranks;
@@ -146,6 +146,21 @@ done:
     return n;
 }
 
+/* A run's timepoint selection read into sel[len] (len > 1000) as at most 1000 characters: one
+ * that filled the buffer (a longer selection was cut) ends at its last whole item before that,
+ * followed by ", ... (cut)", so no item or range is shown cut in the middle. */
+static void cut_selection(char *sel, size_t len)
+{
+    size_t n = strlen(sel);
+    if (n + 1 < len && n <= 1000)
+        return;
+    sel[1000 - 12] = '\0';
+    char *comma = strrchr(sel, ',');
+    if (comma != NULL)
+        *comma = '\0';
+    strcat(sel, ", ... (cut)");
+}
+
 /* Read every row of /lapse/tasks (none when the table is missing). *rows is malloc'ed. */
 static lapse_status_t read_rows(hid_t f, lapse_task_row_t **rows, int64_t *n)
 {
@@ -209,6 +224,7 @@ static herr_t run_cb(hid_t g, const char *name, const H5L_info_t *info, void *da
         lapse_h5_read_str_attr(rg, LAPSE_RUN_ATTR_END, r->end, sizeof r->end);
         lapse_h5_read_str_attr(rg, LAPSE_RUN_ATTR_STATUS, r->status, sizeof r->status);
         lapse_h5_read_str_attr(rg, LAPSE_RUN_ATTR_TIMEPOINTS, r->timepoints, sizeof r->timepoints);
+        cut_selection(r->timepoints, sizeof r->timepoints);
         if (H5Aexists(rg, LAPSE_ATTR_FINGERPRINT) > 0)
             lapse_h5_read_str_attr(rg, LAPSE_ATTR_FINGERPRINT, r->fingerprint,
                                    sizeof r->fingerprint);
@@ -604,6 +620,15 @@ static lapse_status_t print_run_times(FILE *f, const run_t *run, int64_t id,
             continue;
         add_row(&per[rows[i].rank], &rows[i]);
         add_row(&all, &rows[i]);
+    }
+    if (all.tasks == 0) { /* a table of zeros would say the run did nothing */
+        fprintf(f, "run %" PRId64 " seconds per phase: no task rows (%s)\n", id,
+                run != NULL && run->grown[1] > 0 ? "a growth's record: it ran no tasks"
+                : run != NULL && strcmp(run->status, LAPSE_RUN_RUNNING) == 0
+                    ? "killed before it wrote them; the tasks it finished are counted in the "
+                      "marks above"
+                    : "none were written");
+        goto cleanup;
     }
     fprintf(f, "run %" PRId64 " seconds per phase:\n", id);
     fprintf(f, "  %6s %7s %6s %9s %9s %9s %9s %9s %9s %9s %11s\n", "rank", "tasks", "failed",

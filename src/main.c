@@ -242,6 +242,10 @@ static int with_mpi(int argc, char **argv, const char *cmd, int sub_argc, char *
         for (int i = 0; i < sub_argc; i++) {
             if (strcmp(sub_argv[i], "--kind") == 0 && i + 1 < sub_argc)
                 kind = sub_argv[++i];
+            else if (strncmp(sub_argv[i], "--kind=", 7) == 0)
+                kind = sub_argv[i] + 7;
+            else if (strcmp(sub_argv[i], "--kind") == 0)
+                return usage_error("devices: --kind needs a value: gpu, cpu or any%s", "");
             else
                 return usage_error("devices: unexpected argument '%s'", sub_argv[i]);
         }
@@ -335,7 +339,8 @@ int main(int argc, char **argv)
             fmt = LAPSE_OPS_TSV;
         if (argc == 2 || (argc == 3 && fmt != LAPSE_OPS_PLAIN))
             return lapse_ops_print(stdout, fmt) == 0 ? 0 : 1;
-        return usage_error("ops: expected no argument or --markdown, got '%s'", argv[2]);
+        return usage_error("ops: expected no argument or --markdown, got '%s'",
+                           argc == 3 ? argv[2] : argv[3]);
     }
     size_t n = strlen(cmd);
     if ((n > 5 && strcmp(cmd + n - 5, ".yaml") == 0) ||

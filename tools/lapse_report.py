@@ -24,6 +24,7 @@ Exit codes: 0, 2 (bad usage, a missing file, not a lapse output, no such run).
 """
 import argparse
 import os
+import signal
 import sys
 
 PHASES = ("read", "upload", "compute", "download", "write")
@@ -282,6 +283,7 @@ def plot_summaries(ax, summaries):
 
 
 def main(argv):
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)  # `lapse report ... | head`: no traceback
     ap = argparse.ArgumentParser(prog="lapse report", description=__doc__.split("\n\n")[0])
     ap.add_argument("output", help="a lapse output file (HDF5)")
     ap.add_argument("-o", dest="png", help="PNG to write (default: OUTPUT without .h5 + "

@@ -100,6 +100,14 @@ need_device
 note "devices"
 run_ok "$T/devices.log" "$LAPSE" devices --kind any
 [ -s "$T/devices.log" ] || fail "lapse devices printed nothing"
+run_ok "$T/devices2.log" "$LAPSE" devices --kind=any # as --timepoints=SEL is taken
+cmp -s "$T/devices.log" "$T/devices2.log" || fail "devices --kind=any differs from --kind any"
+expect_rc 2 "$T/dk.log" "$LAPSE" devices --kind
+grep -q "devices: --kind needs a value: gpu, cpu or any" "$T/dk.log" ||
+    { cat "$T/dk.log"; fail "devices --kind without a value: the message does not say so"; }
+expect_rc 2 "$T/ops.log" "$LAPSE" ops --markdown extra
+grep -q "ops: expected no argument or --markdown, got 'extra'" "$T/ops.log" ||
+    { cat "$T/ops.log"; fail "ops --markdown extra: the message names the wrong argument"; }
 
 cat >"$T/cfg.yaml" <<YAML
 input: {file: $IN, dataset: /raw}

@@ -30,6 +30,9 @@ cat r1.log
 grep -q "^per timepoint (/nuclei_summary):" r1.log || fail "1: no per-timepoint counts printed"
 py report_check.py seg.h5 r1.log seg.png 1 || fail "1: the report disagrees with the task table"
 run_ok r1d.log "$LAPSE" report seg.h5 # default name: beside the output
+# a reader that closes the pipe at once (`| head` after its lines): no Python traceback
+"$LAPSE" report seg.h5 -o segp.png 2>pipe.err | true
+! grep -q "Traceback\|BrokenPipeError" pipe.err || { cat pipe.err; fail "1: a traceback when piped"; }
 [ -s seg_report.png ] || fail "1: no seg_report.png beside seg.h5"
 ! grep -q "^note: the summary tables" r1.log || fail "1: a note of later runs, with none"
 # an update of timepoint 1 with another blur (run 2) changes its row of /nuclei_summary, which

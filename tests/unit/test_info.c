@@ -75,6 +75,8 @@ static lapse_task_row_t row(int64_t run, int64_t t, int64_t tile, int32_t status
     return r;
 }
 
+static const char *g_run_tps = "0-5"; /* the timepoints put_run records */
+
 static void put_run(lapse_h5out_t *o, int64_t id, const char *status)
 {
     lapse_run_info_t run;
@@ -86,7 +88,7 @@ static void put_run(lapse_h5out_t *o, int64_t id, const char *status)
     run.config_path = "cfg.yaml";
     run.input_file = "in.h5";
     run.input_dataset = "/raw";
-    run.timepoints = "0-5";
+    run.timepoints = g_run_tps;
     run.nranks = 1;
     run.status = status;
     run.fingerprint = state.fingerprint;
@@ -283,6 +285,48 @@ START_TEST(killed_runs)
     ASSERT_HAS(out, "timepoints 0-5\n    still running, or stopped by a failure writing the "
                     "output or a kill before it finished: if no lapse holds the output's .lock, "
                     "run the same command again to continue\n");
+    /* no rows: no table of zeros ("core voxels done: 0" for a run that finished tasks) */
+    ASSERT_HAS(out, "\nrun 1 seconds per phase: no task rows (killed before it wrote them; the "
+                    "tasks it finished are counted in the marks above)\n");
+    ASSERT_HAS(out, "\nrun 2 seconds per phase: no task rows (none were written)\n");
+    ck_assert_ptr_null(strstr(out, "core voxels done: 0"));
+    free(out);
+}
+END_TEST
+
+/* A run's long timepoint selection (beyond what info shows) is cut after a whole item, and
+ * says so (before 2026-12-05 it was cut at 255 characters, inside an item, without a word). */
+START_TEST(long_selection_cut)
+{
+    char sel[4000];
+    size_t n = 0;
+    for (int t = 0; t < 2000 && n + 32 < sizeof sel; t += 7) /* "0-3, 7-10, 14-17, ..." */
+        n += (size_t)snprintf(sel + n, sizeof sel - n, "%s%d-%d", t ? ", " : "", t, t + 3);
+    g_run_tps = sel;
+    lapse_h5out_t *o = NULL;
+    ck_assert_int_eq(
+        lapse_h5out_open(MPI_COMM_WORLD, file, LAPSE_MODE_CREATE, &spec, 1, &cfg, &state, &o),
+        LAPSE_OK);
+    put_run(o, 1, "done");
+    ck_assert_int_eq(lapse_h5out_close(o), LAPSE_OK);
+    g_run_tps = "0-5";
+    char *out = info_text();
+    const char *at = strstr(out, "timepoints 0-3, 7-10, ");
+    ck_assert_ptr_nonnull(at);
+    const char *end = strchr(at, '\n');
+    ck_assert_ptr_nonnull(end);
+    const char *cut = strstr(at, ", ... (cut)");
+    ck_assert_msg(cut != NULL && cut < end, "no cut mark in: %.*s", (int)(end - at), at);
+    /* the item before the mark is whole: "A-B" with B = A + 3, and where the stored text has it */
+    const char *item = cut;
+    while (item > at && item[-1] != ' ')
+        item--;
+    int a = -1, b = -1;
+    ck_assert_int_eq(sscanf(item, "%d-%d", &a, &b), 2);
+    ck_assert_int_eq(b, a + 3);
+    ck_assert_int_eq(a % 7, 0);
+    ck_assert_int_le((int)(cut - at), 1000);
+    ck_assert_int_ge((int)(cut - at), 900);
     free(out);
 }
 END_TEST
@@ -297,6 +341,7 @@ static Suite *info_suite(void)
     tcase_add_test(tc, without_marks_uses_rows);
     tcase_add_test(tc, device_busy);
     tcase_add_test(tc, killed_runs);
+    tcase_add_test(tc, long_selection_cut);
     suite_add_tcase(s, tc);
     return s;
 }
