@@ -818,6 +818,8 @@ static lapse_status_t round_run(lapse_phases_t *ph, const active_t *a, double *i
     lapse_blob_t *mine = calloc((size_t)share, sizeof *mine);
     lapse_blob_t *all = calloc((size_t)(n ? n : 1), sizeof *all);
     lapse_status_t lst = LAPSE_OK;
+    if (ph->on_round != NULL)
+        ph->on_round(ph->on_round_ctx, ++ph->wave_rounds, ph->g->node[ph->target].step->op->name);
     if (!idx || !mine || !all)
         lst =
             lapse_fail(LAPSE_ENOMEM, "out of memory for the partials of %lld tiles", (long long)n);
@@ -1551,10 +1553,19 @@ void lapse_phases_report(lapse_phases_t *ph)
         rounds_report(ph, 1);
 }
 
+void lapse_phases_on_round(lapse_phases_t *ph, lapse_phases_round_fn fn, void *ctx)
+{
+    if (ph == NULL)
+        return;
+    ph->on_round = fn;
+    ph->on_round_ctx = ctx;
+}
+
 lapse_status_t lapse_phases_run_wave(lapse_phases_t *ph, int64_t lo, int64_t hi, int last)
 {
     if (ph == NULL || !ph->rounds)
         return LAPSE_OK;
+    ph->wave_rounds = 0;
     if (ph->n_calls++ > 0) { /* the earlier waves' tasks are done: what they kept goes */
         cache_clear(ph, 1);
         rounds_reset(ph);

@@ -77,6 +77,13 @@ void lapse_phases_report(lapse_phases_t *ph);
  * such a timepoint cannot run (the results of its global steps are missing): it fails. */
 lapse_status_t lapse_phases_failed(const lapse_phases_t *ph, int64_t t, const char **why);
 
+/* Called as each round of a wave's global steps begins: round (1-based, of the wave) of the
+ * step whose operation is named step. */
+typedef void (*lapse_phases_round_fn)(void *ctx, int64_t round, const char *step);
+
+/* Have fn(ctx, ...) called as each round begins (rank 0's progress report); NULL: none. */
+void lapse_phases_on_round(lapse_phases_t *ph, lapse_phases_round_fn fn, void *ctx);
+
 /* Tell the callback which task the next lapse_pipeline_run is for. */
 void lapse_phases_task(lapse_phases_t *ph, const lapse_task_t *t);
 

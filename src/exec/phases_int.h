@@ -87,11 +87,14 @@ struct lapse_phases {
     lapse_blob_t *shells; /* [ntps * ntiles]: every tile's rings for its neighbours (tmem) */
     cl_mem relay; /* recomputed tile data laid out as the read box (recomputed()), or NULL */
     size_t relay_bytes;
-    tp_fail_t *fail;     /* [ntps]: the timepoints left out after a failure (on_error: skip) */
-    size_t cache_max0;   /* cache_max before ph_tdata_decide took the tile data's share */
-    int profile;         /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
-    int rounds;          /* 1: the tasks need the waves' rounds (lapse_phases_run_wave) */
-    int64_t n_calls;     /* waves run so far (lapse_phases_run_wave) */
+    tp_fail_t *fail;   /* [ntps]: the timepoints left out after a failure (on_error: skip) */
+    size_t cache_max0; /* cache_max before ph_tdata_decide took the tile data's share */
+    int profile;       /* LAPSE_PROFILE=1: where the rounds' time goes (printed) */
+    int rounds;        /* 1: the tasks need the waves' rounds (lapse_phases_run_wave) */
+    int64_t n_calls;   /* waves run so far (lapse_phases_run_wave) */
+    lapse_phases_round_fn on_round; /* told of each round as it begins, or NULL */
+    void *on_round_ctx;
+    int64_t wave_rounds; /* rounds begun in the current wave */
     unsigned tdata_told; /* where the tile data lives as rank 0 last printed it (ph_tdata_decide:
                           * 1 + the steps' tdmem as bits), 0: not yet */
     int tmem_told;       /* rank 0: 1 + tmem as it last printed it (iterate_rounds), 0: not yet */

@@ -835,12 +835,29 @@ cleanup:
     return st;
 }
 
+/* Rank 0's progress during the rounds (lapse_phases_on_round's callback). */
+typedef struct {
+    lapse_progress_t *pg;
+    const lapse_worker_t *w;
+    int64_t wave; /* 0-based */
+} round_tick_t;
+
+static void on_round(void *ctx, int64_t round, const char *step)
+{
+    const round_tick_t *rt = ctx;
+    lapse_progress_round(rt->pg, rt->wave + 1, round, step, rt->w->done0, MPI_Wtime());
+}
+
 lapse_status_t lapse_worker_work(lapse_worker_t *w)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_progress_t pg;
-    if (w->r->rank == 0)
+    round_tick_t tick = {&pg, w, 0};
+    const int rounds = lapse_phases_rounds(w->job, w->plan);
+    if (w->r->rank == 0) {
         lapse_progress_init(&pg, stderr, w->plan->ntasks, MPI_Wtime());
+        lapse_progress_waves(&pg, rounds ? w->deal.nwaves : 0);
+    }
     /* Global steps: set up (collective; printed by the ranks that failed) */
     if ((st = lapse_phases_prepare(w, &w->phases)) != LAPSE_OK) {
         lapse_sched_abort(w->sched);
@@ -859,11 +876,16 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
             lapse_err_print(st);
     }
     st = lapse_agree(w->r->world, st); /* the rounds are collective */
+    if (w->r->rank == 0)
+        lapse_phases_on_round(w->phases, on_round, &tick);
     /* The waves (exec/deal.h), each its rounds of global steps (collective: the results of its
      * timepoints), then its tasks: a later wave's interruption leaves the earlier done. The
      * driver made the scheduler of wave 0. */
     for (int64_t v = 0; v < w->deal.nwaves; v++) {
         const double tn = MPI_Wtime();
+        tick.wave = v;
+        if (w->r->rank == 0) /* the time to the wave's task loop is no task's (the ETA) */
+            lapse_progress_pause(&pg, tn);
         if (st == LAPSE_OK && v > 0 && (st = next_wave_sched(w, v)) != LAPSE_OK)
             break; /* agreed, printed: no scheduler is left */
         w->t_between += MPI_Wtime() - tn;
@@ -871,6 +893,8 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
             st = lapse_phases_run_wave(w->phases, w->task0, w->deal.wave_end[v],
                                        v == w->deal.nwaves - 1);
         const double t0 = MPI_Wtime();
+        if (w->r->rank == 0)
+            lapse_progress_resume(&pg, t0, rounds);
         if (st == LAPSE_OK) {
             w->t_loop = t0 - w->t_tasks; /* rows' t_start: seconds of task loops before them */
             /* (they tell the others through the scheduler when they stop early) */
