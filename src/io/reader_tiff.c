@@ -59,6 +59,7 @@ typedef struct {
     int64_t ny, nx;
     size_t esize;
     int signed16;       /* ImageJ's signed 16-bit: uint16 pages read as int16 (stored - 32768) */
+    uint64_t contig;    /* > 0: the planes lie one after another from this offset (imagej_contig) */
     float xres, yres;   /* page 0's XResolution / YResolution (0: none) */
     uint16_t resunit;   /* page 0's ResolutionUnit (0: none given) */
     unsigned char *buf; /* one decoded strip or tile */
@@ -704,6 +705,96 @@ cleanup:
     return st;
 }
 
+/* ImageJ's stacks beyond 4 GiB (and tifffile's imwrite(..., truncate=True)) have one IFD: the
+ * ImageJ description's images= counts the planes, which follow the first page's uncompressed
+ * data one after another. When the file has exactly one page and images= says more, check that
+ * page 0 is such (uncompressed, in strips that follow each other, one plane's bytes) and that
+ * the file holds every plane, then read planes by offset (in->contig; in->npages the planes).
+ * in->esize must be set. */
+static lapse_status_t imagej_contig(tiff_input_t *in, const char *desc)
+{
+    lapse_status_t st = LAPSE_OK;
+    uint16_t comp = COMPRESSION_NONE;
+    uint64_t *off = NULL, *cnt = NULL;
+    if (desc == NULL || strncmp(desc, "ImageJ=", 7) != 0 || in->npages != 1)
+        return LAPSE_OK;
+    const int64_t images = ij_value(desc, "images=", 1);
+    if (images <= 1)
+        return LAPSE_OK;
+    if (!TIFFSetSubDirectory(in->tif, in->ifd[0]))
+        LAPSE_FAIL(LAPSE_EINPUT, "%s: page 0: %s", in->file, in->err);
+    TIFFGetFieldDefaulted(in->tif, TIFFTAG_COMPRESSION, &comp);
+    const uint64_t plane = (uint64_t)in->ny * (uint64_t)in->nx * in->esize;
+    const uint32_t n = TIFFIsTiled(in->tif) ? 0 : TIFFNumberOfStrips(in->tif);
+    int ok = comp == COMPRESSION_NONE && n > 0 &&
+             TIFFGetField(in->tif, TIFFTAG_STRIPOFFSETS, &off) &&
+             TIFFGetField(in->tif, TIFFTAG_STRIPBYTECOUNTS, &cnt) && off != NULL && cnt != NULL;
+    uint64_t sum = 0;
+    for (uint32_t i = 0; ok && i < n; i++) {
+        ok = i == 0 || off[i] == off[i - 1] + cnt[i - 1];
+        sum += cnt[i];
+    }
+    if (!ok || sum != plane)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the ImageJ description says images=%lld but the file has one page, "
+                   "whose data is %s: lapse reads such a one-page ImageJ stack (as ImageJ writes "
+                   "stacks beyond 4 GiB) only from uncompressed planes stored one after another",
+                   in->file, (long long)images,
+                   comp != COMPRESSION_NONE ? "compressed" : "not one plane in consecutive strips");
+    const uint64_t have = in->fsize > off[0] ? (in->fsize - off[0]) / plane : 0;
+    if (have < (uint64_t)images)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the ImageJ description says images=%lld, stored one after another from "
+                   "byte %llu, but the file's %llu bytes hold %llu of them: the file is "
+                   "truncated",
+                   in->file, (long long)images, (unsigned long long)off[0],
+                   (unsigned long long)in->fsize, (unsigned long long)have);
+    uint64_t *ifd = realloc(in->ifd, (size_t)images * sizeof *ifd);
+    LAPSE_ALLOC(ifd);
+    in->ifd = ifd;
+    for (int64_t i = 1; i < images; i++)
+        in->ifd[i] = in->ifd[0];
+    in->contig = off[0];
+    in->npages = images;
+cleanup:
+    return st;
+}
+
+/* Read rows y0..y1, columns x0..x1 of plane page of a one-page ImageJ stack (imagej_contig)
+ * into out, in the host's byte order. */
+static lapse_status_t read_contig(tiff_input_t *in, int64_t page, int64_t y0, int64_t y1,
+                                  int64_t x0, int64_t x1, unsigned char *out)
+{
+    const int fd = TIFFFileno(in->tif);
+    const size_t row = (size_t)(x1 - x0) * in->esize;
+    const uint64_t base =
+        in->contig + (uint64_t)page * (uint64_t)in->ny * (uint64_t)in->nx * in->esize;
+    const int whole = x0 == 0 && x1 == in->nx; /* the rows follow each other: one read */
+    for (int64_t y = y0; y < y1; y += whole ? y1 - y0 : 1) {
+        const size_t want = whole ? row * (size_t)(y1 - y0) : row;
+        const uint64_t at = base + ((uint64_t)y * (uint64_t)in->nx + (uint64_t)x0) * in->esize;
+        unsigned char *dst = out + (size_t)(y - y0) * row;
+        size_t got = 0;
+        while (got < want) {
+            ssize_t r = pread(fd, dst + got, want - got, (off_t)(at + got));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r <= 0)
+                return lapse_fail(LAPSE_EREAD, "%s: plane %lld, row %lld: %s", in->file,
+                                  (long long)page, (long long)y,
+                                  r < 0 ? strerror(errno) : "the file ends early");
+            got += (size_t)r;
+        }
+        if (TIFFIsByteSwapped(in->tif) && in->esize == 2)
+            TIFFSwabArrayOfShort((uint16_t *)(void *)dst, (tmsize_t)(want / 2));
+        else if (TIFFIsByteSwapped(in->tif) && in->esize == 4)
+            TIFFSwabArrayOfLong((uint32_t *)(void *)dst, (tmsize_t)(want / 4));
+        else if (TIFFIsByteSwapped(in->tif) && in->esize == 8)
+            TIFFSwabArrayOfLong8((uint64_t *)(void *)dst, (tmsize_t)(want / 8));
+    }
+    return LAPSE_OK;
+}
+
 static void tiff_close(void *handle)
 {
     tiff_input_t *in = handle;
@@ -782,6 +873,8 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
         LAPSE_FAIL(LAPSE_EINPUT, "%s: not a readable TIFF file%s%s", file, in->err[0] ? ": " : "",
                    in->err);
     LAPSE_TRY(scan_pages(in, &dt, &desc));
+    in->esize = lapse_dtype_size(dt);
+    LAPSE_TRY(imagej_contig(in, desc));
     LAPSE_TRY(find_axes(file, desc, in->npages, in->ny, in->nx, &ax));
     if ((ax.declared_y && ax.declared_y != in->ny) || (ax.declared_x && ax.declared_x != in->nx))
         LAPSE_FAIL(LAPSE_EINPUT, "%s: the OME-XML says %lldx%lld pixels, the pages are %lldx%lld",
@@ -989,9 +1082,11 @@ static lapse_status_t tiff_read(void *handle, int64_t t, const lapse_box_t *box,
                        in->file, (long long)t, (long long)(box->off[0] + z), (long long)page,
                        (long long)in->npages);
         in->err[0] = '\0';
-        if (!TIFFSetSubDirectory(in->tif, in->ifd[page]))
+        if (in->contig > 0)
+            LAPSE_TRY(read_contig(in, page, y0, y1, x0, x1, out));
+        else if (!TIFFSetSubDirectory(in->tif, in->ifd[page]))
             LAPSE_FAIL(LAPSE_EREAD, "%s: page %lld: %s", in->file, (long long)page, in->err);
-        if (TIFFIsTiled(in->tif))
+        else if (TIFFIsTiled(in->tif))
             LAPSE_TRY(read_tiles(in, page, y0, y1, x0, x1, out));
         else
             LAPSE_TRY(read_strips(in, page, y0, y1, x0, x1, out));

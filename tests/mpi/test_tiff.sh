@@ -35,7 +35,8 @@ devices: any
 YAML
 }
 
-# Rewrites of the real data by tifffile: ImageJ TYX, OME-TIFF TYX, tiled zlib BigTIFF.
+# Rewrites of the real data by tifffile: ImageJ TYX, OME-TIFF TYX, tiled zlib BigTIFF, a
+# one-IFD big-endian ImageJ stack (ImageJ's format beyond 4 GiB).
 "$LAPSE_PY" - "$DATA" "$T" <<'PY' || fail "cannot write the TIFF variants"
 import sys, tifffile
 data, t = sys.argv[1], sys.argv[2]
@@ -46,6 +47,9 @@ with tifffile.TiffFile(data + "/tribolium_sonneberg_crop.tif") as f:
     b, desc = f.asarray(), f.pages[0].description  # ImageJ's, with its signed 16-bit calibration
 tifffile.imwrite(t + "/trib_big.tif", b, bigtiff=True, tile=(32, 48), compression="zlib",
                  photometric="minisblack", metadata=None, description=desc)
+# one IFD for all 75 planes, big-endian: as ImageJ writes stacks beyond 4 GiB
+tifffile.imwrite(t + "/trib_one.tif", b, imagej=True, truncate=True, byteorder=">",
+                 metadata={"axes": "ZYX"})
 PY
 
 # check NAME TIFF AXES WHOLE TILES [H5SRC]: TIFF untiled on 1 rank, tiled on 2 ranks, and the
@@ -128,6 +132,7 @@ with h5py.File(sys.argv[1]) as o, h5py.File(sys.argv[2]) as i:
     assert raw.dtype == "int16" and 100 < raw[...].min() and raw[...].max() < 1000, (raw.dtype, raw[...].min())
     assert not o["/result"][...].any(), "voxels above 1000: the stored values were read"
 PY
+check trib_one "$T/trib_one.tif" ZYX "[75, 133, 133]" "[20, 64, 50]"
 check trib_big "$T/trib_big.tif" ZYX "[75, 133, 133]" "[20, 64, 50]" "$DATA/tribolium_sonneberg_crop.tif"
 
 # Refusals: exit 2, the file and the reason, nothing written.

@@ -15,6 +15,10 @@ shape z=4, y=37, x=45 unless said otherwise. Good files:
     ij_s16.tif       ImageJ ZYX uint16 pages v - 100 + 32768 with ImageJ's signed 16-bit
                      calibration (cf=0, c0=-32768, c1=1): Fiji's values are i16.tif's
     ij_cal.tif       the same pages with another calibration (c0=10, c1=2): not applied
+    ij_one.tif       ImageJ TZYX uint16 [3, 4, 37, 45] with one IFD (as ImageJ writes stacks
+                     beyond 4 GiB; tifffile truncate=True): the planes follow page 0's data
+    ij_one_be.tif    the same, big-endian (ImageJ's byte order), float32 v / 4
+    ij_one_cut.tif   ij_one.tif less its last 100 bytes: refused (truncated)
     u32.tif          uint32 ZYX, v * 100000 + 7 (beyond 2^24: float32 rounds)
     f64.tif          float64 ZYX, v / 3 + 1e-12
     d.h5             /tczyx uint16 [2, 3, 4, 37, 45] with element_size_um [2, 0.5, 0.25];
@@ -66,6 +70,15 @@ def main():
     z = v[0, 0]
     plain = dict(metadata=None, photometric="minisblack")
     tifffile.imwrite(p("i16.tif"), (z - 100).astype(np.int16), **plain)
+    one = vals(3, 1, 4, 37, 45)[:, 0]  # T Z Y X
+    tifffile.imwrite(p("ij_one.tif"), one.astype(np.uint16), imagej=True, truncate=True,
+                     metadata={"axes": "TZYX"})
+    tifffile.imwrite(p("ij_one_be.tif"), (one / 4).astype(np.float32), imagej=True,
+                     truncate=True, byteorder=">", metadata={"axes": "TZYX"})
+    with open(p("ij_one.tif"), "rb") as f:
+        whole = f.read()
+    with open(p("ij_one_cut.tif"), "wb") as f:
+        f.write(whole[:-100])
     for name, cal in (("ij_s16.tif", "cf=0\nc0=-32768.0\nc1=1.0\nvunit=Gray Value\n"),
                       ("ij_cal.tif", "cf=0\nc0=10.0\nc1=2.0\nvunit=nM\n")):
         tifffile.imwrite(p(name), (z - 100 + 32768).astype(np.uint16), **plain,

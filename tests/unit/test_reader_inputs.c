@@ -55,6 +55,10 @@ static double want_i16_stored(int64_t t, int64_t z, int64_t y, int64_t x)
 {
     return want_i16(t, z, y, x) + 32768; /* ij_cal.tif: the stored uint16 values */
 }
+static double want_quarter(int64_t t, int64_t z, int64_t y, int64_t x)
+{
+    return (double)(float)(v5(t, 0, z, y, x) / 4); /* ij_one_be.tif: float32 v / 4 */
+}
 static double want_u32(int64_t t, int64_t z, int64_t y, int64_t x)
 {
     return (double)(float)(v5(t, 0, z, y, x) * 100000 + 7); /* rounded: beyond 2^24 */
@@ -184,6 +188,15 @@ START_TEST(tiff_dtypes_and_voxel_size)
     in = expect_info(path_in("i16.tif"), "", 1, LAPSE_DT_F32, LAPSE_DT_I16, 1);
     expect_voxel(&in, 0, 0, 0); /* tifffile's plain TIFF: resolution 1 without a unit */
     expect_values(path_in("i16.tif"), "", want_i16);
+    /* one IFD (ImageJ beyond 4 GiB, tifffile truncate=True): planes by offset, both byte
+     * orders; a file cut short is refused at the open */
+    g_c = 0;
+    expect_info(path_in("ij_one.tif"), "", 3, LAPSE_DT_U16, LAPSE_DT_U16, 1);
+    expect_values(path_in("ij_one.tif"), "", want_c);
+    expect_info(path_in("ij_one_be.tif"), "", 3, LAPSE_DT_F32, LAPSE_DT_F32, 1);
+    expect_values(path_in("ij_one_be.tif"), "", want_quarter);
+    expect_fail(path_in("ij_one_cut.tif"), "", 1,
+                (const char *[]){"images=12", "hold 11 of them: the file is truncated", NULL});
     /* ImageJ's signed 16-bit calibration: the values Fiji shows; another calibration: stored */
     expect_info(path_in("ij_s16.tif"), "", 1, LAPSE_DT_F32, LAPSE_DT_I16, 1);
     expect_values(path_in("ij_s16.tif"), "", want_i16);
