@@ -93,6 +93,7 @@ typedef struct {
     const char *kind;               /* "ImageJ hyperstack", "OME-TIFF", "tifffile JSON description",
                                        "multi-page TIFF" */
     int plain;                      /* 1: no axes in the description (multi-page TIFF) */
+    int64_t series;                 /* OME-TIFF: the Pixels elements (images) it describes */
 } tiff_axes_t;
 
 static int on_error(TIFF *tif, void *user, const char *module, const char *fmt, va_list ap)
@@ -222,6 +223,8 @@ static lapse_status_t ome_axes(const char *file, const char *xml, tiff_axes_t *a
     ax->declared_y = sy;
     ax->declared_x = sx;
     ax->kind = "OME-TIFF";
+    for (const char *p = px; p != NULL; p = ome_pixels(p + 6))
+        ax->series++;
 cleanup:
     return st;
 }
@@ -390,6 +393,13 @@ static lapse_status_t find_axes(const char *file, const char *desc, int64_t npag
         ax->plain = 1;
     }
     const int64_t planes = mul_sat(mul_sat(ax->t, ax->z), ax->c);
+    if (planes != npages && ax->series > 1)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the OME-XML describes %lld images (series), the first of %lld planes, in "
+                   "%lld pages: lapse reads an OME-TIFF of one image; save each series as its "
+                   "own file (Fiji: Bio-Formats Importer with that series, then File > Save As "
+                   "> OME-TIFF)",
+                   file, (long long)ax->series, (long long)planes, (long long)npages);
     if (planes != npages)
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: the %s describes %s%lld planes (t=%lld, z=%lld, c=%lld) but the file has "

@@ -19,6 +19,7 @@ shape z=4, y=37, x=45 unless said otherwise. Good files:
                      beyond 4 GiB; tifffile truncate=True): the planes follow page 0's data
     ij_one_be.tif    the same, big-endian (ImageJ's byte order), float32 v / 4
     ij_one_cut.tif   ij_one.tif less its last 100 bytes: refused (truncated)
+    ome_series.ome.tif  an OME-TIFF of two images (series): refused, naming the series
     u32.tif          uint32 ZYX, v * 100000 + 7 (beyond 2^24: float32 rounds)
     f64.tif          float64 ZYX, v / 3 + 1e-12
     d.h5             /tczyx uint16 [2, 3, 4, 37, 45] with element_size_um [2, 0.5, 0.25];
@@ -70,6 +71,9 @@ def main():
     z = v[0, 0]
     plain = dict(metadata=None, photometric="minisblack")
     tifffile.imwrite(p("i16.tif"), (z - 100).astype(np.int16), **plain)
+    with tifffile.TiffWriter(p("ome_series.ome.tif"), ome=True) as tw:
+        tw.write(vals(1, 1, 4, 37, 45)[0, 0].astype(np.uint16), metadata={"axes": "ZYX"})
+        tw.write(vals(1, 1, 2, 37, 45)[0, 0].astype(np.uint16), metadata={"axes": "ZYX"})
     one = vals(3, 1, 4, 37, 45)[:, 0]  # T Z Y X
     tifffile.imwrite(p("ij_one.tif"), one.astype(np.uint16), imagej=True, truncate=True,
                      metadata={"axes": "TZYX"})

@@ -197,6 +197,8 @@ START_TEST(tiff_dtypes_and_voxel_size)
     expect_values(path_in("ij_one_be.tif"), "", want_quarter);
     expect_fail(path_in("ij_one_cut.tif"), "", 1,
                 (const char *[]){"images=12", "hold 11 of them: the file is truncated", NULL});
+    expect_fail(path_in("ome_series.ome.tif"), "", 1,
+                (const char *[]){"describes 2 images (series)", "save each series", NULL});
     /* ImageJ's signed 16-bit calibration: the values Fiji shows; another calibration: stored */
     expect_info(path_in("ij_s16.tif"), "", 1, LAPSE_DT_F32, LAPSE_DT_I16, 1);
     expect_values(path_in("ij_s16.tif"), "", want_i16);
