@@ -574,11 +574,12 @@ static lapse_status_t input_changed(lapse_job_t *job, const lapse_outstate_t *os
     return output_fail(job);
 }
 
-/* Rank 0: --timepoints with an explicit output.mode: overwrite on an existing lapse output.
- * Replacing the file keeps only the selected timepoints: refuse (config error at output.mode,
- * before anything is written) when the output holds results (a done task) of a timepoint
- * outside the selection; those would be lost. */
-static lapse_status_t overwrite_loses(lapse_job_t *job, const lapse_outstate_t *os)
+/* Rank 0: a timepoint selection (--timepoints, tp_override 1, or the config's timepoints:) with
+ * an explicit output.mode: overwrite on an existing lapse output. Replacing the file keeps
+ * only the selected timepoints: refuse (config error at output.mode, before anything is
+ * written) when the output holds results (a done task) of a timepoint outside the selection;
+ * those would be lost. */
+static lapse_status_t overwrite_loses(lapse_job_t *job, const lapse_outstate_t *os, int tp_override)
 {
     lapse_status_t st = LAPSE_OK;
     const lapse_config_t *cfg = &job->cfg;
@@ -601,11 +602,12 @@ static lapse_status_t overwrite_loses(lapse_job_t *job, const lapse_outstate_t *
         lapse_tpsel_format(lost, nlost, list, sizeof list);
         st = lapse_config_fail(
             cfg, cfg->mode_mark, "output.mode",
-            "overwrite with --timepoints would replace %s and lose the results of %lld "
-            "timepoint%s outside the selection (%s); drop mode: overwrite (or use mode: update) "
-            "to rewrite only the selected timepoints, or drop --timepoints to recompute all of "
-            "them",
-            cfg->output_file, (long long)nlost, nlost == 1 ? "" : "s", list);
+            "overwrite with %s would replace %s and lose the results of %lld timepoint%s "
+            "outside the selection (%s); drop mode: overwrite (or use mode: update) to rewrite "
+            "only the selected timepoints, or drop %s to recompute all of them",
+            tp_override ? "--timepoints" : "the config's timepoints:", cfg->output_file,
+            (long long)nlost, nlost == 1 ? "" : "s", list,
+            tp_override ? "--timepoints" : "timepoints:");
     }
 cleanup:
     free(lost);
@@ -953,8 +955,9 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     LAPSE_TRY(lapse_h5out_inspect(cfg->output_file, &os));
     lapse_tpsel_hash(job->tps, job->ntps, sel_hash, sizeof sel_hash);
     job->recompute = 1;
-    if (tp_override && cfg->mode_given && cfg->mode == LAPSE_MODE_OVERWRITE && os.is_lapse)
-        LAPSE_TRY(overwrite_loses(job, &os));
+    if ((tp_override || cfg->timepoints[0] != '\0') && cfg->mode_given &&
+        cfg->mode == LAPSE_MODE_OVERWRITE && os.is_lapse)
+        LAPSE_TRY(overwrite_loses(job, &os, tp_override));
     if (!os.exists || cfg->mode == LAPSE_MODE_OVERWRITE) {
         if (!os.exists && cfg->mode == LAPSE_MODE_UPDATE)
             OUTPUT_FAIL("output %s does not exist; output.mode: update needs an "

@@ -17,7 +17,8 @@
 #    refused (exit 2, also with --dry-run) naming output.mode (file:line:column) and the
 #    timepoints it would lose, the file byte-identical. Allowed: --timepoints selecting every
 #    finished timepoint (the output is replaced, equal to the copy); no output; an output whose
-#    only finished timepoint (1) is selected.
+#    only finished timepoint (1) is selected. The config's own timepoints: "1" with overwrite is
+#    refused the same way (a subset re-run by editing the YAML must not lose the others).
 # 8. An update implied by --timepoints (no output.mode) killed after one task: `lapse plan` with
 #    the same selection says it continues the unfinished update, with another selection that it
 #    recomputes, and without --timepoints that it continues the output (create).
@@ -155,6 +156,12 @@ for dry in "" --dry-run; do
     grep -Eq "ovw\.yaml:[0-9]+:[0-9]+: output\.mode: .*lose the results of $((NT - 1)) timepoints .*\(0, 2-$((NT - 1))\).*mode: update.*drop --timepoints" \
         "$T/ovw.log" || { cat "$T/ovw.log"; fail "refusal $dry does not name output.mode and the lost timepoints"; }
 done
+# the same selection as the config's own timepoints: key (a subset re-run by editing the YAML)
+sed 's|^timepoints: .*|timepoints: "1"|' "$T/ovw.yaml" >"$T/ovw_tp.yaml"
+expect_rc 2 "$T/ovw_tp.log" mpirun_lapse 1 run "$T/ovw_tp.yaml"
+[ "$(sha "$OUT")" = "$before" ] || fail "refused overwrite (config timepoints:) changed the output"
+grep -Eq "ovw_tp\.yaml:[0-9]+:[0-9]+: output\.mode: overwrite with the config's timepoints: .*lose the results of $((NT - 1)) timepoints .*drop timepoints:" \
+    "$T/ovw_tp.log" || { cat "$T/ovw_tp.log"; fail "config timepoints: with overwrite not refused"; }
 lapse_run 1 "$T/ovw.yaml" --timepoints "$ALL"
 py h5same.py "$T/copy.h5" "$OUT" || fail "overwrite of every timepoint differs from the first run"
 rm -f "$OUT"
