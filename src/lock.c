@@ -178,6 +178,21 @@ lapse_status_t lapse_lock_identity_fd(int fd, const char *name)
     return LAPSE_OK;
 }
 
+int lapse_lock_busy(const char *output, char *who, size_t len)
+{
+    struct flock fl;
+    snprintf(who, len, "%s", "");
+    int fd = open(output, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    int busy = ofd_lock(fd, F_WRLCK, ID_BYTE, 1, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
+    if (busy && ofd_lock(fd, F_WRLCK, ID_PID, ID_NPIDS, F_OFD_GETLK, &fl) == 0 &&
+        fl.l_type != F_UNLCK)
+        snprintf(who, len, "pid %lld", (long long)(fl.l_start - ID_PID));
+    close(fd);
+    return busy;
+}
+
 void lapse_lock_adopt(lapse_lock_t *lock, int fd)
 {
     if (fd < 0)

@@ -952,6 +952,15 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
         return output_fail(job);
     if (!dry_run && lapse_lock_acquire(cfg->output_file, &job->lock) != LAPSE_OK)
         return output_fail(job);
+    char who[64];
+    if (dry_run && lapse_lock_busy(cfg->output_file, who, sizeof who)) {
+        fprintf(stderr,
+                "lapse: note: another lapse run (%s) is writing %s now: this describes the "
+                "output as it is at this moment, and that run's tasks may be done before any "
+                "run of this config starts\n",
+                who[0] ? who : "holder unknown", cfg->output_file);
+        fflush(stderr);
+    }
     LAPSE_TRY(lapse_h5out_inspect(cfg->output_file, &os));
     lapse_tpsel_hash(job->tps, job->ntps, sel_hash, sizeof sel_hash);
     job->recompute = 1;

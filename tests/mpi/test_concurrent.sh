@@ -5,6 +5,7 @@
 #     tiles) writes out.h5 in the background; while it runs, run B of the same config must exit 2
 #     with "another lapse run is writing ... out.h5" naming A's host and pid. A then exits 0, its
 #     output equals the reference, holds one run only, and no out.h5.lock is left behind.
+#     `lapse plan` meanwhile (it takes no lock) notes that run A, by its pid, writes the output.
 #  3. Run C of the same config into out2.h5 is killed with SIGKILL mid-run; a marker
 #     out2.h5.lock may be left. Run D of the same config must not be blocked by it: it resumes
 #     (runs fewer than all tasks), exits 0 and its output equals the reference; no marker is left.
@@ -66,6 +67,11 @@ grep -F "another lapse run" "$LOGS/b.log" | grep -Fq "$HOST" ||
     fail "run B: the message lacks host $HOST"
 grep -F "another lapse run" "$LOGS/b.log" | grep -Eq "(^|[^0-9])$PID_A([^0-9]|\$)" ||
     fail "run B: the message lacks run A's pid $PID_A"
+# lapse plan takes no lock, but says that another run is writing the output it describes
+run_ok "$LOGS/plan.log" "$LAPSE" plan "$W/main.yaml"
+kill -0 "$PID_A" 2>/dev/null || fail "run A finished before the plan: inconclusive (make the run longer)"
+grep -q "note: another lapse run (pid $PID_A) is writing out.h5 now" "$LOGS/plan.log" ||
+    { cat "$LOGS/plan.log"; fail "lapse plan does not say that run A is writing the output"; }
 rc=0
 wait "$PID_A" || rc=$?
 [ "$rc" -eq 0 ] || { cat "$LOGS/a.log"; fail "run A exited $rc after run B was refused"; }
