@@ -164,8 +164,9 @@ def timeline(rows):
 
 def lane_name(g, r):
     """Tick label of rank r's lane: the rank, and its failed or abandoned tasks."""
-    nbad = int((g["status"] != 0).sum())
-    return "rank %d" % r + ("\n%d failed" % nbad if nbad else "")
+    parts = ["%d %s" % (int((g["status"] == code).sum()), STATUS[code]) for code in (1, 2)
+             if (g["status"] == code).any()]
+    return "rank %d" % r + "".join("\n" + p for p in parts)
 
 
 def plot_gantt(ax, lanes):

@@ -69,4 +69,14 @@ grep -q "not a lapse output" e2.log || { cat e2.log; fail "3: a plain HDF5 file 
 expect_rc 2 e3.log "$LAPSE" report blur.h5 --run 9
 grep -q "no rows of run 9" e3.log || { cat e3.log; fail "3: a missing run not named"; }
 expect_rc 2 e4.log "$LAPSE" report
+
+note "4. a lane's label counts failed and abandoned tasks apart (abandoned were said failed)"
+PYTHONPATH="$LAPSE_SRC/tools" "$LAPSE_PY" - <<'PY' || fail "4: lane labels"
+import numpy as np
+import lapse_report as r
+got = r.lane_name({"status": np.array([0, 1, 2, 2, 0])}, 3)
+assert got == "rank 3\n1 failed\n2 abandoned", repr(got)
+assert r.lane_name({"status": np.array([2])}, 0) == "rank 0\n1 abandoned"
+assert r.lane_name({"status": np.array([0, 0])}, 1) == "rank 1"
+PY
 echo "PASS ($TEST_NAME)"
