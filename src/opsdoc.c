@@ -51,6 +51,9 @@ static void param_text(const lapse_param_spec_t *p, char *buf, size_t len)
             snprintf(buf + l, len - l, ", required");
         else if (p->kind == LAPSE_PARAM_ENUM && p->choices)
             snprintf(buf + l, len - l, ", default %s", p->choices[(int)p->def]);
+        else if (p->kind == LAPSE_PARAM_BOOL3) /* one default for each axis */
+            snprintf(buf + l, len - l, ", default %s for every axis",
+                     p->def != 0 ? "true" : "false");
         else
             snprintf(buf + l, len - l, ", default %g", p->def);
     }

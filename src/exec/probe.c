@@ -217,7 +217,8 @@ cleanup:
 /* Tasks the busiest of `workers` ranks or GPUs runs when n tasks are shared out whole. */
 static double per_worker(double n, int workers)
 {
-    return workers > 0 ? ceil(n / workers - 1e-9) : n;
+    const double v = workers > 0 ? ceil(n / workers - 1e-9) : n;
+    return v > 0 ? v : 0; /* not -0 (ceil(-1e-9)) for no tasks: printed "-0.00 s" */
 }
 
 static void predict(const lapse_job_t *job, const lapse_plan_t *plan, probe_t *p)

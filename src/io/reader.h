@@ -49,7 +49,8 @@ typedef struct lapse_input_info {
 
 /* What `lapse plan` and `lapse run` say about an input with axes_assumed set (1 or 2). */
 #define LAPSE_AXES_ASSUMED_NOTE                                                                    \
-    "the TIFF names no axes (no ImageJ or OME-XML description): its pages are read as the z "      \
+    "the TIFF names no axes (no ImageJ, OME-XML or tifffile axes in its description): its pages "  \
+    "are read as the z "                                                                           \
     "planes of one timepoint; for a time series of 2-D frames set input.axes: tyx "                \
     "(input.axes: zyx states this reading; docs/config.md)"
 #define LAPSE_AXES_H5_NOTE                                                                         \

@@ -102,6 +102,9 @@ before=$(sha blur.h5)
 probe_json p5 1 blur.yaml
 [ "$(sha blur.h5)" = "$before" ] || fail "5: the probe changed blur.h5"
 py probe_check.py p5.json --ntasks 0 --ntps $NT --ranks 1 --tile 8,64,64 || fail "5: done output"
+run_ok p5t.log "$LAPSE" plan blur.yaml --probe # the text: no time of no tasks printed as -0.00
+grep -q "ranks 0.00 s, storage 0.00 s, device 0.00 s" p5t.log && ! grep -q -- "-0\.0" p5t.log ||
+    { cat p5t.log; fail "5: the done output's model times are not 0.00 s"; }
 ! ls -a "$T" | grep -q '^\.lapse-probe-' || fail "5: a temporary file was left"
 
 note "6. global steps over several tiles: rounds (an estimate), then the real run"
