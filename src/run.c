@@ -237,6 +237,16 @@ static lapse_status_t open_output(lapse_worker_t *w)
                 lapse_errmsg());
         fflush(stderr);
         lapse_err_clear();
+    } else if (st == LAPSE_OK && r->rank == 0 &&
+               (cfg->compression == LAPSE_COMP_BLOSC_LZ4 ||
+                cfg->compression == LAPSE_COMP_BLOSC_ZSTD)) {
+        /* (the datasets' filter is the config's for a new output; a continued one keeps its
+         * own, but the config's word is what the user chose) */
+        printf("lapse: note: %s is Blosc-compressed (filter 32001), which Fiji's HDF5 reader "
+               "(BigDataViewer's Open XML/HDF5) does not decode: to open it in Fiji, write "
+               "output.compression: gzip (or none)\n",
+               cfg->output_file);
+        fflush(stdout);
     }
     return st;
 }

@@ -53,6 +53,13 @@ for c in gzip gzip:1 blosc:lz4 blosc:zstd; do
         lapse_run "$n" "$T/$name.yaml"
         py h5same.py "$T/ref.h5" "$T/$name.h5" || fail "$name differs from the uncompressed run"
         filtered "$T/$name.h5" "$c" "$T/ref.h5"
+        # Fiji's HDF5 reader has no Blosc filter: a Blosc run says so, a gzip run does not
+        if [ "${c%%:*}" = blosc ] && [ "$n" = 1 ]; then
+            grep -q "note: .*$name.h5 is Blosc-compressed .* Fiji.*output.compression: gzip" \
+                "$T/last.log" || { cat "$T/last.log"; fail "$name: no note on Fiji and Blosc"; }
+        elif [ "$n" = 1 ]; then
+            ! grep -q "Blosc-compressed" "$T/last.log" || fail "$name: a Blosc note for $c"
+        fi
     done
 done
 note "1. gzip, 2 ranks, LAPSE_OVERLAP=0"
