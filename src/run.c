@@ -430,7 +430,7 @@ static lapse_status_t check_input_end(lapse_worker_t *w, run_record_t *rec)
         /* of the timepoints the run had (as the start's): a file an acquisition adds to
          * input.files meanwhile is no change of what it read */
         if (lapse_input_identity_first(cfg->input_file, cfg->input_dataset, &job->in, job->in.ntp,
-                                       rec->id_end, sizeof rec->id_end) != LAPSE_OK) {
+                                       rec->id_end, sizeof rec->id_end, NULL, 0) != LAPSE_OK) {
             snprintf(rec->id_end, sizeof rec->id_end, "unreadable: %s", lapse_errmsg());
             lapse_err_clear();
         }

@@ -564,6 +564,17 @@ static lapse_status_t input_changed(lapse_job_t *job, const lapse_outstate_t *os
                  "time");
     }
     free(list);
+    if (job->input_unread[0] != '\0') { /* an unreadable box: no change can be told from it */
+        lapse_fail(LAPSE_ECONFIG,
+                   "the input %s may have changed since output %s was last written (%s), but a "
+                   "sample box of it cannot be read now (%s), so lapse cannot tell: if that is a "
+                   "passing read error (a network file system), run the same command again; if "
+                   "the input did change, set output.mode: update to recompute the selected "
+                   "timepoints, or overwrite to start over (recorded %s, now %s)",
+                   cfg->input_file, cfg->output_file, what, job->input_unread, os->input_identity,
+                   job->input_identity);
+        return output_fail(job);
+    }
     lapse_fail(LAPSE_ECONFIG,
                "the input %s changed (%s) since output %s was last written: continuing would "
                "mix results of the old and the new input; set output.mode: update to recompute "
@@ -833,7 +844,7 @@ static lapse_status_t check_growth(lapse_job_t *job, const lapse_outstate_t *os,
                     cfg->input_file, (long long)nkept, was, cfg->output_file, list, all);
     }
     LAPSE_TRY(lapse_input_identity_first(cfg->input_file, cfg->input_dataset, &job->in, os->ntp, id,
-                                         sizeof id));
+                                         sizeof id, NULL, 0));
     /* The identity's three boxes (timepoints 0, T/2, T-1): a change there is refused, unless the
      * output records input sums (which checked every timepoint above) and this update recomputes
      * all three of those timepoints: one checksum covers the three boxes, so which changed
@@ -1204,7 +1215,8 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
      * (check_growth); the run's end takes it again (run.c check_input_end) */
     lapse_fault_point("input-identity"); /* "~S": a file made between the probe and here */
     LAPSE_TRY(lapse_input_identity_first(cfg->input_file, cfg->input_dataset, &job->in, job->in.ntp,
-                                         job->input_identity, sizeof job->input_identity));
+                                         job->input_identity, sizeof job->input_identity,
+                                         job->input_unread, sizeof job->input_unread));
     make_specs(job);
     char canon[PATH_MAX];
     if (canon_path(cfg->input_file, canon) != 0) /* too long to resolve: as spelled */

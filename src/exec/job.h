@@ -41,6 +41,7 @@ typedef struct {
      * 2026-12-03; an output made then records this one, and keeps it (decide_output) */
     char fingerprint_spelled[24];
     char input_identity[96]; /* of the input at validation (io/input_id.h) */
+    char input_unread[512];  /* its first sample box that could not be read then and why, or "" */
     /* rank 0: the parts token of the lapse output this run replaces (output.mode: overwrite), ""
      * when it had no parts (io/h5parts.h) */
     char replaced_parts[40];

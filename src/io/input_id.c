@@ -491,7 +491,7 @@ static uint64_t fnv_bytes(uint64_t h, const unsigned char *p, size_t n)
  * also one made since the probe) or only the first ntp (first = 1). */
 static lapse_status_t identity_of(const char *file, const char *dataset,
                                   const lapse_input_info_t *in, int64_t ntp, int first, char *out,
-                                  size_t len)
+                                  size_t len, char *unread, size_t unread_len)
 {
     lapse_status_t st = LAPSE_OK;
     lapse_reader_t *r = NULL;
@@ -547,6 +547,9 @@ static lapse_status_t identity_of(const char *file, const char *dataset,
         if (rs != LAPSE_OK && rs != LAPSE_EREAD) /* out of memory, interrupted: not damage */
             LAPSE_TRY(rs);
         if (rs != LAPSE_OK) {
+            if (unread != NULL && unread[0] == '\0')
+                snprintf(unread, unread_len, "timepoint %lld: %s", (long long)tps[i],
+                         lapse_errmsg());
             lapse_err_clear();
             static const char bad[] = "unreadable";
             h = fnv_bytes(h, (const unsigned char *)bad, sizeof bad);
@@ -568,18 +571,20 @@ cleanup:
 lapse_status_t lapse_input_identity(const char *file, const char *dataset,
                                     const lapse_input_info_t *in, char *out, size_t len)
 {
-    return identity_of(file, dataset, in, in->ntp, 0, out, len);
+    return identity_of(file, dataset, in, in->ntp, 0, out, len, NULL, 0);
 }
 
 lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
                                           const lapse_input_info_t *in, int64_t ntp, char *out,
-                                          size_t len)
+                                          size_t len, char *unread, size_t unread_len)
 {
+    if (unread != NULL && unread_len > 0)
+        unread[0] = '\0';
     if (ntp < 0 || ntp > in->ntp)
         return lapse_fail(LAPSE_EINPUT,
                           "%s: the identity of its first %lld timepoints: it has %lld", file,
                           (long long)ntp, (long long)in->ntp);
-    return identity_of(file, dataset, in, ntp, 1, out, len);
+    return identity_of(file, dataset, in, ntp, 1, out, len, unread, unread_len);
 }
 
 lapse_box_t lapse_input_sample_box(const lapse_input_info_t *in)

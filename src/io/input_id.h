@@ -46,10 +46,12 @@ lapse_status_t lapse_input_identity(const char *file, const char *dataset,
  * computed on the input as it is now: the checksum covers the boxes of timepoints 0, ntp / 2 and
  * ntp - 1 (and with input.files the names, sizes and times of the first ntp files), so its
  * "sum=" equals the one recorded then when those timepoints hold the same data; size and
- * modification time are the whole input's now. For growing an output (exec/job.c). */
+ * modification time are the whole input's now. For growing an output (exec/job.c). A box
+ * that cannot be read counts as the text "unreadable" (a damaged chunk stays so); unread
+ * (NULL: not wanted) gets the first such box's timepoint and read error, "" when none. */
 lapse_status_t lapse_input_identity_first(const char *file, const char *dataset,
                                           const lapse_input_info_t *in, int64_t ntp, char *out,
-                                          size_t len);
+                                          size_t len, char *unread, size_t unread_len);
 
 /* The sample checksum of each timepoint tps[i] (i < n, each in [0, in->ntp)) into out[i],
  * read through the open input r (its own caches: a chunk the caller just read is not decoded

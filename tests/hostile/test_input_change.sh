@@ -2,7 +2,8 @@
 # test_input_change.sh - issue 8 item 4: the input's identity (size, mtime, a checksum of a few
 # boxes) is recorded with the output. Continuing onto a changed input is refused (exit 2, says
 # what changed, suggests update/overwrite; the output byte-identical); update then works; an
-# output made before identities were recorded is still continued; a change during a run is
+# output made before identities were recorded is still continued; an input whose sample boxes
+# cannot be read now is not said to have changed (run again); a change during a run is
 # reported at its end and marked in the run record.
 source "$(dirname "$0")/common.sh"
 make_sample
@@ -39,6 +40,18 @@ run_ok o5.log "$LAPSE" run o.yaml --timepoints 0
 "$LAPSE_PY" -c 'import h5py,sys; f=h5py.File(sys.argv[1],"r+"); del f.attrs["input_identity"]' old.h5
 run_ok l4.log "$LAPSE" run o.yaml
 grep -q "continuing" l4.log || fail "4: expected a continuation"
+
+note "4b. the input's sample boxes cannot be read now (a read error): not said to have changed"
+# out.h5 holds timepoint 0 of the input as it is (case 3); every read fails now, as on a file
+# system in trouble: the refusal says that a change cannot be told and to run again (before
+# 2026-12-05: "the input changed ... no timepoint's sample differs", advising update/overwrite)
+O=$(sha out.h5)
+LAPSE_FAULT=fail:read refused l4b.log \
+    "may have changed .* cannot be read now \(timepoint 0: .*injected fault read.*run the same command again" \
+    "$LAPSE" run c.yaml
+same_sha out.h5 "$O" "4b"
+run_ok l4c.log "$LAPSE" run c.yaml # readable again: complete (case 3 finished it)
+grep -q "nothing to do" l4c.log || { cat l4c.log; fail "4b: the output is not taken as complete once the input reads again"; }
 
 note "5. the input changes during a run: a loud warning, run marked input_changed"
 run_ok sample.log "$LAPSE" sample big.h5 --timepoints 12 --shape 32,256,256 --seed 3
