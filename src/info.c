@@ -625,8 +625,8 @@ static lapse_status_t print_run_times(FILE *f, const run_t *run, int64_t id,
         fprintf(f, "run %" PRId64 " seconds per phase: no task rows (%s)\n", id,
                 run != NULL && run->grown[1] > 0 ? "a growth's record: it ran no tasks"
                 : run != NULL && strcmp(run->status, LAPSE_RUN_RUNNING) == 0
-                    ? "killed before it wrote them; the tasks it finished are counted in the "
-                      "marks above"
+                    ? "still running, or killed, before it wrote them; the tasks it finished are "
+                      "counted in the marks above"
                     : "none were written");
         goto cleanup;
     }

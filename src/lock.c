@@ -181,8 +181,13 @@ lapse_status_t lapse_lock_identity_fd(int fd, const char *name)
 int lapse_lock_busy(const char *output, char *who, size_t len)
 {
     struct flock fl;
+    char real[PATH_MAX];
     snprintf(who, len, "%s", "");
-    int fd = open(output, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    if (lapse_lock_resolve(output, real, sizeof real) != LAPSE_OK) { /* a dangling link */
+        lapse_err_clear();
+        return 0;
+    }
+    int fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return 0;
     int busy = ofd_lock(fd, F_WRLCK, ID_BYTE, 1, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;

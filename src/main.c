@@ -339,8 +339,11 @@ int main(int argc, char **argv)
             fmt = LAPSE_OPS_TSV;
         if (argc == 2 || (argc == 3 && fmt != LAPSE_OPS_PLAIN))
             return lapse_ops_print(stdout, fmt) == 0 ? 0 : 1;
-        return usage_error("ops: expected no argument or --markdown, got '%s'",
-                           argc == 3 ? argv[2] : argv[3]);
+        int bad = 2; /* the first argument that is no format, else the second format */
+        while (bad < argc - 1 &&
+               (strcmp(argv[bad], "--markdown") == 0 || strcmp(argv[bad], "--tsv") == 0))
+            bad++;
+        return usage_error("ops: expected no argument or --markdown, got '%s'", argv[bad]);
     }
     size_t n = strlen(cmd);
     if ((n > 5 && strcmp(cmd + n - 5, ".yaml") == 0) ||

@@ -81,7 +81,7 @@ void lapse_progress_update(lapse_progress_t *p, int64_t done, int64_t voxels, do
     fmt_duration(el, elapsed, sizeof elapsed);
     double pct = p->total_tasks ? 100.0 * (double)done / (double)p->total_tasks : 100.0;
     if (p->live) {
-        fprintf(p->f, "\rlapse: %lld/%lld tasks (%5.1f%%), %.3g Mvoxel/s, elapsed %s, ETA %s   ",
+        fprintf(p->f, "\rlapse: %lld/%lld tasks (%5.1f%%), %.3g Mvoxel/s, elapsed %s, ETA %s\033[K",
                 (long long)done, (long long)p->total_tasks, pct, vps / 1e6, elapsed, eta);
         p->printed_live = 1;
     } else {
@@ -106,7 +106,7 @@ void lapse_progress_round(lapse_progress_t *p, int64_t wave, int64_t round, cons
     if (p->nphases > 1)
         snprintf(waves, sizeof waves, " of wave %lld/%lld", (long long)wave, (long long)p->nphases);
     if (p->live) {
-        fprintf(p->f, "\rlapse: %lld/%lld tasks, global steps%s: round %lld (%s), elapsed %s   ",
+        fprintf(p->f, "\rlapse: %lld/%lld tasks, global steps%s: round %lld (%s), elapsed %s\033[K",
                 (long long)done, (long long)p->total_tasks, waves, (long long)round, step, elapsed);
         p->printed_live = 1;
     } else {

@@ -237,11 +237,11 @@ static lapse_status_t open_output(lapse_worker_t *w)
                 lapse_errmsg());
         fflush(stderr);
         lapse_err_clear();
-    } else if (st == LAPSE_OK && r->rank == 0 &&
+    } else if (st == LAPSE_OK && r->rank == 0 && job->mode != LAPSE_MODE_UPDATE &&
                (cfg->compression == LAPSE_COMP_BLOSC_LZ4 ||
                 cfg->compression == LAPSE_COMP_BLOSC_ZSTD)) {
-        /* (the datasets' filter is the config's for a new output; a continued one keeps its
-         * own, but the config's word is what the user chose) */
+        /* only for a file this run made: a continued one keeps the filters it was made with
+         * (and its first run said so) */
         printf("lapse: note: %s is Blosc-compressed (filter 32001), which Fiji's HDF5 reader "
                "(BigDataViewer's Open XML/HDF5) does not decode: to open it in Fiji, write "
                "output.compression: gzip (or none)\n",

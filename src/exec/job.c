@@ -20,6 +20,7 @@
 
 #include "exec/sizing.h"
 #include "fingerprint.h"
+#include "h5util.h"
 #include "io/bdv_xml.h"
 #include "io/h5parts.h"
 #include "io/input_id.h"
@@ -172,6 +173,39 @@ static lapse_status_t check_zarr_alias(const lapse_job_t *job)
                              cfg->input_file);
 }
 
+/* Rank 0: 1 when the existing HDF5 output file of the config has a result dataset whose
+ * lapse_zarr_array attribute (h5out.c) names a group of a store of root's name: a store lapse
+ * made for it before stores named their output (2026-12-05; those of 2026-11-30 to 12-01
+ * have no root .zattrs at all). A file that does not open (absent, not HDF5, being written)
+ * says nothing: 0. */
+static int output_names_store(const lapse_job_t *job, const char *root)
+{
+    const char *base = strrchr(root, '/') ? strrchr(root, '/') + 1 : root;
+    int found = 0;
+    lapse_h5_init();
+    htri_t is = H5Fis_hdf5(job->cfg.output_file);
+    hid_t f = is > 0 ? H5Fopen(job->cfg.output_file, H5F_ACC_RDONLY, H5P_DEFAULT) : -1;
+    for (int k = 0; f >= 0 && k < job->nout && !found; k++) {
+        char named[PATH_MAX] = "", want[2 * PATH_MAX]; /* ".../NAME.zarr/<dataset path>" */
+        hid_t d = H5Lexists(f, job->out[k].path, H5P_DEFAULT) > 0
+                      ? H5Dopen2(f, job->out[k].path, H5P_DEFAULT)
+                      : H5I_INVALID_HID;
+        if (d >= 0 && H5Aexists(d, LAPSE_ATTR_ZARR_ARRAY) > 0)
+            lapse_h5_read_str_attr(d, LAPSE_ATTR_ZARR_ARRAY, named, sizeof named);
+        if (d >= 0)
+            H5Dclose(d);
+        /* the store's name is what counts: it lies beside the output */
+        snprintf(want, sizeof want, "%s%s%s", base, job->out[k].path[0] == '/' ? "" : "/",
+                 job->out[k].path);
+        const size_t n = strlen(named), w = strlen(want);
+        found = n >= w && strcmp(named + n - w, want) == 0 && (n == w || named[n - w - 1] == '/');
+    }
+    if (f >= 0)
+        H5Fclose(f);
+    H5Eclear2(H5E_DEFAULT);
+    return found;
+}
+
 /* Rank 0, output.format zarr: refuse (config error at output.file) a store that lapse did not
  * write for this output: another output's whose name makes the same store (run.h5 and
  * run.hdf5 both make run.zarr), whose chunks this run would replace while that output's state
@@ -182,13 +216,16 @@ static lapse_status_t check_zarr_owner(const lapse_job_t *job)
     char root[PATH_MAX], whose[PATH_MAX];
     if (cfg->output_format != LAPSE_FMT_ZARR ||
         lapse_zarr_root(cfg->output_file, root, sizeof root) != 0 ||
-        lapse_zarr_owner(cfg->output_file, whose, sizeof whose))
+        lapse_zarr_owner(cfg->output_file, whose, sizeof whose) ||
+        (whose[0] == '\0' && output_names_store(job, root)))
         return LAPSE_OK;
     if (whose[0] != '\0')
         return lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
                                  "the Zarr store %s belongs to the output %s (the same store "
                                  "name), not to %s: writing it would replace that output's "
-                                 "results; choose another output file name",
+                                 "results; choose another output file name (renamed both "
+                                 "files? a store names the output it was made for: give them "
+                                 "their names back to continue)",
                                  root, whose, cfg->output_file);
     return lapse_config_fail(cfg, cfg->output_file_mark, "output.file",
                              "%s exists and is not a Zarr store lapse wrote for %s: left alone; "
@@ -615,7 +652,8 @@ static lapse_status_t overwrite_loses(lapse_job_t *job, const lapse_outstate_t *
             cfg, cfg->mode_mark, "output.mode",
             "overwrite with %s would replace %s and lose the results of %lld timepoint%s "
             "outside the selection (%s); drop mode: overwrite (or use mode: update) to rewrite "
-            "only the selected timepoints, or drop %s to recompute all of them",
+            "only the selected timepoints, drop %s to recompute all of them, or remove the "
+            "file to keep only the selection",
             tp_override ? "--timepoints" : "the config's timepoints:", cfg->output_file,
             (long long)nlost, nlost == 1 ? "" : "s", list,
             tp_override ? "--timepoints" : "timepoints:");
@@ -1029,8 +1067,14 @@ static lapse_status_t decide_output(lapse_job_t *job, int tp_override, int dry_r
     if (!updating && strcmp(os.fingerprint, job->fingerprint) != 0)
         OUTPUT_FAIL("output %s was made by a different config (input, pipeline, a custom "
                     "kernel's file or output settings differ); set output.mode: overwrite to "
-                    "replace it, or update to rewrite the selected timepoints with this one",
-                    cfg->output_file);
+                    "replace it, or update to rewrite the selected timepoints with this one%s",
+                    cfg->output_file,
+                    job->in.signed_stored
+                        ? " (this input's int16 values stored as uint16 are read as int16 since "
+                          "lapse of 2026-12-05, as Fiji and BigDataViewer show them, and were "
+                          "read as uint16 before: an output made before from it counts as "
+                          "another config's, and its results' dtype may differ: overwrite)"
+                        : "");
     if (!updating && unfinished && strcmp(os.last_fingerprint, job->fingerprint) != 0)
         OUTPUT_FAIL("the last run on %s (run %lld, %s) used another config and did not finish: "
                     "run that config again to finish it, or set output.mode: update to "
@@ -1208,7 +1252,6 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
                     (long long)job->reach[0], (long long)job->reach[1], (long long)job->reach[2]));
     LAPSE_TRY(check_alias(job));
     LAPSE_TRY(check_zarr_alias(job));
-    LAPSE_TRY(check_zarr_owner(job));
     /* the identity of the input this run reads: with input.files the in.ntp files the probe
      * found, not one made since (an acquisition writing its next file): the output records it,
      * and growing the output compares it with the identity of its first in.ntp files
@@ -1218,6 +1261,7 @@ static lapse_status_t validate(lapse_job_t *job, const char *tp_override, int dr
                                          job->input_identity, sizeof job->input_identity,
                                          job->input_unread, sizeof job->input_unread));
     make_specs(job);
+    LAPSE_TRY(check_zarr_owner(job)); /* (the result datasets known: older stores by them) */
     char canon[PATH_MAX];
     if (canon_path(cfg->input_file, canon) != 0) /* too long to resolve: as spelled */
         snprintf(canon, sizeof canon, "%s", cfg->input_file);

@@ -857,6 +857,7 @@ lapse_status_t lapse_worker_work(lapse_worker_t *w)
     if (w->r->rank == 0) {
         lapse_progress_init(&pg, stderr, w->plan->ntasks, MPI_Wtime());
         lapse_progress_waves(&pg, rounds ? w->deal.nwaves : 0);
+        lapse_progress_pause(&pg, MPI_Wtime()); /* the global steps' set-up is no task's */
     }
     /* Global steps: set up (collective; printed by the ranks that failed) */
     if ((st = lapse_phases_prepare(w, &w->phases)) != LAPSE_OK) {

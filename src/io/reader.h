@@ -45,6 +45,9 @@ typedef struct lapse_input_info {
     int compressed_chunks;    /* 1: a chunked, compressed HDF5 dataset: every read decodes the
                                  chunks it touches whole, so the tiles of a timepoint read on
                                  one rank decode each chunk once (exec/deal.h); set by a probe */
+    int signed_stored;        /* 1: int16 values stored as uint16 + 32768 or as uint16 bits
+                                 (ImageJ's signed 16-bit TIFF, BigDataViewer dataType int16),
+                                 read as int16 since 2026-12-05 (as uint16 before) */
 } lapse_input_info_t;
 
 /* What `lapse plan` and `lapse run` say about an input with axes_assumed set (1 or 2). */

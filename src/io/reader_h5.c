@@ -537,6 +537,8 @@ static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel
         H5Eclear2(H5E_DEFAULT);
         if (strcmp(said, "int16") != 0)
             dt = LAPSE_DT_U16;
+        else
+            info->signed_stored = 1;
     }
     for (int a = 0; a < 3; a++)
         info->shape[a] = (int64_t)dims[a];
@@ -552,7 +554,10 @@ static lapse_status_t open_bdv(hid_t f, const char *file, int setup, int channel
                  H5Sget_simple_extent_dims(s2, dt_dims, NULL) >= 0;
         int same = ok && dt_dims[0] == dims[0] && dt_dims[1] == dims[1] && dt_dims[2] == dims[2];
         hid_t t2 = ok ? H5Dget_type(d2) : H5I_INVALID_HID;
-        int same_type = t2 >= 0 && H5Tequal(t2, type) > 0;
+        /* the same kind of value, in either byte order */
+        int same_type = t2 >= 0 && H5Tget_class(t2) == H5Tget_class(type) &&
+                        H5Tget_size(t2) == H5Tget_size(type) &&
+                        (H5Tget_class(type) != H5T_INTEGER || H5Tget_sign(t2) == H5Tget_sign(type));
         if (t2 >= 0)
             H5Tclose(t2);
         if (s2 >= 0)

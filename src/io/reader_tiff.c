@@ -751,12 +751,21 @@ static lapse_status_t imagej_contig(tiff_input_t *in, const char *desc)
                    "stacks beyond 4 GiB) only from uncompressed planes stored one after another",
                    in->file, (long long)images,
                    comp != COMPRESSION_NONE ? "compressed" : "not one plane in consecutive strips");
+    /* a page written data first, IFD after (libtiff's way) is no such stack: its IFD would
+     * lie among the planes that images= needs */
+    if (in->ifd[0] >= off[0] && in->ifd[0] - off[0] < (uint64_t)images * plane)
+        LAPSE_FAIL(LAPSE_EINPUT,
+                   "%s: the ImageJ description says images=%lld but the file has one page, "
+                   "whose directory (at byte %llu) lies where planes 2 to %lld would be: not a "
+                   "one-page ImageJ stack of contiguous planes (a stack cut from a larger one "
+                   "keeps the larger one's images=; save it again from Fiji)",
+                   in->file, (long long)images, (unsigned long long)in->ifd[0], (long long)images);
     const uint64_t have = in->fsize > off[0] ? (in->fsize - off[0]) / plane : 0;
     if (have < (uint64_t)images)
         LAPSE_FAIL(LAPSE_EINPUT,
                    "%s: the ImageJ description says images=%lld, stored one after another from "
                    "byte %llu, but the file's %llu bytes hold %llu of them: the file is "
-                   "truncated",
+                   "truncated (or cut from a larger stack, keeping its images=)",
                    in->file, (long long)images, (unsigned long long)off[0],
                    (unsigned long long)in->fsize, (unsigned long long)have);
     uint64_t *ifd = realloc(in->ifd, (size_t)images * sizeof *ifd);
@@ -913,6 +922,7 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
     in->esize = lapse_dtype_size(dt);
     if (dt == LAPSE_DT_U16 && ij_signed16(desc)) {
         in->signed16 = 1;
+        info->signed_stored = 1;
         dt = LAPSE_DT_I16;
     }
     info->nchannels = ax.c;

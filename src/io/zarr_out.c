@@ -558,8 +558,9 @@ int lapse_zarr_owner(const char *out, char *whose, size_t len)
     char root[ZPATH];
     struct stat sb;
     snprintf(whose, len, "%s", "");
-    if (lapse_zarr_root(out, root, sizeof root) != 0 || lstat(root, &sb) != 0)
-        return 1; /* absent (or a name too long for any store: refused when made) */
+    if (lapse_zarr_root(out, root, sizeof root) != 0 || stat(root, &sb) != 0)
+        return 1; /* absent (or a name too long for any store: refused when made); a link to a
+                   * directory (a store moved to scratch) is judged by what it leads to */
     if (!S_ISDIR(sb.st_mode))
         return 0;
     lapse_json_t *doc = NULL;

@@ -108,6 +108,8 @@ grep -q "devices: --kind needs a value: gpu, cpu or any" "$T/dk.log" ||
 expect_rc 2 "$T/ops.log" "$LAPSE" ops --markdown extra
 grep -q "ops: expected no argument or --markdown, got 'extra'" "$T/ops.log" ||
     { cat "$T/ops.log"; fail "ops --markdown extra: the message names the wrong argument"; }
+expect_rc 2 "$T/ops2.log" "$LAPSE" ops extra --markdown
+grep -q "got 'extra'" "$T/ops2.log" || { cat "$T/ops2.log"; fail "ops extra --markdown: wrong argument named"; }
 
 cat >"$T/cfg.yaml" <<YAML
 input: {file: $IN, dataset: /raw}

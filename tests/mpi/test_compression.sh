@@ -62,6 +62,13 @@ for c in gzip gzip:1 blosc:lz4 blosc:zstd; do
         fi
     done
 done
+# an update of a gzip output with a Blosc config keeps its gzip datasets: no Blosc note
+sed -e 's|compression: "gzip"|compression: "blosc:lz4"|' -e 's|mode: create|mode: update|' \
+    "$T/c_gzip_n1_dynamic.yaml" >"$T/gz_bl.yaml"
+grep -q 'blosc:lz4' "$T/gz_bl.yaml" || fail "gz_bl.yaml: no blosc:lz4 (config layout changed?)"
+lapse_run 1 "$T/gz_bl.yaml" --timepoints 0
+! grep -q "Blosc-compressed" "$T/last.log" || { cat "$T/last.log"; fail "a Blosc note for a gzip file"; }
+filtered "$T/c_gzip_n1_dynamic.h5" gzip "$T/ref.h5"
 note "1. gzip, 2 ranks, LAPSE_OVERLAP=0"
 config gz_seq gzip dynamic
 LAPSE_OVERLAP=0 lapse_run 2 "$T/gz_seq.yaml"

@@ -72,6 +72,11 @@ run_ok "$LOGS/plan.log" "$LAPSE" plan "$W/main.yaml"
 kill -0 "$PID_A" 2>/dev/null || fail "run A finished before the plan: inconclusive (make the run longer)"
 grep -q "note: another lapse run (pid $PID_A) is writing out.h5 now" "$LOGS/plan.log" ||
     { cat "$LOGS/plan.log"; fail "lapse plan does not say that run A is writing the output"; }
+ln -s out.h5 "$W/alias.h5" # the same output through a symbolic link
+config alias alias.h5
+run_ok "$LOGS/plan2.log" "$LAPSE" plan "$W/alias.yaml"
+grep -q "note: another lapse run (pid $PID_A) is writing alias.h5 now" "$LOGS/plan2.log" ||
+    { cat "$LOGS/plan2.log"; fail "lapse plan through a link does not say that run A writes it"; }
 rc=0
 wait "$PID_A" || rc=$?
 [ "$rc" -eq 0 ] || { cat "$LOGS/a.log"; fail "run A exited $rc after run B was refused"; }

@@ -34,7 +34,9 @@
 #    the reference.
 # 2h. Another output whose name makes the same store (twin.h5 and twin.hdf5: twin.zarr) is
 #    refused (exit 2, nothing written), the store byte-identical and its output still whole;
-#    a store lapse did not write (a user's OME-Zarr) is refused the same way and left alone.
+#    a store lapse did not write (a user's OME-Zarr) is refused the same way and left alone; a
+#    store of an older lapse (no root .zattrs) is continued, and a root that is a symbolic link
+#    to a directory is written through.
 # 3. Kill: a longer zarr (blosc:zstd) run on 2 ranks, SIGKILL of one rank once some tasks are
 #    marked; every marked task's chunk must already hold the reference data, and the same
 #    command must finish the job with data identical to the reference.
@@ -319,6 +321,21 @@ grep -q "output.file: $T/mine.zarr exists and is not a Zarr store lapse wrote fo
     "$T/mine.log" || { cat "$T/mine.log"; fail "2h: a user's store not refused"; }
 [ "$(cat "$T/mine.zarr/img/0/0.0.0")" = "my chunk" ] && [ ! -e "$T/mine.h5" ] ||
     fail "2h: the user's store was touched, or the HDF5 file written"
+# a store of lapse of 2026-11-30 to 12-01 has no root .zattrs: its output's datasets name it
+# (lapse_zarr_array), so it is continued, not refused
+cfg "$T/old.yaml" "$T/old.h5" "8, 32, 32" ", format: zarr"
+lapse_run 2 "$T/old.yaml" --timepoints 0-1
+rm "$T/old.zarr/.zattrs"
+lapse_run 2 "$T/old.yaml"
+grep -q "continuing" "$T/last.log" || { cat "$T/last.log"; fail "2h: an older store not continued"; }
+run_ok "$T/check.log" py zarr_out_check.py "$T/old.zarr" "$T/ref.h5" /result,/blurred --voxel "$VOX"
+# a store whose root is a symbolic link to a directory (a store kept on scratch) is written
+mkdir "$T/scratch"
+ln -s "$T/scratch" "$T/linked.zarr"
+cfg "$T/linked.yaml" "$T/linked.h5" "8, 32, 32" ", format: zarr"
+lapse_run 2 "$T/linked.yaml"
+run_ok "$T/check.log" py zarr_out_check.py "$T/linked.zarr" "$T/ref.h5" /result,/blurred --voxel "$VOX"
+[ -L "$T/linked.zarr" ] && [ -f "$T/scratch/result/0/.zarray" ] || fail "2h: the link was replaced"
 
 note "3. SIGKILL during a zarr run on 2 ranks, then resume"
 NT=32 NZ=16 NY=128 NX=128 IN=$T/in_kill.h5

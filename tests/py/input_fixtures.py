@@ -20,6 +20,8 @@ shape z=4, y=37, x=45 unless said otherwise. Good files:
     ij_one_be.tif    the same, big-endian (ImageJ's byte order), float32 v / 4
     ij_one_cut.tif   ij_one.tif less its last 100 bytes: refused (truncated)
     ome_series.ome.tif  an OME-TIFF of two images (series): refused, naming the series
+    ij_one_ifd.tif   one page written data first, IFD after (libtiff's order), images=3, padded
+                     to 3 planes: refused (its IFD lies among the planes)
     u32.tif          uint32 ZYX, v * 100000 + 7 (beyond 2^24: float32 rounds)
     f64.tif          float64 ZYX, v / 3 + 1e-12
     d.h5             /tczyx uint16 [2, 3, 4, 37, 45] with element_size_um [2, 0.5, 0.25];
@@ -74,6 +76,20 @@ def main():
     with tifffile.TiffWriter(p("ome_series.ome.tif"), ome=True) as tw:
         tw.write(vals(1, 1, 4, 37, 45)[0, 0].astype(np.uint16), metadata={"axes": "ZYX"})
         tw.write(vals(1, 1, 2, 37, 45)[0, 0].astype(np.uint16), metadata={"axes": "ZYX"})
+    # ij_one_ifd.tif by hand: header, plane 0, the IFD, its description, padding to 3 planes
+    import struct
+    ny, nx = 37, 45
+    plane = vals(1, 1, 1, ny, nx)[0, 0, 0].astype("<u2").tobytes()
+    desc = b"ImageJ=1.53c\nimages=3\nslices=3\nloop=false\n\0"
+    ifd_at = 8 + len(plane)
+    tags = [(256, 4, 1, nx), (257, 4, 1, ny), (258, 3, 1, 16), (259, 3, 1, 1), (262, 3, 1, 1),
+            (270, 2, len(desc), ifd_at + 2 + 10 * 12 + 4), (273, 4, 1, 8), (277, 3, 1, 1),
+            (278, 4, 1, ny), (279, 4, 1, len(plane))]
+    ifd = struct.pack("<H", len(tags)) + b"".join(struct.pack("<HHII", *t) for t in tags)
+    ifd += struct.pack("<I", 0)
+    body = b"II*\0" + struct.pack("<I", ifd_at) + plane + ifd + desc
+    with open(p("ij_one_ifd.tif"), "wb") as f:
+        f.write(body + b"\0" * max(0, 8 + 3 * len(plane) + 64 - len(body)))
     one = vals(3, 1, 4, 37, 45)[:, 0]  # T Z Y X
     tifffile.imwrite(p("ij_one.tif"), one.astype(np.uint16), imagej=True, truncate=True,
                      metadata={"axes": "TZYX"})

@@ -286,8 +286,8 @@ START_TEST(killed_runs)
                     "output or a kill before it finished: if no lapse holds the output's .lock, "
                     "run the same command again to continue\n");
     /* no rows: no table of zeros ("core voxels done: 0" for a run that finished tasks) */
-    ASSERT_HAS(out, "\nrun 1 seconds per phase: no task rows (killed before it wrote them; the "
-                    "tasks it finished are counted in the marks above)\n");
+    ASSERT_HAS(out, "\nrun 1 seconds per phase: no task rows (still running, or killed, before it "
+                    "wrote them; the tasks it finished are counted in the marks above)\n");
     ASSERT_HAS(out, "\nrun 2 seconds per phase: no task rows (none were written)\n");
     ck_assert_ptr_null(strstr(out, "core voxels done: 0"));
     free(out);

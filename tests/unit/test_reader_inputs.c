@@ -197,10 +197,19 @@ START_TEST(tiff_dtypes_and_voxel_size)
     expect_values(path_in("ij_one_be.tif"), "", want_quarter);
     expect_fail(path_in("ij_one_cut.tif"), "", 1,
                 (const char *[]){"images=12", "hold 11 of them: the file is truncated", NULL});
+    expect_fail(path_in("ij_one_ifd.tif"), "", 1,
+                (const char *[]){"images=3",
+                                 "whose directory (at byte 3338) lies where planes 2 "
+                                 "to 3 would be",
+                                 NULL});
     expect_fail(path_in("ome_series.ome.tif"), "", 1,
                 (const char *[]){"describes 2 images (series)", "save each series", NULL});
     /* ImageJ's signed 16-bit calibration: the values Fiji shows; another calibration: stored */
-    expect_info(path_in("ij_s16.tif"), "", 1, LAPSE_DT_F32, LAPSE_DT_I16, 1);
+    ck_assert_int_eq(
+        expect_info(path_in("ij_s16.tif"), "", 1, LAPSE_DT_F32, LAPSE_DT_I16, 1).signed_stored,
+        1); /* an output made before from it counts as another config's */
+    ck_assert_int_eq(
+        expect_info(path_in("i16.tif"), "", 1, LAPSE_DT_F32, LAPSE_DT_I16, 1).signed_stored, 0);
     expect_values(path_in("ij_s16.tif"), "", want_i16);
     expect_info(path_in("ij_cal.tif"), "", 1, LAPSE_DT_U16, LAPSE_DT_U16, 1);
     expect_values(path_in("ij_cal.tif"), "", want_i16_stored);
@@ -248,7 +257,8 @@ START_TEST(bigdataviewer)
     expect_info(f, "#format=bdv,setup=1", 3, LAPSE_DT_U16, LAPSE_DT_U16, 1);
     expect_values(f, "#setup=1", want_bdv);
     /* dataType "int16" (BigDataViewer 10.4.6+, lapse's int16 outputs): signed values */
-    expect_info(path_in("bdv_i16.h5"), "", 3, LAPSE_DT_F32, LAPSE_DT_I16, 1);
+    ck_assert_int_eq(
+        expect_info(path_in("bdv_i16.h5"), "", 3, LAPSE_DT_F32, LAPSE_DT_I16, 1).signed_stored, 1);
     expect_values(path_in("bdv_i16.h5"), "", want_bdv_i16);
     expect_fail(path_in("bdv_types.h5"), "", 2,
                 (const char *[]){"/t00001/s00/0/cells is not of timepoint 0's type", NULL});
