@@ -965,6 +965,13 @@ int64_t lapse_phases_wave(const lapse_plan_t *p, int nranks)
                     (double)p->tile[0] * p->tile[1]);
     double per_tp = (faces + 65536.0) * (double)p->ntiles;
     double cap = 4.0 * (nranks > 2 ? nranks : 2); /* what a kill may cost: one wave */
+    /* small timepoints: as many as hold 64 MiB of float32 voxels, since each wave costs some
+     * milliseconds of its own (its tables written, its rounds agreed: 3-5 ms a wave on PoCL,
+     * docs/benchmarks.md) and a kill redoes no more than that much data */
+    const double tp_bytes =
+        4.0 * (double)p->in_shape[0] * (double)p->in_shape[1] * (double)p->in_shape[2];
+    if (tp_bytes > 0 && floor(64.0 * 1048576.0 / tp_bytes) > cap)
+        cap = floor(64.0 * 1048576.0 / tp_bytes);
     env = getenv("LAPSE_WAVE_TIMEPOINTS");
     if (env && atof(env) >= 1)
         cap = atof(env);

@@ -30,7 +30,8 @@ int lapse_phases_needed(const lapse_job_t *job);
  * nranks ranks: the partials of one round of a wave (held on every rank, and sent in one
  * MPI_Allgatherv) stay within LAPSE_PHASE_MEM bytes (default 512 MiB), estimating a tile's
  * partial as its six faces of 8-byte values (labels) plus 64 KiB; and a wave holds at most
- * LAPSE_WAVE_TIMEPOINTS timepoints (default 4 per rank, at least 8), since a run stopped or
+ * LAPSE_WAVE_TIMEPOINTS timepoints (default 4 per rank, at least 8, or as many as hold 64 MiB
+ * of float32 voxels where that is more), since a run stopped or
  * killed in a wave redoes that wave. At least 1. */
 int64_t lapse_phases_wave(const lapse_plan_t *plan, int nranks);
 

@@ -130,6 +130,34 @@ want=$(for t in 0 1 2 3 4 5; do printf '%s:0 %s:0 %s:1 %s:1 ' $t $t $t $t; done)
 [ "$got" = "${want% }" ] || fail "rows (timepoint:rank) in waves are $got, not $want"
 same waves.h5
 
+note "the default waves: small frames share a wave up to 64 MiB of float32 voxels, large ones 8"
+# (each wave costs milliseconds of its own: 1000 frames of 64 x 64 took 50 % longer in 125
+# waves of 8 than in one; docs/benchmarks.md)
+"$LAPSE_PY" - <<'PY' || fail "cannot make the wave inputs"
+import h5py
+with h5py.File("frames.h5", "w") as f:  # 200 frames of 64 x 64: 16 KiB of float32 each
+    f.create_dataset("/raw", shape=(200, 1, 64, 64), dtype="uint16", chunks=(1, 1, 64, 64))
+with h5py.File("stacks.h5", "w") as f:  # 20 stacks of 16 MiB of float32 each (never written)
+    f.create_dataset("/raw", shape=(20, 16, 512, 512), dtype="uint16", chunks=(1, 16, 256, 256))
+PY
+for spec in "frames:1, 32, 32:1 wave of at most 200 timepoints" \
+    "stacks:16, 256, 256:3 waves of at most 8 timepoints"; do
+    IFS=: read -r name tile want <<<"$spec"
+    cat >"w_$name.yaml" <<YAML
+input: {file: $name.h5, dataset: /raw}
+tiles: {shape: [$tile]}
+pipeline:
+  - {op: gaussian_blur, sigma: 1}
+  - {op: threshold_otsu}
+  - {op: connected_components_labeling}
+output: {file: w_$name.out.h5}
+devices: any
+YAML
+    run_ok "w_$name.log" "$LAPSE" plan "w_$name.yaml"
+    grep -q "^waves      $want on 1 rank" "w_$name.log" ||
+        { grep '^waves' "w_$name.log"; fail "$name: the default waves are not '$want'"; }
+done
+
 note "input sums from the rounds' reads: no task reads its input again for its timepoint's sum"
 "$LAPSE_PY" - <<'PY' || fail "cannot make the large-plane input"
 import h5py
