@@ -178,16 +178,12 @@ lapse_status_t lapse_lock_identity_fd(int fd, const char *name)
     return LAPSE_OK;
 }
 
-int lapse_lock_busy(const char *output, char *who, size_t len)
+/* 1 when another process holds the identity lock of the file at path (opened read-only, the
+ * lock queried), with "pid N" in who[len] where known. */
+static int identity_held(const char *path, char *who, size_t len)
 {
     struct flock fl;
-    char real[PATH_MAX];
-    snprintf(who, len, "%s", "");
-    if (lapse_lock_resolve(output, real, sizeof real) != LAPSE_OK) { /* a dangling link */
-        lapse_err_clear();
-        return 0;
-    }
-    int fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
         return 0;
     int busy = ofd_lock(fd, F_WRLCK, ID_BYTE, 1, F_OFD_GETLK, &fl) == 0 && fl.l_type != F_UNLCK;
@@ -196,6 +192,19 @@ int lapse_lock_busy(const char *output, char *who, size_t len)
         snprintf(who, len, "pid %lld", (long long)(fl.l_start - ID_PID));
     close(fd);
     return busy;
+}
+
+int lapse_lock_busy(const char *output, char *who, size_t len)
+{
+    char real[PATH_MAX], staging[PATH_MAX + 16];
+    snprintf(who, len, "%s", "");
+    if (lapse_lock_resolve(output, real, sizeof real) != LAPSE_OK) { /* a dangling link */
+        lapse_err_clear();
+        return 0;
+    }
+    /* the output, or the staging file of one being made (the lock follows it into place) */
+    snprintf(staging, sizeof staging, "%s.creating", real);
+    return identity_held(real, who, len) || identity_held(staging, who, len);
 }
 
 void lapse_lock_adopt(lapse_lock_t *lock, int fd)

@@ -55,10 +55,10 @@ void lapse_lock_adopt(lapse_lock_t *lock, int fd);
  * exist yet: its directory resolved, plus its name). LAPSE_ECONFIG for a dangling link. */
 lapse_status_t lapse_lock_resolve(const char *output, char *buf, size_t len);
 
-/* 1 when another process holds the lock of existing output file output (its identity lock:
- * queried, never taken, so a run starting meanwhile is not refused because of this), with
- * "pid N" in who[len] where known; 0 when none does or output does not exist. For `lapse
- * plan` and --dry-run, which take no lock. */
+/* 1 when another process holds the lock of output file output or of its staging file
+ * output.creating (an output being made): their identity locks, queried, never taken, so a run
+ * starting meanwhile is not refused because of this; "pid N" in who[len] where known. 0 when
+ * none does or neither file exists. For `lapse plan` and --dry-run, which take no lock. */
 int lapse_lock_busy(const char *output, char *who, size_t len);
 
 /* Release and remove the marker; a lock that was never taken (fd < 0) is accepted. */

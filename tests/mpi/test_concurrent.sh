@@ -77,6 +77,16 @@ config alias alias.h5
 run_ok "$LOGS/plan2.log" "$LAPSE" plan "$W/alias.yaml"
 grep -q "note: another lapse run (pid $PID_A) is writing alias.h5 now" "$LOGS/plan2.log" ||
     { cat "$LOGS/plan2.log"; fail "lapse plan through a link does not say that run A writes it"; }
+# an output being made (its staging file out3.h5.creating, held 3 s by LAPSE_FAULT=create~3)
+config making out3.h5
+LAPSE_FAULT=create~3 OMPI_MCA_orte_tmpdir_base=$BG_SESSION "$LAPSE" run "$W/making.yaml" \
+    >"$LOGS/c3.log" 2>&1 &
+PID_C3=$!
+wait_for "$W/out3.h5.creating" "$PID_C3" 60
+run_ok "$LOGS/plan3.log" "$LAPSE" plan "$W/making.yaml"
+grep -q "note: another lapse run (pid $PID_C3) is writing out3.h5 now" "$LOGS/plan3.log" ||
+    { cat "$LOGS/plan3.log"; fail "lapse plan does not say that an output is being made"; }
+wait "$PID_C3" || { cat "$LOGS/c3.log"; fail "the run making out3.h5 failed"; }
 rc=0
 wait "$PID_A" || rc=$?
 [ "$rc" -eq 0 ] || { cat "$LOGS/a.log"; fail "run A exited $rc after run B was refused"; }
