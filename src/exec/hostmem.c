@@ -166,3 +166,16 @@ unsigned long long lapse_hostmem_limit(void)
     return lapse_hostmem_limit_at("/proc/self/cgroup", "/sys/fs/cgroup",
                                   pages > 0 && size > 0 ? (unsigned long long)pages * size : 0);
 }
+
+unsigned long long lapse_hostmem_rss(void)
+{
+    unsigned long long kib = 0;
+    char line[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    while (f != NULL && fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, "VmRSS:", 6) == 0)
+            kib = strtoull(line + 6, NULL, 10);
+    if (f != NULL)
+        fclose(f);
+    return kib * 1024ULL;
+}

@@ -33,6 +33,9 @@ void lapse_hostmem_copy(void *dst, const void *src, size_t bytes);
  * unknown. */
 unsigned long long lapse_hostmem_limit(void);
 
+/* Bytes of memory this process holds now (VmRSS of /proc/self/status); 0 when unknown. */
+unsigned long long lapse_hostmem_rss(void);
+
 /* lapse_hostmem_limit with its inputs named, for tests: cgroup_file in the format of
  * /proc/self/cgroup, sys_root the cgroup mount (/sys/fs/cgroup; v1 controllers below it, as
  * sys_root/memory), host the host's memory in bytes. */

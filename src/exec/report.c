@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/hostmem.h"
 #include "exec/phases.h"
 #include "io/reader.h"
 #include "ops/op.h"
@@ -163,7 +164,48 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
                     "; the compressed input's chunk cache up to %.1f MiB per rank (one "
                     "timepoint's chunks; LAPSE_H5_INPUT_CACHE sets the most)",
                     job->in.chunk_cache_bytes / 1048576.0);
+        if (job->in.reader_buf_bytes >= 1048576.0)
+            fprintf(f, "; the input reader's buffers %.1f MiB per rank (a chunk read and decoded)",
+                    job->in.reader_buf_bytes / 1048576.0);
         fprintf(f, "\n");
+        /* --mem: what the host's ranks need besides the parts lapse sizes to the memory the
+         * process may use (the global steps' cache, a quarter by default; a CPU device's data,
+         * half): the runtime as this process holds it now (MPI, OpenCL, HDF5) and the buffers
+         * above; the memory M is enough when need + fraction x M <= M */
+        const int per_host = mem->host_ranks > 0 ? mem->host_ranks : 1;
+        const double runtime = (double)lapse_hostmem_rss();
+        double need =
+                   (runtime + 2.0 * slot + job->in.chunk_cache_bytes + job->in.reader_buf_bytes) *
+                   per_host,
+               frac = 0;
+        const int cache = lapse_phases_needed(job) && p->ntiles > 1;
+        if (cache && getenv("LAPSE_PHASE_CACHE") != NULL) /* set: per rank */
+            need += (double)lapse_phases_host_budget(per_host) * per_host;
+        else if (cache)
+            frac += 0.25;
+        if (mem->host_backed && getenv("LAPSE_DEVICE_MEM_LIMIT") != NULL)
+            need += (double)mem->device; /* the device, shared by the host's ranks */
+        else if (mem->host_backed)
+            frac += 0.5;
+        const double least = need / (1.0 - frac), limit = (double)lapse_hostmem_limit();
+        fprintf(f,
+                "           the %d rank%s on this host need%s %.0f MiB (the runtime: this process "
+                "holds %.0f MiB now; the buffers above)%s: Slurm's --mem at least %.0f MiB\n",
+                per_host, per_host == 1 ? "" : "s", per_host == 1 ? "s" : "", need / 1048576.0,
+                runtime / 1048576.0,
+                frac >= 0.75  ? ", besides the global steps' quarter and the CPU device's half of "
+                                "the memory the process may use"
+                : frac >= 0.5 ? ", besides the CPU device's half of the memory the process may use"
+                : frac > 0    ? ", besides the global steps' quarter of the memory the process "
+                                "may use"
+                              : "",
+                least / 1048576.0);
+        if (limit > 0 && least > limit)
+            fprintf(f,
+                    "           WARNING: that is more than the %.0f MiB this process may use (the "
+                    "host's or its cgroup's limit): fewer ranks per host, smaller tiles, or more "
+                    "memory\n",
+                    limit / 1048576.0);
     }
     fprintf(f, "output     %s (mode %s)\n", cfg->output_file,
             job->mode == LAPSE_MODE_CREATE      ? "create"

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "exec/hostmem.h"
+
 /* Fraction of a rank's share of the device memory that tiles: auto may use. */
 #define AUTO_TILE_MEM_FRACTION 0.5
 
@@ -71,6 +73,14 @@ static lapse_status_t device_share(const lapse_ranks_t *r, const lapse_cl_choice
     unsigned long long total = dev->global_mem, mine[2], least[2];
     unsigned long long alloc = dev->max_alloc;
     const char *cap = getenv("LAPSE_DEVICE_MEM_LIMIT"); /* bytes; for tests and shared GPUs */
+    /* A CPU device's memory is the host's (PoCL reports all of it, whatever the cgroup): plan
+     * with half of what the process may use (Slurm's --mem, a container's limit), the rest left
+     * to the host's buffers and the global steps' host cache; else a run that keeps copies on
+     * the device between rounds outgrows the limit and is killed without a word. */
+    const unsigned long long lim = dev->is_gpu ? 0 : lapse_hostmem_limit();
+    mem->host_backed = !dev->is_gpu;
+    if (lim > 0 && total > lim / 2)
+        total = lim / 2;
     if (cap && strtoull(cap, NULL, 10) > 0) {
         unsigned long long c = strtoull(cap, NULL, 10);
         total = total < c ? total : c;

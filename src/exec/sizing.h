@@ -21,6 +21,8 @@ typedef struct {
     unsigned long long device;    /* memory of the device that gave share (capped) */
     int nshare;                   /* ranks sharing that device */
     int host_ranks;               /* ranks on this rank's host */
+    int host_backed;              /* 1: a CPU device, whose memory is the host's: device is at
+                                     most half of what the process may use (its cgroup's) */
 } lapse_devmem_t;
 
 /* Local. Device bytes one task with these read and core voxel counts needs for the job's

@@ -45,6 +45,9 @@ typedef struct lapse_input_info {
     int compressed_chunks;    /* 1: a chunked, compressed HDF5 dataset: every read decodes the
                                  chunks it touches whole, so the tiles of a timepoint read on
                                  one rank decode each chunk once (exec/deal.h); set by a probe */
+    double reader_buf_bytes;  /* a reader's own buffers besides any cache: a compressed chunk
+                                 in and decoded (HDF5's filter, Zarr's file bytes and chunk),
+                                 one decoded TIFF strip or tile; 0 when none worth counting */
     int signed_stored;        /* 1: int16 values stored as uint16 + 32768 or as uint16 bits
                                  (ImageJ's signed 16-bit TIFF, BigDataViewer dataType int16),
                                  read as int16 since 2026-12-05 (as uint16 before) */

@@ -755,11 +755,10 @@ static lapse_status_t chunk_cache_size(hid_t d, hid_t mt, double *want, double *
         bytes *= (double)chunk[a];
         n *= a == 0 ? 1.0 : (double)((dims[a] + chunk[a] - 1) / chunk[a]);
     }
+    *chunk_bytes = bytes; /* (a filtered chunked dataset's, cached or not) */
     const double all = bytes * n < budget ? bytes * n : budget;
-    if (all > 1048576.0 && bytes <= budget) { /* else HDF5's default holds them, or none fits */
+    if (all > 1048576.0 && bytes <= budget) /* else HDF5's default holds them, or none fits */
         *want = all;
-        *chunk_bytes = bytes;
-    }
 cleanup:
     if (space >= 0)
         H5Sclose(space);
@@ -785,6 +784,8 @@ static lapse_status_t h5_probe(const char *file, const char *dset, lapse_input_i
         if (!virt)
             LAPSE_TRY(
                 chunk_cache_size(d, mt, &tmp.chunk_cache_bytes, &chunk, &tmp.compressed_chunks));
+        /* HDF5's filter pipeline reads a chunk's bytes and decodes them into another buffer */
+        tmp.reader_buf_bytes = tmp.compressed_chunks ? 2.0 * chunk : 0;
     }
     LAPSE_H5(H5Dclose(d));
     d = H5I_INVALID_HID;

@@ -937,6 +937,7 @@ static lapse_status_t tiff_open(const char *file, const char *dataset, void **ha
     info->shape[2] = in->nx;
     info->dtype = dt;
     LAPSE_TRY(cache_init(in, ax.z, &info->chunk_cache_bytes));
+    info->reader_buf_bytes = (double)in->unit_max; /* one decoded strip or tile (compressed) */
     info->compressed_chunks = in->ncompressed > 0;
     info->failed_part = 0;
     *handle = in;

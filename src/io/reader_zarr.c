@@ -732,6 +732,7 @@ static lapse_status_t zarr_open(const char *file, const char *selected, void **h
     in->raw = malloc(in->chunk_bytes);
     LAPSE_ALLOC(in->raw);
     LAPSE_TRY(cache_init(in, &info->chunk_cache_bytes));
+    info->reader_buf_bytes = 2.0 * (double)in->chunk_bytes; /* raw and packed */
     info->compressed_chunks = in->comp != COMP_RAW;
     int64_t nt = in->axis[AX_T] >= 0 ? in->shape[in->axis[AX_T]] : 1;
     info->ndims = in->axis[AX_Z] >= 0 ? 4 : 3;

@@ -158,6 +158,21 @@ YAML
         { grep '^waves' "w_$name.log"; fail "$name: the default waves are not '$want'"; }
 done
 
+note "memory in the plan: a CPU device is sized to half of the host's memory; --mem advice"
+# PoCL reports (nearly) all of the host's memory as its device's, whatever a cgroup allows:
+# lapse plans with at most half of what the process may use (the runs that kept copies on it
+# between rounds were OOM-killed in a cgroup before)
+dev=$(sed -n 's/^device mem .* a \([0-9.]*\) MiB device$/\1/p' w_frames.log)
+host=$(awk '/^MemTotal:/ {print $2 / 1024}' /proc/meminfo)
+[ -n "$dev" ] && awk -v d="$dev" -v h="$host" 'BEGIN {exit !(d <= h / 2 + 1)}' ||
+    { grep '^device mem' w_frames.log; fail "the CPU device's memory ($dev MiB) is above half of the host's ($host MiB)"; }
+grep -Eq "^           the 1 rank on this host needs [0-9]+ MiB \(the runtime: this process holds [0-9]+ MiB now; the buffers above\), besides the global steps' quarter and the CPU device's half of the memory the process may use: Slurm's --mem at least [0-9]+ MiB" w_frames.log ||
+    { grep -A2 '^host mem' w_frames.log; fail "no --mem advice in the plan"; }
+! grep -q WARNING w_frames.log || fail "a memory warning for a small run"
+LAPSE_PHASE_CACHE=1000000000000000 run_ok w_huge.log "$LAPSE" plan w_frames.yaml
+grep -q "WARNING: that is more than the [0-9]* MiB this process may use" w_huge.log ||
+    { grep -A3 '^host mem' w_huge.log; fail "no warning when the plan needs more memory than there is"; }
+
 note "input sums from the rounds' reads: no task reads its input again for its timepoint's sum"
 "$LAPSE_PY" - <<'PY' || fail "cannot make the large-plane input"
 import h5py
