@@ -17,7 +17,11 @@
 #  - scancel --signal=TERM (to the job steps only, the batch shell sees nothing): lapse stops
 #    with 75 and names the signal, and the job ends FAILED with 75, not requeued;
 #  - SIGUSR2 to the batch shell as soon as the job starts (before lapse runs, or while its ranks
-#    start): the job is requeued and completes, its output bit-identical.
+#    start): the job is requeued and completes, its output bit-identical;
+#  - MAX_RESTARTS=1 and an admin's `scontrol requeue` first (Slurm's own requeue, which raises
+#    SLURM_RESTART_COUNT): the time-limit warning in the requeued part still requeues (the
+#    script counts its own requeues), and the job completes; a bad MAX_RESTARTS or
+#    LAPSE_SHOW_BINDING exits 2 at once.
 # Takes ~2 min on 2 cores. Skips (77) when Slurm/munge are not installed or not root.
 PATH=$PATH:/usr/sbin:/sbin
 for tool in slurmctld slurmd munged sbatch srun sinfo scontrol scancel; do
@@ -141,7 +145,7 @@ grep -q "lapse run exited with 75" "$LOG" ||
 # The decisions in the (appended) log: interrupted with 75, requeued, restarted, finished.
 grep -q "lapse run exited with 75" "$LOG" || fail "lapse did not exit 75 after SIGUSR2"
 grep -q "requeueing job $JOB" "$LOG" || fail "the script did not requeue the job"
-grep -q "SLURM_RESTART_COUNT=1 " "$LOG" || fail "no restarted job part in the log"
+grep -q "SLURM_RESTART_COUNT=1, requeues by this script 1 " "$LOG" || fail "no restarted job part in the log"
 [ "$(grep -c "lapse run exited with 0" "$LOG")" -ge 1 ] || fail "no job part finished with 0"
 
 note "the output's runs: the first interrupted, then done"
@@ -181,7 +185,7 @@ scancel "$JOB" || fail "scancel $JOB failed"
 follow
 [ "$state" = CANCELLED ] || fail "scancel: the job ended $state, not CANCELLED"
 [ "$restarts" -eq 0 ] || fail "scancel: the job was requeued ($restarts restarts)"
-grep -q "got SIGTERM" "$LOG" && grep -q "stopped by SIGTERM (scancel, or a preemption): not requeueing" \
+grep -q "got SIGTERM" "$LOG" && grep -q "stopped by SIGTERM (scancel, a preemption, or an admin's scontrol requeue): not requeueing" \
     "$LOG" || fail "scancel: no SIGTERM decision in the log"
 ! grep -q "requeueing job $JOB" "$LOG" || fail "scancel: the script requeued the job"
 lapse_run 1 "$T/cancel.yaml"
@@ -203,7 +207,7 @@ follow
 [ "$state" = FAILED ] && [ "$exitcode" = 75:0 ] ||
     fail "steps' SIGTERM: the job ended $state with $exitcode, not FAILED with 75:0"
 ! grep -q "got SIGTERM" "$LOG" || fail "steps' SIGTERM: the batch shell got it too"
-grep -q "stopped by SIGTERM (scancel, or a preemption): not requeueing" "$LOG" ||
+grep -q "stopped by SIGTERM (scancel, a preemption, or an admin's scontrol requeue): not requeueing" "$LOG" ||
     fail "steps' SIGTERM: no SIGTERM decision in the log"
 lapse_run 1 "$T/stepterm.yaml"
 grep -q "^lapse: continuing " "$T/last.log" || { cat "$T/last.log"; fail "after the steps' SIGTERM the rerun did not continue"; }
@@ -230,6 +234,39 @@ grep -Eq "stopped \(timelimit\) before lapse started|lapse run exited with (75|1
 grep -Eq "before lapse started" "$LOG" && note "the warning came before srun started" ||
     note "the warning came while lapse started"
 
+note "MAX_RESTARTS=1: an admin's scontrol requeue does not use it up; the time-limit warning then requeues"
+config admin
+MAX_RESTARTS=1 submit admin
+n=0
+until grep -q "^lapse: run 1: " "$LOG" 2>/dev/null; do
+    n=$((n + 1))
+    [ $n -le 300 ] || { cat "$LOG" >&2; scancel "$JOB"; fail "the run did not start in 60 s"; }
+    sleep 0.2
+done
+sleep 0.5
+scontrol requeue "$JOB" || fail "scontrol requeue $JOB failed"
+n=0 # the requeued part (Slurm's own requeue: after cred_expire) continues as run 2
+until grep -q "^lapse: run 2: " "$LOG" 2>/dev/null; do
+    n=$((n + 1))
+    [ $n -le 450 ] || { cat "$LOG" >&2; scancel "$JOB"; fail "the requeued part did not start in 90 s"; }
+    sleep 0.2
+done
+sleep 0.5
+scancel --signal=USR2 --batch "$JOB" || fail "scancel --signal=USR2 --batch $JOB failed"
+follow
+[ "$state" = COMPLETED ] && [ "$exitcode" = 0:0 ] ||
+    fail "admin requeue: the job ended $state with $exitcode, not COMPLETED with 0:0 (MAX_RESTARTS used up by Slurm's requeue?)"
+grep -q "SLURM_RESTART_COUNT=1, requeues by this script 0 (MAX_RESTARTS=1)" "$LOG" &&
+    grep -q "requeueing job $JOB (restart 1 of at most 1)" "$LOG" ||
+    fail "admin requeue: the script did not requeue at the warning after Slurm's own requeue"
+[ ! -e "$T/.lapse-requeues.$JOB" ] || fail "admin requeue: the count file stayed after the job ended"
+
+note "a bad MAX_RESTARTS or LAPSE_SHOW_BINDING is refused before anything runs (exit 2)"
+MAX_RESTARTS=abc expect_rc 2 "$T/mr.log" bash "$LAPSE_SRC/slurm/lapse.sbatch" "$T/admin.yaml"
+grep -q "MAX_RESTARTS must be a whole number >= 0, got 'abc'" "$T/mr.log" || fail "MAX_RESTARTS=abc: no message"
+LAPSE_SHOW_BINDING=maybe expect_rc 2 "$T/sb.log" bash "$LAPSE_SRC/slurm/lapse.sbatch" "$T/admin.yaml"
+grep -q "LAPSE_SHOW_BINDING must be 1 or 0, got 'maybe'" "$T/sb.log" || fail "LAPSE_SHOW_BINDING=maybe: no message"
+
 note "compare with a plain 1-rank run"
 config plain
 lapse_run 1 "$T/plain.yaml"
@@ -239,4 +276,5 @@ py h5same.py "$T/plain.h5" "$T/limit.h5" || fail "the continued run differs from
 py h5same.py "$T/plain.h5" "$T/cancel.h5" || fail "the run continued after scancel differs"
 py h5same.py "$T/plain.h5" "$T/early.h5" || fail "the job warned before its start differs"
 py h5same.py "$T/plain.h5" "$T/stepterm.h5" || fail "the run continued after the steps' SIGTERM differs"
+py h5same.py "$T/plain.h5" "$T/admin.h5" || fail "the job requeued by an admin, then at its warning, differs"
 echo "PASS ($TEST_NAME)"

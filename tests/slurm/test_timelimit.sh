@@ -176,7 +176,7 @@ nusr2=$(grep -c "got SIGUSR2" "$LOG")
 [ "$nreq" -eq "$restarts" ] || fail "$nreq requeue decisions but $restarts restarts"
 [ "$nusr2" -ge "$restarts" ] || fail "only $nusr2 SIGUSR2 warnings from Slurm for $restarts restarts"
 grep -q "stopped by signal .*SIGUSR2" "$LOG" || fail "lapse did not report stopping on SIGUSR2"
-grep -q "SLURM_RESTART_COUNT=$restarts " "$LOG" || fail "no job part with SLURM_RESTART_COUNT=$restarts"
+grep -q "SLURM_RESTART_COUNT=$restarts, requeues by this script $restarts " "$LOG" || fail "no job part with SLURM_RESTART_COUNT=$restarts"
 [ "$(grep -c "lapse run exited with 0" "$LOG")" -eq 1 ] || fail "not exactly one part ended with 0"
 # When each part began and when Slurm's warning came (the script's UTC timestamps): the warning
 # must come before the part's limit.
