@@ -21,7 +21,9 @@
 #  - MAX_RESTARTS=1 and an admin's `scontrol requeue` first (Slurm's own requeue, which raises
 #    SLURM_RESTART_COUNT): the time-limit warning in the requeued part still requeues (the
 #    script counts its own requeues), and the job completes; a bad MAX_RESTARTS or
-#    LAPSE_SHOW_BINDING exits 2 at once.
+#    LAPSE_SHOW_BINDING exits 2 at once;
+#  - a node failure (a stand-in srun that says so and exits 0): said, exit 75, no requeue by the
+#    script (Slurm requeues such a job itself).
 # Takes ~2 min on 2 cores. Skips (77) when Slurm/munge are not installed or not root.
 PATH=$PATH:/usr/sbin:/sbin
 for tool in slurmctld slurmd munged sbatch srun sinfo scontrol scancel; do
@@ -266,6 +268,19 @@ MAX_RESTARTS=abc expect_rc 2 "$T/mr.log" bash "$LAPSE_SRC/slurm/lapse.sbatch" "$
 grep -q "MAX_RESTARTS must be a whole number >= 0, got 'abc'" "$T/mr.log" || fail "MAX_RESTARTS=abc: no message"
 LAPSE_SHOW_BINDING=maybe expect_rc 2 "$T/sb.log" bash "$LAPSE_SRC/slurm/lapse.sbatch" "$T/admin.yaml"
 grep -q "LAPSE_SHOW_BINDING must be 1 or 0, got 'maybe'" "$T/sb.log" || fail "LAPSE_SHOW_BINDING=maybe: no message"
+
+note "a node failure during the run (srun says so and exits 0): said, exit 75, no requeue of its own"
+# a stand-in srun (Slurm 22.05's srun printed this line and exited 0 when the node went down)
+mkdir -p "$T/fake"
+printf '#!/bin/sh\necho "srun: error: Node failure on node7" >&2\nexit 0\n' >"$T/fake/srun"
+printf '#!/bin/sh\necho "scontrol $*" >>"%s/fake/calls"\n' "$T" >"$T/fake/scontrol"
+chmod +x "$T/fake/srun" "$T/fake/scontrol"
+PATH=$T/fake:$PATH SLURM_JOB_ID=424242 SLURM_SUBMIT_DIR=$T LAPSE_SHOW_BINDING=0 \
+    expect_rc 75 "$T/nf.log" bash "$LAPSE_SRC/slurm/lapse.sbatch" "$T/admin.yaml"
+grep -q "a node failed during the run (srun: error: Node failure on node7): lapse did not finish" \
+    "$T/nf.log" || { cat "$T/nf.log"; fail "node failure: not said"; }
+! grep -q "lapse run exited with 0" "$T/nf.log" || fail "node failure: logged as a clean finish"
+[ ! -e "$T/fake/calls" ] || fail "node failure: the script requeued the job itself (Slurm does)"
 
 note "compare with a plain 1-rank run"
 config plain
