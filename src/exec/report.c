@@ -174,9 +174,13 @@ void lapse_report_plan(const lapse_job_t *job, const lapse_plan_t *p, const laps
          * above; the memory M is enough when need + fraction x M <= M */
         const int per_host = mem->host_ranks > 0 ? mem->host_ranks : 1;
         const double runtime = (double)lapse_hostmem_rss();
+        /* (and one reader's buffers more: rank 0 reads the input's identity at the run's end
+         * with its task reader still open; on a Zarr input of 144 MiB chunks rank 0 held 766
+         * MiB, rank 1 478 MiB) */
         double need =
                    (runtime + 2.0 * slot + job->in.chunk_cache_bytes + job->in.reader_buf_bytes) *
-                   per_host,
+                       per_host +
+                   job->in.reader_buf_bytes,
                frac = 0;
         const int cache = lapse_phases_needed(job) && p->ntiles > 1;
         if (cache && getenv("LAPSE_PHASE_CACHE") != NULL) /* set: per rank */

@@ -138,9 +138,12 @@ START_TEST(chunk_cache)
     ck_assert_int_eq(info.compressed_chunks, 1);
     /* chunks of 2 x 2 x 8 x 16 uint16 (1024 bytes) over 5 x 37 x 45: 3 x 5 x 3 a timepoint */
     ck_assert_double_eq(info.chunk_cache_bytes, 45 * 1024);
+    /* the reader's own buffers, which lapse plan counts: a chunk's file bytes and decoded */
+    ck_assert_double_eq(info.reader_buf_bytes, 2 * 1024);
     ck_assert_int_eq(lapse_reader_probe(path_in("raw_u2.zarr"), "", &info), LAPSE_OK);
     ck_assert_int_eq(info.compressed_chunks, 0);
     ck_assert_double_eq(info.chunk_cache_bytes, 0);
+    ck_assert_double_eq(info.reader_buf_bytes, 2 * 1024); /* raw chunks: read, then copied */
     static const char *const stores[] = {"lz4_u2.zarr", "zstd_f4.zarr", "gzip_u2.zarr",
                                          "zlib_u1.zarr", "nested_f4.zarr"};
     static const char *const budgets[] = {"2600", "1", "1500000"};
